@@ -1,0 +1,138 @@
+# vxcr build.  `make` builds into $(BUILD); `make check` runs every test.
+BUILD     ?= build
+PREFIX    ?= /usr/local
+CC        ?= cc
+PROTOC_C  ?= protoc-c
+VERSION   := 0.1.0
+SOVER     := 0
+
+PKGS      := libprotobuf-c libzstd libnl-3.0 libnl-route-3.0
+WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fPIC -pthread \
+             -Ilib -Ilib/include -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS_EXT   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+
+PROTOS    := $(wildcard images/*.proto)
+PB_C      := $(patsubst images/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+PB_H      := $(PB_C:.c=.h)
+LIB_SRC   := $(wildcard lib/*.c lib/*/*.c)
+LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) \
+             $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PB_C))
+CLI_SRC   := $(wildcard crtools/*.c)
+CLI_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+PROG_SRC  := $(wildcard tests/progs/*.c)
+PROG_BIN  := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(PROG_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+STATIC    := $(BUILD)/lib/libvxcr.a
+SHARED    := $(BUILD)/lib/libvxcr.so.$(SOVER)
+BIN       := $(BUILD)/bin/vxcr
+DEPS_OK   := $(BUILD)/.deps-ok
+
+.PHONY: all deps check check-unit check-integration check-kernel demo bench \
+        install lint clean asan
+.SECONDARY:
+
+all: $(BIN) $(BUILD)/bin/vxdump $(BUILD)/bin/vxrestore $(STATIC) $(SHARED) \
+     $(BUILD)/lib/vxcr.pc $(PROG_BIN) $(UNIT_BIN) $(BENCH_BIN)
+
+# Installs missing Debian packages once (the script checks before installing).
+$(DEPS_OK): contrib/install-deps.sh
+	@mkdir -p $(BUILD)
+	@contrib/install-deps.sh --check >/dev/null 2>&1 || contrib/install-deps.sh
+	@touch $@
+deps: $(DEPS_OK)
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: images/%.proto $(DEPS_OK)
+	@mkdir -p $(BUILD)/gen
+	$(PROTOC_C) --proto_path=images --c_out=$(BUILD)/gen $<
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(PB_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-unused -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(PB_H) $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ) lib/libvxcr.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libvxcr.so.$(SOVER) -Wl,--version-script=lib/libvxcr.map \
+		-o $@ $(LIB_OBJ) $(LIBS_EXT)
+	ln -sf libvxcr.so.$(SOVER) $(BUILD)/lib/libvxcr.so
+
+$(BUILD)/lib/vxcr.pc: lib/vxcr.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+$(BIN): $(CLI_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS_EXT)
+
+$(BUILD)/bin/vxdump $(BUILD)/bin/vxrestore: $(BIN)
+	ln -sf vxcr $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT) -lcunit
+
+$(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -mavx -o $@ $< -lm
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $<
+
+check: all
+	tests/run-all.sh $(BUILD)
+check-unit: all
+	tests/run-all.sh $(BUILD) unit
+check-integration: all
+	tests/run-all.sh $(BUILD) integration
+check-kernel:
+	@echo "check-kernel: no kernel module yet (see NOTES)"; exit 1
+
+demo: all
+	contrib/demo.sh $(BUILD)
+
+bench: all
+	bench/run.sh $(BUILD)
+
+# Unit tests under AddressSanitizer/UBSan in a separate build tree.
+asan:
+	$(MAKE) BUILD=$(BUILD)-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS=-fsanitize=address,undefined $(BUILD)-asan/lib/libvxcr.a
+	$(MAKE) BUILD=$(BUILD)-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LIBS_EXT="$(LIBS_EXT) -fsanitize=address,undefined" check-unit-only
+
+check-unit-only: $(UNIT_BIN)
+	tests/run-all.sh $(BUILD) unit
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/vxcr
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/vxcr
+	ln -sf vxcr $(DESTDIR)$(PREFIX)/bin/vxdump
+	ln -sf vxcr $(DESTDIR)$(PREFIX)/bin/vxrestore
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libvxcr.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libvxcr.so
+	install -m 644 $(BUILD)/lib/vxcr.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 lib/include/vxcr/*.h $(DESTDIR)$(PREFIX)/include/vxcr/
+
+lint:
+	clang-format --dry-run $(LIB_SRC) $(CLI_SRC) 2>&1 | head -50
+	cppcheck --quiet --enable=warning,performance --inline-suppr -Ilib -Ilib/include lib crtools
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d)

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian packages that building and testing vxcr need.
+# Usage: contrib/install-deps.sh [--check]   (--check: exit 1 if any missing)
+set -e
+PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
+libnl-route-3-dev libzstd-dev libcunit1-dev python3 bash coreutils procps
+iproute2 hyperfine"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$1" = "--check" ]; then
+	echo "missing Debian packages:$missing" >&2
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: need root to install:$missing" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,105 @@
+/*
+ * Image stream: framing, records, compression, checksums.
+ *
+ * Layout of an image (all integers little-endian):
+ *
+ *   magic     8 bytes  "VXCRIMG\n"
+ *   version   u32      IMG_FORMAT_VERSION of the writer
+ *   hdr_len   u32      length of the header payload
+ *   header    hdr_len  protobuf img_header (images/header.proto), uncompressed
+ *   hdr_crc   u32      crc32c of the header payload
+ *   body               records, through zstd when header.compression == ZSTD
+ *                      (independent frames of at most IMG_FRAME_BYTES input)
+ *
+ * A record:
+ *   type      u32      IMG_REC_* (records.h)
+ *   flags     u32      IMG_RF_OPTIONAL: a reader that does not know the type
+ *                      skips it; otherwise an unknown type is an error
+ *   length    u64      payload bytes, at most IMG_MAX_RECORD
+ *   payload   length   protobuf message, or raw data for RAW record kinds
+ *   crc       u32      crc32c over type, flags, length and payload
+ *
+ * The last record is IMG_REC_TRAILER (protobuf img_trailer): the number of
+ * records before it and a crc32c over their crcs.  Nothing may follow it.
+ *
+ * Versioning: IMG_FORMAT_VERSION is bumped only when an old reader would
+ * misread a new image (framing change, a required record whose meaning
+ * changes).  New optional protobuf fields and new optional record types do
+ * not bump it.  A reader refuses versions newer than its own.
+ *
+ * When adding a record type: add it to records.h and to the table in
+ * records.c (name, optional bit, protobuf descriptor or raw prefix), give it a
+ * round-trip case in tests/unit/test_img.c, and document it in NOTES.
+ */
+#ifndef VXCR_IMG_H
+#define VXCR_IMG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "header.pb-c.h"
+
+#define IMG_MAGIC		"VXCRIMG\n"
+#define IMG_MAGIC_LEN		8
+#define IMG_FORMAT_VERSION	1
+#define IMG_MAX_HEADER		(64u << 10)
+#define IMG_MAX_RECORD		(256ull << 20)	/* absurd-length guard */
+#define IMG_FRAME_BYTES		(4u << 20)	/* zstd frame input size */
+#define IMG_RF_OPTIONAL		0x1u
+
+struct img_writer;
+struct img_reader;
+
+struct img_write_opts {
+	bool compress;		/* zstd on */
+	int level;		/* zstd level, 0 = library default fast level */
+	int threads;		/* zstd worker threads, 0 = none */
+	uint32_t root_pid;
+	const uint8_t *parent_id; /* 16 bytes or NULL */
+};
+
+/* One record as returned by img_read_record(); payload valid until next call. */
+struct img_record {
+	uint32_t type;
+	uint32_t flags;
+	uint64_t length;
+	const void *payload;
+	uint64_t index;		/* 0-based position in the stream */
+	uint64_t offset;	/* offset of the record in the (decompressed) body */
+};
+
+/* Writer.  All return 0 or -errno. */
+int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer **out);
+int img_write_raw(struct img_writer *w, uint32_t type, uint32_t flags,
+		  const void *payload, uint64_t len);
+/* A raw record whose payload is prefix followed by data (avoids a copy). */
+int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
+		   const void *prefix, size_t plen, const void *data, uint64_t dlen);
+int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *msg);
+/* Writes the trailer, ends compression, flushes; does not close fd. */
+int img_writer_finish(struct img_writer *w);
+void img_writer_free(struct img_writer *w);
+const ImgHeader *img_writer_header(const struct img_writer *w);
+
+/* Reader.  img_read_record() returns 1 with *rec filled, 0 after a valid
+ * trailer (end of image), or -errno (-EBADMSG corrupt, -EPROTO unknown
+ * required record, -E2BIG absurd length, -ENODATA truncated, -EPROTONOSUPPORT
+ * newer format).  Optional unknown records are returned too (callers skip
+ * them); img_reader_error() gives a one-line description of the last error.
+ */
+int img_reader_open(int fd, struct img_reader **out);
+int img_read_record(struct img_reader *r, struct img_record *rec);
+const ImgHeader *img_reader_header(const struct img_reader *r);
+const char *img_reader_error(const struct img_reader *r);
+uint32_t img_reader_version(const struct img_reader *r);
+void img_reader_free(struct img_reader *r);
+
+/* Unpacks a protobuf record with the descriptor from the record table. */
+int img_unpack(const struct img_record *rec, const ProtobufCMessageDescriptor *d,
+	       ProtobufCMessage **out);
+
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+
+#endif

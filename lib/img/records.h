@@ -1,0 +1,62 @@
+/*
+ * Record types of image format v1.  Numbers are never reused; a retired type
+ * keeps its number in the table marked retired.  When adding one, see the
+ * checklist in img.h.
+ */
+#ifndef VXCR_RECORDS_H
+#define VXCR_RECORDS_H
+
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+enum img_rec_type {
+	IMG_REC_TRAILER		= 1,	/* img_trailer */
+	IMG_REC_TASK		= 2,	/* task_entry */
+	IMG_REC_CORE		= 3,	/* core_entry, one per thread */
+	IMG_REC_CREDS		= 4,	/* creds_entry */
+	IMG_REC_SIGNALS		= 5,	/* signals_entry */
+	IMG_REC_MM		= 6,	/* mm_entry */
+	IMG_REC_FILE		= 7,	/* file_entry */
+	IMG_REC_FDTABLE		= 8,	/* fdtable_entry */
+	IMG_REC_PAGES		= 9,	/* raw: struct img_pages_prefix + pages */
+	IMG_REC_FILE_DATA	= 10,	/* raw: struct img_data_prefix + bytes */
+	IMG_REC_PIPE_DATA	= 11,	/* raw: struct img_data_prefix + bytes */
+	IMG_REC_SHMEM_PAGES	= 12,	/* raw: struct img_pages_prefix (mm_id = shmem id, addr = offset) */
+};
+
+/* Prefix of a PAGES record: the pages that follow are contiguous from addr. */
+struct img_pages_prefix {
+	uint64_t addr;
+	uint32_t mm_id;
+	uint32_t flags;
+} __attribute__((packed));
+
+/* Prefix of FILE_DATA / PIPE_DATA: bytes of object id starting at offset. */
+struct img_data_prefix {
+	uint32_t id;
+	uint32_t flags;
+	uint64_t offset;
+} __attribute__((packed));
+
+/* vma_entry.madv bits */
+#define VXCR_MADV_DONTFORK	0x1
+#define VXCR_MADV_DONTDUMP	0x2
+#define VXCR_MADV_HUGEPAGE	0x4
+#define VXCR_MADV_NOHUGEPAGE	0x8
+#define VXCR_MADV_WIPEONFORK	0x10
+#define VXCR_MADV_MERGEABLE	0x20
+
+struct img_rec_desc {
+	uint32_t type;
+	const char *name;
+	uint32_t flags;				/* IMG_RF_OPTIONAL as written */
+	const ProtobufCMessageDescriptor *pb;	/* NULL for raw records */
+	uint32_t prefix_len;			/* raw records: fixed prefix bytes */
+};
+
+/* The table entry for type, or NULL if this build does not know it. */
+const struct img_rec_desc *img_rec_lookup(uint32_t type);
+/* All known types, for iteration; *n receives the count. */
+const struct img_rec_desc *img_rec_table(unsigned *n);
+
+#endif

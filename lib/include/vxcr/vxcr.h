@@ -1,0 +1,77 @@
+/*
+ * libvxcr public API.  Every function returns 0 (or a count) on success and
+ * a negative errno on failure; the library never exits and never prints
+ * except through the log function set with vxcr_set_log().
+ */
+#ifndef VXCR_VXCR_H
+#define VXCR_VXCR_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VXCR_VERSION "0.1.0"
+
+enum vxcr_log_level { VXCR_LOG_ERR = 0, VXCR_LOG_WARN, VXCR_LOG_INFO, VXCR_LOG_DEBUG };
+
+typedef void (*vxcr_log_fn)(enum vxcr_log_level lvl, const char *msg, void *arg);
+void vxcr_set_log(vxcr_log_fn fn, void *arg);
+void vxcr_set_log_level(enum vxcr_log_level lvl);
+/* The last error message logged at VXCR_LOG_ERR by this thread ("" if none). */
+const char *vxcr_last_error(void);
+
+struct vxcr_dump_opts {
+	bool leave_running;	/* default: kill the target once the image is complete */
+	bool compress;		/* zstd, default on */
+	int zstd_level;		/* 0 = default (fast) */
+	int zstd_threads;	/* 0 = automatic */
+	bool fsync;		/* fsync the output before killing (default true for files) */
+};
+
+struct vxcr_dump_stats {
+	uint64_t frozen_ns;	/* from seize to release/kill */
+	uint64_t total_ns;
+	uint64_t pages_scanned;
+	uint64_t pages_written;
+	uint64_t pages_zero;	/* skipped: present but all zero */
+	uint64_t image_bytes;	/* bytes written to fd */
+};
+
+void vxcr_dump_opts_init(struct vxcr_dump_opts *o);
+/* Checkpoints the process pid into fd. */
+int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st);
+
+struct vxcr_restore_opts {
+	bool detach;		/* return once it runs, do not wait */
+	bool inherit_stdio;	/* external pipes/terminals on fds 0-2 use ours (default on) */
+};
+
+struct vxcr_restore_stats {
+	uint64_t total_ns;
+	uint64_t pages_restored;
+};
+
+void vxcr_restore_opts_init(struct vxcr_restore_opts *o);
+/* Restores the image read from fd.  On success *pid is the restored process,
+ * a child of the caller, running. */
+int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
+		 struct vxcr_restore_stats *st);
+
+/* Kernel feature probe (vxcr check). */
+struct vxcr_feature {
+	const char *name;
+	bool required;
+	bool present;
+	char detail[96];
+};
+/* Fills up to max entries; returns the number filled. */
+int vxcr_check_features(struct vxcr_feature *f, int max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,79 @@
+/*
+ * Running single system calls inside a ptrace-stopped task.
+ *
+ * The tracee must be in a ptrace-stop (seized and interrupted, or stopped
+ * after PTRACE_TRACEME).  inject_init() saves its registers; each
+ * inject_syscall() points rip at a syscall instruction (the gadget), loads
+ * the number and arguments, and steps the tracee through syscall entry and
+ * exit with PTRACE_SYSCALL; inject_fini() puts the saved registers back.
+ *
+ * Dump side safety: if the dumper dies while a tracee runs injected code,
+ * the kernel detaches the tracee and it resumes with whatever registers it
+ * had.  inject_map_scratch() therefore maps a small scratch area in the
+ * tracee whose gadget is followed by code that reloads the tracee's saved
+ * registers and jumps back to where it was, so a tracee orphaned in the
+ * middle of an injected call finishes that call and carries on unharmed.
+ * Only the single mmap that creates that area runs from the vdso gadget.
+ */
+#ifndef VXCR_INJECT_H
+#define VXCR_INJECT_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+struct inject {
+	pid_t tid;
+	uint64_t gadget;		/* address of a "syscall" instruction */
+	uint64_t scratch;		/* scratch area in the tracee, 0 if none */
+	uint64_t scratch_len;
+	struct user_regs_struct saved;	/* registers to put back (resume form) */
+	bool saved_valid;
+};
+
+/*
+ * Rewrites regs of a task interrupted inside a system call so that, set
+ * verbatim, the task re-issues that call.  same_task: the task keeps its
+ * kernel restart block (dump --leave-running), so -ERESTART_RESTARTBLOCK
+ * becomes restart_syscall; otherwise (restore into a new process) the
+ * original call is issued again with its original arguments.
+ * Returns true if regs were changed.
+ */
+bool regs_to_resume_form(struct user_regs_struct *regs, bool same_task);
+
+/* Saves tid's registers (converted to resume form) and uses gadget.  0/-errno */
+int inject_init(struct inject *in, pid_t tid, uint64_t gadget);
+
+/*
+ * Runs syscall nr(a[0..5]) in the tracee.  *ret gets the raw result (a
+ * negative errno on failure inside the tracee).  Returns 0, or -errno when
+ * ptrace itself failed (e.g. -ESRCH, the tracee died).
+ */
+int inject_syscall(struct inject *in, long *ret, long nr, const unsigned long a[6]);
+
+/* Convenience wrapper: result of the syscall, or -errno of ptrace. */
+long inject_call(struct inject *in, long nr, unsigned long a0, unsigned long a1,
+		 unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+
+/* Puts the saved registers back.  0/-errno */
+int inject_fini(struct inject *in);
+
+/* Finds a syscall instruction in pid's [vdso] (same kernel as ours). 0/-errno */
+int inject_find_vdso_gadget(pid_t pid, uint64_t *gadget);
+
+/*
+ * Dump side: maps len bytes (>= 2 pages) in the tracee with a self-recovering
+ * gadget (see above) and switches in->gadget to it.  The area's first page
+ * holds code; the rest is free scratch memory for syscall arguments starting
+ * at in->scratch + 4096, up to the last 256 bytes.  0/-errno
+ */
+int inject_map_scratch(struct inject *in, size_t len);
+/* Unmaps the scratch area (run before inject_fini). 0/-errno */
+int inject_unmap_scratch(struct inject *in);
+
+/* Copies to/from tracee memory (process_vm_writev/readv, /proc/pid/mem fallback). */
+int inject_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
+int inject_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+#endif
