@@ -1,0 +1,125 @@
+/*
+ * vxcr: the command line shell over libvxcr.  Dispatches subcommands from a
+ * table; invoked as vxdump or vxrestore it runs that command directly.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libgen.h>
+
+#include "vxcr/vxcr.h"
+#include "cmd.h"
+
+#define NEEDS_ROOT 0x1
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	unsigned flags;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "dump",    cmd_dump,    NEEDS_ROOT, "checkpoint a process into an image" },
+	{ "restore", cmd_restore, NEEDS_ROOT, "restart a process from an image" },
+	{ "img",     cmd_img,     0,          "show, verify or print an image as JSON" },
+	{ "check",   cmd_check,   0,          "report which kernel features are usable" },
+};
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vxcr: ", stderr);
+	if (!fmt) {
+		const char *e = vxcr_last_error();
+		fprintf(stderr, "%s\n", *e ? e : "failed");
+		return;
+	}
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void log_to_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	(void)arg;
+	if (lvl == VXCR_LOG_ERR)
+		return;	/* errors are reported once, by the command, via vxcr_last_error() */
+	fprintf(stderr, "vxcr: %s: %s\n", names[lvl], msg);
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: vxcr [-v] COMMAND [ARGS...]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nvxdump and vxrestore are vxcr dump and vxcr restore.\n"
+		   "Run vxcr COMMAND --help for a command's options.\n");
+}
+
+static int run(const struct command *c, int argc, char **argv)
+{
+	if ((c->flags & NEEDS_ROOT) && geteuid() != 0) {
+		cli_error("%s: must be run as root", c->name);
+		return 1;
+	}
+	optind = 1;
+	return c->fn(argc, argv);
+}
+
+static const struct command *find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *self = basename(argv[0]);
+	const struct command *c;
+	const char *v = getenv("VXCR_LOG");
+
+	vxcr_set_log(log_to_stderr, NULL);
+	if (v)
+		vxcr_set_log_level(atoi(v));
+
+	if (!strcmp(self, "vxdump"))
+		return run(find("dump"), argc, argv);
+	if (!strcmp(self, "vxrestore"))
+		return run(find("restore"), argc, argv);
+
+	while (argc > 1 && !strcmp(argv[1], "-v")) {
+		vxcr_set_log_level(VXCR_LOG_DEBUG);
+		argv++, argc--;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("vxcr %s\n", VXCR_VERSION);
+		return 0;
+	}
+	c = find(argv[1]);
+	if (!c) {
+		cli_error("unknown command '%s' (see vxcr --help)", argv[1]);
+		return EXIT_USAGE;
+	}
+	return run(c, argc - 1, argv + 1);
+}
