@@ -28,8 +28,12 @@ struct inject {
 	uint64_t gadget;		/* address of a "syscall" instruction */
 	uint64_t scratch;		/* scratch area in the tracee, 0 if none */
 	uint64_t scratch_len;
+	uint64_t vdso_gadget;		/* syscall instruction in [vdso], if found */
 	struct user_regs_struct saved;	/* registers to put back (resume form) */
+	uint64_t saved_mask;		/* blocked signals to put back */
 	bool saved_valid;
+	bool use_int3;			/* gadget is "syscall; int3": one stop per call */
+	unsigned long calls;		/* injected calls so far (statistics) */
 };
 
 /*
@@ -42,7 +46,13 @@ struct inject {
  */
 bool regs_to_resume_form(struct user_regs_struct *regs, bool same_task);
 
-/* Saves tid's registers (converted to resume form) and uses gadget.  0/-errno */
+/*
+ * Saves tid's registers (converted to resume form) and blocked mask, blocks
+ * every signal for the duration (PTRACE_SETSIGMASK) and uses gadget.  If the
+ * byte after the gadget's "0f 05" is an int3 (0xcc), calls take one stop
+ * each (PTRACE_CONT to the int3) instead of two (syscall entry and exit);
+ * clear in->use_int3 before a call that unmaps the gadget itself.  0/-errno
+ */
 int inject_init(struct inject *in, pid_t tid, uint64_t gadget);
 
 /*
