@@ -1,9 +1,148 @@
-/* vxcr dump (stub, to be written) */
+/*
+ * vxcr dump / vxdump: checkpoint one process into an image file or stdout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vxcr/vxcr.h"
 #include "cmd.h"
+
+static void dump_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vxdump [-o FILE] [--leave-running] [--compress zstd|none]\n"
+		"              [--zstd-level N] [-v] PID\n"
+		"\n"
+		"Checkpoints process PID into FILE, or to stdout when it is not a terminal.\n"
+		"Once the image is complete the process is killed, unless --leave-running.\n"
+		"On any failure the process keeps running as before.\n"
+		"\n"
+		"  -o, --output FILE    write the image to FILE\n"
+		"      --leave-running  let the process continue after the dump\n"
+		"      --compress KIND  zstd (default) or none\n"
+		"      --zstd-level N   zstd compression level (default: fast)\n"
+		"  -v, --verbose        log progress to stderr\n");
+}
+
+enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL };
+
+static const struct option dump_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "leave-running", no_argument, NULL, OPT_LEAVE },
+	{ "compress", required_argument, NULL, OPT_COMPRESS },
+	{ "zstd-level", required_argument, NULL, OPT_LEVEL },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return (errno || end == s || *end || *out < min || *out > max) ? -1 : 0;
+}
+
+/* Parses options into o; returns -1 on a usage error, 1 for --help. */
+static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
+			   const char **out, pid_t *pid, bool *verbose)
+{
+	long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:vh", dump_options, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			*out = optarg;
+			break;
+		case OPT_LEAVE:
+			o->leave_running = true;
+			break;
+		case OPT_COMPRESS:
+			if (strcmp(optarg, "zstd") && strcmp(optarg, "none")) {
+				cli_error("dump: --compress takes zstd or none, not '%s'", optarg);
+				return -1;
+			}
+			o->compress = !strcmp(optarg, "zstd");
+			break;
+		case OPT_LEVEL:
+			if (parse_int(optarg, -7, 22, &v)) {
+				cli_error("dump: bad --zstd-level '%s' (-7..22)", optarg);
+				return -1;
+			}
+			o->zstd_level = v;
+			break;
+		case 'v':
+			vxcr_set_log_level(VXCR_LOG_DEBUG);
+			*verbose = true;
+			break;
+		case 'h':
+			return 1;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc - 1 || parse_int(argv[optind], 1, 0x7fffffff, &v)) {
+		cli_error("dump: expected one PID (see vxdump --help)");
+		return -1;
+	}
+	*pid = v;
+	return 0;
+}
+
+static void print_stats(pid_t pid, const struct vxcr_dump_stats *st)
+{
+	fprintf(stderr, "vxcr: dumped pid %d: %llu pages written (%llu zero skipped, "
+		"%llu scanned), image %llu bytes, frozen %.1f ms, total %.1f ms\n", pid,
+		(unsigned long long)st->pages_written, (unsigned long long)st->pages_zero,
+		(unsigned long long)st->pages_scanned, (unsigned long long)st->image_bytes,
+		st->frozen_ns / 1e6, st->total_ns / 1e6);
+}
 
 int cmd_dump(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	cli_error("dump: not implemented yet");
-	return 1;
+	struct vxcr_dump_opts o;
+	struct vxcr_dump_stats st;
+	const char *out = NULL;
+	bool verbose = false;
+	pid_t pid = 0;
+	int fd, ret;
+
+	vxcr_dump_opts_init(&o);
+	ret = parse_dump_args(argc, argv, &o, &out, &pid, &verbose);
+	if (ret) {
+		dump_usage(ret > 0 ? stdout : stderr);
+		return ret > 0 ? 0 : EXIT_USAGE;
+	}
+	if (!out && isatty(STDOUT_FILENO)) {
+		cli_error("dump: refusing to write an image to a terminal (use -o FILE or a pipe)");
+		return EXIT_USAGE;
+	}
+	fd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : STDOUT_FILENO;
+	if (fd < 0) {
+		cli_error("dump: cannot create %s: %s", out, strerror(errno));
+		return 1;
+	}
+	ret = vxcr_dump(pid, fd, &o, &st);
+	if (out && close(fd) && !ret) {
+		cli_error("dump: closing %s: %s", out, strerror(errno));
+		ret = -EIO;
+	} else if (ret) {
+		cli_error(NULL);
+	}
+	if (ret) {
+		if (out)
+			unlink(out);	/* never leave a partial image behind */
+		return 1;
+	}
+	if (verbose)
+		print_stats(pid, &st);
+	return 0;
 }

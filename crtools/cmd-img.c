@@ -1,9 +1,125 @@
-/* vxcr img (stub, to be written) */
+/*
+ * vxcr img: show, print as JSON, verify or size an image.  FILE may be "-"
+ * for stdin; images are read as a stream, so pipes work.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cmd.h"
+#include "img/img.h"
+#include "img/text.h"
+
+struct img_subcmd {
+	const char *name;
+	int (*fn)(struct img_reader *r, FILE *out);
+	const char *help;
+};
+
+static const struct img_subcmd subcmds[] = {
+	{ "show",   img_text_show,   "print the header, one line per record, and sizes" },
+	{ "json",   img_text_json,   "print the image as one JSON document" },
+	{ "verify", img_text_verify, "check every record, checksum and the trailer" },
+	{ "size",   img_text_size,   "print bytes and records per record kind" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: vxcr img COMMAND FILE\n\n"
+		   "FILE is an image, or - for stdin.\n\ncommands:\n");
+	for (i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++)
+		fprintf(f, "  %-7s %s\n", subcmds[i].name, subcmds[i].help);
+	fprintf(f, "\nExit status: 0 ok, 1 the image is bad or unreadable, 2 usage.\n");
+}
+
+static const struct img_subcmd *find_subcmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++)
+		if (!strcmp(subcmds[i].name, name))
+			return &subcmds[i];
+	return NULL;
+}
+
+/* Opens the image and runs sub on it; returns the exit code. */
+static int run_subcmd(const struct img_subcmd *sub, const char *file)
+{
+	struct img_reader *r;
+	int fd = 0, ret, code = 0;
+
+	if (strcmp(file, "-")) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			cli_error("img %s %s: %s", sub->name, file, strerror(errno));
+			return 1;
+		}
+	}
+	ret = img_reader_open(fd, &r);
+	if (ret) {
+		cli_error("img %s %s: %s", sub->name, file, img_last_open_error());
+		goto out_close;
+	}
+	ret = sub->fn(r, stdout);
+	if (fflush(stdout) || ferror(stdout)) {
+		cli_error("img %s %s: writing output: %s", sub->name, file, strerror(errno));
+		code = 1;
+	} else if (ret) {
+		cli_error("img %s %s: %s", sub->name, file,
+			  *img_reader_error(r) ? img_reader_error(r) : strerror(-ret));
+	}
+	img_reader_free(r);
+out_close:
+	if (fd > 0)
+		close(fd);
+	return ret ? 1 : code;
+}
+
+/* Handles options at optind: -1 to go on, else the exit code (--help). */
+static int parse_opts(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	c = getopt_long(argc, argv, "+h", opts, NULL);
+	if (c == -1)
+		return -1;
+	usage(c == 'h' ? stdout : stderr);
+	return c == 'h' ? 0 : EXIT_USAGE;
+}
 
 int cmd_img(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	cli_error("img: not implemented yet");
-	return 1;
+	const struct img_subcmd *sub;
+	int ret;
+
+	ret = parse_opts(argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	sub = find_subcmd(argv[optind]);
+	if (!sub) {
+		cli_error("img: unknown command '%s' (see vxcr img --help)", argv[optind]);
+		return EXIT_USAGE;
+	}
+	optind++;
+	ret = parse_opts(argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (argc - optind != 1) {
+		cli_error("img %s: expected one FILE (see vxcr img --help)", sub->name);
+		return EXIT_USAGE;
+	}
+	return run_subcmd(sub, argv[optind]);
 }

@@ -1,9 +1,124 @@
-/* vxcr restore (stub, to be written) */
+/*
+ * vxcr restore / vxrestore: restart a process from an image.
+ *
+ *   vxrestore [-d] [--pidfile F] [-v] [FILE|-]
+ *
+ * Without -d it waits for the restored process and exits with its status
+ * (128+signal if it was killed, like a shell).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "vxcr/vxcr.h"
 #include "cmd.h"
+
+static void restore_usage(FILE *f)
+{
+	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [-v] [IMAGE|-]\n"
+		   "  -d, --detach      print the pid and return once it runs\n"
+		   "      --pidfile F   write the restored pid to F\n"
+		   "  -v, --verbose     report progress and timing\n"
+		   "Reads the image from IMAGE, or stdin if it is - or missing.\n");
+}
+
+static int write_pidfile(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fprintf(f, "%d\n", pid) < 0 || fclose(f)) {
+		cli_error("pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Waits for pid; returns its exit status the shell way. */
+static int wait_restored(pid_t pid)
+{
+	int status;
+
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			cli_error("waitpid %d: %s", pid, strerror(errno));
+			return 1;
+		}
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static int open_image(const char *path)
+{
+	int fd;
+
+	if (!path || !strcmp(path, "-"))
+		return STDIN_FILENO;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		cli_error("%s: %s", path, strerror(errno));
+	return fd;
+}
 
 int cmd_restore(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	cli_error("restore: not implemented yet");
-	return 1;
+	static const struct option longopts[] = {
+		{ "detach", no_argument, NULL, 'd' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vxcr_restore_opts o;
+	struct vxcr_restore_stats st = { 0 };
+	const char *pidfile = NULL;
+	bool verbose = false;
+	pid_t pid;
+	int c, fd, ret;
+
+	vxcr_restore_opts_init(&o);
+	while ((c = getopt_long(argc, argv, "dvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o.detach = true; break;
+		case 'p': pidfile = optarg; break;
+		case 'v': verbose = true; vxcr_set_log_level(VXCR_LOG_INFO); break;
+		case 'h': restore_usage(stdout); return 0;
+		default: restore_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (argc - optind > 1) {
+		restore_usage(stderr);
+		return EXIT_USAGE;
+	}
+	fd = open_image(optind < argc ? argv[optind] : NULL);
+	if (fd < 0)
+		return 1;
+	ret = vxcr_restore(fd, &o, &pid, &st);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (ret) {
+		cli_error(NULL);
+		return 1;
+	}
+	if (verbose)
+		fprintf(stderr, "vxrestore: pid %d restored in %.3f ms (%llu pages)\n", pid,
+			st.total_ns / 1e6, (unsigned long long)st.pages_restored);
+	if (pidfile && write_pidfile(pidfile, pid)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return 1;
+	}
+	if (o.detach) {
+		printf("%d\n", pid);
+		return 0;
+	}
+	return wait_restored(pid);
 }

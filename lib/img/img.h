@@ -48,6 +48,13 @@
 #define IMG_MAX_RECORD		(256ull << 20)	/* absurd-length guard */
 #define IMG_FRAME_BYTES		(4u << 20)	/* zstd frame input size */
 #define IMG_RF_OPTIONAL		0x1u
+/*
+ * zstd frames of the body: window exactly 2^IMG_ZSTD_WINDOW_LOG (one frame's
+ * input), no dictionary.  The reader rejects other frame headers so that
+ * every byte of the stream is checked (a flipped window or unused header bit
+ * would otherwise decode to the same records).
+ */
+#define IMG_ZSTD_WINDOW_LOG	22
 
 struct img_writer;
 struct img_reader;
@@ -84,7 +91,7 @@ void img_writer_free(struct img_writer *w);
 const ImgHeader *img_writer_header(const struct img_writer *w);
 
 /* Reader.  img_read_record() returns 1 with *rec filled, 0 after a valid
- * trailer (end of image), or -errno (-EBADMSG corrupt, -EPROTO unknown
+ * trailer (end of image; *rec then describes the trailer record), or -errno (-EBADMSG corrupt, -EPROTO unknown
  * required record, -E2BIG absurd length, -ENODATA truncated, -EPROTONOSUPPORT
  * newer format).  Optional unknown records are returned too (callers skip
  * them); img_reader_error() gives a one-line description of the last error.
@@ -100,6 +107,21 @@ void img_reader_free(struct img_reader *r);
 int img_unpack(const struct img_record *rec, const ProtobufCMessageDescriptor *d,
 	       ProtobufCMessage **out);
 
+/* Bytes taken from the fd so far (compressed size of what was read). */
+uint64_t img_reader_raw_bytes(const struct img_reader *r);
+/* Message of the last failed img_reader_open() of this thread ("" if none). */
+const char *img_last_open_error(void);
+/* Records a failure found by the caller in rec (e.g. a payload that does not
+ * parse): img_reader_error() then names the record; the error is sticky and
+ * logged.  Returns err. */
+int img_reader_fail(struct img_reader *r, const struct img_record *rec, int err,
+		    const char *what);
+
+/* crc32c continuing from crc (0 to start); chains over concatenation.
+ * crc32c_hw/_sw force an implementation (hw falls back to sw without SSE4.2). */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
+uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len);
+bool crc32c_hw_available(void);
 
 #endif

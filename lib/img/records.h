@@ -56,6 +56,8 @@ struct img_rec_desc {
 
 /* The table entry for type, or NULL if this build does not know it. */
 const struct img_rec_desc *img_rec_lookup(uint32_t type);
+/* The type's name, or "UNKNOWN" if this build does not know it. */
+const char *img_rec_name(uint32_t type);
 /* All known types, for iteration; *n receives the count. */
 const struct img_rec_desc *img_rec_table(unsigned *n);
 

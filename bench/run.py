@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""vxcr benchmark: dump/restore time, throughput, frozen time and image size
+for anonymous-memory workloads and a python3 dict, with memcpy / first-touch
+baselines and, when a criu binary is found ($CRIU or PATH), CRIU side by side.
+Prints a table of medians.  usage: bench/run.py BUILD [--reps N] [--quick]"""
+import ctypes, os, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
+REPS = int(os.environ.get("VXCR_BENCH_REPS", "5"))
+QUICK = "--quick" in sys.argv
+if "--reps" in sys.argv:
+    REPS = int(sys.argv[sys.argv.index("--reps") + 1])
+VXCR = os.path.abspath(os.path.join(BUILD, "bin", "vxcr"))
+WORKLOAD = os.path.abspath(os.path.join(BUILD, "bench", "workload"))
+BASELINE = os.path.abspath(os.path.join(BUILD, "bench", "baseline"))
+CRIU = os.environ.get("CRIU") or shutil.which("criu")
+WARM_MIB = int(os.environ.get("VXCR_BENCH_WARM_MIB", "3072"))
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: we reap what we restore
+
+
+def now():
+    return time.monotonic()
+
+
+def wait_file(path, timeout=120):
+    t = now()
+    while now() - t < timeout:
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            return
+        time.sleep(0.01)
+    raise RuntimeError("workload did not become ready: " + path)
+
+
+def kill_pid(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        # not our child (reparented elsewhere): wait until it is gone
+        for _ in range(500):
+            if not os.path.exists("/proc/%d" % pid):
+                break
+            time.sleep(0.01)
+
+
+def reap_zombies():
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def start(kind, arg, tmp):
+    ready = os.path.join(tmp, "ready")
+    if os.path.exists(ready):
+        os.unlink(ready)
+    if kind == "mem":
+        argv = [WORKLOAD, str(arg), ready]
+    else:
+        code = ("d = {i: str(i) for i in range(%d)}\n"
+                "open(%r, 'w').write('ready')\n"
+                "import signal\nwhile True: signal.pause()\n" % (arg, ready))
+        argv = ["python3", "-c", code]
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_file(ready)
+    return p
+
+
+def warm(mib):
+    if mib >= 256 and WARM_MIB:
+        subprocess.run([BASELINE, "warm", str(WARM_MIB)], check=True)
+
+
+def run_timed(argv, **kw):
+    t = now()
+    r = subprocess.run(argv, capture_output=True, text=True, **kw)
+    dt = now() - t
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (argv[0:2], r.returncode, r.stderr.strip()))
+    return dt, r
+
+
+def parse_stats(text):
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("stats:") or "frozen_ms=" in line:
+            for tok in line.split():
+                if "=" in tok:
+                    k, v = tok.split("=", 1)
+                    try:
+                        out[k] = float(v)
+                    except ValueError:
+                        pass
+    return out
+
+
+def bench_vxcr(kind, arg, mib, tmp):
+    res = {"dump": [], "restore": [], "frozen": [], "img": [], "raw": []}
+    img = os.path.join(tmp, "img")
+    for rep in range(REPS):
+        p = start(kind, arg, tmp)
+        if rep == 0:
+            raw = os.path.join(tmp, "raw.img")
+            run_timed([VXCR, "dump", "--leave-running", "--compress", "none", "-o", raw, str(p.pid)])
+            res["raw"].append(os.path.getsize(raw))
+            os.unlink(raw)
+        warm(mib)
+        dt, r = run_timed([VXCR, "dump", "--stats", "-o", img, str(p.pid)])
+        p.wait()
+        st = parse_stats(r.stderr)
+        res["dump"].append(dt)
+        res["frozen"].append(st.get("frozen_ms", dt * 1000) / 1000)
+        res["img"].append(os.path.getsize(img))
+        warm(mib)
+        pidfile = os.path.join(tmp, "pid")
+        dt, _ = run_timed([VXCR, "restore", "-d", "--pidfile", pidfile, img])
+        res["restore"].append(dt)
+        kill_pid(int(open(pidfile).read()))
+        os.unlink(img)
+        reap_zombies()
+    return res
+
+
+def bench_criu(kind, arg, mib, tmp):
+    res = {"dump": [], "restore": [], "img": []}
+    for rep in range(REPS):
+        d = tempfile.mkdtemp(dir=tmp)
+        p = start(kind, arg, tmp)
+        warm(mib)
+        dt, _ = run_timed([CRIU, "dump", "-t", str(p.pid), "-D", d])
+        p.wait()
+        res["dump"].append(dt)
+        res["img"].append(sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)))
+        warm(mib)
+        pidfile = os.path.join(d, "pid")
+        dt, _ = run_timed([CRIU, "restore", "-d", "-D", d, "--pidfile", pidfile])
+        res["restore"].append(dt)
+        kill_pid(int(open(pidfile).read()))
+        shutil.rmtree(d)
+        reap_zombies()
+    return res
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def baseline(mode, mib):
+    vals = [float(subprocess.run([BASELINE, mode, str(mib)], capture_output=True,
+                                 text=True, check=True).stdout) for _ in range(3)]
+    return med(vals)
+
+
+def main():
+    workloads = [("anon 64 MiB", "mem", 64, 64), ("anon 256 MiB", "mem", 256, 256),
+                 ("anon 1 GiB", "mem", 1024, 1024), ("small 1 MiB", "mem", 1, 1),
+                 ("python3 dict 1e6", "py", 1000000, 0)]
+    if QUICK:
+        workloads = [w for w in workloads if w[2] != 1024]
+    memcpy = baseline("memcpy", 1024)
+    touch = baseline("touch", 1024)
+    print("vxcr bench: %d reps, medians%s" % (REPS, ", criu: " + CRIU if CRIU else ", criu: not found"))
+    print("baseline: memcpy %.0f MB/s, first touch of fresh memory %.0f MB/s" % (memcpy, touch))
+    hdr = "%-18s %9s %9s %9s %9s %9s %10s %10s" % (
+        "workload", "dump ms", "rest ms", "dump MB/s", "rest MB/s", "frozen ms", "img MiB", "raw MiB")
+    if CRIU:
+        hdr += " %10s %10s %10s" % ("criu dump", "criu rest", "criu MiB")
+    print(hdr)
+    tmp = tempfile.mkdtemp(prefix="vxcr-bench-")
+    try:
+        for name, kind, arg, mib in workloads:
+            r = bench_vxcr(kind, arg, mib, tmp)
+            d, rs = med(r["dump"]), med(r["restore"])
+            line = "%-18s %9.1f %9.1f %9s %9s %9.1f %10.1f %10.1f" % (
+                name, d * 1000, rs * 1000,
+                "%.0f" % (mib * 1.048576 / d) if mib else "-",
+                "%.0f" % (mib * 1.048576 / rs) if mib else "-",
+                med(r["frozen"]) * 1000, med(r["img"]) / 2**20, med(r["raw"]) / 2**20)
+            if CRIU:
+                c = bench_criu(kind, arg, mib, tmp)
+                line += " %10.1f %10.1f %10.1f" % (med(c["dump"]) * 1000,
+                                                  med(c["restore"]) * 1000, med(c["img"]) / 2**20)
+            print(line, flush=True)
+            if mib == 1024:
+                print("  1 GiB restore rate / first-touch rate: %.0f%%" %
+                      (100 * mib * 1.048576 / rs / touch))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

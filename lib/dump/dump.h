@@ -1,0 +1,247 @@
+/*
+ * Dump engine internals.  One struct dump_ctx holds all state of one dump and
+ * is passed down; per-task state lives in struct dump_task, per-thread state
+ * in struct dump_thread, per address space in struct dump_mm and per fd
+ * table in struct dump_fdtable, so process trees and threads slot in later
+ * (today: one task, one thread, mm_id = files_id = 1).
+ *
+ * Stems: seize.c (freeze/release), core.c (per-thread registers, signal
+ * mask, pending), task.c (task_entry), creds.c, signals.c, remote.c (the
+ * injected-syscall window), mem.c (VMAs, mm fields), pages.c, files.c (fds,
+ * file table), pipes.c (pipe/FIFO data), dump.c (orchestration, public API).
+ */
+#ifndef VXCR_DUMP_H
+#define VXCR_DUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "vxcr/vxcr.h"
+#include "proc/proc.h"
+
+#include "task.pb-c.h"
+#include "mm.pb-c.h"
+#include "files.pb-c.h"
+
+struct img_writer;
+
+/* task_entry.state values (TASK_STATE_* of the image format). */
+#define TASK_STATE_ALIVE	1
+#define TASK_STATE_DEAD		2	/* zombie */
+#define TASK_STATE_STOPPED	3	/* job-control stopped: stays stopped */
+
+/* Sets a proto2 optional scalar field and its has_ flag. */
+#define PB_SET(msg, field, val) do {		\
+	(msg)->field = (val);			\
+	(msg)->has_##field = 1;			\
+} while (0)
+
+#define SIGINFO_RAW_SIZE 128
+#define NSIG_KERNEL 64
+
+struct siginfo_raw {
+	uint8_t b[SIGINFO_RAW_SIZE];
+};
+
+struct siginfo_queue {
+	struct siginfo_raw *v;
+	size_t n;
+};
+
+/* What the injected syscalls told about a thread. */
+struct remote_thread {
+	uint64_t altstack_sp, altstack_size;
+	uint32_t altstack_flags;
+	uint64_t clear_child_tid;
+	uint64_t robust_list, robust_list_len;
+};
+
+struct dump_thread {
+	pid_t tid;
+	bool seized;
+	bool group_stopped;		/* was in job-control stop before seize */
+	struct user_regs_struct regs;	/* resume form */
+	bool in_syscall_restart;
+	uint8_t *xsave;
+	size_t xsave_len;
+	uint64_t xfeatures;
+	uint64_t blocked;
+	struct siginfo_queue pending;
+	uint64_t rseq_addr;
+	uint32_t rseq_len, rseq_sig;
+	char comm[64];
+	int sched_policy, sched_prio, nice;
+	struct remote_thread rt;
+};
+
+/* Kernel layout of struct sigaction as rt_sigaction returns it. */
+struct ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+struct kitimerval {
+	int64_t interval_sec, interval_usec;
+	int64_t value_sec, value_usec;
+};
+
+/* Per-process answers of the injected syscalls. */
+struct remote_task {
+	struct ksigaction act[NSIG_KERNEL + 1];	/* index = signo */
+	bool act_valid[NSIG_KERNEL + 1];
+	struct kitimerval itimers[3];
+	uint64_t brk;
+	uint32_t securebits;
+	uint32_t pdeath_sig;
+	uint32_t dumpable;
+	bool child_subreaper;
+	bool thp_disable;
+};
+
+struct dump_vma {
+	struct proc_vma pv;		/* as parsed (owns pv.name) */
+	int kind;			/* VMA_KIND__* */
+	uint32_t flags;			/* MAP_* */
+	uint64_t madv;			/* VXCR_MADV_* */
+	uint32_t file_id;
+	uint32_t shmem_id;
+};
+
+struct dump_mm {
+	uint32_t mm_id;
+	struct proc_vma_list raw;	/* parsed smaps (names moved into vmas) */
+	struct dump_vma *vmas;
+	size_t n_vmas;
+	uint64_t auxv[128];
+	size_t n_auxv;
+	uint32_t exe_file_id;
+	uint8_t vdso_sha[12];		/* crc32c, crc32c-seeded, length */
+	bool has_vdso;
+	uint32_t next_shmem_id;
+};
+
+/* One file description (or a MAPONLY reference) of the image. */
+struct dump_file {
+	FileEntry e;
+	char *path;			/* owned, e.path points here */
+	int local_fd;			/* our handle (pidfd_getfd/open), -1 if none */
+	int first_fd;			/* lowest fd of the target holding it */
+	bool pipe_read, pipe_write;	/* pipe ends held (this description) */
+	uint8_t *pipe_data;		/* bytes buffered, peeked (first end of a pipe) */
+	size_t pipe_data_len;
+};
+
+struct dump_fd {
+	uint32_t fd;
+	uint32_t file_id;
+	bool cloexec;
+};
+
+struct dump_fdtable {
+	uint32_t files_id;
+	struct dump_fd *fds;
+	size_t n_fds;
+};
+
+/* Image-wide table of file descriptions, ids from 1. */
+struct dump_files {
+	struct dump_file *v;
+	size_t n, cap;
+	uint32_t next_pipe_id;
+};
+
+struct dump_task {
+	pid_t pid;
+	int pidfd;
+	int state;			/* TASK_STATE_* */
+	struct proc_stat stat;
+	struct proc_status status;
+	struct dump_thread *threads;	/* leader first */
+	size_t n_threads;
+	uint32_t personality;
+	struct rlimit rlim[RLIM_NLIMITS];
+	uint64_t timer_slack_ns;
+	int32_t oom_score_adj;
+	char cwd[4096], root[4096];
+	uint32_t last_cap;
+	struct siginfo_queue shared_pending;
+	struct remote_task rt;
+	struct dump_mm *mm;
+	struct dump_fdtable *fdt;
+};
+
+struct dump_ctx {
+	const struct vxcr_dump_opts *opts;
+	struct vxcr_dump_stats *st;
+	int out_fd;
+	struct img_writer *w;
+	struct dump_task *root;		/* the one task dumped today */
+	struct dump_files files;
+	uint64_t t_start, t_seize;
+	const char *pause_stage;	/* VXCR_TEST_PAUSE */
+};
+
+/* dump.c */
+uint64_t dump_now_ns(void);
+void dump_test_pause(struct dump_ctx *ctx, const char *stage);
+
+/* seize.c */
+int dump_check_target(pid_t pid);
+int seize_task(struct dump_task *t);
+int seize_check_alone(struct dump_task *t);
+void release_task(struct dump_task *t);
+int kill_task(struct dump_task *t);
+
+/* core.c */
+int collect_thread_core(struct dump_thread *th);
+int write_cores(struct dump_ctx *ctx, struct dump_task *t);
+int siginfo_entries(const struct siginfo_queue *q, SiginfoEntry **ents,
+		    SiginfoEntry ***out);
+void free_thread(struct dump_thread *th);
+
+/* task.c */
+int collect_task(struct dump_task *t);
+int write_task(struct dump_ctx *ctx, struct dump_task *t);
+
+/* creds.c */
+int collect_creds(struct dump_task *t);
+int write_creds(struct dump_ctx *ctx, struct dump_task *t);
+
+/* signals.c */
+int peek_siginfo(pid_t tid, bool shared, struct siginfo_queue *q);
+int collect_signals(struct dump_task *t);
+int write_signals(struct dump_ctx *ctx, struct dump_task *t);
+
+/* remote.c */
+int collect_remote(struct dump_task *t);
+
+/* mem.c */
+int collect_mm(struct dump_ctx *ctx, struct dump_task *t);
+int write_mm(struct dump_ctx *ctx, struct dump_task *t);
+void free_mm(struct dump_mm *mm);
+
+/* pages.c */
+int dump_pages(struct dump_ctx *ctx, struct dump_task *t);
+
+/* files.c */
+int collect_fds(struct dump_ctx *ctx, struct dump_task *t);
+int files_add_maponly(struct dump_files *f, const char *path, const struct stat *s,
+		      uint32_t *id);
+int write_files(struct dump_ctx *ctx, struct dump_task *t);
+int write_file_data(struct dump_ctx *ctx);
+void free_files(struct dump_files *f);
+void free_fdtable(struct dump_fdtable *fdt);
+struct dump_file *files_new(struct dump_files *f);
+
+/* pipes.c */
+int pipe_assign_id(struct dump_files *f, struct dump_file *df, int rfd, pid_t pid, int fd);
+void pipes_mark_external(struct dump_files *f);
+int write_pipe_data(struct dump_ctx *ctx);
+
+#endif

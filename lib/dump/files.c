@@ -1,0 +1,494 @@
+/*
+ * Open files: every fd of /proc/PID/fd with its fdinfo, a handle obtained
+ * with pidfd_getfd, descriptions shared by several fds folded with kcmp;
+ * the image-wide file table (also FILE_MAPONLY entries for mappings and the
+ * exe link), FILE/FDTABLE records and FILE_DATA of deleted files.  Each file
+ * kind plugs in through the table file_kinds[].
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
+
+#define LOG_PREFIX "files: "
+#include "log.h"
+#include "dump/dump.h"
+#include "img/img.h"
+#include "img/records.h"
+#include "util/cleanup.h"
+
+#define DELETED_MAX	(1ull << 30)
+#define CHUNK		(4ul << 20)
+
+/* One fd being looked at. */
+struct fd_probe {
+	pid_t pid;
+	int fd;
+	char link[4096];
+	struct proc_fdinfo fi;
+	struct stat st;
+	int local;		/* our duplicate of it, -1 if none */
+};
+
+struct file_kind {
+	const char *name;
+	bool (*match)(const struct fd_probe *p);
+	int (*fill)(struct dump_files *f, struct fd_probe *p, struct dump_file *df);
+	const char *refuse;	/* fill == NULL: reason it is not supported */
+};
+
+static bool starts_with(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+static bool is_sock(const struct fd_probe *p) { return S_ISSOCK(p->st.st_mode); }
+static bool is_anon(const struct fd_probe *p) { return starts_with(p->link, "anon_inode:"); }
+static bool is_memfd(const struct fd_probe *p) { return starts_with(p->link, "/memfd:"); }
+static bool is_pipe(const struct fd_probe *p)
+{
+	return S_ISFIFO(p->st.st_mode) && starts_with(p->link, "pipe:");
+}
+static bool is_fifo(const struct fd_probe *p) { return S_ISFIFO(p->st.st_mode); }
+static bool is_tty(const struct fd_probe *p)
+{
+	return S_ISCHR(p->st.st_mode) && p->local >= 0 && isatty(p->local);
+}
+static bool is_chr(const struct fd_probe *p) { return S_ISCHR(p->st.st_mode); }
+static bool is_dir(const struct fd_probe *p) { return S_ISDIR(p->st.st_mode); }
+static bool is_reg(const struct fd_probe *p) { return S_ISREG(p->st.st_mode); }
+static bool is_any(const struct fd_probe *p) { return true; }
+
+static int set_path(struct dump_file *df, const char *path)
+{
+	df->path = strdup(path);
+	if (!df->path)
+		return -ENOMEM;
+	df->e.path = df->path;
+	return 0;
+}
+
+/* Opens our own read-only handle on fd (also works for unlinked files). */
+static int reopen_ro(const struct fd_probe *p, int extra)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", p->pid, p->fd);
+	return open(path, O_RDONLY | O_CLOEXEC | extra);
+}
+
+static int fill_reg(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+{
+	bool deleted = proc_strip_deleted(p->link) || p->st.st_nlink == 0;
+
+	df->e.kind = FILE_KIND__FILE_REG;
+	if (!deleted)
+		return set_path(df, p->link);
+	if ((uint64_t)p->st.st_size > DELETED_MAX) {
+		pr_err("pid %d fd %d: deleted file %s holds %lld bytes: more than the %llu MiB limit\n",
+		       p->pid, p->fd, p->link, (long long)p->st.st_size, DELETED_MAX >> 20);
+		return -EFBIG;
+	}
+	PB_SET(&df->e, deleted, true);
+	PB_SET(&df->e, data_len, p->st.st_size);
+	if (df->local_fd >= 0)
+		close(df->local_fd);
+	df->local_fd = reopen_ro(p, 0);
+	if (df->local_fd < 0) {
+		pr_perror("pid %d fd %d: cannot open deleted file %s", p->pid, p->fd, p->link);
+		return -errno;
+	}
+	return set_path(df, p->link);
+}
+
+static int fill_dir(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+{
+	df->e.kind = FILE_KIND__FILE_DIR;
+	if (proc_strip_deleted(p->link)) {
+		pr_err("pid %d fd %d: directory %s was removed: not supported\n", p->pid,
+		       p->fd, p->link);
+		return -EOPNOTSUPP;
+	}
+	return set_path(df, p->link);
+}
+
+static int fill_chr(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+{
+	df->e.kind = FILE_KIND__FILE_CHR;
+	return set_path(df, p->link);
+}
+
+static int fill_tty(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+{
+	df->e.kind = FILE_KIND__FILE_TTY;
+	PB_SET(&df->e, external, true);
+	return set_path(df, p->link);
+}
+
+static int fill_pipe(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+{
+	int acc = p->fi.flags & O_ACCMODE;
+	int rfd, ret;
+
+	df->e.kind = is_pipe(p) ? FILE_KIND__FILE_PIPE : FILE_KIND__FILE_FIFO;
+	df->pipe_read = acc != O_WRONLY;
+	df->pipe_write = acc != O_RDONLY;
+	ret = set_path(df, p->link);
+	if (ret)
+		return ret;
+	/* tee() needs a read end: the target's own, or one opened through /proc */
+	if (df->pipe_read && df->local_fd >= 0)
+		rfd = fcntl(df->local_fd, F_DUPFD_CLOEXEC, 0);
+	else
+		rfd = reopen_ro(p, O_NONBLOCK);
+	if (rfd < 0) {
+		pr_perror("pid %d fd %d: cannot open %s for reading", p->pid, p->fd, p->link);
+		return -errno;
+	}
+	ret = pipe_assign_id(f, df, rfd, p->pid, p->fd);
+	close(rfd);
+	return ret;
+}
+
+static const struct file_kind file_kinds[] = {
+	{ "socket", is_sock, NULL, "sockets are not supported yet" },
+	{ "anon", is_anon, NULL, "not supported yet" },
+	{ "memfd", is_memfd, NULL, "memfd files are not supported yet" },
+	{ "pipe", is_pipe, fill_pipe, NULL },
+	{ "fifo", is_fifo, fill_pipe, NULL },
+	{ "tty", is_tty, fill_tty, NULL },
+	{ "chr", is_chr, fill_chr, NULL },
+	{ "dir", is_dir, fill_dir, NULL },
+	{ "reg", is_reg, fill_reg, NULL },
+	{ "other", is_any, NULL, "this kind of file is not supported" },
+};
+
+struct dump_file *files_new(struct dump_files *f)
+{
+	struct dump_file *nv, *df;
+
+	if (f->n == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 32;
+
+		nv = realloc(f->v, ncap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		f->v = nv;
+		f->cap = ncap;
+	}
+	df = &f->v[f->n++];
+	memset(df, 0, sizeof(*df));
+	file_entry__init(&df->e);
+	PB_SET(&df->e, id, f->n);
+	df->local_fd = -1;
+	df->first_fd = -1;
+	return df;
+}
+
+static void fill_stat(FileEntry *e, const struct stat *st)
+{
+	PB_SET(e, mode, st->st_mode);
+	PB_SET(e, dev, st->st_dev);
+	PB_SET(e, ino, st->st_ino);
+	PB_SET(e, size, st->st_size);
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		PB_SET(e, rdev, st->st_rdev);
+	PB_SET(e, mtime_ns, (uint64_t)st->st_mtim.tv_sec * 1000000000ull + st->st_mtim.tv_nsec);
+}
+
+/* One FILE_MAPONLY entry per distinct file (dev, ino); *id gets its id. */
+int files_add_maponly(struct dump_files *f, const char *path, const struct stat *st,
+		      uint32_t *id)
+{
+	struct dump_file *df;
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		df = &f->v[i];
+		if (df->e.kind == FILE_KIND__FILE_MAPONLY && df->e.dev == st->st_dev &&
+		    df->e.ino == st->st_ino) {
+			*id = df->e.id;
+			return 0;
+		}
+	}
+	df = files_new(f);
+	if (!df)
+		return -ENOMEM;
+	PB_SET(&df->e, kind, FILE_KIND__FILE_MAPONLY);
+	fill_stat(&df->e, st);
+	*id = df->e.id;
+	return set_path(df, path);
+}
+
+/* The description fd shares with an earlier fd of the same task, or NULL. */
+static struct dump_file *find_shared(struct dump_files *f, const struct fd_probe *p)
+{
+	size_t i;
+	long r;
+
+	for (i = 0; i < f->n; i++) {
+		struct dump_file *df = &f->v[i];
+
+		if (df->first_fd < 0 || df->e.dev != p->st.st_dev || df->e.ino != p->st.st_ino)
+			continue;
+		r = syscall(SYS_kcmp, p->pid, p->pid, KCMP_FILE, df->first_fd, p->fd);
+		if (r == 0)
+			return df;
+		if (r < 0 && df->e.pos == p->fi.pos &&
+		    df->e.flags == (p->fi.flags & ~(uint32_t)O_CLOEXEC))
+			return df;	/* no kcmp: same inode, offset and flags */
+	}
+	return NULL;
+}
+
+static int probe_fd(struct dump_task *t, struct fd_probe *p)
+{
+	char name[48], *text;
+	int ret;
+
+	snprintf(name, sizeof(name), "fd/%d", p->fd);
+	ret = proc_readlink(p->pid, name, p->link, sizeof(p->link));
+	snprintf(name, sizeof(name), "fdinfo/%d", p->fd);
+	ret = ret ? : proc_read_file(p->pid, name, &text, NULL);
+	if (ret) {
+		pr_err("pid %d fd %d: cannot read its /proc entries: %s\n", p->pid, p->fd,
+		       strerror(-ret));
+		return ret;
+	}
+	ret = proc_parse_fdinfo(text, &p->fi);
+	free(text);
+	if (ret) {
+		pr_err("pid %d fd %d: malformed fdinfo\n", p->pid, p->fd);
+		return ret;
+	}
+	p->local = syscall(SYS_pidfd_getfd, t->pidfd, p->fd, 0);
+	snprintf(name, sizeof(name), "/proc/%d/fd/%d", p->pid, p->fd);
+	if (p->local >= 0 ? fstat(p->local, &p->st) : stat(name, &p->st)) {
+		pr_perror("pid %d fd %d: cannot stat %s", p->pid, p->fd, p->link);
+		return -errno;
+	}
+	return 0;
+}
+
+static int add_fd_entry(struct dump_fdtable *fdt, const struct fd_probe *p, uint32_t id)
+{
+	struct dump_fd *nv;
+
+	nv = realloc(fdt->fds, (fdt->n_fds + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	fdt->fds = nv;
+	nv[fdt->n_fds].fd = p->fd;
+	nv[fdt->n_fds].file_id = id;
+	nv[fdt->n_fds].cloexec = p->fi.flags & O_CLOEXEC;
+	fdt->n_fds++;
+	return 0;
+}
+
+/* Turns one fd into a (new or shared) file description and an fd entry. */
+static int collect_fd(struct dump_ctx *ctx, struct dump_task *t, struct fd_probe *p)
+{
+	const struct file_kind *k = file_kinds;
+	struct dump_file *df;
+	int ret;
+
+	df = find_shared(&ctx->files, p);
+	if (df)
+		return add_fd_entry(t->fdt, p, df->e.id);
+	while (!k->match(p))
+		k++;
+	if (!k->fill) {
+		pr_err("pid %d fd %d: %s: %s\n", p->pid, p->fd, p->link, k->refuse);
+		return -EOPNOTSUPP;
+	}
+	df = files_new(&ctx->files);
+	if (!df)
+		return -ENOMEM;
+	df->local_fd = steal_fd(&p->local);
+	df->first_fd = p->fd;
+	fill_stat(&df->e, &p->st);
+	PB_SET(&df->e, flags, p->fi.flags & ~(uint32_t)O_CLOEXEC);
+	PB_SET(&df->e, pos, p->fi.pos);
+	ret = k->fill(&ctx->files, p, df);
+	PB_SET(&df->e, kind, df->e.kind);
+	return ret ? : add_fd_entry(t->fdt, p, df->e.id);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The fd numbers of pid, sorted.  *out is malloc'ed. */
+static int list_fds(pid_t pid, int **out, size_t *n)
+{
+	char path[64];
+	struct dirent *de;
+	size_t cap = 0;
+	int *v = NULL, *nv;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("pid %d: cannot list its fds", pid);
+		return -errno;
+	}
+	*n = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[(*n)++] = atoi(de->d_name);
+	}
+	closedir(d);
+	qsort(v, *n, sizeof(*v), cmp_int);
+	*out = v;
+	return 0;
+}
+
+/* Collects the fd table of frozen t.  0 or -errno (logged). */
+int collect_fds(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct fd_probe *p;
+	int *fds = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	t->fdt = calloc(1, sizeof(*t->fdt));
+	p = malloc(sizeof(*p));
+	if (!t->fdt || !p) {
+		free(p);
+		return -ENOMEM;
+	}
+	t->fdt->files_id = 1;
+	ret = list_fds(t->pid, &fds, &n);
+	for (i = 0; !ret && i < n; i++) {
+		memset(p, 0, sizeof(*p));
+		p->pid = t->pid;
+		p->fd = fds[i];
+		p->local = -1;
+		ret = probe_fd(t, p);
+		ret = ret ? : collect_fd(ctx, t, p);
+		if (p->local >= 0)
+			close(p->local);
+	}
+	if (!ret)
+		pipes_mark_external(&ctx->files);
+	free(fds);
+	free(p);
+	return ret;
+}
+
+/* Every file description and MAPONLY file, then the fd table. */
+int write_files(struct dump_ctx *ctx, struct dump_task *t)
+{
+	FdtableEntry fe = FDTABLE_ENTRY__INIT;
+	FdEntry *ents, **pents;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < ctx->files.n; i++)
+		ret = img_write_msg(ctx->w, IMG_REC_FILE, &ctx->files.v[i].e.base);
+	if (ret) {
+		pr_err("pid %d: cannot write file record %zu: %s\n", t->pid, i, strerror(-ret));
+		return ret;
+	}
+	ents = calloc(t->fdt->n_fds + 1, sizeof(*ents));
+	pents = calloc(t->fdt->n_fds + 1, sizeof(*pents));
+	if (!ents || !pents) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < t->fdt->n_fds; i++) {
+		fd_entry__init(&ents[i]);
+		PB_SET(&ents[i], fd, t->fdt->fds[i].fd);
+		PB_SET(&ents[i], file_id, t->fdt->fds[i].file_id);
+		PB_SET(&ents[i], cloexec, t->fdt->fds[i].cloexec);
+		pents[i] = &ents[i];
+	}
+	PB_SET(&fe, files_id, t->fdt->files_id);
+	fe.fds = pents;
+	fe.n_fds = t->fdt->n_fds;
+	ret = img_write_msg(ctx->w, IMG_REC_FDTABLE, &fe.base);
+	if (ret)
+		pr_err("pid %d: cannot write the fd table: %s\n", t->pid, strerror(-ret));
+out_free:
+	free(ents);
+	free(pents);
+	return ret;
+}
+
+/* FILE_DATA records: the contents of every deleted regular file. */
+int write_file_data(struct dump_ctx *ctx)
+{
+	struct img_data_prefix pfx = { 0, 0, 0 };
+	uint8_t *buf;
+	size_t i;
+	ssize_t r;
+	int ret = 0;
+
+	buf = malloc(CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; !ret && i < ctx->files.n; i++) {
+		const struct dump_file *df = &ctx->files.v[i];
+
+		if (!df->e.deleted)
+			continue;
+		pfx.id = df->e.id;
+		for (pfx.offset = 0; !ret && pfx.offset < df->e.data_len; pfx.offset += r) {
+			r = pread(df->local_fd, buf, CHUNK, pfx.offset);
+			if (r <= 0) {
+				pr_err("file %s: cannot read deleted contents at %llu\n", df->path,
+				       (unsigned long long)pfx.offset);
+				ret = -EIO;
+				break;
+			}
+			if (pfx.offset + r > df->e.data_len)
+				r = df->e.data_len - pfx.offset;
+			ret = img_write_raw2(ctx->w, IMG_REC_FILE_DATA, 0, &pfx, sizeof(pfx), buf, r);
+			if (ret)
+				pr_err("file %s: cannot write its data: %s\n", df->path, strerror(-ret));
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+void free_files(struct dump_files *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		free(f->v[i].path);
+		free(f->v[i].pipe_data);
+		if (f->v[i].local_fd >= 0)
+			close(f->v[i].local_fd);
+	}
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+void free_fdtable(struct dump_fdtable *fdt)
+{
+	if (!fdt)
+		return;
+	free(fdt->fds);
+	free(fdt);
+}

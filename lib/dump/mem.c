@@ -1,0 +1,355 @@
+/*
+ * Address space: memory areas from smaps classified into vma_kind, the
+ * backing files as FILE_MAPONLY entries, mm fields from stat, auxv, the
+ * exe link, the vdso digest; the mm_entry record.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#define LOG_PREFIX "mem: "
+#include "log.h"
+#include "dump/dump.h"
+#include "img/img.h"
+#include "img/records.h"
+
+#define VDSO_MAX (64u << 10)
+
+static const struct {
+	const char *name;
+	int kind;
+} special_vmas[] = {
+	{ "[vdso]", VMA_KIND__VMA_VDSO },
+	{ "[vvar]", VMA_KIND__VMA_VVAR },
+	{ "[vvar_vclock]", VMA_KIND__VMA_VVAR_VCLOCK },
+	{ "[vsyscall]", VMA_KIND__VMA_VSYSCALL },
+	{ "[heap]", VMA_KIND__VMA_ANON },
+	{ "[stack]", VMA_KIND__VMA_ANON },
+};
+
+static const struct {
+	uint32_t vmf;
+	uint64_t madv;
+} madv_map[] = {
+	{ PROC_VMF_DD, VXCR_MADV_DONTDUMP }, { PROC_VMF_DC, VXCR_MADV_DONTFORK },
+	{ PROC_VMF_HG, VXCR_MADV_HUGEPAGE }, { PROC_VMF_NH, VXCR_MADV_NOHUGEPAGE },
+	{ PROC_VMF_WF, VXCR_MADV_WIPEONFORK }, { PROC_VMF_MG, VXCR_MADV_MERGEABLE },
+};
+
+static bool starts_with(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+/* Shared mappings whose contents live only in memory (no file to reopen). */
+static bool is_shmem_name(const struct proc_vma *pv)
+{
+	return pv->deleted || !pv->ino || starts_with(pv->name, "/SYSV") ||
+	       starts_with(pv->name, "/memfd:") || starts_with(pv->name, "[anon_shmem:") ||
+	       !strcmp(pv->name, "/dev/zero");
+}
+
+/* Sets v->kind, or refuses the area.  0 or -EOPNOTSUPP (logged). */
+static int classify_vma(pid_t pid, struct dump_vma *v)
+{
+	const struct proc_vma *pv = &v->pv;
+	const char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(special_vmas) / sizeof(special_vmas[0]); i++) {
+		if (!strcmp(pv->name, special_vmas[i].name)) {
+			v->kind = special_vmas[i].kind;
+			return 0;
+		}
+	}
+	if (pv->vmflags & (PROC_VMF_IO | PROC_VMF_PF))
+		why = "device (VM_IO/VM_PFNMAP) mappings are not supported";
+	else if (pv->vmflags & (PROC_VMF_UM | PROC_VMF_UW))
+		why = "userfaultfd-registered areas are not supported";
+	else if (pv->vmflags & PROC_VMF_SS)
+		why = "shadow stacks are not supported yet";
+	else if (pv->shared)
+		v->kind = is_shmem_name(pv) ? VMA_KIND__VMA_SHMEM : VMA_KIND__VMA_FILE_SHARED;
+	else if (!pv->ino && (!pv->name[0] || starts_with(pv->name, "[anon:")))
+		v->kind = VMA_KIND__VMA_ANON;
+	else if (pv->ino && pv->name[0] == '/' && !pv->deleted)
+		v->kind = VMA_KIND__VMA_FILE_PRIVATE;
+	else if (pv->deleted)
+		why = "private mappings of deleted files are not supported yet";
+	else
+		why = "unknown kind of memory area";
+	if (why) {
+		pr_err("pid %d: memory area %lx-%lx %s: %s\n", pid, (unsigned long)pv->start,
+		       (unsigned long)pv->end, pv->name[0] ? pv->name : "(anonymous)", why);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* Same shmem object (dev, ino) as an earlier area gets the same id. */
+static uint32_t shmem_id_of(struct dump_mm *mm, size_t idx)
+{
+	const struct proc_vma *pv = &mm->vmas[idx].pv;
+	size_t i;
+
+	for (i = 0; pv->ino && i < idx; i++) {
+		const struct dump_vma *o = &mm->vmas[i];
+
+		if (o->kind == VMA_KIND__VMA_SHMEM && o->pv.ino == pv->ino &&
+		    o->pv.dev_major == pv->dev_major && o->pv.dev_minor == pv->dev_minor)
+			return o->shmem_id;
+	}
+	return ++mm->next_shmem_id;
+}
+
+/* Backing file of a file mapping: one FILE_MAPONLY entry per file. */
+static int vma_file(struct dump_ctx *ctx, pid_t pid, struct dump_vma *v)
+{
+	char path[96];
+	struct stat st;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
+		 (unsigned long)v->pv.start, (unsigned long)v->pv.end);
+	if (stat(path, &st)) {
+		ret = -errno;
+		pr_perror("pid %d: cannot stat the file behind %lx-%lx (%s)", pid,
+			  (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("pid %d: memory area %lx-%lx maps %s, not a regular file: not supported\n",
+		       pid, (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
+		return -EOPNOTSUPP;
+	}
+	return files_add_maponly(&ctx->files, v->pv.name, &st, &v->file_id);
+}
+
+static int fill_vma(struct dump_ctx *ctx, struct dump_task *t, size_t idx)
+{
+	struct dump_vma *v = &t->mm->vmas[idx];
+	size_t i;
+	int ret;
+
+	ret = classify_vma(t->pid, v);
+	if (ret)
+		return ret;
+	v->flags = v->pv.shared ? MAP_SHARED : MAP_PRIVATE;
+	if (v->pv.vmflags & PROC_VMF_GD)
+		v->flags |= MAP_GROWSDOWN;
+	for (i = 0; i < sizeof(madv_map) / sizeof(madv_map[0]); i++)
+		if (v->pv.vmflags & madv_map[i].vmf)
+			v->madv |= madv_map[i].madv;
+	if (v->kind == VMA_KIND__VMA_SHMEM)
+		v->shmem_id = shmem_id_of(t->mm, idx);
+	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED)
+		return vma_file(ctx, t->pid, v);
+	return 0;
+}
+
+static int collect_vmas(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct dump_mm *mm = t->mm;
+	char *text;
+	size_t i;
+	int ret;
+
+	ret = proc_read_file(t->pid, "smaps", &text, NULL);
+	if (ret) {
+		pr_err("pid %d: cannot read smaps: %s\n", t->pid, strerror(-ret));
+		return ret;
+	}
+	ret = proc_parse_smaps(text, &mm->raw);
+	free(text);
+	if (ret) {
+		pr_err("pid %d: cannot parse smaps: %s\n", t->pid, strerror(-ret));
+		return ret;
+	}
+	mm->vmas = calloc(mm->raw.n, sizeof(*mm->vmas));
+	if (!mm->vmas)
+		return -ENOMEM;
+	for (i = 0; i < mm->raw.n; i++) {
+		mm->vmas[i].pv = mm->raw.v[i];
+		mm->raw.v[i].name = NULL;	/* moved */
+		mm->n_vmas++;
+		ret = fill_vma(ctx, t, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int collect_auxv(struct dump_task *t)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	ret = proc_read_file(t->pid, "auxv", &buf, &len);
+	if (ret) {
+		pr_err("pid %d: cannot read auxv: %s\n", t->pid, strerror(-ret));
+		return ret;
+	}
+	ret = proc_parse_auxv(buf, len, t->mm->auxv, 128, &t->mm->n_auxv);
+	free(buf);
+	if (ret)
+		pr_err("pid %d: malformed auxv (%zu bytes)\n", t->pid, len);
+	return ret;
+}
+
+static int collect_exe(struct dump_ctx *ctx, struct dump_task *t)
+{
+	char link[4096], path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	if (proc_readlink(t->pid, "exe", link, sizeof(link)) || stat(path, &st)) {
+		pr_perror("pid %d: cannot read its exe link", t->pid);
+		return -errno ? -errno : -EIO;
+	}
+	proc_strip_deleted(link);
+	return files_add_maponly(&ctx->files, link, &st, &t->mm->exe_file_id);
+}
+
+/* crc32c of the [vdso] text (two seeds) and its length. */
+static int vdso_digest(struct dump_task *t)
+{
+	struct dump_mm *mm = t->mm;
+	uint8_t buf[VDSO_MAX];
+	struct iovec l, r;
+	uint32_t c1, c2, len;
+	size_t i;
+
+	for (i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i].kind == VMA_KIND__VMA_VDSO)
+			break;
+	if (i == mm->n_vmas)
+		return 0;
+	len = mm->vmas[i].pv.end - mm->vmas[i].pv.start;
+	if (len > VDSO_MAX)
+		len = VDSO_MAX;
+	l.iov_base = buf;
+	l.iov_len = len;
+	r.iov_base = (void *)(uintptr_t)mm->vmas[i].pv.start;
+	r.iov_len = len;
+	if (process_vm_readv(t->pid, &l, 1, &r, 1, 0) != (ssize_t)len) {
+		pr_perror("pid %d: cannot read its vdso", t->pid);
+		return -EIO;
+	}
+	c1 = crc32c(0, buf, len);
+	c2 = crc32c(0x5a5a5a5a, buf, len);
+	memcpy(mm->vdso_sha, &c1, 4);
+	memcpy(mm->vdso_sha + 4, &c2, 4);
+	memcpy(mm->vdso_sha + 8, &len, 4);
+	mm->has_vdso = true;
+	return 0;
+}
+
+/*
+ * Collects the address space of frozen t (after the injection window, so
+ * the scratch area is gone).  0 or -errno (logged).
+ */
+int collect_mm(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int ret;
+
+	t->mm = calloc(1, sizeof(*t->mm));
+	if (!t->mm)
+		return -ENOMEM;
+	t->mm->mm_id = 1;
+	ret = collect_vmas(ctx, t);
+	ret = ret ? : collect_auxv(t);
+	ret = ret ? : collect_exe(ctx, t);
+	ret = ret ? : vdso_digest(t);
+	return ret;
+}
+
+void free_mm(struct dump_mm *mm)
+{
+	size_t i;
+
+	if (!mm)
+		return;
+	for (i = 0; i < mm->n_vmas; i++)
+		free(mm->vmas[i].pv.name);
+	free(mm->vmas);
+	proc_vma_list_free(&mm->raw);
+	free(mm);
+}
+
+static void fill_vma_entry(VmaEntry *e, const struct dump_vma *v)
+{
+	vma_entry__init(e);
+	PB_SET(e, start, v->pv.start);
+	PB_SET(e, end, v->pv.end);
+	PB_SET(e, prot, v->pv.prot);
+	PB_SET(e, flags, v->flags);
+	PB_SET(e, kind, v->kind);
+	PB_SET(e, pgoff, v->pv.pgoff);
+	if (v->file_id)
+		PB_SET(e, file_id, v->file_id);
+	PB_SET(e, madv, v->madv);
+	if (v->pv.name[0])
+		e->name = v->pv.name;
+	if (v->shmem_id)
+		PB_SET(e, shmem_id, v->shmem_id);
+}
+
+static void fill_mm_fields(MmEntry *me, const struct dump_task *t)
+{
+	const struct proc_stat *s = &t->stat;
+
+	PB_SET(me, mm_id, t->mm->mm_id);
+	PB_SET(me, start_code, s->start_code);
+	PB_SET(me, end_code, s->end_code);
+	PB_SET(me, start_data, s->start_data);
+	PB_SET(me, end_data, s->end_data);
+	PB_SET(me, start_brk, s->start_brk);
+	PB_SET(me, brk, t->rt.brk);
+	PB_SET(me, start_stack, s->start_stack);
+	PB_SET(me, arg_start, s->arg_start);
+	PB_SET(me, arg_end, s->arg_end);
+	PB_SET(me, env_start, s->env_start);
+	PB_SET(me, env_end, s->env_end);
+	PB_SET(me, exe_file_id, t->mm->exe_file_id);
+}
+
+/* The mm_entry with all areas.  0 or -errno (logged). */
+int write_mm(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct dump_mm *mm = t->mm;
+	MmEntry me = MM_ENTRY__INIT;
+	VmaEntry *ents, **pents;
+	size_t i;
+	int ret = -ENOMEM;
+
+	ents = calloc(mm->n_vmas + 1, sizeof(*ents));
+	pents = calloc(mm->n_vmas + 1, sizeof(*pents));
+	if (!ents || !pents)
+		goto out_free;
+	for (i = 0; i < mm->n_vmas; i++) {
+		fill_vma_entry(&ents[i], &mm->vmas[i]);
+		pents[i] = &ents[i];
+	}
+	fill_mm_fields(&me, t);
+	me.auxv = mm->auxv;
+	me.n_auxv = mm->n_auxv;
+	me.vmas = pents;
+	me.n_vmas = mm->n_vmas;
+	if (mm->has_vdso) {
+		me.has_vdso_sha = 1;
+		me.vdso_sha.data = mm->vdso_sha;
+		me.vdso_sha.len = sizeof(mm->vdso_sha);
+	}
+	ret = img_write_msg(ctx->w, IMG_REC_MM, &me.base);
+	if (ret)
+		pr_err("pid %d: cannot write the mm record: %s\n", t->pid, strerror(-ret));
+out_free:
+	free(ents);
+	free(pents);
+	return ret;
+}

@@ -1,0 +1,450 @@
+/*
+ * Page contents.  Candidate pages come from PAGEMAP_SCAN (present or
+ * swapped, not backed by the file, not the zero page), with a fallback to
+ * reading /proc/PID/pagemap.  They are read with process_vm_readv in large
+ * batches (up to IOV_MAX ranges into one multi-MiB buffer; /proc/PID/mem for
+ * what it cannot read), all-zero pages are dropped, and the rest goes out as
+ * PAGES records of contiguous pages inside one area, straight from the
+ * buffer.  Shared memory areas are read through their map_files entry, so
+ * holes read as zeros without being allocated.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+
+#define LOG_PREFIX "pages: "
+#include "log.h"
+#include "dump/dump.h"
+#include "img/img.h"
+#include "img/records.h"
+
+#define PAGE_SZ		4096ul
+#define BATCH_BYTES	(8ul << 20)
+#define BATCH_IOVS	1024		/* IOV_MAX */
+#define RUN_MAX		(4ul << 20)	/* bytes per PAGES record */
+#define SCAN_REGIONS	512
+#define PAGEMAP_CHUNK	4096		/* pagemap entries read at once */
+
+/* PAGEMAP_SCAN, from the kernel uapi (linux/fs.h, 6.7+). */
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+
+struct page_region {
+	uint64_t start, end, categories;
+};
+
+#define PAGEMAP_SCAN_IOCTL	_IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_FILE		(1ull << 2)
+#define PAGE_IS_PRESENT		(1ull << 3)
+#define PAGE_IS_SWAPPED		(1ull << 4)
+#define PAGE_IS_PFNZERO		(1ull << 5)
+
+#define PM_PRESENT	(1ull << 63)
+#define PM_SWAPPED	(1ull << 62)
+#define PM_FILE		(1ull << 61)
+
+/* State of the page pass: the batch being filled and the open run. */
+struct page_ctx {
+	struct dump_ctx *ctx;
+	pid_t pid;
+	int pagemap_fd, mem_fd;
+	bool have_scan;
+	uint8_t *buf;
+	size_t used;
+	struct iovec iov[BATCH_IOVS];
+	uint32_t iov_area[BATCH_IOVS];	/* area index of each range */
+	size_t n_iov;
+	uint32_t area;			/* area being queued */
+	uint32_t run_area;
+	uint64_t run_addr;		/* open run: target address ... */
+	size_t run_off, run_len;	/* ... and its bytes in buf */
+	bool paused;
+};
+
+/* Word-wise zero test with an early exit every 256 bytes. */
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	size_t i, j;
+
+	for (i = 0; i < PAGE_SZ / 8; i += 32) {
+		uint64_t acc = 0;
+
+		for (j = 0; j < 32; j++)
+			acc |= w[i + j];
+		if (acc)
+			return false;
+	}
+	return true;
+}
+
+static int close_run(struct page_ctx *pc)
+{
+	struct img_pages_prefix pfx = { pc->run_addr, 1, 0 };
+	int ret;
+
+	if (!pc->run_len)
+		return 0;
+	ret = img_write_raw2(pc->ctx->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx),
+			     pc->buf + pc->run_off, pc->run_len);
+	if (ret)
+		pr_err("pid %d: cannot write pages at %lx: %s\n", pc->pid,
+		       (unsigned long)pc->run_addr, strerror(-ret));
+	pc->ctx->st->pages_written += pc->run_len / PAGE_SZ;
+	pc->run_len = 0;
+	return ret;
+}
+
+/* Adds the non-zero pages of a block (buf offset off, address addr) to runs. */
+static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len,
+		      uint32_t area)
+{
+	size_t p;
+	int ret;
+
+	if (pc->run_len && pc->run_area != area) {
+		ret = close_run(pc);
+		if (ret)
+			return ret;
+	}
+	pc->run_area = area;
+	for (p = 0; p < len; p += PAGE_SZ) {
+		if (page_is_zero(pc->buf + off + p)) {
+			pc->ctx->st->pages_zero++;
+			ret = close_run(pc);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (pc->run_len && (pc->run_addr + pc->run_len != addr + p ||
+				    pc->run_len >= RUN_MAX)) {
+			ret = close_run(pc);
+			if (ret)
+				return ret;
+		}
+		if (!pc->run_len) {
+			pc->run_addr = addr + p;
+			pc->run_off = off + p;
+		}
+		pc->run_len += PAGE_SZ;
+	}
+	return 0;
+}
+
+/* Reads iov[i] from byte from on into buf + off through /proc/PID/mem. */
+static int read_mem_fallback(struct page_ctx *pc, size_t i, size_t from, size_t off)
+{
+	size_t len = pc->iov[i].iov_len - from, done = 0;
+	uint64_t addr = (uintptr_t)pc->iov[i].iov_base + from;
+	ssize_t r;
+
+	while (done < len) {
+		r = pread(pc->mem_fd, pc->buf + off + done, len - done, addr + done);
+		if (r <= 0) {
+			pr_err("pid %d: cannot read memory at %lx: %s\n", pc->pid,
+			       (unsigned long)(addr + done), r ? strerror(errno) : "EOF");
+			return r ? -errno : -EIO;
+		}
+		done += r;
+	}
+	return 0;
+}
+
+/*
+ * Fills buf from the batch's ranges with process_vm_readv; a range it
+ * stops at (PROT_NONE and the like) is finished through /proc/PID/mem and
+ * the vectored read resumes after it.
+ */
+static int read_batch(struct page_ctx *pc)
+{
+	size_t i = 0, off = 0;
+	struct iovec local;
+	ssize_t r;
+	int ret;
+
+	while (i < pc->n_iov) {
+		local.iov_base = pc->buf + off;
+		local.iov_len = pc->used - off;
+		r = process_vm_readv(pc->pid, &local, 1, &pc->iov[i], pc->n_iov - i, 0);
+		if (r < 0)
+			r = 0;
+		while (i < pc->n_iov && (size_t)r >= pc->iov[i].iov_len) {
+			r -= pc->iov[i].iov_len;
+			off += pc->iov[i].iov_len;
+			i++;
+		}
+		if (i == pc->n_iov)
+			break;
+		ret = read_mem_fallback(pc, i, r, off + r);
+		if (ret)
+			return ret;
+		off += pc->iov[i].iov_len;
+		i++;
+	}
+	return 0;
+}
+
+/* Reads the batch, turns it into records and empties it. */
+static int flush_batch(struct page_ctx *pc)
+{
+	size_t i, off = 0;
+	int ret;
+
+	if (!pc->n_iov)
+		return 0;
+	ret = read_batch(pc);
+	for (i = 0; !ret && i < pc->n_iov; i++) {
+		ret = emit_block(pc, off, (uintptr_t)pc->iov[i].iov_base, pc->iov[i].iov_len,
+				 pc->iov_area[i]);
+		off += pc->iov[i].iov_len;
+	}
+	ret = ret ? : close_run(pc);
+	pc->n_iov = 0;
+	pc->used = 0;
+	if (!ret && !pc->paused) {
+		pc->paused = true;
+		dump_test_pause(pc->ctx, "pages");
+	}
+	return ret;
+}
+
+/*
+ * Queues [start, end) of the current area (pc->area) for reading, in
+ * address order; a range continuing the previous one of the same area is
+ * merged.  Runs (records) never cross areas: emit_block() closes them when
+ * the area changes.
+ */
+static int batch_add(struct page_ctx *pc, uint64_t start, uint64_t end)
+{
+	struct iovec *last;
+	size_t len;
+	int ret;
+
+	pc->ctx->st->pages_scanned += (end - start) / PAGE_SZ;
+	while (start < end) {
+		if (pc->used == BATCH_BYTES || pc->n_iov == BATCH_IOVS) {
+			ret = flush_batch(pc);
+			if (ret)
+				return ret;
+		}
+		len = end - start;
+		if (len > BATCH_BYTES - pc->used)
+			len = BATCH_BYTES - pc->used;
+		last = pc->n_iov ? &pc->iov[pc->n_iov - 1] : NULL;
+		if (last && pc->iov_area[pc->n_iov - 1] == pc->area &&
+		    (uintptr_t)last->iov_base + last->iov_len == start) {
+			last->iov_len += len;
+		} else {
+			pc->iov[pc->n_iov].iov_base = (void *)(uintptr_t)start;
+			pc->iov[pc->n_iov].iov_len = len;
+			pc->iov_area[pc->n_iov] = pc->area;
+			pc->n_iov++;
+		}
+		pc->used += len;
+		start += len;
+	}
+	return 0;
+}
+
+/*
+ * PAGEMAP_SCAN over one area.  Returns 0, -errno (logged), or -ENOTTY /
+ * -EINVAL (not logged) when the kernel lacks the ioctl.
+ */
+static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end)
+{
+	struct page_region reg[SCAN_REGIONS];
+	struct pm_scan_arg a;
+	long n, i;
+	int ret;
+
+	while (start < end) {
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.start = start;
+		a.end = end;
+		a.vec = (uintptr_t)reg;
+		a.vec_len = SCAN_REGIONS;
+		a.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		a.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		n = ioctl(pc->pagemap_fd, PAGEMAP_SCAN_IOCTL, &a);
+		if (n < 0 && (errno == ENOTTY || errno == EINVAL))
+			return -errno;	/* not logged: the caller falls back */
+		if (n < 0) {
+			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx", pc->pid,
+				  (unsigned long)start, (unsigned long)end);
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			ret = batch_add(pc, reg[i].start, reg[i].end);
+			if (ret)
+				return ret;
+		}
+		if (a.walk_end <= start)
+			break;
+		start = a.walk_end;
+	}
+	return 0;
+}
+
+/* Fallback: /proc/PID/pagemap entries, private non-file pages only. */
+static int scan_area_pagemap(struct page_ctx *pc, uint64_t start, uint64_t end)
+{
+	uint64_t ent[PAGEMAP_CHUNK], addr, run = 0;
+	size_t n, i;
+	ssize_t r;
+	int ret;
+
+	for (addr = start; addr < end; addr += n * PAGE_SZ) {
+		n = (end - addr) / PAGE_SZ;
+		if (n > PAGEMAP_CHUNK)
+			n = PAGEMAP_CHUNK;
+		r = pread(pc->pagemap_fd, ent, n * 8, addr / PAGE_SZ * 8);
+		if (r != (ssize_t)(n * 8)) {
+			pr_err("pid %d: cannot read pagemap at %lx\n", pc->pid, (unsigned long)addr);
+			return -EIO;
+		}
+		for (i = 0; i < n; i++) {
+			bool want = (ent[i] & (PM_PRESENT | PM_SWAPPED)) && !(ent[i] & PM_FILE);
+			uint64_t a = addr + i * PAGE_SZ;
+
+			if (want && !run)
+				run = a;
+			if (!want && run) {
+				ret = batch_add(pc, run, a);
+				if (ret)
+					return ret;
+				run = 0;
+			}
+		}
+		if (run) {
+			ret = batch_add(pc, run, addr + n * PAGE_SZ);
+			if (ret)
+				return ret;
+			run = 0;
+		}
+	}
+	return 0;
+}
+
+static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
+{
+	int ret = -ENOTTY;
+
+	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE && !v->pv.anon_kb && !v->pv.swap_kb)
+		return 0;	/* nothing but file pages (smaps read while frozen) */
+	if (pc->have_scan) {
+		ret = scan_area(pc, v->pv.start, v->pv.end);
+		if (ret == -ENOTTY || ret == -EINVAL) {
+			pr_debug("PAGEMAP_SCAN unusable (%s): reading pagemap\n", strerror(-ret));
+			pc->have_scan = false;
+		}
+	}
+	if (!pc->have_scan)
+		ret = scan_area_pagemap(pc, v->pv.start, v->pv.end);
+	return ret;
+}
+
+/* Shared memory: every non-zero page, read through map_files. */
+static int shmem_area_pages(struct page_ctx *pc, const struct dump_vma *v)
+{
+	char path[96];
+	uint64_t addr;
+	size_t len;
+	ssize_t r;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pc->pid,
+		 (unsigned long)v->pv.start, (unsigned long)v->pv.end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)	/* read through the mapping instead (may populate holes) */
+		return batch_add(pc, v->pv.start, v->pv.end);
+	for (addr = v->pv.start; !ret && addr < v->pv.end; addr += len) {
+		len = v->pv.end - addr < BATCH_BYTES ? v->pv.end - addr : BATCH_BYTES;
+		r = pread(fd, pc->buf, len, v->pv.pgoff + (addr - v->pv.start));
+		if (r != (ssize_t)len) {
+			pr_err("pid %d: cannot read shared memory %s at %lx\n", pc->pid,
+			       v->pv.name, (unsigned long)addr);
+			ret = -EIO;
+			break;
+		}
+		pc->ctx->st->pages_scanned += len / PAGE_SZ;
+		ret = emit_block(pc, 0, addr, len, pc->area);
+		ret = ret ? : close_run(pc);
+	}
+	close(fd);
+	return ret;
+}
+
+static int dump_vma_pages(struct page_ctx *pc, const struct dump_vma *v)
+{
+	int ret;
+
+	switch (v->kind) {
+	case VMA_KIND__VMA_ANON:
+	case VMA_KIND__VMA_FILE_PRIVATE:
+		ret = private_area_pages(pc, v);
+		break;
+	case VMA_KIND__VMA_SHMEM:
+		ret = flush_batch(pc);
+		ret = ret ? : shmem_area_pages(pc, v);
+		break;
+	default:
+		return 0;	/* file-shared, vdso, vvar, vsyscall: never stored */
+	}
+	return ret;
+}
+
+static int open_proc(pid_t pid, const char *name, int *fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		pr_perror("pid %d: cannot open %s", pid, path);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Writes the PAGES records of t's address space.  0 or -errno (logged). */
+int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct page_ctx *pc;
+	size_t i;
+	int ret;
+
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	pc->ctx = ctx;
+	pc->pid = t->pid;
+	pc->have_scan = true;
+	pc->pagemap_fd = pc->mem_fd = -1;
+	pc->buf = aligned_alloc(PAGE_SZ, BATCH_BYTES);
+	ret = pc->buf ? 0 : -ENOMEM;
+	ret = ret ? : open_proc(t->pid, "pagemap", &pc->pagemap_fd);
+	ret = ret ? : open_proc(t->pid, "mem", &pc->mem_fd);
+	for (i = 0; !ret && i < t->mm->n_vmas; i++) {
+		pc->area = i;
+		ret = dump_vma_pages(pc, &t->mm->vmas[i]);
+	}
+	ret = ret ? : flush_batch(pc);
+	if (pc->pagemap_fd >= 0)
+		close(pc->pagemap_fd);
+	if (pc->mem_fd >= 0)
+		close(pc->mem_fd);
+	free(pc->buf);
+	free(pc);
+	return ret;
+}

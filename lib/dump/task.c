@@ -1,0 +1,110 @@
+/*
+ * Per-process attributes answered by /proc and prlimit: personality,
+ * rlimits, timer slack, oom_score_adj, cwd/root; the task_entry record.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#define LOG_PREFIX "task: "
+#include "log.h"
+#include "dump/dump.h"
+#include "img/img.h"
+#include "img/records.h"
+
+static int read_num(struct dump_task *t, const char *name, int base, long long *v)
+{
+	int ret = proc_read_long(t->pid, name, base, v);
+
+	if (ret)
+		pr_err("pid %d: cannot read /proc/%d/%s: %s\n", t->pid, t->pid, name,
+		       strerror(-ret));
+	return ret;
+}
+
+static int read_link(struct dump_task *t, const char *name, char *buf, size_t size)
+{
+	int ret = proc_readlink(t->pid, name, buf, size);
+
+	if (ret)
+		pr_err("pid %d: cannot read /proc/%d/%s: %s\n", t->pid, t->pid, name,
+		       strerror(-ret));
+	return ret;
+}
+
+/* Collects the per-process attributes of frozen t.  0 or -errno (logged). */
+int collect_task(struct dump_task *t)
+{
+	long long v;
+	int r, ret;
+
+	for (r = 0; r < RLIM_NLIMITS; r++) {
+		if (prlimit(t->pid, r, NULL, &t->rlim[r])) {
+			pr_perror("pid %d: prlimit(%d)", t->pid, r);
+			return -errno;
+		}
+	}
+	ret = read_num(t, "personality", 16, &v);
+	if (ret)
+		return ret;
+	t->personality = v;
+	ret = read_num(t, "timerslack_ns", 10, &v);
+	if (ret)
+		return ret;
+	t->timer_slack_ns = v;
+	ret = read_num(t, "oom_score_adj", 10, &v);
+	if (ret)
+		return ret;
+	t->oom_score_adj = v;
+	ret = read_link(t, "cwd", t->cwd, sizeof(t->cwd));
+	if (ret)
+		return ret;
+	return read_link(t, "root", t->root, sizeof(t->root));
+}
+
+/* The task_entry of t.  0 or -errno (logged). */
+int write_task(struct dump_ctx *ctx, struct dump_task *t)
+{
+	TaskEntry te = TASK_ENTRY__INIT;
+	RlimitEntry rl[RLIM_NLIMITS], *prl[RLIM_NLIMITS];
+	uint32_t tids[1];
+	int r, ret;
+
+	for (r = 0; r < RLIM_NLIMITS; r++) {
+		rlimit_entry__init(&rl[r]);
+		PB_SET(&rl[r], resource, r);
+		PB_SET(&rl[r], cur, t->rlim[r].rlim_cur);
+		PB_SET(&rl[r], max, t->rlim[r].rlim_max);
+		prl[r] = &rl[r];
+	}
+	tids[0] = t->threads[0].tid;
+	PB_SET(&te, pid, t->pid);
+	PB_SET(&te, ppid, t->stat.ppid);
+	PB_SET(&te, pgid, t->stat.pgrp);
+	PB_SET(&te, sid, t->stat.session);
+	te.comm = t->threads[0].comm;
+	PB_SET(&te, mm_id, t->mm->mm_id);
+	PB_SET(&te, files_id, t->fdt->files_id);
+	PB_SET(&te, personality, t->personality);
+	if (t->status.has_umask)
+		PB_SET(&te, umask, t->status.umask);
+	te.rlimits = prl;
+	te.n_rlimits = RLIM_NLIMITS;
+	PB_SET(&te, timer_slack_ns, t->timer_slack_ns);
+	PB_SET(&te, oom_score_adj, t->oom_score_adj);
+	PB_SET(&te, dumpable, t->rt.dumpable);
+	PB_SET(&te, pdeath_sig, t->rt.pdeath_sig);
+	PB_SET(&te, child_subreaper, t->rt.child_subreaper);
+	PB_SET(&te, thp_disable, t->rt.thp_disable);
+	te.cwd = t->cwd;
+	te.root = t->root;
+	te.threads = tids;
+	te.n_threads = 1;
+	PB_SET(&te, state, t->state);
+	ret = img_write_msg(ctx->w, IMG_REC_TASK, &te.base);
+	if (ret)
+		pr_err("pid %d: cannot write the task record: %s\n", t->pid, strerror(-ret));
+	return ret;
+}

@@ -1,0 +1,58 @@
+/*
+ * The table of record types known to this build: name, flags as written,
+ * protobuf descriptor or raw prefix length.  Indexed by type - 1, so keep it
+ * in number order with no holes (a retired type keeps its slot).
+ */
+#include <stddef.h>
+
+#include "img/img.h"
+#include "img/records.h"
+#include "util/cleanup.h"
+#include "header.pb-c.h"
+#include "task.pb-c.h"
+#include "mm.pb-c.h"
+#include "files.pb-c.h"
+
+#define PB(t, n, d)	{ t, n, 0, &d, 0 }
+#define RAW(t, n, p)	{ t, n, 0, NULL, sizeof(p) }
+
+static const struct img_rec_desc rec_table[] = {
+	PB(IMG_REC_TRAILER, "TRAILER", img_trailer__descriptor),
+	PB(IMG_REC_TASK, "TASK", task_entry__descriptor),
+	PB(IMG_REC_CORE, "CORE", core_entry__descriptor),
+	PB(IMG_REC_CREDS, "CREDS", creds_entry__descriptor),
+	PB(IMG_REC_SIGNALS, "SIGNALS", signals_entry__descriptor),
+	PB(IMG_REC_MM, "MM", mm_entry__descriptor),
+	PB(IMG_REC_FILE, "FILE", file_entry__descriptor),
+	PB(IMG_REC_FDTABLE, "FDTABLE", fdtable_entry__descriptor),
+	RAW(IMG_REC_PAGES, "PAGES", struct img_pages_prefix),
+	RAW(IMG_REC_FILE_DATA, "FILE_DATA", struct img_data_prefix),
+	RAW(IMG_REC_PIPE_DATA, "PIPE_DATA", struct img_data_prefix),
+	RAW(IMG_REC_SHMEM_PAGES, "SHMEM_PAGES", struct img_pages_prefix),
+};
+
+_Static_assert(sizeof(struct img_pages_prefix) == 16, "pages prefix is 16 bytes");
+_Static_assert(sizeof(struct img_data_prefix) == 16, "data prefix is 16 bytes");
+
+/* The table entry for type, or NULL if this build does not know it. */
+const struct img_rec_desc *img_rec_lookup(uint32_t type)
+{
+	if (type == 0 || type > ARRAY_SIZE(rec_table))
+		return NULL;
+	return &rec_table[type - 1];
+}
+
+/* The type's name, or "UNKNOWN". */
+const char *img_rec_name(uint32_t type)
+{
+	const struct img_rec_desc *d = img_rec_lookup(type);
+
+	return d ? d->name : "UNKNOWN";
+}
+
+/* All known types, in number order; *n receives the count. */
+const struct img_rec_desc *img_rec_table(unsigned *n)
+{
+	*n = ARRAY_SIZE(rec_table);
+	return rec_table;
+}

@@ -1,0 +1,118 @@
+/*
+ * Parsers for /proc/PID files.  The proc_parse_*() functions take the text
+ * (or bytes) of one file and fill a struct; they never touch the file
+ * system, so tests feed them literal text.  proc_read_*() are the thin
+ * helpers that fetch the text.  All return 0 or -errno (-EINVAL: text not
+ * in the expected format).
+ */
+#ifndef VXCR_PROC_H
+#define VXCR_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* VmFlags of smaps (two-letter codes), the ones the dumper cares about. */
+#define PROC_VMF_GD	(1u << 0)	/* grows down (stack) */
+#define PROC_VMF_DD	(1u << 1)	/* MADV_DONTDUMP */
+#define PROC_VMF_DC	(1u << 2)	/* MADV_DONTFORK */
+#define PROC_VMF_HG	(1u << 3)	/* MADV_HUGEPAGE */
+#define PROC_VMF_NH	(1u << 4)	/* MADV_NOHUGEPAGE */
+#define PROC_VMF_WF	(1u << 5)	/* MADV_WIPEONFORK */
+#define PROC_VMF_MG	(1u << 6)	/* MADV_MERGEABLE */
+#define PROC_VMF_IO	(1u << 7)	/* VM_IO */
+#define PROC_VMF_PF	(1u << 8)	/* VM_PFNMAP */
+#define PROC_VMF_UM	(1u << 9)	/* userfaultfd missing */
+#define PROC_VMF_UW	(1u << 10)	/* userfaultfd wp */
+#define PROC_VMF_LO	(1u << 11)	/* mlocked */
+#define PROC_VMF_SS	(1u << 12)	/* shadow stack */
+
+/* One memory area of /proc/PID/smaps. */
+struct proc_vma {
+	uint64_t start, end;
+	uint64_t pgoff;		/* bytes */
+	uint32_t prot;		/* PROT_* */
+	bool shared;		/* 's' in the permissions */
+	bool deleted;		/* name ended in " (deleted)"; stripped from name */
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	char *name;		/* path, [heap], [anon:x] ... or "" (malloc'ed) */
+	uint32_t vmflags;	/* PROC_VMF_* */
+	uint64_t rss_kb, anon_kb, swap_kb;
+};
+
+struct proc_vma_list {
+	struct proc_vma *v;
+	size_t n;
+};
+
+int proc_parse_smaps(const char *text, struct proc_vma_list *out);
+void proc_vma_list_free(struct proc_vma_list *l);
+
+/* Selected lines of /proc/PID/status. */
+struct proc_status {
+	char state;		/* first letter of State: */
+	pid_t tgid, pid, ppid, tracer_pid;
+	uint32_t uid[4], gid[4];	/* real, effective, saved, fs */
+	uint32_t *groups;	/* malloc'ed */
+	size_t n_groups;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t umask;
+	bool has_umask;
+	bool no_new_privs;
+	bool kthread;
+	uint32_t threads;
+};
+
+int proc_parse_status(const char *text, struct proc_status *st);
+void proc_status_free(struct proc_status *st);
+
+/* /proc/PID/stat: identity, scheduling and the mm fields PR_SET_MM_MAP needs. */
+struct proc_stat {
+	pid_t pid;
+	char comm[64];
+	char state;
+	pid_t ppid, pgrp, session;
+	uint64_t flags;		/* PF_* */
+	long nice;
+	uint32_t num_threads;
+	uint64_t start_code, end_code, start_stack;
+	uint64_t start_data, end_data, start_brk;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	int exit_code;
+};
+
+#define PROC_PF_KTHREAD	0x00200000u
+
+int proc_parse_stat(const char *text, struct proc_stat *st);
+
+/* /proc/PID/fdinfo/N */
+struct proc_fdinfo {
+	uint64_t pos;
+	uint32_t flags;		/* octal in the file */
+	uint32_t mnt_id;
+	uint64_t ino;
+	bool has_ino;
+};
+
+int proc_parse_fdinfo(const char *text, struct proc_fdinfo *fi);
+
+/*
+ * /proc/PID/auxv: copies (type, value) words up to and including the AT_NULL
+ * pair into out (max words); *n gets the number of words.
+ */
+int proc_parse_auxv(const void *buf, size_t len, uint64_t *out, size_t max, size_t *n);
+
+/* /proc/PID/children or /proc/PID/task/TID/children: count of pids listed. */
+int proc_count_pids(const char *text);
+
+/* Readers.  pid 0 means "self".  proc_read_file() NUL-terminates *out. */
+int proc_read_file(pid_t pid, const char *name, char **out, size_t *len);
+int proc_readlink(pid_t pid, const char *name, char *buf, size_t size);
+/* Reads a single integer from /proc/PID/name in base (0 = auto). */
+int proc_read_long(pid_t pid, const char *name, int base, long long *out);
+/* Strips a trailing " (deleted)" in place; true if there was one. */
+bool proc_strip_deleted(char *path);
+
+#endif

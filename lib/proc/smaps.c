@@ -1,0 +1,168 @@
+/*
+ * /proc/PID/smaps parser: memory areas with the VmFlags the dumper needs.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define LOG_PREFIX "smaps: "
+#include "log.h"
+#include "proc/proc.h"
+
+static const struct {
+	char code[3];
+	uint32_t bit;
+} vmflag_codes[] = {
+	{ "gd", PROC_VMF_GD }, { "dd", PROC_VMF_DD }, { "dc", PROC_VMF_DC },
+	{ "hg", PROC_VMF_HG }, { "nh", PROC_VMF_NH }, { "wf", PROC_VMF_WF },
+	{ "mg", PROC_VMF_MG }, { "io", PROC_VMF_IO }, { "pf", PROC_VMF_PF },
+	{ "um", PROC_VMF_UM }, { "uw", PROC_VMF_UW }, { "lo", PROC_VMF_LO },
+	{ "ss", PROC_VMF_SS },
+};
+
+bool proc_strip_deleted(char *path)
+{
+	static const char suffix[] = " (deleted)";
+	size_t n = strlen(path), s = sizeof(suffix) - 1;
+
+	if (n < s || strcmp(path + n - s, suffix))
+		return false;
+	path[n - s] = '\0';
+	return true;
+}
+
+/* A VMA header line starts with lower-case hex and a '-'; keys start upper-case. */
+static bool is_vma_header(const char *line)
+{
+	const char *p = line;
+
+	while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))
+		p++;
+	return p != line && *p == '-';
+}
+
+/* Parses "start-end perms offset maj:min inode   name" (line without '\n'). */
+static int parse_vma_header(const char *line, size_t len, struct proc_vma *v)
+{
+	char perms[8];
+	int name_off = 0;
+	unsigned long long ino;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %llu %n",
+		   &v->start, &v->end, perms, &v->pgoff, &v->dev_major,
+		   &v->dev_minor, &ino, &name_off) < 7 || !name_off)
+		return -EINVAL;
+	if (strlen(perms) != 4 || v->end <= v->start)
+		return -EINVAL;
+	v->ino = ino;
+	v->prot = (perms[0] == 'r' ? PROT_READ : 0) |
+		  (perms[1] == 'w' ? PROT_WRITE : 0) |
+		  (perms[2] == 'x' ? PROT_EXEC : 0);
+	v->shared = perms[3] == 's';
+	if ((size_t)name_off > len)
+		name_off = len;
+	v->name = strndup(line + name_off, len - name_off);
+	if (!v->name)
+		return -ENOMEM;
+	v->deleted = proc_strip_deleted(v->name);
+	return 0;
+}
+
+static void parse_vmflags(const char *p, struct proc_vma *v)
+{
+	size_t i;
+
+	while (*p && *p != '\n') {
+		while (*p == ' ')
+			p++;
+		if (!p[0] || p[0] == '\n' || !p[1])
+			break;
+		for (i = 0; i < sizeof(vmflag_codes) / sizeof(vmflag_codes[0]); i++)
+			if (p[0] == vmflag_codes[i].code[0] && p[1] == vmflag_codes[i].code[1])
+				v->vmflags |= vmflag_codes[i].bit;
+		p += 2;
+	}
+}
+
+/* One "Key:   N kB" or "VmFlags: .." line of the current VMA. */
+static void parse_vma_field(const char *line, struct proc_vma *v)
+{
+	unsigned long long kb;
+
+	if (!strncmp(line, "VmFlags:", 8))
+		parse_vmflags(line + 8, v);
+	else if (sscanf(line, "Rss: %llu kB", &kb) == 1)
+		v->rss_kb = kb;
+	else if (sscanf(line, "Anonymous: %llu kB", &kb) == 1)
+		v->anon_kb = kb;
+	else if (sscanf(line, "Swap: %llu kB", &kb) == 1)
+		v->swap_kb = kb;
+}
+
+static int vma_list_grow(struct proc_vma_list *l, size_t *cap)
+{
+	struct proc_vma *nv;
+	size_t ncap = *cap ? *cap * 2 : 64;
+
+	if (l->n < *cap)
+		return 0;
+	nv = realloc(l->v, ncap * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	l->v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Parses the whole smaps text into out (also works on /proc/PID/maps text,
+ * which simply has no field lines).  Returns 0 or -errno; out is empty on
+ * failure.
+ */
+int proc_parse_smaps(const char *text, struct proc_vma_list *out)
+{
+	const char *line = text, *nl;
+	size_t cap = 0, len;
+	int ret = 0;
+
+	out->v = NULL;
+	out->n = 0;
+	for (; *line; line = nl + 1) {
+		nl = strchrnul(line, '\n');
+		len = nl - line;
+		if (is_vma_header(line)) {
+			ret = vma_list_grow(out, &cap);
+			if (ret)
+				break;
+			memset(&out->v[out->n], 0, sizeof(out->v[0]));
+			ret = parse_vma_header(line, len, &out->v[out->n]);
+			if (ret)
+				break;
+			out->n++;
+		} else if (out->n) {
+			parse_vma_field(line, &out->v[out->n - 1]);
+		} else if (len) {
+			ret = -EINVAL;
+			break;
+		}
+		if (!*nl)
+			break;
+	}
+	if (ret)
+		proc_vma_list_free(out);
+	return ret;
+}
+
+void proc_vma_list_free(struct proc_vma_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * /proc/PID/status parser: identity, credentials, capabilities, umask.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc/proc.h"
+
+/* Parses the space/tab separated decimal list of "Groups:". */
+static int parse_groups(const char *p, struct proc_status *st)
+{
+	size_t cap = 0;
+	uint32_t *ng;
+	char *end;
+	unsigned long v;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p < '0' || *p > '9')
+			return 0;
+		v = strtoul(p, &end, 10);
+		if (st->n_groups == cap) {
+			cap = cap ? cap * 2 : 16;
+			ng = realloc(st->groups, cap * sizeof(*ng));
+			if (!ng)
+				return -ENOMEM;
+			st->groups = ng;
+		}
+		st->groups[st->n_groups++] = v;
+		p = end;
+	}
+}
+
+static int parse_ids(const char *p, uint32_t ids[4])
+{
+	return sscanf(p, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4 ?
+		0 : -EINVAL;
+}
+
+static int parse_cap(const char *p, uint64_t *cap)
+{
+	return sscanf(p, "%" SCNx64, cap) == 1 ? 0 : -EINVAL;
+}
+
+/* Handles one "Key:\tvalue" line; unknown keys are ignored. */
+static int parse_status_line(const char *key, size_t klen, const char *val,
+			     struct proc_status *st, unsigned *seen)
+{
+#define KEY(k) (klen == sizeof(k) - 1 && !memcmp(key, k, klen))
+	if (KEY("State")) {
+		st->state = *val;
+		*seen |= 1;
+	} else if (KEY("Tgid")) {
+		st->tgid = atoi(val);
+	} else if (KEY("Pid")) {
+		st->pid = atoi(val);
+		*seen |= 2;
+	} else if (KEY("PPid")) {
+		st->ppid = atoi(val);
+	} else if (KEY("TracerPid")) {
+		st->tracer_pid = atoi(val);
+	} else if (KEY("Uid")) {
+		*seen |= 4;
+		return parse_ids(val, st->uid);
+	} else if (KEY("Gid")) {
+		*seen |= 8;
+		return parse_ids(val, st->gid);
+	} else if (KEY("Groups")) {
+		return parse_groups(val, st);
+	} else if (KEY("CapInh")) {
+		return parse_cap(val, &st->cap_inh);
+	} else if (KEY("CapPrm")) {
+		return parse_cap(val, &st->cap_prm);
+	} else if (KEY("CapEff")) {
+		return parse_cap(val, &st->cap_eff);
+	} else if (KEY("CapBnd")) {
+		return parse_cap(val, &st->cap_bnd);
+	} else if (KEY("CapAmb")) {
+		return parse_cap(val, &st->cap_amb);
+	} else if (KEY("Umask")) {
+		st->umask = strtoul(val, NULL, 8);
+		st->has_umask = true;
+	} else if (KEY("NoNewPrivs")) {
+		st->no_new_privs = atoi(val) != 0;
+	} else if (KEY("Kthread")) {
+		st->kthread = atoi(val) != 0;
+	} else if (KEY("Threads")) {
+		st->threads = strtoul(val, NULL, 10);
+	}
+	return 0;
+#undef KEY
+}
+
+/*
+ * Fills st from status text.  State, Pid, Uid and Gid must be present.
+ * Returns 0 or -errno; st->groups must be released with proc_status_free().
+ */
+int proc_parse_status(const char *text, struct proc_status *st)
+{
+	const char *line = text, *colon, *nl;
+	unsigned seen = 0;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	for (; *line; line = nl + 1) {
+		nl = strchrnul(line, '\n');
+		colon = memchr(line, ':', nl - line);
+		if (colon) {
+			ret = parse_status_line(line, colon - line, colon + 1, st, &seen);
+			if (ret) {
+				proc_status_free(st);
+				return ret;
+			}
+		}
+		if (!*nl)
+			break;
+	}
+	if (seen != 0xf) {
+		proc_status_free(st);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void proc_status_free(struct proc_status *st)
+{
+	free(st->groups);
+	st->groups = NULL;
+	st->n_groups = 0;
+}

@@ -1,0 +1,251 @@
+/*
+ * Validation of a restore plan before anything is created: architecture,
+ * CPU features, vdso, files behind mappings, the pid, resource limits.
+ */
+#define LOG_PREFIX "restore: "
+#include <cpuid.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include "log.h"
+#include "util/cleanup.h"
+#include "restore/restore.h"
+
+static const char *const rlimit_names[] = {
+	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
+	"RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",
+	"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
+	"RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+};
+
+const char *rlimit_name(unsigned res)
+{
+	return res < ARRAY_SIZE(rlimit_names) ? rlimit_names[res] : "RLIMIT_?";
+}
+
+/*
+ * Checks that every recorded limit can be set by a process whose limits
+ * are ours: raising a hard limit needs CAP_SYS_RESOURCE.  On failure writes
+ * the reason to why and returns -EPERM (or -EINVAL for a bad record).
+ */
+int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours,
+		  size_t nr_ours, bool cap_sys_resource, char *why, size_t whylen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const RlimitEntry *r = rl[i];
+
+		if (r->resource >= nr_ours || r->cur > r->max) {
+			snprintf(why, whylen, "image: bad resource limit %u (%llu/%llu)",
+				 r->resource, (unsigned long long)r->cur,
+				 (unsigned long long)r->max);
+			return -EINVAL;
+		}
+		if (cap_sys_resource || r->max <= (uint64_t)ours[r->resource].rlim_max)
+			continue;
+		snprintf(why, whylen, "cannot restore %s: hard limit %llu is above vxrestore's "
+			 "own %llu and CAP_SYS_RESOURCE is missing",
+			 rlimit_name(r->resource), (unsigned long long)r->max,
+			 (unsigned long long)ours[r->resource].rlim_max);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static bool have_cap(unsigned cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static int check_limits(struct restore_ctx *rc)
+{
+	struct rlimit ours[RLIM_NLIMITS];
+	char why[256];
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < RLIM_NLIMITS; i++)
+		getrlimit(i, &ours[i]);
+	ret = check_rlimits((const RlimitEntry *const *)rc->task->rlimits,
+			    rc->task->n_rlimits, ours, RLIM_NLIMITS,
+			    have_cap(CAP_SYS_RESOURCE), why, sizeof(why));
+	if (ret) {
+		pr_err("%s\n", why);
+		return ret;
+	}
+	if (ours[RLIMIT_NOFILE].rlim_max <= (rlim_t)(rc->stage_base + rc->nr_files)) {
+		pr_err("%d fds needed, vxrestore's RLIMIT_NOFILE hard limit is %llu\n",
+		       rc->stage_base + (int)rc->nr_files,
+		       (unsigned long long)ours[RLIMIT_NOFILE].rlim_max);
+		return -EMFILE;
+	}
+	return 0;
+}
+
+static uint64_t our_xfeatures(void)
+{
+	unsigned a, b, c, d;
+	uint32_t lo, hi;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+		return 0x3;	/* no OSXSAVE: x87 + SSE */
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static int check_cpu(struct restore_ctx *rc)
+{
+	const ImgHeader *h = img_reader_header(rc->rd);
+	uint64_t ours = our_xfeatures();
+
+	if (!h->arch || strcmp(h->arch, "x86_64")) {
+		pr_err("image is for %s, this is x86_64\n", h->arch ? h->arch : "an unknown arch");
+		return -EINVAL;
+	}
+	if (h->has_page_size && h->page_size != RST_PAGE) {
+		pr_err("image page size %u differs from ours\n", h->page_size);
+		return -EINVAL;
+	}
+	if (rc->core->xfeatures & ~ours) {
+		pr_err("image uses CPU state components %#llx this CPU lacks (xfeatures %#llx, ours %#llx)\n",
+		       (unsigned long long)(rc->core->xfeatures & ~ours),
+		       (unsigned long long)rc->core->xfeatures, (unsigned long long)ours);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A file behind a mapping or the exe link must be the very file dumped. */
+static int check_mapped_file(const FileEntry *fe)
+{
+	uint64_t mt;
+	struct stat st;
+
+	if (!fe->path || stat(fe->path, &st)) {
+		pr_err("file %s behind a mapping no longer exists\n", fe->path ? fe->path : "?");
+		return -ENOENT;
+	}
+	mt = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
+	if ((fe->has_ino && fe->ino != st.st_ino) || (fe->has_dev && fe->dev != st.st_dev)) {
+		pr_err("file %s was replaced since the dump (inode %llu -> %llu)\n", fe->path,
+		       (unsigned long long)fe->ino, (unsigned long long)st.st_ino);
+		return -ESTALE;
+	}
+	if (fe->has_size && fe->size != (uint64_t)st.st_size) {
+		pr_err("file %s changed since the dump (size %llu -> %llu)\n", fe->path,
+		       (unsigned long long)fe->size, (unsigned long long)st.st_size);
+		return -ESTALE;
+	}
+	if (fe->has_mtime_ns && fe->mtime_ns != mt) {
+		pr_err("file %s changed since the dump (modified after it)\n", fe->path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/* Reopened-by-path fds need their file (deleted ones: their directory). */
+static int check_fd_file(const FileEntry *fe)
+{
+	struct stat st;
+
+	if (fe->kind == FILE_KIND__FILE_PIPE || fe->external || fe->deleted)
+		return 0;
+	if (!fe->path || stat(fe->path, &st)) {
+		pr_err("file %s (file id %u) no longer exists\n", fe->path ? fe->path : "?", fe->id);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int check_files(struct restore_ctx *rc)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < rc->fdt->n_fds; i++) {
+		if (!plan_file(rc, rc->fdt->fds[i]->file_id)) {
+			pr_err("image: fd %u refers to unknown file id %u\n",
+			       rc->fdt->fds[i]->fd, rc->fdt->fds[i]->file_id);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < rc->nr_vmas; i++) {
+		const VmaEntry *v = rc->vmas[i];
+
+		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
+			continue;
+		if (!plan_file(rc, v->file_id)) {
+			pr_err("image: memory area %#llx refers to unknown file id %u\n",
+			       (unsigned long long)v->start, v->file_id);
+			return -EINVAL;
+		}
+	}
+	if (rc->mm->has_exe_file_id && !plan_file(rc, rc->mm->exe_file_id)) {
+		pr_err("image: unknown exe file id %u\n", rc->mm->exe_file_id);
+		return -EINVAL;
+	}
+	for (i = 0; i < rc->nr_files; i++) {
+		const struct rst_file *f = &rc->files[i];
+
+		ret = f->fe->kind == FILE_KIND__FILE_MAPONLY ? check_mapped_file(f->fe)
+							     : check_fd_file(f->fe);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int check_pid(struct restore_ctx *rc)
+{
+	pid_t pid = rc->task->pid;
+
+	if (pid <= 1) {
+		pr_err("image: bad pid %d\n", pid);
+		return -EINVAL;
+	}
+	if (rc->task->n_threads > 1) {
+		pr_err("pid %d has %zu threads: multi-threaded restore is not supported yet\n",
+		       pid, rc->task->n_threads);
+		return -ENOTSUP;
+	}
+	if (rc->task->state == TASK_STATE_DEAD) {
+		pr_err("pid %d was a zombie when dumped: nothing to restore\n", pid);
+		return -EINVAL;
+	}
+	if (kill(pid, 0) == 0 || errno != ESRCH) {
+		pr_err("pid %d is in use\n", pid);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/* Validates the plan; nothing has been created yet.  Returns 0/-errno. */
+int check_plan(struct restore_ctx *rc)
+{
+	int ret;
+
+	ret = check_cpu(rc);
+	if (!ret)
+		ret = vdso_check(rc);
+	if (!ret)
+		ret = check_files(rc);
+	if (!ret)
+		ret = check_pid(rc);
+	if (!ret)
+		ret = layout_plan(rc);
+	if (!ret)
+		ret = check_limits(rc);
+	return ret;
+}

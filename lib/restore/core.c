@@ -1,0 +1,113 @@
+/*
+ * Last steps on the thread: rseq, robust list, clear_child_tid and
+ * pdeath_sig by injection, then the scratch area is unmapped (the last
+ * injected call: the task sits in its syscall-exit stop, not on the
+ * unmapped page), registers (resume form, set verbatim), xstate and
+ * blocked mask are written with ptrace, and the task is let go.
+ */
+#define LOG_PREFIX "restore: "
+#include <elf.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+
+#include "log.h"
+#include "restore/restore.h"
+
+#ifndef NT_X86_XSTATE
+#define NT_X86_XSTATE 0x202
+#endif
+
+static void regs_from_image(const X86Regs *x, struct user_regs_struct *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->r15 = x->r15; r->r14 = x->r14; r->r13 = x->r13; r->r12 = x->r12;
+	r->rbp = x->bp; r->rbx = x->bx; r->r11 = x->r11; r->r10 = x->r10;
+	r->r9 = x->r9; r->r8 = x->r8; r->rax = x->ax; r->rcx = x->cx;
+	r->rdx = x->dx; r->rsi = x->si; r->rdi = x->di; r->orig_rax = x->orig_ax;
+	r->rip = x->ip; r->cs = x->cs; r->eflags = x->flags; r->rsp = x->sp;
+	r->ss = x->ss; r->fs_base = x->fs_base; r->gs_base = x->gs_base;
+	r->ds = x->ds; r->es = x->es; r->fs = x->fs; r->gs = x->gs;
+}
+
+static int thread_attrs(struct restore_ctx *rc)
+{
+	const CoreEntry *c = rc->core;
+	long r = 0;
+
+	if (c->rseq_addr && c->rseq_len)
+		r = rst_inject(rc, "rseq", SYS_rseq, c->rseq_addr, c->rseq_len, 0,
+			       c->rseq_sig, 0, 0);
+	if (r >= 0 && c->robust_list)
+		r = rst_inject(rc, "set_robust_list", SYS_set_robust_list, c->robust_list,
+			       c->robust_list_len, 0, 0, 0, 0);
+	if (r >= 0 && c->clear_child_tid)
+		r = rst_inject(rc, "set_tid_address", SYS_set_tid_address,
+			       c->clear_child_tid, 0, 0, 0, 0, 0);
+	/* replaces the child's PR_SET_PDEATHSIG SIGKILL */
+	if (r >= 0)
+		r = rst_inject(rc, "PR_SET_PDEATHSIG", SYS_prctl, PR_SET_PDEATHSIG,
+			       rc->task->pdeath_sig, 0, 0, 0, 0);
+	return r < 0 ? r : 0;
+}
+
+static int set_cpu_state(struct restore_ctx *rc)
+{
+	struct user_regs_struct regs;
+	struct iovec iov = { &regs, sizeof(regs) };
+	uint64_t mask = rc->core->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+
+	regs_from_image(rc->core->regs, &regs);
+	if (ptrace(PTRACE_SETREGSET, rc->pid, NT_PRSTATUS, &iov)) {
+		pr_perror("pid %d: cannot set registers", rc->pid);
+		return -errno;
+	}
+	if (rc->core->has_xsave) {
+		iov.iov_base = rc->core->xsave.data;
+		iov.iov_len = rc->core->xsave.len;
+		if (ptrace(PTRACE_SETREGSET, rc->pid, NT_X86_XSTATE, &iov)) {
+			pr_perror("pid %d: cannot set the FPU/vector state (%zu bytes)",
+				  rc->pid, rc->core->xsave.len);
+			return -errno;
+		}
+	}
+	if (ptrace(PTRACE_SETSIGMASK, rc->pid, sizeof(mask), &mask)) {
+		pr_perror("pid %d: cannot set the signal mask", rc->pid);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Parent: per-thread state, registers and release.  On success the task
+ * runs (or stays job-control stopped as recorded).  Returns 0/-errno.
+ */
+int core_restore(struct restore_ctx *rc)
+{
+	int sig = rc->task->state == TASK_STATE_STOPPED ? SIGSTOP : 0;
+	long r;
+	int ret;
+
+	ret = thread_attrs(rc);
+	if (ret)
+		return ret;
+	/* syscall-exit stop after munmap: never return onto the unmapped page */
+	rc->in.use_int3 = false;
+	r = rst_inject(rc, "munmap scratch", SYS_munmap, rc->scratch, rc->scratch_len,
+		       0, 0, 0, 0);
+	if (r < 0)
+		return r;
+	ret = set_cpu_state(rc);
+	if (ret)
+		return ret;
+	if (ptrace(PTRACE_DETACH, rc->pid, NULL, (void *)(long)sig)) {
+		pr_perror("pid %d: PTRACE_DETACH", rc->pid);
+		return -errno;
+	}
+	return 0;
+}

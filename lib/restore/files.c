@@ -1,0 +1,388 @@
+/*
+ * Files, in the child: every open file description is opened once onto a
+ * staging fd (above everything), then dup2'ed to each recorded fd number,
+ * so dups share one description.  External pipes and terminals on fds 0-2
+ * keep vxrestore's own fd of the same number when there is one.  Files
+ * behind mappings and the exe link are opened onto the helper fds the
+ * parent planned (mem.c maps from them; core.c closes them).
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "log.h"
+#include "util/cleanup.h"
+#include "restore/restore.h"
+
+#define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)
+#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+
+/* Moves fd onto the lowest free number >= base.  Returns it or -errno. */
+static int stage_fd(int fd, int base)
+{
+	int nfd = fcntl(fd, F_DUPFD, base);
+
+	if (nfd < 0) {
+		pr_perror("cannot move fd %d above %d", fd, base);
+		nfd = -errno;
+	}
+	close(fd);
+	return nfd;
+}
+
+/* Writes every chunk of object id to fd (pwrite at offset if seekable). */
+static int write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd,
+			bool seekable, const char *what)
+{
+	size_t i, done;
+	ssize_t w;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].id != id)
+			continue;
+		for (done = 0; done < c[i].len; done += w) {
+			if (seekable)
+				w = pwrite(fd, c[i].buf + done, c[i].len - done, c[i].offset + done);
+			else
+				w = write(fd, c[i].buf + done, c[i].len - done);
+			if (w <= 0) {
+				pr_perror("%s: cannot restore %zu buffered bytes", what, c[i].len);
+				return w < 0 ? -errno : -EIO;
+			}
+		}
+	}
+	return 0;
+}
+
+static int set_pipe_size(int fd, const FileEntry *fe)
+{
+	if (fe->has_pipe_size && fe->pipe_size &&
+	    fcntl(fd, F_SETPIPE_SZ, fe->pipe_size) < 0 && errno != EPERM) {
+		pr_perror("pipe %u: F_SETPIPE_SZ %u", fe->pipe_id, fe->pipe_size);
+		return -errno;
+	}
+	return 0;
+}
+
+/* The other description of the same pipe, if it is in the image. */
+static struct rst_file *pipe_peer(struct restore_ctx *rc, const struct rst_file *f)
+{
+	size_t i;
+
+	for (i = 0; i < rc->nr_files; i++) {
+		struct rst_file *p = &rc->files[i];
+
+		if (p != f && p->fe->kind == FILE_KIND__FILE_PIPE &&
+		    p->fe->pipe_id == f->fe->pipe_id)
+			return p;
+	}
+	return NULL;
+}
+
+static int set_fl(int fd, uint32_t flags)
+{
+	if (fcntl(fd, F_SETFL, flags & SETFL_MASK)) {
+		pr_perror("fd %d: F_SETFL %#x", fd, flags);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Recreates a pipe with its buffered data; stages the end(s) in the image. */
+static int open_pipe(struct restore_ctx *rc, struct rst_file *f)
+{
+	struct rst_file *peer = pipe_peer(rc, f), *rd, *wr;
+	char what[32];
+	int p[2], ret;
+
+	if (pipe2(p, O_NONBLOCK)) {
+		pr_perror("pipe2");
+		return -errno;
+	}
+	snprintf(what, sizeof(what), "pipe %u", f->fe->pipe_id);
+	ret = set_pipe_size(p[0], f->fe);
+	if (!ret)
+		ret = write_chunks(rc->pdata, rc->nr_pdata, f->fe->pipe_id, p[1], false, what);
+	if (ret) {
+		close(p[0]);
+		close(p[1]);
+		return ret;
+	}
+	rd = (f->fe->flags & O_ACCMODE) == O_WRONLY ? peer : f;
+	wr = rd == f ? peer : f;
+	p[0] = stage_fd(p[0], rc->stage_base);
+	p[1] = stage_fd(p[1], rc->stage_base);
+	if (p[0] < 0 || p[1] < 0)
+		return -EMFILE;
+	if (rd) {
+		rd->stage_fd = p[0];
+		ret = set_fl(p[0], rd->fe->flags);
+	}
+	if (wr && !ret) {
+		wr->stage_fd = p[1];
+		ret = set_fl(p[1], wr->fe->flags);
+	}
+	return ret;
+}
+
+/* Reopens a FIFO without blocking and refills it. */
+static int open_fifo(struct restore_ctx *rc, struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+	uint32_t id = fe->has_pipe_id ? fe->pipe_id : fe->id;
+	int rw, fd, ret;
+
+	rw = open(fe->path, O_RDWR | O_NONBLOCK);
+	if (rw < 0) {
+		pr_perror("FIFO %s", fe->path);
+		return -errno;
+	}
+	fd = open(fe->path, (fe->flags & ~OPEN_FLAGS_DROP) | O_NONBLOCK);
+	if (fd < 0) {
+		pr_perror("FIFO %s", fe->path);
+		ret = -errno;
+		goto out_close;
+	}
+	ret = set_pipe_size(fd, fe);
+	if (!ret)
+		ret = write_chunks(rc->pdata, rc->nr_pdata, id, rw, false, fe->path);
+	if (!ret)
+		ret = set_fl(fd, fe->flags);
+	if (ret) {
+		close(fd);
+		goto out_close;
+	}
+	fd = stage_fd(fd, rc->stage_base);
+	f->stage_fd = fd;
+	ret = fd < 0 ? fd : 0;
+out_close:
+	close(rw);
+	return ret;
+}
+
+/*
+ * Recreates a deleted file: at its old path if that is free (so it keeps
+ * its name), else as an O_TMPFILE in its directory; fills it, reopens it
+ * with the recorded flags and unlinks it.
+ */
+static int open_deleted(struct restore_ctx *rc, struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+	char path[4096], proc[64], *dir;
+	bool created = false;
+	int cfd, fd = -1, ret;
+	size_t l;
+
+	snprintf(path, sizeof(path), "%s", fe->path ? fe->path : "");
+	l = strlen(path);
+	if (l > 10 && !strcmp(path + l - 10, " (deleted)"))
+		path[l - 10] = '\0';
+	cfd = open(path, O_RDWR | O_CREAT | O_EXCL, fe->mode & 07777);
+	if (cfd >= 0) {
+		created = true;
+	} else {
+		dir = dirname(strdupa(path));
+		cfd = open(dir, O_RDWR | O_TMPFILE, fe->mode & 07777);
+	}
+	if (cfd < 0) {
+		pr_perror("cannot recreate deleted file %s", path);
+		return -errno;
+	}
+	ret = write_chunks(rc->fdata, rc->nr_fdata, fe->id, cfd, true, path);
+	if (!ret && fe->has_size && ftruncate(cfd, fe->size))
+		ret = -errno;
+	if (!ret) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cfd);
+		fd = open(proc, fe->flags & ~OPEN_FLAGS_DROP);
+		if (fd < 0)
+			ret = -errno;
+	}
+	if (created)
+		unlink(path);
+	close(cfd);
+	if (ret) {
+		pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-ret));
+		return ret;
+	}
+	if (fe->pos && lseek(fd, fe->pos, SEEK_SET) < 0)
+		pr_warn("%s: cannot seek to %llu\n", path, (unsigned long long)fe->pos);
+	f->stage_fd = stage_fd(fd, rc->stage_base);
+	return f->stage_fd < 0 ? f->stage_fd : 0;
+}
+
+/* Reopens a file, directory, device or terminal by path. */
+static int open_by_path(struct restore_ctx *rc, struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+	int fd;
+
+	fd = open(fe->path, (fe->flags & ~OPEN_FLAGS_DROP) | O_NOCTTY);
+	if (fd < 0) {
+		pr_perror("cannot reopen %s", fe->path);
+		return -errno;
+	}
+	if (fe->pos && (fe->kind == FILE_KIND__FILE_REG || fe->kind == FILE_KIND__FILE_DIR) &&
+	    lseek(fd, fe->pos, SEEK_SET) < 0) {
+		pr_perror("%s: cannot seek to %llu", fe->path, (unsigned long long)fe->pos);
+		close(fd);
+		return -errno;
+	}
+	f->stage_fd = stage_fd(fd, rc->stage_base);
+	return f->stage_fd < 0 ? f->stage_fd : 0;
+}
+
+static int open_file(struct restore_ctx *rc, struct rst_file *f)
+{
+	switch (f->fe->kind) {
+	case FILE_KIND__FILE_MAPONLY:
+		return 0;
+	case FILE_KIND__FILE_PIPE:
+		return open_pipe(rc, f);
+	case FILE_KIND__FILE_FIFO:
+		return open_fifo(rc, f);
+	default:
+		if (!f->fe->path) {
+			pr_err("image: file id %u has no path\n", f->fe->id);
+			return -EINVAL;
+		}
+		return f->fe->deleted ? open_deleted(rc, f) : open_by_path(rc, f);
+	}
+}
+
+/* fd is an external pipe end or terminal on 0-2 that we can hand over. */
+static bool fd_inherited(struct restore_ctx *rc, const FdEntry *e, const FileEntry *fe)
+{
+	if (e->fd > 2 || (int)e->fd == rc->img_fd || !rc->opts->inherit_stdio)
+		return false;
+	if (!fe->external && fe->kind != FILE_KIND__FILE_TTY)
+		return false;
+	return fcntl(e->fd, F_GETFD) >= 0;
+}
+
+/* Closes every fd except the inherited stdio ones and the report fd. */
+static void close_others(struct restore_ctx *rc, const bool keep[3])
+{
+	int fd;
+
+	for (fd = 0; fd < 3; fd++)
+		if (!keep[fd])
+			close(fd);
+	if (rc->ctl_fd > 3)
+		syscall(SYS_close_range, 3, rc->ctl_fd - 1, 0);
+	syscall(SYS_close_range, rc->ctl_fd + 1, ~0U, 0);
+}
+
+static int place_fds(struct restore_ctx *rc, const bool keep[3])
+{
+	size_t i;
+
+	for (i = 0; i < rc->fdt->n_fds; i++) {
+		const FdEntry *e = rc->fdt->fds[i];
+		struct rst_file *f = plan_file(rc, e->file_id);
+
+		if (!(e->fd <= 2 && keep[e->fd])) {
+			if (f->stage_fd < 0) {
+				pr_err("fd %u: pipe end missing from the image\n", e->fd);
+				return -EINVAL;
+			}
+			if (dup2(f->stage_fd, e->fd) < 0) {
+				pr_perror("dup2 to fd %u", e->fd);
+				return -errno;
+			}
+		}
+		if (fcntl(e->fd, F_SETFD, e->cloexec ? FD_CLOEXEC : 0)) {
+			pr_perror("fd %u: F_SETFD", e->fd);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Child: rebuilds the fd table (and the mapping helper fds).
+ * Returns 0/-errno.
+ */
+int files_restore(struct restore_ctx *rc)
+{
+	bool keep[3] = { false, false, false };
+	struct rlimit rl;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < rc->fdt->n_fds; i++) {
+		const FdEntry *e = rc->fdt->fds[i];
+		struct rst_file *f = plan_file(rc, e->file_id);
+
+		if (fd_inherited(rc, e, f->fe)) {
+			keep[e->fd] = true;
+			f->inherited = true;
+		}
+	}
+	close_others(rc, keep);
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (i = 0; i < rc->nr_files; i++) {
+		struct rst_file *f = &rc->files[i];
+
+		if (f->stage_fd >= 0 || f->inherited)
+			continue;
+		ret = open_file(rc, f);
+		if (ret)
+			return ret;
+	}
+	/* dups of an inherited description come from our fd of that number */
+	for (i = 0; i < rc->fdt->n_fds; i++) {
+		const FdEntry *e = rc->fdt->fds[i];
+		struct rst_file *f = plan_file(rc, e->file_id);
+
+		if (f->inherited && f->stage_fd < 0 && e->fd <= 2 && keep[e->fd])
+			f->stage_fd = e->fd;
+	}
+	ret = place_fds(rc, keep);
+	if (ret)
+		return ret;
+	syscall(SYS_close_range, rc->stage_base, ~0U, 0);
+	return files_open_maps(rc);
+}
+
+/* Child: opens the files behind mappings and the exe link on their helper fds. */
+int files_open_maps(struct restore_ctx *rc)
+{
+	struct stat st;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < rc->nr_files; i++) {
+		const struct rst_file *f = &rc->files[i];
+
+		if (f->map_fd < 0)
+			continue;
+		fd = open(f->fe->path, f->map_write ? O_RDWR : O_RDONLY);
+		if (fd < 0) {
+			pr_perror("cannot open mapped file %s", f->fe->path);
+			return -errno;
+		}
+		if (fstat(fd, &st) || (f->fe->has_ino && st.st_ino != f->fe->ino)) {
+			pr_err("file %s was replaced since the dump\n", f->fe->path);
+			close(fd);
+			return -ESTALE;
+		}
+		if (dup2(fd, f->map_fd) < 0) {
+			pr_perror("dup2 to fd %d", f->map_fd);
+			close(fd);
+			return -errno;
+		}
+		close(fd);
+	}
+	return 0;
+}

@@ -1,0 +1,236 @@
+/*
+ * Address space of the new process, by injected syscalls: unmap the clone's
+ * memory (a few large ranges around the scratch area and the vdso), move
+ * the vdso, map every recorded area at its address with its final
+ * protection (pages of read-only private areas go in through /proc/PID/mem,
+ * see pages.c; only read-only shared areas get PROT_WRITE until the end),
+ * apply madvise flags; at the end set the mm fields with PR_SET_MM_MAP.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/prctl.h>
+
+#include "log.h"
+#include "util/cleanup.h"
+#include "restore/restore.h"
+
+/*
+ * Runs one syscall in the new process.  Returns its result or -errno; logs
+ * "what" on failure unless what is NULL.
+ */
+long rst_inject(struct restore_ctx *rc, const char *what, long nr, unsigned long a0,
+		unsigned long a1, unsigned long a2, unsigned long a3,
+		unsigned long a4, unsigned long a5)
+{
+	long r = inject_call(&rc->in, nr, a0, a1, a2, a3, a4, a5);
+
+	rc->injected++;
+	if (r < 0 && what)
+		pr_err("pid %d: %s: %s\n", rc->pid, what, strerror(-r));
+	return r;
+}
+
+/* Unmaps everything of the clone except the scratch area and kept vdso areas. */
+static int unmap_clone(struct restore_ctx *rc)
+{
+	struct rst_range keep[1 + RST_NR_VDSO], holes[1 + RST_NR_VDSO + 1];
+	size_t i, nk = 0, nh;
+	long r;
+
+	keep[nk++] = (struct rst_range){ rc->scratch, rc->scratch + rc->scratch_len };
+	for (i = 0; i < RST_NR_VDSO; i++)
+		if (rc->vdso[i].have_ours && rc->vdso[i].have_target)
+			keep[nk++] = rc->vdso[i].ours;
+	nh = layout_holes(keep, nk, RST_TASK_TOP, holes, ARRAY_SIZE(holes));
+	for (i = 0; i < nh; i++) {
+		r = rst_inject(rc, "munmap", SYS_munmap, holes[i].start,
+			       holes[i].end - holes[i].start, 0, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Protection an area is mapped with; shared read-only ones get write for now. */
+static unsigned long map_prot(const VmaEntry *v)
+{
+	if (v->kind == VMA_KIND__VMA_SHMEM)
+		return v->prot | PROT_WRITE;
+	return v->prot;
+}
+
+static int map_one(struct restore_ctx *rc, const VmaEntry *v)
+{
+	unsigned long flags = MAP_FIXED_NOREPLACE | (v->flags & MAP_GROWSDOWN);
+	long fd = -1, r;
+
+	switch (v->kind) {
+	case VMA_KIND__VMA_ANON:
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_SHMEM:
+		flags |= MAP_SHARED | MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_FILE_PRIVATE:
+	case VMA_KIND__VMA_FILE_SHARED:
+		flags |= v->kind == VMA_KIND__VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
+		fd = plan_file(rc, v->file_id)->map_fd;
+		break;
+	default:
+		return 0;
+	}
+	r = rst_inject(rc, NULL, SYS_mmap, v->start, v->end - v->start, map_prot(v), flags,
+		       fd, fd < 0 ? 0 : v->pgoff);
+	if (r != (long)v->start) {
+		pr_err("pid %d: cannot map %#llx-%#llx %s: %s\n", rc->pid,
+		       (unsigned long long)v->start, (unsigned long long)v->end,
+		       v->name ? v->name : "", r < 0 ? strerror(-r) : "mapped elsewhere");
+		return r < 0 ? r : -EFAULT;
+	}
+	return 0;
+}
+
+static const struct {
+	uint64_t bit;
+	int advice;
+} madv_map[] = {
+	{ VXCR_MADV_DONTFORK, MADV_DONTFORK },
+	{ VXCR_MADV_DONTDUMP, MADV_DONTDUMP },
+	{ VXCR_MADV_HUGEPAGE, MADV_HUGEPAGE },
+	{ VXCR_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
+	{ VXCR_MADV_WIPEONFORK, MADV_WIPEONFORK },
+	{ VXCR_MADV_MERGEABLE, MADV_MERGEABLE },
+};
+
+static int advise_one(struct restore_ctx *rc, const VmaEntry *v)
+{
+	size_t i;
+	long r;
+
+	for (i = 0; i < ARRAY_SIZE(madv_map); i++) {
+		if (!(v->madv & madv_map[i].bit))
+			continue;
+		r = rst_inject(rc, "madvise", SYS_madvise, v->start, v->end - v->start,
+			       madv_map[i].advice, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Refuses a shmem object mapped by two areas (needs one shared object). */
+static int check_shmem_ids(const struct restore_ctx *rc)
+{
+	size_t i, j;
+
+	for (i = 0; i < rc->nr_vmas; i++) {
+		const VmaEntry *v = rc->vmas[i];
+
+		if (v->kind != VMA_KIND__VMA_SHMEM || !v->has_shmem_id)
+			continue;
+		for (j = i + 1; j < rc->nr_vmas; j++)
+			if (rc->vmas[j]->kind == VMA_KIND__VMA_SHMEM &&
+			    rc->vmas[j]->shmem_id == v->shmem_id) {
+				pr_err("shared memory object %u is mapped at %#llx and %#llx: "
+				       "not supported yet\n", v->shmem_id,
+				       (unsigned long long)v->start,
+				       (unsigned long long)rc->vmas[j]->start);
+				return -ENOTSUP;
+			}
+	}
+	return 0;
+}
+
+/* Parent: builds the target's address space (without page contents). */
+int mem_restore_layout(struct restore_ctx *rc)
+{
+	size_t i;
+	int ret;
+
+	ret = check_shmem_ids(rc);
+	if (!ret)
+		ret = unmap_clone(rc);
+	if (!ret)
+		ret = vdso_move(rc);
+	for (i = 0; !ret && i < rc->nr_vmas; i++)
+		ret = map_one(rc, rc->vmas[i]);
+	for (i = 0; !ret && i < rc->nr_vmas; i++)
+		ret = rc->vmas[i]->madv ? advise_one(rc, rc->vmas[i]) : 0;
+	return ret;
+}
+
+/* auxv bytes up to and including the AT_NULL pair, at most RST_AUXV_MAX words. */
+static size_t auxv_words(const MmEntry *mm)
+{
+	size_t n;
+
+	for (n = 0; n + 1 < mm->n_auxv && n + 2 <= RST_AUXV_MAX; n += 2)
+		if (mm->auxv[n] == 0)
+			return n + 2;
+	return n;
+}
+
+static int set_mm_map(struct restore_ctx *rc)
+{
+	const MmEntry *mm = rc->mm;
+	uint64_t data = rc->scratch + RST_SCRATCH_DATA;
+	struct prctl_mm_map map = {
+		.start_code = mm->start_code, .end_code = mm->end_code,
+		.start_data = mm->start_data, .end_data = mm->end_data,
+		.start_brk = mm->start_brk, .brk = mm->brk,
+		.start_stack = mm->start_stack,
+		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
+		.env_start = mm->env_start, .env_end = mm->env_end,
+		.auxv = (__u64 *)(uintptr_t)(data + RST_SCR_AUXV),
+		.auxv_size = auxv_words(mm) * 8,
+		.exe_fd = (uint32_t)-1,
+	};
+	long r;
+	int ret;
+
+	if (mm->has_exe_file_id)
+		map.exe_fd = plan_file(rc, mm->exe_file_id)->map_fd;
+	if (!map.auxv_size)
+		map.auxv = NULL;
+	ret = inject_write(rc->pid, data + RST_SCR_AUXV, mm->auxv, map.auxv_size);
+	if (!ret)
+		ret = inject_write(rc->pid, data + RST_SCR_MMMAP, &map, sizeof(map));
+	if (ret) {
+		pr_err("pid %d: cannot write to the scratch area: %s\n", rc->pid, strerror(-ret));
+		return ret;
+	}
+	r = rst_inject(rc, "prctl(PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP,
+		       data + RST_SCR_MMMAP, sizeof(map), 0, 0);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Parent, after the pages: final protection of shared read-only areas, mm
+ * fields, and the helper fds closed.  Returns 0/-errno.
+ */
+int mem_restore_finish(struct restore_ctx *rc)
+{
+	size_t i;
+	long r;
+	int ret;
+
+	for (i = 0; i < rc->nr_vmas; i++) {
+		const VmaEntry *v = rc->vmas[i];
+
+		if (map_prot(v) == v->prot)
+			continue;
+		r = rst_inject(rc, "mprotect", SYS_mprotect, v->start, v->end - v->start,
+			       v->prot, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	ret = set_mm_map(rc);
+	if (ret)
+		return ret;
+	r = rst_inject(rc, "close_range", SYS_close_range, rc->max_fd + 1, ~0U, 0, 0, 0, 0);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,105 @@
+/*
+ * vxcr_restore(): the order of a restore.  Everything before the clone only
+ * reads; after it, any failure kills and reaps the half-built process.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "restore/restore.h"
+
+void vxcr_restore_opts_init(struct vxcr_restore_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->inherit_stdio = true;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Parent: drives the stopped child to the end.  Returns 0/-errno. */
+static int rebuild(struct restore_ctx *rc)
+{
+	int ret;
+
+	ret = inject_init(&rc->in, rc->pid, rc->scratch);
+	if (ret) {
+		pr_err("pid %d: cannot take control of the new process: %s\n", rc->pid,
+		       strerror(-ret));
+		return ret;
+	}
+	ret = mem_restore_layout(rc);
+	if (!ret)
+		ret = pages_restore(rc);
+	if (!ret)
+		ret = mem_restore_finish(rc);
+	if (!ret)
+		ret = creds_restore(rc);
+	if (!ret)
+		ret = core_restore(rc);
+	return ret;
+}
+
+static void ctx_free(struct restore_ctx *rc)
+{
+	if (rc->ctl_rd >= 0)
+		close(rc->ctl_rd);
+	if (rc->ctl_wr >= 0)
+		close(rc->ctl_wr);
+	if (rc->mem_fd >= 0)
+		close(rc->mem_fd);
+	plan_free(rc);
+	free(rc);
+}
+
+int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
+		 struct vxcr_restore_stats *st)
+{
+	struct vxcr_restore_opts defaults;
+	struct restore_ctx *rc;
+	uint64_t t0 = now_ns();
+	int ret;
+
+	if (!o) {
+		vxcr_restore_opts_init(&defaults);
+		o = &defaults;
+	}
+	rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return -ENOMEM;
+	rc->opts = o;
+	rc->img_fd = fd;
+	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = -1;
+	rc->pid = -1;
+
+	ret = plan_read(rc);
+	if (!ret)
+		ret = check_plan(rc);
+	if (!ret)
+		ret = tree_clone(rc);
+	if (!ret)
+		ret = rebuild(rc);
+	if (ret) {
+		tree_kill(rc);
+		goto out;
+	}
+	*pid = rc->pid;
+	if (st) {
+		st->total_ns = now_ns() - t0;
+		st->pages_restored = rc->pages;
+	}
+	pr_info("restored pid %d in %.2f ms: %llu pages, %u injected syscalls\n", rc->pid,
+		(now_ns() - t0) / 1e6, (unsigned long long)rc->pages, rc->injected);
+out:
+	ctx_free(rc);
+	return ret;
+}

@@ -1,0 +1,182 @@
+/*
+ * Restore: rebuild a process from an image without a restorer blob.
+ *
+ * vxcr_restore() (restore.c) reads every record before the first PAGES
+ * record into a struct restore_ctx (plan.c), validates it (check.c), picks
+ * the scratch address and fd layout (layout.c), then clones the new process
+ * with the recorded pid (tree.c).  The child, still running our code,
+ * rebuilds what plain C can (files.c, task.c, signals.c) and stops itself
+ * under ptrace.  The parent then drives it by injected system calls: memory
+ * (mem.c, vdso.c, pages.c), credentials (creds.c) and finally registers and
+ * per-thread state (core.c) before detaching.
+ *
+ * Every function returns 0 or -errno and logs once where the errno is known.
+ */
+#ifndef VXCR_RESTORE_H
+#define VXCR_RESTORE_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/resource.h>
+
+#include "vxcr/vxcr.h"
+#include "img/img.h"
+#include "img/records.h"
+#include "util/inject.h"
+#include "task.pb-c.h"
+#include "mm.pb-c.h"
+#include "files.pb-c.h"
+
+#define RST_PAGE		4096ULL
+#define RST_TASK_TOP		0x7ffffffff000ULL	/* end of 47-bit user space */
+#define RST_MAP_MIN		0x100000ULL		/* lowest scratch address */
+#define RST_SCRATCH_DATA	RST_PAGE		/* data part of the scratch area */
+/* Offsets inside the scratch data page(s). */
+#define RST_SCR_MMMAP		0x000	/* struct prctl_mm_map */
+#define RST_SCR_AUXV		0x100	/* saved auxv, up to 0x400 bytes */
+#define RST_SCR_CAPS		0x500	/* capset header + data */
+#define RST_SCR_MISC		0x600	/* small arguments */
+#define RST_SCR_GROUPS		0x800	/* setgroups list */
+#define RST_AUXV_MAX		((0x500 - RST_SCR_AUXV) / 8)
+
+/* task_entry.state values of the image format (as lib/dump writes them). */
+#ifndef TASK_STATE_ALIVE
+#define TASK_STATE_ALIVE	1
+#define TASK_STATE_DEAD		2	/* zombie */
+#define TASK_STATE_STOPPED	3	/* job-control stopped: stays stopped */
+#endif
+
+enum { RST_VVAR, RST_VVAR_VCLOCK, RST_VDSO, RST_NR_VDSO };
+
+struct rst_range {
+	uint64_t start;
+	uint64_t end;
+};
+
+/* Bytes of one object (deleted file or pipe) from FILE_DATA / PIPE_DATA. */
+struct rst_chunk {
+	uint32_t id;
+	uint64_t offset;
+	size_t len;
+	uint8_t *buf;
+};
+
+/* One open file description of the image. */
+struct rst_file {
+	FileEntry *fe;
+	int stage_fd;		/* child: where it was opened, -1 if not yet */
+	int map_fd;		/* helper fd for mappings / exe, -1 if none */
+	bool map_write;		/* a shared writable mapping needs O_RDWR */
+	bool inherited;		/* external stdio: our fd of the same number */
+};
+
+/* One of [vvar], [vvar_vclock], [vdso]: where it is in the clone, where it goes. */
+struct rst_vdso {
+	struct rst_range ours;
+	struct rst_range target;
+	bool have_ours;
+	bool have_target;
+};
+
+/* One mremap: move len bytes at from to to. */
+struct rst_move {
+	uint64_t from;
+	uint64_t len;
+	uint64_t to;
+};
+
+/* Everything one restore needs; built by the parent before the clone. */
+struct restore_ctx {
+	const struct vxcr_restore_opts *opts;
+	int img_fd;
+	struct img_reader *rd;
+	struct img_record pending;	/* first PAGES record, not applied yet */
+	bool have_pending;		/* false: the trailer was already read */
+
+	TaskEntry *task;
+	CredsEntry *creds;
+	SignalsEntry *sigs;
+	CoreEntry *core;
+	MmEntry *mm;
+	FdtableEntry *fdt;
+	struct rst_file *files;
+	size_t nr_files;
+	struct rst_chunk *fdata;	/* deleted file contents */
+	size_t nr_fdata;
+	struct rst_chunk *pdata;	/* pipe contents */
+	size_t nr_pdata;
+	VmaEntry **vmas;		/* sorted by start, vdso/vvar/vsyscall excluded */
+	size_t nr_vmas;
+
+	/* layout, fixed before the clone so parent and child agree */
+	int max_fd;			/* highest fd of the target, at least 2 */
+	int ctl_fd;			/* child's report fd number */
+	int stage_base;			/* child: first staging fd */
+	uint64_t scratch;
+	uint64_t scratch_len;
+	struct rst_vdso vdso[RST_NR_VDSO];
+
+	/* run time */
+	pid_t pid;
+	int ctl_rd;			/* parent's end of the report pipe */
+	int ctl_wr;
+	int mem_fd;			/* /proc/PID/mem */
+	struct inject in;
+	unsigned injected;		/* injected syscalls, for the stats */
+	uint64_t pages;
+};
+
+/* plan.c */
+int plan_read(struct restore_ctx *rc);
+void plan_free(struct restore_ctx *rc);
+struct rst_file *plan_file(struct restore_ctx *rc, uint32_t id);
+const VmaEntry *plan_vma_at(const struct restore_ctx *rc, uint64_t addr);
+
+/* check.c */
+int check_plan(struct restore_ctx *rc);
+int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours,
+		  size_t nr_ours, bool cap_sys_resource, char *why, size_t whylen);
+const char *rlimit_name(unsigned res);
+
+/* layout.c: pure address-space arithmetic */
+uint64_t layout_find_free(const struct rst_range *busy, size_t n, uint64_t len,
+			  uint64_t min, uint64_t max);
+size_t layout_holes(const struct rst_range *keep, size_t n, uint64_t top,
+		    struct rst_range *holes, size_t max);
+int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range *busy,
+		      size_t nbusy, struct rst_move *moves, size_t *nmoves);
+int layout_plan(struct restore_ctx *rc);
+
+/* vdso.c */
+int vdso_read_ours(struct rst_vdso *v);
+int vdso_digest(uint8_t *out, size_t len);
+int vdso_check(const struct restore_ctx *rc);
+int vdso_move(struct restore_ctx *rc);
+
+/* tree.c */
+int tree_clone(struct restore_ctx *rc);
+void tree_kill(struct restore_ctx *rc);
+int child_report(struct restore_ctx *rc, int err);
+
+/* task.c, files.c, signals.c: run in the child */
+int task_restore_attrs(struct restore_ctx *rc);
+int task_restore_rlimits(struct restore_ctx *rc);
+int files_restore(struct restore_ctx *rc);
+int files_open_maps(struct restore_ctx *rc);
+int signals_restore(struct restore_ctx *rc);
+
+/* mem.c, pages.c: parent, by injection */
+long rst_inject(struct restore_ctx *rc, const char *what, long nr, unsigned long a0,
+		unsigned long a1, unsigned long a2, unsigned long a3,
+		unsigned long a4, unsigned long a5);
+int mem_restore_layout(struct restore_ctx *rc);
+int mem_restore_finish(struct restore_ctx *rc);
+int pages_restore(struct restore_ctx *rc);
+
+/* creds.c, core.c */
+int creds_restore(struct restore_ctx *rc);
+int core_restore(struct restore_ctx *rc);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * Signal state, set by the child on itself while every signal is blocked:
+ * dispositions (raw rt_sigaction: the handler addresses need not be mapped
+ * yet), the alternate stack, interval timers and the pending queues (each
+ * siginfo queued again to itself).  The blocked mask is set by core.c.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+#include "log.h"
+#include "restore/restore.h"
+
+#define RST_NSIG 64
+
+/* struct sigaction as the kernel takes it. */
+struct rst_ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+static int restore_sigactions(struct restore_ctx *rc)
+{
+	size_t i;
+
+	for (i = 0; i < rc->sigs->n_actions; i++) {
+		const SigactionEntry *a = rc->sigs->actions[i];
+		struct rst_ksigaction ka = {
+			a->handler, a->flags, a->restorer, a->mask
+		};
+
+		if (a->signo < 1 || a->signo > RST_NSIG || a->signo == SIGKILL ||
+		    a->signo == SIGSTOP)
+			continue;
+		if (syscall(SYS_rt_sigaction, a->signo, &ka, NULL, 8)) {
+			pr_perror("signal %u: rt_sigaction", a->signo);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int restore_altstack(struct restore_ctx *rc)
+{
+	const SigaltstackEntry *s = rc->core->altstack;
+	stack_t ss;
+
+	if (!s || (s->flags & SS_DISABLE) || !s->size)
+		return 0;
+	ss.ss_sp = (void *)(uintptr_t)s->sp;
+	ss.ss_size = s->size;
+	ss.ss_flags = s->flags & ~SS_ONSTACK;
+	if (sigaltstack(&ss, NULL)) {
+		pr_perror("sigaltstack %#llx+%llu", (unsigned long long)s->sp,
+			  (unsigned long long)s->size);
+		return -errno;
+	}
+	return 0;
+}
+
+static int restore_itimers(struct restore_ctx *rc)
+{
+	size_t i;
+
+	for (i = 0; i < rc->sigs->n_itimers; i++) {
+		const ItimerEntry *t = rc->sigs->itimers[i];
+		struct itimerval v = {
+			.it_interval = { t->interval_us / 1000000, t->interval_us % 1000000 },
+			.it_value = { t->value_us / 1000000, t->value_us % 1000000 },
+		};
+
+		if (!t->value_us)
+			continue;
+		if (setitimer(t->which, &v, NULL)) {
+			pr_perror("setitimer %u", t->which);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* Queues each raw siginfo again: shared to the process, else to the thread. */
+static int requeue(SiginfoEntry **q, size_t n, bool shared)
+{
+	pid_t pid = getpid();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		siginfo_t si;
+		long r;
+
+		if (q[i]->siginfo.len != sizeof(si)) {
+			pr_err("image: pending siginfo of %zu bytes\n", q[i]->siginfo.len);
+			return -EINVAL;
+		}
+		memcpy(&si, q[i]->siginfo.data, sizeof(si));
+		if (si.si_signo == SIGKILL || si.si_signo == SIGSTOP)
+			continue;
+		if (shared)
+			r = syscall(SYS_rt_sigqueueinfo, pid, si.si_signo, &si);
+		else
+			r = syscall(SYS_rt_tgsigqueueinfo, pid, pid, si.si_signo, &si);
+		if (r) {
+			pr_perror("cannot queue pending signal %d", si.si_signo);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* Child: all of the above.  Returns 0/-errno. */
+int signals_restore(struct restore_ctx *rc)
+{
+	int ret;
+
+	ret = restore_sigactions(rc);
+	if (!ret)
+		ret = restore_altstack(rc);
+	if (!ret)
+		ret = restore_itimers(rc);
+	if (!ret)
+		ret = requeue(rc->sigs->shared_pending, rc->sigs->n_shared_pending, true);
+	if (!ret)
+		ret = requeue(rc->core->pending, rc->core->n_pending, false);
+	return ret;
+}

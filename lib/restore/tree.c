@@ -1,0 +1,242 @@
+/*
+ * Creating the process: clone3 with the recorded pid.  The child runs our
+ * code on its copy of the plan, rebuilds what C can do in-process, maps the
+ * scratch gadget and stops itself under ptrace; failures come back to the
+ * parent over a pipe as {errno, message}.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "restore/restore.h"
+
+#ifndef RSEQ_FLAG_UNREGISTER
+#define RSEQ_FLAG_UNREGISTER 1
+#endif
+#define RST_RSEQ_SIG 0x53053053
+
+/* clone3 arguments up to set_tid (CLONE_ARGS_SIZE_VER1). */
+struct rst_clone_args {
+	uint64_t flags;
+	uint64_t pidfd;
+	uint64_t child_tid;
+	uint64_t parent_tid;
+	uint64_t exit_signal;
+	uint64_t stack;
+	uint64_t stack_size;
+	uint64_t tls;
+	uint64_t set_tid;
+	uint64_t set_tid_size;
+};
+
+struct rst_report {
+	int err;
+	char msg[508];
+};
+
+/* glibc's rseq registration (sys/rseq.h of glibc >= 2.35). */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+/* Child: sends err and the last error message to the parent.  Returns err. */
+int child_report(struct restore_ctx *rc, int err)
+{
+	struct rst_report r = { .err = err };
+	ssize_t n;
+
+	snprintf(r.msg, sizeof(r.msg), "%s", *vxcr_last_error() ? vxcr_last_error() :
+		 strerror(-err));
+	n = write(rc->ctl_fd, &r, sizeof(r));
+	(void)n;
+	return err;
+}
+
+/*
+ * Child: drops glibc's rseq registration, whose area lies in memory about
+ * to be unmapped; the target's own is registered by core.c at the end.
+ */
+static int child_drop_rseq(void)
+{
+	char *area;
+
+	if (!&__rseq_size || !&__rseq_offset || !__rseq_size)
+		return 0;
+	area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	if (!syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RST_RSEQ_SIG))
+		return 0;
+	if (!syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RST_RSEQ_SIG))
+		return 0;
+	if (errno == EINVAL || errno == ENOSYS)
+		return 0;	/* not registered */
+	pr_perror("cannot unregister rseq");
+	return -errno;
+}
+
+/* Child: maps the scratch area with "syscall; int3" at its start. */
+static int child_map_scratch(struct restore_ctx *rc)
+{
+	static const uint8_t gadget[] = { 0x0f, 0x05, 0xcc };
+	void *p;
+
+	p = mmap((void *)rc->scratch, rc->scratch_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED || p != (void *)rc->scratch) {
+		pr_perror("cannot map the scratch area at %#llx", (unsigned long long)rc->scratch);
+		return -errno ? -errno : -EEXIST;
+	}
+	memcpy(p, gadget, sizeof(gadget));
+	if (mprotect(p, RST_PAGE, PROT_READ | PROT_EXEC)) {
+		pr_perror("mprotect scratch");
+		return -errno;
+	}
+	return 0;
+}
+
+static int child_steps(struct restore_ctx *rc)
+{
+	sigset_t all;
+	int ret;
+
+	sigfillset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, NULL)) {
+		pr_perror("sigprocmask");
+		return -errno;
+	}
+	ret = child_drop_rseq();
+	if (!ret)
+		ret = files_restore(rc);
+	if (!ret)
+		ret = task_restore_attrs(rc);
+	if (!ret)
+		ret = signals_restore(rc);
+	if (!ret)
+		ret = task_restore_rlimits(rc);
+	if (!ret)
+		ret = child_map_scratch(rc);
+	if (ret)
+		return ret;
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+		pr_perror("PTRACE_TRACEME");
+		return -errno;
+	}
+	raise(SIGSTOP);
+	return -EINVAL;	/* not reached: the parent takes over at the stop */
+}
+
+/* Child: never returns. */
+static void __attribute__((noreturn)) child_main(struct restore_ctx *rc, pid_t parent)
+{
+	int ret;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
+	/* our report fd goes where the plan says, above the target's fds */
+	if (rc->ctl_wr != rc->ctl_fd) {
+		if (dup2(rc->ctl_wr, rc->ctl_fd) < 0)
+			_exit(1);
+		close(rc->ctl_wr);
+	}
+	ret = child_steps(rc);
+	child_report(rc, ret);
+	_exit(1);
+}
+
+/* Parent: a failed child's report, logged as our error. */
+static int read_report(struct restore_ctx *rc, int status)
+{
+	struct rst_report r;
+	ssize_t n;
+
+	n = read(rc->ctl_rd, &r, sizeof(r));
+	if (n != (ssize_t)sizeof(r) || r.err >= 0) {
+		pr_err("pid %d: restore child died early (status %#x)\n", rc->pid, status);
+		return -ECHILD;
+	}
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	pr_err("%s\n", r.msg);
+	return r.err;
+}
+
+/* Parent: waits for the child's SIGSTOP and takes hold of it. */
+static int wait_child_stop(struct restore_ctx *rc)
+{
+	int status;
+
+	while (waitpid(rc->pid, &status, __WALL) < 0) {
+		if (errno != EINTR) {
+			pr_perror("waitpid %d", rc->pid);
+			return -errno;
+		}
+	}
+	if (!WIFSTOPPED(status)) {
+		rc->pid = -1;	/* reaped */
+		return read_report(rc, status);
+	}
+	if (WSTOPSIG(status) != SIGSTOP) {
+		pr_err("pid %d: unexpected stop by signal %d\n", rc->pid, WSTOPSIG(status));
+		return -EINVAL;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, rc->pid, NULL, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
+		pr_perror("pid %d: PTRACE_SETOPTIONS", rc->pid);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Clones the process with the recorded pid and waits until it has done its
+ * in-process part.  On success the child is ptrace-stopped.  Returns 0/-errno.
+ */
+int tree_clone(struct restore_ctx *rc)
+{
+	pid_t want = rc->task->pid, parent = getpid();
+	struct rst_clone_args ca = { 0 };
+	int fds[2];
+	long r;
+
+	if (pipe2(fds, O_CLOEXEC)) {
+		pr_perror("pipe");
+		return -errno;
+	}
+	rc->ctl_rd = fds[0];
+	rc->ctl_wr = fds[1];
+	ca.exit_signal = SIGCHLD;
+	ca.set_tid = (uintptr_t)&want;
+	ca.set_tid_size = 1;
+	fflush(NULL);
+	r = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (r < 0) {
+		if (errno == EEXIST)
+			pr_err("pid %d is in use\n", want);
+		else
+			pr_perror("clone3 with pid %d", want);
+		return -errno;
+	}
+	if (r == 0)
+		child_main(rc, parent);
+	rc->pid = r;
+	close(rc->ctl_wr);
+	rc->ctl_wr = -1;
+	return wait_child_stop(rc);
+}
+
+/* Kills and reaps the half-built process, if any. */
+void tree_kill(struct restore_ctx *rc)
+{
+	if (rc->pid <= 0)
+		return;
+	kill(rc->pid, SIGKILL);
+	while (waitpid(rc->pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+	rc->pid = -1;
+}

@@ -1,0 +1,174 @@
+/*
+ * vdso: the restored process keeps the kernel's vdso of the clone, moved to
+ * the recorded addresses with mremap ([vvar], [vvar_vclock], [vdso]).  The
+ * image is refused if its vdso text differs from ours (digest as the dumper
+ * computes it) or the areas differ in size.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "log.h"
+#include "util/cleanup.h"
+#include "restore/restore.h"
+
+static const char *const vdso_names[RST_NR_VDSO] = {
+	[RST_VVAR] = "[vvar]",
+	[RST_VVAR_VCLOCK] = "[vvar_vclock]",
+	[RST_VDSO] = "[vdso]",
+};
+
+/* Finds our own vdso areas in /proc/self/maps.  Returns 0/-errno. */
+int vdso_read_ours(struct rst_vdso *v)
+{
+	char line[512], name[64];
+	FILE *f;
+	int i;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f) {
+		pr_perror("/proc/self/maps");
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+
+		name[0] = '\0';
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &s, &e, name) < 2)
+			continue;
+		for (i = 0; i < RST_NR_VDSO; i++) {
+			if (strcmp(name, vdso_names[i]))
+				continue;
+			v[i].ours = (struct rst_range){ s, e };
+			v[i].have_ours = true;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Digest of our [vdso] text, the dumper's way: crc32c seeded 0, crc32c seeded
+ * 0x5a5a5a5a, and the length, each u32 little-endian (12 bytes).
+ * Returns the digest length or -errno.
+ */
+int vdso_digest(uint8_t *out, size_t len)
+{
+	struct rst_vdso v[RST_NR_VDSO] = { 0 };
+	uint32_t c1, c2, l;
+	const void *p;
+	int ret;
+
+	ret = vdso_read_ours(v);
+	if (ret)
+		return ret;
+	if (!v[RST_VDSO].have_ours || len < 12)
+		return -ENOENT;
+	p = (const void *)(uintptr_t)v[RST_VDSO].ours.start;
+	l = v[RST_VDSO].ours.end - v[RST_VDSO].ours.start;
+	c1 = crc32c(0, p, l);
+	c2 = crc32c(0x5a5a5a5a, p, l);
+	memcpy(out, &c1, 4);
+	memcpy(out + 4, &c2, 4);
+	memcpy(out + 8, &l, 4);
+	return 12;
+}
+
+static int vdso_kind_index(int kind)
+{
+	switch (kind) {
+	case VMA_KIND__VMA_VVAR:
+		return RST_VVAR;
+	case VMA_KIND__VMA_VVAR_VCLOCK:
+		return RST_VVAR_VCLOCK;
+	case VMA_KIND__VMA_VDSO:
+		return RST_VDSO;
+	default:
+		return -1;
+	}
+}
+
+/* Compares the image's vdso digest with ours. */
+static int vdso_check_digest(const struct restore_ctx *rc)
+{
+	uint8_t d[32];
+	int n;
+
+	if (!rc->mm->has_vdso_sha)
+		return 0;
+	n = vdso_digest(d, sizeof(d));
+	if (n < 0) {
+		pr_err("image has a vdso but this process has none\n");
+		return -EINVAL;
+	}
+	if (rc->mm->vdso_sha.len != (size_t)n || memcmp(d, rc->mm->vdso_sha.data, n)) {
+		pr_err("vdso differs from the dumping host's (other kernel build): "
+		       "restore on a host running the same kernel\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Fills rc->vdso[] (ours and target) and refuses areas we cannot provide.
+ * Returns 0/-errno.
+ */
+int vdso_check(const struct restore_ctx *rc)
+{
+	struct rst_vdso *v = (struct rst_vdso *)rc->vdso;
+	size_t i;
+	int ret;
+
+	ret = vdso_read_ours(v);
+	if (ret)
+		return ret;
+	for (i = 0; i < rc->mm->n_vmas; i++) {
+		const VmaEntry *e = rc->mm->vmas[i];
+		int k = vdso_kind_index(e->kind);
+
+		if (k < 0)
+			continue;
+		v[k].target = (struct rst_range){ e->start, e->end };
+		v[k].have_target = true;
+	}
+	for (i = 0; i < RST_NR_VDSO; i++) {
+		if (!v[i].have_target)
+			continue;
+		if (!v[i].have_ours) {
+			pr_err("image has %s but this kernel provides none\n", vdso_names[i]);
+			return -EINVAL;
+		}
+		if (v[i].ours.end - v[i].ours.start != v[i].target.end - v[i].target.start) {
+			pr_err("%s is %llu bytes here, %llu in the image (other kernel)\n",
+			       vdso_names[i],
+			       (unsigned long long)(v[i].ours.end - v[i].ours.start),
+			       (unsigned long long)(v[i].target.end - v[i].target.start));
+			return -EINVAL;
+		}
+	}
+	return vdso_check_digest(rc);
+}
+
+/* Moves the clone's vdso areas to the recorded addresses by injected mremap. */
+int vdso_move(struct restore_ctx *rc)
+{
+	struct rst_range busy = { rc->scratch, rc->scratch + rc->scratch_len };
+	struct rst_move m[2 * RST_NR_VDSO];
+	size_t i, n = 0;
+	long r;
+
+	if (layout_vdso_moves(rc->vdso, RST_NR_VDSO, &busy, 1, m, &n)) {
+		pr_err("no free temporary address to move the vdso\n");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		r = rst_inject(rc, "mremap vdso", SYS_mremap, m[i].from, m[i].len, m[i].len,
+			       MREMAP_MAYMOVE | MREMAP_FIXED, m[i].to, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

@@ -1,0 +1,315 @@
+# Integration test helpers, sourced by tests/integration/t-*.sh.
+#
+# A case runs as its own process (bash) under tests/progs/subreaper, so
+# orphans (a restored process after `vxrestore -d` exits, a target started
+# by start_prog) are reaped by a process that waits for them.  Every case
+# works in its own mktemp -d directory and kills what it started by pid.
+#
+# Environment: VX_BUILD   build tree (default: build), e.g. build-infra
+#
+# Exit status of a case: 0 pass, 1 fail, 77 skip; the last line of output
+# says why ("PASS name", "FAIL name: reason", "SKIP name: reason").
+
+set -u
+
+VX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VX_BUILD=$(cd "$VX_ROOT" && cd "${VX_BUILD:-build}" 2>/dev/null && pwd) || {
+	echo "FAIL ${0##*/}: build tree ${VX_BUILD:-build} not found"
+	exit 1
+}
+export VX_BUILD
+VXCR=$VX_BUILD/bin/vxcr
+VXDUMP=$VX_BUILD/bin/vxdump
+VXRESTORE=$VX_BUILD/bin/vxrestore
+PROGS=$VX_BUILD/tests/progs
+CASE=${CASE:-$(basename "$0" .sh)}
+CASE=${CASE#t-}
+
+# Re-run under the subreaper unless already below one.
+if [ -z "${VX_SUBREAPER:-}" ]; then
+	[ -x "$PROGS/subreaper" ] || { echo "FAIL $CASE: $PROGS/subreaper not built"; exit 1; }
+	exec "$PROGS/subreaper" -t "${VX_TIMEOUT:-300}" "$0" "$@"
+fi
+
+T=$(mktemp -d /tmp/vxcr-"$CASE".XXXXXX)
+VX_PIDS=""	# processes to kill at exit, by pid
+ORIG_START="" ORIG_COMM=""
+
+vx_cleanup()
+{
+	local p
+	for p in $VX_PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	for p in $VX_PIDS; do	# orphans are reaped by the subreaper
+		vx_wait_gone "$p" 5 || true
+	done
+	if [ -n "${VX_KEEP:-}" ]; then
+		echo "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap vx_cleanup EXIT
+
+pass() { echo "PASS $CASE${1:+: $1}"; exit 0; }
+fail() { echo "FAIL $CASE: $*"; vx_show_logs; exit 1; }
+skip() { echo "SKIP $CASE: $*"; exit 77; }
+log() { echo "# $*"; }
+
+# Prints the interesting files of $T to help whoever reads a failure.
+vx_show_logs()
+{
+	local f
+	for f in "$T"/*.err "$T"/out*; do
+		[ -s "$f" ] || continue
+		echo "--- ${f##*/}"
+		tail -n 8 "$f"
+	done
+}
+
+vx_track() { VX_PIDS="$VX_PIDS $*"; }
+vx_untrack()
+{
+	local p out=""
+	for p in $VX_PIDS; do [ "$p" = "$1" ] || out="$out $p"; done
+	VX_PIDS=$out
+}
+
+# Skips unless root and `vxcr check` finds every required kernel feature.
+require_cr()
+{
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	[ -x "$VXCR" ] || fail "$VXCR not built"
+	if ! "$VXCR" check -q >"$T/check.out" 2>&1; then
+		skip "kernel lacks required features: $(grep MISSING "$T/check.out" |
+			awk '{print $2}' | tr '\n' ' ')"
+	fi
+}
+
+# True while pid exists and is not a zombie.
+vx_alive()
+{
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# Start time of pid (field 22 of /proc/PID/stat), empty if none.
+vx_starttime()
+{
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'
+}
+
+# Waits until /proc/PID is gone (dead and reaped); timeout in seconds.
+vx_wait_gone()
+{
+	local i n=$(( ${2:-10} * 20 ))
+	for ((i = 0; i < n; i++)); do
+		[ -e "/proc/$1" ] || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Waits until FILE has a line matching REGEX; timeout in seconds.
+vx_wait_line()
+{
+	local i n=$(( ${3:-10} * 20 ))
+	for ((i = 0; i < n; i++)); do
+		grep -Eq "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_prog NAME [ARGS]: starts tests/progs/NAME $T/out [ARGS] detached
+# from this shell (its parent is the subreaper), stdout/stderr in
+# $T/prog.out/$T/prog.err.  Sets PID and OUT; waits for "ready".
+start_prog()
+{
+	local name=$1
+	shift
+	OUT=$T/out
+	[ -x "$PROGS/$name" ] || fail "$PROGS/$name not built"
+	( "$PROGS/$name" "$OUT" "$@" </dev/null >"$T/prog.out" 2>"$T/prog.err" &
+	  echo $! >"$T/prog.pid" )
+	PID=$(cat "$T/prog.pid")
+	vx_track "$PID"
+	vx_wait_line "$OUT" '^ready$' 20 || fail "$name did not get ready"
+	sleep 0.2	# let it settle into its wait
+	vx_alive "$PID" || fail "$name died before the dump"
+	vx_remember
+}
+
+# start_cmd OUTFILE CMD...: like start_prog for any command line.
+start_cmd()
+{
+	OUT=$1
+	shift
+	( "$@" </dev/null >"$T/prog.out" 2>"$T/prog.err" & echo $! >"$T/prog.pid" )
+	PID=$(cat "$T/prog.pid")
+	vx_track "$PID"
+}
+
+# Notes what tells the original $PID from its restored copy: its start time
+# and its comm (call once it runs the program; dump() calls it).
+vx_remember()
+{
+	ORIG_START=$(vx_starttime "$PID")
+	ORIG_COMM=$(cat "/proc/$PID/comm" 2>/dev/null)
+}
+
+# dump PID IMAGE [OPTS]: runs vxdump; fails the case unless it exits 0 and
+# the image is not empty.  Without --leave-running the target must be gone.
+dump()
+{
+	local pid=$1 img=$2
+	shift 2
+	[ "$pid" = "$PID" ] && vx_remember
+	"$VXDUMP" "$@" -o "$img" "$pid" >"$T/dump.out" 2>"$T/dump.err" ||
+		fail "vxdump $pid exited $?: $(head -n 3 "$T/dump.err")"
+	[ -s "$img" ] || fail "vxdump wrote an empty image"
+	case " $* " in
+	*" --leave-running "*)
+		vx_alive "$pid" || fail "target $pid died despite --leave-running" ;;
+	*)
+		vx_wait_gone "$pid" 10 || fail "target $pid still there after vxdump" ;;
+	esac
+}
+
+# restore_bg IMAGE: starts vxrestore IMAGE in the background (it waits for
+# the restored process); sets RPID.  Waits until PID runs again.
+restore_bg()
+{
+	"$VXRESTORE" "$1" >"$T/restore.out" 2>"$T/restore.err" &
+	RPID=$!
+	vx_track "$RPID"
+	wait_restored
+}
+
+# True once $PID is a restored, running copy of the original: a process
+# other than the original (its start time differs), with the original's
+# comm, not traced and not stopped (so the restorer is done with it).
+vx_restored()
+{
+	local stat st start comm tracer
+	stat=$(cat "/proc/$PID/stat" 2>/dev/null) || return 1
+	comm=${stat#*(}
+	comm=${comm%)*}
+	set -- ${stat##*) }
+	st=$1 start=${20:-}
+	[ -n "$start" ] && [ "$start" != "$ORIG_START" ] || return 1
+	[ "$comm" = "$ORIG_COMM" ] || return 1
+	case $st in Z|X|t|T) return 1 ;; esac
+	tracer=$(awk '/^TracerPid:/ {print $2}' "/proc/$PID/status" 2>/dev/null)
+	[ "$tracer" = 0 ]
+}
+
+# Waits until $PID is restored (vx_restored), or fails if vxrestore
+# ($RPID) gave up first.
+wait_restored()
+{
+	local i
+	for ((i = 0; i < 400; i++)); do
+		vx_restored && return 0
+		if ! kill -0 "$RPID" 2>/dev/null; then
+			wait "$RPID"
+			fail "vxrestore exited $? without restoring $PID: $(head -n 3 "$T/restore.err")"
+		fi
+		sleep 0.05
+	done
+	fail "pid $PID not restored within 20 s"
+}
+
+# go_and_check [NAME]: sends SIGUSR1 to $PID (again every 3 s) until $OUT has
+# a PASS or FAIL line; fails the case unless it is PASS.
+go_and_check()
+{
+	local i res
+	for ((i = 0; i < 600; i++)); do
+		(( i % 60 == 0 )) && kill -USR1 "$PID" 2>/dev/null
+		res=$(grep -E '^(PASS|FAIL)' "$OUT" 2>/dev/null | tail -n 1)
+		[ -n "$res" ] && break
+		if ! vx_alive "$PID" && ! grep -Eq '^(PASS|FAIL)' "$OUT"; then
+			fail "process $PID died without a result$(vx_restore_error)"
+		fi
+		sleep 0.05
+	done
+	case $res in
+	PASS*) log "$res" ;;
+	FAIL*) fail "program reported: $res" ;;
+	*) fail "no result from $PID within 30 s" ;;
+	esac
+}
+
+# ": <first line of vxrestore's stderr>" if there is one.
+vx_restore_error()
+{
+	[ -s "$T/restore.err" ] && echo ": vxrestore said: $(head -n 1 "$T/restore.err")"
+}
+
+# Waits for vxrestore ($RPID) and checks it exited with status $1 (default 0).
+wait_restore_exit()
+{
+	local st
+	wait "$RPID"
+	st=$?
+	vx_untrack "$RPID"
+	[ "$st" = "${1:-0}" ] || fail "vxrestore exited $st, expected ${1:-0}: $(head -n 3 "$T/restore.err")"
+}
+
+# The last "count N" value in $OUT (0 if none).
+last_count()
+{
+	local v
+	v=$(grep -E '^count [0-9]+$' "$OUT" 2>/dev/null | tail -n 1 | awk '{print $2}')
+	echo "${v:-0}"
+}
+
+# Fails unless the counter in $OUT advances within a few seconds.
+expect_counting()
+{
+	local c0 i
+	c0=$(last_count)
+	for ((i = 0; i < 100; i++)); do
+		sleep 0.05
+		[ "$(last_count)" -gt "$c0" ] && return 0
+	done
+	fail "counter of $PID stuck at $c0 ($*)"
+}
+
+# Runs vxrestore on a bad image in the foreground and checks the refusal:
+# exit status 1, exactly one line on stderr, no process with $PID left.
+expect_refused()
+{
+	local img=$1 what=$2 st
+	timeout 60 "$VXRESTORE" "$img" >"$T/refused.out" 2>"$T/refused.err"
+	st=$?
+	[ "$st" = 1 ] || fail "vxrestore of $what exited $st, expected 1"
+	[ "$(wc -l <"$T/refused.err")" = 1 ] ||
+		fail "vxrestore of $what: expected a one-line message, got $(wc -l <"$T/refused.err") lines"
+	sleep 0.2
+	if vx_alive "$PID" && [ "$(vx_starttime "$PID")" != "$ORIG_START" ]; then
+		fail "pid $PID exists after the failed restore of $what"
+	fi
+	log "$what refused: $(cat "$T/refused.err")"
+}
+
+# Standard case: start a prog, dump, check the pid is gone, restore in the
+# background, send "go", check PASS and vxrestore's exit status, and that
+# restore did not modify the image.
+cr_cycle()
+{
+	local img=$T/img sum
+	require_cr
+	start_prog "$@"
+	dump "$PID" "$img"
+	sum=$(md5sum <"$img")
+	restore_bg "$img"
+	go_and_check
+	wait_restore_exit 0
+	[ "$(md5sum <"$img")" = "$sum" ] || fail "vxrestore modified the image"
+	pass
+}

@@ -1,0 +1,4 @@
+#!/bin/bash
+# Dump and restore tests/progs/restart-read.c, which checks its own state after restore.
+. "$(dirname "$0")/lib.sh"
+cr_cycle restart-read

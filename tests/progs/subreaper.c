@@ -1,0 +1,161 @@
+/*
+ * subreaper: runs a test case as a child subreaper with a time limit.
+ * Not a state-checking program like the others in this directory: it is the
+ * small wrapper tests/run-all.sh and tests/integration/lib.sh run cases under,
+ * because PID 1 on test machines may not reap orphans.
+ *
+ * Usage: subreaper [-t SECONDS] CMD [ARGS...]
+ *
+ * Reaps every orphan that lands on it.  When CMD exits (or the time limit
+ * passes, after which CMD and its descendants are killed by pid), any
+ * process still left on it is reported on stderr, killed by pid and reaped.
+ * Exit status: CMD's (128+signal if killed), 124 on timeout.
+ */
+#include <dirent.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include "prog.h"
+
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+/* Reads the children of pid (all threads) into out; returns the count. */
+static int children_of(pid_t pid, pid_t *out, int max)
+{
+	char path[320], buf[8192], *p, *end;
+	struct dirent *e;
+	int n = 0;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dp = opendir(path);
+	if (!dp)
+		return 0;
+	while ((e = readdir(dp)) && n < max) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/children", pid, e->d_name);
+		if (prog_read_file(path, buf, sizeof(buf)) <= 0)
+			continue;
+		for (p = buf; n < max; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			out[n++] = v;
+		}
+	}
+	closedir(dp);
+	return n;
+}
+
+/* Stops and kills pid and all its descendants, by pid, depth first. */
+static void kill_tree(pid_t pid)
+{
+	pid_t kids[256];
+	int i, n;
+
+	kill(pid, SIGSTOP);
+	n = children_of(pid, kids, 256);
+	for (i = 0; i < n; i++)
+		kill_tree(kids[i]);
+	kill(pid, SIGKILL);
+	kill(pid, SIGCONT);
+}
+
+static void describe(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (prog_read_file(path, comm, len) <= 0)
+		snprintf(comm, len, "?");
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+/* Kills whatever is still our child; returns how many there were. */
+static int kill_leftovers(void)
+{
+	pid_t kids[256];
+	char comm[64];
+	int i, n, total = 0;
+
+	while ((n = children_of(getpid(), kids, 256)) > 0) {
+		for (i = 0; i < n; i++) {
+			describe(kids[i], comm, sizeof(comm));
+			fprintf(stderr, "subreaper: killing leftover process %d (%s)\n",
+				kids[i], comm);
+			kill_tree(kids[i]);
+		}
+		while (waitpid(-1, NULL, __WALL) > 0)
+			;
+		total += n;
+	}
+	return total;
+}
+
+int main(int argc, char **argv)
+{
+	int opt, timeout = 0, status = 0, st;
+	struct sigaction sa;
+	pid_t cmd, pid;
+
+	while ((opt = getopt(argc, argv, "+t:")) != -1) {
+		if (opt != 't') {
+			fprintf(stderr, "usage: subreaper [-t SECONDS] CMD [ARGS...]\n");
+			return 2;
+		}
+		timeout = atoi(optarg);
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: subreaper [-t SECONDS] CMD [ARGS...]\n");
+		return 2;
+	}
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) {
+		perror("subreaper: PR_SET_CHILD_SUBREAPER");
+		return 1;
+	}
+	setenv("VX_SUBREAPER", "1", 1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: waitpid returns EINTR */
+
+	cmd = fork();
+	if (cmd < 0) {
+		perror("subreaper: fork");
+		return 1;
+	}
+	if (cmd == 0) {
+		signal(SIGALRM, SIG_DFL);
+		execvp(argv[optind], argv + optind);
+		fprintf(stderr, "subreaper: %s: %s\n", argv[optind], strerror(errno));
+		_exit(127);
+	}
+	if (timeout > 0)
+		alarm(timeout);
+	for (;;) {
+		pid = waitpid(-1, &st, __WALL);
+		if (pid == cmd) {
+			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			break;
+		}
+		if (pid < 0 && errno == EINTR && timed_out) {
+			fprintf(stderr, "subreaper: %s: timed out after %d s\n", argv[optind],
+				timeout);
+			kill_tree(cmd);
+			waitpid(cmd, NULL, __WALL);
+			status = 124;
+			break;
+		}
+		if (pid < 0 && errno == ECHILD)
+			break;
+	}
+	alarm(0);
+	kill_leftovers();
+	return status;
+}
