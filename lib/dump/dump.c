@@ -81,10 +81,9 @@ static int open_writer(struct dump_ctx *ctx, pid_t pid)
 	return ret;
 }
 
-/* Records in contract order, then the trailer and an fsync of a file. */
+/* Records in contract order, then the trailer. */
 static int write_image(struct dump_ctx *ctx, struct dump_task *t)
 {
-	struct stat st;
 	int ret;
 
 	ret = open_writer(ctx, t->pid);
@@ -100,16 +99,23 @@ static int write_image(struct dump_ctx *ctx, struct dump_task *t)
 	if (ret)
 		return ret;
 	ret = img_writer_finish(ctx->w);
-	if (ret) {
+	if (ret)
 		pr_err("cannot finish the image: %s\n", strerror(-ret));
-		return ret;
-	}
-	if (ctx->opts->fsync && !fstat(ctx->out_fd, &st) && S_ISREG(st.st_mode) &&
-	    fsync(ctx->out_fd)) {
-		ret = -errno;
-		pr_perror("cannot fsync the image");
-	}
 	return ret;
+}
+
+/* An image in a regular file is on disk before the target may die. */
+static int sync_image(struct dump_ctx *ctx)
+{
+	struct stat st;
+
+	if (!ctx->opts->fsync || fstat(ctx->out_fd, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	if (fsync(ctx->out_fd)) {
+		pr_perror("cannot fsync the image");
+		return -errno;
+	}
+	return 0;
 }
 
 static struct dump_task *task_alloc(pid_t pid)
@@ -169,10 +175,16 @@ static int dump_one(struct dump_ctx *ctx, struct dump_task *t)
 		dump_test_pause(ctx, "written");
 	/* our handles on its files go before it runs on or dies */
 	free_files(&ctx->files);
-	if (!ret && !ctx->opts->leave_running)
-		ret = kill_task(t);
-	else
+	if (ret || ctx->opts->leave_running) {
+		release_task(t);	/* running on: no need to wait for the disk */
+		ctx->st->frozen_ns = dump_now_ns() - ctx->t_seize;
+		return ret ? : sync_image(ctx);
+	}
+	ret = sync_image(ctx);
+	if (ret)
 		release_task(t);
+	else
+		ret = kill_task(t);
 	ctx->st->frozen_ns = dump_now_ns() - ctx->t_seize;
 	return ret;
 }

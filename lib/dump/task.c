@@ -34,18 +34,47 @@ static int read_link(struct dump_task *t, const char *name, char *buf, size_t si
 	return ret;
 }
 
+/*
+ * Resource limits of t: prlimit(), or /proc/PID/limits when prlimit() is
+ * refused (another uid, and we lack CAP_SYS_RESOURCE).  0 or -errno (logged).
+ */
+static int collect_rlimits(struct dump_task *t)
+{
+	char *text = NULL;
+	int r, n;
+
+	for (r = 0; r < RLIM_NLIMITS; r++)
+		if (prlimit(t->pid, r, NULL, &t->rlim[r]))
+			break;
+	if (r == RLIM_NLIMITS)
+		return 0;
+	if (errno != EPERM) {
+		pr_perror("pid %d: prlimit(%d)", t->pid, r);
+		return -errno;
+	}
+	n = proc_read_file(t->pid, "limits", &text, NULL);
+	if (n < 0) {
+		pr_err("pid %d: cannot read /proc/%d/limits: %s", t->pid, t->pid, strerror(-n));
+		return n;
+	}
+	n = proc_parse_limits(text, t->rlim, RLIM_NLIMITS);
+	free(text);
+	if (n != RLIM_NLIMITS) {
+		pr_err("pid %d: cannot parse /proc/%d/limits", t->pid, t->pid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Collects the per-process attributes of frozen t.  0 or -errno (logged). */
 int collect_task(struct dump_task *t)
 {
 	long long v;
-	int r, ret;
+	int ret;
 
-	for (r = 0; r < RLIM_NLIMITS; r++) {
-		if (prlimit(t->pid, r, NULL, &t->rlim[r])) {
-			pr_perror("pid %d: prlimit(%d)", t->pid, r);
-			return -errno;
-		}
-	}
+	ret = collect_rlimits(t);
+	if (ret)
+		return ret;
 	ret = read_num(t, "personality", 16, &v);
 	if (ret)
 		return ret;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* VmFlags of smaps (two-letter codes), the ones the dumper cares about. */
@@ -102,6 +103,9 @@ int proc_parse_fdinfo(const char *text, struct proc_fdinfo *fi);
  * /proc/PID/auxv: copies (type, value) words up to and including the AT_NULL
  * pair into out (max words); *n gets the number of words.
  */
+/* /proc/PID/limits text -> lim[0..max) in RLIMIT order; count or -EINVAL. */
+int proc_parse_limits(const char *text, struct rlimit *lim, int max);
+
 int proc_parse_auxv(const void *buf, size_t len, uint64_t *out, size_t max, size_t *n);
 
 /* /proc/PID/children or /proc/PID/task/TID/children: count of pids listed. */

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define LOG_PREFIX "smaps: "
-#include "log.h"
 #include "proc/proc.h"
 
 static const struct {

@@ -101,7 +101,7 @@ static int parse_status_line(const char *key, size_t klen, const char *val,
  */
 int proc_parse_status(const char *text, struct proc_status *st)
 {
-	const char *line = text, *colon, *nl;
+	const char *line = text, *colon, *nl, *val;
 	unsigned seen = 0;
 	int ret;
 
@@ -110,7 +110,10 @@ int proc_parse_status(const char *text, struct proc_status *st)
 		nl = strchrnul(line, '\n');
 		colon = memchr(line, ':', nl - line);
 		if (colon) {
-			ret = parse_status_line(line, colon - line, colon + 1, st, &seen);
+			val = colon + 1;
+			while (*val == ' ' || *val == '\t')
+				val++;
+			ret = parse_status_line(line, colon - line, val, st, &seen);
 			if (ret) {
 				proc_status_free(st);
 				return ret;

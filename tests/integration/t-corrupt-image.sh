@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 require_cr
 start_prog counter
+expect_counting "before dump"
 dump "$PID" "$T/img"
 size=$(stat -c %s "$T/img")
 off=$((size / 2))
@@ -18,6 +19,7 @@ if "$VXCR" img verify "$T/bad.img" >/dev/null 2>&1; then
 fi
 expect_refused "$T/bad.img" "image with byte $off of $size flipped"
 restore_bg "$T/img"
+expect_counting "after restore"
 go_and_check
 wait_restore_exit 0
 pass

@@ -11,6 +11,7 @@ before=$(last_count)
 restore_bg "$T/img"
 expect_counting "after restore"
 after=$(grep -E '^count [0-9]+$' "$OUT" | awk -v b="$before" '$2 > b {print $2; exit}')
+[ -n "$after" ] || fail "no count above $before after restore"
 log "last count before dump $before, first after restore $after"
 go_and_check
 wait_restore_exit 0

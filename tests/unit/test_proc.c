@@ -1,0 +1,313 @@
+/*
+ * Unit tests of the /proc parsers (lib/proc) on literal text.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <CUnit/Basic.h>
+
+#include "proc/proc.h"
+
+static const char smaps_text[] =
+	"55d77218d000-55d77218f000 r--p 00000000 fe:00 247134                     /usr/bin/cat\n"
+	"Size:                  8 kB\n"
+	"Rss:                   8 kB\n"
+	"Anonymous:             0 kB\n"
+	"Swap:                  0 kB\n"
+	"VmFlags: rd mr mw me \n"
+	"55d772200000-55d772221000 rw-p 00000000 00:00 0                          [heap]\n"
+	"Rss:                  12 kB\n"
+	"Anonymous:            12 kB\n"
+	"VmFlags: rd wr mr mw me ac \n"
+	"7f0000000000-7f0000100000 rw-s 00000000 00:01 1234                       /dev/zero (deleted)\n"
+	"VmFlags: rd wr sh mr mw me ms \n"
+	"7f0000100000-7f0000101000 rw-p 00000000 00:00 0                          [anon:my name]\n"
+	"VmFlags: rd wr mr mw me ac dd hg wf \n"
+	"7f0000200000-7f0000201000 r--p 00001000 fe:00 99                         /tmp/a file (deleted)\n"
+	"VmFlags: rd mr mw me \n"
+	"7f0000300000-7f0000304000 r--p 00000000 00:00 0                          [vvar]\n"
+	"VmFlags: rd mr pf io de dd \n"
+	"7f0000304000-7f0000306000 r--p 00000000 00:00 0                          [vvar_vclock]\n"
+	"VmFlags: rd mr pf io de dd \n"
+	"7f0000306000-7f0000308000 r-xp 00000000 00:00 0                          [vdso]\n"
+	"VmFlags: rd ex mr mw me de \n"
+	"7f0000400000-7f0000401000 ---p 00000000 00:00 0 \n"
+	"VmFlags: mr mw me \n"
+	"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n"
+	"Swap:                  4 kB\n"
+	"VmFlags: rd wr mr mw me gd ac \n";
+
+static void test_smaps(void)
+{
+	struct proc_vma_list l;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_smaps(smaps_text, &l), 0);
+	CU_ASSERT_EQUAL_FATAL(l.n, 10);
+	CU_ASSERT_EQUAL(l.v[0].start, 0x55d77218d000ull);
+	CU_ASSERT_EQUAL(l.v[0].end, 0x55d77218f000ull);
+	CU_ASSERT_EQUAL(l.v[0].prot, PROT_READ);
+	CU_ASSERT_FALSE(l.v[0].shared);
+	CU_ASSERT_EQUAL(l.v[0].dev_major, 0xfe);
+	CU_ASSERT_EQUAL(l.v[0].ino, 247134);
+	CU_ASSERT_STRING_EQUAL(l.v[0].name, "/usr/bin/cat");
+	CU_ASSERT_STRING_EQUAL(l.v[1].name, "[heap]");
+	CU_ASSERT_EQUAL(l.v[1].prot, PROT_READ | PROT_WRITE);
+	CU_ASSERT_EQUAL(l.v[1].anon_kb, 12);
+	CU_ASSERT_EQUAL(l.v[1].rss_kb, 12);
+	CU_ASSERT_TRUE(l.v[2].shared);
+	CU_ASSERT_TRUE(l.v[2].deleted);
+	CU_ASSERT_STRING_EQUAL(l.v[2].name, "/dev/zero");
+	CU_ASSERT_STRING_EQUAL(l.v[3].name, "[anon:my name]");
+	CU_ASSERT_EQUAL(l.v[3].vmflags, PROC_VMF_DD | PROC_VMF_HG | PROC_VMF_WF);
+	CU_ASSERT_TRUE(l.v[4].deleted);
+	CU_ASSERT_STRING_EQUAL(l.v[4].name, "/tmp/a file");
+	CU_ASSERT_EQUAL(l.v[4].pgoff, 0x1000);
+	CU_ASSERT_STRING_EQUAL(l.v[5].name, "[vvar]");
+	CU_ASSERT_TRUE(l.v[5].vmflags & PROC_VMF_PF);
+	CU_ASSERT_TRUE(l.v[5].vmflags & PROC_VMF_IO);
+	CU_ASSERT_STRING_EQUAL(l.v[6].name, "[vvar_vclock]");
+	CU_ASSERT_STRING_EQUAL(l.v[7].name, "[vdso]");
+	CU_ASSERT_EQUAL(l.v[7].prot, PROT_READ | PROT_EXEC);
+	CU_ASSERT_STRING_EQUAL(l.v[8].name, "");
+	CU_ASSERT_EQUAL(l.v[8].prot, 0);
+	CU_ASSERT_STRING_EQUAL(l.v[9].name, "[stack]");
+	CU_ASSERT_EQUAL(l.v[9].vmflags, PROC_VMF_GD);
+	CU_ASSERT_EQUAL(l.v[9].swap_kb, 4);
+	proc_vma_list_free(&l);
+}
+
+static void test_smaps_bad(void)
+{
+	struct proc_vma_list l;
+
+	CU_ASSERT_EQUAL(proc_parse_smaps("Size: 4 kB\n", &l), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_smaps("1000-0800 r--p 0 00:00 0\n", &l), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_smaps("1000-2000 r--p\n", &l), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_smaps("", &l), 0);
+	CU_ASSERT_EQUAL(l.n, 0);
+	/* maps text (no field lines) parses too */
+	CU_ASSERT_EQUAL_FATAL(proc_parse_smaps("1000-2000 rw-s 00000000 00:05 7 /SYSV00000000 (deleted)\n"
+					       "3000-4000 rw-p 00000000 00:00 0\n", &l), 0);
+	CU_ASSERT_EQUAL(l.n, 2);
+	CU_ASSERT_STRING_EQUAL(l.v[0].name, "/SYSV00000000");
+	CU_ASSERT_TRUE(l.v[0].deleted);
+	proc_vma_list_free(&l);
+}
+
+static const char status_text[] =
+	"Name:\tcat\n"
+	"Umask:\t0027\n"
+	"State:\tT (stopped)\n"
+	"Tgid:\t5045\n"
+	"Ngid:\t0\n"
+	"Pid:\t5045\n"
+	"PPid:\t5040\n"
+	"TracerPid:\t0\n"
+	"Uid:\t1000\t1001\t1002\t1003\n"
+	"Gid:\t100\t101\t102\t103\n"
+	"FDSize:\t256\n"
+	"Groups:\t4 24 27 1000 \n"
+	"Kthread:\t0\n"
+	"Threads:\t3\n"
+	"SigQ:\t0/96365\n"
+	"CapInh:\t0000000000000000\n"
+	"CapPrm:\t000001fffeffffff\n"
+	"CapEff:\t000001fffeffffff\n"
+	"CapBnd:\t000001ffffffffff\n"
+	"CapAmb:\t0000000000000400\n"
+	"NoNewPrivs:\t1\n"
+	"Seccomp:\t0\n";
+
+static void test_status(void)
+{
+	struct proc_status s;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_status(status_text, &s), 0);
+	CU_ASSERT_EQUAL(s.state, 'T');
+	CU_ASSERT_EQUAL(s.pid, 5045);
+	CU_ASSERT_EQUAL(s.tgid, 5045);
+	CU_ASSERT_EQUAL(s.ppid, 5040);
+	CU_ASSERT_EQUAL(s.uid[0], 1000);
+	CU_ASSERT_EQUAL(s.uid[3], 1003);
+	CU_ASSERT_EQUAL(s.gid[1], 101);
+	CU_ASSERT_EQUAL_FATAL(s.n_groups, 4);
+	CU_ASSERT_EQUAL(s.groups[0], 4);
+	CU_ASSERT_EQUAL(s.groups[3], 1000);
+	CU_ASSERT_EQUAL(s.cap_prm, 0x1fffeffffffull);
+	CU_ASSERT_EQUAL(s.cap_bnd, 0x1ffffffffffull);
+	CU_ASSERT_EQUAL(s.cap_amb, 0x400);
+	CU_ASSERT_EQUAL(s.cap_inh, 0);
+	CU_ASSERT_TRUE(s.has_umask);
+	CU_ASSERT_EQUAL(s.umask, 027);
+	CU_ASSERT_TRUE(s.no_new_privs);
+	CU_ASSERT_FALSE(s.kthread);
+	CU_ASSERT_EQUAL(s.threads, 3);
+	proc_status_free(&s);
+
+	CU_ASSERT_EQUAL(proc_parse_status("Groups:\t\nState:\tS (sleeping)\nPid:\t1\n"
+					  "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", &s), 0);
+	CU_ASSERT_EQUAL(s.n_groups, 0);
+	CU_ASSERT_FALSE(s.has_umask);
+	proc_status_free(&s);
+	CU_ASSERT_EQUAL(proc_parse_status("Name:\tx\nPid:\t1\n", &s), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_status("State:\tS\nPid:\t1\nUid:\t0 0\nGid:\t0\t0\t0\t0\n", &s),
+			-EINVAL);
+}
+
+static void test_stat(void)
+{
+	/* comm with spaces and parentheses: take up to the last ')' */
+	static const char text[] =
+		"1234 (a b) (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 5 1 0 "
+		"555 1000000 100 18446744073709551615 94000000000000 94000000004000 "
+		"140730000000000 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94000000008000 "
+		"94000000009000 94000001000000 140730000001000 140730000001100 "
+		"140730000001100 140730000002000 0\n";
+	struct proc_stat st;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_stat(text, &st), 0);
+	CU_ASSERT_EQUAL(st.pid, 1234);
+	CU_ASSERT_STRING_EQUAL(st.comm, "a b) (c)");
+	CU_ASSERT_EQUAL(st.state, 'S');
+	CU_ASSERT_EQUAL(st.ppid, 1);
+	CU_ASSERT_EQUAL(st.pgrp, 1234);
+	CU_ASSERT_EQUAL(st.session, 1234);
+	CU_ASSERT_EQUAL(st.flags, 4194560);
+	CU_ASSERT_EQUAL(st.nice, 5);
+	CU_ASSERT_EQUAL(st.num_threads, 1);
+	CU_ASSERT_EQUAL(st.start_code, 94000000000000ull);
+	CU_ASSERT_EQUAL(st.end_code, 94000000004000ull);
+	CU_ASSERT_EQUAL(st.start_stack, 140730000000000ull);
+	CU_ASSERT_EQUAL(st.start_data, 94000000008000ull);
+	CU_ASSERT_EQUAL(st.end_data, 94000000009000ull);
+	CU_ASSERT_EQUAL(st.start_brk, 94000001000000ull);
+	CU_ASSERT_EQUAL(st.arg_start, 140730000001000ull);
+	CU_ASSERT_EQUAL(st.arg_end, 140730000001100ull);
+	CU_ASSERT_EQUAL(st.env_start, 140730000001100ull);
+	CU_ASSERT_EQUAL(st.env_end, 140730000002000ull);
+	CU_ASSERT_EQUAL(st.exit_code, 0);
+
+	CU_ASSERT_EQUAL(proc_parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0\n",
+					&st), 0);
+	CU_ASSERT_TRUE(st.flags & PROC_PF_KTHREAD);
+	CU_ASSERT_EQUAL(proc_parse_stat("12 (x S 1\n", &st), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_stat("12 (x) S 1 2\n", &st), -EINVAL);
+}
+
+static void test_fdinfo(void)
+{
+	struct proc_fdinfo fi;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_fdinfo("pos:\t4096\nflags:\t02100002\nmnt_id:\t24\n"
+						"ino:\t3\n", &fi), 0);
+	CU_ASSERT_EQUAL(fi.pos, 4096);
+	CU_ASSERT_EQUAL(fi.flags, 02100002);
+	CU_ASSERT_EQUAL(fi.mnt_id, 24);
+	CU_ASSERT_TRUE(fi.has_ino);
+	CU_ASSERT_EQUAL(fi.ino, 3);
+	/* eventfd-style extra lines are ignored; ino is optional */
+	CU_ASSERT_EQUAL(proc_parse_fdinfo("pos:\t0\nflags:\t02\nmnt_id:\t15\neventfd-count: 0\n", &fi), 0);
+	CU_ASSERT_FALSE(fi.has_ino);
+	CU_ASSERT_EQUAL(proc_parse_fdinfo("flags:\t02\n", &fi), -EINVAL);
+}
+
+static void test_auxv(void)
+{
+	uint64_t in[] = { 33, 0x7fff0000, 6, 4096, 0, 0, 99, 99 }, out[8];
+	size_t n;
+
+	CU_ASSERT_EQUAL(proc_parse_auxv(in, sizeof(in), out, 8, &n), 0);
+	CU_ASSERT_EQUAL(n, 6);
+	CU_ASSERT_EQUAL(out[1], 0x7fff0000);
+	CU_ASSERT_EQUAL(out[4], 0);
+	CU_ASSERT_EQUAL(proc_parse_auxv(in, 4 * 8, out, 8, &n), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_auxv(in, sizeof(in), out, 4, &n), -E2BIG);
+}
+
+static void test_children_and_deleted(void)
+{
+	char p[] = "/tmp/x (deleted)", q[] = "/tmp/(deleted)";
+
+	CU_ASSERT_EQUAL(proc_count_pids(""), 0);
+	CU_ASSERT_EQUAL(proc_count_pids("12 345 "), 2);
+	CU_ASSERT_EQUAL(proc_count_pids("x"), -EINVAL);
+	CU_ASSERT_TRUE(proc_strip_deleted(p));
+	CU_ASSERT_STRING_EQUAL(p, "/tmp/x");
+	CU_ASSERT_FALSE(proc_strip_deleted(q));
+}
+
+/* The readers against this very process. */
+static void test_read_self(void)
+{
+	struct proc_status s;
+	long long v;
+	char *text, buf[256];
+
+	CU_ASSERT_EQUAL_FATAL(proc_read_file(0, "status", &text, NULL), 0);
+	CU_ASSERT_EQUAL(proc_parse_status(text, &s), 0);
+	CU_ASSERT_EQUAL(s.pid, getpid());
+	proc_status_free(&s);
+	free(text);
+	CU_ASSERT_EQUAL(proc_read_long(0, "oom_score_adj", 10, &v), 0);
+	CU_ASSERT_EQUAL(proc_readlink(0, "exe", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(proc_read_file(0, "no-such-file", &text, NULL), -ENOENT);
+}
+
+static void test_limits(void)
+{
+	static const char text[] =
+		"Limit                     Soft Limit           Hard Limit           Units     \n"
+		"Max cpu time              unlimited            unlimited            seconds   \n"
+		"Max file size             1048576              unlimited            bytes     \n"
+		"Max data size             unlimited            unlimited            bytes     \n"
+		"Max stack size            8388608              unlimited            bytes     \n"
+		"Max core file size        0                    unlimited            bytes     \n"
+		"Max resident set          unlimited            unlimited            bytes     \n"
+		"Max processes             95412                95412                processes \n"
+		"Max open files            256                  1024                 files     \n"
+		"Max locked memory         8388608              8388608              bytes     \n"
+		"Max address space         unlimited            unlimited            bytes     \n"
+		"Max file locks            unlimited            unlimited            locks     \n"
+		"Max pending signals       95412                95412                signals   \n"
+		"Max msgqueue size         819200               819200               bytes     \n"
+		"Max nice priority         0                    0                    \n"
+		"Max realtime priority     0                    0                    \n"
+		"Max realtime timeout      unlimited            unlimited            us        \n";
+	struct rlimit lim[RLIM_NLIMITS];
+
+	CU_ASSERT_EQUAL(proc_parse_limits(text, lim, RLIM_NLIMITS), RLIM_NLIMITS);
+	CU_ASSERT_EQUAL(lim[RLIMIT_CPU].rlim_cur, RLIM_INFINITY);
+	CU_ASSERT_EQUAL(lim[RLIMIT_FSIZE].rlim_cur, 1048576);
+	CU_ASSERT_EQUAL(lim[RLIMIT_FSIZE].rlim_max, RLIM_INFINITY);
+	CU_ASSERT_EQUAL(lim[RLIMIT_NOFILE].rlim_cur, 256);
+	CU_ASSERT_EQUAL(lim[RLIMIT_NOFILE].rlim_max, 1024);
+	CU_ASSERT_EQUAL(lim[RLIMIT_CORE].rlim_cur, 0);
+	CU_ASSERT_EQUAL(lim[RLIMIT_RTTIME].rlim_max, RLIM_INFINITY);
+	CU_ASSERT_EQUAL(proc_parse_limits("garbage\n", lim, RLIM_NLIMITS), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_limits("Limit  x\nMax cpu time  12\n", lim, RLIM_NLIMITS), -EINVAL);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("proc", NULL, NULL);
+	CU_add_test(s, "smaps", test_smaps);
+	CU_add_test(s, "limits", test_limits);
+	CU_add_test(s, "smaps malformed / maps", test_smaps_bad);
+	CU_add_test(s, "status", test_status);
+	CU_add_test(s, "stat", test_stat);
+	CU_add_test(s, "fdinfo", test_fdinfo);
+	CU_add_test(s, "auxv", test_auxv);
+	CU_add_test(s, "children, deleted suffix", test_children_and_deleted);
+	CU_add_test(s, "readers on self", test_read_self);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
