@@ -26,16 +26,20 @@ static void dump_usage(FILE *f)
 		"      --leave-running  let the process continue after the dump\n"
 		"      --compress KIND  zstd (default) or none\n"
 		"      --zstd-level N   zstd compression level (default: fast)\n"
+		"      --stats          print timings and sizes as one line on stderr\n"
 		"  -v, --verbose        log progress to stderr\n");
 }
 
-enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL };
+enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL, OPT_STATS };
+#define SHOW_STATS 0x1
+#define SHOW_VERBOSE 0x2
 
 static const struct option dump_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "leave-running", no_argument, NULL, OPT_LEAVE },
 	{ "compress", required_argument, NULL, OPT_COMPRESS },
 	{ "zstd-level", required_argument, NULL, OPT_LEVEL },
+	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -52,7 +56,7 @@ static int parse_int(const char *s, long min, long max, long *out)
 
 /* Parses options into o; returns -1 on a usage error, 1 for --help. */
 static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
-			   const char **out, pid_t *pid, bool *verbose)
+			   const char **out, pid_t *pid, unsigned *show)
 {
 	long v;
 	int c;
@@ -81,7 +85,10 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 			break;
 		case 'v':
 			vxcr_set_log_level(VXCR_LOG_DEBUG);
-			*verbose = true;
+			*show |= SHOW_VERBOSE;
+			break;
+		case OPT_STATS:
+			*show |= SHOW_STATS;
 			break;
 		case 'h':
 			return 1;
@@ -106,17 +113,27 @@ static void print_stats(pid_t pid, const struct vxcr_dump_stats *st)
 		st->frozen_ns / 1e6, st->total_ns / 1e6);
 }
 
+/* One machine-readable line for scripts and bench/. */
+static void print_stats_line(const struct vxcr_dump_stats *st)
+{
+	fprintf(stderr, "stats: frozen_ms=%.3f total_ms=%.3f pages_written=%llu "
+		"pages_zero=%llu pages_scanned=%llu image_bytes=%llu\n",
+		st->frozen_ns / 1e6, st->total_ns / 1e6,
+		(unsigned long long)st->pages_written, (unsigned long long)st->pages_zero,
+		(unsigned long long)st->pages_scanned, (unsigned long long)st->image_bytes);
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct vxcr_dump_opts o;
 	struct vxcr_dump_stats st;
 	const char *out = NULL;
-	bool verbose = false;
+	unsigned show = 0;
 	pid_t pid = 0;
 	int fd, ret;
 
 	vxcr_dump_opts_init(&o);
-	ret = parse_dump_args(argc, argv, &o, &out, &pid, &verbose);
+	ret = parse_dump_args(argc, argv, &o, &out, &pid, &show);
 	if (ret) {
 		dump_usage(ret > 0 ? stdout : stderr);
 		return ret > 0 ? 0 : EXIT_USAGE;
@@ -142,7 +159,9 @@ int cmd_dump(int argc, char **argv)
 			unlink(out);	/* never leave a partial image behind */
 		return 1;
 	}
-	if (verbose)
+	if (show & SHOW_VERBOSE)
 		print_stats(pid, &st);
+	if (show & SHOW_STATS)
+		print_stats_line(&st);
 	return 0;
 }

@@ -163,7 +163,7 @@ static int read_report(struct restore_ctx *rc, int status)
 		return -ECHILD;
 	}
 	r.msg[sizeof(r.msg) - 1] = '\0';
-	pr_err("%s\n", r.msg);
+	vxcr_log(VXCR_LOG_ERR, "%s", r.msg);	/* already prefixed by the child */
 	return r.err;
 }
 
