@@ -3,10 +3,14 @@
  *
  * Writer: records go into a 1 MiB output buffer; a large payload of an
  * uncompressed image is written straight from the caller's memory with one
- * writev (buffered bytes + payload).  With compression every body byte is
- * fed to a ZSTD_CCtx from the caller's memory and the compressed output
- * collects in the same buffer; a frame is ended every IMG_FRAME_BYTES of
- * input so frames decode independently.
+ * writev (buffered bytes + payload).  With compression on one thread every
+ * body byte is fed to a ZSTD_CCtx from the caller's memory and the
+ * compressed output collects in the same buffer; a frame is ended every
+ * IMG_FRAME_BYTES of input so frames decode independently.  With more
+ * threads the caller copies body bytes once into IMG_FRAME_BYTES frame
+ * inputs (struct zslot), a pool of workers compresses them, each with its
+ * own ZSTD_CCtx and the same parameters, and the caller writes the finished
+ * frames to the fd in order.  At most 2 x workers frames are in flight.
  *
  * Reader: one input buffer; body bytes are copied (or decompressed) straight
  * into the payload buffer, which grows only as data actually arrives, so a
@@ -16,6 +20,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +46,55 @@
 #define REC_HDR_LEN	16
 #define PAYLOAD_MIN	(64u << 10)	/* first payload buffer size */
 #define ZSTD_MAGIC	0xFD2FB528u
+#define AUTO_THREADS_MAX 4		/* opts->threads == 0: online CPUs, at most this */
+#define THREADS_MAX	64
+#define CRC_STEP	(64u << 10)	/* copy, then crc while still in cache */
+
+/*
+ * One frame of the threaded writer: the caller fills in and hands it over,
+ * a worker compresses it into out and sets done, the caller writes out.
+ */
+struct zslot {
+	uint8_t *in;			/* IMG_FRAME_BYTES */
+	size_t in_len;
+	uint8_t *out;			/* ZSTD_compressBound(IMG_FRAME_BYTES) */
+	size_t out_len;
+	bool done;			/* under zpool.lock */
+	int err;			/* compression error of this frame */
+};
+
+struct zworker {
+	struct zpool *pool;
+	ZSTD_CCtx *cctx;
+	pthread_t tid;
+};
+
+/*
+ * Frames are numbered in the order the caller hands them over; frame k uses
+ * slots[k % nslots].  queued, taken, stop and each slot's done are under
+ * lock; written and cur belong to the caller.
+ */
+struct zpool {
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* a frame was queued, or stop */
+	pthread_cond_t done;		/* a frame was compressed */
+	struct zslot *slots;
+	unsigned nslots;
+	uint64_t queued;		/* frames handed to the workers */
+	uint64_t taken;			/* frames taken by a worker */
+	uint64_t written;		/* frames written to the fd */
+	struct zslot *cur;		/* frame being filled, NULL if none */
+	bool stop;
+	struct zworker *workers;
+	unsigned nworkers;		/* started */
+};
 
 struct img_writer {
 	int fd;
 	int err;			/* sticky */
 	bool finished;
-	ZSTD_CCtx *cctx;		/* NULL: uncompressed */
+	ZSTD_CCtx *cctx;		/* compressing on the caller's thread */
+	struct zpool *pool;		/* compressing on workers */
 	uint64_t frame_in;		/* input bytes in the current frame */
 	uint8_t *obuf;
 	size_t olen;
@@ -246,10 +295,158 @@ static int z_feed(struct img_writer *w, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-static int body_put(struct img_writer *w, const void *buf, size_t len)
+/* Compresses one frame input into s->out on a worker: 0 or -EIO.  Streams
+ * it like the caller's-thread path (unknown content size, window log as
+ * set) so that every frame header is one the reader accepts. */
+static int zslot_compress(ZSTD_CCtx *cctx, struct zslot *s)
+{
+	ZSTD_inBuffer in = { s->in, s->in_len, 0 };
+	ZSTD_outBuffer out = { s->out, ZSTD_compressBound(IMG_FRAME_BYTES), 0 };
+	size_t zr;
+
+	zr = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue);
+	if (!ZSTD_isError(zr))
+		zr = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end);
+	if (ZSTD_isError(zr) || zr) {
+		pr_err("zstd compression: %s\n", ZSTD_isError(zr) ?
+		       ZSTD_getErrorName(zr) : "frame exceeds its bound");
+		ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+		return -EIO;
+	}
+	s->out_len = out.pos;
+	return 0;
+}
+
+/* Worker: compresses queued frames in turn until stopped. */
+static void *zworker_main(void *arg)
+{
+	struct zworker *wk = arg;
+	struct zpool *p = wk->pool;
+	struct zslot *s;
+	int err;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->stop && p->taken == p->queued)
+			pthread_cond_wait(&p->work, &p->lock);
+		if (p->stop)
+			break;
+		s = &p->slots[p->taken++ % p->nslots];
+		pthread_mutex_unlock(&p->lock);
+		err = zslot_compress(wk->cctx, s);
+		pthread_mutex_lock(&p->lock);
+		s->err = err;
+		s->done = true;
+		pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/*
+ * Writes compressed frames to the fd in order, up to frame upto: only those
+ * already done, or (wait) waiting for each.  Returns 0 or the first error
+ * (of compression or of the write).
+ */
+static int pool_write(struct img_writer *w, uint64_t upto, bool wait)
+{
+	struct zpool *p = w->pool;
+	struct zslot *s;
+	int ret = 0;
+
+	pthread_mutex_lock(&p->lock);
+	while (!ret && p->written < upto) {
+		s = &p->slots[p->written % p->nslots];
+		if (!s->done) {
+			if (!wait)
+				break;
+			pthread_cond_wait(&p->done, &p->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		ret = s->err ? s->err : out_flush(w, s->out, s->out_len);
+		pthread_mutex_lock(&p->lock);
+		p->written++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+/* Hands the frame being filled to the workers, then writes finished ones. */
+static int pool_submit(struct img_writer *w)
+{
+	struct zpool *p = w->pool;
+
+	pthread_mutex_lock(&p->lock);
+	p->cur->done = false;
+	p->cur = NULL;
+	p->queued++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	return pool_write(w, p->queued, false);
+}
+
+/* Makes p->cur an empty frame, writing out the oldest one if all are busy. */
+static int pool_reserve(struct img_writer *w)
+{
+	struct zpool *p = w->pool;
+	int ret;
+
+	if (p->queued - p->written == p->nslots) {
+		ret = pool_write(w, p->written + 1, true);
+		if (ret)
+			return ret;
+	}
+	p->cur = &p->slots[p->queued % p->nslots];
+	p->cur->in_len = 0;
+	return 0;
+}
+
+/* Copies body bytes into frame inputs, handing over each full one; with
+ * crc, computes the crc32c over the copy while it is still in cache. */
+static int pool_put(struct img_writer *w, const uint8_t *buf, size_t len,
+		    uint32_t *crc)
+{
+	struct zpool *p = w->pool;
+	uint8_t *dst;
+	size_t n;
+	int ret;
+
+	while (len) {
+		if (!p->cur) {
+			ret = pool_reserve(w);
+			if (ret)
+				return ret;
+		}
+		n = IMG_FRAME_BYTES - p->cur->in_len;
+		n = n < len ? n : len;
+		n = n < CRC_STEP ? n : CRC_STEP;
+		dst = p->cur->in + p->cur->in_len;
+		memcpy(dst, buf, n);
+		if (crc)
+			*crc = crc32c(*crc, dst, n);
+		p->cur->in_len += n;
+		buf += n;
+		len -= n;
+		if (p->cur->in_len == IMG_FRAME_BYTES) {
+			ret = pool_submit(w);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Puts body bytes into the image, continuing *crc over them if crc. */
+static int body_put(struct img_writer *w, const void *buf, size_t len,
+		    uint32_t *crc)
 {
 	if (!len)
 		return 0;
+	if (w->pool)
+		return pool_put(w, buf, len, crc);
+	if (crc)
+		*crc = crc32c(*crc, buf, len);
 	return w->cctx ? z_feed(w, buf, len) : out_put(w, buf, len);
 }
 
@@ -258,24 +455,21 @@ static int write_record(struct img_writer *w, uint32_t type, uint32_t flags,
 			const void *prefix, size_t plen, const void *data, uint64_t dlen)
 {
 	uint8_t hdr[REC_HDR_LEN], tail[4];
-	uint32_t crc;
+	uint32_t crc = 0;
 	int ret;
 
 	put_le32(hdr, type);
 	put_le32(hdr + 4, flags);
 	put_le64(hdr + 8, plen + dlen);
-	crc = crc32c(0, hdr, sizeof(hdr));
-	crc = crc32c(crc, prefix, plen);
-	crc = crc32c(crc, data, dlen);
-	put_le32(tail, crc);
 
-	ret = body_put(w, hdr, sizeof(hdr));
+	ret = body_put(w, hdr, sizeof(hdr), &crc);
 	if (!ret)
-		ret = body_put(w, prefix, plen);
+		ret = body_put(w, prefix, plen, &crc);
 	if (!ret)
-		ret = body_put(w, data, dlen);
+		ret = body_put(w, data, dlen, &crc);
+	put_le32(tail, crc);
 	if (!ret)
-		ret = body_put(w, tail, sizeof(tail));
+		ret = body_put(w, tail, sizeof(tail), NULL);
 	if (ret) {
 		w->err = ret;
 		return ret;
@@ -397,6 +591,10 @@ int img_writer_finish(struct img_writer *w)
 	ret = write_record(w, IMG_REC_TRAILER, 0, NULL, 0, w->msgbuf, len);
 	if (!ret && w->cctx)
 		ret = z_run(w, NULL, 0, ZSTD_e_end);
+	if (!ret && w->pool && w->pool->cur)
+		ret = pool_submit(w);
+	if (!ret && w->pool)
+		ret = pool_write(w, w->pool->queued, true);
 	if (!ret)
 		ret = out_flush(w, NULL, 0);
 	if (ret) {
@@ -471,33 +669,138 @@ static int put_preamble(struct img_writer *w)
 	return 0;
 }
 
-/* Sets up the zstd context: level, workers, window of one frame. */
-static int setup_cctx(struct img_writer *w, const struct img_write_opts *o)
+/* Creates a zstd context with the level (0: 1) and a window of one frame.
+ * Returns 0 or -errno. */
+static int new_cctx(int level, ZSTD_CCtx **out)
 {
-	int level = o->level ? o->level : 1;
+	ZSTD_CCtx *cctx;
 	size_t zr;
 
+	if (!level)
+		level = 1;
 	if (level > ZSTD_maxCLevel())
 		level = ZSTD_maxCLevel();
 	if (level < ZSTD_minCLevel())
 		level = ZSTD_minCLevel();
-	w->cctx = ZSTD_createCCtx();
-	if (!w->cctx)
+	cctx = ZSTD_createCCtx();
+	if (!cctx)
 		return -ENOMEM;
-	zr = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
+	zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
 	if (!ZSTD_isError(zr))
-		zr = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, IMG_ZSTD_WINDOW_LOG);
-	if (!ZSTD_isError(zr) && o->threads > 0) {
-		zr = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, o->threads);
-		if (ZSTD_isError(zr))	/* libzstd without threads: go on alone */
-			pr_warn("zstd workers unavailable: %s\n", ZSTD_getErrorName(zr));
-		zr = 0;
-	}
+		zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, IMG_ZSTD_WINDOW_LOG);
 	if (ZSTD_isError(zr)) {
 		pr_err("zstd setup: %s\n", ZSTD_getErrorName(zr));
+		ZSTD_freeCCtx(cctx);
 		return -EINVAL;
 	}
+	*out = cctx;
 	return 0;
+}
+
+/* Stops and joins the workers, frees the pool; unwritten frames are lost. */
+static void pool_free(struct zpool *p)
+{
+	unsigned i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i].tid, NULL);
+	for (i = 0; p->workers && i < p->nslots / 2; i++)	/* 2 slots a worker */
+		ZSTD_freeCCtx(p->workers[i].cctx);
+	for (i = 0; p->slots && i < p->nslots; i++) {
+		free(p->slots[i].in);
+		free(p->slots[i].out);
+	}
+	free(p->workers);
+	free(p->slots);
+	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* Allocates the frames and worker contexts of a pool of n workers. */
+static int pool_alloc(struct zpool *p, unsigned n, int level)
+{
+	size_t bound = ZSTD_compressBound(IMG_FRAME_BYTES);
+	unsigned i;
+	int ret;
+
+	p->nslots = 2 * n;
+	p->slots = calloc(p->nslots, sizeof(*p->slots));
+	p->workers = calloc(n, sizeof(*p->workers));
+	if (!p->slots || !p->workers)
+		return -ENOMEM;
+	for (i = 0; i < p->nslots; i++) {
+		p->slots[i].in = malloc(IMG_FRAME_BYTES);
+		p->slots[i].out = malloc(bound);
+		if (!p->slots[i].in || !p->slots[i].out)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		p->workers[i].pool = p;
+		ret = new_cctx(level, &p->workers[i].cctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Starts n compression workers with all signals blocked (signals for the
+ * process go to the caller's threads).  Returns 0 or -errno. */
+static int pool_start(struct img_writer *w, unsigned n, int level)
+{
+	struct zpool *p;
+	sigset_t all, old;
+	int ret;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	w->pool = p;
+	ret = pool_alloc(p, n, level);
+	if (ret)
+		return ret;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; p->nworkers < n; p->nworkers++) {
+		ret = -pthread_create(&p->workers[p->nworkers].tid, NULL,
+				      zworker_main, &p->workers[p->nworkers]);
+		if (ret) {
+			pr_err("starting compression thread %u of %u: %s\n",
+			       p->nworkers + 1, n, strerror(-ret));
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
+/* Sets up compression: on the caller's thread or on a pool of workers
+ * (threads 0: online CPUs, at most AUTO_THREADS_MAX). */
+static int setup_compression(struct img_writer *w, const struct img_write_opts *o)
+{
+	long n = o->threads;
+
+	if (n < 0 || n > THREADS_MAX) {
+		pr_err("%ld compression threads: not in 0..%d\n", n, THREADS_MAX);
+		return -EINVAL;
+	}
+	if (!n) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		n = n < 1 ? 1 : n > AUTO_THREADS_MAX ? AUTO_THREADS_MAX : n;
+	}
+	if (n == 1)
+		return new_cctx(o->level, &w->cctx);
+	return pool_start(w, n, o->level);
 }
 
 /* Starts an image on fd.  Returns 0 or -errno; on success *out owns the writer. */
@@ -519,7 +822,7 @@ int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer
 	if (ret)
 		goto out_free;
 	if (o->compress) {
-		ret = setup_cctx(w, o);
+		ret = setup_compression(w, o);
 		if (ret)
 			goto out_free;
 	}
@@ -538,6 +841,7 @@ void img_writer_free(struct img_writer *w)
 {
 	if (!w)
 		return;
+	pool_free(w->pool);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->msgbuf);
 	free(w->obuf);

@@ -62,7 +62,8 @@ struct img_reader;
 struct img_write_opts {
 	bool compress;		/* zstd on */
 	int level;		/* zstd level, 0 = library default fast level */
-	int threads;		/* zstd worker threads, 0 = none */
+	int threads;		/* compression threads: 0 = online CPUs, at
+				 * most 4; 1 = the caller's thread */
 	uint32_t root_pid;
 	const uint8_t *parent_id; /* 16 bytes or NULL */
 };

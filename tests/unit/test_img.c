@@ -722,10 +722,11 @@ static int count_frames(const struct buf *img)
 	return n;
 }
 
-static void test_multiframe(void)
+/* Writes a multi-frame image with threads and checks it reads back. */
+static struct buf multiframe(int threads)
 {
 	size_t nrec = 3, got = 0;
-	struct buf img = make_image(true, 0, write_big, &nrec);
+	struct buf img = make_image(true, threads, write_big, &nrec);
 	uint8_t *want = malloc(4u << 20);
 	struct img_reader *r;
 	struct img_record rec;
@@ -748,7 +749,76 @@ static void test_multiframe(void)
 	img_reader_free(r);
 	close(fd);
 	free(want);
-	free(img.p);
+	return img;
+}
+
+/* Caller's thread and two workers: same frames, byte for byte. */
+static void test_multiframe(void)
+{
+	struct buf one = multiframe(1), two = multiframe(2);
+	size_t off = body_start(&one);
+
+	CU_ASSERT_EQUAL(count_frames(&one), count_frames(&two));
+	CU_ASSERT_EQUAL(off, body_start(&two));
+	CU_ASSERT_FATAL(one.len == two.len);
+	CU_ASSERT(!memcmp(one.p + off, two.p + off, one.len - off));
+	free(one.p);
+	free(two.p);
+}
+
+/* Reads a little of the image, then closes the read end. */
+static void *early_closer_main(void *arg)
+{
+	int fd = *(int *)arg;
+	static char buf[64 << 10];
+	size_t total = 0;
+	ssize_t n;
+
+	while (total < (256u << 10) && (n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	close(fd);
+	return NULL;
+}
+
+/* The reader goes away midway: the error comes back, sticky, no hang. */
+static void test_write_error_threads(void)
+{
+	struct img_write_opts o = { .compress = true, .threads = 2, .level = -5 };
+	struct img_writer *w;
+	size_t nrec = 16;
+	pthread_t th;
+	int p[2], ret;
+
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, early_closer_main, &p[0]) == 0);
+	alarm(60);		/* a hang kills the test run */
+	CU_ASSERT_FATAL(img_writer_open(p[1], &o, &w) == 0);
+	ret = write_big(w, &nrec);
+	if (!ret)
+		ret = img_writer_finish(w);
+	CU_ASSERT_EQUAL(ret, -EPIPE);
+	CU_ASSERT_EQUAL(img_write_raw(w, IMG_REC_PIPE_DATA, 0, "x", 1), -EPIPE);
+	CU_ASSERT_EQUAL(img_writer_finish(w), -EPIPE);
+	img_writer_free(w);
+	alarm(0);
+	pthread_join(th, NULL);
+	close(p[1]);
+}
+
+/* Freeing a threaded writer before finish stops its workers. */
+static void test_free_unfinished(void)
+{
+	struct img_write_opts o = { .compress = true, .threads = 3 };
+	struct img_writer *w;
+	size_t nrec = 5;
+	int fd = memfd_with(NULL, 0);
+
+	CU_ASSERT_FATAL(img_writer_open(fd, &o, &w) == 0);
+	CU_ASSERT_EQUAL(write_big(w, &nrec), 0);
+	img_writer_free(w);
+	o.threads = -1;
+	CU_ASSERT_EQUAL(img_writer_open(fd, &o, &w), -EINVAL);
+	close(fd);
 }
 
 struct pipe_writer {
@@ -923,6 +993,8 @@ int main(void)
 	CU_add_test(s, "round trip zstd", test_roundtrip_zstd);
 	CU_add_test(s, "round trip zstd threads", test_roundtrip_zstd_threads);
 	CU_add_test(s, "multi-frame zstd", test_multiframe);
+	CU_add_test(s, "write error with workers", test_write_error_threads);
+	CU_add_test(s, "free before finish", test_free_unfinished);
 	CU_add_test(s, "pipe plain", test_pipe_plain);
 	CU_add_test(s, "pipe zstd", test_pipe_zstd);
 	CU_add_test(s, "writer rejects", test_writer_rejects);
