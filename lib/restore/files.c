@@ -377,6 +377,8 @@ int files_open_maps(struct restore_ctx *rc)
 			close(fd);
 			return -ESTALE;
 		}
+		if (fd == f->map_fd)
+			continue;	/* opened right where it belongs */
 		if (dup2(fd, f->map_fd) < 0) {
 			pr_perror("dup2 to fd %d", f->map_fd);
 			close(fd);
