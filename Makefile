@@ -86,7 +86,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC)
 
 $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -mavx -o $@ $< -lm
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $< -lm
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)

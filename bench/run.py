@@ -102,7 +102,7 @@ def parse_stats(text):
     return out
 
 
-def bench_vxcr(kind, arg, mib, tmp):
+def bench_vxcr(kind, arg, mib, tmp, extra=()):
     res = {"dump": [], "restore": [], "frozen": [], "img": [], "raw": []}
     img = os.path.join(tmp, "img")
     for rep in range(REPS):
@@ -113,7 +113,7 @@ def bench_vxcr(kind, arg, mib, tmp):
             res["raw"].append(os.path.getsize(raw))
             os.unlink(raw)
         warm(mib)
-        dt, r = run_timed([VXCR, "dump", "--stats", "-o", img, str(p.pid)])
+        dt, r = run_timed([VXCR, "dump", "--stats"] + list(extra) + ["-o", img, str(p.pid)])
         p.wait()
         st = parse_stats(r.stderr)
         res["dump"].append(dt)
@@ -160,9 +160,12 @@ def baseline(mode, mib):
 
 
 def main():
-    workloads = [("anon 64 MiB", "mem", 64, 64), ("anon 256 MiB", "mem", 256, 256),
-                 ("anon 1 GiB", "mem", 1024, 1024), ("small 1 MiB", "mem", 1, 1),
-                 ("python3 dict 1e6", "py", 1000000, 0)]
+    none = ("--compress", "none")
+    workloads = [("anon 64 MiB", "mem", 64, 64, ()), ("anon 256 MiB", "mem", 256, 256, ()),
+                 ("anon 1 GiB", "mem", 1024, 1024, ()),
+                 ("anon 1 GiB, raw", "mem", 1024, 1024, none),
+                 ("small 1 MiB", "mem", 1, 1, ()),
+                 ("python3 dict 1e6", "py", 1000000, 0, ())]
     if QUICK:
         workloads = [w for w in workloads if w[2] != 1024]
     memcpy = baseline("memcpy", 1024)
@@ -173,6 +176,7 @@ def main():
         "workload", "dump ms", "rest ms", "dump MB/s", "rest MB/s", "frozen ms", "img MiB", "raw MiB")
     if CRIU:
         hdr += " %10s %10s %10s" % ("criu dump", "criu rest", "criu MiB")
+    print("(rows marked raw: --compress none; img = zstd image, raw = uncompressed image)")
     print(hdr)
     # Images go to tmpfs so the numbers measure the tool, not the disk (the
     # image is fsync'ed before the target is killed; on tmpfs that is free).
@@ -180,22 +184,22 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vxcr-bench-", dir=base)
     print("images in %s" % tmp)
     try:
-        for name, kind, arg, mib in workloads:
-            r = bench_vxcr(kind, arg, mib, tmp)
+        for name, kind, arg, mib, extra in workloads:
+            r = bench_vxcr(kind, arg, mib, tmp, extra)
             d, rs = med(r["dump"]), med(r["restore"])
             line = "%-18s %9.1f %9.1f %9s %9s %9.1f %10.1f %10.1f" % (
                 name, d * 1000, rs * 1000,
                 "%.0f" % (mib * 1.048576 / d) if mib else "-",
                 "%.0f" % (mib * 1.048576 / rs) if mib else "-",
                 med(r["frozen"]) * 1000, med(r["img"]) / 2**20, med(r["raw"]) / 2**20)
-            if CRIU:
+            if CRIU and not extra:
                 c = bench_criu(kind, arg, mib, tmp)
                 line += " %10.1f %10.1f %10.1f" % (med(c["dump"]) * 1000,
                                                   med(c["restore"]) * 1000, med(c["img"]) / 2**20)
             print(line, flush=True)
             if mib == 1024:
-                print("  1 GiB restore rate / first-touch rate: %.0f%%" %
-                      (100 * mib * 1.048576 / rs / touch))
+                print("  %s: restore rate / first-touch rate: %.0f%%" %
+                      (name, 100 * mib * 1.048576 / rs / touch))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

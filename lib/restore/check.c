@@ -224,10 +224,8 @@ static int check_pid(struct restore_ctx *rc)
 		pr_err("pid %d was a zombie when dumped: nothing to restore\n", pid);
 		return -EINVAL;
 	}
-	if (kill(pid, 0) == 0 || errno != ESRCH) {
-		pr_err("pid %d is in use\n", pid);
-		return -EEXIST;
-	}
+	if (kill(pid, 0) == 0 || errno != ESRCH)
+		return spool_wait_pid(rc);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * Page contents, streamed from the image straight into the new process.
- * Writable areas: process_vm_writev, large records directly, small ones
- * gathered into a batch (one call for up to IOV_MAX remote ranges).
+ * Writable areas: gathered into 8 MiB buffers (up to IOV_MAX remote ranges
+ * each) written by a second thread with process_vm_writev, so reading and
+ * decompressing the image overlaps with faulting in the new memory.
  * Read-only private areas: pwrite on /proc/PID/mem (the kernel breaks COW
  * for the tracer), so no mprotect round trips are needed.
  */
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,79 +21,181 @@
 #include "log.h"
 #include "restore/restore.h"
 
-#define BATCH_BYTES	(2u << 20)
+#define BATCH_BYTES	(8u << 20)
 #define BATCH_IOV	IOV_MAX
-#define DIRECT_MIN	(256u << 10)	/* records this large skip the batch */
 
-struct page_batch {
-	struct restore_ctx *rc;
+/* One buffer of gathered pages and where they go. */
+struct batch_buf {
 	uint8_t *buf;
 	size_t used;
 	struct iovec remote[BATCH_IOV];
 	int n;
 };
 
-/* process_vm_writev of local[0..) to remote ranges, all of it or an error. */
-static int vm_write(pid_t pid, const void *buf, size_t len, struct iovec *remote, int n)
-{
-	struct iovec local = { (void *)buf, len };
-	ssize_t w;
+/*
+ * Double buffering: the main thread reads (and decompresses) records into
+ * bufs[cur] while the writer thread pushes the other buffer into the
+ * process with process_vm_writev.  The writer never logs (the last error
+ * is per thread); it leaves errno and the address in err/bad_addr.
+ */
+struct page_batch {
+	struct restore_ctx *rc;
+	struct batch_buf bufs[2];
+	int cur;
+	int pending;		/* buffer handed to the writer, -1 if none */
+	bool stop;
+	int err;
+	uint64_t bad_addr;
+	pthread_t writer;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
 
-	w = process_vm_writev(pid, &local, 1, remote, n, 0);
-	if (w == (ssize_t)len)
+/* process_vm_writev of a whole buffer.  Returns 0 or -errno (*bad set). */
+static int vm_write(pid_t pid, struct batch_buf *bb, uint64_t *bad)
+{
+	struct iovec local = { bb->buf, bb->used }, *r = bb->remote;
+	ssize_t w;
+	int n = bb->n;
+
+	w = process_vm_writev(pid, &local, 1, r, n, 0);
+	if (w == (ssize_t)bb->used)
 		return 0;
-	if (w < 0) {
-		pr_perror("pid %d: cannot write pages at %p", pid, remote[0].iov_base);
+	*bad = (uintptr_t)r[0].iov_base;
+	if (w < 0)
 		return -errno;
+	while (n > 0 && (size_t)w >= r[0].iov_len) {
+		w -= r[0].iov_len;
+		r++, n--;
 	}
-	/* partial: a fault somewhere; finish range by range to name it */
-	while (n > 0 && (size_t)w >= remote[0].iov_len) {
-		w -= remote[0].iov_len;
-		remote++, n--;
-	}
-	pr_err("pid %d: cannot write pages at %#llx: bad address\n", pid,
-	       (unsigned long long)(uintptr_t)remote[0].iov_base + w);
+	*bad = (uintptr_t)r[0].iov_base + w;
 	return -EFAULT;
 }
 
-static int batch_flush(struct page_batch *b)
+static void *writer_main(void *arg)
 {
-	int ret;
+	struct page_batch *b = arg;
+	int idx, ret, skip;
 
-	if (!b->n)
-		return 0;
-	ret = vm_write(b->rc->pid, b->buf, b->used, b->remote, b->n);
-	b->used = 0;
-	b->n = 0;
-	return ret;
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		while (b->pending < 0 && !b->stop)
+			pthread_cond_wait(&b->cond, &b->lock);
+		if (b->pending < 0)
+			break;
+		idx = b->pending;
+		skip = b->err;
+		pthread_mutex_unlock(&b->lock);
+		ret = skip ? 0 : vm_write(b->rc->pid, &b->bufs[idx], &b->bad_addr);
+		pthread_mutex_lock(&b->lock);
+		if (ret && !b->err)
+			b->err = ret;
+		b->bufs[idx].used = 0;
+		b->bufs[idx].n = 0;
+		b->pending = -1;
+		pthread_cond_broadcast(&b->cond);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
 }
 
-static int batch_add(struct page_batch *b, uint64_t addr, const void *data, size_t len)
+/* Hands the current buffer to the writer once it is free.  0 or -errno. */
+static int batch_flush(struct page_batch *b)
 {
-	struct iovec *last = b->n ? &b->remote[b->n - 1] : NULL;
-	int ret;
+	int err;
 
-	if (len >= DIRECT_MIN) {
-		struct iovec r = { (void *)(uintptr_t)addr, len };
+	if (!b->bufs[b->cur].n)
+		return 0;
+	pthread_mutex_lock(&b->lock);
+	while (b->pending >= 0)
+		pthread_cond_wait(&b->cond, &b->lock);
+	err = b->err;
+	if (!err) {
+		b->pending = b->cur;
+		b->cur ^= 1;
+		pthread_cond_broadcast(&b->cond);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return err;
+}
 
-		ret = batch_flush(b);
-		return ret ? ret : vm_write(b->rc->pid, data, len, &r, 1);
-	}
-	if (b->used + len > BATCH_BYTES || b->n == BATCH_IOV) {
-		ret = batch_flush(b);
-		if (ret)
-			return ret;
-		last = NULL;
-	}
-	memcpy(b->buf + b->used, data, len);
-	b->used += len;
-	if (last && (uintptr_t)last->iov_base + last->iov_len == addr) {
-		last->iov_len += len;
-	} else {
-		b->remote[b->n].iov_base = (void *)(uintptr_t)addr;
-		b->remote[b->n++].iov_len = len;
+static int batch_add(struct page_batch *b, uint64_t addr, const uint8_t *data, size_t len)
+{
+	while (len) {
+		struct batch_buf *bb = &b->bufs[b->cur];
+		struct iovec *last = bb->n ? &bb->remote[bb->n - 1] : NULL;
+		size_t chunk = len;
+		int ret;
+
+		if (bb->used == BATCH_BYTES || bb->n == BATCH_IOV) {
+			ret = batch_flush(b);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (chunk > BATCH_BYTES - bb->used)
+			chunk = BATCH_BYTES - bb->used;
+		memcpy(bb->buf + bb->used, data, chunk);
+		bb->used += chunk;
+		if (last && (uintptr_t)last->iov_base + last->iov_len == addr) {
+			last->iov_len += chunk;
+		} else {
+			bb->remote[bb->n].iov_base = (void *)(uintptr_t)addr;
+			bb->remote[bb->n++].iov_len = chunk;
+		}
+		addr += chunk;
+		data += chunk;
+		len -= chunk;
 	}
 	return 0;
+}
+
+/* Starts the writer.  0 or -errno. */
+static int batch_start(struct page_batch *b, struct restore_ctx *rc)
+{
+	int i;
+
+	memset(b, 0, sizeof(*b));
+	b->rc = rc;
+	b->pending = -1;
+	for (i = 0; i < 2; i++) {
+		b->bufs[i].buf = malloc(BATCH_BYTES);
+		if (!b->bufs[i].buf)
+			goto out_free;
+	}
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cond, NULL);
+	if (pthread_create(&b->writer, NULL, writer_main, b))
+		goto out_free;
+	return 0;
+out_free:
+	free(b->bufs[0].buf);
+	free(b->bufs[1].buf);
+	return -ENOMEM;
+}
+
+/* Flushes (unless ret), stops the writer and reports its error.  0/-errno. */
+static int batch_stop(struct page_batch *b, int ret)
+{
+	if (!ret)
+		ret = batch_flush(b);
+	pthread_mutex_lock(&b->lock);
+	while (b->pending >= 0)
+		pthread_cond_wait(&b->cond, &b->lock);
+	b->stop = true;
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	pthread_join(b->writer, NULL);
+	if (!ret && b->err) {
+		ret = b->err;
+		pr_err("pid %d: cannot write pages at %#llx: %s\n", b->rc->pid,
+		       (unsigned long long)b->bad_addr, strerror(-ret));
+	}
+	free(b->bufs[0].buf);
+	free(b->bufs[1].buf);
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->cond);
+	return ret;
 }
 
 /* Read-only private area: through /proc/PID/mem. */
@@ -167,16 +271,15 @@ int pages_restore(struct restore_ctx *rc)
 {
 	struct page_batch *b;
 	struct img_record rec;
-	int ret = 0, more = rc->have_pending;
+	int ret, more = rc->have_pending;
 
-	b = calloc(1, sizeof(*b));
+	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->rc = rc;
-	b->buf = malloc(BATCH_BYTES);
-	if (!b->buf) {
+	ret = batch_start(b, rc);
+	if (ret) {
 		free(b);
-		return -ENOMEM;
+		return ret;
 	}
 	rec = rc->pending;
 	while (more > 0) {
@@ -189,15 +292,11 @@ int pages_restore(struct restore_ctx *rc)
 		}
 		if (ret)
 			break;
-		more = img_read_record(rc->rd, &rec);
-		if (more < 0) {
-			pr_err("image: %s\n", img_reader_error(rc->rd));
+		more = restore_next_record(rc, &rec);
+		if (more < 0)
 			ret = more;
-		}
 	}
-	if (!ret)
-		ret = batch_flush(b);
-	free(b->buf);
+	ret = batch_stop(b, ret);
 	free(b);
 	return ret;
 }

@@ -51,6 +51,7 @@ static int rebuild(struct restore_ctx *rc)
 
 static void ctx_free(struct restore_ctx *rc)
 {
+	spool_free(rc);
 	if (rc->ctl_rd >= 0)
 		close(rc->ctl_rd);
 	if (rc->ctl_wr >= 0)
@@ -78,7 +79,7 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		return -ENOMEM;
 	rc->opts = o;
 	rc->img_fd = fd;
-	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = -1;
+	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = rc->spool_fd = -1;
 	rc->pid = -1;
 
 	ret = plan_read(rc);

@@ -94,6 +94,10 @@ struct restore_ctx {
 	struct img_reader *rd;
 	struct img_record pending;	/* first PAGES record, not applied yet */
 	bool have_pending;		/* false: the trailer was already read */
+	int spool_fd;			/* rest of a piped image, see spool.c; -1 */
+	void *spool_buf;
+	size_t spool_cap;
+	uint64_t spool_index;
 
 	TaskEntry *task;
 	CredsEntry *creds;
@@ -178,5 +182,10 @@ int pages_restore(struct restore_ctx *rc);
 /* creds.c, core.c */
 int creds_restore(struct restore_ctx *rc);
 int core_restore(struct restore_ctx *rc);
+
+/* spool.c */
+int spool_wait_pid(struct restore_ctx *rc);
+int restore_next_record(struct restore_ctx *rc, struct img_record *rec);
+void spool_free(struct restore_ctx *rc);
 
 #endif

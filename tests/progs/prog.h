@@ -17,13 +17,6 @@
 #ifndef VXCR_TEST_PROG_H
 #define VXCR_TEST_PROG_H
 
-/*
- * The build passes -mavx to every program for vector.c's sake (its inline
- * assembly does not need it); keep the compiler's own code free of AVX so
- * the other programs and the subreaper also run on CPUs without it.
- */
-#pragma GCC target("no-avx")
-
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
