@@ -114,7 +114,7 @@ asan:
 	$(MAKE) BUILD=$(BUILD)-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LIBS_EXT="$(LIBS_EXT) -fsanitize=address,undefined" check-unit-only
 
-check-unit-only: $(UNIT_BIN)
+check-unit-only: $(UNIT_BIN) $(BUILD)/tests/progs/subreaper
 	tests/run-all.sh $(BUILD) unit
 
 install: all
