@@ -7,21 +7,19 @@
  * body byte is fed to a ZSTD_CCtx from the caller's memory and the
  * compressed output collects in the same buffer; a frame is ended every
  * IMG_FRAME_BYTES of input so frames decode independently.  With more
- * threads the caller copies body bytes once into IMG_FRAME_BYTES frame
- * inputs (struct zslot), a pool of workers compresses them, each with its
- * own ZSTD_CCtx and the same parameters, and the caller writes the finished
- * frames to the fd in order.  At most 2 x workers frames are in flight.
+ * threads a pool of workers compresses whole frames (zpool.c).
  *
  * Reader: one input buffer; body bytes are copied (or decompressed) straight
  * into the payload buffer, which grows only as data actually arrives, so a
  * hostile length never allocates more than about twice the bytes present.
- * Every error is sticky and described by img_reader_error().
+ * Every error is sticky and described by img_reader_error().  Once a
+ * compressed image shows more than one frame, the rest is decompressed
+ * ahead on a pool of threads (zread.c); a payload inside one decoded frame
+ * is then returned from the frame without a copy.
  */
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,66 +33,22 @@
 
 #define LOG_PREFIX "img: "
 #include "log.h"
-#include "img/img.h"
+#include "img/img-internal.h"
 #include "img/records.h"
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
 
 #define OBUF_SIZE	(1u << 20)	/* writer output buffer */
-#define IBUF_SIZE	(1u << 20)	/* reader input buffer */
 #define DIRECT_MIN	(64u << 10)	/* payloads this big bypass obuf */
 #define REC_HDR_LEN	16
 #define PAYLOAD_MIN	(64u << 10)	/* first payload buffer size */
-#define ZSTD_MAGIC	0xFD2FB528u
-#define AUTO_THREADS_MAX 4		/* opts->threads == 0: online CPUs, at most this */
-#define THREADS_MAX	64
-#define CRC_STEP	(64u << 10)	/* copy, then crc while still in cache */
-
-/*
- * One frame of the threaded writer: the caller fills in and hands it over,
- * a worker compresses it into out and sets done, the caller writes out.
- */
-struct zslot {
-	uint8_t *in;			/* IMG_FRAME_BYTES */
-	size_t in_len;
-	uint8_t *out;			/* ZSTD_compressBound(IMG_FRAME_BYTES) */
-	size_t out_len;
-	bool done;			/* under zpool.lock */
-	int err;			/* compression error of this frame */
-};
-
-struct zworker {
-	struct zpool *pool;
-	ZSTD_CCtx *cctx;
-	pthread_t tid;
-};
-
-/*
- * Frames are numbered in the order the caller hands them over; frame k uses
- * slots[k % nslots].  queued, taken, stop and each slot's done are under
- * lock; written and cur belong to the caller.
- */
-struct zpool {
-	pthread_mutex_t lock;
-	pthread_cond_t work;		/* a frame was queued, or stop */
-	pthread_cond_t done;		/* a frame was compressed */
-	struct zslot *slots;
-	unsigned nslots;
-	uint64_t queued;		/* frames handed to the workers */
-	uint64_t taken;			/* frames taken by a worker */
-	uint64_t written;		/* frames written to the fd */
-	struct zslot *cur;		/* frame being filled, NULL if none */
-	bool stop;
-	struct zworker *workers;
-	unsigned nworkers;		/* started */
-};
 
 struct img_writer {
 	int fd;
 	int err;			/* sticky */
 	bool finished;
 	ZSTD_CCtx *cctx;		/* compressing on the caller's thread */
-	struct zpool *pool;		/* compressing on workers */
+	struct zpool *pool;		/* compressing on workers (zpool.c) */
 	uint64_t frame_in;		/* input bytes in the current frame */
 	uint8_t *obuf;
 	size_t olen;
@@ -108,59 +62,7 @@ struct img_writer {
 	uint8_t image_id[16], parent_id[16];
 };
 
-struct img_reader {
-	int fd;
-	int err;			/* sticky */
-	bool done;			/* valid trailer seen */
-	bool eof;
-	uint32_t version;
-	ImgHeader *hdr;
-	ZSTD_DCtx *dctx;		/* NULL: uncompressed */
-	bool frame_start;		/* next compressed byte starts a frame */
-	uint8_t *ibuf;
-	size_t ipos, ilen;
-	uint64_t raw_bytes;
-	uint8_t *payload;
-	size_t pcap;
-	uint64_t body_off;
-	uint64_t nrec;
-	uint32_t sum_crc;
-	uint64_t page_bytes;
-	uint32_t cur_crc;		/* crc of the record just read */
-	struct img_record cur;		/* record being read, for messages */
-	bool cur_known;			/* cur.type is valid */
-	char errmsg[256];
-};
-
 static __thread char open_err[256];
-
-static inline void put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static inline void put_le64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-
-static inline uint32_t get_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-static inline uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
 
 /* Waits until fd is ready for events (non-blocking fds). */
 static int wait_fd(int fd, short events)
@@ -241,6 +143,12 @@ static int out_put(struct img_writer *w, const void *buf, size_t len)
 	return 0;
 }
 
+/* Writes a frame finished by the compression pool. */
+static int pool_out(void *ctx, const void *buf, size_t len)
+{
+	return out_flush(ctx, buf, len);
+}
+
 /* Runs the compressor over src with mode until it is consumed (continue)
  * or the frame is complete (end). */
 static int z_run(struct img_writer *w, const void *src, size_t n,
@@ -295,148 +203,6 @@ static int z_feed(struct img_writer *w, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Compresses one frame input into s->out on a worker: 0 or -EIO.  Streams
- * it like the caller's-thread path (unknown content size, window log as
- * set) so that every frame header is one the reader accepts. */
-static int zslot_compress(ZSTD_CCtx *cctx, struct zslot *s)
-{
-	ZSTD_inBuffer in = { s->in, s->in_len, 0 };
-	ZSTD_outBuffer out = { s->out, ZSTD_compressBound(IMG_FRAME_BYTES), 0 };
-	size_t zr;
-
-	zr = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue);
-	if (!ZSTD_isError(zr))
-		zr = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end);
-	if (ZSTD_isError(zr) || zr) {
-		pr_err("zstd compression: %s\n", ZSTD_isError(zr) ?
-		       ZSTD_getErrorName(zr) : "frame exceeds its bound");
-		ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
-		return -EIO;
-	}
-	s->out_len = out.pos;
-	return 0;
-}
-
-/* Worker: compresses queued frames in turn until stopped. */
-static void *zworker_main(void *arg)
-{
-	struct zworker *wk = arg;
-	struct zpool *p = wk->pool;
-	struct zslot *s;
-	int err;
-
-	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		while (!p->stop && p->taken == p->queued)
-			pthread_cond_wait(&p->work, &p->lock);
-		if (p->stop)
-			break;
-		s = &p->slots[p->taken++ % p->nslots];
-		pthread_mutex_unlock(&p->lock);
-		err = zslot_compress(wk->cctx, s);
-		pthread_mutex_lock(&p->lock);
-		s->err = err;
-		s->done = true;
-		pthread_cond_signal(&p->done);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
-}
-
-/*
- * Writes compressed frames to the fd in order, up to frame upto: only those
- * already done, or (wait) waiting for each.  Returns 0 or the first error
- * (of compression or of the write).
- */
-static int pool_write(struct img_writer *w, uint64_t upto, bool wait)
-{
-	struct zpool *p = w->pool;
-	struct zslot *s;
-	int ret = 0;
-
-	pthread_mutex_lock(&p->lock);
-	while (!ret && p->written < upto) {
-		s = &p->slots[p->written % p->nslots];
-		if (!s->done) {
-			if (!wait)
-				break;
-			pthread_cond_wait(&p->done, &p->lock);
-			continue;
-		}
-		pthread_mutex_unlock(&p->lock);
-		ret = s->err ? s->err : out_flush(w, s->out, s->out_len);
-		pthread_mutex_lock(&p->lock);
-		p->written++;
-	}
-	pthread_mutex_unlock(&p->lock);
-	return ret;
-}
-
-/* Hands the frame being filled to the workers, then writes finished ones. */
-static int pool_submit(struct img_writer *w)
-{
-	struct zpool *p = w->pool;
-
-	pthread_mutex_lock(&p->lock);
-	p->cur->done = false;
-	p->cur = NULL;
-	p->queued++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	return pool_write(w, p->queued, false);
-}
-
-/* Makes p->cur an empty frame, writing out the oldest one if all are busy. */
-static int pool_reserve(struct img_writer *w)
-{
-	struct zpool *p = w->pool;
-	int ret;
-
-	if (p->queued - p->written == p->nslots) {
-		ret = pool_write(w, p->written + 1, true);
-		if (ret)
-			return ret;
-	}
-	p->cur = &p->slots[p->queued % p->nslots];
-	p->cur->in_len = 0;
-	return 0;
-}
-
-/* Copies body bytes into frame inputs, handing over each full one; with
- * crc, computes the crc32c over the copy while it is still in cache. */
-static int pool_put(struct img_writer *w, const uint8_t *buf, size_t len,
-		    uint32_t *crc)
-{
-	struct zpool *p = w->pool;
-	uint8_t *dst;
-	size_t n;
-	int ret;
-
-	while (len) {
-		if (!p->cur) {
-			ret = pool_reserve(w);
-			if (ret)
-				return ret;
-		}
-		n = IMG_FRAME_BYTES - p->cur->in_len;
-		n = n < len ? n : len;
-		n = n < CRC_STEP ? n : CRC_STEP;
-		dst = p->cur->in + p->cur->in_len;
-		memcpy(dst, buf, n);
-		if (crc)
-			*crc = crc32c(*crc, dst, n);
-		p->cur->in_len += n;
-		buf += n;
-		len -= n;
-		if (p->cur->in_len == IMG_FRAME_BYTES) {
-			ret = pool_submit(w);
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
-}
-
 /* Puts body bytes into the image, continuing *crc over them if crc. */
 static int body_put(struct img_writer *w, const void *buf, size_t len,
 		    uint32_t *crc)
@@ -444,7 +210,7 @@ static int body_put(struct img_writer *w, const void *buf, size_t len,
 	if (!len)
 		return 0;
 	if (w->pool)
-		return pool_put(w, buf, len, crc);
+		return zpool_put(w->pool, buf, len, crc);
 	if (crc)
 		*crc = crc32c(*crc, buf, len);
 	return w->cctx ? z_feed(w, buf, len) : out_put(w, buf, len);
@@ -591,10 +357,8 @@ int img_writer_finish(struct img_writer *w)
 	ret = write_record(w, IMG_REC_TRAILER, 0, NULL, 0, w->msgbuf, len);
 	if (!ret && w->cctx)
 		ret = z_run(w, NULL, 0, ZSTD_e_end);
-	if (!ret && w->pool && w->pool->cur)
-		ret = pool_submit(w);
 	if (!ret && w->pool)
-		ret = pool_write(w, w->pool->queued, true);
+		ret = zpool_finish(w->pool);
 	if (!ret)
 		ret = out_flush(w, NULL, 0);
 	if (ret) {
@@ -669,121 +433,6 @@ static int put_preamble(struct img_writer *w)
 	return 0;
 }
 
-/* Creates a zstd context with the level (0: 1) and a window of one frame.
- * Returns 0 or -errno. */
-static int new_cctx(int level, ZSTD_CCtx **out)
-{
-	ZSTD_CCtx *cctx;
-	size_t zr;
-
-	if (!level)
-		level = 1;
-	if (level > ZSTD_maxCLevel())
-		level = ZSTD_maxCLevel();
-	if (level < ZSTD_minCLevel())
-		level = ZSTD_minCLevel();
-	cctx = ZSTD_createCCtx();
-	if (!cctx)
-		return -ENOMEM;
-	zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
-	if (!ZSTD_isError(zr))
-		zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, IMG_ZSTD_WINDOW_LOG);
-	if (ZSTD_isError(zr)) {
-		pr_err("zstd setup: %s\n", ZSTD_getErrorName(zr));
-		ZSTD_freeCCtx(cctx);
-		return -EINVAL;
-	}
-	*out = cctx;
-	return 0;
-}
-
-/* Stops and joins the workers, frees the pool; unwritten frames are lost. */
-static void pool_free(struct zpool *p)
-{
-	unsigned i;
-
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->stop = true;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	for (i = 0; i < p->nworkers; i++)
-		pthread_join(p->workers[i].tid, NULL);
-	for (i = 0; p->workers && i < p->nslots / 2; i++)	/* 2 slots a worker */
-		ZSTD_freeCCtx(p->workers[i].cctx);
-	for (i = 0; p->slots && i < p->nslots; i++) {
-		free(p->slots[i].in);
-		free(p->slots[i].out);
-	}
-	free(p->workers);
-	free(p->slots);
-	pthread_cond_destroy(&p->done);
-	pthread_cond_destroy(&p->work);
-	pthread_mutex_destroy(&p->lock);
-	free(p);
-}
-
-/* Allocates the frames and worker contexts of a pool of n workers. */
-static int pool_alloc(struct zpool *p, unsigned n, int level)
-{
-	size_t bound = ZSTD_compressBound(IMG_FRAME_BYTES);
-	unsigned i;
-	int ret;
-
-	p->nslots = 2 * n;
-	p->slots = calloc(p->nslots, sizeof(*p->slots));
-	p->workers = calloc(n, sizeof(*p->workers));
-	if (!p->slots || !p->workers)
-		return -ENOMEM;
-	for (i = 0; i < p->nslots; i++) {
-		p->slots[i].in = malloc(IMG_FRAME_BYTES);
-		p->slots[i].out = malloc(bound);
-		if (!p->slots[i].in || !p->slots[i].out)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		p->workers[i].pool = p;
-		ret = new_cctx(level, &p->workers[i].cctx);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/* Starts n compression workers with all signals blocked (signals for the
- * process go to the caller's threads).  Returns 0 or -errno. */
-static int pool_start(struct img_writer *w, unsigned n, int level)
-{
-	struct zpool *p;
-	sigset_t all, old;
-	int ret;
-
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->done, NULL);
-	w->pool = p;
-	ret = pool_alloc(p, n, level);
-	if (ret)
-		return ret;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (; p->nworkers < n; p->nworkers++) {
-		ret = -pthread_create(&p->workers[p->nworkers].tid, NULL,
-				      zworker_main, &p->workers[p->nworkers]);
-		if (ret) {
-			pr_err("starting compression thread %u of %u: %s\n",
-			       p->nworkers + 1, n, strerror(-ret));
-			break;
-		}
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ret;
-}
-
 /* Sets up compression: on the caller's thread or on a pool of workers
  * (threads 0: online CPUs, at most AUTO_THREADS_MAX). */
 static int setup_compression(struct img_writer *w, const struct img_write_opts *o)
@@ -799,8 +448,8 @@ static int setup_compression(struct img_writer *w, const struct img_write_opts *
 		n = n < 1 ? 1 : n > AUTO_THREADS_MAX ? AUTO_THREADS_MAX : n;
 	}
 	if (n == 1)
-		return new_cctx(o->level, &w->cctx);
-	return pool_start(w, n, o->level);
+		return img_new_cctx(o->level, &w->cctx);
+	return zpool_start(n, o->level, pool_out, w, &w->pool);
 }
 
 /* Starts an image on fd.  Returns 0 or -errno; on success *out owns the writer. */
@@ -841,7 +490,7 @@ void img_writer_free(struct img_writer *w)
 {
 	if (!w)
 		return;
-	pool_free(w->pool);
+	zpool_free(w->pool);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->msgbuf);
 	free(w->obuf);
@@ -856,10 +505,7 @@ const ImgHeader *img_writer_header(const struct img_writer *w)
 /* ---- reader ---- */
 
 /* Records err with a one-line message naming the current record. */
-static int rfail(struct img_reader *r, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int rfail(struct img_reader *r, int err, const char *fmt, ...)
+int img_rfail(struct img_reader *r, int err, const char *fmt, ...)
 {
 	char what[160];
 	va_list ap;
@@ -887,7 +533,7 @@ int img_reader_fail(struct img_reader *r, const struct img_record *rec, int err,
 {
 	r->cur = *rec;
 	r->cur_known = true;
-	return rfail(r, err, "%s", what);
+	return img_rfail(r, err, "%s", what);
 }
 
 /* Reads once into dst; returns bytes, 0 at EOF, or -errno. */
@@ -896,6 +542,8 @@ static ssize_t read_some(struct img_reader *r, void *dst, size_t n)
 	ssize_t got;
 	int ret;
 
+	if (r->rerr)		/* met by the pool's reader thread */
+		return r->rerr;
 	for (;;) {
 		got = read(r->fd, dst, n);
 		if (got >= 0)
@@ -921,16 +569,16 @@ static ssize_t fill(struct img_reader *r)
 
 	if (r->ipos == r->ilen) {
 		r->ipos = r->ilen = 0;
-	} else if (r->ilen == IBUF_SIZE) {
+	} else if (r->ilen == r->icap) {
 		memmove(r->ibuf, r->ibuf + r->ipos, r->ilen - r->ipos);
 		r->ilen -= r->ipos;
 		r->ipos = 0;
 	}
-	if (r->ilen == IBUF_SIZE)	/* zstd took nothing from a full buffer */
+	if (r->ilen == r->icap)	/* zstd took nothing from a full buffer */
 		return -EIO;
 	if (r->eof)
 		return 0;
-	n = read_some(r, r->ibuf + r->ilen, IBUF_SIZE - r->ilen);
+	n = read_some(r, r->ibuf + r->ilen, r->icap - r->ilen);
 	if (n > 0)
 		r->ilen += n;
 	return n;
@@ -966,7 +614,7 @@ static int raw_read(struct img_reader *r, void *dst, size_t n)
 			c = r->ilen - r->ipos < n ? r->ilen - r->ipos : n;
 			memcpy(d, r->ibuf + r->ipos, c);
 			r->ipos += c;
-		} else if (n >= IBUF_SIZE) {	/* big: straight into dst */
+		} else if (n >= r->icap) {	/* big: straight into dst */
 			got = read_some(r, d, n);
 			if (got <= 0)
 				return got < 0 ? got : -ENODATA;
@@ -983,24 +631,41 @@ static int raw_read(struct img_reader *r, void *dst, size_t n)
 	return 0;
 }
 
-/* Checks the header of the zstd frame starting at ibuf[ipos] (see img.h). */
+/* Checks the first 6 bytes of a zstd frame (see img.h): NULL if it is one
+ * the writer makes, else what is wrong. */
+const char *img_frame_header_bad(const uint8_t *p)
+{
+	if (get_le32(p) != ZSTD_MAGIC)
+		return "not a zstd frame";
+	/* unused, reserved and dictionary id bits clear; window as written */
+	if ((p[4] & 0x1b) ||
+	    (!(p[4] & 0x20) && p[5] != (IMG_ZSTD_WINDOW_LOG - 10) << 3))
+		return "unexpected zstd frame header";
+	return NULL;
+}
+
+/* Checks the header of the zstd frame starting at ibuf[ipos]. */
 static int check_frame(struct img_reader *r)
 {
-	const uint8_t *p;
+	const char *bad;
 	int ret;
 
 	ret = fill_at_least(r, 6);
 	if (ret)
 		return ret;
-	p = r->ibuf + r->ipos;
-	if (get_le32(p) != ZSTD_MAGIC)
-		return rfail(r, -EBADMSG, "not a zstd frame");
-	/* unused, reserved and dictionary id bits clear; window as written */
-	if ((p[4] & 0x1b) ||
-	    (!(p[4] & 0x20) && p[5] != (IMG_ZSTD_WINDOW_LOG - 10) << 3))
-		return rfail(r, -EBADMSG, "unexpected zstd frame header");
+	bad = img_frame_header_bad(r->ibuf + r->ipos);
+	if (bad)
+		return img_rfail(r, -EBADMSG, "%s", bad);
 	r->frame_start = false;
 	return 0;
+}
+
+/* At a frame boundary: whether to hand the rest to the pool (zread.c),
+ * from the first frame on with a fixed thread count, else from the second. */
+static bool pool_wanted(const struct img_reader *r)
+{
+	return r->threads > 1 && !r->pool_tried && !r->err &&
+	       (r->frames || r->threads_fixed);
 }
 
 /* Decompresses n body bytes into dst: 0, -ENODATA, -EBADMSG or -errno. */
@@ -1013,6 +678,14 @@ static int z_read(struct img_reader *r, void *dst, size_t n)
 	int ret;
 
 	while (out.pos < out.size) {
+		if (r->frame_start && pool_wanted(r))
+			zr_start(r, r->threads);	/* on failure: read on here */
+		if (r->zlive) {
+			ret = zr_read(r, &out);
+			if (ret)
+				return ret;
+			continue;
+		}
 		if (r->frame_start) {
 			ret = check_frame(r);
 			if (ret)
@@ -1022,9 +695,11 @@ static int z_read(struct img_reader *r, void *dst, size_t n)
 		before = out.pos;
 		zr = ZSTD_decompressStream(r->dctx, &out, &in);
 		if (ZSTD_isError(zr))
-			return rfail(r, -EBADMSG, "zstd: %s", ZSTD_getErrorName(zr));
-		if (zr == 0)
+			return img_rfail(r, -EBADMSG, "zstd: %s", ZSTD_getErrorName(zr));
+		if (zr == 0) {
 			r->frame_start = true;
+			r->frames++;
+		}
 		if (out.pos == before && in.pos == r->ipos) {
 			got = fill(r);
 			if (got <= 0)
@@ -1082,15 +757,21 @@ static int check_end(struct img_reader *r)
 	size_t zr;
 	ssize_t got;
 	bool consumed;
+	int ret;
 
+	if (r->zlive) {
+		ret = zr_check_end(r);	/* then the rest as below */
+		if (ret)
+			return ret;
+	}
 	while (r->dctx && !r->frame_start) {
 		out = (ZSTD_outBuffer){ &b, 1, 0 };
 		in = (ZSTD_inBuffer){ r->ibuf, r->ilen, r->ipos };
 		zr = ZSTD_decompressStream(r->dctx, &out, &in);
 		if (ZSTD_isError(zr))
-			return rfail(r, -EBADMSG, "zstd: %s", ZSTD_getErrorName(zr));
+			return img_rfail(r, -EBADMSG, "zstd: %s", ZSTD_getErrorName(zr));
 		if (out.pos)
-			return rfail(r, -EBADMSG, "data after the trailer");
+			return img_rfail(r, -EBADMSG, "data after the trailer");
 		if (zr == 0)
 			r->frame_start = true;
 		consumed = in.pos != r->ipos;
@@ -1107,7 +788,7 @@ static int check_end(struct img_reader *r)
 			return got;
 	}
 	if (r->ipos < r->ilen)
-		return rfail(r, -EBADMSG, "data after the trailer");
+		return img_rfail(r, -EBADMSG, "data after the trailer");
 	return 0;
 }
 
@@ -1117,16 +798,16 @@ static int read_trailer(struct img_reader *r, uint64_t len)
 	ImgTrailer *t;
 	int ret = 0;
 
-	t = img_trailer__unpack(NULL, len, r->payload);
+	t = img_trailer__unpack(NULL, len, r->pdata);
 	if (!t)
-		return rfail(r, -EBADMSG, "malformed trailer");
+		return img_rfail(r, -EBADMSG, "malformed trailer");
 	if (!t->has_records || t->records != r->nrec)
-		ret = rfail(r, -EBADMSG, "trailer counts %llu records, image has %llu",
+		ret = img_rfail(r, -EBADMSG, "trailer counts %llu records, image has %llu",
 			    (unsigned long long)t->records, (unsigned long long)r->nrec);
 	else if (!t->has_checksum || t->checksum != r->sum_crc)
-		ret = rfail(r, -EBADMSG, "trailer checksum mismatch");
+		ret = img_rfail(r, -EBADMSG, "trailer checksum mismatch");
 	else if (t->has_page_bytes && t->page_bytes != r->page_bytes)
-		ret = rfail(r, -EBADMSG, "trailer counts %llu page bytes, image has %llu",
+		ret = img_rfail(r, -EBADMSG, "trailer counts %llu page bytes, image has %llu",
 			    (unsigned long long)t->page_bytes,
 			    (unsigned long long)r->page_bytes);
 	img_trailer__free_unpacked(t, NULL);
@@ -1141,10 +822,10 @@ static int read_error(struct img_reader *r, int err, const char *what)
 	if (r->err)	/* already described (zstd, frame header) */
 		return r->err;
 	if (err == -ENODATA)
-		return rfail(r, err, "truncated %s", what);
+		return img_rfail(r, err, "truncated %s", what);
 	if (err == -ENOMEM)
-		return rfail(r, err, "out of memory for %s", what);
-	return rfail(r, err, "read: %s", strerror(-err));
+		return img_rfail(r, err, "out of memory for %s", what);
+	return img_rfail(r, err, "read: %s", strerror(-err));
 }
 
 /* Reads and checks one record's header, payload and crc into r->cur. */
@@ -1163,18 +844,23 @@ static int read_one(struct img_reader *r)
 	r->cur.length = get_le64(hdr + 8);
 	r->cur_known = true;
 	if (r->cur.length > IMG_MAX_RECORD)
-		return rfail(r, -E2BIG, "length %llu exceeds the %llu byte limit",
+		return img_rfail(r, -E2BIG, "length %llu exceeds the %llu byte limit",
 			     (unsigned long long)r->cur.length,
 			     (unsigned long long)IMG_MAX_RECORD);
-	ret = read_payload(r, r->cur.length);
+	if (r->zlive && zr_payload(r, r->cur.length)) {
+		ret = 0;	/* r->pdata points into the pool's frame */
+	} else {
+		ret = read_payload(r, r->cur.length);
+		r->pdata = r->payload;
+	}
 	if (!ret)
 		ret = body_read(r, tail, sizeof(tail));
 	if (ret)
 		return read_error(r, ret, "record");
 	crc = crc32c(0, hdr, sizeof(hdr));
-	crc = crc32c(crc, r->payload, r->cur.length);
+	crc = crc32c(crc, r->pdata, r->cur.length);
 	if (crc != get_le32(tail))
-		return rfail(r, -EBADMSG, "checksum mismatch");
+		return img_rfail(r, -EBADMSG, "checksum mismatch");
 	r->cur_crc = crc;
 	return 0;
 }
@@ -1191,17 +877,19 @@ int img_read_record(struct img_reader *r, struct img_record *rec)
 		*rec = r->cur;
 		return 0;
 	}
+	if (r->zpinned)
+		zr_unpin(r);
 	r->cur = (struct img_record){ .index = r->nrec, .offset = r->body_off };
 	r->cur_known = false;
 	ret = read_one(r);
 	if (ret)
 		return ret;
-	r->cur.payload = r->payload;
+	r->cur.payload = r->pdata;
 	d = img_rec_lookup(r->cur.type);
 	if (!d && !(r->cur.flags & IMG_RF_OPTIONAL))
-		return rfail(r, -EPROTO, "unknown required record type %u", r->cur.type);
+		return img_rfail(r, -EPROTO, "unknown required record type %u", r->cur.type);
 	if (d && !d->pb && r->cur.length < d->prefix_len)
-		return rfail(r, -EBADMSG, "%llu bytes, shorter than its %u byte prefix",
+		return img_rfail(r, -EBADMSG, "%llu bytes, shorter than its %u byte prefix",
 			     (unsigned long long)r->cur.length, d->prefix_len);
 	if (r->cur.type == IMG_REC_TRAILER) {
 		ret = read_trailer(r, r->cur.length);
@@ -1299,6 +987,25 @@ static int read_header(struct img_reader *r)
 	return 0;
 }
 
+/* Decompression workers by default: online CPUs, at most AUTO_THREADS_MAX. */
+static unsigned auto_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > AUTO_THREADS_MAX ? AUTO_THREADS_MAX : n;
+}
+
+/* Sets the decompression workers: 0 automatic, 1 none (the caller's thread
+ * only), n: n workers from the first frame on.  Returns 0 or -EINVAL. */
+int img_reader_set_threads(struct img_reader *r, int threads)
+{
+	if (threads < 0 || threads > THREADS_MAX)
+		return -EINVAL;
+	r->threads = threads ? (unsigned)threads : auto_threads();
+	r->threads_fixed = threads > 1;
+	return 0;
+}
+
 /* Opens an image on fd and checks its header.  Returns 0 or -errno
  * (message in img_last_open_error()); on success *out owns the reader. */
 int img_reader_open(int fd, struct img_reader **out)
@@ -1314,6 +1021,8 @@ int img_reader_open(int fd, struct img_reader **out)
 	r->ibuf = malloc(IBUF_SIZE);
 	if (!r->ibuf)
 		goto out_free;
+	r->icap = IBUF_SIZE;
+	r->threads = auto_threads();
 	ret = read_header(r);
 	if (ret)
 		goto out_free;
@@ -1331,6 +1040,7 @@ void img_reader_free(struct img_reader *r)
 {
 	if (!r)
 		return;
+	zr_stop(r);
 	if (r->hdr)
 		img_header__free_unpacked(r->hdr, NULL);
 	ZSTD_freeDCtx(r->dctx);
@@ -1356,7 +1066,7 @@ uint32_t img_reader_version(const struct img_reader *r)
 
 uint64_t img_reader_raw_bytes(const struct img_reader *r)
 {
-	return r->raw_bytes;
+	return __atomic_load_n(&r->raw_bytes, __ATOMIC_RELAXED);
 }
 
 const char *img_last_open_error(void)

@@ -4,6 +4,7 @@
  * lengths, unknown types, newer versions, trailing garbage).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,6 +82,7 @@ static struct buf make_image(bool compress, int threads, body_fn body, void *arg
 }
 
 static uint32_t last_digest;	/* crc32c over the records read_image() read */
+static int read_threads;	/* img_reader_set_threads() of read_image() */
 
 /* Reads a whole image; returns 0, or the first error.  *n counts records. */
 static int read_image(const void *data, size_t len, uint64_t *n, char *msg, size_t msglen)
@@ -99,6 +101,8 @@ static int read_image(const void *data, size_t len, uint64_t *n, char *msg, size
 		close(fd);
 		return ret;
 	}
+	if (read_threads)
+		CU_ASSERT_FATAL(img_reader_set_threads(r, read_threads) == 0);
 	last_digest = 0;
 	while ((ret = img_read_record(r, &rec)) == 1) {
 		last_digest = crc32c(last_digest, &rec.type, sizeof(rec.type));
@@ -491,6 +495,9 @@ static void test_truncate_plain(void)
 static void test_truncate_zstd(void)
 {
 	truncation(true);
+	read_threads = 2;	/* the same through the pool */
+	truncation(true);
+	read_threads = 0;
 }
 
 /*
@@ -540,6 +547,9 @@ static void test_flip_plain(void)
 static void test_flip_zstd(void)
 {
 	flips(true);
+	read_threads = 2;
+	flips(true);
+	read_threads = 0;
 }
 
 static int write_unknown_opt(struct img_writer *w, void *arg)
@@ -664,6 +674,9 @@ static void test_garbage_plain(void)
 static void test_garbage_zstd(void)
 {
 	garbage(true);
+	read_threads = 2;
+	garbage(true);
+	read_threads = 0;
 }
 
 static void test_checksum_message(void)
@@ -764,6 +777,143 @@ static void test_multiframe(void)
 	CU_ASSERT(!memcmp(one.p + off, two.p + off, one.len - off));
 	free(one.p);
 	free(two.p);
+}
+
+/* Result of reading an image with some decompression threads. */
+struct read_result {
+	int ret;
+	uint64_t n;
+	uint32_t digest;
+	char msg[256];
+};
+
+static struct read_result read_with(const struct buf *img, size_t len, int threads)
+{
+	struct read_result res;
+
+	read_threads = threads;
+	res.ret = read_image(img->p, len, &res.n, res.msg, sizeof(res.msg));
+	res.digest = last_digest;
+	read_threads = 0;
+	return res;
+}
+
+/* Reading through the pool gives what the caller's thread alone gives. */
+static bool same_result(const struct buf *img, size_t len, int threads)
+{
+	struct read_result one = read_with(img, len, 1), many;
+
+	many = read_with(img, len, threads);
+	if (one.ret == many.ret && one.n == many.n && one.digest == many.digest &&
+	    !strcmp(one.msg, many.msg))
+		return true;
+	fprintf(stderr, "\n%zu of %zu bytes: %d %llu \"%s\" vs %d threads: %d %llu \"%s\"\n",
+		len, img->len, one.ret, (unsigned long long)one.n, one.msg, threads,
+		many.ret, (unsigned long long)many.n, many.msg);
+	return false;
+}
+
+/* Cuts and flips of a multi-frame image: through the pool exactly the
+ * records, errors and messages of the caller's thread alone. */
+static void test_pool_equals_sync(void)
+{
+	size_t nrec = 3, body, cut, off, fl, i;
+	struct buf img = make_image(true, 2, write_big, &nrec);
+	struct read_result ok;
+	int bad = 0;
+
+	CU_ASSERT_FATAL(count_frames(&img) >= 3);
+	ok = read_with(&img, img.len, 2);
+	CU_ASSERT_EQUAL(ok.ret, 0);
+	CU_ASSERT_EQUAL(ok.n, 2 * nrec);
+	bad += !same_result(&img, img.len, 0);	/* automatic */
+	bad += !same_result(&img, img.len, 2);
+	bad += !same_result(&img, img.len, 3);
+	/* cuts around each frame boundary and inside frames */
+	body = body_start(&img);
+	for (off = body; off < img.len; off += fl) {
+		fl = ZSTD_findFrameCompressedSize(img.p + off, img.len - off);
+		CU_ASSERT_FATAL(!ZSTD_isError(fl));
+		for (cut = off > 8 ? off - 8 : 0; cut < off + 8 && cut <= img.len; cut++)
+			bad += !same_result(&img, cut, 2);
+		for (i = 1; i < 8; i++)
+			bad += !same_result(&img, off + fl * i / 8, 2);
+	}
+	/* flips in block headers and data, the last frame's end */
+	for (i = body; i < img.len; i += img.len / 97) {
+		img.p[i] ^= 0x5a;
+		bad += !same_result(&img, img.len, 2);
+		img.p[i] ^= 0x5a;
+	}
+	for (i = img.len - 12; i < img.len; i++) {
+		img.p[i] ^= 0x01;
+		bad += !same_result(&img, img.len, 2);
+		img.p[i] ^= 0x01;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	free(img.p);
+}
+
+struct part_writer {
+	int fd;
+	const uint8_t *data;
+	size_t len;
+};
+
+/* Writes part of an image to a pipe and leaves it open. */
+static void *part_writer_main(void *arg)
+{
+	struct part_writer *pw = arg;
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < pw->len && (n = write(pw->fd, pw->data + off, pw->len - off)) > 0)
+		off += n;
+	return NULL;
+}
+
+/* The consumer stops early: freeing the reader stops the pool, also while
+ * its reader thread waits on a pipe that stays open. */
+static void test_pool_stop_early(void)
+{
+	size_t nrec = 4;
+	struct buf img = make_image(true, 2, write_big, &nrec);
+	struct img_reader *r;
+	struct img_record rec;
+	struct part_writer pw;
+	pthread_t th;
+	int fd, p[2], i;
+
+	alarm(60);		/* a hang kills the test run */
+	for (i = 0; i < 4; i++) {
+		fd = memfd_with(img.p, img.len);
+		CU_ASSERT_FATAL(img_reader_open(fd, &r) == 0);
+		CU_ASSERT_EQUAL(img_reader_set_threads(r, i ? i + 1 : 0), 0);
+		CU_ASSERT_EQUAL(img_read_record(r, &rec), 1);
+		if (i)
+			CU_ASSERT_EQUAL(img_read_record(r, &rec), 1);
+		CU_ASSERT_EQUAL(rec.type, i ? IMG_REC_PAGES : IMG_REC_CREDS);
+		img_reader_free(r);
+		close(fd);
+	}
+	/* the first frame and a half in a pipe whose write end stays open */
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	pw.fd = p[1];
+	pw.data = img.p;
+	pw.len = body_start(&img);
+	pw.len += ZSTD_findFrameCompressedSize(img.p + pw.len, img.len - pw.len);
+	pw.len += 100000;
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, part_writer_main, &pw) == 0);
+	CU_ASSERT_FATAL(img_reader_open(p[0], &r) == 0);
+	CU_ASSERT_EQUAL(img_reader_set_threads(r, 2), 0);
+	CU_ASSERT_EQUAL(img_read_record(r, &rec), 1);
+	pthread_join(th, NULL);
+	usleep(10000);		/* the reader thread now waits for more */
+	img_reader_free(r);
+	alarm(0);
+	close(p[0]);
+	close(p[1]);
+	free(img.p);
 }
 
 /* Reads a little of the image, then closes the read end. */
@@ -993,6 +1143,8 @@ int main(void)
 	CU_add_test(s, "round trip zstd", test_roundtrip_zstd);
 	CU_add_test(s, "round trip zstd threads", test_roundtrip_zstd_threads);
 	CU_add_test(s, "multi-frame zstd", test_multiframe);
+	CU_add_test(s, "decompression pool equals one thread", test_pool_equals_sync);
+	CU_add_test(s, "decompression pool, consumer stops early", test_pool_stop_early);
 	CU_add_test(s, "write error with workers", test_write_error_threads);
 	CU_add_test(s, "free before finish", test_free_unfinished);
 	CU_add_test(s, "pipe plain", test_pipe_plain);

@@ -1,0 +1,140 @@
+/*
+ * Private to lib/img: the reader state shared by img.c and zread.c, the
+ * writer's compression pool (zpool.c) and the reader's decompression pool
+ * (zread.c).
+ */
+#ifndef VXCR_IMG_INTERNAL_H
+#define VXCR_IMG_INTERNAL_H
+
+#include <endian.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "img/img.h"
+
+#define IBUF_SIZE	(1u << 20)	/* reader input buffer */
+#define ZSTD_MAGIC	0xFD2FB528u
+#define AUTO_THREADS_MAX 4		/* threads 0: online CPUs, at most this */
+#define THREADS_MAX	64
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+/* ---- writer: compression pool (zpool.c) ---- */
+
+struct zpool;
+/* Writes one finished frame to the image: 0 or -errno. */
+typedef int (*zpool_out_fn)(void *ctx, const void *buf, size_t len);
+
+int img_new_cctx(int level, ZSTD_CCtx **out);
+int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
+		struct zpool **pp);
+int zpool_put(struct zpool *p, const uint8_t *buf, size_t len, uint32_t *crc);
+int zpool_finish(struct zpool *p);
+void zpool_free(struct zpool *p);
+
+/* ---- reader ---- */
+
+struct zrpool;
+struct zrframe;
+
+struct img_reader {
+	int fd;
+	int err;			/* sticky */
+	bool done;			/* valid trailer seen */
+	bool eof;
+	int rerr;			/* read error to report at the next read */
+	uint32_t version;
+	ImgHeader *hdr;
+	ZSTD_DCtx *dctx;		/* NULL: uncompressed */
+	bool frame_start;		/* next compressed byte starts a frame */
+	uint64_t frames;		/* frames ended on the caller's thread */
+	unsigned threads;		/* decompression workers, 1: none */
+	bool threads_fixed;		/* set by the caller: pool from frame 0 */
+	bool pool_tried;		/* the pool ran (or failed to start) */
+	uint8_t *ibuf;
+	size_t ipos, ilen, icap;
+	uint64_t raw_bytes;		/* atomic while the pool runs */
+	struct zrpool *pool;		/* decompressing on workers */
+	bool zlive;			/* the pool supplies the body */
+	struct zrframe *zf;		/* frame being consumed (pool) */
+	size_t zpos;			/* in its output, or input if streamed */
+	bool zended;			/* a streamed frame has ended */
+	bool zpinned;			/* the returned payload points into zf */
+	const uint8_t *pdata;		/* payload of the record just read */
+	uint8_t *payload;
+	size_t pcap;
+	uint64_t body_off;
+	uint64_t nrec;
+	uint32_t sum_crc;
+	uint64_t page_bytes;
+	uint32_t cur_crc;		/* crc of the record just read */
+	struct img_record cur;		/* record being read, for messages */
+	bool cur_known;			/* cur.type is valid */
+	char errmsg[256];
+};
+
+int img_rfail(struct img_reader *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *img_frame_header_bad(const uint8_t *p);
+
+/* ---- reader: decompression pool (zread.c) ---- */
+
+/*
+ * One frame as the pool hands it to the caller, in stream order.  A decoded
+ * frame has out[0..out_len); a frame the worker could not decode (corrupt,
+ * or more than IMG_FRAME_BYTES of content) has zerr set and is decoded again
+ * on the caller's thread from in[0..in_len), so that the caller sees the
+ * same bytes and the same error as without the pool.  The last frame has
+ * handover set: in[0..in_len) are the next bytes of the stream (an
+ * incomplete or unexpected frame, or nothing at the end of the fd), eof
+ * and rerr say how reading stopped, and the caller reads on by itself.
+ */
+struct zrframe {
+	uint8_t *in;
+	size_t in_len, in_cap;
+	uint8_t *out;			/* IMG_FRAME_BYTES */
+	size_t out_len;
+	size_t zerr;			/* zstd error of the worker, 0 if none */
+	bool decoded;			/* under the pool lock */
+	bool handover;
+	bool eof;
+	int rerr;
+};
+
+int zr_start(struct img_reader *r, unsigned n);
+int zr_read(struct img_reader *r, ZSTD_outBuffer *out);
+bool zr_payload(struct img_reader *r, uint64_t len);
+int zr_check_end(struct img_reader *r);
+void zr_unpin(struct img_reader *r);
+void zr_stop(struct img_reader *r);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * Compression pool of the image writer.  The caller copies body bytes once
+ * into IMG_FRAME_BYTES frame inputs (struct zslot), a pool of workers
+ * compresses them, each with its own ZSTD_CCtx and the same parameters as
+ * the caller's-thread path, and the caller writes the finished frames out
+ * in order through the pool's output function.  At most 2 x workers frames
+ * are in flight.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_PREFIX "img: "
+#include "log.h"
+#include "img/img-internal.h"
+
+#define CRC_STEP	(64u << 10)	/* copy, then crc while still in cache */
+
+/*
+ * One frame: the caller fills in and hands it over, a worker compresses it
+ * into out and sets done, the caller writes out.
+ */
+struct zslot {
+	uint8_t *in;			/* IMG_FRAME_BYTES */
+	size_t in_len;
+	uint8_t *out;			/* ZSTD_compressBound(IMG_FRAME_BYTES) */
+	size_t out_len;
+	bool done;			/* under zpool.lock */
+	int err;			/* compression error of this frame */
+};
+
+struct zworker {
+	struct zpool *pool;
+	ZSTD_CCtx *cctx;
+	pthread_t tid;
+};
+
+/*
+ * Frames are numbered in the order the caller hands them over; frame k uses
+ * slots[k % nslots].  queued, taken, stop and each slot's done are under
+ * lock; written and cur belong to the caller.
+ */
+struct zpool {
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* a frame was queued, or stop */
+	pthread_cond_t done;		/* a frame was compressed */
+	struct zslot *slots;
+	unsigned nslots;
+	uint64_t queued;		/* frames handed to the workers */
+	uint64_t taken;			/* frames taken by a worker */
+	uint64_t written;		/* frames written out */
+	struct zslot *cur;		/* frame being filled, NULL if none */
+	bool stop;
+	struct zworker *workers;
+	unsigned nworkers;		/* started */
+	zpool_out_fn out;
+	void *out_ctx;
+};
+
+/* Creates a zstd context with the level (0: 1) and a window of one frame.
+ * Returns 0 or -errno. */
+int img_new_cctx(int level, ZSTD_CCtx **out)
+{
+	ZSTD_CCtx *cctx;
+	size_t zr;
+
+	if (!level)
+		level = 1;
+	if (level > ZSTD_maxCLevel())
+		level = ZSTD_maxCLevel();
+	if (level < ZSTD_minCLevel())
+		level = ZSTD_minCLevel();
+	cctx = ZSTD_createCCtx();
+	if (!cctx)
+		return -ENOMEM;
+	zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(zr))
+		zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, IMG_ZSTD_WINDOW_LOG);
+	if (ZSTD_isError(zr)) {
+		pr_err("zstd setup: %s\n", ZSTD_getErrorName(zr));
+		ZSTD_freeCCtx(cctx);
+		return -EINVAL;
+	}
+	*out = cctx;
+	return 0;
+}
+/* Compresses one frame input into s->out on a worker: 0 or -EIO.  Streams
+ * it like the caller's-thread path (unknown content size, window log as
+ * set) so that every frame header is one the reader accepts. */
+static int zslot_compress(ZSTD_CCtx *cctx, struct zslot *s)
+{
+	ZSTD_inBuffer in = { s->in, s->in_len, 0 };
+	ZSTD_outBuffer out = { s->out, ZSTD_compressBound(IMG_FRAME_BYTES), 0 };
+	size_t zr;
+
+	zr = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue);
+	if (!ZSTD_isError(zr))
+		zr = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end);
+	if (ZSTD_isError(zr) || zr) {
+		pr_err("zstd compression: %s\n", ZSTD_isError(zr) ?
+		       ZSTD_getErrorName(zr) : "frame exceeds its bound");
+		ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+		return -EIO;
+	}
+	s->out_len = out.pos;
+	return 0;
+}
+
+/* Worker: compresses queued frames in turn until stopped. */
+static void *zworker_main(void *arg)
+{
+	struct zworker *wk = arg;
+	struct zpool *p = wk->pool;
+	struct zslot *s;
+	int err;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->stop && p->taken == p->queued)
+			pthread_cond_wait(&p->work, &p->lock);
+		if (p->stop)
+			break;
+		s = &p->slots[p->taken++ % p->nslots];
+		pthread_mutex_unlock(&p->lock);
+		err = zslot_compress(wk->cctx, s);
+		pthread_mutex_lock(&p->lock);
+		s->err = err;
+		s->done = true;
+		pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/*
+ * Writes compressed frames to the fd in order, up to frame upto: only those
+ * already done, or (wait) waiting for each.  Returns 0 or the first error
+ * (of compression or of the write).
+ */
+static int pool_write(struct zpool *p, uint64_t upto, bool wait)
+{
+	struct zslot *s;
+	int ret = 0;
+
+	pthread_mutex_lock(&p->lock);
+	while (!ret && p->written < upto) {
+		s = &p->slots[p->written % p->nslots];
+		if (!s->done) {
+			if (!wait)
+				break;
+			pthread_cond_wait(&p->done, &p->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		ret = s->err ? s->err : p->out(p->out_ctx, s->out, s->out_len);
+		pthread_mutex_lock(&p->lock);
+		p->written++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+/* Hands the frame being filled to the workers, then writes finished ones. */
+static int pool_submit(struct zpool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->cur->done = false;
+	p->cur = NULL;
+	p->queued++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	return pool_write(p, p->queued, false);
+}
+
+/* Makes p->cur an empty frame, writing out the oldest one if all are busy. */
+static int pool_reserve(struct zpool *p)
+{
+	int ret;
+
+	if (p->queued - p->written == p->nslots) {
+		ret = pool_write(p, p->written + 1, true);
+		if (ret)
+			return ret;
+	}
+	p->cur = &p->slots[p->queued % p->nslots];
+	p->cur->in_len = 0;
+	return 0;
+}
+
+/* Copies body bytes into frame inputs, handing over each full one; with
+ * crc, computes the crc32c over the copy while it is still in cache. */
+int zpool_put(struct zpool *p, const uint8_t *buf, size_t len, uint32_t *crc)
+{
+	uint8_t *dst;
+	size_t n;
+	int ret;
+
+	while (len) {
+		if (!p->cur) {
+			ret = pool_reserve(p);
+			if (ret)
+				return ret;
+		}
+		n = IMG_FRAME_BYTES - p->cur->in_len;
+		n = n < len ? n : len;
+		n = n < CRC_STEP ? n : CRC_STEP;
+		dst = p->cur->in + p->cur->in_len;
+		memcpy(dst, buf, n);
+		if (crc)
+			*crc = crc32c(*crc, dst, n);
+		p->cur->in_len += n;
+		buf += n;
+		len -= n;
+		if (p->cur->in_len == IMG_FRAME_BYTES) {
+			ret = pool_submit(p);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Stops and joins the workers, frees the pool; unwritten frames are lost. */
+void zpool_free(struct zpool *p)
+{
+	unsigned i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i].tid, NULL);
+	for (i = 0; p->workers && i < p->nslots / 2; i++)	/* 2 slots a worker */
+		ZSTD_freeCCtx(p->workers[i].cctx);
+	for (i = 0; p->slots && i < p->nslots; i++) {
+		free(p->slots[i].in);
+		free(p->slots[i].out);
+	}
+	free(p->workers);
+	free(p->slots);
+	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* Allocates the frames and worker contexts of a pool of n workers. */
+static int pool_alloc(struct zpool *p, unsigned n, int level)
+{
+	size_t bound = ZSTD_compressBound(IMG_FRAME_BYTES);
+	unsigned i;
+	int ret;
+
+	p->nslots = 2 * n;
+	p->slots = calloc(p->nslots, sizeof(*p->slots));
+	p->workers = calloc(n, sizeof(*p->workers));
+	if (!p->slots || !p->workers)
+		return -ENOMEM;
+	for (i = 0; i < p->nslots; i++) {
+		p->slots[i].in = malloc(IMG_FRAME_BYTES);
+		p->slots[i].out = malloc(bound);
+		if (!p->slots[i].in || !p->slots[i].out)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		p->workers[i].pool = p;
+		ret = img_new_cctx(level, &p->workers[i].cctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Starts n compression workers with all signals blocked (signals for the
+ * process go to the caller's threads); finished frames go to out(ctx).
+ * Returns 0 or -errno; on success *pp owns the pool. */
+int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
+		struct zpool **pp)
+{
+	struct zpool *p;
+	sigset_t all, old;
+	int ret;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->out = out;
+	p->out_ctx = ctx;
+	ret = pool_alloc(p, n, level);
+	if (ret)
+		goto out_free;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; p->nworkers < n; p->nworkers++) {
+		ret = -pthread_create(&p->workers[p->nworkers].tid, NULL,
+				      zworker_main, &p->workers[p->nworkers]);
+		if (ret) {
+			pr_err("starting compression thread %u of %u: %s\n",
+			       p->nworkers + 1, n, strerror(-ret));
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		goto out_free;
+	*pp = p;
+	return 0;
+
+out_free:
+	zpool_free(p);
+	return ret;
+}
+
+/* Hands over the frame being filled and writes every frame out: 0 or the
+ * first error. */
+int zpool_finish(struct zpool *p)
+{
+	int ret = 0;
+
+	if (p->cur)
+		ret = pool_submit(p);
+	if (!ret)
+		ret = pool_write(p, p->queued, true);
+	return ret;
+}

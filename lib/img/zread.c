@@ -1,0 +1,635 @@
+/*
+ * Decompression pool of the image reader.
+ *
+ * A reader thread takes the compressed body from the fd and splits it at
+ * frame boundaries: it checks each frame header as the caller's thread
+ * would (img_frame_header_bad()), then walks the block headers, reading
+ * exactly up to the next one, so that no read goes past the end of a
+ * frame.  Whole frames go to the workers, each with its own ZSTD_DCtx,
+ * which decode them into IMG_FRAME_BYTES buffers; the caller consumes the
+ * frames strictly in order.  At most 2 x workers frames are in flight.
+ *
+ * Anything unusual ends the pool's part at a frame boundary: an incomplete
+ * frame at the end of the fd, a read error, a header the writer does not
+ * make, a reserved block type, a frame bigger than any the writer makes.
+ * The reader thread then stops reading and hands the bytes it has to the
+ * caller, which reads on from there on its own thread exactly as without
+ * the pool, so every error is found with the same code and message.  A
+ * complete frame that a worker cannot decode is decoded again, streaming,
+ * on the caller's thread, for the same reason.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "img: "
+#include "log.h"
+#include "img/img-internal.h"
+
+struct zrworker {
+	struct zrpool *pool;
+	ZSTD_DCtx *dctx;
+	pthread_t tid;
+};
+
+/*
+ * Frame k is frames[k % nframes].  filled, taken, released, stop and each
+ * frame's decoded and handover are under lock.  The caller holds frames
+ * [released, cur]: cur is the one it reads, and the one before it stays
+ * until the next record when the payload returned last points into it.
+ */
+struct zrpool {
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* a frame was read, or stop */
+	pthread_cond_t done;		/* a frame was decoded or handed over */
+	pthread_cond_t space;		/* a frame was released, or stop */
+	struct zrframe *frames;
+	unsigned nframes;
+	uint64_t filled;		/* frames read by the reader thread */
+	uint64_t taken;			/* frames taken by a worker */
+	uint64_t released;		/* frames given back by the caller */
+	uint64_t cur;			/* the caller's frame */
+	bool stop;
+	bool joined;
+	/* the reader thread's */
+	int fd;
+	int stopfd;			/* eventfd: wakes the reader thread */
+	bool may_block;			/* fd is not a regular file: poll */
+	uint8_t *pend;			/* bytes the caller had read ahead */
+	size_t ppos, plen;
+	uint64_t *raw_bytes;
+	bool eof;
+	int rerr;
+	pthread_t reader;
+	bool reader_started;
+	struct zrworker *workers;
+	unsigned nworkers;		/* started */
+	uint8_t *ring;			/* frame outputs, mapped twice in a row */
+	size_t ring_len;		/* one mapping, 0 if none */
+};
+
+/* Reads from the bytes read ahead, then from the fd, waking up on stop.
+ * Returns bytes, 0 at EOF, or -errno (-ECANCELED on stop). */
+static ssize_t zr_read_fd(struct zrpool *p, uint8_t *dst, size_t n)
+{
+	struct pollfd pfd[2] = { { .fd = p->fd, .events = POLLIN },
+				 { .fd = p->stopfd, .events = POLLIN } };
+	ssize_t got;
+
+	if (p->ppos < p->plen) {
+		got = p->plen - p->ppos < n ? p->plen - p->ppos : n;
+		memcpy(dst, p->pend + p->ppos, got);
+		p->ppos += got;
+		return got;
+	}
+	if (p->eof)
+		return 0;
+	for (;;) {
+		if (!p->may_block)
+			goto read;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pfd[1].revents)
+			return -ECANCELED;
+read:
+		got = read(p->fd, dst, n);
+		if (got >= 0)
+			break;
+		if (errno != EINTR && errno != EAGAIN)
+			return -errno;
+	}
+	__atomic_fetch_add(p->raw_bytes, got, __ATOMIC_RELAXED);
+	if (!got)
+		p->eof = true;
+	return got;
+}
+
+/* Reads until f->in holds want bytes: false at EOF, on an error (in
+ * p->rerr) or if want exceeds the buffer. */
+static bool zr_fill_to(struct zrpool *p, struct zrframe *f, size_t want)
+{
+	ssize_t got;
+
+	if (want > f->in_cap)
+		return false;
+	while (f->in_len < want) {
+		got = zr_read_fd(p, f->in + f->in_len, want - f->in_len);
+		if (got <= 0) {
+			p->rerr = got;
+			return false;
+		}
+		f->in_len += got;
+	}
+	return true;
+}
+
+/* Size of a frame header whose descriptor byte is fhd (no dictionary id). */
+static size_t frame_header_len(uint8_t fhd)
+{
+	static const uint8_t fcs_len[4] = { 0, 2, 4, 8 };
+	bool single = fhd & 0x20;
+
+	return 5 + !single + ((fhd >> 6) ? fcs_len[fhd >> 6] : single);
+}
+
+/* Reads one whole frame into f: true, or false with the bytes read so far
+ * in f when the pool's part ends here (see the head comment). */
+static bool zr_read_frame(struct zrpool *p, struct zrframe *f)
+{
+	uint32_t bh;
+	size_t off;
+
+	f->in_len = 0;
+	if (!zr_fill_to(p, f, 6) || img_frame_header_bad(f->in))
+		return false;
+	off = frame_header_len(f->in[4]);
+	do {
+		if (!zr_fill_to(p, f, off + 3))
+			return false;
+		bh = f->in[off] | f->in[off + 1] << 8 | (uint32_t)f->in[off + 2] << 16;
+		if (((bh >> 1) & 3) == 3)	/* reserved block type */
+			return false;
+		off += 3 + (((bh >> 1) & 3) == 1 ? 1 : bh >> 3);
+	} while (!(bh & 1));
+	if (f->in[4] & 0x04)		/* content checksum */
+		off += 4;
+	return zr_fill_to(p, f, off);
+}
+
+/* Puts the bytes read ahead but not used behind f->in for the caller. */
+static void zr_prepare_handover(struct zrpool *p, struct zrframe *f)
+{
+	size_t rest = p->plen - p->ppos, cap;
+	uint8_t *buf;
+
+	if (!rest)
+		return;
+	cap = f->in_len + rest > IBUF_SIZE ? f->in_len + rest : IBUF_SIZE;
+	buf = malloc(cap);
+	if (!buf) {		/* the caller reports it at its next read */
+		p->rerr = -ENOMEM;
+		return;
+	}
+	memcpy(buf, f->in, f->in_len);
+	memcpy(buf + f->in_len, p->pend + p->ppos, rest);
+	free(f->in);
+	f->in = buf;
+	f->in_len += rest;
+	f->in_cap = cap;
+	p->ppos = p->plen;
+}
+
+/* Reader thread: splits the stream into frames until the handover. */
+static void *zr_reader_main(void *arg)
+{
+	struct zrpool *p = arg;
+	struct zrframe *f;
+	bool whole;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->stop && p->filled - p->released == p->nframes)
+			pthread_cond_wait(&p->space, &p->lock);
+		if (p->stop)
+			break;
+		f = &p->frames[p->filled % p->nframes];
+		pthread_mutex_unlock(&p->lock);
+		whole = zr_read_frame(p, f);
+		if (!whole)
+			zr_prepare_handover(p, f);
+		pthread_mutex_lock(&p->lock);
+		f->decoded = !whole;
+		f->handover = !whole;
+		f->eof = p->eof;
+		f->rerr = p->rerr;
+		p->filled++;
+		if (!whole) {
+			pthread_cond_signal(&p->done);
+			break;
+		}
+		pthread_cond_signal(&p->work);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Worker: decodes frames in turn until stopped. */
+static void *zr_worker_main(void *arg)
+{
+	struct zrworker *wk = arg;
+	struct zrpool *p = wk->pool;
+	struct zrframe *f;
+	size_t zr;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->stop && (p->taken == p->filled ||
+				    p->frames[p->taken % p->nframes].handover))
+			pthread_cond_wait(&p->work, &p->lock);
+		if (p->stop)
+			break;
+		f = &p->frames[p->taken++ % p->nframes];
+		pthread_mutex_unlock(&p->lock);
+		zr = ZSTD_decompressDCtx(wk->dctx, f->out, IMG_FRAME_BYTES,
+					 f->in, f->in_len);
+		pthread_mutex_lock(&p->lock);
+		f->zerr = ZSTD_isError(zr) ? zr : 0;
+		f->out_len = ZSTD_isError(zr) ? 0 : zr;
+		f->decoded = true;
+		pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Stops and joins the threads (once). */
+static void zr_join(struct zrpool *p)
+{
+	unsigned i;
+
+	if (p->joined)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_cond_broadcast(&p->space);
+	pthread_mutex_unlock(&p->lock);
+	if (p->stopfd >= 0 && eventfd_write(p->stopfd, 1) < 0)
+		pr_perror("waking the image reader thread");
+	if (p->reader_started)
+		pthread_join(p->reader, NULL);
+	for (i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i].tid, NULL);
+	p->joined = true;
+}
+
+/* Joins the threads and frees the pool. */
+static void zr_free(struct zrpool *p)
+{
+	unsigned i;
+
+	zr_join(p);
+	for (i = 0; p->workers && i < p->nframes / 2; i++)	/* 2 a worker */
+		ZSTD_freeDCtx(p->workers[i].dctx);
+	for (i = 0; p->frames && i < p->nframes; i++) {
+		free(p->frames[i].in);
+		if (!p->ring_len)
+			free(p->frames[i].out);
+	}
+	if (p->ring_len)
+		munmap(p->ring, 2 * p->ring_len);
+	if (p->stopfd >= 0)
+		close(p->stopfd);
+	free(p->pend);
+	free(p->workers);
+	free(p->frames);
+	pthread_cond_destroy(&p->space);
+	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/*
+ * Maps the frame outputs as a ring that follows itself in memory, so that a
+ * payload running from a full frame into the next one is contiguous and
+ * can be returned without a copy.  Without it (no memfd) payloads that span
+ * frames are copied.
+ */
+static void zr_map_ring(struct zrpool *p)
+{
+	size_t len = (size_t)p->nframes * IMG_FRAME_BYTES;
+	uint8_t *base;
+	int fd;
+
+	fd = memfd_create("vxcr-img-ring", MFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ftruncate(fd, len) < 0)
+		goto out_close;
+	base = mmap(NULL, 2 * len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		goto out_close;
+	if (mmap(base, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
+	    MAP_FAILED ||
+	    mmap(base + len, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fd, 0) == MAP_FAILED) {
+		munmap(base, 2 * len);
+		goto out_close;
+	}
+	p->ring = base;
+	p->ring_len = len;
+out_close:
+	close(fd);
+}
+
+/* Allocates the frames and worker contexts of a pool of n workers. */
+static int zr_alloc(struct zrpool *p, unsigned n)
+{
+	size_t cap = ZSTD_compressBound(IMG_FRAME_BYTES);
+	unsigned i;
+
+	p->stopfd = eventfd(0, EFD_CLOEXEC);
+	if (p->stopfd < 0)
+		return -errno;
+	p->nframes = 2 * n;
+	p->frames = calloc(p->nframes, sizeof(*p->frames));
+	p->workers = calloc(n, sizeof(*p->workers));
+	if (!p->frames || !p->workers)
+		return -ENOMEM;
+	zr_map_ring(p);
+	for (i = 0; i < p->nframes; i++) {
+		p->frames[i].in = malloc(cap);
+		p->frames[i].in_cap = cap;
+		p->frames[i].out = p->ring_len ? p->ring + (size_t)i * IMG_FRAME_BYTES :
+				   malloc(IMG_FRAME_BYTES);
+		if (!p->frames[i].in || !p->frames[i].out)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		p->workers[i].pool = p;
+		p->workers[i].dctx = ZSTD_createDCtx();
+		if (!p->workers[i].dctx)
+			return -ENOMEM;
+		ZSTD_DCtx_setParameter(p->workers[i].dctx, ZSTD_d_windowLogMax,
+				       IMG_ZSTD_WINDOW_LOG);
+	}
+	return 0;
+}
+
+/* Starts up to n workers, then the reader thread, all signals blocked;
+ * fails only if no worker or the reader thread (which takes the first
+ * byte) could not start. */
+static int zr_start_threads(struct zrpool *p, unsigned n)
+{
+	sigset_t all, old;
+	int ret = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; p->nworkers < n; p->nworkers++) {
+		ret = -pthread_create(&p->workers[p->nworkers].tid, NULL,
+				      zr_worker_main, &p->workers[p->nworkers]);
+		if (ret)
+			break;
+	}
+	if (p->nworkers)
+		ret = -pthread_create(&p->reader, NULL, zr_reader_main, p);
+	p->reader_started = !ret;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
+/*
+ * At a frame boundary of a compressed image: hands the rest of the body to
+ * a pool of n workers, with the bytes already in r->ibuf.  Returns 0 or
+ * -errno (logged; the caller then reads on by itself).
+ */
+int zr_start(struct img_reader *r, unsigned n)
+{
+	struct stat st;
+	struct zrpool *p;
+	int ret;
+
+	r->pool_tried = true;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	pthread_cond_init(&p->space, NULL);
+	p->fd = r->fd;
+	p->may_block = fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode);
+	p->eof = r->eof;
+	p->raw_bytes = &r->raw_bytes;
+	ret = zr_alloc(p, n);
+	if (!ret) {
+		p->pend = r->ibuf;	/* read before the caller's next byte */
+		p->ppos = r->ipos;
+		p->plen = r->ilen;
+		ret = zr_start_threads(p, n);
+	}
+	if (ret) {
+		pr_err("starting %u decompression threads: %s\n", n, strerror(-ret));
+		p->pend = NULL;
+		zr_free(p);
+		return ret;
+	}
+	r->ibuf = NULL;
+	r->ipos = r->ilen = r->icap = 0;
+	r->pool = p;
+	r->zlive = true;
+	r->zf = NULL;
+	return 0;
+}
+
+/* The caller reads on by itself from the bytes of the handover frame f. */
+static void zr_handover(struct img_reader *r, struct zrframe *f)
+{
+	zr_join(r->pool);
+	free(r->ibuf);
+	r->ibuf = f->in;
+	r->icap = f->in_cap;
+	r->ilen = f->in_len;
+	r->ipos = 0;
+	f->in = NULL;
+	r->eof = f->eof;
+	r->rerr = f->rerr;
+	r->frame_start = true;
+	r->zlive = false;
+	r->zf = NULL;
+}
+
+/* Moves on to the next frame, waiting for it; gives back the current one
+ * unless the returned payload points into it. */
+static void zr_next(struct img_reader *r)
+{
+	struct zrpool *p = r->pool;
+	struct zrframe *f;
+
+	pthread_mutex_lock(&p->lock);
+	if (r->zf)
+		p->cur++;
+	if (!r->zpinned && p->released != p->cur) {
+		p->released = p->cur;
+		pthread_cond_signal(&p->space);
+	}
+	f = &p->frames[p->cur % p->nframes];
+	while (p->cur >= p->filled || !f->decoded)
+		pthread_cond_wait(&p->done, &p->lock);
+	f->decoded = false;	/* for its next use */
+	pthread_mutex_unlock(&p->lock);
+	if (f->handover) {
+		zr_handover(r, f);
+		return;
+	}
+	r->zf = f;
+	r->zpos = 0;
+	r->zended = false;
+	if (f->zerr)
+		ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+}
+
+/* Gives back the frame the last payload pointed into. */
+void zr_unpin(struct img_reader *r)
+{
+	struct zrpool *p = r->pool;
+
+	r->zpinned = false;
+	if (!r->zlive)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->released != p->cur) {
+		p->released = p->cur;
+		pthread_cond_signal(&p->space);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Whether the current frame has no more output. */
+static bool zr_exhausted(const struct img_reader *r)
+{
+	const struct zrframe *f = r->zf;
+
+	return !f || (f->zerr ? r->zended : r->zpos == f->out_len);
+}
+
+/* Decodes the current frame, which a worker could not, on the caller's
+ * thread into out, as far as it goes: 0 or -EBADMSG. */
+static int zr_stream(struct img_reader *r, ZSTD_outBuffer *out)
+{
+	struct zrframe *f = r->zf;
+	ZSTD_inBuffer in = { f->in, f->in_len, r->zpos };
+	size_t zr, before = out->pos;
+
+	zr = ZSTD_decompressStream(r->dctx, out, &in);
+	if (ZSTD_isError(zr))
+		return img_rfail(r, -EBADMSG, "zstd: %s", ZSTD_getErrorName(zr));
+	r->zpos = in.pos;
+	r->zended = zr == 0;
+	if (r->zended ? in.pos != in.size :
+	    in.pos == in.size && out->pos == before)
+		return img_rfail(r, -EBADMSG, "zstd: frame ends elsewhere");
+	return 0;
+}
+
+/* Takes body bytes into out from the pool, at most to the end of the
+ * current frame: 0 (r->zlive false if the caller now reads on by itself)
+ * or -errno. */
+int zr_read(struct img_reader *r, ZSTD_outBuffer *out)
+{
+	struct zrframe *f;
+	size_t n;
+
+	if (zr_exhausted(r)) {
+		zr_next(r);
+		return 0;
+	}
+	f = r->zf;
+	if (f->zerr)
+		return zr_stream(r, out);
+	n = f->out_len - r->zpos;
+	n = n < out->size - out->pos ? n : out->size - out->pos;
+	memcpy((uint8_t *)out->dst + out->pos, f->out + r->zpos, n);
+	r->zpos += n;
+	out->pos += n;
+	return 0;
+}
+
+/* Waits for the frame after the current one to be decoded (or to be the
+ * handover) and returns it. */
+static const struct zrframe *zr_peek_next(struct zrpool *p)
+{
+	const struct zrframe *f = &p->frames[(p->cur + 1) % p->nframes];
+
+	pthread_mutex_lock(&p->lock);
+	while (p->cur + 1 >= p->filled || !f->decoded)
+		pthread_cond_wait(&p->done, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+	return f;
+}
+
+/*
+ * A payload of len bytes inside the current frame, or running from a full
+ * frame into the next (contiguous in the ring), is returned from there:
+ * true with r->pdata set and the frames kept until the next record.  Else
+ * false: the caller copies it.
+ */
+bool zr_payload(struct img_reader *r, uint64_t len)
+{
+	const struct zrframe *f, *next;
+	uint64_t rest;
+
+	if (!len || r->zpinned)
+		return false;
+	if (zr_exhausted(r))
+		zr_next(r);
+	f = r->zf;
+	if (!r->zlive || f->zerr)
+		return false;
+	r->pdata = f->out + r->zpos;
+	if (f->out_len - r->zpos >= len) {
+		r->zpos += len;
+	} else {
+		rest = len - (f->out_len - r->zpos);
+		if (!r->pool->ring_len || f->out_len != IMG_FRAME_BYTES ||
+		    rest > IMG_FRAME_BYTES)
+			return false;
+		next = zr_peek_next(r->pool);
+		if (next->handover || next->zerr || next->out_len < rest)
+			return false;
+		r->zpinned = true;
+		zr_next(r);
+		r->zpos = rest;
+	}
+	r->body_off += len;
+	r->zpinned = true;
+	return true;
+}
+
+/* After the trailer: the current frame must end there and no frame may
+ * follow.  Returns 0 (r->zlive false: the caller checks the end of the
+ * stream by itself) or -EBADMSG. */
+int zr_check_end(struct img_reader *r)
+{
+	ZSTD_outBuffer out;
+	uint8_t b;
+	int ret;
+
+	while (r->zf && r->zf->zerr && !r->zended) {
+		out = (ZSTD_outBuffer){ &b, 1, 0 };
+		ret = zr_stream(r, &out);
+		if (ret)
+			return ret;
+		if (out.pos)
+			break;
+	}
+	if (!zr_exhausted(r))
+		return img_rfail(r, -EBADMSG, "data after the trailer");
+	zr_next(r);
+	if (r->zlive)
+		return img_rfail(r, -EBADMSG, "data after the trailer");
+	return 0;
+}
+
+/* Stops the pool's threads and frees it (img_reader_free()). */
+void zr_stop(struct img_reader *r)
+{
+	if (!r->pool)
+		return;
+	zr_free(r->pool);
+	r->pool = NULL;
+	r->zlive = false;
+	r->zf = NULL;
+}
