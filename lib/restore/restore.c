@@ -38,8 +38,10 @@ static int rebuild(struct restore_ctx *rc)
 		return ret;
 	}
 	ret = mem_restore_layout(rc);
+	pr_debug("stage layout done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	if (!ret)
 		ret = pages_restore(rc);
+	pr_debug("stage pages done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	if (!ret)
 		ret = mem_restore_finish(rc);
 	if (!ret)
@@ -82,11 +84,15 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = rc->spool_fd = -1;
 	rc->pid = -1;
 
+	rc->t0 = t0;
 	ret = plan_read(rc);
+	pr_debug("stage plan read at %.3f ms\n", (now_ns() - t0) / 1e6);
 	if (!ret)
 		ret = check_plan(rc);
+	pr_debug("stage checks done at %.3f ms\n", (now_ns() - t0) / 1e6);
 	if (!ret)
 		ret = tree_clone(rc);
+	pr_debug("stage child ready at %.3f ms\n", (now_ns() - t0) / 1e6);
 	if (!ret)
 		ret = rebuild(rc);
 	if (ret) {

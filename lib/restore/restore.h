@@ -94,6 +94,7 @@ struct restore_ctx {
 	struct img_reader *rd;
 	struct img_record pending;	/* first PAGES record, not applied yet */
 	bool have_pending;		/* false: the trailer was already read */
+	uint64_t t0;			/* CLOCK_MONOTONIC ns at start, for stage timings */
 	int spool_fd;			/* rest of a piped image, see spool.c; -1 */
 	void *spool_buf;
 	size_t spool_cap;
