@@ -22,6 +22,7 @@
 
 #include "vxcr/vxcr.h"
 #include "proc/proc.h"
+#include "img/records.h"
 
 #include "task.pb-c.h"
 #include "mm.pb-c.h"
@@ -29,10 +30,6 @@
 
 struct img_writer;
 
-/* task_entry.state values (TASK_STATE_* of the image format). */
-#define TASK_STATE_ALIVE	1
-#define TASK_STATE_DEAD		2	/* zombie */
-#define TASK_STATE_STOPPED	3	/* job-control stopped: stays stopped */
 
 /* Sets a proto2 optional scalar field and its has_ flag. */
 #define PB_SET(msg, field, val) do {		\

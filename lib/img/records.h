@@ -38,6 +38,11 @@ struct img_data_prefix {
 	uint64_t offset;
 } __attribute__((packed));
 
+/* task_entry.state values */
+#define TASK_STATE_ALIVE	1
+#define TASK_STATE_DEAD		2	/* zombie */
+#define TASK_STATE_STOPPED	3	/* job-control stopped: stays stopped */
+
 /* vma_entry.madv bits */
 #define VXCR_MADV_DONTFORK	0x1
 #define VXCR_MADV_DONTDUMP	0x2

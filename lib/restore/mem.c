@@ -94,6 +94,9 @@ static int map_one(struct restore_ctx *rc, const VmaEntry *v)
 	return 0;
 }
 
+#define PR_SET_VMA_VXCR			0x53564d41	/* PR_SET_VMA */
+#define PR_SET_VMA_ANON_NAME_VXCR	0
+
 static const struct {
 	uint64_t bit;
 	int advice;
@@ -120,6 +123,38 @@ static int advise_one(struct restore_ctx *rc, const VmaEntry *v)
 			return r;
 	}
 	return 0;
+}
+
+/*
+ * Names an anonymous area as it was ("[anon:NAME]" in maps, set by the
+ * program with PR_SET_VMA_ANON_NAME).  0 or -errno.
+ */
+static int name_one(struct restore_ctx *rc, const VmaEntry *v)
+{
+	char name[96];
+	size_t n;
+	long r;
+	int ret;
+
+	if (v->kind != VMA_KIND__VMA_ANON || !v->name || strncmp(v->name, "[anon:", 6))
+		return 0;
+	n = strlen(v->name + 6);
+	if (n < 2 || n > sizeof(name) || v->name[6 + n - 1] != ']')
+		return 0;
+	memcpy(name, v->name + 6, n - 1);
+	name[n - 1] = '\0';
+	ret = inject_write(rc->pid, rc->scratch + RST_SCRATCH_DATA + RST_SCR_MISC, name, n);
+	if (ret)
+		return ret;
+	r = rst_inject(rc, "prctl(PR_SET_VMA_ANON_NAME)", SYS_prctl, PR_SET_VMA_VXCR,
+		       PR_SET_VMA_ANON_NAME_VXCR, v->start, v->end - v->start,
+		       rc->scratch + RST_SCRATCH_DATA + RST_SCR_MISC, 0);
+	if (r == -EINVAL) {
+		pr_warn("pid %d: area %#llx keeps no name %s: kernel without CONFIG_ANON_VMA_NAME\n",
+			rc->pid, (unsigned long long)v->start, v->name);
+		return 0;
+	}
+	return r < 0 ? (int)r : 0;
 }
 
 /* Refuses a shmem object mapped by two areas (needs one shared object). */
@@ -160,6 +195,8 @@ int mem_restore_layout(struct restore_ctx *rc)
 		ret = map_one(rc, rc->vmas[i]);
 	for (i = 0; !ret && i < rc->nr_vmas; i++)
 		ret = rc->vmas[i]->madv ? advise_one(rc, rc->vmas[i]) : 0;
+	for (i = 0; !ret && i < rc->nr_vmas; i++)
+		ret = name_one(rc, rc->vmas[i]);
 	return ret;
 }
 

@@ -41,12 +41,6 @@
 #define RST_SCR_GROUPS		0x800	/* setgroups list */
 #define RST_AUXV_MAX		((0x500 - RST_SCR_AUXV) / 8)
 
-/* task_entry.state values of the image format (as lib/dump writes them). */
-#ifndef TASK_STATE_ALIVE
-#define TASK_STATE_ALIVE	1
-#define TASK_STATE_DEAD		2	/* zombie */
-#define TASK_STATE_STOPPED	3	/* job-control stopped: stays stopped */
-#endif
 
 enum { RST_VVAR, RST_VVAR_VCLOCK, RST_VDSO, RST_NR_VDSO };
 

@@ -8,7 +8,13 @@
  * with contents), heap (malloc small and large, sbrk), .data/.bss, stack.
  */
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include "prog.h"
+
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
 
 #define BIG_LEN (128UL << 20)
 #define FILE_PAGES 4
@@ -114,9 +120,11 @@ static int make_file(const char *tag, uint64_t seed)
 	return fd;
 }
 
+static int named_ok;	/* the kernel names anonymous areas */
+
 struct maps {
 	char *small, *big, *shanon, *privfile, *shfile, *ro, *none_empty, *none_full;
-	char *heap_small, *heap_large, *brk_area;
+	char *heap_small, *heap_large, *brk_area, *named;
 	int privfd, shfd;
 };
 
@@ -147,6 +155,13 @@ static void setup(struct maps *m)
 	prog_fill(m->none_full, 4 * psz, 7);
 	mprotect(m->none_full, 4 * psz, PROT_NONE);
 
+	m->named = map_or_die(4 * psz, rw, pa, -1, "named anon");
+	prog_fill(m->named, 4 * psz, 14);
+	/* EINVAL: kernel without CONFIG_ANON_VMA_NAME; nothing to check then */
+	named_ok = !prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, m->named, 4 * psz, "vxcr-test");
+	if (!named_ok && errno != EINVAL)
+		prog_fail("PR_SET_VMA_ANON_NAME: %s", strerror(errno));
+
 	m->heap_small = malloc(1000 * 8);
 	m->heap_large = malloc(4 << 20);	/* mmap'ed by malloc */
 	m->brk_area = sbrk(4 * psz);
@@ -168,6 +183,7 @@ static void setup(struct maps *m)
 	add_area("prot-none full", m->none_full, 4 * psz, "---p");
 	add_area("brk", m->brk_area, 4 * psz, "rw-p");
 	add_area("malloc large", m->heap_large, 4 << 20, "rw-p");
+	add_area("named anon", m->named, 4 * psz, "rw-p");
 }
 
 #define VERIFY(p, len, seed, what)                                             \
@@ -198,6 +214,34 @@ static void check_files(struct maps *m)
 	free(buf);
 }
 
+/* The [anon:NAME] set with PR_SET_VMA_ANON_NAME is still on the area. */
+static void check_anon_name(const void *addr)
+{
+	char line[512], want[64];
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, want, strlen(want)))
+			found = strstr(line, "[anon:vxcr-test]") != NULL;
+	if (f)
+		fclose(f);
+	CHECK(found, "area %p lost its name [anon:vxcr-test]", addr);
+}
+
+/* brk() still extends the heap after a restore (mm fields came back). */
+static void check_heap_grows(void)
+{
+	char *more = sbrk(8 * psz);
+
+	CHECK(more != (void *)-1, "sbrk after restore: %s", strerror(errno));
+	if (more != (void *)-1) {
+		memset(more, 0x77, 8 * psz);
+		CHECK(more[8 * psz - 1] == 0x77, "new heap pages not writable");
+	}
+}
+
 static void check_all(struct maps *m, const uint64_t *stack_words, size_t n,
 		      void *brk_before)
 {
@@ -214,6 +258,10 @@ static void check_all(struct maps *m, const uint64_t *stack_words, size_t n,
 	VERIFY(m->heap_large, 4 << 20, 9, "malloc large");
 	VERIFY(m->brk_area, 4 * psz, 10, "sbrk area");
 	CHECK(sbrk(0) == brk_before, "program break moved: %p, was %p", sbrk(0), brk_before);
+	VERIFY(m->named, 4 * psz, 14, "named anon");
+	if (named_ok)
+		check_anon_name(m->named);
+	check_heap_grows();
 	VERIFY(data_words, sizeof(data_words), 11, ".data");
 	VERIFY(bss_words, sizeof(bss_words), 12, ".bss");
 	VERIFY(stack_words, n * 8, 13, "stack");
