@@ -12,11 +12,11 @@
 
 #define LOG_PREFIX "dump: "
 #include "log.h"
+#include "util/testhook.h"
 #include "dump/dump.h"
 #include "img/img.h"
 #include "img/records.h"
 
-#define TEST_PAUSE_SECONDS 60
 
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o)
 {
@@ -31,15 +31,6 @@ uint64_t dump_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/* Test hook: VXCR_TEST_PAUSE=stage makes the dumper sleep there. */
-void dump_test_pause(struct dump_ctx *ctx, const char *stage)
-{
-	if (!ctx->pause_stage || strcmp(ctx->pause_stage, stage))
-		return;
-	pr_info("pausing at %s\n", stage);
-	sleep(TEST_PAUSE_SECONDS);
 }
 
 /* Everything that is read while frozen, injection window included. */
@@ -165,14 +156,14 @@ static int dump_one(struct dump_ctx *ctx, struct dump_task *t)
 	ctx->t_seize = dump_now_ns();
 	ret = seize_task(t);
 	if (!ret)
-		dump_test_pause(ctx, "seized");
+		test_pause("seized");
 	ret = ret ? : seize_check_alone(t);
 	ret = ret ? : collect(ctx, t);
 	if (!ret)
-		dump_test_pause(ctx, "collected");
+		test_pause("collected");
 	ret = ret ? : write_image(ctx, t);
 	if (!ret)
-		dump_test_pause(ctx, "written");
+		test_pause("written");
 	/* our handles on its files go before it runs on or dies */
 	free_files(&ctx->files);
 	if (ret || ctx->opts->leave_running) {
@@ -207,7 +198,6 @@ int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dum
 	memset(ctx.st, 0, sizeof(*ctx.st));
 	ctx.out_fd = fd;
 	ctx.t_start = dump_now_ns();
-	ctx.pause_stage = getenv("VXCR_TEST_PAUSE");
 	start_off = lseek(fd, 0, SEEK_CUR);
 
 	ret = dump_check_target(pid);

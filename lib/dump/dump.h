@@ -181,12 +181,10 @@ struct dump_ctx {
 	struct dump_task *root;		/* the one task dumped today */
 	struct dump_files files;
 	uint64_t t_start, t_seize;
-	const char *pause_stage;	/* VXCR_TEST_PAUSE */
 };
 
 /* dump.c */
 uint64_t dump_now_ns(void);
-void dump_test_pause(struct dump_ctx *ctx, const char *stage);
 
 /* seize.c */
 int dump_check_target(pid_t pid);

@@ -20,6 +20,7 @@
 
 #define LOG_PREFIX "pages: "
 #include "log.h"
+#include "util/testhook.h"
 #include "dump/dump.h"
 #include "img/img.h"
 #include "img/records.h"
@@ -211,7 +212,7 @@ static int flush_batch(struct page_ctx *pc)
 	pc->used = 0;
 	if (!ret && !pc->paused) {
 		pc->paused = true;
-		dump_test_pause(pc->ctx, "pages");
+		test_pause("pages");
 	}
 	return ret;
 }

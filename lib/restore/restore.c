@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util/testhook.h"
 #include "restore/restore.h"
 
 void vxcr_restore_opts_init(struct vxcr_restore_opts *o)
@@ -39,13 +40,17 @@ static int rebuild(struct restore_ctx *rc)
 	}
 	ret = mem_restore_layout(rc);
 	pr_debug("stage layout done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
+	test_pause("layout");
 	if (!ret)
 		ret = pages_restore(rc);
 	pr_debug("stage pages done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
+	test_pause("pages");
 	if (!ret)
 		ret = mem_restore_finish(rc);
 	if (!ret)
 		ret = creds_restore(rc);
+	if (!ret)
+		test_pause("creds");
 	if (!ret)
 		ret = core_restore(rc);
 	return ret;
@@ -93,6 +98,7 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	if (!ret)
 		ret = tree_clone(rc);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - t0) / 1e6);
+	test_pause("child");
 	if (!ret)
 		ret = rebuild(rc);
 	if (ret) {

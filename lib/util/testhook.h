@@ -1,0 +1,12 @@
+/* Test hook shared by dump and restore: VXCR_TEST_PAUSE=STAGE. */
+#ifndef VXCR_TESTHOOK_H
+#define VXCR_TESTHOOK_H
+
+/*
+ * If the environment variable VXCR_TEST_PAUSE names stage, logs "pausing at
+ * STAGE" (info) and sleeps 60 s, so a test can SIGKILL the tool right there
+ * and check what it leaves behind.  Otherwise returns at once.
+ */
+void test_pause(const char *stage);
+
+#endif
