@@ -105,8 +105,11 @@ static int apply_record(struct restore_ctx *rc, const struct img_record *rec)
 		return -EBADMSG;
 	}
 	rc->pages += len / RST_PAGE;
-	if ((v->prot & PROT_WRITE) || v->kind == VMA_KIND__VMA_SHMEM)
-		return vm_write(rc, addr, data, len);
+	if ((v->prot & PROT_WRITE) || v->kind == VMA_KIND__VMA_SHMEM) {
+		int ret = uffd_copy(rc, v, addr, data, len);
+
+		return ret == 1 ? vm_write(rc, addr, data, len) : ret;
+	}
 	return mem_write(rc, addr, data, len);
 }
 
@@ -117,9 +120,10 @@ static int apply_record(struct restore_ctx *rc, const struct img_record *rec)
 int pages_restore(struct restore_ctx *rc)
 {
 	struct img_record rec = rc->pending;
-	int ret = 0, more = rc->have_pending;
+	int ret, err, more = rc->have_pending;
 
-	while (more > 0) {
+	ret = uffd_setup(rc);
+	while (more > 0 && !ret) {
 		if (rec.type == IMG_REC_PAGES || rec.type == IMG_REC_SHMEM_PAGES) {
 			ret = apply_record(rc, &rec);
 		} else if (!(rec.flags & IMG_RF_OPTIONAL)) {
@@ -133,5 +137,6 @@ int pages_restore(struct restore_ctx *rc)
 		if (more < 0)
 			ret = more;
 	}
-	return ret;
+	err = uffd_teardown(rc);
+	return ret ? ret : err;
 }

@@ -87,6 +87,7 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	rc->opts = o;
 	rc->img_fd = fd;
 	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = rc->spool_fd = -1;
+	rc->uffd = rc->uffd_child = -1;
 	rc->pid = -1;
 
 	rc->t0 = t0;

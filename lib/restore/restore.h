@@ -89,6 +89,9 @@ struct restore_ctx {
 	struct img_record pending;	/* first PAGES record, not applied yet */
 	bool have_pending;		/* false: the trailer was already read */
 	uint64_t t0;			/* CLOCK_MONOTONIC ns at start, for stage timings */
+	int uffd;			/* our copy of the child's userfaultfd, -1 */
+	int uffd_child;			/* its number in the child, -1 */
+	bool *uffd_vma;			/* per rc->vmas[i]: registered */
 	int spool_fd;			/* rest of a piped image, see spool.c; -1 */
 	void *spool_buf;
 	size_t spool_cap;
@@ -177,6 +180,12 @@ int pages_restore(struct restore_ctx *rc);
 /* creds.c, core.c */
 int creds_restore(struct restore_ctx *rc);
 int core_restore(struct restore_ctx *rc);
+
+/* uffd.c */
+int uffd_setup(struct restore_ctx *rc);
+int uffd_copy(struct restore_ctx *rc, const VmaEntry *v, uint64_t addr,
+	      const void *data, uint64_t len);
+int uffd_teardown(struct restore_ctx *rc);
 
 /* spool.c */
 int spool_wait_pid(struct restore_ctx *rc);
