@@ -4,8 +4,11 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (creds)"
 for prog in memory counter signals fds rlimits creds identity vector \
-	    restart-nanosleep restart-read restart-pause; do
+	    restart-nanosleep restart-read restart-pause sched vector512; do
 	if [ "$prog" = vector ] && ! grep -qw avx /proc/cpuinfo; then
+		continue
+	fi
+	if [ "$prog" = vector512 ] && ! "$PROGS/vector512" "$T/probe" --probe; then
 		continue
 	fi
 	rm -f "$T/out"
