@@ -183,7 +183,9 @@ int plan_read(struct restore_ctx *rc)
 
 	ret = img_reader_open(rc->img_fd, &rc->rd);
 	if (ret) {
-		pr_err("image: %s\n", strerror(-ret));
+		const char *why = img_last_open_error();
+
+		pr_err("image: %s\n", *why ? why : strerror(-ret));
 		return ret;
 	}
 	for (;;) {
