@@ -48,7 +48,7 @@ static inline uint64_t get_le64(const uint8_t *p)
 	return le64toh(v);
 }
 
-/* ---- writer: compression pool (zpool.c) ---- */
+/* ---- writer: compression pool, or writer thread (zpool.c) ---- */
 
 struct zpool;
 /* Writes one finished frame to the image: 0 or -errno. */
@@ -57,6 +57,8 @@ typedef int (*zpool_out_fn)(void *ctx, const void *buf, size_t len);
 int img_new_cctx(int level, ZSTD_CCtx **out);
 int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
 		struct zpool **pp);
+/* Uncompressed body: one thread writes it out in order, in chunks. */
+int zpool_start_store(zpool_out_fn out, void *ctx, struct zpool **pp);
 int zpool_put(struct zpool *p, const uint8_t *buf, size_t len, uint32_t *crc);
 int zpool_finish(struct zpool *p);
 void zpool_free(struct zpool *p);

@@ -7,7 +7,9 @@
  * body byte is fed to a ZSTD_CCtx from the caller's memory and the
  * compressed output collects in the same buffer; a frame is ended every
  * IMG_FRAME_BYTES of input so frames decode independently.  With more
- * threads a pool of workers compresses whole frames (zpool.c).
+ * threads a pool of workers compresses whole frames (zpool.c).  An
+ * uncompressed image with threads != 1 copies the body into chunks that one
+ * thread writes out in order while the caller goes on (zpool.c, store mode).
  *
  * Reader: one input buffer; body bytes are copied (or decompressed) straight
  * into the payload buffer, which grows only as data actually arrives, so a
@@ -48,7 +50,8 @@ struct img_writer {
 	int err;			/* sticky */
 	bool finished;
 	ZSTD_CCtx *cctx;		/* compressing on the caller's thread */
-	struct zpool *pool;		/* compressing on workers (zpool.c) */
+	struct zpool *pool;		/* compressing on workers, or writing
+					 * on a thread (zpool.c) */
 	uint64_t frame_in;		/* input bytes in the current frame */
 	uint8_t *obuf;
 	size_t olen;
@@ -108,6 +111,16 @@ static int writev_all(int fd, struct iovec *iov, int cnt)
 
 /* ---- writer ---- */
 
+/* writev_all() to the image fd, logging a failure. */
+static int out_writev(int fd, struct iovec *iov, int cnt)
+{
+	int ret = writev_all(fd, iov, cnt);
+
+	if (ret)
+		pr_err("write to fd %d: %s\n", fd, strerror(-ret));
+	return ret;
+}
+
 /* Writes the buffered bytes and, if data, data after them in one writev. */
 static int out_flush(struct img_writer *w, const void *data, size_t dlen)
 {
@@ -117,11 +130,9 @@ static int out_flush(struct img_writer *w, const void *data, size_t dlen)
 	};
 	int ret;
 
-	ret = writev_all(w->fd, w->olen ? iov : iov + 1, w->olen ? 2 : 1);
-	if (ret) {
-		pr_err("write to fd %d: %s\n", w->fd, strerror(-ret));
+	ret = out_writev(w->fd, w->olen ? iov : iov + 1, w->olen ? 2 : 1);
+	if (ret)
 		return ret;
-	}
 	w->olen = 0;
 	return 0;
 }
@@ -147,6 +158,16 @@ static int out_put(struct img_writer *w, const void *buf, size_t len)
 static int pool_out(void *ctx, const void *buf, size_t len)
 {
 	return out_flush(ctx, buf, len);
+}
+
+/* Writes a chunk of an uncompressed body; runs on the writer thread, so it
+ * reads nothing of the writer but the fd. */
+static int store_out(void *ctx, const void *buf, size_t len)
+{
+	const struct img_writer *w = ctx;
+	struct iovec iov = { (void *)buf, len };
+
+	return out_writev(w->fd, &iov, 1);
 }
 
 /* Runs the compressor over src with mode until it is consumed (continue)
@@ -359,7 +380,7 @@ int img_writer_finish(struct img_writer *w)
 		ret = z_run(w, NULL, 0, ZSTD_e_end);
 	if (!ret && w->pool)
 		ret = zpool_finish(w->pool);
-	if (!ret)
+	if (!ret && w->olen)
 		ret = out_flush(w, NULL, 0);
 	if (ret) {
 		w->err = ret;
@@ -433,20 +454,23 @@ static int put_preamble(struct img_writer *w)
 	return 0;
 }
 
-/* Sets up compression: on the caller's thread or on a pool of workers
- * (threads 0: online CPUs, at most AUTO_THREADS_MAX). */
-static int setup_compression(struct img_writer *w, const struct img_write_opts *o)
+/* Sets up threads: compression on the caller's thread or on a pool of
+ * workers, or an uncompressed body written on the caller's thread or on a
+ * writer thread (threads 0: online CPUs, at most AUTO_THREADS_MAX). */
+static int setup_threads(struct img_writer *w, const struct img_write_opts *o)
 {
 	long n = o->threads;
 
 	if (n < 0 || n > THREADS_MAX) {
-		pr_err("%ld compression threads: not in 0..%d\n", n, THREADS_MAX);
+		pr_err("%ld writer threads: not in 0..%d\n", n, THREADS_MAX);
 		return -EINVAL;
 	}
 	if (!n) {
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		n = n < 1 ? 1 : n > AUTO_THREADS_MAX ? AUTO_THREADS_MAX : n;
 	}
+	if (!o->compress)
+		return n == 1 ? 0 : zpool_start_store(store_out, w, &w->pool);
 	if (n == 1)
 		return img_new_cctx(o->level, &w->cctx);
 	return zpool_start(n, o->level, pool_out, w, &w->pool);
@@ -470,14 +494,18 @@ int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer
 	ret = fill_header(w, o);
 	if (ret)
 		goto out_free;
-	if (o->compress) {
-		ret = setup_compression(w, o);
-		if (ret)
-			goto out_free;
-	}
+	ret = setup_threads(w, o);
+	if (ret)
+		goto out_free;
 	ret = put_preamble(w);
 	if (ret)
 		goto out_free;
+	if (w->pool && !o->compress) {	/* the body's writer writes it too */
+		ret = zpool_put(w->pool, w->obuf, w->olen, NULL);
+		if (ret)
+			goto out_free;
+		w->olen = 0;
+	}
 	*out = w;
 	return 0;
 

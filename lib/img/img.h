@@ -64,6 +64,10 @@ struct img_write_opts {
 	int level;		/* zstd level, 0 = library default fast level */
 	int threads;		/* compression threads: 0 = online CPUs, at
 				 * most 4; 1 = the caller's thread */
+				/* uncompressed: 1 = write on the caller's
+				 * thread; otherwise (0: with 2+ online
+				 * CPUs) one writer thread writes while the
+				 * caller goes on */
 	uint32_t root_pid;
 	const uint8_t *parent_id; /* 16 bytes or NULL */
 };

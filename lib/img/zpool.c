@@ -5,6 +5,12 @@
  * the caller's-thread path, and the caller writes the finished frames out
  * in order through the pool's output function.  At most 2 x workers frames
  * are in flight.
+ *
+ * Store mode (uncompressed images): the same slots, filled the same way,
+ * but one worker writes each full STORE_CHUNK slot out itself, in order,
+ * while the caller fills the next; at most STORE_SLOTS chunks in flight.
+ * After a failed write the worker writes nothing more and the error comes
+ * back from the next zpool_put() or zpool_finish().
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,18 +23,21 @@
 #include "img/img-internal.h"
 
 #define CRC_STEP	(64u << 10)	/* copy, then crc while still in cache */
+#define STORE_CHUNK	(4u << 20)	/* store mode: bytes per write */
+#define STORE_SLOTS	4		/* store mode: chunks in flight */
 
 /*
  * One frame: the caller fills in and hands it over, a worker compresses it
- * into out and sets done, the caller writes out.
+ * into out and sets done, the caller writes out.  In store mode the worker
+ * writes in itself before setting done; out is unused.
  */
 struct zslot {
-	uint8_t *in;			/* IMG_FRAME_BYTES */
+	uint8_t *in;			/* zpool.slot_bytes */
 	size_t in_len;
 	uint8_t *out;			/* ZSTD_compressBound(IMG_FRAME_BYTES) */
 	size_t out_len;
 	bool done;			/* under zpool.lock */
-	int err;			/* compression error of this frame */
+	int err;			/* compression (or write) error of this frame */
 };
 
 struct zworker {
@@ -53,7 +62,11 @@ struct zpool {
 	uint64_t written;		/* frames written out */
 	struct zslot *cur;		/* frame being filled, NULL if none */
 	bool stop;
+	bool store;			/* no compression: the worker writes */
+	int werr;			/* store: first write error (atomic) */
+	size_t slot_bytes;		/* input bytes of a slot */
 	struct zworker *workers;
+	unsigned nalloc;		/* workers allocated */
 	unsigned nworkers;		/* started */
 	zpool_out_fn out;
 	void *out_ctx;
@@ -108,7 +121,21 @@ static int zslot_compress(ZSTD_CCtx *cctx, struct zslot *s)
 	return 0;
 }
 
-/* Worker: compresses queued frames in turn until stopped. */
+/* Store mode: writes a chunk out unless an earlier write failed (then
+ * returns that error).  Only one worker runs, so chunks go out in order. */
+static int zslot_store(struct zpool *p, struct zslot *s)
+{
+	int err = __atomic_load_n(&p->werr, __ATOMIC_RELAXED);
+
+	if (!err)
+		err = p->out(p->out_ctx, s->in, s->in_len);
+	if (err)
+		__atomic_store_n(&p->werr, err, __ATOMIC_RELAXED);
+	return err;
+}
+
+/* Worker: compresses (or, store, writes) queued frames in turn until
+ * stopped. */
 static void *zworker_main(void *arg)
 {
 	struct zworker *wk = arg;
@@ -124,7 +151,7 @@ static void *zworker_main(void *arg)
 			break;
 		s = &p->slots[p->taken++ % p->nslots];
 		pthread_mutex_unlock(&p->lock);
-		err = zslot_compress(wk->cctx, s);
+		err = p->store ? zslot_store(p, s) : zslot_compress(wk->cctx, s);
 		pthread_mutex_lock(&p->lock);
 		s->err = err;
 		s->done = true;
@@ -136,8 +163,9 @@ static void *zworker_main(void *arg)
 
 /*
  * Writes compressed frames to the fd in order, up to frame upto: only those
- * already done, or (wait) waiting for each.  Returns 0 or the first error
- * (of compression or of the write).
+ * already done, or (wait) waiting for each.  In store mode the worker has
+ * written them: only collects them.  Returns 0 or the first error (of
+ * compression or of the write).
  */
 static int pool_write(struct zpool *p, uint64_t upto, bool wait)
 {
@@ -154,7 +182,9 @@ static int pool_write(struct zpool *p, uint64_t upto, bool wait)
 			continue;
 		}
 		pthread_mutex_unlock(&p->lock);
-		ret = s->err ? s->err : p->out(p->out_ctx, s->out, s->out_len);
+		ret = s->err;
+		if (!ret && !p->store)
+			ret = p->out(p->out_ctx, s->out, s->out_len);
 		pthread_mutex_lock(&p->lock);
 		p->written++;
 	}
@@ -190,20 +220,27 @@ static int pool_reserve(struct zpool *p)
 }
 
 /* Copies body bytes into frame inputs, handing over each full one; with
- * crc, computes the crc32c over the copy while it is still in cache. */
+ * crc, computes the crc32c over the copy while it is still in cache.
+ * Returns 0 or the first error (in store mode also one of a write that
+ * failed on the worker since the last call). */
 int zpool_put(struct zpool *p, const uint8_t *buf, size_t len, uint32_t *crc)
 {
 	uint8_t *dst;
 	size_t n;
 	int ret;
 
+	if (p->store) {
+		ret = __atomic_load_n(&p->werr, __ATOMIC_RELAXED);
+		if (ret)
+			return ret;
+	}
 	while (len) {
 		if (!p->cur) {
 			ret = pool_reserve(p);
 			if (ret)
 				return ret;
 		}
-		n = IMG_FRAME_BYTES - p->cur->in_len;
+		n = p->slot_bytes - p->cur->in_len;
 		n = n < len ? n : len;
 		n = n < CRC_STEP ? n : CRC_STEP;
 		dst = p->cur->in + p->cur->in_len;
@@ -213,7 +250,7 @@ int zpool_put(struct zpool *p, const uint8_t *buf, size_t len, uint32_t *crc)
 		p->cur->in_len += n;
 		buf += n;
 		len -= n;
-		if (p->cur->in_len == IMG_FRAME_BYTES) {
+		if (p->cur->in_len == p->slot_bytes) {
 			ret = pool_submit(p);
 			if (ret)
 				return ret;
@@ -235,7 +272,7 @@ void zpool_free(struct zpool *p)
 	pthread_mutex_unlock(&p->lock);
 	for (i = 0; i < p->nworkers; i++)
 		pthread_join(p->workers[i].tid, NULL);
-	for (i = 0; p->workers && i < p->nslots / 2; i++)	/* 2 slots a worker */
+	for (i = 0; i < p->nalloc; i++)
 		ZSTD_freeCCtx(p->workers[i].cctx);
 	for (i = 0; p->slots && i < p->nslots; i++) {
 		free(p->slots[i].in);
@@ -249,26 +286,32 @@ void zpool_free(struct zpool *p)
 	free(p);
 }
 
-/* Allocates the frames and worker contexts of a pool of n workers. */
+/* Allocates the slots and workers of a pool of n workers: 2 frames and a
+ * zstd context each, or in store mode STORE_SLOTS chunks and no context. */
 static int pool_alloc(struct zpool *p, unsigned n, int level)
 {
 	size_t bound = ZSTD_compressBound(IMG_FRAME_BYTES);
 	unsigned i;
 	int ret;
 
-	p->nslots = 2 * n;
+	p->nslots = p->store ? STORE_SLOTS : 2 * n;
+	p->slot_bytes = p->store ? STORE_CHUNK : IMG_FRAME_BYTES;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
 	p->workers = calloc(n, sizeof(*p->workers));
 	if (!p->slots || !p->workers)
 		return -ENOMEM;
+	p->nalloc = n;
 	for (i = 0; i < p->nslots; i++) {
-		p->slots[i].in = malloc(IMG_FRAME_BYTES);
-		p->slots[i].out = malloc(bound);
-		if (!p->slots[i].in || !p->slots[i].out)
+		p->slots[i].in = malloc(p->slot_bytes);
+		if (!p->store)
+			p->slots[i].out = malloc(bound);
+		if (!p->slots[i].in || (!p->store && !p->slots[i].out))
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
 		p->workers[i].pool = p;
+		if (p->store)
+			continue;
 		ret = img_new_cctx(level, &p->workers[i].cctx);
 		if (ret)
 			return ret;
@@ -276,11 +319,12 @@ static int pool_alloc(struct zpool *p, unsigned n, int level)
 	return 0;
 }
 
-/* Starts n compression workers with all signals blocked (signals for the
- * process go to the caller's threads); finished frames go to out(ctx).
- * Returns 0 or -errno; on success *pp owns the pool. */
-int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
-		struct zpool **pp)
+/* Starts a pool of n workers (store: one writer) with all signals blocked
+ * (signals for the process go to the caller's threads, and a write to a
+ * broken pipe fails with EPIPE instead of killing the process).  Returns 0
+ * or -errno; on success *pp owns the pool. */
+static int pool_start(bool store, unsigned n, int level, zpool_out_fn out,
+		      void *ctx, struct zpool **pp)
 {
 	struct zpool *p;
 	sigset_t all, old;
@@ -292,6 +336,7 @@ int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
+	p->store = store;
 	p->out = out;
 	p->out_ctx = ctx;
 	ret = pool_alloc(p, n, level);
@@ -303,7 +348,8 @@ int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
 		ret = -pthread_create(&p->workers[p->nworkers].tid, NULL,
 				      zworker_main, &p->workers[p->nworkers]);
 		if (ret) {
-			pr_err("starting compression thread %u of %u: %s\n",
+			pr_err("starting %s thread %u of %u: %s\n",
+			       store ? "writer" : "compression",
 			       p->nworkers + 1, n, strerror(-ret));
 			break;
 		}
@@ -317,6 +363,22 @@ int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
 out_free:
 	zpool_free(p);
 	return ret;
+}
+
+/* Starts n compression workers; finished frames go to out(ctx) on the
+ * caller's thread.  Returns 0 or -errno; on success *pp owns the pool. */
+int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
+		struct zpool **pp)
+{
+	return pool_start(false, n, level, out, ctx, pp);
+}
+
+/* Starts a store-mode pool: one thread writes the body through out(ctx)
+ * in STORE_CHUNK pieces, unchanged.  Returns 0 or -errno; on success *pp
+ * owns the pool. */
+int zpool_start_store(zpool_out_fn out, void *ctx, struct zpool **pp)
+{
+	return pool_start(true, 1, 0, out, ctx, pp);
 }
 
 /* Hands over the frame being filled and writes every frame out: 0 or the

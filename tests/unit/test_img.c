@@ -779,6 +779,28 @@ static void test_multiframe(void)
 	free(two.p);
 }
 
+/* Uncompressed, caller's thread and writer thread: the same bytes after
+ * the header (which differs in id and time), over more chunks than are in
+ * flight, and the image reads back. */
+static void test_store_equals_sync(void)
+{
+	size_t nrec = 6;
+	struct buf one = make_image(false, 1, write_big, &nrec);
+	struct buf two = make_image(false, 2, write_big, &nrec);
+	size_t off = body_start(&one);
+	uint64_t n;
+
+	CU_ASSERT(one.len > nrec * (4u << 20));
+	CU_ASSERT_EQUAL(off, body_start(&two));
+	CU_ASSERT_FATAL(one.len == two.len);
+	CU_ASSERT(!memcmp(one.p, two.p, IMG_MAGIC_LEN + 8));
+	CU_ASSERT(!memcmp(one.p + off, two.p + off, one.len - off));
+	CU_ASSERT_EQUAL(read_image(two.p, two.len, &n, NULL, 0), 0);
+	CU_ASSERT_EQUAL(n, 2 * nrec);
+	free(one.p);
+	free(two.p);
+}
+
 /* Result of reading an image with some decompression threads. */
 struct read_result {
 	int ret;
@@ -930,10 +952,11 @@ static void *early_closer_main(void *arg)
 	return NULL;
 }
 
-/* The reader goes away midway: the error comes back, sticky, no hang. */
-static void test_write_error_threads(void)
+/* The reader goes away midway: the error comes back, sticky, no hang;
+ * compressing on workers, or uncompressed through the writer thread. */
+static void write_error_threads(bool compress)
 {
-	struct img_write_opts o = { .compress = true, .threads = 2, .level = -5 };
+	struct img_write_opts o = { .compress = compress, .threads = 2, .level = -5 };
 	struct img_writer *w;
 	size_t nrec = 16;
 	pthread_t th;
@@ -955,6 +978,16 @@ static void test_write_error_threads(void)
 	close(p[1]);
 }
 
+static void test_write_error_threads(void)
+{
+	write_error_threads(true);
+}
+
+static void test_write_error_store(void)
+{
+	write_error_threads(false);
+}
+
 /* Freeing a threaded writer before finish stops its workers. */
 static void test_free_unfinished(void)
 {
@@ -963,6 +996,10 @@ static void test_free_unfinished(void)
 	size_t nrec = 5;
 	int fd = memfd_with(NULL, 0);
 
+	CU_ASSERT_FATAL(img_writer_open(fd, &o, &w) == 0);
+	CU_ASSERT_EQUAL(write_big(w, &nrec), 0);
+	img_writer_free(w);
+	o.compress = false;	/* the writer thread of an uncompressed image */
 	CU_ASSERT_FATAL(img_writer_open(fd, &o, &w) == 0);
 	CU_ASSERT_EQUAL(write_big(w, &nrec), 0);
 	img_writer_free(w);
@@ -1145,7 +1182,10 @@ int main(void)
 	CU_add_test(s, "multi-frame zstd", test_multiframe);
 	CU_add_test(s, "decompression pool equals one thread", test_pool_equals_sync);
 	CU_add_test(s, "decompression pool, consumer stops early", test_pool_stop_early);
+	CU_add_test(s, "uncompressed writer thread equals one thread",
+		    test_store_equals_sync);
 	CU_add_test(s, "write error with workers", test_write_error_threads);
+	CU_add_test(s, "write error with the writer thread", test_write_error_store);
 	CU_add_test(s, "free before finish", test_free_unfinished);
 	CU_add_test(s, "pipe plain", test_pipe_plain);
 	CU_add_test(s, "pipe zstd", test_pipe_zstd);
