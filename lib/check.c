@@ -35,12 +35,10 @@
 
 #define LOG_PREFIX "check: "
 #include "log.h"
+#include "util/clone3.h"
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
 
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -53,20 +51,6 @@
 #ifndef CAP_CHECKPOINT_RESTORE
 #define CAP_CHECKPOINT_RESTORE 40
 #endif
-
-/* struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1), our own copy. */
-struct check_clone_args {
-	uint64_t flags;
-	uint64_t pidfd;
-	uint64_t child_tid;
-	uint64_t parent_tid;
-	uint64_t exit_signal;
-	uint64_t stack;
-	uint64_t stack_size;
-	uint64_t tls;
-	uint64_t set_tid;
-	uint64_t set_tid_size;
-};
 
 /* PAGEMAP_SCAN from include/uapi/linux/fs.h (Linux 6.7); older headers lack it. */
 struct check_pm_scan_arg {
@@ -161,7 +145,7 @@ static bool probe_ptrace(char *d, size_t len)
 /* One clone3() with set_tid = want; returns the child's pid or -errno. */
 static long clone3_with_tid(pid_t want)
 {
-	struct check_clone_args ca;
+	struct vxcr_clone_args ca;
 	pid_t tid = want;
 	long ret;
 
@@ -169,7 +153,7 @@ static long clone3_with_tid(pid_t want)
 	ca.exit_signal = SIGCHLD;
 	ca.set_tid = (uint64_t)(uintptr_t)&tid;
 	ca.set_tid_size = 1;
-	ret = syscall(SYS_clone3, &ca, sizeof(ca));
+	ret = vxcr_clone3(&ca);
 	if (ret == 0)
 		syscall(SYS_exit_group, 0);	/* child: leave without touching libc state */
 	return ret < 0 ? -errno : ret;

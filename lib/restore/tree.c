@@ -18,26 +18,13 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "util/clone3.h"
 #include "restore/restore.h"
 
 #ifndef RSEQ_FLAG_UNREGISTER
 #define RSEQ_FLAG_UNREGISTER 1
 #endif
 #define RST_RSEQ_SIG 0x53053053
-
-/* clone3 arguments up to set_tid (CLONE_ARGS_SIZE_VER1). */
-struct rst_clone_args {
-	uint64_t flags;
-	uint64_t pidfd;
-	uint64_t child_tid;
-	uint64_t parent_tid;
-	uint64_t exit_signal;
-	uint64_t stack;
-	uint64_t stack_size;
-	uint64_t tls;
-	uint64_t set_tid;
-	uint64_t set_tid_size;
-};
 
 struct rst_report {
 	int err;
@@ -200,7 +187,7 @@ static int wait_child_stop(struct restore_ctx *rc)
 int tree_clone(struct restore_ctx *rc)
 {
 	pid_t want = rc->task->pid, parent = getpid();
-	struct rst_clone_args ca = { 0 };
+	struct vxcr_clone_args ca = { 0 };
 	int fds[2];
 	long r;
 
@@ -214,7 +201,7 @@ int tree_clone(struct restore_ctx *rc)
 	ca.set_tid = (uintptr_t)&want;
 	ca.set_tid_size = 1;
 	fflush(NULL);
-	r = syscall(SYS_clone3, &ca, sizeof(ca));
+	r = vxcr_clone3(&ca);
 	if (r < 0) {
 		if (errno == EEXIST)
 			pr_err("pid %d is in use\n", want);
