@@ -28,20 +28,45 @@ static const struct command commands[] = {
 	{ "check",   cmd_check,   0,          "report which kernel features are usable" },
 };
 
+/*
+ * Writes msg on one line: control characters (a newline in a path from a
+ * hostile image, say) are shown as \n, \t or \xNN.
+ */
+static void put_one_line(const char *msg)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)msg; *p; p++) {
+		if (*p == '\n' && !p[1])
+			break;
+		if (*p == '\n')
+			fputs("\\n", stderr);
+		else if (*p == '\t')
+			fputs("\\t", stderr);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
+	fputc('\n', stderr);
+}
+
 void cli_error(const char *fmt, ...)
 {
+	char buf[1024];
 	va_list ap;
 
 	fputs("vxcr: ", stderr);
 	if (!fmt) {
 		const char *e = vxcr_last_error();
-		fprintf(stderr, "%s\n", *e ? e : "failed");
+
+		put_one_line(*e ? e : "failed");
 		return;
 	}
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	put_one_line(buf);
 }
 
 static void log_to_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)

@@ -229,6 +229,22 @@ static int check_pid(struct restore_ctx *rc)
 	return 0;
 }
 
+#define RST_MAX_FD	(1u << 24)	/* far above any nr_open; keeps fd arithmetic in int */
+
+/* Refuses fd numbers no kernel hands out (and that would overflow ours). */
+static int check_fd_numbers(const struct restore_ctx *rc)
+{
+	size_t i;
+
+	for (i = 0; i < rc->fdt->n_fds; i++) {
+		if (rc->fdt->fds[i]->fd >= RST_MAX_FD) {
+			pr_err("image: fd %u is out of range\n", rc->fdt->fds[i]->fd);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 /* Validates the plan; nothing has been created yet.  Returns 0/-errno. */
 int check_plan(struct restore_ctx *rc)
 {
@@ -239,6 +255,8 @@ int check_plan(struct restore_ctx *rc)
 		ret = vdso_check(rc);
 	if (!ret)
 		ret = check_files(rc);
+	if (!ret)
+		ret = check_fd_numbers(rc);
 	if (!ret)
 		ret = check_pid(rc);
 	if (!ret)
