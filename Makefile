@@ -84,6 +84,13 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT) -lcunit
 
+# Fuzz tools (tests/fuzz/*.c), e.g. the image mutator of t-fuzz-restore.sh.
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/*.c))
+all: $(FUZZ_BIN)
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+
 $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $< -lm

@@ -96,6 +96,11 @@ static int apply_record(struct restore_ctx *rc, const struct img_record *rec)
 		       (unsigned long long)rec->index);
 		return -EBADMSG;
 	}
+	if (rec->type == IMG_REC_PAGES && p->mm_id != (rc->task->has_mm_id ? rc->task->mm_id : 1)) {
+		pr_err("image: record %llu: pages of unknown address space %u\n",
+		       (unsigned long long)rec->index, p->mm_id);
+		return -EBADMSG;
+	}
 	addr = rec->type == IMG_REC_PAGES ? p->addr : shmem_addr(rc, p->mm_id, p->addr);
 	v = plan_vma_at(rc, addr);
 	if (!v || addr % RST_PAGE || addr + len > v->end || addr + len < addr) {

@@ -157,8 +157,46 @@ static int plan_vmas(struct restore_ctx *rc)
 	return 0;
 }
 
+/* Records that contradict each other or name values this version lacks. */
+static int plan_consistent(const struct restore_ctx *rc)
+{
+	const TaskEntry *t = rc->task;
+	size_t i;
+
+	if (t->state != TASK_STATE_ALIVE && t->state != TASK_STATE_STOPPED &&
+	    t->state != TASK_STATE_DEAD) {
+		pr_err("image: task %u has unknown state %u\n", t->pid, t->state);
+		return -EBADMSG;
+	}
+	if ((t->n_threads && t->threads[0] != t->pid) ||
+	    (rc->core->has_tid && rc->core->tid != t->pid) ||
+	    (rc->sigs->has_pid && rc->sigs->pid != t->pid)) {
+		pr_err("image: thread, core or signal records do not belong to pid %u\n", t->pid);
+		return -EBADMSG;
+	}
+	for (i = 0; i < rc->nr_files; i++) {
+		if (!protobuf_c_enum_descriptor_get_value(&file_kind__descriptor,
+							  rc->files[i].fe->kind)) {
+			pr_err("image: file id %u has unknown kind %d\n", rc->files[i].fe->id,
+			       rc->files[i].fe->kind);
+			return -EBADMSG;
+		}
+	}
+	for (i = 0; i < rc->mm->n_vmas; i++) {
+		if (!protobuf_c_enum_descriptor_get_value(&vma_kind__descriptor,
+							  rc->mm->vmas[i]->kind)) {
+			pr_err("image: memory area %#llx has unknown kind %d\n",
+			       (unsigned long long)rc->mm->vmas[i]->start, rc->mm->vmas[i]->kind);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 static int plan_complete(struct restore_ctx *rc)
 {
+	int ret;
+
 	if (!rc->task || !rc->creds || !rc->sigs || !rc->core || !rc->mm || !rc->fdt) {
 		pr_err("image: incomplete: missing %s record\n",
 		       !rc->task ? "TASK" : !rc->creds ? "CREDS" : !rc->sigs ? "SIGNALS" :
@@ -169,7 +207,8 @@ static int plan_complete(struct restore_ctx *rc)
 		pr_err("image: CORE record without registers\n");
 		return -EINVAL;
 	}
-	return plan_vmas(rc);
+	ret = plan_consistent(rc);
+	return ret ? ret : plan_vmas(rc);
 }
 
 /*

@@ -1,0 +1,1001 @@
+/*
+ * mutate-image: rewrites a valid vxcr image with hostile contents but valid
+ * framing, so that the restorer's checks (not the checksums) are exercised.
+ *
+ * Usage: mutate-image IN OUT SEED [COUNT [ONLY]]
+ *
+ * Reads IN with img_reader, applies COUNT mutations (default 1, 2 or 3,
+ * chosen by SEED; half of the seeds get one) to the decoded records and
+ * writes OUT with img_writer, compressed exactly when IN was.  Every record is checksummed and the trailer is
+ * correct, so only what the records *say* is hostile.  The same SEED always
+ * gives the same image.  ONLY (0-based) applies just that one of the COUNT
+ * mutations, to find which one a failure needs.  Each mutation applied is
+ * printed on stdout, one line each ("mutation I: RECORD[index] what").
+ *
+ * Mutation i draws from its own generator (seeded by SEED and i), so the
+ * choice of mutation i does not depend on whether the earlier ones ran.
+ *
+ * Protobuf records are kept unpacked and re-packed by the writer.  Mutated
+ * messages are never freed: mutations alias strings and sub-messages freely
+ * and the process ends right after writing.
+ *
+ * Exit status: 0 written, 1 the input could not be read or OUT not written,
+ * 2 usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+
+#include "vxcr/vxcr.h"
+#include "img/img.h"
+#include "img/records.h"
+#include "task.pb-c.h"
+#include "mm.pb-c.h"
+#include "files.pb-c.h"
+
+#define PAGE		4096ull
+#define MAX_DEPTH	3
+
+/* One record of the image; msg for protobuf types, buf/len for raw ones. */
+struct rec {
+	uint32_t type;
+	uint32_t flags;
+	ProtobufCMessage *msg;
+	uint8_t *buf;
+	size_t len;
+};
+
+struct image {
+	struct rec *recs;
+	size_t n;
+	size_t cap;
+	bool compress;
+	uint32_t root_pid;
+	uint8_t parent_id[16];
+	bool has_parent;
+};
+
+struct rng {
+	uint64_t s;
+};
+
+/* The description of the mutation being applied, printed once it is done. */
+static char what[512];
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	size_t l = strlen(what);
+
+	va_start(ap, fmt);
+	vsnprintf(what + l, sizeof(what) - l, fmt, ap);
+	va_end(ap);
+}
+
+/* splitmix64: small, fast and good enough to pick mutations. */
+static uint64_t next(struct rng *g)
+{
+	uint64_t z = (g->s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in 0..n-1 (n > 0). */
+static uint64_t rnd(struct rng *g, uint64_t n)
+{
+	return n ? next(g) % n : 0;
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p) {
+		fprintf(stderr, "mutate-image: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static uint64_t hostile_u64(struct rng *g, uint64_t old)
+{
+	static const uint64_t v[] = {
+		0, 1, ~0ull, 1ull << 63, 1ull << 47, 0x7ffffffff000ull,
+		0x800000000000ull, 0xffffffffff600000ull, 0xffff800000000000ull,
+		4095, 4096, 1ull << 30, 0x7fffffffffffffffull, 0x10000,
+	};
+
+	switch (rnd(g, 6)) {
+	case 0:
+		return next(g);
+	case 1:
+		return old ^ (1ull << rnd(g, 64));
+	case 2:
+		return old + (rnd(g, 2) ? PAGE : 1);
+	case 3:
+		return old - (rnd(g, 2) ? PAGE : 1);
+	default:
+		return v[rnd(g, sizeof(v) / sizeof(v[0]))];
+	}
+}
+
+static uint32_t hostile_u32(struct rng *g, uint32_t old)
+{
+	static const uint32_t v[] = {
+		0, 1, 2, 3, 64, 65, 1u << 30, 0x7fffffff, 0x80000000u,
+		0xffffffffu, 0xfffffffeu, 4096, 1000000,
+	};
+
+	switch (rnd(g, 6)) {
+	case 0:
+		return (uint32_t)next(g);
+	case 1:
+		return old ^ (1u << rnd(g, 32));
+	case 2:
+		return (uint32_t)getppid();	/* a live process */
+	case 3:
+		return old + 1;
+	default:
+		return v[rnd(g, sizeof(v) / sizeof(v[0]))];
+	}
+}
+
+static int32_t hostile_i32(struct rng *g)
+{
+	static const int32_t v[] = {
+		0, -1, -2, 1, INT32_MIN, INT32_MAX, -1000, -1001, 1001, -20, 19, 40, -100,
+	};
+
+	return rnd(g, 4) ? v[rnd(g, sizeof(v) / sizeof(v[0]))] : (int32_t)next(g);
+}
+
+/* Paths and names that do not exist, are empty, huge, relative or climb. */
+static char *hostile_string(struct rng *g)
+{
+	static const char *const v[] = {
+		"", "relative/path", "/nonexistent-vxcr-fuzz/file",
+		"../../../../../../../../tmp", "/..", "/tmp/../../../..", "/",
+		"/nonexistent-vxcr-fuzz (deleted)", " (deleted)", "%s%n%s%n%p",
+		"a\nb", "/proc/self/fd/0", "/dev/null", ".", "..",
+		"/proc/self/exe", "[vdso]", "[stack]", "[heap]",
+	};
+	size_t n, i;
+	char *s;
+
+	switch (rnd(g, 5)) {
+	case 0:			/* very long: beyond PATH_MAX */
+		n = 4000 + rnd(g, 8000);
+		s = xmalloc(n + 1);
+		for (i = 0; i < n; i++)
+			s[i] = i % 64 ? 'a' : '/';
+		s[n] = '\0';
+		return s;
+	case 1:			/* one component beyond NAME_MAX */
+		n = 256 + rnd(g, 200);
+		s = xmalloc(n + 2);
+		s[0] = '/';
+		memset(s + 1, 'b', n);
+		s[n + 1] = '\0';
+		return s;
+	default:
+		return (char *)v[rnd(g, sizeof(v) / sizeof(v[0]))];
+	}
+}
+
+/* Bytes: truncated, empty, garbage of the same size, huge or one byte. */
+static void hostile_bytes(struct rng *g, ProtobufCBinaryData *b)
+{
+	size_t i, n;
+	uint8_t *p;
+
+	switch (rnd(g, 6)) {
+	case 0:
+		b->len = b->len ? rnd(g, b->len) : 0;
+		say("bytes truncated to %zu", b->len);
+		return;
+	case 1:
+		b->len = 0;
+		say("bytes emptied");
+		return;
+	case 2:
+		n = b->len ? b->len : 128;
+		say("bytes garbage (%zu)", n);
+		break;
+	case 3:
+		n = 1 + rnd(g, 1 << 17);
+		say("bytes garbage, %zu long", n);
+		break;
+	case 4:
+		n = b->len + 1 + rnd(g, 64);
+		p = xmalloc(n);
+		memcpy(p, b->data, b->len);
+		memset(p + b->len, 0xff, n - b->len);
+		b->data = p;
+		b->len = n;
+		say("bytes extended to %zu", n);
+		return;
+	default:
+		n = 1;
+		say("bytes one byte");
+		break;
+	}
+	p = xmalloc(n);
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)next(g);
+	b->data = p;
+	b->len = n;
+}
+
+/* ---- generic mutation through the protobuf descriptors ------------------ */
+
+static size_t elem_size(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(ProtobufCMessage *);
+	default:
+		return 4;
+	}
+}
+
+static ProtobufCMessage *new_msg(const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = xmalloc(d->sizeof_message);
+
+	d->message_init(m);
+	return m;
+}
+
+/* A deep copy (packs and unpacks), so the copy can be mutated alone. */
+static ProtobufCMessage *clone_msg(const ProtobufCMessage *m)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = xmalloc(len);
+	ProtobufCMessage *c;
+
+	protobuf_c_message_pack(m, buf);
+	c = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+	free(buf);
+	if (!c) {
+		fprintf(stderr, "mutate-image: %s does not unpack again\n", m->descriptor->name);
+		exit(1);
+	}
+	return c;
+}
+
+static void mutate_msg(struct rng *g, ProtobufCMessage *m, int depth);
+
+/* Mutates the single value at p, of field f's type. */
+static void mutate_value(struct rng *g, const ProtobufCFieldDescriptor *f, void *p, int depth)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		*(uint64_t *)p = hostile_u64(g, *(uint64_t *)p);
+		say("= %#llx", (unsigned long long)*(uint64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		*(int32_t *)p = hostile_i32(g);
+		say("= %d", *(int32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_ENUM:
+		*(int32_t *)p = rnd(g, 2) ? hostile_i32(g) : (int32_t)rnd(g, 12);
+		say("= %d (enum)", *(int32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		*(protobuf_c_boolean *)p = !*(protobuf_c_boolean *)p;
+		say("= %d", *(protobuf_c_boolean *)p);
+		break;
+	case PROTOBUF_C_TYPE_STRING:
+		*(char **)p = hostile_string(g);
+		say("= \"%.40s\"%s", *(char **)p, strlen(*(char **)p) > 40 ? "..." : "");
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		hostile_bytes(g, p);
+		break;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		if (!*(ProtobufCMessage **)p) {
+			*(ProtobufCMessage **)p = new_msg(f->descriptor);
+			say("= {} (new, empty)");
+		} else if (depth >= MAX_DEPTH || rnd(g, 4) == 0) {
+			*(ProtobufCMessage **)p = rnd(g, 2) ? NULL : new_msg(f->descriptor);
+			say("%s", *(ProtobufCMessage **)p ? "= {} (all fields absent)" : "removed");
+		} else {
+			mutate_msg(g, *(ProtobufCMessage **)p, depth + 1);
+		}
+		break;
+	default:
+		*(uint32_t *)p = hostile_u32(g, *(uint32_t *)p);
+		say("= %#x", *(uint32_t *)p);
+		break;
+	}
+}
+
+/* Repeated field: emptied, halved, duplicated, blown up or one element changed. */
+static void mutate_repeated(struct rng *g, const ProtobufCFieldDescriptor *f,
+			    ProtobufCMessage *m, int depth)
+{
+	size_t *n = (size_t *)((char *)m + f->quantifier_offset);
+	void **arr = (void **)((char *)m + f->offset);
+	size_t es = elem_size(f), i, nn;
+	uint8_t *na;
+
+	switch (*n ? rnd(g, 6) : 3) {
+	case 0:
+		*n = 0;
+		say(" emptied");
+		return;
+	case 1:
+		*n /= 2;
+		say(" cut to %zu", *n);
+		return;
+	case 2:
+	case 3:
+		nn = *n ? (rnd(g, 2) ? *n * 2 : *n + 1) : 1;
+		if (rnd(g, 8) == 0)
+			nn = 1000 + rnd(g, 3000);
+		na = xmalloc(nn * es);
+		for (i = 0; i < nn; i++) {
+			if (*n)
+				memcpy(na + i * es, (uint8_t *)*arr + (i % *n) * es, es);
+			else
+				memset(na + i * es, 0, es);
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE && !*n)
+				((ProtobufCMessage **)na)[i] = new_msg(f->descriptor);
+		}
+		say(" %zu -> %zu elements", *n, nn);
+		*arr = na;
+		*n = nn;
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE && rnd(g, 2)) {
+			i = rnd(g, nn);
+			say(", [%zu] ", i);
+			mutate_value(g, f, na + i * es, depth);
+		}
+		return;
+	default:
+		i = rnd(g, *n);
+		say("[%zu] ", i);
+		mutate_value(g, f, (uint8_t *)*arr + i * es, depth);
+		/* an element cannot be absent: an empty one instead */
+		if (f->type == PROTOBUF_C_TYPE_MESSAGE && !((ProtobufCMessage **)*arr)[i])
+			((ProtobufCMessage **)*arr)[i] = new_msg(f->descriptor);
+		return;
+	}
+}
+
+/* One random field of m (recursing into sub-messages) gets a hostile value. */
+static void mutate_msg(struct rng *g, ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const ProtobufCFieldDescriptor *f = &d->fields[rnd(g, d->n_fields)];
+	void *p = (char *)m + f->offset;
+
+	say(".%s", f->name);
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		mutate_repeated(g, f, m, depth);
+		return;
+	}
+	if (f->quantifier_offset && f->type != PROTOBUF_C_TYPE_STRING &&
+	    f->type != PROTOBUF_C_TYPE_MESSAGE) {
+		protobuf_c_boolean *has = (protobuf_c_boolean *)((char *)m + f->quantifier_offset);
+
+		if (*has && rnd(g, 8) == 0) {
+			*has = 0;
+			say(" removed");
+			return;
+		}
+		*has = 1;
+	}
+	say(" ");
+	mutate_value(g, f, p, depth);
+}
+
+/* ---- targeted mutations of what the restorer must distrust -------------- */
+
+static void mutate_task(struct rng *g, TaskEntry *t)
+{
+	static const uint32_t pids[] = { 0, 1, 0x7fffffff, 4194304, 4194305 };
+	struct rlimit our;
+	RlimitEntry *rl;
+
+	switch (rnd(g, 6)) {
+	case 0:
+		t->has_pid = 1;
+		t->pid = rnd(g, 3) ? pids[rnd(g, 5)] : (uint32_t)getppid();
+		say(".pid = %u", t->pid);
+		break;
+	case 1:
+		if (!t->n_rlimits)
+			break;
+		rl = t->rlimits[rnd(g, t->n_rlimits)];
+		if (rnd(g, 3) == 0) {
+			rl->resource = rnd(g, 2) ? 16 + rnd(g, 8) : (uint32_t)next(g);
+			say(".rlimits resource %u", rl->resource);
+			break;
+		}
+		if (rl->resource < RLIM_NLIMITS && !getrlimit(rl->resource, &our) &&
+		    our.rlim_max != RLIM_INFINITY)
+			rl->max = our.rlim_max + 1 + rnd(g, 1 << 20);
+		else
+			rl->max = ~0ull - rnd(g, 2);
+		rl->cur = rnd(g, 2) ? rl->max : rl->max + 1;	/* cur > max too */
+		rl->has_cur = rl->has_max = 1;
+		say(".rlimits[%u] cur %#llx max %#llx (above ours)", rl->resource,
+		    (unsigned long long)rl->cur, (unsigned long long)rl->max);
+		break;
+	case 2:
+		t->has_state = 1;
+		t->state = rnd(g, 2) ? 0 : 4 + rnd(g, 100);
+		say(".state = %u", t->state);
+		break;
+	case 3:
+		t->threads = xmalloc(2 * sizeof(*t->threads));
+		t->threads[0] = rnd(g, 2) ? 0 : (uint32_t)getppid();
+		t->threads[1] = t->pid;
+		t->n_threads = 1 + rnd(g, 2);
+		say(".threads = [%u%s]", t->threads[0], t->n_threads > 1 ? ", pid" : "");
+		break;
+	default:
+		if (rnd(g, 2)) {
+			t->cwd = hostile_string(g);
+			say(".cwd = \"%.40s\"", t->cwd);
+		} else {
+			t->root = hostile_string(g);
+			say(".root = \"%.40s\"", t->root);
+		}
+		break;
+	}
+}
+
+static SiginfoEntry *odd_siginfo(struct rng *g)
+{
+	SiginfoEntry *s = (SiginfoEntry *)new_msg(&siginfo_entry__descriptor);
+	static const size_t sizes[] = { 0, 1, 4, 127, 129, 256, 4096 };
+	size_t i;
+	int32_t signo;
+
+	s->has_siginfo = 1;
+	s->siginfo.len = rnd(g, 3) ? sizes[rnd(g, 7)] : 128;
+	s->siginfo.data = xmalloc(s->siginfo.len);
+	for (i = 0; i < s->siginfo.len; i++)
+		s->siginfo.data[i] = (uint8_t)next(g);
+	if (s->siginfo.len >= 4) {
+		signo = rnd(g, 2) ? hostile_i32(g) : (int32_t)rnd(g, 70);
+		memcpy(s->siginfo.data, &signo, 4);
+	}
+	say(" siginfo of %zu bytes", s->siginfo.len);
+	return s;
+}
+
+static void mutate_core(struct rng *g, CoreEntry *c)
+{
+	switch (rnd(g, 6)) {
+	case 0:
+		say(".xsave");
+		c->has_xsave = 1;
+		hostile_bytes(g, &c->xsave);
+		say(" ");
+		break;
+	case 1:
+		c->has_xfeatures = 1;
+		c->xfeatures = rnd(g, 2) ? ~0ull : next(g);
+		say(".xfeatures = %#llx", (unsigned long long)c->xfeatures);
+		break;
+	case 2:
+		c->pending = xmalloc(sizeof(*c->pending) * 4);
+		c->n_pending = 1 + rnd(g, 4);
+		for (size_t i = 0; i < c->n_pending; i++)
+			c->pending[i] = odd_siginfo(g);
+		say(" (.pending x%zu)", c->n_pending);
+		break;
+	case 3:
+		c->regs = rnd(g, 3) ? NULL : (X86Regs *)new_msg(&x86_regs__descriptor);
+		say(".regs %s", c->regs ? "= {}" : "removed");
+		break;
+	default:
+		if (!c->regs)
+			break;
+		say(".regs");
+		mutate_msg(g, &c->regs->base, MAX_DEPTH);
+		break;
+	}
+}
+
+/* Another VMA takes (part of) a neighbour's range, or a range turns hostile. */
+static void mutate_vmas(struct rng *g, MmEntry *mm)
+{
+	VmaEntry *v, *w;
+	uint64_t t;
+	size_t i;
+
+	if (mm->n_vmas < 2)
+		return;
+	i = rnd(g, mm->n_vmas - 1);
+	v = mm->vmas[i];
+	w = mm->vmas[i + 1];
+	switch (rnd(g, 6)) {
+	case 0:
+		t = v->start;
+		v->start = v->end;
+		v->end = t;
+		say(".vmas[%zu] start/end swapped", i);
+		break;
+	case 1:
+		w->start = v->end - PAGE * (1 + rnd(g, 2));
+		say(".vmas[%zu] overlaps [%zu] (start %#llx)", i + 1, i,
+		    (unsigned long long)w->start);
+		break;
+	case 2:
+		w->start = v->start;
+		w->end = v->end;
+		say(".vmas[%zu] = range of [%zu]", i + 1, i);
+		break;
+	case 3:
+		v->start += 1 + rnd(g, PAGE - 1);
+		say(".vmas[%zu] start unaligned (%#llx)", i, (unsigned long long)v->start);
+		break;
+	case 4:
+		v->end = v->start;
+		say(".vmas[%zu] empty", i);
+		break;
+	default:
+		v->file_id = rnd(g, 2) ? 9999 : 0;
+		v->has_file_id = 1;
+		v->has_kind = 1;
+		v->kind = VMA_KIND__VMA_FILE_PRIVATE + rnd(g, 3);
+		say(".vmas[%zu] kind %d file_id %u", i, v->kind, v->file_id);
+		break;
+	}
+}
+
+static void mutate_mm(struct rng *g, MmEntry *mm)
+{
+	size_t i;
+
+	switch (rnd(g, 4)) {
+	case 0:
+		mutate_vmas(g, mm);
+		break;
+	case 1:
+		i = rnd(g, 3);
+		mm->n_auxv = i == 0 ? mm->n_auxv | 1 : i == 1 ? 1 : 0;
+		if (i == 2 && rnd(g, 2)) {
+			mm->n_auxv = 2000 + rnd(g, 2);
+			mm->auxv = xmalloc(mm->n_auxv * sizeof(*mm->auxv));
+			for (i = 0; i < mm->n_auxv; i++)
+				mm->auxv[i] = next(g);
+		}
+		say(".auxv has %zu entries", mm->n_auxv);
+		break;
+	case 2:
+		mm->has_exe_file_id = 1;
+		mm->exe_file_id = rnd(g, 2) ? 0 : 0xffffffffu - rnd(g, 2);
+		say(".exe_file_id = %u", mm->exe_file_id);
+		break;
+	default:
+		mm->has_vdso_sha = 1;
+		say(".vdso_sha");
+		hostile_bytes(g, &mm->vdso_sha);
+		break;
+	}
+}
+
+static void mutate_fdtable(struct rng *g, FdtableEntry *ft)
+{
+	static const uint32_t fds[] = { 1u << 30, 0xffffffffu, 0x7fffffffu, 65536, 1024, 0 };
+	FdEntry *e;
+
+	if (!ft->n_fds)
+		return;
+	e = ft->fds[rnd(g, ft->n_fds)];
+	if (rnd(g, 2)) {
+		e->has_fd = 1;
+		e->fd = fds[rnd(g, 6)];
+		say(".fds fd = %u", e->fd);
+	} else {
+		e->has_file_id = 1;
+		e->file_id = rnd(g, 2) ? 0 : 1000 + rnd(g, 1000);
+		say(".fds[fd %u] file_id = %u (nowhere)", e->fd, e->file_id);
+	}
+}
+
+static void mutate_file(struct rng *g, FileEntry *fe)
+{
+	switch (rnd(g, 4)) {
+	case 0:
+		fe->path = hostile_string(g);
+		say(".path = \"%.40s\"", fe->path);
+		break;
+	case 1:
+		fe->has_kind = 1;
+		fe->kind = rnd(g, 2) ? (FileKind)(7 + rnd(g, 100)) : (FileKind)rnd(g, 7);
+		say(".kind = %d", fe->kind);
+		break;
+	case 2:
+		fe->has_id = 1;
+		fe->id = rnd(g, 2) ? 0 : fe->id + 1;	/* collides with the next one */
+		say(".id = %u", fe->id);
+		break;
+	default:
+		fe->has_deleted = fe->deleted = 1;
+		fe->has_size = 1;
+		fe->size = rnd(g, 2) ? ~0ull >> 1 : next(g);
+		say(".deleted with size %#llx", (unsigned long long)fe->size);
+		break;
+	}
+}
+
+/* ---- raw records --------------------------------------------------------- */
+
+static void mutate_raw(struct rng *g, struct rec *r)
+{
+	struct img_pages_prefix pp;
+	struct img_data_prefix dp;
+	size_t cut;
+
+	if (rnd(g, 3) == 0) {	/* cut: never below the prefix (framing) */
+		cut = sizeof(pp) + (r->len > sizeof(pp) ? rnd(g, r->len - sizeof(pp)) : 0);
+		if (cut > sizeof(pp) && (cut - sizeof(pp)) % PAGE == 0)
+			cut--;	/* not a whole number of pages */
+		r->len = cut;
+		say(" payload cut to %zu bytes", cut);
+		return;
+	}
+	if (r->type == IMG_REC_PAGES || r->type == IMG_REC_SHMEM_PAGES) {
+		memcpy(&pp, r->buf, sizeof(pp));
+		switch (rnd(g, 4)) {
+		case 0:
+			pp.addr = hostile_u64(g, pp.addr);
+			break;
+		case 1:
+			pp.addr += 1 + rnd(g, PAGE - 1);
+			break;
+		case 2:
+			pp.mm_id = hostile_u32(g, pp.mm_id);
+			break;
+		default:
+			pp.flags = hostile_u32(g, pp.flags);
+			break;
+		}
+		say(" prefix addr %#llx mm_id %u flags %#x", (unsigned long long)pp.addr,
+		    pp.mm_id, pp.flags);
+		memcpy(r->buf, &pp, sizeof(pp));
+		return;
+	}
+	memcpy(&dp, r->buf, sizeof(dp));
+	switch (rnd(g, 3)) {
+	case 0:
+		dp.id = hostile_u32(g, dp.id);
+		break;
+	case 1:
+		dp.offset = rnd(g, 2) ? hostile_u64(g, dp.offset) : ~0ull - rnd(g, 16);
+		break;
+	default:
+		dp.flags = hostile_u32(g, dp.flags);
+		break;
+	}
+	say(" prefix id %u offset %#llx flags %#x", dp.id, (unsigned long long)dp.offset,
+	    dp.flags);
+	memcpy(r->buf, &dp, sizeof(dp));
+}
+
+/* ---- whole records -------------------------------------------------------- */
+
+static void insert_rec(struct image *im, size_t at, const struct rec *r)
+{
+	if (im->n == im->cap) {
+		im->cap = im->cap ? im->cap * 2 : 64;
+		im->recs = realloc(im->recs, im->cap * sizeof(*im->recs));
+		if (!im->recs) {
+			fprintf(stderr, "mutate-image: out of memory\n");
+			exit(1);
+		}
+	}
+	memmove(&im->recs[at + 1], &im->recs[at], (im->n - at) * sizeof(*r));
+	im->recs[at] = *r;
+	im->n++;
+}
+
+static struct rec copy_rec(const struct rec *r)
+{
+	struct rec c = *r;
+
+	if (r->msg) {
+		c.msg = clone_msg(r->msg);
+	} else {
+		c.buf = xmalloc(r->len);
+		memcpy(c.buf, r->buf, r->len);
+	}
+	return c;
+}
+
+/* Drops, duplicates, swaps or moves records, or adds an empty or unknown one. */
+static void mutate_structure(struct rng *g, struct image *im)
+{
+	size_t i = rnd(g, im->n), j = rnd(g, im->n);
+	const struct img_rec_desc *d;
+	struct rec r, t;
+
+	switch (rnd(g, 6)) {
+	case 0:
+		say("record %zu (%s) dropped", i, img_rec_name(im->recs[i].type));
+		memmove(&im->recs[i], &im->recs[i + 1], (im->n - i - 1) * sizeof(r));
+		im->n--;
+		break;
+	case 1:
+		say("record %zu (%s) duplicated at %zu", i, img_rec_name(im->recs[i].type), j);
+		insert_rec(im, j, &(struct rec){ 0 });
+		im->recs[j] = copy_rec(&im->recs[i < j ? i : i + 1]);
+		break;
+	case 2:
+		say("records %zu (%s) and %zu (%s) swapped", i, img_rec_name(im->recs[i].type),
+		    j, img_rec_name(im->recs[j].type));
+		t = im->recs[i];
+		im->recs[i] = im->recs[j];
+		im->recs[j] = t;
+		break;
+	case 3:
+		say("record %zu (%s) moved to the end", i, img_rec_name(im->recs[i].type));
+		t = im->recs[i];
+		memmove(&im->recs[i], &im->recs[i + 1], (im->n - i - 1) * sizeof(r));
+		im->recs[im->n - 1] = t;
+		break;
+	case 4:
+		d = img_rec_lookup(IMG_REC_TASK + rnd(g, IMG_REC_FDTABLE - IMG_REC_TASK + 1));
+		say("empty %s record inserted at %zu", d->name, j);
+		r = (struct rec){ .type = d->type, .msg = new_msg(d->pb) };
+		insert_rec(im, j, &r);
+		break;
+	default:
+		r = (struct rec){ .type = 100 + rnd(g, 1000), .flags = IMG_RF_OPTIONAL,
+				  .len = rnd(g, 64) };
+		r.buf = xmalloc(r.len);
+		memset(r.buf, 0x5a, r.len);
+		say("optional unknown record type %u inserted at %zu", r.type, j);
+		insert_rec(im, j, &r);
+		break;
+	}
+}
+
+/* Picks a record (of type want, or any if 0); returns its index or -1. */
+static long pick(struct rng *g, const struct image *im, uint32_t want)
+{
+	size_t i, k = 0, n = 0;
+
+	for (i = 0; i < im->n; i++)
+		n += !want || im->recs[i].type == want;
+	if (!n)
+		return -1;
+	k = rnd(g, n);
+	for (i = 0; i < im->n; i++)
+		if ((!want || im->recs[i].type == want) && k-- == 0)
+			return i;
+	return -1;
+}
+
+/* The targeted mutation of one record of a protobuf type. */
+static void mutate_targeted(struct rng *g, struct rec *r)
+{
+	switch (r->type) {
+	case IMG_REC_TASK:
+		mutate_task(g, (TaskEntry *)r->msg);
+		break;
+	case IMG_REC_CORE:
+		mutate_core(g, (CoreEntry *)r->msg);
+		break;
+	case IMG_REC_MM:
+		mutate_mm(g, (MmEntry *)r->msg);
+		break;
+	case IMG_REC_FDTABLE:
+		mutate_fdtable(g, (FdtableEntry *)r->msg);
+		break;
+	case IMG_REC_FILE:
+		mutate_file(g, (FileEntry *)r->msg);
+		break;
+	default:	/* CREDS, SIGNALS: the generic walk covers them */
+		mutate_msg(g, r->msg, 0);
+		break;
+	}
+}
+
+/* Applies one mutation, chosen and shaped by g. */
+static void mutate_once(struct rng *g, struct image *im)
+{
+	static const uint32_t pb_types[] = {
+		IMG_REC_TASK, IMG_REC_CORE, IMG_REC_CREDS, IMG_REC_SIGNALS,
+		IMG_REC_MM, IMG_REC_FILE, IMG_REC_FDTABLE,
+	};
+	static const uint32_t raw_types[] = {
+		IMG_REC_PAGES, IMG_REC_FILE_DATA, IMG_REC_PIPE_DATA, IMG_REC_SHMEM_PAGES,
+	};
+	uint64_t kind = rnd(g, 10);
+	long i;
+
+	if (kind == 9 && im->n > 1) {
+		mutate_structure(g, im);
+		return;
+	}
+	if (kind >= 7) {
+		i = pick(g, im, raw_types[rnd(g, 4)]);
+		if (i < 0)
+			i = pick(g, im, IMG_REC_PAGES);
+		if (i >= 0) {
+			say("%s[%ld]", img_rec_name(im->recs[i].type), i);
+			mutate_raw(g, &im->recs[i]);
+			return;
+		}
+	}
+	i = pick(g, im, pb_types[rnd(g, 7)]);
+	if (i < 0)
+		i = pick(g, im, IMG_REC_TASK);
+	if (i < 0)
+		return;
+	say("%s[%ld]", img_rec_name(im->recs[i].type), i);
+	if (kind < 4)
+		mutate_targeted(g, &im->recs[i]);
+	else
+		mutate_msg(g, im->recs[i].msg, 0);
+}
+
+/* ---- reading and writing ------------------------------------------------- */
+
+static int keep_record(struct image *im, const struct img_record *rec)
+{
+	const struct img_rec_desc *d = img_rec_lookup(rec->type);
+	struct rec r = { .type = rec->type, .flags = rec->flags };
+
+	if (d && d->pb) {
+		r.msg = protobuf_c_message_unpack(d->pb, NULL, rec->length, rec->payload);
+		if (!r.msg) {
+			fprintf(stderr, "mutate-image: record %llu (%s) does not unpack\n",
+				(unsigned long long)rec->index, d->name);
+			return -1;
+		}
+	} else {
+		r.buf = xmalloc(rec->length);
+		memcpy(r.buf, rec->payload, rec->length);
+		r.len = rec->length;
+	}
+	insert_rec(im, im->n, &r);
+	return 0;
+}
+
+static int load(const char *path, struct image *im)
+{
+	struct img_reader *r;
+	struct img_record rec;
+	const ImgHeader *h;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "mutate-image: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	ret = img_reader_open(fd, &r);
+	if (ret) {
+		fprintf(stderr, "mutate-image: %s: %s\n", path, img_last_open_error());
+		close(fd);
+		return -1;
+	}
+	h = img_reader_header(r);
+	im->compress = h->compression == IMG_COMPRESSION__COMP_ZSTD;
+	im->root_pid = h->root_pid;
+	im->has_parent = h->has_parent_id && h->parent_id.len == 16;
+	if (im->has_parent)
+		memcpy(im->parent_id, h->parent_id.data, 16);
+	while ((ret = img_read_record(r, &rec)) == 1 && !(ret = keep_record(im, &rec)))
+		;
+	if (ret < 0)
+		fprintf(stderr, "mutate-image: %s: %s\n", path, img_reader_error(r));
+	img_reader_free(r);
+	close(fd);
+	return ret < 0 ? -1 : 0;
+}
+
+static int save(const char *path, const struct image *im)
+{
+	struct img_write_opts o = {
+		.compress = im->compress, .threads = 1, .root_pid = im->root_pid,
+		.parent_id = im->has_parent ? im->parent_id : NULL,
+	};
+	struct img_writer *w;
+	size_t i;
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "mutate-image: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	ret = img_writer_open(fd, &o, &w);
+	for (i = 0; !ret && i < im->n; i++) {
+		const struct rec *r = &im->recs[i];
+
+		ret = r->msg ? img_write_msg(w, r->type, r->msg)
+			     : img_write_raw(w, r->type, r->flags, r->buf, r->len);
+	}
+	if (!ret)
+		ret = img_writer_finish(w);
+	if (w)
+		img_writer_free(w);
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (ret)
+		fprintf(stderr, "mutate-image: writing %s: %s\n", path, strerror(-ret));
+	return ret ? -1 : 0;
+}
+
+static void log_to_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)
+{
+	if (lvl == VXCR_LOG_ERR)
+		fprintf(stderr, "mutate-image: %s", msg);
+}
+
+int main(int argc, char **argv)
+{
+	struct image im = { 0 };
+	struct rng g;
+	unsigned long long seed;
+	long count, only = -1, i;
+	char *end;
+
+	if (argc < 4 || argc > 6) {
+		fprintf(stderr, "usage: mutate-image IN OUT SEED [COUNT [ONLY]]\n");
+		return 2;
+	}
+	seed = strtoull(argv[3], &end, 0);
+	if (*end) {
+		fprintf(stderr, "mutate-image: bad seed %s\n", argv[3]);
+		return 2;
+	}
+	g.s = seed;
+	count = argc > 4 ? atol(argv[4]) : (long)(const uint8_t[]){ 1, 1, 2, 3 }[rnd(&g, 4)];
+	if (argc > 5)
+		only = atol(argv[5]);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	vxcr_set_log(log_to_stderr, NULL);
+	if (load(argv[1], &im))
+		return 1;
+	if (!im.n) {
+		fprintf(stderr, "mutate-image: %s has no records\n", argv[1]);
+		return 1;
+	}
+	for (i = 0; i < count; i++) {
+		g.s = seed * 0x100000001b3ull + (uint64_t)i * 0x9e3779b97f4a7c15ull + 1;
+		if (only >= 0 && i != only)
+			continue;
+		what[0] = '\0';
+		mutate_once(&g, &im);
+		printf("mutation %ld: %s\n", i, what[0] ? what : "(none applicable)");
+	}
+	return save(argv[2], &im) ? 1 : 0;
+}
