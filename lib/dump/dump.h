@@ -165,6 +165,8 @@ struct dump_task {
 	struct rlimit rlim[RLIM_NLIMITS];
 	uint64_t timer_slack_ns;
 	int32_t oom_score_adj;
+	uint8_t affinity[128];		/* sched_getaffinity bytes */
+	size_t affinity_len;
 	char cwd[4096], root[4096];
 	uint32_t last_cap;
 	struct siginfo_queue shared_pending;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define LOG_PREFIX "task: "
 #include "log.h"
@@ -87,6 +89,12 @@ int collect_task(struct dump_task *t)
 	if (ret)
 		return ret;
 	t->oom_score_adj = v;
+	v = syscall(SYS_sched_getaffinity, t->pid, sizeof(t->affinity), t->affinity);
+	if (v < 0) {
+		pr_perror("pid %d: sched_getaffinity", t->pid);
+		return -errno;
+	}
+	t->affinity_len = (size_t)v;
 	ret = read_link(t, "cwd", t->cwd, sizeof(t->cwd));
 	if (ret)
 		return ret;
@@ -123,6 +131,9 @@ int write_task(struct dump_ctx *ctx, struct dump_task *t)
 	te.n_rlimits = RLIM_NLIMITS;
 	PB_SET(&te, timer_slack_ns, t->timer_slack_ns);
 	PB_SET(&te, oom_score_adj, t->oom_score_adj);
+	te.has_cpu_affinity = t->affinity_len > 0;
+	te.cpu_affinity.data = t->affinity;
+	te.cpu_affinity.len = t->affinity_len;
 	PB_SET(&te, dumpable, t->rt.dumpable);
 	PB_SET(&te, pdeath_sig, t->rt.pdeath_sig);
 	PB_SET(&te, child_subreaper, t->rt.child_subreaper);

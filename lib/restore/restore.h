@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <sched.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -89,6 +90,9 @@ struct restore_ctx {
 	struct img_record pending;	/* first PAGES record, not applied yet */
 	bool have_pending;		/* false: the trailer was already read */
 	uint64_t t0;			/* CLOCK_MONOTONIC ns at start, for stage timings */
+	cpu_set_t cpus;			/* our CPU mask before pinning (see restore.c) */
+	bool cpus_saved;
+	int pin_cpu;
 	int uffd;			/* our copy of the child's userfaultfd, -1 */
 	int uffd_child;			/* its number in the child, -1 */
 	bool *uffd_vma;			/* per rc->vmas[i]: registered */

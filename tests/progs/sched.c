@@ -2,6 +2,8 @@
  * sched: runs with SCHED_BATCH (static priority 0) and nice 5, set with
  * sched_setscheduler() and setpriority(); after restore the policy, its
  * priority, the nice value and SCHED_RESET_ON_FORK (off) must be the same.
+ * With two or more CPUs it is also pinned to the last one, and must still
+ * be pinned to exactly that CPU after restore.
  */
 #include <sched.h>
 #include <sys/resource.h>
@@ -45,12 +47,21 @@ int main(int argc, char **argv)
 {
 	struct sched_param sp = { .sched_priority = 0 };
 	struct sched_state b, a;
+	cpu_set_t pin, now;
+	long ncpu;
 
 	prog_init(argc, argv, "sched");
 	if (setpriority(PRIO_PROCESS, 0, WANT_NICE))
 		prog_fail("setpriority %d: %s", WANT_NICE, strerror(errno));
 	if (sched_setscheduler(0, SCHED_BATCH, &sp))
 		prog_fail("sched_setscheduler SCHED_BATCH: %s", strerror(errno));
+	CPU_ZERO(&pin);
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu >= 2) {
+		CPU_SET(ncpu - 1, &pin);
+		if (sched_setaffinity(0, sizeof(pin), &pin))
+			prog_fail("sched_setaffinity: %s", strerror(errno));
+	}
 	get_sched(&b);
 	if (b.policy != SCHED_BATCH || b.prio != 0 || b.nice != WANT_NICE)
 		prog_fail("setup: policy %s (%d) prio %d nice %d", policy_name(b.policy),
@@ -62,5 +73,9 @@ int main(int argc, char **argv)
 	      a.policy, policy_name(b.policy), b.policy);
 	CHECK(a.prio == b.prio, "sched priority %d, was %d", a.prio, b.prio);
 	CHECK(a.nice == b.nice, "nice %d, was %d", a.nice, b.nice);
+	if (ncpu >= 2) {
+		CHECK(!sched_getaffinity(0, sizeof(now), &now) && CPU_EQUAL(&now, &pin),
+		      "CPU affinity has %d CPUs, expected only CPU %ld", CPU_COUNT(&now), ncpu - 1);
+	}
 	prog_finish();
 }
