@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,8 @@ int cmd_dump(int argc, char **argv)
 		cli_error("dump: cannot create %s: %s", out, strerror(errno));
 		return 1;
 	}
+	/* A reader that goes away must give EPIPE and a clean refusal, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	ret = vxcr_dump(pid, fd, &o, &st);
 	if (out && close(fd) && !ret) {
 		cli_error("dump: closing %s: %s", out, strerror(errno));

@@ -97,7 +97,7 @@ static int close_run(struct page_ctx *pc)
 	ret = img_write_raw2(pc->ctx->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx),
 			     pc->buf + pc->run_off, pc->run_len);
 	if (ret)
-		pr_err("pid %d: cannot write pages at %lx: %s\n", pc->pid,
+		pr_err("pid %d: cannot write the image (pages at %#lx): %s\n", pc->pid,
 		       (unsigned long)pc->run_addr, strerror(-ret));
 	pc->ctx->st->pages_written += pc->run_len / PAGE_SZ;
 	pc->run_len = 0;
