@@ -229,7 +229,7 @@ int dump_pages(struct dump_ctx *ctx, struct dump_task *t);
 /* files.c */
 int collect_fds(struct dump_ctx *ctx, struct dump_task *t);
 int files_add_maponly(struct dump_files *f, const char *path, const struct stat *s,
-		      uint32_t *id);
+		      const char *deleted_src, uint32_t *id);
 int write_files(struct dump_ctx *ctx, struct dump_task *t);
 int write_file_data(struct dump_ctx *ctx);
 void free_files(struct dump_files *f);

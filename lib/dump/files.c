@@ -83,18 +83,32 @@ static int reopen_ro(const struct fd_probe *p, int extra)
 	return open(path, O_RDONLY | O_CLOEXEC | extra);
 }
 
+/*
+ * A deleted file goes whole into the image: refuses one above DELETED_MAX.
+ * who names the holder for the message.  0 or -EFBIG (logged).
+ */
+static int check_deleted_size(const char *who, const char *path, off_t size)
+{
+	if ((uint64_t)size <= DELETED_MAX)
+		return 0;
+	pr_err("%s: deleted file %s holds %lld bytes: more than the %llu MiB limit\n", who, path,
+	       (long long)size, DELETED_MAX >> 20);
+	return -EFBIG;
+}
+
 static int fill_reg(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
 {
 	bool deleted = proc_strip_deleted(p->link) || p->st.st_nlink == 0;
+	char who[48];
+	int ret;
 
 	df->e.kind = FILE_KIND__FILE_REG;
 	if (!deleted)
 		return set_path(df, p->link);
-	if ((uint64_t)p->st.st_size > DELETED_MAX) {
-		pr_err("pid %d fd %d: deleted file %s holds %lld bytes: more than the %llu MiB limit\n",
-		       p->pid, p->fd, p->link, (long long)p->st.st_size, DELETED_MAX >> 20);
-		return -EFBIG;
-	}
+	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
+	ret = check_deleted_size(who, p->link, p->st.st_size);
+	if (ret)
+		return ret;
 	PB_SET(&df->e, deleted, true);
 	PB_SET(&df->e, data_len, p->st.st_size);
 	if (df->local_fd >= 0)
@@ -202,12 +216,38 @@ static void fill_stat(FileEntry *e, const struct stat *st)
 	PB_SET(e, mtime_ns, (uint64_t)st->st_mtim.tv_sec * 1000000000ull + st->st_mtim.tv_nsec);
 }
 
-/* One FILE_MAPONLY entry per distinct file (dev, ino); *id gets its id. */
+/*
+ * Deleted file behind a mapping or the exe link: its contents go to
+ * FILE_DATA records, read through src (/proc/PID/map_files/... or
+ * /proc/PID/exe, which open the unlinked inode).  0 or -errno (logged).
+ */
+static int maponly_deleted(struct dump_file *df, const char *src, const struct stat *st)
+{
+	int ret;
+
+	ret = check_deleted_size(src, df->path, st->st_size);
+	if (ret)
+		return ret;
+	df->local_fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (df->local_fd < 0) {
+		pr_perror("%s: cannot open deleted file %s", src, df->path);
+		return -errno;
+	}
+	PB_SET(&df->e, deleted, true);
+	PB_SET(&df->e, data_len, st->st_size);
+	return 0;
+}
+
+/*
+ * One FILE_MAPONLY entry per distinct file (dev, ino); *id gets its id.
+ * deleted_src: NULL, or where to read the contents of a deleted file.
+ */
 int files_add_maponly(struct dump_files *f, const char *path, const struct stat *st,
-		      uint32_t *id)
+		      const char *deleted_src, uint32_t *id)
 {
 	struct dump_file *df;
 	size_t i;
+	int ret;
 
 	for (i = 0; i < f->n; i++) {
 		df = &f->v[i];
@@ -223,7 +263,10 @@ int files_add_maponly(struct dump_files *f, const char *path, const struct stat 
 	PB_SET(&df->e, kind, FILE_KIND__FILE_MAPONLY);
 	fill_stat(&df->e, st);
 	*id = df->e.id;
-	return set_path(df, path);
+	ret = set_path(df, path);
+	if (!ret && deleted_src)
+		ret = maponly_deleted(df, deleted_src, st);
+	return ret;
 }
 
 /* The description fd shares with an earlier fd of the same task, or NULL. */
@@ -434,7 +477,7 @@ out_free:
 	return ret;
 }
 
-/* FILE_DATA records: the contents of every deleted regular file. */
+/* FILE_DATA records: the contents of every deleted file (fds and mappings). */
 int write_file_data(struct dump_ctx *ctx)
 {
 	struct img_data_prefix pfx = { 0, 0, 0 };

@@ -45,12 +45,15 @@ static bool starts_with(const char *s, const char *p)
 	return !strncmp(s, p, strlen(p));
 }
 
-/* Shared mappings whose contents live only in memory (no file to reopen). */
+/*
+ * Areas whose contents live only in memory (no file to reopen or recreate):
+ * shared anonymous, SysV, memfd.  Other deleted files are recreated.
+ */
 static bool is_shmem_name(const struct proc_vma *pv)
 {
-	return pv->deleted || !pv->ino || starts_with(pv->name, "/SYSV") ||
-	       starts_with(pv->name, "/memfd:") || starts_with(pv->name, "[anon_shmem:") ||
-	       !strcmp(pv->name, "/dev/zero");
+	return !pv->ino || (pv->deleted && pv->name[0] != '/') ||
+	       starts_with(pv->name, "/SYSV") || starts_with(pv->name, "/memfd:") ||
+	       starts_with(pv->name, "[anon_shmem:") || !strcmp(pv->name, "/dev/zero");
 }
 
 /* Sets v->kind, or refuses the area.  0 or -EOPNOTSUPP (logged). */
@@ -76,10 +79,10 @@ static int classify_vma(pid_t pid, struct dump_vma *v)
 		v->kind = is_shmem_name(pv) ? VMA_KIND__VMA_SHMEM : VMA_KIND__VMA_FILE_SHARED;
 	else if (!pv->ino && (!pv->name[0] || starts_with(pv->name, "[anon:")))
 		v->kind = VMA_KIND__VMA_ANON;
-	else if (pv->ino && pv->name[0] == '/' && !pv->deleted)
+	else if (pv->deleted && is_shmem_name(pv))
+		why = "private mappings of memfd or shared memory objects are not supported yet";
+	else if (pv->ino && pv->name[0] == '/')
 		v->kind = VMA_KIND__VMA_FILE_PRIVATE;
-	else if (pv->deleted)
-		why = "private mappings of deleted files are not supported yet";
 	else
 		why = "unknown kind of memory area";
 	if (why) {
@@ -126,7 +129,8 @@ static int vma_file(struct dump_ctx *ctx, pid_t pid, struct dump_vma *v)
 		       pid, (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
 		return -EOPNOTSUPP;
 	}
-	return files_add_maponly(&ctx->files, v->pv.name, &st, &v->file_id);
+	return files_add_maponly(&ctx->files, v->pv.name, &st,
+				 v->pv.deleted || !st.st_nlink ? path : NULL, &v->file_id);
 }
 
 static int fill_vma(struct dump_ctx *ctx, struct dump_task *t, size_t idx)
@@ -205,14 +209,16 @@ static int collect_exe(struct dump_ctx *ctx, struct dump_task *t)
 {
 	char link[4096], path[64];
 	struct stat st;
+	bool deleted;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
 	if (proc_readlink(t->pid, "exe", link, sizeof(link)) || stat(path, &st)) {
 		pr_perror("pid %d: cannot read its exe link", t->pid);
 		return -errno ? -errno : -EIO;
 	}
-	proc_strip_deleted(link);
-	return files_add_maponly(&ctx->files, link, &st, &t->mm->exe_file_id);
+	deleted = proc_strip_deleted(link) || !st.st_nlink;
+	return files_add_maponly(&ctx->files, link, &st, deleted ? path : NULL,
+				 &t->mm->exe_file_id);
 }
 
 /* crc32c of the [vdso] text (two seeds) and its length. */

@@ -155,6 +155,36 @@ static int check_mapped_file(const FileEntry *fe)
 	return 0;
 }
 
+/*
+ * A deleted file is recreated from its FILE_DATA records: they must cover
+ * all of its data_len bytes.  0 or -EBADMSG (logged).
+ */
+static int check_deleted_data(const struct restore_ctx *rc, const FileEntry *fe)
+{
+	uint64_t pos = 0, want = fe->has_data_len ? fe->data_len : fe->size;
+	bool grew = true;
+	size_t i;
+
+	while (pos < want && grew) {
+		grew = false;
+		for (i = 0; i < rc->nr_fdata; i++) {
+			const struct rst_chunk *c = &rc->fdata[i];
+
+			if (c->id == fe->id && c->offset <= pos && c->offset + c->len > pos) {
+				pos = c->offset + c->len;
+				grew = true;
+			}
+		}
+	}
+	if (pos < want) {
+		pr_err("image: deleted file %s (file id %u): its data records hold %llu of %llu bytes\n",
+		       fe->path ? fe->path : "?", fe->id, (unsigned long long)pos,
+		       (unsigned long long)want);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 /* Reopened-by-path fds need their file (deleted ones: their directory). */
 static int check_fd_file(const FileEntry *fe)
 {
@@ -199,8 +229,13 @@ static int check_files(struct restore_ctx *rc)
 	for (i = 0; i < rc->nr_files; i++) {
 		const struct rst_file *f = &rc->files[i];
 
-		ret = f->fe->kind == FILE_KIND__FILE_MAPONLY ? check_mapped_file(f->fe)
-							     : check_fd_file(f->fe);
+		if (f->fe->deleted && f->fe->kind != FILE_KIND__FILE_PIPE &&
+		    f->fe->kind != FILE_KIND__FILE_FIFO)
+			ret = check_deleted_data(rc, f->fe);
+		else if (f->fe->kind == FILE_KIND__FILE_MAPONLY)
+			ret = check_mapped_file(f->fe);
+		else
+			ret = check_fd_file(f->fe);
 		if (ret)
 			return ret;
 	}

@@ -4,7 +4,8 @@
  * so dups share one description.  External pipes and terminals on fds 0-2
  * keep vxrestore's own fd of the same number when there is one.  Files
  * behind mappings and the exe link are opened onto the helper fds the
- * parent planned (mem.c maps from them; core.c closes them).
+ * parent planned (mem.c maps from them; core.c closes them); deleted files,
+ * behind fds or mappings, are recreated as unlinked ghost files.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -169,13 +170,14 @@ out_close:
 }
 
 /*
- * Recreates a deleted file: at its old path if that is free (so it keeps
- * its name), else as an O_TMPFILE in its directory; fills it, reopens it
- * with the recorded flags and unlinks it.
+ * Recreates a deleted file as a ghost: at its old path if that is free (so
+ * it keeps its name), else as an O_TMPFILE in its directory; fills it from
+ * the FILE_DATA records, reopens it with flags and unlinks it.  Serves
+ * deleted fds and deleted files behind mappings alike.  Returns the fd or
+ * -errno (logged).
  */
-static int open_deleted(struct restore_ctx *rc, struct rst_file *f)
+static int ghost_open(struct restore_ctx *rc, const FileEntry *fe, int flags)
 {
-	const FileEntry *fe = f->fe;
 	char path[4096], proc[64], *dir;
 	bool created = false;
 	int cfd, fd = -1, ret;
@@ -197,11 +199,11 @@ static int open_deleted(struct restore_ctx *rc, struct rst_file *f)
 		return -errno;
 	}
 	ret = write_chunks(rc->fdata, rc->nr_fdata, fe->id, cfd, true, path);
-	if (!ret && fe->has_size && ftruncate(cfd, fe->size))
+	if (!ret && ((fe->has_size && ftruncate(cfd, fe->size)) || fchmod(cfd, fe->mode & 07777)))
 		ret = -errno;
 	if (!ret) {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cfd);
-		fd = open(proc, fe->flags & ~OPEN_FLAGS_DROP);
+		fd = open(proc, flags);
 		if (fd < 0)
 			ret = -errno;
 	}
@@ -212,8 +214,20 @@ static int open_deleted(struct restore_ctx *rc, struct rst_file *f)
 		pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-ret));
 		return ret;
 	}
+	return fd;
+}
+
+/* A deleted-while-open fd: its ghost file, at the recorded offset. */
+static int open_deleted(struct restore_ctx *rc, struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+	int fd;
+
+	fd = ghost_open(rc, fe, fe->flags & ~OPEN_FLAGS_DROP);
+	if (fd < 0)
+		return fd;
 	if (fe->pos && lseek(fd, fe->pos, SEEK_SET) < 0)
-		pr_warn("%s: cannot seek to %llu\n", path, (unsigned long long)fe->pos);
+		pr_warn("%s: cannot seek to %llu\n", fe->path, (unsigned long long)fe->pos);
 	f->stage_fd = stage_fd(fd, rc->stage_base);
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
@@ -355,10 +369,37 @@ int files_restore(struct restore_ctx *rc)
 	return files_open_maps(rc);
 }
 
-/* Child: opens the files behind mappings and the exe link on their helper fds. */
+/*
+ * Child: the file behind mappings or the exe link, by path (checked to be
+ * the inode dumped) or, if it was deleted, as a ghost file.  fd or -errno.
+ */
+static int open_mapped(struct restore_ctx *rc, const struct rst_file *f)
+{
+	int flags = f->map_write ? O_RDWR : O_RDONLY;
+	struct stat st;
+	int fd;
+
+	if (f->fe->deleted)
+		return ghost_open(rc, f->fe, flags);
+	fd = open(f->fe->path, flags);
+	if (fd < 0) {
+		pr_perror("cannot open mapped file %s", f->fe->path);
+		return -errno;
+	}
+	if (fstat(fd, &st) || (f->fe->has_ino && st.st_ino != f->fe->ino)) {
+		pr_err("file %s was replaced since the dump\n", f->fe->path);
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/*
+ * Child: opens the files behind mappings and the exe link on their helper
+ * fds, one fd per file however many areas map it.  Returns 0/-errno.
+ */
 int files_open_maps(struct restore_ctx *rc)
 {
-	struct stat st;
 	size_t i;
 	int fd;
 
@@ -367,16 +408,9 @@ int files_open_maps(struct restore_ctx *rc)
 
 		if (f->map_fd < 0)
 			continue;
-		fd = open(f->fe->path, f->map_write ? O_RDWR : O_RDONLY);
-		if (fd < 0) {
-			pr_perror("cannot open mapped file %s", f->fe->path);
-			return -errno;
-		}
-		if (fstat(fd, &st) || (f->fe->has_ino && st.st_ino != f->fe->ino)) {
-			pr_err("file %s was replaced since the dump\n", f->fe->path);
-			close(fd);
-			return -ESTALE;
-		}
+		fd = open_mapped(rc, f);
+		if (fd < 0)
+			return fd;
 		if (fd == f->map_fd)
 			continue;	/* opened right where it belongs */
 		if (dup2(fd, f->map_fd) < 0) {
