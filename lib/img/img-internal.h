@@ -1,5 +1,5 @@
 /*
- * Private to lib/img: the reader state shared by img.c and zread.c, the
+ * Private to lib/img: the reader state shared by reader.c and zread.c, the
  * writer's compression pool (zpool.c) and the reader's decompression pool
  * (zread.c).
  */
@@ -67,6 +67,9 @@ void zpool_free(struct zpool *p);
 
 struct zrpool;
 struct zrframe;
+
+/* Waits until fd is ready for events (poll); 0 or -errno.  writer.c */
+int img_wait_fd(int fd, short events);
 
 struct img_reader {
 	int fd;
