@@ -23,6 +23,7 @@
 #include "vxcr/vxcr.h"
 #include "proc/proc.h"
 #include "img/records.h"
+#include "util/vdso-digest.h"
 
 #include "task.pb-c.h"
 #include "mm.pb-c.h"
@@ -118,7 +119,7 @@ struct dump_mm {
 	uint64_t auxv[128];
 	size_t n_auxv;
 	uint32_t exe_file_id;
-	uint8_t vdso_sha[12];		/* crc32c, crc32c-seeded, length */
+	uint8_t vdso_sha[VDSO_DIGEST_LEN];	/* util/vdso-digest.h */
 	bool has_vdso;
 	uint32_t next_shmem_id;
 };

@@ -13,11 +13,12 @@
 
 #define LOG_PREFIX "mem: "
 #include "log.h"
+#include "util/cleanup.h"
+#include "util/vdso-digest.h"
 #include "dump/dump.h"
 #include "img/img.h"
 #include "img/records.h"
 
-#define VDSO_MAX (64u << 10)
 
 static const struct {
 	const char *name;
@@ -221,13 +222,13 @@ static int collect_exe(struct dump_ctx *ctx, struct dump_task *t)
 				 &t->mm->exe_file_id);
 }
 
-/* crc32c of the [vdso] text (two seeds) and its length. */
+/* The digest of the [vdso] text (util/vdso-digest.h). */
 static int vdso_digest(struct dump_task *t)
 {
 	struct dump_mm *mm = t->mm;
-	uint8_t buf[VDSO_MAX];
+	_cleanup_free_ uint8_t *buf = NULL;
 	struct iovec l, r;
-	uint32_t c1, c2, len;
+	uint32_t len;
 	size_t i;
 
 	for (i = 0; i < mm->n_vmas; i++)
@@ -236,8 +237,9 @@ static int vdso_digest(struct dump_task *t)
 	if (i == mm->n_vmas)
 		return 0;
 	len = mm->vmas[i].pv.end - mm->vmas[i].pv.start;
-	if (len > VDSO_MAX)
-		len = VDSO_MAX;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
 	l.iov_base = buf;
 	l.iov_len = len;
 	r.iov_base = (void *)(uintptr_t)mm->vmas[i].pv.start;
@@ -246,11 +248,7 @@ static int vdso_digest(struct dump_task *t)
 		pr_perror("pid %d: cannot read its vdso", t->pid);
 		return -EIO;
 	}
-	c1 = crc32c(0, buf, len);
-	c2 = crc32c(0x5a5a5a5a, buf, len);
-	memcpy(mm->vdso_sha, &c1, 4);
-	memcpy(mm->vdso_sha + 4, &c2, 4);
-	memcpy(mm->vdso_sha + 8, &len, 4);
+	vdso_digest_of(buf, len, mm->vdso_sha);
 	mm->has_vdso = true;
 	return 0;
 }

@@ -47,7 +47,7 @@ static size_t field_count(const ProtobufCMessage *m, const ProtobufCFieldDescrip
 }
 
 /* Size of one value of type t in a message or a repeated array. */
-static size_t value_size(ProtobufCType t)
+size_t img_pb_value_size(ProtobufCType t)
 {
 	switch (t) {
 	case PROTOBUF_C_TYPE_INT64:
@@ -219,7 +219,7 @@ static int print_fields(const struct printer *p, const ProtobufCMessage *m, int 
 		for (k = 0; k < n; k++) {
 			if (k)
 				fputc(',', p->f);
-			print_value(p, f, arr + k * value_size(f->type));
+			print_value(p, f, arr + k * img_pb_value_size(f->type));
 		}
 		fputc(']', p->f);
 	}

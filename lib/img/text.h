@@ -24,6 +24,9 @@ int img_text_size(struct img_reader *r, FILE *out);
 
 /* A message as compact `field=value` text / as a JSON object, generically
  * from its descriptor. */
+/* Bytes one value of protobuf-c type t takes in an unpacked message. */
+size_t img_pb_value_size(ProtobufCType t);
+
 void img_text_msg(FILE *out, const ProtobufCMessage *m);
 void img_json_msg(FILE *out, const ProtobufCMessage *m);
 

@@ -157,7 +157,6 @@ int layout_plan(struct restore_ctx *rc);
 
 /* vdso.c */
 int vdso_read_ours(struct rst_vdso *v);
-int vdso_digest(uint8_t *out, size_t len);
 int vdso_check(const struct restore_ctx *rc);
 int vdso_move(struct restore_ctx *rc);
 

@@ -121,6 +121,21 @@ int uffd_setup(struct restore_ctx *rc)
 	return 0;
 }
 
+/* Index of v in rc->vmas (sorted by start), or rc->nr_vmas. */
+static size_t vma_index(const struct restore_ctx *rc, const VmaEntry *v)
+{
+	size_t lo = 0, hi = rc->nr_vmas, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (rc->vmas[mid]->start < v->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rc->nr_vmas && rc->vmas[lo] == v ? lo : rc->nr_vmas;
+}
+
 /*
  * Copies len bytes to addr if addr lies in a registered area.  Returns 0
  * when done, 1 when the area is not registered (caller writes otherwise),
@@ -135,8 +150,7 @@ int uffd_copy(struct restore_ctx *rc, const VmaEntry *v, uint64_t addr,
 
 	if (rc->uffd < 0 || !rc->uffd_vma)
 		return 1;
-	for (idx = 0; idx < rc->nr_vmas && rc->vmas[idx] != v; idx++)
-		;
+	idx = vma_index(rc, v);
 	if (idx == rc->nr_vmas || !rc->uffd_vma[idx])
 		return 1;
 	while (len) {

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "log.h"
+#include "util/vdso-digest.h"
 #include "util/cleanup.h"
 #include "restore/restore.h"
 
@@ -50,33 +51,6 @@ int vdso_read_ours(struct rst_vdso *v)
 	return 0;
 }
 
-/*
- * Digest of our [vdso] text, the dumper's way: crc32c seeded 0, crc32c seeded
- * 0x5a5a5a5a, and the length, each u32 little-endian (12 bytes).
- * Returns the digest length or -errno.
- */
-int vdso_digest(uint8_t *out, size_t len)
-{
-	struct rst_vdso v[RST_NR_VDSO] = { 0 };
-	uint32_t c1, c2, l;
-	const void *p;
-	int ret;
-
-	ret = vdso_read_ours(v);
-	if (ret)
-		return ret;
-	if (!v[RST_VDSO].have_ours || len < 12)
-		return -ENOENT;
-	p = (const void *)(uintptr_t)v[RST_VDSO].ours.start;
-	l = v[RST_VDSO].ours.end - v[RST_VDSO].ours.start;
-	c1 = crc32c(0, p, l);
-	c2 = crc32c(0x5a5a5a5a, p, l);
-	memcpy(out, &c1, 4);
-	memcpy(out + 4, &c2, 4);
-	memcpy(out + 8, &l, 4);
-	return 12;
-}
-
 static int vdso_kind_index(int kind)
 {
 	switch (kind) {
@@ -91,20 +65,20 @@ static int vdso_kind_index(int kind)
 	}
 }
 
-/* Compares the image's vdso digest with ours. */
-static int vdso_check_digest(const struct restore_ctx *rc)
+/* Compares the image's vdso digest with that of ours (v filled by vdso_check). */
+static int vdso_check_digest(const struct restore_ctx *rc, const struct rst_vdso *v)
 {
-	uint8_t d[32];
-	int n;
+	uint8_t d[VDSO_DIGEST_LEN];
+	const struct rst_range *r = &v[RST_VDSO].ours;
 
 	if (!rc->mm->has_vdso_sha)
 		return 0;
-	n = vdso_digest(d, sizeof(d));
-	if (n < 0) {
+	if (!v[RST_VDSO].have_ours) {
 		pr_err("image has a vdso but this process has none\n");
 		return -EINVAL;
 	}
-	if (rc->mm->vdso_sha.len != (size_t)n || memcmp(d, rc->mm->vdso_sha.data, n)) {
+	vdso_digest_of((const void *)(uintptr_t)r->start, (uint32_t)(r->end - r->start), d);
+	if (rc->mm->vdso_sha.len != sizeof(d) || memcmp(d, rc->mm->vdso_sha.data, sizeof(d))) {
 		pr_err("vdso differs from the dumping host's (other kernel build): "
 		       "restore on a host running the same kernel\n");
 		return -EINVAL;
@@ -149,7 +123,7 @@ int vdso_check(const struct restore_ctx *rc)
 			return -EINVAL;
 		}
 	}
-	return vdso_check_digest(rc);
+	return vdso_check_digest(rc, v);
 }
 
 /* Moves the clone's vdso areas to the recorded addresses by injected mremap. */

@@ -57,47 +57,41 @@ bool regs_to_resume_form(struct user_regs_struct *regs, bool same_task)
 	return true;
 }
 
-int inject_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
-{
-	struct iovec l = { (void *)buf, len }, r = { (void *)addr, len };
-	char path[32];
-	ssize_t n;
-	int fd;
-
-	n = process_vm_writev(pid, &l, 1, &r, 1, 0);
-	if (n == (ssize_t)len)
-		return 0;
-	/* Not writable (or partly): /proc/PID/mem writes with FOLL_FORCE. */
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = pwrite(fd, buf, len, (off_t)addr);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	return n == (ssize_t)len ? 0 : -EFAULT;
-}
-
-int inject_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+/*
+ * Copies len bytes between buf and the tracee's addr: process_vm_readv/
+ * writev, else /proc/PID/mem, which also reaches areas the tracee cannot
+ * write or read itself (FOLL_FORCE).  0 or -errno.
+ */
+static int tracee_rw(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
 {
 	struct iovec l = { buf, len }, r = { (void *)addr, len };
 	char path[32];
 	ssize_t n;
 	int fd;
 
-	n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+	n = write ? process_vm_writev(pid, &l, 1, &r, 1, 0) :
+		    process_vm_readv(pid, &l, 1, &r, 1, 0);
 	if (n == (ssize_t)len)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = pread(fd, buf, len, (off_t)addr);
+	n = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
 	close(fd);
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int inject_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	return tracee_rw(pid, addr, (void *)buf, len, true);
+}
+
+int inject_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	return tracee_rw(pid, addr, buf, len, false);
 }
 
 int inject_init(struct inject *in, pid_t tid, uint64_t gadget)

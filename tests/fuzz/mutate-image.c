@@ -33,6 +33,7 @@
 
 #include "vxcr/vxcr.h"
 #include "img/img.h"
+#include "img/text.h"
 #include "img/records.h"
 #include "task.pb-c.h"
 #include "mm.pb-c.h"
@@ -238,29 +239,6 @@ static void hostile_bytes(struct rng *g, ProtobufCBinaryData *b)
 
 /* ---- generic mutation through the protobuf descriptors ------------------ */
 
-static size_t elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(ProtobufCMessage *);
-	default:
-		return 4;
-	}
-}
-
 static ProtobufCMessage *new_msg(const ProtobufCMessageDescriptor *d)
 {
 	ProtobufCMessage *m = xmalloc(d->sizeof_message);
@@ -345,7 +323,7 @@ static void mutate_repeated(struct rng *g, const ProtobufCFieldDescriptor *f,
 {
 	size_t *n = (size_t *)((char *)m + f->quantifier_offset);
 	void **arr = (void **)((char *)m + f->offset);
-	size_t es = elem_size(f), i, nn;
+	size_t es = img_pb_value_size(f->type), i, nn;
 	uint8_t *na;
 
 	switch (*n ? rnd(g, 6) : 3) {

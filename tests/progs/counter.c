@@ -11,31 +11,10 @@
 
 static volatile uint64_t counter;
 
-/* All "count N" lines of OUTFILE must increase strictly. */
-static void check_counts(void)
-{
-	static char buf[1 << 20];
-	unsigned long long v, last = 0;
-	char *line;
-	int n = 0;
-
-	if (prog_read_file(prog_out, buf, sizeof(buf)) < 0)
-		prog_fail("read %s: %s", prog_out, strerror(errno));
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (sscanf(line, "count %llu", &v) != 1)
-			continue;
-		CHECK(v > last, "count %llu after %llu", v, last);
-		last = v;
-		n++;
-	}
-	CHECK(n >= 2, "only %d count lines", n);
-	CHECK(counter >= last, "counter %llu below last printed %llu",
-	      (unsigned long long)counter, last);
-}
-
 int main(int argc, char **argv)
 {
 	struct timespec step = { 0, 10 * 1000000L };
+	unsigned long long last;
 	sigset_t set;
 
 	prog_init(argc, argv, "counter");
@@ -54,6 +33,8 @@ int main(int argc, char **argv)
 		}
 		nanosleep(&step, NULL);
 	}
-	check_counts();
+	last = prog_check_counts();
+	CHECK(counter >= last, "counter %llu below last printed %llu",
+	      (unsigned long long)counter, last);
 	prog_finish();
 }

@@ -77,26 +77,6 @@ static void setup_child(void)
 	prog_say("child %d\n", (int)child_pid);
 }
 
-/* All "count N" lines of OUTFILE must increase strictly. */
-static void check_counts(void)
-{
-	static char buf[1 << 20];
-	unsigned long long v, last = 0;
-	char *line;
-	int n = 0;
-
-	if (prog_read_file(prog_out, buf, sizeof(buf)) < 0)
-		prog_fail("read %s: %s", prog_out, strerror(errno));
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (sscanf(line, "count %llu", &v) != 1)
-			continue;
-		CHECK(v > last, "count %llu after %llu", v, last);
-		last = v;
-		n++;
-	}
-	CHECK(n >= 2, "only %d count lines", n);
-}
-
 /* The refused object is still there and working. */
 static void check_object(void)
 {
@@ -147,7 +127,7 @@ int main(int argc, char **argv)
 			prog_say("count %llu\n", (unsigned long long)counter);
 		nanosleep(&step, NULL);
 	}
-	check_counts();
+	prog_check_counts();
 	check_object();
 	prog_finish();
 }

@@ -233,4 +233,28 @@ static inline ssize_t prog_read_file(const char *path, char *buf, size_t size)
 	return total;
 }
 
+/*
+ * Checks that the "count N" lines in OUTFILE increase strictly and that
+ * there are at least two; returns the last value.
+ */
+static inline unsigned long long prog_check_counts(void)
+{
+	static char buf[1 << 20];
+	unsigned long long v, last = 0;
+	char *line;
+	int n = 0;
+
+	if (prog_read_file(prog_out, buf, sizeof(buf)) < 0)
+		prog_fail("read %s: %s", prog_out, strerror(errno));
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (sscanf(line, "count %llu", &v) != 1)
+			continue;
+		CHECK(v > last, "count %llu after %llu", v, last);
+		last = v;
+		n++;
+	}
+	CHECK(n >= 2, "only %d count lines", n);
+	return last;
+}
+
 #endif
