@@ -56,3 +56,27 @@ const struct img_rec_desc *img_rec_table(unsigned *n)
 	*n = ARRAY_SIZE(rec_table);
 	return rec_table;
 }
+
+_Bool img_vma_inherits(const VmaEntry *p, const VmaEntry *c)
+{
+	const uint32_t share = 0x03;	/* MAP_SHARED | MAP_PRIVATE */
+
+	if (p->start > c->start || c->end > p->end || p->kind != c->kind)
+		return 0;
+	if ((p->flags & share) != (c->flags & share))
+		return 0;
+	if (p->madv & (VXCR_MADV_DONTFORK | VXCR_MADV_WIPEONFORK))
+		return 0;
+	switch (c->kind) {
+	case VMA_KIND__VMA_ANON:
+		return 1;
+	case VMA_KIND__VMA_FILE_PRIVATE:
+		return p->file_id == c->file_id &&
+		       p->pgoff + (c->start - p->start) == c->pgoff;
+	case VMA_KIND__VMA_SHMEM:
+		return p->has_shmem_id && c->has_shmem_id && p->shmem_id == c->shmem_id &&
+		       p->pgoff + (c->start - p->start) == c->pgoff;
+	default:
+		return 0;
+	}
+}

@@ -31,6 +31,14 @@ struct img_pages_prefix {
 	uint32_t flags;
 } __attribute__((packed));
 
+/*
+ * img_pages_prefix.flags.  IMG_PAGES_ZERO: no page bytes follow the prefix
+ * but a u64 length; the range [addr, addr + length) must read as zeros in
+ * mm_id (used for areas a child inherits from its parent, see
+ * img_vma_inherits(), where the parent's copy would otherwise show through).
+ */
+#define IMG_PAGES_ZERO		0x1
+
 /* Prefix of FILE_DATA / PIPE_DATA: bytes of object id starting at offset. */
 struct img_data_prefix {
 	uint32_t id;
@@ -50,6 +58,20 @@ struct img_data_prefix {
 #define VXCR_MADV_NOHUGEPAGE	0x8
 #define VXCR_MADV_WIPEONFORK	0x10
 #define VXCR_MADV_MERGEABLE	0x20
+
+struct VmaEntry;		/* mm.pb-c.h */
+
+/*
+ * The copy-on-write rule shared by dump and restore.  A child's area
+ * inherits from its parent when the parent (as recorded) has an area that
+ * covers it with the same kind, sharing, backing file/object and offset, and
+ * that fork passes on (not DONTFORK/WIPEONFORK): private anonymous or
+ * private file areas, or the same shmem object.  Restore then forks the
+ * child from its restored parent and keeps such areas as they come, and
+ * dump stores only the pages that differ from the parent's (by page frame),
+ * plus IMG_PAGES_ZERO ranges where the child reads zeros.
+ */
+_Bool img_vma_inherits(const struct VmaEntry *parent, const struct VmaEntry *child);
 
 struct img_rec_desc {
 	uint32_t type;
