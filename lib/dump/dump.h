@@ -156,6 +156,8 @@ struct dump_files {
 
 struct dump_task {
 	pid_t pid;
+	uint32_t index;			/* 1-based position in preorder = mm_id = files_id */
+	struct dump_task *parent;	/* in the tree, NULL for the root */
 	int pidfd;
 	int state;			/* TASK_STATE_* */
 	struct proc_stat stat;
@@ -181,7 +183,9 @@ struct dump_ctx {
 	struct vxcr_dump_stats *st;
 	int out_fd;
 	struct img_writer *w;
-	struct dump_task *root;		/* the one task dumped today */
+	struct dump_task *root;		/* == tasks[0] */
+	struct dump_task **tasks;	/* every process, preorder (see NOTES) */
+	size_t n_tasks;
 	struct dump_files files;
 	uint64_t t_start, t_seize;
 };
