@@ -74,20 +74,29 @@ static int check_limits(struct restore_ctx *rc)
 	struct rlimit ours[RLIM_NLIMITS];
 	char why[256];
 	unsigned i;
+	size_t p;
 	int ret;
 
 	for (i = 0; i < RLIM_NLIMITS; i++)
 		getrlimit(i, &ours[i]);
-	ret = check_rlimits((const RlimitEntry *const *)rc->task->rlimits,
-			    rc->task->n_rlimits, ours, RLIM_NLIMITS,
-			    have_cap(CAP_SYS_RESOURCE), why, sizeof(why));
-	if (ret) {
-		pr_err("%s\n", why);
-		return ret;
+	for (p = 0; p < rc->nr_procs; p++) {
+		const TaskEntry *t = rc->procs[p]->task;
+
+		if (t->state == TASK_STATE_DEAD)
+			continue;
+		ret = check_rlimits((const RlimitEntry *const *)t->rlimits, t->n_rlimits, ours,
+				    RLIM_NLIMITS, have_cap(CAP_SYS_RESOURCE), why, sizeof(why));
+		if (ret) {
+			if (rc->nr_procs > 1)
+				pr_err("pid %u: %s\n", t->pid, why);
+			else
+				pr_err("%s\n", why);
+			return ret;
+		}
 	}
-	if (ours[RLIMIT_NOFILE].rlim_max <= (rlim_t)(rc->stage_base + rc->nr_files)) {
+	if (ours[RLIMIT_NOFILE].rlim_max <= (rlim_t)(rc->stage_base + 2 * rc->nr_files)) {
 		pr_err("%d fds needed, vxrestore's RLIMIT_NOFILE hard limit is %llu\n",
-		       rc->stage_base + (int)rc->nr_files,
+		       rc->stage_base + 2 * (int)rc->nr_files,
 		       (unsigned long long)ours[RLIMIT_NOFILE].rlim_max);
 		return -EMFILE;
 	}
@@ -107,8 +116,13 @@ static uint64_t our_xfeatures(void)
 
 static int check_cpu(struct restore_ctx *rc)
 {
-	const ImgHeader *h = img_reader_header(rc->rd);
-	uint64_t ours = our_xfeatures();
+	const ImgHeader *h = img_reader_header(rc->s->rd);
+	uint64_t ours = our_xfeatures(), want = 0;
+	size_t p, i;
+
+	for (p = 0; p < rc->nr_procs; p++)
+		for (i = 0; i < rc->procs[p]->nr_threads; i++)
+			want |= rc->procs[p]->threads[i].core->xfeatures;
 
 	if (!h->arch || strcmp(h->arch, "x86_64")) {
 		pr_err("image is for %s, this is x86_64\n", h->arch ? h->arch : "an unknown arch");
@@ -118,10 +132,10 @@ static int check_cpu(struct restore_ctx *rc)
 		pr_err("image page size %u differs from ours\n", h->page_size);
 		return -EINVAL;
 	}
-	if (rc->core->xfeatures & ~ours) {
+	if (want & ~ours) {
 		pr_err("image uses CPU state components %#llx this CPU lacks (xfeatures %#llx, ours %#llx)\n",
-		       (unsigned long long)(rc->core->xfeatures & ~ours),
-		       (unsigned long long)rc->core->xfeatures, (unsigned long long)ours);
+		       (unsigned long long)(want & ~ours),
+		       (unsigned long long)want, (unsigned long long)ours);
 		return -EINVAL;
 	}
 	return 0;
@@ -199,10 +213,10 @@ static int check_fd_file(const FileEntry *fe)
 	return 0;
 }
 
-static int check_files(struct restore_ctx *rc)
+/* The fds, mappings and exe link of one process name known files. */
+static int check_proc_files(struct restore_ctx *rc)
 {
 	size_t i;
-	int ret;
 
 	for (i = 0; i < rc->fdt->n_fds; i++) {
 		if (!plan_file(rc, rc->fdt->fds[i]->file_id)) {
@@ -226,6 +240,14 @@ static int check_files(struct restore_ctx *rc)
 		pr_err("image: unknown exe file id %u\n", rc->mm->exe_file_id);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int check_files(struct restore_ctx *rc)
+{
+	size_t i;
+	int ret;
+
 	for (i = 0; i < rc->nr_files; i++) {
 		const struct rst_file *f = &rc->files[i];
 
@@ -242,26 +264,26 @@ static int check_files(struct restore_ctx *rc)
 	return 0;
 }
 
+/* The first pid or tid of the tree that is in use here, or 0. */
+pid_t tree_busy_pid(const struct restore_ctx *rc)
+{
+	size_t p, i;
+
+	for (p = 0; p < rc->nr_procs; p++) {
+		const struct restore_ctx *c = rc->procs[p];
+
+		if (kill(c->task->pid, 0) == 0 || errno != ESRCH)
+			return c->task->pid;
+		for (i = 1; i < c->nr_threads; i++)
+			if (kill(c->threads[i].tid, 0) == 0 || errno != ESRCH)
+				return c->threads[i].tid;
+	}
+	return 0;
+}
+
 static int check_pid(struct restore_ctx *rc)
 {
-	pid_t pid = rc->task->pid;
-
-	if (pid <= 1) {
-		pr_err("image: bad pid %d\n", pid);
-		return -EINVAL;
-	}
-	if (rc->task->n_threads > 1) {
-		pr_err("pid %d has %zu threads: multi-threaded restore is not supported yet\n",
-		       pid, rc->task->n_threads);
-		return -ENOTSUP;
-	}
-	if (rc->task->state == TASK_STATE_DEAD) {
-		pr_err("pid %d was a zombie when dumped: nothing to restore\n", pid);
-		return -EINVAL;
-	}
-	if (kill(pid, 0) == 0 || errno != ESRCH)
-		return spool_wait_pid(rc);
-	return 0;
+	return tree_busy_pid(rc) ? spool_wait_pid(rc) : 0;
 }
 
 #define RST_MAX_FD	(1u << 24)	/* far above any nr_open; keeps fd arithmetic in int */
@@ -283,15 +305,25 @@ static int check_fd_numbers(const struct restore_ctx *rc)
 /* Validates the plan; nothing has been created yet.  Returns 0/-errno. */
 int check_plan(struct restore_ctx *rc)
 {
+	size_t p;
 	int ret;
 
 	ret = check_cpu(rc);
-	if (!ret)
-		ret = vdso_check(rc);
+	for (p = 0; !ret && p < rc->nr_procs; p++) {
+		struct restore_ctx *c = rc->procs[p];
+
+		if (c->task->state == TASK_STATE_DEAD)
+			continue;
+		ret = vdso_check(c);
+		if (!ret)
+			ret = check_proc_files(c);
+		if (!ret)
+			ret = check_fd_numbers(c);
+	}
 	if (!ret)
 		ret = check_files(rc);
 	if (!ret)
-		ret = check_fd_numbers(rc);
+		ret = rst_tree_check(rc);
 	if (!ret)
 		ret = check_pid(rc);
 	if (!ret)

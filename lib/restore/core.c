@@ -35,11 +35,12 @@ static void regs_from_image(const X86Regs *x, struct user_regs_struct *r)
 	r->ds = x->ds; r->es = x->es; r->fs = x->fs; r->gs = x->gs;
 }
 
-static int thread_attrs(struct restore_ctx *rc)
+static int thread_attrs(struct restore_ctx *rc, size_t i)
 {
-	const CoreEntry *c = rc->core;
+	const CoreEntry *c = rc->threads[i].core;
 	long r = 0;
 
+	rc->inp = i ? &rc->threads[i].in : &rc->in;
 	if (c->rseq_addr && c->rseq_len)
 		r = rst_inject(rc, "rseq", SYS_rseq, c->rseq_addr, c->rseq_len, 0,
 			       c->rseq_sig, 0, 0);
@@ -53,61 +54,82 @@ static int thread_attrs(struct restore_ctx *rc)
 	if (r >= 0)
 		r = rst_inject(rc, "PR_SET_PDEATHSIG", SYS_prctl, PR_SET_PDEATHSIG,
 			       rc->task->pdeath_sig, 0, 0, 0, 0);
+	rc->inp = &rc->in;
 	return r < 0 ? r : 0;
 }
 
-static int set_cpu_state(struct restore_ctx *rc)
+static int set_cpu_state(struct restore_ctx *rc, size_t i)
 {
+	const CoreEntry *c = rc->threads[i].core;
+	pid_t tid = rc->threads[i].tid;
 	struct user_regs_struct regs;
 	struct iovec iov = { &regs, sizeof(regs) };
-	uint64_t mask = rc->core->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	uint64_t mask = c->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
 
-	regs_from_image(rc->core->regs, &regs);
-	if (ptrace(PTRACE_SETREGSET, rc->pid, NT_PRSTATUS, &iov)) {
-		pr_perror("pid %d: cannot set registers", rc->pid);
+	regs_from_image(c->regs, &regs);
+	if (ptrace(PTRACE_SETREGSET, tid, NT_PRSTATUS, &iov)) {
+		pr_perror("tid %d: cannot set registers", tid);
 		return -errno;
 	}
-	if (rc->core->has_xsave) {
-		iov.iov_base = rc->core->xsave.data;
-		iov.iov_len = rc->core->xsave.len;
-		if (ptrace(PTRACE_SETREGSET, rc->pid, NT_X86_XSTATE, &iov)) {
-			pr_perror("pid %d: cannot set the FPU/vector state (%zu bytes)",
-				  rc->pid, rc->core->xsave.len);
+	if (c->has_xsave) {
+		iov.iov_base = c->xsave.data;
+		iov.iov_len = c->xsave.len;
+		if (ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE, &iov)) {
+			pr_perror("tid %d: cannot set the FPU/vector state (%zu bytes)",
+				  tid, c->xsave.len);
 			return -errno;
 		}
 	}
-	if (ptrace(PTRACE_SETSIGMASK, rc->pid, sizeof(mask), &mask)) {
-		pr_perror("pid %d: cannot set the signal mask", rc->pid);
+	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask)) {
+		pr_perror("tid %d: cannot set the signal mask", tid);
 		return -errno;
 	}
 	return 0;
 }
 
 /*
- * Parent: per-thread state, registers and release.  On success the task
- * runs (or stays job-control stopped as recorded).  Returns 0/-errno.
+ * Parent: per-thread state and registers of every thread; the scratch area
+ * goes last.  The threads stay stopped until core_release().  Returns
+ * 0/-errno.
  */
 int core_restore(struct restore_ctx *rc)
 {
-	int sig = rc->task->state == TASK_STATE_STOPPED ? SIGSTOP : 0;
+	size_t i;
 	long r;
 	int ret;
 
-	ret = thread_attrs(rc);
-	if (ret)
-		return ret;
+	for (i = 0; i < rc->nr_threads; i++) {
+		ret = thread_attrs(rc, i);
+		if (ret)
+			return ret;
+	}
 	/* syscall-exit stop after munmap: never return onto the unmapped page */
 	rc->in.use_int3 = false;
 	r = rst_inject(rc, "munmap scratch", SYS_munmap, rc->scratch, rc->scratch_len,
 		       0, 0, 0, 0);
 	if (r < 0)
 		return r;
-	ret = set_cpu_state(rc);
-	if (ret)
-		return ret;
-	if (ptrace(PTRACE_DETACH, rc->pid, NULL, (void *)(long)sig)) {
-		pr_perror("pid %d: PTRACE_DETACH", rc->pid);
-		return -errno;
+	for (i = 0; i < rc->nr_threads; i++) {
+		ret = set_cpu_state(rc, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Lets every thread of rc go (a stopped process stays job-control stopped). */
+int core_release(struct restore_ctx *rc)
+{
+	int sig = rc->task->state == TASK_STATE_STOPPED ? SIGSTOP : 0;
+	size_t i;
+
+	for (i = rc->nr_threads; i-- > 0;) {
+		pid_t tid = rc->threads[i].tid;
+
+		if (ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)(i ? 0 : sig))) {
+			pr_perror("tid %d: PTRACE_DETACH", tid);
+			return -errno;
+		}
 	}
 	return 0;
 }

@@ -167,8 +167,8 @@ static int raise_ambient(struct restore_ctx *rc, int last)
 	return 0;
 }
 
-/* Parent: the target's credentials, by injection.  Returns 0/-errno. */
-int creds_restore(struct restore_ctx *rc)
+/* One thread's credentials (rc->inp), by injection.  Returns 0/-errno. */
+static int creds_restore_thread(struct restore_ctx *rc)
 {
 	const CredsEntry *ce = rc->creds;
 	struct our_creds o;
@@ -199,5 +199,19 @@ int creds_restore(struct restore_ctx *rc)
 	if (!ret && change && rc->task->has_dumpable)
 		ret = rst_inject(rc, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE,
 				 rc->task->dumpable, 0, 0, 0, 0) < 0 ? -EPERM : 0;
+	return ret;
+}
+
+/* Parent: the credentials of every thread of rc.  Returns 0/-errno. */
+int creds_restore(struct restore_ctx *rc)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < rc->nr_threads; i++) {
+		rc->inp = i ? &rc->threads[i].in : &rc->in;
+		ret = creds_restore_thread(rc);
+	}
+	rc->inp = &rc->in;
 	return ret;
 }

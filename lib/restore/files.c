@@ -23,6 +23,8 @@
 #include "util/cleanup.h"
 #include "restore/restore.h"
 
+/* Descriptions are opened above the pool, then moved to pool_fd(). */
+#define TEMP_BASE(rc) ((rc)->stage_base + (int)(rc)->nr_files)
 #define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
@@ -119,8 +121,8 @@ static int open_pipe(struct restore_ctx *rc, struct rst_file *f)
 	}
 	rd = (f->fe->flags & O_ACCMODE) == O_WRONLY ? peer : f;
 	wr = rd == f ? peer : f;
-	p[0] = stage_fd(p[0], rc->stage_base);
-	p[1] = stage_fd(p[1], rc->stage_base);
+	p[0] = stage_fd(p[0], TEMP_BASE(rc));
+	p[1] = stage_fd(p[1], TEMP_BASE(rc));
 	if (p[0] < 0 || p[1] < 0)
 		return -EMFILE;
 	if (rd) {
@@ -161,7 +163,7 @@ static int open_fifo(struct restore_ctx *rc, struct rst_file *f)
 		close(fd);
 		goto out_close;
 	}
-	fd = stage_fd(fd, rc->stage_base);
+	fd = stage_fd(fd, TEMP_BASE(rc));
 	f->stage_fd = fd;
 	ret = fd < 0 ? fd : 0;
 out_close:
@@ -228,7 +230,7 @@ static int open_deleted(struct restore_ctx *rc, struct rst_file *f)
 		return fd;
 	if (fe->pos && lseek(fd, fe->pos, SEEK_SET) < 0)
 		pr_warn("%s: cannot seek to %llu\n", fe->path, (unsigned long long)fe->pos);
-	f->stage_fd = stage_fd(fd, rc->stage_base);
+	f->stage_fd = stage_fd(fd, TEMP_BASE(rc));
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
 
@@ -249,7 +251,7 @@ static int open_by_path(struct restore_ctx *rc, struct rst_file *f)
 		close(fd);
 		return -errno;
 	}
-	f->stage_fd = stage_fd(fd, rc->stage_base);
+	f->stage_fd = stage_fd(fd, TEMP_BASE(rc));
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
 
@@ -365,7 +367,25 @@ int files_restore(struct restore_ctx *rc)
 	ret = place_fds(rc, keep);
 	if (ret)
 		return ret;
-	syscall(SYS_close_range, rc->stage_base, ~0U, 0);
+	/*
+	 * Every description stays open on its pool fd (file_pool_fd()), where
+	 * the other processes of the tree dup it from; mem_restore_finish
+	 * closes the pool.
+	 */
+	for (i = 0; i < rc->nr_files; i++) {
+		struct rst_file *f = &rc->files[i];
+		int want = rc->stage_base + (int)i;
+
+		if (f->stage_fd < 0)
+			continue;
+		if (dup2(f->stage_fd, want) < 0) {
+			pr_perror("cannot keep file %u on fd %d", f->fe->id, want);
+			return -errno;
+		}
+		if (f->stage_fd >= TEMP_BASE(rc))
+			close(f->stage_fd);
+		f->stage_fd = want;
+	}
 	return files_open_maps(rc);
 }
 
@@ -421,4 +441,12 @@ int files_open_maps(struct restore_ctx *rc)
 		close(fd);
 	}
 	return 0;
+}
+
+/* The fd the root keeps description f on for the rest of the tree, or -1. */
+int file_pool_fd(const struct restore_ctx *rc, const struct rst_file *f)
+{
+	if (f->fe->kind == FILE_KIND__FILE_MAPONLY)
+		return -1;
+	return rc->stage_base + (int)(f - rc->files);
 }

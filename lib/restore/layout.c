@@ -91,9 +91,9 @@ size_t layout_holes(const struct rst_range *keep, size_t n, uint64_t top,
 int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range *busy,
 		      size_t nbusy, struct rst_move *moves, size_t *nmoves)
 {
-	struct rst_range avoid[16];
+	size_t i, j, na = 0, nm = 0, cap = nbusy + 3 * n;
+	struct rst_range *avoid;
 	bool temp = false;
-	size_t i, j, na = 0, nm = 0;
 
 	for (i = 0; i < n; i++) {
 		if (!v[i].have_ours || !v[i].have_target || v[i].ours.start == v[i].target.start)
@@ -103,7 +103,10 @@ int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range
 						       v[j].ours.start, v[j].ours.end))
 				temp = true;
 	}
-	for (i = 0; i < nbusy && na < ARRAY_SIZE(avoid); i++)
+	avoid = malloc(cap * sizeof(*avoid));
+	if (!avoid)
+		return -ENOMEM;
+	for (i = 0; i < nbusy; i++)
 		avoid[na++] = busy[i];
 	for (i = 0; i < n; i++) {
 		if (v[i].have_ours)
@@ -121,8 +124,10 @@ int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range
 			continue;
 		}
 		t = layout_find_free(avoid, na, len, RST_MAP_MIN, RST_TASK_TOP);
-		if (!t || na >= ARRAY_SIZE(avoid))
+		if (!t || na >= cap) {
+			free(avoid);
 			return -ENOMEM;
+		}
 		avoid[na++] = (struct rst_range){ t, t + len };
 		moves[nm++] = (struct rst_move){ v[i].ours.start, len, t };
 	}
@@ -137,6 +142,7 @@ int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range
 							 v[j].target.start };
 		}
 	}
+	free(avoid);
 	*nmoves = nm;
 	return 0;
 }
@@ -171,69 +177,101 @@ static int read_self_maps(struct rst_range **busy, size_t *n)
 	return ret;
 }
 
-/* Gives every file behind a mapping or the exe link a helper fd number. */
+/*
+ * Gives every file behind a mapping or the exe link, in any process, one
+ * helper fd number above every process's fds.
+ */
 static void layout_fds(struct restore_ctx *rc)
 {
+	size_t p, i;
 	int next;
-	size_t i;
 
 	rc->max_fd = 2;
-	for (i = 0; i < rc->fdt->n_fds; i++)
-		if ((int)rc->fdt->fds[i]->fd > rc->max_fd)
-			rc->max_fd = rc->fdt->fds[i]->fd;
-	next = rc->max_fd + 1;
-	for (i = 0; i < rc->nr_vmas; i++) {
-		const VmaEntry *v = rc->vmas[i];
-		struct rst_file *f;
+	for (p = 0; p < rc->nr_procs; p++) {
+		const FdtableEntry *fdt = rc->procs[p]->fdt;
 
-		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
-			continue;
-		f = plan_file(rc, v->file_id);
-		if (v->kind == VMA_KIND__VMA_FILE_SHARED && (v->prot & PROT_WRITE))
-			f->map_write = true;
-		if (f->map_fd < 0)
-			f->map_fd = next++;
+		for (i = 0; fdt && i < fdt->n_fds; i++)
+			if ((int)fdt->fds[i]->fd > rc->max_fd)
+				rc->max_fd = fdt->fds[i]->fd;
 	}
-	if (rc->mm->has_exe_file_id) {
-		struct rst_file *f = plan_file(rc, rc->mm->exe_file_id);
+	next = rc->max_fd + 1;
+	for (p = 0; p < rc->nr_procs; p++) {
+		const struct restore_ctx *c = rc->procs[p];
 
-		if (f && f->map_fd < 0)
-			f->map_fd = next++;
+		for (i = 0; i < c->nr_vmas; i++) {
+			const VmaEntry *v = c->vmas[i];
+			struct rst_file *f;
+
+			if (v->kind != VMA_KIND__VMA_FILE_PRIVATE &&
+			    v->kind != VMA_KIND__VMA_FILE_SHARED)
+				continue;
+			f = plan_file(rc, v->file_id);
+			if (v->kind == VMA_KIND__VMA_FILE_SHARED && (v->prot & PROT_WRITE))
+				f->map_write = true;
+			if (f->map_fd < 0)
+				f->map_fd = next++;
+		}
+		if (c->mm && c->mm->has_exe_file_id) {
+			struct rst_file *f = plan_file(rc, c->mm->exe_file_id);
+
+			if (f && f->map_fd < 0)
+				f->map_fd = next++;
+		}
 	}
 	rc->ctl_fd = next;
 	rc->stage_base = next + 1;
 }
 
+static int add_busy(struct rst_range **busy, size_t *n, uint64_t s, uint64_t e)
+{
+	struct rst_range *nb = realloc(*busy, (*n + 1) * sizeof(*nb));
+
+	if (!nb)
+		return -ENOMEM;
+	*busy = nb;
+	nb[(*n)++] = (struct rst_range){ s, e };
+	return 0;
+}
+
 /*
- * Fixes fd numbers and the scratch address (free in the target's layout and
- * in ours).  Needs rc->vdso[].ours filled (vdso_check).  Returns 0/-errno.
+ * Fixes fd numbers and the scratch address (free in every process's layout
+ * and in ours, since children inherit it) for the whole tree.  Needs
+ * vdso[].ours filled (vdso_check).  Returns 0/-errno.
  */
 int layout_plan(struct restore_ctx *rc)
 {
 	struct rst_range *busy = NULL;
-	size_t i, n = 0;
+	size_t p, i, n = 0, groups = 0;
 	int ret;
 
 	layout_fds(rc);
-	rc->scratch_len = RST_SCRATCH_DATA + page_up(RST_SCR_GROUPS + 4 * rc->creds->n_groups);
+	for (p = 0; p < rc->nr_procs; p++)
+		if (rc->procs[p]->creds && rc->procs[p]->creds->n_groups > groups)
+			groups = rc->procs[p]->creds->n_groups;
+	rc->scratch_len = RST_SCRATCH_DATA + page_up(RST_SCR_GROUPS + 4 * groups);
 	ret = read_self_maps(&busy, &n);
+	for (p = 0; !ret && p < rc->nr_procs; p++) {
+		const MmEntry *mm = rc->procs[p]->mm;
+
+		for (i = 0; !ret && mm && i < mm->n_vmas; i++)
+			ret = add_busy(&busy, &n, mm->vmas[i]->start, mm->vmas[i]->end);
+	}
 	if (ret)
 		goto out;
-	for (i = 0; i < rc->mm->n_vmas; i++) {
-		struct rst_range *nb = realloc(busy, (n + 1) * sizeof(*nb));
-
-		if (!nb) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		busy = nb;
-		busy[n++] = (struct rst_range){ rc->mm->vmas[i]->start, rc->mm->vmas[i]->end };
-	}
 	rc->scratch = layout_find_free(busy, n, rc->scratch_len, RST_MAP_MIN, RST_TASK_TOP);
 	if (!rc->scratch) {
 		pr_err("no free address for the %llu-byte scratch area\n",
 		       (unsigned long long)rc->scratch_len);
 		ret = -ENOMEM;
+	}
+	for (p = 1; p < rc->nr_procs; p++) {
+		struct restore_ctx *c = rc->procs[p];
+
+		c->max_fd = rc->max_fd;
+		c->ctl_fd = rc->ctl_fd;
+		c->stage_base = rc->stage_base;
+		c->scratch = rc->scratch;
+		c->scratch_len = rc->scratch_len;
 	}
 out:
 	free(busy);

@@ -26,7 +26,7 @@ long rst_inject(struct restore_ctx *rc, const char *what, long nr, unsigned long
 		unsigned long a1, unsigned long a2, unsigned long a3,
 		unsigned long a4, unsigned long a5)
 {
-	long r = inject_call(&rc->in, nr, a0, a1, a2, a3, a4, a5);
+	long r = inject_call(rc->inp ? rc->inp : &rc->in, nr, a0, a1, a2, a3, a4, a5);
 
 	rc->injected++;
 	if (r < 0 && what)
@@ -189,14 +189,103 @@ int mem_restore_layout(struct restore_ctx *rc)
 	ret = check_shmem_ids(rc);
 	if (!ret)
 		ret = unmap_clone(rc);
-	if (!ret)
-		ret = vdso_move(rc);
+	if (!ret) {
+		struct rst_range busy = { rc->scratch, rc->scratch + rc->scratch_len };
+
+		ret = vdso_move(rc, &busy, 1);
+	}
 	for (i = 0; !ret && i < rc->nr_vmas; i++)
 		ret = map_one(rc, rc->vmas[i]);
 	for (i = 0; !ret && i < rc->nr_vmas; i++)
 		ret = rc->vmas[i]->madv ? advise_one(rc, rc->vmas[i]) : 0;
 	for (i = 0; !ret && i < rc->nr_vmas; i++)
 		ret = name_one(rc, rc->vmas[i]);
+	return ret;
+}
+
+/* The parent's area child area v inherits, or NULL. */
+static const VmaEntry *inherited_from(const struct restore_ctx *c, const VmaEntry *v)
+{
+	const VmaEntry *pv = plan_vma_at(c->parent, v->start);
+
+	return pv && img_vma_inherits(pv, v) ? pv : NULL;
+}
+
+/* Unmaps what of the parent's area pv no inherited area of c keeps. */
+static int unmap_rest(struct restore_ctx *c, const VmaEntry *pv)
+{
+	uint64_t cur = pv->start;
+	size_t i;
+	long r;
+
+	for (i = 0; i <= c->nr_vmas; i++) {
+		const VmaEntry *v = i < c->nr_vmas ? c->vmas[i] : NULL;
+		uint64_t end = v ? v->start : pv->end;
+
+		if (v && (v->end <= pv->start || v->start >= pv->end || inherited_from(c, v) != pv))
+			continue;
+		if (end > cur) {
+			r = rst_inject(c, "munmap", SYS_munmap, cur, end - cur, 0, 0, 0, 0);
+			if (r < 0)
+				return r;
+		}
+		if (v)
+			cur = v->end;
+	}
+	return 0;
+}
+
+/*
+ * The address space of a process forked from its restored parent: areas it
+ * inherits stay (their pages shared copy-on-write, protection adjusted),
+ * the rest of the parent's is unmapped, its own areas mapped, the vdso
+ * moved from the parent's place to its own.
+ */
+int mem_restore_layout_child(struct restore_ctx *c)
+{
+	const struct restore_ctx *p = c->parent;
+	struct rst_range *busy;
+	size_t i, nb = 0;
+	int ret = check_shmem_ids(c);
+	long r;
+
+	for (i = 0; !ret && i < p->nr_vmas; i++)
+		ret = unmap_rest(c, p->vmas[i]);
+	for (i = 0; i < RST_NR_VDSO; i++) {
+		c->vdso[i].ours = p->vdso[i].target;
+		c->vdso[i].have_ours = p->vdso[i].have_target;
+		if (!ret && c->vdso[i].have_ours && !c->vdso[i].have_target) {
+			r = rst_inject(c, "munmap vdso", SYS_munmap, c->vdso[i].ours.start,
+				       c->vdso[i].ours.end - c->vdso[i].ours.start, 0, 0, 0, 0);
+			ret = r < 0 ? r : 0;
+			c->vdso[i].have_ours = false;
+		}
+	}
+	busy = calloc(c->nr_vmas + 1, sizeof(*busy));
+	if (!busy)
+		return -ENOMEM;
+	busy[nb++] = (struct rst_range){ c->scratch, c->scratch + c->scratch_len };
+	for (i = 0; i < c->nr_vmas; i++)
+		if (inherited_from(c, c->vmas[i]))
+			busy[nb++] = (struct rst_range){ c->vmas[i]->start, c->vmas[i]->end };
+	if (!ret)
+		ret = vdso_move(c, busy, nb);
+	free(busy);
+	for (i = 0; !ret && i < c->nr_vmas; i++) {
+		const VmaEntry *v = c->vmas[i], *pv = inherited_from(c, v);
+
+		if (!pv) {
+			ret = map_one(c, v);
+		} else if (map_prot(pv) != map_prot(v)) {
+			r = rst_inject(c, "mprotect", SYS_mprotect, v->start, v->end - v->start,
+				       map_prot(v), 0, 0, 0);
+			ret = r < 0 ? r : 0;
+		}
+		if (!ret && v->madv)
+			ret = advise_one(c, v);
+		if (!ret && !pv)
+			ret = name_one(c, v);
+	}
 	return ret;
 }
 

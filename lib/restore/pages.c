@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #include "log.h"
@@ -84,6 +85,71 @@ static uint64_t shmem_addr(const struct restore_ctx *rc, uint32_t id, uint64_t o
 	return 0;
 }
 
+static uint32_t mm_id_of(const struct restore_ctx *c)
+{
+	return c->mm && c->mm->has_mm_id ? c->mm->mm_id : 1;
+}
+
+/*
+ * Whose is this page record: 1 rc's, 0 a process restored after rc (the
+ * record stays pending for it), -errno if none left can take it.
+ */
+static int record_owner(struct restore_ctx *rc, const struct img_record *rec)
+{
+	const struct img_pages_prefix *p = rec->payload;
+	struct restore_ctx *root = rc->root;
+	size_t i, me;
+
+	if (rec->length < sizeof(*p)) {
+		pr_err("image: record %llu: bad page record length\n",
+		       (unsigned long long)rec->index);
+		return -EBADMSG;
+	}
+	if (rec->type == IMG_REC_PAGES ? p->mm_id == mm_id_of(rc) :
+	    shmem_addr(rc, p->mm_id, p->addr) != 0)
+		return 1;
+	for (me = 0; me < root->nr_procs && root->procs[me] != rc; me++)
+		;
+	for (i = me + 1; i < root->nr_procs; i++) {
+		const struct restore_ctx *c = root->procs[i];
+
+		if (!c->mm)
+			continue;
+		if (rec->type == IMG_REC_PAGES ? p->mm_id == mm_id_of(c) :
+		    shmem_addr(c, p->mm_id, p->addr) != 0)
+			return 0;
+	}
+	pr_err("image: record %llu: pages of %s %u %s\n", (unsigned long long)rec->index,
+	       rec->type == IMG_REC_PAGES ? "address space" : "shared memory object", p->mm_id,
+	       "out of order or not in the image");
+	return -EBADMSG;
+}
+
+/* An IMG_PAGES_ZERO record: the range reads as untouched memory again. */
+static int zero_range(struct restore_ctx *rc, const struct img_record *rec)
+{
+	const struct img_pages_prefix *p = rec->payload;
+	uint64_t len;
+	const VmaEntry *v;
+	long r;
+
+	if (rec->length != sizeof(*p) + sizeof(len)) {
+		pr_err("image: record %llu: bad zero-range record\n", (unsigned long long)rec->index);
+		return -EBADMSG;
+	}
+	memcpy(&len, (const uint8_t *)rec->payload + sizeof(*p), sizeof(len));
+	v = plan_vma_at(rc, p->addr);
+	if (!v || len % RST_PAGE || p->addr % RST_PAGE || p->addr + len > v->end ||
+	    p->addr + len < p->addr) {
+		pr_err("image: record %llu: zero range at %#llx outside any memory area\n",
+		       (unsigned long long)rec->index, (unsigned long long)p->addr);
+		return -EBADMSG;
+	}
+	r = rst_inject(rc, "madvise(MADV_DONTNEED)", SYS_madvise, p->addr, len, MADV_DONTNEED,
+		       0, 0, 0);
+	return r < 0 ? r : 0;
+}
+
 static int apply_record(struct restore_ctx *rc, const struct img_record *rec)
 {
 	const struct img_pages_prefix *p = rec->payload;
@@ -91,14 +157,11 @@ static int apply_record(struct restore_ctx *rc, const struct img_record *rec)
 	uint64_t len = rec->length - sizeof(*p), addr;
 	const VmaEntry *v;
 
-	if (rec->length < sizeof(*p) || len % RST_PAGE) {
+	if (rec->type == IMG_REC_PAGES && (p->flags & IMG_PAGES_ZERO))
+		return zero_range(rc, rec);
+	if (len % RST_PAGE) {
 		pr_err("image: record %llu: bad page record length\n",
 		       (unsigned long long)rec->index);
-		return -EBADMSG;
-	}
-	if (rec->type == IMG_REC_PAGES && p->mm_id != (rc->task->has_mm_id ? rc->task->mm_id : 1)) {
-		pr_err("image: record %llu: pages of unknown address space %u\n",
-		       (unsigned long long)rec->index, p->mm_id);
 		return -EBADMSG;
 	}
 	addr = rec->type == IMG_REC_PAGES ? p->addr : shmem_addr(rc, p->mm_id, p->addr);
@@ -119,18 +182,23 @@ static int apply_record(struct restore_ctx *rc, const struct img_record *rec)
 }
 
 /*
- * Streams every page record (starting with rc->pending) into the process,
- * up to the trailer.  Returns 0 once the trailer validated, else -errno.
+ * Streams the page records of rc (starting with the pending one) into the
+ * process.  Stops at the first record of a later process (left pending) or
+ * at the trailer.  Returns 0 or -errno.
  */
 int pages_restore(struct restore_ctx *rc)
 {
-	struct img_record rec = rc->pending;
-	int ret, err, more = rc->have_pending;
+	struct img_record rec = rc->s->pending;
+	int ret = 0, err, more = rc->s->have_pending;
 
-	ret = uffd_setup(rc);
+	if (!rc->no_uffd)
+		ret = uffd_setup(rc);
 	while (more > 0 && !ret) {
 		if (rec.type == IMG_REC_PAGES || rec.type == IMG_REC_SHMEM_PAGES) {
-			ret = apply_record(rc, &rec);
+			ret = record_owner(rc, &rec);
+			if (ret == 0)
+				break;
+			ret = ret < 0 ? ret : apply_record(rc, &rec);
 		} else if (!(rec.flags & IMG_RF_OPTIONAL)) {
 			pr_err("image: record %llu (type %u) after the pages is not supported\n",
 			       (unsigned long long)rec.index, rec.type);
@@ -142,6 +210,8 @@ int pages_restore(struct restore_ctx *rc)
 		if (more < 0)
 			ret = more;
 	}
-	err = uffd_teardown(rc);
+	rc->s->pending = rec;
+	rc->s->have_pending = more > 0;
+	err = rc->no_uffd ? 0 : uffd_teardown(rc);
 	return ret ? ret : err;
 }

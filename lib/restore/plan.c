@@ -6,31 +6,36 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "restore/restore.h"
 
-/* Keeps a unpacked singleton record; a second one is an error. */
-static int keep_one(void **slot, const struct img_record *rec,
-		    const ProtobufCMessageDescriptor *d)
+/* Appends one unpacked record of kind d to *arr. */
+static int keep(void ***arr, size_t *n, const struct img_record *rec,
+		const ProtobufCMessageDescriptor *d)
 {
 	ProtobufCMessage *m;
+	void **na;
 	int ret;
 
-	if (*slot) {
-		pr_err("image: more than one %s record (only one process is supported)\n",
-		       d->short_name);
-		return -EINVAL;
-	}
 	ret = img_unpack(rec, d, &m);
 	if (ret) {
 		pr_err("image: record %llu (%s) does not unpack\n",
 		       (unsigned long long)rec->index, d->short_name);
 		return ret;
 	}
-	*slot = m;
+	na = realloc(*arr, (*n + 1) * sizeof(*na));
+	if (!na) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return -ENOMEM;
+	}
+	na[(*n)++] = m;
+	*arr = na;
 	return 0;
 }
+
+#define KEEP(field, rec, d) keep((void ***)&rc->recs.field, &rc->recs.n_##field, rec, &(d))
 
 static int add_file(struct restore_ctx *rc, const struct img_record *rec)
 {
@@ -89,17 +94,17 @@ static int plan_record(struct restore_ctx *rc, const struct img_record *rec)
 {
 	switch (rec->type) {
 	case IMG_REC_TASK:
-		return keep_one((void **)&rc->task, rec, &task_entry__descriptor);
+		return KEEP(task, rec, task_entry__descriptor);
 	case IMG_REC_CREDS:
-		return keep_one((void **)&rc->creds, rec, &creds_entry__descriptor);
+		return KEEP(creds, rec, creds_entry__descriptor);
 	case IMG_REC_SIGNALS:
-		return keep_one((void **)&rc->sigs, rec, &signals_entry__descriptor);
+		return KEEP(sigs, rec, signals_entry__descriptor);
 	case IMG_REC_CORE:
-		return keep_one((void **)&rc->core, rec, &core_entry__descriptor);
+		return KEEP(core, rec, core_entry__descriptor);
 	case IMG_REC_MM:
-		return keep_one((void **)&rc->mm, rec, &mm_entry__descriptor);
+		return KEEP(mm, rec, mm_entry__descriptor);
 	case IMG_REC_FDTABLE:
-		return keep_one((void **)&rc->fdt, rec, &fdtable_entry__descriptor);
+		return KEEP(fdt, rec, fdtable_entry__descriptor);
 	case IMG_REC_FILE:
 		return add_file(rc, rec);
 	case IMG_REC_FILE_DATA:
@@ -157,23 +162,11 @@ static int plan_vmas(struct restore_ctx *rc)
 	return 0;
 }
 
-/* Records that contradict each other or name values this version lacks. */
-static int plan_consistent(const struct restore_ctx *rc)
+/* Image-wide values this version lacks. */
+static int plan_kinds(const struct restore_ctx *rc)
 {
-	const TaskEntry *t = rc->task;
-	size_t i;
+	size_t i, j;
 
-	if (t->state != TASK_STATE_ALIVE && t->state != TASK_STATE_STOPPED &&
-	    t->state != TASK_STATE_DEAD) {
-		pr_err("image: task %u has unknown state %u\n", t->pid, t->state);
-		return -EBADMSG;
-	}
-	if ((t->n_threads && t->threads[0] != t->pid) ||
-	    (rc->core->has_tid && rc->core->tid != t->pid) ||
-	    (rc->sigs->has_pid && rc->sigs->pid != t->pid)) {
-		pr_err("image: thread, core or signal records do not belong to pid %u\n", t->pid);
-		return -EBADMSG;
-	}
 	for (i = 0; i < rc->nr_files; i++) {
 		if (!protobuf_c_enum_descriptor_get_value(&file_kind__descriptor,
 							  rc->files[i].fe->kind)) {
@@ -182,37 +175,179 @@ static int plan_consistent(const struct restore_ctx *rc)
 			return -EBADMSG;
 		}
 	}
-	for (i = 0; i < rc->mm->n_vmas; i++) {
-		if (!protobuf_c_enum_descriptor_get_value(&vma_kind__descriptor,
-							  rc->mm->vmas[i]->kind)) {
-			pr_err("image: memory area %#llx has unknown kind %d\n",
-			       (unsigned long long)rc->mm->vmas[i]->start, rc->mm->vmas[i]->kind);
-			return -EBADMSG;
+	for (j = 0; j < rc->recs.n_mm; j++) {
+		const MmEntry *mm = rc->recs.mm[j];
+
+		for (i = 0; i < mm->n_vmas; i++) {
+			if (!protobuf_c_enum_descriptor_get_value(&vma_kind__descriptor,
+								  mm->vmas[i]->kind)) {
+				pr_err("image: memory area %#llx has unknown kind %d\n",
+				       (unsigned long long)mm->vmas[i]->start, mm->vmas[i]->kind);
+				return -EBADMSG;
+			}
 		}
 	}
 	return 0;
 }
 
+/* A per-task record whose key field equals key, or NULL. */
+#define FIND(arr, n, keyf, key, fallback) ({					\
+	__typeof__(arr[0]) _f = NULL;						\
+	for (size_t _i = 0; _i < (n); _i++)					\
+		if ((arr[_i]->has_##keyf && arr[_i]->keyf == (key)) ||		\
+		    (!arr[_i]->has_##keyf && (fallback)))			\
+			_f = arr[_i];						\
+	_f; })
+
+/* Threads of a live process: one CORE per tid, leader first. */
+static int plan_threads(struct restore_ctx *rc, const struct rst_records *r)
+{
+	const TaskEntry *t = rc->task;
+	size_t i, n = t->n_threads ? t->n_threads : 1;
+
+	if (t->n_threads && t->threads[0] != t->pid) {
+		pr_err("image: pid %u: first thread is %u, not the leader\n", t->pid,
+		       t->threads[0]);
+		return -EBADMSG;
+	}
+	rc->threads = calloc(n, sizeof(*rc->threads));
+	if (!rc->threads)
+		return -ENOMEM;
+	rc->nr_threads = n;
+	for (i = 0; i < n; i++) {
+		pid_t tid = t->n_threads ? t->threads[i] : t->pid;
+
+		rc->threads[i].tid = tid;
+		rc->threads[i].core = FIND(r->core, r->n_core, tid, (uint32_t)tid,
+					   r->n_task == 1 && r->n_core == 1);
+		if (!rc->threads[i].core || !rc->threads[i].core->regs) {
+			pr_err("image: incomplete: thread %d has no CORE record with registers\n",
+			       tid);
+			return -EINVAL;
+		}
+		if (tid <= 1) {
+			pr_err("image: bad thread id %d\n", tid);
+			return -EINVAL;
+		}
+	}
+	rc->core = rc->threads[0].core;
+	return 0;
+}
+
+/* Fills one process's records.  Returns 0/-errno. */
+static int plan_proc(struct restore_ctx *rc, const struct rst_records *r, size_t idx)
+{
+	const TaskEntry *t = rc->task;
+	bool one = r->n_task == 1;
+	uint32_t id = t->has_mm_id ? t->mm_id : idx + 1;
+
+	if (t->state != TASK_STATE_ALIVE && t->state != TASK_STATE_STOPPED &&
+	    t->state != TASK_STATE_DEAD) {
+		pr_err("image: task %u has unknown state %u\n", t->pid, t->state);
+		return -EBADMSG;
+	}
+	if (t->pid <= 1) {
+		pr_err("image: bad pid %u\n", t->pid);
+		return -EINVAL;
+	}
+	if (t->state == TASK_STATE_DEAD)
+		return 0;
+	rc->creds = FIND(r->creds, r->n_creds, pid, t->pid, one);
+	rc->sigs = FIND(r->sigs, r->n_sigs, pid, t->pid, one);
+	rc->mm = FIND(r->mm, r->n_mm, mm_id, id, one);
+	id = t->has_files_id ? t->files_id : idx + 1;
+	rc->fdt = FIND(r->fdt, r->n_fdt, files_id, id, one);
+	if (!rc->creds || !rc->sigs || !rc->mm || !rc->fdt) {
+		pr_err("image: incomplete: pid %u has no %s record\n", t->pid,
+		       !rc->creds ? "CREDS" : !rc->sigs ? "SIGNALS" : !rc->mm ? "MM" : "FDTABLE");
+		return -EINVAL;
+	}
+	return plan_threads(rc, r) ? : plan_vmas(rc);
+}
+
+/* A context for process idx: the root's image-wide fields, its own records. */
+static struct restore_ctx *new_proc(struct restore_ctx *root, size_t idx)
+{
+	struct restore_ctx *c;
+
+	if (!idx)
+		return root;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = *root;
+	memset(&c->stream, 0, sizeof(c->stream));
+	c->procs = NULL;
+	c->nr_procs = 0;
+	memset(&c->recs, 0, sizeof(c->recs));
+	c->ctl_rd = c->ctl_wr = c->mem_fd = -1;
+	c->uffd = c->uffd_child = -1;
+	c->uffd_vma = NULL;
+	c->no_uffd = true;
+	c->pid = -1;
+	c->threads = NULL;
+	c->nr_threads = 0;
+	c->vmas = NULL;
+	c->nr_vmas = 0;
+	c->creds = NULL;
+	c->sigs = NULL;
+	c->core = NULL;
+	c->mm = NULL;
+	c->fdt = NULL;
+	c->injected = 0;
+	c->pages = 0;
+	return c;
+}
+
+/* One context per TASK record, parents found among the earlier ones. */
 static int plan_complete(struct restore_ctx *rc)
 {
+	const struct rst_records *r = &rc->recs;
+	size_t i, j;
 	int ret;
 
-	if (!rc->task || !rc->creds || !rc->sigs || !rc->core || !rc->mm || !rc->fdt) {
-		pr_err("image: incomplete: missing %s record\n",
-		       !rc->task ? "TASK" : !rc->creds ? "CREDS" : !rc->sigs ? "SIGNALS" :
-		       !rc->core ? "CORE" : !rc->mm ? "MM" : "FDTABLE");
+	if (!r->n_task) {
+		pr_err("image: incomplete: missing TASK record\n");
 		return -EINVAL;
 	}
-	if (!rc->core->regs) {
-		pr_err("image: CORE record without registers\n");
+	rc->procs = calloc(r->n_task, sizeof(*rc->procs));
+	if (!rc->procs)
+		return -ENOMEM;
+	rc->root = rc;
+	for (i = 0; i < r->n_task; i++) {
+		struct restore_ctx *c = new_proc(rc, i);
+
+		if (!c)
+			return -ENOMEM;
+		rc->procs[rc->nr_procs++] = c;
+		c->task = r->task[i];
+		c->inp = &c->in;
+		ret = plan_proc(c, r, i);
+		if (ret)
+			return ret;
+		for (j = 0; i && j < i; j++) {
+			if (rc->procs[j]->task->pid == c->task->pid) {
+				pr_err("image: pid %u appears twice\n", c->task->pid);
+				return -EBADMSG;
+			}
+			if (rc->procs[j]->task->pid == c->task->ppid)
+				c->parent = rc->procs[j];
+		}
+		if (i && (!c->parent || c->parent->task->state == TASK_STATE_DEAD)) {
+			pr_err("image: pid %u: its parent %u is not a live process before it\n",
+			       c->task->pid, c->task->ppid);
+			return -EBADMSG;
+		}
+	}
+	if (rc->task->state == TASK_STATE_DEAD) {
+		pr_err("pid %d was a zombie when dumped: nothing to restore\n", rc->task->pid);
 		return -EINVAL;
 	}
-	ret = plan_consistent(rc);
-	return ret ? ret : plan_vmas(rc);
+	return plan_kinds(rc);
 }
 
 /*
- * Reads records up to the first PAGES record (kept in rc->pending, unread
+ * Reads records up to the first PAGES record (kept in rc->s->pending, unread
  * further) or the trailer.  Returns 0 or -errno.
  */
 int plan_read(struct restore_ctx *rc)
@@ -220,7 +355,9 @@ int plan_read(struct restore_ctx *rc)
 	struct img_record rec;
 	int ret;
 
-	ret = img_reader_open(rc->img_fd, &rc->rd);
+	rc->s = &rc->stream;
+	rc->s->spool_fd = -1;
+	ret = img_reader_open(rc->img_fd, &rc->s->rd);
 	if (ret) {
 		const char *why = img_last_open_error();
 
@@ -228,9 +365,9 @@ int plan_read(struct restore_ctx *rc)
 		return ret;
 	}
 	for (;;) {
-		ret = img_read_record(rc->rd, &rec);
+		ret = img_read_record(rc->s->rd, &rec);
 		if (ret < 0) {
-			pr_err("image: %s\n", img_reader_error(rc->rd));
+			pr_err("image: %s\n", img_reader_error(rc->s->rd));
 			return ret;
 		}
 		if (ret == 0)
@@ -239,8 +376,8 @@ int plan_read(struct restore_ctx *rc)
 		if (ret < 0)
 			return ret;
 		if (ret == 1) {
-			rc->pending = rec;
-			rc->have_pending = true;
+			rc->s->pending = rec;
+			rc->s->have_pending = true;
 			break;
 		}
 	}
@@ -258,24 +395,46 @@ static void free_chunks(struct rst_chunk *c, size_t n)
 
 #define FREE_MSG(m) do { if (m) protobuf_c_message_free_unpacked(&(m)->base, NULL); } while (0)
 
+#define FREE_ALL(arr, n) do {						\
+	for (size_t _i = 0; _i < (n); _i++)				\
+		FREE_MSG((arr)[_i]);					\
+	free(arr);							\
+} while (0)
+
+/* Frees a non-root process context. */
+static void proc_free(struct restore_ctx *c)
+{
+	if (c->mem_fd >= 0)
+		close(c->mem_fd);
+	free(c->threads);
+	free(c->vmas);
+	free(c->uffd_vma);
+	free(c);
+}
+
 void plan_free(struct restore_ctx *rc)
 {
+	struct rst_records *r = &rc->recs;
 	size_t i;
 
-	FREE_MSG(rc->task);
-	FREE_MSG(rc->creds);
-	FREE_MSG(rc->sigs);
-	FREE_MSG(rc->core);
-	FREE_MSG(rc->mm);
-	FREE_MSG(rc->fdt);
+	for (i = 1; i < rc->nr_procs; i++)
+		proc_free(rc->procs[i]);
+	free(rc->procs);
+	free(rc->threads);
+	FREE_ALL(r->task, r->n_task);
+	FREE_ALL(r->creds, r->n_creds);
+	FREE_ALL(r->sigs, r->n_sigs);
+	FREE_ALL(r->core, r->n_core);
+	FREE_ALL(r->mm, r->n_mm);
+	FREE_ALL(r->fdt, r->n_fdt);
 	for (i = 0; i < rc->nr_files; i++)
 		FREE_MSG(rc->files[i].fe);
 	free(rc->files);
 	free(rc->vmas);
 	free_chunks(rc->fdata, rc->nr_fdata);
 	free_chunks(rc->pdata, rc->nr_pdata);
-	if (rc->rd)
-		img_reader_free(rc->rd);
+	if (rc->s && rc->s->rd)
+		img_reader_free(rc->s->rd);
 }
 
 /* The file description with this id, or NULL. */

@@ -5,6 +5,7 @@
 #define LOG_PREFIX "restore: "
 #include <errno.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -83,9 +84,79 @@ static void restore_affinity(struct restore_ctx *rc)
 		pr_warn("pid %d: cannot set its CPU affinity: %s\n", rc->pid, strerror(errno));
 }
 
-/* Parent: drives the stopped child to the end.  Returns 0/-errno. */
+/* Restores the affinity mask of every thread of rc. */
+static void restore_affinity_all(struct restore_ctx *rc)
+{
+	size_t i;
+	pid_t pid = rc->pid;
+
+	for (i = 0; i < rc->nr_threads; i++) {
+		rc->pid = rc->threads[i].tid;
+		restore_affinity(rc);
+	}
+	rc->pid = pid;
+}
+
+/* One process after the root: forked, prepared, its memory and threads. */
+static int build_proc(struct restore_ctx *c)
+{
+	int ret;
+
+	c->cpus = c->root->cpus;
+	c->cpus_saved = c->root->cpus_saved;
+	ret = proc_fork(c);
+	if (ret)
+		return ret;
+	if (c->task->state == TASK_STATE_DEAD)
+		return proc_make_zombie(c);
+	ret = proc_prepare(c);
+	if (!ret)
+		ret = mem_restore_layout_child(c);
+	if (!ret)
+		ret = pages_restore(c);
+	if (!ret)
+		ret = threads_create(c);
+	return ret;
+}
+
+/* Last steps of every live process, then all of them are let go together. */
+static int finish_tree(struct restore_ctx *rc)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 1; !ret && i < rc->nr_procs; i++)
+		if (rc->procs[i]->task->state != TASK_STATE_DEAD)
+			ret = proc_set_pgid(rc->procs[i]);
+	for (i = 0; !ret && i < rc->nr_procs; i++) {
+		struct restore_ctx *c = rc->procs[i];
+
+		if (c->task->state == TASK_STATE_DEAD)
+			continue;
+		ret = mem_restore_finish(c);
+		if (!ret)
+			ret = creds_restore(c);
+	}
+	if (!ret)
+		test_pause("creds");
+	for (i = 0; !ret && i < rc->nr_procs; i++) {
+		struct restore_ctx *c = rc->procs[i];
+
+		if (c->task->state == TASK_STATE_DEAD)
+			continue;
+		restore_affinity_all(c);
+		ret = core_restore(c);
+	}
+	for (i = 0; !ret && i < rc->nr_procs; i++)
+		if (rc->procs[i]->task->state != TASK_STATE_DEAD)
+			ret = core_release(rc->procs[i]);
+	return ret;
+}
+
+/* Parent: drives the stopped root, then the rest of the tree.  0/-errno. */
 static int rebuild(struct restore_ctx *rc)
 {
+	size_t i;
 	int ret;
 
 	ret = inject_init(&rc->in, rc->pid, rc->scratch);
@@ -94,6 +165,7 @@ static int rebuild(struct restore_ctx *rc)
 		       strerror(-ret));
 		return ret;
 	}
+	rc->threads[0].made = true;
 	ret = mem_restore_layout(rc);
 	pr_debug("stage layout done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	test_pause("layout");
@@ -104,15 +176,17 @@ static int rebuild(struct restore_ctx *rc)
 	pr_debug("stage pages done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	test_pause("pages");
 	if (!ret)
-		ret = mem_restore_finish(rc);
+		ret = threads_create(rc);
+	for (i = 1; !ret && i < rc->nr_procs; i++)
+		ret = build_proc(rc->procs[i]);
+	if (!ret && rc->s->have_pending) {
+		pr_err("image: record %llu: pages of no process (out of order)\n",
+		       (unsigned long long)rc->s->pending.index);
+		ret = -EBADMSG;
+	}
+	pr_debug("stage tree done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	if (!ret)
-		ret = creds_restore(rc);
-	if (!ret)
-		test_pause("creds");
-	if (!ret)
-		restore_affinity(rc);
-	if (!ret)
-		ret = core_restore(rc);
+		ret = finish_tree(rc);
 	return ret;
 }
 
@@ -135,7 +209,7 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	struct vxcr_restore_opts defaults;
 	struct restore_ctx *rc;
 	uint64_t t0 = now_ns();
-	int ret;
+	int ret, was_subreaper = 0;
 
 	if (!o) {
 		vxcr_restore_opts_init(&defaults);
@@ -146,7 +220,8 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		return -ENOMEM;
 	rc->opts = o;
 	rc->img_fd = fd;
-	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = rc->spool_fd = -1;
+	rc->s = &rc->stream;
+	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = rc->s->spool_fd = -1;
 	rc->uffd = rc->uffd_child = -1;
 	rc->pid = -1;
 
@@ -156,6 +231,11 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	if (!ret)
 		ret = check_plan(rc);
 	pr_debug("stage checks done at %.3f ms\n", (now_ns() - t0) / 1e6);
+	if (!ret && rc->nr_procs > 1) {
+		/* orphans of a failed restore come back to us to be reaped */
+		prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper, 0, 0, 0);
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	}
 	if (!ret) {
 		pin_to_one_cpu(rc);
 		ret = tree_clone(rc);
@@ -166,17 +246,24 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		ret = rebuild(rc);
 	unpin(rc);
 	if (ret) {
-		tree_kill(rc);
+		rst_tree_kill(rc);
 		goto out;
 	}
 	*pid = rc->pid;
+	for (size_t i = 1; i < rc->nr_procs; i++) {
+		rc->pages += rc->procs[i]->pages;
+		rc->injected += rc->procs[i]->injected;
+	}
 	if (st) {
 		st->total_ns = now_ns() - t0;
 		st->pages_restored = rc->pages;
 	}
-	pr_info("restored pid %d in %.2f ms: %llu pages, %u injected syscalls\n", rc->pid,
-		(now_ns() - t0) / 1e6, (unsigned long long)rc->pages, rc->injected);
+	pr_info("restored pid %d (%zu processes) in %.2f ms: %llu pages, %u injected syscalls\n",
+		rc->pid, rc->nr_procs, (now_ns() - t0) / 1e6, (unsigned long long)rc->pages,
+		rc->injected);
 out:
+	if (rc->nr_procs > 1 && !was_subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	ctx_free(rc);
 	return ret;
 }

@@ -39,6 +39,7 @@
 #define RST_SCR_AUXV		0x100	/* saved auxv, up to 0x400 bytes */
 #define RST_SCR_CAPS		0x500	/* capset header + data */
 #define RST_SCR_MISC		0x600	/* small arguments */
+#define RST_SCR_CLONE		0x700	/* clone_args + set_tid for fork/threads */
 #define RST_SCR_GROUPS		0x800	/* setgroups list */
 #define RST_AUXV_MAX		((0x500 - RST_SCR_AUXV) / 8)
 
@@ -82,29 +83,73 @@ struct rst_move {
 	uint64_t to;
 };
 
-/* Everything one restore needs; built by the parent before the clone. */
+/* The image stream after the plan, shared by every process of the tree. */
+struct rst_stream {
+	struct img_reader *rd;
+	struct img_record pending;	/* next page record, not applied yet */
+	bool have_pending;		/* false: the trailer was already read */
+	int spool_fd;			/* rest of a piped image, see spool.c; -1 */
+	void *spool_buf;
+	size_t spool_cap;
+	uint64_t spool_index;
+};
+
+/* One thread of a process being restored (threads[0] is the leader). */
+struct rst_thread {
+	pid_t tid;
+	CoreEntry *core;
+	struct inject in;		/* threads[0] uses the process's rc->in */
+	bool made;			/* created and under our control */
+};
+
+/* Every unpacked per-task record of the image (owned by the root's ctx). */
+struct rst_records {
+	TaskEntry **task;
+	size_t n_task;
+	CredsEntry **creds;
+	size_t n_creds;
+	SignalsEntry **sigs;
+	size_t n_sigs;
+	CoreEntry **core;
+	size_t n_core;
+	MmEntry **mm;
+	size_t n_mm;
+	FdtableEntry **fdt;
+	size_t n_fdt;
+};
+
+/*
+ * Everything one process's restore needs.  The root's is built by the
+ * parent before the clone; every other process of the tree gets a copy of
+ * the root's (image-wide fields: files, layout, stream) with its own
+ * per-process fields.
+ */
 struct restore_ctx {
 	const struct vxcr_restore_opts *opts;
 	int img_fd;
-	struct img_reader *rd;
-	struct img_record pending;	/* first PAGES record, not applied yet */
-	bool have_pending;		/* false: the trailer was already read */
+	struct rst_stream *s;		/* shared by the tree */
+	struct rst_stream stream;	/* the root's, s points here */
+	struct restore_ctx *root;
+	struct restore_ctx *parent;	/* NULL for the root */
+	struct restore_ctx **procs;	/* root only: every process, image order */
+	size_t nr_procs;
+	struct rst_records recs;	/* root only */
+	struct rst_thread *threads;
+	size_t nr_threads;
+	struct inject *inp;		/* the thread rst_inject() talks to */
 	uint64_t t0;			/* CLOCK_MONOTONIC ns at start, for stage timings */
 	cpu_set_t cpus;			/* our CPU mask before pinning (see restore.c) */
 	bool cpus_saved;
 	int pin_cpu;
 	int uffd;			/* our copy of the child's userfaultfd, -1 */
+	bool no_uffd;			/* forked children: COW areas, no uffd */
 	int uffd_child;			/* its number in the child, -1 */
 	bool *uffd_vma;			/* per rc->vmas[i]: registered */
-	int spool_fd;			/* rest of a piped image, see spool.c; -1 */
-	void *spool_buf;
-	size_t spool_cap;
-	uint64_t spool_index;
 
 	TaskEntry *task;
 	CredsEntry *creds;
 	SignalsEntry *sigs;
-	CoreEntry *core;
+	CoreEntry *core;		/* the leader's */
 	MmEntry *mm;
 	FdtableEntry *fdt;
 	struct rst_file *files;
@@ -142,6 +187,7 @@ const VmaEntry *plan_vma_at(const struct restore_ctx *rc, uint64_t addr);
 
 /* check.c */
 int check_plan(struct restore_ctx *rc);
+pid_t tree_busy_pid(const struct restore_ctx *rc);
 int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours,
 		  size_t nr_ours, bool cap_sys_resource, char *why, size_t whylen);
 const char *rlimit_name(unsigned res);
@@ -158,11 +204,20 @@ int layout_plan(struct restore_ctx *rc);
 /* vdso.c */
 int vdso_read_ours(struct rst_vdso *v);
 int vdso_check(const struct restore_ctx *rc);
-int vdso_move(struct restore_ctx *rc);
+int vdso_move(struct restore_ctx *rc, const struct rst_range *busy, size_t nbusy);
 
 /* tree.c */
 int tree_clone(struct restore_ctx *rc);
-void tree_kill(struct restore_ctx *rc);
+void rst_tree_kill(struct restore_ctx *rc);
+int rst_tree_check(struct restore_ctx *root);
+
+/* fork.c: processes after the root and all threads, by injection */
+int proc_fork(struct restore_ctx *c);
+int proc_prepare(struct restore_ctx *c);
+int threads_create(struct restore_ctx *rc);
+int proc_make_zombie(struct restore_ctx *c);
+int proc_set_pgid(struct restore_ctx *c);
+struct restore_ctx *proc_of_pid(struct restore_ctx *root, pid_t pid);
 int child_report(struct restore_ctx *rc, int err);
 
 /* task.c, files.c, signals.c: run in the child */
@@ -170,6 +225,7 @@ int task_restore_attrs(struct restore_ctx *rc);
 int task_restore_rlimits(struct restore_ctx *rc);
 int files_restore(struct restore_ctx *rc);
 int files_open_maps(struct restore_ctx *rc);
+int file_pool_fd(const struct restore_ctx *rc, const struct rst_file *f);
 int signals_restore(struct restore_ctx *rc);
 
 /* mem.c, pages.c: parent, by injection */
@@ -177,12 +233,14 @@ long rst_inject(struct restore_ctx *rc, const char *what, long nr, unsigned long
 		unsigned long a1, unsigned long a2, unsigned long a3,
 		unsigned long a4, unsigned long a5);
 int mem_restore_layout(struct restore_ctx *rc);
+int mem_restore_layout_child(struct restore_ctx *rc);
 int mem_restore_finish(struct restore_ctx *rc);
 int pages_restore(struct restore_ctx *rc);
 
 /* creds.c, core.c */
 int creds_restore(struct restore_ctx *rc);
 int core_restore(struct restore_ctx *rc);
+int core_release(struct restore_ctx *rc);
 
 /* uffd.c */
 int uffd_setup(struct restore_ctx *rc);

@@ -81,7 +81,7 @@ static int spool_record(int fd, const struct img_record *rec)
 /* Reads the rest of the image (pending record first) into a memfd. */
 static int spool_rest(struct restore_ctx *rc)
 {
-	struct img_record rec = rc->pending;
+	struct img_record rec = rc->s->pending;
 	int fd, more = 1, ret = 0;
 
 	fd = memfd_create("vxcr-spool", MFD_CLOEXEC);
@@ -95,9 +95,9 @@ static int spool_rest(struct restore_ctx *rc)
 			pr_err("cannot spool the image: %s\n", strerror(-ret));
 			break;
 		}
-		more = img_read_record(rc->rd, &rec);
+		more = img_read_record(rc->s->rd, &rec);
 		if (more < 0) {
-			pr_err("image: %s\n", img_reader_error(rc->rd));
+			pr_err("image: %s\n", img_reader_error(rc->s->rd));
 			ret = more;
 		}
 	}
@@ -105,14 +105,9 @@ static int spool_rest(struct restore_ctx *rc)
 		close(fd);
 		return ret ? ret : -errno;
 	}
-	rc->spool_fd = fd;
-	rc->spool_index = rc->pending.index;
+	rc->s->spool_fd = fd;
+	rc->s->spool_index = rc->s->pending.index;
 	return 0;
-}
-
-static bool pid_busy(pid_t pid)
-{
-	return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
 /*
@@ -122,11 +117,11 @@ static bool pid_busy(pid_t pid)
  */
 int spool_wait_pid(struct restore_ctx *rc)
 {
-	pid_t pid = rc->task->pid;
+	pid_t pid = tree_busy_pid(rc);
 	struct timespec ts = { 0, 5 * 1000000 };
 	int i, ret;
 
-	if (lseek(rc->img_fd, 0, SEEK_CUR) >= 0 || errno != ESPIPE || !rc->have_pending) {
+	if (lseek(rc->img_fd, 0, SEEK_CUR) >= 0 || errno != ESPIPE || !rc->s->have_pending) {
 		pr_err("pid %d is in use\n", pid);
 		return -EEXIST;
 	}
@@ -134,14 +129,14 @@ int spool_wait_pid(struct restore_ctx *rc)
 	ret = spool_rest(rc);
 	if (ret)
 		return ret;
-	for (i = 0; i < SPOOL_WAIT_MS / 5 && pid_busy(pid); i++)
+	for (i = 0; i < SPOOL_WAIT_MS / 5 && (pid = tree_busy_pid(rc)); i++)
 		nanosleep(&ts, NULL);
-	if (pid_busy(pid)) {
+	if (pid) {
 		pr_err("pid %d is in use (still, %d s after the image was complete)\n", pid,
 		       SPOOL_WAIT_MS / 1000);
 		return -EEXIST;
 	}
-	return restore_next_record(rc, &rc->pending) == 1 ? 0 : -EBADMSG;
+	return restore_next_record(rc, &rc->s->pending) == 1 ? 0 : -EBADMSG;
 }
 
 /*
@@ -155,24 +150,24 @@ int restore_next_record(struct restore_ctx *rc, struct img_record *rec)
 	void *nb;
 	int ret;
 
-	if (rc->spool_fd < 0) {
-		ret = img_read_record(rc->rd, rec);
+	if (rc->s->spool_fd < 0) {
+		ret = img_read_record(rc->s->rd, rec);
 		if (ret < 0)
-			pr_err("image: %s\n", img_reader_error(rc->rd));
+			pr_err("image: %s\n", img_reader_error(rc->s->rd));
 		return ret;
 	}
-	ret = read_all(rc->spool_fd, &h, sizeof(h));
+	ret = read_all(rc->s->spool_fd, &h, sizeof(h));
 	if (ret == -ENODATA)
 		return 0;
-	if (!ret && h.length > rc->spool_cap) {
-		nb = realloc(rc->spool_buf, h.length);
+	if (!ret && h.length > rc->s->spool_cap) {
+		nb = realloc(rc->s->spool_buf, h.length);
 		if (!nb)
 			return -ENOMEM;
-		rc->spool_buf = nb;
-		rc->spool_cap = h.length;
+		rc->s->spool_buf = nb;
+		rc->s->spool_cap = h.length;
 	}
 	if (!ret)
-		ret = read_all(rc->spool_fd, rc->spool_buf, h.length);
+		ret = read_all(rc->s->spool_fd, rc->s->spool_buf, h.length);
 	if (ret) {
 		pr_err("cannot read the image spool: %s\n", strerror(-ret));
 		return ret;
@@ -180,16 +175,16 @@ int restore_next_record(struct restore_ctx *rc, struct img_record *rec)
 	rec->type = h.type;
 	rec->flags = h.flags;
 	rec->length = h.length;
-	rec->payload = rc->spool_buf;
-	rec->index = rc->spool_index++;
+	rec->payload = rc->s->spool_buf;
+	rec->index = rc->s->spool_index++;
 	return 1;
 }
 
 void spool_free(struct restore_ctx *rc)
 {
-	if (rc->spool_fd >= 0)
-		close(rc->spool_fd);
-	rc->spool_fd = -1;
-	free(rc->spool_buf);
-	rc->spool_buf = NULL;
+	if (rc->s->spool_fd >= 0)
+		close(rc->s->spool_fd);
+	rc->s->spool_fd = -1;
+	free(rc->s->spool_buf);
+	rc->s->spool_buf = NULL;
 }

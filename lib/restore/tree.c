@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -173,7 +174,8 @@ static int wait_child_stop(struct restore_ctx *rc)
 		pr_err("pid %d: unexpected stop by signal %d\n", rc->pid, WSTOPSIG(status));
 		return -EINVAL;
 	}
-	if (ptrace(PTRACE_SETOPTIONS, rc->pid, NULL, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
+	if (ptrace(PTRACE_SETOPTIONS, rc->pid, NULL, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD |
+		   PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE)) {
 		pr_perror("pid %d: PTRACE_SETOPTIONS", rc->pid);
 		return -errno;
 	}
@@ -217,13 +219,96 @@ int tree_clone(struct restore_ctx *rc)
 	return wait_child_stop(rc);
 }
 
-/* Kills and reaps the half-built process, if any. */
-void tree_kill(struct restore_ctx *rc)
+/* Reaps pid, ours or (as its tracer, or its subreaper) not; gives up after ~2 s. */
+static void reap(pid_t pid)
 {
-	if (rc->pid <= 0)
-		return;
-	kill(rc->pid, SIGKILL);
-	while (waitpid(rc->pid, NULL, __WALL) < 0 && errno == EINTR)
-		;
-	rc->pid = -1;
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		pid_t r = waitpid(pid, NULL, __WALL | WNOHANG);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && kill(pid, 0) && errno == ESRCH)
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * Kills every task created so far and reaps them (vxrestore is the child
+ * subreaper of the tree while it restores, so orphans come back to us).
+ */
+void rst_tree_kill(struct restore_ctx *rc)
+{
+	size_t i;
+
+	for (i = 0; i < rc->nr_procs; i++)
+		if (rc->procs[i]->pid > 0)
+			kill(rc->procs[i]->pid, SIGKILL);
+	for (i = rc->nr_procs; i-- > 0;) {
+		if (rc->procs[i]->pid > 0)
+			reap(rc->procs[i]->pid);
+		rc->procs[i]->pid = -1;
+	}
+}
+
+/* Is pid a process of the tree?  Its ctx or NULL. */
+static const struct restore_ctx *member(const struct restore_ctx *root, uint32_t pid)
+{
+	return proc_of_pid((struct restore_ctx *)root, pid);
+}
+
+/*
+ * Sessions and groups that the restore can rebuild: a task leads its
+ * session or inherits its parent's; its group is its own, its parent's, the
+ * root's outside group, or one led by a task of the tree.  Shmem objects
+ * shared between processes must be inherited at the same address.
+ */
+int rst_tree_check(struct restore_ctx *root)
+{
+	size_t i, j, k;
+
+	for (i = 1; i < root->nr_procs; i++) {
+		const struct restore_ctx *c = root->procs[i];
+		const TaskEntry *t = c->task, *pt = c->parent->task;
+
+		if (t->sid != t->pid && t->sid != pt->sid) {
+			pr_err("pid %u: session %u cannot be rebuilt (its leader is gone and the "
+			       "parent %u is in session %u): not supported yet\n", t->pid, t->sid,
+			       pt->pid, pt->sid);
+			return -ENOTSUP;
+		}
+		if (t->pgid != t->pid && t->pgid != pt->pgid && !member(root, t->pgid) &&
+		    t->pgid != root->task->pgid) {
+			pr_err("pid %u: process group %u cannot be rebuilt (its leader is gone): "
+			       "not supported yet\n", t->pid, t->pgid);
+			return -ENOTSUP;
+		}
+		for (j = 0; j < c->nr_vmas; j++) {
+			const VmaEntry *v = c->vmas[j], *pv;
+
+			if (v->kind != VMA_KIND__VMA_SHMEM || !v->has_shmem_id)
+				continue;
+			pv = plan_vma_at(c->parent, v->start);
+			if (pv && img_vma_inherits(pv, v))
+				continue;
+			for (k = 0; k < i; k++) {
+				const struct restore_ctx *o = root->procs[k];
+				size_t m;
+
+				for (m = 0; m < o->nr_vmas; m++)
+					if (o->vmas[m]->kind == VMA_KIND__VMA_SHMEM &&
+					    o->vmas[m]->shmem_id == v->shmem_id) {
+						pr_err("shared memory object %u: mapped by pid %u "
+						       "and, not inherited, by pid %u: not "
+						       "supported yet\n", v->shmem_id,
+						       o->task->pid, t->pid);
+						return -ENOTSUP;
+					}
+			}
+		}
+	}
+	return 0;
 }

@@ -127,14 +127,13 @@ int vdso_check(const struct restore_ctx *rc)
 }
 
 /* Moves the clone's vdso areas to the recorded addresses by injected mremap. */
-int vdso_move(struct restore_ctx *rc)
+int vdso_move(struct restore_ctx *rc, const struct rst_range *busy, size_t nbusy)
 {
-	struct rst_range busy = { rc->scratch, rc->scratch + rc->scratch_len };
 	struct rst_move m[2 * RST_NR_VDSO];
 	size_t i, n = 0;
 	long r;
 
-	if (layout_vdso_moves(rc->vdso, RST_NR_VDSO, &busy, 1, m, &n)) {
+	if (layout_vdso_moves(rc->vdso, RST_NR_VDSO, busy, nbusy, m, &n)) {
 		pr_err("no free temporary address to move the vdso\n");
 		return -ENOMEM;
 	}

@@ -123,8 +123,11 @@ int inject_init(struct inject *in, pid_t tid, uint64_t gadget)
 	return 0;
 }
 
-/* Waits for the next ptrace stop of tid; returns the stop signal or -errno. */
-static int wait_stop(pid_t tid)
+/*
+ * Waits for the next ptrace stop of tid; returns the stop signal or -errno.
+ * *event receives the PTRACE_EVENT_* of an event stop, else 0.
+ */
+static int wait_stop(pid_t tid, int *event)
 {
 	int status;
 
@@ -134,6 +137,7 @@ static int wait_stop(pid_t tid)
 				continue;
 			return -errno;
 		}
+		*event = status >> 16;
 		if (WIFSTOPPED(status))
 			return WSTOPSIG(status) & 0x7f;
 		/* exited or killed */
@@ -141,14 +145,20 @@ static int wait_stop(pid_t tid)
 	}
 }
 
-/* Resumes tid with req and expects a SIGTRAP stop (syscall stop or int3). */
+/*
+ * Resumes tid with req and expects a SIGTRAP stop (syscall stop or int3).
+ * Event stops on the way (an injected clone3 reports PTRACE_EVENT_FORK or
+ * _CLONE before it returns) are passed through.
+ */
 static int step_to_trap(struct inject *in, int req)
 {
-	int sig;
+	int sig, event;
 
 	if (ptrace(req, in->tid, NULL, NULL))
 		return -errno;
-	sig = wait_stop(in->tid);
+	while ((sig = wait_stop(in->tid, &event)) == SIGTRAP && event)
+		if (ptrace(req, in->tid, NULL, NULL))
+			return -errno;
 	if (sig < 0) {
 		pr_err("tid %d: died during an injected system call", in->tid);
 		return sig;

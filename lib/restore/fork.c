@@ -1,0 +1,520 @@
+/*
+ * The rest of the tree, by injection.  Every process after the root is
+ * forked by its restored parent (an injected clone3 with the recorded pid),
+ * so areas it inherits stay shared copy-on-write, and it starts with its
+ * parent's fds, signal dispositions and attributes; proc_prepare() changes
+ * what differs.  Threads are injected clone3 calls with CLONE_THREAD and the
+ * recorded tid.  New tasks are auto-attached (PTRACE_O_TRACEFORK/CLONE) and
+ * driven from the scratch area they inherit.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sched.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "util/clone3.h"
+#include "restore/restore.h"
+
+#define TRACE_OPTS (PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | \
+		    PTRACE_O_TRACECLONE)
+#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | \
+		      CLONE_SYSVSEM)
+#define SCR(rc, off) ((rc)->scratch + RST_SCRATCH_DATA + (off))
+
+struct restore_ctx *proc_of_pid(struct restore_ctx *root, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < root->nr_procs; i++)
+		if (root->procs[i]->task->pid == (uint32_t)pid)
+			return root->procs[i];
+	return NULL;
+}
+
+/* Waits for a task auto-attached at its creation and sets our options. */
+static int attach_new(pid_t tid)
+{
+	int status;
+
+	while (waitpid(tid, &status, __WALL) < 0) {
+		if (errno != EINTR) {
+			pr_perror("waitpid %d", tid);
+			return -errno;
+		}
+	}
+	if (!WIFSTOPPED(status)) {
+		pr_err("new task %d died at once (status %#x)\n", tid, status);
+		return -ECHILD;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, TRACE_OPTS)) {
+		pr_perror("tid %d: PTRACE_SETOPTIONS", tid);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * clone3 with set_tid = want, injected through in (a thread of rc).
+ * Returns the new task's id (== want) or -errno; logs.
+ */
+static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t flags,
+			 int exit_signal, pid_t want)
+{
+	struct {
+		struct vxcr_clone_args ca;
+		int32_t tid;
+	} a = { .ca = { .flags = flags, .exit_signal = exit_signal, .set_tid_size = 1 },
+		.tid = want };
+	struct inject *saved = rc->inp;
+	long r;
+	int ret;
+
+	a.ca.set_tid = SCR(rc, RST_SCR_CLONE) + offsetof(__typeof__(a), tid);
+	ret = inject_write(in->tid, SCR(rc, RST_SCR_CLONE), &a, sizeof(a));
+	if (ret)
+		return ret;
+	rc->inp = in;
+	r = rst_inject(rc, NULL, SYS_clone3, SCR(rc, RST_SCR_CLONE), sizeof(a.ca), 0, 0, 0, 0);
+	rc->inp = saved;
+	if (r == -EEXIST)
+		pr_err("pid %d is in use\n", want);
+	else if (r < 0)
+		pr_err("pid %d: clone3 for %s %d: %s\n", rc->pid,
+		       flags & CLONE_THREAD ? "thread" : "process", want, strerror(-r));
+	else if (r != want)
+		pr_err("clone3 gave id %ld instead of %d\n", r, want);
+	if (r < 0 || r == want)
+		return r;
+	return -EEXIST;
+}
+
+/* Forks process c from its restored parent and takes control of it. */
+int proc_fork(struct restore_ctx *c)
+{
+	struct restore_ctx *p = c->parent;
+	int sig = c->task->has_exit_signal ? (int)c->task->exit_signal : SIGCHLD;
+	long r;
+	int ret;
+
+	r = inject_clone(p, &p->in, 0, sig, c->task->pid);
+	if (r < 0)
+		return r;
+	c->pid = r;
+	ret = attach_new(c->pid);
+	if (!ret)
+		ret = inject_init(&c->in, c->pid, c->scratch);
+	if (!ret && c->threads)
+		c->threads[0].made = true;
+	return ret;
+}
+
+/* rst_inject() in thread i of rc. */
+static long thr_inject(struct restore_ctx *rc, size_t i, const char *what, long nr,
+		       unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3)
+{
+	struct inject *saved = rc->inp;
+	long r;
+
+	rc->inp = i ? &rc->threads[i].in : &rc->in;
+	r = rst_inject(rc, what, nr, a0, a1, a2, a3, 0, 0);
+	rc->inp = saved;
+	return r;
+}
+
+/* Writes len bytes to the scratch data at off and returns their address. */
+static uint64_t scr_put(struct restore_ctx *rc, uint64_t off, const void *buf, size_t len)
+{
+	if (inject_write(rc->pid, SCR(rc, off), buf, len))
+		return 0;
+	return SCR(rc, off);
+}
+
+/* Queues raw siginfos again, to the process or to thread i. */
+static int requeue(struct restore_ctx *rc, size_t i, SiginfoEntry **q, size_t n, bool shared)
+{
+	size_t k;
+	long r;
+
+	for (k = 0; k < n; k++) {
+		siginfo_t si;
+		uint64_t a;
+
+		if (q[k]->siginfo.len != sizeof(si)) {
+			pr_err("image: pending siginfo of %zu bytes\n", q[k]->siginfo.len);
+			return -EINVAL;
+		}
+		memcpy(&si, q[k]->siginfo.data, sizeof(si));
+		if (si.si_signo == SIGKILL || si.si_signo == SIGSTOP)
+			continue;
+		a = scr_put(rc, RST_SCR_MISC, &si, sizeof(si));
+		if (!a)
+			return -EFAULT;
+		if (shared)
+			r = thr_inject(rc, i, "rt_sigqueueinfo", SYS_rt_sigqueueinfo, rc->pid,
+				       si.si_signo, a, 0);
+		else
+			r = thr_inject(rc, i, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, rc->pid,
+				       rc->threads[i].tid, si.si_signo, a);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Per-thread state set from inside: altstack, name, pending signals. */
+static int thread_prepare(struct restore_ctx *rc, size_t i)
+{
+	const CoreEntry *c = rc->threads[i].core;
+	const SigaltstackEntry *s = c->altstack;
+	stack_t ss = { .ss_flags = SS_DISABLE };
+	struct sched_param sp = { .sched_priority = c->sched_prio };
+	pid_t tid = rc->threads[i].tid;
+	uint64_t a;
+	long r;
+
+	if (s && !(s->flags & SS_DISABLE) && s->size) {
+		ss.ss_sp = (void *)(uintptr_t)s->sp;
+		ss.ss_size = s->size;
+		ss.ss_flags = s->flags & ~SS_ONSTACK;
+	}
+	a = scr_put(rc, RST_SCR_MISC, &ss, sizeof(ss));
+	r = a ? thr_inject(rc, i, "sigaltstack", SYS_sigaltstack, a, 0, 0, 0) : -EFAULT;
+	if (r >= 0 && c->comm) {
+		char name[16] = { 0 };
+
+		snprintf(name, sizeof(name), "%s", c->comm);
+		a = scr_put(rc, RST_SCR_MISC, name, sizeof(name));
+		r = a ? thr_inject(rc, i, "PR_SET_NAME", SYS_prctl, PR_SET_NAME, a, 0, 0) : -EFAULT;
+	}
+	if (r < 0)
+		return r;
+	if (c->has_sched_policy && sched_setscheduler(tid, c->sched_policy, &sp)) {
+		pr_perror("tid %d: sched_setscheduler(%u, %u)", tid, c->sched_policy, c->sched_prio);
+		return -errno;
+	}
+	if (c->has_nice && setpriority(PRIO_PROCESS, tid, c->nice)) {
+		pr_perror("tid %d: nice %d", tid, c->nice);
+		return -errno;
+	}
+	return requeue(rc, i, c->pending, c->n_pending, false);
+}
+
+/*
+ * Creates threads 1.. of rc (its memory is in place) and prepares every
+ * thread that our C code did not (all of them, unless rc is the root).
+ */
+int threads_create(struct restore_ctx *rc)
+{
+	size_t i;
+	long r;
+	int ret;
+
+	for (i = 1; i < rc->nr_threads; i++) {
+		struct rst_thread *th = &rc->threads[i];
+
+		r = inject_clone(rc, &rc->in, THREAD_FLAGS, 0, th->tid);
+		if (r < 0)
+			return r;
+		th->made = true;
+		ret = attach_new(th->tid);
+		if (!ret)
+			ret = inject_init(&th->in, th->tid, rc->scratch);
+		if (ret)
+			return ret;
+	}
+	for (i = rc->parent ? 0 : 1; i < rc->nr_threads; i++) {
+		ret = thread_prepare(rc, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static const SigactionEntry *find_action(const SignalsEntry *s, uint32_t signo)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->n_actions; i++)
+		if (s->actions[i]->signo == signo)
+			return s->actions[i];
+	return NULL;
+}
+
+/* Dispositions that differ from the parent's (inherited by the fork). */
+static int prepare_sigactions(struct restore_ctx *c)
+{
+	size_t i;
+	long r;
+
+	for (i = 0; i < c->sigs->n_actions; i++) {
+		const SigactionEntry *a = c->sigs->actions[i];
+		const SigactionEntry *pa = find_action(c->parent->sigs, a->signo);
+		uint64_t ka[4] = { a->handler, a->flags, a->restorer, a->mask }, addr;
+
+		if (a->signo < 1 || a->signo > 64 || a->signo == SIGKILL || a->signo == SIGSTOP)
+			continue;
+		if (pa && pa->handler == a->handler && pa->flags == a->flags &&
+		    pa->restorer == a->restorer && pa->mask == a->mask)
+			continue;
+		addr = scr_put(c, RST_SCR_MISC, ka, sizeof(ka));
+		r = addr ? rst_inject(c, "rt_sigaction", SYS_rt_sigaction, a->signo, addr, 0, 8,
+				      0, 0) : -EFAULT;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int prepare_itimers(struct restore_ctx *c)
+{
+	size_t i;
+	long r;
+
+	for (i = 0; i < c->sigs->n_itimers; i++) {
+		const ItimerEntry *t = c->sigs->itimers[i];
+		struct itimerval v = {
+			.it_interval = { t->interval_us / 1000000, t->interval_us % 1000000 },
+			.it_value = { t->value_us / 1000000, t->value_us % 1000000 },
+		};
+		uint64_t a;
+
+		if (!t->value_us)
+			continue;
+		a = scr_put(c, RST_SCR_MISC, &v, sizeof(v));
+		r = a ? rst_inject(c, "setitimer", SYS_setitimer, t->which, a, 0, 0, 0, 0) : -EFAULT;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A path argument for an injected call (in the groups area, free until creds). */
+static uint64_t path_arg(struct restore_ctx *c, const char *path)
+{
+	size_t n = strlen(path) + 1;
+
+	if (n > c->scratch_len - RST_SCRATCH_DATA - RST_SCR_GROUPS) {
+		pr_err("pid %d: path too long for the scratch area: %.60s...\n", c->pid, path);
+		return 0;
+	}
+	return scr_put(c, RST_SCR_GROUPS, path, n);
+}
+
+static int prepare_fs(struct restore_ctx *c)
+{
+	const TaskEntry *t = c->task, *pt = c->parent->task;
+	uint64_t a;
+	long r = 0;
+
+	if (t->cwd && (!pt->cwd || strcmp(t->cwd, pt->cwd) || (t->root && pt->root &&
+							    strcmp(t->root, pt->root)))) {
+		a = path_arg(c, t->cwd);
+		r = a ? rst_inject(c, "chdir", SYS_chdir, a, 0, 0, 0, 0, 0) : -ENAMETOOLONG;
+	}
+	if (r >= 0 && t->root && pt->root && strcmp(t->root, pt->root)) {
+		a = path_arg(c, t->root);
+		r = a ? rst_inject(c, "chroot", SYS_chroot, a, 0, 0, 0, 0, 0) : -ENAMETOOLONG;
+	}
+	if (r >= 0 && t->has_umask)
+		r = rst_inject(c, "umask", SYS_umask, t->umask, 0, 0, 0, 0, 0);
+	if (r >= 0 && t->has_personality && t->personality != pt->personality)
+		r = rst_inject(c, "personality", SYS_personality, t->personality, 0, 0, 0, 0, 0);
+	return r < 0 ? r : 0;
+}
+
+static int prepare_prctls(struct restore_ctx *c)
+{
+	const TaskEntry *t = c->task;
+	long r = 0;
+
+	if (t->has_timer_slack_ns && t->timer_slack_ns)
+		r = rst_inject(c, "PR_SET_TIMERSLACK", SYS_prctl, PR_SET_TIMERSLACK,
+			       t->timer_slack_ns, 0, 0, 0, 0);
+	if (r >= 0 && t->child_subreaper)
+		r = rst_inject(c, "PR_SET_CHILD_SUBREAPER", SYS_prctl, PR_SET_CHILD_SUBREAPER, 1,
+			       0, 0, 0, 0);
+	if (r >= 0 && t->thp_disable != c->parent->task->thp_disable)
+		r = rst_inject(c, "PR_SET_THP_DISABLE", SYS_prctl, PR_SET_THP_DISABLE,
+			       t->thp_disable, 0, 0, 0, 0);
+	if (r >= 0 && t->has_dumpable)
+		r = rst_inject(c, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE, t->dumpable,
+			       0, 0, 0, 0);
+	return r < 0 ? r : 0;
+}
+
+static int prepare_outside(struct restore_ctx *c)
+{
+	const TaskEntry *t = c->task;
+	char path[64], buf[16];
+	size_t i;
+	int fd, n;
+
+	for (i = 0; i < t->n_rlimits; i++) {
+		const RlimitEntry *r = t->rlimits[i];
+		struct rlimit rl = { r->cur, r->max };
+
+		if (prlimit(c->pid, r->resource, &rl, NULL)) {
+			pr_perror("pid %d: cannot set %s to %llu/%llu", c->pid,
+				  rlimit_name(r->resource), (unsigned long long)r->cur,
+				  (unsigned long long)r->max);
+			return -errno;
+		}
+	}
+	if (!t->has_oom_score_adj || t->oom_score_adj == c->parent->task->oom_score_adj)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", c->pid);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	n = snprintf(buf, sizeof(buf), "%d", t->oom_score_adj);
+	if (fd < 0 || write(fd, buf, n) != n) {
+		pr_perror("pid %d: oom_score_adj %d", c->pid, t->oom_score_adj);
+		if (fd >= 0)
+			close(fd);
+		return -EPERM;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The fd table: the parent's numbers closed, every fd dup'ed from the pool. */
+static int prepare_fds(struct restore_ctx *c)
+{
+	size_t i;
+	long r;
+
+	r = rst_inject(c, "close_range", SYS_close_range, 0, c->max_fd, 0, 0, 0, 0);
+	for (i = 0; r >= 0 && i < c->fdt->n_fds; i++) {
+		const FdEntry *e = c->fdt->fds[i];
+		const struct rst_file *f = plan_file(c, e->file_id);
+		int pool = f ? file_pool_fd(c, f) : -1;
+
+		if (pool < 0) {
+			pr_err("image: pid %d: fd %u is not an open file\n", c->pid, e->fd);
+			return -EINVAL;
+		}
+		r = rst_inject(c, "dup3", SYS_dup3, pool, e->fd, e->cloexec ? O_CLOEXEC : 0,
+			       0, 0, 0);
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Session and group as far as the task alone decides them. */
+static int prepare_session(struct restore_ctx *c)
+{
+	const TaskEntry *t = c->task;
+	long r = 0;
+
+	if (t->sid == t->pid)
+		r = rst_inject(c, "setsid", SYS_setsid, 0, 0, 0, 0, 0, 0);
+	else if (t->pgid == t->pid)
+		r = rst_inject(c, "setpgid", SYS_setpgid, 0, 0, 0, 0, 0, 0);
+	return r < 0 ? r : 0;
+}
+
+/* Everything a forked child changes about what it inherited. */
+int proc_prepare(struct restore_ctx *c)
+{
+	int ret;
+
+	ret = prepare_session(c);
+	if (!ret)
+		ret = prepare_outside(c);
+	if (!ret)
+		ret = prepare_fds(c);
+	if (!ret)
+		ret = prepare_fs(c);
+	if (!ret)
+		ret = prepare_prctls(c);
+	if (!ret)
+		ret = prepare_sigactions(c);
+	if (!ret)
+		ret = prepare_itimers(c);
+	if (!ret)
+		ret = requeue(c, 0, c->sigs->shared_pending, c->sigs->n_shared_pending, true);
+	return ret;
+}
+
+/* Joins the recorded process group once every group leader exists. */
+int proc_set_pgid(struct restore_ctx *c)
+{
+	const TaskEntry *t = c->task, *rt = c->root->task;
+	pid_t now = getpgid(c->pid);
+	long r;
+
+	if (t->pgid == t->pid || (t->pgid == rt->pgid && rt->pgid != rt->pid) ||
+	    now == (pid_t)t->pgid)
+		return 0;
+	r = rst_inject(c, "setpgid", SYS_setpgid, 0, t->pgid, 0, 0, 0, 0);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Turns a forked child into the zombie it was: it exits with the recorded
+ * status (or dies of the recorded signal) and waits for its parent to reap
+ * it.  The SIGCHLD its parent gets now is taken back unless one was pending.
+ */
+int proc_make_zombie(struct restore_ctx *c)
+{
+	int code = c->task->exit_code, sig = WTERMSIG(code), status;
+	struct user_regs_struct regs = c->in.saved;
+	const SignalsEntry *ps = c->parent->sigs;
+	uint64_t none = 0, chld = 1ULL << (SIGCHLD - 1);
+	size_t i;
+	long r;
+
+	if (prepare_session(c) || proc_set_pgid(c))
+		return -EINVAL;
+	regs.rip = c->in.gadget;
+	regs.orig_rax = -1;
+	if (WIFSIGNALED(code) && sig != SIGKILL && sig != SIGSTOP) {
+		r = rst_inject(c, "rt_sigaction", SYS_rt_sigaction, sig,
+			       scr_put(c, RST_SCR_MISC, (uint64_t[4]){ 0 }, 32), 0, 8, 0, 0);
+		if (r < 0)
+			return r;
+		ptrace(PTRACE_SETSIGMASK, c->pid, sizeof(none), &none);
+		regs.rax = SYS_kill;
+		regs.rdi = c->pid;
+		regs.rsi = sig;
+	} else {
+		regs.rax = SYS_exit_group;
+		regs.rdi = WIFEXITED(code) ? WEXITSTATUS(code) : 0;
+	}
+	if (WIFSIGNALED(code) && sig == SIGKILL) {
+		kill(c->pid, SIGKILL);
+	} else if (ptrace(PTRACE_SETREGS, c->pid, NULL, &regs) ||
+		   ptrace(PTRACE_CONT, c->pid, NULL, NULL)) {
+		pr_perror("pid %d: cannot make it exit", c->pid);
+		return -errno;
+	}
+	for (;;) {
+		if (waitpid(c->pid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("pid %d: waitpid", c->pid);
+			return -errno;
+		}
+		if (!WIFSTOPPED(status))
+			break;
+		/* the signal it is to die of: deliver it */
+		ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)WSTOPSIG(status));
+	}
+	c->threads[0].made = false;	/* nothing left for us to control */
+	for (i = 0; ps && i < ps->n_shared_pending; i++)
+		if (ps->shared_pending[i]->siginfo.len >= 4 &&
+		    *(int32_t *)ps->shared_pending[i]->siginfo.data == SIGCHLD)
+			return 0;
+	r = rst_inject(c->parent, NULL, SYS_rt_sigtimedwait,
+		       scr_put(c->parent, RST_SCR_MISC, &chld, sizeof(chld)), 0,
+		       scr_put(c->parent, RST_SCR_MISC + 64, (uint64_t[2]){ 0 }, 16), 8, 0, 0);
+	return r < 0 && r != -EAGAIN ? r : 0;
+}
