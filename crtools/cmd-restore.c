@@ -22,6 +22,7 @@ static void restore_usage(FILE *f)
 {
 	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [-v] [IMAGE|-]\n"
 		   "  -d, --detach      print the pid and return once it runs\n"
+		   "      --pidns       restore inside a new PID namespace (recorded pids free there)\n"
 		   "      --pidfile F   write the restored pid to F\n"
 		   "  -v, --verbose     report progress and timing\n"
 		   "Reads the image from IMAGE, or stdin if it is - or missing.\n");
@@ -72,6 +73,7 @@ int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "detach", no_argument, NULL, 'd' },
+		{ "pidns", no_argument, NULL, 'P' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -88,6 +90,7 @@ int cmd_restore(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "dvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.detach = true; break;
+		case 'P': o.pidns = true; break;
 		case 'p': pidfile = optarg; break;
 		case 'v': verbose = true; vxcr_set_log_level(VXCR_LOG_INFO); break;
 		case 'h': restore_usage(stdout); return 0;
@@ -113,12 +116,12 @@ int cmd_restore(int argc, char **argv)
 			st.total_ns / 1e6, (unsigned long long)st.pages_restored);
 	if (pidfile && write_pidfile(pidfile, pid)) {
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		waitpid(st.ns_init > 0 ? st.ns_init : pid, NULL, 0);
 		return 1;
 	}
 	if (o.detach) {
 		printf("%d\n", pid);
 		return 0;
 	}
-	return wait_restored(pid);
+	return wait_restored(st.ns_init > 0 ? st.ns_init : pid);
 }

@@ -133,7 +133,9 @@ static int finish_tree(struct restore_ctx *rc)
 
 		if (c->task->state == TASK_STATE_DEAD)
 			continue;
-		ret = mem_restore_finish(c);
+		ret = timers_restore(c);
+		if (!ret)
+			ret = mem_restore_finish(c);
 		if (!ret)
 			ret = creds_restore(c);
 	}
@@ -215,6 +217,8 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		vxcr_restore_opts_init(&defaults);
 		o = &defaults;
 	}
+	if (o->pidns)
+		return restore_pidns(fd, o, pid, st);
 	rc = calloc(1, sizeof(*rc));
 	if (!rc)
 		return -ENOMEM;

@@ -242,6 +242,13 @@ int creds_restore(struct restore_ctx *rc);
 int core_restore(struct restore_ctx *rc);
 int core_release(struct restore_ctx *rc);
 
+/* pidns.c */
+int restore_pidns(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
+		  struct vxcr_restore_stats *st);
+
+/* timers.c */
+int timers_restore(struct restore_ctx *rc);
+
 /* uffd.c */
 int uffd_setup(struct restore_ctx *rc);
 int uffd_copy(struct restore_ctx *rc, const VmaEntry *v, uint64_t addr,

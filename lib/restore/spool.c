@@ -122,7 +122,8 @@ int spool_wait_pid(struct restore_ctx *rc)
 	int i, ret;
 
 	if (lseek(rc->img_fd, 0, SEEK_CUR) >= 0 || errno != ESPIPE || !rc->s->have_pending) {
-		pr_err("pid %d is in use\n", pid);
+		pr_err("pid %d is in use (vxrestore --pidns restores into a new PID namespace)\n",
+		       pid);
 		return -EEXIST;
 	}
 	pr_info("pid %d is in use; reading the rest of the image and waiting for it\n", pid);

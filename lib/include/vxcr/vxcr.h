@@ -39,6 +39,8 @@ struct vxcr_dump_stats {
 	uint64_t pages_written;
 	uint64_t pages_zero;	/* skipped: present but all zero */
 	uint64_t image_bytes;	/* bytes written to fd */
+	uint64_t tasks;		/* processes in the image (zombies included) */
+	uint64_t threads;	/* threads of the live processes */
 };
 
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o);
@@ -48,16 +50,20 @@ int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dum
 struct vxcr_restore_opts {
 	bool detach;		/* return once it runs, do not wait */
 	bool inherit_stdio;	/* external pipes/terminals on fds 0-2 use ours (default on) */
+	bool pidns;		/* restore inside a new PID namespace (its pids are free) */
 };
 
 struct vxcr_restore_stats {
 	uint64_t total_ns;
 	uint64_t pages_restored;
+	pid_t ns_init;		/* --pidns: the namespace's init, the caller's child */
 };
 
 void vxcr_restore_opts_init(struct vxcr_restore_opts *o);
 /* Restores the image read from fd.  On success *pid is the restored process,
- * a child of the caller, running. */
+ * a child of the caller, running; with o->pidns it is the root's pid as we
+ * see it, a child of st->ns_init (the new namespace's init, our child, which
+ * exits with the root's status once the namespace is empty). */
 int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		 struct vxcr_restore_stats *st);
 
