@@ -29,6 +29,7 @@ static const struct img_rec_desc rec_table[] = {
 	RAW(IMG_REC_FILE_DATA, "FILE_DATA", struct img_data_prefix),
 	RAW(IMG_REC_PIPE_DATA, "PIPE_DATA", struct img_data_prefix),
 	RAW(IMG_REC_SHMEM_PAGES, "SHMEM_PAGES", struct img_pages_prefix),
+	PB(IMG_REC_SYSV_SHM, "SYSV_SHM", sysv_shm_entry__descriptor),
 };
 
 _Static_assert(sizeof(struct img_pages_prefix) == 16, "pages prefix is 16 bytes");

@@ -94,9 +94,9 @@ static int check_limits(struct restore_ctx *rc)
 			return ret;
 		}
 	}
-	if (ours[RLIMIT_NOFILE].rlim_max <= (rlim_t)(rc->stage_base + 2 * rc->nr_files)) {
+	if (ours[RLIMIT_NOFILE].rlim_max <= (rlim_t)(rc->temp_base + rc->nr_files)) {
 		pr_err("%d fds needed, vxrestore's RLIMIT_NOFILE hard limit is %llu\n",
-		       rc->stage_base + 2 * (int)rc->nr_files,
+		       rc->temp_base + (int)rc->nr_files,
 		       (unsigned long long)ours[RLIMIT_NOFILE].rlim_max);
 		return -EMFILE;
 	}

@@ -24,7 +24,7 @@
 #include "restore/restore.h"
 
 /* Descriptions are opened above the pool, then moved to pool_fd(). */
-#define TEMP_BASE(rc) ((rc)->stage_base + (int)(rc)->nr_files)
+#define TEMP_BASE(rc) ((rc)->temp_base)
 #define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
@@ -255,11 +255,24 @@ static int open_by_path(struct restore_ctx *rc, struct rst_file *f)
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
 
+/* A memfd fd: a new description of its pooled object. */
+static int open_memfd(struct restore_ctx *rc, struct rst_file *f)
+{
+	int fd = rshm_open_file(rc, f->fe);
+
+	if (fd < 0)
+		return fd;
+	f->stage_fd = stage_fd(fd, TEMP_BASE(rc));
+	return f->stage_fd < 0 ? f->stage_fd : set_fl(f->stage_fd, f->fe->flags);
+}
+
 static int open_file(struct restore_ctx *rc, struct rst_file *f)
 {
 	switch (f->fe->kind) {
 	case FILE_KIND__FILE_MAPONLY:
 		return 0;
+	case FILE_KIND__FILE_MEMFD:
+		return open_memfd(rc, f);
 	case FILE_KIND__FILE_PIPE:
 		return open_pipe(rc, f);
 	case FILE_KIND__FILE_FIFO:
@@ -347,6 +360,9 @@ int files_restore(struct restore_ctx *rc)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	ret = rshm_create_pool(rc);
+	if (ret)
+		return ret;
 	for (i = 0; i < rc->nr_files; i++) {
 		struct rst_file *f = &rc->files[i];
 

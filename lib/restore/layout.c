@@ -245,6 +245,10 @@ int layout_plan(struct restore_ctx *rc)
 	int ret;
 
 	layout_fds(rc);
+	ret = rshm_plan(rc, rc->stage_base + (int)rc->nr_files);
+	if (ret)
+		return ret;
+	rc->temp_base = rc->stage_base + (int)rc->nr_files + rshm_pool_count(rc);
 	for (p = 0; p < rc->nr_procs; p++)
 		if (rc->procs[p]->creds && rc->procs[p]->creds->n_groups > groups)
 			groups = rc->procs[p]->creds->n_groups;
@@ -270,6 +274,7 @@ int layout_plan(struct restore_ctx *rc)
 		c->max_fd = rc->max_fd;
 		c->ctl_fd = rc->ctl_fd;
 		c->stage_base = rc->stage_base;
+		c->temp_base = rc->temp_base;
 		c->scratch = rc->scratch;
 		c->scratch_len = rc->scratch_len;
 	}

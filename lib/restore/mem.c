@@ -55,10 +55,14 @@ static int unmap_clone(struct restore_ctx *rc)
 	return 0;
 }
 
-/* Protection an area is mapped with; shared read-only ones get write for now. */
-static unsigned long map_prot(const VmaEntry *v)
+/*
+ * Protection an area is mapped with: shared ones whose pages go in through
+ * the mapping get write for now (objects we fill ourselves do not).
+ */
+static unsigned long map_prot(const struct restore_ctx *rc, const VmaEntry *v)
 {
-	if (v->kind == VMA_KIND__VMA_SHMEM)
+	if (v->kind == VMA_KIND__VMA_SHMEM &&
+	    !(v->has_shmem_id && rshm_written_by_us(rshm_find(rc, v->shmem_id))))
 		return v->prot | PROT_WRITE;
 	return v->prot;
 }
@@ -67,6 +71,13 @@ static int map_one(struct restore_ctx *rc, const VmaEntry *v)
 {
 	unsigned long flags = MAP_FIXED_NOREPLACE | (v->flags & MAP_GROWSDOWN);
 	long fd = -1, r;
+
+	if (v->kind == VMA_KIND__VMA_SHMEM) {
+		int ret = rshm_map(rc, v);
+
+		if (ret != 1)
+			return ret;
+	}
 
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON:
@@ -83,7 +94,7 @@ static int map_one(struct restore_ctx *rc, const VmaEntry *v)
 	default:
 		return 0;
 	}
-	r = rst_inject(rc, NULL, SYS_mmap, v->start, v->end - v->start, map_prot(v), flags,
+	r = rst_inject(rc, NULL, SYS_mmap, v->start, v->end - v->start, map_prot(rc, v), flags,
 		       fd, fd < 0 ? 0 : v->pgoff);
 	if (r != (long)v->start) {
 		pr_err("pid %d: cannot map %#llx-%#llx %s: %s\n", rc->pid,
@@ -165,7 +176,8 @@ static int check_shmem_ids(const struct restore_ctx *rc)
 	for (i = 0; i < rc->nr_vmas; i++) {
 		const VmaEntry *v = rc->vmas[i];
 
-		if (v->kind != VMA_KIND__VMA_SHMEM || !v->has_shmem_id)
+		if (v->kind != VMA_KIND__VMA_SHMEM || !v->has_shmem_id ||
+		    rshm_written_by_us(rshm_find(rc, v->shmem_id)))
 			continue;
 		for (j = i + 1; j < rc->nr_vmas; j++)
 			if (rc->vmas[j]->kind == VMA_KIND__VMA_SHMEM &&
@@ -276,9 +288,9 @@ int mem_restore_layout_child(struct restore_ctx *c)
 
 		if (!pv) {
 			ret = map_one(c, v);
-		} else if (map_prot(pv) != map_prot(v)) {
+		} else if (map_prot(c, pv) != map_prot(c, v)) {
 			r = rst_inject(c, "mprotect", SYS_mprotect, v->start, v->end - v->start,
-				       map_prot(v), 0, 0, 0);
+				       map_prot(c, v), 0, 0, 0);
 			ret = r < 0 ? r : 0;
 		}
 		if (!ret && v->madv)
@@ -347,7 +359,7 @@ int mem_restore_finish(struct restore_ctx *rc)
 	for (i = 0; i < rc->nr_vmas; i++) {
 		const VmaEntry *v = rc->vmas[i];
 
-		if (map_prot(v) == v->prot)
+		if (map_prot(rc, v) == v->prot)
 			continue;
 		r = rst_inject(rc, "mprotect", SYS_mprotect, v->start, v->end - v->start,
 			       v->prot, 0, 0, 0);

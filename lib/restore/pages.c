@@ -106,7 +106,8 @@ static int record_owner(struct restore_ctx *rc, const struct img_record *rec)
 		return -EBADMSG;
 	}
 	if (rec->type == IMG_REC_PAGES ? p->mm_id == mm_id_of(rc) :
-	    shmem_addr(rc, p->mm_id, p->addr) != 0)
+	    shmem_addr(rc, p->mm_id, p->addr) != 0 ||
+	    rshm_written_by_us(rshm_find(rc, p->mm_id)))
 		return 1;
 	for (me = 0; me < root->nr_procs && root->procs[me] != rc; me++)
 		;
@@ -159,6 +160,19 @@ static int apply_record(struct restore_ctx *rc, const struct img_record *rec)
 
 	if (rec->type == IMG_REC_PAGES && (p->flags & IMG_PAGES_ZERO))
 		return zero_range(rc, rec);
+	if (rec->type == IMG_REC_SHMEM_PAGES) {
+		struct rst_shmem *s = rshm_find(rc, p->mm_id);
+
+		if (rshm_written_by_us(s)) {
+			if (len % RST_PAGE || p->addr % RST_PAGE) {
+				pr_err("image: record %llu: bad page record length\n",
+				       (unsigned long long)rec->index);
+				return -EBADMSG;
+			}
+			rc->pages += len / RST_PAGE;
+			return rshm_write(s, p->addr, data, len);
+		}
+	}
 	if (len % RST_PAGE) {
 		pr_err("image: record %llu: bad page record length\n",
 		       (unsigned long long)rec->index);

@@ -105,6 +105,8 @@ static int plan_record(struct restore_ctx *rc, const struct img_record *rec)
 		return KEEP(mm, rec, mm_entry__descriptor);
 	case IMG_REC_FDTABLE:
 		return KEEP(fdt, rec, fdtable_entry__descriptor);
+	case IMG_REC_SYSV_SHM:
+		return KEEP(sysv, rec, sysv_shm_entry__descriptor);
 	case IMG_REC_FILE:
 		return add_file(rc, rec);
 	case IMG_REC_FILE_DATA:
@@ -296,6 +298,8 @@ static struct restore_ctx *new_proc(struct restore_ctx *root, size_t idx)
 	c->fdt = NULL;
 	c->injected = 0;
 	c->pages = 0;
+	c->shm = NULL;
+	c->nr_shm = 0;
 	return c;
 }
 
@@ -427,6 +431,7 @@ void plan_free(struct restore_ctx *rc)
 	FREE_ALL(r->core, r->n_core);
 	FREE_ALL(r->mm, r->n_mm);
 	FREE_ALL(r->fdt, r->n_fdt);
+	FREE_ALL(r->sysv, r->n_sysv);
 	for (i = 0; i < rc->nr_files; i++)
 		FREE_MSG(rc->files[i].fe);
 	free(rc->files);

@@ -149,6 +149,8 @@ static int finish_tree(struct restore_ctx *rc)
 		restore_affinity_all(c);
 		ret = core_restore(c);
 	}
+	if (!ret)
+		ret = rshm_finish(rc);
 	for (i = 0; !ret && i < rc->nr_procs; i++)
 		if (rc->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = core_release(rc->procs[i]);
@@ -168,7 +170,9 @@ static int rebuild(struct restore_ctx *rc)
 		return ret;
 	}
 	rc->threads[0].made = true;
-	ret = mem_restore_layout(rc);
+	ret = rshm_open_ours(rc);
+	if (!ret)
+		ret = mem_restore_layout(rc);
 	pr_debug("stage layout done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	test_pause("layout");
 	unpin(rc);
@@ -194,6 +198,7 @@ static int rebuild(struct restore_ctx *rc)
 
 static void ctx_free(struct restore_ctx *rc)
 {
+	rshm_free(rc);
 	spool_free(rc);
 	if (rc->ctl_rd >= 0)
 		close(rc->ctl_rd);

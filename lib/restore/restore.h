@@ -94,6 +94,23 @@ struct rst_stream {
 	uint64_t spool_index;
 };
 
+/* A shared memory object of the tree (see shmem.c). */
+struct rst_shmem {
+	uint32_t id;
+	uint64_t size;
+	bool memfd;			/* a memfd (fd or /memfd: mapping) */
+	bool sysv_mapped;
+	unsigned mappers;		/* independent mappings (not inherited) */
+	bool pooled;			/* a memfd on pool_fd, mapped from it */
+	int pool_fd;
+	const FileEntry *file;		/* FILE_MEMFD entry, if any */
+	const SysvShmEntry *sysv;	/* SysV segment, if any */
+	int shmid;			/* its id here */
+	bool created;			/* by us: removed again if the restore fails */
+	int our_fd;			/* parent: our reopen of the pooled memfd */
+	void *ours;			/* parent: our attach of the SysV segment */
+};
+
 /* One thread of a process being restored (threads[0] is the leader). */
 struct rst_thread {
 	pid_t tid;
@@ -116,6 +133,8 @@ struct rst_records {
 	size_t n_mm;
 	FdtableEntry **fdt;
 	size_t n_fdt;
+	SysvShmEntry **sysv;
+	size_t n_sysv;
 };
 
 /*
@@ -154,6 +173,9 @@ struct restore_ctx {
 	FdtableEntry *fdt;
 	struct rst_file *files;
 	size_t nr_files;
+	struct rst_shmem *shm;		/* root only: shared memory objects */
+	size_t nr_shm;
+	int temp_base;			/* child: files are opened above this first */
 	struct rst_chunk *fdata;	/* deleted file contents */
 	size_t nr_fdata;
 	struct rst_chunk *pdata;	/* pipe contents */
@@ -245,6 +267,19 @@ int core_release(struct restore_ctx *rc);
 /* pidns.c */
 int restore_pidns(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		  struct vxcr_restore_stats *st);
+
+/* shmem.c */
+struct rst_shmem *rshm_find(const struct restore_ctx *rc, uint32_t id);
+int rshm_plan(struct restore_ctx *root, int base);
+int rshm_pool_count(const struct restore_ctx *root);
+int rshm_create_pool(struct restore_ctx *rc);
+int rshm_open_file(struct restore_ctx *rc, const FileEntry *fe);
+int rshm_open_ours(struct restore_ctx *rc);
+bool rshm_written_by_us(const struct rst_shmem *s);
+int rshm_write(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len);
+int rshm_map(struct restore_ctx *rc, const VmaEntry *v);
+int rshm_finish(struct restore_ctx *rc);
+void rshm_free(struct restore_ctx *rc);
 
 /* timers.c */
 int timers_restore(struct restore_ctx *rc);

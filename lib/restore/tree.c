@@ -263,12 +263,11 @@ static const struct restore_ctx *member(const struct restore_ctx *root, uint32_t
 /*
  * Sessions and groups that the restore can rebuild: a task leads its
  * session or inherits its parent's; its group is its own, its parent's, the
- * root's outside group, or one led by a task of the tree.  Shmem objects
- * shared between processes must be inherited at the same address.
+ * root's outside group, or one led by a task of the tree.
  */
 int rst_tree_check(struct restore_ctx *root)
 {
-	size_t i, j, k;
+	size_t i;
 
 	for (i = 1; i < root->nr_procs; i++) {
 		const struct restore_ctx *c = root->procs[i];
@@ -285,29 +284,6 @@ int rst_tree_check(struct restore_ctx *root)
 			pr_err("pid %u: process group %u cannot be rebuilt (its leader is gone): "
 			       "not supported yet\n", t->pid, t->pgid);
 			return -ENOTSUP;
-		}
-		for (j = 0; j < c->nr_vmas; j++) {
-			const VmaEntry *v = c->vmas[j], *pv;
-
-			if (v->kind != VMA_KIND__VMA_SHMEM || !v->has_shmem_id)
-				continue;
-			pv = plan_vma_at(c->parent, v->start);
-			if (pv && img_vma_inherits(pv, v))
-				continue;
-			for (k = 0; k < i; k++) {
-				const struct restore_ctx *o = root->procs[k];
-				size_t m;
-
-				for (m = 0; m < o->nr_vmas; m++)
-					if (o->vmas[m]->kind == VMA_KIND__VMA_SHMEM &&
-					    o->vmas[m]->shmem_id == v->shmem_id) {
-						pr_err("shared memory object %u: mapped by pid %u "
-						       "and, not inherited, by pid %u: not "
-						       "supported yet\n", v->shmem_id,
-						       o->task->pid, t->pid);
-						return -ENOTSUP;
-					}
-			}
 		}
 	}
 	return 0;

@@ -37,6 +37,7 @@ static FileEntry file = FILE_ENTRY__INIT;
 static FdEntry fde[2] = { FD_ENTRY__INIT, FD_ENTRY__INIT };
 static FdEntry *fdep[2] = { &fde[0], &fde[1] };
 static FdtableEntry fdt = FDTABLE_ENTRY__INIT;
+static SysvShmEntry sysv = SYSV_SHM_ENTRY__INIT;
 
 static void build_msgs(void)
 {
@@ -98,6 +99,8 @@ static void build_msgs(void)
 	fde[1].has_fd = fde[1].has_cloexec = true, fde[1].fd = 9, fde[1].cloexec = true;
 	fdt.has_files_id = true, fdt.files_id = 1;
 	fdt.n_fds = 2, fdt.fds = fdep;
+	sysv.has_shmid = sysv.has_key = sysv.has_size = true;
+	sysv.shmid = 32769, sysv.key = 0x1234, sysv.size = 3 * PAGE;
 }
 
 /* The sample message for a protobuf record type (NULL for TRAILER). */
@@ -111,6 +114,7 @@ static const ProtobufCMessage *sample_msg(uint32_t type)
 	case IMG_REC_MM: return &mm.base;
 	case IMG_REC_FILE: return &file.base;
 	case IMG_REC_FDTABLE: return &fdt.base;
+	case IMG_REC_SYSV_SHM: return &sysv.base;
 	}
 	return NULL;
 }
@@ -255,7 +259,7 @@ static void test_record_table(void)
 	unsigned n, i;
 
 	t = img_rec_table(&n);
-	CU_ASSERT_EQUAL(n, 12);
+	CU_ASSERT_EQUAL(n, 13);
 	for (i = 0; i < n; i++) {
 		CU_ASSERT_EQUAL(t[i].type, i + 1);
 		CU_ASSERT_PTR_EQUAL(img_rec_lookup(i + 1), &t[i]);
@@ -643,7 +647,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 11 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 12 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);
