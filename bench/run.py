@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """vxcr benchmark: dump/restore time, throughput, frozen time and image size
-for anonymous-memory workloads and a python3 dict, with memcpy / first-touch
+for anonymous-memory workloads, a python3 dict, a tree of 100 small
+processes and one process with 100 threads (bench/many.c), with memcpy / first-touch
 baselines and, when a criu binary is found ($CRIU or PATH), CRIU side by side.
-Prints a table of medians.  usage: bench/run.py BUILD [--reps N] [--quick]"""
+Prints a table of medians.
+usage: bench/run.py BUILD [--reps N] [--quick] [--only SUBSTRING]
+(--only: run just the workloads whose name contains SUBSTRING)"""
 import ctypes, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
@@ -13,6 +16,7 @@ if "--reps" in sys.argv:
 VXCR = os.path.abspath(os.path.join(BUILD, "bin", "vxcr"))
 WORKLOAD = os.path.abspath(os.path.join(BUILD, "bench", "workload"))
 BASELINE = os.path.abspath(os.path.join(BUILD, "bench", "baseline"))
+MANY = os.path.abspath(os.path.join(BUILD, "bench", "many"))
 CRIU = os.environ.get("CRIU") or shutil.which("criu")
 WARM_MIB = int(os.environ.get("VXCR_BENCH_WARM_MIB", "3072"))
 
@@ -48,6 +52,34 @@ def kill_pid(pid):
             time.sleep(0.01)
 
 
+def tree_pids(pid):
+    """pid and all its descendants, parents first (from /proc/P/task/*/children)."""
+    out = [pid]
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for t in tasks:
+        try:
+            kids = open("/proc/%d/task/%s/children" % (pid, t)).read().split()
+        except OSError:
+            continue
+        for k in kids:
+            out += tree_pids(int(k))
+    return out
+
+
+def kill_tree(pid):
+    """Kills a restored tree by pid: stops the root, kills the descendants, then the root."""
+    pids = tree_pids(pid)
+    for p in reversed(pids[1:]):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    kill_pid(pid)
+
+
 def reap_zombies():
     while True:
         try:
@@ -57,12 +89,26 @@ def reap_zombies():
             return
 
 
+def wait_gone(pids, timeout=10):
+    """After a dump: reaps the killed tree's members (orphans land on us,
+    the subreaper) until none of pids exists, so restore finds them free."""
+    t = now()
+    while now() - t < timeout:
+        reap_zombies()
+        if not any(os.path.exists("/proc/%d" % p) for p in pids):
+            return
+        time.sleep(0.005)
+    raise RuntimeError("dumped processes still exist: %s" % pids)
+
+
 def start(kind, arg, tmp):
     ready = os.path.join(tmp, "ready")
     if os.path.exists(ready):
         os.unlink(ready)
     if kind == "mem":
         argv = [WORKLOAD, str(arg), ready]
+    elif kind in ("procs", "threads"):
+        argv = [MANY, kind, str(arg), ready]
     else:
         code = ("d = {i: str(i) for i in range(%d)}\n"
                 "open(%r, 'w').write('ready')\n"
@@ -113,8 +159,10 @@ def bench_vxcr(kind, arg, mib, tmp, extra=()):
             res["raw"].append(os.path.getsize(raw))
             os.unlink(raw)
         warm(mib)
+        pids = tree_pids(p.pid)
         dt, r = run_timed([VXCR, "dump", "--stats"] + list(extra) + ["-o", img, str(p.pid)])
         p.wait()
+        wait_gone(pids)
         st = parse_stats(r.stderr)
         res["dump"].append(dt)
         res["frozen"].append(st.get("frozen_ms", dt * 1000) / 1000)
@@ -123,7 +171,7 @@ def bench_vxcr(kind, arg, mib, tmp, extra=()):
         pidfile = os.path.join(tmp, "pid")
         dt, _ = run_timed([VXCR, "restore", "-d", "--pidfile", pidfile, img])
         res["restore"].append(dt)
-        kill_pid(int(open(pidfile).read()))
+        kill_tree(int(open(pidfile).read()))
         os.unlink(img)
         reap_zombies()
     return res
@@ -135,15 +183,17 @@ def bench_criu(kind, arg, mib, tmp):
         d = tempfile.mkdtemp(dir=tmp)
         p = start(kind, arg, tmp)
         warm(mib)
+        pids = tree_pids(p.pid)
         dt, _ = run_timed([CRIU, "dump", "-t", str(p.pid), "-D", d])
         p.wait()
+        wait_gone(pids)
         res["dump"].append(dt)
         res["img"].append(sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)))
         warm(mib)
         pidfile = os.path.join(d, "pid")
         dt, _ = run_timed([CRIU, "restore", "-d", "-D", d, "--pidfile", pidfile])
         res["restore"].append(dt)
-        kill_pid(int(open(pidfile).read()))
+        kill_tree(int(open(pidfile).read()))
         shutil.rmtree(d)
         reap_zombies()
     return res
@@ -165,9 +215,14 @@ def main():
                  ("anon 1 GiB", "mem", 1024, 1024, ()),
                  ("anon 1 GiB, raw", "mem", 1024, 1024, none),
                  ("small 1 MiB", "mem", 1, 1, ()),
-                 ("python3 dict 1e6", "py", 1000000, 0, ())]
+                 ("python3 dict 1e6", "py", 1000000, 0, ()),
+                 ("tree 100 procs", "procs", 100, 0, ()),
+                 ("100 threads", "threads", 100, 0, ())]
     if QUICK:
         workloads = [w for w in workloads if w[2] != 1024]
+    if "--only" in sys.argv:
+        only = sys.argv[sys.argv.index("--only") + 1]
+        workloads = [w for w in workloads if only in w[0]]
     memcpy = baseline("memcpy", 1024)
     touch = baseline("touch", 1024)
     print("vxcr bench: %d reps, medians%s" % (REPS, ", criu: " + CRIU if CRIU else ", criu: not found"))

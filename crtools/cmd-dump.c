@@ -1,5 +1,6 @@
 /*
- * vxcr dump / vxdump: checkpoint one process into an image file or stdout.
+ * vxcr dump / vxdump: checkpoint a process tree (every thread, every
+ * descendant) into an image file or stdout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +20,13 @@ static void dump_usage(FILE *f)
 		"usage: vxdump [-o FILE] [--leave-running] [--compress zstd|none]\n"
 		"              [--zstd-level N] [-v] PID\n"
 		"\n"
-		"Checkpoints process PID into FILE, or to stdout when it is not a terminal.\n"
-		"Once the image is complete the process is killed, unless --leave-running.\n"
-		"On any failure the process keeps running as before.\n"
+		"Checkpoints the process tree rooted at PID (all its threads and descendants)\n"
+		"into FILE, or to stdout when it is not a terminal.  Once the image is\n"
+		"complete the whole tree is killed, unless --leave-running.  On any\n"
+		"failure every process keeps running as before.\n"
 		"\n"
 		"  -o, --output FILE    write the image to FILE\n"
-		"      --leave-running  let the process continue after the dump\n"
+		"      --leave-running  let the processes continue after the dump\n"
 		"      --compress KIND  zstd (default) or none\n"
 		"      --zstd-level N   zstd compression level (default: fast)\n"
 		"      --stats          print timings and sizes as one line on stderr\n"
@@ -107,9 +109,10 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 
 static void print_stats(pid_t pid, const struct vxcr_dump_stats *st)
 {
-	fprintf(stderr, "vxcr: dumped pid %d: %llu pages written (%llu zero skipped, "
-		"%llu scanned), image %llu bytes, frozen %.1f ms, total %.1f ms\n", pid,
-		(unsigned long long)st->pages_written, (unsigned long long)st->pages_zero,
+	fprintf(stderr, "vxcr: dumped pid %d: %llu processes, %llu threads, %llu pages written "
+		"(%llu zero skipped, %llu scanned), image %llu bytes, frozen %.1f ms, "
+		"total %.1f ms\n", pid, (unsigned long long)st->tasks,
+		(unsigned long long)st->threads, (unsigned long long)st->pages_written, (unsigned long long)st->pages_zero,
 		(unsigned long long)st->pages_scanned, (unsigned long long)st->image_bytes,
 		st->frozen_ns / 1e6, st->total_ns / 1e6);
 }
@@ -118,10 +121,11 @@ static void print_stats(pid_t pid, const struct vxcr_dump_stats *st)
 static void print_stats_line(const struct vxcr_dump_stats *st)
 {
 	fprintf(stderr, "stats: frozen_ms=%.3f total_ms=%.3f pages_written=%llu "
-		"pages_zero=%llu pages_scanned=%llu image_bytes=%llu\n",
+		"pages_zero=%llu pages_scanned=%llu image_bytes=%llu tasks=%llu threads=%llu\n",
 		st->frozen_ns / 1e6, st->total_ns / 1e6,
 		(unsigned long long)st->pages_written, (unsigned long long)st->pages_zero,
-		(unsigned long long)st->pages_scanned, (unsigned long long)st->image_bytes);
+		(unsigned long long)st->pages_scanned, (unsigned long long)st->image_bytes,
+		(unsigned long long)st->tasks, (unsigned long long)st->threads);
 }
 
 int cmd_dump(int argc, char **argv)

@@ -1,5 +1,5 @@
 /*
- * vxcr_dump(): freeze, collect, write, then kill or release.  The order of
+ * vxcr_dump(): freeze the tree, collect, write, then kill or release.  The order of
  * the records follows the dump <-> restore contract in NOTES.
  */
 #include <errno.h>
@@ -33,8 +33,8 @@ uint64_t dump_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* Everything that is read while frozen, injection window included. */
-static int collect(struct dump_ctx *ctx, struct dump_task *t)
+/* Everything read from live t while frozen, injection windows included. */
+static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
 {
 	size_t i;
 	int ret;
@@ -44,13 +44,37 @@ static int collect(struct dump_ctx *ctx, struct dump_task *t)
 		if (ret)
 			return ret;
 	}
-	ret = collect_remote(t);
+	ret = collect_timers(t);
+	ret = ret ? : collect_remote(t);
 	ret = ret ? : collect_task(t);
 	ret = ret ? : collect_creds(t);
 	ret = ret ? : collect_signals(t);
-	ret = ret ? : collect_mm(ctx, t);	/* after the scratch area is gone */
+	ret = ret ? : collect_mm(ctx, t);	/* after the scratch areas are gone */
 	ret = ret ? : collect_fds(ctx, t);
 	return ret;
+}
+
+/* Collects every live process in task order (file ids follow it). */
+static int collect(struct dump_ctx *ctx)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ctx->n_tasks; i++) {
+		if (ctx->tasks[i]->zombie)
+			continue;
+		ret = collect_one(ctx, ctx->tasks[i]);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < ctx->n_tasks; i++) {	/* before any page is read */
+		if (ctx->tasks[i]->zombie)
+			continue;
+		ret = plan_pages(ctx->tasks[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int open_writer(struct dump_ctx *ctx, pid_t pid)
@@ -72,21 +96,43 @@ static int open_writer(struct dump_ctx *ctx, pid_t pid)
 	return ret;
 }
 
-/* Records in contract order, then the trailer. */
-static int write_image(struct dump_ctx *ctx, struct dump_task *t)
+/* CREDS, SIGNALS, CORE (one per thread) and MM of live t. */
+static int write_process(struct dump_ctx *ctx, struct dump_task *t)
 {
 	int ret;
 
-	ret = open_writer(ctx, t->pid);
-	ret = ret ? : write_task(ctx, t);
-	ret = ret ? : write_creds(ctx, t);
+	ret = write_creds(ctx, t);
 	ret = ret ? : write_signals(ctx, t);
 	ret = ret ? : write_cores(ctx, t);
 	ret = ret ? : write_mm(ctx, t);
-	ret = ret ? : write_files(ctx, t);
+	return ret;
+}
+
+/*
+ * Records in contract order: every TASK in preorder, then per live process
+ * CREDS, SIGNALS, COREs and MM, then all FILEs, the FDTABLEs, FILE_DATA,
+ * PIPE_DATA, the pages grouped by process in task order, the trailer.
+ */
+static int write_image(struct dump_ctx *ctx)
+{
+	size_t i;
+	int ret;
+
+	ret = open_writer(ctx, ctx->root->pid);
+	for (i = 0; !ret && i < ctx->n_tasks; i++)
+		ret = write_task(ctx, ctx->tasks[i]);
+	for (i = 0; !ret && i < ctx->n_tasks; i++)
+		if (!ctx->tasks[i]->zombie)
+			ret = write_process(ctx, ctx->tasks[i]);
+	ret = ret ? : write_files(ctx);
+	for (i = 0; !ret && i < ctx->n_tasks; i++)
+		if (!ctx->tasks[i]->zombie)
+			ret = write_fdtable(ctx, ctx->tasks[i]);
 	ret = ret ? : write_file_data(ctx);
 	ret = ret ? : write_pipe_data(ctx);
-	ret = ret ? : dump_pages(ctx, t);
+	for (i = 0; !ret && i < ctx->n_tasks; i++)
+		if (!ctx->tasks[i]->zombie)
+			ret = dump_pages(ctx, ctx->tasks[i]);
 	if (ret)
 		return ret;
 	ret = img_writer_finish(ctx->w);
@@ -109,73 +155,34 @@ static int sync_image(struct dump_ctx *ctx)
 	return 0;
 }
 
-static struct dump_task *task_alloc(pid_t pid)
-{
-	struct dump_task *t = calloc(1, sizeof(*t));
-
-	if (!t)
-		return NULL;
-	t->threads = calloc(1, sizeof(*t->threads));
-	if (!t->threads) {
-		free(t);
-		return NULL;
-	}
-	t->pid = pid;
-	t->pidfd = -1;
-	t->n_threads = 1;
-	t->threads[0].tid = pid;
-	return t;
-}
-
-static void task_free(struct dump_task *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->n_threads; i++)
-		free_thread(&t->threads[i]);
-	free(t->threads);
-	free(t->shared_pending.v);
-	proc_status_free(&t->status);
-	free_mm(t->mm);
-	free_fdtable(t->fdt);
-	if (t->pidfd >= 0)
-		close(t->pidfd);
-	free(t);
-}
-
-/* Freeze, collect, write; on success kill unless leave_running. */
-static int dump_one(struct dump_ctx *ctx, struct dump_task *t)
+/* Freeze the tree, collect, write; on success kill unless leave_running. */
+static int dump_tree(struct dump_ctx *ctx, pid_t pid)
 {
 	int ret;
 
-	t->pidfd = syscall(SYS_pidfd_open, t->pid, 0);
-	if (t->pidfd < 0) {
-		pr_perror("pid %d: pidfd_open", t->pid);
-		return -errno;
-	}
 	ctx->t_seize = dump_now_ns();
-	ret = seize_task(t);
+	ret = tree_seize(ctx, pid);
 	if (!ret)
 		test_pause("seized");
-	ret = ret ? : seize_check_alone(t);
-	ret = ret ? : collect(ctx, t);
+	ret = ret ? : tree_check(ctx);
+	ret = ret ? : collect(ctx);
 	if (!ret)
 		test_pause("collected");
-	ret = ret ? : write_image(ctx, t);
+	ret = ret ? : write_image(ctx);
 	if (!ret)
 		test_pause("written");
 	/* our handles on its files go before it runs on or dies */
 	free_files(&ctx->files);
 	if (ret || ctx->opts->leave_running) {
-		release_task(t);	/* running on: no need to wait for the disk */
+		tree_release(ctx);	/* running on: no need to wait for the disk */
 		ctx->st->frozen_ns = dump_now_ns() - ctx->t_seize;
 		return ret ? : sync_image(ctx);
 	}
 	ret = sync_image(ctx);
 	if (ret)
-		release_task(t);
+		tree_release(ctx);
 	else
-		ret = kill_task(t);
+		ret = tree_kill(ctx);
 	ctx->st->frozen_ns = dump_now_ns() - ctx->t_seize;
 	return ret;
 }
@@ -203,14 +210,12 @@ int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dum
 	ret = dump_check_target(pid);
 	if (ret)
 		return ret;
-	ctx.root = task_alloc(pid);
-	if (!ctx.root)
-		return -ENOMEM;
-	ret = dump_one(&ctx, ctx.root);
+	ret = dump_tree(&ctx, pid);
 	if (ctx.w)
 		img_writer_free(ctx.w);
 	free_files(&ctx.files);
-	task_free(ctx.root);
+	free(ctx.shmems);
+	tree_free(&ctx);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)
 		ctx.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;
 	ctx.st->total_ns = dump_now_ns() - ctx.t_start;

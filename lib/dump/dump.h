@@ -1,14 +1,19 @@
 /*
  * Dump engine internals.  One struct dump_ctx holds all state of one dump and
- * is passed down; per-task state lives in struct dump_task, per-thread state
- * in struct dump_thread, per address space in struct dump_mm and per fd
- * table in struct dump_fdtable, so process trees and threads slot in later
- * (today: one task, one thread, mm_id = files_id = 1).
+ * is passed down; per-process state lives in struct dump_task, per-thread
+ * state in struct dump_thread, per address space in struct dump_mm and per
+ * fd table in struct dump_fdtable.  A dump covers the process tree rooted at
+ * the given pid, every thread included; ctx->tasks lists the processes in
+ * preorder and mm_id = files_id = the 1-based position (NOTES, issue 3).
  *
- * Stems: seize.c (freeze/release), core.c (per-thread registers, signal
- * mask, pending), task.c (task_entry), creds.c, signals.c, remote.c (the
- * injected-syscall window), mem.c (VMAs, mm fields), pages.c, files.c (fds,
- * file table), pipes.c (pipe/FIFO data), dump.c (orchestration, public API).
+ * Stems: tree.c (finding and freezing the tree, refusals that need the
+ * whole tree), seize.c (freeze/release/kill of one thread), core.c
+ * (per-thread registers, signal mask, pending), task.c (task_entry),
+ * creds.c, signals.c, timers.c (POSIX timers), remote.c (the
+ * injected-syscall window), mem.c (VMAs, mm fields), pages.c (page
+ * contents, copy-on-write against the parent), files.c
+ * (fds, file table), pipes.c (pipe/FIFO data), dump.c (orchestration,
+ * public API).
  */
 #ifndef VXCR_DUMP_H
 #define VXCR_DUMP_H
@@ -61,6 +66,8 @@ struct remote_thread {
 struct dump_thread {
 	pid_t tid;
 	bool seized;
+	bool stopped;			/* in a ptrace-stop of ours (detachable) */
+	bool gone;			/* exited while being seized: dropped */
 	bool group_stopped;		/* was in job-control stop before seize */
 	struct user_regs_struct regs;	/* resume form */
 	bool in_syscall_restart;
@@ -109,6 +116,7 @@ struct dump_vma {
 	uint64_t madv;			/* VXCR_MADV_* */
 	uint32_t file_id;
 	uint32_t shmem_id;
+	uint8_t *cow;			/* inherited area: enum cow_page per page, else NULL */
 };
 
 struct dump_mm {
@@ -121,7 +129,15 @@ struct dump_mm {
 	uint32_t exe_file_id;
 	uint8_t vdso_sha[VDSO_DIGEST_LEN];	/* util/vdso-digest.h */
 	bool has_vdso;
-	uint32_t next_shmem_id;
+};
+
+/* One shmem object of the image (shared anonymous, memfd, SysV, /dev/zero). */
+struct dump_shmem {
+	uint32_t id;
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	uint64_t lo, hi;		/* object offsets already written, [lo, hi) */
+	bool written;
 };
 
 /* One file description (or a MAPONLY reference) of the image. */
@@ -129,7 +145,8 @@ struct dump_file {
 	FileEntry e;
 	char *path;			/* owned, e.path points here */
 	int local_fd;			/* our handle (pidfd_getfd/open), -1 if none */
-	int first_fd;			/* lowest fd of the target holding it */
+	pid_t first_pid;		/* first process seen holding it ... */
+	int first_fd;			/* ... and its lowest fd there */
 	bool pipe_read, pipe_write;	/* pipe ends held (this description) */
 	uint8_t *pipe_data;		/* bytes buffered, peeked (first end of a pipe) */
 	size_t pipe_data_len;
@@ -154,16 +171,29 @@ struct dump_files {
 	uint32_t next_pipe_id;
 };
 
+/* One POSIX timer: /proc/PID/timers plus the injected getters. */
+struct dump_timer {
+	struct proc_timer pt;
+	uint64_t value_ns, interval_ns;
+	uint32_t overrun;
+};
+
 struct dump_task {
 	pid_t pid;
 	uint32_t index;			/* 1-based position in preorder = mm_id = files_id */
 	struct dump_task *parent;	/* in the tree, NULL for the root */
+	struct dump_task **children;	/* sorted by pid once the tree is frozen */
+	size_t n_children;
+	bool zombie;			/* state Z: recorded, not seized */
+	bool gone;			/* vanished while being seized: dropped */
 	int pidfd;
 	int state;			/* TASK_STATE_* */
 	struct proc_stat stat;
 	struct proc_status status;
 	struct dump_thread *threads;	/* leader first */
-	size_t n_threads;
+	size_t n_threads, cap_threads;
+	struct dump_timer *timers;
+	size_t n_timers;
 	uint32_t personality;
 	struct rlimit rlim[RLIM_NLIMITS];
 	uint64_t timer_slack_ns;
@@ -185,8 +215,10 @@ struct dump_ctx {
 	struct img_writer *w;
 	struct dump_task *root;		/* == tasks[0] */
 	struct dump_task **tasks;	/* every process, preorder (see NOTES) */
-	size_t n_tasks;
+	size_t n_tasks, cap_tasks;
 	struct dump_files files;
+	struct dump_shmem *shmems;	/* image-wide shmem objects, ids from 1 */
+	size_t n_shmems;
 	uint64_t t_start, t_seize;
 };
 
@@ -195,10 +227,21 @@ uint64_t dump_now_ns(void);
 
 /* seize.c */
 int dump_check_target(pid_t pid);
-int seize_task(struct dump_task *t);
-int seize_check_alone(struct dump_task *t);
+int read_stat(pid_t pid, struct proc_stat *st);
+int read_status(pid_t pid, struct proc_status *s);
+int seize_thread(struct dump_task *t, struct dump_thread *th);
+int seize_read_state(struct dump_task *t);
 void release_task(struct dump_task *t);
-int kill_task(struct dump_task *t);
+void kill_task(struct dump_task *t);
+void reap_task(struct dump_task *t);
+
+/* tree.c */
+int tree_seize(struct dump_ctx *ctx, pid_t root);
+int tree_check(struct dump_ctx *ctx);
+int tree_check_vfork(pid_t pid, pid_t tid);
+void tree_release(struct dump_ctx *ctx);
+int tree_kill(struct dump_ctx *ctx);
+void tree_free(struct dump_ctx *ctx);
 
 /* core.c */
 int collect_thread_core(struct dump_thread *th);
@@ -215,6 +258,13 @@ int write_task(struct dump_ctx *ctx, struct dump_task *t);
 int collect_creds(struct dump_task *t);
 int write_creds(struct dump_ctx *ctx, struct dump_task *t);
 
+/* timers.c */
+struct inject;
+int collect_timers(struct dump_task *t);
+size_t timers_scratch_len(const struct dump_task *t);
+int remote_timers(struct inject *in, struct dump_task *t, uint64_t area);
+int timer_entries(const struct dump_task *t, PosixTimerEntry **ents, PosixTimerEntry ***out);
+
 /* signals.c */
 int peek_siginfo(pid_t tid, bool shared, struct siginfo_queue *q);
 int collect_signals(struct dump_task *t);
@@ -227,15 +277,19 @@ int collect_remote(struct dump_task *t);
 int collect_mm(struct dump_ctx *ctx, struct dump_task *t);
 int write_mm(struct dump_ctx *ctx, struct dump_task *t);
 void free_mm(struct dump_mm *mm);
+void fill_vma_entry(VmaEntry *e, const struct dump_vma *v);
+struct dump_shmem *shmem_find(struct dump_ctx *ctx, uint32_t id);
 
 /* pages.c */
+int plan_pages(struct dump_task *t);
 int dump_pages(struct dump_ctx *ctx, struct dump_task *t);
 
 /* files.c */
 int collect_fds(struct dump_ctx *ctx, struct dump_task *t);
 int files_add_maponly(struct dump_files *f, const char *path, const struct stat *s,
 		      const char *deleted_src, uint32_t *id);
-int write_files(struct dump_ctx *ctx, struct dump_task *t);
+int write_files(struct dump_ctx *ctx);
+int write_fdtable(struct dump_ctx *ctx, struct dump_task *t);
 int write_file_data(struct dump_ctx *ctx);
 void free_files(struct dump_files *f);
 void free_fdtable(struct dump_fdtable *fdt);

@@ -269,7 +269,11 @@ int files_add_maponly(struct dump_files *f, const char *path, const struct stat 
 	return ret;
 }
 
-/* The description fd shares with an earlier fd of the same task, or NULL. */
+/*
+ * The description p shares with an fd seen before in any process of the
+ * tree (dup, inherited over fork, SCM_RIGHTS), or NULL.  Same dev/ino is
+ * the cheap filter, kcmp(KCMP_FILE) the answer.
+ */
 static struct dump_file *find_shared(struct dump_files *f, const struct fd_probe *p)
 {
 	size_t i;
@@ -280,10 +284,10 @@ static struct dump_file *find_shared(struct dump_files *f, const struct fd_probe
 
 		if (df->first_fd < 0 || df->e.dev != p->st.st_dev || df->e.ino != p->st.st_ino)
 			continue;
-		r = syscall(SYS_kcmp, p->pid, p->pid, KCMP_FILE, df->first_fd, p->fd);
+		r = syscall(SYS_kcmp, df->first_pid, p->pid, KCMP_FILE, df->first_fd, p->fd);
 		if (r == 0)
 			return df;
-		if (r < 0 && df->e.pos == p->fi.pos &&
+		if (r < 0 && df->first_pid == p->pid && df->e.pos == p->fi.pos &&
 		    df->e.flags == (p->fi.flags & ~(uint32_t)O_CLOEXEC))
 			return df;	/* no kcmp: same inode, offset and flags */
 	}
@@ -354,6 +358,7 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_task *t, struct fd_probe
 	if (!df)
 		return -ENOMEM;
 	df->local_fd = steal_fd(&p->local);
+	df->first_pid = p->pid;
 	df->first_fd = p->fd;
 	fill_stat(&df->e, &p->st);
 	PB_SET(&df->e, flags, p->fi.flags & ~(uint32_t)O_CLOEXEC);
@@ -419,7 +424,7 @@ int collect_fds(struct dump_ctx *ctx, struct dump_task *t)
 		free(p);
 		return -ENOMEM;
 	}
-	t->fdt->files_id = 1;
+	t->fdt->files_id = t->index;
 	ret = list_fds(t->pid, &fds, &n);
 	for (i = 0; !ret && i < n; i++) {
 		memset(p, 0, sizeof(*p));
@@ -431,33 +436,37 @@ int collect_fds(struct dump_ctx *ctx, struct dump_task *t)
 		if (p->local >= 0)
 			close(p->local);
 	}
-	if (!ret)
-		pipes_mark_external(&ctx->files);
 	free(fds);
 	free(p);
 	return ret;
 }
 
-/* Every file description and MAPONLY file, then the fd table. */
-int write_files(struct dump_ctx *ctx, struct dump_task *t)
+/* Every file description and MAPONLY file of the image.  0 or -errno. */
+int write_files(struct dump_ctx *ctx)
+{
+	size_t i;
+	int ret = 0;
+
+	pipes_mark_external(&ctx->files);
+	for (i = 0; !ret && i < ctx->files.n; i++)
+		ret = img_write_msg(ctx->w, IMG_REC_FILE, &ctx->files.v[i].e.base);
+	if (ret)
+		pr_err("cannot write file record %zu: %s\n", i, strerror(-ret));
+	return ret;
+}
+
+/* The fd table of live t.  0 or -errno (logged). */
+int write_fdtable(struct dump_ctx *ctx, struct dump_task *t)
 {
 	FdtableEntry fe = FDTABLE_ENTRY__INIT;
 	FdEntry *ents, **pents;
 	size_t i;
-	int ret = 0;
+	int ret = -ENOMEM;
 
-	for (i = 0; !ret && i < ctx->files.n; i++)
-		ret = img_write_msg(ctx->w, IMG_REC_FILE, &ctx->files.v[i].e.base);
-	if (ret) {
-		pr_err("pid %d: cannot write file record %zu: %s\n", t->pid, i, strerror(-ret));
-		return ret;
-	}
 	ents = calloc(t->fdt->n_fds + 1, sizeof(*ents));
 	pents = calloc(t->fdt->n_fds + 1, sizeof(*pents));
-	if (!ents || !pents) {
-		ret = -ENOMEM;
+	if (!ents || !pents)
 		goto out_free;
-	}
 	for (i = 0; i < t->fdt->n_fds; i++) {
 		fd_entry__init(&ents[i]);
 		PB_SET(&ents[i], fd, t->fdt->fds[i].fd);

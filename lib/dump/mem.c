@@ -94,20 +94,38 @@ static int classify_vma(pid_t pid, struct dump_vma *v)
 	return 0;
 }
 
-/* Same shmem object (dev, ino) as an earlier area gets the same id. */
-static uint32_t shmem_id_of(struct dump_mm *mm, size_t idx)
+/*
+ * The image-wide id of the shmem object behind pv: the same object (dev,
+ * ino) in any process of the tree gets the same id.  0 when out of memory.
+ */
+static uint32_t shmem_id_of(struct dump_ctx *ctx, const struct proc_vma *pv)
 {
-	const struct proc_vma *pv = &mm->vmas[idx].pv;
+	struct dump_shmem *s;
 	size_t i;
 
-	for (i = 0; pv->ino && i < idx; i++) {
-		const struct dump_vma *o = &mm->vmas[i];
-
-		if (o->kind == VMA_KIND__VMA_SHMEM && o->pv.ino == pv->ino &&
-		    o->pv.dev_major == pv->dev_major && o->pv.dev_minor == pv->dev_minor)
-			return o->shmem_id;
+	for (i = 0; pv->ino && i < ctx->n_shmems; i++) {
+		s = &ctx->shmems[i];
+		if (s->ino == pv->ino && s->dev_major == pv->dev_major &&
+		    s->dev_minor == pv->dev_minor)
+			return s->id;
 	}
-	return ++mm->next_shmem_id;
+	s = realloc(ctx->shmems, (ctx->n_shmems + 1) * sizeof(*s));
+	if (!s)
+		return 0;
+	ctx->shmems = s;
+	s = &ctx->shmems[ctx->n_shmems++];
+	memset(s, 0, sizeof(*s));
+	s->id = ctx->n_shmems;
+	s->ino = pv->ino;
+	s->dev_major = pv->dev_major;
+	s->dev_minor = pv->dev_minor;
+	return s->id;
+}
+
+/* The shmem object with image-wide id, or NULL. */
+struct dump_shmem *shmem_find(struct dump_ctx *ctx, uint32_t id)
+{
+	return id && id <= ctx->n_shmems ? &ctx->shmems[id - 1] : NULL;
 }
 
 /* Backing file of a file mapping: one FILE_MAPONLY entry per file. */
@@ -149,8 +167,11 @@ static int fill_vma(struct dump_ctx *ctx, struct dump_task *t, size_t idx)
 	for (i = 0; i < sizeof(madv_map) / sizeof(madv_map[0]); i++)
 		if (v->pv.vmflags & madv_map[i].vmf)
 			v->madv |= madv_map[i].madv;
-	if (v->kind == VMA_KIND__VMA_SHMEM)
-		v->shmem_id = shmem_id_of(t->mm, idx);
+	if (v->kind == VMA_KIND__VMA_SHMEM) {
+		v->shmem_id = shmem_id_of(ctx, &v->pv);
+		if (!v->shmem_id)
+			return -ENOMEM;
+	}
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED)
 		return vma_file(ctx, t->pid, v);
 	return 0;
@@ -264,7 +285,7 @@ int collect_mm(struct dump_ctx *ctx, struct dump_task *t)
 	t->mm = calloc(1, sizeof(*t->mm));
 	if (!t->mm)
 		return -ENOMEM;
-	t->mm->mm_id = 1;
+	t->mm->mm_id = t->index;
 	ret = collect_vmas(ctx, t);
 	ret = ret ? : collect_auxv(t);
 	ret = ret ? : collect_exe(ctx, t);
@@ -278,14 +299,17 @@ void free_mm(struct dump_mm *mm)
 
 	if (!mm)
 		return;
-	for (i = 0; i < mm->n_vmas; i++)
+	for (i = 0; i < mm->n_vmas; i++) {
 		free(mm->vmas[i].pv.name);
+		free(mm->vmas[i].cow);
+	}
 	free(mm->vmas);
 	proc_vma_list_free(&mm->raw);
 	free(mm);
 }
 
-static void fill_vma_entry(VmaEntry *e, const struct dump_vma *v)
+/* The vma_entry of v (also what pages-cow.c compares with the parent's). */
+void fill_vma_entry(VmaEntry *e, const struct dump_vma *v)
 {
 	vma_entry__init(e);
 	PB_SET(e, start, v->pv.start);

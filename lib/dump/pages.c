@@ -5,8 +5,14 @@
  * batches (up to IOV_MAX ranges into one multi-MiB buffer; /proc/PID/mem for
  * what it cannot read), all-zero pages are dropped, and the rest goes out as
  * PAGES records of contiguous pages inside one area, straight from the
- * buffer.  Shared memory areas are read through their map_files entry, so
- * holes read as zeros without being allocated.
+ * buffer.  Shared memory objects are read through their map_files entry, so
+ * holes read as zeros without being allocated, and go out once per object
+ * image-wide as SHMEM_PAGES (offsets in the object, id = shmem id).
+ *
+ * Copy-on-write: an area a child inherits from its parent (img_vma_inherits)
+ * is compared page by page with the parent's through both pagemaps; only
+ * pages whose frame differs are read, and where the child reads zeros but
+ * the parent's copy would show through, an IMG_PAGES_ZERO range is written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,22 +57,32 @@ struct page_region {
 #define PM_PRESENT	(1ull << 63)
 #define PM_SWAPPED	(1ull << 62)
 #define PM_FILE		(1ull << 61)
+#define PM_PFN_MASK	((1ull << 55) - 1)
+#define PM_HAS		(PM_PRESENT | PM_SWAPPED)
 
 /* State of the page pass: the batch being filled and the open run. */
 struct page_ctx {
 	struct dump_ctx *ctx;
 	pid_t pid;
+	uint32_t mm_id;
 	int pagemap_fd, mem_fd;
 	bool have_scan;
+	bool no_pin;			/* read through /proc/PID/mem only */
 	uint8_t *buf;
 	size_t used;
 	struct iovec iov[BATCH_IOVS];
 	uint32_t iov_area[BATCH_IOVS];	/* area index of each range */
 	size_t n_iov;
 	uint32_t area;			/* area being queued */
+	bool cur_parent;		/* pages being queued: the parent's would show */
+	bool parent_has[BATCH_BYTES / PAGE_SZ];	/* per page of buf */
 	uint32_t run_area;
 	uint64_t run_addr;		/* open run: target address ... */
 	size_t run_off, run_len;	/* ... and its bytes in buf */
+	uint32_t shmem_id;		/* runs are SHMEM_PAGES of this object ... */
+	uint64_t shmem_delta;		/* ... at offset addr + delta */
+	uint32_t zrun_area;
+	uint64_t zrun_addr, zrun_len;	/* open IMG_PAGES_ZERO range */
 	bool paused;
 };
 
@@ -89,12 +105,18 @@ static bool page_is_zero(const uint8_t *p)
 
 static int close_run(struct page_ctx *pc)
 {
-	struct img_pages_prefix pfx = { pc->run_addr, 1, 0 };
+	struct img_pages_prefix pfx = { pc->run_addr, pc->mm_id, 0 };
+	uint32_t type = IMG_REC_PAGES;
 	int ret;
 
 	if (!pc->run_len)
 		return 0;
-	ret = img_write_raw2(pc->ctx->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx),
+	if (pc->shmem_id) {
+		type = IMG_REC_SHMEM_PAGES;
+		pfx.addr = pc->run_addr + pc->shmem_delta;
+		pfx.mm_id = pc->shmem_id;
+	}
+	ret = img_write_raw2(pc->ctx->w, type, 0, &pfx, sizeof(pfx),
 			     pc->buf + pc->run_off, pc->run_len);
 	if (ret)
 		pr_err("pid %d: cannot write the image (pages at %#lx): %s\n", pc->pid,
@@ -104,7 +126,44 @@ static int close_run(struct page_ctx *pc)
 	return ret;
 }
 
-/* Adds the non-zero pages of a block (buf offset off, address addr) to runs. */
+/* Writes the open IMG_PAGES_ZERO range: prefix, then its u64 length. */
+static int close_zero_run(struct page_ctx *pc)
+{
+	struct img_pages_prefix pfx = { pc->zrun_addr, pc->mm_id, IMG_PAGES_ZERO };
+	uint64_t len = pc->zrun_len;
+	int ret;
+
+	if (!pc->zrun_len)
+		return 0;
+	ret = img_write_raw2(pc->ctx->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
+	if (ret)
+		pr_err("pid %d: cannot write the image (zero range at %#lx): %s\n", pc->pid,
+		       (unsigned long)pc->zrun_addr, strerror(-ret));
+	pc->zrun_len = 0;
+	return ret;
+}
+
+/* [addr, addr + len) of area must read as zeros in the child. */
+static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t area)
+{
+	int ret;
+
+	pc->ctx->st->pages_zero += len / PAGE_SZ;
+	if (pc->zrun_len && pc->zrun_area == area && pc->zrun_addr + pc->zrun_len == addr) {
+		pc->zrun_len += len;
+		return 0;
+	}
+	ret = close_zero_run(pc);
+	pc->zrun_area = area;
+	pc->zrun_addr = addr;
+	pc->zrun_len = len;
+	return ret;
+}
+
+/*
+ * Adds the non-zero pages of a block (buf offset off, address addr) to
+ * runs; a zero page where the parent's copy would show becomes a zero range.
+ */
 static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len,
 		      uint32_t area)
 {
@@ -119,8 +178,11 @@ static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len
 	pc->run_area = area;
 	for (p = 0; p < len; p += PAGE_SZ) {
 		if (page_is_zero(pc->buf + off + p)) {
-			pc->ctx->st->pages_zero++;
 			ret = close_run(pc);
+			if (!ret && pc->parent_has[(off + p) / PAGE_SZ])
+				ret = zero_add(pc, addr + p, PAGE_SZ, area);
+			else
+				pc->ctx->st->pages_zero++;
 			if (ret)
 				return ret;
 			continue;
@@ -162,7 +224,10 @@ static int read_mem_fallback(struct page_ctx *pc, size_t i, size_t from, size_t 
 /*
  * Fills buf from the batch's ranges with process_vm_readv; a range it
  * stops at (PROT_NONE and the like) is finished through /proc/PID/mem and
- * the vectored read resumes after it.
+ * the vectored read resumes after it.  In a tree (no_pin) everything goes
+ * through /proc/PID/mem: process_vm_readv pins pages, and pinning a page
+ * shared copy-on-write with another process makes the kernel give the
+ * pinner its own copy, so a dump would unshare (double) the tree's memory.
  */
 static int read_batch(struct page_ctx *pc)
 {
@@ -171,6 +236,12 @@ static int read_batch(struct page_ctx *pc)
 	ssize_t r;
 	int ret;
 
+	for (; pc->no_pin && i < pc->n_iov; i++) {
+		ret = read_mem_fallback(pc, i, 0, off);
+		if (ret)
+			return ret;
+		off += pc->iov[i].iov_len;
+	}
 	while (i < pc->n_iov) {
 		local.iov_base = pc->buf + off;
 		local.iov_len = pc->used - off;
@@ -240,6 +311,7 @@ static int batch_add(struct page_ctx *pc, uint64_t start, uint64_t end)
 		if (len > BATCH_BYTES - pc->used)
 			len = BATCH_BYTES - pc->used;
 		last = pc->n_iov ? &pc->iov[pc->n_iov - 1] : NULL;
+		memset(pc->parent_has + pc->used / PAGE_SZ, pc->cur_parent, len / PAGE_SZ);
 		if (last && pc->iov_area[pc->n_iov - 1] == pc->area &&
 		    (uintptr_t)last->iov_base + last->iov_len == start) {
 			last->iov_len += len;
@@ -355,21 +427,35 @@ static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 	return ret;
 }
 
-/* Shared memory: every non-zero page, read through map_files. */
+/*
+ * Shared memory: every non-zero page, read through map_files, as
+ * SHMEM_PAGES of the object.  An object goes out once image-wide: an area
+ * whose object range was already written (by this or an earlier process
+ * in task order) is skipped.
+ */
 static int shmem_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 {
+	struct dump_shmem *sh = shmem_find(pc->ctx, v->shmem_id);
+	uint64_t lo = v->pv.pgoff, hi = lo + (v->pv.end - v->pv.start), addr;
 	char path[96];
-	uint64_t addr;
 	size_t len;
 	ssize_t r;
 	int fd, ret = 0;
 
+	if (!sh)
+		return -EINVAL;
+	if (sh->written && lo >= sh->lo && hi <= sh->hi)
+		return 0;
+	pc->shmem_id = sh->id;
+	pc->shmem_delta = v->pv.pgoff - v->pv.start;
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pc->pid,
 		 (unsigned long)v->pv.start, (unsigned long)v->pv.end);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)	/* read through the mapping instead (may populate holes) */
-		return batch_add(pc, v->pv.start, v->pv.end);
-	for (addr = v->pv.start; !ret && addr < v->pv.end; addr += len) {
+	if (fd < 0) {	/* read through the mapping instead (may populate holes) */
+		ret = batch_add(pc, v->pv.start, v->pv.end);
+		ret = ret ? : flush_batch(pc);
+	}
+	for (addr = v->pv.start; fd >= 0 && !ret && addr < v->pv.end; addr += len) {
 		len = v->pv.end - addr < BATCH_BYTES ? v->pv.end - addr : BATCH_BYTES;
 		r = pread(fd, pc->buf, len, v->pv.pgoff + (addr - v->pv.start));
 		if (r != (ssize_t)len) {
@@ -379,29 +465,77 @@ static int shmem_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 			break;
 		}
 		pc->ctx->st->pages_scanned += len / PAGE_SZ;
+		memset(pc->parent_has, 0, len / PAGE_SZ);
 		ret = emit_block(pc, 0, addr, len, pc->area);
 		ret = ret ? : close_run(pc);
 	}
-	close(fd);
-	return ret;
+	if (fd >= 0)
+		close(fd);
+	pc->shmem_id = 0;
+	if (ret)
+		return ret;
+	if (!sh->written || hi < sh->lo || lo > sh->hi) {	/* disjoint: keep one range */
+		sh->lo = sh->written && sh->hi - sh->lo > hi - lo ? sh->lo : lo;
+		sh->hi = sh->written && sh->hi - sh->lo > hi - lo ? sh->hi : hi;
+	} else {
+		sh->lo = lo < sh->lo ? lo : sh->lo;
+		sh->hi = hi > sh->hi ? hi : sh->hi;
+	}
+	sh->written = true;
+	return 0;
 }
 
-static int dump_vma_pages(struct page_ctx *pc, const struct dump_vma *v)
-{
-	int ret;
+/* What the child's page at one address needs, compared with the parent's. */
+enum cow_page {
+	COW_SAME,	/* same frame, or both read the same (file) contents */
+	COW_READ,	/* read the child's page */
+	COW_ZERO,	/* the child reads zeros where the parent has a page */
+};
 
-	switch (v->kind) {
-	case VMA_KIND__VMA_ANON:
-	case VMA_KIND__VMA_FILE_PRIVATE:
-		ret = private_area_pages(pc, v);
-		break;
-	case VMA_KIND__VMA_SHMEM:
-		ret = flush_batch(pc);
-		ret = ret ? : shmem_area_pages(pc, v);
-		break;
-	default:
-		return 0;	/* file-shared, vdso, vvar, vsyscall: never stored */
+static enum cow_page cow_classify(uint64_t c, uint64_t p, bool file)
+{
+	bool p_anon = (p & PM_HAS) && !(p & PM_FILE);
+
+	if ((c & PM_PRESENT) && (p & PM_PRESENT) && (c & PM_PFN_MASK) &&
+	    (c & PM_PFN_MASK) == (p & PM_PFN_MASK))
+		return COW_SAME;
+	if (!file) {
+		if (c & PM_HAS)
+			return COW_READ;
+		return (p & PM_HAS) ? COW_ZERO : COW_SAME;
 	}
+	/* private file area: absent or file pages read the file's contents */
+	if ((c & PM_HAS) && !(c & PM_FILE))
+		return COW_READ;
+	return p_anon ? COW_READ : COW_SAME;
+}
+
+/* Queues or zeroes [start, end) of one class (COW_SAME: nothing). */
+static int cow_emit(struct page_ctx *pc, enum cow_page k, uint64_t start, uint64_t end)
+{
+	if (k == COW_ZERO)
+		return zero_add(pc, start, end - start, pc->area);
+	if (k == COW_READ)
+		return batch_add(pc, start, end);
+	pc->ctx->st->pages_scanned += (end - start) / PAGE_SZ;
+	return 0;
+}
+
+/* An area the child inherits: only what plan_pages() found different. */
+static int cow_area_pages(struct page_ctx *pc, const struct dump_vma *v)
+{
+	size_t n = (v->pv.end - v->pv.start) / PAGE_SZ, i, run = 0;
+	int ret = 0;
+
+	pc->cur_parent = true;
+	for (i = 1; !ret && i <= n; i++) {
+		if (i < n && v->cow[i] == v->cow[run])
+			continue;
+		ret = cow_emit(pc, v->cow[run], v->pv.start + run * PAGE_SZ,
+			       v->pv.start + i * PAGE_SZ);
+		run = i;
+	}
+	pc->cur_parent = false;
 	return ret;
 }
 
@@ -418,7 +552,119 @@ static int open_proc(pid_t pid, const char *name, int *fd)
 	return 0;
 }
 
-/* Writes the PAGES records of t's address space.  0 or -errno (logged). */
+/* The parent's area child area v inherits from, if any. */
+static bool inherits(const struct dump_task *t, const struct dump_vma *v)
+{
+	const struct dump_mm *pm = t->parent ? t->parent->mm : NULL;
+	VmaEntry pe, ce;
+	size_t i;
+
+	if (!pm || (v->kind != VMA_KIND__VMA_ANON && v->kind != VMA_KIND__VMA_FILE_PRIVATE))
+		return false;
+	for (i = 0; i < pm->n_vmas; i++) {
+		const struct dump_vma *p = &pm->vmas[i];
+
+		if (p->pv.start > v->pv.start || p->pv.end <= v->pv.start)
+			continue;
+		fill_vma_entry(&pe, p);
+		fill_vma_entry(&ce, v);
+		return img_vma_inherits(&pe, &ce);
+	}
+	return false;
+}
+
+static int read_pagemap(pid_t pid, int fd, uint64_t *ent, uint64_t addr, size_t n)
+{
+	ssize_t r = pread(fd, ent, n * 8, addr / PAGE_SZ * 8);
+
+	if (r != (ssize_t)(n * 8)) {
+		pr_err("pid %d: cannot read pagemap at %lx\n", pid, (unsigned long)addr);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Classifies every page of inherited area v of t against t's parent. */
+static int plan_area(const struct dump_task *t, struct dump_vma *v, int fd, int pfd,
+		     uint64_t *pm)
+{
+	bool file = v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	size_t total = (v->pv.end - v->pv.start) / PAGE_SZ, done, n, i;
+	uint64_t addr;
+	int ret = 0;
+
+	v->cow = malloc(total ? total : 1);
+	if (!v->cow)
+		return -ENOMEM;
+	for (done = 0; !ret && done < total; done += n) {
+		n = total - done > PAGEMAP_CHUNK ? PAGEMAP_CHUNK : total - done;
+		addr = v->pv.start + done * PAGE_SZ;
+		ret = read_pagemap(t->pid, fd, pm, addr, n);
+		ret = ret ? : read_pagemap(t->parent->pid, pfd, pm + PAGEMAP_CHUNK, addr, n);
+		for (i = 0; !ret && i < n; i++)
+			v->cow[done + i] = cow_classify(pm[i], pm[PAGEMAP_CHUNK + i], file);
+	}
+	return ret;
+}
+
+/*
+ * Before any page of the tree is read (process_vm_readv pins pages, and a
+ * pin makes the kernel unshare a copy-on-write page, so the frames would
+ * no longer match): compares the pagemaps of every area live t inherits
+ * from its parent.  0 or -errno (logged).
+ */
+int plan_pages(struct dump_task *t)
+{
+	uint64_t *pm;
+	int fd = -1, pfd = -1, ret;
+	size_t i;
+
+	if (!t->parent)
+		return 0;
+	pm = malloc(2 * PAGEMAP_CHUNK * sizeof(*pm));
+	if (!pm)
+		return -ENOMEM;
+	ret = open_proc(t->pid, "pagemap", &fd);
+	ret = ret ? : open_proc(t->parent->pid, "pagemap", &pfd);
+	for (i = 0; !ret && i < t->mm->n_vmas; i++)
+		if (inherits(t, &t->mm->vmas[i]))
+			ret = plan_area(t, &t->mm->vmas[i], fd, pfd, pm);
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	free(pm);
+	return ret;
+}
+
+static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t,
+			  const struct dump_vma *v)
+{
+	int ret;
+
+	switch (v->kind) {
+	case VMA_KIND__VMA_ANON:
+	case VMA_KIND__VMA_FILE_PRIVATE:
+		if (v->cow)
+			ret = cow_area_pages(pc, v);
+		else
+			ret = private_area_pages(pc, v);
+		break;
+	case VMA_KIND__VMA_SHMEM:
+		ret = flush_batch(pc);
+		ret = ret ? : shmem_area_pages(pc, v);
+		break;
+	default:
+		return 0;	/* file-shared, vdso, vvar, vsyscall: never stored */
+	}
+	return ret;
+}
+
+/*
+ * Writes the page records of live t's address space (its group of the
+ * image: PAGES, zero ranges, and the SHMEM_PAGES of objects it maps
+ * first).  0 or -errno (logged).
+ */
 int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct page_ctx *pc;
@@ -430,7 +676,9 @@ int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
 		return -ENOMEM;
 	pc->ctx = ctx;
 	pc->pid = t->pid;
+	pc->mm_id = t->mm->mm_id;
 	pc->have_scan = true;
+	pc->no_pin = ctx->n_tasks > 1;
 	pc->pagemap_fd = pc->mem_fd = -1;
 	pc->buf = aligned_alloc(PAGE_SZ, BATCH_BYTES);
 	ret = pc->buf ? 0 : -ENOMEM;
@@ -438,9 +686,10 @@ int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
 	ret = ret ? : open_proc(t->pid, "mem", &pc->mem_fd);
 	for (i = 0; !ret && i < t->mm->n_vmas; i++) {
 		pc->area = i;
-		ret = dump_vma_pages(pc, &t->mm->vmas[i]);
+		ret = dump_vma_pages(pc, t, &t->mm->vmas[i]);
 	}
 	ret = ret ? : flush_batch(pc);
+	ret = ret ? : close_zero_run(pc);
 	if (pc->pagemap_fd >= 0)
 		close(pc->pagemap_fd);
 	if (pc->mem_fd >= 0)

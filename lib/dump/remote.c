@@ -1,8 +1,11 @@
 /*
- * The one injection window of a dump: state only the task itself can
- * report (sigactions, sigaltstack, brk, prctl values, itimers, robust list)
- * is fetched with single syscalls run inside the frozen task, all at once,
- * into a scratch area read back with one inject_read().
+ * The injection windows of a dump: state only the task itself can report
+ * is fetched with single syscalls run inside the frozen task, into a
+ * scratch area read back with one inject_read().  Per process, in the
+ * leader: sigactions, brk, prctl values, itimers, POSIX timers.  Per
+ * thread, in each thread (its own window and scratch area, so a thread
+ * orphaned mid-call recovers its own registers): sigaltstack, clear_child_tid
+ * and the robust list.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,8 +20,10 @@
 #include "dump/dump.h"
 #include "util/inject.h"
 
-#define SCRATCH_LEN	(2 * 4096)
-#define SCRATCH_DATA	4096	/* first page holds the recovery code */
+#define PAGE_LEN	4096ul
+#define SCRATCH_LEN	(2 * PAGE_LEN)
+#define SCRATCH_DATA	PAGE_LEN	/* first page holds the recovery code */
+#define SCRATCH_TAIL	256		/* the recovery data block */
 
 struct kstack {
 	uint64_t sp;
@@ -39,7 +44,7 @@ struct remote_area {
 	uint64_t robust_len;
 };
 
-_Static_assert(sizeof(struct remote_area) <= SCRATCH_LEN - SCRATCH_DATA - 256,
+_Static_assert(sizeof(struct remote_area) <= SCRATCH_LEN - SCRATCH_DATA - SCRATCH_TAIL,
 	       "remote area exceeds the scratch area");
 
 #define SLOT(in, field) ((in)->scratch + SCRATCH_DATA + offsetof(struct remote_area, field))
@@ -113,13 +118,16 @@ static int remote_thread(struct inject *in, struct dump_thread *th)
 	return ret;
 }
 
-static void take_results(const struct remote_area *a, struct dump_task *t,
-			 struct dump_thread *th)
+static void take_process(const struct remote_area *a, struct dump_task *t)
 {
 	memcpy(t->rt.act, a->act, sizeof(t->rt.act));
 	memcpy(t->rt.itimers, a->itimers, sizeof(t->rt.itimers));
 	t->rt.pdeath_sig = a->pdeath_sig;
 	t->rt.child_subreaper = a->child_subreaper != 0;
+}
+
+static void take_thread(const struct remote_area *a, struct dump_thread *th)
+{
 	th->rt.altstack_sp = a->altstack.sp;
 	th->rt.altstack_flags = a->altstack.flags;
 	th->rt.altstack_size = a->altstack.size;
@@ -128,62 +136,101 @@ static void take_results(const struct remote_area *a, struct dump_task *t,
 	th->rt.robust_list_len = a->robust_len;
 }
 
-static int remote_run(struct inject *in, struct dump_task *t, struct dump_thread *th)
+/* Scratch size: the process window also holds the timers' results. */
+static size_t scratch_len(const struct dump_task *t, bool leader)
+{
+	size_t len = SCRATCH_LEN;
+
+	if (leader)
+		len += (timers_scratch_len(t) + PAGE_LEN - 1) & ~(PAGE_LEN - 1);
+	return len;
+}
+
+/* The calls of one window: per process (leader) and per thread. */
+static int remote_calls(struct inject *in, struct dump_task *t, struct dump_thread *th,
+			bool leader)
+{
+	int ret = 0;
+
+	if (leader) {
+		ret = remote_process(in, t);
+		ret = ret ? : remote_timers(in, t, in->scratch + SCRATCH_DATA +
+					    sizeof(struct remote_area));
+	}
+	return ret ? : remote_thread(in, th);
+}
+
+static int remote_run(struct inject *in, struct dump_task *t, struct dump_thread *th,
+		      bool leader)
 {
 	struct remote_area area;
 	int ret;
 
-	ret = inject_map_scratch(in, SCRATCH_LEN);
+	ret = inject_map_scratch(in, scratch_len(t, leader));
 	if (ret) {
-		pr_err("pid %d: cannot map the scratch area: %s\n", t->pid, strerror(-ret));
+		pr_err("pid %d (thread %d): cannot map the scratch area: %s\n", t->pid, th->tid,
+		       strerror(-ret));
 		return ret;
 	}
-	ret = remote_process(in, t);
-	ret = ret ? : remote_thread(in, th);
+	ret = remote_calls(in, t, th, leader);
 	if (!ret) {
-		ret = inject_read(t->pid, in->scratch + SCRATCH_DATA, &area, sizeof(area));
+		ret = inject_read(th->tid, in->scratch + SCRATCH_DATA, &area, sizeof(area));
 		if (ret)
-			pr_err("pid %d: cannot read the scratch area: %s\n", t->pid,
-			       strerror(-ret));
-		else
-			take_results(&area, t, th);
+			pr_err("pid %d (thread %d): cannot read the scratch area: %s\n", t->pid,
+			       th->tid, strerror(-ret));
 	}
+	if (!ret && leader)
+		take_process(&area, t);
+	if (!ret)
+		take_thread(&area, th);
 	if (inject_unmap_scratch(in) && !ret) {
-		pr_err("pid %d: cannot unmap the scratch area\n", t->pid);
+		pr_err("pid %d (thread %d): cannot unmap the scratch area\n", t->pid, th->tid);
 		ret = -EIO;
 	}
 	return ret;
 }
 
-/*
- * Runs the whole injection window on the leader of frozen t and puts its
- * registers back.  0 or -errno (logged).
- */
-int collect_remote(struct dump_task *t)
+/* One injection window in thread th; its registers are put back. */
+static int remote_window(struct dump_task *t, struct dump_thread *th, uint64_t gadget,
+			 bool leader)
 {
-	struct dump_thread *th = &t->threads[0];
 	struct inject in;
-	uint64_t gadget;
 	int ret, ret2;
 
 	memset(&in, 0, sizeof(in));
+	ret = inject_init(&in, th->tid, gadget);
+	if (ret) {
+		pr_err("pid %d (thread %d): cannot prepare syscall injection: %s\n", t->pid,
+		       th->tid, strerror(-ret));
+		return ret;
+	}
+	ret = remote_run(&in, t, th, leader);
+	ret2 = inject_fini(&in);
+	if (ret2 && !ret) {
+		pr_err("pid %d (thread %d): cannot restore its registers: %s\n", t->pid, th->tid,
+		       strerror(-ret2));
+		ret = ret2;
+	}
+	return ret;
+}
+
+/*
+ * Runs the injection windows of frozen t: the per-process one in the
+ * leader, then one per other thread.  0 or -errno (logged).
+ */
+int collect_remote(struct dump_task *t)
+{
+	uint64_t gadget;
+	size_t i;
+	int ret;
+
 	ret = inject_find_vdso_gadget(t->pid, &gadget);
 	if (ret) {
 		pr_err("pid %d: no syscall instruction in its vdso: %s\n", t->pid,
 		       strerror(-ret));
 		return ret;
 	}
-	ret = inject_init(&in, th->tid, gadget);
-	if (ret) {
-		pr_err("pid %d: cannot prepare syscall injection: %s\n", t->pid,
-		       strerror(-ret));
-		return ret;
-	}
-	ret = remote_run(&in, t, th);
-	ret2 = inject_fini(&in);
-	if (ret2 && !ret) {
-		pr_err("pid %d: cannot restore its registers: %s\n", t->pid, strerror(-ret2));
-		ret = ret2;
-	}
+	for (i = 0; !ret && i < t->n_threads; i++)
+		ret = remote_window(t, &t->threads[i], gadget, i == 0);
 	return ret;
 }

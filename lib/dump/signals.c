@@ -1,7 +1,7 @@
 /*
  * Signal state: pending queues (PTRACE_PEEKSIGINFO, nothing dequeued),
- * dispositions and interval timers (from the injected syscalls), the
- * signals_entry record.
+ * dispositions and interval timers (from the injected syscalls), POSIX
+ * timers (timers.c), the signals_entry record.
  */
 #include <errno.h>
 #include <signal.h>
@@ -110,11 +110,18 @@ int write_signals(struct dump_ctx *ctx, struct dump_task *t)
 	SigactionEntry acts[NSIG_KERNEL], *pacts[NSIG_KERNEL];
 	ItimerEntry it[3], *pit[3];
 	SiginfoEntry *pend, **ppend;
+	PosixTimerEntry *tm, **ptm;
 	int ret;
 
 	ret = siginfo_entries(&t->shared_pending, &pend, &ppend);
 	if (ret)
 		return ret;
+	ret = timer_entries(t, &tm, &ptm);
+	if (ret) {
+		free(pend);
+		free(ppend);
+		return ret;
+	}
 	PB_SET(&se, pid, t->pid);
 	fill_actions(t, acts, pacts, &se.n_actions);
 	se.actions = pacts;
@@ -123,10 +130,14 @@ int write_signals(struct dump_ctx *ctx, struct dump_task *t)
 	fill_itimers(t, it, pit);
 	se.itimers = pit;
 	se.n_itimers = 3;
+	se.timers = ptm;
+	se.n_timers = t->n_timers;
 	ret = img_write_msg(ctx->w, IMG_REC_SIGNALS, &se.base);
 	if (ret)
 		pr_err("pid %d: cannot write the signals record: %s\n", t->pid, strerror(-ret));
 	free(pend);
 	free(ppend);
+	free(tm);
+	free(ptm);
 	return ret;
 }

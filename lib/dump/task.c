@@ -101,13 +101,31 @@ int collect_task(struct dump_task *t)
 	return read_link(t, "root", t->root, sizeof(t->root));
 }
 
-/* The task_entry of t.  0 or -errno (logged). */
-int write_task(struct dump_ctx *ctx, struct dump_task *t)
+/* The task_entry of a zombie: identity and exit status, nothing else. */
+static int write_zombie(struct dump_ctx *ctx, struct dump_task *t)
 {
 	TaskEntry te = TASK_ENTRY__INIT;
-	RlimitEntry rl[RLIM_NLIMITS], *prl[RLIM_NLIMITS];
-	uint32_t tids[1];
-	int r, ret;
+	int ret;
+
+	PB_SET(&te, pid, t->pid);
+	PB_SET(&te, ppid, t->stat.ppid);
+	PB_SET(&te, pgid, t->stat.pgrp);
+	PB_SET(&te, sid, t->stat.session);
+	te.comm = t->stat.comm;
+	PB_SET(&te, mm_id, 0);
+	PB_SET(&te, files_id, 0);
+	PB_SET(&te, state, TASK_STATE_DEAD);
+	PB_SET(&te, exit_code, t->stat.exit_code);
+	PB_SET(&te, exit_signal, t->stat.exit_signal);
+	ret = img_write_msg(ctx->w, IMG_REC_TASK, &te.base);
+	if (ret)
+		pr_err("pid %d: cannot write the task record: %s\n", t->pid, strerror(-ret));
+	return ret;
+}
+
+static void fill_rlimits(const struct dump_task *t, RlimitEntry *rl, RlimitEntry **prl)
+{
+	int r;
 
 	for (r = 0; r < RLIM_NLIMITS; r++) {
 		rlimit_entry__init(&rl[r]);
@@ -116,14 +134,30 @@ int write_task(struct dump_ctx *ctx, struct dump_task *t)
 		PB_SET(&rl[r], max, t->rlim[r].rlim_max);
 		prl[r] = &rl[r];
 	}
-	tids[0] = t->threads[0].tid;
+}
+
+/* The task_entry of live t; tids leader first.  0 or -errno (logged). */
+static int write_live(struct dump_ctx *ctx, struct dump_task *t)
+{
+	TaskEntry te = TASK_ENTRY__INIT;
+	RlimitEntry rl[RLIM_NLIMITS], *prl[RLIM_NLIMITS];
+	uint32_t *tids;
+	size_t i;
+	int ret;
+
+	tids = calloc(t->n_threads, sizeof(*tids));
+	if (!tids)
+		return -ENOMEM;
+	for (i = 0; i < t->n_threads; i++)
+		tids[i] = t->threads[i].tid;
+	fill_rlimits(t, rl, prl);
 	PB_SET(&te, pid, t->pid);
 	PB_SET(&te, ppid, t->stat.ppid);
 	PB_SET(&te, pgid, t->stat.pgrp);
 	PB_SET(&te, sid, t->stat.session);
 	te.comm = t->threads[0].comm;
-	PB_SET(&te, mm_id, t->mm->mm_id);
-	PB_SET(&te, files_id, t->fdt->files_id);
+	PB_SET(&te, mm_id, t->index);
+	PB_SET(&te, files_id, t->index);
 	PB_SET(&te, personality, t->personality);
 	if (t->status.has_umask)
 		PB_SET(&te, umask, t->status.umask);
@@ -141,10 +175,18 @@ int write_task(struct dump_ctx *ctx, struct dump_task *t)
 	te.cwd = t->cwd;
 	te.root = t->root;
 	te.threads = tids;
-	te.n_threads = 1;
+	te.n_threads = t->n_threads;
 	PB_SET(&te, state, t->state);
+	PB_SET(&te, exit_signal, t->stat.exit_signal);
 	ret = img_write_msg(ctx->w, IMG_REC_TASK, &te.base);
 	if (ret)
 		pr_err("pid %d: cannot write the task record: %s\n", t->pid, strerror(-ret));
+	free(tids);
 	return ret;
+}
+
+/* The task_entry of t.  0 or -errno (logged). */
+int write_task(struct dump_ctx *ctx, struct dump_task *t)
+{
+	return t->zombie ? write_zombie(ctx, t) : write_live(ctx, t);
 }

@@ -81,7 +81,8 @@ struct proc_stat {
 	uint64_t start_code, end_code, start_stack;
 	uint64_t start_data, end_data, start_brk;
 	uint64_t arg_start, arg_end, env_start, env_end;
-	int exit_code;
+	int exit_signal;	/* field 38: signal sent to the parent on exit */
+	int exit_code;		/* field 52: waitpid status of a zombie */
 };
 
 #define PROC_PF_KTHREAD	0x00200000u
@@ -107,6 +108,23 @@ int proc_parse_fdinfo(const char *text, struct proc_fdinfo *fi);
 int proc_parse_limits(const char *text, struct rlimit *lim, int max);
 
 int proc_parse_auxv(const void *buf, size_t len, uint64_t *out, size_t max, size_t *n);
+
+/* One POSIX timer of /proc/PID/timers. */
+struct proc_timer {
+	int32_t id;		/* timer_t as the process knows it */
+	int32_t signo;
+	uint64_t sigval;	/* sigev_value */
+	uint32_t notify;	/* SIGEV_SIGNAL/NONE/THREAD, | SIGEV_THREAD_ID (4) if "tid" */
+	pid_t notify_pid;	/* the pid or tid after "pid." / "tid." */
+	int32_t clock_id;	/* CLOCK_*, negative for CPU clocks */
+};
+
+/*
+ * /proc/PID/timers: blocks of "ID: n", "signal: signo/sigval (hex)",
+ * "notify: signal|none|thread/pid|tid.N", "ClockID: n".  *out (malloc'ed,
+ * NULL when there are none) gets *n timers in file order.
+ */
+int proc_parse_timers(const char *text, struct proc_timer **out, size_t *n);
 
 /* /proc/PID/children or /proc/PID/task/TID/children: count of pids listed. */
 int proc_count_pids(const char *text);

@@ -13,7 +13,7 @@
 enum {
 	F_STATE = 3, F_PPID = 4, F_PGRP = 5, F_SESSION = 6, F_FLAGS = 9,
 	F_NICE = 19, F_NUM_THREADS = 20, F_START_CODE = 26, F_END_CODE = 27,
-	F_START_STACK = 28, F_START_DATA = 45, F_END_DATA = 46, F_START_BRK = 47,
+	F_START_STACK = 28, F_EXIT_SIGNAL = 38, F_START_DATA = 45, F_END_DATA = 46, F_START_BRK = 47,
 	F_ARG_START = 48, F_ARG_END = 49, F_ENV_START = 50, F_ENV_END = 51,
 	F_EXIT_CODE = 52,
 };
@@ -33,6 +33,7 @@ static void store_field(struct proc_stat *st, int field, const char *tok)
 	case F_START_CODE:	st->start_code = u; break;
 	case F_END_CODE:	st->end_code = u; break;
 	case F_START_STACK:	st->start_stack = u; break;
+	case F_EXIT_SIGNAL:	st->exit_signal = atoi(tok); break;
 	case F_START_DATA:	st->start_data = u; break;
 	case F_END_DATA:	st->end_data = u; break;
 	case F_START_BRK:	st->start_brk = u; break;

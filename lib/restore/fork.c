@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sched.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "log.h"
 #include "util/clone3.h"
@@ -99,14 +101,22 @@ static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t fla
 	return -EEXIST;
 }
 
-/* Forks process c from its restored parent and takes control of it. */
+static int helper_start(struct restore_ctx *h);
+static uint64_t scr_put(struct restore_ctx *rc, uint64_t off, const void *buf, size_t len);
+
+/* Forks process c from its restored parent (or helper) and takes control of it. */
 int proc_fork(struct restore_ctx *c)
 {
-	struct restore_ctx *p = c->parent;
+	struct restore_ctx *p = c->forker ? c->forker : c->parent;
 	int sig = c->task->has_exit_signal ? (int)c->task->exit_signal : SIGCHLD;
 	long r;
 	int ret;
 
+	if (p->helper && p->pid <= 0) {
+		ret = helper_start(p);
+		if (ret)
+			return ret;
+	}
 	r = inject_clone(p, &p->in, 0, sig, c->task->pid);
 	if (r < 0)
 		return r;
@@ -517,4 +527,156 @@ int proc_make_zombie(struct restore_ctx *c)
 		       scr_put(c->parent, RST_SCR_MISC, &chld, sizeof(chld)), 0,
 		       scr_put(c->parent, RST_SCR_MISC + 64, (uint64_t[2]){ 0 }, 16), 8, 0, 0);
 	return r < 0 && r != -EAGAIN ? r : 0;
+}
+
+/*
+ * Session and group placeholders.  A task in a session whose leader is gone
+ * (it did setsid, forked, exited) is forked by a helper process with the
+ * leader's pid that does setsid again and exits at the end, so the task is
+ * reparented to its recorded parent, which must be a child subreaper (as it
+ * was, or the task would not have been its child).  A group whose leader is
+ * gone gets a helper with the leader's pid that does setpgid(0, 0), for the
+ * members to join; it exits likewise.  The helpers' parent ignores SIGCHLD
+ * for that moment, so they leave no zombie and no signal behind.
+ */
+static bool in_tree(const struct restore_ctx *root, uint32_t pid)
+{
+	return proc_of_pid((struct restore_ctx *)root, pid) != NULL;
+}
+
+static struct restore_ctx *helper_get(struct restore_ctx *root, uint32_t pid,
+				      struct restore_ctx *parent, struct restore_ctx *forker,
+				      bool session)
+{
+	struct restore_ctx *h, **nh;
+	size_t i;
+
+	for (i = 0; i < root->nr_helpers; i++)
+		if (root->helpers[i]->helper_task.pid == pid)
+			return root->helpers[i];
+	h = plan_new_proc(root, 1);
+	if (!h)
+		return NULL;
+	nh = realloc(root->helpers, (root->nr_helpers + 1) * sizeof(*nh));
+	if (!nh) {
+		free(h);
+		return NULL;
+	}
+	root->helpers = nh;
+	nh[root->nr_helpers++] = h;
+	h->helper = true;
+	task_entry__init(&h->helper_task);
+	h->task = &h->helper_task;
+	h->helper_task.pid = pid;
+	h->helper_task.ppid = parent->task->pid;
+	h->helper_task.sid = session ? pid : forker->task->sid;
+	h->helper_task.pgid = pid;
+	h->parent = parent;
+	h->forker = forker;
+	return h;
+}
+
+/* Decides the helpers before anything is created; refuses what they cannot do. */
+int helpers_plan(struct restore_ctx *root)
+{
+	const TaskEntry *rt = root->task;
+	size_t i;
+
+	for (i = 1; i < root->nr_procs; i++) {
+		struct restore_ctx *c = root->procs[i], *f;
+		const TaskEntry *t = c->task, *pt = c->parent->task;
+		uint32_t inherited_pgid;
+
+		c->forker = c->parent;
+		if (t->sid != t->pid && t->sid != pt->sid) {
+			if (in_tree(root, t->sid) || (t->sid == rt->sid && rt->sid != rt->pid) ||
+			    !pt->child_subreaper) {
+				pr_err("pid %u: session %u cannot be rebuilt under parent %u "
+				       "(supported: a session whose leader exited, under a child "
+				       "subreaper)\n", t->pid, t->sid, pt->pid);
+				return -ENOTSUP;
+			}
+			c->forker = helper_get(root, t->sid, c->parent, c->parent, true);
+			if (!c->forker)
+				return -ENOMEM;
+		}
+		f = c->forker;
+		inherited_pgid = f->helper ? f->task->pgid : pt->pgid;
+		if (t->pgid == t->pid || t->pgid == inherited_pgid || in_tree(root, t->pgid) ||
+		    (t->pgid == rt->pgid && rt->pgid != rt->pid))
+			continue;
+		if (!helper_get(root, t->pgid, f->helper ? f->parent : c->parent, f, false))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Creates helper h (forked from its forker) in its session or group. */
+static int helper_start(struct restore_ctx *h)
+{
+	struct restore_ctx *f = h->forker;
+	long r;
+	int ret;
+
+	if (f->helper && f->pid <= 0) {
+		ret = helper_start(f);
+		if (ret)
+			return ret;
+	}
+	r = inject_clone(f, &f->in, 0, SIGCHLD, h->task->pid);
+	if (r < 0)
+		return r;
+	h->pid = r;
+	ret = attach_new(h->pid);
+	if (!ret)
+		ret = inject_init(&h->in, h->pid, h->scratch);
+	if (ret)
+		return ret;
+	if (h->task->sid == h->task->pid)
+		r = rst_inject(h, "setsid", SYS_setsid, 0, 0, 0, 0, 0, 0);
+	else
+		r = rst_inject(h, "setpgid", SYS_setpgid, 0, 0, 0, 0, 0, 0);
+	return r < 0 ? (int)r : 0;
+}
+
+/* Makes helper h exit while its parent ignores SIGCHLD (no zombie, no signal). */
+static int helper_exit(struct restore_ctx *h)
+{
+	struct restore_ctx *p = h->parent;
+	uint64_t ign[4] = { (uint64_t)SIG_IGN, 0, 0, 0 };
+	uint64_t a = scr_put(p, RST_SCR_MISC, ign, sizeof(ign)), old = a + sizeof(ign);
+	struct user_regs_struct regs = h->in.saved;
+	struct timespec ts = { 0, 1000000 };
+	long r;
+	int i;
+
+	r = a ? rst_inject(p, "rt_sigaction", SYS_rt_sigaction, SIGCHLD, a, old, 8, 0, 0) : -EFAULT;
+	if (r < 0)
+		return r;
+	regs.rip = h->in.gadget;
+	regs.orig_rax = -1;
+	regs.rax = SYS_exit_group;
+	regs.rdi = 0;
+	if (ptrace(PTRACE_SETREGS, h->pid, NULL, &regs) ||
+	    ptrace(PTRACE_DETACH, h->pid, NULL, NULL)) {
+		pr_perror("helper %d: cannot make it exit", h->pid);
+		return -errno;
+	}
+	for (i = 0; i < 2000 && !(kill(h->pid, 0) && errno == ESRCH); i++)
+		nanosleep(&ts, NULL);
+	h->pid = -1;
+	r = rst_inject(p, "rt_sigaction", SYS_rt_sigaction, SIGCHLD, old, 0, 8, 0, 0);
+	return r < 0 ? (int)r : 0;
+}
+
+/* Every helper exits, groups first (their sessions still hold them). */
+int helpers_exit(struct restore_ctx *root)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = root->nr_helpers; !ret && i-- > 0;)
+		if (root->helpers[i]->pid > 0)
+			ret = helper_exit(root->helpers[i]);
+	return ret;
 }

@@ -268,7 +268,7 @@ static int plan_proc(struct restore_ctx *rc, const struct rst_records *r, size_t
 }
 
 /* A context for process idx: the root's image-wide fields, its own records. */
-static struct restore_ctx *new_proc(struct restore_ctx *root, size_t idx)
+struct restore_ctx *plan_new_proc(struct restore_ctx *root, size_t idx)
 {
 	struct restore_ctx *c;
 
@@ -300,6 +300,9 @@ static struct restore_ctx *new_proc(struct restore_ctx *root, size_t idx)
 	c->pages = 0;
 	c->shm = NULL;
 	c->nr_shm = 0;
+	c->helpers = NULL;
+	c->nr_helpers = 0;
+	c->forker = NULL;
 	return c;
 }
 
@@ -319,7 +322,7 @@ static int plan_complete(struct restore_ctx *rc)
 		return -ENOMEM;
 	rc->root = rc;
 	for (i = 0; i < r->n_task; i++) {
-		struct restore_ctx *c = new_proc(rc, i);
+		struct restore_ctx *c = plan_new_proc(rc, i);
 
 		if (!c)
 			return -ENOMEM;
@@ -424,6 +427,9 @@ void plan_free(struct restore_ctx *rc)
 	for (i = 1; i < rc->nr_procs; i++)
 		proc_free(rc->procs[i]);
 	free(rc->procs);
+	for (i = 0; i < rc->nr_helpers; i++)
+		proc_free(rc->helpers[i]);
+	free(rc->helpers);
 	free(rc->threads);
 	FREE_ALL(r->task, r->n_task);
 	FREE_ALL(r->creds, r->n_creds);

@@ -128,6 +128,8 @@ static int finish_tree(struct restore_ctx *rc)
 	for (i = 1; !ret && i < rc->nr_procs; i++)
 		if (rc->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = proc_set_pgid(rc->procs[i]);
+	if (!ret)
+		ret = helpers_exit(rc);
 	for (i = 0; !ret && i < rc->nr_procs; i++) {
 		struct restore_ctx *c = rc->procs[i];
 

@@ -150,6 +150,11 @@ struct restore_ctx {
 	struct rst_stream stream;	/* the root's, s points here */
 	struct restore_ctx *root;
 	struct restore_ctx *parent;	/* NULL for the root */
+	struct restore_ctx *forker;	/* who forks it: parent, or a helper (fork.c) */
+	bool helper;			/* a session/group placeholder, exits at the end */
+	TaskEntry helper_task;		/* helpers: task points here */
+	struct restore_ctx **helpers;	/* root only */
+	size_t nr_helpers;
 	struct restore_ctx **procs;	/* root only: every process, image order */
 	size_t nr_procs;
 	struct rst_records recs;	/* root only */
@@ -203,6 +208,7 @@ struct restore_ctx {
 
 /* plan.c */
 int plan_read(struct restore_ctx *rc);
+struct restore_ctx *plan_new_proc(struct restore_ctx *root, size_t idx);
 void plan_free(struct restore_ctx *rc);
 struct rst_file *plan_file(struct restore_ctx *rc, uint32_t id);
 const VmaEntry *plan_vma_at(const struct restore_ctx *rc, uint64_t addr);
@@ -239,6 +245,8 @@ int proc_prepare(struct restore_ctx *c);
 int threads_create(struct restore_ctx *rc);
 int proc_make_zombie(struct restore_ctx *c);
 int proc_set_pgid(struct restore_ctx *c);
+int helpers_plan(struct restore_ctx *root);
+int helpers_exit(struct restore_ctx *root);
 struct restore_ctx *proc_of_pid(struct restore_ctx *root, pid_t pid);
 int child_report(struct restore_ctx *rc, int err);
 

@@ -247,44 +247,23 @@ void rst_tree_kill(struct restore_ctx *rc)
 	for (i = 0; i < rc->nr_procs; i++)
 		if (rc->procs[i]->pid > 0)
 			kill(rc->procs[i]->pid, SIGKILL);
+	for (i = 0; i < rc->nr_helpers; i++)
+		if (rc->helpers[i]->pid > 0)
+			kill(rc->helpers[i]->pid, SIGKILL);
 	for (i = rc->nr_procs; i-- > 0;) {
 		if (rc->procs[i]->pid > 0)
 			reap(rc->procs[i]->pid);
 		rc->procs[i]->pid = -1;
 	}
+	for (i = 0; i < rc->nr_helpers; i++) {
+		if (rc->helpers[i]->pid > 0)
+			reap(rc->helpers[i]->pid);
+		rc->helpers[i]->pid = -1;
+	}
 }
 
-/* Is pid a process of the tree?  Its ctx or NULL. */
-static const struct restore_ctx *member(const struct restore_ctx *root, uint32_t pid)
-{
-	return proc_of_pid((struct restore_ctx *)root, pid);
-}
-
-/*
- * Sessions and groups that the restore can rebuild: a task leads its
- * session or inherits its parent's; its group is its own, its parent's, the
- * root's outside group, or one led by a task of the tree.
- */
+/* Sessions and groups: see helpers_plan() in fork.c. */
 int rst_tree_check(struct restore_ctx *root)
 {
-	size_t i;
-
-	for (i = 1; i < root->nr_procs; i++) {
-		const struct restore_ctx *c = root->procs[i];
-		const TaskEntry *t = c->task, *pt = c->parent->task;
-
-		if (t->sid != t->pid && t->sid != pt->sid) {
-			pr_err("pid %u: session %u cannot be rebuilt (its leader is gone and the "
-			       "parent %u is in session %u): not supported yet\n", t->pid, t->sid,
-			       pt->pid, pt->sid);
-			return -ENOTSUP;
-		}
-		if (t->pgid != t->pid && t->pgid != pt->pgid && !member(root, t->pgid) &&
-		    t->pgid != root->task->pgid) {
-			pr_err("pid %u: process group %u cannot be rebuilt (its leader is gone): "
-			       "not supported yet\n", t->pid, t->pgid);
-			return -ENOTSUP;
-		}
-	}
-	return 0;
+	return helpers_plan(root);
 }

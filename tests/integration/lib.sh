@@ -313,3 +313,103 @@ cr_cycle()
 	[ "$(md5sum <"$img")" = "$sum" ] || fail "vxrestore modified the image"
 	pass
 }
+
+# ---- Process trees and threads (issue 3) ----
+
+# vx_tree_pids PID: PID and all its descendants, parents before children
+# (read from /proc/P/task/*/children).
+vx_tree_pids()
+{
+	local t c
+	echo "$1"
+	for t in /proc/"$1"/task/*; do
+		for c in $(cat "$t/children" 2>/dev/null); do
+			vx_tree_pids "$c"
+		done
+	done
+}
+
+# vx_tree_snapshot PID FILE: writes one sorted line per process of the tree
+# rooted at PID ("pid P ppid Q pgid G sid S state C", C = Z zombie, T
+# stopped, - otherwise; the root's ppid as "-", since a restored root is
+# vxrestore's child) and one per thread ("tid T pid P").
+vx_tree_snapshot()
+{
+	local root=$1 file=$2 p t stat st ppid
+	for p in $(vx_tree_pids "$root"); do
+		stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		set -- ${stat##*) }
+		case $1 in Z|X) st=Z ;; T) st=T ;; *) st=- ;; esac
+		ppid=$2
+		[ "$p" = "$root" ] && ppid=-
+		echo "pid $p ppid $ppid pgid $3 sid $4 state $st"
+		for t in /proc/"$p"/task/*; do
+			[ -e "$t" ] && echo "tid ${t##*/} pid $p"
+		done
+	done | sort >"$file"
+}
+
+# vx_track_tree PID: tracks every process of the tree (killed at exit).
+vx_track_tree()
+{
+	local p
+	for p in $(vx_tree_pids "$1"); do
+		[ "$p" = "$1" ] || vx_track "$p"
+	done
+}
+
+# vx_tree_gone FILE [TIMEOUT]: fails unless every pid in snapshot FILE is
+# gone (dead and reaped) within TIMEOUT seconds (default 10).
+vx_tree_gone()
+{
+	local p
+	for p in $(awk '$1 == "pid" {print $2}' "$1"); do
+		vx_wait_gone "$p" "${2:-10}" ||
+			fail "pid $p of the tree still there after vxdump ($(cat /proc/$p/comm 2>/dev/null))"
+	done
+}
+
+# vx_tree_expect FILE PID [TIMEOUT]: waits (default 10 s) until the tree
+# rooted at PID matches snapshot FILE: same pids, ppids, pgids, sids,
+# states and tids.  Fails the case with the difference otherwise.
+vx_tree_expect()
+{
+	local file=$1 root=$2 i n=$(( ${3:-10} * 20 ))
+	for ((i = 0; i < n; i++)); do
+		vx_tree_snapshot "$root" "$T/tree.now"
+		cmp -s "$file" "$T/tree.now" && return 0
+		sleep 0.05
+	done
+	echo "--- tree before dump / after restore (-/+):"
+	diff "$file" "$T/tree.now" | grep '^[<>]' | head -n 20 | sed 's/^</-/; s/^>/+/'
+	fail "restored tree of $root differs from the dumped one ($(grep -c '^pid' "$file") processes, $(grep -c '^tid' "$file") threads before)"
+}
+
+# vx_tree_summary FILE: "N processes, M threads" of a snapshot.
+vx_tree_summary()
+{
+	echo "$(grep -c '^pid' "$1") processes, $(grep -c '^tid' "$1") threads"
+}
+
+# tree_cr_cycle NAME [ARGS]: cr_cycle for a program made of several
+# processes or threads: records the tree before the dump, checks vxdump
+# removed all of it, and that after the restore the same tree (pids, ppids,
+# pgids, sids, states, tids) exists again before "go"; image unchanged.
+tree_cr_cycle()
+{
+	local img=$T/img sum
+	require_cr
+	start_prog "$@"
+	vx_tree_snapshot "$PID" "$T/tree.before"
+	vx_track_tree "$PID"
+	log "tree of $PID: $(vx_tree_summary "$T/tree.before")"
+	dump "$PID" "$img"
+	vx_tree_gone "$T/tree.before"
+	sum=$(sha256sum <"$img")
+	restore_bg "$img"
+	vx_tree_expect "$T/tree.before" "$PID"
+	go_and_check
+	wait_restore_exit 0
+	[ "$(sha256sum <"$img")" = "$sum" ] || fail "vxrestore modified the image"
+	pass "$(vx_tree_summary "$T/tree.before")"
+}

@@ -1,8 +1,12 @@
 /*
  * Unit tests of the /proc parsers (lib/proc) on literal text.
  */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
@@ -187,12 +191,116 @@ static void test_stat(void)
 	CU_ASSERT_EQUAL(st.env_start, 140730000001100ull);
 	CU_ASSERT_EQUAL(st.env_end, 140730000002000ull);
 	CU_ASSERT_EQUAL(st.exit_code, 0);
+	CU_ASSERT_EQUAL(st.exit_signal, 17);
 
 	CU_ASSERT_EQUAL(proc_parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0\n",
 					&st), 0);
 	CU_ASSERT_TRUE(st.flags & PROC_PF_KTHREAD);
 	CU_ASSERT_EQUAL(proc_parse_stat("12 (x S 1\n", &st), -EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_stat("12 (x) S 1 2\n", &st), -EINVAL);
+}
+
+static void test_stat_zombie(void)
+{
+	/* a zombie: mm fields are 0, exit_code (field 52) holds the status */
+	static const char text[] =
+		"4321 (sh) Z 1234 1234 1000 0 -1 4227596 0 0 0 0 0 0 0 0 20 0 1 0 "
+		"600 0 0 18446744073709551615 0 0 0 0 0 0 0 0 65536 0 0 0 10 0 0 0 0 0 0 "
+		"0 0 0 0 0 0 0 768\n";
+	struct proc_stat st;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_stat(text, &st), 0);
+	CU_ASSERT_EQUAL(st.state, 'Z');
+	CU_ASSERT_EQUAL(st.ppid, 1234);
+	CU_ASSERT_EQUAL(st.session, 1000);
+	CU_ASSERT_EQUAL(st.exit_signal, 10);
+	CU_ASSERT_EQUAL(st.exit_code, 768);
+	CU_ASSERT_EQUAL(st.start_code, 0);
+}
+
+static const char timers_text[] =
+	"ID: 2\n"
+	"signal: 12/0000000000001234\n"
+	"notify: signal/tid.29237\n"
+	"ClockID: -6\n"
+	"ID: 1\n"
+	"signal: 10/00007f0000000010\n"
+	"notify: none/pid.29237\n"
+	"ClockID: 0\n"
+	"ID: 0\n"
+	"signal: 14/0000000000000000\n"
+	"notify: thread/pid.29237\n"
+	"ClockID: 1\n";
+
+static void test_timers(void)
+{
+	struct proc_timer *v = NULL;
+	size_t n = 99;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_timers(timers_text, &v, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_EQUAL(v[0].id, 2);
+	CU_ASSERT_EQUAL(v[0].signo, 12);
+	CU_ASSERT_EQUAL(v[0].sigval, 0x1234);
+	CU_ASSERT_EQUAL(v[0].notify, 4);		/* SIGEV_SIGNAL | SIGEV_THREAD_ID */
+	CU_ASSERT_EQUAL(v[0].notify_pid, 29237);
+	CU_ASSERT_EQUAL(v[0].clock_id, -6);
+	CU_ASSERT_EQUAL(v[1].id, 1);
+	CU_ASSERT_EQUAL(v[1].notify, 1);		/* SIGEV_NONE */
+	CU_ASSERT_EQUAL(v[1].sigval, 0x7f0000000010ull);
+	CU_ASSERT_EQUAL(v[1].clock_id, 0);
+	CU_ASSERT_EQUAL(v[2].notify, 2);		/* SIGEV_THREAD */
+	CU_ASSERT_EQUAL(v[2].signo, 14);
+	CU_ASSERT_EQUAL(v[2].clock_id, 1);
+	free(v);
+
+	CU_ASSERT_EQUAL(proc_parse_timers("", &v, &n), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_PTR_NULL(v);
+	/* incomplete block, bad notify, text before the first ID */
+	CU_ASSERT_EQUAL(proc_parse_timers("ID: 1\nsignal: 10/0\nClockID: 0\n", &v, &n), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_timers("ID: 1\nsignal: 10/0\nnotify: bogus/pid.1\n"
+					  "ClockID: 0\n", &v, &n), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_timers("ID: 1\nsignal: 10/0\nnotify: signal\n"
+					  "ClockID: 0\n", &v, &n), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_timers("ID: 1\nsignal: 10\nnotify: none/pid.1\n"
+					  "ClockID: 0\n", &v, &n), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_timers("junk\nID: 1\n", &v, &n), -EINVAL);
+}
+
+/* The parser on what this kernel prints for a timer of our own. */
+static void test_timers_self(void)
+{
+	struct sigevent se = { 0 };
+	struct proc_timer *v = NULL;
+	size_t n = 0, i;
+	char *text;
+	timer_t id;
+	int found = 0;
+
+	se.sigev_notify = SIGEV_SIGNAL;
+	se.sigev_signo = SIGUSR2;
+	se.sigev_value.sival_ptr = (void *)0x5678;
+	CU_ASSERT_EQUAL_FATAL(timer_create(CLOCK_MONOTONIC, &se, &id), 0);
+	if (proc_read_file(0, "timers", &text, NULL)) {
+		timer_delete(id);
+		return;	/* kernel without CONFIG_CHECKPOINT_RESTORE */
+	}
+	CU_ASSERT_EQUAL(proc_parse_timers(text, &v, &n), 0);
+	for (i = 0; i < n; i++) {
+		if (v[i].id != (int32_t)(intptr_t)id)
+			continue;
+		found = 1;
+		CU_ASSERT_EQUAL(v[i].signo, SIGUSR2);
+		CU_ASSERT_EQUAL(v[i].sigval, 0x5678);
+		CU_ASSERT_EQUAL(v[i].notify, 0);
+		CU_ASSERT_EQUAL(v[i].notify_pid, getpid());
+		CU_ASSERT_EQUAL(v[i].clock_id, CLOCK_MONOTONIC);
+	}
+	CU_ASSERT_TRUE(found);
+	free(v);
+	free(text);
+	timer_delete(id);
 }
 
 static void test_fdinfo(void)
@@ -301,6 +409,9 @@ int main(void)
 	CU_add_test(s, "smaps malformed / maps", test_smaps_bad);
 	CU_add_test(s, "status", test_status);
 	CU_add_test(s, "stat", test_stat);
+	CU_add_test(s, "stat of a zombie", test_stat_zombie);
+	CU_add_test(s, "timers", test_timers);
+	CU_add_test(s, "timers on self", test_timers_self);
 	CU_add_test(s, "fdinfo", test_fdinfo);
 	CU_add_test(s, "auxv", test_auxv);
 	CU_add_test(s, "children, deleted suffix", test_children_and_deleted);

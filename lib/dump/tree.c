@@ -1,0 +1,637 @@
+/*
+ * The process tree: finds and freezes every thread of every process under
+ * the root (PTRACE_SEIZE + INTERRUPT, pass after pass until a pass finds
+ * nothing new), puts the processes in preorder (NOTES: "Dump <-> restore
+ * contract for trees and threads"), refuses what the image cannot express
+ * (shared mm/fd table/fs between processes, threads with their own, a
+ * zombie leader with live threads, foreign sessions), and releases or
+ * kills the whole tree at the end.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
+
+#define LOG_PREFIX "tree: "
+#include "log.h"
+#include "dump/dump.h"
+
+#define MAX_PASSES 1000
+
+static struct dump_task *task_alloc(pid_t pid)
+{
+	struct dump_task *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->pid = pid;
+	t->pidfd = -1;
+	return t;
+}
+
+static void task_free(struct dump_task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_threads; i++)
+		free_thread(&t->threads[i]);
+	free(t->threads);
+	free(t->children);
+	free(t->timers);
+	free(t->shared_pending.v);
+	proc_status_free(&t->status);
+	free_mm(t->mm);
+	free_fdtable(t->fdt);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	free(t);
+}
+
+static struct dump_thread *thread_add(struct dump_task *t, pid_t tid)
+{
+	struct dump_thread *nv;
+
+	if (t->n_threads == t->cap_threads) {
+		size_t ncap = t->cap_threads ? t->cap_threads * 2 : 4;
+
+		nv = realloc(t->threads, ncap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		t->threads = nv;
+		t->cap_threads = ncap;
+	}
+	nv = &t->threads[t->n_threads++];
+	memset(nv, 0, sizeof(*nv));
+	nv->tid = tid;
+	return nv;
+}
+
+static struct dump_thread *thread_find(struct dump_task *t, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_threads; i++)
+		if (t->threads[i].tid == tid)
+			return &t->threads[i];
+	return NULL;
+}
+
+/* Drops threads that exited while being seized (never the leader slot). */
+static void threads_compact(struct dump_task *t)
+{
+	size_t i, j = 1;
+
+	for (i = 1; i < t->n_threads; i++) {
+		if (t->threads[i].gone)
+			free_thread(&t->threads[i]);
+		else
+			t->threads[j++] = t->threads[i];
+	}
+	if (t->n_threads)
+		t->n_threads = j;
+}
+
+/* Adds process pid to the tree under parent (NULL: the root). */
+static struct dump_task *task_add(struct dump_ctx *ctx, pid_t pid, struct dump_task *parent)
+{
+	struct dump_task *t, **nv;
+
+	if (ctx->n_tasks == ctx->cap_tasks) {
+		size_t ncap = ctx->cap_tasks ? ctx->cap_tasks * 2 : 16;
+
+		nv = realloc(ctx->tasks, ncap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		ctx->tasks = nv;
+		ctx->cap_tasks = ncap;
+	}
+	t = task_alloc(pid);
+	if (!t || !thread_add(t, pid))
+		goto out_free;
+	if (parent) {
+		nv = realloc(parent->children, (parent->n_children + 1) * sizeof(*nv));
+		if (!nv)
+			goto out_free;
+		parent->children = nv;
+		nv[parent->n_children++] = t;
+	}
+	t->parent = parent;
+	ctx->tasks[ctx->n_tasks++] = t;
+	return t;
+
+out_free:
+	if (t)
+		task_free(t);
+	return NULL;
+}
+
+static bool in_tree(const struct dump_ctx *ctx, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_tasks; i++)
+		if (ctx->tasks[i]->pid == pid)
+			return true;
+	return false;
+}
+
+/* Pids of a whitespace-separated list (children files).  *out malloc'ed. */
+static int parse_pids(const char *text, pid_t **out, size_t *n)
+{
+	size_t cap = 0;
+	pid_t *v = NULL, *nv;
+	char *end;
+	long p;
+
+	*n = 0;
+	for (;;) {
+		p = strtol(text, &end, 10);
+		if (end == text)
+			break;
+		text = end;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*nv));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[(*n)++] = p;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The tids of /proc/PID/task.  -ENOENT when the process is gone. */
+static int list_tids(pid_t pid, pid_t **out, size_t *n)
+{
+	char path[64], *text = NULL, *nt;
+	size_t len = 0;
+	struct dirent *de;
+	DIR *d;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		nt = realloc(text, len + strlen(de->d_name) + 2);
+		if (!nt) {
+			closedir(d);
+			free(text);
+			return -ENOMEM;
+		}
+		text = nt;
+		len += sprintf(text + len, "%s ", de->d_name);
+	}
+	closedir(d);
+	ret = parse_pids(text ? text : "", out, n);
+	free(text);
+	return ret;
+}
+
+/* Children of thread tid of pid (CONFIG_PROC_CHILDREN). */
+static int list_children(pid_t pid, pid_t tid, pid_t **out, size_t *n)
+{
+	char name[64], *text;
+	int ret;
+
+	snprintf(name, sizeof(name), "task/%d/children", tid);
+	ret = proc_read_file(pid, name, &text, NULL);
+	if (ret)
+		return ret;
+	ret = parse_pids(text, out, n);
+	free(text);
+	return ret;
+}
+
+/*
+ * t's leader is a zombie: a zombie process is recorded as such; a leader
+ * that exited while other threads run is refused.  0 or -errno (logged).
+ */
+static int leader_exited(struct dump_task *t)
+{
+	pid_t *tids = NULL;
+	size_t n = 0, live = 0, i;
+
+	if (list_tids(t->pid, &tids, &n) == 0)
+		for (i = 0; i < n; i++)
+			live += tids[i] != t->pid;
+	free(tids);
+	for (i = 1; i < t->n_threads; i++)
+		live += t->threads[i].seized;
+	if (live) {
+		pr_err("pid %d (%s): the thread group leader exited while other threads run: not supported\n",
+		       t->pid, t->stat.comm);
+		return -EOPNOTSUPP;
+	}
+	t->zombie = true;
+	t->state = TASK_STATE_DEAD;
+	return 0;
+}
+
+/* Reads the stat of a process just found; zombies are recorded. */
+static int classify_task(struct dump_task *t)
+{
+	if (read_stat(t->pid, &t->stat)) {
+		t->gone = true;
+		return 0;
+	}
+	if (t->stat.state == 'Z' || t->stat.state == 'X')
+		return leader_exited(t);
+	return 0;
+}
+
+/* Seizes the threads of t not seen before.  *changed if there were any. */
+static int seize_new_threads(struct dump_task *t, bool *changed)
+{
+	struct dump_thread *th;
+	pid_t *tids = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	ret = list_tids(t->pid, &tids, &n);
+	if (ret == -ENOENT || ret == -ESRCH) {
+		t->gone = true;
+		return 0;
+	}
+	for (i = 0; !ret && i < n; i++) {
+		th = thread_find(t, tids[i]);
+		if (th && (th->seized || th->gone))
+			continue;
+		th = th ? : thread_add(t, tids[i]);
+		if (!th) {
+			ret = -ENOMEM;
+			break;
+		}
+		*changed = true;
+		ret = seize_thread(t, th);
+		ret = ret > 0 ? 0 : ret;
+	}
+	free(tids);
+	if (ret)
+		return ret;
+	threads_compact(t);
+	if (!t->threads[0].gone)
+		return 0;
+	if (read_stat(t->pid, &t->stat)) {
+		t->gone = true;
+		return 0;
+	}
+	return leader_exited(t);
+}
+
+/* Adds the children of every thread of t not in the tree yet. */
+static int find_children(struct dump_ctx *ctx, struct dump_task *t, bool *changed)
+{
+	struct dump_task *c;
+	pid_t *pids = NULL;
+	size_t n = 0, i, j;
+	int ret = 0;
+
+	for (j = 0; !ret && j < t->n_threads; j++) {
+		if (!t->threads[j].seized)
+			continue;
+		if (list_children(t->pid, t->threads[j].tid, &pids, &n))
+			continue;	/* thread gone meanwhile */
+		for (i = 0; !ret && i < n; i++) {
+			if (in_tree(ctx, pids[i]))
+				continue;
+			*changed = true;
+			c = task_add(ctx, pids[i], t);
+			ret = c ? classify_task(c) : -ENOMEM;
+		}
+		free(pids);
+	}
+	return ret;
+}
+
+/* One pass over every process known so far (the list grows meanwhile). */
+static int seize_pass(struct dump_ctx *ctx, bool *changed)
+{
+	struct dump_task *t;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ctx->n_tasks; i++) {
+		t = ctx->tasks[i];
+		if (t->zombie || t->gone)
+			continue;
+		ret = seize_new_threads(t, changed);
+		if (!ret && t->gone && t == ctx->tasks[0]) {
+			pr_err("pid %d exited while being frozen\n", t->pid);
+			ret = -ESRCH;
+		}
+		ret = ret ? : find_children(ctx, t, changed);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int cmp_task_pid(const void *a, const void *b)
+{
+	const struct dump_task *x = *(struct dump_task *const *)a;
+	const struct dump_task *y = *(struct dump_task *const *)b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int cmp_thread_tid(const void *a, const void *b)
+{
+	const struct dump_thread *x = a, *y = b;
+
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/* Appends t and its subtree to out in preorder, skipping gone processes. */
+static int preorder(struct dump_task *t, struct dump_task **out, size_t *n)
+{
+	size_t i, j = 0;
+	int ret;
+
+	if (t->gone) {
+		if (t->n_children) {
+			pr_err("pid %d exited while its children were being frozen\n", t->pid);
+			return -ESRCH;
+		}
+		return 0;
+	}
+	t->index = *n + 1;
+	out[(*n)++] = t;
+	if (t->n_threads > 2)
+		qsort(t->threads + 1, t->n_threads - 1, sizeof(*t->threads), cmp_thread_tid);
+	qsort(t->children, t->n_children, sizeof(*t->children), cmp_task_pid);
+	for (i = 0; i < t->n_children; i++) {
+		ret = preorder(t->children[i], out, n);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < t->n_children; i++)
+		if (!t->children[i]->gone)
+			t->children[j++] = t->children[i];
+	t->n_children = j;
+	return 0;
+}
+
+/* Rebuilds ctx->tasks in preorder with 1-based indexes; frees gone ones. */
+static int order_tree(struct dump_ctx *ctx)
+{
+	struct dump_task **v;
+	size_t n = 0, old = ctx->n_tasks, i;
+	int ret;
+
+	v = calloc(old, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ret = preorder(ctx->tasks[0], v, &n);
+	if (ret) {
+		free(v);
+		return ret;
+	}
+	for (i = 0; i < old; i++)
+		if (ctx->tasks[i]->gone)
+			task_free(ctx->tasks[i]);
+	free(ctx->tasks);
+	ctx->tasks = v;
+	ctx->n_tasks = n;
+	ctx->cap_tasks = old;
+	ctx->root = v[0];
+	return 0;
+}
+
+/* pidfd, state and identity of every live process. */
+static int read_states(struct dump_ctx *ctx)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ctx->n_tasks; i++) {
+		struct dump_task *t = ctx->tasks[i];
+
+		ctx->st->threads += t->zombie ? 0 : t->n_threads;
+		if (t->zombie)
+			continue;
+		t->pidfd = syscall(SYS_pidfd_open, t->pid, 0);
+		if (t->pidfd < 0) {
+			pr_perror("pid %d: pidfd_open", t->pid);
+			return -errno;
+		}
+		ret = seize_read_state(t);
+		if (ret)
+			return ret;
+	}
+	ctx->st->tasks = ctx->n_tasks;
+	return 0;
+}
+
+/*
+ * Finds and freezes the tree rooted at root: ctx->tasks in preorder, every
+ * live thread seized and stopped, zombies recorded.  Returns 0 or -errno
+ * (logged); on failure the caller releases with tree_release().
+ */
+int tree_seize(struct dump_ctx *ctx, pid_t root)
+{
+	bool changed = true;
+	int pass, ret;
+
+	if (!task_add(ctx, root, NULL))
+		return -ENOMEM;
+	ctx->root = ctx->tasks[0];
+	for (pass = 0; changed; pass++) {
+		if (pass == MAX_PASSES) {
+			pr_err("pid %d: the tree keeps changing after %d passes\n", root, pass);
+			return -EAGAIN;
+		}
+		changed = false;
+		ret = seize_pass(ctx, &changed);
+		if (ret)
+			return ret;
+	}
+	ret = order_tree(ctx);
+	return ret ? : read_states(ctx);
+}
+
+/* kcmp of two tasks: 0 same object, 1 different, -errno (logged). */
+static int same_object(pid_t a, pid_t b, int type)
+{
+	long r = syscall(SYS_kcmp, a, b, type, 0, 0);
+
+	if (r < 0) {
+		pr_perror("kcmp(%d, %d, %d)", a, b, type);
+		return -errno;
+	}
+	return r != 0;
+}
+
+/*
+ * Called when thread tid of pid does not stop: a vfork parent waits for
+ * its child uninterruptibly.  -EOPNOTSUPP (logged) if a child of tid
+ * shares pid's address space, else 0.
+ */
+int tree_check_vfork(pid_t pid, pid_t tid)
+{
+	pid_t *pids = NULL;
+	size_t n = 0, i;
+	int ret = 0;
+
+	if (list_children(pid, tid, &pids, &n))
+		return 0;
+	for (i = 0; !ret && i < n; i++) {
+		if (same_object(pid, pids[i], KCMP_VM) == 0) {
+			pr_err("pid %d shares its address space with its child %d (vfork or CLONE_VM without CLONE_THREAD): not supported\n",
+			       pid, pids[i]);
+			ret = -EOPNOTSUPP;
+		}
+	}
+	free(pids);
+	return ret;
+}
+
+static const struct {
+	int type;
+	const char *what;
+} shared_kinds[] = {
+	{ KCMP_VM, "address space (vfork or CLONE_VM without CLONE_THREAD)" },
+	{ KCMP_FILES, "fd table (CLONE_FILES)" },
+	{ KCMP_FS, "cwd/root/umask (CLONE_FS)" },
+};
+
+#define N_SHARED_KINDS (sizeof(shared_kinds) / sizeof(shared_kinds[0]))
+
+/* Refuses two processes sharing an mm, fd table or fs info. */
+static int check_pair(const struct dump_task *a, const struct dump_task *b)
+{
+	size_t k;
+	int r;
+
+	for (k = 0; k < N_SHARED_KINDS; k++) {
+		r = same_object(a->pid, b->pid, shared_kinds[k].type);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			pr_err("pid %d shares its %s with pid %d: not supported\n", b->pid,
+			       shared_kinds[k].what, a->pid);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+/* Refuses a thread with an fd table or fs info of its own. */
+static int check_threads(const struct dump_task *t)
+{
+	size_t i, k;
+	int r;
+
+	for (i = 1; i < t->n_threads; i++) {
+		for (k = 1; k < N_SHARED_KINDS; k++) {
+			r = same_object(t->pid, t->threads[i].tid, shared_kinds[k].type);
+			if (r < 0)
+				return r;
+			if (r) {
+				pr_err("pid %d: thread %d has an %s of its own: not supported\n",
+				       t->pid, t->threads[i].tid, shared_kinds[k].what);
+				return -EOPNOTSUPP;
+			}
+		}
+	}
+	return 0;
+}
+
+/* A pgid or sid must be a process of the tree, the root's, or its parent's. */
+static int check_ids(const struct dump_ctx *ctx)
+{
+	const struct dump_task *root = ctx->tasks[0];
+	struct proc_stat pp;
+	bool have_pp = read_stat(root->stat.ppid, &pp) == 0;
+	size_t i;
+
+	for (i = 0; i < ctx->n_tasks; i++) {
+		const struct dump_task *t = ctx->tasks[i];
+		pid_t g = t->stat.pgrp, s = t->stat.session;
+
+		if (!in_tree(ctx, g) && g != root->stat.pgrp && !(have_pp && g == pp.pgrp)) {
+			pr_err("pid %d: process group %d is outside the dumped tree: not supported\n",
+			       t->pid, g);
+			return -EOPNOTSUPP;
+		}
+		if (!in_tree(ctx, s) && s != root->stat.session && !(have_pp && s == pp.session)) {
+			pr_err("pid %d: session %d is outside the dumped tree: not supported\n",
+			       t->pid, s);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Refusals that need the frozen tree (NOTES, issue 3).  Returns 0 or
+ * -errno (logged).
+ */
+int tree_check(struct dump_ctx *ctx)
+{
+	size_t i, j;
+	int ret;
+
+	for (i = 0; i < ctx->n_tasks; i++) {
+		struct dump_task *t = ctx->tasks[i];
+
+		if (t->zombie)
+			continue;
+		if (t->parent && t->stat.ppid != t->parent->pid) {
+			pr_err("pid %d changed parent while being frozen (%d, was %d)\n", t->pid,
+			       t->stat.ppid, t->parent->pid);
+			return -EAGAIN;
+		}
+		ret = check_threads(t);
+		for (j = 0; !ret && j < i; j++)
+			if (!ctx->tasks[j]->zombie)
+				ret = check_pair(ctx->tasks[j], t);
+		if (ret)
+			return ret;
+	}
+	return check_ids(ctx);
+}
+
+/* Lets every seized thread of the tree go. */
+void tree_release(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_tasks; i++)
+		release_task(ctx->tasks[i]);
+}
+
+/* Kills the whole frozen tree, descendants first, and reaps our side. */
+int tree_kill(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	for (i = ctx->n_tasks; i-- > 0;)
+		kill_task(ctx->tasks[i]);
+	for (i = ctx->n_tasks; i-- > 0;)
+		reap_task(ctx->tasks[i]);
+	return 0;
+}
+
+void tree_free(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_tasks; i++)
+		task_free(ctx->tasks[i]);
+	free(ctx->tasks);
+	ctx->tasks = NULL;
+	ctx->n_tasks = 0;
+	ctx->root = NULL;
+}
