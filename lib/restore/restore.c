@@ -194,6 +194,10 @@ static int rebuild(struct restore_ctx *rc)
 	}
 	pr_debug("stage tree done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	if (!ret)
+		test_pause("tree");
+	if (!ret)
+		ret = test_fail("tree");
+	if (!ret)
 		ret = finish_tree(rc);
 	return ret;
 }

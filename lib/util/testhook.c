@@ -1,5 +1,6 @@
 #define LOG_PREFIX ""
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,4 +18,18 @@ void test_pause(const char *stage)
 		return;
 	pr_info("pausing at %s\n", stage);
 	sleep(TEST_PAUSE_SECONDS);
+}
+
+/*
+ * VXCR_TEST_FAIL=STAGE makes the engine fail at that stage as if a system
+ * call had failed (tests of the clean-up paths).  -EIO there, else 0.
+ */
+int test_fail(const char *stage)
+{
+	const char *want = getenv("VXCR_TEST_FAIL");
+
+	if (!want || strcmp(want, stage))
+		return 0;
+	pr_err("failing at %s (VXCR_TEST_FAIL)\n", stage);
+	return -EIO;
 }

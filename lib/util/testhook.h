@@ -8,5 +8,6 @@
  * and check what it leaves behind.  Otherwise returns at once.
  */
 void test_pause(const char *stage);
+int test_fail(const char *stage);
 
 #endif
