@@ -4,8 +4,9 @@
  * nothing new), puts the processes in preorder (NOTES: "Dump <-> restore
  * contract for trees and threads"), refuses what the image cannot express
  * (shared mm/fd table/fs between processes, threads with their own, a
- * zombie leader with live threads, foreign sessions), and releases or
- * kills the whole tree at the end.
+ * zombie leader with live threads), and releases or kills the whole tree
+ * at the end.  Sessions and groups are recorded as they are, leaderless
+ * ones included: restore rebuilds those with helpers or refuses them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -548,35 +549,10 @@ static int check_threads(const struct dump_task *t)
 	return 0;
 }
 
-/* A pgid or sid must be a process of the tree, the root's, or its parent's. */
-static int check_ids(const struct dump_ctx *ctx)
-{
-	const struct dump_task *root = ctx->tasks[0];
-	struct proc_stat pp;
-	bool have_pp = read_stat(root->stat.ppid, &pp) == 0;
-	size_t i;
-
-	for (i = 0; i < ctx->n_tasks; i++) {
-		const struct dump_task *t = ctx->tasks[i];
-		pid_t g = t->stat.pgrp, s = t->stat.session;
-
-		if (!in_tree(ctx, g) && g != root->stat.pgrp && !(have_pp && g == pp.pgrp)) {
-			pr_err("pid %d: process group %d is outside the dumped tree: not supported\n",
-			       t->pid, g);
-			return -EOPNOTSUPP;
-		}
-		if (!in_tree(ctx, s) && s != root->stat.session && !(have_pp && s == pp.session)) {
-			pr_err("pid %d: session %d is outside the dumped tree: not supported\n",
-			       t->pid, s);
-			return -EOPNOTSUPP;
-		}
-	}
-	return 0;
-}
-
 /*
- * Refusals that need the frozen tree (NOTES, issue 3).  Returns 0 or
- * -errno (logged).
+ * Refusals that need the frozen tree (NOTES, issue 3).  Session and group
+ * ids are not checked: whether a leaderless one can be rebuilt is for
+ * restore to decide.  Returns 0 or -errno (logged).
  */
 int tree_check(struct dump_ctx *ctx)
 {
@@ -600,7 +576,7 @@ int tree_check(struct dump_ctx *ctx)
 		if (ret)
 			return ret;
 	}
-	return check_ids(ctx);
+	return 0;
 }
 
 /* Lets every seized thread of the tree go. */
