@@ -91,7 +91,7 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
 
-$(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h
+$(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h tests/progs/tree.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $< -lm
 

@@ -104,26 +104,33 @@ static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t fla
 static int helper_start(struct restore_ctx *h);
 static uint64_t scr_put(struct restore_ctx *rc, uint64_t off, const void *buf, size_t len);
 
-/* Forks process c from its restored parent (or helper) and takes control of it. */
-int proc_fork(struct restore_ctx *c)
+/*
+ * Forks c (a process or a helper) from its forker (its restored parent, or a
+ * helper, started first if need be) and takes control of it.
+ */
+static int fork_from(struct restore_ctx *c, int sig)
 {
-	struct restore_ctx *p = c->forker ? c->forker : c->parent;
-	int sig = c->task->has_exit_signal ? (int)c->task->exit_signal : SIGCHLD;
+	struct restore_ctx *f = c->forker ? c->forker : c->parent;
 	long r;
 	int ret;
 
-	if (p->helper && p->pid <= 0) {
-		ret = helper_start(p);
+	if (f->helper && f->pid <= 0) {
+		ret = helper_start(f);
 		if (ret)
 			return ret;
 	}
-	r = inject_clone(p, &p->in, 0, sig, c->task->pid);
+	r = inject_clone(f, &f->in, 0, sig, c->task->pid);
 	if (r < 0)
 		return r;
 	c->pid = r;
 	ret = attach_new(c->pid);
-	if (!ret)
-		ret = inject_init(&c->in, c->pid, c->scratch);
+	return ret ? ret : inject_init(&c->in, c->pid, c->scratch);
+}
+
+int proc_fork(struct restore_ctx *c)
+{
+	int ret = fork_from(c, c->task->has_exit_signal ? (int)c->task->exit_signal : SIGCHLD);
+
 	if (!ret && c->threads)
 		c->threads[0].made = true;
 	return ret;
@@ -248,7 +255,11 @@ int threads_create(struct restore_ctx *rc)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	if (rc->parent)
+		return 0;
+	/* the root's own queues (its C part set everything else) */
+	ret = requeue(rc, 0, rc->sigs->shared_pending, rc->sigs->n_shared_pending, true);
+	return ret ? ret : requeue(rc, 0, rc->core->pending, rc->core->n_pending, false);
 }
 
 static const SigactionEntry *find_action(const SignalsEntry *s, uint32_t signo)
@@ -518,7 +529,8 @@ int proc_make_zombie(struct restore_ctx *c)
 		/* the signal it is to die of: deliver it */
 		ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)WSTOPSIG(status));
 	}
-	c->threads[0].made = false;	/* nothing left for us to control */
+	if (c->threads)
+		c->threads[0].made = false;	/* nothing left for us to control */
 	for (i = 0; ps && i < ps->n_shared_pending; i++)
 		if (ps->shared_pending[i]->siginfo.len >= 4 &&
 		    *(int32_t *)ps->shared_pending[i]->siginfo.data == SIGCHLD)
@@ -614,22 +626,10 @@ int helpers_plan(struct restore_ctx *root)
 /* Creates helper h (forked from its forker) in its session or group. */
 static int helper_start(struct restore_ctx *h)
 {
-	struct restore_ctx *f = h->forker;
 	long r;
 	int ret;
 
-	if (f->helper && f->pid <= 0) {
-		ret = helper_start(f);
-		if (ret)
-			return ret;
-	}
-	r = inject_clone(f, &f->in, 0, SIGCHLD, h->task->pid);
-	if (r < 0)
-		return r;
-	h->pid = r;
-	ret = attach_new(h->pid);
-	if (!ret)
-		ret = inject_init(&h->in, h->pid, h->scratch);
+	ret = fork_from(h, SIGCHLD);
 	if (ret)
 		return ret;
 	if (h->task->sid == h->task->pid)

@@ -1,8 +1,8 @@
 /*
  * Signal state, set by the child on itself while every signal is blocked:
  * dispositions (raw rt_sigaction: the handler addresses need not be mapped
- * yet), the alternate stack, interval timers and the pending queues (each
- * siginfo queued again to itself).  The blocked mask is set by core.c.
+ * yet), the alternate stack and interval timers.  The pending queues are
+ * queued again by injection (fork.c), the blocked mask set by core.c.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -85,35 +85,6 @@ static int restore_itimers(struct restore_ctx *rc)
 	return 0;
 }
 
-/* Queues each raw siginfo again: shared to the process, else to the thread. */
-static int requeue(SiginfoEntry **q, size_t n, bool shared)
-{
-	pid_t pid = getpid();
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		siginfo_t si;
-		long r;
-
-		if (q[i]->siginfo.len != sizeof(si)) {
-			pr_err("image: pending siginfo of %zu bytes\n", q[i]->siginfo.len);
-			return -EINVAL;
-		}
-		memcpy(&si, q[i]->siginfo.data, sizeof(si));
-		if (si.si_signo == SIGKILL || si.si_signo == SIGSTOP)
-			continue;
-		if (shared)
-			r = syscall(SYS_rt_sigqueueinfo, pid, si.si_signo, &si);
-		else
-			r = syscall(SYS_rt_tgsigqueueinfo, pid, pid, si.si_signo, &si);
-		if (r) {
-			pr_perror("cannot queue pending signal %d", si.si_signo);
-			return -errno;
-		}
-	}
-	return 0;
-}
-
 /* Child: all of the above.  Returns 0/-errno. */
 int signals_restore(struct restore_ctx *rc)
 {
@@ -124,9 +95,5 @@ int signals_restore(struct restore_ctx *rc)
 		ret = restore_altstack(rc);
 	if (!ret)
 		ret = restore_itimers(rc);
-	if (!ret)
-		ret = requeue(rc->sigs->shared_pending, rc->sigs->n_shared_pending, true);
-	if (!ret)
-		ret = requeue(rc->core->pending, rc->core->n_pending, false);
 	return ret;
 }

@@ -25,7 +25,7 @@ __attribute__((noreturn)) static void child_main(int idx, pid_t root, int up)
 	prog_fill(buf, BUF_LEN, 1000 + idx);
 	tree_send_ready(up);
 	at_ready = counter;
-	tree_count_until_go(&counter, &shadow, 20);
+	tree_count_until_go(&counter, &shadow, 20, 0);
 	CHECK(getpid() == pid, "child %d: pid %d, was %d", idx, getpid(), pid);
 	CHECK(getppid() == root, "child %d (%d): ppid %d, was %d", idx, pid, getppid(), root);
 	bad = prog_verify(buf, BUF_LEN, 1000 + idx);
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 		prog_fail("only %d of %d children ready: %s", got, n, prog_failure);
 	prog_ready();
 	at_ready = counter;
-	tree_count_until_go(&counter, &shadow, 5);
+	tree_count_until_go(&counter, &shadow, 5, 0);
 	for (i = 0; i < n; i++)
 		CHECK(kill(kids[i], SIGUSR1) == 0, "child %d (%d): %s", i, kids[i], strerror(errno));
 	tree_check_counter(&counter, &shadow, at_ready, "root counter");

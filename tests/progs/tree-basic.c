@@ -142,32 +142,13 @@ static void run_member(void)
 		prog_record_failure("member %d: subtree not ready", my_index);
 	tree_send_ready(up_fd);
 	at_ready = counter;
-	tree_count_until_go(&counter, &shadow, 5);
+	tree_count_until_go(&counter, &shadow, 5, 0);
 	pass_go_down();
 	member_check();
 	if (tree_collect(kid_fds, nkids, want, 1, 20000, up_fd, NULL) != want)
 		prog_record_failure("member %d: not every descendant reported", my_index);
 	reap_kids();
 	tree_member_finish(up_fd);
-}
-
-/* The root counts like counter.c until "go", printing "count N" lines. */
-static void root_count_until_go(void)
-{
-	struct timespec step = { 0, 5 * 1000000L };
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	while (!prog_go) {
-		counter++;
-		shadow = ~counter;
-		if (counter % 20 == 0)
-			prog_say("count %llu\n", (unsigned long long)counter);
-		nanosleep(&step, NULL);
-	}
-	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
 int main(int argc, char **argv)
@@ -187,7 +168,7 @@ int main(int argc, char **argv)
 		prog_fail("only %d of %d descendants ready: %s", n, want, prog_failure);
 	prog_ready();
 	at_ready = counter;
-	root_count_until_go();
+	tree_count_until_go(&counter, &shadow, 5, 20);
 	pass_go_down();
 	member_check();
 	n = tree_collect(kid_fds, nkids, want, 1, 20000, -1, done_pids);

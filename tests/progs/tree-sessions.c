@@ -69,7 +69,7 @@ __attribute__((noreturn)) static void member_run(const char *name, int pgid_root
 	record_ident(pgid_root, sid_root);
 	tree_send_ready(rep_w);
 	at_ready = counter;
-	tree_count_until_go(&counter, &shadow, 5);
+	tree_count_until_go(&counter, &shadow, 5, 0);
 	check_ident();
 	tree_check_counter(&counter, &shadow, at_ready, name);
 	if (prog_failure[0])
@@ -263,24 +263,6 @@ static void check_zombie(pid_t z, const char *name, int want_code, int want_sig)
 		      "%s (%d): status %#x, expected exit %d", name, z, status, want_code);
 }
 
-static void root_count_until_go(void)
-{
-	struct timespec step = { 0, 5 * 1000000L };
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	while (!prog_go) {
-		counter++;
-		shadow = ~counter;
-		if (counter % 20 == 0)
-			prog_say("count %llu\n", (unsigned long long)counter);
-		nanosleep(&step, NULL);
-	}
-	sigprocmask(SIG_BLOCK, &set, NULL);
-}
-
 /* Reaps every remaining child (members exit after reporting), up to 10 s. */
 static void reap_all(void)
 {
@@ -334,7 +316,7 @@ int main(int argc, char **argv)
 	prog_say("members S %d Z1 %d Z2 %d\n", s, z1, z2);
 	prog_ready();
 	at_ready = counter;
-	root_count_until_go();
+	tree_count_until_go(&counter, &shadow, 5, 20);
 
 	check_stopped(s);
 	check_zombie(z1, "Z1", 42, 0);

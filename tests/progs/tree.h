@@ -150,11 +150,12 @@ static inline int tree_collect(const int *fds, int nfds, int want, int results,
 
 /*
  * Counts in *counter (and its complement in *shadow) every step_ms until
- * "go" (SIGUSR1, handled by prog.h) arrives.  SIGUSR1 is unblocked only
- * while waiting and blocked again on return.
+ * "go" (SIGUSR1, handled by prog.h) arrives, writing a "count N" line every
+ * say_every counts if say_every > 0.  SIGUSR1 is unblocked only while
+ * waiting and blocked again on return.
  */
 static inline void tree_count_until_go(volatile uint64_t *counter, volatile uint64_t *shadow,
-				       int step_ms)
+				       int step_ms, uint64_t say_every)
 {
 	struct timespec step = { 0, step_ms * 1000000L };
 	sigset_t set;
@@ -165,6 +166,8 @@ static inline void tree_count_until_go(volatile uint64_t *counter, volatile uint
 	while (!prog_go) {
 		(*counter)++;
 		*shadow = ~*counter;
+		if (say_every && *counter % say_every == 0)
+			prog_say("count %llu\n", (unsigned long long)*counter);
 		nanosleep(&step, NULL);
 	}
 	sigprocmask(SIG_BLOCK, &set, NULL);
