@@ -291,12 +291,21 @@ static int check_pid(struct restore_ctx *rc)
 /* Refuses fd numbers no kernel hands out (and that would overflow ours). */
 static int check_fd_numbers(const struct restore_ctx *rc)
 {
-	size_t i;
+	size_t i, t;
 
-	for (i = 0; i < rc->fdt->n_fds; i++) {
-		if (rc->fdt->fds[i]->fd >= RST_MAX_FD) {
-			pr_err("image: fd %u is out of range\n", rc->fdt->fds[i]->fd);
-			return -EBADMSG;
+	for (t = 0; t < rc->recs.n_fdt; t++) {
+		const FdtableEntry *fdt = rc->recs.fdt[t];
+
+		for (i = 0; i < fdt->n_fds; i++) {
+			if (fdt->fds[i]->fd >= RST_MAX_FD) {
+				pr_err("image: fd %u is out of range\n", fdt->fds[i]->fd);
+				return -EBADMSG;
+			}
+			if (!plan_file((struct restore_ctx *)rc, fdt->fds[i]->file_id)) {
+				pr_err("image: fd %u refers to unknown file id %u\n",
+				       fdt->fds[i]->fd, fdt->fds[i]->file_id);
+				return -EINVAL;
+			}
 		}
 	}
 	return 0;
@@ -317,9 +326,9 @@ int check_plan(struct restore_ctx *rc)
 		ret = vdso_check(c);
 		if (!ret)
 			ret = check_proc_files(c);
-		if (!ret)
-			ret = check_fd_numbers(c);
 	}
+	if (!ret)
+		ret = check_fd_numbers(rc);
 	if (!ret)
 		ret = check_files(rc);
 	if (!ret)

@@ -102,13 +102,16 @@ static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t fla
 }
 
 static int helper_start(struct restore_ctx *h);
+static int prepare_fds(struct restore_ctx *c, size_t ti, const FdtableEntry *fdt);
+static int set_fs(struct restore_ctx *c, size_t ti, const char *cwd, const char *root,
+		  bool has_umask, uint32_t mask);
 static uint64_t scr_put(struct restore_ctx *rc, uint64_t off, const void *buf, size_t len);
 
 /*
  * Forks c (a process or a helper) from its forker (its restored parent, or a
  * helper, started first if need be) and takes control of it.
  */
-static int fork_from(struct restore_ctx *c, int sig)
+static int fork_from(struct restore_ctx *c, uint64_t flags, int sig)
 {
 	struct restore_ctx *f = c->forker ? c->forker : c->parent;
 	long r;
@@ -119,7 +122,7 @@ static int fork_from(struct restore_ctx *c, int sig)
 		if (ret)
 			return ret;
 	}
-	r = inject_clone(f, &f->in, 0, sig, c->task->pid);
+	r = inject_clone(f, &f->in, flags, sig, c->task->pid);
 	if (r < 0)
 		return r;
 	c->pid = r;
@@ -127,9 +130,34 @@ static int fork_from(struct restore_ctx *c, int sig)
 	return ret ? ret : inject_init(&c->in, c->pid, c->scratch);
 }
 
+/* Does c share its parent's fd table (CLONE_FILES) / fs info (CLONE_FS)? */
+static bool shares_files(const struct restore_ctx *c)
+{
+	const TaskEntry *t = c->task, *pt = c->parent->task;
+
+	return !c->forker->helper && t->has_files_id && pt->has_files_id &&
+	       t->files_id == pt->files_id;
+}
+
+static bool shares_fs(const struct restore_ctx *c)
+{
+	const TaskEntry *t = c->task, *pt = c->parent->task;
+
+	return !c->forker->helper && t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id;
+}
+
 int proc_fork(struct restore_ctx *c)
 {
-	int ret = fork_from(c, c->task->has_exit_signal ? (int)c->task->exit_signal : SIGCHLD);
+	uint64_t flags = 0;
+	int ret;
+
+	if (!c->forker)
+		c->forker = c->parent;
+	if (c->task->state != TASK_STATE_DEAD) {
+		flags |= shares_files(c) ? CLONE_FILES : 0;
+		flags |= shares_fs(c) ? CLONE_FS : 0;
+	}
+	ret = fork_from(c, flags, c->task->has_exit_signal ? (int)c->task->exit_signal : SIGCHLD);
 
 	if (!ret && c->threads)
 		c->threads[0].made = true;
@@ -239,14 +267,24 @@ int threads_create(struct restore_ctx *rc)
 
 	for (i = 1; i < rc->nr_threads; i++) {
 		struct rst_thread *th = &rc->threads[i];
+		uint64_t flags = THREAD_FLAGS;
 
-		r = inject_clone(rc, &rc->in, THREAD_FLAGS, 0, th->tid);
+		if (th->fdt)
+			flags &= ~CLONE_FILES;
+		if (th->core->own_fs)
+			flags &= ~CLONE_FS;
+		r = inject_clone(rc, &rc->in, flags, 0, th->tid);
 		if (r < 0)
 			return r;
 		th->made = true;
 		ret = attach_new(th->tid);
 		if (!ret)
 			ret = inject_init(&th->in, th->tid, rc->scratch);
+		if (!ret && th->fdt)
+			ret = prepare_fds(rc, i, th->fdt);
+		if (!ret && th->core->own_fs)
+			ret = set_fs(rc, i, th->core->cwd, th->core->root, th->core->has_umask,
+				     th->core->umask);
 		if (ret)
 			return ret;
 	}
@@ -332,26 +370,42 @@ static uint64_t path_arg(struct restore_ctx *c, const char *path)
 	return scr_put(c, RST_SCR_GROUPS, path, n);
 }
 
-static int prepare_fs(struct restore_ctx *c)
+/* cwd, root and umask of thread ti (any thread of a process: shared fs). */
+static int set_fs(struct restore_ctx *c, size_t ti, const char *cwd, const char *root,
+		  bool has_umask, uint32_t mask)
 {
-	const TaskEntry *t = c->task, *pt = c->parent->task;
 	uint64_t a;
 	long r = 0;
 
-	if (t->cwd && (!pt->cwd || strcmp(t->cwd, pt->cwd) || (t->root && pt->root &&
-							    strcmp(t->root, pt->root)))) {
-		a = path_arg(c, t->cwd);
-		r = a ? rst_inject(c, "chdir", SYS_chdir, a, 0, 0, 0, 0, 0) : -ENAMETOOLONG;
+	if (cwd) {
+		a = path_arg(c, cwd);
+		r = a ? thr_inject(c, ti, "chdir", SYS_chdir, a, 0, 0, 0) : -ENAMETOOLONG;
 	}
-	if (r >= 0 && t->root && pt->root && strcmp(t->root, pt->root)) {
-		a = path_arg(c, t->root);
-		r = a ? rst_inject(c, "chroot", SYS_chroot, a, 0, 0, 0, 0, 0) : -ENAMETOOLONG;
+	if (r >= 0 && root && strcmp(root, "/")) {
+		a = path_arg(c, root);
+		r = a ? thr_inject(c, ti, "chroot", SYS_chroot, a, 0, 0, 0) : -ENAMETOOLONG;
 	}
-	if (r >= 0 && t->has_umask)
-		r = rst_inject(c, "umask", SYS_umask, t->umask, 0, 0, 0, 0, 0);
-	if (r >= 0 && t->has_personality && t->personality != pt->personality)
+	if (r >= 0 && has_umask)
+		r = thr_inject(c, ti, "umask", SYS_umask, mask, 0, 0, 0);
+	return r < 0 ? (int)r : 0;
+}
+
+static int prepare_fs(struct restore_ctx *c)
+{
+	const TaskEntry *t = c->task, *pt = c->parent->task;
+	int ret = 0;
+	long r = 0;
+
+	if (!shares_fs(c)) {
+		bool moved = t->cwd && (!pt->cwd || strcmp(t->cwd, pt->cwd));
+		bool rooted = t->root && pt->root && strcmp(t->root, pt->root);
+
+		ret = set_fs(c, 0, moved || rooted ? t->cwd : NULL, rooted ? t->root : NULL,
+			     t->has_umask, t->umask);
+	}
+	if (!ret && t->has_personality && t->personality != pt->personality)
 		r = rst_inject(c, "personality", SYS_personality, t->personality, 0, 0, 0, 0, 0);
-	return r < 0 ? r : 0;
+	return ret ? ret : r < 0 ? (int)r : 0;
 }
 
 static int prepare_prctls(struct restore_ctx *c)
@@ -407,15 +461,18 @@ static int prepare_outside(struct restore_ctx *c)
 	return 0;
 }
 
-/* The fd table: the parent's numbers closed, every fd dup'ed from the pool. */
-static int prepare_fds(struct restore_ctx *c)
+/*
+ * The fd table of thread ti (the process's, or its own): the numbers it
+ * inherited closed, every fd dup'ed from the pool.
+ */
+static int prepare_fds(struct restore_ctx *c, size_t ti, const FdtableEntry *fdt)
 {
 	size_t i;
 	long r;
 
-	r = rst_inject(c, "close_range", SYS_close_range, 0, c->max_fd, 0, 0, 0, 0);
-	for (i = 0; r >= 0 && i < c->fdt->n_fds; i++) {
-		const FdEntry *e = c->fdt->fds[i];
+	r = thr_inject(c, ti, "close_range", SYS_close_range, 0, c->max_fd, 0, 0);
+	for (i = 0; r >= 0 && i < fdt->n_fds; i++) {
+		const FdEntry *e = fdt->fds[i];
 		const struct rst_file *f = plan_file(c, e->file_id);
 		int pool = f ? file_pool_fd(c, f) : -1;
 
@@ -423,8 +480,7 @@ static int prepare_fds(struct restore_ctx *c)
 			pr_err("image: pid %d: fd %u is not an open file\n", c->pid, e->fd);
 			return -EINVAL;
 		}
-		r = rst_inject(c, "dup3", SYS_dup3, pool, e->fd, e->cloexec ? O_CLOEXEC : 0,
-			       0, 0, 0);
+		r = thr_inject(c, ti, "dup3", SYS_dup3, pool, e->fd, e->cloexec ? O_CLOEXEC : 0, 0);
 	}
 	return r < 0 ? r : 0;
 }
@@ -450,8 +506,8 @@ int proc_prepare(struct restore_ctx *c)
 	ret = prepare_session(c);
 	if (!ret)
 		ret = prepare_outside(c);
-	if (!ret)
-		ret = prepare_fds(c);
+	if (!ret && !shares_files(c))
+		ret = prepare_fds(c, 0, c->fdt);
 	if (!ret)
 		ret = prepare_fs(c);
 	if (!ret)
@@ -629,7 +685,7 @@ static int helper_start(struct restore_ctx *h)
 	long r;
 	int ret;
 
-	ret = fork_from(h, SIGCHLD);
+	ret = fork_from(h, 0, SIGCHLD);
 	if (ret)
 		return ret;
 	if (h->task->sid == h->task->pid)
@@ -679,4 +735,20 @@ int helpers_exit(struct restore_ctx *root)
 		if (root->helpers[i]->pid > 0)
 			ret = helper_exit(root->helpers[i]);
 	return ret;
+}
+
+/* Closes the file pool in the threads that have an fd table of their own. */
+int threads_close_pool(struct restore_ctx *rc)
+{
+	size_t i;
+	long r;
+
+	for (i = 1; i < rc->nr_threads; i++) {
+		if (!rc->threads[i].fdt)
+			continue;
+		r = thr_inject(rc, i, "close_range", SYS_close_range, rc->max_fd + 1, ~0U, 0, 0);
+		if (r < 0)
+			return (int)r;
+	}
+	return 0;
 }

@@ -187,10 +187,10 @@ static void layout_fds(struct restore_ctx *rc)
 	int next;
 
 	rc->max_fd = 2;
-	for (p = 0; p < rc->nr_procs; p++) {
-		const FdtableEntry *fdt = rc->procs[p]->fdt;
+	for (p = 0; p < rc->recs.n_fdt; p++) {
+		const FdtableEntry *fdt = rc->recs.fdt[p];
 
-		for (i = 0; fdt && i < fdt->n_fds; i++)
+		for (i = 0; i < fdt->n_fds; i++)
 			if ((int)fdt->fds[i]->fd > rc->max_fd)
 				rc->max_fd = fdt->fds[i]->fd;
 	}
@@ -268,8 +268,9 @@ int layout_plan(struct restore_ctx *rc)
 		       (unsigned long long)rc->scratch_len);
 		ret = -ENOMEM;
 	}
-	for (p = 1; p < rc->nr_procs; p++) {
-		struct restore_ctx *c = rc->procs[p];
+	for (p = 1; p < rc->nr_procs + rc->nr_helpers; p++) {
+		struct restore_ctx *c = p < rc->nr_procs ? rc->procs[p] :
+					rc->helpers[p - rc->nr_procs];
 
 		c->max_fd = rc->max_fd;
 		c->ctl_fd = rc->ctl_fd;

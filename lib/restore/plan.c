@@ -227,6 +227,17 @@ static int plan_threads(struct restore_ctx *rc, const struct rst_records *r)
 			       tid);
 			return -EINVAL;
 		}
+		if (rc->threads[i].core->has_files_id && (!t->has_files_id ||
+		    rc->threads[i].core->files_id != t->files_id)) {
+			uint32_t fid = rc->threads[i].core->files_id;
+
+			rc->threads[i].fdt = FIND(r->fdt, r->n_fdt, files_id, fid, false);
+			if (!rc->threads[i].fdt || !i) {
+				pr_err("image: thread %d: fd table %u %s\n", tid, fid,
+				       i ? "has no FDTABLE record" : "is not the process's");
+				return -EBADMSG;
+			}
+		}
 		if (tid <= 1) {
 			pr_err("image: bad thread id %d\n", tid);
 			return -EINVAL;
@@ -303,6 +314,7 @@ struct restore_ctx *plan_new_proc(struct restore_ctx *root, size_t idx)
 	c->helpers = NULL;
 	c->nr_helpers = 0;
 	c->forker = NULL;
+	c->inp = &c->in;
 	return c;
 }
 

@@ -139,6 +139,8 @@ static int finish_tree(struct restore_ctx *rc)
 		if (!ret)
 			ret = mem_restore_finish(c);
 		if (!ret)
+			ret = threads_close_pool(c);
+		if (!ret)
 			ret = creds_restore(c);
 	}
 	if (!ret)

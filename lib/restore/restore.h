@@ -117,6 +117,7 @@ struct rst_thread {
 	CoreEntry *core;
 	struct inject in;		/* threads[0] uses the process's rc->in */
 	bool made;			/* created and under our control */
+	FdtableEntry *fdt;		/* an fd table of its own (no CLONE_FILES), or NULL */
 };
 
 /* Every unpacked per-task record of the image (owned by the root's ctx). */
@@ -243,6 +244,7 @@ int rst_tree_check(struct restore_ctx *root);
 int proc_fork(struct restore_ctx *c);
 int proc_prepare(struct restore_ctx *c);
 int threads_create(struct restore_ctx *rc);
+int threads_close_pool(struct restore_ctx *rc);
 int proc_make_zombie(struct restore_ctx *c);
 int proc_set_pgid(struct restore_ctx *c);
 int helpers_plan(struct restore_ctx *root);
