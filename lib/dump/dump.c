@@ -67,6 +67,9 @@ static int collect(struct dump_ctx *ctx)
 		if (ret)
 			return ret;
 	}
+	ret = collect_sysv_shm(ctx);
+	if (ret)
+		return ret;
 	for (i = 0; i < ctx->n_tasks; i++) {	/* before any page is read */
 		if (ctx->tasks[i]->zombie)
 			continue;
@@ -111,7 +114,8 @@ static int write_process(struct dump_ctx *ctx, struct dump_task *t)
 /*
  * Records in contract order: every TASK in preorder, then per live process
  * CREDS, SIGNALS, COREs and MM, then all FILEs, the FDTABLEs, FILE_DATA,
- * PIPE_DATA, the pages grouped by process in task order, the trailer.
+ * PIPE_DATA, SYSV_SHM, the pages grouped by process in task order, the
+ * trailer.
  */
 static int write_image(struct dump_ctx *ctx)
 {
@@ -130,6 +134,7 @@ static int write_image(struct dump_ctx *ctx)
 			ret = write_fdtable(ctx, ctx->tasks[i]);
 	ret = ret ? : write_file_data(ctx);
 	ret = ret ? : write_pipe_data(ctx);
+	ret = ret ? : write_sysv_shm(ctx);
 	for (i = 0; !ret && i < ctx->n_tasks; i++)
 		if (!ctx->tasks[i]->zombie)
 			ret = dump_pages(ctx, ctx->tasks[i]);
@@ -173,6 +178,7 @@ static int dump_tree(struct dump_ctx *ctx, pid_t pid)
 		test_pause("written");
 	/* our handles on its files go before it runs on or dies */
 	free_files(&ctx->files);
+	shmem_free(ctx);
 	if (ret || ctx->opts->leave_running) {
 		tree_release(ctx);	/* running on: no need to wait for the disk */
 		ctx->st->frozen_ns = dump_now_ns() - ctx->t_seize;
@@ -214,7 +220,7 @@ int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dum
 	if (ctx.w)
 		img_writer_free(ctx.w);
 	free_files(&ctx.files);
-	free(ctx.shmems);
+	shmem_free(&ctx);
 	tree_free(&ctx);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)
 		ctx.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;

@@ -10,8 +10,9 @@
  * whole tree), seize.c (freeze/release/kill of one thread), core.c
  * (per-thread registers, signal mask, pending), task.c (task_entry),
  * creds.c, signals.c, timers.c (POSIX timers), remote.c (the
- * injected-syscall window), mem.c (VMAs, mm fields), pages.c (page
- * contents, copy-on-write against the parent), files.c
+ * injected-syscall window), mem.c (VMAs, mm fields), shmem.c (shared
+ * memory objects, SysV segments), pages.c (page contents, copy-on-write
+ * against the parent), files.c
  * (fds, file table), pipes.c (pipe/FIFO data), dump.c (orchestration,
  * public API).
  */
@@ -116,6 +117,7 @@ struct dump_vma {
 	uint64_t madv;			/* VXCR_MADV_* */
 	uint32_t file_id;
 	uint32_t shmem_id;
+	bool sysv;			/* a SysV segment (shmat): pv.ino is its shmid */
 	uint8_t *cow;			/* inherited area: enum cow_page per page, else NULL */
 };
 
@@ -131,13 +133,28 @@ struct dump_mm {
 	bool has_vdso;
 };
 
-/* One shmem object of the image (shared anonymous, memfd, SysV, /dev/zero). */
+/* Object offsets [lo, hi) whose pages are in the image. */
+struct shmem_range {
+	uint64_t lo, hi;
+};
+
+/*
+ * One shmem object of the image (shared anonymous, memfd, SysV, /dev/zero).
+ * Objects held by an fd (memfd) and SysV segments are written whole, in the
+ * page group of first_index; others as the union of their mapped ranges.
+ */
 struct dump_shmem {
 	uint32_t id;
 	uint32_t dev_major, dev_minor;
-	uint64_t ino;
-	uint64_t lo, hi;		/* object offsets already written, [lo, hi) */
-	bool written;
+	uint64_t ino;			/* SysV: the shmid */
+	uint32_t first_index;		/* first process (task order) holding it */
+	bool sysv;
+	bool has_file;			/* some fd of the tree is this memfd */
+	int fd;				/* our read handle on it, -1 if none yet */
+	uint64_t size;			/* i_size (has_file) or segment size (sysv) */
+	struct proc_sysv_shm seg;	/* sysv: its line of /proc/sysvipc/shm */
+	struct shmem_range *done;	/* sorted, disjoint, not adjacent */
+	size_t n_done;
 };
 
 /* One file description (or a MAPONLY reference) of the image. */
@@ -278,7 +295,17 @@ int collect_mm(struct dump_ctx *ctx, struct dump_task *t);
 int write_mm(struct dump_ctx *ctx, struct dump_task *t);
 void free_mm(struct dump_mm *mm);
 void fill_vma_entry(VmaEntry *e, const struct dump_vma *v);
+
+/* shmem.c */
+struct dump_shmem *shmem_get(struct dump_ctx *ctx, uint32_t dev_major, uint32_t dev_minor,
+			     uint64_t ino, bool sysv, uint32_t index);
 struct dump_shmem *shmem_find(struct dump_ctx *ctx, uint32_t id);
+bool shmem_whole(const struct dump_shmem *s);
+uint64_t shmem_gap(const struct dump_shmem *s, uint64_t *lo, uint64_t hi);
+int shmem_mark_done(struct dump_shmem *s, uint64_t lo, uint64_t hi);
+int collect_sysv_shm(struct dump_ctx *ctx);
+int write_sysv_shm(struct dump_ctx *ctx);
+void shmem_free(struct dump_ctx *ctx);
 
 /* pages.c */
 int plan_pages(struct dump_task *t);

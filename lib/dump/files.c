@@ -2,7 +2,8 @@
  * Open files: every fd of /proc/PID/fd with its fdinfo, a handle obtained
  * with pidfd_getfd, descriptions shared by several fds folded with kcmp;
  * the image-wide file table (also FILE_MAPONLY entries for mappings and the
- * exe link), FILE/FDTABLE records and FILE_DATA of deleted files.  Each file
+ * exe link), FILE/FDTABLE records and FILE_DATA of deleted files.  A memfd
+ * is a FILE_MEMFD entry naming its shmem object (shmem.c).  Each file
  * kind plugs in through the table file_kinds[].
  */
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <linux/kcmp.h>
 
 #define LOG_PREFIX "files: "
@@ -29,6 +31,7 @@
 /* One fd being looked at. */
 struct fd_probe {
 	pid_t pid;
+	uint32_t index;		/* the holder's task index */
 	int fd;
 	char link[4096];
 	struct proc_fdinfo fi;
@@ -39,7 +42,7 @@ struct fd_probe {
 struct file_kind {
 	const char *name;
 	bool (*match)(const struct fd_probe *p);
-	int (*fill)(struct dump_files *f, struct fd_probe *p, struct dump_file *df);
+	int (*fill)(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df);
 	const char *refuse;	/* fill == NULL: reason it is not supported */
 };
 
@@ -96,7 +99,7 @@ static int check_deleted_size(const char *who, const char *path, off_t size)
 	return -EFBIG;
 }
 
-static int fill_reg(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+static int fill_reg(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
 {
 	bool deleted = proc_strip_deleted(p->link) || p->st.st_nlink == 0;
 	char who[48];
@@ -121,7 +124,7 @@ static int fill_reg(struct dump_files *f, struct fd_probe *p, struct dump_file *
 	return set_path(df, p->link);
 }
 
-static int fill_dir(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+static int fill_dir(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_DIR;
 	if (proc_strip_deleted(p->link)) {
@@ -132,20 +135,20 @@ static int fill_dir(struct dump_files *f, struct fd_probe *p, struct dump_file *
 	return set_path(df, p->link);
 }
 
-static int fill_chr(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+static int fill_chr(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_CHR;
 	return set_path(df, p->link);
 }
 
-static int fill_tty(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+static int fill_tty(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_TTY;
 	PB_SET(&df->e, external, true);
 	return set_path(df, p->link);
 }
 
-static int fill_pipe(struct dump_files *f, struct fd_probe *p, struct dump_file *df)
+static int fill_pipe(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
 {
 	int acc = p->fi.flags & O_ACCMODE;
 	int rfd, ret;
@@ -165,15 +168,54 @@ static int fill_pipe(struct dump_files *f, struct fd_probe *p, struct dump_file 
 		pr_perror("pid %d fd %d: cannot open %s for reading", p->pid, p->fd, p->link);
 		return -errno;
 	}
-	ret = pipe_assign_id(f, df, rfd, p->pid, p->fd);
+	ret = pipe_assign_id(&ctx->files, df, rfd, p->pid, p->fd);
 	close(rfd);
 	return ret;
+}
+
+/*
+ * A memfd: its shmem object (shared with its mappings, image-wide), seals,
+ * size (fill_stat), pos and flags.  Its pages go out whole from pages.c
+ * through our read handle on the object.  0 or -errno (logged).
+ */
+static int fill_memfd(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+{
+	struct dump_shmem *sh;
+	int seals;
+
+	df->e.kind = FILE_KIND__FILE_MEMFD;
+	sh = shmem_get(ctx, major(p->st.st_dev), minor(p->st.st_dev), p->st.st_ino, false,
+		       p->index);
+	if (!sh)
+		return -ENOMEM;
+	if (sh->fd < 0) {	/* our copy if it can read, else a read-only reopen */
+		if (df->local_fd >= 0 && (p->fi.flags & O_ACCMODE) != O_WRONLY)
+			sh->fd = fcntl(df->local_fd, F_DUPFD_CLOEXEC, 0);
+		else
+			sh->fd = reopen_ro(p, 0);
+		if (sh->fd < 0) {
+			pr_perror("pid %d fd %d: cannot open memfd %s for reading", p->pid, p->fd,
+				  p->link);
+			return -errno;
+		}
+	}
+	seals = fcntl(sh->fd, F_GET_SEALS);
+	if (seals < 0) {
+		pr_perror("pid %d fd %d: memfd %s: F_GET_SEALS", p->pid, p->fd, p->link);
+		return -errno;
+	}
+	sh->has_file = true;
+	if ((uint64_t)p->st.st_size > sh->size)
+		sh->size = p->st.st_size;
+	PB_SET(&df->e, shmem_id, sh->id);
+	PB_SET(&df->e, seals, seals);
+	return set_path(df, p->link);
 }
 
 static const struct file_kind file_kinds[] = {
 	{ "socket", is_sock, NULL, "sockets are not supported yet" },
 	{ "anon", is_anon, NULL, "not supported yet" },
-	{ "memfd", is_memfd, NULL, "memfd files are not supported yet" },
+	{ "memfd", is_memfd, fill_memfd, NULL },
 	{ "pipe", is_pipe, fill_pipe, NULL },
 	{ "fifo", is_fifo, fill_pipe, NULL },
 	{ "tty", is_tty, fill_tty, NULL },
@@ -363,7 +405,7 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_task *t, struct fd_probe
 	fill_stat(&df->e, &p->st);
 	PB_SET(&df->e, flags, p->fi.flags & ~(uint32_t)O_CLOEXEC);
 	PB_SET(&df->e, pos, p->fi.pos);
-	ret = k->fill(&ctx->files, p, df);
+	ret = k->fill(ctx, p, df);
 	PB_SET(&df->e, kind, df->e.kind);
 	return ret ? : add_fd_entry(t->fdt, p, df->e.id);
 }
@@ -429,6 +471,7 @@ int collect_fds(struct dump_ctx *ctx, struct dump_task *t)
 	for (i = 0; !ret && i < n; i++) {
 		memset(p, 0, sizeof(*p));
 		p->pid = t->pid;
+		p->index = t->index;
 		p->fd = fds[i];
 		p->local = -1;
 		ret = probe_fd(t, p);

@@ -46,6 +46,13 @@ static bool starts_with(const char *s, const char *p)
 	return !strncmp(s, p, strlen(p));
 }
 
+/* A SysV segment: "/SYSV%08x (deleted)" (the key), inode number = shmid. */
+static bool is_sysv_name(const struct proc_vma *pv)
+{
+	return pv->deleted && strlen(pv->name) == 13 && starts_with(pv->name, "/SYSV") &&
+	       strspn(pv->name + 5, "0123456789abcdef") == 8;
+}
+
 /*
  * Areas whose contents live only in memory (no file to reopen or recreate):
  * shared anonymous, SysV, memfd.  Other deleted files are recreated.
@@ -53,7 +60,7 @@ static bool starts_with(const char *s, const char *p)
 static bool is_shmem_name(const struct proc_vma *pv)
 {
 	return !pv->ino || (pv->deleted && pv->name[0] != '/') ||
-	       starts_with(pv->name, "/SYSV") || starts_with(pv->name, "/memfd:") ||
+	       is_sysv_name(pv) || starts_with(pv->name, "/memfd:") ||
 	       starts_with(pv->name, "[anon_shmem:") || !strcmp(pv->name, "/dev/zero");
 }
 
@@ -81,7 +88,7 @@ static int classify_vma(pid_t pid, struct dump_vma *v)
 	else if (!pv->ino && (!pv->name[0] || starts_with(pv->name, "[anon:")))
 		v->kind = VMA_KIND__VMA_ANON;
 	else if (pv->deleted && is_shmem_name(pv))
-		why = "private mappings of memfd or shared memory objects are not supported yet";
+		why = "a private mapping of a memfd or shared memory object is not supported";
 	else if (pv->ino && pv->name[0] == '/')
 		v->kind = VMA_KIND__VMA_FILE_PRIVATE;
 	else
@@ -92,40 +99,6 @@ static int classify_vma(pid_t pid, struct dump_vma *v)
 		return -EOPNOTSUPP;
 	}
 	return 0;
-}
-
-/*
- * The image-wide id of the shmem object behind pv: the same object (dev,
- * ino) in any process of the tree gets the same id.  0 when out of memory.
- */
-static uint32_t shmem_id_of(struct dump_ctx *ctx, const struct proc_vma *pv)
-{
-	struct dump_shmem *s;
-	size_t i;
-
-	for (i = 0; pv->ino && i < ctx->n_shmems; i++) {
-		s = &ctx->shmems[i];
-		if (s->ino == pv->ino && s->dev_major == pv->dev_major &&
-		    s->dev_minor == pv->dev_minor)
-			return s->id;
-	}
-	s = realloc(ctx->shmems, (ctx->n_shmems + 1) * sizeof(*s));
-	if (!s)
-		return 0;
-	ctx->shmems = s;
-	s = &ctx->shmems[ctx->n_shmems++];
-	memset(s, 0, sizeof(*s));
-	s->id = ctx->n_shmems;
-	s->ino = pv->ino;
-	s->dev_major = pv->dev_major;
-	s->dev_minor = pv->dev_minor;
-	return s->id;
-}
-
-/* The shmem object with image-wide id, or NULL. */
-struct dump_shmem *shmem_find(struct dump_ctx *ctx, uint32_t id)
-{
-	return id && id <= ctx->n_shmems ? &ctx->shmems[id - 1] : NULL;
 }
 
 /* Backing file of a file mapping: one FILE_MAPONLY entry per file. */
@@ -168,9 +141,14 @@ static int fill_vma(struct dump_ctx *ctx, struct dump_task *t, size_t idx)
 		if (v->pv.vmflags & madv_map[i].vmf)
 			v->madv |= madv_map[i].madv;
 	if (v->kind == VMA_KIND__VMA_SHMEM) {
-		v->shmem_id = shmem_id_of(ctx, &v->pv);
-		if (!v->shmem_id)
+		struct dump_shmem *sh;
+
+		v->sysv = is_sysv_name(&v->pv);
+		sh = shmem_get(ctx, v->pv.dev_major, v->pv.dev_minor, v->pv.ino, v->sysv,
+			       t->index);
+		if (!sh)
 			return -ENOMEM;
+		v->shmem_id = sh->id;
 	}
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED)
 		return vma_file(ctx, t->pid, v);
@@ -325,6 +303,8 @@ void fill_vma_entry(VmaEntry *e, const struct dump_vma *v)
 		e->name = v->pv.name;
 	if (v->shmem_id)
 		PB_SET(e, shmem_id, v->shmem_id);
+	if (v->sysv)
+		PB_SET(e, sysv_shmid, (int32_t)v->pv.ino);
 }
 
 static void fill_mm_fields(MmEntry *me, const struct dump_task *t)

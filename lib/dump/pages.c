@@ -5,9 +5,12 @@
  * batches (up to IOV_MAX ranges into one multi-MiB buffer; /proc/PID/mem for
  * what it cannot read), all-zero pages are dropped, and the rest goes out as
  * PAGES records of contiguous pages inside one area, straight from the
- * buffer.  Shared memory objects are read through their map_files entry, so
- * holes read as zeros without being allocated, and go out once per object
- * image-wide as SHMEM_PAGES (offsets in the object, id = shmem id).
+ * buffer.  Shared memory objects are read through our handle on them (an
+ * fd's copy or a map_files entry), holes skipped with SEEK_DATA/SEEK_HOLE,
+ * and every non-zero page goes out once image-wide as SHMEM_PAGES (offsets
+ * in the object, id = shmem id): memfds held by an fd and SysV segments
+ * whole, in the group of their first holder; other objects as the union
+ * of their mapped ranges, each part in the group of its first mapper.
  *
  * Copy-on-write: an area a child inherits from its parent (img_vma_inherits)
  * is compared page by page with the parent's through both pagemaps; only
@@ -427,62 +430,139 @@ static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 	return ret;
 }
 
+/* Our handle on the object behind shmem area v (map_files), or -1. */
+static int open_map_file(pid_t pid, const struct dump_vma *v)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
+		 (unsigned long)v->pv.start, (unsigned long)v->pv.end);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 /*
- * Shared memory: every non-zero page, read through map_files, as
- * SHMEM_PAGES of the object.  An object goes out once image-wide: an area
- * whose object range was already written (by this or an earlier process
- * in task order) is skipped.
+ * Object bytes [off, end) (pages) read through fd into SHMEM_PAGES of
+ * pc->shmem_id; zero pages dropped, reads past i_size are zeros.  The
+ * batch must be empty: this uses its buffer.
+ */
+static int shmem_read_data(struct page_ctx *pc, int fd, uint64_t off, uint64_t end)
+{
+	size_t len;
+	ssize_t r;
+	int ret = 0;
+
+	for (; !ret && off < end; off += len) {
+		len = end - off < BATCH_BYTES ? end - off : BATCH_BYTES;
+		r = pread(fd, pc->buf, len, off);
+		if (r < 0) {
+			pr_perror("pid %d: cannot read shared memory object %u at %#llx", pc->pid,
+				  pc->shmem_id, (unsigned long long)off);
+			return -errno;
+		}
+		if ((size_t)r < len)
+			memset(pc->buf + r, 0, len - r);
+		pc->ctx->st->pages_scanned += len / PAGE_SZ;
+		memset(pc->parent_has, 0, len / PAGE_SZ);
+		ret = emit_block(pc, 0, off, len, pc->area);
+		ret = ret ? : close_run(pc);
+	}
+	return ret;
+}
+
+/*
+ * Object range [lo, hi) through fd: only what SEEK_DATA/SEEK_HOLE call
+ * data (everything where the file system cannot tell).  0 or -errno.
+ */
+static int shmem_read_range(struct page_ctx *pc, int fd, uint64_t lo, uint64_t hi)
+{
+	off_t d, h;
+	int ret = 0;
+
+	while (!ret && lo < hi) {
+		d = lseek(fd, lo, SEEK_DATA);
+		if (d < 0 && errno == ENXIO)
+			break;		/* holes up to i_size */
+		h = d < 0 ? (off_t)hi : lseek(fd, d, SEEK_HOLE);
+		d = d < 0 ? (off_t)lo : (off_t)(d / PAGE_SZ * PAGE_SZ);
+		h = h < 0 ? (off_t)hi : (off_t)((h + PAGE_SZ - 1) / PAGE_SZ * PAGE_SZ);
+		if ((uint64_t)d >= hi)
+			break;
+		if (h <= d)
+			h = d + PAGE_SZ;
+		if ((uint64_t)h > hi)
+			h = hi;
+		ret = shmem_read_data(pc, fd, d, h);
+		lo = h;
+	}
+	return ret;
+}
+
+/*
+ * Shared memory area v: the parts of its object range not in the image
+ * yet (written by this or an earlier process in task order, or whole),
+ * read through map_files (holes skipped), or through the mapping if that
+ * cannot be opened.  Non-zero pages become SHMEM_PAGES of the object.
  */
 static int shmem_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 {
 	struct dump_shmem *sh = shmem_find(pc->ctx, v->shmem_id);
-	uint64_t lo = v->pv.pgoff, hi = lo + (v->pv.end - v->pv.start), addr;
-	char path[96];
-	size_t len;
-	ssize_t r;
-	int fd, ret = 0;
+	uint64_t lo = v->pv.pgoff, hi = lo + (v->pv.end - v->pv.start), end;
+	int fd = -1, ret = 0;
 
 	if (!sh)
 		return -EINVAL;
-	if (sh->written && lo >= sh->lo && hi <= sh->hi)
-		return 0;
 	pc->shmem_id = sh->id;
-	pc->shmem_delta = v->pv.pgoff - v->pv.start;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pc->pid,
-		 (unsigned long)v->pv.start, (unsigned long)v->pv.end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {	/* read through the mapping instead (may populate holes) */
-		ret = batch_add(pc, v->pv.start, v->pv.end);
-		ret = ret ? : flush_batch(pc);
-	}
-	for (addr = v->pv.start; fd >= 0 && !ret && addr < v->pv.end; addr += len) {
-		len = v->pv.end - addr < BATCH_BYTES ? v->pv.end - addr : BATCH_BYTES;
-		r = pread(fd, pc->buf, len, v->pv.pgoff + (addr - v->pv.start));
-		if (r != (ssize_t)len) {
-			pr_err("pid %d: cannot read shared memory %s at %lx\n", pc->pid,
-			       v->pv.name, (unsigned long)addr);
-			ret = -EIO;
+	while (!ret) {
+		end = shmem_gap(sh, &lo, hi);
+		if (lo >= hi)
 			break;
+		if (fd < 0)
+			fd = open_map_file(pc->pid, v);
+		if (fd >= 0) {
+			pc->shmem_delta = 0;
+			ret = shmem_read_range(pc, fd, lo, end);
+		} else {	/* through the mapping (may populate holes) */
+			pc->shmem_delta = v->pv.pgoff - v->pv.start;
+			ret = batch_add(pc, v->pv.start + (lo - v->pv.pgoff),
+					v->pv.start + (end - v->pv.pgoff));
+			ret = ret ? : flush_batch(pc);
 		}
-		pc->ctx->st->pages_scanned += len / PAGE_SZ;
-		memset(pc->parent_has, 0, len / PAGE_SZ);
-		ret = emit_block(pc, 0, addr, len, pc->area);
-		ret = ret ? : close_run(pc);
+		ret = ret ? : shmem_mark_done(sh, lo, end);
 	}
 	if (fd >= 0)
 		close(fd);
 	pc->shmem_id = 0;
-	if (ret)
-		return ret;
-	if (!sh->written || hi < sh->lo || lo > sh->hi) {	/* disjoint: keep one range */
-		sh->lo = sh->written && sh->hi - sh->lo > hi - lo ? sh->lo : lo;
-		sh->hi = sh->written && sh->hi - sh->lo > hi - lo ? sh->hi : hi;
-	} else {
-		sh->lo = lo < sh->lo ? lo : sh->lo;
-		sh->hi = hi > sh->hi ? hi : sh->hi;
+	return ret;
+}
+
+/*
+ * An object written whole (shmem_whole(): a memfd held by an fd, a SysV
+ * segment) goes out in the page group of its first holder, up to its
+ * size, through our handle from the fd or one opened through t's first
+ * mapping of it.  Without a handle its mappings are written as areas.
+ */
+static int shmem_whole_pages(struct page_ctx *pc, const struct dump_task *t,
+			     struct dump_shmem *sh)
+{
+	uint64_t hi = (sh->size + PAGE_SZ - 1) / PAGE_SZ * PAGE_SZ;
+	int fd = sh->fd, ret;
+	size_t i;
+
+	for (i = 0; fd < 0 && i < t->mm->n_vmas; i++)
+		if (t->mm->vmas[i].shmem_id == sh->id)
+			fd = open_map_file(t->pid, &t->mm->vmas[i]);
+	if (fd < 0) {
+		pr_debug("pid %d: no handle on shared memory object %u: writing its areas\n",
+			 t->pid, sh->id);
+		return 0;
 	}
-	sh->written = true;
-	return 0;
+	pc->shmem_id = sh->id;
+	pc->shmem_delta = 0;
+	ret = shmem_read_range(pc, fd, 0, hi);
+	pc->shmem_id = 0;
+	if (fd != sh->fd)
+		close(fd);
+	return ret ? : shmem_mark_done(sh, 0, hi);
 }
 
 /* What the child's page at one address needs, compared with the parent's. */
@@ -662,7 +742,7 @@ static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t,
 
 /*
  * Writes the page records of live t's address space (its group of the
- * image: PAGES, zero ranges, and the SHMEM_PAGES of objects it maps
+ * image: PAGES, zero ranges, and the SHMEM_PAGES of objects it holds
  * first).  0 or -errno (logged).
  */
 int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
@@ -684,6 +764,9 @@ int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
 	ret = pc->buf ? 0 : -ENOMEM;
 	ret = ret ? : open_proc(t->pid, "pagemap", &pc->pagemap_fd);
 	ret = ret ? : open_proc(t->pid, "mem", &pc->mem_fd);
+	for (i = 0; !ret && i < ctx->n_shmems; i++)
+		if (ctx->shmems[i].first_index == t->index && shmem_whole(&ctx->shmems[i]))
+			ret = shmem_whole_pages(pc, t, &ctx->shmems[i]);
 	for (i = 0; !ret && i < t->mm->n_vmas; i++) {
 		pc->area = i;
 		ret = dump_vma_pages(pc, t, &t->mm->vmas[i]);

@@ -540,8 +540,8 @@ static int check_threads(const struct dump_task *t)
 			if (r < 0)
 				return r;
 			if (r) {
-				pr_err("pid %d: thread %d has an %s of its own: not supported\n",
-				       t->pid, t->threads[i].tid, shared_kinds[k].what);
+				pr_err("pid %d: thread %d has its own %s: not supported\n", t->pid,
+				       t->threads[i].tid, shared_kinds[k].what);
 				return -EOPNOTSUPP;
 			}
 		}

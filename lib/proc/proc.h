@@ -129,8 +129,29 @@ int proc_parse_timers(const char *text, struct proc_timer **out, size_t *n);
 /* /proc/PID/children or /proc/PID/task/TID/children: count of pids listed. */
 int proc_count_pids(const char *text);
 
+/* One SysV shared memory segment, a line of /proc/sysvipc/shm. */
+struct proc_sysv_shm {
+	int32_t key, shmid;
+	uint32_t perms;		/* octal in the file: mode bits, SHM_DEST (01000) ... */
+	uint64_t size;
+	pid_t cpid, lpid;
+	uint64_t nattch;
+	uint32_t uid, gid, cuid, cgid;
+};
+
+#define PROC_SHM_DEST	01000u	/* IPC_RMID done, goes with the last detach */
+
+/*
+ * /proc/sysvipc/shm: a header line ("key shmid perms size cpid lpid nattch
+ * uid gid cuid cgid ..."), then one line per segment; columns after cgid
+ * (times, rss, swap) are ignored.  *out (malloc'ed, NULL when there are
+ * none) gets *n segments in file order.
+ */
+int proc_parse_sysv_shm(const char *text, struct proc_sysv_shm **out, size_t *n);
+
 /* Readers.  pid 0 means "self".  proc_read_file() NUL-terminates *out. */
 int proc_read_file(pid_t pid, const char *name, char **out, size_t *len);
+int proc_read_path(const char *path, char **out, size_t *len);
 int proc_readlink(pid_t pid, const char *name, char *buf, size_t size);
 /* Reads a single integer from /proc/PID/name in base (0 = auto). */
 int proc_read_long(pid_t pid, const char *name, int base, long long *out);

@@ -22,12 +22,20 @@ static void proc_path(char *buf, size_t size, pid_t pid, const char *name)
 /* Reads the whole file into a malloc'ed, NUL-terminated buffer. */
 int proc_read_file(pid_t pid, const char *name, char **out, size_t *len)
 {
-	char path[256], *buf = NULL, *nb;
+	char path[256];
+
+	proc_path(path, sizeof(path), pid, name);
+	return proc_read_path(path, out, len);
+}
+
+/* proc_read_file() for a file outside /proc/PID (/proc/sysvipc/shm ...). */
+int proc_read_path(const char *path, char **out, size_t *len)
+{
+	char *buf = NULL, *nb;
 	size_t cap = 0, n = 0;
 	ssize_t r;
 	int fd, ret = 0;
 
-	proc_path(path, sizeof(path), pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

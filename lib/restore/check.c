@@ -251,8 +251,10 @@ static int check_files(struct restore_ctx *rc)
 	for (i = 0; i < rc->nr_files; i++) {
 		const struct rst_file *f = &rc->files[i];
 
-		if (f->fe->deleted && f->fe->kind != FILE_KIND__FILE_PIPE &&
-		    f->fe->kind != FILE_KIND__FILE_FIFO)
+		if (f->fe->kind == FILE_KIND__FILE_MEMFD)
+			ret = 0;	/* a shmem object, rebuilt from the image */
+		else if (f->fe->deleted && f->fe->kind != FILE_KIND__FILE_PIPE &&
+			 f->fe->kind != FILE_KIND__FILE_FIFO)
 			ret = check_deleted_data(rc, f->fe);
 		else if (f->fe->kind == FILE_KIND__FILE_MAPONLY)
 			ret = check_mapped_file(f->fe);

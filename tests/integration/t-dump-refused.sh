@@ -1,9 +1,12 @@
 #!/bin/bash
-# vxdump refuses a process holding a TCP socket (listening on 127.0.0.1),
-# one with two threads and one with a child process (tests/progs/
-# dump-refused): exit status 1, exactly one line on stderr naming the pid
-# (and the fd for the socket), no image file left at -o, and the target
-# keeps running: counter advancing, not stopped, not traced (TracerPid 0).
+# vxdump refuses what the image cannot express (NOTES, issue 3), using
+# tests/progs/dump-refused: a TCP socket, an eventfd (anon inode), a vfork
+# child sharing its parent's mm, children sharing the mm (CLONE_VM), the fd
+# table (CLONE_FILES) or cwd/root/umask (CLONE_FS) with the target, and a
+# thread with an fd table or fs info of its own.  Each: exit status 1,
+# exactly one line on stderr naming the pid(s) and the reason, no image
+# file left at -o, nothing on stdout, and the target keeps running: counter
+# advancing, not stopped, not traced (TracerPid 0), its children too.
 . "$(dirname "$0")/lib.sh"
 require_cr
 
@@ -27,6 +30,7 @@ refuse()
 	[ "$st" != t ] && [ "$st" != T ] || fail "target $PID ($mode) left stopped ($st)"
 	tracer=$(awk '/^TracerPid:/ {print $2}' "/proc/$PID/status")
 	[ "$tracer" = 0 ] || fail "target $PID ($mode) still traced by $tracer"
+	${PRE_CHECK:-:}
 	expect_counting "after the refused dump ($mode)"
 	log "$mode refused: $(cat "$T/dump.err")"
 	go_and_check
@@ -35,20 +39,70 @@ refuse()
 	rm -f "$OUT"
 }
 
+# child_of: the "child PID" line the program wrote (tracked for cleanup).
+child_of()
+{
+	local c
+	c=$(sed -n "s/^$1 //p" "$OUT")
+	[ -n "$c" ] || fail "dump-refused did not report its $1"
+	vx_track "$c"
+	echo "$c"
+}
+
+# Besides the target, the children it made must be left running untraced.
+check_untraced()
+{
+	local p st tracer
+	for p in "$@"; do
+		st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $1}')
+		[ -n "$st" ] && [ "$st" != Z ] || fail "child $p gone after the refused dump"
+		[ "$st" != t ] && [ "$st" != T ] || fail "child $p left stopped ($st)"
+		tracer=$(awk '/^TracerPid:/ {print $2}' "/proc/$p/status")
+		[ "$tracer" = 0 ] || fail "child $p still traced by $tracer"
+	done
+}
+
+P='(^|[^0-9])'	# a pid starts here ...
+E='([^0-9]|$)'	# ... and ends here
+
 start_prog dump-refused socket
 sfd=$(sed -n 's/^socket //p' "$OUT")
 [ -n "$sfd" ] || fail "dump-refused socket did not report its fd"
 expect_counting "before dump (socket)"
-refuse socket "(^|[^0-9])$PID([^0-9]|$).*fd $sfd([^0-9]|$)"
+refuse socket "$P$PID$E.*fd $sfd$E.*socket"
 
-start_prog dump-refused thread
-expect_counting "before dump (thread)"
-refuse "thread" "(^|[^0-9])$PID([^0-9]|$)"
+start_prog dump-refused eventfd
+efd=$(sed -n 's/^eventfd //p' "$OUT")
+[ -n "$efd" ] || fail "dump-refused eventfd did not report its fd"
+expect_counting "before dump (eventfd)"
+refuse eventfd "$P$PID$E.*fd $efd$E.*eventfd"
 
-start_prog dump-refused child
-child=$(sed -n 's/^child //p' "$OUT")
-[ -n "$child" ] || fail "dump-refused child did not report its child"
-vx_track "$child"
-expect_counting "before dump (child)"
-refuse child "(^|[^0-9])$PID([^0-9]|$)"
+start_prog dump-refused vfork
+c=$(child_of child)
+g=$(child_of vchild)
+expect_counting "before dump (vfork)"
+want="pid $c shares its address space with its child $g$E.*vfork"
+PRE_CHECK="check_untraced $c $g" refuse vfork "$want"
+
+for mode in clone-vm clone-files clone-fs; do
+	start_prog dump-refused "$mode"
+	c=$(child_of child)
+	expect_counting "before dump ($mode)"
+	case $mode in
+	clone-vm) what='address space' ;;
+	clone-files) what='fd table \(CLONE_FILES\)' ;;
+	clone-fs) what='cwd/root/umask \(CLONE_FS\)' ;;
+	esac
+	PRE_CHECK="check_untraced $c" refuse "$mode" "pid $c shares its $what.* with pid $PID$E"
+done
+
+for mode in thread-files thread-fs; do
+	start_prog dump-refused "$mode"
+	expect_counting "before dump ($mode)"
+	case $mode in
+	thread-files) what='fd table \(CLONE_FILES\)' ;;
+	thread-fs) what='cwd/root/umask \(CLONE_FS\)' ;;
+	esac
+	refuse "$mode" "pid $PID: thread [0-9]+ has its own $what"
+done
 pass

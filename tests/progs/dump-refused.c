@@ -1,32 +1,46 @@
 /*
  * dump-refused: counts like counter.c while holding something vxdump
- * refuses (see NOTES), so the harness can check that a refused dump leaves
- * it running.  Usage: dump-refused OUTFILE socket|thread|child
+ * refuses (see NOTES, issue 3), so the harness can check that a refused
+ * dump leaves it running.  Usage: dump-refused OUTFILE MODE, MODE one of
  *
- *   socket  a TCP socket listening on 127.0.0.1 (port chosen by the kernel);
- *           writes "socket FD" to OUTFILE
- *   thread  a second thread that sleeps in a loop
- *   child   a child process that sleeps (killed with SIGKILL when the
- *           program finishes, or by PR_SET_PDEATHSIG); writes "child PID"
+ *   socket        a TCP socket listening on 127.0.0.1; writes "socket FD"
+ *   eventfd       an eventfd (anon inode); writes "eventfd FD"
+ *   vfork         a child C that vforks a grandchild G which sleeps, so C
+ *                 waits in vfork sharing its mm with G; writes "child C"
+ *                 and "vchild G"
+ *   clone-vm      a child sharing our address space (CLONE_VM without
+ *                 CLONE_THREAD); writes "child PID"
+ *   clone-files   a child sharing our fd table (CLONE_FILES); "child PID"
+ *   clone-fs      a child sharing our cwd/root/umask (CLONE_FS); "child PID"
+ *   thread-files  a thread that unshared its fd table (CLONE_FILES)
+ *   thread-fs     a thread that unshared its fs info (CLONE_FS)
  *
- * On SIGUSR1 it checks that its "count N" lines increase strictly and that
- * the socket still listens / the thread and the child still run.
+ * Children sleep in raw syscalls (die with us: PR_SET_PDEATHSIG) and are
+ * killed when the program finishes.  On SIGUSR1 it checks that its
+ * "count N" lines increase strictly and that the socket still listens /
+ * the eventfd still counts / the children and the thread still run.
  */
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include "prog.h"
 
+#define CHILD_STACK (64 * 1024)
+
 static volatile uint64_t counter;
 static volatile int thread_beats;
 static int have_thread;
-static int sock_fd = -1;
-static pid_t child_pid = -1;
+static int sock_fd = -1, event_fd = -1;
+static pid_t child_pid = -1, vchild_pid = -1;
+static int thread_unshare;	/* CLONE_FILES or CLONE_FS for the thread */
 
-static void setup_socket(void)
+static void setup_socket(int unused)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 
@@ -38,11 +52,21 @@ static void setup_socket(void)
 	prog_say("socket %d\n", sock_fd);
 }
 
+static void setup_eventfd(int unused)
+{
+	event_fd = eventfd(5, EFD_CLOEXEC);
+	if (event_fd < 0)
+		prog_fail("eventfd: %s", strerror(errno));
+	prog_say("eventfd %d\n", event_fd);
+}
+
 static void *thread_main(void *arg)
 {
 	struct timespec step = { 0, 20 * 1000000L };
 
 	(void)arg;
+	if (thread_unshare && unshare(thread_unshare))
+		prog_fail("thread: unshare(%#x): %s", thread_unshare, strerror(errno));
 	for (;;) {
 		thread_beats++;
 		nanosleep(&step, NULL);
@@ -50,31 +74,92 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-static void setup_thread(void)
+static void setup_thread(int unshare_flags)
 {
 	pthread_t t;
-	int ret = pthread_create(&t, NULL, thread_main, NULL);
+	int ret, i;
 
+	thread_unshare = unshare_flags;
+	ret = pthread_create(&t, NULL, thread_main, NULL);
 	if (ret)
 		prog_fail("pthread_create: %s", strerror(ret));
 	have_thread = 1;
+	for (i = 0; i < 200 && !thread_beats; i++)	/* unshared before "ready" */
+		usleep(5000);
 }
 
-static void setup_child(void)
+/* A child's life: sleep in raw syscalls until killed (no libc state used). */
+static int sleeper(void *arg)
 {
-	pid_t parent = getpid();
+	(void)arg;
+	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	for (;;)
+		syscall(SYS_pause);
+	return 0;
+}
 
+/* A child created by clone(flags) running sleeper() on its own stack. */
+static void setup_clone(int flags)
+{
+	char *stack = malloc(CHILD_STACK);
+
+	if (!stack)
+		prog_fail("no memory for a child stack");
+	child_pid = clone(sleeper, stack + CHILD_STACK, flags | SIGCHLD, NULL);
+	if (child_pid < 0)
+		prog_fail("clone(%#x): %s", flags, strerror(errno));
+	prog_say("child %d\n", (int)child_pid);
+}
+
+/* The only child of pid, from /proc/PID/task/PID/children; -1 if none. */
+static pid_t only_child(pid_t pid)
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	if (prog_read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return atoi(buf);
+}
+
+/* C vforks G (G sleeps on C's stack, C waits in vfork); reports both. */
+static void setup_vfork(int unused)
+{
+	char c;
+	int p[2];
+
+	if (pipe(p))
+		prog_fail("pipe: %s", strerror(errno));
 	child_pid = fork();
 	if (child_pid < 0)
 		prog_fail("fork: %s", strerror(errno));
 	if (child_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (getppid() != parent)
-			_exit(0);
-		for (;;)
-			pause();
+		close(p[0]);
+		if (vfork() == 0) {	/* only raw syscalls in the vfork child */
+			syscall(SYS_write, p[1], "g", 1);
+			sleeper(NULL);
+		}
+		_exit(0);
 	}
-	prog_say("child %d\n", (int)child_pid);
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		prog_fail("vfork child did not start");
+	close(p[0]);
+	vchild_pid = only_child(child_pid);
+	if (vchild_pid <= 0)
+		prog_fail("vfork child of %d not found", (int)child_pid);
+	prog_say("child %d\nvchild %d\n", (int)child_pid, (int)vchild_pid);
+}
+
+/* A child of ours still runs (not reaped, not a zombie); then it goes. */
+static void check_child(pid_t pid, const char *what)
+{
+	char path[64], buf[512], *st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	st = prog_read_file(path, buf, sizeof(buf)) > 0 ? strrchr(buf, ')') : NULL;
+	CHECK(st && st[2] != 'Z' && st[2] != 'X', "%s %d is gone", what, (int)pid);
 }
 
 /* The refused object is still there and working. */
@@ -83,17 +168,23 @@ static void check_object(void)
 	struct timespec pause_ts = { 0, 100 * 1000000L };
 	socklen_t len = sizeof(int);
 	int listening = 0, beats;
+	uint64_t v = 0;
 
-	if (sock_fd >= 0) {
+	if (sock_fd >= 0)
 		CHECK(!getsockopt(sock_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) &&
 			      listening,
 		      "socket fd %d no longer listens", sock_fd);
+	if (event_fd >= 0)
+		CHECK(read(event_fd, &v, sizeof(v)) == sizeof(v) && v == 5,
+		      "eventfd %d: count %llu, expected 5", event_fd, (unsigned long long)v);
+	if (vchild_pid > 0) {
+		check_child(vchild_pid, "vfork child");
+		kill(vchild_pid, SIGKILL);	/* C's vfork returns, C exits */
 	}
 	if (child_pid > 0) {
-		CHECK(waitpid(child_pid, NULL, WNOHANG) == 0, "child %d is gone",
-		      (int)child_pid);
+		check_child(child_pid, "child");
 		kill(child_pid, SIGKILL);
-		waitpid(child_pid, NULL, 0);
+		waitpid(child_pid, NULL, __WALL);
 	}
 	if (have_thread) {
 		beats = thread_beats;
@@ -102,21 +193,34 @@ static void check_object(void)
 	}
 }
 
+static const struct {
+	const char *name;
+	void (*setup)(int arg);
+	int arg;
+} modes[] = {
+	{ "socket", setup_socket, 0 },
+	{ "eventfd", setup_eventfd, 0 },
+	{ "vfork", setup_vfork, 0 },
+	{ "clone-vm", setup_clone, CLONE_VM },
+	{ "clone-files", setup_clone, CLONE_FILES },
+	{ "clone-fs", setup_clone, CLONE_FS },
+	{ "thread-files", setup_thread, CLONE_FILES },	/* SIGUSR1 stays blocked there */
+	{ "thread-fs", setup_thread, CLONE_FS },
+};
+
 int main(int argc, char **argv)
 {
 	struct timespec step = { 0, 10 * 1000000L };
 	const char *mode = argc > 2 ? argv[2] : "";
 	sigset_t set;
+	size_t i;
 
 	prog_init(argc, argv, "dump-refused");
-	if (!strcmp(mode, "socket"))
-		setup_socket();
-	else if (!strcmp(mode, "thread"))
-		setup_thread();	/* inherits SIGUSR1 blocked: "go" goes to main */
-	else if (!strcmp(mode, "child"))
-		setup_child();
-	else
-		prog_fail("usage: dump-refused OUTFILE socket|thread|child");
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]) && strcmp(mode, modes[i].name); i++)
+		;
+	if (i == sizeof(modes) / sizeof(modes[0]))
+		prog_fail("unknown mode '%s' (see the head of dump-refused.c)", mode);
+	modes[i].setup(modes[i].arg);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);

@@ -22,6 +22,7 @@
 #include <CUnit/Basic.h>
 
 #include "vxcr/vxcr.h"
+#include "dump/dump.h"
 #include "img/img.h"
 #include "img/records.h"
 #include "task.pb-c.h"
@@ -374,6 +375,51 @@ static void test_tree(void)
 		;
 }
 
+/* Which object ranges are in the image: every page once (shmem.c). */
+static void test_shmem_ranges(void)
+{
+	struct dump_shmem sh;
+	uint64_t lo, end;
+
+	memset(&sh, 0, sizeof(sh));
+	lo = 0;
+	CU_ASSERT_EQUAL(shmem_gap(&sh, &lo, 100), 100);
+	CU_ASSERT_EQUAL(lo, 0);
+	CU_ASSERT_EQUAL(shmem_mark_done(&sh, 10, 20), 0);
+	CU_ASSERT_EQUAL(shmem_mark_done(&sh, 40, 50), 0);
+	CU_ASSERT_EQUAL(sh.n_done, 2);
+	lo = 0;
+	CU_ASSERT_EQUAL(shmem_gap(&sh, &lo, 100), 10);
+	CU_ASSERT_EQUAL(lo, 0);
+	lo = 10;
+	end = shmem_gap(&sh, &lo, 100);
+	CU_ASSERT_EQUAL(lo, 20);
+	CU_ASSERT_EQUAL(end, 40);
+	lo = 12;
+	end = shmem_gap(&sh, &lo, 18);	/* inside a written range: nothing */
+	CU_ASSERT_EQUAL(lo, 18);
+	lo = 45;
+	end = shmem_gap(&sh, &lo, 100);
+	CU_ASSERT_EQUAL(lo, 50);
+	CU_ASSERT_EQUAL(end, 100);
+	/* touching and overlapping ranges merge */
+	CU_ASSERT_EQUAL(shmem_mark_done(&sh, 20, 30), 0);
+	CU_ASSERT_EQUAL(sh.n_done, 2);
+	CU_ASSERT_EQUAL(sh.done[0].lo, 10);
+	CU_ASSERT_EQUAL(sh.done[0].hi, 30);
+	CU_ASSERT_EQUAL(shmem_mark_done(&sh, 0, 5), 0);
+	CU_ASSERT_EQUAL(sh.n_done, 3);
+	CU_ASSERT_EQUAL(sh.done[0].hi, 5);
+	CU_ASSERT_EQUAL(shmem_mark_done(&sh, 2, 45), 0);
+	CU_ASSERT_EQUAL_FATAL(sh.n_done, 1);
+	CU_ASSERT_EQUAL(sh.done[0].lo, 0);
+	CU_ASSERT_EQUAL(sh.done[0].hi, 50);
+	lo = 0;
+	end = shmem_gap(&sh, &lo, 50);
+	CU_ASSERT_EQUAL(lo, 50);
+	free(sh.done);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -388,6 +434,7 @@ int main(void)
 		return 2;
 	s = CU_add_suite("dump tree", NULL, NULL);
 	CU_add_test(s, "tree with threads, zombie, timer, pipe, shmem, cow", test_tree);
+	CU_add_test(s, "shmem ranges written once", test_shmem_ranges);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures();

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
 
@@ -396,6 +397,86 @@ static void test_limits(void)
 	CU_ASSERT_EQUAL(proc_parse_limits("Limit  x\nMax cpu time  12\n", lim, RLIM_NLIMITS), -EINVAL);
 }
 
+static void test_sysv_shm(void)
+{
+	static const char text[] =
+		"       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n"
+		"         0         16  1600               1048576  7184  7184      1     0     0     0     0 1795353820          0 1795353820                  4096                     0\n"
+		"  -1234567      32769   644                  1000    12    13      0  1000   100     0    50          0          0 1795353821                     0                     0\n";
+	struct proc_sysv_shm *v = NULL;
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_sysv_shm(text, &v, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(v[0].key, 0);
+	CU_ASSERT_EQUAL(v[0].shmid, 16);
+	CU_ASSERT_EQUAL(v[0].perms, 01600);
+	CU_ASSERT_TRUE(v[0].perms & PROC_SHM_DEST);
+	CU_ASSERT_EQUAL(v[0].size, 1048576);
+	CU_ASSERT_EQUAL(v[0].cpid, 7184);
+	CU_ASSERT_EQUAL(v[0].nattch, 1);
+	CU_ASSERT_EQUAL(v[1].key, -1234567);
+	CU_ASSERT_EQUAL(v[1].shmid, 32769);
+	CU_ASSERT_EQUAL(v[1].perms, 0644);
+	CU_ASSERT_FALSE(v[1].perms & PROC_SHM_DEST);
+	CU_ASSERT_EQUAL(v[1].size, 1000);
+	CU_ASSERT_EQUAL(v[1].lpid, 13);
+	CU_ASSERT_EQUAL(v[1].nattch, 0);
+	CU_ASSERT_EQUAL(v[1].uid, 1000);
+	CU_ASSERT_EQUAL(v[1].gid, 100);
+	CU_ASSERT_EQUAL(v[1].cuid, 0);
+	CU_ASSERT_EQUAL(v[1].cgid, 50);
+	free(v);
+
+	/* header only: no segment; no header, short line: refused */
+	CU_ASSERT_EQUAL(proc_parse_sysv_shm("key shmid perms size\n", &v, &n), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_PTR_NULL(v);
+	CU_ASSERT_EQUAL(proc_parse_sysv_shm("0 16 1600 4096 1 1 1 0 0 0 0\n", &v, &n), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_sysv_shm("", &v, &n), -EINVAL);
+	/* a short line must not borrow fields from the next one */
+	CU_ASSERT_EQUAL(proc_parse_sysv_shm("key shmid\n0 16 1600\n4096 1 1 1 0 0 0 0\n", &v, &n),
+			-EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_sysv_shm("key shmid\n0 16 1600 x 1 1 1 0 0 0 0\n", &v, &n),
+			-EINVAL);
+}
+
+/* Our own segment shows up in /proc/sysvipc/shm with what shmctl says. */
+static void test_sysv_shm_self(void)
+{
+	struct proc_sysv_shm *v = NULL;
+	size_t n = 0, i;
+	char *text;
+	int id;
+
+	id = shmget(IPC_PRIVATE, 8192, IPC_CREAT | 0640);
+	if (id < 0)
+		return;		/* no SysV IPC here */
+	CU_ASSERT_EQUAL(shmctl(id, IPC_RMID, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(proc_read_path("/proc/sysvipc/shm", &text, NULL), 0);
+	CU_ASSERT_EQUAL(proc_parse_sysv_shm(text, &v, &n), 0);
+	free(text);
+	for (i = 0; i < n && v[i].shmid != id; i++)
+		;
+	/* removed and never attached: gone already */
+	CU_ASSERT_EQUAL(i, n);
+	free(v);
+	id = shmget(IPC_PRIVATE, 8192, IPC_CREAT | 0640);
+	CU_ASSERT_FATAL(id >= 0);
+	CU_ASSERT_EQUAL(proc_read_path("/proc/sysvipc/shm", &text, NULL), 0);
+	shmctl(id, IPC_RMID, NULL);
+	CU_ASSERT_EQUAL_FATAL(proc_parse_sysv_shm(text, &v, &n), 0);
+	free(text);
+	for (i = 0; i < n && v[i].shmid != id; i++)
+		;
+	CU_ASSERT_FATAL(i < n);
+	CU_ASSERT_EQUAL(v[i].size, 8192);
+	CU_ASSERT_EQUAL(v[i].perms & 0777, 0640);
+	CU_ASSERT_EQUAL(v[i].cpid, getpid());
+	CU_ASSERT_EQUAL(v[i].uid, getuid());
+	free(v);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -416,6 +497,8 @@ int main(void)
 	CU_add_test(s, "auxv", test_auxv);
 	CU_add_test(s, "children, deleted suffix", test_children_and_deleted);
 	CU_add_test(s, "readers on self", test_read_self);
+	CU_add_test(s, "sysvipc shm", test_sysv_shm);
+	CU_add_test(s, "sysvipc shm of our own segment", test_sysv_shm_self);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures();
