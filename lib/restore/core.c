@@ -50,8 +50,11 @@ static int thread_attrs(struct restore_ctx *rc, size_t i)
 	if (r >= 0 && c->clear_child_tid)
 		r = rst_inject(rc, "set_tid_address", SYS_set_tid_address,
 			       c->clear_child_tid, 0, 0, 0, 0, 0);
-	/* replaces the child's PR_SET_PDEATHSIG SIGKILL */
-	if (r >= 0)
+	/*
+	 * The root's leader replaces its PR_SET_PDEATHSIG SIGKILL; threads and
+	 * forked processes start without one (clone clears it).
+	 */
+	if (r >= 0 && ((!rc->parent && !i) || rc->task->pdeath_sig))
 		r = rst_inject(rc, "PR_SET_PDEATHSIG", SYS_prctl, PR_SET_PDEATHSIG,
 			       rc->task->pdeath_sig, 0, 0, 0, 0);
 	rc->inp = &rc->in;

@@ -217,6 +217,39 @@ static int requeue(struct restore_ctx *rc, size_t i, SiginfoEntry **q, size_t n,
 	return 0;
 }
 
+static bool altstack_on(const SigaltstackEntry *s)
+{
+	return s && !(s->flags & SS_DISABLE) && s->size;
+}
+
+/*
+ * Is altstack s what the thread has already: what fork copied from the
+ * parent's leader (p), or none for a new thread (p NULL: CLONE_VM clears it)?
+ */
+static bool same_altstack(const SigaltstackEntry *s, const SigaltstackEntry *p)
+{
+	if (!altstack_on(s) || !altstack_on(p))
+		return !altstack_on(s) && !altstack_on(p);
+	return s->sp == p->sp && s->size == p->size;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a && b && !strncmp(a, b, 15);
+}
+
+/*
+ * The name a thread of rc has before we set it: threads are cloned before
+ * any of them is prepared, so all start with the leader's name then - the
+ * root's (its C part set it) or, in a forked child, its parent's leader's.
+ */
+static const char *inherited_comm(const struct restore_ctx *rc)
+{
+	const struct restore_ctx *from = rc->parent ? rc->parent : rc;
+
+	return from->core->comm ? from->core->comm : from->task->comm;
+}
+
 /* Per-thread state set from inside: altstack, name, pending signals. */
 static int thread_prepare(struct restore_ctx *rc, size_t i)
 {
@@ -233,9 +266,12 @@ static int thread_prepare(struct restore_ctx *rc, size_t i)
 		ss.ss_size = s->size;
 		ss.ss_flags = s->flags & ~SS_ONSTACK;
 	}
-	a = scr_put(rc, RST_SCR_MISC, &ss, sizeof(ss));
-	r = a ? thr_inject(rc, i, "sigaltstack", SYS_sigaltstack, a, 0, 0, 0) : -EFAULT;
-	if (r >= 0 && c->comm) {
+	r = 0;
+	if (!same_altstack(s, i ? NULL : rc->parent->core->altstack)) {
+		a = scr_put(rc, RST_SCR_MISC, &ss, sizeof(ss));
+		r = a ? thr_inject(rc, i, "sigaltstack", SYS_sigaltstack, a, 0, 0, 0) : -EFAULT;
+	}
+	if (r >= 0 && c->comm && !same_str(c->comm, inherited_comm(rc))) {
 		char name[16] = { 0 };
 
 		snprintf(name, sizeof(name), "%s", c->comm);
@@ -342,13 +378,10 @@ static int prepare_itimers(struct restore_ctx *c)
 
 	for (i = 0; i < c->sigs->n_itimers; i++) {
 		const ItimerEntry *t = c->sigs->itimers[i];
-		struct itimerval v = {
-			.it_interval = { t->interval_us / 1000000, t->interval_us % 1000000 },
-			.it_value = { t->value_us / 1000000, t->value_us % 1000000 },
-		};
+		struct itimerval v;
 		uint64_t a;
 
-		if (!t->value_us)
+		if (!itimer_value(t, &v))
 			continue;
 		a = scr_put(c, RST_SCR_MISC, &v, sizeof(v));
 		r = a ? rst_inject(c, "setitimer", SYS_setitimer, t->which, a, 0, 0, 0, 0) : -EFAULT;
@@ -410,19 +443,20 @@ static int prepare_fs(struct restore_ctx *c)
 
 static int prepare_prctls(struct restore_ctx *c)
 {
-	const TaskEntry *t = c->task;
+	const TaskEntry *t = c->task, *pt = c->parent->task;
 	long r = 0;
 
-	if (t->has_timer_slack_ns && t->timer_slack_ns)
+	/* fork passes on timer slack, THP disable and dumpable: only changes */
+	if (t->has_timer_slack_ns && t->timer_slack_ns && t->timer_slack_ns != pt->timer_slack_ns)
 		r = rst_inject(c, "PR_SET_TIMERSLACK", SYS_prctl, PR_SET_TIMERSLACK,
 			       t->timer_slack_ns, 0, 0, 0, 0);
 	if (r >= 0 && t->child_subreaper)
 		r = rst_inject(c, "PR_SET_CHILD_SUBREAPER", SYS_prctl, PR_SET_CHILD_SUBREAPER, 1,
 			       0, 0, 0, 0);
-	if (r >= 0 && t->thp_disable != c->parent->task->thp_disable)
+	if (r >= 0 && t->thp_disable != pt->thp_disable)
 		r = rst_inject(c, "PR_SET_THP_DISABLE", SYS_prctl, PR_SET_THP_DISABLE,
 			       t->thp_disable, 0, 0, 0, 0);
-	if (r >= 0 && t->has_dumpable)
+	if (r >= 0 && t->has_dumpable && (!pt->has_dumpable || t->dumpable != pt->dumpable))
 		r = rst_inject(c, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE, t->dumpable,
 			       0, 0, 0, 0);
 	return r < 0 ? r : 0;

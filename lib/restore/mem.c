@@ -312,6 +312,21 @@ static size_t auxv_words(const MmEntry *mm)
 	return n;
 }
 
+/* A forked child whose mm fields are its parent's has them already (fork copies them). */
+static bool same_mm_fields(const struct restore_ctx *rc)
+{
+	const MmEntry *a = rc->mm, *b = rc->parent ? rc->parent->mm : NULL;
+
+	return b && a->start_code == b->start_code && a->end_code == b->end_code &&
+	       a->start_data == b->start_data && a->end_data == b->end_data &&
+	       a->start_brk == b->start_brk && a->brk == b->brk &&
+	       a->start_stack == b->start_stack && a->arg_start == b->arg_start &&
+	       a->arg_end == b->arg_end && a->env_start == b->env_start &&
+	       a->env_end == b->env_end && a->n_auxv == b->n_auxv &&
+	       !memcmp(a->auxv, b->auxv, a->n_auxv * sizeof(*a->auxv)) &&
+	       a->has_exe_file_id == b->has_exe_file_id && a->exe_file_id == b->exe_file_id;
+}
+
 static int set_mm_map(struct restore_ctx *rc)
 {
 	const MmEntry *mm = rc->mm;
@@ -366,7 +381,7 @@ int mem_restore_finish(struct restore_ctx *rc)
 		if (r < 0)
 			return r;
 	}
-	ret = set_mm_map(rc);
+	ret = same_mm_fields(rc) ? 0 : set_mm_map(rc);
 	if (ret)
 		return ret;
 	r = rst_inject(rc, "close_range", SYS_close_range, rc->max_fd + 1, ~0U, 0, 0, 0, 0);

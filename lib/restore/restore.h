@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 
 #include "vxcr/vxcr.h"
 #include "img/img.h"
@@ -259,6 +260,7 @@ int files_restore(struct restore_ctx *rc);
 int files_open_maps(struct restore_ctx *rc);
 int file_pool_fd(const struct restore_ctx *rc, const struct rst_file *f);
 int signals_restore(struct restore_ctx *rc);
+bool itimer_value(const ItimerEntry *t, struct itimerval *v);
 
 /* mem.c, pages.c: parent, by injection */
 long rst_inject(struct restore_ctx *rc, const char *what, long nr, unsigned long a0,

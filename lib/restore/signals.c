@@ -64,18 +64,32 @@ static int restore_altstack(struct restore_ctx *rc)
 	return 0;
 }
 
+/*
+ * The setitimer() value for a recorded interval timer; false if it was off.
+ * An ITIMER_REAL that has expired with its SIGALRM still pending reads as
+ * 0 left with its interval (the kernel re-arms it when the signal is taken):
+ * it is armed one interval ahead, and the SIGALRM is queued again.
+ */
+bool itimer_value(const ItimerEntry *t, struct itimerval *v)
+{
+	uint64_t left = t->value_us ? t->value_us : t->interval_us;
+
+	v->it_interval.tv_sec = t->interval_us / 1000000;
+	v->it_interval.tv_usec = t->interval_us % 1000000;
+	v->it_value.tv_sec = left / 1000000;
+	v->it_value.tv_usec = left % 1000000;
+	return left != 0;
+}
+
 static int restore_itimers(struct restore_ctx *rc)
 {
 	size_t i;
 
 	for (i = 0; i < rc->sigs->n_itimers; i++) {
 		const ItimerEntry *t = rc->sigs->itimers[i];
-		struct itimerval v = {
-			.it_interval = { t->interval_us / 1000000, t->interval_us % 1000000 },
-			.it_value = { t->value_us / 1000000, t->value_us % 1000000 },
-		};
+		struct itimerval v;
 
-		if (!t->value_us)
+		if (!itimer_value(t, &v))
 			continue;
 		if (setitimer(t->which, &v, NULL)) {
 			pr_perror("setitimer %u", t->which);

@@ -96,9 +96,16 @@ int vdso_check(const struct restore_ctx *rc)
 	size_t i;
 	int ret;
 
-	ret = vdso_read_ours(v);
-	if (ret)
-		return ret;
+	if (rc->root && rc->root != rc) {	/* the root's check read ours already */
+		for (i = 0; i < RST_NR_VDSO; i++) {
+			v[i].ours = rc->root->vdso[i].ours;
+			v[i].have_ours = rc->root->vdso[i].have_ours;
+		}
+	} else {
+		ret = vdso_read_ours(v);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < rc->mm->n_vmas; i++) {
 		const VmaEntry *e = rc->mm->vmas[i];
 		int k = vdso_kind_index(e->kind);
