@@ -1,6 +1,7 @@
 /*
  * Per-thread state: registers (resume form), XSAVE area, blocked mask,
- * private pending signals, rseq, scheduling; the core_entry records.
+ * private pending signals, rseq, robust list, scheduling, fs info of a
+ * thread that has its own; the core_entry records.
  */
 #include <cpuid.h>
 #include <elf.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define LOG_PREFIX "core: "
 #include "log.h"
@@ -131,11 +134,75 @@ static int read_comm(struct dump_thread *th)
 	return 0;
 }
 
+/* The robust futex list: get_robust_list() answers for any thread we trace. */
+static int collect_robust(struct dump_thread *th)
+{
+	void *head = NULL;
+	size_t len = 0;
+
+	if (syscall(SYS_get_robust_list, th->tid, &head, &len)) {
+		pr_perror("pid %d: get_robust_list", th->tid);
+		return -errno;
+	}
+	th->rt.robust_list = (uint64_t)(uintptr_t)head;
+	th->rt.robust_list_len = len;
+	return 0;
+}
+
+static int read_thread_link(pid_t pid, pid_t tid, const char *what, char **out)
+{
+	char name[64], buf[4096];
+	int ret;
+
+	snprintf(name, sizeof(name), "task/%d/%s", tid, what);
+	ret = proc_readlink(pid, name, buf, sizeof(buf));
+	if (ret) {
+		pr_err("pid %d (thread %d): cannot read its %s: %s\n", pid, tid, what,
+		       strerror(-ret));
+		return ret;
+	}
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
+
 /*
- * Collects what ptrace and /proc tell about one frozen thread (before any
- * syscall is injected).  Returns 0 or -errno (logged).
+ * cwd, root and umask of a thread with fs info of its own (share.c set
+ * th->own_fs).  0 or -errno (logged).
  */
-int collect_thread_core(struct dump_thread *th)
+static int collect_own_fs(struct dump_task *t, struct dump_thread *th)
+{
+	struct proc_status s;
+	char name[64], *text;
+	int ret;
+
+	ret = read_thread_link(t->pid, th->tid, "cwd", &th->cwd);
+	ret = ret ? : read_thread_link(t->pid, th->tid, "root", &th->root);
+	if (ret)
+		return ret;
+	snprintf(name, sizeof(name), "task/%d/status", th->tid);
+	ret = proc_read_file(t->pid, name, &text, NULL);
+	if (ret) {
+		pr_err("pid %d (thread %d): cannot read its status: %s\n", t->pid, th->tid,
+		       strerror(-ret));
+		return ret;
+	}
+	ret = proc_parse_status(text, &s);
+	free(text);
+	if (ret || !s.has_umask) {
+		pr_err("pid %d (thread %d): no umask in its status\n", t->pid, th->tid);
+		proc_status_free(&s);
+		return ret ? : -EINVAL;
+	}
+	th->umask = s.umask;
+	proc_status_free(&s);
+	return 0;
+}
+
+/*
+ * Collects what ptrace and /proc tell about one frozen thread of t (before
+ * any syscall is injected).  Returns 0 or -errno (logged).
+ */
+int collect_thread_core(struct dump_task *t, struct dump_thread *th)
 {
 	int ret;
 
@@ -150,7 +217,10 @@ int collect_thread_core(struct dump_thread *th)
 	if (ret)
 		return ret;
 	collect_rseq(th);
-	ret = read_comm(th);
+	ret = collect_robust(th);
+	if (!ret && th->own_fs)
+		ret = collect_own_fs(t, th);
+	ret = ret ? : read_comm(th);
 	if (ret)
 		return ret;
 	ret = collect_sched(th);
@@ -163,8 +233,13 @@ void free_thread(struct dump_thread *th)
 {
 	free(th->xsave);
 	free(th->pending.v);
+	free(th->cwd);
+	free(th->root);
+	free_fdtable(th->fdt);
 	th->xsave = NULL;
 	th->pending.v = NULL;
+	th->cwd = th->root = NULL;
+	th->fdt = NULL;
 }
 
 static void fill_regs(X86Regs *r, const struct user_regs_struct *u)
@@ -238,6 +313,14 @@ static int write_core(struct dump_ctx *ctx, struct dump_thread *th)
 	PB_SET(&ce, robust_list, th->rt.robust_list);
 	PB_SET(&ce, robust_list_len, th->rt.robust_list_len);
 	PB_SET(&ce, in_syscall_restart, th->in_syscall_restart);
+	if (th->files_id)
+		PB_SET(&ce, files_id, th->files_id);
+	if (th->own_fs) {
+		PB_SET(&ce, own_fs, true);
+		ce.cwd = th->cwd;
+		ce.root = th->root;
+		PB_SET(&ce, umask, th->umask);
+	}
 	ret = img_write_msg(ctx->w, IMG_REC_CORE, &ce.base);
 	if (ret)
 		pr_err("pid %d: cannot write the core record: %s\n", th->tid, strerror(-ret));

@@ -40,7 +40,7 @@ static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
 	int ret;
 
 	for (i = 0; i < t->n_threads; i++) {
-		ret = collect_thread_core(&t->threads[i]);
+		ret = collect_thread_core(t, &t->threads[i]);
 		if (ret)
 			return ret;
 	}
@@ -113,7 +113,9 @@ static int write_process(struct dump_ctx *ctx, struct dump_task *t)
 
 /*
  * Records in contract order: every TASK in preorder, then per live process
- * CREDS, SIGNALS, COREs and MM, then all FILEs, the FDTABLEs, FILE_DATA,
+ * CREDS, SIGNALS, COREs and MM, then all FILEs, the FDTABLEs (each table
+ * once: the process's unless its parent's is shared, then the threads' own
+ * ones), FILE_DATA,
  * PIPE_DATA, SYSV_SHM, the pages grouped by process in task order, the
  * trailer.
  */
@@ -131,7 +133,7 @@ static int write_image(struct dump_ctx *ctx)
 	ret = ret ? : write_files(ctx);
 	for (i = 0; !ret && i < ctx->n_tasks; i++)
 		if (!ctx->tasks[i]->zombie)
-			ret = write_fdtable(ctx, ctx->tasks[i]);
+			ret = write_fdtables(ctx, ctx->tasks[i]);
 	ret = ret ? : write_file_data(ctx);
 	ret = ret ? : write_pipe_data(ctx);
 	ret = ret ? : write_sysv_shm(ctx);

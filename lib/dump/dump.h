@@ -4,10 +4,13 @@
  * state in struct dump_thread, per address space in struct dump_mm and per
  * fd table in struct dump_fdtable.  A dump covers the process tree rooted at
  * the given pid, every thread included; ctx->tasks lists the processes in
- * preorder and mm_id = files_id = the 1-based position (NOTES, issue 3).
+ * preorder and mm_id = the 1-based position (NOTES, issue 3); files_id and
+ * fs_id too, unless the process shares its parent's (share.c), and a
+ * thread with an fd table of its own gets an id above the process count.
  *
  * Stems: tree.c (finding and freezing the tree, refusals that need the
- * whole tree), seize.c (freeze/release/kill of one thread), core.c
+ * whole tree), share.c (who shares an mm, fd table or fs info with whom),
+ * seize.c (freeze/release/kill of one thread), core.c
  * (per-thread registers, signal mask, pending), task.c (task_entry),
  * creds.c, signals.c, timers.c (POSIX timers), remote.c (the
  * injected-syscall window), mem.c (VMAs, mm fields), shmem.c (shared
@@ -82,6 +85,11 @@ struct dump_thread {
 	char comm[64];
 	int sched_policy, sched_prio, nice;
 	struct remote_thread rt;
+	uint32_t files_id;		/* an fd table of its own (no CLONE_FILES): its id, else 0 */
+	struct dump_fdtable *fdt;	/* that table, NULL when it shares the leader's */
+	bool own_fs;			/* fs info of its own (no CLONE_FS): */
+	char *cwd, *root;		/*   its cwd and root (malloc'ed) */
+	uint32_t umask;			/*   and umask */
 };
 
 /* Kernel layout of struct sigaction as rt_sigaction returns it. */
@@ -181,11 +189,18 @@ struct dump_fdtable {
 	size_t n_fds;
 };
 
-/* Image-wide table of file descriptions, ids from 1. */
+struct inode_files;
+
+/*
+ * Image-wide table of file descriptions, ids from 1, with an index by
+ * (dev, ino): the descriptions of each inode sorted in kcmp order.
+ */
 struct dump_files {
 	struct dump_file *v;
 	size_t n, cap;
 	uint32_t next_pipe_id;
+	struct inode_files **hash;	/* n_hash buckets, chained */
+	size_t n_hash, n_inodes;
 };
 
 /* One POSIX timer: /proc/PID/timers plus the injected getters. */
@@ -222,7 +237,9 @@ struct dump_task {
 	struct siginfo_queue shared_pending;
 	struct remote_task rt;
 	struct dump_mm *mm;
-	struct dump_fdtable *fdt;
+	uint32_t files_id;		/* index, or the parent's when sharing its fd table */
+	uint32_t fs_id;			/* index, or the parent's when sharing its fs info */
+	struct dump_fdtable *fdt;	/* NULL when the parent's is shared */
 };
 
 struct dump_ctx {
@@ -236,6 +253,7 @@ struct dump_ctx {
 	struct dump_files files;
 	struct dump_shmem *shmems;	/* image-wide shmem objects, ids from 1 */
 	size_t n_shmems;
+	uint32_t n_fdtables;		/* fd table ids handed out (processes + threads) */
 	uint64_t t_start, t_seize;
 };
 
@@ -260,8 +278,11 @@ void tree_release(struct dump_ctx *ctx);
 int tree_kill(struct dump_ctx *ctx);
 void tree_free(struct dump_ctx *ctx);
 
+/* share.c */
+int tree_check_sharing(struct dump_ctx *ctx);
+
 /* core.c */
-int collect_thread_core(struct dump_thread *th);
+int collect_thread_core(struct dump_task *t, struct dump_thread *th);
 int write_cores(struct dump_ctx *ctx, struct dump_task *t);
 int siginfo_entries(const struct siginfo_queue *q, SiginfoEntry **ents,
 		    SiginfoEntry ***out);
@@ -313,10 +334,10 @@ int dump_pages(struct dump_ctx *ctx, struct dump_task *t);
 
 /* files.c */
 int collect_fds(struct dump_ctx *ctx, struct dump_task *t);
+int write_fdtables(struct dump_ctx *ctx, struct dump_task *t);
 int files_add_maponly(struct dump_files *f, const char *path, const struct stat *s,
 		      const char *deleted_src, uint32_t *id);
 int write_files(struct dump_ctx *ctx);
-int write_fdtable(struct dump_ctx *ctx, struct dump_task *t);
 int write_file_data(struct dump_ctx *ctx);
 void free_files(struct dump_files *f);
 void free_fdtable(struct dump_fdtable *fdt);

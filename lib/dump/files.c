@@ -5,6 +5,13 @@
  * exe link), FILE/FDTABLE records and FILE_DATA of deleted files.  A memfd
  * is a FILE_MEMFD entry naming its shmem object (shmem.c).  Each file
  * kind plugs in through the table file_kinds[].
+ *
+ * fd tables: a process's own (not when it shares its parent's, share.c)
+ * and those of threads that have one of their own (/proc/TID/fd, handles
+ * through a PIDFD_THREAD pidfd).  Finding the description an fd shares
+ * with an earlier one: the descriptions of each inode (dev, ino) are kept
+ * in kcmp(KCMP_FILE) order, so a binary search needs about log2(n) kcmp
+ * calls instead of one per earlier description of that inode.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,10 +34,25 @@
 
 #define DELETED_MAX	(1ull << 30)
 #define CHUNK		(4ul << 20)
+#define HASH_MIN	256
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD	O_EXCL
+#endif
+
+/* The file descriptions and the MAPONLY entry of one inode. */
+struct inode_files {
+	struct inode_files *next;	/* hash chain */
+	uint64_t dev, ino;
+	uint32_t maponly_id;		/* its FILE_MAPONLY entry, 0 if none */
+	bool unsorted;			/* kcmp failed once: linear search */
+	uint32_t *ids;			/* descriptions, in kcmp order */
+	size_t n, cap;
+};
 
 /* One fd being looked at. */
 struct fd_probe {
-	pid_t pid;
+	pid_t pid;		/* the process, or the thread owning the table */
 	uint32_t index;		/* the holder's task index */
 	int fd;
 	char link[4096];
@@ -258,6 +280,79 @@ static void fill_stat(FileEntry *e, const struct stat *st)
 	PB_SET(e, mtime_ns, (uint64_t)st->st_mtim.tv_sec * 1000000000ull + st->st_mtim.tv_nsec);
 }
 
+static size_t inode_hash(uint64_t dev, uint64_t ino, size_t n_hash)
+{
+	uint64_t h = (ino ^ (dev << 32) ^ (dev >> 32)) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 32) & (n_hash - 1);
+}
+
+/* Doubles the hash table when it gets full.  0 or -ENOMEM. */
+static int inode_grow(struct dump_files *f)
+{
+	size_t n = f->n_hash ? f->n_hash * 2 : HASH_MIN, i, b;
+	struct inode_files **nh, *in, *next;
+
+	nh = calloc(n, sizeof(*nh));
+	if (!nh)
+		return -ENOMEM;
+	for (i = 0; i < f->n_hash; i++) {
+		for (in = f->hash[i]; in; in = next) {
+			next = in->next;
+			b = inode_hash(in->dev, in->ino, n);
+			in->next = nh[b];
+			nh[b] = in;
+		}
+	}
+	free(f->hash);
+	f->hash = nh;
+	f->n_hash = n;
+	return 0;
+}
+
+/* The entry of inode (dev, ino), made if new; NULL without memory. */
+static struct inode_files *inode_get(struct dump_files *f, uint64_t dev, uint64_t ino)
+{
+	struct inode_files *in;
+	size_t b;
+
+	if (f->n_hash) {
+		for (in = f->hash[inode_hash(dev, ino, f->n_hash)]; in; in = in->next)
+			if (in->dev == dev && in->ino == ino)
+				return in;
+	}
+	if (f->n_inodes >= f->n_hash && inode_grow(f))
+		return NULL;
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return NULL;
+	in->dev = dev;
+	in->ino = ino;
+	b = inode_hash(dev, ino, f->n_hash);
+	in->next = f->hash[b];
+	f->hash[b] = in;
+	f->n_inodes++;
+	return in;
+}
+
+/* Puts description id at position pos of in's list.  0 or -ENOMEM. */
+static int inode_insert(struct inode_files *in, size_t pos, uint32_t id)
+{
+	uint32_t *nv;
+
+	if (in->n == in->cap) {
+		in->cap = in->cap ? in->cap * 2 : 4;
+		nv = realloc(in->ids, in->cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		in->ids = nv;
+	}
+	memmove(in->ids + pos + 1, in->ids + pos, (in->n - pos) * sizeof(*in->ids));
+	in->ids[pos] = id;
+	in->n++;
+	return 0;
+}
+
 /*
  * Deleted file behind a mapping or the exe link: its contents go to
  * FILE_DATA records, read through src (/proc/PID/map_files/... or
@@ -287,21 +382,21 @@ static int maponly_deleted(struct dump_file *df, const char *src, const struct s
 int files_add_maponly(struct dump_files *f, const char *path, const struct stat *st,
 		      const char *deleted_src, uint32_t *id)
 {
+	struct inode_files *in;
 	struct dump_file *df;
-	size_t i;
 	int ret;
 
-	for (i = 0; i < f->n; i++) {
-		df = &f->v[i];
-		if (df->e.kind == FILE_KIND__FILE_MAPONLY && df->e.dev == st->st_dev &&
-		    df->e.ino == st->st_ino) {
-			*id = df->e.id;
-			return 0;
-		}
+	in = inode_get(f, st->st_dev, st->st_ino);
+	if (!in)
+		return -ENOMEM;
+	if (in->maponly_id) {
+		*id = in->maponly_id;
+		return 0;
 	}
 	df = files_new(f);
 	if (!df)
 		return -ENOMEM;
+	in->maponly_id = df->e.id;
 	PB_SET(&df->e, kind, FILE_KIND__FILE_MAPONLY);
 	fill_stat(&df->e, st);
 	*id = df->e.id;
@@ -311,32 +406,59 @@ int files_add_maponly(struct dump_files *f, const char *path, const struct stat 
 	return ret;
 }
 
-/*
- * The description p shares with an fd seen before in any process of the
- * tree (dup, inherited over fork, SCM_RIGHTS), or NULL.  Same dev/ino is
- * the cheap filter, kcmp(KCMP_FILE) the answer.
- */
-static struct dump_file *find_shared(struct dump_files *f, const struct fd_probe *p)
+/* Without kcmp: same holder, inode, offset and flags is the best guess. */
+static struct dump_file *find_linear(struct dump_files *f, const struct inode_files *in,
+				     const struct fd_probe *p)
 {
 	size_t i;
-	long r;
 
-	for (i = 0; i < f->n; i++) {
-		struct dump_file *df = &f->v[i];
+	for (i = 0; i < in->n; i++) {
+		struct dump_file *df = &f->v[in->ids[i] - 1];
 
-		if (df->first_fd < 0 || df->e.dev != p->st.st_dev || df->e.ino != p->st.st_ino)
-			continue;
-		r = syscall(SYS_kcmp, df->first_pid, p->pid, KCMP_FILE, df->first_fd, p->fd);
-		if (r == 0)
+		if (syscall(SYS_kcmp, df->first_pid, p->pid, KCMP_FILE, df->first_fd, p->fd) == 0)
 			return df;
-		if (r < 0 && df->first_pid == p->pid && df->e.pos == p->fi.pos &&
+		if (df->first_pid == p->pid && df->e.pos == p->fi.pos &&
 		    df->e.flags == (p->fi.flags & ~(uint32_t)O_CLOEXEC))
-			return df;	/* no kcmp: same inode, offset and flags */
+			return df;
 	}
 	return NULL;
 }
 
-static int probe_fd(struct dump_task *t, struct fd_probe *p)
+/*
+ * The description p shares with an fd seen before in any task of the tree
+ * (dup, inherited over fork, SCM_RIGHTS), or NULL and in *pos where a new
+ * one goes in in's kcmp order.  Binary search: kcmp orders descriptions.
+ */
+static struct dump_file *find_shared(struct dump_files *f, struct inode_files *in,
+				     const struct fd_probe *p, size_t *pos)
+{
+	size_t lo = 0, hi = in->n, mid;
+	struct dump_file *df;
+	long r;
+
+	*pos = in->n;
+	if (in->unsorted)
+		return find_linear(f, in, p);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		df = &f->v[in->ids[mid] - 1];
+		r = syscall(SYS_kcmp, p->pid, df->first_pid, KCMP_FILE, p->fd, df->first_fd);
+		if (r == 0)
+			return df;
+		if (r < 0) {
+			in->unsorted = true;
+			return find_linear(f, in, p);
+		}
+		if (r == 1)	/* p's description orders before df's */
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*pos = lo;
+	return NULL;
+}
+
+static int probe_fd(int pidfd, struct fd_probe *p)
 {
 	char name[48], *text;
 	int ret;
@@ -356,7 +478,7 @@ static int probe_fd(struct dump_task *t, struct fd_probe *p)
 		pr_err("pid %d fd %d: malformed fdinfo\n", p->pid, p->fd);
 		return ret;
 	}
-	p->local = syscall(SYS_pidfd_getfd, t->pidfd, p->fd, 0);
+	p->local = syscall(SYS_pidfd_getfd, pidfd, p->fd, 0);
 	snprintf(name, sizeof(name), "/proc/%d/fd/%d", p->pid, p->fd);
 	if (p->local >= 0 ? fstat(p->local, &p->st) : stat(name, &p->st)) {
 		pr_perror("pid %d fd %d: cannot stat %s", p->pid, p->fd, p->link);
@@ -380,16 +502,21 @@ static int add_fd_entry(struct dump_fdtable *fdt, const struct fd_probe *p, uint
 	return 0;
 }
 
-/* Turns one fd into a (new or shared) file description and an fd entry. */
-static int collect_fd(struct dump_ctx *ctx, struct dump_task *t, struct fd_probe *p)
+/* Turns one fd into a (new or shared) file description and an entry of fdt. */
+static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_probe *p)
 {
 	const struct file_kind *k = file_kinds;
+	struct inode_files *in;
 	struct dump_file *df;
+	size_t pos;
 	int ret;
 
-	df = find_shared(&ctx->files, p);
+	in = inode_get(&ctx->files, p->st.st_dev, p->st.st_ino);
+	if (!in)
+		return -ENOMEM;
+	df = find_shared(&ctx->files, in, p, &pos);
 	if (df)
-		return add_fd_entry(t->fdt, p, df->e.id);
+		return add_fd_entry(fdt, p, df->e.id);
 	while (!k->match(p))
 		k++;
 	if (!k->fill) {
@@ -397,7 +524,7 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_task *t, struct fd_probe
 		return -EOPNOTSUPP;
 	}
 	df = files_new(&ctx->files);
-	if (!df)
+	if (!df || inode_insert(in, pos, df->e.id))
 		return -ENOMEM;
 	df->local_fd = steal_fd(&p->local);
 	df->first_pid = p->pid;
@@ -407,7 +534,7 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_task *t, struct fd_probe
 	PB_SET(&df->e, pos, p->fi.pos);
 	ret = k->fill(ctx, p, df);
 	PB_SET(&df->e, kind, df->e.kind);
-	return ret ? : add_fd_entry(t->fdt, p, df->e.id);
+	return ret ? : add_fd_entry(fdt, p, df->e.id);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -452,35 +579,74 @@ static int list_fds(pid_t pid, int **out, size_t *n)
 	return 0;
 }
 
-/* Collects the fd table of frozen t.  0 or -errno (logged). */
-int collect_fds(struct dump_ctx *ctx, struct dump_task *t)
+/*
+ * Collects one fd table of frozen t: the process's (tid == t->pid, through
+ * pidfd) or the own table of thread tid.  *out gets it.  0 or -errno
+ * (logged).
+ */
+static int collect_table(struct dump_ctx *ctx, struct dump_task *t, pid_t tid, int pidfd,
+			 uint32_t files_id, struct dump_fdtable **out)
 {
 	struct fd_probe *p;
 	int *fds = NULL;
 	size_t n = 0, i;
 	int ret;
 
-	t->fdt = calloc(1, sizeof(*t->fdt));
+	*out = calloc(1, sizeof(**out));
 	p = malloc(sizeof(*p));
-	if (!t->fdt || !p) {
+	if (!*out || !p) {
 		free(p);
 		return -ENOMEM;
 	}
-	t->fdt->files_id = t->index;
-	ret = list_fds(t->pid, &fds, &n);
+	(*out)->files_id = files_id;
+	ret = list_fds(tid, &fds, &n);
 	for (i = 0; !ret && i < n; i++) {
 		memset(p, 0, sizeof(*p));
-		p->pid = t->pid;
+		p->pid = tid;
 		p->index = t->index;
 		p->fd = fds[i];
 		p->local = -1;
-		ret = probe_fd(t, p);
-		ret = ret ? : collect_fd(ctx, t, p);
+		ret = probe_fd(pidfd, p);
+		ret = ret ? : collect_fd(ctx, *out, p);
 		if (p->local >= 0)
 			close(p->local);
 	}
 	free(fds);
 	free(p);
+	return ret;
+}
+
+/* The own fd table of thread th of t, through a pidfd of that thread. */
+static int collect_thread_table(struct dump_ctx *ctx, struct dump_task *t,
+				struct dump_thread *th)
+{
+	int pidfd, ret;
+
+	pidfd = syscall(SYS_pidfd_open, th->tid, PIDFD_THREAD);
+	if (pidfd < 0) {
+		pr_perror("pid %d (thread %d): pidfd_open", t->pid, th->tid);
+		return -errno;
+	}
+	ret = collect_table(ctx, t, th->tid, pidfd, th->files_id, &th->fdt);
+	close(pidfd);
+	return ret;
+}
+
+/*
+ * Collects the fd tables of frozen t: its own unless it shares its
+ * parent's (collected there), and every thread's own one.  0 or -errno
+ * (logged).
+ */
+int collect_fds(struct dump_ctx *ctx, struct dump_task *t)
+{
+	size_t i;
+	int ret = 0;
+
+	if (t->files_id == t->index)
+		ret = collect_table(ctx, t, t->pid, t->pidfd, t->files_id, &t->fdt);
+	for (i = 1; !ret && i < t->n_threads; i++)
+		if (t->threads[i].files_id)
+			ret = collect_thread_table(ctx, t, &t->threads[i]);
 	return ret;
 }
 
@@ -498,34 +664,48 @@ int write_files(struct dump_ctx *ctx)
 	return ret;
 }
 
-/* The fd table of live t.  0 or -errno (logged). */
-int write_fdtable(struct dump_ctx *ctx, struct dump_task *t)
+/* One FDTABLE record; tid names the holder.  0 or -errno (logged). */
+static int write_fdtable(struct dump_ctx *ctx, pid_t tid, const struct dump_fdtable *fdt)
 {
 	FdtableEntry fe = FDTABLE_ENTRY__INIT;
 	FdEntry *ents, **pents;
 	size_t i;
 	int ret = -ENOMEM;
 
-	ents = calloc(t->fdt->n_fds + 1, sizeof(*ents));
-	pents = calloc(t->fdt->n_fds + 1, sizeof(*pents));
+	ents = calloc(fdt->n_fds + 1, sizeof(*ents));
+	pents = calloc(fdt->n_fds + 1, sizeof(*pents));
 	if (!ents || !pents)
 		goto out_free;
-	for (i = 0; i < t->fdt->n_fds; i++) {
+	for (i = 0; i < fdt->n_fds; i++) {
 		fd_entry__init(&ents[i]);
-		PB_SET(&ents[i], fd, t->fdt->fds[i].fd);
-		PB_SET(&ents[i], file_id, t->fdt->fds[i].file_id);
-		PB_SET(&ents[i], cloexec, t->fdt->fds[i].cloexec);
+		PB_SET(&ents[i], fd, fdt->fds[i].fd);
+		PB_SET(&ents[i], file_id, fdt->fds[i].file_id);
+		PB_SET(&ents[i], cloexec, fdt->fds[i].cloexec);
 		pents[i] = &ents[i];
 	}
-	PB_SET(&fe, files_id, t->fdt->files_id);
+	PB_SET(&fe, files_id, fdt->files_id);
 	fe.fds = pents;
-	fe.n_fds = t->fdt->n_fds;
+	fe.n_fds = fdt->n_fds;
 	ret = img_write_msg(ctx->w, IMG_REC_FDTABLE, &fe.base);
 	if (ret)
-		pr_err("pid %d: cannot write the fd table: %s\n", t->pid, strerror(-ret));
+		pr_err("pid %d: cannot write the fd table: %s\n", tid, strerror(-ret));
 out_free:
 	free(ents);
 	free(pents);
+	return ret;
+}
+
+/* The fd tables live t holds: its own (if not its parent's), its threads'. */
+int write_fdtables(struct dump_ctx *ctx, struct dump_task *t)
+{
+	size_t i;
+	int ret = 0;
+
+	if (t->fdt)
+		ret = write_fdtable(ctx, t->pid, t->fdt);
+	for (i = 1; !ret && i < t->n_threads; i++)
+		if (t->threads[i].fdt)
+			ret = write_fdtable(ctx, t->threads[i].tid, t->threads[i].fdt);
 	return ret;
 }
 
@@ -568,8 +748,17 @@ int write_file_data(struct dump_ctx *ctx)
 
 void free_files(struct dump_files *f)
 {
+	struct inode_files *in, *next;
 	size_t i;
 
+	for (i = 0; i < f->n_hash; i++) {
+		for (in = f->hash[i]; in; in = next) {
+			next = in->next;
+			free(in->ids);
+			free(in);
+		}
+	}
+	free(f->hash);
 	for (i = 0; i < f->n; i++) {
 		free(f->v[i].path);
 		free(f->v[i].pipe_data);

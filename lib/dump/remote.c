@@ -4,8 +4,12 @@
  * scratch area read back with one inject_read().  Per process, in the
  * leader: sigactions, brk, prctl values, itimers, POSIX timers.  Per
  * thread, in each thread (its own window and scratch area, so a thread
- * orphaned mid-call recovers its own registers): sigaltstack, clear_child_tid
- * and the robust list.
+ * orphaned mid-call recovers its own registers): sigaltstack and
+ * clear_child_tid.  Not injected: the robust list (get_robust_list() from
+ * outside, core.c) and the dispositions /proc/PID/status already gives:
+ * a signal neither caught (SigCgt) nor ignored (SigIgn) is SIG_DFL, and
+ * its flags, mask and restorer change nothing while it is (recorded as
+ * 0), except SIGCHLD's (SA_NOCLDWAIT / SA_NOCLDSTOP), always asked.
  */
 #include <errno.h>
 #include <signal.h>
@@ -40,8 +44,6 @@ struct remote_area {
 	int32_t pdeath_sig;
 	int32_t child_subreaper;
 	struct kitimerval itimers[3];
-	uint64_t robust_head;
-	uint64_t robust_len;
 };
 
 _Static_assert(sizeof(struct remote_area) <= SCRATCH_LEN - SCRATCH_DATA - SCRATCH_TAIL,
@@ -62,6 +64,14 @@ static int rcall(struct inject *in, long *res, long nr, unsigned long a0,
 	return ret;
 }
 
+/* Is signal sig of t SIG_DFL with nothing else worth recording? */
+static bool plain_default(const struct dump_task *t, int sig)
+{
+	uint64_t bit = 1ull << (sig - 1);
+
+	return sig != SIGCHLD && !((t->status.sig_ign | t->status.sig_cgt) & bit);
+}
+
 static int remote_sigactions(struct inject *in, struct dump_task *t)
 {
 	long res;
@@ -70,6 +80,10 @@ static int remote_sigactions(struct inject *in, struct dump_task *t)
 	for (sig = 1; sig <= NSIG_KERNEL; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
+		if (t->status.has_sig_masks && plain_default(t, sig)) {
+			t->rt.act_valid[sig] = true;	/* zeroed: SIG_DFL */
+			continue;
+		}
 		ret = rcall(in, &res, SYS_rt_sigaction, sig, 0,
 			    SLOT(in, act[sig]), sizeof(uint64_t));
 		if (ret)
@@ -113,8 +127,6 @@ static int remote_thread(struct inject *in, struct dump_thread *th)
 	ret = ret ? : rcall(in, &res, SYS_prctl, PR_GET_TID_ADDRESS, SLOT(in, tid_address), 0, 0);
 	if (!ret && res)
 		pr_warn("pid %d: PR_GET_TID_ADDRESS: %s\n", th->tid, strerror(-res));
-	ret = ret ? : rcall(in, &res, SYS_get_robust_list, 0, SLOT(in, robust_head),
-			    SLOT(in, robust_len), 0);
 	return ret;
 }
 
@@ -132,8 +144,6 @@ static void take_thread(const struct remote_area *a, struct dump_thread *th)
 	th->rt.altstack_flags = a->altstack.flags;
 	th->rt.altstack_size = a->altstack.size;
 	th->rt.clear_child_tid = a->tid_address;
-	th->rt.robust_list = a->robust_head;
-	th->rt.robust_list_len = a->robust_len;
 }
 
 /* Scratch size: the process window also holds the timers' results. */

@@ -157,7 +157,8 @@ static int write_live(struct dump_ctx *ctx, struct dump_task *t)
 	PB_SET(&te, sid, t->stat.session);
 	te.comm = t->threads[0].comm;
 	PB_SET(&te, mm_id, t->index);
-	PB_SET(&te, files_id, t->index);
+	PB_SET(&te, files_id, t->files_id);
+	PB_SET(&te, fs_id, t->fs_id);
 	PB_SET(&te, personality, t->personality);
 	if (t->status.has_umask)
 		PB_SET(&te, umask, t->status.umask);

@@ -3,9 +3,8 @@
  * the root (PTRACE_SEIZE + INTERRUPT, pass after pass until a pass finds
  * nothing new), puts the processes in preorder (NOTES: "Dump <-> restore
  * contract for trees and threads"), refuses what the image cannot express
- * (shared mm/fd table/fs between processes, threads with their own, a
- * zombie leader with live threads), and releases or kills the whole tree
- * at the end.  Sessions and groups are recorded as they are, leaderless
+ * (a zombie leader with live threads; sharing is share.c's), and releases
+ * or kills the whole tree at the end.  Sessions and groups are recorded as they are, leaderless
  * ones included: restore rebuilds those with helpers or refuses them.
  */
 #include <dirent.h>
@@ -498,66 +497,15 @@ int tree_check_vfork(pid_t pid, pid_t tid)
 	return ret;
 }
 
-static const struct {
-	int type;
-	const char *what;
-} shared_kinds[] = {
-	{ KCMP_VM, "address space (vfork or CLONE_VM without CLONE_THREAD)" },
-	{ KCMP_FILES, "fd table (CLONE_FILES)" },
-	{ KCMP_FS, "cwd/root/umask (CLONE_FS)" },
-};
-
-#define N_SHARED_KINDS (sizeof(shared_kinds) / sizeof(shared_kinds[0]))
-
-/* Refuses two processes sharing an mm, fd table or fs info. */
-static int check_pair(const struct dump_task *a, const struct dump_task *b)
-{
-	size_t k;
-	int r;
-
-	for (k = 0; k < N_SHARED_KINDS; k++) {
-		r = same_object(a->pid, b->pid, shared_kinds[k].type);
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			pr_err("pid %d shares its %s with pid %d: not supported\n", b->pid,
-			       shared_kinds[k].what, a->pid);
-			return -EOPNOTSUPP;
-		}
-	}
-	return 0;
-}
-
-/* Refuses a thread with an fd table or fs info of its own. */
-static int check_threads(const struct dump_task *t)
-{
-	size_t i, k;
-	int r;
-
-	for (i = 1; i < t->n_threads; i++) {
-		for (k = 1; k < N_SHARED_KINDS; k++) {
-			r = same_object(t->pid, t->threads[i].tid, shared_kinds[k].type);
-			if (r < 0)
-				return r;
-			if (r) {
-				pr_err("pid %d: thread %d has its own %s: not supported\n", t->pid,
-				       t->threads[i].tid, shared_kinds[k].what);
-				return -EOPNOTSUPP;
-			}
-		}
-	}
-	return 0;
-}
-
 /*
- * Refusals that need the frozen tree (NOTES, issue 3).  Session and group
- * ids are not checked: whether a leaderless one can be rebuilt is for
- * restore to decide.  Returns 0 or -errno (logged).
+ * Refusals that need the frozen tree (NOTES, issue 3), then who shares
+ * what (share.c).  Session and group ids are not checked: whether a
+ * leaderless one can be rebuilt is for restore to decide.  Returns 0 or
+ * -errno (logged).
  */
 int tree_check(struct dump_ctx *ctx)
 {
-	size_t i, j;
-	int ret;
+	size_t i;
 
 	for (i = 0; i < ctx->n_tasks; i++) {
 		struct dump_task *t = ctx->tasks[i];
@@ -569,14 +517,8 @@ int tree_check(struct dump_ctx *ctx)
 			       t->stat.ppid, t->parent->pid);
 			return -EAGAIN;
 		}
-		ret = check_threads(t);
-		for (j = 0; !ret && j < i; j++)
-			if (!ctx->tasks[j]->zombie)
-				ret = check_pair(ctx->tasks[j], t);
-		if (ret)
-			return ret;
 	}
-	return 0;
+	return tree_check_sharing(ctx);
 }
 
 /* Lets every seized thread of the tree go. */

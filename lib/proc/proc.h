@@ -61,6 +61,8 @@ struct proc_status {
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	uint32_t umask;
 	bool has_umask;
+	uint64_t sig_ign, sig_cgt;	/* SigIgn / SigCgt: bit n-1 = signal n */
+	bool has_sig_masks;		/* both lines were there */
 	bool no_new_privs;
 	bool kthread;
 	uint32_t threads;

@@ -1,5 +1,6 @@
 /*
- * /proc/PID/status parser: identity, credentials, capabilities, umask.
+ * /proc/PID/status parser: identity, credentials, capabilities, umask,
+ * ignored and caught signals.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,7 +42,7 @@ static int parse_ids(const char *p, uint32_t ids[4])
 		0 : -EINVAL;
 }
 
-static int parse_cap(const char *p, uint64_t *cap)
+static int parse_hex64(const char *p, uint64_t *cap)
 {
 	return sscanf(p, "%" SCNx64, cap) == 1 ? 0 : -EINVAL;
 }
@@ -72,18 +73,24 @@ static int parse_status_line(const char *key, size_t klen, const char *val,
 	} else if (KEY("Groups")) {
 		return parse_groups(val, st);
 	} else if (KEY("CapInh")) {
-		return parse_cap(val, &st->cap_inh);
+		return parse_hex64(val, &st->cap_inh);
 	} else if (KEY("CapPrm")) {
-		return parse_cap(val, &st->cap_prm);
+		return parse_hex64(val, &st->cap_prm);
 	} else if (KEY("CapEff")) {
-		return parse_cap(val, &st->cap_eff);
+		return parse_hex64(val, &st->cap_eff);
 	} else if (KEY("CapBnd")) {
-		return parse_cap(val, &st->cap_bnd);
+		return parse_hex64(val, &st->cap_bnd);
 	} else if (KEY("CapAmb")) {
-		return parse_cap(val, &st->cap_amb);
+		return parse_hex64(val, &st->cap_amb);
 	} else if (KEY("Umask")) {
 		st->umask = strtoul(val, NULL, 8);
 		st->has_umask = true;
+	} else if (KEY("SigIgn")) {
+		*seen |= 0x10;
+		return parse_hex64(val, &st->sig_ign);
+	} else if (KEY("SigCgt")) {
+		*seen |= 0x20;
+		return parse_hex64(val, &st->sig_cgt);
 	} else if (KEY("NoNewPrivs")) {
 		st->no_new_privs = atoi(val) != 0;
 	} else if (KEY("Kthread")) {
@@ -122,10 +129,11 @@ int proc_parse_status(const char *text, struct proc_status *st)
 		if (!*nl)
 			break;
 	}
-	if (seen != 0xf) {
+	if ((seen & 0xf) != 0xf) {
 		proc_status_free(st);
 		return -EINVAL;
 	}
+	st->has_sig_masks = (seen & 0x30) == 0x30;
 	return 0;
 }
 

@@ -1,9 +1,10 @@
 #!/bin/bash
 # vxdump refuses what the image cannot express (NOTES, issue 3), using
 # tests/progs/dump-refused: a TCP socket, an eventfd (anon inode), a vfork
-# child sharing its parent's mm, children sharing the mm (CLONE_VM), the fd
-# table (CLONE_FILES) or cwd/root/umask (CLONE_FS) with the target, and a
-# thread with an fd table or fs info of its own.  Each: exit status 1,
+# child sharing its parent's mm, a child sharing the mm (CLONE_VM), and two
+# siblings sharing an fd table (CLONE_FILES) or cwd/root/umask (CLONE_FS)
+# that is not their parent's (sharing with the parent, and threads with
+# their own, are dumped: t-share-variants.sh).  Each: exit status 1,
 # exactly one line on stderr naming the pid(s) and the reason, no image
 # file left at -o, nothing on stdout, and the target keeps running: counter
 # advancing, not stopped, not traced (TracerPid 0), its children too.
@@ -84,25 +85,21 @@ expect_counting "before dump (vfork)"
 want="pid $c shares its address space with its child $g$E.*vfork"
 PRE_CHECK="check_untraced $c $g" refuse vfork "$want"
 
-for mode in clone-vm clone-files clone-fs; do
+start_prog dump-refused clone-vm
+c=$(child_of child)
+expect_counting "before dump (clone-vm)"
+PRE_CHECK="check_untraced $c" refuse clone-vm "pid $c shares its address space.* with pid $PID$E"
+
+for mode in sibling-files sibling-fs; do
 	start_prog dump-refused "$mode"
 	c=$(child_of child)
+	s=$(child_of sibling)
 	expect_counting "before dump ($mode)"
 	case $mode in
-	clone-vm) what='address space' ;;
-	clone-files) what='fd table \(CLONE_FILES\)' ;;
-	clone-fs) what='cwd/root/umask \(CLONE_FS\)' ;;
+	sibling-files) what='fd table \(CLONE_FILES\)' ;;
+	sibling-fs) what='cwd/root/umask \(CLONE_FS\)' ;;
 	esac
-	PRE_CHECK="check_untraced $c" refuse "$mode" "pid $c shares its $what.* with pid $PID$E"
-done
-
-for mode in thread-files thread-fs; do
-	start_prog dump-refused "$mode"
-	expect_counting "before dump ($mode)"
-	case $mode in
-	thread-files) what='fd table \(CLONE_FILES\)' ;;
-	thread-fs) what='cwd/root/umask \(CLONE_FS\)' ;;
-	esac
-	refuse "$mode" "pid $PID: thread [0-9]+ has its own $what"
+	PRE_CHECK="check_untraced $c $s" refuse "$mode" \
+		"pid ($c|$s) shares its $what with pid ($c|$s), which is not its parent"
 done
 pass

@@ -10,18 +10,20 @@
  *                 and "vchild G"
  *   clone-vm      a child sharing our address space (CLONE_VM without
  *                 CLONE_THREAD); writes "child PID"
- *   clone-files   a child sharing our fd table (CLONE_FILES); "child PID"
- *   clone-fs      a child sharing our cwd/root/umask (CLONE_FS); "child PID"
- *   thread-files  a thread that unshared its fd table (CLONE_FILES)
- *   thread-fs     a thread that unshared its fs info (CLONE_FS)
+ *   sibling-files two children sharing an fd table that is not ours: C
+ *                 forked, S made by C with clone(CLONE_FILES|CLONE_PARENT);
+ *                 writes "child C" and "sibling S"
+ *   sibling-fs    the same with CLONE_FS (cwd/root/umask)
+ *
+ * (A child sharing our fd table or fs info, and a thread with its own, are
+ * dumped now: tests/progs/share-variants.c.)
  *
  * Children sleep in raw syscalls (die with us: PR_SET_PDEATHSIG) and are
  * killed when the program finishes.  On SIGUSR1 it checks that its
  * "count N" lines increase strictly and that the socket still listens /
- * the eventfd still counts / the children and the thread still run.
+ * the eventfd still counts / the children still run.
  */
 #include <netinet/in.h>
-#include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -34,11 +36,8 @@
 #define CHILD_STACK (64 * 1024)
 
 static volatile uint64_t counter;
-static volatile int thread_beats;
-static int have_thread;
 static int sock_fd = -1, event_fd = -1;
-static pid_t child_pid = -1, vchild_pid = -1;
-static int thread_unshare;	/* CLONE_FILES or CLONE_FS for the thread */
+static pid_t child_pid = -1, vchild_pid = -1, sibling_pid = -1;
 
 static void setup_socket(int unused)
 {
@@ -58,34 +57,6 @@ static void setup_eventfd(int unused)
 	if (event_fd < 0)
 		prog_fail("eventfd: %s", strerror(errno));
 	prog_say("eventfd %d\n", event_fd);
-}
-
-static void *thread_main(void *arg)
-{
-	struct timespec step = { 0, 20 * 1000000L };
-
-	(void)arg;
-	if (thread_unshare && unshare(thread_unshare))
-		prog_fail("thread: unshare(%#x): %s", thread_unshare, strerror(errno));
-	for (;;) {
-		thread_beats++;
-		nanosleep(&step, NULL);
-	}
-	return NULL;
-}
-
-static void setup_thread(int unshare_flags)
-{
-	pthread_t t;
-	int ret, i;
-
-	thread_unshare = unshare_flags;
-	ret = pthread_create(&t, NULL, thread_main, NULL);
-	if (ret)
-		prog_fail("pthread_create: %s", strerror(ret));
-	have_thread = 1;
-	for (i = 0; i < 200 && !thread_beats; i++)	/* unshared before "ready" */
-		usleep(5000);
 }
 
 /* A child's life: sleep in raw syscalls until killed (no libc state used). */
@@ -109,6 +80,35 @@ static void setup_clone(int flags)
 	if (child_pid < 0)
 		prog_fail("clone(%#x): %s", flags, strerror(errno));
 	prog_say("child %d\n", (int)child_pid);
+}
+
+/*
+ * C (forked) makes S with clone(flags | CLONE_PARENT): S is our child too
+ * and shares C's fd table or fs info, not ours.  Reports both.
+ */
+static void setup_sibling(int flags)
+{
+	char *stack = malloc(CHILD_STACK);
+	int p[2];
+
+	if (!stack || pipe(p))
+		prog_fail("no memory or pipe for a sibling");
+	child_pid = fork();
+	if (child_pid < 0)
+		prog_fail("fork: %s", strerror(errno));
+	if (child_pid == 0) {
+		pid_t s = clone(sleeper, stack + CHILD_STACK, flags | CLONE_PARENT, NULL);
+
+		if (write(p[1], &s, sizeof(s)) != sizeof(s))
+			_exit(1);
+		sleeper(NULL);
+	}
+	if (read(p[0], &sibling_pid, sizeof(sibling_pid)) != sizeof(sibling_pid) ||
+	    sibling_pid <= 0)
+		prog_fail("sibling of %d not made", (int)child_pid);
+	close(p[0]);
+	close(p[1]);
+	prog_say("child %d\nsibling %d\n", (int)child_pid, (int)sibling_pid);
 }
 
 /* The only child of pid, from /proc/PID/task/PID/children; -1 if none. */
@@ -165,9 +165,8 @@ static void check_child(pid_t pid, const char *what)
 /* The refused object is still there and working. */
 static void check_object(void)
 {
-	struct timespec pause_ts = { 0, 100 * 1000000L };
 	socklen_t len = sizeof(int);
-	int listening = 0, beats;
+	int listening = 0;
 	uint64_t v = 0;
 
 	if (sock_fd >= 0)
@@ -186,10 +185,10 @@ static void check_object(void)
 		kill(child_pid, SIGKILL);
 		waitpid(child_pid, NULL, __WALL);
 	}
-	if (have_thread) {
-		beats = thread_beats;
-		nanosleep(&pause_ts, NULL);
-		CHECK(thread_beats > beats, "second thread stopped at %d", beats);
+	if (sibling_pid > 0) {
+		check_child(sibling_pid, "sibling");
+		kill(sibling_pid, SIGKILL);
+		waitpid(sibling_pid, NULL, __WALL);
 	}
 }
 
@@ -202,10 +201,8 @@ static const struct {
 	{ "eventfd", setup_eventfd, 0 },
 	{ "vfork", setup_vfork, 0 },
 	{ "clone-vm", setup_clone, CLONE_VM },
-	{ "clone-files", setup_clone, CLONE_FILES },
-	{ "clone-fs", setup_clone, CLONE_FS },
-	{ "thread-files", setup_thread, CLONE_FILES },	/* SIGUSR1 stays blocked there */
-	{ "thread-fs", setup_thread, CLONE_FS },
+	{ "sibling-files", setup_sibling, CLONE_FILES },
+	{ "sibling-fs", setup_sibling, CLONE_FS },
 };
 
 int main(int argc, char **argv)

@@ -116,6 +116,11 @@ static const char status_text[] =
 	"Kthread:\t0\n"
 	"Threads:\t3\n"
 	"SigQ:\t0/96365\n"
+	"SigPnd:\t0000000000000000\n"
+	"ShdPnd:\t0000000000000000\n"
+	"SigBlk:\t0000000000010000\n"
+	"SigIgn:\t0000000000001001\n"
+	"SigCgt:\t0000000180004002\n"
 	"CapInh:\t0000000000000000\n"
 	"CapPrm:\t000001fffeffffff\n"
 	"CapEff:\t000001fffeffffff\n"
@@ -148,12 +153,16 @@ static void test_status(void)
 	CU_ASSERT_TRUE(s.no_new_privs);
 	CU_ASSERT_FALSE(s.kthread);
 	CU_ASSERT_EQUAL(s.threads, 3);
+	CU_ASSERT_TRUE(s.has_sig_masks);
+	CU_ASSERT_EQUAL(s.sig_ign, 0x1001);		/* SIGHUP, SIGPIPE */
+	CU_ASSERT_EQUAL(s.sig_cgt, 0x180004002ull);	/* SIGINT, SIGTERM, 32, 33 */
 	proc_status_free(&s);
 
 	CU_ASSERT_EQUAL(proc_parse_status("Groups:\t\nState:\tS (sleeping)\nPid:\t1\n"
 					  "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", &s), 0);
 	CU_ASSERT_EQUAL(s.n_groups, 0);
 	CU_ASSERT_FALSE(s.has_umask);
+	CU_ASSERT_FALSE(s.has_sig_masks);
 	proc_status_free(&s);
 	CU_ASSERT_EQUAL(proc_parse_status("Name:\tx\nPid:\t1\n", &s), -EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_status("State:\tS\nPid:\t1\nUid:\t0 0\nGid:\t0\t0\t0\t0\n", &s),
