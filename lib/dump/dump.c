@@ -3,6 +3,7 @@
  * the records follows the dump <-> restore contract in NOTES.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,32 @@ uint64_t dump_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Pins us to the CPU we run on while the tree is frozen and collected:
+ * every injected call is a ptrace round trip, and a wakeup on the other
+ * CPU costs an IPI (NOTES: "Restore: one CPU while ptrace ping-pongs").
+ * Only our own mask changes, never the target's, so nothing is left
+ * behind if we die.  Undone before the image writer starts its threads.
+ */
+static void pin_to_one_cpu(struct dump_ctx *ctx)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0 || sched_getaffinity(0, sizeof(ctx->cpus), &ctx->cpus))
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	ctx->pinned = !sched_setaffinity(0, sizeof(one), &one);
+}
+
+static void unpin(struct dump_ctx *ctx)
+{
+	if (ctx->pinned)
+		sched_setaffinity(0, sizeof(ctx->cpus), &ctx->cpus);
+	ctx->pinned = false;
 }
 
 /* Everything read from live t while frozen, injection windows included. */
@@ -168,11 +195,13 @@ static int dump_tree(struct dump_ctx *ctx, pid_t pid)
 	int ret;
 
 	ctx->t_seize = dump_now_ns();
+	pin_to_one_cpu(ctx);
 	ret = tree_seize(ctx, pid);
 	if (!ret)
 		test_pause("seized");
 	ret = ret ? : tree_check(ctx);
 	ret = ret ? : collect(ctx);
+	unpin(ctx);
 	if (!ret)
 		test_pause("collected");
 	ret = ret ? : write_image(ctx);

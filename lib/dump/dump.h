@@ -22,6 +22,7 @@
 #ifndef VXCR_DUMP_H
 #define VXCR_DUMP_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -254,6 +255,8 @@ struct dump_ctx {
 	struct dump_shmem *shmems;	/* image-wide shmem objects, ids from 1 */
 	size_t n_shmems;
 	uint32_t n_fdtables;		/* fd table ids handed out (processes + threads) */
+	cpu_set_t cpus;			/* our CPU mask while pinned (dump.c) */
+	bool pinned;
 	uint64_t t_start, t_seize;
 };
 

@@ -42,18 +42,24 @@ static bool is_vma_header(const char *line)
 	return p != line && *p == '-';
 }
 
-/* Parses "start-end perms offset maj:min inode   name" (line without '\n'). */
+/*
+ * Parses "start-end perms offset maj:min inode   name" (line without '\n').
+ * sscanf runs on a copy of the fields: on the whole text it would measure
+ * the rest of the text at every line.
+ */
 static int parse_vma_header(const char *line, size_t len, struct proc_vma *v)
 {
-	char perms[8];
+	char perms[8], head[128];
 	int name_off = 0;
 	unsigned long long ino;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %llu %n",
+	memcpy(head, line, len < sizeof(head) - 1 ? len : sizeof(head) - 1);
+	head[len < sizeof(head) - 1 ? len : sizeof(head) - 1] = '\0';
+	if (sscanf(head, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %llu %n",
 		   &v->start, &v->end, perms, &v->pgoff, &v->dev_major,
 		   &v->dev_minor, &ino, &name_off) < 7 || !name_off)
 		return -EINVAL;
-	if (strlen(perms) != 4 || v->end <= v->start)
+	if (strlen(perms) != 4 || v->end <= v->start || (size_t)name_off >= sizeof(head) - 1)
 		return -EINVAL;
 	v->ino = ino;
 	v->prot = (perms[0] == 'r' ? PROT_READ : 0) |
@@ -85,18 +91,30 @@ static void parse_vmflags(const char *p, struct proc_vma *v)
 	}
 }
 
+/* The number after "Key:" when line starts with key (given with its ':'). */
+static bool field_kb(const char *line, const char *key, uint64_t *kb)
+{
+	size_t n = strlen(key);
+	char *end;
+
+	if (strncmp(line, key, n))
+		return false;
+	*kb = strtoull(line + n, &end, 10);
+	return end != line + n;
+}
+
 /* One "Key:   N kB" or "VmFlags: .." line of the current VMA. */
 static void parse_vma_field(const char *line, struct proc_vma *v)
 {
-	unsigned long long kb;
+	uint64_t kb;
 
 	if (!strncmp(line, "VmFlags:", 8))
 		parse_vmflags(line + 8, v);
-	else if (sscanf(line, "Rss: %llu kB", &kb) == 1)
+	else if (field_kb(line, "Rss:", &kb))
 		v->rss_kb = kb;
-	else if (sscanf(line, "Anonymous: %llu kB", &kb) == 1)
+	else if (field_kb(line, "Anonymous:", &kb))
 		v->anon_kb = kb;
-	else if (sscanf(line, "Swap: %llu kB", &kb) == 1)
+	else if (field_kb(line, "Swap:", &kb))
 		v->swap_kb = kb;
 }
 

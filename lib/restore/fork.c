@@ -703,6 +703,13 @@ int helpers_plan(struct restore_ctx *root)
 				return -ENOMEM;
 		}
 		f = c->forker;
+		if (f->helper && ((t->has_files_id && pt->has_files_id && t->files_id == pt->files_id) ||
+				  (t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id))) {
+			pr_err("pid %u shares its fd table or fs info with its parent %u but "
+			       "must be forked by a session helper: not supported\n", t->pid,
+			       pt->pid);
+			return -ENOTSUP;
+		}
 		inherited_pgid = f->helper ? f->task->pgid : pt->pgid;
 		if (t->pgid == t->pid || t->pgid == inherited_pgid || in_tree(root, t->pgid) ||
 		    (t->pgid == rt->pgid && rt->pgid != rt->pid))

@@ -197,6 +197,9 @@ static void see_task(struct seen *s, const struct tree *tr, const TaskEntry *te)
 	} else {
 		CU_ASSERT_EQUAL(te->mm_id, (uint32_t)s->tasks);
 		CU_ASSERT_EQUAL(te->files_id, (uint32_t)s->tasks);
+		/* nothing shared here: every live task has its own fs_id */
+		CU_ASSERT_TRUE(te->has_fs_id);
+		CU_ASSERT_EQUAL(te->fs_id, (uint32_t)s->tasks);
 	}
 	if ((pid_t)te->pid == tr->child)
 		s->child_threads = te->n_threads;
