@@ -87,9 +87,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC)
 # Fuzz tools (tests/fuzz/*.c), e.g. the image mutator of t-fuzz-restore.sh.
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/*.c))
 all: $(FUZZ_BIN)
-$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(STATIC)
+# Every C file under tests/fuzz/mutate/ is linked into each fuzz tool.
+FUZZ_PARTS := $(wildcard tests/fuzz/mutate/*.c)
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_PARTS) $(wildcard tests/fuzz/mutate/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -o $@ $< $(FUZZ_PARTS) $(STATIC) $(LIBS_EXT)
 
 $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h tests/progs/tree.h
 	@mkdir -p $(dir $@)

@@ -370,7 +370,8 @@ static int preorder(struct dump_task *t, struct dump_task **out, size_t *n)
 	out[(*n)++] = t;
 	if (t->n_threads > 2)
 		qsort(t->threads + 1, t->n_threads - 1, sizeof(*t->threads), cmp_thread_tid);
-	qsort(t->children, t->n_children, sizeof(*t->children), cmp_task_pid);
+	if (t->n_children > 1)
+		qsort(t->children, t->n_children, sizeof(*t->children), cmp_task_pid);
 	for (i = 0; i < t->n_children; i++) {
 		ret = preorder(t->children[i], out, n);
 		if (ret)

@@ -61,7 +61,7 @@ static bool groups_differ(const CredsEntry *ce)
 	if (!g)
 		return true;
 	n = getgroups(n, g);
-	d = n < 0 || memcmp(g, ce->groups, n * sizeof(*g)) != 0;
+	d = n < 0 || (n && memcmp(g, ce->groups, n * sizeof(*g)) != 0);
 	free(g);
 	return d;
 }

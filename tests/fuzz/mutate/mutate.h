@@ -1,0 +1,69 @@
+/*
+ * What the parts of mutate-image share: the decoded image, the generator
+ * and the value and record helpers of mutate-image.c, and the tree-aware
+ * mutations of mutate/tree.c.
+ */
+#ifndef VXCR_FUZZ_MUTATE_H
+#define VXCR_FUZZ_MUTATE_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+
+#include "vxcr/vxcr.h"
+#include "img/img.h"
+#include "img/text.h"
+#include "img/records.h"
+#include "task.pb-c.h"
+#include "mm.pb-c.h"
+#include "files.pb-c.h"
+
+#define PAGE		4096ull
+#define MAX_DEPTH	3
+
+/* One record of the image; msg for protobuf types, buf/len for raw ones. */
+struct rec {
+	uint32_t type;
+	uint32_t flags;
+	ProtobufCMessage *msg;
+	uint8_t *buf;
+	size_t len;
+};
+
+struct image {
+	struct rec *recs;
+	size_t n;
+	size_t cap;
+	bool compress;
+	uint32_t root_pid;
+	uint8_t parent_id[16];
+	bool has_parent;
+	bool tree;	/* several tasks/threads or shmem objects: see mutate_tree() */
+};
+
+struct rng {
+	uint64_t s;
+};
+
+ProtobufCMessage *clone_msg(const ProtobufCMessage *m);
+struct rec copy_rec(const struct rec *r);
+int32_t hostile_i32(struct rng *g);
+char *hostile_string(struct rng *g);
+uint32_t hostile_u32(struct rng *g, uint32_t old);
+uint64_t hostile_u64(struct rng *g, uint64_t old);
+void insert_rec(struct image *im, size_t at, const struct rec *r);
+void mutate_msg(struct rng *g, ProtobufCMessage *m, int depth);
+ProtobufCMessage *new_msg(const ProtobufCMessageDescriptor *d);
+long pick(struct rng *g, const struct image *im, uint32_t want);
+uint64_t rnd(struct rng *g, uint64_t n);
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *xmalloc(size_t n);
+bool is_tree(const struct image *im);
+void mutate_tree(struct rng *g, struct image *im);
+
+#endif
