@@ -13,6 +13,7 @@
 
 #define LOG_PREFIX "dump: "
 #include "log.h"
+#include "header.pb-c.h"
 #include "util/testhook.h"
 #include "dump/dump.h"
 #include "img/img.h"
@@ -248,8 +249,13 @@ int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dum
 	if (ret)
 		return ret;
 	ret = dump_tree(&ctx, pid);
-	if (ctx.w)
+	if (ctx.w) {
+		const ImgHeader *h = img_writer_header(ctx.w);
+
+		if (h && h->has_image_id && h->image_id.len == sizeof(ctx.st->image_id))
+			memcpy(ctx.st->image_id, h->image_id.data, sizeof(ctx.st->image_id));
 		img_writer_free(ctx.w);
+	}
 	free_files(&ctx.files);
 	shmem_free(&ctx);
 	tree_free(&ctx);

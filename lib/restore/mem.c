@@ -8,8 +8,10 @@
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/prctl.h>
@@ -327,6 +329,21 @@ static bool same_mm_fields(const struct restore_ctx *rc)
 	       a->has_exe_file_id == b->has_exe_file_id && a->exe_file_id == b->exe_file_id;
 }
 
+/*
+ * Is the exe link already the file on helper fd map_fd?  The kernel refuses
+ * to replace the exe file while the old one is still mapped (EBUSY), which
+ * is the case when the process restored runs the restorer's own binary.
+ */
+static bool exe_already(const struct restore_ctx *rc, int map_fd)
+{
+	char exe[64], fd[64];
+	struct stat a, b;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", rc->pid);
+	snprintf(fd, sizeof(fd), "/proc/%d/fd/%d", rc->pid, map_fd);
+	return !stat(exe, &a) && !stat(fd, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static int set_mm_map(struct restore_ctx *rc)
 {
 	const MmEntry *mm = rc->mm;
@@ -345,7 +362,7 @@ static int set_mm_map(struct restore_ctx *rc)
 	long r;
 	int ret;
 
-	if (mm->has_exe_file_id)
+	if (mm->has_exe_file_id && !exe_already(rc, plan_file(rc, mm->exe_file_id)->map_fd))
 		map.exe_fd = plan_file(rc, mm->exe_file_id)->map_fd;
 	if (!map.auxv_size)
 		map.auxv = NULL;

@@ -41,6 +41,7 @@ struct vxcr_dump_stats {
 	uint64_t image_bytes;	/* bytes written to fd */
 	uint64_t tasks;		/* processes in the image (zombies included) */
 	uint64_t threads;	/* threads of the live processes */
+	uint8_t image_id[16];	/* the image header's id (all zero if none was written) */
 };
 
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o);
