@@ -1,0 +1,476 @@
+/*
+ * The vserver syscall switch and the libvserver context API.
+ *
+ * One entry point, vserver(cmd, id, data), multiplexes every context command
+ * as in Linux-VServer 2.x: cmd packs a category (bits 24-29), a command
+ * number (bits 16-23) and a version (bits 0-11).  Where a command exists in
+ * Linux-VServer it keeps that category, number, version and data layout;
+ * commands new in vxcr have numbers of their own, listed in the same table.
+ * Numbers are never reused: a retired command stays in the table marked so.
+ *
+ * Command table (data = the struct vserver() reads/writes through data;
+ * "-" = none, data is ignored and may be NULL):
+ *
+ *  name             cat         nr ver  data                       meaning
+ *  ---------------- ----------- -- ---  -------------------------- ---------------------------
+ *  ctx_create_v0    VPROC    9   1   0  -                          create context id, flags 0
+ *  ctx_create       VPROC    9   1   1  vcmd_ctx_create            create context id (VXF_*);
+ *                                                                  the caller becomes its init
+ *  ctx_migrate_v0   PROCMIG 11   1   0  -                          move the caller into id
+ *  ctx_migrate      PROCMIG 11   1   1  vcmd_ctx_migrate           same, with VXM_* flags
+ *  checkpoint       PROCMIG 11  16   0  vcmd_checkpoint_v0         vxcr: checkpoint the tree or
+ *                                                                  context rooted at pid into fd;
+ *                                                                  returns the checkpoint id
+ *  restart          PROCMIG 11  17   0  vcmd_restart_v0            vxcr: restart the checkpoint
+ *                                                                  read from fd; returns the
+ *                                                                  restored root pid
+ *  (reserved)       PROCMIG 11  18-23   -                          vxcr: self-dump and cross-node
+ *                                                                  moves (later issues)
+ *  ctx_kill         PROCTRL 12   1   0  vcmd_ctx_kill_v0           signal pid 0 = all tasks,
+ *                                                                  1 = init, else one task
+ *  task_xid         VINFO   46   1   0  -                          id is a pid; returns its xid
+ *  vx_info          VINFO   46   5   0  vcmd_vx_info_v0            xid and init pid of id
+ *  ctx_stat         VSTAT   40   0   0  vcmd_ctx_stat_v0           use count, tasks
+ *  virt_stat        VSTAT   40   3   0  vcmd_virt_stat_v0          uptime, threads, load
+ *  set_vhi_name     VHOST    2   1   0  vcmd_vhi_name_v0           set a VHIN_* uname field
+ *  get_vhi_name     VHOST    2   2   0  vcmd_vhi_name_v0           get a VHIN_* uname field
+ *  get_cflags       FLAGS   52   1   0  vcmd_ctx_flags_v0          context flags (VXF_*)
+ *  set_cflags       FLAGS   52   2   0  vcmd_ctx_flags_v0          set flags under mask
+ *  get_ccaps        FLAGS   52   3   1  vcmd_ctx_caps_v1           context caps (VXC_*)
+ *  set_ccaps        FLAGS   52   4   1  vcmd_ctx_caps_v1           set ccaps under cmask
+ *  get_bcaps        FLAGS   52   9   0  vcmd_bcaps                 bounding caps (1 << CAP_*)
+ *  set_bcaps        FLAGS   52  10   0  vcmd_bcaps                 set bcaps under bmask
+ *  wait_exit        EVENT   48  99   0  vcmd_wait_exit_v0          wait until the context is gone
+ *  (any)            SYSTEST 61   *   *                             reserved: experimental/test
+ *                                                                  commands, none defined
+ *
+ * Return values of vserver(): >= 0 on success (0, or the value the command
+ * returns: an xid, a checkpoint id, a pid), else a negative errno with the
+ * Linux-VServer meanings:
+ *   -ENOSYS  function not implemented: unknown category, or no command with
+ *            that number in the category (including category 61 and the
+ *            reserved numbers above), or the provider does not implement it
+ *   -ENOTTY  not supported: the command exists but not in this version
+ *            (e.g. get_ccaps version 0), or the provider cannot honour it
+ *   -EINVAL  bad argument: bits outside category/command/version set
+ *            (12-15, 30-31), NULL data for a command that takes data, or a
+ *            bad value inside data (unknown flags, ...)
+ *   -ESRCH   no such context (or no such task)
+ *   -EPERM / -EACCES  not allowed
+ * vserver() never touches errno.  The vx_* functions return -1 and set errno
+ * (libvserver); vxcr_checkpoint/vxcr_restart return -errno and also set errno.
+ *
+ * Providers: the kernel module when /dev/vserver exists (the environment
+ * variable VXCR_VSERVER_DEV names another device; set it empty to force the
+ * userspace engine), otherwise the userspace engine in libvxcr.
+ */
+#ifndef VXCR_VSERVER_H
+#define VXCR_VSERVER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* cmd encoding.  Unlike Linux-VServer's VC_CMD, c is a number, not a name. */
+#define VC_CATEGORY(c)		(((c) >> 24) & 0x3F)
+#define VC_COMMAND(c)		(((c) >> 16) & 0xFF)
+#define VC_VERSION(c)		((c) & 0xFFF)
+#define VC_CMD(c, i, v)		((uint32_t)((((c) & 0x3F) << 24) | (((i) & 0xFF) << 16) | \
+					    ((v) & 0xFFF)))
+/* bits that are none of category, command, version: must be zero */
+#define VC_RESERVED_BITS	0xC000F000u
+
+/* Categories of the Linux-VServer 2.x syscall matrix. */
+#define VC_CAT_VERSION		0
+#define VC_CAT_VSETUP		1
+#define VC_CAT_VHOST		2
+#define VC_CAT_DEVICE		6
+#define VC_CAT_VPROC		9
+#define VC_CAT_PROCALT		10
+#define VC_CAT_PROCMIG		11
+#define VC_CAT_PROCTRL		12
+#define VC_CAT_SCHED		14
+#define VC_CAT_MEMCTRL		20
+#define VC_CAT_VNET		25
+#define VC_CAT_NETALT		26
+#define VC_CAT_NETMIG		27
+#define VC_CAT_NETCTRL		28
+#define VC_CAT_TAGMIG		35
+#define VC_CAT_DLIMIT		36
+#define VC_CAT_INODE		38
+#define VC_CAT_VSTAT		40
+#define VC_CAT_VINFO		46
+#define VC_CAT_EVENT		48
+#define VC_CAT_FLAGS		52
+#define VC_CAT_VSPACE		54
+#define VC_CAT_DEBUG		56
+#define VC_CAT_RLIMIT		60
+#define VC_CAT_SYSTEST		61	/* experimental/test commands */
+#define VC_CAT_COMPAT		63
+
+/* Commands (see the table above). */
+#define VCMD_ctx_create_v0	VC_CMD(VC_CAT_VPROC, 1, 0)
+#define VCMD_ctx_create		VC_CMD(VC_CAT_VPROC, 1, 1)
+#define VCMD_ctx_migrate_v0	VC_CMD(VC_CAT_PROCMIG, 1, 0)
+#define VCMD_ctx_migrate	VC_CMD(VC_CAT_PROCMIG, 1, 1)
+#define VCMD_checkpoint		VC_CMD(VC_CAT_PROCMIG, 16, 0)
+#define VCMD_restart		VC_CMD(VC_CAT_PROCMIG, 17, 0)
+#define VCMD_ctx_kill		VC_CMD(VC_CAT_PROCTRL, 1, 0)
+#define VCMD_task_xid		VC_CMD(VC_CAT_VINFO, 1, 0)
+#define VCMD_vx_info		VC_CMD(VC_CAT_VINFO, 5, 0)
+#define VCMD_ctx_stat		VC_CMD(VC_CAT_VSTAT, 0, 0)
+#define VCMD_virt_stat		VC_CMD(VC_CAT_VSTAT, 3, 0)
+#define VCMD_set_vhi_name	VC_CMD(VC_CAT_VHOST, 1, 0)
+#define VCMD_get_vhi_name	VC_CMD(VC_CAT_VHOST, 2, 0)
+#define VCMD_get_cflags		VC_CMD(VC_CAT_FLAGS, 1, 0)
+#define VCMD_set_cflags		VC_CMD(VC_CAT_FLAGS, 2, 0)
+#define VCMD_get_ccaps		VC_CMD(VC_CAT_FLAGS, 3, 1)
+#define VCMD_set_ccaps		VC_CMD(VC_CAT_FLAGS, 4, 1)
+#define VCMD_get_bcaps		VC_CMD(VC_CAT_FLAGS, 9, 0)
+#define VCMD_set_bcaps		VC_CMD(VC_CAT_FLAGS, 10, 0)
+#define VCMD_wait_exit		VC_CMD(VC_CAT_EVENT, 99, 0)
+
+/* Data of the commands (fixed-width fields, no implicit padding). */
+struct vcmd_ctx_create {
+	uint64_t flagword;	/* VXF_* */
+};
+
+struct vcmd_ctx_migrate {
+	uint64_t flagword;	/* VXM_* */
+};
+
+struct vcmd_vx_info_v0 {
+	uint32_t xid;
+	uint32_t initpid;
+};
+
+struct vcmd_ctx_stat_v0 {
+	uint32_t usecnt;
+	uint32_t tasks;
+};
+
+struct vcmd_virt_stat_v0 {
+	uint64_t offset;	/* ns the context's clocks are ahead of the host's */
+	uint64_t uptime;	/* ns since the context was created */
+	uint32_t nr_threads;
+	uint32_t nr_running;
+	uint32_t nr_uninterruptible;
+	uint32_t nr_onhold;
+	uint32_t nr_forks;
+	uint32_t load[3];
+};
+
+struct vcmd_ctx_flags_v0 {
+	uint64_t flagword;
+	uint64_t mask;
+};
+
+struct vcmd_ctx_caps_v1 {
+	uint64_t ccaps;
+	uint64_t cmask;
+};
+
+struct vcmd_bcaps {
+	uint64_t bcaps;
+	uint64_t bmask;
+};
+
+#define VHILEN			65
+struct vcmd_vhi_name_v0 {
+	uint32_t field;		/* VHIN_* */
+	char name[VHILEN];
+};
+
+struct vcmd_ctx_kill_v0 {
+	int32_t pid;
+	int32_t sig;
+};
+
+struct vcmd_wait_exit_v0 {
+	int32_t reboot_cmd;
+	int32_t exit_code;
+};
+
+/* vxcr: checkpoint (PROCMIG/16/0).  vserver's id must be 0. */
+struct vcmd_checkpoint_v0 {
+	int32_t pid;		/* root task of the tree or context */
+	int32_t fd;		/* image goes here */
+	uint32_t flags;		/* VXCR_CKPT_* */
+};
+
+/* vxcr: restart (PROCMIG/17/0).  vserver's id must be 0. */
+struct vcmd_restart_v0 {
+	uint64_t crid;		/* 0 = any image, else must match the image's */
+	int32_t fd;		/* image is read from here */
+	uint32_t flags;		/* VXCR_RESTART_* */
+};
+
+/* Context flags (VXF_*), Linux-VServer values. */
+#define VXF_INFO_LOCK		0x00000001
+#define VXF_INFO_SCHED		0x00000002
+#define VXF_INFO_NPROC		0x00000004
+#define VXF_INFO_PRIVATE	0x00000008
+#define VXF_INFO_INIT		0x00000010
+#define VXF_INFO_HIDE		0x00000020
+#define VXF_INFO_ULIMIT		0x00000040
+#define VXF_INFO_NSPACE		0x00000080
+#define VXF_SCHED_HARD		0x00000100
+#define VXF_SCHED_PRIO		0x00000200
+#define VXF_SCHED_PAUSE		0x00000400
+#define VXF_VIRT_MEM		0x00010000
+#define VXF_VIRT_UPTIME		0x00020000
+#define VXF_VIRT_CPU		0x00040000
+#define VXF_VIRT_LOAD		0x00080000
+#define VXF_VIRT_TIME		0x00100000
+#define VXF_HIDE_MOUNT		0x01000000
+#define VXF_HIDE_NETIF		0x02000000
+#define VXF_HIDE_VINFO		0x04000000
+#define VXF_STATE_SETUP		(1ULL << 32)
+#define VXF_STATE_INIT		(1ULL << 33)
+#define VXF_STATE_ADMIN		(1ULL << 34)
+#define VXF_SC_HELPER		(1ULL << 36)
+#define VXF_REBOOT_KILL		(1ULL << 37)
+#define VXF_PERSISTENT		(1ULL << 38)
+#define VXF_FORK_RSS		(1ULL << 48)
+#define VXF_PROLIFIC		(1ULL << 49)
+#define VXF_IGNEG_NICE		(1ULL << 52)
+#define VXF_ONE_TIME		(0x0007ULL << 32)
+#define VXF_INIT_SET		(VXF_STATE_SETUP | VXF_STATE_INIT | VXF_STATE_ADMIN)
+
+/* Migration flags (ctx_migrate). */
+#define VXM_SET_INIT		0x00000001
+#define VXM_SET_REAPER		0x00000002
+
+/* Context capabilities (VXC_*). */
+#define VXC_SET_UTSNAME		0x00000001
+#define VXC_SET_RLIMIT		0x00000002
+#define VXC_FS_SECURITY		0x00000004
+#define VXC_FS_TRUSTED		0x00000008
+#define VXC_TIOCSTI		0x00000010
+#define VXC_RAW_ICMP		0x00000100
+#define VXC_SYSLOG		0x00001000
+#define VXC_OOM_ADJUST		0x00002000
+#define VXC_AUDIT_CONTROL	0x00004000
+#define VXC_SECURE_MOUNT	0x00010000
+#define VXC_SECURE_REMOUNT	0x00020000
+#define VXC_BINARY_MOUNT	0x00040000
+#define VXC_QUOTA_CTL		0x00100000
+#define VXC_ADMIN_MAPPER	0x00200000
+#define VXC_ADMIN_CLOOP		0x00400000
+#define VXC_KTHREAD		0x01000000
+#define VXC_NAMESPACE		0x02000000
+
+/* Virtual uname fields (vhi_name). */
+#define VHIN_CONTEXT		0
+#define VHIN_SYSNAME		1
+#define VHIN_NODENAME		2
+#define VHIN_RELEASE		3
+#define VHIN_VERSION		4
+#define VHIN_MACHINE		5
+#define VHIN_DOMAINNAME		6
+
+/*
+ * Capability numbers for bcaps (bit 1 << CAP_x), as libvserver's vserver.h;
+ * each defined only if <linux/capability.h> or <sys/capability.h> has not.
+ * CAP_CONTEXT is Linux-VServer's: on a stock kernel bit 31 is CAP_SETFCAP,
+ * and bcaps use the running kernel's numbering for every bit.
+ */
+#ifndef CAP_CHOWN
+#define CAP_CHOWN		0
+#endif
+#ifndef CAP_DAC_OVERRIDE
+#define CAP_DAC_OVERRIDE	1
+#endif
+#ifndef CAP_DAC_READ_SEARCH
+#define CAP_DAC_READ_SEARCH	2
+#endif
+#ifndef CAP_FOWNER
+#define CAP_FOWNER		3
+#endif
+#ifndef CAP_FSETID
+#define CAP_FSETID		4
+#endif
+#ifndef CAP_KILL
+#define CAP_KILL		5
+#endif
+#ifndef CAP_SETGID
+#define CAP_SETGID		6
+#endif
+#ifndef CAP_SETUID
+#define CAP_SETUID		7
+#endif
+#ifndef CAP_SETPCAP
+#define CAP_SETPCAP		8
+#endif
+#ifndef CAP_LINUX_IMMUTABLE
+#define CAP_LINUX_IMMUTABLE	9
+#endif
+#ifndef CAP_NET_BIND_SERVICE
+#define CAP_NET_BIND_SERVICE	10
+#endif
+#ifndef CAP_NET_BROADCAST
+#define CAP_NET_BROADCAST	11
+#endif
+#ifndef CAP_NET_ADMIN
+#define CAP_NET_ADMIN		12
+#endif
+#ifndef CAP_NET_RAW
+#define CAP_NET_RAW		13
+#endif
+#ifndef CAP_IPC_LOCK
+#define CAP_IPC_LOCK		14
+#endif
+#ifndef CAP_IPC_OWNER
+#define CAP_IPC_OWNER		15
+#endif
+#ifndef CAP_SYS_MODULE
+#define CAP_SYS_MODULE		16
+#endif
+#ifndef CAP_SYS_RAWIO
+#define CAP_SYS_RAWIO		17
+#endif
+#ifndef CAP_SYS_CHROOT
+#define CAP_SYS_CHROOT		18
+#endif
+#ifndef CAP_SYS_PTRACE
+#define CAP_SYS_PTRACE		19
+#endif
+#ifndef CAP_SYS_PACCT
+#define CAP_SYS_PACCT		20
+#endif
+#ifndef CAP_SYS_ADMIN
+#define CAP_SYS_ADMIN		21
+#endif
+#ifndef CAP_SYS_BOOT
+#define CAP_SYS_BOOT		22
+#endif
+#ifndef CAP_SYS_NICE
+#define CAP_SYS_NICE		23
+#endif
+#ifndef CAP_SYS_RESOURCE
+#define CAP_SYS_RESOURCE	24
+#endif
+#ifndef CAP_SYS_TIME
+#define CAP_SYS_TIME		25
+#endif
+#ifndef CAP_SYS_TTY_CONFIG
+#define CAP_SYS_TTY_CONFIG	26
+#endif
+#ifndef CAP_MKNOD
+#define CAP_MKNOD		27
+#endif
+#ifndef CAP_LEASE
+#define CAP_LEASE		28
+#endif
+#ifndef CAP_AUDIT_WRITE
+#define CAP_AUDIT_WRITE		29
+#endif
+#ifndef CAP_AUDIT_CONTROL
+#define CAP_AUDIT_CONTROL	30
+#endif
+#ifndef CAP_CONTEXT
+#define CAP_CONTEXT		31
+#endif
+
+/* The switch: >= 0 or -errno (see the top of this file). */
+long vserver(uint32_t cmd, uint32_t id, void *data);
+
+/* libvserver context API: >= 0 on success, -1 with errno on failure. */
+typedef uint32_t xid_t;
+
+typedef struct _vx_info {
+	xid_t xid;
+	pid_t initpid;
+} vx_info_t;
+
+typedef struct _vx_stat {
+	uint32_t usecnt;
+	uint32_t tasks;
+	uint32_t nr_threads;
+	uint32_t nr_running;
+	uint32_t nr_unintr;
+	uint32_t nr_onhold;
+	uint32_t nr_forks;
+	uint32_t load[3];
+	uint64_t offset;
+	uint64_t uptime;
+} vx_stat_t;
+
+typedef struct _vx_flags {
+	uint64_t flags;
+	uint64_t mask;
+} vx_flags_t;
+
+typedef struct _vx_uname {
+	uint32_t id;		/* VHIN_* */
+	char value[VHILEN];
+} vx_uname_t;
+
+typedef struct _vx_wait {
+	int32_t reboot_cmd;
+	int32_t exit_code;
+} vx_wait_t;
+
+/*
+ * As libvserver: data NULL is allowed where it is only optional output or
+ * optional input (create/migrate: flags 0; info, stat, wait: nothing copied
+ * out), and EINVAL for the _set and _get functions, which need it.
+ */
+int vx_create(xid_t xid, vx_flags_t *data);	/* data->flags: VXF_* */
+int vx_migrate(xid_t xid, vx_flags_t *data);	/* data->flags: VXM_* */
+int vx_task_xid(pid_t pid);			/* returns the xid */
+int vx_info(xid_t xid, vx_info_t *data);
+int vx_stat(xid_t xid, vx_stat_t *data);	/* ctx_stat + virt_stat */
+int vx_bcaps_set(xid_t xid, vx_flags_t *data);
+int vx_bcaps_get(xid_t xid, vx_flags_t *data);
+int vx_ccaps_set(xid_t xid, vx_flags_t *data);
+int vx_ccaps_get(xid_t xid, vx_flags_t *data);
+int vx_flags_set(xid_t xid, vx_flags_t *data);
+int vx_flags_get(xid_t xid, vx_flags_t *data);
+int vx_uname_set(xid_t xid, vx_uname_t *data);	/* value NUL-terminated */
+int vx_uname_get(xid_t xid, vx_uname_t *data);	/* data->id selects */
+int vx_kill(xid_t xid, pid_t pid, int sig);
+int vx_wait(xid_t xid, vx_wait_t *data);
+
+/*
+ * Checkpoint/restart with the semantics of the proposed sys_checkpoint /
+ * sys_restart, through the switch (VCMD_checkpoint, VCMD_restart).
+ */
+#define VXCR_CKPT_LEAVE_RUNNING	0x1u	/* default: kill the tree once the image is complete */
+#define VXCR_CKPT_NO_COMPRESS	0x2u	/* default: zstd */
+#define VXCR_CKPT_ALL		(VXCR_CKPT_LEAVE_RUNNING | VXCR_CKPT_NO_COMPRESS)
+
+#define VXCR_RESTART_PIDNS	0x1u	/* restore inside a new pid namespace */
+#define VXCR_RESTART_ALL	(VXCR_RESTART_PIDNS)
+
+/*
+ * Checkpoints the tree (or context) rooted at pid into fd.  Returns the
+ * checkpoint id (> 0, derived from the image id; vxcr_image_crid()), or 0
+ * when fd cannot be read back (pipe, socket) so the id is unknown; or
+ * -errno (errno set too): -EINVAL unknown flags, -EBADF bad fd, else what
+ * vxcr_dump() returns.
+ */
+long vxcr_checkpoint(pid_t pid, int fd, unsigned flags);
+
+/*
+ * Restarts the checkpoint read from fd; the restored root is our child,
+ * running.  crid 0 takes any image; otherwise the image's id must match,
+ * else -EINVAL and nothing is read from fd (the header is peeked: fd must be
+ * seekable, a pipe or a socket).  Returns the root's pid (> 0) or -errno
+ * (errno set too): -EINVAL unknown flags or crid mismatch, -EBADMSG not a
+ * vxcr image, -ESPIPE crid given and fd cannot be peeked, else what
+ * vxcr_restore() returns.
+ */
+long vxcr_restart(uint64_t crid, int fd, unsigned flags);
+
+/* The checkpoint id of a 16-byte image id: its first 8 bytes little-endian,
+ * top bit cleared (so it is a positive long), 0 mapped to 1. */
+uint64_t vxcr_image_crid(const uint8_t *image_id, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

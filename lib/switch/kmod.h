@@ -1,0 +1,39 @@
+/*
+ * The switch's kernel-module provider: the ioctl on /dev/vserver that
+ * carries one vserver() call.  Shared with kernel/ (the module is a later
+ * issue); fixed-width fields, no implicit padding, pointers as __u64.
+ *
+ * The client fills size = sizeof(struct vserver_ioc), cmd (already
+ * validated by the switch, _v0 forms converted), id, data (user pointer,
+ * 0 if the command takes none) and data_size (bytes of the command's
+ * struct, 0 if none).  The module returns 0 with result = the command's
+ * return value (>= 0; a checkpoint id needs 64 bits, which ioctl's int
+ * return cannot carry), or fails the ioctl with the command's errno.
+ * A size the module does not know: -EINVAL; extensions append fields and
+ * grow size.  An unknown command: -ENOSYS, as in the switch.
+ *
+ * Magic 0xEC: to be checked against and recorded in the kernel's
+ * Documentation/userspace-api/ioctl/ioctl-number.rst with the module.
+ */
+#ifndef VXCR_SWITCH_KMOD_H
+#define VXCR_SWITCH_KMOD_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define VSERVER_DEV_PATH	"/dev/vserver"
+#define VSERVER_DEV_ENV		"VXCR_VSERVER_DEV"
+
+struct vserver_ioc {
+	__u32 size;
+	__u32 cmd;
+	__u32 id;
+	__u32 data_size;
+	__u64 data;
+	__s64 result;
+};
+
+#define VSERVER_IOC_MAGIC	0xEC
+#define VSERVER_IOC_CALL	_IOWR(VSERVER_IOC_MAGIC, 0x01, struct vserver_ioc)
+
+#endif
