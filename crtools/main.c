@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "restore", cmd_restore, NEEDS_ROOT, "restart a process from an image" },
 	{ "img",     cmd_img,     0,          "show, verify or print an image as JSON" },
 	{ "check",   cmd_check,   0,          "report which kernel features are usable" },
+	{ "ctx",     cmd_ctx,     NEEDS_ROOT, "create, enter, list and control contexts" },
 };
 
 /*

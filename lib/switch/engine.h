@@ -19,9 +19,7 @@
  * -ENOTTY a flag or field a stock kernel cannot honour, -EINVAL a bad value
  * inside data, -ENOSYS a command not implemented).  Never sets errno.
  *
- * lib/switch/engine-none.c holds a weak default returning -ENOSYS; lib/ctx
- * provides the strong definition (see README-switch.txt about static
- * linking).
+ * lib/ctx/dispatch.c defines it (the unit test of the switch has its own).
  */
 #ifndef VXCR_SWITCH_ENGINE_H
 #define VXCR_SWITCH_ENGINE_H
@@ -29,8 +27,5 @@
 #include <stdint.h>
 
 long vxctx_call(uint32_t cmd, uint32_t id, void *data);
-
-/* The weak default's body under a name of its own (tests call it). */
-long vxctx_call_none(uint32_t cmd, uint32_t id, void *data);
 
 #endif

@@ -1,0 +1,452 @@
+/*
+ * vxcr ctx: contexts on a stock kernel (lib/ctx).  Subcommands create,
+ * exec, list, info, stat, flags, caps, bcaps, uname, kill, wait; --rundir
+ * (or VXCR_RUNDIR) chooses the run directory for all of them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "vxcr/vxcr.h"
+#include "ctx/ctx.h"
+#include "cmd.h"
+
+struct ctx_opts {
+	const char *rundir;
+	const char *flags, *hostname, *bcaps, *ccaps;
+	const char *set, *clear;
+	const char *pid, *sig;
+	uint32_t xid;
+	char **rest;		/* after XID */
+	int nrest;
+};
+
+static void ctx_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vxcr ctx SUBCOMMAND [--rundir DIR] ...\n"
+		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C] -- CMD [ARG...]\n"
+		"  exec XID -- CMD [ARG...]      run CMD inside, wait, exit with its status\n"
+		"  list                          one line per context: XID INITPID TASKS FLAGS\n"
+		"  info XID | stat XID\n"
+		"  flags XID [--set F,F] [--clear F,F]\n"
+		"  caps XID [--set C,C] [--clear C,C]      context caps (SET_UTSNAME, ...)\n"
+		"  bcaps XID [--set C,C] [--clear C,C]     bounding caps (CHOWN, NET_RAW, ...)\n"
+		"  uname XID [--set FIELD=VALUE]\n"
+		"  kill XID [--pid P] [--sig S]  P 0 (default) all tasks, 1 the init\n"
+		"  wait XID                      prints and exits with the context's exit code\n"
+		"XID: 2..65535 (create: 'dynamic' picks one).  Names are the VXF_/VXC_/CAP_\n"
+		"constants without prefix.  Run directory: --rundir, $VXCR_RUNDIR, /run/vxcr.\n");
+}
+
+static int parse_xid(const char *s, uint32_t *xid, int dynamic_ok)
+{
+	char *end;
+	unsigned long v;
+
+	if (dynamic_ok && !strcmp(s, "dynamic")) {
+		*xid = VXCTX_XID_DYNAMIC;
+		return 0;
+	}
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || v > VXCTX_XID_MAX) {
+		cli_error("ctx: bad xid '%s' (a number up to %d)", s, VXCTX_XID_MAX);
+		return -1;
+	}
+	*xid = (uint32_t)v;
+	return 0;
+}
+
+/* Parses the options allowed for sub (letters in allowed) and XID. */
+static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
+{
+	static const struct option opts[] = {
+		{ "rundir", required_argument, NULL, 'r' },
+		{ "flags", required_argument, NULL, 'f' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ "bcaps", required_argument, NULL, 'b' },
+		{ "ccaps", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
+		{ "clear", required_argument, NULL, 'C' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "sig", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+r:h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			ctx_usage(stdout);
+			exit(0);
+		}
+		if (c == '?' || (c != 'r' && !strchr(allowed, c))) {
+			if (c != '?')
+				cli_error("ctx %s: option --%s not valid here", argv[0],
+					  opts[c == 'f' ? 1 : c == 'H' ? 2 : c == 'b' ? 3 : c == 'c' ? 4 :
+					       c == 's' ? 5 : c == 'C' ? 6 : c == 'p' ? 7 : 8].name);
+			return -1;
+		}
+		switch (c) {
+		case 'r': o->rundir = optarg; break;
+		case 'f': o->flags = optarg; break;
+		case 'H': o->hostname = optarg; break;
+		case 'b': o->bcaps = optarg; break;
+		case 'c': o->ccaps = optarg; break;
+		case 's': o->set = optarg; break;
+		case 'C': o->clear = optarg; break;
+		case 'p': o->pid = optarg; break;
+		case 'S': o->sig = optarg; break;
+		}
+	}
+	return 0;
+}
+
+/* Options may come before or after XID: parse, take XID, parse again. */
+static int parse_all(int argc, char **argv, const char *allowed, int need_xid,
+		     int dynamic_ok, struct ctx_opts *o)
+{
+	optind = 0;
+	if (parse(argc, argv, allowed, o))
+		return -1;
+	if (need_xid) {
+		if (optind >= argc) {
+			cli_error("ctx %s: missing XID", argv[0]);
+			return -1;
+		}
+		if (parse_xid(argv[optind], &o->xid, dynamic_ok))
+			return -1;
+		argv += optind;
+		argc -= optind;
+		optind = 0;
+		if (parse(argc, argv, allowed, o))
+			return -1;
+	}
+	o->rest = argv + optind;
+	o->nrest = argc - optind;
+	return 0;
+}
+
+static int fail(int ret)
+{
+	(void)ret;
+	cli_error(NULL);
+	return 1;
+}
+
+static int do_create(struct ctx_opts *o)
+{
+	struct vxctx_create_args a = { .xid = o->xid, .bcaps = VXCTX_BCAPS_ALL };
+	uint32_t xid;
+	pid_t init;
+
+	if (o->nrest < 1) {
+		cli_error("ctx create: no command (vxcr ctx create XID -- CMD [ARG...])");
+		return EXIT_USAGE;
+	}
+	if ((o->flags && vxctx_flag_parse(o->flags, &a.flags)) ||
+	    (o->bcaps && vxctx_bcap_parse(o->bcaps, &a.bcaps)) ||
+	    (o->ccaps && vxctx_ccap_parse(o->ccaps, &a.ccaps)))
+		return fail(-EINVAL);
+	a.hostname = o->hostname;
+	a.argv = o->rest;
+	a.rundir = o->rundir;
+	if (vxctx_create(&a, &xid, &init))
+		return fail(-1);
+	printf("%u\n", xid);
+	return 0;
+}
+
+static int do_exec(struct ctx_opts *o)
+{
+	pid_t pid;
+	int st;
+
+	if (o->nrest < 1) {
+		cli_error("ctx exec: no command (vxcr ctx exec XID -- CMD [ARG...])");
+		return EXIT_USAGE;
+	}
+	if (vxctx_migrate(o->rundir, o->xid))
+		return fail(-1);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		execvp(o->rest[0], o->rest);
+		fprintf(stderr, "vxcr: ctx exec: cannot run '%s': %s\n", o->rest[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0) {
+		cli_error("ctx exec: fork: %s", strerror(errno));
+		return 1;
+	}
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int do_list(struct ctx_opts *o)
+{
+	uint32_t xids[4096];
+	struct vxctx_record r;
+	struct vxctx_stat st;
+	char flags[512];
+	uint64_t f;
+	int i, n;
+
+	n = vxctx_list(o->rundir, xids, 4096);
+	if (n < 0) {
+		cli_error("ctx list: %s: %s", vxctx_rundir(o->rundir), strerror(-n));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (vxctx_info(o->rundir, xids[i], &r) || vxctx_stat(o->rundir, xids[i], &st) ||
+		    vxctx_flags_get(o->rundir, xids[i], &f))
+			continue;	/* ended meanwhile */
+		vxctx_flag_format(f, flags, sizeof(flags));
+		printf("%u %d %u %s\n", r.xid, r.init_pid, st.tasks, flags);
+	}
+	return 0;
+}
+
+static int do_info(struct ctx_opts *o)
+{
+	struct vxctx_record r;
+	char buf[1024], node[80] = "", dom[80] = "";
+	uint64_t f;
+
+	if (vxctx_info(o->rundir, o->xid, &r) || vxctx_flags_get(o->rundir, o->xid, &f))
+		return fail(-1);
+	vxctx_uname_get(o->rundir, o->xid, VXCTX_UN_NODENAME, node, sizeof(node));
+	vxctx_uname_get(o->rundir, o->xid, VXCTX_UN_DOMAINNAME, dom, sizeof(dom));
+	printf("xid: %u\ninitpid: %d\nsupervisor: %d\ncgroup: %s\n", r.xid, r.init_pid,
+	       r.super_pid, r.cgroup);
+	vxctx_flag_format(f, buf, sizeof(buf));
+	printf("flags: %s\n", buf);
+	vxctx_bcap_format(r.bcaps, buf, sizeof(buf));
+	printf("bcaps: %s\n", buf);
+	vxctx_ccap_format(r.ccaps, buf, sizeof(buf));
+	printf("ccaps: %s\nnodename: %s\ndomainname: %s\n", buf, node, dom);
+	return 0;
+}
+
+static int do_stat(struct ctx_opts *o)
+{
+	struct vxctx_stat st;
+
+	if (vxctx_stat(o->rundir, o->xid, &st))
+		return fail(-1);
+	printf("usecnt: %u\ntasks: %u\nnr_threads: %u\nnr_running: %u\nnr_unintr: %u\n"
+	       "nr_onhold: %u\nuptime: %.3f\n", st.usecnt, st.tasks, st.nr_threads,
+	       st.nr_running, st.nr_unintr, st.nr_onhold, st.uptime_ns / 1e9);
+	return 0;
+}
+
+typedef int (*parse_fn)(const char *, uint64_t *);
+typedef void (*format_fn)(uint64_t, char *, size_t);
+
+/* --set/--clear of flags, ccaps or bcaps: parsed into (value, mask). */
+static int set_clear(struct ctx_opts *o, parse_fn parse_names, uint64_t *val, uint64_t *mask)
+{
+	uint64_t s = 0, c = 0;
+
+	if ((o->set && parse_names(o->set, &s)) || (o->clear && parse_names(o->clear, &c)))
+		return -1;
+	if (s & c) {
+		cli_error("ctx: the same name given to --set and --clear");
+		return -1;
+	}
+	*val = s;
+	*mask = s | c;
+	return 0;
+}
+
+/* bcaps names: "A,B" means those capabilities (not "keep only"). */
+static int bcap_names(const char *list, uint64_t *bits)
+{
+	char buf[1024];
+
+	if (list[0] == '~' || list[0] == '!') {
+		cli_error("ctx bcaps: use --clear NAME to drop a capability");
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", list);
+	return vxctx_bcap_parse(buf, bits) ? (cli_error(NULL), -1) : 0;
+}
+
+static int wrap_flag(const char *l, uint64_t *b)
+{
+	return vxctx_flag_parse(l, b) ? (cli_error(NULL), -1) : 0;
+}
+
+static int wrap_ccap(const char *l, uint64_t *b)
+{
+	return vxctx_ccap_parse(l, b) ? (cli_error(NULL), -1) : 0;
+}
+
+static int do_bits(struct ctx_opts *o, const char *what)
+{
+	uint64_t val, mask, cur, bc, cc;
+	char buf[1024];
+	int ret;
+
+	if (!strcmp(what, "flags")) {
+		if (set_clear(o, wrap_flag, &val, &mask))
+			return 1;
+		if (mask && vxctx_flags_set(o->rundir, o->xid, val, mask))
+			return fail(-1);
+		if (vxctx_flags_get(o->rundir, o->xid, &cur))
+			return fail(-1);
+		vxctx_flag_format(cur, buf, sizeof(buf));
+	} else {
+		int b = !strcmp(what, "bcaps");
+
+		if (set_clear(o, b ? bcap_names : wrap_ccap, &val, &mask))
+			return 1;
+		ret = mask ? (b ? vxctx_caps_set(o->rundir, o->xid, val, mask, 0, 0)
+				: vxctx_caps_set(o->rundir, o->xid, 0, 0, val, mask)) : 0;
+		if (ret || vxctx_caps_get(o->rundir, o->xid, &bc, &cc))
+			return fail(-1);
+		if (b)
+			vxctx_bcap_format(bc, buf, sizeof(buf));
+		else
+			vxctx_ccap_format(cc, buf, sizeof(buf));
+	}
+	printf("%s\n", buf);
+	return 0;
+}
+
+static int do_uname(struct ctx_opts *o)
+{
+	static const char *const names[] = { "CONTEXT", "SYSNAME", "NODENAME", "RELEASE",
+					     "VERSION", "MACHINE", "DOMAINNAME" };
+	char buf[256], *eq;
+	int field;
+
+	if (o->set) {
+		snprintf(buf, sizeof(buf), "%s", o->set);
+		eq = strchr(buf, '=');
+		if (!eq) {
+			cli_error("ctx uname: --set wants FIELD=VALUE");
+			return EXIT_USAGE;
+		}
+		*eq = 0;
+		field = vxctx_uname_field(buf);
+		if (field < 0) {
+			cli_error("ctx uname: unknown field '%s'", buf);
+			return 1;
+		}
+		if (vxctx_uname_set(o->rundir, o->xid, field, eq + 1))
+			return fail(-1);
+		return 0;
+	}
+	for (field = 0; field <= VXCTX_UN_DOMAINNAME; field++) {
+		if (vxctx_uname_get(o->rundir, o->xid, field, buf, sizeof(buf)))
+			return fail(-1);
+		printf("%s=%s\n", names[field], buf);
+	}
+	return 0;
+}
+
+static int do_kill(struct ctx_opts *o)
+{
+	long pid = 0;
+	int sig = SIGKILL;
+	char *end;
+
+	if (o->pid) {
+		pid = strtol(o->pid, &end, 10);
+		if (!*o->pid || *end || pid < 0) {
+			cli_error("ctx kill: bad pid '%s'", o->pid);
+			return EXIT_USAGE;
+		}
+	}
+	if (o->sig) {
+		sig = (int)strtol(o->sig, &end, 10);
+		if (*end) {
+			const char *n = o->sig + (strncasecmp(o->sig, "SIG", 3) ? 0 : 3);
+
+			for (sig = 1; sig < NSIG; sig++)
+				if (sigabbrev_np(sig) && !strcasecmp(n, sigabbrev_np(sig)))
+					break;
+		}
+		if (sig < 0 || sig >= NSIG) {
+			cli_error("ctx kill: unknown signal '%s'", o->sig);
+			return EXIT_USAGE;
+		}
+	}
+	if (vxctx_kill(o->rundir, o->xid, (pid_t)pid, sig))
+		return fail(-1);
+	return 0;
+}
+
+static int do_wait(struct ctx_opts *o)
+{
+	int code;
+
+	if (vxctx_wait(o->rundir, o->xid, &code))
+		return fail(-1);
+	printf("%d\n", code);
+	return code;
+}
+
+static const struct {
+	const char *name;
+	const char *allowed;	/* option letters */
+	int need_xid;
+} subs[] = {
+	{ "create", "fHbc", 1 }, { "exec", "", 1 }, { "list", "", 0 },
+	{ "info", "", 1 }, { "stat", "", 1 }, { "flags", "sC", 1 }, { "caps", "sC", 1 },
+	{ "bcaps", "sC", 1 }, { "uname", "s", 1 }, { "kill", "pS", 1 }, { "wait", "", 1 },
+};
+
+int cmd_ctx(int argc, char **argv)
+{
+	struct ctx_opts o = { 0 };
+	const char *sub;
+	size_t i;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		ctx_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	sub = argv[1];
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(subs[i].name, sub))
+			break;
+	if (i == sizeof(subs) / sizeof(subs[0])) {
+		cli_error("ctx: unknown subcommand '%s' (see vxcr ctx --help)", sub);
+		return EXIT_USAGE;
+	}
+	if (parse_all(argc - 1, argv + 1, subs[i].allowed, subs[i].need_xid,
+		      !strcmp(sub, "create"), &o))
+		return EXIT_USAGE;
+	if (o.nrest && strcmp(sub, "create") && strcmp(sub, "exec")) {
+		cli_error("ctx %s: unexpected argument '%s'", sub, o.rest[0]);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(sub, "create"))
+		return do_create(&o);
+	if (!strcmp(sub, "exec"))
+		return do_exec(&o);
+	if (!strcmp(sub, "list"))
+		return do_list(&o);
+	if (!strcmp(sub, "info"))
+		return do_info(&o);
+	if (!strcmp(sub, "stat"))
+		return do_stat(&o);
+	if (!strcmp(sub, "uname"))
+		return do_uname(&o);
+	if (!strcmp(sub, "kill"))
+		return do_kill(&o);
+	if (!strcmp(sub, "wait"))
+		return do_wait(&o);
+	return do_bits(&o, sub);
+}

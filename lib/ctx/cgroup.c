@@ -1,0 +1,187 @@
+/*
+ * The cgroup v2 group of a context: <cgroup2 mount>/vxcr/<xid>, the mount
+ * found in /proc/self/mountinfo.  It freezes (cgroup.freeze, confirmed by
+ * cgroup.events "frozen"), kills (cgroup.kill) and lists the context's tasks.
+ */
+#define LOG_PREFIX "ctx: "
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "util/cleanup.h"
+#include "ctx/ctx.h"
+
+int vxctx_cg_root(char *buf, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mnt[PATH_MAX], *sep;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep, " - cgroup2 ", 11))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		snprintf(buf, len, "%s", mnt);
+		return 0;
+	}
+	pr_err("no cgroup2 hierarchy in /proc/self/mountinfo\n");
+	return -ENOENT;
+}
+
+static int write_file(const char *dir, const char *file, const char *val)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int vxctx_cg_create(uint32_t xid, char *path, size_t len)
+{
+	char root[PATH_MAX];
+	int ret;
+
+	ret = vxctx_cg_root(root, sizeof(root));
+	if (ret)
+		return ret;
+	snprintf(path, len, "%s/vxcr", root);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		ret = -errno;
+		pr_perror("cgroup %s", path);
+		return ret;
+	}
+	snprintf(path, len, "%s/vxcr/%u", root, xid);
+	if (mkdir(path, 0755) == 0)
+		return 0;
+	ret = -errno;
+	if (ret == -EEXIST && vxctx_cg_pids(path, "cgroup.procs", NULL, 0) == 0)
+		return 0;	/* left over, empty: reuse */
+	pr_err("cgroup %s: %s\n", path, ret == -EEXIST ? "exists and has tasks" : strerror(-ret));
+	return ret == -EEXIST ? -EBUSY : ret;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Removes the group; thaws and kills what is left in it first. */
+void vxctx_cg_remove(const char *path)
+{
+	int i;
+
+	if (rmdir(path) == 0 || errno == ENOENT)
+		return;
+	write_file(path, "cgroup.freeze", "0");
+	vxctx_cg_kill(path);
+	for (i = 0; i < 100; i++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return;
+		sleep_ms(20);
+	}
+	pr_warn("cgroup %s: cannot remove: %s\n", path, strerror(errno));
+}
+
+/* The value of key in cgroup.events, -errno if unreadable. */
+static int cg_event(const char *path, const char *key)
+{
+	char p[PATH_MAX], line[128];
+	_cleanup_fclose_ FILE *f = NULL;
+	size_t kl = strlen(key);
+
+	snprintf(p, sizeof(p), "%s/cgroup.events", path);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ' ')
+			return atoi(line + kl + 1);
+	return -ENOENT;
+}
+
+int vxctx_cg_frozen(const char *path)
+{
+	return cg_event(path, "frozen");
+}
+
+/* Writes cgroup.freeze and waits (up to 5 s) until cgroup.events agrees. */
+int vxctx_cg_freeze(const char *path, int on)
+{
+	int i, ret;
+
+	ret = write_file(path, "cgroup.freeze", on ? "1" : "0");
+	if (ret) {
+		pr_err("cgroup %s: cannot %s: %s\n", path, on ? "freeze" : "thaw", strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < 500; i++) {
+		if (vxctx_cg_frozen(path) == on)
+			return 0;
+		sleep_ms(10);
+	}
+	pr_err("cgroup %s: not %s after 5 s\n", path, on ? "frozen" : "thawed");
+	return -ETIMEDOUT;
+}
+
+/* Kills every task: cgroup.kill, else SIGKILL to each member. */
+int vxctx_cg_kill(const char *path)
+{
+	pid_t pids[4096];
+	int i, n;
+
+	if (write_file(path, "cgroup.kill", "1") == 0)
+		return 0;
+	n = vxctx_cg_pids(path, "cgroup.procs", pids, (int)ARRAY_SIZE(pids));
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	return n < 0 ? n : 0;
+}
+
+int vxctx_cg_join(const char *path, pid_t pid)
+{
+	char buf[32];
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%d", pid);
+	ret = write_file(path, "cgroup.procs", buf);
+	if (ret)
+		pr_err("cgroup %s: cannot add pid %d: %s\n", path, pid, strerror(-ret));
+	return ret;
+}
+
+int vxctx_cg_pids(const char *path, const char *file, pid_t *pids, int max)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char p[PATH_MAX];
+	int n = 0, v;
+
+	snprintf(p, sizeof(p), "%s/%s", path, file);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%d", &v) == 1) {
+		if (n < max && pids)
+			pids[n] = v;
+		n++;
+	}
+	return pids && n > max ? max : n;
+}

@@ -1,0 +1,509 @@
+/*
+ * Creating a context.  Three processes of ours per context:
+ *
+ *   caller --fork--> (short-lived) --fork--> supervisor --clone3--> init
+ *                                                                     |
+ *                                                   main command <--fork
+ *
+ * The supervisor (setsid, outside every namespace and outside the cgroup)
+ * clones the init straight into the cgroup (CLONE_INTO_CGROUP) and new pid,
+ * uts, ipc and mount namespaces (net with HIDE_NETIF, time with VIRT_UPTIME:
+ * unshared by the supervisor so that the offsets can be set first), writes
+ * the record, lets the init go, then waits for it: when the init ends it
+ * writes "<xid>.exit" with the init's exit code (128+signal if killed) and
+ * removes the record and the cgroup.  The init is pid 1 of the context: it
+ * mounts a /proc of its pid namespace, sets the virtual uname, starts the
+ * main command (bounding caps and ccaps filter applied, then exec), reaps,
+ * and exits with the main command's code once no task is left in its pid
+ * namespace, unless the record says PERSISTENT.  A TERM/INT/HUP/QUIT/USR1/
+ * USR2 sent to the init kills the whole context (exit 128+sig).
+ *
+ * The caller learns the outcome through a pipe (close-on-exec): one report
+ * from the supervisor, one from the main command only if its exec failed;
+ * EOF means the command runs.
+ */
+#define LOG_PREFIX "ctx: "
+#include <dirent.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "util/cleanup.h"
+#include "ctx/ctx.h"
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+struct ctx_report {
+	int err;		/* 0 or -errno */
+	pid_t init;		/* host pid of the init */
+	char msg[248];
+};
+
+struct clone_args_v2 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+static void send_report(int fd, int err, pid_t init, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void send_report(int fd, int err, pid_t init, const char *fmt, ...)
+{
+	struct ctx_report rep = { .err = err, .init = init };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rep.msg, sizeof(rep.msg), fmt, ap);
+	va_end(ap);
+	if (write(fd, &rep, sizeof(rep)) != sizeof(rep))
+		return;	/* the caller is gone: nobody to tell */
+}
+
+static void stdio_to_null(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+/* Number of processes in our pid namespace besides us (its /proc), plus
+ * members of the cgroup besides us (tasks that entered, whose children
+ * are not born yet). */
+static int others_in_ctx(const char *cgroup)
+{
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (e->d_name[0] > '0' && e->d_name[0] <= '9' && strcmp(e->d_name, "1"))
+			n++;
+	closedir(d);
+	return n + vxctx_cg_pids(cgroup, "cgroup.procs", NULL, 0) - 1;
+}
+
+static int persistent(const char *rundir, uint32_t xid)
+{
+	struct vxctx_record r;
+
+	return !vxctx_record_read(rundir, xid, &r) && (r.flags & VXCTX_F_PERSISTENT);
+}
+
+static int loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr))
+		return -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr) ? -errno : 0;
+}
+
+/* The init's setup inside its fresh namespaces; reports and returns -errno. */
+static int init_setup(const struct vxctx_create_args *a, int rep)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
+		send_report(rep, -errno, 0, "cannot mount /proc for the context: %s", strerror(errno));
+		return -1;
+	}
+	if (a->hostname && sethostname(a->hostname, strlen(a->hostname))) {
+		send_report(rep, -errno, 0, "cannot set hostname '%s': %s", a->hostname, strerror(errno));
+		return -1;
+	}
+	if (a->domainname && setdomainname(a->domainname, strlen(a->domainname))) {
+		send_report(rep, -errno, 0, "cannot set domainname '%s': %s", a->domainname,
+			    strerror(errno));
+		return -1;
+	}
+	if ((a->flags & VXCTX_F_HIDE_NETIF) && loopback_up()) {
+		send_report(rep, -errno, 0, "HIDE_NETIF: cannot bring up lo: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Main command: caps, then exec.  Never returns. */
+static void __attribute__((noreturn)) run_main(const struct vxctx_create_args *a, int rep,
+					       const sigset_t *oldmask)
+{
+	int i;
+
+	for (i = 1; i < NSIG; i++)
+		signal(i, SIG_DFL);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	if (vxctx_apply_caps(a->bcaps, a->ccaps)) {
+		send_report(rep, -EPERM, 0, "cannot apply the bounding/context caps: %s",
+			    vxcr_last_error());
+		_exit(127);
+	}
+	execvp(a->argv[0], a->argv);
+	send_report(rep, -errno, 0, "cannot run '%s' in the context: %s", a->argv[0],
+		    strerror(errno));
+	_exit(127);
+}
+
+static int status_code(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* pid 1 of the context.  Never returns. */
+static void __attribute__((noreturn)) run_init(const struct vxctx_create_args *a,
+					       const char *cgroup, int rep)
+{
+	static const int term[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	struct timespec tick = { 0, 200 * 1000000L };
+	sigset_t set, old;
+	pid_t main_pid, r;
+	int st, sig, code = 0;
+	size_t i;
+
+	prctl(PR_SET_NAME, "vxcr-init", 0, 0, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (i = 0; i < ARRAY_SIZE(term); i++)
+		sigaddset(&set, term[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	if (init_setup(a, rep))
+		_exit(127);
+	main_pid = a->argv ? fork() : -2;
+	if (main_pid == 0)
+		run_main(a, rep, &old);
+	if (main_pid == -1) {
+		send_report(rep, -errno, 0, "cannot fork the main command: %s", strerror(errno));
+		_exit(127);
+	}
+	close(rep);
+	stdio_to_null();
+	for (;;) {
+		while ((r = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+			if (r == main_pid)
+				code = status_code(st);
+		if (r < 0 && others_in_ctx(cgroup) <= 0 && !persistent(a->rundir, a->xid))
+			_exit(code);
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig > 0 && sig != SIGCHLD) {
+			kill(-1, SIGKILL);
+			while (waitpid(-1, &st, __WALL) > 0 || errno == EINTR)
+				;
+			_exit(128 + sig);
+		}
+	}
+}
+
+/* VIRT_UPTIME: a time namespace for our children whose clocks start at 0. */
+static int new_timens(void)
+{
+	struct timespec now;
+	char buf[128];
+	int fd, ret = 0;
+
+	if (unshare(CLONE_NEWTIME))
+		return -errno;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	snprintf(buf, sizeof(buf), "monotonic -%lld 0\nboottime -%lld 0\n",
+		 (long long)now.tv_sec, (long long)now.tv_sec);
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, strlen(buf)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Writes rundir/<xid>.exit = code, atomically. */
+static void write_exit(const char *rundir, uint32_t xid, int code)
+{
+	char tmp[PATH_MAX], path[PATH_MAX], buf[16];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(rundir), xid);
+	snprintf(tmp, sizeof(tmp), "%s/.%u.exit.%d", vxctx_rundir(rundir), xid, getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), "%d\n", code);
+	if (write(fd, buf, n) != n || rename(tmp, path))
+		unlink(tmp);
+	close(fd);
+}
+
+/* Clones the init into the cgroup and namespaces; returns its pid or -errno. */
+static pid_t clone_init(const struct vxctx_create_args *a, const char *cgroup, int rep, int go)
+{
+	struct clone_args_v2 ca = { .exit_signal = SIGCHLD };
+	_cleanup_close_ int cgfd = open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	pid_t pid;
+	char c;
+
+	if (cgfd < 0)
+		return -errno;
+	ca.flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_INTO_CGROUP;
+	if (a->flags & VXCTX_F_HIDE_NETIF)
+		ca.flags |= CLONE_NEWNET;
+	ca.cgroup = (uint64_t)cgfd;
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* wait until the record is written, or the supervisor gives up */
+		if (read(go, &c, 1) != 1)
+			_exit(127);
+		close(go);
+		run_init(a, cgroup, rep);
+	}
+	return pid;
+}
+
+/* The supervisor.  Never returns. */
+static void __attribute__((noreturn)) supervise(const struct vxctx_create_args *a,
+						const char *cgroup, int rep)
+{
+	struct vxctx_record r = { .xid = a->xid, .flags = a->flags, .bcaps = a->bcaps,
+				  .ccaps = a->ccaps };
+	int go[2], st, lock, ret;
+	pid_t init;
+
+	setsid();
+	prctl(PR_SET_NAME, "vxcr-ctx", 0, 0, 0);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	if ((a->flags & VXCTX_F_VIRT_UPTIME) && (ret = new_timens())) {
+		send_report(rep, ret, 0, "VIRT_UPTIME: cannot make a time namespace: %s",
+			    strerror(-ret));
+		_exit(127);
+	}
+	if (pipe2(go, O_CLOEXEC)) {
+		send_report(rep, -errno, 0, "pipe: %s", strerror(errno));
+		_exit(127);
+	}
+	init = clone_init(a, cgroup, rep, go[0]);
+	if (init < 0) {
+		send_report(rep, init, 0, "cannot clone the context's init: %s", strerror(-init));
+		_exit(127);
+	}
+	close(go[0]);
+	r.init_pid = init;
+	r.init_start = vxctx_starttime(init);
+	r.super_pid = getpid();
+	r.super_start = vxctx_starttime(r.super_pid);
+	snprintf(r.cgroup, sizeof(r.cgroup), "%s", cgroup);
+	ret = vxctx_record_write(a->rundir, &r);
+	if (ret) {
+		send_report(rep, ret, 0, "cannot write the record of context %u: %s", a->xid,
+			    vxcr_last_error());
+		kill(init, SIGKILL);
+		waitpid(init, &st, 0);
+		_exit(127);
+	}
+	if (!a->argv && a->join_pid > 0 && vxctx_cg_join(cgroup, a->join_pid)) {
+		send_report(rep, -EPERM, 0, "cannot add pid %d to %s: %s", a->join_pid, cgroup,
+			    vxcr_last_error());
+		kill(init, SIGKILL);
+		waitpid(init, &st, 0);
+		_exit(127);
+	}
+	send_report(rep, 0, init, "ok");
+	close(rep);
+	if (write(go[1], "g", 1) != 1)
+		kill(init, SIGKILL);
+	close(go[1]);
+	stdio_to_null();
+
+	while (waitpid(init, &st, 0) < 0 && errno == EINTR)
+		;
+	write_exit(a->rundir, a->xid, status_code(st));
+	lock = vxctx_lock(a->rundir);
+	if (!vxctx_record_read(a->rundir, a->xid, &r) && r.init_pid == init)
+		vxctx_record_clean(a->rundir, &r);
+	else
+		vxctx_cg_remove(cgroup);
+	if (lock >= 0)
+		close(lock);
+	_exit(status_code(st));
+}
+
+/* Checks arguments; picks a free xid for VXCTX_XID_DYNAMIC. Under the lock. */
+static int pick_xid(const char *rundir, uint32_t want, uint32_t *xid)
+{
+	struct vxctx_record r;
+	uint32_t x;
+
+	if (want != VXCTX_XID_DYNAMIC) {
+		if (want < VXCTX_XID_MIN || want > VXCTX_XID_MAX) {
+			pr_err("xid %u out of range (%d..%d)\n", want, VXCTX_XID_MIN, VXCTX_XID_MAX);
+			return -EINVAL;
+		}
+		if (!vxctx_record_read(rundir, want, &r)) {
+			if (vxctx_record_live(&r)) {
+				pr_err("context %u already exists (init %d)\n", want, r.init_pid);
+				return -EEXIST;
+			}
+			vxctx_record_clean(rundir, &r);
+		}
+		*xid = want;
+		return 0;
+	}
+	for (x = 49152; x <= VXCTX_XID_MAX; x++) {
+		if (vxctx_record_read(rundir, x, &r) == -ENOENT)
+			break;
+		if (!vxctx_record_live(&r)) {
+			vxctx_record_clean(rundir, &r);
+			break;
+		}
+	}
+	if (x > VXCTX_XID_MAX) {
+		pr_err("no free dynamic xid\n");
+		return -EAGAIN;
+	}
+	*xid = x;
+	return 0;
+}
+
+static int check_args(const struct vxctx_create_args *a)
+{
+	char names[256];
+
+	if (!a || (a->argv && !a->argv[0]) || (!a->argv && a->join_pid <= 0)) {
+		pr_err("create: no command to run in the context\n");
+		return -EINVAL;
+	}
+	if (a->flags & ~VXCTX_F_SUPPORTED) {
+		vxctx_flag_format(a->flags & ~VXCTX_F_SUPPORTED, names, sizeof(names));
+		pr_err("flags %s (0x%llx) not supported by the userspace engine\n", names,
+		       (unsigned long long)(a->flags & ~VXCTX_F_SUPPORTED));
+		return -ENOTTY;
+	}
+	if (a->ccaps & ~VXCTX_C_ALL) {
+		pr_err("unknown context caps 0x%llx\n", (unsigned long long)(a->ccaps & ~VXCTX_C_ALL));
+		return -EINVAL;
+	}
+	if ((a->hostname && strlen(a->hostname) > 64) ||
+	    (a->domainname && strlen(a->domainname) > 64)) {
+		pr_err("hostname or domainname longer than 64 bytes\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Reads the reports until EOF; returns the first error or 0. */
+static int read_reports(int fd, uint32_t xid, pid_t *init)
+{
+	struct ctx_report rep;
+	int ret = 0;
+	ssize_t n;
+
+	*init = 0;
+	while ((n = read(fd, &rep, sizeof(rep))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != sizeof(rep))
+			break;
+		rep.msg[sizeof(rep.msg) - 1] = 0;
+		if (rep.err && !ret) {
+			pr_err("context %u: %s\n", xid, rep.msg);
+			ret = rep.err;
+		} else if (!rep.err) {
+			*init = rep.init;
+		}
+	}
+	if (!ret && !*init) {
+		pr_err("context %u: the supervisor died before starting the init\n", xid);
+		ret = -ECHILD;
+	}
+	return ret;
+}
+
+int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t *init_pid)
+{
+	struct vxctx_create_args a;
+	char cgroup[512], path[PATH_MAX];
+	int rep[2], lock, ret, st;
+	pid_t mid, init = 0;
+
+	ret = check_args(args);
+	if (ret)
+		return ret;
+	a = *args;
+	lock = vxctx_lock(a.rundir);
+	if (lock < 0)
+		return lock;
+	ret = pick_xid(a.rundir, args->xid, &a.xid);
+	if (ret)
+		goto out_unlock;
+	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(a.rundir), a.xid);
+	unlink(path);
+	ret = vxctx_cg_create(a.xid, cgroup, sizeof(cgroup));
+	if (ret)
+		goto out_unlock;
+	if (pipe2(rep, O_CLOEXEC)) {
+		ret = -errno;
+		goto out_rmcg;
+	}
+	fflush(NULL);
+	mid = fork();
+	if (mid == 0) {
+		/* keep stdio and the report pipe (as fd 3): nothing else leaks in */
+		if (dup2(rep[1], 3) != 3)
+			_exit(1);
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+		syscall(SYS_close_range, 4, ~0U, 0);
+		if (fork() == 0)
+			supervise(&a, cgroup, 3);
+		_exit(0);
+	}
+	close(rep[1]);
+	if (mid < 0) {
+		ret = -errno;
+		pr_perror("context %u: fork", a.xid);
+		close(rep[0]);
+		goto out_rmcg;
+	}
+	waitpid(mid, &st, 0);
+	ret = read_reports(rep[0], a.xid, &init);
+	close(rep[0]);
+	if (ret && !init)
+		goto out_rmcg;	/* no init: nothing but the cgroup to undo */
+	if (xid_out)
+		*xid_out = a.xid;
+	if (init_pid)
+		*init_pid = init;
+	goto out_unlock;	/* exec failed: the context ends by itself */
+
+out_rmcg:
+	vxctx_cg_remove(cgroup);
+out_unlock:
+	close(lock);
+	return ret;
+}

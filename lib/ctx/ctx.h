@@ -1,0 +1,170 @@
+/*
+ * lib/ctx: Linux-VServer style contexts on a stock kernel (the userspace
+ * engine behind the switch).  A context is an xid plus an init process
+ * holding its namespaces (pid, uts, ipc, mount; net with HIDE_NETIF, time
+ * with VIRT_UPTIME), a cgroup v2 group <cgroup2 mount>/vxcr/<xid>, flags,
+ * bounding caps, context caps (a seccomp filter installed on entry) and a
+ * virtual uname (nodename/domainname of its UTS namespace).
+ *
+ * Every context is recorded under a run directory (rundir NULL means
+ * $VXCR_RUNDIR, else /run/vxcr) as one file "<xid>.ctx" written atomically;
+ * when the context ends its supervisor writes "<xid>.exit" (the exit code).
+ *
+ * Plain C types only: the switch (lib/switch) converts to and from the
+ * vserver.h structures.  Every function returns 0 (or a count) or -errno and
+ * logs the reason once (pr_err); none exits or prints.
+ */
+#ifndef VXCR_CTX_H
+#define VXCR_CTX_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Context flags: the values of VXF_* in vserver.h. */
+#define VXCTX_F_INFO_NPROC	0x00000004ULL
+#define VXCTX_F_INFO_PRIVATE	0x00000008ULL
+#define VXCTX_F_INFO_INIT	0x00000010ULL
+#define VXCTX_F_SCHED_PAUSE	0x00000400ULL
+#define VXCTX_F_VIRT_UPTIME	0x00020000ULL
+#define VXCTX_F_HIDE_NETIF	0x02000000ULL
+#define VXCTX_F_REBOOT_KILL	(1ULL << 37)
+#define VXCTX_F_PERSISTENT	(1ULL << 38)
+#define VXCTX_F_PROLIFIC	(1ULL << 49)
+/* The flags this engine honours; vxctx_flags_set refuses any other bit. */
+#define VXCTX_F_SUPPORTED	(VXCTX_F_INFO_PRIVATE | VXCTX_F_INFO_INIT | \
+				 VXCTX_F_SCHED_PAUSE | VXCTX_F_VIRT_UPTIME | \
+				 VXCTX_F_HIDE_NETIF | VXCTX_F_PERSISTENT)
+/* Honoured, but only when given to vxctx_create (namespaces made then). */
+#define VXCTX_F_CREATE_ONLY	(VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF)
+
+/* Context caps: the values of VXC_* in vserver.h (all enforced). */
+#define VXCTX_C_SET_UTSNAME	0x00000001ULL
+#define VXCTX_C_SET_RLIMIT	0x00000002ULL
+#define VXCTX_C_RAW_ICMP	0x00000100ULL
+#define VXCTX_C_SYSLOG		0x00001000ULL
+#define VXCTX_C_SECURE_MOUNT	0x00010000ULL
+#define VXCTX_C_SECURE_REMOUNT	0x00020000ULL
+#define VXCTX_C_BINARY_MOUNT	0x00040000ULL
+#define VXCTX_C_QUOTA_CTL	0x00100000ULL
+#define VXCTX_C_ADMIN_MAPPER	0x00200000ULL
+#define VXCTX_C_ADMIN_CLOOP	0x00400000ULL
+#define VXCTX_C_ALL		0x00771103ULL
+
+/* uname fields: the values of VHIN_* in vserver.h. */
+enum { VXCTX_UN_CONTEXT = 0, VXCTX_UN_SYSNAME, VXCTX_UN_NODENAME,
+       VXCTX_UN_RELEASE, VXCTX_UN_VERSION, VXCTX_UN_MACHINE,
+       VXCTX_UN_DOMAINNAME };
+
+#define VXCTX_XID_MIN		2	/* 0 is the host, 1 the spectator */
+#define VXCTX_XID_MAX		65535
+#define VXCTX_XID_DYNAMIC	((uint32_t)-1)	/* create: pick a free xid >= 49152 */
+#define VXCTX_BCAPS_ALL		(~0ULL)
+
+struct vxctx_create_args {
+	uint32_t xid;		/* or VXCTX_XID_DYNAMIC */
+	uint64_t flags;		/* VXCTX_F_* (only VXCTX_F_SUPPORTED) */
+	uint64_t bcaps;		/* capability bounding set, bit n = CAP n kept */
+	uint64_t ccaps;		/* VXCTX_C_* allowed */
+	const char *hostname;	/* NULL: keep the host's */
+	const char *domainname;	/* NULL: keep the host's */
+	char *const *argv;	/* main command, run inside; NULL: none, then */
+	pid_t join_pid;		/* this task joins the cgroup before the init runs */
+	const char *rundir;	/* NULL: default */
+};
+
+/* The record of a context, as stored in the run directory. */
+struct vxctx_record {
+	uint32_t xid;
+	pid_t init_pid;		/* host pid of the init (pid 1 inside) */
+	uint64_t init_start;	/* its start time (clock ticks), against pid reuse */
+	pid_t super_pid;	/* supervisor: the init's parent, writes the exit code */
+	uint64_t super_start;
+	uint64_t flags;
+	uint64_t bcaps;
+	uint64_t ccaps;
+	char cgroup[512];	/* absolute path of the cgroup v2 directory */
+};
+
+struct vxctx_stat {
+	uint32_t usecnt;	/* tasks + 1 (the record) */
+	uint32_t tasks;		/* processes in the cgroup */
+	uint32_t nr_threads;
+	uint32_t nr_running;	/* threads in state R */
+	uint32_t nr_unintr;	/* threads in state D */
+	uint32_t nr_onhold;	/* threads held by SCHED_PAUSE */
+	uint64_t uptime_ns;	/* since the init started */
+};
+
+/* Creates the context and starts argv inside; returns once argv runs
+ * (exec succeeded).  *xid_out (may be NULL) gets the xid, *init_pid the
+ * init's host pid.  -EEXIST if the xid is live, -EINVAL for bad args. */
+int vxctx_create(const struct vxctx_create_args *a, uint32_t *xid_out, pid_t *init_pid);
+/* Moves the caller into context xid: cgroup, namespaces (children of the
+ * caller are born in its pid namespace), bounding caps, ccaps filter.
+ * -EPERM for an INFO_PRIVATE context.  Call it single-threaded. */
+int vxctx_migrate(const char *rundir, uint32_t xid);
+/* *xid = the context of pid (0: the host). */
+int vxctx_task_xid(const char *rundir, pid_t pid, uint32_t *xid);
+/* Reads the live record of xid (stale ones are cleaned: -ESRCH). */
+int vxctx_info(const char *rundir, uint32_t xid, struct vxctx_record *r);
+int vxctx_stat(const char *rundir, uint32_t xid, struct vxctx_stat *st);
+/* Fills up to max live xids (sorted), cleans stale records; returns the count. */
+int vxctx_list(const char *rundir, uint32_t *xids, int max);
+int vxctx_flags_get(const char *rundir, uint32_t xid, uint64_t *flags);
+/* flags = (flags & ~mask) | (value & mask); unsupported bits -EINVAL. */
+int vxctx_flags_set(const char *rundir, uint32_t xid, uint64_t value, uint64_t mask);
+/* Caps apply to tasks entering (or started) after the change. */
+int vxctx_caps_get(const char *rundir, uint32_t xid, uint64_t *bcaps, uint64_t *ccaps);
+int vxctx_caps_set(const char *rundir, uint32_t xid, uint64_t bcaps, uint64_t bmask,
+		   uint64_t ccaps, uint64_t cmask);
+/* pid 0: every task; 1: the init; else that host pid (-ESRCH unless in xid). */
+int vxctx_kill(const char *rundir, uint32_t xid, pid_t pid, int sig);
+/* Waits until xid is gone; *exit_code = its init's (128+sig if killed). */
+int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code);
+/* NODENAME/DOMAINNAME through the UTS namespace; other fields read the
+ * kernel's values and refuse to be set (-ENOTTY, needs the kernel module). */
+int vxctx_uname_get(const char *rundir, uint32_t xid, int field, char *buf, size_t len);
+int vxctx_uname_set(const char *rundir, uint32_t xid, int field, const char *value);
+
+/* Names (constants without prefix), for the CLI and logs. */
+int vxctx_flag_parse(const char *list, uint64_t *bits);	/* "A,B" */
+int vxctx_ccap_parse(const char *list, uint64_t *bits);
+/* "NAME,..." keeps those caps, "~NAME,..." drops them from *bits. */
+int vxctx_bcap_parse(const char *list, uint64_t *bits);
+void vxctx_flag_format(uint64_t bits, char *buf, size_t len);
+void vxctx_ccap_format(uint64_t bits, char *buf, size_t len);
+void vxctx_bcap_format(uint64_t bits, char *buf, size_t len);
+int vxctx_uname_field(const char *name);	/* NODENAME -> 2, -1 if unknown */
+
+/* ---- inside lib/ctx ---- */
+const char *vxctx_rundir(const char *rundir);
+int vxctx_record_read(const char *rundir, uint32_t xid, struct vxctx_record *r);
+int vxctx_record_write(const char *rundir, const struct vxctx_record *r);
+/* Opens rundir/.lock and flocks it; returns the fd or -errno. */
+int vxctx_lock(const char *rundir);
+/* 1 if the record's init is alive (same start time), else 0. */
+int vxctx_record_live(const struct vxctx_record *r);
+/* Removes a stale record and its cgroup. */
+void vxctx_record_clean(const char *rundir, const struct vxctx_record *r);
+/* Reads the live record or logs "context N does not exist": -ESRCH. */
+int vxctx_get(const char *rundir, uint32_t xid, struct vxctx_record *r);
+uint64_t vxctx_starttime(pid_t pid);
+/* pidfd of the record's init, checked against pid reuse, or -ESRCH. */
+int vxctx_init_pidfd(const struct vxctx_record *r);
+
+int vxctx_cg_root(char *buf, size_t len);		/* cgroup2 mount point */
+int vxctx_cg_create(uint32_t xid, char *path, size_t len);
+void vxctx_cg_remove(const char *path);
+int vxctx_cg_freeze(const char *path, int on);
+int vxctx_cg_frozen(const char *path);
+int vxctx_cg_kill(const char *path);
+int vxctx_cg_join(const char *path, pid_t pid);
+/* Fills up to max pids from cgroup.procs (or .threads); returns the count. */
+int vxctx_cg_pids(const char *path, const char *file, pid_t *pids, int max);
+
+/* Drops bounding caps not in bcaps and installs the ccaps filter. */
+int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * Context records under the run directory: "<xid>.ctx", one small
+ * key=value file per context, replaced atomically (write a temp file, then
+ * rename) so that every tool sees a whole record or none.  A record whose
+ * init is gone (or whose pid now belongs to another process: the start
+ * time differs) is stale and removed, with its cgroup, by whoever sees it.
+ */
+#define LOG_PREFIX "ctx: "
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "util/cleanup.h"
+#include "ctx/ctx.h"
+
+/* The run directory to use: rundir, $VXCR_RUNDIR, or /run/vxcr. */
+const char *vxctx_rundir(const char *rundir)
+{
+	const char *e = getenv("VXCR_RUNDIR");
+
+	if (rundir && *rundir)
+		return rundir;
+	return e && *e ? e : "/run/vxcr";
+}
+
+/* Start time of pid in clock ticks (field 22 of /proc/PID/stat), 0 if gone
+ * or a zombie. */
+uint64_t vxctx_starttime(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	char state;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			 "%*d %*d %*d %*d %*d %*d %llu", &state, &v) != 2)
+		return 0;
+	return (state == 'Z' || state == 'X') ? 0 : v;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int vxctx_lock(const char *rundir)
+{
+	const char *dir = vxctx_rundir(rundir);
+	char path[PATH_MAX];
+	int fd, ret;
+
+	ret = mkdir_p(dir);
+	if (ret) {
+		pr_err("run directory %s: %s\n", dir, strerror(-ret));
+		return ret;
+	}
+	snprintf(path, sizeof(path), "%s/.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		pr_perror("%s", path);
+		return ret;
+	}
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
+	return fd;
+}
+
+int vxctx_record_read(const char *rundir, uint32_t xid, struct vxctx_record *r)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[PATH_MAX], line[1024];
+	unsigned long long v;
+
+	snprintf(path, sizeof(path), "%s/%u.ctx", vxctx_rundir(rundir), xid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	memset(r, 0, sizeof(*r));
+	r->xid = xid;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!strncmp(line, "cgroup=", 7)) {
+			if (strlen(line + 7) >= sizeof(r->cgroup))
+				return -ENAMETOOLONG;
+			memcpy(r->cgroup, line + 7, strlen(line + 7) + 1);
+			continue;
+		}
+		if (sscanf(line, "%*[a-z_]=%lli", (long long *)&v) != 1)
+			continue;
+		if (!strncmp(line, "init=", 5))
+			r->init_pid = (pid_t)v;
+		else if (!strncmp(line, "init_start=", 11))
+			r->init_start = v;
+		else if (!strncmp(line, "super=", 6))
+			r->super_pid = (pid_t)v;
+		else if (!strncmp(line, "super_start=", 12))
+			r->super_start = v;
+		else if (!strncmp(line, "flags=", 6))
+			r->flags = v;
+		else if (!strncmp(line, "bcaps=", 6))
+			r->bcaps = v;
+		else if (!strncmp(line, "ccaps=", 6))
+			r->ccaps = v;
+	}
+	if (r->init_pid <= 0 || !r->cgroup[0]) {
+		pr_err("%s: not a context record\n", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vxctx_record_write(const char *rundir, const struct vxctx_record *r)
+{
+	const char *dir = vxctx_rundir(rundir);
+	char tmp[PATH_MAX], path[PATH_MAX];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%u.ctx", dir, r->xid);
+	snprintf(tmp, sizeof(tmp), "%s/.%u.ctx.%d", dir, r->xid, getpid());
+	f = fopen(tmp, "we");
+	if (!f) {
+		ret = -errno;
+		pr_perror("%s", tmp);
+		return ret;
+	}
+	fprintf(f, "xid=%u\ninit=%d\ninit_start=%" PRIu64 "\nsuper=%d\nsuper_start=%" PRIu64
+		"\nflags=0x%" PRIx64 "\nbcaps=0x%" PRIx64 "\nccaps=0x%" PRIx64 "\ncgroup=%s\n",
+		r->xid, r->init_pid, r->init_start, r->super_pid, r->super_start,
+		r->flags, r->bcaps, r->ccaps, r->cgroup);
+	if (fflush(f) || fsync(fileno(f)))
+		ret = -errno;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
+		pr_err("%s: %s\n", path, strerror(-ret));
+		unlink(tmp);
+	}
+	return ret;
+}
+
+int vxctx_record_live(const struct vxctx_record *r)
+{
+	return r->init_pid > 0 && vxctx_starttime(r->init_pid) == r->init_start;
+}
+
+void vxctx_record_clean(const char *rundir, const struct vxctx_record *r)
+{
+	char path[PATH_MAX];
+
+	pr_debug("context %u: init %d gone, removing its record\n", r->xid, r->init_pid);
+	if (r->cgroup[0])
+		vxctx_cg_remove(r->cgroup);
+	snprintf(path, sizeof(path), "%s/%u.ctx", vxctx_rundir(rundir), r->xid);
+	unlink(path);
+}
+
+/* Reads xid's record; a stale one is cleaned and reported as -ESRCH,
+ * without logging (callers decide what "no such context" means). */
+static int record_get_quiet(const char *rundir, uint32_t xid, struct vxctx_record *r)
+{
+	int ret, lock;
+
+	ret = vxctx_record_read(rundir, xid, r);
+	if (ret == -ENOENT)
+		return -ESRCH;
+	if (ret)
+		return ret;
+	if (vxctx_record_live(r))
+		return 0;
+	lock = vxctx_lock(rundir);
+	if (lock < 0)
+		return lock;
+	/* re-read under the lock: a create may have replaced it meanwhile */
+	if (!vxctx_record_read(rundir, xid, r) && !vxctx_record_live(r))
+		vxctx_record_clean(rundir, r);
+	ret = vxctx_record_live(r) ? 0 : -ESRCH;
+	close(lock);
+	return ret;
+}
+
+int vxctx_get(const char *rundir, uint32_t xid, struct vxctx_record *r)
+{
+	int ret = record_get_quiet(rundir, xid, r);
+
+	if (ret == -ESRCH)
+		pr_err("context %u does not exist\n", xid);
+	else if (ret)
+		pr_err("context %u: cannot read its record: %s\n", xid, strerror(-ret));
+	return ret;
+}
+
+int vxctx_info(const char *rundir, uint32_t xid, struct vxctx_record *r)
+{
+	return vxctx_get(rundir, xid, r);
+}
+
+static int cmp_xid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int vxctx_list(const char *rundir, uint32_t *xids, int max)
+{
+	struct vxctx_record r;
+	struct dirent *e;
+	unsigned long x;
+	char *end;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(vxctx_rundir(rundir));
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) && n < max) {
+		x = strtoul(e->d_name, &end, 10);
+		if (end == e->d_name || strcmp(end, ".ctx") || x > UINT32_MAX)
+			continue;
+		if (record_get_quiet(rundir, (uint32_t)x, &r) == 0)
+			xids[n++] = (uint32_t)x;
+	}
+	closedir(d);
+	qsort(xids, n, sizeof(*xids), cmp_xid);
+	return n;
+}
