@@ -3,9 +3,9 @@
  * and their userspace implementation over vxcr_dump() / vxcr_restore().
  *
  * The checkpoint id (crid) is derived from the image header's 16-byte
- * image_id (vxcr_image_crid()).  Checkpoint reads the header back from fd
- * when fd is seekable; restart peeks at it without consuming anything, so
- * vxcr_restore() then reads the stream from its start.
+ * image_id (vxcr_image_crid()).  Checkpoint gets it from the dump's
+ * statistics, whatever fd is; restart peeks at it without consuming
+ * anything, so vxcr_restore() then reads the stream from its start.
  */
 #define LOG_PREFIX "switch: "
 #include <errno.h>
@@ -172,9 +172,8 @@ static int image_crid(int fd, off_t off, uint64_t *crid)
 long sw_checkpoint(uint32_t cmd, uint32_t id, void *data)
 {
 	const struct vcmd_checkpoint_v0 *a = data;
+	struct vxcr_dump_stats st;
 	struct vxcr_dump_opts o;
-	uint64_t crid;
-	off_t start;
 	int ret;
 
 	(void)cmd;
@@ -185,20 +184,10 @@ long sw_checkpoint(uint32_t cmd, uint32_t id, void *data)
 	vxcr_dump_opts_init(&o);
 	o.leave_running = a->flags & VXCR_CKPT_LEAVE_RUNNING;
 	o.compress = !(a->flags & VXCR_CKPT_NO_COMPRESS);
-	start = lseek(a->fd, 0, SEEK_CUR);
-	ret = vxcr_dump(a->pid, a->fd, &o, NULL);
+	ret = vxcr_dump(a->pid, a->fd, &o, &st);
 	if (ret)
 		return ret;
-	if (start < 0)
-		return 0;	/* pipe or socket: the image went out, its id is unknown */
-	ret = image_crid(a->fd, start, &crid);
-	if (ret) {
-		/* e.g. an O_WRONLY file: the image is complete, only its id is unknown */
-		pr_info("pid %d: fd %d cannot be read back, checkpoint id unknown\n",
-			a->pid, a->fd);
-		return 0;
-	}
-	return (long)crid;
+	return (long)vxcr_image_crid(st.image_id, sizeof(st.image_id));
 }
 
 long sw_restart(uint32_t cmd, uint32_t id, void *data)
