@@ -21,6 +21,7 @@ struct ctx_opts {
 	const char *flags, *hostname, *bcaps, *ccaps;
 	const char *set, *clear;
 	const char *pid, *sig;
+	const char *nproc;
 	uint32_t xid;
 	char **rest;		/* after XID */
 	int nrest;
@@ -30,7 +31,8 @@ static void ctx_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vxcr ctx SUBCOMMAND [--rundir DIR] ...\n"
-		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C] -- CMD [ARG...]\n"
+		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C]\n"
+		"         [--nproc N] -- CMD [ARG...]     --nproc: task limit, with --flags INFO_NPROC\n"
 		"  exec XID -- CMD [ARG...]      run CMD inside, wait, exit with its status\n"
 		"  list                          one line per context: XID INITPID TASKS FLAGS\n"
 		"  info XID | stat XID\n"
@@ -40,6 +42,7 @@ static void ctx_usage(FILE *f)
 		"  uname XID [--set FIELD=VALUE]\n"
 		"  kill XID [--pid P] [--sig S]  P 0 (default) all tasks, 1 the init\n"
 		"  wait XID                      prints and exits with the context's exit code\n"
+		"                                (and 'reboot_cmd: 0x...' if a reboot ended it)\n"
 		"XID: 2..65535 (create: 'dynamic' picks one).  Names are the VXF_/VXC_/CAP_\n"
 		"constants without prefix.  Run directory: --rundir, $VXCR_RUNDIR, /run/vxcr.\n");
 }
@@ -75,10 +78,11 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		{ "clear", required_argument, NULL, 'C' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "sig", required_argument, NULL, 'S' },
+		{ "nproc", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, i;
 
 	while ((c = getopt_long(argc, argv, "+r:h", opts, NULL)) != -1) {
 		if (c == 'h') {
@@ -86,10 +90,10 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 			exit(0);
 		}
 		if (c == '?' || (c != 'r' && !strchr(allowed, c))) {
-			if (c != '?')
-				cli_error("ctx %s: option --%s not valid here", argv[0],
-					  opts[c == 'f' ? 1 : c == 'H' ? 2 : c == 'b' ? 3 : c == 'c' ? 4 :
-					       c == 's' ? 5 : c == 'C' ? 6 : c == 'p' ? 7 : 8].name);
+			for (i = 0; c != '?' && opts[i].name; i++)
+				if (opts[i].val == c)
+					cli_error("ctx %s: option --%s not valid here", argv[0],
+						  opts[i].name);
 			return -1;
 		}
 		switch (c) {
@@ -102,6 +106,7 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		case 'C': o->clear = optarg; break;
 		case 'p': o->pid = optarg; break;
 		case 'S': o->sig = optarg; break;
+		case 'n': o->nproc = optarg; break;
 		}
 	}
 	return 0;
@@ -153,6 +158,15 @@ static int do_create(struct ctx_opts *o)
 	    (o->bcaps && vxctx_bcap_parse(o->bcaps, &a.bcaps)) ||
 	    (o->ccaps && vxctx_ccap_parse(o->ccaps, &a.ccaps)))
 		return fail(-EINVAL);
+	if (o->nproc) {
+		char *end;
+
+		a.nproc = strtoull(o->nproc, &end, 10);
+		if (!*o->nproc || *end || !a.nproc || o->nproc[0] == '-') {
+			cli_error("ctx create: bad --nproc '%s' (a task count, at least 1)", o->nproc);
+			return EXIT_USAGE;
+		}
+	}
 	a.hostname = o->hostname;
 	a.argv = o->rest;
 	a.rundir = o->rundir;
@@ -234,6 +248,10 @@ static int do_info(struct ctx_opts *o)
 	printf("bcaps: %s\n", buf);
 	vxctx_ccap_format(r.ccaps, buf, sizeof(buf));
 	printf("ccaps: %s\nnodename: %s\ndomainname: %s\n", buf, node, dom);
+	if (r.flags & VXCTX_F_INFO_NPROC)
+		printf("nproc: %llu\n", (unsigned long long)r.nproc);
+	if (r.pids_cgroup[0])
+		printf("pids cgroup: %s\n", r.pids_cgroup);
 	return 0;
 }
 
@@ -246,6 +264,9 @@ static int do_stat(struct ctx_opts *o)
 	printf("usecnt: %u\ntasks: %u\nnr_threads: %u\nnr_running: %u\nnr_unintr: %u\n"
 	       "nr_onhold: %u\nuptime: %.3f\n", st.usecnt, st.tasks, st.nr_threads,
 	       st.nr_running, st.nr_unintr, st.nr_onhold, st.uptime_ns / 1e9);
+	if (st.nproc_max)
+		printf("nproc: %llu\nnproc_max: %llu\n", (unsigned long long)st.nproc_cur,
+		       (unsigned long long)st.nproc_max);
 	return 0;
 }
 
@@ -389,11 +410,15 @@ static int do_kill(struct ctx_opts *o)
 
 static int do_wait(struct ctx_opts *o)
 {
+	uint32_t reboot_cmd;
 	int code;
 
-	if (vxctx_wait(o->rundir, o->xid, &code))
+	if (vxctx_wait(o->rundir, o->xid, &code, &reboot_cmd))
 		return fail(-1);
 	printf("%d\n", code);
+	if (reboot_cmd)
+		printf("reboot_cmd: %#x (%s)\n", reboot_cmd,
+		       reboot_cmd == VXCTX_REBOOT_RESTART ? "RESTART" : "POWER_OFF");
 	return code;
 }
 
@@ -402,7 +427,7 @@ static const struct {
 	const char *allowed;	/* option letters */
 	int need_xid;
 } subs[] = {
-	{ "create", "fHbc", 1 }, { "exec", "", 1 }, { "list", "", 0 },
+	{ "create", "fHbcn", 1 }, { "exec", "", 1 }, { "list", "", 0 },
 	{ "info", "", 1 }, { "stat", "", 1 }, { "flags", "sC", 1 }, { "caps", "sC", 1 },
 	{ "bcaps", "sC", 1 }, { "uname", "s", 1 }, { "kill", "pS", 1 }, { "wait", "", 1 },
 };

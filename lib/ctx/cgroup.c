@@ -36,7 +36,8 @@ int vxctx_cg_root(char *buf, size_t len)
 	return -ENOENT;
 }
 
-static int write_file(const char *dir, const char *file, const char *val)
+/* Writes val to dir/file; 0 or -errno (callers log). */
+int vxctx_cg_write(const char *dir, const char *file, const char *val)
 {
 	char path[PATH_MAX];
 	ssize_t n;
@@ -61,6 +62,14 @@ int vxctx_cg_create(uint32_t xid, char *path, size_t len)
 	ret = vxctx_cg_root(root, sizeof(root));
 	if (ret)
 		return ret;
+	return vxctx_cg_mkdir(root, xid, path, len);
+}
+
+/* Also used for the v1 pids hierarchy (pids.c): same layout there. */
+int vxctx_cg_mkdir(const char *root, uint32_t xid, char *path, size_t len)
+{
+	int ret;
+
 	snprintf(path, len, "%s/vxcr", root);
 	if (mkdir(path, 0755) && errno != EEXIST) {
 		ret = -errno;
@@ -91,7 +100,7 @@ void vxctx_cg_remove(const char *path)
 
 	if (rmdir(path) == 0 || errno == ENOENT)
 		return;
-	write_file(path, "cgroup.freeze", "0");
+	vxctx_cg_write(path, "cgroup.freeze", "0");
 	vxctx_cg_kill(path);
 	for (i = 0; i < 100; i++) {
 		if (rmdir(path) == 0 || errno == ENOENT)
@@ -128,7 +137,7 @@ int vxctx_cg_freeze(const char *path, int on)
 {
 	int i, ret;
 
-	ret = write_file(path, "cgroup.freeze", on ? "1" : "0");
+	ret = vxctx_cg_write(path, "cgroup.freeze", on ? "1" : "0");
 	if (ret) {
 		pr_err("cgroup %s: cannot %s: %s\n", path, on ? "freeze" : "thaw", strerror(-ret));
 		return ret;
@@ -148,7 +157,7 @@ int vxctx_cg_kill(const char *path)
 	pid_t pids[4096];
 	int i, n;
 
-	if (write_file(path, "cgroup.kill", "1") == 0)
+	if (vxctx_cg_write(path, "cgroup.kill", "1") == 0)
 		return 0;
 	n = vxctx_cg_pids(path, "cgroup.procs", pids, (int)ARRAY_SIZE(pids));
 	for (i = 0; i < n; i++)
@@ -162,7 +171,7 @@ int vxctx_cg_join(const char *path, pid_t pid)
 	int ret;
 
 	snprintf(buf, sizeof(buf), "%d", pid);
-	ret = write_file(path, "cgroup.procs", buf);
+	ret = vxctx_cg_write(path, "cgroup.procs", buf);
 	if (ret)
 		pr_err("cgroup %s: cannot add pid %d: %s\n", path, pid, strerror(-ret));
 	return ret;

@@ -18,6 +18,18 @@
  * namespace, unless the record says PERSISTENT.  A TERM/INT/HUP/QUIT/USR1/
  * USR2 sent to the init kills the whole context (exit 128+sig).
  *
+ * INFO_NPROC: pids.max of the context's pids group (pids.c); on a hybrid
+ * host the supervisor puts the init into the v1 pids group before letting
+ * it go, so the main command and everything after it is counted.
+ * REBOOT_KILL: reboot(2) by a task of the context's pid namespace makes the
+ * kernel kill the init (reboot_pid_ns(): SIGKILL to the init, which is then
+ * reported to its parent as killed by SIGHUP for RESTART/RESTART2, SIGINT
+ * for POWER_OFF/HALT; other commands EINVAL).  The supervisor turns that
+ * status into the reboot command, kills the rest of the cgroup and records
+ * it in "<xid>.exit".  Without REBOOT_KILL the ccaps filter refuses reboot.
+ * PROLIFIC: a caller inside a context may create one only if that context
+ * has PROLIFIC (and the mount cap its init needs), else -EPERM.
+ *
  * The caller learns the outcome through a pipe (close-on-exec): one report
  * from the supervisor, one from the main command only if its exec failed;
  * EOF means the command runs.
@@ -38,6 +50,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -56,6 +69,12 @@ struct ctx_report {
 	int err;		/* 0 or -errno */
 	pid_t init;		/* host pid of the init */
 	char msg[248];
+};
+
+/* The groups of a context: v2, and the v1 pids group on hybrid hosts. */
+struct ctx_groups {
+	char cgroup[512];
+	char pids[512];		/* "" unless INFO_NPROC on a v1 pids hierarchy */
 };
 
 struct clone_args_v2 {
@@ -160,7 +179,7 @@ static void __attribute__((noreturn)) run_main(const struct vxctx_create_args *a
 	for (i = 1; i < NSIG; i++)
 		signal(i, SIG_DFL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	if (vxctx_apply_caps(a->bcaps, a->ccaps)) {
+	if (vxctx_apply_caps(a->bcaps, a->ccaps, a->flags)) {
 		send_report(rep, -EPERM, 0, "cannot apply the bounding/context caps: %s",
 			    vxcr_last_error());
 		_exit(127);
@@ -241,10 +260,10 @@ static int new_timens(void)
 	return ret;
 }
 
-/* Writes rundir/<xid>.exit = code, atomically. */
-static void write_exit(const char *rundir, uint32_t xid, int code)
+/* Writes rundir/<xid>.exit = "code reboot_cmd", atomically. */
+static void write_exit(const char *rundir, uint32_t xid, int code, uint32_t reboot_cmd)
 {
-	char tmp[PATH_MAX], path[PATH_MAX], buf[16];
+	char tmp[PATH_MAX], path[PATH_MAX], buf[32];
 	int fd, n;
 
 	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(rundir), xid);
@@ -252,7 +271,7 @@ static void write_exit(const char *rundir, uint32_t xid, int code)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
-	n = snprintf(buf, sizeof(buf), "%d\n", code);
+	n = snprintf(buf, sizeof(buf), "%d %#x\n", code, reboot_cmd);
 	if (write(fd, buf, n) != n || rename(tmp, path))
 		unlink(tmp);
 	close(fd);
@@ -285,13 +304,78 @@ static pid_t clone_init(const struct vxctx_create_args *a, const char *cgroup, i
 	return pid;
 }
 
+/* The reboot command that ended a REBOOT_KILL context (init status st). */
+static uint32_t reboot_cmd_of(const struct vxctx_create_args *a, int st)
+{
+	if (!(a->flags & VXCTX_F_REBOOT_KILL) || !WIFSIGNALED(st))
+		return 0;
+	if (WTERMSIG(st) == SIGHUP)
+		return VXCTX_REBOOT_RESTART;
+	return WTERMSIG(st) == SIGINT ? VXCTX_REBOOT_POWER_OFF : 0;
+}
+
+/* Inode of pid's pid namespace, 0 if unknown. */
+static uint64_t pidns_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/* After the init: exit code, record and groups gone; so are contexts
+ * created inside (their supervisors died with our pid ns).  Never returns. */
+static void __attribute__((noreturn)) supervise_end(const struct vxctx_create_args *a,
+						    const struct ctx_groups *g, pid_t init)
+{
+	struct vxctx_record r;
+	int st, lock;
+
+	while (waitpid(init, &st, 0) < 0 && errno == EINTR)
+		;
+	if (reboot_cmd_of(a, st))
+		vxctx_cg_kill(g->cgroup);	/* tasks outside its pid ns too */
+	write_exit(a->rundir, a->xid, status_code(st), reboot_cmd_of(a, st));
+	lock = vxctx_lock(a->rundir);
+	if (!vxctx_record_read(a->rundir, a->xid, &r) && r.init_pid == init) {
+		vxctx_record_clean(a->rundir, &r);
+	} else {
+		vxctx_cg_remove(g->cgroup);
+		if (g->pids[0])
+			vxctx_cg_remove(g->pids);
+	}
+	if (lock >= 0)
+		close(lock);
+	_exit(status_code(st));
+}
+
+/* Puts the init (and the caller to join, if any) into the context's groups. */
+static int join_groups(const struct vxctx_create_args *a, const struct ctx_groups *g,
+		       pid_t init, int rep)
+{
+	if (g->pids[0] && vxctx_cg_join(g->pids, init)) {
+		send_report(rep, -EPERM, 0, "INFO_NPROC: cannot add the init to %s: %s", g->pids,
+			    vxcr_last_error());
+		return -1;
+	}
+	if (!a->argv && a->join_pid > 0 &&
+	    (vxctx_cg_join(g->cgroup, a->join_pid) ||
+	     (g->pids[0] && vxctx_cg_join(g->pids, a->join_pid)))) {
+		send_report(rep, -EPERM, 0, "cannot add pid %d to the context's groups: %s",
+			    a->join_pid, vxcr_last_error());
+		return -1;
+	}
+	return 0;
+}
+
 /* The supervisor.  Never returns. */
 static void __attribute__((noreturn)) supervise(const struct vxctx_create_args *a,
-						const char *cgroup, int rep)
+						const struct ctx_groups *g, int rep)
 {
 	struct vxctx_record r = { .xid = a->xid, .flags = a->flags, .bcaps = a->bcaps,
-				  .ccaps = a->ccaps };
-	int go[2], st, lock, ret;
+				  .ccaps = a->ccaps, .nproc = a->nproc };
+	int go[2], st, ret;
 	pid_t init;
 
 	setsid();
@@ -308,7 +392,7 @@ static void __attribute__((noreturn)) supervise(const struct vxctx_create_args *
 		send_report(rep, -errno, 0, "pipe: %s", strerror(errno));
 		_exit(127);
 	}
-	init = clone_init(a, cgroup, rep, go[0]);
+	init = clone_init(a, g->cgroup, rep, go[0]);
 	if (init < 0) {
 		send_report(rep, init, 0, "cannot clone the context's init: %s", strerror(-init));
 		_exit(127);
@@ -318,18 +402,18 @@ static void __attribute__((noreturn)) supervise(const struct vxctx_create_args *
 	r.init_start = vxctx_starttime(init);
 	r.super_pid = getpid();
 	r.super_start = vxctx_starttime(r.super_pid);
-	snprintf(r.cgroup, sizeof(r.cgroup), "%s", cgroup);
-	ret = vxctx_record_write(a->rundir, &r);
-	if (ret) {
-		send_report(rep, ret, 0, "cannot write the record of context %u: %s", a->xid,
-			    vxcr_last_error());
-		kill(init, SIGKILL);
-		waitpid(init, &st, 0);
-		_exit(127);
+	r.pidns = vxctx_own_pidns();
+	r.own_pidns = pidns_of(init);
+	snprintf(r.cgroup, sizeof(r.cgroup), "%s", g->cgroup);
+	snprintf(r.pids_cgroup, sizeof(r.pids_cgroup), "%s", g->pids);
+	ret = join_groups(a, g, init, rep);
+	if (!ret) {
+		ret = vxctx_record_write(a->rundir, &r);
+		if (ret)
+			send_report(rep, ret, 0, "cannot write the record of context %u: %s",
+				    a->xid, vxcr_last_error());
 	}
-	if (!a->argv && a->join_pid > 0 && vxctx_cg_join(cgroup, a->join_pid)) {
-		send_report(rep, -EPERM, 0, "cannot add pid %d to %s: %s", a->join_pid, cgroup,
-			    vxcr_last_error());
+	if (ret) {
 		kill(init, SIGKILL);
 		waitpid(init, &st, 0);
 		_exit(127);
@@ -340,18 +424,7 @@ static void __attribute__((noreturn)) supervise(const struct vxctx_create_args *
 		kill(init, SIGKILL);
 	close(go[1]);
 	stdio_to_null();
-
-	while (waitpid(init, &st, 0) < 0 && errno == EINTR)
-		;
-	write_exit(a->rundir, a->xid, status_code(st));
-	lock = vxctx_lock(a->rundir);
-	if (!vxctx_record_read(a->rundir, a->xid, &r) && r.init_pid == init)
-		vxctx_record_clean(a->rundir, &r);
-	else
-		vxctx_cg_remove(cgroup);
-	if (lock >= 0)
-		close(lock);
-	_exit(status_code(st));
+	supervise_end(a, g, init);
 }
 
 /* Checks arguments; picks a free xid for VXCTX_XID_DYNAMIC. Under the lock. */
@@ -414,7 +487,71 @@ static int check_args(const struct vxctx_create_args *a)
 		pr_err("hostname or domainname longer than 64 bytes\n");
 		return -EINVAL;
 	}
+	if ((a->flags & VXCTX_F_INFO_NPROC) && !a->nproc) {
+		pr_err("INFO_NPROC needs a task limit (vxcr ctx create --nproc N)\n");
+		return -EINVAL;
+	}
+	if (!(a->flags & VXCTX_F_INFO_NPROC) && a->nproc) {
+		pr_err("a task limit (nproc %llu) needs the INFO_NPROC flag\n",
+		       (unsigned long long)a->nproc);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/* PROLIFIC: a caller inside a context may create one only if that context
+ * allows it, and lets the new init mount its /proc (and set its uname). */
+static int check_nesting(const struct vxctx_create_args *a)
+{
+	struct vxctx_record parent;
+	uint32_t px;
+	int ret;
+
+	if (vxctx_task_xid(a->rundir, 0, &px) || px == 0)
+		return 0;
+	ret = vxctx_record_read(a->rundir, px, &parent);
+	if (ret) {
+		pr_err("creating a context from inside context %u, whose record is not in %s: "
+		       "cannot check PROLIFIC\n", px, vxctx_rundir(a->rundir));
+		return -EPERM;
+	}
+	if (!(parent.flags & VXCTX_F_PROLIFIC)) {
+		pr_err("context %u may not create contexts: it lacks the PROLIFIC flag\n", px);
+		return -EPERM;
+	}
+	if (!(parent.ccaps & (VXCTX_C_SECURE_MOUNT | VXCTX_C_BINARY_MOUNT))) {
+		pr_err("context %u is PROLIFIC but lacks SECURE_MOUNT: a nested context's init "
+		       "mounts its /proc\n", px);
+		return -EPERM;
+	}
+	if ((a->hostname || a->domainname) && !(parent.ccaps & VXCTX_C_SET_UTSNAME)) {
+		pr_err("context %u lacks SET_UTSNAME: a nested context cannot get a hostname\n",
+		       px);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The context's groups: v2, plus the pids limit (INFO_NPROC). */
+static int make_groups(const struct vxctx_create_args *a, struct ctx_groups *g)
+{
+	int ret;
+
+	g->pids[0] = 0;
+	ret = vxctx_cg_create(a->xid, g->cgroup, sizeof(g->cgroup));
+	if (ret || !(a->flags & VXCTX_F_INFO_NPROC))
+		return ret;
+	ret = vxctx_pids_setup(a->xid, g->cgroup, a->nproc, g->pids, sizeof(g->pids));
+	if (ret)
+		vxctx_cg_remove(g->cgroup);
+	return ret;
+}
+
+static void remove_groups(const struct ctx_groups *g)
+{
+	vxctx_cg_remove(g->cgroup);
+	if (g->pids[0])
+		vxctx_cg_remove(g->pids);
 }
 
 /* Reads the reports until EOF; returns the first error or 0. */
@@ -448,11 +585,14 @@ static int read_reports(int fd, uint32_t xid, pid_t *init)
 int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t *init_pid)
 {
 	struct vxctx_create_args a;
-	char cgroup[512], path[PATH_MAX];
+	struct ctx_groups g;
+	char path[PATH_MAX];
 	int rep[2], lock, ret, st;
 	pid_t mid, init = 0;
 
 	ret = check_args(args);
+	if (!ret)
+		ret = check_nesting(args);
 	if (ret)
 		return ret;
 	a = *args;
@@ -464,7 +604,7 @@ int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t 
 		goto out_unlock;
 	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(a.rundir), a.xid);
 	unlink(path);
-	ret = vxctx_cg_create(a.xid, cgroup, sizeof(cgroup));
+	ret = make_groups(&a, &g);
 	if (ret)
 		goto out_unlock;
 	if (pipe2(rep, O_CLOEXEC)) {
@@ -480,7 +620,7 @@ int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t 
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 		syscall(SYS_close_range, 4, ~0U, 0);
 		if (fork() == 0)
-			supervise(&a, cgroup, 3);
+			supervise(&a, &g, 3);
 		_exit(0);
 	}
 	close(rep[1]);
@@ -502,7 +642,7 @@ int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t 
 	goto out_unlock;	/* exec failed: the context ends by itself */
 
 out_rmcg:
-	vxctx_cg_remove(cgroup);
+	remove_groups(&g);
 out_unlock:
 	close(lock);
 	return ret;

@@ -33,11 +33,19 @@
 #define VXCTX_F_PERSISTENT	(1ULL << 38)
 #define VXCTX_F_PROLIFIC	(1ULL << 49)
 /* The flags this engine honours; vxctx_flags_set refuses any other bit. */
-#define VXCTX_F_SUPPORTED	(VXCTX_F_INFO_PRIVATE | VXCTX_F_INFO_INIT | \
-				 VXCTX_F_SCHED_PAUSE | VXCTX_F_VIRT_UPTIME | \
-				 VXCTX_F_HIDE_NETIF | VXCTX_F_PERSISTENT)
-/* Honoured, but only when given to vxctx_create (namespaces made then). */
-#define VXCTX_F_CREATE_ONLY	(VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF)
+#define VXCTX_F_SUPPORTED	(VXCTX_F_INFO_NPROC | VXCTX_F_INFO_PRIVATE | \
+				 VXCTX_F_INFO_INIT | VXCTX_F_SCHED_PAUSE | \
+				 VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF | \
+				 VXCTX_F_REBOOT_KILL | VXCTX_F_PERSISTENT | \
+				 VXCTX_F_PROLIFIC)
+/* Honoured, but only when given to vxctx_create (namespaces, the pids
+ * group and the reboot filter are made then). */
+#define VXCTX_F_CREATE_ONLY	(VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF | \
+				 VXCTX_F_INFO_NPROC | VXCTX_F_REBOOT_KILL)
+
+/* reboot(2) commands (linux/reboot.h), as vx_wait reports them. */
+#define VXCTX_REBOOT_RESTART	0x01234567U
+#define VXCTX_REBOOT_POWER_OFF	0x4321FEDCU
 
 /* Context caps: the values of VXC_* in vserver.h (all enforced). */
 #define VXCTX_C_SET_UTSNAME	0x00000001ULL
@@ -69,6 +77,7 @@ struct vxctx_create_args {
 	uint64_t ccaps;		/* VXCTX_C_* allowed */
 	const char *hostname;	/* NULL: keep the host's */
 	const char *domainname;	/* NULL: keep the host's */
+	uint64_t nproc;		/* INFO_NPROC: task limit (pids.max), else 0 */
 	char *const *argv;	/* main command, run inside; NULL: none, then */
 	pid_t join_pid;		/* this task joins the cgroup before the init runs */
 	const char *rundir;	/* NULL: default */
@@ -84,7 +93,11 @@ struct vxctx_record {
 	uint64_t flags;
 	uint64_t bcaps;
 	uint64_t ccaps;
+	uint64_t nproc;		/* INFO_NPROC task limit, 0: none */
+	uint64_t pidns;		/* inode of the pid ns the pids above are in */
+	uint64_t own_pidns;	/* inode of the context's own pid ns (its init's) */
 	char cgroup[512];	/* absolute path of the cgroup v2 directory */
+	char pids_cgroup[512];	/* v1 pids group (INFO_NPROC on hybrid hosts) or "" */
 };
 
 struct vxctx_stat {
@@ -95,11 +108,14 @@ struct vxctx_stat {
 	uint32_t nr_unintr;	/* threads in state D */
 	uint32_t nr_onhold;	/* threads held by SCHED_PAUSE */
 	uint64_t uptime_ns;	/* since the init started */
+	uint64_t nproc_max;	/* INFO_NPROC: the limit, else 0 */
+	uint64_t nproc_cur;	/* INFO_NPROC: pids.current */
 };
 
 /* Creates the context and starts argv inside; returns once argv runs
  * (exec succeeded).  *xid_out (may be NULL) gets the xid, *init_pid the
- * init's host pid.  -EEXIST if the xid is live, -EINVAL for bad args. */
+ * init's host pid.  -EEXIST if the xid is live, -EINVAL for bad args,
+ * -EPERM when called from inside a context without PROLIFIC. */
 int vxctx_create(const struct vxctx_create_args *a, uint32_t *xid_out, pid_t *init_pid);
 /* Moves the caller into context xid: cgroup, namespaces (children of the
  * caller are born in its pid namespace), bounding caps, ccaps filter.
@@ -121,8 +137,10 @@ int vxctx_caps_set(const char *rundir, uint32_t xid, uint64_t bcaps, uint64_t bm
 		   uint64_t ccaps, uint64_t cmask);
 /* pid 0: every task; 1: the init; else that host pid (-ESRCH unless in xid). */
 int vxctx_kill(const char *rundir, uint32_t xid, pid_t pid, int sig);
-/* Waits until xid is gone; *exit_code = its init's (128+sig if killed). */
-int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code);
+/* Waits until xid is gone; *exit_code = its init's (128+sig if killed),
+ * *reboot_cmd (may be NULL) the reboot(2) command that ended a REBOOT_KILL
+ * context, else 0. */
+int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code, uint32_t *reboot_cmd);
 /* NODENAME/DOMAINNAME through the UTS namespace; other fields read the
  * kernel's values and refuse to be set (-ENOTTY, needs the kernel module). */
 int vxctx_uname_get(const char *rundir, uint32_t xid, int field, char *buf, size_t len);
@@ -144,9 +162,13 @@ int vxctx_record_read(const char *rundir, uint32_t xid, struct vxctx_record *r);
 int vxctx_record_write(const char *rundir, const struct vxctx_record *r);
 /* Opens rundir/.lock and flocks it; returns the fd or -errno. */
 int vxctx_lock(const char *rundir);
-/* 1 if the record's init is alive (same start time), else 0. */
+/* 1 if the record's init is alive (same start time), else 0; a record
+ * whose init is not visible from our pid ns: 1 while its cgroup has tasks. */
 int vxctx_record_live(const struct vxctx_record *r);
-/* Removes a stale record and its cgroup. */
+/* 1 if the record's pids are of a pid namespace not visible from ours. */
+int vxctx_record_foreign(const struct vxctx_record *r);
+/* Removes a stale record and its groups, and those of the contexts that
+ * were created inside it (their supervisors died with its pid ns). */
 void vxctx_record_clean(const char *rundir, const struct vxctx_record *r);
 /* Reads the live record or logs "context N does not exist": -ESRCH. */
 int vxctx_get(const char *rundir, uint32_t xid, struct vxctx_record *r);
@@ -156,15 +178,30 @@ int vxctx_init_pidfd(const struct vxctx_record *r);
 
 int vxctx_cg_root(char *buf, size_t len);		/* cgroup2 mount point */
 int vxctx_cg_create(uint32_t xid, char *path, size_t len);
+/* Makes <root>/vxcr/<xid> (an empty leftover is reused). */
+int vxctx_cg_mkdir(const char *root, uint32_t xid, char *path, size_t len);
 void vxctx_cg_remove(const char *path);
 int vxctx_cg_freeze(const char *path, int on);
 int vxctx_cg_frozen(const char *path);
 int vxctx_cg_kill(const char *path);
 int vxctx_cg_join(const char *path, pid_t pid);
+/* Writes val to dir/file; returns 0 or -errno, logs nothing. */
+int vxctx_cg_write(const char *dir, const char *file, const char *val);
 /* Fills up to max pids from cgroup.procs (or .threads); returns the count. */
 int vxctx_cg_pids(const char *path, const char *file, pid_t *pids, int max);
 
-/* Drops bounding caps not in bcaps and installs the ccaps filter. */
-int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps);
+/* INFO_NPROC (pids.c): limits the context's group to nproc tasks, in v2 if
+ * its hierarchy has the pids controller, else in a v1 group of the same name
+ * whose path goes to v1path (v1path[0] = 0 when v2 is used). */
+int vxctx_pids_setup(uint32_t xid, const char *cgroup, uint64_t nproc,
+		     char *v1path, size_t len);
+/* pids.current of the context's pids group, or -errno. */
+int64_t vxctx_pids_current(const struct vxctx_record *r);
+
+/* Drops bounding caps not in bcaps and installs the ccaps filter (which
+ * also refuses reboot(2) unless flags has REBOOT_KILL). */
+int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps, uint64_t flags);
+/* Inode of our pid namespace, 0 if unknown. */
+uint64_t vxctx_own_pidns(void);
 
 #endif

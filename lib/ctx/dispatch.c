@@ -100,7 +100,7 @@ static long do_bits(uint32_t cmd, uint32_t id, void *data)
 long vxctx_call(uint32_t cmd, uint32_t id, void *data)
 {
 	struct vxctx_record r;
-	uint32_t xid;
+	uint32_t xid, rcmd;
 	int ret, code;
 
 	switch (cmd) {
@@ -147,9 +147,9 @@ long vxctx_call(uint32_t cmd, uint32_t id, void *data)
 		return vxctx_kill(NULL, id, ((struct vcmd_ctx_kill_v0 *)data)->pid,
 				  ((struct vcmd_ctx_kill_v0 *)data)->sig);
 	case VCMD_wait_exit:
-		ret = vxctx_wait(NULL, id, &code);
+		ret = vxctx_wait(NULL, id, &code, &rcmd);
 		if (!ret) {
-			((struct vcmd_wait_exit_v0 *)data)->reboot_cmd = 0;
+			((struct vcmd_wait_exit_v0 *)data)->reboot_cmd = (int32_t)rcmd;
 			((struct vcmd_wait_exit_v0 *)data)->exit_code = code;
 		}
 		return ret;

@@ -14,6 +14,12 @@
  *   ADMIN_MAPPER  ioctl of type 0xfd (device mapper)      -> EPERM
  *   ADMIN_CLOOP   ioctl of type 0x4c (loop devices)       -> EPERM
  * Syscalls of another ABI (i386, x32) are refused while a filter is on.
+ * The same filter refuses reboot(2) (EPERM) unless the context has
+ * REBOOT_KILL; with it, reboot from the context's pid namespace kills the
+ * context (see create.c).  A migrating task stays in the host's pid
+ * namespace, where reboot would act on the host, so it also loses
+ * CAP_SYS_BOOT from its own sets (the bounding set keeps it: its exec'd
+ * children, born inside, get it back).
  */
 #define LOG_PREFIX "ctx: "
 #include <fcntl.h>
@@ -26,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -33,6 +40,7 @@
 #include "util/cleanup.h"
 #include "ctx/ctx.h"
 
+#define CAP_SYS_BOOT_BIT 22
 #define CAP_SYS_RESOURCE_BIT 24
 #define MAX_INSNS 128
 
@@ -83,7 +91,7 @@ static void deny_raw_socket(struct filter *f)
 	emit(f, BPF_RET | BPF_K, DENY, 0, 0);
 }
 
-static void build_filter(struct filter *f, uint64_t ccaps)
+static void build_filter(struct filter *f, uint64_t ccaps, uint64_t flags)
 {
 	/* native ABI only: other arches and x32 could bypass the numbers */
 	emit(f, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
@@ -121,6 +129,8 @@ static void build_filter(struct filter *f, uint64_t ccaps)
 		deny_arg(f, __NR_ioctl, 1, 0xff00, 0xfd00);
 	if (!(ccaps & VXCTX_C_ADMIN_CLOOP))
 		deny_arg(f, __NR_ioctl, 1, 0xff00, 0x4c00);
+	if (!(flags & VXCTX_F_REBOOT_KILL))
+		deny_nr(f, __NR_reboot);
 	emit(f, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 }
 
@@ -134,7 +144,7 @@ static int cap_last(void)
 	return v;
 }
 
-int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps)
+int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps, uint64_t flags)
 {
 	struct filter f = { .n = 0 };
 	struct sock_fprog prog;
@@ -150,9 +160,9 @@ int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps)
 			return -errno;
 		}
 	}
-	if ((ccaps & VXCTX_C_ALL) == VXCTX_C_ALL)
+	if ((ccaps & VXCTX_C_ALL) == VXCTX_C_ALL && (flags & VXCTX_F_REBOOT_KILL))
 		return 0;
-	build_filter(&f, ccaps);
+	build_filter(&f, ccaps, flags);
 	if (f.n >= MAX_INSNS) {
 		pr_err("context caps filter too long\n");
 		return -E2BIG;
@@ -166,10 +176,34 @@ int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps)
 	return 0;
 }
 
+/* The migrating task stays in the host pid ns: no reboot(2) for it. */
+static int drop_own_sys_boot(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -errno;
+	d[0].effective &= ~(1U << CAP_SYS_BOOT_BIT);
+	d[0].permitted &= ~(1U << CAP_SYS_BOOT_BIT);
+	d[0].inheritable &= ~(1U << CAP_SYS_BOOT_BIT);
+	if (syscall(SYS_capset, &h, d)) {
+		pr_perror("cannot drop CAP_SYS_BOOT");
+		return -errno;
+	}
+	return 0;
+}
+
 /* pidfd of the context's init, checked against pid reuse. */
 int vxctx_init_pidfd(const struct vxctx_record *r)
 {
-	int fd = (int)syscall(SYS_pidfd_open, r->init_pid, 0);
+	int fd;
+
+	if (vxctx_record_foreign(r)) {
+		pr_err("context %u: its init is not visible from this pid namespace\n", r->xid);
+		return -ESRCH;
+	}
+	fd = (int)syscall(SYS_pidfd_open, r->init_pid, 0);
 
 	if (fd < 0) {
 		pr_perror("context %u: init %d", r->xid, r->init_pid);
@@ -204,6 +238,8 @@ int vxctx_migrate(const char *rundir, uint32_t xid)
 	if (r.flags & VXCTX_F_VIRT_UPTIME)
 		nsflags |= CLONE_NEWTIME;
 	ret = vxctx_cg_join(r.cgroup, getpid());
+	if (!ret && r.pids_cgroup[0])
+		ret = vxctx_cg_join(r.pids_cgroup, getpid());
 	if (ret)
 		return ret;
 	if (setns(pidfd, nsflags)) {
@@ -211,5 +247,6 @@ int vxctx_migrate(const char *rundir, uint32_t xid)
 		pr_perror("context %u: cannot enter the namespaces of init %d", xid, r.init_pid);
 		return ret;
 	}
-	return vxctx_apply_caps(r.bcaps, r.ccaps);
+	ret = drop_own_sys_boot();
+	return ret ? ret : vxctx_apply_caps(r.bcaps, r.ccaps, r.flags);
 }

@@ -21,7 +21,7 @@ struct bitname {
 static const struct bitname flag_names[] = {
 	{ "INFO_LOCK",    0x1ULL,   "needs the kernel module (context switch lock)" },
 	{ "INFO_SCHED",   0x2ULL,   "needs the kernel module (per-context scheduler accounting)" },
-	{ "INFO_NPROC",   VXCTX_F_INFO_NPROC, "not implemented yet (the pids controller is not on cgroup v2 here)" },
+	{ "INFO_NPROC",   VXCTX_F_INFO_NPROC, NULL },
 	{ "INFO_PRIVATE", VXCTX_F_INFO_PRIVATE, NULL },
 	{ "INFO_INIT",    VXCTX_F_INFO_INIT, NULL },
 	{ "INFO_HIDE",    0x20ULL,  "needs the kernel module" },
@@ -42,10 +42,10 @@ static const struct bitname flag_names[] = {
 	{ "STATE_INIT",   1ULL << 33, "internal state flag, set by the kernel module" },
 	{ "STATE_ADMIN",  1ULL << 34, "internal state flag, set by the kernel module" },
 	{ "SC_HELPER",    1ULL << 36, "needs the kernel module" },
-	{ "REBOOT_KILL",  VXCTX_F_REBOOT_KILL, "not implemented yet by the userspace engine" },
+	{ "REBOOT_KILL",  VXCTX_F_REBOOT_KILL, NULL },
 	{ "PERSISTENT",   VXCTX_F_PERSISTENT, NULL },
 	{ "FORK_RSS",     1ULL << 48, "needs the kernel module" },
-	{ "PROLIFIC",     VXCTX_F_PROLIFIC, "not implemented yet by the userspace engine (nested contexts)" },
+	{ "PROLIFIC",     VXCTX_F_PROLIFIC, NULL },
 	{ "IGNEG_NICE",   1ULL << 52, "needs the kernel module" },
 };
 

@@ -91,6 +91,12 @@ int vxctx_stat(const char *rundir, uint32_t xid, struct vxctx_stat *st)
 	count_threads(r.cgroup, st);
 	if (vxctx_cg_frozen(r.cgroup) == 1)
 		st->nr_onhold = st->nr_threads;
+	if (r.flags & VXCTX_F_INFO_NPROC) {
+		int64_t cur = vxctx_pids_current(&r);
+
+		st->nproc_max = r.nproc;
+		st->nproc_cur = cur > 0 ? (uint64_t)cur : 0;
+	}
 	clock_gettime(CLOCK_BOOTTIME, &now);
 	if (hz > 0) {
 		uint64_t t = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
@@ -234,6 +240,10 @@ int vxctx_kill(const char *rundir, uint32_t xid, pid_t pid, int sig)
 		ret = signal_members(r.cgroup, sig);
 		return ret < 0 ? ret : 0;
 	}
+	if (pid == 1 && vxctx_record_foreign(&r)) {
+		pr_err("context %u: its init is not visible from this pid namespace\n", xid);
+		return -ESRCH;
+	}
 	if (pid == 1)
 		pid = r.init_pid;
 	else if (pid < 0 || vxctx_task_xid(rundir, pid, &px) || px != xid) {
@@ -248,9 +258,35 @@ int vxctx_kill(const char *rundir, uint32_t xid, pid_t pid, int sig)
 	return 0;
 }
 
-int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code)
+/* Reads "<xid>.exit": "code reboot_cmd" (reboot_cmd absent in old files). */
+static int read_exit(const char *path, int *exit_code, uint32_t *reboot_cmd)
 {
-	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	unsigned int rc = 0;
+
+	if (!f || fscanf(f, "%d", exit_code) != 1)
+		return -ENOENT;
+	if (fscanf(f, "%i", &rc) != 1)
+		rc = 0;
+	if (reboot_cmd)
+		*reboot_cmd = rc;
+	return 0;
+}
+
+/* A context of another pid namespace that just ended: its record stays
+ * until its supervisor (not visible from here) writes the exit code. */
+static void wait_foreign_exit(const char *rundir, uint32_t xid, const char *exit_path)
+{
+	char rec[PATH_MAX];
+	int i;
+
+	snprintf(rec, sizeof(rec), "%s/%u.ctx", vxctx_rundir(rundir), xid);
+	for (i = 0; i < 100 && access(exit_path, F_OK) && !access(rec, F_OK); i++)
+		usleep(20000);
+}
+
+int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code, uint32_t *reboot_cmd)
+{
 	_cleanup_close_ int pfd = -1;
 	struct vxctx_record r;
 	struct pollfd p;
@@ -259,13 +295,16 @@ int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code)
 
 	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(rundir), xid);
 	ret = vxctx_get(rundir, xid, &r);
-	if (ret == -ESRCH && (f = fopen(path, "re")) && fscanf(f, "%d", exit_code) == 1) {
+	if (ret == -ESRCH)
+		wait_foreign_exit(rundir, xid, path);
+	if (ret == -ESRCH && !read_exit(path, exit_code, reboot_cmd)) {
 		vxcr_log(VXCR_LOG_DEBUG, "context %u already gone\n", xid);
 		return 0;	/* ended before we looked: its code is still there */
 	}
 	if (ret)
 		return ret;
-	pfd = (int)syscall(SYS_pidfd_open, r.super_pid, 0);
+	if (r.super_pid > 0 && !vxctx_record_foreign(&r))
+		pfd = (int)syscall(SYS_pidfd_open, r.super_pid, 0);
 	if (pfd >= 0 && vxctx_starttime(r.super_pid) == r.super_start) {
 		p.fd = pfd;
 		p.events = POLLIN;
@@ -276,8 +315,10 @@ int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code)
 		while (vxctx_record_live(&r))
 			usleep(50000);
 	}
-	f = fopen(path, "re");
-	if (!f || fscanf(f, "%d", exit_code) != 1) {
+	/* the init is gone; the supervisor may still be writing the code */
+	for (ret = 0; pfd < 0 && vxctx_record_foreign(&r) && ret < 100 && access(path, F_OK); ret++)
+		usleep(20000);
+	if (read_exit(path, exit_code, reboot_cmd)) {
 		pr_err("context %u ended without recording its exit code (supervisor %d gone)\n",
 		       xid, r.super_pid);
 		return -ECHILD;

@@ -4,6 +4,16 @@
  * rename) so that every tool sees a whole record or none.  A record whose
  * init is gone (or whose pid now belongs to another process: the start
  * time differs) is stale and removed, with its cgroup, by whoever sees it.
+ *
+ * The pids of a record are those of the pid namespace it names (pidns=, the
+ * supervisor's: a nested context's record, written inside its PROLIFIC
+ * parent, holds the parent's numbers).  A reader in another pid namespace
+ * re-derives them (localize()): the init is the task of the context's
+ * cgroup whose innermost pid is 1, the supervisor the init's parent.  If
+ * the init is not visible from the reader (a sibling or nested namespace),
+ * the context is judged by its cgroup alone: live while the cgroup has
+ * tasks, and then left to its supervisor (or a create of the same xid)
+ * to remove, since we cannot see whether the supervisor is still at work.
  */
 #define LOG_PREFIX "ctx: "
 #include <dirent.h>
@@ -14,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util/cleanup.h"
@@ -53,6 +64,65 @@ uint64_t vxctx_starttime(pid_t pid)
 			 "%*d %*d %*d %*d %*d %*d %llu", &state, &v) != 2)
 		return 0;
 	return (state == 'Z' || state == 'X') ? 0 : v;
+}
+
+uint64_t vxctx_own_pidns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/* Parent pid of pid (field 4 of /proc/PID/stat), 0 if unknown. */
+static pid_t parent_of(pid_t pid)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[64], buf[1024], *p;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f || !fgets(buf, sizeof(buf), f) || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+/* 1 if pid's innermost pid (last NSpid field) is 1. */
+static int is_ns_init(pid_t pid)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[64], line[256], *last;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		last = strrchr(line, '\t');
+		return last && !strcmp(last + 1, "1");
+	}
+	return 0;
+}
+
+/* A record from another pid namespace: its pids in ours, if visible. */
+static void localize(struct vxctx_record *r, uint64_t own)
+{
+	pid_t pids[4096];
+	int i, n;
+
+	n = vxctx_cg_pids(r->cgroup, "cgroup.procs", pids, (int)ARRAY_SIZE(pids));
+	for (i = 0; i < n; i++) {
+		if (pids[i] <= 0 || !is_ns_init(pids[i]))
+			continue;
+		r->init_pid = pids[i];
+		r->init_start = vxctx_starttime(pids[i]);
+		r->super_pid = parent_of(pids[i]);
+		r->super_start = r->super_pid > 0 ? vxctx_starttime(r->super_pid) : 0;
+		r->pidns = own;
+		return;
+	}
 }
 
 static int mkdir_p(const char *dir)
@@ -99,7 +169,7 @@ int vxctx_lock(const char *rundir)
 int vxctx_record_read(const char *rundir, uint32_t xid, struct vxctx_record *r)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	char path[PATH_MAX], line[1024];
+	char path[PATH_MAX], line[1024], *eq;
 	unsigned long long v;
 
 	snprintf(path, sizeof(path), "%s/%u.ctx", vxctx_rundir(rundir), xid);
@@ -116,8 +186,16 @@ int vxctx_record_read(const char *rundir, uint32_t xid, struct vxctx_record *r)
 			memcpy(r->cgroup, line + 7, strlen(line + 7) + 1);
 			continue;
 		}
-		if (sscanf(line, "%*[a-z_]=%lli", (long long *)&v) != 1)
+		if (!strncmp(line, "pids_cgroup=", 12)) {
+			if (strlen(line + 12) >= sizeof(r->pids_cgroup))
+				return -ENAMETOOLONG;
+			memcpy(r->pids_cgroup, line + 12, strlen(line + 12) + 1);
 			continue;
+		}
+		eq = strchr(line, '=');
+		if (!eq || eq[1] < '0' || eq[1] > '9')
+			continue;
+		v = strtoull(eq + 1, NULL, 0);
 		if (!strncmp(line, "init=", 5))
 			r->init_pid = (pid_t)v;
 		else if (!strncmp(line, "init_start=", 11))
@@ -132,11 +210,19 @@ int vxctx_record_read(const char *rundir, uint32_t xid, struct vxctx_record *r)
 			r->bcaps = v;
 		else if (!strncmp(line, "ccaps=", 6))
 			r->ccaps = v;
+		else if (!strncmp(line, "nproc=", 6))
+			r->nproc = v;
+		else if (!strncmp(line, "pidns=", 6))
+			r->pidns = v;
+		else if (!strncmp(line, "own_pidns=", 10))
+			r->own_pidns = v;
 	}
 	if (r->init_pid <= 0 || !r->cgroup[0]) {
 		pr_err("%s: not a context record\n", path);
 		return -EINVAL;
 	}
+	if (r->pidns && vxctx_own_pidns() && r->pidns != vxctx_own_pidns())
+		localize(r, vxctx_own_pidns());
 	return 0;
 }
 
@@ -156,9 +242,12 @@ int vxctx_record_write(const char *rundir, const struct vxctx_record *r)
 		return ret;
 	}
 	fprintf(f, "xid=%u\ninit=%d\ninit_start=%" PRIu64 "\nsuper=%d\nsuper_start=%" PRIu64
-		"\nflags=0x%" PRIx64 "\nbcaps=0x%" PRIx64 "\nccaps=0x%" PRIx64 "\ncgroup=%s\n",
+		"\nflags=0x%" PRIx64 "\nbcaps=0x%" PRIx64 "\nccaps=0x%" PRIx64 "\nnproc=%" PRIu64
+		"\npidns=%" PRIu64 "\nown_pidns=%" PRIu64 "\ncgroup=%s\n",
 		r->xid, r->init_pid, r->init_start, r->super_pid, r->super_start,
-		r->flags, r->bcaps, r->ccaps, r->cgroup);
+		r->flags, r->bcaps, r->ccaps, r->nproc, r->pidns, r->own_pidns, r->cgroup);
+	if (r->pids_cgroup[0])
+		fprintf(f, "pids_cgroup=%s\n", r->pids_cgroup);
 	if (fflush(f) || fsync(fileno(f)))
 		ret = -errno;
 	if (fclose(f) && !ret)
@@ -172,20 +261,62 @@ int vxctx_record_write(const char *rundir, const struct vxctx_record *r)
 	return ret;
 }
 
+/* 1 if the record's pids are not in our numbering (init not visible). */
+int vxctx_record_foreign(const struct vxctx_record *r)
+{
+	uint64_t own = vxctx_own_pidns();
+
+	return r->pidns && own && r->pidns != own;
+}
+
 int vxctx_record_live(const struct vxctx_record *r)
 {
+	if (vxctx_record_foreign(r))
+		return vxctx_cg_pids(r->cgroup, "cgroup.procs", NULL, 0) > 0;
 	return r->init_pid > 0 && vxctx_starttime(r->init_pid) == r->init_start;
 }
 
-void vxctx_record_clean(const char *rundir, const struct vxctx_record *r)
+static void clean_one(const char *rundir, const struct vxctx_record *r)
 {
 	char path[PATH_MAX];
 
 	pr_debug("context %u: init %d gone, removing its record\n", r->xid, r->init_pid);
 	if (r->cgroup[0])
 		vxctx_cg_remove(r->cgroup);
+	if (r->pids_cgroup[0])
+		vxctx_cg_remove(r->pids_cgroup);
 	snprintf(path, sizeof(path), "%s/%u.ctx", vxctx_rundir(rundir), r->xid);
 	unlink(path);
+}
+
+/* Contexts created inside the pid ns own_pidns (records written there). */
+static void clean_nested(const char *rundir, uint64_t own_pidns, int depth)
+{
+	struct vxctx_record r;
+	struct dirent *e;
+	unsigned long x;
+	char *end;
+	DIR *d;
+
+	if (!own_pidns || depth > 32 || !(d = opendir(vxctx_rundir(rundir))))
+		return;
+	while ((e = readdir(d))) {
+		x = strtoul(e->d_name, &end, 10);
+		if (end == e->d_name || strcmp(end, ".ctx") || x > VXCTX_XID_MAX)
+			continue;
+		if (vxctx_record_read(rundir, (uint32_t)x, &r) || r.pidns != own_pidns ||
+		    vxctx_record_live(&r))
+			continue;
+		clean_one(rundir, &r);
+		clean_nested(rundir, r.own_pidns, depth + 1);
+	}
+	closedir(d);
+}
+
+void vxctx_record_clean(const char *rundir, const struct vxctx_record *r)
+{
+	clean_one(rundir, r);
+	clean_nested(rundir, r->own_pidns, 0);
 }
 
 /* Reads xid's record; a stale one is cleaned and reported as -ESRCH,
@@ -204,8 +335,11 @@ static int record_get_quiet(const char *rundir, uint32_t xid, struct vxctx_recor
 	lock = vxctx_lock(rundir);
 	if (lock < 0)
 		return lock;
-	/* re-read under the lock: a create may have replaced it meanwhile */
-	if (!vxctx_record_read(rundir, xid, r) && !vxctx_record_live(r))
+	/* re-read under the lock: a create may have replaced it meanwhile.
+	 * A foreign one is left to its supervisor (which we cannot see) or
+	 * to the next create of that xid. */
+	if (!vxctx_record_read(rundir, xid, r) && !vxctx_record_live(r) &&
+	    !vxctx_record_foreign(r))
 		vxctx_record_clean(rundir, r);
 	ret = vxctx_record_live(r) ? 0 : -ESRCH;
 	close(lock);

@@ -3,8 +3,9 @@
 # tasks are all gone until the flag is cleared (then it ends, wait gives the
 # main command's exit code); HIDE_NETIF gives a network namespace with only
 # lo, up; VIRT_UPTIME starts the context's uptime near 0; unknown and
-# unsupported flags are refused by name.  uname --set NODENAME works from
-# outside, RELEASE is refused (needs the kernel module).
+# unsupported flags (SC_HELPER: kernel module) are refused by name.  uname
+# --set NODENAME works from outside, RELEASE is refused (needs the kernel
+# module).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 export VXCR_RUNDIR=$T/run
@@ -38,8 +39,9 @@ UP=$("$VXCR" ctx exec "$XID" -- cat /proc/uptime | cut -d. -f1)
 [ "$UP" -lt 30 ] || fail "VIRT_UPTIME: uptime inside is $UP s"
 "$VXCR" ctx flags "$XID" --set FOO 2>"$T/foo.err" && fail "unknown flag accepted"
 grep -q "FOO" "$T/foo.err" || fail "refusal does not name FOO"
-"$VXCR" ctx flags "$XID" --set PROLIFIC 2>"$T/pro.err" && fail "PROLIFIC accepted"
-[ "$(wc -l <"$T/pro.err")" = 1 ] && grep -q PROLIFIC "$T/pro.err" || fail "PROLIFIC refusal: $(cat "$T/pro.err")"
+"$VXCR" ctx flags "$XID" --set SC_HELPER 2>"$T/sch.err" && fail "SC_HELPER accepted"
+[ "$(wc -l <"$T/sch.err")" = 1 ] && grep -q "SC_HELPER: needs the kernel module" "$T/sch.err" ||
+	fail "SC_HELPER refusal: $(cat "$T/sch.err")"
 "$VXCR" ctx flags "$XID" --clear HIDE_NETIF 2>/dev/null && fail "HIDE_NETIF cleared after create"
 "$VXCR" ctx uname "$XID" --set NODENAME=renamed || fail "uname --set NODENAME failed"
 "$VXCR" ctx uname "$XID" | grep -qx NODENAME=renamed || fail "uname does not show the new nodename"

@@ -1,0 +1,92 @@
+#!/bin/bash
+# INFO_NPROC: a context created with --flags INFO_NPROC --nproc 10 has its
+# task limit in the pids controller (v2 group, or a v1 pids group of the
+# same name on a hybrid host, holding init, main command and entered
+# tasks); a python inside forks until fork fails with EAGAIN, below 10
+# tasks in all; info, stat and the record show the limit; INFO_NPROC
+# without --nproc, --nproc without INFO_NPROC and changing INFO_NPROC after
+# create are refused; the v1 group goes with the context.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v python3 >/dev/null || skip "needs python3"
+export VXCR_RUNDIR=$T/run
+XID=$(( 2000 + $$ % 30000 ))
+
+# Kills every context of our run directory and removes its groups (v2, and
+# the v1 pids group), whatever happened to the case.  The init/supervisor
+# pids of a record written in another pid namespace (a nested context) are
+# not ours: such contexts are killed through their cgroup only.
+ctx_cleanup()
+{
+	local f p g own
+	own=$(readlink /proc/self/ns/pid | tr -dc 0-9)
+	for f in "$VXCR_RUNDIR"/*.ctx; do
+		[ -f "$f" ] || continue
+		if [ "$(sed -n 's/^pidns=//p' "$f")" = "$own" ]; then
+			for p in $(sed -n 's/^\(init\|super\)=//p' "$f"); do
+				kill -9 "$p" 2>/dev/null
+			done
+		fi
+		for g in $(sed -n 's/^\(pids_\)\{0,1\}cgroup=//p' "$f"); do
+			[ -d "$g" ] || continue
+			echo 1 >"$g/cgroup.kill" 2>/dev/null ||
+				for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+			sleep 0.2
+			rmdir "$g" 2>/dev/null
+		done
+	done
+	vx_cleanup
+}
+trap ctx_cleanup EXIT
+
+"$VXCR" ctx create "$XID" --flags INFO_NPROC -- true 2>"$T/nolimit.err" &&
+	fail "INFO_NPROC without --nproc accepted"
+grep -q -- "--nproc" "$T/nolimit.err" || fail "refusal without a limit: $(cat "$T/nolimit.err")"
+"$VXCR" ctx create "$XID" --nproc 10 -- true 2>"$T/noflag.err" && fail "--nproc without INFO_NPROC accepted"
+grep -q INFO_NPROC "$T/noflag.err" || fail "refusal without the flag: $(cat "$T/noflag.err")"
+
+"$VXCR" ctx create "$XID" --flags INFO_NPROC --nproc 10 -- sleep 600 >/dev/null 2>"$T/create.err" ||
+	fail "ctx create: $(cat "$T/create.err")"
+grep -qx "nproc=10" "$VXCR_RUNDIR/$XID.ctx" || fail "record lacks nproc=10"
+"$VXCR" ctx info "$XID" >"$T/info.out" || fail "ctx info failed"
+grep -qx "nproc: 10" "$T/info.out" || fail "info does not show the limit: $(cat "$T/info.out")"
+INIT=$(awk '$1 == "initpid:" {print $2}' "$T/info.out")
+PCG=$(sed -n 's/^pids cgroup: //p' "$T/info.out")
+if [ -n "$PCG" ]; then	# hybrid host: the init is in the v1 pids group
+	grep -qx "$INIT" "$PCG/cgroup.procs" || fail "init $INIT not in $PCG"
+	[ "$(cat "$PCG/pids.max")" = 10 ] || fail "$PCG/pids.max is $(cat "$PCG/pids.max")"
+fi
+"$VXCR" ctx stat "$XID" | grep -qx "nproc_max: 10" || fail "stat does not show the limit"
+
+# Forks children (each waits for EOF on a pipe) until fork fails.
+"$VXCR" ctx exec "$XID" -- python3 -c '
+import errno, os
+r, w = os.pipe()
+n = 0
+try:
+    while True:
+        pid = os.fork()
+        if pid == 0:
+            os.close(w)
+            os.read(r, 1)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print(n, errno.errorcode.get(e.errno, e.errno))
+os.close(w)
+while n:
+    os.wait()
+    n -= 1
+' >"$T/fork.out" 2>"$T/fork.err" || fail "python inside failed: $(cat "$T/fork.err")"
+read -r N ERR <"$T/fork.out"
+[ "$ERR" = EAGAIN ] || fail "fork inside failed with '$ERR', expected EAGAIN"
+# init, sleep, the entered vxcr and python itself hold 4 of the 10
+[ "$N" -ge 1 ] && [ "$N" -le 6 ] || fail "forked $N children under a limit of 10"
+log "forked $N children, then EAGAIN"
+"$VXCR" ctx flags "$XID" --clear INFO_NPROC 2>"$T/clear.err" && fail "INFO_NPROC cleared after create"
+grep -q INFO_NPROC "$T/clear.err" || fail "refusal: $(cat "$T/clear.err")"
+
+"$VXCR" ctx kill "$XID" && "$VXCR" ctx wait "$XID" >/dev/null
+for ((i = 0; i < 40; i++)); do [ -e "$VXCR_RUNDIR/$XID.ctx" ] || break; sleep 0.05; done
+[ -n "$PCG" ] && [ -d "$PCG" ] && fail "v1 pids group $PCG left behind"
+pass "INFO_NPROC: fork stops at the limit ($N + 4 tasks), shown by info/stat"
