@@ -35,6 +35,7 @@
 
 #define LOG_PREFIX "check: "
 #include "log.h"
+#include "proc/proc.h"
 #include "util/clone3.h"
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
@@ -425,26 +426,6 @@ static bool probe_kcmp(char *d, size_t len)
 	return note(true, d, len, "shared files identified exactly");
 }
 
-/* Finds the first cgroup2 mount point in /proc/self/mountinfo. */
-static int find_cgroup2(char *out, size_t len)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], mnt[4096], *sep;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		sep = strstr(line, " - ");
-		if (!sep || strncmp(sep, " - cgroup2 ", 11))
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    strlen(mnt) >= len)
-			continue;
-		memcpy(out, mnt, strlen(mnt) + 1);
-		return 0;
-	}
-	return -ENOENT;
-}
 
 /* True if some direct child group of dir has a cgroup.freeze file. */
 static bool child_has_freeze(const char *dir)
@@ -475,7 +456,7 @@ static bool probe_cgroup_freezer(char *d, size_t len)
 	char mnt[2048], tmp[2600], file[2700];
 	int err = 0;
 
-	if (find_cgroup2(mnt, sizeof(mnt)))
+	if (proc_cgroup2_mount(mnt, sizeof(mnt)))
 		return note(false, d, len, "no cgroup2 mount in /proc/self/mountinfo");
 	if (child_has_freeze(mnt))
 		return note(true, d, len, "cgroup2 at %.70s", mnt);

@@ -15,25 +15,15 @@
 #include "log.h"
 #include "util/cleanup.h"
 #include "ctx/ctx.h"
+#include "proc/proc.h"
 
 int vxctx_cg_root(char *buf, size_t len)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], mnt[PATH_MAX], *sep;
+	int ret = proc_cgroup2_mount(buf, len);
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		sep = strstr(line, " - ");
-		if (!sep || strncmp(sep, " - cgroup2 ", 11))
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-			continue;
-		snprintf(buf, len, "%s", mnt);
-		return 0;
-	}
-	pr_err("no cgroup2 hierarchy in /proc/self/mountinfo\n");
-	return -ENOENT;
+	if (ret == -ENOENT)
+		pr_err("no cgroup2 hierarchy in /proc/self/mountinfo\n");
+	return ret;
 }
 
 /* Writes val to dir/file; 0 or -errno (callers log). */

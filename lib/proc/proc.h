@@ -153,6 +153,8 @@ int proc_parse_sysv_shm(const char *text, struct proc_sysv_shm **out, size_t *n)
 
 /* Readers.  pid 0 means "self".  proc_read_file() NUL-terminates *out. */
 int proc_read_file(pid_t pid, const char *name, char **out, size_t *len);
+/* The first cgroup2 mount point in /proc/self/mountinfo: 0, or -ENOENT. */
+int proc_cgroup2_mount(char *out, size_t len);
 int proc_read_path(const char *path, char **out, size_t *len);
 int proc_readlink(pid_t pid, const char *name, char *buf, size_t size);
 /* Reads a single integer from /proc/PID/name in base (0 = auto). */

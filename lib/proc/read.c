@@ -99,3 +99,25 @@ int proc_read_long(pid_t pid, const char *name, int base, long long *out)
 	free(text);
 	return ret;
 }
+
+/* The first cgroup2 mount point in /proc/self/mountinfo: 0, or -ENOENT. */
+int proc_cgroup2_mount(char *out, size_t len)
+{
+	char line[4096], mnt[4096], *sep;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep, " - cgroup2 ", 11))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || strlen(mnt) >= len)
+			continue;
+		memcpy(out, mnt, strlen(mnt) + 1);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
