@@ -334,7 +334,7 @@ int check_plan(struct restore_ctx *rc)
 	if (!ret)
 		ret = check_files(rc);
 	if (!ret)
-		ret = rst_tree_check(rc);
+		ret = helpers_plan(rc);	/* sessions and groups (fork.c) */
 	if (!ret)
 		ret = check_pid(rc);
 	if (!ret)

@@ -113,7 +113,7 @@ static uint64_t scr_put(struct restore_ctx *rc, uint64_t off, const void *buf, s
  */
 static int fork_from(struct restore_ctx *c, uint64_t flags, int sig)
 {
-	struct restore_ctx *f = c->forker ? c->forker : c->parent;
+	struct restore_ctx *f = c->forker;	/* set by helpers_plan() */
 	long r;
 	int ret;
 
@@ -149,19 +149,12 @@ static bool shares_fs(const struct restore_ctx *c)
 int proc_fork(struct restore_ctx *c)
 {
 	uint64_t flags = 0;
-	int ret;
 
-	if (!c->forker)
-		c->forker = c->parent;
 	if (c->task->state != TASK_STATE_DEAD) {
 		flags |= shares_files(c) ? CLONE_FILES : 0;
 		flags |= shares_fs(c) ? CLONE_FS : 0;
 	}
-	ret = fork_from(c, flags, c->task->has_exit_signal ? (int)c->task->exit_signal : SIGCHLD);
-
-	if (!ret && c->threads)
-		c->threads[0].made = true;
-	return ret;
+	return fork_from(c, flags, c->task->has_exit_signal ? (int)c->task->exit_signal : SIGCHLD);
 }
 
 /* rst_inject() in thread i of rc. */
@@ -312,7 +305,6 @@ int threads_create(struct restore_ctx *rc)
 		r = inject_clone(rc, &rc->in, flags, 0, th->tid);
 		if (r < 0)
 			return r;
-		th->made = true;
 		ret = attach_new(th->tid);
 		if (!ret)
 			ret = inject_init(&th->in, th->tid, rc->scratch);
@@ -619,8 +611,6 @@ int proc_make_zombie(struct restore_ctx *c)
 		/* the signal it is to die of: deliver it */
 		ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)WSTOPSIG(status));
 	}
-	if (c->threads)
-		c->threads[0].made = false;	/* nothing left for us to control */
 	for (i = 0; ps && i < ps->n_shared_pending; i++)
 		if (ps->shared_pending[i]->siginfo.len >= 4 &&
 		    *(int32_t *)ps->shared_pending[i]->siginfo.data == SIGCHLD)

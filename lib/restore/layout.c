@@ -147,36 +147,6 @@ int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range
 	return 0;
 }
 
-/* Appends the ranges of our own /proc/self/maps to *busy. */
-static int read_self_maps(struct rst_range **busy, size_t *n)
-{
-	char line[512];
-	FILE *f;
-	int ret = 0;
-
-	f = fopen("/proc/self/maps", "re");
-	if (!f) {
-		pr_perror("/proc/self/maps");
-		return -errno;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long s, e;
-		struct rst_range *nb;
-
-		if (sscanf(line, "%llx-%llx", &s, &e) != 2 || s >= RST_TASK_TOP)
-			continue;
-		nb = realloc(*busy, (*n + 1) * sizeof(*nb));
-		if (!nb) {
-			ret = -ENOMEM;
-			break;
-		}
-		*busy = nb;
-		nb[(*n)++] = (struct rst_range){ s, e };
-	}
-	fclose(f);
-	return ret;
-}
-
 /*
  * Gives every file behind a mapping or the exe link, in any process, one
  * helper fd number above every process's fds.
@@ -222,7 +192,8 @@ static void layout_fds(struct restore_ctx *rc)
 	rc->stage_base = next + 1;
 }
 
-static int add_busy(struct rst_range **busy, size_t *n, uint64_t s, uint64_t e)
+/* Appends [s, e) to the array *r of *n ranges.  0/-ENOMEM. */
+int layout_add_range(struct rst_range **busy, size_t *n, uint64_t s, uint64_t e)
 {
 	struct rst_range *nb = realloc(*busy, (*n + 1) * sizeof(*nb));
 
@@ -236,12 +207,12 @@ static int add_busy(struct rst_range **busy, size_t *n, uint64_t s, uint64_t e)
 /*
  * Fixes fd numbers and the scratch address (free in every process's layout
  * and in ours, since children inherit it) for the whole tree.  Needs
- * vdso[].ours filled (vdso_check).  Returns 0/-errno.
+ * vdso_check() done (our vdso areas, our own maps in rc->busy).  Returns
+ * 0/-errno.
  */
 int layout_plan(struct restore_ctx *rc)
 {
-	struct rst_range *busy = NULL;
-	size_t p, i, n = 0, groups = 0;
+	size_t p, i, groups = 0;
 	int ret;
 
 	layout_fds(rc);
@@ -253,16 +224,17 @@ int layout_plan(struct restore_ctx *rc)
 		if (rc->procs[p]->creds && rc->procs[p]->creds->n_groups > groups)
 			groups = rc->procs[p]->creds->n_groups;
 	rc->scratch_len = RST_SCRATCH_DATA + page_up(RST_SCR_GROUPS + 4 * groups);
-	ret = read_self_maps(&busy, &n);
 	for (p = 0; !ret && p < rc->nr_procs; p++) {
 		const MmEntry *mm = rc->procs[p]->mm;
 
 		for (i = 0; !ret && mm && i < mm->n_vmas; i++)
-			ret = add_busy(&busy, &n, mm->vmas[i]->start, mm->vmas[i]->end);
+			ret = layout_add_range(&rc->busy, &rc->nr_busy, mm->vmas[i]->start,
+					       mm->vmas[i]->end);
 	}
 	if (ret)
-		goto out;
-	rc->scratch = layout_find_free(busy, n, rc->scratch_len, RST_MAP_MIN, RST_TASK_TOP);
+		return ret;
+	rc->scratch = layout_find_free(rc->busy, rc->nr_busy, rc->scratch_len, RST_MAP_MIN,
+				       RST_TASK_TOP);
 	if (!rc->scratch) {
 		pr_err("no free address for the %llu-byte scratch area\n",
 		       (unsigned long long)rc->scratch_len);
@@ -279,7 +251,5 @@ int layout_plan(struct restore_ctx *rc)
 		c->scratch = rc->scratch;
 		c->scratch_len = rc->scratch_len;
 	}
-out:
-	free(busy);
 	return ret;
 }

@@ -313,6 +313,8 @@ struct restore_ctx *plan_new_proc(struct restore_ctx *root, size_t idx)
 	c->nr_shm = 0;
 	c->helpers = NULL;
 	c->nr_helpers = 0;
+	c->busy = NULL;
+	c->nr_busy = 0;
 	c->forker = NULL;
 	c->inp = &c->in;
 	return c;
@@ -439,6 +441,7 @@ void plan_free(struct restore_ctx *rc)
 	for (i = 1; i < rc->nr_procs; i++)
 		proc_free(rc->procs[i]);
 	free(rc->procs);
+	free(rc->busy);
 	for (i = 0; i < rc->nr_helpers; i++)
 		proc_free(rc->helpers[i]);
 	free(rc->helpers);

@@ -59,8 +59,9 @@ static void unpin(struct restore_ctx *rc)
 }
 
 /*
- * The CPU mask the process had when dumped, limited to the CPUs we may use
- * here; if none of its CPUs is available, ours (with a warning).
+ * The CPU mask the process had when dumped, for each of its threads, limited
+ * to the CPUs we may use here; if none of its CPUs is available, ours (with
+ * a warning).
  */
 static void restore_affinity(struct restore_ctx *rc)
 {
@@ -80,21 +81,10 @@ static void restore_affinity(struct restore_ctx *rc)
 				rc->pid);
 		want = rc->cpus;
 	}
-	if (sched_setaffinity(rc->pid, sizeof(want), &want))
-		pr_warn("pid %d: cannot set its CPU affinity: %s\n", rc->pid, strerror(errno));
-}
-
-/* Restores the affinity mask of every thread of rc. */
-static void restore_affinity_all(struct restore_ctx *rc)
-{
-	size_t i;
-	pid_t pid = rc->pid;
-
-	for (i = 0; i < rc->nr_threads; i++) {
-		rc->pid = rc->threads[i].tid;
-		restore_affinity(rc);
-	}
-	rc->pid = pid;
+	for (i = 0; i < rc->nr_threads; i++)
+		if (sched_setaffinity(rc->threads[i].tid, sizeof(want), &want))
+			pr_warn("tid %d: cannot set its CPU affinity: %s\n", rc->threads[i].tid,
+				strerror(errno));
 }
 
 /* One process after the root: forked, prepared, its memory and threads. */
@@ -150,7 +140,7 @@ static int finish_tree(struct restore_ctx *rc)
 
 		if (c->task->state == TASK_STATE_DEAD)
 			continue;
-		restore_affinity_all(c);
+		restore_affinity(c);
 		ret = core_restore(c);
 	}
 	if (!ret)
@@ -173,7 +163,6 @@ static int rebuild(struct restore_ctx *rc)
 		       strerror(-ret));
 		return ret;
 	}
-	rc->threads[0].made = true;
 	ret = rshm_open_ours(rc);
 	if (!ret)
 		ret = mem_restore_layout(rc);

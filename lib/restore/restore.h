@@ -117,7 +117,6 @@ struct rst_thread {
 	pid_t tid;
 	CoreEntry *core;
 	struct inject in;		/* threads[0] uses the process's rc->in */
-	bool made;			/* created and under our control */
 	FdtableEntry *fdt;		/* an fd table of its own (no CLONE_FILES), or NULL */
 };
 
@@ -180,6 +179,8 @@ struct restore_ctx {
 	FdtableEntry *fdt;
 	struct rst_file *files;
 	size_t nr_files;
+	struct rst_range *busy;		/* root only: ours and every process's areas */
+	size_t nr_busy;			/* (the scratch address avoids them) */
 	struct rst_shmem *shm;		/* root only: shared memory objects */
 	size_t nr_shm;
 	int temp_base;			/* child: files are opened above this first */
@@ -230,16 +231,16 @@ size_t layout_holes(const struct rst_range *keep, size_t n, uint64_t top,
 int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range *busy,
 		      size_t nbusy, struct rst_move *moves, size_t *nmoves);
 int layout_plan(struct restore_ctx *rc);
+int layout_add_range(struct rst_range **r, size_t *n, uint64_t s, uint64_t e);
 
 /* vdso.c */
-int vdso_read_ours(struct rst_vdso *v);
-int vdso_check(const struct restore_ctx *rc);
+int vdso_read_ours(struct rst_vdso *v, struct rst_range **maps, size_t *n);
+int vdso_check(struct restore_ctx *rc);
 int vdso_move(struct restore_ctx *rc, const struct rst_range *busy, size_t nbusy);
 
 /* tree.c */
 int tree_clone(struct restore_ctx *rc);
 void rst_tree_kill(struct restore_ctx *rc);
-int rst_tree_check(struct restore_ctx *root);
 
 /* fork.c: processes after the root and all threads, by injection */
 int proc_fork(struct restore_ctx *c);

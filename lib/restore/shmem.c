@@ -211,7 +211,7 @@ int rshm_open_file(struct restore_ctx *rc, const FileEntry *fe)
 	return fd;
 }
 
-/* Reads an int from a /proc/sys file.  -1 on failure. */
+/* Writes v to a /proc/sys file.  0/-errno. */
 static int write_sysctl(const char *path, int v)
 {
 	char buf[24];

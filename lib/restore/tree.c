@@ -261,9 +261,3 @@ void rst_tree_kill(struct restore_ctx *rc)
 		rc->helpers[i]->pid = -1;
 	}
 }
-
-/* Sessions and groups: see helpers_plan() in fork.c. */
-int rst_tree_check(struct restore_ctx *root)
-{
-	return helpers_plan(root);
-}

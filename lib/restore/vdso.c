@@ -22,24 +22,30 @@ static const char *const vdso_names[RST_NR_VDSO] = {
 	[RST_VDSO] = "[vdso]",
 };
 
-/* Finds our own vdso areas in /proc/self/maps.  Returns 0/-errno. */
-int vdso_read_ours(struct rst_vdso *v)
+/*
+ * Reads our own /proc/self/maps once: our vdso areas into v, and every area
+ * below the top of user space into *maps (layout_plan() must avoid them for
+ * the scratch area).  Returns 0/-errno.
+ */
+int vdso_read_ours(struct rst_vdso *v, struct rst_range **maps, size_t *n)
 {
 	char line[512], name[64];
 	FILE *f;
-	int i;
+	int i, ret = 0;
 
 	f = fopen("/proc/self/maps", "re");
 	if (!f) {
 		pr_perror("/proc/self/maps");
 		return -errno;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (!ret && fgets(line, sizeof(line), f)) {
 		unsigned long long s, e;
 
 		name[0] = '\0';
 		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &s, &e, name) < 2)
 			continue;
+		if (s < RST_TASK_TOP)
+			ret = layout_add_range(maps, n, s, e);
 		for (i = 0; i < RST_NR_VDSO; i++) {
 			if (strcmp(name, vdso_names[i]))
 				continue;
@@ -48,7 +54,7 @@ int vdso_read_ours(struct rst_vdso *v)
 		}
 	}
 	fclose(f);
-	return 0;
+	return ret;
 }
 
 static int vdso_kind_index(int kind)
@@ -90,9 +96,9 @@ static int vdso_check_digest(const struct restore_ctx *rc, const struct rst_vdso
  * Fills rc->vdso[] (ours and target) and refuses areas we cannot provide.
  * Returns 0/-errno.
  */
-int vdso_check(const struct restore_ctx *rc)
+int vdso_check(struct restore_ctx *rc)
 {
-	struct rst_vdso *v = (struct rst_vdso *)rc->vdso;
+	struct rst_vdso *v = rc->vdso;
 	size_t i;
 	int ret;
 
@@ -102,7 +108,7 @@ int vdso_check(const struct restore_ctx *rc)
 			v[i].have_ours = rc->root->vdso[i].have_ours;
 		}
 	} else {
-		ret = vdso_read_ours(v);
+		ret = vdso_read_ours(v, &rc->busy, &rc->nr_busy);
 		if (ret)
 			return ret;
 	}

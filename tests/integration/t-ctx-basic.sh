@@ -5,27 +5,7 @@
 # (NSpid), ccaps without SET_UTSNAME refuse sethostname inside, kill --pid
 # of a task outside the context is refused, kill of all ends the context and
 # wait returns its exit status (137); the record and cgroup are gone.
-. "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip "needs root"
-export VXCR_RUNDIR=$T/run
-XID=$(( 2000 + $$ % 30000 ))
-
-# Kills every context of our run directory by pid (init, supervisor) and
-# removes its cgroup, whatever happened to the case.
-ctx_cleanup()
-{
-	local f p
-	for f in "$VXCR_RUNDIR"/*.ctx; do
-		[ -f "$f" ] || continue
-		for p in $(sed -n 's/^\(init\|super\)=//p' "$f"); do
-			kill -9 "$p" 2>/dev/null
-		done
-		p=$(sed -n 's/^cgroup=//p' "$f")
-		[ -n "$p" ] && [ -d "$p" ] && { echo 1 >"$p/cgroup.kill"; sleep 0.2; rmdir "$p"; } 2>/dev/null
-	done
-	vx_cleanup
-}
-trap ctx_cleanup EXIT
+. "$(dirname "$0")/ctx-lib.sh"
 
 "$VXCR" ctx create "$XID" --hostname ctx-$XID -- \
 	sh -c "while :; do echo tick >>$T/loop.out; sleep 0.1; done" >"$T/create.out" 2>"$T/create.err" ||

@@ -6,27 +6,7 @@
 # unsupported flags (SC_HELPER: kernel module) are refused by name.  uname
 # --set NODENAME works from outside, RELEASE is refused (needs the kernel
 # module).
-. "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip "needs root"
-export VXCR_RUNDIR=$T/run
-XID=$(( 2000 + $$ % 30000 ))
-
-# Kills every context of our run directory by pid (init, supervisor) and
-# removes its cgroup, whatever happened to the case.
-ctx_cleanup()
-{
-	local f p
-	for f in "$VXCR_RUNDIR"/*.ctx; do
-		[ -f "$f" ] || continue
-		for p in $(sed -n 's/^\(init\|super\)=//p' "$f"); do
-			kill -9 "$p" 2>/dev/null
-		done
-		p=$(sed -n 's/^cgroup=//p' "$f")
-		[ -n "$p" ] && [ -d "$p" ] && { echo 1 >"$p/cgroup.kill"; sleep 0.2; rmdir "$p"; } 2>/dev/null
-	done
-	vx_cleanup
-}
-trap ctx_cleanup EXIT
+. "$(dirname "$0")/ctx-lib.sh"
 "$VXCR" ctx create "$XID" --flags INFO_PRIVATE,HIDE_NETIF,VIRT_UPTIME -- sleep 600 \
 	>/dev/null 2>"$T/create.err" || fail "ctx create: $(cat "$T/create.err")"
 "$VXCR" ctx exec "$XID" -- true 2>"$T/priv.err" && fail "exec into INFO_PRIVATE allowed"

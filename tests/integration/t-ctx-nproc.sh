@@ -6,38 +6,8 @@
 # tasks in all; info, stat and the record show the limit; INFO_NPROC
 # without --nproc, --nproc without INFO_NPROC and changing INFO_NPROC after
 # create are refused; the v1 group goes with the context.
-. "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip "needs root"
+. "$(dirname "$0")/ctx-lib.sh"
 command -v python3 >/dev/null || skip "needs python3"
-export VXCR_RUNDIR=$T/run
-XID=$(( 2000 + $$ % 30000 ))
-
-# Kills every context of our run directory and removes its groups (v2, and
-# the v1 pids group), whatever happened to the case.  The init/supervisor
-# pids of a record written in another pid namespace (a nested context) are
-# not ours: such contexts are killed through their cgroup only.
-ctx_cleanup()
-{
-	local f p g own
-	own=$(readlink /proc/self/ns/pid | tr -dc 0-9)
-	for f in "$VXCR_RUNDIR"/*.ctx; do
-		[ -f "$f" ] || continue
-		if [ "$(sed -n 's/^pidns=//p' "$f")" = "$own" ]; then
-			for p in $(sed -n 's/^\(init\|super\)=//p' "$f"); do
-				kill -9 "$p" 2>/dev/null
-			done
-		fi
-		for g in $(sed -n 's/^\(pids_\)\{0,1\}cgroup=//p' "$f"); do
-			[ -d "$g" ] || continue
-			echo 1 >"$g/cgroup.kill" 2>/dev/null ||
-				for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-			sleep 0.2
-			rmdir "$g" 2>/dev/null
-		done
-	done
-	vx_cleanup
-}
-trap ctx_cleanup EXIT
 
 "$VXCR" ctx create "$XID" --flags INFO_NPROC -- true 2>"$T/nolimit.err" &&
 	fail "INFO_NPROC without --nproc accepted"

@@ -7,38 +7,8 @@
 # it with host pids, the parent lists it with its own; killing it from the
 # host ends it (wait 137).  Killing the parent ends a nested context too,
 # and its record and cgroup go with the parent's.
-. "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip "needs root"
-export VXCR_RUNDIR=$T/run
-XID=$(( 2000 + $$ % 30000 ))
+. "$(dirname "$0")/ctx-lib.sh"
 P=$XID C=$((XID + 1)) Q=$((XID + 2)) D=$((XID + 3))
-
-# Kills every context of our run directory and removes its groups (v2, and
-# the v1 pids group), whatever happened to the case.  The init/supervisor
-# pids of a record written in another pid namespace (a nested context) are
-# not ours: such contexts are killed through their cgroup only.
-ctx_cleanup()
-{
-	local f p g own
-	own=$(readlink /proc/self/ns/pid | tr -dc 0-9)
-	for f in "$VXCR_RUNDIR"/*.ctx; do
-		[ -f "$f" ] || continue
-		if [ "$(sed -n 's/^pidns=//p' "$f")" = "$own" ]; then
-			for p in $(sed -n 's/^\(init\|super\)=//p' "$f"); do
-				kill -9 "$p" 2>/dev/null
-			done
-		fi
-		for g in $(sed -n 's/^\(pids_\)\{0,1\}cgroup=//p' "$f"); do
-			[ -d "$g" ] || continue
-			echo 1 >"$g/cgroup.kill" 2>/dev/null ||
-				for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-			sleep 0.2
-			rmdir "$g" 2>/dev/null
-		done
-	done
-	vx_cleanup
-}
-trap ctx_cleanup EXIT
 
 "$VXCR" ctx create "$P" --ccaps SECURE_MOUNT -- sleep 600 >/dev/null 2>"$T/create.err" ||
 	fail "create $P: $(cat "$T/create.err")"

@@ -3,27 +3,7 @@
 # pid (so nobody removes its record) is not listed, its record and cgroup
 # are removed by the next vxcr that looks, and its xid can be created again.
 # A record naming a live pid with another start time (pid reuse) is stale too.
-. "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip "needs root"
-export VXCR_RUNDIR=$T/run
-XID=$(( 2000 + $$ % 30000 ))
-
-# Kills every context of our run directory by pid (init, supervisor) and
-# removes its cgroup, whatever happened to the case.
-ctx_cleanup()
-{
-	local f p
-	for f in "$VXCR_RUNDIR"/*.ctx; do
-		[ -f "$f" ] || continue
-		for p in $(sed -n 's/^\(init\|super\)=//p' "$f"); do
-			kill -9 "$p" 2>/dev/null
-		done
-		p=$(sed -n 's/^cgroup=//p' "$f")
-		[ -n "$p" ] && [ -d "$p" ] && { echo 1 >"$p/cgroup.kill"; sleep 0.2; rmdir "$p"; } 2>/dev/null
-	done
-	vx_cleanup
-}
-trap ctx_cleanup EXIT
+. "$(dirname "$0")/ctx-lib.sh"
 "$VXCR" ctx create "$XID" -- sleep 600 >/dev/null 2>"$T/create.err" ||
 	fail "ctx create: $(cat "$T/create.err")"
 REC=$VXCR_RUNDIR/$XID.ctx

@@ -1,0 +1,35 @@
+# Shared by the t-ctx-*.sh cases (sourced, after nothing else): lib.sh, a
+# root check, a private run directory (VXCR_RUNDIR=$T/run), an xid of our
+# own (XID) and a clean-up on exit that kills every context of that run
+# directory and removes its groups, whatever happened to the case.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root"
+export VXCR_RUNDIR=$T/run
+XID=$(( 2000 + $$ % 30000 ))
+
+# Kills the contexts of our run directory: their init and supervisor by pid
+# when the record's pids are of our pid namespace (a nested context's are
+# not: it is killed through its cgroup only), then every task of their
+# groups (v2, and the v1 pids group of INFO_NPROC), and removes the groups.
+ctx_cleanup()
+{
+	local f p g own
+	own=$(readlink /proc/self/ns/pid | tr -dc 0-9)
+	for f in "$VXCR_RUNDIR"/*.ctx; do
+		[ -f "$f" ] || continue
+		if [ "$(sed -n 's/^pidns=//p' "$f")" = "$own" ]; then
+			for p in $(sed -n 's/^\(init\|super\)=//p' "$f"); do
+				kill -9 "$p" 2>/dev/null
+			done
+		fi
+		for g in $(sed -n 's/^\(pids_\)\{0,1\}cgroup=//p' "$f"); do
+			[ -d "$g" ] || continue
+			echo 1 >"$g/cgroup.kill" 2>/dev/null ||
+				for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+			sleep 0.2
+			rmdir "$g" 2>/dev/null
+		done
+	done
+	vx_cleanup
+}
+trap ctx_cleanup EXIT
