@@ -19,13 +19,19 @@ static void dump_usage(FILE *f)
 	fprintf(f,
 		"usage: vxdump [-o FILE] [--leave-running] [--compress zstd|none]\n"
 		"              [--zstd-level N] [-v] PID\n"
+		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"\n"
 		"Checkpoints the process tree rooted at PID (all its threads and descendants)\n"
 		"into FILE, or to stdout when it is not a terminal.  Once the image is\n"
 		"complete the whole tree is killed, unless --leave-running.  On any\n"
-		"failure every process keeps running as before.\n"
+		"failure every process keeps running as before.  With --ctx, the whole\n"
+		"context XID: its init and every task, with the pids they have inside,\n"
+		"its flags, caps, limits and uname; vxrestore recreates it.\n"
 		"\n"
 		"  -o, --output FILE    write the image to FILE\n"
+		"      --ctx XID        checkpoint context XID\n"
+		"      --rundir DIR     where context records are (default $VXCR_RUNDIR\n"
+		"                       or /run/vxcr)\n"
 		"      --leave-running  let the processes continue after the dump\n"
 		"      --compress KIND  zstd (default) or none\n"
 		"      --zstd-level N   zstd compression level (default: fast)\n"
@@ -33,7 +39,7 @@ static void dump_usage(FILE *f)
 		"  -v, --verbose        log progress to stderr\n");
 }
 
-enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL, OPT_STATS };
+enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL, OPT_STATS, OPT_CTX, OPT_RUNDIR };
 #define SHOW_STATS 0x1
 #define SHOW_VERBOSE 0x2
 
@@ -43,6 +49,8 @@ static const struct option dump_options[] = {
 	{ "compress", required_argument, NULL, OPT_COMPRESS },
 	{ "zstd-level", required_argument, NULL, OPT_LEVEL },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "ctx", required_argument, NULL, OPT_CTX },
+	{ "rundir", required_argument, NULL, OPT_RUNDIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -57,9 +65,15 @@ static int parse_int(const char *s, long min, long max, long *out)
 	return (errno || end == s || *end || *out < min || *out > max) ? -1 : 0;
 }
 
+struct dump_target {
+	pid_t pid;
+	long xid;		/* --ctx, else 0 */
+	const char *rundir;
+};
+
 /* Parses options into o; returns -1 on a usage error, 1 for --help. */
 static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
-			   const char **out, pid_t *pid, unsigned *show)
+			   const char **out, struct dump_target *tg, unsigned *show)
 {
 	long v;
 	int c;
@@ -93,17 +107,33 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 		case OPT_STATS:
 			*show |= SHOW_STATS;
 			break;
+		case OPT_CTX:
+			if (parse_int(optarg, 2, 65535, &tg->xid)) {
+				cli_error("dump: bad --ctx '%s' (an xid, 2..65535)", optarg);
+				return -1;
+			}
+			break;
+		case OPT_RUNDIR:
+			tg->rundir = optarg;
+			break;
 		case 'h':
 			return 1;
 		default:
 			return -1;
 		}
 	}
+	if (tg->xid) {
+		if (optind != argc) {
+			cli_error("dump: --ctx XID takes no PID (see vxdump --help)");
+			return -1;
+		}
+		return 0;
+	}
 	if (optind != argc - 1 || parse_int(argv[optind], 1, 0x7fffffff, &v)) {
-		cli_error("dump: expected one PID (see vxdump --help)");
+		cli_error("dump: expected one PID or --ctx XID (see vxdump --help)");
 		return -1;
 	}
-	*pid = v;
+	tg->pid = v;
 	return 0;
 }
 
@@ -132,13 +162,13 @@ int cmd_dump(int argc, char **argv)
 {
 	struct vxcr_dump_opts o;
 	struct vxcr_dump_stats st;
+	struct dump_target tg = { 0, 0, NULL };
 	const char *out = NULL;
 	unsigned show = 0;
-	pid_t pid = 0;
 	int fd, ret;
 
 	vxcr_dump_opts_init(&o);
-	ret = parse_dump_args(argc, argv, &o, &out, &pid, &show);
+	ret = parse_dump_args(argc, argv, &o, &out, &tg, &show);
 	if (ret) {
 		dump_usage(ret > 0 ? stdout : stderr);
 		return ret > 0 ? 0 : EXIT_USAGE;
@@ -154,7 +184,10 @@ int cmd_dump(int argc, char **argv)
 	}
 	/* A reader that goes away must give EPIPE and a clean refusal, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	ret = vxcr_dump(pid, fd, &o, &st);
+	if (tg.xid)
+		ret = vxcr_dump_ctx((uint32_t)tg.xid, tg.rundir, fd, &o, &st);
+	else
+		ret = vxcr_dump(tg.pid, fd, &o, &st);
 	if (out && close(fd) && !ret) {
 		cli_error("dump: closing %s: %s", out, strerror(errno));
 		ret = -EIO;
@@ -167,7 +200,7 @@ int cmd_dump(int argc, char **argv)
 		return 1;
 	}
 	if (show & SHOW_VERBOSE)
-		print_stats(pid, &st);
+		print_stats(tg.pid, &st);
 	if (show & SHOW_STATS)
 		print_stats_line(&st);
 	return 0;

@@ -4,7 +4,9 @@
  *   vxrestore [-d] [--pidfile F] [-v] [FILE|-]
  *
  * Without -d it waits for the restored process and exits with its status
- * (128+signal if it was killed, like a shell).
+ * (128+signal if it was killed, like a shell).  A context image (vxdump
+ * --ctx) recreates the context, under its supervisor, and returns once it
+ * runs, as `vxcr ctx create` does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +25,13 @@ static void restore_usage(FILE *f)
 	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [-v] [IMAGE|-]\n"
 		   "  -d, --detach      print the pid and return once it runs\n"
 		   "      --pidns       restore inside a new PID namespace (recorded pids free there)\n"
-		   "      --pidfile F   write the restored pid to F\n"
+		   "      --pidfile F   write the restored pid to F (a context: its init)\n"
+		   "      --rundir DIR  a context image: where its record goes (default\n"
+		   "                    $VXCR_RUNDIR or /run/vxcr)\n"
 		   "  -v, --verbose     report progress and timing\n"
-		   "Reads the image from IMAGE, or stdin if it is - or missing.\n");
+		   "Reads the image from IMAGE, or stdin if it is - or missing.  A context\n"
+		   "image recreates the context (same xid, flags, caps, uname, pids inside)\n"
+		   "and returns once it runs.\n");
 }
 
 static int write_pidfile(const char *path, pid_t pid)
@@ -75,6 +81,7 @@ int cmd_restore(int argc, char **argv)
 		{ "detach", no_argument, NULL, 'd' },
 		{ "pidns", no_argument, NULL, 'P' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "rundir", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -92,6 +99,7 @@ int cmd_restore(int argc, char **argv)
 		case 'd': o.detach = true; break;
 		case 'P': o.pidns = true; break;
 		case 'p': pidfile = optarg; break;
+		case 'R': o.rundir = optarg; break;
 		case 'v': verbose = true; vxcr_set_log_level(VXCR_LOG_INFO); break;
 		case 'h': restore_usage(stdout); return 0;
 		default: restore_usage(stderr); return EXIT_USAGE;
@@ -114,6 +122,13 @@ int cmd_restore(int argc, char **argv)
 	if (verbose)
 		fprintf(stderr, "vxrestore: pid %d restored in %.3f ms (%llu pages)\n", pid,
 			st.total_ns / 1e6, (unsigned long long)st.pages_restored);
+	if (st.ctx_xid) {
+		/* the context's supervisor (not our child) owns it now */
+		if (verbose)
+			fprintf(stderr, "vxrestore: context %u restored, init pid %d\n",
+				st.ctx_xid, pid);
+		return pidfile && write_pidfile(pidfile, pid) ? 1 : 0;
+	}
 	if (pidfile && write_pidfile(pidfile, pid)) {
 		kill(pid, SIGKILL);
 		waitpid(st.ns_init > 0 ? st.ns_init : pid, NULL, 0);

@@ -71,12 +71,6 @@ struct ctx_report {
 	char msg[248];
 };
 
-/* The groups of a context: v2, and the v1 pids group on hybrid hosts. */
-struct ctx_groups {
-	char cgroup[512];
-	char pids[512];		/* "" unless INFO_NPROC on a v1 pids hierarchy */
-};
-
 struct clone_args_v2 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
 	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
@@ -146,28 +140,38 @@ static int loopback_up(void)
 	return ioctl(s, SIOCSIFFLAGS, &ifr) ? -errno : 0;
 }
 
+int vxctx_ns_setup(const char *hostname, const char *domainname, uint64_t flags)
+{
+	int ret;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
+		pr_perror("cannot mount /proc for the context");
+		return -errno;
+	}
+	if (hostname && sethostname(hostname, strlen(hostname))) {
+		pr_perror("cannot set hostname '%s'", hostname);
+		return -errno;
+	}
+	if (domainname && setdomainname(domainname, strlen(domainname))) {
+		pr_perror("cannot set domainname '%s'", domainname);
+		return -errno;
+	}
+	if ((flags & VXCTX_F_HIDE_NETIF) && (ret = loopback_up())) {
+		pr_err("HIDE_NETIF: cannot bring up lo: %s\n", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 /* The init's setup inside its fresh namespaces; reports and returns -errno. */
 static int init_setup(const struct vxctx_create_args *a, int rep)
 {
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
-		send_report(rep, -errno, 0, "cannot mount /proc for the context: %s", strerror(errno));
-		return -1;
-	}
-	if (a->hostname && sethostname(a->hostname, strlen(a->hostname))) {
-		send_report(rep, -errno, 0, "cannot set hostname '%s': %s", a->hostname, strerror(errno));
-		return -1;
-	}
-	if (a->domainname && setdomainname(a->domainname, strlen(a->domainname))) {
-		send_report(rep, -errno, 0, "cannot set domainname '%s': %s", a->domainname,
-			    strerror(errno));
-		return -1;
-	}
-	if ((a->flags & VXCTX_F_HIDE_NETIF) && loopback_up()) {
-		send_report(rep, -errno, 0, "HIDE_NETIF: cannot bring up lo: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	int ret = vxctx_ns_setup(a->hostname, a->domainname, a->flags);
+
+	if (ret)
+		send_report(rep, ret, 0, "%s", vxcr_last_error());
+	return ret;
 }
 
 /* Main command: caps, then exec.  Never returns. */
@@ -242,15 +246,29 @@ static void __attribute__((noreturn)) run_init(const struct vxctx_create_args *a
 /* VIRT_UPTIME: a time namespace for our children whose clocks start at 0. */
 static int new_timens(void)
 {
-	struct timespec now;
+	struct timespec mono, boot;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	return vxctx_timens(-(int64_t)mono.tv_sec * 1000000000LL,
+			    -(int64_t)boot.tv_sec * 1000000000LL);
+}
+
+int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns)
+{
 	char buf[128];
 	int fd, ret = 0;
+	lldiv_t m = lldiv(mono_off_ns, 1000000000LL), b = lldiv(boot_off_ns, 1000000000LL);
 
+	/* the kernel wants 0 <= nsec < 1e9 */
+	if (m.rem < 0)
+		m.quot--, m.rem += 1000000000LL;
+	if (b.rem < 0)
+		b.quot--, b.rem += 1000000000LL;
 	if (unshare(CLONE_NEWTIME))
 		return -errno;
-	clock_gettime(CLOCK_BOOTTIME, &now);
-	snprintf(buf, sizeof(buf), "monotonic -%lld 0\nboottime -%lld 0\n",
-		 (long long)now.tv_sec, (long long)now.tv_sec);
+	snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n",
+		 m.quot, m.rem, b.quot, b.rem);
 	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -295,6 +313,7 @@ static pid_t clone_init(const struct vxctx_create_args *a, const char *cgroup, i
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		close(cgfd);	/* the init holds nothing of ours (a checkpoint keeps it) */
 		/* wait until the record is written, or the supervisor gives up */
 		if (read(go, &c, 1) != 1)
 			_exit(127);
@@ -324,10 +343,30 @@ static uint64_t pidns_of(pid_t pid)
 	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
 }
 
+int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_groups *g,
+		      pid_t init, struct vxctx_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->xid = a->xid;
+	r->flags = a->flags;
+	r->bcaps = a->bcaps;
+	r->ccaps = a->ccaps;
+	r->nproc = a->nproc;
+	r->init_pid = init;
+	r->init_start = vxctx_starttime(init);
+	r->super_pid = getpid();
+	r->super_start = vxctx_starttime(r->super_pid);
+	r->pidns = vxctx_own_pidns();
+	r->own_pidns = pidns_of(init);
+	snprintf(r->cgroup, sizeof(r->cgroup), "%s", g->cgroup);
+	snprintf(r->pids_cgroup, sizeof(r->pids_cgroup), "%s", g->pids);
+	return 0;
+}
+
 /* After the init: exit code, record and groups gone; so are contexts
  * created inside (their supervisors died with our pid ns).  Never returns. */
 static void __attribute__((noreturn)) supervise_end(const struct vxctx_create_args *a,
-						    const struct ctx_groups *g, pid_t init)
+						    const struct vxctx_groups *g, pid_t init)
 {
 	struct vxctx_record r;
 	int st, lock;
@@ -350,8 +389,15 @@ static void __attribute__((noreturn)) supervise_end(const struct vxctx_create_ar
 	_exit(status_code(st));
 }
 
+void vxctx_supervise(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init)
+{
+	prctl(PR_SET_NAME, "vxcr-ctx", 0, 0, 0);
+	stdio_to_null();
+	supervise_end(a, g, init);
+}
+
 /* Puts the init (and the caller to join, if any) into the context's groups. */
-static int join_groups(const struct vxctx_create_args *a, const struct ctx_groups *g,
+static int join_groups(const struct vxctx_create_args *a, const struct vxctx_groups *g,
 		       pid_t init, int rep)
 {
 	if (g->pids[0] && vxctx_cg_join(g->pids, init)) {
@@ -371,10 +417,9 @@ static int join_groups(const struct vxctx_create_args *a, const struct ctx_group
 
 /* The supervisor.  Never returns. */
 static void __attribute__((noreturn)) supervise(const struct vxctx_create_args *a,
-						const struct ctx_groups *g, int rep)
+						const struct vxctx_groups *g, int rep)
 {
-	struct vxctx_record r = { .xid = a->xid, .flags = a->flags, .bcaps = a->bcaps,
-				  .ccaps = a->ccaps, .nproc = a->nproc };
+	struct vxctx_record r;
 	int go[2], st, ret;
 	pid_t init;
 
@@ -398,14 +443,7 @@ static void __attribute__((noreturn)) supervise(const struct vxctx_create_args *
 		_exit(127);
 	}
 	close(go[0]);
-	r.init_pid = init;
-	r.init_start = vxctx_starttime(init);
-	r.super_pid = getpid();
-	r.super_start = vxctx_starttime(r.super_pid);
-	r.pidns = vxctx_own_pidns();
-	r.own_pidns = pidns_of(init);
-	snprintf(r.cgroup, sizeof(r.cgroup), "%s", g->cgroup);
-	snprintf(r.pids_cgroup, sizeof(r.pids_cgroup), "%s", g->pids);
+	vxctx_record_fill(a, g, init, &r);
 	ret = join_groups(a, g, init, rep);
 	if (!ret) {
 		ret = vxctx_record_write(a->rundir, &r);
@@ -462,6 +500,13 @@ static int pick_xid(const char *rundir, uint32_t want, uint32_t *xid)
 	}
 	*xid = x;
 	return 0;
+}
+
+int vxctx_xid_claim(const char *rundir, uint32_t xid)
+{
+	uint32_t x;
+
+	return pick_xid(rundir, xid, &x);
 }
 
 static int check_args(const struct vxctx_create_args *a)
@@ -533,7 +578,7 @@ static int check_nesting(const struct vxctx_create_args *a)
 }
 
 /* The context's groups: v2, plus the pids limit (INFO_NPROC). */
-static int make_groups(const struct vxctx_create_args *a, struct ctx_groups *g)
+int vxctx_groups_make(const struct vxctx_create_args *a, struct vxctx_groups *g)
 {
 	int ret;
 
@@ -547,7 +592,7 @@ static int make_groups(const struct vxctx_create_args *a, struct ctx_groups *g)
 	return ret;
 }
 
-static void remove_groups(const struct ctx_groups *g)
+void vxctx_groups_remove(const struct vxctx_groups *g)
 {
 	vxctx_cg_remove(g->cgroup);
 	if (g->pids[0])
@@ -585,7 +630,7 @@ static int read_reports(int fd, uint32_t xid, pid_t *init)
 int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t *init_pid)
 {
 	struct vxctx_create_args a;
-	struct ctx_groups g;
+	struct vxctx_groups g;
 	char path[PATH_MAX];
 	int rep[2], lock, ret, st;
 	pid_t mid, init = 0;
@@ -604,7 +649,7 @@ int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t 
 		goto out_unlock;
 	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(a.rundir), a.xid);
 	unlink(path);
-	ret = make_groups(&a, &g);
+	ret = vxctx_groups_make(&a, &g);
 	if (ret)
 		goto out_unlock;
 	if (pipe2(rep, O_CLOEXEC)) {
@@ -642,7 +687,7 @@ int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t 
 	goto out_unlock;	/* exec failed: the context ends by itself */
 
 out_rmcg:
-	remove_groups(&g);
+	vxctx_groups_remove(&g);
 out_unlock:
 	close(lock);
 	return ret;

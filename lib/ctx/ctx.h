@@ -156,6 +156,29 @@ void vxctx_ccap_format(uint64_t bits, char *buf, size_t len);
 void vxctx_bcap_format(uint64_t bits, char *buf, size_t len);
 int vxctx_uname_field(const char *name);	/* NODENAME -> 2, -1 if unknown */
 
+/* ---- for a restore of a whole context (lib/restore/ctx.c) ---- */
+/* The groups of a context: v2, and the v1 pids group on hybrid hosts. */
+struct vxctx_groups {
+	char cgroup[512];
+	char pids[512];		/* "" unless INFO_NPROC on a v1 pids hierarchy */
+};
+/* Under the rundir lock: xid must be free (a stale record is cleaned);
+ * -EEXIST if it is live. */
+int vxctx_xid_claim(const char *rundir, uint32_t xid);
+int vxctx_groups_make(const struct vxctx_create_args *a, struct vxctx_groups *g);
+void vxctx_groups_remove(const struct vxctx_groups *g);
+/* Our children get a new time namespace with these clock offsets. */
+int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns);
+/* In a new init: / made a slave, its /proc, uname, lo up (HIDE_NETIF). */
+int vxctx_ns_setup(const char *hostname, const char *domainname, uint64_t flags);
+/* Becomes the supervisor of init (our child): waits for it, writes the
+ * exit code, removes the record and groups.  Never returns. */
+void vxctx_supervise(const struct vxctx_create_args *a, const struct vxctx_groups *g,
+		     pid_t init) __attribute__((noreturn));
+/* The record of a context whose init (our child) runs in groups g. */
+int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_groups *g,
+		      pid_t init, struct vxctx_record *r);
+
 /* ---- inside lib/ctx ---- */
 const char *vxctx_rundir(const char *rundir);
 int vxctx_record_read(const char *rundir, uint32_t xid, struct vxctx_record *r);

@@ -292,7 +292,7 @@ static int write_core(struct dump_ctx *ctx, struct dump_thread *th)
 	PB_SET(&alt, sp, th->rt.altstack_sp);
 	PB_SET(&alt, flags, th->rt.altstack_flags);
 	PB_SET(&alt, size, th->rt.altstack_size);
-	PB_SET(&ce, tid, th->tid);
+	PB_SET(&ce, tid, th->vtid);
 	ce.regs = &regs;
 	ce.has_xsave = 1;
 	ce.xsave.data = th->xsave;

@@ -69,7 +69,7 @@ int write_creds(struct dump_ctx *ctx, struct dump_task *t)
 	PB_SET(&ce, securebits, t->rt.securebits);
 	PB_SET(&ce, no_new_privs, s->no_new_privs);
 	PB_SET(&ce, last_cap, t->last_cap);
-	PB_SET(&ce, pid, t->pid);
+	PB_SET(&ce, pid, t->vpid);
 	ret = img_write_msg(ctx->w, IMG_REC_CREDS, &ce.base);
 	if (ret)
 		pr_err("pid %d: cannot write the creds record: %s\n", t->pid, strerror(-ret));

@@ -152,7 +152,8 @@ static int write_image(struct dump_ctx *ctx)
 	size_t i;
 	int ret;
 
-	ret = open_writer(ctx, ctx->root->pid);
+	ret = open_writer(ctx, ctx->root->vpid);
+	ret = ret ? : write_context(ctx);
 	for (i = 0; !ret && i < ctx->n_tasks; i++)
 		ret = write_task(ctx, ctx->tasks[i]);
 	for (i = 0; !ret && i < ctx->n_tasks; i++)
@@ -200,6 +201,7 @@ static int dump_tree(struct dump_ctx *ctx, pid_t pid)
 	ret = tree_seize(ctx, pid);
 	if (!ret)
 		test_pause("seized");
+	ret = ret ? : ns_map_tree(ctx);
 	ret = ret ? : tree_check(ctx);
 	ret = ret ? : collect(ctx);
 	unpin(ctx);
@@ -225,7 +227,8 @@ static int dump_tree(struct dump_ctx *ctx, pid_t pid)
 	return ret;
 }
 
-int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
+int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st,
+		 const CtxEntry *ce, const char *cgroup)
 {
 	struct vxcr_dump_opts defaults;
 	struct vxcr_dump_stats local_st;
@@ -242,6 +245,8 @@ int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dum
 	ctx.st = st ? st : &local_st;
 	memset(ctx.st, 0, sizeof(*ctx.st));
 	ctx.out_fd = fd;
+	ctx.ctxe = ce;
+	ctx.ctx_cgroup = cgroup;
 	ctx.t_start = dump_now_ns();
 	start_off = lseek(fd, 0, SEEK_CUR);
 
@@ -263,4 +268,9 @@ int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dum
 		ctx.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;
 	ctx.st->total_ns = dump_now_ns() - ctx.t_start;
 	return ret;
+}
+
+int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
+{
+	return dump_context(pid, fd, o, st, NULL, NULL);
 }

@@ -38,6 +38,7 @@
 #include "task.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
+#include "ctx.pb-c.h"
 
 struct img_writer;
 
@@ -70,6 +71,7 @@ struct remote_thread {
 
 struct dump_thread {
 	pid_t tid;
+	pid_t vtid;			/* as the image records it (ns.c) */
 	bool seized;
 	bool stopped;			/* in a ptrace-stop of ours (detachable) */
 	bool gone;			/* exited while being seized: dropped */
@@ -213,6 +215,7 @@ struct dump_timer {
 
 struct dump_task {
 	pid_t pid;
+	pid_t vpid;			/* as the image records it (ns.c) */
 	uint32_t index;			/* 1-based position in preorder = mm_id = files_id */
 	struct dump_task *parent;	/* in the tree, NULL for the root */
 	struct dump_task **children;	/* sorted by pid once the tree is frozen */
@@ -258,6 +261,8 @@ struct dump_ctx {
 	cpu_set_t cpus;			/* our CPU mask while pinned (dump.c) */
 	bool pinned;
 	uint64_t t_start, t_seize;
+	const CtxEntry *ctxe;		/* a whole context: pids of its pid ns (ns.c) */
+	const char *ctx_cgroup;		/* its cgroup: every member must be in the tree */
 };
 
 /* dump.c */
@@ -280,6 +285,13 @@ int tree_check_vfork(pid_t pid, pid_t tid);
 void tree_release(struct dump_ctx *ctx);
 int tree_kill(struct dump_ctx *ctx);
 void tree_free(struct dump_ctx *ctx);
+
+/* ns.c: a context's pids as its own pid namespace numbers them */
+int ns_map_tree(struct dump_ctx *ctx);
+pid_t dump_vpid(const struct dump_ctx *ctx, pid_t host);
+int write_context(struct dump_ctx *ctx);
+int dump_context(pid_t init, int fd, const struct vxcr_dump_opts *o,
+		 struct vxcr_dump_stats *st, const CtxEntry *ce, const char *cgroup);
 
 /* share.c */
 int tree_check_sharing(struct dump_ctx *ctx);

@@ -122,7 +122,7 @@ int write_signals(struct dump_ctx *ctx, struct dump_task *t)
 		free(ppend);
 		return ret;
 	}
-	PB_SET(&se, pid, t->pid);
+	PB_SET(&se, pid, t->vpid);
 	fill_actions(t, acts, pacts, &se.n_actions);
 	se.actions = pacts;
 	se.shared_pending = ppend;

@@ -107,10 +107,10 @@ static int write_zombie(struct dump_ctx *ctx, struct dump_task *t)
 	TaskEntry te = TASK_ENTRY__INIT;
 	int ret;
 
-	PB_SET(&te, pid, t->pid);
-	PB_SET(&te, ppid, t->stat.ppid);
-	PB_SET(&te, pgid, t->stat.pgrp);
-	PB_SET(&te, sid, t->stat.session);
+	PB_SET(&te, pid, t->vpid);
+	PB_SET(&te, ppid, dump_vpid(ctx, t->stat.ppid));
+	PB_SET(&te, pgid, dump_vpid(ctx, t->stat.pgrp));
+	PB_SET(&te, sid, dump_vpid(ctx, t->stat.session));
 	te.comm = t->stat.comm;
 	PB_SET(&te, mm_id, 0);
 	PB_SET(&te, files_id, 0);
@@ -149,12 +149,12 @@ static int write_live(struct dump_ctx *ctx, struct dump_task *t)
 	if (!tids)
 		return -ENOMEM;
 	for (i = 0; i < t->n_threads; i++)
-		tids[i] = t->threads[i].tid;
+		tids[i] = t->threads[i].vtid;
 	fill_rlimits(t, rl, prl);
-	PB_SET(&te, pid, t->pid);
-	PB_SET(&te, ppid, t->stat.ppid);
-	PB_SET(&te, pgid, t->stat.pgrp);
-	PB_SET(&te, sid, t->stat.session);
+	PB_SET(&te, pid, t->vpid);
+	PB_SET(&te, ppid, dump_vpid(ctx, t->stat.ppid));
+	PB_SET(&te, pgid, dump_vpid(ctx, t->stat.pgrp));
+	PB_SET(&te, sid, dump_vpid(ctx, t->stat.session));
 	te.comm = t->threads[0].comm;
 	PB_SET(&te, mm_id, t->index);
 	PB_SET(&te, files_id, t->files_id);

@@ -111,6 +111,17 @@ int remote_timers(struct inject *in, struct dump_task *t, uint64_t area)
 }
 
 /* The posix_timer_entry array of t; *ents and *out must be freed. */
+/* A SIGEV_THREAD_ID target (a thread of t) as the image records it. */
+static pid_t thread_vtid(const struct dump_task *t, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_threads; i++)
+		if (t->threads[i].tid == tid)
+			return t->threads[i].vtid;
+	return tid;
+}
+
 int timer_entries(const struct dump_task *t, PosixTimerEntry **ents, PosixTimerEntry ***out)
 {
 	size_t i;
@@ -133,7 +144,7 @@ int timer_entries(const struct dump_task *t, PosixTimerEntry **ents, PosixTimerE
 		PB_SET(e, signo, dt->pt.signo);
 		PB_SET(e, sigval, dt->pt.sigval);
 		if (dt->pt.notify & SIGEV_THREAD_ID)
-			PB_SET(e, notify_tid, dt->pt.notify_pid);
+			PB_SET(e, notify_tid, thread_vtid(t, dt->pt.notify_pid));
 		PB_SET(e, value_ns, dt->value_ns);
 		PB_SET(e, interval_ns, dt->interval_ns);
 		PB_SET(e, overrun, dt->overrun);

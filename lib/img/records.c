@@ -12,6 +12,7 @@
 #include "task.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
+#include "ctx.pb-c.h"
 
 #define PB(t, n, d)	{ t, n, 0, &d, 0 }
 #define RAW(t, n, p)	{ t, n, 0, NULL, sizeof(p) }
@@ -30,6 +31,7 @@ static const struct img_rec_desc rec_table[] = {
 	RAW(IMG_REC_PIPE_DATA, "PIPE_DATA", struct img_data_prefix),
 	RAW(IMG_REC_SHMEM_PAGES, "SHMEM_PAGES", struct img_pages_prefix),
 	PB(IMG_REC_SYSV_SHM, "SYSV_SHM", sysv_shm_entry__descriptor),
+	PB(IMG_REC_CONTEXT, "CONTEXT", ctx_entry__descriptor),
 };
 
 _Static_assert(sizeof(struct img_pages_prefix) == 16, "pages prefix is 16 bytes");

@@ -23,6 +23,7 @@ enum img_rec_type {
 	IMG_REC_PIPE_DATA	= 11,	/* raw: struct img_data_prefix + bytes */
 	IMG_REC_SHMEM_PAGES	= 12,	/* raw: struct img_pages_prefix (mm_id = shmem id, addr = offset) */
 	IMG_REC_SYSV_SHM	= 13,	/* sysv_shm_entry */
+	IMG_REC_CONTEXT		= 14,	/* ctx_entry: first record of a context image */
 };
 
 /* Prefix of a PAGES record: the pages that follow are contiguous from addr. */

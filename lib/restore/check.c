@@ -285,6 +285,8 @@ pid_t tree_busy_pid(const struct restore_ctx *rc)
 
 static int check_pid(struct restore_ctx *rc)
 {
+	if (rc->ctxe)
+		return 0;	/* the pids are those of a new pid namespace */
 	return tree_busy_pid(rc) ? spool_wait_pid(rc) : 0;
 }
 

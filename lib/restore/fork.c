@@ -68,7 +68,8 @@ static int attach_new(pid_t tid)
 
 /*
  * clone3 with set_tid = want, injected through in (a thread of rc).
- * Returns the new task's id (== want) or -errno; logs.
+ * Returns the new task's id as we see it (== want unless the tree lives in
+ * a pid namespace below ours, see restore_context()) or -errno; logs.
  */
 static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t flags,
 			 int exit_signal, pid_t want)
@@ -87,6 +88,7 @@ static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t fla
 	if (ret)
 		return ret;
 	rc->inp = in;
+	in->new_tid = 0;
 	r = rst_inject(rc, NULL, SYS_clone3, SCR(rc, RST_SCR_CLONE), sizeof(a.ca), 0, 0, 0, 0);
 	rc->inp = saved;
 	if (r == -EEXIST)
@@ -96,9 +98,15 @@ static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t fla
 		       flags & CLONE_THREAD ? "thread" : "process", want, strerror(-r));
 	else if (r != want)
 		pr_err("clone3 gave id %ld instead of %d\n", r, want);
-	if (r < 0 || r == want)
+	if (r < 0)
 		return r;
-	return -EEXIST;
+	if (r != want)
+		return -EEXIST;
+	if (in->new_tid <= 0) {
+		pr_err("clone3 of %d: no fork/clone event\n", want);
+		return -ECHILD;
+	}
+	return in->new_tid;	/* == want unless the tree is in a pid ns below ours */
 }
 
 static int helper_start(struct restore_ctx *h);
@@ -126,6 +134,8 @@ static int fork_from(struct restore_ctx *c, uint64_t flags, int sig)
 	if (r < 0)
 		return r;
 	c->pid = r;
+	if (c->nr_threads)
+		c->threads[0].tid = r;	/* ours: differs inside a context's pid ns */
 	ret = attach_new(c->pid);
 	return ret ? ret : inject_init(&c->in, c->pid, c->scratch);
 }
@@ -199,11 +209,11 @@ static int requeue(struct restore_ctx *rc, size_t i, SiginfoEntry **q, size_t n,
 		if (!a)
 			return -EFAULT;
 		if (shared)
-			r = thr_inject(rc, i, "rt_sigqueueinfo", SYS_rt_sigqueueinfo, rc->pid,
-				       si.si_signo, a, 0);
+			r = thr_inject(rc, i, "rt_sigqueueinfo", SYS_rt_sigqueueinfo,
+				       rc->task->pid, si.si_signo, a, 0);
 		else
-			r = thr_inject(rc, i, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, rc->pid,
-				       rc->threads[i].tid, si.si_signo, a);
+			r = thr_inject(rc, i, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
+				       rc->task->pid, rc->threads[i].vtid, si.si_signo, a);
 		if (r < 0)
 			return r;
 	}
@@ -302,9 +312,10 @@ int threads_create(struct restore_ctx *rc)
 			flags &= ~CLONE_FILES;
 		if (th->core->own_fs)
 			flags &= ~CLONE_FS;
-		r = inject_clone(rc, &rc->in, flags, 0, th->tid);
+		r = inject_clone(rc, &rc->in, flags, 0, th->vtid);
 		if (r < 0)
 			return r;
+		th->tid = r;
 		ret = attach_new(th->tid);
 		if (!ret)
 			ret = inject_init(&th->in, th->tid, rc->scratch);
@@ -551,11 +562,15 @@ int proc_prepare(struct restore_ctx *c)
 int proc_set_pgid(struct restore_ctx *c)
 {
 	const TaskEntry *t = c->task, *rt = c->root->task;
-	pid_t now = getpgid(c->pid);
+	pid_t now;
 	long r;
 
-	if (t->pgid == t->pid || (t->pgid == rt->pgid && rt->pgid != rt->pid) ||
-	    now == (pid_t)t->pgid)
+	if (t->pgid == t->pid || (t->pgid == rt->pgid && rt->pgid != rt->pid))
+		return 0;
+	/* its own view when it lives in a pid ns below ours (a context) */
+	now = c->root->ctxe ? rst_inject(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0)
+			    : getpgid(c->pid);
+	if (now == (pid_t)t->pgid)
 		return 0;
 	r = rst_inject(c, "setpgid", SYS_setpgid, 0, t->pgid, 0, 0, 0, 0);
 	return r < 0 ? r : 0;
@@ -586,7 +601,7 @@ int proc_make_zombie(struct restore_ctx *c)
 			return r;
 		ptrace(PTRACE_SETSIGMASK, c->pid, sizeof(none), &none);
 		regs.rax = SYS_kill;
-		regs.rdi = c->pid;
+		regs.rdi = c->task->pid;	/* as the zombie numbers itself */
 		regs.rsi = sig;
 	} else {
 		regs.rax = SYS_exit_group;

@@ -34,6 +34,13 @@ struct ns_report {
 	char msg[480];
 };
 
+static bool in_ns_child;
+
+bool restore_in_pidns(void)
+{
+	return in_ns_child;
+}
+
 /* Init: waits for everything; exits with the root's status. */
 static void __attribute__((noreturn)) be_init(pid_t root)
 {
@@ -65,6 +72,7 @@ static void __attribute__((noreturn)) ns_child(int fd, const struct vxcr_restore
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != 0)
 		_exit(1);
 	inner.pidns = false;
+	in_ns_child = true;
 	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
 		pr_perror("new PID namespace: cannot mount its /proc");

@@ -37,6 +37,27 @@ static int keep(void ***arr, size_t *n, const struct img_record *rec,
 
 #define KEEP(field, rec, d) keep((void ***)&rc->recs.field, &rc->recs.n_##field, rec, &(d))
 
+/* CONTEXT: once, first (its pids are those of its own pid namespace). */
+static int add_context(struct restore_ctx *rc, const struct img_record *rec)
+{
+	ProtobufCMessage *m;
+	int ret;
+
+	if (rc->ctxe || rc->recs.n_task) {
+		pr_err("image: record %llu: CONTEXT must come once, before every TASK\n",
+		       (unsigned long long)rec->index);
+		return -EBADMSG;
+	}
+	ret = img_unpack(rec, &ctx_entry__descriptor, &m);
+	if (ret) {
+		pr_err("image: CONTEXT record %llu does not unpack\n",
+		       (unsigned long long)rec->index);
+		return ret;
+	}
+	rc->ctxe = (CtxEntry *)m;
+	return 0;
+}
+
 static int add_file(struct restore_ctx *rc, const struct img_record *rec)
 {
 	ProtobufCMessage *m;
@@ -107,6 +128,8 @@ static int plan_record(struct restore_ctx *rc, const struct img_record *rec)
 		return KEEP(fdt, rec, fdtable_entry__descriptor);
 	case IMG_REC_SYSV_SHM:
 		return KEEP(sysv, rec, sysv_shm_entry__descriptor);
+	case IMG_REC_CONTEXT:
+		return add_context(rc, rec);
 	case IMG_REC_FILE:
 		return add_file(rc, rec);
 	case IMG_REC_FILE_DATA:
@@ -220,6 +243,7 @@ static int plan_threads(struct restore_ctx *rc, const struct rst_records *r)
 		pid_t tid = t->n_threads ? t->threads[i] : t->pid;
 
 		rc->threads[i].tid = tid;
+		rc->threads[i].vtid = tid;
 		rc->threads[i].core = FIND(r->core, r->n_core, tid, (uint32_t)tid,
 					   r->n_task == 1 && r->n_core == 1);
 		if (!rc->threads[i].core || !rc->threads[i].core->regs) {
@@ -238,7 +262,7 @@ static int plan_threads(struct restore_ctx *rc, const struct rst_records *r)
 				return -EBADMSG;
 			}
 		}
-		if (tid <= 1) {
+		if (tid < 1 || (tid == 1 && (i || t->pid != 1))) {
 			pr_err("image: bad thread id %d\n", tid);
 			return -EINVAL;
 		}
@@ -259,7 +283,8 @@ static int plan_proc(struct restore_ctx *rc, const struct rst_records *r, size_t
 		pr_err("image: task %u has unknown state %u\n", t->pid, t->state);
 		return -EBADMSG;
 	}
-	if (t->pid <= 1) {
+	/* pid 1: only the init of a context, its first task */
+	if (t->pid < 1 || (t->pid == 1 && (idx || !rc->ctxe))) {
 		pr_err("image: bad pid %u\n", t->pid);
 		return -EINVAL;
 	}
@@ -293,6 +318,7 @@ struct restore_ctx *plan_new_proc(struct restore_ctx *root, size_t idx)
 	c->procs = NULL;
 	c->nr_procs = 0;
 	memset(&c->recs, 0, sizeof(c->recs));
+	c->ctxe = NULL;		/* the root's: see c->root->ctxe */
 	c->ctl_rd = c->ctl_wr = c->mem_fd = -1;
 	c->uffd = c->uffd_child = -1;
 	c->uffd_vma = NULL;
@@ -453,6 +479,7 @@ void plan_free(struct restore_ctx *rc)
 	FREE_ALL(r->mm, r->n_mm);
 	FREE_ALL(r->fdt, r->n_fdt);
 	FREE_ALL(r->sysv, r->n_sysv);
+	FREE_MSG(rc->ctxe);
 	for (i = 0; i < rc->nr_files; i++)
 		FREE_MSG(rc->files[i].fe);
 	free(rc->files);

@@ -145,6 +145,8 @@ static int finish_tree(struct restore_ctx *rc)
 	}
 	if (!ret)
 		ret = rshm_finish(rc);
+	if (!ret && rc->freeze_cgroup)
+		ret = ctx_freeze(rc);	/* SCHED_PAUSE: frozen before its first instruction */
 	for (i = 0; !ret && i < rc->nr_procs; i++)
 		if (rc->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = core_release(rc->procs[i]);
@@ -213,7 +215,7 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	struct vxcr_restore_opts defaults;
 	struct restore_ctx *rc;
 	uint64_t t0 = now_ns();
-	int ret, was_subreaper = 0;
+	int ret;
 
 	if (!o) {
 		vxcr_restore_opts_init(&defaults);
@@ -230,6 +232,7 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = rc->s->spool_fd = -1;
 	rc->uffd = rc->uffd_child = -1;
 	rc->pid = -1;
+	rc->ns_cgroup_fd = -1;
 
 	rc->t0 = t0;
 	ret = plan_read(rc);
@@ -237,16 +240,26 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	if (!ret)
 		ret = check_plan(rc);
 	pr_debug("stage checks done at %.3f ms\n", (now_ns() - t0) / 1e6);
-	if (!ret && rc->nr_procs > 1) {
+	if (!ret && rc->ctxe)
+		ret = restore_context(rc, pid, st);	/* runs restore_run() in its supervisor */
+	else if (!ret)
+		ret = restore_run(rc, pid, st);
+	ctx_free(rc);
+	return ret;
+}
+
+int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *st)
+{
+	int ret, was_subreaper = 0;
+
+	if (rc->nr_procs > 1) {
 		/* orphans of a failed restore come back to us to be reaped */
 		prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper, 0, 0, 0);
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	}
-	if (!ret) {
-		pin_to_one_cpu(rc);
-		ret = tree_clone(rc);
-	}
-	pr_debug("stage child ready at %.3f ms\n", (now_ns() - t0) / 1e6);
+	pin_to_one_cpu(rc);
+	ret = tree_clone(rc);
+	pr_debug("stage child ready at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	test_pause("child");
 	if (!ret)
 		ret = rebuild(rc);
@@ -261,15 +274,14 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		rc->injected += rc->procs[i]->injected;
 	}
 	if (st) {
-		st->total_ns = now_ns() - t0;
+		st->total_ns = now_ns() - rc->t0;
 		st->pages_restored = rc->pages;
 	}
 	pr_info("restored pid %d (%zu processes) in %.2f ms: %llu pages, %u injected syscalls\n",
-		rc->pid, rc->nr_procs, (now_ns() - t0) / 1e6, (unsigned long long)rc->pages,
+		rc->pid, rc->nr_procs, (now_ns() - rc->t0) / 1e6, (unsigned long long)rc->pages,
 		rc->injected);
 out:
 	if (rc->nr_procs > 1 && !was_subreaper)
 		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-	ctx_free(rc);
 	return ret;
 }

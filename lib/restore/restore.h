@@ -30,6 +30,7 @@
 #include "task.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
+#include "ctx.pb-c.h"
 
 #define RST_PAGE		4096ULL
 #define RST_TASK_TOP		0x7ffffffff000ULL	/* end of 47-bit user space */
@@ -114,7 +115,8 @@ struct rst_shmem {
 
 /* One thread of a process being restored (threads[0] is the leader). */
 struct rst_thread {
-	pid_t tid;
+	pid_t tid;			/* as we number it (ptrace, /proc) */
+	pid_t vtid;			/* as the image and the task itself number it */
 	CoreEntry *core;
 	struct inject in;		/* threads[0] uses the process's rc->in */
 	FdtableEntry *fdt;		/* an fd table of its own (no CLONE_FILES), or NULL */
@@ -159,6 +161,9 @@ struct restore_ctx {
 	struct restore_ctx **procs;	/* root only: every process, image order */
 	size_t nr_procs;
 	struct rst_records recs;	/* root only */
+	CtxEntry *ctxe;			/* root only: a whole context (ctx.c), else NULL */
+	int ns_cgroup_fd;		/* root only, context: its cgroup (clone3), -1 */
+	const char *freeze_cgroup;	/* root only: frozen before the tree is let go */
 	struct rst_thread *threads;
 	size_t nr_threads;
 	struct inject *inp;		/* the thread rst_inject() talks to */
@@ -237,6 +242,16 @@ int layout_add_range(struct rst_range **r, size_t *n, uint64_t s, uint64_t e);
 int vdso_read_ours(struct rst_vdso *v, struct rst_range **maps, size_t *n);
 int vdso_check(struct restore_ctx *rc);
 int vdso_move(struct restore_ctx *rc, const struct rst_range *busy, size_t nbusy);
+
+/* restore.c: clone and rebuild the tree whose plan rc holds; 0 or -errno */
+int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *st);
+
+/* ctx.c: a whole context (image with a CONTEXT record) */
+int restore_context(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *st);
+uint64_t ctx_clone_flags(const CtxEntry *ce);
+bool restore_in_pidns(void);	/* pidns.c: we run inside --pidns's namespace */
+int ctx_child_setup(struct restore_ctx *rc);
+int ctx_freeze(struct restore_ctx *rc);
 
 /* tree.c */
 int tree_clone(struct restore_ctx *rc);

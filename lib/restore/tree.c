@@ -100,7 +100,8 @@ static int child_steps(struct restore_ctx *rc)
 		pr_perror("sigprocmask");
 		return -errno;
 	}
-	ret = child_drop_rseq();
+	ret = rc->ctxe ? ctx_child_setup(rc) : 0;
+	ret = ret ? : child_drop_rseq();
 	if (!ret)
 		ret = files_restore(rc);
 	if (!ret)
@@ -126,7 +127,8 @@ static void __attribute__((noreturn)) child_main(struct restore_ctx *rc, pid_t p
 {
 	int ret;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+	/* the init of a new pid namespace sees its parent as 0 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != (rc->ctxe ? 0 : parent))
 		_exit(1);
 	/* our report fd goes where the plan says, above the target's fds */
 	if (rc->ctl_wr != rc->ctl_fd) {
@@ -200,8 +202,17 @@ int tree_clone(struct restore_ctx *rc)
 	rc->ctl_rd = fds[0];
 	rc->ctl_wr = fds[1];
 	ca.exit_signal = SIGCHLD;
-	ca.set_tid = (uintptr_t)&want;
-	ca.set_tid_size = 1;
+	if (rc->ctxe) {
+		/* pid 1 of the context's new namespaces, straight into its cgroup */
+		ca.flags = ctx_clone_flags(rc->ctxe);
+		if (rc->ns_cgroup_fd >= 0) {
+			ca.flags |= CLONE_INTO_CGROUP;
+			ca.cgroup = (uint64_t)rc->ns_cgroup_fd;
+		}
+	} else {
+		ca.set_tid = (uintptr_t)&want;
+		ca.set_tid_size = 1;
+	}
 	fflush(NULL);
 	r = vxcr_clone3(&ca);
 	if (r < 0) {
@@ -214,6 +225,8 @@ int tree_clone(struct restore_ctx *rc)
 	if (r == 0)
 		child_main(rc, parent);
 	rc->pid = r;
+	if (rc->nr_threads)
+		rc->threads[0].tid = r;	/* ours: pid 1 inside a context */
 	close(rc->ctl_wr);
 	rc->ctl_wr = -1;
 	return wait_child_stop(rc);

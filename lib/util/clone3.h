@@ -10,7 +10,11 @@
 #define SYS_clone3 435
 #endif
 
-/* struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1, 80 bytes). */
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* struct clone_args up to cgroup (CLONE_ARGS_SIZE_VER2, 88 bytes, Linux 5.7). */
 struct vxcr_clone_args {
 	uint64_t flags;
 	uint64_t pidfd;
@@ -22,6 +26,7 @@ struct vxcr_clone_args {
 	uint64_t tls;
 	uint64_t set_tid;
 	uint64_t set_tid_size;
+	uint64_t cgroup;	/* fd of a cgroup v2 directory, with CLONE_INTO_CGROUP */
 };
 
 /* fork-like clone3: 0 in the child, the child's pid, or -1 with errno. */

@@ -152,13 +152,21 @@ static int wait_stop(pid_t tid, int *event)
  */
 static int step_to_trap(struct inject *in, int req)
 {
-	int sig, event;
+	int sig, event = 0;
 
 	if (ptrace(req, in->tid, NULL, NULL))
 		return -errno;
-	while ((sig = wait_stop(in->tid, &event)) == SIGTRAP && event)
+	while ((sig = wait_stop(in->tid, &event)) == SIGTRAP && event) {
+		unsigned long msg = 0;
+
+		/* the new task's id in our pid namespace, not the tracee's */
+		if ((event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_CLONE ||
+		     event == PTRACE_EVENT_VFORK) &&
+		    !ptrace(PTRACE_GETEVENTMSG, in->tid, NULL, &msg))
+			in->new_tid = (pid_t)msg;
 		if (ptrace(req, in->tid, NULL, NULL))
 			return -errno;
+	}
 	if (sig < 0) {
 		pr_err("tid %d: died during an injected system call", in->tid);
 		return sig;

@@ -34,6 +34,8 @@ struct inject {
 	bool saved_valid;
 	bool use_int3;			/* gadget is "syscall; int3": one stop per call */
 	unsigned long calls;		/* injected calls so far (statistics) */
+	pid_t new_tid;			/* task made by the last injected clone, as we
+					 * number it (PTRACE_GETEVENTMSG), else 0 */
 };
 
 /*

@@ -8,6 +8,7 @@
 #include "task.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
+#include "ctx.pb-c.h"
 
 /* ---- populated messages of every protobuf type ---- */
 
@@ -38,6 +39,7 @@ static FdEntry fde[2] = { FD_ENTRY__INIT, FD_ENTRY__INIT };
 static FdEntry *fdep[2] = { &fde[0], &fde[1] };
 static FdtableEntry fdt = FDTABLE_ENTRY__INIT;
 static SysvShmEntry sysv = SYSV_SHM_ENTRY__INIT;
+static CtxEntry ctxe = CTX_ENTRY__INIT;
 
 static void build_msgs(void)
 {
@@ -101,6 +103,9 @@ static void build_msgs(void)
 	fdt.n_fds = 2, fdt.fds = fdep;
 	sysv.has_shmid = sysv.has_key = sysv.has_size = true;
 	sysv.shmid = 32769, sysv.key = 0x1234, sysv.size = 3 * PAGE;
+	ctxe.has_xid = ctxe.has_flags = ctxe.has_monotonic_ns = true;
+	ctxe.xid = 4242, ctxe.flags = 1ULL << 38, ctxe.monotonic_ns = -5;
+	ctxe.nodename = "ctx-host";
 }
 
 /* The sample message for a protobuf record type (NULL for TRAILER). */
@@ -115,6 +120,7 @@ static const ProtobufCMessage *sample_msg(uint32_t type)
 	case IMG_REC_FILE: return &file.base;
 	case IMG_REC_FDTABLE: return &fdt.base;
 	case IMG_REC_SYSV_SHM: return &sysv.base;
+	case IMG_REC_CONTEXT: return &ctxe.base;
 	}
 	return NULL;
 }
@@ -259,7 +265,7 @@ static void test_record_table(void)
 	unsigned n, i;
 
 	t = img_rec_table(&n);
-	CU_ASSERT_EQUAL(n, 13);
+	CU_ASSERT_EQUAL(n, 14);
 	for (i = 0; i < n; i++) {
 		CU_ASSERT_EQUAL(t[i].type, i + 1);
 		CU_ASSERT_PTR_EQUAL(img_rec_lookup(i + 1), &t[i]);
@@ -647,7 +653,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 12 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 13 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);

@@ -47,17 +47,23 @@ struct vxcr_dump_stats {
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o);
 /* Checkpoints the process pid into fd. */
 int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st);
+/* A whole context: the tree of its init with the context's own pids, its
+ * flags, caps, limits and uname (rundir NULL: $VXCR_RUNDIR or /run/vxcr). */
+int vxcr_dump_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_dump_opts *o,
+		  struct vxcr_dump_stats *st);
 
 struct vxcr_restore_opts {
 	bool detach;		/* return once it runs, do not wait */
 	bool inherit_stdio;	/* external pipes/terminals on fds 0-2 use ours (default on) */
 	bool pidns;		/* restore inside a new PID namespace (its pids are free) */
+	const char *rundir;	/* a context image: where its record goes (NULL: default) */
 };
 
 struct vxcr_restore_stats {
 	uint64_t total_ns;
 	uint64_t pages_restored;
 	pid_t ns_init;		/* --pidns: the namespace's init, the caller's child */
+	uint32_t ctx_xid;	/* a context image: the restored context, else 0 */
 };
 
 void vxcr_restore_opts_init(struct vxcr_restore_opts *o);

@@ -1,0 +1,274 @@
+/*
+ * Restore of a whole context: an image whose first record is CONTEXT
+ * (vxdump --ctx, lib/ctx/cr.c).  Its first task is the context's init, pid
+ * 1 of the context's pid namespace, and every pid of the image is a pid of
+ * that namespace.
+ *
+ *   caller --fork--> (short-lived) --fork--> supervisor --clone3--> init
+ *
+ * As for vxcr ctx create, the supervisor (setsid, outside the namespaces
+ * and the cgroup) is a grandchild of the caller, so the caller has nothing
+ * to reap and may exit at once.  Under the run directory's lock it claims
+ * the xid (a live context of that xid: refused; a stale record: cleaned),
+ * makes the context's groups, unshares a time namespace whose clocks go on
+ * from the dumped values (VIRT_UPTIME), and runs the ordinary tree restore
+ * (restore_run) with one difference at the root: the init is cloned into
+ * new pid/uts/ipc/mount (+net) namespaces and straight into the cgroup, so
+ * it is pid 1 without set_tid; its C part mounts the namespace's /proc and
+ * sets the uname before it stops.  Every other task is forked from inside
+ * by injected clone3 with set_tid of one level, the innermost one, so it
+ * gets its recorded pid there; we learn its pid here from the fork event
+ * (PTRACE_GETEVENTMSG).  Then the record is written, the caller gets a
+ * report, and the supervisor waits for the init as after a create.  On any
+ * failure the tree is killed, the groups are removed and no record is
+ * written; the image is only read.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "ctx/ctx.h"
+#include "restore/restore.h"
+
+struct ctx_report {
+	int err;
+	pid_t init;		/* its pid here */
+	uint64_t total_ns;
+	uint64_t pages;
+	char msg[480];
+};
+
+uint64_t ctx_clone_flags(const CtxEntry *ce)
+{
+	uint64_t f = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS;
+
+	if (ce->flags & VXCTX_F_HIDE_NETIF)
+		f |= CLONE_NEWNET;
+	return f;
+}
+
+int ctx_child_setup(struct restore_ctx *rc)
+{
+	const CtxEntry *ce = rc->ctxe;
+
+	return vxctx_ns_setup(ce->nodename, ce->domainname, ce->flags);
+}
+
+int ctx_freeze(struct restore_ctx *rc)
+{
+	int ret = vxctx_cg_write(rc->freeze_cgroup, "cgroup.freeze", "1");
+
+	if (ret)
+		pr_err("SCHED_PAUSE: cannot freeze %s: %s\n", rc->freeze_cgroup, strerror(-ret));
+	return ret;
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* VIRT_UPTIME: the context's clocks go on from where the dump saw them. */
+static int ctx_timens(const CtxEntry *ce)
+{
+	int64_t mono = ce->has_monotonic_ns ? ce->monotonic_ns : 0;
+	int64_t boot = ce->has_boottime_ns ? ce->boottime_ns : 0;
+	int ret;
+
+	if (mono < 0 || boot < 0) {
+		pr_err("image: CONTEXT clocks are negative\n");
+		return -EBADMSG;
+	}
+	ret = vxctx_timens(mono - clock_ns(CLOCK_MONOTONIC), boot - clock_ns(CLOCK_BOOTTIME));
+	if (ret)
+		pr_err("VIRT_UPTIME: cannot make a time namespace: %s\n", strerror(-ret));
+	return ret;
+}
+
+static void ctx_args(const struct restore_ctx *rc, struct vxctx_create_args *a)
+{
+	const CtxEntry *ce = rc->ctxe;
+
+	memset(a, 0, sizeof(*a));
+	a->xid = ce->xid;
+	a->flags = ce->flags;
+	a->bcaps = ce->has_bcaps ? ce->bcaps : VXCTX_BCAPS_ALL;
+	a->ccaps = ce->ccaps;
+	a->hostname = ce->nodename;
+	a->domainname = ce->domainname;
+	a->nproc = ce->nproc;
+	a->rundir = rc->opts->rundir;
+}
+
+/* The supervisor's part up to the record; 0 or -errno (logged). */
+static int supervise_restore(struct restore_ctx *rc, const struct vxctx_create_args *a,
+			     struct vxctx_groups *g, struct ctx_report *rep)
+{
+	struct vxcr_restore_stats st = { 0 };
+	struct vxctx_record r;
+	char path[PATH_MAX];
+	int ret;
+
+	ret = vxctx_xid_claim(a->rundir, a->xid);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(a->rundir), a->xid);
+	unlink(path);
+	ret = vxctx_groups_make(a, g);
+	if (ret)
+		return ret;
+	if (a->flags & VXCTX_F_VIRT_UPTIME)
+		ret = ctx_timens(rc->ctxe);
+	rc->ns_cgroup_fd = ret ? -1 : open(g->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!ret && rc->ns_cgroup_fd < 0) {
+		pr_perror("cannot open %s", g->cgroup);
+		ret = -errno;
+	}
+	if (a->flags & VXCTX_F_SCHED_PAUSE)
+		rc->freeze_cgroup = g->cgroup;
+	ret = ret ? : restore_run(rc, &rep->init, &st);
+	if (ret)
+		goto fail;
+	vxctx_record_fill(a, g, rep->init, &r);
+	ret = vxctx_record_write(a->rundir, &r);
+	if (ret) {
+		pr_err("cannot write the record of context %u: %s\n", a->xid, vxcr_last_error());
+		kill(rep->init, SIGKILL);
+		waitpid(rep->init, NULL, 0);
+		goto fail;
+	}
+	rep->total_ns = st.total_ns;
+	rep->pages = st.pages_restored;
+	return 0;
+fail:
+	vxctx_groups_remove(g);
+	return ret;
+}
+
+/* The supervisor: restores, reports on wr, then waits for the init. */
+static void __attribute__((noreturn)) supervisor(struct restore_ctx *rc, int wr)
+{
+	struct ctx_report rep = { 0 };
+	struct vxctx_create_args a;
+	struct vxctx_groups g = { { 0 }, { 0 } };
+	int lock;
+
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	ctx_args(rc, &a);
+	lock = vxctx_lock(a.rundir);
+	rep.err = lock < 0 ? lock : supervise_restore(rc, &a, &g, &rep);
+	if (lock >= 0)
+		close(lock);
+	if (rep.err)
+		snprintf(rep.msg, sizeof(rep.msg), "%s", vxcr_last_error());
+	if (write(wr, &rep, sizeof(rep)) != (ssize_t)sizeof(rep) && !rep.err)
+		pr_warn("context %u: the caller is gone\n", a.xid);
+	if (rep.err)
+		_exit(1);
+	close(wr);
+	if (rc->ns_cgroup_fd >= 0)
+		close(rc->ns_cgroup_fd);
+	vxctx_supervise(&a, &g, rep.init);
+}
+
+static int check_context(const struct restore_ctx *rc)
+{
+	const CtxEntry *ce = rc->ctxe;
+
+	if (!ce->has_xid || ce->xid < VXCTX_XID_MIN || ce->xid > VXCTX_XID_MAX) {
+		pr_err("image: CONTEXT without a valid xid\n");
+		return -EBADMSG;
+	}
+	if (rc->task->pid != 1) {
+		pr_err("image: context %u: its first task is pid %u, not its init (pid 1)\n",
+		       ce->xid, rc->task->pid);
+		return -EBADMSG;
+	}
+	if (ce->flags & ~VXCTX_F_SUPPORTED) {
+		pr_err("image: context %u has flags 0x%llx this engine does not support\n", ce->xid,
+		       (unsigned long long)(ce->flags & ~VXCTX_F_SUPPORTED));
+		return -ENOTTY;
+	}
+	if (!!(ce->flags & VXCTX_F_INFO_NPROC) != !!ce->nproc) {
+		pr_err("image: context %u: INFO_NPROC and its limit disagree\n", ce->xid);
+		return -EBADMSG;
+	}
+	if ((ce->nodename && strlen(ce->nodename) > 64) ||
+	    (ce->domainname && strlen(ce->domainname) > 64)) {
+		pr_err("image: context %u: uname longer than 64 bytes\n", ce->xid);
+		return -EBADMSG;
+	}
+	if (rc->opts->pidns || restore_in_pidns()) {
+		pr_err("context %u: a context image makes its own pid namespace (no --pidns)\n",
+		       ce->xid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int restore_context(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *st)
+{
+	struct ctx_report rep;
+	int p[2], ret;
+	pid_t mid;
+	ssize_t n;
+
+	ret = check_context(rc);
+	if (ret)
+		return ret;
+	if (pipe2(p, O_CLOEXEC)) {
+		pr_perror("pipe");
+		return -errno;
+	}
+	fflush(NULL);
+	mid = fork();
+	if (mid == 0) {
+		close(p[0]);
+		if (fork() == 0)
+			supervisor(rc, p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	if (mid < 0) {
+		pr_perror("fork");
+		close(p[0]);
+		return -errno;
+	}
+	waitpid(mid, NULL, 0);
+	do {
+		n = read(p[0], &rep, sizeof(rep));
+	} while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n != (ssize_t)sizeof(rep)) {
+		pr_err("context %u: its supervisor died during the restore\n", rc->ctxe->xid);
+		return -ECHILD;
+	}
+	if (rep.err) {
+		rep.msg[sizeof(rep.msg) - 1] = '\0';
+		vxcr_log(VXCR_LOG_ERR, "%s", rep.msg);	/* already prefixed */
+		return rep.err;
+	}
+	*pid = rep.init;
+	if (st) {
+		st->total_ns = rep.total_ns;
+		st->pages_restored = rep.pages;
+		st->ctx_xid = rc->ctxe->xid;
+	}
+	pr_info("context %u restored: init %d\n", rc->ctxe->xid, rep.init);
+	return 0;
+}
