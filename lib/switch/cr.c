@@ -23,6 +23,7 @@
 #include "img/img.h"
 #include "vxcr/vserver.h"
 #include "switch/switch.h"
+#include "ctx/ctx.h"
 
 #define IMG_PREFIX_LEN	(IMG_MAGIC_LEN + 8)	/* magic, version, hdr_len */
 
@@ -169,22 +170,40 @@ static int image_crid(int fd, off_t off, uint64_t *crid)
 	return 0;
 }
 
+/* The xid of the context whose init pid is, else 0. */
+static uint32_t context_of_init(pid_t pid)
+{
+	struct vxctx_record r;
+	uint32_t xid;
+
+	if (pid <= 0 || vxctx_task_xid(NULL, pid, &xid) || !xid ||
+	    vxctx_record_read(NULL, xid, &r) || r.init_pid != pid || vxctx_record_foreign(&r))
+		return 0;
+	return xid;
+}
+
 long sw_checkpoint(uint32_t cmd, uint32_t id, void *data)
 {
 	const struct vcmd_checkpoint_v0 *a = data;
 	struct vxcr_dump_stats st;
 	struct vxcr_dump_opts o;
+	uint32_t xid;
 	int ret;
 
 	(void)cmd;
-	if (id || (a->flags & ~VXCR_CKPT_ALL) || a->pid <= 0)
+	if ((a->flags & ~VXCR_CKPT_ALL) || a->pid < 0 || (!id && !a->pid))
 		return -EINVAL;
 	if (fcntl(a->fd, F_GETFL) < 0)
 		return -EBADF;
 	vxcr_dump_opts_init(&o);
 	o.leave_running = a->flags & VXCR_CKPT_LEAVE_RUNNING;
 	o.compress = !(a->flags & VXCR_CKPT_NO_COMPRESS);
-	ret = vxcr_dump(a->pid, a->fd, &o, &st);
+	xid = id ? id : context_of_init(a->pid);
+	if (xid && a->pid && xid != context_of_init(a->pid)) {
+		pr_err("pid %d is not the init of context %u\n", a->pid, xid);
+		return -EINVAL;
+	}
+	ret = xid ? vxcr_dump_ctx(xid, NULL, a->fd, &o, &st) : vxcr_dump(a->pid, a->fd, &o, &st);
 	if (ret)
 		return ret;
 	return (long)vxcr_image_crid(st.image_id, sizeof(st.image_id));

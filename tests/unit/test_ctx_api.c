@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <CUnit/Basic.h>
@@ -138,6 +139,65 @@ static void test_kill_outside(void)
 	CU_ASSERT_EQUAL(vx_kill(xid, init_pid, 0), 0);
 }
 
+/* Innermost pid of pid (last NSpid field), 0 if unknown. */
+static long nspid(pid_t pid)
+{
+	char path[64], line[256];
+	long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "NSpid:", 6)) {
+			char *p = strrchr(line, '\t');
+
+			v = p ? strtol(p + 1, NULL, 10) : 0;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* The whole context through the switch: checkpoint of its init (killed
+ * afterwards), then restart: the same xid, the uname test_uname set, the
+ * init as pid 1 inside. */
+static void test_checkpoint_restart(void)
+{
+	struct vcmd_checkpoint_v0 a = { .pid = getpid(), .flags = 0 };
+	int fd = memfd_create("ctx-ckpt", MFD_CLOEXEC);
+	vx_uname_t u = { .id = VHIN_NODENAME };
+	vx_info_t info = { 0 };
+	long crid, rpid;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	a.fd = fd;
+	/* context id given, but pid is not its init */
+	CU_ASSERT_EQUAL(vserver(VCMD_checkpoint, xid, &a), -EINVAL);
+	crid = vxcr_checkpoint(init_pid, fd, 0);
+	if (crid <= 0)
+		fprintf(stderr, "checkpoint: %s\n", vxcr_last_error());
+	CU_ASSERT_FATAL(crid > 0);
+	errno = 0;
+	CU_ASSERT_EQUAL(vx_info(xid, &info), -1);		/* killed, record gone */
+	CU_ASSERT_EQUAL(errno, ESRCH);
+	CU_ASSERT_NOT_EQUAL(task_state(init_pid), 'S');
+
+	lseek(fd, 0, SEEK_SET);
+	rpid = vxcr_restart(crid, fd, 0);
+	if (rpid <= 0)
+		fprintf(stderr, "restart: %s\n", vxcr_last_error());
+	CU_ASSERT_FATAL(rpid > 0);
+	close(fd);
+	CU_ASSERT_EQUAL(vx_info(xid, &info), 0);
+	CU_ASSERT_EQUAL(info.initpid, rpid);
+	CU_ASSERT_EQUAL(nspid((pid_t)rpid), 1);
+	CU_ASSERT_EQUAL(vx_task_xid((pid_t)rpid), (int)xid);
+	CU_ASSERT_EQUAL(vx_uname_get(xid, &u), 0);
+	CU_ASSERT_STRING_EQUAL(u.value, "renamed");	/* as test_uname left it */
+	init_pid = (pid_t)rpid;
+}
+
 static void test_kill_wait(void)
 {
 	vx_wait_t w = { 0 };
@@ -165,6 +225,7 @@ int main(void)
 	CU_add_test(s, "uname", test_uname);
 	CU_add_test(s, "SCHED_PAUSE", test_pause);
 	CU_add_test(s, "kill outside", test_kill_outside);
+	CU_add_test(s, "checkpoint and restart of the context", test_checkpoint_restart);
 	CU_add_test(s, "kill and wait", test_kill_wait);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

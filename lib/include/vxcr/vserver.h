@@ -194,7 +194,9 @@ struct vcmd_wait_exit_v0 {
 	int32_t exit_code;
 };
 
-/* vxcr: checkpoint (PROCMIG/16/0).  vserver's id must be 0. */
+/* vxcr: checkpoint (PROCMIG/16/0).  vserver's id: 0, the tree of pid (the
+ * whole context if pid is a context's init); else context id (pid 0 or its
+ * init). */
 struct vcmd_checkpoint_v0 {
 	int32_t pid;		/* root task of the tree or context */
 	int32_t fd;		/* image goes here */
@@ -447,7 +449,8 @@ int vx_wait(xid_t xid, vx_wait_t *data);
 #define VXCR_RESTART_ALL	(VXCR_RESTART_PIDNS)
 
 /*
- * Checkpoints the tree (or context) rooted at pid into fd.  Returns the
+ * Checkpoints the tree rooted at pid into fd; if pid is the init of a
+ * context (pid 1 inside it), the whole context, as vxdump --ctx.  Returns the
  * checkpoint id (> 0, derived from the image id; vxcr_image_crid()), or 0
  * when fd cannot be read back (pipe, socket) so the id is unknown; or
  * -errno (errno set too): -EINVAL unknown flags, -EBADF bad fd, else what
@@ -457,7 +460,8 @@ long vxcr_checkpoint(pid_t pid, int fd, unsigned flags);
 
 /*
  * Restarts the checkpoint read from fd; the restored root is our child,
- * running.  crid 0 takes any image; otherwise the image's id must match,
+ * running.  A context image recreates the context under a supervisor of its
+ * own: the pid returned is its init, which is not our child.  crid 0 takes any image; otherwise the image's id must match,
  * else -EINVAL and nothing is read from fd (the header is peeked: fd must be
  * seekable, a pipe or a socket).  Returns the root's pid (> 0) or -errno
  * (errno set too): -EINVAL unknown flags or crid mismatch, -EBADMSG not a
