@@ -18,8 +18,9 @@
 #include "img/img.h"
 #include "img/records.h"
 
-/* The innermost pid of tid (last NSpid field), 0 if unreadable. */
-static pid_t read_nspid(pid_t tid)
+/* The innermost pid of tid (last NSpid field), 0 if unreadable; *levels
+ * (may be NULL) gets the number of pid namespaces it is in. */
+static pid_t read_nspid(pid_t tid, int *levels)
 {
 	char *text = NULL, *line;
 	size_t len;
@@ -38,6 +39,8 @@ static pid_t read_nspid(pid_t tid)
 				break;
 			v = n;
 			p = end;
+			if (levels)
+				(*levels)++;
 		}
 	}
 	free(text);
@@ -86,20 +89,29 @@ static int check_members(const struct dump_ctx *ctx)
 
 int ns_map_tree(struct dump_ctx *ctx)
 {
+	int levels, root_levels = 0;
 	size_t i, j;
 
 	for (i = 0; i < ctx->n_tasks; i++) {
 		struct dump_task *t = ctx->tasks[i];
 
-		t->vpid = ctx->ctxe ? read_nspid(t->pid) : t->pid;
+		levels = 0;
+		t->vpid = ctx->ctxe ? read_nspid(t->pid, &levels) : t->pid;
 		if (!t->vpid) {
 			pr_err("pid %d: cannot read its pid in the context\n", t->pid);
 			return -ESRCH;
 		}
+		if (!i)
+			root_levels = levels;
+		if (ctx->ctxe && levels != root_levels) {
+			pr_err("context %u: pid %d is in a pid namespace below the context's "
+			       "(a nested context?): not supported\n", ctx->ctxe->xid, t->pid);
+			return -EOPNOTSUPP;
+		}
 		for (j = 0; j < t->n_threads; j++) {
 			struct dump_thread *th = &t->threads[j];
 
-			th->vtid = j == 0 ? t->vpid : ctx->ctxe ? read_nspid(th->tid) : th->tid;
+			th->vtid = j == 0 ? t->vpid : ctx->ctxe ? read_nspid(th->tid, NULL) : th->tid;
 			if (!th->vtid) {
 				pr_err("thread %d: cannot read its id in the context\n", th->tid);
 				return -ESRCH;
