@@ -9,7 +9,8 @@
 # inside (init 1, the shell, the server), the loop's counter and the
 # server's state carry on without a gap, the server is still refused
 # sethostname; a second restore of the image while it lives is refused in
-# one line and leaves nothing behind; kill ends it and removes its record.
+# one line and leaves nothing behind; kill ends it and removes its record; a
+# restore failing once every task exists leaves no task, record or group.
 . "$(dirname "$0")/ctx-lib.sh"
 command -v python3 >/dev/null || skip "python3 not installed"
 
@@ -138,7 +139,16 @@ AFTER_PROCS=$(sort "$(sed -n 's/^cgroup=//p' "$VXCR_RUNDIR/$XID.ctx")/cgroup.pro
 	fail "dump of unknown context 3: exit $st, $(cat "$T/unk.err")"
 [ -e "$T/none" ] && fail "a failed dump left an image"
 
+CG=$(sed -n 's/^cgroup=//p' "$VXCR_RUNDIR/$XID.ctx")
 "$VXCR" ctx kill "$XID" || fail "ctx kill failed"
 "$VXCR" ctx wait "$XID" >/dev/null
 [ -f "$VXCR_RUNDIR/$XID.ctx" ] && fail "record left after kill"
+
+# a restore that fails once every task exists leaves no task, record or group
+VXCR_TEST_FAIL=tree "$VXRESTORE" "$T/img" 2>"$T/fail.err" && fail "injected failure ignored"
+[ "$(wc -l <"$T/fail.err")" = 1 ] || fail "failed restore: $(cat "$T/fail.err")"
+[ -f "$VXCR_RUNDIR/$XID.ctx" ] && fail "a failed restore left a record"
+[ -d "$CG" ] && fail "a failed restore left the cgroup $CG"
+"$VXCR" ctx list | awk '{print $1}' | grep -qx "$XID" && fail "a failed restore left the context"
+cmp -s "$T/img" "$T/img.orig" || fail "the failed restore changed the image"
 pass "pids kept ($(tr '\n' ' ' <"$T/pids.after")), loop $N_DUMP -> $N_AFTER, server $(tail -n 1 "$T/served" | awk '{print $2}') requests"
