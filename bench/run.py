@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """vxcr benchmark: dump/restore time, throughput, frozen time and image size
 for anonymous-memory workloads, a python3 dict, a tree of 100 small
-processes and one process with 100 threads (bench/many.c), with memcpy / first-touch
-baselines and, when a criu binary is found ($CRIU or PATH), CRIU side by side.
+processes and one process with 100 threads (bench/many.c), whole contexts
+(`vxcr ctx create` around a workload, then `vxdump --ctx` / `vxrestore`: rows
+named "ctx ..."), with memcpy / first-touch baselines and, when a criu binary
+is found ($CRIU or PATH), CRIU side by side.
 Prints a table of medians.
 usage: bench/run.py BUILD [--reps N] [--quick] [--only SUBSTRING]
 (--only: run just the workloads whose name contains SUBSTRING)"""
@@ -101,10 +103,7 @@ def wait_gone(pids, timeout=10):
     raise RuntimeError("dumped processes still exist: %s" % pids)
 
 
-def start(kind, arg, tmp):
-    ready = os.path.join(tmp, "ready")
-    if os.path.exists(ready):
-        os.unlink(ready)
+def workload_argv(kind, arg, ready):
     if kind == "mem":
         argv = [WORKLOAD, str(arg), ready]
     elif kind in ("procs", "threads"):
@@ -114,8 +113,16 @@ def start(kind, arg, tmp):
                 "open(%r, 'w').write('ready')\n"
                 "import signal\nwhile True: signal.pause()\n" % (arg, ready))
         argv = ["python3", "-c", code]
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+    return argv
+
+
+def start(kind, arg, tmp):
+    ready = os.path.join(tmp, "ready")
+    if os.path.exists(ready):
+        os.unlink(ready)
+    p = subprocess.Popen(workload_argv(kind, arg, ready), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
     wait_file(ready)
     return p
 
@@ -177,6 +184,72 @@ def bench_vxcr(kind, arg, mib, tmp, extra=()):
     return res
 
 
+class Ctx:
+    """Contexts of the ctx rows: our own run directory and xid; every
+    context is ended (vxcr ctx kill + wait) between reps and at exit."""
+
+    def __init__(self, tmp):
+        self.env = dict(os.environ, VXCR_RUNDIR=os.path.join(tmp, "run"))
+        self.xid = str(40000 + os.getpid() % 20000)
+
+    def vxcr(self, *args, **kw):
+        return subprocess.run([VXCR] + list(args), env=self.env, capture_output=True,
+                              text=True, **kw)
+
+    def create(self, kind, arg, tmp):
+        ready = os.path.join(tmp, "ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        err = os.path.join(tmp, "create.err")
+        # no pipes: the workload inherits them and would hold them open
+        with open(err, "w") as f:
+            r = subprocess.run([VXCR, "ctx", "create", self.xid, "--"] +
+                               workload_argv(kind, arg, ready), env=self.env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f)
+        if r.returncode != 0:
+            raise RuntimeError("ctx create failed: " + open(err).read().strip())
+        wait_file(ready)
+
+    def end(self):
+        if self.vxcr("ctx", "kill", self.xid).returncode == 0:
+            self.vxcr("ctx", "wait", self.xid, timeout=30)
+        reap_zombies()  # its supervisor was reparented to us
+
+
+def bench_ctx(kind, arg, mib, tmp, extra=()):
+    """vxdump --ctx (kills it, returns once its record is gone) and vxrestore
+    (returns once the context runs) of a context whose main command is the
+    workload; same result keys as bench_vxcr."""
+    res = {"dump": [], "restore": [], "frozen": [], "img": [], "raw": []}
+    img = os.path.join(tmp, "img")
+    c = Ctx(tmp)
+    try:
+        for rep in range(REPS):
+            c.create(kind, arg, tmp)
+            if rep == 0:
+                raw = os.path.join(tmp, "raw.img")
+                run_timed([VXCR, "dump", "--ctx", c.xid, "--leave-running", "--compress", "none",
+                           "-o", raw], env=c.env)
+                res["raw"].append(os.path.getsize(raw))
+                os.unlink(raw)
+            warm(mib)
+            dt, r = run_timed([VXCR, "dump", "--ctx", c.xid, "--stats"] + list(extra) +
+                              ["-o", img], env=c.env)
+            reap_zombies()
+            st = parse_stats(r.stderr)
+            res["dump"].append(dt)
+            res["frozen"].append(st.get("frozen_ms", dt * 1000) / 1000)
+            res["img"].append(os.path.getsize(img))
+            warm(mib)
+            dt, _ = run_timed([VXCR, "restore", img], env=c.env)
+            res["restore"].append(dt)
+            c.end()
+            os.unlink(img)
+    finally:
+        c.end()
+    return res
+
+
 def bench_criu(kind, arg, mib, tmp):
     res = {"dump": [], "restore": [], "img": []}
     for rep in range(REPS):
@@ -217,7 +290,10 @@ def main():
                  ("small 1 MiB", "mem", 1, 1, ()),
                  ("python3 dict 1e6", "py", 1000000, 0, ()),
                  ("tree 100 procs", "procs", 100, 0, ()),
-                 ("100 threads", "threads", 100, 0, ())]
+                 ("100 threads", "threads", 100, 0, ()),
+                 ("ctx small 1 MiB", "ctx:mem", 1, 1, ()),
+                 ("ctx anon 64 MiB", "ctx:mem", 64, 64, ()),
+                 ("ctx python3 1e6", "ctx:py", 1000000, 0, ())]
     if QUICK:
         workloads = [w for w in workloads if w[2] != 1024]
     if "--only" in sys.argv:
@@ -240,14 +316,17 @@ def main():
     print("images in %s" % tmp)
     try:
         for name, kind, arg, mib, extra in workloads:
-            r = bench_vxcr(kind, arg, mib, tmp, extra)
+            if kind.startswith("ctx:"):
+                r = bench_ctx(kind[4:], arg, mib, tmp, extra)
+            else:
+                r = bench_vxcr(kind, arg, mib, tmp, extra)
             d, rs = med(r["dump"]), med(r["restore"])
             line = "%-18s %9.1f %9.1f %9s %9s %9.1f %10.1f %10.1f" % (
                 name, d * 1000, rs * 1000,
                 "%.0f" % (mib * 1.048576 / d) if mib else "-",
                 "%.0f" % (mib * 1.048576 / rs) if mib else "-",
                 med(r["frozen"]) * 1000, med(r["img"]) / 2**20, med(r["raw"]) / 2**20)
-            if CRIU and not extra:
+            if CRIU and not extra and not kind.startswith("ctx:"):
                 c = bench_criu(kind, arg, mib, tmp)
                 line += " %10.1f %10.1f %10.1f" % (med(c["dump"]) * 1000,
                                                   med(c["restore"]) * 1000, med(c["img"]) / 2**20)

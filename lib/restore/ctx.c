@@ -14,10 +14,11 @@
  * from the dumped values (VIRT_UPTIME), and runs the ordinary tree restore
  * (restore_run) with one difference at the root: the init is cloned into
  * new pid/uts/ipc/mount (+net) namespaces and straight into the cgroup, so
- * it is pid 1 without set_tid; its C part mounts the namespace's /proc and
- * sets the uname before it stops.  Every other task is forked from inside
- * by injected clone3 with set_tid of one level, the innermost one, so it
- * gets its recorded pid there; we learn its pid here from the fork event
+ * it is pid 1 without set_tid; its C part joins the v1 pids group (if any),
+ * mounts the namespace's /proc and sets the uname before it stops (the
+ * seccomp ccaps filters of the tasks come back from the image).  Every other task is forked from inside by injected
+ * clone3 with set_tid of one level, the innermost one, so it gets its
+ * recorded pid there; we learn its pid here from the fork event
  * (PTRACE_GETEVENTMSG).  Then the record is written, the caller gets a
  * report, and the supervisor waits for the init as after a create.  On any
  * failure the tree is killed, the groups are removed and no record is
@@ -56,11 +57,23 @@ uint64_t ctx_clone_flags(const CtxEntry *ce)
 	return f;
 }
 
+/*
+ * The init's C part, in its new namespaces, before it stops: the v1 pids
+ * group (INFO_NPROC on a hybrid host; clone3 put it into the v2 group only),
+ * /proc, uname, lo.  Every task forked from it later inherits the group, as
+ * the main command's descendants did.  The ccaps filter is not installed
+ * here: each task's seccomp filters are in the image and come back per
+ * thread at the end of the restore (seccomp.c); here it would be doubled.
+ * 0 or -errno.
+ */
 int ctx_child_setup(struct restore_ctx *rc)
 {
 	const CtxEntry *ce = rc->ctxe;
+	int ret = 0;
 
-	return vxctx_ns_setup(ce->nodename, ce->domainname, ce->flags);
+	if (rc->pids_cgroup)
+		ret = vxctx_cg_join(rc->pids_cgroup, 0);	/* 0: ourselves */
+	return ret ? : vxctx_ns_setup(ce->nodename, ce->domainname, ce->flags);
 }
 
 int ctx_freeze(struct restore_ctx *rc)
@@ -138,6 +151,8 @@ static int supervise_restore(struct restore_ctx *rc, const struct vxctx_create_a
 	}
 	if (a->flags & VXCTX_F_SCHED_PAUSE)
 		rc->freeze_cgroup = g->cgroup;
+	if (g->pids[0])
+		rc->pids_cgroup = g->pids;
 	ret = ret ? : restore_run(rc, &rep->init, &st);
 	if (ret)
 		goto fail;

@@ -164,6 +164,7 @@ struct restore_ctx {
 	CtxEntry *ctxe;			/* root only: a whole context (ctx.c), else NULL */
 	int ns_cgroup_fd;		/* root only, context: its cgroup (clone3), -1 */
 	const char *freeze_cgroup;	/* root only: frozen before the tree is let go */
+	const char *pids_cgroup;	/* root only, context: v1 pids group the init joins */
 	struct rst_thread *threads;
 	size_t nr_threads;
 	struct inject *inp;		/* the thread rst_inject() talks to */
