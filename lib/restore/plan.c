@@ -107,6 +107,8 @@ static int plan_record(struct restore_ctx *rc, const struct img_record *rec)
 		return KEEP(fdt, rec, fdtable_entry__descriptor);
 	case IMG_REC_SYSV_SHM:
 		return KEEP(sysv, rec, sysv_shm_entry__descriptor);
+	case IMG_REC_SECCOMP:
+		return KEEP(seccomp, rec, seccomp_entry__descriptor);
 	case IMG_REC_FILE:
 		return add_file(rc, rec);
 	case IMG_REC_FILE_DATA:
@@ -453,6 +455,7 @@ void plan_free(struct restore_ctx *rc)
 	FREE_ALL(r->mm, r->n_mm);
 	FREE_ALL(r->fdt, r->n_fdt);
 	FREE_ALL(r->sysv, r->n_sysv);
+	FREE_ALL(r->seccomp, r->n_seccomp);
 	for (i = 0; i < rc->nr_files; i++)
 		FREE_MSG(rc->files[i].fe);
 	free(rc->files);
