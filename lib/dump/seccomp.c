@@ -223,9 +223,10 @@ int collect_seccomp(struct dump_task *t, struct dump_thread *th)
 		return 0;
 	/* the seize options are 0 (seize.c), so this sets exactly this one */
 	if (ptrace(PTRACE_SETOPTIONS, th->tid, NULL, PTRACE_O_SUSPEND_SECCOMP)) {
+		ret = -errno;
 		pr_err("tid %d (pid %d) has seccomp filters: cannot suspend them for the dump: PTRACE_O_SUSPEND_SECCOMP: %s\n",
-		       th->tid, t->pid, why(errno));
-		return -errno;
+		       th->tid, t->pid, why(-ret));
+		return ret;
 	}
 	return get_filters(t, th, count);
 }
