@@ -30,7 +30,9 @@
 #include <sys/wait.h>
 #include <linux/capability.h>
 #include <linux/kcmp.h>
+#include <linux/filter.h>
 #include <linux/prctl.h>
+#include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
 
 #define LOG_PREFIX "check: "
@@ -526,6 +528,76 @@ static bool probe_dev_vserver(char *d, size_t len)
 	return note(false, d, len, "/dev/vserver: %s", strerror(errno));
 }
 
+#ifndef PTRACE_O_SUSPEND_SECCOMP
+#define PTRACE_O_SUSPEND_SECCOMP (1 << 21)
+#endif
+#ifndef PTRACE_SECCOMP_GET_FILTER
+#define PTRACE_SECCOMP_GET_FILTER 0x420c
+#endif
+#ifndef PTRACE_SECCOMP_GET_METADATA
+#define PTRACE_SECCOMP_GET_METADATA 0x420d
+#endif
+
+/* A child with one "allow everything" seccomp filter, or -errno. */
+static pid_t fork_filtered(void)
+{
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { 1, &allow };
+	int p[2], err;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		alarm(30);
+		if (!prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) &&
+		    !prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) &&
+		    write(p[1], "x", 1) == 1)
+			for (;;)
+				pause();
+		_exit(1);
+	}
+	err = errno;
+	close(p[1]);
+	if (pid > 0 && read(p[0], &c, 1) != 1) {	/* it could not install one */
+		kill_reap(pid);
+		pid = -1;
+		err = EINVAL;
+	}
+	close(p[0]);
+	return pid < 0 ? -err : pid;
+}
+
+/*
+ * Dump and restore of seccomp filters: PTRACE_O_SUSPEND_SECCOMP,
+ * PTRACE_SECCOMP_GET_FILTER and _GET_METADATA on a filtered child (they
+ * need CONFIG_CHECKPOINT_RESTORE, CAP_SYS_ADMIN and no filter of our own).
+ */
+static bool probe_seccomp(char *d, size_t len)
+{
+	struct { uint64_t off, flags; } md = { 0, 0 };
+	pid_t pid = fork_filtered();
+	bool ok = false;
+	int st;
+
+	if (pid < 0)
+		return note(false, d, len, "no filtered child: %s", strerror((int)-pid));
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_SUSPEND_SECCOMP))
+		snprintf(d, len, "PTRACE_O_SUSPEND_SECCOMP: %s", strerror(errno));
+	else if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) || waitpid(pid, &st, __WALL) != pid)
+		snprintf(d, len, "PTRACE_INTERRUPT: %s", strerror(errno));
+	else if (ptrace(PTRACE_SECCOMP_GET_FILTER, pid, 0, NULL) != 1)
+		snprintf(d, len, "PTRACE_SECCOMP_GET_FILTER: %s", strerror(errno));
+	else if (ptrace(PTRACE_SECCOMP_GET_METADATA, pid, sizeof(md), &md) != sizeof(md))
+		snprintf(d, len, "PTRACE_SECCOMP_GET_METADATA: %s", strerror(errno));
+	else
+		ok = note(true, d, len, "filters readable and suspendable");
+	kill_reap(pid);
+	return ok;
+}
+
 static const struct probe probes[] = {
 	{ "ptrace-seize",      true,  probe_ptrace },
 	{ "clone3-set_tid",    true,  probe_clone3_set_tid },
@@ -540,6 +612,7 @@ static const struct probe probes[] = {
 	{ "cap_sys_resource",  false, probe_cap_sys_resource },
 	{ "cap_checkpoint_restore", false, probe_cap_cr },
 	{ "dev-vserver",       false, probe_dev_vserver },
+	{ "seccomp-filters",   false, probe_seccomp },
 };
 
 /*

@@ -1,7 +1,8 @@
 /*
  * Per-thread state: registers (resume form), XSAVE area, blocked mask,
  * private pending signals, rseq, robust list, scheduling, fs info of a
- * thread that has its own; the core_entry records.
+ * thread that has its own, seccomp filters (seccomp.c); the core_entry
+ * records.
  */
 #include <cpuid.h>
 #include <elf.h>
@@ -206,7 +207,8 @@ int collect_thread_core(struct dump_task *t, struct dump_thread *th)
 {
 	int ret;
 
-	ret = collect_regs(th);
+	ret = collect_seccomp(t, th);	/* first: may refuse, suspends filters */
+	ret = ret ? : collect_regs(th);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_GETSIGMASK, th->tid, sizeof(th->blocked), &th->blocked)) {
@@ -236,6 +238,7 @@ void free_thread(struct dump_thread *th)
 	free(th->cwd);
 	free(th->root);
 	free_fdtable(th->fdt);
+	free_filters(th);
 	th->xsave = NULL;
 	th->pending.v = NULL;
 	th->cwd = th->root = NULL;
@@ -321,6 +324,8 @@ static int write_core(struct dump_ctx *ctx, struct dump_thread *th)
 		ce.root = th->root;
 		PB_SET(&ce, umask, th->umask);
 	}
+	ce.seccomp_filters = th->filter_ids;	/* numbered by write_seccomp() */
+	ce.n_seccomp_filters = th->n_filters;
 	ret = img_write_msg(ctx->w, IMG_REC_CORE, &ce.base);
 	if (ret)
 		pr_err("pid %d: cannot write the core record: %s\n", th->tid, strerror(-ret));

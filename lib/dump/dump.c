@@ -140,7 +140,8 @@ static int write_process(struct dump_ctx *ctx, struct dump_task *t)
 }
 
 /*
- * Records in contract order: every TASK in preorder, then per live process
+ * Records in contract order: every TASK in preorder, SECCOMP (if any
+ * thread has a filter), then per live process
  * CREDS, SIGNALS, COREs and MM, then all FILEs, the FDTABLEs (each table
  * once: the process's unless its parent's is shared, then the threads' own
  * ones), FILE_DATA,
@@ -156,6 +157,7 @@ static int write_image(struct dump_ctx *ctx)
 	ret = ret ? : write_context(ctx);
 	for (i = 0; !ret && i < ctx->n_tasks; i++)
 		ret = write_task(ctx, ctx->tasks[i]);
+	ret = ret ? : write_seccomp(ctx);
 	for (i = 0; !ret && i < ctx->n_tasks; i++)
 		if (!ctx->tasks[i]->zombie)
 			ret = write_process(ctx, ctx->tasks[i]);

@@ -11,7 +11,8 @@
  * Stems: tree.c (finding and freezing the tree, refusals that need the
  * whole tree), share.c (who shares an mm, fd table or fs info with whom),
  * seize.c (freeze/release/kill of one thread), core.c
- * (per-thread registers, signal mask, pending), task.c (task_entry),
+ * (per-thread registers, signal mask, pending), seccomp.c (filters),
+ * task.c (task_entry),
  * creds.c, signals.c, timers.c (POSIX timers), remote.c (the
  * injected-syscall window), mem.c (VMAs, mm fields), shmem.c (shared
  * memory objects, SysV segments), pages.c (page contents, copy-on-write
@@ -69,6 +70,13 @@ struct remote_thread {
 	uint64_t robust_list, robust_list_len;
 };
 
+/* One seccomp filter of a thread (seccomp.c). */
+struct dump_filter {
+	uint32_t flags;			/* SECCOMP_FILTER_FLAG_* (metadata: LOG only) */
+	uint8_t *prog;			/* struct sock_filter[] */
+	size_t len;			/* bytes */
+};
+
 struct dump_thread {
 	pid_t tid;
 	pid_t vtid;			/* as the image records it (ns.c) */
@@ -93,6 +101,9 @@ struct dump_thread {
 	bool own_fs;			/* fs info of its own (no CLONE_FS): */
 	char *cwd, *root;		/*   its cwd and root (malloc'ed) */
 	uint32_t umask;			/*   and umask */
+	struct dump_filter *filters;	/* seccomp filters, oldest first */
+	uint32_t *filter_ids;		/*   their ids in the SECCOMP record */
+	size_t n_filters;
 };
 
 /* Kernel layout of struct sigaction as rt_sigaction returns it. */
@@ -302,6 +313,11 @@ int write_cores(struct dump_ctx *ctx, struct dump_task *t);
 int siginfo_entries(const struct siginfo_queue *q, SiginfoEntry **ents,
 		    SiginfoEntry ***out);
 void free_thread(struct dump_thread *th);
+
+/* seccomp.c */
+int collect_seccomp(struct dump_task *t, struct dump_thread *th);
+int write_seccomp(struct dump_ctx *ctx);
+void free_filters(struct dump_thread *th);
 
 /* task.c */
 int collect_task(struct dump_task *t);

@@ -1,7 +1,8 @@
 /*
  * The table of record types known to this build: name, flags as written,
- * protobuf descriptor or raw prefix length.  Indexed by type - 1, so keep it
- * in number order with no holes (a retired type keeps its slot).
+ * protobuf descriptor or raw prefix length.  Indexed by type - 1: a slot
+ * with no name is a number this build does not know (e.g. one taken by a
+ * branch not merged yet); a retired type keeps its slot and name.
  */
 #include <stddef.h>
 
@@ -13,9 +14,10 @@
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
+#include "seccomp.pb-c.h"
 
-#define PB(t, n, d)	{ t, n, 0, &d, 0 }
-#define RAW(t, n, p)	{ t, n, 0, NULL, sizeof(p) }
+#define PB(t, n, d)	[t - 1] = { t, n, 0, &d, 0 }
+#define RAW(t, n, p)	[t - 1] = { t, n, 0, NULL, sizeof(p) }
 
 static const struct img_rec_desc rec_table[] = {
 	PB(IMG_REC_TRAILER, "TRAILER", img_trailer__descriptor),
@@ -32,6 +34,7 @@ static const struct img_rec_desc rec_table[] = {
 	RAW(IMG_REC_SHMEM_PAGES, "SHMEM_PAGES", struct img_pages_prefix),
 	PB(IMG_REC_SYSV_SHM, "SYSV_SHM", sysv_shm_entry__descriptor),
 	PB(IMG_REC_CONTEXT, "CONTEXT", ctx_entry__descriptor),
+	PB(IMG_REC_SECCOMP, "SECCOMP", seccomp_entry__descriptor),
 };
 
 _Static_assert(sizeof(struct img_pages_prefix) == 16, "pages prefix is 16 bytes");
@@ -40,7 +43,7 @@ _Static_assert(sizeof(struct img_data_prefix) == 16, "data prefix is 16 bytes");
 /* The table entry for type, or NULL if this build does not know it. */
 const struct img_rec_desc *img_rec_lookup(uint32_t type)
 {
-	if (type == 0 || type > ARRAY_SIZE(rec_table))
+	if (type == 0 || type > ARRAY_SIZE(rec_table) || !rec_table[type - 1].name)
 		return NULL;
 	return &rec_table[type - 1];
 }
@@ -53,7 +56,10 @@ const char *img_rec_name(uint32_t type)
 	return d ? d->name : "UNKNOWN";
 }
 
-/* All known types, in number order; *n receives the count. */
+/*
+ * The table in number order; *n receives its length.  Slots of unknown
+ * numbers have type 0 and no name: skip them.
+ */
 const struct img_rec_desc *img_rec_table(unsigned *n)
 {
 	*n = ARRAY_SIZE(rec_table);

@@ -24,6 +24,7 @@ enum img_rec_type {
 	IMG_REC_SHMEM_PAGES	= 12,	/* raw: struct img_pages_prefix (mm_id = shmem id, addr = offset) */
 	IMG_REC_SYSV_SHM	= 13,	/* sysv_shm_entry */
 	IMG_REC_CONTEXT		= 14,	/* ctx_entry: first record of a context image */
+	IMG_REC_SECCOMP		= 15,	/* seccomp_entry: one, if any thread has a filter */
 };
 
 /* Prefix of a PAGES record: the pages that follow are contiguous from addr. */
@@ -87,7 +88,10 @@ struct img_rec_desc {
 const struct img_rec_desc *img_rec_lookup(uint32_t type);
 /* The type's name, or "UNKNOWN" if this build does not know it. */
 const char *img_rec_name(uint32_t type);
-/* All known types, for iteration; *n receives the count. */
+/*
+ * The table for iteration, in number order; *n receives its length.  A
+ * number this build does not know (a hole) has a slot with type 0: skip it.
+ */
 const struct img_rec_desc *img_rec_table(unsigned *n);
 
 #endif

@@ -66,6 +66,9 @@ struct proc_status {
 	bool no_new_privs;
 	bool kthread;
 	uint32_t threads;
+	bool has_seccomp;		/* a "Seccomp:" line (CONFIG_SECCOMP) */
+	int seccomp_mode;		/* SECCOMP_MODE_DISABLED/STRICT/FILTER: 0/1/2 */
+	uint32_t seccomp_filters;	/* "Seccomp_filters:", 0 if absent */
 };
 
 int proc_parse_status(const char *text, struct proc_status *st);

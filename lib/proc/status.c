@@ -1,6 +1,6 @@
 /*
  * /proc/PID/status parser: identity, credentials, capabilities, umask,
- * ignored and caught signals.
+ * ignored and caught signals, seccomp mode and filter count.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +45,21 @@ static int parse_ids(const char *p, uint32_t ids[4])
 static int parse_hex64(const char *p, uint64_t *cap)
 {
 	return sscanf(p, "%" SCNx64, cap) == 1 ? 0 : -EINVAL;
+}
+
+/*
+ * "Seccomp:" is 0 (disabled), 1 (SECCOMP_MODE_STRICT) or 2
+ * (SECCOMP_MODE_FILTER); the line exists only with CONFIG_SECCOMP, and
+ * "Seccomp_filters:" (the number of filters attached, Linux 5.9) only
+ * with CONFIG_SECCOMP_FILTER.
+ */
+static int parse_seccomp_mode(const char *p, struct proc_status *st)
+{
+	if (*p < '0' || *p > '2' || (p[1] && p[1] != '\n'))
+		return -EINVAL;
+	st->seccomp_mode = *p - '0';
+	st->has_seccomp = true;
+	return 0;
 }
 
 /* Handles one "Key:\tvalue" line; unknown keys are ignored. */
@@ -97,6 +112,10 @@ static int parse_status_line(const char *key, size_t klen, const char *val,
 		st->kthread = atoi(val) != 0;
 	} else if (KEY("Threads")) {
 		st->threads = strtoul(val, NULL, 10);
+	} else if (KEY("Seccomp")) {
+		return parse_seccomp_mode(val, st);
+	} else if (KEY("Seccomp_filters")) {
+		st->seccomp_filters = strtoul(val, NULL, 10);
 	}
 	return 0;
 #undef KEY

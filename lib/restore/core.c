@@ -1,6 +1,7 @@
 /*
  * Last steps on the thread: rseq, robust list, clear_child_tid and
- * pdeath_sig by injection, then the scratch area is unmapped (the last
+ * pdeath_sig by injection, seccomp filters (when the final credentials
+ * allow, see seccomp.c), then the scratch area is unmapped (the last
  * injected call: the task sits in its syscall-exit stop, not on the
  * unmapped page), registers (resume form, set verbatim), xstate and
  * blocked mask are written with ptrace, and the task is let go.
@@ -103,6 +104,9 @@ int core_restore(struct restore_ctx *rc)
 
 	for (i = 0; i < rc->nr_threads; i++) {
 		ret = thread_attrs(rc, i);
+		/* as late as can be: only the munmap below comes after */
+		if (!ret && seccomp_after_creds(rc))
+			ret = seccomp_restore(rc, i);
 		if (ret)
 			return ret;
 	}
@@ -112,6 +116,9 @@ int core_restore(struct restore_ctx *rc)
 		       0, 0, 0, 0);
 	if (r < 0)
 		return r;
+	ret = seccomp_check_sigsys(rc, "munmap scratch");
+	if (ret)
+		return ret;
 	for (i = 0; i < rc->nr_threads; i++) {
 		ret = set_cpu_state(rc, i);
 		if (ret)

@@ -3,8 +3,9 @@
  * clone starts with vxrestore's credentials) is changed, so restoring a
  * root process costs no round trip.  Order: SECBIT_NO_SETUID_FIXUP (caps
  * survive the uid change), groups, gids, uids, fs ids, bounding set drops,
- * final securebits, capset, ambient raises (they need the final permitted
- * and inheritable sets), no_new_privs.
+ * final securebits, [seccomp filters, see seccomp.c], capset, ambient
+ * raises (they need the final permitted and inheritable sets),
+ * no_new_privs.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -167,8 +168,12 @@ static int raise_ambient(struct restore_ctx *rc, int last)
 	return 0;
 }
 
-/* One thread's credentials (rc->inp), by injection.  Returns 0/-errno. */
-static int creds_restore_thread(struct restore_ctx *rc)
+/*
+ * Thread i's credentials (rc->inp), by injection.  Its seccomp filters go
+ * in here, before capset(), when its final credentials would not allow
+ * seccomp() (seccomp.c).  Returns 0/-errno.
+ */
+static int creds_restore_thread(struct restore_ctx *rc, size_t i)
 {
 	const CredsEntry *ce = rc->creds;
 	struct our_creds o;
@@ -188,6 +193,8 @@ static int creds_restore_thread(struct restore_ctx *rc)
 		ret = drop_bounding(rc, last);
 	if (!ret)
 		ret = set_securebits(rc, &o.securebits, ce->securebits);
+	if (!ret && !seccomp_after_creds(rc))
+		ret = seccomp_restore(rc, i);	/* while CAP_SYS_ADMIN is effective */
 	if (!ret)
 		ret = set_caps(rc, &o);
 	if (!ret)
@@ -210,7 +217,7 @@ int creds_restore(struct restore_ctx *rc)
 
 	for (i = 0; !ret && i < rc->nr_threads; i++) {
 		rc->inp = i ? &rc->threads[i].in : &rc->in;
-		ret = creds_restore_thread(rc);
+		ret = creds_restore_thread(rc, i);
 	}
 	rc->inp = &rc->in;
 	return ret;

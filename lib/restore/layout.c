@@ -212,18 +212,22 @@ int layout_add_range(struct rst_range **busy, size_t *n, uint64_t s, uint64_t e)
  */
 int layout_plan(struct restore_ctx *rc)
 {
-	size_t p, i, groups = 0;
+	size_t p, i, groups = 0, tail;
 	int ret;
 
 	layout_fds(rc);
 	ret = rshm_plan(rc, rc->stage_base + (int)rc->nr_files);
+	if (!ret)
+		ret = seccomp_plan(rc, &tail);	/* tail: the largest filter program */
 	if (ret)
 		return ret;
 	rc->temp_base = rc->stage_base + (int)rc->nr_files + rshm_pool_count(rc);
 	for (p = 0; p < rc->nr_procs; p++)
 		if (rc->procs[p]->creds && rc->procs[p]->creds->n_groups > groups)
 			groups = rc->procs[p]->creds->n_groups;
-	rc->scratch_len = RST_SCRATCH_DATA + page_up(RST_SCR_GROUPS + 4 * groups);
+	if (4 * groups > tail)
+		tail = 4 * groups;
+	rc->scratch_len = RST_SCRATCH_DATA + page_up(RST_SCR_GROUPS + tail);
 	for (p = 0; !ret && p < rc->nr_procs; p++) {
 		const MmEntry *mm = rc->procs[p]->mm;
 

@@ -32,7 +32,8 @@ long rst_inject(struct restore_ctx *rc, const char *what, long nr, unsigned long
 
 	rc->injected++;
 	if (r < 0 && what)
-		pr_err("pid %d: %s: %s\n", rc->pid, what, strerror(-r));
+		pr_err("pid %d: %s: %s%s\n", rc->pid, what, strerror(-r),
+		       rc->seccomp_on ? " (its restored seccomp filters may refuse it)" : "");
 	return r;
 }
 

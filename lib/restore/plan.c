@@ -130,6 +130,8 @@ static int plan_record(struct restore_ctx *rc, const struct img_record *rec)
 		return KEEP(sysv, rec, sysv_shm_entry__descriptor);
 	case IMG_REC_CONTEXT:
 		return add_context(rc, rec);
+	case IMG_REC_SECCOMP:
+		return KEEP(seccomp, rec, seccomp_entry__descriptor);
 	case IMG_REC_FILE:
 		return add_file(rc, rec);
 	case IMG_REC_FILE_DATA:
@@ -480,6 +482,7 @@ void plan_free(struct restore_ctx *rc)
 	FREE_ALL(r->fdt, r->n_fdt);
 	FREE_ALL(r->sysv, r->n_sysv);
 	FREE_MSG(rc->ctxe);
+	FREE_ALL(r->seccomp, r->n_seccomp);
 	for (i = 0; i < rc->nr_files; i++)
 		FREE_MSG(rc->files[i].fe);
 	free(rc->files);

@@ -7,8 +7,9 @@
  * with the recorded pid (tree.c).  The child, still running our code,
  * rebuilds what plain C can (files.c, task.c, signals.c) and stops itself
  * under ptrace.  The parent then drives it by injected system calls: memory
- * (mem.c, vdso.c, pages.c), credentials (creds.c) and finally registers and
- * per-thread state (core.c) before detaching.
+ * (mem.c, vdso.c, pages.c), credentials (creds.c), seccomp filters
+ * (seccomp.c) and finally registers and per-thread state (core.c) before
+ * detaching.
  *
  * Every function returns 0 or -errno and logs once where the errno is known.
  */
@@ -31,6 +32,7 @@
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
+#include "seccomp.pb-c.h"
 
 #define RST_PAGE		4096ULL
 #define RST_TASK_TOP		0x7ffffffff000ULL	/* end of 47-bit user space */
@@ -43,7 +45,13 @@
 #define RST_SCR_MISC		0x600	/* small arguments */
 #define RST_SCR_CLONE		0x700	/* clone_args + set_tid for fork/threads */
 #define RST_SCR_GROUPS		0x800	/* setgroups list */
+#define RST_SCR_SECCOMP		0x800	/* a seccomp filter program (the tail after
+					 * 0x800 holds one thing at a time: groups,
+					 * a path, a filter) */
 #define RST_AUXV_MAX		((0x500 - RST_SCR_AUXV) / 8)
+/* ptrace options of every task we restore (tree.c, fork.c set them) */
+#define RST_TRACE_OPTS		(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | \
+				 PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE)
 
 
 enum { RST_VVAR, RST_VVAR_VCLOCK, RST_VDSO, RST_NR_VDSO };
@@ -138,6 +146,8 @@ struct rst_records {
 	size_t n_fdt;
 	SysvShmEntry **sysv;
 	size_t n_sysv;
+	SeccompEntry **seccomp;
+	size_t n_seccomp;
 };
 
 /*
@@ -213,6 +223,7 @@ struct restore_ctx {
 	struct inject in;
 	unsigned injected;		/* injected syscalls, for the stats */
 	uint64_t pages;
+	bool seccomp_on;		/* filters installed, not suspended (seccomp.c) */
 };
 
 /* plan.c */
@@ -292,6 +303,12 @@ int pages_restore(struct restore_ctx *rc);
 int creds_restore(struct restore_ctx *rc);
 int core_restore(struct restore_ctx *rc);
 int core_release(struct restore_ctx *rc);
+
+/* seccomp.c */
+int seccomp_plan(const struct restore_ctx *root, size_t *max_prog);
+bool seccomp_after_creds(const struct restore_ctx *rc);
+int seccomp_restore(struct restore_ctx *rc, size_t i);
+int seccomp_check_sigsys(struct restore_ctx *rc, const char *what);
 
 /* pidns.c */
 int restore_pidns(int fd, const struct vxcr_restore_opts *o, pid_t *pid,

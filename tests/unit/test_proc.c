@@ -127,7 +127,9 @@ static const char status_text[] =
 	"CapBnd:\t000001ffffffffff\n"
 	"CapAmb:\t0000000000000400\n"
 	"NoNewPrivs:\t1\n"
-	"Seccomp:\t0\n";
+	"Seccomp:\t2\n"
+	"Seccomp_filters:\t3\n"
+	"Speculation_Store_Bypass:\tthread force mitigated\n";
 
 static void test_status(void)
 {
@@ -156,6 +158,9 @@ static void test_status(void)
 	CU_ASSERT_TRUE(s.has_sig_masks);
 	CU_ASSERT_EQUAL(s.sig_ign, 0x1001);		/* SIGHUP, SIGPIPE */
 	CU_ASSERT_EQUAL(s.sig_cgt, 0x180004002ull);	/* SIGINT, SIGTERM, 32, 33 */
+	CU_ASSERT_TRUE(s.has_seccomp);
+	CU_ASSERT_EQUAL(s.seccomp_mode, 2);
+	CU_ASSERT_EQUAL(s.seccomp_filters, 3);
 	proc_status_free(&s);
 
 	CU_ASSERT_EQUAL(proc_parse_status("Groups:\t\nState:\tS (sleeping)\nPid:\t1\n"
@@ -163,7 +168,20 @@ static void test_status(void)
 	CU_ASSERT_EQUAL(s.n_groups, 0);
 	CU_ASSERT_FALSE(s.has_umask);
 	CU_ASSERT_FALSE(s.has_sig_masks);
+	CU_ASSERT_FALSE(s.has_seccomp);		/* no CONFIG_SECCOMP: no line */
+	CU_ASSERT_EQUAL(s.seccomp_mode, 0);
+	CU_ASSERT_EQUAL(s.seccomp_filters, 0);
 	proc_status_free(&s);
+	CU_ASSERT_EQUAL(proc_parse_status("State:\tR\nPid:\t9\nUid:\t0\t0\t0\t0\n"
+					  "Gid:\t0\t0\t0\t0\nSeccomp:\t1\n", &s), 0);
+	CU_ASSERT_TRUE(s.has_seccomp);
+	CU_ASSERT_EQUAL(s.seccomp_mode, 1);	/* strict, no Seccomp_filters line */
+	CU_ASSERT_EQUAL(s.seccomp_filters, 0);
+	proc_status_free(&s);
+	CU_ASSERT_EQUAL(proc_parse_status("State:\tR\nPid:\t9\nUid:\t0\t0\t0\t0\n"
+					  "Gid:\t0\t0\t0\t0\nSeccomp:\t3\n", &s), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_status("State:\tR\nPid:\t9\nUid:\t0\t0\t0\t0\n"
+					  "Gid:\t0\t0\t0\t0\nSeccomp:\t22\n", &s), -EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_status("Name:\tx\nPid:\t1\n", &s), -EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_status("State:\tS\nPid:\t1\nUid:\t0 0\nGid:\t0\t0\t0\t0\n", &s),
 			-EINVAL);
@@ -365,6 +383,9 @@ static void test_read_self(void)
 	CU_ASSERT_EQUAL_FATAL(proc_read_file(0, "status", &text, NULL), 0);
 	CU_ASSERT_EQUAL(proc_parse_status(text, &s), 0);
 	CU_ASSERT_EQUAL(s.pid, getpid());
+	/* 0 here, 2 under a container runtime's filter */
+	CU_ASSERT(!s.has_seccomp || s.seccomp_mode == 0 || s.seccomp_mode == 2);
+	CU_ASSERT(s.seccomp_mode == 2 || s.seccomp_filters == 0);
 	proc_status_free(&s);
 	free(text);
 	CU_ASSERT_EQUAL(proc_read_long(0, "oom_score_adj", 10, &v), 0);

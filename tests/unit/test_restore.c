@@ -1,12 +1,14 @@
 /*
- * Unit tests of restore's pure parts (lib/restore/layout.c, check.c):
- * choosing the scratch address, the ranges unmapped in the clone, vdso
- * move plans (direct and through temporary addresses), rlimit checks.
+ * Unit tests of restore's pure parts (lib/restore/layout.c, check.c,
+ * seccomp.c): choosing the scratch address, the ranges unmapped in the
+ * clone, vdso move plans (direct and through temporary addresses), rlimit
+ * checks, checks of the SECCOMP record and the threads' filter ids.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <linux/seccomp.h>
 #include <CUnit/Basic.h>
 
 #include "restore/restore.h"
@@ -153,6 +155,76 @@ static void test_rlimits(void)
 	CU_ASSERT_EQUAL(check_rlimits(rl, 2, ours, RLIM_NLIMITS, true, why, sizeof(why)), -EINVAL);
 }
 
+static void test_seccomp_plan(void)
+{
+	static uint8_t prog[4097 * 8];
+	SeccompFilter f[2] = { SECCOMP_FILTER__INIT, SECCOMP_FILTER__INIT };
+	SeccompFilter *pf[2] = { &f[0], &f[1] };
+	SeccompEntry se = SECCOMP_ENTRY__INIT, *pse = &se;
+	CoreEntry core = CORE_ENTRY__INIT;
+	TaskEntry task = TASK_ENTRY__INIT;
+	CredsEntry creds = CREDS_ENTRY__INIT;
+	struct rst_thread th = { .tid = 100, .core = &core };
+	struct restore_ctx root, *procs[1] = { &root };
+	uint32_t ids[2] = { 2, 1 };
+	size_t max = 1;
+
+	memset(&root, 0, sizeof(root));
+	task.state = TASK_STATE_ALIVE;
+	root.task = &task;
+	root.creds = &creds;
+	root.threads = &th;
+	root.nr_threads = 1;
+	root.procs = procs;
+	root.nr_procs = 1;
+	/* no record, no ids: nothing to do */
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), 0);
+	CU_ASSERT_EQUAL(max, 0);
+
+	f[0].has_id = f[0].has_prog = true, f[0].id = 1;
+	f[0].prog = (ProtobufCBinaryData){ 16, prog };
+	f[1].has_id = f[1].has_prog = f[1].has_flags = true, f[1].id = 2;
+	f[1].flags = SECCOMP_FILTER_FLAG_LOG;
+	f[1].prog = (ProtobufCBinaryData){ 4096 * 8, prog };
+	se.filters = pf, se.n_filters = 2;
+	root.recs.seccomp = &pse, root.recs.n_seccomp = 1;
+	core.seccomp_filters = ids, core.n_seccomp_filters = 2;
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), 0);
+	CU_ASSERT_EQUAL(max, 4096 * 8);		/* BPF_MAXINSNS: the scratch tail must hold it */
+
+	ids[0] = 3;				/* a filter the image lacks */
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	task.state = TASK_STATE_DEAD;		/* zombies have no threads to check */
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), 0);
+	task.state = TASK_STATE_ALIVE;
+	ids[0] = 2;
+	f[1].id = 1;				/* one id twice */
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	f[1].id = 0;
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	f[1].id = 2;
+	f[1].prog.len = 4097 * 8;		/* over BPF_MAXINSNS */
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	f[1].prog.len = 12;			/* not whole instructions */
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	f[1].prog.len = 0;
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	f[1].prog.len = 8;
+	f[1].flags = SECCOMP_FILTER_FLAG_TSYNC;	/* never recorded by a dump */
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	f[1].flags = 0;
+	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), 0);
+	CU_ASSERT_EQUAL(max, 16);
+
+	/* where the filters go: after the creds only if they allow seccomp() */
+	creds.cap_eff = 1ull << 21;		/* CAP_SYS_ADMIN */
+	CU_ASSERT_TRUE(seccomp_after_creds(&root));
+	creds.cap_eff = ~(1ull << 21);
+	CU_ASSERT_FALSE(seccomp_after_creds(&root));
+	creds.no_new_privs = true;
+	CU_ASSERT_TRUE(seccomp_after_creds(&root));
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -167,6 +239,7 @@ int main(void)
 	CU_add_test(s, "vdso_overlap", test_vdso_overlap);
 	CU_add_test(s, "vdso_missing", test_vdso_missing);
 	CU_add_test(s, "rlimits", test_rlimits);
+	CU_add_test(s, "seccomp_plan", test_seccomp_plan);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
