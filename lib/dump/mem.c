@@ -137,6 +137,9 @@ static int fill_vma(struct dump_ctx *ctx, struct dump_task *t, size_t idx)
 	v->flags = v->pv.shared ? MAP_SHARED : MAP_PRIVATE;
 	if (v->pv.vmflags & PROC_VMF_GD)
 		v->flags |= MAP_GROWSDOWN;
+	/* huge sparse areas (ASan's shadow) need it again, or overcommit refuses */
+	if (v->pv.vmflags & PROC_VMF_NR)
+		v->flags |= MAP_NORESERVE;
 	for (i = 0; i < sizeof(madv_map) / sizeof(madv_map[0]); i++)
 		if (v->pv.vmflags & madv_map[i].vmf)
 			v->madv |= madv_map[i].madv;

@@ -28,6 +28,7 @@
 #define PROC_VMF_UW	(1u << 10)	/* userfaultfd wp */
 #define PROC_VMF_LO	(1u << 11)	/* mlocked */
 #define PROC_VMF_SS	(1u << 12)	/* shadow stack */
+#define PROC_VMF_NR	(1u << 13)	/* VM_NORESERVE: no swap space reserved */
 
 /* One memory area of /proc/PID/smaps. */
 struct proc_vma {

@@ -18,7 +18,7 @@ static const struct {
 	{ "hg", PROC_VMF_HG }, { "nh", PROC_VMF_NH }, { "wf", PROC_VMF_WF },
 	{ "mg", PROC_VMF_MG }, { "io", PROC_VMF_IO }, { "pf", PROC_VMF_PF },
 	{ "um", PROC_VMF_UM }, { "uw", PROC_VMF_UW }, { "lo", PROC_VMF_LO },
-	{ "ss", PROC_VMF_SS },
+	{ "ss", PROC_VMF_SS }, { "nr", PROC_VMF_NR },
 };
 
 bool proc_strip_deleted(char *path)

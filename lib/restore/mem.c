@@ -72,7 +72,7 @@ static unsigned long map_prot(const struct restore_ctx *rc, const VmaEntry *v)
 
 static int map_one(struct restore_ctx *rc, const VmaEntry *v)
 {
-	unsigned long flags = MAP_FIXED_NOREPLACE | (v->flags & MAP_GROWSDOWN);
+	unsigned long flags = MAP_FIXED_NOREPLACE | (v->flags & (MAP_GROWSDOWN | MAP_NORESERVE));
 	long fd = -1, r;
 
 	if (v->kind == VMA_KIND__VMA_SHMEM) {

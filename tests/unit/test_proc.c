@@ -28,7 +28,7 @@ static const char smaps_text[] =
 	"7f0000000000-7f0000100000 rw-s 00000000 00:01 1234                       /dev/zero (deleted)\n"
 	"VmFlags: rd wr sh mr mw me ms \n"
 	"7f0000100000-7f0000101000 rw-p 00000000 00:00 0                          [anon:my name]\n"
-	"VmFlags: rd wr mr mw me ac dd hg wf \n"
+	"VmFlags: rd wr mr mw me ac dd hg wf nr \n"
 	"7f0000200000-7f0000201000 r--p 00001000 fe:00 99                         /tmp/a file (deleted)\n"
 	"VmFlags: rd mr mw me \n"
 	"7f0000300000-7f0000304000 r--p 00000000 00:00 0                          [vvar]\n"
@@ -64,7 +64,7 @@ static void test_smaps(void)
 	CU_ASSERT_TRUE(l.v[2].deleted);
 	CU_ASSERT_STRING_EQUAL(l.v[2].name, "/dev/zero");
 	CU_ASSERT_STRING_EQUAL(l.v[3].name, "[anon:my name]");
-	CU_ASSERT_EQUAL(l.v[3].vmflags, PROC_VMF_DD | PROC_VMF_HG | PROC_VMF_WF);
+	CU_ASSERT_EQUAL(l.v[3].vmflags, PROC_VMF_DD | PROC_VMF_HG | PROC_VMF_WF | PROC_VMF_NR);
 	CU_ASSERT_TRUE(l.v[4].deleted);
 	CU_ASSERT_STRING_EQUAL(l.v[4].name, "/tmp/a file");
 	CU_ASSERT_EQUAL(l.v[4].pgoff, 0x1000);
