@@ -528,15 +528,7 @@ static bool probe_dev_vserver(char *d, size_t len)
 	return note(false, d, len, "/dev/vserver: %s", strerror(errno));
 }
 
-#ifndef PTRACE_O_SUSPEND_SECCOMP
-#define PTRACE_O_SUSPEND_SECCOMP (1 << 21)
-#endif
-#ifndef PTRACE_SECCOMP_GET_FILTER
-#define PTRACE_SECCOMP_GET_FILTER 0x420c
-#endif
-#ifndef PTRACE_SECCOMP_GET_METADATA
-#define PTRACE_SECCOMP_GET_METADATA 0x420d
-#endif
+#include "util/seccomp-compat.h"
 
 /* A child with one "allow everything" seccomp filter, or -errno. */
 static pid_t fork_filtered(void)

@@ -296,6 +296,7 @@ int tree_check_vfork(pid_t pid, pid_t tid);
 void tree_release(struct dump_ctx *ctx);
 int tree_kill(struct dump_ctx *ctx);
 void tree_free(struct dump_ctx *ctx);
+bool tree_has_pid(const struct dump_ctx *ctx, pid_t pid);	/* a process of the tree */
 
 /* ns.c: a context's pids as its own pid namespace numbers them */
 int ns_map_tree(struct dump_ctx *ctx);

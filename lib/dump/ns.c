@@ -47,17 +47,6 @@ static pid_t read_nspid(pid_t tid, int *levels)
 	return (pid_t)v;
 }
 
-/* 1 if pid is a process of the tree. */
-static bool in_tree(const struct dump_ctx *ctx, pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < ctx->n_tasks; i++)
-		if (ctx->tasks[i]->pid == pid)
-			return true;
-	return false;
-}
-
 /* Every member of the context's cgroup must be in the tree. */
 static int check_members(const struct dump_ctx *ctx)
 {
@@ -76,7 +65,7 @@ static int check_members(const struct dump_ctx *ctx)
 
 		if (end == p)
 			break;
-		if (!in_tree(ctx, (pid_t)pid)) {
+		if (!tree_has_pid(ctx, (pid_t)pid)) {
 			pr_err("context %u: pid %ld is in it but not under its init (entered with "
 			       "`vxcr ctx exec` and still running?): cannot dump the context while "
 			       "it runs\n", ctx->ctxe->xid, pid);

@@ -129,7 +129,7 @@ out_free:
 	return NULL;
 }
 
-static bool in_tree(const struct dump_ctx *ctx, pid_t pid)
+bool tree_has_pid(const struct dump_ctx *ctx, pid_t pid)
 {
 	size_t i;
 
@@ -304,7 +304,7 @@ static int find_children(struct dump_ctx *ctx, struct dump_task *t, bool *change
 		if (list_children(t->pid, t->threads[j].tid, &pids, &n))
 			continue;	/* thread gone meanwhile */
 		for (i = 0; !ret && i < n; i++) {
-			if (in_tree(ctx, pids[i]))
+			if (tree_has_pid(ctx, pids[i]))
 				continue;
 			*changed = true;
 			c = task_add(ctx, pids[i], t);

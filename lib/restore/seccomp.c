@@ -36,9 +36,7 @@
 #include "util/testhook.h"
 #include "restore/restore.h"
 
-#ifndef PTRACE_O_SUSPEND_SECCOMP
-#define PTRACE_O_SUSPEND_SECCOMP (1 << 21)
-#endif
+#include "util/seccomp-compat.h"
 
 #define SIGSYS_PEEK 16
 #ifndef SYS_SECCOMP

@@ -18,12 +18,7 @@
 #include <sys/wait.h>
 #include <linux/filter.h>
 
-#ifndef PTRACE_SECCOMP_GET_FILTER
-#define PTRACE_SECCOMP_GET_FILTER 0x420c
-#endif
-#ifndef PTRACE_SECCOMP_GET_METADATA
-#define PTRACE_SECCOMP_GET_METADATA 0x420d
-#endif
+#include "../../lib/util/seccomp-compat.h"
 
 struct seccomp_md {
 	uint64_t filter_off;
