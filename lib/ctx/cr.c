@@ -31,38 +31,28 @@ struct ctx_ckpt {
 	char domainname[80];
 };
 
-static int64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* VIRT_UPTIME: the clocks inside = ours + the offsets of the init's time ns. */
 static int read_clocks(const struct vxctx_record *r, CtxEntry *ce)
 {
 	char path[64], *text = NULL, *p;
 	long long sec, nsec, mono = 0, boot = 0;
-	size_t len;
 	int ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", r->init_pid);
-	ret = proc_read_path(path, &text, &len);
+	ret = proc_read_path(path, &text, NULL);
 	if (ret) {
 		pr_err("context %u: cannot read %s: %s\n", r->xid, path, strerror(-ret));
 		return ret;
 	}
-	for (p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (sscanf(p, "monotonic %lld %lld", &sec, &nsec) == 2)
-			mono = sec * 1000000000LL + nsec;
-		else if (sscanf(p, "boottime %lld %lld", &sec, &nsec) == 2)
-			boot = sec * 1000000000LL + nsec;
-	}
+	/* "monotonic SEC NSEC\nboottime SEC NSEC\n" */
+	if ((p = strstr(text, "monotonic")) && sscanf(p, "monotonic %lld %lld", &sec, &nsec) == 2)
+		mono = sec * 1000000000LL + nsec;
+	if ((p = strstr(text, "boottime")) && sscanf(p, "boottime %lld %lld", &sec, &nsec) == 2)
+		boot = sec * 1000000000LL + nsec;
 	free(text);
 	ce->has_monotonic_ns = ce->has_boottime_ns = true;
-	ce->monotonic_ns = clock_ns(CLOCK_MONOTONIC) + mono;
-	ce->boottime_ns = clock_ns(CLOCK_BOOTTIME) + boot;
+	ce->monotonic_ns = vxctx_clock_ns(CLOCK_MONOTONIC) + mono;
+	ce->boottime_ns = vxctx_clock_ns(CLOCK_BOOTTIME) + boot;
 	return 0;
 }
 

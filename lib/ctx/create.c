@@ -243,15 +243,21 @@ static void __attribute__((noreturn)) run_init(const struct vxctx_create_args *a
 	}
 }
 
-/* VIRT_UPTIME: a time namespace for our children whose clocks start at 0. */
+int64_t vxctx_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* VIRT_UPTIME: a time namespace for our children whose clocks start at ~0
+ * (whole seconds: the clocks inside start between 0 and 1 s). */
 static int new_timens(void)
 {
-	struct timespec mono, boot;
+	int64_t mono = vxctx_clock_ns(CLOCK_MONOTONIC), boot = vxctx_clock_ns(CLOCK_BOOTTIME);
 
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_BOOTTIME, &boot);
-	return vxctx_timens(-(int64_t)mono.tv_sec * 1000000000LL,
-			    -(int64_t)boot.tv_sec * 1000000000LL);
+	return vxctx_timens(-(mono - mono % 1000000000LL), -(boot - boot % 1000000000LL));
 }
 
 int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns)

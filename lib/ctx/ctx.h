@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/types.h>
 
 /* Context flags: the values of VXF_* in vserver.h. */
@@ -167,6 +168,8 @@ struct vxctx_groups {
 int vxctx_xid_claim(const char *rundir, uint32_t xid);
 int vxctx_groups_make(const struct vxctx_create_args *a, struct vxctx_groups *g);
 void vxctx_groups_remove(const struct vxctx_groups *g);
+/* clock id in ns (CLOCK_MONOTONIC, CLOCK_BOOTTIME: the VIRT_UPTIME clocks). */
+int64_t vxctx_clock_ns(clockid_t id);
 /* Our children get a new time namespace with these clock offsets. */
 int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns);
 /* In a new init: / made a slave, its /proc, uname, lo up (HIDE_NETIF). */

@@ -239,6 +239,9 @@ void free_thread(struct dump_thread *th)
 	free(th->root);
 	free_fdtable(th->fdt);
 	free_filters(th);
+	if (th->has_status)
+		proc_status_free(&th->status);
+	th->has_status = false;
 	th->xsave = NULL;
 	th->pending.v = NULL;
 	th->cwd = th->root = NULL;

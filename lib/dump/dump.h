@@ -101,6 +101,8 @@ struct dump_thread {
 	bool own_fs;			/* fs info of its own (no CLONE_FS): */
 	char *cwd, *root;		/*   its cwd and root (malloc'ed) */
 	uint32_t umask;			/*   and umask */
+	struct proc_status status;	/* non-leaders: thread_status(), once */
+	bool has_status;
 	struct dump_filter *filters;	/* seccomp filters, oldest first */
 	uint32_t *filter_ids;		/*   their ids in the SECCOMP record */
 	size_t n_filters;
@@ -283,6 +285,9 @@ uint64_t dump_now_ns(void);
 int dump_check_target(pid_t pid);
 int read_stat(pid_t pid, struct proc_stat *st);
 int read_status(pid_t pid, struct proc_status *s);
+/* The status of frozen thread th of t, read once (the leader's is t's);
+ * NULL if unreadable (logged). */
+const struct proc_status *thread_status(struct dump_task *t, struct dump_thread *th);
 int seize_thread(struct dump_task *t, struct dump_thread *th);
 int seize_read_state(struct dump_task *t);
 void release_task(struct dump_task *t);
@@ -297,6 +302,8 @@ void tree_release(struct dump_ctx *ctx);
 int tree_kill(struct dump_ctx *ctx);
 void tree_free(struct dump_ctx *ctx);
 bool tree_has_pid(const struct dump_ctx *ctx, pid_t pid);	/* a process of the tree */
+/* Pids of a whitespace-separated list (children, cgroup.procs); *out malloc'ed. */
+int tree_parse_pids(const char *text, pid_t **out, size_t *n);
 
 /* ns.c: a context's pids as its own pid namespace numbers them */
 int ns_map_tree(struct dump_ctx *ctx);

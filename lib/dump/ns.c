@@ -18,93 +18,93 @@
 #include "img/img.h"
 #include "img/records.h"
 
-/* The innermost pid of tid (last NSpid field), 0 if unreadable; *levels
- * (may be NULL) gets the number of pid namespaces it is in. */
-static pid_t read_nspid(pid_t tid, int *levels)
+/*
+ * The pid of a task in its innermost pid namespace and how many pid
+ * namespaces it is in, from its status st; NULL st: a zombie's, read now.
+ * 0 or -errno (logged).
+ */
+static int nspid_of(pid_t pid, const struct proc_status *st, pid_t *vpid, uint32_t *levels)
 {
-	char *text = NULL, *line;
-	size_t len;
-	long v = 0;
+	struct proc_status own;
+	int ret = 0;
 
-	if (proc_read_file(tid, "status", &text, &len))
-		return 0;
-	line = strstr(text, "\nNSpid:");
-	if (line) {
-		char *p = line + 7, *end;
-
-		for (;;) {
-			long n = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			v = n;
-			p = end;
-			if (levels)
-				(*levels)++;
-		}
+	if (!st) {
+		ret = read_status(pid, &own);
+		st = ret ? NULL : &own;
 	}
-	free(text);
-	return (pid_t)v;
+	*vpid = st ? st->nspid : 0;
+	*levels = st ? st->ns_levels : 0;
+	if (st == &own)
+		proc_status_free(&own);
+	if (*vpid <= 0) {
+		pr_err("task %d: cannot read its pid in the context\n", pid);
+		return ret ? ret : -ESRCH;
+	}
+	return 0;
 }
 
 /* Every member of the context's cgroup must be in the tree. */
 static int check_members(const struct dump_ctx *ctx)
 {
-	char path[600], *text = NULL, *p, *end;
-	size_t len;
-	int ret = 0;
+	char path[600], *text = NULL;
+	pid_t *pids = NULL;
+	size_t i, n = 0;
+	int ret;
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", ctx->ctx_cgroup);
-	ret = proc_read_path(path, &text, &len);
+	ret = proc_read_path(path, &text, NULL);
 	if (ret) {
 		pr_err("cannot read %s: %s\n", path, strerror(-ret));
 		return ret;
 	}
-	for (p = text; !ret; p = end) {
-		long pid = strtol(p, &end, 10);
-
-		if (end == p)
-			break;
-		if (!tree_has_pid(ctx, (pid_t)pid)) {
-			pr_err("context %u: pid %ld is in it but not under its init (entered with "
+	ret = tree_parse_pids(text, &pids, &n);
+	for (i = 0; !ret && i < n; i++) {
+		if (!tree_has_pid(ctx, pids[i])) {
+			pr_err("context %u: pid %d is in it but not under its init (entered with "
 			       "`vxcr ctx exec` and still running?): cannot dump the context while "
-			       "it runs\n", ctx->ctxe->xid, pid);
+			       "it runs\n", ctx->ctxe->xid, pids[i]);
 			ret = -EBUSY;
 		}
 	}
+	free(pids);
 	free(text);
 	return ret;
 }
 
 int ns_map_tree(struct dump_ctx *ctx)
 {
-	int levels, root_levels = 0;
+	uint32_t levels, root_levels = 0, unused;
 	size_t i, j;
+	int ret;
 
 	for (i = 0; i < ctx->n_tasks; i++) {
 		struct dump_task *t = ctx->tasks[i];
 
-		levels = 0;
-		t->vpid = ctx->ctxe ? read_nspid(t->pid, &levels) : t->pid;
-		if (!t->vpid) {
-			pr_err("pid %d: cannot read its pid in the context\n", t->pid);
-			return -ESRCH;
-		}
+		t->vpid = t->pid;
+		for (j = 0; j < t->n_threads; j++)
+			t->threads[j].vtid = t->threads[j].tid;
+		if (!ctx->ctxe)
+			continue;
+		ret = nspid_of(t->pid, t->zombie ? NULL : &t->status, &t->vpid, &levels);
+		if (ret)
+			return ret;
 		if (!i)
 			root_levels = levels;
-		if (ctx->ctxe && levels != root_levels) {
+		if (levels != root_levels) {
 			pr_err("context %u: pid %d is in a pid namespace below the context's "
 			       "(a nested context?): not supported\n", ctx->ctxe->xid, t->pid);
 			return -EOPNOTSUPP;
 		}
-		for (j = 0; j < t->n_threads; j++) {
-			struct dump_thread *th = &t->threads[j];
+		if (t->n_threads)
+			t->threads[0].vtid = t->vpid;
+		for (j = 1; j < t->n_threads; j++) {
+			const struct proc_status *st = thread_status(t, &t->threads[j]);
 
-			th->vtid = j == 0 ? t->vpid : ctx->ctxe ? read_nspid(th->tid, NULL) : th->tid;
-			if (!th->vtid) {
-				pr_err("thread %d: cannot read its id in the context\n", th->tid);
+			if (!st)
 				return -ESRCH;
-			}
+			ret = nspid_of(t->threads[j].tid, st, &t->threads[j].vtid, &unused);
+			if (ret)
+				return ret;
 		}
 	}
 	if (!ctx->ctxe)

@@ -1,5 +1,5 @@
 /*
- * Seccomp filters of every thread: the mode from /proc/PID/task/TID/status,
+ * Seccomp filters of every thread: the mode from its status (thread_status()),
  * the programs with PTRACE_SECCOMP_GET_FILTER and their flags with
  * PTRACE_SECCOMP_GET_METADATA (both need CAP_SYS_ADMIN, a dumper that is
  * not under seccomp itself and a kernel with CONFIG_CHECKPOINT_RESTORE);
@@ -46,37 +46,6 @@ struct seccomp_md {
 	uint64_t filter_off;
 	uint64_t flags;
 };
-
-/* The Seccomp / Seccomp_filters lines of thread tid of t.  0 or -errno (logged). */
-static int thread_mode(struct dump_task *t, pid_t tid, int *mode, uint32_t *count)
-{
-	struct proc_status s;
-	char name[64], *text;
-	int ret;
-
-	if (tid == t->pid) {	/* read once the tree was frozen (seize.c) */
-		*mode = t->status.seccomp_mode;
-		*count = t->status.seccomp_filters;
-		return 0;
-	}
-	snprintf(name, sizeof(name), "task/%d/status", tid);
-	ret = proc_read_file(t->pid, name, &text, NULL);
-	if (ret) {
-		pr_err("tid %d (pid %d): cannot read its status: %s\n", tid, t->pid,
-		       strerror(-ret));
-		return ret;
-	}
-	ret = proc_parse_status(text, &s);
-	free(text);
-	if (ret) {
-		pr_err("tid %d (pid %d): cannot parse its status\n", tid, t->pid);
-		return ret;
-	}
-	*mode = s.seccomp_mode;
-	*count = s.seccomp_filters;
-	proc_status_free(&s);
-	return 0;
-}
 
 /* Why a seccomp ptrace request failed with err, for the one-line refusal. */
 static const char *why(int err)
@@ -197,18 +166,17 @@ static int get_filters(struct dump_task *t, struct dump_thread *th, uint32_t cou
  */
 int collect_seccomp(struct dump_task *t, struct dump_thread *th)
 {
-	uint32_t count;
-	int mode, ret;
+	const struct proc_status *st = thread_status(t, th);
+	int ret;
 
-	ret = thread_mode(t, th->tid, &mode, &count);
-	if (ret)
-		return ret;
-	if (mode == SECCOMP_MODE_STRICT) {
+	if (!st)
+		return -ESRCH;
+	if (st->seccomp_mode == SECCOMP_MODE_STRICT) {
 		pr_err("tid %d (pid %d) is in seccomp strict mode (SECCOMP_MODE_STRICT), which cannot be checkpointed\n",
 		       th->tid, t->pid);
 		return -EOPNOTSUPP;
 	}
-	if (mode != SECCOMP_MODE_FILTER)
+	if (st->seccomp_mode != SECCOMP_MODE_FILTER)
 		return 0;
 	/* the seize options are 0 (seize.c), so this sets exactly this one */
 	if (ptrace(PTRACE_SETOPTIONS, th->tid, NULL, PTRACE_O_SUSPEND_SECCOMP)) {
@@ -217,7 +185,7 @@ int collect_seccomp(struct dump_task *t, struct dump_thread *th)
 		       th->tid, t->pid, why(-ret));
 		return ret;
 	}
-	return get_filters(t, th, count);
+	return get_filters(t, th, st->seccomp_filters);
 }
 
 void free_filters(struct dump_thread *th)

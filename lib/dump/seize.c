@@ -48,6 +48,24 @@ int read_status(pid_t pid, struct proc_status *s)
 	return ret;
 }
 
+const struct proc_status *thread_status(struct dump_task *t, struct dump_thread *th)
+{
+	int ret;
+
+	if (th == &t->threads[0])
+		return &t->status;	/* read once the tree was frozen */
+	if (!th->has_status) {
+		ret = read_status(th->tid, &th->status);
+		if (ret) {
+			pr_err("tid %d (pid %d): cannot read its status: %s\n", th->tid, t->pid,
+			       strerror(-ret));
+			return NULL;
+		}
+		th->has_status = true;
+	}
+	return &th->status;
+}
+
 /* True if pid is the caller or one of its ancestors. */
 static bool is_self_or_ancestor(pid_t pid)
 {

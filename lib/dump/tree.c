@@ -139,8 +139,7 @@ bool tree_has_pid(const struct dump_ctx *ctx, pid_t pid)
 	return false;
 }
 
-/* Pids of a whitespace-separated list (children files).  *out malloc'ed. */
-static int parse_pids(const char *text, pid_t **out, size_t *n)
+int tree_parse_pids(const char *text, pid_t **out, size_t *n)
 {
 	size_t cap = 0;
 	pid_t *v = NULL, *nv;
@@ -194,7 +193,7 @@ static int list_tids(pid_t pid, pid_t **out, size_t *n)
 		len += sprintf(text + len, "%s ", de->d_name);
 	}
 	closedir(d);
-	ret = parse_pids(text ? text : "", out, n);
+	ret = tree_parse_pids(text ? text : "", out, n);
 	free(text);
 	return ret;
 }
@@ -209,7 +208,7 @@ static int list_children(pid_t pid, pid_t tid, pid_t **out, size_t *n)
 	ret = proc_read_file(pid, name, &text, NULL);
 	if (ret)
 		return ret;
-	ret = parse_pids(text, out, n);
+	ret = tree_parse_pids(text, out, n);
 	free(text);
 	return ret;
 }

@@ -70,6 +70,8 @@ struct proc_status {
 	bool has_seccomp;		/* a "Seccomp:" line (CONFIG_SECCOMP) */
 	int seccomp_mode;		/* SECCOMP_MODE_DISABLED/STRICT/FILTER: 0/1/2 */
 	uint32_t seccomp_filters;	/* "Seccomp_filters:", 0 if absent */
+	pid_t nspid;			/* last "NSpid:" field: the pid in its own pid ns */
+	uint32_t ns_levels;		/* "NSpid:" fields: pid namespaces it is in */
 };
 
 int proc_parse_status(const char *text, struct proc_status *st);

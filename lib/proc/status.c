@@ -62,6 +62,22 @@ static int parse_seccomp_mode(const char *p, struct proc_status *st)
 	return 0;
 }
 
+/* "NSpid:": the pid in every pid namespace from ours inwards. */
+static void parse_nspid(const char *p, struct proc_status *st)
+{
+	char *end;
+
+	for (;;) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		st->nspid = (pid_t)v;
+		st->ns_levels++;
+		p = end;
+	}
+}
+
 /* Handles one "Key:\tvalue" line; unknown keys are ignored. */
 static int parse_status_line(const char *key, size_t klen, const char *val,
 			     struct proc_status *st, unsigned *seen)
@@ -116,6 +132,8 @@ static int parse_status_line(const char *key, size_t klen, const char *val,
 		return parse_seccomp_mode(val, st);
 	} else if (KEY("Seccomp_filters")) {
 		st->seccomp_filters = strtoul(val, NULL, 10);
+	} else if (KEY("NSpid")) {
+		parse_nspid(val, st);
 	}
 	return 0;
 #undef KEY

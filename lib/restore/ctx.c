@@ -85,14 +85,6 @@ int ctx_freeze(struct restore_ctx *rc)
 	return ret;
 }
 
-static int64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* VIRT_UPTIME: the context's clocks go on from where the dump saw them. */
 static int ctx_timens(const CtxEntry *ce)
 {
@@ -104,7 +96,7 @@ static int ctx_timens(const CtxEntry *ce)
 		pr_err("image: CONTEXT clocks are negative\n");
 		return -EBADMSG;
 	}
-	ret = vxctx_timens(mono - clock_ns(CLOCK_MONOTONIC), boot - clock_ns(CLOCK_BOOTTIME));
+	ret = vxctx_timens(mono - vxctx_clock_ns(CLOCK_MONOTONIC), boot - vxctx_clock_ns(CLOCK_BOOTTIME));
 	if (ret)
 		pr_err("VIRT_UPTIME: cannot make a time namespace: %s\n", strerror(-ret));
 	return ret;
@@ -228,7 +220,7 @@ static int check_context(const struct restore_ctx *rc)
 		pr_err("image: context %u: uname longer than 64 bytes\n", ce->xid);
 		return -EBADMSG;
 	}
-	if (rc->opts->pidns || restore_in_pidns()) {
+	if (restore_in_pidns()) {	/* --pidns: we are its namespace's init */
 		pr_err("context %u: a context image makes its own pid namespace (no --pidns)\n",
 		       ce->xid);
 		return -EINVAL;

@@ -28,8 +28,6 @@
 #include "util/clone3.h"
 #include "restore/restore.h"
 
-#define TRACE_OPTS (PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | \
-		    PTRACE_O_TRACECLONE)
 #define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | \
 		      CLONE_SYSVSEM)
 #define SCR(rc, off) ((rc)->scratch + RST_SCRATCH_DATA + (off))
@@ -59,7 +57,7 @@ static int attach_new(pid_t tid)
 		pr_err("new task %d died at once (status %#x)\n", tid, status);
 		return -ECHILD;
 	}
-	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, TRACE_OPTS)) {
+	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, RST_TRACE_OPTS)) {
 		pr_perror("tid %d: PTRACE_SETOPTIONS", tid);
 		return -errno;
 	}

@@ -49,7 +49,7 @@
 					 * 0x800 holds one thing at a time: groups,
 					 * a path, a filter) */
 #define RST_AUXV_MAX		((0x500 - RST_SCR_AUXV) / 8)
-/* ptrace options of every task we restore (tree.c, fork.c set them) */
+/* ptrace options of every task we restore (tree.c, fork.c, seccomp.c) */
 #define RST_TRACE_OPTS		(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | \
 				 PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE)
 

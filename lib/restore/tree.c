@@ -176,8 +176,7 @@ static int wait_child_stop(struct restore_ctx *rc)
 		pr_err("pid %d: unexpected stop by signal %d\n", rc->pid, WSTOPSIG(status));
 		return -EINVAL;
 	}
-	if (ptrace(PTRACE_SETOPTIONS, rc->pid, NULL, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD |
-		   PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE)) {
+	if (ptrace(PTRACE_SETOPTIONS, rc->pid, NULL, RST_TRACE_OPTS)) {
 		pr_perror("pid %d: PTRACE_SETOPTIONS", rc->pid);
 		return -errno;
 	}

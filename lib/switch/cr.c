@@ -198,11 +198,13 @@ long sw_checkpoint(uint32_t cmd, uint32_t id, void *data)
 	vxcr_dump_opts_init(&o);
 	o.leave_running = a->flags & VXCR_CKPT_LEAVE_RUNNING;
 	o.compress = !(a->flags & VXCR_CKPT_NO_COMPRESS);
-	xid = id ? id : context_of_init(a->pid);
-	if (xid && a->pid && xid != context_of_init(a->pid)) {
-		pr_err("pid %d is not the init of context %u\n", a->pid, xid);
+	xid = context_of_init(a->pid);
+	if (id && a->pid && id != xid) {
+		pr_err("pid %d is not the init of context %u\n", a->pid, id);
 		return -EINVAL;
 	}
+	if (id)
+		xid = id;
 	ret = xid ? vxcr_dump_ctx(xid, NULL, a->fd, &o, &st) : vxcr_dump(a->pid, a->fd, &o, &st);
 	if (ret)
 		return ret;

@@ -33,3 +33,30 @@ ctx_cleanup()
 	vx_cleanup
 }
 trap ctx_cleanup EXIT
+
+# fork_inside XID: python3 inside the context forks children (each waits
+# for EOF on a pipe) until fork fails, at most 40; prints "N ERRNAME" (or
+# "40 none") into $T/fork.out, fails the case if python itself fails.
+fork_inside()
+{
+	"$VXCR" ctx exec "$1" -- python3 -c '
+import errno, os
+r, w = os.pipe()
+n, err = 0, "none"
+try:
+    while n < 40:
+        pid = os.fork()
+        if pid == 0:
+            os.close(w)
+            os.read(r, 1)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    err = errno.errorcode.get(e.errno, e.errno)
+print(n, err)
+os.close(w)
+while n:
+    os.wait()
+    n -= 1
+' >"$T/fork.out" 2>"$T/fork.err" || fail "python inside failed: $(cat "$T/fork.err")"
+}

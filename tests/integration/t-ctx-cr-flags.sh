@@ -151,30 +151,11 @@ PCG=$(sed -n 's/^pids_cgroup=//p' "$VXCR_RUNDIR/$XID.ctx")
 [ -z "$PCG" ] && PCG=$CG	# pids in v2
 [ "$(cat "$PCG/pids.max")" = 12 ] || fail "INFO_NPROC: $PCG/pids.max is $(cat "$PCG/pids.max")"
 for p in $(cat "$CG/cgroup.procs"); do
-	grep -qx "$p" "$PCG/cgroup.procs" ||
+	# (a task of the loop may exit between the two reads)
+	grep -qx "$p" "$PCG/cgroup.procs" || [ ! -e "/proc/$p" ] ||
 		fail "INFO_NPROC: pid $p ($(cat /proc/$p/comm 2>/dev/null)) not in $PCG"
 done
-# forks (each child waits for EOF on a pipe) until fork fails; stops at 40
-"$VXCR" ctx exec "$XID" -- python3 -c '
-import errno, os
-r, w = os.pipe()
-n, err = 0, "none"
-try:
-    while n < 40:
-        pid = os.fork()
-        if pid == 0:
-            os.close(w)
-            os.read(r, 1)
-            os._exit(0)
-        n += 1
-except OSError as e:
-    err = errno.errorcode.get(e.errno, e.errno)
-print(n, err)
-os.close(w)
-while n:
-    os.wait()
-    n -= 1
-' >"$T/fork.out" 2>"$T/fork.err" || fail "python inside failed: $(cat "$T/fork.err")"
+fork_inside "$XID"
 read -r N ERR <"$T/fork.out"
 # init, loop (+ its sleep), the entered vxcr and python hold 4-5 of the 12
 [ "$ERR" = EAGAIN ] && [ "$N" -ge 1 ] && [ "$N" -le 8 ] ||

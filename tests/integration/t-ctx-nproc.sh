@@ -28,26 +28,7 @@ if [ -n "$PCG" ]; then	# hybrid host: the init is in the v1 pids group
 fi
 "$VXCR" ctx stat "$XID" | grep -qx "nproc_max: 10" || fail "stat does not show the limit"
 
-# Forks children (each waits for EOF on a pipe) until fork fails.
-"$VXCR" ctx exec "$XID" -- python3 -c '
-import errno, os
-r, w = os.pipe()
-n = 0
-try:
-    while True:
-        pid = os.fork()
-        if pid == 0:
-            os.close(w)
-            os.read(r, 1)
-            os._exit(0)
-        n += 1
-except OSError as e:
-    print(n, errno.errorcode.get(e.errno, e.errno))
-os.close(w)
-while n:
-    os.wait()
-    n -= 1
-' >"$T/fork.out" 2>"$T/fork.err" || fail "python inside failed: $(cat "$T/fork.err")"
+fork_inside "$XID"
 read -r N ERR <"$T/fork.out"
 [ "$ERR" = EAGAIN ] || fail "fork inside failed with '$ERR', expected EAGAIN"
 # init, sleep, the entered vxcr and python itself hold 4 of the 10

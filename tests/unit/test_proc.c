@@ -113,6 +113,8 @@ static const char status_text[] =
 	"Gid:\t100\t101\t102\t103\n"
 	"FDSize:\t256\n"
 	"Groups:\t4 24 27 1000 \n"
+	"NStgid:\t5045\t12\n"
+	"NSpid:\t5045\t12\n"
 	"Kthread:\t0\n"
 	"Threads:\t3\n"
 	"SigQ:\t0/96365\n"
@@ -161,6 +163,8 @@ static void test_status(void)
 	CU_ASSERT_TRUE(s.has_seccomp);
 	CU_ASSERT_EQUAL(s.seccomp_mode, 2);
 	CU_ASSERT_EQUAL(s.seccomp_filters, 3);
+	CU_ASSERT_EQUAL(s.nspid, 12);		/* pid 12 of a child pid namespace */
+	CU_ASSERT_EQUAL(s.ns_levels, 2);
 	proc_status_free(&s);
 
 	CU_ASSERT_EQUAL(proc_parse_status("Groups:\t\nState:\tS (sleeping)\nPid:\t1\n"
@@ -171,6 +175,7 @@ static void test_status(void)
 	CU_ASSERT_FALSE(s.has_seccomp);		/* no CONFIG_SECCOMP: no line */
 	CU_ASSERT_EQUAL(s.seccomp_mode, 0);
 	CU_ASSERT_EQUAL(s.seccomp_filters, 0);
+	CU_ASSERT_EQUAL(s.ns_levels, 0);		/* no NSpid line */
 	proc_status_free(&s);
 	CU_ASSERT_EQUAL(proc_parse_status("State:\tR\nPid:\t9\nUid:\t0\t0\t0\t0\n"
 					  "Gid:\t0\t0\t0\t0\nSeccomp:\t1\n", &s), 0);
