@@ -73,7 +73,7 @@ static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
 			return ret;
 	}
 	ret = collect_timers(t);
-	ret = ret ? : collect_remote(t);
+	ret = ret ? : collect_remote(ctx, t);
 	ret = ret ? : collect_task(t);
 	ret = ret ? : collect_creds(t);
 	ret = ret ? : collect_signals(t);

@@ -35,6 +35,7 @@
 #include "proc/proc.h"
 #include "img/records.h"
 #include "util/vdso-digest.h"
+#include "util/inject.h"
 
 #include "task.pb-c.h"
 #include "mm.pb-c.h"
@@ -276,12 +277,19 @@ struct dump_ctx {
 	uint64_t t_start, t_seize;
 	const CtxEntry *ctxe;		/* a whole context: pids of its pid ns (ns.c) */
 	const char *ctx_cgroup;		/* its cgroup: every member must be in the tree */
+	struct inject_gadgets gadgets;	/* recovery code found so far (remote.c) */
 };
 
 /* dump.c */
 uint64_t dump_now_ns(void);
 
 /* seize.c */
+/*
+ * Options of every seize.  PTRACE_O_TRACESYSGOOD makes a syscall stop's
+ * code SIGTRAP|0x80, which the kernel cannot send: a tracee we leave (or
+ * orphan by dying) at a syscall stop gets no SIGTRAP on its way out.
+ */
+#define DUMP_TRACE_OPTS PTRACE_O_TRACESYSGOOD
 int dump_check_target(pid_t pid);
 int read_stat(pid_t pid, struct proc_stat *st);
 int read_status(pid_t pid, struct proc_status *s);
@@ -338,8 +346,9 @@ int write_creds(struct dump_ctx *ctx, struct dump_task *t);
 /* timers.c */
 struct inject;
 int collect_timers(struct dump_task *t);
-size_t timers_scratch_len(const struct dump_task *t);
-int remote_timers(struct inject *in, struct dump_task *t, uint64_t area);
+/* Bytes remote_timers() needs in the tracee for n timers. */
+size_t timers_area_len(size_t n);
+int remote_timers(struct inject *in, struct dump_task *t, uint64_t area, size_t area_len);
 int timer_entries(const struct dump_task *t, PosixTimerEntry **ents, PosixTimerEntry ***out);
 
 /* signals.c */
@@ -348,7 +357,7 @@ int collect_signals(struct dump_task *t);
 int write_signals(struct dump_ctx *ctx, struct dump_task *t);
 
 /* remote.c */
-int collect_remote(struct dump_task *t);
+int collect_remote(struct dump_ctx *ctx, struct dump_task *t);
 
 /* mem.c */
 int collect_mm(struct dump_ctx *ctx, struct dump_task *t);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -23,11 +24,13 @@
 #include "log.h"
 #include "dump/dump.h"
 #include "util/inject.h"
+#include "util/testhook.h"
 
 #define PAGE_LEN	4096ul
 #define SCRATCH_LEN	(2 * PAGE_LEN)
 #define SCRATCH_DATA	PAGE_LEN	/* first page holds the recovery code */
 #define SCRATCH_TAIL	256		/* the recovery data block */
+#define TIMER_SLOTS	128		/* timers asked per batch in frame mode */
 
 struct kstack {
 	uint64_t sp;
@@ -49,7 +52,16 @@ struct remote_area {
 _Static_assert(sizeof(struct remote_area) <= SCRATCH_LEN - SCRATCH_DATA - SCRATCH_TAIL,
 	       "remote area exceeds the scratch area");
 
-#define SLOT(in, field) ((in)->scratch + SCRATCH_DATA + offsetof(struct remote_area, field))
+/* What the windows of one process share. */
+struct remote_env {
+	struct inject_gadgets *g;	/* frame mode gadgets (kept across processes) */
+	bool have_gadgets;
+	uint64_t vdso_gadget;		/* fallback: a syscall in [vdso] */
+	struct proc_vma_list vma_list;
+	const struct proc_vma_list *vmas;
+};
+
+#define SLOT(in, field) ((in)->data + offsetof(struct remote_area, field))
 
 /* Runs one syscall; *res is its result.  Returns 0 or -errno of ptrace. */
 static int rcall(struct inject *in, long *res, long nr, unsigned long a0,
@@ -146,34 +158,65 @@ static void take_thread(const struct remote_area *a, struct dump_thread *th)
 	th->rt.clear_child_tid = a->tid_address;
 }
 
-/* Scratch size: the process window also holds the timers' results. */
+/* Bytes for the timers' results after the area (all of them, or a batch). */
+static size_t timer_area_len(const struct dump_task *t, bool leader, bool frame)
+{
+	size_t n = leader ? t->n_timers : 0;
+
+	if (frame && n > TIMER_SLOTS)
+		n = TIMER_SLOTS;
+	return timers_area_len(n);
+}
+
+/* Scratch mapping size (fallback): the area, the timers, the recovery page. */
 static size_t scratch_len(const struct dump_task *t, bool leader)
 {
-	size_t len = SCRATCH_LEN;
-
-	if (leader)
-		len += (timers_scratch_len(t) + PAGE_LEN - 1) & ~(PAGE_LEN - 1);
-	return len;
+	return SCRATCH_LEN + ((timer_area_len(t, leader, false) + PAGE_LEN - 1) & ~(PAGE_LEN - 1));
 }
 
 /* The calls of one window: per process (leader) and per thread. */
 static int remote_calls(struct inject *in, struct dump_task *t, struct dump_thread *th,
 			bool leader)
 {
+	size_t area_len = timer_area_len(t, leader, in->frame != 0);
 	int ret = 0;
 
 	if (leader) {
 		ret = remote_process(in, t);
-		ret = ret ? : remote_timers(in, t, in->scratch + SCRATCH_DATA +
-					    sizeof(struct remote_area));
+		ret = ret ? : remote_timers(in, t, in->data + sizeof(struct remote_area),
+					    area_len);
 	}
 	return ret ? : remote_thread(in, th);
 }
 
+/* Runs the calls and takes their results out of the data area. */
 static int remote_run(struct inject *in, struct dump_task *t, struct dump_thread *th,
 		      bool leader)
 {
 	struct remote_area area;
+	int ret;
+
+	ret = remote_calls(in, t, th, leader);
+	if (!ret) {
+		ret = inject_read(th->tid, in->data, &area, sizeof(area));
+		if (ret)
+			pr_err("pid %d (thread %d): cannot read the injected calls' results: %s\n",
+			       t->pid, th->tid, strerror(-ret));
+	}
+	if (!ret && leader)
+		take_process(&area, t);
+	if (!ret)
+		take_thread(&area, th);
+	return ret;
+}
+
+/*
+ * Fallback window (no sigreturn code or no stack room): an executable
+ * scratch mapping whose mmap and munmap are not covered if we die.
+ */
+static int remote_run_scratch(struct inject *in, struct dump_task *t, struct dump_thread *th,
+			      bool leader)
+{
 	int ret;
 
 	ret = inject_map_scratch(in, scratch_len(t, leader));
@@ -182,17 +225,7 @@ static int remote_run(struct inject *in, struct dump_task *t, struct dump_thread
 		       strerror(-ret));
 		return ret;
 	}
-	ret = remote_calls(in, t, th, leader);
-	if (!ret) {
-		ret = inject_read(th->tid, in->scratch + SCRATCH_DATA, &area, sizeof(area));
-		if (ret)
-			pr_err("pid %d (thread %d): cannot read the scratch area: %s\n", t->pid,
-			       th->tid, strerror(-ret));
-	}
-	if (!ret && leader)
-		take_process(&area, t);
-	if (!ret)
-		take_thread(&area, th);
+	ret = remote_run(in, t, th, leader);
 	if (inject_unmap_scratch(in) && !ret) {
 		pr_err("pid %d (thread %d): cannot unmap the scratch area\n", t->pid, th->tid);
 		ret = -EIO;
@@ -200,21 +233,41 @@ static int remote_run(struct inject *in, struct dump_task *t, struct dump_thread
 	return ret;
 }
 
+/* Starts a window in th: frame mode when possible, else the fallback. */
+static int window_init(struct inject *in, struct dump_task *t, struct dump_thread *th,
+		       const struct remote_env *env, bool leader)
+{
+	size_t data_len = sizeof(struct remote_area) + timer_area_len(t, leader, true);
+	int ret = -ENOENT;
+
+	if (env->have_gadgets)
+		ret = inject_init_frame(in, th->tid, env->g, env->vmas, th->xsave, th->xsave_len,
+					data_len);
+	if (ret == -ENOENT || ret == -ENOSPC) {
+		pr_info("pid %d (thread %d): %s: injecting through a scratch mapping\n", t->pid,
+			th->tid, ret == -ENOENT ? "no rt_sigreturn code" : "no stack room");
+		ret = inject_init(in, th->tid, env->vdso_gadget);
+	}
+	if (ret)
+		pr_err("pid %d (thread %d): cannot prepare syscall injection: %s\n", t->pid,
+		       th->tid, strerror(-ret));
+	return ret;
+}
+
 /* One injection window in thread th; its registers are put back. */
-static int remote_window(struct dump_task *t, struct dump_thread *th, uint64_t gadget,
-			 bool leader)
+static int remote_window(struct dump_task *t, struct dump_thread *th,
+			 const struct remote_env *env, bool leader)
 {
 	struct inject in;
 	int ret, ret2;
 
-	memset(&in, 0, sizeof(in));
-	ret = inject_init(&in, th->tid, gadget);
-	if (ret) {
-		pr_err("pid %d (thread %d): cannot prepare syscall injection: %s\n", t->pid,
-		       th->tid, strerror(-ret));
+	ret = window_init(&in, t, th, env, leader);
+	if (ret)
 		return ret;
-	}
-	ret = remote_run(&in, t, th, leader);
+	if (in.frame)
+		ret = remote_run(&in, t, th, leader);
+	else
+		ret = remote_run_scratch(&in, t, th, leader);
 	ret2 = inject_fini(&in);
 	if (ret2 && !ret) {
 		pr_err("pid %d (thread %d): cannot restore its registers: %s\n", t->pid, th->tid,
@@ -224,23 +277,47 @@ static int remote_window(struct dump_task *t, struct dump_thread *th, uint64_t g
 	return ret;
 }
 
+/* Reads t's maps and finds the gadgets (g may hold an earlier process's). */
+static int remote_env_init(struct remote_env *env, struct dump_task *t,
+			   struct inject_gadgets *g)
+{
+	char *text = NULL;
+	int ret;
+
+	memset(env, 0, sizeof(*env));
+	env->g = g;
+	env->vmas = &env->vma_list;
+	ret = proc_read_file(t->pid, "maps", &text, NULL);
+	ret = ret ? : proc_parse_smaps(text, &env->vma_list);
+	free(text);
+	if (ret) {
+		pr_err("pid %d: cannot read its memory map: %s\n", t->pid, strerror(-ret));
+		return ret;
+	}
+	ret = test_skip("inject-frame") ? -ENOENT : inject_find_gadgets(t->pid, env->vmas, g);
+	env->have_gadgets = !ret;
+	if (ret && ret != -ENOENT)
+		pr_warn("pid %d: looking for rt_sigreturn code: %s\n", t->pid, strerror(-ret));
+	ret = inject_find_vdso_gadget(t->pid, &env->vdso_gadget);
+	if (ret)
+		pr_err("pid %d: no syscall instruction in its vdso: %s\n", t->pid,
+		       strerror(-ret));
+	return ret;
+}
+
 /*
  * Runs the injection windows of frozen t: the per-process one in the
  * leader, then one per other thread.  0 or -errno (logged).
  */
-int collect_remote(struct dump_task *t)
+int collect_remote(struct dump_ctx *ctx, struct dump_task *t)
 {
-	uint64_t gadget;
+	struct remote_env env;
 	size_t i;
 	int ret;
 
-	ret = inject_find_vdso_gadget(t->pid, &gadget);
-	if (ret) {
-		pr_err("pid %d: no syscall instruction in its vdso: %s\n", t->pid,
-		       strerror(-ret));
-		return ret;
-	}
+	ret = remote_env_init(&env, t, &ctx->gadgets);
 	for (i = 0; !ret && i < t->n_threads; i++)
-		ret = remote_window(t, &t->threads[i], gadget, i == 0);
+		ret = remote_window(t, &t->threads[i], &env, i == 0);
+	proc_vma_list_free(&env.vma_list);
 	return ret;
 }

@@ -178,8 +178,8 @@ int collect_seccomp(struct dump_task *t, struct dump_thread *th)
 	}
 	if (st->seccomp_mode != SECCOMP_MODE_FILTER)
 		return 0;
-	/* the seize options are 0 (seize.c), so this sets exactly this one */
-	if (ptrace(PTRACE_SETOPTIONS, th->tid, NULL, PTRACE_O_SUSPEND_SECCOMP)) {
+	/* the seize options (seize.c) plus this one */
+	if (ptrace(PTRACE_SETOPTIONS, th->tid, NULL, DUMP_TRACE_OPTS | PTRACE_O_SUSPEND_SECCOMP)) {
 		ret = -errno;
 		pr_err("tid %d (pid %d) has seccomp filters: cannot suspend them for the dump: PTRACE_O_SUSPEND_SECCOMP: %s\n",
 		       th->tid, t->pid, why(-ret));

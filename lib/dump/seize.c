@@ -280,7 +280,7 @@ int seize_thread(struct dump_task *t, struct dump_thread *th)
 	ret = check_vfork_parent(t, th);
 	if (ret)
 		return ret;
-	if (ptrace(PTRACE_SEIZE, th->tid, 0, 0)) {
+	if (ptrace(PTRACE_SEIZE, th->tid, 0, DUMP_TRACE_OPTS)) {
 		ret = seize_failed(t, th, errno);
 		th->gone = ret == 1;
 		return ret;

@@ -54,59 +54,71 @@ int collect_timers(struct dump_task *t)
 	return 0;
 }
 
-/* Scratch bytes remote_timers() needs. */
-size_t timers_scratch_len(const struct dump_task *t)
-{
-	return t->n_timers * sizeof(struct kitimerspec);
-}
-
 static uint64_t ts_ns(int64_t sec, int64_t nsec)
 {
 	return (uint64_t)sec * 1000000000ull + (uint64_t)nsec;
 }
 
-/*
- * In t's process window: timer_gettime of every timer into area (one
- * kitimerspec each), timer_getoverrun, then one read back.  0 or -errno
- * (logged).
- */
-int remote_timers(struct inject *in, struct dump_task *t, uint64_t area)
+size_t timers_area_len(size_t n)
 {
-	struct kitimerspec *its;
+	return n * sizeof(struct kitimerspec);
+}
+
+/* timer_gettime and timer_getoverrun of timers [from, from + n) into area. */
+static int timers_batch(struct inject *in, struct dump_task *t, uint64_t area, size_t from,
+			size_t n)
+{
+	struct kitimerspec its[n];
 	unsigned long a[6] = { 0 };
 	size_t i;
 	long res;
 	int ret = 0;
 
-	if (!t->n_timers)
-		return 0;
-	for (i = 0; !ret && i < t->n_timers; i++) {
-		a[0] = (unsigned long)(long)t->timers[i].pt.id;
-		a[1] = area + i * sizeof(*its);
+	for (i = 0; !ret && i < n; i++) {
+		struct dump_timer *dt = &t->timers[from + i];
+
+		a[0] = (unsigned long)(long)dt->pt.id;
+		a[1] = area + i * sizeof(its[0]);
 		ret = inject_syscall(in, &res, SYS_timer_gettime, a);
 		if (!ret && res) {
-			pr_err("pid %d: timer_gettime(%d): %s\n", t->pid, t->timers[i].pt.id,
+			pr_err("pid %d: timer_gettime(%d): %s\n", t->pid, dt->pt.id,
 			       strerror((int)-res));
 			return (int)res;
 		}
 		ret = ret ? : inject_syscall(in, &res, SYS_timer_getoverrun, a);
-		t->timers[i].overrun = res < 0 ? 0 : res;
+		dt->overrun = res < 0 ? 0 : res;
 	}
 	if (ret) {
 		pr_err("pid %d: injected timer call failed: %s\n", t->pid, strerror(-ret));
 		return ret;
 	}
-	its = calloc(t->n_timers, sizeof(*its));
-	if (!its)
-		return -ENOMEM;
-	ret = inject_read(in->tid, area, its, t->n_timers * sizeof(*its));
-	for (i = 0; !ret && i < t->n_timers; i++) {
-		t->timers[i].value_ns = ts_ns(its[i].value_sec, its[i].value_nsec);
-		t->timers[i].interval_ns = ts_ns(its[i].interval_sec, its[i].interval_nsec);
-	}
-	if (ret)
+	ret = inject_read(in->tid, area, its, n * sizeof(its[0]));
+	if (ret) {
 		pr_err("pid %d: cannot read the timer values: %s\n", t->pid, strerror(-ret));
-	free(its);
+		return ret;
+	}
+	for (i = 0; i < n; i++) {
+		t->timers[from + i].value_ns = ts_ns(its[i].value_sec, its[i].value_nsec);
+		t->timers[from + i].interval_ns = ts_ns(its[i].interval_sec, its[i].interval_nsec);
+	}
+	return 0;
+}
+
+/*
+ * In t's process window: the values of every timer, in batches that fit
+ * the area_len bytes at area.  0 or -errno (logged).
+ */
+int remote_timers(struct inject *in, struct dump_task *t, uint64_t area, size_t area_len)
+{
+	size_t per = area_len / sizeof(struct kitimerspec), i, n;
+	int ret = 0;
+
+	if (t->n_timers && !per)
+		return -EINVAL;
+	for (i = 0; !ret && i < t->n_timers; i += n) {
+		n = t->n_timers - i < per ? t->n_timers - i : per;
+		ret = timers_batch(in, t, area, i, n);
+	}
 	return ret;
 }
 

@@ -118,6 +118,7 @@ int inject_init(struct inject *in, pid_t tid, uint64_t gadget)
 		pr_perror("tid %d: cannot block signals", tid);
 		return -errno;
 	}
+	in->mask_blocked = true;
 	if (!inject_read(tid, gadget + 2, &after, 1) && after == 0xcc)
 		in->use_int3 = true;
 	return 0;
@@ -193,8 +194,17 @@ int inject_syscall(struct inject *in, long *ret, long nr, const unsigned long a[
 	regs.r10 = a[3];
 	regs.r8 = a[4];
 	regs.r9 = a[5];
+	if (in->frame)
+		regs.rsp = in->frame;	/* `ret` after the call enters rt_sigreturn */
 	if (ptrace(PTRACE_SETREGS, in->tid, NULL, &regs))
 		return -errno;
+	if (!in->mask_blocked) {	/* only now: the frame puts the mask back */
+		uint64_t all = ~0ull;
+
+		if (ptrace(PTRACE_SETSIGMASK, in->tid, sizeof(uint64_t), &all))
+			return -errno;
+		in->mask_blocked = true;
+	}
 	if (in->use_int3) {
 		err = step_to_trap(in, PTRACE_CONT);
 	} else {
@@ -226,18 +236,25 @@ long inject_call(struct inject *in, long nr, unsigned long a0, unsigned long a1,
 
 int inject_fini(struct inject *in)
 {
+	int ret;
+
 	if (!in->saved_valid)
 		return 0;
+	if (in->mask_blocked &&
+	    ptrace(PTRACE_SETSIGMASK, in->tid, sizeof(uint64_t), &in->saved_mask)) {
+		pr_perror("tid %d: cannot restore the signal mask", in->tid);
+		return -errno;
+	}
+	in->mask_blocked = false;
 	if (ptrace(PTRACE_SETREGS, in->tid, NULL, &in->saved)) {
 		pr_perror("tid %d: cannot restore registers", in->tid);
 		return -errno;
 	}
-	if (ptrace(PTRACE_SETSIGMASK, in->tid, sizeof(uint64_t), &in->saved_mask)) {
-		pr_perror("tid %d: cannot restore the signal mask", in->tid);
-		return -errno;
-	}
 	in->saved_valid = false;
-	return 0;
+	ret = inject_put_back_stack(in);
+	if (ret)
+		pr_err("tid %d: cannot put back its stack bytes: %s", in->tid, strerror(-ret));
+	return ret;
 }
 
 /* Finds [vdso] start and size in /proc/PID/maps. */
@@ -394,6 +411,7 @@ int inject_map_scratch(struct inject *in, size_t len)
 		return ret;
 	}
 	in->scratch = (uint64_t)addr;
+	in->data = (uint64_t)addr + 4096;
 	in->scratch_len = len;
 	in->gadget = (uint64_t)addr;
 	in->use_int3 = false;	/* byte after the gadget is recovery code */
