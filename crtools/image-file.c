@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "util/testhook.h"
 
 #define IMAGE_FIFO_WAIT	10	/* seconds a FIFO image may wait for its writer */
 #define TMP_TRIES	16	/* random temporary names tried before giving up */
@@ -134,7 +135,8 @@ int out_file_open(struct out_file *of, const char *path)
 	ret = check_target(of);
 	if (ret)
 		goto out_close_dir;
-	of->fd = openat(of->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	of->fd = test_skip("tmpfile") ? (errno = EOPNOTSUPP, -1) :
+		 openat(of->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (of->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
 		of->fd = open_named_tmp(of);	/* no O_TMPFILE on this file system */
 	else if (of->fd < 0)
