@@ -49,15 +49,13 @@ static void ctx_usage(FILE *f)
 
 static int parse_xid(const char *s, uint32_t *xid, int dynamic_ok)
 {
-	char *end;
-	unsigned long v;
+	long v;
 
 	if (dynamic_ok && !strcmp(s, "dynamic")) {
 		*xid = VXCTX_XID_DYNAMIC;
 		return 0;
 	}
-	v = strtoul(s, &end, 10);
-	if (!*s || *end || v > VXCTX_XID_MAX) {
+	if (cli_parse_long(s, 0, VXCTX_XID_MAX, &v)) {
 		cli_error("ctx: bad xid '%s' (a number up to %d)", s, VXCTX_XID_MAX);
 		return -1;
 	}
@@ -159,13 +157,13 @@ static int do_create(struct ctx_opts *o)
 	    (o->ccaps && vxctx_ccap_parse(o->ccaps, &a.ccaps)))
 		return fail(-EINVAL);
 	if (o->nproc) {
-		char *end;
+		long n;
 
-		a.nproc = strtoull(o->nproc, &end, 10);
-		if (!*o->nproc || *end || !a.nproc || o->nproc[0] == '-') {
+		if (cli_parse_long(o->nproc, 1, LONG_MAX, &n)) {
 			cli_error("ctx create: bad --nproc '%s' (a task count, at least 1)", o->nproc);
 			return EXIT_USAGE;
 		}
+		a.nproc = n;
 	}
 	a.hostname = o->hostname;
 	a.argv = o->rest;
@@ -378,20 +376,16 @@ static int do_uname(struct ctx_opts *o)
 
 static int do_kill(struct ctx_opts *o)
 {
-	long pid = 0;
+	long pid = 0, v;
 	int sig = SIGKILL;
-	char *end;
 
-	if (o->pid) {
-		pid = strtol(o->pid, &end, 10);
-		if (!*o->pid || *end || pid < 0) {
-			cli_error("ctx kill: bad pid '%s'", o->pid);
-			return EXIT_USAGE;
-		}
+	if (o->pid && cli_parse_long(o->pid, 0, INT_MAX, &pid)) {
+		cli_error("ctx kill: bad pid '%s'", o->pid);
+		return EXIT_USAGE;
 	}
 	if (o->sig) {
-		sig = (int)strtol(o->sig, &end, 10);
-		if (*end) {
+		sig = cli_parse_long(o->sig, 0, NSIG - 1, &v) ? -1 : (int)v;
+		if (sig < 0 && *o->sig && (*o->sig < '0' || *o->sig > '9')) {
 			const char *n = o->sig + (strncasecmp(o->sig, "SIG", 3) ? 0 : 3);
 
 			for (sig = 1; sig < NSIG; sig++)

@@ -17,7 +17,7 @@
 static void dump_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vxdump [-o FILE] [--leave-running] [--compress zstd|none]\n"
+		"usage: vxdump [-o FILE] [--leave-running] [--no-sync] [--compress zstd|none]\n"
 		"              [--zstd-level N] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"\n"
@@ -27,25 +27,29 @@ static void dump_usage(FILE *f)
 		"failure every process keeps running as before.  With --ctx, the whole\n"
 		"context XID: its init and every task, with the pids they have inside,\n"
 		"its flags, caps, limits and uname; vxrestore recreates it.\n"
+		"FILE must not be a symlink or exist as anything but a regular file; the\n"
+		"image is written to a new 0600 file that replaces FILE only once complete.\n"
 		"\n"
 		"  -o, --output FILE    write the image to FILE\n"
 		"      --ctx XID        checkpoint context XID\n"
 		"      --rundir DIR     where context records are (default $VXCR_RUNDIR\n"
 		"                       or /run/vxcr)\n"
 		"      --leave-running  let the processes continue after the dump\n"
+		"      --no-sync        do not fsync the image (scratch images)\n"
 		"      --compress KIND  zstd (default) or none\n"
 		"      --zstd-level N   zstd compression level (default: fast)\n"
 		"      --stats          print timings and sizes as one line on stderr\n"
 		"  -v, --verbose        log progress to stderr\n");
 }
 
-enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL, OPT_STATS, OPT_CTX, OPT_RUNDIR };
+enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL, OPT_STATS, OPT_CTX, OPT_RUNDIR, OPT_NO_SYNC };
 #define SHOW_STATS 0x1
 #define SHOW_VERBOSE 0x2
 
 static const struct option dump_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "leave-running", no_argument, NULL, OPT_LEAVE },
+	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
 	{ "compress", required_argument, NULL, OPT_COMPRESS },
 	{ "zstd-level", required_argument, NULL, OPT_LEVEL },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -55,15 +59,6 @@ static const struct option dump_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int parse_int(const char *s, long min, long max, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return (errno || end == s || *end || *out < min || *out > max) ? -1 : 0;
-}
 
 struct dump_target {
 	pid_t pid;
@@ -86,6 +81,9 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 		case OPT_LEAVE:
 			o->leave_running = true;
 			break;
+		case OPT_NO_SYNC:
+			o->fsync = false;
+			break;
 		case OPT_COMPRESS:
 			if (strcmp(optarg, "zstd") && strcmp(optarg, "none")) {
 				cli_error("dump: --compress takes zstd or none, not '%s'", optarg);
@@ -94,7 +92,7 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 			o->compress = !strcmp(optarg, "zstd");
 			break;
 		case OPT_LEVEL:
-			if (parse_int(optarg, -7, 22, &v)) {
+			if (cli_parse_long(optarg, -7, 22, &v)) {
 				cli_error("dump: bad --zstd-level '%s' (-7..22)", optarg);
 				return -1;
 			}
@@ -108,7 +106,7 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 			*show |= SHOW_STATS;
 			break;
 		case OPT_CTX:
-			if (parse_int(optarg, 2, 65535, &tg->xid)) {
+			if (cli_parse_long(optarg, 2, 65535, &tg->xid)) {
 				cli_error("dump: bad --ctx '%s' (an xid, 2..65535)", optarg);
 				return -1;
 			}
@@ -129,8 +127,12 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 		}
 		return 0;
 	}
-	if (optind != argc - 1 || parse_int(argv[optind], 1, 0x7fffffff, &v)) {
+	if (optind != argc - 1) {
 		cli_error("dump: expected one PID or --ctx XID (see vxdump --help)");
+		return -1;
+	}
+	if (cli_parse_long(argv[optind], 1, INT_MAX, &v)) {
+		cli_error("dump: bad PID '%s' (a decimal number, 1..%d)", argv[optind], INT_MAX);
 		return -1;
 	}
 	tg->pid = v;
@@ -158,14 +160,55 @@ static void print_stats_line(const struct vxcr_dump_stats *st)
 		(unsigned long long)st->tasks, (unsigned long long)st->threads);
 }
 
+/* The commit step of the library: the synced image replaces -o PATH. */
+static int commit_output(int fd, void *arg)
+{
+	struct out_file *of = arg;
+
+	(void)fd;
+	return out_file_commit(of, of->sync);
+}
+
+/* Dumps the target into fd (of: the -o file, or NULL for stdout). */
+static int run_dump(const struct dump_target *tg, struct vxcr_dump_opts *o,
+		    struct out_file *of, struct vxcr_dump_stats *st)
+{
+	int fd = of ? of->fd : STDOUT_FILENO;
+	int ret, cret;
+
+	if (of) {
+		of->sync = o->fsync;
+		o->commit = commit_output;
+		o->commit_arg = of;
+	}
+	/* A reader that goes away must give EPIPE and a clean refusal, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (tg->xid)
+		ret = vxcr_dump_ctx((uint32_t)tg->xid, tg->rundir, fd, o, st);
+	else
+		ret = vxcr_dump(tg->pid, fd, o, st);
+	cret = of ? out_file_close(of) : 0;
+	if (cret && !ret) {
+		snprintf(of->err, sizeof(of->err), "dump: closing %s: %s", of->path,
+			 strerror(-cret));
+		ret = cret;
+	}
+	if (ret && of && of->err[0])
+		cli_error("%s", of->err);
+	else if (ret)
+		cli_error(NULL);
+	return ret;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct vxcr_dump_opts o;
 	struct vxcr_dump_stats st;
 	struct dump_target tg = { 0, 0, NULL };
+	struct out_file of;
 	const char *out = NULL;
 	unsigned show = 0;
-	int fd, ret;
+	int ret;
 
 	vxcr_dump_opts_init(&o);
 	ret = parse_dump_args(argc, argv, &o, &out, &tg, &show);
@@ -177,28 +220,12 @@ int cmd_dump(int argc, char **argv)
 		cli_error("dump: refusing to write an image to a terminal (use -o FILE or a pipe)");
 		return EXIT_USAGE;
 	}
-	fd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : STDOUT_FILENO;
-	if (fd < 0) {
-		cli_error("dump: cannot create %s: %s", out, strerror(errno));
+	if (out && out_file_open(&of, out)) {
+		cli_error("%s", of.err);
 		return 1;
 	}
-	/* A reader that goes away must give EPIPE and a clean refusal, not kill us. */
-	signal(SIGPIPE, SIG_IGN);
-	if (tg.xid)
-		ret = vxcr_dump_ctx((uint32_t)tg.xid, tg.rundir, fd, &o, &st);
-	else
-		ret = vxcr_dump(tg.pid, fd, &o, &st);
-	if (out && close(fd) && !ret) {
-		cli_error("dump: closing %s: %s", out, strerror(errno));
-		ret = -EIO;
-	} else if (ret) {
-		cli_error(NULL);
-	}
-	if (ret) {
-		if (out)
-			unlink(out);	/* never leave a partial image behind */
+	if (run_dump(&tg, &o, out ? &of : NULL, &st))
 		return 1;
-	}
 	if (show & SHOW_VERBOSE)
 		print_stats(tg.pid, &st);
 	if (show & SHOW_STATS)

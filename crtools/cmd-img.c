@@ -51,15 +51,13 @@ static const struct img_subcmd *find_subcmd(const char *name)
 static int run_subcmd(const struct img_subcmd *sub, const char *file)
 {
 	struct img_reader *r;
-	int fd = 0, ret, code = 0;
+	char what[32];
+	int fd, ret, code = 0;
 
-	if (strcmp(file, "-")) {
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			cli_error("img %s %s: %s", sub->name, file, strerror(errno));
-			return 1;
-		}
-	}
+	snprintf(what, sizeof(what), "img %s", sub->name);
+	fd = image_open_input(what, file);
+	if (fd < 0)
+		return 1;
 	ret = img_reader_open(fd, &r);
 	if (ret) {
 		cli_error("img %s %s: %s", sub->name, file, img_last_open_error());

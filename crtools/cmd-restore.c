@@ -63,18 +63,6 @@ static int wait_restored(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
-static int open_image(const char *path)
-{
-	int fd;
-
-	if (!path || !strcmp(path, "-"))
-		return STDIN_FILENO;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		cli_error("%s: %s", path, strerror(errno));
-	return fd;
-}
-
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -109,7 +97,7 @@ int cmd_restore(int argc, char **argv)
 		restore_usage(stderr);
 		return EXIT_USAGE;
 	}
-	fd = open_image(optind < argc ? argv[optind] : NULL);
+	fd = image_open_input("restore", optind < argc ? argv[optind] : NULL);
 	if (fd < 0)
 		return 1;
 	ret = vxcr_restore(fd, &o, &pid, &st);

@@ -2,6 +2,9 @@
 #ifndef VXCR_CMD_H
 #define VXCR_CMD_H
 
+#include <limits.h>
+#include <stdbool.h>
+
 #define EXIT_USAGE 2
 
 int cmd_dump(int argc, char **argv);
@@ -12,5 +15,29 @@ int cmd_ctx(int argc, char **argv);
 
 /* Prints "vxcr: <msg>" (from vxcr_last_error() if msg is NULL) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Parses s as a decimal number in [min, max], strictly: digits only (a
+ * leading '-' if min < 0), no sign, space or leading zero.  0 or -1.
+ */
+int cli_parse_long(const char *s, long min, long max, long *out);
+
+/* The image file of vxdump -o (crtools/image-file.c). */
+struct out_file {
+	const char *path;
+	int dirfd;		/* PATH's directory, opened once */
+	int fd;			/* the new image file */
+	bool sync;		/* fsync the directory once PATH is replaced */
+	char dirpath[PATH_MAX];
+	char base[NAME_MAX + 1];
+	char tmp[NAME_MAX + 1];	/* its temporary name, "" while unnamed or once PATH */
+	char err[PATH_MAX + 128];	/* the one line saying why it failed */
+};
+
+int out_file_open(struct out_file *of, const char *path);
+int out_file_commit(struct out_file *of, bool sync);
+int out_file_close(struct out_file *of);
+/* The image at path (NULL or "-": stdin) for reading; -1 after one line. */
+int image_open_input(const char *what, const char *path);
 
 #endif

@@ -2,6 +2,7 @@
  * vxcr: the command line shell over libvxcr.  Dispatches subcommands from a
  * table; invoked as vxdump or vxrestore it runs that command directly.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,8 @@ static const struct command commands[] = {
 
 /*
  * Writes msg on one line: control characters (a newline in a path from a
- * hostile image, say) are shown as \n, \t or \xNN.
+ * hostile image, say) and every byte >= 0x80 (an escape sequence in
+ * disguise, or not text at all) are shown as \n, \t or \xNN.
  */
 static void put_one_line(const char *msg)
 {
@@ -44,7 +46,7 @@ static void put_one_line(const char *msg)
 			fputs("\\n", stderr);
 		else if (*p == '\t')
 			fputs("\\t", stderr);
-		else if (*p < 0x20 || *p == 0x7f)
+		else if (*p < 0x20 || *p >= 0x7f)
 			fprintf(stderr, "\\x%02x", *p);
 		else
 			fputc(*p, stderr);
@@ -77,7 +79,24 @@ static void log_to_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)
 	(void)arg;
 	if (lvl == VXCR_LOG_ERR)
 		return;	/* errors are reported once, by the command, via vxcr_last_error() */
-	fprintf(stderr, "vxcr: %s: %s\n", names[lvl], msg);
+	fprintf(stderr, "vxcr: %s: ", names[lvl]);
+	put_one_line(msg);
+}
+
+int cli_parse_long(const char *s, long min, long max, long *out)
+{
+	const char *d = s + (*s == '-' && min < 0);
+	char *end;
+	long v;
+
+	if (*d < '0' || *d > '9' || (d[0] == '0' && d[1]))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -116,10 +135,11 @@ int main(int argc, char **argv)
 	const char *self = basename(argv[0]);
 	const struct command *c;
 	const char *v = getenv("VXCR_LOG");
+	long level;
 
 	vxcr_set_log(log_to_stderr, NULL);
-	if (v)
-		vxcr_set_log_level(atoi(v));
+	if (v && !cli_parse_long(v, VXCR_LOG_ERR, VXCR_LOG_DEBUG, &level))
+		vxcr_set_log_level(level);
 
 	if (!strcmp(self, "vxdump"))
 		return run(find("dump"), argc, argv);

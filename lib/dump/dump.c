@@ -179,18 +179,27 @@ static int write_image(struct dump_ctx *ctx)
 	return ret;
 }
 
-/* An image in a regular file is on disk before the target may die. */
+/*
+ * An image in a regular file is on disk, and in place (the caller's commit
+ * step), before the target may die.  Returns 0 or -errno.
+ */
 static int sync_image(struct dump_ctx *ctx)
 {
+	const struct vxcr_dump_opts *o = ctx->opts;
 	struct stat st;
+	int ret;
 
-	if (!ctx->opts->fsync || fstat(ctx->out_fd, &st) || !S_ISREG(st.st_mode))
-		return 0;
-	if (fsync(ctx->out_fd)) {
+	if (o->fsync && !fstat(ctx->out_fd, &st) && S_ISREG(st.st_mode) &&
+	    fsync(ctx->out_fd)) {
 		pr_perror("cannot fsync the image");
 		return -errno;
 	}
-	return 0;
+	if (!o->commit)
+		return 0;
+	ret = test_fail("commit") ? : o->commit(ctx->out_fd, o->commit_arg);
+	if (ret)
+		pr_err("cannot put the image in place: %s\n", strerror(-ret));
+	return ret;
 }
 
 /* Freeze the tree, collect, write; on success kill unless leave_running. */

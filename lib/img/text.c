@@ -71,23 +71,65 @@ size_t img_pb_value_size(ProtobufCType t)
 	}
 }
 
-/* A string, escaped for JSON (or C-like for text), in quotes. */
-static void print_string(const struct printer *p, const char *s)
+/*
+ * Length of the well-formed UTF-8 sequence at s (1-4), or 0 if the byte at
+ * s does not start one (stray continuation, overlong form, surrogate, above
+ * U+10FFFF, or cut short).
+ */
+static size_t utf8_seq_len(const unsigned char *s)
 {
-	unsigned char c;
+	uint32_t cp;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* the NUL terminator stops here too */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * A string, in quotes, escaped for JSON (or C-like for text).  Strings in
+ * an image are bytes: well-formed UTF-8 is kept as it is (in text mode
+ * except C1 controls, which could drive a terminal); any other byte >= 0x80
+ * becomes \u00XX in JSON, so the output is valid JSON for any input and
+ * \u0080-\u00ff there only ever stands for such a raw byte, and \xXX in
+ * text.  NOTES: "img json and bytes that are not UTF-8".
+ */
+static void print_string(const struct printer *p, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
 
 	fputc('"', p->f);
-	for (; (c = *s); s++) {
-		if (c == '"' || c == '\\')
-			fprintf(p->f, "\\%c", c);
-		else if (c == '\n')
+	for (; *s; s += n ? n : 1) {
+		n = utf8_seq_len(s);
+		if (*s == '"' || *s == '\\')
+			fprintf(p->f, "\\%c", *s);
+		else if (*s == '\n')
 			fputs("\\n", p->f);
-		else if (c == '\t')
+		else if (*s == '\t')
 			fputs("\\t", p->f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(p->f, p->json ? "\\u%04x" : "\\x%02x", c);
+		else if (!p->json && n == 2 && s[0] == 0xc2 && s[1] < 0xa0)	/* C1 */
+			fprintf(p->f, "\\xc2\\x%02x", s[1]);
+		else if (n > 1 || (n == 1 && *s >= 0x20 && *s != 0x7f))
+			fwrite(s, 1, n, p->f);
 		else
-			fputc(c, p->f);
+			fprintf(p->f, p->json ? "\\u%04x" : "\\x%02x", *s);
 	}
 	fputc('"', p->f);
 }

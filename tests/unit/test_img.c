@@ -705,6 +705,42 @@ static void test_text(void)
 	free(img.p);
 }
 
+/* msg printed by print (img_json_msg or img_text_msg), NUL-terminated. */
+static char *msg_text(void (*print)(FILE *, const ProtobufCMessage *), const ProtobufCMessage *m)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	CU_ASSERT_FATAL(f != NULL);
+	print(f, m);
+	fclose(f);
+	return out;
+}
+
+/*
+ * Strings that are not UTF-8 (a path from a hostile image): JSON keeps
+ * well-formed UTF-8 (é, a C1 control) and writes every other byte >= 0x80
+ * as \u00XX, so the document stays valid; text mode writes \xXX and
+ * escapes C1 controls too.
+ */
+static void test_json_bytes(void)
+{
+	TaskEntry t = TASK_ENTRY__INIT;
+	char *out;
+
+	t.comm = "a\xff\xc3\xa9\xed\xa0\x80\xc2\x85\x01\xe2\x82\xf0\x80\x80\x80" "b";
+	out = msg_text(img_json_msg, &t.base);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"comm\":\"a\\u00ff\xc3\xa9\\u00ed\\u00a0\\u0080"
+					   "\xc2\x85\\u0001\\u00e2\\u0082\\u00f0\\u0080"
+					   "\\u0080\\u0080b\""));
+	free(out);
+	out = msg_text(img_text_msg, &t.base);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "comm=\"a\\xff\xc3\xa9\\xed\\xa0\\x80\\xc2\\x85"
+					   "\\x01\\xe2\\x82\\xf0\\x80\\x80\\x80b\""));
+	free(out);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -724,6 +760,7 @@ int main(void)
 	CU_add_test(s, "round trip zstd threads", test_roundtrip_zstd_threads);
 	CU_add_test(s, "writer rejects", test_writer_rejects);
 	CU_add_test(s, "text, json, verify", test_text);
+	CU_add_test(s, "json of bytes that are not UTF-8", test_json_bytes);
 	s = CU_add_suite("hostile input", NULL, NULL);
 	CU_add_test(s, "truncation plain", test_truncate_plain);
 	CU_add_test(s, "truncation zstd", test_truncate_zstd);

@@ -29,7 +29,13 @@ struct vxcr_dump_opts {
 	bool compress;		/* zstd, default on */
 	int zstd_level;		/* 0 = default (fast) */
 	int zstd_threads;	/* 0 = automatic */
-	bool fsync;		/* fsync the output before killing (default true for files) */
+	bool fsync;		/* fsync a regular-file output before the target is killed,
+				 * after it is released with leave_running (default true) */
+	/* If set, called once the image is complete and synced, at the same
+	 * point: puts it in place (vxdump renames its file over -o PATH).
+	 * 0 or -errno; on failure the dump fails and the target runs on. */
+	int (*commit)(int fd, void *arg);
+	void *commit_arg;
 };
 
 struct vxcr_dump_stats {
