@@ -285,6 +285,13 @@ int child_report(struct restore_ctx *rc, int err);
 int task_restore_attrs(struct restore_ctx *rc);
 int task_restore_rlimits(struct restore_ctx *rc);
 int files_restore(struct restore_ctx *rc);
+/*
+ * open.c: opens the host object fe names with flags, only if it is the
+ * recorded one (type; device, inode and rdev where recorded), resolving
+ * the path without following symlinks and never creating or truncating.
+ * fd or -errno (logged).
+ */
+int rst_open_recorded(const FileEntry *fe, int flags);
 int files_open_maps(struct restore_ctx *rc);
 int file_pool_fd(const struct restore_ctx *rc, const struct rst_file *f);
 int signals_restore(struct restore_ctx *rc);
