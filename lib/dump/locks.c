@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
 
@@ -153,20 +154,24 @@ int locks_note_fd(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t files_id,
 	return ret;
 }
 
-/* Does process out hold the description of fd of pid?  kcmp over its fds. */
-static bool holds_description(pid_t out, pid_t pid, int fd)
+/* Does process out hold the description of fd of pid (inode st)?  kcmp. */
+static bool holds_description(pid_t out, pid_t pid, int fd, const FileEntry *e)
 {
-	char path[64];
+	char path[300];
 	struct dirent *de;
+	struct stat st;
 	bool found = false;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", out);
 	d = opendir(path);
 	if (!d)
-		return false;	/* gone (or a kernel thread): holds nothing */
+		return false;	/* gone, or a kernel thread: holds nothing */
 	while (!found && (de = readdir(d))) {
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", out, de->d_name);
+		if (stat(path, &st) || st.st_dev != e->dev || st.st_ino != e->ino)
 			continue;
 		found = syscall(SYS_kcmp, out, pid, KCMP_FILE, atoi(de->d_name), fd) == 0;
 	}
@@ -174,25 +179,52 @@ static bool holds_description(pid_t out, pid_t pid, int fd)
 	return found;
 }
 
+/* A process outside the tree (and not us) holding d's description, or 0. */
+static pid_t outside_holder(const struct dump_ctx *ctx, const struct dump_lock *d)
+{
+	const FileEntry *e = &ctx->files.v[d->file_id - 1].e;
+	struct dirent *de;
+	pid_t pid = 0, p;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return 0;
+	while (!pid && (de = readdir(dir))) {
+		p = atoi(de->d_name);
+		if (p <= 0 || p == getpid() || tree_has_pid(ctx, p))
+			continue;
+		if (holds_description(p, d->pid, d->fd, e))
+			pid = p;
+	}
+	closedir(dir);
+	return pid;
+}
+
 /*
- * A lock owned by a description is the tree's only if no process outside
- * it holds that description too.  The process that took it is the one we
- * can name: a lease must have been taken inside the tree (its break is
- * signalled to the taker), a flock is refused if its taker, outside the
- * tree, still holds the description.  0 or -EOPNOTSUPP (logged).
+ * A lock owned by a description (OFD, flock, lease) is the tree's only if
+ * no process outside it holds that description too: such a lock would
+ * outlive the dumped tree and block its restore.  A lease must also have
+ * been taken inside the tree (its break is signalled to the taker).  Each
+ * such lock costs a walk over every fd of the system.  0 or -EOPNOTSUPP
+ * (logged).
  */
 static int check_owner(struct dump_ctx *ctx, const struct dump_lock *d)
 {
 	char text[128];
+	pid_t out;
 
-	if (d->pl.cls != PROC_LOCK_FLOCK && d->pl.cls != PROC_LOCK_LEASE)
+	if (d->pl.cls == PROC_LOCK_POSIX)
 		return 0;
-	if (d->pl.cls == PROC_LOCK_LEASE ? d->pid == d->pl.pid :
-	    tree_has_pid(ctx, d->pl.pid) || !holds_description(d->pl.pid, d->pid, d->fd))
+	if (d->pl.cls == PROC_LOCK_LEASE && d->pid != d->pl.pid)
+		out = d->pl.pid;
+	else
+		out = outside_holder(ctx, d);
+	if (!out)
 		return 0;
 	lock_text(&d->pl, text, sizeof(text));
-	pr_err("pid %d fd %d: %s: owned with pid %d, outside the dumped tree\n", d->pid, d->fd,
-	       text, d->pl.pid);
+	pr_err("pid %d fd %d (%s): %s: shared with pid %d, outside the dumped tree\n", d->pid,
+	       d->fd, ctx->files.v[d->file_id - 1].path, text, out);
 	return -EOPNOTSUPP;
 }
 
