@@ -311,7 +311,7 @@ static void test_record_table(void)
 	unsigned n, i;
 
 	t = img_rec_table(&n);
-	CU_ASSERT_EQUAL(n, 15);
+	CU_ASSERT_EQUAL(n, 16);
 	for (i = 0; i < n; i++) {
 		CU_ASSERT_EQUAL(t[i].type, i + 1);
 		CU_ASSERT_PTR_EQUAL(img_rec_lookup(i + 1), &t[i]);
@@ -702,7 +702,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 14 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 15 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);
