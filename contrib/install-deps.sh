@@ -4,7 +4,7 @@
 set -e
 PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
 libnl-route-3-dev libzstd-dev libcunit1-dev python3 bash coreutils procps
-iproute2 hyperfine"
+iproute2 hyperfine sqlite3"
 
 missing=""
 for p in $PKGS; do

@@ -336,6 +336,8 @@ int check_plan(struct restore_ctx *rc)
 	if (!ret)
 		ret = check_files(rc);
 	if (!ret)
+		ret = locks_check_plan(rc);
+	if (!ret)
 		ret = helpers_plan(rc);	/* sessions and groups (fork.c) */
 	if (!ret)
 		ret = check_pid(rc);

@@ -131,6 +131,8 @@ static int finish_tree(struct restore_ctx *rc)
 		if (!ret)
 			ret = threads_close_pool(c);
 		if (!ret)
+			ret = locks_restore(c);	/* fds final, pool closed, creds not yet */
+		if (!ret)
 			ret = creds_restore(c);
 	}
 	if (!ret)

@@ -33,6 +33,7 @@
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
 #include "seccomp.pb-c.h"
+#include "lock.pb-c.h"
 
 #define RST_PAGE		4096ULL
 #define RST_TASK_TOP		0x7ffffffff000ULL	/* end of 47-bit user space */
@@ -148,6 +149,8 @@ struct rst_records {
 	size_t n_sysv;
 	SeccompEntry **seccomp;
 	size_t n_seccomp;
+	LockEntry **locks;
+	size_t n_locks;
 };
 
 /*
@@ -333,6 +336,10 @@ int rshm_write(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len
 int rshm_map(struct restore_ctx *rc, const VmaEntry *v);
 int rshm_finish(struct restore_ctx *rc);
 void rshm_free(struct restore_ctx *rc);
+
+/* locks.c: file locks, taken again by each process that held them */
+int locks_check_plan(const struct restore_ctx *root);
+int locks_restore(struct restore_ctx *c);
 
 /* timers.c */
 int timers_restore(struct restore_ctx *rc);

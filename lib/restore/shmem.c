@@ -108,10 +108,11 @@ int rshm_plan(struct restore_ctx *root, int base)
 		s = rshm_get(root, fe->shmem_id);
 		if (!s)
 			return -ENOMEM;
+		/* i_size as recorded, not the mappings' extent (they may run past it) */
+		if (!s->file || fe->size > s->size)
+			s->size = fe->size;
 		s->memfd = true;
 		s->file = fe;
-		if (fe->size > s->size)
-			s->size = fe->size;
 	}
 	for (i = 0; i < root->recs.n_sysv; i++) {
 		s = rshm_get(root, root->recs.sysv[i]->shmem_id);
@@ -314,17 +315,46 @@ bool rshm_written_by_us(const struct rst_shmem *s)
 	return s && (s->our_fd >= 0 || s->ours);
 }
 
-/* Writes len bytes at offset off of the object.  0/-errno. */
+/*
+ * How many of len bytes at off lie inside object s.  Pages are stored
+ * whole, so the last page of an object whose size is not a multiple of
+ * the page size runs past it (dump reads there zeros, as the kernel shows
+ * them): that tail is accepted if it is all zero and not written, since a
+ * write would grow the object.  -EBADMSG (logged) for anything else past
+ * the size.
+ */
+static int64_t rshm_inside(const struct rst_shmem *s, uint64_t off, const void *data,
+			   uint64_t len)
+{
+	uint64_t end = (s->size + RST_PAGE - 1) / RST_PAGE * RST_PAGE, in, i;
+	const uint8_t *b = data;
+
+	if (off <= s->size && len <= s->size - off)
+		return len;
+	if (off > s->size || len > end - off)
+		goto out_beyond;
+	in = s->size - off;
+	for (i = in; i < len; i++)
+		if (b[i])
+			goto out_beyond;
+	return in;
+
+out_beyond:
+	pr_err("image: shared memory object %u: pages beyond its %llu bytes\n", s->id,
+	       (unsigned long long)s->size);
+	return -EBADMSG;
+}
+
+/* Writes len bytes at offset off of the object (see rshm_inside).  0/-errno. */
 int rshm_write(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len)
 {
+	int64_t in = rshm_inside(s, off, data, len);
 	ssize_t w;
 	uint64_t done;
 
-	if (off > s->size || len > s->size - off) {
-		pr_err("image: shared memory object %u: pages beyond its %llu bytes\n", s->id,
-		       (unsigned long long)s->size);
-		return -EBADMSG;
-	}
+	if (in < 0)
+		return (int)in;
+	len = in;
 	if (s->ours) {
 		memcpy((char *)s->ours + off, data, len);
 		return 0;
