@@ -219,7 +219,7 @@ static int ghost_open(struct restore_ctx *rc, const FileEntry *fe, int flags)
 		ret = -errno;
 	if (!ret) {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cfd);
-		fd = open(proc, flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE));
+		fd = open(proc, flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_NOFOLLOW));
 		if (fd < 0)
 			ret = -errno;
 	}

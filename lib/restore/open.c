@@ -24,7 +24,7 @@
 #include "log.h"
 #include "restore/restore.h"
 
-#define NEVER_FLAGS (O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_PATH)
+#define NEVER_FLAGS (O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_PATH | O_NOFOLLOW)
 
 /* The st_mode type a record of this kind must find. */
 static mode_t kind_type(const FileEntry *fe)

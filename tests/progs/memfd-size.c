@@ -6,7 +6,6 @@
  * that wrote the stored last page whole would grow them to 8192), the
  * same bytes, the mapping still showing the object.
  */
-#define _GNU_SOURCE
 #include <sys/mman.h>
 #include "prog.h"
 
