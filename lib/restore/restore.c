@@ -200,6 +200,7 @@ static int rebuild(struct restore_ctx *rc)
 static void ctx_free(struct restore_ctx *rc)
 {
 	rshm_free(rc);
+	rsysv_commit(rc, false);
 	spool_free(rc);
 	if (rc->ctl_rd >= 0)
 		close(rc->ctl_rd);
@@ -235,6 +236,7 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	rc->uffd = rc->uffd_child = -1;
 	rc->pid = -1;
 	rc->ns_cgroup_fd = -1;
+	rc->janitor_fd = -1;
 
 	rc->t0 = t0;
 	ret = plan_read(rc);
@@ -270,6 +272,7 @@ int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *s
 		rst_tree_kill(rc);
 		goto out;
 	}
+	rsysv_commit(rc, true);	/* the running tree owns its segments */
 	*pid = rc->pid;
 	for (size_t i = 1; i < rc->nr_procs; i++) {
 		rc->pages += rc->procs[i]->pages;

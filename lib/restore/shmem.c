@@ -212,67 +212,6 @@ int rshm_open_file(struct restore_ctx *rc, const FileEntry *fe)
 	return fd;
 }
 
-/* Writes v to a /proc/sys file.  0/-errno. */
-static int write_sysctl(const char *path, int v)
-{
-	char buf[24];
-	int fd, n, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%d", v);
-	if (write(fd, buf, n) != n)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Our segment with the recorded id: an old one left over, or a new one. */
-static int sysv_get(struct rst_shmem *s)
-{
-	const SysvShmEntry *e = s->sysv;
-	struct shmid_ds ds;
-	int id, ret;
-
-	if (shmctl(e->shmid, IPC_STAT, &ds) == 0) {
-		if ((int)ds.shm_perm.__key == e->key && ds.shm_segsz == e->size &&
-		    !ds.shm_nattch) {
-			s->shmid = e->shmid;
-			return 0;
-		}
-		pr_err("SysV segment id %d is in use by another segment\n", e->shmid);
-		return -EEXIST;
-	}
-	ret = write_sysctl("/proc/sys/kernel/shm_next_id", e->shmid);
-	if (ret) {
-		pr_err("cannot set kernel.shm_next_id (needed for SysV segment %d): %s\n",
-		       e->shmid, strerror(-ret));
-		return ret;
-	}
-	id = shmget(e->key, e->size, IPC_CREAT | IPC_EXCL | (e->mode & 0777));
-	write_sysctl("/proc/sys/kernel/shm_next_id", -1);
-	if (id < 0) {
-		pr_perror("SysV segment %d (key %#x): shmget", e->shmid, e->key);
-		return -errno;
-	}
-	s->shmid = id;
-	s->created = true;
-	if (id != e->shmid) {
-		pr_err("SysV segment got id %d, not %d\n", id, e->shmid);
-		return -EEXIST;
-	}
-	if (shmctl(id, IPC_STAT, &ds) == 0) {
-		ds.shm_perm.uid = e->uid;
-		ds.shm_perm.gid = e->gid;
-		ds.shm_perm.mode = e->mode & 0777;
-		if (shmctl(id, IPC_SET, &ds))
-			pr_warn("SysV segment %d: cannot set owner and mode: %s\n", id,
-				strerror(errno));
-	}
-	return 0;
-}
-
 /*
  * Parent, once the root is stopped: our handles on every object whose pages
  * we write ourselves (pooled memfds through the root's fd, SysV segments
@@ -295,15 +234,9 @@ int rshm_open_ours(struct restore_ctx *rc)
 				return -errno;
 			}
 		} else if (s->sysv) {
-			ret = sysv_get(s);
+			ret = rsysv_get(rc, s);
 			if (ret)
 				return ret;
-			s->ours = shmat(s->shmid, NULL, 0);
-			if (s->ours == (void *)-1) {
-				s->ours = NULL;
-				pr_perror("SysV segment %d: shmat", s->shmid);
-				return -errno;
-			}
 		}
 	}
 	return 0;
@@ -355,6 +288,8 @@ int rshm_write(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len
 	if (in < 0)
 		return (int)in;
 	len = in;
+	if (s->verify)
+		return rsysv_compare(s, off, data, len);
 	if (s->ours) {
 		memcpy((char *)s->ours + off, data, len);
 		return 0;
@@ -405,6 +340,8 @@ int rshm_finish(struct restore_ctx *rc)
 			pr_perror("memfd %s: seals %#x", s->file->path, s->file->seals);
 			ret = -errno;
 		}
+		if (s->verify && !ret)
+			ret = rsysv_check_rest(s);
 		if (s->ours) {
 			shmdt(s->ours);
 			s->ours = NULL;
@@ -430,6 +367,7 @@ void rshm_free(struct restore_ctx *rc)
 			shmdt(s->ours);
 		if (s->created && s->shmid >= 0)
 			shmctl(s->shmid, IPC_RMID, NULL);
+		free(s->covered);
 	}
 	free(rc->shm);
 	rc->shm = NULL;
