@@ -200,7 +200,7 @@ static int rebuild(struct restore_ctx *rc)
 static void ctx_free(struct restore_ctx *rc)
 {
 	rshm_free(rc);
-	rsysv_commit(rc, false);
+	rst_janitor_commit(rc, false);
 	spool_free(rc);
 	if (rc->ctl_rd >= 0)
 		close(rc->ctl_rd);
@@ -262,7 +262,8 @@ int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *s
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	}
 	pin_to_one_cpu(rc);
-	ret = tree_clone(rc);
+	ret = rc->nr_procs > 1 || rc->recs.n_sysv ? rst_janitor_start(rc) : 0;
+	ret = ret ? : tree_clone(rc);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	test_pause("child");
 	if (!ret)
@@ -272,7 +273,7 @@ int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *s
 		rst_tree_kill(rc);
 		goto out;
 	}
-	rsysv_commit(rc, true);	/* the running tree owns its segments */
+	rst_janitor_commit(rc, true);	/* the tree runs on its own */
 	*pid = rc->pid;
 	for (size_t i = 1; i < rc->nr_procs; i++) {
 		rc->pages += rc->procs[i]->pages;

@@ -178,7 +178,7 @@ struct restore_ctx {
 	struct rst_records recs;	/* root only */
 	CtxEntry *ctxe;			/* root only: a whole context (ctx.c), else NULL */
 	int ns_cgroup_fd;		/* root only, context: its cgroup (clone3), -1 */
-	int janitor_fd;			/* root only: pipe to the SysV janitor, -1 */
+	int janitor_fd;			/* root only: socket to the janitor, -1 */
 	pid_t janitor_pid;
 	const char *freeze_cgroup;	/* root only: frozen before the tree is let go */
 	const char *pids_cgroup;	/* root only, context: v1 pids group the init joins */
@@ -304,13 +304,22 @@ int rst_open_recorded(const FileEntry *fe, int flags);
  * sysv.c: the segment of s, created at its id or, if one exists there,
  * taken read-only when it is provably the image's own (s->verify; page
  * records are then compared by rsysv_compare and the rest checked zero by
- * rsysv_check_rest).  A janitor removes what we created if we die; tell it
- * the outcome with rsysv_commit.  0 or -errno (logged).
+ * rsysv_check_rest).  The janitor removes what we created if we die.
+ * 0 or -errno (logged).
  */
 int rsysv_get(struct restore_ctx *root, struct rst_shmem *s);
 int rsysv_compare(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len);
 int rsysv_check_rest(const struct rst_shmem *s);
-void rsysv_commit(struct restore_ctx *root, bool committed);
+
+/*
+ * janitor.c: started (once) for a tree of several processes or with SysV
+ * segments; kills the processes handed to it by rst_janitor_watch() and
+ * removes the SysV segments we created, if we die before
+ * rst_janitor_commit(root, true).  0 or -errno (logged).
+ */
+int rst_janitor_start(struct restore_ctx *root);
+int rst_janitor_watch(struct restore_ctx *root, pid_t pid);
+void rst_janitor_commit(struct restore_ctx *root, bool committed);
 int files_open_maps(struct restore_ctx *rc);
 int file_pool_fd(const struct restore_ctx *rc, const struct rst_file *f);
 int signals_restore(struct restore_ctx *rc);

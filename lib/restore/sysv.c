@@ -9,12 +9,8 @@
  * compared, not written, through a read-only attach, and every page the
  * image does not hold must read as zero).  Anything else is refused.
  *
- * A SIGKILLed vxrestore cannot remove what it created, so before the first
- * segment is created a janitor is forked: it waits for the end of a pipe
- * only we hold, and unless we said "committed" first, it removes every
- * segment whose creator is our pid and that nobody has attached (the
- * half-built tree died with us).  /proc/sysvipc/shm gives the creator, so
- * no id has to reach the janitor before we die.
+ * A SIGKILLed vxrestore cannot remove what it created: the janitor
+ * (janitor.c), started before the first segment is created, does.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -33,8 +29,6 @@
 #include "proc/proc.h"
 #include "restore/restore.h"
 
-#define JANITOR_COMMIT 'c'
-#define JANITOR_WAIT_MS 5000
 
 /* Writes v to a /proc/sys file.  0/-errno. */
 static int write_sysctl(const char *path, int v)
@@ -50,104 +44,6 @@ static int write_sysctl(const char *path, int v)
 		ret = -errno;
 	close(fd);
 	return ret;
-}
-
-/*
- * Janitor: removes the segments creator made, once nobody has them
- * attached (the half-built tree dies with its tracer, a moment after us);
- * gives up on a segment still attached after JANITOR_WAIT_MS.  Returns how
- * many are still attached.
- */
-static size_t janitor_pass(pid_t creator)
-{
-	struct proc_sysv_shm *segs = NULL;
-	size_t n = 0, i, busy = 0;
-	char *text;
-
-	if (proc_read_path("/proc/sysvipc/shm", &text, NULL))
-		return 0;
-	if (!proc_parse_sysv_shm(text, &segs, &n)) {
-		for (i = 0; i < n; i++) {
-			if (segs[i].cpid != creator)
-				continue;
-			if (segs[i].nattch)
-				busy++;
-			else
-				shmctl(segs[i].shmid, IPC_RMID, NULL);
-		}
-	}
-	free(text);
-	free(segs);
-	return busy;
-}
-
-static void janitor_sweep(pid_t creator)
-{
-	struct timespec ts = { 0, 10 * 1000000 };
-	int waited;
-
-	for (waited = 0; janitor_pass(creator) && waited < JANITOR_WAIT_MS; waited += 10)
-		nanosleep(&ts, NULL);
-	_exit(0);
-}
-
-/* Janitor: waits for the end of our pipe (see the head comment). */
-static void janitor_main(int rd, pid_t creator)
-{
-	char c = 0;
-	ssize_t r;
-
-	syscall(SYS_close_range, 0, rd - 1, 0);
-	syscall(SYS_close_range, rd + 1, ~0u, 0);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	do {
-		r = read(rd, &c, 1);
-	} while (r < 0 && errno == EINTR);
-	if (r == 1 && c == JANITOR_COMMIT)
-		_exit(0);
-	janitor_sweep(creator);
-}
-
-/* Starts root's janitor once.  0 or -errno (logged). */
-static int janitor_start(struct restore_ctx *root)
-{
-	pid_t self = getpid(), pid;
-	int p[2];
-
-	if (root->janitor_fd >= 0)
-		return 0;
-	if (pipe2(p, O_CLOEXEC)) {
-		pr_perror("janitor pipe");
-		return -errno;
-	}
-	pid = fork();
-	if (pid < 0) {
-		pr_perror("cannot start the SysV janitor");
-		close(p[0]);
-		close(p[1]);
-		return -errno;
-	}
-	if (pid == 0)
-		janitor_main(p[0], self);
-	close(p[0]);
-	root->janitor_fd = p[1];
-	root->janitor_pid = pid;
-	return 0;
-}
-
-void rsysv_commit(struct restore_ctx *root, bool committed)
-{
-	char c = JANITOR_COMMIT;
-
-	if (root->janitor_fd < 0)
-		return;
-	if (committed && write(root->janitor_fd, &c, 1) != 1)
-		pr_warn("SysV janitor: %s\n", strerror(errno));
-	close(root->janitor_fd);
-	root->janitor_fd = -1;
-	waitpid(root->janitor_pid, NULL, 0);
 }
 
 /* Is existing segment ds the image's own left-over (metadata)? */
@@ -184,7 +80,7 @@ static int sysv_create(struct restore_ctx *root, struct rst_shmem *s)
 	struct shmid_ds ds;
 	int id, ret;
 
-	ret = janitor_start(root);
+	ret = rst_janitor_start(root);
 	ret = ret ? : write_sysctl("/proc/sys/kernel/shm_next_id", e->shmid);
 	if (ret) {
 		pr_err("cannot set kernel.shm_next_id (needed for SysV segment %d): %s\n",
