@@ -211,6 +211,7 @@ int cmd_dump(int argc, char **argv)
 	int ret;
 
 	vxcr_dump_opts_init(&o);
+	o.refused = cli_refused;	/* every refused object, one line each */
 	ret = parse_dump_args(argc, argv, &o, &out, &tg, &show);
 	if (ret) {
 		dump_usage(ret > 0 ? stdout : stderr);

@@ -15,6 +15,8 @@ int cmd_ctx(int argc, char **argv);
 
 /* Prints "vxcr: <msg>" (from vxcr_last_error() if msg is NULL) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* vxcr_dump_opts.refused: prints "vxcr: <line>" (escaped) to stderr. */
+void cli_refused(const char *line, void *arg);
 
 /*
  * Parses s as a decimal number in [min, max], strictly: digits only (a

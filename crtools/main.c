@@ -72,6 +72,13 @@ void cli_error(const char *fmt, ...)
 	put_one_line(buf);
 }
 
+void cli_refused(const char *line, void *arg)
+{
+	(void)arg;
+	fputs("vxcr: ", stderr);
+	put_one_line(line);
+}
+
 static void log_to_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };

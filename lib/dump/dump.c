@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +34,39 @@ uint64_t dump_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int dump_refusal(struct dump_ctx *ctx, const struct dump_task *t, int ret)
+{
+	const struct vxcr_dump_opts *o = ctx->opts;
+	char line[640];
+	size_t n;
+
+	if (ret != -EOPNOTSUPP)
+		return ret;
+	ctx->n_refused++;
+	if (!o->refused)
+		return 0;
+	if (ctx->ctxe && t)	/* the pid the context knows it by */
+		snprintf(line, sizeof(line), "context pid %d: %s", t->vpid, vxcr_last_error());
+	else
+		snprintf(line, sizeof(line), "%s", vxcr_last_error());
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	o->refused(line, o->refused_arg);
+	return 0;
+}
+
+/* After collecting: every refusal was reported; sum them up in one line. */
+static int refused_summary(struct dump_ctx *ctx)
+{
+	if (!ctx->n_refused)
+		return 0;
+	pr_err("%u object%s cannot be checkpointed: nothing was dumped, the %zu process%s "
+	       "keep%s running\n", ctx->n_refused, ctx->n_refused > 1 ? "s" : "",
+	       ctx->n_tasks, ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
+	return -EOPNOTSUPP;
 }
 
 /*
@@ -91,12 +125,13 @@ static int collect(struct dump_ctx *ctx)
 	for (i = 0; i < ctx->n_tasks; i++) {
 		if (ctx->tasks[i]->zombie)
 			continue;
-		ret = collect_one(ctx, ctx->tasks[i]);
+		ret = dump_refusal(ctx, ctx->tasks[i], collect_one(ctx, ctx->tasks[i]));
 		if (ret)
 			return ret;
 	}
-	ret = collect_sysv_shm(ctx);
-	ret = ret ? : locks_check(ctx);
+	ret = dump_refusal(ctx, NULL, collect_sysv_shm(ctx));
+	ret = ret ? : dump_refusal(ctx, NULL, locks_check(ctx));
+	ret = ret ? : refused_summary(ctx);
 	if (ret)
 		return ret;
 	for (i = 0; i < ctx->n_tasks; i++) {	/* before any page is read */
@@ -211,12 +246,13 @@ static int dump_tree(struct dump_ctx *ctx, pid_t pid)
 
 	ctx->t_seize = dump_now_ns();
 	pin_to_one_cpu(ctx);
-	ret = tree_seize(ctx, pid);
-	if (!ret)
+	ret = dump_refusal(ctx, NULL, tree_seize(ctx, pid));
+	if (!ret && !ctx->n_refused)
 		test_pause("seized");
 	ret = ret ? : ns_map_tree(ctx);
-	ret = ret ? : tree_check(ctx);
-	ret = ret ? : collect(ctx);
+	ret = ret ? : dump_refusal(ctx, NULL, tree_check(ctx));
+	/* a tree refused as a whole is not looked into further */
+	ret = ret ? : (ctx->n_refused ? refused_summary(ctx) : collect(ctx));
 	unpin(ctx);
 	if (!ret)
 		test_pause("collected");

@@ -278,12 +278,20 @@ struct dump_ctx {
 	const CtxEntry *ctxe;		/* a whole context: pids of its pid ns (ns.c) */
 	const char *ctx_cgroup;		/* its cgroup: every member must be in the tree */
 	struct inject_gadgets gadgets;	/* recovery code found so far (remote.c) */
+	unsigned n_refused;		/* objects refused so far (dump_refusal) */
 	struct dump_lock *locks;	/* file locks held by the tree (locks.c) */
 	size_t n_locks;
 };
 
 /* dump.c */
 uint64_t dump_now_ns(void);
+/*
+ * ret came from collecting an object of t: a refusal (-EOPNOTSUPP, its
+ * one line already logged) is counted and handed to the caller's refused
+ * callback, and 0 is returned so the collection goes on; other values are
+ * returned as they are.  t may be NULL (an image-wide object).
+ */
+int dump_refusal(struct dump_ctx *ctx, const struct dump_task *t, int ret);
 
 /* seize.c */
 /*

@@ -612,7 +612,7 @@ static int collect_table(struct dump_ctx *ctx, struct dump_task *t, pid_t tid, i
 		p->fd = fds[i];
 		p->local = -1;
 		ret = probe_fd(pidfd, p);
-		ret = ret ? : collect_fd(ctx, *out, p);
+		ret = ret ? : dump_refusal(ctx, t, collect_fd(ctx, *out, p));
 		if (p->local >= 0)
 			close(p->local);
 		free(p->fdinfo);

@@ -183,7 +183,7 @@ static int collect_vmas(struct dump_ctx *ctx, struct dump_task *t)
 		mm->vmas[i].pv = mm->raw.v[i];
 		mm->raw.v[i].name = NULL;	/* moved */
 		mm->n_vmas++;
-		ret = fill_vma(ctx, t, i);
+		ret = dump_refusal(ctx, t, fill_vma(ctx, t, i));
 		if (ret)
 			return ret;
 	}

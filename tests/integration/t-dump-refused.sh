@@ -4,25 +4,32 @@
 # child sharing its parent's mm, a child sharing the mm (CLONE_VM), and two
 # siblings sharing an fd table (CLONE_FILES) or cwd/root/umask (CLONE_FS)
 # that is not their parent's (sharing with the parent, and threads with
-# their own, are dumped: t-share-variants.sh).  Each: exit status 1,
-# exactly one line on stderr naming the pid(s) and the reason, no image
+# their own, are dumped: t-share-variants.sh), and all of the first two
+# at once in a parent and its child (every refusal of the tree is listed,
+# issue 9).  Each: exit status 1, one line on stderr per refused object
+# naming the pid(s) and the reason, then one summary line, no image
 # file left at -o, nothing on stdout, and the target keeps running: counter
 # advancing, not stopped, not traced (TracerPid 0), its children too.
 . "$(dirname "$0")/lib.sh"
 require_cr
 
-# refuse MODE REGEX: dumps $PID, which must be refused with a line matching
-# REGEX; then checks the target is unharmed and lets it check itself.
+# refuse MODE REGEX...: dumps $PID, which must be refused with $NREFUSED
+# (default 1) lines, each REGEX matching one, and a summary; then checks the
+# target is unharmed and lets it check itself.
 refuse()
 {
-	local mode=$1 want=$2 img=$T/img.$1 st tracer
+	local mode=$1 img=$T/img.$1 st tracer n=${NREFUSED:-1} w
 	"$VXDUMP" -o "$img" "$PID" >"$T/dump.out" 2>"$T/dump.err"
 	st=$?
 	[ "$st" = 1 ] || fail "vxdump of a process with a $mode exited $st, expected 1: $(head -n 3 "$T/dump.err")"
-	[ "$(wc -l <"$T/dump.err")" = 1 ] ||
-		fail "vxdump ($mode): expected one line on stderr, got $(wc -l <"$T/dump.err"): $(head -n 5 "$T/dump.err")"
-	grep -Eq "$want" "$T/dump.err" ||
-		fail "vxdump ($mode): message does not match '$want': $(cat "$T/dump.err")"
+	[ "$(wc -l <"$T/dump.err")" = $((n + 1)) ] ||
+		fail "vxdump ($mode): expected $n refusal(s) and a summary on stderr, got $(wc -l <"$T/dump.err") lines: $(head -n 6 "$T/dump.err")"
+	for w in "${@:2}"; do
+		head -n "$n" "$T/dump.err" | grep -Eq "$w" ||
+			fail "vxdump ($mode): no line matches '$w': $(cat "$T/dump.err")"
+	done
+	tail -n 1 "$T/dump.err" | grep -Eq "^vxcr: (dump: )?$n objects? cannot be checkpointed: nothing was dumped" ||
+		fail "vxdump ($mode): no summary line: $(tail -n 1 "$T/dump.err")"
 	[ ! -e "$img" ] && [ ! -L "$img" ] || fail "vxdump ($mode) left $img behind"
 	[ ! -s "$T/dump.out" ] || fail "vxdump ($mode) wrote to stdout"
 	vx_alive "$PID" && [ "$(vx_starttime "$PID")" = "$ORIG_START" ] ||
@@ -102,4 +109,11 @@ for mode in sibling-files sibling-fs; do
 	PRE_CHECK="check_untraced $c $s" refuse "$mode" \
 		"pid ($c|$s) shares its $what with pid ($c|$s), which is not its parent"
 done
+start_prog dump-refused many
+c=$(child_of child)
+sfd=$(sed -n 's/^socket //p' "$OUT")
+efd=$(sed -n 's/^eventfd //p' "$OUT")
+expect_counting "before dump (many)"
+NREFUSED=4 PRE_CHECK="check_untraced $c" refuse many "$P$PID$E.*fd $sfd$E.*socket" \
+	"$P$PID$E.*fd $efd$E.*eventfd" "$P$c$E.*fd $sfd$E.*socket" "$P$c$E.*fd $efd$E.*eventfd"
 pass

@@ -59,6 +59,22 @@ static void setup_eventfd(int unused)
 	prog_say("eventfd %d\n", event_fd);
 }
 
+/* Forward: the children below. */
+static int sleeper(void *arg);
+
+/* A socket and an eventfd, and a forked child holding both: four refusals. */
+static void setup_many(int unused)
+{
+	setup_socket(0);
+	setup_eventfd(0);
+	child_pid = fork();
+	if (child_pid < 0)
+		prog_fail("fork: %s", strerror(errno));
+	if (child_pid == 0)
+		sleeper(NULL);
+	prog_say("child %d\n", (int)child_pid);
+}
+
 /* A child's life: sleep in raw syscalls until killed (no libc state used). */
 static int sleeper(void *arg)
 {
@@ -203,6 +219,7 @@ static const struct {
 	{ "clone-vm", setup_clone, CLONE_VM },
 	{ "sibling-files", setup_sibling, CLONE_FILES },
 	{ "sibling-fs", setup_sibling, CLONE_FS },
+	{ "many", setup_many, 0 },
 };
 
 int main(int argc, char **argv)

@@ -36,6 +36,12 @@ struct vxcr_dump_opts {
 	 * 0 or -errno; on failure the dump fails and the target runs on. */
 	int (*commit)(int fd, void *arg);
 	void *commit_arg;
+	/* If set, called with each object the dump refuses (one line, no
+	 * newline), as it is found: a refused dump goes on looking through
+	 * the whole tree, then fails with -EOPNOTSUPP and a summary as
+	 * vxcr_last_error(); the tree keeps running. */
+	void (*refused)(const char *line, void *arg);
+	void *refused_arg;
 };
 
 struct vxcr_dump_stats {
