@@ -11,6 +11,11 @@
  * while the caller fills the next; at most STORE_SLOTS chunks in flight.
  * After a failed write the worker writes nothing more and the error comes
  * back from the next zpool_put() or zpool_finish().
+ *
+ * Signed images: the worker also hashes each frame input (BLAKE2b-256, a
+ * segment of the signature chain, sign.h) and the caller passes the hashes
+ * on in order through the pool's segment function.  zpool_cut() ends a
+ * frame early where a SIGNATURE record starts the next segment.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +26,7 @@
 #define LOG_PREFIX "img: "
 #include "log.h"
 #include "img/img-internal.h"
+#include "img/sign.h"
 
 #define CRC_STEP	(64u << 10)	/* copy, then crc while still in cache */
 #define STORE_CHUNK	(4u << 20)	/* store mode: bytes per write */
@@ -38,6 +44,7 @@ struct zslot {
 	size_t out_len;
 	bool done;			/* under zpool.lock */
 	int err;			/* compression (or write) error of this frame */
+	uint8_t hash[IMG_HASH_LEN];	/* of in, when the pool hashes */
 };
 
 struct zworker {
@@ -69,6 +76,7 @@ struct zpool {
 	unsigned nalloc;		/* workers allocated */
 	unsigned nworkers;		/* started */
 	zpool_out_fn out;
+	zpool_seg_fn seg;		/* NULL: frames are not hashed */
 	void *out_ctx;
 };
 
@@ -151,6 +159,8 @@ static void *zworker_main(void *arg)
 			break;
 		s = &p->slots[p->taken++ % p->nslots];
 		pthread_mutex_unlock(&p->lock);
+		if (p->seg)
+			img_hash(s->hash, s->in, s->in_len);
 		err = p->store ? zslot_store(p, s) : zslot_compress(wk->cctx, s);
 		pthread_mutex_lock(&p->lock);
 		s->err = err;
@@ -185,6 +195,8 @@ static int pool_write(struct zpool *p, uint64_t upto, bool wait)
 		ret = s->err;
 		if (!ret && !p->store)
 			ret = p->out(p->out_ctx, s->out, s->out_len);
+		if (!ret && p->seg)
+			p->seg(p->out_ctx, s->hash);
 		pthread_mutex_lock(&p->lock);
 		p->written++;
 	}
@@ -324,7 +336,7 @@ static int pool_alloc(struct zpool *p, unsigned n, int level)
  * broken pipe fails with EPIPE instead of killing the process).  Returns 0
  * or -errno; on success *pp owns the pool. */
 static int pool_start(bool store, unsigned n, int level, zpool_out_fn out,
-		      void *ctx, struct zpool **pp)
+		      zpool_seg_fn seg, void *ctx, struct zpool **pp)
 {
 	struct zpool *p;
 	sigset_t all, old;
@@ -338,6 +350,7 @@ static int pool_start(bool store, unsigned n, int level, zpool_out_fn out,
 	pthread_cond_init(&p->done, NULL);
 	p->store = store;
 	p->out = out;
+	p->seg = seg;
 	p->out_ctx = ctx;
 	ret = pool_alloc(p, n, level);
 	if (ret)
@@ -366,23 +379,26 @@ out_free:
 }
 
 /* Starts n compression workers; finished frames go to out(ctx) on the
- * caller's thread.  Returns 0 or -errno; on success *pp owns the pool. */
-int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
-		struct zpool **pp)
+ * caller's thread, and with seg their input hashes to seg(ctx), in order.
+ * Returns 0 or -errno; on success *pp owns the pool. */
+int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg,
+		void *ctx, struct zpool **pp)
 {
-	return pool_start(false, n, level, out, ctx, pp);
+	return pool_start(false, n, level, out, seg, ctx, pp);
 }
 
 /* Starts a store-mode pool: one thread writes the body through out(ctx)
  * in STORE_CHUNK pieces, unchanged.  Returns 0 or -errno; on success *pp
  * owns the pool. */
-int zpool_start_store(zpool_out_fn out, void *ctx, struct zpool **pp)
+int zpool_start_store(zpool_out_fn out, zpool_seg_fn seg, void *ctx,
+		      struct zpool **pp)
 {
-	return pool_start(true, 1, 0, out, ctx, pp);
+	return pool_start(true, 1, 0, out, seg, ctx, pp);
 }
 
 /* Hands over the frame being filled and writes every frame out: 0 or the
- * first error. */
+ * first error.  The pool stays usable: the writer also calls it to end a
+ * signature segment early (the next frame starts a new one). */
 int zpool_finish(struct zpool *p)
 {
 	int ret = 0;
