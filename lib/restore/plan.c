@@ -407,8 +407,11 @@ static int plan_signed(struct restore_ctx *rc)
 	if (!rc->opts->trusted_keys || !rc->s->have_pending ||
 	    img_reader_covered(rc->s->rd, rc->s->pending.index))
 		return 0;
-	pr_err("image: record %llu: the records before the pages carry no trusted "
-	       "signature\n", (unsigned long long)rc->s->pending.index);
+	if (!img_reader_sig_id(rc->s->rd))
+		pr_err("image: not signed (--trusted-keys takes signed images only)\n");
+	else
+		pr_err("image: record %llu: the records before the pages carry no "
+		       "trusted signature\n", (unsigned long long)rc->s->pending.index);
 	return -EKEYREJECTED;
 }
 

@@ -51,10 +51,10 @@ static const char *untrusted(const struct stat *st, const char *dirname,
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
 		snprintf(owner, sizeof(owner), "owned by uid %u", (unsigned)st->st_uid);
 		why = owner;
-	} else if ((st->st_mode & S_IWGRP) && !sticky) {
-		why = "writable by group";
 	} else if ((st->st_mode & S_IWOTH) && !sticky) {
 		why = "writable by others";
+	} else if ((st->st_mode & S_IWGRP) && !sticky) {
+		why = "writable by group";
 	} else {
 		return NULL;
 	}

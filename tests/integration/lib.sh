@@ -297,6 +297,28 @@ expect_refused()
 	log "$what refused: $(cat "$T/refused.err")"
 }
 
+# expect_refused_by WHAT PATTERN CMD...: runs CMD (vxrestore or vxcr img
+# with its options) in the foreground and checks the refusal: exit status
+# 1, exactly one line on stderr matching the grep -E PATTERN, no process
+# with $PID left behind.
+expect_refused_by()
+{
+	local what=$1 pat=$2 st
+	shift 2
+	timeout 60 "$@" >"$T/refused.out" 2>"$T/refused.err" </dev/null
+	st=$?
+	[ "$st" = 1 ] || fail "$what: exited $st, expected 1: $(head -n 2 "$T/refused.err")"
+	[ "$(wc -l <"$T/refused.err")" = 1 ] ||
+		fail "$what: expected a one-line message, got: $(head -n 3 "$T/refused.err")"
+	grep -Eq -- "$pat" "$T/refused.err" ||
+		fail "$what: message does not say '$pat': $(cat "$T/refused.err")"
+	sleep 0.2
+	if [ -n "${PID:-}" ] && vx_alive "$PID" && [ "$(vx_starttime "$PID")" != "$ORIG_START" ]; then
+		fail "pid $PID exists after the refusal of $what"
+	fi
+	log "$what refused: $(cat "$T/refused.err")"
+}
+
 # Standard case: start a prog, dump, check the pid is gone, restore in the
 # background, send "go", check PASS and vxrestore's exit status, and that
 # restore did not modify the image.
