@@ -179,11 +179,11 @@ dump()
 	esac
 }
 
-# restore_bg IMAGE: starts vxrestore IMAGE in the background (it waits for
-# the restored process); sets RPID.  Waits until PID runs again.
+# restore_bg [OPTS...] IMAGE: starts vxrestore in the background (it waits
+# for the restored process); sets RPID.  Waits until PID runs again.
 restore_bg()
 {
-	"$VXRESTORE" "$1" >"$T/restore.out" 2>"$T/restore.err" &
+	"$VXRESTORE" "$@" >"$T/restore.out" 2>"$T/restore.err" &
 	RPID=$!
 	vx_track "$RPID"
 	wait_restored

@@ -58,10 +58,7 @@ expect_refused_by "empty trusted-keys directory" "no NAME.pub key" \
 
 # the signature stands in for the file rule: a group-writable signed image
 chmod 0664 "$T/img"
-"$VXRESTORE" --trusted-keys "$T/trusted" "$T/img" >"$T/restore.out" 2>"$T/restore.err" &
-RPID=$!
-vx_track "$RPID"
-wait_restored
+restore_bg --trusted-keys "$T/trusted" "$T/img"
 go_and_check
 wait_restore_exit 0
 pass

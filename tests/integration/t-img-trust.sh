@@ -34,6 +34,7 @@ expect_refused_by "image below a symlinked directory" "$T/dirlink is a symlink" 
 	"$VXRESTORE" img ) || exit 1
 
 # stdin is trusted: the caller opened it
+# (a background job reads /dev/null unless told otherwise: not restore_bg)
 "$VXRESTORE" - <"$T/open/img" >"$T/restore.out" 2>"$T/restore.err" &
 RPID=$!
 vx_track "$RPID"
@@ -46,10 +47,7 @@ wait "$RPID" 2>/dev/null
 # --trust-image: the user vouches for the file
 dump "$PID" "$T/img2"
 chmod 0666 "$T/img2"
-"$VXRESTORE" --trust-image "$T/img2" >"$T/restore.out" 2>"$T/restore.err" &
-RPID=$!
-vx_track "$RPID"
-wait_restored
+restore_bg --trust-image "$T/img2"
 expect_counting "after restore with --trust-image"
 go_and_check
 wait_restore_exit 0
