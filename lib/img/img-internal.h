@@ -63,6 +63,9 @@ int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg,
 /* Uncompressed body: one thread writes it out in order, in chunks. */
 int zpool_start_store(zpool_out_fn out, zpool_seg_fn seg, void *ctx,
 		      struct zpool **pp);
+/* Signed uncompressed body: n threads hash it, the caller writes it. */
+int zpool_start_plain(unsigned n, zpool_out_fn out, zpool_seg_fn seg, void *ctx,
+		      struct zpool **pp);
 
 int zpool_put(struct zpool *p, const uint8_t *buf, size_t len, uint32_t *crc);
 int zpool_finish(struct zpool *p);

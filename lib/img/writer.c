@@ -547,6 +547,8 @@ static int setup_threads(struct img_writer *w, const struct img_write_opts *o)
 		n = n < 1 ? 1 : n > AUTO_THREADS_MAX ? AUTO_THREADS_MAX : n;
 	}
 	seg = o->sign_key ? pool_seg : NULL;
+	if (!o->compress && n > 1 && seg)	/* hashing needs more than one thread */
+		return zpool_start_plain(n, pool_out, seg, w, &w->pool);
 	if (!o->compress)
 		return n == 1 ? 0 : zpool_start_store(store_out, seg, w, &w->pool);
 	if (n == 1)

@@ -2,7 +2,7 @@
  * Signed images (lib/img/sign.c, keys.c and the writer/reader parts): the
  * hash chain's segmentation, round trips in every writer mode (compressed
  * on the caller's thread or on workers, uncompressed on the caller's
- * thread or the writer thread) read back with the decompression pool or
+ * thread or on hashing workers) read back with the decompression pool or
  * without, where the SIGNATURE records go, and refusals: a key that is not
  * trusted, an unsigned image, a payload byte changed with its crc and the
  * trailer repaired.
@@ -180,7 +180,7 @@ static int read_signed(const struct buf *img, const struct vxcr_keyring *kr, int
 static void test_roundtrip_modes(void)
 {
 	static const struct { bool compress; int threads; } modes[] = {
-		{ true, 1 }, { true, 2 }, { false, 1 }, { false, 0 },
+		{ true, 1 }, { true, 2 }, { false, 1 }, { false, 0 }, { false, 3 },
 	};
 	struct sig_seen s;
 	struct buf img;
