@@ -89,7 +89,7 @@ int vxcr_key_new(int dirfd, const char *name, char *id_hex)
 		       IMG_KEY_NAME_MAX - 1);
 		return -EINVAL;
 	}
-	img_hash(k.pk, "", 0);	/* initialises libsodium */
+	img_crypto_init();
 	crypto_sign_keypair(k.pk, k.sk);
 	key_set_id(&k);
 	snprintf(file, sizeof(file), "%s.key", name);
@@ -156,7 +156,7 @@ int vxcr_key_load(const char *path, struct vxcr_key **out)
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
-	img_hash(k->pk, "", 0);	/* initialises libsodium */
+	img_crypto_init();
 	ret = read_key_file(fd, SECRET_TAG, k->sk, sizeof(k->sk));
 	if (ret) {
 		pr_err("secret key %s: not a vxcr key file\n", path);
@@ -240,7 +240,7 @@ int vxcr_keyring_load(const char *dir, struct vxcr_keyring **out)
 		return -ENOMEM;
 	}
 	snprintf(kr->dir, sizeof(kr->dir), "%s", dir);
-	img_hash(kr->keys[0].pk, "", 0);	/* initialises libsodium */
+	img_crypto_init();
 	while (!ret && kr->n < KEYRING_MAX && (de = readdir(d)))
 		if (is_pub(de->d_name))
 			ret = keyring_add(kr, dirfd(d), de->d_name);

@@ -23,17 +23,22 @@ static void sodium_setup(void)
 		pr_warn("libsodium: initialisation failed\n");
 }
 
+void img_crypto_init(void)
+{
+	pthread_once(&sodium_once, sodium_setup);
+}
+
 /* BLAKE2b-256 of buf. */
 void img_hash(uint8_t out[IMG_HASH_LEN], const void *buf, size_t len)
 {
-	pthread_once(&sodium_once, sodium_setup);
+	img_crypto_init();
 	crypto_generichash(out, IMG_HASH_LEN, buf, len, NULL, 0);
 }
 
 /* Starts the chain: domain string, then the preamble's hash. */
 void img_sighash_start(struct img_sighash *h, const uint8_t pre[IMG_HASH_LEN])
 {
-	pthread_once(&sodium_once, sodium_setup);
+	img_crypto_init();
 	memset(h, 0, sizeof(*h));
 	crypto_generichash_init(&h->chain, NULL, 0, IMG_HASH_LEN);
 	crypto_generichash_update(&h->chain, (const uint8_t *)SIG_DOMAIN,

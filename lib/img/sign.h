@@ -54,7 +54,9 @@ struct img_sighash {
 	uint64_t nseg;
 };
 
-/* BLAKE2b-256 of buf.  Never fails (libsodium initialised on first use). */
+/* Initialises libsodium once (every function here does it as well). */
+void img_crypto_init(void);
+/* BLAKE2b-256 of buf.  Never fails. */
 void img_hash(uint8_t out[IMG_HASH_LEN], const void *buf, size_t len);
 /* Starts the chain with the hash of the stored preamble. */
 void img_sighash_start(struct img_sighash *h, const uint8_t pre[IMG_HASH_LEN]);

@@ -78,7 +78,12 @@ static int walk_dir(const struct trust_walk *tw, int dirfd, const char *c,
 		snprintf(why, sizeof(why), "%s: %s", sofar, strerror(errno));
 		return refuse(tw, -errno, why);
 	}
-	if (fstat(fd, &st) || !S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st)) {
+		snprintf(why, sizeof(why), "%s: %s", sofar, strerror(errno));
+		close(fd);
+		return refuse(tw, -EIO, why);
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		snprintf(why, sizeof(why), "%s is %s", sofar,
 			 S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
 		close(fd);
