@@ -3,7 +3,8 @@
 for anonymous-memory workloads, a python3 dict, a tree of 100 small
 processes and one process with 100 threads (bench/many.c), whole contexts
 (`vxcr ctx create` around a workload, then `vxdump --ctx` / `vxrestore`: rows
-named "ctx ..."), with memcpy / first-touch baselines and, when a criu binary
+named "ctx ..."), signed images (rows named "signed": vxdump --sign with a
+fresh key, vxrestore --trusted-keys), with memcpy / first-touch baselines and, when a criu binary
 is found ($CRIU or PATH), CRIU side by side.
 Prints a table of medians.
 usage: bench/run.py BUILD [--reps N] [--quick] [--only SUBSTRING]
@@ -21,6 +22,8 @@ BASELINE = os.path.abspath(os.path.join(BUILD, "bench", "baseline"))
 MANY = os.path.abspath(os.path.join(BUILD, "bench", "many"))
 CRIU = os.environ.get("CRIU") or shutil.which("criu")
 WARM_MIB = int(os.environ.get("VXCR_BENCH_WARM_MIB", "3072"))
+SIGNED = ("--sign", "@key")     # extra of the signed rows: the key made in main()
+KEY, TRUSTED = None, None       # its secret key file, the directory of its .pub
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: we reap what we restore
@@ -158,6 +161,8 @@ def parse_stats(text):
 def bench_vxcr(kind, arg, mib, tmp, extra=()):
     res = {"dump": [], "restore": [], "frozen": [], "img": [], "raw": []}
     img = os.path.join(tmp, "img")
+    rextra = ["--trusted-keys", TRUSTED] if "--sign" in extra else []
+    extra = [KEY if a == "@key" else a for a in extra]
     for rep in range(REPS):
         p = start(kind, arg, tmp)
         if rep == 0:
@@ -176,7 +181,7 @@ def bench_vxcr(kind, arg, mib, tmp, extra=()):
         res["img"].append(os.path.getsize(img))
         warm(mib)
         pidfile = os.path.join(tmp, "pid")
-        dt, _ = run_timed([VXCR, "restore", "-d", "--pidfile", pidfile, img])
+        dt, _ = run_timed([VXCR, "restore", "-d", "--pidfile", pidfile] + rextra + [img])
         res["restore"].append(dt)
         kill_tree(int(open(pidfile).read()))
         os.unlink(img)
@@ -286,7 +291,9 @@ def main():
     none = ("--compress", "none")
     workloads = [("anon 64 MiB", "mem", 64, 64, ()), ("anon 256 MiB", "mem", 256, 256, ()),
                  ("anon 1 GiB", "mem", 1024, 1024, ()),
+                 ("anon 1 GiB, signed", "mem", 1024, 1024, SIGNED),
                  ("anon 1 GiB, raw", "mem", 1024, 1024, none),
+                 ("anon 1 GiB, raw, signed", "mem", 1024, 1024, none + SIGNED),
                  ("small 1 MiB", "mem", 1, 1, ()),
                  ("python3 dict 1e6", "py", 1000000, 0, ()),
                  ("tree 100 procs", "procs", 100, 0, ()),
@@ -314,6 +321,12 @@ def main():
     base = os.environ.get("VXCR_BENCH_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
     tmp = tempfile.mkdtemp(prefix="vxcr-bench-", dir=base)
     print("images in %s" % tmp)
+    global KEY, TRUSTED
+    KEY, TRUSTED = os.path.join(tmp, "bench.key"), os.path.join(tmp, "trusted")
+    os.mkdir(TRUSTED, 0o700)
+    subprocess.run([VXCR, "key", "new", os.path.join(tmp, "bench")], check=True,
+                   stdout=subprocess.DEVNULL)
+    shutil.copy(os.path.join(tmp, "bench.pub"), TRUSTED)
     try:
         for name, kind, arg, mib, extra in workloads:
             if kind.startswith("ctx:"):

@@ -3,7 +3,7 @@
 # Usage: contrib/install-deps.sh [--check]   (--check: exit 1 if any missing)
 set -e
 PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
-libnl-route-3-dev libzstd-dev libcunit1-dev python3 bash coreutils procps
+libnl-route-3-dev libzstd-dev libsodium-dev libcunit1-dev python3 bash coreutils procps
 iproute2 hyperfine sqlite3"
 
 missing=""

@@ -18,7 +18,7 @@ static void dump_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vxdump [-o FILE] [--leave-running] [--no-sync] [--compress zstd|none]\n"
-		"              [--zstd-level N] [-v] PID\n"
+		"              [--zstd-level N] [--sign KEYFILE] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"\n"
 		"Checkpoints the process tree rooted at PID (all its threads and descendants)\n"
@@ -38,11 +38,14 @@ static void dump_usage(FILE *f)
 		"      --no-sync        do not fsync the image (scratch images)\n"
 		"      --compress KIND  zstd (default) or none\n"
 		"      --zstd-level N   zstd compression level (default: fast)\n"
+		"      --sign KEYFILE   sign the image with the secret key KEYFILE (NAME.key of\n"
+		"                       vxcr key new); vxrestore --trusted-keys checks it\n"
 		"      --stats          print timings and sizes as one line on stderr\n"
 		"  -v, --verbose        log progress to stderr\n");
 }
 
-enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL, OPT_STATS, OPT_CTX, OPT_RUNDIR, OPT_NO_SYNC };
+enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL, OPT_STATS, OPT_CTX, OPT_RUNDIR, OPT_NO_SYNC,
+       OPT_SIGN };
 #define SHOW_STATS 0x1
 #define SHOW_VERBOSE 0x2
 
@@ -55,6 +58,7 @@ static const struct option dump_options[] = {
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "ctx", required_argument, NULL, OPT_CTX },
 	{ "rundir", required_argument, NULL, OPT_RUNDIR },
+	{ "sign", required_argument, NULL, OPT_SIGN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -64,6 +68,7 @@ struct dump_target {
 	pid_t pid;
 	long xid;		/* --ctx, else 0 */
 	const char *rundir;
+	const char *sign;	/* --sign KEYFILE */
 };
 
 /* Parses options into o; returns -1 on a usage error, 1 for --help. */
@@ -113,6 +118,9 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 			break;
 		case OPT_RUNDIR:
 			tg->rundir = optarg;
+			break;
+		case OPT_SIGN:
+			tg->sign = optarg;
 			break;
 		case 'h':
 			return 1;
@@ -204,7 +212,8 @@ int cmd_dump(int argc, char **argv)
 {
 	struct vxcr_dump_opts o;
 	struct vxcr_dump_stats st;
-	struct dump_target tg = { 0, 0, NULL };
+	struct dump_target tg = { 0, 0, NULL, NULL };
+	struct vxcr_key *key = NULL;
 	struct out_file of;
 	const char *out = NULL;
 	unsigned show = 0;
@@ -221,11 +230,19 @@ int cmd_dump(int argc, char **argv)
 		cli_error("dump: refusing to write an image to a terminal (use -o FILE or a pipe)");
 		return EXIT_USAGE;
 	}
-	if (out && out_file_open(&of, out)) {
-		cli_error("%s", of.err);
+	if (tg.sign && vxcr_key_load(tg.sign, &key)) {
+		cli_error("dump: %s", vxcr_last_error());
 		return 1;
 	}
-	if (run_dump(&tg, &o, out ? &of : NULL, &st))
+	o.sign_key = key;
+	if (out && out_file_open(&of, out)) {
+		cli_error("%s", of.err);
+		vxcr_key_free(key);
+		return 1;
+	}
+	ret = run_dump(&tg, &o, out ? &of : NULL, &st);
+	vxcr_key_free(key);
+	if (ret)
 		return 1;
 	if (show & SHOW_VERBOSE)
 		print_stats(tg.pid, &st);

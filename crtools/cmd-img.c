@@ -1,6 +1,8 @@
 /*
  * vxcr img: show, print as JSON, verify or size an image.  FILE may be "-"
- * for stdin; images are read as a stream, so pipes work.
+ * for stdin; images are read as a stream, so pipes work.  With
+ * --trusted-keys DIR the image must carry a valid signature by one of the
+ * keys in DIR (verify then says who signed it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "vxcr/vxcr.h"
 #include "img/img.h"
 #include "img/text.h"
 
@@ -30,8 +33,9 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: vxcr img COMMAND FILE\n\n"
-		   "FILE is an image, or - for stdin.\n\ncommands:\n");
+	fprintf(f, "usage: vxcr img COMMAND [--trusted-keys DIR] FILE\n\n"
+		   "FILE is an image, or - for stdin.  --trusted-keys DIR: the image must be\n"
+		   "signed by a key DIR/NAME.pub.\n\ncommands:\n");
 	for (i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++)
 		fprintf(f, "  %-7s %s\n", subcmds[i].name, subcmds[i].help);
 	fprintf(f, "\nExit status: 0 ok, 1 the image is bad or unreadable, 2 usage.\n");
@@ -47,15 +51,17 @@ static const struct img_subcmd *find_subcmd(const char *name)
 	return NULL;
 }
 
-/* Opens the image and runs sub on it; returns the exit code. */
-static int run_subcmd(const struct img_subcmd *sub, const char *file)
+/* Opens the image and runs sub on it, checking signatures against kr if
+ * set; returns the exit code. */
+static int run_subcmd(const struct img_subcmd *sub, const char *file,
+		      const struct vxcr_keyring *kr)
 {
 	struct img_reader *r;
 	char what[32];
 	int fd, ret, code = 0;
 
 	snprintf(what, sizeof(what), "img %s", sub->name);
-	fd = image_open_input(what, file);
+	fd = image_open_input(what, file, false);
 	if (fd < 0)
 		return 1;
 	ret = img_reader_open(fd, &r);
@@ -63,6 +69,8 @@ static int run_subcmd(const struct img_subcmd *sub, const char *file)
 		cli_error("img %s %s: %s", sub->name, file, img_last_open_error());
 		goto out_close;
 	}
+	if (kr)
+		img_reader_set_keys(r, kr);
 	ret = sub->fn(r, stdout);
 	if (fflush(stdout) || ferror(stdout)) {
 		cli_error("img %s %s: writing output: %s", sub->name, file, strerror(errno));
@@ -78,16 +86,19 @@ out_close:
 	return ret ? 1 : code;
 }
 
-/* Handles options at optind: -1 to go on, else the exit code (--help). */
-static int parse_opts(int argc, char **argv)
+/* Handles options at optind (--trusted-keys into *keydir): -1 to go on,
+ * else the exit code (--help, usage). */
+static int parse_opts(int argc, char **argv, const char **keydir)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "trusted-keys", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	c = getopt_long(argc, argv, "+h", opts, NULL);
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) == 'K')
+		*keydir = optarg;
 	if (c == -1)
 		return -1;
 	usage(c == 'h' ? stdout : stderr);
@@ -97,9 +108,11 @@ static int parse_opts(int argc, char **argv)
 int cmd_img(int argc, char **argv)
 {
 	const struct img_subcmd *sub;
+	struct vxcr_keyring *kr = NULL;
+	const char *keydir = NULL;
 	int ret;
 
-	ret = parse_opts(argc, argv);
+	ret = parse_opts(argc, argv, &keydir);
 	if (ret >= 0)
 		return ret;
 	if (optind >= argc) {
@@ -112,12 +125,18 @@ int cmd_img(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	optind++;
-	ret = parse_opts(argc, argv);
+	ret = parse_opts(argc, argv, &keydir);
 	if (ret >= 0)
 		return ret;
 	if (argc - optind != 1) {
 		cli_error("img %s: expected one FILE (see vxcr img --help)", sub->name);
 		return EXIT_USAGE;
 	}
-	return run_subcmd(sub, argv[optind]);
+	if (keydir && vxcr_keyring_load(keydir, &kr)) {
+		cli_error("img %s: %s", sub->name, vxcr_last_error());
+		return 1;
+	}
+	ret = run_subcmd(sub, argv[optind], kr);
+	vxcr_keyring_free(kr);
+	return ret;
 }

@@ -1,7 +1,11 @@
 /*
  * vxcr restore / vxrestore: restart a process from an image.
  *
- *   vxrestore [-d] [--pidfile F] [-v] [FILE|-]
+ *   vxrestore [-d] [--pidfile F] [--trusted-keys DIR | --trust-image] [-v] [FILE|-]
+ *
+ * An image file is restored only if it is trusted: a file only root could
+ * have written or replaced (vxcr_open_trusted()), a signature by a key of
+ * --trusted-keys DIR, or --trust-image from the user.  stdin is trusted.
  *
  * Without -d it waits for the restored process and exits with its status
  * (128+signal if it was killed, like a shell).  A context image (vxdump
@@ -22,14 +26,18 @@
 
 static void restore_usage(FILE *f)
 {
-	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [-v] [IMAGE|-]\n"
+	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [--trusted-keys DIR] [-v] [IMAGE|-]\n"
 		   "  -d, --detach      print the pid and return once it runs\n"
+		   "      --trusted-keys DIR  accept only an image signed by a key DIR/NAME.pub\n"
+		   "      --trust-image restore IMAGE even if others could have written it\n"
 		   "      --pidns       restore inside a new PID namespace (recorded pids free there)\n"
 		   "      --pidfile F   write the restored pid to F (a context: its init)\n"
 		   "      --rundir DIR  a context image: where its record goes (default\n"
 		   "                    $VXCR_RUNDIR or /run/vxcr)\n"
 		   "  -v, --verbose     report progress and timing\n"
-		   "Reads the image from IMAGE, or stdin if it is - or missing.  A context\n"
+		   "Reads the image from IMAGE, or stdin if it is - or missing.  IMAGE must be\n"
+		   "owned by root and writable by nobody else, in directories only root can\n"
+		   "change (sticky ones such as /tmp too), unless signed or --trust-image.  A context\n"
 		   "image recreates the context (same xid, flags, caps, uname, pids inside)\n"
 		   "and returns once it runs.\n");
 }
@@ -70,14 +78,17 @@ int cmd_restore(int argc, char **argv)
 		{ "pidns", no_argument, NULL, 'P' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "rundir", required_argument, NULL, 'R' },
+		{ "trusted-keys", required_argument, NULL, 'K' },
+		{ "trust-image", no_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vxcr_restore_opts o;
 	struct vxcr_restore_stats st = { 0 };
-	const char *pidfile = NULL;
-	bool verbose = false;
+	const char *pidfile = NULL, *keydir = NULL;
+	struct vxcr_keyring *kr = NULL;
+	bool verbose = false, trust_image = false;
 	pid_t pid;
 	int c, fd, ret;
 
@@ -88,6 +99,8 @@ int cmd_restore(int argc, char **argv)
 		case 'P': o.pidns = true; break;
 		case 'p': pidfile = optarg; break;
 		case 'R': o.rundir = optarg; break;
+		case 'K': keydir = optarg; break;
+		case 'T': trust_image = true; break;
 		case 'v': verbose = true; vxcr_set_log_level(VXCR_LOG_INFO); break;
 		case 'h': restore_usage(stdout); return 0;
 		default: restore_usage(stderr); return EXIT_USAGE;
@@ -97,12 +110,21 @@ int cmd_restore(int argc, char **argv)
 		restore_usage(stderr);
 		return EXIT_USAGE;
 	}
-	fd = image_open_input("restore", optind < argc ? argv[optind] : NULL);
-	if (fd < 0)
+	if (keydir && vxcr_keyring_load(keydir, &kr)) {
+		cli_error("restore: %s", vxcr_last_error());
 		return 1;
+	}
+	o.trusted_keys = kr;
+	fd = image_open_input("restore", optind < argc ? argv[optind] : NULL,
+			      !kr && !trust_image);
+	if (fd < 0) {
+		vxcr_keyring_free(kr);
+		return 1;
+	}
 	ret = vxcr_restore(fd, &o, &pid, &st);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	vxcr_keyring_free(kr);
 	if (ret) {
 		cli_error(NULL);
 		return 1;

@@ -12,6 +12,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_img(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_ctx(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 /* Prints "vxcr: <msg>" (from vxcr_last_error() if msg is NULL) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -39,7 +40,8 @@ struct out_file {
 int out_file_open(struct out_file *of, const char *path);
 int out_file_commit(struct out_file *of, bool sync);
 int out_file_close(struct out_file *of);
-/* The image at path (NULL or "-": stdin) for reading; -1 after one line. */
-int image_open_input(const char *what, const char *path);
+/* The image at path (NULL or "-": stdin) for reading, with trusted only
+ * if nobody else can have written or replaced it; -1 after one line. */
+int image_open_input(const char *what, const char *path, bool trusted);
 
 #endif

@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{ "img",     cmd_img,     0,          "show, verify or print an image as JSON" },
 	{ "check",   cmd_check,   0,          "report which kernel features are usable" },
 	{ "ctx",     cmd_ctx,     NEEDS_ROOT, "create, enter, list and control contexts" },
+	{ "key",     cmd_key,     0,          "make a key pair to sign images with" },
 };
 
 /*

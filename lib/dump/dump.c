@@ -157,6 +157,7 @@ static int open_writer(struct dump_ctx *ctx, pid_t pid)
 	if (o->compress && !wo.threads && sysconf(_SC_NPROCESSORS_ONLN) >= 2)
 		wo.threads = 2;
 	wo.root_pid = pid;
+	wo.sign_key = o->sign_key;
 	ret = img_writer_open(ctx->out_fd, &wo, &ctx->w);
 	if (ret)
 		pr_err("cannot start the image on fd %d: %s\n", ctx->out_fd, strerror(-ret));

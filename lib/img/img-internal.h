@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "img/img.h"
+#include "img/sign.h"
 
 #define IBUF_SIZE	(1u << 20)	/* reader input buffer */
 #define ZSTD_MAGIC	0xFD2FB528u
@@ -53,12 +54,19 @@ static inline uint64_t get_le64(const uint8_t *p)
 struct zpool;
 /* Writes one finished frame to the image: 0 or -errno. */
 typedef int (*zpool_out_fn)(void *ctx, const void *buf, size_t len);
+/* Takes the hash of one frame input (signed images), in order. */
+typedef void (*zpool_seg_fn)(void *ctx, const uint8_t *hash);
 
 int img_new_cctx(int level, ZSTD_CCtx **out);
-int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
-		struct zpool **pp);
+int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg,
+		void *ctx, struct zpool **pp);
 /* Uncompressed body: one thread writes it out in order, in chunks. */
-int zpool_start_store(zpool_out_fn out, void *ctx, struct zpool **pp);
+int zpool_start_store(zpool_out_fn out, zpool_seg_fn seg, void *ctx,
+		      struct zpool **pp);
+/* Signed uncompressed body: n threads hash it, the caller writes it. */
+int zpool_start_plain(unsigned n, zpool_out_fn out, zpool_seg_fn seg, void *ctx,
+		      struct zpool **pp);
+
 int zpool_put(struct zpool *p, const uint8_t *buf, size_t len, uint32_t *crc);
 int zpool_finish(struct zpool *p);
 void zpool_free(struct zpool *p);
@@ -104,6 +112,14 @@ struct img_reader {
 	uint32_t cur_crc;		/* crc of the record just read */
 	struct img_record cur;		/* record being read, for messages */
 	bool cur_known;			/* cur.type is valid */
+	uint8_t pre_hash[IMG_HASH_LEN];	/* of the stored preamble (sign.h) */
+	const struct vxcr_keyring *kr;	/* verifying signatures, or NULL */
+	struct img_sighash sh;		/* the chain, when verifying */
+	bool sig_valid;			/* a signature was verified ... */
+	uint64_t sig_index;		/* ... the last one at this record */
+	const struct vxcr_key *signer;	/* its key */
+	bool has_sig_id;		/* a SIGNATURE record was read */
+	uint8_t sig_id[IMG_KEY_ID_LEN];	/* the last one's key id */
 	char errmsg[256];
 };
 

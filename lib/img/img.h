@@ -58,6 +58,8 @@
 
 struct img_writer;
 struct img_reader;
+struct vxcr_key;
+struct vxcr_keyring;
 
 struct img_write_opts {
 	bool compress;		/* zstd on */
@@ -70,6 +72,7 @@ struct img_write_opts {
 				 * caller goes on */
 	uint32_t root_pid;
 	const uint8_t *parent_id; /* 16 bytes or NULL */
+	const struct vxcr_key *sign_key; /* sign (sign.h), or NULL */
 };
 
 /* One record as returned by img_read_record(); payload valid until next call. */
@@ -112,6 +115,22 @@ void img_reader_free(struct img_reader *r);
  * only; n > 1 n threads from the first frame on.  Call before the first
  * img_read_record().  Returns 0 or -EINVAL. */
 int img_reader_set_threads(struct img_reader *r, int threads);
+
+/*
+ * Signed images (sign.h).  img_reader_set_keys(), before the first record:
+ * every SIGNATURE record is checked against kr as it is read (a bad one
+ * fails the read: -EBADMSG changed since signed, -EKEYREJECTED untrusted
+ * key or bad signature), and the trailer is accepted only right after a
+ * valid final SIGNATURE (-EKEYREJECTED unsigned).  img_reader_covered():
+ * whether a valid signature read so far covers every record before index.
+ * img_reader_signer(): the key of the last valid signature, or NULL;
+ * img_reader_sig_id(): the key id of the last SIGNATURE read (checked or
+ * not), NULL if none.
+ */
+int img_reader_set_keys(struct img_reader *r, const struct vxcr_keyring *kr);
+bool img_reader_covered(const struct img_reader *r, uint64_t index);
+const struct vxcr_key *img_reader_signer(const struct img_reader *r);
+const uint8_t *img_reader_sig_id(const struct img_reader *r);
 
 /* Unpacks a protobuf record with the descriptor from the record table. */
 int img_unpack(const struct img_record *rec, const ProtobufCMessageDescriptor *d,

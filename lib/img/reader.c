@@ -9,6 +9,9 @@
  * compressed image shows more than one frame, the rest is decompressed
  * ahead on a pool of threads (zread.c); a payload inside one decoded frame
  * is then returned from the frame without a copy.
+ *
+ * Signed images (sign.h): with trusted keys set, each record is hashed once
+ * read and each SIGNATURE record checked before it is hashed itself.
  */
 #include <endian.h>
 #include <errno.h>
@@ -28,10 +31,13 @@
 #include "log.h"
 #include "img/img-internal.h"
 #include "img/records.h"
+#include "img/sign.h"
+#include "sign.pb-c.h"
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
 
 #define REC_HDR_LEN	16
+#define PREAMBLE_LEN	(IMG_MAGIC_LEN + 8)	/* magic, version, header length */
 #define PAYLOAD_MIN	(64u << 10)	/* first payload buffer size */
 
 static __thread char open_err[256];
@@ -397,6 +403,75 @@ static int read_one(struct img_reader *r)
 	return 0;
 }
 
+/*
+ * A SIGNATURE record in r->cur: remembers its key id and, when verifying,
+ * checks it against the chain so far.  Returns 0 or the sticky error.
+ */
+static int check_signature(struct img_reader *r)
+{
+	uint8_t digest[IMG_HASH_LEN];
+	char hex[2 * IMG_KEY_ID_LEN + 1];
+	const struct vxcr_key *k;
+	SigEntry *e;
+	int ret = 0;
+
+	e = sig_entry__unpack(NULL, r->cur.length, r->pdata);
+	if (!e || e->key_id.len != IMG_KEY_ID_LEN || e->digest.len != IMG_HASH_LEN ||
+	    e->signature.len != crypto_sign_BYTES) {
+		ret = r->kr ? img_rfail(r, -EBADMSG, "malformed signature") : 0;
+		goto out;
+	}
+	memcpy(r->sig_id, e->key_id.data, IMG_KEY_ID_LEN);
+	r->has_sig_id = true;
+	if (!r->kr)
+		goto out;
+	img_sighash_cut(&r->sh);
+	img_sighash_digest(&r->sh, r->cur.offset, digest);
+	k = img_keyring_find(r->kr, r->sig_id);
+	img_key_id_hex(r->sig_id, hex);
+	if (memcmp(digest, e->digest.data, IMG_HASH_LEN))
+		ret = img_rfail(r, -EBADMSG, "signature does not match the image "
+				"(changed since it was signed)");
+	else if (!k)
+		ret = img_rfail(r, -EKEYREJECTED, "signed by key %s, which is not in %s",
+				hex, r->kr->dir);
+	else if (crypto_sign_verify_detached(e->signature.data, digest, IMG_HASH_LEN, k->pk))
+		ret = img_rfail(r, -EKEYREJECTED, "bad signature by key %s (%s)", k->name, hex);
+	if (!ret) {
+		r->signer = k;
+		r->sig_index = r->cur.index;
+		r->sig_valid = true;
+	}
+out:
+	if (e)
+		sig_entry__free_unpacked(e, NULL);
+	return ret;
+}
+
+/* Adds the record in r->cur, as stored, to the signature chain. */
+static void hash_record(struct img_reader *r)
+{
+	uint8_t hdr[REC_HDR_LEN], tail[4];
+
+	put_le32(hdr, r->cur.type);
+	put_le32(hdr + 4, r->cur.flags);
+	put_le64(hdr + 8, r->cur.length);
+	put_le32(tail, r->cur_crc);
+	img_sighash_update(&r->sh, hdr, sizeof(hdr));
+	img_sighash_update(&r->sh, r->pdata, r->cur.length);
+	img_sighash_update(&r->sh, tail, sizeof(tail));
+}
+
+/* At the trailer, when verifying: the last record must be a valid signature. */
+static int check_signed_end(struct img_reader *r)
+{
+	if (!r->kr || (r->sig_valid && r->sig_index + 1 == r->nrec))
+		return 0;
+	if (!r->has_sig_id)
+		return img_rfail(r, -EKEYREJECTED, "the image is not signed");
+	return img_rfail(r, -EKEYREJECTED, "records after the last signature");
+}
+
 /* Next record: 1 with *rec filled, 0 after a valid trailer, or -errno. */
 int img_read_record(struct img_reader *r, struct img_record *rec)
 {
@@ -423,14 +498,23 @@ int img_read_record(struct img_reader *r, struct img_record *rec)
 	if (d && !d->pb && r->cur.length < d->prefix_len)
 		return img_rfail(r, -EBADMSG, "%llu bytes, shorter than its %u byte prefix",
 			     (unsigned long long)r->cur.length, d->prefix_len);
+	if (r->cur.type == IMG_REC_SIGNATURE) {
+		ret = check_signature(r);
+		if (ret)
+			return ret;
+	}
 	if (r->cur.type == IMG_REC_TRAILER) {
-		ret = read_trailer(r, r->cur.length);
+		ret = check_signed_end(r);
+		if (!ret)
+			ret = read_trailer(r, r->cur.length);
 		if (ret)
 			return ret;
 		r->done = true;
 		*rec = r->cur;
 		return 0;
 	}
+	if (r->kr)
+		hash_record(r);
 	if (r->cur.type == IMG_REC_PAGES)
 		r->page_bytes += r->cur.length - d->prefix_len;
 	r->sum_crc = crc32c(r->sum_crc, &(uint32_t){ htole32(r->cur_crc) }, 4);
@@ -455,12 +539,11 @@ static int open_fail(int err, const char *fmt, ...)
 }
 
 /* Reads magic, version and header length. */
-static int read_preamble(struct img_reader *r, uint32_t *hlen)
+static int read_preamble(struct img_reader *r, uint8_t *pre, uint32_t *hlen)
 {
-	uint8_t pre[IMG_MAGIC_LEN + 8];
 	int ret;
 
-	ret = raw_read(r, pre, sizeof(pre));
+	ret = raw_read(r, pre, PREAMBLE_LEN);
 	if (ret == -ENODATA)
 		return open_fail(ret, "truncated image (or not an image)");
 	if (!ret && memcmp(pre, IMG_MAGIC, IMG_MAGIC_LEN))
@@ -481,28 +564,30 @@ static int read_preamble(struct img_reader *r, uint32_t *hlen)
 	return 0;
 }
 
-/* Reads and checks the header; sets up decompression. */
+/* Reads and checks the header; sets up decompression.  The stored
+ * preamble (up to the header's crc) is read into one buffer and hashed. */
 static int read_header(struct img_reader *r)
 {
-	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_free_ uint8_t *pre = NULL;
+	uint8_t magic[PREAMBLE_LEN], *buf;
 	uint32_t hlen = 0;
-	uint8_t tail[4];
 	int ret;
 
-	ret = read_preamble(r, &hlen);
+	ret = read_preamble(r, magic, &hlen);
 	if (ret)
 		return ret;
-	buf = malloc(hlen + 1);
-	if (!buf)
+	pre = malloc(PREAMBLE_LEN + hlen + 4);
+	if (!pre)
 		return -ENOMEM;
-	ret = raw_read(r, buf, hlen);
-	if (!ret)
-		ret = raw_read(r, tail, sizeof(tail));
+	memcpy(pre, magic, PREAMBLE_LEN);
+	buf = pre + PREAMBLE_LEN;
+	ret = raw_read(r, buf, hlen + 4);
 	if (ret)
 		return open_fail(ret, "header: %s", ret == -ENODATA ? "truncated" :
 				 strerror(-ret));
-	if (crc32c(0, buf, hlen) != get_le32(tail))
+	if (crc32c(0, buf, hlen) != get_le32(buf + hlen))
 		return open_fail(-EBADMSG, "header: checksum mismatch");
+	img_hash(r->pre_hash, pre, PREAMBLE_LEN + hlen + 4);
 	r->hdr = img_header__unpack(NULL, hlen, buf);
 	if (!r->hdr)
 		return open_fail(-EBADMSG, "header: malformed");
@@ -555,6 +640,7 @@ int img_reader_open(int fd, struct img_reader **out)
 		goto out_free;
 	r->icap = IBUF_SIZE;
 	r->threads = auto_threads();
+	r->sig_index = UINT64_MAX;
 	ret = read_header(r);
 	if (ret)
 		goto out_free;
@@ -604,6 +690,33 @@ uint64_t img_reader_raw_bytes(const struct img_reader *r)
 const char *img_last_open_error(void)
 {
 	return open_err;
+}
+
+/* Verifies signatures against kr from now on; before the first record only.
+ * Returns 0 or -EINVAL. */
+int img_reader_set_keys(struct img_reader *r, const struct vxcr_keyring *kr)
+{
+	if (r->nrec || r->body_off || r->err)
+		return -EINVAL;
+	r->kr = kr;
+	img_sighash_start(&r->sh, r->pre_hash);
+	return 0;
+}
+
+/* Whether a signature verified so far covers every record before index. */
+bool img_reader_covered(const struct img_reader *r, uint64_t index)
+{
+	return r->kr && r->sig_valid && r->sig_index + 1 >= index;
+}
+
+const struct vxcr_key *img_reader_signer(const struct img_reader *r)
+{
+	return r->signer;
+}
+
+const uint8_t *img_reader_sig_id(const struct img_reader *r)
+{
+	return r->has_sig_id ? r->sig_id : NULL;
 }
 
 /* Unpacks a protobuf record; free with protobuf_c_message_free_unpacked(). */

@@ -26,6 +26,7 @@ enum img_rec_type {
 	IMG_REC_CONTEXT		= 14,	/* ctx_entry: first record of a context image */
 	IMG_REC_SECCOMP		= 15,	/* seccomp_entry: one, if any thread has a filter */
 	IMG_REC_LOCK		= 16,	/* lock_entry: one per held file lock */
+	IMG_REC_SIGNATURE	= 17,	/* sig_entry: optional, see lib/img/sign.h */
 };
 
 /* Prefix of a PAGES record: the pages that follow are contiguous from addr. */

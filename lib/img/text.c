@@ -14,6 +14,7 @@
 #include "img/img.h"
 #include "img/records.h"
 #include "img/text.h"
+#include "img/sign.h"
 
 #define BYTES_SHOWN	16	/* bytes fields: hex shown in text mode */
 #define MAX_TYPE	64	/* size tally: types above count as unknown */
@@ -504,6 +505,23 @@ static int verify_one(struct img_reader *r, const struct img_record *rec, void *
 	return ret;
 }
 
+/* Who signed the image: checked (trusted keys were given) or not. */
+static void print_signer(const struct img_reader *r, FILE *out)
+{
+	const struct vxcr_key *k = img_reader_signer(r);
+	const uint8_t *id = img_reader_sig_id(r);
+	char hex[2 * IMG_KEY_ID_LEN + 1];
+
+	if (k)
+		fprintf(out, "signed by %s (key %s): good signature\n", k->name,
+			img_key_id_hex(k->id, hex));
+	else if (id)
+		fprintf(out, "signed by key %s (not checked: no --trusted-keys)\n",
+			img_key_id_hex(id, hex));
+	else
+		fprintf(out, "not signed\n");
+}
+
 int img_text_verify(struct img_reader *r, FILE *out)
 {
 	struct img_record end;
@@ -519,6 +537,7 @@ int img_text_verify(struct img_reader *r, FILE *out)
 	fprintf(out, "ok: %" PRIu64 " records, %" PRIu64 " bytes of pages\n",
 		t->records, t->page_bytes);
 	img_trailer__free_unpacked(t, NULL);
+	print_signer(r, out);
 	return 0;
 }
 

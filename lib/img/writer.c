@@ -11,6 +11,11 @@
  * threads a pool of workers compresses whole frames (zpool.c).  An
  * uncompressed image with threads != 1 copies the body into chunks that one
  * thread writes out in order while the caller goes on (zpool.c, store mode).
+ *
+ * Signed images (sign.h): body bytes are hashed in segments, on the pool's
+ * threads when there is a pool, else here; a SIGNATURE record goes before
+ * the first page record and before the trailer, each at the start of a new
+ * frame (and segment).
  */
 #include <endian.h>
 #include <errno.h>
@@ -30,6 +35,8 @@
 #include "log.h"
 #include "img/img-internal.h"
 #include "img/records.h"
+#include "img/sign.h"
+#include "sign.pb-c.h"
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
 
@@ -54,6 +61,10 @@ struct img_writer {
 	uint8_t *msgbuf;		/* packed protobuf, reused */
 	size_t msgcap;
 	ImgHeader hdr;
+	uint64_t body_off;		/* body bytes so far */
+	const struct vxcr_key *key;	/* signing, or NULL */
+	struct img_sighash sh;
+	bool plan_signed;		/* SIGNATURE before the pages written */
 	char arch[65], release[65], host[65], version[16];
 	uint8_t image_id[16], parent_id[16];
 };
@@ -221,8 +232,11 @@ static int body_put(struct img_writer *w, const void *buf, size_t len,
 {
 	if (!len)
 		return 0;
+	w->body_off += len;
 	if (w->pool)
 		return zpool_put(w->pool, buf, len, crc);
+	if (w->key)
+		img_sighash_update(&w->sh, buf, len);
 	if (crc)
 		*crc = crc32c(*crc, buf, len);
 	return w->cctx ? z_feed(w, buf, len) : out_put(w, buf, len);
@@ -275,6 +289,67 @@ static int check_writable(struct img_writer *w, uint32_t type, uint64_t len)
 	return 0;
 }
 
+/* Packs msg into the reusable buffer; returns its length or -errno. */
+static ssize_t pack_msg(struct img_writer *w, const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *p;
+
+	if (len > w->msgcap) {
+		p = realloc(w->msgbuf, len);
+		if (!p)
+			return -ENOMEM;
+		w->msgbuf = p;
+		w->msgcap = len;
+	}
+	return protobuf_c_message_pack(msg, w->msgbuf);
+}
+
+/* Ends the frame and the signature segment being written, so that the
+ * next record starts both. */
+static int cut_segment(struct img_writer *w)
+{
+	int ret = 0;
+
+	if (w->pool)
+		return zpool_finish(w->pool);
+	if (w->cctx && w->frame_in) {
+		ret = z_run(w, NULL, 0, ZSTD_e_end);
+		w->frame_in = 0;
+	}
+	img_sighash_cut(&w->sh);
+	return ret;
+}
+
+/* Writes a SIGNATURE record of scope over everything before it. */
+static int write_signature(struct img_writer *w, uint32_t scope)
+{
+	uint8_t digest[IMG_HASH_LEN], sig[crypto_sign_BYTES];
+	SigEntry e = SIG_ENTRY__INIT;
+	ssize_t len;
+	int ret;
+
+	ret = cut_segment(w);
+	if (ret)
+		return w->err = ret;
+	img_sighash_digest(&w->sh, w->body_off, digest);
+	ret = img_sign(w->key, digest, sig);
+	if (ret)
+		return ret;
+	e.has_key_id = e.has_scope = e.has_digest = e.has_signature = true;
+	e.key_id = (ProtobufCBinaryData){ IMG_KEY_ID_LEN, (uint8_t *)w->key->id };
+	e.scope = scope;
+	e.digest = (ProtobufCBinaryData){ sizeof(digest), digest };
+	e.signature = (ProtobufCBinaryData){ sizeof(sig), sig };
+	len = pack_msg(w, &e.base);
+	if (len < 0)
+		return len;
+	ret = write_record(w, IMG_REC_SIGNATURE, IMG_RF_OPTIONAL, NULL, 0, w->msgbuf, len);
+	if (!ret)
+		w->nrec++;
+	return ret;
+}
+
 /* A raw record whose payload is prefix followed by data.  Returns 0 or -errno. */
 int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 		   const void *prefix, size_t plen, const void *data, uint64_t dlen)
@@ -292,6 +367,13 @@ int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 	}
 	if (d)
 		flags |= d->flags;
+	if (w->key && !w->plan_signed &&
+	    (type == IMG_REC_PAGES || type == IMG_REC_SHMEM_PAGES)) {
+		ret = write_signature(w, IMG_SIG_SCOPE_PLAN);
+		if (ret)
+			return ret;
+		w->plan_signed = true;
+	}
 	ret = write_record(w, type, flags, prefix, plen, data, dlen);
 	if (ret)
 		return ret;
@@ -308,22 +390,6 @@ int img_write_raw(struct img_writer *w, uint32_t type, uint32_t flags,
 	return img_write_raw2(w, type, flags, NULL, 0, payload, len);
 }
 
-/* Packs msg into the reusable buffer; returns its length or -errno. */
-static ssize_t pack_msg(struct img_writer *w, const ProtobufCMessage *msg)
-{
-	size_t len = protobuf_c_message_get_packed_size(msg);
-	uint8_t *p;
-
-	if (len > w->msgcap) {
-		p = realloc(w->msgbuf, len);
-		if (!p)
-			return -ENOMEM;
-		w->msgbuf = p;
-		w->msgcap = len;
-	}
-	return protobuf_c_message_pack(msg, w->msgbuf);
-}
-
 /* A protobuf record of a known type whose descriptor matches msg. */
 int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *msg)
 {
@@ -331,7 +397,7 @@ int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *m
 	ssize_t len;
 	int ret;
 
-	if (!d || d->pb != msg->descriptor) {
+	if (!d || d->pb != msg->descriptor || type == IMG_REC_SIGNATURE) {
 		pr_err("record type %u (%s) does not take a %s message\n", type,
 		       img_rec_name(type), msg->descriptor->name);
 		return -EINVAL;
@@ -359,6 +425,11 @@ int img_writer_finish(struct img_writer *w)
 		return w->err;
 	if (w->finished)
 		return -EINVAL;
+	if (w->key) {
+		ret = write_signature(w, IMG_SIG_SCOPE_FINAL);
+		if (ret)
+			return ret;
+	}
 	t.has_records = t.has_checksum = t.has_page_bytes = true;
 	t.records = w->nrec;
 	t.checksum = w->sum_crc;
@@ -379,6 +450,14 @@ int img_writer_finish(struct img_writer *w)
 	}
 	w->finished = true;
 	return 0;
+}
+
+/* Takes the hash of a frame the pool hashed: the next signature segment. */
+static void pool_seg(void *ctx, const uint8_t *hash)
+{
+	struct img_writer *w = ctx;
+
+	img_sighash_fold(&w->sh, hash);
 }
 
 /* Fills the header from the host and opts. */
@@ -442,6 +521,12 @@ static int put_preamble(struct img_writer *w)
 	img_header__pack(&w->hdr, p);
 	put_le32(p + len, crc32c(0, p, len));
 	w->olen = p + len + 4 - w->obuf;
+	if (w->key) {
+		uint8_t pre[IMG_HASH_LEN];
+
+		img_hash(pre, w->obuf, w->olen);
+		img_sighash_start(&w->sh, pre);
+	}
 	return 0;
 }
 
@@ -451,6 +536,7 @@ static int put_preamble(struct img_writer *w)
 static int setup_threads(struct img_writer *w, const struct img_write_opts *o)
 {
 	long n = o->threads;
+	zpool_seg_fn seg;
 
 	if (n < 0 || n > THREADS_MAX) {
 		pr_err("%ld writer threads: not in 0..%d\n", n, THREADS_MAX);
@@ -460,11 +546,14 @@ static int setup_threads(struct img_writer *w, const struct img_write_opts *o)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		n = n < 1 ? 1 : n > AUTO_THREADS_MAX ? AUTO_THREADS_MAX : n;
 	}
+	seg = o->sign_key ? pool_seg : NULL;
+	if (!o->compress && n > 1 && seg)	/* hashing needs more than one thread */
+		return zpool_start_plain(n, pool_out, seg, w, &w->pool);
 	if (!o->compress)
-		return n == 1 ? 0 : zpool_start_store(store_out, w, &w->pool);
+		return n == 1 ? 0 : zpool_start_store(store_out, seg, w, &w->pool);
 	if (n == 1)
 		return img_new_cctx(o->level, &w->cctx);
-	return zpool_start(n, o->level, pool_out, w, &w->pool);
+	return zpool_start(n, o->level, pool_out, seg, w, &w->pool);
 }
 
 /* Starts an image on fd.  Returns 0 or -errno; on success *out owns the writer. */
@@ -479,6 +568,7 @@ int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer
 	if (!w)
 		return -ENOMEM;
 	w->fd = fd;
+	w->key = opts ? opts->sign_key : NULL;
 	w->obuf = malloc(OBUF_SIZE);
 	if (!w->obuf)
 		goto out_free;
@@ -491,11 +581,10 @@ int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer
 	ret = put_preamble(w);
 	if (ret)
 		goto out_free;
-	if (w->pool && !o->compress) {	/* the body's writer writes it too */
-		ret = zpool_put(w->pool, w->obuf, w->olen, NULL);
+	if (w->pool && !o->compress) {	/* before the body's writer starts */
+		ret = out_flush(w, NULL, 0);
 		if (ret)
 			goto out_free;
-		w->olen = 0;
 	}
 	*out = w;
 	return 0;

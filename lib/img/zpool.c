@@ -11,6 +11,13 @@
  * while the caller fills the next; at most STORE_SLOTS chunks in flight.
  * After a failed write the worker writes nothing more and the error comes
  * back from the next zpool_put() or zpool_finish().
+ *
+ * Signed images: the worker also hashes each frame input (BLAKE2b-256, a
+ * segment of the signature chain, sign.h) and the caller passes the hashes
+ * on in order through the pool's segment function.  zpool_cut() ends a
+ * frame early where a SIGNATURE record starts the next segment.  A signed
+ * uncompressed image uses plain mode: the workers only hash, and the
+ * caller writes the frame inputs out in order, as compressed frames.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +28,7 @@
 #define LOG_PREFIX "img: "
 #include "log.h"
 #include "img/img-internal.h"
+#include "img/sign.h"
 
 #define CRC_STEP	(64u << 10)	/* copy, then crc while still in cache */
 #define STORE_CHUNK	(4u << 20)	/* store mode: bytes per write */
@@ -38,6 +46,7 @@ struct zslot {
 	size_t out_len;
 	bool done;			/* under zpool.lock */
 	int err;			/* compression (or write) error of this frame */
+	uint8_t hash[IMG_HASH_LEN];	/* of in, when the pool hashes */
 };
 
 struct zworker {
@@ -63,12 +72,14 @@ struct zpool {
 	struct zslot *cur;		/* frame being filled, NULL if none */
 	bool stop;
 	bool store;			/* no compression: the worker writes */
+	bool plain;			/* no compression: the worker only hashes */
 	int werr;			/* store: first write error (atomic) */
 	size_t slot_bytes;		/* input bytes of a slot */
 	struct zworker *workers;
 	unsigned nalloc;		/* workers allocated */
 	unsigned nworkers;		/* started */
 	zpool_out_fn out;
+	zpool_seg_fn seg;		/* NULL: frames are not hashed */
 	void *out_ctx;
 };
 
@@ -151,7 +162,10 @@ static void *zworker_main(void *arg)
 			break;
 		s = &p->slots[p->taken++ % p->nslots];
 		pthread_mutex_unlock(&p->lock);
-		err = p->store ? zslot_store(p, s) : zslot_compress(wk->cctx, s);
+		if (p->seg)
+			img_hash(s->hash, s->in, s->in_len);
+		err = p->store ? zslot_store(p, s) :
+		      p->plain ? 0 : zslot_compress(wk->cctx, s);
 		pthread_mutex_lock(&p->lock);
 		s->err = err;
 		s->done = true;
@@ -184,7 +198,10 @@ static int pool_write(struct zpool *p, uint64_t upto, bool wait)
 		pthread_mutex_unlock(&p->lock);
 		ret = s->err;
 		if (!ret && !p->store)
-			ret = p->out(p->out_ctx, s->out, s->out_len);
+			ret = p->out(p->out_ctx, p->plain ? s->in : s->out,
+				     p->plain ? s->in_len : s->out_len);
+		if (!ret && p->seg)
+			p->seg(p->out_ctx, s->hash);
 		pthread_mutex_lock(&p->lock);
 		p->written++;
 	}
@@ -303,14 +320,14 @@ static int pool_alloc(struct zpool *p, unsigned n, int level)
 	p->nalloc = n;
 	for (i = 0; i < p->nslots; i++) {
 		p->slots[i].in = malloc(p->slot_bytes);
-		if (!p->store)
+		if (!p->store && !p->plain)
 			p->slots[i].out = malloc(bound);
-		if (!p->slots[i].in || (!p->store && !p->slots[i].out))
+		if (!p->slots[i].in || (!p->store && !p->plain && !p->slots[i].out))
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
 		p->workers[i].pool = p;
-		if (p->store)
+		if (p->store || p->plain)
 			continue;
 		ret = img_new_cctx(level, &p->workers[i].cctx);
 		if (ret)
@@ -323,8 +340,8 @@ static int pool_alloc(struct zpool *p, unsigned n, int level)
  * (signals for the process go to the caller's threads, and a write to a
  * broken pipe fails with EPIPE instead of killing the process).  Returns 0
  * or -errno; on success *pp owns the pool. */
-static int pool_start(bool store, unsigned n, int level, zpool_out_fn out,
-		      void *ctx, struct zpool **pp)
+static int pool_start(bool store, bool plain, unsigned n, int level, zpool_out_fn out,
+		      zpool_seg_fn seg, void *ctx, struct zpool **pp)
 {
 	struct zpool *p;
 	sigset_t all, old;
@@ -337,7 +354,9 @@ static int pool_start(bool store, unsigned n, int level, zpool_out_fn out,
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
 	p->store = store;
+	p->plain = plain;
 	p->out = out;
+	p->seg = seg;
 	p->out_ctx = ctx;
 	ret = pool_alloc(p, n, level);
 	if (ret)
@@ -349,7 +368,7 @@ static int pool_start(bool store, unsigned n, int level, zpool_out_fn out,
 				      zworker_main, &p->workers[p->nworkers]);
 		if (ret) {
 			pr_err("starting %s thread %u of %u: %s\n",
-			       store ? "writer" : "compression",
+			       store ? "writer" : plain ? "hashing" : "compression",
 			       p->nworkers + 1, n, strerror(-ret));
 			break;
 		}
@@ -366,23 +385,35 @@ out_free:
 }
 
 /* Starts n compression workers; finished frames go to out(ctx) on the
- * caller's thread.  Returns 0 or -errno; on success *pp owns the pool. */
-int zpool_start(unsigned n, int level, zpool_out_fn out, void *ctx,
-		struct zpool **pp)
+ * caller's thread, and with seg their input hashes to seg(ctx), in order.
+ * Returns 0 or -errno; on success *pp owns the pool. */
+int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg,
+		void *ctx, struct zpool **pp)
 {
-	return pool_start(false, n, level, out, ctx, pp);
+	return pool_start(false, false, n, level, out, seg, ctx, pp);
+}
+
+/* Starts n workers that only hash frame inputs (seg: required); the inputs
+ * go to out(ctx) on the caller's thread, in order, as they are.  Returns 0
+ * or -errno; on success *pp owns the pool. */
+int zpool_start_plain(unsigned n, zpool_out_fn out, zpool_seg_fn seg, void *ctx,
+		      struct zpool **pp)
+{
+	return pool_start(false, true, n, 0, out, seg, ctx, pp);
 }
 
 /* Starts a store-mode pool: one thread writes the body through out(ctx)
  * in STORE_CHUNK pieces, unchanged.  Returns 0 or -errno; on success *pp
  * owns the pool. */
-int zpool_start_store(zpool_out_fn out, void *ctx, struct zpool **pp)
+int zpool_start_store(zpool_out_fn out, zpool_seg_fn seg, void *ctx,
+		      struct zpool **pp)
 {
-	return pool_start(true, 1, 0, out, ctx, pp);
+	return pool_start(true, false, 1, 0, out, seg, ctx, pp);
 }
 
 /* Hands over the frame being filled and writes every frame out: 0 or the
- * first error. */
+ * first error.  The pool stays usable: the writer also calls it to end a
+ * signature segment early (the next frame starts a new one). */
 int zpool_finish(struct zpool *p)
 {
 	int ret = 0;

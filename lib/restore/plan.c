@@ -398,6 +398,26 @@ static int plan_complete(struct restore_ctx *rc)
 }
 
 /*
+ * With trusted keys, nothing may be created from records that no valid
+ * signature covers: the writer signs everything before the first page
+ * record, so the plan is checked before any process exists; the pages
+ * are checked at the trailer, which is read before any restored process
+ * runs (NOTES: "Signed images").  Returns 0 or -EKEYREJECTED.
+ */
+static int plan_signed(struct restore_ctx *rc)
+{
+	if (!rc->opts->trusted_keys || !rc->s->have_pending ||
+	    img_reader_covered(rc->s->rd, rc->s->pending.index))
+		return 0;
+	if (!img_reader_sig_id(rc->s->rd))
+		pr_err("image: not signed (--trusted-keys takes signed images only)\n");
+	else
+		pr_err("image: record %llu: the records before the pages carry no "
+		       "trusted signature\n", (unsigned long long)rc->s->pending.index);
+	return -EKEYREJECTED;
+}
+
+/*
  * Reads records up to the first PAGES record (kept in rc->s->pending, unread
  * further) or the trailer.  Returns 0 or -errno.
  */
@@ -415,6 +435,8 @@ int plan_read(struct restore_ctx *rc)
 		pr_err("image: %s\n", *why ? why : strerror(-ret));
 		return ret;
 	}
+	if (rc->opts->trusted_keys)
+		img_reader_set_keys(rc->s->rd, rc->opts->trusted_keys);
 	for (;;) {
 		ret = img_read_record(rc->s->rd, &rec);
 		if (ret < 0) {
@@ -432,7 +454,8 @@ int plan_read(struct restore_ctx *rc)
 			break;
 		}
 	}
-	return plan_complete(rc);
+	ret = plan_signed(rc);
+	return ret ? ret : plan_complete(rc);
 }
 
 static void free_chunks(struct rst_chunk *c, size_t n)

@@ -181,11 +181,11 @@ dump()
 	esac
 }
 
-# restore_bg IMAGE: starts vxrestore IMAGE in the background (it waits for
-# the restored process); sets RPID.  Waits until PID runs again.
+# restore_bg [OPTS...] IMAGE: starts vxrestore in the background (it waits
+# for the restored process); sets RPID.  Waits until PID runs again.
 restore_bg()
 {
-	"$VXRESTORE" "$1" >"$T/restore.out" 2>"$T/restore.err" &
+	"$VXRESTORE" "$@" >"$T/restore.out" 2>"$T/restore.err" &
 	RPID=$!
 	vx_track "$RPID"
 	wait_restored
@@ -295,6 +295,28 @@ expect_refused()
 	sleep 0.2
 	if vx_alive "$PID" && [ "$(vx_starttime "$PID")" != "$ORIG_START" ]; then
 		fail "pid $PID exists after the failed restore of $what"
+	fi
+	log "$what refused: $(cat "$T/refused.err")"
+}
+
+# expect_refused_by WHAT PATTERN CMD...: runs CMD (vxrestore or vxcr img
+# with its options) in the foreground and checks the refusal: exit status
+# 1, exactly one line on stderr matching the grep -E PATTERN, no process
+# with $PID left behind.
+expect_refused_by()
+{
+	local what=$1 pat=$2 st
+	shift 2
+	timeout 60 "$@" >"$T/refused.out" 2>"$T/refused.err" </dev/null
+	st=$?
+	[ "$st" = 1 ] || fail "$what: exited $st, expected 1: $(head -n 2 "$T/refused.err")"
+	[ "$(wc -l <"$T/refused.err")" = 1 ] ||
+		fail "$what: expected a one-line message, got: $(head -n 3 "$T/refused.err")"
+	grep -Eq -- "$pat" "$T/refused.err" ||
+		fail "$what: message does not say '$pat': $(cat "$T/refused.err")"
+	sleep 0.2
+	if [ -n "${PID:-}" ] && vx_alive "$PID" && [ "$(vx_starttime "$PID")" != "$ORIG_START" ]; then
+		fail "pid $PID exists after the refusal of $what"
 	fi
 	log "$what refused: $(cat "$T/refused.err")"
 }

@@ -24,6 +24,32 @@ void vxcr_set_log_level(enum vxcr_log_level lvl);
 /* The last error message logged at VXCR_LOG_ERR by this thread ("" if none). */
 const char *vxcr_last_error(void);
 
+/*
+ * Signed images (Ed25519, libsodium).  A key pair is NAME.key (secret,
+ * 0600) and NAME.pub; a trusted-keys directory holds NAME.pub files.
+ */
+struct vxcr_key;
+struct vxcr_keyring;
+/* Makes NAME.key and NAME.pub in dirfd (never replacing a file); id_hex
+ * (17 bytes) receives the key id. */
+int vxcr_key_new(int dirfd, const char *name, char *id_hex);
+/* Loads a secret key file: ours, a regular file nobody else can read. */
+int vxcr_key_load(const char *path, struct vxcr_key **out);
+void vxcr_key_free(struct vxcr_key *k);
+/* Loads every NAME.pub of dir, which must be trusted (vxcr_open_trusted). */
+int vxcr_keyring_load(const char *dir, struct vxcr_keyring **out);
+void vxcr_keyring_free(struct vxcr_keyring *kr);
+
+/*
+ * Opens path with flags (plus O_NOFOLLOW, O_CLOEXEC) only if nobody but root
+ * or the caller can have written or replaced it: the file and every
+ * directory from / down owned by root or the caller and not writable by
+ * group or others (directories above it may be sticky, like /tmp), no
+ * symlink anywhere.  Returns the fd or -errno after one line naming what
+ * and path, ending in "refusing (hint)".
+ */
+int vxcr_open_trusted(const char *path, int flags, const char *what, const char *hint);
+
 struct vxcr_dump_opts {
 	bool leave_running;	/* default: kill the target once the image is complete */
 	bool compress;		/* zstd, default on */
@@ -42,6 +68,7 @@ struct vxcr_dump_opts {
 	 * vxcr_last_error(); the tree keeps running. */
 	void (*refused)(const char *line, void *arg);
 	void *refused_arg;
+	const struct vxcr_key *sign_key;	/* sign the image with it (NULL: unsigned) */
 };
 
 struct vxcr_dump_stats {
@@ -69,6 +96,9 @@ struct vxcr_restore_opts {
 	bool inherit_stdio;	/* external pipes/terminals on fds 0-2 use ours (default on) */
 	bool pidns;		/* restore inside a new PID namespace (its pids are free) */
 	const char *rundir;	/* a context image: where its record goes (NULL: default) */
+	/* Accept only an image signed by one of these keys, and refuse the
+	 * rest before anything is created (NULL: no signature needed). */
+	const struct vxcr_keyring *trusted_keys;
 };
 
 struct vxcr_restore_stats {

@@ -1,0 +1,72 @@
+/*
+ * vxcr key: keys that sign images.
+ *
+ *   vxcr key new DIR/NAME
+ *
+ * Makes an Ed25519 key pair: DIR/NAME.key (secret, 0600: for vxdump --sign)
+ * and DIR/NAME.pub (public: copy it into the --trusted-keys directory of
+ * the hosts that restore).  Never replaces an existing file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vxcr/vxcr.h"
+#include "cmd.h"
+
+static void key_usage(FILE *f)
+{
+	fprintf(f, "usage: vxcr key new DIR/NAME\n"
+		   "Makes an Ed25519 key pair to sign images: DIR/NAME.key (secret, 0600,\n"
+		   "for vxdump --sign) and DIR/NAME.pub (public, for the directory given to\n"
+		   "vxrestore --trusted-keys and vxcr img verify --trusted-keys).\n");
+}
+
+/* vxcr key new DIR/NAME: 0 or 1 after one line. */
+static int key_new(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX], id[17];
+	int dirfd, ret;
+
+	if (slash && (size_t)(slash - path) >= sizeof(dir)) {
+		cli_error("key new: %s: name too long", path);
+		return 1;
+	}
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == path)
+		strcpy(dir, "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		cli_error("key new: directory %s: %s", dir, strerror(errno));
+		return 1;
+	}
+	ret = vxcr_key_new(dirfd, slash ? slash + 1 : path, id);
+	close(dirfd);
+	if (ret) {
+		cli_error("key new: %s", vxcr_last_error());
+		return 1;
+	}
+	printf("%s.key (secret) and %s.pub (public): key %s\n", path, path, id);
+	return 0;
+}
+
+int cmd_key(int argc, char **argv)
+{
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		key_usage(stdout);
+		return 0;
+	}
+	if (argc != 3 || strcmp(argv[1], "new")) {
+		key_usage(stderr);
+		return EXIT_USAGE;
+	}
+	return key_new(argv[2]);
+}

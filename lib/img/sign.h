@@ -1,0 +1,82 @@
+/*
+ * Signed images: the hash chain both sides compute, and Ed25519 keys
+ * (libsodium).  NOTES: "Signed images".
+ *
+ * What is signed: D = BLAKE2b-256("vxcr-sig-1" || P || S1 || ... || Sn ||
+ * le64 off), where P is BLAKE2b-256 of the stored preamble (magic, version,
+ * header length, header, header crc), S1..Sn are BLAKE2b-256 of the
+ * segments of the uncompressed body before the SIGNATURE record, and off
+ * is that record's body offset.  A segment is IMG_FRAME_BYTES of body, or
+ * less where a SIGNATURE record cuts it: segments restart at each
+ * SIGNATURE record, which is itself the first bytes of the next segment.
+ * The writer's segments are its frames (zpool.c hashes them on the worker
+ * threads); the reader hashes each record as it reads it.
+ *
+ * Key files: NAME.key "vxcr-ed25519-secret HEX(64 bytes)\n", mode 0600;
+ * NAME.pub "vxcr-ed25519-public HEX(32 bytes)\n".  Key id: the first
+ * IMG_KEY_ID_LEN bytes of BLAKE2b-256(public key).
+ */
+#ifndef VXCR_IMG_SIGN_H
+#define VXCR_IMG_SIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sodium.h>
+
+#define IMG_HASH_LEN		32
+#define IMG_KEY_ID_LEN		8
+#define IMG_SIG_SCOPE_PLAN	1	/* before the first page record */
+#define IMG_SIG_SCOPE_FINAL	2	/* just before the trailer */
+#define IMG_KEY_NAME_MAX	64
+
+/* A key pair (sk set) or a public key (has_sk false); public as vxcr_key. */
+struct vxcr_key {
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	bool has_sk;
+	uint8_t id[IMG_KEY_ID_LEN];
+	char name[IMG_KEY_NAME_MAX];	/* file name without .key/.pub */
+};
+
+/* The public keys of a trusted-keys directory. */
+struct vxcr_keyring {
+	struct vxcr_key *keys;
+	size_t n;
+	char dir[256];
+};
+
+/* The running chain of one image (writer or reader). */
+struct img_sighash {
+	crypto_generichash_state seg;	/* segment being hashed */
+	uint64_t seg_len;		/* its bytes so far */
+	crypto_generichash_state chain;	/* "vxcr-sig-1" || P || S1 .. Sk */
+	uint64_t nseg;
+};
+
+/* Initialises libsodium once (every function here does it as well). */
+void img_crypto_init(void);
+/* BLAKE2b-256 of buf.  Never fails. */
+void img_hash(uint8_t out[IMG_HASH_LEN], const void *buf, size_t len);
+/* Starts the chain with the hash of the stored preamble. */
+void img_sighash_start(struct img_sighash *h, const uint8_t pre[IMG_HASH_LEN]);
+/* Body bytes, cut into IMG_FRAME_BYTES segments. */
+void img_sighash_update(struct img_sighash *h, const void *buf, size_t len);
+/* A whole segment hashed elsewhere (a writer thread). */
+void img_sighash_fold(struct img_sighash *h, const uint8_t seg[IMG_HASH_LEN]);
+/* Ends the segment being hashed (a SIGNATURE record starts the next). */
+void img_sighash_cut(struct img_sighash *h);
+/* The digest a SIGNATURE record at body offset off signs (after a cut). */
+void img_sighash_digest(const struct img_sighash *h, uint64_t off,
+			uint8_t out[IMG_HASH_LEN]);
+
+/* Signs digest with k (which has its secret key): 0 or -EINVAL. */
+int img_sign(const struct vxcr_key *k, const uint8_t digest[IMG_HASH_LEN],
+	     uint8_t sig[crypto_sign_BYTES]);
+/* The key of kr with that id, or NULL. */
+const struct vxcr_key *img_keyring_find(const struct vxcr_keyring *kr,
+					const uint8_t id[IMG_KEY_ID_LEN]);
+/* Hex of a key id into buf (2 * IMG_KEY_ID_LEN + 1 bytes); returns buf. */
+const char *img_key_id_hex(const uint8_t id[IMG_KEY_ID_LEN], char *buf);
+
+#endif
