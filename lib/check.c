@@ -325,7 +325,7 @@ static bool probe_uffd_wp(char *d, size_t len)
 		return note(false, d, len, "UFFDIO_API: %s", strerror(errno));
 	if (!(api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP))
 		return note(false, d, len, "no UFFD_FEATURE_PAGEFAULT_FLAG_WP");
-	return note(true, d, len, "write-protect faults (lazy/incremental dumps)");
+	return note(true, d, len, "write-protect faults work; vxcr does not use them yet");
 }
 
 /* Reads the mm fields of /proc/self/stat that PR_SET_MM_MAP takes. */
@@ -486,7 +486,7 @@ static bool probe_tcp_repair(char *d, size_t len)
 		return note(false, d, len, "socket: %s", strerror(errno));
 	if (setsockopt(s, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)))
 		return note(false, d, len, "setsockopt TCP_REPAIR: %s", strerror(errno));
-	return note(true, d, len, "TCP connections can be dumped");
+	return note(true, d, len, "TCP_REPAIR works; vxcr does not dump sockets yet");
 }
 
 /* True if capability cap is in our effective set. */
