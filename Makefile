@@ -103,8 +103,9 @@ FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 LF_NAMES    := reader img-text plan
 LF_BIN      := $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(LF_NAMES))
-LF_PARTS    := tests/fuzz/lf/fuzz.c tests/fuzz/lf/codec.c tests/fuzz/lf/input.c
-LF_HDRS     := $(wildcard tests/fuzz/lf/*.h)
+LF_PARTS    := tests/fuzz/lf/fuzz.c tests/fuzz/lf/codec.c tests/fuzz/lf/input.c \
+               tests/fuzz/lf/structured.c tests/fuzz/mutate/msg.c
+LF_HDRS     := $(wildcard tests/fuzz/lf/*.h tests/fuzz/mutate/*.h)
 PBC_OBJ     := $(BUILD)/obj/fuzz/protobuf-c.o
 # Harness bodies linked into the unit test that replays tests/fuzz/regress/.
 LF_REPLAY   := $(patsubst %,tests/fuzz/lf/fuzz-%.c,$(LF_NAMES)) tests/fuzz/lf/input.c
@@ -114,10 +115,12 @@ $(BUILD)/tests/unit/test_fuzz_regress: tests/unit/test_fuzz_regress.c $(LF_REPLA
 	$(CC) $(ALL_CFLAGS) -Itests/fuzz -o $@ $< $(LF_REPLAY) $(STATIC) $(LIBS_EXT) -lcunit
 
 # protobuf-c 1.4.1's parse_tag_and_wiretype shifts a byte into the sign bit
-# on any hostile tag (benign, well defined in practice): no shift check here.
+# on any hostile tag, and binary_data_pack calls memcpy(out, NULL, 0) for an
+# empty bytes field (both benign in practice): neither check in this file.
 $(PBC_OBJ): tests/fuzz/protobuf-c/protobuf-c.c $(DEPS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fno-sanitize=shift -I/usr/include/protobuf-c -c $< -o $@
+	$(CC) $(CFLAGS) -fno-sanitize=shift,nonnull-attribute -I/usr/include/protobuf-c \
+		-c $< -o $@
 
 $(BUILD)/fuzz/fuzz-%: tests/fuzz/lf/fuzz-%.c $(LF_PARTS) $(LF_HDRS) $(STATIC) $(PBC_OBJ)
 	@mkdir -p $(dir $@)

@@ -46,6 +46,9 @@ int fz_decode(const uint8_t *data, size_t size, struct fz_image *im);
  * does not fit. */
 size_t fz_encode(const struct fz_image *im, uint8_t *out, size_t max);
 void fz_free(struct fz_image *im);
+/* structured.c: one field of one protobuf record gets a hostile value; 0,
+ * or -1 if no protobuf record unpacks. */
+int fz_mutate_structured(struct fz_image *im, uint64_t seed);
 /* Inserts a copy of r at index at (0..n); 0 or -1 (out of memory). */
 int fz_insert(struct fz_image *im, size_t at, const struct fz_rec *r);
 

@@ -126,8 +126,10 @@ static int mutate_list(struct fz_image *im, uint64_t *s)
 }
 
 /*
- * Repair mode: one mutation of the decoded image, framed again; falls
- * back to a byte mutation when data is no image or the result too big.
+ * Repair mode: one mutation of the decoded image (header bytes 1/8, the
+ * record list 1/8, a hostile field value 3/8, a record's bytes the rest),
+ * framed again; 1 in 16, or when data is no image or the result too big,
+ * a plain byte mutation of the whole file.
  */
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned int seed)
 {
@@ -143,6 +145,8 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned 
 		ret = mutate_bytes(&im.hdr, &im.hdr_len);
 	else if (k < 4)
 		ret = mutate_list(&im, &s);
+	else if (k < 10 && !fz_mutate_structured(&im, rnd(&s, ~0ull)))
+		ret = 0;
 	else
 		ret = mutate_record(&im, &s);
 	if (!ret)

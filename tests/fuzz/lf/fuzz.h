@@ -11,8 +11,10 @@
  *
  *   repair (default)  LLVMFuzzerCustomMutator decodes the image (codec.c),
  *                     mutates one record payload, the header or the record
- *                     list with libFuzzer's own mutator, and frames it again
- *                     with correct crcs, trailer and zstd frames;
+ *                     list with libFuzzer's own mutator, or one protobuf
+ *                     field with mutate-image's hostile values
+ *                     (structured.c), and frames it again with correct
+ *                     crcs, trailer and zstd frames;
  *   raw               VXCR_FUZZ_MODE=raw: libFuzzer's byte mutations of the
  *                     whole file, so the framing and checksum checks are
  *                     what gets exercised.
