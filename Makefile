@@ -117,7 +117,7 @@ $(BUILD)/tests/unit/test_fuzz_regress: tests/unit/test_fuzz_regress.c $(LF_REPLA
 # protobuf-c 1.4.1's parse_tag_and_wiretype shifts a byte into the sign bit
 # on any hostile tag, and binary_data_pack calls memcpy(out, NULL, 0) for an
 # empty bytes field (both benign in practice): neither check in this file.
-$(PBC_OBJ): tests/fuzz/protobuf-c/protobuf-c.c $(DEPS_OK)
+$(PBC_OBJ): tests/fuzz/protobuf-c/protobuf-c.c Makefile $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fno-sanitize=shift,nonnull-attribute -I/usr/include/protobuf-c \
 		-c $< -o $@
