@@ -21,7 +21,9 @@ static void log_quiet(enum vxcr_log_level lvl, const char *msg, void *arg)
 
 static void log_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)
 {
-	fprintf(stderr, "vxcr: %s", msg);
+	size_t n = strlen(msg);
+
+	fprintf(stderr, "vxcr: %s%s", msg, n && msg[n - 1] == '\n' ? "" : "\n");
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -137,7 +137,8 @@ void hostile_bytes(struct rng *g, ProtobufCBinaryData *b)
 	case 4:
 		n = b->len + 1 + rnd(g, 64);
 		p = xmalloc(n);
-		memcpy(p, b->data, b->len);
+		if (b->len)	/* an empty field may have no data */
+			memcpy(p, b->data, b->len);
 		memset(p + b->len, 0xff, n - b->len);
 		b->data = p;
 		b->len = n;
