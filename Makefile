@@ -87,8 +87,13 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC)
 # Fuzz tools (tests/fuzz/*.c), e.g. the image mutator of t-fuzz-restore.sh.
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/*.c))
 all: $(FUZZ_BIN)
-# Every C file under tests/fuzz/mutate/ is linked into each fuzz tool.
+# Every C file under tests/fuzz/mutate/ is linked into each fuzz tool but
+# edit-image, which needs only the image reading and writing.
 FUZZ_PARTS := $(wildcard tests/fuzz/mutate/*.c)
+$(BUILD)/tests/fuzz/edit-image: tests/fuzz/edit-image.c tests/fuzz/mutate/image.c \
+		tests/fuzz/mutate/mutate.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/mutate/image.c $(STATIC) $(LIBS_EXT)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_PARTS) $(wildcard tests/fuzz/mutate/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/fuzz -o $@ $< $(FUZZ_PARTS) $(STATIC) $(LIBS_EXT)

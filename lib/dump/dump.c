@@ -96,6 +96,7 @@ static int collect(struct dump_ctx *ctx)
 			return ret;
 	}
 	ret = collect_sysv_shm(ctx);
+	ret = ret ? : locks_check(ctx);
 	if (ret)
 		return ret;
 	for (i = 0; i < ctx->n_tasks; i++) {	/* before any page is read */
@@ -144,7 +145,7 @@ static int write_process(struct dump_ctx *ctx, struct dump_task *t)
  * thread has a filter), then per live process
  * CREDS, SIGNALS, COREs and MM, then all FILEs, the FDTABLEs (each table
  * once: the process's unless its parent's is shared, then the threads' own
- * ones), FILE_DATA,
+ * ones), the LOCKs, FILE_DATA,
  * PIPE_DATA, SYSV_SHM, the pages grouped by process in task order, the
  * trailer.
  */
@@ -165,6 +166,7 @@ static int write_image(struct dump_ctx *ctx)
 	for (i = 0; !ret && i < ctx->n_tasks; i++)
 		if (!ctx->tasks[i]->zombie)
 			ret = write_fdtables(ctx, ctx->tasks[i]);
+	ret = ret ? : write_locks(ctx);
 	ret = ret ? : write_file_data(ctx);
 	ret = ret ? : write_pipe_data(ctx);
 	ret = ret ? : write_sysv_shm(ctx);
@@ -274,6 +276,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	}
 	free_files(&ctx.files);
 	shmem_free(&ctx);
+	locks_free(&ctx);
 	tree_free(&ctx);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)
 		ctx.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;

@@ -17,7 +17,7 @@
  * injected-syscall window), mem.c (VMAs, mm fields), shmem.c (shared
  * memory objects, SysV segments), pages.c (page contents, copy-on-write
  * against the parent), files.c
- * (fds, file table), pipes.c (pipe/FIFO data), dump.c (orchestration,
+ * (fds, file table), pipes.c (pipe/FIFO data), locks.c (file locks), dump.c (orchestration,
  * public API).
  */
 #ifndef VXCR_DUMP_H
@@ -278,6 +278,8 @@ struct dump_ctx {
 	const CtxEntry *ctxe;		/* a whole context: pids of its pid ns (ns.c) */
 	const char *ctx_cgroup;		/* its cgroup: every member must be in the tree */
 	struct inject_gadgets gadgets;	/* recovery code found so far (remote.c) */
+	struct dump_lock *locks;	/* file locks held by the tree (locks.c) */
+	size_t n_locks;
 };
 
 /* dump.c */
@@ -390,6 +392,14 @@ int write_file_data(struct dump_ctx *ctx);
 void free_files(struct dump_files *f);
 void free_fdtable(struct dump_fdtable *fdt);
 struct dump_file *files_new(struct dump_files *f);
+
+/* locks.c: fdinfo is the text of /proc/PID/fdinfo/fd, files_id its fd table */
+struct dump_lock;
+int locks_note_fd(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t files_id,
+		  const struct dump_file *df, const char *fdinfo);
+int locks_check(struct dump_ctx *ctx);
+int write_locks(struct dump_ctx *ctx);
+void locks_free(struct dump_ctx *ctx);
 
 /* pipes.c */
 int pipe_assign_id(struct dump_files *f, struct dump_file *df, int rfd, pid_t pid, int fd);

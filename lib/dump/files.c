@@ -57,6 +57,7 @@ struct fd_probe {
 	int fd;
 	char link[4096];
 	struct proc_fdinfo fi;
+	char *fdinfo;		/* its text (locks.c reads the lock: lines) */
 	struct stat st;
 	int local;		/* our duplicate of it, -1 if none */
 };
@@ -473,7 +474,7 @@ static int probe_fd(int pidfd, struct fd_probe *p)
 		return ret;
 	}
 	ret = proc_parse_fdinfo(text, &p->fi);
-	free(text);
+	p->fdinfo = text;
 	if (ret) {
 		pr_err("pid %d fd %d: malformed fdinfo\n", p->pid, p->fd);
 		return ret;
@@ -516,7 +517,7 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_
 		return -ENOMEM;
 	df = find_shared(&ctx->files, in, p, &pos);
 	if (df)
-		return add_fd_entry(fdt, p, df->e.id);
+		goto out_entry;
 	while (!k->match(p))
 		k++;
 	if (!k->fill) {
@@ -534,6 +535,10 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_
 	PB_SET(&df->e, pos, p->fi.pos);
 	ret = k->fill(ctx, p, df);
 	PB_SET(&df->e, kind, df->e.kind);
+	if (ret)
+		return ret;
+out_entry:
+	ret = locks_note_fd(ctx, p->pid, p->fd, fdt->files_id, df, p->fdinfo);
 	return ret ? : add_fd_entry(fdt, p, df->e.id);
 }
 
@@ -610,6 +615,7 @@ static int collect_table(struct dump_ctx *ctx, struct dump_task *t, pid_t tid, i
 		ret = ret ? : collect_fd(ctx, *out, p);
 		if (p->local >= 0)
 			close(p->local);
+		free(p->fdinfo);
 	}
 	free(fds);
 	free(p);

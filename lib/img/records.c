@@ -15,6 +15,7 @@
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
 #include "seccomp.pb-c.h"
+#include "lock.pb-c.h"
 
 #define PB(t, n, d)	[t - 1] = { t, n, 0, &d, 0 }
 #define RAW(t, n, p)	[t - 1] = { t, n, 0, NULL, sizeof(p) }
@@ -35,6 +36,7 @@ static const struct img_rec_desc rec_table[] = {
 	PB(IMG_REC_SYSV_SHM, "SYSV_SHM", sysv_shm_entry__descriptor),
 	PB(IMG_REC_CONTEXT, "CONTEXT", ctx_entry__descriptor),
 	PB(IMG_REC_SECCOMP, "SECCOMP", seccomp_entry__descriptor),
+	PB(IMG_REC_LOCK, "LOCK", lock_entry__descriptor),
 };
 
 _Static_assert(sizeof(struct img_pages_prefix) == 16, "pages prefix is 16 bytes");

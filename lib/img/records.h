@@ -25,6 +25,7 @@ enum img_rec_type {
 	IMG_REC_SYSV_SHM	= 13,	/* sysv_shm_entry */
 	IMG_REC_CONTEXT		= 14,	/* ctx_entry: first record of a context image */
 	IMG_REC_SECCOMP		= 15,	/* seccomp_entry: one, if any thread has a filter */
+	IMG_REC_LOCK		= 16,	/* lock_entry: one per held file lock */
 };
 
 /* Prefix of a PAGES record: the pages that follow are contiguous from addr. */

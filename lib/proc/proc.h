@@ -109,6 +109,47 @@ struct proc_fdinfo {
 int proc_parse_fdinfo(const char *text, struct proc_fdinfo *fi);
 
 /*
+ * One lock line of /proc/locks or of a "lock:" line of /proc/PID/fdinfo/N
+ * (fs/locks.c lock_get_status()):
+ *   "5: POSIX  ADVISORY  WRITE 1234 fe:00:10953015 10 14"
+ *   "5: -> POSIX  ADVISORY  WRITE 1240 fe:00:10953015 10 10"  (a waiter)
+ * Device numbers are hex, start and end decimal and inclusive, end "EOF".
+ */
+enum proc_lock_class {
+	PROC_LOCK_POSIX,	/* POSIX: owned by a process's fd table */
+	PROC_LOCK_OFD,		/* OFDLCK: owned by the open file description */
+	PROC_LOCK_FLOCK,	/* FLOCK: owned by the open file description */
+	PROC_LOCK_LEASE,	/* LEASE */
+	PROC_LOCK_DELEG,	/* DELEG: an NFS server's delegation */
+	PROC_LOCK_ACCESS,	/* ACCESS: a transient in-kernel check */
+};
+
+#define PROC_LOCK_EOF	UINT64_MAX	/* proc_lock.end of a lock to the end of file */
+
+struct proc_lock {
+	int cls;		/* PROC_LOCK_* */
+	bool waiter;		/* "->": a blocked request, not a held lock */
+	bool mandatory;		/* MANDATORY instead of ADVISORY (before 5.15) */
+	bool breaking;		/* lease being broken (BREAKING) or a BREAKER */
+	bool no_inode;		/* "*NOINODE*" / "<none>:0": not on an inode */
+	int type;		/* F_RDLCK, F_WRLCK, F_UNLCK */
+	pid_t pid;		/* -1 for OFD locks */
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	uint64_t start, end;	/* inclusive; end PROC_LOCK_EOF: to the end of file */
+};
+
+int proc_parse_lock(const char *line, struct proc_lock *l);
+/*
+ * Every line of text that starts with prefix ("" for /proc/locks, where
+ * every line must be a lock; "lock:\t" for fdinfo, where other lines are
+ * skipped) into *v (malloc'ed, *n entries).  -EINVAL at the first bad line.
+ */
+int proc_parse_locks(const char *text, const char *prefix, struct proc_lock **v, size_t *n);
+/* The class as /proc/locks spells it ("POSIX", "OFDLCK", ...). */
+const char *proc_lock_class_name(int cls);
+
+/*
  * /proc/PID/auxv: copies (type, value) words up to and including the AT_NULL
  * pair into out (max words); *n gets the number of words.
  */

@@ -361,6 +361,8 @@ int check_plan_image(struct restore_ctx *rc)
 	if (!ret)
 		ret = check_deleted_files(rc);
 	if (!ret)
+		ret = locks_check_plan(rc);
+	if (!ret)
 		ret = helpers_plan(rc);	/* sessions and groups (fork.c) */
 	if (!ret)
 		ret = layout_plan(rc);

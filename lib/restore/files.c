@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/openat2.h>
 
 #include "log.h"
 #include "util/cleanup.h"
@@ -143,15 +144,12 @@ static int open_fifo(struct restore_ctx *rc, struct rst_file *f)
 	uint32_t id = fe->has_pipe_id ? fe->pipe_id : fe->id;
 	int rw, fd, ret;
 
-	rw = open(fe->path, O_RDWR | O_NONBLOCK);
-	if (rw < 0) {
-		pr_perror("FIFO %s", fe->path);
-		return -errno;
-	}
-	fd = open(fe->path, (fe->flags & ~OPEN_FLAGS_DROP) | O_NONBLOCK);
+	rw = rst_open_recorded(fe, O_RDWR | O_NONBLOCK);	/* checked: a FIFO */
+	if (rw < 0)
+		return rw;
+	fd = rst_open_recorded(fe, (fe->flags & ~OPEN_FLAGS_DROP) | O_NONBLOCK);
 	if (fd < 0) {
-		pr_perror("FIFO %s", fe->path);
-		ret = -errno;
+		ret = fd;
 		goto out_close;
 	}
 	ret = set_pipe_size(fd, fe);
@@ -172,45 +170,59 @@ out_close:
 }
 
 /*
- * Recreates a deleted file as a ghost: at its old path if that is free (so
- * it keeps its name), else as an O_TMPFILE in its directory; fills it from
- * the FILE_DATA records, reopens it with flags and unlinks it.  Serves
- * deleted fds and deleted files behind mappings alike.  Returns the fd or
- * -errno (logged).
+ * An unnamed file (O_TMPFILE) in the directory of deleted file path, or in
+ * /tmp when that directory is gone or cannot hold one.  Nothing is ever
+ * linked: no name appears anywhere, not even for a moment, and a killed
+ * restore leaves nothing behind.  fd or -errno.
+ */
+static int ghost_create(const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDWR | O_TMPFILE | O_CLOEXEC,
+		.mode = 0600,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	char *dir = dirname(strdupa(path));
+	long fd;
+
+	fd = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (fd < 0)
+		fd = open("/tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/*
+ * Recreates a deleted file as a ghost (see ghost_create), fills it from the
+ * FILE_DATA records, gives it its size and, last, its mode (set-id bits
+ * only now: writes would clear them, and the file has no name), then
+ * reopens it with flags.  Its fd link reads "DIR/#INODE (deleted)", not
+ * the old name.  Serves deleted fds and deleted files behind mappings
+ * alike.  Returns the fd or -errno (logged).
  */
 static int ghost_open(struct restore_ctx *rc, const FileEntry *fe, int flags)
 {
-	char path[4096], proc[64], *dir;
-	bool created = false;
+	char path[4096], proc[64];
 	int cfd, fd = -1, ret;
 	size_t l;
 
-	snprintf(path, sizeof(path), "%s", fe->path ? fe->path : "");
+	snprintf(path, sizeof(path), "%s", fe->path ? fe->path : "/");
 	l = strlen(path);
 	if (l > 10 && !strcmp(path + l - 10, " (deleted)"))
 		path[l - 10] = '\0';
-	cfd = open(path, O_RDWR | O_CREAT | O_EXCL, fe->mode & 07777);
-	if (cfd >= 0) {
-		created = true;
-	} else {
-		dir = dirname(strdupa(path));
-		cfd = open(dir, O_RDWR | O_TMPFILE, fe->mode & 07777);
-	}
+	cfd = ghost_create(path);
 	if (cfd < 0) {
-		pr_perror("cannot recreate deleted file %s", path);
-		return -errno;
+		pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-cfd));
+		return cfd;
 	}
 	ret = write_chunks(rc->fdata, rc->nr_fdata, fe->id, cfd, true, path);
 	if (!ret && ((fe->has_size && ftruncate(cfd, fe->size)) || fchmod(cfd, fe->mode & 07777)))
 		ret = -errno;
 	if (!ret) {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cfd);
-		fd = open(proc, flags);
+		fd = open(proc, flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_NOFOLLOW));
 		if (fd < 0)
 			ret = -errno;
 	}
-	if (created)
-		unlink(path);
 	close(cfd);
 	if (ret) {
 		pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-ret));
@@ -240,11 +252,9 @@ static int open_by_path(struct restore_ctx *rc, struct rst_file *f)
 	const FileEntry *fe = f->fe;
 	int fd;
 
-	fd = open(fe->path, (fe->flags & ~OPEN_FLAGS_DROP) | O_NOCTTY);
-	if (fd < 0) {
-		pr_perror("cannot reopen %s", fe->path);
-		return -errno;
-	}
+	fd = rst_open_recorded(fe, fe->flags & ~OPEN_FLAGS_DROP);
+	if (fd < 0)
+		return fd;
 	if (fe->pos && (fe->kind == FILE_KIND__FILE_REG || fe->kind == FILE_KIND__FILE_DIR) &&
 	    lseek(fd, fe->pos, SEEK_SET) < 0) {
 		pr_perror("%s: cannot seek to %llu", fe->path, (unsigned long long)fe->pos);
@@ -412,22 +422,10 @@ int files_restore(struct restore_ctx *rc)
 static int open_mapped(struct restore_ctx *rc, const struct rst_file *f)
 {
 	int flags = f->map_write ? O_RDWR : O_RDONLY;
-	struct stat st;
-	int fd;
 
 	if (f->fe->deleted)
 		return ghost_open(rc, f->fe, flags);
-	fd = open(f->fe->path, flags);
-	if (fd < 0) {
-		pr_perror("cannot open mapped file %s", f->fe->path);
-		return -errno;
-	}
-	if (fstat(fd, &st) || (f->fe->has_ino && st.st_ino != f->fe->ino)) {
-		pr_err("file %s was replaced since the dump\n", f->fe->path);
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
+	return rst_open_recorded(f->fe, flags);
 }
 
 /*

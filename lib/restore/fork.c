@@ -135,6 +135,7 @@ static int fork_from(struct restore_ctx *c, uint64_t flags, int sig)
 	if (c->nr_threads)
 		c->threads[0].tid = r;	/* ours: differs inside a context's pid ns */
 	ret = attach_new(c->pid);
+	ret = ret ? : rst_janitor_watch(c->root, c->pid);
 	return ret ? ret : inject_init(&c->in, c->pid, c->scratch);
 }
 

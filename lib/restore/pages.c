@@ -126,6 +126,18 @@ static int record_owner(struct restore_ctx *rc, const struct img_record *rec)
 	return -EBADMSG;
 }
 
+/*
+ * Pages of a shared file mapping live in the file, which the image never
+ * holds: writing them would write into a host file.  -EPERM (logged).
+ */
+static int file_shared_pages(const struct img_record *rec, const VmaEntry *v)
+{
+	pr_err("image: record %llu: pages for the shared file mapping at %#llx: "
+	       "refusing to write into a file\n", (unsigned long long)rec->index,
+	       (unsigned long long)v->start);
+	return -EPERM;
+}
+
 /* An IMG_PAGES_ZERO record: the range reads as untouched memory again. */
 static int zero_range(struct restore_ctx *rc, const struct img_record *rec)
 {
@@ -146,6 +158,8 @@ static int zero_range(struct restore_ctx *rc, const struct img_record *rec)
 		       (unsigned long long)rec->index, (unsigned long long)p->addr);
 		return -EBADMSG;
 	}
+	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
+		return file_shared_pages(rec, v);
 	r = rst_inject(rc, "madvise(MADV_DONTNEED)", SYS_madvise, p->addr, len, MADV_DONTNEED,
 		       0, 0, 0);
 	return r < 0 ? r : 0;
@@ -186,6 +200,8 @@ static int apply_record(struct restore_ctx *rc, const struct img_record *rec)
 		       (unsigned long long)(addr + len));
 		return -EBADMSG;
 	}
+	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
+		return file_shared_pages(rec, v);
 	rc->pages += len / RST_PAGE;
 	if ((v->prot & PROT_WRITE) || v->kind == VMA_KIND__VMA_SHMEM) {
 		int ret = uffd_copy(rc, v, addr, data, len);

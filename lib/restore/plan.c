@@ -132,6 +132,8 @@ static int plan_record(struct restore_ctx *rc, const struct img_record *rec)
 		return add_context(rc, rec);
 	case IMG_REC_SECCOMP:
 		return KEEP(seccomp, rec, seccomp_entry__descriptor);
+	case IMG_REC_LOCK:
+		return KEEP(locks, rec, lock_entry__descriptor);
 	case IMG_REC_FILE:
 		return add_file(rc, rec);
 	case IMG_REC_FILE_DATA:
@@ -492,6 +494,7 @@ void plan_free(struct restore_ctx *rc)
 	FREE_ALL(r->sysv, r->n_sysv);
 	FREE_MSG(rc->ctxe);
 	FREE_ALL(r->seccomp, r->n_seccomp);
+	FREE_ALL(r->locks, r->n_locks);
 	for (i = 0; i < rc->nr_files; i++)
 		FREE_MSG(rc->files[i].fe);
 	free(rc->files);

@@ -131,6 +131,8 @@ static int finish_tree(struct restore_ctx *rc)
 		if (!ret)
 			ret = threads_close_pool(c);
 		if (!ret)
+			ret = locks_restore(c);	/* fds final, pool closed, creds not yet */
+		if (!ret)
 			ret = creds_restore(c);
 	}
 	if (!ret)
@@ -200,6 +202,7 @@ static int rebuild(struct restore_ctx *rc)
 void restore_ctx_free(struct restore_ctx *rc)
 {
 	rshm_free(rc);
+	rst_janitor_commit(rc, false);
 	spool_free(rc);
 	if (rc->ctl_rd >= 0)
 		close(rc->ctl_rd);
@@ -225,6 +228,7 @@ struct restore_ctx *restore_ctx_new(int fd, const struct vxcr_restore_opts *o)
 	rc->uffd = rc->uffd_child = -1;
 	rc->pid = -1;
 	rc->ns_cgroup_fd = -1;
+	rc->janitor_fd = -1;
 	return rc;
 }
 
@@ -269,7 +273,8 @@ int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *s
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	}
 	pin_to_one_cpu(rc);
-	ret = tree_clone(rc);
+	ret = rc->nr_procs > 1 || rc->recs.n_sysv ? rst_janitor_start(rc) : 0;
+	ret = ret ? : tree_clone(rc);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
 	test_pause("child");
 	if (!ret)
@@ -279,6 +284,7 @@ int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *s
 		rst_tree_kill(rc);
 		goto out;
 	}
+	rst_janitor_commit(rc, true);	/* the tree runs on its own */
 	*pid = rc->pid;
 	for (size_t i = 1; i < rc->nr_procs; i++) {
 		rc->pages += rc->procs[i]->pages;

@@ -33,6 +33,7 @@
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
 #include "seccomp.pb-c.h"
+#include "lock.pb-c.h"
 
 #define RST_PAGE		4096ULL
 #define RST_TASK_TOP		0x7ffffffff000ULL	/* end of 47-bit user space */
@@ -119,6 +120,8 @@ struct rst_shmem {
 	bool created;			/* by us: removed again if the restore fails */
 	int our_fd;			/* parent: our reopen of the pooled memfd */
 	void *ours;			/* parent: our attach of the SysV segment */
+	bool verify;			/* an existing segment: compared, never written */
+	uint8_t *covered;		/* verify: pages the image held (bitmap) */
 };
 
 /* One thread of a process being restored (threads[0] is the leader). */
@@ -148,6 +151,8 @@ struct rst_records {
 	size_t n_sysv;
 	SeccompEntry **seccomp;
 	size_t n_seccomp;
+	LockEntry **locks;
+	size_t n_locks;
 };
 
 /*
@@ -173,6 +178,8 @@ struct restore_ctx {
 	struct rst_records recs;	/* root only */
 	CtxEntry *ctxe;			/* root only: a whole context (ctx.c), else NULL */
 	int ns_cgroup_fd;		/* root only, context: its cgroup (clone3), -1 */
+	int janitor_fd;			/* root only: socket to the janitor, -1 */
+	pid_t janitor_pid;
 	const char *freeze_cgroup;	/* root only: frozen before the tree is let go */
 	const char *pids_cgroup;	/* root only, context: v1 pids group the init joins */
 	struct rst_thread *threads;
@@ -288,6 +295,34 @@ int child_report(struct restore_ctx *rc, int err);
 int task_restore_attrs(struct restore_ctx *rc);
 int task_restore_rlimits(struct restore_ctx *rc);
 int files_restore(struct restore_ctx *rc);
+/*
+ * open.c: opens the host object fe names with flags, only if it is the
+ * recorded one (type; device, inode and rdev where recorded), resolving
+ * the path without following symlinks and never creating or truncating.
+ * fd or -errno (logged).
+ */
+int rst_open_recorded(const FileEntry *fe, int flags);
+
+/*
+ * sysv.c: the segment of s, created at its id or, if one exists there,
+ * taken read-only when it is provably the image's own (s->verify; page
+ * records are then compared by rsysv_compare and the rest checked zero by
+ * rsysv_check_rest).  The janitor removes what we created if we die.
+ * 0 or -errno (logged).
+ */
+int rsysv_get(struct restore_ctx *root, struct rst_shmem *s);
+int rsysv_compare(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len);
+int rsysv_check_rest(const struct rst_shmem *s);
+
+/*
+ * janitor.c: started (once) for a tree of several processes or with SysV
+ * segments; kills the processes handed to it by rst_janitor_watch() and
+ * removes the SysV segments we created, if we die before
+ * rst_janitor_commit(root, true).  0 or -errno (logged).
+ */
+int rst_janitor_start(struct restore_ctx *root);
+int rst_janitor_watch(struct restore_ctx *root, pid_t pid);
+void rst_janitor_commit(struct restore_ctx *root, bool committed);
 int files_open_maps(struct restore_ctx *rc);
 int file_pool_fd(const struct restore_ctx *rc, const struct rst_file *f);
 int signals_restore(struct restore_ctx *rc);
@@ -329,6 +364,10 @@ int rshm_write(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len
 int rshm_map(struct restore_ctx *rc, const VmaEntry *v);
 int rshm_finish(struct restore_ctx *rc);
 void rshm_free(struct restore_ctx *rc);
+
+/* locks.c: file locks, taken again by each process that held them */
+int locks_check_plan(const struct restore_ctx *root);
+int locks_restore(struct restore_ctx *c);
 
 /* timers.c */
 int timers_restore(struct restore_ctx *rc);

@@ -108,10 +108,11 @@ int rshm_plan(struct restore_ctx *root, int base)
 		s = rshm_get(root, fe->shmem_id);
 		if (!s)
 			return -ENOMEM;
+		/* i_size as recorded, not the mappings' extent (they may run past it) */
+		if (!s->file || fe->size > s->size)
+			s->size = fe->size;
 		s->memfd = true;
 		s->file = fe;
-		if (fe->size > s->size)
-			s->size = fe->size;
 	}
 	for (i = 0; i < root->recs.n_sysv; i++) {
 		s = rshm_get(root, root->recs.sysv[i]->shmem_id);
@@ -211,67 +212,6 @@ int rshm_open_file(struct restore_ctx *rc, const FileEntry *fe)
 	return fd;
 }
 
-/* Writes v to a /proc/sys file.  0/-errno. */
-static int write_sysctl(const char *path, int v)
-{
-	char buf[24];
-	int fd, n, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%d", v);
-	if (write(fd, buf, n) != n)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Our segment with the recorded id: an old one left over, or a new one. */
-static int sysv_get(struct rst_shmem *s)
-{
-	const SysvShmEntry *e = s->sysv;
-	struct shmid_ds ds;
-	int id, ret;
-
-	if (shmctl(e->shmid, IPC_STAT, &ds) == 0) {
-		if ((int)ds.shm_perm.__key == e->key && ds.shm_segsz == e->size &&
-		    !ds.shm_nattch) {
-			s->shmid = e->shmid;
-			return 0;
-		}
-		pr_err("SysV segment id %d is in use by another segment\n", e->shmid);
-		return -EEXIST;
-	}
-	ret = write_sysctl("/proc/sys/kernel/shm_next_id", e->shmid);
-	if (ret) {
-		pr_err("cannot set kernel.shm_next_id (needed for SysV segment %d): %s\n",
-		       e->shmid, strerror(-ret));
-		return ret;
-	}
-	id = shmget(e->key, e->size, IPC_CREAT | IPC_EXCL | (e->mode & 0777));
-	write_sysctl("/proc/sys/kernel/shm_next_id", -1);
-	if (id < 0) {
-		pr_perror("SysV segment %d (key %#x): shmget", e->shmid, e->key);
-		return -errno;
-	}
-	s->shmid = id;
-	s->created = true;
-	if (id != e->shmid) {
-		pr_err("SysV segment got id %d, not %d\n", id, e->shmid);
-		return -EEXIST;
-	}
-	if (shmctl(id, IPC_STAT, &ds) == 0) {
-		ds.shm_perm.uid = e->uid;
-		ds.shm_perm.gid = e->gid;
-		ds.shm_perm.mode = e->mode & 0777;
-		if (shmctl(id, IPC_SET, &ds))
-			pr_warn("SysV segment %d: cannot set owner and mode: %s\n", id,
-				strerror(errno));
-	}
-	return 0;
-}
-
 /*
  * Parent, once the root is stopped: our handles on every object whose pages
  * we write ourselves (pooled memfds through the root's fd, SysV segments
@@ -294,15 +234,9 @@ int rshm_open_ours(struct restore_ctx *rc)
 				return -errno;
 			}
 		} else if (s->sysv) {
-			ret = sysv_get(s);
+			ret = rsysv_get(rc, s);
 			if (ret)
 				return ret;
-			s->ours = shmat(s->shmid, NULL, 0);
-			if (s->ours == (void *)-1) {
-				s->ours = NULL;
-				pr_perror("SysV segment %d: shmat", s->shmid);
-				return -errno;
-			}
 		}
 	}
 	return 0;
@@ -314,17 +248,48 @@ bool rshm_written_by_us(const struct rst_shmem *s)
 	return s && (s->our_fd >= 0 || s->ours);
 }
 
-/* Writes len bytes at offset off of the object.  0/-errno. */
+/*
+ * How many of len bytes at off lie inside object s.  Pages are stored
+ * whole, so the last page of an object whose size is not a multiple of
+ * the page size runs past it (dump reads there zeros, as the kernel shows
+ * them): that tail is accepted if it is all zero and not written, since a
+ * write would grow the object.  -EBADMSG (logged) for anything else past
+ * the size.
+ */
+static int64_t rshm_inside(const struct rst_shmem *s, uint64_t off, const void *data,
+			   uint64_t len)
+{
+	uint64_t end = (s->size + RST_PAGE - 1) / RST_PAGE * RST_PAGE, in, i;
+	const uint8_t *b = data;
+
+	if (off <= s->size && len <= s->size - off)
+		return len;
+	if (off > s->size || len > end - off)
+		goto out_beyond;
+	in = s->size - off;
+	for (i = in; i < len; i++)
+		if (b[i])
+			goto out_beyond;
+	return in;
+
+out_beyond:
+	pr_err("image: shared memory object %u: pages beyond its %llu bytes\n", s->id,
+	       (unsigned long long)s->size);
+	return -EBADMSG;
+}
+
+/* Writes len bytes at offset off of the object (see rshm_inside).  0/-errno. */
 int rshm_write(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len)
 {
+	int64_t in = rshm_inside(s, off, data, len);
 	ssize_t w;
 	uint64_t done;
 
-	if (off > s->size || len > s->size - off) {
-		pr_err("image: shared memory object %u: pages beyond its %llu bytes\n", s->id,
-		       (unsigned long long)s->size);
-		return -EBADMSG;
-	}
+	if (in < 0)
+		return (int)in;
+	len = in;
+	if (s->verify)
+		return rsysv_compare(s, off, data, len);
 	if (s->ours) {
 		memcpy((char *)s->ours + off, data, len);
 		return 0;
@@ -375,6 +340,8 @@ int rshm_finish(struct restore_ctx *rc)
 			pr_perror("memfd %s: seals %#x", s->file->path, s->file->seals);
 			ret = -errno;
 		}
+		if (s->verify && !ret)
+			ret = rsysv_check_rest(s);
 		if (s->ours) {
 			shmdt(s->ours);
 			s->ours = NULL;
@@ -400,6 +367,7 @@ void rshm_free(struct restore_ctx *rc)
 			shmdt(s->ours);
 		if (s->created && s->shmid >= 0)
 			shmctl(s->shmid, IPC_RMID, NULL);
+		free(s->covered);
 	}
 	free(rc->shm);
 	rc->shm = NULL;

@@ -228,6 +228,8 @@ int tree_clone(struct restore_ctx *rc)
 		rc->threads[0].tid = r;	/* ours: pid 1 inside a context */
 	close(rc->ctl_wr);
 	rc->ctl_wr = -1;
+	if (rst_janitor_watch(rc, r))
+		return -EIO;
 	return wait_child_stop(rc);
 }
 

@@ -45,17 +45,6 @@ void say(const char *fmt, ...)
 	va_end(ap);
 }
 
-void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p) {
-		fprintf(stderr, "mutate-image: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
 /* ---- records as messages -------------------------------------------------- */
 
 /* A deep copy (packs and unpacks), so the copy can be mutated alone. */
@@ -366,21 +355,6 @@ static void mutate_raw(struct rng *g, struct rec *r)
 
 /* ---- whole records -------------------------------------------------------- */
 
-void insert_rec(struct image *im, size_t at, const struct rec *r)
-{
-	if (im->n == im->cap) {
-		im->cap = im->cap ? im->cap * 2 : 64;
-		im->recs = realloc(im->recs, im->cap * sizeof(*im->recs));
-		if (!im->recs) {
-			fprintf(stderr, "mutate-image: out of memory\n");
-			exit(1);
-		}
-	}
-	memmove(&im->recs[at + 1], &im->recs[at], (im->n - at) * sizeof(*r));
-	im->recs[at] = *r;
-	im->n++;
-}
-
 struct rec copy_rec(const struct rec *r)
 {
 	struct rec c = *r;
@@ -529,95 +503,6 @@ static void mutate_once(struct rng *g, struct image *im)
 		mutate_msg(g, im->recs[i].msg, 0);
 }
 
-/* ---- reading and writing ------------------------------------------------- */
-
-static int keep_record(struct image *im, const struct img_record *rec)
-{
-	const struct img_rec_desc *d = img_rec_lookup(rec->type);
-	struct rec r = { .type = rec->type, .flags = rec->flags };
-
-	if (d && d->pb) {
-		r.msg = protobuf_c_message_unpack(d->pb, NULL, rec->length, rec->payload);
-		if (!r.msg) {
-			fprintf(stderr, "mutate-image: record %llu (%s) does not unpack\n",
-				(unsigned long long)rec->index, d->name);
-			return -1;
-		}
-	} else {
-		r.buf = xmalloc(rec->length);
-		memcpy(r.buf, rec->payload, rec->length);
-		r.len = rec->length;
-	}
-	insert_rec(im, im->n, &r);
-	return 0;
-}
-
-static int load(const char *path, struct image *im)
-{
-	struct img_reader *r;
-	struct img_record rec;
-	const ImgHeader *h;
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "mutate-image: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	ret = img_reader_open(fd, &r);
-	if (ret) {
-		fprintf(stderr, "mutate-image: %s: %s\n", path, img_last_open_error());
-		close(fd);
-		return -1;
-	}
-	h = img_reader_header(r);
-	im->compress = h->compression == IMG_COMPRESSION__COMP_ZSTD;
-	im->root_pid = h->root_pid;
-	im->has_parent = h->has_parent_id && h->parent_id.len == 16;
-	if (im->has_parent)
-		memcpy(im->parent_id, h->parent_id.data, 16);
-	while ((ret = img_read_record(r, &rec)) == 1 && !(ret = keep_record(im, &rec)))
-		;
-	if (ret < 0)
-		fprintf(stderr, "mutate-image: %s: %s\n", path, img_reader_error(r));
-	img_reader_free(r);
-	close(fd);
-	return ret < 0 ? -1 : 0;
-}
-
-static int save(const char *path, const struct image *im)
-{
-	struct img_write_opts o = {
-		.compress = im->compress, .threads = 1, .root_pid = im->root_pid,
-		.parent_id = im->has_parent ? im->parent_id : NULL,
-	};
-	struct img_writer *w;
-	size_t i;
-	int fd, ret;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "mutate-image: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	ret = img_writer_open(fd, &o, &w);
-	for (i = 0; !ret && i < im->n; i++) {
-		const struct rec *r = &im->recs[i];
-
-		ret = r->msg ? img_write_msg(w, r->type, r->msg)
-			     : img_write_raw(w, r->type, r->flags, r->buf, r->len);
-	}
-	if (!ret)
-		ret = img_writer_finish(w);
-	if (w)
-		img_writer_free(w);
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (ret)
-		fprintf(stderr, "mutate-image: writing %s: %s\n", path, strerror(-ret));
-	return ret ? -1 : 0;
-}
-
 static void log_to_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)
 {
 	if (lvl == VXCR_LOG_ERR)
@@ -647,7 +532,7 @@ int main(int argc, char **argv)
 		only = atol(argv[5]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	vxcr_set_log(log_to_stderr, NULL);
-	if (load(argv[1], &im))
+	if (image_load(argv[1], &im))
 		return 1;
 	if (!im.n) {
 		fprintf(stderr, "mutate-image: %s has no records\n", argv[1]);
@@ -662,5 +547,5 @@ int main(int argc, char **argv)
 		mutate_once(&g, &im);
 		printf("mutation %ld: %s\n", i, what[0] ? what : "(none applicable)");
 	}
-	return save(argv[2], &im) ? 1 : 0;
+	return image_save(argv[2], &im) ? 1 : 0;
 }

@@ -38,6 +38,8 @@ ORIG_START="" ORIG_COMM=""
 vx_cleanup()
 {
 	local p
+	# a case may define vx_case_cleanup for what it made besides processes
+	declare -F vx_case_cleanup >/dev/null && vx_case_cleanup
 	for p in $VX_PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done

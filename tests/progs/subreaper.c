@@ -10,9 +10,15 @@
  * passes, after which CMD and its descendants are killed by pid), any
  * process still left on it is reported on stderr, killed by pid and reaped.
  * Exit status: CMD's (128+signal if killed), 124 on timeout.
+ *
+ * CMD gets fds 0-2 only: whatever else the caller holds (the shared build
+ * lock of `flock LOCKFILE make check` on fd 3, say) would reach every
+ * dumped target and be dumped with it (a flock shared with a process
+ * outside the tree is refused).
  */
 #include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include "prog.h"
 
@@ -132,6 +138,7 @@ int main(int argc, char **argv)
 	}
 	if (cmd == 0) {
 		signal(SIGALRM, SIG_DFL);
+		syscall(SYS_close_range, 3, ~0U, 0);
 		execvp(argv[optind], argv + optind);
 		fprintf(stderr, "subreaper: %s: %s\n", argv[optind], strerror(errno));
 		_exit(127);

@@ -10,6 +10,7 @@
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
 #include "seccomp.pb-c.h"
+#include "lock.pb-c.h"
 
 /* ---- populated messages of every protobuf type ---- */
 
@@ -46,6 +47,7 @@ static uint8_t bpf[2][24];
 static SeccompFilter sf[2] = { SECCOMP_FILTER__INIT, SECCOMP_FILTER__INIT };
 static SeccompFilter *sfp[2] = { &sf[0], &sf[1] };
 static SeccompEntry seccomp = SECCOMP_ENTRY__INIT;
+static LockEntry lock = LOCK_ENTRY__INIT;
 
 static void build_msgs(void)
 {
@@ -119,6 +121,11 @@ static void build_msgs(void)
 	sf[1].has_id = sf[1].has_flags = sf[1].has_prog = true, sf[1].id = 2, sf[1].flags = 2;
 	sf[1].prog = (ProtobufCBinaryData){ sizeof(bpf[1]), bpf[1] };
 	seccomp.n_filters = 2, seccomp.filters = sfp;
+	lock.has_kind = lock.has_type = lock.has_start = lock.has_len = true;
+	lock.kind = LOCK_KIND__LOCK_OFD, lock.type = LOCK_TYPE__LOCK_WRITE;
+	lock.start = 1ull << 30, lock.len = 0;
+	lock.has_files_id = lock.has_fd = lock.has_file_id = true;
+	lock.files_id = 2, lock.fd = 7, lock.file_id = 3;
 }
 
 /* The sample message for a protobuf record type (NULL for TRAILER). */
@@ -135,6 +142,7 @@ static const ProtobufCMessage *sample_msg(uint32_t type)
 	case IMG_REC_SYSV_SHM: return &sysv.base;
 	case IMG_REC_CONTEXT: return &ctxe.base;
 	case IMG_REC_SECCOMP: return &seccomp.base;
+	case IMG_REC_LOCK: return &lock.base;
 	}
 	return NULL;
 }
@@ -240,6 +248,13 @@ static void check_record(const struct img_record *rec)
 		CU_ASSERT_EQUAL(e->filters[1]->flags, 2);
 		CU_ASSERT_EQUAL_FATAL(e->filters[1]->prog.len, sizeof(bpf[1]));
 		CU_ASSERT(!memcmp(e->filters[1]->prog.data, bpf[1], sizeof(bpf[1])));
+	} else if (rec->type == IMG_REC_LOCK) {
+		LockEntry *e = (LockEntry *)m;
+
+		CU_ASSERT_EQUAL(e->kind, LOCK_KIND__LOCK_OFD);
+		CU_ASSERT_EQUAL(e->start, 1ull << 30);
+		CU_ASSERT(e->has_len && e->len == 0);
+		CU_ASSERT_EQUAL(e->fd, 7);
 	}
 	free(a.p);
 	free(b.p);
@@ -296,7 +311,7 @@ static void test_record_table(void)
 	unsigned n, i;
 
 	t = img_rec_table(&n);
-	CU_ASSERT_EQUAL(n, 15);
+	CU_ASSERT_EQUAL(n, 16);
 	for (i = 0; i < n; i++) {
 		CU_ASSERT_EQUAL(t[i].type, i + 1);
 		CU_ASSERT_PTR_EQUAL(img_rec_lookup(i + 1), &t[i]);
@@ -311,6 +326,7 @@ static void test_record_table(void)
 	CU_ASSERT_EQUAL(img_rec_lookup(IMG_REC_PIPE_DATA)->prefix_len, 16);
 	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_SECCOMP), "SECCOMP");
 	CU_ASSERT_PTR_EQUAL(img_rec_lookup(IMG_REC_SECCOMP)->pb, &seccomp_entry__descriptor);
+	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_LOCK), "LOCK");
 }
 
 static void test_crc_vectors(void)
@@ -686,7 +702,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 14 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 15 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);

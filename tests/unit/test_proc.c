@@ -2,6 +2,7 @@
  * Unit tests of the /proc parsers (lib/proc) on literal text.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -512,6 +513,99 @@ static void test_sysv_shm_self(void)
 	free(v);
 }
 
+static void test_locks(void)
+{
+	static const char text[] =
+		"1: LEASE  ACTIVE    READ 10260 fe:00:10953016 0 EOF\n"
+		"2: FLOCK  ADVISORY  WRITE 10260 fe:00:10953017 0 EOF\n"
+		"3: OFDLCK ADVISORY  WRITE -1 fe:00:10953015 20 22\n"
+		"4: POSIX  ADVISORY  READ 10260 fe:00:10953015 100 EOF\n"
+		"5: POSIX  ADVISORY  WRITE 10260 103:1f:10953015 10 14\n"
+		"5: -> POSIX  ADVISORY  WRITE 10274 fe:00:10953015 10 10\n"
+		"6: LEASE  BREAKING  UNLCK 7 00:1a:5 0 EOF\n"
+		"7: POSIX  MANDATORY WRITE 7 00:1a:5 0 0\n";
+	struct proc_lock *v;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_locks(text, "", &v, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 8);
+	CU_ASSERT_EQUAL(v[0].cls, PROC_LOCK_LEASE);
+	CU_ASSERT_EQUAL(v[0].type, F_RDLCK);
+	CU_ASSERT_EQUAL(v[0].end, PROC_LOCK_EOF);
+	CU_ASSERT_EQUAL(v[1].cls, PROC_LOCK_FLOCK);
+	CU_ASSERT_EQUAL(v[1].ino, 10953017);
+	CU_ASSERT_EQUAL(v[2].cls, PROC_LOCK_OFD);
+	CU_ASSERT_EQUAL(v[2].pid, -1);
+	CU_ASSERT_EQUAL(v[2].start, 20);
+	CU_ASSERT_EQUAL(v[2].end, 22);
+	CU_ASSERT_EQUAL(v[3].cls, PROC_LOCK_POSIX);
+	CU_ASSERT_EQUAL(v[3].start, 100);
+	CU_ASSERT_EQUAL(v[4].dev_major, 0x103);
+	CU_ASSERT_EQUAL(v[4].dev_minor, 0x1f);
+	CU_ASSERT_EQUAL(v[4].pid, 10260);
+	CU_ASSERT_FALSE(v[4].waiter);
+	CU_ASSERT_TRUE(v[5].waiter);
+	CU_ASSERT_EQUAL(v[5].pid, 10274);
+	CU_ASSERT_TRUE(v[6].breaking);
+	CU_ASSERT_EQUAL(v[6].type, F_UNLCK);
+	CU_ASSERT_TRUE(v[7].mandatory);
+	free(v);
+}
+
+static void test_locks_fdinfo(void)
+{
+	static const char text[] =
+		"pos:\t0\nflags:\t0100002\nmnt_id:\t31\nino:\t10953015\n"
+		"lock:\t1: POSIX  ADVISORY  WRITE 10260 fe:00:10953015 10 14\n"
+		"lock:\t2: POSIX  ADVISORY  READ 10260 fe:00:10953015 100 EOF\n";
+	struct proc_lock *v;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_locks(text, "lock:\t", &v, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(v[0].end, 14);
+	CU_ASSERT_EQUAL(v[1].type, F_RDLCK);
+	free(v);
+	CU_ASSERT_EQUAL(proc_parse_locks("pos:\t0\nflags:\t02\n", "lock:\t", &v, &n), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	free(v);
+}
+
+/* Every line here must be refused. */
+static void test_locks_bad(void)
+{
+	static const char *const bad[] = {
+		"",
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 10",		/* no end */
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 10 14 15",	/* one too many */
+		"1 POSIX  ADVISORY  WRITE 10 fe:00:5 10 14",		/* no colon */
+		"x: POSIX  ADVISORY  WRITE 10 fe:00:5 10 14",
+		"1: POSIXX ADVISORY  WRITE 10 fe:00:5 10 14",
+		"1: POSIX  ACTIVE    WRITE 10 fe:00:5 10 14",		/* lease mode */
+		"1: LEASE  ADVISORY  WRITE 10 fe:00:5 0 EOF",		/* lock mode */
+		"1: POSIX  ADVISORY  WRIT 10 fe:00:5 10 14",
+		"1: POSIX  ADVISORY  WRITE -2 fe:00:5 10 14",
+		"1: POSIX  ADVISORY  WRITE +10 fe:00:5 10 14",
+		"1: POSIX  ADVISORY  WRITE 99999999999 fe:00:5 10 14",
+		"1: POSIX  ADVISORY  WRITE 10 FE:00:5 10 14",		/* hex is lower case */
+		"1: POSIX  ADVISORY  WRITE 10 fe:00 10 14",
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5x 10 14",
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 14 10",		/* end before start */
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 -1 10",
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 010 14",		/* leading zero */
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 9223372036854775808 EOF",
+		"1: => POSIX  ADVISORY  WRITE 10 fe:00:5 10 14",
+	};
+	struct proc_lock l, *v;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(proc_parse_lock(bad[i], &l), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_locks("1: POSIX  ADVISORY  WRITE 10 fe:00:5 10 14\ngarbage\n",
+					 "", &v, &n), -EINVAL);
+	CU_ASSERT_PTR_NULL(v);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -534,6 +628,9 @@ int main(void)
 	CU_add_test(s, "readers on self", test_read_self);
 	CU_add_test(s, "sysvipc shm", test_sysv_shm);
 	CU_add_test(s, "sysvipc shm of our own segment", test_sysv_shm_self);
+	CU_add_test(s, "locks", test_locks);
+	CU_add_test(s, "locks in fdinfo", test_locks_fdinfo);
+	CU_add_test(s, "locks malformed", test_locks_bad);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures();

@@ -104,6 +104,7 @@ static int mutate_list(struct fz_image *im, uint64_t *s)
 {
 	size_t i = rnd(s, im->n), j = rnd(s, im->n);
 	struct fz_rec t;
+	unsigned ntypes;
 
 	switch (rnd(s, 5)) {
 	case 0:
@@ -119,7 +120,8 @@ static int mutate_list(struct fz_image *im, uint64_t *s)
 		im->recs[j] = t;
 		return 0;
 	case 3:
-		im->recs[i].type = rnd(s, 8) ? 1 + rnd(s, IMG_REC_SECCOMP) : (uint32_t)rnd(s, ~0u);
+		img_rec_table(&ntypes);	/* a known type mostly, any number else */
+		im->recs[i].type = rnd(s, 8) ? 1 + rnd(s, ntypes) : (uint32_t)rnd(s, ~0u);
 		return 0;
 	default:
 		im->recs[i].flags ^= 1u << rnd(s, rnd(s, 4) ? 1 : 32);

@@ -2,7 +2,7 @@
 # Seed corpus of the libFuzzer harnesses: real images, made by dumping test
 # programs (tests/progs) with this build's vxdump: a single process
 # (compressed and not), fds of every kind with a deleted file and pipe
-# data, a tree with sessions, groups, a stopped task and zombies, threads,
+# data, file locks, a tree with sessions, groups, a stopped task and zombies, threads,
 # seccomp filters, signals and timers, a deleted mapped file, SysV and
 # memfd shared memory, and a whole context.  Real dumps rather than
 # synthetic records: they carry what the kernel actually hands vxdump
@@ -63,6 +63,7 @@ seed timers timers
 seed deleted-map deleted-map
 seed share-variants share-variants
 seed creds creds
+seed locks locks
 
 # a whole context: its init and a child
 xid=$((40000 + $$ % 20000))

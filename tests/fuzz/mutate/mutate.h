@@ -58,6 +58,9 @@ void hostile_bytes(struct rng *g, ProtobufCBinaryData *b);
 uint32_t hostile_u32(struct rng *g, uint32_t old);
 uint64_t hostile_u64(struct rng *g, uint64_t old);
 void insert_rec(struct image *im, size_t at, const struct rec *r);
+/* image.c: a whole image in memory and back; 0 or -1 (said on stderr). */
+int image_load(const char *path, struct image *im);
+int image_save(const char *path, const struct image *im);
 void mutate_msg(struct rng *g, ProtobufCMessage *m, int depth);
 ProtobufCMessage *new_msg(const ProtobufCMessageDescriptor *d);
 long pick(struct rng *g, const struct image *im, uint32_t want);

@@ -1,0 +1,16 @@
+#!/bin/bash
+# vxrestore SIGKILLed at each of its ptrace, waitpid/wait4 and
+# process_vm_writev calls in turn (before and after each, through
+# tests/shim/killshim.so) and at each stage (VXCR_TEST_PAUSE), restoring
+# fds (files, FIFO, deleted file, pipes), tree-basic (7 processes) and
+# sysv-shm (a segment it creates): no process of the image, SysV segment or
+# new file is left, and the image is unchanged (tests/integration/
+# restore-kill.py).
+. "$(dirname "$0")/lib.sh"
+require_cr
+mkdir "$T/k"
+python3 "$VX_ROOT/tests/integration/restore-kill.py" "$VX_BUILD" "$T/k" sweep >"$T/k.out" 2>&1
+st=$?
+cat "$T/k.out"
+[ "$st" = 0 ] || fail "$(tail -n 1 "$T/k.out")"
+pass "$(tail -n 1 "$T/k.out" | cut -c1-200)"
