@@ -2,7 +2,7 @@
 # Seed corpus of the libFuzzer harnesses: real images, made by dumping test
 # programs (tests/progs) with this build's vxdump: a single process
 # (compressed and not), fds of every kind with a deleted file and pipe
-# data, file locks, a tree with sessions, groups, a stopped task and zombies, threads,
+# data, a tree with sessions, groups, a stopped task and zombies, threads,
 # seccomp filters, signals and timers, a deleted mapped file, SysV and
 # memfd shared memory, and a whole context.  Real dumps rather than
 # synthetic records: they carry what the kernel actually hands vxdump
@@ -27,6 +27,18 @@ T=$(mktemp -d /tmp/vxcr-seeds.XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT
 made=0
 
+# bare CMD...: runs CMD with fds 0-2 only (an inherited fd, such as the
+# build lock of `flock LOCK make fuzz`, would be dumped or refused with it).
+bare()
+{
+	local fd
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	exec "$@"
+}
+
 # seed NAME PROG [ARG] [-- DUMP-OPTIONS]: dumps PROG once it is ready.
 seed()
 {
@@ -36,7 +48,7 @@ seed()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
 	[ $# -gt 0 ] && { shift; opts=("$@"); }
 	rm -f "$T/out"
-	( cd "$T" && exec "$PROGS/$prog" "$T/out" "${args[@]}" </dev/null >/dev/null 2>&1 ) &
+	( cd "$T" && bare "$PROGS/$prog" "$T/out" "${args[@]}" </dev/null >/dev/null 2>&1 ) &
 	pid=$!
 	for i in $(seq 100); do
 		grep -q '^ready$' "$T/out" 2>/dev/null && break
@@ -63,12 +75,11 @@ seed timers timers
 seed deleted-map deleted-map
 seed share-variants share-variants
 seed creds creds
-seed locks locks
 
 # a whole context: its init and a child
 xid=$((40000 + $$ % 20000))
-if "$VXCR" ctx create "$xid" --hostname fuzz -- sh -c 'sleep 1000 & exec sleep 1000' \
-	>/dev/null 2>"$T/err"; then
+if ( bare "$VXCR" ctx create "$xid" --hostname fuzz -- \
+	sh -c 'sleep 1000 & exec sleep 1000' </dev/null >/dev/null 2>"$T/err" ); then
 	sleep 0.3
 	if "$VXCR" dump --ctx "$xid" -o "$DIR/context" 2>"$T/err"; then
 		made=$((made + 1))
