@@ -15,7 +15,9 @@ cd "$(dirname "$0")/../../.." || exit 2
 BUILD=$1 FB=$2 TIME=$3
 SEEDS=$FB/seeds
 LOGS=$FB/logs
-tests/fuzz/lf/make-seeds.sh "$BUILD" "$SEEDS" || exit 1
+# under the tests' subreaper: fds 0-2 only, and whatever a failed dump
+# leaves of a program's tree is killed and reaped when the script ends
+"$BUILD/tests/progs/subreaper" -t 300 tests/fuzz/lf/make-seeds.sh "$BUILD" "$SEEDS" || exit 1
 mkdir -p "$LOGS" "$FB/artifacts"
 failed=0 total=0
 
