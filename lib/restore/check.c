@@ -243,6 +243,26 @@ static int check_proc_files(struct restore_ctx *rc)
 	return 0;
 }
 
+/* Deleted files: their data records cover them (the image alone). */
+static int check_deleted_files(const struct restore_ctx *rc)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < rc->nr_files; i++) {
+		const FileEntry *fe = rc->files[i].fe;
+
+		if (!fe->deleted || fe->kind == FILE_KIND__FILE_MEMFD ||
+		    fe->kind == FILE_KIND__FILE_PIPE || fe->kind == FILE_KIND__FILE_FIFO)
+			continue;
+		ret = check_deleted_data(rc, fe);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Files reopened by path: still there (mapped ones: unchanged). */
 static int check_files(struct restore_ctx *rc)
 {
 	size_t i;
@@ -251,11 +271,10 @@ static int check_files(struct restore_ctx *rc)
 	for (i = 0; i < rc->nr_files; i++) {
 		const struct rst_file *f = &rc->files[i];
 
-		if (f->fe->kind == FILE_KIND__FILE_MEMFD)
-			ret = 0;	/* a shmem object, rebuilt from the image */
-		else if (f->fe->deleted && f->fe->kind != FILE_KIND__FILE_PIPE &&
-			 f->fe->kind != FILE_KIND__FILE_FIFO)
-			ret = check_deleted_data(rc, f->fe);
+		if (f->fe->kind == FILE_KIND__FILE_MEMFD ||
+		    (f->fe->deleted && f->fe->kind != FILE_KIND__FILE_PIPE &&
+		     f->fe->kind != FILE_KIND__FILE_FIFO))
+			ret = 0;	/* rebuilt from the image: check_deleted_files() */
 		else if (f->fe->kind == FILE_KIND__FILE_MAPONLY)
 			ret = check_mapped_file(f->fe);
 		else
@@ -315,8 +334,14 @@ static int check_fd_numbers(const struct restore_ctx *rc)
 	return 0;
 }
 
-/* Validates the plan; nothing has been created yet.  Returns 0/-errno. */
-int check_plan(struct restore_ctx *rc)
+/*
+ * The checks of the image by itself: its records against each other, this
+ * CPU and our own address space (vdso), and the restore layout.  Nothing
+ * named by the image is opened or looked up, no process is signalled, so
+ * the fuzzer runs this on hostile images (tests/fuzz/lf/fuzz-plan.c).
+ * Returns 0/-errno.
+ */
+int check_plan_image(struct restore_ctx *rc)
 {
 	size_t p;
 	int ret;
@@ -334,15 +359,30 @@ int check_plan(struct restore_ctx *rc)
 	if (!ret)
 		ret = check_fd_numbers(rc);
 	if (!ret)
-		ret = check_files(rc);
+		ret = check_deleted_files(rc);
 	if (!ret)
 		ret = locks_check_plan(rc);
 	if (!ret)
 		ret = helpers_plan(rc);	/* sessions and groups (fork.c) */
 	if (!ret)
-		ret = check_pid(rc);
-	if (!ret)
 		ret = layout_plan(rc);
+	return ret;
+}
+
+/*
+ * Validates the plan; nothing has been created yet: the image checks, then
+ * those against the host (files named by the image, pids, limits), so a bad
+ * image is refused before a busy pid is waited for.  Returns 0/-errno.
+ */
+int check_plan(struct restore_ctx *rc)
+{
+	int ret;
+
+	ret = check_plan_image(rc);
+	if (!ret)
+		ret = check_files(rc);
+	if (!ret)
+		ret = check_pid(rc);
 	if (!ret)
 		ret = check_limits(rc);
 	return ret;

@@ -159,10 +159,16 @@ static int vma_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Sorted array of the VMAs restore maps itself (not vdso/vvar/vsyscall). */
+/*
+ * Sorted array of the VMAs restore maps itself (not vdso/vvar/vsyscall).
+ * Every area restore maps or moves, vdso and vvar included (only vsyscall
+ * is the kernel's), must be page-aligned, below the top of user space and
+ * disjoint from the others: a vdso moved onto another area would be
+ * silently unmapped again when that area is mapped.  Returns 0/-errno.
+ */
 static int plan_vmas(struct restore_ctx *rc)
 {
-	size_t i;
+	size_t i, n = 0;
 
 	rc->vmas = calloc(rc->mm->n_vmas + 1, sizeof(*rc->vmas));
 	if (!rc->vmas)
@@ -170,7 +176,7 @@ static int plan_vmas(struct restore_ctx *rc)
 	for (i = 0; i < rc->mm->n_vmas; i++) {
 		VmaEntry *v = rc->mm->vmas[i];
 
-		if (v->kind >= VMA_KIND__VMA_VDSO)
+		if (v->kind == VMA_KIND__VMA_VSYSCALL)
 			continue;
 		if (v->start >= v->end || (v->start | v->end) & (RST_PAGE - 1) ||
 		    v->end > RST_TASK_TOP) {
@@ -178,16 +184,19 @@ static int plan_vmas(struct restore_ctx *rc)
 			       (unsigned long long)v->start, (unsigned long long)v->end);
 			return -EINVAL;
 		}
-		rc->vmas[rc->nr_vmas++] = v;
+		rc->vmas[n++] = v;
 	}
-	qsort(rc->vmas, rc->nr_vmas, sizeof(*rc->vmas), vma_cmp);
-	for (i = 1; i < rc->nr_vmas; i++) {
-		if (rc->vmas[i]->start < rc->vmas[i - 1]->end) {
+	qsort(rc->vmas, n, sizeof(*rc->vmas), vma_cmp);
+	for (i = 0; i < n; i++) {
+		if (i && rc->vmas[i]->start < rc->vmas[i - 1]->end) {
 			pr_err("image: memory areas overlap at %#llx\n",
 			       (unsigned long long)rc->vmas[i]->start);
 			return -EINVAL;
 		}
 	}
+	for (i = 0; i < n; i++)		/* drop vdso/vvar, keeping the order */
+		if (rc->vmas[i]->kind < VMA_KIND__VMA_VDSO)
+			rc->vmas[rc->nr_vmas++] = rc->vmas[i];
 	return 0;
 }
 

@@ -197,7 +197,9 @@ static int rebuild(struct restore_ctx *rc)
 	return ret;
 }
 
-static void ctx_free(struct restore_ctx *rc)
+/* Frees rc and everything its plan holds (nothing it created on the host
+ * is undone here: see rst_tree_kill() and rshm_free()). */
+void restore_ctx_free(struct restore_ctx *rc)
 {
 	rshm_free(rc);
 	rst_janitor_commit(rc, false);
@@ -210,6 +212,24 @@ static void ctx_free(struct restore_ctx *rc)
 		close(rc->mem_fd);
 	plan_free(rc);
 	free(rc);
+}
+
+/* A restore context for the image on fd, nothing read yet; NULL without memory. */
+struct restore_ctx *restore_ctx_new(int fd, const struct vxcr_restore_opts *o)
+{
+	struct restore_ctx *rc = calloc(1, sizeof(*rc));
+
+	if (!rc)
+		return NULL;
+	rc->opts = o;
+	rc->img_fd = fd;
+	rc->s = &rc->stream;
+	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = rc->s->spool_fd = -1;
+	rc->uffd = rc->uffd_child = -1;
+	rc->pid = -1;
+	rc->ns_cgroup_fd = -1;
+	rc->janitor_fd = -1;
+	return rc;
 }
 
 int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
@@ -226,18 +246,9 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	}
 	if (o->pidns)
 		return restore_pidns(fd, o, pid, st);
-	rc = calloc(1, sizeof(*rc));
+	rc = restore_ctx_new(fd, o);
 	if (!rc)
 		return -ENOMEM;
-	rc->opts = o;
-	rc->img_fd = fd;
-	rc->s = &rc->stream;
-	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = rc->s->spool_fd = -1;
-	rc->uffd = rc->uffd_child = -1;
-	rc->pid = -1;
-	rc->ns_cgroup_fd = -1;
-	rc->janitor_fd = -1;
-
 	rc->t0 = t0;
 	ret = plan_read(rc);
 	pr_debug("stage plan read at %.3f ms\n", (now_ns() - t0) / 1e6);
@@ -248,7 +259,7 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		ret = restore_context(rc, pid, st);	/* runs restore_run() in its supervisor */
 	else if (!ret)
 		ret = restore_run(rc, pid, st);
-	ctx_free(rc);
+	restore_ctx_free(rc);
 	return ret;
 }
 

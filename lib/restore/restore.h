@@ -242,6 +242,7 @@ const VmaEntry *plan_vma_at(const struct restore_ctx *rc, uint64_t addr);
 
 /* check.c */
 int check_plan(struct restore_ctx *rc);
+int check_plan_image(struct restore_ctx *rc);
 pid_t tree_busy_pid(const struct restore_ctx *rc);
 int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours,
 		  size_t nr_ours, bool cap_sys_resource, char *why, size_t whylen);
@@ -263,6 +264,8 @@ int vdso_check(struct restore_ctx *rc);
 int vdso_move(struct restore_ctx *rc, const struct rst_range *busy, size_t nbusy);
 
 /* restore.c: clone and rebuild the tree whose plan rc holds; 0 or -errno */
+struct restore_ctx *restore_ctx_new(int fd, const struct vxcr_restore_opts *o);
+void restore_ctx_free(struct restore_ctx *rc);
 int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *st);
 
 /* ctx.c: a whole context (image with a CONTEXT record) */

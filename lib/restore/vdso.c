@@ -118,6 +118,10 @@ int vdso_check(struct restore_ctx *rc)
 
 		if (k < 0)
 			continue;
+		if (v[k].have_target) {
+			pr_err("image: %s recorded twice\n", vdso_names[k]);
+			return -EBADMSG;
+		}
 		v[k].target = (struct rst_range){ e->start, e->end };
 		v[k].have_target = true;
 	}

@@ -158,14 +158,12 @@ static int write_tree(const struct tproc *t, size_t n)
 static int plan(int fd, struct restore_ctx **out)
 {
 	static struct vxcr_restore_opts o;
-	struct restore_ctx *rc = calloc(1, sizeof(*rc));
+	struct restore_ctx *rc;
 	int ret;
 
 	vxcr_restore_opts_init(&o);
-	rc->opts = &o;
-	rc->img_fd = fd;
-	rc->s = &rc->stream;
-	rc->s->spool_fd = -1;
+	rc = restore_ctx_new(fd, &o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rc);
 	ret = plan_read(rc);
 	if (ret)
 		printf("\n      (%s)", vxcr_last_error());
@@ -175,8 +173,7 @@ static int plan(int fd, struct restore_ctx **out)
 
 static void done(struct restore_ctx *rc, int fd)
 {
-	plan_free(rc);
-	free(rc);
+	restore_ctx_free(rc);
 	close(fd);
 }
 

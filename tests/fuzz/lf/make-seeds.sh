@@ -1,0 +1,94 @@
+#!/bin/bash
+# Seed corpus of the libFuzzer harnesses: real images, made by dumping test
+# programs (tests/progs) with this build's vxdump: a single process
+# (compressed and not), fds of every kind with a deleted file and pipe
+# data, a tree with sessions, groups, a stopped task and zombies, threads,
+# seccomp filters, signals and timers, a deleted mapped file, SysV and
+# memfd shared memory, and a whole context.  Real dumps rather than
+# synthetic records: they carry what the kernel actually hands vxdump
+# (vdso, xsave, auxv, every field filled), which a generator would have to
+# keep in step with the dumper by hand.  Needs root and ptrace, as
+# `make check` does; CI runs as root.  Without them, or for a program that
+# does not dump here, that seed is skipped with a note; at least one seed
+# must be made.
+#
+# Usage: make-seeds.sh BUILD DIR   (DIR/.done: made already, nothing to do)
+set -u
+BUILD=$1 DIR=$2
+BUILD=$(cd "$BUILD" && pwd) || exit 1
+VXCR=$BUILD/bin/vxcr PROGS=$BUILD/tests/progs
+[ -e "$DIR/.done" ] && exit 0
+mkdir -p "$DIR"
+if [ "$(id -u)" != 0 ] || ! "$VXCR" check -q >/dev/null 2>&1; then
+	echo "make-seeds: needs root and the features of 'vxcr check': no real images" >&2
+	exit 1
+fi
+T=$(mktemp -d /tmp/vxcr-seeds.XXXXXX) || exit 1
+trap 'rm -rf "$T"' EXIT
+made=0
+
+# bare CMD...: runs CMD with fds 0-2 only (an inherited fd, such as the
+# build lock of `flock LOCK make fuzz`, would be dumped or refused with it).
+bare()
+{
+	local fd
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	exec "$@"
+}
+
+# seed NAME PROG [ARG] [-- DUMP-OPTIONS]: dumps PROG once it is ready.
+seed()
+{
+	local name=$1 prog=$2 pid i opts=()
+	shift 2
+	local args=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+	[ $# -gt 0 ] && { shift; opts=("$@"); }
+	rm -f "$T/out"
+	( cd "$T" && bare "$PROGS/$prog" "$T/out" "${args[@]}" </dev/null >/dev/null 2>&1 ) &
+	pid=$!
+	for i in $(seq 100); do
+		grep -q '^ready$' "$T/out" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.2
+	if "$VXCR" dump "${opts[@]}" -o "$DIR/$name" "$pid" 2>"$T/err"; then
+		made=$((made + 1))
+	else
+		echo "make-seeds: $name: $(head -n 1 "$T/err") (skipped)" >&2
+		kill -9 "$pid" 2>/dev/null
+	fi
+	{ wait "$pid"; } 2>/dev/null
+}
+
+seed counter counter
+seed counter-plain counter -- --compress none
+seed fds fds
+seed tree-sessions tree-sessions
+seed thread-basic thread-basic
+seed seccomp seccomp
+seed signals signals
+seed timers timers
+seed deleted-map deleted-map
+seed share-variants share-variants
+seed creds creds
+
+# a whole context: its init and a child
+xid=$((40000 + $$ % 20000))
+if ( bare "$VXCR" ctx create "$xid" --hostname fuzz -- \
+	sh -c 'sleep 1000 & exec sleep 1000' </dev/null >/dev/null 2>"$T/err" ); then
+	sleep 0.3
+	if "$VXCR" dump --ctx "$xid" -o "$DIR/context" 2>"$T/err"; then
+		made=$((made + 1))
+	else
+		echo "make-seeds: context: $(head -n 1 "$T/err") (skipped)" >&2
+		"$VXCR" ctx kill "$xid" >/dev/null 2>&1
+	fi
+else
+	echo "make-seeds: context: $(head -n 1 "$T/err") (skipped)" >&2
+fi
+echo "make-seeds: $made real images in $DIR ($(du -sh "$DIR" | cut -f1))"
+[ "$made" -gt 0 ] && touch "$DIR/.done"
