@@ -31,7 +31,6 @@
 
 #include "vxcr/vxcr.h"
 #include "cmd.h"
-#include "util/testhook.h"
 
 #define IMAGE_FIFO_WAIT	10	/* seconds a FIFO image may wait for its writer */
 #define TMP_TRIES	16	/* random temporary names tried before giving up */
@@ -140,7 +139,7 @@ int out_file_open(struct out_file *of, const char *path)
 	ret = check_target(of);
 	if (ret)
 		goto out_close_dir;
-	of->fd = test_skip("tmpfile") ? (errno = EOPNOTSUPP, -1) :
+	of->fd = vxcr_test_skip("tmpfile") ? (errno = EOPNOTSUPP, -1) :
 		 openat(of->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (of->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
 		of->fd = open_named_tmp(of);	/* no O_TMPFILE on this file system */

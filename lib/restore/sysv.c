@@ -15,18 +15,13 @@
 #define LOG_PREFIX "restore: "
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/shm.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "log.h"
-#include "proc/proc.h"
 #include "restore/restore.h"
 
 

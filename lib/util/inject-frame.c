@@ -83,8 +83,8 @@ _Static_assert(sizeof(struct k_sw_bytes) == 48, "fx_sw_bytes layout");
 static const uint8_t sigreturn_tail[] = { 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
 
 /*
- * Length of a `syscall` gadget at code[0..len) that only clears registers
- * before `ret` (xor r32,r32 in its plain, REX.B/R and REX.W forms), or 0.
+ * Is code[0..len) a `syscall` that only clears registers before `ret`
+ * (xor r32,r32 in its plain and REX-prefixed forms)?
  */
 static bool is_syscall_ret(const uint8_t *code, size_t len)
 {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "vxcr/vxcr.h"
 #include "util/testhook.h"
 
 #define TEST_PAUSE_SECONDS 60
@@ -39,4 +40,9 @@ bool test_skip(const char *step)
 	const char *want = getenv("VXCR_TEST_SKIP");
 
 	return want && !strcmp(want, step);
+}
+
+bool vxcr_test_skip(const char *step)
+{
+	return test_skip(step);
 }

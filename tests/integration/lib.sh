@@ -79,6 +79,21 @@ vx_untrack()
 	VX_PIDS=$out
 }
 
+# run_driver SCRIPT ARGS...: runs tests/integration/SCRIPT (a Python
+# driver taking BUILD DIR ARGS...) in its own directory under $T; passes
+# with its last line, or fails with it.
+run_driver()
+{
+	local script=$1 dir=$T/${1%.py}
+	shift
+	mkdir -p "$dir"
+	python3 "$VX_ROOT/tests/integration/$script" "$VX_BUILD" "$dir" "$@" >"$dir.out" 2>&1
+	local st=$?
+	cat "$dir.out"
+	[ "$st" = 0 ] || fail "$(tail -n 1 "$dir.out")"
+	DRIVER_RESULT=$(tail -n 1 "$dir.out" | cut -c1-200)
+}
+
 # Skips unless root and `vxcr check` finds every required kernel feature.
 require_cr()
 {

@@ -5,10 +5,5 @@
 # checked), or the dump had completed with a whole image.
 . "$(dirname "$0")/lib.sh"
 require_cr
-mkdir "$T/random"
-python3 "$VX_ROOT/tests/integration/kill-sweep.py" "$VX_BUILD" "$T/random" random \
-	"${VX_KILLS:-1000}" >"$T/random.out" 2>&1
-st=$?
-cat "$T/random.out"
-[ "$st" = 0 ] || fail "$(tail -n 1 "$T/random.out")"
-pass "$(tail -n 1 "$T/random.out" | cut -c1-200)"
+run_driver kill-sweep.py random "${VX_KILLS:-1000}"
+pass "$DRIVER_RESULT"

@@ -9,14 +9,11 @@
 . "$(dirname "$0")/lib.sh"
 require_cr
 [ -f "$VX_BUILD/tests/shim/killshim.so" ] || fail "killshim.so not built"
-mkdir "$T/sweep"
-python3 "$VX_ROOT/tests/integration/kill-sweep.py" "$VX_BUILD" "$T/sweep" sweep >"$T/sweep.out" 2>&1
-st=$?
-cat "$T/sweep.out"
-[ "$st" = 0 ] || fail "$(tail -n 1 "$T/sweep.out")"
+run_driver kill-sweep.py sweep
+result=$DRIVER_RESULT
 # the fallback for targets without rt_sigreturn code still dumps and restores
 start_prog signals
 VXCR_TEST_SKIP=inject-frame dump "$PID" "$T/scratch.img"
 restore_bg "$T/scratch.img"
 go_and_check
-pass "$(tail -n 1 "$T/sweep.out" | cut -c1-200)"
+pass "$result"

@@ -8,9 +8,5 @@
 # restore-kill.py).
 . "$(dirname "$0")/lib.sh"
 require_cr
-mkdir "$T/k"
-python3 "$VX_ROOT/tests/integration/restore-kill.py" "$VX_BUILD" "$T/k" sweep >"$T/k.out" 2>&1
-st=$?
-cat "$T/k.out"
-[ "$st" = 0 ] || fail "$(tail -n 1 "$T/k.out")"
-pass "$(tail -n 1 "$T/k.out" | cut -c1-200)"
+run_driver restore-kill.py sweep
+pass "$DRIVER_RESULT"

@@ -23,6 +23,9 @@ void vxcr_set_log(vxcr_log_fn fn, void *arg);
 void vxcr_set_log_level(enum vxcr_log_level lvl);
 /* The last error message logged at VXCR_LOG_ERR by this thread ("" if none). */
 const char *vxcr_last_error(void);
+/* Test hook for the tools: true if $VXCR_TEST_SKIP names step (a step the
+ * caller leaves out, to test the path taken without a kernel feature). */
+bool vxcr_test_skip(const char *step);
 
 /*
  * Signed images (Ed25519, libsodium).  A key pair is NAME.key (secret,
