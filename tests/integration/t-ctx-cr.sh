@@ -121,16 +121,33 @@ awk -v py="$PY_PID" -v x="ctx-$XID" '
 awk '$1 != NR { exit 1 }' "$T/served" || fail "requests lost or repeated"
 cmp -s "$T/img" "$T/img.orig" || fail "restore changed the image"
 
-# a second restore of the same context is refused and leaves nothing behind
-BEFORE_PROCS=$(sort "$(sed -n 's/^cgroup=//p' "$VXCR_RUNDIR/$XID.ctx")/cgroup.procs" | tr '\n' ' ')
+# a second restore of the same context is refused and leaves nothing behind.
+# The loop forks a sleep and an mv every 50 ms, so the context's lasting
+# tasks are compared: "pid comm ppid" of every task but the loop's children.
+lasting_procs()
+{
+	local cg p comm ppid loop=
+	cg=$(sed -n 's/^cgroup=//p' "$VXCR_RUNDIR/$XID.ctx")
+	for p in $(cat "$cg/cgroup.procs"); do
+		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		ppid=$(awk '$1 == "PPid:" {print $2}' "/proc/$p/status" 2>/dev/null)
+		echo "$p $comm $ppid"
+	done | sort -n >"$T/procs.raw"
+	# the loop shell: the "sh" whose parent is the context's init
+	loop=$(awk -v init="$(sed -n 's/^init=//p' "$VXCR_RUNDIR/$XID.ctx")" \
+		'$2 == "sh" && $3 == init {print $1}' "$T/procs.raw")
+	awk -v loop="$loop" '$3 != loop || $2 == "python3"' "$T/procs.raw"
+}
+lasting_procs >"$T/procs.before"
 cp "$VXCR_RUNDIR/$XID.ctx" "$T/record"
 "$VXRESTORE" "$T/img" 2>"$T/again.err"; st=$?
 [ "$st" = 1 ] && [ "$(wc -l <"$T/again.err")" = 1 ] && grep -q "already exists" "$T/again.err" ||
 	fail "second restore: exit $st, $(cat "$T/again.err")"
 cmp -s "$T/record" "$VXCR_RUNDIR/$XID.ctx" || fail "the refused restore changed the record"
-AFTER_PROCS=$(sort "$(sed -n 's/^cgroup=//p' "$VXCR_RUNDIR/$XID.ctx")/cgroup.procs" | tr '\n' ' ')
-[ "$(echo "$AFTER_PROCS" | wc -w)" -le "$(echo "$BEFORE_PROCS" | wc -w)" ] ||
-	fail "the refused restore left tasks in the context"
+lasting_procs >"$T/procs.after"
+[ "$(wc -l <"$T/procs.before")" = 3 ] || fail "context tasks before the refused restore: $(cat "$T/procs.before")"
+cmp -s "$T/procs.before" "$T/procs.after" ||
+	fail "the refused restore changed the context's tasks: $(diff "$T/procs.before" "$T/procs.after" | tr '\n' ' ')"
 
 # errors: unknown xid, bad image
 "$VXDUMP" --ctx 1 -o "$T/none" 2>"$T/unk.err" && fail "dump of a bad xid succeeded"
