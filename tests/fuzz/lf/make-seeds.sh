@@ -25,6 +25,7 @@ if [ "$(id -u)" != 0 ] || ! "$VXCR" check -q >/dev/null 2>&1; then
 fi
 T=$(mktemp -d /tmp/vxcr-seeds.XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT
+export VXCR_RUNDIR=$T/run	# the context's record and exit file are ours
 made=0
 
 # bare CMD...: runs CMD with fds 0-2 only (an inherited fd, such as the
