@@ -19,6 +19,7 @@
 #include "dump/dump.h"
 #include "img/img.h"
 #include "img/records.h"
+#include "restore/vet.h"
 
 
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o)
@@ -67,6 +68,18 @@ static int refused_summary(struct dump_ctx *ctx)
 	       "keep%s running\n", ctx->n_refused, ctx->n_refused > 1 ? "s" : "",
 	       ctx->n_tasks, ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
 	return -EOPNOTSUPP;
+}
+
+/*
+ * The image written would be refused by vxrestore (lib/restore/vet.c):
+ * restore's reason, in the dump's one line.  Returns ret.
+ */
+static int vet_refused(struct dump_ctx *ctx, int ret)
+{
+	pr_err("vxrestore would refuse this image (%s): nothing was dumped, the %zu "
+	       "process%s keep%s running\n", rst_vet_why(ctx->vet), ctx->n_tasks,
+	       ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
+	return ret;
 }
 
 /*
@@ -159,9 +172,15 @@ static int open_writer(struct dump_ctx *ctx, pid_t pid)
 	wo.root_pid = pid;
 	wo.sign_key = o->sign_key;
 	ret = img_writer_open(ctx->out_fd, &wo, &ctx->w);
-	if (ret)
+	if (ret) {
 		pr_err("cannot start the image on fd %d: %s\n", ctx->out_fd, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	ctx->vet = rst_vet_new(img_writer_header(ctx->w));
+	if (!ctx->vet)
+		return -ENOMEM;
+	img_writer_set_tap(ctx->w, rst_vet_tap, ctx->vet);
+	return 0;
 }
 
 /* CREDS, SIGNALS, CORE (one per thread) and MM of live t. */
@@ -209,8 +228,9 @@ static int write_image(struct dump_ctx *ctx)
 	for (i = 0; !ret && i < ctx->n_tasks; i++)
 		if (!ctx->tasks[i]->zombie)
 			ret = dump_pages(ctx, ctx->tasks[i]);
+	ret = ret ? : rst_vet_end(ctx->vet);
 	if (ret)
-		return ret;
+		return rst_vet_error(ctx->vet) ? vet_refused(ctx, ret) : ret;
 	ret = img_writer_finish(ctx->w);
 	if (ret)
 		pr_err("cannot finish the image: %s\n", strerror(-ret));
@@ -311,6 +331,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 			memcpy(ctx.st->image_id, h->image_id.data, sizeof(ctx.st->image_id));
 		img_writer_free(ctx.w);
 	}
+	rst_vet_free(ctx.vet);
 	free_files(&ctx.files);
 	shmem_free(&ctx);
 	locks_free(&ctx);

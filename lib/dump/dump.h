@@ -265,6 +265,7 @@ struct dump_ctx {
 	struct vxcr_dump_stats *st;
 	int out_fd;
 	struct img_writer *w;
+	struct rst_vet *vet;		/* restore's checks on what w writes */
 	struct dump_task *root;		/* == tasks[0] */
 	struct dump_task **tasks;	/* every process, preorder (see NOTES) */
 	size_t n_tasks, cap_tasks;

@@ -95,6 +95,15 @@ int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *msg);
 /* Writes the trailer, ends compression, flushes; does not close fd. */
 int img_writer_finish(struct img_writer *w);
+/*
+ * A tap sees every record the caller writes, right after it is written:
+ * hdr has its type, flags, length and index (payload NULL), the payload
+ * comes in its two parts.  An error it returns fails that write and
+ * every later one (dump's vet: lib/restore/vet.c).
+ */
+typedef int (*img_tap_fn)(void *arg, const struct img_record *hdr, const void *prefix,
+			  size_t plen, const void *data, uint64_t dlen);
+void img_writer_set_tap(struct img_writer *w, img_tap_fn fn, void *arg);
 void img_writer_free(struct img_writer *w);
 const ImgHeader *img_writer_header(const struct img_writer *w);
 

@@ -65,6 +65,8 @@ struct img_writer {
 	const struct vxcr_key *key;	/* signing, or NULL */
 	struct img_sighash sh;
 	bool plan_signed;		/* SIGNATURE before the pages written */
+	img_tap_fn tap;			/* sees each record written, or NULL */
+	void *tap_arg;
 	char arch[65], release[65], host[65], version[16];
 	uint8_t image_id[16], parent_id[16];
 };
@@ -350,6 +352,29 @@ static int write_signature(struct img_writer *w, uint32_t scope)
 	return ret;
 }
 
+/* Hands record number w->nrec, just written, to the tap; its error sticks. */
+static int tap_record(struct img_writer *w, uint32_t type, uint32_t flags,
+		      const void *prefix, size_t plen, const void *data, uint64_t dlen)
+{
+	struct img_record hdr = {
+		.type = type, .flags = flags, .length = plen + dlen, .index = w->nrec,
+	};
+	int ret;
+
+	if (!w->tap)
+		return 0;
+	ret = w->tap(w->tap_arg, &hdr, prefix, plen, data, dlen);
+	if (ret)
+		w->err = ret;
+	return ret;
+}
+
+void img_writer_set_tap(struct img_writer *w, img_tap_fn fn, void *arg)
+{
+	w->tap = fn;
+	w->tap_arg = arg;
+}
+
 /* A raw record whose payload is prefix followed by data.  Returns 0 or -errno. */
 int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 		   const void *prefix, size_t plen, const void *data, uint64_t dlen)
@@ -375,6 +400,7 @@ int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 		w->plan_signed = true;
 	}
 	ret = write_record(w, type, flags, prefix, plen, data, dlen);
+	ret = ret ? : tap_record(w, type, flags, prefix, plen, data, dlen);
 	if (ret)
 		return ret;
 	w->nrec++;
@@ -409,6 +435,7 @@ int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *m
 	if (ret)
 		return ret;
 	ret = write_record(w, type, d->flags, NULL, 0, w->msgbuf, len);
+	ret = ret ? : tap_record(w, type, d->flags, NULL, 0, w->msgbuf, len);
 	if (!ret)
 		w->nrec++;
 	return ret;
