@@ -69,7 +69,7 @@ static bool have_cap(unsigned cap)
 	return d[cap / 32].effective & (1u << (cap % 32));
 }
 
-static int check_limits(struct restore_ctx *rc)
+static int check_limits(const struct rst_image *img)
 {
 	struct rlimit ours[RLIM_NLIMITS];
 	char why[256];
@@ -79,24 +79,24 @@ static int check_limits(struct restore_ctx *rc)
 
 	for (i = 0; i < RLIM_NLIMITS; i++)
 		getrlimit(i, &ours[i]);
-	for (p = 0; p < rc->nr_procs; p++) {
-		const TaskEntry *t = rc->procs[p]->task;
+	for (p = 0; p < img->nr_procs; p++) {
+		const TaskEntry *t = img->procs[p]->task;
 
 		if (t->state == TASK_STATE_DEAD)
 			continue;
 		ret = check_rlimits((const RlimitEntry *const *)t->rlimits, t->n_rlimits, ours,
 				    RLIM_NLIMITS, have_cap(CAP_SYS_RESOURCE), why, sizeof(why));
 		if (ret) {
-			if (rc->nr_procs > 1)
+			if (img->nr_procs > 1)
 				pr_err("pid %u: %s\n", t->pid, why);
 			else
 				pr_err("%s\n", why);
 			return ret;
 		}
 	}
-	if (ours[RLIMIT_NOFILE].rlim_max <= (rlim_t)(rc->temp_base + rc->nr_files)) {
+	if (ours[RLIMIT_NOFILE].rlim_max <= (rlim_t)(img->temp_base + img->nr_files)) {
 		pr_err("%d fds needed, vxrestore's RLIMIT_NOFILE hard limit is %llu\n",
-		       rc->temp_base + (int)rc->nr_files,
+		       img->temp_base + (int)img->nr_files,
 		       (unsigned long long)ours[RLIMIT_NOFILE].rlim_max);
 		return -EMFILE;
 	}
@@ -114,15 +114,15 @@ static uint64_t our_xfeatures(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-static int check_cpu(struct restore_ctx *rc)
+static int check_cpu(const struct rst_image *img)
 {
-	const ImgHeader *h = rc->hdr;
+	const ImgHeader *h = img->hdr;
 	uint64_t ours = our_xfeatures(), want = 0;
 	size_t p, i;
 
-	for (p = 0; p < rc->nr_procs; p++)
-		for (i = 0; i < rc->procs[p]->nr_threads; i++)
-			want |= rc->procs[p]->threads[i].core->xfeatures;
+	for (p = 0; p < img->nr_procs; p++)
+		for (i = 0; i < img->procs[p]->nr_threads; i++)
+			want |= img->procs[p]->threads[i].core->xfeatures;
 
 	if (!h->arch || strcmp(h->arch, "x86_64")) {
 		pr_err("image is for %s, this is x86_64\n", h->arch ? h->arch : "an unknown arch");
@@ -173,7 +173,7 @@ static int check_mapped_file(const FileEntry *fe)
  * A deleted file is recreated from its FILE_DATA records: they must cover
  * all of its data_len bytes.  0 or -EBADMSG (logged).
  */
-static int check_deleted_data(const struct restore_ctx *rc, const FileEntry *fe)
+static int check_deleted_data(const struct rst_image *img, const FileEntry *fe)
 {
 	uint64_t pos = 0, want = fe->has_data_len ? fe->data_len : fe->size;
 	bool grew = true;
@@ -181,8 +181,8 @@ static int check_deleted_data(const struct restore_ctx *rc, const FileEntry *fe)
 
 	while (pos < want && grew) {
 		grew = false;
-		for (i = 0; i < rc->nr_fdata; i++) {
-			const struct rst_chunk *c = &rc->fdata[i];
+		for (i = 0; i < img->nr_fdata; i++) {
+			const struct rst_chunk *c = &img->fdata[i];
 
 			if (c->id == fe->id && c->offset <= pos && c->offset + c->len > pos) {
 				pos = c->offset + c->len;
@@ -214,48 +214,48 @@ static int check_fd_file(const FileEntry *fe)
 }
 
 /* The fds, mappings and exe link of one process name known files. */
-static int check_proc_files(struct restore_ctx *rc)
+static int check_proc_files(const struct rst_proc *proc)
 {
 	size_t i;
 
-	for (i = 0; i < rc->fdt->n_fds; i++) {
-		if (!plan_file(rc, rc->fdt->fds[i]->file_id)) {
+	for (i = 0; i < proc->fdt->n_fds; i++) {
+		if (!plan_file(proc->img, proc->fdt->fds[i]->file_id)) {
 			pr_err("image: fd %u refers to unknown file id %u\n",
-			       rc->fdt->fds[i]->fd, rc->fdt->fds[i]->file_id);
+			       proc->fdt->fds[i]->fd, proc->fdt->fds[i]->file_id);
 			return -EINVAL;
 		}
 	}
-	for (i = 0; i < rc->nr_vmas; i++) {
-		const VmaEntry *v = rc->vmas[i];
+	for (i = 0; i < proc->nr_vmas; i++) {
+		const VmaEntry *v = proc->vmas[i];
 
 		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
 			continue;
-		if (!plan_file(rc, v->file_id)) {
+		if (!plan_file(proc->img, v->file_id)) {
 			pr_err("image: memory area %#llx refers to unknown file id %u\n",
 			       (unsigned long long)v->start, v->file_id);
 			return -EINVAL;
 		}
 	}
-	if (rc->mm->has_exe_file_id && !plan_file(rc, rc->mm->exe_file_id)) {
-		pr_err("image: unknown exe file id %u\n", rc->mm->exe_file_id);
+	if (proc->mm->has_exe_file_id && !plan_file(proc->img, proc->mm->exe_file_id)) {
+		pr_err("image: unknown exe file id %u\n", proc->mm->exe_file_id);
 		return -EINVAL;
 	}
 	return 0;
 }
 
 /* Deleted files: their data records cover them (the image alone). */
-static int check_deleted_files(const struct restore_ctx *rc)
+static int check_deleted_files(const struct rst_image *img)
 {
 	size_t i;
 	int ret;
 
-	for (i = 0; i < rc->nr_files; i++) {
-		const FileEntry *fe = rc->files[i].fe;
+	for (i = 0; i < img->nr_files; i++) {
+		const FileEntry *fe = img->files[i].fe;
 
 		if (!fe->deleted || fe->kind == FILE_KIND__FILE_MEMFD ||
 		    fe->kind == FILE_KIND__FILE_PIPE || fe->kind == FILE_KIND__FILE_FIFO)
 			continue;
-		ret = check_deleted_data(rc, fe);
+		ret = check_deleted_data(img, fe);
 		if (ret)
 			return ret;
 	}
@@ -263,13 +263,13 @@ static int check_deleted_files(const struct restore_ctx *rc)
 }
 
 /* Files reopened by path: still there (mapped ones: unchanged). */
-static int check_files(struct restore_ctx *rc)
+static int check_files(const struct rst_image *img)
 {
 	size_t i;
 	int ret;
 
-	for (i = 0; i < rc->nr_files; i++) {
-		const struct rst_file *f = &rc->files[i];
+	for (i = 0; i < img->nr_files; i++) {
+		const struct rst_file *f = &img->files[i];
 
 		if (f->fe->kind == FILE_KIND__FILE_MEMFD ||
 		    (f->fe->deleted && f->fe->kind != FILE_KIND__FILE_PIPE &&
@@ -286,12 +286,12 @@ static int check_files(struct restore_ctx *rc)
 }
 
 /* The first pid or tid of the tree that is in use here, or 0. */
-pid_t tree_busy_pid(const struct restore_ctx *rc)
+pid_t tree_busy_pid(const struct rst_image *img)
 {
 	size_t p, i;
 
-	for (p = 0; p < rc->nr_procs; p++) {
-		const struct restore_ctx *c = rc->procs[p];
+	for (p = 0; p < img->nr_procs; p++) {
+		const struct rst_proc *c = img->procs[p];
 
 		if (kill(c->task->pid, 0) == 0 || errno != ESRCH)
 			return c->task->pid;
@@ -302,29 +302,29 @@ pid_t tree_busy_pid(const struct restore_ctx *rc)
 	return 0;
 }
 
-static int check_pid(struct restore_ctx *rc)
+static int check_pid(struct rst_image *img)
 {
-	if (rc->ctxe)
+	if (img->ctxe)
 		return 0;	/* the pids are those of a new pid namespace */
-	return tree_busy_pid(rc) ? spool_wait_pid(rc) : 0;
+	return tree_busy_pid(img) ? spool_wait_pid(img) : 0;
 }
 
 #define RST_MAX_FD	(1u << 24)	/* far above any nr_open; keeps fd arithmetic in int */
 
 /* Refuses fd numbers no kernel hands out (and that would overflow ours). */
-static int check_fd_numbers(const struct restore_ctx *rc)
+static int check_fd_numbers(const struct rst_image *img)
 {
 	size_t i, t;
 
-	for (t = 0; t < rc->recs.n_fdt; t++) {
-		const FdtableEntry *fdt = rc->recs.fdt[t];
+	for (t = 0; t < img->recs.n_fdt; t++) {
+		const FdtableEntry *fdt = img->recs.fdt[t];
 
 		for (i = 0; i < fdt->n_fds; i++) {
 			if (fdt->fds[i]->fd >= RST_MAX_FD) {
 				pr_err("image: fd %u is out of range\n", fdt->fds[i]->fd);
 				return -EBADMSG;
 			}
-			if (!plan_file((struct restore_ctx *)rc, fdt->fds[i]->file_id)) {
+			if (!plan_file(img, fdt->fds[i]->file_id)) {
 				pr_err("image: fd %u refers to unknown file id %u\n",
 				       fdt->fds[i]->fd, fdt->fds[i]->file_id);
 				return -EINVAL;
@@ -341,14 +341,17 @@ static int check_fd_numbers(const struct restore_ctx *rc)
  * the fuzzer runs this on hostile images (tests/fuzz/lf/fuzz-plan.c).
  * Returns 0/-errno.
  */
-int check_plan_image(struct restore_ctx *rc)
+int check_plan_image(struct rst_image *img)
 {
 	size_t p;
 	int ret;
 
-	ret = check_cpu(rc);
-	for (p = 0; !ret && p < rc->nr_procs; p++) {
-		struct restore_ctx *c = rc->procs[p];
+	ret = check_cpu(img);
+	/* our own vdso and areas, once: every clone starts with them */
+	if (!ret)
+		ret = vdso_read_ours(img->vdso, &img->busy, &img->nr_busy);
+	for (p = 0; !ret && p < img->nr_procs; p++) {
+		struct rst_proc *c = img->procs[p];
 
 		if (c->task->state == TASK_STATE_DEAD)
 			continue;
@@ -357,15 +360,15 @@ int check_plan_image(struct restore_ctx *rc)
 			ret = check_proc_files(c);
 	}
 	if (!ret)
-		ret = check_fd_numbers(rc);
+		ret = check_fd_numbers(img);
 	if (!ret)
-		ret = check_deleted_files(rc);
+		ret = check_deleted_files(img);
 	if (!ret)
-		ret = locks_check_plan(rc);
+		ret = locks_check_plan(img);
 	if (!ret)
-		ret = helpers_plan(rc);	/* sessions and groups (fork.c) */
+		ret = helpers_plan(img);	/* sessions and groups (fork.c) */
 	if (!ret)
-		ret = layout_plan(rc);
+		ret = layout_plan(img);
 	return ret;
 }
 
@@ -374,16 +377,16 @@ int check_plan_image(struct restore_ctx *rc)
  * those against the host (files named by the image, pids, limits), so a bad
  * image is refused before a busy pid is waited for.  Returns 0/-errno.
  */
-int check_plan(struct restore_ctx *rc)
+int check_plan(struct rst_image *img)
 {
 	int ret;
 
-	ret = check_plan_image(rc);
+	ret = check_plan_image(img);
 	if (!ret)
-		ret = check_files(rc);
+		ret = check_files(img);
 	if (!ret)
-		ret = check_pid(rc);
+		ret = check_pid(img);
 	if (!ret)
-		ret = check_limits(rc);
+		ret = check_limits(img);
 	return ret;
 }

@@ -36,36 +36,36 @@ static void regs_from_image(const X86Regs *x, struct user_regs_struct *r)
 	r->ds = x->ds; r->es = x->es; r->fs = x->fs; r->gs = x->gs;
 }
 
-static int thread_attrs(struct restore_ctx *rc, size_t i)
+static int thread_attrs(struct rst_proc *proc, size_t i)
 {
-	const CoreEntry *c = rc->threads[i].core;
+	const CoreEntry *c = proc->threads[i].core;
 	long r = 0;
 
-	rc->inp = i ? &rc->threads[i].in : &rc->in;
+	proc->inp = i ? &proc->threads[i].in : &proc->in;
 	if (c->rseq_addr && c->rseq_len)
-		r = rst_inject(rc, "rseq", SYS_rseq, c->rseq_addr, c->rseq_len, 0,
+		r = rst_inject(proc, "rseq", SYS_rseq, c->rseq_addr, c->rseq_len, 0,
 			       c->rseq_sig, 0, 0);
 	if (r >= 0 && c->robust_list)
-		r = rst_inject(rc, "set_robust_list", SYS_set_robust_list, c->robust_list,
+		r = rst_inject(proc, "set_robust_list", SYS_set_robust_list, c->robust_list,
 			       c->robust_list_len, 0, 0, 0, 0);
 	if (r >= 0 && c->clear_child_tid)
-		r = rst_inject(rc, "set_tid_address", SYS_set_tid_address,
+		r = rst_inject(proc, "set_tid_address", SYS_set_tid_address,
 			       c->clear_child_tid, 0, 0, 0, 0, 0);
 	/*
 	 * The root's leader replaces its PR_SET_PDEATHSIG SIGKILL; threads and
 	 * forked processes start without one (clone clears it).
 	 */
-	if (r >= 0 && ((!rc->parent && !i) || rc->task->pdeath_sig))
-		r = rst_inject(rc, "PR_SET_PDEATHSIG", SYS_prctl, PR_SET_PDEATHSIG,
-			       rc->task->pdeath_sig, 0, 0, 0, 0);
-	rc->inp = &rc->in;
+	if (r >= 0 && ((proc->role == RST_ROOT && !i) || proc->task->pdeath_sig))
+		r = rst_inject(proc, "PR_SET_PDEATHSIG", SYS_prctl, PR_SET_PDEATHSIG,
+			       proc->task->pdeath_sig, 0, 0, 0, 0);
+	proc->inp = &proc->in;
 	return r < 0 ? r : 0;
 }
 
-static int set_cpu_state(struct restore_ctx *rc, size_t i)
+static int set_cpu_state(struct rst_proc *proc, size_t i)
 {
-	const CoreEntry *c = rc->threads[i].core;
-	pid_t tid = rc->threads[i].tid;
+	const CoreEntry *c = proc->threads[i].core;
+	pid_t tid = proc->threads[i].tid;
 	struct user_regs_struct regs;
 	struct iovec iov = { &regs, sizeof(regs) };
 	uint64_t mask = c->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
@@ -96,45 +96,45 @@ static int set_cpu_state(struct restore_ctx *rc, size_t i)
  * goes last.  The threads stay stopped until core_release().  Returns
  * 0/-errno.
  */
-int core_restore(struct restore_ctx *rc)
+int core_restore(struct rst_proc *proc)
 {
 	size_t i;
 	long r;
 	int ret;
 
-	for (i = 0; i < rc->nr_threads; i++) {
-		ret = thread_attrs(rc, i);
+	for (i = 0; i < proc->nr_threads; i++) {
+		ret = thread_attrs(proc, i);
 		/* as late as can be: only the munmap below comes after */
-		if (!ret && seccomp_after_creds(rc))
-			ret = seccomp_restore(rc, i);
+		if (!ret && seccomp_after_creds(proc))
+			ret = seccomp_restore(proc, i);
 		if (ret)
 			return ret;
 	}
 	/* syscall-exit stop after munmap: never return onto the unmapped page */
-	rc->in.use_int3 = false;
-	r = rst_inject(rc, "munmap scratch", SYS_munmap, rc->scratch, rc->scratch_len,
-		       0, 0, 0, 0);
+	proc->in.use_int3 = false;
+	r = rst_inject(proc, "munmap scratch", SYS_munmap, proc->img->scratch,
+		       proc->img->scratch_len, 0, 0, 0, 0);
 	if (r < 0)
 		return r;
-	ret = seccomp_check_sigsys(rc, "munmap scratch");
+	ret = seccomp_check_sigsys(proc, "munmap scratch");
 	if (ret)
 		return ret;
-	for (i = 0; i < rc->nr_threads; i++) {
-		ret = set_cpu_state(rc, i);
+	for (i = 0; i < proc->nr_threads; i++) {
+		ret = set_cpu_state(proc, i);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-/* Lets every thread of rc go (a stopped process stays job-control stopped). */
-int core_release(struct restore_ctx *rc)
+/* Lets every thread of proc go (a stopped process stays job-control stopped). */
+int core_release(struct rst_proc *proc)
 {
-	int sig = rc->task->state == TASK_STATE_STOPPED ? SIGSTOP : 0;
+	int sig = proc->task->state == TASK_STATE_STOPPED ? SIGSTOP : 0;
 	size_t i;
 
-	for (i = rc->nr_threads; i-- > 0;) {
-		pid_t tid = rc->threads[i].tid;
+	for (i = proc->nr_threads; i-- > 0;) {
+		pid_t tid = proc->threads[i].tid;
 
 		if (ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)(i ? 0 : sig))) {
 			pr_perror("tid %d: PTRACE_DETACH", tid);

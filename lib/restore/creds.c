@@ -67,37 +67,37 @@ static bool groups_differ(const CredsEntry *ce)
 	return d;
 }
 
-static int set_ids(struct restore_ctx *rc, const struct our_creds *o)
+static int set_ids(struct rst_proc *proc, const struct our_creds *o)
 {
-	const CredsEntry *ce = rc->creds;
-	uint64_t data = rc->scratch + RST_SCRATCH_DATA;
+	const CredsEntry *ce = proc->creds;
+	uint64_t data = proc->img->scratch + RST_SCRATCH_DATA;
 	long r = 0;
 	int ret;
 
 	if (groups_differ(ce)) {
-		ret = inject_write(rc->pid, data + RST_SCR_GROUPS, ce->groups, 4 * ce->n_groups);
+		ret = inject_write(proc->pid, data + RST_SCR_GROUPS, ce->groups, 4 * ce->n_groups);
 		if (ret)
 			return ret;
-		r = rst_inject(rc, "setgroups", SYS_setgroups, ce->n_groups,
+		r = rst_inject(proc, "setgroups", SYS_setgroups, ce->n_groups,
 			       data + RST_SCR_GROUPS, 0, 0, 0, 0);
 	}
 	if (r >= 0 && (ce->gid != o->gid[0] || ce->egid != o->gid[1] || ce->sgid != o->gid[2]))
-		r = rst_inject(rc, "setresgid", SYS_setresgid, ce->gid, ce->egid, ce->sgid,
+		r = rst_inject(proc, "setresgid", SYS_setresgid, ce->gid, ce->egid, ce->sgid,
 			       0, 0, 0);
 	if (r >= 0 && (ce->uid != o->uid[0] || ce->euid != o->uid[1] || ce->suid != o->uid[2]))
-		r = rst_inject(rc, "setresuid", SYS_setresuid, ce->uid, ce->euid, ce->suid,
+		r = rst_inject(proc, "setresuid", SYS_setresuid, ce->uid, ce->euid, ce->suid,
 			       0, 0, 0);
 	if (r >= 0 && ce->fsgid != ce->egid)
-		r = rst_inject(rc, NULL, SYS_setfsgid, ce->fsgid, 0, 0, 0, 0, 0);
+		r = rst_inject(proc, NULL, SYS_setfsgid, ce->fsgid, 0, 0, 0, 0, 0);
 	if (r >= 0 && ce->fsuid != ce->euid)
-		r = rst_inject(rc, NULL, SYS_setfsuid, ce->fsuid, 0, 0, 0, 0, 0);
+		r = rst_inject(proc, NULL, SYS_setfsuid, ce->fsuid, 0, 0, 0, 0, 0);
 	return r < 0 ? r : 0;
 }
 
-static int set_caps(struct restore_ctx *rc, const struct our_creds *o)
+static int set_caps(struct rst_proc *proc, const struct our_creds *o)
 {
-	const CredsEntry *ce = rc->creds;
-	uint64_t data = rc->scratch + RST_SCRATCH_DATA + RST_SCR_CAPS;
+	const CredsEntry *ce = proc->creds;
+	uint64_t data = proc->img->scratch + RST_SCRATCH_DATA + RST_SCR_CAPS;
 	struct {
 		struct __user_cap_header_struct h;
 		struct __user_cap_data_struct d[2];
@@ -109,36 +109,37 @@ static int set_caps(struct restore_ctx *rc, const struct our_creds *o)
 
 	if (!memcmp(cs.d, o->caps, sizeof(cs.d)))
 		return 0;
-	ret = inject_write(rc->pid, data, &cs, sizeof(cs));
+	ret = inject_write(proc->pid, data, &cs, sizeof(cs));
 	if (ret)
 		return ret;
-	r = rst_inject(rc, "capset", SYS_capset, data, data + sizeof(cs.h), 0, 0, 0, 0);
+	r = rst_inject(proc, "capset", SYS_capset, data, data + sizeof(cs.h), 0, 0, 0, 0);
 	return r < 0 ? r : 0;
 }
 
 /* Drops what the target's bounding set lacks; ours is read from the kernel. */
-static int drop_bounding(struct restore_ctx *rc, int last)
+static int drop_bounding(struct rst_proc *proc, int last)
 {
 	long r;
 	int cap;
 
 	for (cap = 0; cap <= last; cap++) {
-		if ((rc->creds->cap_bnd >> cap) & 1 || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
+		if ((proc->creds->cap_bnd >> cap) & 1 || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
 			continue;
-		r = rst_inject(rc, "PR_CAPBSET_DROP", SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0, 0);
+		r = rst_inject(proc, "PR_CAPBSET_DROP", SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0,
+			       0);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int set_securebits(struct restore_ctx *rc, unsigned *cur, unsigned want)
+static int set_securebits(struct rst_proc *proc, unsigned *cur, unsigned want)
 {
 	long r;
 
 	if (*cur == want)
 		return 0;
-	r = rst_inject(rc, "PR_SET_SECUREBITS", SYS_prctl, PR_SET_SECUREBITS, want, 0, 0, 0, 0);
+	r = rst_inject(proc, "PR_SET_SECUREBITS", SYS_prctl, PR_SET_SECUREBITS, want, 0, 0, 0, 0);
 	if (r < 0)
 		return r;
 	*cur = want;
@@ -152,15 +153,15 @@ static bool ids_change(const CredsEntry *ce, const struct our_creds *o)
 	       ce->fsuid != ce->euid || ce->fsgid != ce->egid;
 }
 
-static int raise_ambient(struct restore_ctx *rc, int last)
+static int raise_ambient(struct rst_proc *proc, int last)
 {
 	long r;
 	int cap;
 
 	for (cap = 0; cap <= last; cap++) {
-		if (!((rc->creds->cap_amb >> cap) & 1))
+		if (!((proc->creds->cap_amb >> cap) & 1))
 			continue;
-		r = rst_inject(rc, "PR_CAP_AMBIENT_RAISE", SYS_prctl, PR_CAP_AMBIENT,
+		r = rst_inject(proc, "PR_CAP_AMBIENT_RAISE", SYS_prctl, PR_CAP_AMBIENT,
 			       PR_CAP_AMBIENT_RAISE, cap, 0, 0, 0);
 		if (r < 0)
 			return r;
@@ -169,13 +170,13 @@ static int raise_ambient(struct restore_ctx *rc, int last)
 }
 
 /*
- * Thread i's credentials (rc->inp), by injection.  Its seccomp filters go
+ * Thread i's credentials (proc->inp), by injection.  Its seccomp filters go
  * in here, before capset(), when its final credentials would not allow
  * seccomp() (seccomp.c).  Returns 0/-errno.
  */
-static int creds_restore_thread(struct restore_ctx *rc, size_t i)
+static int creds_restore_thread(struct rst_proc *proc, size_t i)
 {
-	const CredsEntry *ce = rc->creds;
+	const CredsEntry *ce = proc->creds;
 	struct our_creds o;
 	bool change;
 	int ret, last;
@@ -186,39 +187,39 @@ static int creds_restore_thread(struct restore_ctx *rc, size_t i)
 	last = ce->has_last_cap && (int)ce->last_cap < o.last_cap ? (int)ce->last_cap : o.last_cap;
 	change = ids_change(ce, &o);
 	if (change)
-		ret = set_securebits(rc, &o.securebits, o.securebits | SECBIT_NO_SETUID_FIXUP);
+		ret = set_securebits(proc, &o.securebits, o.securebits | SECBIT_NO_SETUID_FIXUP);
 	if (!ret)
-		ret = set_ids(rc, &o);
+		ret = set_ids(proc, &o);
 	if (!ret)
-		ret = drop_bounding(rc, last);
+		ret = drop_bounding(proc, last);
 	if (!ret)
-		ret = set_securebits(rc, &o.securebits, ce->securebits);
-	if (!ret && !seccomp_after_creds(rc))
-		ret = seccomp_restore(rc, i);	/* while CAP_SYS_ADMIN is effective */
+		ret = set_securebits(proc, &o.securebits, ce->securebits);
+	if (!ret && !seccomp_after_creds(proc))
+		ret = seccomp_restore(proc, i);	/* while CAP_SYS_ADMIN is effective */
 	if (!ret)
-		ret = set_caps(rc, &o);
+		ret = set_caps(proc, &o);
 	if (!ret)
-		ret = raise_ambient(rc, last);
+		ret = raise_ambient(proc, last);
 	if (!ret && ce->no_new_privs)
-		ret = rst_inject(rc, "PR_SET_NO_NEW_PRIVS", SYS_prctl, PR_SET_NO_NEW_PRIVS,
+		ret = rst_inject(proc, "PR_SET_NO_NEW_PRIVS", SYS_prctl, PR_SET_NO_NEW_PRIVS,
 				 1, 0, 0, 0, 0) < 0 ? -EPERM : 0;
 	/* an euid change resets dumpable */
-	if (!ret && change && rc->task->has_dumpable)
-		ret = rst_inject(rc, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE,
-				 rc->task->dumpable, 0, 0, 0, 0) < 0 ? -EPERM : 0;
+	if (!ret && change && proc->task->has_dumpable)
+		ret = rst_inject(proc, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE,
+				 proc->task->dumpable, 0, 0, 0, 0) < 0 ? -EPERM : 0;
 	return ret;
 }
 
-/* Parent: the credentials of every thread of rc.  Returns 0/-errno. */
-int creds_restore(struct restore_ctx *rc)
+/* Parent: the credentials of every thread of proc.  Returns 0/-errno. */
+int creds_restore(struct rst_proc *proc)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; !ret && i < rc->nr_threads; i++) {
-		rc->inp = i ? &rc->threads[i].in : &rc->in;
-		ret = creds_restore_thread(rc, i);
+	for (i = 0; !ret && i < proc->nr_threads; i++) {
+		proc->inp = i ? &proc->threads[i].in : &proc->in;
+		ret = creds_restore_thread(proc, i);
 	}
-	rc->inp = &rc->in;
+	proc->inp = &proc->in;
 	return ret;
 }

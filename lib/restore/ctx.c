@@ -66,22 +66,22 @@ uint64_t ctx_clone_flags(const CtxEntry *ce)
  * thread at the end of the restore (seccomp.c); here it would be doubled.
  * 0 or -errno.
  */
-int ctx_child_setup(struct restore_ctx *rc)
+int ctx_child_setup(const struct rst_image *img)
 {
-	const CtxEntry *ce = rc->ctxe;
+	const CtxEntry *ce = img->ctxe;
 	int ret = 0;
 
-	if (rc->pids_cgroup)
-		ret = vxctx_cg_join(rc->pids_cgroup, 0);	/* 0: ourselves */
+	if (img->pids_cgroup)
+		ret = vxctx_cg_join(img->pids_cgroup, 0);	/* 0: ourselves */
 	return ret ? : vxctx_ns_setup(ce->nodename, ce->domainname, ce->flags);
 }
 
-int ctx_freeze(struct restore_ctx *rc)
+int ctx_freeze(const struct rst_image *img)
 {
-	int ret = vxctx_cg_write(rc->freeze_cgroup, "cgroup.freeze", "1");
+	int ret = vxctx_cg_write(img->freeze_cgroup, "cgroup.freeze", "1");
 
 	if (ret)
-		pr_err("SCHED_PAUSE: cannot freeze %s: %s\n", rc->freeze_cgroup, strerror(-ret));
+		pr_err("SCHED_PAUSE: cannot freeze %s: %s\n", img->freeze_cgroup, strerror(-ret));
 	return ret;
 }
 
@@ -102,9 +102,9 @@ static int ctx_timens(const CtxEntry *ce)
 	return ret;
 }
 
-static void ctx_args(const struct restore_ctx *rc, struct vxctx_create_args *a)
+static void ctx_args(const struct rst_image *img, struct vxctx_create_args *a)
 {
-	const CtxEntry *ce = rc->ctxe;
+	const CtxEntry *ce = img->ctxe;
 
 	memset(a, 0, sizeof(*a));
 	a->xid = ce->xid;
@@ -114,11 +114,11 @@ static void ctx_args(const struct restore_ctx *rc, struct vxctx_create_args *a)
 	a->hostname = ce->nodename;
 	a->domainname = ce->domainname;
 	a->nproc = ce->nproc;
-	a->rundir = rc->opts->rundir;
+	a->rundir = img->opts->rundir;
 }
 
 /* The supervisor's part up to the record; 0 or -errno (logged). */
-static int supervise_restore(struct restore_ctx *rc, const struct vxctx_create_args *a,
+static int supervise_restore(struct rst_image *img, const struct vxctx_create_args *a,
 			     struct vxctx_groups *g, struct ctx_report *rep)
 {
 	struct vxcr_restore_stats st = { 0 };
@@ -135,17 +135,17 @@ static int supervise_restore(struct restore_ctx *rc, const struct vxctx_create_a
 	if (ret)
 		return ret;
 	if (a->flags & VXCTX_F_VIRT_UPTIME)
-		ret = ctx_timens(rc->ctxe);
-	rc->ns_cgroup_fd = ret ? -1 : open(g->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (!ret && rc->ns_cgroup_fd < 0) {
+		ret = ctx_timens(img->ctxe);
+	img->ns_cgroup_fd = ret ? -1 : open(g->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!ret && img->ns_cgroup_fd < 0) {
 		pr_perror("cannot open %s", g->cgroup);
 		ret = -errno;
 	}
 	if (a->flags & VXCTX_F_SCHED_PAUSE)
-		rc->freeze_cgroup = g->cgroup;
+		img->freeze_cgroup = g->cgroup;
 	if (g->pids[0])
-		rc->pids_cgroup = g->pids;
-	ret = ret ? : restore_run(rc, &rep->init, &st);
+		img->pids_cgroup = g->pids;
+	ret = ret ? : restore_run(img, &rep->init, &st);
 	if (ret)
 		goto fail;
 	vxctx_record_fill(a, g, rep->init, &r);
@@ -165,7 +165,7 @@ fail:
 }
 
 /* The supervisor: restores, reports on wr, then waits for the init. */
-static void __attribute__((noreturn)) supervisor(struct restore_ctx *rc, int wr)
+static void __attribute__((noreturn)) supervisor(struct rst_image *img, int wr)
 {
 	struct ctx_report rep = { 0 };
 	struct vxctx_create_args a;
@@ -176,9 +176,9 @@ static void __attribute__((noreturn)) supervisor(struct restore_ctx *rc, int wr)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	ctx_args(rc, &a);
+	ctx_args(img, &a);
 	lock = vxctx_lock(a.rundir);
-	rep.err = lock < 0 ? lock : supervise_restore(rc, &a, &g, &rep);
+	rep.err = lock < 0 ? lock : supervise_restore(img, &a, &g, &rep);
 	if (lock >= 0)
 		close(lock);
 	if (rep.err)
@@ -188,22 +188,22 @@ static void __attribute__((noreturn)) supervisor(struct restore_ctx *rc, int wr)
 	if (rep.err)
 		_exit(1);
 	close(wr);
-	if (rc->ns_cgroup_fd >= 0)
-		close(rc->ns_cgroup_fd);
+	if (img->ns_cgroup_fd >= 0)
+		close(img->ns_cgroup_fd);
 	vxctx_supervise(&a, &g, rep.init);
 }
 
-static int check_context(const struct restore_ctx *rc)
+static int check_context(const struct rst_image *img)
 {
-	const CtxEntry *ce = rc->ctxe;
+	const CtxEntry *ce = img->ctxe;
 
 	if (!ce->has_xid || ce->xid < VXCTX_XID_MIN || ce->xid > VXCTX_XID_MAX) {
 		pr_err("image: CONTEXT without a valid xid\n");
 		return -EBADMSG;
 	}
-	if (rc->task->pid != 1) {
+	if (rst_root(img)->task->pid != 1) {
 		pr_err("image: context %u: its first task is pid %u, not its init (pid 1)\n",
-		       ce->xid, rc->task->pid);
+		       ce->xid, rst_root(img)->task->pid);
 		return -EBADMSG;
 	}
 	if (ce->flags & ~VXCTX_F_SUPPORTED) {
@@ -228,14 +228,14 @@ static int check_context(const struct restore_ctx *rc)
 	return 0;
 }
 
-int restore_context(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *st)
+int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st)
 {
 	struct ctx_report rep;
 	int p[2], ret;
 	pid_t mid;
 	ssize_t n;
 
-	ret = check_context(rc);
+	ret = check_context(img);
 	if (ret)
 		return ret;
 	if (pipe2(p, O_CLOEXEC)) {
@@ -247,7 +247,7 @@ int restore_context(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stat
 	if (mid == 0) {
 		close(p[0]);
 		if (fork() == 0)
-			supervisor(rc, p[1]);
+			supervisor(img, p[1]);
 		_exit(0);
 	}
 	close(p[1]);
@@ -262,7 +262,7 @@ int restore_context(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stat
 	} while (n < 0 && errno == EINTR);
 	close(p[0]);
 	if (n != (ssize_t)sizeof(rep)) {
-		pr_err("context %u: its supervisor died during the restore\n", rc->ctxe->xid);
+		pr_err("context %u: its supervisor died during the restore\n", img->ctxe->xid);
 		return -ECHILD;
 	}
 	if (rep.err) {
@@ -274,8 +274,8 @@ int restore_context(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stat
 	if (st) {
 		st->total_ns = rep.total_ns;
 		st->pages_restored = rep.pages;
-		st->ctx_xid = rc->ctxe->xid;
+		st->ctx_xid = img->ctxe->xid;
 	}
-	pr_info("context %u restored: init %d\n", rc->ctxe->xid, rep.init);
+	pr_info("context %u restored: init %d\n", img->ctxe->xid, rep.init);
 	return 0;
 }

@@ -25,7 +25,7 @@
 #include "restore/restore.h"
 
 /* Descriptions are opened above the pool, then moved to pool_fd(). */
-#define TEMP_BASE(rc) ((rc)->temp_base)
+#define TEMP_BASE(img) ((img)->temp_base)
 #define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
@@ -77,12 +77,12 @@ static int set_pipe_size(int fd, const FileEntry *fe)
 }
 
 /* The other description of the same pipe, if it is in the image. */
-static struct rst_file *pipe_peer(struct restore_ctx *rc, const struct rst_file *f)
+static struct rst_file *pipe_peer(const struct rst_image *img, const struct rst_file *f)
 {
 	size_t i;
 
-	for (i = 0; i < rc->nr_files; i++) {
-		struct rst_file *p = &rc->files[i];
+	for (i = 0; i < img->nr_files; i++) {
+		struct rst_file *p = &img->files[i];
 
 		if (p != f && p->fe->kind == FILE_KIND__FILE_PIPE &&
 		    p->fe->pipe_id == f->fe->pipe_id)
@@ -101,9 +101,9 @@ static int set_fl(int fd, uint32_t flags)
 }
 
 /* Recreates a pipe with its buffered data; stages the end(s) in the image. */
-static int open_pipe(struct restore_ctx *rc, struct rst_file *f)
+static int open_pipe(const struct rst_image *img, struct rst_file *f)
 {
-	struct rst_file *peer = pipe_peer(rc, f), *rd, *wr;
+	struct rst_file *peer = pipe_peer(img, f), *rd, *wr;
 	char what[32];
 	int p[2], ret;
 
@@ -114,7 +114,7 @@ static int open_pipe(struct restore_ctx *rc, struct rst_file *f)
 	snprintf(what, sizeof(what), "pipe %u", f->fe->pipe_id);
 	ret = set_pipe_size(p[0], f->fe);
 	if (!ret)
-		ret = write_chunks(rc->pdata, rc->nr_pdata, f->fe->pipe_id, p[1], false, what);
+		ret = write_chunks(img->pdata, img->nr_pdata, f->fe->pipe_id, p[1], false, what);
 	if (ret) {
 		close(p[0]);
 		close(p[1]);
@@ -122,8 +122,8 @@ static int open_pipe(struct restore_ctx *rc, struct rst_file *f)
 	}
 	rd = (f->fe->flags & O_ACCMODE) == O_WRONLY ? peer : f;
 	wr = rd == f ? peer : f;
-	p[0] = stage_fd(p[0], TEMP_BASE(rc));
-	p[1] = stage_fd(p[1], TEMP_BASE(rc));
+	p[0] = stage_fd(p[0], TEMP_BASE(img));
+	p[1] = stage_fd(p[1], TEMP_BASE(img));
 	if (p[0] < 0 || p[1] < 0)
 		return -EMFILE;
 	if (rd) {
@@ -138,7 +138,7 @@ static int open_pipe(struct restore_ctx *rc, struct rst_file *f)
 }
 
 /* Reopens a FIFO without blocking and refills it. */
-static int open_fifo(struct restore_ctx *rc, struct rst_file *f)
+static int open_fifo(const struct rst_image *img, struct rst_file *f)
 {
 	const FileEntry *fe = f->fe;
 	uint32_t id = fe->has_pipe_id ? fe->pipe_id : fe->id;
@@ -154,14 +154,14 @@ static int open_fifo(struct restore_ctx *rc, struct rst_file *f)
 	}
 	ret = set_pipe_size(fd, fe);
 	if (!ret)
-		ret = write_chunks(rc->pdata, rc->nr_pdata, id, rw, false, fe->path);
+		ret = write_chunks(img->pdata, img->nr_pdata, id, rw, false, fe->path);
 	if (!ret)
 		ret = set_fl(fd, fe->flags);
 	if (ret) {
 		close(fd);
 		goto out_close;
 	}
-	fd = stage_fd(fd, TEMP_BASE(rc));
+	fd = stage_fd(fd, TEMP_BASE(img));
 	f->stage_fd = fd;
 	ret = fd < 0 ? fd : 0;
 out_close:
@@ -199,7 +199,7 @@ static int ghost_create(const char *path)
  * the old name.  Serves deleted fds and deleted files behind mappings
  * alike.  Returns the fd or -errno (logged).
  */
-static int ghost_open(struct restore_ctx *rc, const FileEntry *fe, int flags)
+static int ghost_open(const struct rst_image *img, const FileEntry *fe, int flags)
 {
 	char path[4096], proc[64];
 	int cfd, fd = -1, ret;
@@ -214,7 +214,7 @@ static int ghost_open(struct restore_ctx *rc, const FileEntry *fe, int flags)
 		pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-cfd));
 		return cfd;
 	}
-	ret = write_chunks(rc->fdata, rc->nr_fdata, fe->id, cfd, true, path);
+	ret = write_chunks(img->fdata, img->nr_fdata, fe->id, cfd, true, path);
 	if (!ret && ((fe->has_size && ftruncate(cfd, fe->size)) || fchmod(cfd, fe->mode & 07777)))
 		ret = -errno;
 	if (!ret) {
@@ -232,22 +232,22 @@ static int ghost_open(struct restore_ctx *rc, const FileEntry *fe, int flags)
 }
 
 /* A deleted-while-open fd: its ghost file, at the recorded offset. */
-static int open_deleted(struct restore_ctx *rc, struct rst_file *f)
+static int open_deleted(const struct rst_image *img, struct rst_file *f)
 {
 	const FileEntry *fe = f->fe;
 	int fd;
 
-	fd = ghost_open(rc, fe, fe->flags & ~OPEN_FLAGS_DROP);
+	fd = ghost_open(img, fe, fe->flags & ~OPEN_FLAGS_DROP);
 	if (fd < 0)
 		return fd;
 	if (fe->pos && lseek(fd, fe->pos, SEEK_SET) < 0)
 		pr_warn("%s: cannot seek to %llu\n", fe->path, (unsigned long long)fe->pos);
-	f->stage_fd = stage_fd(fd, TEMP_BASE(rc));
+	f->stage_fd = stage_fd(fd, TEMP_BASE(img));
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
 
 /* Reopens a file, directory, device or terminal by path. */
-static int open_by_path(struct restore_ctx *rc, struct rst_file *f)
+static int open_by_path(const struct rst_image *img, struct rst_file *f)
 {
 	const FileEntry *fe = f->fe;
 	int fd;
@@ -261,45 +261,45 @@ static int open_by_path(struct restore_ctx *rc, struct rst_file *f)
 		close(fd);
 		return -errno;
 	}
-	f->stage_fd = stage_fd(fd, TEMP_BASE(rc));
+	f->stage_fd = stage_fd(fd, TEMP_BASE(img));
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
 
 /* A memfd fd: a new description of its pooled object. */
-static int open_memfd(struct restore_ctx *rc, struct rst_file *f)
+static int open_memfd(const struct rst_image *img, struct rst_file *f)
 {
-	int fd = rshm_open_file(rc, f->fe);
+	int fd = rshm_open_file(img, f->fe);
 
 	if (fd < 0)
 		return fd;
-	f->stage_fd = stage_fd(fd, TEMP_BASE(rc));
+	f->stage_fd = stage_fd(fd, TEMP_BASE(img));
 	return f->stage_fd < 0 ? f->stage_fd : set_fl(f->stage_fd, f->fe->flags);
 }
 
-static int open_file(struct restore_ctx *rc, struct rst_file *f)
+static int open_file(const struct rst_image *img, struct rst_file *f)
 {
 	switch (f->fe->kind) {
 	case FILE_KIND__FILE_MAPONLY:
 		return 0;
 	case FILE_KIND__FILE_MEMFD:
-		return open_memfd(rc, f);
+		return open_memfd(img, f);
 	case FILE_KIND__FILE_PIPE:
-		return open_pipe(rc, f);
+		return open_pipe(img, f);
 	case FILE_KIND__FILE_FIFO:
-		return open_fifo(rc, f);
+		return open_fifo(img, f);
 	default:
 		if (!f->fe->path) {
 			pr_err("image: file id %u has no path\n", f->fe->id);
 			return -EINVAL;
 		}
-		return f->fe->deleted ? open_deleted(rc, f) : open_by_path(rc, f);
+		return f->fe->deleted ? open_deleted(img, f) : open_by_path(img, f);
 	}
 }
 
 /* fd is an external pipe end or terminal on 0-2 that we can hand over. */
-static bool fd_inherited(struct restore_ctx *rc, const FdEntry *e, const FileEntry *fe)
+static bool fd_inherited(const struct rst_image *img, const FdEntry *e, const FileEntry *fe)
 {
-	if (e->fd > 2 || (int)e->fd == rc->img_fd || !rc->opts->inherit_stdio)
+	if (e->fd > 2 || (int)e->fd == img->img_fd || !img->opts->inherit_stdio)
 		return false;
 	if (!fe->external && fe->kind != FILE_KIND__FILE_TTY)
 		return false;
@@ -307,25 +307,25 @@ static bool fd_inherited(struct restore_ctx *rc, const FdEntry *e, const FileEnt
 }
 
 /* Closes every fd except the inherited stdio ones and the report fd. */
-static void close_others(struct restore_ctx *rc, const bool keep[3])
+static void close_others(const struct rst_image *img, const bool keep[3])
 {
 	int fd;
 
 	for (fd = 0; fd < 3; fd++)
 		if (!keep[fd])
 			close(fd);
-	if (rc->ctl_fd > 3)
-		syscall(SYS_close_range, 3, rc->ctl_fd - 1, 0);
-	syscall(SYS_close_range, rc->ctl_fd + 1, ~0U, 0);
+	if (img->ctl_fd > 3)
+		syscall(SYS_close_range, 3, img->ctl_fd - 1, 0);
+	syscall(SYS_close_range, img->ctl_fd + 1, ~0U, 0);
 }
 
-static int place_fds(struct restore_ctx *rc, const bool keep[3])
+static int place_fds(struct rst_proc *proc, const bool keep[3])
 {
 	size_t i;
 
-	for (i = 0; i < rc->fdt->n_fds; i++) {
-		const FdEntry *e = rc->fdt->fds[i];
-		struct rst_file *f = plan_file(rc, e->file_id);
+	for (i = 0; i < proc->fdt->n_fds; i++) {
+		const FdEntry *e = proc->fdt->fds[i];
+		struct rst_file *f = plan_file(proc->img, e->file_id);
 
 		if (!(e->fd <= 2 && keep[e->fd])) {
 			if (f->stage_fd < 0) {
@@ -349,48 +349,49 @@ static int place_fds(struct restore_ctx *rc, const bool keep[3])
  * Child: rebuilds the fd table (and the mapping helper fds).
  * Returns 0/-errno.
  */
-int files_restore(struct restore_ctx *rc)
+int files_restore(struct rst_proc *proc)
 {
+	const struct rst_image *img = proc->img;
 	bool keep[3] = { false, false, false };
 	struct rlimit rl;
 	size_t i;
 	int ret;
 
-	for (i = 0; i < rc->fdt->n_fds; i++) {
-		const FdEntry *e = rc->fdt->fds[i];
-		struct rst_file *f = plan_file(rc, e->file_id);
+	for (i = 0; i < proc->fdt->n_fds; i++) {
+		const FdEntry *e = proc->fdt->fds[i];
+		struct rst_file *f = plan_file(img, e->file_id);
 
-		if (fd_inherited(rc, e, f->fe)) {
+		if (fd_inherited(img, e, f->fe)) {
 			keep[e->fd] = true;
 			f->inherited = true;
 		}
 	}
-	close_others(rc, keep);
+	close_others(img, keep);
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	ret = rshm_create_pool(rc);
+	ret = rshm_create_pool(img);
 	if (ret)
 		return ret;
-	for (i = 0; i < rc->nr_files; i++) {
-		struct rst_file *f = &rc->files[i];
+	for (i = 0; i < img->nr_files; i++) {
+		struct rst_file *f = &img->files[i];
 
 		if (f->stage_fd >= 0 || f->inherited)
 			continue;
-		ret = open_file(rc, f);
+		ret = open_file(img, f);
 		if (ret)
 			return ret;
 	}
 	/* dups of an inherited description come from our fd of that number */
-	for (i = 0; i < rc->fdt->n_fds; i++) {
-		const FdEntry *e = rc->fdt->fds[i];
-		struct rst_file *f = plan_file(rc, e->file_id);
+	for (i = 0; i < proc->fdt->n_fds; i++) {
+		const FdEntry *e = proc->fdt->fds[i];
+		struct rst_file *f = plan_file(img, e->file_id);
 
 		if (f->inherited && f->stage_fd < 0 && e->fd <= 2 && keep[e->fd])
 			f->stage_fd = e->fd;
 	}
-	ret = place_fds(rc, keep);
+	ret = place_fds(proc, keep);
 	if (ret)
 		return ret;
 	/*
@@ -398,9 +399,9 @@ int files_restore(struct restore_ctx *rc)
 	 * the other processes of the tree dup it from; mem_restore_finish
 	 * closes the pool.
 	 */
-	for (i = 0; i < rc->nr_files; i++) {
-		struct rst_file *f = &rc->files[i];
-		int want = rc->stage_base + (int)i;
+	for (i = 0; i < img->nr_files; i++) {
+		struct rst_file *f = &img->files[i];
+		int want = img->stage_base + (int)i;
 
 		if (f->stage_fd < 0)
 			continue;
@@ -408,23 +409,23 @@ int files_restore(struct restore_ctx *rc)
 			pr_perror("cannot keep file %u on fd %d", f->fe->id, want);
 			return -errno;
 		}
-		if (f->stage_fd >= TEMP_BASE(rc))
+		if (f->stage_fd >= TEMP_BASE(img))
 			close(f->stage_fd);
 		f->stage_fd = want;
 	}
-	return files_open_maps(rc);
+	return files_open_maps(img);
 }
 
 /*
  * Child: the file behind mappings or the exe link, by path (checked to be
  * the inode dumped) or, if it was deleted, as a ghost file.  fd or -errno.
  */
-static int open_mapped(struct restore_ctx *rc, const struct rst_file *f)
+static int open_mapped(const struct rst_image *img, const struct rst_file *f)
 {
 	int flags = f->map_write ? O_RDWR : O_RDONLY;
 
 	if (f->fe->deleted)
-		return ghost_open(rc, f->fe, flags);
+		return ghost_open(img, f->fe, flags);
 	return rst_open_recorded(f->fe, flags);
 }
 
@@ -432,17 +433,17 @@ static int open_mapped(struct restore_ctx *rc, const struct rst_file *f)
  * Child: opens the files behind mappings and the exe link on their helper
  * fds, one fd per file however many areas map it.  Returns 0/-errno.
  */
-int files_open_maps(struct restore_ctx *rc)
+int files_open_maps(const struct rst_image *img)
 {
 	size_t i;
 	int fd;
 
-	for (i = 0; i < rc->nr_files; i++) {
-		const struct rst_file *f = &rc->files[i];
+	for (i = 0; i < img->nr_files; i++) {
+		const struct rst_file *f = &img->files[i];
 
 		if (f->map_fd < 0)
 			continue;
-		fd = open_mapped(rc, f);
+		fd = open_mapped(img, f);
 		if (fd < 0)
 			return fd;
 		if (fd == f->map_fd)
@@ -458,9 +459,9 @@ int files_open_maps(struct restore_ctx *rc)
 }
 
 /* The fd the root keeps description f on for the rest of the tree, or -1. */
-int file_pool_fd(const struct restore_ctx *rc, const struct rst_file *f)
+int file_pool_fd(const struct rst_image *img, const struct rst_file *f)
 {
 	if (f->fe->kind == FILE_KIND__FILE_MAPONLY)
 		return -1;
-	return rc->stage_base + (int)(f - rc->files);
+	return img->stage_base + (int)(f - img->files);
 }

@@ -30,15 +30,16 @@
 
 #define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | \
 		      CLONE_SYSVSEM)
-#define SCR(rc, off) ((rc)->scratch + RST_SCRATCH_DATA + (off))
+#define SCR(proc, off) ((proc)->img->scratch + RST_SCRATCH_DATA + (off))
 
-struct restore_ctx *proc_of_pid(struct restore_ctx *root, pid_t pid)
+/* The process of the tree with (recorded) pid, or NULL. */
+struct rst_proc *rst_proc_of_pid(const struct rst_image *img, pid_t pid)
 {
 	size_t i;
 
-	for (i = 0; i < root->nr_procs; i++)
-		if (root->procs[i]->task->pid == (uint32_t)pid)
-			return root->procs[i];
+	for (i = 0; i < img->nr_procs; i++)
+		if (img->procs[i]->task->pid == (uint32_t)pid)
+			return img->procs[i];
 	return NULL;
 }
 
@@ -65,11 +66,11 @@ static int attach_new(pid_t tid)
 }
 
 /*
- * clone3 with set_tid = want, injected through in (a thread of rc).
+ * clone3 with set_tid = want, injected through in (a thread of proc).
  * Returns the new task's id as we see it (== want unless the tree lives in
  * a pid namespace below ours, see restore_context()) or -errno; logs.
  */
-static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t flags,
+static long inject_clone(struct rst_proc *proc, struct inject *in, uint64_t flags,
 			 int exit_signal, pid_t want)
 {
 	struct {
@@ -77,22 +78,22 @@ static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t fla
 		int32_t tid;
 	} a = { .ca = { .flags = flags, .exit_signal = exit_signal, .set_tid_size = 1 },
 		.tid = want };
-	struct inject *saved = rc->inp;
+	struct inject *saved = proc->inp;
 	long r;
 	int ret;
 
-	a.ca.set_tid = SCR(rc, RST_SCR_CLONE) + offsetof(__typeof__(a), tid);
-	ret = inject_write(in->tid, SCR(rc, RST_SCR_CLONE), &a, sizeof(a));
+	a.ca.set_tid = SCR(proc, RST_SCR_CLONE) + offsetof(__typeof__(a), tid);
+	ret = inject_write(in->tid, SCR(proc, RST_SCR_CLONE), &a, sizeof(a));
 	if (ret)
 		return ret;
-	rc->inp = in;
+	proc->inp = in;
 	in->new_tid = 0;
-	r = rst_inject(rc, NULL, SYS_clone3, SCR(rc, RST_SCR_CLONE), sizeof(a.ca), 0, 0, 0, 0);
-	rc->inp = saved;
+	r = rst_inject(proc, NULL, SYS_clone3, SCR(proc, RST_SCR_CLONE), sizeof(a.ca), 0, 0, 0, 0);
+	proc->inp = saved;
 	if (r == -EEXIST)
 		pr_err("pid %d is in use\n", want);
 	else if (r < 0)
-		pr_err("pid %d: clone3 for %s %d: %s\n", rc->pid,
+		pr_err("pid %d: clone3 for %s %d: %s\n", proc->pid,
 		       flags & CLONE_THREAD ? "thread" : "process", want, strerror(-r));
 	else if (r != want)
 		pr_err("clone3 gave id %ld instead of %d\n", r, want);
@@ -107,23 +108,23 @@ static long inject_clone(struct restore_ctx *rc, struct inject *in, uint64_t fla
 	return in->new_tid;	/* == want unless the tree is in a pid ns below ours */
 }
 
-static int helper_start(struct restore_ctx *h);
-static int prepare_fds(struct restore_ctx *c, size_t ti, const FdtableEntry *fdt);
-static int set_fs(struct restore_ctx *c, size_t ti, const char *cwd, const char *root,
+static int helper_start(struct rst_proc *h);
+static int prepare_fds(struct rst_proc *c, size_t ti, const FdtableEntry *fdt);
+static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, const char *root,
 		  bool has_umask, uint32_t mask);
-static uint64_t scr_put(struct restore_ctx *rc, uint64_t off, const void *buf, size_t len);
+static uint64_t scr_put(struct rst_proc *proc, uint64_t off, const void *buf, size_t len);
 
 /*
  * Forks c (a process or a helper) from its forker (its restored parent, or a
  * helper, started first if need be) and takes control of it.
  */
-static int fork_from(struct restore_ctx *c, uint64_t flags, int sig)
+static int fork_from(struct rst_proc *c, uint64_t flags, int sig)
 {
-	struct restore_ctx *f = c->forker;	/* set by helpers_plan() */
+	struct rst_proc *f = c->forker;	/* set by helpers_plan() */
 	long r;
 	int ret;
 
-	if (f->helper && f->pid <= 0) {
+	if (f->role == RST_HELPER && f->pid <= 0) {
 		ret = helper_start(f);
 		if (ret)
 			return ret;
@@ -135,27 +136,28 @@ static int fork_from(struct restore_ctx *c, uint64_t flags, int sig)
 	if (c->nr_threads)
 		c->threads[0].tid = r;	/* ours: differs inside a context's pid ns */
 	ret = attach_new(c->pid);
-	ret = ret ? : rst_janitor_watch(c->root, c->pid);
-	return ret ? ret : inject_init(&c->in, c->pid, c->scratch);
+	ret = ret ? : rst_janitor_watch(c->img, c->pid);
+	return ret ? ret : inject_init(&c->in, c->pid, c->img->scratch);
 }
 
 /* Does c share its parent's fd table (CLONE_FILES) / fs info (CLONE_FS)? */
-static bool shares_files(const struct restore_ctx *c)
+static bool shares_files(const struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *pt = c->parent->task;
 
-	return !c->forker->helper && t->has_files_id && pt->has_files_id &&
+	return c->forker->role != RST_HELPER && t->has_files_id && pt->has_files_id &&
 	       t->files_id == pt->files_id;
 }
 
-static bool shares_fs(const struct restore_ctx *c)
+static bool shares_fs(const struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *pt = c->parent->task;
 
-	return !c->forker->helper && t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id;
+	return c->forker->role != RST_HELPER && t->has_fs_id && pt->has_fs_id &&
+	       t->fs_id == pt->fs_id;
 }
 
-int proc_fork(struct restore_ctx *c)
+int rst_proc_fork(struct rst_proc *c)
 {
 	uint64_t flags = 0;
 
@@ -166,29 +168,29 @@ int proc_fork(struct restore_ctx *c)
 	return fork_from(c, flags, c->task->has_exit_signal ? (int)c->task->exit_signal : SIGCHLD);
 }
 
-/* rst_inject() in thread i of rc. */
-static long thr_inject(struct restore_ctx *rc, size_t i, const char *what, long nr,
+/* rst_inject() in thread i of proc. */
+static long thr_inject(struct rst_proc *proc, size_t i, const char *what, long nr,
 		       unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3)
 {
-	struct inject *saved = rc->inp;
+	struct inject *saved = proc->inp;
 	long r;
 
-	rc->inp = i ? &rc->threads[i].in : &rc->in;
-	r = rst_inject(rc, what, nr, a0, a1, a2, a3, 0, 0);
-	rc->inp = saved;
+	proc->inp = i ? &proc->threads[i].in : &proc->in;
+	r = rst_inject(proc, what, nr, a0, a1, a2, a3, 0, 0);
+	proc->inp = saved;
 	return r;
 }
 
 /* Writes len bytes to the scratch data at off and returns their address. */
-static uint64_t scr_put(struct restore_ctx *rc, uint64_t off, const void *buf, size_t len)
+static uint64_t scr_put(struct rst_proc *proc, uint64_t off, const void *buf, size_t len)
 {
-	if (inject_write(rc->pid, SCR(rc, off), buf, len))
+	if (inject_write(proc->pid, SCR(proc, off), buf, len))
 		return 0;
-	return SCR(rc, off);
+	return SCR(proc, off);
 }
 
 /* Queues raw siginfos again, to the process or to thread i. */
-static int requeue(struct restore_ctx *rc, size_t i, SiginfoEntry **q, size_t n, bool shared)
+static int requeue(struct rst_proc *proc, size_t i, SiginfoEntry **q, size_t n, bool shared)
 {
 	size_t k;
 	long r;
@@ -204,15 +206,15 @@ static int requeue(struct restore_ctx *rc, size_t i, SiginfoEntry **q, size_t n,
 		memcpy(&si, q[k]->siginfo.data, sizeof(si));
 		if (si.si_signo == SIGKILL || si.si_signo == SIGSTOP)
 			continue;
-		a = scr_put(rc, RST_SCR_MISC, &si, sizeof(si));
+		a = scr_put(proc, RST_SCR_MISC, &si, sizeof(si));
 		if (!a)
 			return -EFAULT;
 		if (shared)
-			r = thr_inject(rc, i, "rt_sigqueueinfo", SYS_rt_sigqueueinfo,
-				       rc->task->pid, si.si_signo, a, 0);
+			r = thr_inject(proc, i, "rt_sigqueueinfo", SYS_rt_sigqueueinfo,
+				       proc->task->pid, si.si_signo, a, 0);
 		else
-			r = thr_inject(rc, i, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
-				       rc->task->pid, rc->threads[i].vtid, si.si_signo, a);
+			r = thr_inject(proc, i, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
+				       proc->task->pid, proc->threads[i].vtid, si.si_signo, a);
 		if (r < 0)
 			return r;
 	}
@@ -241,25 +243,25 @@ static bool same_str(const char *a, const char *b)
 }
 
 /*
- * The name a thread of rc has before we set it: threads are cloned before
+ * The name a thread of proc has before we set it: threads are cloned before
  * any of them is prepared, so all start with the leader's name then - the
  * root's (its C part set it) or, in a forked child, its parent's leader's.
  */
-static const char *inherited_comm(const struct restore_ctx *rc)
+static const char *inherited_comm(const struct rst_proc *proc)
 {
-	const struct restore_ctx *from = rc->parent ? rc->parent : rc;
+	const struct rst_proc *from = proc->role == RST_ROOT ? proc : proc->parent;
 
 	return from->core->comm ? from->core->comm : from->task->comm;
 }
 
 /* Per-thread state set from inside: altstack, name, pending signals. */
-static int thread_prepare(struct restore_ctx *rc, size_t i)
+static int thread_prepare(struct rst_proc *proc, size_t i)
 {
-	const CoreEntry *c = rc->threads[i].core;
+	const CoreEntry *c = proc->threads[i].core;
 	const SigaltstackEntry *s = c->altstack;
 	stack_t ss = { .ss_flags = SS_DISABLE };
 	struct sched_param sp = { .sched_priority = c->sched_prio };
-	pid_t tid = rc->threads[i].tid;
+	pid_t tid = proc->threads[i].tid;
 	uint64_t a;
 	long r;
 
@@ -269,16 +271,17 @@ static int thread_prepare(struct restore_ctx *rc, size_t i)
 		ss.ss_flags = s->flags & ~SS_ONSTACK;
 	}
 	r = 0;
-	if (!same_altstack(s, i ? NULL : rc->parent->core->altstack)) {
-		a = scr_put(rc, RST_SCR_MISC, &ss, sizeof(ss));
-		r = a ? thr_inject(rc, i, "sigaltstack", SYS_sigaltstack, a, 0, 0, 0) : -EFAULT;
+	if (!same_altstack(s, i ? NULL : proc->parent->core->altstack)) {
+		a = scr_put(proc, RST_SCR_MISC, &ss, sizeof(ss));
+		r = a ? thr_inject(proc, i, "sigaltstack", SYS_sigaltstack, a, 0, 0, 0) : -EFAULT;
 	}
-	if (r >= 0 && c->comm && !same_str(c->comm, inherited_comm(rc))) {
+	if (r >= 0 && c->comm && !same_str(c->comm, inherited_comm(proc))) {
 		char name[16] = { 0 };
 
 		snprintf(name, sizeof(name), "%s", c->comm);
-		a = scr_put(rc, RST_SCR_MISC, name, sizeof(name));
-		r = a ? thr_inject(rc, i, "PR_SET_NAME", SYS_prctl, PR_SET_NAME, a, 0, 0) : -EFAULT;
+		a = scr_put(proc, RST_SCR_MISC, name, sizeof(name));
+		r = a ? thr_inject(proc, i, "PR_SET_NAME", SYS_prctl, PR_SET_NAME, a, 0, 0) :
+			-EFAULT;
 	}
 	if (r < 0)
 		return r;
@@ -290,52 +293,52 @@ static int thread_prepare(struct restore_ctx *rc, size_t i)
 		pr_perror("tid %d: nice %d", tid, c->nice);
 		return -errno;
 	}
-	return requeue(rc, i, c->pending, c->n_pending, false);
+	return requeue(proc, i, c->pending, c->n_pending, false);
 }
 
 /*
- * Creates threads 1.. of rc (its memory is in place) and prepares every
- * thread that our C code did not (all of them, unless rc is the root).
+ * Creates threads 1.. of proc (its memory is in place) and prepares every
+ * thread that our C code did not (all of them, unless proc is the root).
  */
-int threads_create(struct restore_ctx *rc)
+int threads_create(struct rst_proc *proc)
 {
 	size_t i;
 	long r;
 	int ret;
 
-	for (i = 1; i < rc->nr_threads; i++) {
-		struct rst_thread *th = &rc->threads[i];
+	for (i = 1; i < proc->nr_threads; i++) {
+		struct rst_thread *th = &proc->threads[i];
 		uint64_t flags = THREAD_FLAGS;
 
 		if (th->fdt)
 			flags &= ~CLONE_FILES;
 		if (th->core->own_fs)
 			flags &= ~CLONE_FS;
-		r = inject_clone(rc, &rc->in, flags, 0, th->vtid);
+		r = inject_clone(proc, &proc->in, flags, 0, th->vtid);
 		if (r < 0)
 			return r;
 		th->tid = r;
 		ret = attach_new(th->tid);
 		if (!ret)
-			ret = inject_init(&th->in, th->tid, rc->scratch);
+			ret = inject_init(&th->in, th->tid, proc->img->scratch);
 		if (!ret && th->fdt)
-			ret = prepare_fds(rc, i, th->fdt);
+			ret = prepare_fds(proc, i, th->fdt);
 		if (!ret && th->core->own_fs)
-			ret = set_fs(rc, i, th->core->cwd, th->core->root, th->core->has_umask,
+			ret = set_fs(proc, i, th->core->cwd, th->core->root, th->core->has_umask,
 				     th->core->umask);
 		if (ret)
 			return ret;
 	}
-	for (i = rc->parent ? 0 : 1; i < rc->nr_threads; i++) {
-		ret = thread_prepare(rc, i);
+	for (i = proc->role == RST_ROOT ? 1 : 0; i < proc->nr_threads; i++) {
+		ret = thread_prepare(proc, i);
 		if (ret)
 			return ret;
 	}
-	if (rc->parent)
+	if (proc->role != RST_ROOT)
 		return 0;
 	/* the root's own queues (its C part set everything else) */
-	ret = requeue(rc, 0, rc->sigs->shared_pending, rc->sigs->n_shared_pending, true);
-	return ret ? ret : requeue(rc, 0, rc->core->pending, rc->core->n_pending, false);
+	ret = requeue(proc, 0, proc->sigs->shared_pending, proc->sigs->n_shared_pending, true);
+	return ret ? ret : requeue(proc, 0, proc->core->pending, proc->core->n_pending, false);
 }
 
 static const SigactionEntry *find_action(const SignalsEntry *s, uint32_t signo)
@@ -349,7 +352,7 @@ static const SigactionEntry *find_action(const SignalsEntry *s, uint32_t signo)
 }
 
 /* Dispositions that differ from the parent's (inherited by the fork). */
-static int prepare_sigactions(struct restore_ctx *c)
+static int prepare_sigactions(struct rst_proc *c)
 {
 	size_t i;
 	long r;
@@ -373,7 +376,7 @@ static int prepare_sigactions(struct restore_ctx *c)
 	return 0;
 }
 
-static int prepare_itimers(struct restore_ctx *c)
+static int prepare_itimers(struct rst_proc *c)
 {
 	size_t i;
 	long r;
@@ -394,11 +397,11 @@ static int prepare_itimers(struct restore_ctx *c)
 }
 
 /* A path argument for an injected call (in the groups area, free until creds). */
-static uint64_t path_arg(struct restore_ctx *c, const char *path)
+static uint64_t path_arg(struct rst_proc *c, const char *path)
 {
 	size_t n = strlen(path) + 1;
 
-	if (n > c->scratch_len - RST_SCRATCH_DATA - RST_SCR_GROUPS) {
+	if (n > c->img->scratch_len - RST_SCRATCH_DATA - RST_SCR_GROUPS) {
 		pr_err("pid %d: path too long for the scratch area: %.60s...\n", c->pid, path);
 		return 0;
 	}
@@ -406,7 +409,7 @@ static uint64_t path_arg(struct restore_ctx *c, const char *path)
 }
 
 /* cwd, root and umask of thread ti (any thread of a process: shared fs). */
-static int set_fs(struct restore_ctx *c, size_t ti, const char *cwd, const char *root,
+static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, const char *root,
 		  bool has_umask, uint32_t mask)
 {
 	uint64_t a;
@@ -425,7 +428,7 @@ static int set_fs(struct restore_ctx *c, size_t ti, const char *cwd, const char 
 	return r < 0 ? (int)r : 0;
 }
 
-static int prepare_fs(struct restore_ctx *c)
+static int prepare_fs(struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *pt = c->parent->task;
 	int ret = 0;
@@ -443,7 +446,7 @@ static int prepare_fs(struct restore_ctx *c)
 	return ret ? ret : r < 0 ? (int)r : 0;
 }
 
-static int prepare_prctls(struct restore_ctx *c)
+static int prepare_prctls(struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *pt = c->parent->task;
 	long r = 0;
@@ -464,7 +467,7 @@ static int prepare_prctls(struct restore_ctx *c)
 	return r < 0 ? r : 0;
 }
 
-static int prepare_outside(struct restore_ctx *c)
+static int prepare_outside(struct rst_proc *c)
 {
 	const TaskEntry *t = c->task;
 	char path[64], buf[16];
@@ -501,16 +504,16 @@ static int prepare_outside(struct restore_ctx *c)
  * The fd table of thread ti (the process's, or its own): the numbers it
  * inherited closed, every fd dup'ed from the pool.
  */
-static int prepare_fds(struct restore_ctx *c, size_t ti, const FdtableEntry *fdt)
+static int prepare_fds(struct rst_proc *c, size_t ti, const FdtableEntry *fdt)
 {
 	size_t i;
 	long r;
 
-	r = thr_inject(c, ti, "close_range", SYS_close_range, 0, c->max_fd, 0, 0);
+	r = thr_inject(c, ti, "close_range", SYS_close_range, 0, c->img->max_fd, 0, 0);
 	for (i = 0; r >= 0 && i < fdt->n_fds; i++) {
 		const FdEntry *e = fdt->fds[i];
-		const struct rst_file *f = plan_file(c, e->file_id);
-		int pool = f ? file_pool_fd(c, f) : -1;
+		const struct rst_file *f = plan_file(c->img, e->file_id);
+		int pool = f ? file_pool_fd(c->img, f) : -1;
 
 		if (pool < 0) {
 			pr_err("image: pid %d: fd %u is not an open file\n", c->pid, e->fd);
@@ -522,7 +525,7 @@ static int prepare_fds(struct restore_ctx *c, size_t ti, const FdtableEntry *fdt
 }
 
 /* Session and group as far as the task alone decides them. */
-static int prepare_session(struct restore_ctx *c)
+static int prepare_session(struct rst_proc *c)
 {
 	const TaskEntry *t = c->task;
 	long r = 0;
@@ -535,7 +538,7 @@ static int prepare_session(struct restore_ctx *c)
 }
 
 /* Everything a forked child changes about what it inherited. */
-int proc_prepare(struct restore_ctx *c)
+int rst_proc_prepare(struct rst_proc *c)
 {
 	int ret;
 
@@ -558,16 +561,16 @@ int proc_prepare(struct restore_ctx *c)
 }
 
 /* Joins the recorded process group once every group leader exists. */
-int proc_set_pgid(struct restore_ctx *c)
+int rst_proc_set_pgid(struct rst_proc *c)
 {
-	const TaskEntry *t = c->task, *rt = c->root->task;
+	const TaskEntry *t = c->task, *rt = rst_root(c->img)->task;
 	pid_t now;
 	long r;
 
 	if (t->pgid == t->pid || (t->pgid == rt->pgid && rt->pgid != rt->pid))
 		return 0;
 	/* its own view when it lives in a pid ns below ours (a context) */
-	now = c->root->ctxe ? rst_inject(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0)
+	now = c->img->ctxe ? rst_inject(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0)
 			    : getpgid(c->pid);
 	if (now == (pid_t)t->pgid)
 		return 0;
@@ -580,7 +583,7 @@ int proc_set_pgid(struct restore_ctx *c)
  * status (or dies of the recorded signal) and waits for its parent to reap
  * it.  The SIGCHLD its parent gets now is taken back unless one was pending.
  */
-int proc_make_zombie(struct restore_ctx *c)
+int rst_proc_make_zombie(struct rst_proc *c)
 {
 	int code = c->task->exit_code, sig = WTERMSIG(code), status;
 	struct user_regs_struct regs = c->in.saved;
@@ -589,7 +592,7 @@ int proc_make_zombie(struct restore_ctx *c)
 	size_t i;
 	long r;
 
-	if (prepare_session(c) || proc_set_pgid(c))
+	if (prepare_session(c) || rst_proc_set_pgid(c))
 		return -EINVAL;
 	regs.rip = c->in.gadget;
 	regs.orig_rax = -1;
@@ -645,32 +648,31 @@ int proc_make_zombie(struct restore_ctx *c)
  * members to join; it exits likewise.  The helpers' parent ignores SIGCHLD
  * for that moment, so they leave no zombie and no signal behind.
  */
-static bool in_tree(const struct restore_ctx *root, uint32_t pid)
+static bool in_tree(const struct rst_image *img, uint32_t pid)
 {
-	return proc_of_pid((struct restore_ctx *)root, pid) != NULL;
+	return rst_proc_of_pid(img, pid) != NULL;
 }
 
-static struct restore_ctx *helper_get(struct restore_ctx *root, uint32_t pid,
-				      struct restore_ctx *parent, struct restore_ctx *forker,
-				      bool session)
+/* The helper with pid, made (forked by forker, child of parent) if need be. */
+static struct rst_proc *helper_get(struct rst_image *img, uint32_t pid, struct rst_proc *parent,
+				   struct rst_proc *forker, bool session)
 {
-	struct restore_ctx *h, **nh;
+	struct rst_proc *h, **nh;
 	size_t i;
 
-	for (i = 0; i < root->nr_helpers; i++)
-		if (root->helpers[i]->helper_task.pid == pid)
-			return root->helpers[i];
-	h = plan_new_proc(root, 1);
+	for (i = 0; i < img->nr_helpers; i++)
+		if (img->helpers[i]->task->pid == pid)
+			return img->helpers[i];
+	h = rst_proc_new(img, RST_HELPER);
 	if (!h)
 		return NULL;
-	nh = realloc(root->helpers, (root->nr_helpers + 1) * sizeof(*nh));
+	nh = realloc(img->helpers, (img->nr_helpers + 1) * sizeof(*nh));
 	if (!nh) {
-		free(h);
+		rst_proc_free(h);
 		return NULL;
 	}
-	root->helpers = nh;
-	nh[root->nr_helpers++] = h;
-	h->helper = true;
+	img->helpers = nh;
+	nh[img->nr_helpers++] = h;
 	task_entry__init(&h->helper_task);
 	h->task = &h->helper_task;
 	h->helper_task.pid = pid;
@@ -683,49 +685,52 @@ static struct restore_ctx *helper_get(struct restore_ctx *root, uint32_t pid,
 }
 
 /* Decides the helpers before anything is created; refuses what they cannot do. */
-int helpers_plan(struct restore_ctx *root)
+int helpers_plan(struct rst_image *img)
 {
-	const TaskEntry *rt = root->task;
+	const TaskEntry *rt = rst_root(img)->task;
 	size_t i;
 
-	for (i = 1; i < root->nr_procs; i++) {
-		struct restore_ctx *c = root->procs[i], *f;
+	for (i = 1; i < img->nr_procs; i++) {
+		struct rst_proc *c = img->procs[i], *f;
 		const TaskEntry *t = c->task, *pt = c->parent->task;
+		bool by_helper;
 		uint32_t inherited_pgid;
 
 		c->forker = c->parent;
 		if (t->sid != t->pid && t->sid != pt->sid) {
-			if (in_tree(root, t->sid) || (t->sid == rt->sid && rt->sid != rt->pid) ||
+			if (in_tree(img, t->sid) || (t->sid == rt->sid && rt->sid != rt->pid) ||
 			    !pt->child_subreaper) {
 				pr_err("pid %u: session %u cannot be rebuilt under parent %u "
 				       "(supported: a session whose leader exited, under a child "
 				       "subreaper)\n", t->pid, t->sid, pt->pid);
 				return -ENOTSUP;
 			}
-			c->forker = helper_get(root, t->sid, c->parent, c->parent, true);
+			c->forker = helper_get(img, t->sid, c->parent, c->parent, true);
 			if (!c->forker)
 				return -ENOMEM;
 		}
 		f = c->forker;
-		if (f->helper && ((t->has_files_id && pt->has_files_id && t->files_id == pt->files_id) ||
-				  (t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id))) {
+		by_helper = f->role == RST_HELPER;
+		if (by_helper &&
+		    ((t->has_files_id && pt->has_files_id && t->files_id == pt->files_id) ||
+		     (t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id))) {
 			pr_err("pid %u shares its fd table or fs info with its parent %u but "
 			       "must be forked by a session helper: not supported\n", t->pid,
 			       pt->pid);
 			return -ENOTSUP;
 		}
-		inherited_pgid = f->helper ? f->task->pgid : pt->pgid;
-		if (t->pgid == t->pid || t->pgid == inherited_pgid || in_tree(root, t->pgid) ||
+		inherited_pgid = by_helper ? f->task->pgid : pt->pgid;
+		if (t->pgid == t->pid || t->pgid == inherited_pgid || in_tree(img, t->pgid) ||
 		    (t->pgid == rt->pgid && rt->pgid != rt->pid))
 			continue;
-		if (!helper_get(root, t->pgid, f->helper ? f->parent : c->parent, f, false))
+		if (!helper_get(img, t->pgid, by_helper ? f->parent : c->parent, f, false))
 			return -ENOMEM;
 	}
 	return 0;
 }
 
 /* Creates helper h (forked from its forker) in its session or group. */
-static int helper_start(struct restore_ctx *h)
+static int helper_start(struct rst_proc *h)
 {
 	long r;
 	int ret;
@@ -741,9 +746,9 @@ static int helper_start(struct restore_ctx *h)
 }
 
 /* Makes helper h exit while its parent ignores SIGCHLD (no zombie, no signal). */
-static int helper_exit(struct restore_ctx *h)
+static int helper_exit(struct rst_proc *h)
 {
-	struct restore_ctx *p = h->parent;
+	struct rst_proc *p = h->parent;
 	uint64_t ign[4] = { (uint64_t)SIG_IGN, 0, 0, 0 };
 	uint64_t a = scr_put(p, RST_SCR_MISC, ign, sizeof(ign)), old = a + sizeof(ign);
 	struct user_regs_struct regs = h->in.saved;
@@ -771,27 +776,28 @@ static int helper_exit(struct restore_ctx *h)
 }
 
 /* Every helper exits, groups first (their sessions still hold them). */
-int helpers_exit(struct restore_ctx *root)
+int helpers_exit(struct rst_image *img)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = root->nr_helpers; !ret && i-- > 0;)
-		if (root->helpers[i]->pid > 0)
-			ret = helper_exit(root->helpers[i]);
+	for (i = img->nr_helpers; !ret && i-- > 0;)
+		if (img->helpers[i]->pid > 0)
+			ret = helper_exit(img->helpers[i]);
 	return ret;
 }
 
 /* Closes the file pool in the threads that have an fd table of their own. */
-int threads_close_pool(struct restore_ctx *rc)
+int threads_close_pool(struct rst_proc *proc)
 {
 	size_t i;
 	long r;
 
-	for (i = 1; i < rc->nr_threads; i++) {
-		if (!rc->threads[i].fdt)
+	for (i = 1; i < proc->nr_threads; i++) {
+		if (!proc->threads[i].fdt)
 			continue;
-		r = thr_inject(rc, i, "close_range", SYS_close_range, rc->max_fd + 1, ~0U, 0, 0);
+		r = thr_inject(proc, i, "close_range", SYS_close_range, proc->img->max_fd + 1, ~0U,
+			       0, 0);
 		if (r < 0)
 			return (int)r;
 	}

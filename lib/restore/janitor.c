@@ -118,12 +118,12 @@ static void janitor_main(int sk, pid_t creator)
 	_exit(0);
 }
 
-int rst_janitor_start(struct restore_ctx *root)
+int rst_janitor_start(struct rst_image *img)
 {
 	pid_t self = getpid(), pid;
 	int sk[2];
 
-	if (root->janitor_fd >= 0)
+	if (img->janitor_fd >= 0)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk)) {
 		pr_perror("janitor socket");
@@ -139,8 +139,8 @@ int rst_janitor_start(struct restore_ctx *root)
 	if (pid == 0)
 		janitor_main(sk[0], self);
 	close(sk[0]);
-	root->janitor_fd = sk[1];
-	root->janitor_pid = pid;
+	img->janitor_fd = sk[1];
+	img->janitor_pid = pid;
 	return 0;
 }
 
@@ -165,31 +165,31 @@ static int janitor_send(int sk, char c, int fd)
 	return sendmsg(sk, &m, MSG_NOSIGNAL) == 1 ? 0 : -errno;
 }
 
-int rst_janitor_watch(struct restore_ctx *root, pid_t pid)
+int rst_janitor_watch(struct rst_image *img, pid_t pid)
 {
 	int fd, ret;
 
-	if (root->janitor_fd < 0)
+	if (img->janitor_fd < 0)
 		return 0;
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0) {
 		pr_perror("pid %d: pidfd_open", pid);
 		return -errno;
 	}
-	ret = janitor_send(root->janitor_fd, JANITOR_PID, fd);
+	ret = janitor_send(img->janitor_fd, JANITOR_PID, fd);
 	close(fd);
 	if (ret)
 		pr_err("pid %d: cannot hand it to the janitor: %s\n", pid, strerror(-ret));
 	return ret;
 }
 
-void rst_janitor_commit(struct restore_ctx *root, bool committed)
+void rst_janitor_commit(struct rst_image *img, bool committed)
 {
-	if (root->janitor_fd < 0)
+	if (img->janitor_fd < 0)
 		return;
-	if (committed && janitor_send(root->janitor_fd, JANITOR_COMMIT, -1))
+	if (committed && janitor_send(img->janitor_fd, JANITOR_COMMIT, -1))
 		pr_warn("janitor: %s\n", strerror(errno));
-	close(root->janitor_fd);
-	root->janitor_fd = -1;
-	waitpid(root->janitor_pid, NULL, 0);
+	close(img->janitor_fd);
+	img->janitor_fd = -1;
+	waitpid(img->janitor_pid, NULL, 0);
 }

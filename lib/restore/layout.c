@@ -151,22 +151,22 @@ int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range
  * Gives every file behind a mapping or the exe link, in any process, one
  * helper fd number above every process's fds.
  */
-static void layout_fds(struct restore_ctx *rc)
+static void layout_fds(struct rst_image *img)
 {
 	size_t p, i;
 	int next;
 
-	rc->max_fd = 2;
-	for (p = 0; p < rc->recs.n_fdt; p++) {
-		const FdtableEntry *fdt = rc->recs.fdt[p];
+	img->max_fd = 2;
+	for (p = 0; p < img->recs.n_fdt; p++) {
+		const FdtableEntry *fdt = img->recs.fdt[p];
 
 		for (i = 0; i < fdt->n_fds; i++)
-			if ((int)fdt->fds[i]->fd > rc->max_fd)
-				rc->max_fd = fdt->fds[i]->fd;
+			if ((int)fdt->fds[i]->fd > img->max_fd)
+				img->max_fd = fdt->fds[i]->fd;
 	}
-	next = rc->max_fd + 1;
-	for (p = 0; p < rc->nr_procs; p++) {
-		const struct restore_ctx *c = rc->procs[p];
+	next = img->max_fd + 1;
+	for (p = 0; p < img->nr_procs; p++) {
+		const struct rst_proc *c = img->procs[p];
 
 		for (i = 0; i < c->nr_vmas; i++) {
 			const VmaEntry *v = c->vmas[i];
@@ -175,21 +175,21 @@ static void layout_fds(struct restore_ctx *rc)
 			if (v->kind != VMA_KIND__VMA_FILE_PRIVATE &&
 			    v->kind != VMA_KIND__VMA_FILE_SHARED)
 				continue;
-			f = plan_file(rc, v->file_id);
+			f = plan_file(img, v->file_id);
 			if (v->kind == VMA_KIND__VMA_FILE_SHARED && (v->prot & PROT_WRITE))
 				f->map_write = true;
 			if (f->map_fd < 0)
 				f->map_fd = next++;
 		}
 		if (c->mm && c->mm->has_exe_file_id) {
-			struct rst_file *f = plan_file(rc, c->mm->exe_file_id);
+			struct rst_file *f = plan_file(img, c->mm->exe_file_id);
 
 			if (f && f->map_fd < 0)
 				f->map_fd = next++;
 		}
 	}
-	rc->ctl_fd = next;
-	rc->stage_base = next + 1;
+	img->ctl_fd = next;
+	img->stage_base = next + 1;
 }
 
 /* Appends [s, e) to the array *r of *n ranges.  0/-ENOMEM. */
@@ -207,53 +207,41 @@ int layout_add_range(struct rst_range **busy, size_t *n, uint64_t s, uint64_t e)
 /*
  * Fixes fd numbers and the scratch address (free in every process's layout
  * and in ours, since children inherit it) for the whole tree.  Needs
- * vdso_check() done (our vdso areas, our own maps in rc->busy).  Returns
- * 0/-errno.
+ * vdso_read_ours() done (our own maps in img->busy).  Returns 0/-errno.
  */
-int layout_plan(struct restore_ctx *rc)
+int layout_plan(struct rst_image *img)
 {
 	size_t p, i, groups = 0, tail;
 	int ret;
 
-	layout_fds(rc);
-	ret = rshm_plan(rc, rc->stage_base + (int)rc->nr_files);
+	layout_fds(img);
+	ret = rshm_plan(img, img->stage_base + (int)img->nr_files);
 	if (!ret)
-		ret = seccomp_plan(rc, &tail);	/* tail: the largest filter program */
+		ret = seccomp_plan(img, &tail);	/* tail: the largest filter program */
 	if (ret)
 		return ret;
-	rc->temp_base = rc->stage_base + (int)rc->nr_files + rshm_pool_count(rc);
-	for (p = 0; p < rc->nr_procs; p++)
-		if (rc->procs[p]->creds && rc->procs[p]->creds->n_groups > groups)
-			groups = rc->procs[p]->creds->n_groups;
+	img->temp_base = img->stage_base + (int)img->nr_files + rshm_pool_count(img);
+	for (p = 0; p < img->nr_procs; p++)
+		if (img->procs[p]->creds && img->procs[p]->creds->n_groups > groups)
+			groups = img->procs[p]->creds->n_groups;
 	if (4 * groups > tail)
 		tail = 4 * groups;
-	rc->scratch_len = RST_SCRATCH_DATA + page_up(RST_SCR_GROUPS + tail);
-	for (p = 0; !ret && p < rc->nr_procs; p++) {
-		const MmEntry *mm = rc->procs[p]->mm;
+	img->scratch_len = RST_SCRATCH_DATA + page_up(RST_SCR_GROUPS + tail);
+	for (p = 0; !ret && p < img->nr_procs; p++) {
+		const MmEntry *mm = img->procs[p]->mm;
 
 		for (i = 0; !ret && mm && i < mm->n_vmas; i++)
-			ret = layout_add_range(&rc->busy, &rc->nr_busy, mm->vmas[i]->start,
+			ret = layout_add_range(&img->busy, &img->nr_busy, mm->vmas[i]->start,
 					       mm->vmas[i]->end);
 	}
 	if (ret)
 		return ret;
-	rc->scratch = layout_find_free(rc->busy, rc->nr_busy, rc->scratch_len, RST_MAP_MIN,
-				       RST_TASK_TOP);
-	if (!rc->scratch) {
+	img->scratch = layout_find_free(img->busy, img->nr_busy, img->scratch_len, RST_MAP_MIN,
+					RST_TASK_TOP);
+	if (!img->scratch) {
 		pr_err("no free address for the %llu-byte scratch area\n",
-		       (unsigned long long)rc->scratch_len);
+		       (unsigned long long)img->scratch_len);
 		ret = -ENOMEM;
-	}
-	for (p = 1; p < rc->nr_procs + rc->nr_helpers; p++) {
-		struct restore_ctx *c = p < rc->nr_procs ? rc->procs[p] :
-					rc->helpers[p - rc->nr_procs];
-
-		c->max_fd = rc->max_fd;
-		c->ctl_fd = rc->ctl_fd;
-		c->stage_base = rc->stage_base;
-		c->temp_base = rc->temp_base;
-		c->scratch = rc->scratch;
-		c->scratch_len = rc->scratch_len;
 	}
 	return ret;
 }

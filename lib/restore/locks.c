@@ -22,14 +22,14 @@
 static const char *const kind_names[] = { "POSIX", "OFD", "flock", "lease" };
 
 /* The process that takes locks of table files_id: the first holding it. */
-static bool takes_locks(const struct restore_ctx *c, uint32_t files_id)
+static bool takes_locks(const struct rst_proc *c, uint32_t files_id)
 {
 	return c->fdt && c->fdt->files_id == files_id &&
 	       !(c->parent && c->parent->fdt == c->fdt);
 }
 
 /* fd's entry in c's table, if it is on description file_id. */
-static bool fd_on(const struct restore_ctx *c, uint32_t fd, uint32_t file_id)
+static bool fd_on(const struct rst_proc *c, uint32_t fd, uint32_t file_id)
 {
 	size_t i;
 
@@ -40,15 +40,15 @@ static bool fd_on(const struct restore_ctx *c, uint32_t fd, uint32_t file_id)
 }
 
 /* A record's fields, before anything is created.  0 or -EBADMSG (logged). */
-static int check_lock(const struct restore_ctx *root, const LockEntry *l, size_t idx)
+static int check_lock(const struct rst_image *img, const LockEntry *l, size_t idx)
 {
-	const struct restore_ctx *c = NULL;
+	const struct rst_proc *c = NULL;
 	size_t p;
 
-	for (p = 0; !c && p < root->nr_procs; p++)
-		if (root->procs[p]->task->state != TASK_STATE_DEAD &&
-		    takes_locks(root->procs[p], l->files_id))
-			c = root->procs[p];
+	for (p = 0; !c && p < img->nr_procs; p++)
+		if (img->procs[p]->task->state != TASK_STATE_DEAD &&
+		    takes_locks(img->procs[p], l->files_id))
+			c = img->procs[p];
 	if ((unsigned)l->kind > LOCK_KIND__LOCK_LEASE || (unsigned)l->type > LOCK_TYPE__LOCK_WRITE ||
 	    l->start > INT64_MAX || l->len > INT64_MAX - l->start) {
 		pr_err("image: lock %zu: bad kind, type or range\n", idx);
@@ -62,23 +62,23 @@ static int check_lock(const struct restore_ctx *root, const LockEntry *l, size_t
 	return 0;
 }
 
-int locks_check_plan(const struct restore_ctx *root)
+int locks_check_plan(const struct rst_image *img)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; !ret && i < root->recs.n_locks; i++)
-		ret = check_lock(root, root->recs.locks[i], i);
+	for (i = 0; !ret && i < img->recs.n_locks; i++)
+		ret = check_lock(img, img->recs.locks[i], i);
 	return ret;
 }
 
 /* Takes lock l in c by one injected call.  0 or -errno (logged). */
-static int take_lock(struct restore_ctx *c, const LockEntry *l)
+static int take_lock(struct rst_proc *c, const LockEntry *l)
 {
 	struct flock fl = { .l_whence = SEEK_SET, .l_start = l->start, .l_len = l->len };
-	uint64_t arg = c->scratch + RST_SCRATCH_DATA + RST_SCR_MISC;
+	uint64_t arg = c->img->scratch + RST_SCRATCH_DATA + RST_SCR_MISC;
 	bool wr = l->type == LOCK_TYPE__LOCK_WRITE;
-	const struct rst_file *f = plan_file(c, l->file_id);
+	const struct rst_file *f = plan_file(c->img, l->file_id);
 	long r;
 
 	fl.l_type = wr ? F_WRLCK : F_RDLCK;
@@ -106,9 +106,9 @@ static int take_lock(struct restore_ctx *c, const LockEntry *l)
 	return (int)r;
 }
 
-int locks_restore(struct restore_ctx *c)
+int locks_restore(struct rst_proc *c)
 {
-	const struct rst_records *r = &c->root->recs;
+	const struct rst_records *r = &c->img->recs;
 	size_t i;
 	int ret = 0;
 

@@ -24,33 +24,34 @@
  * Runs one syscall in the new process.  Returns its result or -errno; logs
  * "what" on failure unless what is NULL.
  */
-long rst_inject(struct restore_ctx *rc, const char *what, long nr, unsigned long a0,
+long rst_inject(struct rst_proc *proc, const char *what, long nr, unsigned long a0,
 		unsigned long a1, unsigned long a2, unsigned long a3,
 		unsigned long a4, unsigned long a5)
 {
-	long r = inject_call(rc->inp ? rc->inp : &rc->in, nr, a0, a1, a2, a3, a4, a5);
+	long r = inject_call(proc->inp ? proc->inp : &proc->in, nr, a0, a1, a2, a3, a4, a5);
 
-	rc->injected++;
+	proc->injected++;
 	if (r < 0 && what)
-		pr_err("pid %d: %s: %s%s\n", rc->pid, what, strerror(-r),
-		       rc->seccomp_on ? " (its restored seccomp filters may refuse it)" : "");
+		pr_err("pid %d: %s: %s%s\n", proc->pid, what, strerror(-r),
+		       proc->seccomp_on ? " (its restored seccomp filters may refuse it)" : "");
 	return r;
 }
 
 /* Unmaps everything of the clone except the scratch area and kept vdso areas. */
-static int unmap_clone(struct restore_ctx *rc)
+static int unmap_clone(struct rst_proc *proc)
 {
+	const struct rst_image *img = proc->img;
 	struct rst_range keep[1 + RST_NR_VDSO], holes[1 + RST_NR_VDSO + 1];
 	size_t i, nk = 0, nh;
 	long r;
 
-	keep[nk++] = (struct rst_range){ rc->scratch, rc->scratch + rc->scratch_len };
+	keep[nk++] = (struct rst_range){ img->scratch, img->scratch + img->scratch_len };
 	for (i = 0; i < RST_NR_VDSO; i++)
-		if (rc->vdso[i].have_ours && rc->vdso[i].have_target)
-			keep[nk++] = rc->vdso[i].ours;
+		if (proc->vdso[i].have_ours && proc->vdso[i].have_target)
+			keep[nk++] = proc->vdso[i].ours;
 	nh = layout_holes(keep, nk, RST_TASK_TOP, holes, ARRAY_SIZE(holes));
 	for (i = 0; i < nh; i++) {
-		r = rst_inject(rc, "munmap", SYS_munmap, holes[i].start,
+		r = rst_inject(proc, "munmap", SYS_munmap, holes[i].start,
 			       holes[i].end - holes[i].start, 0, 0, 0, 0);
 		if (r < 0)
 			return r;
@@ -62,21 +63,21 @@ static int unmap_clone(struct restore_ctx *rc)
  * Protection an area is mapped with: shared ones whose pages go in through
  * the mapping get write for now (objects we fill ourselves do not).
  */
-static unsigned long map_prot(const struct restore_ctx *rc, const VmaEntry *v)
+static unsigned long map_prot(const struct rst_proc *proc, const VmaEntry *v)
 {
 	if (v->kind == VMA_KIND__VMA_SHMEM &&
-	    !(v->has_shmem_id && rshm_written_by_us(rshm_find(rc, v->shmem_id))))
+	    !(v->has_shmem_id && rshm_written_by_us(rshm_find(proc->img, v->shmem_id))))
 		return v->prot | PROT_WRITE;
 	return v->prot;
 }
 
-static int map_one(struct restore_ctx *rc, const VmaEntry *v)
+static int map_one(struct rst_proc *proc, const VmaEntry *v)
 {
 	unsigned long flags = MAP_FIXED_NOREPLACE | (v->flags & (MAP_GROWSDOWN | MAP_NORESERVE));
 	long fd = -1, r;
 
 	if (v->kind == VMA_KIND__VMA_SHMEM) {
-		int ret = rshm_map(rc, v);
+		int ret = rshm_map(proc, v);
 
 		if (ret != 1)
 			return ret;
@@ -92,15 +93,15 @@ static int map_one(struct restore_ctx *rc, const VmaEntry *v)
 	case VMA_KIND__VMA_FILE_PRIVATE:
 	case VMA_KIND__VMA_FILE_SHARED:
 		flags |= v->kind == VMA_KIND__VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
-		fd = plan_file(rc, v->file_id)->map_fd;
+		fd = plan_file(proc->img, v->file_id)->map_fd;
 		break;
 	default:
 		return 0;
 	}
-	r = rst_inject(rc, NULL, SYS_mmap, v->start, v->end - v->start, map_prot(rc, v), flags,
+	r = rst_inject(proc, NULL, SYS_mmap, v->start, v->end - v->start, map_prot(proc, v), flags,
 		       fd, fd < 0 ? 0 : v->pgoff);
 	if (r != (long)v->start) {
-		pr_err("pid %d: cannot map %#llx-%#llx %s: %s\n", rc->pid,
+		pr_err("pid %d: cannot map %#llx-%#llx %s: %s\n", proc->pid,
 		       (unsigned long long)v->start, (unsigned long long)v->end,
 		       v->name ? v->name : "", r < 0 ? strerror(-r) : "mapped elsewhere");
 		return r < 0 ? r : -EFAULT;
@@ -123,7 +124,7 @@ static const struct {
 	{ VXCR_MADV_MERGEABLE, MADV_MERGEABLE },
 };
 
-static int advise_one(struct restore_ctx *rc, const VmaEntry *v)
+static int advise_one(struct rst_proc *proc, const VmaEntry *v)
 {
 	size_t i;
 	long r;
@@ -131,7 +132,7 @@ static int advise_one(struct restore_ctx *rc, const VmaEntry *v)
 	for (i = 0; i < ARRAY_SIZE(madv_map); i++) {
 		if (!(v->madv & madv_map[i].bit))
 			continue;
-		r = rst_inject(rc, "madvise", SYS_madvise, v->start, v->end - v->start,
+		r = rst_inject(proc, "madvise", SYS_madvise, v->start, v->end - v->start,
 			       madv_map[i].advice, 0, 0, 0);
 		if (r < 0)
 			return r;
@@ -143,8 +144,9 @@ static int advise_one(struct restore_ctx *rc, const VmaEntry *v)
  * Names an anonymous area as it was ("[anon:NAME]" in maps, set by the
  * program with PR_SET_VMA_ANON_NAME).  0 or -errno.
  */
-static int name_one(struct restore_ctx *rc, const VmaEntry *v)
+static int name_one(struct rst_proc *proc, const VmaEntry *v)
 {
+	uint64_t misc = proc->img->scratch + RST_SCRATCH_DATA + RST_SCR_MISC;
 	char name[96];
 	size_t n;
 	long r;
@@ -157,38 +159,37 @@ static int name_one(struct restore_ctx *rc, const VmaEntry *v)
 		return 0;
 	memcpy(name, v->name + 6, n - 1);
 	name[n - 1] = '\0';
-	ret = inject_write(rc->pid, rc->scratch + RST_SCRATCH_DATA + RST_SCR_MISC, name, n);
+	ret = inject_write(proc->pid, misc, name, n);
 	if (ret)
 		return ret;
-	r = rst_inject(rc, "prctl(PR_SET_VMA_ANON_NAME)", SYS_prctl, PR_SET_VMA_VXCR,
-		       PR_SET_VMA_ANON_NAME_VXCR, v->start, v->end - v->start,
-		       rc->scratch + RST_SCRATCH_DATA + RST_SCR_MISC, 0);
+	r = rst_inject(proc, "prctl(PR_SET_VMA_ANON_NAME)", SYS_prctl, PR_SET_VMA_VXCR,
+		       PR_SET_VMA_ANON_NAME_VXCR, v->start, v->end - v->start, misc, 0);
 	if (r == -EINVAL) {
 		pr_warn("pid %d: area %#llx keeps no name %s: kernel without CONFIG_ANON_VMA_NAME\n",
-			rc->pid, (unsigned long long)v->start, v->name);
+			proc->pid, (unsigned long long)v->start, v->name);
 		return 0;
 	}
 	return r < 0 ? (int)r : 0;
 }
 
 /* Refuses a shmem object mapped by two areas (needs one shared object). */
-static int check_shmem_ids(const struct restore_ctx *rc)
+static int check_shmem_ids(const struct rst_proc *proc)
 {
 	size_t i, j;
 
-	for (i = 0; i < rc->nr_vmas; i++) {
-		const VmaEntry *v = rc->vmas[i];
+	for (i = 0; i < proc->nr_vmas; i++) {
+		const VmaEntry *v = proc->vmas[i];
 
 		if (v->kind != VMA_KIND__VMA_SHMEM || !v->has_shmem_id ||
-		    rshm_written_by_us(rshm_find(rc, v->shmem_id)))
+		    rshm_written_by_us(rshm_find(proc->img, v->shmem_id)))
 			continue;
-		for (j = i + 1; j < rc->nr_vmas; j++)
-			if (rc->vmas[j]->kind == VMA_KIND__VMA_SHMEM &&
-			    rc->vmas[j]->shmem_id == v->shmem_id) {
+		for (j = i + 1; j < proc->nr_vmas; j++)
+			if (proc->vmas[j]->kind == VMA_KIND__VMA_SHMEM &&
+			    proc->vmas[j]->shmem_id == v->shmem_id) {
 				pr_err("shared memory object %u is mapped at %#llx and %#llx: "
 				       "not supported yet\n", v->shmem_id,
 				       (unsigned long long)v->start,
-				       (unsigned long long)rc->vmas[j]->start);
+				       (unsigned long long)proc->vmas[j]->start);
 				return -ENOTSUP;
 			}
 	}
@@ -196,30 +197,31 @@ static int check_shmem_ids(const struct restore_ctx *rc)
 }
 
 /* Parent: builds the target's address space (without page contents). */
-int mem_restore_layout(struct restore_ctx *rc)
+int mem_restore_layout(struct rst_proc *proc)
 {
+	const struct rst_image *img = proc->img;
 	size_t i;
 	int ret;
 
-	ret = check_shmem_ids(rc);
+	ret = check_shmem_ids(proc);
 	if (!ret)
-		ret = unmap_clone(rc);
+		ret = unmap_clone(proc);
 	if (!ret) {
-		struct rst_range busy = { rc->scratch, rc->scratch + rc->scratch_len };
+		struct rst_range busy = { img->scratch, img->scratch + img->scratch_len };
 
-		ret = vdso_move(rc, &busy, 1);
+		ret = vdso_move(proc, &busy, 1);
 	}
-	for (i = 0; !ret && i < rc->nr_vmas; i++)
-		ret = map_one(rc, rc->vmas[i]);
-	for (i = 0; !ret && i < rc->nr_vmas; i++)
-		ret = rc->vmas[i]->madv ? advise_one(rc, rc->vmas[i]) : 0;
-	for (i = 0; !ret && i < rc->nr_vmas; i++)
-		ret = name_one(rc, rc->vmas[i]);
+	for (i = 0; !ret && i < proc->nr_vmas; i++)
+		ret = map_one(proc, proc->vmas[i]);
+	for (i = 0; !ret && i < proc->nr_vmas; i++)
+		ret = proc->vmas[i]->madv ? advise_one(proc, proc->vmas[i]) : 0;
+	for (i = 0; !ret && i < proc->nr_vmas; i++)
+		ret = name_one(proc, proc->vmas[i]);
 	return ret;
 }
 
 /* The parent's area child area v inherits, or NULL. */
-static const VmaEntry *inherited_from(const struct restore_ctx *c, const VmaEntry *v)
+static const VmaEntry *inherited_from(const struct rst_proc *c, const VmaEntry *v)
 {
 	const VmaEntry *pv = plan_vma_at(c->parent, v->start);
 
@@ -227,7 +229,7 @@ static const VmaEntry *inherited_from(const struct restore_ctx *c, const VmaEntr
 }
 
 /* Unmaps what of the parent's area pv no inherited area of c keeps. */
-static int unmap_rest(struct restore_ctx *c, const VmaEntry *pv)
+static int unmap_rest(struct rst_proc *c, const VmaEntry *pv)
 {
 	uint64_t cur = pv->start;
 	size_t i;
@@ -256,9 +258,9 @@ static int unmap_rest(struct restore_ctx *c, const VmaEntry *pv)
  * the rest of the parent's is unmapped, its own areas mapped, the vdso
  * moved from the parent's place to its own.
  */
-int mem_restore_layout_child(struct restore_ctx *c)
+int mem_restore_layout_child(struct rst_proc *c)
 {
-	const struct restore_ctx *p = c->parent;
+	const struct rst_proc *p = c->parent;
 	struct rst_range *busy;
 	size_t i, nb = 0;
 	int ret = check_shmem_ids(c);
@@ -279,7 +281,7 @@ int mem_restore_layout_child(struct restore_ctx *c)
 	busy = calloc(c->nr_vmas + 1, sizeof(*busy));
 	if (!busy)
 		return -ENOMEM;
-	busy[nb++] = (struct rst_range){ c->scratch, c->scratch + c->scratch_len };
+	busy[nb++] = (struct rst_range){ c->img->scratch, c->img->scratch + c->img->scratch_len };
 	for (i = 0; i < c->nr_vmas; i++)
 		if (inherited_from(c, c->vmas[i]))
 			busy[nb++] = (struct rst_range){ c->vmas[i]->start, c->vmas[i]->end };
@@ -316,9 +318,9 @@ static size_t auxv_words(const MmEntry *mm)
 }
 
 /* A forked child whose mm fields are its parent's has them already (fork copies them). */
-static bool same_mm_fields(const struct restore_ctx *rc)
+static bool same_mm_fields(const struct rst_proc *proc)
 {
-	const MmEntry *a = rc->mm, *b = rc->parent ? rc->parent->mm : NULL;
+	const MmEntry *a = proc->mm, *b = proc->parent ? proc->parent->mm : NULL;
 
 	return b && a->start_code == b->start_code && a->end_code == b->end_code &&
 	       a->start_data == b->start_data && a->end_data == b->end_data &&
@@ -335,20 +337,20 @@ static bool same_mm_fields(const struct restore_ctx *rc)
  * to replace the exe file while the old one is still mapped (EBUSY), which
  * is the case when the process restored runs the restorer's own binary.
  */
-static bool exe_already(const struct restore_ctx *rc, int map_fd)
+static bool exe_already(const struct rst_proc *proc, int map_fd)
 {
 	char exe[64], fd[64];
 	struct stat a, b;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", rc->pid);
-	snprintf(fd, sizeof(fd), "/proc/%d/fd/%d", rc->pid, map_fd);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", proc->pid);
+	snprintf(fd, sizeof(fd), "/proc/%d/fd/%d", proc->pid, map_fd);
 	return !stat(exe, &a) && !stat(fd, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-static int set_mm_map(struct restore_ctx *rc)
+static int set_mm_map(struct rst_proc *proc)
 {
-	const MmEntry *mm = rc->mm;
-	uint64_t data = rc->scratch + RST_SCRATCH_DATA;
+	const MmEntry *mm = proc->mm;
+	uint64_t data = proc->img->scratch + RST_SCRATCH_DATA;
 	struct prctl_mm_map map = {
 		.start_code = mm->start_code, .end_code = mm->end_code,
 		.start_data = mm->start_data, .end_data = mm->end_data,
@@ -363,18 +365,19 @@ static int set_mm_map(struct restore_ctx *rc)
 	long r;
 	int ret;
 
-	if (mm->has_exe_file_id && !exe_already(rc, plan_file(rc, mm->exe_file_id)->map_fd))
-		map.exe_fd = plan_file(rc, mm->exe_file_id)->map_fd;
+	if (mm->has_exe_file_id &&
+	    !exe_already(proc, plan_file(proc->img, mm->exe_file_id)->map_fd))
+		map.exe_fd = plan_file(proc->img, mm->exe_file_id)->map_fd;
 	if (!map.auxv_size)
 		map.auxv = NULL;
-	ret = inject_write(rc->pid, data + RST_SCR_AUXV, mm->auxv, map.auxv_size);
+	ret = inject_write(proc->pid, data + RST_SCR_AUXV, mm->auxv, map.auxv_size);
 	if (!ret)
-		ret = inject_write(rc->pid, data + RST_SCR_MMMAP, &map, sizeof(map));
+		ret = inject_write(proc->pid, data + RST_SCR_MMMAP, &map, sizeof(map));
 	if (ret) {
-		pr_err("pid %d: cannot write to the scratch area: %s\n", rc->pid, strerror(-ret));
+		pr_err("pid %d: cannot write to the scratch area: %s\n", proc->pid, strerror(-ret));
 		return ret;
 	}
-	r = rst_inject(rc, "prctl(PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP,
+	r = rst_inject(proc, "prctl(PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM, PR_SET_MM_MAP,
 		       data + RST_SCR_MMMAP, sizeof(map), 0, 0);
 	return r < 0 ? r : 0;
 }
@@ -383,25 +386,26 @@ static int set_mm_map(struct restore_ctx *rc)
  * Parent, after the pages: final protection of shared read-only areas, mm
  * fields, and the helper fds closed.  Returns 0/-errno.
  */
-int mem_restore_finish(struct restore_ctx *rc)
+int mem_restore_finish(struct rst_proc *proc)
 {
 	size_t i;
 	long r;
 	int ret;
 
-	for (i = 0; i < rc->nr_vmas; i++) {
-		const VmaEntry *v = rc->vmas[i];
+	for (i = 0; i < proc->nr_vmas; i++) {
+		const VmaEntry *v = proc->vmas[i];
 
-		if (map_prot(rc, v) == v->prot)
+		if (map_prot(proc, v) == v->prot)
 			continue;
-		r = rst_inject(rc, "mprotect", SYS_mprotect, v->start, v->end - v->start,
+		r = rst_inject(proc, "mprotect", SYS_mprotect, v->start, v->end - v->start,
 			       v->prot, 0, 0, 0);
 		if (r < 0)
 			return r;
 	}
-	ret = same_mm_fields(rc) ? 0 : set_mm_map(rc);
+	ret = same_mm_fields(proc) ? 0 : set_mm_map(proc);
 	if (ret)
 		return ret;
-	r = rst_inject(rc, "close_range", SYS_close_range, rc->max_fd + 1, ~0U, 0, 0, 0, 0);
+	r = rst_inject(proc, "close_range", SYS_close_range, proc->img->max_fd + 1, ~0U, 0, 0, 0,
+		       0);
 	return r < 0 ? r : 0;
 }

@@ -25,16 +25,16 @@
  * Writable area: process_vm_writev straight from the record payload (one
  * contiguous run of up to 4 MiB).  Returns 0 or -errno (logged).
  */
-static int vm_write(struct restore_ctx *rc, uint64_t addr, const void *data, size_t len)
+static int vm_write(struct rst_proc *proc, uint64_t addr, const void *data, size_t len)
 {
 	struct iovec local = { (void *)data, len };
 	struct iovec remote = { (void *)(uintptr_t)addr, len };
 	ssize_t w;
 
 	while (remote.iov_len) {
-		w = process_vm_writev(rc->pid, &local, 1, &remote, 1, 0);
+		w = process_vm_writev(proc->pid, &local, 1, &remote, 1, 0);
 		if (w <= 0) {
-			pr_err("pid %d: cannot write pages at %#llx: %s\n", rc->pid,
+			pr_err("pid %d: cannot write pages at %#llx: %s\n", proc->pid,
 			       (unsigned long long)(uintptr_t)remote.iov_base,
 			       w < 0 ? strerror(errno) : "short write");
 			return w < 0 ? -errno : -EFAULT;
@@ -48,22 +48,22 @@ static int vm_write(struct restore_ctx *rc, uint64_t addr, const void *data, siz
 }
 
 /* Read-only private area: through /proc/PID/mem. */
-static int mem_write(struct restore_ctx *rc, uint64_t addr, const void *data, size_t len)
+static int mem_write(struct rst_proc *proc, uint64_t addr, const void *data, size_t len)
 {
 	char path[64];
 	ssize_t w;
 
-	if (rc->mem_fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", rc->pid);
-		rc->mem_fd = open(path, O_RDWR | O_CLOEXEC);
-		if (rc->mem_fd < 0) {
+	if (proc->mem_fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", proc->pid);
+		proc->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+		if (proc->mem_fd < 0) {
 			pr_perror("%s", path);
 			return -errno;
 		}
 	}
-	w = pwrite(rc->mem_fd, data, len, addr);
+	w = pwrite(proc->mem_fd, data, len, addr);
 	if (w != (ssize_t)len) {
-		pr_err("pid %d: cannot write pages at %#llx: %s\n", rc->pid,
+		pr_err("pid %d: cannot write pages at %#llx: %s\n", proc->pid,
 		       (unsigned long long)addr, w < 0 ? strerror(errno) : "short write");
 		return w < 0 ? -errno : -EFAULT;
 	}
@@ -71,12 +71,12 @@ static int mem_write(struct restore_ctx *rc, uint64_t addr, const void *data, si
 }
 
 /* The address of offset off of shmem object id, or 0. */
-static uint64_t shmem_addr(const struct restore_ctx *rc, uint32_t id, uint64_t off)
+static uint64_t shmem_addr(const struct rst_proc *proc, uint32_t id, uint64_t off)
 {
 	size_t i;
 
-	for (i = 0; i < rc->nr_vmas; i++) {
-		const VmaEntry *v = rc->vmas[i];
+	for (i = 0; i < proc->nr_vmas; i++) {
+		const VmaEntry *v = proc->vmas[i];
 
 		if (v->kind == VMA_KIND__VMA_SHMEM && v->shmem_id == id && off >= v->pgoff &&
 		    off < v->pgoff + (v->end - v->start))
@@ -85,30 +85,30 @@ static uint64_t shmem_addr(const struct restore_ctx *rc, uint32_t id, uint64_t o
 	return 0;
 }
 
-static uint32_t mm_id_of(const struct restore_ctx *c)
+static uint32_t mm_id_of(const struct rst_proc *c)
 {
 	return c->mm && c->mm->has_mm_id ? c->mm->mm_id : 1;
 }
 
 /*
- * Whose is this page record: 1 rc's, 0 a process restored after rc (the
+ * Whose is this page record: 1 proc's, 0 a process restored after proc (the
  * record stays pending for it), -errno if none left can take it.
  */
-int pages_owner(struct restore_ctx *rc, const struct page_rec *pr)
+int pages_owner(struct rst_proc *proc, const struct page_rec *pr)
 {
 	const struct img_record *rec = pr->rec;
 	const struct img_pages_prefix *p = pr->p;
-	struct restore_ctx *root = rc->root;
+	const struct rst_image *img = proc->img;
 	size_t i, me;
 
-	if (rec->type == IMG_REC_PAGES ? p->mm_id == mm_id_of(rc) :
-	    shmem_addr(rc, p->mm_id, p->addr) != 0 ||
-	    rshm_filled_by_us(rshm_find(rc, p->mm_id)))
+	if (rec->type == IMG_REC_PAGES ? p->mm_id == mm_id_of(proc) :
+	    shmem_addr(proc, p->mm_id, p->addr) != 0 ||
+	    rshm_filled_by_us(rshm_find(img, p->mm_id)))
 		return 1;
-	for (me = 0; me < root->nr_procs && root->procs[me] != rc; me++)
+	for (me = 0; me < img->nr_procs && img->procs[me] != proc; me++)
 		;
-	for (i = me + 1; i < root->nr_procs; i++) {
-		const struct restore_ctx *c = root->procs[i];
+	for (i = me + 1; i < img->nr_procs; i++) {
+		const struct rst_proc *c = img->procs[i];
 
 		if (!c->mm)
 			continue;
@@ -135,7 +135,7 @@ static int file_shared_pages(const struct img_record *rec, const VmaEntry *v)
 }
 
 /* An IMG_PAGES_ZERO record: the range reads as untouched memory again. */
-static int zero_range(struct restore_ctx *rc, const struct page_rec *pr, bool dry)
+static int zero_range(struct rst_proc *proc, const struct page_rec *pr, bool dry)
 {
 	const struct img_pages_prefix *p = pr->p;
 	uint64_t len;
@@ -148,7 +148,7 @@ static int zero_range(struct restore_ctx *rc, const struct page_rec *pr, bool dr
 		return -EBADMSG;
 	}
 	memcpy(&len, pr->data, sizeof(len));
-	v = plan_vma_at(rc, p->addr);
+	v = plan_vma_at(proc, p->addr);
 	if (!v || len % RST_PAGE || p->addr % RST_PAGE || p->addr + len > v->end ||
 	    p->addr + len < p->addr) {
 		pr_err("image: record %llu: zero range at %#llx outside any memory area\n",
@@ -159,7 +159,7 @@ static int zero_range(struct restore_ctx *rc, const struct page_rec *pr, bool dr
 		return file_shared_pages(pr->rec, v);
 	if (dry)
 		return 0;
-	r = rst_inject(rc, "madvise(MADV_DONTNEED)", SYS_madvise, p->addr, len, MADV_DONTNEED,
+	r = rst_inject(proc, "madvise(MADV_DONTNEED)", SYS_madvise, p->addr, len, MADV_DONTNEED,
 		       0, 0, 0);
 	return r < 0 ? r : 0;
 }
@@ -172,33 +172,33 @@ static int bad_length(const struct page_rec *pr)
 }
 
 /*
- * Checks page record pr of rc against the plan and, unless dry, writes
+ * Checks page record pr of proc against the plan and, unless dry, writes
  * it: into the process, or into a shared memory object restore made.
  */
-static int apply_record(struct restore_ctx *rc, const struct page_rec *pr, bool dry)
+static int apply_record(struct rst_proc *proc, const struct page_rec *pr, bool dry)
 {
 	const struct img_pages_prefix *p = pr->p;
 	uint64_t len = pr->len, addr;
 	const VmaEntry *v;
 
 	if (pr->rec->type == IMG_REC_PAGES && (p->flags & IMG_PAGES_ZERO))
-		return zero_range(rc, pr, dry);
+		return zero_range(proc, pr, dry);
 	if (pr->rec->type == IMG_REC_SHMEM_PAGES) {
-		struct rst_shmem *s = rshm_find(rc, p->mm_id);
+		struct rst_shmem *s = rshm_find(proc->img, p->mm_id);
 
 		if (rshm_filled_by_us(s)) {
 			if (len % RST_PAGE || p->addr % RST_PAGE)
 				return bad_length(pr);
 			if (dry)
 				return rshm_check(s, p->addr, pr->data, len);
-			rc->pages += len / RST_PAGE;
+			proc->pages += len / RST_PAGE;
 			return rshm_write(s, p->addr, pr->data, len);
 		}
 	}
 	if (len % RST_PAGE)
 		return bad_length(pr);
-	addr = pr->rec->type == IMG_REC_PAGES ? p->addr : shmem_addr(rc, p->mm_id, p->addr);
-	v = plan_vma_at(rc, addr);
+	addr = pr->rec->type == IMG_REC_PAGES ? p->addr : shmem_addr(proc, p->mm_id, p->addr);
+	v = plan_vma_at(proc, addr);
 	if (!v || addr % RST_PAGE || addr + len > v->end || addr + len < addr) {
 		pr_err("image: record %llu: pages at %#llx-%#llx outside any memory area\n",
 		       (unsigned long long)pr->rec->index, (unsigned long long)addr,
@@ -209,19 +209,19 @@ static int apply_record(struct restore_ctx *rc, const struct page_rec *pr, bool 
 		return file_shared_pages(pr->rec, v);
 	if (dry)
 		return 0;
-	rc->pages += len / RST_PAGE;
+	proc->pages += len / RST_PAGE;
 	if ((v->prot & PROT_WRITE) || v->kind == VMA_KIND__VMA_SHMEM) {
-		int ret = uffd_copy(rc, v, addr, pr->data, len);
+		int ret = uffd_copy(proc, v, addr, pr->data, len);
 
-		return ret == 1 ? vm_write(rc, addr, pr->data, len) : ret;
+		return ret == 1 ? vm_write(proc, addr, pr->data, len) : ret;
 	}
-	return mem_write(rc, addr, pr->data, len);
+	return mem_write(proc, addr, pr->data, len);
 }
 
-/* Everything restore checks of page record pr of rc, nothing written. */
-int pages_check(struct restore_ctx *rc, const struct page_rec *pr)
+/* Everything restore checks of page record pr of proc, nothing written. */
+int pages_check(struct rst_proc *proc, const struct page_rec *pr)
 {
-	return apply_record(rc, pr, true);
+	return apply_record(proc, pr, true);
 }
 
 /* Splits a page record read from the image into its parts. */
@@ -237,25 +237,27 @@ static int page_parts(const struct img_record *rec, struct page_rec *pr)
 }
 
 /*
- * Streams the page records of rc (starting with the pending one) into the
+ * Streams the page records of proc (starting with the pending one) into the
  * process.  Stops at the first record of a later process (left pending) or
  * at the trailer.  Returns 0 or -errno.
  */
-int pages_restore(struct restore_ctx *rc)
+int pages_restore(struct rst_proc *proc)
 {
-	struct img_record rec = rc->s->pending;
-	int ret = 0, err, more = rc->s->have_pending;
+	struct rst_stream *st = &proc->img->stream;
+	struct img_record rec = st->pending;
+	int ret = 0, err, more = st->have_pending;
+	bool uffd = proc->role == RST_ROOT;	/* children: COW areas, no uffd */
 
-	if (!rc->no_uffd)
-		ret = uffd_setup(rc);
+	if (uffd)
+		ret = uffd_setup(proc);
 	while (more > 0 && !ret) {
 		if (rec.type == IMG_REC_PAGES || rec.type == IMG_REC_SHMEM_PAGES) {
 			struct page_rec pr;
 
-			ret = page_parts(&rec, &pr) ? : pages_owner(rc, &pr);
+			ret = page_parts(&rec, &pr) ? : pages_owner(proc, &pr);
 			if (ret == 0)
 				break;
-			ret = ret < 0 ? ret : apply_record(rc, &pr, false);
+			ret = ret < 0 ? ret : apply_record(proc, &pr, false);
 		} else if (!(rec.flags & IMG_RF_OPTIONAL)) {
 			pr_err("image: record %llu (type %u) after the pages is not supported\n",
 			       (unsigned long long)rec.index, rec.type);
@@ -263,12 +265,12 @@ int pages_restore(struct restore_ctx *rc)
 		}
 		if (ret)
 			break;
-		more = restore_next_record(rc, &rec);
+		more = restore_next_record(proc->img, &rec);
 		if (more < 0)
 			ret = more;
 	}
-	rc->s->pending = rec;
-	rc->s->have_pending = more > 0;
-	err = rc->no_uffd ? 0 : uffd_teardown(rc);
+	st->pending = rec;
+	st->have_pending = more > 0;
+	err = uffd ? uffd_teardown(proc) : 0;
 	return ret ? ret : err;
 }

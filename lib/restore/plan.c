@@ -35,15 +35,15 @@ static int keep(void ***arr, size_t *n, const struct img_record *rec,
 	return 0;
 }
 
-#define KEEP(field, rec, d) keep((void ***)&rc->recs.field, &rc->recs.n_##field, rec, &(d))
+#define KEEP(field, rec, d) keep((void ***)&img->recs.field, &img->recs.n_##field, rec, &(d))
 
 /* CONTEXT: once, first (its pids are those of its own pid namespace). */
-static int add_context(struct restore_ctx *rc, const struct img_record *rec)
+static int add_context(struct rst_image *img, const struct img_record *rec)
 {
 	ProtobufCMessage *m;
 	int ret;
 
-	if (rc->ctxe || rc->recs.n_task) {
+	if (img->ctxe || img->recs.n_task) {
 		pr_err("image: record %llu: CONTEXT must come once, before every TASK\n",
 		       (unsigned long long)rec->index);
 		return -EBADMSG;
@@ -54,11 +54,11 @@ static int add_context(struct restore_ctx *rc, const struct img_record *rec)
 		       (unsigned long long)rec->index);
 		return ret;
 	}
-	rc->ctxe = (CtxEntry *)m;
+	img->ctxe = (CtxEntry *)m;
 	return 0;
 }
 
-static int add_file(struct restore_ctx *rc, const struct img_record *rec)
+static int add_file(struct rst_image *img, const struct img_record *rec)
 {
 	ProtobufCMessage *m;
 	struct rst_file *nf;
@@ -70,17 +70,17 @@ static int add_file(struct restore_ctx *rc, const struct img_record *rec)
 		       (unsigned long long)rec->index);
 		return ret;
 	}
-	nf = realloc(rc->files, (rc->nr_files + 1) * sizeof(*nf));
+	nf = realloc(img->files, (img->nr_files + 1) * sizeof(*nf));
 	if (!nf) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return -ENOMEM;
 	}
-	rc->files = nf;
-	memset(&nf[rc->nr_files], 0, sizeof(*nf));
-	nf[rc->nr_files].fe = (FileEntry *)m;
-	nf[rc->nr_files].stage_fd = -1;
-	nf[rc->nr_files].map_fd = -1;
-	rc->nr_files++;
+	img->files = nf;
+	memset(&nf[img->nr_files], 0, sizeof(*nf));
+	nf[img->nr_files].fe = (FileEntry *)m;
+	nf[img->nr_files].stage_fd = -1;
+	nf[img->nr_files].map_fd = -1;
+	img->nr_files++;
 	return 0;
 }
 
@@ -122,7 +122,7 @@ static int add_chunk(struct rst_chunk **arr, size_t *n, const struct img_record 
 }
 
 /* Files one record into the plan.  Returns 1 at the first PAGES record. */
-int plan_record(struct restore_ctx *rc, const struct img_record *rec)
+int plan_record(struct rst_image *img, const struct img_record *rec)
 {
 	switch (rec->type) {
 	case IMG_REC_TASK:
@@ -140,17 +140,17 @@ int plan_record(struct restore_ctx *rc, const struct img_record *rec)
 	case IMG_REC_SYSV_SHM:
 		return KEEP(sysv, rec, sysv_shm_entry__descriptor);
 	case IMG_REC_CONTEXT:
-		return add_context(rc, rec);
+		return add_context(img, rec);
 	case IMG_REC_SECCOMP:
 		return KEEP(seccomp, rec, seccomp_entry__descriptor);
 	case IMG_REC_LOCK:
 		return KEEP(locks, rec, lock_entry__descriptor);
 	case IMG_REC_FILE:
-		return add_file(rc, rec);
+		return add_file(img, rec);
 	case IMG_REC_FILE_DATA:
-		return add_chunk(&rc->fdata, &rc->nr_fdata, rec);
+		return add_chunk(&img->fdata, &img->nr_fdata, rec);
 	case IMG_REC_PIPE_DATA:
-		return add_chunk(&rc->pdata, &rc->nr_pdata, rec);
+		return add_chunk(&img->pdata, &img->nr_pdata, rec);
 	case IMG_REC_PAGES:
 	case IMG_REC_SHMEM_PAGES:
 		return 1;
@@ -167,7 +167,7 @@ int plan_record(struct restore_ctx *rc, const struct img_record *rec)
  * plan_record() of a record handed over in two parts, as the image writer
  * has it (the dump's vet, vet.c): the bytes of data records are not kept.
  */
-int plan_record_parts(struct restore_ctx *rc, const struct img_record *hdr, const void *prefix,
+int plan_record_parts(struct rst_image *img, const struct img_record *hdr, const void *prefix,
 		      size_t plen, const void *data, uint64_t dlen)
 {
 	struct img_record rec = *hdr;
@@ -180,15 +180,15 @@ int plan_record_parts(struct restore_ctx *rc, const struct img_record *hdr, cons
 			       (unsigned long long)hdr->index);
 			return -EBADMSG;
 		}
-		return put_chunk(hdr->type == IMG_REC_FILE_DATA ? &rc->fdata : &rc->pdata,
-				 hdr->type == IMG_REC_FILE_DATA ? &rc->nr_fdata : &rc->nr_pdata,
+		return put_chunk(hdr->type == IMG_REC_FILE_DATA ? &img->fdata : &img->pdata,
+				 hdr->type == IMG_REC_FILE_DATA ? &img->nr_fdata : &img->nr_pdata,
 				 prefix, NULL, dlen);
 	}
 	if (hdr->type == IMG_REC_PAGES || hdr->type == IMG_REC_SHMEM_PAGES)
 		return 1;
 	if (!plen) {
 		rec.payload = data;
-		return plan_record(rc, &rec);
+		return plan_record(img, &rec);
 	}
 	buf = malloc(plen + dlen);
 	if (!buf)
@@ -196,7 +196,7 @@ int plan_record_parts(struct restore_ctx *rc, const struct img_record *hdr, cons
 	memcpy(buf, prefix, plen);
 	memcpy(buf + plen, data, dlen);
 	rec.payload = buf;
-	ret = plan_record(rc, &rec);
+	ret = plan_record(img, &rec);
 	free(buf);
 	return ret;
 }
@@ -215,15 +215,15 @@ static int vma_cmp(const void *a, const void *b)
  * disjoint from the others: a vdso moved onto another area would be
  * silently unmapped again when that area is mapped.  Returns 0/-errno.
  */
-static int plan_vmas(struct restore_ctx *rc)
+static int plan_vmas(struct rst_proc *proc)
 {
 	size_t i, n = 0;
 
-	rc->vmas = calloc(rc->mm->n_vmas + 1, sizeof(*rc->vmas));
-	if (!rc->vmas)
+	proc->vmas = calloc(proc->mm->n_vmas + 1, sizeof(*proc->vmas));
+	if (!proc->vmas)
 		return -ENOMEM;
-	for (i = 0; i < rc->mm->n_vmas; i++) {
-		VmaEntry *v = rc->mm->vmas[i];
+	for (i = 0; i < proc->mm->n_vmas; i++) {
+		VmaEntry *v = proc->mm->vmas[i];
 
 		if (v->kind == VMA_KIND__VMA_VSYSCALL)
 			continue;
@@ -233,37 +233,37 @@ static int plan_vmas(struct restore_ctx *rc)
 			       (unsigned long long)v->start, (unsigned long long)v->end);
 			return -EINVAL;
 		}
-		rc->vmas[n++] = v;
+		proc->vmas[n++] = v;
 	}
-	qsort(rc->vmas, n, sizeof(*rc->vmas), vma_cmp);
+	qsort(proc->vmas, n, sizeof(*proc->vmas), vma_cmp);
 	for (i = 0; i < n; i++) {
-		if (i && rc->vmas[i]->start < rc->vmas[i - 1]->end) {
+		if (i && proc->vmas[i]->start < proc->vmas[i - 1]->end) {
 			pr_err("image: memory areas overlap at %#llx\n",
-			       (unsigned long long)rc->vmas[i]->start);
+			       (unsigned long long)proc->vmas[i]->start);
 			return -EINVAL;
 		}
 	}
 	for (i = 0; i < n; i++)		/* drop vdso/vvar, keeping the order */
-		if (rc->vmas[i]->kind < VMA_KIND__VMA_VDSO)
-			rc->vmas[rc->nr_vmas++] = rc->vmas[i];
+		if (proc->vmas[i]->kind < VMA_KIND__VMA_VDSO)
+			proc->vmas[proc->nr_vmas++] = proc->vmas[i];
 	return 0;
 }
 
 /* Image-wide values this version lacks. */
-static int plan_kinds(const struct restore_ctx *rc)
+static int plan_kinds(const struct rst_image *img)
 {
 	size_t i, j;
 
-	for (i = 0; i < rc->nr_files; i++) {
+	for (i = 0; i < img->nr_files; i++) {
 		if (!protobuf_c_enum_descriptor_get_value(&file_kind__descriptor,
-							  rc->files[i].fe->kind)) {
-			pr_err("image: file id %u has unknown kind %d\n", rc->files[i].fe->id,
-			       rc->files[i].fe->kind);
+							  img->files[i].fe->kind)) {
+			pr_err("image: file id %u has unknown kind %d\n", img->files[i].fe->id,
+			       img->files[i].fe->kind);
 			return -EBADMSG;
 		}
 	}
-	for (j = 0; j < rc->recs.n_mm; j++) {
-		const MmEntry *mm = rc->recs.mm[j];
+	for (j = 0; j < img->recs.n_mm; j++) {
+		const MmEntry *mm = img->recs.mm[j];
 
 		for (i = 0; i < mm->n_vmas; i++) {
 			if (!protobuf_c_enum_descriptor_get_value(&vma_kind__descriptor,
@@ -287,9 +287,9 @@ static int plan_kinds(const struct restore_ctx *rc)
 	_f; })
 
 /* Threads of a live process: one CORE per tid, leader first. */
-static int plan_threads(struct restore_ctx *rc, const struct rst_records *r)
+static int plan_threads(struct rst_proc *proc, const struct rst_records *r)
 {
-	const TaskEntry *t = rc->task;
+	const TaskEntry *t = proc->task;
 	size_t i, n = t->n_threads ? t->n_threads : 1;
 
 	if (t->n_threads && t->threads[0] != t->pid) {
@@ -297,28 +297,28 @@ static int plan_threads(struct restore_ctx *rc, const struct rst_records *r)
 		       t->threads[0]);
 		return -EBADMSG;
 	}
-	rc->threads = calloc(n, sizeof(*rc->threads));
-	if (!rc->threads)
+	proc->threads = calloc(n, sizeof(*proc->threads));
+	if (!proc->threads)
 		return -ENOMEM;
-	rc->nr_threads = n;
+	proc->nr_threads = n;
 	for (i = 0; i < n; i++) {
 		pid_t tid = t->n_threads ? t->threads[i] : t->pid;
 
-		rc->threads[i].tid = tid;
-		rc->threads[i].vtid = tid;
-		rc->threads[i].core = FIND(r->core, r->n_core, tid, (uint32_t)tid,
-					   r->n_task == 1 && r->n_core == 1);
-		if (!rc->threads[i].core || !rc->threads[i].core->regs) {
+		proc->threads[i].tid = tid;
+		proc->threads[i].vtid = tid;
+		proc->threads[i].core = FIND(r->core, r->n_core, tid, (uint32_t)tid,
+					     r->n_task == 1 && r->n_core == 1);
+		if (!proc->threads[i].core || !proc->threads[i].core->regs) {
 			pr_err("image: incomplete: thread %d has no CORE record with registers\n",
 			       tid);
 			return -EINVAL;
 		}
-		if (rc->threads[i].core->has_files_id && (!t->has_files_id ||
-		    rc->threads[i].core->files_id != t->files_id)) {
-			uint32_t fid = rc->threads[i].core->files_id;
+		if (proc->threads[i].core->has_files_id && (!t->has_files_id ||
+		    proc->threads[i].core->files_id != t->files_id)) {
+			uint32_t fid = proc->threads[i].core->files_id;
 
-			rc->threads[i].fdt = FIND(r->fdt, r->n_fdt, files_id, fid, false);
-			if (!rc->threads[i].fdt || !i) {
+			proc->threads[i].fdt = FIND(r->fdt, r->n_fdt, files_id, fid, false);
+			if (!proc->threads[i].fdt || !i) {
 				pr_err("image: thread %d: fd table %u %s\n", tid, fid,
 				       i ? "has no FDTABLE record" : "is not the process's");
 				return -EBADMSG;
@@ -329,14 +329,14 @@ static int plan_threads(struct restore_ctx *rc, const struct rst_records *r)
 			return -EINVAL;
 		}
 	}
-	rc->core = rc->threads[0].core;
+	proc->core = proc->threads[0].core;
 	return 0;
 }
 
 /* Fills one process's records.  Returns 0/-errno. */
-static int plan_proc(struct restore_ctx *rc, const struct rst_records *r, size_t idx)
+static int plan_proc(struct rst_proc *proc, const struct rst_records *r, size_t idx)
 {
-	const TaskEntry *t = rc->task;
+	const TaskEntry *t = proc->task;
 	bool one = r->n_task == 1;
 	uint32_t id = t->has_mm_id ? t->mm_id : idx + 1;
 
@@ -346,72 +346,50 @@ static int plan_proc(struct restore_ctx *rc, const struct rst_records *r, size_t
 		return -EBADMSG;
 	}
 	/* pid 1: only the init of a context, its first task */
-	if (t->pid < 1 || (t->pid == 1 && (idx || !rc->ctxe))) {
+	if (t->pid < 1 || (t->pid == 1 && (idx || !proc->img->ctxe))) {
 		pr_err("image: bad pid %u\n", t->pid);
 		return -EINVAL;
 	}
 	if (t->state == TASK_STATE_DEAD)
 		return 0;
-	rc->creds = FIND(r->creds, r->n_creds, pid, t->pid, one);
-	rc->sigs = FIND(r->sigs, r->n_sigs, pid, t->pid, one);
-	rc->mm = FIND(r->mm, r->n_mm, mm_id, id, one);
+	proc->creds = FIND(r->creds, r->n_creds, pid, t->pid, one);
+	proc->sigs = FIND(r->sigs, r->n_sigs, pid, t->pid, one);
+	proc->mm = FIND(r->mm, r->n_mm, mm_id, id, one);
 	id = t->has_files_id ? t->files_id : idx + 1;
-	rc->fdt = FIND(r->fdt, r->n_fdt, files_id, id, one);
-	if (!rc->creds || !rc->sigs || !rc->mm || !rc->fdt) {
+	proc->fdt = FIND(r->fdt, r->n_fdt, files_id, id, one);
+	if (!proc->creds || !proc->sigs || !proc->mm || !proc->fdt) {
 		pr_err("image: incomplete: pid %u has no %s record\n", t->pid,
-		       !rc->creds ? "CREDS" : !rc->sigs ? "SIGNALS" : !rc->mm ? "MM" : "FDTABLE");
+		       !proc->creds ? "CREDS" : !proc->sigs ? "SIGNALS" :
+		       !proc->mm ? "MM" : "FDTABLE");
 		return -EINVAL;
 	}
-	return plan_threads(rc, r) ? : plan_vmas(rc);
+	return plan_threads(proc, r) ? : plan_vmas(proc);
 }
 
-/* A context for process idx: the root's image-wide fields, its own records. */
-struct restore_ctx *plan_new_proc(struct restore_ctx *root, size_t idx)
+/*
+ * A process of img with role role and nothing planned yet: no records, no
+ * pid, no fds.  NULL without memory.  It shares nothing with another
+ * process; what the tree shares is in img.
+ */
+struct rst_proc *rst_proc_new(struct rst_image *img, enum rst_role role)
 {
-	struct restore_ctx *c;
+	struct rst_proc *proc = calloc(1, sizeof(*proc));
 
-	if (!idx)
-		return root;
-	c = malloc(sizeof(*c));
-	if (!c)
+	if (!proc)
 		return NULL;
-	*c = *root;
-	memset(&c->stream, 0, sizeof(c->stream));
-	c->procs = NULL;
-	c->nr_procs = 0;
-	memset(&c->recs, 0, sizeof(c->recs));
-	c->ctxe = NULL;		/* the root's: see c->root->ctxe */
-	c->ctl_rd = c->ctl_wr = c->mem_fd = -1;
-	c->uffd = c->uffd_child = -1;
-	c->uffd_vma = NULL;
-	c->no_uffd = true;
-	c->pid = -1;
-	c->threads = NULL;
-	c->nr_threads = 0;
-	c->vmas = NULL;
-	c->nr_vmas = 0;
-	c->creds = NULL;
-	c->sigs = NULL;
-	c->core = NULL;
-	c->mm = NULL;
-	c->fdt = NULL;
-	c->injected = 0;
-	c->pages = 0;
-	c->shm = NULL;
-	c->nr_shm = 0;
-	c->helpers = NULL;
-	c->nr_helpers = 0;
-	c->busy = NULL;
-	c->nr_busy = 0;
-	c->forker = NULL;
-	c->inp = &c->in;
-	return c;
+	proc->img = img;
+	proc->role = role;
+	proc->pid = -1;
+	proc->ctl_rd = proc->ctl_wr = proc->mem_fd = -1;
+	proc->uffd = proc->uffd_child = -1;
+	proc->inp = &proc->in;
+	return proc;
 }
 
-/* One context per TASK record, parents found among the earlier ones. */
-int plan_complete(struct restore_ctx *rc)
+/* One process per TASK record, parents found among the earlier ones. */
+int plan_complete(struct rst_image *img)
 {
-	const struct rst_records *r = &rc->recs;
+	const struct rst_records *r = &img->recs;
 	size_t i, j;
 	int ret;
 
@@ -419,28 +397,26 @@ int plan_complete(struct restore_ctx *rc)
 		pr_err("image: incomplete: missing TASK record\n");
 		return -EINVAL;
 	}
-	rc->procs = calloc(r->n_task, sizeof(*rc->procs));
-	if (!rc->procs)
+	img->procs = calloc(r->n_task, sizeof(*img->procs));
+	if (!img->procs)
 		return -ENOMEM;
-	rc->root = rc;
 	for (i = 0; i < r->n_task; i++) {
-		struct restore_ctx *c = plan_new_proc(rc, i);
+		struct rst_proc *c = rst_proc_new(img, i ? RST_CHILD : RST_ROOT);
 
 		if (!c)
 			return -ENOMEM;
-		rc->procs[rc->nr_procs++] = c;
+		img->procs[img->nr_procs++] = c;
 		c->task = r->task[i];
-		c->inp = &c->in;
 		ret = plan_proc(c, r, i);
 		if (ret)
 			return ret;
 		for (j = 0; i && j < i; j++) {
-			if (rc->procs[j]->task->pid == c->task->pid) {
+			if (img->procs[j]->task->pid == c->task->pid) {
 				pr_err("image: pid %u appears twice\n", c->task->pid);
 				return -EBADMSG;
 			}
-			if (rc->procs[j]->task->pid == c->task->ppid)
-				c->parent = rc->procs[j];
+			if (img->procs[j]->task->pid == c->task->ppid)
+				c->parent = img->procs[j];
 		}
 		if (i && (!c->parent || c->parent->task->state == TASK_STATE_DEAD)) {
 			pr_err("image: pid %u: its parent %u is not a live process before it\n",
@@ -448,11 +424,12 @@ int plan_complete(struct restore_ctx *rc)
 			return -EBADMSG;
 		}
 	}
-	if (rc->task->state == TASK_STATE_DEAD) {
-		pr_err("pid %d was a zombie when dumped: nothing to restore\n", rc->task->pid);
+	if (rst_root(img)->task->state == TASK_STATE_DEAD) {
+		pr_err("pid %d was a zombie when dumped: nothing to restore\n",
+		       rst_root(img)->task->pid);
 		return -EINVAL;
 	}
-	return plan_kinds(rc);
+	return plan_kinds(img);
 }
 
 /*
@@ -462,59 +439,58 @@ int plan_complete(struct restore_ctx *rc)
  * are checked at the trailer, which is read before any restored process
  * runs (NOTES: "Signed images").  Returns 0 or -EKEYREJECTED.
  */
-static int plan_signed(struct restore_ctx *rc)
+static int plan_signed(struct rst_image *img)
 {
-	if (!rc->opts->trusted_keys || !rc->s->have_pending ||
-	    img_reader_covered(rc->s->rd, rc->s->pending.index))
+	if (!img->opts->trusted_keys || !img->stream.have_pending ||
+	    img_reader_covered(img->stream.rd, img->stream.pending.index))
 		return 0;
-	if (!img_reader_sig_id(rc->s->rd))
+	if (!img_reader_sig_id(img->stream.rd))
 		pr_err("image: not signed (--trusted-keys takes signed images only)\n");
 	else
 		pr_err("image: record %llu: the records before the pages carry no "
-		       "trusted signature\n", (unsigned long long)rc->s->pending.index);
+		       "trusted signature\n", (unsigned long long)img->stream.pending.index);
 	return -EKEYREJECTED;
 }
 
 /*
- * Reads records up to the first PAGES record (kept in rc->s->pending, unread
+ * Reads records up to the first PAGES record (kept in img->stream.pending, unread
  * further) or the trailer.  Returns 0 or -errno.
  */
-int plan_read(struct restore_ctx *rc)
+int plan_read(struct rst_image *img)
 {
 	struct img_record rec;
 	int ret;
 
-	rc->s = &rc->stream;
-	rc->s->spool_fd = -1;
-	ret = img_reader_open(rc->img_fd, &rc->s->rd);
+	img->stream.spool_fd = -1;
+	ret = img_reader_open(img->img_fd, &img->stream.rd);
 	if (ret) {
 		const char *why = img_last_open_error();
 
 		pr_err("image: %s\n", *why ? why : strerror(-ret));
 		return ret;
 	}
-	rc->hdr = img_reader_header(rc->s->rd);
-	if (rc->opts->trusted_keys)
-		img_reader_set_keys(rc->s->rd, rc->opts->trusted_keys);
+	img->hdr = img_reader_header(img->stream.rd);
+	if (img->opts->trusted_keys)
+		img_reader_set_keys(img->stream.rd, img->opts->trusted_keys);
 	for (;;) {
-		ret = img_read_record(rc->s->rd, &rec);
+		ret = img_read_record(img->stream.rd, &rec);
 		if (ret < 0) {
-			pr_err("image: %s\n", img_reader_error(rc->s->rd));
+			pr_err("image: %s\n", img_reader_error(img->stream.rd));
 			return ret;
 		}
 		if (ret == 0)
 			break;
-		ret = plan_record(rc, &rec);
+		ret = plan_record(img, &rec);
 		if (ret < 0)
 			return ret;
 		if (ret == 1) {
-			rc->s->pending = rec;
-			rc->s->have_pending = true;
+			img->stream.pending = rec;
+			img->stream.have_pending = true;
 			break;
 		}
 	}
-	ret = plan_signed(rc);
-	return ret ? ret : plan_complete(rc);
+	ret = plan_signed(img);
+	return ret ? ret : plan_complete(img);
 }
 
 static void free_chunks(struct rst_chunk *c, size_t n)
@@ -534,30 +510,35 @@ static void free_chunks(struct rst_chunk *c, size_t n)
 	free(arr);							\
 } while (0)
 
-/* Frees a non-root process context. */
-static void proc_free(struct restore_ctx *c)
+/* Frees proc and closes what it holds (nothing of the image). */
+void rst_proc_free(struct rst_proc *proc)
 {
-	if (c->mem_fd >= 0)
-		close(c->mem_fd);
-	free(c->threads);
-	free(c->vmas);
-	free(c->uffd_vma);
-	free(c);
+	if (!proc)
+		return;
+	if (proc->ctl_rd >= 0)
+		close(proc->ctl_rd);
+	if (proc->ctl_wr >= 0)
+		close(proc->ctl_wr);
+	if (proc->mem_fd >= 0)
+		close(proc->mem_fd);
+	free(proc->threads);
+	free(proc->vmas);
+	free(proc->uffd_vma);
+	free(proc);
 }
 
-void plan_free(struct restore_ctx *rc)
+void plan_free(struct rst_image *img)
 {
-	struct rst_records *r = &rc->recs;
+	struct rst_records *r = &img->recs;
 	size_t i;
 
-	for (i = 1; i < rc->nr_procs; i++)
-		proc_free(rc->procs[i]);
-	free(rc->procs);
-	free(rc->busy);
-	for (i = 0; i < rc->nr_helpers; i++)
-		proc_free(rc->helpers[i]);
-	free(rc->helpers);
-	free(rc->threads);
+	for (i = 0; i < img->nr_procs; i++)
+		rst_proc_free(img->procs[i]);
+	free(img->procs);
+	free(img->busy);
+	for (i = 0; i < img->nr_helpers; i++)
+		rst_proc_free(img->helpers[i]);
+	free(img->helpers);
 	FREE_ALL(r->task, r->n_task);
 	FREE_ALL(r->creds, r->n_creds);
 	FREE_ALL(r->sigs, r->n_sigs);
@@ -565,38 +546,37 @@ void plan_free(struct restore_ctx *rc)
 	FREE_ALL(r->mm, r->n_mm);
 	FREE_ALL(r->fdt, r->n_fdt);
 	FREE_ALL(r->sysv, r->n_sysv);
-	FREE_MSG(rc->ctxe);
+	FREE_MSG(img->ctxe);
 	FREE_ALL(r->seccomp, r->n_seccomp);
 	FREE_ALL(r->locks, r->n_locks);
-	for (i = 0; i < rc->nr_files; i++)
-		FREE_MSG(rc->files[i].fe);
-	free(rc->files);
-	free(rc->vmas);
-	free_chunks(rc->fdata, rc->nr_fdata);
-	free_chunks(rc->pdata, rc->nr_pdata);
-	if (rc->s && rc->s->rd)
-		img_reader_free(rc->s->rd);
+	for (i = 0; i < img->nr_files; i++)
+		FREE_MSG(img->files[i].fe);
+	free(img->files);
+	free_chunks(img->fdata, img->nr_fdata);
+	free_chunks(img->pdata, img->nr_pdata);
+	if (img->stream.rd)
+		img_reader_free(img->stream.rd);
 }
 
 /* The file description with this id, or NULL. */
-struct rst_file *plan_file(struct restore_ctx *rc, uint32_t id)
+struct rst_file *plan_file(const struct rst_image *img, uint32_t id)
 {
 	size_t i;
 
-	for (i = 0; i < rc->nr_files; i++)
-		if (rc->files[i].fe->id == id)
-			return &rc->files[i];
+	for (i = 0; i < img->nr_files; i++)
+		if (img->files[i].fe->id == id)
+			return &img->files[i];
 	return NULL;
 }
 
 /* The VMA containing addr, or NULL (binary search). */
-const VmaEntry *plan_vma_at(const struct restore_ctx *rc, uint64_t addr)
+const VmaEntry *plan_vma_at(const struct rst_proc *proc, uint64_t addr)
 {
-	size_t lo = 0, hi = rc->nr_vmas;
+	size_t lo = 0, hi = proc->nr_vmas;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const VmaEntry *v = rc->vmas[mid];
+		const VmaEntry *v = proc->vmas[mid];
 
 		if (addr < v->start)
 			hi = mid;

@@ -37,25 +37,25 @@ static uint64_t now_ns(void)
  * decompression threads inherit our mask).  The new process gets our
  * original mask back before it runs.
  */
-static void pin_to_one_cpu(struct restore_ctx *rc)
+static void pin_to_one_cpu(struct rst_image *img)
 {
 	cpu_set_t one;
 
-	if (!rc->cpus_saved) {
-		rc->pin_cpu = sched_getcpu();
-		if (rc->pin_cpu < 0 || sched_getaffinity(0, sizeof(rc->cpus), &rc->cpus))
+	if (!img->cpus_saved) {
+		img->pin_cpu = sched_getcpu();
+		if (img->pin_cpu < 0 || sched_getaffinity(0, sizeof(img->cpus), &img->cpus))
 			return;
-		rc->cpus_saved = true;
+		img->cpus_saved = true;
 	}
 	CPU_ZERO(&one);
-	CPU_SET(rc->pin_cpu, &one);
+	CPU_SET(img->pin_cpu, &one);
 	sched_setaffinity(0, sizeof(one), &one);
 }
 
-static void unpin(struct restore_ctx *rc)
+static void unpin(struct rst_image *img)
 {
-	if (rc->cpus_saved)
-		sched_setaffinity(0, sizeof(rc->cpus), &rc->cpus);
+	if (img->cpus_saved)
+		sched_setaffinity(0, sizeof(img->cpus), &img->cpus);
 }
 
 /*
@@ -63,43 +63,42 @@ static void unpin(struct restore_ctx *rc)
  * to the CPUs we may use here; if none of its CPUs is available, ours (with
  * a warning).
  */
-static void restore_affinity(struct restore_ctx *rc)
+static void restore_affinity(struct rst_proc *proc)
 {
-	const ProtobufCBinaryData *a = &rc->task->cpu_affinity;
+	const ProtobufCBinaryData *a = &proc->task->cpu_affinity;
+	const struct rst_image *img = proc->img;
 	cpu_set_t want;
 	size_t i;
 
-	if (!rc->cpus_saved)
+	if (!img->cpus_saved)
 		return;
 	CPU_ZERO(&want);
-	for (i = 0; rc->task->has_cpu_affinity && i < a->len && i < sizeof(want); i++)
+	for (i = 0; proc->task->has_cpu_affinity && i < a->len && i < sizeof(want); i++)
 		((uint8_t *)&want)[i] = a->data[i];
-	CPU_AND(&want, &want, &rc->cpus);
+	CPU_AND(&want, &want, &img->cpus);
 	if (!CPU_COUNT(&want)) {
-		if (rc->task->has_cpu_affinity)
+		if (proc->task->has_cpu_affinity)
 			pr_warn("pid %d: none of its CPUs is available here; it may run on all of ours\n",
-				rc->pid);
-		want = rc->cpus;
+				proc->pid);
+		want = img->cpus;
 	}
-	for (i = 0; i < rc->nr_threads; i++)
-		if (sched_setaffinity(rc->threads[i].tid, sizeof(want), &want))
-			pr_warn("tid %d: cannot set its CPU affinity: %s\n", rc->threads[i].tid,
+	for (i = 0; i < proc->nr_threads; i++)
+		if (sched_setaffinity(proc->threads[i].tid, sizeof(want), &want))
+			pr_warn("tid %d: cannot set its CPU affinity: %s\n", proc->threads[i].tid,
 				strerror(errno));
 }
 
 /* One process after the root: forked, prepared, its memory and threads. */
-static int build_proc(struct restore_ctx *c)
+static int build_proc(struct rst_proc *c)
 {
 	int ret;
 
-	c->cpus = c->root->cpus;
-	c->cpus_saved = c->root->cpus_saved;
-	ret = proc_fork(c);
+	ret = rst_proc_fork(c);
 	if (ret)
 		return ret;
 	if (c->task->state == TASK_STATE_DEAD)
-		return proc_make_zombie(c);
-	ret = proc_prepare(c);
+		return rst_proc_make_zombie(c);
+	ret = rst_proc_prepare(c);
 	if (!ret)
 		ret = mem_restore_layout_child(c);
 	if (!ret)
@@ -110,18 +109,18 @@ static int build_proc(struct restore_ctx *c)
 }
 
 /* Last steps of every live process, then all of them are let go together. */
-static int finish_tree(struct restore_ctx *rc)
+static int finish_tree(struct rst_image *img)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 1; !ret && i < rc->nr_procs; i++)
-		if (rc->procs[i]->task->state != TASK_STATE_DEAD)
-			ret = proc_set_pgid(rc->procs[i]);
+	for (i = 1; !ret && i < img->nr_procs; i++)
+		if (img->procs[i]->task->state != TASK_STATE_DEAD)
+			ret = rst_proc_set_pgid(img->procs[i]);
 	if (!ret)
-		ret = helpers_exit(rc);
-	for (i = 0; !ret && i < rc->nr_procs; i++) {
-		struct restore_ctx *c = rc->procs[i];
+		ret = helpers_exit(img);
+	for (i = 0; !ret && i < img->nr_procs; i++) {
+		struct rst_proc *c = img->procs[i];
 
 		if (c->task->state == TASK_STATE_DEAD)
 			continue;
@@ -137,8 +136,8 @@ static int finish_tree(struct restore_ctx *rc)
 	}
 	if (!ret)
 		test_pause("creds");
-	for (i = 0; !ret && i < rc->nr_procs; i++) {
-		struct restore_ctx *c = rc->procs[i];
+	for (i = 0; !ret && i < img->nr_procs; i++) {
+		struct rst_proc *c = img->procs[i];
 
 		if (c->task->state == TASK_STATE_DEAD)
 			continue;
@@ -146,97 +145,89 @@ static int finish_tree(struct restore_ctx *rc)
 		ret = core_restore(c);
 	}
 	if (!ret)
-		ret = rshm_finish(rc);
-	if (!ret && rc->freeze_cgroup)
-		ret = ctx_freeze(rc);	/* SCHED_PAUSE: frozen before its first instruction */
-	for (i = 0; !ret && i < rc->nr_procs; i++)
-		if (rc->procs[i]->task->state != TASK_STATE_DEAD)
-			ret = core_release(rc->procs[i]);
+		ret = rshm_finish(img);
+	if (!ret && img->freeze_cgroup)
+		ret = ctx_freeze(img);	/* SCHED_PAUSE: frozen before its first instruction */
+	for (i = 0; !ret && i < img->nr_procs; i++)
+		if (img->procs[i]->task->state != TASK_STATE_DEAD)
+			ret = core_release(img->procs[i]);
 	return ret;
 }
 
 /* Parent: drives the stopped root, then the rest of the tree.  0/-errno. */
-static int rebuild(struct restore_ctx *rc)
+static int rebuild(struct rst_image *img)
 {
+	struct rst_proc *root = rst_root(img);
 	size_t i;
 	int ret;
 
-	ret = inject_init(&rc->in, rc->pid, rc->scratch);
+	ret = inject_init(&root->in, root->pid, img->scratch);
 	if (ret) {
-		pr_err("pid %d: cannot take control of the new process: %s\n", rc->pid,
+		pr_err("pid %d: cannot take control of the new process: %s\n", root->pid,
 		       strerror(-ret));
 		return ret;
 	}
-	ret = rshm_open_ours(rc);
+	ret = rshm_open_ours(img);
 	if (!ret)
-		ret = mem_restore_layout(rc);
-	pr_debug("stage layout done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
+		ret = mem_restore_layout(root);
+	pr_debug("stage layout done at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	test_pause("layout");
-	unpin(rc);
+	unpin(img);
 	if (!ret)
-		ret = pages_restore(rc);
-	pin_to_one_cpu(rc);
-	pr_debug("stage pages done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
+		ret = pages_restore(root);
+	pin_to_one_cpu(img);
+	pr_debug("stage pages done at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	test_pause("pages");
 	if (!ret)
-		ret = threads_create(rc);
-	for (i = 1; !ret && i < rc->nr_procs; i++)
-		ret = build_proc(rc->procs[i]);
-	if (!ret && rc->s->have_pending) {
+		ret = threads_create(root);
+	for (i = 1; !ret && i < img->nr_procs; i++)
+		ret = build_proc(img->procs[i]);
+	if (!ret && img->stream.have_pending) {
 		pr_err("image: record %llu: pages of no process (out of order)\n",
-		       (unsigned long long)rc->s->pending.index);
+		       (unsigned long long)img->stream.pending.index);
 		ret = -EBADMSG;
 	}
-	pr_debug("stage tree done at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
+	pr_debug("stage tree done at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	if (!ret)
 		test_pause("tree");
 	if (!ret)
 		ret = test_fail("tree");
 	if (!ret)
-		ret = finish_tree(rc);
+		ret = finish_tree(img);
 	return ret;
 }
 
-/* Frees rc and everything its plan holds (nothing it created on the host
- * is undone here: see rst_tree_kill() and rshm_free()). */
-void restore_ctx_free(struct restore_ctx *rc)
+/* Frees img, its processes and everything its plan holds (nothing it
+ * created on the host is undone here: see rst_tree_kill() and rshm_free()). */
+void rst_image_free(struct rst_image *img)
 {
-	rshm_free(rc);
-	rst_janitor_commit(rc, false);
-	spool_free(rc);
-	if (rc->ctl_rd >= 0)
-		close(rc->ctl_rd);
-	if (rc->ctl_wr >= 0)
-		close(rc->ctl_wr);
-	if (rc->mem_fd >= 0)
-		close(rc->mem_fd);
-	plan_free(rc);
-	free(rc);
+	rshm_free(img);
+	rst_janitor_commit(img, false);
+	spool_free(img);
+	plan_free(img);
+	free(img);
 }
 
-/* A restore context for the image on fd, nothing read yet; NULL without memory. */
-struct restore_ctx *restore_ctx_new(int fd, const struct vxcr_restore_opts *o)
+/* The state of a restore of the image on fd, nothing read yet; NULL without memory. */
+struct rst_image *rst_image_new(int fd, const struct vxcr_restore_opts *o)
 {
-	struct restore_ctx *rc = calloc(1, sizeof(*rc));
+	struct rst_image *img = calloc(1, sizeof(*img));
 
-	if (!rc)
+	if (!img)
 		return NULL;
-	rc->opts = o;
-	rc->img_fd = fd;
-	rc->s = &rc->stream;
-	rc->ctl_rd = rc->ctl_wr = rc->mem_fd = rc->s->spool_fd = -1;
-	rc->uffd = rc->uffd_child = -1;
-	rc->pid = -1;
-	rc->ns_cgroup_fd = -1;
-	rc->janitor_fd = -1;
-	return rc;
+	img->opts = o;
+	img->img_fd = fd;
+	img->stream.spool_fd = -1;
+	img->ns_cgroup_fd = -1;
+	img->janitor_fd = -1;
+	return img;
 }
 
 int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		 struct vxcr_restore_stats *st)
 {
 	struct vxcr_restore_opts defaults;
-	struct restore_ctx *rc;
+	struct rst_image *img;
 	uint64_t t0 = now_ns();
 	int ret;
 
@@ -246,59 +237,61 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	}
 	if (o->pidns)
 		return restore_pidns(fd, o, pid, st);
-	rc = restore_ctx_new(fd, o);
-	if (!rc)
+	img = rst_image_new(fd, o);
+	if (!img)
 		return -ENOMEM;
-	rc->t0 = t0;
-	ret = plan_read(rc);
+	img->t0 = t0;
+	ret = plan_read(img);
 	pr_debug("stage plan read at %.3f ms\n", (now_ns() - t0) / 1e6);
 	if (!ret)
-		ret = check_plan(rc);
+		ret = check_plan(img);
 	pr_debug("stage checks done at %.3f ms\n", (now_ns() - t0) / 1e6);
-	if (!ret && rc->ctxe)
-		ret = restore_context(rc, pid, st);	/* runs restore_run() in its supervisor */
+	if (!ret && img->ctxe)	/* restore_run() runs in the context's supervisor */
+		ret = restore_context(img, pid, st);
 	else if (!ret)
-		ret = restore_run(rc, pid, st);
-	restore_ctx_free(rc);
+		ret = restore_run(img, pid, st);
+	rst_image_free(img);
 	return ret;
 }
 
-int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *st)
+int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st)
 {
+	uint64_t pages = 0;
+	unsigned injected = 0;
 	int ret, was_subreaper = 0;
 
-	if (rc->nr_procs > 1) {
+	if (img->nr_procs > 1) {
 		/* orphans of a failed restore come back to us to be reaped */
 		prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper, 0, 0, 0);
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	}
-	pin_to_one_cpu(rc);
-	ret = rc->nr_procs > 1 || rc->recs.n_sysv ? rst_janitor_start(rc) : 0;
-	ret = ret ? : tree_clone(rc);
-	pr_debug("stage child ready at %.3f ms\n", (now_ns() - rc->t0) / 1e6);
+	pin_to_one_cpu(img);
+	ret = img->nr_procs > 1 || img->recs.n_sysv ? rst_janitor_start(img) : 0;
+	ret = ret ? : tree_clone(img);
+	pr_debug("stage child ready at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	test_pause("child");
 	if (!ret)
-		ret = rebuild(rc);
-	unpin(rc);
+		ret = rebuild(img);
+	unpin(img);
 	if (ret) {
-		rst_tree_kill(rc);
+		rst_tree_kill(img);
 		goto out;
 	}
-	rst_janitor_commit(rc, true);	/* the tree runs on its own */
-	*pid = rc->pid;
-	for (size_t i = 1; i < rc->nr_procs; i++) {
-		rc->pages += rc->procs[i]->pages;
-		rc->injected += rc->procs[i]->injected;
+	rst_janitor_commit(img, true);	/* the tree runs on its own */
+	*pid = rst_root(img)->pid;
+	for (size_t i = 0; i < img->nr_procs; i++) {
+		pages += img->procs[i]->pages;
+		injected += img->procs[i]->injected;
 	}
 	if (st) {
-		st->total_ns = now_ns() - rc->t0;
-		st->pages_restored = rc->pages;
+		st->total_ns = now_ns() - img->t0;
+		st->pages_restored = pages;
 	}
 	pr_info("restored pid %d (%zu processes) in %.2f ms: %llu pages, %u injected syscalls\n",
-		rc->pid, rc->nr_procs, (now_ns() - rc->t0) / 1e6, (unsigned long long)rc->pages,
-		rc->injected);
+		*pid, img->nr_procs, (now_ns() - img->t0) / 1e6, (unsigned long long)pages,
+		injected);
 out:
-	if (rc->nr_procs > 1 && !was_subreaper)
+	if (img->nr_procs > 1 && !was_subreaper)
 		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	return ret;
 }

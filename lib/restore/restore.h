@@ -2,8 +2,9 @@
  * Restore: rebuild a process from an image without a restorer blob.
  *
  * vxcr_restore() (restore.c) reads every record before the first PAGES
- * record into a struct restore_ctx (plan.c), validates it (check.c), picks
- * the scratch address and fd layout (layout.c), then clones the new process
+ * record into a plan (plan.c): one struct rst_image for what is image-wide
+ * and one struct rst_proc per process, validates it (check.c), picks the
+ * scratch address and fd layout (layout.c), then clones the root process
  * with the recorded pid (tree.c).  The child, still running our code,
  * rebuilds what plain C can (files.c, task.c, signals.c) and stops itself
  * under ptrace.  The parent then drives it by injected system calls: memory
@@ -129,11 +130,11 @@ struct rst_thread {
 	pid_t tid;			/* as we number it (ptrace, /proc) */
 	pid_t vtid;			/* as the image and the task itself number it */
 	CoreEntry *core;
-	struct inject in;		/* threads[0] uses the process's rc->in */
+	struct inject in;		/* threads[0] uses the process's proc->in */
 	FdtableEntry *fdt;		/* an fd table of its own (no CLONE_FILES), or NULL */
 };
 
-/* Every unpacked per-task record of the image (owned by the root's ctx). */
+/* Every unpacked per-task record of the image (owned by the image). */
 struct rst_records {
 	TaskEntry **task;
 	size_t n_task;
@@ -155,100 +156,134 @@ struct rst_records {
 	size_t n_locks;
 };
 
+struct rst_proc;
+
 /*
- * Everything one process's restore needs.  The root's is built by the
- * parent before the clone; every other process of the tree gets a copy of
- * the root's (image-wide fields: files, layout, stream) with its own
- * per-process fields.
+ * The image-wide state of one restore: what the image holds, what every
+ * process of the tree shares (files, shared memory, the layout they must
+ * agree on) and what vxrestore itself keeps while it rebuilds them.  The
+ * processes are in procs[] (procs[0] is the root), helpers in helpers[];
+ * each points back here.  Nothing of it is copied into a process.
  */
-struct restore_ctx {
+struct rst_image {
 	const struct vxcr_restore_opts *opts;
 	int img_fd;
-	struct rst_stream *s;		/* shared by the tree */
-	struct rst_stream stream;	/* the root's, s points here */
-	struct restore_ctx *root;
-	struct restore_ctx *parent;	/* NULL for the root */
-	struct restore_ctx *forker;	/* who forks it: parent, or a helper (fork.c) */
-	bool helper;			/* a session/group placeholder, exits at the end */
-	TaskEntry helper_task;		/* helpers: task points here */
-	struct restore_ctx **helpers;	/* root only */
-	size_t nr_helpers;
-	struct restore_ctx **procs;	/* root only: every process, image order */
+	struct rst_stream stream;
+	const ImgHeader *hdr;
+
+	/* decoded records */
+	struct rst_records recs;
+	CtxEntry *ctxe;			/* a whole context (ctx.c), else NULL */
+	struct rst_file *files;		/* every open file description */
+	size_t nr_files;
+	struct rst_chunk *fdata;	/* deleted file contents */
+	size_t nr_fdata;
+	struct rst_chunk *pdata;	/* pipe contents */
+	size_t nr_pdata;
+	struct rst_shmem *shm;		/* shared memory objects (shmem.c) */
+	size_t nr_shm;
+
+	/* processes: the tree in image order, and session/group helpers */
+	struct rst_proc **procs;
 	size_t nr_procs;
-	struct rst_records recs;	/* root only */
-	CtxEntry *ctxe;			/* root only: a whole context (ctx.c), else NULL */
-	int ns_cgroup_fd;		/* root only, context: its cgroup (clone3), -1 */
-	int janitor_fd;			/* root only: socket to the janitor, -1 */
+	struct rst_proc **helpers;
+	size_t nr_helpers;
+
+	/* layout, fixed before the clone so every process and we agree */
+	int max_fd;			/* highest fd of any process, at least 2 */
+	int ctl_fd;			/* the root's C part reports on this fd */
+	int stage_base;			/* first pool fd (files, then shmem pool) */
+	int temp_base;			/* root's C part: opens files above this first */
+	uint64_t scratch;		/* the scratch area, same in every process */
+	uint64_t scratch_len;
+	struct rst_range *busy;		/* ours and every process's areas */
+	size_t nr_busy;			/* (the scratch address avoids them) */
+	struct rst_vdso vdso[RST_NR_VDSO];	/* .ours only: our own vdso areas */
+
+	/* a whole context (ctx.c) */
+	int ns_cgroup_fd;		/* its cgroup (clone3 into it), -1 */
+	const char *freeze_cgroup;	/* frozen before the tree is let go */
+	const char *pids_cgroup;	/* v1 pids group the init joins */
+
+	/* vxrestore itself */
+	int janitor_fd;			/* socket to the janitor (janitor.c), -1 */
 	pid_t janitor_pid;
-	const char *freeze_cgroup;	/* root only: frozen before the tree is let go */
-	const char *pids_cgroup;	/* root only, context: v1 pids group the init joins */
-	struct rst_thread *threads;
-	size_t nr_threads;
-	struct inject *inp;		/* the thread rst_inject() talks to */
 	uint64_t t0;			/* CLOCK_MONOTONIC ns at start, for stage timings */
 	cpu_set_t cpus;			/* our CPU mask before pinning (see restore.c) */
 	bool cpus_saved;
 	int pin_cpu;
-	int uffd;			/* our copy of the child's userfaultfd, -1 */
-	bool no_uffd;			/* forked children: COW areas, no uffd */
-	int uffd_child;			/* its number in the child, -1 */
-	bool *uffd_vma;			/* per rc->vmas[i]: registered */
+};
 
-	const ImgHeader *hdr;		/* root only: the image's header */
+/*
+ * What a process is to the restore: the root (cloned by us, its C part
+ * runs our code), a child (forked by injection from its restored parent or
+ * a helper; a zombie is a child whose task is TASK_STATE_DEAD), or a
+ * helper (a session or group placeholder that exits at the end).
+ */
+enum rst_role {
+	RST_ROOT,
+	RST_CHILD,
+	RST_HELPER,
+};
+
+/* The per-process state of one process being restored. */
+struct rst_proc {
+	struct rst_image *img;
+	enum rst_role role;
+	struct rst_proc *parent;	/* NULL for the root */
+	struct rst_proc *forker;	/* who forks it: parent, or a helper (fork.c) */
+
+	/* its records (a helper's task is helper_task, the others are NULL) */
 	TaskEntry *task;
+	TaskEntry helper_task;
 	CredsEntry *creds;
 	SignalsEntry *sigs;
 	CoreEntry *core;		/* the leader's */
 	MmEntry *mm;
 	FdtableEntry *fdt;
-	struct rst_file *files;
-	size_t nr_files;
-	struct rst_range *busy;		/* root only: ours and every process's areas */
-	size_t nr_busy;			/* (the scratch address avoids them) */
-	struct rst_shmem *shm;		/* root only: shared memory objects */
-	size_t nr_shm;
-	int temp_base;			/* child: files are opened above this first */
-	struct rst_chunk *fdata;	/* deleted file contents */
-	size_t nr_fdata;
-	struct rst_chunk *pdata;	/* pipe contents */
-	size_t nr_pdata;
 	VmaEntry **vmas;		/* sorted by start, vdso/vvar/vsyscall excluded */
 	size_t nr_vmas;
-
-	/* layout, fixed before the clone so parent and child agree */
-	int max_fd;			/* highest fd of the target, at least 2 */
-	int ctl_fd;			/* child's report fd number */
-	int stage_base;			/* child: first staging fd */
-	uint64_t scratch;
-	uint64_t scratch_len;
-	struct rst_vdso vdso[RST_NR_VDSO];
+	struct rst_thread *threads;
+	size_t nr_threads;
+	struct rst_vdso vdso[RST_NR_VDSO];	/* where they are in it, where they go */
 
 	/* run time */
 	pid_t pid;
-	int ctl_rd;			/* parent's end of the report pipe */
+	int ctl_rd;			/* the root: our end of its report pipe, -1 */
 	int ctl_wr;
 	int mem_fd;			/* /proc/PID/mem */
 	struct inject in;
+	struct inject *inp;		/* the thread rst_inject() talks to */
+	int uffd;			/* our copy of its userfaultfd, -1 (uffd.c) */
+	int uffd_child;			/* its number in the process, -1 */
+	bool *uffd_vma;			/* per vmas[i]: registered */
+	bool seccomp_on;		/* filters installed, not suspended (seccomp.c) */
 	unsigned injected;		/* injected syscalls, for the stats */
 	uint64_t pages;
-	bool seccomp_on;		/* filters installed, not suspended (seccomp.c) */
 };
 
+/* The root process (procs[0]); the plan must be complete. */
+static inline struct rst_proc *rst_root(const struct rst_image *img)
+{
+	return img->procs[0];
+}
+
 /* plan.c */
-int plan_read(struct restore_ctx *rc);
-int plan_record(struct restore_ctx *rc, const struct img_record *rec);
-int plan_record_parts(struct restore_ctx *rc, const struct img_record *hdr, const void *prefix,
+int plan_read(struct rst_image *img);
+int plan_record(struct rst_image *img, const struct img_record *rec);
+int plan_record_parts(struct rst_image *img, const struct img_record *hdr, const void *prefix,
 		      size_t plen, const void *data, uint64_t dlen);
-int plan_complete(struct restore_ctx *rc);
-struct restore_ctx *plan_new_proc(struct restore_ctx *root, size_t idx);
-void plan_free(struct restore_ctx *rc);
-struct rst_file *plan_file(struct restore_ctx *rc, uint32_t id);
-const VmaEntry *plan_vma_at(const struct restore_ctx *rc, uint64_t addr);
+int plan_complete(struct rst_image *img);
+struct rst_proc *rst_proc_new(struct rst_image *img, enum rst_role role);
+void rst_proc_free(struct rst_proc *proc);
+void plan_free(struct rst_image *img);
+struct rst_file *plan_file(const struct rst_image *img, uint32_t id);
+const VmaEntry *plan_vma_at(const struct rst_proc *proc, uint64_t addr);
 
 /* check.c */
-int check_plan(struct restore_ctx *rc);
-int check_plan_image(struct restore_ctx *rc);
-pid_t tree_busy_pid(const struct restore_ctx *rc);
+int check_plan(struct rst_image *img);
+int check_plan_image(struct rst_image *img);
+pid_t tree_busy_pid(const struct rst_image *img);
 int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours,
 		  size_t nr_ours, bool cap_sys_resource, char *why, size_t whylen);
 const char *rlimit_name(unsigned res);
@@ -260,46 +295,45 @@ size_t layout_holes(const struct rst_range *keep, size_t n, uint64_t top,
 		    struct rst_range *holes, size_t max);
 int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range *busy,
 		      size_t nbusy, struct rst_move *moves, size_t *nmoves);
-int layout_plan(struct restore_ctx *rc);
+int layout_plan(struct rst_image *img);
 int layout_add_range(struct rst_range **r, size_t *n, uint64_t s, uint64_t e);
 
 /* vdso.c */
 int vdso_read_ours(struct rst_vdso *v, struct rst_range **maps, size_t *n);
-int vdso_check(struct restore_ctx *rc);
-int vdso_move(struct restore_ctx *rc, const struct rst_range *busy, size_t nbusy);
+int vdso_check(struct rst_proc *proc);
+int vdso_move(struct rst_proc *proc, const struct rst_range *busy, size_t nbusy);
 
-/* restore.c: clone and rebuild the tree whose plan rc holds; 0 or -errno */
-struct restore_ctx *restore_ctx_new(int fd, const struct vxcr_restore_opts *o);
-void restore_ctx_free(struct restore_ctx *rc);
-int restore_run(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *st);
+/* restore.c: clone and rebuild the tree whose plan img holds; 0 or -errno */
+struct rst_image *rst_image_new(int fd, const struct vxcr_restore_opts *o);
+void rst_image_free(struct rst_image *img);
+int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st);
 
 /* ctx.c: a whole context (image with a CONTEXT record) */
-int restore_context(struct restore_ctx *rc, pid_t *pid, struct vxcr_restore_stats *st);
+int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st);
 uint64_t ctx_clone_flags(const CtxEntry *ce);
 bool restore_in_pidns(void);	/* pidns.c: we run inside --pidns's namespace */
-int ctx_child_setup(struct restore_ctx *rc);
-int ctx_freeze(struct restore_ctx *rc);
+int ctx_child_setup(const struct rst_image *img);
+int ctx_freeze(const struct rst_image *img);
 
-/* tree.c */
-int tree_clone(struct restore_ctx *rc);
-void rst_tree_kill(struct restore_ctx *rc);
+/* tree.c: the root, cloned by us */
+int tree_clone(struct rst_image *img);
+void rst_tree_kill(struct rst_image *img);
 
 /* fork.c: processes after the root and all threads, by injection */
-int proc_fork(struct restore_ctx *c);
-int proc_prepare(struct restore_ctx *c);
-int threads_create(struct restore_ctx *rc);
-int threads_close_pool(struct restore_ctx *rc);
-int proc_make_zombie(struct restore_ctx *c);
-int proc_set_pgid(struct restore_ctx *c);
-int helpers_plan(struct restore_ctx *root);
-int helpers_exit(struct restore_ctx *root);
-struct restore_ctx *proc_of_pid(struct restore_ctx *root, pid_t pid);
-int child_report(struct restore_ctx *rc, int err);
+int rst_proc_fork(struct rst_proc *c);
+int rst_proc_prepare(struct rst_proc *c);
+int threads_create(struct rst_proc *proc);
+int threads_close_pool(struct rst_proc *proc);
+int rst_proc_make_zombie(struct rst_proc *c);
+int rst_proc_set_pgid(struct rst_proc *c);
+int helpers_plan(struct rst_image *img);
+int helpers_exit(struct rst_image *img);
+struct rst_proc *rst_proc_of_pid(const struct rst_image *img, pid_t pid);
 
-/* task.c, files.c, signals.c: run in the child */
-int task_restore_attrs(struct restore_ctx *rc);
-int task_restore_rlimits(struct restore_ctx *rc);
-int files_restore(struct restore_ctx *rc);
+/* task.c, files.c, signals.c: run in the root's C part */
+int task_restore_attrs(struct rst_proc *proc);
+int task_restore_rlimits(struct rst_proc *proc);
+int files_restore(struct rst_proc *proc);
 /*
  * open.c: opens the host object fe names with flags, only if it is the
  * recorded one (type; device, inode and rdev where recorded), resolving
@@ -315,7 +349,7 @@ int rst_open_recorded(const FileEntry *fe, int flags);
  * rsysv_check_rest).  The janitor removes what we created if we die.
  * 0 or -errno (logged).
  */
-int rsysv_get(struct restore_ctx *root, struct rst_shmem *s);
+int rsysv_get(struct rst_image *img, struct rst_shmem *s);
 int rsysv_compare(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len);
 int rsysv_check_rest(const struct rst_shmem *s);
 
@@ -323,24 +357,24 @@ int rsysv_check_rest(const struct rst_shmem *s);
  * janitor.c: started (once) for a tree of several processes or with SysV
  * segments; kills the processes handed to it by rst_janitor_watch() and
  * removes the SysV segments we created, if we die before
- * rst_janitor_commit(root, true).  0 or -errno (logged).
+ * rst_janitor_commit(img, true).  0 or -errno (logged).
  */
-int rst_janitor_start(struct restore_ctx *root);
-int rst_janitor_watch(struct restore_ctx *root, pid_t pid);
-void rst_janitor_commit(struct restore_ctx *root, bool committed);
-int files_open_maps(struct restore_ctx *rc);
-int file_pool_fd(const struct restore_ctx *rc, const struct rst_file *f);
-int signals_restore(struct restore_ctx *rc);
+int rst_janitor_start(struct rst_image *img);
+int rst_janitor_watch(struct rst_image *img, pid_t pid);
+void rst_janitor_commit(struct rst_image *img, bool committed);
+int files_open_maps(const struct rst_image *img);
+int file_pool_fd(const struct rst_image *img, const struct rst_file *f);
+int signals_restore(struct rst_proc *proc);
 bool itimer_value(const ItimerEntry *t, struct itimerval *v);
 
 /* mem.c, pages.c: parent, by injection */
-long rst_inject(struct restore_ctx *rc, const char *what, long nr, unsigned long a0,
+long rst_inject(struct rst_proc *proc, const char *what, long nr, unsigned long a0,
 		unsigned long a1, unsigned long a2, unsigned long a3,
 		unsigned long a4, unsigned long a5);
-int mem_restore_layout(struct restore_ctx *rc);
-int mem_restore_layout_child(struct restore_ctx *rc);
-int mem_restore_finish(struct restore_ctx *rc);
-int pages_restore(struct restore_ctx *rc);
+int mem_restore_layout(struct rst_proc *proc);
+int mem_restore_layout_child(struct rst_proc *c);
+int mem_restore_finish(struct rst_proc *proc);
+int pages_restore(struct rst_proc *proc);
 /* One page record, its prefix apart from its bytes (the dump's vet has
  * them so, restore splits what it reads). */
 struct page_rec {
@@ -349,55 +383,55 @@ struct page_rec {
 	const uint8_t *data;
 	uint64_t len;			/* of data */
 };
-int pages_owner(struct restore_ctx *rc, const struct page_rec *pr);
-int pages_check(struct restore_ctx *rc, const struct page_rec *pr);
+int pages_owner(struct rst_proc *proc, const struct page_rec *pr);
+int pages_check(struct rst_proc *proc, const struct page_rec *pr);
 
 /* creds.c, core.c */
-int creds_restore(struct restore_ctx *rc);
-int core_restore(struct restore_ctx *rc);
-int core_release(struct restore_ctx *rc);
+int creds_restore(struct rst_proc *proc);
+int core_restore(struct rst_proc *proc);
+int core_release(struct rst_proc *proc);
 
 /* seccomp.c */
-int seccomp_plan(const struct restore_ctx *root, size_t *max_prog);
-bool seccomp_after_creds(const struct restore_ctx *rc);
-int seccomp_restore(struct restore_ctx *rc, size_t i);
-int seccomp_check_sigsys(struct restore_ctx *rc, const char *what);
+int seccomp_plan(const struct rst_image *img, size_t *max_prog);
+bool seccomp_after_creds(const struct rst_proc *proc);
+int seccomp_restore(struct rst_proc *proc, size_t i);
+int seccomp_check_sigsys(struct rst_proc *proc, const char *what);
 
 /* pidns.c */
 int restore_pidns(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		  struct vxcr_restore_stats *st);
 
 /* shmem.c */
-struct rst_shmem *rshm_find(const struct restore_ctx *rc, uint32_t id);
-int rshm_plan(struct restore_ctx *root, int base);
-int rshm_pool_count(const struct restore_ctx *root);
-int rshm_create_pool(struct restore_ctx *rc);
-int rshm_open_file(struct restore_ctx *rc, const FileEntry *fe);
-int rshm_open_ours(struct restore_ctx *rc);
+struct rst_shmem *rshm_find(const struct rst_image *img, uint32_t id);
+int rshm_plan(struct rst_image *img, int base);
+int rshm_pool_count(const struct rst_image *img);
+int rshm_create_pool(const struct rst_image *img);
+int rshm_open_file(const struct rst_image *img, const FileEntry *fe);
+int rshm_open_ours(struct rst_image *img);
 bool rshm_written_by_us(const struct rst_shmem *s);
 bool rshm_filled_by_us(const struct rst_shmem *s);
 int rshm_write(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len);
 int rshm_check(const struct rst_shmem *s, uint64_t off, const void *data, uint64_t len);
-int rshm_map(struct restore_ctx *rc, const VmaEntry *v);
-int rshm_finish(struct restore_ctx *rc);
-void rshm_free(struct restore_ctx *rc);
+int rshm_map(struct rst_proc *proc, const VmaEntry *v);
+int rshm_finish(struct rst_image *img);
+void rshm_free(struct rst_image *img);
 
 /* locks.c: file locks, taken again by each process that held them */
-int locks_check_plan(const struct restore_ctx *root);
-int locks_restore(struct restore_ctx *c);
+int locks_check_plan(const struct rst_image *img);
+int locks_restore(struct rst_proc *c);
 
 /* timers.c */
-int timers_restore(struct restore_ctx *rc);
+int timers_restore(struct rst_proc *proc);
 
 /* uffd.c */
-int uffd_setup(struct restore_ctx *rc);
-int uffd_copy(struct restore_ctx *rc, const VmaEntry *v, uint64_t addr,
+int uffd_setup(struct rst_proc *proc);
+int uffd_copy(struct rst_proc *proc, const VmaEntry *v, uint64_t addr,
 	      const void *data, uint64_t len);
-int uffd_teardown(struct restore_ctx *rc);
+int uffd_teardown(struct rst_proc *proc);
 
 /* spool.c */
-int spool_wait_pid(struct restore_ctx *rc);
-int restore_next_record(struct restore_ctx *rc, struct img_record *rec);
-void spool_free(struct restore_ctx *rc);
+int spool_wait_pid(struct rst_image *img);
+int restore_next_record(struct rst_image *img, struct img_record *rec);
+void spool_free(struct rst_image *img);
 
 #endif

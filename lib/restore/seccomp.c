@@ -92,7 +92,7 @@ static int check_filter(const SeccompFilter *f, const struct rst_records *r)
 }
 
 /* Every id a thread of c lists is a filter of the image.  0/-EBADMSG. */
-static int check_threads(const struct restore_ctx *c, const struct rst_records *r)
+static int check_threads(const struct rst_proc *c, const struct rst_records *r)
 {
 	size_t i, k;
 
@@ -115,9 +115,9 @@ static int check_threads(const struct restore_ctx *c, const struct rst_records *
  * is created; *max_prog gets the largest program (bytes) so the scratch
  * area can hold it.  Returns 0 or -errno (logged).
  */
-int seccomp_plan(const struct restore_ctx *root, size_t *max_prog)
+int seccomp_plan(const struct rst_image *img, size_t *max_prog)
 {
-	const struct rst_records *r = &root->recs;
+	const struct rst_records *r = &img->recs;
 	size_t i, j;
 	int ret;
 
@@ -133,10 +133,10 @@ int seccomp_plan(const struct restore_ctx *root, size_t *max_prog)
 				*max_prog = f->prog.len;
 		}
 	}
-	for (i = 0; i < root->nr_procs; i++) {
-		if (root->procs[i]->task->state == TASK_STATE_DEAD)
+	for (i = 0; i < img->nr_procs; i++) {
+		if (img->procs[i]->task->state == TASK_STATE_DEAD)
 			continue;
-		ret = check_threads(root->procs[i], r);
+		ret = check_threads(img->procs[i], r);
 		if (ret)
 			return ret;
 	}
@@ -144,13 +144,13 @@ int seccomp_plan(const struct restore_ctx *root, size_t *max_prog)
 }
 
 /*
- * True if rc's threads take their filters after their credentials: the
+ * True if proc's threads take their filters after their credentials: the
  * final credentials allow seccomp() (no_new_privs, or CAP_SYS_ADMIN
  * effective).  Otherwise creds.c installs them before capset().
  */
-bool seccomp_after_creds(const struct restore_ctx *rc)
+bool seccomp_after_creds(const struct rst_proc *proc)
 {
-	const CredsEntry *ce = rc->creds;
+	const CredsEntry *ce = proc->creds;
 
 	return ce->no_new_privs || ((ce->cap_eff >> CAP_SYS_ADMIN) & 1);
 }
@@ -158,11 +158,11 @@ bool seccomp_after_creds(const struct restore_ctx *rc)
 /*
  * Switches thread i's filters off while we trace it (see the head
  * comment).  Failing that, the restore goes on without: later injected
- * calls meet the filters, and a refusal says so (rc->seccomp_on).
+ * calls meet the filters, and a refusal says so (proc->seccomp_on).
  */
-static void suspend(struct restore_ctx *rc, size_t i)
+static void suspend(struct rst_proc *proc, size_t i)
 {
-	pid_t tid = rc->threads[i].tid;
+	pid_t tid = proc->threads[i].tid;
 	const char *why = "VXCR_TEST_SKIP";
 
 	if (!test_skip("seccomp-suspend")) {
@@ -173,62 +173,62 @@ static void suspend(struct restore_ctx *rc, size_t i)
 	}
 	pr_debug("tid %d: seccomp filters not suspended (%s): calls after them may be refused\n",
 		 tid, why);
-	rc->seccomp_on = true;
+	proc->seccomp_on = true;
 }
 
-/* Installs filter f in thread i (rc->inp).  0 or -errno (logged). */
-static int install(struct restore_ctx *rc, size_t i, const SeccompFilter *f, size_t k, size_t n)
+/* Installs filter f in thread i (proc->inp).  0 or -errno (logged). */
+static int install(struct rst_proc *proc, size_t i, const SeccompFilter *f, size_t k, size_t n)
 {
-	uint64_t prog = rc->scratch + RST_SCRATCH_DATA + RST_SCR_SECCOMP;
-	uint64_t fp_at = rc->scratch + RST_SCRATCH_DATA + RST_SCR_MISC;
+	uint64_t prog = proc->img->scratch + RST_SCRATCH_DATA + RST_SCR_SECCOMP;
+	uint64_t fp_at = proc->img->scratch + RST_SCRATCH_DATA + RST_SCR_MISC;
 	struct kfprog fp = { f->prog.len / sizeof(struct sock_filter), { 0 }, prog };
 	int ret;
 	long r;
 
-	if (f->prog.len > rc->scratch_len - RST_SCRATCH_DATA - RST_SCR_SECCOMP) {
+	if (f->prog.len > proc->img->scratch_len - RST_SCRATCH_DATA - RST_SCR_SECCOMP) {
 		pr_err("tid %d: seccomp filter %u (%zu bytes) does not fit the scratch area\n",
-		       rc->threads[i].tid, f->id, f->prog.len);
+		       proc->threads[i].tid, f->id, f->prog.len);
 		return -E2BIG;
 	}
-	ret = inject_write(rc->pid, prog, f->prog.data, f->prog.len);
-	ret = ret ? : inject_write(rc->pid, fp_at, &fp, sizeof(fp));
+	ret = inject_write(proc->pid, prog, f->prog.data, f->prog.len);
+	ret = ret ? : inject_write(proc->pid, fp_at, &fp, sizeof(fp));
 	if (ret) {
-		pr_err("pid %d: cannot write to the scratch area: %s\n", rc->pid, strerror(-ret));
+		pr_err("pid %d: cannot write to the scratch area: %s\n", proc->pid, strerror(-ret));
 		return ret;
 	}
-	r = rst_inject(rc, NULL, SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, fp_at, 0, 0, 0);
+	r = rst_inject(proc, NULL, SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, fp_at, 0, 0, 0);
 	if (r < 0)
-		pr_err("tid %d: seccomp filter %zu of %zu (id %u): %s%s\n", rc->threads[i].tid,
+		pr_err("tid %d: seccomp filter %zu of %zu (id %u): %s%s\n", proc->threads[i].tid,
 		       k + 1, n, f->id, strerror((int)-r),
 		       r == -EACCES ? " (needs no_new_privs or CAP_SYS_ADMIN)" : "");
 	return r < 0 ? (int)r : 0;
 }
 
 /*
- * Thread i of rc gets its filters, oldest first; nothing when it has none.
+ * Thread i of proc gets its filters, oldest first; nothing when it has none.
  * Called once per thread, from creds.c or core.c (seccomp_after_creds()).
  * Returns 0 or -errno (logged).
  */
-int seccomp_restore(struct restore_ctx *rc, size_t i)
+int seccomp_restore(struct rst_proc *proc, size_t i)
 {
-	const CoreEntry *ce = rc->threads[i].core;
-	struct inject *saved = rc->inp;
+	const CoreEntry *ce = proc->threads[i].core;
+	struct inject *saved = proc->inp;
 	size_t k;
 	int ret = 0;
 
 	if (!ce->n_seccomp_filters)
 		return 0;
-	suspend(rc, i);
-	rc->inp = i ? &rc->threads[i].in : &rc->in;
+	suspend(proc, i);
+	proc->inp = i ? &proc->threads[i].in : &proc->in;
 	for (k = 0; !ret && k < ce->n_seccomp_filters; k++)
-		ret = install(rc, i, find_filter(&rc->root->recs, ce->seccomp_filters[k]), k,
+		ret = install(proc, i, find_filter(&proc->img->recs, ce->seccomp_filters[k]), k,
 			      ce->n_seccomp_filters);
-	rc->inp = saved;
+	proc->inp = saved;
 	return ret;
 }
 
 /*
- * After the last injected call of rc's leader (core.c: the munmap of the
+ * After the last injected call of proc's leader (core.c: the munmap of the
  * scratch area, run with PTRACE_SYSCALL): a filter that kills or traps a
  * call does not make it fail.  The kernel skips it, puts the registers
  * back (so the result reads as the syscall number) and queues a SIGSYS for
@@ -238,20 +238,20 @@ int seccomp_restore(struct restore_ctx *rc, size_t i)
  * SIGSYS from seccomp (si_code SYS_SECCOMP) at our gadget in the leader's
  * own queue.  Returns 0 or -EPERM (logged).
  */
-int seccomp_check_sigsys(struct restore_ctx *rc, const char *what)
+int seccomp_check_sigsys(struct rst_proc *proc, const char *what)
 {
 	struct peek_args a = { 0, 0, SIGSYS_PEEK };
 	siginfo_t si[SIGSYS_PEEK];
 	long n, k;
 
-	if (!rc->seccomp_on)
+	if (!proc->seccomp_on)
 		return 0;
-	n = ptrace(PTRACE_PEEKSIGINFO, rc->pid, &a, si);
+	n = ptrace(PTRACE_PEEKSIGINFO, proc->pid, &a, si);
 	for (k = 0; k < n; k++) {
 		if (si[k].si_signo == SIGSYS && si[k].si_code == SYS_SECCOMP &&
-		    (uint64_t)(uintptr_t)si[k].si_call_addr == rc->in.gadget + 2) {
+		    (uint64_t)(uintptr_t)si[k].si_call_addr == proc->in.gadget + 2) {
 			pr_err("pid %d: %s: its restored seccomp filters kill or trap that call (SIGSYS)\n",
-			       rc->pid, what);
+			       proc->pid, what);
 			return -EPERM;
 		}
 	}

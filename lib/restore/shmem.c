@@ -34,28 +34,27 @@
 #endif
 
 /* The object with this id, or NULL. */
-struct rst_shmem *rshm_find(const struct restore_ctx *rc, uint32_t id)
+struct rst_shmem *rshm_find(const struct rst_image *img, uint32_t id)
 {
-	const struct restore_ctx *root = rc->root ? rc->root : rc;
 	size_t i;
 
-	for (i = 0; i < root->nr_shm; i++)
-		if (root->shm[i].id == id)
-			return &root->shm[i];
+	for (i = 0; i < img->nr_shm; i++)
+		if (img->shm[i].id == id)
+			return &img->shm[i];
 	return NULL;
 }
 
-static struct rst_shmem *rshm_get(struct restore_ctx *root, uint32_t id)
+static struct rst_shmem *rshm_get(struct rst_image *img, uint32_t id)
 {
-	struct rst_shmem *s = rshm_find(root, id), *n;
+	struct rst_shmem *s = rshm_find(img, id), *n;
 
 	if (s)
 		return s;
-	n = realloc(root->shm, (root->nr_shm + 1) * sizeof(*n));
+	n = realloc(img->shm, (img->nr_shm + 1) * sizeof(*n));
 	if (!n)
 		return NULL;
-	root->shm = n;
-	s = &n[root->nr_shm++];
+	img->shm = n;
+	s = &n[img->nr_shm++];
 	memset(s, 0, sizeof(*s));
 	s->id = id;
 	s->pool_fd = s->our_fd = -1;
@@ -73,20 +72,20 @@ static bool is_memfd_name(const char *name)
  * the SysV records, and decides how each is rebuilt.  Pool fds are numbered
  * from base.  Returns 0/-errno.
  */
-int rshm_plan(struct restore_ctx *root, int base)
+int rshm_plan(struct rst_image *img, int base)
 {
 	struct rst_shmem *s;
 	size_t p, i;
 
-	for (p = 0; p < root->nr_procs; p++) {
-		const struct restore_ctx *c = root->procs[p];
+	for (p = 0; p < img->nr_procs; p++) {
+		const struct rst_proc *c = img->procs[p];
 
 		for (i = 0; i < c->nr_vmas; i++) {
 			const VmaEntry *v = c->vmas[i], *pv;
 
 			if (v->kind != VMA_KIND__VMA_SHMEM || !v->has_shmem_id)
 				continue;
-			s = rshm_get(root, v->shmem_id);
+			s = rshm_get(img, v->shmem_id);
 			if (!s)
 				return -ENOMEM;
 			if (v->pgoff + (v->end - v->start) > s->size)
@@ -100,12 +99,12 @@ int rshm_plan(struct restore_ctx *root, int base)
 				s->mappers++;
 		}
 	}
-	for (i = 0; i < root->nr_files; i++) {
-		const FileEntry *fe = root->files[i].fe;
+	for (i = 0; i < img->nr_files; i++) {
+		const FileEntry *fe = img->files[i].fe;
 
 		if (fe->kind != FILE_KIND__FILE_MEMFD)
 			continue;
-		s = rshm_get(root, fe->shmem_id);
+		s = rshm_get(img, fe->shmem_id);
 		if (!s)
 			return -ENOMEM;
 		/* i_size as recorded, not the mappings' extent (they may run past it) */
@@ -114,15 +113,15 @@ int rshm_plan(struct restore_ctx *root, int base)
 		s->memfd = true;
 		s->file = fe;
 	}
-	for (i = 0; i < root->recs.n_sysv; i++) {
-		s = rshm_get(root, root->recs.sysv[i]->shmem_id);
+	for (i = 0; i < img->recs.n_sysv; i++) {
+		s = rshm_get(img, img->recs.sysv[i]->shmem_id);
 		if (!s)
 			return -ENOMEM;
-		s->sysv = root->recs.sysv[i];
+		s->sysv = img->recs.sysv[i];
 		s->size = s->sysv->size;
 	}
-	for (i = 0; i < root->nr_shm; i++) {
-		s = &root->shm[i];
+	for (i = 0; i < img->nr_shm; i++) {
+		s = &img->shm[i];
 		if (s->sysv_mapped && !s->sysv) {
 			pr_err("image: SysV segment of object %u has no SYSV_SHM record\n", s->id);
 			return -EBADMSG;
@@ -135,13 +134,13 @@ int rshm_plan(struct restore_ctx *root, int base)
 }
 
 /* Number of pool fds the objects need. */
-int rshm_pool_count(const struct restore_ctx *root)
+int rshm_pool_count(const struct rst_image *img)
 {
 	size_t i;
 	int n = 0;
 
-	for (i = 0; i < root->nr_shm; i++)
-		n += root->shm[i].pooled;
+	for (i = 0; i < img->nr_shm; i++)
+		n += img->shm[i].pooled;
 	return n;
 }
 
@@ -162,12 +161,12 @@ static void memfd_name(const struct rst_shmem *s, char *buf, size_t len)
 }
 
 /* Child (root, in C): creates every pooled object on its pool fd. */
-int rshm_create_pool(struct restore_ctx *rc)
+int rshm_create_pool(const struct rst_image *img)
 {
 	size_t i;
 
-	for (i = 0; i < rc->nr_shm; i++) {
-		struct rst_shmem *s = &rc->shm[i];
+	for (i = 0; i < img->nr_shm; i++) {
+		struct rst_shmem *s = &img->shm[i];
 		char name[250];
 		int fd;
 
@@ -190,9 +189,9 @@ int rshm_create_pool(struct restore_ctx *rc)
 }
 
 /* Child: a memfd fd, as a new description of its pooled object. */
-int rshm_open_file(struct restore_ctx *rc, const FileEntry *fe)
+int rshm_open_file(const struct rst_image *img, const FileEntry *fe)
 {
-	const struct rst_shmem *s = rshm_find(rc, fe->shmem_id);
+	const struct rst_shmem *s = rshm_find(img, fe->shmem_id);
 	char path[64];
 	int fd;
 
@@ -217,24 +216,25 @@ int rshm_open_file(struct restore_ctx *rc, const FileEntry *fe)
  * we write ourselves (pooled memfds through the root's fd, SysV segments
  * through our own attach).  Returns 0/-errno.
  */
-int rshm_open_ours(struct restore_ctx *rc)
+int rshm_open_ours(struct rst_image *img)
 {
 	char path[64];
 	size_t i;
 	int ret;
 
-	for (i = 0; i < rc->nr_shm; i++) {
-		struct rst_shmem *s = &rc->shm[i];
+	for (i = 0; i < img->nr_shm; i++) {
+		struct rst_shmem *s = &img->shm[i];
 
 		if (s->pooled) {
-			snprintf(path, sizeof(path), "/proc/%d/fd/%d", rc->pid, s->pool_fd);
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", rst_root(img)->pid,
+				 s->pool_fd);
 			s->our_fd = open(path, O_RDWR | O_CLOEXEC);
 			if (s->our_fd < 0) {
 				pr_perror("cannot open shared memory object %u", s->id);
 				return -errno;
 			}
 		} else if (s->sysv) {
-			ret = rsysv_get(rc, s);
+			ret = rsysv_get(img, s);
 			if (ret)
 				return ret;
 		}
@@ -322,36 +322,37 @@ int rshm_write(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len
 	return 0;
 }
 
-/* Maps area v of rc from its object; 1 if the object is not ours to map. */
-int rshm_map(struct restore_ctx *rc, const VmaEntry *v)
+/* Maps area v of proc from its object; 1 if the object is not ours to map. */
+int rshm_map(struct rst_proc *proc, const VmaEntry *v)
 {
-	const struct rst_shmem *s = v->has_shmem_id ? rshm_find(rc, v->shmem_id) : NULL;
+	const struct rst_shmem *s = v->has_shmem_id ? rshm_find(proc->img, v->shmem_id) : NULL;
 	long r;
 
 	if (!s || (!s->pooled && !s->sysv))
 		return 1;
 	if (s->sysv)
-		r = rst_inject(rc, NULL, SYS_shmat, s->shmid, v->start,
+		r = rst_inject(proc, NULL, SYS_shmat, s->shmid, v->start,
 			       (v->prot & PROT_WRITE) ? 0 : SHM_RDONLY, 0, 0, 0);
 	else
-		r = rst_inject(rc, NULL, SYS_mmap, v->start, v->end - v->start, v->prot,
+		r = rst_inject(proc, NULL, SYS_mmap, v->start, v->end - v->start, v->prot,
 			       MAP_SHARED | MAP_FIXED_NOREPLACE, s->pool_fd, v->pgoff);
 	if (r != (long)v->start) {
-		pr_err("pid %d: cannot map shared memory object %u at %#llx: %s\n", rc->pid, s->id,
-		       (unsigned long long)v->start, r < 0 ? strerror(-r) : "mapped elsewhere");
+		pr_err("pid %d: cannot map shared memory object %u at %#llx: %s\n", proc->pid,
+		       s->id, (unsigned long long)v->start,
+		       r < 0 ? strerror(-r) : "mapped elsewhere");
 		return r < 0 ? (int)r : -EFAULT;
 	}
 	return 0;
 }
 
 /* Parent, before the tree runs: seals, removed segments, our handles. */
-int rshm_finish(struct restore_ctx *rc)
+int rshm_finish(struct rst_image *img)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; i < rc->nr_shm; i++) {
-		struct rst_shmem *s = &rc->shm[i];
+	for (i = 0; i < img->nr_shm; i++) {
+		struct rst_shmem *s = &img->shm[i];
 
 		if (s->our_fd >= 0 && s->file && s->file->seals &&
 		    fcntl(s->our_fd, F_ADD_SEALS, s->file->seals) && !ret) {
@@ -372,12 +373,12 @@ int rshm_finish(struct restore_ctx *rc)
 }
 
 /* Our handles closed; segments we created removed unless the tree has them. */
-void rshm_free(struct restore_ctx *rc)
+void rshm_free(struct rst_image *img)
 {
 	size_t i;
 
-	for (i = 0; i < rc->nr_shm; i++) {
-		struct rst_shmem *s = &rc->shm[i];
+	for (i = 0; i < img->nr_shm; i++) {
+		struct rst_shmem *s = &img->shm[i];
 
 		if (s->our_fd >= 0)
 			close(s->our_fd);
@@ -387,7 +388,7 @@ void rshm_free(struct restore_ctx *rc)
 			shmctl(s->shmid, IPC_RMID, NULL);
 		free(s->covered);
 	}
-	free(rc->shm);
-	rc->shm = NULL;
-	rc->nr_shm = 0;
+	free(img->shm);
+	img->shm = NULL;
+	img->nr_shm = 0;
 }

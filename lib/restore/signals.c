@@ -25,12 +25,12 @@ struct rst_ksigaction {
 	uint64_t mask;
 };
 
-static int restore_sigactions(struct restore_ctx *rc)
+static int restore_sigactions(struct rst_proc *proc)
 {
 	size_t i;
 
-	for (i = 0; i < rc->sigs->n_actions; i++) {
-		const SigactionEntry *a = rc->sigs->actions[i];
+	for (i = 0; i < proc->sigs->n_actions; i++) {
+		const SigactionEntry *a = proc->sigs->actions[i];
 		struct rst_ksigaction ka = {
 			a->handler, a->flags, a->restorer, a->mask
 		};
@@ -46,9 +46,9 @@ static int restore_sigactions(struct restore_ctx *rc)
 	return 0;
 }
 
-static int restore_altstack(struct restore_ctx *rc)
+static int restore_altstack(struct rst_proc *proc)
 {
-	const SigaltstackEntry *s = rc->core->altstack;
+	const SigaltstackEntry *s = proc->core->altstack;
 	stack_t ss;
 
 	if (!s || (s->flags & SS_DISABLE) || !s->size)
@@ -81,12 +81,12 @@ bool itimer_value(const ItimerEntry *t, struct itimerval *v)
 	return left != 0;
 }
 
-static int restore_itimers(struct restore_ctx *rc)
+static int restore_itimers(struct rst_proc *proc)
 {
 	size_t i;
 
-	for (i = 0; i < rc->sigs->n_itimers; i++) {
-		const ItimerEntry *t = rc->sigs->itimers[i];
+	for (i = 0; i < proc->sigs->n_itimers; i++) {
+		const ItimerEntry *t = proc->sigs->itimers[i];
 		struct itimerval v;
 
 		if (!itimer_value(t, &v))
@@ -100,14 +100,14 @@ static int restore_itimers(struct restore_ctx *rc)
 }
 
 /* Child: all of the above.  Returns 0/-errno. */
-int signals_restore(struct restore_ctx *rc)
+int signals_restore(struct rst_proc *proc)
 {
 	int ret;
 
-	ret = restore_sigactions(rc);
+	ret = restore_sigactions(proc);
 	if (!ret)
-		ret = restore_altstack(rc);
+		ret = restore_altstack(proc);
 	if (!ret)
-		ret = restore_itimers(rc);
+		ret = restore_itimers(proc);
 	return ret;
 }

@@ -79,9 +79,9 @@ static int spool_record(int fd, const struct img_record *rec)
 }
 
 /* Reads the rest of the image (pending record first) into a memfd. */
-static int spool_rest(struct restore_ctx *rc)
+static int spool_rest(struct rst_image *img)
 {
-	struct img_record rec = rc->s->pending;
+	struct img_record rec = img->stream.pending;
 	int fd, more = 1, ret = 0;
 
 	fd = memfd_create("vxcr-spool", MFD_CLOEXEC);
@@ -95,9 +95,9 @@ static int spool_rest(struct restore_ctx *rc)
 			pr_err("cannot spool the image: %s\n", strerror(-ret));
 			break;
 		}
-		more = img_read_record(rc->s->rd, &rec);
+		more = img_read_record(img->stream.rd, &rec);
 		if (more < 0) {
-			pr_err("image: %s\n", img_reader_error(rc->s->rd));
+			pr_err("image: %s\n", img_reader_error(img->stream.rd));
 			ret = more;
 		}
 	}
@@ -105,8 +105,8 @@ static int spool_rest(struct restore_ctx *rc)
 		close(fd);
 		return ret ? ret : -errno;
 	}
-	rc->s->spool_fd = fd;
-	rc->s->spool_index = rc->s->pending.index;
+	img->stream.spool_fd = fd;
+	img->stream.spool_index = img->stream.pending.index;
 	return 0;
 }
 
@@ -115,29 +115,29 @@ static int spool_rest(struct restore_ctx *rc)
  * (nobody is going to release the pid for us); for a stream, spools the
  * rest and waits up to SPOOL_WAIT_MS for the pid.  Returns 0 or -EEXIST.
  */
-int spool_wait_pid(struct restore_ctx *rc)
+int spool_wait_pid(struct rst_image *img)
 {
-	pid_t pid = tree_busy_pid(rc);
+	pid_t pid = tree_busy_pid(img);
 	struct timespec ts = { 0, 5 * 1000000 };
 	int i, ret;
 
-	if (lseek(rc->img_fd, 0, SEEK_CUR) >= 0 || errno != ESPIPE || !rc->s->have_pending) {
+	if (lseek(img->img_fd, 0, SEEK_CUR) >= 0 || errno != ESPIPE || !img->stream.have_pending) {
 		pr_err("pid %d is in use (vxrestore --pidns restores into a new PID namespace)\n",
 		       pid);
 		return -EEXIST;
 	}
 	pr_info("pid %d is in use; reading the rest of the image and waiting for it\n", pid);
-	ret = spool_rest(rc);
+	ret = spool_rest(img);
 	if (ret)
 		return ret;
-	for (i = 0; i < SPOOL_WAIT_MS / 5 && (pid = tree_busy_pid(rc)); i++)
+	for (i = 0; i < SPOOL_WAIT_MS / 5 && (pid = tree_busy_pid(img)); i++)
 		nanosleep(&ts, NULL);
 	if (pid) {
 		pr_err("pid %d is in use (still, %d s after the image was complete)\n", pid,
 		       SPOOL_WAIT_MS / 1000);
 		return -EEXIST;
 	}
-	return restore_next_record(rc, &rc->s->pending) == 1 ? 0 : -EBADMSG;
+	return restore_next_record(img, &img->stream.pending) == 1 ? 0 : -EBADMSG;
 }
 
 /*
@@ -145,30 +145,30 @@ int spool_wait_pid(struct restore_ctx *rc)
  * one, else from the image reader.  1 with *rec filled, 0 at the end (the
  * trailer has been checked), -errno (logged).
  */
-int restore_next_record(struct restore_ctx *rc, struct img_record *rec)
+int restore_next_record(struct rst_image *img, struct img_record *rec)
 {
 	struct spool_hdr h;
 	void *nb;
 	int ret;
 
-	if (rc->s->spool_fd < 0) {
-		ret = img_read_record(rc->s->rd, rec);
+	if (img->stream.spool_fd < 0) {
+		ret = img_read_record(img->stream.rd, rec);
 		if (ret < 0)
-			pr_err("image: %s\n", img_reader_error(rc->s->rd));
+			pr_err("image: %s\n", img_reader_error(img->stream.rd));
 		return ret;
 	}
-	ret = read_all(rc->s->spool_fd, &h, sizeof(h));
+	ret = read_all(img->stream.spool_fd, &h, sizeof(h));
 	if (ret == -ENODATA)
 		return 0;
-	if (!ret && h.length > rc->s->spool_cap) {
-		nb = realloc(rc->s->spool_buf, h.length);
+	if (!ret && h.length > img->stream.spool_cap) {
+		nb = realloc(img->stream.spool_buf, h.length);
 		if (!nb)
 			return -ENOMEM;
-		rc->s->spool_buf = nb;
-		rc->s->spool_cap = h.length;
+		img->stream.spool_buf = nb;
+		img->stream.spool_cap = h.length;
 	}
 	if (!ret)
-		ret = read_all(rc->s->spool_fd, rc->s->spool_buf, h.length);
+		ret = read_all(img->stream.spool_fd, img->stream.spool_buf, h.length);
 	if (ret) {
 		pr_err("cannot read the image spool: %s\n", strerror(-ret));
 		return ret;
@@ -176,16 +176,16 @@ int restore_next_record(struct restore_ctx *rc, struct img_record *rec)
 	rec->type = h.type;
 	rec->flags = h.flags;
 	rec->length = h.length;
-	rec->payload = rc->s->spool_buf;
-	rec->index = rc->s->spool_index++;
+	rec->payload = img->stream.spool_buf;
+	rec->index = img->stream.spool_index++;
 	return 1;
 }
 
-void spool_free(struct restore_ctx *rc)
+void spool_free(struct rst_image *img)
 {
-	if (rc->s->spool_fd >= 0)
-		close(rc->s->spool_fd);
-	rc->s->spool_fd = -1;
-	free(rc->s->spool_buf);
-	rc->s->spool_buf = NULL;
+	if (img->stream.spool_fd >= 0)
+		close(img->stream.spool_fd);
+	img->stream.spool_fd = -1;
+	free(img->stream.spool_buf);
+	img->stream.spool_buf = NULL;
 }

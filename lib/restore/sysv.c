@@ -69,13 +69,13 @@ static int sysv_take_existing(struct rst_shmem *s, const struct shmid_ds *ds)
 }
 
 /* A new segment at the recorded id, owner and mode as recorded. */
-static int sysv_create(struct restore_ctx *root, struct rst_shmem *s)
+static int sysv_create(struct rst_image *img, struct rst_shmem *s)
 {
 	const SysvShmEntry *e = s->sysv;
 	struct shmid_ds ds;
 	int id, ret;
 
-	ret = rst_janitor_start(root);
+	ret = rst_janitor_start(img);
 	ret = ret ? : write_sysctl("/proc/sys/kernel/shm_next_id", e->shmid);
 	if (ret) {
 		pr_err("cannot set kernel.shm_next_id (needed for SysV segment %d): %s\n",
@@ -105,7 +105,7 @@ static int sysv_create(struct restore_ctx *root, struct rst_shmem *s)
 	return 0;
 }
 
-int rsysv_get(struct restore_ctx *root, struct rst_shmem *s)
+int rsysv_get(struct rst_image *img, struct rst_shmem *s)
 {
 	struct shmid_ds ds;
 	int ret;
@@ -113,7 +113,7 @@ int rsysv_get(struct restore_ctx *root, struct rst_shmem *s)
 	if (shmctl(s->sysv->shmid, IPC_STAT, &ds) == 0)
 		ret = sysv_take_existing(s, &ds);
 	else
-		ret = sysv_create(root, s);
+		ret = sysv_create(img, s);
 	if (ret)
 		return ret;
 	s->ours = shmat(s->shmid, NULL, s->verify ? SHM_RDONLY : 0);

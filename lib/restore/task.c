@@ -24,9 +24,9 @@
 #include "log.h"
 #include "restore/restore.h"
 
-static int restore_session(struct restore_ctx *rc)
+static int restore_session(struct rst_proc *proc)
 {
-	const TaskEntry *t = rc->task;
+	const TaskEntry *t = proc->task;
 
 	if (t->sid == t->pid) {
 		if (setsid() < 0) {
@@ -42,9 +42,9 @@ static int restore_session(struct restore_ctx *rc)
 	return 0;
 }
 
-static int restore_fs(struct restore_ctx *rc)
+static int restore_fs(struct rst_proc *proc)
 {
-	const TaskEntry *t = rc->task;
+	const TaskEntry *t = proc->task;
 
 	if (t->cwd && chdir(t->cwd)) {
 		pr_perror("cannot chdir to %s", t->cwd);
@@ -76,9 +76,9 @@ static int restore_oom(int adj)
 	return ret;
 }
 
-static int restore_sched(struct restore_ctx *rc)
+static int restore_sched(struct rst_proc *proc)
 {
-	const CoreEntry *c = rc->core;
+	const CoreEntry *c = proc->core;
 	struct sched_param sp = { .sched_priority = c->sched_prio };
 
 	if (c->has_sched_policy && sched_setscheduler(0, c->sched_policy, &sp)) {
@@ -92,10 +92,10 @@ static int restore_sched(struct restore_ctx *rc)
 	return 0;
 }
 
-static int restore_prctls(struct restore_ctx *rc)
+static int restore_prctls(struct rst_proc *proc)
 {
-	const TaskEntry *t = rc->task;
-	const char *comm = rc->core->comm ? rc->core->comm : t->comm;
+	const TaskEntry *t = proc->task;
+	const char *comm = proc->core->comm ? proc->core->comm : t->comm;
 
 	if (comm && prctl(PR_SET_NAME, comm, 0, 0, 0))
 		return -errno;
@@ -112,38 +112,38 @@ static int restore_prctls(struct restore_ctx *rc)
 }
 
 /* Child: everything above except limits.  Returns 0/-errno. */
-int task_restore_attrs(struct restore_ctx *rc)
+int task_restore_attrs(struct rst_proc *proc)
 {
-	const TaskEntry *t = rc->task;
+	const TaskEntry *t = proc->task;
 	int ret;
 
-	ret = restore_session(rc);
+	ret = restore_session(proc);
 	if (!ret)
-		ret = restore_fs(rc);
+		ret = restore_fs(proc);
 	if (ret)
 		return ret;
 	if (t->has_personality && personality(t->personality) < 0) {
 		pr_perror("personality %#x", t->personality);
 		return -errno;
 	}
-	ret = restore_prctls(rc);
+	ret = restore_prctls(proc);
 	if (ret) {
 		pr_err("prctl: %s\n", strerror(-ret));
 		return ret;
 	}
-	ret = restore_sched(rc);
+	ret = restore_sched(proc);
 	if (!ret && t->has_oom_score_adj)
 		ret = restore_oom(t->oom_score_adj);
 	return ret;
 }
 
 /* Child: resource limits, last of the in-process steps. */
-int task_restore_rlimits(struct restore_ctx *rc)
+int task_restore_rlimits(struct rst_proc *proc)
 {
 	size_t i;
 
-	for (i = 0; i < rc->task->n_rlimits; i++) {
-		const RlimitEntry *r = rc->task->rlimits[i];
+	for (i = 0; i < proc->task->n_rlimits; i++) {
+		const RlimitEntry *r = proc->task->rlimits[i];
 		struct rlimit rl = { r->cur, r->max };
 
 		if (setrlimit(r->resource, &rl)) {

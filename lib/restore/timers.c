@@ -46,7 +46,7 @@ struct ktimer_args {
 	struct timespec it[2];	/* itimerspec: interval, value */
 };
 
-#define ARGS(rc) ((rc)->scratch + RST_SCRATCH_DATA + RST_SCR_GROUPS)
+#define ARGS(proc) ((proc)->img->scratch + RST_SCRATCH_DATA + RST_SCR_GROUPS)
 
 static int cmp_id(const void *a, const void *b)
 {
@@ -57,10 +57,10 @@ static int cmp_id(const void *a, const void *b)
 }
 
 /* timer_create with the id in *timerid (honoured or not); the id or -errno. */
-static long create(struct restore_ctx *rc, const PosixTimerEntry *t)
+static long create(struct rst_proc *proc, const PosixTimerEntry *t)
 {
 	struct ktimer_args a = { .id = (int32_t)t->id };
-	uint64_t base = ARGS(rc);
+	uint64_t base = ARGS(proc);
 	long r;
 	int ret;
 
@@ -68,38 +68,38 @@ static long create(struct restore_ctx *rc, const PosixTimerEntry *t)
 	a.ev.signo = (int32_t)t->signo;
 	a.ev.notify = (int32_t)t->notify;
 	a.ev.tid = (int32_t)t->notify_tid;
-	ret = inject_write(rc->pid, base, &a, sizeof(a));
+	ret = inject_write(proc->pid, base, &a, sizeof(a));
 	if (ret)
 		return ret;
-	r = rst_inject(rc, "timer_create", SYS_timer_create, t->clock_id, base,
+	r = rst_inject(proc, "timer_create", SYS_timer_create, t->clock_id, base,
 		       base + offsetof(struct ktimer_args, id), 0, 0, 0);
 	if (r < 0)
 		return r;
-	ret = inject_read(rc->pid, base + offsetof(struct ktimer_args, id), &a.id, sizeof(a.id));
+	ret = inject_read(proc->pid, base + offsetof(struct ktimer_args, id), &a.id, sizeof(a.id));
 	return ret ? ret : a.id;
 }
 
-static int arm(struct restore_ctx *rc, const PosixTimerEntry *t)
+static int arm(struct rst_proc *proc, const PosixTimerEntry *t)
 {
 	struct timespec it[2] = {
 		{ t->interval_ns / 1000000000, t->interval_ns % 1000000000 },
 		{ t->value_ns / 1000000000, t->value_ns % 1000000000 },
 	};
-	uint64_t base = ARGS(rc) + offsetof(struct ktimer_args, it);
+	uint64_t base = ARGS(proc) + offsetof(struct ktimer_args, it);
 	long r;
 	int ret;
 
 	if (!t->value_ns)
 		return 0;
-	ret = inject_write(rc->pid, base, it, sizeof(it));
+	ret = inject_write(proc->pid, base, it, sizeof(it));
 	if (ret)
 		return ret;
-	r = rst_inject(rc, "timer_settime", SYS_timer_settime, t->id, 0, base, 0, 0, 0);
+	r = rst_inject(proc, "timer_settime", SYS_timer_settime, t->id, 0, base, 0, 0, 0);
 	return r < 0 ? (int)r : 0;
 }
 
 /* Creates timers in id order, filling gaps with dummies deleted at the end. */
-static int create_in_order(struct restore_ctx *rc, PosixTimerEntry **v, size_t n)
+static int create_in_order(struct rst_proc *proc, PosixTimerEntry **v, size_t n)
 {
 	PosixTimerEntry dummy = POSIX_TIMER_ENTRY__INIT;
 	uint32_t next = 0;
@@ -111,20 +111,22 @@ static int create_in_order(struct restore_ctx *rc, PosixTimerEntry **v, size_t n
 	for (i = 0; i < n; i++) {
 		if (v[i]->id > MAX_TIMER_ID) {
 			pr_err("pid %d: timer id %u cannot be recreated without "
-			       "PR_TIMER_CREATE_RESTORE_IDS (Linux 6.17)\n", rc->pid, v[i]->id);
+			       "PR_TIMER_CREATE_RESTORE_IDS (Linux 6.17)\n", proc->pid,
+			       v[i]->id);
 			return -ENOTSUP;
 		}
 		for (; next < v[i]->id; next++) {
-			r = create(rc, &dummy);
+			r = create(proc, &dummy);
 			if (r < 0)
 				return r;
 		}
-		r = create(rc, v[i]);
+		r = create(proc, v[i]);
 		if (r < 0)
 			return r;
 		if (r != v[i]->id) {
 			pr_err("pid %d: timer_create gave id %ld, not %u, and the kernel lacks "
-			       "PR_TIMER_CREATE_RESTORE_IDS (Linux 6.17)\n", rc->pid, r, v[i]->id);
+			       "PR_TIMER_CREATE_RESTORE_IDS (Linux 6.17)\n", proc->pid, r,
+			       v[i]->id);
 			return -ENOTSUP;
 		}
 		next = v[i]->id + 1;
@@ -132,15 +134,16 @@ static int create_in_order(struct restore_ctx *rc, PosixTimerEntry **v, size_t n
 	for (i = 0, next = 0; i < n; i++)
 		for (; next <= v[i]->id; next++)
 			if (next != v[i]->id)
-				rst_inject(rc, "timer_delete", SYS_timer_delete, next, 0, 0, 0, 0, 0);
+				rst_inject(proc, "timer_delete", SYS_timer_delete, next, 0, 0, 0,
+					   0, 0);
 	return 0;
 }
 
-/* Recreates and arms every POSIX timer of rc.  Returns 0/-errno. */
-int timers_restore(struct restore_ctx *rc)
+/* Recreates and arms every POSIX timer of proc.  Returns 0/-errno. */
+int timers_restore(struct rst_proc *proc)
 {
 	PosixTimerEntry **v;
-	size_t i, n = rc->sigs ? rc->sigs->n_timers : 0;
+	size_t i, n = proc->sigs ? proc->sigs->n_timers : 0;
 	bool by_id;
 	long r;
 	int ret = 0;
@@ -150,29 +153,29 @@ int timers_restore(struct restore_ctx *rc)
 	v = malloc(n * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	memcpy(v, rc->sigs->timers, n * sizeof(*v));
+	memcpy(v, proc->sigs->timers, n * sizeof(*v));
 	qsort(v, n, sizeof(*v), cmp_id);
-	r = rst_inject(rc, NULL, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_ON,
+	r = rst_inject(proc, NULL, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_ON,
 		       0, 0, 0, 0);
 	by_id = r == 0;
 	if (by_id) {
 		for (i = 0; !ret && i < n; i++) {
-			r = create(rc, v[i]);
+			r = create(proc, v[i]);
 			if (r >= 0 && r != v[i]->id)
 				r = -EEXIST;
 			if (r < 0) {
-				pr_err("pid %d: cannot recreate timer %u: %s\n", rc->pid, v[i]->id,
-				       strerror((int)-r));
+				pr_err("pid %d: cannot recreate timer %u: %s\n", proc->pid,
+				       v[i]->id, strerror((int)-r));
 				ret = (int)r;
 			}
 		}
-		rst_inject(rc, NULL, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_OFF,
+		rst_inject(proc, NULL, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_OFF,
 			   0, 0, 0, 0);
 	} else {
-		ret = create_in_order(rc, v, n);
+		ret = create_in_order(proc, v, n);
 	}
 	for (i = 0; !ret && i < n; i++)
-		ret = arm(rc, v[i]);
+		ret = arm(proc, v[i]);
 	free(v);
 	return ret;
 }

@@ -37,14 +37,14 @@ extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
 /* Child: sends err and the last error message to the parent.  Returns err. */
-int child_report(struct restore_ctx *rc, int err)
+static int child_report(const struct rst_image *img, int err)
 {
 	struct rst_report r = { .err = err };
 	ssize_t n;
 
 	snprintf(r.msg, sizeof(r.msg), "%s", *vxcr_last_error() ? vxcr_last_error() :
 		 strerror(-err));
-	n = write(rc->ctl_fd, &r, sizeof(r));
+	n = write(img->ctl_fd, &r, sizeof(r));
 	(void)n;
 	return err;
 }
@@ -71,15 +71,15 @@ static int child_drop_rseq(void)
 }
 
 /* Child: maps the scratch area with "syscall; int3" at its start. */
-static int child_map_scratch(struct restore_ctx *rc)
+static int child_map_scratch(const struct rst_image *img)
 {
 	static const uint8_t gadget[] = { 0x0f, 0x05, 0xcc };
 	void *p;
 
-	p = mmap((void *)rc->scratch, rc->scratch_len, PROT_READ | PROT_WRITE,
+	p = mmap((void *)img->scratch, img->scratch_len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p == MAP_FAILED || p != (void *)rc->scratch) {
-		pr_perror("cannot map the scratch area at %#llx", (unsigned long long)rc->scratch);
+	if (p == MAP_FAILED || p != (void *)img->scratch) {
+		pr_perror("cannot map the scratch area at %#llx", (unsigned long long)img->scratch);
 		return -errno ? -errno : -EEXIST;
 	}
 	memcpy(p, gadget, sizeof(gadget));
@@ -90,7 +90,8 @@ static int child_map_scratch(struct restore_ctx *rc)
 	return 0;
 }
 
-static int child_steps(struct restore_ctx *rc)
+/* Child: the root's part in C, on its copy of the plan. */
+static int child_steps(struct rst_proc *root)
 {
 	sigset_t all;
 	int ret;
@@ -100,18 +101,18 @@ static int child_steps(struct restore_ctx *rc)
 		pr_perror("sigprocmask");
 		return -errno;
 	}
-	ret = rc->ctxe ? ctx_child_setup(rc) : 0;
+	ret = root->img->ctxe ? ctx_child_setup(root->img) : 0;
 	ret = ret ? : child_drop_rseq();
 	if (!ret)
-		ret = files_restore(rc);
+		ret = files_restore(root);
 	if (!ret)
-		ret = task_restore_attrs(rc);
+		ret = task_restore_attrs(root);
 	if (!ret)
-		ret = signals_restore(rc);
+		ret = signals_restore(root);
 	if (!ret)
-		ret = task_restore_rlimits(rc);
+		ret = task_restore_rlimits(root);
 	if (!ret)
-		ret = child_map_scratch(rc);
+		ret = child_map_scratch(root->img);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
@@ -123,33 +124,34 @@ static int child_steps(struct restore_ctx *rc)
 }
 
 /* Child: never returns. */
-static void __attribute__((noreturn)) child_main(struct restore_ctx *rc, pid_t parent)
+static void __attribute__((noreturn)) child_main(struct rst_proc *root, pid_t parent)
 {
+	const struct rst_image *img = root->img;
 	int ret;
 
 	/* the init of a new pid namespace sees its parent as 0 */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != (rc->ctxe ? 0 : parent))
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != (img->ctxe ? 0 : parent))
 		_exit(1);
 	/* our report fd goes where the plan says, above the target's fds */
-	if (rc->ctl_wr != rc->ctl_fd) {
-		if (dup2(rc->ctl_wr, rc->ctl_fd) < 0)
+	if (root->ctl_wr != img->ctl_fd) {
+		if (dup2(root->ctl_wr, img->ctl_fd) < 0)
 			_exit(1);
-		close(rc->ctl_wr);
+		close(root->ctl_wr);
 	}
-	ret = child_steps(rc);
-	child_report(rc, ret);
+	ret = child_steps(root);
+	child_report(img, ret);
 	_exit(1);
 }
 
 /* Parent: a failed child's report, logged as our error. */
-static int read_report(struct restore_ctx *rc, int status)
+static int read_report(struct rst_proc *root, int status)
 {
 	struct rst_report r;
 	ssize_t n;
 
-	n = read(rc->ctl_rd, &r, sizeof(r));
+	n = read(root->ctl_rd, &r, sizeof(r));
 	if (n != (ssize_t)sizeof(r) || r.err >= 0) {
-		pr_err("pid %d: restore child died early (status %#x)\n", rc->pid, status);
+		pr_err("pid %d: restore child died early (status %#x)\n", root->pid, status);
 		return -ECHILD;
 	}
 	r.msg[sizeof(r.msg) - 1] = '\0';
@@ -158,26 +160,26 @@ static int read_report(struct restore_ctx *rc, int status)
 }
 
 /* Parent: waits for the child's SIGSTOP and takes hold of it. */
-static int wait_child_stop(struct restore_ctx *rc)
+static int wait_child_stop(struct rst_proc *root)
 {
 	int status;
 
-	while (waitpid(rc->pid, &status, __WALL) < 0) {
+	while (waitpid(root->pid, &status, __WALL) < 0) {
 		if (errno != EINTR) {
-			pr_perror("waitpid %d", rc->pid);
+			pr_perror("waitpid %d", root->pid);
 			return -errno;
 		}
 	}
 	if (!WIFSTOPPED(status)) {
-		rc->pid = -1;	/* reaped */
-		return read_report(rc, status);
+		root->pid = -1;	/* reaped */
+		return read_report(root, status);
 	}
 	if (WSTOPSIG(status) != SIGSTOP) {
-		pr_err("pid %d: unexpected stop by signal %d\n", rc->pid, WSTOPSIG(status));
+		pr_err("pid %d: unexpected stop by signal %d\n", root->pid, WSTOPSIG(status));
 		return -EINVAL;
 	}
-	if (ptrace(PTRACE_SETOPTIONS, rc->pid, NULL, RST_TRACE_OPTS)) {
-		pr_perror("pid %d: PTRACE_SETOPTIONS", rc->pid);
+	if (ptrace(PTRACE_SETOPTIONS, root->pid, NULL, RST_TRACE_OPTS)) {
+		pr_perror("pid %d: PTRACE_SETOPTIONS", root->pid);
 		return -errno;
 	}
 	return 0;
@@ -187,9 +189,10 @@ static int wait_child_stop(struct restore_ctx *rc)
  * Clones the process with the recorded pid and waits until it has done its
  * in-process part.  On success the child is ptrace-stopped.  Returns 0/-errno.
  */
-int tree_clone(struct restore_ctx *rc)
+int tree_clone(struct rst_image *img)
 {
-	pid_t want = rc->task->pid, parent = getpid();
+	struct rst_proc *root = rst_root(img);
+	pid_t want = root->task->pid, parent = getpid();
 	struct vxcr_clone_args ca = { 0 };
 	int fds[2];
 	long r;
@@ -198,15 +201,15 @@ int tree_clone(struct restore_ctx *rc)
 		pr_perror("pipe");
 		return -errno;
 	}
-	rc->ctl_rd = fds[0];
-	rc->ctl_wr = fds[1];
+	root->ctl_rd = fds[0];
+	root->ctl_wr = fds[1];
 	ca.exit_signal = SIGCHLD;
-	if (rc->ctxe) {
+	if (img->ctxe) {
 		/* pid 1 of the context's new namespaces, straight into its cgroup */
-		ca.flags = ctx_clone_flags(rc->ctxe);
-		if (rc->ns_cgroup_fd >= 0) {
+		ca.flags = ctx_clone_flags(img->ctxe);
+		if (img->ns_cgroup_fd >= 0) {
 			ca.flags |= CLONE_INTO_CGROUP;
-			ca.cgroup = (uint64_t)rc->ns_cgroup_fd;
+			ca.cgroup = (uint64_t)img->ns_cgroup_fd;
 		}
 	} else {
 		ca.set_tid = (uintptr_t)&want;
@@ -222,15 +225,15 @@ int tree_clone(struct restore_ctx *rc)
 		return -errno;
 	}
 	if (r == 0)
-		child_main(rc, parent);
-	rc->pid = r;
-	if (rc->nr_threads)
-		rc->threads[0].tid = r;	/* ours: pid 1 inside a context */
-	close(rc->ctl_wr);
-	rc->ctl_wr = -1;
-	if (rst_janitor_watch(rc, r))
+		child_main(root, parent);
+	root->pid = r;
+	if (root->nr_threads)
+		root->threads[0].tid = r;	/* ours: pid 1 inside a context */
+	close(root->ctl_wr);
+	root->ctl_wr = -1;
+	if (rst_janitor_watch(img, r))
 		return -EIO;
-	return wait_child_stop(rc);
+	return wait_child_stop(root);
 }
 
 /* Reaps pid, ours or (as its tracer, or its subreaper) not; gives up after ~2 s. */
@@ -254,24 +257,24 @@ static void reap(pid_t pid)
  * Kills every task created so far and reaps them (vxrestore is the child
  * subreaper of the tree while it restores, so orphans come back to us).
  */
-void rst_tree_kill(struct restore_ctx *rc)
+void rst_tree_kill(struct rst_image *img)
 {
 	size_t i;
 
-	for (i = 0; i < rc->nr_procs; i++)
-		if (rc->procs[i]->pid > 0)
-			kill(rc->procs[i]->pid, SIGKILL);
-	for (i = 0; i < rc->nr_helpers; i++)
-		if (rc->helpers[i]->pid > 0)
-			kill(rc->helpers[i]->pid, SIGKILL);
-	for (i = rc->nr_procs; i-- > 0;) {
-		if (rc->procs[i]->pid > 0)
-			reap(rc->procs[i]->pid);
-		rc->procs[i]->pid = -1;
+	for (i = 0; i < img->nr_procs; i++)
+		if (img->procs[i]->pid > 0)
+			kill(img->procs[i]->pid, SIGKILL);
+	for (i = 0; i < img->nr_helpers; i++)
+		if (img->helpers[i]->pid > 0)
+			kill(img->helpers[i]->pid, SIGKILL);
+	for (i = img->nr_procs; i-- > 0;) {
+		if (img->procs[i]->pid > 0)
+			reap(img->procs[i]->pid);
+		img->procs[i]->pid = -1;
 	}
-	for (i = 0; i < rc->nr_helpers; i++) {
-		if (rc->helpers[i]->pid > 0)
-			reap(rc->helpers[i]->pid);
-		rc->helpers[i]->pid = -1;
+	for (i = 0; i < img->nr_helpers; i++) {
+		if (img->helpers[i]->pid > 0)
+			reap(img->helpers[i]->pid);
+		img->helpers[i]->pid = -1;
 	}
 }

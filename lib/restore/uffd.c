@@ -43,11 +43,11 @@ static bool uffd_wanted(const VmaEntry *v)
 }
 
 /* Takes a copy of the child's fd; -errno on failure. */
-static int grab_fd(struct restore_ctx *rc, int child_fd)
+static int grab_fd(struct rst_proc *proc, int child_fd)
 {
 	int pidfd, fd;
 
-	pidfd = syscall(SYS_pidfd_open, rc->pid, 0);
+	pidfd = syscall(SYS_pidfd_open, proc->pid, 0);
 	if (pidfd < 0)
 		return -errno;
 	fd = syscall(SYS_pidfd_getfd, pidfd, child_fd, 0);
@@ -57,15 +57,15 @@ static int grab_fd(struct restore_ctx *rc, int child_fd)
 	return fd;
 }
 
-static int register_areas(struct restore_ctx *rc)
+static int register_areas(struct rst_proc *proc)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	size_t i;
 
-	if (ioctl(rc->uffd, UFFDIO_API, &api))
+	if (ioctl(proc->uffd, UFFDIO_API, &api))
 		return -errno;
-	for (i = 0; i < rc->nr_vmas; i++) {
-		const VmaEntry *v = rc->vmas[i];
+	for (i = 0; i < proc->nr_vmas; i++) {
+		const VmaEntry *v = proc->vmas[i];
 		struct uffdio_register reg = {
 			.range = { v->start, v->end - v->start },
 			.mode = UFFDIO_REGISTER_MODE_MISSING,
@@ -73,9 +73,9 @@ static int register_areas(struct restore_ctx *rc)
 
 		if (!uffd_wanted(v))
 			continue;
-		if (ioctl(rc->uffd, UFFDIO_REGISTER, &reg))
+		if (ioctl(proc->uffd, UFFDIO_REGISTER, &reg))
 			return -errno;
-		rc->uffd_vma[i] = true;
+		proc->uffd_vma[i] = true;
 	}
 	return 0;
 }
@@ -85,23 +85,24 @@ static int register_areas(struct restore_ctx *rc)
  * them and the kernel lets us.  Never fails the restore: returns 0, or a
  * negative errno only when the child itself is gone.
  */
-int uffd_setup(struct restore_ctx *rc)
+int uffd_setup(struct rst_proc *proc)
 {
 	uint64_t total = 0;
 	size_t i;
 	long fd;
 	int ret;
 
-	rc->uffd = rc->uffd_child = -1;
-	for (i = 0; i < rc->nr_vmas; i++)
-		if (uffd_wanted(rc->vmas[i]))
-			total += rc->vmas[i]->end - rc->vmas[i]->start;
+	proc->uffd = proc->uffd_child = -1;
+	for (i = 0; i < proc->nr_vmas; i++)
+		if (uffd_wanted(proc->vmas[i]))
+			total += proc->vmas[i]->end - proc->vmas[i]->start;
 	if (total < UFFD_MIN_TOTAL)
 		return 0;
-	rc->uffd_vma = calloc(rc->nr_vmas, sizeof(*rc->uffd_vma));
-	if (!rc->uffd_vma)
+	proc->uffd_vma = calloc(proc->nr_vmas, sizeof(*proc->uffd_vma));
+	if (!proc->uffd_vma)
 		return 0;
-	fd = rst_inject(rc, NULL, SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY, 0, 0, 0, 0, 0);
+	fd = rst_inject(proc, NULL, SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY, 0, 0, 0, 0,
+			0);
 	if (fd == -ESRCH)
 		return -ESRCH;
 	if (fd < 0) {
@@ -109,31 +110,31 @@ int uffd_setup(struct restore_ctx *rc)
 			 strerror((int)-fd));
 		return 0;
 	}
-	rc->uffd_child = (int)fd;
-	rc->uffd = grab_fd(rc, rc->uffd_child);
-	ret = rc->uffd < 0 ? rc->uffd : register_areas(rc);
+	proc->uffd_child = (int)fd;
+	proc->uffd = grab_fd(proc, proc->uffd_child);
+	ret = proc->uffd < 0 ? proc->uffd : register_areas(proc);
 	if (ret) {
 		pr_debug("userfaultfd not usable (%s): using process_vm_writev\n", strerror(-ret));
-		return uffd_teardown(rc);
+		return uffd_teardown(proc);
 	}
 	pr_debug("userfaultfd: %llu MiB of anonymous areas filled with UFFDIO_COPY\n",
 		 (unsigned long long)(total >> 20));
 	return 0;
 }
 
-/* Index of v in rc->vmas (sorted by start), or rc->nr_vmas. */
-static size_t vma_index(const struct restore_ctx *rc, const VmaEntry *v)
+/* Index of v in proc->vmas (sorted by start), or proc->nr_vmas. */
+static size_t vma_index(const struct rst_proc *proc, const VmaEntry *v)
 {
-	size_t lo = 0, hi = rc->nr_vmas, mid;
+	size_t lo = 0, hi = proc->nr_vmas, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (rc->vmas[mid]->start < v->start)
+		if (proc->vmas[mid]->start < v->start)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < rc->nr_vmas && rc->vmas[lo] == v ? lo : rc->nr_vmas;
+	return lo < proc->nr_vmas && proc->vmas[lo] == v ? lo : proc->nr_vmas;
 }
 
 /*
@@ -141,32 +142,32 @@ static size_t vma_index(const struct restore_ctx *rc, const VmaEntry *v)
  * when done, 1 when the area is not registered (caller writes otherwise),
  * or -errno (logged).
  */
-int uffd_copy(struct restore_ctx *rc, const VmaEntry *v, uint64_t addr,
+int uffd_copy(struct rst_proc *proc, const VmaEntry *v, uint64_t addr,
 	      const void *data, uint64_t len)
 {
 	struct uffdio_copy c;
 	int stalls = 0;
 	size_t idx;
 
-	if (rc->uffd < 0 || !rc->uffd_vma)
+	if (proc->uffd < 0 || !proc->uffd_vma)
 		return 1;
-	idx = vma_index(rc, v);
-	if (idx == rc->nr_vmas || !rc->uffd_vma[idx])
+	idx = vma_index(proc, v);
+	if (idx == proc->nr_vmas || !proc->uffd_vma[idx])
 		return 1;
 	while (len) {
 		memset(&c, 0, sizeof(c));
 		c.dst = addr;
 		c.src = (uintptr_t)data;
 		c.len = len;
-		if (ioctl(rc->uffd, UFFDIO_COPY, &c) && errno != EAGAIN) {
-			pr_err("pid %d: cannot copy pages to %#llx: %s\n", rc->pid,
+		if (ioctl(proc->uffd, UFFDIO_COPY, &c) && errno != EAGAIN) {
+			pr_err("pid %d: cannot copy pages to %#llx: %s\n", proc->pid,
 			       (unsigned long long)addr, strerror(errno));
 			return -errno;
 		}
 		if (c.copy <= 0) {
 			if (++stalls > 1000) {
 				pr_err("pid %d: cannot copy pages to %#llx: no progress\n",
-				       rc->pid, (unsigned long long)addr);
+				       proc->pid, (unsigned long long)addr);
 				return -EAGAIN;
 			}
 			continue;	/* -EAGAIN: retry the rest */
@@ -179,24 +180,25 @@ int uffd_copy(struct restore_ctx *rc, const VmaEntry *v, uint64_t addr,
 }
 
 /* Unregisters and closes both copies.  0, or -errno if the child is gone. */
-int uffd_teardown(struct restore_ctx *rc)
+int uffd_teardown(struct rst_proc *proc)
 {
 	long r = 0;
 	size_t i;
 
-	for (i = 0; rc->uffd >= 0 && rc->uffd_vma && i < rc->nr_vmas; i++) {
-		struct uffdio_range rg = { rc->vmas[i]->start,
-					   rc->vmas[i]->end - rc->vmas[i]->start };
+	for (i = 0; proc->uffd >= 0 && proc->uffd_vma && i < proc->nr_vmas; i++) {
+		struct uffdio_range rg = { proc->vmas[i]->start,
+					   proc->vmas[i]->end - proc->vmas[i]->start };
 
-		if (rc->uffd_vma[i])
-			ioctl(rc->uffd, UFFDIO_UNREGISTER, &rg);
+		if (proc->uffd_vma[i])
+			ioctl(proc->uffd, UFFDIO_UNREGISTER, &rg);
 	}
-	if (rc->uffd >= 0)
-		close(rc->uffd);
-	if (rc->uffd_child >= 0)
-		r = rst_inject(rc, "close(userfaultfd)", SYS_close, rc->uffd_child, 0, 0, 0, 0, 0);
-	rc->uffd = rc->uffd_child = -1;
-	free(rc->uffd_vma);
-	rc->uffd_vma = NULL;
+	if (proc->uffd >= 0)
+		close(proc->uffd);
+	if (proc->uffd_child >= 0)
+		r = rst_inject(proc, "close(userfaultfd)", SYS_close, proc->uffd_child, 0, 0, 0, 0,
+			       0);
+	proc->uffd = proc->uffd_child = -1;
+	free(proc->uffd_vma);
+	proc->uffd_vma = NULL;
 	return r < 0 ? (int)r : 0;
 }

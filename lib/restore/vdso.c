@@ -72,19 +72,19 @@ static int vdso_kind_index(int kind)
 }
 
 /* Compares the image's vdso digest with that of ours (v filled by vdso_check). */
-static int vdso_check_digest(const struct restore_ctx *rc, const struct rst_vdso *v)
+static int vdso_check_digest(const struct rst_proc *proc, const struct rst_vdso *v)
 {
 	uint8_t d[VDSO_DIGEST_LEN];
 	const struct rst_range *r = &v[RST_VDSO].ours;
 
-	if (!rc->mm->has_vdso_sha)
+	if (!proc->mm->has_vdso_sha)
 		return 0;
 	if (!v[RST_VDSO].have_ours) {
 		pr_err("image has a vdso but this process has none\n");
 		return -EINVAL;
 	}
 	vdso_digest_of((const void *)(uintptr_t)r->start, (uint32_t)(r->end - r->start), d);
-	if (rc->mm->vdso_sha.len != sizeof(d) || memcmp(d, rc->mm->vdso_sha.data, sizeof(d))) {
+	if (proc->mm->vdso_sha.len != sizeof(d) || memcmp(d, proc->mm->vdso_sha.data, sizeof(d))) {
 		pr_err("vdso differs from the dumping host's (other kernel build): "
 		       "restore on a host running the same kernel\n");
 		return -EINVAL;
@@ -93,27 +93,20 @@ static int vdso_check_digest(const struct restore_ctx *rc, const struct rst_vdso
 }
 
 /*
- * Fills rc->vdso[] (ours and target) and refuses areas we cannot provide.
- * Returns 0/-errno.
+ * Fills proc->vdso[]: ours (the image's, read by vdso_read_ours()) and
+ * target, and refuses areas we cannot provide.  Returns 0/-errno.
  */
-int vdso_check(struct restore_ctx *rc)
+int vdso_check(struct rst_proc *proc)
 {
-	struct rst_vdso *v = rc->vdso;
+	struct rst_vdso *v = proc->vdso;
 	size_t i;
-	int ret;
 
-	if (rc->root && rc->root != rc) {	/* the root's check read ours already */
-		for (i = 0; i < RST_NR_VDSO; i++) {
-			v[i].ours = rc->root->vdso[i].ours;
-			v[i].have_ours = rc->root->vdso[i].have_ours;
-		}
-	} else {
-		ret = vdso_read_ours(v, &rc->busy, &rc->nr_busy);
-		if (ret)
-			return ret;
+	for (i = 0; i < RST_NR_VDSO; i++) {
+		v[i].ours = proc->img->vdso[i].ours;
+		v[i].have_ours = proc->img->vdso[i].have_ours;
 	}
-	for (i = 0; i < rc->mm->n_vmas; i++) {
-		const VmaEntry *e = rc->mm->vmas[i];
+	for (i = 0; i < proc->mm->n_vmas; i++) {
+		const VmaEntry *e = proc->mm->vmas[i];
 		int k = vdso_kind_index(e->kind);
 
 		if (k < 0)
@@ -140,22 +133,22 @@ int vdso_check(struct restore_ctx *rc)
 			return -EINVAL;
 		}
 	}
-	return vdso_check_digest(rc, v);
+	return vdso_check_digest(proc, v);
 }
 
 /* Moves the clone's vdso areas to the recorded addresses by injected mremap. */
-int vdso_move(struct restore_ctx *rc, const struct rst_range *busy, size_t nbusy)
+int vdso_move(struct rst_proc *proc, const struct rst_range *busy, size_t nbusy)
 {
 	struct rst_move m[2 * RST_NR_VDSO];
 	size_t i, n = 0;
 	long r;
 
-	if (layout_vdso_moves(rc->vdso, RST_NR_VDSO, busy, nbusy, m, &n)) {
+	if (layout_vdso_moves(proc->vdso, RST_NR_VDSO, busy, nbusy, m, &n)) {
 		pr_err("no free temporary address to move the vdso\n");
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		r = rst_inject(rc, "mremap vdso", SYS_mremap, m[i].from, m[i].len, m[i].len,
+		r = rst_inject(proc, "mremap vdso", SYS_mremap, m[i].from, m[i].len, m[i].len,
 			       MREMAP_MAYMOVE | MREMAP_FIXED, m[i].to, 0);
 		if (r < 0)
 			return r;

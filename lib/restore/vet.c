@@ -24,7 +24,7 @@
 
 struct rst_vet {
 	struct vxcr_restore_opts o;
-	struct restore_ctx *rc;
+	struct rst_image *img;
 	bool planned;		/* the plan is complete and checked */
 	size_t cur;		/* procs[cur] takes the page records now */
 	int err;
@@ -38,12 +38,12 @@ struct rst_vet *rst_vet_new(const ImgHeader *hdr)
 	if (!v)
 		return NULL;
 	vxcr_restore_opts_init(&v->o);
-	v->rc = restore_ctx_new(-1, &v->o);
-	if (!v->rc) {
+	v->img = rst_image_new(-1, &v->o);
+	if (!v->img) {
 		free(v);
 		return NULL;
 	}
-	v->rc->hdr = hdr;
+	v->img->hdr = hdr;
 	return v;
 }
 
@@ -51,7 +51,7 @@ void rst_vet_free(struct rst_vet *v)
 {
 	if (!v)
 		return;
-	restore_ctx_free(v->rc);
+	rst_image_free(v->img);
 	free(v);
 }
 
@@ -84,23 +84,23 @@ static int vet_plan(struct rst_vet *v)
 	int ret;
 
 	v->planned = true;
-	ret = plan_complete(v->rc);
-	return ret ? ret : check_plan_image(v->rc);
+	ret = plan_complete(v->img);
+	return ret ? ret : check_plan_image(v->img);
 }
 
 /* Page record pr goes to the process restore would be filling then. */
 static int vet_pages(struct rst_vet *v, const struct page_rec *pr)
 {
-	struct restore_ctx *root = v->rc;
+	struct rst_image *img = v->img;
 	int ret;
 
-	while ((ret = pages_owner(root->procs[v->cur], pr)) == 0) {
+	while ((ret = pages_owner(img->procs[v->cur], pr)) == 0) {
 		do	/* pages_owner() found a later process with memory */
 			v->cur++;
-		while (!root->procs[v->cur]->mm ||
-		       root->procs[v->cur]->task->state == TASK_STATE_DEAD);
+		while (!img->procs[v->cur]->mm ||
+		       img->procs[v->cur]->task->state == TASK_STATE_DEAD);
 	}
-	return ret < 0 ? ret : pages_check(root->procs[v->cur], pr);
+	return ret < 0 ? ret : pages_check(img->procs[v->cur], pr);
 }
 
 int rst_vet_tap(void *arg, const struct img_record *hdr, const void *prefix, size_t plen,
@@ -113,7 +113,7 @@ int rst_vet_tap(void *arg, const struct img_record *hdr, const void *prefix, siz
 	if (v->err)
 		return v->err;
 	if (!v->planned) {
-		ret = plan_record_parts(v->rc, hdr, prefix, plen, data, dlen);
+		ret = plan_record_parts(v->img, hdr, prefix, plen, data, dlen);
 		ret = ret == 1 ? vet_plan(v) : ret;
 		if (ret || !v->planned)
 			return vet_fail(v, ret);

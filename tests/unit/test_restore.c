@@ -165,20 +165,24 @@ static void test_seccomp_plan(void)
 	TaskEntry task = TASK_ENTRY__INIT;
 	CredsEntry creds = CREDS_ENTRY__INIT;
 	struct rst_thread th = { .tid = 100, .core = &core };
-	struct restore_ctx root, *procs[1] = { &root };
+	struct rst_image img;
+	struct rst_proc root, *procs[1] = { &root };
 	uint32_t ids[2] = { 2, 1 };
 	size_t max = 1;
 
+	memset(&img, 0, sizeof(img));
 	memset(&root, 0, sizeof(root));
 	task.state = TASK_STATE_ALIVE;
+	root.img = &img;
+	root.role = RST_ROOT;
 	root.task = &task;
 	root.creds = &creds;
 	root.threads = &th;
 	root.nr_threads = 1;
-	root.procs = procs;
-	root.nr_procs = 1;
+	img.procs = procs;
+	img.nr_procs = 1;
 	/* no record, no ids: nothing to do */
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), 0);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), 0);
 	CU_ASSERT_EQUAL(max, 0);
 
 	f[0].has_id = f[0].has_prog = true, f[0].id = 1;
@@ -187,33 +191,33 @@ static void test_seccomp_plan(void)
 	f[1].flags = SECCOMP_FILTER_FLAG_LOG;
 	f[1].prog = (ProtobufCBinaryData){ 4096 * 8, prog };
 	se.filters = pf, se.n_filters = 2;
-	root.recs.seccomp = &pse, root.recs.n_seccomp = 1;
+	img.recs.seccomp = &pse, img.recs.n_seccomp = 1;
 	core.seccomp_filters = ids, core.n_seccomp_filters = 2;
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), 0);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), 0);
 	CU_ASSERT_EQUAL(max, 4096 * 8);		/* BPF_MAXINSNS: the scratch tail must hold it */
 
 	ids[0] = 3;				/* a filter the image lacks */
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), -EBADMSG);
 	task.state = TASK_STATE_DEAD;		/* zombies have no threads to check */
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), 0);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), 0);
 	task.state = TASK_STATE_ALIVE;
 	ids[0] = 2;
 	f[1].id = 1;				/* one id twice */
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), -EBADMSG);
 	f[1].id = 0;
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), -EBADMSG);
 	f[1].id = 2;
 	f[1].prog.len = 4097 * 8;		/* over BPF_MAXINSNS */
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), -EBADMSG);
 	f[1].prog.len = 12;			/* not whole instructions */
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), -EBADMSG);
 	f[1].prog.len = 0;
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), -EBADMSG);
 	f[1].prog.len = 8;
 	f[1].flags = SECCOMP_FILTER_FLAG_TSYNC;	/* never recorded by a dump */
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), -EBADMSG);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), -EBADMSG);
 	f[1].flags = 0;
-	CU_ASSERT_EQUAL(seccomp_plan(&root, &max), 0);
+	CU_ASSERT_EQUAL(seccomp_plan(&img, &max), 0);
 	CU_ASSERT_EQUAL(max, 16);
 
 	/* where the filters go: after the creds only if they allow seccomp() */

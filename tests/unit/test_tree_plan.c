@@ -154,26 +154,26 @@ static int write_tree(const struct tproc *t, size_t n)
 	return fd;
 }
 
-/* plan_read on the image; returns its result, *out the context. */
-static int plan(int fd, struct restore_ctx **out)
+/* plan_read on the image; returns its result, *out the plan. */
+static int plan(int fd, struct rst_image **out)
 {
 	static struct vxcr_restore_opts o;
-	struct restore_ctx *rc;
+	struct rst_image *img;
 	int ret;
 
 	vxcr_restore_opts_init(&o);
-	rc = restore_ctx_new(fd, &o);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(rc);
-	ret = plan_read(rc);
+	img = rst_image_new(fd, &o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
+	ret = plan_read(img);
 	if (ret)
 		printf("\n      (%s)", vxcr_last_error());
-	*out = rc;
+	*out = img;
 	return ret;
 }
 
-static void done(struct restore_ctx *rc, int fd)
+static void done(struct rst_image *img, int fd)
 {
-	restore_ctx_free(rc);
+	rst_image_free(img);
 	close(fd);
 }
 
@@ -185,27 +185,33 @@ static void test_plan_tree(void)
 		{ 1002, 1001, TASK_STATE_DEAD, { 1002 }, 1 },
 		{ 1005, 1000, TASK_STATE_ALIVE, { 1005 }, 1 },
 	};
-	struct restore_ctx *rc;
+	struct rst_image *img;
+	struct rst_proc *root;
 	int fd = write_tree(t, 4);
 
-	CU_ASSERT_EQUAL_FATAL(plan(fd, &rc), 0);
-	CU_ASSERT_EQUAL(rc->nr_procs, 4);
-	CU_ASSERT_PTR_EQUAL(rc->procs[0], rc);
-	CU_ASSERT_PTR_NULL(rc->parent);
-	CU_ASSERT_EQUAL(rc->nr_threads, 3);
-	CU_ASSERT_EQUAL(rc->threads[2].tid, 1004);
-	CU_ASSERT_EQUAL(rc->threads[2].core->tid, 1004);
-	CU_ASSERT_PTR_EQUAL(rc->core, rc->threads[0].core);
-	CU_ASSERT_PTR_EQUAL(rc->procs[1]->parent, rc);
-	CU_ASSERT_PTR_EQUAL(rc->procs[2]->parent, rc->procs[1]);
-	CU_ASSERT_PTR_EQUAL(rc->procs[3]->parent, rc);
-	CU_ASSERT_EQUAL(rc->procs[1]->creds->pid, 1001);
-	CU_ASSERT_EQUAL(rc->procs[3]->mm->mm_id, 4);
-	CU_ASSERT_EQUAL(rc->procs[3]->fdt->files_id, 4);
-	CU_ASSERT_PTR_NULL(rc->procs[2]->mm);		/* zombie: no records */
-	CU_ASSERT_PTR_EQUAL(proc_of_pid(rc, 1005), rc->procs[3]);
-	CU_ASSERT_PTR_NULL(proc_of_pid(rc, 1003));	/* a thread, not a process */
-	done(rc, fd);
+	CU_ASSERT_EQUAL_FATAL(plan(fd, &img), 0);
+	CU_ASSERT_EQUAL(img->nr_procs, 4);
+	root = img->procs[0];
+	CU_ASSERT_EQUAL(root->role, RST_ROOT);
+	CU_ASSERT_PTR_EQUAL(rst_root(img), root);
+	CU_ASSERT_PTR_EQUAL(root->img, img);
+	CU_ASSERT_PTR_NULL(root->parent);
+	CU_ASSERT_EQUAL(root->nr_threads, 3);
+	CU_ASSERT_EQUAL(root->threads[2].tid, 1004);
+	CU_ASSERT_EQUAL(root->threads[2].core->tid, 1004);
+	CU_ASSERT_PTR_EQUAL(root->core, root->threads[0].core);
+	CU_ASSERT_PTR_EQUAL(img->procs[1]->parent, root);
+	CU_ASSERT_PTR_EQUAL(img->procs[2]->parent, img->procs[1]);
+	CU_ASSERT_PTR_EQUAL(img->procs[3]->parent, root);
+	CU_ASSERT_EQUAL(img->procs[1]->role, RST_CHILD);
+	CU_ASSERT_EQUAL(img->procs[2]->role, RST_CHILD);	/* a zombie is a child too */
+	CU_ASSERT_EQUAL(img->procs[1]->creds->pid, 1001);
+	CU_ASSERT_EQUAL(img->procs[3]->mm->mm_id, 4);
+	CU_ASSERT_EQUAL(img->procs[3]->fdt->files_id, 4);
+	CU_ASSERT_PTR_NULL(img->procs[2]->mm);		/* zombie: no records */
+	CU_ASSERT_PTR_EQUAL(rst_proc_of_pid(img, 1005), img->procs[3]);
+	CU_ASSERT_PTR_NULL(rst_proc_of_pid(img, 1003));	/* a thread, not a process */
+	done(img, fd);
 }
 
 static void test_plan_refused(void)
@@ -230,24 +236,24 @@ static void test_plan_refused(void)
 	const struct tproc zroot[] = {
 		{ 2000, 1, TASK_STATE_DEAD, { 2000 }, 1 },
 	};
-	struct restore_ctx *rc;
+	struct rst_image *img;
 	int fd;
 
 	fd = write_tree(later, 3);
-	CU_ASSERT_EQUAL(plan(fd, &rc), -EBADMSG);
-	done(rc, fd);
+	CU_ASSERT_EQUAL(plan(fd, &img), -EBADMSG);
+	done(img, fd);
 	fd = write_tree(zparent, 3);
-	CU_ASSERT_EQUAL(plan(fd, &rc), -EBADMSG);
-	done(rc, fd);
+	CU_ASSERT_EQUAL(plan(fd, &img), -EBADMSG);
+	done(img, fd);
 	fd = write_tree(twice, 2);
-	CU_ASSERT_EQUAL(plan(fd, &rc), -EBADMSG);
-	done(rc, fd);
+	CU_ASSERT_EQUAL(plan(fd, &img), -EBADMSG);
+	done(img, fd);
 	fd = write_tree(leader, 1);
-	CU_ASSERT_EQUAL(plan(fd, &rc), -EBADMSG);
-	done(rc, fd);
+	CU_ASSERT_EQUAL(plan(fd, &img), -EBADMSG);
+	done(img, fd);
 	fd = write_tree(zroot, 1);
-	CU_ASSERT_EQUAL(plan(fd, &rc), -EINVAL);
-	done(rc, fd);
+	CU_ASSERT_EQUAL(plan(fd, &img), -EINVAL);
+	done(img, fd);
 }
 
 int main(void)

@@ -38,7 +38,7 @@ static void broken(const char *what, uint64_t a, uint64_t b)
 }
 
 /* Areas of one process that restore maps or moves: valid and disjoint. */
-static void areas_ok(const struct restore_ctx *root, const MmEntry *mm)
+static void areas_ok(const struct rst_image *img, const MmEntry *mm)
 {
 	size_t i, j;
 
@@ -50,8 +50,8 @@ static void areas_ok(const struct restore_ctx *root, const MmEntry *mm)
 		if (v->start >= v->end || (v->start | v->end) & (RST_PAGE - 1) ||
 		    v->end > RST_TASK_TOP)
 			broken("a bad memory area", v->start, v->end);
-		if (root->scratch < v->end && v->start < root->scratch + root->scratch_len)
-			broken("a scratch area over a memory area", root->scratch, v->start);
+		if (img->scratch < v->end && v->start < img->scratch + img->scratch_len)
+			broken("a scratch area over a memory area", img->scratch, v->start);
 		for (j = 0; j < i; j++) {
 			const VmaEntry *w = mm->vmas[j];
 
@@ -62,21 +62,21 @@ static void areas_ok(const struct restore_ctx *root, const MmEntry *mm)
 	}
 }
 
-static void plan_ok(const struct restore_ctx *rc)
+static void plan_ok(const struct rst_image *img)
 {
 	size_t p;
 
-	if (!rc->scratch || rc->scratch & (RST_PAGE - 1) || rc->scratch < RST_MAP_MIN ||
-	    rc->scratch + rc->scratch_len > RST_TASK_TOP)
-		broken("a bad scratch area", rc->scratch, rc->scratch_len);
-	for (p = 0; p < rc->nr_procs; p++) {
-		const struct restore_ctx *c = rc->procs[p];
+	if (!img->scratch || img->scratch & (RST_PAGE - 1) || img->scratch < RST_MAP_MIN ||
+	    img->scratch + img->scratch_len > RST_TASK_TOP)
+		broken("a bad scratch area", img->scratch, img->scratch_len);
+	for (p = 0; p < img->nr_procs; p++) {
+		const struct rst_proc *c = img->procs[p];
 
 		if (c->task->state == TASK_STATE_DEAD)
 			continue;
 		if (!c->mm || !c->nr_threads || !c->core)
 			broken("a process without mm or threads", c->task->pid, p);
-		areas_ok(rc, c->mm);
+		areas_ok(img, c->mm);
 	}
 }
 
@@ -137,19 +137,19 @@ static void same_verdict(int restore_ok, const uint8_t *data, size_t size)
 int fuzz_plan(const uint8_t *data, size_t size)
 {
 	struct vxcr_restore_opts o;
-	struct restore_ctx *rc;
+	struct rst_image *img;
 	int fd = fuzz_input_fd(data, size), ok;
 
 	if (fd < 0)
 		return 0;
 	vxcr_restore_opts_init(&o);
-	rc = restore_ctx_new(fd, &o);
-	if (!rc)
+	img = rst_image_new(fd, &o);
+	if (!img)
 		return 0;
-	ok = !plan_read(rc) && !check_plan_image(rc);
+	ok = !plan_read(img) && !check_plan_image(img);
 	if (ok)
-		plan_ok(rc);
-	restore_ctx_free(rc);
+		plan_ok(img);
+	rst_image_free(img);
 	same_verdict(ok, data, size);
 	return 0;
 }
