@@ -144,6 +144,14 @@ $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h tests/progs/tree.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $< -lm
 
+# The image format header builds alone, freestanding, with only the
+# kernel's uapi headers: kernel/ includes it too (tests/header/check.sh).
+IMAGE_H_TEST := $(BUILD)/tests/header/image-h.o
+all: $(IMAGE_H_TEST)
+$(IMAGE_H_TEST): tests/header/image-h.c tests/header/check.sh lib/include/vxcr/image.h
+	@mkdir -p $(dir $@)
+	tests/header/check.sh "$(CC)" $@
+
 # LD_PRELOAD shims of the tests (tests/shim/NAME.c -> NAME.so).
 SHIM_SO   := $(patsubst tests/shim/%.c,$(BUILD)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 all: $(SHIM_SO)

@@ -1,6 +1,6 @@
 /*
  * vxcr_dump(): freeze the tree, collect, write, then kill or release.  The order of
- * the records follows the dump <-> restore contract in NOTES.
+ * the records follows docs/image-format.md ("Record order").
  */
 #include <errno.h>
 #include <sched.h>
