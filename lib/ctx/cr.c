@@ -59,7 +59,11 @@ static int read_clocks(const struct vxctx_record *r, CtxEntry *ce)
 	return 0;
 }
 
-/* The CONTEXT record of live context r; *frozen: SCHED_PAUSE in force. */
+/*
+ * The CONTEXT record of live context r; *frozen: SCHED_PAUSE in force, as
+ * cgroup.freeze says (cgroup.events may say "frozen 0" for a moment after
+ * a dump of it let go of its tasks: they are on their way back).
+ */
 static int fill_entry(const char *rundir, const struct vxctx_record *r, struct ctx_ckpt *c,
 		      bool *frozen)
 {
@@ -67,7 +71,7 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	int ret;
 
 	ctx_entry__init(ce);
-	*frozen = vxctx_cg_frozen(r->cgroup) == 1;
+	*frozen = vxctx_cg_freezing(r->cgroup) == 1;
 	ret = vxctx_uname_get(rundir, r->xid, VXCTX_UN_NODENAME, c->nodename,
 			      sizeof(c->nodename));
 	ret = ret ? : vxctx_uname_get(rundir, r->xid, VXCTX_UN_DOMAINNAME, c->domainname,
@@ -115,7 +119,7 @@ static int dump_ctx_tree(struct vxctx_record *r, int fd, const struct vxcr_dump_
 	if (ret)
 		return ret;
 	ret = dump_context(r->init_pid, fd, o, st, &c->ce, r->cgroup, &fz);
-	if (ret && vxctx_cg_frozen(r->cgroup) != 1)	/* failed to freeze it again? */
+	if (ret && vxctx_cg_freezing(r->cgroup) != 1)	/* failed to freeze it again? */
 		freeze_group(r->cgroup);
 	vxctx_guard_stop(&guard);
 	return ret;

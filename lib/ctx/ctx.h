@@ -210,6 +210,7 @@ int vxctx_cg_mkdir(const char *root, uint32_t xid, char *path, size_t len);
 void vxctx_cg_remove(const char *path);
 int vxctx_cg_freeze(const char *path, int on);
 int vxctx_cg_frozen(const char *path);
+int vxctx_cg_freezing(const char *path);	/* cgroup.freeze: 1 asked, 0 not */
 int vxctx_cg_kill(const char *path);
 int vxctx_cg_join(const char *path, pid_t pid);
 /* Writes val to dir/file; returns 0 or -errno, logs nothing. */
