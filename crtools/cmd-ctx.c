@@ -30,11 +30,12 @@ struct ctx_opts {
 static void ctx_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vxcr ctx SUBCOMMAND [--rundir DIR] [-v] ...\n"
+		"usage: vxcr ctx [--rundir DIR] [-v] SUBCOMMAND ...\n"
 		"       vxcr ctx --help | --version\n"
 		"\n"
 		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C]\n"
-		"         [--nproc N] -- CMD [ARG...]     --nproc: task limit, with --flags INFO_NPROC\n"
+		"         [--nproc N] -- CMD [ARG...]\n"
+		"                                --nproc N: at most N tasks (--flags INFO_NPROC)\n"
 		"  exec XID -- CMD [ARG...]      run CMD inside, wait, exit with its status\n"
 		"  list                          one line per context: XID INITPID TASKS FLAGS\n"
 		"  info XID | stat XID\n"
@@ -46,7 +47,8 @@ static void ctx_usage(FILE *f)
 		"  wait XID                      prints and exits with the context's exit code\n"
 		"                                (and 'reboot_cmd: 0x...' if a reboot ended it)\n"
 		"XID: 2..65535 (create: 'dynamic' picks one).  Names are the VXF_/VXC_/CAP_\n"
-		"constants without prefix.\n"
+		"constants without prefix.  Options may come before or after XID; those\n"
+		"below go with every subcommand, and also before it.\n"
 		"\n"
 		"      --rundir DIR     context records (default $VXCR_RUNDIR or /run/vxcr)\n");
 	cli_common_help(f);
@@ -91,7 +93,8 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 	char what[32];
 	int c, i;
 
-	snprintf(what, sizeof(what), "ctx %s", argv[0]);
+	/* argv[0] is the subcommand, or "ctx" for the options before it */
+	snprintf(what, sizeof(what), strcmp(argv[0], "ctx") ? "ctx %s" : "%s", argv[0]);
 	while ((c = getopt_long(argc, argv, "+:r:vh", opts, NULL)) != -1) {
 		if (c == 'h' || c == OPT_VERSION)
 			return c == 'h' ? 1 : 2;
@@ -450,30 +453,31 @@ static const struct {
 int cmd_ctx(int argc, char **argv)
 {
 	struct ctx_opts o = { 0 };
-	const char *sub;
+	const char *sub = "";
 	size_t i;
 	int ret;
 
-	if (argc < 2) {
+	/* options before the subcommand: --rundir and the common ones */
+	optind = 0;
+	ret = parse(argc, argv, "", &o);
+	if (!ret && optind >= argc) {
 		cli_error("ctx: expected a subcommand (see vxcr ctx --help)");
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		ctx_usage(stdout);
-		return 0;
+	if (!ret) {
+		argc -= optind;
+		argv += optind;
+		sub = argv[0];
+		for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+			if (!strcmp(subs[i].name, sub))
+				break;
+		if (i == sizeof(subs) / sizeof(subs[0])) {
+			cli_error("ctx: unknown subcommand '%s' (see vxcr ctx --help)", sub);
+			return EXIT_USAGE;
+		}
+		ret = parse_all(argc, argv, subs[i].allowed, subs[i].need_xid,
+				!strcmp(sub, "create"), &o);
 	}
-	if (!strcmp(argv[1], "--version"))
-		return cli_print_version();
-	sub = argv[1];
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(subs[i].name, sub))
-			break;
-	if (i == sizeof(subs) / sizeof(subs[0])) {
-		cli_error("ctx: unknown subcommand '%s' (see vxcr ctx --help)", sub);
-		return EXIT_USAGE;
-	}
-	ret = parse_all(argc - 1, argv + 1, subs[i].allowed, subs[i].need_xid,
-			!strcmp(sub, "create"), &o);
 	if (ret == 1)
 		ctx_usage(stdout);
 	if (ret == 2)
@@ -481,7 +485,8 @@ int cmd_ctx(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : EXIT_USAGE;
 	if (o.nrest && strcmp(sub, "create") && strcmp(sub, "exec")) {
-		cli_error("ctx %s: unexpected argument '%s'", sub, o.rest[0]);
+		cli_error("ctx %s: unexpected argument '%s' (see vxcr ctx --help)", sub,
+			  o.rest[0]);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(sub, "create"))

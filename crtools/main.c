@@ -119,7 +119,7 @@ void cli_set_verbose(void)
 
 void cli_common_help(FILE *f)
 {
-	fprintf(f, "  -v, --verbose        log each step to stderr, and a summary\n"
+	fprintf(f, "  -v, --verbose        log each step on stderr (as VXCR_LOG=3)\n"
 		   "  -h, --help           print this help and exit\n"
 		   "      --version        print the version and exit\n");
 }
