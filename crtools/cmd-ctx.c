@@ -35,7 +35,7 @@ static void ctx_usage(FILE *f)
 		"\n"
 		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C]\n"
 		"         [--nproc N] -- CMD [ARG...]\n"
-		"                                --nproc N: at most N tasks (--flags INFO_NPROC)\n"
+		"         (--nproc N: at most N tasks, with --flags INFO_NPROC)\n"
 		"  exec XID -- CMD [ARG...]      run CMD inside, wait, exit with its status\n"
 		"  list                          one line per context: XID INITPID TASKS FLAGS\n"
 		"  info XID | stat XID\n"
