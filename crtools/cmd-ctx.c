@@ -109,8 +109,8 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		if (c != 'r' && !strchr(allowed, c)) {
 			for (i = 0; opts[i].name; i++)
 				if (opts[i].val == c)
-					cli_error("%s: option --%s not valid here (see vxcr ctx --help)",
-						  what, opts[i].name);
+					cli_error("%s: option --%s not valid here "
+						  "(see vxcr ctx --help)", what, opts[i].name);
 			return -1;
 		}
 		switch (c) {
