@@ -1,6 +1,6 @@
 /*
  * vxcr_dump(): freeze the tree, collect, write, then kill or release.  The order of
- * the records follows the dump <-> restore contract in NOTES.
+ * the records follows docs/image-format.md ("Record order").
  */
 #include <errno.h>
 #include <sched.h>
@@ -108,6 +108,26 @@ static void unpin(struct dump_ctx *ctx)
 	ctx->pinned = false;
 }
 
+/*
+ * The injection windows of t; a target its cgroup holds frozen is thawed
+ * for them (the injected calls must return to user mode) and frozen again,
+ * whatever they gave.  0 or -errno (logged).
+ */
+static int collect_remote_thawed(struct dump_ctx *ctx, struct dump_task *t)
+{
+	const struct dump_freezer *fz = ctx->freezer;
+	int ret, ret2;
+
+	if (!fz)
+		return collect_remote(ctx, t);
+	ret = fz->thaw(fz->arg);
+	if (ret)
+		return ret;
+	ret = collect_remote(ctx, t);
+	ret2 = fz->freeze(fz->arg);
+	return ret ? : ret2;
+}
+
 /* Everything read from live t while frozen, injection windows included. */
 static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
 {
@@ -120,7 +140,7 @@ static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
 			return ret;
 	}
 	ret = collect_timers(t);
-	ret = ret ? : collect_remote(ctx, t);
+	ret = ret ? : collect_remote_thawed(ctx, t);
 	ret = ret ? : collect_task(t);
 	ret = ret ? : collect_creds(t);
 	ret = ret ? : collect_signals(t);
@@ -298,7 +318,7 @@ static int dump_tree(struct dump_ctx *ctx, pid_t pid)
 }
 
 int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st,
-		 const CtxEntry *ce, const char *cgroup)
+		 const CtxEntry *ce, const char *cgroup, const struct dump_freezer *fz)
 {
 	struct vxcr_dump_opts defaults;
 	struct vxcr_dump_stats local_st;
@@ -317,6 +337,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	ctx.out_fd = fd;
 	ctx.ctxe = ce;
 	ctx.ctx_cgroup = cgroup;
+	ctx.freezer = fz;
 	ctx.t_start = dump_now_ns();
 	start_off = lseek(fd, 0, SEEK_CUR);
 
@@ -344,5 +365,5 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 
 int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
 {
-	return dump_context(pid, fd, o, st, NULL, NULL);
+	return dump_context(pid, fd, o, st, NULL, NULL, NULL);
 }

@@ -24,10 +24,9 @@
 #include <stdint.h>
 #include <sodium.h>
 
+#include "vxcr/image.h"	/* IMG_KEY_ID_LEN, IMG_SIG_SCOPE_* */
+
 #define IMG_HASH_LEN		32
-#define IMG_KEY_ID_LEN		8
-#define IMG_SIG_SCOPE_PLAN	1	/* before the first page record */
-#define IMG_SIG_SCOPE_FINAL	2	/* just before the trailer */
 #define IMG_KEY_NAME_MAX	64
 
 /* A key pair (sk set) or a public key (has_sk false); public as vxcr_key. */

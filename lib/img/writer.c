@@ -1,6 +1,6 @@
 /*
- * Image stream writer (the reader is reader.c).  The framing is
- * documented in img.h.
+ * Image stream writer (the reader is reader.c).  The format is
+ * docs/image-format.md.
  *
  * Writer: records go into a 1 MiB output buffer; a large payload of an
  * uncompressed image is written straight from the caller's memory with one
@@ -42,7 +42,6 @@
 
 #define OBUF_SIZE	(1u << 20)	/* writer output buffer */
 #define DIRECT_MIN	(64u << 10)	/* payloads this big bypass obuf */
-#define REC_HDR_LEN	16
 #define PAYLOAD_MIN	(64u << 10)	/* first payload buffer size */
 
 struct img_writer {
@@ -248,7 +247,7 @@ static int body_put(struct img_writer *w, const void *buf, size_t len,
 static int write_record(struct img_writer *w, uint32_t type, uint32_t flags,
 			const void *prefix, size_t plen, const void *data, uint64_t dlen)
 {
-	uint8_t hdr[REC_HDR_LEN], tail[4];
+	uint8_t hdr[IMG_REC_HDR_LEN], tail[4];
 	uint32_t crc = 0;
 	int ret;
 
