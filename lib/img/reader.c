@@ -425,6 +425,12 @@ static int check_signature(struct img_reader *r)
 	r->has_sig_id = true;
 	if (!r->kr)
 		goto out;
+	if ((e->has_scheme ? e->scheme : 1) != IMG_SIG_SCHEME) {
+		ret = img_rfail(r, -EKEYREJECTED, "signature scheme %u, this vxcr checks "
+				"scheme %u (sign the image again)",
+				e->has_scheme ? e->scheme : 1, IMG_SIG_SCHEME);
+		goto out;
+	}
 	img_sighash_cut(&r->sh);
 	img_sighash_digest(&r->sh, r->cur.offset, digest);
 	k = img_keyring_find(r->kr, r->sig_id);

@@ -337,6 +337,8 @@ static int write_signature(struct img_writer *w, uint32_t scope)
 	if (ret)
 		return ret;
 	e.has_key_id = e.has_scope = e.has_digest = e.has_signature = true;
+	e.has_scheme = true;
+	e.scheme = IMG_SIG_SCHEME;
 	e.key_id = (ProtobufCBinaryData){ IMG_KEY_ID_LEN, (uint8_t *)w->key->id };
 	e.scope = scope;
 	e.digest = (ProtobufCBinaryData){ sizeof(digest), digest };
