@@ -115,6 +115,10 @@ struct img_reader {
 	uint8_t pre_hash[IMG_HASH_LEN];	/* of the stored preamble (sign.h) */
 	const struct vxcr_keyring *kr;	/* verifying signatures, or NULL */
 	struct img_sighash sh;		/* the chain, when verifying */
+	uint64_t frame_off;		/* verifying: body offset where the
+					 * compressed frame being read starts */
+	uint64_t frame_out;		/* its body bytes decoded here so far */
+	uint64_t cur_frame_off;		/* frame_off after the record header */
 	bool sig_valid;			/* a signature was verified ... */
 	uint64_t sig_index;		/* ... the last one at this record */
 	const struct vxcr_key *signer;	/* its key */
@@ -125,6 +129,7 @@ struct img_reader {
 
 int img_rfail(struct img_reader *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void img_frame_end(struct img_reader *r, const uint8_t *hash, uint64_t out);
 const char *img_frame_header_bad(const uint8_t *p);
 
 /* ---- reader: decompression pool (zread.c) ---- */
@@ -145,6 +150,7 @@ struct zrframe {
 	uint8_t *out;			/* IMG_FRAME_BYTES */
 	size_t out_len;
 	size_t zerr;			/* zstd error of the worker, 0 if none */
+	uint8_t hash[IMG_HASH_LEN];	/* of in[0..in_len), when verifying */
 	bool decoded;			/* under the pool lock */
 	bool handover;
 	bool eof;

@@ -97,6 +97,18 @@ void img_sighash_update(struct img_sighash *h, const void *buf, size_t len)
 	}
 }
 
+/* Adds stored bytes of a compressed frame to the segment being hashed;
+ * the frame's end is cut by the caller. */
+void img_sighash_add(struct img_sighash *h, const void *buf, size_t len)
+{
+	if (!len)
+		return;
+	if (!h->seg_len)
+		sha256_init(&h->seg);
+	sha256_update(&h->seg, len, buf);
+	h->seg_len += len;
+}
+
 /* The digest for a SIGNATURE record at body offset off: the chain so far
  * (left running) closed with off. */
 void img_sighash_digest(const struct img_sighash *h, uint64_t off,

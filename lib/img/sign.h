@@ -66,8 +66,10 @@ void img_hash(uint8_t out[IMG_HASH_LEN], const void *buf, size_t len);
 void img_key_id(uint8_t id[IMG_KEY_ID_LEN], const uint8_t pk[crypto_sign_PUBLICKEYBYTES]);
 /* Starts the chain with the hash of the stored preamble. */
 void img_sighash_start(struct img_sighash *h, const uint8_t pre[IMG_HASH_LEN]);
-/* Body bytes, cut into IMG_FRAME_BYTES segments. */
+/* Body bytes, cut into IMG_FRAME_BYTES segments (uncompressed images). */
 void img_sighash_update(struct img_sighash *h, const void *buf, size_t len);
+/* Stored bytes of the frame being hashed, which img_sighash_cut() ends. */
+void img_sighash_add(struct img_sighash *h, const void *buf, size_t len);
 /* A whole segment hashed elsewhere (a writer thread). */
 void img_sighash_fold(struct img_sighash *h, const uint8_t seg[IMG_HASH_LEN]);
 /* Ends the segment being hashed (a SIGNATURE record starts the next). */
