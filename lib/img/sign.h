@@ -5,14 +5,21 @@
  * What is signed (scheme IMG_SIG_SCHEME): D = SHA-256("vxcr-sig-2" || P ||
  * S1 || ... || Sn || le64 off), where P is SHA-256 of the stored preamble
  * (magic, version, header length, header, header crc), S1..Sn are SHA-256
- * of the segments of the uncompressed body before the SIGNATURE record,
- * and off is that record's body offset.  A segment is IMG_FRAME_BYTES of
- * body, or less where a SIGNATURE record cuts it: segments restart at each
- * SIGNATURE record, which is itself the first bytes of the next segment.
- * The writer's segments are its frames (zpool.c hashes them on the worker
- * threads); the reader hashes each record as it reads it.  SHA-256 and not
- * libsodium's BLAKE2b: nettle's uses the CPU's SHA instructions, 2.4x
- * faster here (NOTES).
+ * of the segments of the body as stored before the SIGNATURE record, and
+ * off is that record's body offset.  A segment of a compressed body is one
+ * zstd frame, its bytes as stored; a SIGNATURE record must be the first
+ * bytes of a frame, so the frames before it are whole.  A segment of an
+ * uncompressed body is IMG_FRAME_BYTES of body, or less where a SIGNATURE
+ * record cuts it; segments restart at each SIGNATURE record, which is
+ * itself the first bytes of the next segment.  So every stored byte before
+ * the signature counts, not only what it decodes to.
+ *
+ * The writer's segments are its frames: its pool's workers hash them next
+ * to compressing them (zpool.c), or the writer hashes what its compressor
+ * stores.  The reader's decompression workers hash each frame before
+ * decoding it (zread.c), or the reader hashes what its decoder takes, or
+ * each record of an uncompressed body.  SHA-256 and not libsodium's
+ * BLAKE2b: nettle's uses the CPU's SHA instructions, 2.4x faster here.
  *
  * Key files: NAME.key "vxcr-ed25519-secret HEX(64 bytes)\n", mode 0600;
  * NAME.pub "vxcr-ed25519-public HEX(32 bytes)\n".  Key id: the first
