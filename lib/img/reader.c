@@ -12,8 +12,9 @@
  *
  * Signed images (sign.h): with trusted keys set, the body is hashed as
  * stored (a compressed one frame by frame, on the pool's workers when it
- * runs, else as the decoder takes it; an uncompressed one record by record)
- * and each SIGNATURE record checked before it is hashed itself.
+ * runs, else as the decoder takes it; an uncompressed one record by record,
+ * on a hashing thread, rhash.c) and each SIGNATURE record checked before
+ * it is hashed itself.
  */
 #include <endian.h>
 #include <errno.h>
@@ -455,6 +456,8 @@ static int sig_digest(struct img_reader *r, const SigEntry *e,
 				 IMG_SIG_SCHEME);
 	if (r->dctx && r->cur_frame_off != r->cur.offset)
 		return img_rfail(r, -EBADMSG, "signature inside a compressed frame");
+	if (r->hasher)
+		rh_wait(r->hasher);	/* the chain is ours again */
 	if (!r->dctx)
 		img_sighash_cut(&r->sh);
 	img_sighash_digest(&r->sh, r->cur.offset, digest);
@@ -507,19 +510,38 @@ out:
 	return ret;
 }
 
-/* Adds the record in r->cur, as stored in an uncompressed body, to the
- * signature chain (a compressed body is hashed frame by frame as read). */
+/*
+ * Adds the record in r->cur, as stored in an uncompressed body, to the
+ * signature chain (a compressed body is hashed frame by frame as read).
+ * Unless the reader has one thread only, a hashing thread does it while
+ * the caller goes on with the record, and the next one is read into the
+ * other payload buffer meanwhile (rhash.c).
+ */
 static void hash_record(struct img_reader *r)
 {
-	uint8_t hdr[REC_HDR_LEN], tail[4];
+	struct rh_rec rec = { .data = r->pdata, .len = r->cur.length };
+	uint8_t *p;
+	size_t cap;
 
-	put_le32(hdr, r->cur.type);
-	put_le32(hdr + 4, r->cur.flags);
-	put_le64(hdr + 8, r->cur.length);
-	put_le32(tail, r->cur_crc);
-	img_sighash_update(&r->sh, hdr, sizeof(hdr));
-	img_sighash_update(&r->sh, r->pdata, r->cur.length);
-	img_sighash_update(&r->sh, tail, sizeof(tail));
+	put_le32(rec.hdr, r->cur.type);
+	put_le32(rec.hdr + 4, r->cur.flags);
+	put_le64(rec.hdr + 8, r->cur.length);
+	put_le32(rec.tail, r->cur_crc);
+	if (!r->hasher_tried && r->threads > 1) {
+		r->hasher_tried = true;
+		rh_start(&r->sh, &r->hasher);	/* on failure: hash here */
+	}
+	if (!r->hasher) {
+		rh_hash(&r->sh, &rec);
+		return;
+	}
+	rh_submit(r->hasher, &rec);
+	p = r->payload;
+	r->payload = r->payload2;
+	r->payload2 = p;
+	cap = r->pcap;
+	r->pcap = r->pcap2;
+	r->pcap2 = cap;
 }
 
 /* At the trailer, when verifying: the last record must be a valid signature. */
@@ -719,10 +741,12 @@ void img_reader_free(struct img_reader *r)
 	if (!r)
 		return;
 	zr_stop(r);
+	rh_stop(r->hasher);
 	if (r->hdr)
 		img_header__free_unpacked(r->hdr, NULL);
 	ZSTD_freeDCtx(r->dctx);
 	free(r->payload);
+	free(r->payload2);
 	free(r->ibuf);
 	free(r);
 }
