@@ -3,7 +3,9 @@ BUILD     ?= build
 PREFIX    ?= /usr/local
 CC        ?= cc
 PROTOC_C  ?= protoc-c
-VERSION   := 0.1.0
+SCDOC     ?= scdoc
+# One version, the one `vxcr --version` prints.
+VERSION   := $(shell sed -n 's/^\#define VXCR_VERSION "\(.*\)"/\1/p' lib/include/vxcr/vxcr.h)
 SOVER     := 0
 
 PKGS      := libprotobuf-c libzstd libsodium nettle libnl-3.0 libnl-route-3.0
@@ -32,13 +34,18 @@ STATIC    := $(BUILD)/lib/libvxcr.a
 SHARED    := $(BUILD)/lib/libvxcr.so.$(SOVER)
 BIN       := $(BUILD)/bin/vxcr
 DEPS_OK   := $(BUILD)/.deps-ok
+# Man pages: docs/NAME.SECTION.scd -> $(BUILD)/man/NAME.SECTION (scdoc).
+MAN_SRC   := $(wildcard docs/*.scd)
+MAN_OUT   := $(patsubst docs/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+MANDIR    ?= $(PREFIX)/share/man
+COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
 
 .PHONY: all deps check check-unit check-integration check-kernel demo bench \
-        install lint clean asan fuzz fuzz-build fuzz-bins fuzz-cov
+        install lint clean asan fuzz fuzz-build fuzz-bins fuzz-cov man
 .SECONDARY:
 
 all: $(BIN) $(BUILD)/bin/vxdump $(BUILD)/bin/vxrestore $(STATIC) $(SHARED) \
-     $(BUILD)/lib/vxcr.pc $(PROG_BIN) $(UNIT_BIN) $(BENCH_BIN)
+     $(BUILD)/lib/vxcr.pc $(PROG_BIN) $(UNIT_BIN) $(BENCH_BIN) $(MAN_OUT)
 
 # Installs missing Debian packages once (the script checks before installing).
 $(DEPS_OK): contrib/install-deps.sh
@@ -72,6 +79,12 @@ $(SHARED): $(LIB_OBJ) lib/libvxcr.map
 $(BUILD)/lib/vxcr.pc: lib/vxcr.pc.in
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/man/%: docs/%.scd $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	sed 's|@VERSION@|$(VERSION)|g' $< | $(SCDOC) > $@.tmp || { rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
+man: $(MAN_OUT)
 
 $(BIN): $(CLI_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
@@ -144,6 +157,14 @@ $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h tests/progs/tree.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $< -lm
 
+# The image format header builds alone, freestanding, with only the
+# kernel's uapi headers: kernel/ includes it too (tests/header/check.sh).
+IMAGE_H_TEST := $(BUILD)/tests/header/image-h.o
+all: $(IMAGE_H_TEST)
+$(IMAGE_H_TEST): tests/header/image-h.c tests/header/check.sh lib/include/vxcr/image.h
+	@mkdir -p $(dir $@)
+	tests/header/check.sh "$(CC)" $@
+
 # LD_PRELOAD shims of the tests (tests/shim/NAME.c -> NAME.so).
 SHIM_SO   := $(patsubst tests/shim/%.c,$(BUILD)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 all: $(SHIM_SO)
@@ -190,6 +211,14 @@ install: all
 	ln -sf libvxcr.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libvxcr.so
 	install -m 644 $(BUILD)/lib/vxcr.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 lib/include/vxcr/*.h $(DESTDIR)$(PREFIX)/include/vxcr/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(COMPDIR)
+	install -m 644 $(filter %.1,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(filter %.3,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man3/
+	ln -sf vxdump.1 $(DESTDIR)$(MANDIR)/man1/vxcr-dump.1
+	ln -sf vxrestore.1 $(DESTDIR)$(MANDIR)/man1/vxcr-restore.1
+	install -m 644 contrib/bash-completion/vxcr $(DESTDIR)$(COMPDIR)/vxcr
+	ln -sf vxcr $(DESTDIR)$(COMPDIR)/vxdump
+	ln -sf vxcr $(DESTDIR)$(COMPDIR)/vxrestore
 
 lint:
 	clang-format --dry-run $(LIB_SRC) $(CLI_SRC) 2>&1 | head -50

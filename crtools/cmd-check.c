@@ -12,36 +12,44 @@
 
 static void check_usage(FILE *f)
 {
-	fprintf(f, "usage: vxcr check [-q]\n"
-		   "  -q, --quiet   print only missing required features\n"
-		   "Exit status: 0 if every required feature works, 1 otherwise.\n");
+	fprintf(f, "usage: vxcr check [-q] [-v]\n"
+		   "       vxcr check --help | --version\n\n"
+		   "Prints one line per kernel feature vxcr uses: ok, MISSING (a required\n"
+		   "one) or no (an optional one), and why.\n\n"
+		   "  -q, --quiet          print only missing required features\n");
+	cli_common_help(f);
+	fprintf(f, "\nExit status: 0 if every required feature works, 1 otherwise, 2 usage.\n");
 }
 
 int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vxcr_feature f[32];
 	int i, n, c, missing = 0, quiet = 0;
 
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			quiet = 1;
 			break;
+		case 'v':
+			cli_set_verbose();
+			break;
 		case 'h':
 			check_usage(stdout);
 			return 0;
+		case OPT_VERSION:
+			return cli_print_version();
 		default:
-			check_usage(stderr);
-			return EXIT_USAGE;
+			return cli_bad_option("check", "vxcr check", c, argv);
 		}
 	}
 	if (optind < argc) {
-		check_usage(stderr);
+		cli_error("check: unexpected argument '%s' (see vxcr check --help)", argv[optind]);
 		return EXIT_USAGE;
 	}
 

@@ -30,9 +30,12 @@ struct ctx_opts {
 static void ctx_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vxcr ctx SUBCOMMAND [--rundir DIR] ...\n"
+		"usage: vxcr ctx [--rundir DIR] [-v] SUBCOMMAND ...\n"
+		"       vxcr ctx --help | --version\n"
+		"\n"
 		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C]\n"
-		"         [--nproc N] -- CMD [ARG...]     --nproc: task limit, with --flags INFO_NPROC\n"
+		"         [--nproc N] -- CMD [ARG...]\n"
+		"         (--nproc N: at most N tasks, with --flags INFO_NPROC)\n"
 		"  exec XID -- CMD [ARG...]      run CMD inside, wait, exit with its status\n"
 		"  list                          one line per context: XID INITPID TASKS FLAGS\n"
 		"  info XID | stat XID\n"
@@ -44,7 +47,13 @@ static void ctx_usage(FILE *f)
 		"  wait XID                      prints and exits with the context's exit code\n"
 		"                                (and 'reboot_cmd: 0x...' if a reboot ended it)\n"
 		"XID: 2..65535 (create: 'dynamic' picks one).  Names are the VXF_/VXC_/CAP_\n"
-		"constants without prefix.  Run directory: --rundir, $VXCR_RUNDIR, /run/vxcr.\n");
+		"constants without prefix.  Options may come before or after XID; those\n"
+		"below go with every subcommand, and also before it.\n"
+		"\n"
+		"      --rundir DIR     context records (default $VXCR_RUNDIR or /run/vxcr)\n");
+	cli_common_help(f);
+	fprintf(f, "\nExit status: 0 ok (exec, wait: the command's or context's code),\n"
+		   "1 failure, 2 usage.\n");
 }
 
 static int parse_xid(const char *s, uint32_t *xid, int dynamic_ok)
@@ -63,7 +72,8 @@ static int parse_xid(const char *s, uint32_t *xid, int dynamic_ok)
 	return 0;
 }
 
-/* Parses the options allowed for sub (letters in allowed) and XID. */
+/* Parses the options allowed for sub (letters in allowed) and XID: 0, or
+ * -1 after a one-line usage error, 1 for --help, 2 for --version. */
 static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 {
 	static const struct option opts[] = {
@@ -77,21 +87,30 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "sig", required_argument, NULL, 'S' },
 		{ "nproc", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	char what[32];
 	int c, i;
 
-	while ((c = getopt_long(argc, argv, "+r:h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			ctx_usage(stdout);
-			exit(0);
+	/* argv[0] is the subcommand, or "ctx" for the options before it */
+	snprintf(what, sizeof(what), strcmp(argv[0], "ctx") ? "ctx %s" : "%s", argv[0]);
+	while ((c = getopt_long(argc, argv, "+:r:vh", opts, NULL)) != -1) {
+		if (c == 'h' || c == OPT_VERSION)
+			return c == 'h' ? 1 : 2;
+		if (c == 'v') {
+			cli_set_verbose();
+			continue;
 		}
-		if (c == '?' || (c != 'r' && !strchr(allowed, c))) {
-			for (i = 0; c != '?' && opts[i].name; i++)
+		if (c == '?' || c == ':') {
+			cli_bad_option(what, "vxcr ctx", c, argv);
+			return -1;
+		}
+		if (c != 'r' && !strchr(allowed, c)) {
+			for (i = 0; opts[i].name; i++)
 				if (opts[i].val == c)
-					cli_error("ctx %s: option --%s not valid here", argv[0],
-						  opts[i].name);
+					cli_error("%s: option --%s not valid here "
+						  "(see vxcr ctx --help)", what, opts[i].name);
 			return -1;
 		}
 		switch (c) {
@@ -110,16 +129,20 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 	return 0;
 }
 
-/* Options may come before or after XID: parse, take XID, parse again. */
+/* Options may come before or after XID: parse, take XID, parse again.
+ * Returns what parse() returns. */
 static int parse_all(int argc, char **argv, const char *allowed, int need_xid,
 		     int dynamic_ok, struct ctx_opts *o)
 {
+	int ret;
+
 	optind = 0;
-	if (parse(argc, argv, allowed, o))
-		return -1;
+	ret = parse(argc, argv, allowed, o);
+	if (ret)
+		return ret;
 	if (need_xid) {
 		if (optind >= argc) {
-			cli_error("ctx %s: missing XID", argv[0]);
+			cli_error("ctx %s: missing XID (see vxcr ctx --help)", argv[0]);
 			return -1;
 		}
 		if (parse_xid(argv[optind], &o->xid, dynamic_ok))
@@ -127,8 +150,9 @@ static int parse_all(int argc, char **argv, const char *allowed, int need_xid,
 		argv += optind;
 		argc -= optind;
 		optind = 0;
-		if (parse(argc, argv, allowed, o))
-			return -1;
+		ret = parse(argc, argv, allowed, o);
+		if (ret)
+			return ret;
 	}
 	o->rest = argv + optind;
 	o->nrest = argc - optind;
@@ -429,26 +453,40 @@ static const struct {
 int cmd_ctx(int argc, char **argv)
 {
 	struct ctx_opts o = { 0 };
-	const char *sub;
+	const char *sub = "";
 	size_t i;
+	int ret;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		ctx_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : 0;
-	}
-	sub = argv[1];
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(subs[i].name, sub))
-			break;
-	if (i == sizeof(subs) / sizeof(subs[0])) {
-		cli_error("ctx: unknown subcommand '%s' (see vxcr ctx --help)", sub);
+	/* options before the subcommand: --rundir and the common ones */
+	optind = 0;
+	ret = parse(argc, argv, "", &o);
+	if (!ret && optind >= argc) {
+		cli_error("ctx: expected a subcommand (see vxcr ctx --help)");
 		return EXIT_USAGE;
 	}
-	if (parse_all(argc - 1, argv + 1, subs[i].allowed, subs[i].need_xid,
-		      !strcmp(sub, "create"), &o))
-		return EXIT_USAGE;
+	if (!ret) {
+		argc -= optind;
+		argv += optind;
+		sub = argv[0];
+		for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+			if (!strcmp(subs[i].name, sub))
+				break;
+		if (i == sizeof(subs) / sizeof(subs[0])) {
+			cli_error("ctx: unknown subcommand '%s' (see vxcr ctx --help)", sub);
+			return EXIT_USAGE;
+		}
+		ret = parse_all(argc, argv, subs[i].allowed, subs[i].need_xid,
+				!strcmp(sub, "create"), &o);
+	}
+	if (ret == 1)
+		ctx_usage(stdout);
+	if (ret == 2)
+		return cli_print_version();
+	if (ret)
+		return ret > 0 ? 0 : EXIT_USAGE;
 	if (o.nrest && strcmp(sub, "create") && strcmp(sub, "exec")) {
-		cli_error("ctx %s: unexpected argument '%s'", sub, o.rest[0]);
+		cli_error("ctx %s: unexpected argument '%s' (see vxcr ctx --help)", sub,
+			  o.rest[0]);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(sub, "create"))

@@ -18,8 +18,9 @@ static void dump_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vxdump [-o FILE] [--leave-running] [--no-sync] [--compress zstd|none]\n"
-		"              [--zstd-level N] [--sign KEYFILE] [-v] PID\n"
+		"              [--zstd-level N] [--sign KEYFILE] [--stats] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
+		"       vxdump --help | --version\n"
 		"\n"
 		"Checkpoints the process tree rooted at PID (all its threads and descendants)\n"
 		"into FILE, or to stdout when it is not a terminal.  Once the image is\n"
@@ -40,14 +41,13 @@ static void dump_usage(FILE *f)
 		"      --zstd-level N   zstd compression level (default: fast)\n"
 		"      --sign KEYFILE   sign the image with the secret key KEYFILE (NAME.key of\n"
 		"                       vxcr key new); vxrestore --trusted-keys checks it\n"
-		"      --stats          print timings and sizes as one line on stderr\n"
-		"  -v, --verbose        log progress to stderr\n");
+		"      --stats          print timings and sizes as one line on stderr\n");
+	cli_common_help(f);
+	fprintf(f, "\nExit status: 0 the image is complete, 1 failure, 2 usage.\n");
 }
 
 enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL, OPT_STATS, OPT_CTX, OPT_RUNDIR, OPT_NO_SYNC,
        OPT_SIGN };
-#define SHOW_STATS 0x1
-#define SHOW_VERBOSE 0x2
 
 static const struct option dump_options[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -59,8 +59,7 @@ static const struct option dump_options[] = {
 	{ "ctx", required_argument, NULL, OPT_CTX },
 	{ "rundir", required_argument, NULL, OPT_RUNDIR },
 	{ "sign", required_argument, NULL, OPT_SIGN },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
+	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -71,14 +70,15 @@ struct dump_target {
 	const char *sign;	/* --sign KEYFILE */
 };
 
-/* Parses options into o; returns -1 on a usage error, 1 for --help. */
+/* Parses options into o; returns -1 on a usage error (after one line),
+ * 1 for --help, 2 for --version. */
 static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
-			   const char **out, struct dump_target *tg, unsigned *show)
+			   const char **out, struct dump_target *tg, bool *stats)
 {
 	long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:vh", dump_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:vh", dump_options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			*out = optarg;
@@ -104,11 +104,10 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 			o->zstd_level = v;
 			break;
 		case 'v':
-			vxcr_set_log_level(VXCR_LOG_DEBUG);
-			*show |= SHOW_VERBOSE;
+			cli_set_verbose();
 			break;
 		case OPT_STATS:
-			*show |= SHOW_STATS;
+			*stats = true;
 			break;
 		case OPT_CTX:
 			if (cli_parse_long(optarg, 2, 65535, &tg->xid)) {
@@ -124,7 +123,10 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 			break;
 		case 'h':
 			return 1;
+		case OPT_VERSION:
+			return 2;
 		default:
+			cli_bad_option("dump", "vxdump", c, argv);
 			return -1;
 		}
 	}
@@ -147,11 +149,12 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 	return 0;
 }
 
-static void print_stats(pid_t pid, const struct vxcr_dump_stats *st)
+static void print_stats(const struct dump_target *tg, const struct vxcr_dump_stats *st)
 {
-	fprintf(stderr, "vxcr: dumped pid %d: %llu processes, %llu threads, %llu pages written "
+	fprintf(stderr, "vxcr: dumped %s %ld: %llu processes, %llu threads, %llu pages written "
 		"(%llu zero skipped, %llu scanned), image %llu bytes, frozen %.1f ms, "
-		"total %.1f ms\n", pid, (unsigned long long)st->tasks,
+		"total %.1f ms\n", tg->xid ? "context" : "pid", tg->xid ? tg->xid : (long)tg->pid,
+		(unsigned long long)st->tasks,
 		(unsigned long long)st->threads, (unsigned long long)st->pages_written, (unsigned long long)st->pages_zero,
 		(unsigned long long)st->pages_scanned, (unsigned long long)st->image_bytes,
 		st->frozen_ns / 1e6, st->total_ns / 1e6);
@@ -216,16 +219,18 @@ int cmd_dump(int argc, char **argv)
 	struct vxcr_key *key = NULL;
 	struct out_file of;
 	const char *out = NULL;
-	unsigned show = 0;
+	bool stats = false;
 	int ret;
 
 	vxcr_dump_opts_init(&o);
 	o.refused = cli_refused;	/* every refused object, one line each */
-	ret = parse_dump_args(argc, argv, &o, &out, &tg, &show);
-	if (ret) {
-		dump_usage(ret > 0 ? stdout : stderr);
-		return ret > 0 ? 0 : EXIT_USAGE;
-	}
+	ret = parse_dump_args(argc, argv, &o, &out, &tg, &stats);
+	if (ret < 0)
+		return EXIT_USAGE;
+	if (ret == 1)
+		dump_usage(stdout);
+	if (ret)
+		return ret == 2 ? cli_print_version() : 0;
 	if (!out && isatty(STDOUT_FILENO)) {
 		cli_error("dump: refusing to write an image to a terminal (use -o FILE or a pipe)");
 		return EXIT_USAGE;
@@ -244,9 +249,9 @@ int cmd_dump(int argc, char **argv)
 	vxcr_key_free(key);
 	if (ret)
 		return 1;
-	if (show & SHOW_VERBOSE)
-		print_stats(tg.pid, &st);
-	if (show & SHOW_STATS)
+	if (cli_verbose)
+		print_stats(&tg, &st);
+	if (stats)
 		print_stats_line(&st);
 	return 0;
 }

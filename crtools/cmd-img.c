@@ -33,11 +33,14 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: vxcr img COMMAND [--trusted-keys DIR] FILE\n\n"
-		   "FILE is an image, or - for stdin.  --trusted-keys DIR: the image must be\n"
-		   "signed by a key DIR/NAME.pub.\n\ncommands:\n");
+	fprintf(f, "usage: vxcr img COMMAND [--trusted-keys DIR] [-v] FILE\n"
+		   "       vxcr img --help | --version\n\n"
+		   "FILE is an image, or - for stdin.\n\ncommands:\n");
 	for (i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++)
 		fprintf(f, "  %-7s %s\n", subcmds[i].name, subcmds[i].help);
+	fprintf(f, "\noptions:\n"
+		   "      --trusted-keys DIR  the image must be signed by a key DIR/NAME.pub\n");
+	cli_common_help(f);
 	fprintf(f, "\nExit status: 0 ok, 1 the image is bad or unreadable, 2 usage.\n");
 }
 
@@ -87,22 +90,34 @@ out_close:
 }
 
 /* Handles options at optind (--trusted-keys into *keydir): -1 to go on,
- * else the exit code (--help, usage). */
+ * else the exit code (--help, --version, usage). */
 static int parse_opts(int argc, char **argv, const char **keydir)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
 		{ "trusted-keys", required_argument, NULL, 'K' },
+		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) == 'K')
-		*keydir = optarg;
-	if (c == -1)
-		return -1;
-	usage(c == 'h' ? stdout : stderr);
-	return c == 'h' ? 0 : EXIT_USAGE;
+	while ((c = getopt_long(argc, argv, "+:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'K':
+			*keydir = optarg;
+			break;
+		case 'v':
+			cli_set_verbose();
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			return cli_print_version();
+		default:
+			return cli_bad_option("img", "vxcr img", c, argv);
+		}
+	}
+	return -1;
 }
 
 int cmd_img(int argc, char **argv)
@@ -116,7 +131,7 @@ int cmd_img(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	if (optind >= argc) {
-		usage(stderr);
+		cli_error("img: expected COMMAND FILE (see vxcr img --help)");
 		return EXIT_USAGE;
 	}
 	sub = find_subcmd(argv[optind]);

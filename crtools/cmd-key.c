@@ -20,10 +20,14 @@
 
 static void key_usage(FILE *f)
 {
-	fprintf(f, "usage: vxcr key new DIR/NAME\n"
+	fprintf(f, "usage: vxcr key new [-v] DIR/NAME\n"
+		   "       vxcr key --help | --version\n\n"
 		   "Makes an Ed25519 key pair to sign images: DIR/NAME.key (secret, 0600,\n"
 		   "for vxdump --sign) and DIR/NAME.pub (public, for the directory given to\n"
-		   "vxrestore --trusted-keys and vxcr img verify --trusted-keys).\n");
+		   "vxrestore --trusted-keys and vxcr img verify --trusted-keys).  Never\n"
+		   "replaces an existing file.\n\n");
+	cli_common_help(f);
+	fprintf(f, "\nExit status: 0 the pair is made, 1 failure, 2 usage.\n");
 }
 
 /* vxcr key new DIR/NAME: 0 or 1 after one line. */
@@ -60,13 +64,33 @@ static int key_new(const char *path)
 
 int cmd_key(int argc, char **argv)
 {
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		key_usage(stdout);
-		return 0;
+	static const struct option opts[] = {
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			cli_set_verbose();
+			break;
+		case 'h':
+			key_usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			return cli_print_version();
+		default:
+			return cli_bad_option("key", "vxcr key", c, argv);
+		}
 	}
-	if (argc != 3 || strcmp(argv[1], "new")) {
-		key_usage(stderr);
+	if (optind >= argc || strcmp(argv[optind], "new")) {
+		cli_error("key: expected 'new DIR/NAME' (see vxcr key --help)");
 		return EXIT_USAGE;
 	}
-	return key_new(argv[2]);
+	if (argc - optind != 2) {
+		cli_error("key new: expected one DIR/NAME (see vxcr key --help)");
+		return EXIT_USAGE;
+	}
+	return key_new(argv[optind + 1]);
 }

@@ -1,7 +1,8 @@
 /*
  * vxcr restore / vxrestore: restart a process from an image.
  *
- *   vxrestore [-d] [--pidfile F] [--trusted-keys DIR | --trust-image] [-v] [FILE|-]
+ *   vxrestore [-d] [--pidfile F] [--pidns] [--rundir DIR]
+ *             [--trusted-keys DIR | --trust-image] [-v] [FILE|-]
  *
  * An image file is restored only if it is trusted: a file only root could
  * have written or replaced (vxcr_open_trusted()), a signature by a key of
@@ -26,20 +27,29 @@
 
 static void restore_usage(FILE *f)
 {
-	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [--trusted-keys DIR] [-v] [IMAGE|-]\n"
-		   "  -d, --detach      print the pid and return once it runs\n"
+	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [--pidns] [--rundir DIR]\n"
+		   "                 [--trusted-keys DIR | --trust-image] [-v] [IMAGE|-]\n"
+		   "       vxrestore --help | --version\n"
+		   "\n"
+		   "Restarts the processes of IMAGE (or stdin if it is - or missing) and waits\n"
+		   "for the root one: exits with its status (128+N if killed by signal N).\n"
+		   "IMAGE must be owned by root and writable by nobody else, in directories\n"
+		   "only root can change (sticky ones such as /tmp too), unless it is signed\n"
+		   "and --trusted-keys is given, or --trust-image.  A context image recreates\n"
+		   "the context (same xid, flags, caps, uname, pids inside) and returns once\n"
+		   "it runs.\n"
+		   "\n"
+		   "  -d, --detach         print the pid and return once it runs\n"
+		   "      --pidfile FILE   write the restored pid to FILE (a context: its init)\n"
+		   "      --pidns          restore inside a new PID namespace (recorded pids\n"
+		   "                       are free there)\n"
+		   "      --rundir DIR     a context image: where its record goes (default\n"
+		   "                       $VXCR_RUNDIR or /run/vxcr)\n"
 		   "      --trusted-keys DIR  accept only an image signed by a key DIR/NAME.pub\n"
-		   "      --trust-image restore IMAGE even if others could have written it\n"
-		   "      --pidns       restore inside a new PID namespace (recorded pids free there)\n"
-		   "      --pidfile F   write the restored pid to F (a context: its init)\n"
-		   "      --rundir DIR  a context image: where its record goes (default\n"
-		   "                    $VXCR_RUNDIR or /run/vxcr)\n"
-		   "  -v, --verbose     report progress and timing\n"
-		   "Reads the image from IMAGE, or stdin if it is - or missing.  IMAGE must be\n"
-		   "owned by root and writable by nobody else, in directories only root can\n"
-		   "change (sticky ones such as /tmp too), unless signed or --trust-image.  A context\n"
-		   "image recreates the context (same xid, flags, caps, uname, pids inside)\n"
-		   "and returns once it runs.\n");
+		   "      --trust-image    restore IMAGE even if others could have written it\n");
+	cli_common_help(f);
+	fprintf(f, "\nExit status: the restored process's (without -d), 0 (with -d, or a\n"
+		   "context), 1 failure, 2 usage.\n");
 }
 
 static int write_pidfile(const char *path, pid_t pid)
@@ -80,20 +90,19 @@ int cmd_restore(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'R' },
 		{ "trusted-keys", required_argument, NULL, 'K' },
 		{ "trust-image", no_argument, NULL, 'T' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vxcr_restore_opts o;
 	struct vxcr_restore_stats st = { 0 };
 	const char *pidfile = NULL, *keydir = NULL;
 	struct vxcr_keyring *kr = NULL;
-	bool verbose = false, trust_image = false;
+	bool trust_image = false;
 	pid_t pid;
 	int c, fd, ret;
 
 	vxcr_restore_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "dvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":dvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.detach = true; break;
 		case 'P': o.pidns = true; break;
@@ -101,13 +110,15 @@ int cmd_restore(int argc, char **argv)
 		case 'R': o.rundir = optarg; break;
 		case 'K': keydir = optarg; break;
 		case 'T': trust_image = true; break;
-		case 'v': verbose = true; vxcr_set_log_level(VXCR_LOG_INFO); break;
+		case 'v': cli_set_verbose(); break;
 		case 'h': restore_usage(stdout); return 0;
-		default: restore_usage(stderr); return EXIT_USAGE;
+		case OPT_VERSION: return cli_print_version();
+		default: return cli_bad_option("restore", "vxrestore", c, argv);
 		}
 	}
 	if (argc - optind > 1) {
-		restore_usage(stderr);
+		cli_error("restore: expected one IMAGE, not '%s' too (see vxrestore --help)",
+			  argv[optind + 1]);
 		return EXIT_USAGE;
 	}
 	if (keydir && vxcr_keyring_load(keydir, &kr)) {
@@ -129,14 +140,9 @@ int cmd_restore(int argc, char **argv)
 		cli_error(NULL);
 		return 1;
 	}
-	if (verbose)
-		fprintf(stderr, "vxrestore: pid %d restored in %.3f ms (%llu pages)\n", pid,
-			st.total_ns / 1e6, (unsigned long long)st.pages_restored);
+	/* -v: the library's own info line says what was restored, and how fast */
 	if (st.ctx_xid) {
 		/* the context's supervisor (not our child) owns it now */
-		if (verbose)
-			fprintf(stderr, "vxrestore: context %u restored, init pid %d\n",
-				st.ctx_xid, pid);
 		return pidfile && write_pidfile(pidfile, pid) ? 1 : 0;
 	}
 	if (pidfile && write_pidfile(pidfile, pid)) {

@@ -4,8 +4,35 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #define EXIT_USAGE 2
+
+/*
+ * Options every command and subcommand takes, with one meaning everywhere:
+ * -v/--verbose, -h/--help and --version (long only).  Parsers use an
+ * optstring starting with ':' (after '+' if any) so that getopt_long()
+ * reports a missing argument as ':' and prints nothing itself.
+ */
+#define OPT_VERSION 0x1000
+#define CLI_COMMON_OPTIONS \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, OPT_VERSION }
+
+/* -v: every library log line down to debug, and the command's summary. */
+extern bool cli_verbose;
+void cli_set_verbose(void);
+/* The lines of a usage text that describe the common options. */
+void cli_common_help(FILE *f);
+/* --version: "vxcr VERSION" on stdout; returns 0. */
+int cli_print_version(void);
+/*
+ * Reports the option getopt_long() refused (c: '?' unknown, ':' missing
+ * argument) as one line naming cmd ("dump", "ctx create") and pointing to
+ * "HELP --help"; returns EXIT_USAGE.
+ */
+int cli_bad_option(const char *cmd, const char *help, int c, char **argv);
 
 int cmd_dump(int argc, char **argv);
 int cmd_restore(int argc, char **argv);

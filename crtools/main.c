@@ -3,6 +3,8 @@
  * table; invoked as vxdump or vxrestore it runs that command directly.
  */
 #include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,24 +109,79 @@ int cli_parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+bool cli_verbose;
+
+void cli_set_verbose(void)
+{
+	cli_verbose = true;
+	vxcr_set_log_level(VXCR_LOG_DEBUG);
+}
+
+void cli_common_help(FILE *f)
+{
+	fprintf(f, "  -v, --verbose        log each step on stderr (as VXCR_LOG=3)\n"
+		   "  -h, --help           print this help and exit\n"
+		   "      --version        print the version and exit\n");
+}
+
+int cli_print_version(void)
+{
+	printf("vxcr %s\n", VXCR_VERSION);
+	return 0;
+}
+
+int cli_bad_option(const char *cmd, const char *help, int c, char **argv)
+{
+	/* glibc: optopt is 0 for an unknown long option; optind is past the
+	 * word that lacks its argument */
+	const char *word = optind > 0 ? argv[optind - 1] : "";
+	int len = (int)strcspn(word, "=");
+
+	if (c == '?' && optopt)
+		cli_error("%s: unknown option -%c (see %s --help)", cmd, optopt, help);
+	else if (c == '?')
+		cli_error("%s: unknown option %.*s (see %s --help)", cmd, len, word, help);
+	else if (strncmp(word, "--", 2))
+		cli_error("%s: option -%c needs an argument (see %s --help)", cmd, optopt, help);
+	else
+		cli_error("%s: option %s needs an argument (see %s --help)", cmd, word, help);
+	return EXIT_USAGE;
+}
+
 static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: vxcr [-v] COMMAND [ARGS...]\n\ncommands:\n");
+	fprintf(f, "usage: vxcr [-v] COMMAND [ARGS...]\n"
+		   "       vxcr --help | --version\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\noptions:\n");
+	cli_common_help(f);
 	fprintf(f, "\nvxdump and vxrestore are vxcr dump and vxcr restore.\n"
 		   "Run vxcr COMMAND --help for a command's options.\n");
 }
 
+/* True for "CMD --help", "CMD SUB --help" (or -h, --version): any user may
+ * ask a command that needs root for its help. */
+static bool asks_for_help(int argc, char **argv)
+{
+	int i = 1;
+
+	if (argc > 2 && argv[1][0] != '-')
+		i = 2;
+	return argc == i + 1 && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") ||
+				 !strcmp(argv[i], "--version"));
+}
+
 static int run(const struct command *c, int argc, char **argv)
 {
-	if ((c->flags & NEEDS_ROOT) && geteuid() != 0) {
+	if ((c->flags & NEEDS_ROOT) && geteuid() != 0 && !asks_for_help(argc, argv)) {
 		cli_error("%s: must be run as root", c->name);
 		return 1;
 	}
 	optind = 1;
+	opterr = 0;	/* a refused option is reported by cli_bad_option() */
 	return c->fn(argc, argv);
 }
 
@@ -154,23 +211,25 @@ int main(int argc, char **argv)
 	if (!strcmp(self, "vxrestore"))
 		return run(find("restore"), argc, argv);
 
-	while (argc > 1 && !strcmp(argv[1], "-v")) {
-		vxcr_set_log_level(VXCR_LOG_DEBUG);
+	while (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose"))) {
+		cli_set_verbose();
 		argv++, argc--;
 	}
 	if (argc < 2) {
-		usage(stderr);
+		cli_error("no command given (see vxcr --help)");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("vxcr %s\n", VXCR_VERSION);
-		return 0;
-	}
+	if (!strcmp(argv[1], "--version"))
+		return cli_print_version();
 	c = find(argv[1]);
+	if (!c && argv[1][0] == '-') {
+		cli_error("unknown option %s (see vxcr --help)", argv[1]);
+		return EXIT_USAGE;
+	}
 	if (!c) {
 		cli_error("unknown command '%s' (see vxcr --help)", argv[1]);
 		return EXIT_USAGE;

@@ -122,6 +122,26 @@ int vxctx_cg_frozen(const char *path)
 	return cg_event(path, "frozen");
 }
 
+/*
+ * cgroup.freeze: 1 once a freeze was asked for, even while tasks are still
+ * on their way into the freezer or, having left a ptrace stop, on their
+ * way back (cgroup.events says "frozen 0" then).  -errno if unreadable.
+ */
+int vxctx_cg_freezing(const char *path)
+{
+	char p[PATH_MAX], line[16];
+	bool got;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/cgroup.freeze", path);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	got = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	return got ? atoi(line) : -EIO;
+}
+
 /* Writes cgroup.freeze and waits (up to 5 s) until cgroup.events agrees. */
 int vxctx_cg_freeze(const char *path, int on)
 {

@@ -5,10 +5,13 @@
  * and the namespaces hold (flags, caps, limits, uname, clocks).  Restore:
  * lib/restore/ctx.c.
  *
- * A context paused with SCHED_PAUSE is thawed for the dump (a frozen task
- * cannot enter the ptrace stop the dump needs) and frozen again if it runs
- * on; the image says SCHED_PAUSE so the restore freezes it before its first
- * instruction.  Between the thaw and the seize its tasks run for a moment.
+ * A context paused with SCHED_PAUSE stays frozen: its tasks are seized and
+ * read frozen, and the group is thawed only around the injection windows
+ * of each process, while every task is ptrace-stopped (only the injected
+ * calls run).  A guardian (guard.c) freezes it again if we die meanwhile,
+ * before the kernel lets go of the tasks, so not one instruction of the
+ * context's own runs (NOTES: "A paused context's dump").  The image says
+ * SCHED_PAUSE so the restore freezes it before its first instruction.
  * Unless leave_running, the context is killed once the image is complete,
  * and we wait until its supervisor has removed the record and groups, so
  * that a restore may follow at once.
@@ -56,7 +59,11 @@ static int read_clocks(const struct vxctx_record *r, CtxEntry *ce)
 	return 0;
 }
 
-/* The CONTEXT record of live context r; *frozen: SCHED_PAUSE in force. */
+/*
+ * The CONTEXT record of live context r; *frozen: SCHED_PAUSE in force, as
+ * cgroup.freeze says (cgroup.events may say "frozen 0" for a moment after
+ * a dump of it let go of its tasks: they are on their way back).
+ */
 static int fill_entry(const char *rundir, const struct vxctx_record *r, struct ctx_ckpt *c,
 		      bool *frozen)
 {
@@ -64,7 +71,7 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	int ret;
 
 	ctx_entry__init(ce);
-	*frozen = vxctx_cg_frozen(r->cgroup) == 1;
+	*frozen = vxctx_cg_freezing(r->cgroup) == 1;
 	ret = vxctx_uname_get(rundir, r->xid, VXCTX_UN_NODENAME, c->nodename,
 			      sizeof(c->nodename));
 	ret = ret ? : vxctx_uname_get(rundir, r->xid, VXCTX_UN_DOMAINNAME, c->domainname,
@@ -83,6 +90,39 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	       ((r->flags & VXCTX_F_HIDE_NETIF) ? CLONE_NEWNET : 0) |
 	       ((r->flags & VXCTX_F_VIRT_UPTIME) ? CLONE_NEWTIME : 0));
 	return (r->flags & VXCTX_F_VIRT_UPTIME) ? read_clocks(r, ce) : 0;
+}
+
+static int thaw_group(void *cgroup)
+{
+	return vxctx_cg_freeze(cgroup, 0);
+}
+
+static int freeze_group(void *cgroup)
+{
+	return vxctx_cg_freeze(cgroup, 1);
+}
+
+/*
+ * Dumps the tree of r's init; a frozen context under a guardian, thawed
+ * only for the injection windows.  0 or -errno (logged).
+ */
+static int dump_ctx_tree(struct vxctx_record *r, int fd, const struct vxcr_dump_opts *o,
+			 struct vxcr_dump_stats *st, struct ctx_ckpt *c, bool frozen)
+{
+	struct dump_freezer fz = { thaw_group, freeze_group, r->cgroup };
+	struct vxctx_guard guard;
+	int ret;
+
+	if (!frozen)
+		return dump_context(r->init_pid, fd, o, st, &c->ce, r->cgroup, NULL);
+	ret = vxctx_guard_start(r->cgroup, &guard);
+	if (ret)
+		return ret;
+	ret = dump_context(r->init_pid, fd, o, st, &c->ce, r->cgroup, &fz);
+	if (ret && vxctx_cg_freezing(r->cgroup) != 1)	/* failed to freeze it again? */
+		freeze_group(r->cgroup);
+	vxctx_guard_stop(&guard);
+	return ret;
 }
 
 int vxcr_dump_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_dump_opts *o,
@@ -108,11 +148,7 @@ int vxcr_dump_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_du
 	ret = fill_entry(rundir, &r, &c, &frozen);
 	if (ret)
 		return ret;
-	if (frozen && (ret = vxctx_cg_freeze(r.cgroup, 0)))
-		return ret;
-	ret = dump_context(r.init_pid, fd, o, st, &c.ce, r.cgroup);
-	if (frozen && (ret || o->leave_running))
-		vxctx_cg_freeze(r.cgroup, 1);
+	ret = dump_ctx_tree(&r, fd, o, st, &c, frozen);
 	if (ret || o->leave_running)
 		return ret;
 	/* killed: its supervisor removes the record and groups, wait for it */

@@ -18,6 +18,7 @@
 #define VXCR_CTX_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -209,12 +210,27 @@ int vxctx_cg_mkdir(const char *root, uint32_t xid, char *path, size_t len);
 void vxctx_cg_remove(const char *path);
 int vxctx_cg_freeze(const char *path, int on);
 int vxctx_cg_frozen(const char *path);
+int vxctx_cg_freezing(const char *path);	/* cgroup.freeze: 1 asked, 0 not */
 int vxctx_cg_kill(const char *path);
 int vxctx_cg_join(const char *path, pid_t pid);
 /* Writes val to dir/file; returns 0 or -errno, logs nothing. */
 int vxctx_cg_write(const char *dir, const char *file, const char *val);
 /* Fills up to max pids from cgroup.procs (or .threads); returns the count. */
 int vxctx_cg_pids(const char *path, const char *file, pid_t *pids, int max);
+
+/*
+ * The guardian of a paused context's dump (guard.c): a process that
+ * traces the calling thread and freezes cgroup again if that thread dies
+ * before vxctx_guard_stop(), before the kernel lets go of its tracees.
+ * SIGCHLD is blocked in the calling thread meanwhile.  0 or -errno.
+ */
+struct vxctx_guard {
+	pid_t pid;
+	int sk;
+	sigset_t mask;		/* the caller's, put back by stop */
+};
+int vxctx_guard_start(const char *cgroup, struct vxctx_guard *g);
+void vxctx_guard_stop(struct vxctx_guard *g);
 
 /* INFO_NPROC (pids.c): limits the context's group to nproc tasks, in v2 if
  * its hierarchy has the pids controller, else in a v1 group of the same name

@@ -1,6 +1,6 @@
 /*
  * vxcr_dump(): freeze the tree, collect, write, then kill or release.  The order of
- * the records follows the dump <-> restore contract in NOTES.
+ * the records follows docs/image-format.md ("Record order").
  */
 #include <errno.h>
 #include <sched.h>
@@ -19,6 +19,7 @@
 #include "dump/dump.h"
 #include "img/img.h"
 #include "img/records.h"
+#include "restore/vet.h"
 
 
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o)
@@ -70,6 +71,18 @@ static int refused_summary(struct dump_ctx *ctx)
 }
 
 /*
+ * The image written would be refused by vxrestore (lib/restore/vet.c):
+ * restore's reason, in the dump's one line.  Returns ret.
+ */
+static int vet_refused(struct dump_ctx *ctx, int ret)
+{
+	pr_err("vxrestore would refuse this image (%s): nothing was dumped, the %zu "
+	       "process%s keep%s running\n", rst_vet_why(ctx->vet), ctx->n_tasks,
+	       ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
+	return ret;
+}
+
+/*
  * Pins us to the CPU we run on while the tree is frozen and collected:
  * every injected call is a ptrace round trip, and a wakeup on the other
  * CPU costs an IPI (NOTES: "Restore: one CPU while ptrace ping-pongs").
@@ -95,6 +108,26 @@ static void unpin(struct dump_ctx *ctx)
 	ctx->pinned = false;
 }
 
+/*
+ * The injection windows of t; a target its cgroup holds frozen is thawed
+ * for them (the injected calls must return to user mode) and frozen again,
+ * whatever they gave.  0 or -errno (logged).
+ */
+static int collect_remote_thawed(struct dump_ctx *ctx, struct dump_task *t)
+{
+	const struct dump_freezer *fz = ctx->freezer;
+	int ret, ret2;
+
+	if (!fz)
+		return collect_remote(ctx, t);
+	ret = fz->thaw(fz->arg);
+	if (ret)
+		return ret;
+	ret = collect_remote(ctx, t);
+	ret2 = fz->freeze(fz->arg);
+	return ret ? : ret2;
+}
+
 /* Everything read from live t while frozen, injection windows included. */
 static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
 {
@@ -107,7 +140,7 @@ static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
 			return ret;
 	}
 	ret = collect_timers(t);
-	ret = ret ? : collect_remote(ctx, t);
+	ret = ret ? : collect_remote_thawed(ctx, t);
 	ret = ret ? : collect_task(t);
 	ret = ret ? : collect_creds(t);
 	ret = ret ? : collect_signals(t);
@@ -159,9 +192,15 @@ static int open_writer(struct dump_ctx *ctx, pid_t pid)
 	wo.root_pid = pid;
 	wo.sign_key = o->sign_key;
 	ret = img_writer_open(ctx->out_fd, &wo, &ctx->w);
-	if (ret)
+	if (ret) {
 		pr_err("cannot start the image on fd %d: %s\n", ctx->out_fd, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	ctx->vet = rst_vet_new(img_writer_header(ctx->w));
+	if (!ctx->vet)
+		return -ENOMEM;
+	img_writer_set_tap(ctx->w, rst_vet_tap, ctx->vet);
+	return 0;
 }
 
 /* CREDS, SIGNALS, CORE (one per thread) and MM of live t. */
@@ -209,8 +248,9 @@ static int write_image(struct dump_ctx *ctx)
 	for (i = 0; !ret && i < ctx->n_tasks; i++)
 		if (!ctx->tasks[i]->zombie)
 			ret = dump_pages(ctx, ctx->tasks[i]);
+	ret = ret ? : rst_vet_end(ctx->vet);
 	if (ret)
-		return ret;
+		return rst_vet_error(ctx->vet) ? vet_refused(ctx, ret) : ret;
 	ret = img_writer_finish(ctx->w);
 	if (ret)
 		pr_err("cannot finish the image: %s\n", strerror(-ret));
@@ -278,7 +318,7 @@ static int dump_tree(struct dump_ctx *ctx, pid_t pid)
 }
 
 int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st,
-		 const CtxEntry *ce, const char *cgroup)
+		 const CtxEntry *ce, const char *cgroup, const struct dump_freezer *fz)
 {
 	struct vxcr_dump_opts defaults;
 	struct vxcr_dump_stats local_st;
@@ -297,6 +337,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	ctx.out_fd = fd;
 	ctx.ctxe = ce;
 	ctx.ctx_cgroup = cgroup;
+	ctx.freezer = fz;
 	ctx.t_start = dump_now_ns();
 	start_off = lseek(fd, 0, SEEK_CUR);
 
@@ -311,6 +352,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 			memcpy(ctx.st->image_id, h->image_id.data, sizeof(ctx.st->image_id));
 		img_writer_free(ctx.w);
 	}
+	rst_vet_free(ctx.vet);
 	free_files(&ctx.files);
 	shmem_free(&ctx);
 	locks_free(&ctx);
@@ -323,5 +365,5 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 
 int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
 {
-	return dump_context(pid, fd, o, st, NULL, NULL);
+	return dump_context(pid, fd, o, st, NULL, NULL, NULL);
 }

@@ -154,7 +154,7 @@ struct dump_mm {
 	uint64_t auxv[128];
 	size_t n_auxv;
 	uint32_t exe_file_id;
-	uint8_t vdso_sha[VDSO_DIGEST_LEN];	/* util/vdso-digest.h */
+	uint8_t vdso_sha[IMG_VDSO_DIGEST_LEN];	/* util/vdso-digest.h */
 	bool has_vdso;
 };
 
@@ -260,11 +260,25 @@ struct dump_task {
 	struct dump_fdtable *fdt;	/* NULL when the parent's is shared */
 };
 
+/*
+ * A target its cgroup holds frozen (a paused context, lib/ctx/cr.c): it is
+ * seized and read frozen and thawed only around each process's injection
+ * windows, while every task is ptrace-stopped.  thaw and freeze return 0
+ * or -errno (logged); the caller makes sure a dumper that dies thawed
+ * leaves it frozen (lib/ctx/guard.c).
+ */
+struct dump_freezer {
+	int (*thaw)(void *arg);
+	int (*freeze)(void *arg);
+	void *arg;
+};
+
 struct dump_ctx {
 	const struct vxcr_dump_opts *opts;
 	struct vxcr_dump_stats *st;
 	int out_fd;
 	struct img_writer *w;
+	struct rst_vet *vet;		/* restore's checks on what w writes */
 	struct dump_task *root;		/* == tasks[0] */
 	struct dump_task **tasks;	/* every process, preorder (see NOTES) */
 	size_t n_tasks, cap_tasks;
@@ -277,6 +291,7 @@ struct dump_ctx {
 	uint64_t t_start, t_seize;
 	const CtxEntry *ctxe;		/* a whole context: pids of its pid ns (ns.c) */
 	const char *ctx_cgroup;		/* its cgroup: every member must be in the tree */
+	const struct dump_freezer *freezer;	/* a frozen context's, else NULL */
 	struct inject_gadgets gadgets;	/* recovery code found so far (remote.c) */
 	unsigned n_refused;		/* objects refused so far (dump_refusal) */
 	struct dump_lock *locks;	/* file locks held by the tree (locks.c) */
@@ -328,7 +343,8 @@ int ns_map_tree(struct dump_ctx *ctx);
 pid_t dump_vpid(const struct dump_ctx *ctx, pid_t host);
 int write_context(struct dump_ctx *ctx);
 int dump_context(pid_t init, int fd, const struct vxcr_dump_opts *o,
-		 struct vxcr_dump_stats *st, const CtxEntry *ce, const char *cgroup);
+		 struct vxcr_dump_stats *st, const CtxEntry *ce, const char *cgroup,
+		 const struct dump_freezer *fz);
 
 /* share.c */
 int tree_check_sharing(struct dump_ctx *ctx);

@@ -211,11 +211,13 @@ static int fill_memfd(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file
 		       p->index);
 	if (!sh)
 		return -ENOMEM;
-	if (sh->fd < 0) {	/* our copy if it can read, else a read-only reopen */
-		if (df->local_fd >= 0 && (p->fi.flags & O_ACCMODE) != O_WRONLY)
-			sh->fd = fcntl(df->local_fd, F_DUPFD_CLOEXEC, 0);
-		else
-			sh->fd = reopen_ro(p, 0);
+	/*
+	 * A description of our own: pages.c skips holes with SEEK_DATA and
+	 * SEEK_HOLE, which on our pidfd_getfd copy (the target's very
+	 * description) would move the target's file position.
+	 */
+	if (sh->fd < 0) {
+		sh->fd = reopen_ro(p, 0);
 		if (sh->fd < 0) {
 			pr_perror("pid %d fd %d: cannot open memfd %s for reading", p->pid, p->fd,
 				  p->link);

@@ -1,8 +1,8 @@
 /*
  * The process tree: finds and freezes every thread of every process under
  * the root (PTRACE_SEIZE + INTERRUPT, pass after pass until a pass finds
- * nothing new), puts the processes in preorder (NOTES: "Dump <-> restore
- * contract for trees and threads"), refuses what the image cannot express
+ * nothing new), puts the processes in preorder (docs/image-format.md,
+ * "Record order"), refuses what the image cannot express
  * (a zombie leader with live threads; sharing is share.c's), and releases
  * or kills the whole tree at the end.  Sessions and groups are recorded as they are, leaderless
  * ones included: restore rebuilds those with helpers or refuses them.

@@ -140,7 +140,7 @@ const char *img_frame_header_bad(const uint8_t *p);
 
 /* One record of an uncompressed body as stored: header, payload, crc. */
 struct rh_rec {
-	uint8_t hdr[16];
+	uint8_t hdr[IMG_REC_HDR_LEN];
 	const uint8_t *data;
 	uint64_t len;
 	uint8_t tail[4];

@@ -1,35 +1,10 @@
 /*
  * Image stream: framing, records, compression, checksums.
  *
- * Layout of an image (all integers little-endian):
- *
- *   magic     8 bytes  "VXCRIMG\n"
- *   version   u32      IMG_FORMAT_VERSION of the writer
- *   hdr_len   u32      length of the header payload
- *   header    hdr_len  protobuf img_header (images/header.proto), uncompressed
- *   hdr_crc   u32      crc32c of the header payload
- *   body               records, through zstd when header.compression == ZSTD
- *                      (independent frames of at most IMG_FRAME_BYTES input)
- *
- * A record:
- *   type      u32      IMG_REC_* (records.h)
- *   flags     u32      IMG_RF_OPTIONAL: a reader that does not know the type
- *                      skips it; otherwise an unknown type is an error
- *   length    u64      payload bytes, at most IMG_MAX_RECORD
- *   payload   length   protobuf message, or raw data for RAW record kinds
- *   crc       u32      crc32c over type, flags, length and payload
- *
- * The last record is IMG_REC_TRAILER (protobuf img_trailer): the number of
- * records before it and a crc32c over their crcs.  Nothing may follow it.
- *
- * Versioning: IMG_FORMAT_VERSION is bumped only when an old reader would
- * misread a new image (framing change, a required record whose meaning
- * changes).  New optional protobuf fields and new optional record types do
- * not bump it.  A reader refuses versions newer than its own.
- *
- * When adding a record type: add it to records.h and to the table in
- * records.c (name, optional bit, protobuf descriptor or raw prefix), give it a
- * round-trip case in tests/unit/test_img.c, and document it in NOTES.
+ * The format is specified in docs/image-format.md; its numbers and fixed
+ * layouts (magic, version, record head, record types, raw prefixes, limits)
+ * are in vxcr/image.h, which a kernel writer includes too.  This is the
+ * library's reader and writer of it.
  */
 #ifndef VXCR_IMG_H
 #define VXCR_IMG_H
@@ -40,21 +15,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "header.pb-c.h"
-
-#define IMG_MAGIC		"VXCRIMG\n"
-#define IMG_MAGIC_LEN		8
-#define IMG_FORMAT_VERSION	1
-#define IMG_MAX_HEADER		(64u << 10)
-#define IMG_MAX_RECORD		(256ull << 20)	/* absurd-length guard */
-#define IMG_FRAME_BYTES		(4u << 20)	/* zstd frame input size */
-#define IMG_RF_OPTIONAL		0x1u
-/*
- * zstd frames of the body: window exactly 2^IMG_ZSTD_WINDOW_LOG (one frame's
- * input), no dictionary.  The reader rejects other frame headers so that
- * every byte of the stream is checked (a flipped window or unused header bit
- * would otherwise decode to the same records).
- */
-#define IMG_ZSTD_WINDOW_LOG	22
+#include "vxcr/image.h"
 
 struct img_writer;
 struct img_reader;
@@ -95,6 +56,15 @@ int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *msg);
 /* Writes the trailer, ends compression, flushes; does not close fd. */
 int img_writer_finish(struct img_writer *w);
+/*
+ * A tap sees every record the caller writes, right after it is written:
+ * hdr has its type, flags, length and index (payload NULL), the payload
+ * comes in its two parts.  An error it returns fails that write and
+ * every later one (dump's vet: lib/restore/vet.c).
+ */
+typedef int (*img_tap_fn)(void *arg, const struct img_record *hdr, const void *prefix,
+			  size_t plen, const void *data, uint64_t dlen);
+void img_writer_set_tap(struct img_writer *w, img_tap_fn fn, void *arg);
 void img_writer_free(struct img_writer *w);
 const ImgHeader *img_writer_header(const struct img_writer *w);
 

@@ -1,6 +1,6 @@
 /*
- * Image stream reader (the writer is writer.c).  The framing is documented
- * in img.h.
+ * Image stream reader (the writer is writer.c).  The format is
+ * docs/image-format.md.
  *
  * Reader: one input buffer; body bytes are copied (or decompressed) straight
  * into the payload buffer, which grows only as data actually arrives, so a
@@ -39,8 +39,6 @@
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
 
-#define REC_HDR_LEN	16
-#define PREAMBLE_LEN	(IMG_MAGIC_LEN + 8)	/* magic, version, header length */
 #define PAYLOAD_MIN	(64u << 10)	/* first payload buffer size */
 
 static __thread char open_err[256];
@@ -404,7 +402,7 @@ static int read_error(struct img_reader *r, int err, const char *what)
 /* Reads and checks one record's header, payload and crc into r->cur. */
 static int read_one(struct img_reader *r)
 {
-	uint8_t hdr[REC_HDR_LEN], tail[4];
+	uint8_t hdr[IMG_REC_HDR_LEN], tail[4];
 	uint32_t crc;
 	int ret;
 
@@ -625,7 +623,7 @@ static int read_preamble(struct img_reader *r, uint8_t *pre, uint32_t *hlen)
 {
 	int ret;
 
-	ret = raw_read(r, pre, PREAMBLE_LEN);
+	ret = raw_read(r, pre, IMG_PREAMBLE_LEN);
 	if (ret == -ENODATA)
 		return open_fail(ret, "truncated image (or not an image)");
 	if (!ret && memcmp(pre, IMG_MAGIC, IMG_MAGIC_LEN))
@@ -651,25 +649,25 @@ static int read_preamble(struct img_reader *r, uint8_t *pre, uint32_t *hlen)
 static int read_header(struct img_reader *r)
 {
 	_cleanup_free_ uint8_t *pre = NULL;
-	uint8_t magic[PREAMBLE_LEN], *buf;
+	uint8_t magic[IMG_PREAMBLE_LEN], *buf;
 	uint32_t hlen = 0;
 	int ret;
 
 	ret = read_preamble(r, magic, &hlen);
 	if (ret)
 		return ret;
-	pre = malloc(PREAMBLE_LEN + hlen + 4);
+	pre = malloc(IMG_PREAMBLE_LEN + hlen + 4);
 	if (!pre)
 		return -ENOMEM;
-	memcpy(pre, magic, PREAMBLE_LEN);
-	buf = pre + PREAMBLE_LEN;
+	memcpy(pre, magic, IMG_PREAMBLE_LEN);
+	buf = pre + IMG_PREAMBLE_LEN;
 	ret = raw_read(r, buf, hlen + 4);
 	if (ret)
 		return open_fail(ret, "header: %s", ret == -ENODATA ? "truncated" :
 				 strerror(-ret));
 	if (crc32c(0, buf, hlen) != get_le32(buf + hlen))
 		return open_fail(-EBADMSG, "header: checksum mismatch");
-	img_hash(r->pre_hash, pre, PREAMBLE_LEN + hlen + 4);
+	img_hash(r->pre_hash, pre, IMG_PREAMBLE_LEN + hlen + 4);
 	r->hdr = img_header__unpack(NULL, hlen, buf);
 	if (!r->hdr)
 		return open_fail(-EBADMSG, "header: malformed");

@@ -1,7 +1,8 @@
 /*
- * Record types of image format v1.  Numbers are never reused; a retired type
- * keeps its number in the table marked retired.  When adding one, see the
- * checklist in img.h.
+ * The record table of this build (which types it knows, how each payload
+ * is packed) and the copy-on-write rule of page records.  The numbers and
+ * raw layouts themselves are in vxcr/image.h; the format is specified in
+ * docs/image-format.md.
  */
 #ifndef VXCR_RECORDS_H
 #define VXCR_RECORDS_H
@@ -9,60 +10,7 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
-enum img_rec_type {
-	IMG_REC_TRAILER		= 1,	/* img_trailer */
-	IMG_REC_TASK		= 2,	/* task_entry */
-	IMG_REC_CORE		= 3,	/* core_entry, one per thread */
-	IMG_REC_CREDS		= 4,	/* creds_entry */
-	IMG_REC_SIGNALS		= 5,	/* signals_entry */
-	IMG_REC_MM		= 6,	/* mm_entry */
-	IMG_REC_FILE		= 7,	/* file_entry */
-	IMG_REC_FDTABLE		= 8,	/* fdtable_entry */
-	IMG_REC_PAGES		= 9,	/* raw: struct img_pages_prefix + pages */
-	IMG_REC_FILE_DATA	= 10,	/* raw: struct img_data_prefix + bytes */
-	IMG_REC_PIPE_DATA	= 11,	/* raw: struct img_data_prefix + bytes */
-	IMG_REC_SHMEM_PAGES	= 12,	/* raw: struct img_pages_prefix (mm_id = shmem id, addr = offset) */
-	IMG_REC_SYSV_SHM	= 13,	/* sysv_shm_entry */
-	IMG_REC_CONTEXT		= 14,	/* ctx_entry: first record of a context image */
-	IMG_REC_SECCOMP		= 15,	/* seccomp_entry: one, if any thread has a filter */
-	IMG_REC_LOCK		= 16,	/* lock_entry: one per held file lock */
-	IMG_REC_SIGNATURE	= 17,	/* sig_entry: optional, see lib/img/sign.h */
-};
-
-/* Prefix of a PAGES record: the pages that follow are contiguous from addr. */
-struct img_pages_prefix {
-	uint64_t addr;
-	uint32_t mm_id;
-	uint32_t flags;
-} __attribute__((packed));
-
-/*
- * img_pages_prefix.flags.  IMG_PAGES_ZERO: no page bytes follow the prefix
- * but a u64 length; the range [addr, addr + length) must read as zeros in
- * mm_id (used for areas a child inherits from its parent, see
- * img_vma_inherits(), where the parent's copy would otherwise show through).
- */
-#define IMG_PAGES_ZERO		0x1
-
-/* Prefix of FILE_DATA / PIPE_DATA: bytes of object id starting at offset. */
-struct img_data_prefix {
-	uint32_t id;
-	uint32_t flags;
-	uint64_t offset;
-} __attribute__((packed));
-
-/* task_entry.state values */
-#define TASK_STATE_ALIVE	1
-#define TASK_STATE_DEAD		2	/* zombie */
-#define TASK_STATE_STOPPED	3	/* job-control stopped: stays stopped */
-
-/* vma_entry.madv bits */
-#define VXCR_MADV_DONTFORK	0x1
-#define VXCR_MADV_DONTDUMP	0x2
-#define VXCR_MADV_HUGEPAGE	0x4
-#define VXCR_MADV_NOHUGEPAGE	0x8
-#define VXCR_MADV_WIPEONFORK	0x10
-#define VXCR_MADV_MERGEABLE	0x20
+#include "vxcr/image.h"
 
 struct VmaEntry;		/* mm.pb-c.h */
 

@@ -34,12 +34,10 @@
 #include <nettle/sha2.h>
 #include <sodium.h>
 
-#define IMG_HASH_LEN		SHA256_DIGEST_SIZE
-#define IMG_KEY_ID_LEN		8
-#define IMG_SIG_SCOPE_PLAN	1	/* before the first page record */
-#define IMG_SIG_SCOPE_FINAL	2	/* just before the trailer */
+#include "vxcr/image.h"	/* IMG_KEY_ID_LEN, IMG_SIG_SCOPE_*, IMG_SIG_SCHEME */
+
+#define IMG_HASH_LEN		SHA256_DIGEST_SIZE	/* = IMG_SIG_DIGEST_LEN */
 #define IMG_KEY_NAME_MAX	64
-#define IMG_SIG_SCHEME		2	/* sig_entry.scheme of what sign.h describes */
 
 /* A key pair (sk set) or a public key (has_sk false); public as vxcr_key. */
 struct vxcr_key {

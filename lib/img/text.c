@@ -303,12 +303,12 @@ static void print_raw(const struct printer *p, const struct img_record *rec,
 		memcpy(&pp, rec->payload, sizeof(pp));
 		fprintf(f, p->json ? "\"prefix\":{\"addr\":%" PRIu64 ",\"mm_id\":%" PRIu32
 			",\"flags\":%" PRIu32 "}" : "addr=0x%" PRIx64 " mm_id=%" PRIu32
-			" flags=0x%" PRIx32, pp.addr, pp.mm_id, pp.flags);
+			" flags=0x%" PRIx32, (uint64_t)pp.addr, pp.mm_id, pp.flags);
 	} else if (d->prefix_len == sizeof(dp)) {
 		memcpy(&dp, rec->payload, sizeof(dp));
 		fprintf(f, p->json ? "\"prefix\":{\"id\":%" PRIu32 ",\"flags\":%" PRIu32
 			",\"offset\":%" PRIu64 "}" : "id=%" PRIu32 " flags=0x%" PRIx32
-			" offset=%" PRIu64, dp.id, dp.flags, dp.offset);
+			" offset=%" PRIu64, dp.id, dp.flags, (uint64_t)dp.offset);
 	}
 	fprintf(f, p->json ? ",\"data_length\":%" PRIu64 : " data=%" PRIu64, dlen);
 }

@@ -1,6 +1,6 @@
 /*
- * Image stream writer (the reader is reader.c).  The framing is
- * documented in img.h.
+ * Image stream writer (the reader is reader.c).  The format is
+ * docs/image-format.md.
  *
  * Writer: records go into a 1 MiB output buffer; a large payload of an
  * uncompressed image is written straight from the caller's memory with one
@@ -43,7 +43,6 @@
 
 #define OBUF_SIZE	(1u << 20)	/* writer output buffer */
 #define DIRECT_MIN	(64u << 10)	/* payloads this big bypass obuf */
-#define REC_HDR_LEN	16
 #define PAYLOAD_MIN	(64u << 10)	/* first payload buffer size */
 
 struct img_writer {
@@ -66,6 +65,8 @@ struct img_writer {
 	const struct vxcr_key *key;	/* signing, or NULL */
 	struct img_sighash sh;
 	bool plan_signed;		/* SIGNATURE before the pages written */
+	img_tap_fn tap;			/* sees each record written, or NULL */
+	void *tap_arg;
 	char arch[65], release[65], host[65], version[16];
 	uint8_t image_id[16], parent_id[16];
 };
@@ -251,7 +252,7 @@ static int body_put(struct img_writer *w, const void *buf, size_t len,
 static int write_record(struct img_writer *w, uint32_t type, uint32_t flags,
 			const void *prefix, size_t plen, const void *data, uint64_t dlen)
 {
-	uint8_t hdr[REC_HDR_LEN], tail[4];
+	uint8_t hdr[IMG_REC_HDR_LEN], tail[4];
 	uint32_t crc = 0;
 	int ret;
 
@@ -357,6 +358,29 @@ static int write_signature(struct img_writer *w, uint32_t scope)
 	return ret;
 }
 
+/* Hands record number w->nrec, just written, to the tap; its error sticks. */
+static int tap_record(struct img_writer *w, uint32_t type, uint32_t flags,
+		      const void *prefix, size_t plen, const void *data, uint64_t dlen)
+{
+	struct img_record hdr = {
+		.type = type, .flags = flags, .length = plen + dlen, .index = w->nrec,
+	};
+	int ret;
+
+	if (!w->tap)
+		return 0;
+	ret = w->tap(w->tap_arg, &hdr, prefix, plen, data, dlen);
+	if (ret)
+		w->err = ret;
+	return ret;
+}
+
+void img_writer_set_tap(struct img_writer *w, img_tap_fn fn, void *arg)
+{
+	w->tap = fn;
+	w->tap_arg = arg;
+}
+
 /* A raw record whose payload is prefix followed by data.  Returns 0 or -errno. */
 int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 		   const void *prefix, size_t plen, const void *data, uint64_t dlen)
@@ -382,6 +406,7 @@ int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 		w->plan_signed = true;
 	}
 	ret = write_record(w, type, flags, prefix, plen, data, dlen);
+	ret = ret ? : tap_record(w, type, flags, prefix, plen, data, dlen);
 	if (ret)
 		return ret;
 	w->nrec++;
@@ -416,6 +441,7 @@ int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *m
 	if (ret)
 		return ret;
 	ret = write_record(w, type, d->flags, NULL, 0, w->msgbuf, len);
+	ret = ret ? : tap_record(w, type, d->flags, NULL, 0, w->msgbuf, len);
 	if (!ret)
 		w->nrec++;
 	return ret;

@@ -116,7 +116,7 @@ static uint64_t our_xfeatures(void)
 
 static int check_cpu(struct restore_ctx *rc)
 {
-	const ImgHeader *h = img_reader_header(rc->s->rd);
+	const ImgHeader *h = rc->hdr;
 	uint64_t ours = our_xfeatures(), want = 0;
 	size_t p, i;
 

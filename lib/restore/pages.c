@@ -94,20 +94,16 @@ static uint32_t mm_id_of(const struct restore_ctx *c)
  * Whose is this page record: 1 rc's, 0 a process restored after rc (the
  * record stays pending for it), -errno if none left can take it.
  */
-static int record_owner(struct restore_ctx *rc, const struct img_record *rec)
+int pages_owner(struct restore_ctx *rc, const struct page_rec *pr)
 {
-	const struct img_pages_prefix *p = rec->payload;
+	const struct img_record *rec = pr->rec;
+	const struct img_pages_prefix *p = pr->p;
 	struct restore_ctx *root = rc->root;
 	size_t i, me;
 
-	if (rec->length < sizeof(*p)) {
-		pr_err("image: record %llu: bad page record length\n",
-		       (unsigned long long)rec->index);
-		return -EBADMSG;
-	}
 	if (rec->type == IMG_REC_PAGES ? p->mm_id == mm_id_of(rc) :
 	    shmem_addr(rc, p->mm_id, p->addr) != 0 ||
-	    rshm_written_by_us(rshm_find(rc, p->mm_id)))
+	    rshm_filled_by_us(rshm_find(rc, p->mm_id)))
 		return 1;
 	for (me = 0; me < root->nr_procs && root->procs[me] != rc; me++)
 		;
@@ -139,76 +135,105 @@ static int file_shared_pages(const struct img_record *rec, const VmaEntry *v)
 }
 
 /* An IMG_PAGES_ZERO record: the range reads as untouched memory again. */
-static int zero_range(struct restore_ctx *rc, const struct img_record *rec)
+static int zero_range(struct restore_ctx *rc, const struct page_rec *pr, bool dry)
 {
-	const struct img_pages_prefix *p = rec->payload;
+	const struct img_pages_prefix *p = pr->p;
 	uint64_t len;
 	const VmaEntry *v;
 	long r;
 
-	if (rec->length != sizeof(*p) + sizeof(len)) {
-		pr_err("image: record %llu: bad zero-range record\n", (unsigned long long)rec->index);
+	if (pr->len != sizeof(len)) {
+		pr_err("image: record %llu: bad zero-range record\n",
+		       (unsigned long long)pr->rec->index);
 		return -EBADMSG;
 	}
-	memcpy(&len, (const uint8_t *)rec->payload + sizeof(*p), sizeof(len));
+	memcpy(&len, pr->data, sizeof(len));
 	v = plan_vma_at(rc, p->addr);
 	if (!v || len % RST_PAGE || p->addr % RST_PAGE || p->addr + len > v->end ||
 	    p->addr + len < p->addr) {
 		pr_err("image: record %llu: zero range at %#llx outside any memory area\n",
-		       (unsigned long long)rec->index, (unsigned long long)p->addr);
+		       (unsigned long long)pr->rec->index, (unsigned long long)p->addr);
 		return -EBADMSG;
 	}
 	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
-		return file_shared_pages(rec, v);
+		return file_shared_pages(pr->rec, v);
+	if (dry)
+		return 0;
 	r = rst_inject(rc, "madvise(MADV_DONTNEED)", SYS_madvise, p->addr, len, MADV_DONTNEED,
 		       0, 0, 0);
 	return r < 0 ? r : 0;
 }
 
-static int apply_record(struct restore_ctx *rc, const struct img_record *rec)
+static int bad_length(const struct page_rec *pr)
 {
-	const struct img_pages_prefix *p = rec->payload;
-	const uint8_t *data = (const uint8_t *)rec->payload + sizeof(*p);
-	uint64_t len = rec->length - sizeof(*p), addr;
+	pr_err("image: record %llu: bad page record length\n",
+	       (unsigned long long)pr->rec->index);
+	return -EBADMSG;
+}
+
+/*
+ * Checks page record pr of rc against the plan and, unless dry, writes
+ * it: into the process, or into a shared memory object restore made.
+ */
+static int apply_record(struct restore_ctx *rc, const struct page_rec *pr, bool dry)
+{
+	const struct img_pages_prefix *p = pr->p;
+	uint64_t len = pr->len, addr;
 	const VmaEntry *v;
 
-	if (rec->type == IMG_REC_PAGES && (p->flags & IMG_PAGES_ZERO))
-		return zero_range(rc, rec);
-	if (rec->type == IMG_REC_SHMEM_PAGES) {
+	if (pr->rec->type == IMG_REC_PAGES && (p->flags & IMG_PAGES_ZERO))
+		return zero_range(rc, pr, dry);
+	if (pr->rec->type == IMG_REC_SHMEM_PAGES) {
 		struct rst_shmem *s = rshm_find(rc, p->mm_id);
 
-		if (rshm_written_by_us(s)) {
-			if (len % RST_PAGE || p->addr % RST_PAGE) {
-				pr_err("image: record %llu: bad page record length\n",
-				       (unsigned long long)rec->index);
-				return -EBADMSG;
-			}
+		if (rshm_filled_by_us(s)) {
+			if (len % RST_PAGE || p->addr % RST_PAGE)
+				return bad_length(pr);
+			if (dry)
+				return rshm_check(s, p->addr, pr->data, len);
 			rc->pages += len / RST_PAGE;
-			return rshm_write(s, p->addr, data, len);
+			return rshm_write(s, p->addr, pr->data, len);
 		}
 	}
-	if (len % RST_PAGE) {
-		pr_err("image: record %llu: bad page record length\n",
-		       (unsigned long long)rec->index);
-		return -EBADMSG;
-	}
-	addr = rec->type == IMG_REC_PAGES ? p->addr : shmem_addr(rc, p->mm_id, p->addr);
+	if (len % RST_PAGE)
+		return bad_length(pr);
+	addr = pr->rec->type == IMG_REC_PAGES ? p->addr : shmem_addr(rc, p->mm_id, p->addr);
 	v = plan_vma_at(rc, addr);
 	if (!v || addr % RST_PAGE || addr + len > v->end || addr + len < addr) {
 		pr_err("image: record %llu: pages at %#llx-%#llx outside any memory area\n",
-		       (unsigned long long)rec->index, (unsigned long long)addr,
+		       (unsigned long long)pr->rec->index, (unsigned long long)addr,
 		       (unsigned long long)(addr + len));
 		return -EBADMSG;
 	}
 	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
-		return file_shared_pages(rec, v);
+		return file_shared_pages(pr->rec, v);
+	if (dry)
+		return 0;
 	rc->pages += len / RST_PAGE;
 	if ((v->prot & PROT_WRITE) || v->kind == VMA_KIND__VMA_SHMEM) {
-		int ret = uffd_copy(rc, v, addr, data, len);
+		int ret = uffd_copy(rc, v, addr, pr->data, len);
 
-		return ret == 1 ? vm_write(rc, addr, data, len) : ret;
+		return ret == 1 ? vm_write(rc, addr, pr->data, len) : ret;
 	}
-	return mem_write(rc, addr, data, len);
+	return mem_write(rc, addr, pr->data, len);
+}
+
+/* Everything restore checks of page record pr of rc, nothing written. */
+int pages_check(struct restore_ctx *rc, const struct page_rec *pr)
+{
+	return apply_record(rc, pr, true);
+}
+
+/* Splits a page record read from the image into its parts. */
+static int page_parts(const struct img_record *rec, struct page_rec *pr)
+{
+	pr->rec = rec;
+	pr->p = rec->payload;
+	if (rec->length < sizeof(*pr->p))
+		return bad_length(pr);
+	pr->data = (const uint8_t *)rec->payload + sizeof(*pr->p);
+	pr->len = rec->length - sizeof(*pr->p);
+	return 0;
 }
 
 /*
@@ -225,10 +250,12 @@ int pages_restore(struct restore_ctx *rc)
 		ret = uffd_setup(rc);
 	while (more > 0 && !ret) {
 		if (rec.type == IMG_REC_PAGES || rec.type == IMG_REC_SHMEM_PAGES) {
-			ret = record_owner(rc, &rec);
+			struct page_rec pr;
+
+			ret = page_parts(&rec, &pr) ? : pages_owner(rc, &pr);
 			if (ret == 0)
 				break;
-			ret = ret < 0 ? ret : apply_record(rc, &rec);
+			ret = ret < 0 ? ret : apply_record(rc, &pr, false);
 		} else if (!(rec.flags & IMG_RF_OPTIONAL)) {
 			pr_err("image: record %llu (type %u) after the pages is not supported\n",
 			       (unsigned long long)rec.index, rec.type);

@@ -84,16 +84,12 @@ static int add_file(struct restore_ctx *rc, const struct img_record *rec)
 	return 0;
 }
 
-/* Copies a FILE_DATA / PIPE_DATA payload (valid only until the next read). */
-static int add_chunk(struct rst_chunk **arr, size_t *n, const struct img_record *rec)
+/* Appends a chunk of len bytes; bytes NULL: not kept (the dump's vet). */
+static int put_chunk(struct rst_chunk **arr, size_t *n, const struct img_data_prefix *p,
+		     const void *bytes, uint64_t len)
 {
-	const struct img_data_prefix *p = rec->payload;
 	struct rst_chunk *na, *c;
 
-	if (rec->length < sizeof(*p)) {
-		pr_err("image: data record %llu too short\n", (unsigned long long)rec->index);
-		return -EBADMSG;
-	}
 	na = realloc(*arr, (*n + 1) * sizeof(*na));
 	if (!na)
 		return -ENOMEM;
@@ -101,17 +97,32 @@ static int add_chunk(struct rst_chunk **arr, size_t *n, const struct img_record 
 	c = &na[*n];
 	c->id = p->id;
 	c->offset = p->offset;
-	c->len = rec->length - sizeof(*p);
-	c->buf = malloc(c->len ? c->len : 1);
-	if (!c->buf)
-		return -ENOMEM;
-	memcpy(c->buf, (const uint8_t *)rec->payload + sizeof(*p), c->len);
+	c->len = len;
+	c->buf = NULL;
+	if (bytes) {
+		c->buf = malloc(len ? len : 1);
+		if (!c->buf)
+			return -ENOMEM;
+		memcpy(c->buf, bytes, len);
+	}
 	(*n)++;
 	return 0;
 }
 
+/* Copies a FILE_DATA / PIPE_DATA payload (valid only until the next read). */
+static int add_chunk(struct rst_chunk **arr, size_t *n, const struct img_record *rec)
+{
+	const struct img_data_prefix *p = rec->payload;
+
+	if (rec->length < sizeof(*p)) {
+		pr_err("image: data record %llu too short\n", (unsigned long long)rec->index);
+		return -EBADMSG;
+	}
+	return put_chunk(arr, n, p, p + 1, rec->length - sizeof(*p));
+}
+
 /* Files one record into the plan.  Returns 1 at the first PAGES record. */
-static int plan_record(struct restore_ctx *rc, const struct img_record *rec)
+int plan_record(struct restore_ctx *rc, const struct img_record *rec)
 {
 	switch (rec->type) {
 	case IMG_REC_TASK:
@@ -150,6 +161,44 @@ static int plan_record(struct restore_ctx *rc, const struct img_record *rec)
 		       (unsigned long long)rec->index, rec->type);
 		return -EPROTO;
 	}
+}
+
+/*
+ * plan_record() of a record handed over in two parts, as the image writer
+ * has it (the dump's vet, vet.c): the bytes of data records are not kept.
+ */
+int plan_record_parts(struct restore_ctx *rc, const struct img_record *hdr, const void *prefix,
+		      size_t plen, const void *data, uint64_t dlen)
+{
+	struct img_record rec = *hdr;
+	uint8_t *buf;
+	int ret;
+
+	if (hdr->type == IMG_REC_FILE_DATA || hdr->type == IMG_REC_PIPE_DATA) {
+		if (plen != sizeof(struct img_data_prefix)) {
+			pr_err("image: data record %llu has a bad prefix\n",
+			       (unsigned long long)hdr->index);
+			return -EBADMSG;
+		}
+		return put_chunk(hdr->type == IMG_REC_FILE_DATA ? &rc->fdata : &rc->pdata,
+				 hdr->type == IMG_REC_FILE_DATA ? &rc->nr_fdata : &rc->nr_pdata,
+				 prefix, NULL, dlen);
+	}
+	if (hdr->type == IMG_REC_PAGES || hdr->type == IMG_REC_SHMEM_PAGES)
+		return 1;
+	if (!plen) {
+		rec.payload = data;
+		return plan_record(rc, &rec);
+	}
+	buf = malloc(plen + dlen);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, prefix, plen);
+	memcpy(buf + plen, data, dlen);
+	rec.payload = buf;
+	ret = plan_record(rc, &rec);
+	free(buf);
+	return ret;
 }
 
 static int vma_cmp(const void *a, const void *b)
@@ -360,7 +409,7 @@ struct restore_ctx *plan_new_proc(struct restore_ctx *root, size_t idx)
 }
 
 /* One context per TASK record, parents found among the earlier ones. */
-static int plan_complete(struct restore_ctx *rc)
+int plan_complete(struct restore_ctx *rc)
 {
 	const struct rst_records *r = &rc->recs;
 	size_t i, j;
@@ -444,6 +493,7 @@ int plan_read(struct restore_ctx *rc)
 		pr_err("image: %s\n", *why ? why : strerror(-ret));
 		return ret;
 	}
+	rc->hdr = img_reader_header(rc->s->rd);
 	if (rc->opts->trusted_keys)
 		img_reader_set_keys(rc->s->rd, rc->opts->trusted_keys);
 	for (;;) {

@@ -194,6 +194,7 @@ struct restore_ctx {
 	int uffd_child;			/* its number in the child, -1 */
 	bool *uffd_vma;			/* per rc->vmas[i]: registered */
 
+	const ImgHeader *hdr;		/* root only: the image's header */
 	TaskEntry *task;
 	CredsEntry *creds;
 	SignalsEntry *sigs;
@@ -235,6 +236,10 @@ struct restore_ctx {
 
 /* plan.c */
 int plan_read(struct restore_ctx *rc);
+int plan_record(struct restore_ctx *rc, const struct img_record *rec);
+int plan_record_parts(struct restore_ctx *rc, const struct img_record *hdr, const void *prefix,
+		      size_t plen, const void *data, uint64_t dlen);
+int plan_complete(struct restore_ctx *rc);
 struct restore_ctx *plan_new_proc(struct restore_ctx *root, size_t idx);
 void plan_free(struct restore_ctx *rc);
 struct rst_file *plan_file(struct restore_ctx *rc, uint32_t id);
@@ -336,6 +341,16 @@ int mem_restore_layout(struct restore_ctx *rc);
 int mem_restore_layout_child(struct restore_ctx *rc);
 int mem_restore_finish(struct restore_ctx *rc);
 int pages_restore(struct restore_ctx *rc);
+/* One page record, its prefix apart from its bytes (the dump's vet has
+ * them so, restore splits what it reads). */
+struct page_rec {
+	const struct img_record *rec;	/* type, flags, index */
+	const struct img_pages_prefix *p;
+	const uint8_t *data;
+	uint64_t len;			/* of data */
+};
+int pages_owner(struct restore_ctx *rc, const struct page_rec *pr);
+int pages_check(struct restore_ctx *rc, const struct page_rec *pr);
 
 /* creds.c, core.c */
 int creds_restore(struct restore_ctx *rc);
@@ -360,7 +375,9 @@ int rshm_create_pool(struct restore_ctx *rc);
 int rshm_open_file(struct restore_ctx *rc, const FileEntry *fe);
 int rshm_open_ours(struct restore_ctx *rc);
 bool rshm_written_by_us(const struct rst_shmem *s);
+bool rshm_filled_by_us(const struct rst_shmem *s);
 int rshm_write(struct rst_shmem *s, uint64_t off, const void *data, uint64_t len);
+int rshm_check(const struct rst_shmem *s, uint64_t off, const void *data, uint64_t len);
 int rshm_map(struct restore_ctx *rc, const VmaEntry *v);
 int rshm_finish(struct restore_ctx *rc);
 void rshm_free(struct restore_ctx *rc);

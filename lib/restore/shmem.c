@@ -249,6 +249,16 @@ bool rshm_written_by_us(const struct rst_shmem *s)
 }
 
 /*
+ * The same, decided by the plan: the objects rshm_open_ours() opens, so
+ * both agree once it succeeded (the pages stage), and the dump's vet,
+ * which never opens anything, gets restore's answer.
+ */
+bool rshm_filled_by_us(const struct rst_shmem *s)
+{
+	return s && (s->pooled || s->sysv);
+}
+
+/*
  * How many of len bytes at off lie inside object s.  Pages are stored
  * whole, so the last page of an object whose size is not a multiple of
  * the page size runs past it (dump reads there zeros, as the kernel shows
@@ -276,6 +286,14 @@ out_beyond:
 	pr_err("image: shared memory object %u: pages beyond its %llu bytes\n", s->id,
 	       (unsigned long long)s->size);
 	return -EBADMSG;
+}
+
+/* Whether rshm_write() would take these bytes: 0 or -EBADMSG (logged). */
+int rshm_check(const struct rst_shmem *s, uint64_t off, const void *data, uint64_t len)
+{
+	int64_t in = rshm_inside(s, off, data, len);
+
+	return in < 0 ? (int)in : 0;
 }
 
 /* Writes len bytes at offset off of the object (see rshm_inside).  0/-errno. */

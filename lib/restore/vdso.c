@@ -74,7 +74,7 @@ static int vdso_kind_index(int kind)
 /* Compares the image's vdso digest with that of ours (v filled by vdso_check). */
 static int vdso_check_digest(const struct restore_ctx *rc, const struct rst_vdso *v)
 {
-	uint8_t d[VDSO_DIGEST_LEN];
+	uint8_t d[IMG_VDSO_DIGEST_LEN];
 	const struct rst_range *r = &v[RST_VDSO].ours;
 
 	if (!rc->mm->has_vdso_sha)

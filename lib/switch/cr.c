@@ -25,7 +25,6 @@
 #include "switch/switch.h"
 #include "ctx/ctx.h"
 
-#define IMG_PREFIX_LEN	(IMG_MAGIC_LEN + 8)	/* magic, version, hdr_len */
 
 uint64_t vxcr_image_crid(const uint8_t *image_id, size_t len)
 {
@@ -134,7 +133,7 @@ static int peek_stream(int fd, void *buf, size_t len)
 static int image_crid(int fd, off_t off, uint64_t *crid)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
-	uint8_t pre[IMG_PREFIX_LEN];
+	uint8_t pre[IMG_PREAMBLE_LEN];
 	uint32_t hdr_len;
 	ImgHeader *h;
 	int ret;

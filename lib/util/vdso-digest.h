@@ -11,10 +11,9 @@
 
 #include "img/img.h"
 
-#define VDSO_DIGEST_LEN 12
-
-/* crc32c seeded 0, crc32c seeded 0x5a5a5a5a, the length; u32 each, host order. */
-static inline void vdso_digest_of(const void *text, uint32_t len, uint8_t out[VDSO_DIGEST_LEN])
+/* crc32c seeded 0, crc32c seeded 0x5a5a5a5a, the length; u32 each, host order
+ * (IMG_VDSO_DIGEST_LEN bytes, vxcr/image.h). */
+static inline void vdso_digest_of(const void *text, uint32_t len, uint8_t out[IMG_VDSO_DIGEST_LEN])
 {
 	uint32_t c1 = crc32c(0, text, len), c2 = crc32c(0x5a5a5a5a, text, len);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Edits an uncompressed image (vxdump --compress none) while keeping its
 framing valid, so that only a signature can tell: every record crc and the
-trailer are recomputed.  Framing: lib/img/img.h.
+trailer are recomputed.  Framing: docs/image-format.md.
 
 Usage: img-edit.py MODE IN OUT
   flip-page  flip one byte in the page data of the smallest PAGES record

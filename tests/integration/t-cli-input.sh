@@ -7,7 +7,12 @@
 #   '0N', 'Nx' are usage errors (exit 2) and nothing is dumped or killed;
 # - error lines escape bytes >= 0x80 (and control characters) as \xNN;
 # - `vxcr img json` prints valid UTF-8 JSON for an image whose strings
-#   (an open file's path) are not UTF-8.
+#   (an open file's path) are not UTF-8;
+# - every command and subcommand (vxcr, vxdump, vxrestore, vxcr CMD, vxcr
+#   img SUB, vxcr ctx SUB, vxcr key new) answers --help, -h and --version
+#   with exit 0, output on stdout and nothing on stderr, takes -v (verbose,
+#   the same everywhere), and refuses an unknown option or a missing
+#   option argument with exactly one line on stderr and exit 2 (issue 10).
 . "$(dirname "$0")/lib.sh"
 require_cr
 command -v python3 >/dev/null || skip "python3 not installed"
@@ -21,7 +26,65 @@ usage_error()
 	st=$?
 	[ "$st" = 2 ] || fail "$what: exited $st, expected 2: $(head -n 2 "$T/cli.err")"
 	grep -Eq "$want" "$T/cli.err" || fail "$what: message: $(head -n 2 "$T/cli.err")"
+	[ "$(wc -l <"$T/cli.err")" = 1 ] || fail "$what: not one line: $(head -n 3 "$T/cli.err")"
 }
+
+# help_ok WHAT CMD...: CMD exits 0 with output on stdout and none on stderr.
+help_ok()
+{
+	local what=$1 st
+	shift
+	timeout 30 "$@" >"$T/help.out" 2>"$T/help.err"
+	st=$?
+	[ "$st" = 0 ] || fail "$what: exited $st: $(head -n 2 "$T/help.err")"
+	[ -s "$T/help.out" ] || fail "$what: nothing on stdout"
+	[ ! -s "$T/help.err" ] || fail "$what: wrote on stderr: $(head -n 2 "$T/help.err")"
+}
+
+# The same help, version and usage rules for every command and subcommand.
+VERSION=$("$VXCR" --version) || fail "vxcr --version exited $?"
+[[ $VERSION =~ ^vxcr\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "vxcr --version: '$VERSION'"
+CMDS=("$VXCR" "$VXDUMP" "$VXRESTORE")
+for c in dump restore img check ctx key; do CMDS+=("$VXCR $c"); done
+for c in show json verify size; do CMDS+=("$VXCR img $c"); done
+for c in create exec list info stat flags caps bcaps uname kill wait; do CMDS+=("$VXCR ctx $c"); done
+CMDS+=("$VXCR key new")
+for cmd in "${CMDS[@]}"; do
+	read -r -a argv <<<"$cmd"
+	name="${cmd//$VX_BUILD\/bin\//}"
+	for opt in --help -h --version "-v --help" "--verbose --version"; do
+		read -r -a more <<<"$opt"
+		help_ok "$name $opt" "${argv[@]}" "${more[@]}"
+	done
+	[ "$(cat "$T/help.out")" = "$VERSION" ] || fail "$name --version: $(cat "$T/help.out")"
+	"${argv[@]}" --help | grep -q -- "--version" || fail "$name --help does not list --version"
+	usage_error "$name --no-such-option" "unknown option --no-such-option.*--help" \
+		"${argv[@]}" --no-such-option
+	usage_error "$name -Z" "unknown option -Z.*--help" "${argv[@]}" -Z
+done
+usage_error "vxdump -o" "option -o needs an argument" "$VXDUMP" -o
+usage_error "vxrestore --pidfile" "option --pidfile needs an argument" "$VXRESTORE" --pidfile
+usage_error "vxcr img --trusted-keys" "needs an argument" "$VXCR" img show --trusted-keys
+usage_error "vxcr ctx kill 5 --sig" "option --sig needs an argument" "$VXCR" ctx kill 5 --sig
+usage_error "vxcr ctx list --set" "option --set not valid here" "$VXCR" ctx list --set x
+usage_error "vxcr" "no command" "$VXCR"
+usage_error "vxcr bogus" "unknown command 'bogus'" "$VXCR" bogus
+usage_error "vxcr img" "expected COMMAND FILE" "$VXCR" img
+usage_error "vxcr ctx" "expected a subcommand" "$VXCR" ctx
+usage_error "vxcr key" "expected 'new DIR/NAME'" "$VXCR" key
+usage_error "vxcr check x" "unexpected argument 'x'" "$VXCR" check x
+usage_error "vxrestore a b" "expected one IMAGE" "$VXRESTORE" a b
+usage_error "vxdump" "expected one PID" "$VXDUMP"
+# a user who is not root still gets the help of a command that needs root
+if command -v setpriv >/dev/null &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$VXCR"; then
+	for cmd in "$VXDUMP --help" "$VXRESTORE --version" "$VXCR ctx --help" "$VXCR ctx create -h"; do
+		read -r -a argv <<<"$cmd"
+		help_ok "${cmd//$VX_BUILD\/bin\//} as nobody" \
+			setpriv --reuid=65534 --regid=65534 --clear-groups "${argv[@]}"
+	done
+fi
+log "help, version and usage errors of ${#CMDS[@]} commands"
 
 # fifo_refused WHAT OUTFILE: the command run in the background wrote one
 # line saying the FIFO had no writer and exited 1 (status in OUTFILE.st).

@@ -2,9 +2,12 @@
  * memfd-size: memfds whose size is not a multiple of the page size, one
  * held by an fd only (5000 bytes, data in its first and its last, partial
  * page) and one also mapped (4097 bytes, data written through the
- * mapping), plus an empty one.  After restore: the same sizes (a restore
- * that wrote the stored last page whole would grow them to 8192), the
- * same bytes, the mapping still showing the object.
+ * mapping), plus an empty one, each fd at its own file position.  After
+ * restore: the same sizes (a restore that wrote the stored last page whole
+ * would grow them to 8192), the same bytes and positions, the mapping
+ * still showing the object.  Also the check after a --leave-running dump:
+ * vxdump must not move a position (it once ran SEEK_DATA on a copy of
+ * the target's own description).
  */
 #include <sys/mman.h>
 #include "prog.h"
@@ -13,6 +16,8 @@ enum { FD_A = 10, FD_B = 11, FD_EMPTY = 12 };
 
 #define A_SIZE 5000
 #define B_SIZE 4097
+#define A_POS 7
+#define B_POS 3
 
 static void make(const char *name, int want, off_t size)
 {
@@ -53,8 +58,15 @@ int main(int argc, char **argv)
 		prog_fail("mmap: %s", strerror(errno));
 	memcpy(map, "first", 5);
 	map[B_SIZE - 1] = 'z';
+	if (lseek(FD_A, A_POS, SEEK_SET) != A_POS || lseek(FD_B, B_POS, SEEK_SET) != B_POS)
+		prog_fail("lseek: %s", strerror(errno));
 	prog_ready();
 	prog_wait_go();
+	CHECK(lseek(FD_A, 0, SEEK_CUR) == A_POS, "fd %d: position %lld, want %d", FD_A,
+	      (long long)lseek(FD_A, 0, SEEK_CUR), A_POS);
+	CHECK(lseek(FD_B, 0, SEEK_CUR) == B_POS, "fd %d: position %lld, want %d", FD_B,
+	      (long long)lseek(FD_B, 0, SEEK_CUR), B_POS);
+	CHECK(lseek(FD_EMPTY, 0, SEEK_CUR) == 0, "fd %d: position moved", FD_EMPTY);
 	check(FD_A, A_SIZE, "head", 0);
 	check(FD_A, A_SIZE, "tail", A_SIZE - 4);
 	check(FD_B, B_SIZE, "first", 0);

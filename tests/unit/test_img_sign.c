@@ -15,6 +15,10 @@
 #include "sign.pb-c.h"
 #include "util/cleanup.h"
 
+/* The field sizes vxcr/image.h gives sig_entry agree with libsodium and the chain. */
+_Static_assert(IMG_SIG_LEN == crypto_sign_BYTES, "Ed25519 signature size");
+_Static_assert(IMG_SIG_DIGEST_LEN == IMG_HASH_LEN, "chain digest size");
+
 static char keydir[] = "/tmp/vxcr-test-sign.XXXXXX";
 static struct vxcr_key *alice;
 static struct vxcr_keyring *trusted, *others;

@@ -90,7 +90,10 @@ void vxcr_dump_opts_init(struct vxcr_dump_opts *o);
 /* Checkpoints the process pid into fd. */
 int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st);
 /* A whole context: the tree of its init with the context's own pids, its
- * flags, caps, limits and uname (rundir NULL: $VXCR_RUNDIR or /run/vxcr). */
+ * flags, caps, limits and uname (rundir NULL: $VXCR_RUNDIR or /run/vxcr).
+ * A paused (SCHED_PAUSE) context stays paused, also if the caller dies
+ * during the call: a helper process traces the calling thread meanwhile,
+ * which has SIGCHLD blocked until the call returns. */
 int vxcr_dump_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_dump_opts *o,
 		  struct vxcr_dump_stats *st);
 

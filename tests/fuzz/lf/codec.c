@@ -1,6 +1,6 @@
 /*
  * Lenient image decoder and repairing encoder of the libFuzzer harnesses
- * (see codec.h; the framing is documented in lib/img/img.h).
+ * (see codec.h; the framing is docs/image-format.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +9,6 @@
 #include "img/img-internal.h"
 #include "img/records.h"
 #include "lf/codec.h"
-
-#define REC_HDR_LEN	16
-#define PREAMBLE_LEN	(IMG_MAGIC_LEN + 8)
 
 /* A growing byte buffer; ok goes false once an allocation fails. */
 struct fz_buf {
@@ -94,11 +91,11 @@ static int split_records(const uint8_t *b, size_t len, struct fz_image *im)
 	struct fz_rec r;
 	uint64_t l;
 
-	while (len - pos >= REC_HDR_LEN) {
+	while (len - pos >= IMG_REC_HDR_LEN) {
 		r.type = get_le32(b + pos);
 		r.flags = get_le32(b + pos + 4);
 		l = get_le64(b + pos + 8);
-		pos += REC_HDR_LEN;
+		pos += IMG_REC_HDR_LEN;
 		if (r.type == IMG_REC_TRAILER)
 			break;
 		r.len = l < len - pos ? l : len - pos;	/* a cut one keeps what is there */
@@ -120,21 +117,21 @@ int fz_decode(const uint8_t *data, size_t size, struct fz_image *im)
 	int ret;
 
 	memset(im, 0, sizeof(*im));
-	if (size < PREAMBLE_LEN || memcmp(data, IMG_MAGIC, IMG_MAGIC_LEN))
+	if (size < IMG_PREAMBLE_LEN || memcmp(data, IMG_MAGIC, IMG_MAGIC_LEN))
 		return -1;
 	im->version = get_le32(data + IMG_MAGIC_LEN);
 	hlen = get_le32(data + IMG_MAGIC_LEN + 4);
-	if (hlen > size - PREAMBLE_LEN)
-		hlen = size - PREAMBLE_LEN;
+	if (hlen > size - IMG_PREAMBLE_LEN)
+		hlen = size - IMG_PREAMBLE_LEN;
 	im->hdr = malloc(hlen ? hlen : 1);
 	if (!im->hdr)
 		return -1;
-	memcpy(im->hdr, data + PREAMBLE_LEN, hlen);
+	memcpy(im->hdr, data + IMG_PREAMBLE_LEN, hlen);
 	im->hdr_len = hlen;
-	b = data + PREAMBLE_LEN + hlen;
-	blen = size - PREAMBLE_LEN - hlen;
+	b = data + IMG_PREAMBLE_LEN + hlen;
+	blen = size - IMG_PREAMBLE_LEN - hlen;
 	blen -= blen < 4 ? blen : 4;	/* header crc */
-	b += size - PREAMBLE_LEN - hlen - blen;
+	b += size - IMG_PREAMBLE_LEN - hlen - blen;
 	im->zstd = blen >= 4 && get_le32(b) == ZSTD_MAGIC;
 	if (im->zstd) {
 		unzstd(b, blen, &body);
@@ -163,7 +160,7 @@ void fz_free(struct fz_image *im)
 static void put_record(struct fz_buf *b, uint32_t type, uint32_t flags, const uint8_t *p,
 		       size_t len, uint32_t *sum)
 {
-	uint8_t h[REC_HDR_LEN], tail[4];
+	uint8_t h[IMG_REC_HDR_LEN], tail[4];
 	uint32_t crc;
 
 	put_le32(h, type);
@@ -226,7 +223,7 @@ static void zstd_body(const struct fz_buf *plain, struct fz_buf *out)
 size_t fz_encode(const struct fz_image *im, uint8_t *out, size_t max)
 {
 	struct fz_buf img = { .ok = true }, plain = { .ok = true };
-	uint8_t pre[PREAMBLE_LEN], crc[4];
+	uint8_t pre[IMG_PREAMBLE_LEN], crc[4];
 	size_t len = 0;
 
 	memcpy(pre, IMG_MAGIC, IMG_MAGIC_LEN);

@@ -16,11 +16,18 @@
  * vvar included, only vsyscall is the kernel's) page-aligned, inside the
  * user address space and disjoint from the others, and the scratch area
  * free in every process.  plan_ok() aborts otherwise.
+ *
+ * The dump's vet (lib/restore/vet.c) runs the same planner and checks on
+ * records handed over as the writer has them (prefix and data apart):
+ * on every input whose records read cleanly, it must reach restore's
+ * verdict, or a dump could kill a process whose image restore refuses
+ * (or refuse one restore takes).  same_verdict() aborts otherwise.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "restore/restore.h"
+#include "restore/vet.h"
 #include "lf/fuzz.h"
 
 static void broken(const char *what, uint64_t a, uint64_t b)
@@ -73,11 +80,65 @@ static void plan_ok(const struct restore_ctx *rc)
 	}
 }
 
+/* Data records carry their prefix apart, as dump writes them. */
+static size_t prefix_len(const struct img_record *rec)
+{
+	if (rec->type != IMG_REC_FILE_DATA && rec->type != IMG_REC_PIPE_DATA)
+		return 0;
+	return rec->length < sizeof(struct img_data_prefix) ? rec->length :
+	       sizeof(struct img_data_prefix);
+}
+
+/*
+ * The vet's verdict on the records before the first page record: 1
+ * accepted, 0 refused, -1 none (a record did not read).
+ */
+static int vet_verdict(const uint8_t *data, size_t size)
+{
+	int fd = fuzz_input_fd(data, size), ret, verdict = -1;
+	struct img_reader *r;
+	struct img_record rec;
+	struct rst_vet *v;
+	const uint8_t *p;
+	size_t pl;
+
+	if (fd < 0 || img_reader_open(fd, &r))
+		return -1;
+	v = rst_vet_new(img_reader_header(r));
+	while (v && !rst_vet_error(v)) {
+		ret = img_read_record(r, &rec);
+		if (ret < 0)
+			goto out;
+		if (!ret || rec.type == IMG_REC_PAGES || rec.type == IMG_REC_SHMEM_PAGES)
+			break;
+		pl = prefix_len(&rec);
+		p = rec.payload;
+		rst_vet_tap(v, &rec, p, pl, p ? p + pl : NULL, rec.length - pl);
+	}
+	if (v)
+		verdict = rst_vet_end(v) == 0;
+out:
+	rst_vet_free(v);
+	img_reader_free(r);
+	return verdict;
+}
+
+static void same_verdict(int restore_ok, const uint8_t *data, size_t size)
+{
+	int vet = vet_verdict(data, size);
+
+	if (vet >= 0 && vet != restore_ok) {
+		fprintf(stderr, "plan: restore %s the plan, the dump's vet %s it\n",
+			restore_ok ? "accepts" : "refuses", vet ? "accepts" : "refuses");
+		abort();
+	}
+}
+
 int fuzz_plan(const uint8_t *data, size_t size)
 {
 	struct vxcr_restore_opts o;
 	struct restore_ctx *rc;
-	int fd = fuzz_input_fd(data, size);
+	int fd = fuzz_input_fd(data, size), ok;
 
 	if (fd < 0)
 		return 0;
@@ -85,8 +146,10 @@ int fuzz_plan(const uint8_t *data, size_t size)
 	rc = restore_ctx_new(fd, &o);
 	if (!rc)
 		return 0;
-	if (!plan_read(rc) && !check_plan_image(rc))
+	ok = !plan_read(rc) && !check_plan_image(rc);
+	if (ok)
 		plan_ok(rc);
 	restore_ctx_free(rc);
+	same_verdict(ok, data, size);
 	return 0;
 }
