@@ -115,6 +115,14 @@ struct img_reader {
 	uint8_t pre_hash[IMG_HASH_LEN];	/* of the stored preamble (sign.h) */
 	const struct vxcr_keyring *kr;	/* verifying signatures, or NULL */
 	struct img_sighash sh;		/* the chain, when verifying */
+	uint64_t frame_off;		/* verifying: body offset where the
+					 * compressed frame being read starts */
+	uint64_t frame_out;		/* its body bytes decoded here so far */
+	uint64_t cur_frame_off;		/* frame_off after the record header */
+	struct rhasher *hasher;		/* verifying an uncompressed body */
+	bool hasher_tried;		/* it ran (or failed to start) */
+	uint8_t *payload2;		/* the other payload buffer, while the */
+	size_t pcap2;			/* hasher has the last record */
 	bool sig_valid;			/* a signature was verified ... */
 	uint64_t sig_index;		/* ... the last one at this record */
 	const struct vxcr_key *signer;	/* its key */
@@ -125,7 +133,26 @@ struct img_reader {
 
 int img_rfail(struct img_reader *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void img_frame_end(struct img_reader *r, const uint8_t *hash, uint64_t out);
 const char *img_frame_header_bad(const uint8_t *p);
+
+/* ---- reader: hashing thread (rhash.c) ---- */
+
+/* One record of an uncompressed body as stored: header, payload, crc. */
+struct rh_rec {
+	uint8_t hdr[IMG_REC_HDR_LEN];
+	const uint8_t *data;
+	uint64_t len;
+	uint8_t tail[4];
+};
+
+struct rhasher;
+
+void rh_hash(struct img_sighash *sh, const struct rh_rec *rec);
+int rh_start(struct img_sighash *sh, struct rhasher **out);
+void rh_submit(struct rhasher *h, const struct rh_rec *rec);
+void rh_wait(struct rhasher *h);
+void rh_stop(struct rhasher *h);
 
 /* ---- reader: decompression pool (zread.c) ---- */
 
@@ -145,6 +172,7 @@ struct zrframe {
 	uint8_t *out;			/* IMG_FRAME_BYTES */
 	size_t out_len;
 	size_t zerr;			/* zstd error of the worker, 0 if none */
+	uint8_t hash[IMG_HASH_LEN];	/* of in[0..in_len), when verifying */
 	bool decoded;			/* under the pool lock */
 	bool handover;
 	bool eof;

@@ -82,8 +82,9 @@ uint32_t img_reader_version(const struct img_reader *r);
 void img_reader_free(struct img_reader *r);
 /* Decompression threads of a compressed image: 0 (the default) online CPUs,
  * at most 4, once the image has more than one frame; 1 the caller's thread
- * only; n > 1 n threads from the first frame on.  Call before the first
- * img_read_record().  Returns 0 or -EINVAL. */
+ * only; n > 1 n threads from the first frame on.  Verifying a signed
+ * uncompressed image, one hashing thread unless 1 (or, 0, one CPU).  Call
+ * before the first img_read_record().  Returns 0 or -EINVAL. */
 int img_reader_set_threads(struct img_reader *r, int threads);
 
 /*

@@ -25,10 +25,7 @@
 /* Fills k->id from k->pk. */
 static void key_set_id(struct vxcr_key *k)
 {
-	uint8_t h[IMG_HASH_LEN];
-
-	img_hash(h, k->pk, sizeof(k->pk));
-	memcpy(k->id, h, IMG_KEY_ID_LEN);
+	img_key_id(k->id, k->pk);
 }
 
 /* Sets k->name from a file name without its suffix. */

@@ -10,8 +10,11 @@
  * ahead on a pool of threads (zread.c); a payload inside one decoded frame
  * is then returned from the frame without a copy.
  *
- * Signed images (sign.h): with trusted keys set, each record is hashed once
- * read and each SIGNATURE record checked before it is hashed itself.
+ * Signed images (sign.h): with trusted keys set, the body is hashed as
+ * stored (a compressed one frame by frame, on the pool's workers when it
+ * runs, else as the decoder takes it; an uncompressed one record by record,
+ * on a hashing thread, rhash.c) and each SIGNATURE record checked before
+ * it is hashed itself.
  */
 #include <endian.h>
 #include <errno.h>
@@ -204,13 +207,53 @@ static bool pool_wanted(const struct img_reader *r)
 	       (r->frames || r->threads_fixed);
 }
 
+/*
+ * A compressed frame of the body has been consumed: when verifying, its
+ * hash goes on the chain (hash NULL: its stored bytes were hashed here,
+ * img_sighash_add()) and the next frame starts out body bytes later.
+ */
+void img_frame_end(struct img_reader *r, const uint8_t *hash, uint64_t out)
+{
+	r->frame_out = 0;
+	if (!r->kr)
+		return;
+	if (hash)
+		img_sighash_fold(&r->sh, hash);
+	else
+		img_sighash_cut(&r->sh);
+	r->frame_off += out;
+}
+
+/* One step of the decoder on this thread from ibuf into out: 0 or -EBADMSG;
+ * *moved: whether it took or gave any byte.  When verifying, the stored
+ * bytes it took are hashed, and the end of a frame ends their segment. */
+static int z_step(struct img_reader *r, ZSTD_outBuffer *out, bool *moved)
+{
+	ZSTD_inBuffer in = { r->ibuf, r->ilen, r->ipos };
+	size_t zr, before = out->pos;
+
+	zr = ZSTD_decompressStream(r->dctx, out, &in);
+	if (ZSTD_isError(zr))
+		return img_rfail(r, -EBADMSG, "zstd: %s", ZSTD_getErrorName(zr));
+	if (r->kr)
+		img_sighash_add(&r->sh, r->ibuf + r->ipos, in.pos - r->ipos);
+	r->frame_out += out->pos - before;
+	*moved = out->pos != before || in.pos != r->ipos;
+	r->ipos = in.pos;
+	if (zr == 0) {
+		r->frame_start = true;
+		r->frames++;
+		img_frame_end(r, NULL, r->frame_out);
+	}
+	return 0;
+}
+
 /* Decompresses n body bytes into dst: 0, -ENODATA, -EBADMSG or -errno. */
 static int z_read(struct img_reader *r, void *dst, size_t n)
 {
 	ZSTD_outBuffer out = { dst, n, 0 };
-	ZSTD_inBuffer in;
-	size_t zr, before;
 	ssize_t got;
+	bool moved = false;
 	int ret;
 
 	while (out.pos < out.size) {
@@ -227,21 +270,13 @@ static int z_read(struct img_reader *r, void *dst, size_t n)
 			if (ret)
 				return ret;
 		}
-		in = (ZSTD_inBuffer){ r->ibuf, r->ilen, r->ipos };
-		before = out.pos;
-		zr = ZSTD_decompressStream(r->dctx, &out, &in);
-		if (ZSTD_isError(zr))
-			return img_rfail(r, -EBADMSG, "zstd: %s", ZSTD_getErrorName(zr));
-		if (zr == 0) {
-			r->frame_start = true;
-			r->frames++;
-		}
-		if (out.pos == before && in.pos == r->ipos) {
+		ret = z_step(r, &out, &moved);
+		if (ret)
+			return ret;
+		if (!moved) {
 			got = fill(r);
 			if (got <= 0)
 				return got < 0 ? got : -ENODATA;
-		} else {
-			r->ipos = in.pos;
 		}
 	}
 	return 0;
@@ -379,6 +414,7 @@ static int read_one(struct img_reader *r)
 	r->cur.flags = get_le32(hdr + 4);
 	r->cur.length = get_le64(hdr + 8);
 	r->cur_known = true;
+	r->cur_frame_off = r->frame_off;
 	if (r->cur.length > IMG_MAX_RECORD)
 		return img_rfail(r, -E2BIG, "length %llu exceeds the %llu byte limit",
 			     (unsigned long long)r->cur.length,
@@ -398,6 +434,31 @@ static int read_one(struct img_reader *r)
 	if (crc != get_le32(tail))
 		return img_rfail(r, -EBADMSG, "checksum mismatch");
 	r->cur_crc = crc;
+	return 0;
+}
+
+/*
+ * The digest the SIGNATURE record e in r->cur must sign: the chain over
+ * everything stored before it.  Returns 0 or the sticky error (a scheme
+ * this reader does not compute, or a record that does not start a frame
+ * of a compressed body, where the frames before it would not be all).
+ */
+static int sig_digest(struct img_reader *r, const SigEntry *e,
+		      uint8_t digest[IMG_HASH_LEN])
+{
+	uint32_t scheme = e->has_scheme ? e->scheme : 1;
+
+	if (scheme != IMG_SIG_SCHEME)
+		return img_rfail(r, -EKEYREJECTED, "signature scheme %u, this vxcr "
+				 "checks scheme %u (sign the image again)", scheme,
+				 IMG_SIG_SCHEME);
+	if (r->dctx && r->cur_frame_off != r->cur.offset)
+		return img_rfail(r, -EBADMSG, "signature inside a compressed frame");
+	if (r->hasher)
+		rh_wait(r->hasher);	/* the chain is ours again */
+	if (!r->dctx)
+		img_sighash_cut(&r->sh);
+	img_sighash_digest(&r->sh, r->cur.offset, digest);
 	return 0;
 }
 
@@ -423,8 +484,9 @@ static int check_signature(struct img_reader *r)
 	r->has_sig_id = true;
 	if (!r->kr)
 		goto out;
-	img_sighash_cut(&r->sh);
-	img_sighash_digest(&r->sh, r->cur.offset, digest);
+	ret = sig_digest(r, e, digest);
+	if (ret)
+		goto out;
 	k = img_keyring_find(r->kr, r->sig_id);
 	img_key_id_hex(r->sig_id, hex);
 	if (memcmp(digest, e->digest.data, IMG_HASH_LEN))
@@ -446,18 +508,38 @@ out:
 	return ret;
 }
 
-/* Adds the record in r->cur, as stored, to the signature chain. */
+/*
+ * Adds the record in r->cur, as stored in an uncompressed body, to the
+ * signature chain (a compressed body is hashed frame by frame as read).
+ * Unless the reader has one thread only, a hashing thread does it while
+ * the caller goes on with the record, and the next one is read into the
+ * other payload buffer meanwhile (rhash.c).
+ */
 static void hash_record(struct img_reader *r)
 {
-	uint8_t hdr[IMG_REC_HDR_LEN], tail[4];
+	struct rh_rec rec = { .data = r->pdata, .len = r->cur.length };
+	uint8_t *p;
+	size_t cap;
 
-	put_le32(hdr, r->cur.type);
-	put_le32(hdr + 4, r->cur.flags);
-	put_le64(hdr + 8, r->cur.length);
-	put_le32(tail, r->cur_crc);
-	img_sighash_update(&r->sh, hdr, sizeof(hdr));
-	img_sighash_update(&r->sh, r->pdata, r->cur.length);
-	img_sighash_update(&r->sh, tail, sizeof(tail));
+	put_le32(rec.hdr, r->cur.type);
+	put_le32(rec.hdr + 4, r->cur.flags);
+	put_le64(rec.hdr + 8, r->cur.length);
+	put_le32(rec.tail, r->cur_crc);
+	if (!r->hasher_tried && r->threads > 1) {
+		r->hasher_tried = true;
+		rh_start(&r->sh, &r->hasher);	/* on failure: hash here */
+	}
+	if (!r->hasher) {
+		rh_hash(&r->sh, &rec);
+		return;
+	}
+	rh_submit(r->hasher, &rec);
+	p = r->payload;
+	r->payload = r->payload2;
+	r->payload2 = p;
+	cap = r->pcap;
+	r->pcap = r->pcap2;
+	r->pcap2 = cap;
 }
 
 /* At the trailer, when verifying: the last record must be a valid signature. */
@@ -511,7 +593,7 @@ int img_read_record(struct img_reader *r, struct img_record *rec)
 		*rec = r->cur;
 		return 0;
 	}
-	if (r->kr)
+	if (r->kr && !r->dctx)
 		hash_record(r);
 	if (r->cur.type == IMG_REC_PAGES)
 		r->page_bytes += r->cur.length - d->prefix_len;
@@ -657,10 +739,12 @@ void img_reader_free(struct img_reader *r)
 	if (!r)
 		return;
 	zr_stop(r);
+	rh_stop(r->hasher);
 	if (r->hdr)
 		img_header__free_unpacked(r->hdr, NULL);
 	ZSTD_freeDCtx(r->dctx);
 	free(r->payload);
+	free(r->payload2);
 	free(r->ibuf);
 	free(r);
 }

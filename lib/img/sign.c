@@ -1,6 +1,6 @@
 /*
- * The hash chain of signed images and Ed25519 signing (libsodium).  The
- * definition of what is signed is at the top of sign.h.
+ * The hash chain of signed images (SHA-256, nettle) and Ed25519 signing
+ * (libsodium).  The definition of what is signed is at the top of sign.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,7 +13,7 @@
 #include "img/img-internal.h"
 #include "img/sign.h"
 
-#define SIG_DOMAIN	"vxcr-sig-1"
+#define SIG_DOMAIN	"vxcr-sig-2"
 
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 
@@ -28,28 +28,40 @@ void img_crypto_init(void)
 	pthread_once(&sodium_once, sodium_setup);
 }
 
-/* BLAKE2b-256 of buf. */
+/* SHA-256 of buf. */
 void img_hash(uint8_t out[IMG_HASH_LEN], const void *buf, size_t len)
 {
+	struct sha256_ctx c;
+
+	sha256_init(&c);
+	sha256_update(&c, len, buf);
+	sha256_digest(&c, IMG_HASH_LEN, out);
+}
+
+/* BLAKE2b-256 of the key, cut to the id: ids stay those of scheme 1. */
+void img_key_id(uint8_t id[IMG_KEY_ID_LEN], const uint8_t pk[crypto_sign_PUBLICKEYBYTES])
+{
+	uint8_t h[32];
+
 	img_crypto_init();
-	crypto_generichash(out, IMG_HASH_LEN, buf, len, NULL, 0);
+	crypto_generichash(h, sizeof(h), pk, crypto_sign_PUBLICKEYBYTES, NULL, 0);
+	memcpy(id, h, IMG_KEY_ID_LEN);
 }
 
 /* Starts the chain: domain string, then the preamble's hash. */
 void img_sighash_start(struct img_sighash *h, const uint8_t pre[IMG_HASH_LEN])
 {
-	img_crypto_init();
+	img_crypto_init();	/* for the signing or checking that follows */
 	memset(h, 0, sizeof(*h));
-	crypto_generichash_init(&h->chain, NULL, 0, IMG_HASH_LEN);
-	crypto_generichash_update(&h->chain, (const uint8_t *)SIG_DOMAIN,
-				  sizeof(SIG_DOMAIN) - 1);
-	crypto_generichash_update(&h->chain, pre, IMG_HASH_LEN);
+	sha256_init(&h->chain);
+	sha256_update(&h->chain, sizeof(SIG_DOMAIN) - 1, (const uint8_t *)SIG_DOMAIN);
+	sha256_update(&h->chain, IMG_HASH_LEN, pre);
 }
 
 /* Adds one finished segment's hash to the chain. */
 void img_sighash_fold(struct img_sighash *h, const uint8_t seg[IMG_HASH_LEN])
 {
-	crypto_generichash_update(&h->chain, seg, IMG_HASH_LEN);
+	sha256_update(&h->chain, IMG_HASH_LEN, seg);
 	h->nseg++;
 }
 
@@ -60,7 +72,7 @@ void img_sighash_cut(struct img_sighash *h)
 
 	if (!h->seg_len)
 		return;
-	crypto_generichash_final(&h->seg, seg, IMG_HASH_LEN);
+	sha256_digest(&h->seg, IMG_HASH_LEN, seg);
 	img_sighash_fold(h, seg);
 	h->seg_len = 0;
 }
@@ -73,10 +85,10 @@ void img_sighash_update(struct img_sighash *h, const void *buf, size_t len)
 
 	while (len) {
 		if (!h->seg_len)
-			crypto_generichash_init(&h->seg, NULL, 0, IMG_HASH_LEN);
+			sha256_init(&h->seg);
 		n = IMG_FRAME_BYTES - h->seg_len;
 		n = n < len ? n : len;
-		crypto_generichash_update(&h->seg, p, n);
+		sha256_update(&h->seg, n, p);
 		h->seg_len += n;
 		p += n;
 		len -= n;
@@ -85,17 +97,29 @@ void img_sighash_update(struct img_sighash *h, const void *buf, size_t len)
 	}
 }
 
+/* Adds stored bytes of a compressed frame to the segment being hashed;
+ * the frame's end is cut by the caller. */
+void img_sighash_add(struct img_sighash *h, const void *buf, size_t len)
+{
+	if (!len)
+		return;
+	if (!h->seg_len)
+		sha256_init(&h->seg);
+	sha256_update(&h->seg, len, buf);
+	h->seg_len += len;
+}
+
 /* The digest for a SIGNATURE record at body offset off: the chain so far
  * (left running) closed with off. */
 void img_sighash_digest(const struct img_sighash *h, uint64_t off,
 			uint8_t out[IMG_HASH_LEN])
 {
-	crypto_generichash_state st = h->chain;
+	struct sha256_ctx st = h->chain;
 	uint8_t le[8];
 
 	put_le64(le, off);
-	crypto_generichash_update(&st, le, sizeof(le));
-	crypto_generichash_final(&st, out, IMG_HASH_LEN);
+	sha256_update(&st, sizeof(le), le);
+	sha256_digest(&st, IMG_HASH_LEN, out);
 }
 
 /* Signs digest with k's secret key.  Returns 0 or -EINVAL. */
@@ -106,6 +130,7 @@ int img_sign(const struct vxcr_key *k, const uint8_t digest[IMG_HASH_LEN],
 		pr_err("key %s: no secret key to sign with\n", k->name);
 		return -EINVAL;
 	}
+	img_crypto_init();
 	crypto_sign_detached(sig, NULL, digest, IMG_HASH_LEN, k->sk);
 	return 0;
 }

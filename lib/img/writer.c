@@ -12,10 +12,11 @@
  * uncompressed image with threads != 1 copies the body into chunks that one
  * thread writes out in order while the caller goes on (zpool.c, store mode).
  *
- * Signed images (sign.h): body bytes are hashed in segments, on the pool's
- * threads when there is a pool, else here; a SIGNATURE record goes before
- * the first page record and before the trailer, each at the start of a new
- * frame (and segment).
+ * Signed images (sign.h): the body is hashed as stored, a segment per
+ * frame: on the pool's threads when there is a pool, else here (the
+ * compressor's output, or the uncompressed body in IMG_FRAME_BYTES
+ * pieces); a SIGNATURE record goes before the first page record and
+ * before the trailer, each at the start of a new frame (and segment).
  */
 #include <endian.h>
 #include <errno.h>
@@ -174,7 +175,7 @@ static int store_out(void *ctx, const void *buf, size_t len)
 }
 
 /* Runs the compressor over src with mode until it is consumed (continue)
- * or the frame is complete (end). */
+ * or the frame is complete (end).  Signing: hashes what it stores. */
 static int z_run(struct img_writer *w, const void *src, size_t n,
 		 ZSTD_EndDirective mode)
 {
@@ -191,11 +192,15 @@ static int z_run(struct img_writer *w, const void *src, size_t n,
 		}
 		out = (ZSTD_outBuffer){ w->obuf, OBUF_SIZE, w->olen };
 		zr = ZSTD_compressStream2(w->cctx, &out, &in, mode);
+		if (w->key)
+			img_sighash_add(&w->sh, w->obuf + w->olen, out.pos - w->olen);
 		w->olen = out.pos;
 		if (ZSTD_isError(zr)) {
 			pr_err("zstd compression: %s\n", ZSTD_getErrorName(zr));
 			return -EIO;
 		}
+		if (mode == ZSTD_e_end && zr == 0 && w->key)
+			img_sighash_cut(&w->sh);	/* a frame is a segment */
 		if (mode == ZSTD_e_continue ? in.pos == in.size : zr == 0)
 			return 0;
 	}
@@ -236,7 +241,7 @@ static int body_put(struct img_writer *w, const void *buf, size_t len,
 	w->body_off += len;
 	if (w->pool)
 		return zpool_put(w->pool, buf, len, crc);
-	if (w->key)
+	if (w->key && !w->cctx)		/* stored as it is (z_run: compressed) */
 		img_sighash_update(&w->sh, buf, len);
 	if (crc)
 		*crc = crc32c(*crc, buf, len);
@@ -338,6 +343,8 @@ static int write_signature(struct img_writer *w, uint32_t scope)
 	if (ret)
 		return ret;
 	e.has_key_id = e.has_scope = e.has_digest = e.has_signature = true;
+	e.has_scheme = true;
+	e.scheme = IMG_SIG_SCHEME;
 	e.key_id = (ProtobufCBinaryData){ IMG_KEY_ID_LEN, (uint8_t *)w->key->id };
 	e.scope = scope;
 	e.digest = (ProtobufCBinaryData){ sizeof(digest), digest };

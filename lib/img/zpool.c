@@ -12,12 +12,13 @@
  * After a failed write the worker writes nothing more and the error comes
  * back from the next zpool_put() or zpool_finish().
  *
- * Signed images: the worker also hashes each frame input (BLAKE2b-256, a
- * segment of the signature chain, sign.h) and the caller passes the hashes
- * on in order through the pool's segment function.  zpool_cut() ends a
- * frame early where a SIGNATURE record starts the next segment.  A signed
- * uncompressed image uses plain mode: the workers only hash, and the
- * caller writes the frame inputs out in order, as compressed frames.
+ * Signed images: the worker also hashes each frame as stored (SHA-256 of
+ * the compressed frame, a segment of the signature chain, sign.h) while it
+ * is still in its cache, and the caller passes the hashes on in order
+ * through the pool's segment function.  zpool_finish() ends a frame early
+ * where a SIGNATURE record starts the next segment.  A signed uncompressed
+ * image uses plain mode: the workers only hash, and the caller writes the
+ * frame inputs out in order, as compressed frames.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,7 +47,8 @@ struct zslot {
 	size_t out_len;
 	bool done;			/* under zpool.lock */
 	int err;			/* compression (or write) error of this frame */
-	uint8_t hash[IMG_HASH_LEN];	/* of in, when the pool hashes */
+	uint8_t hash[IMG_HASH_LEN];	/* of the frame as stored, when the
+					 * pool hashes */
 };
 
 struct zworker {
@@ -145,6 +147,16 @@ static int zslot_store(struct zpool *p, struct zslot *s)
 	return err;
 }
 
+/* Hashes the frame of s as it goes into the image: compressed, or as it is
+ * without compression. */
+static void zslot_hash(const struct zpool *p, struct zslot *s)
+{
+	if (p->store || p->plain)
+		img_hash(s->hash, s->in, s->in_len);
+	else
+		img_hash(s->hash, s->out, s->out_len);
+}
+
 /* Worker: compresses (or, store, writes) queued frames in turn until
  * stopped. */
 static void *zworker_main(void *arg)
@@ -162,10 +174,10 @@ static void *zworker_main(void *arg)
 			break;
 		s = &p->slots[p->taken++ % p->nslots];
 		pthread_mutex_unlock(&p->lock);
-		if (p->seg)
-			img_hash(s->hash, s->in, s->in_len);
 		err = p->store ? zslot_store(p, s) :
 		      p->plain ? 0 : zslot_compress(wk->cctx, s);
+		if (!err && p->seg)
+			zslot_hash(p, s);
 		pthread_mutex_lock(&p->lock);
 		s->err = err;
 		s->done = true;

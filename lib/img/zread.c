@@ -17,6 +17,10 @@
  * the pool, so every error is found with the same code and message.  A
  * complete frame that a worker cannot decode is decoded again, streaming,
  * on the caller's thread, for the same reason.
+ *
+ * Verifying a signed image (sign.h), the worker hashes each frame as
+ * stored before decoding it, and the caller puts the hash on the chain
+ * when it has consumed the frame.
  */
 #include <errno.h>
 #include <poll.h>
@@ -58,6 +62,7 @@ struct zrpool {
 	uint64_t cur;			/* the caller's frame */
 	bool stop;
 	bool joined;
+	bool hash;			/* workers hash the frames they decode */
 	/* the reader thread's */
 	int fd;
 	int stopfd;			/* eventfd: wakes the reader thread */
@@ -240,6 +245,8 @@ static void *zr_worker_main(void *arg)
 			break;
 		f = &p->frames[p->taken++ % p->nframes];
 		pthread_mutex_unlock(&p->lock);
+		if (p->hash)
+			img_hash(f->hash, f->in, f->in_len);
 		zr = ZSTD_decompressDCtx(wk->dctx, f->out, IMG_FRAME_BYTES,
 					 f->in, f->in_len);
 		pthread_mutex_lock(&p->lock);
@@ -413,6 +420,7 @@ int zr_start(struct img_reader *r, unsigned n)
 	p->may_block = fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode);
 	p->eof = r->eof;
 	p->raw_bytes = &r->raw_bytes;
+	p->hash = r->kr;
 	ret = zr_alloc(p, n);
 	if (!ret) {
 		p->pend = r->ibuf;	/* read before the caller's next byte */
@@ -452,12 +460,16 @@ static void zr_handover(struct img_reader *r, struct zrframe *f)
 }
 
 /* Moves on to the next frame, waiting for it; gives back the current one
- * unless the returned payload points into it. */
+ * unless the returned payload points into it.  The current one, consumed,
+ * ends its signature segment. */
 static void zr_next(struct img_reader *r)
 {
 	struct zrpool *p = r->pool;
 	struct zrframe *f;
 
+	if (r->zf)
+		img_frame_end(r, r->zf->hash, r->zf->zerr ? r->frame_out :
+			      r->zf->out_len);
 	pthread_mutex_lock(&p->lock);
 	if (r->zf)
 		p->cur++;
@@ -516,6 +528,7 @@ static int zr_stream(struct img_reader *r, ZSTD_outBuffer *out)
 	zr = ZSTD_decompressStream(r->dctx, out, &in);
 	if (ZSTD_isError(zr))
 		return img_rfail(r, -EBADMSG, "zstd: %s", ZSTD_getErrorName(zr));
+	r->frame_out += out->pos - before;
 	r->zpos = in.pos;
 	r->zended = zr == 0;
 	if (r->zended ? in.pos != in.size :

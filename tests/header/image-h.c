@@ -74,6 +74,7 @@ _Static_assert(IMG_VDSO_DIGEST_LEN == 12, "vdso digest");
 _Static_assert(IMG_KEY_ID_LEN == 8 && IMG_SIG_DIGEST_LEN == 32 && IMG_SIG_LEN == 64,
 	       "signature sizes");
 _Static_assert(IMG_SIG_SCOPE_PLAN == 1 && IMG_SIG_SCOPE_FINAL == 2, "signature scopes");
+_Static_assert(IMG_SIG_SCHEME == 2, "signature scheme");
 
 /* The fixed-width types are the kernel's own. */
 static __le64 le64_of(const struct img_pages_prefix *p)

@@ -5,7 +5,8 @@
  * thread or on hashing workers) read back with the decompression pool or
  * without, where the SIGNATURE records go, and refusals: a key that is not
  * trusted, an unsigned image, a payload byte changed with its crc and the
- * trailer repaired.
+ * trailer repaired, the same records compressed again, a signature inside
+ * a compressed frame, a signature of the retired scheme 1.
  */
 #include <sys/stat.h>
 
@@ -260,6 +261,7 @@ static void test_changed_payload(void)
 	size_t start = body_start(&img), p = start, victim = 0;
 	struct sig_seen s;
 	uint32_t type, len, crc;
+	int rt;
 
 	while (p < img.len) {		/* records up to 256 MiB: u32 lengths */
 		memcpy(&type, img.p + p, 4);
@@ -279,9 +281,132 @@ static void test_changed_payload(void)
 	CU_ASSERT_FATAL(img.p != NULL);
 	img.len = fix_trailer(img.p, start, p);
 	CU_ASSERT_EQUAL(read_signed(&img, NULL, 1, &s), 0);	/* framing is fine */
-	CU_ASSERT_EQUAL(read_signed(&img, trusted, 1, &s), -EBADMSG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "changed since it was signed"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "SIGNATURE"));
+	for (rt = 1; rt <= 2; rt++) {	/* hashed here, on the hashing thread */
+		CU_ASSERT_EQUAL(read_signed(&img, trusted, rt, &s), -EBADMSG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "changed since it was signed"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "SIGNATURE"));
+	}
+	free(img.p);
+}
+
+/* Appends src[0..len) to out as one zstd frame at level, with the frame
+ * parameters the writer uses (window of IMG_FRAME_BYTES, size unknown). */
+static void put_frame(struct buf *out, const uint8_t *src, size_t len, int level)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	ZSTD_outBuffer o = { out->p + out->len, ZSTD_compressBound(len), 0 };
+	ZSTD_inBuffer i = { src, len, 0 };
+
+	CU_ASSERT_FATAL(c != NULL);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, IMG_ZSTD_WINDOW_LOG);
+	CU_ASSERT_FATAL(ZSTD_compressStream2(c, &o, &i, ZSTD_e_end) == 0);
+	out->len += o.pos;
+	ZSTD_freeCCtx(c);
+}
+
+/*
+ * img (compressed) with every frame of its body decoded and encoded again
+ * at level: the same records in frames of other bytes.  With merge > 0,
+ * frame merge is joined to the one before it.
+ */
+static struct buf reframe(const struct buf *img, int level, size_t merge)
+{
+	size_t pos = body_start(img), cap = 2 * IMG_FRAME_BYTES, plen = 0, k, fl, n;
+	struct buf out = { malloc(2 * img->len + (1u << 20)), pos };
+	uint8_t *plain = malloc(cap);
+
+	CU_ASSERT_FATAL(out.p && plain);
+	memcpy(out.p, img->p, pos);
+	for (k = 0; pos < img->len; k++, pos += fl) {
+		fl = ZSTD_findFrameCompressedSize(img->p + pos, img->len - pos);
+		CU_ASSERT_FATAL(!ZSTD_isError(fl));
+		n = ZSTD_decompress(plain + plen, cap - plen, img->p + pos, fl);
+		CU_ASSERT_FATAL(!ZSTD_isError(n));
+		plen += n;
+		if (k + 1 == merge)
+			continue;	/* the next frame joins this one */
+		put_frame(&out, plain, plen, level);
+		plen = 0;
+	}
+	free(plain);
+	return out;
+}
+
+/* The stored bytes are signed, not only what they decode to: the same
+ * records compressed again are refused at the first signature, and a
+ * signature inside a frame (whose stored bytes the chain cannot have
+ * before it) is refused as such. */
+static void test_reframed(void)
+{
+	struct buf img = make_signed(true, 2, alice, 6u << 20), re;
+	struct sig_seen s;
+	int rt;
+
+	re = reframe(&img, 5, 0);
+	CU_ASSERT(re.len != img.len || memcmp(re.p, img.p, img.len));
+	CU_ASSERT_EQUAL(read_signed(&re, NULL, 1, &s), 0);	/* same records */
+	for (rt = 1; rt <= 2; rt++) {
+		CU_ASSERT_EQUAL(read_signed(&re, trusted, rt, &s), -EBADMSG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "changed since it was signed"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "record 2 (SIGNATURE)"));
+	}
+	free(re.p);
+	re = reframe(&img, 1, 2);	/* FILE_DATA's end with SIGNATURE, PAGES */
+	CU_ASSERT_EQUAL(read_signed(&re, NULL, 1, &s), 0);
+	for (rt = 1; rt <= 2; rt++) {
+		CU_ASSERT_EQUAL(read_signed(&re, trusted, rt, &s), -EBADMSG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "signature inside a compressed frame"));
+	}
+	free(re.p);
+	free(img.p);
+}
+
+/* The body offset of the first record of type in an uncompressed image,
+ * and of its trailer (*trailer); 0 if there is none. */
+static size_t find_record(const struct buf *img, uint32_t type, size_t *trailer)
+{
+	size_t p = body_start(img), found = 0;
+	uint32_t t, len;
+
+	while (p < img->len) {		/* records up to 256 MiB: u32 lengths */
+		memcpy(&t, img->p + p, 4);
+		memcpy(&len, img->p + p + 8, 4);
+		if (t == type && !found)
+			found = p;
+		if (t == IMG_REC_TRAILER)
+			break;
+		p += 16 + len + 4;
+	}
+	*trailer = p;
+	return found;
+}
+
+/* A signature of scheme 1 (BLAKE2b over the uncompressed body, before
+ * scheme 2) is refused by name, not as a changed image. */
+static void test_old_scheme(void)
+{
+	struct buf img = make_signed(false, 1, alice, 64u << 10);
+	size_t trailer, at = find_record(&img, IMG_REC_SIGNATURE, &trailer);
+	struct sig_seen s;
+	uint32_t len, crc;
+	SigEntry *e;
+
+	CU_ASSERT_FATAL(at && trailer < img.len);
+	memcpy(&len, img.p + at + 8, 4);
+	e = sig_entry__unpack(NULL, len, img.p + at + 16);
+	CU_ASSERT_FATAL(e && e->has_scheme && e->scheme == IMG_SIG_SCHEME);
+	e->scheme = 1;			/* packs to as many bytes */
+	CU_ASSERT_EQUAL_FATAL(sig_entry__pack(e, img.p + at + 16), len);
+	sig_entry__free_unpacked(e, NULL);
+	crc = crc32c(0, img.p + at, 16 + len);
+	memcpy(img.p + at + 16 + len, &crc, 4);
+	img.p = realloc(img.p, img.len + 64);	/* the new trailer may be longer */
+	CU_ASSERT_FATAL(img.p != NULL);
+	img.len = fix_trailer(img.p, body_start(&img), trailer);
+	CU_ASSERT_EQUAL(read_signed(&img, NULL, 1, &s), 0);
+	CU_ASSERT_EQUAL(read_signed(&img, trusted, 1, &s), -EKEYREJECTED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "signature scheme 1, this vxcr checks scheme 2"));
 	free(img.p);
 }
 
@@ -317,6 +442,8 @@ int main(void)
 	CU_add_test(s, "round trip in every writer mode", test_roundtrip_modes);
 	CU_add_test(s, "untrusted key, unsigned image", test_refusals);
 	CU_add_test(s, "changed payload, checksums repaired", test_changed_payload);
+	CU_add_test(s, "same records in other frames", test_reframed);
+	CU_add_test(s, "scheme 1 signature", test_old_scheme);
 	CU_add_test(s, "key files", test_key_files);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);

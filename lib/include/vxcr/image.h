@@ -98,7 +98,7 @@ enum img_rec_type {
 /* ---- Compression (img_header.compression = COMP_ZSTD) ---- */
 
 /* The body is cut into independent zstd frames of at most this much input;
- * a signature segment is one frame's input (see IMG_SIG_*). */
+ * a signature segment is one frame as stored (see IMG_SIG_*). */
 #define IMG_FRAME_BYTES		(4u << 20)
 /* Every frame: window exactly 2^IMG_ZSTD_WINDOW_LOG, no dictionary id, no
  * reserved or unused header bit set; readers refuse other frame headers. */
@@ -160,5 +160,8 @@ struct img_data_prefix {
 #define IMG_SIG_LEN		64	/* sig_entry.signature: Ed25519 */
 #define IMG_SIG_SCOPE_PLAN	1	/* sig_entry.scope: before the first page record */
 #define IMG_SIG_SCOPE_FINAL	2	/* just before the trailer */
+/* sig_entry.scheme: what digest covers (docs/image-format.md, section 10);
+ * absent: 1, retired (BLAKE2b over the uncompressed body) */
+#define IMG_SIG_SCHEME		2
 
 #endif
