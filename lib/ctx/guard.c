@@ -38,6 +38,7 @@
 
 #include "log.h"
 #include "ctx/ctx.h"
+#include "util/keeper.h"
 
 #define GUARD_TRACED	't'
 #define GUARD_UNTRACED	'u'
@@ -89,11 +90,7 @@ static void guard_main(int sk, pid_t tid, const char *cgroup)
 {
 	char c, reply;
 
-	syscall(SYS_close_range, 0, sk - 1, 0);
-	syscall(SYS_close_range, sk + 1, ~0u, 0);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	keeper_detach(sk);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	reply = ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACEEXIT) ? GUARD_UNTRACED : GUARD_TRACED;

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "proc/proc.h"
 #include "restore/restore.h"
+#include "util/keeper.h"
 
 #define JANITOR_COMMIT	'c'
 #define JANITOR_PID	'p'
@@ -104,11 +105,7 @@ static void janitor_main(int sk, pid_t creator)
 	size_t n = 0;
 	int c, fd;
 
-	syscall(SYS_close_range, 0, sk - 1, 0);
-	syscall(SYS_close_range, sk + 1, ~0u, 0);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	keeper_detach(sk);
 	while ((c = janitor_recv(sk, &fd)) == JANITOR_PID) {
 		if (fd >= 0 && n < JANITOR_MAX_PIDS)
 			pidfds[n++] = fd;
