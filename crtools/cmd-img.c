@@ -13,20 +13,18 @@
 
 #include "cmd.h"
 #include "vxcr/vxcr.h"
-#include "img/img.h"
-#include "img/text.h"
 
 struct img_subcmd {
 	const char *name;
-	int (*fn)(struct img_reader *r, FILE *out);
+	enum vxcr_img_view view;
 	const char *help;
 };
 
 static const struct img_subcmd subcmds[] = {
-	{ "show",   img_text_show,   "print the header, one line per record, and sizes" },
-	{ "json",   img_text_json,   "print the image as one JSON document" },
-	{ "verify", img_text_verify, "check every record, checksum and the trailer" },
-	{ "size",   img_text_size,   "print bytes and records per record kind" },
+	{ "show",   VXCR_IMG_SHOW,   "print the header, one line per record, and sizes" },
+	{ "json",   VXCR_IMG_JSON,   "print the image as one JSON document" },
+	{ "verify", VXCR_IMG_VERIFY, "check every record, checksum and the trailer" },
+	{ "size",   VXCR_IMG_SIZE,   "print bytes and records per record kind" },
 };
 
 static void usage(FILE *f)
@@ -59,7 +57,6 @@ static const struct img_subcmd *find_subcmd(const char *name)
 static int run_subcmd(const struct img_subcmd *sub, const char *file,
 		      const struct vxcr_keyring *kr)
 {
-	struct img_reader *r;
 	char what[32];
 	int fd, ret, code = 0;
 
@@ -67,23 +64,13 @@ static int run_subcmd(const struct img_subcmd *sub, const char *file,
 	fd = image_open_input(what, file, false);
 	if (fd < 0)
 		return 1;
-	ret = img_reader_open(fd, &r);
-	if (ret) {
-		cli_error("img %s %s: %s", sub->name, file, img_last_open_error());
-		goto out_close;
-	}
-	if (kr)
-		img_reader_set_keys(r, kr);
-	ret = sub->fn(r, stdout);
+	ret = vxcr_img_print(fd, sub->view, kr, stdout);
 	if (fflush(stdout) || ferror(stdout)) {
 		cli_error("img %s %s: writing output: %s", sub->name, file, strerror(errno));
 		code = 1;
 	} else if (ret) {
-		cli_error("img %s %s: %s", sub->name, file,
-			  *img_reader_error(r) ? img_reader_error(r) : strerror(-ret));
+		cli_error("img %s %s: %s", sub->name, file, vxcr_last_error());
 	}
-	img_reader_free(r);
-out_close:
 	if (fd > 0)
 		close(fd);
 	return ret ? 1 : code;

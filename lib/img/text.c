@@ -561,3 +561,31 @@ int img_text_size(struct img_reader *r, FILE *out)
 	print_tally(out, &t, r);
 	return 0;
 }
+
+int vxcr_img_print(int fd, enum vxcr_img_view view, const struct vxcr_keyring *kr, FILE *out)
+{
+	static int (*const print[])(struct img_reader *, FILE *) = {
+		[VXCR_IMG_SHOW] = img_text_show,
+		[VXCR_IMG_JSON] = img_text_json,
+		[VXCR_IMG_VERIFY] = img_text_verify,
+		[VXCR_IMG_SIZE] = img_text_size,
+	};
+	struct img_reader *r;
+	int ret;
+
+	if ((unsigned)view >= sizeof(print) / sizeof(print[0]))
+		return -EINVAL;
+	ret = img_reader_open(fd, &r);
+	if (ret) {
+		vxcr_log(VXCR_LOG_ERR, "%s", img_last_open_error());
+		return ret;
+	}
+	if (kr)
+		img_reader_set_keys(r, kr);
+	ret = print[view](r, out);
+	if (ret)
+		vxcr_log(VXCR_LOG_ERR, "%s", *img_reader_error(r) ? img_reader_error(r) :
+			 strerror(-ret));
+	img_reader_free(r);
+	return ret;
+}

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -52,6 +53,17 @@ void vxcr_keyring_free(struct vxcr_keyring *kr);
  * and path, ending in "refusing (hint)".
  */
 int vxcr_open_trusted(const char *path, int flags, const char *what, const char *hint);
+
+/*
+ * Reading an image (vxcr img): the image on fd, read as a stream, printed
+ * to out as text (one line per record), as one JSON document, as the
+ * result of checking every record, checksum and the trailer, or as bytes
+ * and records per record kind.  With kr, the image must carry a valid
+ * signature by one of its keys.  Returns 0 or -errno; vxcr_last_error()
+ * says what is wrong with the image.
+ */
+enum vxcr_img_view { VXCR_IMG_SHOW, VXCR_IMG_JSON, VXCR_IMG_VERIFY, VXCR_IMG_SIZE };
+int vxcr_img_print(int fd, enum vxcr_img_view view, const struct vxcr_keyring *kr, FILE *out);
 
 struct vxcr_dump_opts {
 	bool leave_running;	/* default: kill the target once the image is complete */
