@@ -17,8 +17,9 @@
  * injected-syscall window), mem.c (VMAs, mm fields), shmem.c (shared
  * memory objects, SysV segments), pages.c (page contents, copy-on-write
  * against the parent), files.c
- * (fds, file table), pipes.c (pipe/FIFO data), locks.c (file locks), dump.c (orchestration,
- * public API).
+ * (fds, file table, the kinds reopened by path), fd-kinds.c (the fd kind
+ * table), one stem per other fd kind (pipes.c, memfd.c), locks.c (file
+ * locks), dump.c (orchestration, public API).
  */
 #ifndef VXCR_DUMP_H
 #define VXCR_DUMP_H
@@ -192,6 +193,7 @@ struct dump_file {
 	bool pipe_read, pipe_write;	/* pipe ends held (this description) */
 	uint8_t *pipe_data;		/* bytes buffered, peeked (first end of a pipe) */
 	size_t pipe_data_len;
+	void *sub;			/* its kind's sub-message of e, malloc'ed, or NULL */
 };
 
 struct dump_fd {
@@ -426,8 +428,46 @@ int write_locks(struct dump_ctx *ctx);
 void locks_free(struct dump_ctx *ctx);
 
 /* pipes.c */
-int pipe_assign_id(struct dump_files *f, struct dump_file *df, int rfd, pid_t pid, int fd);
 void pipes_mark_external(struct dump_files *f);
 int write_pipe_data(struct dump_ctx *ctx);
+
+/*
+ * fd kinds (fd-kinds.c holds the table, one row per kind; each kind lives
+ * in its own stem: files.c for files reopened by path, pipes.c, memfd.c,
+ * eventfd.c, ...).  collect_fd() probes an fd, takes the first kind whose
+ * match() says yes and, for a description not seen before, fills the
+ * common fields of its FILE entry and calls the kind's dump().
+ */
+struct fd_probe {
+	pid_t pid;		/* the process, or the thread owning the table */
+	uint32_t index;		/* the holder's task index */
+	int fd;
+	char link[4096];
+	struct proc_fdinfo fi;
+	char *fdinfo;		/* its text (a kind parses its own lines; hostile) */
+	struct stat st;
+	int local;		/* our duplicate of it, -1 if none */
+};
+
+struct dump_fd_kind {
+	const char *name;
+	/* does this kind describe p?  Only the link, stat and fdinfo are read */
+	bool (*match)(const struct fd_probe *p);
+	/*
+	 * Fills df->e's kind and kind fields (its sub-message in df->sub) for
+	 * a description seen the first time.  0 or -errno (logged; a refusal
+	 * is -EOPNOTSUPP).  NULL: the kind is refused with refuse.
+	 */
+	int (*dump)(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df);
+	const char *refuse;	/* dump == NULL: why it is not supported */
+};
+
+/* fd-kinds.c: the kind describing p (the last row takes anything) */
+const struct dump_fd_kind *dump_fd_kind_of(const struct fd_probe *p);
+
+/* files.c: helpers for the kinds */
+bool fd_link_starts(const struct fd_probe *p, const char *prefix);
+int fd_set_path(struct dump_file *df, const char *path);
+int fd_reopen_ro(const struct fd_probe *p, int extra);
 
 #endif

@@ -3,8 +3,9 @@
  * with pidfd_getfd, descriptions shared by several fds folded with kcmp;
  * the image-wide file table (also FILE_MAPONLY entries for mappings and the
  * exe link), FILE/FDTABLE records and FILE_DATA of deleted files.  A memfd
- * is a FILE_MEMFD entry naming its shmem object (shmem.c).  Each file
- * kind plugs in through the table file_kinds[].
+ * is a FILE_MEMFD entry naming its shmem object (memfd.c).  Each fd kind
+ * plugs in through one row of fd-kinds.c; the kinds reopened by path
+ * (regular files, directories, devices, terminals) live here.
  *
  * fd tables: a process's own (not when it shares its parent's, share.c)
  * and those of threads that have one of their own (/proc/TID/fd, handles
@@ -50,38 +51,6 @@ struct inode_files {
 	size_t n, cap;
 };
 
-/* One fd being looked at. */
-struct fd_probe {
-	pid_t pid;		/* the process, or the thread owning the table */
-	uint32_t index;		/* the holder's task index */
-	int fd;
-	char link[4096];
-	struct proc_fdinfo fi;
-	char *fdinfo;		/* its text (locks.c reads the lock: lines) */
-	struct stat st;
-	int local;		/* our duplicate of it, -1 if none */
-};
-
-struct file_kind {
-	const char *name;
-	bool (*match)(const struct fd_probe *p);
-	int (*fill)(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df);
-	const char *refuse;	/* fill == NULL: reason it is not supported */
-};
-
-static bool starts_with(const char *s, const char *p)
-{
-	return !strncmp(s, p, strlen(p));
-}
-
-static bool is_sock(const struct fd_probe *p) { return S_ISSOCK(p->st.st_mode); }
-static bool is_anon(const struct fd_probe *p) { return starts_with(p->link, "anon_inode:"); }
-static bool is_memfd(const struct fd_probe *p) { return starts_with(p->link, "/memfd:"); }
-static bool is_pipe(const struct fd_probe *p)
-{
-	return S_ISFIFO(p->st.st_mode) && starts_with(p->link, "pipe:");
-}
-static bool is_fifo(const struct fd_probe *p) { return S_ISFIFO(p->st.st_mode); }
 static bool is_tty(const struct fd_probe *p)
 {
 	return S_ISCHR(p->st.st_mode) && p->local >= 0 && isatty(p->local);
@@ -89,9 +58,15 @@ static bool is_tty(const struct fd_probe *p)
 static bool is_chr(const struct fd_probe *p) { return S_ISCHR(p->st.st_mode); }
 static bool is_dir(const struct fd_probe *p) { return S_ISDIR(p->st.st_mode); }
 static bool is_reg(const struct fd_probe *p) { return S_ISREG(p->st.st_mode); }
-static bool is_any(const struct fd_probe *p) { return true; }
 
-static int set_path(struct dump_file *df, const char *path)
+/* Does p's /proc/PID/fd link start with prefix? */
+bool fd_link_starts(const struct fd_probe *p, const char *prefix)
+{
+	return !strncmp(p->link, prefix, strlen(prefix));
+}
+
+/* df's path (and e.path) becomes a copy of path.  0 or -ENOMEM. */
+int fd_set_path(struct dump_file *df, const char *path)
 {
 	df->path = strdup(path);
 	if (!df->path)
@@ -101,7 +76,7 @@ static int set_path(struct dump_file *df, const char *path)
 }
 
 /* Opens our own read-only handle on fd (also works for unlinked files). */
-static int reopen_ro(const struct fd_probe *p, int extra)
+int fd_reopen_ro(const struct fd_probe *p, int extra)
 {
 	char path[64];
 
@@ -122,7 +97,8 @@ static int check_deleted_size(const char *who, const char *path, off_t size)
 	return -EFBIG;
 }
 
-static int fill_reg(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+/* A regular file: its path, or (deleted) its contents for FILE_DATA. */
+static int dump_reg(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
 {
 	bool deleted = proc_strip_deleted(p->link) || p->st.st_nlink == 0;
 	char who[48];
@@ -130,7 +106,7 @@ static int fill_reg(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *
 
 	df->e.kind = FILE_KIND__FILE_REG;
 	if (!deleted)
-		return set_path(df, p->link);
+		return fd_set_path(df, p->link);
 	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
 	ret = check_deleted_size(who, p->link, p->st.st_size);
 	if (ret)
@@ -139,15 +115,16 @@ static int fill_reg(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *
 	PB_SET(&df->e, data_len, p->st.st_size);
 	if (df->local_fd >= 0)
 		close(df->local_fd);
-	df->local_fd = reopen_ro(p, 0);
+	df->local_fd = fd_reopen_ro(p, 0);
 	if (df->local_fd < 0) {
 		pr_perror("pid %d fd %d: cannot open deleted file %s", p->pid, p->fd, p->link);
 		return -errno;
 	}
-	return set_path(df, p->link);
+	return fd_set_path(df, p->link);
 }
 
-static int fill_dir(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+/* A directory: by path; a removed one is refused. */
+static int dump_dir(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_DIR;
 	if (proc_strip_deleted(p->link)) {
@@ -155,100 +132,28 @@ static int fill_dir(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *
 		       p->fd, p->link);
 		return -EOPNOTSUPP;
 	}
-	return set_path(df, p->link);
+	return fd_set_path(df, p->link);
 }
 
-static int fill_chr(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+/* A character device: by path. */
+static int dump_chr(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_CHR;
-	return set_path(df, p->link);
+	return fd_set_path(df, p->link);
 }
 
-static int fill_tty(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+/* A terminal: by path, external (restore may hand over its own). */
+static int dump_tty(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_TTY;
 	PB_SET(&df->e, external, true);
-	return set_path(df, p->link);
+	return fd_set_path(df, p->link);
 }
 
-static int fill_pipe(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
-{
-	int acc = p->fi.flags & O_ACCMODE;
-	int rfd, ret;
-
-	df->e.kind = is_pipe(p) ? FILE_KIND__FILE_PIPE : FILE_KIND__FILE_FIFO;
-	df->pipe_read = acc != O_WRONLY;
-	df->pipe_write = acc != O_RDONLY;
-	ret = set_path(df, p->link);
-	if (ret)
-		return ret;
-	/* tee() needs a read end: the target's own, or one opened through /proc */
-	if (df->pipe_read && df->local_fd >= 0)
-		rfd = fcntl(df->local_fd, F_DUPFD_CLOEXEC, 0);
-	else
-		rfd = reopen_ro(p, O_NONBLOCK);
-	if (rfd < 0) {
-		pr_perror("pid %d fd %d: cannot open %s for reading", p->pid, p->fd, p->link);
-		return -errno;
-	}
-	ret = pipe_assign_id(&ctx->files, df, rfd, p->pid, p->fd);
-	close(rfd);
-	return ret;
-}
-
-/*
- * A memfd: its shmem object (shared with its mappings, image-wide), seals,
- * size (fill_stat), pos and flags.  Its pages go out whole from pages.c
- * through our read handle on the object.  0 or -errno (logged).
- */
-static int fill_memfd(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
-{
-	struct dump_shmem *sh;
-	int seals;
-
-	df->e.kind = FILE_KIND__FILE_MEMFD;
-	sh = shmem_get(ctx, major(p->st.st_dev), minor(p->st.st_dev), p->st.st_ino, false,
-		       p->index);
-	if (!sh)
-		return -ENOMEM;
-	/*
-	 * A description of our own: pages.c skips holes with SEEK_DATA and
-	 * SEEK_HOLE, which on our pidfd_getfd copy (the target's very
-	 * description) would move the target's file position.
-	 */
-	if (sh->fd < 0) {
-		sh->fd = reopen_ro(p, 0);
-		if (sh->fd < 0) {
-			pr_perror("pid %d fd %d: cannot open memfd %s for reading", p->pid, p->fd,
-				  p->link);
-			return -errno;
-		}
-	}
-	seals = fcntl(sh->fd, F_GET_SEALS);
-	if (seals < 0) {
-		pr_perror("pid %d fd %d: memfd %s: F_GET_SEALS", p->pid, p->fd, p->link);
-		return -errno;
-	}
-	sh->has_file = true;
-	if ((uint64_t)p->st.st_size > sh->size)
-		sh->size = p->st.st_size;
-	PB_SET(&df->e, shmem_id, sh->id);
-	PB_SET(&df->e, seals, seals);
-	return set_path(df, p->link);
-}
-
-static const struct file_kind file_kinds[] = {
-	{ "socket", is_sock, NULL, "sockets are not supported yet" },
-	{ "anon", is_anon, NULL, "not supported yet" },
-	{ "memfd", is_memfd, fill_memfd, NULL },
-	{ "pipe", is_pipe, fill_pipe, NULL },
-	{ "fifo", is_fifo, fill_pipe, NULL },
-	{ "tty", is_tty, fill_tty, NULL },
-	{ "chr", is_chr, fill_chr, NULL },
-	{ "dir", is_dir, fill_dir, NULL },
-	{ "reg", is_reg, fill_reg, NULL },
-	{ "other", is_any, NULL, "this kind of file is not supported" },
-};
+const struct dump_fd_kind dump_fd_tty = { "tty", is_tty, dump_tty, NULL };
+const struct dump_fd_kind dump_fd_chr = { "chr", is_chr, dump_chr, NULL };
+const struct dump_fd_kind dump_fd_dir = { "dir", is_dir, dump_dir, NULL };
+const struct dump_fd_kind dump_fd_reg = { "reg", is_reg, dump_reg, NULL };
 
 struct dump_file *files_new(struct dump_files *f)
 {
@@ -403,7 +308,7 @@ int files_add_maponly(struct dump_files *f, const char *path, const struct stat 
 	PB_SET(&df->e, kind, FILE_KIND__FILE_MAPONLY);
 	fill_stat(&df->e, st);
 	*id = df->e.id;
-	ret = set_path(df, path);
+	ret = fd_set_path(df, path);
 	if (!ret && deleted_src)
 		ret = maponly_deleted(df, deleted_src, st);
 	return ret;
@@ -508,7 +413,7 @@ static int add_fd_entry(struct dump_fdtable *fdt, const struct fd_probe *p, uint
 /* Turns one fd into a (new or shared) file description and an entry of fdt. */
 static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_probe *p)
 {
-	const struct file_kind *k = file_kinds;
+	const struct dump_fd_kind *k;
 	struct inode_files *in;
 	struct dump_file *df;
 	size_t pos;
@@ -520,9 +425,8 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_
 	df = find_shared(&ctx->files, in, p, &pos);
 	if (df)
 		goto out_entry;
-	while (!k->match(p))
-		k++;
-	if (!k->fill) {
+	k = dump_fd_kind_of(p);
+	if (!k->dump) {
 		pr_err("pid %d fd %d: %s: %s\n", p->pid, p->fd, p->link, k->refuse);
 		return -EOPNOTSUPP;
 	}
@@ -535,7 +439,7 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_
 	fill_stat(&df->e, &p->st);
 	PB_SET(&df->e, flags, p->fi.flags & ~(uint32_t)O_CLOEXEC);
 	PB_SET(&df->e, pos, p->fi.pos);
-	ret = k->fill(ctx, p, df);
+	ret = k->dump(ctx, p, df);
 	PB_SET(&df->e, kind, df->e.kind);
 	if (ret)
 		return ret;
@@ -770,6 +674,7 @@ void free_files(struct dump_files *f)
 	for (i = 0; i < f->n; i++) {
 		free(f->v[i].path);
 		free(f->v[i].pipe_data);
+		free(f->v[i].sub);
 		if (f->v[i].local_fd >= 0)
 			close(f->v[i].local_fd);
 	}

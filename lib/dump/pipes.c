@@ -1,7 +1,8 @@
 /*
- * Pipes and FIFOs: ids shared by the ends of one pipe, which ends are
- * external, and the buffered bytes, peeked without consuming them (tee()
- * into a private pipe of the same size, then read from that).
+ * Pipes and FIFOs (fd kinds "pipe" and "fifo"): ids shared by the ends of
+ * one pipe, which ends are external, and the buffered bytes, peeked
+ * without consuming them (tee() into a private pipe of the same size, then
+ * read from that).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #define LOG_PREFIX "pipes: "
 #include "log.h"
@@ -82,7 +84,8 @@ out_close:
  * first end seen of a pipe also records its size and buffered bytes.
  * 0 or -errno (logged).
  */
-int pipe_assign_id(struct dump_files *f, struct dump_file *df, int rfd, pid_t pid, int fd)
+static int pipe_assign_id(struct dump_files *f, struct dump_file *df, int rfd, pid_t pid,
+			  int fd)
 {
 	size_t i;
 	int size;
@@ -106,6 +109,45 @@ int pipe_assign_id(struct dump_files *f, struct dump_file *df, int rfd, pid_t pi
 	PB_SET(&df->e, pipe_size, size);
 	return pipe_peek(df, rfd, pid, fd);
 }
+
+static bool is_pipe(const struct fd_probe *p)
+{
+	return S_ISFIFO(p->st.st_mode) && fd_link_starts(p, "pipe:");
+}
+
+static bool is_fifo(const struct fd_probe *p) { return S_ISFIFO(p->st.st_mode); }
+
+/*
+ * A pipe or FIFO end: which ends it holds, its pipe id, size and (first
+ * end seen) buffered bytes.  0 or -errno (logged).
+ */
+static int dump_pipe(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+{
+	int acc = p->fi.flags & O_ACCMODE;
+	int rfd, ret;
+
+	df->e.kind = is_pipe(p) ? FILE_KIND__FILE_PIPE : FILE_KIND__FILE_FIFO;
+	df->pipe_read = acc != O_WRONLY;
+	df->pipe_write = acc != O_RDONLY;
+	ret = fd_set_path(df, p->link);
+	if (ret)
+		return ret;
+	/* tee() needs a read end: the target's own, or one opened through /proc */
+	if (df->pipe_read && df->local_fd >= 0)
+		rfd = fcntl(df->local_fd, F_DUPFD_CLOEXEC, 0);
+	else
+		rfd = fd_reopen_ro(p, O_NONBLOCK);
+	if (rfd < 0) {
+		pr_perror("pid %d fd %d: cannot open %s for reading", p->pid, p->fd, p->link);
+		return -errno;
+	}
+	ret = pipe_assign_id(&ctx->files, df, rfd, p->pid, p->fd);
+	close(rfd);
+	return ret;
+}
+
+const struct dump_fd_kind dump_fd_pipe = { "pipe", is_pipe, dump_pipe, NULL };
+const struct dump_fd_kind dump_fd_fifo = { "fifo", is_fifo, dump_pipe, NULL };
 
 /* A pipe is external when the dump does not hold both of its ends. */
 void pipes_mark_external(struct dump_files *f)

@@ -141,78 +141,6 @@ static int check_cpu(const struct rst_image *img)
 	return 0;
 }
 
-/* A file behind a mapping or the exe link must be the very file dumped. */
-static int check_mapped_file(const FileEntry *fe)
-{
-	uint64_t mt;
-	struct stat st;
-
-	if (!fe->path || stat(fe->path, &st)) {
-		pr_err("file %s behind a mapping no longer exists\n", fe->path ? fe->path : "?");
-		return -ENOENT;
-	}
-	mt = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
-	if ((fe->has_ino && fe->ino != st.st_ino) || (fe->has_dev && fe->dev != st.st_dev)) {
-		pr_err("file %s was replaced since the dump (inode %llu -> %llu)\n", fe->path,
-		       (unsigned long long)fe->ino, (unsigned long long)st.st_ino);
-		return -ESTALE;
-	}
-	if (fe->has_size && fe->size != (uint64_t)st.st_size) {
-		pr_err("file %s changed since the dump (size %llu -> %llu)\n", fe->path,
-		       (unsigned long long)fe->size, (unsigned long long)st.st_size);
-		return -ESTALE;
-	}
-	if (fe->has_mtime_ns && fe->mtime_ns != mt) {
-		pr_err("file %s changed since the dump (modified after it)\n", fe->path);
-		return -ESTALE;
-	}
-	return 0;
-}
-
-/*
- * A deleted file is recreated from its FILE_DATA records: they must cover
- * all of its data_len bytes.  0 or -EBADMSG (logged).
- */
-static int check_deleted_data(const struct rst_image *img, const FileEntry *fe)
-{
-	uint64_t pos = 0, want = fe->has_data_len ? fe->data_len : fe->size;
-	bool grew = true;
-	size_t i;
-
-	while (pos < want && grew) {
-		grew = false;
-		for (i = 0; i < img->nr_fdata; i++) {
-			const struct rst_chunk *c = &img->fdata[i];
-
-			if (c->id == fe->id && c->offset <= pos && c->offset + c->len > pos) {
-				pos = c->offset + c->len;
-				grew = true;
-			}
-		}
-	}
-	if (pos < want) {
-		pr_err("image: deleted file %s (file id %u): its data records hold %llu of %llu bytes\n",
-		       fe->path ? fe->path : "?", fe->id, (unsigned long long)pos,
-		       (unsigned long long)want);
-		return -EBADMSG;
-	}
-	return 0;
-}
-
-/* Reopened-by-path fds need their file (deleted ones: their directory). */
-static int check_fd_file(const FileEntry *fe)
-{
-	struct stat st;
-
-	if (fe->kind == FILE_KIND__FILE_PIPE || fe->external || fe->deleted)
-		return 0;
-	if (!fe->path || stat(fe->path, &st)) {
-		pr_err("file %s (file id %u) no longer exists\n", fe->path ? fe->path : "?", fe->id);
-		return -ENOENT;
-	}
-	return 0;
-}
-
 /* The fds, mappings and exe link of one process name known files. */
 static int check_proc_files(const struct rst_proc *proc)
 {
@@ -239,48 +167,6 @@ static int check_proc_files(const struct rst_proc *proc)
 	if (proc->mm->has_exe_file_id && !plan_file(proc->img, proc->mm->exe_file_id)) {
 		pr_err("image: unknown exe file id %u\n", proc->mm->exe_file_id);
 		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Deleted files: their data records cover them (the image alone). */
-static int check_deleted_files(const struct rst_image *img)
-{
-	size_t i;
-	int ret;
-
-	for (i = 0; i < img->nr_files; i++) {
-		const FileEntry *fe = img->files[i].fe;
-
-		if (!fe->deleted || fe->kind == FILE_KIND__FILE_MEMFD ||
-		    fe->kind == FILE_KIND__FILE_PIPE || fe->kind == FILE_KIND__FILE_FIFO)
-			continue;
-		ret = check_deleted_data(img, fe);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/* Files reopened by path: still there (mapped ones: unchanged). */
-static int check_files(const struct rst_image *img)
-{
-	size_t i;
-	int ret;
-
-	for (i = 0; i < img->nr_files; i++) {
-		const struct rst_file *f = &img->files[i];
-
-		if (f->fe->kind == FILE_KIND__FILE_MEMFD ||
-		    (f->fe->deleted && f->fe->kind != FILE_KIND__FILE_PIPE &&
-		     f->fe->kind != FILE_KIND__FILE_FIFO))
-			ret = 0;	/* rebuilt from the image: check_deleted_files() */
-		else if (f->fe->kind == FILE_KIND__FILE_MAPONLY)
-			ret = check_mapped_file(f->fe);
-		else
-			ret = check_fd_file(f->fe);
-		if (ret)
-			return ret;
 	}
 	return 0;
 }
@@ -362,7 +248,7 @@ int check_plan_image(struct rst_image *img)
 	if (!ret)
 		ret = check_fd_numbers(img);
 	if (!ret)
-		ret = check_deleted_files(img);
+		ret = fd_kinds_check_image(img);
 	if (!ret)
 		ret = locks_check_plan(img);
 	if (!ret)
@@ -383,7 +269,7 @@ int check_plan(struct rst_image *img)
 
 	ret = check_plan_image(img);
 	if (!ret)
-		ret = check_files(img);
+		ret = fd_kinds_check_host(img);
 	if (!ret)
 		ret = check_pid(img);
 	if (!ret)

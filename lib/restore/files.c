@@ -5,7 +5,10 @@
  * keep vxrestore's own fd of the same number when there is one.  Files
  * behind mappings and the exe link are opened onto the helper fds the
  * parent planned (mem.c maps from them; core.c closes them); deleted files,
- * behind fds or mappings, are recreated as unlinked ghost files.
+ * behind fds or mappings, are recreated as unlinked ghost files.  Each
+ * description is opened by its kind (fd-kinds.c); the kinds reopened by
+ * path (file, directory, device, terminal, mapped file) live here, with
+ * the helpers other kinds use (rst_stage_fd, rst_set_fl, rst_write_chunks).
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -29,22 +32,28 @@
 #define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
-/* Moves fd onto the lowest free number >= base.  Returns it or -errno. */
-static int stage_fd(int fd, int base)
+/*
+ * Moves fd (closed) onto the lowest free number above the pool, where a
+ * kind's open() leaves a description.  Returns it or -errno (logged).
+ */
+int rst_stage_fd(const struct rst_image *img, int fd)
 {
-	int nfd = fcntl(fd, F_DUPFD, base);
+	int nfd = fcntl(fd, F_DUPFD, TEMP_BASE(img));
 
 	if (nfd < 0) {
-		pr_perror("cannot move fd %d above %d", fd, base);
+		pr_perror("cannot move fd %d above %d", fd, TEMP_BASE(img));
 		nfd = -errno;
 	}
 	close(fd);
 	return nfd;
 }
 
-/* Writes every chunk of object id to fd (pwrite at offset if seekable). */
-static int write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd,
-			bool seekable, const char *what)
+/*
+ * Writes every chunk of object id to fd (pwrite at offset if seekable).
+ * what names the object.  0 or -errno (logged).
+ */
+int rst_write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd,
+		     bool seekable, const char *what)
 {
 	size_t i, done;
 	ssize_t w;
@@ -66,107 +75,14 @@ static int write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd
 	return 0;
 }
 
-static int set_pipe_size(int fd, const FileEntry *fe)
-{
-	if (fe->has_pipe_size && fe->pipe_size &&
-	    fcntl(fd, F_SETPIPE_SZ, fe->pipe_size) < 0 && errno != EPERM) {
-		pr_perror("pipe %u: F_SETPIPE_SZ %u", fe->pipe_id, fe->pipe_size);
-		return -errno;
-	}
-	return 0;
-}
-
-/* The other description of the same pipe, if it is in the image. */
-static struct rst_file *pipe_peer(const struct rst_image *img, const struct rst_file *f)
-{
-	size_t i;
-
-	for (i = 0; i < img->nr_files; i++) {
-		struct rst_file *p = &img->files[i];
-
-		if (p != f && p->fe->kind == FILE_KIND__FILE_PIPE &&
-		    p->fe->pipe_id == f->fe->pipe_id)
-			return p;
-	}
-	return NULL;
-}
-
-static int set_fl(int fd, uint32_t flags)
+/* F_SETFL with the flags it can change of flags.  0 or -errno (logged). */
+int rst_set_fl(int fd, uint32_t flags)
 {
 	if (fcntl(fd, F_SETFL, flags & SETFL_MASK)) {
 		pr_perror("fd %d: F_SETFL %#x", fd, flags);
 		return -errno;
 	}
 	return 0;
-}
-
-/* Recreates a pipe with its buffered data; stages the end(s) in the image. */
-static int open_pipe(const struct rst_image *img, struct rst_file *f)
-{
-	struct rst_file *peer = pipe_peer(img, f), *rd, *wr;
-	char what[32];
-	int p[2], ret;
-
-	if (pipe2(p, O_NONBLOCK)) {
-		pr_perror("pipe2");
-		return -errno;
-	}
-	snprintf(what, sizeof(what), "pipe %u", f->fe->pipe_id);
-	ret = set_pipe_size(p[0], f->fe);
-	if (!ret)
-		ret = write_chunks(img->pdata, img->nr_pdata, f->fe->pipe_id, p[1], false, what);
-	if (ret) {
-		close(p[0]);
-		close(p[1]);
-		return ret;
-	}
-	rd = (f->fe->flags & O_ACCMODE) == O_WRONLY ? peer : f;
-	wr = rd == f ? peer : f;
-	p[0] = stage_fd(p[0], TEMP_BASE(img));
-	p[1] = stage_fd(p[1], TEMP_BASE(img));
-	if (p[0] < 0 || p[1] < 0)
-		return -EMFILE;
-	if (rd) {
-		rd->stage_fd = p[0];
-		ret = set_fl(p[0], rd->fe->flags);
-	}
-	if (wr && !ret) {
-		wr->stage_fd = p[1];
-		ret = set_fl(p[1], wr->fe->flags);
-	}
-	return ret;
-}
-
-/* Reopens a FIFO without blocking and refills it. */
-static int open_fifo(const struct rst_image *img, struct rst_file *f)
-{
-	const FileEntry *fe = f->fe;
-	uint32_t id = fe->has_pipe_id ? fe->pipe_id : fe->id;
-	int rw, fd, ret;
-
-	rw = rst_open_recorded(fe, O_RDWR | O_NONBLOCK);	/* checked: a FIFO */
-	if (rw < 0)
-		return rw;
-	fd = rst_open_recorded(fe, (fe->flags & ~OPEN_FLAGS_DROP) | O_NONBLOCK);
-	if (fd < 0) {
-		ret = fd;
-		goto out_close;
-	}
-	ret = set_pipe_size(fd, fe);
-	if (!ret)
-		ret = write_chunks(img->pdata, img->nr_pdata, id, rw, false, fe->path);
-	if (!ret)
-		ret = set_fl(fd, fe->flags);
-	if (ret) {
-		close(fd);
-		goto out_close;
-	}
-	fd = stage_fd(fd, TEMP_BASE(img));
-	f->stage_fd = fd;
-	ret = fd < 0 ? fd : 0;
-out_close:
-	close(rw);
-	return ret;
 }
 
 /*
@@ -214,7 +130,7 @@ static int ghost_open(const struct rst_image *img, const FileEntry *fe, int flag
 		pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-cfd));
 		return cfd;
 	}
-	ret = write_chunks(img->fdata, img->nr_fdata, fe->id, cfd, true, path);
+	ret = rst_write_chunks(img->fdata, img->nr_fdata, fe->id, cfd, true, path);
 	if (!ret && ((fe->has_size && ftruncate(cfd, fe->size)) || fchmod(cfd, fe->mode & 07777)))
 		ret = -errno;
 	if (!ret) {
@@ -242,58 +158,45 @@ static int open_deleted(const struct rst_image *img, struct rst_file *f)
 		return fd;
 	if (fe->pos && lseek(fd, fe->pos, SEEK_SET) < 0)
 		pr_warn("%s: cannot seek to %llu\n", fe->path, (unsigned long long)fe->pos);
-	f->stage_fd = stage_fd(fd, TEMP_BASE(img));
+	f->stage_fd = rst_stage_fd(img, fd);
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
 
-/* Reopens a file, directory, device or terminal by path. */
-static int open_by_path(const struct rst_image *img, struct rst_file *f)
+/*
+ * Reopens a file, directory, device or terminal by path (seek: to its
+ * offset), or its ghost if it was deleted.
+ */
+static int open_by_path(const struct rst_image *img, struct rst_file *f, bool seek)
 {
 	const FileEntry *fe = f->fe;
 	int fd;
 
+	if (!fe->path) {
+		pr_err("image: file id %u has no path\n", fe->id);
+		return -EINVAL;
+	}
+	if (fe->deleted)
+		return open_deleted(img, f);
 	fd = rst_open_recorded(fe, fe->flags & ~OPEN_FLAGS_DROP);
 	if (fd < 0)
 		return fd;
-	if (fe->pos && (fe->kind == FILE_KIND__FILE_REG || fe->kind == FILE_KIND__FILE_DIR) &&
-	    lseek(fd, fe->pos, SEEK_SET) < 0) {
+	if (seek && fe->pos && lseek(fd, fe->pos, SEEK_SET) < 0) {
 		pr_perror("%s: cannot seek to %llu", fe->path, (unsigned long long)fe->pos);
 		close(fd);
 		return -errno;
 	}
-	f->stage_fd = stage_fd(fd, TEMP_BASE(img));
+	f->stage_fd = rst_stage_fd(img, fd);
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
 
-/* A memfd fd: a new description of its pooled object. */
-static int open_memfd(const struct rst_image *img, struct rst_file *f)
+static int open_seek(const struct rst_image *img, struct rst_file *f)
 {
-	int fd = rshm_open_file(img, f->fe);
-
-	if (fd < 0)
-		return fd;
-	f->stage_fd = stage_fd(fd, TEMP_BASE(img));
-	return f->stage_fd < 0 ? f->stage_fd : set_fl(f->stage_fd, f->fe->flags);
+	return open_by_path(img, f, true);
 }
 
-static int open_file(const struct rst_image *img, struct rst_file *f)
+static int open_noseek(const struct rst_image *img, struct rst_file *f)
 {
-	switch (f->fe->kind) {
-	case FILE_KIND__FILE_MAPONLY:
-		return 0;
-	case FILE_KIND__FILE_MEMFD:
-		return open_memfd(img, f);
-	case FILE_KIND__FILE_PIPE:
-		return open_pipe(img, f);
-	case FILE_KIND__FILE_FIFO:
-		return open_fifo(img, f);
-	default:
-		if (!f->fe->path) {
-			pr_err("image: file id %u has no path\n", f->fe->id);
-			return -EINVAL;
-		}
-		return f->fe->deleted ? open_deleted(img, f) : open_by_path(img, f);
-	}
+	return open_by_path(img, f, false);
 }
 
 /* fd is an external pipe end or terminal on 0-2 that we can hand over. */
@@ -301,7 +204,7 @@ static bool fd_inherited(const struct rst_image *img, const FdEntry *e, const Fi
 {
 	if (e->fd > 2 || (int)e->fd == img->img_fd || !img->opts->inherit_stdio)
 		return false;
-	if (!fe->external && fe->kind != FILE_KIND__FILE_TTY)
+	if (!fe->external && !rst_fd_kind(fe->kind)->stdio)
 		return false;
 	return fcntl(e->fd, F_GETFD) >= 0;
 }
@@ -374,15 +277,9 @@ int files_restore(struct rst_proc *proc)
 	ret = rshm_create_pool(img);
 	if (ret)
 		return ret;
-	for (i = 0; i < img->nr_files; i++) {
-		struct rst_file *f = &img->files[i];
-
-		if (f->stage_fd >= 0 || f->inherited)
-			continue;
-		ret = open_file(img, f);
-		if (ret)
-			return ret;
-	}
+	ret = fd_kinds_open(img) ? : fd_kinds_post_open(img);
+	if (ret)
+		return ret;
 	/* dups of an inherited description come from our fd of that number */
 	for (i = 0; i < proc->fdt->n_fds; i++) {
 		const FdEntry *e = proc->fdt->fds[i];
@@ -461,7 +358,113 @@ int files_open_maps(const struct rst_image *img)
 /* The fd the root keeps description f on for the rest of the tree, or -1. */
 int file_pool_fd(const struct rst_image *img, const struct rst_file *f)
 {
-	if (f->fe->kind == FILE_KIND__FILE_MAPONLY)
-		return -1;
+	if (!f->kind->open)
+		return -1;	/* not an fd: a file behind mappings */
 	return img->stage_base + (int)(f - img->files);
 }
+
+/* A file behind a mapping or the exe link must be the very file dumped. */
+static int check_mapped_file(const FileEntry *fe)
+{
+	uint64_t mt;
+	struct stat st;
+
+	if (!fe->path || stat(fe->path, &st)) {
+		pr_err("file %s behind a mapping no longer exists\n", fe->path ? fe->path : "?");
+		return -ENOENT;
+	}
+	mt = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
+	if ((fe->has_ino && fe->ino != st.st_ino) || (fe->has_dev && fe->dev != st.st_dev)) {
+		pr_err("file %s was replaced since the dump (inode %llu -> %llu)\n", fe->path,
+		       (unsigned long long)fe->ino, (unsigned long long)st.st_ino);
+		return -ESTALE;
+	}
+	if (fe->has_size && fe->size != (uint64_t)st.st_size) {
+		pr_err("file %s changed since the dump (size %llu -> %llu)\n", fe->path,
+		       (unsigned long long)fe->size, (unsigned long long)st.st_size);
+		return -ESTALE;
+	}
+	if (fe->has_mtime_ns && fe->mtime_ns != mt) {
+		pr_err("file %s changed since the dump (modified after it)\n", fe->path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/*
+ * A deleted file is recreated from its FILE_DATA records: they must cover
+ * all of its data_len bytes (the image alone).  0 or -EBADMSG (logged).
+ */
+static int check_deleted_data(const struct rst_image *img, const struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+	uint64_t pos = 0, want = fe->has_data_len ? fe->data_len : fe->size;
+	bool grew = true;
+	size_t i;
+
+	if (!fe->deleted)
+		return 0;
+	while (pos < want && grew) {
+		grew = false;
+		for (i = 0; i < img->nr_fdata; i++) {
+			const struct rst_chunk *c = &img->fdata[i];
+
+			if (c->id == fe->id && c->offset <= pos && c->offset + c->len > pos) {
+				pos = c->offset + c->len;
+				grew = true;
+			}
+		}
+	}
+	if (pos < want) {
+		pr_err("image: deleted file %s (file id %u): its data records hold %llu of %llu bytes\n",
+		       fe->path ? fe->path : "?", fe->id, (unsigned long long)pos,
+		       (unsigned long long)want);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
+ * An fd reopened by path needs its file (a deleted one is rebuilt from the
+ * image, an external one may be handed over).  0 or -ENOENT (logged).
+ */
+int files_check_path(const struct rst_image *img, const struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+	struct stat st;
+
+	if (fe->external || fe->deleted)
+		return 0;
+	if (!fe->path || stat(fe->path, &st)) {
+		pr_err("file %s (file id %u) no longer exists\n", fe->path ? fe->path : "?", fe->id);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* A file behind mappings: unchanged since the dump, unless rebuilt. */
+static int check_maponly(const struct rst_image *img, const struct rst_file *f)
+{
+	return f->fe->deleted ? 0 : check_mapped_file(f->fe);
+}
+
+const struct rst_fd_kind rst_fd_reg = {
+	.kind = FILE_KIND__FILE_REG, .name = "file",
+	.check_image = check_deleted_data, .check_host = files_check_path, .open = open_seek,
+};
+const struct rst_fd_kind rst_fd_dir = {
+	.kind = FILE_KIND__FILE_DIR, .name = "directory", .type = S_IFDIR,
+	.check_image = check_deleted_data, .check_host = files_check_path, .open = open_seek,
+};
+const struct rst_fd_kind rst_fd_chr = {
+	.kind = FILE_KIND__FILE_CHR, .name = "device", .type = S_IFCHR,
+	.check_image = check_deleted_data, .check_host = files_check_path, .open = open_noseek,
+};
+const struct rst_fd_kind rst_fd_tty = {
+	.kind = FILE_KIND__FILE_TTY, .name = "terminal", .type = S_IFCHR, .stdio = true,
+	.check_image = check_deleted_data, .check_host = files_check_path, .open = open_noseek,
+};
+const struct rst_fd_kind rst_fd_maponly = {
+	.kind = FILE_KIND__FILE_MAPONLY, .name = "mapped file",
+	.check_image = check_deleted_data, .check_host = check_maponly,
+};

@@ -29,17 +29,11 @@
 /* The st_mode type a record of this kind must find. */
 static mode_t kind_type(const FileEntry *fe)
 {
-	switch (fe->kind) {
-	case FILE_KIND__FILE_FIFO:
-		return S_IFIFO;
-	case FILE_KIND__FILE_CHR:
-	case FILE_KIND__FILE_TTY:
-		return S_IFCHR;
-	case FILE_KIND__FILE_DIR:
-		return S_IFDIR;
-	default:	/* FILE_REG, FILE_MAPONLY: whatever was dumped */
-		return fe->has_mode ? fe->mode & S_IFMT : S_IFREG;
-	}
+	const struct rst_fd_kind *k = rst_fd_kind(fe->kind);
+
+	if (k && k->type)
+		return k->type;
+	return fe->has_mode ? fe->mode & S_IFMT : S_IFREG;	/* as dumped */
 }
 
 static const char *type_name(mode_t type)

@@ -250,18 +250,14 @@ static int plan_vmas(struct rst_proc *proc)
 }
 
 /* Image-wide values this version lacks. */
-static int plan_kinds(const struct rst_image *img)
+static int plan_kinds(struct rst_image *img)
 {
 	size_t i, j;
+	int ret;
 
-	for (i = 0; i < img->nr_files; i++) {
-		if (!protobuf_c_enum_descriptor_get_value(&file_kind__descriptor,
-							  img->files[i].fe->kind)) {
-			pr_err("image: file id %u has unknown kind %d\n", img->files[i].fe->id,
-			       img->files[i].fe->kind);
-			return -EBADMSG;
-		}
-	}
+	ret = fd_kinds_plan(img);
+	if (ret)
+		return ret;
 	for (j = 0; j < img->recs.n_mm; j++) {
 		const MmEntry *mm = img->recs.mm[j];
 

@@ -71,9 +71,36 @@ struct rst_chunk {
 	uint8_t *buf;
 };
 
+struct rst_image;
+struct rst_file;
+
+/*
+ * How one file kind (file_entry.kind) is restored.  fd-kinds.c holds the
+ * table, one row per kind; each kind is a struct rst_fd_kind named
+ * rst_fd_<row> in its own stem (files.c for what is reopened by path,
+ * pipes.c, memfd.c, ...).  Every hook may be NULL; each returns 0 or
+ * -errno (logged).  Stages, in order: check_image (the image alone, also
+ * run by the dump's vet and the fuzzer: validate every kind field),
+ * check_host (what the image names on this host), open (in the root's C
+ * part: the description onto f->stage_fd; NULL: not an fd, e.g. a file
+ * behind a mapping), post_open (once every description of the image is
+ * open, before any fd is placed: what needs other descriptions open).
+ */
+struct rst_fd_kind {
+	uint32_t kind;			/* FILE_KIND__* */
+	const char *name;
+	mode_t type;			/* S_IF* a path reopened must be; 0: as recorded */
+	bool stdio;			/* may take vxrestore's own fd 0-2 (a terminal) */
+	int (*check_image)(const struct rst_image *img, const struct rst_file *f);
+	int (*check_host)(const struct rst_image *img, const struct rst_file *f);
+	int (*open)(const struct rst_image *img, struct rst_file *f);
+	int (*post_open)(const struct rst_image *img, struct rst_file *f);
+};
+
 /* One open file description of the image. */
 struct rst_file {
 	FileEntry *fe;
+	const struct rst_fd_kind *kind;	/* set by the plan: never NULL after it */
 	int stage_fd;		/* child: where it was opened, -1 if not yet */
 	int map_fd;		/* helper fd for mappings / exe, -1 if none */
 	bool map_write;		/* a shared writable mapping needs O_RDWR */
@@ -341,6 +368,21 @@ int files_restore(struct rst_proc *proc);
  * fd or -errno (logged).
  */
 int rst_open_recorded(const FileEntry *fe, int flags);
+
+/* fd-kinds.c: the kind table and the stages that run its hooks */
+const struct rst_fd_kind *rst_fd_kind(uint32_t kind);
+int fd_kinds_plan(struct rst_image *img);
+int fd_kinds_check_image(const struct rst_image *img);
+int fd_kinds_check_host(const struct rst_image *img);
+int fd_kinds_open(const struct rst_image *img);
+int fd_kinds_post_open(const struct rst_image *img);
+
+/* files.c: helpers for the kinds (opened above temp_base, then pooled) */
+int rst_stage_fd(const struct rst_image *img, int fd);
+int rst_set_fl(int fd, uint32_t flags);
+int rst_write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd,
+		     bool seekable, const char *what);
+int files_check_path(const struct rst_image *img, const struct rst_file *f);
 
 /*
  * sysv.c: the segment of s, created at its id or, if one exists there,

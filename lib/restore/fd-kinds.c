@@ -1,0 +1,133 @@
+/*
+ * The fd kinds of restore: one row per kind (file_entry.kind), each a
+ * struct rst_fd_kind named rst_fd_<row> in its own stem (files.c for what
+ * is reopened by path, pipes.c, memfd.c, ...), and the stages that run
+ * their hooks over every description of the image: plan (every FILE entry
+ * has a kind this build knows), check_image, check_host, open, post_open.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+
+#include "log.h"
+#include "restore/restore.h"
+
+#define RST_FD_KINDS(K)	\
+	K(reg)		\
+	K(chr)		\
+	K(pipe)		\
+	K(fifo)		\
+	K(tty)		\
+	K(dir)		\
+	K(maponly)	\
+	K(memfd)	\
+	/* one row per kind, each ending in a backslash */
+
+#define DECLARE(k)	extern const struct rst_fd_kind rst_fd_##k;
+#define ROW(k)		&rst_fd_##k,
+
+RST_FD_KINDS(DECLARE)
+
+static const struct rst_fd_kind *const rst_fd_kinds[] = { RST_FD_KINDS(ROW) };
+
+/* The row of file kind kind, or NULL if this build does not know it. */
+const struct rst_fd_kind *rst_fd_kind(uint32_t kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rst_fd_kinds) / sizeof(rst_fd_kinds[0]); i++)
+		if (rst_fd_kinds[i]->kind == kind)
+			return rst_fd_kinds[i];
+	return NULL;
+}
+
+/* Gives every file its kind; refuses one this build lacks.  0/-EBADMSG. */
+int fd_kinds_plan(struct rst_image *img)
+{
+	size_t i;
+
+	for (i = 0; i < img->nr_files; i++) {
+		struct rst_file *f = &img->files[i];
+
+		f->kind = rst_fd_kind(f->fe->kind);
+		if (!f->kind) {
+			pr_err("image: file id %u has unknown kind %d\n", f->fe->id, f->fe->kind);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* Every kind's checks of the image alone (the vet and fuzzer run them). */
+int fd_kinds_check_image(const struct rst_image *img)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < img->nr_files; i++) {
+		const struct rst_file *f = &img->files[i];
+
+		if (f->kind->check_image) {
+			ret = f->kind->check_image(img, f);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Every kind's checks of what the image names on this host. */
+int fd_kinds_check_host(const struct rst_image *img)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < img->nr_files; i++) {
+		const struct rst_file *f = &img->files[i];
+
+		if (f->kind->check_host) {
+			ret = f->kind->check_host(img, f);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Root's C part: opens every description not open yet (a pipe's open
+ * stages its peer too) and not handed over from our own stdio.
+ */
+int fd_kinds_open(const struct rst_image *img)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < img->nr_files; i++) {
+		struct rst_file *f = &img->files[i];
+
+		if (f->stage_fd >= 0 || f->inherited || !f->kind->open)
+			continue;
+		ret = f->kind->open(img, f);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Root's C part, every description open: each opened one's post_open. */
+int fd_kinds_post_open(const struct rst_image *img)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < img->nr_files; i++) {
+		struct rst_file *f = &img->files[i];
+
+		if (f->stage_fd < 0 || f->inherited || !f->kind->post_open)
+			continue;
+		ret = f->kind->post_open(img, f);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,120 @@
+/*
+ * Pipes and FIFOs (fd kinds "pipe" and "fifo"), in the root's C part: a
+ * pipe is made once for both of its ends when both are in the image (the
+ * peer with the same pipe_id), refilled with its PIPE_DATA bytes; a FIFO
+ * is reopened by path, checked to be the recorded one, and refilled.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "restore/restore.h"
+
+#define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)
+
+/* F_SETPIPE_SZ as recorded (refused by a limit: the default).  0/-errno. */
+static int set_pipe_size(int fd, const FileEntry *fe)
+{
+	if (fe->has_pipe_size && fe->pipe_size &&
+	    fcntl(fd, F_SETPIPE_SZ, fe->pipe_size) < 0 && errno != EPERM) {
+		pr_perror("pipe %u: F_SETPIPE_SZ %u", fe->pipe_id, fe->pipe_size);
+		return -errno;
+	}
+	return 0;
+}
+
+/* The other description of the same pipe, if it is in the image. */
+static struct rst_file *pipe_peer(const struct rst_image *img, const struct rst_file *f)
+{
+	size_t i;
+
+	for (i = 0; i < img->nr_files; i++) {
+		struct rst_file *p = &img->files[i];
+
+		if (p != f && p->fe->kind == FILE_KIND__FILE_PIPE &&
+		    p->fe->pipe_id == f->fe->pipe_id)
+			return p;
+	}
+	return NULL;
+}
+
+/* Recreates a pipe with its buffered data; stages the end(s) in the image. */
+static int open_pipe(const struct rst_image *img, struct rst_file *f)
+{
+	struct rst_file *peer = pipe_peer(img, f), *rd, *wr;
+	char what[32];
+	int p[2], ret;
+
+	if (pipe2(p, O_NONBLOCK)) {
+		pr_perror("pipe2");
+		return -errno;
+	}
+	snprintf(what, sizeof(what), "pipe %u", f->fe->pipe_id);
+	ret = set_pipe_size(p[0], f->fe);
+	if (!ret)
+		ret = rst_write_chunks(img->pdata, img->nr_pdata, f->fe->pipe_id, p[1], false, what);
+	if (ret) {
+		close(p[0]);
+		close(p[1]);
+		return ret;
+	}
+	rd = (f->fe->flags & O_ACCMODE) == O_WRONLY ? peer : f;
+	wr = rd == f ? peer : f;
+	p[0] = rst_stage_fd(img, p[0]);
+	p[1] = rst_stage_fd(img, p[1]);
+	if (p[0] < 0 || p[1] < 0)
+		return -EMFILE;
+	if (rd) {
+		rd->stage_fd = p[0];
+		ret = rst_set_fl(p[0], rd->fe->flags);
+	}
+	if (wr && !ret) {
+		wr->stage_fd = p[1];
+		ret = rst_set_fl(p[1], wr->fe->flags);
+	}
+	return ret;
+}
+
+/* Reopens a FIFO without blocking and refills it. */
+static int open_fifo(const struct rst_image *img, struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+	uint32_t id = fe->has_pipe_id ? fe->pipe_id : fe->id;
+	int rw, fd, ret;
+
+	rw = rst_open_recorded(fe, O_RDWR | O_NONBLOCK);	/* checked: a FIFO */
+	if (rw < 0)
+		return rw;
+	fd = rst_open_recorded(fe, (fe->flags & ~OPEN_FLAGS_DROP) | O_NONBLOCK);
+	if (fd < 0) {
+		ret = fd;
+		goto out_close;
+	}
+	ret = set_pipe_size(fd, fe);
+	if (!ret)
+		ret = rst_write_chunks(img->pdata, img->nr_pdata, id, rw, false, fe->path);
+	if (!ret)
+		ret = rst_set_fl(fd, fe->flags);
+	if (ret) {
+		close(fd);
+		goto out_close;
+	}
+	fd = rst_stage_fd(img, fd);
+	f->stage_fd = fd;
+	ret = fd < 0 ? fd : 0;
+out_close:
+	close(rw);
+	return ret;
+}
+
+const struct rst_fd_kind rst_fd_pipe = {
+	.kind = FILE_KIND__FILE_PIPE, .name = "pipe", .open = open_pipe,
+};
+const struct rst_fd_kind rst_fd_fifo = {
+	.kind = FILE_KIND__FILE_FIFO, .name = "FIFO", .type = S_IFIFO,
+	.check_host = files_check_path, .open = open_fifo,
+};
