@@ -4,7 +4,7 @@
  * dump leaves it running.  Usage: dump-refused OUTFILE MODE, MODE one of
  *
  *   socket        a TCP socket listening on 127.0.0.1; writes "socket FD"
- *   eventfd       an eventfd (anon inode); writes "eventfd FD"
+ *   timerfd       an armed timerfd (anon inode); writes "timerfd FD"
  *   vfork         a child C that vforks a grandchild G which sleeps, so C
  *                 waits in vfork sharing its mm with G; writes "child C"
  *                 and "vchild G"
@@ -21,14 +21,14 @@
  * Children sleep in raw syscalls (die with us: PR_SET_PDEATHSIG) and are
  * killed when the program finishes.  On SIGUSR1 it checks that its
  * "count N" lines increase strictly and that the socket still listens /
- * the eventfd still counts / the children still run.
+ * the timerfd is still armed / the children still run.
  */
 #include <netinet/in.h>
 #include <sched.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include "prog.h"
@@ -36,7 +36,7 @@
 #define CHILD_STACK (64 * 1024)
 
 static volatile uint64_t counter;
-static int sock_fd = -1, event_fd = -1;
+static int sock_fd = -1, timer_fd = -1;
 static pid_t child_pid = -1, vchild_pid = -1, sibling_pid = -1;
 
 static void setup_socket(int unused)
@@ -51,22 +51,24 @@ static void setup_socket(int unused)
 	prog_say("socket %d\n", sock_fd);
 }
 
-static void setup_eventfd(int unused)
+static void setup_timerfd(int unused)
 {
-	event_fd = eventfd(5, EFD_CLOEXEC);
-	if (event_fd < 0)
-		prog_fail("eventfd: %s", strerror(errno));
-	prog_say("eventfd %d\n", event_fd);
+	struct itimerspec its = { { 3600, 0 }, { 3600, 0 } };
+
+	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (timer_fd < 0 || timerfd_settime(timer_fd, 0, &its, NULL))
+		prog_fail("timerfd: %s", strerror(errno));
+	prog_say("timerfd %d\n", timer_fd);
 }
 
 /* Forward: the children below. */
 static int sleeper(void *arg);
 
-/* A socket and an eventfd, and a forked child holding both: four refusals. */
+/* A socket and a timerfd, and a forked child holding both: four refusals. */
 static void setup_many(int unused)
 {
 	setup_socket(0);
-	setup_eventfd(0);
+	setup_timerfd(0);
 	child_pid = fork();
 	if (child_pid < 0)
 		prog_fail("fork: %s", strerror(errno));
@@ -183,15 +185,15 @@ static void check_object(void)
 {
 	socklen_t len = sizeof(int);
 	int listening = 0;
-	uint64_t v = 0;
+	struct itimerspec its;
 
 	if (sock_fd >= 0)
 		CHECK(!getsockopt(sock_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) &&
 			      listening,
 		      "socket fd %d no longer listens", sock_fd);
-	if (event_fd >= 0)
-		CHECK(read(event_fd, &v, sizeof(v)) == sizeof(v) && v == 5,
-		      "eventfd %d: count %llu, expected 5", event_fd, (unsigned long long)v);
+	if (timer_fd >= 0)
+		CHECK(!timerfd_gettime(timer_fd, &its) && its.it_value.tv_sec > 0,
+		      "timerfd %d is no longer armed", timer_fd);
 	if (vchild_pid > 0) {
 		check_child(vchild_pid, "vfork child");
 		kill(vchild_pid, SIGKILL);	/* C's vfork returns, C exits */
@@ -214,7 +216,7 @@ static const struct {
 	int arg;
 } modes[] = {
 	{ "socket", setup_socket, 0 },
-	{ "eventfd", setup_eventfd, 0 },
+	{ "timerfd", setup_timerfd, 0 },
 	{ "vfork", setup_vfork, 0 },
 	{ "clone-vm", setup_clone, CLONE_VM },
 	{ "sibling-files", setup_sibling, CLONE_FILES },
