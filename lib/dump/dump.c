@@ -215,39 +215,61 @@ static int write_process(struct dump_ctx *ctx, struct dump_task *t)
 	return ret;
 }
 
+/* A per-process writer for the live processes only (zombies have no state). */
+#define LIVE	true
+
 /*
- * Records in contract order: every TASK in preorder, SECCOMP (if any
- * thread has a filter), then per live process
- * CREDS, SIGNALS, COREs and MM, then all FILEs, the FDTABLEs (each table
- * once: the process's unless its parent's is shared, then the threads' own
- * ones), the LOCKs, FILE_DATA,
- * PIPE_DATA, SYSV_SHM, the pages grouped by process in task order, the
- * trailer.
+ * The records of the image, in contract order (docs/image-format.md): one
+ * row per writer, either image-wide (once) or per process (in task order,
+ * preorder).  CONTEXT (a context dump), every TASK, SECCOMP (if any thread
+ * has a filter), then per live process CREDS, SIGNALS, COREs and MM, all
+ * FILEs, the FDTABLEs (each table once: the process's unless its parent's
+ * is shared, then the threads' own ones), the LOCKs, FILE_DATA,
+ * PIPE_DATA, SYSV_SHM, the pages grouped by process; the trailer last.
  */
+static const struct {
+	int (*image)(struct dump_ctx *ctx);
+	int (*task)(struct dump_ctx *ctx, struct dump_task *t);
+	bool live;
+} writers[] = {
+	{ write_context, NULL, false },
+	{ NULL, write_task, false },
+	{ write_seccomp, NULL, false },
+	{ NULL, write_process, LIVE },
+	{ write_files, NULL, false },
+	{ NULL, write_fdtables, LIVE },
+	{ write_locks, NULL, false },
+	{ write_file_data, NULL, false },
+	{ write_pipe_data, NULL, false },
+	{ write_sysv_shm, NULL, false },
+	{ NULL, dump_pages, LIVE },
+};
+
+/* Every record before the trailer, by the writers table.  0 or -errno. */
+static int write_records(struct dump_ctx *ctx)
+{
+	size_t w, i;
+	int ret = 0;
+
+	for (w = 0; !ret && w < sizeof(writers) / sizeof(writers[0]); w++) {
+		if (writers[w].image) {
+			ret = writers[w].image(ctx);
+			continue;
+		}
+		for (i = 0; !ret && i < ctx->n_tasks; i++)
+			if (!writers[w].live || !ctx->tasks[i]->zombie)
+				ret = writers[w].task(ctx, ctx->tasks[i]);
+	}
+	return ret;
+}
+
+/* Opens the writer, writes every record, lets the vet judge, finishes. */
 static int write_image(struct dump_ctx *ctx)
 {
-	size_t i;
 	int ret;
 
 	ret = open_writer(ctx, ctx->root->vpid);
-	ret = ret ? : write_context(ctx);
-	for (i = 0; !ret && i < ctx->n_tasks; i++)
-		ret = write_task(ctx, ctx->tasks[i]);
-	ret = ret ? : write_seccomp(ctx);
-	for (i = 0; !ret && i < ctx->n_tasks; i++)
-		if (!ctx->tasks[i]->zombie)
-			ret = write_process(ctx, ctx->tasks[i]);
-	ret = ret ? : write_files(ctx);
-	for (i = 0; !ret && i < ctx->n_tasks; i++)
-		if (!ctx->tasks[i]->zombie)
-			ret = write_fdtables(ctx, ctx->tasks[i]);
-	ret = ret ? : write_locks(ctx);
-	ret = ret ? : write_file_data(ctx);
-	ret = ret ? : write_pipe_data(ctx);
-	ret = ret ? : write_sysv_shm(ctx);
-	for (i = 0; !ret && i < ctx->n_tasks; i++)
-		if (!ctx->tasks[i]->zombie)
-			ret = dump_pages(ctx, ctx->tasks[i]);
+	ret = ret ? : write_records(ctx);
 	ret = ret ? : rst_vet_end(ctx->vet);
 	if (ret)
 		return rst_vet_error(ctx->vet) ? vet_refused(ctx, ret) : ret;

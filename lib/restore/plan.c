@@ -4,6 +4,7 @@
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,18 +12,55 @@
 #include "log.h"
 #include "restore/restore.h"
 
-/* Appends one unpacked record of kind d to *arr. */
-static int keep(void ***arr, size_t *n, const struct img_record *rec,
-		const ProtobufCMessageDescriptor *d)
+/* Where plan.c keeps the decoded records of one type (RST_KEPT_RECORDS). */
+struct kept_rec {
+	uint32_t type;
+	size_t arr;		/* offsetof the array in struct rst_records */
+	size_t n;		/* ... and of its count */
+};
+
+#define KEPT_ROW(t, field, ctype)						\
+	{ IMG_REC_##t, offsetof(struct rst_records, field),			\
+	  offsetof(struct rst_records, n_##field) },
+
+static const struct kept_rec kept_recs[] = { RST_KEPT_RECORDS(KEPT_ROW) };
+
+#define NR_KEPT (sizeof(kept_recs) / sizeof(kept_recs[0]))
+
+static void ***kept_arr(struct rst_records *r, const struct kept_rec *k)
 {
+	return (void ***)((char *)r + k->arr);
+}
+
+static size_t *kept_n(struct rst_records *r, const struct kept_rec *k)
+{
+	return (size_t *)((char *)r + k->n);
+}
+
+/* The row of a kept record type, or NULL. */
+static const struct kept_rec *kept_of(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < NR_KEPT; i++)
+		if (kept_recs[i].type == type)
+			return &kept_recs[i];
+	return NULL;
+}
+
+/* Unpacks rec (a kept type) and appends it to its type's array. */
+static int keep(struct rst_image *img, const struct kept_rec *k, const struct img_record *rec)
+{
+	const struct img_rec_desc *d = img_rec_lookup(rec->type);
+	void ***arr = kept_arr(&img->recs, k), **na;
+	size_t *n = kept_n(&img->recs, k);
 	ProtobufCMessage *m;
-	void **na;
 	int ret;
 
-	ret = img_unpack(rec, d, &m);
+	ret = img_unpack(rec, d->pb, &m);
 	if (ret) {
 		pr_err("image: record %llu (%s) does not unpack\n",
-		       (unsigned long long)rec->index, d->short_name);
+		       (unsigned long long)rec->index, d->pb->short_name);
 		return ret;
 	}
 	na = realloc(*arr, (*n + 1) * sizeof(*na));
@@ -34,8 +72,6 @@ static int keep(void ***arr, size_t *n, const struct img_record *rec,
 	*arr = na;
 	return 0;
 }
-
-#define KEEP(field, rec, d) keep((void ***)&img->recs.field, &img->recs.n_##field, rec, &(d))
 
 /* CONTEXT: once, first (its pids are those of its own pid namespace). */
 static int add_context(struct rst_image *img, const struct img_record *rec)
@@ -121,46 +157,56 @@ static int add_chunk(struct rst_chunk **arr, size_t *n, const struct img_record 
 	return put_chunk(arr, n, p, p + 1, rec->length - sizeof(*p));
 }
 
-/* Files one record into the plan.  Returns 1 at the first PAGES record. */
+static int add_fdata(struct rst_image *img, const struct img_record *rec)
+{
+	return add_chunk(&img->fdata, &img->nr_fdata, rec);
+}
+
+static int add_pdata(struct rst_image *img, const struct img_record *rec)
+{
+	return add_chunk(&img->pdata, &img->nr_pdata, rec);
+}
+
+/* A page record ends the plan: the pages stream into the processes. */
+static int end_plan(struct rst_image *img, const struct img_record *rec)
+{
+	return 1;
+}
+
+/* Record types read into something else than their kept array. */
+static const struct {
+	uint32_t type;
+	int (*read)(struct rst_image *img, const struct img_record *rec);
+} readers[] = {
+	{ IMG_REC_CONTEXT, add_context },
+	{ IMG_REC_FILE, add_file },
+	{ IMG_REC_FILE_DATA, add_fdata },
+	{ IMG_REC_PIPE_DATA, add_pdata },
+	{ IMG_REC_PAGES, end_plan },
+	{ IMG_REC_SHMEM_PAGES, end_plan },
+};
+
+/*
+ * Files one record into the plan: its reader, or its kept array (a type
+ * in RST_KEPT_RECORDS); an optional record restore does not know is
+ * skipped.  0, 1 at the first page record, or -errno (logged).
+ */
 int plan_record(struct rst_image *img, const struct img_record *rec)
 {
-	switch (rec->type) {
-	case IMG_REC_TASK:
-		return KEEP(task, rec, task_entry__descriptor);
-	case IMG_REC_CREDS:
-		return KEEP(creds, rec, creds_entry__descriptor);
-	case IMG_REC_SIGNALS:
-		return KEEP(sigs, rec, signals_entry__descriptor);
-	case IMG_REC_CORE:
-		return KEEP(core, rec, core_entry__descriptor);
-	case IMG_REC_MM:
-		return KEEP(mm, rec, mm_entry__descriptor);
-	case IMG_REC_FDTABLE:
-		return KEEP(fdt, rec, fdtable_entry__descriptor);
-	case IMG_REC_SYSV_SHM:
-		return KEEP(sysv, rec, sysv_shm_entry__descriptor);
-	case IMG_REC_CONTEXT:
-		return add_context(img, rec);
-	case IMG_REC_SECCOMP:
-		return KEEP(seccomp, rec, seccomp_entry__descriptor);
-	case IMG_REC_LOCK:
-		return KEEP(locks, rec, lock_entry__descriptor);
-	case IMG_REC_FILE:
-		return add_file(img, rec);
-	case IMG_REC_FILE_DATA:
-		return add_chunk(&img->fdata, &img->nr_fdata, rec);
-	case IMG_REC_PIPE_DATA:
-		return add_chunk(&img->pdata, &img->nr_pdata, rec);
-	case IMG_REC_PAGES:
-	case IMG_REC_SHMEM_PAGES:
-		return 1;
-	default:
-		if (rec->flags & IMG_RF_OPTIONAL)
-			return 0;
-		pr_err("image: record %llu: type %u not supported by restore\n",
-		       (unsigned long long)rec->index, rec->type);
-		return -EPROTO;
-	}
+	const struct kept_rec *k;
+	size_t i;
+
+	for (i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
+		if (readers[i].type == rec->type)
+			return readers[i].read(img, rec);
+	k = kept_of(rec->type);
+	if (k && img_rec_lookup(rec->type) && img_rec_lookup(rec->type)->pb)
+		return keep(img, k, rec);
+	if (rec->flags & IMG_RF_OPTIONAL)
+		return 0;
+	pr_err("image: record %llu: type %u not supported by restore\n",
+	       (unsigned long long)rec->index, rec->type);
+	return -EPROTO;
 }
 
 /*
@@ -500,11 +546,17 @@ static void free_chunks(struct rst_chunk *c, size_t n)
 
 #define FREE_MSG(m) do { if (m) protobuf_c_message_free_unpacked(&(m)->base, NULL); } while (0)
 
-#define FREE_ALL(arr, n) do {						\
-	for (size_t _i = 0; _i < (n); _i++)				\
-		FREE_MSG((arr)[_i]);					\
-	free(arr);							\
-} while (0)
+/* Frees the kept records of one type. */
+static void free_kept(struct rst_records *r, const struct kept_rec *k)
+{
+	void **arr = *kept_arr(r, k);
+	size_t i;
+
+	for (i = 0; i < *kept_n(r, k); i++)
+		if (arr[i])
+			protobuf_c_message_free_unpacked(arr[i], NULL);
+	free(arr);
+}
 
 /* Frees proc and closes what it holds (nothing of the image). */
 void rst_proc_free(struct rst_proc *proc)
@@ -535,16 +587,9 @@ void plan_free(struct rst_image *img)
 	for (i = 0; i < img->nr_helpers; i++)
 		rst_proc_free(img->helpers[i]);
 	free(img->helpers);
-	FREE_ALL(r->task, r->n_task);
-	FREE_ALL(r->creds, r->n_creds);
-	FREE_ALL(r->sigs, r->n_sigs);
-	FREE_ALL(r->core, r->n_core);
-	FREE_ALL(r->mm, r->n_mm);
-	FREE_ALL(r->fdt, r->n_fdt);
-	FREE_ALL(r->sysv, r->n_sysv);
+	for (i = 0; i < NR_KEPT; i++)
+		free_kept(r, &kept_recs[i]);
 	FREE_MSG(img->ctxe);
-	FREE_ALL(r->seccomp, r->n_seccomp);
-	FREE_ALL(r->locks, r->n_locks);
 	for (i = 0; i < img->nr_files; i++)
 		FREE_MSG(img->files[i].fe);
 	free(img->files);

@@ -161,26 +161,34 @@ struct rst_thread {
 	FdtableEntry *fdt;		/* an fd table of its own (no CLONE_FILES), or NULL */
 };
 
-/* Every unpacked per-task record of the image (owned by the image). */
+/*
+ * The record types restore keeps as they are, decoded, in the order of the
+ * image: one row per type (IMG_REC_<TYPE>, the field of struct rst_records,
+ * the protobuf-c type).  plan.c stores, frees and counts them from this
+ * list alone (the descriptor is the one of lib/img's record table); the
+ * code that uses a type reads r->field[0 .. r->n_field).  Records handled
+ * otherwise (CONTEXT, FILE, the data records, pages) are in plan.c's
+ * reader table.
+ */
+#define RST_KEPT_RECORDS(R)				\
+	R(TASK, task, TaskEntry)			\
+	R(CREDS, creds, CredsEntry)			\
+	R(SIGNALS, sigs, SignalsEntry)			\
+	R(CORE, core, CoreEntry)			\
+	R(MM, mm, MmEntry)				\
+	R(FDTABLE, fdt, FdtableEntry)			\
+	R(SYSV_SHM, sysv, SysvShmEntry)			\
+	R(SECCOMP, seccomp, SeccompEntry)		\
+	R(LOCK, locks, LockEntry)			\
+	/* one row per type, each ending in a backslash */
+
+/* Every kept record of the image (owned by the image), by type. */
 struct rst_records {
-	TaskEntry **task;
-	size_t n_task;
-	CredsEntry **creds;
-	size_t n_creds;
-	SignalsEntry **sigs;
-	size_t n_sigs;
-	CoreEntry **core;
-	size_t n_core;
-	MmEntry **mm;
-	size_t n_mm;
-	FdtableEntry **fdt;
-	size_t n_fdt;
-	SysvShmEntry **sysv;
-	size_t n_sysv;
-	SeccompEntry **seccomp;
-	size_t n_seccomp;
-	LockEntry **locks;
-	size_t n_locks;
+#define RST_REC_FIELDS(type, field, ctype)	\
+	ctype **field;				\
+	size_t n_##field;
+	RST_KEPT_RECORDS(RST_REC_FIELDS)
+#undef RST_REC_FIELDS
 };
 
 struct rst_proc;
