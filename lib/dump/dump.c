@@ -128,24 +128,43 @@ static int collect_remote_thawed(struct dump_ctx *ctx, struct dump_task *t)
 	return ret ? : ret2;
 }
 
+/*
+ * What is collected of each live process while frozen, in order (one row
+ * per collector, with or without the dump's state): after each thread's
+ * core, timers, the injected-syscall window, then the records it feeds.
+ */
+static const struct {
+	int (*task)(struct dump_task *t);
+	int (*ctx_task)(struct dump_ctx *ctx, struct dump_task *t);
+} collectors[] = {
+	{ collect_timers, NULL },
+	{ NULL, collect_remote_thawed },
+	{ collect_task, NULL },
+	{ collect_creds, NULL },
+	{ collect_signals, NULL },
+	{ NULL, collect_mm },		/* after the scratch areas are gone */
+	{ NULL, collect_fds },
+};
+
+/* Image-wide collection and checks, after every process (refusals count). */
+static int (*const image_collectors[])(struct dump_ctx *ctx) = {
+	collect_sysv_shm,
+	locks_check,
+};
+
 /* Everything read from live t while frozen, injection windows included. */
 static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
 {
 	size_t i;
-	int ret;
+	int ret = 0;
 
 	for (i = 0; i < t->n_threads; i++) {
 		ret = collect_thread_core(t, &t->threads[i]);
 		if (ret)
 			return ret;
 	}
-	ret = collect_timers(t);
-	ret = ret ? : collect_remote_thawed(ctx, t);
-	ret = ret ? : collect_task(t);
-	ret = ret ? : collect_creds(t);
-	ret = ret ? : collect_signals(t);
-	ret = ret ? : collect_mm(ctx, t);	/* after the scratch areas are gone */
-	ret = ret ? : collect_fds(ctx, t);
+	for (i = 0; !ret && i < sizeof(collectors) / sizeof(collectors[0]); i++)
+		ret = collectors[i].task ? collectors[i].task(t) : collectors[i].ctx_task(ctx, t);
 	return ret;
 }
 
@@ -162,9 +181,12 @@ static int collect(struct dump_ctx *ctx)
 		if (ret)
 			return ret;
 	}
-	ret = dump_refusal(ctx, NULL, collect_sysv_shm(ctx));
-	ret = ret ? : dump_refusal(ctx, NULL, locks_check(ctx));
-	ret = ret ? : refused_summary(ctx);
+	for (i = 0; i < sizeof(image_collectors) / sizeof(image_collectors[0]); i++) {
+		ret = dump_refusal(ctx, NULL, image_collectors[i](ctx));
+		if (ret)
+			return ret;
+	}
+	ret = refused_summary(ctx);
 	if (ret)
 		return ret;
 	for (i = 0; i < ctx->n_tasks; i++) {	/* before any page is read */

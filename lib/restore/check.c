@@ -220,6 +220,60 @@ static int check_fd_numbers(const struct rst_image *img)
 	return 0;
 }
 
+/* Our own vdso and areas, once: every clone starts with them. */
+static int read_our_areas(struct rst_image *img)
+{
+	return vdso_read_ours(img->vdso, &img->busy, &img->nr_busy);
+}
+
+/* Each live process: its vdso against ours, its fds and areas name files. */
+static int check_procs(struct rst_image *img)
+{
+	size_t p;
+	int ret = 0;
+
+	for (p = 0; !ret && p < img->nr_procs; p++) {
+		struct rst_proc *c = img->procs[p];
+
+		if (c->task->state == TASK_STATE_DEAD)
+			continue;
+		ret = vdso_check(c) ? : check_proc_files(c);
+	}
+	return ret;
+}
+
+/*
+ * One check of the plan: ro only reads the image, rw also plans (fills in
+ * the layout, helpers, our own areas).
+ */
+struct plan_check {
+	int (*ro)(const struct rst_image *img);
+	int (*rw)(struct rst_image *img);
+};
+
+/* Runs checks[0 .. n) in order.  0 or the first -errno. */
+static int run_checks(struct rst_image *img, const struct plan_check *checks, size_t n)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < n; i++)
+		ret = checks[i].ro ? checks[i].ro(img) : checks[i].rw(img);
+	return ret;
+}
+
+/* The checks of the image by itself, in order (one row per check). */
+static const struct plan_check image_checks[] = {
+	{ check_cpu, NULL },
+	{ NULL, read_our_areas },
+	{ NULL, check_procs },
+	{ check_fd_numbers, NULL },
+	{ fd_kinds_check_image, NULL },
+	{ locks_check_plan, NULL },
+	{ NULL, helpers_plan },		/* sessions and groups (fork.c) */
+	{ NULL, layout_plan },
+};
+
 /*
  * The checks of the image by itself: its records against each other, this
  * CPU and our own address space (vdso), and the restore layout.  Nothing
@@ -229,34 +283,15 @@ static int check_fd_numbers(const struct rst_image *img)
  */
 int check_plan_image(struct rst_image *img)
 {
-	size_t p;
-	int ret;
-
-	ret = check_cpu(img);
-	/* our own vdso and areas, once: every clone starts with them */
-	if (!ret)
-		ret = vdso_read_ours(img->vdso, &img->busy, &img->nr_busy);
-	for (p = 0; !ret && p < img->nr_procs; p++) {
-		struct rst_proc *c = img->procs[p];
-
-		if (c->task->state == TASK_STATE_DEAD)
-			continue;
-		ret = vdso_check(c);
-		if (!ret)
-			ret = check_proc_files(c);
-	}
-	if (!ret)
-		ret = check_fd_numbers(img);
-	if (!ret)
-		ret = fd_kinds_check_image(img);
-	if (!ret)
-		ret = locks_check_plan(img);
-	if (!ret)
-		ret = helpers_plan(img);	/* sessions and groups (fork.c) */
-	if (!ret)
-		ret = layout_plan(img);
-	return ret;
+	return run_checks(img, image_checks, sizeof(image_checks) / sizeof(image_checks[0]));
 }
+
+/* The checks against this host, after the image's (one row per check). */
+static const struct plan_check host_checks[] = {
+	{ fd_kinds_check_host, NULL },	/* files named by the image */
+	{ NULL, check_pid },
+	{ check_limits, NULL },
+};
 
 /*
  * Validates the plan; nothing has been created yet: the image checks, then
@@ -265,14 +300,6 @@ int check_plan_image(struct rst_image *img)
  */
 int check_plan(struct rst_image *img)
 {
-	int ret;
-
-	ret = check_plan_image(img);
-	if (!ret)
-		ret = fd_kinds_check_host(img);
-	if (!ret)
-		ret = check_pid(img);
-	if (!ret)
-		ret = check_limits(img);
-	return ret;
+	return check_plan_image(img) ? :
+	       run_checks(img, host_checks, sizeof(host_checks) / sizeof(host_checks[0]));
 }

@@ -108,6 +108,31 @@ static int build_proc(struct rst_proc *c)
 	return ret;
 }
 
+/*
+ * The finish stage of each live process, in order, once the whole tree is
+ * built (one row per step): what needs its memory and fds final; locks
+ * once the pool is closed, credentials last but one (core_restore() is
+ * last, for all processes together).
+ */
+static int (*const finish_steps[])(struct rst_proc *c) = {
+	timers_restore,
+	mem_restore_finish,
+	threads_close_pool,
+	locks_restore,		/* fds final, pool closed, creds not yet */
+	creds_restore,
+};
+
+/* Runs the finish steps on live process c.  0 or -errno. */
+static int finish_proc(struct rst_proc *c)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < sizeof(finish_steps) / sizeof(finish_steps[0]); i++)
+		ret = finish_steps[i](c);
+	return ret;
+}
+
 /* Last steps of every live process, then all of them are let go together. */
 static int finish_tree(struct rst_image *img)
 {
@@ -119,21 +144,9 @@ static int finish_tree(struct rst_image *img)
 			ret = rst_proc_set_pgid(img->procs[i]);
 	if (!ret)
 		ret = helpers_exit(img);
-	for (i = 0; !ret && i < img->nr_procs; i++) {
-		struct rst_proc *c = img->procs[i];
-
-		if (c->task->state == TASK_STATE_DEAD)
-			continue;
-		ret = timers_restore(c);
-		if (!ret)
-			ret = mem_restore_finish(c);
-		if (!ret)
-			ret = threads_close_pool(c);
-		if (!ret)
-			ret = locks_restore(c);	/* fds final, pool closed, creds not yet */
-		if (!ret)
-			ret = creds_restore(c);
-	}
+	for (i = 0; !ret && i < img->nr_procs; i++)
+		if (img->procs[i]->task->state != TASK_STATE_DEAD)
+			ret = finish_proc(img->procs[i]);
 	if (!ret)
 		test_pause("creds");
 	for (i = 0; !ret && i < img->nr_procs; i++) {
