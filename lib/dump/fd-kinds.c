@@ -13,6 +13,7 @@
 
 #define DUMP_FD_KINDS(K)	\
 	K(socket)		\
+	K(eventfd)		\
 	K(anon)			\
 	K(memfd)		\
 	K(pipe)			\

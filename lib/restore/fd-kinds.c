@@ -20,6 +20,7 @@
 	K(dir)		\
 	K(maponly)	\
 	K(memfd)	\
+	K(eventfd)	\
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k)	extern const struct rst_fd_kind rst_fd_##k;

@@ -68,6 +68,7 @@ seed()
 seed counter counter
 seed counter-plain counter -- --compress none
 seed fds fds
+seed eventfd eventfd
 seed tree-sessions tree-sessions
 seed thread-basic thread-basic
 seed seccomp seccomp

@@ -1,0 +1,91 @@
+/*
+ * eventfds (fd kind "eventfd"): the counter and the semaphore mode, read
+ * from /proc/PID/fdinfo/FD (nothing is read from the eventfd itself: a
+ * read would consume the count); O_NONBLOCK is in the common flags.
+ * Descriptions shared by several fds or processes are folded by the
+ * common code (kcmp), like every other kind.  fdinfo is parsed as hostile
+ * text: each value must be a whole, well-formed number in range.
+ *
+ * What Linux 6.18 prints (fs/eventfd.c, eventfd_show_fdinfo):
+ *   eventfd-count: %16llx      the counter, in hex, padded with spaces
+ *   eventfd-id: %d             an ida number (not kept: kcmp tells sharing)
+ *   eventfd-semaphore: %d      0 or 1 (since 6.6; refused when missing)
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_PREFIX "eventfd: "
+#include "log.h"
+#include "dump/dump.h"
+
+static bool is_eventfd(const struct fd_probe *p)
+{
+	return !strcmp(p->link, "anon_inode:[eventfd]");
+}
+
+/*
+ * The value of line "KEY: VALUE" in fdinfo text, parsed in base base into
+ * *v.  0, -ENOENT (no such line) or -EINVAL (not one whole number).
+ */
+static int fdinfo_value(const char *text, const char *key, int base, uint64_t *v)
+{
+	size_t klen = strlen(key);
+	const char *line = text, *nl, *s;
+	char *end;
+
+	for (; *line; line = nl + 1) {
+		nl = strchrnul(line, '\n');
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			s = line + klen + 1;
+			while (*s == ' ' || *s == '\t')
+				s++;
+			if (s == nl || !isxdigit((unsigned char)*s))
+				return -EINVAL;
+			errno = 0;
+			*v = strtoull(s, &end, base);
+			return errno || end != nl ? -EINVAL : 0;
+		}
+		if (!*nl)
+			break;
+	}
+	return -ENOENT;
+}
+
+/* The counter and mode of eventfd p.  0 or -errno (logged). */
+static int dump_eventfd(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+{
+	uint64_t count, sem;
+	EventfdEntry *e;
+	int ret;
+
+	df->e.kind = FILE_KIND__FILE_EVENTFD;
+	ret = fdinfo_value(p->fdinfo, "eventfd-count", 16, &count);
+	if (ret || count == UINT64_MAX) {
+		pr_err("pid %d fd %d: eventfd: malformed fdinfo (eventfd-count)\n", p->pid, p->fd);
+		return -EINVAL;
+	}
+	ret = fdinfo_value(p->fdinfo, "eventfd-semaphore", 10, &sem);
+	if (ret == -ENOENT) {
+		pr_err("pid %d fd %d: eventfd: this kernel does not say whether it is a semaphore "
+		       "(no eventfd-semaphore in fdinfo): not supported\n", p->pid, p->fd);
+		return -EOPNOTSUPP;
+	}
+	if (ret || sem > 1) {
+		pr_err("pid %d fd %d: eventfd: malformed fdinfo (eventfd-semaphore)\n", p->pid,
+		       p->fd);
+		return -EINVAL;
+	}
+	e = malloc(sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	eventfd_entry__init(e);
+	PB_SET(e, count, count);
+	PB_SET(e, semaphore, sem);
+	df->sub = e;
+	df->e.eventfd = e;
+	return fd_set_path(df, p->link);
+}
+
+const struct dump_fd_kind dump_fd_eventfd = { "eventfd", is_eventfd, dump_eventfd, NULL };
