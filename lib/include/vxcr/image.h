@@ -27,7 +27,9 @@
  * raw prefix); its frozen value in tests/header/image-h.c; a
  * round-trip case in tests/unit/test_img.c; its section in
  * docs/image-format.md (order, ids, required fields); a one-line comment
- * on its message and every field in images/.
+ * on its message and every field in images/; its writer's row in
+ * writers[] of lib/dump/dump.c; restore's row in RST_KEPT_RECORDS
+ * (lib/restore/restore.h) or readers[] (lib/restore/plan.c).
  */
 #ifndef _VXCR_IMAGE_H
 #define _VXCR_IMAGE_H
