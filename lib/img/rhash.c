@@ -29,6 +29,7 @@ struct rhasher {
 	bool busy;			/* rec is queued or being hashed */
 	bool stop;
 	pthread_t tid;
+	struct vxcr_error *err;		/* the operation's: the thread fails into it */
 };
 
 /* Adds one record, as stored, to the chain sh. */
@@ -44,6 +45,7 @@ static void *rh_main(void *arg)
 {
 	struct rhasher *h = arg;
 
+	err_attach(h->err);
 	pthread_mutex_lock(&h->lock);
 	for (;;) {
 		while (!h->stop && !h->busy)
@@ -114,6 +116,7 @@ int rh_start(struct img_sighash *sh, struct rhasher **out)
 	pthread_cond_init(&h->work, NULL);
 	pthread_cond_init(&h->idle, NULL);
 	h->sh = sh;
+	h->err = err_current();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = -pthread_create(&h->tid, NULL, rh_main, h);

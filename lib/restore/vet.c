@@ -72,8 +72,6 @@ static int vet_fail(struct rst_vet *v, int err)
 
 	if (!err)
 		return 0;
-	if (!strncmp(e, LOG_PREFIX, strlen(LOG_PREFIX)))
-		e += strlen(LOG_PREFIX);
 	snprintf(v->why, sizeof(v->why), "%s", *e ? e : strerror(-err));
 	return v->err = err;
 }
