@@ -14,7 +14,7 @@
 
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread struct vxcr_error thread_err;
-static __thread struct vxcr_error *attached;	/* a worker's: its starter's */
+static __thread struct vxcr_error *attached; /* a worker's: its starter's */
 static __thread unsigned op_depth;
 
 struct vxcr_error *err_current(void)
@@ -118,7 +118,7 @@ long err_op_end_long(long ret)
 	struct vxcr_error *e = err_current();
 
 	if (op_depth && --op_depth)
-		return ret;	/* nested: the outermost call finishes the error */
+		return ret; /* nested: the outermost call finishes the error */
 	if (ret >= 0) {
 		err_clear();
 		return ret;

@@ -16,7 +16,7 @@
  * and we wait until its supervisor has removed the record and groups, so
  * that a restore may follow at once.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/cr: "
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>

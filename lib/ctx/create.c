@@ -34,7 +34,7 @@
  * from the supervisor, one from the main command only if its exec failed;
  * EOF means the command runs.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/create: "
 #include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>

@@ -326,7 +326,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		 const CtxEntry *ce, const char *cgroup, const struct dump_freezer *fz)
 {
 	struct vxcr_dump_opts defaults;
-	struct vxcr_dump_stats local_st;
+	struct vxcr_dump_stats local_st = { 0 };
 	struct dump_ctx ctx;
 	off_t start_off;
 	int ret;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
-#define LOG_PREFIX "pipes: "
+#define LOG_PREFIX "dump/pipes: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#define LOG_PREFIX "keys: "
+#define LOG_PREFIX "img/keys: "
 #include "log.h"
 #include "img/sign.h"
 #include "util/cleanup.h"

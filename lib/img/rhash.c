@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/rhash: "
 #include "log.h"
 #include "img/img-internal.h"
 #include "img/sign.h"

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/text: "
 #include "log.h"
 #include "img/img.h"
 #include "img/records.h"

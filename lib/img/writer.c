@@ -33,7 +33,7 @@
 #include <sys/utsname.h>
 #include <zstd.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/writer: "
 #include "log.h"
 #include "img/img-internal.h"
 #include "img/records.h"

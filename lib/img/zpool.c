@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/zpool: "
 #include "log.h"
 #include "img/img-internal.h"
 #include "img/sign.h"

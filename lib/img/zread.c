@@ -33,7 +33,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/zread: "
 #include "log.h"
 #include "img/img-internal.h"
 

@@ -24,7 +24,7 @@
  * failure the tree is killed, the groups are removed and no record is
  * written; the image is only read.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/ctx: "
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

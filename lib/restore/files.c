@@ -7,7 +7,7 @@
  * parent planned (mem.c maps from them; core.c closes them); deleted files,
  * behind fds or mappings, are recreated as unlinked ghost files.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/files: "
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

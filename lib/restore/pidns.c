@@ -8,7 +8,7 @@
  * leaves behind and exits with the root's status once the namespace is
  * empty.  If we die before the report, it dies with the namespace.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/pidns: "
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

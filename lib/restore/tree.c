@@ -4,7 +4,7 @@
  * scratch gadget and stops itself under ptrace; failures come back to the
  * parent over a pipe as {errno, message}.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/tree: "
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -12,7 +12,7 @@
  * limits) can change after the dump and are not the dump's to judge.
  * The bytes of data and page records are not copied.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/vet: "
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

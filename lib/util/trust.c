@@ -8,7 +8,7 @@
  * relative to the one before, checking the open fd (fstat), so no path is
  * resolved twice and no symlink is followed.  NOTES: "Trust of images".
  */
-#define LOG_PREFIX ""
+#define LOG_PREFIX "util/trust: "
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
