@@ -101,7 +101,7 @@ void rh_stop(struct rhasher *h)
 }
 
 /* Starts the thread on the chain sh, with all signals blocked (they are
- * the caller's threads').  Returns 0 or -errno (logged: the caller then
+ * the caller's threads').  Returns 0 or -errno (a warning: the caller then
  * hashes by itself); on success *out owns the thread. */
 int rh_start(struct img_sighash *sh, struct rhasher **out)
 {
@@ -122,7 +122,7 @@ int rh_start(struct img_sighash *sh, struct rhasher **out)
 	ret = -pthread_create(&h->tid, NULL, rh_main, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
-		pr_err("starting the hashing thread: %s\n", strerror(-ret));
+		pr_warn("starting the hashing thread: %s\n", strerror(-ret));
 		pthread_cond_destroy(&h->idle);
 		pthread_cond_destroy(&h->work);
 		pthread_mutex_destroy(&h->lock);

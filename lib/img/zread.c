@@ -404,7 +404,7 @@ static int zr_start_threads(struct zrpool *p, unsigned n)
 /*
  * At a frame boundary of a compressed image: hands the rest of the body to
  * a pool of n workers, with the bytes already in r->ibuf.  Returns 0 or
- * -errno (logged; the caller then reads on by itself).
+ * -errno (a warning: the caller then reads on by itself).
  */
 int zr_start(struct img_reader *r, unsigned n)
 {
@@ -433,7 +433,7 @@ int zr_start(struct img_reader *r, unsigned n)
 		ret = zr_start_threads(p, n);
 	}
 	if (ret) {
-		pr_err("starting %u decompression threads: %s\n", n, strerror(-ret));
+		pr_warn("starting %u decompression threads: %s\n", n, strerror(-ret));
 		p->pend = NULL;
 		zr_free(p);
 		return ret;
