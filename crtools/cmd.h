@@ -41,7 +41,8 @@ int cmd_check(int argc, char **argv);
 int cmd_ctx(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 
-/* Prints "vxcr: <msg>" (from vxcr_last_error() if msg is NULL) to stderr. */
+/* Prints "vxcr: <msg>" to stderr; with fmt NULL, "vxcr: <command>: " and
+ * the error of the command's failed library call (vxcr_error()). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* vxcr_dump_opts.refused: prints "vxcr: <line>" (escaped) to stderr. */
 void cli_refused(const char *line, void *arg);

@@ -57,6 +57,9 @@ static void put_one_line(const char *msg)
 	fputc('\n', stderr);
 }
 
+/* The command run, for the error of its library call. */
+static const char *cli_cmd;
+
 void cli_error(const char *fmt, ...)
 {
 	char buf[1024];
@@ -64,9 +67,11 @@ void cli_error(const char *fmt, ...)
 
 	fputs("vxcr: ", stderr);
 	if (!fmt) {
-		const char *e = vxcr_last_error();
+		const struct vxcr_error *e = vxcr_error();
 
-		put_one_line(*e ? e : "failed");
+		if (cli_cmd)
+			fprintf(stderr, "%s: ", cli_cmd);
+		put_one_line(e->msg[0] ? e->msg : e->code ? strerror(-e->code) : "failed");
 		return;
 	}
 	va_start(ap, fmt);
@@ -87,8 +92,8 @@ static void log_to_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)
 	static const char *const names[] = { "error", "warning", "info", "debug" };
 
 	(void)arg;
-	if (lvl == VXCR_LOG_ERR)
-		return;	/* errors are reported once, by the command, via vxcr_last_error() */
+	if (lvl == VXCR_LOG_ERR && !cli_verbose)
+		return;	/* errors are reported once, by the command, from vxcr_error() */
 	fprintf(stderr, "vxcr: %s: ", names[lvl]);
 	put_one_line(msg);
 }
@@ -180,6 +185,7 @@ static int run(const struct command *c, int argc, char **argv)
 		cli_error("%s: must be run as root", c->name);
 		return 1;
 	}
+	cli_cmd = c->name;
 	optind = 1;
 	opterr = 0;	/* a refused option is reported by cli_bad_option() */
 	return c->fn(argc, argv);

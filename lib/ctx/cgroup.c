@@ -3,7 +3,7 @@
  * found in /proc/self/mountinfo.  It freezes (cgroup.freeze, confirmed by
  * cgroup.events "frozen"), kills (cgroup.kill) and lists the context's tasks.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/cgroup: "
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>

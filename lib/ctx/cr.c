@@ -16,7 +16,7 @@
  * and we wait until its supervisor has removed the record and groups, so
  * that a restore may follow at once.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/cr: "
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -125,8 +125,8 @@ static int dump_ctx_tree(struct vxctx_record *r, int fd, const struct vxcr_dump_
 	return ret;
 }
 
-int vxcr_dump_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_dump_opts *o,
-		  struct vxcr_dump_stats *st)
+static int dump_whole_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_dump_opts *o,
+			  struct vxcr_dump_stats *st)
 {
 	struct vxcr_dump_opts defaults;
 	struct vxctx_record r;
@@ -154,4 +154,11 @@ int vxcr_dump_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_du
 	/* killed: its supervisor removes the record and groups, wait for it */
 	vxctx_wait(rundir, xid, &code, NULL);
 	return 0;
+}
+
+int vxcr_dump_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_dump_opts *o,
+		  struct vxcr_dump_stats *st)
+{
+	err_op_begin();
+	return err_op_end(dump_whole_ctx(xid, rundir, fd, o, st));
 }

@@ -34,7 +34,7 @@
  * from the supervisor, one from the main command only if its exec failed;
  * EOF means the command runs.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/create: "
 #include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -56,6 +56,7 @@
 
 #include "log.h"
 #include "util/cleanup.h"
+#include "util/report.h"
 #include "ctx/ctx.h"
 
 #ifndef CLONE_INTO_CGROUP
@@ -65,12 +66,6 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-struct ctx_report {
-	int err;		/* 0 or -errno */
-	pid_t init;		/* host pid of the init */
-	char msg[248];
-};
-
 struct clone_args_v2 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
 	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
@@ -79,16 +74,20 @@ struct clone_args_v2 {
 static void send_report(int fd, int err, pid_t init, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Reports err (0: the init's pid) to the caller with util/report.h; the
+ * message given replaces what was set (it holds it where it adds context). */
 static void send_report(int fd, int err, pid_t init, const char *fmt, ...)
 {
-	struct ctx_report rep = { .err = err, .init = init };
+	char msg[sizeof(err_current()->msg)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(rep.msg, sizeof(rep.msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (write(fd, &rep, sizeof(rep)) != sizeof(rep))
-		return;	/* the caller is gone: nobody to tell */
+	err_clear();
+	if (err)
+		err_set(err, "%s", msg);
+	report_send(fd, err, &init, sizeof(init));	/* the caller may be gone: nobody to tell */
 }
 
 static void stdio_to_null(void)
@@ -605,25 +604,20 @@ void vxctx_groups_remove(const struct vxctx_groups *g)
 		vxctx_cg_remove(g->pids);
 }
 
-/* Reads the reports until EOF; returns the first error or 0. */
+/* Reads the reports until EOF; returns the first error (ours now) or 0. */
 static int read_reports(int fd, uint32_t xid, pid_t *init)
 {
-	struct ctx_report rep;
-	int ret = 0;
-	ssize_t n;
+	int ret = 0, r;
+	pid_t pid;
 
 	*init = 0;
-	while ((n = read(fd, &rep, sizeof(rep))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != sizeof(rep))
-			break;
-		rep.msg[sizeof(rep.msg) - 1] = 0;
-		if (rep.err && !ret) {
-			pr_err("context %u: %s\n", xid, rep.msg);
-			ret = rep.err;
-		} else if (!rep.err) {
-			*init = rep.init;
+	while ((r = report_recv(fd, &pid, sizeof(pid))) != 1) {
+		if (r < 0 && !ret) {
+			pr_err("context %u: %s\n", xid, err_current()->msg);
+			err_wrap("context %u", xid);
+			ret = r;
+		} else if (!r) {
+			*init = pid;
 		}
 	}
 	if (!ret && !*init) {

@@ -7,7 +7,7 @@
  * namespace, so the context gets our init and the caller joins it at once
  * (cgroup and namespaces, as ctx_migrate): its children are born inside.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/dispatch: "
 #include <string.h>
 #include <unistd.h>
 

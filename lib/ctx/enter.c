@@ -21,7 +21,7 @@
  * CAP_SYS_BOOT from its own sets (the bounding set keeps it: its exec'd
  * children, born inside, get it back).
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/enter: "
 #include <fcntl.h>
 #include <sched.h>
 #include <stddef.h>

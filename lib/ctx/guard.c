@@ -24,7 +24,7 @@
  * a debugger), it freezes the group when its socket ends instead: late,
  * after the tracees were let go, so they may run for a moment (warned).
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/guard: "
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * Names of context flags, context caps, capabilities and uname fields as
  * the command line spells them: the vserver.h constants without prefix.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/names: "
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

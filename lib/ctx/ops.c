@@ -3,7 +3,7 @@
  * uname.  Each reads the context's record first (vxctx_get), so an unknown
  * or stale xid gives -ESRCH with one message naming it.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/ops: "
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -266,7 +266,7 @@ static int read_exit(const char *path, int *exit_code, uint32_t *reboot_cmd)
 
 	if (!f || fscanf(f, "%d", exit_code) != 1)
 		return -ENOENT;
-	if (fscanf(f, "%i", &rc) != 1)
+	if (fscanf(f, "%x", &rc) != 1)	/* written as %#x */
 		rc = 0;
 	if (reboot_cmd)
 		*reboot_cmd = rc;

@@ -14,7 +14,7 @@
  * vxctx_migrate.  The v1 group's path is recorded (pids_cgroup=) and
  * removed with the context.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/pids: "
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

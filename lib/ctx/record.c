@@ -15,7 +15,7 @@
  * tasks, and then left to its supervisor (or a create of the same xid)
  * to remove, since we cannot see whether the supervisor is still at work.
  */
-#define LOG_PREFIX "ctx: "
+#define LOG_PREFIX "ctx/record: "
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>

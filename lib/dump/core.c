@@ -17,7 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define LOG_PREFIX "core: "
+#define LOG_PREFIX "dump/core: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

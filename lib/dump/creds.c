@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LOG_PREFIX "creds: "
+#define LOG_PREFIX "dump/creds: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

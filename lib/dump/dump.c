@@ -46,8 +46,10 @@ int dump_refusal(struct dump_ctx *ctx, const struct dump_task *t, int ret)
 	if (ret != -EOPNOTSUPP)
 		return ret;
 	ctx->n_refused++;
-	if (!o->refused)
+	if (!o->refused) {
+		err_clear();	/* handled: the summary says it */
 		return 0;
+	}
 	if (ctx->ctxe && t)	/* the pid the context knows it by */
 		snprintf(line, sizeof(line), "context pid %d: %s", t->vpid, vxcr_last_error());
 	else
@@ -56,6 +58,7 @@ int dump_refusal(struct dump_ctx *ctx, const struct dump_task *t, int ret)
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
 	o->refused(line, o->refused_arg);
+	err_clear();	/* handled: passed on, and the summary says it */
 	return 0;
 }
 
@@ -64,6 +67,7 @@ static int refused_summary(struct dump_ctx *ctx)
 {
 	if (!ctx->n_refused)
 		return 0;
+	err_clear();	/* the summary is the dump's error */
 	pr_err("%u object%s cannot be checkpointed: nothing was dumped, the %zu process%s "
 	       "keep%s running\n", ctx->n_refused, ctx->n_refused > 1 ? "s" : "",
 	       ctx->n_tasks, ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
@@ -76,6 +80,7 @@ static int refused_summary(struct dump_ctx *ctx)
  */
 static int vet_refused(struct dump_ctx *ctx, int ret)
 {
+	err_clear();	/* restore's reason is in this one */
 	pr_err("vxrestore would refuse this image (%s): nothing was dumped, the %zu "
 	       "process%s keep%s running\n", rst_vet_why(ctx->vet), ctx->n_tasks,
 	       ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
@@ -365,7 +370,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		 const CtxEntry *ce, const char *cgroup, const struct dump_freezer *fz)
 {
 	struct vxcr_dump_opts defaults;
-	struct vxcr_dump_stats local_st;
+	struct vxcr_dump_stats local_st = { 0 };
 	struct dump_ctx ctx;
 	off_t start_off;
 	int ret;
@@ -409,5 +414,6 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 
 int vxcr_dump(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
 {
-	return dump_context(pid, fd, o, st, NULL, NULL, NULL);
+	err_op_begin();
+	return err_op_end(dump_context(pid, fd, o, st, NULL, NULL, NULL));
 }

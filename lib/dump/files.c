@@ -26,7 +26,7 @@
 #include <sys/sysmacros.h>
 #include <linux/kcmp.h>
 
-#define LOG_PREFIX "files: "
+#define LOG_PREFIX "dump/files: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

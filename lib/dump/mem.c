@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
-#define LOG_PREFIX "mem: "
+#define LOG_PREFIX "dump/mem: "
 #include "log.h"
 #include "util/cleanup.h"
 #include "util/vdso-digest.h"

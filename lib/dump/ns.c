@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOG_PREFIX "dump: "
+#define LOG_PREFIX "dump/ns: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

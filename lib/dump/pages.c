@@ -27,7 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 
-#define LOG_PREFIX "pages: "
+#define LOG_PREFIX "dump/pages: "
 #include "log.h"
 #include "util/testhook.h"
 #include "dump/dump.h"

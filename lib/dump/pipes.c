@@ -12,7 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
-#define LOG_PREFIX "pipes: "
+#define LOG_PREFIX "dump/pipes: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

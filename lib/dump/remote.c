@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 
-#define LOG_PREFIX "remote: "
+#define LOG_PREFIX "dump/remote: "
 #include "log.h"
 #include "dump/dump.h"
 #include "util/inject.h"

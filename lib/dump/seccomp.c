@@ -29,7 +29,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
-#define LOG_PREFIX "seccomp: "
+#define LOG_PREFIX "dump/seccomp: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

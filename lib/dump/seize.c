@@ -14,7 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
-#define LOG_PREFIX "seize: "
+#define LOG_PREFIX "dump/seize: "
 #include "log.h"
 #include "dump/dump.h"
 

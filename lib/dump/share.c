@@ -19,7 +19,7 @@
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
 
-#define LOG_PREFIX "share: "
+#define LOG_PREFIX "dump/share: "
 #include "log.h"
 #include "dump/dump.h"
 

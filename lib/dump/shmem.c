@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#define LOG_PREFIX "shmem: "
+#define LOG_PREFIX "dump/shmem: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

@@ -10,7 +10,7 @@
 #include <sys/ptrace.h>
 #include <sys/time.h>
 
-#define LOG_PREFIX "signals: "
+#define LOG_PREFIX "dump/signals: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

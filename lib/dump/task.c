@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define LOG_PREFIX "task: "
+#define LOG_PREFIX "dump/task: "
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"

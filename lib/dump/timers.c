@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#define LOG_PREFIX "timers: "
+#define LOG_PREFIX "dump/timers: "
 #include "log.h"
 #include "dump/dump.h"
 #include "util/inject.h"

@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
 
-#define LOG_PREFIX "tree: "
+#define LOG_PREFIX "dump/tree: "
 #include "log.h"
 #include "dump/dump.h"
 

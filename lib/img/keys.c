@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#define LOG_PREFIX "keys: "
+#define LOG_PREFIX "img/keys: "
 #include "log.h"
 #include "img/sign.h"
 #include "util/cleanup.h"
@@ -75,7 +75,7 @@ static int write_key_file(int dirfd, const char *name, mode_t mode, const char *
  * dirfd; never replaces a file.  id_hex (17 bytes) receives the key id.
  * Returns 0 or -errno (logged).
  */
-int vxcr_key_new(int dirfd, const char *name, char *id_hex)
+static int key_new(int dirfd, const char *name, char *id_hex)
 {
 	struct vxcr_key k;
 	char file[IMG_KEY_NAME_MAX + 8];
@@ -105,6 +105,12 @@ int vxcr_key_new(int dirfd, const char *name, char *id_hex)
 	return 0;
 }
 
+int vxcr_key_new(int dirfd, const char *name, char *id_hex)
+{
+	err_op_begin();
+	return err_op_end(key_new(dirfd, name, id_hex));
+}
+
 /* Reads "TAG HEX" from fd into bin (exactly len bytes).  0 or -EBADMSG. */
 static int read_key_file(int fd, const char *tag, uint8_t *bin, size_t len)
 {
@@ -131,7 +137,7 @@ static int read_key_file(int fd, const char *tag, uint8_t *bin, size_t len)
  * ours that nobody else can read.  Returns 0 or -errno (logged); *out is
  * freed with vxcr_key_free().
  */
-int vxcr_key_load(const char *path, struct vxcr_key **out)
+static int key_load(const char *path, struct vxcr_key **out)
 {
 	_cleanup_close_ int fd = -1;
 	struct vxcr_key *k;
@@ -166,6 +172,12 @@ int vxcr_key_load(const char *path, struct vxcr_key **out)
 	key_set_name(k, path, ".key");
 	*out = k;
 	return 0;
+}
+
+int vxcr_key_load(const char *path, struct vxcr_key **out)
+{
+	err_op_begin();
+	return err_op_end(key_load(path, out));
 }
 
 void vxcr_key_free(struct vxcr_key *k)
@@ -218,7 +230,7 @@ static bool is_pub(const char *name)
  * Returns 0 or -errno (logged; -ENOKEY: no key in it); *out is freed with
  * vxcr_keyring_free().
  */
-int vxcr_keyring_load(const char *dir, struct vxcr_keyring **out)
+static int keyring_load(const char *dir, struct vxcr_keyring **out)
 {
 	struct vxcr_keyring *kr;
 	struct dirent *de;
@@ -252,6 +264,12 @@ int vxcr_keyring_load(const char *dir, struct vxcr_keyring **out)
 	}
 	*out = kr;
 	return 0;
+}
+
+int vxcr_keyring_load(const char *dir, struct vxcr_keyring **out)
+{
+	err_op_begin();
+	return err_op_end(keyring_load(dir, out));
 }
 
 void vxcr_keyring_free(struct vxcr_keyring *kr)

@@ -30,7 +30,7 @@
 #include <sys/utsname.h>
 #include <zstd.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/reader: "
 #include "log.h"
 #include "img/img-internal.h"
 #include "img/records.h"

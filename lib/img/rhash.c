@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/rhash: "
 #include "log.h"
 #include "img/img-internal.h"
 #include "img/sign.h"
@@ -29,6 +29,7 @@ struct rhasher {
 	bool busy;			/* rec is queued or being hashed */
 	bool stop;
 	pthread_t tid;
+	struct vxcr_error *err;		/* the operation's: the thread fails into it */
 };
 
 /* Adds one record, as stored, to the chain sh. */
@@ -44,6 +45,7 @@ static void *rh_main(void *arg)
 {
 	struct rhasher *h = arg;
 
+	err_attach(h->err);
 	pthread_mutex_lock(&h->lock);
 	for (;;) {
 		while (!h->stop && !h->busy)
@@ -99,7 +101,7 @@ void rh_stop(struct rhasher *h)
 }
 
 /* Starts the thread on the chain sh, with all signals blocked (they are
- * the caller's threads').  Returns 0 or -errno (logged: the caller then
+ * the caller's threads').  Returns 0 or -errno (a warning: the caller then
  * hashes by itself); on success *out owns the thread. */
 int rh_start(struct img_sighash *sh, struct rhasher **out)
 {
@@ -114,12 +116,13 @@ int rh_start(struct img_sighash *sh, struct rhasher **out)
 	pthread_cond_init(&h->work, NULL);
 	pthread_cond_init(&h->idle, NULL);
 	h->sh = sh;
+	h->err = err_current();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = -pthread_create(&h->tid, NULL, rh_main, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
-		pr_err("starting the hashing thread: %s\n", strerror(-ret));
+		pr_warn("starting the hashing thread: %s\n", strerror(-ret));
 		pthread_cond_destroy(&h->idle);
 		pthread_cond_destroy(&h->work);
 		pthread_mutex_destroy(&h->lock);

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/sign: "
 #include "log.h"
 #include "img/img.h"
 #include "img/img-internal.h"

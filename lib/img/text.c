@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/text: "
 #include "log.h"
 #include "img/img.h"
 #include "img/records.h"
@@ -562,7 +562,7 @@ int img_text_size(struct img_reader *r, FILE *out)
 	return 0;
 }
 
-int vxcr_img_print(int fd, enum vxcr_img_view view, const struct vxcr_keyring *kr, FILE *out)
+static int img_print(int fd, enum vxcr_img_view view, const struct vxcr_keyring *kr, FILE *out)
 {
 	static int (*const print[])(struct img_reader *, FILE *) = {
 		[VXCR_IMG_SHOW] = img_text_show,
@@ -588,4 +588,10 @@ int vxcr_img_print(int fd, enum vxcr_img_view view, const struct vxcr_keyring *k
 			 strerror(-ret));
 	img_reader_free(r);
 	return ret;
+}
+
+int vxcr_img_print(int fd, enum vxcr_img_view view, const struct vxcr_keyring *kr, FILE *out)
+{
+	err_op_begin();
+	return err_op_end(img_print(fd, view, kr, out));
 }

@@ -28,11 +28,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <zstd.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/writer: "
 #include "log.h"
 #include "img/img-internal.h"
 #include "img/records.h"
@@ -115,13 +116,32 @@ static int writev_all(int fd, struct iovec *iov, int cnt)
 
 /* ---- writer ---- */
 
-/* writev_all() to the image fd, logging a failure. */
+/* What fd is, for a message: "a pipe", "a regular file", ... */
+static const char *fd_kind(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return "unknown";
+	switch (st.st_mode & S_IFMT) {
+	case S_IFIFO: return "a pipe";
+	case S_IFSOCK: return "a socket";
+	case S_IFREG: return "a regular file";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	default: return "unknown";
+	}
+}
+
+/* writev_all() to the image fd; a failure is the dump's error, naming the
+ * output (also on the store pool's writer thread). */
 static int out_writev(int fd, struct iovec *iov, int cnt)
 {
 	int ret = writev_all(fd, iov, cnt);
 
 	if (ret)
-		pr_err("write to fd %d: %s\n", fd, strerror(-ret));
+		pr_err("cannot write the image to its output (fd %d, %s): %s\n", fd, fd_kind(fd),
+		       strerror(-ret));
 	return ret;
 }
 

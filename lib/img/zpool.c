@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/zpool: "
 #include "log.h"
 #include "img/img-internal.h"
 #include "img/sign.h"
@@ -83,6 +83,7 @@ struct zpool {
 	zpool_out_fn out;
 	zpool_seg_fn seg;		/* NULL: frames are not hashed */
 	void *out_ctx;
+	struct vxcr_error *err;		/* the operation's: workers fail into it */
 };
 
 /* Creates a zstd context with the level (0: 1) and a window of one frame.
@@ -166,6 +167,7 @@ static void *zworker_main(void *arg)
 	struct zslot *s;
 	int err;
 
+	err_attach(p->err);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (!p->stop && p->taken == p->queued)
@@ -370,6 +372,7 @@ static int pool_start(bool store, bool plain, unsigned n, int level, zpool_out_f
 	p->out = out;
 	p->seg = seg;
 	p->out_ctx = ctx;
+	p->err = err_current();
 	ret = pool_alloc(p, n, level);
 	if (ret)
 		goto out_free;

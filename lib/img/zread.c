@@ -33,7 +33,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#define LOG_PREFIX "img: "
+#define LOG_PREFIX "img/zread: "
 #include "log.h"
 #include "img/img-internal.h"
 
@@ -74,6 +74,7 @@ struct zrpool {
 	int rerr;
 	pthread_t reader;
 	bool reader_started;
+	struct vxcr_error *err;		/* the operation's: the threads fail into it */
 	struct zrworker *workers;
 	unsigned nworkers;		/* started */
 	uint8_t *ring;			/* frame outputs, mapped twice in a row */
@@ -201,6 +202,7 @@ static void *zr_reader_main(void *arg)
 	struct zrframe *f;
 	bool whole;
 
+	err_attach(p->err);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (!p->stop && p->filled - p->released == p->nframes)
@@ -236,6 +238,7 @@ static void *zr_worker_main(void *arg)
 	struct zrframe *f;
 	size_t zr;
 
+	err_attach(p->err);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (!p->stop && (p->taken == p->filled ||
@@ -382,6 +385,7 @@ static int zr_start_threads(struct zrpool *p, unsigned n)
 	sigset_t all, old;
 	int ret = 0;
 
+	p->err = err_current();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (; p->nworkers < n; p->nworkers++) {
@@ -400,7 +404,7 @@ static int zr_start_threads(struct zrpool *p, unsigned n)
 /*
  * At a frame boundary of a compressed image: hands the rest of the body to
  * a pool of n workers, with the bytes already in r->ibuf.  Returns 0 or
- * -errno (logged; the caller then reads on by itself).
+ * -errno (a warning: the caller then reads on by itself).
  */
 int zr_start(struct img_reader *r, unsigned n)
 {
@@ -429,7 +433,7 @@ int zr_start(struct img_reader *r, unsigned n)
 		ret = zr_start_threads(p, n);
 	}
 	if (ret) {
-		pr_err("starting %u decompression threads: %s\n", n, strerror(-ret));
+		pr_warn("starting %u decompression threads: %s\n", n, strerror(-ret));
 		p->pend = NULL;
 		zr_free(p);
 		return ret;

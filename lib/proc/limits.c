@@ -2,7 +2,7 @@
  * /proc/PID/limits: resource limits of a process we may not prlimit()
  * (another uid without CAP_SYS_RESOURCE).
  */
-#define LOG_PREFIX "proc: "
+#define LOG_PREFIX "proc/limits: "
 
 #include <errno.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * Validation of a restore plan before anything is created: architecture,
  * CPU features, vdso, files behind mappings, the pid, resource limits.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/check: "
 #include <cpuid.h>
 #include <errno.h>
 #include <signal.h>

@@ -6,7 +6,7 @@
  * unmapped page), registers (resume form, set verbatim), xstate and
  * blocked mask are written with ptrace, and the task is let go.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/core: "
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>

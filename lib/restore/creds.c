@@ -7,7 +7,7 @@
  * raises (they need the final permitted and inheritable sets),
  * no_new_privs.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/creds: "
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -24,7 +24,7 @@
  * failure the tree is killed, the groups are removed and no record is
  * written; the image is only read.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/ctx: "
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -37,15 +37,15 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "util/report.h"
 #include "ctx/ctx.h"
 #include "restore/restore.h"
 
+/* What the supervisor reports besides its result. */
 struct ctx_report {
-	int err;
 	pid_t init;		/* its pid here */
 	uint64_t total_ns;
 	uint64_t pages;
-	char msg[480];
 };
 
 uint64_t ctx_clone_flags(const CtxEntry *ce)
@@ -152,6 +152,7 @@ static int supervise_restore(struct rst_image *img, const struct vxctx_create_ar
 	ret = vxctx_record_write(a->rundir, &r);
 	if (ret) {
 		pr_err("cannot write the record of context %u: %s\n", a->xid, vxcr_last_error());
+		err_wrap("cannot write the record of context %u", a->xid);
 		kill(rep->init, SIGKILL);
 		waitpid(rep->init, NULL, 0);
 		goto fail;
@@ -170,22 +171,21 @@ static void __attribute__((noreturn)) supervisor(struct rst_image *img, int wr)
 	struct ctx_report rep = { 0 };
 	struct vxctx_create_args a;
 	struct vxctx_groups g = { { 0 }, { 0 } };
-	int lock;
+	int lock, ret;
 
+	err_clear();	/* ours to report: what fails from here on */
 	setsid();
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	ctx_args(img, &a);
 	lock = vxctx_lock(a.rundir);
-	rep.err = lock < 0 ? lock : supervise_restore(img, &a, &g, &rep);
+	ret = lock < 0 ? lock : supervise_restore(img, &a, &g, &rep);
 	if (lock >= 0)
 		close(lock);
-	if (rep.err)
-		snprintf(rep.msg, sizeof(rep.msg), "%s", vxcr_last_error());
-	if (write(wr, &rep, sizeof(rep)) != (ssize_t)sizeof(rep) && !rep.err)
+	if (report_send(wr, ret, &rep, sizeof(rep)) && !ret)
 		pr_warn("context %u: the caller is gone\n", a.xid);
-	if (rep.err)
+	if (ret)
 		_exit(1);
 	close(wr);
 	if (img->ns_cgroup_fd >= 0)
@@ -233,7 +233,6 @@ int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats
 	struct ctx_report rep;
 	int p[2], ret;
 	pid_t mid;
-	ssize_t n;
 
 	ret = check_context(img);
 	if (ret)
@@ -257,19 +256,14 @@ int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats
 		return -errno;
 	}
 	waitpid(mid, NULL, 0);
-	do {
-		n = read(p[0], &rep, sizeof(rep));
-	} while (n < 0 && errno == EINTR);
+	ret = report_recv(p[0], &rep, sizeof(rep));
 	close(p[0]);
-	if (n != (ssize_t)sizeof(rep)) {
+	if (ret > 0) {
 		pr_err("context %u: its supervisor died during the restore\n", img->ctxe->xid);
 		return -ECHILD;
 	}
-	if (rep.err) {
-		rep.msg[sizeof(rep.msg) - 1] = '\0';
-		vxcr_log(VXCR_LOG_ERR, "%s", rep.msg);	/* already prefixed */
-		return rep.err;
-	}
+	if (ret)
+		return ret;
 	*pid = rep.init;
 	if (st) {
 		st->total_ns = rep.total_ns;

@@ -10,7 +10,7 @@
  * path (file, directory, device, terminal, mapped file) live here, with
  * the helpers other kinds use (rst_stage_fd, rst_set_fl, rst_write_chunks).
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/files: "
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

@@ -7,7 +7,7 @@
  * recorded tid.  New tasks are auto-attached (PTRACE_O_TRACEFORK/CLONE) and
  * driven from the scratch area they inherit.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/fork: "
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -14,7 +14,7 @@
  * segment whose creator is our pid once nobody has it attached
  * (/proc/sysvipc/shm gives the creator, so no id has to reach it first).
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/janitor: "
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

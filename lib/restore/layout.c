@@ -3,7 +3,7 @@
  * clone: the scratch area, the ranges to unmap in the clone, the vdso moves,
  * and the helper fd numbers.  The range arithmetic is pure (unit-tested).
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/layout: "
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * see pages.c; only read-only shared areas get PROT_WRITE until the end),
  * apply madvise flags; at the end set the mm fields with PR_SET_MM_MAP.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/mem: "
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

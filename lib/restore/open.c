@@ -10,7 +10,7 @@
  * with the wanted flags, through /proc/self/fd, so no second lookup can
  * land elsewhere.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/open: "
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * Read-only private areas: pwrite on /proc/PID/mem (the kernel breaks COW
  * for the tracer), so no mprotect round trips are needed.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/pages: "
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

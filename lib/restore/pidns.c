@@ -8,7 +8,7 @@
  * leaves behind and exits with the root's status once the namespace is
  * empty.  If we die before the report, it dies with the namespace.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/pidns: "
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,14 +24,14 @@
 
 #include "log.h"
 #include "util/clone3.h"
+#include "util/report.h"
 #include "restore/restore.h"
 
+/* What the init reports besides its result. */
 struct ns_report {
-	int err;
 	pid_t pid;		/* root, as the namespace sees it */
 	uint64_t total_ns;
 	uint64_t pages;
-	char msg[480];
 };
 
 static bool in_ns_child;
@@ -66,28 +66,26 @@ static void __attribute__((noreturn)) ns_child(int fd, const struct vxcr_restore
 	struct vxcr_restore_opts inner = *o;
 	struct vxcr_restore_stats st = { 0 };
 	struct ns_report rep = { 0 };
-	ssize_t n;
+	int ret;
 
 	/* our parent is outside the namespace: getppid() says 0 while it lives */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != 0)
 		_exit(1);
+	err_clear();	/* ours to report: what fails from here on */
 	inner.pidns = false;
 	in_ns_child = true;
 	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
 		pr_perror("new PID namespace: cannot mount its /proc");
-		rep.err = -errno;
+		ret = -errno;
 	} else {
-		rep.err = vxcr_restore(fd, &inner, &rep.pid, &st);
+		ret = vxcr_restore(fd, &inner, &rep.pid, &st);
 	}
 	rep.total_ns = st.total_ns;
 	rep.pages = st.pages_restored;
-	if (rep.err)
-		snprintf(rep.msg, sizeof(rep.msg), "%s", vxcr_last_error());
-	else
+	if (!ret)
 		prctl(PR_SET_PDEATHSIG, 0);	/* before the report: our parent may exit at once */
-	n = write(wr, &rep, sizeof(rep));
-	if (rep.err || n != (ssize_t)sizeof(rep))
+	if (report_send(wr, ret, &rep, sizeof(rep)))
 		_exit(1);
 	be_init(rep.pid);
 }
@@ -117,7 +115,6 @@ int restore_pidns(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	struct ns_report rep;
 	int p[2], ret;
 	long r;
-	ssize_t n;
 
 	if (pipe2(p, O_CLOEXEC)) {
 		pr_perror("pipe");
@@ -137,19 +134,13 @@ int restore_pidns(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		ns_child(fd, o, p[1]);
 	}
 	close(p[1]);
-	do {
-		n = read(p[0], &rep, sizeof(rep));
-	} while (n < 0 && errno == EINTR);
+	ret = report_recv(p[0], &rep, sizeof(rep));
 	close(p[0]);
-	if (n != (ssize_t)sizeof(rep) || rep.err) {
-		if (n == (ssize_t)sizeof(rep)) {
-			rep.msg[sizeof(rep.msg) - 1] = '\0';
-			vxcr_log(VXCR_LOG_ERR, "%s", rep.msg);
-		} else {
+	if (ret) {
+		if (ret > 0)
 			pr_err("the new PID namespace's init died during the restore\n");
-		}
 		waitpid(r, NULL, 0);
-		return n == (ssize_t)sizeof(rep) && rep.err ? rep.err : -ECHILD;
+		return ret > 0 ? -ECHILD : ret;
 	}
 	*pid = root_seen_from_here(r);
 	if (*pid < 0) {

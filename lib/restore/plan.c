@@ -2,7 +2,7 @@
  * Restore plan: every record before the first PAGES record, kept in memory so
  * the pages can be streamed straight into the new process afterwards.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/plan: "
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>

@@ -236,8 +236,8 @@ struct rst_image *rst_image_new(int fd, const struct vxcr_restore_opts *o)
 	return img;
 }
 
-int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
-		 struct vxcr_restore_stats *st)
+static int restore_image(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
+			 struct vxcr_restore_stats *st)
 {
 	struct vxcr_restore_opts defaults;
 	struct rst_image *img;
@@ -265,6 +265,13 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		ret = restore_run(img, pid, st);
 	rst_image_free(img);
 	return ret;
+}
+
+int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
+		 struct vxcr_restore_stats *st)
+{
+	err_op_begin();
+	return err_op_end(restore_image(fd, o, pid, st));
 }
 
 int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st)

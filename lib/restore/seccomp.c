@@ -21,7 +21,7 @@
  *   stop), or the filter kills the task (the restore fails: died in an
  *   injected call); never a hang.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/seccomp: "
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

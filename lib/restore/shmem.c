@@ -15,7 +15,7 @@
  *   each task with shmat at its address, and IPC_RMID'ed again at the end
  *   if it was.  A failed restore removes the segments it created.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/shmem: "
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

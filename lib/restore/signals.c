@@ -4,7 +4,7 @@
  * yet), the alternate stack and interval timers.  The pending queues are
  * queued again by injection (fork.c), the blocked mask set by core.c.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/signals: "
 #include <errno.h>
 #include <signal.h>
 #include <string.h>

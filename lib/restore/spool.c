@@ -10,7 +10,7 @@
  * to and including the trailer), then we wait a bounded time for the pid to
  * be released and replay the spooled records.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/spool: "
 
 #include <errno.h>
 #include <signal.h>

@@ -12,7 +12,7 @@
  * A SIGKILLed vxrestore cannot remove what it created: the janitor
  * (janitor.c), started before the first segment is created, does.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/sysv: "
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * any more (single-process images).  A controlling terminal is not
  * reacquired.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/task: "
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

@@ -9,7 +9,7 @@
  * keeps its si_overrun in the requeued siginfo, the counter itself starts
  * from 0.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/timers: "
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

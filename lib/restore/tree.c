@@ -4,7 +4,7 @@
  * scratch gadget and stops itself under ptrace; failures come back to the
  * parent over a pipe as {errno, message}.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/tree: "
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "util/clone3.h"
+#include "util/report.h"
 #include "restore/restore.h"
 
 #ifndef RSEQ_FLAG_UNREGISTER
@@ -27,27 +28,9 @@
 #endif
 #define RST_RSEQ_SIG 0x53053053
 
-struct rst_report {
-	int err;
-	char msg[508];
-};
-
 /* glibc's rseq registration (sys/rseq.h of glibc >= 2.35). */
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
-
-/* Child: sends err and the last error message to the parent.  Returns err. */
-static int child_report(const struct rst_image *img, int err)
-{
-	struct rst_report r = { .err = err };
-	ssize_t n;
-
-	snprintf(r.msg, sizeof(r.msg), "%s", *vxcr_last_error() ? vxcr_last_error() :
-		 strerror(-err));
-	n = write(img->ctl_fd, &r, sizeof(r));
-	(void)n;
-	return err;
-}
 
 /*
  * Child: drops glibc's rseq registration, whose area lies in memory about
@@ -129,6 +112,7 @@ static void __attribute__((noreturn)) child_main(struct rst_proc *root, pid_t pa
 	const struct rst_image *img = root->img;
 	int ret;
 
+	err_clear();	/* ours to report: what fails from here on */
 	/* the init of a new pid namespace sees its parent as 0 */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != (img->ctxe ? 0 : parent))
 		_exit(1);
@@ -139,24 +123,20 @@ static void __attribute__((noreturn)) child_main(struct rst_proc *root, pid_t pa
 		close(root->ctl_wr);
 	}
 	ret = child_steps(root);
-	child_report(img, ret);
+	report_send(img->ctl_fd, ret, NULL, 0);
 	_exit(1);
 }
 
-/* Parent: a failed child's report, logged as our error. */
+/* Parent: a failed child's report; its error becomes ours. */
 static int read_report(struct rst_proc *root, int status)
 {
-	struct rst_report r;
-	ssize_t n;
+	int ret = report_recv(root->ctl_rd, NULL, 0);
 
-	n = read(root->ctl_rd, &r, sizeof(r));
-	if (n != (ssize_t)sizeof(r) || r.err >= 0) {
+	if (ret >= 0) {
 		pr_err("pid %d: restore child died early (status %#x)\n", root->pid, status);
 		return -ECHILD;
 	}
-	r.msg[sizeof(r.msg) - 1] = '\0';
-	vxcr_log(VXCR_LOG_ERR, "%s", r.msg);	/* already prefixed by the child */
-	return r.err;
+	return ret;
 }
 
 /* Parent: waits for the child's SIGSTOP and takes hold of it. */

@@ -12,7 +12,7 @@
  * Anything unusual (no userfaultfd, a refused register) falls back to
  * process_vm_writev silently: this is only a speed-up.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/uffd: "
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * image is refused if its vdso text differs from ours (digest as the dumper
  * computes it) or the areas differ in size.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/vdso: "
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

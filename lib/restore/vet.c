@@ -12,7 +12,7 @@
  * limits) can change after the dump and are not the dump's to judge.
  * The bytes of data and page records are not copied.
  */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "restore/vet: "
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +72,6 @@ static int vet_fail(struct rst_vet *v, int err)
 
 	if (!err)
 		return 0;
-	if (!strncmp(e, LOG_PREFIX, strlen(LOG_PREFIX)))
-		e += strlen(LOG_PREFIX);
 	snprintf(v->why, sizeof(v->why), "%s", *e ? e : strerror(-err));
 	return v->err = err;
 }

@@ -7,7 +7,7 @@
  * statistics, whatever fd is; restart peeks at it without consuming
  * anything, so vxcr_restore() then reads the stream from its start.
  */
-#define LOG_PREFIX "switch: "
+#define LOG_PREFIX "switch/cr: "
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -137,7 +137,7 @@ static long kmod_call(int fd, const struct vcmd_desc *d, uint32_t id, void *data
 	return ioc.result < 0 ? -EPROTO : ioc.result;
 }
 
-long vserver(uint32_t cmd, uint32_t id, void *data)
+static long vserver_call(uint32_t cmd, uint32_t id, void *data)
 {
 	_cleanup_close_ int kfd = -1;
 	const struct vcmd_desc *d;
@@ -163,4 +163,10 @@ long vserver(uint32_t cmd, uint32_t id, void *data)
 		ret = kfd;
 	errno = saved_errno;
 	return ret;
+}
+
+long vserver(uint32_t cmd, uint32_t id, void *data)
+{
+	err_op_begin();
+	return err_op_end_long(vserver_call(cmd, id, data));
 }

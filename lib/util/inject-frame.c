@@ -15,7 +15,7 @@
  * frame; the bytes of the whole area are saved first and written back by
  * inject_fini().
  */
-#define LOG_PREFIX "inject: "
+#define LOG_PREFIX "util/inject: "
 
 #include <cpuid.h>
 #include <errno.h>

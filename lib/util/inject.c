@@ -1,7 +1,7 @@
 /*
  * Single system calls run inside a ptrace-stopped task; see inject.h.
  */
-#define LOG_PREFIX "inject: "
+#define LOG_PREFIX "util/inject: "
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
  * relative to the one before, checking the open fd (fstat), so no path is
  * resolved twice and no symlink is followed.  NOTES: "Trust of images".
  */
-#define LOG_PREFIX ""
+#define LOG_PREFIX "util/trust: "
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -143,7 +143,7 @@ static int absolute(const char *path, char *buf, size_t len)
  * refusal, hint says how to make it trusted.  Returns the fd, or -errno
  * after one log line ("image /x: writable by group: refusing (hint)").
  */
-int vxcr_open_trusted(const char *path, int flags, const char *what, const char *hint)
+static int open_trusted(const char *path, int flags, const char *what, const char *hint)
 {
 	const struct trust_walk tw = { what, path, hint };
 	char abs[PATH_MAX], *c, *next;
@@ -172,4 +172,10 @@ int vxcr_open_trusted(const char *path, int flags, const char *what, const char 
 		pr_err("%s %s: names a directory\n", what, path);
 	close(dirfd);
 	return fd;
+}
+
+int vxcr_open_trusted(const char *path, int flags, const char *what, const char *hint)
+{
+	err_op_begin();
+	return err_op_end(open_trusted(path, flags, what, hint));
 }

@@ -19,10 +19,27 @@ extern "C" {
 
 enum vxcr_log_level { VXCR_LOG_ERR = 0, VXCR_LOG_WARN, VXCR_LOG_INFO, VXCR_LOG_DEBUG };
 
+/* Logs are for tracing: msg says side and module ("dump/files: ...").  An
+ * error's line is logged too (and again when a caller adds context); what
+ * failed is vxcr_error(), not the last line logged. */
 typedef void (*vxcr_log_fn)(enum vxcr_log_level lvl, const char *msg, void *arg);
 void vxcr_set_log(vxcr_log_fn fn, void *arg);
 void vxcr_set_log_level(enum vxcr_log_level lvl);
-/* The last error message logged at VXCR_LOG_ERR by this thread ("" if none). */
+/*
+ * Errors are values.  Each call of this API is one operation with one
+ * error: the first failure, set where it is known (by the calling thread,
+ * a worker thread of the operation or a process it forked), naming the
+ * object and the reason; a vaguer message logged on the way back up never
+ * replaces it.  Only the caller turns it into text.
+ */
+struct vxcr_error {
+	int code;		/* 0, or the negative errno the call returned */
+	char msg[256];		/* one line, no newline, no module prefix ("" if none) */
+};
+/* The error of this thread's last call that failed ("" and 0 after a call
+ * that succeeded). */
+const struct vxcr_error *vxcr_error(void);
+/* vxcr_error()->msg. */
 const char *vxcr_last_error(void);
 /* Test hook for the tools: true if $VXCR_TEST_SKIP names step (a step the
  * caller leaves out, to test the path taken without a kernel feature). */
