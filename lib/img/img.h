@@ -125,7 +125,7 @@ int img_unpack(const struct img_record *rec, const ProtobufCMessageDescriptor *d
  * The header of the image at the start of src, left in place for the next
  * reader (img_source_peek(): a file, pipe, socket or memory), its crc
  * checked.  Returns 0 with *out (free with img_header__free_unpacked()),
- * or -EBADMSG (not an image, bad crc, malformed), -E2BIG, -ENODATA
+ * or -EBADMSG (not an image, absurd length, bad crc, malformed), -ENODATA
  * (truncated), -ESPIPE (cannot be peeked), -errno; the message is in
  * img_last_open_error().
  */

@@ -2,7 +2,8 @@
  * Image stream reader (the writer is writer.c).  The format is
  * docs/image-format.md.
  *
- * Reader: one input buffer; body bytes are copied (or decompressed) straight
+ * Reader: one input buffer, filled from the source (stream.h: an fd,
+ * memory, later a channel); body bytes are copied (or decompressed) straight
  * into the payload buffer, which grows only as data actually arrives, so a
  * hostile length never allocates more than about twice the bytes present.
  * Every error is sticky and described by img_reader_error().  Once a
@@ -693,8 +694,8 @@ int img_peek_header(struct img_source *src, ImgHeader **out)
 		ret = -EBADMSG;
 	hlen = ret ? 0 : get_le32(pre + IMG_MAGIC_LEN + 4);
 	if (!ret && hlen > IMG_MAX_HEADER)
-		return open_fail(-E2BIG, "%s: header length %u exceeds the %u byte limit",
-				 src->name, hlen, IMG_MAX_HEADER);
+		return open_fail(-EBADMSG, "%s: not a vxcr image (header length %u "
+				 "exceeds the %u byte limit)", src->name, hlen, IMG_MAX_HEADER);
 	if (!ret && !(buf = malloc(sizeof(pre) + hlen + 4)))
 		return -ENOMEM;
 	if (!ret)

@@ -4,7 +4,8 @@
  *
  * Writer: records go into a 1 MiB output buffer; a large payload of an
  * uncompressed image is written straight from the caller's memory with one
- * writev (buffered bytes + payload).  With compression on one thread every
+ * writev (buffered bytes + payload) to the sink (stream.h: an fd, memory,
+ * later a channel).  With compression on one thread every
  * body byte is fed to a ZSTD_CCtx from the caller's memory and the
  * compressed output collects in the same buffer; a frame is ended every
  * IMG_FRAME_BYTES of input so frames decode independently.  With more
