@@ -290,15 +290,16 @@ static int mem_sink_grow(struct mem_sink *m, size_t need)
 static ssize_t mem_sink_writev(struct img_sink *s, const struct iovec *iov, int cnt)
 {
 	struct mem_sink *m = (struct mem_sink *)s;
-	size_t total = 0, n;
+	size_t want = 0, total, n;
 	int i, ret;
 
 	for (i = 0; i < cnt; i++)
-		total += iov[i].iov_len;
+		want += iov[i].iov_len;
+	total = want;
 	if (m->limit && total > m->limit - m->len)
 		total = m->limit - m->len;
-	if (!total && cnt)
-		return -ENOSPC;
+	if (!total)
+		return want ? -ENOSPC : 0;
 	if (m->len + total > m->cap) {
 		ret = mem_sink_grow(m, m->len + total);
 		if (ret)
