@@ -313,13 +313,13 @@ static int write_image(struct dump_ctx *ctx)
 static int sync_image(struct dump_ctx *ctx)
 {
 	const struct vxcr_dump_opts *o = ctx->opts;
-	struct stat st;
 	int ret;
 
-	if (o->fsync && !fstat(ctx->out_fd, &st) && S_ISREG(st.st_mode) &&
-	    fsync(ctx->out_fd)) {
-		pr_perror("cannot fsync the image");
-		return -errno;
+	/* a regular file is fsync'ed; the sink logs a failure */
+	if (o->fsync) {
+		ret = img_sink_sync(img_writer_sink(ctx->w));
+		if (ret)
+			return ret;
 	}
 	if (!o->commit)
 		return 0;

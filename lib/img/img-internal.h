@@ -76,11 +76,9 @@ void zpool_free(struct zpool *p);
 struct zrpool;
 struct zrframe;
 
-/* Waits until fd is ready for events (poll); 0 or -errno.  writer.c */
-int img_wait_fd(int fd, short events);
-
 struct img_reader {
-	int fd;
+	struct img_source *src;
+	bool own_src;			/* made by img_reader_open() */
 	int err;			/* sticky */
 	bool done;			/* valid trailer seen */
 	bool eof;
@@ -163,7 +161,7 @@ void rh_stop(struct rhasher *h);
  * on the caller's thread from in[0..in_len), so that the caller sees the
  * same bytes and the same error as without the pool.  The last frame has
  * handover set: in[0..in_len) are the next bytes of the stream (an
- * incomplete or unexpected frame, or nothing at the end of the fd), eof
+ * incomplete or unexpected frame, or nothing at the end of the source), eof
  * and rerr say how reading stopped, and the caller reads on by itself.
  */
 struct zrframe {

@@ -16,6 +16,7 @@
 
 #include "header.pb-c.h"
 #include "vxcr/image.h"
+#include "img/stream.h"
 
 struct img_writer;
 struct img_reader;
@@ -46,7 +47,11 @@ struct img_record {
 	uint64_t offset;	/* offset of the record in the (decompressed) body */
 };
 
-/* Writer.  All return 0 or -errno. */
+/* Writer.  All return 0 or -errno.  The writer puts its bytes into a sink
+ * (stream.h; borrowed, it must outlive the writer); img_writer_open() makes
+ * an fd sink the writer owns. */
+int img_writer_open_sink(struct img_sink *sink, const struct img_write_opts *opts,
+			 struct img_writer **out);
 int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer **out);
 int img_write_raw(struct img_writer *w, uint32_t type, uint32_t flags,
 		  const void *payload, uint64_t len);
@@ -54,8 +59,13 @@ int img_write_raw(struct img_writer *w, uint32_t type, uint32_t flags,
 int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 		   const void *prefix, size_t plen, const void *data, uint64_t dlen);
 int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *msg);
-/* Writes the trailer, ends compression, flushes; does not close fd. */
+/* Writes the trailer, ends compression, flushes; the sink stays open (an fd
+ * is not closed, nor synced: img_sink_sync()). */
 int img_writer_finish(struct img_writer *w);
+/* The writer's sink; the message of a failed write ("write to pipe (fd 1):
+ * Broken pipe"), or "". */
+struct img_sink *img_writer_sink(const struct img_writer *w);
+const char *img_writer_error(const struct img_writer *w);
 /*
  * A tap sees every record the caller writes, right after it is written:
  * hdr has its type, flags, length and index (payload NULL), the payload
@@ -75,6 +85,10 @@ const ImgHeader *img_writer_header(const struct img_writer *w);
  * them); img_reader_error() gives a one-line description of the last error.
  */
 int img_reader_open(int fd, struct img_reader **out);
+/* The same over a source (stream.h; borrowed, it must outlive the reader);
+ * img_reader_open() makes an fd source the reader owns. */
+int img_reader_open_source(struct img_source *src, struct img_reader **out);
+struct img_source *img_reader_source(const struct img_reader *r);
 int img_read_record(struct img_reader *r, struct img_record *rec);
 const ImgHeader *img_reader_header(const struct img_reader *r);
 const char *img_reader_error(const struct img_reader *r);
@@ -107,7 +121,17 @@ const uint8_t *img_reader_sig_id(const struct img_reader *r);
 int img_unpack(const struct img_record *rec, const ProtobufCMessageDescriptor *d,
 	       ProtobufCMessage **out);
 
-/* Bytes taken from the fd so far (compressed size of what was read). */
+/*
+ * The header of the image at the start of src, left in place for the next
+ * reader (img_source_peek(): a file, pipe, socket or memory), its crc
+ * checked.  Returns 0 with *out (free with img_header__free_unpacked()),
+ * or -EBADMSG (not an image, absurd length, bad crc, malformed), -ENODATA
+ * (truncated), -ESPIPE (cannot be peeked), -errno; the message is in
+ * img_last_open_error().
+ */
+int img_peek_header(struct img_source *src, ImgHeader **out);
+
+/* Bytes taken from the source so far (compressed size of what was read). */
 uint64_t img_reader_raw_bytes(const struct img_reader *r);
 /* Message of the last failed img_reader_open() of this thread ("" if none). */
 const char *img_last_open_error(void);

@@ -2,7 +2,8 @@
  * Image stream reader (the writer is writer.c).  The format is
  * docs/image-format.md.
  *
- * Reader: one input buffer; body bytes are copied (or decompressed) straight
+ * Reader: one input buffer, filled from the source (stream.h: an fd,
+ * memory, later a channel); body bytes are copied (or decompressed) straight
  * into the payload buffer, which grows only as data actually arrives, so a
  * hostile length never allocates more than about twice the bytes present.
  * Every error is sticky and described by img_reader_error().  Once a
@@ -18,7 +19,6 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,22 +79,12 @@ int img_reader_fail(struct img_reader *r, const struct img_record *rec, int err,
 static ssize_t read_some(struct img_reader *r, void *dst, size_t n)
 {
 	ssize_t got;
-	int ret;
 
 	if (r->rerr)		/* met by the pool's reader thread */
 		return r->rerr;
-	for (;;) {
-		got = read(r->fd, dst, n);
-		if (got >= 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		ret = img_wait_fd(r->fd, POLLIN);
-		if (ret)
-			return ret;
-	}
+	got = r->src->ops->read(r->src, dst, n, -1);
+	if (got < 0)
+		return got;
 	r->raw_bytes += got;
 	if (!got)
 		r->eof = true;
@@ -684,6 +674,47 @@ static int read_header(struct img_reader *r)
 	return 0;
 }
 
+/*
+ * The header at the start of src, left in place: the preamble first (for
+ * the length), then preamble, header and crc together, so that a pipe's
+ * peek sees one contiguous prefix.  Returns 0 with *out, or -errno with
+ * the message in img_last_open_error().
+ */
+int img_peek_header(struct img_source *src, ImgHeader **out)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	uint8_t pre[IMG_PREAMBLE_LEN];
+	uint32_t hlen;
+	ImgHeader *h;
+	int ret;
+
+	open_err[0] = '\0';
+	ret = img_source_peek(src, pre, sizeof(pre));
+	if (!ret && memcmp(pre, IMG_MAGIC, IMG_MAGIC_LEN))
+		ret = -EBADMSG;
+	hlen = ret ? 0 : get_le32(pre + IMG_MAGIC_LEN + 4);
+	if (!ret && hlen > IMG_MAX_HEADER)
+		return open_fail(-EBADMSG, "%s: not a vxcr image (header length %u "
+				 "exceeds the %u byte limit)", src->name, hlen, IMG_MAX_HEADER);
+	if (!ret && !(buf = malloc(sizeof(pre) + hlen + 4)))
+		return -ENOMEM;
+	if (!ret)
+		ret = img_source_peek(src, buf, sizeof(pre) + hlen + 4);
+	if (ret == -EBADMSG)
+		return open_fail(ret, "%s: not a vxcr image (bad magic)", src->name);
+	if (ret)
+		return open_fail(ret, "%s: cannot peek at the image header: %s", src->name,
+				 ret == -ENODATA ? "truncated" : ret == -ESPIPE ?
+				 "cannot be peeked at" : strerror(-ret));
+	if (crc32c(0, buf + sizeof(pre), hlen) != get_le32(buf + sizeof(pre) + hlen))
+		return open_fail(-EBADMSG, "%s: image header checksum mismatch", src->name);
+	h = img_header__unpack(NULL, hlen, buf + sizeof(pre));
+	if (!h)
+		return open_fail(-EBADMSG, "%s: image header malformed", src->name);
+	*out = h;
+	return 0;
+}
+
 /* Decompression workers by default: online CPUs, at most AUTO_THREADS_MAX. */
 static unsigned auto_threads(void)
 {
@@ -703,9 +734,10 @@ int img_reader_set_threads(struct img_reader *r, int threads)
 	return 0;
 }
 
-/* Opens an image on fd and checks its header.  Returns 0 or -errno
- * (message in img_last_open_error()); on success *out owns the reader. */
-int img_reader_open(int fd, struct img_reader **out)
+/* Opens an image on src (borrowed) and checks its header.  Returns 0 or
+ * -errno (message in img_last_open_error()); on success *out owns the
+ * reader. */
+int img_reader_open_source(struct img_source *src, struct img_reader **out)
 {
 	struct img_reader *r;
 	int ret = -ENOMEM;
@@ -714,7 +746,7 @@ int img_reader_open(int fd, struct img_reader **out)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->fd = fd;
+	r->src = src;
 	r->ibuf = malloc(IBUF_SIZE);
 	if (!r->ibuf)
 		goto out_free;
@@ -734,6 +766,28 @@ out_free:
 	return ret;
 }
 
+/* Opens an image on fd (an fd source, img_source_fd()).  Returns 0 or
+ * -errno (message in img_last_open_error()); on success *out owns the
+ * reader. */
+int img_reader_open(int fd, struct img_reader **out)
+{
+	struct img_source *src;
+	int ret;
+
+	ret = img_source_fd(fd, NULL, &src);
+	if (ret) {
+		open_err[0] = '\0';
+		return open_fail(ret, "out of memory");
+	}
+	ret = img_reader_open_source(src, out);
+	if (ret) {
+		img_source_free(src);
+		return ret;
+	}
+	(*out)->own_src = true;
+	return 0;
+}
+
 void img_reader_free(struct img_reader *r)
 {
 	if (!r)
@@ -743,10 +797,17 @@ void img_reader_free(struct img_reader *r)
 	if (r->hdr)
 		img_header__free_unpacked(r->hdr, NULL);
 	ZSTD_freeDCtx(r->dctx);
+	if (r->own_src)
+		img_source_free(r->src);
 	free(r->payload);
 	free(r->payload2);
 	free(r->ibuf);
 	free(r);
+}
+
+struct img_source *img_reader_source(const struct img_reader *r)
+{
+	return r->src;
 }
 
 const ImgHeader *img_reader_header(const struct img_reader *r)

@@ -4,7 +4,8 @@
  *
  * Writer: records go into a 1 MiB output buffer; a large payload of an
  * uncompressed image is written straight from the caller's memory with one
- * writev (buffered bytes + payload).  With compression on one thread every
+ * writev (buffered bytes + payload) to the sink (stream.h: an fd, memory,
+ * later a channel).  With compression on one thread every
  * body byte is fed to a ZSTD_CCtx from the caller's memory and the
  * compressed output collects in the same buffer; a frame is ended every
  * IMG_FRAME_BYTES of input so frames decode independently.  With more
@@ -20,7 +21,6 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +38,7 @@
 #include "img/img-internal.h"
 #include "img/records.h"
 #include "img/sign.h"
+#include "img/stream.h"
 #include "sign.pb-c.h"
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
@@ -47,7 +48,8 @@
 #define PAYLOAD_MIN	(64u << 10)	/* first payload buffer size */
 
 struct img_writer {
-	int fd;
+	struct img_sink *sink;
+	bool own_sink;			/* made by img_writer_open() */
 	int err;			/* sticky */
 	bool finished;
 	ZSTD_CCtx *cctx;		/* compressing on the caller's thread */
@@ -72,48 +74,6 @@ struct img_writer {
 	uint8_t image_id[16], parent_id[16];
 };
 
-/* Waits until fd is ready for events (non-blocking fds). */
-int img_wait_fd(int fd, short events)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	while (poll(&p, 1, -1) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
-}
-
-/* Writes all of iov[0..cnt) to fd, across short writes and EINTR.  Modifies iov. */
-static int writev_all(int fd, struct iovec *iov, int cnt)
-{
-	ssize_t n;
-	int ret;
-
-	while (cnt) {
-		n = writev(fd, iov, cnt);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			ret = img_wait_fd(fd, POLLOUT);
-			if (ret)
-				return ret;
-			continue;
-		}
-		while (cnt && (size_t)n >= iov->iov_len) {
-			n -= iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= n;
-		}
-	}
-	return 0;
-}
-
 /* ---- writer ---- */
 
 /* What fd is, for a message: "a pipe", "a regular file", ... */
@@ -133,18 +93,6 @@ static const char *fd_kind(int fd)
 	}
 }
 
-/* writev_all() to the image fd; a failure is the dump's error, naming the
- * output (also on the store pool's writer thread). */
-static int out_writev(int fd, struct iovec *iov, int cnt)
-{
-	int ret = writev_all(fd, iov, cnt);
-
-	if (ret)
-		pr_err("cannot write the image to its output (fd %d, %s): %s\n", fd, fd_kind(fd),
-		       strerror(-ret));
-	return ret;
-}
-
 /* Writes the buffered bytes and, if data, data after them in one writev. */
 static int out_flush(struct img_writer *w, const void *data, size_t dlen)
 {
@@ -154,7 +102,7 @@ static int out_flush(struct img_writer *w, const void *data, size_t dlen)
 	};
 	int ret;
 
-	ret = out_writev(w->fd, w->olen ? iov : iov + 1, w->olen ? 2 : 1);
+	ret = img_sink_writev_all(w->sink, w->olen ? iov : iov + 1, w->olen ? 2 : 1);
 	if (ret)
 		return ret;
 	w->olen = 0;
@@ -185,13 +133,12 @@ static int pool_out(void *ctx, const void *buf, size_t len)
 }
 
 /* Writes a chunk of an uncompressed body; runs on the writer thread, so it
- * reads nothing of the writer but the fd. */
+ * touches nothing of the writer but the sink. */
 static int store_out(void *ctx, const void *buf, size_t len)
 {
 	const struct img_writer *w = ctx;
-	struct iovec iov = { (void *)buf, len };
 
-	return out_writev(w->fd, &iov, 1);
+	return img_sink_write_all(w->sink, buf, len);
 }
 
 /* Runs the compressor over src with mode until it is consumed (continue)
@@ -467,7 +414,7 @@ int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *m
 	return ret;
 }
 
-/* Writes the trailer, ends compression, flushes; does not close fd. */
+/* Writes the trailer, ends compression, flushes; the sink stays open. */
 int img_writer_finish(struct img_writer *w)
 {
 	ImgTrailer t = IMG_TRAILER__INIT;
@@ -609,8 +556,10 @@ static int setup_threads(struct img_writer *w, const struct img_write_opts *o)
 	return zpool_start(n, o->level, pool_out, seg, w, &w->pool);
 }
 
-/* Starts an image on fd.  Returns 0 or -errno; on success *out owns the writer. */
-int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer **out)
+/* Starts an image on sink (borrowed: it must outlive the writer).  Returns
+ * 0 or -errno; on success *out owns the writer. */
+int img_writer_open_sink(struct img_sink *sink, const struct img_write_opts *opts,
+			 struct img_writer **out)
 {
 	static const struct img_write_opts defaults = { .compress = true };
 	const struct img_write_opts *o = opts ? opts : &defaults;
@@ -620,7 +569,7 @@ int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->fd = fd;
+	w->sink = sink;
 	w->key = opts ? opts->sign_key : NULL;
 	w->obuf = malloc(OBUF_SIZE);
 	if (!w->obuf)
@@ -647,15 +596,50 @@ out_free:
 	return ret;
 }
 
+/* Starts an image on fd (an fd sink, img_sink_fd()).  Returns 0 or -errno;
+ * on success *out owns the writer. */
+int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer **out)
+{
+	char name[IMG_STREAM_NAME_LEN];
+	struct img_sink *sink;
+	int ret;
+
+	snprintf(name, sizeof(name), "the image output (fd %d, %s)", fd, fd_kind(fd));
+	ret = img_sink_fd(fd, name, &sink);
+	if (ret)
+		return ret;
+	ret = img_writer_open_sink(sink, opts, out);
+	if (ret) {
+		img_sink_free(sink);
+		return ret;
+	}
+	(*out)->own_sink = true;
+	return 0;
+}
+
 void img_writer_free(struct img_writer *w)
 {
 	if (!w)
 		return;
 	zpool_free(w->pool);
 	ZSTD_freeCCtx(w->cctx);
+	if (w->own_sink)
+		img_sink_free(w->sink);
 	free(w->msgbuf);
 	free(w->obuf);
 	free(w);
+}
+
+struct img_sink *img_writer_sink(const struct img_writer *w)
+{
+	return w->sink;
+}
+
+/* The message of the writer's sticky error: the sink's when the sink
+ * failed ("write to pipe (fd 1): Broken pipe"), else "". */
+const char *img_writer_error(const struct img_writer *w)
+{
+	return w->sink->errmsg;
 }
 
 const ImgHeader *img_writer_header(const struct img_writer *w)

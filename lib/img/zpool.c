@@ -139,12 +139,12 @@ static int zslot_compress(ZSTD_CCtx *cctx, struct zslot *s)
  * returns that error).  Only one worker runs, so chunks go out in order. */
 static int zslot_store(struct zpool *p, struct zslot *s)
 {
-	int err = __atomic_load_n(&p->werr, __ATOMIC_RELAXED);
+	int err = __atomic_load_n(&p->werr, __ATOMIC_ACQUIRE);
 
 	if (!err)
 		err = p->out(p->out_ctx, s->in, s->in_len);
 	if (err)
-		__atomic_store_n(&p->werr, err, __ATOMIC_RELAXED);
+		__atomic_store_n(&p->werr, err, __ATOMIC_RELEASE);
 	return err;
 }
 
@@ -190,7 +190,7 @@ static void *zworker_main(void *arg)
 }
 
 /*
- * Writes compressed frames to the fd in order, up to frame upto: only those
+ * Writes compressed frames to the sink in order, up to frame upto: only those
  * already done, or (wait) waiting for each.  In store mode the worker has
  * written them: only collects them.  Returns 0 or the first error (of
  * compression or of the write).
@@ -261,7 +261,7 @@ int zpool_put(struct zpool *p, const uint8_t *buf, size_t len, uint32_t *crc)
 	int ret;
 
 	if (p->store) {
-		ret = __atomic_load_n(&p->werr, __ATOMIC_RELAXED);
+		ret = __atomic_load_n(&p->werr, __ATOMIC_ACQUIRE);
 		if (ret)
 			return ret;
 	}

@@ -1,16 +1,16 @@
 /*
  * Decompression pool of the image reader.
  *
- * A reader thread takes the compressed body from the fd and splits it at
- * frame boundaries: it checks each frame header as the caller's thread
- * would (img_frame_header_bad()), then walks the block headers, reading
+ * A reader thread takes the compressed body from the source (stream.h) and
+ * splits it at frame boundaries: it checks each frame header as the caller's
+ * thread would (img_frame_header_bad()), then walks the block headers, reading
  * exactly up to the next one, so that no read goes past the end of a
  * frame.  Whole frames go to the workers, each with its own ZSTD_DCtx,
  * which decode them into IMG_FRAME_BYTES buffers; the caller consumes the
  * frames strictly in order.  At most 2 x workers frames are in flight.
  *
  * Anything unusual ends the pool's part at a frame boundary: an incomplete
- * frame at the end of the fd, a read error, a header the writer does not
+ * frame at the end of the source, a read error, a header the writer does not
  * make, a reserved block type, a frame bigger than any the writer makes.
  * The reader thread then stops reading and hands the bytes it has to the
  * caller, which reads on from there on its own thread exactly as without
@@ -23,7 +23,6 @@
  * when it has consumed the frame.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -31,7 +30,6 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
 #define LOG_PREFIX "img/zread: "
 #include "log.h"
@@ -64,9 +62,8 @@ struct zrpool {
 	bool joined;
 	bool hash;			/* workers hash the frames they decode */
 	/* the reader thread's */
-	int fd;
+	struct img_source *src;
 	int stopfd;			/* eventfd: wakes the reader thread */
-	bool may_block;			/* fd is not a regular file: poll */
 	uint8_t *pend;			/* bytes the caller had read ahead */
 	size_t ppos, plen;
 	uint64_t *raw_bytes;
@@ -81,12 +78,10 @@ struct zrpool {
 	size_t ring_len;		/* one mapping, 0 if none */
 };
 
-/* Reads from the bytes read ahead, then from the fd, waking up on stop.
- * Returns bytes, 0 at EOF, or -errno (-ECANCELED on stop). */
-static ssize_t zr_read_fd(struct zrpool *p, uint8_t *dst, size_t n)
+/* Reads from the bytes read ahead, then from the source, waking up on
+ * stop.  Returns bytes, 0 at EOF, or -errno (-ECANCELED on stop). */
+static ssize_t zr_read_src(struct zrpool *p, uint8_t *dst, size_t n)
 {
-	struct pollfd pfd[2] = { { .fd = p->fd, .events = POLLIN },
-				 { .fd = p->stopfd, .events = POLLIN } };
 	ssize_t got;
 
 	if (p->ppos < p->plen) {
@@ -97,23 +92,9 @@ static ssize_t zr_read_fd(struct zrpool *p, uint8_t *dst, size_t n)
 	}
 	if (p->eof)
 		return 0;
-	for (;;) {
-		if (!p->may_block)
-			goto read;
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (pfd[1].revents)
-			return -ECANCELED;
-read:
-		got = read(p->fd, dst, n);
-		if (got >= 0)
-			break;
-		if (errno != EINTR && errno != EAGAIN)
-			return -errno;
-	}
+	got = p->src->ops->read(p->src, dst, n, p->stopfd);
+	if (got < 0)
+		return got;
 	__atomic_fetch_add(p->raw_bytes, got, __ATOMIC_RELAXED);
 	if (!got)
 		p->eof = true;
@@ -129,7 +110,7 @@ static bool zr_fill_to(struct zrpool *p, struct zrframe *f, size_t want)
 	if (want > f->in_cap)
 		return false;
 	while (f->in_len < want) {
-		got = zr_read_fd(p, f->in + f->in_len, want - f->in_len);
+		got = zr_read_src(p, f->in + f->in_len, want - f->in_len);
 		if (got <= 0) {
 			p->rerr = got;
 			return false;
@@ -408,7 +389,6 @@ static int zr_start_threads(struct zrpool *p, unsigned n)
  */
 int zr_start(struct img_reader *r, unsigned n)
 {
-	struct stat st;
 	struct zrpool *p;
 	int ret;
 
@@ -420,8 +400,7 @@ int zr_start(struct img_reader *r, unsigned n)
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
 	pthread_cond_init(&p->space, NULL);
-	p->fd = r->fd;
-	p->may_block = fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode);
+	p->src = r->src;
 	p->eof = r->eof;
 	p->raw_bytes = &r->raw_bytes;
 	p->hash = r->kr;

@@ -503,7 +503,6 @@ int plan_read(struct rst_image *img)
 	struct img_record rec;
 	int ret;
 
-	img->stream.spool_fd = -1;
 	ret = img_reader_open(img->img_fd, &img->stream.rd);
 	if (ret) {
 		const char *why = img_last_open_error();

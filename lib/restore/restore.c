@@ -230,7 +230,6 @@ struct rst_image *rst_image_new(int fd, const struct vxcr_restore_opts *o)
 		return NULL;
 	img->opts = o;
 	img->img_fd = fd;
-	img->stream.spool_fd = -1;
 	img->ns_cgroup_fd = -1;
 	img->janitor_fd = -1;
 	return img;

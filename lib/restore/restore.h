@@ -127,9 +127,8 @@ struct rst_stream {
 	struct img_reader *rd;
 	struct img_record pending;	/* next page record, not applied yet */
 	bool have_pending;		/* false: the trailer was already read */
-	int spool_fd;			/* rest of a piped image, see spool.c; -1 */
-	void *spool_buf;
-	size_t spool_cap;
+	struct img_sink *spool;		/* rest of a piped image (spool.c), or NULL */
+	struct img_source *spool_src;	/* replaying it, or NULL */
 	uint64_t spool_index;
 };
 

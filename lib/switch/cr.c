@@ -10,16 +10,11 @@
 #define LOG_PREFIX "switch/cr: "
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "log.h"
-#include "util/cleanup.h"
 #include "img/img.h"
 #include "vxcr/vserver.h"
 #include "switch/switch.h"
@@ -36,132 +31,28 @@ uint64_t vxcr_image_crid(const uint8_t *image_id, size_t len)
 	return v ? v : 1;
 }
 
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Reads len bytes at off without moving fd's offset: 0 or -errno. */
-static int peek_pread(int fd, off_t off, void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, off + done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA;
-		done += n;
-	}
-	return 0;
-}
-
 /*
- * The first len bytes buffered in pipe fd, left in place (tee(2) into a
- * scratch pipe).  Waits until the writer has put len bytes in or gone.
+ * The crid of the image whose header starts at fd's current position, left
+ * for the next reader (lib/img peeks: pread, tee of a pipe, MSG_PEEK of a
+ * socket).  Returns 0 with *crid set, or -EBADMSG (not a vxcr image),
+ * -ENODATA (truncated), -ESPIPE, -ENOMEM.
  */
-static int peek_pipe(int fd, void *buf, size_t len)
+static int image_crid(int fd, uint64_t *crid)
 {
-	_cleanup_close_ int rd = -1, wr = -1;
-	struct timespec pause = { 0, 1000000 };
-	int p[2];
-
-	if (fcntl(fd, F_GETPIPE_SZ) < (int)len) {
-		pr_err("fd %d: image header (%zu bytes) larger than the pipe buffer\n", fd, len);
-		return -ESPIPE;
-	}
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	rd = p[0];
-	wr = p[1];
-	if (fcntl(wr, F_SETPIPE_SZ, (int)len) < 0)
-		return -errno;
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t n = tee(fd, wr, len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if ((size_t)n == len)
-			return read(rd, buf, len) == (ssize_t)len ? 0 : -EIO;
-		if (n == 0)
-			return -ENODATA;
-		/* short: drop the copy, and wait for more unless the writer is gone */
-		if (read(rd, buf, len) != n)
-			return -EIO;
-		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
-			return -ENODATA;
-		nanosleep(&pause, NULL);
-	}
-}
-
-/* The first len bytes of the stream fd at its current position, left for
- * the next reader: 0 or -errno (-ESPIPE: fd cannot be peeked). */
-static int peek_stream(int fd, void *buf, size_t len)
-{
-	struct stat st;
-	off_t off = lseek(fd, 0, SEEK_CUR);
-	ssize_t n;
-
-	if (off >= 0)
-		return peek_pread(fd, off, buf, len);
-	if (fstat(fd, &st))
-		return -errno;
-	if (S_ISFIFO(st.st_mode))
-		return peek_pipe(fd, buf, len);
-	if (!S_ISSOCK(st.st_mode))
-		return -ESPIPE;
-	do
-		n = recv(fd, buf, len, MSG_PEEK | MSG_WAITALL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -ENODATA;
-}
-
-/*
- * The crid of the image whose header starts at fd's current position
- * (peek: at offset off when off >= 0).  Returns 0 with *crid set, or
- * -EBADMSG (not a vxcr image), -ENODATA (truncated), -ESPIPE, -ENOMEM.
- */
-static int image_crid(int fd, off_t off, uint64_t *crid)
-{
-	_cleanup_free_ uint8_t *buf = NULL;
-	uint8_t pre[IMG_PREAMBLE_LEN];
-	uint32_t hdr_len;
+	struct img_source *src;
 	ImgHeader *h;
 	int ret;
 
-	ret = off >= 0 ? peek_pread(fd, off, pre, sizeof(pre)) : peek_stream(fd, pre, sizeof(pre));
+	ret = img_source_fd(fd, NULL, &src);
 	if (ret)
 		return ret;
-	hdr_len = get_le32(pre + IMG_MAGIC_LEN + 4);
-	if (memcmp(pre, IMG_MAGIC, IMG_MAGIC_LEN) || hdr_len > IMG_MAX_HEADER) {
-		pr_err("fd %d: not a vxcr image\n", fd);
-		return -EBADMSG;
-	}
-	buf = malloc(sizeof(pre) + hdr_len + 4);
-	if (!buf)
-		return -ENOMEM;
-	ret = off >= 0 ? peek_pread(fd, off, buf, sizeof(pre) + hdr_len + 4) :
-			 peek_stream(fd, buf, sizeof(pre) + hdr_len + 4);
+	ret = img_peek_header(src, &h);
+	img_source_free(src);
 	if (ret)
 		return ret;
-	if (crc32c(0, buf + sizeof(pre), hdr_len) != get_le32(buf + sizeof(pre) + hdr_len)) {
-		pr_err("fd %d: image header checksum mismatch\n", fd);
-		return -EBADMSG;
-	}
-	h = img_header__unpack(NULL, hdr_len, buf + sizeof(pre));
-	if (!h || !h->has_image_id || h->image_id.len != 16) {
+	if (!h->has_image_id || h->image_id.len != 16) {
 		pr_err("fd %d: image header without an image id\n", fd);
-		if (h)
-			img_header__free_unpacked(h, NULL);
+		img_header__free_unpacked(h, NULL);
 		return -EBADMSG;
 	}
 	*crid = vxcr_image_crid(h->image_id.data, h->image_id.len);
@@ -224,7 +115,7 @@ long sw_restart(uint32_t cmd, uint32_t id, void *data)
 	if (fcntl(a->fd, F_GETFL) < 0)
 		return -EBADF;
 	if (a->crid) {
-		ret = image_crid(a->fd, -1, &crid);
+		ret = image_crid(a->fd, &crid);
 		if (ret)
 			return ret;
 		if (crid != a->crid) {

@@ -21,7 +21,7 @@ closed_pipe()
 	log "$name: $(cat "$T/$name.err")"
 	[ "$st" = 1 ] || fail "$name: vxdump exited $st, expected 1"
 	[ "$(wc -l <"$T/$name.err")" = 1 ] || fail "$name: expected one line, got: $(cat "$T/$name.err")"
-	grep -q "^vxcr: dump: cannot write the image to its output (fd 1, a pipe): Broken pipe$" \
+	grep -q "^vxcr: dump: cannot write to the image output (fd 1, a pipe): Broken pipe$" \
 		"$T/$name.err" || fail "$name: not the first error: $(cat "$T/$name.err")"
 	vx_alive "$PID" || fail "target $PID gone after $name"
 	grep -q '^TracerPid:[[:space:]]*0$' "/proc/$PID/status" || fail "target traced after $name"
