@@ -28,15 +28,41 @@
 
 #include "log.h"
 #include "util/cleanup.h"
+#include "vxcr/vserver.h"
 #include "ctx/ctx.h"
 
-/* The run directory to use: rundir, $VXCR_RUNDIR, or /run/vxcr. */
+/* The process's run directory, set by vxcr_ctx_set_rundir() (NULL: none). */
+static char *chosen_rundir;
+
+int vxcr_ctx_set_rundir(const char *dir)
+{
+	char *copy = NULL;
+
+	if (dir && *dir) {
+		copy = strdup(dir);
+		if (!copy)
+			return -ENOMEM;
+	}
+	free(chosen_rundir);
+	chosen_rundir = copy;
+	return 0;
+}
+
+const char *vxcr_ctx_rundir(void)
+{
+	return vxctx_rundir(NULL);
+}
+
+/* The run directory to use: rundir, the one vxcr_ctx_set_rundir() chose,
+ * $VXCR_RUNDIR, or /run/vxcr. */
 const char *vxctx_rundir(const char *rundir)
 {
 	const char *e = getenv("VXCR_RUNDIR");
 
 	if (rundir && *rundir)
 		return rundir;
+	if (chosen_rundir)
+		return chosen_rundir;
 	return e && *e ? e : "/run/vxcr";
 }
 

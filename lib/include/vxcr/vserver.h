@@ -438,6 +438,77 @@ int vx_kill(xid_t xid, pid_t pid, int sig);
 int vx_wait(xid_t xid, vx_wait_t *data);
 
 /*
+ * vxcr's additions to the context API, for what libvserver has no call for
+ * (`vxcr ctx` is built on them and on the vx_* calls above).  They work on
+ * the contexts of the userspace engine, recorded in a run directory; they
+ * return 0 (or a count) or -errno, and vxcr_last_error() says why.
+ */
+#define VXCR_XID_MAX		65535
+#define VXCR_XID_DYNAMIC	((xid_t)-1)	/* create: pick a free xid */
+#define VXCR_BCAPS_ALL		(~0ULL)
+
+/* The run directory of this process's context calls (the vx_* calls too):
+ * dir, copied; NULL or "" goes back to $VXCR_RUNDIR, else /run/vxcr. */
+int vxcr_ctx_set_rundir(const char *dir);
+/* The run directory in use. */
+const char *vxcr_ctx_rundir(void);
+
+struct vxcr_ctx_create_opts {
+	xid_t xid;		/* 2..VXCR_XID_MAX, or VXCR_XID_DYNAMIC */
+	uint64_t flags;		/* VXF_* */
+	uint64_t bcaps;		/* bounding set, bit n = CAP n kept (VXCR_BCAPS_ALL) */
+	uint64_t ccaps;		/* VXC_* */
+	const char *hostname;	/* NULL: the host's */
+	uint64_t nproc;		/* with VXF_INFO_NPROC: at most this many tasks, else 0 */
+	char *const *argv;	/* the main command, run inside by the context's init */
+};
+
+/* Sets o to the defaults: xid 0, no flags, every bounding cap, no ccaps. */
+void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o);
+/*
+ * Creates a context whose init (pid 1 inside) runs o->argv; returns once
+ * the command runs.  *xid (may be NULL) gets the xid, *init (may be NULL)
+ * the init's pid.  -EEXIST the xid is live, -EINVAL bad options, -EPERM
+ * from inside a context without VXF_PROLIFIC.
+ */
+int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *init);
+
+struct vxcr_ctx_info {
+	xid_t xid;
+	pid_t init_pid;		/* pid 1 inside, as we see it */
+	pid_t super_pid;	/* its supervisor, which records the exit code */
+	uint64_t flags;		/* VXF_* as recorded (vx_flags_get: the live state) */
+	uint64_t bcaps;
+	uint64_t ccaps;
+	uint64_t nproc;		/* VXF_INFO_NPROC: the task limit, else 0 */
+	uint64_t nproc_cur;	/* VXF_INFO_NPROC: tasks counted against it, else 0 */
+	char cgroup[512];	/* cgroup v2 directory */
+	char pids_cgroup[512];	/* v1 pids group (VXF_INFO_NPROC on hybrid hosts) or "" */
+};
+
+/* The record of a live context: -ESRCH if there is none. */
+int vxcr_ctx_info(xid_t xid, struct vxcr_ctx_info *info);
+/* Fills up to max xids of live contexts, sorted; returns the count. */
+int vxcr_ctx_list(xid_t *xids, int max);
+
+/* Names as the command line spells them: the constants without prefix. */
+enum vxcr_ctx_names {
+	VXCR_CTX_FLAG_NAMES,	/* VXF_* */
+	VXCR_CTX_CCAP_NAMES,	/* VXC_* */
+	VXCR_CTX_BCAP_NAMES,	/* CAP_* (bit n = capability n) */
+};
+/*
+ * "A,B" -> bits.  Bounding caps: "A,B" keeps only those, "~A,~B" all but
+ * those.  -EINVAL for an unknown name, -ENOTTY for a known one this engine
+ * refuses (the reason in vxcr_last_error()).
+ */
+int vxcr_ctx_names_parse(enum vxcr_ctx_names what, const char *list, uint64_t *bits);
+/* bits -> "A,B" ("-" for none; bounding caps: "ALL,~A" when shorter). */
+void vxcr_ctx_names_format(enum vxcr_ctx_names what, uint64_t bits, char *buf, size_t len);
+/* VHIN_* number of a uname field name ("NODENAME"), -1 if unknown. */
+int vxcr_ctx_uname_field(const char *name);
+
+/*
  * Checkpoint/restart with the semantics of the proposed sys_checkpoint /
  * sys_restart, through the switch (VCMD_checkpoint, VCMD_restart).
  */
