@@ -66,6 +66,12 @@ $(BUILD)/obj/%.o: %.c $(PB_H) $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+# The CLI sees only the public headers (lib/include/vxcr) and its own.
+CLI_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib/include
+$(BUILD)/obj/crtools/%.o: crtools/%.c $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -86,9 +92,12 @@ $(BUILD)/man/%: docs/%.scd $(DEPS_OK)
 	mv $@.tmp $@
 man: $(MAN_OUT)
 
-$(BIN): $(CLI_OBJ) $(STATIC)
+# Linked against the shared library, found next to the binary's directory
+# (BUILD/lib in the build tree, PREFIX/lib once installed).
+$(BIN): $(CLI_OBJ) $(SHARED)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS_EXT)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) -L$(BUILD)/lib -l:libvxcr.so.$(SOVER) \
+		-Wl,-rpath,'$$ORIGIN/../lib'
 
 $(BUILD)/bin/vxdump $(BUILD)/bin/vxrestore: $(BIN)
 	ln -sf vxcr $@
