@@ -20,7 +20,8 @@
 
 #include "log.h"
 #include "util/cleanup.h"
-#include "img/img.h"
+#include "vxcr/image.h"
+#include "img/peek.h"
 #include "vxcr/vserver.h"
 #include "switch/switch.h"
 #include "ctx/ctx.h"
@@ -34,11 +35,6 @@ uint64_t vxcr_image_crid(const uint8_t *image_id, size_t len)
 		v |= (uint64_t)image_id[i] << (8 * i);
 	v &= INT64_MAX;
 	return v ? v : 1;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* Reads len bytes at off without moving fd's offset: 0 or -errno. */
@@ -126,46 +122,36 @@ static int peek_stream(int fd, void *buf, size_t len)
 }
 
 /*
- * The crid of the image whose header starts at fd's current position
- * (peek: at offset off when off >= 0).  Returns 0 with *crid set, or
- * -EBADMSG (not a vxcr image), -ENODATA (truncated), -ESPIPE, -ENOMEM.
+ * The crid of the image whose header starts at fd's current position,
+ * peeked (lib/img parses it).  Returns 0 with *crid set, or -EBADMSG (not
+ * a vxcr image), -ENODATA (truncated), -ESPIPE, -ENOMEM.
  */
-static int image_crid(int fd, off_t off, uint64_t *crid)
+static int image_crid(int fd, uint64_t *crid)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
-	uint8_t pre[IMG_PREAMBLE_LEN];
-	uint32_t hdr_len;
-	ImgHeader *h;
+	uint8_t pre[IMG_PREAMBLE_LEN], id[IMG_ID_LEN];
+	const char *why = "";
+	size_t need = 0;
 	int ret;
 
-	ret = off >= 0 ? peek_pread(fd, off, pre, sizeof(pre)) : peek_stream(fd, pre, sizeof(pre));
+	ret = peek_stream(fd, pre, sizeof(pre));
 	if (ret)
 		return ret;
-	hdr_len = get_le32(pre + IMG_MAGIC_LEN + 4);
-	if (memcmp(pre, IMG_MAGIC, IMG_MAGIC_LEN) || hdr_len > IMG_MAX_HEADER) {
-		pr_err("fd %d: not a vxcr image\n", fd);
-		return -EBADMSG;
+	ret = img_header_peek(pre, sizeof(pre), &need, id, &why);
+	if (ret == -EAGAIN) {
+		buf = malloc(need);
+		if (!buf)
+			return -ENOMEM;
+		ret = peek_stream(fd, buf, need);
+		if (ret)
+			return ret;
+		ret = img_header_peek(buf, need, &need, id, &why);
 	}
-	buf = malloc(sizeof(pre) + hdr_len + 4);
-	if (!buf)
-		return -ENOMEM;
-	ret = off >= 0 ? peek_pread(fd, off, buf, sizeof(pre) + hdr_len + 4) :
-			 peek_stream(fd, buf, sizeof(pre) + hdr_len + 4);
+	if (ret == -EBADMSG)
+		pr_err("fd %d: %s\n", fd, why);
 	if (ret)
 		return ret;
-	if (crc32c(0, buf + sizeof(pre), hdr_len) != get_le32(buf + sizeof(pre) + hdr_len)) {
-		pr_err("fd %d: image header checksum mismatch\n", fd);
-		return -EBADMSG;
-	}
-	h = img_header__unpack(NULL, hdr_len, buf + sizeof(pre));
-	if (!h || !h->has_image_id || h->image_id.len != 16) {
-		pr_err("fd %d: image header without an image id\n", fd);
-		if (h)
-			img_header__free_unpacked(h, NULL);
-		return -EBADMSG;
-	}
-	*crid = vxcr_image_crid(h->image_id.data, h->image_id.len);
-	img_header__free_unpacked(h, NULL);
+	*crid = vxcr_image_crid(id, sizeof(id));
 	return 0;
 }
 
@@ -224,7 +210,7 @@ long sw_restart(uint32_t cmd, uint32_t id, void *data)
 	if (fcntl(a->fd, F_GETFL) < 0)
 		return -EBADF;
 	if (a->crid) {
-		ret = image_crid(a->fd, -1, &crid);
+		ret = image_crid(a->fd, &crid);
 		if (ret)
 			return ret;
 		if (crid != a->crid) {

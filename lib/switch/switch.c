@@ -15,7 +15,7 @@
 #include "log.h"
 #include "util/cleanup.h"
 #include "vxcr/vserver.h"
-#include "switch/engine.h"
+#include "ctx/engine.h"
 #include "switch/kmod.h"
 #include "switch/switch.h"
 

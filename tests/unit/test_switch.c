@@ -18,7 +18,7 @@
 
 #include "vxcr/vserver.h"
 #include "vxcr/vxcr.h"
-#include "switch/engine.h"
+#include "ctx/engine.h"
 #include "img/img.h"
 
 /* ---- mock context engine ---- */
