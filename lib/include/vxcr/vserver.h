@@ -21,9 +21,15 @@
  *  checkpoint       PROCMIG 11  16   0  vcmd_checkpoint_v0         vxcr: checkpoint the tree or
  *                                                                  context rooted at pid into fd;
  *                                                                  returns the checkpoint id
+ *  checkpoint_v1    PROCMIG 11  16   1  vcmd_checkpoint_v1         vxcr: the same with every
+ *                                                                  option of vxcr_dump(); id 0:
+ *                                                                  the tree of pid, else
+ *                                                                  context id (never guessed)
  *  restart          PROCMIG 11  17   0  vcmd_restart_v0            vxcr: restart the checkpoint
  *                                                                  read from fd; returns the
  *                                                                  restored root pid
+ *  restart_v1       PROCMIG 11  17   1  vcmd_restart_v1            vxcr: the same with every
+ *                                                                  option of vxcr_restore()
  *  (reserved)       PROCMIG 11  18-23   -                          vxcr: self-dump and cross-node
  *                                                                  moves (later issues)
  *  ctx_kill         PROCTRL 12   1   0  vcmd_ctx_kill_v0           signal pid 0 = all tasks,
@@ -118,6 +124,8 @@ extern "C" {
 #define VCMD_ctx_migrate	VC_CMD(VC_CAT_PROCMIG, 1, 1)
 #define VCMD_checkpoint		VC_CMD(VC_CAT_PROCMIG, 16, 0)
 #define VCMD_restart		VC_CMD(VC_CAT_PROCMIG, 17, 0)
+#define VCMD_checkpoint_v1	VC_CMD(VC_CAT_PROCMIG, 16, 1)
+#define VCMD_restart_v1		VC_CMD(VC_CAT_PROCMIG, 17, 1)
 #define VCMD_ctx_kill		VC_CMD(VC_CAT_PROCTRL, 1, 0)
 #define VCMD_task_xid		VC_CMD(VC_CAT_VINFO, 1, 0)
 #define VCMD_vx_info		VC_CMD(VC_CAT_VINFO, 5, 0)
@@ -208,6 +216,36 @@ struct vcmd_restart_v0 {
 	uint64_t crid;		/* 0 = any image, else must match the image's */
 	int32_t fd;		/* image is read from here */
 	uint32_t flags;		/* VXCR_RESTART_* */
+};
+
+/*
+ * vxcr: checkpoint with options (PROCMIG/16/1).  vserver's id: 0, the tree
+ * of pid (also when pid is a context's init); else context id (pid 0).
+ * opts and stats are user pointers (as __u64) to a struct vxcr_dump_opts
+ * and a struct vxcr_dump_stats (vxcr/vxcr.h), 0 for none; a provider that
+ * cannot honour a field of opts (the kernel module cannot call back into
+ * the caller) refuses with -ENOTTY.  rundir: const char *, where a
+ * context's record is (0: the default).
+ */
+struct vcmd_checkpoint_v1 {
+	uint32_t size;		/* sizeof(struct vcmd_checkpoint_v1) */
+	int32_t pid;		/* root task of the tree, or 0 with a context id */
+	int32_t fd;		/* image goes here */
+	uint32_t flags;		/* VXCR_CKPT_*; 0 when opts is given */
+	uint64_t opts;		/* const struct vxcr_dump_opts *, or 0: from flags */
+	uint64_t stats;		/* struct vxcr_dump_stats *, or 0 */
+	uint64_t rundir;	/* const char *, or 0 */
+};
+
+/* vxcr: restart with options (PROCMIG/17/1).  vserver's id must be 0. */
+struct vcmd_restart_v1 {
+	uint32_t size;		/* sizeof(struct vcmd_restart_v1) */
+	int32_t fd;		/* image is read from here */
+	uint64_t crid;		/* 0 = any image, else must match the image's */
+	uint32_t flags;		/* VXCR_RESTART_*; 0 when opts is given */
+	uint32_t reserved;	/* 0 */
+	uint64_t opts;		/* const struct vxcr_restore_opts *, or 0: from flags */
+	uint64_t stats;		/* struct vxcr_restore_stats *, or 0 */
 };
 
 /* Context flags (VXF_*), Linux-VServer values. */
@@ -540,6 +578,24 @@ long vxcr_checkpoint(pid_t pid, int fd, unsigned flags);
  * vxcr_restore() returns.
  */
 long vxcr_restart(uint64_t crid, int fd, unsigned flags);
+
+/*
+ * The same through checkpoint_v1 / restart_v1, with every option of
+ * vxcr_dump() / vxcr_restore() (vxcr/vxcr.h; o NULL: the defaults) and
+ * their statistics (st may be NULL).  vxcr_checkpoint2() checkpoints the
+ * tree of pid when xid is 0 (also when pid is a context's init), else
+ * context xid (pid 0; its record in rundir, NULL: the default).  Return
+ * values and errno as vxcr_checkpoint() / vxcr_restart(); vxdump and
+ * vxrestore are built on them.
+ */
+struct vxcr_dump_opts;
+struct vxcr_dump_stats;
+struct vxcr_restore_opts;
+struct vxcr_restore_stats;
+long vxcr_checkpoint2(pid_t pid, xid_t xid, const char *rundir, int fd,
+		      const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st);
+long vxcr_restart2(uint64_t crid, int fd, const struct vxcr_restore_opts *o,
+		   struct vxcr_restore_stats *st);
 
 /* The checkpoint id of a 16-byte image id: its first 8 bytes little-endian,
  * top bit cleared (so it is a positive long), 0 mapped to 1. */
