@@ -4,7 +4,8 @@
 # resolved to the module that defines them), against tests/layers/layers.txt.
 # Prints one line per forbidden edge, naming the file and line (a call: the
 # object's source file and the first line that names the symbol), and
-# fails; else one PASS line.
+# fails; else one PASS line.  With a build tree it also checks that the
+# shipped library (BUILD/lib) has no test hooks and the test one has.
 #
 # Usage: tests/layers/check.sh [BUILD]
 
@@ -125,6 +126,21 @@ if [ -n "$BUILD" ] && [ -d "$BUILD/obj/lib" ]; then
 		echo "$src:${ln:-?}: $from may not call $sym ($to)"
 		bad=1
 	done <"$TMP/edges"
+fi
+
+# Test hooks only in the test build: the shipped library has none, the
+# test one (BUILD/lib-test) has them.
+hooks='^(test_pause|test_fail|test_skip)$'
+if [ -n "$BUILD" ] && [ -f "$BUILD/lib/libvxcr.so.0" ]; then
+	if nm "$BUILD/lib/libvxcr.so.0" | awk '{ print $NF }' | grep -qE "$hooks"; then
+		echo "$BUILD/lib/libvxcr.so.0: has test hooks (only $BUILD/lib-test may)"
+		bad=1
+	fi
+	if [ -f "$BUILD/lib-test/libvxcr.so.0" ] &&
+	   ! nm "$BUILD/lib-test/libvxcr.so.0" | awk '{ print $NF }' | grep -qE "$hooks"; then
+		echo "$BUILD/lib-test/libvxcr.so.0: no test hooks"
+		bad=1
+	fi
 fi
 
 if [ "$bad" != 0 ]; then

@@ -25,7 +25,9 @@ void vxcr_set_log_level(enum vxcr_log_level lvl);
 /* The last error message logged at VXCR_LOG_ERR by this thread ("" if none). */
 const char *vxcr_last_error(void);
 /* Test hook for the tools: true if $VXCR_TEST_SKIP names step (a step the
- * caller leaves out, to test the path taken without a kernel feature). */
+ * caller leaves out, to test the path taken without a kernel feature).
+ * Only the test build of the library has hooks; the shipped one answers
+ * false. */
 bool vxcr_test_skip(const char *step);
 
 /*
