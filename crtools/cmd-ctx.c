@@ -230,11 +230,6 @@ static int do_exec(struct ctx_opts *o)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static void format_names(enum vxcr_ctx_names what, uint64_t bits, char *buf, size_t len)
-{
-	vxcr_ctx_names_format(what, bits, buf, len);
-}
-
 static int do_list(struct ctx_opts *o)
 {
 	xid_t xids[4096];
@@ -253,7 +248,7 @@ static int do_list(struct ctx_opts *o)
 	for (i = 0; i < n; i++) {
 		if (vx_info(xids[i], &r) || vx_stat(xids[i], &st) || vx_flags_get(xids[i], &f))
 			continue;	/* ended meanwhile */
-		format_names(VXCR_CTX_FLAG_NAMES, f.flags, flags, sizeof(flags));
+		vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, flags, sizeof(flags));
 		printf("%u %d %u %s\n", r.xid, r.initpid, st.tasks, flags);
 	}
 	return 0;
@@ -281,11 +276,11 @@ static int do_info(struct ctx_opts *o)
 	uname_get(o->xid, VHIN_DOMAINNAME, dom, sizeof(dom));
 	printf("xid: %u\ninitpid: %d\nsupervisor: %d\ncgroup: %s\n", r.xid, r.init_pid,
 	       r.super_pid, r.cgroup);
-	format_names(VXCR_CTX_FLAG_NAMES, f.flags, buf, sizeof(buf));
+	vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, buf, sizeof(buf));
 	printf("flags: %s\n", buf);
-	format_names(VXCR_CTX_BCAP_NAMES, r.bcaps, buf, sizeof(buf));
+	vxcr_ctx_names_format(VXCR_CTX_BCAP_NAMES, r.bcaps, buf, sizeof(buf));
 	printf("bcaps: %s\n", buf);
-	format_names(VXCR_CTX_CCAP_NAMES, r.ccaps, buf, sizeof(buf));
+	vxcr_ctx_names_format(VXCR_CTX_CCAP_NAMES, r.ccaps, buf, sizeof(buf));
 	printf("ccaps: %s\nnodename: %s\ndomainname: %s\n", buf, node, dom);
 	if (r.flags & VXF_INFO_NPROC)
 		printf("nproc: %llu\n", (unsigned long long)r.nproc);
@@ -373,7 +368,7 @@ static int do_bits(struct ctx_opts *o, const char *what)
 		return fail(-1);
 	if (get(o->xid, &f))
 		return fail(-1);
-	format_names(names, f.flags, buf, sizeof(buf));
+	vxcr_ctx_names_format(names, f.flags, buf, sizeof(buf));
 	printf("%s\n", buf);
 	return 0;
 }

@@ -418,3 +418,14 @@ int vxctx_list(const char *rundir, uint32_t *xids, int max)
 	qsort(xids, n, sizeof(*xids), cmp_xid);
 	return n;
 }
+
+uint32_t vxctx_xid_of_init(const char *rundir, pid_t pid)
+{
+	struct vxctx_record r;
+	uint32_t xid;
+
+	if (pid <= 0 || vxctx_task_xid(rundir, pid, &xid) || !xid ||
+	    vxctx_record_read(rundir, xid, &r) || r.init_pid != pid || vxctx_record_foreign(&r))
+		return 0;
+	return xid;
+}

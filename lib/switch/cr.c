@@ -155,18 +155,6 @@ static int image_crid(int fd, uint64_t *crid)
 	return 0;
 }
 
-/* The xid of the context whose init pid is, else 0. */
-static uint32_t context_of_init(pid_t pid)
-{
-	struct vxctx_record r;
-	uint32_t xid;
-
-	if (pid <= 0 || vxctx_task_xid(NULL, pid, &xid) || !xid ||
-	    vxctx_record_read(NULL, xid, &r) || r.init_pid != pid || vxctx_record_foreign(&r))
-		return 0;
-	return xid;
-}
-
 long sw_checkpoint(uint32_t cmd, uint32_t id, void *data)
 {
 	const struct vcmd_checkpoint_v0 *a = data;
@@ -183,7 +171,7 @@ long sw_checkpoint(uint32_t cmd, uint32_t id, void *data)
 	vxcr_dump_opts_init(&o);
 	o.leave_running = a->flags & VXCR_CKPT_LEAVE_RUNNING;
 	o.compress = !(a->flags & VXCR_CKPT_NO_COMPRESS);
-	xid = context_of_init(a->pid);
+	xid = vxctx_xid_of_init(NULL, a->pid);
 	if (id && a->pid && id != xid) {
 		pr_err("pid %d is not the init of context %u\n", a->pid, id);
 		return -EINVAL;
