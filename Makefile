@@ -66,6 +66,12 @@ $(BUILD)/obj/%.o: %.c $(PB_H) $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+# The CLI sees only the public headers (lib/include/vxcr) and its own.
+CLI_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib/include
+$(BUILD)/obj/crtools/%.o: crtools/%.c $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -75,6 +81,26 @@ $(SHARED): $(LIB_OBJ) lib/libvxcr.map
 	$(CC) -shared -Wl,-soname,libvxcr.so.$(SOVER) -Wl,--version-script=lib/libvxcr.map \
 		-o $@ $(LIB_OBJ) $(LIBS_EXT)
 	ln -sf libvxcr.so.$(SOVER) $(BUILD)/lib/libvxcr.so
+
+# Test hooks (util/testhook.h) exist only in the test build of the library:
+# the few files that use them are compiled a second time with
+# -DVXCR_TEST_HOOKS and linked with every other object into
+# BUILD/lib-test/libvxcr.so.0, which the tests put first in LD_LIBRARY_PATH
+# (tests/integration/lib.sh).  BUILD/lib, the one installed, has none.
+HOOK_SRC    := $(shell grep -l '^\#include "util/testhook.h"' $(LIB_SRC))
+HOOK_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOOK_SRC))
+HOOK_OBJ_T  := $(patsubst %.c,$(BUILD)/obj-test/%.o,$(HOOK_SRC))
+TEST_SHARED := $(BUILD)/lib-test/libvxcr.so.$(SOVER)
+all: $(TEST_SHARED)
+
+$(BUILD)/obj-test/%.o: %.c $(PB_H) $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DVXCR_TEST_HOOKS -MMD -MP -c $< -o $@
+
+$(TEST_SHARED): $(filter-out $(HOOK_OBJ),$(LIB_OBJ)) $(HOOK_OBJ_T) lib/libvxcr.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libvxcr.so.$(SOVER) -Wl,--version-script=lib/libvxcr.map \
+		-o $@ $(filter %.o,$^) $(LIBS_EXT)
 
 $(BUILD)/lib/vxcr.pc: lib/vxcr.pc.in
 	@mkdir -p $(dir $@)
@@ -86,9 +112,12 @@ $(BUILD)/man/%: docs/%.scd $(DEPS_OK)
 	mv $@.tmp $@
 man: $(MAN_OUT)
 
-$(BIN): $(CLI_OBJ) $(STATIC)
+# Linked against the shared library, found next to the binary's directory
+# (BUILD/lib in the build tree, PREFIX/lib once installed).
+$(BIN): $(CLI_OBJ) $(SHARED)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS_EXT)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) -L$(BUILD)/lib -l:libvxcr.so.$(SOVER) \
+		-Wl,-rpath,'$$ORIGIN/../lib'
 
 $(BUILD)/bin/vxdump $(BUILD)/bin/vxrestore: $(BIN)
 	ln -sf vxcr $@
@@ -232,4 +261,4 @@ lint:
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(FUZZ_BUILD) $(FUZZ_BUILD)-cov
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/obj-test/*/*/*.d)

@@ -1,7 +1,8 @@
 /*
- * vxcr ctx: contexts on a stock kernel (lib/ctx).  Subcommands create,
- * exec, list, info, stat, flags, caps, bcaps, uname, kill, wait; --rundir
- * (or VXCR_RUNDIR) chooses the run directory for all of them.
+ * vxcr ctx: contexts, through the public context API (vxcr/vserver.h: the
+ * vx_* calls and vxcr's vxcr_ctx_* additions).  Subcommands create, exec,
+ * list, info, stat, flags, caps, bcaps, uname, kill, wait; --rundir (or
+ * VXCR_RUNDIR) chooses the run directory for all of them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/reboot.h>
 #include <sys/wait.h>
 
 #include "vxcr/vxcr.h"
-#include "ctx/ctx.h"
+#include "vxcr/vserver.h"
 #include "cmd.h"
 
 struct ctx_opts {
@@ -61,11 +63,11 @@ static int parse_xid(const char *s, uint32_t *xid, int dynamic_ok)
 	long v;
 
 	if (dynamic_ok && !strcmp(s, "dynamic")) {
-		*xid = VXCTX_XID_DYNAMIC;
+		*xid = VXCR_XID_DYNAMIC;
 		return 0;
 	}
-	if (cli_parse_long(s, 0, VXCTX_XID_MAX, &v)) {
-		cli_error("ctx: bad xid '%s' (a number up to %d)", s, VXCTX_XID_MAX);
+	if (cli_parse_long(s, 0, VXCR_XID_MAX, &v)) {
+		cli_error("ctx: bad xid '%s' (a number up to %d)", s, VXCR_XID_MAX);
 		return -1;
 	}
 	*xid = (uint32_t)v;
@@ -168,17 +170,18 @@ static int fail(int ret)
 
 static int do_create(struct ctx_opts *o)
 {
-	struct vxctx_create_args a = { .xid = o->xid, .bcaps = VXCTX_BCAPS_ALL };
-	uint32_t xid;
-	pid_t init;
+	struct vxcr_ctx_create_opts a;
+	xid_t xid;
 
+	vxcr_ctx_create_opts_init(&a);
+	a.xid = o->xid;
 	if (o->nrest < 1) {
 		cli_error("ctx create: no command (vxcr ctx create XID -- CMD [ARG...])");
 		return EXIT_USAGE;
 	}
-	if ((o->flags && vxctx_flag_parse(o->flags, &a.flags)) ||
-	    (o->bcaps && vxctx_bcap_parse(o->bcaps, &a.bcaps)) ||
-	    (o->ccaps && vxctx_ccap_parse(o->ccaps, &a.ccaps)))
+	if ((o->flags && vxcr_ctx_names_parse(VXCR_CTX_FLAG_NAMES, o->flags, &a.flags)) ||
+	    (o->bcaps && vxcr_ctx_names_parse(VXCR_CTX_BCAP_NAMES, o->bcaps, &a.bcaps)) ||
+	    (o->ccaps && vxcr_ctx_names_parse(VXCR_CTX_CCAP_NAMES, o->ccaps, &a.ccaps)))
 		return fail(-EINVAL);
 	if (o->nproc) {
 		long n;
@@ -191,8 +194,7 @@ static int do_create(struct ctx_opts *o)
 	}
 	a.hostname = o->hostname;
 	a.argv = o->rest;
-	a.rundir = o->rundir;
-	if (vxctx_create(&a, &xid, &init))
+	if (vxcr_ctx_create(&a, &xid, NULL))
 		return fail(-1);
 	printf("%u\n", xid);
 	return 0;
@@ -207,7 +209,7 @@ static int do_exec(struct ctx_opts *o)
 		cli_error("ctx exec: no command (vxcr ctx exec XID -- CMD [ARG...])");
 		return EXIT_USAGE;
 	}
-	if (vxctx_migrate(o->rundir, o->xid))
+	if (vx_migrate(o->xid, NULL))
 		return fail(-1);
 	fflush(NULL);
 	pid = fork();
@@ -230,47 +232,57 @@ static int do_exec(struct ctx_opts *o)
 
 static int do_list(struct ctx_opts *o)
 {
-	uint32_t xids[4096];
-	struct vxctx_record r;
-	struct vxctx_stat st;
+	xid_t xids[4096];
+	vx_info_t r;
+	vx_stat_t st;
+	vx_flags_t f;
 	char flags[512];
-	uint64_t f;
 	int i, n;
 
-	n = vxctx_list(o->rundir, xids, 4096);
+	(void)o;
+	n = vxcr_ctx_list(xids, 4096);
 	if (n < 0) {
-		cli_error("ctx list: %s: %s", vxctx_rundir(o->rundir), strerror(-n));
+		cli_error("ctx list: %s: %s", vxcr_ctx_rundir(), strerror(-n));
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
-		if (vxctx_info(o->rundir, xids[i], &r) || vxctx_stat(o->rundir, xids[i], &st) ||
-		    vxctx_flags_get(o->rundir, xids[i], &f))
+		if (vx_info(xids[i], &r) || vx_stat(xids[i], &st) || vx_flags_get(xids[i], &f))
 			continue;	/* ended meanwhile */
-		vxctx_flag_format(f, flags, sizeof(flags));
-		printf("%u %d %u %s\n", r.xid, r.init_pid, st.tasks, flags);
+		vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, flags, sizeof(flags));
+		printf("%u %d %u %s\n", r.xid, r.initpid, st.tasks, flags);
 	}
 	return 0;
 }
 
+/* uname field of the context into buf ("" if it cannot be read). */
+static int uname_get(xid_t xid, int field, char *buf, size_t len)
+{
+	vx_uname_t u = { .id = (uint32_t)field };
+	int ret = vx_uname_get(xid, &u);
+
+	snprintf(buf, len, "%s", ret ? "" : u.value);
+	return ret;
+}
+
 static int do_info(struct ctx_opts *o)
 {
-	struct vxctx_record r;
+	struct vxcr_ctx_info r;
 	char buf[1024], node[80] = "", dom[80] = "";
-	uint64_t f;
+	vx_flags_t f;
 
-	if (vxctx_info(o->rundir, o->xid, &r) || vxctx_flags_get(o->rundir, o->xid, &f))
+	if (vxcr_ctx_info(o->xid, &r) || vx_flags_get(o->xid, &f))
 		return fail(-1);
-	vxctx_uname_get(o->rundir, o->xid, VXCTX_UN_NODENAME, node, sizeof(node));
-	vxctx_uname_get(o->rundir, o->xid, VXCTX_UN_DOMAINNAME, dom, sizeof(dom));
+	uname_get(o->xid, VHIN_NODENAME, node, sizeof(node));
+	uname_get(o->xid, VHIN_DOMAINNAME, dom, sizeof(dom));
 	printf("xid: %u\ninitpid: %d\nsupervisor: %d\ncgroup: %s\n", r.xid, r.init_pid,
 	       r.super_pid, r.cgroup);
-	vxctx_flag_format(f, buf, sizeof(buf));
+	vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, buf, sizeof(buf));
 	printf("flags: %s\n", buf);
-	vxctx_bcap_format(r.bcaps, buf, sizeof(buf));
+	vxcr_ctx_names_format(VXCR_CTX_BCAP_NAMES, r.bcaps, buf, sizeof(buf));
 	printf("bcaps: %s\n", buf);
-	vxctx_ccap_format(r.ccaps, buf, sizeof(buf));
+	vxcr_ctx_names_format(VXCR_CTX_CCAP_NAMES, r.ccaps, buf, sizeof(buf));
 	printf("ccaps: %s\nnodename: %s\ndomainname: %s\n", buf, node, dom);
-	if (r.flags & VXCTX_F_INFO_NPROC)
+	if (r.flags & VXF_INFO_NPROC)
 		printf("nproc: %llu\n", (unsigned long long)r.nproc);
 	if (r.pids_cgroup[0])
 		printf("pids cgroup: %s\n", r.pids_cgroup);
@@ -279,21 +291,21 @@ static int do_info(struct ctx_opts *o)
 
 static int do_stat(struct ctx_opts *o)
 {
-	struct vxctx_stat st;
+	struct vxcr_ctx_info r;
+	vx_stat_t st;
 
-	if (vxctx_stat(o->rundir, o->xid, &st))
+	if (vx_stat(o->xid, &st) || vxcr_ctx_info(o->xid, &r))
 		return fail(-1);
 	printf("usecnt: %u\ntasks: %u\nnr_threads: %u\nnr_running: %u\nnr_unintr: %u\n"
 	       "nr_onhold: %u\nuptime: %.3f\n", st.usecnt, st.tasks, st.nr_threads,
-	       st.nr_running, st.nr_unintr, st.nr_onhold, st.uptime_ns / 1e9);
-	if (st.nproc_max)
-		printf("nproc: %llu\nnproc_max: %llu\n", (unsigned long long)st.nproc_cur,
-		       (unsigned long long)st.nproc_max);
+	       st.nr_running, st.nr_unintr, st.nr_onhold, st.uptime / 1e9);
+	if ((r.flags & VXF_INFO_NPROC) && r.nproc)
+		printf("nproc: %llu\nnproc_max: %llu\n", (unsigned long long)r.nproc_cur,
+		       (unsigned long long)r.nproc);
 	return 0;
 }
 
 typedef int (*parse_fn)(const char *, uint64_t *);
-typedef void (*format_fn)(uint64_t, char *, size_t);
 
 /* --set/--clear of flags, ccaps or bcaps: parsed into (value, mask). */
 static int set_clear(struct ctx_opts *o, parse_fn parse_names, uint64_t *val, uint64_t *mask)
@@ -314,54 +326,49 @@ static int set_clear(struct ctx_opts *o, parse_fn parse_names, uint64_t *val, ui
 /* bcaps names: "A,B" means those capabilities (not "keep only"). */
 static int bcap_names(const char *list, uint64_t *bits)
 {
-	char buf[1024];
-
 	if (list[0] == '~' || list[0] == '!') {
 		cli_error("ctx bcaps: use --clear NAME to drop a capability");
 		return -1;
 	}
-	snprintf(buf, sizeof(buf), "%s", list);
-	return vxctx_bcap_parse(buf, bits) ? (cli_error(NULL), -1) : 0;
+	return vxcr_ctx_names_parse(VXCR_CTX_BCAP_NAMES, list, bits) ? (cli_error(NULL), -1) : 0;
 }
 
-static int wrap_flag(const char *l, uint64_t *b)
+static int flag_names(const char *l, uint64_t *b)
 {
-	return vxctx_flag_parse(l, b) ? (cli_error(NULL), -1) : 0;
+	return vxcr_ctx_names_parse(VXCR_CTX_FLAG_NAMES, l, b) ? (cli_error(NULL), -1) : 0;
 }
 
-static int wrap_ccap(const char *l, uint64_t *b)
+static int ccap_names(const char *l, uint64_t *b)
 {
-	return vxctx_ccap_parse(l, b) ? (cli_error(NULL), -1) : 0;
+	return vxcr_ctx_names_parse(VXCR_CTX_CCAP_NAMES, l, b) ? (cli_error(NULL), -1) : 0;
 }
 
+/* flags, caps or bcaps: set and clear under a mask, then print them. */
 static int do_bits(struct ctx_opts *o, const char *what)
 {
-	uint64_t val, mask, cur, bc, cc;
+	int (*set)(xid_t, vx_flags_t *), (*get)(xid_t, vx_flags_t *);
+	enum vxcr_ctx_names names;
+	parse_fn parse_names;
+	vx_flags_t f;
 	char buf[1024];
-	int ret;
 
 	if (!strcmp(what, "flags")) {
-		if (set_clear(o, wrap_flag, &val, &mask))
-			return 1;
-		if (mask && vxctx_flags_set(o->rundir, o->xid, val, mask))
-			return fail(-1);
-		if (vxctx_flags_get(o->rundir, o->xid, &cur))
-			return fail(-1);
-		vxctx_flag_format(cur, buf, sizeof(buf));
+		set = vx_flags_set, get = vx_flags_get;
+		names = VXCR_CTX_FLAG_NAMES, parse_names = flag_names;
+	} else if (!strcmp(what, "bcaps")) {
+		set = vx_bcaps_set, get = vx_bcaps_get;
+		names = VXCR_CTX_BCAP_NAMES, parse_names = bcap_names;
 	} else {
-		int b = !strcmp(what, "bcaps");
-
-		if (set_clear(o, b ? bcap_names : wrap_ccap, &val, &mask))
-			return 1;
-		ret = mask ? (b ? vxctx_caps_set(o->rundir, o->xid, val, mask, 0, 0)
-				: vxctx_caps_set(o->rundir, o->xid, 0, 0, val, mask)) : 0;
-		if (ret || vxctx_caps_get(o->rundir, o->xid, &bc, &cc))
-			return fail(-1);
-		if (b)
-			vxctx_bcap_format(bc, buf, sizeof(buf));
-		else
-			vxctx_ccap_format(cc, buf, sizeof(buf));
+		set = vx_ccaps_set, get = vx_ccaps_get;
+		names = VXCR_CTX_CCAP_NAMES, parse_names = ccap_names;
 	}
+	if (set_clear(o, parse_names, &f.flags, &f.mask))
+		return 1;
+	if (f.mask && set(o->xid, &f))
+		return fail(-1);
+	if (get(o->xid, &f))
+		return fail(-1);
+	vxcr_ctx_names_format(names, f.flags, buf, sizeof(buf));
 	printf("%s\n", buf);
 	return 0;
 }
@@ -371,6 +378,7 @@ static int do_uname(struct ctx_opts *o)
 	static const char *const names[] = { "CONTEXT", "SYSNAME", "NODENAME", "RELEASE",
 					     "VERSION", "MACHINE", "DOMAINNAME" };
 	char buf[256], *eq;
+	vx_uname_t u;
 	int field;
 
 	if (o->set) {
@@ -381,17 +389,28 @@ static int do_uname(struct ctx_opts *o)
 			return EXIT_USAGE;
 		}
 		*eq = 0;
-		field = vxctx_uname_field(buf);
+		field = vxcr_ctx_uname_field(buf);
 		if (field < 0) {
 			cli_error("ctx uname: unknown field '%s'", buf);
 			return 1;
 		}
-		if (vxctx_uname_set(o->rundir, o->xid, field, eq + 1))
+		/* the library's message for a name vx_uname_t cannot hold (the
+		 * other fields are refused whatever their value) */
+		if (strlen(eq + 1) >= VHILEN &&
+		    (field == VHIN_NODENAME || field == VHIN_DOMAINNAME)) {
+			cli_error("ctx: uname %s: '%s' is longer than %d bytes", names[field],
+				  eq + 1, VHILEN - 1);
+			return 1;
+		}
+		u.id = (uint32_t)field;
+		strncpy(u.value, eq + 1, sizeof(u.value) - 1);
+		u.value[sizeof(u.value) - 1] = 0;
+		if (vx_uname_set(o->xid, &u))
 			return fail(-1);
 		return 0;
 	}
-	for (field = 0; field <= VXCTX_UN_DOMAINNAME; field++) {
-		if (vxctx_uname_get(o->rundir, o->xid, field, buf, sizeof(buf)))
+	for (field = 0; field <= VHIN_DOMAINNAME; field++) {
+		if (uname_get(o->xid, field, buf, sizeof(buf)))
 			return fail(-1);
 		printf("%s=%s\n", names[field], buf);
 	}
@@ -421,23 +440,22 @@ static int do_kill(struct ctx_opts *o)
 			return EXIT_USAGE;
 		}
 	}
-	if (vxctx_kill(o->rundir, o->xid, (pid_t)pid, sig))
+	if (vx_kill(o->xid, (pid_t)pid, sig))
 		return fail(-1);
 	return 0;
 }
 
 static int do_wait(struct ctx_opts *o)
 {
-	uint32_t reboot_cmd;
-	int code;
+	vx_wait_t w;
 
-	if (vxctx_wait(o->rundir, o->xid, &code, &reboot_cmd))
+	if (vx_wait(o->xid, &w))
 		return fail(-1);
-	printf("%d\n", code);
-	if (reboot_cmd)
-		printf("reboot_cmd: %#x (%s)\n", reboot_cmd,
-		       reboot_cmd == VXCTX_REBOOT_RESTART ? "RESTART" : "POWER_OFF");
-	return code;
+	printf("%d\n", w.exit_code);
+	if (w.reboot_cmd)
+		printf("reboot_cmd: %#x (%s)\n", (uint32_t)w.reboot_cmd,
+		       (uint32_t)w.reboot_cmd == (uint32_t)RB_AUTOBOOT ? "RESTART" : "POWER_OFF");
+	return w.exit_code;
 }
 
 static const struct {
@@ -484,6 +502,10 @@ int cmd_ctx(int argc, char **argv)
 		return cli_print_version();
 	if (ret)
 		return ret > 0 ? 0 : EXIT_USAGE;
+	if (o.rundir && vxcr_ctx_set_rundir(o.rundir)) {
+		cli_error("ctx: --rundir: %s", strerror(ENOMEM));
+		return 1;
+	}
 	if (o.nrest && strcmp(sub, "create") && strcmp(sub, "exec")) {
 		cli_error("ctx %s: unexpected argument '%s' (see vxcr ctx --help)", sub,
 			  o.rest[0]);

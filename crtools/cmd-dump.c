@@ -1,6 +1,7 @@
 /*
  * vxcr dump / vxdump: checkpoint a process tree (every thread, every
- * descendant) into an image file or stdout.
+ * descendant) into an image file or stdout, through the switch
+ * (vxcr_checkpoint2(): the kernel module when there is one).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "vxcr/vxcr.h"
+#include "vxcr/vserver.h"
 #include "cmd.h"
 
 static void dump_usage(FILE *f)
@@ -185,6 +187,7 @@ static int run_dump(const struct dump_target *tg, struct vxcr_dump_opts *o,
 		    struct out_file *of, struct vxcr_dump_stats *st)
 {
 	int fd = of ? of->fd : STDOUT_FILENO;
+	long crid;
 	int ret, cret;
 
 	if (of) {
@@ -195,9 +198,10 @@ static int run_dump(const struct dump_target *tg, struct vxcr_dump_opts *o,
 	/* A reader that goes away must give EPIPE and a clean refusal, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	if (tg->xid)
-		ret = vxcr_dump_ctx((uint32_t)tg->xid, tg->rundir, fd, o, st);
+		crid = vxcr_checkpoint2(0, (xid_t)tg->xid, tg->rundir, fd, o, st);
 	else
-		ret = vxcr_dump(tg->pid, fd, o, st);
+		crid = vxcr_checkpoint2(tg->pid, 0, NULL, fd, o, st);
+	ret = crid < 0 ? (int)crid : 0;
 	cret = of ? out_file_close(of) : 0;
 	if (cret && !ret) {
 		snprintf(of->err, sizeof(of->err), "dump: closing %s: %s", of->path,

@@ -11,7 +11,8 @@
  * Without -d it waits for the restored process and exits with its status
  * (128+signal if it was killed, like a shell).  A context image (vxdump
  * --ctx) recreates the context, under its supervisor, and returns once it
- * runs, as `vxcr ctx create` does.
+ * runs, as `vxcr ctx create` does.  Through the switch (vxcr_restart2():
+ * the kernel module when there is one).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "vxcr/vxcr.h"
+#include "vxcr/vserver.h"
 #include "cmd.h"
 
 static void restore_usage(FILE *f)
@@ -99,7 +101,8 @@ int cmd_restore(int argc, char **argv)
 	struct vxcr_keyring *kr = NULL;
 	bool trust_image = false;
 	pid_t pid;
-	int c, fd, ret;
+	long ret;
+	int c, fd;
 
 	vxcr_restore_opts_init(&o);
 	while ((c = getopt_long(argc, argv, ":dvh", longopts, NULL)) != -1) {
@@ -132,14 +135,15 @@ int cmd_restore(int argc, char **argv)
 		vxcr_keyring_free(kr);
 		return 1;
 	}
-	ret = vxcr_restore(fd, &o, &pid, &st);
+	ret = vxcr_restart2(0, fd, &o, &st);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	vxcr_keyring_free(kr);
-	if (ret) {
+	if (ret < 0) {
 		cli_error(NULL);
 		return 1;
 	}
+	pid = (pid_t)ret;
 	/* -v: the library's own info line says what was restored, and how fast */
 	if (st.ctx_xid) {
 		/* the context's supervisor (not our child) owns it now */

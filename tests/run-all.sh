@@ -1,7 +1,8 @@
 #!/bin/bash
-# Runs the test suite: every unit test binary in BUILD/tests/unit and every
-# tests/integration/t-*.sh, each as its own process under the subreaper
-# wrapper (reaps orphans, enforces a time limit, kills leftovers by pid).
+# Runs the test suite: the layer check (tests/layers), every unit test
+# binary in BUILD/tests/unit and every tests/integration/t-*.sh, each as its
+# own process under the subreaper wrapper (reaps orphans, enforces a time
+# limit, kills leftovers by pid).
 #
 # Usage: tests/run-all.sh BUILD [unit|integration]
 #
@@ -63,6 +64,8 @@ run()
 }
 
 if [ "$WHICH" != integration ]; then
+	# which module may include and call which (tests/layers/layers.txt)
+	run layers/check bash tests/layers/check.sh "$BUILD"
 	for t in "$BUILD"/tests/unit/*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		run "unit/${t##*/}" "$t"

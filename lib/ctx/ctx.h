@@ -125,6 +125,8 @@ int vxctx_create(const struct vxctx_create_args *a, uint32_t *xid_out, pid_t *in
 int vxctx_migrate(const char *rundir, uint32_t xid);
 /* *xid = the context of pid (0: the host). */
 int vxctx_task_xid(const char *rundir, pid_t pid, uint32_t *xid);
+/* The xid of the context whose init (as we see it) is pid, else 0. */
+uint32_t vxctx_xid_of_init(const char *rundir, pid_t pid);
 /* Reads the live record of xid (stale ones are cleaned: -ESRCH). */
 int vxctx_info(const char *rundir, uint32_t xid, struct vxctx_record *r);
 int vxctx_stat(const char *rundir, uint32_t xid, struct vxctx_stat *st);

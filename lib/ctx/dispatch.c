@@ -1,6 +1,6 @@
 /*
  * The strong vxctx_call(): the switch's context commands (already decoded
- * and checked by lib/switch, see lib/switch/engine.h) mapped onto lib/ctx.
+ * and checked by lib/switch, see lib/ctx/engine.h) mapped onto lib/ctx.
  * Run directory: $VXCR_RUNDIR or /run/vxcr.
  *
  * ctx_create: a stock kernel cannot make the caller pid 1 of a new pid
@@ -13,7 +13,7 @@
 
 #include "log.h"
 #include "vxcr/vserver.h"
-#include "switch/engine.h"
+#include "ctx/engine.h"
 #include "ctx/ctx.h"
 
 static long do_create(uint32_t id, const struct vcmd_ctx_create *d)

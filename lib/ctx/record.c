@@ -28,15 +28,41 @@
 
 #include "log.h"
 #include "util/cleanup.h"
+#include "vxcr/vserver.h"
 #include "ctx/ctx.h"
 
-/* The run directory to use: rundir, $VXCR_RUNDIR, or /run/vxcr. */
+/* The process's run directory, set by vxcr_ctx_set_rundir() (NULL: none). */
+static char *chosen_rundir;
+
+int vxcr_ctx_set_rundir(const char *dir)
+{
+	char *copy = NULL;
+
+	if (dir && *dir) {
+		copy = strdup(dir);
+		if (!copy)
+			return -ENOMEM;
+	}
+	free(chosen_rundir);
+	chosen_rundir = copy;
+	return 0;
+}
+
+const char *vxcr_ctx_rundir(void)
+{
+	return vxctx_rundir(NULL);
+}
+
+/* The run directory to use: rundir, the one vxcr_ctx_set_rundir() chose,
+ * $VXCR_RUNDIR, or /run/vxcr. */
 const char *vxctx_rundir(const char *rundir)
 {
 	const char *e = getenv("VXCR_RUNDIR");
 
 	if (rundir && *rundir)
 		return rundir;
+	if (chosen_rundir)
+		return chosen_rundir;
 	return e && *e ? e : "/run/vxcr";
 }
 
@@ -391,4 +417,15 @@ int vxctx_list(const char *rundir, uint32_t *xids, int max)
 	closedir(d);
 	qsort(xids, n, sizeof(*xids), cmp_xid);
 	return n;
+}
+
+uint32_t vxctx_xid_of_init(const char *rundir, pid_t pid)
+{
+	struct vxctx_record r;
+	uint32_t xid;
+
+	if (pid <= 0 || vxctx_task_xid(rundir, pid, &xid) || !xid ||
+	    vxctx_record_read(rundir, xid, &r) || r.init_pid != pid || vxctx_record_foreign(&r))
+		return 0;
+	return xid;
 }

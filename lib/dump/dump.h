@@ -35,7 +35,7 @@
 #include "vxcr/vxcr.h"
 #include "proc/proc.h"
 #include "img/records.h"
-#include "util/vdso-digest.h"
+#include "img/vdso-digest.h"
 #include "util/inject.h"
 
 #include "task.pb-c.h"
@@ -155,7 +155,7 @@ struct dump_mm {
 	uint64_t auxv[128];
 	size_t n_auxv;
 	uint32_t exe_file_id;
-	uint8_t vdso_sha[IMG_VDSO_DIGEST_LEN];	/* util/vdso-digest.h */
+	uint8_t vdso_sha[IMG_VDSO_DIGEST_LEN];	/* img/vdso-digest.h */
 	bool has_vdso;
 };
 

@@ -14,7 +14,7 @@
 #define LOG_PREFIX "dump/mem: "
 #include "log.h"
 #include "util/cleanup.h"
-#include "util/vdso-digest.h"
+#include "img/vdso-digest.h"
 #include "dump/dump.h"
 #include "img/img.h"
 #include "img/records.h"
@@ -224,7 +224,7 @@ static int collect_exe(struct dump_ctx *ctx, struct dump_task *t)
 				 &t->mm->exe_file_id);
 }
 
-/* The digest of the [vdso] text (util/vdso-digest.h). */
+/* The digest of the [vdso] text (img/vdso-digest.h). */
 static int vdso_digest(struct dump_task *t)
 {
 	struct dump_mm *mm = t->mm;

@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 
 #include "log.h"
-#include "util/vdso-digest.h"
+#include "img/vdso-digest.h"
 #include "util/cleanup.h"
 #include "restore/restore.h"
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util/cleanup.h"
 #include "img/img.h"
 #include "vxcr/vserver.h"
 #include "switch/switch.h"
@@ -60,18 +61,6 @@ static int image_crid(int fd, uint64_t *crid)
 	return 0;
 }
 
-/* The xid of the context whose init pid is, else 0. */
-static uint32_t context_of_init(pid_t pid)
-{
-	struct vxctx_record r;
-	uint32_t xid;
-
-	if (pid <= 0 || vxctx_task_xid(NULL, pid, &xid) || !xid ||
-	    vxctx_record_read(NULL, xid, &r) || r.init_pid != pid || vxctx_record_foreign(&r))
-		return 0;
-	return xid;
-}
-
 long sw_checkpoint(uint32_t cmd, uint32_t id, void *data)
 {
 	const struct vcmd_checkpoint_v0 *a = data;
@@ -88,7 +77,7 @@ long sw_checkpoint(uint32_t cmd, uint32_t id, void *data)
 	vxcr_dump_opts_init(&o);
 	o.leave_running = a->flags & VXCR_CKPT_LEAVE_RUNNING;
 	o.compress = !(a->flags & VXCR_CKPT_NO_COMPRESS);
-	xid = context_of_init(a->pid);
+	xid = vxctx_xid_of_init(NULL, a->pid);
 	if (id && a->pid && id != xid) {
 		pr_err("pid %d is not the init of context %u\n", a->pid, id);
 		return -EINVAL;
@@ -101,11 +90,59 @@ long sw_checkpoint(uint32_t cmd, uint32_t id, void *data)
 	return (long)vxcr_image_crid(st.image_id, sizeof(st.image_id));
 }
 
+/* checkpoint_v1: the options are the caller's; id 0 is the tree of pid,
+ * else that context (pid 0).  Nothing is guessed from pid. */
+long sw_checkpoint_v1(uint32_t cmd, uint32_t id, void *data)
+{
+	const struct vcmd_checkpoint_v1 *a = data;
+	const struct vxcr_dump_opts *op = (const void *)(uintptr_t)a->opts;
+	struct vxcr_dump_stats own, *st = a->stats ? (void *)(uintptr_t)a->stats : &own;
+	const char *rundir = (const char *)(uintptr_t)a->rundir;
+	struct vxcr_dump_opts o;
+	int ret;
+
+	(void)cmd;
+	if (a->size != sizeof(*a) || (a->flags & ~VXCR_CKPT_ALL) || (op && a->flags) ||
+	    (id ? a->pid != 0 : a->pid <= 0) || (!id && rundir))
+		return -EINVAL;
+	if (fcntl(a->fd, F_GETFL) < 0)
+		return -EBADF;
+	if (!op) {
+		vxcr_dump_opts_init(&o);
+		o.leave_running = a->flags & VXCR_CKPT_LEAVE_RUNNING;
+		o.compress = !(a->flags & VXCR_CKPT_NO_COMPRESS);
+		op = &o;
+	}
+	ret = id ? vxcr_dump_ctx(id, rundir, a->fd, op, st) : vxcr_dump(a->pid, a->fd, op, st);
+	if (ret)
+		return ret;
+	return (long)vxcr_image_crid(st->image_id, sizeof(st->image_id));
+}
+
+/* A non-zero crid must be the image's: compared before anything is read.
+ * 0 or -errno. */
+static int check_crid(int fd, uint64_t want)
+{
+	uint64_t crid;
+	int ret;
+
+	if (!want)
+		return 0;
+	ret = image_crid(fd, &crid);
+	if (ret)
+		return ret;
+	if (crid != want) {
+		pr_err("fd %d: image is checkpoint %llu, not %llu\n", fd,
+		       (unsigned long long)crid, (unsigned long long)want);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 long sw_restart(uint32_t cmd, uint32_t id, void *data)
 {
 	const struct vcmd_restart_v0 *a = data;
 	struct vxcr_restore_opts o;
-	uint64_t crid;
 	pid_t pid = -1;
 	int ret;
 
@@ -114,19 +151,39 @@ long sw_restart(uint32_t cmd, uint32_t id, void *data)
 		return -EINVAL;
 	if (fcntl(a->fd, F_GETFL) < 0)
 		return -EBADF;
-	if (a->crid) {
-		ret = image_crid(a->fd, &crid);
-		if (ret)
-			return ret;
-		if (crid != a->crid) {
-			pr_err("fd %d: image is checkpoint %llu, not %llu\n", a->fd,
-			       (unsigned long long)crid, (unsigned long long)a->crid);
-			return -EINVAL;
-		}
-	}
+	ret = check_crid(a->fd, a->crid);
+	if (ret)
+		return ret;
 	vxcr_restore_opts_init(&o);
 	o.pidns = a->flags & VXCR_RESTART_PIDNS;
 	ret = vxcr_restore(a->fd, &o, &pid, NULL);
+	return ret ? ret : pid;
+}
+
+long sw_restart_v1(uint32_t cmd, uint32_t id, void *data)
+{
+	const struct vcmd_restart_v1 *a = data;
+	const struct vxcr_restore_opts *op = (const void *)(uintptr_t)a->opts;
+	struct vxcr_restore_stats *st = (void *)(uintptr_t)a->stats;
+	struct vxcr_restore_opts o;
+	pid_t pid = -1;
+	int ret;
+
+	(void)cmd;
+	if (id || a->size != sizeof(*a) || a->reserved || (a->flags & ~VXCR_RESTART_ALL) ||
+	    (op && a->flags))
+		return -EINVAL;
+	if (fcntl(a->fd, F_GETFL) < 0)
+		return -EBADF;
+	ret = check_crid(a->fd, a->crid);
+	if (ret)
+		return ret;
+	if (!op) {
+		vxcr_restore_opts_init(&o);
+		o.pidns = a->flags & VXCR_RESTART_PIDNS;
+		op = &o;
+	}
+	ret = vxcr_restore(a->fd, op, &pid, st);
 	return ret ? ret : pid;
 }
 
@@ -150,4 +207,26 @@ long vxcr_restart(uint64_t crid, int fd, unsigned flags)
 	struct vcmd_restart_v0 a = { .crid = crid, .fd = fd, .flags = flags };
 
 	return cr_ret(vserver(VCMD_restart, 0, &a));
+}
+
+long vxcr_checkpoint2(pid_t pid, xid_t xid, const char *rundir, int fd,
+		      const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
+{
+	struct vcmd_checkpoint_v1 a = {
+		.size = sizeof(a), .pid = pid, .fd = fd,
+		.opts = (uintptr_t)o, .stats = (uintptr_t)st, .rundir = (uintptr_t)rundir,
+	};
+
+	return cr_ret(vserver(VCMD_checkpoint_v1, xid, &a));
+}
+
+long vxcr_restart2(uint64_t crid, int fd, const struct vxcr_restore_opts *o,
+		   struct vxcr_restore_stats *st)
+{
+	struct vcmd_restart_v1 a = {
+		.size = sizeof(a), .fd = fd, .crid = crid,
+		.opts = (uintptr_t)o, .stats = (uintptr_t)st,
+	};
+
+	return cr_ret(vserver(VCMD_restart_v1, 0, &a));
 }

@@ -15,7 +15,7 @@
 #include "log.h"
 #include "util/cleanup.h"
 #include "vxcr/vserver.h"
-#include "switch/engine.h"
+#include "ctx/engine.h"
 #include "switch/kmod.h"
 #include "switch/switch.h"
 
@@ -43,6 +43,8 @@ static const struct vcmd_desc vcmds[] = {
 	VCMD(ctx_migrate, sizeof(struct vcmd_ctx_migrate), 0, engine),
 	VCMD(checkpoint, sizeof(struct vcmd_checkpoint_v0), 0, sw_checkpoint),
 	VCMD(restart, sizeof(struct vcmd_restart_v0), 0, sw_restart),
+	VCMD(checkpoint_v1, sizeof(struct vcmd_checkpoint_v1), 0, sw_checkpoint_v1),
+	VCMD(restart_v1, sizeof(struct vcmd_restart_v1), 0, sw_restart_v1),
 	VCMD(ctx_kill, sizeof(struct vcmd_ctx_kill_v0), 0, engine),
 	VCMD(task_xid, 0, 0, engine),
 	VCMD(vx_info, sizeof(struct vcmd_vx_info_v0), 0, engine),
@@ -60,6 +62,9 @@ static const struct vcmd_desc vcmds[] = {
 };
 
 #define NR_VCMDS (sizeof(vcmds) / sizeof(vcmds[0]))
+
+_Static_assert(sizeof(struct vcmd_checkpoint_v1) == 40 && sizeof(struct vcmd_restart_v1) == 40,
+	       "no implicit padding in the checkpoint/restart structs");
 
 /* vserver()'s stand-in data for a converted _v0 command must be big enough */
 _Static_assert(sizeof(struct vcmd_ctx_create) <= 16 && sizeof(struct vcmd_ctx_migrate) <= 16,

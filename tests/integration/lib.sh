@@ -18,6 +18,11 @@ VX_BUILD=$(cd "$VX_ROOT" && cd "${VX_BUILD:-build}" 2>/dev/null && pwd) || {
 	exit 1
 }
 export VX_BUILD
+# The tools run with the test build of the library, the one with the
+# VXCR_TEST_* hooks (Makefile: TEST_SHARED); the shipped one has none.
+if [ -d "$VX_BUILD/lib-test" ]; then
+	export LD_LIBRARY_PATH=$VX_BUILD/lib-test${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
 VXCR=$VX_BUILD/bin/vxcr
 VXDUMP=$VX_BUILD/bin/vxdump
 VXRESTORE=$VX_BUILD/bin/vxrestore

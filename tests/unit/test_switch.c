@@ -18,7 +18,7 @@
 
 #include "vxcr/vserver.h"
 #include "vxcr/vxcr.h"
-#include "switch/engine.h"
+#include "ctx/engine.h"
 #include "img/img.h"
 
 /* ---- mock context engine ---- */
@@ -60,6 +60,8 @@ static const struct row table[] = {
 	ROW(ctx_migrate, 11, 1, 1, 1),
 	ROW(checkpoint, 11, 16, 0, 1),
 	ROW(restart, 11, 17, 0, 1),
+	ROW(checkpoint_v1, 11, 16, 1, 1),
+	ROW(restart_v1, 11, 17, 1, 1),
 	ROW(ctx_kill, 12, 1, 0, 1),
 	ROW(task_xid, 46, 1, 0, 0),
 	ROW(vx_info, 46, 5, 0, 1),
@@ -135,7 +137,7 @@ static void test_unknown(void)
 	/* known command, unsupported version */
 	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_FLAGS, 3, 0), 1, buf), -ENOTTY);	/* ccaps v0 */
 	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_VPROC, 1, 2), 1, buf), -ENOTTY);
-	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_PROCMIG, 16, 1), 1, buf), -ENOTTY);
+	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_PROCMIG, 16, 2), 1, buf), -ENOTTY);
 	CU_ASSERT_EQUAL(vserver(VCMD_wait_exit | 0xFFF, 1, buf), -ENOTTY);
 	/* bits outside the three fields */
 	CU_ASSERT_EQUAL(vserver(VCMD_get_cflags | 0x40000000u, 1, buf), -EINVAL);

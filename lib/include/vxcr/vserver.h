@@ -21,9 +21,15 @@
  *  checkpoint       PROCMIG 11  16   0  vcmd_checkpoint_v0         vxcr: checkpoint the tree or
  *                                                                  context rooted at pid into fd;
  *                                                                  returns the checkpoint id
+ *  checkpoint_v1    PROCMIG 11  16   1  vcmd_checkpoint_v1         vxcr: the same with every
+ *                                                                  option of vxcr_dump(); id 0:
+ *                                                                  the tree of pid, else
+ *                                                                  context id (never guessed)
  *  restart          PROCMIG 11  17   0  vcmd_restart_v0            vxcr: restart the checkpoint
  *                                                                  read from fd; returns the
  *                                                                  restored root pid
+ *  restart_v1       PROCMIG 11  17   1  vcmd_restart_v1            vxcr: the same with every
+ *                                                                  option of vxcr_restore()
  *  (reserved)       PROCMIG 11  18-23   -                          vxcr: self-dump and cross-node
  *                                                                  moves (later issues)
  *  ctx_kill         PROCTRL 12   1   0  vcmd_ctx_kill_v0           signal pid 0 = all tasks,
@@ -118,6 +124,8 @@ extern "C" {
 #define VCMD_ctx_migrate	VC_CMD(VC_CAT_PROCMIG, 1, 1)
 #define VCMD_checkpoint		VC_CMD(VC_CAT_PROCMIG, 16, 0)
 #define VCMD_restart		VC_CMD(VC_CAT_PROCMIG, 17, 0)
+#define VCMD_checkpoint_v1	VC_CMD(VC_CAT_PROCMIG, 16, 1)
+#define VCMD_restart_v1		VC_CMD(VC_CAT_PROCMIG, 17, 1)
 #define VCMD_ctx_kill		VC_CMD(VC_CAT_PROCTRL, 1, 0)
 #define VCMD_task_xid		VC_CMD(VC_CAT_VINFO, 1, 0)
 #define VCMD_vx_info		VC_CMD(VC_CAT_VINFO, 5, 0)
@@ -208,6 +216,36 @@ struct vcmd_restart_v0 {
 	uint64_t crid;		/* 0 = any image, else must match the image's */
 	int32_t fd;		/* image is read from here */
 	uint32_t flags;		/* VXCR_RESTART_* */
+};
+
+/*
+ * vxcr: checkpoint with options (PROCMIG/16/1).  vserver's id: 0, the tree
+ * of pid (also when pid is a context's init); else context id (pid 0).
+ * opts and stats are user pointers (as __u64) to a struct vxcr_dump_opts
+ * and a struct vxcr_dump_stats (vxcr/vxcr.h), 0 for none; a provider that
+ * cannot honour a field of opts (the kernel module cannot call back into
+ * the caller) refuses with -ENOTTY.  rundir: const char *, where a
+ * context's record is (0: the default).
+ */
+struct vcmd_checkpoint_v1 {
+	uint32_t size;		/* sizeof(struct vcmd_checkpoint_v1) */
+	int32_t pid;		/* root task of the tree, or 0 with a context id */
+	int32_t fd;		/* image goes here */
+	uint32_t flags;		/* VXCR_CKPT_*; 0 when opts is given */
+	uint64_t opts;		/* const struct vxcr_dump_opts *, or 0: from flags */
+	uint64_t stats;		/* struct vxcr_dump_stats *, or 0 */
+	uint64_t rundir;	/* const char *, or 0 */
+};
+
+/* vxcr: restart with options (PROCMIG/17/1).  vserver's id must be 0. */
+struct vcmd_restart_v1 {
+	uint32_t size;		/* sizeof(struct vcmd_restart_v1) */
+	int32_t fd;		/* image is read from here */
+	uint64_t crid;		/* 0 = any image, else must match the image's */
+	uint32_t flags;		/* VXCR_RESTART_*; 0 when opts is given */
+	uint32_t reserved;	/* 0 */
+	uint64_t opts;		/* const struct vxcr_restore_opts *, or 0: from flags */
+	uint64_t stats;		/* struct vxcr_restore_stats *, or 0 */
 };
 
 /* Context flags (VXF_*), Linux-VServer values. */
@@ -438,6 +476,77 @@ int vx_kill(xid_t xid, pid_t pid, int sig);
 int vx_wait(xid_t xid, vx_wait_t *data);
 
 /*
+ * vxcr's additions to the context API, for what libvserver has no call for
+ * (`vxcr ctx` is built on them and on the vx_* calls above).  They work on
+ * the contexts of the userspace engine, recorded in a run directory; they
+ * return 0 (or a count) or -errno, and vxcr_last_error() says why.
+ */
+#define VXCR_XID_MAX		65535
+#define VXCR_XID_DYNAMIC	((xid_t)-1)	/* create: pick a free xid */
+#define VXCR_BCAPS_ALL		(~0ULL)
+
+/* The run directory of this process's context calls (the vx_* calls too):
+ * dir, copied; NULL or "" goes back to $VXCR_RUNDIR, else /run/vxcr. */
+int vxcr_ctx_set_rundir(const char *dir);
+/* The run directory in use. */
+const char *vxcr_ctx_rundir(void);
+
+struct vxcr_ctx_create_opts {
+	xid_t xid;		/* 2..VXCR_XID_MAX, or VXCR_XID_DYNAMIC */
+	uint64_t flags;		/* VXF_* */
+	uint64_t bcaps;		/* bounding set, bit n = CAP n kept (VXCR_BCAPS_ALL) */
+	uint64_t ccaps;		/* VXC_* */
+	const char *hostname;	/* NULL: the host's */
+	uint64_t nproc;		/* with VXF_INFO_NPROC: at most this many tasks, else 0 */
+	char *const *argv;	/* the main command, run inside by the context's init */
+};
+
+/* Sets o to the defaults: xid 0, no flags, every bounding cap, no ccaps. */
+void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o);
+/*
+ * Creates a context whose init (pid 1 inside) runs o->argv; returns once
+ * the command runs.  *xid (may be NULL) gets the xid, *init (may be NULL)
+ * the init's pid.  -EEXIST the xid is live, -EINVAL bad options, -EPERM
+ * from inside a context without VXF_PROLIFIC.
+ */
+int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *init);
+
+struct vxcr_ctx_info {
+	xid_t xid;
+	pid_t init_pid;		/* pid 1 inside, as we see it */
+	pid_t super_pid;	/* its supervisor, which records the exit code */
+	uint64_t flags;		/* VXF_* as recorded (vx_flags_get: the live state) */
+	uint64_t bcaps;
+	uint64_t ccaps;
+	uint64_t nproc;		/* VXF_INFO_NPROC: the task limit, else 0 */
+	uint64_t nproc_cur;	/* VXF_INFO_NPROC: tasks counted against it, else 0 */
+	char cgroup[512];	/* cgroup v2 directory */
+	char pids_cgroup[512];	/* v1 pids group (VXF_INFO_NPROC on hybrid hosts) or "" */
+};
+
+/* The record of a live context: -ESRCH if there is none. */
+int vxcr_ctx_info(xid_t xid, struct vxcr_ctx_info *info);
+/* Fills up to max xids of live contexts, sorted; returns the count. */
+int vxcr_ctx_list(xid_t *xids, int max);
+
+/* Names as the command line spells them: the constants without prefix. */
+enum vxcr_ctx_names {
+	VXCR_CTX_FLAG_NAMES,	/* VXF_* */
+	VXCR_CTX_CCAP_NAMES,	/* VXC_* */
+	VXCR_CTX_BCAP_NAMES,	/* CAP_* (bit n = capability n) */
+};
+/*
+ * "A,B" -> bits.  Bounding caps: "A,B" keeps only those, "~A,~B" all but
+ * those.  -EINVAL for an unknown name, -ENOTTY for a known one this engine
+ * refuses (the reason in vxcr_last_error()).
+ */
+int vxcr_ctx_names_parse(enum vxcr_ctx_names what, const char *list, uint64_t *bits);
+/* bits -> "A,B" ("-" for none; bounding caps: "ALL,~A" when shorter). */
+void vxcr_ctx_names_format(enum vxcr_ctx_names what, uint64_t bits, char *buf, size_t len);
+/* VHIN_* number of a uname field name ("NODENAME"), -1 if unknown. */
+int vxcr_ctx_uname_field(const char *name);
+
+/*
  * Checkpoint/restart with the semantics of the proposed sys_checkpoint /
  * sys_restart, through the switch (VCMD_checkpoint, VCMD_restart).
  */
@@ -469,6 +578,24 @@ long vxcr_checkpoint(pid_t pid, int fd, unsigned flags);
  * vxcr_restore() returns.
  */
 long vxcr_restart(uint64_t crid, int fd, unsigned flags);
+
+/*
+ * The same through checkpoint_v1 / restart_v1, with every option of
+ * vxcr_dump() / vxcr_restore() (vxcr/vxcr.h; o NULL: the defaults) and
+ * their statistics (st may be NULL).  vxcr_checkpoint2() checkpoints the
+ * tree of pid when xid is 0 (also when pid is a context's init), else
+ * context xid (pid 0; its record in rundir, NULL: the default).  Return
+ * values and errno as vxcr_checkpoint() / vxcr_restart(); vxdump and
+ * vxrestore are built on them.
+ */
+struct vxcr_dump_opts;
+struct vxcr_dump_stats;
+struct vxcr_restore_opts;
+struct vxcr_restore_stats;
+long vxcr_checkpoint2(pid_t pid, xid_t xid, const char *rundir, int fd,
+		      const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st);
+long vxcr_restart2(uint64_t crid, int fd, const struct vxcr_restore_opts *o,
+		   struct vxcr_restore_stats *st);
 
 /* The checkpoint id of a 16-byte image id: its first 8 bytes little-endian,
  * top bit cleared (so it is a positive long), 0 mapped to 1. */

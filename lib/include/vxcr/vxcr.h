@@ -42,7 +42,9 @@ const struct vxcr_error *vxcr_error(void);
 /* vxcr_error()->msg. */
 const char *vxcr_last_error(void);
 /* Test hook for the tools: true if $VXCR_TEST_SKIP names step (a step the
- * caller leaves out, to test the path taken without a kernel feature). */
+ * caller leaves out, to test the path taken without a kernel feature).
+ * Only the test build of the library has hooks; the shipped one answers
+ * false. */
 bool vxcr_test_skip(const char *step);
 
 /*

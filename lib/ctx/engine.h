@@ -1,5 +1,6 @@
 /*
- * The userspace engine behind the switch (lib/ctx).
+ * The userspace engine behind the switch (lib/ctx): the contract lib/switch
+ * calls it by (here, below the switch, so includes point down).
  *
  * vxctx_call() is the one entry of the context engine.  The switch calls it
  * for every context command of the table in vxcr/vserver.h (all but
@@ -21,8 +22,8 @@
  *
  * lib/ctx/dispatch.c defines it (the unit test of the switch has its own).
  */
-#ifndef VXCR_SWITCH_ENGINE_H
-#define VXCR_SWITCH_ENGINE_H
+#ifndef VXCR_CTX_ENGINE_H
+#define VXCR_CTX_ENGINE_H
 
 #include <stdint.h>
 
