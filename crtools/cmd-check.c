@@ -64,7 +64,6 @@ int cmd_check(int argc, char **argv)
 		printf("%-8s %-24s %s\n", state, f[i].name, f[i].detail);
 	}
 	if (missing)
-		cli_error("check: %d required feature%s missing", missing,
-			  missing == 1 ? "" : "s");
+		cli_error("check: %d required feature%s missing", missing, missing == 1 ? "" : "s");
 	return missing ? 1 : 0;
 }

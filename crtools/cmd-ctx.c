@@ -25,7 +25,7 @@ struct ctx_opts {
 	const char *pid, *sig;
 	const char *nproc;
 	uint32_t xid;
-	char **rest;		/* after XID */
+	char **rest; /* after XID */
 	int nrest;
 };
 
@@ -112,20 +112,41 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 			for (i = 0; opts[i].name; i++)
 				if (opts[i].val == c)
 					cli_error("%s: option --%s not valid here "
-						  "(see vxcr ctx --help)", what, opts[i].name);
+						  "(see vxcr ctx --help)",
+						  what, opts[i].name);
 			return -1;
 		}
 		switch (c) {
-		case 'r': o->rundir = optarg; break;
-		case 'f': o->flags = optarg; break;
-		case 'H': o->hostname = optarg; break;
-		case 'b': o->bcaps = optarg; break;
-		case 'c': o->ccaps = optarg; break;
-		case 's': o->set = optarg; break;
-		case 'C': o->clear = optarg; break;
-		case 'p': o->pid = optarg; break;
-		case 'S': o->sig = optarg; break;
-		case 'n': o->nproc = optarg; break;
+		case 'r':
+			o->rundir = optarg;
+			break;
+		case 'f':
+			o->flags = optarg;
+			break;
+		case 'H':
+			o->hostname = optarg;
+			break;
+		case 'b':
+			o->bcaps = optarg;
+			break;
+		case 'c':
+			o->ccaps = optarg;
+			break;
+		case 's':
+			o->set = optarg;
+			break;
+		case 'C':
+			o->clear = optarg;
+			break;
+		case 'p':
+			o->pid = optarg;
+			break;
+		case 'S':
+			o->sig = optarg;
+			break;
+		case 'n':
+			o->nproc = optarg;
+			break;
 		}
 	}
 	return 0;
@@ -133,8 +154,8 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 
 /* Options may come before or after XID: parse, take XID, parse again.
  * Returns what parse() returns. */
-static int parse_all(int argc, char **argv, const char *allowed, int need_xid,
-		     int dynamic_ok, struct ctx_opts *o)
+static int parse_all(int argc, char **argv, const char *allowed, int need_xid, int dynamic_ok,
+		     struct ctx_opts *o)
 {
 	int ret;
 
@@ -187,7 +208,8 @@ static int do_create(struct ctx_opts *o)
 		long n;
 
 		if (cli_parse_long(o->nproc, 1, LONG_MAX, &n)) {
-			cli_error("ctx create: bad --nproc '%s' (a task count, at least 1)", o->nproc);
+			cli_error("ctx create: bad --nproc '%s' (a task count, at least 1)",
+				  o->nproc);
 			return EXIT_USAGE;
 		}
 		a.nproc = n;
@@ -215,7 +237,8 @@ static int do_exec(struct ctx_opts *o)
 	pid = fork();
 	if (pid == 0) {
 		execvp(o->rest[0], o->rest);
-		fprintf(stderr, "vxcr: ctx exec: cannot run '%s': %s\n", o->rest[0], strerror(errno));
+		fprintf(stderr, "vxcr: ctx exec: cannot run '%s': %s\n", o->rest[0],
+			strerror(errno));
 		_exit(127);
 	}
 	if (pid < 0) {
@@ -247,7 +270,7 @@ static int do_list(struct ctx_opts *o)
 	}
 	for (i = 0; i < n; i++) {
 		if (vx_info(xids[i], &r) || vx_stat(xids[i], &st) || vx_flags_get(xids[i], &f))
-			continue;	/* ended meanwhile */
+			continue; /* ended meanwhile */
 		vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, flags, sizeof(flags));
 		printf("%u %d %u %s\n", r.xid, r.initpid, st.tasks, flags);
 	}
@@ -274,8 +297,8 @@ static int do_info(struct ctx_opts *o)
 		return fail(-1);
 	uname_get(o->xid, VHIN_NODENAME, node, sizeof(node));
 	uname_get(o->xid, VHIN_DOMAINNAME, dom, sizeof(dom));
-	printf("xid: %u\ninitpid: %d\nsupervisor: %d\ncgroup: %s\n", r.xid, r.init_pid,
-	       r.super_pid, r.cgroup);
+	printf("xid: %u\ninitpid: %d\nsupervisor: %d\ncgroup: %s\n", r.xid, r.init_pid, r.super_pid,
+	       r.cgroup);
 	vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, buf, sizeof(buf));
 	printf("flags: %s\n", buf);
 	vxcr_ctx_names_format(VXCR_CTX_BCAP_NAMES, r.bcaps, buf, sizeof(buf));
@@ -297,8 +320,9 @@ static int do_stat(struct ctx_opts *o)
 	if (vx_stat(o->xid, &st) || vxcr_ctx_info(o->xid, &r))
 		return fail(-1);
 	printf("usecnt: %u\ntasks: %u\nnr_threads: %u\nnr_running: %u\nnr_unintr: %u\n"
-	       "nr_onhold: %u\nuptime: %.3f\n", st.usecnt, st.tasks, st.nr_threads,
-	       st.nr_running, st.nr_unintr, st.nr_onhold, st.uptime / 1e9);
+	       "nr_onhold: %u\nuptime: %.3f\n",
+	       st.usecnt, st.tasks, st.nr_threads, st.nr_running, st.nr_unintr, st.nr_onhold,
+	       st.uptime / 1e9);
 	if ((r.flags & VXF_INFO_NPROC) && r.nproc)
 		printf("nproc: %llu\nnproc_max: %llu\n", (unsigned long long)r.nproc_cur,
 		       (unsigned long long)r.nproc);
@@ -375,7 +399,7 @@ static int do_bits(struct ctx_opts *o, const char *what)
 
 static int do_uname(struct ctx_opts *o)
 {
-	static const char *const names[] = { "CONTEXT", "SYSNAME", "NODENAME", "RELEASE",
+	static const char *const names[] = { "CONTEXT", "SYSNAME", "NODENAME",	"RELEASE",
 					     "VERSION", "MACHINE", "DOMAINNAME" };
 	char buf[256], *eq;
 	vx_uname_t u;
@@ -460,12 +484,12 @@ static int do_wait(struct ctx_opts *o)
 
 static const struct {
 	const char *name;
-	const char *allowed;	/* option letters */
+	const char *allowed; /* option letters */
 	int need_xid;
 } subs[] = {
-	{ "create", "fHbcn", 1 }, { "exec", "", 1 }, { "list", "", 0 },
-	{ "info", "", 1 }, { "stat", "", 1 }, { "flags", "sC", 1 }, { "caps", "sC", 1 },
-	{ "bcaps", "sC", 1 }, { "uname", "s", 1 }, { "kill", "pS", 1 }, { "wait", "", 1 },
+	{ "create", "fHbcn", 1 }, { "exec", "", 1 },	{ "list", "", 0 },   { "info", "", 1 },
+	{ "stat", "", 1 },	  { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
+	{ "uname", "s", 1 },	  { "kill", "pS", 1 },	{ "wait", "", 1 },
 };
 
 int cmd_ctx(int argc, char **argv)
@@ -507,8 +531,7 @@ int cmd_ctx(int argc, char **argv)
 		return 1;
 	}
 	if (o.nrest && strcmp(sub, "create") && strcmp(sub, "exec")) {
-		cli_error("ctx %s: unexpected argument '%s' (see vxcr ctx --help)", sub,
-			  o.rest[0]);
+		cli_error("ctx %s: unexpected argument '%s' (see vxcr ctx --help)", sub, o.rest[0]);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(sub, "create"))

@@ -48,8 +48,16 @@ static void dump_usage(FILE *f)
 	fprintf(f, "\nExit status: 0 the image is complete, 1 failure, 2 usage.\n");
 }
 
-enum { OPT_LEAVE = 256, OPT_COMPRESS, OPT_LEVEL, OPT_STATS, OPT_CTX, OPT_RUNDIR, OPT_NO_SYNC,
-       OPT_SIGN };
+enum {
+	OPT_LEAVE = 256,
+	OPT_COMPRESS,
+	OPT_LEVEL,
+	OPT_STATS,
+	OPT_CTX,
+	OPT_RUNDIR,
+	OPT_NO_SYNC,
+	OPT_SIGN
+};
 
 static const struct option dump_options[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -67,15 +75,15 @@ static const struct option dump_options[] = {
 
 struct dump_target {
 	pid_t pid;
-	long xid;		/* --ctx, else 0 */
+	long xid; /* --ctx, else 0 */
 	const char *rundir;
-	const char *sign;	/* --sign KEYFILE */
+	const char *sign; /* --sign KEYFILE */
 };
 
 /* Parses options into o; returns -1 on a usage error (after one line),
  * 1 for --help, 2 for --version. */
-static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
-			   const char **out, struct dump_target *tg, bool *stats)
+static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, const char **out,
+			   struct dump_target *tg, bool *stats)
 {
 	long v;
 	int c;
@@ -153,11 +161,13 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o,
 
 static void print_stats(const struct dump_target *tg, const struct vxcr_dump_stats *st)
 {
-	fprintf(stderr, "vxcr: dumped %s %ld: %llu processes, %llu threads, %llu pages written "
+	fprintf(stderr,
+		"vxcr: dumped %s %ld: %llu processes, %llu threads, %llu pages written "
 		"(%llu zero skipped, %llu scanned), image %llu bytes, frozen %.1f ms, "
-		"total %.1f ms\n", tg->xid ? "context" : "pid", tg->xid ? tg->xid : (long)tg->pid,
-		(unsigned long long)st->tasks,
-		(unsigned long long)st->threads, (unsigned long long)st->pages_written, (unsigned long long)st->pages_zero,
+		"total %.1f ms\n",
+		tg->xid ? "context" : "pid", tg->xid ? tg->xid : (long)tg->pid,
+		(unsigned long long)st->tasks, (unsigned long long)st->threads,
+		(unsigned long long)st->pages_written, (unsigned long long)st->pages_zero,
 		(unsigned long long)st->pages_scanned, (unsigned long long)st->image_bytes,
 		st->frozen_ns / 1e6, st->total_ns / 1e6);
 }
@@ -165,12 +175,13 @@ static void print_stats(const struct dump_target *tg, const struct vxcr_dump_sta
 /* One machine-readable line for scripts and bench/. */
 static void print_stats_line(const struct vxcr_dump_stats *st)
 {
-	fprintf(stderr, "stats: frozen_ms=%.3f total_ms=%.3f pages_written=%llu "
+	fprintf(stderr,
+		"stats: frozen_ms=%.3f total_ms=%.3f pages_written=%llu "
 		"pages_zero=%llu pages_scanned=%llu image_bytes=%llu tasks=%llu threads=%llu\n",
-		st->frozen_ns / 1e6, st->total_ns / 1e6,
-		(unsigned long long)st->pages_written, (unsigned long long)st->pages_zero,
-		(unsigned long long)st->pages_scanned, (unsigned long long)st->image_bytes,
-		(unsigned long long)st->tasks, (unsigned long long)st->threads);
+		st->frozen_ns / 1e6, st->total_ns / 1e6, (unsigned long long)st->pages_written,
+		(unsigned long long)st->pages_zero, (unsigned long long)st->pages_scanned,
+		(unsigned long long)st->image_bytes, (unsigned long long)st->tasks,
+		(unsigned long long)st->threads);
 }
 
 /* The commit step of the library: the synced image replaces -o PATH. */
@@ -183,8 +194,8 @@ static int commit_output(int fd, void *arg)
 }
 
 /* Dumps the target into fd (of: the -o file, or NULL for stdout). */
-static int run_dump(const struct dump_target *tg, struct vxcr_dump_opts *o,
-		    struct out_file *of, struct vxcr_dump_stats *st)
+static int run_dump(const struct dump_target *tg, struct vxcr_dump_opts *o, struct out_file *of,
+		    struct vxcr_dump_stats *st)
 {
 	int fd = of ? of->fd : STDOUT_FILENO;
 	long crid;
@@ -227,7 +238,7 @@ int cmd_dump(int argc, char **argv)
 	int ret;
 
 	vxcr_dump_opts_init(&o);
-	o.refused = cli_refused;	/* every refused object, one line each */
+	o.refused = cli_refused; /* every refused object, one line each */
 	ret = parse_dump_args(argc, argv, &o, &out, &tg, &stats);
 	if (ret < 0)
 		return EXIT_USAGE;

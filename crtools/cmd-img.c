@@ -21,10 +21,10 @@ struct img_subcmd {
 };
 
 static const struct img_subcmd subcmds[] = {
-	{ "show",   VXCR_IMG_SHOW,   "print the header, one line per record, and sizes" },
-	{ "json",   VXCR_IMG_JSON,   "print the image as one JSON document" },
+	{ "show", VXCR_IMG_SHOW, "print the header, one line per record, and sizes" },
+	{ "json", VXCR_IMG_JSON, "print the image as one JSON document" },
 	{ "verify", VXCR_IMG_VERIFY, "check every record, checksum and the trailer" },
-	{ "size",   VXCR_IMG_SIZE,   "print bytes and records per record kind" },
+	{ "size", VXCR_IMG_SIZE, "print bytes and records per record kind" },
 };
 
 static void usage(FILE *f)
@@ -54,8 +54,7 @@ static const struct img_subcmd *find_subcmd(const char *name)
 
 /* Opens the image and runs sub on it, checking signatures against kr if
  * set; returns the exit code. */
-static int run_subcmd(const struct img_subcmd *sub, const char *file,
-		      const struct vxcr_keyring *kr)
+static int run_subcmd(const struct img_subcmd *sub, const char *file, const struct vxcr_keyring *kr)
 {
 	char what[32];
 	int fd, ret, code = 0;

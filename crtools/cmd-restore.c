@@ -107,16 +107,34 @@ int cmd_restore(int argc, char **argv)
 	vxcr_restore_opts_init(&o);
 	while ((c = getopt_long(argc, argv, ":dvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o.detach = true; break;
-		case 'P': o.pidns = true; break;
-		case 'p': pidfile = optarg; break;
-		case 'R': o.rundir = optarg; break;
-		case 'K': keydir = optarg; break;
-		case 'T': trust_image = true; break;
-		case 'v': cli_set_verbose(); break;
-		case 'h': restore_usage(stdout); return 0;
-		case OPT_VERSION: return cli_print_version();
-		default: return cli_bad_option("restore", "vxrestore", c, argv);
+		case 'd':
+			o.detach = true;
+			break;
+		case 'P':
+			o.pidns = true;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'R':
+			o.rundir = optarg;
+			break;
+		case 'K':
+			keydir = optarg;
+			break;
+		case 'T':
+			trust_image = true;
+			break;
+		case 'v':
+			cli_set_verbose();
+			break;
+		case 'h':
+			restore_usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			return cli_print_version();
+		default:
+			return cli_bad_option("restore", "vxrestore", c, argv);
 		}
 	}
 	if (argc - optind > 1) {
@@ -129,8 +147,7 @@ int cmd_restore(int argc, char **argv)
 		return 1;
 	}
 	o.trusted_keys = kr;
-	fd = image_open_input("restore", optind < argc ? argv[optind] : NULL,
-			      !kr && !trust_image);
+	fd = image_open_input("restore", optind < argc ? argv[optind] : NULL, !kr && !trust_image);
 	if (fd < 0) {
 		vxcr_keyring_free(kr);
 		return 1;

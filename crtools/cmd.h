@@ -15,10 +15,11 @@
  * reports a missing argument as ':' and prints nothing itself.
  */
 #define OPT_VERSION 0x1000
-#define CLI_COMMON_OPTIONS \
-	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "version", no_argument, NULL, OPT_VERSION }
+#define CLI_COMMON_OPTIONS                                                         \
+	{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, \
+	{                                                                          \
+		"version", no_argument, NULL, OPT_VERSION                          \
+	}
 
 /* -v: every library log line down to debug, and the command's summary. */
 extern bool cli_verbose;
@@ -56,13 +57,13 @@ int cli_parse_long(const char *s, long min, long max, long *out);
 /* The image file of vxdump -o (crtools/image-file.c). */
 struct out_file {
 	const char *path;
-	int dirfd;		/* PATH's directory, opened once */
-	int fd;			/* the new image file */
-	bool sync;		/* fsync the directory once PATH is replaced */
+	int dirfd; /* PATH's directory, opened once */
+	int fd;	   /* the new image file */
+	bool sync; /* fsync the directory once PATH is replaced */
 	char dirpath[PATH_MAX];
 	char base[NAME_MAX + 1];
-	char tmp[NAME_MAX + 1];	/* its temporary name, "" while unnamed or once PATH */
-	char err[PATH_MAX + 128];	/* the one line saying why it failed */
+	char tmp[NAME_MAX + 1];	  /* its temporary name, "" while unnamed or once PATH */
+	char err[PATH_MAX + 128]; /* the one line saying why it failed */
 };
 
 int out_file_open(struct out_file *of, const char *path);

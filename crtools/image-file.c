@@ -32,10 +32,11 @@
 #include "vxcr/vxcr.h"
 #include "cmd.h"
 
-#define IMAGE_FIFO_WAIT	10	/* seconds a FIFO image may wait for its writer */
-#define TMP_TRIES	16	/* random temporary names tried before giving up */
-#define IMAGE_TRUST_HINT "chown root and chmod go-w, or sign it and use " \
-			 "--trusted-keys, or --trust-image"
+#define IMAGE_FIFO_WAIT 10 /* seconds a FIFO image may wait for its writer */
+#define TMP_TRIES 16	   /* random temporary names tried before giving up */
+#define IMAGE_TRUST_HINT                                 \
+	"chown root and chmod go-w, or sign it and use " \
+	"--trusted-keys, or --trust-image"
 
 /* Formats the one line that says why into of->err. */
 static int out_error(struct out_file *of, int err, const char *fmt, ...)
@@ -77,13 +78,15 @@ static int check_target(struct out_file *of)
 
 	if (fstatat(of->dirfd, of->base, &st, AT_SYMLINK_NOFOLLOW))
 		return errno == ENOENT ? 0 :
-		       out_error(of, -errno, "%s: %s", of->path, strerror(errno));
+					 out_error(of, -errno, "%s: %s", of->path, strerror(errno));
 	if (S_ISLNK(st.st_mode))
 		return out_error(of, -ELOOP, "%s is a symlink: refusing to write through it",
 				 of->path);
 	if (!S_ISREG(st.st_mode))
-		return out_error(of, -EEXIST, "%s exists and is not a regular file: "
-				 "refusing to replace it", of->path);
+		return out_error(of, -EEXIST,
+				 "%s exists and is not a regular file: "
+				 "refusing to replace it",
+				 of->path);
 	return 0;
 }
 
@@ -139,10 +142,11 @@ int out_file_open(struct out_file *of, const char *path)
 	ret = check_target(of);
 	if (ret)
 		goto out_close_dir;
-	of->fd = vxcr_test_skip("tmpfile") ? (errno = EOPNOTSUPP, -1) :
-		 openat(of->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	of->fd = vxcr_test_skip("tmpfile") ?
+			 (errno = EOPNOTSUPP, -1) :
+			 openat(of->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (of->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
-		of->fd = open_named_tmp(of);	/* no O_TMPFILE on this file system */
+		of->fd = open_named_tmp(of); /* no O_TMPFILE on this file system */
 	else if (of->fd < 0)
 		of->fd = -errno;
 	if (of->fd >= 0)
@@ -180,14 +184,14 @@ int out_file_commit(struct out_file *of, bool sync)
 {
 	int ret;
 
-	ret = check_target(of);	/* replaced since we looked? never replace that */
+	ret = check_target(of); /* replaced since we looked? never replace that */
 	if (ret)
 		return ret;
 	ret = of->tmp[0] ? 0 : link_tmpfile(of);
 	if (!ret && renameat(of->dirfd, of->tmp, of->dirfd, of->base))
 		ret = -errno;
 	if (!ret) {
-		of->tmp[0] = '\0';	/* it is PATH now */
+		of->tmp[0] = '\0'; /* it is PATH now */
 		if (sync && fsync(of->dirfd))
 			ret = -errno;
 	}
@@ -214,7 +218,7 @@ int out_file_close(struct out_file *of)
 
 static void on_alarm(int sig)
 {
-	(void)sig;	/* only interrupts the open() */
+	(void)sig; /* only interrupts the open() */
 }
 
 /* fd is a FIFO opened without blocking: waits for a writer, returns a new fd. */
@@ -225,7 +229,7 @@ static int wait_fifo_writer(const char *what, const char *path, int fd)
 	int nfd, err;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	sigaction(SIGALRM, &sa, &old);	/* no SA_RESTART: open() returns EINTR */
+	sigaction(SIGALRM, &sa, &old); /* no SA_RESTART: open() returns EINTR */
 	alarm(IMAGE_FIFO_WAIT);
 	nfd = open(proc, O_RDONLY | O_CLOEXEC);
 	err = errno;

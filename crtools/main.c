@@ -24,6 +24,8 @@ struct command {
 	const char *help;
 };
 
+/* a table read by column */
+/* clang-format off */
 static const struct command commands[] = {
 	{ "dump",    cmd_dump,    NEEDS_ROOT, "checkpoint a process into an image" },
 	{ "restore", cmd_restore, NEEDS_ROOT, "restart a process from an image" },
@@ -32,6 +34,7 @@ static const struct command commands[] = {
 	{ "ctx",     cmd_ctx,     NEEDS_ROOT, "create, enter, list and control contexts" },
 	{ "key",     cmd_key,     0,          "make a key pair to sign images with" },
 };
+/* clang-format on */
 
 /*
  * Writes msg on one line: control characters (a newline in a path from a
@@ -93,7 +96,7 @@ static void log_to_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)
 
 	(void)arg;
 	if (lvl == VXCR_LOG_ERR && !cli_verbose)
-		return;	/* errors are reported once, by the command, from vxcr_error() */
+		return; /* errors are reported once, by the command, from vxcr_error() */
 	fprintf(stderr, "vxcr: %s: ", names[lvl]);
 	put_one_line(msg);
 }
@@ -187,7 +190,7 @@ static int run(const struct command *c, int argc, char **argv)
 	}
 	cli_cmd = c->name;
 	optind = 1;
-	opterr = 0;	/* a refused option is reported by cli_bad_option() */
+	opterr = 0; /* a refused option is reported by cli_bad_option() */
 	return c->fn(argc, argv);
 }
 

@@ -87,8 +87,8 @@ struct probe {
 };
 
 /* Writes the detail text and returns ok, so probes can end in one line. */
-__attribute__((format(printf, 4, 5)))
-static bool note(bool ok, char *d, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static bool note(bool ok, char *d, size_t len,
+						       const char *fmt, ...)
 {
 	va_list ap;
 
@@ -104,7 +104,7 @@ static pid_t fork_sleeper(void)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		alarm(30);	/* never outlive a confused parent for long */
+		alarm(30); /* never outlive a confused parent for long */
 		for (;;)
 			pause();
 	}
@@ -158,7 +158,7 @@ static long clone3_with_tid(pid_t want)
 	ca.set_tid_size = 1;
 	ret = vxcr_clone3(&ca);
 	if (ret == 0)
-		syscall(SYS_exit_group, 0);	/* child: leave without touching libc state */
+		syscall(SYS_exit_group, 0); /* child: leave without touching libc state */
 	return ret < 0 ? -errno : ret;
 }
 
@@ -182,7 +182,7 @@ static bool probe_clone3_set_tid(char *d, size_t len)
 		if (ret == want)
 			return note(true, d, len, "child created with chosen pid %d", want);
 		if (ret != -EEXIST)
-			break;	/* pid reused in between: try another one */
+			break; /* pid reused in between: try another one */
 	}
 	if (ret > 0)
 		snprintf(d, len, "clone3 ignored set_tid (got pid %ld)", ret);
@@ -220,8 +220,9 @@ static bool probe_pidfd(char *d, size_t len)
 		snprintf(d, len, "pidfd_getfd: %s", strerror(errno));
 	} else {
 		ok = !fstat(fd, &a) && !fstat(p[0], &b) && a.st_ino == b.st_ino;
-		snprintf(d, len, ok ? "pidfd_open and pidfd_getfd" :
-				 "pidfd_getfd returned a different file");
+		snprintf(d, len,
+			 ok ? "pidfd_open and pidfd_getfd" :
+			      "pidfd_getfd returned a different file");
 		close(fd);
 	}
 	close(pidfd);
@@ -341,7 +342,7 @@ static int read_mm_fields(struct prctl_mm_map *map)
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EIO;
-	p += 2;	/* now at field 3, the state letter */
+	p += 2; /* now at field 3, the state letter */
 	for (i = 4; i <= 51; i++) {
 		p = strchr(p, ' ');
 		if (!p)
@@ -422,12 +423,11 @@ static bool probe_kcmp(char *d, size_t len)
 	r = syscall(SYS_kcmp, me, me, KCMP_FILE, a, b);
 	if (r < 0)
 		return note(false, d, len, "kcmp: %s (shared files found by inode only)",
-			   strerror(errno));
+			    strerror(errno));
 	if (r != 0)
 		return note(false, d, len, "kcmp gave a wrong answer");
 	return note(true, d, len, "shared files identified exactly");
 }
-
 
 /* True if some direct child group of dir has a cgroup.freeze file. */
 static bool child_has_freeze(const char *dir)
@@ -553,7 +553,7 @@ static pid_t fork_filtered(void)
 	}
 	err = errno;
 	close(p[1]);
-	if (pid > 0 && read(p[0], &c, 1) != 1) {	/* it could not install one */
+	if (pid > 0 && read(p[0], &c, 1) != 1) { /* it could not install one */
 		kill_reap(pid);
 		pid = -1;
 		err = EINVAL;
@@ -569,7 +569,9 @@ static pid_t fork_filtered(void)
  */
 static bool probe_seccomp(char *d, size_t len)
 {
-	struct { uint64_t off, flags; } md = { 0, 0 };
+	struct {
+		uint64_t off, flags;
+	} md = { 0, 0 };
 	pid_t pid = fork_filtered();
 	bool ok = false;
 	int st;
@@ -591,20 +593,20 @@ static bool probe_seccomp(char *d, size_t len)
 }
 
 static const struct probe probes[] = {
-	{ "ptrace-seize",      true,  probe_ptrace },
-	{ "clone3-set_tid",    true,  probe_clone3_set_tid },
-	{ "pidfd-getfd",       true,  probe_pidfd },
-	{ "process_vm_readv",  true,  probe_process_vm_readv },
-	{ "pr_set_mm_map",     true,  probe_set_mm_map },
-	{ "pagemap-scan",      false, probe_pagemap_scan },
-	{ "userfaultfd-wp",    false, probe_uffd_wp },
-	{ "kcmp",              false, probe_kcmp },
-	{ "cgroup2-freezer",   false, probe_cgroup_freezer },
-	{ "tcp-repair",        false, probe_tcp_repair },
-	{ "cap_sys_resource",  false, probe_cap_sys_resource },
+	{ "ptrace-seize", true, probe_ptrace },
+	{ "clone3-set_tid", true, probe_clone3_set_tid },
+	{ "pidfd-getfd", true, probe_pidfd },
+	{ "process_vm_readv", true, probe_process_vm_readv },
+	{ "pr_set_mm_map", true, probe_set_mm_map },
+	{ "pagemap-scan", false, probe_pagemap_scan },
+	{ "userfaultfd-wp", false, probe_uffd_wp },
+	{ "kcmp", false, probe_kcmp },
+	{ "cgroup2-freezer", false, probe_cgroup_freezer },
+	{ "tcp-repair", false, probe_tcp_repair },
+	{ "cap_sys_resource", false, probe_cap_sys_resource },
 	{ "cap_checkpoint_restore", false, probe_cap_cr },
-	{ "dev-vserver",       false, probe_dev_vserver },
-	{ "seccomp-filters",   false, probe_seccomp },
+	{ "dev-vserver", false, probe_dev_vserver },
+	{ "seccomp-filters", false, probe_seccomp },
 };
 
 /*
@@ -620,8 +622,7 @@ int vxcr_check_features(struct vxcr_feature *f, int max)
 		f[n].name = probes[i].name;
 		f[n].required = probes[i].required;
 		f[n].present = probes[i].fn(f[n].detail, sizeof(f[n].detail));
-		pr_debug("%s: %s (%s)\n", f[n].name,
-			 f[n].present ? "yes" : "no", f[n].detail);
+		pr_debug("%s: %s (%s)\n", f[n].name, f[n].present ? "yes" : "no", f[n].detail);
 	}
 	return n;
 }

@@ -13,8 +13,9 @@
 #include "ctx/ctx.h"
 
 _Static_assert(VXF_INFO_NPROC == VXCTX_F_INFO_NPROC && VXF_PROLIFIC == VXCTX_F_PROLIFIC &&
-	       VXC_SET_UTSNAME == VXCTX_C_SET_UTSNAME && VXCR_XID_MAX == VXCTX_XID_MAX &&
-	       VXCR_XID_DYNAMIC == VXCTX_XID_DYNAMIC && VHIN_DOMAINNAME == VXCTX_UN_DOMAINNAME,
+		       VXC_SET_UTSNAME == VXCTX_C_SET_UTSNAME && VXCR_XID_MAX == VXCTX_XID_MAX &&
+		       VXCR_XID_DYNAMIC == VXCTX_XID_DYNAMIC &&
+		       VHIN_DOMAINNAME == VXCTX_UN_DOMAINNAME,
 	       "vserver.h and ctx.h disagree");
 
 void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o)
@@ -26,8 +27,13 @@ void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o)
 int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *init)
 {
 	struct vxctx_create_args a = {
-		.xid = o->xid, .flags = o->flags, .bcaps = o->bcaps, .ccaps = o->ccaps,
-		.hostname = o->hostname, .nproc = o->nproc, .argv = o->argv,
+		.xid = o->xid,
+		.flags = o->flags,
+		.bcaps = o->bcaps,
+		.ccaps = o->ccaps,
+		.hostname = o->hostname,
+		.nproc = o->nproc,
+		.argv = o->argv,
 		.rundir = vxctx_rundir(NULL),
 	};
 	uint32_t x;

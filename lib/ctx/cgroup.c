@@ -71,7 +71,7 @@ int vxctx_cg_mkdir(const char *root, uint32_t xid, char *path, size_t len)
 		return 0;
 	ret = -errno;
 	if (ret == -EEXIST && vxctx_cg_pids(path, "cgroup.procs", NULL, 0) == 0)
-		return 0;	/* left over, empty: reuse */
+		return 0; /* left over, empty: reuse */
 	pr_err("cgroup %s: %s\n", path, ret == -EEXIST ? "exists and has tasks" : strerror(-ret));
 	return ret == -EEXIST ? -EBUSY : ret;
 }

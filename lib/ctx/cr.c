@@ -72,9 +72,9 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 
 	ctx_entry__init(ce);
 	*frozen = vxctx_cg_freezing(r->cgroup) == 1;
-	ret = vxctx_uname_get(rundir, r->xid, VXCTX_UN_NODENAME, c->nodename,
-			      sizeof(c->nodename));
-	ret = ret ? : vxctx_uname_get(rundir, r->xid, VXCTX_UN_DOMAINNAME, c->domainname,
+	ret = vxctx_uname_get(rundir, r->xid, VXCTX_UN_NODENAME, c->nodename, sizeof(c->nodename));
+	ret = ret   ?:
+		      vxctx_uname_get(rundir, r->xid, VXCTX_UN_DOMAINNAME, c->domainname,
 				      sizeof(c->domainname));
 	if (ret)
 		return ret;
@@ -86,9 +86,10 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	ce->nodename = c->nodename;
 	ce->domainname = c->domainname;
 	ce->rundir = (char *)vxctx_rundir(rundir);
-	PB_SET(ce, clone_flags, CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS |
-	       ((r->flags & VXCTX_F_HIDE_NETIF) ? CLONE_NEWNET : 0) |
-	       ((r->flags & VXCTX_F_VIRT_UPTIME) ? CLONE_NEWTIME : 0));
+	PB_SET(ce, clone_flags,
+	       CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS |
+		       ((r->flags & VXCTX_F_HIDE_NETIF) ? CLONE_NEWNET : 0) |
+		       ((r->flags & VXCTX_F_VIRT_UPTIME) ? CLONE_NEWTIME : 0));
 	return (r->flags & VXCTX_F_VIRT_UPTIME) ? read_clocks(r, ce) : 0;
 }
 
@@ -119,7 +120,7 @@ static int dump_ctx_tree(struct vxctx_record *r, int fd, const struct vxcr_dump_
 	if (ret)
 		return ret;
 	ret = dump_context(r->init_pid, fd, o, st, &c->ce, r->cgroup, &fz);
-	if (ret && vxctx_cg_freezing(r->cgroup) != 1)	/* failed to freeze it again? */
+	if (ret && vxctx_cg_freezing(r->cgroup) != 1) /* failed to freeze it again? */
 		freeze_group(r->cgroup);
 	vxctx_guard_stop(&guard);
 	return ret;

@@ -87,7 +87,7 @@ static void send_report(int fd, int err, pid_t init, const char *fmt, ...)
 	err_clear();
 	if (err)
 		err_set(err, "%s", msg);
-	report_send(fd, err, &init, sizeof(init));	/* the caller may be gone: nobody to tell */
+	report_send(fd, err, &init, sizeof(init)); /* the caller may be gone: nobody to tell */
 }
 
 static void stdio_to_null(void)
@@ -174,8 +174,8 @@ static int init_setup(const struct vxctx_create_args *a, int rep)
 }
 
 /* Main command: caps, then exec.  Never returns. */
-static void __attribute__((noreturn)) run_main(const struct vxctx_create_args *a, int rep,
-					       const sigset_t *oldmask)
+static void __attribute__((noreturn))
+run_main(const struct vxctx_create_args *a, int rep, const sigset_t *oldmask)
 {
 	int i;
 
@@ -199,8 +199,8 @@ static int status_code(int st)
 }
 
 /* pid 1 of the context.  Never returns. */
-static void __attribute__((noreturn)) run_init(const struct vxctx_create_args *a,
-					       const char *cgroup, int rep)
+static void __attribute__((noreturn))
+run_init(const struct vxctx_create_args *a, const char *cgroup, int rep)
 {
 	static const int term[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 	struct timespec tick = { 0, 200 * 1000000L };
@@ -272,8 +272,8 @@ int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns)
 		b.quot--, b.rem += 1000000000LL;
 	if (unshare(CLONE_NEWTIME))
 		return -errno;
-	snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n",
-		 m.quot, m.rem, b.quot, b.rem);
+	snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n", m.quot, m.rem,
+		 b.quot, b.rem);
 	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -318,7 +318,7 @@ static pid_t clone_init(const struct vxctx_create_args *a, const char *cgroup, i
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		close(cgfd);	/* the init holds nothing of ours (a checkpoint keeps it) */
+		close(cgfd); /* the init holds nothing of ours (a checkpoint keeps it) */
 		/* wait until the record is written, or the supervisor gives up */
 		if (read(go, &c, 1) != 1)
 			_exit(127);
@@ -348,8 +348,8 @@ static uint64_t pidns_of(pid_t pid)
 	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
 }
 
-int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_groups *g,
-		      pid_t init, struct vxctx_record *r)
+int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init,
+		      struct vxctx_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->xid = a->xid;
@@ -370,8 +370,8 @@ int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_grou
 
 /* After the init: exit code, record and groups gone; so are contexts
  * created inside (their supervisors died with our pid ns).  Never returns. */
-static void __attribute__((noreturn)) supervise_end(const struct vxctx_create_args *a,
-						    const struct vxctx_groups *g, pid_t init)
+static void __attribute__((noreturn))
+supervise_end(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init)
 {
 	struct vxctx_record r;
 	int st, lock;
@@ -379,7 +379,7 @@ static void __attribute__((noreturn)) supervise_end(const struct vxctx_create_ar
 	while (waitpid(init, &st, 0) < 0 && errno == EINTR)
 		;
 	if (reboot_cmd_of(a, st))
-		vxctx_cg_kill(g->cgroup);	/* tasks outside its pid ns too */
+		vxctx_cg_kill(g->cgroup); /* tasks outside its pid ns too */
 	write_exit(a->rundir, a->xid, status_code(st), reboot_cmd_of(a, st));
 	lock = vxctx_lock(a->rundir);
 	if (!vxctx_record_read(a->rundir, a->xid, &r) && r.init_pid == init) {
@@ -402,8 +402,8 @@ void vxctx_supervise(const struct vxctx_create_args *a, const struct vxctx_group
 }
 
 /* Puts the init (and the caller to join, if any) into the context's groups. */
-static int join_groups(const struct vxctx_create_args *a, const struct vxctx_groups *g,
-		       pid_t init, int rep)
+static int join_groups(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init,
+		       int rep)
 {
 	if (g->pids[0] && vxctx_cg_join(g->pids, init)) {
 		send_report(rep, -EPERM, 0, "INFO_NPROC: cannot add the init to %s: %s", g->pids,
@@ -421,8 +421,8 @@ static int join_groups(const struct vxctx_create_args *a, const struct vxctx_gro
 }
 
 /* The supervisor.  Never returns. */
-static void __attribute__((noreturn)) supervise(const struct vxctx_create_args *a,
-						const struct vxctx_groups *g, int rep)
+static void __attribute__((noreturn))
+supervise(const struct vxctx_create_args *a, const struct vxctx_groups *g, int rep)
 {
 	struct vxctx_record r;
 	int go[2], st, ret;
@@ -478,7 +478,8 @@ static int pick_xid(const char *rundir, uint32_t want, uint32_t *xid)
 
 	if (want != VXCTX_XID_DYNAMIC) {
 		if (want < VXCTX_XID_MIN || want > VXCTX_XID_MAX) {
-			pr_err("xid %u out of range (%d..%d)\n", want, VXCTX_XID_MIN, VXCTX_XID_MAX);
+			pr_err("xid %u out of range (%d..%d)\n", want, VXCTX_XID_MIN,
+			       VXCTX_XID_MAX);
 			return -EINVAL;
 		}
 		if (!vxctx_record_read(rundir, want, &r)) {
@@ -529,7 +530,8 @@ static int check_args(const struct vxctx_create_args *a)
 		return -ENOTTY;
 	}
 	if (a->ccaps & ~VXCTX_C_ALL) {
-		pr_err("unknown context caps 0x%llx\n", (unsigned long long)(a->ccaps & ~VXCTX_C_ALL));
+		pr_err("unknown context caps 0x%llx\n",
+		       (unsigned long long)(a->ccaps & ~VXCTX_C_ALL));
 		return -EINVAL;
 	}
 	if ((a->hostname && strlen(a->hostname) > 64) ||
@@ -562,7 +564,8 @@ static int check_nesting(const struct vxctx_create_args *a)
 	ret = vxctx_record_read(a->rundir, px, &parent);
 	if (ret) {
 		pr_err("creating a context from inside context %u, whose record is not in %s: "
-		       "cannot check PROLIFIC\n", px, vxctx_rundir(a->rundir));
+		       "cannot check PROLIFIC\n",
+		       px, vxctx_rundir(a->rundir));
 		return -EPERM;
 	}
 	if (!(parent.flags & VXCTX_F_PROLIFIC)) {
@@ -571,7 +574,8 @@ static int check_nesting(const struct vxctx_create_args *a)
 	}
 	if (!(parent.ccaps & (VXCTX_C_SECURE_MOUNT | VXCTX_C_BINARY_MOUNT))) {
 		pr_err("context %u is PROLIFIC but lacks SECURE_MOUNT: a nested context's init "
-		       "mounts its /proc\n", px);
+		       "mounts its /proc\n",
+		       px);
 		return -EPERM;
 	}
 	if ((a->hostname || a->domainname) && !(parent.ccaps & VXCTX_C_SET_UTSNAME)) {
@@ -679,12 +683,12 @@ int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t 
 	ret = read_reports(rep[0], a.xid, &init);
 	close(rep[0]);
 	if (ret && !init)
-		goto out_rmcg;	/* no init: nothing but the cgroup to undo */
+		goto out_rmcg; /* no init: nothing but the cgroup to undo */
 	if (xid_out)
 		*xid_out = a.xid;
 	if (init_pid)
 		*init_pid = init;
-	goto out_unlock;	/* exec failed: the context ends by itself */
+	goto out_unlock; /* exec failed: the context ends by itself */
 
 out_rmcg:
 	vxctx_groups_remove(&g);

@@ -25,52 +25,57 @@
 #include <sys/types.h>
 
 /* Context flags: the values of VXF_* in vserver.h. */
-#define VXCTX_F_INFO_NPROC	0x00000004ULL
-#define VXCTX_F_INFO_PRIVATE	0x00000008ULL
-#define VXCTX_F_INFO_INIT	0x00000010ULL
-#define VXCTX_F_SCHED_PAUSE	0x00000400ULL
-#define VXCTX_F_VIRT_UPTIME	0x00020000ULL
-#define VXCTX_F_HIDE_NETIF	0x02000000ULL
-#define VXCTX_F_REBOOT_KILL	(1ULL << 37)
-#define VXCTX_F_PERSISTENT	(1ULL << 38)
-#define VXCTX_F_PROLIFIC	(1ULL << 49)
+#define VXCTX_F_INFO_NPROC 0x00000004ULL
+#define VXCTX_F_INFO_PRIVATE 0x00000008ULL
+#define VXCTX_F_INFO_INIT 0x00000010ULL
+#define VXCTX_F_SCHED_PAUSE 0x00000400ULL
+#define VXCTX_F_VIRT_UPTIME 0x00020000ULL
+#define VXCTX_F_HIDE_NETIF 0x02000000ULL
+#define VXCTX_F_REBOOT_KILL (1ULL << 37)
+#define VXCTX_F_PERSISTENT (1ULL << 38)
+#define VXCTX_F_PROLIFIC (1ULL << 49)
 /* The flags this engine honours; vxctx_flags_set refuses any other bit. */
-#define VXCTX_F_SUPPORTED	(VXCTX_F_INFO_NPROC | VXCTX_F_INFO_PRIVATE | \
-				 VXCTX_F_INFO_INIT | VXCTX_F_SCHED_PAUSE | \
-				 VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF | \
-				 VXCTX_F_REBOOT_KILL | VXCTX_F_PERSISTENT | \
-				 VXCTX_F_PROLIFIC)
+#define VXCTX_F_SUPPORTED                                                                      \
+	(VXCTX_F_INFO_NPROC | VXCTX_F_INFO_PRIVATE | VXCTX_F_INFO_INIT | VXCTX_F_SCHED_PAUSE | \
+	 VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF | VXCTX_F_REBOOT_KILL | VXCTX_F_PERSISTENT | \
+	 VXCTX_F_PROLIFIC)
 /* Honoured, but only when given to vxctx_create (namespaces, the pids
  * group and the reboot filter are made then). */
-#define VXCTX_F_CREATE_ONLY	(VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF | \
-				 VXCTX_F_INFO_NPROC | VXCTX_F_REBOOT_KILL)
+#define VXCTX_F_CREATE_ONLY \
+	(VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF | VXCTX_F_INFO_NPROC | VXCTX_F_REBOOT_KILL)
 
 /* reboot(2) commands (linux/reboot.h), as vx_wait reports them. */
-#define VXCTX_REBOOT_RESTART	0x01234567U
-#define VXCTX_REBOOT_POWER_OFF	0x4321FEDCU
+#define VXCTX_REBOOT_RESTART 0x01234567U
+#define VXCTX_REBOOT_POWER_OFF 0x4321FEDCU
 
 /* Context caps: the values of VXC_* in vserver.h (all enforced). */
-#define VXCTX_C_SET_UTSNAME	0x00000001ULL
-#define VXCTX_C_SET_RLIMIT	0x00000002ULL
-#define VXCTX_C_RAW_ICMP	0x00000100ULL
-#define VXCTX_C_SYSLOG		0x00001000ULL
-#define VXCTX_C_SECURE_MOUNT	0x00010000ULL
-#define VXCTX_C_SECURE_REMOUNT	0x00020000ULL
-#define VXCTX_C_BINARY_MOUNT	0x00040000ULL
-#define VXCTX_C_QUOTA_CTL	0x00100000ULL
-#define VXCTX_C_ADMIN_MAPPER	0x00200000ULL
-#define VXCTX_C_ADMIN_CLOOP	0x00400000ULL
-#define VXCTX_C_ALL		0x00771103ULL
+#define VXCTX_C_SET_UTSNAME 0x00000001ULL
+#define VXCTX_C_SET_RLIMIT 0x00000002ULL
+#define VXCTX_C_RAW_ICMP 0x00000100ULL
+#define VXCTX_C_SYSLOG 0x00001000ULL
+#define VXCTX_C_SECURE_MOUNT 0x00010000ULL
+#define VXCTX_C_SECURE_REMOUNT 0x00020000ULL
+#define VXCTX_C_BINARY_MOUNT 0x00040000ULL
+#define VXCTX_C_QUOTA_CTL 0x00100000ULL
+#define VXCTX_C_ADMIN_MAPPER 0x00200000ULL
+#define VXCTX_C_ADMIN_CLOOP 0x00400000ULL
+#define VXCTX_C_ALL 0x00771103ULL
 
 /* uname fields: the values of VHIN_* in vserver.h. */
-enum { VXCTX_UN_CONTEXT = 0, VXCTX_UN_SYSNAME, VXCTX_UN_NODENAME,
-       VXCTX_UN_RELEASE, VXCTX_UN_VERSION, VXCTX_UN_MACHINE,
-       VXCTX_UN_DOMAINNAME };
+enum {
+	VXCTX_UN_CONTEXT = 0,
+	VXCTX_UN_SYSNAME,
+	VXCTX_UN_NODENAME,
+	VXCTX_UN_RELEASE,
+	VXCTX_UN_VERSION,
+	VXCTX_UN_MACHINE,
+	VXCTX_UN_DOMAINNAME
+};
 
-#define VXCTX_XID_MIN		2	/* 0 is the host, 1 the spectator */
-#define VXCTX_XID_MAX		65535
-#define VXCTX_XID_DYNAMIC	((uint32_t)-1)	/* create: pick a free xid >= 49152 */
-#define VXCTX_BCAPS_ALL		(~0ULL)
+#define VXCTX_XID_MIN 2 /* 0 is the host, 1 the spectator */
+#define VXCTX_XID_MAX 65535
+#define VXCTX_XID_DYNAMIC ((uint32_t)-1) /* create: pick a free xid >= 49152 */
+#define VXCTX_BCAPS_ALL (~0ULL)
 
 struct vxctx_create_args {
 	uint32_t xid;		/* or VXCTX_XID_DYNAMIC */
@@ -78,7 +83,7 @@ struct vxctx_create_args {
 	uint64_t bcaps;		/* capability bounding set, bit n = CAP n kept */
 	uint64_t ccaps;		/* VXCTX_C_* allowed */
 	const char *hostname;	/* NULL: keep the host's */
-	const char *domainname;	/* NULL: keep the host's */
+	const char *domainname; /* NULL: keep the host's */
 	uint64_t nproc;		/* INFO_NPROC: task limit (pids.max), else 0 */
 	char *const *argv;	/* main command, run inside; NULL: none, then */
 	pid_t join_pid;		/* this task joins the cgroup before the init runs */
@@ -88,30 +93,30 @@ struct vxctx_create_args {
 /* The record of a context, as stored in the run directory. */
 struct vxctx_record {
 	uint32_t xid;
-	pid_t init_pid;		/* host pid of the init (pid 1 inside) */
-	uint64_t init_start;	/* its start time (clock ticks), against pid reuse */
-	pid_t super_pid;	/* supervisor: the init's parent, writes the exit code */
+	pid_t init_pid;	     /* host pid of the init (pid 1 inside) */
+	uint64_t init_start; /* its start time (clock ticks), against pid reuse */
+	pid_t super_pid;     /* supervisor: the init's parent, writes the exit code */
 	uint64_t super_start;
 	uint64_t flags;
 	uint64_t bcaps;
 	uint64_t ccaps;
-	uint64_t nproc;		/* INFO_NPROC task limit, 0: none */
-	uint64_t pidns;		/* inode of the pid ns the pids above are in */
-	uint64_t own_pidns;	/* inode of the context's own pid ns (its init's) */
-	char cgroup[512];	/* absolute path of the cgroup v2 directory */
-	char pids_cgroup[512];	/* v1 pids group (INFO_NPROC on hybrid hosts) or "" */
+	uint64_t nproc;	       /* INFO_NPROC task limit, 0: none */
+	uint64_t pidns;	       /* inode of the pid ns the pids above are in */
+	uint64_t own_pidns;    /* inode of the context's own pid ns (its init's) */
+	char cgroup[512];      /* absolute path of the cgroup v2 directory */
+	char pids_cgroup[512]; /* v1 pids group (INFO_NPROC on hybrid hosts) or "" */
 };
 
 struct vxctx_stat {
-	uint32_t usecnt;	/* tasks + 1 (the record) */
-	uint32_t tasks;		/* processes in the cgroup */
+	uint32_t usecnt; /* tasks + 1 (the record) */
+	uint32_t tasks;	 /* processes in the cgroup */
 	uint32_t nr_threads;
-	uint32_t nr_running;	/* threads in state R */
-	uint32_t nr_unintr;	/* threads in state D */
-	uint32_t nr_onhold;	/* threads held by SCHED_PAUSE */
-	uint64_t uptime_ns;	/* since the init started */
-	uint64_t nproc_max;	/* INFO_NPROC: the limit, else 0 */
-	uint64_t nproc_cur;	/* INFO_NPROC: pids.current */
+	uint32_t nr_running; /* threads in state R */
+	uint32_t nr_unintr;  /* threads in state D */
+	uint32_t nr_onhold;  /* threads held by SCHED_PAUSE */
+	uint64_t uptime_ns;  /* since the init started */
+	uint64_t nproc_max;  /* INFO_NPROC: the limit, else 0 */
+	uint64_t nproc_cur;  /* INFO_NPROC: pids.current */
 };
 
 /* Creates the context and starts argv inside; returns once argv runs
@@ -137,8 +142,8 @@ int vxctx_flags_get(const char *rundir, uint32_t xid, uint64_t *flags);
 int vxctx_flags_set(const char *rundir, uint32_t xid, uint64_t value, uint64_t mask);
 /* Caps apply to tasks entering (or started) after the change. */
 int vxctx_caps_get(const char *rundir, uint32_t xid, uint64_t *bcaps, uint64_t *ccaps);
-int vxctx_caps_set(const char *rundir, uint32_t xid, uint64_t bcaps, uint64_t bmask,
-		   uint64_t ccaps, uint64_t cmask);
+int vxctx_caps_set(const char *rundir, uint32_t xid, uint64_t bcaps, uint64_t bmask, uint64_t ccaps,
+		   uint64_t cmask);
 /* pid 0: every task; 1: the init; else that host pid (-ESRCH unless in xid). */
 int vxctx_kill(const char *rundir, uint32_t xid, pid_t pid, int sig);
 /* Waits until xid is gone; *exit_code = its init's (128+sig if killed),
@@ -151,20 +156,20 @@ int vxctx_uname_get(const char *rundir, uint32_t xid, int field, char *buf, size
 int vxctx_uname_set(const char *rundir, uint32_t xid, int field, const char *value);
 
 /* Names (constants without prefix), for the CLI and logs. */
-int vxctx_flag_parse(const char *list, uint64_t *bits);	/* "A,B" */
+int vxctx_flag_parse(const char *list, uint64_t *bits); /* "A,B" */
 int vxctx_ccap_parse(const char *list, uint64_t *bits);
 /* "NAME,..." keeps those caps, "~NAME,..." drops them from *bits. */
 int vxctx_bcap_parse(const char *list, uint64_t *bits);
 void vxctx_flag_format(uint64_t bits, char *buf, size_t len);
 void vxctx_ccap_format(uint64_t bits, char *buf, size_t len);
 void vxctx_bcap_format(uint64_t bits, char *buf, size_t len);
-int vxctx_uname_field(const char *name);	/* NODENAME -> 2, -1 if unknown */
+int vxctx_uname_field(const char *name); /* NODENAME -> 2, -1 if unknown */
 
 /* ---- for a restore of a whole context (lib/restore/ctx.c) ---- */
 /* The groups of a context: v2, and the v1 pids group on hybrid hosts. */
 struct vxctx_groups {
 	char cgroup[512];
-	char pids[512];		/* "" unless INFO_NPROC on a v1 pids hierarchy */
+	char pids[512]; /* "" unless INFO_NPROC on a v1 pids hierarchy */
 };
 /* Under the rundir lock: xid must be free (a stale record is cleaned);
  * -EEXIST if it is live. */
@@ -179,11 +184,11 @@ int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns);
 int vxctx_ns_setup(const char *hostname, const char *domainname, uint64_t flags);
 /* Becomes the supervisor of init (our child): waits for it, writes the
  * exit code, removes the record and groups.  Never returns. */
-void vxctx_supervise(const struct vxctx_create_args *a, const struct vxctx_groups *g,
-		     pid_t init) __attribute__((noreturn));
+void vxctx_supervise(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init)
+	__attribute__((noreturn));
 /* The record of a context whose init (our child) runs in groups g. */
-int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_groups *g,
-		      pid_t init, struct vxctx_record *r);
+int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init,
+		      struct vxctx_record *r);
 
 /* ---- inside lib/ctx ---- */
 const char *vxctx_rundir(const char *rundir);
@@ -205,14 +210,14 @@ uint64_t vxctx_starttime(pid_t pid);
 /* pidfd of the record's init, checked against pid reuse, or -ESRCH. */
 int vxctx_init_pidfd(const struct vxctx_record *r);
 
-int vxctx_cg_root(char *buf, size_t len);		/* cgroup2 mount point */
+int vxctx_cg_root(char *buf, size_t len); /* cgroup2 mount point */
 int vxctx_cg_create(uint32_t xid, char *path, size_t len);
 /* Makes <root>/vxcr/<xid> (an empty leftover is reused). */
 int vxctx_cg_mkdir(const char *root, uint32_t xid, char *path, size_t len);
 void vxctx_cg_remove(const char *path);
 int vxctx_cg_freeze(const char *path, int on);
 int vxctx_cg_frozen(const char *path);
-int vxctx_cg_freezing(const char *path);	/* cgroup.freeze: 1 asked, 0 not */
+int vxctx_cg_freezing(const char *path); /* cgroup.freeze: 1 asked, 0 not */
 int vxctx_cg_kill(const char *path);
 int vxctx_cg_join(const char *path, pid_t pid);
 /* Writes val to dir/file; returns 0 or -errno, logs nothing. */
@@ -229,7 +234,7 @@ int vxctx_cg_pids(const char *path, const char *file, pid_t *pids, int max);
 struct vxctx_guard {
 	pid_t pid;
 	int sk;
-	sigset_t mask;		/* the caller's, put back by stop */
+	sigset_t mask; /* the caller's, put back by stop */
 };
 int vxctx_guard_start(const char *cgroup, struct vxctx_guard *g);
 void vxctx_guard_stop(struct vxctx_guard *g);
@@ -237,8 +242,7 @@ void vxctx_guard_stop(struct vxctx_guard *g);
 /* INFO_NPROC (pids.c): limits the context's group to nproc tasks, in v2 if
  * its hierarchy has the pids controller, else in a v1 group of the same name
  * whose path goes to v1path (v1path[0] = 0 when v2 is used). */
-int vxctx_pids_setup(uint32_t xid, const char *cgroup, uint64_t nproc,
-		     char *v1path, size_t len);
+int vxctx_pids_setup(uint32_t xid, const char *cgroup, uint64_t nproc, char *v1path, size_t len);
 /* pids.current of the context's pids group, or -errno. */
 int64_t vxctx_pids_current(const struct vxctx_record *r);
 

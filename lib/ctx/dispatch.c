@@ -18,8 +18,10 @@
 
 static long do_create(uint32_t id, const struct vcmd_ctx_create *d)
 {
-	struct vxctx_create_args a = { .xid = id, .flags = d->flagword,
-				       .bcaps = VXCTX_BCAPS_ALL, .ccaps = 0,
+	struct vxctx_create_args a = { .xid = id,
+				       .flags = d->flagword,
+				       .bcaps = VXCTX_BCAPS_ALL,
+				       .ccaps = 0,
 				       .join_pid = getpid() };
 	uint32_t xid;
 	pid_t init;

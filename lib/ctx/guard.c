@@ -40,8 +40,8 @@
 #include "ctx/ctx.h"
 #include "util/keeper.h"
 
-#define GUARD_TRACED	't'
-#define GUARD_UNTRACED	'u'
+#define GUARD_TRACED 't'
+#define GUARD_UNTRACED 'u'
 
 static bool is_stop_signal(int sig)
 {
@@ -74,7 +74,7 @@ static void guard_traced(pid_t tid, const char *cgroup)
 			guard_freeze(cgroup);
 			sig = 0;
 		} else if ((status >> 16) == PTRACE_EVENT_STOP) {
-			if (is_stop_signal(sig)) {	/* group-stop: stay stopped */
+			if (is_stop_signal(sig)) { /* group-stop: stay stopped */
 				ptrace(PTRACE_LISTEN, tid, 0, 0);
 				continue;
 			}
@@ -82,7 +82,7 @@ static void guard_traced(pid_t tid, const char *cgroup)
 		}
 		ptrace(PTRACE_CONT, tid, 0, (void *)(long)sig);
 	}
-	guard_freeze(cgroup);	/* gone without an exit stop: be sure */
+	guard_freeze(cgroup); /* gone without an exit stop: be sure */
 }
 
 /* The guardian process.  Never returns. */

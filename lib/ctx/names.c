@@ -15,62 +15,95 @@
 struct bitname {
 	const char *name;
 	uint64_t bit;
-	const char *why;	/* non-NULL: known but refused, and why */
+	const char *why; /* non-NULL: known but refused, and why */
 };
 
 static const struct bitname flag_names[] = {
-	{ "INFO_LOCK",    0x1ULL,   "needs the kernel module (context switch lock)" },
-	{ "INFO_SCHED",   0x2ULL,   "needs the kernel module (per-context scheduler accounting)" },
-	{ "INFO_NPROC",   VXCTX_F_INFO_NPROC, NULL },
+	{ "INFO_LOCK", 0x1ULL, "needs the kernel module (context switch lock)" },
+	{ "INFO_SCHED", 0x2ULL, "needs the kernel module (per-context scheduler accounting)" },
+	{ "INFO_NPROC", VXCTX_F_INFO_NPROC, NULL },
 	{ "INFO_PRIVATE", VXCTX_F_INFO_PRIVATE, NULL },
-	{ "INFO_INIT",    VXCTX_F_INFO_INIT, NULL },
-	{ "INFO_HIDE",    0x20ULL,  "needs the kernel module" },
-	{ "INFO_ULIMIT",  0x40ULL,  "needs the kernel module" },
-	{ "INFO_NSPACE",  0x80ULL,  "needs the kernel module" },
-	{ "SCHED_HARD",   0x100ULL, "needs the kernel module (token bucket scheduler)" },
-	{ "SCHED_PRIO",   0x200ULL, "needs the kernel module (token bucket scheduler)" },
-	{ "SCHED_PAUSE",  VXCTX_F_SCHED_PAUSE, NULL },
-	{ "VIRT_MEM",     0x10000ULL, "needs the kernel module" },
-	{ "VIRT_UPTIME",  VXCTX_F_VIRT_UPTIME, NULL },
-	{ "VIRT_CPU",     0x40000ULL, "needs the kernel module" },
-	{ "VIRT_LOAD",    0x80000ULL, "needs the kernel module" },
-	{ "VIRT_TIME",    0x100000ULL, "needs the kernel module" },
-	{ "HIDE_MOUNT",   0x1000000ULL, "needs the kernel module" },
-	{ "HIDE_NETIF",   VXCTX_F_HIDE_NETIF, NULL },
-	{ "HIDE_VINFO",   0x4000000ULL, "needs the kernel module" },
-	{ "STATE_SETUP",  1ULL << 32, "internal state flag, set by the kernel module" },
-	{ "STATE_INIT",   1ULL << 33, "internal state flag, set by the kernel module" },
-	{ "STATE_ADMIN",  1ULL << 34, "internal state flag, set by the kernel module" },
-	{ "SC_HELPER",    1ULL << 36, "needs the kernel module" },
-	{ "REBOOT_KILL",  VXCTX_F_REBOOT_KILL, NULL },
-	{ "PERSISTENT",   VXCTX_F_PERSISTENT, NULL },
-	{ "FORK_RSS",     1ULL << 48, "needs the kernel module" },
-	{ "PROLIFIC",     VXCTX_F_PROLIFIC, NULL },
-	{ "IGNEG_NICE",   1ULL << 52, "needs the kernel module" },
+	{ "INFO_INIT", VXCTX_F_INFO_INIT, NULL },
+	{ "INFO_HIDE", 0x20ULL, "needs the kernel module" },
+	{ "INFO_ULIMIT", 0x40ULL, "needs the kernel module" },
+	{ "INFO_NSPACE", 0x80ULL, "needs the kernel module" },
+	{ "SCHED_HARD", 0x100ULL, "needs the kernel module (token bucket scheduler)" },
+	{ "SCHED_PRIO", 0x200ULL, "needs the kernel module (token bucket scheduler)" },
+	{ "SCHED_PAUSE", VXCTX_F_SCHED_PAUSE, NULL },
+	{ "VIRT_MEM", 0x10000ULL, "needs the kernel module" },
+	{ "VIRT_UPTIME", VXCTX_F_VIRT_UPTIME, NULL },
+	{ "VIRT_CPU", 0x40000ULL, "needs the kernel module" },
+	{ "VIRT_LOAD", 0x80000ULL, "needs the kernel module" },
+	{ "VIRT_TIME", 0x100000ULL, "needs the kernel module" },
+	{ "HIDE_MOUNT", 0x1000000ULL, "needs the kernel module" },
+	{ "HIDE_NETIF", VXCTX_F_HIDE_NETIF, NULL },
+	{ "HIDE_VINFO", 0x4000000ULL, "needs the kernel module" },
+	{ "STATE_SETUP", 1ULL << 32, "internal state flag, set by the kernel module" },
+	{ "STATE_INIT", 1ULL << 33, "internal state flag, set by the kernel module" },
+	{ "STATE_ADMIN", 1ULL << 34, "internal state flag, set by the kernel module" },
+	{ "SC_HELPER", 1ULL << 36, "needs the kernel module" },
+	{ "REBOOT_KILL", VXCTX_F_REBOOT_KILL, NULL },
+	{ "PERSISTENT", VXCTX_F_PERSISTENT, NULL },
+	{ "FORK_RSS", 1ULL << 48, "needs the kernel module" },
+	{ "PROLIFIC", VXCTX_F_PROLIFIC, NULL },
+	{ "IGNEG_NICE", 1ULL << 52, "needs the kernel module" },
 };
 
 static const struct bitname ccap_names[] = {
-	{ "SET_UTSNAME",    VXCTX_C_SET_UTSNAME, NULL },
-	{ "SET_RLIMIT",     VXCTX_C_SET_RLIMIT, NULL },
-	{ "RAW_ICMP",       VXCTX_C_RAW_ICMP, NULL },
-	{ "SYSLOG",         VXCTX_C_SYSLOG, NULL },
-	{ "SECURE_MOUNT",   VXCTX_C_SECURE_MOUNT, NULL },
+	{ "SET_UTSNAME", VXCTX_C_SET_UTSNAME, NULL },
+	{ "SET_RLIMIT", VXCTX_C_SET_RLIMIT, NULL },
+	{ "RAW_ICMP", VXCTX_C_RAW_ICMP, NULL },
+	{ "SYSLOG", VXCTX_C_SYSLOG, NULL },
+	{ "SECURE_MOUNT", VXCTX_C_SECURE_MOUNT, NULL },
 	{ "SECURE_REMOUNT", VXCTX_C_SECURE_REMOUNT, NULL },
-	{ "BINARY_MOUNT",   VXCTX_C_BINARY_MOUNT, NULL },
-	{ "QUOTA_CTL",      VXCTX_C_QUOTA_CTL, NULL },
-	{ "ADMIN_MAPPER",   VXCTX_C_ADMIN_MAPPER, NULL },
-	{ "ADMIN_CLOOP",    VXCTX_C_ADMIN_CLOOP, NULL },
+	{ "BINARY_MOUNT", VXCTX_C_BINARY_MOUNT, NULL },
+	{ "QUOTA_CTL", VXCTX_C_QUOTA_CTL, NULL },
+	{ "ADMIN_MAPPER", VXCTX_C_ADMIN_MAPPER, NULL },
+	{ "ADMIN_CLOOP", VXCTX_C_ADMIN_CLOOP, NULL },
 };
 
 static const char *const cap_names[] = {
-	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
-	"SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE",
-	"NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-	"SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
-	"SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL",
-	"SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
-	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+	"CHOWN",
+	"DAC_OVERRIDE",
+	"DAC_READ_SEARCH",
+	"FOWNER",
+	"FSETID",
+	"KILL",
+	"SETGID",
+	"SETUID",
+	"SETPCAP",
+	"LINUX_IMMUTABLE",
+	"NET_BIND_SERVICE",
+	"NET_BROADCAST",
+	"NET_ADMIN",
+	"NET_RAW",
+	"IPC_LOCK",
+	"IPC_OWNER",
+	"SYS_MODULE",
+	"SYS_RAWIO",
+	"SYS_CHROOT",
+	"SYS_PTRACE",
+	"SYS_PACCT",
+	"SYS_ADMIN",
+	"SYS_BOOT",
+	"SYS_NICE",
+	"SYS_RESOURCE",
+	"SYS_TIME",
+	"SYS_TTY_CONFIG",
+	"MKNOD",
+	"LEASE",
+	"AUDIT_WRITE",
+	"AUDIT_CONTROL",
+	"SETFCAP",
+	"MAC_OVERRIDE",
+	"MAC_ADMIN",
+	"SYSLOG",
+	"WAKE_ALARM",
+	"BLOCK_SUSPEND",
+	"AUDIT_READ",
+	"PERFMON",
+	"BPF",
+	"CHECKPOINT_RESTORE",
 };
 
 static const char *const uname_names[] = {
@@ -78,8 +111,8 @@ static const char *const uname_names[] = {
 };
 
 /* Parses "A,B,C" against tbl; a refused name fails with its reason. */
-static int parse_list(const char *list, const struct bitname *tbl, size_t n,
-		      const char *what, uint64_t *bits)
+static int parse_list(const char *list, const struct bitname *tbl, size_t n, const char *what,
+		      uint64_t *bits)
 {
 	_cleanup_free_ char *copy = strdup(list ? list : "");
 	char *tok, *save = NULL;
@@ -154,8 +187,7 @@ int vxctx_bcap_parse(const char *list, uint64_t *bits)
 	return 0;
 }
 
-static void format_bits(uint64_t bits, const struct bitname *tbl, size_t n,
-			char *buf, size_t len)
+static void format_bits(uint64_t bits, const struct bitname *tbl, size_t n, char *buf, size_t len)
 {
 	size_t i, off = 0;
 

@@ -132,7 +132,8 @@ static int check_flag_change(uint32_t xid, uint64_t old, uint64_t new)
 	}
 	if (changed & VXCTX_F_CREATE_ONLY) {
 		vxctx_flag_format(changed & VXCTX_F_CREATE_ONLY, names, sizeof(names));
-		pr_err("context %u: %s can only be chosen when the context is created\n", xid, names);
+		pr_err("context %u: %s can only be chosen when the context is created\n", xid,
+		       names);
 		return -EINVAL;
 	}
 	return 0;
@@ -184,8 +185,8 @@ int vxctx_caps_get(const char *rundir, uint32_t xid, uint64_t *bcaps, uint64_t *
 	return 0;
 }
 
-int vxctx_caps_set(const char *rundir, uint32_t xid, uint64_t bcaps, uint64_t bmask,
-		   uint64_t ccaps, uint64_t cmask)
+int vxctx_caps_set(const char *rundir, uint32_t xid, uint64_t bcaps, uint64_t bmask, uint64_t ccaps,
+		   uint64_t cmask)
 {
 	struct vxctx_record r;
 	int ret, lock;
@@ -266,7 +267,7 @@ static int read_exit(const char *path, int *exit_code, uint32_t *reboot_cmd)
 
 	if (!f || fscanf(f, "%d", exit_code) != 1)
 		return -ENOENT;
-	if (fscanf(f, "%x", &rc) != 1)	/* written as %#x */
+	if (fscanf(f, "%x", &rc) != 1) /* written as %#x */
 		rc = 0;
 	if (reboot_cmd)
 		*reboot_cmd = rc;
@@ -299,7 +300,7 @@ int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code, uint32_t *reboo
 		wait_foreign_exit(rundir, xid, path);
 	if (ret == -ESRCH && !read_exit(path, exit_code, reboot_cmd)) {
 		vxcr_log(VXCR_LOG_DEBUG, "context %u already gone\n", xid);
-		return 0;	/* ended before we looked: its code is still there */
+		return 0; /* ended before we looked: its code is still there */
 	}
 	if (ret)
 		return ret;
@@ -359,7 +360,8 @@ static int in_uts(const char *rundir, uint32_t xid, int field, char *buf, size_t
 		pr_warn("cannot return to our UTS namespace: %s\n", strerror(errno));
 	if (ret)
 		pr_err("context %u: cannot set %s to '%s': %s\n", xid,
-		       field == VXCTX_UN_NODENAME ? "NODENAME" : "DOMAINNAME", value, strerror(-ret));
+		       field == VXCTX_UN_NODENAME ? "NODENAME" : "DOMAINNAME", value,
+		       strerror(-ret));
 	return ret;
 }
 
@@ -378,11 +380,21 @@ int vxctx_uname_get(const char *rundir, uint32_t xid, int field, char *buf, size
 		return ret;
 	uname(&u);
 	switch (field) {
-	case VXCTX_UN_CONTEXT: snprintf(buf, len, "%u", xid); break;
-	case VXCTX_UN_SYSNAME: snprintf(buf, len, "%s", u.sysname); break;
-	case VXCTX_UN_RELEASE: snprintf(buf, len, "%s", u.release); break;
-	case VXCTX_UN_VERSION: snprintf(buf, len, "%s", u.version); break;
-	case VXCTX_UN_MACHINE: snprintf(buf, len, "%s", u.machine); break;
+	case VXCTX_UN_CONTEXT:
+		snprintf(buf, len, "%u", xid);
+		break;
+	case VXCTX_UN_SYSNAME:
+		snprintf(buf, len, "%s", u.sysname);
+		break;
+	case VXCTX_UN_RELEASE:
+		snprintf(buf, len, "%s", u.release);
+		break;
+	case VXCTX_UN_VERSION:
+		snprintf(buf, len, "%s", u.version);
+		break;
+	case VXCTX_UN_MACHINE:
+		snprintf(buf, len, "%s", u.machine);
+		break;
 	default:
 		pr_err("unknown uname field %d\n", field);
 		return -EINVAL;
@@ -392,7 +404,7 @@ int vxctx_uname_get(const char *rundir, uint32_t xid, int field, char *buf, size
 
 int vxctx_uname_set(const char *rundir, uint32_t xid, int field, const char *value)
 {
-	static const char *const names[] = { "CONTEXT", "SYSNAME", "NODENAME", "RELEASE",
+	static const char *const names[] = { "CONTEXT", "SYSNAME", "NODENAME",	"RELEASE",
 					     "VERSION", "MACHINE", "DOMAINNAME" };
 
 	if (!value)

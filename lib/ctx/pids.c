@@ -77,7 +77,7 @@ static int v1_pids_root(char *buf, size_t len)
 		sep = strstr(line, " - ");
 		if (!sep || strncmp(sep, " - cgroup ", 10))
 			continue;
-		opts = strrchr(sep, ' ');	/* super options: last field */
+		opts = strrchr(sep, ' '); /* super options: last field */
 		if (!opts || !has_token(opts + 1, "pids"))
 			continue;
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)

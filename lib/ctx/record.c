@@ -86,8 +86,10 @@ uint64_t vxctx_starttime(pid_t pid)
 		return 0;
 	buf[n] = 0;
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
-			 "%*d %*d %*d %*d %*d %*d %llu", &state, &v) != 2)
+	if (!p || sscanf(p + 2,
+			 "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			 "%*d %*d %*d %*d %*d %*d %llu",
+			 &state, &v) != 2)
 		return 0;
 	return (state == 'Z' || state == 'X') ? 0 : v;
 }
@@ -267,11 +269,12 @@ int vxctx_record_write(const char *rundir, const struct vxctx_record *r)
 		pr_perror("%s", tmp);
 		return ret;
 	}
-	fprintf(f, "xid=%u\ninit=%d\ninit_start=%" PRIu64 "\nsuper=%d\nsuper_start=%" PRIu64
+	fprintf(f,
+		"xid=%u\ninit=%d\ninit_start=%" PRIu64 "\nsuper=%d\nsuper_start=%" PRIu64
 		"\nflags=0x%" PRIx64 "\nbcaps=0x%" PRIx64 "\nccaps=0x%" PRIx64 "\nnproc=%" PRIu64
 		"\npidns=%" PRIu64 "\nown_pidns=%" PRIu64 "\ncgroup=%s\n",
-		r->xid, r->init_pid, r->init_start, r->super_pid, r->super_start,
-		r->flags, r->bcaps, r->ccaps, r->nproc, r->pidns, r->own_pidns, r->cgroup);
+		r->xid, r->init_pid, r->init_start, r->super_pid, r->super_start, r->flags,
+		r->bcaps, r->ccaps, r->nproc, r->pidns, r->own_pidns, r->cgroup);
 	if (r->pids_cgroup[0])
 		fprintf(f, "pids_cgroup=%s\n", r->pids_cgroup);
 	if (fflush(f) || fsync(fileno(f)))
@@ -364,8 +367,7 @@ static int record_get_quiet(const char *rundir, uint32_t xid, struct vxctx_recor
 	/* re-read under the lock: a create may have replaced it meanwhile.
 	 * A foreign one is left to its supervisor (which we cannot see) or
 	 * to the next create of that xid. */
-	if (!vxctx_record_read(rundir, xid, r) && !vxctx_record_live(r) &&
-	    !vxctx_record_foreign(r))
+	if (!vxctx_record_read(rundir, xid, r) && !vxctx_record_live(r) && !vxctx_record_foreign(r))
 		vxctx_record_clean(rundir, r);
 	ret = vxctx_record_live(r) ? 0 : -ESRCH;
 	close(lock);

@@ -177,7 +177,7 @@ static int collect_own_fs(struct dump_task *t, struct dump_thread *th)
 	int ret;
 
 	ret = read_thread_link(t->pid, th->tid, "cwd", &th->cwd);
-	ret = ret ? : read_thread_link(t->pid, th->tid, "root", &th->root);
+	ret = ret ?: read_thread_link(t->pid, th->tid, "root", &th->root);
 	if (ret)
 		return ret;
 	snprintf(name, sizeof(name), "task/%d/status", th->tid);
@@ -192,7 +192,7 @@ static int collect_own_fs(struct dump_task *t, struct dump_thread *th)
 	if (ret || !s.has_umask) {
 		pr_err("pid %d (thread %d): no umask in its status\n", t->pid, th->tid);
 		proc_status_free(&s);
-		return ret ? : -EINVAL;
+		return ret ?: -EINVAL;
 	}
 	th->umask = s.umask;
 	proc_status_free(&s);
@@ -207,8 +207,8 @@ int collect_thread_core(struct dump_task *t, struct dump_thread *th)
 {
 	int ret;
 
-	ret = collect_seccomp(t, th);	/* first: may refuse, suspends filters */
-	ret = ret ? : collect_regs(th);
+	ret = collect_seccomp(t, th); /* first: may refuse, suspends filters */
+	ret = ret ?: collect_regs(th);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_GETSIGMASK, th->tid, sizeof(th->blocked), &th->blocked)) {
@@ -222,7 +222,7 @@ int collect_thread_core(struct dump_task *t, struct dump_thread *th)
 	ret = collect_robust(th);
 	if (!ret && th->own_fs)
 		ret = collect_own_fs(t, th);
-	ret = ret ? : read_comm(th);
+	ret = ret ?: read_comm(th);
 	if (ret)
 		return ret;
 	ret = collect_sched(th);
@@ -251,18 +251,38 @@ void free_thread(struct dump_thread *th)
 static void fill_regs(X86Regs *r, const struct user_regs_struct *u)
 {
 #define R(f, uf) PB_SET(r, f, u->uf)
-	R(r15, r15); R(r14, r14); R(r13, r13); R(r12, r12); R(bp, rbp);
-	R(bx, rbx); R(r11, r11); R(r10, r10); R(r9, r9); R(r8, r8);
-	R(ax, rax); R(cx, rcx); R(dx, rdx); R(si, rsi); R(di, rdi);
-	R(orig_ax, orig_rax); R(ip, rip); R(cs, cs); R(flags, eflags);
-	R(sp, rsp); R(ss, ss); R(fs_base, fs_base); R(gs_base, gs_base);
-	R(ds, ds); R(es, es); R(fs, fs); R(gs, gs);
+	R(r15, r15);
+	R(r14, r14);
+	R(r13, r13);
+	R(r12, r12);
+	R(bp, rbp);
+	R(bx, rbx);
+	R(r11, r11);
+	R(r10, r10);
+	R(r9, r9);
+	R(r8, r8);
+	R(ax, rax);
+	R(cx, rcx);
+	R(dx, rdx);
+	R(si, rsi);
+	R(di, rdi);
+	R(orig_ax, orig_rax);
+	R(ip, rip);
+	R(cs, cs);
+	R(flags, eflags);
+	R(sp, rsp);
+	R(ss, ss);
+	R(fs_base, fs_base);
+	R(gs_base, gs_base);
+	R(ds, ds);
+	R(es, es);
+	R(fs, fs);
+	R(gs, gs);
 #undef R
 }
 
 /* Builds the siginfo_entry array of q; *out must be freed. */
-int siginfo_entries(const struct siginfo_queue *q, SiginfoEntry **ents,
-		    SiginfoEntry ***out)
+int siginfo_entries(const struct siginfo_queue *q, SiginfoEntry **ents, SiginfoEntry ***out)
 {
 	size_t i;
 
@@ -327,7 +347,7 @@ static int write_core(struct dump_ctx *ctx, struct dump_thread *th)
 		ce.root = th->root;
 		PB_SET(&ce, umask, th->umask);
 	}
-	ce.seccomp_filters = th->filter_ids;	/* numbered by write_seccomp() */
+	ce.seccomp_filters = th->filter_ids; /* numbered by write_seccomp() */
 	ce.n_seccomp_filters = th->n_filters;
 	ret = img_write_msg(ctx->w, IMG_REC_CORE, &ce.base);
 	if (ret)

@@ -21,7 +21,6 @@
 #include "img/records.h"
 #include "restore/vet.h"
 
-
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -47,10 +46,10 @@ int dump_refusal(struct dump_ctx *ctx, const struct dump_task *t, int ret)
 		return ret;
 	ctx->n_refused++;
 	if (!o->refused) {
-		err_clear();	/* handled: the summary says it */
+		err_clear(); /* handled: the summary says it */
 		return 0;
 	}
-	if (ctx->ctxe && t)	/* the pid the context knows it by */
+	if (ctx->ctxe && t) /* the pid the context knows it by */
 		snprintf(line, sizeof(line), "context pid %d: %s", t->vpid, vxcr_last_error());
 	else
 		snprintf(line, sizeof(line), "%s", vxcr_last_error());
@@ -58,7 +57,7 @@ int dump_refusal(struct dump_ctx *ctx, const struct dump_task *t, int ret)
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
 	o->refused(line, o->refused_arg);
-	err_clear();	/* handled: passed on, and the summary says it */
+	err_clear(); /* handled: passed on, and the summary says it */
 	return 0;
 }
 
@@ -67,10 +66,11 @@ static int refused_summary(struct dump_ctx *ctx)
 {
 	if (!ctx->n_refused)
 		return 0;
-	err_clear();	/* the summary is the dump's error */
+	err_clear(); /* the summary is the dump's error */
 	pr_err("%u object%s cannot be checkpointed: nothing was dumped, the %zu process%s "
-	       "keep%s running\n", ctx->n_refused, ctx->n_refused > 1 ? "s" : "",
-	       ctx->n_tasks, ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
+	       "keep%s running\n",
+	       ctx->n_refused, ctx->n_refused > 1 ? "s" : "", ctx->n_tasks,
+	       ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
 	return -EOPNOTSUPP;
 }
 
@@ -80,10 +80,11 @@ static int refused_summary(struct dump_ctx *ctx)
  */
 static int vet_refused(struct dump_ctx *ctx, int ret)
 {
-	err_clear();	/* restore's reason is in this one */
+	err_clear(); /* restore's reason is in this one */
 	pr_err("vxrestore would refuse this image (%s): nothing was dumped, the %zu "
-	       "process%s keep%s running\n", rst_vet_why(ctx->vet), ctx->n_tasks,
-	       ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
+	       "process%s keep%s running\n",
+	       rst_vet_why(ctx->vet), ctx->n_tasks, ctx->n_tasks == 1 ? "" : "es",
+	       ctx->n_tasks == 1 ? "s" : "");
 	return ret;
 }
 
@@ -130,7 +131,7 @@ static int collect_remote_thawed(struct dump_ctx *ctx, struct dump_task *t)
 		return ret;
 	ret = collect_remote(ctx, t);
 	ret2 = fz->freeze(fz->arg);
-	return ret ? : ret2;
+	return ret ?: ret2;
 }
 
 /*
@@ -142,12 +143,9 @@ static const struct {
 	int (*task)(struct dump_task *t);
 	int (*ctx_task)(struct dump_ctx *ctx, struct dump_task *t);
 } collectors[] = {
-	{ collect_timers, NULL },
-	{ NULL, collect_remote_thawed },
-	{ collect_task, NULL },
-	{ collect_creds, NULL },
-	{ collect_signals, NULL },
-	{ NULL, collect_mm },		/* after the scratch areas are gone */
+	{ collect_timers, NULL },  { NULL, collect_remote_thawed },
+	{ collect_task, NULL },	   { collect_creds, NULL },
+	{ collect_signals, NULL }, { NULL, collect_mm }, /* after the scratch areas are gone */
 	{ NULL, collect_fds },
 };
 
@@ -194,7 +192,7 @@ static int collect(struct dump_ctx *ctx)
 	ret = refused_summary(ctx);
 	if (ret)
 		return ret;
-	for (i = 0; i < ctx->n_tasks; i++) {	/* before any page is read */
+	for (i = 0; i < ctx->n_tasks; i++) { /* before any page is read */
 		if (ctx->tasks[i]->zombie)
 			continue;
 		ret = plan_pages(ctx->tasks[i]);
@@ -236,14 +234,14 @@ static int write_process(struct dump_ctx *ctx, struct dump_task *t)
 	int ret;
 
 	ret = write_creds(ctx, t);
-	ret = ret ? : write_signals(ctx, t);
-	ret = ret ? : write_cores(ctx, t);
-	ret = ret ? : write_mm(ctx, t);
+	ret = ret ?: write_signals(ctx, t);
+	ret = ret ?: write_cores(ctx, t);
+	ret = ret ?: write_mm(ctx, t);
 	return ret;
 }
 
 /* A per-process writer for the live processes only (zombies have no state). */
-#define LIVE	true
+#define LIVE true
 
 /*
  * The records of the image, in contract order (docs/image-format.md): one
@@ -259,16 +257,11 @@ static const struct {
 	int (*task)(struct dump_ctx *ctx, struct dump_task *t);
 	bool live;
 } writers[] = {
-	{ write_context, NULL, false },
-	{ NULL, write_task, false },
-	{ write_seccomp, NULL, false },
-	{ NULL, write_process, LIVE },
-	{ write_files, NULL, false },
-	{ NULL, write_fdtables, LIVE },
-	{ write_locks, NULL, false },
-	{ write_file_data, NULL, false },
-	{ write_pipe_data, NULL, false },
-	{ write_sysv_shm, NULL, false },
+	{ write_context, NULL, false },	  { NULL, write_task, false },
+	{ write_seccomp, NULL, false },	  { NULL, write_process, LIVE },
+	{ write_files, NULL, false },	  { NULL, write_fdtables, LIVE },
+	{ write_locks, NULL, false },	  { write_file_data, NULL, false },
+	{ write_pipe_data, NULL, false }, { write_sysv_shm, NULL, false },
 	{ NULL, dump_pages, LIVE },
 };
 
@@ -296,8 +289,8 @@ static int write_image(struct dump_ctx *ctx)
 	int ret;
 
 	ret = open_writer(ctx, ctx->root->vpid);
-	ret = ret ? : write_records(ctx);
-	ret = ret ? : rst_vet_end(ctx->vet);
+	ret = ret ?: write_records(ctx);
+	ret = ret ?: rst_vet_end(ctx->vet);
 	if (ret)
 		return rst_vet_error(ctx->vet) ? vet_refused(ctx, ret) : ret;
 	ret = img_writer_finish(ctx->w);
@@ -323,7 +316,7 @@ static int sync_image(struct dump_ctx *ctx)
 	}
 	if (!o->commit)
 		return 0;
-	ret = test_fail("commit") ? : o->commit(ctx->out_fd, o->commit_arg);
+	ret = test_fail("commit") ?: o->commit(ctx->out_fd, o->commit_arg);
 	if (ret)
 		pr_err("cannot put the image in place: %s\n", strerror(-ret));
 	return ret;
@@ -339,23 +332,23 @@ static int dump_tree(struct dump_ctx *ctx, pid_t pid)
 	ret = dump_refusal(ctx, NULL, tree_seize(ctx, pid));
 	if (!ret && !ctx->n_refused)
 		test_pause("seized");
-	ret = ret ? : ns_map_tree(ctx);
-	ret = ret ? : dump_refusal(ctx, NULL, tree_check(ctx));
+	ret = ret ?: ns_map_tree(ctx);
+	ret = ret ?: dump_refusal(ctx, NULL, tree_check(ctx));
 	/* a tree refused as a whole is not looked into further */
-	ret = ret ? : (ctx->n_refused ? refused_summary(ctx) : collect(ctx));
+	ret = ret ?: (ctx->n_refused ? refused_summary(ctx) : collect(ctx));
 	unpin(ctx);
 	if (!ret)
 		test_pause("collected");
-	ret = ret ? : write_image(ctx);
+	ret = ret ?: write_image(ctx);
 	if (!ret)
 		test_pause("written");
 	/* our handles on its files go before it runs on or dies */
 	free_files(&ctx->files);
 	shmem_free(ctx);
 	if (ret || ctx->opts->leave_running) {
-		tree_release(ctx);	/* running on: no need to wait for the disk */
+		tree_release(ctx); /* running on: no need to wait for the disk */
 		ctx->st->frozen_ns = dump_now_ns() - ctx->t_seize;
-		return ret ? : sync_image(ctx);
+		return ret ?: sync_image(ctx);
 	}
 	ret = sync_image(ctx);
 	if (ret)

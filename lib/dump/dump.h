@@ -45,12 +45,12 @@
 
 struct img_writer;
 
-
 /* Sets a proto2 optional scalar field and its has_ flag. */
-#define PB_SET(msg, field, val) do {		\
-	(msg)->field = (val);			\
-	(msg)->has_##field = 1;			\
-} while (0)
+#define PB_SET(msg, field, val)         \
+	do {                            \
+		(msg)->field = (val);   \
+		(msg)->has_##field = 1; \
+	} while (0)
 
 #define SIGINFO_RAW_SIZE 128
 #define NSIG_KERNEL 64
@@ -74,19 +74,19 @@ struct remote_thread {
 
 /* One seccomp filter of a thread (seccomp.c). */
 struct dump_filter {
-	uint32_t flags;			/* SECCOMP_FILTER_FLAG_* (metadata: LOG only) */
-	uint8_t *prog;			/* struct sock_filter[] */
-	size_t len;			/* bytes */
+	uint32_t flags; /* SECCOMP_FILTER_FLAG_* (metadata: LOG only) */
+	uint8_t *prog;	/* struct sock_filter[] */
+	size_t len;	/* bytes */
 };
 
 struct dump_thread {
 	pid_t tid;
-	pid_t vtid;			/* as the image records it (ns.c) */
+	pid_t vtid; /* as the image records it (ns.c) */
 	bool seized;
-	bool stopped;			/* in a ptrace-stop of ours (detachable) */
-	bool gone;			/* exited while being seized: dropped */
-	bool group_stopped;		/* was in job-control stop before seize */
-	struct user_regs_struct regs;	/* resume form */
+	bool stopped;		      /* in a ptrace-stop of ours (detachable) */
+	bool gone;		      /* exited while being seized: dropped */
+	bool group_stopped;	      /* was in job-control stop before seize */
+	struct user_regs_struct regs; /* resume form */
 	bool in_syscall_restart;
 	uint8_t *xsave;
 	size_t xsave_len;
@@ -98,15 +98,15 @@ struct dump_thread {
 	char comm[64];
 	int sched_policy, sched_prio, nice;
 	struct remote_thread rt;
-	uint32_t files_id;		/* an fd table of its own (no CLONE_FILES): its id, else 0 */
-	struct dump_fdtable *fdt;	/* that table, NULL when it shares the leader's */
-	bool own_fs;			/* fs info of its own (no CLONE_FS): */
-	char *cwd, *root;		/*   its cwd and root (malloc'ed) */
-	uint32_t umask;			/*   and umask */
-	struct proc_status status;	/* non-leaders: thread_status(), once */
+	uint32_t files_id;	   /* an fd table of its own (no CLONE_FILES): its id, else 0 */
+	struct dump_fdtable *fdt;  /* that table, NULL when it shares the leader's */
+	bool own_fs;		   /* fs info of its own (no CLONE_FS): */
+	char *cwd, *root;	   /*   its cwd and root (malloc'ed) */
+	uint32_t umask;		   /*   and umask */
+	struct proc_status status; /* non-leaders: thread_status(), once */
 	bool has_status;
-	struct dump_filter *filters;	/* seccomp filters, oldest first */
-	uint32_t *filter_ids;		/*   their ids in the SECCOMP record */
+	struct dump_filter *filters; /* seccomp filters, oldest first */
+	uint32_t *filter_ids;	     /*   their ids in the SECCOMP record */
 	size_t n_filters;
 };
 
@@ -125,7 +125,7 @@ struct kitimerval {
 
 /* Per-process answers of the injected syscalls. */
 struct remote_task {
-	struct ksigaction act[NSIG_KERNEL + 1];	/* index = signo */
+	struct ksigaction act[NSIG_KERNEL + 1]; /* index = signo */
 	bool act_valid[NSIG_KERNEL + 1];
 	struct kitimerval itimers[3];
 	uint64_t brk;
@@ -137,25 +137,25 @@ struct remote_task {
 };
 
 struct dump_vma {
-	struct proc_vma pv;		/* as parsed (owns pv.name) */
-	int kind;			/* VMA_KIND__* */
-	uint32_t flags;			/* MAP_* */
-	uint64_t madv;			/* VXCR_MADV_* */
+	struct proc_vma pv; /* as parsed (owns pv.name) */
+	int kind;	    /* VMA_KIND__* */
+	uint32_t flags;	    /* MAP_* */
+	uint64_t madv;	    /* VXCR_MADV_* */
 	uint32_t file_id;
 	uint32_t shmem_id;
-	bool sysv;			/* a SysV segment (shmat): pv.ino is its shmid */
-	uint8_t *cow;			/* inherited area: enum cow_page per page, else NULL */
+	bool sysv;    /* a SysV segment (shmat): pv.ino is its shmid */
+	uint8_t *cow; /* inherited area: enum cow_page per page, else NULL */
 };
 
 struct dump_mm {
 	uint32_t mm_id;
-	struct proc_vma_list raw;	/* parsed smaps (names moved into vmas) */
+	struct proc_vma_list raw; /* parsed smaps (names moved into vmas) */
 	struct dump_vma *vmas;
 	size_t n_vmas;
 	uint64_t auxv[128];
 	size_t n_auxv;
 	uint32_t exe_file_id;
-	uint8_t vdso_sha[IMG_VDSO_DIGEST_LEN];	/* img/vdso-digest.h */
+	uint8_t vdso_sha[IMG_VDSO_DIGEST_LEN]; /* img/vdso-digest.h */
 	bool has_vdso;
 };
 
@@ -172,28 +172,28 @@ struct shmem_range {
 struct dump_shmem {
 	uint32_t id;
 	uint32_t dev_major, dev_minor;
-	uint64_t ino;			/* SysV: the shmid */
-	uint32_t first_index;		/* first process (task order) holding it */
+	uint64_t ino;	      /* SysV: the shmid */
+	uint32_t first_index; /* first process (task order) holding it */
 	bool sysv;
-	bool has_file;			/* some fd of the tree is this memfd */
-	int fd;				/* our read handle on it, -1 if none yet */
-	uint64_t size;			/* i_size (has_file) or segment size (sysv) */
-	struct proc_sysv_shm seg;	/* sysv: its line of /proc/sysvipc/shm */
-	struct shmem_range *done;	/* sorted, disjoint, not adjacent */
+	bool has_file;		  /* some fd of the tree is this memfd */
+	int fd;			  /* our read handle on it, -1 if none yet */
+	uint64_t size;		  /* i_size (has_file) or segment size (sysv) */
+	struct proc_sysv_shm seg; /* sysv: its line of /proc/sysvipc/shm */
+	struct shmem_range *done; /* sorted, disjoint, not adjacent */
 	size_t n_done;
 };
 
 /* One file description (or a MAPONLY reference) of the image. */
 struct dump_file {
 	FileEntry e;
-	char *path;			/* owned, e.path points here */
-	int local_fd;			/* our handle (pidfd_getfd/open), -1 if none */
-	pid_t first_pid;		/* first process seen holding it ... */
-	int first_fd;			/* ... and its lowest fd there */
-	bool pipe_read, pipe_write;	/* pipe ends held (this description) */
-	uint8_t *pipe_data;		/* bytes buffered, peeked (first end of a pipe) */
+	char *path;		    /* owned, e.path points here */
+	int local_fd;		    /* our handle (pidfd_getfd/open), -1 if none */
+	pid_t first_pid;	    /* first process seen holding it ... */
+	int first_fd;		    /* ... and its lowest fd there */
+	bool pipe_read, pipe_write; /* pipe ends held (this description) */
+	uint8_t *pipe_data;	    /* bytes buffered, peeked (first end of a pipe) */
 	size_t pipe_data_len;
-	void *sub;			/* its kind's sub-message of e, malloc'ed, or NULL */
+	void *sub; /* its kind's sub-message of e, malloc'ed, or NULL */
 };
 
 struct dump_fd {
@@ -218,7 +218,7 @@ struct dump_files {
 	struct dump_file *v;
 	size_t n, cap;
 	uint32_t next_pipe_id;
-	struct inode_files **hash;	/* n_hash buckets, chained */
+	struct inode_files **hash; /* n_hash buckets, chained */
 	size_t n_hash, n_inodes;
 };
 
@@ -231,18 +231,18 @@ struct dump_timer {
 
 struct dump_task {
 	pid_t pid;
-	pid_t vpid;			/* as the image records it (ns.c) */
-	uint32_t index;			/* 1-based position in preorder = mm_id = files_id */
-	struct dump_task *parent;	/* in the tree, NULL for the root */
-	struct dump_task **children;	/* sorted by pid once the tree is frozen */
+	pid_t vpid;		     /* as the image records it (ns.c) */
+	uint32_t index;		     /* 1-based position in preorder = mm_id = files_id */
+	struct dump_task *parent;    /* in the tree, NULL for the root */
+	struct dump_task **children; /* sorted by pid once the tree is frozen */
 	size_t n_children;
-	bool zombie;			/* state Z: recorded, not seized */
-	bool gone;			/* vanished while being seized: dropped */
+	bool zombie; /* state Z: recorded, not seized */
+	bool gone;   /* vanished while being seized: dropped */
 	int pidfd;
-	int state;			/* TASK_STATE_* */
+	int state; /* TASK_STATE_* */
 	struct proc_stat stat;
 	struct proc_status status;
-	struct dump_thread *threads;	/* leader first */
+	struct dump_thread *threads; /* leader first */
 	size_t n_threads, cap_threads;
 	struct dump_timer *timers;
 	size_t n_timers;
@@ -250,16 +250,16 @@ struct dump_task {
 	struct rlimit rlim[RLIM_NLIMITS];
 	uint64_t timer_slack_ns;
 	int32_t oom_score_adj;
-	uint8_t affinity[128];		/* sched_getaffinity bytes */
+	uint8_t affinity[128]; /* sched_getaffinity bytes */
 	size_t affinity_len;
 	char cwd[4096], root[4096];
 	uint32_t last_cap;
 	struct siginfo_queue shared_pending;
 	struct remote_task rt;
 	struct dump_mm *mm;
-	uint32_t files_id;		/* index, or the parent's when sharing its fd table */
-	uint32_t fs_id;			/* index, or the parent's when sharing its fs info */
-	struct dump_fdtable *fdt;	/* NULL when the parent's is shared */
+	uint32_t files_id;	  /* index, or the parent's when sharing its fd table */
+	uint32_t fs_id;		  /* index, or the parent's when sharing its fs info */
+	struct dump_fdtable *fdt; /* NULL when the parent's is shared */
 };
 
 /*
@@ -280,23 +280,23 @@ struct dump_ctx {
 	struct vxcr_dump_stats *st;
 	int out_fd;
 	struct img_writer *w;
-	struct rst_vet *vet;		/* restore's checks on what w writes */
-	struct dump_task *root;		/* == tasks[0] */
-	struct dump_task **tasks;	/* every process, preorder (see NOTES) */
+	struct rst_vet *vet;	  /* restore's checks on what w writes */
+	struct dump_task *root;	  /* == tasks[0] */
+	struct dump_task **tasks; /* every process, preorder (see NOTES) */
 	size_t n_tasks, cap_tasks;
 	struct dump_files files;
-	struct dump_shmem *shmems;	/* image-wide shmem objects, ids from 1 */
+	struct dump_shmem *shmems; /* image-wide shmem objects, ids from 1 */
 	size_t n_shmems;
-	uint32_t n_fdtables;		/* fd table ids handed out (processes + threads) */
-	cpu_set_t cpus;			/* our CPU mask while pinned (dump.c) */
+	uint32_t n_fdtables; /* fd table ids handed out (processes + threads) */
+	cpu_set_t cpus;	     /* our CPU mask while pinned (dump.c) */
 	bool pinned;
 	uint64_t t_start, t_seize;
-	const CtxEntry *ctxe;		/* a whole context: pids of its pid ns (ns.c) */
-	const char *ctx_cgroup;		/* its cgroup: every member must be in the tree */
-	const struct dump_freezer *freezer;	/* a frozen context's, else NULL */
-	struct inject_gadgets gadgets;	/* recovery code found so far (remote.c) */
-	unsigned n_refused;		/* objects refused so far (dump_refusal) */
-	struct dump_lock *locks;	/* file locks held by the tree (locks.c) */
+	const CtxEntry *ctxe;		    /* a whole context: pids of its pid ns (ns.c) */
+	const char *ctx_cgroup;		    /* its cgroup: every member must be in the tree */
+	const struct dump_freezer *freezer; /* a frozen context's, else NULL */
+	struct inject_gadgets gadgets;	    /* recovery code found so far (remote.c) */
+	unsigned n_refused;		    /* objects refused so far (dump_refusal) */
+	struct dump_lock *locks;	    /* file locks held by the tree (locks.c) */
 	size_t n_locks;
 };
 
@@ -336,7 +336,7 @@ int tree_check_vfork(pid_t pid, pid_t tid);
 void tree_release(struct dump_ctx *ctx);
 int tree_kill(struct dump_ctx *ctx);
 void tree_free(struct dump_ctx *ctx);
-bool tree_has_pid(const struct dump_ctx *ctx, pid_t pid);	/* a process of the tree */
+bool tree_has_pid(const struct dump_ctx *ctx, pid_t pid); /* a process of the tree */
 /* Pids of a whitespace-separated list (children, cgroup.procs); *out malloc'ed. */
 int tree_parse_pids(const char *text, pid_t **out, size_t *n);
 
@@ -344,9 +344,8 @@ int tree_parse_pids(const char *text, pid_t **out, size_t *n);
 int ns_map_tree(struct dump_ctx *ctx);
 pid_t dump_vpid(const struct dump_ctx *ctx, pid_t host);
 int write_context(struct dump_ctx *ctx);
-int dump_context(pid_t init, int fd, const struct vxcr_dump_opts *o,
-		 struct vxcr_dump_stats *st, const CtxEntry *ce, const char *cgroup,
-		 const struct dump_freezer *fz);
+int dump_context(pid_t init, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st,
+		 const CtxEntry *ce, const char *cgroup, const struct dump_freezer *fz);
 
 /* share.c */
 int tree_check_sharing(struct dump_ctx *ctx);
@@ -354,8 +353,7 @@ int tree_check_sharing(struct dump_ctx *ctx);
 /* core.c */
 int collect_thread_core(struct dump_task *t, struct dump_thread *th);
 int write_cores(struct dump_ctx *ctx, struct dump_task *t);
-int siginfo_entries(const struct siginfo_queue *q, SiginfoEntry **ents,
-		    SiginfoEntry ***out);
+int siginfo_entries(const struct siginfo_queue *q, SiginfoEntry **ents, SiginfoEntry ***out);
 void free_thread(struct dump_thread *th);
 
 /* seccomp.c */
@@ -439,14 +437,14 @@ int write_pipe_data(struct dump_ctx *ctx);
  * common fields of its FILE entry and calls the kind's dump().
  */
 struct fd_probe {
-	pid_t pid;		/* the process, or the thread owning the table */
-	uint32_t index;		/* the holder's task index */
+	pid_t pid;	/* the process, or the thread owning the table */
+	uint32_t index; /* the holder's task index */
 	int fd;
 	char link[4096];
 	struct proc_fdinfo fi;
-	char *fdinfo;		/* its text (a kind parses its own lines; hostile) */
+	char *fdinfo; /* its text (a kind parses its own lines; hostile) */
 	struct stat st;
-	int local;		/* our duplicate of it, -1 if none */
+	int local; /* our duplicate of it, -1 if none */
 };
 
 struct dump_fd_kind {
@@ -459,7 +457,7 @@ struct dump_fd_kind {
 	 * is -EOPNOTSUPP).  NULL: the kind is refused with refuse.
 	 */
 	int (*dump)(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df);
-	const char *refuse;	/* dump == NULL: why it is not supported */
+	const char *refuse; /* dump == NULL: why it is not supported */
 };
 
 /* fd-kinds.c: the kind describing p (the last row takes anything) */

@@ -69,7 +69,8 @@ static int dump_eventfd(struct dump_ctx *ctx, struct fd_probe *p, struct dump_fi
 	ret = fdinfo_value(p->fdinfo, "eventfd-semaphore", 10, &sem);
 	if (ret == -ENOENT) {
 		pr_err("pid %d fd %d: eventfd: this kernel does not say whether it is a semaphore "
-		       "(no eventfd-semaphore in fdinfo): not supported\n", p->pid, p->fd);
+		       "(no eventfd-semaphore in fdinfo): not supported\n",
+		       p->pid, p->fd);
 		return -EOPNOTSUPP;
 	}
 	if (ret || sem > 1) {

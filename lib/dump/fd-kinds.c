@@ -11,36 +11,43 @@
 
 #include "dump/dump.h"
 
-#define DUMP_FD_KINDS(K)	\
-	K(socket)		\
-	K(eventfd)		\
-	K(anon)			\
-	K(memfd)		\
-	K(pipe)			\
-	K(fifo)			\
-	K(tty)			\
-	K(chr)			\
-	K(dir)			\
-	K(reg)			\
-	K(other)		\
+#define DUMP_FD_KINDS(K) \
+	K(socket)        \
+	K(eventfd)       \
+	K(anon)          \
+	K(memfd)         \
+	K(pipe)          \
+	K(fifo)          \
+	K(tty)           \
+	K(chr)           \
+	K(dir)           \
+	K(reg)           \
+	K(other)         \
 	/* one row per kind, each ending in a backslash */
 
-#define DECLARE(k)	extern const struct dump_fd_kind dump_fd_##k;
-#define ROW(k)		&dump_fd_##k,
+#define DECLARE(k) extern const struct dump_fd_kind dump_fd_##k;
+#define ROW(k) &dump_fd_##k,
 
 DUMP_FD_KINDS(DECLARE)
 
-static bool is_sock(const struct fd_probe *p) { return S_ISSOCK(p->st.st_mode); }
-static bool is_anon(const struct fd_probe *p) { return fd_link_starts(p, "anon_inode:"); }
-static bool is_any(const struct fd_probe *p) { return true; }
+static bool is_sock(const struct fd_probe *p)
+{
+	return S_ISSOCK(p->st.st_mode);
+}
+static bool is_anon(const struct fd_probe *p)
+{
+	return fd_link_starts(p, "anon_inode:");
+}
+static bool is_any(const struct fd_probe *p)
+{
+	return true;
+}
 
-const struct dump_fd_kind dump_fd_socket = {
-	"socket", is_sock, NULL, "sockets are not supported yet"
-};
+const struct dump_fd_kind dump_fd_socket = { "socket", is_sock, NULL,
+					     "sockets are not supported yet" };
 const struct dump_fd_kind dump_fd_anon = { "anon", is_anon, NULL, "not supported yet" };
-const struct dump_fd_kind dump_fd_other = {
-	"other", is_any, NULL, "this kind of file is not supported"
-};
+const struct dump_fd_kind dump_fd_other = { "other", is_any, NULL,
+					    "this kind of file is not supported" };
 
 static const struct dump_fd_kind *const dump_fd_kinds[] = { DUMP_FD_KINDS(ROW) };
 

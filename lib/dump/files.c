@@ -33,21 +33,21 @@
 #include "img/records.h"
 #include "util/cleanup.h"
 
-#define DELETED_MAX	(1ull << 30)
-#define CHUNK		(4ul << 20)
-#define HASH_MIN	256
+#define DELETED_MAX (1ull << 30)
+#define CHUNK (4ul << 20)
+#define HASH_MIN 256
 
 #ifndef PIDFD_THREAD
-#define PIDFD_THREAD	O_EXCL
+#define PIDFD_THREAD O_EXCL
 #endif
 
 /* The file descriptions and the MAPONLY entry of one inode. */
 struct inode_files {
-	struct inode_files *next;	/* hash chain */
+	struct inode_files *next; /* hash chain */
 	uint64_t dev, ino;
-	uint32_t maponly_id;		/* its FILE_MAPONLY entry, 0 if none */
-	bool unsorted;			/* kcmp failed once: linear search */
-	uint32_t *ids;			/* descriptions, in kcmp order */
+	uint32_t maponly_id; /* its FILE_MAPONLY entry, 0 if none */
+	bool unsorted;	     /* kcmp failed once: linear search */
+	uint32_t *ids;	     /* descriptions, in kcmp order */
 	size_t n, cap;
 };
 
@@ -55,9 +55,18 @@ static bool is_tty(const struct fd_probe *p)
 {
 	return S_ISCHR(p->st.st_mode) && p->local >= 0 && isatty(p->local);
 }
-static bool is_chr(const struct fd_probe *p) { return S_ISCHR(p->st.st_mode); }
-static bool is_dir(const struct fd_probe *p) { return S_ISDIR(p->st.st_mode); }
-static bool is_reg(const struct fd_probe *p) { return S_ISREG(p->st.st_mode); }
+static bool is_chr(const struct fd_probe *p)
+{
+	return S_ISCHR(p->st.st_mode);
+}
+static bool is_dir(const struct fd_probe *p)
+{
+	return S_ISDIR(p->st.st_mode);
+}
+static bool is_reg(const struct fd_probe *p)
+{
+	return S_ISREG(p->st.st_mode);
+}
 
 /* Does p's /proc/PID/fd link start with prefix? */
 bool fd_link_starts(const struct fd_probe *p, const char *prefix)
@@ -128,8 +137,8 @@ static int dump_dir(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *
 {
 	df->e.kind = FILE_KIND__FILE_DIR;
 	if (proc_strip_deleted(p->link)) {
-		pr_err("pid %d fd %d: directory %s was removed: not supported\n", p->pid,
-		       p->fd, p->link);
+		pr_err("pid %d fd %d: directory %s was removed: not supported\n", p->pid, p->fd,
+		       p->link);
 		return -EOPNOTSUPP;
 	}
 	return fd_set_path(df, p->link);
@@ -357,7 +366,7 @@ static struct dump_file *find_shared(struct dump_files *f, struct inode_files *i
 			in->unsorted = true;
 			return find_linear(f, in, p);
 		}
-		if (r == 1)	/* p's description orders before df's */
+		if (r == 1) /* p's description orders before df's */
 			hi = mid;
 		else
 			lo = mid + 1;
@@ -374,7 +383,7 @@ static int probe_fd(int pidfd, struct fd_probe *p)
 	snprintf(name, sizeof(name), "fd/%d", p->fd);
 	ret = proc_readlink(p->pid, name, p->link, sizeof(p->link));
 	snprintf(name, sizeof(name), "fdinfo/%d", p->fd);
-	ret = ret ? : proc_read_file(p->pid, name, &text, NULL);
+	ret = ret ?: proc_read_file(p->pid, name, &text, NULL);
 	if (ret) {
 		pr_err("pid %d fd %d: cannot read its /proc entries: %s\n", p->pid, p->fd,
 		       strerror(-ret));
@@ -445,7 +454,7 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_
 		return ret;
 out_entry:
 	ret = locks_note_fd(ctx, p->pid, p->fd, fdt->files_id, df, p->fdinfo);
-	return ret ? : add_fd_entry(fdt, p, df->e.id);
+	return ret ?: add_fd_entry(fdt, p, df->e.id);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -518,7 +527,7 @@ static int collect_table(struct dump_ctx *ctx, struct dump_task *t, pid_t tid, i
 		p->fd = fds[i];
 		p->local = -1;
 		ret = probe_fd(pidfd, p);
-		ret = ret ? : dump_refusal(ctx, t, collect_fd(ctx, *out, p));
+		ret = ret ?: dump_refusal(ctx, t, collect_fd(ctx, *out, p));
 		if (p->local >= 0)
 			close(p->local);
 		free(p->fdinfo);
@@ -529,8 +538,7 @@ static int collect_table(struct dump_ctx *ctx, struct dump_task *t, pid_t tid, i
 }
 
 /* The own fd table of thread th of t, through a pidfd of that thread. */
-static int collect_thread_table(struct dump_ctx *ctx, struct dump_task *t,
-				struct dump_thread *th)
+static int collect_thread_table(struct dump_ctx *ctx, struct dump_task *t, struct dump_thread *th)
 {
 	int pidfd, ret;
 
@@ -649,9 +657,11 @@ int write_file_data(struct dump_ctx *ctx)
 			}
 			if (pfx.offset + r > df->e.data_len)
 				r = df->e.data_len - pfx.offset;
-			ret = img_write_raw2(ctx->w, IMG_REC_FILE_DATA, 0, &pfx, sizeof(pfx), buf, r);
+			ret = img_write_raw2(ctx->w, IMG_REC_FILE_DATA, 0, &pfx, sizeof(pfx), buf,
+					     r);
 			if (ret)
-				pr_err("file %s: cannot write its data: %s\n", df->path, strerror(-ret));
+				pr_err("file %s: cannot write its data: %s\n", df->path,
+				       strerror(-ret));
 		}
 	}
 	free(buf);

@@ -31,10 +31,10 @@
 /* One held lock and where restore takes it again. */
 struct dump_lock {
 	struct proc_lock pl;
-	uint32_t file_id;	/* the description */
-	uint32_t files_id;	/* the fd table that takes it (POSIX: owns it) */
-	pid_t pid;		/* the task holding that table */
-	int fd;			/* its fd on file_id */
+	uint32_t file_id;  /* the description */
+	uint32_t files_id; /* the fd table that takes it (POSIX: owns it) */
+	pid_t pid;	   /* the task holding that table */
+	int fd;		   /* its fd on file_id */
 };
 
 /* Why restore cannot take l again, or NULL. */
@@ -66,9 +66,8 @@ static const char *refuse_why(const struct dump_ctx *ctx, const struct proc_lock
 
 static bool same_lock(const struct proc_lock *a, const struct proc_lock *b)
 {
-	return a->cls == b->cls && a->type == b->type && a->start == b->start &&
-	       a->end == b->end && a->dev_major == b->dev_major &&
-	       a->dev_minor == b->dev_minor && a->ino == b->ino;
+	return a->cls == b->cls && a->type == b->type && a->start == b->start && a->end == b->end &&
+	       a->dev_major == b->dev_major && a->dev_minor == b->dev_minor && a->ino == b->ino;
 }
 
 /* The recorded lock l is, by owner; NULL if new. */
@@ -94,9 +93,10 @@ static void lock_text(const struct proc_lock *l, char *buf, size_t len)
 
 	if (l->end != PROC_LOCK_EOF)
 		snprintf(end, sizeof(end), "%llu", (unsigned long long)l->end);
-	snprintf(buf, len, "%s %s lock on %02x:%02x:%llu [%llu, %s]",
-		 proc_lock_class_name(l->cls),
-		 l->type == F_WRLCK ? "WRITE" : l->type == F_RDLCK ? "READ" : "UNLCK",
+	snprintf(buf, len, "%s %s lock on %02x:%02x:%llu [%llu, %s]", proc_lock_class_name(l->cls),
+		 l->type == F_WRLCK ? "WRITE" :
+		 l->type == F_RDLCK ? "READ" :
+				      "UNLCK",
 		 l->dev_major, l->dev_minor, (unsigned long long)l->ino,
 		 (unsigned long long)l->start, end);
 }
@@ -115,7 +115,7 @@ static int note_lock(struct dump_ctx *ctx, const struct proc_lock *l, pid_t pid,
 		return -EOPNOTSUPP;
 	}
 	d = find_lock(ctx, l, df->e.id, files_id);
-	if (d) {	/* a lease is taken again by the process that took it */
+	if (d) { /* a lease is taken again by the process that took it */
 		if (l->cls == PROC_LOCK_LEASE && d->pid != l->pid && pid == l->pid)
 			goto out_holder;
 		return 0;
@@ -166,7 +166,7 @@ static bool holds_description(pid_t out, pid_t pid, int fd, const FileEntry *e)
 	snprintf(path, sizeof(path), "/proc/%d/fd", out);
 	d = opendir(path);
 	if (!d)
-		return false;	/* gone, or a kernel thread: holds nothing */
+		return false; /* gone, or a kernel thread: holds nothing */
 	while (!found && (de = readdir(d))) {
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
@@ -273,7 +273,8 @@ int locks_check(struct dump_ctx *ctx)
 			continue;
 		lock_text(&v[i], what, sizeof(what));
 		pr_err("pid %d: %s: held through no fd of the dump (a mapping, or a description "
-		       "passed on): cannot be restored\n", v[i].pid, what);
+		       "passed on): cannot be restored\n",
+		       v[i].pid, what);
 		ret = -EOPNOTSUPP;
 	}
 	free(v);
@@ -297,8 +298,8 @@ int write_locks(struct dump_ctx *ctx)
 		LockEntry e = LOCK_ENTRY__INIT;
 
 		PB_SET(&e, kind, kinds[d->pl.cls]);
-		PB_SET(&e, type, d->pl.type == F_WRLCK ? LOCK_TYPE__LOCK_WRITE :
-			LOCK_TYPE__LOCK_READ);
+		PB_SET(&e, type,
+		       d->pl.type == F_WRLCK ? LOCK_TYPE__LOCK_WRITE : LOCK_TYPE__LOCK_READ);
 		PB_SET(&e, start, d->pl.start);
 		PB_SET(&e, len, d->pl.end == PROC_LOCK_EOF ? 0 : d->pl.end - d->pl.start + 1);
 		PB_SET(&e, files_id, d->files_id);

@@ -19,7 +19,6 @@
 #include "img/img.h"
 #include "img/records.h"
 
-
 static const struct {
 	const char *name;
 	int kind;
@@ -36,8 +35,8 @@ static const struct {
 	uint32_t vmf;
 	uint64_t madv;
 } madv_map[] = {
-	{ PROC_VMF_DD, VXCR_MADV_DONTDUMP }, { PROC_VMF_DC, VXCR_MADV_DONTFORK },
-	{ PROC_VMF_HG, VXCR_MADV_HUGEPAGE }, { PROC_VMF_NH, VXCR_MADV_NOHUGEPAGE },
+	{ PROC_VMF_DD, VXCR_MADV_DONTDUMP },   { PROC_VMF_DC, VXCR_MADV_DONTFORK },
+	{ PROC_VMF_HG, VXCR_MADV_HUGEPAGE },   { PROC_VMF_NH, VXCR_MADV_NOHUGEPAGE },
 	{ PROC_VMF_WF, VXCR_MADV_WIPEONFORK }, { PROC_VMF_MG, VXCR_MADV_MERGEABLE },
 };
 
@@ -59,9 +58,9 @@ static bool is_sysv_name(const struct proc_vma *pv)
  */
 static bool is_shmem_name(const struct proc_vma *pv)
 {
-	return !pv->ino || (pv->deleted && pv->name[0] != '/') ||
-	       is_sysv_name(pv) || starts_with(pv->name, "/memfd:") ||
-	       starts_with(pv->name, "[anon_shmem:") || !strcmp(pv->name, "/dev/zero");
+	return !pv->ino || (pv->deleted && pv->name[0] != '/') || is_sysv_name(pv) ||
+	       starts_with(pv->name, "/memfd:") || starts_with(pv->name, "[anon_shmem:") ||
+	       !strcmp(pv->name, "/dev/zero");
 }
 
 /* Sets v->kind, or refuses the area.  0 or -EOPNOTSUPP (logged). */
@@ -108,8 +107,8 @@ static int vma_file(struct dump_ctx *ctx, pid_t pid, struct dump_vma *v)
 	struct stat st;
 	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
-		 (unsigned long)v->pv.start, (unsigned long)v->pv.end);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->pv.start,
+		 (unsigned long)v->pv.end);
 	if (stat(path, &st)) {
 		ret = -errno;
 		pr_perror("pid %d: cannot stat the file behind %lx-%lx (%s)", pid,
@@ -147,8 +146,7 @@ static int fill_vma(struct dump_ctx *ctx, struct dump_task *t, size_t idx)
 		struct dump_shmem *sh;
 
 		v->sysv = is_sysv_name(&v->pv);
-		sh = shmem_get(ctx, v->pv.dev_major, v->pv.dev_minor, v->pv.ino, v->sysv,
-			       t->index);
+		sh = shmem_get(ctx, v->pv.dev_major, v->pv.dev_minor, v->pv.ino, v->sysv, t->index);
 		if (!sh)
 			return -ENOMEM;
 		v->shmem_id = sh->id;
@@ -181,7 +179,7 @@ static int collect_vmas(struct dump_ctx *ctx, struct dump_task *t)
 		return -ENOMEM;
 	for (i = 0; i < mm->raw.n; i++) {
 		mm->vmas[i].pv = mm->raw.v[i];
-		mm->raw.v[i].name = NULL;	/* moved */
+		mm->raw.v[i].name = NULL; /* moved */
 		mm->n_vmas++;
 		ret = dump_refusal(ctx, t, fill_vma(ctx, t, i));
 		if (ret)
@@ -268,9 +266,9 @@ int collect_mm(struct dump_ctx *ctx, struct dump_task *t)
 		return -ENOMEM;
 	t->mm->mm_id = t->index;
 	ret = collect_vmas(ctx, t);
-	ret = ret ? : collect_auxv(t);
-	ret = ret ? : collect_exe(ctx, t);
-	ret = ret ? : vdso_digest(t);
+	ret = ret ?: collect_auxv(t);
+	ret = ret ?: collect_exe(ctx, t);
+	ret = ret ?: vdso_digest(t);
 	return ret;
 }
 

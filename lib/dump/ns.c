@@ -62,7 +62,8 @@ static int check_members(const struct dump_ctx *ctx)
 		if (!tree_has_pid(ctx, pids[i])) {
 			pr_err("context %u: pid %d is in it but not under its init (entered with "
 			       "`vxcr ctx exec` and still running?): cannot dump the context while "
-			       "it runs\n", ctx->ctxe->xid, pids[i]);
+			       "it runs\n",
+			       ctx->ctxe->xid, pids[i]);
 			ret = -EBUSY;
 		}
 	}
@@ -92,7 +93,8 @@ int ns_map_tree(struct dump_ctx *ctx)
 			root_levels = levels;
 		if (levels != root_levels) {
 			pr_err("context %u: pid %d is in a pid namespace below the context's "
-			       "(a nested context?): not supported\n", ctx->ctxe->xid, t->pid);
+			       "(a nested context?): not supported\n",
+			       ctx->ctxe->xid, t->pid);
 			return -EOPNOTSUPP;
 		}
 		if (t->n_threads)
@@ -110,8 +112,8 @@ int ns_map_tree(struct dump_ctx *ctx)
 	if (!ctx->ctxe)
 		return 0;
 	if (ctx->root->vpid != 1) {
-		pr_err("context %u: pid %d is not the init of its pid namespace\n",
-		       ctx->ctxe->xid, ctx->root->pid);
+		pr_err("context %u: pid %d is not the init of its pid namespace\n", ctx->ctxe->xid,
+		       ctx->root->pid);
 		return -EINVAL;
 	}
 	return ctx->ctx_cgroup ? check_members(ctx) : 0;
@@ -132,7 +134,7 @@ pid_t dump_vpid(const struct dump_ctx *ctx, pid_t host)
 			if (t->threads[j].tid == host)
 				return t->threads[j].vtid;
 	}
-	return 0;	/* outside the context's pid namespace */
+	return 0; /* outside the context's pid namespace */
 }
 
 int write_context(struct dump_ctx *ctx)

@@ -34,12 +34,12 @@
 #include "img/img.h"
 #include "img/records.h"
 
-#define PAGE_SZ		4096ul
-#define BATCH_BYTES	(8ul << 20)
-#define BATCH_IOVS	1024		/* IOV_MAX */
-#define RUN_MAX		(4ul << 20)	/* bytes per PAGES record */
-#define SCAN_REGIONS	512
-#define PAGEMAP_CHUNK	4096		/* pagemap entries read at once */
+#define PAGE_SZ 4096ul
+#define BATCH_BYTES (8ul << 20)
+#define BATCH_IOVS 1024	    /* IOV_MAX */
+#define RUN_MAX (4ul << 20) /* bytes per PAGES record */
+#define SCAN_REGIONS 512
+#define PAGEMAP_CHUNK 4096 /* pagemap entries read at once */
 
 /* PAGEMAP_SCAN, from the kernel uapi (linux/fs.h, 6.7+). */
 struct pm_scan_arg {
@@ -51,17 +51,17 @@ struct page_region {
 	uint64_t start, end, categories;
 };
 
-#define PAGEMAP_SCAN_IOCTL	_IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_FILE		(1ull << 2)
-#define PAGE_IS_PRESENT		(1ull << 3)
-#define PAGE_IS_SWAPPED		(1ull << 4)
-#define PAGE_IS_PFNZERO		(1ull << 5)
+#define PAGEMAP_SCAN_IOCTL _IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_FILE (1ull << 2)
+#define PAGE_IS_PRESENT (1ull << 3)
+#define PAGE_IS_SWAPPED (1ull << 4)
+#define PAGE_IS_PFNZERO (1ull << 5)
 
-#define PM_PRESENT	(1ull << 63)
-#define PM_SWAPPED	(1ull << 62)
-#define PM_FILE		(1ull << 61)
-#define PM_PFN_MASK	((1ull << 55) - 1)
-#define PM_HAS		(PM_PRESENT | PM_SWAPPED)
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61)
+#define PM_PFN_MASK ((1ull << 55) - 1)
+#define PM_HAS (PM_PRESENT | PM_SWAPPED)
 
 /* State of the page pass: the batch being filled and the open run. */
 struct page_ctx {
@@ -70,22 +70,22 @@ struct page_ctx {
 	uint32_t mm_id;
 	int pagemap_fd, mem_fd;
 	bool have_scan;
-	bool no_pin;			/* read through /proc/PID/mem only */
+	bool no_pin; /* read through /proc/PID/mem only */
 	uint8_t *buf;
 	size_t used;
 	struct iovec iov[BATCH_IOVS];
-	uint32_t iov_area[BATCH_IOVS];	/* area index of each range */
+	uint32_t iov_area[BATCH_IOVS]; /* area index of each range */
 	size_t n_iov;
-	uint32_t area;			/* area being queued */
-	bool cur_parent;		/* pages being queued: the parent's would show */
-	bool parent_has[BATCH_BYTES / PAGE_SZ];	/* per page of buf */
+	uint32_t area;				/* area being queued */
+	bool cur_parent;			/* pages being queued: the parent's would show */
+	bool parent_has[BATCH_BYTES / PAGE_SZ]; /* per page of buf */
 	uint32_t run_area;
-	uint64_t run_addr;		/* open run: target address ... */
-	size_t run_off, run_len;	/* ... and its bytes in buf */
-	uint32_t shmem_id;		/* runs are SHMEM_PAGES of this object ... */
-	uint64_t shmem_delta;		/* ... at offset addr + delta */
+	uint64_t run_addr;	 /* open run: target address ... */
+	size_t run_off, run_len; /* ... and its bytes in buf */
+	uint32_t shmem_id;	 /* runs are SHMEM_PAGES of this object ... */
+	uint64_t shmem_delta;	 /* ... at offset addr + delta */
 	uint32_t zrun_area;
-	uint64_t zrun_addr, zrun_len;	/* open IMG_PAGES_ZERO range */
+	uint64_t zrun_addr, zrun_len; /* open IMG_PAGES_ZERO range */
 	bool paused;
 };
 
@@ -119,8 +119,8 @@ static int close_run(struct page_ctx *pc)
 		pfx.addr = pc->run_addr + pc->shmem_delta;
 		pfx.mm_id = pc->shmem_id;
 	}
-	ret = img_write_raw2(pc->ctx->w, type, 0, &pfx, sizeof(pfx),
-			     pc->buf + pc->run_off, pc->run_len);
+	ret = img_write_raw2(pc->ctx->w, type, 0, &pfx, sizeof(pfx), pc->buf + pc->run_off,
+			     pc->run_len);
 	if (ret)
 		pr_err("pid %d: cannot write the image (pages at %#lx): %s\n", pc->pid,
 		       (unsigned long)pc->run_addr, strerror(-ret));
@@ -167,8 +167,7 @@ static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t a
  * Adds the non-zero pages of a block (buf offset off, address addr) to
  * runs; a zero page where the parent's copy would show becomes a zero range.
  */
-static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len,
-		      uint32_t area)
+static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len, uint32_t area)
 {
 	size_t p;
 	int ret;
@@ -190,8 +189,8 @@ static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len
 				return ret;
 			continue;
 		}
-		if (pc->run_len && (pc->run_addr + pc->run_len != addr + p ||
-				    pc->run_len >= RUN_MAX)) {
+		if (pc->run_len &&
+		    (pc->run_addr + pc->run_len != addr + p || pc->run_len >= RUN_MAX)) {
 			ret = close_run(pc);
 			if (ret)
 				return ret;
@@ -281,7 +280,7 @@ static int flush_batch(struct page_ctx *pc)
 				 pc->iov_area[i]);
 		off += pc->iov[i].iov_len;
 	}
-	ret = ret ? : close_run(pc);
+	ret = ret ?: close_run(pc);
 	pc->n_iov = 0;
 	pc->used = 0;
 	if (!ret && !pc->paused) {
@@ -354,10 +353,10 @@ static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end)
 		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		n = ioctl(pc->pagemap_fd, PAGEMAP_SCAN_IOCTL, &a);
 		if (n < 0 && (errno == ENOTTY || errno == EINVAL))
-			return -errno;	/* not logged: the caller falls back */
+			return -errno; /* not logged: the caller falls back */
 		if (n < 0) {
-			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx", pc->pid,
-				  (unsigned long)start, (unsigned long)end);
+			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx", pc->pid, (unsigned long)start,
+				  (unsigned long)end);
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {
@@ -386,7 +385,8 @@ static int scan_area_pagemap(struct page_ctx *pc, uint64_t start, uint64_t end)
 			n = PAGEMAP_CHUNK;
 		r = pread(pc->pagemap_fd, ent, n * 8, addr / PAGE_SZ * 8);
 		if (r != (ssize_t)(n * 8)) {
-			pr_err("pid %d: cannot read pagemap at %lx\n", pc->pid, (unsigned long)addr);
+			pr_err("pid %d: cannot read pagemap at %lx\n", pc->pid,
+			       (unsigned long)addr);
 			return -EIO;
 		}
 		for (i = 0; i < n; i++) {
@@ -417,7 +417,7 @@ static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 	int ret = -ENOTTY;
 
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE && !v->pv.anon_kb && !v->pv.swap_kb)
-		return 0;	/* nothing but file pages (smaps read while frozen) */
+		return 0; /* nothing but file pages (smaps read while frozen) */
 	if (pc->have_scan) {
 		ret = scan_area(pc, v->pv.start, v->pv.end);
 		if (ret == -ENOTTY || ret == -EINVAL) {
@@ -435,8 +435,8 @@ static int open_map_file(pid_t pid, const struct dump_vma *v)
 {
 	char path[96];
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
-		 (unsigned long)v->pv.start, (unsigned long)v->pv.end);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->pv.start,
+		 (unsigned long)v->pv.end);
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
@@ -464,7 +464,7 @@ static int shmem_read_data(struct page_ctx *pc, int fd, uint64_t off, uint64_t e
 		pc->ctx->st->pages_scanned += len / PAGE_SZ;
 		memset(pc->parent_has, 0, len / PAGE_SZ);
 		ret = emit_block(pc, 0, off, len, pc->area);
-		ret = ret ? : close_run(pc);
+		ret = ret ?: close_run(pc);
 	}
 	return ret;
 }
@@ -481,7 +481,7 @@ static int shmem_read_range(struct page_ctx *pc, int fd, uint64_t lo, uint64_t h
 	while (!ret && lo < hi) {
 		d = lseek(fd, lo, SEEK_DATA);
 		if (d < 0 && errno == ENXIO)
-			break;		/* holes up to i_size */
+			break; /* holes up to i_size */
 		h = d < 0 ? (off_t)hi : lseek(fd, d, SEEK_HOLE);
 		d = d < 0 ? (off_t)lo : (off_t)(d / PAGE_SZ * PAGE_SZ);
 		h = h < 0 ? (off_t)hi : (off_t)((h + PAGE_SZ - 1) / PAGE_SZ * PAGE_SZ);
@@ -521,13 +521,13 @@ static int shmem_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 		if (fd >= 0) {
 			pc->shmem_delta = 0;
 			ret = shmem_read_range(pc, fd, lo, end);
-		} else {	/* through the mapping (may populate holes) */
+		} else { /* through the mapping (may populate holes) */
 			pc->shmem_delta = v->pv.pgoff - v->pv.start;
 			ret = batch_add(pc, v->pv.start + (lo - v->pv.pgoff),
 					v->pv.start + (end - v->pv.pgoff));
-			ret = ret ? : flush_batch(pc);
+			ret = ret ?: flush_batch(pc);
 		}
-		ret = ret ? : shmem_mark_done(sh, lo, end);
+		ret = ret ?: shmem_mark_done(sh, lo, end);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -541,8 +541,7 @@ static int shmem_area_pages(struct page_ctx *pc, const struct dump_vma *v)
  * size, through our handle from the fd or one opened through t's first
  * mapping of it.  Without a handle its mappings are written as areas.
  */
-static int shmem_whole_pages(struct page_ctx *pc, const struct dump_task *t,
-			     struct dump_shmem *sh)
+static int shmem_whole_pages(struct page_ctx *pc, const struct dump_task *t, struct dump_shmem *sh)
 {
 	uint64_t hi = (sh->size + PAGE_SZ - 1) / PAGE_SZ * PAGE_SZ;
 	int fd = sh->fd, ret;
@@ -562,14 +561,14 @@ static int shmem_whole_pages(struct page_ctx *pc, const struct dump_task *t,
 	pc->shmem_id = 0;
 	if (fd != sh->fd)
 		close(fd);
-	return ret ? : shmem_mark_done(sh, 0, hi);
+	return ret ?: shmem_mark_done(sh, 0, hi);
 }
 
 /* What the child's page at one address needs, compared with the parent's. */
 enum cow_page {
-	COW_SAME,	/* same frame, or both read the same (file) contents */
-	COW_READ,	/* read the child's page */
-	COW_ZERO,	/* the child reads zeros where the parent has a page */
+	COW_SAME, /* same frame, or both read the same (file) contents */
+	COW_READ, /* read the child's page */
+	COW_ZERO, /* the child reads zeros where the parent has a page */
 };
 
 static enum cow_page cow_classify(uint64_t c, uint64_t p, bool file)
@@ -665,8 +664,7 @@ static int read_pagemap(pid_t pid, int fd, uint64_t *ent, uint64_t addr, size_t 
 }
 
 /* Classifies every page of inherited area v of t against t's parent. */
-static int plan_area(const struct dump_task *t, struct dump_vma *v, int fd, int pfd,
-		     uint64_t *pm)
+static int plan_area(const struct dump_task *t, struct dump_vma *v, int fd, int pfd, uint64_t *pm)
 {
 	bool file = v->kind == VMA_KIND__VMA_FILE_PRIVATE;
 	size_t total = (v->pv.end - v->pv.start) / PAGE_SZ, done, n, i;
@@ -680,7 +678,7 @@ static int plan_area(const struct dump_task *t, struct dump_vma *v, int fd, int 
 		n = total - done > PAGEMAP_CHUNK ? PAGEMAP_CHUNK : total - done;
 		addr = v->pv.start + done * PAGE_SZ;
 		ret = read_pagemap(t->pid, fd, pm, addr, n);
-		ret = ret ? : read_pagemap(t->parent->pid, pfd, pm + PAGEMAP_CHUNK, addr, n);
+		ret = ret ?: read_pagemap(t->parent->pid, pfd, pm + PAGEMAP_CHUNK, addr, n);
 		for (i = 0; !ret && i < n; i++)
 			v->cow[done + i] = cow_classify(pm[i], pm[PAGEMAP_CHUNK + i], file);
 	}
@@ -705,7 +703,7 @@ int plan_pages(struct dump_task *t)
 	if (!pm)
 		return -ENOMEM;
 	ret = open_proc(t->pid, "pagemap", &fd);
-	ret = ret ? : open_proc(t->parent->pid, "pagemap", &pfd);
+	ret = ret ?: open_proc(t->parent->pid, "pagemap", &pfd);
 	for (i = 0; !ret && i < t->mm->n_vmas; i++)
 		if (inherits(t, &t->mm->vmas[i]))
 			ret = plan_area(t, &t->mm->vmas[i], fd, pfd, pm);
@@ -717,8 +715,7 @@ int plan_pages(struct dump_task *t)
 	return ret;
 }
 
-static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t,
-			  const struct dump_vma *v)
+static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t, const struct dump_vma *v)
 {
 	int ret;
 
@@ -732,10 +729,10 @@ static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t,
 		break;
 	case VMA_KIND__VMA_SHMEM:
 		ret = flush_batch(pc);
-		ret = ret ? : shmem_area_pages(pc, v);
+		ret = ret ?: shmem_area_pages(pc, v);
 		break;
 	default:
-		return 0;	/* file-shared, vdso, vvar, vsyscall: never stored */
+		return 0; /* file-shared, vdso, vvar, vsyscall: never stored */
 	}
 	return ret;
 }
@@ -762,8 +759,8 @@ int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
 	pc->pagemap_fd = pc->mem_fd = -1;
 	pc->buf = aligned_alloc(PAGE_SZ, BATCH_BYTES);
 	ret = pc->buf ? 0 : -ENOMEM;
-	ret = ret ? : open_proc(t->pid, "pagemap", &pc->pagemap_fd);
-	ret = ret ? : open_proc(t->pid, "mem", &pc->mem_fd);
+	ret = ret ?: open_proc(t->pid, "pagemap", &pc->pagemap_fd);
+	ret = ret ?: open_proc(t->pid, "mem", &pc->mem_fd);
 	for (i = 0; !ret && i < ctx->n_shmems; i++)
 		if (ctx->shmems[i].first_index == t->index && shmem_whole(&ctx->shmems[i]))
 			ret = shmem_whole_pages(pc, t, &ctx->shmems[i]);
@@ -771,8 +768,8 @@ int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
 		pc->area = i;
 		ret = dump_vma_pages(pc, t, &t->mm->vmas[i]);
 	}
-	ret = ret ? : flush_batch(pc);
-	ret = ret ? : close_zero_run(pc);
+	ret = ret ?: flush_batch(pc);
+	ret = ret ?: close_zero_run(pc);
 	if (pc->pagemap_fd >= 0)
 		close(pc->pagemap_fd);
 	if (pc->mem_fd >= 0)

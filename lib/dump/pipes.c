@@ -64,8 +64,8 @@ static int pipe_peek(struct dump_file *df, int rfd, pid_t pid, int fd)
 	r = tee(rfd, tmp[1], avail, SPLICE_F_NONBLOCK);
 	if (r != avail) {
 		ret = r < 0 ? -errno : -EIO;
-		pr_err("pid %d fd %d: %s: cannot peek its %d buffered bytes (got %zd)\n", pid,
-		       fd, df->path, avail, r);
+		pr_err("pid %d fd %d: %s: cannot peek its %d buffered bytes (got %zd)\n", pid, fd,
+		       df->path, avail, r);
 		goto out_close;
 	}
 	ret = read_all(tmp[0], df->pipe_data, avail);
@@ -84,8 +84,7 @@ out_close:
  * first end seen of a pipe also records its size and buffered bytes.
  * 0 or -errno (logged).
  */
-static int pipe_assign_id(struct dump_files *f, struct dump_file *df, int rfd, pid_t pid,
-			  int fd)
+static int pipe_assign_id(struct dump_files *f, struct dump_file *df, int rfd, pid_t pid, int fd)
 {
 	size_t i;
 	int size;
@@ -115,7 +114,10 @@ static bool is_pipe(const struct fd_probe *p)
 	return S_ISFIFO(p->st.st_mode) && fd_link_starts(p, "pipe:");
 }
 
-static bool is_fifo(const struct fd_probe *p) { return S_ISFIFO(p->st.st_mode); }
+static bool is_fifo(const struct fd_probe *p)
+{
+	return S_ISFIFO(p->st.st_mode);
+}
 
 /*
  * A pipe or FIFO end: which ends it holds, its pipe id, size and (first
@@ -190,7 +192,8 @@ int write_pipe_data(struct dump_ctx *ctx)
 			ret = img_write_raw2(ctx->w, IMG_REC_PIPE_DATA, 0, &pfx, sizeof(pfx),
 					     df->pipe_data + pfx.offset, len);
 			if (ret) {
-				pr_err("pipe %u: cannot write its data: %s\n", pfx.id, strerror(-ret));
+				pr_err("pipe %u: cannot write its data: %s\n", pfx.id,
+				       strerror(-ret));
 				return ret;
 			}
 		}

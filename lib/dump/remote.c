@@ -26,11 +26,11 @@
 #include "util/inject.h"
 #include "util/testhook.h"
 
-#define PAGE_LEN	4096ul
-#define SCRATCH_LEN	(2 * PAGE_LEN)
-#define SCRATCH_DATA	PAGE_LEN	/* first page holds the recovery code */
-#define SCRATCH_TAIL	256		/* the recovery data block */
-#define TIMER_SLOTS	128		/* timers asked per batch in frame mode */
+#define PAGE_LEN 4096ul
+#define SCRATCH_LEN (2 * PAGE_LEN)
+#define SCRATCH_DATA PAGE_LEN /* first page holds the recovery code */
+#define SCRATCH_TAIL 256      /* the recovery data block */
+#define TIMER_SLOTS 128	      /* timers asked per batch in frame mode */
 
 struct kstack {
 	uint64_t sp;
@@ -54,9 +54,9 @@ _Static_assert(sizeof(struct remote_area) <= SCRATCH_LEN - SCRATCH_DATA - SCRATC
 
 /* What the windows of one process share. */
 struct remote_env {
-	struct inject_gadgets *g;	/* frame mode gadgets (kept across processes) */
+	struct inject_gadgets *g; /* frame mode gadgets (kept across processes) */
 	bool have_gadgets;
-	uint64_t vdso_gadget;		/* fallback: a syscall in [vdso] */
+	uint64_t vdso_gadget; /* fallback: a syscall in [vdso] */
 	struct proc_vma_list vma_list;
 	const struct proc_vma_list *vmas;
 };
@@ -64,15 +64,14 @@ struct remote_env {
 #define SLOT(in, field) ((in)->data + offsetof(struct remote_area, field))
 
 /* Runs one syscall; *res is its result.  Returns 0 or -errno of ptrace. */
-static int rcall(struct inject *in, long *res, long nr, unsigned long a0,
-		 unsigned long a1, unsigned long a2, unsigned long a3)
+static int rcall(struct inject *in, long *res, long nr, unsigned long a0, unsigned long a1,
+		 unsigned long a2, unsigned long a3)
 {
 	const unsigned long a[6] = { a0, a1, a2, a3, 0, 0 };
 	int ret = inject_syscall(in, res, nr, a);
 
 	if (ret)
-		pr_err("pid %d: injected syscall %ld failed: %s\n", in->tid, nr,
-		       strerror(-ret));
+		pr_err("pid %d: injected syscall %ld failed: %s\n", in->tid, nr, strerror(-ret));
 	return ret;
 }
 
@@ -93,11 +92,11 @@ static int remote_sigactions(struct inject *in, struct dump_task *t)
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		if (t->status.has_sig_masks && plain_default(t, sig)) {
-			t->rt.act_valid[sig] = true;	/* zeroed: SIG_DFL */
+			t->rt.act_valid[sig] = true; /* zeroed: SIG_DFL */
 			continue;
 		}
-		ret = rcall(in, &res, SYS_rt_sigaction, sig, 0,
-			    SLOT(in, act[sig]), sizeof(uint64_t));
+		ret = rcall(in, &res, SYS_rt_sigaction, sig, 0, SLOT(in, act[sig]),
+			    sizeof(uint64_t));
 		if (ret)
 			return ret;
 		t->rt.act_valid[sig] = res == 0;
@@ -114,17 +113,18 @@ static int remote_process(struct inject *in, struct dump_task *t)
 	int i, ret;
 
 	ret = remote_sigactions(in, t);
-	ret = ret ? : rcall(in, &res, SYS_brk, 0, 0, 0, 0);
+	ret = ret ?: rcall(in, &res, SYS_brk, 0, 0, 0, 0);
 	t->rt.brk = res;
-	ret = ret ? : rcall(in, &res, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0);
+	ret = ret ?: rcall(in, &res, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0);
 	t->rt.securebits = res < 0 ? 0 : res;
-	ret = ret ? : rcall(in, &res, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0);
+	ret = ret ?: rcall(in, &res, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0);
 	t->rt.dumpable = res < 0 ? 0 : res;
-	ret = ret ? : rcall(in, &res, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0);
+	ret = ret ?: rcall(in, &res, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0);
 	t->rt.thp_disable = res > 0;
-	ret = ret ? : rcall(in, &res, SYS_prctl, PR_GET_PDEATHSIG, SLOT(in, pdeath_sig), 0, 0);
-	ret = ret ? : rcall(in, &res, SYS_prctl, PR_GET_CHILD_SUBREAPER,
-			    SLOT(in, child_subreaper), 0, 0);
+	ret = ret ?: rcall(in, &res, SYS_prctl, PR_GET_PDEATHSIG, SLOT(in, pdeath_sig), 0, 0);
+	ret = ret   ?:
+		      rcall(in, &res, SYS_prctl, PR_GET_CHILD_SUBREAPER, SLOT(in, child_subreaper),
+			    0, 0);
 	for (i = 0; i < 3 && !ret; i++)
 		ret = rcall(in, &res, SYS_getitimer, i, SLOT(in, itimers[i]), 0, 0);
 	return ret;
@@ -136,7 +136,7 @@ static int remote_thread(struct inject *in, struct dump_thread *th)
 	int ret;
 
 	ret = rcall(in, &res, SYS_sigaltstack, 0, SLOT(in, altstack), 0, 0);
-	ret = ret ? : rcall(in, &res, SYS_prctl, PR_GET_TID_ADDRESS, SLOT(in, tid_address), 0, 0);
+	ret = ret ?: rcall(in, &res, SYS_prctl, PR_GET_TID_ADDRESS, SLOT(in, tid_address), 0, 0);
 	if (!ret && res)
 		pr_warn("pid %d: PR_GET_TID_ADDRESS: %s\n", th->tid, strerror(-res));
 	return ret;
@@ -175,23 +175,20 @@ static size_t scratch_len(const struct dump_task *t, bool leader)
 }
 
 /* The calls of one window: per process (leader) and per thread. */
-static int remote_calls(struct inject *in, struct dump_task *t, struct dump_thread *th,
-			bool leader)
+static int remote_calls(struct inject *in, struct dump_task *t, struct dump_thread *th, bool leader)
 {
 	size_t area_len = timer_area_len(t, leader, in->frame != 0);
 	int ret = 0;
 
 	if (leader) {
 		ret = remote_process(in, t);
-		ret = ret ? : remote_timers(in, t, in->data + sizeof(struct remote_area),
-					    area_len);
+		ret = ret ?: remote_timers(in, t, in->data + sizeof(struct remote_area), area_len);
 	}
-	return ret ? : remote_thread(in, th);
+	return ret ?: remote_thread(in, th);
 }
 
 /* Runs the calls and takes their results out of the data area. */
-static int remote_run(struct inject *in, struct dump_task *t, struct dump_thread *th,
-		      bool leader)
+static int remote_run(struct inject *in, struct dump_task *t, struct dump_thread *th, bool leader)
 {
 	struct remote_area area;
 	int ret;
@@ -255,8 +252,8 @@ static int window_init(struct inject *in, struct dump_task *t, struct dump_threa
 }
 
 /* One injection window in thread th; its registers are put back. */
-static int remote_window(struct dump_task *t, struct dump_thread *th,
-			 const struct remote_env *env, bool leader)
+static int remote_window(struct dump_task *t, struct dump_thread *th, const struct remote_env *env,
+			 bool leader)
 {
 	struct inject in;
 	int ret, ret2;
@@ -278,8 +275,7 @@ static int remote_window(struct dump_task *t, struct dump_thread *th,
 }
 
 /* Reads t's maps and finds the gadgets (g may hold an earlier process's). */
-static int remote_env_init(struct remote_env *env, struct dump_task *t,
-			   struct inject_gadgets *g)
+static int remote_env_init(struct remote_env *env, struct dump_task *t, struct inject_gadgets *g)
 {
 	char *text = NULL;
 	int ret;
@@ -288,7 +284,7 @@ static int remote_env_init(struct remote_env *env, struct dump_task *t,
 	env->g = g;
 	env->vmas = &env->vma_list;
 	ret = proc_read_file(t->pid, "maps", &text, NULL);
-	ret = ret ? : proc_parse_smaps(text, &env->vma_list);
+	ret = ret ?: proc_parse_smaps(text, &env->vma_list);
 	free(text);
 	if (ret) {
 		pr_err("pid %d: cannot read its memory map: %s\n", t->pid, strerror(-ret));
@@ -300,8 +296,7 @@ static int remote_env_init(struct remote_env *env, struct dump_task *t,
 		pr_warn("pid %d: looking for rt_sigreturn code: %s\n", t->pid, strerror(-ret));
 	ret = inject_find_vdso_gadget(t->pid, &env->vdso_gadget);
 	if (ret)
-		pr_err("pid %d: no syscall instruction in its vdso: %s\n", t->pid,
-		       strerror(-ret));
+		pr_err("pid %d: no syscall instruction in its vdso: %s\n", t->pid, strerror(-ret));
 	return ret;
 }
 

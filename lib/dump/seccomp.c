@@ -148,8 +148,8 @@ static int get_filters(struct dump_task *t, struct dump_thread *th, uint32_t cou
 	if (ret < 0)
 		return ret;
 	if (!th->n_filters || (count && count != th->n_filters)) {
-		pr_err("tid %d (pid %d): %zu seccomp filters found, its status says %u\n",
-		       th->tid, t->pid, th->n_filters, count);
+		pr_err("tid %d (pid %d): %zu seccomp filters found, its status says %u\n", th->tid,
+		       t->pid, th->n_filters, count);
 		return -EAGAIN;
 	}
 	th->filter_ids = calloc(th->n_filters, sizeof(*th->filter_ids));

@@ -18,9 +18,9 @@
 #include "log.h"
 #include "dump/dump.h"
 
-#define SEIZE_MAX_SIGNALS 64	/* signal-delivery stops let through while freezing */
-#define STOP_VFORK_CHECK_MS 50	/* not stopped by then: look for a vfork child */
-#define STOP_TIMEOUT_MS 10000	/* not stopped by then: refuse */
+#define SEIZE_MAX_SIGNALS 64   /* signal-delivery stops let through while freezing */
+#define STOP_VFORK_CHECK_MS 50 /* not stopped by then: look for a vfork child */
+#define STOP_TIMEOUT_MS 10000  /* not stopped by then: refuse */
 
 int read_stat(pid_t pid, struct proc_stat *st)
 {
@@ -53,7 +53,7 @@ const struct proc_status *thread_status(struct dump_task *t, struct dump_thread 
 	int ret;
 
 	if (th == &t->threads[0])
-		return &t->status;	/* read once the tree was frozen */
+		return &t->status; /* read once the tree was frozen */
 	if (!th->has_status) {
 		ret = read_status(th->tid, &th->status);
 		if (ret) {
@@ -105,8 +105,7 @@ int dump_check_target(pid_t pid)
 	else if (st.state == 'Z' || st.state == 'X')
 		pr_err("pid %d (%s) is a zombie\n", pid, st.comm);
 	else if (is_self_or_ancestor(pid))
-		pr_err("pid %d (%s) is the dumper itself or one of its ancestors\n",
-		       pid, st.comm);
+		pr_err("pid %d (%s) is the dumper itself or one of its ancestors\n", pid, st.comm);
 	else if (s.tracer_pid)
 		pr_err("pid %d (%s) is already traced by pid %d\n", pid, st.comm, s.tracer_pid);
 	else
@@ -201,7 +200,7 @@ static int wait_event_stop(struct dump_task *t, struct dump_thread *th, bool fir
 		if (r == 0)
 			return 1;
 		if (!WIFSTOPPED(status)) {
-			th->seized = false;	/* gone: the kernel detached it */
+			th->seized = false; /* gone: the kernel detached it */
 			return 2;
 		}
 		sig = WSTOPSIG(status);
@@ -212,7 +211,7 @@ static int wait_event_stop(struct dump_task *t, struct dump_thread *th, bool fir
 		}
 		if (ptrace(PTRACE_CONT, th->tid, 0, (void *)(long)sig)) {
 			if (errno == ESRCH)
-				continue;	/* killed meanwhile: its exit is next */
+				continue; /* killed meanwhile: its exit is next */
 			pr_perror("pid %d: cannot resume to deliver signal %d", th->tid, sig);
 			return -errno;
 		}
@@ -361,7 +360,7 @@ void reap_task(struct dump_task *t)
 	int status;
 	pid_t r;
 
-	for (i = t->n_threads; i-- > 0;) {	/* the leader reports last */
+	for (i = t->n_threads; i-- > 0;) { /* the leader reports last */
 		struct dump_thread *th = &t->threads[i];
 
 		if (!th->seized)

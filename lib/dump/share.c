@@ -30,8 +30,8 @@ struct holder {
 };
 
 struct sort_arg {
-	int type;		/* KCMP_* */
-	int err;		/* first kcmp failure, -errno */
+	int type; /* KCMP_* */
+	int err;  /* first kcmp failure, -errno */
 };
 
 static pid_t holder_pid(const struct holder *h)
@@ -90,7 +90,7 @@ static int mark_own(struct dump_task *t, int type)
 		if (r < 0)
 			return r;
 		if (type == KCMP_FILES)
-			t->threads[i].files_id = r != 0;	/* numbered later */
+			t->threads[i].files_id = r != 0; /* numbered later */
 		else
 			t->threads[i].own_fs = r != 0;
 	}
@@ -208,7 +208,7 @@ static int check_kind(struct dump_ctx *ctx, int type)
 	int ret;
 
 	ret = list_holders(ctx, type, &v, &n);
-	ret = ret ? : sort_holders(v, n, type);
+	ret = ret ?: sort_holders(v, n, type);
 	for (i = 0; !ret && i < n; i = j) {
 		for (j = i + 1; j < n; j++) {
 			ret = kcmp_tasks(holder_pid(&v[i]), holder_pid(&v[j]), type);
@@ -255,11 +255,11 @@ int tree_check_sharing(struct dump_ctx *ctx)
 		if (t->zombie)
 			continue;
 		ret = mark_own(t, KCMP_FILES);
-		ret = ret ? : mark_own(t, KCMP_FS);
+		ret = ret ?: mark_own(t, KCMP_FS);
 	}
-	ret = ret ? : check_kind(ctx, KCMP_VM);
-	ret = ret ? : check_kind(ctx, KCMP_FILES);
-	ret = ret ? : check_kind(ctx, KCMP_FS);
+	ret = ret ?: check_kind(ctx, KCMP_VM);
+	ret = ret ?: check_kind(ctx, KCMP_FILES);
+	ret = ret ?: check_kind(ctx, KCMP_FS);
 	if (!ret)
 		number_thread_tables(ctx);
 	return ret;

@@ -99,7 +99,7 @@ int shmem_mark_done(struct dump_shmem *s, uint64_t lo, uint64_t hi)
 		lo = s->done[j].lo < lo ? s->done[j].lo : lo;
 		hi = s->done[j].hi > hi ? s->done[j].hi : hi;
 	}
-	if (j == i) {		/* nothing merged: insert at i */
+	if (j == i) { /* nothing merged: insert at i */
 		nv = realloc(s->done, (s->n_done + 1) * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;

@@ -17,7 +17,7 @@
 #include "img/records.h"
 
 #define PEEK_BATCH 32
-#define PEEK_SHARED 1	/* PTRACE_PEEKSIGINFO_SHARED */
+#define PEEK_SHARED 1 /* PTRACE_PEEKSIGINFO_SHARED */
 
 struct peeksiginfo_args {
 	uint64_t off;
@@ -61,8 +61,8 @@ int collect_signals(struct dump_task *t)
 	return peek_siginfo(t->pid, true, &t->shared_pending);
 }
 
-static void fill_actions(struct dump_task *t, SigactionEntry *acts,
-			 SigactionEntry **pacts, size_t *n)
+static void fill_actions(struct dump_task *t, SigactionEntry *acts, SigactionEntry **pacts,
+			 size_t *n)
 {
 	int sig;
 
@@ -96,7 +96,7 @@ static void fill_itimers(struct dump_task *t, ItimerEntry it[3], ItimerEntry *pi
 		const struct kitimerval *k = &t->rt.itimers[i];
 
 		itimer_entry__init(&it[i]);
-		PB_SET(&it[i], which, i);	/* ITIMER_REAL, _VIRTUAL, _PROF */
+		PB_SET(&it[i], which, i); /* ITIMER_REAL, _VIRTUAL, _PROF */
 		PB_SET(&it[i], value_us, tv_us(k->value_sec, k->value_usec));
 		PB_SET(&it[i], interval_us, tv_us(k->interval_sec, k->interval_usec));
 		pit[i] = &it[i];

@@ -31,7 +31,7 @@ int collect_timers(struct dump_task *t)
 
 	ret = proc_read_file(t->pid, "timers", &text, NULL);
 	if (ret == -ENOENT)
-		return 0;	/* no CONFIG_CHECKPOINT_RESTORE: no timers to see */
+		return 0; /* no CONFIG_CHECKPOINT_RESTORE: no timers to see */
 	if (ret) {
 		pr_err("pid %d: cannot read /proc/%d/timers: %s\n", t->pid, t->pid, strerror(-ret));
 		return ret;
@@ -85,7 +85,7 @@ static int timers_batch(struct inject *in, struct dump_task *t, uint64_t area, s
 			       strerror((int)-res));
 			return (int)res;
 		}
-		ret = ret ? : inject_syscall(in, &res, SYS_timer_getoverrun, a);
+		ret = ret ?: inject_syscall(in, &res, SYS_timer_getoverrun, a);
 		dt->overrun = res < 0 ? 0 : res;
 	}
 	if (ret) {

@@ -267,7 +267,7 @@ static int seize_new_threads(struct dump_task *t, bool *changed)
 		th = thread_find(t, tids[i]);
 		if (th && (th->seized || th->gone))
 			continue;
-		th = th ? : thread_add(t, tids[i]);
+		th = th ?: thread_add(t, tids[i]);
 		if (!th) {
 			ret = -ENOMEM;
 			break;
@@ -301,7 +301,7 @@ static int find_children(struct dump_ctx *ctx, struct dump_task *t, bool *change
 		if (!t->threads[j].seized)
 			continue;
 		if (list_children(t->pid, t->threads[j].tid, &pids, &n))
-			continue;	/* thread gone meanwhile */
+			continue; /* thread gone meanwhile */
 		for (i = 0; !ret && i < n; i++) {
 			if (tree_has_pid(ctx, pids[i]))
 				continue;
@@ -330,7 +330,7 @@ static int seize_pass(struct dump_ctx *ctx, bool *changed)
 			pr_err("pid %d exited while being frozen\n", t->pid);
 			ret = -ESRCH;
 		}
-		ret = ret ? : find_children(ctx, t, changed);
+		ret = ret ?: find_children(ctx, t, changed);
 		if (ret)
 			return ret;
 	}
@@ -458,7 +458,7 @@ int tree_seize(struct dump_ctx *ctx, pid_t root)
 			return ret;
 	}
 	ret = order_tree(ctx);
-	return ret ? : read_states(ctx);
+	return ret ?: read_states(ctx);
 }
 
 /* kcmp of two tasks: 0 same object, 1 different, -errno (logged). */

@@ -18,8 +18,8 @@
 
 #include "img/img.h"
 
-#define CRC32C_POLY	0x82F63B78u
-#define LANE_BYTES	4096u
+#define CRC32C_POLY 0x82F63B78u
+#define LANE_BYTES 4096u
 
 static uint32_t sw_table[8][256];
 static uint32_t (*crc_impl)(uint32_t state, const uint8_t *p, size_t len);
@@ -83,8 +83,8 @@ uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
 /* shift_table[k][b]: the raw state b << 8k advanced over LANE_BYTES zeros. */
 static uint32_t shift_table[4][256];
 
-__attribute__((target("sse4.2")))
-static uint32_t hw_update_1(uint32_t c, const uint8_t *p, size_t len)
+__attribute__((target("sse4.2"))) static uint32_t hw_update_1(uint32_t c, const uint8_t *p,
+							      size_t len)
 {
 	uint64_t c64 = c;
 
@@ -109,8 +109,8 @@ static inline uint32_t shift_lane(uint32_t c)
 }
 
 /* Three interleaved streams over consecutive lanes, then joined. */
-__attribute__((target("sse4.2")))
-static uint32_t hw_update(uint32_t c, const uint8_t *p, size_t len)
+__attribute__((target("sse4.2"))) static uint32_t hw_update(uint32_t c, const uint8_t *p,
+							    size_t len)
 {
 	uint64_t c0, c1, c2;
 	size_t i;
@@ -180,8 +180,7 @@ uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
 
 #endif
 
-__attribute__((constructor))
-static void crc32c_init(void)
+__attribute__((constructor)) static void crc32c_init(void)
 {
 	sw_init();
 	crc_impl = sw_update;

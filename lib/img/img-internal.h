@@ -16,10 +16,10 @@
 #include "img/img.h"
 #include "img/sign.h"
 
-#define IBUF_SIZE	(1u << 20)	/* reader input buffer */
-#define ZSTD_MAGIC	0xFD2FB528u
-#define AUTO_THREADS_MAX 4		/* threads 0: online CPUs, at most this */
-#define THREADS_MAX	64
+#define IBUF_SIZE (1u << 20) /* reader input buffer */
+#define ZSTD_MAGIC 0xFD2FB528u
+#define AUTO_THREADS_MAX 4 /* threads 0: online CPUs, at most this */
+#define THREADS_MAX 64
 
 static inline void put_le32(uint8_t *p, uint32_t v)
 {
@@ -58,14 +58,12 @@ typedef int (*zpool_out_fn)(void *ctx, const void *buf, size_t len);
 typedef void (*zpool_seg_fn)(void *ctx, const uint8_t *hash);
 
 int img_new_cctx(int level, ZSTD_CCtx **out);
-int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg,
-		void *ctx, struct zpool **pp);
+int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg, void *ctx,
+		struct zpool **pp);
 /* Uncompressed body: one thread writes it out in order, in chunks. */
-int zpool_start_store(zpool_out_fn out, zpool_seg_fn seg, void *ctx,
-		      struct zpool **pp);
+int zpool_start_store(zpool_out_fn out, zpool_seg_fn seg, void *ctx, struct zpool **pp);
 /* Signed uncompressed body: n threads hash it, the caller writes it. */
-int zpool_start_plain(unsigned n, zpool_out_fn out, zpool_seg_fn seg, void *ctx,
-		      struct zpool **pp);
+int zpool_start_plain(unsigned n, zpool_out_fn out, zpool_seg_fn seg, void *ctx, struct zpool **pp);
 
 int zpool_put(struct zpool *p, const uint8_t *buf, size_t len, uint32_t *crc);
 int zpool_finish(struct zpool *p);
@@ -78,29 +76,29 @@ struct zrframe;
 
 struct img_reader {
 	struct img_source *src;
-	bool own_src;			/* made by img_reader_open() */
-	int err;			/* sticky */
-	bool done;			/* valid trailer seen */
+	bool own_src; /* made by img_reader_open() */
+	int err;      /* sticky */
+	bool done;    /* valid trailer seen */
 	bool eof;
-	int rerr;			/* read error to report at the next read */
+	int rerr; /* read error to report at the next read */
 	uint32_t version;
 	ImgHeader *hdr;
-	ZSTD_DCtx *dctx;		/* NULL: uncompressed */
-	bool frame_start;		/* next compressed byte starts a frame */
-	uint64_t frames;		/* frames ended on the caller's thread */
-	unsigned threads;		/* decompression workers, 1: none */
-	bool threads_fixed;		/* set by the caller: pool from frame 0 */
-	bool pool_tried;		/* the pool ran (or failed to start) */
+	ZSTD_DCtx *dctx;    /* NULL: uncompressed */
+	bool frame_start;   /* next compressed byte starts a frame */
+	uint64_t frames;    /* frames ended on the caller's thread */
+	unsigned threads;   /* decompression workers, 1: none */
+	bool threads_fixed; /* set by the caller: pool from frame 0 */
+	bool pool_tried;    /* the pool ran (or failed to start) */
 	uint8_t *ibuf;
 	size_t ipos, ilen, icap;
-	uint64_t raw_bytes;		/* atomic while the pool runs */
-	struct zrpool *pool;		/* decompressing on workers */
-	bool zlive;			/* the pool supplies the body */
-	struct zrframe *zf;		/* frame being consumed (pool) */
-	size_t zpos;			/* in its output, or input if streamed */
-	bool zended;			/* a streamed frame has ended */
-	bool zpinned;			/* the returned payload points into zf */
-	const uint8_t *pdata;		/* payload of the record just read */
+	uint64_t raw_bytes;   /* atomic while the pool runs */
+	struct zrpool *pool;  /* decompressing on workers */
+	bool zlive;	      /* the pool supplies the body */
+	struct zrframe *zf;   /* frame being consumed (pool) */
+	size_t zpos;	      /* in its output, or input if streamed */
+	bool zended;	      /* a streamed frame has ended */
+	bool zpinned;	      /* the returned payload points into zf */
+	const uint8_t *pdata; /* payload of the record just read */
 	uint8_t *payload;
 	size_t pcap;
 	uint64_t body_off;
@@ -110,7 +108,7 @@ struct img_reader {
 	uint32_t cur_crc;		/* crc of the record just read */
 	struct img_record cur;		/* record being read, for messages */
 	bool cur_known;			/* cur.type is valid */
-	uint8_t pre_hash[IMG_HASH_LEN];	/* of the stored preamble (sign.h) */
+	uint8_t pre_hash[IMG_HASH_LEN]; /* of the stored preamble (sign.h) */
 	const struct vxcr_keyring *kr;	/* verifying signatures, or NULL */
 	struct img_sighash sh;		/* the chain, when verifying */
 	uint64_t frame_off;		/* verifying: body offset where the
@@ -125,7 +123,7 @@ struct img_reader {
 	uint64_t sig_index;		/* ... the last one at this record */
 	const struct vxcr_key *signer;	/* its key */
 	bool has_sig_id;		/* a SIGNATURE record was read */
-	uint8_t sig_id[IMG_KEY_ID_LEN];	/* the last one's key id */
+	uint8_t sig_id[IMG_KEY_ID_LEN]; /* the last one's key id */
 	char errmsg[256];
 };
 
@@ -167,11 +165,11 @@ void rh_stop(struct rhasher *h);
 struct zrframe {
 	uint8_t *in;
 	size_t in_len, in_cap;
-	uint8_t *out;			/* IMG_FRAME_BYTES */
+	uint8_t *out; /* IMG_FRAME_BYTES */
 	size_t out_len;
-	size_t zerr;			/* zstd error of the worker, 0 if none */
-	uint8_t hash[IMG_HASH_LEN];	/* of in[0..in_len), when verifying */
-	bool decoded;			/* under the pool lock */
+	size_t zerr;		    /* zstd error of the worker, 0 if none */
+	uint8_t hash[IMG_HASH_LEN]; /* of in[0..in_len), when verifying */
+	bool decoded;		    /* under the pool lock */
 	bool handover;
 	bool eof;
 	int rerr;

@@ -24,16 +24,16 @@ struct vxcr_key;
 struct vxcr_keyring;
 
 struct img_write_opts {
-	bool compress;		/* zstd on */
-	int level;		/* zstd level, 0 = library default fast level */
-	int threads;		/* compression threads: 0 = online CPUs, at
+	bool compress; /* zstd on */
+	int level;     /* zstd level, 0 = library default fast level */
+	int threads;   /* compression threads: 0 = online CPUs, at
 				 * most 4; 1 = the caller's thread */
-				/* uncompressed: 1 = write on the caller's
+	/* uncompressed: 1 = write on the caller's
 				 * thread; otherwise (0: with 2+ online
 				 * CPUs) one writer thread writes while the
 				 * caller goes on */
 	uint32_t root_pid;
-	const uint8_t *parent_id; /* 16 bytes or NULL */
+	const uint8_t *parent_id;	 /* 16 bytes or NULL */
 	const struct vxcr_key *sign_key; /* sign (sign.h), or NULL */
 };
 
@@ -43,8 +43,8 @@ struct img_record {
 	uint32_t flags;
 	uint64_t length;
 	const void *payload;
-	uint64_t index;		/* 0-based position in the stream */
-	uint64_t offset;	/* offset of the record in the (decompressed) body */
+	uint64_t index;	 /* 0-based position in the stream */
+	uint64_t offset; /* offset of the record in the (decompressed) body */
 };
 
 /* Writer.  All return 0 or -errno.  The writer puts its bytes into a sink
@@ -53,11 +53,11 @@ struct img_record {
 int img_writer_open_sink(struct img_sink *sink, const struct img_write_opts *opts,
 			 struct img_writer **out);
 int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer **out);
-int img_write_raw(struct img_writer *w, uint32_t type, uint32_t flags,
-		  const void *payload, uint64_t len);
+int img_write_raw(struct img_writer *w, uint32_t type, uint32_t flags, const void *payload,
+		  uint64_t len);
 /* A raw record whose payload is prefix followed by data (avoids a copy). */
-int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
-		   const void *prefix, size_t plen, const void *data, uint64_t dlen);
+int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags, const void *prefix,
+		   size_t plen, const void *data, uint64_t dlen);
 int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *msg);
 /* Writes the trailer, ends compression, flushes; the sink stays open (an fd
  * is not closed, nor synced: img_sink_sync()). */
@@ -72,8 +72,8 @@ const char *img_writer_error(const struct img_writer *w);
  * comes in its two parts.  An error it returns fails that write and
  * every later one (dump's vet: lib/restore/vet.c).
  */
-typedef int (*img_tap_fn)(void *arg, const struct img_record *hdr, const void *prefix,
-			  size_t plen, const void *data, uint64_t dlen);
+typedef int (*img_tap_fn)(void *arg, const struct img_record *hdr, const void *prefix, size_t plen,
+			  const void *data, uint64_t dlen);
 void img_writer_set_tap(struct img_writer *w, img_tap_fn fn, void *arg);
 void img_writer_free(struct img_writer *w);
 const ImgHeader *img_writer_header(const struct img_writer *w);
@@ -138,8 +138,7 @@ const char *img_last_open_error(void);
 /* Records a failure found by the caller in rec (e.g. a payload that does not
  * parse): img_reader_error() then names the record; the error is sticky and
  * logged.  Returns err. */
-int img_reader_fail(struct img_reader *r, const struct img_record *rec, int err,
-		    const char *what);
+int img_reader_fail(struct img_reader *r, const struct img_record *rec, int err, const char *what);
 
 /* crc32c continuing from crc (0 to start); chains over concatenation.
  * crc32c_hw/_sw force an implementation (hw falls back to sw without SSE4.2). */

@@ -17,10 +17,10 @@
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
 
-#define SECRET_TAG	"vxcr-ed25519-secret "
-#define PUBLIC_TAG	"vxcr-ed25519-public "
-#define KEY_FILE_MAX	256
-#define KEYRING_MAX	256
+#define SECRET_TAG "vxcr-ed25519-secret "
+#define PUBLIC_TAG "vxcr-ed25519-public "
+#define KEY_FILE_MAX 256
+#define KEYRING_MAX 256
 
 /* Fills k->id from k->pk. */
 static void key_set_id(struct vxcr_key *k)
@@ -125,8 +125,8 @@ static int read_key_file(int fd, const char *tag, uint8_t *bin, size_t len)
 	line[n] = '\0';
 	if (strncmp(line, tag, strlen(tag)))
 		return -EBADMSG;
-	if (sodium_hex2bin(bin, len, line + strlen(tag), n - strlen(tag), NULL, &got,
-			   &end) || got != len || (*end && strcmp(end, "\n")))
+	if (sodium_hex2bin(bin, len, line + strlen(tag), n - strlen(tag), NULL, &got, &end) ||
+	    got != len || (*end && strcmp(end, "\n")))
 		return -EBADMSG;
 	sodium_memzero(line, sizeof(line));
 	return 0;
@@ -151,9 +151,9 @@ static int key_load(const char *path, struct vxcr_key **out)
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
 		pr_err("secret key %s: %s: refusing (chmod 600, owned by the signer)\n", path,
-		       !S_ISREG(st.st_mode) ? "not a regular file" :
+		       !S_ISREG(st.st_mode)   ? "not a regular file" :
 		       st.st_uid != geteuid() ? "owned by another user" :
-		       "readable or writable by group or others");
+						"readable or writable by group or others");
 		return -EPERM;
 	}
 	k = calloc(1, sizeof(*k));
@@ -204,7 +204,8 @@ static int keyring_add(struct vxcr_keyring *kr, int dirfd, const char *file)
 	}
 	if ((st.st_uid && st.st_uid != geteuid()) || (st.st_mode & 022)) {
 		pr_err("trusted keys %s: %s: writable by others or not ours: refusing "
-		       "(chmod go-w, chown root)\n", kr->dir, file);
+		       "(chmod go-w, chown root)\n",
+		       kr->dir, file);
 		return -EPERM;
 	}
 	if (read_key_file(fd, PUBLIC_TAG, k->pk, sizeof(k->pk))) {

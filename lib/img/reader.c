@@ -39,7 +39,7 @@
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
 
-#define PAYLOAD_MIN	(64u << 10)	/* first payload buffer size */
+#define PAYLOAD_MIN (64u << 10) /* first payload buffer size */
 
 static __thread char open_err[256];
 
@@ -53,22 +53,18 @@ int img_rfail(struct img_reader *r, int err, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (r->cur_known)
-		snprintf(r->errmsg, sizeof(r->errmsg),
-			 "record %llu (%s) at body offset %llu: %s",
+		snprintf(r->errmsg, sizeof(r->errmsg), "record %llu (%s) at body offset %llu: %s",
 			 (unsigned long long)r->cur.index, img_rec_name(r->cur.type),
 			 (unsigned long long)r->cur.offset, what);
 	else
-		snprintf(r->errmsg, sizeof(r->errmsg),
-			 "record %llu at body offset %llu: %s",
-			 (unsigned long long)r->cur.index,
-			 (unsigned long long)r->cur.offset, what);
+		snprintf(r->errmsg, sizeof(r->errmsg), "record %llu at body offset %llu: %s",
+			 (unsigned long long)r->cur.index, (unsigned long long)r->cur.offset, what);
 	pr_err("%s\n", r->errmsg);
 	r->err = err;
 	return err;
 }
 
-int img_reader_fail(struct img_reader *r, const struct img_record *rec, int err,
-		    const char *what)
+int img_reader_fail(struct img_reader *r, const struct img_record *rec, int err, const char *what)
 {
 	r->cur = *rec;
 	r->cur_known = true;
@@ -80,7 +76,7 @@ static ssize_t read_some(struct img_reader *r, void *dst, size_t n)
 {
 	ssize_t got;
 
-	if (r->rerr)		/* met by the pool's reader thread */
+	if (r->rerr) /* met by the pool's reader thread */
 		return r->rerr;
 	got = r->src->ops->read(r->src, dst, n, -1);
 	if (got < 0)
@@ -103,7 +99,7 @@ static ssize_t fill(struct img_reader *r)
 		r->ilen -= r->ipos;
 		r->ipos = 0;
 	}
-	if (r->ilen == r->icap)	/* zstd took nothing from a full buffer */
+	if (r->ilen == r->icap) /* zstd took nothing from a full buffer */
 		return -EIO;
 	if (r->eof)
 		return 0;
@@ -143,7 +139,7 @@ static int raw_read(struct img_reader *r, void *dst, size_t n)
 			c = r->ilen - r->ipos < n ? r->ilen - r->ipos : n;
 			memcpy(d, r->ibuf + r->ipos, c);
 			r->ipos += c;
-		} else if (n >= r->icap) {	/* big: straight into dst */
+		} else if (n >= r->icap) { /* big: straight into dst */
 			got = read_some(r, d, n);
 			if (got <= 0)
 				return got < 0 ? got : -ENODATA;
@@ -167,8 +163,7 @@ const char *img_frame_header_bad(const uint8_t *p)
 	if (get_le32(p) != ZSTD_MAGIC)
 		return "not a zstd frame";
 	/* unused, reserved and dictionary id bits clear; window as written */
-	if ((p[4] & 0x1b) ||
-	    (!(p[4] & 0x20) && p[5] != (IMG_ZSTD_WINDOW_LOG - 10) << 3))
+	if ((p[4] & 0x1b) || (!(p[4] & 0x20) && p[5] != (IMG_ZSTD_WINDOW_LOG - 10) << 3))
 		return "unexpected zstd frame header";
 	return NULL;
 }
@@ -193,8 +188,7 @@ static int check_frame(struct img_reader *r)
  * from the first frame on with a fixed thread count, else from the second. */
 static bool pool_wanted(const struct img_reader *r)
 {
-	return r->threads > 1 && !r->pool_tried && !r->err &&
-	       (r->frames || r->threads_fixed);
+	return r->threads > 1 && !r->pool_tried && !r->err && (r->frames || r->threads_fixed);
 }
 
 /*
@@ -248,7 +242,7 @@ static int z_read(struct img_reader *r, void *dst, size_t n)
 
 	while (out.pos < out.size) {
 		if (r->frame_start && pool_wanted(r))
-			zr_start(r, r->threads);	/* on failure: read on here */
+			zr_start(r, r->threads); /* on failure: read on here */
 		if (r->zlive) {
 			ret = zr_read(r, &out);
 			if (ret)
@@ -321,7 +315,7 @@ static int check_end(struct img_reader *r)
 	int ret;
 
 	if (r->zlive) {
-		ret = zr_check_end(r);	/* then the rest as below */
+		ret = zr_check_end(r); /* then the rest as below */
 		if (ret)
 			return ret;
 	}
@@ -364,13 +358,13 @@ static int read_trailer(struct img_reader *r, uint64_t len)
 		return img_rfail(r, -EBADMSG, "malformed trailer");
 	if (!t->has_records || t->records != r->nrec)
 		ret = img_rfail(r, -EBADMSG, "trailer counts %llu records, image has %llu",
-			    (unsigned long long)t->records, (unsigned long long)r->nrec);
+				(unsigned long long)t->records, (unsigned long long)r->nrec);
 	else if (!t->has_checksum || t->checksum != r->sum_crc)
 		ret = img_rfail(r, -EBADMSG, "trailer checksum mismatch");
 	else if (t->has_page_bytes && t->page_bytes != r->page_bytes)
 		ret = img_rfail(r, -EBADMSG, "trailer counts %llu page bytes, image has %llu",
-			    (unsigned long long)t->page_bytes,
-			    (unsigned long long)r->page_bytes);
+				(unsigned long long)t->page_bytes,
+				(unsigned long long)r->page_bytes);
 	img_trailer__free_unpacked(t, NULL);
 	if (ret)
 		return ret;
@@ -380,7 +374,7 @@ static int read_trailer(struct img_reader *r, uint64_t len)
 /* Maps a body read error to the sticky error with a message. */
 static int read_error(struct img_reader *r, int err, const char *what)
 {
-	if (r->err)	/* already described (zstd, frame header) */
+	if (r->err) /* already described (zstd, frame header) */
 		return r->err;
 	if (err == -ENODATA)
 		return img_rfail(r, err, "truncated %s", what);
@@ -398,8 +392,8 @@ static int read_one(struct img_reader *r)
 
 	ret = body_read(r, hdr, sizeof(hdr));
 	if (ret)
-		return read_error(r, ret, r->body_off ? "image (no trailer)" :
-				  "image (no records)");
+		return read_error(r, ret,
+				  r->body_off ? "image (no trailer)" : "image (no records)");
 	r->cur.type = get_le32(hdr);
 	r->cur.flags = get_le32(hdr + 4);
 	r->cur.length = get_le64(hdr + 8);
@@ -407,10 +401,10 @@ static int read_one(struct img_reader *r)
 	r->cur_frame_off = r->frame_off;
 	if (r->cur.length > IMG_MAX_RECORD)
 		return img_rfail(r, -E2BIG, "length %llu exceeds the %llu byte limit",
-			     (unsigned long long)r->cur.length,
-			     (unsigned long long)IMG_MAX_RECORD);
+				 (unsigned long long)r->cur.length,
+				 (unsigned long long)IMG_MAX_RECORD);
 	if (r->zlive && zr_payload(r, r->cur.length)) {
-		ret = 0;	/* r->pdata points into the pool's frame */
+		ret = 0; /* r->pdata points into the pool's frame */
 	} else {
 		ret = read_payload(r, r->cur.length);
 		r->pdata = r->payload;
@@ -433,19 +427,19 @@ static int read_one(struct img_reader *r)
  * this reader does not compute, or a record that does not start a frame
  * of a compressed body, where the frames before it would not be all).
  */
-static int sig_digest(struct img_reader *r, const SigEntry *e,
-		      uint8_t digest[IMG_HASH_LEN])
+static int sig_digest(struct img_reader *r, const SigEntry *e, uint8_t digest[IMG_HASH_LEN])
 {
 	uint32_t scheme = e->has_scheme ? e->scheme : 1;
 
 	if (scheme != IMG_SIG_SCHEME)
-		return img_rfail(r, -EKEYREJECTED, "signature scheme %u, this vxcr "
-				 "checks scheme %u (sign the image again)", scheme,
-				 IMG_SIG_SCHEME);
+		return img_rfail(r, -EKEYREJECTED,
+				 "signature scheme %u, this vxcr "
+				 "checks scheme %u (sign the image again)",
+				 scheme, IMG_SIG_SCHEME);
 	if (r->dctx && r->cur_frame_off != r->cur.offset)
 		return img_rfail(r, -EBADMSG, "signature inside a compressed frame");
 	if (r->hasher)
-		rh_wait(r->hasher);	/* the chain is ours again */
+		rh_wait(r->hasher); /* the chain is ours again */
 	if (!r->dctx)
 		img_sighash_cut(&r->sh);
 	img_sighash_digest(&r->sh, r->cur.offset, digest);
@@ -480,11 +474,12 @@ static int check_signature(struct img_reader *r)
 	k = img_keyring_find(r->kr, r->sig_id);
 	img_key_id_hex(r->sig_id, hex);
 	if (memcmp(digest, e->digest.data, IMG_HASH_LEN))
-		ret = img_rfail(r, -EBADMSG, "signature does not match the image "
+		ret = img_rfail(r, -EBADMSG,
+				"signature does not match the image "
 				"(changed since it was signed)");
 	else if (!k)
-		ret = img_rfail(r, -EKEYREJECTED, "signed by key %s, which is not in %s",
-				hex, r->kr->dir);
+		ret = img_rfail(r, -EKEYREJECTED, "signed by key %s, which is not in %s", hex,
+				r->kr->dir);
 	else if (crypto_sign_verify_detached(e->signature.data, digest, IMG_HASH_LEN, k->pk))
 		ret = img_rfail(r, -EKEYREJECTED, "bad signature by key %s (%s)", k->name, hex);
 	if (!ret) {
@@ -517,7 +512,7 @@ static void hash_record(struct img_reader *r)
 	put_le32(rec.tail, r->cur_crc);
 	if (!r->hasher_tried && r->threads > 1) {
 		r->hasher_tried = true;
-		rh_start(&r->sh, &r->hasher);	/* on failure: hash here */
+		rh_start(&r->sh, &r->hasher); /* on failure: hash here */
 	}
 	if (!r->hasher) {
 		rh_hash(&r->sh, &rec);
@@ -567,7 +562,7 @@ int img_read_record(struct img_reader *r, struct img_record *rec)
 		return img_rfail(r, -EPROTO, "unknown required record type %u", r->cur.type);
 	if (d && !d->pb && r->cur.length < d->prefix_len)
 		return img_rfail(r, -EBADMSG, "%llu bytes, shorter than its %u byte prefix",
-			     (unsigned long long)r->cur.length, d->prefix_len);
+				 (unsigned long long)r->cur.length, d->prefix_len);
 	if (r->cur.type == IMG_REC_SIGNATURE) {
 		ret = check_signature(r);
 		if (ret)
@@ -594,8 +589,7 @@ int img_read_record(struct img_reader *r, struct img_record *rec)
 }
 
 /* Records a header-level failure for img_last_open_error(). */
-static int open_fail(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int open_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int open_fail(int err, const char *fmt, ...)
 {
@@ -629,8 +623,8 @@ static int read_preamble(struct img_reader *r, uint8_t *pre, uint32_t *hlen)
 		return open_fail(-EBADMSG, "image format version 0 is invalid");
 	*hlen = get_le32(pre + IMG_MAGIC_LEN + 4);
 	if (*hlen > IMG_MAX_HEADER)
-		return open_fail(-E2BIG, "header length %u exceeds the %u byte limit",
-				 *hlen, IMG_MAX_HEADER);
+		return open_fail(-E2BIG, "header length %u exceeds the %u byte limit", *hlen,
+				 IMG_MAX_HEADER);
 	return 0;
 }
 
@@ -653,8 +647,7 @@ static int read_header(struct img_reader *r)
 	buf = pre + IMG_PREAMBLE_LEN;
 	ret = raw_read(r, buf, hlen + 4);
 	if (ret)
-		return open_fail(ret, "header: %s", ret == -ENODATA ? "truncated" :
-				 strerror(-ret));
+		return open_fail(ret, "header: %s", ret == -ENODATA ? "truncated" : strerror(-ret));
 	if (crc32c(0, buf, hlen) != get_le32(buf + hlen))
 		return open_fail(-EBADMSG, "header: checksum mismatch");
 	img_hash(r->pre_hash, pre, IMG_PREAMBLE_LEN + hlen + 4);
@@ -694,8 +687,10 @@ int img_peek_header(struct img_source *src, ImgHeader **out)
 		ret = -EBADMSG;
 	hlen = ret ? 0 : get_le32(pre + IMG_MAGIC_LEN + 4);
 	if (!ret && hlen > IMG_MAX_HEADER)
-		return open_fail(-EBADMSG, "%s: not a vxcr image (header length %u "
-				 "exceeds the %u byte limit)", src->name, hlen, IMG_MAX_HEADER);
+		return open_fail(-EBADMSG,
+				 "%s: not a vxcr image (header length %u "
+				 "exceeds the %u byte limit)",
+				 src->name, hlen, IMG_MAX_HEADER);
 	if (!ret && !(buf = malloc(sizeof(pre) + hlen + 4)))
 		return -ENOMEM;
 	if (!ret)
@@ -704,8 +699,9 @@ int img_peek_header(struct img_source *src, ImgHeader **out)
 		return open_fail(ret, "%s: not a vxcr image (bad magic)", src->name);
 	if (ret)
 		return open_fail(ret, "%s: cannot peek at the image header: %s", src->name,
-				 ret == -ENODATA ? "truncated" : ret == -ESPIPE ?
-				 "cannot be peeked at" : strerror(-ret));
+				 ret == -ENODATA ? "truncated" :
+				 ret == -ESPIPE	 ? "cannot be peeked at" :
+						   strerror(-ret));
 	if (crc32c(0, buf + sizeof(pre), hlen) != get_le32(buf + sizeof(pre) + hlen))
 		return open_fail(-EBADMSG, "%s: image header checksum mismatch", src->name);
 	h = img_header__unpack(NULL, hlen, buf + sizeof(pre));

@@ -18,9 +18,9 @@
 #include "lock.pb-c.h"
 #include "sign.pb-c.h"
 
-#define PB(t, n, d)	[t - 1] = { t, n, 0, &d, 0 }
-#define PBO(t, n, d)	[t - 1] = { t, n, IMG_RF_OPTIONAL, &d, 0 }
-#define RAW(t, n, p)	[t - 1] = { t, n, 0, NULL, sizeof(p) }
+#define PB(t, n, d) [t - 1] = { t, n, 0, &d, 0 }
+#define PBO(t, n, d) [t - 1] = { t, n, IMG_RF_OPTIONAL, &d, 0 }
+#define RAW(t, n, p) [t - 1] = { t, n, 0, NULL, sizeof(p) }
 
 static const struct img_rec_desc rec_table[] = {
 	PB(IMG_REC_TRAILER, "TRAILER", img_trailer__descriptor),
@@ -73,7 +73,7 @@ const struct img_rec_desc *img_rec_table(unsigned *n)
 
 _Bool img_vma_inherits(const VmaEntry *p, const VmaEntry *c)
 {
-	const uint32_t share = 0x03;	/* MAP_SHARED | MAP_PRIVATE */
+	const uint32_t share = 0x03; /* MAP_SHARED | MAP_PRIVATE */
 
 	if (p->start > c->start || c->end > p->end || p->kind != c->kind)
 		return 0;
@@ -85,8 +85,7 @@ _Bool img_vma_inherits(const VmaEntry *p, const VmaEntry *c)
 	case VMA_KIND__VMA_ANON:
 		return 1;
 	case VMA_KIND__VMA_FILE_PRIVATE:
-		return p->file_id == c->file_id &&
-		       p->pgoff + (c->start - p->start) == c->pgoff;
+		return p->file_id == c->file_id && p->pgoff + (c->start - p->start) == c->pgoff;
 	case VMA_KIND__VMA_SHMEM:
 		return p->has_shmem_id && c->has_shmem_id && p->shmem_id == c->shmem_id &&
 		       p->pgoff + (c->start - p->start) == c->pgoff;

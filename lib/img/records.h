@@ -12,7 +12,7 @@
 
 #include "vxcr/image.h"
 
-struct VmaEntry;		/* mm.pb-c.h */
+struct VmaEntry; /* mm.pb-c.h */
 
 /*
  * The copy-on-write rule shared by dump and restore.  A child's area
@@ -29,9 +29,9 @@ _Bool img_vma_inherits(const struct VmaEntry *parent, const struct VmaEntry *chi
 struct img_rec_desc {
 	uint32_t type;
 	const char *name;
-	uint32_t flags;				/* IMG_RF_OPTIONAL as written */
-	const ProtobufCMessageDescriptor *pb;	/* NULL for raw records */
-	uint32_t prefix_len;			/* raw records: fixed prefix bytes */
+	uint32_t flags;			      /* IMG_RF_OPTIONAL as written */
+	const ProtobufCMessageDescriptor *pb; /* NULL for raw records */
+	uint32_t prefix_len;		      /* raw records: fixed prefix bytes */
 };
 
 /* The table entry for type, or NULL if this build does not know it. */

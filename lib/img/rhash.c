@@ -22,14 +22,14 @@
 
 struct rhasher {
 	pthread_mutex_t lock;
-	pthread_cond_t work;		/* a record was queued, or stop */
-	pthread_cond_t idle;		/* the queued record is hashed */
+	pthread_cond_t work; /* a record was queued, or stop */
+	pthread_cond_t idle; /* the queued record is hashed */
 	struct img_sighash *sh;
-	struct rh_rec rec;		/* queued */
-	bool busy;			/* rec is queued or being hashed */
+	struct rh_rec rec; /* queued */
+	bool busy;	   /* rec is queued or being hashed */
 	bool stop;
 	pthread_t tid;
-	struct vxcr_error *err;		/* the operation's: the thread fails into it */
+	struct vxcr_error *err; /* the operation's: the thread fails into it */
 };
 
 /* Adds one record, as stored, to the chain sh. */

@@ -13,7 +13,7 @@
 #include "img/img-internal.h"
 #include "img/sign.h"
 
-#define SIG_DOMAIN	"vxcr-sig-2"
+#define SIG_DOMAIN "vxcr-sig-2"
 
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 
@@ -51,7 +51,7 @@ void img_key_id(uint8_t id[IMG_KEY_ID_LEN], const uint8_t pk[crypto_sign_PUBLICK
 /* Starts the chain: domain string, then the preamble's hash. */
 void img_sighash_start(struct img_sighash *h, const uint8_t pre[IMG_HASH_LEN])
 {
-	img_crypto_init();	/* for the signing or checking that follows */
+	img_crypto_init(); /* for the signing or checking that follows */
 	memset(h, 0, sizeof(*h));
 	sha256_init(&h->chain);
 	sha256_update(&h->chain, sizeof(SIG_DOMAIN) - 1, (const uint8_t *)SIG_DOMAIN);
@@ -111,8 +111,7 @@ void img_sighash_add(struct img_sighash *h, const void *buf, size_t len)
 
 /* The digest for a SIGNATURE record at body offset off: the chain so far
  * (left running) closed with off. */
-void img_sighash_digest(const struct img_sighash *h, uint64_t off,
-			uint8_t out[IMG_HASH_LEN])
+void img_sighash_digest(const struct img_sighash *h, uint64_t off, uint8_t out[IMG_HASH_LEN])
 {
 	struct sha256_ctx st = h->chain;
 	uint8_t le[8];

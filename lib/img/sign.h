@@ -34,10 +34,10 @@
 #include <nettle/sha2.h>
 #include <sodium.h>
 
-#include "vxcr/image.h"	/* IMG_KEY_ID_LEN, IMG_SIG_SCOPE_*, IMG_SIG_SCHEME */
+#include "vxcr/image.h" /* IMG_KEY_ID_LEN, IMG_SIG_SCOPE_*, IMG_SIG_SCHEME */
 
-#define IMG_HASH_LEN		SHA256_DIGEST_SIZE	/* = IMG_SIG_DIGEST_LEN */
-#define IMG_KEY_NAME_MAX	64
+#define IMG_HASH_LEN SHA256_DIGEST_SIZE /* = IMG_SIG_DIGEST_LEN */
+#define IMG_KEY_NAME_MAX 64
 
 /* A key pair (sk set) or a public key (has_sk false); public as vxcr_key. */
 struct vxcr_key {
@@ -45,7 +45,7 @@ struct vxcr_key {
 	uint8_t sk[crypto_sign_SECRETKEYBYTES];
 	bool has_sk;
 	uint8_t id[IMG_KEY_ID_LEN];
-	char name[IMG_KEY_NAME_MAX];	/* file name without .key/.pub */
+	char name[IMG_KEY_NAME_MAX]; /* file name without .key/.pub */
 };
 
 /* The public keys of a trusted-keys directory. */
@@ -57,9 +57,9 @@ struct vxcr_keyring {
 
 /* The running chain of one image (writer or reader). */
 struct img_sighash {
-	struct sha256_ctx seg;		/* segment being hashed */
-	uint64_t seg_len;		/* its bytes so far */
-	struct sha256_ctx chain;	/* "vxcr-sig-2" || P || S1 .. Sk */
+	struct sha256_ctx seg;	 /* segment being hashed */
+	uint64_t seg_len;	 /* its bytes so far */
+	struct sha256_ctx chain; /* "vxcr-sig-2" || P || S1 .. Sk */
 	uint64_t nseg;
 };
 
@@ -80,8 +80,7 @@ void img_sighash_fold(struct img_sighash *h, const uint8_t seg[IMG_HASH_LEN]);
 /* Ends the segment being hashed (a SIGNATURE record starts the next). */
 void img_sighash_cut(struct img_sighash *h);
 /* The digest a SIGNATURE record at body offset off signs (after a cut). */
-void img_sighash_digest(const struct img_sighash *h, uint64_t off,
-			uint8_t out[IMG_HASH_LEN]);
+void img_sighash_digest(const struct img_sighash *h, uint64_t off, uint8_t out[IMG_HASH_LEN]);
 
 /* Signs digest with k (which has its secret key): 0 or -EINVAL. */
 int img_sign(const struct vxcr_key *k, const uint8_t digest[IMG_HASH_LEN],

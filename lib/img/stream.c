@@ -21,7 +21,7 @@
 #include "img/stream.h"
 #include "util/cleanup.h"
 
-#define MEM_SINK_MIN	(1u << 20)	/* first mapping of a memory sink */
+#define MEM_SINK_MIN (1u << 20) /* first mapping of a memory sink */
 
 /* ---- fds ---- */
 
@@ -45,9 +45,11 @@ static void fd_name(char *dst, int fd, const char *name, mode_t *mode)
 	*mode = 0;
 	if (!fstat(fd, &st)) {
 		*mode = st.st_mode;
-		kind = S_ISREG(st.st_mode) ? "file" : S_ISFIFO(st.st_mode) ? "pipe" :
-		       S_ISSOCK(st.st_mode) ? "socket" : S_ISCHR(st.st_mode) ?
-		       "device" : NULL;
+		kind = S_ISREG(st.st_mode)  ? "file" :
+		       S_ISFIFO(st.st_mode) ? "pipe" :
+		       S_ISSOCK(st.st_mode) ? "socket" :
+		       S_ISCHR(st.st_mode)  ? "device" :
+					      NULL;
 	}
 	if (name)
 		snprintf(dst, IMG_STREAM_NAME_LEN, "%s", name);
@@ -181,7 +183,7 @@ static int peek_pipe(int fd, void *buf, size_t len)
 	int p[2];
 
 	if (fcntl(fd, F_GETPIPE_SZ) < (int)len)
-		return -ESPIPE;		/* would never fit */
+		return -ESPIPE; /* would never fit */
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	rd = p[0];
@@ -248,7 +250,7 @@ int img_source_fd(int fd, const char *name, struct img_source **out)
 	if (!S_ISREG(mode) && lseek(fd, 0, SEEK_CUR) < 0)
 		f->s.flags = IMG_SOURCE_LIVE | IMG_SOURCE_BLOCKS;
 	else if (!S_ISREG(mode))
-		f->s.flags = IMG_SOURCE_BLOCKS;	/* a device: poll anyway */
+		f->s.flags = IMG_SOURCE_BLOCKS; /* a device: poll anyway */
 	*out = &f->s;
 	return 0;
 }
@@ -278,8 +280,7 @@ static int mem_sink_grow(struct mem_sink *m, size_t need)
 	if (m->p)
 		p = mremap(m->p, m->cap, cap, MREMAP_MAYMOVE);
 	else
-		p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
+		p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -ENOMEM;
 	m->p = p;
@@ -414,8 +415,7 @@ static int sink_fail(struct img_sink *s, int err, const char *what)
 	if (s->err)
 		return s->err;
 	s->err = err;
-	snprintf(s->errmsg, sizeof(s->errmsg), "%s %s: %s", what, s->name,
-		 strerror(-err));
+	snprintf(s->errmsg, sizeof(s->errmsg), "%s %s: %s", what, s->name, strerror(-err));
 	pr_err("%s\n", s->errmsg);
 	return err;
 }

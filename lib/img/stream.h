@@ -19,8 +19,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#define IMG_STREAM_NAME_LEN	64
-#define IMG_STREAM_MSG_LEN	192
+#define IMG_STREAM_NAME_LEN 64
+#define IMG_STREAM_MSG_LEN 192
 
 struct img_sink;
 struct img_source;
@@ -45,17 +45,19 @@ struct img_sink_ops {
 /* An end the image is written to.  Embed it first in an implementation. */
 struct img_sink {
 	const struct img_sink_ops *ops;
-	char name[IMG_STREAM_NAME_LEN];	/* in messages: "pipe (fd 4)" */
-	uint64_t bytes;			/* written so far */
-	int err;			/* first write error, sticky */
+	char name[IMG_STREAM_NAME_LEN];	 /* in messages: "pipe (fd 4)" */
+	uint64_t bytes;			 /* written so far */
+	int err;			 /* first write error, sticky */
 	char errmsg[IMG_STREAM_MSG_LEN]; /* "write to NAME: why", or "" */
 };
 
 /* Where a source's bytes come from, for the restore of a busy pid. */
-#define IMG_SOURCE_LIVE		(1u << 0)	/* still being written (pipe,
+#define IMG_SOURCE_LIVE \
+	(1u << 0) /* still being written (pipe,
 						 * socket, channel): the rest
 						 * comes later, never rewound */
-#define IMG_SOURCE_BLOCKS	(1u << 1)	/* a read may wait: the pool's
+#define IMG_SOURCE_BLOCKS \
+	(1u << 1) /* a read may wait: the pool's
 						 * reader passes a cancel fd */
 
 struct img_source_ops {
@@ -79,7 +81,7 @@ struct img_source_ops {
 /* An end the image is read from.  Embed it first in an implementation. */
 struct img_source {
 	const struct img_source_ops *ops;
-	char name[IMG_STREAM_NAME_LEN];	/* in messages: "pipe (fd 0)" */
+	char name[IMG_STREAM_NAME_LEN]; /* in messages: "pipe (fd 0)" */
 	unsigned flags;			/* IMG_SOURCE_* */
 };
 

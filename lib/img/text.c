@@ -16,8 +16,8 @@
 #include "img/text.h"
 #include "img/sign.h"
 
-#define BYTES_SHOWN	16	/* bytes fields: hex shown in text mode */
-#define MAX_TYPE	64	/* size tally: types above count as unknown */
+#define BYTES_SHOWN 16 /* bytes fields: hex shown in text mode */
+#define MAX_TYPE 64    /* size tally: types above count as unknown */
 
 struct printer {
 	FILE *f;
@@ -25,7 +25,7 @@ struct printer {
 };
 
 struct tally {
-	uint64_t count[MAX_TYPE + 1];	/* [0]: unknown types */
+	uint64_t count[MAX_TYPE + 1]; /* [0]: unknown types */
 	uint64_t bytes[MAX_TYPE + 1];
 };
 
@@ -67,7 +67,7 @@ size_t img_pb_value_size(ProtobufCType t)
 		return sizeof(ProtobufCBinaryData);
 	case PROTOBUF_C_TYPE_MESSAGE:
 		return sizeof(ProtobufCMessage *);
-	default:		/* 32-bit ints, float, enum */
+	default: /* 32-bit ints, float, enum */
 		return 4;
 	}
 }
@@ -93,7 +93,7 @@ static size_t utf8_seq_len(const unsigned char *s)
 	else
 		return 0;
 	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)	/* the NUL terminator stops here too */
+		if ((s[i] & 0xc0) != 0x80) /* the NUL terminator stops here too */
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
@@ -125,7 +125,7 @@ static void print_string(const struct printer *p, const char *str)
 			fputs("\\n", p->f);
 		else if (*s == '\t')
 			fputs("\\t", p->f);
-		else if (!p->json && n == 2 && s[0] == 0xc2 && s[1] < 0xa0)	/* C1 */
+		else if (!p->json && n == 2 && s[0] == 0xc2 && s[1] < 0xa0) /* C1 */
 			fprintf(p->f, "\\xc2\\x%02x", s[1]);
 		else if (n > 1 || (n == 1 && *s >= 0x20 && *s != 0x7f))
 			fwrite(s, 1, n, p->f);
@@ -182,8 +182,7 @@ static bool hex_u64(const struct printer *p, const ProtobufCFieldDescriptor *f, 
 }
 
 /* One value of field f stored at v. */
-static void print_value(const struct printer *p, const ProtobufCFieldDescriptor *f,
-			const void *v)
+static void print_value(const struct printer *p, const ProtobufCFieldDescriptor *f, const void *v)
 {
 	const ProtobufCMessage *sub;
 	uint64_t u;
@@ -205,7 +204,7 @@ static void print_value(const struct printer *p, const ProtobufCFieldDescriptor 
 		break;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		u = *(const uint64_t *)v;	/* addresses and masks read better in hex */
+		u = *(const uint64_t *)v; /* addresses and masks read better in hex */
 		fprintf(p->f, hex_u64(p, f, u) ? "0x%" PRIx64 : "%" PRIu64, u);
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
@@ -301,21 +300,25 @@ static void print_raw(const struct printer *p, const struct img_record *rec,
 
 	if (rec->type == IMG_REC_PAGES || rec->type == IMG_REC_SHMEM_PAGES) {
 		memcpy(&pp, rec->payload, sizeof(pp));
-		fprintf(f, p->json ? "\"prefix\":{\"addr\":%" PRIu64 ",\"mm_id\":%" PRIu32
-			",\"flags\":%" PRIu32 "}" : "addr=0x%" PRIx64 " mm_id=%" PRIu32
-			" flags=0x%" PRIx32, (uint64_t)pp.addr, pp.mm_id, pp.flags);
+		fprintf(f,
+			p->json ? "\"prefix\":{\"addr\":%" PRIu64 ",\"mm_id\":%" PRIu32
+				  ",\"flags\":%" PRIu32 "}" :
+				  "addr=0x%" PRIx64 " mm_id=%" PRIu32 " flags=0x%" PRIx32,
+			(uint64_t)pp.addr, pp.mm_id, pp.flags);
 	} else if (d->prefix_len == sizeof(dp)) {
 		memcpy(&dp, rec->payload, sizeof(dp));
-		fprintf(f, p->json ? "\"prefix\":{\"id\":%" PRIu32 ",\"flags\":%" PRIu32
-			",\"offset\":%" PRIu64 "}" : "id=%" PRIu32 " flags=0x%" PRIx32
-			" offset=%" PRIu64, dp.id, dp.flags, (uint64_t)dp.offset);
+		fprintf(f,
+			p->json ? "\"prefix\":{\"id\":%" PRIu32 ",\"flags\":%" PRIu32
+				  ",\"offset\":%" PRIu64 "}" :
+				  "id=%" PRIu32 " flags=0x%" PRIx32 " offset=%" PRIu64,
+			dp.id, dp.flags, (uint64_t)dp.offset);
 	}
 	fprintf(f, p->json ? ",\"data_length\":%" PRIu64 : " data=%" PRIu64, dlen);
 }
 
 /* Unpacks a protobuf record or records why it failed in the reader. */
-static int unpack(struct img_reader *r, const struct img_record *rec,
-		  const struct img_rec_desc *d, ProtobufCMessage **m)
+static int unpack(struct img_reader *r, const struct img_record *rec, const struct img_rec_desc *d,
+		  ProtobufCMessage **m)
 {
 	char what[96];
 
@@ -357,7 +360,7 @@ static void tally_add(struct tally *t, const struct img_record *rec)
 	unsigned i = rec->type <= MAX_TYPE && img_rec_lookup(rec->type) ? rec->type : 0;
 
 	t->count[i]++;
-	t->bytes[i] += rec->length + 20;	/* with type, flags, length, crc */
+	t->bytes[i] += rec->length + 20; /* with type, flags, length, crc */
 }
 
 static void print_tally(FILE *f, const struct tally *t, struct img_reader *r)
@@ -382,8 +385,8 @@ static void print_tally(FILE *f, const struct tally *t, struct img_reader *r)
 
 /* Reads every record, calling fn on each; the trailer ends in *end. */
 static int for_each(struct img_reader *r, struct img_record *end,
-		    int (*fn)(struct img_reader *r, const struct img_record *rec,
-			      void *arg), void *arg)
+		    int (*fn)(struct img_reader *r, const struct img_record *rec, void *arg),
+		    void *arg)
 {
 	struct img_record rec;
 	int ret;
@@ -423,11 +426,11 @@ static int show_one(struct img_reader *r, const struct img_record *rec, void *ar
 	int ret;
 
 	tally_add(&s->t, rec);
-	fprintf(s->p.f, "%6" PRIu64 " %-11s %10" PRIu64 "  ", rec->index,
-		img_rec_name(rec->type), rec->length);
+	fprintf(s->p.f, "%6" PRIu64 " %-11s %10" PRIu64 "  ", rec->index, img_rec_name(rec->type),
+		rec->length);
 	if (!img_rec_lookup(rec->type))
-		fprintf(s->p.f, "type=%" PRIu32 " flags=0x%" PRIx32 " (skipped)",
-			rec->type, rec->flags);
+		fprintf(s->p.f, "type=%" PRIu32 " flags=0x%" PRIx32 " (skipped)", rec->type,
+			rec->flags);
 	ret = print_payload(&s->p, r, rec);
 	fputc('\n', s->p.f);
 	return ret;
@@ -458,10 +461,11 @@ static int json_one(struct img_reader *r, const struct img_record *rec, void *ar
 	struct printer *p = arg;
 	int ret;
 
-	fprintf(p->f, "%s\n{\"index\":%" PRIu64 ",\"type\":\"%s\",\"type_id\":%" PRIu32
+	fprintf(p->f,
+		"%s\n{\"index\":%" PRIu64 ",\"type\":\"%s\",\"type_id\":%" PRIu32
 		",\"flags\":%" PRIu32 ",\"offset\":%" PRIu64 ",\"length\":%" PRIu64 ",",
-		rec->index ? "," : "", rec->index, img_rec_name(rec->type), rec->type,
-		rec->flags, rec->offset, rec->length);
+		rec->index ? "," : "", rec->index, img_rec_name(rec->type), rec->type, rec->flags,
+		rec->offset, rec->length);
 	if (!img_rec_lookup(rec->type))
 		fputs("\"skipped\":true", p->f);
 	else if (img_rec_lookup(rec->type)->pb)
@@ -533,9 +537,9 @@ int img_text_verify(struct img_reader *r, FILE *out)
 		return ret;
 	t = img_trailer__unpack(NULL, end.length, end.payload);
 	if (!t)
-		return -EBADMSG;	/* the reader already checked it */
-	fprintf(out, "ok: %" PRIu64 " records, %" PRIu64 " bytes of pages\n",
-		t->records, t->page_bytes);
+		return -EBADMSG; /* the reader already checked it */
+	fprintf(out, "ok: %" PRIu64 " records, %" PRIu64 " bytes of pages\n", t->records,
+		t->page_bytes);
 	img_trailer__free_unpacked(t, NULL);
 	print_signer(r, out);
 	return 0;
@@ -584,8 +588,8 @@ static int img_print(int fd, enum vxcr_img_view view, const struct vxcr_keyring 
 		img_reader_set_keys(r, kr);
 	ret = print[view](r, out);
 	if (ret)
-		vxcr_log(VXCR_LOG_ERR, "%s", *img_reader_error(r) ? img_reader_error(r) :
-			 strerror(-ret));
+		vxcr_log(VXCR_LOG_ERR, "%s",
+			 *img_reader_error(r) ? img_reader_error(r) : strerror(-ret));
 	img_reader_free(r);
 	return ret;
 }

@@ -43,32 +43,32 @@
 #include "util/cleanup.h"
 #include "vxcr/vxcr.h"
 
-#define OBUF_SIZE	(1u << 20)	/* writer output buffer */
-#define DIRECT_MIN	(64u << 10)	/* payloads this big bypass obuf */
-#define PAYLOAD_MIN	(64u << 10)	/* first payload buffer size */
+#define OBUF_SIZE (1u << 20)	/* writer output buffer */
+#define DIRECT_MIN (64u << 10)	/* payloads this big bypass obuf */
+#define PAYLOAD_MIN (64u << 10) /* first payload buffer size */
 
 struct img_writer {
 	struct img_sink *sink;
-	bool own_sink;			/* made by img_writer_open() */
-	int err;			/* sticky */
+	bool own_sink; /* made by img_writer_open() */
+	int err;       /* sticky */
 	bool finished;
-	ZSTD_CCtx *cctx;		/* compressing on the caller's thread */
-	struct zpool *pool;		/* compressing on workers, or writing
+	ZSTD_CCtx *cctx;    /* compressing on the caller's thread */
+	struct zpool *pool; /* compressing on workers, or writing
 					 * on a thread (zpool.c) */
-	uint64_t frame_in;		/* input bytes in the current frame */
+	uint64_t frame_in;  /* input bytes in the current frame */
 	uint8_t *obuf;
 	size_t olen;
 	uint64_t nrec;
-	uint32_t sum_crc;		/* crc32c over the record crcs */
+	uint32_t sum_crc; /* crc32c over the record crcs */
 	uint64_t page_bytes;
-	uint8_t *msgbuf;		/* packed protobuf, reused */
+	uint8_t *msgbuf; /* packed protobuf, reused */
 	size_t msgcap;
 	ImgHeader hdr;
-	uint64_t body_off;		/* body bytes so far */
-	const struct vxcr_key *key;	/* signing, or NULL */
+	uint64_t body_off;	    /* body bytes so far */
+	const struct vxcr_key *key; /* signing, or NULL */
 	struct img_sighash sh;
-	bool plan_signed;		/* SIGNATURE before the pages written */
-	img_tap_fn tap;			/* sees each record written, or NULL */
+	bool plan_signed; /* SIGNATURE before the pages written */
+	img_tap_fn tap;	  /* sees each record written, or NULL */
 	void *tap_arg;
 	char arch[65], release[65], host[65], version[16];
 	uint8_t image_id[16], parent_id[16];
@@ -84,12 +84,18 @@ static const char *fd_kind(int fd)
 	if (fstat(fd, &st))
 		return "unknown";
 	switch (st.st_mode & S_IFMT) {
-	case S_IFIFO: return "a pipe";
-	case S_IFSOCK: return "a socket";
-	case S_IFREG: return "a regular file";
-	case S_IFCHR: return "a character device";
-	case S_IFBLK: return "a block device";
-	default: return "unknown";
+	case S_IFIFO:
+		return "a pipe";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFREG:
+		return "a regular file";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	default:
+		return "unknown";
 	}
 }
 
@@ -143,8 +149,7 @@ static int store_out(void *ctx, const void *buf, size_t len)
 
 /* Runs the compressor over src with mode until it is consumed (continue)
  * or the frame is complete (end).  Signing: hashes what it stores. */
-static int z_run(struct img_writer *w, const void *src, size_t n,
-		 ZSTD_EndDirective mode)
+static int z_run(struct img_writer *w, const void *src, size_t n, ZSTD_EndDirective mode)
 {
 	ZSTD_inBuffer in = { src, n, 0 };
 	ZSTD_outBuffer out;
@@ -167,7 +172,7 @@ static int z_run(struct img_writer *w, const void *src, size_t n,
 			return -EIO;
 		}
 		if (mode == ZSTD_e_end && zr == 0 && w->key)
-			img_sighash_cut(&w->sh);	/* a frame is a segment */
+			img_sighash_cut(&w->sh); /* a frame is a segment */
 		if (mode == ZSTD_e_continue ? in.pos == in.size : zr == 0)
 			return 0;
 	}
@@ -200,15 +205,14 @@ static int z_feed(struct img_writer *w, const uint8_t *buf, size_t len)
 }
 
 /* Puts body bytes into the image, continuing *crc over them if crc. */
-static int body_put(struct img_writer *w, const void *buf, size_t len,
-		    uint32_t *crc)
+static int body_put(struct img_writer *w, const void *buf, size_t len, uint32_t *crc)
 {
 	if (!len)
 		return 0;
 	w->body_off += len;
 	if (w->pool)
 		return zpool_put(w->pool, buf, len, crc);
-	if (w->key && !w->cctx)		/* stored as it is (z_run: compressed) */
+	if (w->key && !w->cctx) /* stored as it is (z_run: compressed) */
 		img_sighash_update(&w->sh, buf, len);
 	if (crc)
 		*crc = crc32c(*crc, buf, len);
@@ -216,8 +220,8 @@ static int body_put(struct img_writer *w, const void *buf, size_t len,
 }
 
 /* Writes one record {type, flags, length, prefix+data, crc}. */
-static int write_record(struct img_writer *w, uint32_t type, uint32_t flags,
-			const void *prefix, size_t plen, const void *data, uint64_t dlen)
+static int write_record(struct img_writer *w, uint32_t type, uint32_t flags, const void *prefix,
+			size_t plen, const void *data, uint64_t dlen)
 {
 	uint8_t hdr[IMG_REC_HDR_LEN], tail[4];
 	uint32_t crc = 0;
@@ -254,9 +258,8 @@ static int check_writable(struct img_writer *w, uint32_t type, uint64_t len)
 		return -EINVAL;
 	}
 	if (len > IMG_MAX_RECORD) {
-		pr_err("%s record of %llu bytes exceeds the %llu byte limit\n",
-		       img_rec_name(type), (unsigned long long)len,
-		       (unsigned long long)IMG_MAX_RECORD);
+		pr_err("%s record of %llu bytes exceeds the %llu byte limit\n", img_rec_name(type),
+		       (unsigned long long)len, (unsigned long long)IMG_MAX_RECORD);
 		return -E2BIG;
 	}
 	return 0;
@@ -326,11 +329,14 @@ static int write_signature(struct img_writer *w, uint32_t scope)
 }
 
 /* Hands record number w->nrec, just written, to the tap; its error sticks. */
-static int tap_record(struct img_writer *w, uint32_t type, uint32_t flags,
-		      const void *prefix, size_t plen, const void *data, uint64_t dlen)
+static int tap_record(struct img_writer *w, uint32_t type, uint32_t flags, const void *prefix,
+		      size_t plen, const void *data, uint64_t dlen)
 {
 	struct img_record hdr = {
-		.type = type, .flags = flags, .length = plen + dlen, .index = w->nrec,
+		.type = type,
+		.flags = flags,
+		.length = plen + dlen,
+		.index = w->nrec,
 	};
 	int ret;
 
@@ -349,8 +355,8 @@ void img_writer_set_tap(struct img_writer *w, img_tap_fn fn, void *arg)
 }
 
 /* A raw record whose payload is prefix followed by data.  Returns 0 or -errno. */
-int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
-		   const void *prefix, size_t plen, const void *data, uint64_t dlen)
+int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags, const void *prefix,
+		   size_t plen, const void *data, uint64_t dlen)
 {
 	const struct img_rec_desc *d = img_rec_lookup(type);
 	int ret;
@@ -359,21 +365,20 @@ int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 	if (ret)
 		return ret;
 	if (d && (d->pb || plen + dlen < d->prefix_len)) {
-		pr_err("%s record: %s\n", d->name, d->pb ? "is not raw" :
-		       "shorter than its prefix");
+		pr_err("%s record: %s\n", d->name,
+		       d->pb ? "is not raw" : "shorter than its prefix");
 		return -EINVAL;
 	}
 	if (d)
 		flags |= d->flags;
-	if (w->key && !w->plan_signed &&
-	    (type == IMG_REC_PAGES || type == IMG_REC_SHMEM_PAGES)) {
+	if (w->key && !w->plan_signed && (type == IMG_REC_PAGES || type == IMG_REC_SHMEM_PAGES)) {
 		ret = write_signature(w, IMG_SIG_SCOPE_PLAN);
 		if (ret)
 			return ret;
 		w->plan_signed = true;
 	}
 	ret = write_record(w, type, flags, prefix, plen, data, dlen);
-	ret = ret ? : tap_record(w, type, flags, prefix, plen, data, dlen);
+	ret = ret ?: tap_record(w, type, flags, prefix, plen, data, dlen);
 	if (ret)
 		return ret;
 	w->nrec++;
@@ -383,8 +388,8 @@ int img_write_raw2(struct img_writer *w, uint32_t type, uint32_t flags,
 }
 
 /* A raw record.  Returns 0 or -errno. */
-int img_write_raw(struct img_writer *w, uint32_t type, uint32_t flags,
-		  const void *payload, uint64_t len)
+int img_write_raw(struct img_writer *w, uint32_t type, uint32_t flags, const void *payload,
+		  uint64_t len)
 {
 	return img_write_raw2(w, type, flags, NULL, 0, payload, len);
 }
@@ -397,8 +402,8 @@ int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *m
 	int ret;
 
 	if (!d || d->pb != msg->descriptor || type == IMG_REC_SIGNATURE) {
-		pr_err("record type %u (%s) does not take a %s message\n", type,
-		       img_rec_name(type), msg->descriptor->name);
+		pr_err("record type %u (%s) does not take a %s message\n", type, img_rec_name(type),
+		       msg->descriptor->name);
 		return -EINVAL;
 	}
 	len = pack_msg(w, msg);
@@ -408,7 +413,7 @@ int img_write_msg(struct img_writer *w, uint32_t type, const ProtobufCMessage *m
 	if (ret)
 		return ret;
 	ret = write_record(w, type, d->flags, NULL, 0, w->msgbuf, len);
-	ret = ret ? : tap_record(w, type, d->flags, NULL, 0, w->msgbuf, len);
+	ret = ret ?: tap_record(w, type, d->flags, NULL, 0, w->msgbuf, len);
 	if (!ret)
 		w->nrec++;
 	return ret;
@@ -547,7 +552,7 @@ static int setup_threads(struct img_writer *w, const struct img_write_opts *o)
 		n = n < 1 ? 1 : n > AUTO_THREADS_MAX ? AUTO_THREADS_MAX : n;
 	}
 	seg = o->sign_key ? pool_seg : NULL;
-	if (!o->compress && n > 1 && seg)	/* hashing needs more than one thread */
+	if (!o->compress && n > 1 && seg) /* hashing needs more than one thread */
 		return zpool_start_plain(n, pool_out, seg, w, &w->pool);
 	if (!o->compress)
 		return n == 1 ? 0 : zpool_start_store(store_out, seg, w, &w->pool);
@@ -583,7 +588,7 @@ int img_writer_open_sink(struct img_sink *sink, const struct img_write_opts *opt
 	ret = put_preamble(w);
 	if (ret)
 		goto out_free;
-	if (w->pool && !o->compress) {	/* before the body's writer starts */
+	if (w->pool && !o->compress) { /* before the body's writer starts */
 		ret = out_flush(w, NULL, 0);
 		if (ret)
 			goto out_free;

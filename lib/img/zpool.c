@@ -31,9 +31,9 @@
 #include "img/img-internal.h"
 #include "img/sign.h"
 
-#define CRC_STEP	(64u << 10)	/* copy, then crc while still in cache */
-#define STORE_CHUNK	(4u << 20)	/* store mode: bytes per write */
-#define STORE_SLOTS	4		/* store mode: chunks in flight */
+#define CRC_STEP (64u << 10)   /* copy, then crc while still in cache */
+#define STORE_CHUNK (4u << 20) /* store mode: bytes per write */
+#define STORE_SLOTS 4	       /* store mode: chunks in flight */
 
 /*
  * One frame: the caller fills in and hands it over, a worker compresses it
@@ -41,13 +41,13 @@
  * writes in itself before setting done; out is unused.
  */
 struct zslot {
-	uint8_t *in;			/* zpool.slot_bytes */
+	uint8_t *in; /* zpool.slot_bytes */
 	size_t in_len;
-	uint8_t *out;			/* ZSTD_compressBound(IMG_FRAME_BYTES) */
+	uint8_t *out; /* ZSTD_compressBound(IMG_FRAME_BYTES) */
 	size_t out_len;
-	bool done;			/* under zpool.lock */
-	int err;			/* compression (or write) error of this frame */
-	uint8_t hash[IMG_HASH_LEN];	/* of the frame as stored, when the
+	bool done;		    /* under zpool.lock */
+	int err;		    /* compression (or write) error of this frame */
+	uint8_t hash[IMG_HASH_LEN]; /* of the frame as stored, when the
 					 * pool hashes */
 };
 
@@ -64,26 +64,26 @@ struct zworker {
  */
 struct zpool {
 	pthread_mutex_t lock;
-	pthread_cond_t work;		/* a frame was queued, or stop */
-	pthread_cond_t done;		/* a frame was compressed */
+	pthread_cond_t work; /* a frame was queued, or stop */
+	pthread_cond_t done; /* a frame was compressed */
 	struct zslot *slots;
 	unsigned nslots;
-	uint64_t queued;		/* frames handed to the workers */
-	uint64_t taken;			/* frames taken by a worker */
-	uint64_t written;		/* frames written out */
-	struct zslot *cur;		/* frame being filled, NULL if none */
+	uint64_t queued;   /* frames handed to the workers */
+	uint64_t taken;	   /* frames taken by a worker */
+	uint64_t written;  /* frames written out */
+	struct zslot *cur; /* frame being filled, NULL if none */
 	bool stop;
-	bool store;			/* no compression: the worker writes */
-	bool plain;			/* no compression: the worker only hashes */
-	int werr;			/* store: first write error (atomic) */
-	size_t slot_bytes;		/* input bytes of a slot */
+	bool store;	   /* no compression: the worker writes */
+	bool plain;	   /* no compression: the worker only hashes */
+	int werr;	   /* store: first write error (atomic) */
+	size_t slot_bytes; /* input bytes of a slot */
 	struct zworker *workers;
-	unsigned nalloc;		/* workers allocated */
-	unsigned nworkers;		/* started */
+	unsigned nalloc;   /* workers allocated */
+	unsigned nworkers; /* started */
 	zpool_out_fn out;
-	zpool_seg_fn seg;		/* NULL: frames are not hashed */
+	zpool_seg_fn seg; /* NULL: frames are not hashed */
 	void *out_ctx;
-	struct vxcr_error *err;		/* the operation's: workers fail into it */
+	struct vxcr_error *err; /* the operation's: workers fail into it */
 };
 
 /* Creates a zstd context with the level (0: 1) and a window of one frame.
@@ -126,8 +126,8 @@ static int zslot_compress(ZSTD_CCtx *cctx, struct zslot *s)
 	if (!ZSTD_isError(zr))
 		zr = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end);
 	if (ZSTD_isError(zr) || zr) {
-		pr_err("zstd compression: %s\n", ZSTD_isError(zr) ?
-		       ZSTD_getErrorName(zr) : "frame exceeds its bound");
+		pr_err("zstd compression: %s\n",
+		       ZSTD_isError(zr) ? ZSTD_getErrorName(zr) : "frame exceeds its bound");
 		ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
 		return -EIO;
 	}
@@ -176,8 +176,7 @@ static void *zworker_main(void *arg)
 			break;
 		s = &p->slots[p->taken++ % p->nslots];
 		pthread_mutex_unlock(&p->lock);
-		err = p->store ? zslot_store(p, s) :
-		      p->plain ? 0 : zslot_compress(wk->cctx, s);
+		err = p->store ? zslot_store(p, s) : p->plain ? 0 : zslot_compress(wk->cctx, s);
 		if (!err && p->seg)
 			zslot_hash(p, s);
 		pthread_mutex_lock(&p->lock);
@@ -379,11 +378,13 @@ static int pool_start(bool store, bool plain, unsigned n, int level, zpool_out_f
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (; p->nworkers < n; p->nworkers++) {
-		ret = -pthread_create(&p->workers[p->nworkers].tid, NULL,
-				      zworker_main, &p->workers[p->nworkers]);
+		ret = -pthread_create(&p->workers[p->nworkers].tid, NULL, zworker_main,
+				      &p->workers[p->nworkers]);
 		if (ret) {
 			pr_err("starting %s thread %u of %u: %s\n",
-			       store ? "writer" : plain ? "hashing" : "compression",
+			       store ? "writer" :
+			       plain ? "hashing" :
+				       "compression",
 			       p->nworkers + 1, n, strerror(-ret));
 			break;
 		}
@@ -402,8 +403,8 @@ out_free:
 /* Starts n compression workers; finished frames go to out(ctx) on the
  * caller's thread, and with seg their input hashes to seg(ctx), in order.
  * Returns 0 or -errno; on success *pp owns the pool. */
-int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg,
-		void *ctx, struct zpool **pp)
+int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg, void *ctx,
+		struct zpool **pp)
 {
 	return pool_start(false, false, n, level, out, seg, ctx, pp);
 }
@@ -411,8 +412,7 @@ int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg,
 /* Starts n workers that only hash frame inputs (seg: required); the inputs
  * go to out(ctx) on the caller's thread, in order, as they are.  Returns 0
  * or -errno; on success *pp owns the pool. */
-int zpool_start_plain(unsigned n, zpool_out_fn out, zpool_seg_fn seg, void *ctx,
-		      struct zpool **pp)
+int zpool_start_plain(unsigned n, zpool_out_fn out, zpool_seg_fn seg, void *ctx, struct zpool **pp)
 {
 	return pool_start(false, true, n, 0, out, seg, ctx, pp);
 }
@@ -420,8 +420,7 @@ int zpool_start_plain(unsigned n, zpool_out_fn out, zpool_seg_fn seg, void *ctx,
 /* Starts a store-mode pool: one thread writes the body through out(ctx)
  * in STORE_CHUNK pieces, unchanged.  Returns 0 or -errno; on success *pp
  * owns the pool. */
-int zpool_start_store(zpool_out_fn out, zpool_seg_fn seg, void *ctx,
-		      struct zpool **pp)
+int zpool_start_store(zpool_out_fn out, zpool_seg_fn seg, void *ctx, struct zpool **pp)
 {
 	return pool_start(true, false, 1, 0, out, seg, ctx, pp);
 }

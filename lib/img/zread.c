@@ -49,33 +49,33 @@ struct zrworker {
  */
 struct zrpool {
 	pthread_mutex_t lock;
-	pthread_cond_t work;		/* a frame was read, or stop */
-	pthread_cond_t done;		/* a frame was decoded or handed over */
-	pthread_cond_t space;		/* a frame was released, or stop */
+	pthread_cond_t work;  /* a frame was read, or stop */
+	pthread_cond_t done;  /* a frame was decoded or handed over */
+	pthread_cond_t space; /* a frame was released, or stop */
 	struct zrframe *frames;
 	unsigned nframes;
-	uint64_t filled;		/* frames read by the reader thread */
-	uint64_t taken;			/* frames taken by a worker */
-	uint64_t released;		/* frames given back by the caller */
-	uint64_t cur;			/* the caller's frame */
+	uint64_t filled;   /* frames read by the reader thread */
+	uint64_t taken;	   /* frames taken by a worker */
+	uint64_t released; /* frames given back by the caller */
+	uint64_t cur;	   /* the caller's frame */
 	bool stop;
 	bool joined;
-	bool hash;			/* workers hash the frames they decode */
+	bool hash; /* workers hash the frames they decode */
 	/* the reader thread's */
 	struct img_source *src;
-	int stopfd;			/* eventfd: wakes the reader thread */
-	uint8_t *pend;			/* bytes the caller had read ahead */
+	int stopfd;    /* eventfd: wakes the reader thread */
+	uint8_t *pend; /* bytes the caller had read ahead */
 	size_t ppos, plen;
 	uint64_t *raw_bytes;
 	bool eof;
 	int rerr;
 	pthread_t reader;
 	bool reader_started;
-	struct vxcr_error *err;		/* the operation's: the threads fail into it */
+	struct vxcr_error *err; /* the operation's: the threads fail into it */
 	struct zrworker *workers;
-	unsigned nworkers;		/* started */
-	uint8_t *ring;			/* frame outputs, mapped twice in a row */
-	size_t ring_len;		/* one mapping, 0 if none */
+	unsigned nworkers; /* started */
+	uint8_t *ring;	   /* frame outputs, mapped twice in a row */
+	size_t ring_len;   /* one mapping, 0 if none */
 };
 
 /* Reads from the bytes read ahead, then from the source, waking up on
@@ -144,11 +144,11 @@ static bool zr_read_frame(struct zrpool *p, struct zrframe *f)
 		if (!zr_fill_to(p, f, off + 3))
 			return false;
 		bh = f->in[off] | f->in[off + 1] << 8 | (uint32_t)f->in[off + 2] << 16;
-		if (((bh >> 1) & 3) == 3)	/* reserved block type */
+		if (((bh >> 1) & 3) == 3) /* reserved block type */
 			return false;
 		off += 3 + (((bh >> 1) & 3) == 1 ? 1 : bh >> 3);
 	} while (!(bh & 1));
-	if (f->in[4] & 0x04)		/* content checksum */
+	if (f->in[4] & 0x04) /* content checksum */
 		off += 4;
 	return zr_fill_to(p, f, off);
 }
@@ -163,7 +163,7 @@ static void zr_prepare_handover(struct zrpool *p, struct zrframe *f)
 		return;
 	cap = f->in_len + rest > IBUF_SIZE ? f->in_len + rest : IBUF_SIZE;
 	buf = malloc(cap);
-	if (!buf) {		/* the caller reports it at its next read */
+	if (!buf) { /* the caller reports it at its next read */
 		p->rerr = -ENOMEM;
 		return;
 	}
@@ -222,8 +222,8 @@ static void *zr_worker_main(void *arg)
 	err_attach(p->err);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->stop && (p->taken == p->filled ||
-				    p->frames[p->taken % p->nframes].handover))
+		while (!p->stop &&
+		       (p->taken == p->filled || p->frames[p->taken % p->nframes].handover))
 			pthread_cond_wait(&p->work, &p->lock);
 		if (p->stop)
 			break;
@@ -231,8 +231,7 @@ static void *zr_worker_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (p->hash)
 			img_hash(f->hash, f->in, f->in_len);
-		zr = ZSTD_decompressDCtx(wk->dctx, f->out, IMG_FRAME_BYTES,
-					 f->in, f->in_len);
+		zr = ZSTD_decompressDCtx(wk->dctx, f->out, IMG_FRAME_BYTES, f->in, f->in_len);
 		pthread_mutex_lock(&p->lock);
 		f->zerr = ZSTD_isError(zr) ? zr : 0;
 		f->out_len = ZSTD_isError(zr) ? 0 : zr;
@@ -270,7 +269,7 @@ static void zr_free(struct zrpool *p)
 	unsigned i;
 
 	zr_join(p);
-	for (i = 0; p->workers && i < p->nframes / 2; i++)	/* 2 a worker */
+	for (i = 0; p->workers && i < p->nframes / 2; i++) /* 2 a worker */
 		ZSTD_freeDCtx(p->workers[i].dctx);
 	for (i = 0; p->frames && i < p->nframes; i++) {
 		free(p->frames[i].in);
@@ -311,10 +310,9 @@ static void zr_map_ring(struct zrpool *p)
 	base = mmap(NULL, 2 * len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		goto out_close;
-	if (mmap(base, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
-	    MAP_FAILED ||
-	    mmap(base + len, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		 fd, 0) == MAP_FAILED) {
+	if (mmap(base, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
+	    mmap(base + len, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
+		    MAP_FAILED) {
 		munmap(base, 2 * len);
 		goto out_close;
 	}
@@ -343,7 +341,7 @@ static int zr_alloc(struct zrpool *p, unsigned n)
 		p->frames[i].in = malloc(cap);
 		p->frames[i].in_cap = cap;
 		p->frames[i].out = p->ring_len ? p->ring + (size_t)i * IMG_FRAME_BYTES :
-				   malloc(IMG_FRAME_BYTES);
+						 malloc(IMG_FRAME_BYTES);
 		if (!p->frames[i].in || !p->frames[i].out)
 			return -ENOMEM;
 	}
@@ -370,8 +368,8 @@ static int zr_start_threads(struct zrpool *p, unsigned n)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (; p->nworkers < n; p->nworkers++) {
-		ret = -pthread_create(&p->workers[p->nworkers].tid, NULL,
-				      zr_worker_main, &p->workers[p->nworkers]);
+		ret = -pthread_create(&p->workers[p->nworkers].tid, NULL, zr_worker_main,
+				      &p->workers[p->nworkers]);
 		if (ret)
 			break;
 	}
@@ -406,7 +404,7 @@ int zr_start(struct img_reader *r, unsigned n)
 	p->hash = r->kr;
 	ret = zr_alloc(p, n);
 	if (!ret) {
-		p->pend = r->ibuf;	/* read before the caller's next byte */
+		p->pend = r->ibuf; /* read before the caller's next byte */
 		p->ppos = r->ipos;
 		p->plen = r->ilen;
 		ret = zr_start_threads(p, n);
@@ -451,8 +449,7 @@ static void zr_next(struct img_reader *r)
 	struct zrframe *f;
 
 	if (r->zf)
-		img_frame_end(r, r->zf->hash, r->zf->zerr ? r->frame_out :
-			      r->zf->out_len);
+		img_frame_end(r, r->zf->hash, r->zf->zerr ? r->frame_out : r->zf->out_len);
 	pthread_mutex_lock(&p->lock);
 	if (r->zf)
 		p->cur++;
@@ -463,7 +460,7 @@ static void zr_next(struct img_reader *r)
 	f = &p->frames[p->cur % p->nframes];
 	while (p->cur >= p->filled || !f->decoded)
 		pthread_cond_wait(&p->done, &p->lock);
-	f->decoded = false;	/* for its next use */
+	f->decoded = false; /* for its next use */
 	pthread_mutex_unlock(&p->lock);
 	if (f->handover) {
 		zr_handover(r, f);
@@ -514,8 +511,7 @@ static int zr_stream(struct img_reader *r, ZSTD_outBuffer *out)
 	r->frame_out += out->pos - before;
 	r->zpos = in.pos;
 	r->zended = zr == 0;
-	if (r->zended ? in.pos != in.size :
-	    in.pos == in.size && out->pos == before)
+	if (r->zended ? in.pos != in.size : in.pos == in.size && out->pos == before)
 		return img_rfail(r, -EBADMSG, "zstd: frame ends elsewhere");
 	return 0;
 }
@@ -579,8 +575,7 @@ bool zr_payload(struct img_reader *r, uint64_t len)
 		r->zpos += len;
 	} else {
 		rest = len - (f->out_len - r->zpos);
-		if (!r->pool->ring_len || f->out_len != IMG_FRAME_BYTES ||
-		    rest > IMG_FRAME_BYTES)
+		if (!r->pool->ring_len || f->out_len != IMG_FRAME_BYTES || rest > IMG_FRAME_BYTES)
 			return false;
 		next = zr_peek_next(r->pool);
 		if (next->handover || next->zerr || next->out_len < rest)

@@ -10,8 +10,8 @@
 
 #include "proc/proc.h"
 
-#define LIMITS_SOFT_COL	26	/* "%-25s " name */
-#define LIMITS_HARD_COL	47	/* then "%-20s " soft */
+#define LIMITS_SOFT_COL 26 /* "%-25s " name */
+#define LIMITS_HARD_COL 47 /* then "%-20s " soft */
 
 /* Parses one limit value at s: "unlimited" or a decimal number. */
 static int parse_limit_value(const char *s, rlim_t *v)

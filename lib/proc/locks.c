@@ -11,15 +11,11 @@
 
 #include "proc/proc.h"
 
-#define LOCK_FIELDS	9	/* "N:" "->" class mode type pid dev start end */
+#define LOCK_FIELDS 9 /* "N:" "->" class mode type pid dev start end */
 
 static const char *const class_names[] = {
-	[PROC_LOCK_POSIX] = "POSIX",
-	[PROC_LOCK_OFD] = "OFDLCK",
-	[PROC_LOCK_FLOCK] = "FLOCK",
-	[PROC_LOCK_LEASE] = "LEASE",
-	[PROC_LOCK_DELEG] = "DELEG",
-	[PROC_LOCK_ACCESS] = "ACCESS",
+	[PROC_LOCK_POSIX] = "POSIX", [PROC_LOCK_OFD] = "OFDLCK",  [PROC_LOCK_FLOCK] = "FLOCK",
+	[PROC_LOCK_LEASE] = "LEASE", [PROC_LOCK_DELEG] = "DELEG", [PROC_LOCK_ACCESS] = "ACCESS",
 };
 
 const char *proc_lock_class_name(int cls)

@@ -15,32 +15,32 @@
 #include <sys/types.h>
 
 /* VmFlags of smaps (two-letter codes), the ones the dumper cares about. */
-#define PROC_VMF_GD	(1u << 0)	/* grows down (stack) */
-#define PROC_VMF_DD	(1u << 1)	/* MADV_DONTDUMP */
-#define PROC_VMF_DC	(1u << 2)	/* MADV_DONTFORK */
-#define PROC_VMF_HG	(1u << 3)	/* MADV_HUGEPAGE */
-#define PROC_VMF_NH	(1u << 4)	/* MADV_NOHUGEPAGE */
-#define PROC_VMF_WF	(1u << 5)	/* MADV_WIPEONFORK */
-#define PROC_VMF_MG	(1u << 6)	/* MADV_MERGEABLE */
-#define PROC_VMF_IO	(1u << 7)	/* VM_IO */
-#define PROC_VMF_PF	(1u << 8)	/* VM_PFNMAP */
-#define PROC_VMF_UM	(1u << 9)	/* userfaultfd missing */
-#define PROC_VMF_UW	(1u << 10)	/* userfaultfd wp */
-#define PROC_VMF_LO	(1u << 11)	/* mlocked */
-#define PROC_VMF_SS	(1u << 12)	/* shadow stack */
-#define PROC_VMF_NR	(1u << 13)	/* VM_NORESERVE: no swap space reserved */
+#define PROC_VMF_GD (1u << 0)  /* grows down (stack) */
+#define PROC_VMF_DD (1u << 1)  /* MADV_DONTDUMP */
+#define PROC_VMF_DC (1u << 2)  /* MADV_DONTFORK */
+#define PROC_VMF_HG (1u << 3)  /* MADV_HUGEPAGE */
+#define PROC_VMF_NH (1u << 4)  /* MADV_NOHUGEPAGE */
+#define PROC_VMF_WF (1u << 5)  /* MADV_WIPEONFORK */
+#define PROC_VMF_MG (1u << 6)  /* MADV_MERGEABLE */
+#define PROC_VMF_IO (1u << 7)  /* VM_IO */
+#define PROC_VMF_PF (1u << 8)  /* VM_PFNMAP */
+#define PROC_VMF_UM (1u << 9)  /* userfaultfd missing */
+#define PROC_VMF_UW (1u << 10) /* userfaultfd wp */
+#define PROC_VMF_LO (1u << 11) /* mlocked */
+#define PROC_VMF_SS (1u << 12) /* shadow stack */
+#define PROC_VMF_NR (1u << 13) /* VM_NORESERVE: no swap space reserved */
 
 /* One memory area of /proc/PID/smaps. */
 struct proc_vma {
 	uint64_t start, end;
-	uint64_t pgoff;		/* bytes */
-	uint32_t prot;		/* PROT_* */
-	bool shared;		/* 's' in the permissions */
-	bool deleted;		/* name ended in " (deleted)"; stripped from name */
+	uint64_t pgoff; /* bytes */
+	uint32_t prot;	/* PROT_* */
+	bool shared;	/* 's' in the permissions */
+	bool deleted;	/* name ended in " (deleted)"; stripped from name */
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
-	char *name;		/* path, [heap], [anon:x] ... or "" (malloc'ed) */
-	uint32_t vmflags;	/* PROC_VMF_* */
+	char *name;	  /* path, [heap], [anon:x] ... or "" (malloc'ed) */
+	uint32_t vmflags; /* PROC_VMF_* */
 	uint64_t rss_kb, anon_kb, swap_kb;
 };
 
@@ -54,24 +54,24 @@ void proc_vma_list_free(struct proc_vma_list *l);
 
 /* Selected lines of /proc/PID/status. */
 struct proc_status {
-	char state;		/* first letter of State: */
+	char state; /* first letter of State: */
 	pid_t tgid, pid, ppid, tracer_pid;
-	uint32_t uid[4], gid[4];	/* real, effective, saved, fs */
-	uint32_t *groups;	/* malloc'ed */
+	uint32_t uid[4], gid[4]; /* real, effective, saved, fs */
+	uint32_t *groups;	 /* malloc'ed */
 	size_t n_groups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	uint32_t umask;
 	bool has_umask;
-	uint64_t sig_ign, sig_cgt;	/* SigIgn / SigCgt: bit n-1 = signal n */
-	bool has_sig_masks;		/* both lines were there */
+	uint64_t sig_ign, sig_cgt; /* SigIgn / SigCgt: bit n-1 = signal n */
+	bool has_sig_masks;	   /* both lines were there */
 	bool no_new_privs;
 	bool kthread;
 	uint32_t threads;
-	bool has_seccomp;		/* a "Seccomp:" line (CONFIG_SECCOMP) */
-	int seccomp_mode;		/* SECCOMP_MODE_DISABLED/STRICT/FILTER: 0/1/2 */
-	uint32_t seccomp_filters;	/* "Seccomp_filters:", 0 if absent */
-	pid_t nspid;			/* last "NSpid:" field: the pid in its own pid ns */
-	uint32_t ns_levels;		/* "NSpid:" fields: pid namespaces it is in */
+	bool has_seccomp;	  /* a "Seccomp:" line (CONFIG_SECCOMP) */
+	int seccomp_mode;	  /* SECCOMP_MODE_DISABLED/STRICT/FILTER: 0/1/2 */
+	uint32_t seccomp_filters; /* "Seccomp_filters:", 0 if absent */
+	pid_t nspid;		  /* last "NSpid:" field: the pid in its own pid ns */
+	uint32_t ns_levels;	  /* "NSpid:" fields: pid namespaces it is in */
 };
 
 int proc_parse_status(const char *text, struct proc_status *st);
@@ -83,24 +83,24 @@ struct proc_stat {
 	char comm[64];
 	char state;
 	pid_t ppid, pgrp, session;
-	uint64_t flags;		/* PF_* */
+	uint64_t flags; /* PF_* */
 	long nice;
 	uint32_t num_threads;
 	uint64_t start_code, end_code, start_stack;
 	uint64_t start_data, end_data, start_brk;
 	uint64_t arg_start, arg_end, env_start, env_end;
-	int exit_signal;	/* field 38: signal sent to the parent on exit */
-	int exit_code;		/* field 52: waitpid status of a zombie */
+	int exit_signal; /* field 38: signal sent to the parent on exit */
+	int exit_code;	 /* field 52: waitpid status of a zombie */
 };
 
-#define PROC_PF_KTHREAD	0x00200000u
+#define PROC_PF_KTHREAD 0x00200000u
 
 int proc_parse_stat(const char *text, struct proc_stat *st);
 
 /* /proc/PID/fdinfo/N */
 struct proc_fdinfo {
 	uint64_t pos;
-	uint32_t flags;		/* octal in the file */
+	uint32_t flags; /* octal in the file */
 	uint32_t mnt_id;
 	uint64_t ino;
 	bool has_ino;
@@ -116,27 +116,27 @@ int proc_parse_fdinfo(const char *text, struct proc_fdinfo *fi);
  * Device numbers are hex, start and end decimal and inclusive, end "EOF".
  */
 enum proc_lock_class {
-	PROC_LOCK_POSIX,	/* POSIX: owned by a process's fd table */
-	PROC_LOCK_OFD,		/* OFDLCK: owned by the open file description */
-	PROC_LOCK_FLOCK,	/* FLOCK: owned by the open file description */
-	PROC_LOCK_LEASE,	/* LEASE */
-	PROC_LOCK_DELEG,	/* DELEG: an NFS server's delegation */
-	PROC_LOCK_ACCESS,	/* ACCESS: a transient in-kernel check */
+	PROC_LOCK_POSIX,  /* POSIX: owned by a process's fd table */
+	PROC_LOCK_OFD,	  /* OFDLCK: owned by the open file description */
+	PROC_LOCK_FLOCK,  /* FLOCK: owned by the open file description */
+	PROC_LOCK_LEASE,  /* LEASE */
+	PROC_LOCK_DELEG,  /* DELEG: an NFS server's delegation */
+	PROC_LOCK_ACCESS, /* ACCESS: a transient in-kernel check */
 };
 
-#define PROC_LOCK_EOF	UINT64_MAX	/* proc_lock.end of a lock to the end of file */
+#define PROC_LOCK_EOF UINT64_MAX /* proc_lock.end of a lock to the end of file */
 
 struct proc_lock {
-	int cls;		/* PROC_LOCK_* */
-	bool waiter;		/* "->": a blocked request, not a held lock */
-	bool mandatory;		/* MANDATORY instead of ADVISORY (before 5.15) */
-	bool breaking;		/* lease being broken (BREAKING) or a BREAKER */
-	bool no_inode;		/* "*NOINODE*" / "<none>:0": not on an inode */
-	int type;		/* F_RDLCK, F_WRLCK, F_UNLCK */
-	pid_t pid;		/* -1 for OFD locks */
+	int cls;	/* PROC_LOCK_* */
+	bool waiter;	/* "->": a blocked request, not a held lock */
+	bool mandatory; /* MANDATORY instead of ADVISORY (before 5.15) */
+	bool breaking;	/* lease being broken (BREAKING) or a BREAKER */
+	bool no_inode;	/* "*NOINODE*" / "<none>:0": not on an inode */
+	int type;	/* F_RDLCK, F_WRLCK, F_UNLCK */
+	pid_t pid;	/* -1 for OFD locks */
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
-	uint64_t start, end;	/* inclusive; end PROC_LOCK_EOF: to the end of file */
+	uint64_t start, end; /* inclusive; end PROC_LOCK_EOF: to the end of file */
 };
 
 int proc_parse_lock(const char *line, struct proc_lock *l);
@@ -160,12 +160,12 @@ int proc_parse_auxv(const void *buf, size_t len, uint64_t *out, size_t max, size
 
 /* One POSIX timer of /proc/PID/timers. */
 struct proc_timer {
-	int32_t id;		/* timer_t as the process knows it */
+	int32_t id; /* timer_t as the process knows it */
 	int32_t signo;
-	uint64_t sigval;	/* sigev_value */
-	uint32_t notify;	/* SIGEV_SIGNAL/NONE/THREAD, | SIGEV_THREAD_ID (4) if "tid" */
-	pid_t notify_pid;	/* the pid or tid after "pid." / "tid." */
-	int32_t clock_id;	/* CLOCK_*, negative for CPU clocks */
+	uint64_t sigval;  /* sigev_value */
+	uint32_t notify;  /* SIGEV_SIGNAL/NONE/THREAD, | SIGEV_THREAD_ID (4) if "tid" */
+	pid_t notify_pid; /* the pid or tid after "pid." / "tid." */
+	int32_t clock_id; /* CLOCK_*, negative for CPU clocks */
 };
 
 /*
@@ -181,14 +181,14 @@ int proc_count_pids(const char *text);
 /* One SysV shared memory segment, a line of /proc/sysvipc/shm. */
 struct proc_sysv_shm {
 	int32_t key, shmid;
-	uint32_t perms;		/* octal in the file: mode bits, SHM_DEST (01000) ... */
+	uint32_t perms; /* octal in the file: mode bits, SHM_DEST (01000) ... */
 	uint64_t size;
 	pid_t cpid, lpid;
 	uint64_t nattch;
 	uint32_t uid, gid, cuid, cgid;
 };
 
-#define PROC_SHM_DEST	01000u	/* IPC_RMID done, goes with the last detach */
+#define PROC_SHM_DEST 01000u /* IPC_RMID done, goes with the last detach */
 
 /*
  * /proc/sysvipc/shm: a header line ("key shmid perms size cpid lpid nattch

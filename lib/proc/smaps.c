@@ -14,10 +14,9 @@ static const struct {
 	char code[3];
 	uint32_t bit;
 } vmflag_codes[] = {
-	{ "gd", PROC_VMF_GD }, { "dd", PROC_VMF_DD }, { "dc", PROC_VMF_DC },
-	{ "hg", PROC_VMF_HG }, { "nh", PROC_VMF_NH }, { "wf", PROC_VMF_WF },
-	{ "mg", PROC_VMF_MG }, { "io", PROC_VMF_IO }, { "pf", PROC_VMF_PF },
-	{ "um", PROC_VMF_UM }, { "uw", PROC_VMF_UW }, { "lo", PROC_VMF_LO },
+	{ "gd", PROC_VMF_GD }, { "dd", PROC_VMF_DD }, { "dc", PROC_VMF_DC }, { "hg", PROC_VMF_HG },
+	{ "nh", PROC_VMF_NH }, { "wf", PROC_VMF_WF }, { "mg", PROC_VMF_MG }, { "io", PROC_VMF_IO },
+	{ "pf", PROC_VMF_PF }, { "um", PROC_VMF_UM }, { "uw", PROC_VMF_UW }, { "lo", PROC_VMF_LO },
 	{ "ss", PROC_VMF_SS }, { "nr", PROC_VMF_NR },
 };
 
@@ -55,15 +54,14 @@ static int parse_vma_header(const char *line, size_t len, struct proc_vma *v)
 
 	memcpy(head, line, len < sizeof(head) - 1 ? len : sizeof(head) - 1);
 	head[len < sizeof(head) - 1 ? len : sizeof(head) - 1] = '\0';
-	if (sscanf(head, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %llu %n",
-		   &v->start, &v->end, perms, &v->pgoff, &v->dev_major,
-		   &v->dev_minor, &ino, &name_off) < 7 || !name_off)
+	if (sscanf(head, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %llu %n", &v->start,
+		   &v->end, perms, &v->pgoff, &v->dev_major, &v->dev_minor, &ino, &name_off) < 7 ||
+	    !name_off)
 		return -EINVAL;
 	if (strlen(perms) != 4 || v->end <= v->start || (size_t)name_off >= sizeof(head) - 1)
 		return -EINVAL;
 	v->ino = ino;
-	v->prot = (perms[0] == 'r' ? PROT_READ : 0) |
-		  (perms[1] == 'w' ? PROT_WRITE : 0) |
+	v->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
 		  (perms[2] == 'x' ? PROT_EXEC : 0);
 	v->shared = perms[3] == 's';
 	if ((size_t)name_off > len)

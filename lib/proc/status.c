@@ -38,8 +38,7 @@ static int parse_groups(const char *p, struct proc_status *st)
 
 static int parse_ids(const char *p, uint32_t ids[4])
 {
-	return sscanf(p, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4 ?
-		0 : -EINVAL;
+	return sscanf(p, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4 ? 0 : -EINVAL;
 }
 
 static int parse_hex64(const char *p, uint64_t *cap)
@@ -79,8 +78,8 @@ static void parse_nspid(const char *p, struct proc_status *st)
 }
 
 /* Handles one "Key:\tvalue" line; unknown keys are ignored. */
-static int parse_status_line(const char *key, size_t klen, const char *val,
-			     struct proc_status *st, unsigned *seen)
+static int parse_status_line(const char *key, size_t klen, const char *val, struct proc_status *st,
+			     unsigned *seen)
 {
 #define KEY(k) (klen == sizeof(k) - 1 && !memcmp(key, k, klen))
 	if (KEY("State")) {

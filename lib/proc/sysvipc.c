@@ -13,7 +13,7 @@
 
 #include "proc/proc.h"
 
-#define SHM_FIELDS 11	/* key .. cgid */
+#define SHM_FIELDS 11 /* key .. cgid */
 
 /* One segment line [line, eol) into *s.  0 or -EINVAL. */
 static int parse_shm_line(const char *line, const char *eol, struct proc_sysv_shm *s)
@@ -23,18 +23,18 @@ static int parse_shm_line(const char *line, const char *eol, struct proc_sysv_sh
 
 	if (eol - line >= (long)sizeof(buf))
 		return -EINVAL;
-	memcpy(buf, line, eol - line);	/* sscanf must not run into the next line */
+	memcpy(buf, line, eol - line); /* sscanf must not run into the next line */
 	buf[eol - line] = '\0';
 	memset(s, 0, sizeof(*s));
-	n = sscanf(buf, "%" SCNd32 " %" SCNd32 " %" SCNo32 " %" SCNu64 " %d %d %" SCNu64
-		   " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32,
-		   &s->key, &s->shmid, &s->perms, &s->size, &s->cpid, &s->lpid, &s->nattch,
-		   &s->uid, &s->gid, &s->cuid, &s->cgid);
+	n = sscanf(buf,
+		   "%" SCNd32 " %" SCNd32 " %" SCNo32 " %" SCNu64 " %d %d %" SCNu64 " %" SCNu32
+		   " %" SCNu32 " %" SCNu32 " %" SCNu32,
+		   &s->key, &s->shmid, &s->perms, &s->size, &s->cpid, &s->lpid, &s->nattch, &s->uid,
+		   &s->gid, &s->cuid, &s->cgid);
 	return n == SHM_FIELDS ? 0 : -EINVAL;
 }
 
-static int append(struct proc_sysv_shm **v, size_t *n, size_t *cap,
-		  const struct proc_sysv_shm *s)
+static int append(struct proc_sysv_shm **v, size_t *n, size_t *cap, const struct proc_sysv_shm *s)
 {
 	struct proc_sysv_shm *nv;
 
@@ -60,11 +60,11 @@ int proc_parse_sysv_shm(const char *text, struct proc_sysv_shm **out, size_t *n)
 	*n = 0;
 	eol = strchr(line, '\n');
 	if (!eol || !memmem(line, eol - line, "shmid", 5))
-		return -EINVAL;		/* no header line */
+		return -EINVAL; /* no header line */
 	for (line = eol + 1; !ret && *line; line = eol + 1) {
 		eol = strchrnul(line, '\n');
-		if (line + strspn(line, " \t") != eol)	/* blank lines are skipped */
-			ret = parse_shm_line(line, eol, &s) ? : append(&v, n, &cap, &s);
+		if (line + strspn(line, " \t") != eol) /* blank lines are skipped */
+			ret = parse_shm_line(line, eol, &s) ?: append(&v, n, &cap, &s);
 		if (!*eol)
 			break;
 	}

@@ -77,7 +77,7 @@ static int parse_line(const char *line, struct proc_timer *pt, unsigned *seen)
 		*seen |= 8;
 		return end == line + 9 ? -EINVAL : 0;
 	}
-	return 0;	/* a line a later kernel added */
+	return 0; /* a line a later kernel added */
 }
 
 static int push_timer(struct proc_timer **v, size_t *n, size_t *cap)
@@ -107,11 +107,11 @@ int proc_parse_timers(const char *text, struct proc_timer **out, size_t *n)
 	for (p = text; *p && !ret; p = strchrnul(p, '\n'), p += *p == '\n') {
 		if (!strncmp(p, "ID: ", 4)) {
 			if (cnt && seen != 0xf)
-				ret = -EINVAL;	/* previous block incomplete */
-			ret = ret ? : push_timer(&v, &cnt, &cap);
+				ret = -EINVAL; /* previous block incomplete */
+			ret = ret ?: push_timer(&v, &cnt, &cap);
 			seen = 0;
 		} else if (!cnt && *p != '\n') {
-			ret = -EINVAL;		/* text before the first ID */
+			ret = -EINVAL; /* text before the first ID */
 		}
 		if (!ret && cnt)
 			ret = parse_line(p, &v[cnt - 1], &seen);

@@ -18,10 +18,10 @@
 #include "restore/restore.h"
 
 static const char *const rlimit_names[] = {
-	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
-	"RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",
-	"RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
-	"RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+	"RLIMIT_CPU",	   "RLIMIT_FSIZE", "RLIMIT_DATA",   "RLIMIT_STACK",
+	"RLIMIT_CORE",	   "RLIMIT_RSS",   "RLIMIT_NPROC",  "RLIMIT_NOFILE",
+	"RLIMIT_MEMLOCK",  "RLIMIT_AS",	   "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
+	"RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
 };
 
 const char *rlimit_name(unsigned res)
@@ -34,8 +34,8 @@ const char *rlimit_name(unsigned res)
  * are ours: raising a hard limit needs CAP_SYS_RESOURCE.  On failure writes
  * the reason to why and returns -EPERM (or -EINVAL for a bad record).
  */
-int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours,
-		  size_t nr_ours, bool cap_sys_resource, char *why, size_t whylen)
+int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours, size_t nr_ours,
+		  bool cap_sys_resource, char *why, size_t whylen)
 {
 	size_t i;
 
@@ -50,7 +50,8 @@ int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *o
 		}
 		if (cap_sys_resource || r->max <= (uint64_t)ours[r->resource].rlim_max)
 			continue;
-		snprintf(why, whylen, "cannot restore %s: hard limit %llu is above vxrestore's "
+		snprintf(why, whylen,
+			 "cannot restore %s: hard limit %llu is above vxrestore's "
 			 "own %llu and CAP_SYS_RESOURCE is missing",
 			 rlimit_name(r->resource), (unsigned long long)r->max,
 			 (unsigned long long)ours[r->resource].rlim_max);
@@ -109,7 +110,7 @@ static uint64_t our_xfeatures(void)
 	uint32_t lo, hi;
 
 	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
-		return 0x3;	/* no OSXSAVE: x87 + SSE */
+		return 0x3; /* no OSXSAVE: x87 + SSE */
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	return ((uint64_t)hi << 32) | lo;
 }
@@ -134,8 +135,8 @@ static int check_cpu(const struct rst_image *img)
 	}
 	if (want & ~ours) {
 		pr_err("image uses CPU state components %#llx this CPU lacks (xfeatures %#llx, ours %#llx)\n",
-		       (unsigned long long)(want & ~ours),
-		       (unsigned long long)want, (unsigned long long)ours);
+		       (unsigned long long)(want & ~ours), (unsigned long long)want,
+		       (unsigned long long)ours);
 		return -EINVAL;
 	}
 	return 0;
@@ -148,8 +149,8 @@ static int check_proc_files(const struct rst_proc *proc)
 
 	for (i = 0; i < proc->fdt->n_fds; i++) {
 		if (!plan_file(proc->img, proc->fdt->fds[i]->file_id)) {
-			pr_err("image: fd %u refers to unknown file id %u\n",
-			       proc->fdt->fds[i]->fd, proc->fdt->fds[i]->file_id);
+			pr_err("image: fd %u refers to unknown file id %u\n", proc->fdt->fds[i]->fd,
+			       proc->fdt->fds[i]->file_id);
 			return -EINVAL;
 		}
 	}
@@ -191,11 +192,11 @@ pid_t tree_busy_pid(const struct rst_image *img)
 static int check_pid(struct rst_image *img)
 {
 	if (img->ctxe)
-		return 0;	/* the pids are those of a new pid namespace */
+		return 0; /* the pids are those of a new pid namespace */
 	return tree_busy_pid(img) ? spool_wait_pid(img) : 0;
 }
 
-#define RST_MAX_FD	(1u << 24)	/* far above any nr_open; keeps fd arithmetic in int */
+#define RST_MAX_FD (1u << 24) /* far above any nr_open; keeps fd arithmetic in int */
 
 /* Refuses fd numbers no kernel hands out (and that would overflow ours). */
 static int check_fd_numbers(const struct rst_image *img)
@@ -237,7 +238,7 @@ static int check_procs(struct rst_image *img)
 
 		if (c->task->state == TASK_STATE_DEAD)
 			continue;
-		ret = vdso_check(c) ? : check_proc_files(c);
+		ret = vdso_check(c) ?: check_proc_files(c);
 	}
 	return ret;
 }
@@ -264,13 +265,9 @@ static int run_checks(struct rst_image *img, const struct plan_check *checks, si
 
 /* The checks of the image by itself, in order (one row per check). */
 static const struct plan_check image_checks[] = {
-	{ check_cpu, NULL },
-	{ NULL, read_our_areas },
-	{ NULL, check_procs },
-	{ check_fd_numbers, NULL },
-	{ fd_kinds_check_image, NULL },
-	{ locks_check_plan, NULL },
-	{ NULL, helpers_plan },		/* sessions and groups (fork.c) */
+	{ check_cpu, NULL },	    { NULL, read_our_areas },	    { NULL, check_procs },
+	{ check_fd_numbers, NULL }, { fd_kinds_check_image, NULL }, { locks_check_plan, NULL },
+	{ NULL, helpers_plan }, /* sessions and groups (fork.c) */
 	{ NULL, layout_plan },
 };
 
@@ -288,7 +285,7 @@ int check_plan_image(struct rst_image *img)
 
 /* The checks against this host, after the image's (one row per check). */
 static const struct plan_check host_checks[] = {
-	{ fd_kinds_check_host, NULL },	/* files named by the image */
+	{ fd_kinds_check_host, NULL }, /* files named by the image */
 	{ NULL, check_pid },
 	{ check_limits, NULL },
 };
@@ -300,6 +297,6 @@ static const struct plan_check host_checks[] = {
  */
 int check_plan(struct rst_image *img)
 {
-	return check_plan_image(img) ? :
-	       run_checks(img, host_checks, sizeof(host_checks) / sizeof(host_checks[0]));
+	return check_plan_image(img) ?:
+		       run_checks(img, host_checks, sizeof(host_checks) / sizeof(host_checks[0]));
 }

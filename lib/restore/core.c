@@ -27,13 +27,33 @@
 static void regs_from_image(const X86Regs *x, struct user_regs_struct *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->r15 = x->r15; r->r14 = x->r14; r->r13 = x->r13; r->r12 = x->r12;
-	r->rbp = x->bp; r->rbx = x->bx; r->r11 = x->r11; r->r10 = x->r10;
-	r->r9 = x->r9; r->r8 = x->r8; r->rax = x->ax; r->rcx = x->cx;
-	r->rdx = x->dx; r->rsi = x->si; r->rdi = x->di; r->orig_rax = x->orig_ax;
-	r->rip = x->ip; r->cs = x->cs; r->eflags = x->flags; r->rsp = x->sp;
-	r->ss = x->ss; r->fs_base = x->fs_base; r->gs_base = x->gs_base;
-	r->ds = x->ds; r->es = x->es; r->fs = x->fs; r->gs = x->gs;
+	r->r15 = x->r15;
+	r->r14 = x->r14;
+	r->r13 = x->r13;
+	r->r12 = x->r12;
+	r->rbp = x->bp;
+	r->rbx = x->bx;
+	r->r11 = x->r11;
+	r->r10 = x->r10;
+	r->r9 = x->r9;
+	r->r8 = x->r8;
+	r->rax = x->ax;
+	r->rcx = x->cx;
+	r->rdx = x->dx;
+	r->rsi = x->si;
+	r->rdi = x->di;
+	r->orig_rax = x->orig_ax;
+	r->rip = x->ip;
+	r->cs = x->cs;
+	r->eflags = x->flags;
+	r->rsp = x->sp;
+	r->ss = x->ss;
+	r->fs_base = x->fs_base;
+	r->gs_base = x->gs_base;
+	r->ds = x->ds;
+	r->es = x->es;
+	r->fs = x->fs;
+	r->gs = x->gs;
 }
 
 static int thread_attrs(struct rst_proc *proc, size_t i)
@@ -43,14 +63,14 @@ static int thread_attrs(struct rst_proc *proc, size_t i)
 
 	proc->inp = i ? &proc->threads[i].in : &proc->in;
 	if (c->rseq_addr && c->rseq_len)
-		r = rst_inject(proc, "rseq", SYS_rseq, c->rseq_addr, c->rseq_len, 0,
-			       c->rseq_sig, 0, 0);
+		r = rst_inject(proc, "rseq", SYS_rseq, c->rseq_addr, c->rseq_len, 0, c->rseq_sig, 0,
+			       0);
 	if (r >= 0 && c->robust_list)
 		r = rst_inject(proc, "set_robust_list", SYS_set_robust_list, c->robust_list,
 			       c->robust_list_len, 0, 0, 0, 0);
 	if (r >= 0 && c->clear_child_tid)
-		r = rst_inject(proc, "set_tid_address", SYS_set_tid_address,
-			       c->clear_child_tid, 0, 0, 0, 0, 0);
+		r = rst_inject(proc, "set_tid_address", SYS_set_tid_address, c->clear_child_tid, 0,
+			       0, 0, 0, 0);
 	/*
 	 * The root's leader replaces its PR_SET_PDEATHSIG SIGKILL; threads and
 	 * forked processes start without one (clone clears it).
@@ -79,8 +99,8 @@ static int set_cpu_state(struct rst_proc *proc, size_t i)
 		iov.iov_base = c->xsave.data;
 		iov.iov_len = c->xsave.len;
 		if (ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE, &iov)) {
-			pr_perror("tid %d: cannot set the FPU/vector state (%zu bytes)",
-				  tid, c->xsave.len);
+			pr_perror("tid %d: cannot set the FPU/vector state (%zu bytes)", tid,
+				  c->xsave.len);
 			return -errno;
 		}
 	}

@@ -82,11 +82,11 @@ static int set_ids(struct rst_proc *proc, const struct our_creds *o)
 			       data + RST_SCR_GROUPS, 0, 0, 0, 0);
 	}
 	if (r >= 0 && (ce->gid != o->gid[0] || ce->egid != o->gid[1] || ce->sgid != o->gid[2]))
-		r = rst_inject(proc, "setresgid", SYS_setresgid, ce->gid, ce->egid, ce->sgid,
-			       0, 0, 0);
+		r = rst_inject(proc, "setresgid", SYS_setresgid, ce->gid, ce->egid, ce->sgid, 0, 0,
+			       0);
 	if (r >= 0 && (ce->uid != o->uid[0] || ce->euid != o->uid[1] || ce->suid != o->uid[2]))
-		r = rst_inject(proc, "setresuid", SYS_setresuid, ce->uid, ce->euid, ce->suid,
-			       0, 0, 0);
+		r = rst_inject(proc, "setresuid", SYS_setresuid, ce->uid, ce->euid, ce->suid, 0, 0,
+			       0);
 	if (r >= 0 && ce->fsgid != ce->egid)
 		r = rst_inject(proc, NULL, SYS_setfsgid, ce->fsgid, 0, 0, 0, 0, 0);
 	if (r >= 0 && ce->fsuid != ce->euid)
@@ -101,9 +101,9 @@ static int set_caps(struct rst_proc *proc, const struct our_creds *o)
 	struct {
 		struct __user_cap_header_struct h;
 		struct __user_cap_data_struct d[2];
-	} cs = { { _LINUX_CAPABILITY_VERSION_3, 0 }, {
-		{ (uint32_t)ce->cap_eff, (uint32_t)ce->cap_prm, (uint32_t)ce->cap_inh },
-		{ ce->cap_eff >> 32, ce->cap_prm >> 32, ce->cap_inh >> 32 } } };
+	} cs = { { _LINUX_CAPABILITY_VERSION_3, 0 },
+		 { { (uint32_t)ce->cap_eff, (uint32_t)ce->cap_prm, (uint32_t)ce->cap_inh },
+		   { ce->cap_eff >> 32, ce->cap_prm >> 32, ce->cap_inh >> 32 } } };
 	int ret;
 	long r;
 
@@ -195,18 +195,22 @@ static int creds_restore_thread(struct rst_proc *proc, size_t i)
 	if (!ret)
 		ret = set_securebits(proc, &o.securebits, ce->securebits);
 	if (!ret && !seccomp_after_creds(proc))
-		ret = seccomp_restore(proc, i);	/* while CAP_SYS_ADMIN is effective */
+		ret = seccomp_restore(proc, i); /* while CAP_SYS_ADMIN is effective */
 	if (!ret)
 		ret = set_caps(proc, &o);
 	if (!ret)
 		ret = raise_ambient(proc, last);
 	if (!ret && ce->no_new_privs)
-		ret = rst_inject(proc, "PR_SET_NO_NEW_PRIVS", SYS_prctl, PR_SET_NO_NEW_PRIVS,
-				 1, 0, 0, 0, 0) < 0 ? -EPERM : 0;
+		ret = rst_inject(proc, "PR_SET_NO_NEW_PRIVS", SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0,
+				 0, 0, 0) < 0 ?
+			      -EPERM :
+			      0;
 	/* an euid change resets dumpable */
 	if (!ret && change && proc->task->has_dumpable)
 		ret = rst_inject(proc, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE,
-				 proc->task->dumpable, 0, 0, 0, 0) < 0 ? -EPERM : 0;
+				 proc->task->dumpable, 0, 0, 0, 0) < 0 ?
+			      -EPERM :
+			      0;
 	return ret;
 }
 

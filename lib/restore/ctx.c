@@ -43,7 +43,7 @@
 
 /* What the supervisor reports besides its result. */
 struct ctx_report {
-	pid_t init;		/* its pid here */
+	pid_t init; /* its pid here */
 	uint64_t total_ns;
 	uint64_t pages;
 };
@@ -72,8 +72,8 @@ int ctx_child_setup(const struct rst_image *img)
 	int ret = 0;
 
 	if (img->pids_cgroup)
-		ret = vxctx_cg_join(img->pids_cgroup, 0);	/* 0: ourselves */
-	return ret ? : vxctx_ns_setup(ce->nodename, ce->domainname, ce->flags);
+		ret = vxctx_cg_join(img->pids_cgroup, 0); /* 0: ourselves */
+	return ret ?: vxctx_ns_setup(ce->nodename, ce->domainname, ce->flags);
 }
 
 int ctx_freeze(const struct rst_image *img)
@@ -96,7 +96,8 @@ static int ctx_timens(const CtxEntry *ce)
 		pr_err("image: CONTEXT clocks are negative\n");
 		return -EBADMSG;
 	}
-	ret = vxctx_timens(mono - vxctx_clock_ns(CLOCK_MONOTONIC), boot - vxctx_clock_ns(CLOCK_BOOTTIME));
+	ret = vxctx_timens(mono - vxctx_clock_ns(CLOCK_MONOTONIC),
+			   boot - vxctx_clock_ns(CLOCK_BOOTTIME));
 	if (ret)
 		pr_err("VIRT_UPTIME: cannot make a time namespace: %s\n", strerror(-ret));
 	return ret;
@@ -145,7 +146,7 @@ static int supervise_restore(struct rst_image *img, const struct vxctx_create_ar
 		img->freeze_cgroup = g->cgroup;
 	if (g->pids[0])
 		img->pids_cgroup = g->pids;
-	ret = ret ? : restore_run(img, &rep->init, &st);
+	ret = ret ?: restore_run(img, &rep->init, &st);
 	if (ret)
 		goto fail;
 	vxctx_record_fill(a, g, rep->init, &r);
@@ -173,7 +174,7 @@ static void __attribute__((noreturn)) supervisor(struct rst_image *img, int wr)
 	struct vxctx_groups g = { { 0 }, { 0 } };
 	int lock, ret;
 
-	err_clear();	/* ours to report: what fails from here on */
+	err_clear(); /* ours to report: what fails from here on */
 	setsid();
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
@@ -220,7 +221,7 @@ static int check_context(const struct rst_image *img)
 		pr_err("image: context %u: uname longer than 64 bytes\n", ce->xid);
 		return -EBADMSG;
 	}
-	if (restore_in_pidns()) {	/* --pidns: we are its namespace's init */
+	if (restore_in_pidns()) { /* --pidns: we are its namespace's init */
 		pr_err("context %u: a context image makes its own pid namespace (no --pidns)\n",
 		       ce->xid);
 		return -EINVAL;

@@ -54,6 +54,8 @@ static int open_eventfd(const struct rst_image *img, struct rst_file *f)
 }
 
 const struct rst_fd_kind rst_fd_eventfd = {
-	.kind = FILE_KIND__FILE_EVENTFD, .name = "eventfd",
-	.check_image = check_eventfd, .open = open_eventfd,
+	.kind = FILE_KIND__FILE_EVENTFD,
+	.name = "eventfd",
+	.check_image = check_eventfd,
+	.open = open_eventfd,
 };

@@ -11,20 +11,20 @@
 #include "log.h"
 #include "restore/restore.h"
 
-#define RST_FD_KINDS(K)	\
-	K(reg)		\
-	K(chr)		\
-	K(pipe)		\
-	K(fifo)		\
-	K(tty)		\
-	K(dir)		\
-	K(maponly)	\
-	K(memfd)	\
-	K(eventfd)	\
+#define RST_FD_KINDS(K) \
+	K(reg)          \
+	K(chr)          \
+	K(pipe)         \
+	K(fifo)         \
+	K(tty)          \
+	K(dir)          \
+	K(maponly)      \
+	K(memfd)        \
+	K(eventfd)      \
 	/* one row per kind, each ending in a backslash */
 
-#define DECLARE(k)	extern const struct rst_fd_kind rst_fd_##k;
-#define ROW(k)		&rst_fd_##k,
+#define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;
+#define ROW(k) &rst_fd_##k,
 
 RST_FD_KINDS(DECLARE)
 

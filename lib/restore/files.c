@@ -52,8 +52,8 @@ int rst_stage_fd(const struct rst_image *img, int fd)
  * Writes every chunk of object id to fd (pwrite at offset if seekable).
  * what names the object.  0 or -errno (logged).
  */
-int rst_write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd,
-		     bool seekable, const char *what)
+int rst_write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd, bool seekable,
+		     const char *what)
 {
 	size_t i, done;
 	ssize_t w;
@@ -63,7 +63,8 @@ int rst_write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd,
 			continue;
 		for (done = 0; done < c[i].len; done += w) {
 			if (seekable)
-				w = pwrite(fd, c[i].buf + done, c[i].len - done, c[i].offset + done);
+				w = pwrite(fd, c[i].buf + done, c[i].len - done,
+					   c[i].offset + done);
 			else
 				w = write(fd, c[i].buf + done, c[i].len - done);
 			if (w <= 0) {
@@ -277,7 +278,7 @@ int files_restore(struct rst_proc *proc)
 	ret = rshm_create_pool(img);
 	if (ret)
 		return ret;
-	ret = fd_kinds_open(img) ? : fd_kinds_post_open(img);
+	ret = fd_kinds_open(img) ?: fd_kinds_post_open(img);
 	if (ret)
 		return ret;
 	/* dups of an inherited description come from our fd of that number */
@@ -344,7 +345,7 @@ int files_open_maps(const struct rst_image *img)
 		if (fd < 0)
 			return fd;
 		if (fd == f->map_fd)
-			continue;	/* opened right where it belongs */
+			continue; /* opened right where it belongs */
 		if (dup2(fd, f->map_fd) < 0) {
 			pr_perror("dup2 to fd %d", f->map_fd);
 			close(fd);
@@ -359,7 +360,7 @@ int files_open_maps(const struct rst_image *img)
 int file_pool_fd(const struct rst_image *img, const struct rst_file *f)
 {
 	if (!f->kind->open)
-		return -1;	/* not an fd: a file behind mappings */
+		return -1; /* not an fd: a file behind mappings */
 	return img->stage_base + (int)(f - img->files);
 }
 
@@ -436,7 +437,8 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f)
 	if (fe->external || fe->deleted)
 		return 0;
 	if (!fe->path || stat(fe->path, &st)) {
-		pr_err("file %s (file id %u) no longer exists\n", fe->path ? fe->path : "?", fe->id);
+		pr_err("file %s (file id %u) no longer exists\n", fe->path ? fe->path : "?",
+		       fe->id);
 		return -ENOENT;
 	}
 	return 0;
@@ -449,22 +451,40 @@ static int check_maponly(const struct rst_image *img, const struct rst_file *f)
 }
 
 const struct rst_fd_kind rst_fd_reg = {
-	.kind = FILE_KIND__FILE_REG, .name = "file",
-	.check_image = check_deleted_data, .check_host = files_check_path, .open = open_seek,
+	.kind = FILE_KIND__FILE_REG,
+	.name = "file",
+	.check_image = check_deleted_data,
+	.check_host = files_check_path,
+	.open = open_seek,
 };
 const struct rst_fd_kind rst_fd_dir = {
-	.kind = FILE_KIND__FILE_DIR, .name = "directory", .type = S_IFDIR,
-	.check_image = check_deleted_data, .check_host = files_check_path, .open = open_seek,
+	.kind = FILE_KIND__FILE_DIR,
+	.name = "directory",
+	.type = S_IFDIR,
+	.check_image = check_deleted_data,
+	.check_host = files_check_path,
+	.open = open_seek,
 };
 const struct rst_fd_kind rst_fd_chr = {
-	.kind = FILE_KIND__FILE_CHR, .name = "device", .type = S_IFCHR,
-	.check_image = check_deleted_data, .check_host = files_check_path, .open = open_noseek,
+	.kind = FILE_KIND__FILE_CHR,
+	.name = "device",
+	.type = S_IFCHR,
+	.check_image = check_deleted_data,
+	.check_host = files_check_path,
+	.open = open_noseek,
 };
 const struct rst_fd_kind rst_fd_tty = {
-	.kind = FILE_KIND__FILE_TTY, .name = "terminal", .type = S_IFCHR, .stdio = true,
-	.check_image = check_deleted_data, .check_host = files_check_path, .open = open_noseek,
+	.kind = FILE_KIND__FILE_TTY,
+	.name = "terminal",
+	.type = S_IFCHR,
+	.stdio = true,
+	.check_image = check_deleted_data,
+	.check_host = files_check_path,
+	.open = open_noseek,
 };
 const struct rst_fd_kind rst_fd_maponly = {
-	.kind = FILE_KIND__FILE_MAPONLY, .name = "mapped file",
-	.check_image = check_deleted_data, .check_host = check_maponly,
+	.kind = FILE_KIND__FILE_MAPONLY,
+	.name = "mapped file",
+	.check_image = check_deleted_data,
+	.check_host = check_maponly,
 };

@@ -28,8 +28,8 @@
 #include "util/clone3.h"
 #include "restore/restore.h"
 
-#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | \
-		      CLONE_SYSVSEM)
+#define THREAD_FLAGS \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM)
 #define SCR(proc, off) ((proc)->img->scratch + RST_SCRATCH_DATA + (off))
 
 /* The process of the tree with (recorded) pid, or NULL. */
@@ -70,8 +70,8 @@ static int attach_new(pid_t tid)
  * Returns the new task's id as we see it (== want unless the tree lives in
  * a pid namespace below ours, see restore_context()) or -errno; logs.
  */
-static long inject_clone(struct rst_proc *proc, struct inject *in, uint64_t flags,
-			 int exit_signal, pid_t want)
+static long inject_clone(struct rst_proc *proc, struct inject *in, uint64_t flags, int exit_signal,
+			 pid_t want)
 {
 	struct {
 		struct vxcr_clone_args ca;
@@ -105,13 +105,13 @@ static long inject_clone(struct rst_proc *proc, struct inject *in, uint64_t flag
 		pr_err("clone3 of %d: no fork/clone event\n", want);
 		return -ECHILD;
 	}
-	return in->new_tid;	/* == want unless the tree is in a pid ns below ours */
+	return in->new_tid; /* == want unless the tree is in a pid ns below ours */
 }
 
 static int helper_start(struct rst_proc *h);
 static int prepare_fds(struct rst_proc *c, size_t ti, const FdtableEntry *fdt);
-static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, const char *root,
-		  bool has_umask, uint32_t mask);
+static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, const char *root, bool has_umask,
+		  uint32_t mask);
 static uint64_t scr_put(struct rst_proc *proc, uint64_t off, const void *buf, size_t len);
 
 /*
@@ -120,7 +120,7 @@ static uint64_t scr_put(struct rst_proc *proc, uint64_t off, const void *buf, si
  */
 static int fork_from(struct rst_proc *c, uint64_t flags, int sig)
 {
-	struct rst_proc *f = c->forker;	/* set by helpers_plan() */
+	struct rst_proc *f = c->forker; /* set by helpers_plan() */
 	long r;
 	int ret;
 
@@ -134,9 +134,9 @@ static int fork_from(struct rst_proc *c, uint64_t flags, int sig)
 		return r;
 	c->pid = r;
 	if (c->nr_threads)
-		c->threads[0].tid = r;	/* ours: differs inside a context's pid ns */
+		c->threads[0].tid = r; /* ours: differs inside a context's pid ns */
 	ret = attach_new(c->pid);
-	ret = ret ? : rst_janitor_watch(c->img, c->pid);
+	ret = ret ?: rst_janitor_watch(c->img, c->pid);
 	return ret ? ret : inject_init(&c->in, c->pid, c->img->scratch);
 }
 
@@ -169,8 +169,8 @@ int rst_proc_fork(struct rst_proc *c)
 }
 
 /* rst_inject() in thread i of proc. */
-static long thr_inject(struct rst_proc *proc, size_t i, const char *what, long nr,
-		       unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3)
+static long thr_inject(struct rst_proc *proc, size_t i, const char *what, long nr, unsigned long a0,
+		       unsigned long a1, unsigned long a2, unsigned long a3)
 {
 	struct inject *saved = proc->inp;
 	long r;
@@ -286,7 +286,8 @@ static int thread_prepare(struct rst_proc *proc, size_t i)
 	if (r < 0)
 		return r;
 	if (c->has_sched_policy && sched_setscheduler(tid, c->sched_policy, &sp)) {
-		pr_perror("tid %d: sched_setscheduler(%u, %u)", tid, c->sched_policy, c->sched_prio);
+		pr_perror("tid %d: sched_setscheduler(%u, %u)", tid, c->sched_policy,
+			  c->sched_prio);
 		return -errno;
 	}
 	if (c->has_nice && setpriority(PRIO_PROCESS, tid, c->nice)) {
@@ -368,8 +369,9 @@ static int prepare_sigactions(struct rst_proc *c)
 		    pa->restorer == a->restorer && pa->mask == a->mask)
 			continue;
 		addr = scr_put(c, RST_SCR_MISC, ka, sizeof(ka));
-		r = addr ? rst_inject(c, "rt_sigaction", SYS_rt_sigaction, a->signo, addr, 0, 8,
-				      0, 0) : -EFAULT;
+		r = addr ? rst_inject(c, "rt_sigaction", SYS_rt_sigaction, a->signo, addr, 0, 8, 0,
+				      0) :
+			   -EFAULT;
 		if (r < 0)
 			return r;
 	}
@@ -389,7 +391,8 @@ static int prepare_itimers(struct rst_proc *c)
 		if (!itimer_value(t, &v))
 			continue;
 		a = scr_put(c, RST_SCR_MISC, &v, sizeof(v));
-		r = a ? rst_inject(c, "setitimer", SYS_setitimer, t->which, a, 0, 0, 0, 0) : -EFAULT;
+		r = a ? rst_inject(c, "setitimer", SYS_setitimer, t->which, a, 0, 0, 0, 0) :
+			-EFAULT;
 		if (r < 0)
 			return r;
 	}
@@ -409,8 +412,8 @@ static uint64_t path_arg(struct rst_proc *c, const char *path)
 }
 
 /* cwd, root and umask of thread ti (any thread of a process: shared fs). */
-static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, const char *root,
-		  bool has_umask, uint32_t mask)
+static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, const char *root, bool has_umask,
+		  uint32_t mask)
 {
 	uint64_t a;
 	long r = 0;
@@ -456,14 +459,14 @@ static int prepare_prctls(struct rst_proc *c)
 		r = rst_inject(c, "PR_SET_TIMERSLACK", SYS_prctl, PR_SET_TIMERSLACK,
 			       t->timer_slack_ns, 0, 0, 0, 0);
 	if (r >= 0 && t->child_subreaper)
-		r = rst_inject(c, "PR_SET_CHILD_SUBREAPER", SYS_prctl, PR_SET_CHILD_SUBREAPER, 1,
-			       0, 0, 0, 0);
+		r = rst_inject(c, "PR_SET_CHILD_SUBREAPER", SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0,
+			       0, 0, 0);
 	if (r >= 0 && t->thp_disable != pt->thp_disable)
 		r = rst_inject(c, "PR_SET_THP_DISABLE", SYS_prctl, PR_SET_THP_DISABLE,
 			       t->thp_disable, 0, 0, 0, 0);
 	if (r >= 0 && t->has_dumpable && (!pt->has_dumpable || t->dumpable != pt->dumpable))
-		r = rst_inject(c, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE, t->dumpable,
-			       0, 0, 0, 0);
+		r = rst_inject(c, "PR_SET_DUMPABLE", SYS_prctl, PR_SET_DUMPABLE, t->dumpable, 0, 0,
+			       0, 0);
 	return r < 0 ? r : 0;
 }
 
@@ -570,8 +573,8 @@ int rst_proc_set_pgid(struct rst_proc *c)
 	if (t->pgid == t->pid || (t->pgid == rt->pgid && rt->pgid != rt->pid))
 		return 0;
 	/* its own view when it lives in a pid ns below ours (a context) */
-	now = c->img->ctxe ? rst_inject(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0)
-			    : getpgid(c->pid);
+	now = c->img->ctxe ? rst_inject(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0) :
+			     getpgid(c->pid);
 	if (now == (pid_t)t->pgid)
 		return 0;
 	r = rst_inject(c, "setpgid", SYS_setpgid, 0, t->pgid, 0, 0, 0, 0);
@@ -603,7 +606,7 @@ int rst_proc_make_zombie(struct rst_proc *c)
 			return r;
 		ptrace(PTRACE_SETSIGMASK, c->pid, sizeof(none), &none);
 		regs.rax = SYS_kill;
-		regs.rdi = c->task->pid;	/* as the zombie numbers itself */
+		regs.rdi = c->task->pid; /* as the zombie numbers itself */
 		regs.rsi = sig;
 	} else {
 		regs.rax = SYS_exit_group;
@@ -702,7 +705,8 @@ int helpers_plan(struct rst_image *img)
 			    !pt->child_subreaper) {
 				pr_err("pid %u: session %u cannot be rebuilt under parent %u "
 				       "(supported: a session whose leader exited, under a child "
-				       "subreaper)\n", t->pid, t->sid, pt->pid);
+				       "subreaper)\n",
+				       t->pid, t->sid, pt->pid);
 				return -ENOTSUP;
 			}
 			c->forker = helper_get(img, t->sid, c->parent, c->parent, true);
@@ -715,8 +719,8 @@ int helpers_plan(struct rst_image *img)
 		    ((t->has_files_id && pt->has_files_id && t->files_id == pt->files_id) ||
 		     (t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id))) {
 			pr_err("pid %u shares its fd table or fs info with its parent %u but "
-			       "must be forked by a session helper: not supported\n", t->pid,
-			       pt->pid);
+			       "must be forked by a session helper: not supported\n",
+			       t->pid, pt->pid);
 			return -ENOTSUP;
 		}
 		inherited_pgid = by_helper ? f->task->pgid : pt->pgid;

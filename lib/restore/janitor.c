@@ -31,9 +31,9 @@
 #include "restore/restore.h"
 #include "util/keeper.h"
 
-#define JANITOR_COMMIT	'c'
-#define JANITOR_PID	'p'
-#define JANITOR_WAIT_MS	5000
+#define JANITOR_COMMIT 'c'
+#define JANITOR_PID 'p'
+#define JANITOR_WAIT_MS 5000
 #define JANITOR_MAX_PIDS 65536
 
 /*
@@ -81,8 +81,10 @@ static int janitor_recv(int sk, int *fd)
 {
 	char c = 0, cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { &c, 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm;
 	ssize_t r;
 

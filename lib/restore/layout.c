@@ -28,8 +28,8 @@ static bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2)
  * Lowest page-aligned address >= min where len bytes overlap none of busy
  * and end at or below max.  Returns 0 if there is none.
  */
-uint64_t layout_find_free(const struct rst_range *busy, size_t n, uint64_t len,
-			  uint64_t min, uint64_t max)
+uint64_t layout_find_free(const struct rst_range *busy, size_t n, uint64_t len, uint64_t min,
+			  uint64_t max)
 {
 	uint64_t cand = page_up(min);
 	bool moved = true;
@@ -53,8 +53,8 @@ uint64_t layout_find_free(const struct rst_range *busy, size_t n, uint64_t len,
  * Fills holes with the ranges of [0, top) not covered by keep (any order,
  * may overlap).  Returns the number of holes, at most max.
  */
-size_t layout_holes(const struct rst_range *keep, size_t n, uint64_t top,
-		    struct rst_range *holes, size_t max)
+size_t layout_holes(const struct rst_range *keep, size_t n, uint64_t top, struct rst_range *holes,
+		    size_t max)
 {
 	struct rst_range k[8];
 	uint64_t cur = 0;
@@ -63,7 +63,7 @@ size_t layout_holes(const struct rst_range *keep, size_t n, uint64_t top,
 	if (n > ARRAY_SIZE(k))
 		return 0;
 	memcpy(k, keep, n * sizeof(*k));
-	for (i = 1; i < n; i++)		/* insertion sort, n is tiny */
+	for (i = 1; i < n; i++) /* insertion sort, n is tiny */
 		for (j = i; j > 0 && k[j].start < k[j - 1].start; j--) {
 			struct rst_range t = k[j];
 
@@ -138,8 +138,8 @@ int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range
 			for (j = 0; j < n; j++)
 				if (v[j].have_ours && v[j].ours.start == moves[i].from)
 					break;
-			moves[nm++] = (struct rst_move){ moves[i].to, moves[i].len,
-							 v[j].target.start };
+			moves[nm++] =
+				(struct rst_move){ moves[i].to, moves[i].len, v[j].target.start };
 		}
 	}
 	free(avoid);
@@ -217,7 +217,7 @@ int layout_plan(struct rst_image *img)
 	layout_fds(img);
 	ret = rshm_plan(img, img->stage_base + (int)img->nr_files);
 	if (!ret)
-		ret = seccomp_plan(img, &tail);	/* tail: the largest filter program */
+		ret = seccomp_plan(img, &tail); /* tail: the largest filter program */
 	if (ret)
 		return ret;
 	img->temp_base = img->stage_base + (int)img->nr_files + rshm_pool_count(img);

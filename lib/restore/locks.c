@@ -24,8 +24,7 @@ static const char *const kind_names[] = { "POSIX", "OFD", "flock", "lease" };
 /* The process that takes locks of table files_id: the first holding it. */
 static bool takes_locks(const struct rst_proc *c, uint32_t files_id)
 {
-	return c->fdt && c->fdt->files_id == files_id &&
-	       !(c->parent && c->parent->fdt == c->fdt);
+	return c->fdt && c->fdt->files_id == files_id && !(c->parent && c->parent->fdt == c->fdt);
 }
 
 /* fd's entry in c's table, if it is on description file_id. */
@@ -49,8 +48,9 @@ static int check_lock(const struct rst_image *img, const LockEntry *l, size_t id
 		if (img->procs[p]->task->state != TASK_STATE_DEAD &&
 		    takes_locks(img->procs[p], l->files_id))
 			c = img->procs[p];
-	if ((unsigned)l->kind > LOCK_KIND__LOCK_LEASE || (unsigned)l->type > LOCK_TYPE__LOCK_WRITE ||
-	    l->start > INT64_MAX || l->len > INT64_MAX - l->start) {
+	if ((unsigned)l->kind > LOCK_KIND__LOCK_LEASE ||
+	    (unsigned)l->type > LOCK_TYPE__LOCK_WRITE || l->start > INT64_MAX ||
+	    l->len > INT64_MAX - l->start) {
 		pr_err("image: lock %zu: bad kind, type or range\n", idx);
 		return -EBADMSG;
 	}
@@ -86,12 +86,14 @@ static int take_lock(struct rst_proc *c, const LockEntry *l)
 	case LOCK_KIND__LOCK_POSIX:
 	case LOCK_KIND__LOCK_OFD:
 		r = inject_write(c->pid, arg, &fl, sizeof(fl));
-		r = r ? : rst_inject(c, NULL, SYS_fcntl, l->fd, l->kind == LOCK_KIND__LOCK_OFD ?
-				     F_OFD_SETLK : F_SETLK, arg, 0, 0, 0);
+		r = r	  ?:
+			    rst_inject(c, NULL, SYS_fcntl, l->fd,
+				       l->kind == LOCK_KIND__LOCK_OFD ? F_OFD_SETLK : F_SETLK, arg,
+				       0, 0, 0);
 		break;
 	case LOCK_KIND__LOCK_FLOCK:
-		r = rst_inject(c, NULL, SYS_flock, l->fd, (wr ? LOCK_EX : LOCK_SH) | LOCK_NB,
-			       0, 0, 0, 0);
+		r = rst_inject(c, NULL, SYS_flock, l->fd, (wr ? LOCK_EX : LOCK_SH) | LOCK_NB, 0, 0,
+			       0, 0);
 		break;
 	default:
 		r = rst_inject(c, NULL, SYS_fcntl, l->fd, F_SETLEASE, fl.l_type, 0, 0, 0);
@@ -99,10 +101,9 @@ static int take_lock(struct rst_proc *c, const LockEntry *l)
 	}
 	if (r >= 0)
 		return 0;
-	pr_err("pid %d fd %u (%s): cannot take its %s %s lock [%llu, +%llu]: %s\n", c->pid,
-	       l->fd, f && f->fe->path ? f->fe->path : "?", kind_names[l->kind],
-	       wr ? "write" : "read", (unsigned long long)l->start, (unsigned long long)l->len,
-	       strerror((int)-r));
+	pr_err("pid %d fd %u (%s): cannot take its %s %s lock [%llu, +%llu]: %s\n", c->pid, l->fd,
+	       f && f->fe->path ? f->fe->path : "?", kind_names[l->kind], wr ? "write" : "read",
+	       (unsigned long long)l->start, (unsigned long long)l->len, strerror((int)-r));
 	return (int)r;
 }
 

@@ -25,8 +25,8 @@
  * "what" on failure unless what is NULL.
  */
 long rst_inject(struct rst_proc *proc, const char *what, long nr, unsigned long a0,
-		unsigned long a1, unsigned long a2, unsigned long a3,
-		unsigned long a4, unsigned long a5)
+		unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
+		unsigned long a5)
 {
 	long r = inject_call(proc->inp ? proc->inp : &proc->in, nr, a0, a1, a2, a3, a4, a5);
 
@@ -109,19 +109,16 @@ static int map_one(struct rst_proc *proc, const VmaEntry *v)
 	return 0;
 }
 
-#define PR_SET_VMA_VXCR			0x53564d41	/* PR_SET_VMA */
-#define PR_SET_VMA_ANON_NAME_VXCR	0
+#define PR_SET_VMA_VXCR 0x53564d41 /* PR_SET_VMA */
+#define PR_SET_VMA_ANON_NAME_VXCR 0
 
 static const struct {
 	uint64_t bit;
 	int advice;
 } madv_map[] = {
-	{ VXCR_MADV_DONTFORK, MADV_DONTFORK },
-	{ VXCR_MADV_DONTDUMP, MADV_DONTDUMP },
-	{ VXCR_MADV_HUGEPAGE, MADV_HUGEPAGE },
-	{ VXCR_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
-	{ VXCR_MADV_WIPEONFORK, MADV_WIPEONFORK },
-	{ VXCR_MADV_MERGEABLE, MADV_MERGEABLE },
+	{ VXCR_MADV_DONTFORK, MADV_DONTFORK },	   { VXCR_MADV_DONTDUMP, MADV_DONTDUMP },
+	{ VXCR_MADV_HUGEPAGE, MADV_HUGEPAGE },	   { VXCR_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
+	{ VXCR_MADV_WIPEONFORK, MADV_WIPEONFORK }, { VXCR_MADV_MERGEABLE, MADV_MERGEABLE },
 };
 
 static int advise_one(struct rst_proc *proc, const VmaEntry *v)
@@ -187,8 +184,8 @@ static int check_shmem_ids(const struct rst_proc *proc)
 			if (proc->vmas[j]->kind == VMA_KIND__VMA_SHMEM &&
 			    proc->vmas[j]->shmem_id == v->shmem_id) {
 				pr_err("shared memory object %u is mapped at %#llx and %#llx: "
-				       "not supported yet\n", v->shmem_id,
-				       (unsigned long long)v->start,
+				       "not supported yet\n",
+				       v->shmem_id, (unsigned long long)v->start,
 				       (unsigned long long)proc->vmas[j]->start);
 				return -ENOTSUP;
 			}
@@ -352,12 +349,17 @@ static int set_mm_map(struct rst_proc *proc)
 	const MmEntry *mm = proc->mm;
 	uint64_t data = proc->img->scratch + RST_SCRATCH_DATA;
 	struct prctl_mm_map map = {
-		.start_code = mm->start_code, .end_code = mm->end_code,
-		.start_data = mm->start_data, .end_data = mm->end_data,
-		.start_brk = mm->start_brk, .brk = mm->brk,
+		.start_code = mm->start_code,
+		.end_code = mm->end_code,
+		.start_data = mm->start_data,
+		.end_data = mm->end_data,
+		.start_brk = mm->start_brk,
+		.brk = mm->brk,
 		.start_stack = mm->start_stack,
-		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
-		.env_start = mm->env_start, .env_end = mm->env_end,
+		.arg_start = mm->arg_start,
+		.arg_end = mm->arg_end,
+		.env_start = mm->env_start,
+		.env_end = mm->env_end,
 		.auxv = (__u64 *)(uintptr_t)(data + RST_SCR_AUXV),
 		.auxv_size = auxv_words(mm) * 8,
 		.exe_fd = (uint32_t)-1,
@@ -397,8 +399,8 @@ int mem_restore_finish(struct rst_proc *proc)
 
 		if (map_prot(proc, v) == v->prot)
 			continue;
-		r = rst_inject(proc, "mprotect", SYS_mprotect, v->start, v->end - v->start,
-			       v->prot, 0, 0, 0);
+		r = rst_inject(proc, "mprotect", SYS_mprotect, v->start, v->end - v->start, v->prot,
+			       0, 0, 0);
 		if (r < 0)
 			return r;
 	}

@@ -19,5 +19,7 @@ static int open_memfd(const struct rst_image *img, struct rst_file *f)
 }
 
 const struct rst_fd_kind rst_fd_memfd = {
-	.kind = FILE_KIND__FILE_MEMFD, .name = "memfd", .open = open_memfd,
+	.kind = FILE_KIND__FILE_MEMFD,
+	.name = "memfd",
+	.open = open_memfd,
 };

@@ -33,20 +33,28 @@ static mode_t kind_type(const FileEntry *fe)
 
 	if (k && k->type)
 		return k->type;
-	return fe->has_mode ? fe->mode & S_IFMT : S_IFREG;	/* as dumped */
+	return fe->has_mode ? fe->mode & S_IFMT : S_IFREG; /* as dumped */
 }
 
 static const char *type_name(mode_t type)
 {
 	switch (type & S_IFMT) {
-	case S_IFIFO: return "a FIFO";
-	case S_IFCHR: return "a character device";
-	case S_IFBLK: return "a block device";
-	case S_IFDIR: return "a directory";
-	case S_IFREG: return "a regular file";
-	case S_IFLNK: return "a symlink";
-	case S_IFSOCK: return "a socket";
-	default: return "an unknown kind of file";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFREG:
+		return "a regular file";
+	case S_IFLNK:
+		return "a symlink";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "an unknown kind of file";
 	}
 }
 

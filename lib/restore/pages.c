@@ -102,8 +102,8 @@ int pages_owner(struct rst_proc *proc, const struct page_rec *pr)
 	size_t i, me;
 
 	if (rec->type == IMG_REC_PAGES ? p->mm_id == mm_id_of(proc) :
-	    shmem_addr(proc, p->mm_id, p->addr) != 0 ||
-	    rshm_filled_by_us(rshm_find(img, p->mm_id)))
+					 shmem_addr(proc, p->mm_id, p->addr) != 0 ||
+						 rshm_filled_by_us(rshm_find(img, p->mm_id)))
 		return 1;
 	for (me = 0; me < img->nr_procs && img->procs[me] != proc; me++)
 		;
@@ -113,7 +113,7 @@ int pages_owner(struct rst_proc *proc, const struct page_rec *pr)
 		if (!c->mm)
 			continue;
 		if (rec->type == IMG_REC_PAGES ? p->mm_id == mm_id_of(c) :
-		    shmem_addr(c, p->mm_id, p->addr) != 0)
+						 shmem_addr(c, p->mm_id, p->addr) != 0)
 			return 0;
 	}
 	pr_err("image: record %llu: pages of %s %u %s\n", (unsigned long long)rec->index,
@@ -129,8 +129,8 @@ int pages_owner(struct rst_proc *proc, const struct page_rec *pr)
 static int file_shared_pages(const struct img_record *rec, const VmaEntry *v)
 {
 	pr_err("image: record %llu: pages for the shared file mapping at %#llx: "
-	       "refusing to write into a file\n", (unsigned long long)rec->index,
-	       (unsigned long long)v->start);
+	       "refusing to write into a file\n",
+	       (unsigned long long)rec->index, (unsigned long long)v->start);
 	return -EPERM;
 }
 
@@ -159,15 +159,14 @@ static int zero_range(struct rst_proc *proc, const struct page_rec *pr, bool dry
 		return file_shared_pages(pr->rec, v);
 	if (dry)
 		return 0;
-	r = rst_inject(proc, "madvise(MADV_DONTNEED)", SYS_madvise, p->addr, len, MADV_DONTNEED,
-		       0, 0, 0);
+	r = rst_inject(proc, "madvise(MADV_DONTNEED)", SYS_madvise, p->addr, len, MADV_DONTNEED, 0,
+		       0, 0);
 	return r < 0 ? r : 0;
 }
 
 static int bad_length(const struct page_rec *pr)
 {
-	pr_err("image: record %llu: bad page record length\n",
-	       (unsigned long long)pr->rec->index);
+	pr_err("image: record %llu: bad page record length\n", (unsigned long long)pr->rec->index);
 	return -EBADMSG;
 }
 
@@ -246,7 +245,7 @@ int pages_restore(struct rst_proc *proc)
 	struct rst_stream *st = &proc->img->stream;
 	struct img_record rec = st->pending;
 	int ret = 0, err, more = st->have_pending;
-	bool uffd = proc->role == RST_ROOT;	/* children: COW areas, no uffd */
+	bool uffd = proc->role == RST_ROOT; /* children: COW areas, no uffd */
 
 	if (uffd)
 		ret = uffd_setup(proc);
@@ -254,7 +253,7 @@ int pages_restore(struct rst_proc *proc)
 		if (rec.type == IMG_REC_PAGES || rec.type == IMG_REC_SHMEM_PAGES) {
 			struct page_rec pr;
 
-			ret = page_parts(&rec, &pr) ? : pages_owner(proc, &pr);
+			ret = page_parts(&rec, &pr) ?: pages_owner(proc, &pr);
 			if (ret == 0)
 				break;
 			ret = ret < 0 ? ret : apply_record(proc, &pr, false);

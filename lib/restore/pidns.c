@@ -29,7 +29,7 @@
 
 /* What the init reports besides its result. */
 struct ns_report {
-	pid_t pid;		/* root, as the namespace sees it */
+	pid_t pid; /* root, as the namespace sees it */
 	uint64_t total_ns;
 	uint64_t pages;
 };
@@ -60,8 +60,7 @@ static void __attribute__((noreturn)) be_init(pid_t root)
 	_exit(code);
 }
 
-static void __attribute__((noreturn)) ns_child(int fd, const struct vxcr_restore_opts *o,
-					       int wr)
+static void __attribute__((noreturn)) ns_child(int fd, const struct vxcr_restore_opts *o, int wr)
 {
 	struct vxcr_restore_opts inner = *o;
 	struct vxcr_restore_stats st = { 0 };
@@ -71,7 +70,7 @@ static void __attribute__((noreturn)) ns_child(int fd, const struct vxcr_restore
 	/* our parent is outside the namespace: getppid() says 0 while it lives */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != 0)
 		_exit(1);
-	err_clear();	/* ours to report: what fails from here on */
+	err_clear(); /* ours to report: what fails from here on */
 	inner.pidns = false;
 	in_ns_child = true;
 	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) ||
@@ -84,7 +83,7 @@ static void __attribute__((noreturn)) ns_child(int fd, const struct vxcr_restore
 	rep.total_ns = st.total_ns;
 	rep.pages = st.pages_restored;
 	if (!ret)
-		prctl(PR_SET_PDEATHSIG, 0);	/* before the report: our parent may exit at once */
+		prctl(PR_SET_PDEATHSIG, 0); /* before the report: our parent may exit at once */
 	if (report_send(wr, ret, &rep, sizeof(rep)))
 		_exit(1);
 	be_init(rep.pid);
@@ -110,8 +109,7 @@ static pid_t root_seen_from_here(pid_t init)
 int restore_pidns(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		  struct vxcr_restore_stats *st)
 {
-	struct vxcr_clone_args ca = { .flags = CLONE_NEWPID | CLONE_NEWNS,
-				      .exit_signal = SIGCHLD };
+	struct vxcr_clone_args ca = { .flags = CLONE_NEWPID | CLONE_NEWNS, .exit_signal = SIGCHLD };
 	struct ns_report rep;
 	int p[2], ret;
 	long r;

@@ -19,8 +19,8 @@
 /* F_SETPIPE_SZ as recorded (refused by a limit: the default).  0/-errno. */
 static int set_pipe_size(int fd, const FileEntry *fe)
 {
-	if (fe->has_pipe_size && fe->pipe_size &&
-	    fcntl(fd, F_SETPIPE_SZ, fe->pipe_size) < 0 && errno != EPERM) {
+	if (fe->has_pipe_size && fe->pipe_size && fcntl(fd, F_SETPIPE_SZ, fe->pipe_size) < 0 &&
+	    errno != EPERM) {
 		pr_perror("pipe %u: F_SETPIPE_SZ %u", fe->pipe_id, fe->pipe_size);
 		return -errno;
 	}
@@ -56,7 +56,8 @@ static int open_pipe(const struct rst_image *img, struct rst_file *f)
 	snprintf(what, sizeof(what), "pipe %u", f->fe->pipe_id);
 	ret = set_pipe_size(p[0], f->fe);
 	if (!ret)
-		ret = rst_write_chunks(img->pdata, img->nr_pdata, f->fe->pipe_id, p[1], false, what);
+		ret = rst_write_chunks(img->pdata, img->nr_pdata, f->fe->pipe_id, p[1], false,
+				       what);
 	if (ret) {
 		close(p[0]);
 		close(p[1]);
@@ -86,7 +87,7 @@ static int open_fifo(const struct rst_image *img, struct rst_file *f)
 	uint32_t id = fe->has_pipe_id ? fe->pipe_id : fe->id;
 	int rw, fd, ret;
 
-	rw = rst_open_recorded(fe, O_RDWR | O_NONBLOCK);	/* checked: a FIFO */
+	rw = rst_open_recorded(fe, O_RDWR | O_NONBLOCK); /* checked: a FIFO */
 	if (rw < 0)
 		return rw;
 	fd = rst_open_recorded(fe, (fe->flags & ~OPEN_FLAGS_DROP) | O_NONBLOCK);
@@ -112,9 +113,14 @@ out_close:
 }
 
 const struct rst_fd_kind rst_fd_pipe = {
-	.kind = FILE_KIND__FILE_PIPE, .name = "pipe", .open = open_pipe,
+	.kind = FILE_KIND__FILE_PIPE,
+	.name = "pipe",
+	.open = open_pipe,
 };
 const struct rst_fd_kind rst_fd_fifo = {
-	.kind = FILE_KIND__FILE_FIFO, .name = "FIFO", .type = S_IFIFO,
-	.check_host = files_check_path, .open = open_fifo,
+	.kind = FILE_KIND__FILE_FIFO,
+	.name = "FIFO",
+	.type = S_IFIFO,
+	.check_host = files_check_path,
+	.open = open_fifo,
 };

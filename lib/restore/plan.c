@@ -15,12 +15,12 @@
 /* Where plan.c keeps the decoded records of one type (RST_KEPT_RECORDS). */
 struct kept_rec {
 	uint32_t type;
-	size_t arr;		/* offsetof the array in struct rst_records */
-	size_t n;		/* ... and of its count */
+	size_t arr; /* offsetof the array in struct rst_records */
+	size_t n;   /* ... and of its count */
 };
 
-#define KEPT_ROW(t, field, ctype)						\
-	{ IMG_REC_##t, offsetof(struct rst_records, field),			\
+#define KEPT_ROW(t, field, ctype)                           \
+	{ IMG_REC_##t, offsetof(struct rst_records, field), \
 	  offsetof(struct rst_records, n_##field) },
 
 static const struct kept_rec kept_recs[] = { RST_KEPT_RECORDS(KEPT_ROW) };
@@ -59,8 +59,8 @@ static int keep(struct rst_image *img, const struct kept_rec *k, const struct im
 
 	ret = img_unpack(rec, d->pb, &m);
 	if (ret) {
-		pr_err("image: record %llu (%s) does not unpack\n",
-		       (unsigned long long)rec->index, d->pb->short_name);
+		pr_err("image: record %llu (%s) does not unpack\n", (unsigned long long)rec->index,
+		       d->pb->short_name);
 		return ret;
 	}
 	na = realloc(*arr, (*n + 1) * sizeof(*na));
@@ -102,8 +102,7 @@ static int add_file(struct rst_image *img, const struct img_record *rec)
 
 	ret = img_unpack(rec, &file_entry__descriptor, &m);
 	if (ret) {
-		pr_err("image: FILE record %llu does not unpack\n",
-		       (unsigned long long)rec->index);
+		pr_err("image: FILE record %llu does not unpack\n", (unsigned long long)rec->index);
 		return ret;
 	}
 	nf = realloc(img->files, (img->nr_files + 1) * sizeof(*nf));
@@ -178,12 +177,9 @@ static const struct {
 	uint32_t type;
 	int (*read)(struct rst_image *img, const struct img_record *rec);
 } readers[] = {
-	{ IMG_REC_CONTEXT, add_context },
-	{ IMG_REC_FILE, add_file },
-	{ IMG_REC_FILE_DATA, add_fdata },
-	{ IMG_REC_PIPE_DATA, add_pdata },
-	{ IMG_REC_PAGES, end_plan },
-	{ IMG_REC_SHMEM_PAGES, end_plan },
+	{ IMG_REC_CONTEXT, add_context }, { IMG_REC_FILE, add_file },
+	{ IMG_REC_FILE_DATA, add_fdata }, { IMG_REC_PIPE_DATA, add_pdata },
+	{ IMG_REC_PAGES, end_plan },	  { IMG_REC_SHMEM_PAGES, end_plan },
 };
 
 /*
@@ -275,8 +271,8 @@ static int plan_vmas(struct rst_proc *proc)
 			continue;
 		if (v->start >= v->end || (v->start | v->end) & (RST_PAGE - 1) ||
 		    v->end > RST_TASK_TOP) {
-			pr_err("image: bad memory area %#llx-%#llx\n",
-			       (unsigned long long)v->start, (unsigned long long)v->end);
+			pr_err("image: bad memory area %#llx-%#llx\n", (unsigned long long)v->start,
+			       (unsigned long long)v->end);
 			return -EINVAL;
 		}
 		proc->vmas[n++] = v;
@@ -289,7 +285,7 @@ static int plan_vmas(struct rst_proc *proc)
 			return -EINVAL;
 		}
 	}
-	for (i = 0; i < n; i++)		/* drop vdso/vvar, keeping the order */
+	for (i = 0; i < n; i++) /* drop vdso/vvar, keeping the order */
 		if (proc->vmas[i]->kind < VMA_KIND__VMA_VDSO)
 			proc->vmas[proc->nr_vmas++] = proc->vmas[i];
 	return 0;
@@ -320,13 +316,15 @@ static int plan_kinds(struct rst_image *img)
 }
 
 /* A per-task record whose key field equals key, or NULL. */
-#define FIND(arr, n, keyf, key, fallback) ({					\
-	__typeof__(arr[0]) _f = NULL;						\
-	for (size_t _i = 0; _i < (n); _i++)					\
-		if ((arr[_i]->has_##keyf && arr[_i]->keyf == (key)) ||		\
-		    (!arr[_i]->has_##keyf && (fallback)))			\
-			_f = arr[_i];						\
-	_f; })
+#define FIND(arr, n, keyf, key, fallback)                                      \
+	({                                                                     \
+		__typeof__(arr[0]) _f = NULL;                                  \
+		for (size_t _i = 0; _i < (n); _i++)                            \
+			if ((arr[_i]->has_##keyf && arr[_i]->keyf == (key)) || \
+			    (!arr[_i]->has_##keyf && (fallback)))              \
+				_f = arr[_i];                                  \
+		_f;                                                            \
+	})
 
 /* Threads of a live process: one CORE per tid, leader first. */
 static int plan_threads(struct rst_proc *proc, const struct rst_records *r)
@@ -355,8 +353,8 @@ static int plan_threads(struct rst_proc *proc, const struct rst_records *r)
 			       tid);
 			return -EINVAL;
 		}
-		if (proc->threads[i].core->has_files_id && (!t->has_files_id ||
-		    proc->threads[i].core->files_id != t->files_id)) {
+		if (proc->threads[i].core->has_files_id &&
+		    (!t->has_files_id || proc->threads[i].core->files_id != t->files_id)) {
 			uint32_t fid = proc->threads[i].core->files_id;
 
 			proc->threads[i].fdt = FIND(r->fdt, r->n_fdt, files_id, fid, false);
@@ -401,11 +399,13 @@ static int plan_proc(struct rst_proc *proc, const struct rst_records *r, size_t 
 	proc->fdt = FIND(r->fdt, r->n_fdt, files_id, id, one);
 	if (!proc->creds || !proc->sigs || !proc->mm || !proc->fdt) {
 		pr_err("image: incomplete: pid %u has no %s record\n", t->pid,
-		       !proc->creds ? "CREDS" : !proc->sigs ? "SIGNALS" :
-		       !proc->mm ? "MM" : "FDTABLE");
+		       !proc->creds ? "CREDS" :
+		       !proc->sigs  ? "SIGNALS" :
+		       !proc->mm    ? "MM" :
+				      "FDTABLE");
 		return -EINVAL;
 	}
-	return plan_threads(proc, r) ? : plan_vmas(proc);
+	return plan_threads(proc, r) ?: plan_vmas(proc);
 }
 
 /*
@@ -490,7 +490,8 @@ static int plan_signed(struct rst_image *img)
 		pr_err("image: not signed (--trusted-keys takes signed images only)\n");
 	else
 		pr_err("image: record %llu: the records before the pages carry no "
-		       "trusted signature\n", (unsigned long long)img->stream.pending.index);
+		       "trusted signature\n",
+		       (unsigned long long)img->stream.pending.index);
 	return -EKEYREJECTED;
 }
 
@@ -543,7 +544,11 @@ static void free_chunks(struct rst_chunk *c, size_t n)
 	free(c);
 }
 
-#define FREE_MSG(m) do { if (m) protobuf_c_message_free_unpacked(&(m)->base, NULL); } while (0)
+#define FREE_MSG(m)                                                         \
+	do {                                                                \
+		if (m)                                                      \
+			protobuf_c_message_free_unpacked(&(m)->base, NULL); \
+	} while (0)
 
 /* Frees the kept records of one type. */
 static void free_kept(struct rst_records *r, const struct kept_rec *k)

@@ -115,10 +115,8 @@ static int build_proc(struct rst_proc *c)
  * last, for all processes together).
  */
 static int (*const finish_steps[])(struct rst_proc *c) = {
-	timers_restore,
-	mem_restore_finish,
-	threads_close_pool,
-	locks_restore,		/* fds final, pool closed, creds not yet */
+	timers_restore,	    mem_restore_finish,
+	threads_close_pool, locks_restore, /* fds final, pool closed, creds not yet */
 	creds_restore,
 };
 
@@ -160,7 +158,7 @@ static int finish_tree(struct rst_image *img)
 	if (!ret)
 		ret = rshm_finish(img);
 	if (!ret && img->freeze_cgroup)
-		ret = ctx_freeze(img);	/* SCHED_PAUSE: frozen before its first instruction */
+		ret = ctx_freeze(img); /* SCHED_PAUSE: frozen before its first instruction */
 	for (i = 0; !ret && i < img->nr_procs; i++)
 		if (img->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = core_release(img->procs[i]);
@@ -258,7 +256,7 @@ static int restore_image(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	if (!ret)
 		ret = check_plan(img);
 	pr_debug("stage checks done at %.3f ms\n", (now_ns() - t0) / 1e6);
-	if (!ret && img->ctxe)	/* restore_run() runs in the context's supervisor */
+	if (!ret && img->ctxe) /* restore_run() runs in the context's supervisor */
 		ret = restore_context(img, pid, st);
 	else if (!ret)
 		ret = restore_run(img, pid, st);
@@ -286,7 +284,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 	}
 	pin_to_one_cpu(img);
 	ret = img->nr_procs > 1 || img->recs.n_sysv ? rst_janitor_start(img) : 0;
-	ret = ret ? : tree_clone(img);
+	ret = ret ?: tree_clone(img);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	test_pause("child");
 	if (!ret)
@@ -296,7 +294,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 		rst_tree_kill(img);
 		goto out;
 	}
-	rst_janitor_commit(img, true);	/* the tree runs on its own */
+	rst_janitor_commit(img, true); /* the tree runs on its own */
 	*pid = rst_root(img)->pid;
 	for (size_t i = 0; i < img->nr_procs; i++) {
 		pages += img->procs[i]->pages;

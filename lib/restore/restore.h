@@ -36,25 +36,25 @@
 #include "seccomp.pb-c.h"
 #include "lock.pb-c.h"
 
-#define RST_PAGE		4096ULL
-#define RST_TASK_TOP		0x7ffffffff000ULL	/* end of 47-bit user space */
-#define RST_MAP_MIN		0x100000ULL		/* lowest scratch address */
-#define RST_SCRATCH_DATA	RST_PAGE		/* data part of the scratch area */
+#define RST_PAGE 4096ULL
+#define RST_TASK_TOP 0x7ffffffff000ULL /* end of 47-bit user space */
+#define RST_MAP_MIN 0x100000ULL	       /* lowest scratch address */
+#define RST_SCRATCH_DATA RST_PAGE      /* data part of the scratch area */
 /* Offsets inside the scratch data page(s). */
-#define RST_SCR_MMMAP		0x000	/* struct prctl_mm_map */
-#define RST_SCR_AUXV		0x100	/* saved auxv, up to 0x400 bytes */
-#define RST_SCR_CAPS		0x500	/* capset header + data */
-#define RST_SCR_MISC		0x600	/* small arguments */
-#define RST_SCR_CLONE		0x700	/* clone_args + set_tid for fork/threads */
-#define RST_SCR_GROUPS		0x800	/* setgroups list */
-#define RST_SCR_SECCOMP		0x800	/* a seccomp filter program (the tail after
+#define RST_SCR_MMMAP 0x000  /* struct prctl_mm_map */
+#define RST_SCR_AUXV 0x100   /* saved auxv, up to 0x400 bytes */
+#define RST_SCR_CAPS 0x500   /* capset header + data */
+#define RST_SCR_MISC 0x600   /* small arguments */
+#define RST_SCR_CLONE 0x700  /* clone_args + set_tid for fork/threads */
+#define RST_SCR_GROUPS 0x800 /* setgroups list */
+#define RST_SCR_SECCOMP \
+	0x800 /* a seccomp filter program (the tail after
 					 * 0x800 holds one thing at a time: groups,
 					 * a path, a filter) */
-#define RST_AUXV_MAX		((0x500 - RST_SCR_AUXV) / 8)
+#define RST_AUXV_MAX ((0x500 - RST_SCR_AUXV) / 8)
 /* ptrace options of every task we restore (tree.c, fork.c, seccomp.c) */
-#define RST_TRACE_OPTS		(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | \
-				 PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE)
-
+#define RST_TRACE_OPTS \
+	(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE)
 
 enum { RST_VVAR, RST_VVAR_VCLOCK, RST_VDSO, RST_NR_VDSO };
 
@@ -87,10 +87,10 @@ struct rst_file;
  * open, before any fd is placed: what needs other descriptions open).
  */
 struct rst_fd_kind {
-	uint32_t kind;			/* FILE_KIND__* */
+	uint32_t kind; /* FILE_KIND__* */
 	const char *name;
-	mode_t type;			/* S_IF* a path reopened must be; 0: as recorded */
-	bool stdio;			/* may take vxrestore's own fd 0-2 (a terminal) */
+	mode_t type; /* S_IF* a path reopened must be; 0: as recorded */
+	bool stdio;  /* may take vxrestore's own fd 0-2 (a terminal) */
 	int (*check_image)(const struct rst_image *img, const struct rst_file *f);
 	int (*check_host)(const struct rst_image *img, const struct rst_file *f);
 	int (*open)(const struct rst_image *img, struct rst_file *f);
@@ -100,11 +100,11 @@ struct rst_fd_kind {
 /* One open file description of the image. */
 struct rst_file {
 	FileEntry *fe;
-	const struct rst_fd_kind *kind;	/* set by the plan: never NULL after it */
-	int stage_fd;		/* child: where it was opened, -1 if not yet */
-	int map_fd;		/* helper fd for mappings / exe, -1 if none */
-	bool map_write;		/* a shared writable mapping needs O_RDWR */
-	bool inherited;		/* external stdio: our fd of the same number */
+	const struct rst_fd_kind *kind; /* set by the plan: never NULL after it */
+	int stage_fd;			/* child: where it was opened, -1 if not yet */
+	int map_fd;			/* helper fd for mappings / exe, -1 if none */
+	bool map_write;			/* a shared writable mapping needs O_RDWR */
+	bool inherited;			/* external stdio: our fd of the same number */
 };
 
 /* One of [vvar], [vvar_vclock], [vdso]: where it is in the clone, where it goes. */
@@ -125,10 +125,10 @@ struct rst_move {
 /* The image stream after the plan, shared by every process of the tree. */
 struct rst_stream {
 	struct img_reader *rd;
-	struct img_record pending;	/* next page record, not applied yet */
-	bool have_pending;		/* false: the trailer was already read */
-	struct img_sink *spool;		/* rest of a piped image (spool.c), or NULL */
-	struct img_source *spool_src;	/* replaying it, or NULL */
+	struct img_record pending;    /* next page record, not applied yet */
+	bool have_pending;	      /* false: the trailer was already read */
+	struct img_sink *spool;	      /* rest of a piped image (spool.c), or NULL */
+	struct img_source *spool_src; /* replaying it, or NULL */
 	uint64_t spool_index;
 };
 
@@ -136,28 +136,28 @@ struct rst_stream {
 struct rst_shmem {
 	uint32_t id;
 	uint64_t size;
-	bool memfd;			/* a memfd (fd or /memfd: mapping) */
+	bool memfd; /* a memfd (fd or /memfd: mapping) */
 	bool sysv_mapped;
-	unsigned mappers;		/* independent mappings (not inherited) */
-	bool pooled;			/* a memfd on pool_fd, mapped from it */
+	unsigned mappers; /* independent mappings (not inherited) */
+	bool pooled;	  /* a memfd on pool_fd, mapped from it */
 	int pool_fd;
-	const FileEntry *file;		/* FILE_MEMFD entry, if any */
-	const SysvShmEntry *sysv;	/* SysV segment, if any */
-	int shmid;			/* its id here */
-	bool created;			/* by us: removed again if the restore fails */
-	int our_fd;			/* parent: our reopen of the pooled memfd */
-	void *ours;			/* parent: our attach of the SysV segment */
-	bool verify;			/* an existing segment: compared, never written */
-	uint8_t *covered;		/* verify: pages the image held (bitmap) */
+	const FileEntry *file;	  /* FILE_MEMFD entry, if any */
+	const SysvShmEntry *sysv; /* SysV segment, if any */
+	int shmid;		  /* its id here */
+	bool created;		  /* by us: removed again if the restore fails */
+	int our_fd;		  /* parent: our reopen of the pooled memfd */
+	void *ours;		  /* parent: our attach of the SysV segment */
+	bool verify;		  /* an existing segment: compared, never written */
+	uint8_t *covered;	  /* verify: pages the image held (bitmap) */
 };
 
 /* One thread of a process being restored (threads[0] is the leader). */
 struct rst_thread {
-	pid_t tid;			/* as we number it (ptrace, /proc) */
-	pid_t vtid;			/* as the image and the task itself number it */
+	pid_t tid;  /* as we number it (ptrace, /proc) */
+	pid_t vtid; /* as the image and the task itself number it */
 	CoreEntry *core;
-	struct inject in;		/* threads[0] uses the process's proc->in */
-	FdtableEntry *fdt;		/* an fd table of its own (no CLONE_FILES), or NULL */
+	struct inject in;  /* threads[0] uses the process's proc->in */
+	FdtableEntry *fdt; /* an fd table of its own (no CLONE_FILES), or NULL */
 };
 
 /*
@@ -169,22 +169,22 @@ struct rst_thread {
  * otherwise (CONTEXT, FILE, the data records, pages) are in plan.c's
  * reader table.
  */
-#define RST_KEPT_RECORDS(R)				\
-	R(TASK, task, TaskEntry)			\
-	R(CREDS, creds, CredsEntry)			\
-	R(SIGNALS, sigs, SignalsEntry)			\
-	R(CORE, core, CoreEntry)			\
-	R(MM, mm, MmEntry)				\
-	R(FDTABLE, fdt, FdtableEntry)			\
-	R(SYSV_SHM, sysv, SysvShmEntry)			\
-	R(SECCOMP, seccomp, SeccompEntry)		\
-	R(LOCK, locks, LockEntry)			\
+#define RST_KEPT_RECORDS(R)               \
+	R(TASK, task, TaskEntry)          \
+	R(CREDS, creds, CredsEntry)       \
+	R(SIGNALS, sigs, SignalsEntry)    \
+	R(CORE, core, CoreEntry)          \
+	R(MM, mm, MmEntry)                \
+	R(FDTABLE, fdt, FdtableEntry)     \
+	R(SYSV_SHM, sysv, SysvShmEntry)   \
+	R(SECCOMP, seccomp, SeccompEntry) \
+	R(LOCK, locks, LockEntry)         \
 	/* one row per type, each ending in a backslash */
 
 /* Every kept record of the image (owned by the image), by type. */
 struct rst_records {
-#define RST_REC_FIELDS(type, field, ctype)	\
-	ctype **field;				\
+#define RST_REC_FIELDS(type, field, ctype) \
+	ctype **field;                     \
 	size_t n_##field;
 	RST_KEPT_RECORDS(RST_REC_FIELDS)
 #undef RST_REC_FIELDS
@@ -207,14 +207,14 @@ struct rst_image {
 
 	/* decoded records */
 	struct rst_records recs;
-	CtxEntry *ctxe;			/* a whole context (ctx.c), else NULL */
-	struct rst_file *files;		/* every open file description */
+	CtxEntry *ctxe;		/* a whole context (ctx.c), else NULL */
+	struct rst_file *files; /* every open file description */
 	size_t nr_files;
-	struct rst_chunk *fdata;	/* deleted file contents */
+	struct rst_chunk *fdata; /* deleted file contents */
 	size_t nr_fdata;
-	struct rst_chunk *pdata;	/* pipe contents */
+	struct rst_chunk *pdata; /* pipe contents */
 	size_t nr_pdata;
-	struct rst_shmem *shm;		/* shared memory objects (shmem.c) */
+	struct rst_shmem *shm; /* shared memory objects (shmem.c) */
 	size_t nr_shm;
 
 	/* processes: the tree in image order, and session/group helpers */
@@ -224,26 +224,26 @@ struct rst_image {
 	size_t nr_helpers;
 
 	/* layout, fixed before the clone so every process and we agree */
-	int max_fd;			/* highest fd of any process, at least 2 */
-	int ctl_fd;			/* the root's C part reports on this fd */
-	int stage_base;			/* first pool fd (files, then shmem pool) */
-	int temp_base;			/* root's C part: opens files above this first */
-	uint64_t scratch;		/* the scratch area, same in every process */
+	int max_fd;	  /* highest fd of any process, at least 2 */
+	int ctl_fd;	  /* the root's C part reports on this fd */
+	int stage_base;	  /* first pool fd (files, then shmem pool) */
+	int temp_base;	  /* root's C part: opens files above this first */
+	uint64_t scratch; /* the scratch area, same in every process */
 	uint64_t scratch_len;
-	struct rst_range *busy;		/* ours and every process's areas */
-	size_t nr_busy;			/* (the scratch address avoids them) */
-	struct rst_vdso vdso[RST_NR_VDSO];	/* .ours only: our own vdso areas */
+	struct rst_range *busy;		   /* ours and every process's areas */
+	size_t nr_busy;			   /* (the scratch address avoids them) */
+	struct rst_vdso vdso[RST_NR_VDSO]; /* .ours only: our own vdso areas */
 
 	/* a whole context (ctx.c) */
-	int ns_cgroup_fd;		/* its cgroup (clone3 into it), -1 */
-	const char *freeze_cgroup;	/* frozen before the tree is let go */
-	const char *pids_cgroup;	/* v1 pids group the init joins */
+	int ns_cgroup_fd;	   /* its cgroup (clone3 into it), -1 */
+	const char *freeze_cgroup; /* frozen before the tree is let go */
+	const char *pids_cgroup;   /* v1 pids group the init joins */
 
 	/* vxrestore itself */
-	int janitor_fd;			/* socket to the janitor (janitor.c), -1 */
+	int janitor_fd; /* socket to the janitor (janitor.c), -1 */
 	pid_t janitor_pid;
-	uint64_t t0;			/* CLOCK_MONOTONIC ns at start, for stage timings */
-	cpu_set_t cpus;			/* our CPU mask before pinning (see restore.c) */
+	uint64_t t0;	/* CLOCK_MONOTONIC ns at start, for stage timings */
+	cpu_set_t cpus; /* our CPU mask before pinning (see restore.c) */
 	bool cpus_saved;
 	int pin_cpu;
 };
@@ -264,35 +264,35 @@ enum rst_role {
 struct rst_proc {
 	struct rst_image *img;
 	enum rst_role role;
-	struct rst_proc *parent;	/* NULL for the root */
-	struct rst_proc *forker;	/* who forks it: parent, or a helper (fork.c) */
+	struct rst_proc *parent; /* NULL for the root */
+	struct rst_proc *forker; /* who forks it: parent, or a helper (fork.c) */
 
 	/* its records (a helper's task is helper_task, the others are NULL) */
 	TaskEntry *task;
 	TaskEntry helper_task;
 	CredsEntry *creds;
 	SignalsEntry *sigs;
-	CoreEntry *core;		/* the leader's */
+	CoreEntry *core; /* the leader's */
 	MmEntry *mm;
 	FdtableEntry *fdt;
-	VmaEntry **vmas;		/* sorted by start, vdso/vvar/vsyscall excluded */
+	VmaEntry **vmas; /* sorted by start, vdso/vvar/vsyscall excluded */
 	size_t nr_vmas;
 	struct rst_thread *threads;
 	size_t nr_threads;
-	struct rst_vdso vdso[RST_NR_VDSO];	/* where they are in it, where they go */
+	struct rst_vdso vdso[RST_NR_VDSO]; /* where they are in it, where they go */
 
 	/* run time */
 	pid_t pid;
-	int ctl_rd;			/* the root: our end of its report pipe, -1 */
+	int ctl_rd; /* the root: our end of its report pipe, -1 */
 	int ctl_wr;
-	int mem_fd;			/* /proc/PID/mem */
+	int mem_fd; /* /proc/PID/mem */
 	struct inject in;
-	struct inject *inp;		/* the thread rst_inject() talks to */
-	int uffd;			/* our copy of its userfaultfd, -1 (uffd.c) */
-	int uffd_child;			/* its number in the process, -1 */
-	bool *uffd_vma;			/* per vmas[i]: registered */
-	bool seccomp_on;		/* filters installed, not suspended (seccomp.c) */
-	unsigned injected;		/* injected syscalls, for the stats */
+	struct inject *inp; /* the thread rst_inject() talks to */
+	int uffd;	    /* our copy of its userfaultfd, -1 (uffd.c) */
+	int uffd_child;	    /* its number in the process, -1 */
+	bool *uffd_vma;	    /* per vmas[i]: registered */
+	bool seccomp_on;    /* filters installed, not suspended (seccomp.c) */
+	unsigned injected;  /* injected syscalls, for the stats */
 	uint64_t pages;
 };
 
@@ -318,15 +318,15 @@ const VmaEntry *plan_vma_at(const struct rst_proc *proc, uint64_t addr);
 int check_plan(struct rst_image *img);
 int check_plan_image(struct rst_image *img);
 pid_t tree_busy_pid(const struct rst_image *img);
-int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours,
-		  size_t nr_ours, bool cap_sys_resource, char *why, size_t whylen);
+int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours, size_t nr_ours,
+		  bool cap_sys_resource, char *why, size_t whylen);
 const char *rlimit_name(unsigned res);
 
 /* layout.c: pure address-space arithmetic */
-uint64_t layout_find_free(const struct rst_range *busy, size_t n, uint64_t len,
-			  uint64_t min, uint64_t max);
-size_t layout_holes(const struct rst_range *keep, size_t n, uint64_t top,
-		    struct rst_range *holes, size_t max);
+uint64_t layout_find_free(const struct rst_range *busy, size_t n, uint64_t len, uint64_t min,
+			  uint64_t max);
+size_t layout_holes(const struct rst_range *keep, size_t n, uint64_t top, struct rst_range *holes,
+		    size_t max);
 int layout_vdso_moves(const struct rst_vdso *v, size_t n, const struct rst_range *busy,
 		      size_t nbusy, struct rst_move *moves, size_t *nmoves);
 int layout_plan(struct rst_image *img);
@@ -345,7 +345,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 /* ctx.c: a whole context (image with a CONTEXT record) */
 int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st);
 uint64_t ctx_clone_flags(const CtxEntry *ce);
-bool restore_in_pidns(void);	/* pidns.c: we run inside --pidns's namespace */
+bool restore_in_pidns(void); /* pidns.c: we run inside --pidns's namespace */
 int ctx_child_setup(const struct rst_image *img);
 int ctx_freeze(const struct rst_image *img);
 
@@ -387,8 +387,8 @@ int fd_kinds_post_open(const struct rst_image *img);
 /* files.c: helpers for the kinds (opened above temp_base, then pooled) */
 int rst_stage_fd(const struct rst_image *img, int fd);
 int rst_set_fl(int fd, uint32_t flags);
-int rst_write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd,
-		     bool seekable, const char *what);
+int rst_write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd, bool seekable,
+		     const char *what);
 int files_check_path(const struct rst_image *img, const struct rst_file *f);
 
 /*
@@ -418,8 +418,8 @@ bool itimer_value(const ItimerEntry *t, struct itimerval *v);
 
 /* mem.c, pages.c: parent, by injection */
 long rst_inject(struct rst_proc *proc, const char *what, long nr, unsigned long a0,
-		unsigned long a1, unsigned long a2, unsigned long a3,
-		unsigned long a4, unsigned long a5);
+		unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
+		unsigned long a5);
 int mem_restore_layout(struct rst_proc *proc);
 int mem_restore_layout_child(struct rst_proc *c);
 int mem_restore_finish(struct rst_proc *proc);
@@ -427,10 +427,10 @@ int pages_restore(struct rst_proc *proc);
 /* One page record, its prefix apart from its bytes (the dump's vet has
  * them so, restore splits what it reads). */
 struct page_rec {
-	const struct img_record *rec;	/* type, flags, index */
+	const struct img_record *rec; /* type, flags, index */
 	const struct img_pages_prefix *p;
 	const uint8_t *data;
-	uint64_t len;			/* of data */
+	uint64_t len; /* of data */
 };
 int pages_owner(struct rst_proc *proc, const struct page_rec *pr);
 int pages_check(struct rst_proc *proc, const struct page_rec *pr);
@@ -474,8 +474,8 @@ int timers_restore(struct rst_proc *proc);
 
 /* uffd.c */
 int uffd_setup(struct rst_proc *proc);
-int uffd_copy(struct rst_proc *proc, const VmaEntry *v, uint64_t addr,
-	      const void *data, uint64_t len);
+int uffd_copy(struct rst_proc *proc, const VmaEntry *v, uint64_t addr, const void *data,
+	      uint64_t len);
 int uffd_teardown(struct rst_proc *proc);
 
 /* spool.c */

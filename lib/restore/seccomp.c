@@ -40,7 +40,7 @@
 
 #define SIGSYS_PEEK 16
 #ifndef SYS_SECCOMP
-#define SYS_SECCOMP 1	/* si_code of a SIGSYS from seccomp */
+#define SYS_SECCOMP 1 /* si_code of a SIGSYS from seccomp */
 #endif
 
 /* struct ptrace_peeksiginfo_args of <linux/ptrace.h> (clashes with <sys/ptrace.h>). */
@@ -52,9 +52,9 @@ struct peek_args {
 
 /* struct sock_fprog as the x86_64 kernel reads it. */
 struct kfprog {
-	uint16_t len;		/* instructions */
+	uint16_t len; /* instructions */
 	uint16_t pad[3];
-	uint64_t filter;	/* address in the target */
+	uint64_t filter; /* address in the target */
 };
 
 /* The filter with this id in the image, or NULL. */
@@ -80,8 +80,8 @@ static int check_filter(const SeccompFilter *f, const struct rst_records *r)
 	}
 	if (!len || len % sizeof(struct sock_filter) ||
 	    len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
-		pr_err("image: SECCOMP: filter %u has %zu bytes, not 1 to %u instructions\n",
-		       f->id, len, BPF_MAXINSNS);
+		pr_err("image: SECCOMP: filter %u has %zu bytes, not 1 to %u instructions\n", f->id,
+		       len, BPF_MAXINSNS);
 		return -EBADMSG;
 	}
 	if (f->flags & ~SECCOMP_FILTER_FLAG_LOG) {
@@ -191,7 +191,7 @@ static int install(struct rst_proc *proc, size_t i, const SeccompFilter *f, size
 		return -E2BIG;
 	}
 	ret = inject_write(proc->pid, prog, f->prog.data, f->prog.len);
-	ret = ret ? : inject_write(proc->pid, fp_at, &fp, sizeof(fp));
+	ret = ret ?: inject_write(proc->pid, fp_at, &fp, sizeof(fp));
 	if (ret) {
 		pr_err("pid %d: cannot write to the scratch area: %s\n", proc->pid, strerror(-ret));
 		return ret;

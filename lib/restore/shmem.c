@@ -266,8 +266,7 @@ bool rshm_filled_by_us(const struct rst_shmem *s)
  * write would grow the object.  -EBADMSG (logged) for anything else past
  * the size.
  */
-static int64_t rshm_inside(const struct rst_shmem *s, uint64_t off, const void *data,
-			   uint64_t len)
+static int64_t rshm_inside(const struct rst_shmem *s, uint64_t off, const void *data, uint64_t len)
 {
 	uint64_t end = (s->size + RST_PAGE - 1) / RST_PAGE * RST_PAGE, in, i;
 	const uint8_t *b = data;
@@ -367,7 +366,7 @@ int rshm_finish(struct rst_image *img)
 		}
 		if (s->sysv && s->sysv->removed && s->shmid >= 0)
 			shmctl(s->shmid, IPC_RMID, NULL);
-		s->created = false;	/* the tree owns it now */
+		s->created = false; /* the tree owns it now */
 	}
 	return ret;
 }

@@ -31,9 +31,7 @@ static int restore_sigactions(struct rst_proc *proc)
 
 	for (i = 0; i < proc->sigs->n_actions; i++) {
 		const SigactionEntry *a = proc->sigs->actions[i];
-		struct rst_ksigaction ka = {
-			a->handler, a->flags, a->restorer, a->mask
-		};
+		struct rst_ksigaction ka = { a->handler, a->flags, a->restorer, a->mask };
 
 		if (a->signo < 1 || a->signo > RST_NSIG || a->signo == SIGKILL ||
 		    a->signo == SIGSTOP)

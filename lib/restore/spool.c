@@ -22,7 +22,7 @@
 #include "log.h"
 #include "restore/restore.h"
 
-#define SPOOL_WAIT_MS	10000
+#define SPOOL_WAIT_MS 10000
 
 struct spool_hdr {
 	uint32_t type;
@@ -62,7 +62,7 @@ static int spool_rest(struct rst_image *img)
 	while (more > 0 && !ret) {
 		ret = spool_record(img->stream.spool, &rec);
 		if (ret)
-			break;		/* logged, naming the spool */
+			break; /* logged, naming the spool */
 		more = img_read_record(img->stream.rd, &rec);
 		if (more < 0) {
 			pr_err("image: %s\n", img_reader_error(img->stream.rd));
@@ -131,7 +131,7 @@ int restore_next_record(struct rst_image *img, struct img_record *rec)
 	}
 	h = img_source_mem_take(sp, sizeof(*h));
 	if (!h)
-		return 0;	/* we wrote it: it ends between records */
+		return 0; /* we wrote it: it ends between records */
 	payload = img_source_mem_take(sp, h->length + (-h->length & 7));
 	if (!payload) {
 		pr_err("cannot read the image spool: record %llu cut\n",

@@ -24,7 +24,6 @@
 #include "log.h"
 #include "restore/restore.h"
 
-
 /* Writes v to a /proc/sys file.  0/-errno. */
 static int write_sysctl(const char *path, int v)
 {
@@ -44,8 +43,8 @@ static int write_sysctl(const char *path, int v)
 /* Is existing segment ds the image's own left-over (metadata)? */
 static bool sysv_same(const SysvShmEntry *e, const struct shmid_ds *ds)
 {
-	return (int)ds->shm_perm.__key == e->key && ds->shm_segsz == e->size &&
-	       !ds->shm_nattch && ds->shm_perm.uid == e->uid && ds->shm_perm.gid == e->gid &&
+	return (int)ds->shm_perm.__key == e->key && ds->shm_segsz == e->size && !ds->shm_nattch &&
+	       ds->shm_perm.uid == e->uid && ds->shm_perm.gid == e->gid &&
 	       ds->shm_perm.cuid == e->cuid && ds->shm_perm.cgid == e->cgid &&
 	       (ds->shm_perm.mode & 0777) == (e->mode & 0777);
 }
@@ -57,7 +56,8 @@ static int sysv_take_existing(struct rst_shmem *s, const struct shmid_ds *ds)
 
 	if (!sysv_same(e, ds)) {
 		pr_err("SysV segment id %d exists and is not this image's (key, size, owner, mode "
-		       "or attachments differ): not restoring into it\n", e->shmid);
+		       "or attachments differ): not restoring into it\n",
+		       e->shmid);
 		return -EEXIST;
 	}
 	s->covered = calloc((e->size / RST_PAGE + 8) / 8 + 1, 1);
@@ -76,10 +76,10 @@ static int sysv_create(struct rst_image *img, struct rst_shmem *s)
 	int id, ret;
 
 	ret = rst_janitor_start(img);
-	ret = ret ? : write_sysctl("/proc/sys/kernel/shm_next_id", e->shmid);
+	ret = ret ?: write_sysctl("/proc/sys/kernel/shm_next_id", e->shmid);
 	if (ret) {
-		pr_err("cannot set kernel.shm_next_id (needed for SysV segment %d): %s\n",
-		       e->shmid, strerror(-ret));
+		pr_err("cannot set kernel.shm_next_id (needed for SysV segment %d): %s\n", e->shmid,
+		       strerror(-ret));
 		return ret;
 	}
 	id = shmget(e->key, e->size, IPC_CREAT | IPC_EXCL | (e->mode & 0777));
@@ -131,7 +131,8 @@ int rsysv_compare(struct rst_shmem *s, uint64_t off, const void *data, uint64_t 
 
 	if (memcmp((const char *)s->ours + off, data, len)) {
 		pr_err("SysV segment id %d exists with other contents than the image's: "
-		       "not restoring into it\n", s->shmid);
+		       "not restoring into it\n",
+		       s->shmid);
 		return -EEXIST;
 	}
 	for (p = off / RST_PAGE; p * RST_PAGE < off + len; p++)
@@ -151,7 +152,8 @@ int rsysv_check_rest(const struct rst_shmem *s)
 		for (i = p * RST_PAGE; i < end; i++) {
 			if (b[i]) {
 				pr_err("SysV segment id %d exists with other contents than the "
-				       "image's: not restoring into it\n", s->shmid);
+				       "image's: not restoring into it\n",
+				       s->shmid);
 				return -EEXIST;
 			}
 		}

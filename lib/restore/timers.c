@@ -21,14 +21,14 @@
 #include "restore/restore.h"
 
 #ifndef PR_TIMER_CREATE_RESTORE_IDS
-#define PR_TIMER_CREATE_RESTORE_IDS	77
+#define PR_TIMER_CREATE_RESTORE_IDS 77
 #endif
-#define RESTORE_IDS_OFF	0
-#define RESTORE_IDS_ON	1
+#define RESTORE_IDS_OFF 0
+#define RESTORE_IDS_ON 1
 #ifndef SIGEV_THREAD_ID
-#define SIGEV_THREAD_ID	4
+#define SIGEV_THREAD_ID 4
 #endif
-#define MAX_TIMER_ID	(1u << 20)	/* more gaps than that: refuse */
+#define MAX_TIMER_ID (1u << 20) /* more gaps than that: refuse */
 
 /* struct sigevent as the kernel reads it (64 bytes). */
 struct ksigevent {
@@ -43,7 +43,7 @@ struct ktimer_args {
 	struct ksigevent ev;
 	int32_t id;
 	int32_t pad;
-	struct timespec it[2];	/* itimerspec: interval, value */
+	struct timespec it[2]; /* itimerspec: interval, value */
 };
 
 #define ARGS(proc) ((proc)->img->scratch + RST_SCRATCH_DATA + RST_SCR_GROUPS)
@@ -111,8 +111,8 @@ static int create_in_order(struct rst_proc *proc, PosixTimerEntry **v, size_t n)
 	for (i = 0; i < n; i++) {
 		if (v[i]->id > MAX_TIMER_ID) {
 			pr_err("pid %d: timer id %u cannot be recreated without "
-			       "PR_TIMER_CREATE_RESTORE_IDS (Linux 6.17)\n", proc->pid,
-			       v[i]->id);
+			       "PR_TIMER_CREATE_RESTORE_IDS (Linux 6.17)\n",
+			       proc->pid, v[i]->id);
 			return -ENOTSUP;
 		}
 		for (; next < v[i]->id; next++) {
@@ -125,8 +125,8 @@ static int create_in_order(struct rst_proc *proc, PosixTimerEntry **v, size_t n)
 			return r;
 		if (r != v[i]->id) {
 			pr_err("pid %d: timer_create gave id %ld, not %u, and the kernel lacks "
-			       "PR_TIMER_CREATE_RESTORE_IDS (Linux 6.17)\n", proc->pid, r,
-			       v[i]->id);
+			       "PR_TIMER_CREATE_RESTORE_IDS (Linux 6.17)\n",
+			       proc->pid, r, v[i]->id);
 			return -ENOTSUP;
 		}
 		next = v[i]->id + 1;
@@ -134,8 +134,8 @@ static int create_in_order(struct rst_proc *proc, PosixTimerEntry **v, size_t n)
 	for (i = 0, next = 0; i < n; i++)
 		for (; next <= v[i]->id; next++)
 			if (next != v[i]->id)
-				rst_inject(proc, "timer_delete", SYS_timer_delete, next, 0, 0, 0,
-					   0, 0);
+				rst_inject(proc, "timer_delete", SYS_timer_delete, next, 0, 0, 0, 0,
+					   0);
 	return 0;
 }
 
@@ -155,8 +155,8 @@ int timers_restore(struct rst_proc *proc)
 		return -ENOMEM;
 	memcpy(v, proc->sigs->timers, n * sizeof(*v));
 	qsort(v, n, sizeof(*v), cmp_id);
-	r = rst_inject(proc, NULL, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_ON,
-		       0, 0, 0, 0);
+	r = rst_inject(proc, NULL, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_ON, 0, 0, 0,
+		       0);
 	by_id = r == 0;
 	if (by_id) {
 		for (i = 0; !ret && i < n; i++) {
@@ -169,8 +169,8 @@ int timers_restore(struct rst_proc *proc)
 				ret = (int)r;
 			}
 		}
-		rst_inject(proc, NULL, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_OFF,
-			   0, 0, 0, 0);
+		rst_inject(proc, NULL, SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_OFF, 0,
+			   0, 0, 0);
 	} else {
 		ret = create_in_order(proc, v, n);
 	}

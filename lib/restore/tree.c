@@ -48,7 +48,7 @@ static int child_drop_rseq(void)
 	if (!syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RST_RSEQ_SIG))
 		return 0;
 	if (errno == EINVAL || errno == ENOSYS)
-		return 0;	/* not registered */
+		return 0; /* not registered */
 	pr_perror("cannot unregister rseq");
 	return -errno;
 }
@@ -85,7 +85,7 @@ static int child_steps(struct rst_proc *root)
 		return -errno;
 	}
 	ret = root->img->ctxe ? ctx_child_setup(root->img) : 0;
-	ret = ret ? : child_drop_rseq();
+	ret = ret ?: child_drop_rseq();
 	if (!ret)
 		ret = files_restore(root);
 	if (!ret)
@@ -103,7 +103,7 @@ static int child_steps(struct rst_proc *root)
 		return -errno;
 	}
 	raise(SIGSTOP);
-	return -EINVAL;	/* not reached: the parent takes over at the stop */
+	return -EINVAL; /* not reached: the parent takes over at the stop */
 }
 
 /* Child: never returns. */
@@ -112,7 +112,7 @@ static void __attribute__((noreturn)) child_main(struct rst_proc *root, pid_t pa
 	const struct rst_image *img = root->img;
 	int ret;
 
-	err_clear();	/* ours to report: what fails from here on */
+	err_clear(); /* ours to report: what fails from here on */
 	/* the init of a new pid namespace sees its parent as 0 */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != (img->ctxe ? 0 : parent))
 		_exit(1);
@@ -151,7 +151,7 @@ static int wait_child_stop(struct rst_proc *root)
 		}
 	}
 	if (!WIFSTOPPED(status)) {
-		root->pid = -1;	/* reaped */
+		root->pid = -1; /* reaped */
 		return read_report(root, status);
 	}
 	if (WSTOPSIG(status) != SIGSTOP) {
@@ -208,7 +208,7 @@ int tree_clone(struct rst_image *img)
 		child_main(root, parent);
 	root->pid = r;
 	if (root->nr_threads)
-		root->threads[0].tid = r;	/* ours: pid 1 inside a context */
+		root->threads[0].tid = r; /* ours: pid 1 inside a context */
 	close(root->ctl_wr);
 	root->ctl_wr = -1;
 	if (rst_janitor_watch(img, r))

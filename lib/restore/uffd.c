@@ -31,8 +31,8 @@
 #define UFFD_USER_MODE_ONLY 1
 #endif
 
-#define UFFD_MIN_AREA	(2ull << 20)	/* smaller areas: not worth an ioctl */
-#define UFFD_MIN_TOTAL	(16ull << 20)	/* smaller images: not worth the setup */
+#define UFFD_MIN_AREA (2ull << 20)   /* smaller areas: not worth an ioctl */
+#define UFFD_MIN_TOTAL (16ull << 20) /* smaller images: not worth the setup */
 
 /* Areas worth registering: big, private anonymous, written by us, no THP wish. */
 static bool uffd_wanted(const VmaEntry *v)
@@ -142,8 +142,8 @@ static size_t vma_index(const struct rst_proc *proc, const VmaEntry *v)
  * when done, 1 when the area is not registered (caller writes otherwise),
  * or -errno (logged).
  */
-int uffd_copy(struct rst_proc *proc, const VmaEntry *v, uint64_t addr,
-	      const void *data, uint64_t len)
+int uffd_copy(struct rst_proc *proc, const VmaEntry *v, uint64_t addr, const void *data,
+	      uint64_t len)
 {
 	struct uffdio_copy c;
 	int stalls = 0;
@@ -170,7 +170,7 @@ int uffd_copy(struct rst_proc *proc, const VmaEntry *v, uint64_t addr,
 				       proc->pid, (unsigned long long)addr);
 				return -EAGAIN;
 			}
-			continue;	/* -EAGAIN: retry the rest */
+			continue; /* -EAGAIN: retry the rest */
 		}
 		addr += (uint64_t)c.copy;
 		data = (const uint8_t *)data + c.copy;

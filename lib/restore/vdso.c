@@ -127,8 +127,7 @@ int vdso_check(struct rst_proc *proc)
 		}
 		if (v[i].ours.end - v[i].ours.start != v[i].target.end - v[i].target.start) {
 			pr_err("%s is %llu bytes here, %llu in the image (other kernel)\n",
-			       vdso_names[i],
-			       (unsigned long long)(v[i].ours.end - v[i].ours.start),
+			       vdso_names[i], (unsigned long long)(v[i].ours.end - v[i].ours.start),
 			       (unsigned long long)(v[i].target.end - v[i].target.start));
 			return -EINVAL;
 		}

@@ -25,10 +25,10 @@
 struct rst_vet {
 	struct vxcr_restore_opts o;
 	struct rst_image *img;
-	bool planned;		/* the plan is complete and checked */
-	size_t cur;		/* procs[cur] takes the page records now */
+	bool planned; /* the plan is complete and checked */
+	size_t cur;   /* procs[cur] takes the page records now */
 	int err;
-	char why[400];		/* restore's message for err */
+	char why[400]; /* restore's message for err */
 };
 
 struct rst_vet *rst_vet_new(const ImgHeader *hdr)
@@ -93,7 +93,7 @@ static int vet_pages(struct rst_vet *v, const struct page_rec *pr)
 	int ret;
 
 	while ((ret = pages_owner(img->procs[v->cur], pr)) == 0) {
-		do	/* pages_owner() found a later process with memory */
+		do /* pages_owner() found a later process with memory */
 			v->cur++;
 		while (!img->procs[v->cur]->mm ||
 		       img->procs[v->cur]->task->state == TASK_STATE_DEAD);

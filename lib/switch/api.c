@@ -107,14 +107,33 @@ static int vx_mask_get(uint32_t cmd, xid_t xid, vx_flags_t *data)
 }
 
 _Static_assert(sizeof(struct vcmd_bcaps) == 16 && sizeof(struct vcmd_ctx_caps_v1) == 16 &&
-	       sizeof(struct vcmd_ctx_flags_v0) == 16, "flag-word commands are {u64, u64}");
+		       sizeof(struct vcmd_ctx_flags_v0) == 16,
+	       "flag-word commands are {u64, u64}");
 
-int vx_bcaps_set(xid_t xid, vx_flags_t *data) { return vx_mask_set(VCMD_set_bcaps, xid, data); }
-int vx_bcaps_get(xid_t xid, vx_flags_t *data) { return vx_mask_get(VCMD_get_bcaps, xid, data); }
-int vx_ccaps_set(xid_t xid, vx_flags_t *data) { return vx_mask_set(VCMD_set_ccaps, xid, data); }
-int vx_ccaps_get(xid_t xid, vx_flags_t *data) { return vx_mask_get(VCMD_get_ccaps, xid, data); }
-int vx_flags_set(xid_t xid, vx_flags_t *data) { return vx_mask_set(VCMD_set_cflags, xid, data); }
-int vx_flags_get(xid_t xid, vx_flags_t *data) { return vx_mask_get(VCMD_get_cflags, xid, data); }
+int vx_bcaps_set(xid_t xid, vx_flags_t *data)
+{
+	return vx_mask_set(VCMD_set_bcaps, xid, data);
+}
+int vx_bcaps_get(xid_t xid, vx_flags_t *data)
+{
+	return vx_mask_get(VCMD_get_bcaps, xid, data);
+}
+int vx_ccaps_set(xid_t xid, vx_flags_t *data)
+{
+	return vx_mask_set(VCMD_set_ccaps, xid, data);
+}
+int vx_ccaps_get(xid_t xid, vx_flags_t *data)
+{
+	return vx_mask_get(VCMD_get_ccaps, xid, data);
+}
+int vx_flags_set(xid_t xid, vx_flags_t *data)
+{
+	return vx_mask_set(VCMD_set_cflags, xid, data);
+}
+int vx_flags_get(xid_t xid, vx_flags_t *data)
+{
+	return vx_mask_get(VCMD_get_cflags, xid, data);
+}
 
 int vx_uname_set(xid_t xid, vx_uname_t *data)
 {

@@ -21,7 +21,6 @@
 #include "switch/switch.h"
 #include "ctx/ctx.h"
 
-
 uint64_t vxcr_image_crid(const uint8_t *image_id, size_t len)
 {
 	uint64_t v = 0;
@@ -96,7 +95,7 @@ long sw_checkpoint_v1(uint32_t cmd, uint32_t id, void *data)
 {
 	const struct vcmd_checkpoint_v1 *a = data;
 	const struct vxcr_dump_opts *op = (const void *)(uintptr_t)a->opts;
-	struct vxcr_dump_stats own, *st = a->stats ? (void *)(uintptr_t)a->stats : &own;
+	struct vxcr_dump_stats own = { 0 }, *st = a->stats ? (void *)(uintptr_t)a->stats : &own;
 	const char *rundir = (const char *)(uintptr_t)a->rundir;
 	struct vxcr_dump_opts o;
 	int ret;
@@ -132,8 +131,8 @@ static int check_crid(int fd, uint64_t want)
 	if (ret)
 		return ret;
 	if (crid != want) {
-		pr_err("fd %d: image is checkpoint %llu, not %llu\n", fd,
-		       (unsigned long long)crid, (unsigned long long)want);
+		pr_err("fd %d: image is checkpoint %llu, not %llu\n", fd, (unsigned long long)crid,
+		       (unsigned long long)want);
 		return -EINVAL;
 	}
 	return 0;
@@ -213,8 +212,12 @@ long vxcr_checkpoint2(pid_t pid, xid_t xid, const char *rundir, int fd,
 		      const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
 {
 	struct vcmd_checkpoint_v1 a = {
-		.size = sizeof(a), .pid = pid, .fd = fd,
-		.opts = (uintptr_t)o, .stats = (uintptr_t)st, .rundir = (uintptr_t)rundir,
+		.size = sizeof(a),
+		.pid = pid,
+		.fd = fd,
+		.opts = (uintptr_t)o,
+		.stats = (uintptr_t)st,
+		.rundir = (uintptr_t)rundir,
 	};
 
 	return cr_ret(vserver(VCMD_checkpoint_v1, xid, &a));
@@ -224,8 +227,11 @@ long vxcr_restart2(uint64_t crid, int fd, const struct vxcr_restore_opts *o,
 		   struct vxcr_restore_stats *st)
 {
 	struct vcmd_restart_v1 a = {
-		.size = sizeof(a), .fd = fd, .crid = crid,
-		.opts = (uintptr_t)o, .stats = (uintptr_t)st,
+		.size = sizeof(a),
+		.fd = fd,
+		.crid = crid,
+		.opts = (uintptr_t)o,
+		.stats = (uintptr_t)st,
 	};
 
 	return cr_ret(vserver(VCMD_restart_v1, 0, &a));

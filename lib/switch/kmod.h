@@ -21,8 +21,8 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define VSERVER_DEV_PATH	"/dev/vserver"
-#define VSERVER_DEV_ENV		"VXCR_VSERVER_DEV"
+#define VSERVER_DEV_PATH "/dev/vserver"
+#define VSERVER_DEV_ENV "VXCR_VSERVER_DEV"
 
 struct vserver_ioc {
 	__u32 size;
@@ -33,7 +33,7 @@ struct vserver_ioc {
 	__s64 result;
 };
 
-#define VSERVER_IOC_MAGIC	0xEC
-#define VSERVER_IOC_CALL	_IOWR(VSERVER_IOC_MAGIC, 0x01, struct vserver_ioc)
+#define VSERVER_IOC_MAGIC 0xEC
+#define VSERVER_IOC_CALL _IOWR(VSERVER_IOC_MAGIC, 0x01, struct vserver_ioc)
 
 #endif

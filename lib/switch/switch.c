@@ -22,10 +22,10 @@
 typedef long (*vcmd_handler)(uint32_t cmd, uint32_t id, void *data);
 
 struct vcmd_desc {
-	uint32_t cmd;		/* VCMD_* */
-	uint32_t data_size;	/* bytes of the command's struct, 0: takes none */
-	uint32_t as_cmd;	/* legacy form: run as this command (0: itself) */
-	vcmd_handler local;	/* userspace provider */
+	uint32_t cmd;	    /* VCMD_* */
+	uint32_t data_size; /* bytes of the command's struct, 0: takes none */
+	uint32_t as_cmd;    /* legacy form: run as this command (0: itself) */
+	vcmd_handler local; /* userspace provider */
 	const char *name;
 };
 
@@ -34,7 +34,10 @@ static long engine(uint32_t cmd, uint32_t id, void *data)
 	return vxctx_call(cmd, id, data);
 }
 
-#define VCMD(c, size, as, fn) { VCMD_##c, size, as, fn, #c }
+#define VCMD(c, size, as, fn)              \
+	{                                  \
+		VCMD_##c, size, as, fn, #c \
+	}
 
 static const struct vcmd_desc vcmds[] = {
 	VCMD(ctx_create_v0, 0, VCMD_ctx_create, engine),
@@ -146,7 +149,7 @@ static long vserver_call(uint32_t cmd, uint32_t id, void *data)
 {
 	_cleanup_close_ int kfd = -1;
 	const struct vcmd_desc *d;
-	uint64_t legacy[2] = { 0, 0 };	/* data of a converted _v0 command */
+	uint64_t legacy[2] = { 0, 0 }; /* data of a converted _v0 command */
 	int saved_errno = errno;
 	long ret;
 

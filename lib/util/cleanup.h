@@ -6,12 +6,23 @@
 #include <unistd.h>
 #include <stdio.h>
 
-static inline void cleanup_freep(void *p) { free(*(void **)p); }
-static inline void cleanup_closep(int *fd) { if (*fd >= 0) close(*fd); }
-static inline void cleanup_fclosep(FILE **f) { if (*f) fclose(*f); }
+static inline void cleanup_freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void cleanup_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+static inline void cleanup_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
 
-#define _cleanup_free_	 __attribute__((cleanup(cleanup_freep)))
-#define _cleanup_close_	 __attribute__((cleanup(cleanup_closep)))
+#define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
+#define _cleanup_close_ __attribute__((cleanup(cleanup_closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(cleanup_fclosep)))
 
 static inline void *steal_ptr_impl(void *pp)

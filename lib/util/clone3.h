@@ -26,7 +26,7 @@ struct vxcr_clone_args {
 	uint64_t tls;
 	uint64_t set_tid;
 	uint64_t set_tid_size;
-	uint64_t cgroup;	/* fd of a cgroup v2 directory, with CLONE_INTO_CGROUP */
+	uint64_t cgroup; /* fd of a cgroup v2 directory, with CLONE_INTO_CGROUP */
 };
 
 /* fork-like clone3: 0 in the child, the child's pid, or -1 with errno. */

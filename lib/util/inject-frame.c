@@ -34,19 +34,19 @@
 #define NT_X86_XSTATE 0x202
 #endif
 
-#define RED_ZONE	128
-#define FXSAVE_LEN	512
-#define XSAVE_MIN_LEN	576		/* legacy area + XSAVE header */
-#define XSAVE_MAX_LEN	(64u << 10)
-#define SW_BYTES_AT	464		/* software-reserved bytes of the legacy area */
-#define XSTATE_BV_AT	512
-#define FP_MAGIC1	0x46505853u
-#define FP_MAGIC2	0x46505845u
-#define UC_FP_XSTATE	0x1
+#define RED_ZONE 128
+#define FXSAVE_LEN 512
+#define XSAVE_MIN_LEN 576 /* legacy area + XSAVE header */
+#define XSAVE_MAX_LEN (64u << 10)
+#define SW_BYTES_AT 464 /* software-reserved bytes of the legacy area */
+#define XSTATE_BV_AT 512
+#define FP_MAGIC1 0x46505853u
+#define FP_MAGIC2 0x46505845u
+#define UC_FP_XSTATE 0x1
 #define UC_SIGCONTEXT_SS 0x2
 #define UC_STRICT_RESTORE_SS 0x4
-#define SS_INVALID	3		/* neither 0, SS_ONSTACK nor SS_DISABLE */
-#define SCAN_CHUNK	(1u << 20)
+#define SS_INVALID 3 /* neither 0, SS_ONSTACK nor SS_DISABLE */
+#define SCAN_CHUNK (1u << 20)
 
 /* The kernel's x86_64 struct sigcontext (uapi asm/sigcontext.h). */
 struct k_sigcontext {
@@ -152,7 +152,7 @@ static int scan_area(pid_t pid, const struct proc_vma *v, uint8_t *buf, uint64_t
 		}
 		if (at + n >= v->end)
 			break;
-		at += n - 8;	/* a gadget may straddle two chunks */
+		at += n - 8; /* a gadget may straddle two chunks */
 	}
 	return -ENOENT;
 }
@@ -160,8 +160,7 @@ static int scan_area(pid_t pid, const struct proc_vma *v, uint8_t *buf, uint64_t
 static bool same_area(const struct proc_vma *a, const struct proc_vma *b)
 {
 	return a->start == b->start && a->end == b->end && a->ino == b->ino &&
-	       a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
-	       a->pgoff == b->pgoff;
+	       a->dev_major == b->dev_major && a->dev_minor == b->dev_minor && a->pgoff == b->pgoff;
 }
 
 /* The area of vmas holding addr, or NULL. */
@@ -215,7 +214,7 @@ static int find_sigreturn_gadget(pid_t pid, const struct proc_vma_list *vmas,
 				g->sigreturn_area = *v;
 		}
 	}
-	g->sigreturn_area.name = NULL;	/* not owned: vmas may go */
+	g->sigreturn_area.name = NULL; /* not owned: vmas may go */
 	free(buf);
 	return ret;
 }
@@ -266,8 +265,7 @@ static size_t xsave_used_len(uint64_t xstate_bv)
  * bytes and the trailing magic) from in->tid's XSAVE area, or from xsave.
  * *out (malloc'ed) gets *len bytes.  0 or -errno.
  */
-static int build_fpstate(pid_t tid, const void *xsave, size_t xsave_len, uint8_t **out,
-			 size_t *len)
+static int build_fpstate(pid_t tid, const void *xsave, size_t xsave_len, uint8_t **out, size_t *len)
 {
 	struct iovec iov;
 	struct k_sw_bytes sw;
@@ -283,7 +281,8 @@ static int build_fpstate(pid_t tid, const void *xsave, size_t xsave_len, uint8_t
 	} else {
 		iov.iov_base = buf;
 		iov.iov_len = XSAVE_MAX_LEN;
-		if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov) || iov.iov_len < XSAVE_MIN_LEN) {
+		if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov) ||
+		    iov.iov_len < XSAVE_MIN_LEN) {
 			free(buf);
 			return -EIO;
 		}
@@ -308,19 +307,33 @@ static int build_fpstate(pid_t tid, const void *xsave, size_t xsave_len, uint8_t
 }
 
 /* Fills the rt_sigframe that puts back regs (resume form) and mask. */
-static void fill_frame(struct k_rt_sigframe *f, const struct user_regs_struct *r,
-		       uint64_t mask, uint64_t sigreturn, uint64_t fpstate)
+static void fill_frame(struct k_rt_sigframe *f, const struct user_regs_struct *r, uint64_t mask,
+		       uint64_t sigreturn, uint64_t fpstate)
 {
 	memset(f, 0, sizeof(*f));
 	f->pretcode = sigreturn;
 	f->uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	f->ss_flags = SS_INVALID;	/* rt_sigreturn leaves the altstack alone */
-	f->mc.r8 = r->r8; f->mc.r9 = r->r9; f->mc.r10 = r->r10; f->mc.r11 = r->r11;
-	f->mc.r12 = r->r12; f->mc.r13 = r->r13; f->mc.r14 = r->r14; f->mc.r15 = r->r15;
-	f->mc.di = r->rdi; f->mc.si = r->rsi; f->mc.bp = r->rbp; f->mc.bx = r->rbx;
-	f->mc.dx = r->rdx; f->mc.ax = r->rax; f->mc.cx = r->rcx; f->mc.sp = r->rsp;
-	f->mc.ip = r->rip; f->mc.flags = r->eflags;
-	f->mc.cs = (uint16_t)r->cs; f->mc.ss = (uint16_t)r->ss;
+	f->ss_flags = SS_INVALID; /* rt_sigreturn leaves the altstack alone */
+	f->mc.r8 = r->r8;
+	f->mc.r9 = r->r9;
+	f->mc.r10 = r->r10;
+	f->mc.r11 = r->r11;
+	f->mc.r12 = r->r12;
+	f->mc.r13 = r->r13;
+	f->mc.r14 = r->r14;
+	f->mc.r15 = r->r15;
+	f->mc.di = r->rdi;
+	f->mc.si = r->rsi;
+	f->mc.bp = r->rbp;
+	f->mc.bx = r->rbx;
+	f->mc.dx = r->rdx;
+	f->mc.ax = r->rax;
+	f->mc.cx = r->rcx;
+	f->mc.sp = r->rsp;
+	f->mc.ip = r->rip;
+	f->mc.flags = r->eflags;
+	f->mc.cs = (uint16_t)r->cs;
+	f->mc.ss = (uint16_t)r->ss;
 	f->mc.fpstate = fpstate;
 	f->uc_sigmask = mask;
 }
@@ -369,7 +382,7 @@ int inject_init_frame(struct inject *in, pid_t tid, const struct inject_gadgets 
 	    ptrace(PTRACE_GETSIGMASK, tid, sizeof(uint64_t), &in->saved_mask))
 		return -errno;
 	ret = build_fpstate(tid, xsave, xsave_len, &fp, &fp_len);
-	ret = ret ? : place_frame(in, vmas, raw.rsp, fp_len, data_len, &fp_at);
+	ret = ret ?: place_frame(in, vmas, raw.rsp, fp_len, data_len, &fp_at);
 	if (ret)
 		goto out;
 	ret = -ENOMEM;
@@ -388,7 +401,7 @@ int inject_init_frame(struct inject *in, pid_t tid, const struct inject_gadgets 
 	fill_frame(&f, &frame_regs, in->saved_mask, g->sigreturn, fp_at);
 	memcpy(img + (in->frame - in->stack_lo), &f, sizeof(f));
 	memcpy(img + (fp_at - in->stack_lo), fp, fp_len);
-	ret = inject_write(tid, in->stack_lo, img, in->stack_len);	/* data zeroed */
+	ret = inject_write(tid, in->stack_lo, img, in->stack_len); /* data zeroed */
 	if (ret)
 		goto out;
 	in->gadget = g->syscall_ret;

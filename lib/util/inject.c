@@ -27,12 +27,12 @@
 #endif
 
 /* Kernel-internal restart codes, visible in ax of an interrupted syscall. */
-#define ERESTARTSYS		512
-#define ERESTARTNOINTR		513
-#define ERESTARTNOHAND		514
-#define ERESTART_RESTARTBLOCK	516
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
 
-#define SCRATCH_DATA_BACK	256	/* data block sits this far before the end */
+#define SCRATCH_DATA_BACK 256 /* data block sits this far before the end */
 
 bool regs_to_resume_form(struct user_regs_struct *regs, bool same_task)
 {
@@ -195,10 +195,10 @@ int inject_syscall(struct inject *in, long *ret, long nr, const unsigned long a[
 	regs.r8 = a[4];
 	regs.r9 = a[5];
 	if (in->frame)
-		regs.rsp = in->frame;	/* `ret` after the call enters rt_sigreturn */
+		regs.rsp = in->frame; /* `ret` after the call enters rt_sigreturn */
 	if (ptrace(PTRACE_SETREGS, in->tid, NULL, &regs))
 		return -errno;
-	if (!in->mask_blocked) {	/* only now: the frame puts the mask back */
+	if (!in->mask_blocked) { /* only now: the frame puts the mask back */
 		uint64_t all = ~0ull;
 
 		if (ptrace(PTRACE_SETSIGMASK, in->tid, sizeof(uint64_t), &all))
@@ -208,23 +208,22 @@ int inject_syscall(struct inject *in, long *ret, long nr, const unsigned long a[
 	if (in->use_int3) {
 		err = step_to_trap(in, PTRACE_CONT);
 	} else {
-		err = step_to_trap(in, PTRACE_SYSCALL);	/* entry */
+		err = step_to_trap(in, PTRACE_SYSCALL); /* entry */
 		if (!err)
-			err = step_to_trap(in, PTRACE_SYSCALL);	/* exit */
+			err = step_to_trap(in, PTRACE_SYSCALL); /* exit */
 	}
 	if (err)
 		return err;
 	errno = 0;
-	*ret = ptrace(PTRACE_PEEKUSER, in->tid,
-		      offsetof(struct user_regs_struct, rax), NULL);
+	*ret = ptrace(PTRACE_PEEKUSER, in->tid, offsetof(struct user_regs_struct, rax), NULL);
 	if (errno)
 		return -errno;
 	in->calls++;
 	return 0;
 }
 
-long inject_call(struct inject *in, long nr, unsigned long a0, unsigned long a1,
-		 unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
+long inject_call(struct inject *in, long nr, unsigned long a0, unsigned long a1, unsigned long a2,
+		 unsigned long a3, unsigned long a4, unsigned long a5)
 {
 	const unsigned long a[6] = { a0, a1, a2, a3, a4, a5 };
 	long ret;
@@ -325,8 +324,7 @@ static size_t emit(uint8_t *code, size_t at, const void *bytes, size_t n)
 }
 
 /* Appends an instruction whose last 4 bytes are a rip-relative disp to target. */
-static size_t emit_riprel(uint8_t *code, size_t at, const void *op, size_t oplen,
-			  size_t target)
+static size_t emit_riprel(uint8_t *code, size_t at, const void *op, size_t oplen, size_t target)
 {
 	int32_t disp = (int32_t)((long)target - (long)(at + oplen + 4));
 
@@ -339,19 +337,18 @@ static size_t emit_riprel(uint8_t *code, size_t at, const void *op, size_t oplen
  * the saved signal mask and registers from the data block and jumps back.
  * Returns the data block offset.
  */
-static size_t build_recovery(uint8_t *code, size_t len, const struct inject *in,
-			     uint64_t *data)
+static size_t build_recovery(uint8_t *code, size_t len, const struct inject *in, uint64_t *data)
 {
 	static const uint8_t syscall_op[] = { 0x0f, 0x05 };
 	static const uint8_t sigmask_op[] = {
-		0xb8, 0x0e, 0, 0, 0,		/* mov eax, rt_sigprocmask */
-		0xbf, 0x02, 0, 0, 0,		/* mov edi, SIG_SETMASK */
+		0xb8, 0x0e, 0, 0, 0, /* mov eax, rt_sigprocmask */
+		0xbf, 0x02, 0, 0, 0, /* mov edi, SIG_SETMASK */
 	};
 	static const uint8_t lea_rsi[] = { 0x48, 0x8d, 0x35 };
 	static const uint8_t tail_op[] = {
-		0x31, 0xd2,			/* xor edx, edx */
-		0x41, 0xba, 8, 0, 0, 0,		/* mov r10d, 8 */
-		0x0f, 0x05,			/* syscall */
+		0x31, 0xd2,		/* xor edx, edx */
+		0x41, 0xba, 8, 0, 0, 0, /* mov r10d, 8 */
+		0x0f, 0x05,		/* syscall */
 	};
 	static const uint8_t lea_rsp[] = { 0x48, 0x8d, 0x25 };
 	static const uint8_t pops[] = {
@@ -374,11 +371,24 @@ static size_t build_recovery(uint8_t *code, size_t len, const struct inject *in,
 	at = emit_riprel(code, at, mov_rsp, sizeof(mov_rsp), d + 16 * 8);
 	emit_riprel(code, at, jmp_ind, sizeof(jmp_ind), d + 17 * 8);
 
-	data[0] = r->r15; data[1] = r->r14; data[2] = r->r13; data[3] = r->r12;
-	data[4] = r->rbp; data[5] = r->rbx; data[6] = r->r11; data[7] = r->r10;
-	data[8] = r->r9; data[9] = r->r8; data[10] = r->rax; data[11] = r->rcx;
-	data[12] = r->rdx; data[13] = r->rsi; data[14] = r->rdi;
-	data[15] = r->eflags; data[16] = r->rsp; data[17] = r->rip;
+	data[0] = r->r15;
+	data[1] = r->r14;
+	data[2] = r->r13;
+	data[3] = r->r12;
+	data[4] = r->rbp;
+	data[5] = r->rbx;
+	data[6] = r->r11;
+	data[7] = r->r10;
+	data[8] = r->r9;
+	data[9] = r->r8;
+	data[10] = r->rax;
+	data[11] = r->rcx;
+	data[12] = r->rdx;
+	data[13] = r->rsi;
+	data[14] = r->rdi;
+	data[15] = r->eflags;
+	data[16] = r->rsp;
+	data[17] = r->rip;
 	data[18] = in->saved_mask;
 	return d;
 }
@@ -414,7 +424,7 @@ int inject_map_scratch(struct inject *in, size_t len)
 	in->data = (uint64_t)addr + 4096;
 	in->scratch_len = len;
 	in->gadget = (uint64_t)addr;
-	in->use_int3 = false;	/* byte after the gadget is recovery code */
+	in->use_int3 = false; /* byte after the gadget is recovery code */
 	return 0;
 }
 
@@ -428,8 +438,7 @@ int inject_unmap_scratch(struct inject *in)
 	in->gadget = in->vdso_gadget;
 	ret = inject_call(in, SYS_munmap, in->scratch, in->scratch_len, 0, 0, 0, 0);
 	if (ret) {
-		pr_err("tid %d: cannot unmap the scratch area: %s", in->tid,
-		       strerror((int)-ret));
+		pr_err("tid %d: cannot unmap the scratch area: %s", in->tid, strerror((int)-ret));
 		return (int)ret;
 	}
 	in->scratch = 0;

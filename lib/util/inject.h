@@ -34,30 +34,30 @@
 
 struct inject {
 	pid_t tid;
-	uint64_t gadget;		/* address of a "syscall" instruction */
-	uint64_t scratch;		/* scratch area in the tracee, 0 if none */
+	uint64_t gadget;  /* address of a "syscall" instruction */
+	uint64_t scratch; /* scratch area in the tracee, 0 if none */
 	uint64_t scratch_len;
-	uint64_t vdso_gadget;		/* syscall instruction in [vdso], if found */
-	struct user_regs_struct saved;	/* registers to put back (resume form) */
-	uint64_t saved_mask;		/* blocked signals to put back */
+	uint64_t vdso_gadget;	       /* syscall instruction in [vdso], if found */
+	struct user_regs_struct saved; /* registers to put back (resume form) */
+	uint64_t saved_mask;	       /* blocked signals to put back */
 	bool saved_valid;
-	bool use_int3;			/* gadget is "syscall; int3": one stop per call */
-	unsigned long calls;		/* injected calls so far (statistics) */
-	pid_t new_tid;			/* task made by the last injected clone, as we
+	bool use_int3;	     /* gadget is "syscall; int3": one stop per call */
+	unsigned long calls; /* injected calls so far (statistics) */
+	pid_t new_tid;	     /* task made by the last injected clone, as we
 					 * number it (PTRACE_GETEVENTMSG), else 0 */
-	bool mask_blocked;		/* every signal blocked for the calls */
-	uint64_t data;			/* tracee memory for arguments and results */
-	uint64_t frame;			/* recovery signal frame (frame mode), else 0 */
-	uint64_t stack_lo;		/* frame mode: the stack bytes we use ... */
+	bool mask_blocked;   /* every signal blocked for the calls */
+	uint64_t data;	     /* tracee memory for arguments and results */
+	uint64_t frame;	     /* recovery signal frame (frame mode), else 0 */
+	uint64_t stack_lo;   /* frame mode: the stack bytes we use ... */
 	size_t stack_len;
-	void *stack_save;		/* ... and what they held before */
+	void *stack_save; /* ... and what they held before */
 };
 
 /* Code of the tracee that frame-mode injection runs through. */
 struct inject_gadgets {
 	uint64_t syscall_ret;		/* [vdso]: syscall, register clears, ret */
 	uint64_t sigreturn;		/* mov $15,%eax (or %rax); syscall */
-	struct proc_vma sigreturn_area;	/* where it was found (name not kept) */
+	struct proc_vma sigreturn_area; /* where it was found (name not kept) */
 };
 
 /*
@@ -87,8 +87,8 @@ int inject_init(struct inject *in, pid_t tid, uint64_t gadget);
 int inject_syscall(struct inject *in, long *ret, long nr, const unsigned long a[6]);
 
 /* Convenience wrapper: result of the syscall, or -errno of ptrace. */
-long inject_call(struct inject *in, long nr, unsigned long a0, unsigned long a1,
-		 unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+long inject_call(struct inject *in, long nr, unsigned long a0, unsigned long a1, unsigned long a2,
+		 unsigned long a3, unsigned long a4, unsigned long a5);
 
 /*
  * Puts the saved signal mask back, then the registers (a tracee orphaned

@@ -26,9 +26,20 @@ int test_fail(const char *stage);
  */
 bool test_skip(const char *step);
 #else
-static inline void test_pause(const char *stage) { (void)stage; }
-static inline int test_fail(const char *stage) { (void)stage; return 0; }
-static inline bool test_skip(const char *step) { (void)step; return false; }
+static inline void test_pause(const char *stage)
+{
+	(void)stage;
+}
+static inline int test_fail(const char *stage)
+{
+	(void)stage;
+	return 0;
+}
+static inline bool test_skip(const char *step)
+{
+	(void)step;
+	return false;
+}
 #endif
 
 #endif

@@ -23,9 +23,9 @@
 #include "vxcr/vxcr.h"
 
 struct trust_walk {
-	const char *what;	/* "image" */
-	const char *path;	/* as the caller gave it */
-	const char *hint;	/* how to make it trusted */
+	const char *what; /* "image" */
+	const char *path; /* as the caller gave it */
+	const char *hint; /* how to make it trusted */
 };
 
 /* Logs the one-line refusal and returns err. */
@@ -41,8 +41,7 @@ static int refuse(const struct trust_walk *tw, int err, const char *why)
  * writable if sticky (nobody can replace another's file there).  NULL if
  * trusted, else why not, in buf.
  */
-static const char *untrusted(const struct stat *st, const char *dirname,
-			     char *buf, size_t len)
+static const char *untrusted(const struct stat *st, const char *dirname, char *buf, size_t len)
 {
 	bool sticky = dirname && (st->st_mode & S_ISVTX);
 	char owner[32];
@@ -66,8 +65,7 @@ static const char *untrusted(const struct stat *st, const char *dirname,
 }
 
 /* Opens component c under dirfd as a directory to walk through, checked. */
-static int walk_dir(const struct trust_walk *tw, int dirfd, const char *c,
-		    const char *sofar)
+static int walk_dir(const struct trust_walk *tw, int dirfd, const char *c, const char *sofar)
 {
 	char why[PATH_MAX + 64];
 	struct stat st;

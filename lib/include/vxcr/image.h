@@ -38,38 +38,38 @@
 
 /* ---- Preamble and header ---- */
 
-#define IMG_MAGIC		"VXCRIMG\n"	/* 8 bytes, no terminating NUL */
-#define IMG_MAGIC_LEN		8
-#define IMG_FORMAT_VERSION	1
+#define IMG_MAGIC "VXCRIMG\n" /* 8 bytes, no terminating NUL */
+#define IMG_MAGIC_LEN 8
+#define IMG_FORMAT_VERSION 1
 
 /* First bytes of every image.  hdr_len bytes of protobuf img_header and
  * their __le32 crc32c follow; neither is ever compressed. */
 struct img_preamble {
-	__u8	magic[IMG_MAGIC_LEN];	/* IMG_MAGIC */
-	__le32	version;		/* IMG_FORMAT_VERSION of the writer, >= 1 */
-	__le32	hdr_len;		/* header bytes, at most IMG_MAX_HEADER */
+	__u8 magic[IMG_MAGIC_LEN]; /* IMG_MAGIC */
+	__le32 version;		   /* IMG_FORMAT_VERSION of the writer, >= 1 */
+	__le32 hdr_len;		   /* header bytes, at most IMG_MAX_HEADER */
 } __attribute__((packed));
 
-#define IMG_PREAMBLE_LEN	16		/* sizeof(struct img_preamble) */
-#define IMG_MAX_HEADER		(64u << 10)	/* readers refuse a longer header */
-#define IMG_CRC_LEN		4		/* a __le32 crc32c (Castagnoli) */
+#define IMG_PREAMBLE_LEN 16	   /* sizeof(struct img_preamble) */
+#define IMG_MAX_HEADER (64u << 10) /* readers refuse a longer header */
+#define IMG_CRC_LEN 4		   /* a __le32 crc32c (Castagnoli) */
 
 /* ---- Records ---- */
 
 /* Head of every record.  length payload bytes and a __le32 crc32c over
  * this head and the payload follow. */
 struct img_rec_hdr {
-	__le32	type;			/* enum img_rec_type */
-	__le32	flags;			/* IMG_RF_* */
-	__le64	length;			/* payload bytes, at most IMG_MAX_RECORD */
+	__le32 type;   /* enum img_rec_type */
+	__le32 flags;  /* IMG_RF_* */
+	__le64 length; /* payload bytes, at most IMG_MAX_RECORD */
 } __attribute__((packed));
 
-#define IMG_REC_HDR_LEN		16		/* sizeof(struct img_rec_hdr) */
-#define IMG_MAX_RECORD		(256ull << 20)	/* readers refuse a longer payload */
+#define IMG_REC_HDR_LEN 16	      /* sizeof(struct img_rec_hdr) */
+#define IMG_MAX_RECORD (256ull << 20) /* readers refuse a longer payload */
 
 /* img_rec_hdr.flags.  IMG_RF_OPTIONAL: a reader that does not know the
  * type skips the record; without it an unknown type fails the image. */
-#define IMG_RF_OPTIONAL		0x1u
+#define IMG_RF_OPTIONAL 0x1u
 
 /*
  * Record types.  The payload is the protobuf message named, or for raw
@@ -77,34 +77,34 @@ struct img_rec_hdr {
  * its number.
  */
 enum img_rec_type {
-	IMG_REC_TRAILER		= 1,	/* img_trailer: last record */
-	IMG_REC_TASK		= 2,	/* task_entry: one per process */
-	IMG_REC_CORE		= 3,	/* core_entry: one per thread */
-	IMG_REC_CREDS		= 4,	/* creds_entry: one per live process */
-	IMG_REC_SIGNALS		= 5,	/* signals_entry: one per live process */
-	IMG_REC_MM		= 6,	/* mm_entry: one per address space */
-	IMG_REC_FILE		= 7,	/* file_entry: one per file description */
-	IMG_REC_FDTABLE		= 8,	/* fdtable_entry: one per fd table */
-	IMG_REC_PAGES		= 9,	/* raw: struct img_pages_prefix + pages */
-	IMG_REC_FILE_DATA	= 10,	/* raw: struct img_data_prefix + bytes */
-	IMG_REC_PIPE_DATA	= 11,	/* raw: struct img_data_prefix + bytes */
-	IMG_REC_SHMEM_PAGES	= 12,	/* raw: struct img_pages_prefix (mm_id =
+	IMG_REC_TRAILER = 1,	  /* img_trailer: last record */
+	IMG_REC_TASK = 2,	  /* task_entry: one per process */
+	IMG_REC_CORE = 3,	  /* core_entry: one per thread */
+	IMG_REC_CREDS = 4,	  /* creds_entry: one per live process */
+	IMG_REC_SIGNALS = 5,	  /* signals_entry: one per live process */
+	IMG_REC_MM = 6,		  /* mm_entry: one per address space */
+	IMG_REC_FILE = 7,	  /* file_entry: one per file description */
+	IMG_REC_FDTABLE = 8,	  /* fdtable_entry: one per fd table */
+	IMG_REC_PAGES = 9,	  /* raw: struct img_pages_prefix + pages */
+	IMG_REC_FILE_DATA = 10,	  /* raw: struct img_data_prefix + bytes */
+	IMG_REC_PIPE_DATA = 11,	  /* raw: struct img_data_prefix + bytes */
+	IMG_REC_SHMEM_PAGES = 12, /* raw: struct img_pages_prefix (mm_id =
 					 * shmem id, addr = offset) + pages */
-	IMG_REC_SYSV_SHM	= 13,	/* sysv_shm_entry: one per SysV segment */
-	IMG_REC_CONTEXT		= 14,	/* ctx_entry: first record of a context image */
-	IMG_REC_SECCOMP		= 15,	/* seccomp_entry: one, if any thread has a filter */
-	IMG_REC_LOCK		= 16,	/* lock_entry: one per held file lock */
-	IMG_REC_SIGNATURE	= 17,	/* sig_entry: optional (IMG_RF_OPTIONAL) */
+	IMG_REC_SYSV_SHM = 13,	  /* sysv_shm_entry: one per SysV segment */
+	IMG_REC_CONTEXT = 14,	  /* ctx_entry: first record of a context image */
+	IMG_REC_SECCOMP = 15,	  /* seccomp_entry: one, if any thread has a filter */
+	IMG_REC_LOCK = 16,	  /* lock_entry: one per held file lock */
+	IMG_REC_SIGNATURE = 17,	  /* sig_entry: optional (IMG_RF_OPTIONAL) */
 };
 
 /* ---- Compression (img_header.compression = COMP_ZSTD) ---- */
 
 /* The body is cut into independent zstd frames of at most this much input;
  * a signature segment is one frame as stored (see IMG_SIG_*). */
-#define IMG_FRAME_BYTES		(4u << 20)
+#define IMG_FRAME_BYTES (4u << 20)
 /* Every frame: window exactly 2^IMG_ZSTD_WINDOW_LOG, no dictionary id, no
  * reserved or unused header bit set; readers refuse other frame headers. */
-#define IMG_ZSTD_WINDOW_LOG	22
+#define IMG_ZSTD_WINDOW_LOG 22
 
 /* ---- Raw record prefixes ---- */
 
@@ -114,9 +114,9 @@ enum img_rec_type {
  * addr = byte offset in the object.
  */
 struct img_pages_prefix {
-	__le64	addr;			/* address, or offset for SHMEM_PAGES */
-	__le32	mm_id;			/* mm_entry.mm_id, or the shmem id */
-	__le32	flags;			/* IMG_PAGES_* */
+	__le64 addr;  /* address, or offset for SHMEM_PAGES */
+	__le32 mm_id; /* mm_entry.mm_id, or the shmem id */
+	__le32 flags; /* IMG_PAGES_* */
 } __attribute__((packed));
 
 /*
@@ -125,45 +125,45 @@ struct img_pages_prefix {
  * must read as zeros in mm_id (a child's area inherited from its parent,
  * where the parent's copy would otherwise show through).
  */
-#define IMG_PAGES_ZERO		0x1
+#define IMG_PAGES_ZERO 0x1
 
 /* FILE_DATA (id = file_entry.id of a deleted file) and PIPE_DATA (id =
  * file_entry.pipe_id): bytes of object id starting at offset. */
 struct img_data_prefix {
-	__le32	id;			/* file id or pipe id */
-	__le32	flags;			/* 0: none defined */
-	__le64	offset;			/* in the file, or in the pipe's buffered
+	__le32 id;     /* file id or pipe id */
+	__le32 flags;  /* 0: none defined */
+	__le64 offset; /* in the file, or in the pipe's buffered
 					 * bytes (records of a pipe in order) */
 } __attribute__((packed));
 
 /* ---- Values of protobuf fields that are plain integers ---- */
 
 /* task_entry.state */
-#define TASK_STATE_ALIVE	1
-#define TASK_STATE_DEAD		2	/* zombie */
-#define TASK_STATE_STOPPED	3	/* job-control stopped: stays stopped */
+#define TASK_STATE_ALIVE 1
+#define TASK_STATE_DEAD 2    /* zombie */
+#define TASK_STATE_STOPPED 3 /* job-control stopped: stays stopped */
 
 /* vma_entry.madv bits */
-#define VXCR_MADV_DONTFORK	0x1
-#define VXCR_MADV_DONTDUMP	0x2
-#define VXCR_MADV_HUGEPAGE	0x4
-#define VXCR_MADV_NOHUGEPAGE	0x8
-#define VXCR_MADV_WIPEONFORK	0x10
-#define VXCR_MADV_MERGEABLE	0x20
+#define VXCR_MADV_DONTFORK 0x1
+#define VXCR_MADV_DONTDUMP 0x2
+#define VXCR_MADV_HUGEPAGE 0x4
+#define VXCR_MADV_NOHUGEPAGE 0x8
+#define VXCR_MADV_WIPEONFORK 0x10
+#define VXCR_MADV_MERGEABLE 0x20
 
 /* mm_entry.vdso_sha: __u32 crc32c seeded 0, __u32 crc32c seeded
  * 0x5a5a5a5a, __u32 length, of the [vdso] text (host order). */
-#define IMG_VDSO_DIGEST_LEN	12
+#define IMG_VDSO_DIGEST_LEN 12
 
 /* ---- Signatures (SIGNATURE record, sig_entry) ---- */
 
-#define IMG_KEY_ID_LEN		8	/* sig_entry.key_id */
-#define IMG_SIG_DIGEST_LEN	32	/* sig_entry.digest */
-#define IMG_SIG_LEN		64	/* sig_entry.signature: Ed25519 */
-#define IMG_SIG_SCOPE_PLAN	1	/* sig_entry.scope: before the first page record */
-#define IMG_SIG_SCOPE_FINAL	2	/* just before the trailer */
+#define IMG_KEY_ID_LEN 8      /* sig_entry.key_id */
+#define IMG_SIG_DIGEST_LEN 32 /* sig_entry.digest */
+#define IMG_SIG_LEN 64	      /* sig_entry.signature: Ed25519 */
+#define IMG_SIG_SCOPE_PLAN 1  /* sig_entry.scope: before the first page record */
+#define IMG_SIG_SCOPE_FINAL 2 /* just before the trailer */
 /* sig_entry.scheme: what digest covers (docs/image-format.md, section 10);
  * absent: 1, retired (BLAKE2b over the uncompressed body) */
-#define IMG_SIG_SCHEME		2
+#define IMG_SIG_SCHEME 2
 
 #endif

@@ -81,73 +81,72 @@ extern "C" {
 #endif
 
 /* cmd encoding.  Unlike Linux-VServer's VC_CMD, c is a number, not a name. */
-#define VC_CATEGORY(c)		(((c) >> 24) & 0x3F)
-#define VC_COMMAND(c)		(((c) >> 16) & 0xFF)
-#define VC_VERSION(c)		((c) & 0xFFF)
-#define VC_CMD(c, i, v)		((uint32_t)((((c) & 0x3F) << 24) | (((i) & 0xFF) << 16) | \
-					    ((v) & 0xFFF)))
+#define VC_CATEGORY(c) (((c) >> 24) & 0x3F)
+#define VC_COMMAND(c) (((c) >> 16) & 0xFF)
+#define VC_VERSION(c) ((c)&0xFFF)
+#define VC_CMD(c, i, v) ((uint32_t)((((c)&0x3F) << 24) | (((i)&0xFF) << 16) | ((v)&0xFFF)))
 /* bits that are none of category, command, version: must be zero */
-#define VC_RESERVED_BITS	0xC000F000u
+#define VC_RESERVED_BITS 0xC000F000u
 
 /* Categories of the Linux-VServer 2.x syscall matrix. */
-#define VC_CAT_VERSION		0
-#define VC_CAT_VSETUP		1
-#define VC_CAT_VHOST		2
-#define VC_CAT_DEVICE		6
-#define VC_CAT_VPROC		9
-#define VC_CAT_PROCALT		10
-#define VC_CAT_PROCMIG		11
-#define VC_CAT_PROCTRL		12
-#define VC_CAT_SCHED		14
-#define VC_CAT_MEMCTRL		20
-#define VC_CAT_VNET		25
-#define VC_CAT_NETALT		26
-#define VC_CAT_NETMIG		27
-#define VC_CAT_NETCTRL		28
-#define VC_CAT_TAGMIG		35
-#define VC_CAT_DLIMIT		36
-#define VC_CAT_INODE		38
-#define VC_CAT_VSTAT		40
-#define VC_CAT_VINFO		46
-#define VC_CAT_EVENT		48
-#define VC_CAT_FLAGS		52
-#define VC_CAT_VSPACE		54
-#define VC_CAT_DEBUG		56
-#define VC_CAT_RLIMIT		60
-#define VC_CAT_SYSTEST		61	/* experimental/test commands */
-#define VC_CAT_COMPAT		63
+#define VC_CAT_VERSION 0
+#define VC_CAT_VSETUP 1
+#define VC_CAT_VHOST 2
+#define VC_CAT_DEVICE 6
+#define VC_CAT_VPROC 9
+#define VC_CAT_PROCALT 10
+#define VC_CAT_PROCMIG 11
+#define VC_CAT_PROCTRL 12
+#define VC_CAT_SCHED 14
+#define VC_CAT_MEMCTRL 20
+#define VC_CAT_VNET 25
+#define VC_CAT_NETALT 26
+#define VC_CAT_NETMIG 27
+#define VC_CAT_NETCTRL 28
+#define VC_CAT_TAGMIG 35
+#define VC_CAT_DLIMIT 36
+#define VC_CAT_INODE 38
+#define VC_CAT_VSTAT 40
+#define VC_CAT_VINFO 46
+#define VC_CAT_EVENT 48
+#define VC_CAT_FLAGS 52
+#define VC_CAT_VSPACE 54
+#define VC_CAT_DEBUG 56
+#define VC_CAT_RLIMIT 60
+#define VC_CAT_SYSTEST 61 /* experimental/test commands */
+#define VC_CAT_COMPAT 63
 
 /* Commands (see the table above). */
-#define VCMD_ctx_create_v0	VC_CMD(VC_CAT_VPROC, 1, 0)
-#define VCMD_ctx_create		VC_CMD(VC_CAT_VPROC, 1, 1)
-#define VCMD_ctx_migrate_v0	VC_CMD(VC_CAT_PROCMIG, 1, 0)
-#define VCMD_ctx_migrate	VC_CMD(VC_CAT_PROCMIG, 1, 1)
-#define VCMD_checkpoint		VC_CMD(VC_CAT_PROCMIG, 16, 0)
-#define VCMD_restart		VC_CMD(VC_CAT_PROCMIG, 17, 0)
-#define VCMD_checkpoint_v1	VC_CMD(VC_CAT_PROCMIG, 16, 1)
-#define VCMD_restart_v1		VC_CMD(VC_CAT_PROCMIG, 17, 1)
-#define VCMD_ctx_kill		VC_CMD(VC_CAT_PROCTRL, 1, 0)
-#define VCMD_task_xid		VC_CMD(VC_CAT_VINFO, 1, 0)
-#define VCMD_vx_info		VC_CMD(VC_CAT_VINFO, 5, 0)
-#define VCMD_ctx_stat		VC_CMD(VC_CAT_VSTAT, 0, 0)
-#define VCMD_virt_stat		VC_CMD(VC_CAT_VSTAT, 3, 0)
-#define VCMD_set_vhi_name	VC_CMD(VC_CAT_VHOST, 1, 0)
-#define VCMD_get_vhi_name	VC_CMD(VC_CAT_VHOST, 2, 0)
-#define VCMD_get_cflags		VC_CMD(VC_CAT_FLAGS, 1, 0)
-#define VCMD_set_cflags		VC_CMD(VC_CAT_FLAGS, 2, 0)
-#define VCMD_get_ccaps		VC_CMD(VC_CAT_FLAGS, 3, 1)
-#define VCMD_set_ccaps		VC_CMD(VC_CAT_FLAGS, 4, 1)
-#define VCMD_get_bcaps		VC_CMD(VC_CAT_FLAGS, 9, 0)
-#define VCMD_set_bcaps		VC_CMD(VC_CAT_FLAGS, 10, 0)
-#define VCMD_wait_exit		VC_CMD(VC_CAT_EVENT, 99, 0)
+#define VCMD_ctx_create_v0 VC_CMD(VC_CAT_VPROC, 1, 0)
+#define VCMD_ctx_create VC_CMD(VC_CAT_VPROC, 1, 1)
+#define VCMD_ctx_migrate_v0 VC_CMD(VC_CAT_PROCMIG, 1, 0)
+#define VCMD_ctx_migrate VC_CMD(VC_CAT_PROCMIG, 1, 1)
+#define VCMD_checkpoint VC_CMD(VC_CAT_PROCMIG, 16, 0)
+#define VCMD_restart VC_CMD(VC_CAT_PROCMIG, 17, 0)
+#define VCMD_checkpoint_v1 VC_CMD(VC_CAT_PROCMIG, 16, 1)
+#define VCMD_restart_v1 VC_CMD(VC_CAT_PROCMIG, 17, 1)
+#define VCMD_ctx_kill VC_CMD(VC_CAT_PROCTRL, 1, 0)
+#define VCMD_task_xid VC_CMD(VC_CAT_VINFO, 1, 0)
+#define VCMD_vx_info VC_CMD(VC_CAT_VINFO, 5, 0)
+#define VCMD_ctx_stat VC_CMD(VC_CAT_VSTAT, 0, 0)
+#define VCMD_virt_stat VC_CMD(VC_CAT_VSTAT, 3, 0)
+#define VCMD_set_vhi_name VC_CMD(VC_CAT_VHOST, 1, 0)
+#define VCMD_get_vhi_name VC_CMD(VC_CAT_VHOST, 2, 0)
+#define VCMD_get_cflags VC_CMD(VC_CAT_FLAGS, 1, 0)
+#define VCMD_set_cflags VC_CMD(VC_CAT_FLAGS, 2, 0)
+#define VCMD_get_ccaps VC_CMD(VC_CAT_FLAGS, 3, 1)
+#define VCMD_set_ccaps VC_CMD(VC_CAT_FLAGS, 4, 1)
+#define VCMD_get_bcaps VC_CMD(VC_CAT_FLAGS, 9, 0)
+#define VCMD_set_bcaps VC_CMD(VC_CAT_FLAGS, 10, 0)
+#define VCMD_wait_exit VC_CMD(VC_CAT_EVENT, 99, 0)
 
 /* Data of the commands (fixed-width fields, no implicit padding). */
 struct vcmd_ctx_create {
-	uint64_t flagword;	/* VXF_* */
+	uint64_t flagword; /* VXF_* */
 };
 
 struct vcmd_ctx_migrate {
-	uint64_t flagword;	/* VXM_* */
+	uint64_t flagword; /* VXM_* */
 };
 
 struct vcmd_vx_info_v0 {
@@ -161,8 +160,8 @@ struct vcmd_ctx_stat_v0 {
 };
 
 struct vcmd_virt_stat_v0 {
-	uint64_t offset;	/* ns the context's clocks are ahead of the host's */
-	uint64_t uptime;	/* ns since the context was created */
+	uint64_t offset; /* ns the context's clocks are ahead of the host's */
+	uint64_t uptime; /* ns since the context was created */
 	uint32_t nr_threads;
 	uint32_t nr_running;
 	uint32_t nr_uninterruptible;
@@ -186,9 +185,9 @@ struct vcmd_bcaps {
 	uint64_t bmask;
 };
 
-#define VHILEN			65
+#define VHILEN 65
 struct vcmd_vhi_name_v0 {
-	uint32_t field;		/* VHIN_* */
+	uint32_t field; /* VHIN_* */
 	char name[VHILEN];
 };
 
@@ -206,16 +205,16 @@ struct vcmd_wait_exit_v0 {
  * whole context if pid is a context's init); else context id (pid 0 or its
  * init). */
 struct vcmd_checkpoint_v0 {
-	int32_t pid;		/* root task of the tree or context */
-	int32_t fd;		/* image goes here */
-	uint32_t flags;		/* VXCR_CKPT_* */
+	int32_t pid;	/* root task of the tree or context */
+	int32_t fd;	/* image goes here */
+	uint32_t flags; /* VXCR_CKPT_* */
 };
 
 /* vxcr: restart (PROCMIG/17/0).  vserver's id must be 0. */
 struct vcmd_restart_v0 {
-	uint64_t crid;		/* 0 = any image, else must match the image's */
-	int32_t fd;		/* image is read from here */
-	uint32_t flags;		/* VXCR_RESTART_* */
+	uint64_t crid;	/* 0 = any image, else must match the image's */
+	int32_t fd;	/* image is read from here */
+	uint32_t flags; /* VXCR_RESTART_* */
 };
 
 /*
@@ -228,89 +227,89 @@ struct vcmd_restart_v0 {
  * context's record is (0: the default).
  */
 struct vcmd_checkpoint_v1 {
-	uint32_t size;		/* sizeof(struct vcmd_checkpoint_v1) */
-	int32_t pid;		/* root task of the tree, or 0 with a context id */
-	int32_t fd;		/* image goes here */
-	uint32_t flags;		/* VXCR_CKPT_*; 0 when opts is given */
-	uint64_t opts;		/* const struct vxcr_dump_opts *, or 0: from flags */
-	uint64_t stats;		/* struct vxcr_dump_stats *, or 0 */
-	uint64_t rundir;	/* const char *, or 0 */
+	uint32_t size;	 /* sizeof(struct vcmd_checkpoint_v1) */
+	int32_t pid;	 /* root task of the tree, or 0 with a context id */
+	int32_t fd;	 /* image goes here */
+	uint32_t flags;	 /* VXCR_CKPT_*; 0 when opts is given */
+	uint64_t opts;	 /* const struct vxcr_dump_opts *, or 0: from flags */
+	uint64_t stats;	 /* struct vxcr_dump_stats *, or 0 */
+	uint64_t rundir; /* const char *, or 0 */
 };
 
 /* vxcr: restart with options (PROCMIG/17/1).  vserver's id must be 0. */
 struct vcmd_restart_v1 {
-	uint32_t size;		/* sizeof(struct vcmd_restart_v1) */
-	int32_t fd;		/* image is read from here */
-	uint64_t crid;		/* 0 = any image, else must match the image's */
-	uint32_t flags;		/* VXCR_RESTART_*; 0 when opts is given */
-	uint32_t reserved;	/* 0 */
-	uint64_t opts;		/* const struct vxcr_restore_opts *, or 0: from flags */
-	uint64_t stats;		/* struct vxcr_restore_stats *, or 0 */
+	uint32_t size;	   /* sizeof(struct vcmd_restart_v1) */
+	int32_t fd;	   /* image is read from here */
+	uint64_t crid;	   /* 0 = any image, else must match the image's */
+	uint32_t flags;	   /* VXCR_RESTART_*; 0 when opts is given */
+	uint32_t reserved; /* 0 */
+	uint64_t opts;	   /* const struct vxcr_restore_opts *, or 0: from flags */
+	uint64_t stats;	   /* struct vxcr_restore_stats *, or 0 */
 };
 
 /* Context flags (VXF_*), Linux-VServer values. */
-#define VXF_INFO_LOCK		0x00000001
-#define VXF_INFO_SCHED		0x00000002
-#define VXF_INFO_NPROC		0x00000004
-#define VXF_INFO_PRIVATE	0x00000008
-#define VXF_INFO_INIT		0x00000010
-#define VXF_INFO_HIDE		0x00000020
-#define VXF_INFO_ULIMIT		0x00000040
-#define VXF_INFO_NSPACE		0x00000080
-#define VXF_SCHED_HARD		0x00000100
-#define VXF_SCHED_PRIO		0x00000200
-#define VXF_SCHED_PAUSE		0x00000400
-#define VXF_VIRT_MEM		0x00010000
-#define VXF_VIRT_UPTIME		0x00020000
-#define VXF_VIRT_CPU		0x00040000
-#define VXF_VIRT_LOAD		0x00080000
-#define VXF_VIRT_TIME		0x00100000
-#define VXF_HIDE_MOUNT		0x01000000
-#define VXF_HIDE_NETIF		0x02000000
-#define VXF_HIDE_VINFO		0x04000000
-#define VXF_STATE_SETUP		(1ULL << 32)
-#define VXF_STATE_INIT		(1ULL << 33)
-#define VXF_STATE_ADMIN		(1ULL << 34)
-#define VXF_SC_HELPER		(1ULL << 36)
-#define VXF_REBOOT_KILL		(1ULL << 37)
-#define VXF_PERSISTENT		(1ULL << 38)
-#define VXF_FORK_RSS		(1ULL << 48)
-#define VXF_PROLIFIC		(1ULL << 49)
-#define VXF_IGNEG_NICE		(1ULL << 52)
-#define VXF_ONE_TIME		(0x0007ULL << 32)
-#define VXF_INIT_SET		(VXF_STATE_SETUP | VXF_STATE_INIT | VXF_STATE_ADMIN)
+#define VXF_INFO_LOCK 0x00000001
+#define VXF_INFO_SCHED 0x00000002
+#define VXF_INFO_NPROC 0x00000004
+#define VXF_INFO_PRIVATE 0x00000008
+#define VXF_INFO_INIT 0x00000010
+#define VXF_INFO_HIDE 0x00000020
+#define VXF_INFO_ULIMIT 0x00000040
+#define VXF_INFO_NSPACE 0x00000080
+#define VXF_SCHED_HARD 0x00000100
+#define VXF_SCHED_PRIO 0x00000200
+#define VXF_SCHED_PAUSE 0x00000400
+#define VXF_VIRT_MEM 0x00010000
+#define VXF_VIRT_UPTIME 0x00020000
+#define VXF_VIRT_CPU 0x00040000
+#define VXF_VIRT_LOAD 0x00080000
+#define VXF_VIRT_TIME 0x00100000
+#define VXF_HIDE_MOUNT 0x01000000
+#define VXF_HIDE_NETIF 0x02000000
+#define VXF_HIDE_VINFO 0x04000000
+#define VXF_STATE_SETUP (1ULL << 32)
+#define VXF_STATE_INIT (1ULL << 33)
+#define VXF_STATE_ADMIN (1ULL << 34)
+#define VXF_SC_HELPER (1ULL << 36)
+#define VXF_REBOOT_KILL (1ULL << 37)
+#define VXF_PERSISTENT (1ULL << 38)
+#define VXF_FORK_RSS (1ULL << 48)
+#define VXF_PROLIFIC (1ULL << 49)
+#define VXF_IGNEG_NICE (1ULL << 52)
+#define VXF_ONE_TIME (0x0007ULL << 32)
+#define VXF_INIT_SET (VXF_STATE_SETUP | VXF_STATE_INIT | VXF_STATE_ADMIN)
 
 /* Migration flags (ctx_migrate). */
-#define VXM_SET_INIT		0x00000001
-#define VXM_SET_REAPER		0x00000002
+#define VXM_SET_INIT 0x00000001
+#define VXM_SET_REAPER 0x00000002
 
 /* Context capabilities (VXC_*). */
-#define VXC_SET_UTSNAME		0x00000001
-#define VXC_SET_RLIMIT		0x00000002
-#define VXC_FS_SECURITY		0x00000004
-#define VXC_FS_TRUSTED		0x00000008
-#define VXC_TIOCSTI		0x00000010
-#define VXC_RAW_ICMP		0x00000100
-#define VXC_SYSLOG		0x00001000
-#define VXC_OOM_ADJUST		0x00002000
-#define VXC_AUDIT_CONTROL	0x00004000
-#define VXC_SECURE_MOUNT	0x00010000
-#define VXC_SECURE_REMOUNT	0x00020000
-#define VXC_BINARY_MOUNT	0x00040000
-#define VXC_QUOTA_CTL		0x00100000
-#define VXC_ADMIN_MAPPER	0x00200000
-#define VXC_ADMIN_CLOOP		0x00400000
-#define VXC_KTHREAD		0x01000000
-#define VXC_NAMESPACE		0x02000000
+#define VXC_SET_UTSNAME 0x00000001
+#define VXC_SET_RLIMIT 0x00000002
+#define VXC_FS_SECURITY 0x00000004
+#define VXC_FS_TRUSTED 0x00000008
+#define VXC_TIOCSTI 0x00000010
+#define VXC_RAW_ICMP 0x00000100
+#define VXC_SYSLOG 0x00001000
+#define VXC_OOM_ADJUST 0x00002000
+#define VXC_AUDIT_CONTROL 0x00004000
+#define VXC_SECURE_MOUNT 0x00010000
+#define VXC_SECURE_REMOUNT 0x00020000
+#define VXC_BINARY_MOUNT 0x00040000
+#define VXC_QUOTA_CTL 0x00100000
+#define VXC_ADMIN_MAPPER 0x00200000
+#define VXC_ADMIN_CLOOP 0x00400000
+#define VXC_KTHREAD 0x01000000
+#define VXC_NAMESPACE 0x02000000
 
 /* Virtual uname fields (vhi_name). */
-#define VHIN_CONTEXT		0
-#define VHIN_SYSNAME		1
-#define VHIN_NODENAME		2
-#define VHIN_RELEASE		3
-#define VHIN_VERSION		4
-#define VHIN_MACHINE		5
-#define VHIN_DOMAINNAME		6
+#define VHIN_CONTEXT 0
+#define VHIN_SYSNAME 1
+#define VHIN_NODENAME 2
+#define VHIN_RELEASE 3
+#define VHIN_VERSION 4
+#define VHIN_MACHINE 5
+#define VHIN_DOMAINNAME 6
 
 /*
  * Capability numbers for bcaps (bit 1 << CAP_x), as libvserver's vserver.h;
@@ -319,100 +318,100 @@ struct vcmd_restart_v1 {
  * and bcaps use the running kernel's numbering for every bit.
  */
 #ifndef CAP_CHOWN
-#define CAP_CHOWN		0
+#define CAP_CHOWN 0
 #endif
 #ifndef CAP_DAC_OVERRIDE
-#define CAP_DAC_OVERRIDE	1
+#define CAP_DAC_OVERRIDE 1
 #endif
 #ifndef CAP_DAC_READ_SEARCH
-#define CAP_DAC_READ_SEARCH	2
+#define CAP_DAC_READ_SEARCH 2
 #endif
 #ifndef CAP_FOWNER
-#define CAP_FOWNER		3
+#define CAP_FOWNER 3
 #endif
 #ifndef CAP_FSETID
-#define CAP_FSETID		4
+#define CAP_FSETID 4
 #endif
 #ifndef CAP_KILL
-#define CAP_KILL		5
+#define CAP_KILL 5
 #endif
 #ifndef CAP_SETGID
-#define CAP_SETGID		6
+#define CAP_SETGID 6
 #endif
 #ifndef CAP_SETUID
-#define CAP_SETUID		7
+#define CAP_SETUID 7
 #endif
 #ifndef CAP_SETPCAP
-#define CAP_SETPCAP		8
+#define CAP_SETPCAP 8
 #endif
 #ifndef CAP_LINUX_IMMUTABLE
-#define CAP_LINUX_IMMUTABLE	9
+#define CAP_LINUX_IMMUTABLE 9
 #endif
 #ifndef CAP_NET_BIND_SERVICE
-#define CAP_NET_BIND_SERVICE	10
+#define CAP_NET_BIND_SERVICE 10
 #endif
 #ifndef CAP_NET_BROADCAST
-#define CAP_NET_BROADCAST	11
+#define CAP_NET_BROADCAST 11
 #endif
 #ifndef CAP_NET_ADMIN
-#define CAP_NET_ADMIN		12
+#define CAP_NET_ADMIN 12
 #endif
 #ifndef CAP_NET_RAW
-#define CAP_NET_RAW		13
+#define CAP_NET_RAW 13
 #endif
 #ifndef CAP_IPC_LOCK
-#define CAP_IPC_LOCK		14
+#define CAP_IPC_LOCK 14
 #endif
 #ifndef CAP_IPC_OWNER
-#define CAP_IPC_OWNER		15
+#define CAP_IPC_OWNER 15
 #endif
 #ifndef CAP_SYS_MODULE
-#define CAP_SYS_MODULE		16
+#define CAP_SYS_MODULE 16
 #endif
 #ifndef CAP_SYS_RAWIO
-#define CAP_SYS_RAWIO		17
+#define CAP_SYS_RAWIO 17
 #endif
 #ifndef CAP_SYS_CHROOT
-#define CAP_SYS_CHROOT		18
+#define CAP_SYS_CHROOT 18
 #endif
 #ifndef CAP_SYS_PTRACE
-#define CAP_SYS_PTRACE		19
+#define CAP_SYS_PTRACE 19
 #endif
 #ifndef CAP_SYS_PACCT
-#define CAP_SYS_PACCT		20
+#define CAP_SYS_PACCT 20
 #endif
 #ifndef CAP_SYS_ADMIN
-#define CAP_SYS_ADMIN		21
+#define CAP_SYS_ADMIN 21
 #endif
 #ifndef CAP_SYS_BOOT
-#define CAP_SYS_BOOT		22
+#define CAP_SYS_BOOT 22
 #endif
 #ifndef CAP_SYS_NICE
-#define CAP_SYS_NICE		23
+#define CAP_SYS_NICE 23
 #endif
 #ifndef CAP_SYS_RESOURCE
-#define CAP_SYS_RESOURCE	24
+#define CAP_SYS_RESOURCE 24
 #endif
 #ifndef CAP_SYS_TIME
-#define CAP_SYS_TIME		25
+#define CAP_SYS_TIME 25
 #endif
 #ifndef CAP_SYS_TTY_CONFIG
-#define CAP_SYS_TTY_CONFIG	26
+#define CAP_SYS_TTY_CONFIG 26
 #endif
 #ifndef CAP_MKNOD
-#define CAP_MKNOD		27
+#define CAP_MKNOD 27
 #endif
 #ifndef CAP_LEASE
-#define CAP_LEASE		28
+#define CAP_LEASE 28
 #endif
 #ifndef CAP_AUDIT_WRITE
-#define CAP_AUDIT_WRITE		29
+#define CAP_AUDIT_WRITE 29
 #endif
 #ifndef CAP_AUDIT_CONTROL
-#define CAP_AUDIT_CONTROL	30
+#define CAP_AUDIT_CONTROL 30
 #endif
 #ifndef CAP_CONTEXT
-#define CAP_CONTEXT		31
+#define CAP_CONTEXT 31
 #endif
 
 /* The switch: >= 0 or -errno (see the top of this file). */
@@ -445,7 +444,7 @@ typedef struct _vx_flags {
 } vx_flags_t;
 
 typedef struct _vx_uname {
-	uint32_t id;		/* VHIN_* */
+	uint32_t id; /* VHIN_* */
 	char value[VHILEN];
 } vx_uname_t;
 
@@ -459,19 +458,19 @@ typedef struct _vx_wait {
  * optional input (create/migrate: flags 0; info, stat, wait: nothing copied
  * out), and EINVAL for the _set and _get functions, which need it.
  */
-int vx_create(xid_t xid, vx_flags_t *data);	/* data->flags: VXF_* */
-int vx_migrate(xid_t xid, vx_flags_t *data);	/* data->flags: VXM_* */
-int vx_task_xid(pid_t pid);			/* returns the xid */
+int vx_create(xid_t xid, vx_flags_t *data);  /* data->flags: VXF_* */
+int vx_migrate(xid_t xid, vx_flags_t *data); /* data->flags: VXM_* */
+int vx_task_xid(pid_t pid);		     /* returns the xid */
 int vx_info(xid_t xid, vx_info_t *data);
-int vx_stat(xid_t xid, vx_stat_t *data);	/* ctx_stat + virt_stat */
+int vx_stat(xid_t xid, vx_stat_t *data); /* ctx_stat + virt_stat */
 int vx_bcaps_set(xid_t xid, vx_flags_t *data);
 int vx_bcaps_get(xid_t xid, vx_flags_t *data);
 int vx_ccaps_set(xid_t xid, vx_flags_t *data);
 int vx_ccaps_get(xid_t xid, vx_flags_t *data);
 int vx_flags_set(xid_t xid, vx_flags_t *data);
 int vx_flags_get(xid_t xid, vx_flags_t *data);
-int vx_uname_set(xid_t xid, vx_uname_t *data);	/* value NUL-terminated */
-int vx_uname_get(xid_t xid, vx_uname_t *data);	/* data->id selects */
+int vx_uname_set(xid_t xid, vx_uname_t *data); /* value NUL-terminated */
+int vx_uname_get(xid_t xid, vx_uname_t *data); /* data->id selects */
 int vx_kill(xid_t xid, pid_t pid, int sig);
 int vx_wait(xid_t xid, vx_wait_t *data);
 
@@ -481,9 +480,9 @@ int vx_wait(xid_t xid, vx_wait_t *data);
  * the contexts of the userspace engine, recorded in a run directory; they
  * return 0 (or a count) or -errno, and vxcr_last_error() says why.
  */
-#define VXCR_XID_MAX		65535
-#define VXCR_XID_DYNAMIC	((xid_t)-1)	/* create: pick a free xid */
-#define VXCR_BCAPS_ALL		(~0ULL)
+#define VXCR_XID_MAX 65535
+#define VXCR_XID_DYNAMIC ((xid_t)-1) /* create: pick a free xid */
+#define VXCR_BCAPS_ALL (~0ULL)
 
 /* The run directory of this process's context calls (the vx_* calls too):
  * dir, copied; NULL or "" goes back to $VXCR_RUNDIR, else /run/vxcr. */
@@ -492,13 +491,13 @@ int vxcr_ctx_set_rundir(const char *dir);
 const char *vxcr_ctx_rundir(void);
 
 struct vxcr_ctx_create_opts {
-	xid_t xid;		/* 2..VXCR_XID_MAX, or VXCR_XID_DYNAMIC */
-	uint64_t flags;		/* VXF_* */
-	uint64_t bcaps;		/* bounding set, bit n = CAP n kept (VXCR_BCAPS_ALL) */
-	uint64_t ccaps;		/* VXC_* */
-	const char *hostname;	/* NULL: the host's */
-	uint64_t nproc;		/* with VXF_INFO_NPROC: at most this many tasks, else 0 */
-	char *const *argv;	/* the main command, run inside by the context's init */
+	xid_t xid;	      /* 2..VXCR_XID_MAX, or VXCR_XID_DYNAMIC */
+	uint64_t flags;	      /* VXF_* */
+	uint64_t bcaps;	      /* bounding set, bit n = CAP n kept (VXCR_BCAPS_ALL) */
+	uint64_t ccaps;	      /* VXC_* */
+	const char *hostname; /* NULL: the host's */
+	uint64_t nproc;	      /* with VXF_INFO_NPROC: at most this many tasks, else 0 */
+	char *const *argv;    /* the main command, run inside by the context's init */
 };
 
 /* Sets o to the defaults: xid 0, no flags, every bounding cap, no ccaps. */
@@ -513,15 +512,15 @@ int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *ini
 
 struct vxcr_ctx_info {
 	xid_t xid;
-	pid_t init_pid;		/* pid 1 inside, as we see it */
-	pid_t super_pid;	/* its supervisor, which records the exit code */
-	uint64_t flags;		/* VXF_* as recorded (vx_flags_get: the live state) */
+	pid_t init_pid;	 /* pid 1 inside, as we see it */
+	pid_t super_pid; /* its supervisor, which records the exit code */
+	uint64_t flags;	 /* VXF_* as recorded (vx_flags_get: the live state) */
 	uint64_t bcaps;
 	uint64_t ccaps;
-	uint64_t nproc;		/* VXF_INFO_NPROC: the task limit, else 0 */
-	uint64_t nproc_cur;	/* VXF_INFO_NPROC: tasks counted against it, else 0 */
-	char cgroup[512];	/* cgroup v2 directory */
-	char pids_cgroup[512];	/* v1 pids group (VXF_INFO_NPROC on hybrid hosts) or "" */
+	uint64_t nproc;	       /* VXF_INFO_NPROC: the task limit, else 0 */
+	uint64_t nproc_cur;    /* VXF_INFO_NPROC: tasks counted against it, else 0 */
+	char cgroup[512];      /* cgroup v2 directory */
+	char pids_cgroup[512]; /* v1 pids group (VXF_INFO_NPROC on hybrid hosts) or "" */
 };
 
 /* The record of a live context: -ESRCH if there is none. */
@@ -531,9 +530,9 @@ int vxcr_ctx_list(xid_t *xids, int max);
 
 /* Names as the command line spells them: the constants without prefix. */
 enum vxcr_ctx_names {
-	VXCR_CTX_FLAG_NAMES,	/* VXF_* */
-	VXCR_CTX_CCAP_NAMES,	/* VXC_* */
-	VXCR_CTX_BCAP_NAMES,	/* CAP_* (bit n = capability n) */
+	VXCR_CTX_FLAG_NAMES, /* VXF_* */
+	VXCR_CTX_CCAP_NAMES, /* VXC_* */
+	VXCR_CTX_BCAP_NAMES, /* CAP_* (bit n = capability n) */
 };
 /*
  * "A,B" -> bits.  Bounding caps: "A,B" keeps only those, "~A,~B" all but
@@ -550,12 +549,12 @@ int vxcr_ctx_uname_field(const char *name);
  * Checkpoint/restart with the semantics of the proposed sys_checkpoint /
  * sys_restart, through the switch (VCMD_checkpoint, VCMD_restart).
  */
-#define VXCR_CKPT_LEAVE_RUNNING	0x1u	/* default: kill the tree once the image is complete */
-#define VXCR_CKPT_NO_COMPRESS	0x2u	/* default: zstd */
-#define VXCR_CKPT_ALL		(VXCR_CKPT_LEAVE_RUNNING | VXCR_CKPT_NO_COMPRESS)
+#define VXCR_CKPT_LEAVE_RUNNING 0x1u /* default: kill the tree once the image is complete */
+#define VXCR_CKPT_NO_COMPRESS 0x2u   /* default: zstd */
+#define VXCR_CKPT_ALL (VXCR_CKPT_LEAVE_RUNNING | VXCR_CKPT_NO_COMPRESS)
 
-#define VXCR_RESTART_PIDNS	0x1u	/* restore inside a new pid namespace */
-#define VXCR_RESTART_ALL	(VXCR_RESTART_PIDNS)
+#define VXCR_RESTART_PIDNS 0x1u /* restore inside a new pid namespace */
+#define VXCR_RESTART_ALL (VXCR_RESTART_PIDNS)
 
 /*
  * Checkpoints the tree rooted at pid into fd; if pid is the init of a

@@ -33,8 +33,8 @@ void vxcr_set_log_level(enum vxcr_log_level lvl);
  * replaces it.  Only the caller turns it into text.
  */
 struct vxcr_error {
-	int code;		/* 0, or the negative errno the call returned */
-	char msg[256];		/* one line, no newline, no module prefix ("" if none) */
+	int code;      /* 0, or the negative errno the call returned */
+	char msg[256]; /* one line, no newline, no module prefix ("" if none) */
 };
 /* The error of this thread's last call that failed ("" and 0 after a call
  * that succeeded). */
@@ -85,11 +85,11 @@ enum vxcr_img_view { VXCR_IMG_SHOW, VXCR_IMG_JSON, VXCR_IMG_VERIFY, VXCR_IMG_SIZ
 int vxcr_img_print(int fd, enum vxcr_img_view view, const struct vxcr_keyring *kr, FILE *out);
 
 struct vxcr_dump_opts {
-	bool leave_running;	/* default: kill the target once the image is complete */
-	bool compress;		/* zstd, default on */
-	int zstd_level;		/* 0 = default (fast) */
-	int zstd_threads;	/* 0 = automatic */
-	bool fsync;		/* fsync a regular-file output before the target is killed,
+	bool leave_running; /* default: kill the target once the image is complete */
+	bool compress;	    /* zstd, default on */
+	int zstd_level;	    /* 0 = default (fast) */
+	int zstd_threads;   /* 0 = automatic */
+	bool fsync;	    /* fsync a regular-file output before the target is killed,
 				 * after it is released with leave_running (default true) */
 	/* If set, called once the image is complete and synced, at the same
 	 * point: puts it in place (vxdump renames its file over -o PATH).
@@ -102,19 +102,19 @@ struct vxcr_dump_opts {
 	 * vxcr_last_error(); the tree keeps running. */
 	void (*refused)(const char *line, void *arg);
 	void *refused_arg;
-	const struct vxcr_key *sign_key;	/* sign the image with it (NULL: unsigned) */
+	const struct vxcr_key *sign_key; /* sign the image with it (NULL: unsigned) */
 };
 
 struct vxcr_dump_stats {
-	uint64_t frozen_ns;	/* from seize to release/kill */
+	uint64_t frozen_ns; /* from seize to release/kill */
 	uint64_t total_ns;
 	uint64_t pages_scanned;
 	uint64_t pages_written;
-	uint64_t pages_zero;	/* skipped: present but all zero */
-	uint64_t image_bytes;	/* bytes written to fd */
-	uint64_t tasks;		/* processes in the image (zombies included) */
-	uint64_t threads;	/* threads of the live processes */
-	uint8_t image_id[16];	/* the image header's id (all zero if none was written) */
+	uint64_t pages_zero;  /* skipped: present but all zero */
+	uint64_t image_bytes; /* bytes written to fd */
+	uint64_t tasks;	      /* processes in the image (zombies included) */
+	uint64_t threads;     /* threads of the live processes */
+	uint8_t image_id[16]; /* the image header's id (all zero if none was written) */
 };
 
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o);
@@ -129,10 +129,10 @@ int vxcr_dump_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_du
 		  struct vxcr_dump_stats *st);
 
 struct vxcr_restore_opts {
-	bool detach;		/* return once it runs, do not wait */
-	bool inherit_stdio;	/* external pipes/terminals on fds 0-2 use ours (default on) */
-	bool pidns;		/* restore inside a new PID namespace (its pids are free) */
-	const char *rundir;	/* a context image: where its record goes (NULL: default) */
+	bool detach;	    /* return once it runs, do not wait */
+	bool inherit_stdio; /* external pipes/terminals on fds 0-2 use ours (default on) */
+	bool pidns;	    /* restore inside a new PID namespace (its pids are free) */
+	const char *rundir; /* a context image: where its record goes (NULL: default) */
 	/* Accept only an image signed by one of these keys, and refuse the
 	 * rest before anything is created (NULL: no signature needed). */
 	const struct vxcr_keyring *trusted_keys;
@@ -141,8 +141,8 @@ struct vxcr_restore_opts {
 struct vxcr_restore_stats {
 	uint64_t total_ns;
 	uint64_t pages_restored;
-	pid_t ns_init;		/* --pidns: the namespace's init, the caller's child */
-	uint32_t ctx_xid;	/* a context image: the restored context, else 0 */
+	pid_t ns_init;	  /* --pidns: the namespace's init, the caller's child */
+	uint32_t ctx_xid; /* a context image: the restored context, else 0 */
 };
 
 void vxcr_restore_opts_init(struct vxcr_restore_opts *o);
