@@ -130,6 +130,9 @@ int img_unpack(const struct img_record *rec, const ProtobufCMessageDescriptor *d
  * img_last_open_error().
  */
 int img_peek_header(struct img_source *src, ImgHeader **out);
+/* The image id of that header (16 bytes): 0, -EBADMSG if it has none, or
+ * img_peek_header()'s errors. */
+int img_peek_image_id(struct img_source *src, uint8_t id[16]);
 
 /* Bytes taken from the source so far (compressed size of what was read). */
 uint64_t img_reader_raw_bytes(const struct img_reader *r);

@@ -711,6 +711,29 @@ int img_peek_header(struct img_source *src, ImgHeader **out)
 	return 0;
 }
 
+/*
+ * The 16-byte image id of the image whose header src would return next,
+ * peeked as img_peek_header() does.  Returns 0 with id filled, -EBADMSG
+ * for a header without an id, or img_peek_header()'s errors.
+ */
+int img_peek_image_id(struct img_source *src, uint8_t id[16])
+{
+	ImgHeader *h;
+	int ret;
+
+	ret = img_peek_header(src, &h);
+	if (ret)
+		return ret;
+	if (!h->has_image_id || h->image_id.len != 16) {
+		pr_err("%s: image header without an image id\n", src->name);
+		ret = -EBADMSG;
+	} else {
+		memcpy(id, h->image_id.data, 16);
+	}
+	img_header__free_unpacked(h, NULL);
+	return ret;
+}
+
 /* Decompression workers by default: online CPUs, at most AUTO_THREADS_MAX. */
 static unsigned auto_threads(void)
 {

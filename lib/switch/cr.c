@@ -40,23 +40,17 @@ uint64_t vxcr_image_crid(const uint8_t *image_id, size_t len)
 static int image_crid(int fd, uint64_t *crid)
 {
 	struct img_source *src;
-	ImgHeader *h;
+	uint8_t id[16];
 	int ret;
 
 	ret = img_source_fd(fd, NULL, &src);
 	if (ret)
 		return ret;
-	ret = img_peek_header(src, &h);
+	ret = img_peek_image_id(src, id);
 	img_source_free(src);
 	if (ret)
 		return ret;
-	if (!h->has_image_id || h->image_id.len != 16) {
-		pr_err("fd %d: image header without an image id\n", fd);
-		img_header__free_unpacked(h, NULL);
-		return -EBADMSG;
-	}
-	*crid = vxcr_image_crid(h->image_id.data, h->image_id.len);
-	img_header__free_unpacked(h, NULL);
+	*crid = vxcr_image_crid(id, sizeof(id));
 	return 0;
 }
 

@@ -46,7 +46,7 @@ module_of()
 	case $1 in
 	crtools/*) mod=crtools ;;
 	lib/include/vxcr/*) mod=api ;;
-	lib/log.c | lib/log.h) mod=log ;;
+	lib/log.c | lib/log.h | lib/error.c | lib/error.h) mod=log ;;
 	lib/check.c) mod=check ;;
 	lib/*/*) mod=${1#lib/}; mod=${mod%%/*} ;;
 	*gen/*) mod=images ;;
@@ -79,7 +79,7 @@ while IFS=: read -r f ln text; do
 	h=${BASH_REMATCH[1]}
 	case $h in
 	*.pb-c.h) to=images ;;
-	log.h) to=log ;;
+	log.h | error.h) to=log ;;
 	vxcr/*) to=api ;;
 	*/*) to=${h%%/*} ;;
 	*) to=$from ;;
@@ -103,7 +103,7 @@ if [ -n "$BUILD" ] && [ -d "$BUILD/obj/lib" ]; then
 		  m = s;
 		  if (s ~ /^crtools\//) m = "crtools";
 		  else if (s ~ /^gen\//) m = "images";
-		  else if (s == "lib/log.c") m = "log";
+		  else if (s == "lib/log.c" || s == "lib/error.c") m = "log";
 		  else if (s == "lib/check.c") m = "check";
 		  else { sub(/^lib\//, "", m); sub(/\/.*/, "", m) } }'
 	xargs nm -A -P --defined-only <"$TMP/objs" |

@@ -320,7 +320,7 @@ static void test_write_faults(void)
 			img_sink_free(&f->s);
 			CU_ASSERT_FATAL(img_sink_mem(budgets[j], &mem) == 0);
 			check_fault(mem, i & 1, i < 2 ? 1 : 2, -ENOSPC,
-				    "write to memory: No space left on device");
+				    "cannot write to memory: No space left on device");
 			img_sink_free(mem);
 		}
 	}
@@ -336,7 +336,7 @@ static void test_fd_sink_epipe(void)
 	CU_ASSERT_FATAL(pipe(p) == 0);
 	close(p[0]);
 	CU_ASSERT_FATAL(img_sink_fd(p[1], NULL, &s) == 0);
-	snprintf(want, sizeof(want), "write to pipe (fd %d): Broken pipe", p[1]);
+	snprintf(want, sizeof(want), "cannot write to pipe (fd %d): Broken pipe", p[1]);
 	check_fault(s, true, 2, -EPIPE, want);
 	CU_ASSERT_EQUAL(img_sink_sync(s), -EPIPE);
 	img_sink_free(s);
