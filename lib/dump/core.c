@@ -303,7 +303,7 @@ int siginfo_entries(const struct siginfo_queue *q, SiginfoEntry **ents, SiginfoE
 	return 0;
 }
 
-static int write_core(struct dump_ctx *ctx, struct dump_thread *th)
+static int write_core(struct dump_op *op, struct dump_thread *th)
 {
 	CoreEntry ce = CORE_ENTRY__INIT;
 	X86Regs regs = X86_REGS__INIT;
@@ -349,7 +349,7 @@ static int write_core(struct dump_ctx *ctx, struct dump_thread *th)
 	}
 	ce.seccomp_filters = th->filter_ids; /* numbered by write_seccomp() */
 	ce.n_seccomp_filters = th->n_filters;
-	ret = img_write_msg(ctx->w, IMG_REC_CORE, &ce.base);
+	ret = img_write_msg(op->w, IMG_REC_CORE, &ce.base);
 	if (ret)
 		pr_err("pid %d: cannot write the core record: %s\n", th->tid, strerror(-ret));
 	free(pend);
@@ -358,13 +358,13 @@ static int write_core(struct dump_ctx *ctx, struct dump_thread *th)
 }
 
 /* One core_entry per thread, leader first.  0 or -errno (logged). */
-int write_cores(struct dump_ctx *ctx, struct dump_task *t)
+int write_cores(struct dump_op *op, struct dump_task *t)
 {
 	size_t i;
 	int ret;
 
 	for (i = 0; i < t->n_threads; i++) {
-		ret = write_core(ctx, &t->threads[i]);
+		ret = write_core(op, &t->threads[i]);
 		if (ret)
 			return ret;
 	}

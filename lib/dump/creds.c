@@ -45,7 +45,7 @@ int collect_creds(struct dump_task *t)
 }
 
 /* The creds_entry of t.  0 or -errno (logged). */
-int write_creds(struct dump_ctx *ctx, struct dump_task *t)
+int write_creds(struct dump_op *op, struct dump_task *t)
 {
 	const struct proc_status *s = &t->status;
 	CredsEntry ce = CREDS_ENTRY__INIT;
@@ -70,7 +70,7 @@ int write_creds(struct dump_ctx *ctx, struct dump_task *t)
 	PB_SET(&ce, no_new_privs, s->no_new_privs);
 	PB_SET(&ce, last_cap, t->last_cap);
 	PB_SET(&ce, pid, t->vpid);
-	ret = img_write_msg(ctx->w, IMG_REC_CREDS, &ce.base);
+	ret = img_write_msg(op->w, IMG_REC_CREDS, &ce.base);
 	if (ret)
 		pr_err("pid %d: cannot write the creds record: %s\n", t->pid, strerror(-ret));
 	return ret;

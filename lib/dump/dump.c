@@ -36,20 +36,20 @@ uint64_t dump_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-int dump_refusal(struct dump_ctx *ctx, const struct dump_task *t, int ret)
+int dump_refusal(struct dump_op *op, const struct dump_task *t, int ret)
 {
-	const struct vxcr_dump_opts *o = ctx->opts;
+	const struct vxcr_dump_opts *o = op->opts;
 	char line[640];
 	size_t n;
 
 	if (ret != -EOPNOTSUPP)
 		return ret;
-	ctx->n_refused++;
+	op->n_refused++;
 	if (!o->refused) {
 		err_clear(); /* handled: the summary says it */
 		return 0;
 	}
-	if (ctx->ctxe && t) /* the pid the context knows it by */
+	if (op->ctxe && t) /* the pid the context knows it by */
 		snprintf(line, sizeof(line), "context pid %d: %s", t->vpid, vxcr_last_error());
 	else
 		snprintf(line, sizeof(line), "%s", vxcr_last_error());
@@ -62,15 +62,15 @@ int dump_refusal(struct dump_ctx *ctx, const struct dump_task *t, int ret)
 }
 
 /* After collecting: every refusal was reported; sum them up in one line. */
-static int refused_summary(struct dump_ctx *ctx)
+static int refused_summary(struct dump_op *op)
 {
-	if (!ctx->n_refused)
+	if (!op->n_refused)
 		return 0;
 	err_clear(); /* the summary is the dump's error */
 	pr_err("%u object%s cannot be checkpointed: nothing was dumped, the %zu process%s "
 	       "keep%s running\n",
-	       ctx->n_refused, ctx->n_refused > 1 ? "s" : "", ctx->n_tasks,
-	       ctx->n_tasks == 1 ? "" : "es", ctx->n_tasks == 1 ? "s" : "");
+	       op->n_refused, op->n_refused > 1 ? "s" : "", op->n_tasks,
+	       op->n_tasks == 1 ? "" : "es", op->n_tasks == 1 ? "s" : "");
 	return -EOPNOTSUPP;
 }
 
@@ -78,13 +78,13 @@ static int refused_summary(struct dump_ctx *ctx)
  * The image written would be refused by vxrestore (lib/restore/vet.c):
  * restore's reason, in the dump's one line.  Returns ret.
  */
-static int vet_refused(struct dump_ctx *ctx, int ret)
+static int vet_refused(struct dump_op *op, int ret)
 {
 	err_clear(); /* restore's reason is in this one */
 	pr_err("vxrestore would refuse this image (%s): nothing was dumped, the %zu "
 	       "process%s keep%s running\n",
-	       rst_vet_why(ctx->vet), ctx->n_tasks, ctx->n_tasks == 1 ? "" : "es",
-	       ctx->n_tasks == 1 ? "s" : "");
+	       rst_vet_why(op->vet), op->n_tasks, op->n_tasks == 1 ? "" : "es",
+	       op->n_tasks == 1 ? "s" : "");
 	return ret;
 }
 
@@ -95,23 +95,23 @@ static int vet_refused(struct dump_ctx *ctx, int ret)
  * Only our own mask changes, never the target's, so nothing is left
  * behind if we die.  Undone before the image writer starts its threads.
  */
-static void pin_to_one_cpu(struct dump_ctx *ctx)
+static void pin_to_one_cpu(struct dump_op *op)
 {
 	cpu_set_t one;
 	int cpu = sched_getcpu();
 
-	if (cpu < 0 || sched_getaffinity(0, sizeof(ctx->cpus), &ctx->cpus))
+	if (cpu < 0 || sched_getaffinity(0, sizeof(op->cpus), &op->cpus))
 		return;
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);
-	ctx->pinned = !sched_setaffinity(0, sizeof(one), &one);
+	op->pinned = !sched_setaffinity(0, sizeof(one), &one);
 }
 
-static void unpin(struct dump_ctx *ctx)
+static void unpin(struct dump_op *op)
 {
-	if (ctx->pinned)
-		sched_setaffinity(0, sizeof(ctx->cpus), &ctx->cpus);
-	ctx->pinned = false;
+	if (op->pinned)
+		sched_setaffinity(0, sizeof(op->cpus), &op->cpus);
+	op->pinned = false;
 }
 
 /*
@@ -119,17 +119,17 @@ static void unpin(struct dump_ctx *ctx)
  * for them (the injected calls must return to user mode) and frozen again,
  * whatever they gave.  0 or -errno (logged).
  */
-static int collect_remote_thawed(struct dump_ctx *ctx, struct dump_task *t)
+static int collect_remote_thawed(struct dump_op *op, struct dump_task *t)
 {
-	const struct dump_freezer *fz = ctx->freezer;
+	const struct dump_freezer *fz = op->freezer;
 	int ret, ret2;
 
 	if (!fz)
-		return collect_remote(ctx, t);
+		return collect_remote(op, t);
 	ret = fz->thaw(fz->arg);
 	if (ret)
 		return ret;
-	ret = collect_remote(ctx, t);
+	ret = collect_remote(op, t);
 	ret2 = fz->freeze(fz->arg);
 	return ret ?: ret2;
 }
@@ -141,7 +141,7 @@ static int collect_remote_thawed(struct dump_ctx *ctx, struct dump_task *t)
  */
 static const struct {
 	int (*task)(struct dump_task *t);
-	int (*ctx_task)(struct dump_ctx *ctx, struct dump_task *t);
+	int (*ctx_task)(struct dump_op *op, struct dump_task *t);
 } collectors[] = {
 	{ collect_timers, NULL },  { NULL, collect_remote_thawed },
 	{ collect_task, NULL },	   { collect_creds, NULL },
@@ -150,13 +150,13 @@ static const struct {
 };
 
 /* Image-wide collection and checks, after every process (refusals count). */
-static int (*const image_collectors[])(struct dump_ctx *ctx) = {
+static int (*const image_collectors[])(struct dump_op *op) = {
 	collect_sysv_shm,
 	locks_check,
 };
 
 /* Everything read from live t while frozen, injection windows included. */
-static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
+static int collect_one(struct dump_op *op, struct dump_task *t)
 {
 	size_t i;
 	int ret = 0;
@@ -167,44 +167,44 @@ static int collect_one(struct dump_ctx *ctx, struct dump_task *t)
 			return ret;
 	}
 	for (i = 0; !ret && i < sizeof(collectors) / sizeof(collectors[0]); i++)
-		ret = collectors[i].task ? collectors[i].task(t) : collectors[i].ctx_task(ctx, t);
+		ret = collectors[i].task ? collectors[i].task(t) : collectors[i].ctx_task(op, t);
 	return ret;
 }
 
 /* Collects every live process in task order (file ids follow it). */
-static int collect(struct dump_ctx *ctx)
+static int collect(struct dump_op *op)
 {
 	size_t i;
 	int ret;
 
-	for (i = 0; i < ctx->n_tasks; i++) {
-		if (ctx->tasks[i]->zombie)
+	for (i = 0; i < op->n_tasks; i++) {
+		if (op->tasks[i]->zombie)
 			continue;
-		ret = dump_refusal(ctx, ctx->tasks[i], collect_one(ctx, ctx->tasks[i]));
+		ret = dump_refusal(op, op->tasks[i], collect_one(op, op->tasks[i]));
 		if (ret)
 			return ret;
 	}
 	for (i = 0; i < sizeof(image_collectors) / sizeof(image_collectors[0]); i++) {
-		ret = dump_refusal(ctx, NULL, image_collectors[i](ctx));
+		ret = dump_refusal(op, NULL, image_collectors[i](op));
 		if (ret)
 			return ret;
 	}
-	ret = refused_summary(ctx);
+	ret = refused_summary(op);
 	if (ret)
 		return ret;
-	for (i = 0; i < ctx->n_tasks; i++) { /* before any page is read */
-		if (ctx->tasks[i]->zombie)
+	for (i = 0; i < op->n_tasks; i++) { /* before any page is read */
+		if (op->tasks[i]->zombie)
 			continue;
-		ret = plan_pages(ctx->tasks[i]);
+		ret = plan_pages(op->tasks[i]);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static int open_writer(struct dump_ctx *ctx, pid_t pid)
+static int open_writer(struct dump_op *op, pid_t pid)
 {
-	const struct vxcr_dump_opts *o = ctx->opts;
+	const struct vxcr_dump_opts *o = op->opts;
 	struct img_write_opts wo;
 	int ret;
 
@@ -216,27 +216,27 @@ static int open_writer(struct dump_ctx *ctx, pid_t pid)
 		wo.threads = 2;
 	wo.root_pid = pid;
 	wo.sign_key = o->sign_key;
-	ret = img_writer_open(ctx->out_fd, &wo, &ctx->w);
+	ret = img_writer_open(op->out_fd, &wo, &op->w);
 	if (ret) {
-		pr_err("cannot start the image on fd %d: %s\n", ctx->out_fd, strerror(-ret));
+		pr_err("cannot start the image on fd %d: %s\n", op->out_fd, strerror(-ret));
 		return ret;
 	}
-	ctx->vet = rst_vet_new(img_writer_header(ctx->w));
-	if (!ctx->vet)
+	op->vet = rst_vet_new(img_writer_header(op->w));
+	if (!op->vet)
 		return -ENOMEM;
-	img_writer_set_tap(ctx->w, rst_vet_tap, ctx->vet);
+	img_writer_set_tap(op->w, rst_vet_tap, op->vet);
 	return 0;
 }
 
 /* CREDS, SIGNALS, CORE (one per thread) and MM of live t. */
-static int write_process(struct dump_ctx *ctx, struct dump_task *t)
+static int write_process(struct dump_op *op, struct dump_task *t)
 {
 	int ret;
 
-	ret = write_creds(ctx, t);
-	ret = ret ?: write_signals(ctx, t);
-	ret = ret ?: write_cores(ctx, t);
-	ret = ret ?: write_mm(ctx, t);
+	ret = write_creds(op, t);
+	ret = ret ?: write_signals(op, t);
+	ret = ret ?: write_cores(op, t);
+	ret = ret ?: write_mm(op, t);
 	return ret;
 }
 
@@ -253,8 +253,8 @@ static int write_process(struct dump_ctx *ctx, struct dump_task *t)
  * PIPE_DATA, SYSV_SHM, the pages grouped by process; the trailer last.
  */
 static const struct {
-	int (*image)(struct dump_ctx *ctx);
-	int (*task)(struct dump_ctx *ctx, struct dump_task *t);
+	int (*image)(struct dump_op *op);
+	int (*task)(struct dump_op *op, struct dump_task *t);
 	bool live;
 } writers[] = {
 	{ write_context, NULL, false },	  { NULL, write_task, false },
@@ -266,34 +266,34 @@ static const struct {
 };
 
 /* Every record before the trailer, by the writers table.  0 or -errno. */
-static int write_records(struct dump_ctx *ctx)
+static int write_records(struct dump_op *op)
 {
 	size_t w, i;
 	int ret = 0;
 
 	for (w = 0; !ret && w < sizeof(writers) / sizeof(writers[0]); w++) {
 		if (writers[w].image) {
-			ret = writers[w].image(ctx);
+			ret = writers[w].image(op);
 			continue;
 		}
-		for (i = 0; !ret && i < ctx->n_tasks; i++)
-			if (!writers[w].live || !ctx->tasks[i]->zombie)
-				ret = writers[w].task(ctx, ctx->tasks[i]);
+		for (i = 0; !ret && i < op->n_tasks; i++)
+			if (!writers[w].live || !op->tasks[i]->zombie)
+				ret = writers[w].task(op, op->tasks[i]);
 	}
 	return ret;
 }
 
 /* Opens the writer, writes every record, lets the vet judge, finishes. */
-static int write_image(struct dump_ctx *ctx)
+static int write_image(struct dump_op *op)
 {
 	int ret;
 
-	ret = open_writer(ctx, ctx->root->vpid);
-	ret = ret ?: write_records(ctx);
-	ret = ret ?: rst_vet_end(ctx->vet);
+	ret = open_writer(op, op->root->vpid);
+	ret = ret ?: write_records(op);
+	ret = ret ?: rst_vet_end(op->vet);
 	if (ret)
-		return rst_vet_error(ctx->vet) ? vet_refused(ctx, ret) : ret;
-	ret = img_writer_finish(ctx->w);
+		return rst_vet_error(op->vet) ? vet_refused(op, ret) : ret;
+	ret = img_writer_finish(op->w);
 	if (ret)
 		pr_err("cannot finish the image: %s\n", strerror(-ret));
 	return ret;
@@ -303,59 +303,59 @@ static int write_image(struct dump_ctx *ctx)
  * An image in a regular file is on disk, and in place (the caller's commit
  * step), before the target may die.  Returns 0 or -errno.
  */
-static int sync_image(struct dump_ctx *ctx)
+static int sync_image(struct dump_op *op)
 {
-	const struct vxcr_dump_opts *o = ctx->opts;
+	const struct vxcr_dump_opts *o = op->opts;
 	int ret;
 
 	/* a regular file is fsync'ed; the sink logs a failure */
 	if (o->fsync) {
-		ret = img_sink_sync(img_writer_sink(ctx->w));
+		ret = img_sink_sync(img_writer_sink(op->w));
 		if (ret)
 			return ret;
 	}
 	if (!o->commit)
 		return 0;
-	ret = test_fail("commit") ?: o->commit(ctx->out_fd, o->commit_arg);
+	ret = test_fail("commit") ?: o->commit(op->out_fd, o->commit_arg);
 	if (ret)
 		pr_err("cannot put the image in place: %s\n", strerror(-ret));
 	return ret;
 }
 
 /* Freeze the tree, collect, write; on success kill unless leave_running. */
-static int dump_tree(struct dump_ctx *ctx, pid_t pid)
+static int dump_tree(struct dump_op *op, pid_t pid)
 {
 	int ret;
 
-	ctx->t_seize = dump_now_ns();
-	pin_to_one_cpu(ctx);
-	ret = dump_refusal(ctx, NULL, tree_seize(ctx, pid));
-	if (!ret && !ctx->n_refused)
+	op->t_seize = dump_now_ns();
+	pin_to_one_cpu(op);
+	ret = dump_refusal(op, NULL, dump_tree_seize(op, pid));
+	if (!ret && !op->n_refused)
 		test_pause("seized");
-	ret = ret ?: ns_map_tree(ctx);
-	ret = ret ?: dump_refusal(ctx, NULL, tree_check(ctx));
+	ret = ret ?: ns_map_tree(op);
+	ret = ret ?: dump_refusal(op, NULL, dump_tree_check(op));
 	/* a tree refused as a whole is not looked into further */
-	ret = ret ?: (ctx->n_refused ? refused_summary(ctx) : collect(ctx));
-	unpin(ctx);
+	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
+	unpin(op);
 	if (!ret)
 		test_pause("collected");
-	ret = ret ?: write_image(ctx);
+	ret = ret ?: write_image(op);
 	if (!ret)
 		test_pause("written");
 	/* our handles on its files go before it runs on or dies */
-	free_files(&ctx->files);
-	shmem_free(ctx);
-	if (ret || ctx->opts->leave_running) {
-		tree_release(ctx); /* running on: no need to wait for the disk */
-		ctx->st->frozen_ns = dump_now_ns() - ctx->t_seize;
-		return ret ?: sync_image(ctx);
+	free_files(&op->files);
+	shmem_free(op);
+	if (ret || op->opts->leave_running) {
+		dump_tree_release(op); /* running on: no need to wait for the disk */
+		op->st->frozen_ns = dump_now_ns() - op->t_seize;
+		return ret ?: sync_image(op);
 	}
-	ret = sync_image(ctx);
+	ret = sync_image(op);
 	if (ret)
-		tree_release(ctx);
+		dump_tree_release(op);
 	else
-		ret = tree_kill(ctx);
-	ctx->st->frozen_ns = dump_now_ns() - ctx->t_seize;
+		ret = dump_tree_kill(op);
+	op->st->frozen_ns = dump_now_ns() - op->t_seize;
 	return ret;
 }
 
@@ -364,7 +364,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 {
 	struct vxcr_dump_opts defaults;
 	struct vxcr_dump_stats local_st = { 0 };
-	struct dump_ctx ctx;
+	struct dump_op op;
 	off_t start_off;
 	int ret;
 
@@ -372,36 +372,36 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		vxcr_dump_opts_init(&defaults);
 		o = &defaults;
 	}
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.opts = o;
-	ctx.st = st ? st : &local_st;
-	memset(ctx.st, 0, sizeof(*ctx.st));
-	ctx.out_fd = fd;
-	ctx.ctxe = ce;
-	ctx.ctx_cgroup = cgroup;
-	ctx.freezer = fz;
-	ctx.t_start = dump_now_ns();
+	memset(&op, 0, sizeof(op));
+	op.opts = o;
+	op.st = st ? st : &local_st;
+	memset(op.st, 0, sizeof(*op.st));
+	op.out_fd = fd;
+	op.ctxe = ce;
+	op.ctx_cgroup = cgroup;
+	op.freezer = fz;
+	op.t_start = dump_now_ns();
 	start_off = lseek(fd, 0, SEEK_CUR);
 
 	ret = dump_check_target(pid);
 	if (ret)
 		return ret;
-	ret = dump_tree(&ctx, pid);
-	if (ctx.w) {
-		const ImgHeader *h = img_writer_header(ctx.w);
+	ret = dump_tree(&op, pid);
+	if (op.w) {
+		const ImgHeader *h = img_writer_header(op.w);
 
-		if (h && h->has_image_id && h->image_id.len == sizeof(ctx.st->image_id))
-			memcpy(ctx.st->image_id, h->image_id.data, sizeof(ctx.st->image_id));
-		img_writer_free(ctx.w);
+		if (h && h->has_image_id && h->image_id.len == sizeof(op.st->image_id))
+			memcpy(op.st->image_id, h->image_id.data, sizeof(op.st->image_id));
+		img_writer_free(op.w);
 	}
-	rst_vet_free(ctx.vet);
-	free_files(&ctx.files);
-	shmem_free(&ctx);
-	locks_free(&ctx);
-	tree_free(&ctx);
+	rst_vet_free(op.vet);
+	free_files(&op.files);
+	shmem_free(&op);
+	locks_free(&op);
+	dump_tree_free(&op);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)
-		ctx.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;
-	ctx.st->total_ns = dump_now_ns() - ctx.t_start;
+		op.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;
+	op.st->total_ns = dump_now_ns() - op.t_start;
 	return ret;
 }
 

@@ -1,9 +1,9 @@
 /*
- * Dump engine internals.  One struct dump_ctx holds all state of one dump and
+ * Dump engine internals.  One struct dump_op holds all state of one dump and
  * is passed down; per-process state lives in struct dump_task, per-thread
  * state in struct dump_thread, per address space in struct dump_mm and per
  * fd table in struct dump_fdtable.  A dump covers the process tree rooted at
- * the given pid, every thread included; ctx->tasks lists the processes in
+ * the given pid, every thread included; op->tasks lists the processes in
  * preorder and mm_id = the 1-based position (NOTES, issue 3); files_id and
  * fs_id too, unless the process shares its parent's (share.c), and a
  * thread with an fd table of its own gets an id above the process count.
@@ -155,7 +155,7 @@ struct dump_mm {
 	uint64_t auxv[128];
 	size_t n_auxv;
 	uint32_t exe_file_id;
-	uint8_t vdso_sha[IMG_VDSO_DIGEST_LEN]; /* img/vdso-digest.h */
+	uint8_t vdso_digest[IMG_VDSO_DIGEST_LEN]; /* img/vdso-digest.h */
 	bool has_vdso;
 };
 
@@ -275,7 +275,7 @@ struct dump_freezer {
 	void *arg;
 };
 
-struct dump_ctx {
+struct dump_op {
 	const struct vxcr_dump_opts *opts;
 	struct vxcr_dump_stats *st;
 	int out_fd;
@@ -308,7 +308,7 @@ uint64_t dump_now_ns(void);
  * callback, and 0 is returned so the collection goes on; other values are
  * returned as they are.  t may be NULL (an image-wide object).
  */
-int dump_refusal(struct dump_ctx *ctx, const struct dump_task *t, int ret);
+int dump_refusal(struct dump_op *op, const struct dump_task *t, int ret);
 
 /* seize.c */
 /*
@@ -330,44 +330,44 @@ void kill_task(struct dump_task *t);
 void reap_task(struct dump_task *t);
 
 /* tree.c */
-int tree_seize(struct dump_ctx *ctx, pid_t root);
-int tree_check(struct dump_ctx *ctx);
-int tree_check_vfork(pid_t pid, pid_t tid);
-void tree_release(struct dump_ctx *ctx);
-int tree_kill(struct dump_ctx *ctx);
-void tree_free(struct dump_ctx *ctx);
-bool tree_has_pid(const struct dump_ctx *ctx, pid_t pid); /* a process of the tree */
+int dump_tree_seize(struct dump_op *op, pid_t root);
+int dump_tree_check(struct dump_op *op);
+int dump_tree_check_vfork(pid_t pid, pid_t tid);
+void dump_tree_release(struct dump_op *op);
+int dump_tree_kill(struct dump_op *op);
+void dump_tree_free(struct dump_op *op);
+bool dump_tree_has_pid(const struct dump_op *op, pid_t pid); /* a process of the tree */
 /* Pids of a whitespace-separated list (children, cgroup.procs); *out malloc'ed. */
-int tree_parse_pids(const char *text, pid_t **out, size_t *n);
+int dump_tree_parse_pids(const char *text, pid_t **out, size_t *n);
 
 /* ns.c: a context's pids as its own pid namespace numbers them */
-int ns_map_tree(struct dump_ctx *ctx);
-pid_t dump_vpid(const struct dump_ctx *ctx, pid_t host);
-int write_context(struct dump_ctx *ctx);
+int ns_map_tree(struct dump_op *op);
+pid_t dump_vpid(const struct dump_op *op, pid_t host);
+int write_context(struct dump_op *op);
 int dump_context(pid_t init, int fd, const struct vxcr_dump_opts *o, struct vxcr_dump_stats *st,
 		 const CtxEntry *ce, const char *cgroup, const struct dump_freezer *fz);
 
 /* share.c */
-int tree_check_sharing(struct dump_ctx *ctx);
+int dump_tree_check_sharing(struct dump_op *op);
 
 /* core.c */
 int collect_thread_core(struct dump_task *t, struct dump_thread *th);
-int write_cores(struct dump_ctx *ctx, struct dump_task *t);
+int write_cores(struct dump_op *op, struct dump_task *t);
 int siginfo_entries(const struct siginfo_queue *q, SiginfoEntry **ents, SiginfoEntry ***out);
 void free_thread(struct dump_thread *th);
 
 /* seccomp.c */
 int collect_seccomp(struct dump_task *t, struct dump_thread *th);
-int write_seccomp(struct dump_ctx *ctx);
+int write_seccomp(struct dump_op *op);
 void free_filters(struct dump_thread *th);
 
 /* task.c */
 int collect_task(struct dump_task *t);
-int write_task(struct dump_ctx *ctx, struct dump_task *t);
+int write_task(struct dump_op *op, struct dump_task *t);
 
 /* creds.c */
 int collect_creds(struct dump_task *t);
-int write_creds(struct dump_ctx *ctx, struct dump_task *t);
+int write_creds(struct dump_op *op, struct dump_task *t);
 
 /* timers.c */
 struct inject;
@@ -380,54 +380,54 @@ int timer_entries(const struct dump_task *t, PosixTimerEntry **ents, PosixTimerE
 /* signals.c */
 int peek_siginfo(pid_t tid, bool shared, struct siginfo_queue *q);
 int collect_signals(struct dump_task *t);
-int write_signals(struct dump_ctx *ctx, struct dump_task *t);
+int write_signals(struct dump_op *op, struct dump_task *t);
 
 /* remote.c */
-int collect_remote(struct dump_ctx *ctx, struct dump_task *t);
+int collect_remote(struct dump_op *op, struct dump_task *t);
 
 /* mem.c */
-int collect_mm(struct dump_ctx *ctx, struct dump_task *t);
-int write_mm(struct dump_ctx *ctx, struct dump_task *t);
+int collect_mm(struct dump_op *op, struct dump_task *t);
+int write_mm(struct dump_op *op, struct dump_task *t);
 void free_mm(struct dump_mm *mm);
 void fill_vma_entry(VmaEntry *e, const struct dump_vma *v);
 
 /* shmem.c */
-struct dump_shmem *shmem_get(struct dump_ctx *ctx, uint32_t dev_major, uint32_t dev_minor,
+struct dump_shmem *shmem_get(struct dump_op *op, uint32_t dev_major, uint32_t dev_minor,
 			     uint64_t ino, bool sysv, uint32_t index);
-struct dump_shmem *shmem_find(struct dump_ctx *ctx, uint32_t id);
+struct dump_shmem *shmem_find(struct dump_op *op, uint32_t id);
 bool shmem_whole(const struct dump_shmem *s);
 uint64_t shmem_gap(const struct dump_shmem *s, uint64_t *lo, uint64_t hi);
 int shmem_mark_done(struct dump_shmem *s, uint64_t lo, uint64_t hi);
-int collect_sysv_shm(struct dump_ctx *ctx);
-int write_sysv_shm(struct dump_ctx *ctx);
-void shmem_free(struct dump_ctx *ctx);
+int collect_sysv_shm(struct dump_op *op);
+int write_sysv_shm(struct dump_op *op);
+void shmem_free(struct dump_op *op);
 
 /* pages.c */
 int plan_pages(struct dump_task *t);
-int dump_pages(struct dump_ctx *ctx, struct dump_task *t);
+int dump_pages(struct dump_op *op, struct dump_task *t);
 
 /* files.c */
-int collect_fds(struct dump_ctx *ctx, struct dump_task *t);
-int write_fdtables(struct dump_ctx *ctx, struct dump_task *t);
+int collect_fds(struct dump_op *op, struct dump_task *t);
+int write_fdtables(struct dump_op *op, struct dump_task *t);
 int files_add_maponly(struct dump_files *f, const char *path, const struct stat *s,
 		      const char *deleted_src, uint32_t *id);
-int write_files(struct dump_ctx *ctx);
-int write_file_data(struct dump_ctx *ctx);
+int write_files(struct dump_op *op);
+int write_file_data(struct dump_op *op);
 void free_files(struct dump_files *f);
 void free_fdtable(struct dump_fdtable *fdt);
 struct dump_file *files_new(struct dump_files *f);
 
 /* locks.c: fdinfo is the text of /proc/PID/fdinfo/fd, files_id its fd table */
 struct dump_lock;
-int locks_note_fd(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t files_id,
+int locks_note_fd(struct dump_op *op, pid_t pid, int fd, uint32_t files_id,
 		  const struct dump_file *df, const char *fdinfo);
-int locks_check(struct dump_ctx *ctx);
-int write_locks(struct dump_ctx *ctx);
-void locks_free(struct dump_ctx *ctx);
+int locks_check(struct dump_op *op);
+int write_locks(struct dump_op *op);
+void locks_free(struct dump_op *op);
 
 /* pipes.c */
 void pipes_mark_external(struct dump_files *f);
-int write_pipe_data(struct dump_ctx *ctx);
+int write_pipe_data(struct dump_op *op);
 
 /*
  * fd kinds (fd-kinds.c holds the table, one row per kind; each kind lives
@@ -456,7 +456,7 @@ struct dump_fd_kind {
 	 * a description seen the first time.  0 or -errno (logged; a refusal
 	 * is -EOPNOTSUPP).  NULL: the kind is refused with refuse.
 	 */
-	int (*dump)(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df);
+	int (*dump)(struct dump_op *op, struct fd_probe *p, struct dump_file *df);
 	const char *refuse; /* dump == NULL: why it is not supported */
 };
 

@@ -54,7 +54,7 @@ static int fdinfo_value(const char *text, const char *key, int base, uint64_t *v
 }
 
 /* The counter and mode of eventfd p.  0 or -errno (logged). */
-static int dump_eventfd(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+static int dump_eventfd(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	uint64_t count, sem;
 	EventfdEntry *e;

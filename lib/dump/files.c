@@ -107,7 +107,7 @@ static int check_deleted_size(const char *who, const char *path, off_t size)
 }
 
 /* A regular file: its path, or (deleted) its contents for FILE_DATA. */
-static int dump_reg(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+static int dump_reg(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	bool deleted = proc_strip_deleted(p->link) || p->st.st_nlink == 0;
 	char who[48];
@@ -133,7 +133,7 @@ static int dump_reg(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *
 }
 
 /* A directory: by path; a removed one is refused. */
-static int dump_dir(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+static int dump_dir(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_DIR;
 	if (proc_strip_deleted(p->link)) {
@@ -145,14 +145,14 @@ static int dump_dir(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *
 }
 
 /* A character device: by path. */
-static int dump_chr(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+static int dump_chr(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_CHR;
 	return fd_set_path(df, p->link);
 }
 
 /* A terminal: by path, external (restore may hand over its own). */
-static int dump_tty(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+static int dump_tty(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_TTY;
 	PB_SET(&df->e, external, true);
@@ -420,7 +420,7 @@ static int add_fd_entry(struct dump_fdtable *fdt, const struct fd_probe *p, uint
 }
 
 /* Turns one fd into a (new or shared) file description and an entry of fdt. */
-static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_probe *p)
+static int collect_fd(struct dump_op *op, struct dump_fdtable *fdt, struct fd_probe *p)
 {
 	const struct dump_fd_kind *k;
 	struct inode_files *in;
@@ -428,10 +428,10 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_
 	size_t pos;
 	int ret;
 
-	in = inode_get(&ctx->files, p->st.st_dev, p->st.st_ino);
+	in = inode_get(&op->files, p->st.st_dev, p->st.st_ino);
 	if (!in)
 		return -ENOMEM;
-	df = find_shared(&ctx->files, in, p, &pos);
+	df = find_shared(&op->files, in, p, &pos);
 	if (df)
 		goto out_entry;
 	k = dump_fd_kind_of(p);
@@ -439,7 +439,7 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_
 		pr_err("pid %d fd %d: %s: %s\n", p->pid, p->fd, p->link, k->refuse);
 		return -EOPNOTSUPP;
 	}
-	df = files_new(&ctx->files);
+	df = files_new(&op->files);
 	if (!df || inode_insert(in, pos, df->e.id))
 		return -ENOMEM;
 	df->local_fd = steal_fd(&p->local);
@@ -448,12 +448,12 @@ static int collect_fd(struct dump_ctx *ctx, struct dump_fdtable *fdt, struct fd_
 	fill_stat(&df->e, &p->st);
 	PB_SET(&df->e, flags, p->fi.flags & ~(uint32_t)O_CLOEXEC);
 	PB_SET(&df->e, pos, p->fi.pos);
-	ret = k->dump(ctx, p, df);
+	ret = k->dump(op, p, df);
 	PB_SET(&df->e, kind, df->e.kind);
 	if (ret)
 		return ret;
 out_entry:
-	ret = locks_note_fd(ctx, p->pid, p->fd, fdt->files_id, df, p->fdinfo);
+	ret = locks_note_fd(op, p->pid, p->fd, fdt->files_id, df, p->fdinfo);
 	return ret ?: add_fd_entry(fdt, p, df->e.id);
 }
 
@@ -504,7 +504,7 @@ static int list_fds(pid_t pid, int **out, size_t *n)
  * pidfd) or the own table of thread tid.  *out gets it.  0 or -errno
  * (logged).
  */
-static int collect_table(struct dump_ctx *ctx, struct dump_task *t, pid_t tid, int pidfd,
+static int collect_table(struct dump_op *op, struct dump_task *t, pid_t tid, int pidfd,
 			 uint32_t files_id, struct dump_fdtable **out)
 {
 	struct fd_probe *p;
@@ -527,7 +527,7 @@ static int collect_table(struct dump_ctx *ctx, struct dump_task *t, pid_t tid, i
 		p->fd = fds[i];
 		p->local = -1;
 		ret = probe_fd(pidfd, p);
-		ret = ret ?: dump_refusal(ctx, t, collect_fd(ctx, *out, p));
+		ret = ret ?: dump_refusal(op, t, collect_fd(op, *out, p));
 		if (p->local >= 0)
 			close(p->local);
 		free(p->fdinfo);
@@ -538,7 +538,7 @@ static int collect_table(struct dump_ctx *ctx, struct dump_task *t, pid_t tid, i
 }
 
 /* The own fd table of thread th of t, through a pidfd of that thread. */
-static int collect_thread_table(struct dump_ctx *ctx, struct dump_task *t, struct dump_thread *th)
+static int collect_thread_table(struct dump_op *op, struct dump_task *t, struct dump_thread *th)
 {
 	int pidfd, ret;
 
@@ -547,7 +547,7 @@ static int collect_thread_table(struct dump_ctx *ctx, struct dump_task *t, struc
 		pr_perror("pid %d (thread %d): pidfd_open", t->pid, th->tid);
 		return -errno;
 	}
-	ret = collect_table(ctx, t, th->tid, pidfd, th->files_id, &th->fdt);
+	ret = collect_table(op, t, th->tid, pidfd, th->files_id, &th->fdt);
 	close(pidfd);
 	return ret;
 }
@@ -557,35 +557,35 @@ static int collect_thread_table(struct dump_ctx *ctx, struct dump_task *t, struc
  * parent's (collected there), and every thread's own one.  0 or -errno
  * (logged).
  */
-int collect_fds(struct dump_ctx *ctx, struct dump_task *t)
+int collect_fds(struct dump_op *op, struct dump_task *t)
 {
 	size_t i;
 	int ret = 0;
 
 	if (t->files_id == t->index)
-		ret = collect_table(ctx, t, t->pid, t->pidfd, t->files_id, &t->fdt);
+		ret = collect_table(op, t, t->pid, t->pidfd, t->files_id, &t->fdt);
 	for (i = 1; !ret && i < t->n_threads; i++)
 		if (t->threads[i].files_id)
-			ret = collect_thread_table(ctx, t, &t->threads[i]);
+			ret = collect_thread_table(op, t, &t->threads[i]);
 	return ret;
 }
 
 /* Every file description and MAPONLY file of the image.  0 or -errno. */
-int write_files(struct dump_ctx *ctx)
+int write_files(struct dump_op *op)
 {
 	size_t i;
 	int ret = 0;
 
-	pipes_mark_external(&ctx->files);
-	for (i = 0; !ret && i < ctx->files.n; i++)
-		ret = img_write_msg(ctx->w, IMG_REC_FILE, &ctx->files.v[i].e.base);
+	pipes_mark_external(&op->files);
+	for (i = 0; !ret && i < op->files.n; i++)
+		ret = img_write_msg(op->w, IMG_REC_FILE, &op->files.v[i].e.base);
 	if (ret)
 		pr_err("cannot write file record %zu: %s\n", i, strerror(-ret));
 	return ret;
 }
 
 /* One FDTABLE record; tid names the holder.  0 or -errno (logged). */
-static int write_fdtable(struct dump_ctx *ctx, pid_t tid, const struct dump_fdtable *fdt)
+static int write_fdtable(struct dump_op *op, pid_t tid, const struct dump_fdtable *fdt)
 {
 	FdtableEntry fe = FDTABLE_ENTRY__INIT;
 	FdEntry *ents, **pents;
@@ -606,7 +606,7 @@ static int write_fdtable(struct dump_ctx *ctx, pid_t tid, const struct dump_fdta
 	PB_SET(&fe, files_id, fdt->files_id);
 	fe.fds = pents;
 	fe.n_fds = fdt->n_fds;
-	ret = img_write_msg(ctx->w, IMG_REC_FDTABLE, &fe.base);
+	ret = img_write_msg(op->w, IMG_REC_FDTABLE, &fe.base);
 	if (ret)
 		pr_err("pid %d: cannot write the fd table: %s\n", tid, strerror(-ret));
 out_free:
@@ -616,21 +616,21 @@ out_free:
 }
 
 /* The fd tables live t holds: its own (if not its parent's), its threads'. */
-int write_fdtables(struct dump_ctx *ctx, struct dump_task *t)
+int write_fdtables(struct dump_op *op, struct dump_task *t)
 {
 	size_t i;
 	int ret = 0;
 
 	if (t->fdt)
-		ret = write_fdtable(ctx, t->pid, t->fdt);
+		ret = write_fdtable(op, t->pid, t->fdt);
 	for (i = 1; !ret && i < t->n_threads; i++)
 		if (t->threads[i].fdt)
-			ret = write_fdtable(ctx, t->threads[i].tid, t->threads[i].fdt);
+			ret = write_fdtable(op, t->threads[i].tid, t->threads[i].fdt);
 	return ret;
 }
 
 /* FILE_DATA records: the contents of every deleted file (fds and mappings). */
-int write_file_data(struct dump_ctx *ctx)
+int write_file_data(struct dump_op *op)
 {
 	struct img_data_prefix pfx = { 0, 0, 0 };
 	uint8_t *buf;
@@ -641,8 +641,8 @@ int write_file_data(struct dump_ctx *ctx)
 	buf = malloc(CHUNK);
 	if (!buf)
 		return -ENOMEM;
-	for (i = 0; !ret && i < ctx->files.n; i++) {
-		const struct dump_file *df = &ctx->files.v[i];
+	for (i = 0; !ret && i < op->files.n; i++) {
+		const struct dump_file *df = &op->files.v[i];
 
 		if (!df->e.deleted)
 			continue;
@@ -657,7 +657,7 @@ int write_file_data(struct dump_ctx *ctx)
 			}
 			if (pfx.offset + r > df->e.data_len)
 				r = df->e.data_len - pfx.offset;
-			ret = img_write_raw2(ctx->w, IMG_REC_FILE_DATA, 0, &pfx, sizeof(pfx), buf,
+			ret = img_write_raw2(op->w, IMG_REC_FILE_DATA, 0, &pfx, sizeof(pfx), buf,
 					     r);
 			if (ret)
 				pr_err("file %s: cannot write its data: %s\n", df->path,

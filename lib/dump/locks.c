@@ -38,7 +38,7 @@ struct dump_lock {
 };
 
 /* Why restore cannot take l again, or NULL. */
-static const char *refuse_why(const struct dump_ctx *ctx, const struct proc_lock *l,
+static const char *refuse_why(const struct dump_op *op, const struct proc_lock *l,
 			      uint32_t files_id)
 {
 	if (l->mandatory)
@@ -49,7 +49,7 @@ static const char *refuse_why(const struct dump_ctx *ctx, const struct proc_lock
 		return "not a held lock";
 	switch (l->cls) {
 	case PROC_LOCK_POSIX:
-		if (files_id > ctx->n_tasks)
+		if (files_id > op->n_tasks)
 			return "held through a thread's own fd table: not supported";
 		return NULL;
 	case PROC_LOCK_OFD:
@@ -71,13 +71,13 @@ static bool same_lock(const struct proc_lock *a, const struct proc_lock *b)
 }
 
 /* The recorded lock l is, by owner; NULL if new. */
-static struct dump_lock *find_lock(struct dump_ctx *ctx, const struct proc_lock *l,
+static struct dump_lock *find_lock(struct dump_op *op, const struct proc_lock *l,
 				   uint32_t file_id, uint32_t files_id)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->n_locks; i++) {
-		struct dump_lock *d = &ctx->locks[i];
+	for (i = 0; i < op->n_locks; i++) {
+		struct dump_lock *d = &op->locks[i];
 
 		if (!same_lock(&d->pl, l))
 			continue;
@@ -102,10 +102,10 @@ static void lock_text(const struct proc_lock *l, char *buf, size_t len)
 }
 
 /* Records one lock seen on fd of pid (table files_id).  0/-errno (logged). */
-static int note_lock(struct dump_ctx *ctx, const struct proc_lock *l, pid_t pid, int fd,
+static int note_lock(struct dump_op *op, const struct proc_lock *l, pid_t pid, int fd,
 		     uint32_t files_id, const struct dump_file *df)
 {
-	const char *why = refuse_why(ctx, l, files_id);
+	const char *why = refuse_why(op, l, files_id);
 	struct dump_lock *d, *nv;
 	char text[128];
 
@@ -114,17 +114,17 @@ static int note_lock(struct dump_ctx *ctx, const struct proc_lock *l, pid_t pid,
 		pr_err("pid %d fd %d (%s): %s: %s\n", pid, fd, df->path, text, why);
 		return -EOPNOTSUPP;
 	}
-	d = find_lock(ctx, l, df->e.id, files_id);
+	d = find_lock(op, l, df->e.id, files_id);
 	if (d) { /* a lease is taken again by the process that took it */
 		if (l->cls == PROC_LOCK_LEASE && d->pid != l->pid && pid == l->pid)
 			goto out_holder;
 		return 0;
 	}
-	nv = realloc(ctx->locks, (ctx->n_locks + 1) * sizeof(*nv));
+	nv = realloc(op->locks, (op->n_locks + 1) * sizeof(*nv));
 	if (!nv)
 		return -ENOMEM;
-	ctx->locks = nv;
-	d = &nv[ctx->n_locks++];
+	op->locks = nv;
+	d = &nv[op->n_locks++];
 	d->pl = *l;
 	d->file_id = df->e.id;
 out_holder:
@@ -134,7 +134,7 @@ out_holder:
 	return 0;
 }
 
-int locks_note_fd(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t files_id,
+int locks_note_fd(struct dump_op *op, pid_t pid, int fd, uint32_t files_id,
 		  const struct dump_file *df, const char *fdinfo)
 {
 	struct proc_lock *v;
@@ -149,7 +149,7 @@ int locks_note_fd(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t files_id,
 		return ret;
 	}
 	for (i = 0; !ret && i < n; i++)
-		ret = note_lock(ctx, &v[i], pid, fd, files_id, df);
+		ret = note_lock(op, &v[i], pid, fd, files_id, df);
 	free(v);
 	return ret;
 }
@@ -180,9 +180,9 @@ static bool holds_description(pid_t out, pid_t pid, int fd, const FileEntry *e)
 }
 
 /* A process outside the tree (and not us) holding d's description, or 0. */
-static pid_t outside_holder(const struct dump_ctx *ctx, const struct dump_lock *d)
+static pid_t outside_holder(const struct dump_op *op, const struct dump_lock *d)
 {
-	const FileEntry *e = &ctx->files.v[d->file_id - 1].e;
+	const FileEntry *e = &op->files.v[d->file_id - 1].e;
 	struct dirent *de;
 	pid_t pid = 0, p;
 	DIR *dir;
@@ -192,7 +192,7 @@ static pid_t outside_holder(const struct dump_ctx *ctx, const struct dump_lock *
 		return 0;
 	while (!pid && (de = readdir(dir))) {
 		p = atoi(de->d_name);
-		if (p <= 0 || p == getpid() || tree_has_pid(ctx, p))
+		if (p <= 0 || p == getpid() || dump_tree_has_pid(op, p))
 			continue;
 		if (holds_description(p, d->pid, d->fd, e))
 			pid = p;
@@ -209,7 +209,7 @@ static pid_t outside_holder(const struct dump_ctx *ctx, const struct dump_lock *
  * such lock costs a walk over every fd of the system.  0 or -EOPNOTSUPP
  * (logged).
  */
-static int check_owner(struct dump_ctx *ctx, const struct dump_lock *d)
+static int check_owner(struct dump_op *op, const struct dump_lock *d)
 {
 	char text[128];
 	pid_t out;
@@ -219,22 +219,22 @@ static int check_owner(struct dump_ctx *ctx, const struct dump_lock *d)
 	if (d->pl.cls == PROC_LOCK_LEASE && d->pid != d->pl.pid)
 		out = d->pl.pid;
 	else
-		out = outside_holder(ctx, d);
+		out = outside_holder(op, d);
 	if (!out)
 		return 0;
 	lock_text(&d->pl, text, sizeof(text));
 	pr_err("pid %d fd %d (%s): %s: shared with pid %d, outside the dumped tree\n", d->pid,
-	       d->fd, ctx->files.v[d->file_id - 1].path, text, out);
+	       d->fd, op->files.v[d->file_id - 1].path, text, out);
 	return -EOPNOTSUPP;
 }
 
 /* Is l (a line of /proc/locks) one of the recorded locks? */
-static bool recorded(const struct dump_ctx *ctx, const struct proc_lock *l)
+static bool recorded(const struct dump_op *op, const struct proc_lock *l)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->n_locks; i++)
-		if (same_lock(&ctx->locks[i].pl, l))
+	for (i = 0; i < op->n_locks; i++)
+		if (same_lock(&op->locks[i].pl, l))
 			return true;
 	return false;
 }
@@ -244,15 +244,15 @@ static bool recorded(const struct dump_ctx *ctx, const struct proc_lock *l)
  * lock /proc/locks gives to a process of the tree must be a recorded one.
  * 0 or -errno (logged): -EOPNOTSUPP for a lock restore could not take.
  */
-int locks_check(struct dump_ctx *ctx)
+int locks_check(struct dump_op *op)
 {
 	struct proc_lock *v;
 	char *text, what[128];
 	size_t n, i;
 	int ret;
 
-	for (i = 0; i < ctx->n_locks; i++) {
-		ret = check_owner(ctx, &ctx->locks[i]);
+	for (i = 0; i < op->n_locks; i++) {
+		ret = check_owner(op, &op->locks[i]);
 		if (ret)
 			return ret;
 	}
@@ -268,8 +268,8 @@ int locks_check(struct dump_ctx *ctx)
 		return ret;
 	}
 	for (i = 0; !ret && i < n; i++) {
-		if (v[i].waiter || v[i].pid <= 0 || !tree_has_pid(ctx, v[i].pid) ||
-		    recorded(ctx, &v[i]))
+		if (v[i].waiter || v[i].pid <= 0 || !dump_tree_has_pid(op, v[i].pid) ||
+		    recorded(op, &v[i]))
 			continue;
 		lock_text(&v[i], what, sizeof(what));
 		pr_err("pid %d: %s: held through no fd of the dump (a mapping, or a description "
@@ -282,13 +282,13 @@ int locks_check(struct dump_ctx *ctx)
 }
 
 /* One LOCK record per recorded lock.  0 or -errno (logged). */
-int write_locks(struct dump_ctx *ctx)
+int write_locks(struct dump_op *op)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; !ret && i < ctx->n_locks; i++) {
-		const struct dump_lock *d = &ctx->locks[i];
+	for (i = 0; !ret && i < op->n_locks; i++) {
+		const struct dump_lock *d = &op->locks[i];
 		static const int kinds[] = {
 			[PROC_LOCK_POSIX] = LOCK_KIND__LOCK_POSIX,
 			[PROC_LOCK_OFD] = LOCK_KIND__LOCK_OFD,
@@ -305,8 +305,8 @@ int write_locks(struct dump_ctx *ctx)
 		PB_SET(&e, files_id, d->files_id);
 		PB_SET(&e, fd, d->fd);
 		PB_SET(&e, file_id, d->file_id);
-		PB_SET(&e, pid, dump_vpid(ctx, d->pid));
-		ret = img_write_msg(ctx->w, IMG_REC_LOCK, &e.base);
+		PB_SET(&e, pid, dump_vpid(op, d->pid));
+		ret = img_write_msg(op->w, IMG_REC_LOCK, &e.base);
 		if (ret)
 			pr_err("pid %d fd %d: cannot write its lock: %s\n", d->pid, d->fd,
 			       strerror(-ret));
@@ -314,9 +314,9 @@ int write_locks(struct dump_ctx *ctx)
 	return ret;
 }
 
-void locks_free(struct dump_ctx *ctx)
+void locks_free(struct dump_op *op)
 {
-	free(ctx->locks);
-	ctx->locks = NULL;
-	ctx->n_locks = 0;
+	free(op->locks);
+	op->locks = NULL;
+	op->n_locks = 0;
 }

@@ -101,7 +101,7 @@ static int classify_vma(pid_t pid, struct dump_vma *v)
 }
 
 /* Backing file of a file mapping: one FILE_MAPONLY entry per file. */
-static int vma_file(struct dump_ctx *ctx, pid_t pid, struct dump_vma *v)
+static int vma_file(struct dump_op *op, pid_t pid, struct dump_vma *v)
 {
 	char path[96];
 	struct stat st;
@@ -120,11 +120,11 @@ static int vma_file(struct dump_ctx *ctx, pid_t pid, struct dump_vma *v)
 		       pid, (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
 		return -EOPNOTSUPP;
 	}
-	return files_add_maponly(&ctx->files, v->pv.name, &st,
+	return files_add_maponly(&op->files, v->pv.name, &st,
 				 v->pv.deleted || !st.st_nlink ? path : NULL, &v->file_id);
 }
 
-static int fill_vma(struct dump_ctx *ctx, struct dump_task *t, size_t idx)
+static int fill_vma(struct dump_op *op, struct dump_task *t, size_t idx)
 {
 	struct dump_vma *v = &t->mm->vmas[idx];
 	size_t i;
@@ -146,17 +146,17 @@ static int fill_vma(struct dump_ctx *ctx, struct dump_task *t, size_t idx)
 		struct dump_shmem *sh;
 
 		v->sysv = is_sysv_name(&v->pv);
-		sh = shmem_get(ctx, v->pv.dev_major, v->pv.dev_minor, v->pv.ino, v->sysv, t->index);
+		sh = shmem_get(op, v->pv.dev_major, v->pv.dev_minor, v->pv.ino, v->sysv, t->index);
 		if (!sh)
 			return -ENOMEM;
 		v->shmem_id = sh->id;
 	}
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED)
-		return vma_file(ctx, t->pid, v);
+		return vma_file(op, t->pid, v);
 	return 0;
 }
 
-static int collect_vmas(struct dump_ctx *ctx, struct dump_task *t)
+static int collect_vmas(struct dump_op *op, struct dump_task *t)
 {
 	struct dump_mm *mm = t->mm;
 	char *text;
@@ -181,7 +181,7 @@ static int collect_vmas(struct dump_ctx *ctx, struct dump_task *t)
 		mm->vmas[i].pv = mm->raw.v[i];
 		mm->raw.v[i].name = NULL; /* moved */
 		mm->n_vmas++;
-		ret = dump_refusal(ctx, t, fill_vma(ctx, t, i));
+		ret = dump_refusal(op, t, fill_vma(op, t, i));
 		if (ret)
 			return ret;
 	}
@@ -206,7 +206,7 @@ static int collect_auxv(struct dump_task *t)
 	return ret;
 }
 
-static int collect_exe(struct dump_ctx *ctx, struct dump_task *t)
+static int collect_exe(struct dump_op *op, struct dump_task *t)
 {
 	char link[4096], path[64];
 	struct stat st;
@@ -218,7 +218,7 @@ static int collect_exe(struct dump_ctx *ctx, struct dump_task *t)
 		return -errno ? -errno : -EIO;
 	}
 	deleted = proc_strip_deleted(link) || !st.st_nlink;
-	return files_add_maponly(&ctx->files, link, &st, deleted ? path : NULL,
+	return files_add_maponly(&op->files, link, &st, deleted ? path : NULL,
 				 &t->mm->exe_file_id);
 }
 
@@ -248,7 +248,7 @@ static int vdso_digest(struct dump_task *t)
 		pr_perror("pid %d: cannot read its vdso", t->pid);
 		return -EIO;
 	}
-	vdso_digest_of(buf, len, mm->vdso_sha);
+	vdso_digest_of(buf, len, mm->vdso_digest);
 	mm->has_vdso = true;
 	return 0;
 }
@@ -257,7 +257,7 @@ static int vdso_digest(struct dump_task *t)
  * Collects the address space of frozen t (after the injection window, so
  * the scratch area is gone).  0 or -errno (logged).
  */
-int collect_mm(struct dump_ctx *ctx, struct dump_task *t)
+int collect_mm(struct dump_op *op, struct dump_task *t)
 {
 	int ret;
 
@@ -265,9 +265,9 @@ int collect_mm(struct dump_ctx *ctx, struct dump_task *t)
 	if (!t->mm)
 		return -ENOMEM;
 	t->mm->mm_id = t->index;
-	ret = collect_vmas(ctx, t);
+	ret = collect_vmas(op, t);
 	ret = ret ?: collect_auxv(t);
-	ret = ret ?: collect_exe(ctx, t);
+	ret = ret ?: collect_exe(op, t);
 	ret = ret ?: vdso_digest(t);
 	return ret;
 }
@@ -328,7 +328,7 @@ static void fill_mm_fields(MmEntry *me, const struct dump_task *t)
 }
 
 /* The mm_entry with all areas.  0 or -errno (logged). */
-int write_mm(struct dump_ctx *ctx, struct dump_task *t)
+int write_mm(struct dump_op *op, struct dump_task *t)
 {
 	struct dump_mm *mm = t->mm;
 	MmEntry me = MM_ENTRY__INIT;
@@ -350,11 +350,11 @@ int write_mm(struct dump_ctx *ctx, struct dump_task *t)
 	me.vmas = pents;
 	me.n_vmas = mm->n_vmas;
 	if (mm->has_vdso) {
-		me.has_vdso_sha = 1;
-		me.vdso_sha.data = mm->vdso_sha;
-		me.vdso_sha.len = sizeof(mm->vdso_sha);
+		me.has_vdso_digest = 1;
+		me.vdso_digest.data = mm->vdso_digest;
+		me.vdso_digest.len = sizeof(mm->vdso_digest);
 	}
-	ret = img_write_msg(ctx->w, IMG_REC_MM, &me.base);
+	ret = img_write_msg(op->w, IMG_REC_MM, &me.base);
 	if (ret)
 		pr_err("pid %d: cannot write the mm record: %s\n", t->pid, strerror(-ret));
 out_free:

@@ -19,13 +19,13 @@ static bool is_memfd(const struct fd_probe *p)
 }
 
 /* A memfd's object, seals and path.  0 or -errno (logged). */
-static int dump_memfd(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+static int dump_memfd(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	struct dump_shmem *sh;
 	int seals;
 
 	df->e.kind = FILE_KIND__FILE_MEMFD;
-	sh = shmem_get(ctx, major(p->st.st_dev), minor(p->st.st_dev), p->st.st_ino, false,
+	sh = shmem_get(op, major(p->st.st_dev), minor(p->st.st_dev), p->st.st_ino, false,
 		       p->index);
 	if (!sh)
 		return -ENOMEM;

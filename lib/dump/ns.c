@@ -44,26 +44,26 @@ static int nspid_of(pid_t pid, const struct proc_status *st, pid_t *vpid, uint32
 }
 
 /* Every member of the context's cgroup must be in the tree. */
-static int check_members(const struct dump_ctx *ctx)
+static int check_members(const struct dump_op *op)
 {
 	char path[600], *text = NULL;
 	pid_t *pids = NULL;
 	size_t i, n = 0;
 	int ret;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", ctx->ctx_cgroup);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", op->ctx_cgroup);
 	ret = proc_read_path(path, &text, NULL);
 	if (ret) {
 		pr_err("cannot read %s: %s\n", path, strerror(-ret));
 		return ret;
 	}
-	ret = tree_parse_pids(text, &pids, &n);
+	ret = dump_tree_parse_pids(text, &pids, &n);
 	for (i = 0; !ret && i < n; i++) {
-		if (!tree_has_pid(ctx, pids[i])) {
+		if (!dump_tree_has_pid(op, pids[i])) {
 			pr_err("context %u: pid %d is in it but not under its init (entered with "
 			       "`vxcr ctx exec` and still running?): cannot dump the context while "
 			       "it runs\n",
-			       ctx->ctxe->xid, pids[i]);
+			       op->ctxe->xid, pids[i]);
 			ret = -EBUSY;
 		}
 	}
@@ -72,19 +72,19 @@ static int check_members(const struct dump_ctx *ctx)
 	return ret;
 }
 
-int ns_map_tree(struct dump_ctx *ctx)
+int ns_map_tree(struct dump_op *op)
 {
 	uint32_t levels, root_levels = 0, unused;
 	size_t i, j;
 	int ret;
 
-	for (i = 0; i < ctx->n_tasks; i++) {
-		struct dump_task *t = ctx->tasks[i];
+	for (i = 0; i < op->n_tasks; i++) {
+		struct dump_task *t = op->tasks[i];
 
 		t->vpid = t->pid;
 		for (j = 0; j < t->n_threads; j++)
 			t->threads[j].vtid = t->threads[j].tid;
-		if (!ctx->ctxe)
+		if (!op->ctxe)
 			continue;
 		ret = nspid_of(t->pid, t->zombie ? NULL : &t->status, &t->vpid, &levels);
 		if (ret)
@@ -94,7 +94,7 @@ int ns_map_tree(struct dump_ctx *ctx)
 		if (levels != root_levels) {
 			pr_err("context %u: pid %d is in a pid namespace below the context's "
 			       "(a nested context?): not supported\n",
-			       ctx->ctxe->xid, t->pid);
+			       op->ctxe->xid, t->pid);
 			return -EOPNOTSUPP;
 		}
 		if (t->n_threads)
@@ -109,24 +109,24 @@ int ns_map_tree(struct dump_ctx *ctx)
 				return ret;
 		}
 	}
-	if (!ctx->ctxe)
+	if (!op->ctxe)
 		return 0;
-	if (ctx->root->vpid != 1) {
-		pr_err("context %u: pid %d is not the init of its pid namespace\n", ctx->ctxe->xid,
-		       ctx->root->pid);
+	if (op->root->vpid != 1) {
+		pr_err("context %u: pid %d is not the init of its pid namespace\n", op->ctxe->xid,
+		       op->root->pid);
 		return -EINVAL;
 	}
-	return ctx->ctx_cgroup ? check_members(ctx) : 0;
+	return op->ctx_cgroup ? check_members(op) : 0;
 }
 
-pid_t dump_vpid(const struct dump_ctx *ctx, pid_t host)
+pid_t dump_vpid(const struct dump_op *op, pid_t host)
 {
 	size_t i, j;
 
-	if (!ctx->ctxe || host <= 0)
+	if (!op->ctxe || host <= 0)
 		return host;
-	for (i = 0; i < ctx->n_tasks; i++) {
-		const struct dump_task *t = ctx->tasks[i];
+	for (i = 0; i < op->n_tasks; i++) {
+		const struct dump_task *t = op->tasks[i];
 
 		if (t->pid == host)
 			return t->vpid;
@@ -137,13 +137,13 @@ pid_t dump_vpid(const struct dump_ctx *ctx, pid_t host)
 	return 0; /* outside the context's pid namespace */
 }
 
-int write_context(struct dump_ctx *ctx)
+int write_context(struct dump_op *op)
 {
 	int ret;
 
-	if (!ctx->ctxe)
+	if (!op->ctxe)
 		return 0;
-	ret = img_write_msg(ctx->w, IMG_REC_CONTEXT, &ctx->ctxe->base);
+	ret = img_write_msg(op->w, IMG_REC_CONTEXT, &op->ctxe->base);
 	if (ret)
 		pr_err("cannot write the CONTEXT record: %s\n", strerror(-ret));
 	return ret;

@@ -65,7 +65,7 @@ struct page_region {
 
 /* State of the page pass: the batch being filled and the open run. */
 struct page_ctx {
-	struct dump_ctx *ctx;
+	struct dump_op *op;
 	pid_t pid;
 	uint32_t mm_id;
 	int pagemap_fd, mem_fd;
@@ -119,12 +119,12 @@ static int close_run(struct page_ctx *pc)
 		pfx.addr = pc->run_addr + pc->shmem_delta;
 		pfx.mm_id = pc->shmem_id;
 	}
-	ret = img_write_raw2(pc->ctx->w, type, 0, &pfx, sizeof(pfx), pc->buf + pc->run_off,
+	ret = img_write_raw2(pc->op->w, type, 0, &pfx, sizeof(pfx), pc->buf + pc->run_off,
 			     pc->run_len);
 	if (ret)
 		pr_err("pid %d: cannot write the image (pages at %#lx): %s\n", pc->pid,
 		       (unsigned long)pc->run_addr, strerror(-ret));
-	pc->ctx->st->pages_written += pc->run_len / PAGE_SZ;
+	pc->op->st->pages_written += pc->run_len / PAGE_SZ;
 	pc->run_len = 0;
 	return ret;
 }
@@ -138,7 +138,7 @@ static int close_zero_run(struct page_ctx *pc)
 
 	if (!pc->zrun_len)
 		return 0;
-	ret = img_write_raw2(pc->ctx->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
+	ret = img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
 	if (ret)
 		pr_err("pid %d: cannot write the image (zero range at %#lx): %s\n", pc->pid,
 		       (unsigned long)pc->zrun_addr, strerror(-ret));
@@ -151,7 +151,7 @@ static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t a
 {
 	int ret;
 
-	pc->ctx->st->pages_zero += len / PAGE_SZ;
+	pc->op->st->pages_zero += len / PAGE_SZ;
 	if (pc->zrun_len && pc->zrun_area == area && pc->zrun_addr + pc->zrun_len == addr) {
 		pc->zrun_len += len;
 		return 0;
@@ -184,7 +184,7 @@ static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len
 			if (!ret && pc->parent_has[(off + p) / PAGE_SZ])
 				ret = zero_add(pc, addr + p, PAGE_SZ, area);
 			else
-				pc->ctx->st->pages_zero++;
+				pc->op->st->pages_zero++;
 			if (ret)
 				return ret;
 			continue;
@@ -302,7 +302,7 @@ static int batch_add(struct page_ctx *pc, uint64_t start, uint64_t end)
 	size_t len;
 	int ret;
 
-	pc->ctx->st->pages_scanned += (end - start) / PAGE_SZ;
+	pc->op->st->pages_scanned += (end - start) / PAGE_SZ;
 	while (start < end) {
 		if (pc->used == BATCH_BYTES || pc->n_iov == BATCH_IOVS) {
 			ret = flush_batch(pc);
@@ -461,7 +461,7 @@ static int shmem_read_data(struct page_ctx *pc, int fd, uint64_t off, uint64_t e
 		}
 		if ((size_t)r < len)
 			memset(pc->buf + r, 0, len - r);
-		pc->ctx->st->pages_scanned += len / PAGE_SZ;
+		pc->op->st->pages_scanned += len / PAGE_SZ;
 		memset(pc->parent_has, 0, len / PAGE_SZ);
 		ret = emit_block(pc, 0, off, len, pc->area);
 		ret = ret ?: close_run(pc);
@@ -505,7 +505,7 @@ static int shmem_read_range(struct page_ctx *pc, int fd, uint64_t lo, uint64_t h
  */
 static int shmem_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 {
-	struct dump_shmem *sh = shmem_find(pc->ctx, v->shmem_id);
+	struct dump_shmem *sh = shmem_find(pc->op, v->shmem_id);
 	uint64_t lo = v->pv.pgoff, hi = lo + (v->pv.end - v->pv.start), end;
 	int fd = -1, ret = 0;
 
@@ -596,7 +596,7 @@ static int cow_emit(struct page_ctx *pc, enum cow_page k, uint64_t start, uint64
 		return zero_add(pc, start, end - start, pc->area);
 	if (k == COW_READ)
 		return batch_add(pc, start, end);
-	pc->ctx->st->pages_scanned += (end - start) / PAGE_SZ;
+	pc->op->st->pages_scanned += (end - start) / PAGE_SZ;
 	return 0;
 }
 
@@ -742,7 +742,7 @@ static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t, const 
  * image: PAGES, zero ranges, and the SHMEM_PAGES of objects it holds
  * first).  0 or -errno (logged).
  */
-int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
+int dump_pages(struct dump_op *op, struct dump_task *t)
 {
 	struct page_ctx *pc;
 	size_t i;
@@ -751,19 +751,19 @@ int dump_pages(struct dump_ctx *ctx, struct dump_task *t)
 	pc = calloc(1, sizeof(*pc));
 	if (!pc)
 		return -ENOMEM;
-	pc->ctx = ctx;
+	pc->op = op;
 	pc->pid = t->pid;
 	pc->mm_id = t->mm->mm_id;
 	pc->have_scan = true;
-	pc->no_pin = ctx->n_tasks > 1;
+	pc->no_pin = op->n_tasks > 1;
 	pc->pagemap_fd = pc->mem_fd = -1;
 	pc->buf = aligned_alloc(PAGE_SZ, BATCH_BYTES);
 	ret = pc->buf ? 0 : -ENOMEM;
 	ret = ret ?: open_proc(t->pid, "pagemap", &pc->pagemap_fd);
 	ret = ret ?: open_proc(t->pid, "mem", &pc->mem_fd);
-	for (i = 0; !ret && i < ctx->n_shmems; i++)
-		if (ctx->shmems[i].first_index == t->index && shmem_whole(&ctx->shmems[i]))
-			ret = shmem_whole_pages(pc, t, &ctx->shmems[i]);
+	for (i = 0; !ret && i < op->n_shmems; i++)
+		if (op->shmems[i].first_index == t->index && shmem_whole(&op->shmems[i]))
+			ret = shmem_whole_pages(pc, t, &op->shmems[i]);
 	for (i = 0; !ret && i < t->mm->n_vmas; i++) {
 		pc->area = i;
 		ret = dump_vma_pages(pc, t, &t->mm->vmas[i]);

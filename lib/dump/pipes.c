@@ -123,7 +123,7 @@ static bool is_fifo(const struct fd_probe *p)
  * A pipe or FIFO end: which ends it holds, its pipe id, size and (first
  * end seen) buffered bytes.  0 or -errno (logged).
  */
-static int dump_pipe(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file *df)
+static int dump_pipe(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	int acc = p->fi.flags & O_ACCMODE;
 	int rfd, ret;
@@ -143,7 +143,7 @@ static int dump_pipe(struct dump_ctx *ctx, struct fd_probe *p, struct dump_file 
 		pr_perror("pid %d fd %d: cannot open %s for reading", p->pid, p->fd, p->link);
 		return -errno;
 	}
-	ret = pipe_assign_id(&ctx->files, df, rfd, p->pid, p->fd);
+	ret = pipe_assign_id(&op->files, df, rfd, p->pid, p->fd);
 	close(rfd);
 	return ret;
 }
@@ -173,14 +173,14 @@ void pipes_mark_external(struct dump_files *f)
 }
 
 /* PIPE_DATA records, once per pipe id.  0 or -errno (logged). */
-int write_pipe_data(struct dump_ctx *ctx)
+int write_pipe_data(struct dump_op *op)
 {
 	struct img_data_prefix pfx = { 0, 0, 0 };
 	size_t i, len;
 	int ret;
 
-	for (i = 0; i < ctx->files.n; i++) {
-		const struct dump_file *df = &ctx->files.v[i];
+	for (i = 0; i < op->files.n; i++) {
+		const struct dump_file *df = &op->files.v[i];
 
 		if (!df->pipe_data_len)
 			continue;
@@ -189,7 +189,7 @@ int write_pipe_data(struct dump_ctx *ctx)
 			len = df->pipe_data_len - pfx.offset;
 			if (len > PIPE_CHUNK)
 				len = PIPE_CHUNK;
-			ret = img_write_raw2(ctx->w, IMG_REC_PIPE_DATA, 0, &pfx, sizeof(pfx),
+			ret = img_write_raw2(op->w, IMG_REC_PIPE_DATA, 0, &pfx, sizeof(pfx),
 					     df->pipe_data + pfx.offset, len);
 			if (ret) {
 				pr_err("pipe %u: cannot write its data: %s\n", pfx.id,

@@ -304,13 +304,13 @@ static int remote_env_init(struct remote_env *env, struct dump_task *t, struct i
  * Runs the injection windows of frozen t: the per-process one in the
  * leader, then one per other thread.  0 or -errno (logged).
  */
-int collect_remote(struct dump_ctx *ctx, struct dump_task *t)
+int collect_remote(struct dump_op *op, struct dump_task *t)
 {
 	struct remote_env env;
 	size_t i;
 	int ret;
 
-	ret = remote_env_init(&env, t, &ctx->gadgets);
+	ret = remote_env_init(&env, t, &op->gadgets);
 	for (i = 0; !ret && i < t->n_threads; i++)
 		ret = remote_window(t, &t->threads[i], &env, i == 0);
 	proc_vma_list_free(&env.vma_list);

@@ -226,12 +226,12 @@ static uint32_t filter_id(struct filter_set *s, const struct dump_filter *f)
 }
 
 /* Gives every filter of every live thread its id.  0 or -ENOMEM. */
-static int number_filters(struct dump_ctx *ctx, struct filter_set *s)
+static int number_filters(struct dump_op *op, struct filter_set *s)
 {
 	size_t i, j, k;
 
-	for (i = 0; i < ctx->n_tasks; i++) {
-		struct dump_task *t = ctx->tasks[i];
+	for (i = 0; i < op->n_tasks; i++) {
+		struct dump_task *t = op->tasks[i];
 
 		for (j = 0; !t->zombie && j < t->n_threads; j++) {
 			struct dump_thread *th = &t->threads[j];
@@ -254,7 +254,7 @@ static int number_filters(struct dump_ctx *ctx, struct filter_set *s)
  * build that does not know it must refuse the image rather than restore
  * the tasks without their filters.  Returns 0 or -errno (logged).
  */
-int write_seccomp(struct dump_ctx *ctx)
+int write_seccomp(struct dump_op *op)
 {
 	SeccompEntry se = SECCOMP_ENTRY__INIT;
 	SeccompFilter *fs = NULL, **pfs = NULL;
@@ -262,7 +262,7 @@ int write_seccomp(struct dump_ctx *ctx)
 	size_t i;
 	int ret;
 
-	ret = number_filters(ctx, &s);
+	ret = number_filters(op, &s);
 	if (ret || !s.n)
 		goto out;
 	ret = -ENOMEM;
@@ -281,7 +281,7 @@ int write_seccomp(struct dump_ctx *ctx)
 	}
 	se.filters = pfs;
 	se.n_filters = s.n;
-	ret = img_write_msg(ctx->w, IMG_REC_SECCOMP, &se.base);
+	ret = img_write_msg(op->w, IMG_REC_SECCOMP, &se.base);
 	if (ret)
 		pr_err("cannot write the seccomp record: %s\n", strerror(-ret));
 out:

@@ -165,7 +165,7 @@ static pid_t wait_polling(struct dump_task *t, struct dump_thread *th, int *stat
 		ms = (dump_now_ns() - start) / 1000000;
 		if (ms >= STOP_VFORK_CHECK_MS && !vfork_checked) {
 			vfork_checked = true;
-			ret = tree_check_vfork(t->pid, th->tid);
+			ret = dump_tree_check_vfork(t->pid, th->tid);
 			if (ret)
 				return ret;
 		}
@@ -260,7 +260,7 @@ static int check_vfork_parent(struct dump_task *t, struct dump_thread *th)
 	if (proc_read_file(t->pid, name, &text, NULL))
 		return 0;
 	p = strrchr(text, ')');
-	ret = p && p[1] == ' ' && p[2] == 'D' ? tree_check_vfork(t->pid, th->tid) : 0;
+	ret = p && p[1] == ' ' && p[2] == 'D' ? dump_tree_check_vfork(t->pid, th->tid) : 0;
 	free(text);
 	return ret;
 }

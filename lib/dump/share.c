@@ -106,19 +106,19 @@ static bool thread_owns(const struct dump_thread *th, int type)
  * Every live process, plus (for KCMP_FILES / KCMP_FS) every thread with an
  * object of its own.  *out is malloc'ed.
  */
-static int list_holders(struct dump_ctx *ctx, int type, struct holder **out, size_t *n)
+static int list_holders(struct dump_op *op, int type, struct holder **out, size_t *n)
 {
 	struct holder *v;
 	size_t cap = 0, i, j;
 
-	for (i = 0; i < ctx->n_tasks; i++)
-		cap += ctx->tasks[i]->zombie ? 0 : ctx->tasks[i]->n_threads;
+	for (i = 0; i < op->n_tasks; i++)
+		cap += op->tasks[i]->zombie ? 0 : op->tasks[i]->n_threads;
 	v = calloc(cap + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	*n = 0;
-	for (i = 0; i < ctx->n_tasks; i++) {
-		struct dump_task *t = ctx->tasks[i];
+	for (i = 0; i < op->n_tasks; i++) {
+		struct dump_task *t = op->tasks[i];
 
 		if (t->zombie)
 			continue;
@@ -201,13 +201,13 @@ static int share_group(struct holder *g, size_t n, int type)
 }
 
 /* Sorts the holders of type and checks every run of equal ones. */
-static int check_kind(struct dump_ctx *ctx, int type)
+static int check_kind(struct dump_op *op, int type)
 {
 	struct holder *v = NULL;
 	size_t n = 0, i, j;
 	int ret;
 
-	ret = list_holders(ctx, type, &v, &n);
+	ret = list_holders(op, type, &v, &n);
 	ret = ret ?: sort_holders(v, n, type);
 	for (i = 0; !ret && i < n; i = j) {
 		for (j = i + 1; j < n; j++) {
@@ -224,17 +224,17 @@ static int check_kind(struct dump_ctx *ctx, int type)
 }
 
 /* Thread fd tables of their own get ids after the processes' (task order). */
-static void number_thread_tables(struct dump_ctx *ctx)
+static void number_thread_tables(struct dump_op *op)
 {
 	size_t i, j;
 
-	ctx->n_fdtables = ctx->n_tasks;
-	for (i = 0; i < ctx->n_tasks; i++) {
-		struct dump_task *t = ctx->tasks[i];
+	op->n_fdtables = op->n_tasks;
+	for (i = 0; i < op->n_tasks; i++) {
+		struct dump_task *t = op->tasks[i];
 
 		for (j = 1; !t->zombie && j < t->n_threads; j++)
 			if (t->threads[j].files_id)
-				t->threads[j].files_id = ++ctx->n_fdtables;
+				t->threads[j].files_id = ++op->n_fdtables;
 	}
 }
 
@@ -243,13 +243,13 @@ static void number_thread_tables(struct dump_ctx *ctx)
  * fs_id of every process and thread; refuses what the image cannot
  * express.  Returns 0 or -errno (logged).
  */
-int tree_check_sharing(struct dump_ctx *ctx)
+int dump_tree_check_sharing(struct dump_op *op)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; !ret && i < ctx->n_tasks; i++) {
-		struct dump_task *t = ctx->tasks[i];
+	for (i = 0; !ret && i < op->n_tasks; i++) {
+		struct dump_task *t = op->tasks[i];
 
 		t->files_id = t->fs_id = t->index;
 		if (t->zombie)
@@ -257,10 +257,10 @@ int tree_check_sharing(struct dump_ctx *ctx)
 		ret = mark_own(t, KCMP_FILES);
 		ret = ret ?: mark_own(t, KCMP_FS);
 	}
-	ret = ret ?: check_kind(ctx, KCMP_VM);
-	ret = ret ?: check_kind(ctx, KCMP_FILES);
-	ret = ret ?: check_kind(ctx, KCMP_FS);
+	ret = ret ?: check_kind(op, KCMP_VM);
+	ret = ret ?: check_kind(op, KCMP_FILES);
+	ret = ret ?: check_kind(op, KCMP_FS);
 	if (!ret)
-		number_thread_tables(ctx);
+		number_thread_tables(op);
 	return ret;
 }

@@ -21,25 +21,25 @@
  * The object (dev, ino) of the image, created on first sight with the
  * holder's task index.  ino 0 is never shared.  NULL when out of memory.
  */
-struct dump_shmem *shmem_get(struct dump_ctx *ctx, uint32_t dev_major, uint32_t dev_minor,
+struct dump_shmem *shmem_get(struct dump_op *op, uint32_t dev_major, uint32_t dev_minor,
 			     uint64_t ino, bool sysv, uint32_t index)
 {
 	struct dump_shmem *s;
 	size_t i;
 
-	for (i = 0; ino && i < ctx->n_shmems; i++) {
-		s = &ctx->shmems[i];
+	for (i = 0; ino && i < op->n_shmems; i++) {
+		s = &op->shmems[i];
 		if (s->ino == ino && s->dev_major == dev_major && s->dev_minor == dev_minor &&
 		    s->sysv == sysv)
 			return s;
 	}
-	s = realloc(ctx->shmems, (ctx->n_shmems + 1) * sizeof(*s));
+	s = realloc(op->shmems, (op->n_shmems + 1) * sizeof(*s));
 	if (!s)
 		return NULL;
-	ctx->shmems = s;
-	s = &ctx->shmems[ctx->n_shmems++];
+	op->shmems = s;
+	s = &op->shmems[op->n_shmems++];
 	memset(s, 0, sizeof(*s));
-	s->id = ctx->n_shmems;
+	s->id = op->n_shmems;
 	s->ino = ino;
 	s->dev_major = dev_major;
 	s->dev_minor = dev_minor;
@@ -50,9 +50,9 @@ struct dump_shmem *shmem_get(struct dump_ctx *ctx, uint32_t dev_major, uint32_t 
 }
 
 /* The shmem object with image-wide id, or NULL. */
-struct dump_shmem *shmem_find(struct dump_ctx *ctx, uint32_t id)
+struct dump_shmem *shmem_find(struct dump_op *op, uint32_t id)
 {
-	return id && id <= ctx->n_shmems ? &ctx->shmems[id - 1] : NULL;
+	return id && id <= op->n_shmems ? &op->shmems[id - 1] : NULL;
 }
 
 /*
@@ -116,9 +116,9 @@ int shmem_mark_done(struct dump_shmem *s, uint64_t lo, uint64_t hi)
 }
 
 /* Refuses a SysV segment of another IPC namespace than ours (0 or -errno). */
-static int check_ipc_ns(const struct dump_ctx *ctx, const struct dump_shmem *s)
+static int check_ipc_ns(const struct dump_op *op, const struct dump_shmem *s)
 {
-	const struct dump_task *t = ctx->tasks[s->first_index - 1];
+	const struct dump_task *t = op->tasks[s->first_index - 1];
 	struct stat ours, theirs;
 	char path[64];
 
@@ -140,16 +140,16 @@ static int check_ipc_ns(const struct dump_ctx *ctx, const struct dump_shmem *s)
  * while the tree is frozen, so nattch and SHM_DEST are as dumped).
  * 0 or -errno (logged).
  */
-int collect_sysv_shm(struct dump_ctx *ctx)
+int collect_sysv_shm(struct dump_op *op)
 {
 	struct proc_sysv_shm *segs = NULL;
 	size_t n = 0, i, j;
 	char *text;
 	int ret = 0;
 
-	for (i = 0; i < ctx->n_shmems && !ctx->shmems[i].sysv; i++)
+	for (i = 0; i < op->n_shmems && !op->shmems[i].sysv; i++)
 		;
-	if (i == ctx->n_shmems)
+	if (i == op->n_shmems)
 		return 0;
 	ret = proc_read_path("/proc/sysvipc/shm", &text, NULL);
 	if (ret) {
@@ -160,17 +160,17 @@ int collect_sysv_shm(struct dump_ctx *ctx)
 	free(text);
 	if (ret)
 		pr_err("/proc/sysvipc/shm: unexpected format\n");
-	for (i = 0; !ret && i < ctx->n_shmems; i++) {
-		struct dump_shmem *s = &ctx->shmems[i];
+	for (i = 0; !ret && i < op->n_shmems; i++) {
+		struct dump_shmem *s = &op->shmems[i];
 
 		if (!s->sysv)
 			continue;
-		ret = check_ipc_ns(ctx, s);
+		ret = check_ipc_ns(op, s);
 		for (j = 0; !ret && j < n && (uint64_t)segs[j].shmid != s->ino; j++)
 			;
 		if (!ret && j == n) {
 			pr_err("pid %d: SysV segment %llu is not in /proc/sysvipc/shm\n",
-			       ctx->tasks[s->first_index - 1]->pid, (unsigned long long)s->ino);
+			       op->tasks[s->first_index - 1]->pid, (unsigned long long)s->ino);
 			ret = -ENOENT;
 		}
 		if (!ret) {
@@ -183,13 +183,13 @@ int collect_sysv_shm(struct dump_ctx *ctx)
 }
 
 /* SYSV_SHM records, one per segment the tree attaches.  0 or -errno. */
-int write_sysv_shm(struct dump_ctx *ctx)
+int write_sysv_shm(struct dump_op *op)
 {
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; !ret && i < ctx->n_shmems; i++) {
-		const struct dump_shmem *s = &ctx->shmems[i];
+	for (i = 0; !ret && i < op->n_shmems; i++) {
+		const struct dump_shmem *s = &op->shmems[i];
 		SysvShmEntry e = SYSV_SHM_ENTRY__INIT;
 
 		if (!s->sysv)
@@ -204,7 +204,7 @@ int write_sysv_shm(struct dump_ctx *ctx)
 		PB_SET(&e, cgid, s->seg.cgid);
 		PB_SET(&e, shmem_id, s->id);
 		PB_SET(&e, removed, !!(s->seg.perms & PROC_SHM_DEST));
-		ret = img_write_msg(ctx->w, IMG_REC_SYSV_SHM, &e.base);
+		ret = img_write_msg(op->w, IMG_REC_SYSV_SHM, &e.base);
 		if (ret)
 			pr_err("SysV segment %d: cannot write its record: %s\n", s->seg.shmid,
 			       strerror(-ret));
@@ -213,16 +213,16 @@ int write_sysv_shm(struct dump_ctx *ctx)
 }
 
 /* Our handles closed and the object table freed (safe to call twice). */
-void shmem_free(struct dump_ctx *ctx)
+void shmem_free(struct dump_op *op)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->n_shmems; i++) {
-		if (ctx->shmems[i].fd >= 0)
-			close(ctx->shmems[i].fd);
-		free(ctx->shmems[i].done);
+	for (i = 0; i < op->n_shmems; i++) {
+		if (op->shmems[i].fd >= 0)
+			close(op->shmems[i].fd);
+		free(op->shmems[i].done);
 	}
-	free(ctx->shmems);
-	ctx->shmems = NULL;
-	ctx->n_shmems = 0;
+	free(op->shmems);
+	op->shmems = NULL;
+	op->n_shmems = 0;
 }

@@ -104,7 +104,7 @@ static void fill_itimers(struct dump_task *t, ItimerEntry it[3], ItimerEntry *pi
 }
 
 /* The signals_entry of t.  0 or -errno (logged). */
-int write_signals(struct dump_ctx *ctx, struct dump_task *t)
+int write_signals(struct dump_op *op, struct dump_task *t)
 {
 	SignalsEntry se = SIGNALS_ENTRY__INIT;
 	SigactionEntry acts[NSIG_KERNEL], *pacts[NSIG_KERNEL];
@@ -132,7 +132,7 @@ int write_signals(struct dump_ctx *ctx, struct dump_task *t)
 	se.n_itimers = 3;
 	se.timers = ptm;
 	se.n_timers = t->n_timers;
-	ret = img_write_msg(ctx->w, IMG_REC_SIGNALS, &se.base);
+	ret = img_write_msg(op->w, IMG_REC_SIGNALS, &se.base);
 	if (ret)
 		pr_err("pid %d: cannot write the signals record: %s\n", t->pid, strerror(-ret));
 	free(pend);

@@ -102,22 +102,22 @@ int collect_task(struct dump_task *t)
 }
 
 /* The task_entry of a zombie: identity and exit status, nothing else. */
-static int write_zombie(struct dump_ctx *ctx, struct dump_task *t)
+static int write_zombie(struct dump_op *op, struct dump_task *t)
 {
 	TaskEntry te = TASK_ENTRY__INIT;
 	int ret;
 
 	PB_SET(&te, pid, t->vpid);
-	PB_SET(&te, ppid, dump_vpid(ctx, t->stat.ppid));
-	PB_SET(&te, pgid, dump_vpid(ctx, t->stat.pgrp));
-	PB_SET(&te, sid, dump_vpid(ctx, t->stat.session));
+	PB_SET(&te, ppid, dump_vpid(op, t->stat.ppid));
+	PB_SET(&te, pgid, dump_vpid(op, t->stat.pgrp));
+	PB_SET(&te, sid, dump_vpid(op, t->stat.session));
 	te.comm = t->stat.comm;
 	PB_SET(&te, mm_id, 0);
 	PB_SET(&te, files_id, 0);
 	PB_SET(&te, state, TASK_STATE_DEAD);
 	PB_SET(&te, exit_code, t->stat.exit_code);
 	PB_SET(&te, exit_signal, t->stat.exit_signal);
-	ret = img_write_msg(ctx->w, IMG_REC_TASK, &te.base);
+	ret = img_write_msg(op->w, IMG_REC_TASK, &te.base);
 	if (ret)
 		pr_err("pid %d: cannot write the task record: %s\n", t->pid, strerror(-ret));
 	return ret;
@@ -137,7 +137,7 @@ static void fill_rlimits(const struct dump_task *t, RlimitEntry *rl, RlimitEntry
 }
 
 /* The task_entry of live t; tids leader first.  0 or -errno (logged). */
-static int write_live(struct dump_ctx *ctx, struct dump_task *t)
+static int write_live(struct dump_op *op, struct dump_task *t)
 {
 	TaskEntry te = TASK_ENTRY__INIT;
 	RlimitEntry rl[RLIM_NLIMITS], *prl[RLIM_NLIMITS];
@@ -152,9 +152,9 @@ static int write_live(struct dump_ctx *ctx, struct dump_task *t)
 		tids[i] = t->threads[i].vtid;
 	fill_rlimits(t, rl, prl);
 	PB_SET(&te, pid, t->vpid);
-	PB_SET(&te, ppid, dump_vpid(ctx, t->stat.ppid));
-	PB_SET(&te, pgid, dump_vpid(ctx, t->stat.pgrp));
-	PB_SET(&te, sid, dump_vpid(ctx, t->stat.session));
+	PB_SET(&te, ppid, dump_vpid(op, t->stat.ppid));
+	PB_SET(&te, pgid, dump_vpid(op, t->stat.pgrp));
+	PB_SET(&te, sid, dump_vpid(op, t->stat.session));
 	te.comm = t->threads[0].comm;
 	PB_SET(&te, mm_id, t->index);
 	PB_SET(&te, files_id, t->files_id);
@@ -179,7 +179,7 @@ static int write_live(struct dump_ctx *ctx, struct dump_task *t)
 	te.n_threads = t->n_threads;
 	PB_SET(&te, state, t->state);
 	PB_SET(&te, exit_signal, t->stat.exit_signal);
-	ret = img_write_msg(ctx->w, IMG_REC_TASK, &te.base);
+	ret = img_write_msg(op->w, IMG_REC_TASK, &te.base);
 	if (ret)
 		pr_err("pid %d: cannot write the task record: %s\n", t->pid, strerror(-ret));
 	free(tids);
@@ -187,7 +187,7 @@ static int write_live(struct dump_ctx *ctx, struct dump_task *t)
 }
 
 /* The task_entry of t.  0 or -errno (logged). */
-int write_task(struct dump_ctx *ctx, struct dump_task *t)
+int write_task(struct dump_op *op, struct dump_task *t)
 {
-	return t->zombie ? write_zombie(ctx, t) : write_live(ctx, t);
+	return t->zombie ? write_zombie(op, t) : write_live(op, t);
 }

@@ -96,18 +96,18 @@ static void threads_compact(struct dump_task *t)
 }
 
 /* Adds process pid to the tree under parent (NULL: the root). */
-static struct dump_task *task_add(struct dump_ctx *ctx, pid_t pid, struct dump_task *parent)
+static struct dump_task *task_add(struct dump_op *op, pid_t pid, struct dump_task *parent)
 {
 	struct dump_task *t, **nv;
 
-	if (ctx->n_tasks == ctx->cap_tasks) {
-		size_t ncap = ctx->cap_tasks ? ctx->cap_tasks * 2 : 16;
+	if (op->n_tasks == op->cap_tasks) {
+		size_t ncap = op->cap_tasks ? op->cap_tasks * 2 : 16;
 
-		nv = realloc(ctx->tasks, ncap * sizeof(*nv));
+		nv = realloc(op->tasks, ncap * sizeof(*nv));
 		if (!nv)
 			return NULL;
-		ctx->tasks = nv;
-		ctx->cap_tasks = ncap;
+		op->tasks = nv;
+		op->cap_tasks = ncap;
 	}
 	t = task_alloc(pid);
 	if (!t || !thread_add(t, pid))
@@ -120,7 +120,7 @@ static struct dump_task *task_add(struct dump_ctx *ctx, pid_t pid, struct dump_t
 		nv[parent->n_children++] = t;
 	}
 	t->parent = parent;
-	ctx->tasks[ctx->n_tasks++] = t;
+	op->tasks[op->n_tasks++] = t;
 	return t;
 
 out_free:
@@ -129,17 +129,17 @@ out_free:
 	return NULL;
 }
 
-bool tree_has_pid(const struct dump_ctx *ctx, pid_t pid)
+bool dump_tree_has_pid(const struct dump_op *op, pid_t pid)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->n_tasks; i++)
-		if (ctx->tasks[i]->pid == pid)
+	for (i = 0; i < op->n_tasks; i++)
+		if (op->tasks[i]->pid == pid)
 			return true;
 	return false;
 }
 
-int tree_parse_pids(const char *text, pid_t **out, size_t *n)
+int dump_tree_parse_pids(const char *text, pid_t **out, size_t *n)
 {
 	size_t cap = 0;
 	pid_t *v = NULL, *nv;
@@ -193,7 +193,7 @@ static int list_tids(pid_t pid, pid_t **out, size_t *n)
 		len += sprintf(text + len, "%s ", de->d_name);
 	}
 	closedir(d);
-	ret = tree_parse_pids(text ? text : "", out, n);
+	ret = dump_tree_parse_pids(text ? text : "", out, n);
 	free(text);
 	return ret;
 }
@@ -208,7 +208,7 @@ static int list_children(pid_t pid, pid_t tid, pid_t **out, size_t *n)
 	ret = proc_read_file(pid, name, &text, NULL);
 	if (ret)
 		return ret;
-	ret = tree_parse_pids(text, out, n);
+	ret = dump_tree_parse_pids(text, out, n);
 	free(text);
 	return ret;
 }
@@ -290,7 +290,7 @@ static int seize_new_threads(struct dump_task *t, bool *changed)
 }
 
 /* Adds the children of every thread of t not in the tree yet. */
-static int find_children(struct dump_ctx *ctx, struct dump_task *t, bool *changed)
+static int find_children(struct dump_op *op, struct dump_task *t, bool *changed)
 {
 	struct dump_task *c;
 	pid_t *pids = NULL;
@@ -303,10 +303,10 @@ static int find_children(struct dump_ctx *ctx, struct dump_task *t, bool *change
 		if (list_children(t->pid, t->threads[j].tid, &pids, &n))
 			continue; /* thread gone meanwhile */
 		for (i = 0; !ret && i < n; i++) {
-			if (tree_has_pid(ctx, pids[i]))
+			if (dump_tree_has_pid(op, pids[i]))
 				continue;
 			*changed = true;
-			c = task_add(ctx, pids[i], t);
+			c = task_add(op, pids[i], t);
 			ret = c ? classify_task(c) : -ENOMEM;
 		}
 		free(pids);
@@ -315,22 +315,22 @@ static int find_children(struct dump_ctx *ctx, struct dump_task *t, bool *change
 }
 
 /* One pass over every process known so far (the list grows meanwhile). */
-static int seize_pass(struct dump_ctx *ctx, bool *changed)
+static int seize_pass(struct dump_op *op, bool *changed)
 {
 	struct dump_task *t;
 	size_t i;
 	int ret;
 
-	for (i = 0; i < ctx->n_tasks; i++) {
-		t = ctx->tasks[i];
+	for (i = 0; i < op->n_tasks; i++) {
+		t = op->tasks[i];
 		if (t->zombie || t->gone)
 			continue;
 		ret = seize_new_threads(t, changed);
-		if (!ret && t->gone && t == ctx->tasks[0]) {
+		if (!ret && t->gone && t == op->tasks[0]) {
 			pr_err("pid %d exited while being frozen\n", t->pid);
 			ret = -ESRCH;
 		}
-		ret = ret ?: find_children(ctx, t, changed);
+		ret = ret ?: find_children(op, t, changed);
 		if (ret)
 			return ret;
 	}
@@ -383,42 +383,42 @@ static int preorder(struct dump_task *t, struct dump_task **out, size_t *n)
 	return 0;
 }
 
-/* Rebuilds ctx->tasks in preorder with 1-based indexes; frees gone ones. */
-static int order_tree(struct dump_ctx *ctx)
+/* Rebuilds op->tasks in preorder with 1-based indexes; frees gone ones. */
+static int order_tree(struct dump_op *op)
 {
 	struct dump_task **v;
-	size_t n = 0, old = ctx->n_tasks, i;
+	size_t n = 0, old = op->n_tasks, i;
 	int ret;
 
 	v = calloc(old, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	ret = preorder(ctx->tasks[0], v, &n);
+	ret = preorder(op->tasks[0], v, &n);
 	if (ret) {
 		free(v);
 		return ret;
 	}
 	for (i = 0; i < old; i++)
-		if (ctx->tasks[i]->gone)
-			task_free(ctx->tasks[i]);
-	free(ctx->tasks);
-	ctx->tasks = v;
-	ctx->n_tasks = n;
-	ctx->cap_tasks = old;
-	ctx->root = v[0];
+		if (op->tasks[i]->gone)
+			task_free(op->tasks[i]);
+	free(op->tasks);
+	op->tasks = v;
+	op->n_tasks = n;
+	op->cap_tasks = old;
+	op->root = v[0];
 	return 0;
 }
 
 /* pidfd, state and identity of every live process. */
-static int read_states(struct dump_ctx *ctx)
+static int read_states(struct dump_op *op)
 {
 	size_t i;
 	int ret;
 
-	for (i = 0; i < ctx->n_tasks; i++) {
-		struct dump_task *t = ctx->tasks[i];
+	for (i = 0; i < op->n_tasks; i++) {
+		struct dump_task *t = op->tasks[i];
 
-		ctx->st->threads += t->zombie ? 0 : t->n_threads;
+		op->st->threads += t->zombie ? 0 : t->n_threads;
 		if (t->zombie)
 			continue;
 		t->pidfd = syscall(SYS_pidfd_open, t->pid, 0);
@@ -430,35 +430,35 @@ static int read_states(struct dump_ctx *ctx)
 		if (ret)
 			return ret;
 	}
-	ctx->st->tasks = ctx->n_tasks;
+	op->st->tasks = op->n_tasks;
 	return 0;
 }
 
 /*
- * Finds and freezes the tree rooted at root: ctx->tasks in preorder, every
+ * Finds and freezes the tree rooted at root: op->tasks in preorder, every
  * live thread seized and stopped, zombies recorded.  Returns 0 or -errno
- * (logged); on failure the caller releases with tree_release().
+ * (logged); on failure the caller releases with dump_tree_release().
  */
-int tree_seize(struct dump_ctx *ctx, pid_t root)
+int dump_tree_seize(struct dump_op *op, pid_t root)
 {
 	bool changed = true;
 	int pass, ret;
 
-	if (!task_add(ctx, root, NULL))
+	if (!task_add(op, root, NULL))
 		return -ENOMEM;
-	ctx->root = ctx->tasks[0];
+	op->root = op->tasks[0];
 	for (pass = 0; changed; pass++) {
 		if (pass == MAX_PASSES) {
 			pr_err("pid %d: the tree keeps changing after %d passes\n", root, pass);
 			return -EAGAIN;
 		}
 		changed = false;
-		ret = seize_pass(ctx, &changed);
+		ret = seize_pass(op, &changed);
 		if (ret)
 			return ret;
 	}
-	ret = order_tree(ctx);
-	return ret ?: read_states(ctx);
+	ret = order_tree(op);
+	return ret ?: read_states(op);
 }
 
 /* kcmp of two tasks: 0 same object, 1 different, -errno (logged). */
@@ -478,7 +478,7 @@ static int same_object(pid_t a, pid_t b, int type)
  * its child uninterruptibly.  -EOPNOTSUPP (logged) if a child of tid
  * shares pid's address space, else 0.
  */
-int tree_check_vfork(pid_t pid, pid_t tid)
+int dump_tree_check_vfork(pid_t pid, pid_t tid)
 {
 	pid_t *pids = NULL;
 	size_t n = 0, i;
@@ -503,12 +503,12 @@ int tree_check_vfork(pid_t pid, pid_t tid)
  * leaderless one can be rebuilt is for restore to decide.  Returns 0 or
  * -errno (logged).
  */
-int tree_check(struct dump_ctx *ctx)
+int dump_tree_check(struct dump_op *op)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->n_tasks; i++) {
-		struct dump_task *t = ctx->tasks[i];
+	for (i = 0; i < op->n_tasks; i++) {
+		struct dump_task *t = op->tasks[i];
 
 		if (t->zombie)
 			continue;
@@ -518,38 +518,38 @@ int tree_check(struct dump_ctx *ctx)
 			return -EAGAIN;
 		}
 	}
-	return tree_check_sharing(ctx);
+	return dump_tree_check_sharing(op);
 }
 
 /* Lets every seized thread of the tree go. */
-void tree_release(struct dump_ctx *ctx)
+void dump_tree_release(struct dump_op *op)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->n_tasks; i++)
-		release_task(ctx->tasks[i]);
+	for (i = 0; i < op->n_tasks; i++)
+		release_task(op->tasks[i]);
 }
 
 /* Kills the whole frozen tree, descendants first, and reaps our side. */
-int tree_kill(struct dump_ctx *ctx)
+int dump_tree_kill(struct dump_op *op)
 {
 	size_t i;
 
-	for (i = ctx->n_tasks; i-- > 0;)
-		kill_task(ctx->tasks[i]);
-	for (i = ctx->n_tasks; i-- > 0;)
-		reap_task(ctx->tasks[i]);
+	for (i = op->n_tasks; i-- > 0;)
+		kill_task(op->tasks[i]);
+	for (i = op->n_tasks; i-- > 0;)
+		reap_task(op->tasks[i]);
 	return 0;
 }
 
-void tree_free(struct dump_ctx *ctx)
+void dump_tree_free(struct dump_op *op)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->n_tasks; i++)
-		task_free(ctx->tasks[i]);
-	free(ctx->tasks);
-	ctx->tasks = NULL;
-	ctx->n_tasks = 0;
-	ctx->root = NULL;
+	for (i = 0; i < op->n_tasks; i++)
+		task_free(op->tasks[i]);
+	free(op->tasks);
+	op->tasks = NULL;
+	op->n_tasks = 0;
+	op->root = NULL;
 }

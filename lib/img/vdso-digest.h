@@ -1,5 +1,5 @@
 /*
- * The [vdso] digest of image format v1 (mm_entry.vdso_sha): dump records it,
+ * The [vdso] digest of image format v1 (mm_entry.vdso_digest): dump records it,
  * restore refuses an image whose digest differs from its own vdso's.  One
  * definition so both sides always agree.
  */

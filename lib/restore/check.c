@@ -173,7 +173,7 @@ static int check_proc_files(const struct rst_proc *proc)
 }
 
 /* The first pid or tid of the tree that is in use here, or 0. */
-pid_t tree_busy_pid(const struct rst_image *img)
+pid_t rst_tree_busy_pid(const struct rst_image *img)
 {
 	size_t p, i;
 
@@ -193,7 +193,7 @@ static int check_pid(struct rst_image *img)
 {
 	if (img->ctxe)
 		return 0; /* the pids are those of a new pid namespace */
-	return tree_busy_pid(img) ? spool_wait_pid(img) : 0;
+	return rst_tree_busy_pid(img) ? spool_wait_pid(img) : 0;
 }
 
 #define RST_MAX_FD (1u << 24) /* far above any nr_open; keeps fd arithmetic in int */

@@ -317,7 +317,7 @@ const VmaEntry *plan_vma_at(const struct rst_proc *proc, uint64_t addr);
 /* check.c */
 int check_plan(struct rst_image *img);
 int check_plan_image(struct rst_image *img);
-pid_t tree_busy_pid(const struct rst_image *img);
+pid_t rst_tree_busy_pid(const struct rst_image *img);
 int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *ours, size_t nr_ours,
 		  bool cap_sys_resource, char *why, size_t whylen);
 const char *rlimit_name(unsigned res);
@@ -350,7 +350,7 @@ int ctx_child_setup(const struct rst_image *img);
 int ctx_freeze(const struct rst_image *img);
 
 /* tree.c: the root, cloned by us */
-int tree_clone(struct rst_image *img);
+int rst_tree_clone(struct rst_image *img);
 void rst_tree_kill(struct rst_image *img);
 
 /* fork.c: processes after the root and all threads, by injection */

@@ -88,7 +88,7 @@ static int spool_rest(struct rst_image *img)
 int spool_wait_pid(struct rst_image *img)
 {
 	const struct img_source *src = img_reader_source(img->stream.rd);
-	pid_t pid = tree_busy_pid(img);
+	pid_t pid = rst_tree_busy_pid(img);
 	struct timespec ts = { 0, 5 * 1000000 };
 	int i, ret;
 
@@ -101,7 +101,7 @@ int spool_wait_pid(struct rst_image *img)
 	ret = spool_rest(img);
 	if (ret)
 		return ret;
-	for (i = 0; i < SPOOL_WAIT_MS / 5 && (pid = tree_busy_pid(img)); i++)
+	for (i = 0; i < SPOOL_WAIT_MS / 5 && (pid = rst_tree_busy_pid(img)); i++)
 		nanosleep(&ts, NULL);
 	if (pid) {
 		pr_err("pid %d is in use (still, %d s after the image was complete)\n", pid,

@@ -169,7 +169,7 @@ static int wait_child_stop(struct rst_proc *root)
  * Clones the process with the recorded pid and waits until it has done its
  * in-process part.  On success the child is ptrace-stopped.  Returns 0/-errno.
  */
-int tree_clone(struct rst_image *img)
+int rst_tree_clone(struct rst_image *img)
 {
 	struct rst_proc *root = rst_root(img);
 	pid_t want = root->task->pid, parent = getpid();

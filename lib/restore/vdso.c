@@ -77,14 +77,14 @@ static int vdso_check_digest(const struct rst_proc *proc, const struct rst_vdso 
 	uint8_t d[IMG_VDSO_DIGEST_LEN];
 	const struct rst_range *r = &v[RST_VDSO].ours;
 
-	if (!proc->mm->has_vdso_sha)
+	if (!proc->mm->has_vdso_digest)
 		return 0;
 	if (!v[RST_VDSO].have_ours) {
 		pr_err("image has a vdso but this process has none\n");
 		return -EINVAL;
 	}
 	vdso_digest_of((const void *)(uintptr_t)r->start, (uint32_t)(r->end - r->start), d);
-	if (proc->mm->vdso_sha.len != sizeof(d) || memcmp(d, proc->mm->vdso_sha.data, sizeof(d))) {
+	if (proc->mm->vdso_digest.len != sizeof(d) || memcmp(d, proc->mm->vdso_digest.data, sizeof(d))) {
 		pr_err("vdso differs from the dumping host's (other kernel build): "
 		       "restore on a host running the same kernel\n");
 		return -EINVAL;

@@ -247,9 +247,9 @@ static void mutate_mm(struct rng *g, MmEntry *mm)
 		say(".exe_file_id = %u", mm->exe_file_id);
 		break;
 	default:
-		mm->has_vdso_sha = 1;
-		say(".vdso_sha");
-		hostile_bytes(g, &mm->vdso_sha);
+		mm->has_vdso_digest = 1;
+		say(".vdso_digest");
+		hostile_bytes(g, &mm->vdso_digest);
 		break;
 	}
 }

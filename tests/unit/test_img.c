@@ -96,11 +96,11 @@ static void build_msgs(void)
 	vma[1].start = 0x7ff000000000ull, vma[1].end = 0x7ff000021000ull;
 	vma[1].kind = VMA_KIND__VMA_ANON, vma[1].name = "[heap]";
 	fill_pattern(sha, sizeof(sha), 3);
-	mm.has_mm_id = mm.has_brk = mm.has_vdso_sha = true;
+	mm.has_mm_id = mm.has_brk = mm.has_vdso_digest = true;
 	mm.mm_id = 1, mm.brk = 0x602000;
 	mm.n_auxv = 4, mm.auxv = auxv;
 	mm.n_vmas = 2, mm.vmas = vmap;
-	mm.vdso_sha = (ProtobufCBinaryData){ sizeof(sha), sha };
+	mm.vdso_digest = (ProtobufCBinaryData){ sizeof(sha), sha };
 
 	file.has_id = file.has_kind = file.has_pos = file.has_deleted = true;
 	file.id = 3, file.kind = FILE_KIND__FILE_PIPE, file.pos = 1ull << 40;

@@ -146,16 +146,16 @@ static uint32_t ids0[1], ids1[2], ids2[2];
 
 static int write_body(struct img_writer *w, void *arg)
 {
-	struct dump_ctx *ctx = arg;
+	struct dump_op *op = arg;
 
-	ctx->w = w;
-	return write_seccomp(ctx);
+	op->w = w;
+	return write_seccomp(op);
 }
 
-static void setup_ctx(struct dump_ctx *ctx, struct dump_task *t, struct dump_task **tp,
+static void setup_ctx(struct dump_op *op, struct dump_task *t, struct dump_task **tp,
 		      struct dump_thread *th)
 {
-	memset(ctx, 0, sizeof(*ctx));
+	memset(op, 0, sizeof(*op));
 	memset(t, 0, 3 * sizeof(*t));
 	memset(th, 0, 4 * sizeof(*th));
 	th[0] = (struct dump_thread){ .tid = 10, .filters = fl0, .filter_ids = ids0, .n_filters = 1 };
@@ -166,13 +166,13 @@ static void setup_ctx(struct dump_ctx *ctx, struct dump_task *t, struct dump_tas
 	t[1].threads = &th[1], t[1].n_threads = 2;
 	t[2].threads = &th[3], t[2].n_threads = 1;
 	tp[0] = &t[0], tp[1] = &t[1], tp[2] = &t[2];
-	ctx->tasks = tp;
-	ctx->n_tasks = 3;
+	op->tasks = tp;
+	op->n_tasks = 3;
 }
 
 static void test_write(void)
 {
-	struct dump_ctx ctx;
+	struct dump_op op;
 	struct dump_task t[3], *tp[3];
 	struct dump_thread th[4];
 	struct img_reader *r;
@@ -181,8 +181,8 @@ static void test_write(void)
 	struct buf img;
 	int fd;
 
-	setup_ctx(&ctx, t, tp, th);
-	img = make_image(false, 1, write_body, &ctx);
+	setup_ctx(&op, t, tp, th);
+	img = make_image(false, 1, write_body, &op);
 	CU_ASSERT_EQUAL(ids0[0], 1);
 	CU_ASSERT(ids1[0] == 1 && ids1[1] == 2);
 	CU_ASSERT(ids2[0] == 1 && ids2[1] == 3);	/* B with LOG is another filter */
@@ -205,7 +205,7 @@ static void test_write(void)
 
 	/* no filter anywhere: no record */
 	th[0].n_filters = th[1].n_filters = th[2].n_filters = 0;
-	img = make_image(false, 1, write_body, &ctx);
+	img = make_image(false, 1, write_body, &op);
 	fd = memfd_with(img.p, img.len);
 	CU_ASSERT_FATAL(img_reader_open(fd, &r) == 0);
 	CU_ASSERT_EQUAL(img_read_record(r, &rec), 0);

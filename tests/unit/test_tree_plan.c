@@ -264,7 +264,7 @@ int main(void)
 	vxcr_set_log_level(VXCR_LOG_ERR);
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("tree_plan", NULL, NULL);
+	s = CU_add_suite("rst_tree_plan", NULL, NULL);
 	CU_add_test(s, "img_vma_inherits", test_inherits);
 	CU_add_test(s, "plan of a tree", test_plan_tree);
 	CU_add_test(s, "refused trees", test_plan_refused);

@@ -151,7 +151,7 @@ struct img_data_prefix {
 #define VXCR_MADV_WIPEONFORK 0x10
 #define VXCR_MADV_MERGEABLE 0x20
 
-/* mm_entry.vdso_sha: __u32 crc32c seeded 0, __u32 crc32c seeded
+/* mm_entry.vdso_digest: __u32 crc32c seeded 0, __u32 crc32c seeded
  * 0x5a5a5a5a, __u32 length, of the [vdso] text (host order). */
 #define IMG_VDSO_DIGEST_LEN 12
 
