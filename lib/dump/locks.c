@@ -71,8 +71,8 @@ static bool same_lock(const struct proc_lock *a, const struct proc_lock *b)
 }
 
 /* The recorded lock l is, by owner; NULL if new. */
-static struct dump_lock *find_lock(struct dump_op *op, const struct proc_lock *l,
-				   uint32_t file_id, uint32_t files_id)
+static struct dump_lock *find_lock(struct dump_op *op, const struct proc_lock *l, uint32_t file_id,
+				   uint32_t files_id)
 {
 	size_t i;
 

@@ -218,8 +218,7 @@ static int collect_exe(struct dump_op *op, struct dump_task *t)
 		return -errno ? -errno : -EIO;
 	}
 	deleted = proc_strip_deleted(link) || !st.st_nlink;
-	return files_add_maponly(&op->files, link, &st, deleted ? path : NULL,
-				 &t->mm->exe_file_id);
+	return files_add_maponly(&op->files, link, &st, deleted ? path : NULL, &t->mm->exe_file_id);
 }
 
 /* The digest of the [vdso] text (img/vdso-digest.h). */

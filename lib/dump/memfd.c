@@ -25,8 +25,7 @@ static int dump_memfd(struct dump_op *op, struct fd_probe *p, struct dump_file *
 	int seals;
 
 	df->e.kind = FILE_KIND__FILE_MEMFD;
-	sh = shmem_get(op, major(p->st.st_dev), minor(p->st.st_dev), p->st.st_ino, false,
-		       p->index);
+	sh = shmem_get(op, major(p->st.st_dev), minor(p->st.st_dev), p->st.st_ino, false, p->index);
 	if (!sh)
 		return -ENOMEM;
 	/*

@@ -84,7 +84,8 @@ static int vdso_check_digest(const struct rst_proc *proc, const struct rst_vdso 
 		return -EINVAL;
 	}
 	vdso_digest_of((const void *)(uintptr_t)r->start, (uint32_t)(r->end - r->start), d);
-	if (proc->mm->vdso_digest.len != sizeof(d) || memcmp(d, proc->mm->vdso_digest.data, sizeof(d))) {
+	if (proc->mm->vdso_digest.len != sizeof(d) ||
+	    memcmp(d, proc->mm->vdso_digest.data, sizeof(d))) {
 		pr_err("vdso differs from the dumping host's (other kernel build): "
 		       "restore on a host running the same kernel\n");
 		return -EINVAL;
