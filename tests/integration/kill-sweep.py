@@ -92,17 +92,24 @@ def check_target(p, snap, what):
         if p.poll() is not None:
             raise TargetDied("%s: target died (status %s) %s" %
                           (what, p.returncode, target_failed() or ""))
-        masks, maps = snapshot(pid)
-        for tid, mask in masks.items():
-            st = "/proc/%d/task/%s/status" % (pid, tid)
-            state = status_field(st, "State")
-            tracer = status_field(st, "TracerPid")
-            if tracer != "0":
-                problem = "thread %s still traced by %s" % (tid, tracer)
-            elif state in ("t", "T"):
-                problem = "thread %s left stopped (%s)" % (tid, state)
-            elif snap[0].get(tid) != mask:
-                problem = "thread %s: signal mask %s, was %s" % (tid, mask, snap[0].get(tid))
+        try:
+            masks, maps = snapshot(pid)
+            for tid, mask in masks.items():
+                st = "/proc/%d/task/%s/status" % (pid, tid)
+                state = status_field(st, "State")
+                tracer = status_field(st, "TracerPid")
+                if tracer != "0":
+                    problem = "thread %s still traced by %s" % (tid, tracer)
+                elif state in ("t", "T"):
+                    problem = "thread %s left stopped (%s)" % (tid, state)
+                elif snap[0].get(tid) != mask:
+                    problem = "thread %s: signal mask %s, was %s" % (tid, mask, snap[0].get(tid))
+        except (ProcessLookupError, FileNotFoundError):
+            # it died between poll() and /proc (a dump's own SIGKILL still
+            # on its way when vxdump exited): a death, judged by after()
+            p.wait(timeout=5)
+            raise TargetDied("%s: target died (status %s) %s" %
+                             (what, p.returncode, target_failed() or ""))
         if not problem and maps != snap[1]:
             problem = "memory map changed:\n" + "".join(
                 l + "\n" for l in maps.splitlines() if l not in snap[1].splitlines())
