@@ -131,6 +131,7 @@ lasting_procs()
 	for p in $(cat "$cg/cgroup.procs"); do
 		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
 		ppid=$(awk '$1 == "PPid:" {print $2}' "/proc/$p/status" 2>/dev/null)
+		[ -n "$ppid" ] || continue	# gone meanwhile (a loop child exiting)
 		echo "$p $comm $ppid"
 	done | sort -n >"$T/procs.raw"
 	# the loop shell: the "sh" whose parent is the context's init
