@@ -36,21 +36,26 @@ struct fd_source {
 	int fd;
 };
 
+const char *img_fd_kind(int fd, mode_t *mode)
+{
+	struct stat st;
+
+	*mode = 0;
+	if (fstat(fd, &st))
+		return NULL;
+	*mode = st.st_mode;
+	return S_ISREG(st.st_mode)  ? "file" :
+	       S_ISFIFO(st.st_mode) ? "pipe" :
+	       S_ISSOCK(st.st_mode) ? "socket" :
+	       S_ISCHR(st.st_mode)  ? "device" :
+				      NULL;
+}
+
 /* Names fd after what it is, or copies name. */
 static void fd_name(char *dst, int fd, const char *name, mode_t *mode)
 {
-	struct stat st;
-	const char *kind = NULL;
+	const char *kind = img_fd_kind(fd, mode);
 
-	*mode = 0;
-	if (!fstat(fd, &st)) {
-		*mode = st.st_mode;
-		kind = S_ISREG(st.st_mode)  ? "file" :
-		       S_ISFIFO(st.st_mode) ? "pipe" :
-		       S_ISSOCK(st.st_mode) ? "socket" :
-		       S_ISCHR(st.st_mode)  ? "device" :
-					      NULL;
-	}
 	if (name)
 		snprintf(dst, IMG_STREAM_NAME_LEN, "%s", name);
 	else if (kind)

@@ -93,6 +93,9 @@ struct img_source {
  * a regular file.  Returns 0 or -ENOMEM; on success *out owns the sink.
  */
 int img_sink_fd(int fd, const char *name, struct img_sink **out);
+/* What fd is, for names: "file", "pipe", "socket", "device", or NULL
+ * (unknown, or fstat failed); *mode receives its st_mode (0 on failure). */
+const char *img_fd_kind(int fd, mode_t *mode);
 /*
  * A sink into a growing memory buffer (mremap: no copy as it grows), up to
  * limit bytes (0: no limit; past it writes fail with -ENOSPC).  Returns 0

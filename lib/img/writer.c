@@ -28,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <zstd.h>
@@ -75,29 +74,6 @@ struct img_writer {
 };
 
 /* ---- writer ---- */
-
-/* What fd is, for a message: "a pipe", "a regular file", ... */
-static const char *fd_kind(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st))
-		return "unknown";
-	switch (st.st_mode & S_IFMT) {
-	case S_IFIFO:
-		return "a pipe";
-	case S_IFSOCK:
-		return "a socket";
-	case S_IFREG:
-		return "a regular file";
-	case S_IFCHR:
-		return "a character device";
-	case S_IFBLK:
-		return "a block device";
-	default:
-		return "unknown";
-	}
-}
 
 /* Writes the buffered bytes and, if data, data after them in one writev. */
 static int out_flush(struct img_writer *w, const void *data, size_t dlen)
@@ -607,9 +583,13 @@ int img_writer_open(int fd, const struct img_write_opts *opts, struct img_writer
 {
 	char name[IMG_STREAM_NAME_LEN];
 	struct img_sink *sink;
+	const char *kind;
+	mode_t mode;
 	int ret;
 
-	snprintf(name, sizeof(name), "the image output (fd %d, %s)", fd, fd_kind(fd));
+	kind = img_fd_kind(fd, &mode);
+	snprintf(name, sizeof(name), "the image output (fd %d, %s%s)", fd, kind ? "a " : "",
+		 kind ? kind : "unknown");
 	ret = img_sink_fd(fd, name, &sink);
 	if (ret)
 		return ret;
