@@ -314,21 +314,6 @@ static size_t auxv_words(const MmEntry *mm)
 	return n;
 }
 
-/* A forked child whose mm fields are its parent's has them already (fork copies them). */
-static bool same_mm_fields(const struct rst_proc *proc)
-{
-	const MmEntry *a = proc->mm, *b = proc->parent ? proc->parent->mm : NULL;
-
-	return b && a->start_code == b->start_code && a->end_code == b->end_code &&
-	       a->start_data == b->start_data && a->end_data == b->end_data &&
-	       a->start_brk == b->start_brk && a->brk == b->brk &&
-	       a->start_stack == b->start_stack && a->arg_start == b->arg_start &&
-	       a->arg_end == b->arg_end && a->env_start == b->env_start &&
-	       a->env_end == b->env_end && a->n_auxv == b->n_auxv &&
-	       !memcmp(a->auxv, b->auxv, a->n_auxv * sizeof(*a->auxv)) &&
-	       a->has_exe_file_id == b->has_exe_file_id && a->exe_file_id == b->exe_file_id;
-}
-
 /*
  * Is the exe link already the file on helper fd map_fd?  The kernel refuses
  * to replace the exe file while the old one is still mapped (EBUSY), which
@@ -404,7 +389,13 @@ int mem_restore_finish(struct rst_proc *proc)
 		if (r < 0)
 			return r;
 	}
-	ret = same_mm_fields(proc) ? 0 : set_mm_map(proc);
+	/*
+	 * Every process, forked ones too: a child is forked while its parent
+	 * still has the restorer's mm fields (the parent's are set in this
+	 * same finish stage, after the whole tree is built), so it inherits
+	 * vxrestore's exe, cmdline and auxv, not the dumped ones.
+	 */
+	ret = set_mm_map(proc);
 	if (ret)
 		return ret;
 	r = rst_inject(proc, "close_range", SYS_close_range, proc->img->max_fd + 1, ~0U, 0, 0, 0,

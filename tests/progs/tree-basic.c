@@ -10,7 +10,8 @@
  * On "go" (SIGUSR1 to the root, passed down by every parent to its
  * children) each member checks getpid()/getppid() against the values it
  * recorded before the dump (restore must give the same pids and
- * relations), its buffers, and that its counter went on; the root writes
+ * relations), its buffers, its /proc/self/exe and /proc/self/cmdline (the
+ * mm fields of every member, forked ones too), and that its counter went on; the root writes
  * PASS only if all 7 passed.  The root also appends "count N" lines to
  * OUTFILE while it waits.
  */
@@ -33,11 +34,26 @@ static int up_fd = -1;		/* write end towards the parent */
 static uint64_t *heap_buf, *map_buf, *shared_buf;
 static volatile uint64_t counter, shadow;
 static uint64_t at_ready;
+static char my_exe[4096], my_cmdline[4096];
+
+/* The contents of /proc/self/cmdline into buf (NUL-separated, NUL-ended). */
+static void read_cmdline(char *buf, size_t len)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+
+	if (fd >= 0)
+		close(fd);
+	memset(buf + (n > 0 ? n : 0), 0, len - (n > 0 ? n : 0));
+}
 
 static void member_setup(void)
 {
 	my_pid = getpid();
 	my_ppid = getppid();
+	if (readlink("/proc/self/exe", my_exe, sizeof(my_exe) - 1) < 0)
+		prog_fail("member %d: readlink /proc/self/exe: %s", my_index, strerror(errno));
+	read_cmdline(my_cmdline, sizeof(my_cmdline));
 	heap_buf = malloc(HEAP_LEN);
 	map_buf = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (!heap_buf || map_buf == MAP_FAILED)
@@ -48,12 +64,21 @@ static void member_setup(void)
 
 static void member_check(void)
 {
+	char exe[4096] = "", cmdline[4096];
 	long bad;
 
 	CHECK(getpid() == my_pid, "member %d: pid %d, was %d", my_index, getpid(), my_pid);
 	if (my_index)
 		CHECK(getppid() == my_ppid, "member %d (pid %d): ppid %d, was %d", my_index,
 		      my_pid, getppid(), my_ppid);
+	if (readlink("/proc/self/exe", exe, sizeof(exe) - 1) < 0)
+		snprintf(exe, sizeof(exe), "(%s)", strerror(errno));
+	CHECK(!strcmp(exe, my_exe), "member %d (pid %d): exe %s, was %s", my_index, my_pid, exe,
+	      my_exe);
+	read_cmdline(cmdline, sizeof(cmdline));
+	CHECK(!memcmp(cmdline, my_cmdline, sizeof(cmdline)),
+	      "member %d (pid %d): /proc/self/cmdline differs from its value before the dump",
+	      my_index, my_pid);
 	bad = prog_verify(heap_buf, HEAP_LEN, 100 + my_index);
 	CHECK(bad < 0, "member %d (pid %d): heap word %ld differs", my_index, my_pid, bad);
 	bad = prog_verify(map_buf, MAP_LEN, 200 + my_index);
