@@ -370,8 +370,22 @@ static int set_mm_map(struct rst_proc *proc)
 }
 
 /*
- * Parent, after the pages: final protection of shared read-only areas, mm
- * fields, and the helper fds closed.  Returns 0/-errno.
+ * Parent, once the whole tree is built, for every live process before any
+ * of them finishes: the mm fields (PR_SET_MM_MAP).  Forked processes too:
+ * a child is forked while its parent still has vxrestore's mm fields (the
+ * parent's are set only now), so it inherits vxrestore's exe, cmdline and
+ * auxv, not the dumped ones.  Before any finish step because those close
+ * the helper fds (the exe's among them), and a process sharing its fd
+ * table with one already finished would have lost them.  0/-errno.
+ */
+int mem_restore_mm(struct rst_proc *proc)
+{
+	return set_mm_map(proc);
+}
+
+/*
+ * Parent, after the pages: final protection of shared read-only areas and
+ * the helper fds closed (mm fields: mem_restore_mm).  Returns 0/-errno.
  */
 int mem_restore_finish(struct rst_proc *proc)
 {
@@ -389,15 +403,6 @@ int mem_restore_finish(struct rst_proc *proc)
 		if (r < 0)
 			return r;
 	}
-	/*
-	 * Every process, forked ones too: a child is forked while its parent
-	 * still has the restorer's mm fields (the parent's are set in this
-	 * same finish stage, after the whole tree is built), so it inherits
-	 * vxrestore's exe, cmdline and auxv, not the dumped ones.
-	 */
-	ret = set_mm_map(proc);
-	if (ret)
-		return ret;
 	r = rst_inject(proc, "close_range", SYS_close_range, proc->img->max_fd + 1, ~0U, 0, 0, 0,
 		       0);
 	return r < 0 ? r : 0;

@@ -142,6 +142,9 @@ static int finish_tree(struct rst_image *img)
 			ret = rst_proc_set_pgid(img->procs[i]);
 	if (!ret)
 		ret = helpers_exit(img);
+	for (i = 0; !ret && i < img->nr_procs; i++) /* see mem_restore_mm */
+		if (img->procs[i]->task->state != TASK_STATE_DEAD)
+			ret = mem_restore_mm(img->procs[i]);
 	for (i = 0; !ret && i < img->nr_procs; i++)
 		if (img->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = finish_proc(img->procs[i]);

@@ -422,6 +422,7 @@ long rst_inject(struct rst_proc *proc, const char *what, long nr, unsigned long 
 		unsigned long a5);
 int mem_restore_layout(struct rst_proc *proc);
 int mem_restore_layout_child(struct rst_proc *c);
+int mem_restore_mm(struct rst_proc *proc);
 int mem_restore_finish(struct rst_proc *proc);
 int pages_restore(struct rst_proc *proc);
 /* One page record, its prefix apart from its bytes (the dump's vet has

@@ -2,12 +2,13 @@
 """The /proc guard (issue 11): what /proc shows of a process tree, before
 the dump and after the restore, compared line by line.
 
-    proc-guard.py snap ROOT FILE
+    proc-guard.py snap ROOT FILE [--main-only]
         Writes one line per fact, "TASK KEY VALUE", for ROOT and all its
         descendants (TASK is "P" for a process, "P/T" for one of its
         threads, "mnt#N" for a mount namespace's table).
     proc-guard.py compare FILE ROOT [--case NAME] [--accepted LIST]
                                     [--allow GLOB=REASON]... [--wait S]
+                                    [--main-only]
         Takes the same snapshot of ROOT's tree now and compares it with
         FILE.  Differences whose key matches an --allow glob (a test's
         own, with its reason) or a line of LIST for this case (an issue-11
@@ -16,6 +17,8 @@ the dump and after the restore, compared line by line.
         restored tree may still be settling (the restorer detaching its
         last threads), so a failing comparison is retried for up to S
         seconds (default 3) before it counts.
+    --main-only: ROOT's process and main thread only, for a tree whose
+        other members and threads come and go by design.
 
 Only what legitimately changes between a dump and a restore is normalised;
 every rule below says why.  Everything is read as if hostile: a task that
@@ -53,7 +56,10 @@ STAT_KEEP = {2: "pgrp", 3: "session", 4: "tty_nr", 5: "tpgid",
              23: "startcode", 24: "endcode", 25: "startstack",
              35: "exit_signal", 37: "rt_priority", 38: "policy",
              42: "start_data", 43: "end_data", 44: "start_brk",
-             45: "arg_start", 46: "arg_end", 47: "env_start", 48: "env_end"}
+             45: "arg_start", 46: "arg_end", 47: "env_start", 48: "env_end",
+             49: "exit_code"}
+# a zombie: what its parent's wait() and the tree show
+STAT_ZOMBIE = {0: "state", 2: "pgrp", 3: "session", 35: "exit_signal", 49: "exit_code"}
 STAT_THREAD = {15: "priority", 16: "nice", 37: "rt_priority", 38: "policy"}
 
 # small per-process files compared as they are
@@ -82,6 +88,14 @@ def readlink(path):
         return None
 
 
+def listdir(path):
+    """Sorted entries of a /proc directory, [] if it (or its task) is gone."""
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
 def tree_pids(root):
     """root and its descendants, parents before children."""
     out, todo = [], [root]
@@ -89,11 +103,7 @@ def tree_pids(root):
         p = todo.pop(0)
         out.append(p)
         kids = []
-        try:
-            tids = sorted(os.listdir("/proc/%d/task" % p), key=int)
-        except OSError:
-            tids = []
-        for t in tids:
+        for t in sorted(listdir("/proc/%d/task" % p), key=int):
             c = readf("/proc/%d/task/%s/children" % (p, t))
             kids += [int(x) for x in (c or "").split()]
         todo += sorted(kids)
@@ -104,13 +114,14 @@ class Snap:
     """One snapshot: facts plus the canonical names given to objects whose
     identity is an inode or id the kernel allocates anew at restore."""
 
-    def __init__(self, root):
+    def __init__(self, root, main_only=False):
         self.root = root
+        self.main_only = main_only
         self.lines = []
         self.canon = {}      # (kind, raw id) -> "kind#N", in order seen
         self.mntns = {}      # mnt ns link -> canonical name
         self.own_ns = {}
-        for n in os.listdir("/proc/self/ns"):
+        for n in listdir("/proc/self/ns"):
             self.own_ns[readlink("/proc/self/ns/" + n)] = True
 
     def name(self, kind, raw):
@@ -198,10 +209,7 @@ class Snap:
 
     def read_fds(self, pid):
         base = "/proc/%d" % pid
-        try:
-            fds = sorted(os.listdir(base + "/fd"), key=int)
-        except OSError:
-            return
+        fds = sorted(listdir(base + "/fd"), key=int)
         mounts = self.mount_names(pid)
         for fd in fds:
             link = readlink("%s/fd/%s" % (base, fd))
@@ -311,7 +319,7 @@ class Snap:
     def read_ns(self, pid):
         """Namespaces: the guard's own (the host's) or a private one by
         canonical name; a mount namespace also gets its table, once."""
-        for n in sorted(os.listdir("/proc/%d/ns" % pid) if os.path.isdir("/proc/%d/ns" % pid) else []):
+        for n in listdir("/proc/%d/ns" % pid):
             link = readlink("/proc/%d/ns/%s" % (pid, n))
             if link is None:
                 continue
@@ -348,6 +356,15 @@ class Snap:
         if not os.path.isdir(base):
             self.add(pid, "gone", "1")
             return
+        stat = readf(base + "/stat") or ""
+        if stat[stat.rfind(")") + 2:][:1] in ("Z", "X"):
+            # a zombie has no memory, fds or threads left; its masks,
+            # affinity and creds are those it died with, which nothing can
+            # observe but /proc (restore recreates it by an exit of its
+            # own): only what wait() and the tree see is compared
+            self.read_stat(pid, base + "/stat", STAT_ZOMBIE, is_root)
+            self.add(pid, "comm", (readf(base + "/comm") or "").strip())
+            return
         for name in PLAIN_FILES:
             s = readf("%s/%s" % (base, name))
             if s is None:
@@ -372,15 +389,12 @@ class Snap:
         self.read_ns(pid)
         self.read_maps(pid)
         self.read_fds(pid)
-        try:
-            tids = sorted(os.listdir(base + "/task"), key=int)
-        except OSError:
-            tids = []
-        for t in tids:
-            self.read_task(pid, int(t), is_root)
+        for t in sorted(listdir(base + "/task"), key=int):
+            if not self.main_only or int(t) == pid:
+                self.read_task(pid, int(t), is_root)
 
     def take(self):
-        for p in tree_pids(self.root):
+        for p in [self.root] if self.main_only else tree_pids(self.root):
             self.read_process(p, p == self.root)
         return self.lines
 
@@ -422,7 +436,7 @@ def differences(before, after):
 
 def compare(argv):
     snapfile, root = argv[0], int(argv[1])
-    case, accepted_path, allows, wait = "", "", [], 3.0
+    case, accepted_path, allows, wait, main_only = "", "", [], 3.0, False
     i = 2
     while i < len(argv):
         if argv[i] == "--case":
@@ -437,6 +451,9 @@ def compare(argv):
             allows.append((g, "test: " + why))
         elif argv[i] == "--wait":
             wait = float(argv[i + 1])
+        elif argv[i] == "--main-only":
+            main_only = True
+            i -= 1
         else:
             print("proc-guard: unknown option %s" % argv[i])
             return 2
@@ -445,7 +462,7 @@ def compare(argv):
     rules = allows + load_accepted(accepted_path, case)
     deadline = time.monotonic() + wait
     while True:
-        diffs = differences(before, parse(Snap(root).take()))
+        diffs = differences(before, parse(Snap(root, main_only).take()))
         bad, excused = [], []
         for d in diffs:
             why = next((r for g, r in rules if fnmatch.fnmatchcase(d[1], g)), None)
@@ -465,7 +482,7 @@ def compare(argv):
 
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "snap":
-        lines = Snap(int(sys.argv[2])).take()
+        lines = Snap(int(sys.argv[2]), "--main-only" in sys.argv[4:]).take()
         with open(sys.argv[3], "w") as f:
             f.write("\n".join(lines) + "\n")
         return 0

@@ -6,6 +6,7 @@ require_cr
 start_prog counter
 expect_counting "before dump"
 vx_remember
+vx_guard_snap "$PID"	# dump() is not used: the image goes through a pipe
 ( "$VXDUMP" "$PID" 2>"$T/dump.err" | "$VXRESTORE" - >"$T/restore.out" 2>"$T/restore.err" ) &
 RPID=$!
 vx_track "$RPID"

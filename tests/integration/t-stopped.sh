@@ -25,6 +25,7 @@ done
 grep -q '^State:[[:space:]]*T (stopped)' "/proc/$PID/status" ||
 	fail "restored $PID is not stopped: $(grep State "/proc/$PID/status")"
 grep -q '^TracerPid:[[:space:]]*0$' "/proc/$PID/status" || fail "restored $PID is still traced"
+vx_guard_check	# now, while it is stopped as dumped (SIGCONT follows)
 sleep 0.5
 [ "$(last_count)" = "$stopped_at" ] || fail "restored $PID counted while stopped"
 kill -CONT "$PID"
