@@ -530,21 +530,40 @@ vx_guard_snap()
 # the same pid); fails the case on a difference.  A no-op otherwise.
 vx_guard_check()
 {
-	local st start diff
+	local start
 	[ -n "$VX_GUARD_SNAP" ] || return 0
 	start=$(vx_starttime "$VX_GUARD_PID")
 	if [ -z "$start" ] || [ "$start" = "$VX_GUARD_START" ]; then
 		return 0	# not restored (yet): the original, or nothing
 	fi
+	vx_guard_compare "$VX_GUARD_PID"
+}
+
+# vx_guard_check_pidns ROOT: vx_guard_check for a tree restored by
+# vxrestore --pidns, whose restored root is ROOT (another host pid): the
+# tasks are compared by the pids they have in their own namespace.
+vx_guard_check_pidns()
+{
+	[ -n "$VX_GUARD_SNAP" ] || return 0
+	vx_guard_compare "$1" --pidns "$1"
+}
+
+# vx_guard_compare ROOT [OPTS]: the comparison of the pending snapshot
+# with ROOT's tree now; fails the case on a difference.
+vx_guard_compare()
+{
+	local st diff root=$1
+	shift
 	"$VX_GUARD_PY" -S "$VX_ROOT/tests/integration/proc-guard.py" compare "$VX_GUARD_SNAP" "$VX_GUARD_PID" \
 		--case "$CASE" --accepted "$VX_ROOT/tests/integration/guard-accepted.txt" \
-		--wait "${VX_GUARD_WAIT:-3}" "${VX_GUARD_ALLOW[@]}" "${VX_GUARD_SCOPE[@]}" >"$VX_GUARD_SNAP.diff"
+		--wait "${VX_GUARD_WAIT:-5}" "${VX_GUARD_ALLOW[@]}" "${VX_GUARD_SCOPE[@]}" "$@" \
+		>"$VX_GUARD_SNAP.diff"
 	st=$?
 	diff=$VX_GUARD_SNAP.diff
 	VX_GUARD_SNAP=""
 	cat "$diff"
 	[ "$st" = 0 ] && return 0
-	fail "guard: /proc of the restored tree of $VX_GUARD_PID differs from the dump's in $(grep -c '^guard:' "$diff") facts, first: $(grep -m 1 '^guard:' "$diff" | cut -c8-)"
+	fail "guard: /proc of the restored tree of $root differs from the dump's in $(grep -c '^guard:' "$diff") facts, first: $(grep -m 1 '^guard:' "$diff" | cut -c8-)"
 }
 
 # At exit: says so if a snapshot was never compared (no restore of its

@@ -16,7 +16,10 @@ the dump and after the restore, compared line by line.
         any other difference is printed and the exit status is 1.  The
         restored tree may still be settling (the restorer detaching its
         last threads), so a failing comparison is retried for up to S
-        seconds (default 3) before it counts.
+        seconds (default 3; lib.sh passes 5) before it counts.
+    --pidns R: the restored tree is R's, restored into a new PID namespace
+        (vxrestore --pidns): both sides are compared by the pids the tasks
+        have in their own namespace (ROOT is then only the snapshot's).
     --main-only: ROOT's process and main thread only, for a tree whose
         other members and threads come and go by design.
 
@@ -326,8 +329,10 @@ class Snap:
             v = "host" if link in self.own_ns else self.name("ns-" + n, link)
             self.add(pid, "ns." + n, v)
             if n == "mnt" and link not in self.mntns:
-                self.mntns[link] = v
-                self.read_mountinfo(pid, v)
+                # tables by order of appearance: a tree restored into a
+                # new mount namespace compares its table with the dump's
+                self.mntns[link] = "table#%d" % (len(self.mntns) + 1)
+                self.read_mountinfo(pid, self.mntns[link])
 
     def read_mountinfo(self, pid, nsname):
         """A mount table keyed by mount point, ids replaced by places
@@ -408,6 +413,45 @@ def parse(lines):
     return facts
 
 
+# facts whose values are pids, as the task's own pid namespace numbers them
+PID_VALUED = ("stat.ppid", "stat.pgrp", "stat.session", "stat.tpgid")
+NS_PID_FIELDS = ("status.NSpid", "status.NStgid", "status.NSpgid", "status.NSsid")
+
+
+def by_ns_pids(facts):
+    """Facts of a tree restored into a new PID namespace (vxrestore
+    --pidns), renamed to the pids it has there: the pid where its own
+    namespace numbers it (the last NSpid field) for each task and for each
+    pid-valued fact; a pid outside the tree becomes "outside" (the root's
+    parent, group and session are the restorer's).  Applied to both sides:
+    the dump's tree is in the host's namespace, where its pids are its
+    NSpid too."""
+    pidmap = {}
+    for (task, key), value in facts.items():
+        if key == "status.NSpid" and "/" in task:
+            host = task.split("/")[1]
+            pidmap[host] = value.split()[-1] if value.split() else host
+    inside = set(pidmap.values())
+
+    def task_name(task):
+        if task.startswith("mnt:"):  # a mount table, not a task
+            return task
+        return "/".join(pidmap.get(x, x) for x in task.split("/"))
+
+    out = {}
+    for (task, key), value in facts.items():
+        if key in NS_PID_FIELDS:
+            value = (value.split() or [""])[-1]
+            if key in ("status.NSpgid", "status.NSsid") and value not in inside:
+                value = "outside"
+        elif key in PID_VALUED:
+            value = pidmap.get(value, "outside" if value not in ("0", "-1") else value)
+            if value not in inside and value not in ("0", "-1"):
+                value = "outside"
+        out[(task_name(task), key)] = value
+    return out
+
+
 def load_accepted(path, case):
     """Lines "CASE-GLOB KEY-GLOB ITEM..." of the accepted list that apply
     to this case, as (key glob, item)."""
@@ -437,6 +481,7 @@ def differences(before, after):
 def compare(argv):
     snapfile, root = argv[0], int(argv[1])
     case, accepted_path, allows, wait, main_only = "", "", [], 3.0, False
+    pidns = None
     i = 2
     while i < len(argv):
         if argv[i] == "--case":
@@ -451,6 +496,8 @@ def compare(argv):
             allows.append((g, "test: " + why))
         elif argv[i] == "--wait":
             wait = float(argv[i + 1])
+        elif argv[i] == "--pidns":
+            pidns = int(argv[i + 1])
         elif argv[i] == "--main-only":
             main_only = True
             i -= 1
@@ -459,10 +506,13 @@ def compare(argv):
             return 2
         i += 2
     before = parse(readf(snapfile).splitlines())
+    if pidns is not None:
+        before, root = by_ns_pids(before), pidns
     rules = allows + load_accepted(accepted_path, case)
     deadline = time.monotonic() + wait
     while True:
-        diffs = differences(before, parse(Snap(root, main_only).take()))
+        after = parse(Snap(root, main_only).take())
+        diffs = differences(before, by_ns_pids(after) if pidns is not None else after)
         bad, excused = [], []
         for d in diffs:
             why = next((r for g, r in rules if fnmatch.fnmatchcase(d[1], g)), None)
