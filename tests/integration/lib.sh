@@ -45,7 +45,6 @@ vx_cleanup()
 	local p
 	# a case may define vx_case_cleanup for what it made besides processes
 	declare -F vx_case_cleanup >/dev/null && vx_case_cleanup
-	vx_guard_unchecked
 	for p in $VX_PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done
@@ -61,7 +60,7 @@ vx_cleanup()
 }
 trap vx_cleanup EXIT
 
-pass() { echo "PASS $CASE${1:+: $1}"; exit 0; }
+pass() { vx_guard_unchecked; echo "PASS $CASE${1:+: $1}"; exit 0; }
 fail() { echo "FAIL $CASE: $*"; vx_show_logs; exit 1; }
 skip() { echo "SKIP $CASE: $*"; exit 77; }
 log() { echo "# $*"; }
@@ -566,7 +565,7 @@ vx_guard_compare()
 	fail "guard: /proc of the restored tree of $root differs from the dump's in $(grep -c '^guard:' "$diff") facts, first: $(grep -m 1 '^guard:' "$diff" | cut -c8-)"
 }
 
-# At exit: says so if a snapshot was never compared (no restore of its
+# At a pass: says so if a snapshot was never compared (no restore of its
 # root was seen), so a case the guard does not cover does not pass as
 # covered.
 vx_guard_unchecked()
