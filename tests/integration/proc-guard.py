@@ -183,11 +183,13 @@ class Snap:
 
     # ---- per process ----
 
-    def link_target(self, pid, t):
+    def link_target(self, pid, t, path=None):
         """An fd/cwd/exe link, normalised: pseudo-file inodes get canonical
-        names; a deleted file keeps its directory but not its name, since
-        restore recreates it as an unnamed O_TMPFILE in the same directory
-        whose link reads "DIR/#INODE (deleted)"."""
+        names; a deleted file is named by its inode ("<deleted#N>"), not by
+        its path: restore recreates it as an unnamed file in a place of its
+        own choosing (the old directory today, "DIR/#INODE (deleted)";
+        issue 11 moves ghosts to a private place), and the same name in an
+        fd and a mapping still says they are one file."""
         if t is None:
             return "?"
         m = PSEUDO_LINK.match(t)
@@ -197,7 +199,12 @@ class Snap:
             base = t[:-10]
             if base.startswith("/memfd:"):
                 return "%s (deleted)" % base
-            return "%s/<deleted> (deleted)" % os.path.dirname(base)
+            try:
+                st = os.stat(path) if path else None
+            except OSError:
+                st = None
+            key = (st.st_dev, st.st_ino) if st else t
+            return "<%s> (deleted)" % self.name("deleted", key)
         return t
 
     def mount_names(self, pid):
@@ -216,7 +223,7 @@ class Snap:
         mounts = self.mount_names(pid)
         for fd in fds:
             link = readlink("%s/fd/%s" % (base, fd))
-            target = self.link_target(pid, link)
+            target = self.link_target(pid, link, "%s/fd/%s" % (base, fd))
             self.add(pid, "fd.%s" % fd, target)
             info = readf("%s/fdinfo/%s" % (base, fd))
             if info is None:
@@ -301,14 +308,17 @@ class Snap:
         for v in joined:
             rng = "%x-%x" % (v["start"], v["end"])
             dev, ino, path = v["dev"], v["ino"], v["path"]
-            if path.endswith(" (deleted)") or path.startswith("/memfd:") \
-                    or path.startswith("/SYSV") or (dev.startswith("00:") and ino != "0"):
+            if path.endswith(" (deleted)") and not (
+                    path.startswith("/memfd:") or path.startswith("/SYSV")
+                    or path.startswith("/dev/zero")):
+                # a deleted file: named as its fds are (see link_target)
+                mj, mn = (int(x, 16) for x in dev.split(":"))
+                path = "<%s> (deleted)" % self.name("deleted", (os.makedev(mj, mn), int(ino)))
+                dev, ino = "-", "-"
+            elif path.startswith("/memfd:") or path.startswith("/SYSV") \
+                    or (dev.startswith("00:") and ino != "0"):
                 ino = self.name("ino", (dev, ino))
                 dev = "shm"
-                if path.endswith(" (deleted)") and not (
-                        path.startswith("/memfd:") or path.startswith("/SYSV")
-                        or path.startswith("/dev/zero")):
-                    path = "%s/<deleted> (deleted)" % os.path.dirname(path[:-10])
             self.add(pid, "map." + rng, "%s %08x %s %s %s [%s]" % (
                 v["perms"], v["off"], dev, ino, path, v["flags"]))
             if v["pkey"] not in (None, "0"):
@@ -390,7 +400,8 @@ class Snap:
             if line.startswith("ksm_merge_any") or line.startswith("ksm_mergeable"):
                 self.add(pid, "ksm." + line.split(":")[0], line.split(":")[-1].strip())
         for name in ("cwd", "root", "exe"):
-            self.add(pid, name, self.link_target(pid, readlink("%s/%s" % (base, name))))
+            self.add(pid, name, self.link_target(pid, readlink("%s/%s" % (base, name)),
+                                                 "%s/%s" % (base, name)))
         self.read_ns(pid)
         self.read_maps(pid)
         self.read_fds(pid)
