@@ -5,10 +5,10 @@ the dump and after the restore, compared line by line.
     proc-guard.py snap ROOT FILE [--main-only]
         Writes one line per fact, "TASK KEY VALUE", for ROOT and all its
         descendants (TASK is "P" for a process, "P/T" for one of its
-        threads, "mnt#N" for a mount namespace's table).
+        threads, "mnt:table#N" for a mount namespace's table).
     proc-guard.py compare FILE ROOT [--case NAME] [--accepted LIST]
                                     [--allow GLOB=REASON]... [--wait S]
-                                    [--main-only]
+                                    [--pidns R] [--main-only]
         Takes the same snapshot of ROOT's tree now and compares it with
         FILE.  Differences whose key matches an --allow glob (a test's
         own, with its reason) or a line of LIST for this case (an issue-11
