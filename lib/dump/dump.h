@@ -184,6 +184,11 @@ struct dump_shmem {
 };
 
 /* One file description (or a MAPONLY reference) of the image. */
+/* One data extent of a deleted file (SEEK_DATA to SEEK_HOLE), bytes. */
+struct dump_extent {
+	uint64_t off, len;
+};
+
 struct dump_file {
 	FileEntry e;
 	char *path;		    /* owned, e.path points here */
@@ -193,7 +198,10 @@ struct dump_file {
 	bool pipe_read, pipe_write; /* pipe ends held (this description) */
 	uint8_t *pipe_data;	    /* bytes buffered, peeked (first end of a pipe) */
 	size_t pipe_data_len;
-	void *sub; /* its kind's sub-message of e, malloc'ed, or NULL */
+	void *sub;		 /* its kind's sub-message of e, malloc'ed, or NULL */
+	struct dump_extent *ext; /* deleted, holds the data: its extents */
+	size_t n_ext;
+	struct timespec ctime; /* deleted: st_ctim at the probe */
 };
 
 struct dump_fd {
@@ -413,6 +421,9 @@ int files_add_maponly(struct dump_files *f, const char *path, const struct stat 
 		      const char *deleted_src, uint32_t *id);
 int write_files(struct dump_op *op);
 int write_file_data(struct dump_op *op);
+/* deleted.c: a deleted file's ghost fields, extents and FILE_DATA. */
+int deleted_probe(struct dump_files *f, struct dump_file *df, const char *who,
+		  const struct stat *st);
 void free_files(struct dump_files *f);
 void free_fdtable(struct dump_fdtable *fdt);
 struct dump_file *files_new(struct dump_files *f);
