@@ -92,17 +92,17 @@ static struct dump_file *ghost_holder(struct dump_files *f, const struct dump_fi
 		struct dump_file *g = &f->v[i];
 
 		if (g != df && g->e.deleted && !g->e.has_ghost_id && g->e.dev == st->st_dev &&
-		    g->e.ino == st->st_ino && S_ISREG(g->e.mode))
+		    g->e.ino == st->st_ino && (g->e.mode & S_IFMT) == (st->st_mode & S_IFMT))
 			return g;
 	}
 	return NULL;
 }
 
 /*
- * df is deleted regular file st (who names its holder), read through
- * df->local_fd, our own description: records owner, times, then either
- * the earlier entry of the same inode whose ghost it shares, or its data
- * extents (at most DELETED_MAX bytes of data).  0, -EOPNOTSUPP (a file
+ * df is deleted file st (who names its holder; a regular file is read
+ * through df->local_fd, our own description): records owner, times, then
+ * either the earlier entry of the same inode whose ghost it shares, or
+ * (a regular file) its data extents (at most DELETED_MAX bytes of data).  0, -EOPNOTSUPP (a file
  * with other names left, or too much data: a refusal, logged) or -errno
  * (logged).
  */
@@ -129,6 +129,8 @@ int deleted_probe(struct dump_files *f, struct dump_file *df, const char *who,
 		PB_SET(&df->e, data_len, 0);
 		return 0;
 	}
+	if (!S_ISREG(st->st_mode))
+		return 0;
 	df->ctime = st->st_ctim;
 	ret = probe_extents(df->local_fd, st->st_size, &df->ext, &df->n_ext, &bytes);
 	if (ret == -EFBIG) {
@@ -225,5 +227,89 @@ int write_file_data(struct dump_op *op)
 		ret = ret ?: check_unchanged(df);
 	}
 	free(buf);
+	return ret;
+}
+
+/*
+ * The FILE_DIR entry of removed directory proc_path (a /proc cwd link
+ * reading link): an earlier deleted entry of that inode, or a new one
+ * (opened by restore like an fd's, in no fd table).  *id gets it.  0 or
+ * -errno (logged).
+ */
+static int removed_dir_entry(struct dump_op *op, const char *proc_path, const char *link,
+			     const char *who, uint32_t *id)
+{
+	struct dump_file *df;
+	struct stat st;
+	size_t i;
+	int ret;
+
+	if (stat(proc_path, &st)) {
+		pr_perror("%s: cannot stat its removed cwd %s", who, link);
+		return -errno;
+	}
+	for (i = 0; i < op->files.n; i++) {
+		df = &op->files.v[i];
+		if (df->e.deleted && S_ISDIR(df->e.mode) && df->e.dev == st.st_dev &&
+		    df->e.ino == st.st_ino) {
+			*id = df->e.id;
+			return 0;
+		}
+	}
+	df = files_new(&op->files);
+	if (!df)
+		return -ENOMEM;
+	PB_SET(&df->e, kind, FILE_KIND__FILE_DIR);
+	PB_SET(&df->e, flags, O_RDONLY | O_DIRECTORY);
+	PB_SET(&df->e, pos, 0);
+	PB_SET(&df->e, mode, st.st_mode);
+	PB_SET(&df->e, dev, st.st_dev);
+	PB_SET(&df->e, ino, st.st_ino);
+	PB_SET(&df->e, size, st.st_size);
+	*id = df->e.id;
+	ret = fd_set_path(df, link);
+	return ret ?: deleted_probe(&op->files, df, who, &st);
+}
+
+/*
+ * A removed cwd of live t (the process's, and each own_fs thread's)
+ * becomes a deleted FILE_DIR entry, rebuilt as a ghost directory; a
+ * removed root is refused.  0, -EOPNOTSUPP (logged) or -errno (logged).
+ */
+int collect_removed_cwds(struct dump_op *op, struct dump_task *t)
+{
+	char path[96], link[4096], who[64];
+	size_t i;
+	int ret = 0;
+
+	snprintf(who, sizeof(who), "pid %d", t->pid);
+	snprintf(link, sizeof(link), "%s", t->root);
+	if (proc_strip_deleted(link)) {
+		pr_err("pid %d: its root directory %s was removed: not supported\n", t->pid, link);
+		return -EOPNOTSUPP;
+	}
+	snprintf(link, sizeof(link), "%s", t->cwd);
+	if (proc_strip_deleted(link)) {
+		snprintf(path, sizeof(path), "/proc/%d/cwd", t->pid);
+		ret = removed_dir_entry(op, path, link, who, &t->cwd_file_id);
+	}
+	for (i = 1; !ret && i < t->n_threads; i++) {
+		struct dump_thread *th = &t->threads[i];
+
+		if (!th->own_fs || !th->cwd)
+			continue;
+		snprintf(link, sizeof(link), "%s", th->root ? th->root : "/");
+		if (proc_strip_deleted(link)) {
+			pr_err("pid %d (thread %d): its root directory %s was removed: not supported\n",
+			       t->pid, th->tid, link);
+			return -EOPNOTSUPP;
+		}
+		snprintf(link, sizeof(link), "%s", th->cwd);
+		if (!proc_strip_deleted(link))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/cwd", t->pid, th->tid);
+		snprintf(who, sizeof(who), "pid %d (thread %d)", t->pid, th->tid);
+		ret = removed_dir_entry(op, path, link, who, &th->cwd_file_id);
+	}
 	return ret;
 }

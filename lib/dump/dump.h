@@ -102,6 +102,7 @@ struct dump_thread {
 	struct dump_fdtable *fdt;  /* that table, NULL when it shares the leader's */
 	bool own_fs;		   /* fs info of its own (no CLONE_FS): */
 	char *cwd, *root;	   /*   its cwd and root (malloc'ed) */
+	uint32_t cwd_file_id;	   /*   cwd removed: its FILE_DIR entry */
 	uint32_t umask;		   /*   and umask */
 	struct proc_status status; /* non-leaders: thread_status(), once */
 	bool has_status;
@@ -261,6 +262,7 @@ struct dump_task {
 	uint8_t affinity[128]; /* sched_getaffinity bytes */
 	size_t affinity_len;
 	char cwd[4096], root[4096];
+	uint32_t cwd_file_id; /* cwd removed: its FILE_DIR entry */
 	uint32_t last_cap;
 	struct siginfo_queue shared_pending;
 	struct remote_task rt;
@@ -424,6 +426,7 @@ int write_file_data(struct dump_op *op);
 /* deleted.c: a deleted file's ghost fields, extents and FILE_DATA. */
 int deleted_probe(struct dump_files *f, struct dump_file *df, const char *who,
 		  const struct stat *st);
+int collect_removed_cwds(struct dump_op *op, struct dump_task *t);
 void free_files(struct dump_files *f);
 void free_fdtable(struct dump_fdtable *fdt);
 struct dump_file *files_new(struct dump_files *f);

@@ -121,16 +121,19 @@ static int dump_reg(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 	return deleted_probe(&op->files, df, who, &p->st);
 }
 
-/* A directory: by path; a removed one is refused. */
+/* A directory: by path; a removed one is rebuilt as a ghost (deleted.c). */
 static int dump_dir(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
+	bool deleted = proc_strip_deleted(p->link);
+	char who[48];
+	int ret;
+
 	df->e.kind = FILE_KIND__FILE_DIR;
-	if (proc_strip_deleted(p->link)) {
-		pr_err("pid %d fd %d: directory %s was removed: not supported\n", p->pid, p->fd,
-		       p->link);
-		return -EOPNOTSUPP;
-	}
-	return fd_set_path(df, p->link);
+	ret = fd_set_path(df, p->link);
+	if (ret || !deleted)
+		return ret;
+	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
+	return deleted_probe(&op->files, df, who, &p->st);
 }
 
 /* A character device: by path. */

@@ -1,16 +1,22 @@
 /*
- * Ghosts: deleted regular files (behind fds, mappings or the exe link)
- * rebuilt in the root's C part (issue 11).  A ghost is an unnamed
- * O_TMPFILE in the directory of the deleted file (resolved without
- * symlinks), else in /tmp: never linked, so no name appears even for a
- * moment and a killed restore leaves nothing.  Its data extents are
- * written at their offsets and nothing else, so holes stay holes; then
- * its size, owner, mode (set-id bits last but for the times: writes and
- * chown clear them) and atime/mtime (ctime cannot be set).  Every entry
- * of one inode reopens the one ghost of the entry named by ghost_id, so
- * an fd and a mapping (or two descriptions) of one deleted file still
- * share it.  The image is data: every field is checked first
- * (ghost_check_image).
+ * Ghosts: deleted files, directories and FIFOs (behind fds, mappings,
+ * the exe link or a cwd) rebuilt in the root's C part (issue 11).
+ * - A regular file is an unnamed O_TMPFILE in the directory of the
+ *   deleted file (resolved without symlinks), else in /tmp: never linked,
+ *   so no name appears even for a moment and a killed restore leaves
+ *   nothing.  Its data extents are written at their offsets and nothing
+ *   else, so holes stay holes.
+ * - What O_TMPFILE cannot make (a directory, a FIFO) is made in a private
+ *   directory restore creates itself (mkdtemp in /tmp, 0700, ours by
+ *   construction, never a place the image names), under the old base
+ *   name, opened by a handle relative to that directory with O_NOFOLLOW,
+ *   then removed with the private directory at once.
+ * Then size, owner, mode (set-id bits after chown and writes, which clear
+ * them) and atime/mtime (ctime cannot be set).  Every entry of one inode
+ * reopens the one ghost of the entry named by ghost_id, so an fd and a
+ * mapping (or two descriptions, or an fd and a cwd) of one deleted object
+ * still share it.  The image is data: every field is checked first
+ * (ghost_check_image, ghost_check_cwds).
  */
 #define LOG_PREFIX "restore/ghost: "
 #include <errno.h>
@@ -80,6 +86,30 @@ static int ghost_attrs(int fd, const FileEntry *fe)
 	return 0;
 }
 
+/*
+ * The same attributes for a ghost still named name in our private
+ * directory dfd (a directory or FIFO), set through that name: nothing
+ * follows a symlink, nothing else can be reached.  0 or -errno.
+ */
+static int ghost_attrs_at(int dfd, const char *name, const FileEntry *fe)
+{
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
+
+	if ((fe->has_uid || fe->has_gid) &&
+	    fchownat(dfd, name, fe->has_uid ? fe->uid : NO_ID, fe->has_gid ? fe->gid : NO_ID,
+		     AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (fchmodat(dfd, name, fe->mode & 07777, 0))
+		return -errno;
+	if (fe->has_atime_ns)
+		ts[0] = ns_ts(fe->atime_ns);
+	if (fe->has_mtime_ns)
+		ts[1] = ns_ts(fe->mtime_ns);
+	if ((fe->has_atime_ns || fe->has_mtime_ns) && utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	return 0;
+}
+
 /* fe->path without its " (deleted)" suffix, into buf. */
 static const char *ghost_name(const FileEntry *fe, char *buf, size_t len)
 {
@@ -92,32 +122,84 @@ static const char *ghost_name(const FileEntry *fe, char *buf, size_t len)
 	return buf;
 }
 
+/* A regular ghost of fe (path: its old name), filled and sized.  fd or -errno. */
+static int ghost_file(const struct rst_image *img, const FileEntry *fe, const char *path)
+{
+	int fd, ret;
+
+	fd = ghost_create(path);
+	if (fd < 0)
+		return fd;
+	ret = rst_write_chunks(img->fdata, img->nr_fdata, fe->id, fd, true, path);
+	ret = ret ?: ghost_attrs(fd, fe);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Makes the object of type fe->mode named name in dfd.  0 or -errno. */
+static int ghost_make_at(int dfd, const char *name, const FileEntry *fe)
+{
+	if (S_ISDIR(fe->mode))
+		return mkdirat(dfd, name, 0700) ? -errno : 0;
+	return mknodat(dfd, name, (fe->mode & S_IFMT) | 0600, 0) ? -errno : 0;
+}
+
 /*
- * Builds the ghost of holder h (fills it from its FILE_DATA records, then
- * ghost_attrs) and keeps it on h->ghost_fd, above the staging base.  0 or
- * -errno (logged).
+ * A directory or FIFO ghost of fe, made in a private directory of ours
+ * under path's base name, opened (a FIFO read-write: it never blocks, and
+ * keeps the FIFO's buffer alive), given its attributes, then removed with
+ * the private directory.  fd or -errno.
+ */
+static int ghost_private(const FileEntry *fe, const char *path)
+{
+	char priv[] = "/tmp/.vxcr-ghost-XXXXXX", *base = basename(strdupa(path));
+	int dfd, fd = -1, ret,
+		 how = S_ISDIR(fe->mode) ? O_RDONLY | O_DIRECTORY : O_RDWR | O_NONBLOCK;
+
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || strlen(base) > 255)
+		base = "ghost";
+	if (!mkdtemp(priv))
+		return -errno;
+	dfd = open(priv, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	ret = dfd < 0 ? -errno : ghost_make_at(dfd, base, fe);
+	if (!ret) {
+		ret = ghost_attrs_at(dfd, base, fe);
+		fd = ret ? -1 : openat(dfd, base, how | O_NOFOLLOW | O_CLOEXEC);
+		if (!ret && fd < 0)
+			ret = -errno;
+		unlinkat(dfd, base, S_ISDIR(fe->mode) ? AT_REMOVEDIR : 0);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	if (rmdir(priv) && !ret)
+		ret = -errno;
+	if (ret && fd >= 0)
+		close(fd);
+	return ret ? ret : fd;
+}
+
+/*
+ * Builds the ghost of holder h and keeps it on h->ghost_fd, above the
+ * staging base.  0 or -errno (logged).
  */
 static int ghost_build(const struct rst_image *img, struct rst_file *h)
 {
 	const FileEntry *fe = h->fe;
 	char path[4096];
-	int fd, ret;
+	int fd;
 
 	ghost_name(fe, path, sizeof(path));
-	fd = ghost_create(path);
+	fd = S_ISREG(fe->mode) ? ghost_file(img, fe, path) : ghost_private(fe, path);
 	if (fd < 0) {
-		pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-fd));
+		pr_err("cannot recreate deleted %s %s: %s\n",
+		       S_ISDIR(fe->mode)  ? "directory" :
+		       S_ISFIFO(fe->mode) ? "FIFO" :
+					    "file",
+		       path, strerror(-fd));
 		return fd;
-	}
-	ret = rst_write_chunks(img->fdata, img->nr_fdata, fe->id, fd, true, path);
-	if (!ret) {
-		ret = ghost_attrs(fd, fe);
-		if (ret)
-			pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-ret));
-	}
-	if (ret) {
-		close(fd);
-		return ret;
 	}
 	h->ghost_fd = rst_stage_fd(img, fd);
 	return h->ghost_fd < 0 ? h->ghost_fd : 0;
@@ -210,7 +292,8 @@ static int check_sharer(const struct rst_image *img, const FileEntry *fe)
 	size_t i;
 
 	if (!h || h->fe == fe || !h->fe->deleted || h->fe->has_ghost_id ||
-	    (h->fe->mode & S_IFMT) != S_IFREG || (fe->has_data_len && fe->data_len)) {
+	    (h->fe->mode & S_IFMT) != (fe->mode & S_IFMT) ||
+	    (S_ISREG(fe->mode) && fe->has_data_len && fe->data_len)) {
 		pr_err("image: deleted file id %u: ghost_id %u does not name the entry holding its contents\n",
 		       fe->id, fe->ghost_id);
 		return -EBADMSG;
@@ -225,26 +308,53 @@ static int check_sharer(const struct rst_image *img, const FileEntry *fe)
 	return 0;
 }
 
+/* The type of ghost a deleted entry of fe's kind is rebuilt as, or 0. */
+static mode_t ghost_type(const FileEntry *fe)
+{
+	switch (fe->kind) {
+	case FILE_KIND__FILE_REG:
+	case FILE_KIND__FILE_MAPONLY:
+		return S_IFREG;
+	case FILE_KIND__FILE_DIR:
+		return S_IFDIR;
+	case FILE_KIND__FILE_FIFO:
+		return S_IFIFO;
+	default:
+		return 0;
+	}
+}
+
 /*
- * The image alone, for a deleted regular file: a regular mode, owner ids
- * that name someone, a size that fits off_t, data records that make its
- * extents exactly (or the entry it shares a ghost with).  0 or -EBADMSG
- * (logged).
+ * The image alone, for a deleted entry: a kind that has ghosts and a mode
+ * of that type, owner ids that name someone, for a regular file a size
+ * that fits off_t and data records that make its extents exactly (or the
+ * entry it shares a ghost with).  0 or -EBADMSG (logged).
  */
 int ghost_check_image(const struct rst_image *img, const struct rst_file *f)
 {
 	const FileEntry *fe = f->fe;
+	size_t i;
 
 	if (!fe->deleted)
 		return 0;
-	if (!fe->has_mode || (fe->mode & S_IFMT) != S_IFREG || (fe->has_uid && fe->uid == NO_ID) ||
-	    (fe->has_gid && fe->gid == NO_ID) || (fe->has_ghost_id && fe->ghost_id == fe->id)) {
+	if (!ghost_type(fe) || !fe->has_mode || (fe->mode & S_IFMT) != ghost_type(fe) ||
+	    (fe->has_uid && fe->uid == NO_ID) || (fe->has_gid && fe->gid == NO_ID) ||
+	    (fe->has_ghost_id && fe->ghost_id == fe->id)) {
 		pr_err("image: deleted file id %u (%s): bad mode, owner or ghost_id\n", fe->id,
 		       fe->path ? fe->path : "?");
 		return -EBADMSG;
 	}
 	if (fe->has_ghost_id)
 		return check_sharer(img, fe);
+	for (i = 0; !S_ISREG(fe->mode) && i < img->nr_fdata; i++) {
+		if (img->fdata[i].id == fe->id) {
+			pr_err("image: deleted file id %u is no regular file but has data records\n",
+			       fe->id);
+			return -EBADMSG;
+		}
+	}
+	if (!S_ISREG(fe->mode))
+		return 0;
 	if (!fe->has_size || fe->size > (uint64_t)INT64_MAX ||
 	    (fe->has_data_len && fe->data_len > fe->size)) {
 		pr_err("image: deleted file id %u (%s): bad size %llu\n", fe->id,
@@ -252,4 +362,42 @@ int ghost_check_image(const struct rst_image *img, const struct rst_file *f)
 		return -EBADMSG;
 	}
 	return check_extents(img, fe);
+}
+
+/* Does id name a deleted directory entry (a removed cwd's ghost)? */
+static int check_cwd_id(const struct rst_image *img, uint32_t id, pid_t pid)
+{
+	const struct rst_file *f = plan_file(img, id);
+
+	if (f && f->fe->kind == FILE_KIND__FILE_DIR && f->fe->deleted)
+		return 0;
+	pr_err("image: pid %d: cwd_file_id %u names no removed directory\n", pid, id);
+	return -EBADMSG;
+}
+
+/* Every cwd_file_id (processes, own_fs threads) names a removed directory. */
+int ghost_check_cwds(const struct rst_image *img)
+{
+	size_t p, i;
+	int ret = 0;
+
+	for (p = 0; !ret && p < img->nr_procs; p++) {
+		const struct rst_proc *c = img->procs[p];
+
+		if (c->task && c->task->has_cwd_file_id)
+			ret = check_cwd_id(img, c->task->cwd_file_id, c->task->pid);
+		for (i = 0; !ret && i < c->nr_threads; i++)
+			if (c->threads[i].core && c->threads[i].core->has_cwd_file_id)
+				ret = check_cwd_id(img, c->threads[i].core->cwd_file_id,
+						   c->threads[i].vtid);
+	}
+	return ret;
+}
+
+/* The pool fd of removed cwd id (ghost_check_cwds checked it), or -1. */
+int ghost_cwd_fd(const struct rst_image *img, uint32_t id)
+{
+	const struct rst_file *f = plan_file(img, id);
+
+	return f ? file_pool_fd(img, f) : -1;
 }

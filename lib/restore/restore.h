@@ -396,6 +396,8 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f);
 int ghost_open(const struct rst_image *img, const struct rst_file *f, int flags);
 void ghosts_close(const struct rst_image *img);
 int ghost_check_image(const struct rst_image *img, const struct rst_file *f);
+int ghost_check_cwds(const struct rst_image *img);
+int ghost_cwd_fd(const struct rst_image *img, uint32_t id);
 
 /*
  * sysv.c: the segment of s, created at its id or, if one exists there,
