@@ -9,6 +9,7 @@
  * inode is not split.  A file that still has other names (a deleted hard
  * link) is refused: a ghost copy would split it from those names.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #define LOG_PREFIX "dump/deleted: "
 #include "log.h"
@@ -99,6 +101,56 @@ static struct dump_file *ghost_holder(struct dump_files *f, const struct dump_fi
 }
 
 /*
+ * A character device node of rdev under dir (and its subdirectories down
+ * to depth), no symlink followed, into buf.  true if found.
+ */
+static bool find_dev_node(const char *dir, dev_t rdev, int depth, char *buf, size_t len)
+{
+	struct dirent *de;
+	struct stat st;
+	bool found = false;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(buf, len, "%s/%s", dir, de->d_name) >= len ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		if (S_ISCHR(st.st_mode) && st.st_rdev == rdev)
+			found = true;
+		else if (S_ISDIR(st.st_mode) && depth > 0)
+			found = find_dev_node(strdupa(buf), rdev, depth - 1, buf, len);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * A removed character device node: restore makes a ghost node of the
+ * same rdev only where the host still has a node of that device under
+ * /dev (dev_path, checked again at restore), so an image gives no device
+ * that the host does not expose already.  0 or -EOPNOTSUPP (logged).
+ */
+static int device_elsewhere(struct dump_file *df, const char *who, const struct stat *st)
+{
+	char buf[4096];
+
+	if (!find_dev_node("/dev", st->st_rdev, 2, buf, sizeof(buf))) {
+		pr_err("%s: removed device node %s (%u:%u): no node of that device under /dev: not supported\n",
+		       who, df->path, major(st->st_rdev), minor(st->st_rdev));
+		return -EOPNOTSUPP;
+	}
+	df->dev_path = strdup(buf);
+	if (!df->dev_path)
+		return -ENOMEM;
+	df->e.dev_path = df->dev_path;
+	return 0;
+}
+
+/*
  * df is deleted file st (who names its holder; a regular file is read
  * through df->local_fd, our own description): records owner, times, then
  * either the earlier entry of the same inode whose ghost it shares, or
@@ -129,6 +181,8 @@ int deleted_probe(struct dump_files *f, struct dump_file *df, const char *who,
 		PB_SET(&df->e, data_len, 0);
 		return 0;
 	}
+	if (S_ISCHR(st->st_mode))
+		return device_elsewhere(df, who, st);
 	if (!S_ISREG(st->st_mode))
 		return 0;
 	df->ctime = st->st_ctim;

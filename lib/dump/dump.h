@@ -203,6 +203,7 @@ struct dump_file {
 	struct dump_extent *ext; /* deleted, holds the data: its extents */
 	size_t n_ext;
 	struct timespec ctime; /* deleted: st_ctim at the probe */
+	char *dev_path;	       /* deleted device: e.dev_path, owned */
 };
 
 struct dump_fd {

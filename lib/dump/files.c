@@ -136,17 +136,30 @@ static int dump_dir(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 	return deleted_probe(&op->files, df, who, &p->st);
 }
 
-/* A character device: by path. */
+/* A character device: by path; a removed node as a ghost (deleted.c). */
 static int dump_chr(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
+	bool deleted = proc_strip_deleted(p->link);
+	char who[48];
+	int ret;
+
 	df->e.kind = FILE_KIND__FILE_CHR;
-	return fd_set_path(df, p->link);
+	ret = fd_set_path(df, p->link);
+	if (ret || !deleted)
+		return ret;
+	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
+	return deleted_probe(&op->files, df, who, &p->st);
 }
 
 /* A terminal: by path, external (restore may hand over its own). */
 static int dump_tty(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_TTY;
+	if (proc_strip_deleted(p->link)) {
+		pr_err("pid %d fd %d: terminal node %s was removed: not supported\n", p->pid, p->fd,
+		       p->link);
+		return -EOPNOTSUPP;
+	}
 	PB_SET(&df->e, external, true);
 	return fd_set_path(df, p->link);
 }
@@ -635,6 +648,7 @@ void free_files(struct dump_files *f)
 		free(f->v[i].pipe_data);
 		free(f->v[i].sub);
 		free(f->v[i].ext);
+		free(f->v[i].dev_path);
 		if (f->v[i].local_fd >= 0)
 			close(f->v[i].local_fd);
 	}

@@ -345,6 +345,8 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f)
 	const FileEntry *fe = f->fe;
 	struct stat st;
 
+	if (fe->deleted && fe->kind == FILE_KIND__FILE_CHR && !fe->has_ghost_id)
+		return ghost_check_host(fe);
 	if (fe->external || fe->deleted)
 		return 0;
 	if (!fe->path || stat(fe->path, &st)) {

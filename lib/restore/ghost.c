@@ -142,22 +142,58 @@ static int ghost_file(const struct rst_image *img, const FileEntry *fe, const ch
 /* Makes the object of type fe->mode named name in dfd.  0 or -errno. */
 static int ghost_make_at(int dfd, const char *name, const FileEntry *fe)
 {
+	dev_t rdev = S_ISCHR(fe->mode) ? (dev_t)fe->rdev : 0;
+
 	if (S_ISDIR(fe->mode))
 		return mkdirat(dfd, name, 0700) ? -errno : 0;
-	return mknodat(dfd, name, (fe->mode & S_IFMT) | 0600, 0) ? -errno : 0;
+	return mknodat(dfd, name, (fe->mode & S_IFMT) | 0600, rdev) ? -errno : 0;
 }
 
 /*
- * A directory or FIFO ghost of fe, made in a private directory of ours
- * under path's base name, opened (a FIFO read-write: it never blocks, and
- * keeps the FIFO's buffer alive), given its attributes, then removed with
- * the private directory.  fd or -errno.
+ * How a private ghost is held: a FIFO read-write (never blocks, keeps its
+ * buffer alive), a device node as O_PATH (its driver is opened only by the
+ * descriptions reopening it, with their flags).
+ */
+static int ghost_hold_flags(const FileEntry *fe)
+{
+	if (S_ISDIR(fe->mode))
+		return O_RDONLY | O_DIRECTORY;
+	return S_ISCHR(fe->mode) ? O_PATH : O_RDWR | O_NONBLOCK;
+}
+
+/*
+ * Does this host have a node of removed device fe's very device at its
+ * dev_path (under /dev, no symlink followed)?  0 or -errno (logged).
+ */
+int ghost_check_host(const FileEntry *fe)
+{
+	FileEntry dev = FILE_ENTRY__INIT;
+
+	dev.id = fe->id;
+	dev.path = fe->dev_path;
+	dev.kind = FILE_KIND__FILE_CHR;
+	dev.has_rdev = true;
+	dev.rdev = fe->rdev;
+	return rst_check_recorded(&dev);
+}
+
+/*
+ * A directory, FIFO or device node ghost of fe, made in a private
+ * directory of ours under path's base name, opened (ghost_hold_flags),
+ * given its attributes, then removed with the private directory.  A
+ * device node is made only after its dev_path proved that this host has a
+ * node of that very device.  fd or -errno.
  */
 static int ghost_private(const FileEntry *fe, const char *path)
 {
 	char priv[] = "/tmp/.vxcr-ghost-XXXXXX", *base = basename(strdupa(path));
-	int dfd, fd = -1, ret,
-		 how = S_ISDIR(fe->mode) ? O_RDONLY | O_DIRECTORY : O_RDWR | O_NONBLOCK;
+	int dfd, fd = -1, ret, how = ghost_hold_flags(fe);
+
+	if (S_ISCHR(fe->mode)) {
+		ret = ghost_check_host(fe);
+		if (ret)
+			return ret;
+	}
 
 	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || strlen(base) > 255)
 		base = "ghost";
@@ -197,6 +233,7 @@ static int ghost_build(const struct rst_image *img, struct rst_file *h)
 		pr_err("cannot recreate deleted %s %s: %s\n",
 		       S_ISDIR(fe->mode)  ? "directory" :
 		       S_ISFIFO(fe->mode) ? "FIFO" :
+		       S_ISCHR(fe->mode)  ? "device node" :
 					    "file",
 		       path, strerror(-fd));
 		return fd;
@@ -319,6 +356,8 @@ static mode_t ghost_type(const FileEntry *fe)
 		return S_IFDIR;
 	case FILE_KIND__FILE_FIFO:
 		return S_IFIFO;
+	case FILE_KIND__FILE_CHR:
+		return S_IFCHR;
 	default:
 		return 0;
 	}
@@ -346,6 +385,13 @@ int ghost_check_image(const struct rst_image *img, const struct rst_file *f)
 	}
 	if (fe->has_ghost_id)
 		return check_sharer(img, fe);
+	if (S_ISCHR(fe->mode) &&
+	    (!fe->has_rdev || !fe->dev_path || strncmp(fe->dev_path, "/dev/", 5) ||
+	     strstr(fe->dev_path, "/.."))) {
+		pr_err("image: removed device node id %u: no rdev, or no node under /dev to check it by\n",
+		       fe->id);
+		return -EBADMSG;
+	}
 	for (i = 0; !S_ISREG(fe->mode) && i < img->nr_fdata; i++) {
 		if (img->fdata[i].id == fe->id) {
 			pr_err("image: deleted file id %u is no regular file but has data records\n",

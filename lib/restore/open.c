@@ -100,6 +100,33 @@ static int check_recorded(const FileEntry *fe, const struct stat *st)
 	return 0;
 }
 
+/*
+ * Is fe->path (no symlink followed) the object fe recorded (type; device,
+ * inode and rdev where recorded)?  Nothing is opened but an O_PATH
+ * handle.  0 or -errno (logged).
+ */
+int rst_check_recorded(const FileEntry *fe)
+{
+	struct stat st;
+	int h, ret;
+
+	if (!fe->path || fe->path[0] != '/') {
+		pr_err("image: file id %u: no absolute path to check\n", fe->id);
+		return -EINVAL;
+	}
+	h = open_path_handle(fe->path);
+	if (h < 0) {
+		pr_err("cannot find %s: %s\n", fe->path,
+		       h == -ELOOP ? "a symlink on the way (not followed)" : strerror(-h));
+		return h;
+	}
+	ret = fstat(h, &st) ? -errno : check_recorded(fe, &st);
+	if (ret && ret != -EPERM && ret != -ESTALE)
+		pr_err("cannot stat %s: %s\n", fe->path, strerror(-ret));
+	close(h);
+	return ret;
+}
+
 int rst_open_recorded(const FileEntry *fe, int flags)
 {
 	char self[40];

@@ -376,6 +376,7 @@ int files_restore(struct rst_proc *proc);
  * fd or -errno (logged).
  */
 int rst_open_recorded(const FileEntry *fe, int flags);
+int rst_check_recorded(const FileEntry *fe);
 
 /* fd-kinds.c: the kind table and the stages that run its hooks */
 const struct rst_fd_kind *rst_fd_kind(uint32_t kind);
@@ -397,6 +398,7 @@ int ghost_open(const struct rst_image *img, const struct rst_file *f, int flags)
 void ghosts_close(const struct rst_image *img);
 int ghost_check_image(const struct rst_image *img, const struct rst_file *f);
 int ghost_check_cwds(const struct rst_image *img);
+int ghost_check_host(const FileEntry *fe);
 int ghost_cwd_fd(const struct rst_image *img, uint32_t id);
 
 /*

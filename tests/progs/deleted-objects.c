@@ -11,16 +11,22 @@
  * - a removed FIFO open for reading and for writing, 10 bytes buffered:
  *   one FIFO (a write through one end is read from the other), the 10
  *   bytes exactly once, owner 5:6 and mode 0640;
- * - a FIFO still named, open twice, 7 bytes buffered: exactly once.
+ * - a FIFO still named, open twice, 7 bytes buffered: exactly once;
+ * - a removed node of /dev/null's device (owner 7:8, mode 0620) open
+ *   write-only: a device node of that rdev, no links, its owner and mode,
+ *   writable.
+ * Argument "tun": holds only a removed node of /dev/net/tun's device (the
+ * test dumps it where /dev has no such node: refused).
  */
 #include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include "prog.h"
 
 static char dir[4096];
-static int rdir_fd, cwd_fd, ff_r, ff_w, nf_r, nf_w;
+static int rdir_fd, cwd_fd, ff_r, ff_w, nf_r, nf_w, dev_fd;
 static const struct timespec dir_times[2] = { { 1100000000, 5 }, { 1150000000, 777 } };
 
 static void path_of(char *buf, size_t len, const char *name)
@@ -176,6 +182,36 @@ static void check_fifos(void)
 	CHECK(n == 7 && !memcmp(buf, "7 bytes", 7), "named fifo: read %zd bytes", n);
 }
 
+/* A removed node of device maj:min, open with flags, owner 7:8, mode 0620. */
+static int removed_node(unsigned int maj, unsigned int min, int flags)
+{
+	char p[4200];
+	int fd;
+
+	path_of(p, sizeof(p), "devnode");
+	if (mknod(p, S_IFCHR | 0600, makedev(maj, min)) || chown(p, 7, 8) || chmod(p, 0620))
+		prog_fail("mknod %s: %s", p, strerror(errno));
+	fd = open(p, flags);
+	if (fd < 0 || unlink(p))
+		prog_fail("open %s: %s", p, strerror(errno));
+	return fd;
+}
+
+static void check_node(void)
+{
+	struct stat st;
+
+	if (fstat(dev_fd, &st))
+		prog_fail("fstat device: %s", strerror(errno));
+	CHECK(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3) && st.st_nlink == 0,
+	      "device: mode %o rdev %u:%u nlink %lu", st.st_mode, major(st.st_rdev),
+	      minor(st.st_rdev), (unsigned long)st.st_nlink);
+	CHECK((st.st_mode & 07777) == 0620 && st.st_uid == 7 && st.st_gid == 8,
+	      "device: mode %o owner %u:%u", st.st_mode & 07777, st.st_uid, st.st_gid);
+	CHECK((fcntl(dev_fd, F_GETFL) & O_ACCMODE) == O_WRONLY && write(dev_fd, "x", 1) == 1,
+	      "device: not write-only or not writable");
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t th;
@@ -187,6 +223,13 @@ int main(int argc, char **argv)
 	if (!slash)
 		prog_fail("OUTFILE needs a directory");
 	*slash = '\0';
+	if (argc > 2 && !strcmp(argv[2], "tun")) {
+		removed_node(10, 200, O_RDWR);
+		prog_ready();
+		prog_wait_go();
+		prog_finish();
+	}
+	dev_fd = removed_node(1, 3, O_WRONLY);
 
 	make_dir("removed", 0751);
 	rdir_fd = open_dir("removed");
@@ -214,6 +257,7 @@ int main(int argc, char **argv)
 	check_removed_dir();
 	check_cwd();
 	check_fifos();
+	check_node();
 	pthread_mutex_lock(&mu);
 	th_state = 2;
 	pthread_cond_broadcast(&cv);
