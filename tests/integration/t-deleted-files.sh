@@ -8,7 +8,8 @@
 # dump changed nothing (atime, offsets); the image it wrote is restored and
 # the copy checks itself.  Hostile edits of the new fields are refused in
 # one line.  A deleted name of a file that has another name is refused at
-# dump in one line.
+# dump in one line; a deleted file written from outside the tree during the
+# dump fails the dump.
 . "$(dirname "$0")/lib.sh"
 require_cr
 
@@ -63,5 +64,32 @@ st=$?
 grep -Eq "linked.*still has 1 other name" "$T/dump.err" || fail "refusal does not say why: $(cat "$T/dump.err")"
 [ ! -e "$T/img.hl" ] || fail "vxdump left an image"
 log "hard link refused: $(head -n 1 "$T/dump.err")"
+go_and_check
+vx_wait_gone "$PID" 10 || fail "deleted-files $PID did not exit after its check"
+
+# A deleted file written by a process outside the tree during the dump: the
+# image would not hold what the file holds, so the dump fails, naming it.
+rm -f "$OUT"
+start_prog deleted-files one
+python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+off = 0
+while True:
+    os.pwrite(fd, b"w" * 4096, off)
+    off = (off + 4096) % (16 << 20)' "/proc/$PID/fd/3" &
+WPID=$!
+vx_track "$WPID"
+sleep 0.2
+"$VXDUMP" -o "$T/img.ch" "$PID" >"$T/dump.out" 2>"$T/dump.err"
+st=$?
+kill "$WPID"
+wait "$WPID" 2>/dev/null
+vx_untrack "$WPID"
+[ "$st" = 1 ] || fail "vxdump of a file changing under it exited $st: $(head -n 3 "$T/dump.err")"
+grep -q "deleted file .*/one changed during the dump" "$T/dump.err" ||
+	fail "vxdump does not say the file changed: $(cat "$T/dump.err")"
+[ ! -e "$T/img.ch" ] || fail "vxdump left an image"
+log "changing file: $(grep 'changed during' "$T/dump.err")"
 go_and_check
 pass

@@ -13,6 +13,8 @@
  *   nanosecond values: all of them after restore (ctime cannot be set).
  * Argument "hardlink": one file with two names, one removed while open:
  * the dump must refuse it (a copy would split it from its other name).
+ * Argument "one": only one deleted file, on fd 3 (a test writes to it from
+ * outside the tree during the dump, which must then fail).
  */
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -292,6 +294,15 @@ int main(int argc, char **argv)
 	if (!slash)
 		prog_fail("OUTFILE needs a directory");
 	*slash = '\0';
+	if (argc > 2 && !strcmp(argv[2], "one")) {
+		if (make_file("one", 0) != 3)
+			prog_fail("the deleted file is not on fd 3");
+		put(3, 0, 4096, 60);
+		gone("one");
+		prog_ready();
+		prog_wait_go();
+		prog_finish();
+	}
 	if (argc > 2 && !strcmp(argv[2], "hardlink")) {
 		setup_hardlink();
 		prog_ready();
