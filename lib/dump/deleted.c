@@ -101,10 +101,12 @@ static struct dump_file *ghost_holder(struct dump_files *f, const struct dump_fi
 }
 
 /*
- * A character device node of rdev under dir (and its subdirectories down
- * to depth), no symlink followed, into buf.  true if found.
+ * A device node of type (S_IFCHR or S_IFBLK) and rdev under dir (and its
+ * subdirectories down to depth), no symlink followed, into buf.  true if
+ * found.
  */
-static bool find_dev_node(const char *dir, dev_t rdev, int depth, char *buf, size_t len)
+static bool find_dev_node(const char *dir, mode_t type, dev_t rdev, int depth, char *buf,
+			  size_t len)
 {
 	struct dirent *de;
 	struct stat st;
@@ -119,17 +121,17 @@ static bool find_dev_node(const char *dir, dev_t rdev, int depth, char *buf, siz
 		if ((size_t)snprintf(buf, len, "%s/%s", dir, de->d_name) >= len ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
-		if (S_ISCHR(st.st_mode) && st.st_rdev == rdev)
+		if ((st.st_mode & S_IFMT) == type && st.st_rdev == rdev)
 			found = true;
 		else if (S_ISDIR(st.st_mode) && depth > 0)
-			found = find_dev_node(strdupa(buf), rdev, depth - 1, buf, len);
+			found = find_dev_node(strdupa(buf), type, rdev, depth - 1, buf, len);
 	}
 	closedir(d);
 	return found;
 }
 
 /*
- * A removed character device node: restore makes a ghost node of the
+ * A removed device node (character or block): restore makes a ghost node of the
  * same rdev only where the host still has a node of that device under
  * /dev (dev_path, checked again at restore), so an image gives no device
  * that the host does not expose already.  0 or -EOPNOTSUPP (logged).
@@ -138,7 +140,7 @@ static int device_elsewhere(struct dump_file *df, const char *who, const struct 
 {
 	char buf[4096];
 
-	if (!find_dev_node("/dev", st->st_rdev, 2, buf, sizeof(buf))) {
+	if (!find_dev_node("/dev", st->st_mode & S_IFMT, st->st_rdev, 2, buf, sizeof(buf))) {
 		pr_err("%s: removed device node %s (%u:%u): no node of that device under /dev: not supported\n",
 		       who, df->path, major(st->st_rdev), minor(st->st_rdev));
 		return -EOPNOTSUPP;
@@ -181,7 +183,7 @@ int deleted_probe(struct dump_files *f, struct dump_file *df, const char *who,
 		PB_SET(&df->e, data_len, 0);
 		return 0;
 	}
-	if (S_ISCHR(st->st_mode))
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
 		return device_elsewhere(df, who, st);
 	if (!S_ISREG(st->st_mode))
 		return 0;

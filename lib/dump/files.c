@@ -57,6 +57,10 @@ static bool is_chr(const struct fd_probe *p)
 {
 	return S_ISCHR(p->st.st_mode);
 }
+static bool is_blk(const struct fd_probe *p)
+{
+	return S_ISBLK(p->st.st_mode);
+}
 static bool is_dir(const struct fd_probe *p)
 {
 	return S_ISDIR(p->st.st_mode);
@@ -151,6 +155,21 @@ static int dump_chr(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 	return deleted_probe(&op->files, df, who, &p->st);
 }
 
+/* A block device: by path; a removed node as a ghost (deleted.c). */
+static int dump_blk(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
+{
+	bool deleted = proc_strip_deleted(p->link);
+	char who[48];
+	int ret;
+
+	df->e.kind = FILE_KIND__FILE_BLK;
+	ret = fd_set_path(df, p->link);
+	if (ret || !deleted)
+		return ret;
+	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
+	return deleted_probe(&op->files, df, who, &p->st);
+}
+
 /* A terminal: by path, external (restore may hand over its own). */
 static int dump_tty(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
@@ -166,6 +185,7 @@ static int dump_tty(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 
 const struct dump_fd_kind dump_fd_tty = { "tty", is_tty, dump_tty, NULL };
 const struct dump_fd_kind dump_fd_chr = { "chr", is_chr, dump_chr, NULL };
+const struct dump_fd_kind dump_fd_blk = { "blk", is_blk, dump_blk, NULL };
 const struct dump_fd_kind dump_fd_dir = { "dir", is_dir, dump_dir, NULL };
 const struct dump_fd_kind dump_fd_reg = { "reg", is_reg, dump_reg, NULL };
 

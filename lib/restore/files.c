@@ -345,7 +345,8 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f)
 	const FileEntry *fe = f->fe;
 	struct stat st;
 
-	if (fe->deleted && fe->kind == FILE_KIND__FILE_CHR && !fe->has_ghost_id)
+	if (fe->deleted && !fe->has_ghost_id &&
+	    (fe->kind == FILE_KIND__FILE_CHR || fe->kind == FILE_KIND__FILE_BLK))
 		return ghost_check_host(fe);
 	if (fe->external || fe->deleted)
 		return 0;
@@ -385,6 +386,14 @@ const struct rst_fd_kind rst_fd_chr = {
 	.check_image = ghost_check_image,
 	.check_host = files_check_path,
 	.open = open_noseek,
+};
+const struct rst_fd_kind rst_fd_blk = {
+	.kind = FILE_KIND__FILE_BLK,
+	.name = "block device",
+	.type = S_IFBLK,
+	.check_image = ghost_check_image,
+	.check_host = files_check_path,
+	.open = open_seek,
 };
 const struct rst_fd_kind rst_fd_tty = {
 	.kind = FILE_KIND__FILE_TTY,

@@ -142,7 +142,7 @@ static int ghost_file(const struct rst_image *img, const FileEntry *fe, const ch
 /* Makes the object of type fe->mode named name in dfd.  0 or -errno. */
 static int ghost_make_at(int dfd, const char *name, const FileEntry *fe)
 {
-	dev_t rdev = S_ISCHR(fe->mode) ? (dev_t)fe->rdev : 0;
+	dev_t rdev = S_ISCHR(fe->mode) || S_ISBLK(fe->mode) ? (dev_t)fe->rdev : 0;
 
 	if (S_ISDIR(fe->mode))
 		return mkdirat(dfd, name, 0700) ? -errno : 0;
@@ -158,7 +158,7 @@ static int ghost_hold_flags(const FileEntry *fe)
 {
 	if (S_ISDIR(fe->mode))
 		return O_RDONLY | O_DIRECTORY;
-	return S_ISCHR(fe->mode) ? O_PATH : O_RDWR | O_NONBLOCK;
+	return S_ISCHR(fe->mode) || S_ISBLK(fe->mode) ? O_PATH : O_RDWR | O_NONBLOCK;
 }
 
 /*
@@ -171,7 +171,7 @@ int ghost_check_host(const FileEntry *fe)
 
 	dev.id = fe->id;
 	dev.path = fe->dev_path;
-	dev.kind = FILE_KIND__FILE_CHR;
+	dev.kind = fe->kind;
 	dev.has_rdev = true;
 	dev.rdev = fe->rdev;
 	return rst_check_recorded(&dev);
@@ -189,7 +189,7 @@ static int ghost_private(const FileEntry *fe, const char *path)
 	char priv[] = "/tmp/.vxcr-ghost-XXXXXX", *base = basename(strdupa(path));
 	int dfd, fd = -1, ret, how = ghost_hold_flags(fe);
 
-	if (S_ISCHR(fe->mode)) {
+	if (S_ISCHR(fe->mode) || S_ISBLK(fe->mode)) {
 		ret = ghost_check_host(fe);
 		if (ret)
 			return ret;
@@ -231,10 +231,10 @@ static int ghost_build(const struct rst_image *img, struct rst_file *h)
 	fd = S_ISREG(fe->mode) ? ghost_file(img, fe, path) : ghost_private(fe, path);
 	if (fd < 0) {
 		pr_err("cannot recreate deleted %s %s: %s\n",
-		       S_ISDIR(fe->mode)  ? "directory" :
-		       S_ISFIFO(fe->mode) ? "FIFO" :
-		       S_ISCHR(fe->mode)  ? "device node" :
-					    "file",
+		       S_ISDIR(fe->mode)		      ? "directory" :
+		       S_ISFIFO(fe->mode)		      ? "FIFO" :
+		       S_ISCHR(fe->mode) || S_ISBLK(fe->mode) ? "device node" :
+								"file",
 		       path, strerror(-fd));
 		return fd;
 	}
@@ -358,6 +358,8 @@ static mode_t ghost_type(const FileEntry *fe)
 		return S_IFIFO;
 	case FILE_KIND__FILE_CHR:
 		return S_IFCHR;
+	case FILE_KIND__FILE_BLK:
+		return S_IFBLK;
 	default:
 		return 0;
 	}
@@ -385,7 +387,7 @@ int ghost_check_image(const struct rst_image *img, const struct rst_file *f)
 	}
 	if (fe->has_ghost_id)
 		return check_sharer(img, fe);
-	if (S_ISCHR(fe->mode) &&
+	if ((S_ISCHR(fe->mode) || S_ISBLK(fe->mode)) &&
 	    (!fe->has_rdev || !fe->dev_path || strncmp(fe->dev_path, "/dev/", 5) ||
 	     strstr(fe->dev_path, "/.."))) {
 		pr_err("image: removed device node id %u: no rdev, or no node under /dev to check it by\n",

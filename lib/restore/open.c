@@ -92,7 +92,7 @@ static int check_recorded(const FileEntry *fe, const struct stat *st)
 		       (unsigned long long)st->st_ino, (unsigned long long)fe->ino);
 		return -ESTALE;
 	}
-	if (S_ISCHR(want) && fe->has_rdev && fe->rdev != st->st_rdev) {
+	if ((S_ISCHR(want) || S_ISBLK(want)) && fe->has_rdev && fe->rdev != st->st_rdev) {
 		pr_err("%s is device %u:%u, the image says %u:%u: not opening it\n", fe->path,
 		       major(st->st_rdev), minor(st->st_rdev), major(fe->rdev), minor(fe->rdev));
 		return -EPERM;

@@ -3,7 +3,8 @@
 # tests/progs/deleted-objects): an fd on a removed directory, a removed
 # cwd (of the process and of a thread with fs info of its own), a removed
 # FIFO with both ends and buffered bytes, a named FIFO open twice (its
-# bytes restored once), a removed node of /dev/null's device.  A --leave-running dump first (the original then
+# bytes restored once), a removed node of /dev/null's device, block device
+# nodes of the root filesystem's device (one removed, one named).  A --leave-running dump first (the original then
 # checks itself: the dump took nothing), then the restore of that image;
 # the private directory ghosts are made in is gone afterwards.  Hostile
 # edits (a cwd_file_id naming no removed directory, a removed directory
@@ -31,7 +32,7 @@ go_and_check
 wait_restore_exit 0
 [ "$(md5sum <"$T/img")" = "$sum" ] || fail "vxrestore modified the image"
 [ "$(ghost_dirs)" = "$before" ] || fail "vxrestore left a private ghost directory in /tmp"
-[ -z "$(ls "$T" | grep -E '^(removed|cwd|thread-cwd|ff)$')" ] || fail "a ghost got a name in $T"
+[ -z "$(ls "$T" | grep -E '^(removed|cwd|thread-cwd|ff|devnode|blknode)$')" ] || fail "a ghost got a name in $T"
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"

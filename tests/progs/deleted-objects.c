@@ -14,11 +14,15 @@
  * - a FIFO still named, open twice, 7 bytes buffered: exactly once;
  * - a removed node of /dev/null's device (owner 7:8, mode 0620) open
  *   write-only: a device node of that rdev, no links, its owner and mode,
- *   writable.
+ *   writable;
+ * - block device nodes of /dev/loop0's device (root cannot open the disk
+ *   here: EPERM), open read-only: one removed (owner 7:8, mode 0620), one
+ *   still named: type, rdev, links, access mode, owner, mode.
  * Argument "tun": holds only a removed node of /dev/net/tun's device (the
  * test dumps it where /dev has no such node: refused).
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -26,7 +30,8 @@
 #include "prog.h"
 
 static char dir[4096];
-static int rdir_fd, cwd_fd, ff_r, ff_w, nf_r, nf_w, dev_fd;
+static int rdir_fd, cwd_fd, ff_r, ff_w, nf_r, nf_w, dev_fd, blk_fd[2];
+static dev_t blk_rdev;
 static const struct timespec dir_times[2] = { { 1100000000, 5 }, { 1150000000, 777 } };
 
 static void path_of(char *buf, size_t len, const char *name)
@@ -182,19 +187,56 @@ static void check_fifos(void)
 	CHECK(n == 7 && !memcmp(buf, "7 bytes", 7), "named fifo: read %zd bytes", n);
 }
 
-/* A removed node of device maj:min, open with flags, owner 7:8, mode 0620. */
-static int removed_node(unsigned int maj, unsigned int min, int flags)
+/*
+ * A node name of device type/rdev, open with flags, owner 7:8, mode 0620,
+ * removed if remove.
+ */
+static int node(const char *name, mode_t type, dev_t rdev, int flags, bool remove)
 {
 	char p[4200];
 	int fd;
 
-	path_of(p, sizeof(p), "devnode");
-	if (mknod(p, S_IFCHR | 0600, makedev(maj, min)) || chown(p, 7, 8) || chmod(p, 0620))
+	path_of(p, sizeof(p), name);
+	if (mknod(p, type | 0600, rdev) || chown(p, 7, 8) || chmod(p, 0620))
 		prog_fail("mknod %s: %s", p, strerror(errno));
 	fd = open(p, flags);
-	if (fd < 0 || unlink(p))
+	if (fd < 0 || (remove && unlink(p)))
 		prog_fail("open %s: %s", p, strerror(errno));
 	return fd;
+}
+
+static int removed_node(unsigned int maj, unsigned int min, int flags)
+{
+	return node("devnode", S_IFCHR, makedev(maj, min), flags, true);
+}
+
+static void setup_blk(void)
+{
+	struct stat st;
+
+	if (stat("/dev/loop0", &st) || !S_ISBLK(st.st_mode))
+		prog_fail("stat /dev/loop0: %s", strerror(errno));
+	blk_rdev = st.st_rdev;
+	blk_fd[0] = node("blknode", S_IFBLK, blk_rdev, O_RDONLY, true);
+	blk_fd[1] = node("blknode2", S_IFBLK, blk_rdev, O_RDONLY, false);
+}
+
+static void check_blk(void)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (fstat(blk_fd[i], &st))
+			prog_fail("fstat block device: %s", strerror(errno));
+		CHECK(S_ISBLK(st.st_mode) && st.st_rdev == blk_rdev &&
+			      st.st_nlink == (nlink_t)(i == 0 ? 0 : 1) &&
+			      (st.st_mode & 07777) == 0620 && st.st_uid == 7,
+		      "block node %d: mode %o rdev %u:%u nlink %lu owner %u", i, st.st_mode,
+		      major(st.st_rdev), minor(st.st_rdev), (unsigned long)st.st_nlink, st.st_uid);
+		CHECK((fcntl(blk_fd[i], F_GETFL) & O_ACCMODE) == O_RDONLY,
+		      "block node %d: not read-only", i);
+	}
 }
 
 static void check_node(void)
@@ -230,6 +272,7 @@ int main(int argc, char **argv)
 		prog_finish();
 	}
 	dev_fd = removed_node(1, 3, O_WRONLY);
+	setup_blk();
 
 	make_dir("removed", 0751);
 	rdir_fd = open_dir("removed");
@@ -258,6 +301,7 @@ int main(int argc, char **argv)
 	check_cwd();
 	check_fifos();
 	check_node();
+	check_blk();
 	pthread_mutex_lock(&mu);
 	th_state = 2;
 	pthread_cond_broadcast(&cv);
