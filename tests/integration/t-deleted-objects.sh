@@ -1,22 +1,24 @@
 #!/bin/bash
-# Removed directories and FIFOs restored as ghosts (issue 11;
-# tests/progs/deleted-objects): an fd on a removed directory, a removed
-# cwd (of the process and of a thread with fs info of its own), a removed
-# FIFO with both ends and buffered bytes, a named FIFO open twice (its
-# bytes restored once), a removed node of /dev/null's device, block device
-# nodes of the root filesystem's device (one removed, one named).  A --leave-running dump first (the original then
-# checks itself: the dump took nothing), then the restore of that image;
-# the private directory ghosts are made in is gone afterwards.  Hostile
-# edits (a cwd_file_id naming no removed directory, a removed directory
-# with a regular mode, a removed device node checked by another device's
-# node or outside /dev) are refused in one line.  A removed node of a
-# device that has no node under /dev is refused at dump.
+# Removed directories, FIFOs and device nodes restored as ghosts (issue
+# 11; tests/progs/deleted-objects): an fd on a removed directory, a
+# removed cwd (of the process, of a thread with fs info of its own and of
+# a child), a removed FIFO with both ends and buffered bytes, a named FIFO
+# open twice (its bytes restored once), a removed node of /dev/null's
+# device, block device nodes of /dev/loop0's device (one removed, one
+# named).  A --leave-running dump first (the original then checks itself:
+# the dump took nothing), then the restore of that image; the private
+# directory ghosts are made in is gone afterwards.  Hostile edits (a
+# cwd_file_id naming no removed directory, a removed directory with a
+# regular mode, a removed device node checked by another device's node or
+# outside /dev) are refused in one line.  A removed node of a device that
+# has no node under /dev is refused at dump.
 . "$(dirname "$0")/lib.sh"
 require_cr
 
 ghost_dirs() { find /tmp -maxdepth 1 -name '.vxcr-ghost-*' 2>/dev/null | wc -l; }
 before=$(ghost_dirs)
 start_prog deleted-objects
+vx_track_tree "$PID"
 dump "$PID" "$T/img" --leave-running
 go_and_check
 vx_wait_gone "$PID" 10 || fail "deleted-objects $PID did not exit after its check"
@@ -32,7 +34,7 @@ go_and_check
 wait_restore_exit 0
 [ "$(md5sum <"$T/img")" = "$sum" ] || fail "vxrestore modified the image"
 [ "$(ghost_dirs)" = "$before" ] || fail "vxrestore left a private ghost directory in /tmp"
-[ -z "$(ls "$T" | grep -E '^(removed|cwd|thread-cwd|ff|devnode|blknode)$')" ] || fail "a ghost got a name in $T"
+[ -z "$(ls "$T" | grep -E '^(removed|cwd|thread-cwd|child-cwd|ff|devnode|blknode)$')" ] || fail "a ghost got a name in $T"
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"

@@ -8,6 +8,9 @@
  *   the mode it had (0750), getcwd() fails with ENOENT;
  * - a thread with fs info of its own (unshare(CLONE_FS)) whose cwd is
  *   another removed directory (mode 0705): checked by that thread;
+ * - a child process whose cwd is a third removed directory (mode 0701):
+ *   checked by the child when the parent writes to its pipe, reported
+ *   by its exit status;
  * - a removed FIFO open for reading and for writing, 10 bytes buffered:
  *   one FIFO (a write through one end is read from the other), the 10
  *   bytes exactly once, owner 5:6 and mode 0640;
@@ -27,6 +30,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include "prog.h"
 
 static char dir[4096];
@@ -142,6 +146,51 @@ static void *fs_thread(void *arg)
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
 	return NULL;
+}
+
+static pid_t child;
+static int child_go = -1;
+
+/* A child in its own removed cwd, waiting for a byte on a pipe. */
+static void setup_child(void)
+{
+	char p[4200], c;
+	struct stat st;
+	int pfd[2];
+
+	make_dir("child-cwd", 0701);
+	path_of(p, sizeof(p), "child-cwd");
+	if (pipe(pfd))
+		prog_fail("pipe: %s", strerror(errno));
+	child = fork();
+	if (child < 0)
+		prog_fail("fork: %s", strerror(errno));
+	if (child == 0) {
+		close(pfd[1]);
+		if (chdir(p) || rmdir(p))
+			_exit(2);
+		if (read(pfd[0], &c, 1) != 1)
+			_exit(3);
+		_exit(!stat(".", &st) && S_ISDIR(st.st_mode) && st.st_nlink == 0 &&
+				      (st.st_mode & 07777) == 0701 ?
+			      0 :
+			      1);
+	}
+	close(pfd[0]);
+	child_go = pfd[1];
+	for (int i = 0; i < 200 && !access(p, F_OK); i++)
+		usleep(10000);
+	if (!access(p, F_OK))
+		prog_fail("the child did not remove its cwd");
+}
+
+static void check_child(void)
+{
+	int st = -1;
+
+	CHECK(write(child_go, "g", 1) == 1 && waitpid(child, &st, 0) == child && WIFEXITED(st) &&
+		      WEXITSTATUS(st) == 0,
+	      "child: its removed cwd came back wrong (status %#x)", st);
 }
 
 static void setup_fifos(void)
@@ -294,6 +343,7 @@ int main(int argc, char **argv)
 		pthread_cond_wait(&cv, &mu);
 	pthread_mutex_unlock(&mu);
 	setup_fifos();
+	setup_child();
 
 	prog_ready();
 	prog_wait_go();
@@ -302,6 +352,7 @@ int main(int argc, char **argv)
 	check_fifos();
 	check_node();
 	check_blk();
+	check_child();
 	pthread_mutex_lock(&mu);
 	th_state = 2;
 	pthread_cond_broadcast(&cv);
