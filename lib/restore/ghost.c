@@ -267,6 +267,16 @@ int ghost_open(const struct rst_image *img, const struct rst_file *f, int flags)
 	return fd;
 }
 
+/* How many ghosts the root holds at once at most (one per holder). */
+size_t ghost_count(const struct rst_image *img)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < img->nr_files; i++)
+		n += img->files[i].fe->deleted && !img->files[i].fe->has_ghost_id;
+	return n;
+}
+
 /* Closes every ghost kept for sharing: the descriptions hold them now. */
 void ghosts_close(const struct rst_image *img)
 {

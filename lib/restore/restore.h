@@ -396,6 +396,7 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f);
 /* ghost.c: deleted regular files, rebuilt unnamed and shared per inode */
 int ghost_open(const struct rst_image *img, const struct rst_file *f, int flags);
 void ghosts_close(const struct rst_image *img);
+size_t ghost_count(const struct rst_image *img);
 int ghost_check_image(const struct rst_image *img, const struct rst_file *f);
 int ghost_check_cwds(const struct rst_image *img);
 int ghost_check_host(const FileEntry *fe);
