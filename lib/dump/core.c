@@ -344,6 +344,8 @@ static int write_core(struct dump_op *op, struct dump_thread *th)
 	if (th->own_fs) {
 		PB_SET(&ce, own_fs, true);
 		ce.cwd = th->cwd;
+		if (th->cwd_file_id)
+			PB_SET(&ce, cwd_file_id, th->cwd_file_id);
 		ce.root = th->root;
 		PB_SET(&ce, umask, th->umask);
 	}

@@ -102,6 +102,7 @@ struct dump_thread {
 	struct dump_fdtable *fdt;  /* that table, NULL when it shares the leader's */
 	bool own_fs;		   /* fs info of its own (no CLONE_FS): */
 	char *cwd, *root;	   /*   its cwd and root (malloc'ed) */
+	uint32_t cwd_file_id;	   /*   cwd removed: its FILE_DIR entry */
 	uint32_t umask;		   /*   and umask */
 	struct proc_status status; /* non-leaders: thread_status(), once */
 	bool has_status;
@@ -184,6 +185,11 @@ struct dump_shmem {
 };
 
 /* One file description (or a MAPONLY reference) of the image. */
+/* One data extent of a deleted file (SEEK_DATA to SEEK_HOLE), bytes. */
+struct dump_extent {
+	uint64_t off, len;
+};
+
 struct dump_file {
 	FileEntry e;
 	char *path;		    /* owned, e.path points here */
@@ -193,7 +199,11 @@ struct dump_file {
 	bool pipe_read, pipe_write; /* pipe ends held (this description) */
 	uint8_t *pipe_data;	    /* bytes buffered, peeked (first end of a pipe) */
 	size_t pipe_data_len;
-	void *sub; /* its kind's sub-message of e, malloc'ed, or NULL */
+	void *sub;		 /* its kind's sub-message of e, malloc'ed, or NULL */
+	struct dump_extent *ext; /* deleted, holds the data: its extents */
+	size_t n_ext;
+	struct timespec ctime; /* deleted: st_ctim at the probe */
+	char *dev_path;	       /* deleted device: e.dev_path, owned */
 };
 
 struct dump_fd {
@@ -253,6 +263,7 @@ struct dump_task {
 	uint8_t affinity[128]; /* sched_getaffinity bytes */
 	size_t affinity_len;
 	char cwd[4096], root[4096];
+	uint32_t cwd_file_id; /* cwd removed: its FILE_DIR entry */
 	uint32_t last_cap;
 	struct siginfo_queue shared_pending;
 	struct remote_task rt;
@@ -413,6 +424,10 @@ int files_add_maponly(struct dump_files *f, const char *path, const struct stat 
 		      const char *deleted_src, uint32_t *id);
 int write_files(struct dump_op *op);
 int write_file_data(struct dump_op *op);
+/* deleted.c: a deleted file's ghost fields, extents and FILE_DATA. */
+int deleted_probe(struct dump_files *f, struct dump_file *df, const char *who,
+		  const struct stat *st);
+int collect_removed_cwds(struct dump_op *op, struct dump_task *t);
 void free_files(struct dump_files *f);
 void free_fdtable(struct dump_fdtable *fdt);
 struct dump_file *files_new(struct dump_files *f);

@@ -20,6 +20,7 @@
 	K(fifo)          \
 	K(tty)           \
 	K(chr)           \
+	K(blk)           \
 	K(dir)           \
 	K(reg)           \
 	K(other)         \

@@ -33,8 +33,6 @@
 #include "img/records.h"
 #include "util/cleanup.h"
 
-#define DELETED_MAX (1ull << 30)
-#define CHUNK (4ul << 20)
 #define HASH_MIN 256
 
 #ifndef PIDFD_THREAD
@@ -58,6 +56,10 @@ static bool is_tty(const struct fd_probe *p)
 static bool is_chr(const struct fd_probe *p)
 {
 	return S_ISCHR(p->st.st_mode);
+}
+static bool is_blk(const struct fd_probe *p)
+{
+	return S_ISBLK(p->st.st_mode);
 }
 static bool is_dir(const struct fd_probe *p)
 {
@@ -84,29 +86,24 @@ int fd_set_path(struct dump_file *df, const char *path)
 	return 0;
 }
 
-/* Opens our own read-only handle on fd (also works for unlinked files). */
+/*
+ * Opens our own read-only handle on fd (also works for unlinked files).
+ * O_NOATIME where allowed: reading through it must not change the file.
+ */
 int fd_reopen_ro(const struct fd_probe *p, int extra)
 {
 	char path[64];
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", p->pid, p->fd);
-	return open(path, O_RDONLY | O_CLOEXEC | extra);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOATIME | extra);
+	return fd < 0 && errno == EPERM ? open(path, O_RDONLY | O_CLOEXEC | extra) : fd;
 }
 
 /*
- * A deleted file goes whole into the image: refuses one above DELETED_MAX.
- * who names the holder for the message.  0 or -EFBIG (logged).
+ * A regular file: its path, or (deleted) its ghost's fields and data
+ * extents for FILE_DATA (deleted.c), read through our own description.
  */
-static int check_deleted_size(const char *who, const char *path, off_t size)
-{
-	if ((uint64_t)size <= DELETED_MAX)
-		return 0;
-	pr_err("%s: deleted file %s holds %lld bytes: more than the %llu MiB limit\n", who, path,
-	       (long long)size, DELETED_MAX >> 20);
-	return -EFBIG;
-}
-
-/* A regular file: its path, or (deleted) its contents for FILE_DATA. */
 static int dump_reg(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	bool deleted = proc_strip_deleted(p->link) || p->st.st_nlink == 0;
@@ -114,14 +111,10 @@ static int dump_reg(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 	int ret;
 
 	df->e.kind = FILE_KIND__FILE_REG;
-	if (!deleted)
-		return fd_set_path(df, p->link);
-	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
-	ret = check_deleted_size(who, p->link, p->st.st_size);
-	if (ret)
+	ret = fd_set_path(df, p->link);
+	if (ret || !deleted)
 		return ret;
-	PB_SET(&df->e, deleted, true);
-	PB_SET(&df->e, data_len, p->st.st_size);
+	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
 	if (df->local_fd >= 0)
 		close(df->local_fd);
 	df->local_fd = fd_reopen_ro(p, 0);
@@ -129,38 +122,70 @@ static int dump_reg(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 		pr_perror("pid %d fd %d: cannot open deleted file %s", p->pid, p->fd, p->link);
 		return -errno;
 	}
-	return fd_set_path(df, p->link);
+	return deleted_probe(&op->files, df, who, &p->st);
 }
 
-/* A directory: by path; a removed one is refused. */
+/* A directory: by path; a removed one is rebuilt as a ghost (deleted.c). */
 static int dump_dir(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
+	bool deleted = proc_strip_deleted(p->link);
+	char who[48];
+	int ret;
+
 	df->e.kind = FILE_KIND__FILE_DIR;
-	if (proc_strip_deleted(p->link)) {
-		pr_err("pid %d fd %d: directory %s was removed: not supported\n", p->pid, p->fd,
-		       p->link);
-		return -EOPNOTSUPP;
-	}
-	return fd_set_path(df, p->link);
+	ret = fd_set_path(df, p->link);
+	if (ret || !deleted)
+		return ret;
+	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
+	return deleted_probe(&op->files, df, who, &p->st);
 }
 
-/* A character device: by path. */
+/* A character device: by path; a removed node as a ghost (deleted.c). */
 static int dump_chr(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
+	bool deleted = proc_strip_deleted(p->link);
+	char who[48];
+	int ret;
+
 	df->e.kind = FILE_KIND__FILE_CHR;
-	return fd_set_path(df, p->link);
+	ret = fd_set_path(df, p->link);
+	if (ret || !deleted)
+		return ret;
+	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
+	return deleted_probe(&op->files, df, who, &p->st);
+}
+
+/* A block device: by path; a removed node as a ghost (deleted.c). */
+static int dump_blk(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
+{
+	bool deleted = proc_strip_deleted(p->link);
+	char who[48];
+	int ret;
+
+	df->e.kind = FILE_KIND__FILE_BLK;
+	ret = fd_set_path(df, p->link);
+	if (ret || !deleted)
+		return ret;
+	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
+	return deleted_probe(&op->files, df, who, &p->st);
 }
 
 /* A terminal: by path, external (restore may hand over its own). */
 static int dump_tty(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	df->e.kind = FILE_KIND__FILE_TTY;
+	if (proc_strip_deleted(p->link)) {
+		pr_err("pid %d fd %d: terminal node %s was removed: not supported\n", p->pid, p->fd,
+		       p->link);
+		return -EOPNOTSUPP;
+	}
 	PB_SET(&df->e, external, true);
 	return fd_set_path(df, p->link);
 }
 
 const struct dump_fd_kind dump_fd_tty = { "tty", is_tty, dump_tty, NULL };
 const struct dump_fd_kind dump_fd_chr = { "chr", is_chr, dump_chr, NULL };
+const struct dump_fd_kind dump_fd_blk = { "blk", is_blk, dump_blk, NULL };
 const struct dump_fd_kind dump_fd_dir = { "dir", is_dir, dump_dir, NULL };
 const struct dump_fd_kind dump_fd_reg = { "reg", is_reg, dump_reg, NULL };
 
@@ -275,21 +300,17 @@ static int inode_insert(struct inode_files *in, size_t pos, uint32_t id)
  * FILE_DATA records, read through src (/proc/PID/map_files/... or
  * /proc/PID/exe, which open the unlinked inode).  0 or -errno (logged).
  */
-static int maponly_deleted(struct dump_file *df, const char *src, const struct stat *st)
+static int maponly_deleted(struct dump_files *f, struct dump_file *df, const char *src,
+			   const struct stat *st)
 {
-	int ret;
-
-	ret = check_deleted_size(src, df->path, st->st_size);
-	if (ret)
-		return ret;
-	df->local_fd = open(src, O_RDONLY | O_CLOEXEC);
+	df->local_fd = open(src, O_RDONLY | O_CLOEXEC | O_NOATIME);
+	if (df->local_fd < 0 && errno == EPERM)
+		df->local_fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (df->local_fd < 0) {
 		pr_perror("%s: cannot open deleted file %s", src, df->path);
 		return -errno;
 	}
-	PB_SET(&df->e, deleted, true);
-	PB_SET(&df->e, data_len, st->st_size);
-	return 0;
+	return deleted_probe(f, df, src, st);
 }
 
 /*
@@ -319,7 +340,7 @@ int files_add_maponly(struct dump_files *f, const char *path, const struct stat 
 	*id = df->e.id;
 	ret = fd_set_path(df, path);
 	if (!ret && deleted_src)
-		ret = maponly_deleted(df, deleted_src, st);
+		ret = maponly_deleted(f, df, deleted_src, st);
 	return ret;
 }
 
@@ -629,45 +650,6 @@ int write_fdtables(struct dump_op *op, struct dump_task *t)
 	return ret;
 }
 
-/* FILE_DATA records: the contents of every deleted file (fds and mappings). */
-int write_file_data(struct dump_op *op)
-{
-	struct img_data_prefix pfx = { 0, 0, 0 };
-	uint8_t *buf;
-	size_t i;
-	ssize_t r;
-	int ret = 0;
-
-	buf = malloc(CHUNK);
-	if (!buf)
-		return -ENOMEM;
-	for (i = 0; !ret && i < op->files.n; i++) {
-		const struct dump_file *df = &op->files.v[i];
-
-		if (!df->e.deleted)
-			continue;
-		pfx.id = df->e.id;
-		for (pfx.offset = 0; !ret && pfx.offset < df->e.data_len; pfx.offset += r) {
-			r = pread(df->local_fd, buf, CHUNK, pfx.offset);
-			if (r <= 0) {
-				pr_err("file %s: cannot read deleted contents at %llu\n", df->path,
-				       (unsigned long long)pfx.offset);
-				ret = -EIO;
-				break;
-			}
-			if (pfx.offset + r > df->e.data_len)
-				r = df->e.data_len - pfx.offset;
-			ret = img_write_raw2(op->w, IMG_REC_FILE_DATA, 0, &pfx, sizeof(pfx), buf,
-					     r);
-			if (ret)
-				pr_err("file %s: cannot write its data: %s\n", df->path,
-				       strerror(-ret));
-		}
-	}
-	free(buf);
-	return ret;
-}
-
 void free_files(struct dump_files *f)
 {
 	struct inode_files *in, *next;
@@ -685,6 +667,8 @@ void free_files(struct dump_files *f)
 		free(f->v[i].path);
 		free(f->v[i].pipe_data);
 		free(f->v[i].sub);
+		free(f->v[i].ext);
+		free(f->v[i].dev_path);
 		if (f->v[i].local_fd >= 0)
 			close(f->v[i].local_fd);
 	}

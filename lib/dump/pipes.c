@@ -5,6 +5,7 @@
  * read from that).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,12 +127,19 @@ static bool is_fifo(const struct fd_probe *p)
 static int dump_pipe(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	int acc = p->fi.flags & O_ACCMODE;
+	bool deleted;
+	char who[48];
 	int rfd, ret;
 
 	df->e.kind = is_pipe(p) ? FILE_KIND__FILE_PIPE : FILE_KIND__FILE_FIFO;
 	df->pipe_read = acc != O_WRONLY;
 	df->pipe_write = acc != O_RDONLY;
+	deleted = !is_pipe(p) && proc_strip_deleted(p->link);
 	ret = fd_set_path(df, p->link);
+	if (!ret && deleted) { /* a removed FIFO: a ghost (deleted.c) */
+		snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
+		ret = deleted_probe(&op->files, df, who, &p->st);
+	}
 	if (ret)
 		return ret;
 	/* tee() needs a read end: the target's own, or one opened through /proc */

@@ -174,6 +174,8 @@ static int write_live(struct dump_op *op, struct dump_task *t)
 	PB_SET(&te, child_subreaper, t->rt.child_subreaper);
 	PB_SET(&te, thp_disable, t->rt.thp_disable);
 	te.cwd = t->cwd;
+	if (t->cwd_file_id)
+		PB_SET(&te, cwd_file_id, t->cwd_file_id);
 	te.root = t->root;
 	te.threads = tids;
 	te.n_threads = t->n_threads;

@@ -76,7 +76,7 @@ static int check_limits(const struct rst_image *img)
 	char why[256];
 	unsigned i;
 	size_t p;
-	int ret;
+	int ret, need;
 
 	for (i = 0; i < RLIM_NLIMITS; i++)
 		getrlimit(i, &ours[i]);
@@ -95,9 +95,10 @@ static int check_limits(const struct rst_image *img)
 			return ret;
 		}
 	}
-	if (ours[RLIMIT_NOFILE].rlim_max <= (rlim_t)(img->temp_base + img->nr_files)) {
-		pr_err("%d fds needed, vxrestore's RLIMIT_NOFILE hard limit is %llu\n",
-		       img->temp_base + (int)img->nr_files,
+	/* every description staged above temp_base at once, and the ghosts */
+	need = img->temp_base + (int)(img->nr_files + ghost_count(img));
+	if (ours[RLIMIT_NOFILE].rlim_max <= (rlim_t)need) {
+		pr_err("%d fds needed, vxrestore's RLIMIT_NOFILE hard limit is %llu\n", need,
 		       (unsigned long long)ours[RLIMIT_NOFILE].rlim_max);
 		return -EMFILE;
 	}
@@ -267,7 +268,7 @@ static int run_checks(struct rst_image *img, const struct plan_check *checks, si
 static const struct plan_check image_checks[] = {
 	{ check_cpu, NULL },	    { NULL, read_our_areas },	    { NULL, check_procs },
 	{ check_fd_numbers, NULL }, { fd_kinds_check_image, NULL }, { locks_check_plan, NULL },
-	{ NULL, helpers_plan }, /* sessions and groups (fork.c) */
+	{ ghost_check_cwds, NULL }, { NULL, helpers_plan }, /* sessions and groups (fork.c) */
 	{ NULL, layout_plan },
 };
 

@@ -21,6 +21,7 @@
 	K(maponly)      \
 	K(memfd)        \
 	K(eventfd)      \
+	K(blk)          \
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;

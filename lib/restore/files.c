@@ -13,7 +13,6 @@
 #define LOG_PREFIX "restore/files: "
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,79 +85,22 @@ int rst_set_fl(int fd, uint32_t flags)
 	return 0;
 }
 
-/*
- * An unnamed file (O_TMPFILE) in the directory of deleted file path, or in
- * /tmp when that directory is gone or cannot hold one.  Nothing is ever
- * linked: no name appears anywhere, not even for a moment, and a killed
- * restore leaves nothing behind.  fd or -errno.
- */
-static int ghost_create(const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDWR | O_TMPFILE | O_CLOEXEC,
-		.mode = 0600,
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	char *dir = dirname(strdupa(path));
-	long fd;
-
-	fd = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
-	if (fd < 0)
-		fd = open("/tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
-	return fd < 0 ? -errno : (int)fd;
-}
-
-/*
- * Recreates a deleted file as a ghost (see ghost_create), fills it from the
- * FILE_DATA records, gives it its size and, last, its mode (set-id bits
- * only now: writes would clear them, and the file has no name), then
- * reopens it with flags.  Its fd link reads "DIR/#INODE (deleted)", not
- * the old name.  Serves deleted fds and deleted files behind mappings
- * alike.  Returns the fd or -errno (logged).
- */
-static int ghost_open(const struct rst_image *img, const FileEntry *fe, int flags)
-{
-	char path[4096], proc[64];
-	int cfd, fd = -1, ret;
-	size_t l;
-
-	snprintf(path, sizeof(path), "%s", fe->path ? fe->path : "/");
-	l = strlen(path);
-	if (l > 10 && !strcmp(path + l - 10, " (deleted)"))
-		path[l - 10] = '\0';
-	cfd = ghost_create(path);
-	if (cfd < 0) {
-		pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-cfd));
-		return cfd;
-	}
-	ret = rst_write_chunks(img->fdata, img->nr_fdata, fe->id, cfd, true, path);
-	if (!ret && ((fe->has_size && ftruncate(cfd, fe->size)) || fchmod(cfd, fe->mode & 07777)))
-		ret = -errno;
-	if (!ret) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cfd);
-		fd = open(proc, flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_NOFOLLOW));
-		if (fd < 0)
-			ret = -errno;
-	}
-	close(cfd);
-	if (ret) {
-		pr_err("cannot recreate deleted file %s: %s\n", path, strerror(-ret));
-		return ret;
-	}
-	return fd;
-}
-
 /* A deleted-while-open fd: its ghost file, at the recorded offset. */
 static int open_deleted(const struct rst_image *img, struct rst_file *f)
 {
 	const FileEntry *fe = f->fe;
 	int fd;
 
-	fd = ghost_open(img, fe, fe->flags & ~OPEN_FLAGS_DROP);
+	fd = ghost_open(img, f, fe->flags & ~OPEN_FLAGS_DROP);
 	if (fd < 0)
 		return fd;
-	if (fe->pos && lseek(fd, fe->pos, SEEK_SET) < 0)
-		pr_warn("%s: cannot seek to %llu\n", fe->path, (unsigned long long)fe->pos);
+	if (fe->pos && lseek(fd, fe->pos, SEEK_SET) < 0) {
+		int ret = -errno;
+
+		pr_perror("%s: cannot seek to %llu", fe->path, (unsigned long long)fe->pos);
+		close(fd);
+		return ret;
+	}
 	f->stage_fd = rst_stage_fd(img, fd);
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
@@ -311,7 +253,9 @@ int files_restore(struct rst_proc *proc)
 			close(f->stage_fd);
 		f->stage_fd = want;
 	}
-	return files_open_maps(img);
+	ret = files_open_maps(img);
+	ghosts_close(img);
+	return ret;
 }
 
 /*
@@ -323,7 +267,7 @@ static int open_mapped(const struct rst_image *img, const struct rst_file *f)
 	int flags = f->map_write ? O_RDWR : O_RDONLY;
 
 	if (f->fe->deleted)
-		return ghost_open(img, f->fe, flags);
+		return ghost_open(img, f, flags);
 	return rst_open_recorded(f->fe, flags);
 }
 
@@ -393,39 +337,6 @@ static int check_mapped_file(const FileEntry *fe)
 }
 
 /*
- * A deleted file is recreated from its FILE_DATA records: they must cover
- * all of its data_len bytes (the image alone).  0 or -EBADMSG (logged).
- */
-static int check_deleted_data(const struct rst_image *img, const struct rst_file *f)
-{
-	const FileEntry *fe = f->fe;
-	uint64_t pos = 0, want = fe->has_data_len ? fe->data_len : fe->size;
-	bool grew = true;
-	size_t i;
-
-	if (!fe->deleted)
-		return 0;
-	while (pos < want && grew) {
-		grew = false;
-		for (i = 0; i < img->nr_fdata; i++) {
-			const struct rst_chunk *c = &img->fdata[i];
-
-			if (c->id == fe->id && c->offset <= pos && c->offset + c->len > pos) {
-				pos = c->offset + c->len;
-				grew = true;
-			}
-		}
-	}
-	if (pos < want) {
-		pr_err("image: deleted file %s (file id %u): its data records hold %llu of %llu bytes\n",
-		       fe->path ? fe->path : "?", fe->id, (unsigned long long)pos,
-		       (unsigned long long)want);
-		return -EBADMSG;
-	}
-	return 0;
-}
-
-/*
  * An fd reopened by path needs its file (a deleted one is rebuilt from the
  * image, an external one may be handed over).  0 or -ENOENT (logged).
  */
@@ -434,6 +345,9 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f)
 	const FileEntry *fe = f->fe;
 	struct stat st;
 
+	if (fe->deleted && !fe->has_ghost_id &&
+	    (fe->kind == FILE_KIND__FILE_CHR || fe->kind == FILE_KIND__FILE_BLK))
+		return ghost_check_host(fe);
 	if (fe->external || fe->deleted)
 		return 0;
 	if (!fe->path || stat(fe->path, &st)) {
@@ -453,7 +367,7 @@ static int check_maponly(const struct rst_image *img, const struct rst_file *f)
 const struct rst_fd_kind rst_fd_reg = {
 	.kind = FILE_KIND__FILE_REG,
 	.name = "file",
-	.check_image = check_deleted_data,
+	.check_image = ghost_check_image,
 	.check_host = files_check_path,
 	.open = open_seek,
 };
@@ -461,7 +375,7 @@ const struct rst_fd_kind rst_fd_dir = {
 	.kind = FILE_KIND__FILE_DIR,
 	.name = "directory",
 	.type = S_IFDIR,
-	.check_image = check_deleted_data,
+	.check_image = ghost_check_image,
 	.check_host = files_check_path,
 	.open = open_seek,
 };
@@ -469,22 +383,30 @@ const struct rst_fd_kind rst_fd_chr = {
 	.kind = FILE_KIND__FILE_CHR,
 	.name = "device",
 	.type = S_IFCHR,
-	.check_image = check_deleted_data,
+	.check_image = ghost_check_image,
 	.check_host = files_check_path,
 	.open = open_noseek,
+};
+const struct rst_fd_kind rst_fd_blk = {
+	.kind = FILE_KIND__FILE_BLK,
+	.name = "block device",
+	.type = S_IFBLK,
+	.check_image = ghost_check_image,
+	.check_host = files_check_path,
+	.open = open_seek,
 };
 const struct rst_fd_kind rst_fd_tty = {
 	.kind = FILE_KIND__FILE_TTY,
 	.name = "terminal",
 	.type = S_IFCHR,
 	.stdio = true,
-	.check_image = check_deleted_data,
+	.check_image = ghost_check_image,
 	.check_host = files_check_path,
 	.open = open_noseek,
 };
 const struct rst_fd_kind rst_fd_maponly = {
 	.kind = FILE_KIND__FILE_MAPONLY,
 	.name = "mapped file",
-	.check_image = check_deleted_data,
+	.check_image = ghost_check_image,
 	.check_host = check_maponly,
 };

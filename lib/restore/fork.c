@@ -110,8 +110,8 @@ static long inject_clone(struct rst_proc *proc, struct inject *in, uint64_t flag
 
 static int helper_start(struct rst_proc *h);
 static int prepare_fds(struct rst_proc *c, size_t ti, const FdtableEntry *fdt);
-static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, const char *root, bool has_umask,
-		  uint32_t mask);
+static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, int cwd_fd, const char *root,
+		  bool has_umask, uint32_t mask);
 static uint64_t scr_put(struct rst_proc *proc, uint64_t off, const void *buf, size_t len);
 
 /*
@@ -325,8 +325,11 @@ int threads_create(struct rst_proc *proc)
 		if (!ret && th->fdt)
 			ret = prepare_fds(proc, i, th->fdt);
 		if (!ret && th->core->own_fs)
-			ret = set_fs(proc, i, th->core->cwd, th->core->root, th->core->has_umask,
-				     th->core->umask);
+			ret = set_fs(proc, i, th->core->cwd,
+				     th->core->has_cwd_file_id ?
+					     ghost_cwd_fd(proc->img, th->core->cwd_file_id) :
+					     -1,
+				     th->core->root, th->core->has_umask, th->core->umask);
 		if (ret)
 			return ret;
 	}
@@ -411,14 +414,19 @@ static uint64_t path_arg(struct rst_proc *c, const char *path)
 	return scr_put(c, RST_SCR_GROUPS, path, n);
 }
 
-/* cwd, root and umask of thread ti (any thread of a process: shared fs). */
-static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, const char *root, bool has_umask,
-		  uint32_t mask)
+/*
+ * cwd, root and umask of thread ti (any thread of a process: shared fs).
+ * cwd_fd >= 0: a removed cwd, the pool fd of its ghost (fchdir).
+ */
+static int set_fs(struct rst_proc *c, size_t ti, const char *cwd, int cwd_fd, const char *root,
+		  bool has_umask, uint32_t mask)
 {
 	uint64_t a;
 	long r = 0;
 
-	if (cwd) {
+	if (cwd_fd >= 0) {
+		r = thr_inject(c, ti, "fchdir", SYS_fchdir, cwd_fd, 0, 0, 0);
+	} else if (cwd) {
 		a = path_arg(c, cwd);
 		r = a ? thr_inject(c, ti, "chdir", SYS_chdir, a, 0, 0, 0) : -ENAMETOOLONG;
 	}
@@ -438,10 +446,14 @@ static int prepare_fs(struct rst_proc *c)
 	long r = 0;
 
 	if (!shares_fs(c)) {
-		bool moved = t->cwd && (!pt->cwd || strcmp(t->cwd, pt->cwd));
+		bool moved = t->cwd && (!pt->cwd || strcmp(t->cwd, pt->cwd) ||
+					t->cwd_file_id != pt->cwd_file_id);
 		bool rooted = t->root && pt->root && strcmp(t->root, pt->root);
+		int gfd = t->has_cwd_file_id && (moved || rooted) ?
+				  ghost_cwd_fd(c->img, t->cwd_file_id) :
+				  -1;
 
-		ret = set_fs(c, 0, moved || rooted ? t->cwd : NULL, rooted ? t->root : NULL,
+		ret = set_fs(c, 0, moved || rooted ? t->cwd : NULL, gfd, rooted ? t->root : NULL,
 			     t->has_umask, t->umask);
 	}
 	if (!ret && t->has_personality && t->personality != pt->personality)

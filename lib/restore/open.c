@@ -92,12 +92,39 @@ static int check_recorded(const FileEntry *fe, const struct stat *st)
 		       (unsigned long long)st->st_ino, (unsigned long long)fe->ino);
 		return -ESTALE;
 	}
-	if (S_ISCHR(want) && fe->has_rdev && fe->rdev != st->st_rdev) {
+	if ((S_ISCHR(want) || S_ISBLK(want)) && fe->has_rdev && fe->rdev != st->st_rdev) {
 		pr_err("%s is device %u:%u, the image says %u:%u: not opening it\n", fe->path,
 		       major(st->st_rdev), minor(st->st_rdev), major(fe->rdev), minor(fe->rdev));
 		return -EPERM;
 	}
 	return 0;
+}
+
+/*
+ * Is fe->path (no symlink followed) the object fe recorded (type; device,
+ * inode and rdev where recorded)?  Nothing is opened but an O_PATH
+ * handle.  0 or -errno (logged).
+ */
+int rst_check_recorded(const FileEntry *fe)
+{
+	struct stat st;
+	int h, ret;
+
+	if (!fe->path || fe->path[0] != '/') {
+		pr_err("image: file id %u: no absolute path to check\n", fe->id);
+		return -EINVAL;
+	}
+	h = open_path_handle(fe->path);
+	if (h < 0) {
+		pr_err("cannot find %s: %s\n", fe->path,
+		       h == -ELOOP ? "a symlink on the way (not followed)" : strerror(-h));
+		return h;
+	}
+	ret = fstat(h, &st) ? -errno : check_recorded(fe, &st);
+	if (ret && ret != -EPERM && ret != -ESTALE)
+		pr_err("cannot stat %s: %s\n", fe->path, strerror(-ret));
+	close(h);
+	return ret;
 }
 
 int rst_open_recorded(const FileEntry *fe, int flags)

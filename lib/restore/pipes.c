@@ -80,24 +80,51 @@ static int open_pipe(const struct rst_image *img, struct rst_file *f)
 	return ret;
 }
 
-/* Reopens a FIFO without blocking and refills it. */
+static uint32_t fifo_id(const FileEntry *fe)
+{
+	return fe->has_pipe_id ? fe->pipe_id : fe->id;
+}
+
+/* Is f the first description of its FIFO in the image (the one refilling it)? */
+static bool fifo_first(const struct rst_image *img, const struct rst_file *f)
+{
+	size_t i;
+
+	for (i = 0; &img->files[i] != f; i++)
+		if (img->files[i].fe->kind == FILE_KIND__FILE_FIFO &&
+		    fifo_id(img->files[i].fe) == fifo_id(f->fe))
+			return false;
+	return true;
+}
+
+/* The FIFO of f opened with flags: by its path, or its ghost if removed. */
+static int fifo_open(const struct rst_image *img, const struct rst_file *f, int flags)
+{
+	if (f->fe->deleted)
+		return ghost_open(img, f, flags);
+	return rst_open_recorded(f->fe, flags); /* checked: a FIFO */
+}
+
+/*
+ * Reopens a FIFO (a removed one: its ghost) without blocking; its first
+ * description refills it (its bytes are the FIFO's, not each one's).
+ */
 static int open_fifo(const struct rst_image *img, struct rst_file *f)
 {
 	const FileEntry *fe = f->fe;
-	uint32_t id = fe->has_pipe_id ? fe->pipe_id : fe->id;
 	int rw, fd, ret;
 
-	rw = rst_open_recorded(fe, O_RDWR | O_NONBLOCK); /* checked: a FIFO */
+	rw = fifo_open(img, f, O_RDWR | O_NONBLOCK);
 	if (rw < 0)
 		return rw;
-	fd = rst_open_recorded(fe, (fe->flags & ~OPEN_FLAGS_DROP) | O_NONBLOCK);
+	fd = fifo_open(img, f, (fe->flags & ~OPEN_FLAGS_DROP) | O_NONBLOCK);
 	if (fd < 0) {
 		ret = fd;
 		goto out_close;
 	}
 	ret = set_pipe_size(fd, fe);
-	if (!ret)
-		ret = rst_write_chunks(img->pdata, img->nr_pdata, id, rw, false, fe->path);
+	if (!ret && fifo_first(img, f))
+		ret = rst_write_chunks(img->pdata, img->nr_pdata, fifo_id(fe), rw, false, fe->path);
 	if (!ret)
 		ret = rst_set_fl(fd, fe->flags);
 	if (ret) {
@@ -121,6 +148,7 @@ const struct rst_fd_kind rst_fd_fifo = {
 	.kind = FILE_KIND__FILE_FIFO,
 	.name = "FIFO",
 	.type = S_IFIFO,
+	.check_image = ghost_check_image,
 	.check_host = files_check_path,
 	.open = open_fifo,
 };

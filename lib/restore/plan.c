@@ -115,6 +115,7 @@ static int add_file(struct rst_image *img, const struct img_record *rec)
 	nf[img->nr_files].fe = (FileEntry *)m;
 	nf[img->nr_files].stage_fd = -1;
 	nf[img->nr_files].map_fd = -1;
+	nf[img->nr_files].ghost_fd = -1;
 	img->nr_files++;
 	return 0;
 }

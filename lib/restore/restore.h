@@ -105,6 +105,7 @@ struct rst_file {
 	int map_fd;			/* helper fd for mappings / exe, -1 if none */
 	bool map_write;			/* a shared writable mapping needs O_RDWR */
 	bool inherited;			/* external stdio: our fd of the same number */
+	int ghost_fd;			/* child: the ghost this entry holds, or -1 */
 };
 
 /* One of [vvar], [vvar_vclock], [vdso]: where it is in the clone, where it goes. */
@@ -375,6 +376,7 @@ int files_restore(struct rst_proc *proc);
  * fd or -errno (logged).
  */
 int rst_open_recorded(const FileEntry *fe, int flags);
+int rst_check_recorded(const FileEntry *fe);
 
 /* fd-kinds.c: the kind table and the stages that run its hooks */
 const struct rst_fd_kind *rst_fd_kind(uint32_t kind);
@@ -390,6 +392,15 @@ int rst_set_fl(int fd, uint32_t flags);
 int rst_write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd, bool seekable,
 		     const char *what);
 int files_check_path(const struct rst_image *img, const struct rst_file *f);
+
+/* ghost.c: deleted regular files, rebuilt unnamed and shared per inode */
+int ghost_open(const struct rst_image *img, const struct rst_file *f, int flags);
+void ghosts_close(const struct rst_image *img);
+size_t ghost_count(const struct rst_image *img);
+int ghost_check_image(const struct rst_image *img, const struct rst_file *f);
+int ghost_check_cwds(const struct rst_image *img);
+int ghost_check_host(const FileEntry *fe);
+int ghost_cwd_fd(const struct rst_image *img, uint32_t id);
 
 /*
  * sysv.c: the segment of s, created at its id or, if one exists there,

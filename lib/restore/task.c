@@ -46,7 +46,12 @@ static int restore_fs(struct rst_proc *proc)
 {
 	const TaskEntry *t = proc->task;
 
-	if (t->cwd && chdir(t->cwd)) {
+	if (t->has_cwd_file_id) {
+		if (fchdir(ghost_cwd_fd(proc->img, t->cwd_file_id))) {
+			pr_perror("cannot chdir to the ghost of removed %s", t->cwd);
+			return -errno;
+		}
+	} else if (t->cwd && chdir(t->cwd)) {
 		pr_perror("cannot chdir to %s", t->cwd);
 		return -errno;
 	}

@@ -3,7 +3,9 @@
 # programs (tests/progs) with this build's vxdump: a single process
 # (compressed and not), fds of every kind with a deleted file and pipe
 # data, a tree with sessions, groups, a stopped task and zombies, threads,
-# seccomp filters, signals and timers, a deleted mapped file, SysV and
+# seccomp filters, signals and timers, a deleted mapped file, deleted
+# files (sparse, shared by fds and a mapping) and removed directories,
+# FIFOs and device nodes (ghost_id, cwd_file_id, dev_path), SysV and
 # memfd shared memory, and a whole context.  Real dumps rather than
 # synthetic records: they carry what the kernel actually hands vxdump
 # (vdso, xsave, auxv, every field filled), which a generator would have to
@@ -75,6 +77,8 @@ seed seccomp seccomp
 seed signals signals
 seed timers timers
 seed deleted-map deleted-map
+seed deleted-files deleted-files
+seed deleted-objects deleted-objects
 seed share-variants share-variants
 seed creds creds
 
