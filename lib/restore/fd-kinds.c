@@ -21,6 +21,9 @@
 	K(maponly)      \
 	K(memfd)        \
 	K(eventfd)      \
+	K(opath)        \
+	K(procfile)     \
+	K(nsfile)       \
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;

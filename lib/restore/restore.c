@@ -116,7 +116,8 @@ static int build_proc(struct rst_proc *c)
  */
 static int (*const finish_steps[])(struct rst_proc *c) = {
 	timers_restore,	    mem_restore_finish,
-	threads_close_pool, locks_restore, /* fds final, pool closed, creds not yet */
+	threads_close_pool, procfile_restore, fown_restore,
+	locks_restore, /* fds final, pool closed, creds not yet */
 	creds_restore,
 };
 

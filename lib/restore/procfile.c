@@ -1,0 +1,191 @@
+/*
+ * Files below /proc/PID of a tree task (file kind FILE_PROC,
+ * lib/dump/procfile.c).  Such a file is bound to the task it was opened
+ * for, which exists only once the whole tree is built, so it has no pool
+ * fd: in finish (procfile_restore(), before locks and credentials) the
+ * one process holding it opens /proc/PID/REST itself by an injected
+ * openat2 (no symlink, no magic link followed), seeks to the recorded
+ * offset and dup3s it onto each of its fds on that description.  PID
+ * must be a process or thread of the image (checked with the image
+ * alone, so /proc/1/mem of the host is never opened; with --pidns pid 1
+ * is the restored root) and REST a plain relative path.  Offsets: lseek
+ * to the recorded position; procfs seq files (stat, status, maps ...)
+ * reach it by generating the text up to there, so a read continues where
+ * the text of the restored task is at that offset.
+ */
+#define LOG_PREFIX "restore/procfile: "
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+
+#include "log.h"
+#include "restore/restore.h"
+
+#define PROCFILE_FLAGS                                                                      \
+	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |       \
+	 O_NOATIME | O_ASYNC | O_DIRECT | O_CLOEXEC | O_SYNC)
+#define PROC_PATH_MAX 1024 /* fits the scratch tail (RST_SCR_SECCOMP) */
+
+/* Is pid a live or dead process, or a thread, of the image? */
+static bool image_task(const struct rst_image *img, uint32_t pid)
+{
+	size_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct rst_proc *c = img->procs[i];
+
+		if (c->task && c->task->pid == pid)
+			return true;
+		for (j = 0; j < c->nr_threads; j++)
+			if ((uint32_t)c->threads[j].vtid == pid)
+				return true;
+	}
+	return false;
+}
+
+/* Is rest a plain relative path (no empty, "." or ".." component)? */
+static bool plain_rest(const char *rest)
+{
+	const char *c = rest, *e;
+
+	if (strlen(rest) > PROC_PATH_MAX - 32)
+		return false;
+	while (*c) {
+		e = strchrnul(c, '/');
+		if (e == c || (e - c == 1 && c[0] == '.') ||
+		    (e - c == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (*e && !e[1])
+			return false; /* trailing slash */
+		c = *e ? e + 1 : e;
+	}
+	return true;
+}
+
+/* The one table holding f: a process's own (no thread's).  0/-EBADMSG. */
+static int check_holders(const struct rst_image *img, const struct rst_file *f)
+{
+	size_t i, j, k, n = 0;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct rst_proc *c = img->procs[i];
+		const FdtableEntry *t = c->fdt;
+		bool own = t && !(c->parent && c->parent->fdt == t) &&
+			   c->task->state != TASK_STATE_DEAD;
+
+		for (k = 0; own && k < t->n_fds; k++)
+			if (t->fds[k]->file_id == f->fe->id) {
+				n++;
+				break;
+			}
+		for (j = 1; j < c->nr_threads; j++)
+			for (k = 0; c->threads[j].fdt && k < c->threads[j].fdt->n_fds; k++)
+				if (c->threads[j].fdt->fds[k]->file_id == f->fe->id)
+					n += 2;
+	}
+	if (n > 1) {
+		pr_err("image: /proc file id %u is held by more than one fd table\n", f->fe->id);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* The image alone: a task of the image, a plain path, sane flags. */
+static int check_procfile(const struct rst_image *img, const struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+
+	if (!fe->has_proc_pid || !fe->proc_rest || !plain_rest(fe->proc_rest) ||
+	    (fe->flags & ~(uint32_t)PROCFILE_FLAGS) || fe->deleted || fe->pos > INT64_MAX) {
+		pr_err("image: /proc file id %u: bad pid, path, flags %#o or offset\n", fe->id,
+		       fe->flags);
+		return -EBADMSG;
+	}
+	if (!image_task(img, fe->proc_pid)) {
+		pr_err("image: /proc file id %u: /proc/%u/%s is not a file of a task of the "
+		       "image: not opening it\n",
+		       fe->id, fe->proc_pid, fe->proc_rest);
+		return -EPERM;
+	}
+	return check_holders(img, f);
+}
+
+/* Opens f in c (its holder) onto each of c's fds on it.  0 or -errno. */
+static int open_in(struct rst_proc *c, const struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+	uint64_t how_at = c->img->scratch + RST_SCRATCH_DATA + RST_SCR_MISC;
+	uint64_t path_at = c->img->scratch + RST_SCRATCH_DATA + RST_SCR_SECCOMP;
+	struct open_how how = {
+		.flags = (fe->flags & ~(uint32_t)(O_ASYNC | O_CLOEXEC)) | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	char path[PROC_PATH_MAX];
+	bool kept = false;
+	long fd, r;
+	size_t i;
+
+	snprintf(path, sizeof(path), "/proc/%u%s%s", fe->proc_pid, fe->proc_rest[0] ? "/" : "",
+		 fe->proc_rest);
+	r = inject_write(c->pid, how_at, &how, sizeof(how));
+	r = r ?: inject_write(c->pid, path_at, path, strlen(path) + 1);
+	fd = r ?: rst_inject(c, NULL, SYS_openat2, AT_FDCWD, path_at, how_at, sizeof(how), 0, 0);
+	if (fd < 0) {
+		pr_err("pid %d: cannot open %s again: %s\n", c->pid, path, strerror((int)-fd));
+		return (int)fd;
+	}
+	r = fe->pos ? rst_inject(c, NULL, SYS_lseek, fd, fe->pos, SEEK_SET, 0, 0, 0) : 0;
+	if (fe->pos && r != (long)fe->pos) {
+		pr_err("pid %d: %s: cannot seek to %llu: %s\n", c->pid, path,
+		       (unsigned long long)fe->pos, r < 0 ? strerror((int)-r) : "short");
+		return r < 0 ? (int)r : -EIO;
+	}
+	for (i = 0; i < c->fdt->n_fds; i++) {
+		const FdEntry *e = c->fdt->fds[i];
+
+		if (e->file_id != fe->id)
+			continue;
+		if (e->fd == fd)
+			r = rst_inject(c, NULL, SYS_fcntl, fd, F_SETFD, e->cloexec ? FD_CLOEXEC : 0,
+				       0, 0, 0);
+		else
+			r = rst_inject(c, NULL, SYS_dup3, fd, e->fd, e->cloexec ? O_CLOEXEC : 0, 0,
+				       0, 0);
+		kept |= e->fd == fd;
+		if (r < 0) {
+			pr_err("pid %d: %s onto fd %u: %s\n", c->pid, path, e->fd,
+			       strerror((int)-r));
+			return (int)r;
+		}
+	}
+	r = kept ? 0 : rst_inject(c, NULL, SYS_close, fd, 0, 0, 0, 0, 0);
+	return r < 0 ? (int)r : 0;
+}
+
+int procfile_restore(struct rst_proc *c)
+{
+	const struct rst_image *img = c->img;
+	uint32_t fd;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < img->nr_files; i++) {
+		const struct rst_file *f = &img->files[i];
+
+		if (f->kind->late && rst_file_holder(img, f->fe->id, &fd) == c)
+			ret = open_in(c, f);
+	}
+	return ret;
+}
+
+const struct rst_fd_kind rst_fd_procfile = {
+	.kind = FILE_KIND__FILE_PROC,
+	.name = "/proc file",
+	.late = true,
+	.check_image = check_procfile,
+};
