@@ -20,6 +20,9 @@
 #include "log.h"
 #include "restore/restore.h"
 
+/* the kernel's O_LARGEFILE, which fdinfo shows (glibc defines it as 0 here) */
+#define KERNEL_O_LARGEFILE 0100000
+
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -55,7 +58,7 @@ static int ns_type(const char *name)
 static int check_nsfile(const struct rst_image *img, const struct rst_file *f)
 {
 	const FileEntry *fe = f->fe;
-	uint32_t ok = O_LARGEFILE | O_PATH | O_CLOEXEC;
+	uint32_t ok = KERNEL_O_LARGEFILE | O_PATH | O_CLOEXEC;
 
 	if (!ns_type(fe->ns_type) || (fe->flags & ~ok) || fe->pos || fe->deleted) {
 		pr_err("image: namespace file id %u: bad type, flags %#o or offset\n", fe->id,
@@ -74,7 +77,7 @@ static int open_nsfile(const struct rst_image *img, struct rst_file *f)
 	int fd, t;
 
 	snprintf(path, sizeof(path), "/proc/self/ns/%s", fe->ns_type);
-	fd = open(path, (fe->flags & (O_PATH | O_LARGEFILE)) | O_RDONLY | O_CLOEXEC);
+	fd = open(path, (fe->flags & (O_PATH | KERNEL_O_LARGEFILE)) | O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("namespace file %s (file id %u)", path, fe->id);
 		return -errno;
