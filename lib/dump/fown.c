@@ -38,13 +38,18 @@ const struct dump_task *dump_tree_task(const struct dump_op *op, pid_t pid, pid_
 	return NULL;
 }
 
-/* Is pgrp the process group of a task of the tree? */
+/*
+ * Is pgrp a process group led by a process of the tree?  Only those come
+ * back as the same group (the root's group when it does not lead it
+ * becomes vxrestore's; a group whose leader exited is not an owner here).
+ */
 static bool tree_pgrp(const struct dump_op *op, pid_t pgrp)
 {
 	size_t i;
 
 	for (i = 0; i < op->n_tasks; i++)
-		if (!op->tasks[i]->gone && op->tasks[i]->stat.pgrp == pgrp)
+		if (!op->tasks[i]->gone && op->tasks[i]->pid == pgrp &&
+		    op->tasks[i]->stat.pgrp == pgrp)
 			return true;
 	return false;
 }

@@ -46,7 +46,11 @@ struct rst_proc *rst_file_holder(const struct rst_image *img, uint32_t file_id, 
 	return NULL;
 }
 
-/* Is pid a task (tid), process or group (pgrp) of the image, as type says? */
+/*
+ * Is pid a task (tid), process, or group (pgrp: led by a process of the
+ * image) of the image, as type says?  Nothing outside the tree is ever
+ * made an owner, so no host process gets a signal from a crafted image.
+ */
 static bool owner_in_image(const struct rst_image *img, uint32_t type, uint32_t pid)
 {
 	size_t i, j;
@@ -56,7 +60,7 @@ static bool owner_in_image(const struct rst_image *img, uint32_t type, uint32_t 
 
 		if (!c->task)
 			continue;
-		if (type == F_OWNER_PGRP ? c->task->pgid == pid : c->task->pid == pid)
+		if (c->task->pid == pid && (type != F_OWNER_PGRP || c->task->pgid == pid))
 			return true;
 		for (j = 1; type != F_OWNER_PGRP && j < c->nr_threads; j++)
 			if ((uint32_t)c->threads[j].vtid == pid)
