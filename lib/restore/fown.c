@@ -32,7 +32,8 @@ struct rst_proc *rst_file_holder(const struct rst_image *img, uint32_t file_id, 
 		const FdtableEntry *t = c->fdt;
 		bool found = false;
 
-		if (!t || c->task->state == TASK_STATE_DEAD || (c->parent && c->parent->fdt == t))
+		if (!t || !c->task || c->task->state == TASK_STATE_DEAD ||
+		    (c->parent && c->parent->fdt == t))
 			continue;
 		for (k = 0; k < t->n_fds; k++) {
 			if (t->fds[k]->file_id != file_id || (found && t->fds[k]->fd > *fd))

@@ -76,8 +76,13 @@ static int open_path_handle(const char *path, int extra)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-/* Does st match what fe recorded?  0, or -ESTALE/-EPERM (logged). */
-static int check_recorded(const FileEntry *fe, const struct stat *st)
+/*
+ * Does st match what fe recorded?  any_dev: the device may differ (a
+ * procfs of another mount: --pidns mounts its own /proc, whose files that
+ * are no process's keep their inode numbers).  0, or -ESTALE/-EPERM
+ * (logged).
+ */
+static int check_recorded(const FileEntry *fe, const struct stat *st, bool any_dev)
 {
 	mode_t want = kind_type(fe);
 
@@ -90,7 +95,8 @@ static int check_recorded(const FileEntry *fe, const struct stat *st)
 		       type_name(st->st_mode), type_name(want));
 		return -EPERM;
 	}
-	if ((fe->has_ino && fe->ino != st->st_ino) || (fe->has_dev && fe->dev != st->st_dev)) {
+	if ((fe->has_ino && fe->ino != st->st_ino) ||
+	    (fe->has_dev && fe->dev != st->st_dev && !any_dev)) {
 		pr_err("%s was replaced since the dump (inode %llu, was %llu)\n", fe->path,
 		       (unsigned long long)st->st_ino, (unsigned long long)fe->ino);
 		return -ESTALE;
@@ -110,12 +116,13 @@ static int check_recorded(const FileEntry *fe, const struct stat *st)
  * task, procfile.c), so that no record can reach /proc/1/mem or a host
  * process's files.  0 or -EPERM (logged).
  */
-static int check_procfs(const FileEntry *fe, int h)
+static int check_procfs(const FileEntry *fe, int h, bool *on_proc)
 {
 	const char *p = fe->path;
 	struct statfs sf;
 
-	if (fstatfs(h, &sf) || sf.f_type != PROC_SUPER_MAGIC)
+	*on_proc = !fstatfs(h, &sf) && sf.f_type == PROC_SUPER_MAGIC;
+	if (!*on_proc)
 		return 0;
 	if (!strncmp(p, "/proc/", 6) && p[6] >= 'a' && p[6] <= 'z' && !strstr(p, "//") &&
 	    !strstr(p, "/./") && !strstr(p, "/../"))
@@ -132,6 +139,7 @@ static int check_procfs(const FileEntry *fe, int h)
  */
 static int open_checked_handle(const FileEntry *fe, int extra)
 {
+	bool on_proc = false;
 	struct stat st;
 	int h, ret;
 
@@ -145,10 +153,12 @@ static int open_checked_handle(const FileEntry *fe, int extra)
 		       h == -ELOOP ? "a symlink on the way (not followed)" : strerror(-h));
 		return h;
 	}
-	ret = fstat(h, &st) ? -errno : check_recorded(fe, &st);
-	if (ret && ret != -EPERM && ret != -ESTALE)
+	ret = check_procfs(fe, h, &on_proc);
+	if (!ret && fstat(h, &st)) {
+		ret = -errno;
 		pr_err("cannot stat %s: %s\n", fe->path, strerror(-ret));
-	ret = ret ?: check_procfs(fe, h);
+	}
+	ret = ret ?: check_recorded(fe, &st, on_proc);
 	if (ret) {
 		close(h);
 		return ret;

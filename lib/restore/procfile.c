@@ -78,7 +78,7 @@ static int check_holders(const struct rst_image *img, const struct rst_file *f)
 	for (i = 0; i < img->nr_procs; i++) {
 		const struct rst_proc *c = img->procs[i];
 		const FdtableEntry *t = c->fdt;
-		bool own = t && !(c->parent && c->parent->fdt == t) &&
+		bool own = t && c->task && !(c->parent && c->parent->fdt == t) &&
 			   c->task->state != TASK_STATE_DEAD;
 
 		for (k = 0; own && k < t->n_fds; k++)

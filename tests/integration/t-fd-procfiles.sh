@@ -5,7 +5,8 @@
 # each, target untouched: a /proc file of a process outside the tree, a
 # namespace the tree is not in.  Refused at restore: crafted images that
 # name a /proc file of a task not in the image (/proc/1/environ), or a
-# host process's /proc file as a plain file or through "..".
+# host process's /proc file as a plain file or through "..".  Also
+# restored with --pidns.
 . "$(dirname "$0")/lib.sh"
 require_cr
 EDIT=$VX_BUILD/tests/fuzz/edit-image
@@ -64,4 +65,20 @@ i=$(file_index 'p.get("kind") == "FILE_NS"') || fail "no ns record"
 expect_refused_by "a namespace type not in the list" "namespace file id [0-9]+: bad type" \
 	"$VXRESTORE" "$T/ns.img"
 rm -f "$OUT"
+
+# --pidns: the /proc files and the pid namespace file are the new
+# namespace's (the restored tasks' own /proc, the namespace they are in).
+start_prog procfiles
+vx_track_tree "$PID"
+dump "$PID" "$T/img.ns"
+"$VXRESTORE" --pidns -d "$T/img.ns" >"$T/restore.out" 2>"$T/restore.err" ||
+	fail "vxrestore --pidns exited $?: $(head -n 3 "$T/restore.err")"
+R=$(tail -n 1 "$T/restore.out")
+[ -d "/proc/$R" ] || fail "restored root $R not found"
+vx_track "$(awk '$1 == "PPid:" {print $2}' "/proc/$R/status")"
+vx_track_tree "$R"
+PID=$R
+go_and_check
+rm -f "$OUT"
+
 tree_cr_cycle procfiles
