@@ -85,8 +85,8 @@ int fown_dump(struct dump_op *op, const struct fd_probe *p, struct dump_file *df
 			       "not supported\n",
 			       p->pid, p->fd, p->link,
 			       ox.type == F_OWNER_PGRP ? "process group" :
-			       ox.type == F_OWNER_TID	 ? "thread" :
-							   "process",
+			       ox.type == F_OWNER_TID  ? "thread" :
+							 "process",
 			       ox.pid);
 			return -EOPNOTSUPP;
 		}

@@ -19,8 +19,9 @@
 #include "log.h"
 #include "dump/dump.h"
 
-static const char *const ns_types[] = { "net", "pid",	 "mnt", "uts", "ipc",
-					"user", "cgroup", "time" };
+static const char *const ns_types[] = {
+	"net", "pid", "mnt", "uts", "ipc", "user", "cgroup", "time"
+};
 
 /* The namespace type of a link "TYPE:[INO]" naming inode ino, or NULL. */
 static const char *ns_type_of(const char *link, ino_t ino)

@@ -137,8 +137,8 @@ static int ghost_open(const struct rst_image *img, const FileEntry *fe, int flag
 		ret = -errno;
 	if (!ret) {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cfd);
-		fd = open(proc, flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_NOFOLLOW |
-					  O_ASYNC));
+		fd = open(proc,
+			  flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_NOFOLLOW | O_ASYNC));
 		if (fd < 0)
 			ret = -errno;
 	}

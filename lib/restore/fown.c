@@ -77,9 +77,8 @@ static int check_owner(const struct rst_image *img, const FileEntry *fe)
 
 	if (!fe->has_owner_pid && !fe->has_signum && !(fe->flags & O_ASYNC))
 		return 0;
-	if (fe->has_owner_pid &&
-	    (fe->owner_type > F_OWNER_PGRP || !fe->owner_pid ||
-	     !owner_in_image(img, fe->owner_type, fe->owner_pid))) {
+	if (fe->has_owner_pid && (fe->owner_type > F_OWNER_PGRP || !fe->owner_pid ||
+				  !owner_in_image(img, fe->owner_type, fe->owner_pid))) {
 		pr_err("image: file id %u: owner %u (type %u) is not a task or group of the "
 		       "image\n",
 		       fe->id, fe->owner_pid, fe->owner_type);

@@ -29,8 +29,8 @@
 /* the kernel's O_LARGEFILE, which fdinfo shows (glibc defines it as 0 here) */
 #define KERNEL_O_LARGEFILE 0100000
 
-#define PROCFILE_FLAGS                                                                      \
-	(O_ACCMODE | O_APPEND | O_NONBLOCK | KERNEL_O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |       \
+#define PROCFILE_FLAGS                                                                       \
+	(O_ACCMODE | O_APPEND | O_NONBLOCK | KERNEL_O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | \
 	 O_NOATIME | O_ASYNC | O_DIRECT | O_CLOEXEC | O_SYNC)
 #define PROC_PATH_MAX 1024 /* fits the scratch tail (RST_SCR_SECCOMP) */
 

@@ -48,8 +48,8 @@ static void check_owner(const char *what, int fd, int type, pid_t pid, int sig, 
 
 	CHECK(!fcntl(fd, F_GETOWN_EX, &ox) && (int)ox.type == type && ox.pid == pid,
 	      "%s: owner type %d pid %d, expected %d %d", what, ox.type, ox.pid, type, pid);
-	CHECK(fcntl(fd, F_GETSIG) == sig, "%s: F_GETSIG %d, expected %d", what,
-	      fcntl(fd, F_GETSIG), sig);
+	CHECK(fcntl(fd, F_GETSIG) == sig, "%s: F_GETSIG %d, expected %d", what, fcntl(fd, F_GETSIG),
+	      sig);
 	CHECK(!(fcntl(fd, F_GETFL) & O_ASYNC) == !async, "%s: O_ASYNC %s", what,
 	      async ? "lost" : "appeared");
 }

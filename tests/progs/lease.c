@@ -49,8 +49,7 @@ static void expect_break(const char *name, int flags, int fd, int sig)
 	r = sigtimedwait(&set, &si, &ts);
 	CHECK(r == sig, "%s: no lease break signal %d within 5 s", name, sig);
 	CHECK(r != sig || si.si_fd == fd, "%s: si_fd %d, expected %d", name, si.si_fd, fd);
-	CHECK(!fcntl(fd, F_SETLEASE, F_UNLCK), "%s: F_SETLEASE F_UNLCK: %s", name,
-	      strerror(errno));
+	CHECK(!fcntl(fd, F_SETLEASE, F_UNLCK), "%s: F_SETLEASE F_UNLCK: %s", name, strerror(errno));
 }
 
 int main(int argc, char **argv)

@@ -28,7 +28,8 @@ static int fl(int fd)
 
 int main(int argc, char **argv)
 {
-	static char out[PATH_MAX], dir[PATH_MAX + 16], path[NFDS][PATH_MAX + 32], target[PATH_MAX + 32];
+	static char out[PATH_MAX], dir[PATH_MAX + 16], path[NFDS][PATH_MAX + 32],
+		target[PATH_MAX + 32];
 	struct opath_fd f[NFDS] = {
 		{ "dangling", O_PATH | O_NOFOLLOW, -1, { 0 } },
 		{ "link", O_PATH | O_NOFOLLOW, -1, { 0 } },
@@ -71,8 +72,8 @@ int main(int argc, char **argv)
 		      "%s: fd %d is on inode %lu mode %o, was %lu mode %o", f[i].name, f[i].fd,
 		      (unsigned long)st.st_ino, st.st_mode, (unsigned long)f[i].st.st_ino,
 		      f[i].st.st_mode);
-		CHECK(fl(f[i].fd) == flags[i], "%s: flags %#o, were %#o", f[i].name,
-		      fl(f[i].fd), flags[i]);
+		CHECK(fl(f[i].fd) == flags[i], "%s: flags %#o, were %#o", f[i].name, fl(f[i].fd),
+		      flags[i]);
 	}
 	n = readlinkat(f[0].fd, "", buf, sizeof(buf) - 1);
 	CHECK(n > 0 && !strncmp(buf, "/nonexistent/opath-target", n),

@@ -18,8 +18,9 @@
 
 #include "prog.h"
 
-static const char *const ns[] = { "net", "pid", "uts",	  "ipc",
-				  "mnt", "user", "cgroup", "time", "pid_for_children" };
+static const char *const ns[] = { "net",    "pid",  "uts",
+				  "ipc",    "mnt",  "user",
+				  "cgroup", "time", "pid_for_children" };
 #define NNS (sizeof(ns) / sizeof(ns[0]))
 
 static int open_fmt(int flags, const char *fmt, long a, long b)
