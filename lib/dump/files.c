@@ -454,7 +454,7 @@ static int collect_fd(struct dump_op *op, struct dump_fdtable *fdt, struct fd_pr
 	if (ret)
 		return ret;
 out_entry:
-	ret = procfile_check_holder(df, p);
+	ret = procfile_check_holder(op, df, p);
 	ret = ret ?: locks_note_fd(op, p->pid, p->fd, fdt->files_id, df, p->fdinfo);
 	return ret ?: add_fd_entry(fdt, p, df->e.id);
 }

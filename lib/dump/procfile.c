@@ -6,9 +6,8 @@
  * (proc_pid, the image's numbering) and the path below its directory
  * (proc_rest), and restore opens it again against the restored task
  * (lib/restore/procfile.c).  A /proc file of any other process, one seen
- * through another /proc mount (another pid namespace), an O_PATH one, one
- * in a thread's own fd table or one description held by several
- * processes is refused.  /proc files that are no process's (/proc/meminfo,
+ * through another /proc mount (another pid namespace), an O_PATH one or
+ * one in a thread's own fd table is refused.  /proc files that are no process's (/proc/meminfo,
  * /proc/sys/...) are regular files reopened by path ("reg").
  */
 #include <ctype.h>
@@ -100,17 +99,17 @@ static int dump_procfile(struct dump_op *op, struct fd_probe *p, struct dump_fil
 }
 
 /*
- * A description of kind "procfile" is opened again by one process at
- * restore: another process holding it too (inherited over fork, passed
- * over a socket) is refused.  0 or -EOPNOTSUPP (logged).
+ * A description of kind "procfile" met again in another fd table: other
+ * processes get it from the one that opens it (pidfd_getfd at restore),
+ * a thread's own table is refused.  0 or -EOPNOTSUPP (logged).
  */
-int procfile_check_holder(const struct dump_file *df, const struct fd_probe *p)
+int procfile_check_holder(const struct dump_op *op, const struct dump_file *df,
+			  const struct fd_probe *p)
 {
-	if (df->e.kind != FILE_KIND__FILE_PROC || df->first_pid == p->pid)
+	if (df->e.kind != FILE_KIND__FILE_PROC || op->tasks[p->index - 1]->pid == p->pid)
 		return 0;
-	pr_err("pid %d fd %d: %s: a /proc file description shared with pid %d: not "
-	       "supported\n",
-	       p->pid, p->fd, df->path, df->first_pid);
+	pr_err("pid %d fd %d: %s: a /proc file in a thread's own fd table: not supported\n", p->pid,
+	       p->fd, df->path);
 	return -EOPNOTSUPP;
 }
 

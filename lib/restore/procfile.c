@@ -5,7 +5,10 @@
  * fd: in finish (procfile_restore(), before locks and credentials) the
  * one process holding it opens /proc/PID/REST itself by an injected
  * openat2 (no symlink, no magic link followed), seeks to the recorded
- * offset and dup3s it onto each of its fds on that description.  PID
+ * offset and dup3s it onto each of its fds on that description; other
+ * processes holding it (inherited over fork) take it from that one by an
+ * injected pidfd_open + pidfd_getfd (image order is preorder: the holder
+ * is done first; the taker still has our credentials, root).  PID
  * must be a process or thread of the image (checked with the image
  * alone, so /proc/1/mem of the host is never opened; with --pidns pid 1
  * is the restored root) and REST a plain relative path.  Offsets: lseek
@@ -70,30 +73,22 @@ static bool plain_rest(const char *rest)
 	return true;
 }
 
-/* The one table holding f: a process's own (no thread's).  0/-EBADMSG. */
+/* No thread's own table holds f (only processes' are set up here). */
 static int check_holders(const struct rst_image *img, const struct rst_file *f)
 {
-	size_t i, j, k, n = 0;
+	size_t i, j, k;
 
 	for (i = 0; i < img->nr_procs; i++) {
 		const struct rst_proc *c = img->procs[i];
-		const FdtableEntry *t = c->fdt;
-		bool own = t && c->task && !(c->parent && c->parent->fdt == t) &&
-			   c->task->state != TASK_STATE_DEAD;
 
-		for (k = 0; own && k < t->n_fds; k++)
-			if (t->fds[k]->file_id == f->fe->id) {
-				n++;
-				break;
-			}
 		for (j = 1; j < c->nr_threads; j++)
 			for (k = 0; c->threads[j].fdt && k < c->threads[j].fdt->n_fds; k++)
-				if (c->threads[j].fdt->fds[k]->file_id == f->fe->id)
-					n += 2;
-	}
-	if (n > 1) {
-		pr_err("image: /proc file id %u is held by more than one fd table\n", f->fe->id);
-		return -EBADMSG;
+				if (c->threads[j].fdt->fds[k]->file_id == f->fe->id) {
+					pr_err("image: /proc file id %u in a thread's own fd "
+					       "table\n",
+					       f->fe->id);
+					return -EBADMSG;
+				}
 	}
 	return 0;
 }
@@ -118,6 +113,60 @@ static int check_procfile(const struct rst_image *img, const struct rst_file *f)
 	return check_holders(img, f);
 }
 
+/*
+ * Puts description fd of c (a temporary number) onto each of c's fds on
+ * f, then closes fd unless it is one of them.  0 or -errno (logged).
+ */
+static int place_in(struct rst_proc *c, const struct rst_file *f, long fd)
+{
+	bool kept = false;
+	size_t i;
+	long r;
+
+	for (i = 0; i < c->fdt->n_fds; i++) {
+		const FdEntry *e = c->fdt->fds[i];
+
+		if (e->file_id != f->fe->id)
+			continue;
+		if (e->fd == fd)
+			r = rst_inject(c, NULL, SYS_fcntl, fd, F_SETFD, e->cloexec ? FD_CLOEXEC : 0,
+				       0, 0, 0);
+		else
+			r = rst_inject(c, NULL, SYS_dup3, fd, e->fd, e->cloexec ? O_CLOEXEC : 0, 0,
+				       0, 0);
+		kept |= e->fd == fd;
+		if (r < 0) {
+			pr_err("pid %d: %s onto fd %u: %s\n", c->pid, f->fe->path, e->fd,
+			       strerror((int)-r));
+			return (int)r;
+		}
+	}
+	r = kept ? 0 : rst_inject(c, NULL, SYS_close, fd, 0, 0, 0, 0, 0);
+	return r < 0 ? (int)r : 0;
+}
+
+/*
+ * c shares f with its first holder h (inherited over fork, passed on):
+ * c takes h's description by pidfd_open + pidfd_getfd (h is ours, c still
+ * has our credentials).  0 or -errno (logged).
+ */
+static int get_from(struct rst_proc *c, const struct rst_file *f, const struct rst_proc *h,
+		    uint32_t hfd)
+{
+	long pfd, fd;
+
+	pfd = rst_inject(c, NULL, SYS_pidfd_open, h->task->pid, 0, 0, 0, 0, 0);
+	fd = pfd < 0 ? pfd : rst_inject(c, NULL, SYS_pidfd_getfd, pfd, hfd, 0, 0, 0, 0);
+	if (pfd >= 0)
+		rst_inject(c, NULL, SYS_close, pfd, 0, 0, 0, 0, 0);
+	if (fd < 0) {
+		pr_err("pid %d: cannot take %s from pid %d: %s\n", c->pid, f->fe->path, h->pid,
+		       strerror((int)-fd));
+		return (int)fd;
+	}
+	return place_in(c, f, fd);
+}
+
 /* Opens f in c (its holder) onto each of c's fds on it.  0 or -errno. */
 static int open_in(struct rst_proc *c, const struct rst_file *f)
 {
@@ -129,9 +178,7 @@ static int open_in(struct rst_proc *c, const struct rst_file *f)
 		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	char path[PROC_PATH_MAX];
-	bool kept = false;
 	long fd, r;
-	size_t i;
 
 	snprintf(path, sizeof(path), "/proc/%u%s%s", fe->proc_pid, fe->proc_rest[0] ? "/" : "",
 		 fe->proc_rest);
@@ -148,40 +195,37 @@ static int open_in(struct rst_proc *c, const struct rst_file *f)
 		       (unsigned long long)fe->pos, r < 0 ? strerror((int)-r) : "short");
 		return r < 0 ? (int)r : -EIO;
 	}
-	for (i = 0; i < c->fdt->n_fds; i++) {
-		const FdEntry *e = c->fdt->fds[i];
+	return place_in(c, f, fd);
+}
 
-		if (e->file_id != fe->id)
-			continue;
-		if (e->fd == fd)
-			r = rst_inject(c, NULL, SYS_fcntl, fd, F_SETFD, e->cloexec ? FD_CLOEXEC : 0,
-				       0, 0, 0);
-		else
-			r = rst_inject(c, NULL, SYS_dup3, fd, e->fd, e->cloexec ? O_CLOEXEC : 0, 0,
-				       0, 0);
-		kept |= e->fd == fd;
-		if (r < 0) {
-			pr_err("pid %d: %s onto fd %u: %s\n", c->pid, path, e->fd,
-			       strerror((int)-r));
-			return (int)r;
-		}
-	}
-	r = kept ? 0 : rst_inject(c, NULL, SYS_close, fd, 0, 0, 0, 0, 0);
-	return r < 0 ? (int)r : 0;
+/* Does c's own fd table (not its parent's) hold f? */
+static bool holds(const struct rst_proc *c, const struct rst_file *f)
+{
+	size_t i;
+
+	if (!c->fdt || (c->parent && c->parent->fdt == c->fdt))
+		return false;
+	for (i = 0; i < c->fdt->n_fds; i++)
+		if (c->fdt->fds[i]->file_id == f->fe->id)
+			return true;
+	return false;
 }
 
 int procfile_restore(struct rst_proc *c)
 {
 	const struct rst_image *img = c->img;
-	uint32_t fd;
+	const struct rst_proc *h;
+	uint32_t fd = 0;
 	size_t i;
 	int ret = 0;
 
 	for (i = 0; !ret && i < img->nr_files; i++) {
 		const struct rst_file *f = &img->files[i];
 
-		if (f->kind->late && rst_file_holder(img, f->fe->id, &fd) == c)
-			ret = open_in(c, f);
+		if (!f->kind->late || !holds(c, f))
+			continue;
+		h = rst_file_holder(img, f->fe->id, &fd);
+		ret = h == c ? open_in(c, f) : h ? get_from(c, f, h, fd) : -EINVAL;
 	}
 	return ret;
 }

@@ -1,5 +1,6 @@
 #!/bin/bash
-# fds on /proc files of the tree and on namespace files
+# fds on /proc files of the tree (one description shared by parent and
+# child) and on namespace files
 # (tests/progs/procfiles.c): reopened against the restored tasks and the
 # namespaces the tree runs in, offsets kept.  Refused at dump, one line
 # each, target untouched: a /proc file of a process outside the tree, a
@@ -35,7 +36,7 @@ start_prog procfiles
 vx_track_tree "$PID"
 dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed"
-[ "$(grep -c 'FILE_PROC' "$T/show")" -eq 5 ] || fail "image shows $(grep -c FILE_PROC "$T/show") /proc files, expected 5"
+[ "$(grep -c 'FILE_PROC' "$T/show")" -eq 6 ] || fail "image shows $(grep -c FILE_PROC "$T/show") /proc files, expected 6"
 [ "$(grep -c 'FILE_NS' "$T/show")" -eq 9 ] || fail "image shows $(grep -c FILE_NS "$T/show") ns files, expected 9"
 file_index()	# PYEXPR on payload p: index among FILE records of the first match
 {

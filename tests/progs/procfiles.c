@@ -4,7 +4,8 @@
  * read 20 bytes in (the offset must be kept), /proc/PID/task/PID/comm,
  * the /proc/CHILD directory, /proc/meminfo (no process's: by path), and
  * its own ns/net, ns/pid, ns/uts, ns/ipc, ns/mnt, ns/user, ns/cgroup,
- * ns/time, ns/pid_for_children.  The child holds /proc/PARENT/status.
+ * ns/time, ns/pid_for_children.  The child holds /proc/PARENT/status,
+ * and both hold one description of /proc/PARENT/stat (inherited).
  * After "go": each /proc fd reads the restored task it names (the child's
  * stat starts with the child's pid, status continues at byte 20), each ns
  * fd is on the namespace the process is in now, and the child checks its
@@ -40,8 +41,11 @@ static void on_usr2(int sig)
 	(void)sig;
 }
 
-/* The child: holds its parent's status, checks it on SIGUSR2. */
-static void child(pid_t parent)
+/*
+ * The child: holds its parent's status, and (inherited) the parent's
+ * /proc/PID/stat description at offset 5; checks both on SIGUSR2.
+ */
+static void child(pid_t parent, int shared)
 {
 	char buf[256];
 	sigset_t set;
@@ -57,12 +61,18 @@ static void child(pid_t parent)
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? n : 0] = '\0';
 	snprintf(buf + 128, 64, "\nPid:\t%d\n", parent);
-	_exit(n > 0 && strstr(buf, buf + 128) ? 0 : 3);
+	if (n <= 0 || !strstr(buf, buf + 128))
+		_exit(3);
+	n = pread(shared, buf, 64, 0);
+	snprintf(buf + 128, 64, "%d (", parent);
+	if (n <= 0 || strncmp(buf, buf + 128, strlen(buf + 128)))
+		_exit(4);
+	_exit(lseek(shared, 0, SEEK_CUR) == 5 ? 0 : 5);
 }
 
 int main(int argc, char **argv)
 {
-	int stat_fd, status_fd, comm_fd, dir_fd, mem_fd, nsfd[NNS], st;
+	int stat_fd, status_fd, comm_fd, dir_fd, mem_fd, nsfd[NNS], st, shared;
 	char buf[4096], want[64];
 	struct stat s1, s2;
 	struct sigaction sa;
@@ -90,11 +100,14 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	shared = open_fmt(O_RDONLY, "/proc/%ld/stat", pid, 0);
+	if (read(shared, buf, 5) != 5)
+		prog_fail("read: %s", strerror(errno));
 	kid = fork();
 	if (kid < 0)
 		prog_fail("fork: %s", strerror(errno));
 	if (!kid)
-		child(pid);
+		child(pid, shared);
 	sigwait(&set, &st);
 	stat_fd = open_fmt(O_RDONLY, "/proc/%ld/stat", kid, 0);
 	status_fd = open_fmt(O_RDONLY, "/proc/%ld/status", pid, 0);
@@ -134,6 +147,7 @@ int main(int argc, char **argv)
 		      (unsigned long)s1.st_ino, (unsigned long)s2.st_ino);
 	}
 	CHECK((fcntl(status_fd, F_GETFL) & O_ACCMODE) == O_RDONLY, "status fd flags");
+	CHECK(lseek(shared, 0, SEEK_CUR) == 5, "shared stat fd not at 5");
 	kill(kid, SIGUSR2);
 	CHECK(waitpid(kid, &st, 0) == kid && WIFEXITED(st) && !WEXITSTATUS(st),
 	      "the child's /proc/%d/status fd failed its check (status %#x)", pid, st);
