@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 
 #define LOG_PREFIX "dump/procfile: "
 #include "log.h"
@@ -32,10 +34,16 @@ static dev_t proc_dev(void)
 	return dev;
 }
 
+/* A /proc/NUMBER path on a procfs (ours, or another /proc mount). */
 static bool is_procfile(const struct fd_probe *p)
 {
-	return !strncmp(p->link, "/proc/", 6) && isdigit((unsigned char)p->link[6]) &&
-	       p->st.st_dev == proc_dev();
+	struct statfs sf;
+
+	if (strncmp(p->link, "/proc/", 6) || !isdigit((unsigned char)p->link[6]))
+		return false;
+	if (p->st.st_dev == proc_dev())
+		return true;
+	return p->local >= 0 && !fstatfs(p->local, &sf) && sf.f_type == PROC_SUPER_MAGIC;
 }
 
 /* Is rest a plain relative path (no empty, "." or ".." component)? */
@@ -63,6 +71,12 @@ static int dump_procfile(struct dump_op *op, struct fd_probe *p, struct dump_fil
 	pid_t v = 0;
 
 	df->e.kind = FILE_KIND__FILE_PROC;
+	if (p->st.st_dev != proc_dev()) {
+		pr_err("pid %d fd %d: %s: a /proc file of another /proc mount (another pid "
+		       "namespace): not supported\n",
+		       p->pid, p->fd, p->link);
+		return -EOPNOTSUPP;
+	}
 	pid = strtol(p->link + 6, &end, 10);
 	if (*end && *end != '/') {
 		pr_err("pid %d fd %d: %s: not a /proc/PID path\n", p->pid, p->fd, p->link);
