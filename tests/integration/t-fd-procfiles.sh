@@ -6,8 +6,9 @@
 # each, target untouched: a /proc file of a process outside the tree, a
 # namespace the tree is not in.  Refused at restore: crafted images that
 # name a /proc file of a task not in the image (/proc/1/environ), or a
-# host process's /proc file as a plain file or through "..".  Also
-# restored with --pidns.
+# host process's /proc file as a plain file or through "..".  Refused at
+# dump too: a /proc file seen through another /proc mount.  Also restored
+# with --pidns.
 . "$(dirname "$0")/lib.sh"
 require_cr
 EDIT=$VX_BUILD/tests/fuzz/edit-image
@@ -31,6 +32,21 @@ expect_dump_refused "a namespace the tree is not in" "namespace uts:\[[0-9]+\] i
 go_and_check
 rm -f "$OUT"
 kill "$OUTSIDE" "$FOREIGN"
+
+# A task in a pid namespace of its own with its own /proc: its fd reads
+# /proc/1/stat through a /proc mount that is not ours.
+( unshare -p -f -m --mount-proc "$PROGS/procfiles" "$T/out2" outside 1 \
+	</dev/null >"$T/prog2.out" 2>&1 & echo $! >"$T/unshare.pid" )
+USH=$(cat "$T/unshare.pid")
+vx_track "$USH"
+vx_wait_line "$T/out2" '^ready$' 20 || fail "procfiles in its own pid namespace did not get ready"
+PID=$(pgrep -P "$USH")
+[ -n "$PID" ] || fail "no child of unshare $USH"
+vx_track "$PID"
+vx_remember
+expect_dump_refused "a /proc file of another /proc mount" "a /proc file of another /proc mount"
+kill -9 "$PID"
+vx_wait_gone "$PID" 10 || fail "procfiles $PID did not die"
 
 start_prog procfiles
 vx_track_tree "$PID"
