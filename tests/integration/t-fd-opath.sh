@@ -2,10 +2,14 @@
 # O_PATH fds (tests/progs/opath.c): a dangling symlink and a symlink to a
 # file held themselves (O_PATH|O_NOFOLLOW), a file and a directory; each
 # comes back on the same inode with its flags, the symlinks not followed.
-# Then a crafted image cannot use an O_PATH record to reach a host
-# process's /proc directory.
+# An O_PATH fd on a removed file is refused at dump; crafted O_PATH
+# records (write flags, O_DIRECTORY on a symlink) at restore.
 . "$(dirname "$0")/lib.sh"
 require_cr
+start_prog opath removed
+expect_dump_refused "an O_PATH fd on a removed file" "O_PATH fd on .*/opath.d/file, which has no name now"
+go_and_check
+rm -rf "$OUT" "$T/opath.d"
 start_prog opath
 dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed"

@@ -5,7 +5,9 @@
  * file), on a regular file, and on a directory (O_DIRECTORY), each with
  * its flags.  Work directory: OUTFILE's directory (the harness's mktemp).
  * After "go": every fd is on the same inode as before, with the same
- * flags, and readlinkat(fd, "") gives each symlink's target.
+ * flags, and readlinkat(fd, "") gives each symlink's target.  Mode
+ * "removed" (argv[2]): the file is unlinked while its O_PATH fd stays
+ * (refused at dump).
  */
 #include <libgen.h>
 #include <limits.h>
@@ -61,6 +63,8 @@ int main(int argc, char **argv)
 			prog_fail("open %s: %s", path[i], strerror(errno));
 		flags[i] = fl(f[i].fd);
 	}
+	if (argc > 2 && !strcmp(argv[2], "removed") && unlink(path[2]))
+		prog_fail("unlink %s: %s", path[2], strerror(errno));
 	prog_ready();
 	prog_wait_go();
 	for (i = 0; i < NFDS; i++) {
@@ -83,7 +87,7 @@ int main(int argc, char **argv)
 	      "symlink fd does not read its target");
 	snprintf(buf, sizeof(buf), "/proc/self/fd/%d", f[2].fd);
 	fd = open(buf, O_RDONLY);
-	CHECK(fd >= 0 && read(fd, buf, 4) == 4 && !memcmp(buf, "data", 4),
+	CHECK(argc > 2 || (fd >= 0 && read(fd, buf, 4) == 4 && !memcmp(buf, "data", 4)),
 	      "cannot read the file through its O_PATH fd");
 	fd = openat(f[3].fd, "sub", O_CREAT | O_WRONLY, 0600);
 	CHECK(fd >= 0, "openat on the directory O_PATH fd: %s", strerror(errno));
