@@ -52,7 +52,7 @@ start_prog procfiles
 vx_track_tree "$PID"
 dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed"
-[ "$(grep -c 'FILE_PROC' "$T/show")" -eq 6 ] || fail "image shows $(grep -c FILE_PROC "$T/show") /proc files, expected 6"
+[ "$(grep -c 'FILE_PROC' "$T/show")" -eq 8 ] || fail "image shows $(grep -c FILE_PROC "$T/show") /proc files, expected 8"
 [ "$(grep -c 'FILE_NS' "$T/show")" -eq 9 ] || fail "image shows $(grep -c FILE_NS "$T/show") ns files, expected 9"
 file_index()	# PYEXPR on payload p: index among FILE records of the first match
 {

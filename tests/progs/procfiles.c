@@ -5,7 +5,8 @@
  * the /proc/CHILD directory, /proc/meminfo (no process's: by path), and
  * its own ns/net, ns/pid, ns/uts, ns/ipc, ns/mnt, ns/user, ns/cgroup,
  * ns/time, ns/pid_for_children.  The child holds /proc/PARENT/status,
- * and both hold one description of /proc/PARENT/stat (inherited).
+ * and both hold one description of /proc/PARENT/stat (inherited).  A
+ * second thread's /proc/PID/task/TID/stat and /proc/TID/status too.
  * After "go": each /proc fd reads the restored task it names (the child's
  * stat starts with the child's pid, status continues at byte 20), each ns
  * fd is on the namespace the process is in now, and the child checks its
@@ -15,6 +16,8 @@
  * outside the tree, "foreign-ns PID" opens /proc/PID/ns/uts of a process
  * in another uts namespace.
  */
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "prog.h"
@@ -34,6 +37,18 @@ static int open_fmt(int flags, const char *fmt, long a, long b)
 	if (fd < 0)
 		prog_fail("open %s: %s", path, strerror(errno));
 	return fd;
+}
+
+static volatile pid_t thread_tid;
+
+/* A second thread: its tid, then waits forever. */
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	thread_tid = (pid_t)syscall(SYS_gettid);
+	for (;;)
+		pause();
+	return NULL;
 }
 
 static void on_usr2(int sig)
@@ -72,7 +87,8 @@ static void child(pid_t parent, int shared)
 
 int main(int argc, char **argv)
 {
-	int stat_fd, status_fd, comm_fd, dir_fd, mem_fd, nsfd[NNS], st, shared;
+	int stat_fd, status_fd, comm_fd, dir_fd, mem_fd, nsfd[NNS], st, shared, tfd, tfd2;
+	pthread_t th;
 	char buf[4096], want[64];
 	struct stat s1, s2;
 	struct sigaction sa;
@@ -109,6 +125,12 @@ int main(int argc, char **argv)
 	if (!kid)
 		child(pid, shared);
 	sigwait(&set, &st);
+	if (pthread_create(&th, NULL, thread_main, NULL))
+		prog_fail("pthread_create");
+	while (!thread_tid)
+		usleep(1000);
+	tfd = open_fmt(O_RDONLY, "/proc/%ld/task/%ld/stat", pid, thread_tid);
+	tfd2 = open_fmt(O_RDONLY, "/proc/%ld/status", thread_tid, 0);
 	stat_fd = open_fmt(O_RDONLY, "/proc/%ld/stat", kid, 0);
 	status_fd = open_fmt(O_RDONLY, "/proc/%ld/status", pid, 0);
 	comm_fd = open_fmt(O_RDONLY, "/proc/%ld/task/%ld/comm", pid, pid);
@@ -148,6 +170,14 @@ int main(int argc, char **argv)
 	}
 	CHECK((fcntl(status_fd, F_GETFL) & O_ACCMODE) == O_RDONLY, "status fd flags");
 	CHECK(lseek(shared, 0, SEEK_CUR) == 5, "shared stat fd not at 5");
+	n = pread(tfd, buf, 64, 0);
+	snprintf(want, sizeof(want), "%d (", thread_tid);
+	CHECK(n > 0 && !strncmp(buf, want, strlen(want)), "task/%d/stat reads '%.20s'", thread_tid,
+	      n > 0 ? buf : strerror(errno));
+	n = pread(tfd2, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof(want), "\nPid:\t%d\n", thread_tid);
+	CHECK(n > 0 && strstr(buf, want), "/proc/%d/status is not the thread's", thread_tid);
 	kill(kid, SIGUSR2);
 	CHECK(waitpid(kid, &st, 0) == kid && WIFEXITED(st) && !WEXITSTATUS(st),
 	      "the child's /proc/%d/status fd failed its check (status %#x)", pid, st);
