@@ -418,7 +418,18 @@ int plan_pages(struct dump_task *t);
 int dump_pages(struct dump_op *op, struct dump_task *t);
 
 /* files.c */
+struct fd_probe;
 int collect_fds(struct dump_op *op, struct dump_task *t);
+/*
+ * The tree task whose host pid or tid is pid, its image number in *v (0
+ * if the image cannot name it); NULL if none (fown.c).
+ */
+const struct dump_task *dump_tree_task(const struct dump_op *op, pid_t pid, pid_t *v);
+/* F_GETOWN_EX/F_GETSIG of p's description into df (fown.c).  0/-errno. */
+int fown_dump(struct dump_op *op, const struct fd_probe *p, struct dump_file *df);
+/* A /proc file description met again in a thread's own table: refused. */
+int procfile_check_holder(const struct dump_op *op, const struct dump_file *df,
+			  const struct fd_probe *p);
 int write_fdtables(struct dump_op *op, struct dump_task *t);
 int files_add_maponly(struct dump_files *f, const char *path, const struct stat *s,
 		      const char *deleted_src, uint32_t *id);

@@ -12,6 +12,9 @@
 #include "dump/dump.h"
 
 #define DUMP_FD_KINDS(K) \
+	K(nsfile)        \
+	K(procfile)      \
+	K(opath)         \
 	K(socket)        \
 	K(eventfd)       \
 	K(anon)          \

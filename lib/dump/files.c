@@ -463,18 +463,20 @@ static int collect_fd(struct dump_op *op, struct dump_fdtable *fdt, struct fd_pr
 	df = files_new(&op->files);
 	if (!df || inode_insert(in, pos, df->e.id))
 		return -ENOMEM;
-	df->local_fd = steal_fd(&p->local);
 	df->first_pid = p->pid;
 	df->first_fd = p->fd;
 	fill_stat(&df->e, &p->st);
 	PB_SET(&df->e, flags, p->fi.flags & ~(uint32_t)O_CLOEXEC);
 	PB_SET(&df->e, pos, p->fi.pos);
-	ret = k->dump(op, p, df);
+	ret = fown_dump(op, p, df);
+	df->local_fd = steal_fd(&p->local);
+	ret = ret ?: k->dump(op, p, df);
 	PB_SET(&df->e, kind, df->e.kind);
 	if (ret)
 		return ret;
 out_entry:
-	ret = locks_note_fd(op, p->pid, p->fd, fdt->files_id, df, p->fdinfo);
+	ret = procfile_check_holder(op, df, p);
+	ret = ret ?: locks_note_fd(op, p->pid, p->fd, fdt->files_id, df, p->fdinfo);
 	return ret ?: add_fd_entry(fdt, p, df->e.id);
 }
 

@@ -35,6 +35,7 @@ struct dump_lock {
 	uint32_t files_id; /* the fd table that takes it (POSIX: owns it) */
 	pid_t pid;	   /* the task holding that table */
 	int fd;		   /* its fd on file_id */
+	bool refused;	   /* refused (said once): not written, not checked */
 };
 
 /* Why restore cannot take l again, or NULL. */
@@ -109,12 +110,15 @@ static int note_lock(struct dump_op *op, const struct proc_lock *l, pid_t pid, i
 	struct dump_lock *d, *nv;
 	char text[128];
 
+	d = find_lock(op, l, df->e.id, files_id);
+	if (d && d->refused)
+		return 0; /* said once, for the first fd showing it */
 	if (why) {
 		lock_text(l, text, sizeof(text));
 		pr_err("pid %d fd %d (%s): %s: %s\n", pid, fd, df->path, text, why);
-		return -EOPNOTSUPP;
 	}
-	d = find_lock(op, l, df->e.id, files_id);
+	if (d && why)
+		return -EOPNOTSUPP;
 	if (d) { /* a lease is taken again by the process that took it */
 		if (l->cls == PROC_LOCK_LEASE && d->pid != l->pid && pid == l->pid)
 			goto out_holder;
@@ -127,6 +131,9 @@ static int note_lock(struct dump_op *op, const struct proc_lock *l, pid_t pid, i
 	d = &nv[op->n_locks++];
 	d->pl = *l;
 	d->file_id = df->e.id;
+	d->refused = why != NULL;
+	if (why)
+		return -EOPNOTSUPP;
 out_holder:
 	d->files_id = files_id;
 	d->pid = pid;
@@ -252,6 +259,8 @@ int locks_check(struct dump_op *op)
 	int ret;
 
 	for (i = 0; i < op->n_locks; i++) {
+		if (op->locks[i].refused)
+			continue;
 		ret = check_owner(op, &op->locks[i]);
 		if (ret)
 			return ret;

@@ -268,7 +268,7 @@ static int run_checks(struct rst_image *img, const struct plan_check *checks, si
 static const struct plan_check image_checks[] = {
 	{ check_cpu, NULL },	    { NULL, read_our_areas },	    { NULL, check_procs },
 	{ check_fd_numbers, NULL }, { fd_kinds_check_image, NULL }, { locks_check_plan, NULL },
-	{ ghost_check_cwds, NULL }, { NULL, helpers_plan }, /* sessions and groups (fork.c) */
+	{ ghost_check_cwds, NULL }, { fown_check_plan, NULL },  { NULL, helpers_plan }, /* sessions and groups (fork.c) */
 	{ NULL, layout_plan },
 };
 

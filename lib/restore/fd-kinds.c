@@ -22,6 +22,9 @@
 	K(memfd)        \
 	K(eventfd)      \
 	K(blk)          \
+	K(opath)        \
+	K(procfile)     \
+	K(nsfile)       \
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;

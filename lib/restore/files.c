@@ -29,7 +29,8 @@
 /* Descriptions are opened above the pool, then moved to pool_fd(). */
 #define TEMP_BASE(img) ((img)->temp_base)
 #define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)
-#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+/* O_ASYNC is set by fown.c, through the fd whose number signals carry */
+#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 
 /*
  * Moves fd (closed) onto the lowest free number above the pool, where a
@@ -173,6 +174,8 @@ static int place_fds(struct rst_proc *proc, const bool keep[3])
 		const FdEntry *e = proc->fdt->fds[i];
 		struct rst_file *f = plan_file(proc->img, e->file_id);
 
+		if (f->kind->late)
+			continue; /* opened in finish, by this process (procfile.c) */
 		if (!(e->fd <= 2 && keep[e->fd])) {
 			if (f->stage_fd < 0) {
 				pr_err("fd %u: pipe end missing from the image\n", e->fd);

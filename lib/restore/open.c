@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
@@ -24,7 +26,8 @@
 #include "log.h"
 #include "restore/restore.h"
 
-#define NEVER_FLAGS (O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_PATH | O_NOFOLLOW)
+/* O_ASYNC: set later by fown.c (an open with it would make that a no-op) */
+#define NEVER_FLAGS (O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_PATH | O_NOFOLLOW | O_ASYNC)
 
 /* The st_mode type a record of this kind must find. */
 static mode_t kind_type(const FileEntry *fe)
@@ -59,22 +62,27 @@ static const char *type_name(mode_t type)
 }
 
 /* O_PATH handle on path, no symlink followed anywhere.  fd or -errno. */
-static int open_path_handle(const char *path)
+static int open_path_handle(const char *path, int extra)
 {
 	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC | extra,
 		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd;
 
 	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS)
-		fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC | extra);
 	return fd < 0 ? -errno : (int)fd;
 }
 
-/* Does st match what fe recorded?  0, or -ESTALE/-EPERM (logged). */
-static int check_recorded(const FileEntry *fe, const struct stat *st)
+/*
+ * Does st match what fe recorded?  any_dev: the device may differ (a
+ * procfs of another mount: --pidns mounts its own /proc, whose files that
+ * are no process's keep their inode numbers).  0, or -ESTALE/-EPERM
+ * (logged).
+ */
+static int check_recorded(const FileEntry *fe, const struct stat *st, bool any_dev)
 {
 	mode_t want = kind_type(fe);
 
@@ -87,7 +95,8 @@ static int check_recorded(const FileEntry *fe, const struct stat *st)
 		       type_name(st->st_mode), type_name(want));
 		return -EPERM;
 	}
-	if ((fe->has_ino && fe->ino != st->st_ino) || (fe->has_dev && fe->dev != st->st_dev)) {
+	if ((fe->has_ino && fe->ino != st->st_ino) ||
+	    (fe->has_dev && fe->dev != st->st_dev && !any_dev)) {
 		pr_err("%s was replaced since the dump (inode %llu, was %llu)\n", fe->path,
 		       (unsigned long long)st->st_ino, (unsigned long long)fe->ino);
 		return -ESTALE;
@@ -114,42 +123,84 @@ int rst_check_recorded(const FileEntry *fe)
 		pr_err("image: file id %u: no absolute path to check\n", fe->id);
 		return -EINVAL;
 	}
-	h = open_path_handle(fe->path);
+	h = open_path_handle(fe->path, 0);
 	if (h < 0) {
 		pr_err("cannot find %s: %s\n", fe->path,
 		       h == -ELOOP ? "a symlink on the way (not followed)" : strerror(-h));
 		return h;
 	}
-	ret = fstat(h, &st) ? -errno : check_recorded(fe, &st);
+	ret = fstat(h, &st) ? -errno : check_recorded(fe, &st, false);
 	if (ret && ret != -EPERM && ret != -ESTALE)
 		pr_err("cannot stat %s: %s\n", fe->path, strerror(-ret));
 	close(h);
 	return ret;
 }
 
-int rst_open_recorded(const FileEntry *fe, int flags)
+/*
+ * A handle h on procfs may only be a file that belongs to no process: a
+ * path "/proc/NAME/..." written plainly, NAME not a number (a process's
+ * directory: those are FILE_PROC records, opened against the restored
+ * task, procfile.c), so that no record can reach /proc/1/mem or a host
+ * process's files.  0 or -EPERM (logged).
+ */
+static int check_procfs(const FileEntry *fe, int h, bool *on_proc)
 {
-	char self[40];
+	const char *p = fe->path;
+	struct statfs sf;
+
+	*on_proc = !fstatfs(h, &sf) && sf.f_type == PROC_SUPER_MAGIC;
+	if (!*on_proc)
+		return 0;
+	if (!strncmp(p, "/proc/", 6) && p[6] >= 'a' && p[6] <= 'z' && !strstr(p, "//") &&
+	    !strstr(p, "/./") && !strstr(p, "/../"))
+		return 0;
+	pr_err("image: file id %u: %s is a /proc file of a process, not a plain file: not "
+	       "opening it\n",
+	       fe->id, p);
+	return -EPERM;
+}
+
+/*
+ * The recorded object of fe as an O_PATH handle (extra: more open flags),
+ * checked.  fd or -errno (logged).
+ */
+static int open_checked_handle(const FileEntry *fe, int extra)
+{
+	bool on_proc = false;
 	struct stat st;
-	int h, fd, ret;
+	int h, ret;
 
 	if (!fe->path || fe->path[0] != '/') {
 		pr_err("image: file id %u: no absolute path to open\n", fe->id);
 		return -EINVAL;
 	}
-	h = open_path_handle(fe->path);
+	h = open_path_handle(fe->path, extra);
 	if (h < 0) {
 		pr_err("cannot open %s: %s\n", fe->path,
 		       h == -ELOOP ? "a symlink on the way (not followed)" : strerror(-h));
 		return h;
 	}
-	ret = fstat(h, &st) ? -errno : check_recorded(fe, &st);
+	ret = check_procfs(fe, h, &on_proc);
+	if (!ret && fstat(h, &st)) {
+		ret = -errno;
+		pr_err("cannot stat %s: %s\n", fe->path, strerror(-ret));
+	}
+	ret = ret ?: check_recorded(fe, &st, on_proc);
 	if (ret) {
-		if (ret != -EPERM && ret != -ESTALE)
-			pr_err("cannot stat %s: %s\n", fe->path, strerror(-ret));
 		close(h);
 		return ret;
 	}
+	return h;
+}
+
+int rst_open_recorded(const FileEntry *fe, int flags)
+{
+	char self[40];
+	int h, fd, ret;
+
+	h = open_checked_handle(fe, 0);
+	if (h < 0)
+		return h;
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", h);
 	fd = open(self, (flags & ~NEVER_FLAGS) | O_NOCTTY);
 	ret = fd < 0 ? -errno : fd;
@@ -157,4 +208,30 @@ int rst_open_recorded(const FileEntry *fe, int flags)
 		pr_err("cannot open %s: %s\n", fe->path, strerror(errno));
 	close(h);
 	return ret;
+}
+
+/*
+ * The kernel keeps only O_PATH, O_NOFOLLOW and O_DIRECTORY of an O_PATH
+ * open.  With O_NOFOLLOW recorded the handle itself is the fd (a symlink
+ * stays the symlink); without it (an fd that followed its path) the
+ * checked handle is reopened through /proc/self/fd with O_PATH, which
+ * gives the same object (the kernel does not follow a symlink reached
+ * through that magic link) without O_NOFOLLOW in its flags.
+ */
+int rst_open_opath(const FileEntry *fe)
+{
+	int dir = fe->flags & O_DIRECTORY, h, fd;
+	char self[40];
+
+	h = open_checked_handle(fe, dir);
+	if (h < 0 || (fe->flags & O_NOFOLLOW))
+		return h;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", h);
+	fd = open(self, O_PATH | O_CLOEXEC | dir);
+	if (fd < 0) {
+		fd = -errno;
+		pr_err("cannot open %s: %s\n", fe->path, strerror(-fd));
+	}
+	close(h);
+	return fd;
 }

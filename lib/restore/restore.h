@@ -91,6 +91,7 @@ struct rst_fd_kind {
 	const char *name;
 	mode_t type; /* S_IF* a path reopened must be; 0: as recorded */
 	bool stdio;  /* may take vxrestore's own fd 0-2 (a terminal) */
+	bool late;   /* no pool fd: opened by its holder in finish (procfile.c) */
 	int (*check_image)(const struct rst_image *img, const struct rst_file *f);
 	int (*check_host)(const struct rst_image *img, const struct rst_file *f);
 	int (*open)(const struct rst_image *img, struct rst_file *f);
@@ -377,6 +378,11 @@ int files_restore(struct rst_proc *proc);
  */
 int rst_open_recorded(const FileEntry *fe, int flags);
 int rst_check_recorded(const FileEntry *fe);
+/*
+ * open.c: an O_PATH fd on the object fe names (a symlink itself too),
+ * with fe's O_PATH flags, checked as rst_open_recorded does.  fd/-errno.
+ */
+int rst_open_opath(const FileEntry *fe);
 
 /* fd-kinds.c: the kind table and the stages that run its hooks */
 const struct rst_fd_kind *rst_fd_kind(uint32_t kind);
@@ -480,6 +486,15 @@ void rshm_free(struct rst_image *img);
 /* locks.c: file locks, taken again by each process that held them */
 int locks_check_plan(const struct rst_image *img);
 int locks_restore(struct rst_proc *c);
+
+/* procfile.c: /proc/PID files, opened by their holder in finish */
+int procfile_restore(struct rst_proc *c);
+/* fown.c: owners and signals of descriptions (F_SETOWN_EX, F_SETSIG, O_ASYNC) */
+int fown_check_plan(const struct rst_image *img);
+int fown_restore(struct rst_proc *c);
+/* The process that holds description file_id first (image order), its
+ * lowest fd there in *fd; NULL if no live process has it (fown.c). */
+struct rst_proc *rst_file_holder(const struct rst_image *img, uint32_t file_id, uint32_t *fd);
 
 /* timers.c */
 int timers_restore(struct rst_proc *proc);

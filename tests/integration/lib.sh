@@ -573,3 +573,22 @@ vx_guard_unchecked()
 	[ -n "$VX_GUARD_SNAP" ] || return 0
 	echo "# guard: snapshot of $VX_GUARD_PID at its dump never compared (no restored copy seen)"
 }
+
+# expect_dump_refused WHAT PATTERN: vxdump of $PID must exit 1 with one
+# refusal line matching the grep -E PATTERN and the summary line, leave no
+# image, and leave $PID running as it was (then "go" lets it finish).
+expect_dump_refused()
+{
+	local what=$1 pat=$2 st
+	"$VXDUMP" -o "$T/refused.img" "$PID" >"$T/dump.out" 2>"$T/dump.err"
+	st=$?
+	[ "$st" = 1 ] || fail "vxdump of $what exited $st, expected 1: $(head -n 3 "$T/dump.err")"
+	[ "$(wc -l <"$T/dump.err")" = 2 ] ||
+		fail "vxdump of $what: expected a refusal and a summary, got: $(head -n 4 "$T/dump.err")"
+	head -n 1 "$T/dump.err" | grep -Eq -- "$pat" ||
+		fail "vxdump of $what: the refusal does not say '$pat': $(head -n 1 "$T/dump.err")"
+	[ ! -e "$T/refused.img" ] || fail "vxdump of $what left an image"
+	vx_alive "$PID" && [ "$(vx_starttime "$PID")" = "$ORIG_START" ] ||
+		fail "$PID gone after the refused dump of $what"
+	log "$what refused at dump: $(head -n 1 "$T/dump.err")"
+}

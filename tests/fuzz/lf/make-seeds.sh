@@ -71,6 +71,9 @@ seed counter counter
 seed counter-plain counter -- --compress none
 seed fds fds
 seed eventfd eventfd
+seed opath opath
+seed procfiles procfiles
+seed fown fown
 seed tree-sessions tree-sessions
 seed thread-basic thread-basic
 seed seccomp seccomp
