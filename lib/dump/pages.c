@@ -66,6 +66,7 @@ struct page_region {
 /* State of the page pass: the batch being filled and the open run. */
 struct page_ctx {
 	struct dump_op *op;
+	const struct dump_task *t;
 	pid_t pid;
 	uint32_t mm_id;
 	int pagemap_fd, mem_fd;
@@ -164,11 +165,22 @@ static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t a
 }
 
 /*
+ * A zero page of a private file area is data: dropping it, or a zero range
+ * (MADV_DONTNEED at restore), would let the file's bytes show through.
+ */
+static bool zero_is_data(const struct page_ctx *pc, uint32_t area)
+{
+	return !pc->shmem_id && area < pc->t->mm->n_vmas &&
+	       pc->t->mm->vmas[area].kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+/*
  * Adds the non-zero pages of a block (buf offset off, address addr) to
  * runs; a zero page where the parent's copy would show becomes a zero range.
  */
 static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len, uint32_t area)
 {
+	bool keep_zero = zero_is_data(pc, area);
 	size_t p;
 	int ret;
 
@@ -179,7 +191,7 @@ static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len
 	}
 	pc->run_area = area;
 	for (p = 0; p < len; p += PAGE_SZ) {
-		if (page_is_zero(pc->buf + off + p)) {
+		if (!keep_zero && page_is_zero(pc->buf + off + p)) {
 			ret = close_run(pc);
 			if (!ret && pc->parent_has[(off + p) / PAGE_SZ])
 				ret = zero_add(pc, addr + p, PAGE_SZ, area);
@@ -752,6 +764,7 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 	if (!pc)
 		return -ENOMEM;
 	pc->op = op;
+	pc->t = t;
 	pc->pid = t->pid;
 	pc->mm_id = t->mm->mm_id;
 	pc->have_scan = true;
