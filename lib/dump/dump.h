@@ -134,6 +134,8 @@ struct remote_task {
 	uint32_t dumpable;
 	bool child_subreaper;
 	bool thp_disable;
+	uint32_t mlockall;	/* VXCR_MCL_*: mlockall() flags that last */
+	bool mlockall_unknown; /* MCL_FUTURE seen, MCL_ONFAULT not knowable */
 };
 
 struct dump_vma {
@@ -145,6 +147,8 @@ struct dump_vma {
 	uint32_t shmem_id;
 	bool sysv;    /* a SysV segment (shmat): pv.ino is its shmid */
 	uint8_t *cow; /* inherited area: enum cow_page per page, else NULL */
+	uint64_t *guards; /* guard regions: start, end pairs (vma_entry.guards) */
+	size_t n_guards;  /* entries in guards (twice the ranges) */
 };
 
 struct dump_mm {
@@ -405,6 +409,7 @@ void shmem_free(struct dump_op *op);
 /* pages.c */
 int plan_pages(struct dump_task *t);
 int dump_pages(struct dump_op *op, struct dump_task *t);
+int collect_guards(pid_t pid, struct dump_vma *v);
 
 /* files.c */
 int collect_fds(struct dump_op *op, struct dump_task *t);

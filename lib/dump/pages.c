@@ -56,10 +56,12 @@ struct page_region {
 #define PAGE_IS_PRESENT (1ull << 3)
 #define PAGE_IS_SWAPPED (1ull << 4)
 #define PAGE_IS_PFNZERO (1ull << 5)
+#define PAGE_IS_GUARD (1ull << 8) /* 6.14+: a guard region (MADV_GUARD_INSTALL) */
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61)
+#define PM_GUARD (1ull << 58) /* 6.14+: a guard region marker (also PM_SWAPPED) */
 #define PM_PFN_MASK ((1ull << 55) - 1)
 #define PM_HAS (PM_PRESENT | PM_SWAPPED)
 
@@ -345,8 +347,9 @@ static int batch_add(struct page_ctx *pc, uint64_t start, uint64_t end)
  * PAGEMAP_SCAN over one area.  Returns 0, -errno (logged), or -ENOTTY /
  * -EINVAL (not logged) when the kernel lacks the ioctl.
  */
-static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end)
+static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end, bool guards)
 {
+	uint64_t skip = PAGE_IS_FILE | PAGE_IS_PFNZERO | (guards ? PAGE_IS_GUARD : 0);
 	struct page_region reg[SCAN_REGIONS];
 	struct pm_scan_arg a;
 	long n, i;
@@ -359,8 +362,8 @@ static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end)
 		a.end = end;
 		a.vec = (uintptr_t)reg;
 		a.vec_len = SCAN_REGIONS;
-		a.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		a.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		a.category_inverted = skip;
+		a.category_mask = skip;
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		n = ioctl(pc->pagemap_fd, PAGEMAP_SCAN_IOCTL, &a);
@@ -402,7 +405,8 @@ static int scan_area_pagemap(struct page_ctx *pc, uint64_t start, uint64_t end)
 			return -EIO;
 		}
 		for (i = 0; i < n; i++) {
-			bool want = (ent[i] & (PM_PRESENT | PM_SWAPPED)) && !(ent[i] & PM_FILE);
+			bool want = (ent[i] & (PM_PRESENT | PM_SWAPPED)) &&
+				    !(ent[i] & (PM_FILE | PM_GUARD));
 			uint64_t a = addr + i * PAGE_SZ;
 
 			if (want && !run)
@@ -431,7 +435,7 @@ static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE && !v->pv.anon_kb && !v->pv.swap_kb)
 		return 0; /* nothing but file pages (smaps read while frozen) */
 	if (pc->have_scan) {
-		ret = scan_area(pc, v->pv.start, v->pv.end);
+		ret = scan_area(pc, v->pv.start, v->pv.end, v->pv.vmflags & PROC_VMF_GU);
 		if (ret == -ENOTTY || ret == -EINVAL) {
 			pr_debug("PAGEMAP_SCAN unusable (%s): reading pagemap\n", strerror(-ret));
 			pc->have_scan = false;
@@ -585,7 +589,13 @@ enum cow_page {
 
 static enum cow_page cow_classify(uint64_t c, uint64_t p, bool file)
 {
-	bool p_anon = (p & PM_HAS) && !(p & PM_FILE);
+	bool p_anon;
+
+	if (c & PM_GUARD)
+		return COW_SAME; /* a guard of the child's: reinstalled, never read */
+	if (p & PM_GUARD)
+		p = 0; /* the child removed the guard: as if never there */
+	p_anon = (p & PM_HAS) && !(p & PM_FILE);
 
 	if ((c & PM_PRESENT) && (p & PM_PRESENT) && (c & PM_PFN_MASK) &&
 	    (c & PM_PFN_MASK) == (p & PM_PFN_MASK))
@@ -789,5 +799,85 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 		close(pc->mem_fd);
 	free(pc->buf);
 	free(pc);
+	return ret;
+}
+
+/* Appends guard range [s, e) to v->guards, merging with the last one. */
+static int guard_add(struct dump_vma *v, uint64_t s, uint64_t e)
+{
+	uint64_t *ng;
+
+	if (v->n_guards && v->guards[v->n_guards - 1] == s) {
+		v->guards[v->n_guards - 1] = e;
+		return 0;
+	}
+	ng = realloc(v->guards, (v->n_guards + 2) * sizeof(*ng));
+	if (!ng)
+		return -ENOMEM;
+	v->guards = ng;
+	v->guards[v->n_guards++] = s;
+	v->guards[v->n_guards++] = e;
+	return 0;
+}
+
+/* Guard ranges of v from /proc/PID/pagemap entries (PM_GUARD). */
+static int guards_from_pagemap(pid_t pid, int fd, struct dump_vma *v)
+{
+	uint64_t ent[PAGEMAP_CHUNK], addr;
+	size_t n, i;
+	int ret = 0;
+
+	for (addr = v->pv.start; !ret && addr < v->pv.end; addr += n * PAGE_SZ) {
+		n = (v->pv.end - addr) / PAGE_SZ;
+		if (n > PAGEMAP_CHUNK)
+			n = PAGEMAP_CHUNK;
+		ret = read_pagemap(pid, fd, ent, addr, n);
+		for (i = 0; !ret && i < n; i++)
+			if (ent[i] & PM_GUARD)
+				ret = guard_add(v, addr + i * PAGE_SZ, addr + (i + 1) * PAGE_SZ);
+	}
+	return ret;
+}
+
+/*
+ * The guard regions (MADV_GUARD_INSTALL) of area v of frozen pid, which
+ * smaps marks "gu": PAGEMAP_SCAN for PAGE_IS_GUARD, or pagemap's PM_GUARD
+ * bit.  They are recorded, never read (reading one fails with EIO), and
+ * reinstalled at restore.  0 or -errno (logged).
+ */
+int collect_guards(pid_t pid, struct dump_vma *v)
+{
+	struct page_region reg[SCAN_REGIONS];
+	uint64_t start = v->pv.start;
+	struct pm_scan_arg a;
+	long n, i;
+	int fd, ret = 0;
+
+	ret = open_proc(pid, "pagemap", &fd);
+	while (!ret && start < v->pv.end) {
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.start = start;
+		a.end = v->pv.end;
+		a.vec = (uintptr_t)reg;
+		a.vec_len = SCAN_REGIONS;
+		a.category_mask = PAGE_IS_GUARD;
+		a.return_mask = PAGE_IS_GUARD;
+		n = ioctl(fd, PAGEMAP_SCAN_IOCTL, &a);
+		if (n < 0) {
+			ret = guards_from_pagemap(pid, fd, v);
+			break;
+		}
+		for (i = 0; !ret && i < n; i++)
+			ret = guard_add(v, reg[i].start, reg[i].end);
+		if (a.walk_end <= start)
+			break;
+		start = a.walk_end;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		pr_err("pid %d: cannot list the guard regions of %lx-%lx: %s\n", pid,
+		       (unsigned long)v->pv.start, (unsigned long)v->pv.end, strerror(-ret));
 	return ret;
 }

@@ -423,6 +423,8 @@ long rst_inject(struct rst_proc *proc, const char *what, long nr, unsigned long 
 int mem_restore_layout(struct rst_proc *proc);
 int mem_restore_layout_child(struct rst_proc *c);
 int mem_restore_finish(struct rst_proc *proc);
+int mem_check_vma(const VmaEntry *v);
+int mem_check_mm(const MmEntry *mm);
 int pages_restore(struct rst_proc *proc);
 /* One page record, its prefix apart from its bytes (the dump's vet has
  * them so, restore splits what it reads). */

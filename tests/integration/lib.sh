@@ -341,6 +341,27 @@ expect_refused_by()
 	log "$what refused: $(cat "$T/refused.err")"
 }
 
+# expect_dump_refused WHAT PATTERN: vxdump of $PID must exit 1 with one
+# refusal line matching PATTERN and the summary line, leave no image, and
+# leave the target running (same start time).
+expect_dump_refused()
+{
+	local what=$1 pat=$2 st
+	"$VXDUMP" -o "$T/refused.img" "$PID" >"$T/refused.out" 2>"$T/refused.err"
+	st=$?
+	[ "$st" = 1 ] || fail "$what: vxdump exited $st, expected 1: $(head -n 3 "$T/refused.err")"
+	[ "$(wc -l <"$T/refused.err")" = 2 ] ||
+		fail "$what: expected a refusal and a summary, got: $(head -n 4 "$T/refused.err")"
+	head -n 1 "$T/refused.err" | grep -Eq -- "$pat" ||
+		fail "$what: refusal does not say '$pat': $(cat "$T/refused.err")"
+	tail -n 1 "$T/refused.err" | grep -q "cannot be checkpointed: nothing was dumped" ||
+		fail "$what: no summary line: $(tail -n 1 "$T/refused.err")"
+	[ ! -e "$T/refused.img" ] || fail "$what: vxdump left an image"
+	vx_alive "$PID" && [ "$(vx_starttime "$PID")" = "$ORIG_START" ] ||
+		fail "$what: target $PID gone after the refused dump"
+	log "$what refused: $(head -n 1 "$T/refused.err")"
+}
+
 # Standard case: start a prog, dump, check the pid is gone, restore in the
 # background, send "go", check PASS and vxrestore's exit status, and that
 # restore did not modify the image.
