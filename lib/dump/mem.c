@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 
 #define LOG_PREFIX "dump/mem: "
@@ -103,8 +104,10 @@ static const char *kind_of(struct dump_vma *v)
 		v->kind = is_shmem_name(pv) ? VMA_KIND__VMA_SHMEM : VMA_KIND__VMA_FILE_SHARED;
 	else if (!pv->ino && (!pv->name[0] || starts_with(pv->name, "[anon:")))
 		v->kind = VMA_KIND__VMA_ANON;
+	else if (pv->deleted && starts_with(pv->name, "/memfd:"))
+		v->kind = VMA_KIND__VMA_SHMEM; /* private: the memfd under its own COW pages */
 	else if (pv->deleted && is_shmem_name(pv))
-		return "a private mapping of a memfd or shared memory object is not supported";
+		return "a private mapping of a shared memory object is not supported";
 	else if (pv->ino && pv->name[0] == '/')
 		v->kind = VMA_KIND__VMA_FILE_PRIVATE;
 	else
@@ -151,6 +154,10 @@ static int vma_file(struct dump_op *op, pid_t pid, struct dump_vma *v)
 		pr_perror("pid %d: cannot stat the file behind %lx-%lx (%s)", pid,
 			  (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
 		return ret;
+	}
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5) && !v->pv.shared) {
+		v->kind = VMA_KIND__VMA_ANON; /* MAP_PRIVATE of /dev/zero: anonymous memory */
+		return 0;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		pr_err("pid %d: memory area %lx-%lx maps %s, not a regular file: not supported\n",

@@ -167,13 +167,17 @@ static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t a
 }
 
 /*
- * A zero page of a private file area is data: dropping it, or a zero range
+ * A zero page of a private file area (or private memfd mapping) is data:
+ * dropping it, or a zero range
  * (MADV_DONTNEED at restore), would let the file's bytes show through.
  */
 static bool zero_is_data(const struct page_ctx *pc, uint32_t area)
 {
-	return !pc->shmem_id && area < pc->t->mm->n_vmas &&
-	       pc->t->mm->vmas[area].kind == VMA_KIND__VMA_FILE_PRIVATE;
+	const struct dump_vma *v = area < pc->t->mm->n_vmas ? &pc->t->mm->vmas[area] : NULL;
+
+	return !pc->shmem_id && v &&
+	       (v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+		(v->kind == VMA_KIND__VMA_SHMEM && !v->pv.shared));
 }
 
 /*
@@ -432,7 +436,8 @@ static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 {
 	int ret = -ENOTTY;
 
-	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE && !v->pv.anon_kb && !v->pv.swap_kb)
+	if ((v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM) &&
+	    !v->pv.anon_kb && !v->pv.swap_kb)
 		return 0; /* nothing but file pages (smaps read while frozen) */
 	if (pc->have_scan) {
 		ret = scan_area(pc, v->pv.start, v->pv.end, v->pv.vmflags & PROC_VMF_GU);
@@ -537,6 +542,10 @@ static int shmem_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 		if (fd >= 0) {
 			pc->shmem_delta = 0;
 			ret = shmem_read_range(pc, fd, lo, end);
+		} else if (!v->pv.shared) { /* the mapping shows its own copies */
+			pr_perror("pid %d: cannot open the memfd behind %lx-%lx", pc->pid,
+				  (unsigned long)v->pv.start, (unsigned long)v->pv.end);
+			ret = -EIO;
 		} else { /* through the mapping (may populate holes) */
 			pc->shmem_delta = v->pv.pgoff - v->pv.start;
 			ret = batch_add(pc, v->pv.start + (lo - v->pv.pgoff),
@@ -752,6 +761,8 @@ static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t, const 
 	case VMA_KIND__VMA_SHMEM:
 		ret = flush_batch(pc);
 		ret = ret ?: shmem_area_pages(pc, v);
+		if (!ret && !v->pv.shared) /* a private memfd mapping: its own copies too */
+			ret = private_area_pages(pc, v);
 		break;
 	default:
 		return 0; /* file-shared, vdso, vvar, vsyscall: never stored */

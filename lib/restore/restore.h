@@ -138,6 +138,7 @@ struct rst_shmem {
 	uint64_t size;
 	bool memfd; /* a memfd (fd or /memfd: mapping) */
 	bool sysv_mapped;
+	bool private_mapped; /* some area maps it MAP_PRIVATE (a memfd's copies) */
 	unsigned mappers; /* independent mappings (not inherited) */
 	bool pooled;	  /* a memfd on pool_fd, mapped from it */
 	int pool_fd;
