@@ -173,14 +173,15 @@ int mem_check_mm(const MmEntry *mm)
 }
 
 /*
- * Guard regions of v, before its pages: what an inherited area (parent)
- * brought is removed first; an area flagged "gu" without guards gets one
+ * Guard regions of v, before its pages: what an inherited area brought
+ * from the parent is removed (the child may have written where the
+ * parent has a guard); a fresh area flagged "gu" without guards gets one
  * installed and removed on its first page (nothing is there yet) so its
- * VmFlags match.  0 or -errno.
+ * VmFlags match.  The recorded guards come at the end (guard_install()).
+ * 0 or -errno.
  */
-static int guard_one(struct rst_proc *proc, const VmaEntry *v, const VmaEntry *parent)
+static int guard_prepare(struct rst_proc *proc, const VmaEntry *v, const VmaEntry *parent)
 {
-	size_t i;
 	long r = 0;
 
 	if (parent && (parent->madv & VXCR_MADV_GUARD))
@@ -192,6 +193,19 @@ static int guard_one(struct rst_proc *proc, const VmaEntry *v, const VmaEntry *p
 		r = r ?: rst_inject(proc, "madvise(MADV_GUARD_REMOVE)", SYS_madvise, v->start,
 				    RST_PAGE, MADV_GUARD_REMOVE_VXCR, 0, 0, 0);
 	}
+	return r < 0 ? (int)r : 0;
+}
+
+/*
+ * The recorded guard regions of v, once its pages are in (pages of a
+ * shared object may go in through this mapping; the image holds none in
+ * a guard) and before any lock.  0 or -errno.
+ */
+static int guard_install(struct rst_proc *proc, const VmaEntry *v)
+{
+	size_t i;
+	long r = 0;
+
 	for (i = 0; r >= 0 && i < v->n_guards; i += 2)
 		r = rst_inject(proc, "madvise(MADV_GUARD_INSTALL)", SYS_madvise, v->guards[i],
 			       v->guards[i + 1] - v->guards[i], MADV_GUARD_INSTALL_VXCR, 0, 0, 0);
@@ -321,7 +335,7 @@ int mem_restore_layout(struct rst_proc *proc)
 	for (i = 0; !ret && i < proc->nr_vmas; i++)
 		ret = proc->vmas[i]->madv ? advise_one(proc, proc->vmas[i]) : 0;
 	for (i = 0; !ret && i < proc->nr_vmas; i++)
-		ret = guard_one(proc, proc->vmas[i], NULL);
+		ret = guard_prepare(proc, proc->vmas[i], NULL);
 	for (i = 0; !ret && i < proc->nr_vmas; i++)
 		ret = name_one(proc, proc->vmas[i]);
 	return ret;
@@ -410,7 +424,7 @@ int mem_restore_layout_child(struct rst_proc *c)
 		if (!ret && v->madv)
 			ret = advise_one(c, v);
 		if (!ret)
-			ret = guard_one(c, v, pv);
+			ret = guard_prepare(c, v, pv);
 		if (!ret && !pv)
 			ret = name_one(c, v);
 	}
@@ -499,7 +513,7 @@ static int set_mm_map(struct rst_proc *proc)
 }
 
 /*
- * Locks and seals, once the whole tree is built and its pages are in
+ * Guards, locks and seals, once the whole tree is built and its pages are in
  * (a lock populates, a seal forbids the munmap/mprotect restore still
  * does), and before the credentials: mlock2() runs while the process has
  * our CAP_IPC_LOCK, so RLIMIT_MEMLOCK and a later change of uid do not
@@ -511,6 +525,8 @@ static int lock_and_seal(struct rst_proc *proc)
 	size_t i;
 	long r = 0;
 
+	for (i = 0; r >= 0 && i < proc->nr_vmas; i++)
+		r = guard_install(proc, proc->vmas[i]);
 	for (i = 0; r >= 0 && i < proc->nr_vmas; i++) {
 		const VmaEntry *v = proc->vmas[i];
 
