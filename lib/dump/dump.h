@@ -134,7 +134,7 @@ struct remote_task {
 	uint32_t dumpable;
 	bool child_subreaper;
 	bool thp_disable;
-	uint32_t mlockall;	/* VXCR_MCL_*: mlockall() flags that last */
+	uint32_t mlockall;     /* VXCR_MCL_*: mlockall() flags that last */
 	bool mlockall_unknown; /* MCL_FUTURE seen, MCL_ONFAULT not knowable */
 };
 
@@ -145,8 +145,8 @@ struct dump_vma {
 	uint64_t madv;	    /* VXCR_MADV_* */
 	uint32_t file_id;
 	uint32_t shmem_id;
-	bool sysv;    /* a SysV segment (shmat): pv.ino is its shmid */
-	uint8_t *cow; /* inherited area: enum cow_page per page, else NULL */
+	bool sysv;	  /* a SysV segment (shmat): pv.ino is its shmid */
+	uint8_t *cow;	  /* inherited area: enum cow_page per page, else NULL */
 	uint64_t *guards; /* guard regions: start, end pairs (vma_entry.guards) */
 	size_t n_guards;  /* entries in guards (twice the ranges) */
 };

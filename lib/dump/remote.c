@@ -367,7 +367,8 @@ static int remote_env_init(struct remote_env *env, struct dump_task *t, struct i
 		pr_warn("pid %d: looking for rt_sigreturn code: %s\n", t->pid, strerror(-ret));
 	ret = inject_find_vdso_gadget(t->pid, &env->vdso_gadget);
 	if (ret)
-		pr_err("pid %d: no syscall instruction to inject with: %s\n", t->pid, strerror(-ret));
+		pr_err("pid %d: no syscall instruction to inject with: %s\n", t->pid,
+		       strerror(-ret));
 	return ret;
 }
 

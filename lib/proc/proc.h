@@ -48,8 +48,8 @@ struct proc_vma {
 	bool deleted;	/* name ended in " (deleted)"; stripped from name */
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
-	char *name;	  /* path, [heap], [anon:x] ... or "" (malloc'ed) */
-	uint32_t vmflags; /* PROC_VMF_* */
+	char *name;	    /* path, [heap], [anon:x] ... or "" (malloc'ed) */
+	uint32_t vmflags;   /* PROC_VMF_* */
 	char other_flag[3]; /* first VmFlag neither known nor derived, or "" */
 	uint64_t rss_kb, anon_kb, swap_kb;
 };

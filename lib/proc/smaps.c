@@ -27,8 +27,9 @@ static const struct {
  * accounting, soft-dirty): anything else not in vmflag_codes is reported in
  * proc_vma.other_flag so the dump can refuse what it cannot restore.
  */
-static const char derived_flags[][3] = { "rd", "wr", "ex", "sh", "mr", "mw",
-					 "me", "ms", "ac", "sd" };
+static const char derived_flags[][3] = {
+	"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "ac", "sd"
+};
 
 static bool vmflag_is(const char *p, const char *code)
 {

@@ -190,8 +190,9 @@ static int guard_prepare(struct rst_proc *proc, const VmaEntry *v, const VmaEntr
 	if (!r && !parent && (v->madv & VXCR_MADV_GUARD) && !v->n_guards) {
 		r = rst_inject(proc, "madvise(MADV_GUARD_INSTALL)", SYS_madvise, v->start, RST_PAGE,
 			       MADV_GUARD_INSTALL_VXCR, 0, 0, 0);
-		r = r ?: rst_inject(proc, "madvise(MADV_GUARD_REMOVE)", SYS_madvise, v->start,
-				    RST_PAGE, MADV_GUARD_REMOVE_VXCR, 0, 0, 0);
+		r = r	  ?:
+			    rst_inject(proc, "madvise(MADV_GUARD_REMOVE)", SYS_madvise, v->start,
+				       RST_PAGE, MADV_GUARD_REMOVE_VXCR, 0, 0, 0);
 	}
 	return r < 0 ? (int)r : 0;
 }
@@ -217,8 +218,10 @@ static const struct {
 	uint64_t bit;
 	int advice;
 } unadvise_map[] = {
-	{ VXCR_MADV_DONTDUMP, MADV_DODUMP },	 { VXCR_MADV_MERGEABLE, MADV_UNMERGEABLE },
-	{ VXCR_MADV_RANDOM, MADV_NORMAL },	 { VXCR_MADV_SEQUENTIAL, MADV_NORMAL },
+	{ VXCR_MADV_DONTDUMP, MADV_DODUMP },
+	{ VXCR_MADV_MERGEABLE, MADV_UNMERGEABLE },
+	{ VXCR_MADV_RANDOM, MADV_NORMAL },
+	{ VXCR_MADV_SEQUENTIAL, MADV_NORMAL },
 };
 
 /*

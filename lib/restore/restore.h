@@ -139,8 +139,8 @@ struct rst_shmem {
 	bool memfd; /* a memfd (fd or /memfd: mapping) */
 	bool sysv_mapped;
 	bool private_mapped; /* some area maps it MAP_PRIVATE (a memfd's copies) */
-	unsigned mappers; /* independent mappings (not inherited) */
-	bool pooled;	  /* a memfd on pool_fd, mapped from it */
+	unsigned mappers;    /* independent mappings (not inherited) */
+	bool pooled;	     /* a memfd on pool_fd, mapped from it */
 	int pool_fd;
 	const FileEntry *file;	  /* FILE_MEMFD entry, if any */
 	const SysvShmEntry *sysv; /* SysV segment, if any */
