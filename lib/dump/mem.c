@@ -88,6 +88,8 @@ static const char *vmflags_refused(const struct proc_vma *pv)
 		return "hugetlb areas are not supported";
 	if (pv->vmflags & PROC_VMF_DE)
 		return "a kernel's or driver's mapping (VM_DONTEXPAND) is not supported";
+	if (pv->pkey)
+		return "memory protection keys (pkey_mprotect) are not supported";
 	if (pv->other_flag[0])
 		return other_flag_why;
 	return NULL;

@@ -51,6 +51,7 @@ struct proc_vma {
 	char *name;	    /* path, [heap], [anon:x] ... or "" (malloc'ed) */
 	uint32_t vmflags;   /* PROC_VMF_* */
 	char other_flag[3]; /* first VmFlag neither known nor derived, or "" */
+	uint32_t pkey;	    /* ProtectionKey (0 where the CPU has none) */
 	uint64_t rss_kb, anon_kb, swap_kb;
 };
 

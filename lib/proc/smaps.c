@@ -141,6 +141,8 @@ static void parse_vma_field(const char *line, struct proc_vma *v)
 		v->anon_kb = kb;
 	else if (field_kb(line, "Swap:", &kb))
 		v->swap_kb = kb;
+	else if (field_kb(line, "ProtectionKey:", &kb))
+		v->pkey = (uint32_t)kb;
 }
 
 static int vma_list_grow(struct proc_vma_list *l, size_t *cap)

@@ -91,6 +91,7 @@ static void test_smaps_vmflags(void)
 	CU_ASSERT_EQUAL_FATAL(proc_parse_smaps("1000-2000 rw-p 00000000 00:00 0\n"
 					       "VmFlags: rd wr mr mw me lo lf rr sl gu ac sd \n"
 					       "3000-4000 rw-p 00000000 00:00 0\n"
+					       "ProtectionKey:         3\n"
 					       "VmFlags: rd wr sr ht ui mm de zz qq \n",
 					       &l),
 			      0);
@@ -101,6 +102,8 @@ static void test_smaps_vmflags(void)
 	CU_ASSERT_EQUAL(l.v[1].vmflags, PROC_VMF_SR | PROC_VMF_HT | PROC_VMF_UI | PROC_VMF_MM |
 						PROC_VMF_DE);
 	CU_ASSERT_STRING_EQUAL(l.v[1].other_flag, "zz");
+	CU_ASSERT_EQUAL(l.v[0].pkey, 0);
+	CU_ASSERT_EQUAL(l.v[1].pkey, 3);
 	proc_vma_list_free(&l);
 }
 
