@@ -168,8 +168,8 @@ static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t a
 
 /*
  * A zero page of a private file area (or private memfd mapping) is data:
- * dropping it, or a zero range
- * (MADV_DONTNEED at restore), would let the file's bytes show through.
+ * dropping it, or a zero range (MADV_DONTNEED at restore), would let the
+ * file's bytes show through.
  */
 static bool zero_is_data(const struct page_ctx *pc, uint32_t area)
 {
