@@ -157,11 +157,9 @@ static int vma_file(struct dump_op *op, pid_t pid, struct dump_vma *v)
 			  (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
 		return ret;
 	}
-	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5) && !v->pv.shared) {
-		v->kind = VMA_KIND__VMA_ANON; /* MAP_PRIVATE of /dev/zero: anonymous memory */
-		return 0;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	/* MAP_PRIVATE of /dev/zero: anonymous memory that maps shows as /dev/zero */
+	if (!S_ISREG(st.st_mode) &&
+	    !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5) && !v->pv.shared)) {
 		pr_err("pid %d: memory area %lx-%lx maps %s, not a regular file: not supported\n",
 		       pid, (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
 		return -EOPNOTSUPP;

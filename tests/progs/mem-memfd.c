@@ -106,8 +106,31 @@ static long verify_file_page(const char *p, long i)
 	return -1;
 }
 
+/* The name maps shows for the area at addr ("" if none). */
+static void maps_name(const void *addr, char *out, size_t size)
+{
+	static char maps[1 << 20];
+	char *line, *save = NULL;
+	unsigned long s, e;
+	int name_at;
+
+	out[0] = '\0';
+	if (prog_read_file("/proc/self/maps", maps, sizeof(maps)) < 0)
+		return;
+	for (line = strtok_r(maps, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		name_at = 0;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &s, &e, &name_at) >= 2 &&
+		    s == (unsigned long)addr) {
+			snprintf(out, size, "%s", name_at ? line + name_at : "");
+			return;
+		}
+	}
+}
+
 static void check_parent(void)
 {
+	char name[256];
+
 	long i;
 
 	for (i = 0; i < 8; i++) {
@@ -141,6 +164,11 @@ static void check_parent(void)
 	}
 	CHECK(prog_verify(zshared, 2 * psz, 6) < 0, "P: shared /dev/zero");
 	CHECK(prog_verify(zpriv + psz, psz, 7) < 0 && !zpriv[0], "P: private /dev/zero");
+	maps_name(zpriv, name, sizeof(name));
+	CHECK(!strcmp(name, "/dev/zero"), "P: private /dev/zero area shows as '%s'", name);
+	maps_name(zshared, name, sizeof(name));
+	CHECK(!strcmp(name, "/dev/zero (deleted)"), "P: shared /dev/zero area shows as '%s'",
+	      name);
 }
 
 __attribute__((noreturn)) static void child_main(int up, int down)
