@@ -86,6 +86,8 @@ static const char *vmflags_refused(const struct proc_vma *pv)
 		return "shadow stacks are not supported yet";
 	if (pv->vmflags & PROC_VMF_HT)
 		return "hugetlb areas are not supported";
+	if ((pv->vmflags & PROC_VMF_DP) && (pv->shared || pv->ino))
+		return "a droppable mapping that is not anonymous is not supported";
 	if (pv->vmflags & PROC_VMF_DE)
 		return "a kernel's or driver's mapping (VM_DONTEXPAND) is not supported";
 	if (pv->pkey)
@@ -178,6 +180,8 @@ static int fill_vma(struct dump_op *op, struct dump_task *t, size_t idx)
 	if (ret)
 		return ret;
 	v->flags = v->pv.shared ? MAP_SHARED : MAP_PRIVATE;
+	if (v->pv.vmflags & PROC_VMF_DP)
+		v->flags = VXCR_MAP_DROPPABLE; /* a map type of its own */
 	if (v->pv.vmflags & PROC_VMF_GD)
 		v->flags |= MAP_GROWSDOWN;
 	/* huge sparse areas (ASan's shadow) need it again, or overcommit refuses */

@@ -38,6 +38,7 @@
 #define PROC_VMF_HT (1u << 20) /* hugetlb */
 #define PROC_VMF_UI (1u << 21) /* userfaultfd minor */
 #define PROC_VMF_MM (1u << 22) /* VM_MIXEDMAP (device) */
+#define PROC_VMF_DP (1u << 23) /* VM_DROPPABLE (MAP_DROPPABLE, Linux 6.11+) */
 
 /* One memory area of /proc/PID/smaps. */
 struct proc_vma {

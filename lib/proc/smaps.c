@@ -19,7 +19,7 @@ static const struct {
 	{ "pf", PROC_VMF_PF }, { "um", PROC_VMF_UM }, { "uw", PROC_VMF_UW }, { "lo", PROC_VMF_LO },
 	{ "ss", PROC_VMF_SS }, { "nr", PROC_VMF_NR }, { "lf", PROC_VMF_LF }, { "rr", PROC_VMF_RR },
 	{ "sr", PROC_VMF_SR }, { "sl", PROC_VMF_SL }, { "gu", PROC_VMF_GU }, { "de", PROC_VMF_DE },
-	{ "ht", PROC_VMF_HT }, { "ui", PROC_VMF_UI }, { "mm", PROC_VMF_MM },
+	{ "ht", PROC_VMF_HT }, { "ui", PROC_VMF_UI }, { "mm", PROC_VMF_MM }, { "dp", PROC_VMF_DP },
 };
 
 /*

@@ -85,7 +85,8 @@ static int map_one(struct rst_proc *proc, const VmaEntry *v)
 
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON:
-		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		flags |= (v->flags & VXCR_MAP_DROPPABLE ? VXCR_MAP_DROPPABLE : MAP_PRIVATE) |
+			 MAP_ANONYMOUS;
 		break;
 	case VMA_KIND__VMA_SHMEM:
 		flags |= MAP_SHARED | MAP_ANONYMOUS;
@@ -148,6 +149,9 @@ int mem_check_vma(const VmaEntry *v)
 		why = "guard regions without the guard flag";
 	else if (v->n_guards % 2)
 		why = "an odd number of guard bounds";
+	else if ((v->flags & VXCR_MAP_DROPPABLE) &&
+		 (v->kind != VMA_KIND__VMA_ANON || (v->flags & (MAP_SHARED | MAP_PRIVATE))))
+		why = "a droppable area that is not anonymous and private";
 	for (i = 0; !why && i < v->n_guards; i += 2) {
 		if ((v->guards[i] | v->guards[i + 1]) & (RST_PAGE - 1) || v->guards[i] < prev ||
 		    v->guards[i] >= v->guards[i + 1] || v->guards[i + 1] > v->end)

@@ -5,7 +5,9 @@
  * (hg), NOHUGEPAGE (nh), MERGEABLE (mg, when KSM is there), a sealed area
  * (mseal, sl) with contents, and in a forked child an area whose RANDOM
  * and DONTDUMP it undid (MADV_NORMAL, MADV_DODUMP) after inheriting them.
- * A sealed area must still refuse munmap and mprotect after restore.
+ * A sealed area must still refuse munmap and mprotect after restore.  A
+ * MAP_DROPPABLE area (Linux 6.11+, "dp") keeps its flags and contents (the
+ * kernel may drop its pages under memory pressure; the test has none).
  */
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -36,6 +38,8 @@ static long psz;
 static char *areas[NR_AREAS];
 static char before[NR_AREAS][256];
 static int have[NR_AREAS];
+static char *drop;
+static char drop_before[256];
 
 static void record(void)
 {
@@ -43,6 +47,8 @@ static void record(void)
 
 	for (i = 0; i < NR_AREAS; i++)
 		vmflags_of(areas[i], before[i], sizeof(before[i]));
+	if (drop)
+		vmflags_of(drop, drop_before, sizeof(drop_before));
 }
 
 static void check(const char *who)
@@ -59,6 +65,12 @@ static void check(const char *who)
 		CHECK(prog_verify(areas[i], 4 * psz, 10 + i) < 0 ||
 			      (!strcmp(who, "C") && advs[i].advice == MADV_WIPEONFORK),
 		      "%s: %s area: contents", who, advs[i].name);
+	}
+	if (drop && strcmp(who, "C")) {
+		vmflags_of(drop, now, sizeof(now));
+		CHECK(!strcmp(now, drop_before), "%s: droppable area: VmFlags '%s', were '%s'",
+		      who, now, drop_before);
+		CHECK(prog_verify(drop, 2 * psz, 30) < 0, "%s: droppable area: contents", who);
 	}
 	if (have[8]) {
 		CHECK(mprotect(areas[8], psz, PROT_READ) != 0 && errno == EPERM,
@@ -112,7 +124,16 @@ int main(int argc, char **argv)
 		have[i] = 1;
 	}
 	madvise(areas[9], 4 * psz, MADV_DONTDUMP);
+	drop = mmap(NULL, 2 * psz, PROT_READ | PROT_WRITE, 0x08 /* MAP_DROPPABLE */ | MAP_ANONYMOUS,
+		    -1, 0);
+	if (drop == MAP_FAILED) {
+		fprintf(stderr, "mem-madvise: MAP_DROPPABLE not available: %s\n", strerror(errno));
+		drop = NULL;
+	} else {
+		prog_fill(drop, 2 * psz, 30);
+	}
 	record();
+	CHECK(!drop || vmflags_has(drop_before, "dp"), "no dp in '%s'", drop_before);
 	for (i = 0; i < NR_AREAS; i++)
 		CHECK(!have[i] || vmflags_has(before[i], advs[i].flag), "%s: no %s in '%s'",
 		      advs[i].name, advs[i].flag, before[i]);

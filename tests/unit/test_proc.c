@@ -92,7 +92,7 @@ static void test_smaps_vmflags(void)
 					       "VmFlags: rd wr mr mw me lo lf rr sl gu ac sd \n"
 					       "3000-4000 rw-p 00000000 00:00 0\n"
 					       "ProtectionKey:         3\n"
-					       "VmFlags: rd wr sr ht ui mm de zz qq \n",
+					       "VmFlags: rd wr sr ht ui mm de dp zz qq \n",
 					       &l),
 			      0);
 	CU_ASSERT_EQUAL_FATAL(l.n, 2);
@@ -100,7 +100,7 @@ static void test_smaps_vmflags(void)
 						PROC_VMF_GU);
 	CU_ASSERT_STRING_EQUAL(l.v[0].other_flag, "");
 	CU_ASSERT_EQUAL(l.v[1].vmflags, PROC_VMF_SR | PROC_VMF_HT | PROC_VMF_UI | PROC_VMF_MM |
-						PROC_VMF_DE);
+						PROC_VMF_DE | PROC_VMF_DP);
 	CU_ASSERT_STRING_EQUAL(l.v[1].other_flag, "zz");
 	CU_ASSERT_EQUAL(l.v[0].pkey, 0);
 	CU_ASSERT_EQUAL(l.v[1].pkey, 3);

@@ -158,6 +158,10 @@ struct img_data_prefix {
 #define VXCR_MADV_GUARD 0x800	    /* may hold guard regions ("gu"): vma_entry.guards */
 #define VXCR_MADV_KNOWN 0xfff	    /* every bit this version restores */
 
+/* vma_entry.flags: MAP_DROPPABLE (Linux 6.11+, "dp"), a map type instead of
+ * MAP_PRIVATE; only for VMA_ANON */
+#define VXCR_MAP_DROPPABLE 0x08
+
 /* mm_entry.mlockall: the MCL_* flags of mlockall() that outlive the call */
 #define VXCR_MCL_FUTURE 0x2  /* MCL_FUTURE: new areas are locked */
 #define VXCR_MCL_ONFAULT 0x4 /* MCL_ONFAULT: ... on fault; needs FUTURE */
