@@ -318,8 +318,8 @@ int collect_mm(struct dump_op *op, struct dump_task *t)
 		return -ENOMEM;
 	t->mm->mm_id = t->index;
 	if (t->rt.mlockall_unknown) {
-		pr_err("pid %d: mlockall(MCL_FUTURE) whose MCL_ONFAULT cannot be told (no page "
-		       "could be mapped under its RLIMIT_MEMLOCK): not supported\n",
+		pr_err("pid %d: mlockall(MCL_FUTURE) whose MCL_ONFAULT cannot be told (no probe "
+		       "page could be mapped, e.g. over its RLIMIT_MEMLOCK): not supported\n",
 		       t->pid);
 		return -EOPNOTSUPP;
 	}
