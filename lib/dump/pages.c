@@ -669,7 +669,8 @@ static bool inherits(const struct dump_task *t, const struct dump_vma *v)
 	VmaEntry pe, ce;
 	size_t i;
 
-	if (!pm || (v->kind != VMA_KIND__VMA_ANON && v->kind != VMA_KIND__VMA_FILE_PRIVATE))
+	if (!pm || (v->kind != VMA_KIND__VMA_ANON && v->kind != VMA_KIND__VMA_FILE_PRIVATE &&
+		    !(v->kind == VMA_KIND__VMA_SHMEM && !v->pv.shared)))
 		return false;
 	for (i = 0; i < pm->n_vmas; i++) {
 		const struct dump_vma *p = &pm->vmas[i];
@@ -697,7 +698,7 @@ static int read_pagemap(pid_t pid, int fd, uint64_t *ent, uint64_t addr, size_t 
 /* Classifies every page of inherited area v of t against t's parent. */
 static int plan_area(const struct dump_task *t, struct dump_vma *v, int fd, int pfd, uint64_t *pm)
 {
-	bool file = v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	bool file = v->kind != VMA_KIND__VMA_ANON; /* private file or memfd mapping */
 	size_t total = (v->pv.end - v->pv.start) / PAGE_SZ, done, n, i;
 	uint64_t addr;
 	int ret = 0;
@@ -762,7 +763,7 @@ static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t, const 
 		ret = flush_batch(pc);
 		ret = ret ?: shmem_area_pages(pc, v);
 		if (!ret && !v->pv.shared) /* a private memfd mapping: its own copies too */
-			ret = private_area_pages(pc, v);
+			ret = v->cow ? cow_area_pages(pc, v) : private_area_pages(pc, v);
 		break;
 	default:
 		return 0; /* file-shared, vdso, vvar, vsyscall: never stored */

@@ -171,12 +171,35 @@ static void check_parent(void)
 	      name);
 }
 
+/* The child's private A: page 1 zeroed and page 2 copied by it, page 3 the parent's zero copy. */
+static void check_child_a(void)
+{
+	static const long pages[] = { 0, 1, 2, 3, 4, 5, 7 };
+	size_t k;
+
+	for (k = 0; k < sizeof(pages) / sizeof(pages[0]); k++) {
+		long i = pages[k];
+
+		if (i == 1 || i == 3)
+			check_a_page("C: private A", priv_a, i, 0, 1);
+		else if (i == 2)
+			check_a_page("C: private A", priv_a, i, 20, 0);
+		else if (i == 5)
+			check_a_page("C: private A", priv_a, i, 3, 0);
+		else
+			CHECK(verify_file_page(priv_a + i * psz, i) < 0, "C: private A page %ld", i);
+	}
+}
+
 __attribute__((noreturn)) static void child_main(int up, int down)
 {
 	char c;
 
+	memset(priv_a + psz, 0, psz);
+	prog_fill(priv_a + 2 * psz, psz, 20);
 	tree_send_ready(up);
 	prog_wait_go();
+	check_child_a();
 	CHECK(prog_verify(zshared, 2 * psz, 6) < 0, "C: shared /dev/zero");
 	CHECK(prog_verify(zpriv + psz, psz, 7) < 0, "C: private /dev/zero");
 	prog_fill(zshared + 3 * psz, psz, 11); /* for the parent */
