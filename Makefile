@@ -182,7 +182,7 @@ fuzz-cov: all
 		LIBS_EXT="$(LIBS_EXT) -fprofile-instr-generate" fuzz-bins
 	tests/fuzz/lf/coverage.sh $(FUZZ_BUILD) $(FUZZ_BUILD)-cov
 
-$(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h tests/progs/tree.h
+$(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/prog.h tests/progs/tree.h tests/progs/mem-vmflags.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $< -lm
 

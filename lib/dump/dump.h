@@ -135,6 +135,8 @@ struct remote_task {
 	uint32_t dumpable;
 	bool child_subreaper;
 	bool thp_disable;
+	uint32_t mlockall;     /* VXCR_MCL_*: mlockall() flags that last */
+	bool mlockall_unknown; /* MCL_FUTURE seen, MCL_ONFAULT not knowable */
 };
 
 struct dump_vma {
@@ -144,8 +146,10 @@ struct dump_vma {
 	uint64_t madv;	    /* VXCR_MADV_* */
 	uint32_t file_id;
 	uint32_t shmem_id;
-	bool sysv;    /* a SysV segment (shmat): pv.ino is its shmid */
-	uint8_t *cow; /* inherited area: enum cow_page per page, else NULL */
+	bool sysv;	  /* a SysV segment (shmat): pv.ino is its shmid */
+	uint8_t *cow;	  /* inherited area: enum cow_page per page, else NULL */
+	uint64_t *guards; /* guard regions: start, end pairs (vma_entry.guards) */
+	size_t n_guards;  /* entries in guards (twice the ranges) */
 };
 
 struct dump_mm {
@@ -416,6 +420,7 @@ void shmem_free(struct dump_op *op);
 /* pages.c */
 int plan_pages(struct dump_task *t);
 int dump_pages(struct dump_op *op, struct dump_task *t);
+int collect_guards(pid_t pid, struct dump_vma *v);
 
 /* files.c */
 struct fd_probe;

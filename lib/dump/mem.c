@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 
 #define LOG_PREFIX "dump/mem: "
@@ -38,6 +39,9 @@ static const struct {
 	{ PROC_VMF_DD, VXCR_MADV_DONTDUMP },   { PROC_VMF_DC, VXCR_MADV_DONTFORK },
 	{ PROC_VMF_HG, VXCR_MADV_HUGEPAGE },   { PROC_VMF_NH, VXCR_MADV_NOHUGEPAGE },
 	{ PROC_VMF_WF, VXCR_MADV_WIPEONFORK }, { PROC_VMF_MG, VXCR_MADV_MERGEABLE },
+	{ PROC_VMF_RR, VXCR_MADV_RANDOM },     { PROC_VMF_SR, VXCR_MADV_SEQUENTIAL },
+	{ PROC_VMF_LO, VXCR_MADV_LOCKED },     { PROC_VMF_LF, VXCR_MADV_LOCKONFAULT },
+	{ PROC_VMF_SL, VXCR_MADV_SEALED },     { PROC_VMF_GU, VXCR_MADV_GUARD },
 };
 
 static bool starts_with(const char *s, const char *p)
@@ -63,38 +67,78 @@ static bool is_shmem_name(const struct proc_vma *pv)
 	       !strcmp(pv->name, "/dev/zero");
 }
 
+static const char other_flag_why[] = "it has a VmFlag this version cannot restore: ";
+
+/*
+ * Why a VmFlag of an ordinary area (not vdso/vvar) cannot be restored, or
+ * NULL: every flag is either restored (madv_map, MAP_GROWSDOWN,
+ * MAP_NORESERVE) or derived from how the area is mapped (smaps.c).
+ */
+static const char *vmflags_refused(const struct proc_vma *pv)
+{
+	if (pv->deleted && !strcmp(pv->name, "/[aio]"))
+		return "AIO rings (io_setup) are not supported";
+	if (pv->vmflags & (PROC_VMF_IO | PROC_VMF_PF | PROC_VMF_MM))
+		return "device (VM_IO/VM_PFNMAP/VM_MIXEDMAP) mappings are not supported";
+	if (pv->vmflags & (PROC_VMF_UM | PROC_VMF_UW | PROC_VMF_UI))
+		return "userfaultfd-registered areas are not supported";
+	if (pv->vmflags & PROC_VMF_SS)
+		return "shadow stacks are not supported yet";
+	if (pv->vmflags & PROC_VMF_HT)
+		return "hugetlb areas are not supported";
+	if ((pv->vmflags & PROC_VMF_DP) && (pv->shared || pv->ino))
+		return "a droppable mapping that is not anonymous is not supported";
+	if (pv->vmflags & PROC_VMF_DE)
+		return "a kernel's or driver's mapping (VM_DONTEXPAND) is not supported";
+	if (pv->pkey)
+		return "memory protection keys (pkey_mprotect) are not supported";
+	if (pv->other_flag[0])
+		return other_flag_why;
+	return NULL;
+}
+
+/* Sets v->kind of an area that is not the kernel's; returns why not, or NULL. */
+static const char *kind_of(struct dump_vma *v)
+{
+	const struct proc_vma *pv = &v->pv;
+
+	if (v->kind == VMA_KIND__VMA_ANON) /* [heap], [stack] */
+		return NULL;
+	if (pv->shared)
+		v->kind = is_shmem_name(pv) ? VMA_KIND__VMA_SHMEM : VMA_KIND__VMA_FILE_SHARED;
+	else if (!pv->ino && (!pv->name[0] || starts_with(pv->name, "[anon:")))
+		v->kind = VMA_KIND__VMA_ANON;
+	else if (pv->deleted && starts_with(pv->name, "/memfd:"))
+		v->kind = VMA_KIND__VMA_SHMEM; /* private: the memfd under its own COW pages */
+	else if (pv->deleted && is_shmem_name(pv))
+		return "a private mapping of a shared memory object is not supported";
+	else if (pv->ino && pv->name[0] == '/')
+		v->kind = VMA_KIND__VMA_FILE_PRIVATE;
+	else
+		return "unknown kind of memory area";
+	return NULL;
+}
+
 /* Sets v->kind, or refuses the area.  0 or -EOPNOTSUPP (logged). */
 static int classify_vma(pid_t pid, struct dump_vma *v)
 {
 	const struct proc_vma *pv = &v->pv;
-	const char *why = NULL;
+	const char *why;
 	size_t i;
 
-	for (i = 0; i < sizeof(special_vmas) / sizeof(special_vmas[0]); i++) {
-		if (!strcmp(pv->name, special_vmas[i].name)) {
+	v->kind = -1;
+	for (i = 0; i < sizeof(special_vmas) / sizeof(special_vmas[0]); i++)
+		if (!strcmp(pv->name, special_vmas[i].name))
 			v->kind = special_vmas[i].kind;
-			return 0;
-		}
-	}
-	if (pv->vmflags & (PROC_VMF_IO | PROC_VMF_PF))
-		why = "device (VM_IO/VM_PFNMAP) mappings are not supported";
-	else if (pv->vmflags & (PROC_VMF_UM | PROC_VMF_UW))
-		why = "userfaultfd-registered areas are not supported";
-	else if (pv->vmflags & PROC_VMF_SS)
-		why = "shadow stacks are not supported yet";
-	else if (pv->shared)
-		v->kind = is_shmem_name(pv) ? VMA_KIND__VMA_SHMEM : VMA_KIND__VMA_FILE_SHARED;
-	else if (!pv->ino && (!pv->name[0] || starts_with(pv->name, "[anon:")))
-		v->kind = VMA_KIND__VMA_ANON;
-	else if (pv->deleted && is_shmem_name(pv))
-		why = "a private mapping of a memfd or shared memory object is not supported";
-	else if (pv->ino && pv->name[0] == '/')
-		v->kind = VMA_KIND__VMA_FILE_PRIVATE;
-	else
-		why = "unknown kind of memory area";
+	if (v->kind >= VMA_KIND__VMA_VDSO)
+		return 0; /* the kernel's own: flags are its business */
+	why = vmflags_refused(pv);
+	if (!why)
+		why = kind_of(v);
 	if (why) {
-		pr_err("pid %d: memory area %lx-%lx %s: %s\n", pid, (unsigned long)pv->start,
-		       (unsigned long)pv->end, pv->name[0] ? pv->name : "(anonymous)", why);
+		pr_err("pid %d: memory area %lx-%lx %s: %s%s\n", pid, (unsigned long)pv->start,
+		       (unsigned long)pv->end, pv->name[0] ? pv->name : "(anonymous)", why,
+		       why == other_flag_why ? pv->other_flag : "");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -115,7 +159,9 @@ static int vma_file(struct dump_op *op, pid_t pid, struct dump_vma *v)
 			  (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
 		return ret;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	/* MAP_PRIVATE of /dev/zero: anonymous memory that maps shows as /dev/zero */
+	if (!S_ISREG(st.st_mode) &&
+	    !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5) && !v->pv.shared)) {
 		pr_err("pid %d: memory area %lx-%lx maps %s, not a regular file: not supported\n",
 		       pid, (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
 		return -EOPNOTSUPP;
@@ -134,6 +180,8 @@ static int fill_vma(struct dump_op *op, struct dump_task *t, size_t idx)
 	if (ret)
 		return ret;
 	v->flags = v->pv.shared ? MAP_SHARED : MAP_PRIVATE;
+	if (v->pv.vmflags & PROC_VMF_DP)
+		v->flags = VXCR_MAP_DROPPABLE; /* a map type of its own */
 	if (v->pv.vmflags & PROC_VMF_GD)
 		v->flags |= MAP_GROWSDOWN;
 	/* huge sparse areas (ASan's shadow) need it again, or overcommit refuses */
@@ -142,6 +190,11 @@ static int fill_vma(struct dump_op *op, struct dump_task *t, size_t idx)
 	for (i = 0; i < sizeof(madv_map) / sizeof(madv_map[0]); i++)
 		if (v->pv.vmflags & madv_map[i].vmf)
 			v->madv |= madv_map[i].madv;
+	if (v->pv.vmflags & PROC_VMF_GU) {
+		ret = collect_guards(t->pid, v);
+		if (ret)
+			return ret;
+	}
 	if (v->kind == VMA_KIND__VMA_SHMEM) {
 		struct dump_shmem *sh;
 
@@ -264,6 +317,12 @@ int collect_mm(struct dump_op *op, struct dump_task *t)
 	if (!t->mm)
 		return -ENOMEM;
 	t->mm->mm_id = t->index;
+	if (t->rt.mlockall_unknown) {
+		pr_err("pid %d: mlockall(MCL_FUTURE) whose MCL_ONFAULT cannot be told (no probe "
+		       "page could be mapped, e.g. over its RLIMIT_MEMLOCK): not supported\n",
+		       t->pid);
+		return -EOPNOTSUPP;
+	}
 	ret = collect_vmas(op, t);
 	ret = ret ?: collect_auxv(t);
 	ret = ret ?: collect_exe(op, t);
@@ -280,6 +339,7 @@ void free_mm(struct dump_mm *mm)
 	for (i = 0; i < mm->n_vmas; i++) {
 		free(mm->vmas[i].pv.name);
 		free(mm->vmas[i].cow);
+		free(mm->vmas[i].guards);
 	}
 	free(mm->vmas);
 	proc_vma_list_free(&mm->raw);
@@ -305,6 +365,8 @@ void fill_vma_entry(VmaEntry *e, const struct dump_vma *v)
 		PB_SET(e, shmem_id, v->shmem_id);
 	if (v->sysv)
 		PB_SET(e, sysv_shmid, (int32_t)v->pv.ino);
+	e->guards = v->guards;
+	e->n_guards = v->n_guards;
 }
 
 static void fill_mm_fields(MmEntry *me, const struct dump_task *t)
@@ -324,6 +386,8 @@ static void fill_mm_fields(MmEntry *me, const struct dump_task *t)
 	PB_SET(me, env_start, s->env_start);
 	PB_SET(me, env_end, s->env_end);
 	PB_SET(me, exe_file_id, t->mm->exe_file_id);
+	if (t->rt.mlockall)
+		PB_SET(me, mlockall, t->rt.mlockall);
 }
 
 /* The mm_entry with all areas.  0 or -errno (logged). */

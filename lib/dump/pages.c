@@ -56,16 +56,19 @@ struct page_region {
 #define PAGE_IS_PRESENT (1ull << 3)
 #define PAGE_IS_SWAPPED (1ull << 4)
 #define PAGE_IS_PFNZERO (1ull << 5)
+#define PAGE_IS_GUARD (1ull << 8) /* 6.14+: a guard region (MADV_GUARD_INSTALL) */
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
 #define PM_FILE (1ull << 61)
+#define PM_GUARD (1ull << 58) /* 6.14+: a guard region marker (also PM_SWAPPED) */
 #define PM_PFN_MASK ((1ull << 55) - 1)
 #define PM_HAS (PM_PRESENT | PM_SWAPPED)
 
 /* State of the page pass: the batch being filled and the open run. */
 struct page_ctx {
 	struct dump_op *op;
+	const struct dump_task *t;
 	pid_t pid;
 	uint32_t mm_id;
 	int pagemap_fd, mem_fd;
@@ -164,11 +167,26 @@ static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t a
 }
 
 /*
+ * A zero page of a private file area (or private memfd mapping) is data:
+ * dropping it, or a zero range (MADV_DONTNEED at restore), would let the
+ * file's bytes show through.
+ */
+static bool zero_is_data(const struct page_ctx *pc, uint32_t area)
+{
+	const struct dump_vma *v = area < pc->t->mm->n_vmas ? &pc->t->mm->vmas[area] : NULL;
+
+	return !pc->shmem_id && v &&
+	       (v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+		(v->kind == VMA_KIND__VMA_SHMEM && !v->pv.shared));
+}
+
+/*
  * Adds the non-zero pages of a block (buf offset off, address addr) to
  * runs; a zero page where the parent's copy would show becomes a zero range.
  */
 static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len, uint32_t area)
 {
+	bool keep_zero = zero_is_data(pc, area);
 	size_t p;
 	int ret;
 
@@ -179,7 +197,7 @@ static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len
 	}
 	pc->run_area = area;
 	for (p = 0; p < len; p += PAGE_SZ) {
-		if (page_is_zero(pc->buf + off + p)) {
+		if (!keep_zero && page_is_zero(pc->buf + off + p)) {
 			ret = close_run(pc);
 			if (!ret && pc->parent_has[(off + p) / PAGE_SZ])
 				ret = zero_add(pc, addr + p, PAGE_SZ, area);
@@ -333,8 +351,9 @@ static int batch_add(struct page_ctx *pc, uint64_t start, uint64_t end)
  * PAGEMAP_SCAN over one area.  Returns 0, -errno (logged), or -ENOTTY /
  * -EINVAL (not logged) when the kernel lacks the ioctl.
  */
-static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end)
+static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end, bool guards)
 {
+	uint64_t skip = PAGE_IS_FILE | PAGE_IS_PFNZERO | (guards ? PAGE_IS_GUARD : 0);
 	struct page_region reg[SCAN_REGIONS];
 	struct pm_scan_arg a;
 	long n, i;
@@ -347,8 +366,8 @@ static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end)
 		a.end = end;
 		a.vec = (uintptr_t)reg;
 		a.vec_len = SCAN_REGIONS;
-		a.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		a.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		a.category_inverted = skip;
+		a.category_mask = skip;
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		n = ioctl(pc->pagemap_fd, PAGEMAP_SCAN_IOCTL, &a);
@@ -390,7 +409,8 @@ static int scan_area_pagemap(struct page_ctx *pc, uint64_t start, uint64_t end)
 			return -EIO;
 		}
 		for (i = 0; i < n; i++) {
-			bool want = (ent[i] & (PM_PRESENT | PM_SWAPPED)) && !(ent[i] & PM_FILE);
+			bool want = (ent[i] & (PM_PRESENT | PM_SWAPPED)) &&
+				    !(ent[i] & (PM_FILE | PM_GUARD));
 			uint64_t a = addr + i * PAGE_SZ;
 
 			if (want && !run)
@@ -416,10 +436,11 @@ static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 {
 	int ret = -ENOTTY;
 
-	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE && !v->pv.anon_kb && !v->pv.swap_kb)
+	if ((v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM) &&
+	    !v->pv.anon_kb && !v->pv.swap_kb)
 		return 0; /* nothing but file pages (smaps read while frozen) */
 	if (pc->have_scan) {
-		ret = scan_area(pc, v->pv.start, v->pv.end);
+		ret = scan_area(pc, v->pv.start, v->pv.end, v->pv.vmflags & PROC_VMF_GU);
 		if (ret == -ENOTTY || ret == -EINVAL) {
 			pr_debug("PAGEMAP_SCAN unusable (%s): reading pagemap\n", strerror(-ret));
 			pc->have_scan = false;
@@ -521,6 +542,10 @@ static int shmem_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 		if (fd >= 0) {
 			pc->shmem_delta = 0;
 			ret = shmem_read_range(pc, fd, lo, end);
+		} else if (!v->pv.shared) { /* the mapping shows its own copies */
+			pr_perror("pid %d: cannot open the memfd behind %lx-%lx", pc->pid,
+				  (unsigned long)v->pv.start, (unsigned long)v->pv.end);
+			ret = -EIO;
 		} else { /* through the mapping (may populate holes) */
 			pc->shmem_delta = v->pv.pgoff - v->pv.start;
 			ret = batch_add(pc, v->pv.start + (lo - v->pv.pgoff),
@@ -573,7 +598,13 @@ enum cow_page {
 
 static enum cow_page cow_classify(uint64_t c, uint64_t p, bool file)
 {
-	bool p_anon = (p & PM_HAS) && !(p & PM_FILE);
+	bool p_anon;
+
+	if (c & PM_GUARD)
+		return COW_SAME; /* a guard of the child's: reinstalled, never read */
+	if (p & PM_GUARD)
+		p = 0; /* the child removed the guard: as if never there */
+	p_anon = (p & PM_HAS) && !(p & PM_FILE);
 
 	if ((c & PM_PRESENT) && (p & PM_PRESENT) && (c & PM_PFN_MASK) &&
 	    (c & PM_PFN_MASK) == (p & PM_PFN_MASK))
@@ -638,7 +669,8 @@ static bool inherits(const struct dump_task *t, const struct dump_vma *v)
 	VmaEntry pe, ce;
 	size_t i;
 
-	if (!pm || (v->kind != VMA_KIND__VMA_ANON && v->kind != VMA_KIND__VMA_FILE_PRIVATE))
+	if (!pm || (v->kind != VMA_KIND__VMA_ANON && v->kind != VMA_KIND__VMA_FILE_PRIVATE &&
+		    !(v->kind == VMA_KIND__VMA_SHMEM && !v->pv.shared)))
 		return false;
 	for (i = 0; i < pm->n_vmas; i++) {
 		const struct dump_vma *p = &pm->vmas[i];
@@ -666,7 +698,7 @@ static int read_pagemap(pid_t pid, int fd, uint64_t *ent, uint64_t addr, size_t 
 /* Classifies every page of inherited area v of t against t's parent. */
 static int plan_area(const struct dump_task *t, struct dump_vma *v, int fd, int pfd, uint64_t *pm)
 {
-	bool file = v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	bool file = v->kind != VMA_KIND__VMA_ANON; /* private file or memfd mapping */
 	size_t total = (v->pv.end - v->pv.start) / PAGE_SZ, done, n, i;
 	uint64_t addr;
 	int ret = 0;
@@ -730,6 +762,8 @@ static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t, const 
 	case VMA_KIND__VMA_SHMEM:
 		ret = flush_batch(pc);
 		ret = ret ?: shmem_area_pages(pc, v);
+		if (!ret && !v->pv.shared) /* a private memfd mapping: its own copies too */
+			ret = v->cow ? cow_area_pages(pc, v) : private_area_pages(pc, v);
 		break;
 	default:
 		return 0; /* file-shared, vdso, vvar, vsyscall: never stored */
@@ -752,6 +786,7 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 	if (!pc)
 		return -ENOMEM;
 	pc->op = op;
+	pc->t = t;
 	pc->pid = t->pid;
 	pc->mm_id = t->mm->mm_id;
 	pc->have_scan = true;
@@ -776,5 +811,85 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 		close(pc->mem_fd);
 	free(pc->buf);
 	free(pc);
+	return ret;
+}
+
+/* Appends guard range [s, e) to v->guards, merging with the last one. */
+static int guard_add(struct dump_vma *v, uint64_t s, uint64_t e)
+{
+	uint64_t *ng;
+
+	if (v->n_guards && v->guards[v->n_guards - 1] == s) {
+		v->guards[v->n_guards - 1] = e;
+		return 0;
+	}
+	ng = realloc(v->guards, (v->n_guards + 2) * sizeof(*ng));
+	if (!ng)
+		return -ENOMEM;
+	v->guards = ng;
+	v->guards[v->n_guards++] = s;
+	v->guards[v->n_guards++] = e;
+	return 0;
+}
+
+/* Guard ranges of v from /proc/PID/pagemap entries (PM_GUARD). */
+static int guards_from_pagemap(pid_t pid, int fd, struct dump_vma *v)
+{
+	uint64_t ent[PAGEMAP_CHUNK], addr;
+	size_t n, i;
+	int ret = 0;
+
+	for (addr = v->pv.start; !ret && addr < v->pv.end; addr += n * PAGE_SZ) {
+		n = (v->pv.end - addr) / PAGE_SZ;
+		if (n > PAGEMAP_CHUNK)
+			n = PAGEMAP_CHUNK;
+		ret = read_pagemap(pid, fd, ent, addr, n);
+		for (i = 0; !ret && i < n; i++)
+			if (ent[i] & PM_GUARD)
+				ret = guard_add(v, addr + i * PAGE_SZ, addr + (i + 1) * PAGE_SZ);
+	}
+	return ret;
+}
+
+/*
+ * The guard regions (MADV_GUARD_INSTALL) of area v of frozen pid, which
+ * smaps marks "gu": PAGEMAP_SCAN for PAGE_IS_GUARD, or pagemap's PM_GUARD
+ * bit.  They are recorded, never read (reading one fails with EIO), and
+ * reinstalled at restore.  0 or -errno (logged).
+ */
+int collect_guards(pid_t pid, struct dump_vma *v)
+{
+	struct page_region reg[SCAN_REGIONS];
+	uint64_t start = v->pv.start;
+	struct pm_scan_arg a;
+	long n, i;
+	int fd, ret = 0;
+
+	ret = open_proc(pid, "pagemap", &fd);
+	while (!ret && start < v->pv.end) {
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.start = start;
+		a.end = v->pv.end;
+		a.vec = (uintptr_t)reg;
+		a.vec_len = SCAN_REGIONS;
+		a.category_mask = PAGE_IS_GUARD;
+		a.return_mask = PAGE_IS_GUARD;
+		n = ioctl(fd, PAGEMAP_SCAN_IOCTL, &a);
+		if (n < 0) {
+			ret = guards_from_pagemap(pid, fd, v);
+			break;
+		}
+		for (i = 0; !ret && i < n; i++)
+			ret = guard_add(v, reg[i].start, reg[i].end);
+		if (a.walk_end <= start)
+			break;
+		start = a.walk_end;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		pr_err("pid %d: cannot list the guard regions of %lx-%lx: %s\n", pid,
+		       (unsigned long)v->pv.start, (unsigned long)v->pv.end, strerror(-ret));
 	return ret;
 }

@@ -14,8 +14,12 @@
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -106,6 +110,73 @@ static int remote_sigactions(struct inject *in, struct dump_task *t)
 	return 0;
 }
 
+/* VmLck of /proc/PID/status in kB, or -1. */
+static long vm_locked_kb(pid_t pid)
+{
+	char *text = NULL, *p;
+	long kb = -1;
+
+	if (proc_read_file(pid, "status", &text, NULL))
+		return -1;
+	p = strstr(text, "\nVmLck:");
+	if (p)
+		kb = strtol(p + 7, NULL, 10);
+	free(text);
+	return kb;
+}
+
+/* Is the page at addr of pid present (pagemap)?  false when unknown. */
+static bool page_present(pid_t pid, uint64_t addr)
+{
+	char path[64];
+	uint64_t ent = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (pread(fd, &ent, sizeof(ent), addr / PAGE_LEN * sizeof(ent)) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	return ent >> 63;
+}
+
+/*
+ * mlockall(MCL_FUTURE [| MCL_ONFAULT]) shows only in the areas mapped after
+ * it.  When something is locked (VmLck > 0: it may have been called), one
+ * page is mapped read-only and unmapped again: locked_vm grows with it iff
+ * new areas are locked, and a locked page not present was locked on fault.
+ * The only thing a dump maps in its target, and only in these; a vxdump
+ * killed between the two calls leaves that page behind.  0 or -errno.
+ */
+static int remote_mlockall(struct inject *in, struct dump_task *t)
+{
+	long before = vm_locked_kb(t->pid), after, addr = 0, res;
+	int ret;
+
+	if (before <= 0)
+		return 0;
+	ret = rcall(in, &addr, SYS_mmap, 0, PAGE_LEN, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+	if (ret)
+		return ret;
+	if (addr == -EAGAIN) { /* locked, and over RLIMIT_MEMLOCK */
+		t->rt.mlockall = VXCR_MCL_FUTURE;
+		t->rt.mlockall_unknown = true;
+		return 0;
+	}
+	if (addr < 0 && addr > -4096) {
+		pr_warn("pid %d: cannot map a probe page: %s\n", t->pid, strerror(-addr));
+		t->rt.mlockall_unknown = true;
+		return 0;
+	}
+	after = vm_locked_kb(t->pid);
+	if (after > before)
+		t->rt.mlockall = VXCR_MCL_FUTURE |
+				 (page_present(t->pid, addr) ? 0 : VXCR_MCL_ONFAULT);
+	return rcall(in, &res, SYS_munmap, addr, PAGE_LEN, 0, 0);
+}
+
 /* prctl/brk values returned directly; the rest land in the area. */
 static int remote_process(struct inject *in, struct dump_task *t)
 {
@@ -127,7 +198,7 @@ static int remote_process(struct inject *in, struct dump_task *t)
 			    0, 0);
 	for (i = 0; i < 3 && !ret; i++)
 		ret = rcall(in, &res, SYS_getitimer, i, SLOT(in, itimers[i]), 0, 0);
-	return ret;
+	return ret ?: remote_mlockall(in, t);
 }
 
 static int remote_thread(struct inject *in, struct dump_thread *th)
@@ -296,7 +367,8 @@ static int remote_env_init(struct remote_env *env, struct dump_task *t, struct i
 		pr_warn("pid %d: looking for rt_sigreturn code: %s\n", t->pid, strerror(-ret));
 	ret = inject_find_vdso_gadget(t->pid, &env->vdso_gadget);
 	if (ret)
-		pr_err("pid %d: no syscall instruction in its vdso: %s\n", t->pid, strerror(-ret));
+		pr_err("pid %d: no syscall instruction to inject with: %s\n", t->pid,
+		       strerror(-ret));
 	return ret;
 }
 

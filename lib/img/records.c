@@ -86,7 +86,7 @@ _Bool img_vma_inherits(const VmaEntry *p, const VmaEntry *c)
 		return 1;
 	case VMA_KIND__VMA_FILE_PRIVATE:
 		return p->file_id == c->file_id && p->pgoff + (c->start - p->start) == c->pgoff;
-	case VMA_KIND__VMA_SHMEM:
+	case VMA_KIND__VMA_SHMEM: /* shared, or a private memfd mapping (flags equal) */
 		return p->has_shmem_id && c->has_shmem_id && p->shmem_id == c->shmem_id &&
 		       p->pgoff + (c->start - p->start) == c->pgoff;
 	default:

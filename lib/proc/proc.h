@@ -29,6 +29,16 @@
 #define PROC_VMF_LO (1u << 11) /* mlocked */
 #define PROC_VMF_SS (1u << 12) /* shadow stack */
 #define PROC_VMF_NR (1u << 13) /* VM_NORESERVE: no swap space reserved */
+#define PROC_VMF_LF (1u << 14) /* VM_LOCKONFAULT (mlock2 MLOCK_ONFAULT) */
+#define PROC_VMF_RR (1u << 15) /* MADV_RANDOM */
+#define PROC_VMF_SR (1u << 16) /* MADV_SEQUENTIAL */
+#define PROC_VMF_SL (1u << 17) /* mseal()ed */
+#define PROC_VMF_GU (1u << 18) /* may hold guard regions (MADV_GUARD_INSTALL) */
+#define PROC_VMF_DE (1u << 19) /* VM_DONTEXPAND (kernel's or a driver's mapping) */
+#define PROC_VMF_HT (1u << 20) /* hugetlb */
+#define PROC_VMF_UI (1u << 21) /* userfaultfd minor */
+#define PROC_VMF_MM (1u << 22) /* VM_MIXEDMAP (device) */
+#define PROC_VMF_DP (1u << 23) /* VM_DROPPABLE (MAP_DROPPABLE, Linux 6.11+) */
 
 /* One memory area of /proc/PID/smaps. */
 struct proc_vma {
@@ -39,8 +49,10 @@ struct proc_vma {
 	bool deleted;	/* name ended in " (deleted)"; stripped from name */
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
-	char *name;	  /* path, [heap], [anon:x] ... or "" (malloc'ed) */
-	uint32_t vmflags; /* PROC_VMF_* */
+	char *name;	    /* path, [heap], [anon:x] ... or "" (malloc'ed) */
+	uint32_t vmflags;   /* PROC_VMF_* */
+	char other_flag[3]; /* first VmFlag neither known nor derived, or "" */
+	uint32_t pkey;	    /* ProtectionKey (0 where the CPU has none) */
 	uint64_t rss_kb, anon_kb, swap_kb;
 };
 

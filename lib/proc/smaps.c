@@ -17,8 +17,24 @@ static const struct {
 	{ "gd", PROC_VMF_GD }, { "dd", PROC_VMF_DD }, { "dc", PROC_VMF_DC }, { "hg", PROC_VMF_HG },
 	{ "nh", PROC_VMF_NH }, { "wf", PROC_VMF_WF }, { "mg", PROC_VMF_MG }, { "io", PROC_VMF_IO },
 	{ "pf", PROC_VMF_PF }, { "um", PROC_VMF_UM }, { "uw", PROC_VMF_UW }, { "lo", PROC_VMF_LO },
-	{ "ss", PROC_VMF_SS }, { "nr", PROC_VMF_NR },
+	{ "ss", PROC_VMF_SS }, { "nr", PROC_VMF_NR }, { "lf", PROC_VMF_LF }, { "rr", PROC_VMF_RR },
+	{ "sr", PROC_VMF_SR }, { "sl", PROC_VMF_SL }, { "gu", PROC_VMF_GU }, { "de", PROC_VMF_DE },
+	{ "ht", PROC_VMF_HT }, { "ui", PROC_VMF_UI }, { "mm", PROC_VMF_MM }, { "dp", PROC_VMF_DP },
 };
+
+/*
+ * VmFlags that follow from what a restore maps anyway (protection, sharing,
+ * accounting, soft-dirty): anything else not in vmflag_codes is reported in
+ * proc_vma.other_flag so the dump can refuse what it cannot restore.
+ */
+static const char derived_flags[][3] = {
+	"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "ac", "sd"
+};
+
+static bool vmflag_is(const char *p, const char *code)
+{
+	return p[0] == code[0] && p[1] == code[1];
+}
 
 bool proc_strip_deleted(char *path)
 {
@@ -76,15 +92,26 @@ static int parse_vma_header(const char *line, size_t len, struct proc_vma *v)
 static void parse_vmflags(const char *p, struct proc_vma *v)
 {
 	size_t i;
+	bool known;
 
 	while (*p && *p != '\n') {
 		while (*p == ' ')
 			p++;
 		if (!p[0] || p[0] == '\n' || !p[1])
 			break;
-		for (i = 0; i < sizeof(vmflag_codes) / sizeof(vmflag_codes[0]); i++)
-			if (p[0] == vmflag_codes[i].code[0] && p[1] == vmflag_codes[i].code[1])
+		known = false;
+		for (i = 0; i < sizeof(vmflag_codes) / sizeof(vmflag_codes[0]); i++) {
+			if (vmflag_is(p, vmflag_codes[i].code)) {
 				v->vmflags |= vmflag_codes[i].bit;
+				known = true;
+			}
+		}
+		for (i = 0; i < sizeof(derived_flags) / sizeof(derived_flags[0]); i++)
+			known = known || vmflag_is(p, derived_flags[i]);
+		if (!known && !v->other_flag[0]) {
+			v->other_flag[0] = p[0];
+			v->other_flag[1] = p[1];
+		}
 		p += 2;
 	}
 }
@@ -114,6 +141,8 @@ static void parse_vma_field(const char *line, struct proc_vma *v)
 		v->anon_kb = kb;
 	else if (field_kb(line, "Swap:", &kb))
 		v->swap_kb = kb;
+	else if (field_kb(line, "ProtectionKey:", &kb))
+		v->pkey = (uint32_t)kb;
 }
 
 static int vma_list_grow(struct proc_vma_list *l, size_t *cap)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 
@@ -362,9 +363,26 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f)
 }
 
 /* A file behind mappings: unchanged since the dump, unless rebuilt. */
+/*
+ * A mapped file is a regular file, or /dev/zero (a private mapping of it
+ * is anonymous memory): never another device, whose mapping could reach
+ * memory the process does not own.
+ */
 static int check_maponly(const struct rst_image *img, const struct rst_file *f)
 {
-	return f->fe->deleted ? 0 : check_mapped_file(f->fe);
+	const FileEntry *fe = f->fe;
+
+	if (fe->has_mode && S_ISCHR(fe->mode) && (!fe->has_rdev || fe->rdev != makedev(1, 5))) {
+		pr_err("image: file id %u (%s): a mapped device other than /dev/zero\n", fe->id,
+		       fe->path ? fe->path : "");
+		return -EPERM;
+	}
+	if (fe->has_mode && !S_ISCHR(fe->mode) && !S_ISREG(fe->mode)) {
+		pr_err("image: file id %u (%s): a mapped file that is not a regular file\n", fe->id,
+		       fe->path ? fe->path : "");
+		return -EPERM;
+	}
+	return fe->deleted ? 0 : check_mapped_file(fe);
 }
 
 const struct rst_fd_kind rst_fd_reg = {

@@ -85,7 +85,8 @@ static int map_one(struct rst_proc *proc, const VmaEntry *v)
 
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON:
-		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		flags |= (v->flags & VXCR_MAP_DROPPABLE ? VXCR_MAP_DROPPABLE : MAP_PRIVATE) |
+			 MAP_ANONYMOUS;
 		break;
 	case VMA_KIND__VMA_SHMEM:
 		flags |= MAP_SHARED | MAP_ANONYMOUS;
@@ -119,7 +120,135 @@ static const struct {
 	{ VXCR_MADV_DONTFORK, MADV_DONTFORK },	   { VXCR_MADV_DONTDUMP, MADV_DONTDUMP },
 	{ VXCR_MADV_HUGEPAGE, MADV_HUGEPAGE },	   { VXCR_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
 	{ VXCR_MADV_WIPEONFORK, MADV_WIPEONFORK }, { VXCR_MADV_MERGEABLE, MADV_MERGEABLE },
+	{ VXCR_MADV_RANDOM, MADV_RANDOM },	   { VXCR_MADV_SEQUENTIAL, MADV_SEQUENTIAL },
 };
+
+#define MADV_GUARD_INSTALL_VXCR 102 /* Linux 6.13+ */
+#define MADV_GUARD_REMOVE_VXCR 103
+#define SYS_mseal_VXCR 462 /* Linux 6.10+ */
+
+/*
+ * Checks what restore applies of one area from the image: madvise bits it
+ * knows, lock-on-fault only with lock, and guard ranges (only with
+ * VXCR_MADV_GUARD, page-aligned pairs, ascending, disjoint, inside the
+ * area).  Returns 0 or -EINVAL (logged).
+ */
+int mem_check_vma(const VmaEntry *v)
+{
+	uint64_t prev = v->start;
+	const char *why = NULL;
+	size_t i;
+
+	if (v->madv & ~(uint64_t)VXCR_MADV_KNOWN)
+		why = "unknown madvise bits";
+	else if ((v->madv & VXCR_MADV_LOCKONFAULT) && !(v->madv & VXCR_MADV_LOCKED))
+		why = "lock on fault without lock";
+	else if ((v->madv & VXCR_MADV_RANDOM) && (v->madv & VXCR_MADV_SEQUENTIAL))
+		why = "both random and sequential";
+	else if (v->n_guards && !(v->madv & VXCR_MADV_GUARD))
+		why = "guard regions without the guard flag";
+	else if (v->n_guards % 2)
+		why = "an odd number of guard bounds";
+	else if ((v->flags & VXCR_MAP_DROPPABLE) &&
+		 (v->kind != VMA_KIND__VMA_ANON || (v->flags & (MAP_SHARED | MAP_PRIVATE))))
+		why = "a droppable area that is not anonymous and private";
+	for (i = 0; !why && i < v->n_guards; i += 2) {
+		if ((v->guards[i] | v->guards[i + 1]) & (RST_PAGE - 1) || v->guards[i] < prev ||
+		    v->guards[i] >= v->guards[i + 1] || v->guards[i + 1] > v->end)
+			why = "a guard region out of place";
+		prev = v->guards[i + 1];
+	}
+	if (why) {
+		pr_err("image: memory area %#llx-%#llx: %s\n", (unsigned long long)v->start,
+		       (unsigned long long)v->end, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* mm_entry.mlockall: MCL_FUTURE, with or without MCL_ONFAULT.  0 or -EINVAL. */
+int mem_check_mm(const MmEntry *mm)
+{
+	if (!mm->mlockall || mm->mlockall == VXCR_MCL_FUTURE ||
+	    mm->mlockall == (VXCR_MCL_FUTURE | VXCR_MCL_ONFAULT))
+		return 0;
+	pr_err("image: mm %u: bad mlockall flags %#x\n", mm->mm_id, mm->mlockall);
+	return -EINVAL;
+}
+
+/*
+ * Guard regions of v, before its pages: what an inherited area brought
+ * from the parent is removed (the child may have written where the
+ * parent has a guard); a fresh area flagged "gu" without guards gets one
+ * installed and removed on its first page (nothing is there yet) so its
+ * VmFlags match.  The recorded guards come at the end (guard_install()).
+ * 0 or -errno.
+ */
+static int guard_prepare(struct rst_proc *proc, const VmaEntry *v, const VmaEntry *parent)
+{
+	long r = 0;
+
+	if (parent && (parent->madv & VXCR_MADV_GUARD))
+		r = rst_inject(proc, "madvise(MADV_GUARD_REMOVE)", SYS_madvise, v->start,
+			       v->end - v->start, MADV_GUARD_REMOVE_VXCR, 0, 0, 0);
+	if (!r && !parent && (v->madv & VXCR_MADV_GUARD) && !v->n_guards) {
+		r = rst_inject(proc, "madvise(MADV_GUARD_INSTALL)", SYS_madvise, v->start, RST_PAGE,
+			       MADV_GUARD_INSTALL_VXCR, 0, 0, 0);
+		r = r	  ?:
+			    rst_inject(proc, "madvise(MADV_GUARD_REMOVE)", SYS_madvise, v->start,
+				       RST_PAGE, MADV_GUARD_REMOVE_VXCR, 0, 0, 0);
+	}
+	return r < 0 ? (int)r : 0;
+}
+
+/*
+ * The recorded guard regions of v, once its pages are in (pages of a
+ * shared object may go in through this mapping; the image holds none in
+ * a guard) and before any lock.  0 or -errno.
+ */
+static int guard_install(struct rst_proc *proc, const VmaEntry *v)
+{
+	size_t i;
+	long r = 0;
+
+	for (i = 0; r >= 0 && i < v->n_guards; i += 2)
+		r = rst_inject(proc, "madvise(MADV_GUARD_INSTALL)", SYS_madvise, v->guards[i],
+			       v->guards[i + 1] - v->guards[i], MADV_GUARD_INSTALL_VXCR, 0, 0, 0);
+	return r < 0 ? (int)r : 0;
+}
+
+/* Advice that undoes a bit an inherited area brought from the parent. */
+static const struct {
+	uint64_t bit;
+	int advice;
+} unadvise_map[] = {
+	{ VXCR_MADV_DONTDUMP, MADV_DODUMP },
+	{ VXCR_MADV_MERGEABLE, MADV_UNMERGEABLE },
+	{ VXCR_MADV_RANDOM, MADV_NORMAL },
+	{ VXCR_MADV_SEQUENTIAL, MADV_NORMAL },
+};
+
+/*
+ * An area a forked child inherits keeps the parent's advice: what the
+ * child's record lacks is undone (HUGEPAGE/NOHUGEPAGE only by the other
+ * one, which advise_one() applies).  0 or -errno.
+ */
+static int unadvise_one(struct rst_proc *proc, const VmaEntry *v, const VmaEntry *parent)
+{
+	uint64_t extra = parent->madv & ~v->madv;
+	size_t i;
+	long r;
+
+	for (i = 0; extra && i < ARRAY_SIZE(unadvise_map); i++) {
+		if (!(extra & unadvise_map[i].bit))
+			continue;
+		r = rst_inject(proc, "madvise", SYS_madvise, v->start, v->end - v->start,
+			       unadvise_map[i].advice, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
 
 static int advise_one(struct rst_proc *proc, const VmaEntry *v)
 {
@@ -213,6 +342,8 @@ int mem_restore_layout(struct rst_proc *proc)
 	for (i = 0; !ret && i < proc->nr_vmas; i++)
 		ret = proc->vmas[i]->madv ? advise_one(proc, proc->vmas[i]) : 0;
 	for (i = 0; !ret && i < proc->nr_vmas; i++)
+		ret = guard_prepare(proc, proc->vmas[i], NULL);
+	for (i = 0; !ret && i < proc->nr_vmas; i++)
 		ret = name_one(proc, proc->vmas[i]);
 	return ret;
 }
@@ -295,8 +426,12 @@ int mem_restore_layout_child(struct rst_proc *c)
 				       map_prot(c, v), 0, 0, 0);
 			ret = r < 0 ? r : 0;
 		}
+		if (!ret && pv)
+			ret = unadvise_one(c, v, pv);
 		if (!ret && v->madv)
 			ret = advise_one(c, v);
+		if (!ret)
+			ret = guard_prepare(c, v, pv);
 		if (!ret && !pv)
 			ret = name_one(c, v);
 	}
@@ -383,9 +518,47 @@ int mem_restore_mm(struct rst_proc *proc)
 	return set_mm_map(proc);
 }
 
+ * Guards, locks and seals, once the whole tree is built and its pages are in
+ * (a lock populates, a seal forbids the munmap/mprotect restore still
+ * does), and before the credentials: mlock2() runs while the process has
+ * our CAP_IPC_LOCK, so RLIMIT_MEMLOCK and a later change of uid do not
+ * matter (the kernel keeps the pages locked).  mlockall(MCL_FUTURE) comes
+ * after every area restore maps, seals last.  0 or -errno.
+ */
+static int lock_and_seal(struct rst_proc *proc)
+{
+	size_t i;
+	long r = 0;
+
+	for (i = 0; r >= 0 && i < proc->nr_vmas; i++)
+		r = guard_install(proc, proc->vmas[i]);
+	for (i = 0; r >= 0 && i < proc->nr_vmas; i++) {
+		const VmaEntry *v = proc->vmas[i];
+
+		if (v->madv & VXCR_MADV_LOCKED)
+			r = rst_inject(proc, "mlock2", SYS_mlock2, v->start, v->end - v->start,
+				       v->madv & VXCR_MADV_LOCKONFAULT ? MLOCK_ONFAULT : 0, 0, 0,
+				       0);
+	}
+	if (r >= 0 && proc->mm->mlockall)
+		r = rst_inject(proc, "mlockall", SYS_mlockall,
+			       (proc->mm->mlockall & VXCR_MCL_FUTURE ? MCL_FUTURE : 0) |
+				       (proc->mm->mlockall & VXCR_MCL_ONFAULT ? MCL_ONFAULT : 0),
+			       0, 0, 0, 0, 0);
+	for (i = 0; r >= 0 && i < proc->nr_vmas; i++) {
+		const VmaEntry *v = proc->vmas[i];
+
+		if (v->madv & VXCR_MADV_SEALED)
+			r = rst_inject(proc, "mseal", SYS_mseal_VXCR, v->start, v->end - v->start,
+				       0, 0, 0, 0);
+	}
+	return r < 0 ? (int)r : 0;
+}
+
 /*
  * Parent, after the pages: final protection of shared read-only areas and
- * the helper fds closed (mm fields: mem_restore_mm).  Returns 0/-errno.
+ * the helper fds closed (mm fields: mem_restore_mm), then guards, locks
+ * and seals.  Returns 0/-errno.
  */
 int mem_restore_finish(struct rst_proc *proc)
 {
@@ -405,5 +578,5 @@ int mem_restore_finish(struct rst_proc *proc)
 	}
 	r = rst_inject(proc, "close_range", SYS_close_range, proc->img->max_fd + 1, ~0U, 0, 0, 0,
 		       0);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : lock_and_seal(proc);
 }

@@ -209,7 +209,7 @@ static int apply_record(struct rst_proc *proc, const struct page_rec *pr, bool d
 	if (dry)
 		return 0;
 	proc->pages += len / RST_PAGE;
-	if ((v->prot & PROT_WRITE) || v->kind == VMA_KIND__VMA_SHMEM) {
+	if ((v->prot & PROT_WRITE) || (v->kind == VMA_KIND__VMA_SHMEM && (v->flags & MAP_SHARED))) {
 		int ret = uffd_copy(proc, v, addr, pr->data, len);
 
 		return ret == 1 ? vm_write(proc, addr, pr->data, len) : ret;

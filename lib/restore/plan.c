@@ -262,6 +262,8 @@ static int plan_vmas(struct rst_proc *proc)
 {
 	size_t i, n = 0;
 
+	if (mem_check_mm(proc->mm))
+		return -EINVAL;
 	proc->vmas = calloc(proc->mm->n_vmas + 1, sizeof(*proc->vmas));
 	if (!proc->vmas)
 		return -ENOMEM;
@@ -276,6 +278,8 @@ static int plan_vmas(struct rst_proc *proc)
 			       (unsigned long long)v->end);
 			return -EINVAL;
 		}
+		if (mem_check_vma(v))
+			return -EINVAL;
 		proc->vmas[n++] = v;
 	}
 	qsort(proc->vmas, n, sizeof(*proc->vmas), vma_cmp);

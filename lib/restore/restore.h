@@ -140,8 +140,9 @@ struct rst_shmem {
 	uint64_t size;
 	bool memfd; /* a memfd (fd or /memfd: mapping) */
 	bool sysv_mapped;
-	unsigned mappers; /* independent mappings (not inherited) */
-	bool pooled;	  /* a memfd on pool_fd, mapped from it */
+	bool private_mapped; /* some area maps it MAP_PRIVATE (a memfd's copies) */
+	unsigned mappers;    /* independent mappings (not inherited) */
+	bool pooled;	     /* a memfd on pool_fd, mapped from it */
 	int pool_fd;
 	const FileEntry *file;	  /* FILE_MEMFD entry, if any */
 	const SysvShmEntry *sysv; /* SysV segment, if any */
@@ -441,6 +442,8 @@ int mem_restore_layout(struct rst_proc *proc);
 int mem_restore_layout_child(struct rst_proc *c);
 int mem_restore_mm(struct rst_proc *proc);
 int mem_restore_finish(struct rst_proc *proc);
+int mem_check_vma(const VmaEntry *v);
+int mem_check_mm(const MmEntry *mm);
 int pages_restore(struct rst_proc *proc);
 /* One page record, its prefix apart from its bytes (the dump's vet has
  * them so, restore splits what it reads). */

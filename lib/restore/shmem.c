@@ -4,7 +4,9 @@
  * - An object only ever mapped once, or inherited at the same address by
  *   forked children, is a plain MAP_SHARED|MAP_ANONYMOUS area of its first
  *   mapper; fork shares it, its SHMEM_PAGES go in through that mapping.
- * - A memfd (an fd of kind FILE_MEMFD, or a /memfd: mapping) and any other
+ * - A memfd (an fd of kind FILE_MEMFD, or a /memfd: mapping, shared or
+ *   private: a private one maps the pooled memfd MAP_PRIVATE and gets its
+ *   own copies as PAGES records on top) and any other
  *   object mapped independently more than once gets a pooled memfd: the
  *   root creates it on fd pool_fd (next to the file pool), every mapping
  *   maps that fd, every memfd fd is a reopen of it, and we write its
@@ -94,6 +96,8 @@ int rshm_plan(struct rst_image *img, int base)
 				s->memfd = true;
 			if (v->has_sysv_shmid)
 				s->sysv_mapped = true;
+			if (!(v->flags & MAP_SHARED))
+				s->private_mapped = true;
 			pv = c->parent ? plan_vma_at(c->parent, v->start) : NULL;
 			if (!pv || !img_vma_inherits(pv, v))
 				s->mappers++;
@@ -124,6 +128,10 @@ int rshm_plan(struct rst_image *img, int base)
 		s = &img->shm[i];
 		if (s->sysv_mapped && !s->sysv) {
 			pr_err("image: SysV segment of object %u has no SYSV_SHM record\n", s->id);
+			return -EBADMSG;
+		}
+		if (s->private_mapped && (s->sysv || !s->memfd)) {
+			pr_err("image: object %u mapped privately is no memfd\n", s->id);
 			return -EBADMSG;
 		}
 		s->pooled = !s->sysv && (s->memfd || s->mappers > 1);
@@ -334,7 +342,9 @@ int rshm_map(struct rst_proc *proc, const VmaEntry *v)
 			       (v->prot & PROT_WRITE) ? 0 : SHM_RDONLY, 0, 0, 0);
 	else
 		r = rst_inject(proc, NULL, SYS_mmap, v->start, v->end - v->start, v->prot,
-			       MAP_SHARED | MAP_FIXED_NOREPLACE, s->pool_fd, v->pgoff);
+			       (v->flags & MAP_SHARED ? MAP_SHARED : MAP_PRIVATE) |
+				       MAP_FIXED_NOREPLACE,
+			       s->pool_fd, v->pgoff);
 	if (r != (long)v->start) {
 		pr_err("pid %d: cannot map shared memory object %u at %#llx: %s\n", proc->pid,
 		       s->id, (unsigned long long)v->start,

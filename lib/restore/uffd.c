@@ -38,7 +38,8 @@
 static bool uffd_wanted(const VmaEntry *v)
 {
 	return v->kind == VMA_KIND__VMA_ANON && (v->prot & PROT_WRITE) &&
-	       !(v->flags & MAP_GROWSDOWN) && !(v->madv & VXCR_MADV_HUGEPAGE) &&
+	       !(v->flags & VXCR_MAP_DROPPABLE) && !(v->flags & MAP_GROWSDOWN) &&
+	       !(v->madv & (VXCR_MADV_HUGEPAGE | VXCR_MADV_GUARD)) &&
 	       v->end - v->start >= UFFD_MIN_AREA;
 }
 

@@ -282,36 +282,82 @@ static int find_vdso(pid_t pid, uint64_t *start, uint64_t *size)
 	return ret;
 }
 
+/* Offset of the first syscall instruction (0f 05) in buf, or -1. */
+static long find_syscall_op(const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++)
+		if (buf[i] == 0x0f && buf[i + 1] == 0x05)
+			return (long)i;
+	return -1;
+}
+
+/* A syscall instruction in [start, end) of pid, read in chunks.  0 or -ENOENT. */
+static int scan_for_syscall(pid_t pid, uint64_t start, uint64_t end, uint8_t *buf, size_t chunk,
+			    uint64_t *gadget)
+{
+	uint64_t at;
+	size_t len;
+	long off;
+
+	for (at = start; at + 1 < end; at += len - 1) { /* chunks overlap by a byte */
+		len = end - at < chunk ? end - at : chunk;
+		if (len < 2 || inject_read(pid, at, buf, len))
+			return -ENOENT;
+		off = find_syscall_op(buf, len);
+		if (off >= 0) {
+			*gadget = at + (uint64_t)off;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * A syscall instruction in an executable area of pid other than [vdso]
+ * and [vsyscall] (a program may have moved or unmapped its vdso): in the
+ * raw mode the task stops at syscall exit, so what follows the instruction
+ * never runs and any 0f 05 in executable bytes will do.  0 or -ENOENT.
+ */
+static int find_exec_syscall(pid_t pid, uint8_t *buf, size_t chunk, uint64_t *gadget)
+{
+	char path[32], line[512], perms[8];
+	unsigned long long s, e;
+	int ret = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx %7s", &s, &e, perms) != 3 || perms[2] != 'x' ||
+		    strstr(line, "[vdso]") || strstr(line, "[vsyscall]"))
+			continue;
+		ret = scan_for_syscall(pid, s, e, buf, chunk, gadget);
+	}
+	fclose(f);
+	return ret;
+}
+
 int inject_find_vdso_gadget(pid_t pid, uint64_t *gadget)
 {
-	uint64_t start, size, i;
+	const size_t chunk = 64 << 10;
+	uint64_t start, size;
 	uint8_t *buf;
 	int ret;
 
-	ret = find_vdso(pid, &start, &size);
-	if (ret) {
-		pr_err("pid %d: no [vdso] to run system calls from", pid);
-		return ret;
-	}
-	buf = malloc(size);
+	buf = malloc(chunk);
 	if (!buf)
 		return -ENOMEM;
-	ret = inject_read(pid, start, buf, size);
+	ret = find_vdso(pid, &start, &size);
+	if (!ret)
+		ret = scan_for_syscall(pid, start, start + size, buf, chunk, gadget);
 	if (ret) {
-		pr_err("pid %d: cannot read [vdso]: %s", pid, strerror(-ret));
-		goto out_free;
+		pr_debug("pid %d: no syscall instruction in [vdso]: looking in its code", pid);
+		ret = find_exec_syscall(pid, buf, chunk, gadget);
 	}
-	ret = -ENOENT;
-	for (i = 0; i + 1 < size; i++) {
-		if (buf[i] == 0x0f && buf[i + 1] == 0x05) {
-			*gadget = start + i;
-			ret = 0;
-			break;
-		}
-	}
-	if (ret)
-		pr_err("pid %d: no syscall instruction in [vdso]", pid);
-out_free:
 	free(buf);
 	return ret;
 }

@@ -118,7 +118,7 @@ int inject_init_frame(struct inject *in, pid_t tid, const struct inject_gadgets 
 /* Writes back the stack bytes frame mode used (inject_fini() calls it). */
 int inject_put_back_stack(struct inject *in);
 
-/* Finds a syscall instruction in pid's [vdso] (same kernel as ours). 0/-errno */
+/* Finds a syscall instruction in pid's [vdso], else in its other executable areas.  0/-errno */
 int inject_find_vdso_gadget(pid_t pid, uint64_t *gadget);
 
 /*

@@ -346,6 +346,27 @@ expect_refused_by()
 	log "$what refused: $(cat "$T/refused.err")"
 }
 
+# expect_dump_refused WHAT PATTERN: vxdump of $PID must exit 1 with one
+# refusal line matching PATTERN and the summary line, leave no image, and
+# leave the target running (same start time).
+expect_dump_refused()
+{
+	local what=$1 pat=$2 st
+	"$VXDUMP" -o "$T/refused.img" "$PID" >"$T/refused.out" 2>"$T/refused.err"
+	st=$?
+	[ "$st" = 1 ] || fail "$what: vxdump exited $st, expected 1: $(head -n 3 "$T/refused.err")"
+	[ "$(wc -l <"$T/refused.err")" = 2 ] ||
+		fail "$what: expected a refusal and a summary, got: $(head -n 4 "$T/refused.err")"
+	head -n 1 "$T/refused.err" | grep -Eq -- "$pat" ||
+		fail "$what: refusal does not say '$pat': $(cat "$T/refused.err")"
+	tail -n 1 "$T/refused.err" | grep -q "cannot be checkpointed: nothing was dumped" ||
+		fail "$what: no summary line: $(tail -n 1 "$T/refused.err")"
+	[ ! -e "$T/refused.img" ] || fail "$what: vxdump left an image"
+	vx_alive "$PID" && [ "$(vx_starttime "$PID")" = "$ORIG_START" ] ||
+		fail "$what: target $PID gone after the refused dump"
+	log "$what refused: $(head -n 1 "$T/refused.err")"
+}
+
 # Standard case: start a prog, dump, check the pid is gone, restore in the
 # background, send "go", check PASS and vxrestore's exit status, and that
 # restore did not modify the image.
@@ -572,23 +593,4 @@ vx_guard_unchecked()
 {
 	[ -n "$VX_GUARD_SNAP" ] || return 0
 	echo "# guard: snapshot of $VX_GUARD_PID at its dump never compared (no restored copy seen)"
-}
-
-# expect_dump_refused WHAT PATTERN: vxdump of $PID must exit 1 with one
-# refusal line matching the grep -E PATTERN and the summary line, leave no
-# image, and leave $PID running as it was (then "go" lets it finish).
-expect_dump_refused()
-{
-	local what=$1 pat=$2 st
-	"$VXDUMP" -o "$T/refused.img" "$PID" >"$T/dump.out" 2>"$T/dump.err"
-	st=$?
-	[ "$st" = 1 ] || fail "vxdump of $what exited $st, expected 1: $(head -n 3 "$T/dump.err")"
-	[ "$(wc -l <"$T/dump.err")" = 2 ] ||
-		fail "vxdump of $what: expected a refusal and a summary, got: $(head -n 4 "$T/dump.err")"
-	head -n 1 "$T/dump.err" | grep -Eq -- "$pat" ||
-		fail "vxdump of $what: the refusal does not say '$pat': $(head -n 1 "$T/dump.err")"
-	[ ! -e "$T/refused.img" ] || fail "vxdump of $what left an image"
-	vx_alive "$PID" && [ "$(vx_starttime "$PID")" = "$ORIG_START" ] ||
-		fail "$PID gone after the refused dump of $what"
-	log "$what refused at dump: $(head -n 1 "$T/dump.err")"
 }

@@ -5,7 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (nice values, clone3 set_tid)"
 for prog in tree-basic tree-sessions thread-basic thread-signals shared-mem \
-	    shared-files timers tree-100 thread-100; do
+	    shared-files timers tree-100 thread-100 mem-layouts mem-lock mem-madvise \
+	    mem-guard mem-memfd; do
 	rm -f "$T/out"
 	start_prog "$prog"
 	vx_track_tree "$PID"

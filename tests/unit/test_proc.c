@@ -83,6 +83,30 @@ static void test_smaps(void)
 	proc_vma_list_free(&l);
 }
 
+/* Flags restored (issue 11) are parsed; one not known nor derived is kept. */
+static void test_smaps_vmflags(void)
+{
+	struct proc_vma_list l;
+
+	CU_ASSERT_EQUAL_FATAL(proc_parse_smaps("1000-2000 rw-p 00000000 00:00 0\n"
+					       "VmFlags: rd wr mr mw me lo lf rr sl gu ac sd \n"
+					       "3000-4000 rw-p 00000000 00:00 0\n"
+					       "ProtectionKey:         3\n"
+					       "VmFlags: rd wr sr ht ui mm de dp zz qq \n",
+					       &l),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_EQUAL(l.v[0].vmflags, PROC_VMF_LO | PROC_VMF_LF | PROC_VMF_RR | PROC_VMF_SL |
+						PROC_VMF_GU);
+	CU_ASSERT_STRING_EQUAL(l.v[0].other_flag, "");
+	CU_ASSERT_EQUAL(l.v[1].vmflags, PROC_VMF_SR | PROC_VMF_HT | PROC_VMF_UI | PROC_VMF_MM |
+						PROC_VMF_DE | PROC_VMF_DP);
+	CU_ASSERT_STRING_EQUAL(l.v[1].other_flag, "zz");
+	CU_ASSERT_EQUAL(l.v[0].pkey, 0);
+	CU_ASSERT_EQUAL(l.v[1].pkey, 3);
+	proc_vma_list_free(&l);
+}
+
 static void test_smaps_bad(void)
 {
 	struct proc_vma_list l;
@@ -617,6 +641,7 @@ int main(void)
 	CU_add_test(s, "smaps", test_smaps);
 	CU_add_test(s, "limits", test_limits);
 	CU_add_test(s, "smaps malformed / maps", test_smaps_bad);
+	CU_add_test(s, "smaps VmFlags restored or refused", test_smaps_vmflags);
 	CU_add_test(s, "status", test_status);
 	CU_add_test(s, "stat", test_stat);
 	CU_add_test(s, "stat of a zombie", test_stat_zombie);

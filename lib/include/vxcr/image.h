@@ -150,6 +150,21 @@ struct img_data_prefix {
 #define VXCR_MADV_NOHUGEPAGE 0x8
 #define VXCR_MADV_WIPEONFORK 0x10
 #define VXCR_MADV_MERGEABLE 0x20
+#define VXCR_MADV_RANDOM 0x40	    /* MADV_RANDOM ("rr") */
+#define VXCR_MADV_SEQUENTIAL 0x80   /* MADV_SEQUENTIAL ("sr") */
+#define VXCR_MADV_LOCKED 0x100	    /* mlock()ed ("lo"), locked at the end of restore */
+#define VXCR_MADV_LOCKONFAULT 0x200 /* with MLOCK_ONFAULT ("lf"); needs LOCKED */
+#define VXCR_MADV_SEALED 0x400	    /* mseal()ed ("sl"), sealed last */
+#define VXCR_MADV_GUARD 0x800	    /* may hold guard regions ("gu"): vma_entry.guards */
+#define VXCR_MADV_KNOWN 0xfff	    /* every bit this version restores */
+
+/* vma_entry.flags: MAP_DROPPABLE (Linux 6.11+, "dp"), a map type instead of
+ * MAP_PRIVATE; only for VMA_ANON */
+#define VXCR_MAP_DROPPABLE 0x08
+
+/* mm_entry.mlockall: the MCL_* flags of mlockall() that outlive the call */
+#define VXCR_MCL_FUTURE 0x2  /* MCL_FUTURE: new areas are locked */
+#define VXCR_MCL_ONFAULT 0x4 /* MCL_ONFAULT: ... on fault; needs FUTURE */
 
 /* mm_entry.vdso_digest: __u32 crc32c seeded 0, __u32 crc32c seeded
  * 0x5a5a5a5a, __u32 length, of the [vdso] text (host order). */
