@@ -137,7 +137,7 @@ static int fork_from(struct rst_proc *c, uint64_t flags, int sig)
 		c->threads[0].tid = r; /* ours: differs inside a context's pid ns */
 	ret = attach_new(c->pid);
 	ret = ret ?: rst_janitor_watch(c->img, c->pid);
-	return ret ? ret : inject_init(&c->in, c->pid, c->img->scratch);
+	return ret ? ret : rst_inject_init(c, &c->in, c->pid);
 }
 
 /* Does c share its parent's fd table (CLONE_FILES) / fs info (CLONE_FS)? */
@@ -321,7 +321,7 @@ int threads_create(struct rst_proc *proc)
 		th->tid = r;
 		ret = attach_new(th->tid);
 		if (!ret)
-			ret = inject_init(&th->in, th->tid, proc->img->scratch);
+			ret = rst_inject_init(proc, &th->in, th->tid);
 		if (!ret && th->fdt)
 			ret = prepare_fds(proc, i, th->fdt);
 		if (!ret && th->core->own_fs)

@@ -172,7 +172,7 @@ static int rebuild(struct rst_image *img)
 	size_t i;
 	int ret;
 
-	ret = inject_init(&root->in, root->pid, img->scratch);
+	ret = rst_inject_init(root, &root->in, root->pid);
 	if (ret) {
 		pr_err("pid %d: cannot take control of the new process: %s\n", root->pid,
 		       strerror(-ret));

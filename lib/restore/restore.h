@@ -415,6 +415,13 @@ int files_open_maps(const struct rst_image *img);
 int file_pool_fd(const struct rst_image *img, const struct rst_file *f);
 int signals_restore(struct rst_proc *proc);
 bool itimer_value(const ItimerEntry *t, struct itimerval *v);
+/*
+ * inject_init() for thread tid of proc, without the int3 stop of the
+ * scratch gadget when the image holds a SIGTRAP disposition or a pending
+ * SIGTRAP (rst_needs_syscall_stops()).  0 or -errno.
+ */
+bool rst_needs_syscall_stops(const struct rst_proc *proc);
+int rst_inject_init(struct rst_proc *proc, struct inject *in, pid_t tid);
 
 /* mem.c, pages.c: parent, by injection */
 long rst_inject(struct rst_proc *proc, const char *what, long nr, unsigned long a0,
