@@ -145,7 +145,7 @@ static bool shares_files(const struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *pt = c->parent->task;
 
-	return c->forker->role != RST_HELPER && t->has_files_id && pt->has_files_id &&
+	return c->forker == c->parent && t->has_files_id && pt->has_files_id &&
 	       t->files_id == pt->files_id;
 }
 
@@ -153,8 +153,7 @@ static bool shares_fs(const struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *pt = c->parent->task;
 
-	return c->forker->role != RST_HELPER && t->has_fs_id && pt->has_fs_id &&
-	       t->fs_id == pt->fs_id;
+	return c->forker == c->parent && t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id;
 }
 
 int rst_proc_fork(struct rst_proc *c)
@@ -563,14 +562,22 @@ int rst_proc_prepare(struct rst_proc *c)
 	return ret;
 }
 
-/* Joins the recorded process group once every group leader exists. */
+static bool in_tree(const struct rst_image *img, uint32_t pid);
+
+/*
+ * Joins the recorded process group once every group leader exists.  The
+ * root's group is left as vxrestore's when it was outside the tree; when
+ * a process of the tree leads it (the root joined a child's group, whose
+ * leader may be a zombie now), the root and its members join it.
+ */
 int rst_proc_set_pgid(struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *rt = rst_root(c->img)->task;
 	pid_t now;
 	long r;
 
-	if (t->pgid == t->pid || (t->pgid == rt->pgid && rt->pgid != rt->pid))
+	if (t->pgid == t->pid ||
+	    (t->pgid == rt->pgid && rt->pgid != rt->pid && !in_tree(c->img, rt->pgid)))
 		return 0;
 	/* its own view when it lives in a pid ns below ours (a context) */
 	now = c->img->ctxe ? rst_inject(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0) :
@@ -586,7 +593,29 @@ int rst_proc_set_pgid(struct rst_proc *c)
  * status (or dies of the recorded signal) and waits for its parent to reap
  * it.  The SIGCHLD its parent gets now is taken back unless one was pending.
  */
+static int zombie_exit(struct rst_proc *c);
+
 int rst_proc_make_zombie(struct rst_proc *c)
+{
+	if (prepare_session(c) || rst_proc_set_pgid(c))
+		return -EINVAL;
+	return c->forks_members ? 0 : zombie_exit(c);
+}
+
+/* The zombie session leaders that forked members exit now, in order. */
+int rst_proc_zombies_exit(struct rst_image *img)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 1; !ret && i < img->nr_procs; i++)
+		if (img->procs[i]->forks_members)
+			ret = zombie_exit(img->procs[i]);
+	return ret;
+}
+
+/* The exit of zombie-to-be c (see rst_proc_make_zombie). */
+static int zombie_exit(struct rst_proc *c)
 {
 	int code = c->task->exit_code, sig = WTERMSIG(code), status;
 	struct user_regs_struct regs = c->in.saved;
@@ -595,8 +624,6 @@ int rst_proc_make_zombie(struct rst_proc *c)
 	size_t i;
 	long r;
 
-	if (prepare_session(c) || rst_proc_set_pgid(c))
-		return -EINVAL;
 	regs.rip = c->in.gadget;
 	regs.orig_rax = -1;
 	if (WIFSIGNALED(code) && sig != SIGKILL && sig != SIGSTOP) {
@@ -687,6 +714,27 @@ static struct rst_proc *helper_get(struct rst_image *img, uint32_t pid, struct r
 	return h;
 }
 
+/*
+ * Is the session of procs[i] led by a zombie of the tree that can fork it
+ * (as a session helper would): a sibling (same parent, which is a child
+ * subreaper: the member is reparented to it when the zombie exits) built
+ * before it?
+ */
+static bool zombie_leader(const struct rst_image *img, size_t i)
+{
+	const struct rst_proc *c = img->procs[i];
+	size_t j;
+
+	for (j = 1; j < i; j++) {
+		const struct rst_proc *l = img->procs[j];
+
+		if (l->task->pid == c->task->sid)
+			return l->task->state == TASK_STATE_DEAD && l->parent == c->parent &&
+			       c->parent->task->child_subreaper;
+	}
+	return false;
+}
+
 /* Decides the helpers before anything is created; refuses what they cannot do. */
 int helpers_plan(struct rst_image *img)
 {
@@ -700,7 +748,10 @@ int helpers_plan(struct rst_image *img)
 		uint32_t inherited_pgid;
 
 		c->forker = c->parent;
-		if (t->sid != t->pid && t->sid != pt->sid) {
+		if (t->sid != t->pid && t->sid != pt->sid && zombie_leader(img, i)) {
+			c->forker = rst_proc_of_pid(img, t->sid);
+			c->forker->forks_members = true;
+		} else if (t->sid != t->pid && t->sid != pt->sid) {
 			if (in_tree(img, t->sid) || (t->sid == rt->sid && rt->sid != rt->pid) ||
 			    !pt->child_subreaper) {
 				pr_err("pid %u: session %u cannot be rebuilt under parent %u "
@@ -714,7 +765,7 @@ int helpers_plan(struct rst_image *img)
 				return -ENOMEM;
 		}
 		f = c->forker;
-		by_helper = f->role == RST_HELPER;
+		by_helper = f != c->parent;
 		if (by_helper &&
 		    ((t->has_files_id && pt->has_files_id && t->files_id == pt->files_id) ||
 		     (t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id))) {

@@ -137,7 +137,7 @@ static int finish_tree(struct rst_image *img)
 	size_t i;
 	int ret = 0;
 
-	for (i = 1; !ret && i < img->nr_procs; i++)
+	for (i = 0; !ret && i < img->nr_procs; i++)
 		if (img->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = rst_proc_set_pgid(img->procs[i]);
 	if (!ret)
@@ -193,6 +193,8 @@ static int rebuild(struct rst_image *img)
 		ret = threads_create(root);
 	for (i = 1; !ret && i < img->nr_procs; i++)
 		ret = build_proc(img->procs[i]);
+	if (!ret)
+		ret = rst_proc_zombies_exit(img);
 	if (!ret && img->stream.have_pending) {
 		pr_err("image: record %llu: pages of no process (out of order)\n",
 		       (unsigned long long)img->stream.pending.index);

@@ -265,7 +265,10 @@ struct rst_proc {
 	struct rst_image *img;
 	enum rst_role role;
 	struct rst_proc *parent; /* NULL for the root */
-	struct rst_proc *forker; /* who forks it: parent, or a helper (fork.c) */
+	struct rst_proc *forker; /* who forks it: parent, a helper, or the zombie
+				  * that led its session (fork.c) */
+	bool forks_members;	 /* a zombie session leader: exits once the
+				  * members it forks exist (rst_proc_zombies_exit) */
 
 	/* its records (a helper's task is helper_task, the others are NULL) */
 	TaskEntry *task;
@@ -359,6 +362,7 @@ int rst_proc_prepare(struct rst_proc *c);
 int threads_create(struct rst_proc *proc);
 int threads_close_pool(struct rst_proc *proc);
 int rst_proc_make_zombie(struct rst_proc *c);
+int rst_proc_zombies_exit(struct rst_image *img);
 int rst_proc_set_pgid(struct rst_proc *c);
 int helpers_plan(struct rst_image *img);
 int helpers_exit(struct rst_image *img);
