@@ -86,6 +86,7 @@ struct dump_thread {
 	bool stopped;		      /* in a ptrace-stop of ours (detachable) */
 	bool gone;		      /* exited while being seized: dropped */
 	bool group_stopped;	      /* was in job-control stop before seize */
+	int stop_sig;		      /*   the signal that stopped its group */
 	struct user_regs_struct regs; /* resume form */
 	bool in_syscall_restart;
 	uint8_t *xsave;

@@ -178,6 +178,8 @@ static int write_live(struct dump_op *op, struct dump_task *t)
 	te.threads = tids;
 	te.n_threads = t->n_threads;
 	PB_SET(&te, state, t->state);
+	if (t->state == TASK_STATE_STOPPED)
+		PB_SET(&te, stop_signal, t->threads[0].stop_sig);
 	PB_SET(&te, exit_signal, t->stat.exit_signal);
 	ret = img_write_msg(op->w, IMG_REC_TASK, &te.base);
 	if (ret)

@@ -238,7 +238,7 @@ static int check_procs(struct rst_image *img)
 
 		if (c->task->state == TASK_STATE_DEAD)
 			continue;
-		ret = vdso_check(c) ?: check_proc_files(c);
+		ret = vdso_check(c) ?: check_proc_files(c) ?: pstate_check(c);
 	}
 	return ret;
 }

@@ -368,6 +368,10 @@ int helpers_plan(struct rst_image *img);
 int helpers_exit(struct rst_image *img);
 struct rst_proc *rst_proc_of_pid(const struct rst_image *img, pid_t pid);
 
+/* pstate.c: stop signal (issue 11) */
+int pstate_check(const struct rst_proc *c);
+int pstate_stop(struct rst_proc *c);
+
 /* task.c, files.c, signals.c: run in the root's C part */
 int task_restore_attrs(struct rst_proc *proc);
 int task_restore_rlimits(struct rst_proc *proc);
