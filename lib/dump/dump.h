@@ -135,6 +135,7 @@ struct remote_task {
 	uint32_t dumpable;
 	bool child_subreaper;
 	bool thp_disable;
+	uint32_t membarrier; /* MEMBARRIER_CMD_REGISTER_* bits of its mm */
 };
 
 struct dump_vma {

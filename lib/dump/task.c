@@ -173,6 +173,8 @@ static int write_live(struct dump_op *op, struct dump_task *t)
 	PB_SET(&te, pdeath_sig, t->rt.pdeath_sig);
 	PB_SET(&te, child_subreaper, t->rt.child_subreaper);
 	PB_SET(&te, thp_disable, t->rt.thp_disable);
+	if (t->rt.membarrier)
+		PB_SET(&te, membarrier, t->rt.membarrier);
 	te.cwd = t->cwd;
 	te.root = t->root;
 	te.threads = tids;

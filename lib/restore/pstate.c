@@ -1,7 +1,9 @@
 /*
  * Process state that is neither memory, files nor registers (issue 11):
  * the signal a stopped process was stopped by (what its parent's waitpid
- * reports as WSTOPSIG, and a tracer's PTRACE_EVENT_STOP).
+ * reports as WSTOPSIG, and a tracer's PTRACE_EVENT_STOP), and the
+ * membarrier registrations of its mm (registered again by injection once
+ * the whole tree is forked: a fork inherits them, and none can be undone).
  *
  * A stopped process is stopped again at its release, while still traced:
  * its leader, at the syscall-exit stop of the last injected call, is sent
@@ -21,12 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "log.h"
 #include "restore/restore.h"
 
 #define STOP_PASS_SIGNALS 64 /* signals delivered before SIGSTOP, at most */
+/* MEMBARRIER_CMD_REGISTER_{GLOBAL_EXPEDITED,PRIVATE_EXPEDITED,_SYNC_CORE,_RSEQ} */
+#define MB_REGISTER_ALL (0x4u | 0x10u | 0x40u | 0x100u)
 
 static bool is_stop_signal(uint32_t sig)
 {
@@ -54,6 +59,10 @@ int pstate_check(const struct rst_proc *c)
 	uint32_t sig = t->stop_signal;
 	size_t i;
 
+	if (t->membarrier & ~MB_REGISTER_ALL) {
+		pr_err("image: task %u: membarrier registrations %#x\n", t->pid, t->membarrier);
+		return -EINVAL;
+	}
 	if (!t->has_stop_signal)
 		return 0;
 	if (t->state != TASK_STATE_STOPPED || !is_stop_signal(sig)) {
@@ -166,6 +175,30 @@ int pstate_stop(struct rst_proc *c)
 	if (delivery || sig != want) {
 		pr_err("pid %d: stopped by signal %d, not %d\n", c->task->pid, sig, want);
 		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Finish step: the membarrier registrations of live process c, one
+ * injected MEMBARRIER_CMD_REGISTER_* each (checked: only those bits).  A
+ * kernel that lacks one refuses the restore with its errno.  0 or -errno.
+ */
+int pstate_finish(struct rst_proc *c)
+{
+	uint32_t bits = c->task->membarrier & MB_REGISTER_ALL, bit;
+	long r;
+
+	for (bit = 1; bits; bit <<= 1) {
+		if (!(bits & bit))
+			continue;
+		bits &= ~bit;
+		r = rst_inject(c, NULL, SYS_membarrier, bit, 0, 0, 0, 0, 0);
+		if (r < 0) {
+			pr_err("pid %d: cannot register membarrier command %#x again: %s\n",
+			       c->task->pid, bit, strerror((int)-r));
+			return (int)r;
+		}
 	}
 	return 0;
 }

@@ -115,7 +115,7 @@ static int build_proc(struct rst_proc *c)
  * last, for all processes together).
  */
 static int (*const finish_steps[])(struct rst_proc *c) = {
-	timers_restore,	    mem_restore_finish,
+	pstate_finish,	    timers_restore, mem_restore_finish,
 	threads_close_pool, locks_restore, /* fds final, pool closed, creds not yet */
 	creds_restore,
 };
