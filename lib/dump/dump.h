@@ -256,6 +256,8 @@ struct dump_task {
 	size_t affinity_len;
 	char cwd[4096], root[4096];
 	uint32_t last_cap;
+	bool has_audit;		      /* CONFIG_AUDIT: */
+	uint32_t loginuid, sessionid; /*   /proc/PID/loginuid, sessionid */
 	struct siginfo_queue shared_pending;
 	struct remote_task rt;
 	struct dump_mm *mm;

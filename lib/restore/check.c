@@ -288,6 +288,7 @@ static const struct plan_check host_checks[] = {
 	{ fd_kinds_check_host, NULL }, /* files named by the image */
 	{ NULL, check_pid },
 	{ check_limits, NULL },
+	{ pstate_check_audit, NULL }, /* audit session ids (pstate.c) */
 };
 
 /*

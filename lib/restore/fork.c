@@ -546,6 +546,8 @@ int rst_proc_prepare(struct rst_proc *c)
 
 	ret = prepare_session(c);
 	if (!ret)
+		ret = pstate_audit_child(c);
+	if (!ret)
 		ret = prepare_outside(c);
 	if (!ret && !shares_files(c))
 		ret = prepare_fds(c, 0, c->fdt);

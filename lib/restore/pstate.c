@@ -3,8 +3,19 @@
  * the signal a stopped process was stopped by (what its parent's waitpid
  * reports as WSTOPSIG, and a tracer's PTRACE_EVENT_STOP), and the
  * membarrier registrations of its mm (registered again by injection once
- * the whole tree is forked: a fork inherits them, and none can be undone).
+ * the whole tree is forked: a fork inherits them, and none can be undone),
+ * and its audit login uid and session id.
  *
+ * Audit ids: only the process itself may write its /proc/PID/loginuid,
+ * and each write of a valid uid gives it a new session id; fork passes
+ * both on.  So a process whose ids are those it inherits (vxrestore's for
+ * the root, its restored parent's for the others) needs nothing; one whose
+ * loginuid is unset gets "4294967295" written (that also unsets the
+ * session); any other session id cannot be given back and the restore is
+ * refused before anything is created (the dump refuses it too, against
+ * vxdump's own ids).  Written first thing, before a process forks its
+ * children: the root in its C part, the others by injected calls.
+  *
  * A stopped process is stopped again at its release, while still traced:
  * its leader, at the syscall-exit stop of the last injected call, is sent
  * SIGSTOP (PTRACE_CONT with SIGSTOP from a syscall stop queues it), the
@@ -19,6 +30,8 @@
 #define LOG_PREFIX "restore/pstate: "
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +43,8 @@
 #include "restore/restore.h"
 
 #define STOP_PASS_SIGNALS 64 /* signals delivered before SIGSTOP, at most */
+#define AUDIT_UNSET 4294967295u
+#define LOGINUID_PATH "/proc/self/loginuid"
 /* MEMBARRIER_CMD_REGISTER_{GLOBAL_EXPEDITED,PRIVATE_EXPEDITED,_SYNC_CORE,_RSEQ} */
 #define MB_REGISTER_ALL (0x4u | 0x10u | 0x40u | 0x100u)
 
@@ -59,6 +74,12 @@ int pstate_check(const struct rst_proc *c)
 	uint32_t sig = t->stop_signal;
 	size_t i;
 
+	if (t->has_loginuid != t->has_sessionid ||
+	    (t->loginuid == AUDIT_UNSET && t->sessionid != AUDIT_UNSET)) {
+		pr_err("image: task %u: audit loginuid %u with session %u\n", t->pid, t->loginuid,
+		       t->sessionid);
+		return -EINVAL;
+	}
 	if (t->membarrier & ~MB_REGISTER_ALL) {
 		pr_err("image: task %u: membarrier registrations %#x\n", t->pid, t->membarrier);
 		return -EINVAL;
@@ -201,4 +222,117 @@ int pstate_finish(struct rst_proc *c)
 		}
 	}
 	return 0;
+}
+
+/* Our own audit ids (what the root inherits).  1 without audit, 0, -errno. */
+static int own_audit(uint32_t *loginuid, uint32_t *sessionid)
+{
+	long long l, s;
+	int ret;
+
+	ret = proc_read_long(0, "loginuid", 10, &l);
+	if (ret == -ENOENT)
+		return 1;
+	ret = ret ?: proc_read_long(0, "sessionid", 10, &s);
+	*loginuid = (uint32_t)l;
+	*sessionid = (uint32_t)s;
+	return ret;
+}
+
+/* The audit ids live process c inherits: its parent's, or ours for the root. */
+static bool inherited_audit(const struct rst_proc *c, uint32_t *l, uint32_t *s)
+{
+	const TaskEntry *pt = c->parent ? c->parent->task : NULL;
+
+	if (!pt)
+		return own_audit(l, s) == 0;
+	*l = pt->has_loginuid ? pt->loginuid : AUDIT_UNSET;
+	*s = pt->has_sessionid ? pt->sessionid : AUDIT_UNSET;
+	return true;
+}
+
+/* Does live c need its loginuid written?  Set *err if it cannot be exact. */
+static bool audit_differs(const struct rst_proc *c, int *err)
+{
+	const TaskEntry *t = c->task;
+	uint32_t l = AUDIT_UNSET, s = AUDIT_UNSET;
+	bool have = inherited_audit(c, &l, &s);
+
+	*err = 0;
+	if (!t->has_loginuid || (!have && t->loginuid == AUDIT_UNSET) ||
+	    (have && l == t->loginuid && s == t->sessionid))
+		return false;
+	if (!have || t->sessionid != AUDIT_UNSET) {
+		pr_err("pid %u: audit session %u (loginuid %u) cannot be restored here: the "
+		       "kernel gives a new session id when loginuid is set, and it is not %s\n",
+		       t->pid, t->sessionid, t->loginuid,
+		       !have	 ? "audited" :
+		       c->parent ? "its parent's" :
+				   "vxrestore's");
+		*err = -EOPNOTSUPP;
+	}
+	return true;
+}
+
+/* Host check: every live process's audit ids can be given back.  0/-errno. */
+int pstate_check_audit(const struct rst_image *img)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < img->nr_procs; i++)
+		if (img->procs[i]->task->state != TASK_STATE_DEAD)
+			audit_differs(img->procs[i], &err);
+	return err;
+}
+
+/* Root's C part: its loginuid, when it differs from ours.  0 or -errno. */
+int pstate_audit_self(struct rst_proc *root)
+{
+	char buf[16];
+	int err, fd, n;
+
+	if (!audit_differs(root, &err) || err)
+		return err;
+	n = snprintf(buf, sizeof(buf), "%u", root->task->loginuid);
+	fd = open(LOGINUID_PATH, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || write(fd, buf, n) != n) {
+		err = -errno;
+		pr_perror("cannot set the audit loginuid to %s", buf);
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * A forked process: its loginuid, when it differs from its parent's
+ * (inherited), written by the process itself.  0 or -errno (logged).
+ */
+int pstate_audit_child(struct rst_proc *c)
+{
+	char buf[32] = LOGINUID_PATH;
+	uint64_t path, val;
+	long fd, r;
+	int err, n;
+
+	if (!audit_differs(c, &err) || err)
+		return err;
+	n = snprintf(buf + sizeof(LOGINUID_PATH), sizeof(buf) - sizeof(LOGINUID_PATH), "%u",
+		     c->task->loginuid);
+	path = c->img->scratch + RST_SCRATCH_DATA + RST_SCR_MISC;
+	val = path + sizeof(LOGINUID_PATH);
+	if (inject_write(c->pid, path, buf, sizeof(buf)))
+		return -EFAULT;
+	fd = rst_inject(c, "open " LOGINUID_PATH, SYS_openat, AT_FDCWD, path,
+			O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0, 0, 0);
+	if (fd < 0)
+		return (int)fd;
+	r = rst_inject(c, "write " LOGINUID_PATH, SYS_write, fd, val, n, 0, 0, 0);
+	rst_inject(c, NULL, SYS_close, fd, 0, 0, 0, 0, 0);
+	if (r >= 0 && r != n)
+		r = -EIO;
+	return r < 0 ? (int)r : 0;
 }

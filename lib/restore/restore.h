@@ -372,6 +372,9 @@ struct rst_proc *rst_proc_of_pid(const struct rst_image *img, pid_t pid);
 int pstate_check(const struct rst_proc *c);
 int pstate_stop(struct rst_proc *c);
 int pstate_finish(struct rst_proc *c);
+int pstate_check_audit(const struct rst_image *img);
+int pstate_audit_self(struct rst_proc *root);
+int pstate_audit_child(struct rst_proc *c);
 
 /* task.c, files.c, signals.c: run in the root's C part */
 int task_restore_attrs(struct rst_proc *proc);
