@@ -565,9 +565,23 @@ int rst_proc_prepare(struct rst_proc *c)
 }
 
 static bool in_tree(const struct rst_image *img, uint32_t pid);
+static int helper_start(struct rst_proc *h);
+
+/* The helper that holds group pgid (its leader exited), or NULL. */
+static struct rst_proc *group_helper(const struct rst_image *img, uint32_t pgid)
+{
+	size_t i;
+
+	for (i = 0; i < img->nr_helpers; i++)
+		if (img->helpers[i]->task->pid == pgid)
+			return img->helpers[i];
+	return NULL;
+}
 
 /*
- * Joins the recorded process group once every group leader exists.  The
+ * Joins the recorded process group once every group leader exists (the
+ * helper of a group whose leader exited is started here, by its forker,
+ * when its first member joins: nothing else forks it).  The
  * root's group is left as vxrestore's when it was outside the tree; when
  * a process of the tree leads it (the root joined a child's group, whose
  * leader may be a zombie now), the root and its members join it.
@@ -575,6 +589,7 @@ static bool in_tree(const struct rst_image *img, uint32_t pid);
 int rst_proc_set_pgid(struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *rt = rst_root(c->img)->task;
+	struct rst_proc *h;
 	pid_t now;
 	long r;
 
@@ -586,6 +601,9 @@ int rst_proc_set_pgid(struct rst_proc *c)
 			     getpgid(c->pid);
 	if (now == (pid_t)t->pgid)
 		return 0;
+	h = group_helper(c->img, t->pgid);
+	if (h && h->pid <= 0 && (r = helper_start(h)))
+		return (int)r;
 	r = rst_inject(c, "setpgid", SYS_setpgid, 0, t->pgid, 0, 0, 0, 0);
 	return r < 0 ? r : 0;
 }
@@ -597,22 +615,41 @@ int rst_proc_set_pgid(struct rst_proc *c)
  */
 static int zombie_exit(struct rst_proc *c);
 
-int rst_proc_make_zombie(struct rst_proc *c)
+/* Is the leader of c's group a process built after c? */
+static bool group_leader_later(const struct rst_proc *c)
 {
-	if (prepare_session(c) || rst_proc_set_pgid(c))
-		return -EINVAL;
-	return c->forks_members ? 0 : zombie_exit(c);
+	const struct rst_image *img = c->img;
+	size_t i;
+	bool seen = false;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		seen = seen || img->procs[i] == c;
+		if (img->procs[i]->task->pid == c->task->pgid)
+			return seen && img->procs[i] != c;
+	}
+	return false;
 }
 
-/* The zombie session leaders that forked members exit now, in order. */
+int rst_proc_make_zombie(struct rst_proc *c)
+{
+	if (prepare_session(c))
+		return -EINVAL;
+	if (c->exit_late || group_leader_later(c)) {
+		c->exit_late = true;
+		return 0;
+	}
+	return rst_proc_set_pgid(c) ?: zombie_exit(c);
+}
+
+/* The zombies that exit late (see exit_late) join their group and exit now. */
 int rst_proc_zombies_exit(struct rst_image *img)
 {
 	size_t i;
 	int ret = 0;
 
 	for (i = 1; !ret && i < img->nr_procs; i++)
-		if (img->procs[i]->forks_members)
-			ret = zombie_exit(img->procs[i]);
+		if (img->procs[i]->exit_late)
+			ret = rst_proc_set_pgid(img->procs[i]) ?: zombie_exit(img->procs[i]);
 	return ret;
 }
 
@@ -752,7 +789,7 @@ int helpers_plan(struct rst_image *img)
 		c->forker = c->parent;
 		if (t->sid != t->pid && t->sid != pt->sid && zombie_leader(img, i)) {
 			c->forker = rst_proc_of_pid(img, t->sid);
-			c->forker->forks_members = true;
+			c->forker->exit_late = true;
 		} else if (t->sid != t->pid && t->sid != pt->sid) {
 			if (in_tree(img, t->sid) || (t->sid == rt->sid && rt->sid != rt->pid) ||
 			    !pt->child_subreaper) {

@@ -267,8 +267,10 @@ struct rst_proc {
 	struct rst_proc *parent; /* NULL for the root */
 	struct rst_proc *forker; /* who forks it: parent, a helper, or the zombie
 				  * that led its session (fork.c) */
-	bool forks_members;	 /* a zombie session leader: exits once the
-				  * members it forks exist (rst_proc_zombies_exit) */
+	bool exit_late;		 /* a zombie that exits after the whole tree is built:
+				  * a session leader that forks members first, or a
+				  * member of a group led by a later process
+				  * (rst_proc_zombies_exit) */
 
 	/* its records (a helper's task is helper_task, the others are NULL) */
 	TaskEntry *task;

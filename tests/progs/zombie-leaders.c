@@ -9,11 +9,17 @@
  *       a zombie of the tree)
  *   L   setsid(), forks L1 (group and session L), is killed by SIGTERM: a
  *       zombie leading session L; L1 is reparented to R  (mode "session")
+ *   Y   a zombie member of group K, led by a live sibling K forked after
+ *       it (mode "member": Y comes first in the image)
+ *   E   setpgid(0,0), forks E1 (stays in group E), exits and is reaped by
+ *       R: group E has no leader at all (mode "gone"; before the fix the
+ *       restore failed with "setpgid: Operation not permitted")
  *
  * R reaps nobody before "go".  After "go" every live member checks its pid,
  * ppid, pgid and sid and its counter; R checks the zombies' state, parent,
  * group and session (/proc/PID/stat) and then reaps them with the recorded
- * status.  Arguments: OUTFILE [group|session|both] (default both).
+ * status.  Arguments: OUTFILE [group|session|gone|both] (default both:
+ * all of them).
  */
 #include <stdbool.h>
 #include "tree.h"
@@ -45,8 +51,7 @@ __attribute__((noreturn)) static void member_run(const char *name, bool orphan)
 	tree_count_until_go(&counter, &shadow, 5, 0);
 	CHECK(getpid() == me.pid, "%s: pid %d, was %d", name, getpid(), me.pid);
 	CHECK(getppid() == me.ppid, "%s (%d): ppid %d, was %d", name, me.pid, getppid(), me.ppid);
-	CHECK(getpgid(0) == me.pgid, "%s (%d): pgid %d, was %d", name, me.pid, getpgid(0),
-	      me.pgid);
+	CHECK(getpgid(0) == me.pgid, "%s (%d): pgid %d, was %d", name, me.pid, getpgid(0), me.pgid);
 	CHECK(getsid(0) == me.sid, "%s (%d): sid %d, was %d", name, me.pid, getsid(0), me.sid);
 	tree_check_counter(&counter, &shadow, at_ready, name);
 	tree_member_finish(rep_w);
@@ -86,6 +91,37 @@ static void run_h(void)
 	if (setpgid(0, g_pid))
 		prog_fail("H setpgid to group %d: %s", g_pid, strerror(errno));
 	member_run("H", false);
+}
+
+static void run_e1(void)
+{
+	member_run("E1", true);
+}
+
+static void run_e(void)
+{
+	if (setpgid(0, 0))
+		prog_fail("E setpgid: %s", strerror(errno));
+	spawn(run_e1);
+	_exit(0);
+}
+
+static int y_pipe[2];
+
+static void run_y(void)
+{
+	pid_t k;
+
+	if (read(y_pipe[0], &k, sizeof(k)) != sizeof(k) || setpgid(0, k))
+		prog_fail("Y setpgid: %s", strerror(errno));
+	_exit(5);
+}
+
+static void run_k(void)
+{
+	if (setpgid(0, 0))
+		prog_fail("K setpgid: %s", strerror(errno));
+	member_run("K", false);
 }
 
 static void run_l1(void)
@@ -148,7 +184,10 @@ static void check_zombie(pid_t z, const char *name, bool session, int code, int 
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[2] : "both";
-	bool group = strcmp(mode, "session"), session = strcmp(mode, "group");
+	bool both = !strcmp(mode, "both"), group = both || !strcmp(mode, "group");
+	bool session = both || !strcmp(mode, "session"), gone = both || !strcmp(mode, "gone");
+	bool zmember = both || !strcmp(mode, "member");
+	pid_t y_pid = 0, k_pid;
 	pid_t l_pid = 0, live[MAXLIVE];
 	int p[2], n, i, nlive = 0;
 
@@ -165,11 +204,28 @@ int main(int argc, char **argv)
 		setpgid(g_pid, g_pid); /* both sides, so H can join at once */
 		spawn(run_h);
 		nlive += 2;
-		if (session && setpgid(0, g_pid))
+		if (both && setpgid(0, g_pid))
 			prog_fail("R setpgid to group %d: %s", g_pid, strerror(errno));
 	}
 	if (session) {
 		l_pid = spawn(run_l);
+		nlive += 1;
+	}
+	if (zmember) {
+		if (pipe(y_pipe))
+			prog_fail("pipe: %s", strerror(errno));
+		y_pid = spawn(run_y);
+		k_pid = spawn(run_k);
+		setpgid(k_pid, k_pid);
+		if (write(y_pipe[1], &k_pid, sizeof(k_pid)) != sizeof(k_pid))
+			prog_fail("write: %s", strerror(errno));
+		nlive += 1;
+	}
+	if (gone) {
+		pid_t e = spawn(run_e);
+
+		if (waitpid(e, NULL, 0) != e)
+			prog_fail("waitpid E: %s", strerror(errno));
 		nlive += 1;
 	}
 	close(rep_w);
@@ -179,18 +235,27 @@ int main(int argc, char **argv)
 		prog_fail("only %d of %d members ready: %s", n, nlive, prog_failure);
 	if (group && wait_state(g_pid, 'Z', 5000) != 'Z')
 		prog_fail("G (%d) is not a zombie", g_pid);
+	if (zmember && wait_state(y_pid, 'Z', 5000) != 'Z')
+		prog_fail("Y (%d) is not a zombie", y_pid);
 	if (session && wait_state(l_pid, 'Z', 5000) != 'Z')
 		prog_fail("L (%d) is not a zombie", l_pid);
 	prog_ready();
 	at_ready = counter;
 	tree_count_until_go(&counter, &shadow, 5, 20);
 
-	if (group && session)
+	if (both)
 		CHECK(getpgid(0) == g_pid, "R: pgid %d, expected G's group %d", getpgid(0), g_pid);
 	if (group)
 		check_zombie(g_pid, "G", false, 7, 0);
 	if (session)
 		check_zombie(l_pid, "L", true, 0, SIGTERM);
+	if (zmember) {
+		pid_t pg = 0;
+
+		tree_proc_stat(y_pid, NULL, NULL, &pg, NULL);
+		CHECK(pg == k_pid, "Y (%d): pgid %d, expected K's group %d", y_pid, pg, k_pid);
+		CHECK(waitpid(y_pid, NULL, 0) == y_pid, "waitpid Y: %s", strerror(errno));
+	}
 	for (i = 0; i < nlive; i++)
 		kill(live[i], SIGUSR1);
 	n = tree_collect(&rep_r, 1, nlive, 1, 20000, -1, NULL);
