@@ -92,13 +92,19 @@ int pstate_check(const struct rst_proc *c)
 	}
 	if (sig == SIGSTOP)
 		return 0;
-	for (i = 0; i < c->sigs->n_actions; i++)
+	if (t->pid == 1) { /* an init discards SIGTSTP/SIGTTIN/SIGTTOU of its own */
+		pr_err("pid 1: stopped by %s, which cannot stop an init from inside\n",
+		       stop_name(sig));
+		return -EOPNOTSUPP;
+	}
+	for (i = 0; c->sigs && i < c->sigs->n_actions; i++)
 		if (c->sigs->actions[i]->signo == sig && c->sigs->actions[i]->handler)
 			break;
-	if (i < c->sigs->n_actions || (c->core->blocked & (1ULL << (sig - 1)))) {
+	if ((c->sigs && i < c->sigs->n_actions) ||
+	    (c->core && (c->core->blocked & (1ULL << (sig - 1))))) {
 		pr_err("pid %u: stopped by %s, which it now %s: it cannot be stopped by it again\n",
 		       t->pid, stop_name(sig),
-		       i < c->sigs->n_actions ? "handles or ignores" : "blocks");
+		       c->sigs && i < c->sigs->n_actions ? "handles or ignores" : "blocks");
 		return -EOPNOTSUPP;
 	}
 	return 0;
