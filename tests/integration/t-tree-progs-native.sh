@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (nice values, clone3 set_tid)"
 for prog in tree-basic tree-sessions thread-basic thread-signals shared-mem \
-	    shared-files timers tree-100 thread-100; do
+	    shared-files timers tree-100 thread-100 zombie-leaders stop-signals; do
 	rm -f "$T/out"
 	start_prog "$prog"
 	vx_track_tree "$PID"
