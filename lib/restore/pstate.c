@@ -38,11 +38,13 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "log.h"
 #include "restore/restore.h"
 
 #define STOP_PASS_SIGNALS 64 /* signals delivered before SIGSTOP, at most */
+#define STOP_WAIT_MS 5000    /* a stop that does not come fails the restore */
 #define AUDIT_UNSET 4294967295u
 #define LOGINUID_PATH "/proc/self/loginuid"
 /* MEMBARRIER_CMD_REGISTER_{GLOBAL_EXPEDITED,PRIVATE_EXPEDITED,_SYNC_CORE,_RSEQ} */
@@ -149,17 +151,29 @@ static bool pgrp_orphaned(pid_t pid)
 	return orphaned;
 }
 
-/* Waits for the next stop of tid: its signal, or -errno (logged). */
+/*
+ * Waits for the next stop of tid: its signal, or -errno (logged).  A task
+ * that does not stop within STOP_WAIT_MS (a stop signal the kernel
+ * discarded after all) fails the restore, which kills the tree.
+ */
 static int wait_stop(pid_t tid, bool *delivery)
 {
+	struct timespec ts = { 0, 1000000 };
 	siginfo_t si;
-	int status;
+	int status, i;
+	pid_t r;
 
-	while (waitpid(tid, &status, __WALL) < 0) {
-		if (errno != EINTR) {
+	for (i = 0; (r = waitpid(tid, &status, __WALL | WNOHANG)) <= 0; i++) {
+		if (r < 0 && errno != EINTR) {
 			pr_perror("tid %d: waitpid", tid);
 			return -errno;
 		}
+		if (i == STOP_WAIT_MS) {
+			pr_err("tid %d did not stop within %d ms\n", tid, STOP_WAIT_MS);
+			return -ETIMEDOUT;
+		}
+		if (r == 0)
+			nanosleep(&ts, NULL);
 	}
 	if (!WIFSTOPPED(status)) {
 		pr_err("tid %d: died while being stopped (status %#x)\n", tid, status);
