@@ -86,6 +86,7 @@ struct dump_thread {
 	bool stopped;		      /* in a ptrace-stop of ours (detachable) */
 	bool gone;		      /* exited while being seized: dropped */
 	bool group_stopped;	      /* was in job-control stop before seize */
+	int stop_sig;		      /*   the signal that stopped its group */
 	struct user_regs_struct regs; /* resume form */
 	bool in_syscall_restart;
 	uint8_t *xsave;
@@ -137,6 +138,7 @@ struct remote_task {
 	bool thp_disable;
 	uint32_t mlockall;     /* VXCR_MCL_*: mlockall() flags that last */
 	bool mlockall_unknown; /* MCL_FUTURE seen, MCL_ONFAULT not knowable */
+	uint32_t membarrier; /* MEMBARRIER_CMD_REGISTER_* bits of its mm */
 };
 
 struct dump_vma {
@@ -269,6 +271,8 @@ struct dump_task {
 	char cwd[4096], root[4096];
 	uint32_t cwd_file_id; /* cwd removed: its FILE_DIR entry */
 	uint32_t last_cap;
+	bool has_audit;		      /* CONFIG_AUDIT: */
+	uint32_t loginuid, sessionid; /*   /proc/PID/loginuid, sessionid */
 	struct siginfo_queue shared_pending;
 	struct remote_task rt;
 	struct dump_mm *mm;

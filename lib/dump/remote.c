@@ -177,6 +177,41 @@ static int remote_mlockall(struct inject *in, struct dump_task *t)
 	return rcall(in, &res, SYS_munmap, addr, PAGE_LEN, 0, 0);
 }
 
+#define MB_GET_REGISTRATIONS (1 << 9) /* MEMBARRIER_CMD_GET_REGISTRATIONS, 6.3 */
+#define MB_PRIVATE_EXPEDITED (1 << 3)
+#define MB_PRIVATE_EXPEDITED_SYNC_CORE (1 << 5)
+#define MB_PRIVATE_EXPEDITED_RSEQ (1 << 7)
+
+/*
+ * The membarrier registrations of t's mm (no /proc view): asked with
+ * MEMBARRIER_CMD_GET_REGISTRATIONS.  A kernel without it (< 6.3) is probed
+ * with the private expedited commands, which fail with EPERM unless the mm
+ * registered them (run while every thread is stopped, they are barriers
+ * nobody waits for); a GLOBAL_EXPEDITED registration cannot be seen there.
+ */
+static int remote_membarrier(struct inject *in, struct dump_task *t)
+{
+	static const int probes[] = { MB_PRIVATE_EXPEDITED, MB_PRIVATE_EXPEDITED_SYNC_CORE,
+				      MB_PRIVATE_EXPEDITED_RSEQ };
+	long res = 0;
+	size_t i;
+	int ret;
+
+	ret = rcall(in, &res, SYS_membarrier, MB_GET_REGISTRATIONS, 0, 0, 0);
+	if (ret || res != -EINVAL) {
+		t->rt.membarrier = res > 0 ? (uint32_t)res : 0; /* -ENOSYS: none */
+		return ret;
+	}
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		ret = rcall(in, &res, SYS_membarrier, probes[i], 0, 0, 0);
+		if (ret)
+			return ret;
+		if (!res) /* registered: its REGISTER command is the next bit */
+			t->rt.membarrier |= (uint32_t)probes[i] << 1;
+	}
+	return 0;
+}
+
 /* prctl/brk values returned directly; the rest land in the area. */
 static int remote_process(struct inject *in, struct dump_task *t)
 {
@@ -198,7 +233,7 @@ static int remote_process(struct inject *in, struct dump_task *t)
 			    0, 0);
 	for (i = 0; i < 3 && !ret; i++)
 		ret = rcall(in, &res, SYS_getitimer, i, SLOT(in, itimers[i]), 0, 0);
-	return ret ?: remote_mlockall(in, t);
+	return ret ?: remote_mlockall(in, t) ?: remote_membarrier(in, t);
 }
 
 static int remote_thread(struct inject *in, struct dump_thread *th)

@@ -206,6 +206,7 @@ static int wait_event_stop(struct dump_task *t, struct dump_thread *th, bool fir
 		sig = WSTOPSIG(status);
 		if ((status >> 16) == PTRACE_EVENT_STOP) {
 			th->group_stopped = is_stop_signal(sig);
+			th->stop_sig = th->group_stopped ? sig : 0;
 			th->stopped = true;
 			return 0;
 		}

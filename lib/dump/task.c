@@ -68,6 +68,63 @@ static int collect_rlimits(struct dump_task *t)
 	return 0;
 }
 
+#define AUDIT_UNSET 4294967295u /* loginuid and sessionid not set */
+
+/*
+ * The audit login uid and session id of process pid (0: ours).  1 when
+ * the kernel has no audit (no such files), 0, or -errno.
+ */
+static int read_audit(pid_t pid, uint32_t *loginuid, uint32_t *sessionid)
+{
+	long long l, s;
+	int ret;
+
+	ret = proc_read_long(pid, "loginuid", 10, &l);
+	if (ret == -ENOENT)
+		return 1;
+	ret = ret ?: proc_read_long(pid, "sessionid", 10, &s);
+	if (ret)
+		return ret;
+	*loginuid = (uint32_t)l;
+	*sessionid = (uint32_t)s;
+	return 0;
+}
+
+/*
+ * The audit ids of t.  A session id cannot be chosen (the kernel gives a
+ * new one whenever loginuid is set), so restore can give back only one
+ * that a process inherits: the restorer's own (here: ours, vxrestore is
+ * expected to run where vxdump runs) for the root, the parent's for the
+ * others, or none (loginuid unset).  Anything else is refused: 0,
+ * -EOPNOTSUPP (logged) or -errno (logged).
+ */
+static int collect_audit(struct dump_task *t)
+{
+	uint32_t l0, s0;
+	int ret;
+
+	ret = read_audit(t->pid, &t->loginuid, &t->sessionid);
+	if (ret == 0 && !t->parent)
+		ret = read_audit(0, &l0, &s0);
+	if (ret < 0) {
+		pr_err("pid %d: cannot read its audit loginuid: %s\n", t->pid, strerror(-ret));
+		return ret;
+	}
+	t->has_audit = ret == 0;
+	if (!t->has_audit || t->sessionid == AUDIT_UNSET)
+		return 0;
+	if (t->parent) {
+		l0 = t->parent->loginuid;
+		s0 = t->parent->sessionid;
+	}
+	if (t->loginuid == l0 && t->sessionid == s0)
+		return 0;
+	pr_err("pid %d: audit session %u (loginuid %u) cannot be restored: the kernel gives a "
+	       "new session id when loginuid is set, and it is not %s's (%u)\n",
+	       t->pid, t->sessionid, t->loginuid, t->parent ? "its parent" : "vxdump", s0);
+	return -EOPNOTSUPP;
+}
+
 /* Collects the per-process attributes of frozen t.  0 or -errno (logged). */
 int collect_task(struct dump_task *t)
 {
@@ -75,6 +132,7 @@ int collect_task(struct dump_task *t)
 	int ret;
 
 	ret = collect_rlimits(t);
+	ret = ret ?: collect_audit(t);
 	if (ret)
 		return ret;
 	ret = read_num(t, "personality", 16, &v);
@@ -173,6 +231,12 @@ static int write_live(struct dump_op *op, struct dump_task *t)
 	PB_SET(&te, pdeath_sig, t->rt.pdeath_sig);
 	PB_SET(&te, child_subreaper, t->rt.child_subreaper);
 	PB_SET(&te, thp_disable, t->rt.thp_disable);
+	if (t->rt.membarrier)
+		PB_SET(&te, membarrier, t->rt.membarrier);
+	if (t->has_audit) {
+		PB_SET(&te, loginuid, t->loginuid);
+		PB_SET(&te, sessionid, t->sessionid);
+	}
 	te.cwd = t->cwd;
 	if (t->cwd_file_id)
 		PB_SET(&te, cwd_file_id, t->cwd_file_id);
@@ -180,6 +244,8 @@ static int write_live(struct dump_op *op, struct dump_task *t)
 	te.threads = tids;
 	te.n_threads = t->n_threads;
 	PB_SET(&te, state, t->state);
+	if (t->state == TASK_STATE_STOPPED)
+		PB_SET(&te, stop_signal, t->threads[0].stop_sig);
 	PB_SET(&te, exit_signal, t->stat.exit_signal);
 	ret = img_write_msg(op->w, IMG_REC_TASK, &te.base);
 	if (ret)

@@ -239,7 +239,7 @@ static int check_procs(struct rst_image *img)
 
 		if (c->task->state == TASK_STATE_DEAD)
 			continue;
-		ret = vdso_check(c) ?: check_proc_files(c);
+		ret = vdso_check(c) ?: check_proc_files(c) ?: pstate_check(c);
 	}
 	return ret;
 }
@@ -289,6 +289,7 @@ static const struct plan_check host_checks[] = {
 	{ fd_kinds_check_host, NULL }, /* files named by the image */
 	{ NULL, check_pid },
 	{ check_limits, NULL },
+	{ pstate_check_audit, NULL }, /* audit session ids (pstate.c) */
 };
 
 /*

@@ -147,16 +147,26 @@ int core_restore(struct rst_proc *proc)
 	return 0;
 }
 
-/* Lets every thread of proc go (a stopped process stays job-control stopped). */
+/*
+ * Lets every thread of proc go.  A stopped process is stopped first, with
+ * its recorded signal, while every thread is still held (pstate.c): no
+ * thread runs an instruction of its own, and the group stays stopped when
+ * they are detached.
+ */
 int core_release(struct rst_proc *proc)
 {
-	int sig = proc->task->state == TASK_STATE_STOPPED ? SIGSTOP : 0;
 	size_t i;
+	int ret;
 
+	if (proc->task->state == TASK_STATE_STOPPED) {
+		ret = pstate_stop(proc);
+		if (ret)
+			return ret;
+	}
 	for (i = proc->nr_threads; i-- > 0;) {
 		pid_t tid = proc->threads[i].tid;
 
-		if (ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)(i ? 0 : sig))) {
+		if (ptrace(PTRACE_DETACH, tid, NULL, NULL)) {
 			pr_perror("tid %d: PTRACE_DETACH", tid);
 			return -errno;
 		}

@@ -137,7 +137,7 @@ static int fork_from(struct rst_proc *c, uint64_t flags, int sig)
 		c->threads[0].tid = r; /* ours: differs inside a context's pid ns */
 	ret = attach_new(c->pid);
 	ret = ret ?: rst_janitor_watch(c->img, c->pid);
-	return ret ? ret : inject_init(&c->in, c->pid, c->img->scratch);
+	return ret ? ret : rst_inject_init(c, &c->in, c->pid);
 }
 
 /* Does c share its parent's fd table (CLONE_FILES) / fs info (CLONE_FS)? */
@@ -145,7 +145,7 @@ static bool shares_files(const struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *pt = c->parent->task;
 
-	return c->forker->role != RST_HELPER && t->has_files_id && pt->has_files_id &&
+	return c->forker == c->parent && t->has_files_id && pt->has_files_id &&
 	       t->files_id == pt->files_id;
 }
 
@@ -153,8 +153,7 @@ static bool shares_fs(const struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *pt = c->parent->task;
 
-	return c->forker->role != RST_HELPER && t->has_fs_id && pt->has_fs_id &&
-	       t->fs_id == pt->fs_id;
+	return c->forker == c->parent && t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id;
 }
 
 int rst_proc_fork(struct rst_proc *c)
@@ -321,7 +320,7 @@ int threads_create(struct rst_proc *proc)
 		th->tid = r;
 		ret = attach_new(th->tid);
 		if (!ret)
-			ret = inject_init(&th->in, th->tid, proc->img->scratch);
+			ret = rst_inject_init(proc, &th->in, th->tid);
 		if (!ret && th->fdt)
 			ret = prepare_fds(proc, i, th->fdt);
 		if (!ret && th->core->own_fs)
@@ -561,6 +560,8 @@ int rst_proc_prepare(struct rst_proc *c)
 
 	ret = prepare_session(c);
 	if (!ret)
+		ret = pstate_audit_child(c);
+	if (!ret)
 		ret = prepare_outside(c);
 	if (!ret && !shares_files(c))
 		ret = prepare_fds(c, 0, c->fdt);
@@ -577,20 +578,46 @@ int rst_proc_prepare(struct rst_proc *c)
 	return ret;
 }
 
-/* Joins the recorded process group once every group leader exists. */
+static bool in_tree(const struct rst_image *img, uint32_t pid);
+static int helper_start(struct rst_proc *h);
+
+/* The helper that holds group pgid (its leader exited), or NULL. */
+static struct rst_proc *group_helper(const struct rst_image *img, uint32_t pgid)
+{
+	size_t i;
+
+	for (i = 0; i < img->nr_helpers; i++)
+		if (img->helpers[i]->task->pid == pgid)
+			return img->helpers[i];
+	return NULL;
+}
+
+/*
+ * Joins the recorded process group once every group leader exists (the
+ * helper of a group whose leader exited is started here, by its forker,
+ * when its first member joins: nothing else forks it).  The
+ * root's group is left as vxrestore's when it was outside the tree; when
+ * a process of the tree leads it (the root joined a child's group, whose
+ * leader may be a zombie now), the root and its members join it.
+ */
 int rst_proc_set_pgid(struct rst_proc *c)
 {
 	const TaskEntry *t = c->task, *rt = rst_root(c->img)->task;
+	struct rst_proc *h;
 	pid_t now;
 	long r;
 
-	if (t->pgid == t->pid || (t->pgid == rt->pgid && rt->pgid != rt->pid))
+	if (t->pgid == t->pid ||
+	    (t->pgid == rt->pgid && rt->pgid != rt->pid && !in_tree(c->img, rt->pgid)))
 		return 0;
 	/* its own view when it lives in a pid ns below ours (a context) */
 	now = c->img->ctxe ? rst_inject(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0) :
 			     getpgid(c->pid);
 	if (now == (pid_t)t->pgid)
 		return 0;
+	h = group_helper(c->img, t->pgid);
+	if (h && h->pid <= 0 && (r = helper_start(h)))
+		return (int)r;
 	r = rst_inject(c, "setpgid", SYS_setpgid, 0, t->pgid, 0, 0, 0, 0);
 	return r < 0 ? r : 0;
 }
@@ -600,7 +627,48 @@ int rst_proc_set_pgid(struct rst_proc *c)
  * status (or dies of the recorded signal) and waits for its parent to reap
  * it.  The SIGCHLD its parent gets now is taken back unless one was pending.
  */
+static int zombie_exit(struct rst_proc *c);
+
+/* Is the leader of c's group a process built after c? */
+static bool group_leader_later(const struct rst_proc *c)
+{
+	const struct rst_image *img = c->img;
+	size_t i;
+	bool seen = false;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		seen = seen || img->procs[i] == c;
+		if (img->procs[i]->task->pid == c->task->pgid)
+			return seen && img->procs[i] != c;
+	}
+	return false;
+}
+
 int rst_proc_make_zombie(struct rst_proc *c)
+{
+	if (prepare_session(c))
+		return -EINVAL;
+	if (c->exit_late || group_leader_later(c)) {
+		c->exit_late = true;
+		return 0;
+	}
+	return rst_proc_set_pgid(c) ?: zombie_exit(c);
+}
+
+/* The zombies that exit late (see exit_late) join their group and exit now. */
+int rst_proc_zombies_exit(struct rst_image *img)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 1; !ret && i < img->nr_procs; i++)
+		if (img->procs[i]->exit_late)
+			ret = rst_proc_set_pgid(img->procs[i]) ?: zombie_exit(img->procs[i]);
+	return ret;
+}
+
+/* The exit of zombie-to-be c (see rst_proc_make_zombie). */
+static int zombie_exit(struct rst_proc *c)
 {
 	int code = c->task->exit_code, sig = WTERMSIG(code), status;
 	struct user_regs_struct regs = c->in.saved;
@@ -609,8 +677,6 @@ int rst_proc_make_zombie(struct rst_proc *c)
 	size_t i;
 	long r;
 
-	if (prepare_session(c) || rst_proc_set_pgid(c))
-		return -EINVAL;
 	regs.rip = c->in.gadget;
 	regs.orig_rax = -1;
 	if (WIFSIGNALED(code) && sig != SIGKILL && sig != SIGSTOP) {
@@ -701,6 +767,27 @@ static struct rst_proc *helper_get(struct rst_image *img, uint32_t pid, struct r
 	return h;
 }
 
+/*
+ * Is the session of procs[i] led by a zombie of the tree that can fork it
+ * (as a session helper would): a sibling (same parent, which is a child
+ * subreaper: the member is reparented to it when the zombie exits) built
+ * before it?
+ */
+static bool zombie_leader(const struct rst_image *img, size_t i)
+{
+	const struct rst_proc *c = img->procs[i];
+	size_t j;
+
+	for (j = 1; j < i; j++) {
+		const struct rst_proc *l = img->procs[j];
+
+		if (l->task->pid == c->task->sid)
+			return l->task->state == TASK_STATE_DEAD && l->parent == c->parent &&
+			       c->parent->task->child_subreaper;
+	}
+	return false;
+}
+
 /* Decides the helpers before anything is created; refuses what they cannot do. */
 int helpers_plan(struct rst_image *img)
 {
@@ -714,7 +801,10 @@ int helpers_plan(struct rst_image *img)
 		uint32_t inherited_pgid;
 
 		c->forker = c->parent;
-		if (t->sid != t->pid && t->sid != pt->sid) {
+		if (t->sid != t->pid && t->sid != pt->sid && zombie_leader(img, i)) {
+			c->forker = rst_proc_of_pid(img, t->sid);
+			c->forker->exit_late = true;
+		} else if (t->sid != t->pid && t->sid != pt->sid) {
 			if (in_tree(img, t->sid) || (t->sid == rt->sid && rt->sid != rt->pid) ||
 			    !pt->child_subreaper) {
 				pr_err("pid %u: session %u cannot be rebuilt under parent %u "
@@ -728,7 +818,7 @@ int helpers_plan(struct rst_image *img)
 				return -ENOMEM;
 		}
 		f = c->forker;
-		by_helper = f->role == RST_HELPER;
+		by_helper = f != c->parent;
 		if (by_helper &&
 		    ((t->has_files_id && pt->has_files_id && t->files_id == pt->files_id) ||
 		     (t->has_fs_id && pt->has_fs_id && t->fs_id == pt->fs_id))) {

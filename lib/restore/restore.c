@@ -115,7 +115,7 @@ static int build_proc(struct rst_proc *c)
  * last, for all processes together).
  */
 static int (*const finish_steps[])(struct rst_proc *c) = {
-	timers_restore,	  mem_restore_finish, threads_close_pool,
+	pstate_finish,	  timers_restore,	 mem_restore_finish, threads_close_pool,
 	procfile_restore, locks_restore, /* fds final, pool closed, creds not yet */
 	fown_restore,			 /* after leases: F_SETLEASE makes its taker the owner */
 	creds_restore,
@@ -138,7 +138,7 @@ static int finish_tree(struct rst_image *img)
 	size_t i;
 	int ret = 0;
 
-	for (i = 1; !ret && i < img->nr_procs; i++)
+	for (i = 0; !ret && i < img->nr_procs; i++)
 		if (img->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = rst_proc_set_pgid(img->procs[i]);
 	if (!ret)
@@ -176,7 +176,7 @@ static int rebuild(struct rst_image *img)
 	size_t i;
 	int ret;
 
-	ret = inject_init(&root->in, root->pid, img->scratch);
+	ret = rst_inject_init(root, &root->in, root->pid);
 	if (ret) {
 		pr_err("pid %d: cannot take control of the new process: %s\n", root->pid,
 		       strerror(-ret));
@@ -197,6 +197,8 @@ static int rebuild(struct rst_image *img)
 		ret = threads_create(root);
 	for (i = 1; !ret && i < img->nr_procs; i++)
 		ret = build_proc(img->procs[i]);
+	if (!ret)
+		ret = rst_proc_zombies_exit(img);
 	if (!ret && img->stream.have_pending) {
 		pr_err("image: record %llu: pages of no process (out of order)\n",
 		       (unsigned long long)img->stream.pending.index);

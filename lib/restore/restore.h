@@ -268,7 +268,12 @@ struct rst_proc {
 	struct rst_image *img;
 	enum rst_role role;
 	struct rst_proc *parent; /* NULL for the root */
-	struct rst_proc *forker; /* who forks it: parent, or a helper (fork.c) */
+	struct rst_proc *forker; /* who forks it: parent, a helper, or the zombie
+				  * that led its session (fork.c) */
+	bool exit_late;		 /* a zombie that exits after the whole tree is built:
+				  * a session leader that forks members first, or a
+				  * member of a group led by a later process
+				  * (rst_proc_zombies_exit) */
 
 	/* its records (a helper's task is helper_task, the others are NULL) */
 	TaskEntry *task;
@@ -362,10 +367,19 @@ int rst_proc_prepare(struct rst_proc *c);
 int threads_create(struct rst_proc *proc);
 int threads_close_pool(struct rst_proc *proc);
 int rst_proc_make_zombie(struct rst_proc *c);
+int rst_proc_zombies_exit(struct rst_image *img);
 int rst_proc_set_pgid(struct rst_proc *c);
 int helpers_plan(struct rst_image *img);
 int helpers_exit(struct rst_image *img);
 struct rst_proc *rst_proc_of_pid(const struct rst_image *img, pid_t pid);
+
+/* pstate.c: stop signal (issue 11) */
+int pstate_check(const struct rst_proc *c);
+int pstate_stop(struct rst_proc *c);
+int pstate_finish(struct rst_proc *c);
+int pstate_check_audit(const struct rst_image *img);
+int pstate_audit_self(struct rst_proc *root);
+int pstate_audit_child(struct rst_proc *c);
 
 /* task.c, files.c, signals.c: run in the root's C part */
 int task_restore_attrs(struct rst_proc *proc);
@@ -433,6 +447,13 @@ int files_open_maps(const struct rst_image *img);
 int file_pool_fd(const struct rst_image *img, const struct rst_file *f);
 int signals_restore(struct rst_proc *proc);
 bool itimer_value(const ItimerEntry *t, struct itimerval *v);
+/*
+ * inject_init() for thread tid of proc, without the int3 stop of the
+ * scratch gadget when the image holds a SIGTRAP disposition or a pending
+ * SIGTRAP (rst_needs_syscall_stops()).  0 or -errno.
+ */
+bool rst_needs_syscall_stops(const struct rst_proc *proc);
+int rst_inject_init(struct rst_proc *proc, struct inject *in, pid_t tid);
 
 /* mem.c, pages.c: parent, by injection */
 long rst_inject(struct rst_proc *proc, const char *what, long nr, unsigned long a0,

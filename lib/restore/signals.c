@@ -109,3 +109,53 @@ int signals_restore(struct rst_proc *proc)
 		ret = restore_itimers(proc);
 	return ret;
 }
+
+static bool queue_has_sigtrap(SiginfoEntry *const *q, size_t n)
+{
+	size_t i;
+	int32_t signo;
+
+	for (i = 0; i < n; i++) {
+		if (q[i]->siginfo.len < sizeof(signo))
+			continue;
+		memcpy(&signo, q[i]->siginfo.data, sizeof(signo));
+		if (signo == SIGTRAP)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Must proc's injected calls avoid the int3 stop after the scratch gadget?
+ * An int3 raises a forced SIGTRAP: while SIGTRAP is blocked (it is, while
+ * we inject) the kernel resets its disposition to SIG_DFL and unblocks it.
+ * So a SIGTRAP handler or SIG_IGN of the image would be lost (the program
+ * then dies of its next int3), and a SIGTRAP pending in the image would be
+ * dequeued at such a stop and swallowed with it.  Helpers have no records.
+ */
+bool rst_needs_syscall_stops(const struct rst_proc *proc)
+{
+	size_t i;
+
+	if (!proc->sigs)
+		return false;
+	for (i = 0; i < proc->sigs->n_actions; i++)
+		if (proc->sigs->actions[i]->signo == SIGTRAP && proc->sigs->actions[i]->handler)
+			return true;
+	if (queue_has_sigtrap(proc->sigs->shared_pending, proc->sigs->n_shared_pending))
+		return true;
+	for (i = 0; i < proc->nr_threads; i++)
+		if (proc->threads[i].core && queue_has_sigtrap(proc->threads[i].core->pending,
+							       proc->threads[i].core->n_pending))
+			return true;
+	return false;
+}
+
+int rst_inject_init(struct rst_proc *proc, struct inject *in, pid_t tid)
+{
+	int ret = inject_init(in, tid, proc->img->scratch);
+
+	if (!ret && rst_needs_syscall_stops(proc))
+		in->use_int3 = false; /* two stops a call: entry and exit */
+	return ret;
+}

@@ -86,6 +86,7 @@ static int child_steps(struct rst_proc *root)
 	}
 	ret = root->img->ctxe ? ctx_child_setup(root->img) : 0;
 	ret = ret ?: child_drop_rseq();
+	ret = ret ?: pstate_audit_self(root);
 	if (!ret)
 		ret = files_restore(root);
 	if (!ret)

@@ -146,33 +146,71 @@ static int wait_stop(pid_t tid, int *event)
 	}
 }
 
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/*
+ * What to do at a stop of tid other than the trap we wait for: 0 resume
+ * with no signal (an event stop; a group-stop), a signal number to
+ * deliver, or -1 (unexpected).  A stop signal that arrives while we inject
+ * (someone's SIGSTOP, or SIGCONT and SIGSTOP again during the dump) is
+ * delivered, never swallowed: the group stops and a group-stop report
+ * (PTRACE_EVENT_STOP when seized; a stop without siginfo when not) follows,
+ * from which the thread is resumed into the injected call while its group
+ * stays stopped, as a detached thread will be again.
+ */
+static int other_stop(struct inject *in, int sig, int event)
+{
+	siginfo_t si;
+	unsigned long msg = 0;
+
+	if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_CLONE ||
+	    event == PTRACE_EVENT_VFORK) {
+		/* the new task's id in our pid namespace, not the tracee's */
+		if (!ptrace(PTRACE_GETEVENTMSG, in->tid, NULL, &msg))
+			in->new_tid = (pid_t)msg;
+		return 0;
+	}
+	if (event == PTRACE_EVENT_STOP) {
+		if (is_stop_signal(sig))
+			in->group_stop = sig;
+		return 0;
+	}
+	if (event || !is_stop_signal(sig))
+		return sig == SIGTRAP && event ? 0 : -1;
+	if (ptrace(PTRACE_GETSIGINFO, in->tid, NULL, &si)) {
+		in->group_stop = sig; /* not seized: a group-stop report */
+		return 0;
+	}
+	return sig;
+}
+
 /*
  * Resumes tid with req and expects a SIGTRAP stop (syscall stop or int3).
  * Event stops on the way (an injected clone3 reports PTRACE_EVENT_FORK or
- * _CLONE before it returns) are passed through.
+ * _CLONE before it returns) and stop signals are passed through
+ * (other_stop()).
  */
 static int step_to_trap(struct inject *in, int req)
 {
-	int sig, event = 0;
+	int sig, event = 0, data;
 
 	if (ptrace(req, in->tid, NULL, NULL))
 		return -errno;
-	while ((sig = wait_stop(in->tid, &event)) == SIGTRAP && event) {
-		unsigned long msg = 0;
-
-		/* the new task's id in our pid namespace, not the tracee's */
-		if ((event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_CLONE ||
-		     event == PTRACE_EVENT_VFORK) &&
-		    !ptrace(PTRACE_GETEVENTMSG, in->tid, NULL, &msg))
-			in->new_tid = (pid_t)msg;
-		if (ptrace(req, in->tid, NULL, NULL))
+	while ((sig = wait_stop(in->tid, &event)) >= 0 && (sig != SIGTRAP || event)) {
+		data = other_stop(in, sig, event);
+		if (data < 0)
+			break;
+		if (ptrace(req, in->tid, NULL, (void *)(long)data))
 			return -errno;
 	}
 	if (sig < 0) {
 		pr_err("tid %d: died during an injected system call", in->tid);
 		return sig;
 	}
-	if (sig != SIGTRAP) {
+	if (sig != SIGTRAP || event) {
 		pr_err("tid %d: unexpected stop (signal %d) during an injected system call",
 		       in->tid, sig);
 		return -EINTR;

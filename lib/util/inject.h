@@ -46,6 +46,7 @@ struct inject {
 	pid_t new_tid;	     /* task made by the last injected clone, as we
 					 * number it (PTRACE_GETEVENTMSG), else 0 */
 	bool mask_blocked;   /* every signal blocked for the calls */
+	int group_stop;	     /* a stop signal that stopped its group meanwhile, 0 */
 	uint64_t data;	     /* tracee memory for arguments and results */
 	uint64_t frame;	     /* recovery signal frame (frame mode), else 0 */
 	uint64_t stack_lo;   /* frame mode: the stack bytes we use ... */

@@ -4,7 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (creds)"
 for prog in memory counter signals fds rlimits creds identity vector \
-	    restart-nanosleep restart-read restart-pause sched vector512 mem-aio mem-vdso; do
+	    restart-nanosleep restart-read restart-pause sched vector512 mem-aio mem-vdso \
+	    sigtrap membarrier; do
 	if [ "$prog" = vector ] && ! grep -qw avx /proc/cpuinfo; then
 		continue
 	fi
