@@ -268,7 +268,7 @@ static const struct plan_check image_checks[] = {
 	{ check_cpu, NULL },	    { NULL, read_our_areas },	    { NULL, check_procs },
 	{ check_fd_numbers, NULL }, { fd_kinds_check_image, NULL }, { locks_check_plan, NULL },
 	{ NULL, helpers_plan }, /* sessions and groups (fork.c) */
-	{ NULL, layout_plan },
+	{ NULL, layout_plan },	    { cgroup_check_image, NULL },
 };
 
 /*
@@ -288,6 +288,7 @@ static const struct plan_check host_checks[] = {
 	{ fd_kinds_check_host, NULL }, /* files named by the image */
 	{ NULL, check_pid },
 	{ check_limits, NULL },
+	{ cgroup_check_host, NULL }, /* the groups exist, or --manage-cgroups */
 };
 
 /*

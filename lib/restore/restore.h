@@ -35,6 +35,7 @@
 #include "ctx.pb-c.h"
 #include "seccomp.pb-c.h"
 #include "lock.pb-c.h"
+#include "cgroup.pb-c.h"
 
 #define RST_PAGE 4096ULL
 #define RST_TASK_TOP 0x7ffffffff000ULL /* end of 47-bit user space */
@@ -179,6 +180,7 @@ struct rst_thread {
 	R(SYSV_SHM, sysv, SysvShmEntry)   \
 	R(SECCOMP, seccomp, SeccompEntry) \
 	R(LOCK, locks, LockEntry)         \
+	R(CGROUP, cgroup, CgroupEntry)    \
 	/* one row per type, each ending in a backslash */
 
 /* Every kept record of the image (owned by the image), by type. */
@@ -238,6 +240,9 @@ struct rst_image {
 	int ns_cgroup_fd;	   /* its cgroup (clone3 into it), -1 */
 	const char *freeze_cgroup; /* frozen before the tree is let go */
 	const char *pids_cgroup;   /* v1 pids group the init joins */
+
+	/* cgroup membership (cgroup.c): the groups, open once the root is cloned */
+	struct rst_cgroup *cgroup;
 
 	/* vxrestore itself */
 	int janitor_fd; /* socket to the janitor (janitor.c), -1 */
@@ -348,6 +353,18 @@ uint64_t ctx_clone_flags(const CtxEntry *ce);
 bool restore_in_pidns(void); /* pidns.c: we run inside --pidns's namespace */
 int ctx_child_setup(const struct rst_image *img);
 int ctx_freeze(const struct rst_image *img);
+
+/*
+ * cgroup.c: every process and thread back into its group (record CGROUP),
+ * below the restored root's groups.  0 or -errno (logged).
+ */
+struct rst_cgroup;
+int cgroup_check_image(const struct rst_image *img);
+int cgroup_check_host(const struct rst_image *img);
+int rst_cgroup_setup(struct rst_image *img);
+int rst_cgroup_enter(struct rst_proc *c);
+int rst_cgroup_threads(struct rst_proc *c);
+void rst_cgroup_done(struct rst_image *img, bool keep);
 
 /* tree.c: the root, cloned by us */
 int rst_tree_clone(struct rst_image *img);

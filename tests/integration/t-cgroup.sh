@@ -1,0 +1,109 @@
+#!/bin/bash
+# cgroup membership (tests/progs/cgroup.c): a child in a sub-group (v2 and
+# the v1 pids hierarchy), the child's thread in a threaded v2 sub-group,
+# the root's thread in a v1 sub-group.  The groups live under a temporary
+# parent group this case makes (and removes): the tree is dumped below
+# P/a and restored below P/b, where the groups do not exist: refused
+# without --manage-cgroups, created with it; the programs check their own
+# /proc/thread-self/cgroup relative to the restored root's.  Hostile
+# CGROUP paths (.., absolute, a/../..) are refused in one line; a child
+# in a group outside the root's subtree is refused at dump.
+. "$(dirname "$0")/lib.sh"
+require_cr
+
+# mount point of the hierarchy: "cgroup2", or a v1 controller name
+cg_mount()
+{
+	awk -v want="$1" '{
+		for (i = 7; $i != "-"; i++) ;
+		ok = 0
+		if (want == "cgroup2" && $(i+1) == "cgroup2") ok = 1
+		if (want != "cgroup2" && $(i+1) == "cgroup" && index("," $(i+3) ",", "," want ",")) ok = 1
+		if (!ok) next
+		if ($4 != "/") exit 1
+		print $5
+		exit
+	}' /proc/self/mountinfo
+}
+V2M=$(cg_mount cgroup2) && [ -n "$V2M" ] || skip "no cgroup2 mount (with root /)"
+V1M=$(cg_mount pids) && [ -n "$V1M" ] || skip "no v1 pids hierarchy (with root /)"
+OWN2=$(awk -F: '$1 == 0 {print $3}' /proc/self/cgroup)
+OWN1=$(awk -F: '$2 == "pids" {print $3}' /proc/self/cgroup)
+OWN2=${OWN2%/}
+OWN1=${OWN1%/}
+P2=$V2M$OWN2/vxcr-cg.$$
+P1=$V1M$OWN1/vxcr-cg.$$
+
+vx_case_cleanup()
+{
+	local p
+	echo $$ >"$V2M$OWN2/cgroup.procs" 2>/dev/null
+	echo $$ >"$V1M$OWN1/cgroup.procs" 2>/dev/null
+	for p in $VX_PIDS; do kill -9 "$p" 2>/dev/null; done
+	for p in $VX_PIDS; do vx_wait_gone "$p" 5; done
+	[ -d "$P2" ] && find "$P2" -depth -type d -exec rmdir {} \; 2>/dev/null
+	[ -d "$P1" ] && find "$P1" -depth -type d -exec rmdir {} \; 2>/dev/null
+	[ -d "$P2" ] || [ -d "$P1" ] && echo "# could not remove $P2 or $P1"
+}
+
+# enter DIR2 DIR1: this shell (and what it starts from now on) joins them
+enter() { echo $$ >"$1/cgroup.procs" && echo $$ >"$2/cgroup.procs" || fail "cannot join $1 $2"; }
+
+mkdir -p "$P2/a/kid/thr" "$P2/b" "$P1/a/kid" "$P1/a/rt" "$P1/b" || fail "cannot make the groups"
+echo threaded >"$P2/a/kid/thr/cgroup.type" || fail "cannot make $P2/a/kid/thr threaded"
+enter "$P2/a" "$P1/a"
+start_prog cgroup "$P2/a" "$P1/a"
+vx_tree_snapshot "$PID" "$T/tree.before"
+vx_track_tree "$PID"
+log "tree of $PID: $(vx_tree_summary "$T/tree.before")"
+dump "$PID" "$T/img"
+vx_tree_gone "$T/tree.before"
+"$VXCR" img show "$T/img" >"$T/show" 2>&1 || fail "vxcr img show failed: $(head -n 3 "$T/show")"
+grep -q 'kid/thr' "$T/show" || fail "image shows no kid/thr group: $(grep -i cgroup "$T/show" | head -3)"
+sum=$(sha256sum <"$T/img")
+
+enter "$P2/b" "$P1/b"
+expect_refused_by "groups missing without --manage-cgroups" \
+	"does not exist \(vxrestore --manage-cgroups creates it\)" "$VXRESTORE" "$T/img"
+[ -e "$P2/b/kid" ] || [ -e "$P1/b/kid" ] && fail "a refused restore created a group"
+
+# hostile paths: nothing outside the base may be named
+EDIT=$VX_BUILD/tests/fuzz/edit-image
+[ -x "$EDIT" ] || fail "$EDIT not built"
+n=0
+for bad in .. /etc kid/../.. "kid//thr" . ; do
+	n=$((n + 1))
+	"$EDIT" "$T/img" "$T/bad$n.img" "CGROUP[0].dirs[0].path=$bad" || fail "edit-image failed"
+	expect_refused_by "a cgroup path '$bad'" "not a valid relative cgroup path" \
+		"$VXRESTORE" --manage-cgroups "$T/bad$n.img"
+done
+"$EDIT" "$T/img" "$T/thr.img" "CGROUP[0].dirs[0].threaded=1" "CGROUP[0].dirs[0].hierarchy=0" \
+	"CGROUP[0].hierarchies[0].controllers=pids" || fail "edit-image failed"
+expect_refused_by "a threaded v1 group" "not a valid relative cgroup path|given twice" \
+	"$VXRESTORE" --manage-cgroups "$T/thr.img"
+[ -e "$P2/b/kid" ] || [ -e "$P1/b/kid" ] && fail "a refused restore created a group"
+ls -a /etc/cgroup.procs /cgroup.procs "$V2M$OWN2/kid" "$V2M/kid" >/dev/null 2>&1 &&
+	fail "a hostile image created something"
+
+restore_bg --manage-cgroups "$T/img"
+vx_tree_expect "$T/tree.before" "$PID"
+[ "$(cat "$P2/b/kid/thr/cgroup.type")" = threaded ] || fail "$P2/b/kid/thr is not threaded"
+want="0::$OWN2/vxcr-cg.$$/b"
+grep -qx "$want" "/proc/$PID/cgroup" || fail "restored root not in $want: $(cat /proc/$PID/cgroup)"
+go_and_check
+wait_restore_exit 0
+[ "$(sha256sum <"$T/img")" = "$sum" ] || fail "vxrestore modified the image"
+vx_wait_gone "$PID" 10 || fail "cgroup $PID did not exit after its check"
+for p in $(awk '$1 == "pid" {print $2}' "$T/tree.before"); do vx_untrack "$p"; done
+
+# a child outside the root's subtree: refused at dump, the tree runs on
+enter "$P2/a" "$P1/a"
+mkdir "$P2/a/top" || fail "mkdir top"
+rm -f "$T/out"
+start_prog cgroup "$P2/a" "$P1/a" outside
+vx_track_tree "$PID"
+"$VXDUMP" -o "$T/out.img" "$PID" >"$T/dump.out" 2>"$T/dump.err" && fail "vxdump of a child outside the root's group succeeded"
+grep -q "outside the root's" "$T/dump.err" || fail "vxdump did not say why: $(head -n 3 "$T/dump.err")"
+vx_alive "$PID" || fail "the refused tree died"
+log "refused: $(head -n 1 "$T/dump.err")"
+pass "restored below another group, created; hostile paths and a group outside refused"
