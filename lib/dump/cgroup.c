@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_PREFIX "dump/cgroup: "
 #include "log.h"
@@ -67,27 +68,26 @@ static int read_lines(pid_t pid, pid_t tid, struct proc_cgroup_line **out)
 }
 
 /*
- * cgroup.type of v2 group path: 1 threaded, 0 a domain of some kind,
- * -errno (logged) if it cannot be read.
+ * cgroup.type of v2 group path: 1 threaded, 0 a domain of some kind (the
+ * root group has no cgroup.type: a domain), -errno if it cannot be read
+ * (not logged: the caller says what it was for).
  */
-static int v2_threaded(const struct dump_cgroup *cg, pid_t pid, const char *path)
+static int v2_threaded(const struct dump_cgroup *cg, const char *path)
 {
-	char dir[4096], *text = NULL;
+	char dir[4096], file[4096 + 16], *text = NULL;
 	int ret;
 
-	if (!cg->have_v2mnt) {
-		pr_err("pid %d: cgroup %s: no cgroup2 mount to read its type from\n", pid, path);
-		return -EOPNOTSUPP;
-	}
-	ret = proc_cgroup_dir(cg->v2mnt, cg->v2root, path, dir, sizeof(dir) - 16);
-	if (!ret) {
-		strcat(dir, "/cgroup.type");
-		ret = proc_read_path(dir, &text, NULL);
-	}
-	if (ret < 0) {
-		pr_err("pid %d: cgroup %s: cannot read its type: %s\n", pid, path, strerror(-ret));
-		return ret == -ENOENT ? -EOPNOTSUPP : ret;
-	}
+	if (!cg->have_v2mnt)
+		return -ENOENT;
+	ret = proc_cgroup_dir(cg->v2mnt, cg->v2root, path, dir, sizeof(dir));
+	if (ret)
+		return ret;
+	snprintf(file, sizeof(file), "%s/cgroup.type", dir);
+	ret = proc_read_path(file, &text, NULL);
+	if (ret == -ENOENT) /* the group exists: the root group */
+		return access(dir, F_OK) ? -ENOENT : 0;
+	if (ret < 0)
+		return ret;
 	ret = !strcmp(text, "threaded\n");
 	free(text);
 	return ret;
@@ -115,14 +115,14 @@ static int cg_init(struct dump_op *op, struct dump_task *root)
 					    sizeof(cg->v2root));
 	if (!cg->have_v2mnt)
 		return 0; /* no threaded group can be told from another: see v2_threaded() */
-	ret = v2_threaded(cg, root->pid, cg->base[cg->v2].path);
+	ret = v2_threaded(cg, cg->base[cg->v2].path);
 	if (ret > 0) {
 		pr_err("pid %d: the root's cgroup %s is threaded: it must be a domain to restore "
 		       "the tree below another group\n",
 		       root->pid, cg->base[cg->v2].path);
 		return -EOPNOTSUPP;
 	}
-	return ret < 0 && ret != -EOPNOTSUPP ? ret : 0;
+	return 0; /* unreadable: only a member below it needs types (add_dir) */
 }
 
 /* Index + 1 of dir (h, rel) in the table, added with its ancestors. */
@@ -163,9 +163,12 @@ static int add_dir(struct dump_cgroup *cg, pid_t pid, int h, const char *rel, ui
 	if (h == cg->v2) {
 		snprintf(full, sizeof(full), "%s/%s",
 			 strcmp(cg->base[h].path, "/") ? cg->base[h].path : "", rel);
-		ret = v2_threaded(cg, pid, full);
-		if (ret < 0)
-			return ret;
+		ret = v2_threaded(cg, full);
+		if (ret < 0) {
+			pr_err("pid %d: cgroup %s: cannot read its type: %s\n", pid, full,
+			       strerror(-ret));
+			return -EOPNOTSUPP;
+		}
 		nd->threaded = ret;
 	}
 	*idx = cg->n_dirs;
