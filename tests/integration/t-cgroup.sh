@@ -5,7 +5,10 @@
 # parent group this case makes (and removes): the tree is dumped below
 # P/a and restored below P/b, where the groups do not exist: refused
 # without --manage-cgroups, created with it; the programs check their own
-# /proc/thread-self/cgroup relative to the restored root's.  Hostile
+# /proc/thread-self/cgroup relative to the restored root's.  A restore
+# that fails removes the groups it made; existing groups of another type
+# are refused, of the right type used without the option (in a new PID
+# namespace, --pidns: the base is the namespace's init's groups).  Hostile
 # CGROUP paths (.., absolute, a/../..) are refused in one line; a child
 # in a group outside the root's subtree is refused at dump.
 . "$(dirname "$0")/lib.sh"
@@ -85,6 +88,13 @@ expect_refused_by "a threaded v1 group" "not a valid relative cgroup path|given 
 ls -a /etc/cgroup.procs /cgroup.procs "$V2M$OWN2/kid" "$V2M/kid" >/dev/null 2>&1 &&
 	fail "a hostile image created something"
 
+# a restore that fails once every process exists removes the groups it made
+VXCR_TEST_FAIL=tree "$VXRESTORE" --manage-cgroups "$T/img" >"$T/fail.out" 2>"$T/fail.err" &&
+	fail "injected failure ignored"
+grep -q "VXCR_TEST_FAIL" "$T/fail.err" || fail "restore failed otherwise: $(head -n 2 "$T/fail.err")"
+[ -e "$P2/b/kid" ] || [ -e "$P1/b/kid" ] || [ -e "$P1/b/rt" ] &&
+	fail "a failed restore left its groups: $(ls "$P2/b" "$P1/b")"
+
 restore_bg --manage-cgroups "$T/img"
 vx_tree_expect "$T/tree.before" "$PID"
 [ "$(cat "$P2/b/kid/thr/cgroup.type")" = threaded ] || fail "$P2/b/kid/thr is not threaded"
@@ -94,6 +104,28 @@ go_and_check
 wait_restore_exit 0
 [ "$(sha256sum <"$T/img")" = "$sum" ] || fail "vxrestore modified the image"
 vx_wait_gone "$PID" 10 || fail "cgroup $PID did not exit after its check"
+
+# existing groups of another type are refused; existing groups of the
+# right type are used without --manage-cgroups (those the restore made)
+mkdir -p "$P2/c/kid/thr" "$P1/c/kid" "$P1/c/rt" || fail "mkdir c"
+enter "$P2/c" "$P1/c"
+expect_refused_by "a group that is not threaded here" "kid/thr is not threaded here" \
+	"$VXRESTORE" "$T/img"
+enter "$P2/b" "$P1/b"
+rm -f "$OUT"
+# ... and inside a new PID namespace (--pidns): its init runs the restore
+"$VXRESTORE" --pidns -d "$T/img" >"$T/restore.out" 2>"$T/restore.err" ||
+	fail "vxrestore --pidns exited $?: $(head -n 3 "$T/restore.err")"
+R=$(tail -n 1 "$T/restore.out")
+[ -d "/proc/$R" ] || fail "restored root $R not found"
+INIT=$(awk '$1 == "PPid:" {print $2}' "/proc/$R/status")
+vx_track "$INIT"
+vx_track_tree "$R"
+grep -qx "$want" "/proc/$R/cgroup" || fail "root restored in a pid ns not in $want"
+PID=$R
+go_and_check
+kill -KILL "$INIT" 2>/dev/null
+vx_wait_gone "$R" 10 || fail "restored root $R survived its namespace's init"
 for p in $(awk '$1 == "pid" {print $2}' "$T/tree.before"); do vx_untrack "$p"; done
 
 # a child outside the root's subtree: refused at dump, the tree runs on
