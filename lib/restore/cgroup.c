@@ -36,8 +36,9 @@ struct rst_cgroup {
 	const CgroupEntry *e;
 	int base_fd[CG_MAX_HIER]; /* the restored root's group, per hierarchy */
 	char base[CG_MAX_HIER][4096];
-	int *dir_fd;   /* per dir, -1 */
-	bool *created; /* per dir: made by us (removed if the restore fails) */
+	struct cg_tid *members; /* e's members by tid */
+	int *dir_fd;		/* per dir, -1 */
+	bool *created;		/* per dir: made by us (removed if the restore fails) */
 };
 
 static const char *hier_name(const CgroupEntry *e, uint32_t h)
@@ -78,21 +79,57 @@ static uint32_t dir_domain(const CgroupEntry *e, uint32_t d)
 	return d;
 }
 
-/* The member entry of thread vtid, NULL if it is at the base everywhere. */
-static const CgroupMemberEntry *member_of(const CgroupEntry *e, pid_t vtid)
-{
-	size_t i;
+/* A tid and what it stands for (a member, a process), sortable by tid. */
+struct cg_tid {
+	uint32_t tid;
+	const void *what;
+};
 
-	for (i = 0; i < e->n_members; i++)
-		if ((pid_t)e->members[i]->tid == vtid)
-			return e->members[i];
-	return NULL;
+static int cmp_tid(const void *a, const void *b)
+{
+	const struct cg_tid *x = a, *y = b;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-/* Thread vtid's dir in hierarchy h: 0 the base, else 1 + index. */
-static uint32_t thread_dir(const CgroupEntry *e, pid_t vtid, uint32_t h)
+/* The entry of tid in v[0 .. n) (sorted), NULL if none. */
+static const void *tid_find(const struct cg_tid *v, size_t n, uint32_t tid)
 {
-	const CgroupMemberEntry *m = member_of(e, vtid);
+	const struct cg_tid key = { tid, NULL }, *f;
+
+	f = n ? bsearch(&key, v, n, sizeof(*v), cmp_tid) : NULL;
+	return f ? f->what : NULL;
+}
+
+/*
+ * The members of e sorted by tid (malloc'ed, *out).  0, -EBADMSG for a
+ * tid given twice (logged), -ENOMEM.
+ */
+static int members_index(const CgroupEntry *e, struct cg_tid **out)
+{
+	struct cg_tid *v = calloc(e->n_members + 1, sizeof(*v));
+	size_t i;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < e->n_members; i++)
+		v[i] = (struct cg_tid){ e->members[i]->tid, e->members[i] };
+	qsort(v, e->n_members, sizeof(*v), cmp_tid);
+	for (i = 1; i < e->n_members; i++) {
+		if (v[i].tid == v[i - 1].tid) {
+			pr_err("image: CGROUP: tid %u is given twice\n", v[i].tid);
+			free(v);
+			return -EBADMSG;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+/* Thread vtid's dir in hierarchy h (members index idx): 0 the base, else 1 + index. */
+static uint32_t thread_dir(const CgroupEntry *e, const struct cg_tid *idx, pid_t vtid, uint32_t h)
+{
+	const CgroupMemberEntry *m = tid_find(idx, e->n_members, (uint32_t)vtid);
 
 	return m ? m->dirs[h] : 0;
 }
@@ -170,49 +207,86 @@ static int check_dirs(const CgroupEntry *e)
 	return 0;
 }
 
-/* Each member: a thread of a live process, one valid dir per hierarchy. */
-static int check_members(const struct rst_image *img, const CgroupEntry *e)
+/* Every thread of a live process of the image, sorted by tid (malloc'ed). */
+static int live_threads(const struct rst_image *img, struct cg_tid **out, size_t *n)
 {
-	size_t i, h;
+	struct cg_tid *v;
+	size_t k, t, total = 0;
 
-	for (i = 0; i < e->n_members; i++) {
-		const CgroupMemberEntry *m = e->members[i];
-		const struct rst_proc *p = NULL;
-		size_t k, t;
+	for (k = 0; k < img->nr_procs; k++)
+		total += img->procs[k]->task->state == TASK_STATE_DEAD ? 0 :
+									 img->procs[k]->nr_threads;
+	v = calloc(total + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*n = 0;
+	for (k = 0; k < img->nr_procs; k++)
+		for (t = 0;
+		     img->procs[k]->task->state != TASK_STATE_DEAD && t < img->procs[k]->nr_threads;
+		     t++)
+			v[(*n)++] =
+				(struct cg_tid){ img->procs[k]->threads[t].vtid, img->procs[k] };
+	qsort(v, *n, sizeof(*v), cmp_tid);
+	*out = v;
+	return 0;
+}
 
-		for (k = 0; !p && k < img->nr_procs; k++)
-			for (t = 0; t < img->procs[k]->nr_threads; t++)
-				if ((uint32_t)img->procs[k]->threads[t].vtid == m->tid)
-					p = img->procs[k];
-		if (!p || member_of(e, m->tid) != m || m->n_dirs != e->n_hierarchies) {
-			pr_err("image: CGROUP: member %zu (tid %u) is no live thread of the image, "
-			       "or given twice, or has %zu groups\n",
-			       i, m->tid, m->n_dirs);
-			return -EBADMSG;
-		}
-		for (h = 0; h < m->n_dirs; h++) {
-			if (m->dirs[h] > e->n_dirs ||
-			    (m->dirs[h] && e->dirs[m->dirs[h] - 1]->hierarchy != h)) {
-				pr_err("image: CGROUP: tid %u: group %u of hierarchy %zu is not one "
-				       "of its groups\n",
-				       m->tid, m->dirs[h], h);
-				return -EBADMSG;
-			}
-		}
-		if (p == rst_root(img) && (pid_t)m->tid == p->threads[0].vtid) {
-			pr_err("image: CGROUP: the root (pid %u) is not in the root's group\n",
-			       m->tid);
+/* Member m (index i): its dirs, one per hierarchy, each of that hierarchy. */
+static int check_member_dirs(const CgroupEntry *e, const CgroupMemberEntry *m, size_t i)
+{
+	size_t h;
+
+	if (m->n_dirs != e->n_hierarchies) {
+		pr_err("image: CGROUP: member %zu (tid %u) has %zu groups for %zu hierarchies\n", i,
+		       m->tid, m->n_dirs, e->n_hierarchies);
+		return -EBADMSG;
+	}
+	for (h = 0; h < m->n_dirs; h++) {
+		if (m->dirs[h] > e->n_dirs ||
+		    (m->dirs[h] && e->dirs[m->dirs[h] - 1]->hierarchy != h)) {
+			pr_err("image: CGROUP: tid %u: group %u of hierarchy %zu is not one of its "
+			       "groups\n",
+			       m->tid, m->dirs[h], h);
 			return -EBADMSG;
 		}
 	}
 	return 0;
 }
 
+/* Each member: a thread of a live process, one valid dir per hierarchy. */
+static int check_members(const struct rst_image *img, const CgroupEntry *e)
+{
+	struct cg_tid *live = NULL;
+	size_t i, n = 0;
+	int ret;
+
+	ret = live_threads(img, &live, &n);
+	for (i = 0; !ret && i < e->n_members; i++) {
+		const CgroupMemberEntry *m = e->members[i];
+		const struct rst_proc *p = tid_find(live, n, m->tid);
+
+		if (!p) {
+			pr_err("image: CGROUP: member %zu (tid %u) is no thread of a live process\n",
+			       i, m->tid);
+			ret = -EBADMSG;
+		} else if (p == rst_root(img) && (pid_t)m->tid == p->threads[0].vtid) {
+			pr_err("image: CGROUP: the root (pid %u) is not in the root's group\n",
+			       m->tid);
+			ret = -EBADMSG;
+		} else {
+			ret = check_member_dirs(e, m, i);
+		}
+	}
+	free(live);
+	return ret;
+}
+
 /*
  * v2: the threads of a process share one domain (the kernel moves them
  * only within it); a process is never put in a threaded group of its own.
  */
-static int check_domains(const struct rst_image *img, const CgroupEntry *e)
+static int check_domains(const struct rst_image *img, const CgroupEntry *e,
+			 const struct cg_tid *idx)
 {
 	size_t k, t;
 	uint32_t h;
@@ -222,11 +296,11 @@ static int check_domains(const struct rst_image *img, const CgroupEntry *e)
 			const struct rst_proc *p = img->procs[k];
 			uint32_t dom;
 
-			if (!p->nr_threads)
+			if (!p->nr_threads || p->task->state == TASK_STATE_DEAD)
 				continue;
-			dom = dir_domain(e, thread_dir(e, p->threads[0].vtid, h));
+			dom = dir_domain(e, thread_dir(e, idx, p->threads[0].vtid, h));
 			for (t = 1; t < p->nr_threads; t++) {
-				if (dir_domain(e, thread_dir(e, p->threads[t].vtid, h)) == dom)
+				if (dir_domain(e, thread_dir(e, idx, p->threads[t].vtid, h)) == dom)
 					continue;
 				pr_err("image: CGROUP: tid %d of pid %d is in another cgroup v2 "
 				       "domain than its leader\n",
@@ -241,7 +315,9 @@ static int check_domains(const struct rst_image *img, const CgroupEntry *e)
 /* Image check row (check.c): the CGROUP record by itself and against the tree. */
 int cgroup_check_image(const struct rst_image *img)
 {
+	struct cg_tid *idx = NULL;
 	const CgroupEntry *e;
+	int ret;
 
 	if (!img->recs.n_cgroup)
 		return 0;
@@ -250,7 +326,10 @@ int cgroup_check_image(const struct rst_image *img)
 		return -EBADMSG;
 	}
 	e = img->recs.cgroup[0];
-	return check_dirs(e) ?: check_members(img, e) ?: check_domains(img, e);
+	ret = check_dirs(e) ?: members_index(e, &idx);
+	ret = ret ?: check_members(img, e) ?: check_domains(img, e, idx);
+	free(idx);
+	return ret;
 }
 
 /* openat2 of path beneath dirfd: no symlink, no other mount, no escape. */
@@ -418,6 +497,7 @@ static void cg_free(struct rst_cgroup *cg, bool keep)
 			close(cg->base_fd[i]);
 	free(cg->dir_fd);
 	free(cg->created);
+	free(cg->members);
 	free(cg);
 }
 
@@ -447,6 +527,8 @@ static int cg_open(const struct rst_image *img, pid_t pid, bool create, struct r
 		cg->dir_fd[i] = -1;
 	if (!cg->dir_fd || !cg->created)
 		ret = -ENOMEM;
+	if (!ret)
+		ret = members_index(cg->e, &cg->members);
 	for (i = 0; !ret && i < cg->e->n_hierarchies; i++)
 		ret = open_base(cg, i, pid);
 	for (i = 0; !ret && i < cg->e->n_dirs; i++)
@@ -501,7 +583,7 @@ static int join(const struct rst_cgroup *cg, uint32_t h, uint32_t d, const char 
 /* The group process c goes into in hierarchy h (v2: its leader's domain). */
 static uint32_t proc_dir(const struct rst_cgroup *cg, const struct rst_proc *c, uint32_t h)
 {
-	uint32_t d = thread_dir(cg->e, c->threads[0].vtid, h);
+	uint32_t d = thread_dir(cg->e, cg->members, c->threads[0].vtid, h);
 
 	return is_v2(cg->e, h) ? dir_domain(cg->e, d) : d;
 }
@@ -531,7 +613,7 @@ int rst_cgroup_threads(struct rst_proc *c)
 
 	for (h = 0; cg && !ret && h < cg->e->n_hierarchies; h++) {
 		for (i = 0; !ret && i < c->nr_threads; i++) {
-			d = thread_dir(cg->e, c->threads[i].vtid, h);
+			d = thread_dir(cg->e, cg->members, c->threads[i].vtid, h);
 			if (d != proc_dir(cg, c, h))
 				ret = join(cg, h, d, is_v2(cg->e, h) ? "cgroup.threads" : "tasks",
 					   c->threads[i].tid);

@@ -84,6 +84,12 @@ done
 	"CGROUP[0].hierarchies[0].controllers=pids" || fail "edit-image failed"
 expect_refused_by "a threaded v1 group" "not a valid relative cgroup path|given twice" \
 	"$VXRESTORE" --manage-cgroups "$T/thr.img"
+for edit in "tid=1:no thread of a live process" "tid=$PID:the root .* is not in the root's group" \
+	"dirs[0]=999:is not one of its groups"; do
+	"$EDIT" "$T/img" "$T/member.img" "CGROUP[0].members[0].${edit%%:*}" || fail "edit-image failed"
+	expect_refused_by "a member edited to ${edit%%:*}" "${edit#*:}" \
+		"$VXRESTORE" --manage-cgroups "$T/member.img"
+done
 [ -e "$P2/b/kid" ] || [ -e "$P1/b/kid" ] && fail "a refused restore created a group"
 ls -a /etc/cgroup.procs /cgroup.procs "$V2M$OWN2/kid" "$V2M/kid" >/dev/null 2>&1 &&
 	fail "a hostile image created something"
