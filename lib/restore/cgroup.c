@@ -33,6 +33,7 @@
 
 /* The groups of one restore, opened (or created) below their bases. */
 struct rst_cgroup {
+	const struct rst_image *img;
 	const CgroupEntry *e;
 	int base_fd[CG_MAX_HIER]; /* the restored root's group, per hierarchy */
 	char base[CG_MAX_HIER][4096];
@@ -431,6 +432,9 @@ static int make_dir(struct rst_cgroup *cg, size_t i, int pfd)
 		return ret;
 	}
 	cg->created[i] = true;
+	ret = rst_janitor_cgroup(cg->img, pfd, last); /* removed if we are killed */
+	if (ret)
+		return ret;
 	cg->dir_fd[i] = open_beneath(pfd, last, O_PATH | O_DIRECTORY);
 	ret = cg->dir_fd[i] < 0 ? cg->dir_fd[i] : 0;
 	if (!ret && d->threaded)
@@ -518,6 +522,7 @@ static int cg_open(const struct rst_image *img, pid_t pid, bool create, struct r
 	cg = calloc(1, sizeof(*cg));
 	if (!cg)
 		return -ENOMEM;
+	cg->img = img;
 	cg->e = img->recs.cgroup[0];
 	cg->dir_fd = malloc((cg->e->n_dirs + 1) * sizeof(*cg->dir_fd));
 	cg->created = calloc(cg->e->n_dirs + 1, sizeof(*cg->created));

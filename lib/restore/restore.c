@@ -293,6 +293,8 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 	}
 	pin_to_one_cpu(img);
 	ret = img->nr_procs > 1 || img->recs.n_sysv ? rst_janitor_start(img) : 0;
+	if (!ret && img->recs.n_cgroup) /* groups it may create */
+		ret = rst_janitor_start(img);
 	ret = ret ?: rst_tree_clone(img);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	test_pause("child");

@@ -420,13 +420,16 @@ int rsysv_compare(struct rst_shmem *s, uint64_t off, const void *data, uint64_t 
 int rsysv_check_rest(const struct rst_shmem *s);
 
 /*
- * janitor.c: started (once) for a tree of several processes or with SysV
- * segments; kills the processes handed to it by rst_janitor_watch() and
- * removes the SysV segments we created, if we die before
+ * janitor.c: started (once) for a tree of several processes, with SysV
+ * segments or a CGROUP record; kills the processes handed to it by
+ * rst_janitor_watch() and removes the SysV segments and the cgroups
+ * (rst_janitor_cgroup()) we created, if we die before
  * rst_janitor_commit(img, true).  0 or -errno (logged).
  */
 int rst_janitor_start(struct rst_image *img);
 int rst_janitor_watch(struct rst_image *img, pid_t pid);
+/* A cgroup we created, name in the group open on dirfd: removed if we die. */
+int rst_janitor_cgroup(const struct rst_image *img, int dirfd, const char *name);
 void rst_janitor_commit(struct rst_image *img, bool committed);
 int files_open_maps(const struct rst_image *img);
 int file_pool_fd(const struct rst_image *img, const struct rst_file *f);

@@ -6,7 +6,7 @@
 # P/a and restored below P/b, where the groups do not exist: refused
 # without --manage-cgroups, created with it; the programs check their own
 # /proc/thread-self/cgroup relative to the restored root's.  A restore
-# that fails removes the groups it made; existing groups of another type
+# that fails removes the groups it made, a killed one's janitor too; existing groups of another type
 # are refused, of the right type used without the option (in a new PID
 # namespace, --pidns: the base is the namespace's init's groups).  Hostile
 # CGROUP paths (.., absolute, a/../..) are refused in one line; a child
@@ -100,6 +100,23 @@ VXCR_TEST_FAIL=tree "$VXRESTORE" --manage-cgroups "$T/img" >"$T/fail.out" 2>"$T/
 grep -q "VXCR_TEST_FAIL" "$T/fail.err" || fail "restore failed otherwise: $(head -n 2 "$T/fail.err")"
 [ -e "$P2/b/kid" ] || [ -e "$P1/b/kid" ] || [ -e "$P1/b/rt" ] &&
 	fail "a failed restore left its groups: $(ls "$P2/b" "$P1/b")"
+
+# a SIGKILLed restore: its janitor removes the groups it made
+VXCR_TEST_PAUSE=tree VXCR_LOG=2 "$VXRESTORE" --manage-cgroups "$T/img" >"$T/kill.out" \
+	2>"$T/kill.err" &
+K=$!
+vx_track "$K"
+vx_wait_line "$T/kill.err" "pausing at tree" 20 || fail "vxrestore did not pause: $(head -n 2 "$T/kill.err")"
+[ -d "$P2/b/kid/thr" ] && [ -d "$P1/b/rt" ] || fail "no groups made before the pause"
+kill -9 "$K"
+wait "$K" 2>/dev/null
+vx_untrack "$K"
+vx_tree_gone "$T/tree.before"
+for ((i = 0; i < 100; i++)); do
+	[ -e "$P2/b/kid" ] || [ -e "$P1/b/kid" ] || [ -e "$P1/b/rt" ] || break
+	sleep 0.05
+done
+[ "$i" -lt 100 ] || fail "a killed restore left its groups: $(ls "$P2/b" "$P1/b")"
 
 restore_bg --manage-cgroups "$T/img"
 vx_tree_expect "$T/tree.before" "$PID"
