@@ -175,6 +175,22 @@ static int add_dir(struct dump_cgroup *cg, pid_t pid, int h, const char *rel, ui
 	return 0;
 }
 
+/* Does path have a ".." component (a group outside our cgroup namespace)? */
+static bool has_dotdot(const char *path)
+{
+	const char *c = path;
+	size_t l;
+
+	for (;;) {
+		l = strcspn(c, "/");
+		if (l == 2 && c[0] == '.' && c[1] == '.')
+			return true;
+		if (!c[l])
+			return false;
+		c += l + 1;
+	}
+}
+
 /* Where line l of thread tid is relative to the base: *idx 0 or dir + 1. */
 static int place(struct dump_cgroup *cg, struct dump_task *t, pid_t tid,
 		 const struct proc_cgroup_line *l, uint32_t *idx)
@@ -197,8 +213,7 @@ static int place(struct dump_cgroup *cg, struct dump_task *t, pid_t tid,
 	*idx = 0;
 	if (!strcmp(p, b))
 		return 0;
-	if (strncmp(p, b, bl) || p[bl] != '/' || !p[bl + 1] || strstr(p + bl, "/../") ||
-	    !strcmp(p + strlen(p) - 3, "/..")) {
+	if (strncmp(p, b, bl) || p[bl] != '/' || !p[bl + 1] || has_dotdot(p + bl)) {
 		pr_err("pid %d: tid %d is in cgroup %s:%s, outside the root's %s: groups are "
 		       "restored relative to the root's\n",
 		       t->pid, tid, what, p, b);
