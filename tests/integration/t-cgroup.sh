@@ -40,6 +40,7 @@ P1=$V1M$OWN1/vxcr-cg.$$
 vx_case_cleanup()
 {
 	local p
+	[ -n "${XID:-}" ] && "$VXCR" ctx kill "$XID" >/dev/null 2>&1
 	echo $$ >"$V2M$OWN2/cgroup.procs" 2>/dev/null
 	echo $$ >"$V1M$OWN1/cgroup.procs" 2>/dev/null
 	for p in $VX_PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -161,4 +162,18 @@ vx_track_tree "$PID"
 grep -q "outside the root's" "$T/dump.err" || fail "vxdump did not say why: $(head -n 3 "$T/dump.err")"
 vx_alive "$PID" || fail "the refused tree died"
 log "refused: $(head -n 1 "$T/dump.err")"
+kill -9 "$PID" $(vx_tree_pids "$PID") 2>/dev/null
+
+# a context whose group has sub-groups (as --manage-cgroups makes them in
+# a context's restore) is removed whole when it ends
+export VXCR_RUNDIR=$T/run
+XID=$((2000 + $$ % 30000))
+"$VXCR" ctx create "$XID" -- sleep 1000 </dev/null >"$T/ctx.out" 2>"$T/ctx.err" ||
+	fail "ctx create exited $?: $(head -n 2 "$T/ctx.err")"
+CG=$V2M/vxcr/$XID
+[ -d "$CG" ] || fail "context $XID has no group $CG"
+mkdir -p "$CG/sub/deeper" || fail "mkdir in $CG"
+"$VXCR" ctx kill "$XID" || fail "ctx kill $XID failed"
+for ((i = 0; i < 100; i++)); do [ -d "$CG" ] || break; sleep 0.05; done
+[ ! -d "$CG" ] || { rmdir "$CG/sub/deeper" "$CG/sub" "$CG"; fail "context group with sub-groups left behind"; }
 pass "restored below another group, created; hostile paths and a group outside refused"
