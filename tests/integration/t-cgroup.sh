@@ -9,8 +9,11 @@
 # that fails removes the groups it made, a killed one's janitor too; existing groups of another type
 # are refused, of the right type used without the option (in a new PID
 # namespace, --pidns: the base is the namespace's init's groups).  Hostile
-# CGROUP paths (.., absolute, a/../..) are refused in one line; a child
-# in a group outside the root's subtree is refused at dump.
+# CGROUP paths (.., absolute, a/../..) and members are refused in one
+# line; a child in a group outside the root's subtree is refused at dump.
+# Contexts: one whose group has sub-groups is removed whole when it ends;
+# a context member in a sub-group of the context's group comes back
+# there (below the new context's group) with --manage-cgroups.
 . "$(dirname "$0")/lib.sh"
 require_cr
 
@@ -176,4 +179,31 @@ mkdir -p "$CG/sub/deeper" || fail "mkdir in $CG"
 "$VXCR" ctx kill "$XID" || fail "ctx kill $XID failed"
 for ((i = 0; i < 100; i++)); do [ -d "$CG" ] || break; sleep 0.05; done
 [ ! -d "$CG" ] || { rmdir "$CG/sub/deeper" "$CG/sub" "$CG"; fail "context group with sub-groups left behind"; }
-pass "restored below another group, created; hostile paths and a group outside refused"
+
+# a context whose member is in a sub-group of the context's group: the
+# base is the context's own group, after and before
+"$VXCR" ctx create "$XID" -- sh -c 'sleep 1000 & exec sleep 1001' </dev/null \
+	>"$T/ctx.out" 2>"$T/ctx.err" || fail "ctx create exited $?: $(head -n 2 "$T/ctx.err")"
+mkdir "$CG/sub" || fail "mkdir $CG/sub"
+for ((i = 0; i < 100; i++)); do
+	m=$(for p in $(cat "$CG/cgroup.procs"); do
+		[ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" = "sleep 1000 " ] && echo "$p"
+	done)
+	[ -n "$m" ] && break
+	sleep 0.05
+done
+[ -n "$m" ] || fail "no sleep 1000 in context $XID"
+echo "$m" >"$CG/sub/cgroup.procs" || fail "cannot move $m into $CG/sub"
+"$VXDUMP" --ctx "$XID" -o "$T/ctx.img" 2>"$T/ctxdump.err" || fail "vxdump --ctx: $(head -n 2 "$T/ctxdump.err")"
+"$VXCR" img show "$T/ctx.img" | grep -q 'CGROUP.*path="sub"' || fail "context image has no CGROUP sub"
+for ((i = 0; i < 100; i++)); do [ -d "$CG" ] || break; sleep 0.05; done
+expect_refused_by "a context's missing sub-group" "sub does not exist" "$VXRESTORE" "$T/ctx.img"
+"$VXRESTORE" --manage-cgroups "$T/ctx.img" 2>"$T/ctxrestore.err" ||
+	fail "vxrestore --manage-cgroups of the context: $(head -n 2 "$T/ctxrestore.err")"
+m=$(cat "$CG/sub/cgroup.procs" 2>/dev/null)
+[ -n "$m" ] && [ "$(tr '\0' ' ' <"/proc/$m/cmdline")" = "sleep 1000 " ] ||
+	fail "restored context's member not in $CG/sub: '$m' (context: $(cat "$CG/cgroup.procs" | tr '\n' ' '))"
+"$VXCR" ctx kill "$XID" || fail "ctx kill $XID failed"
+for ((i = 0; i < 100; i++)); do [ -d "$CG" ] || break; sleep 0.05; done
+[ ! -d "$CG" ] || fail "restored context's groups left behind"
+pass "restored below another group and in a context, created; hostile images and a group outside refused"
