@@ -1,7 +1,7 @@
 /*
  * vxcr restore / vxrestore: restart a process from an image.
  *
- *   vxrestore [-d] [--pidfile F] [--pidns] [--rundir DIR]
+ *   vxrestore [-d] [--pidfile F] [--pidns] [--rundir DIR] [--manage-cgroups]
  *             [--trusted-keys DIR | --trust-image] [-v] [FILE|-]
  *
  * An image file is restored only if it is trusted: a file only root could
@@ -30,7 +30,8 @@
 static void restore_usage(FILE *f)
 {
 	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [--pidns] [--rundir DIR]\n"
-		   "                 [--trusted-keys DIR | --trust-image] [-v] [IMAGE|-]\n"
+		   "                 [--manage-cgroups] [--trusted-keys DIR | --trust-image]\n"
+		   "                 [-v] [IMAGE|-]\n"
 		   "       vxrestore --help | --version\n"
 		   "\n"
 		   "Restarts the processes of IMAGE (or stdin if it is - or missing) and waits\n"
@@ -47,6 +48,8 @@ static void restore_usage(FILE *f)
 		   "                       are free there)\n"
 		   "      --rundir DIR     a context image: where its record goes (default\n"
 		   "                       $VXCR_RUNDIR or /run/vxcr)\n"
+		   "      --manage-cgroups create the image's cgroups that are missing below\n"
+		   "                       the restored root's (else they must exist)\n"
 		   "      --trusted-keys DIR  accept only an image signed by a key DIR/NAME.pub\n"
 		   "      --trust-image    restore IMAGE even if others could have written it\n");
 	cli_common_help(f);
@@ -92,6 +95,7 @@ int cmd_restore(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'R' },
 		{ "trusted-keys", required_argument, NULL, 'K' },
 		{ "trust-image", no_argument, NULL, 'T' },
+		{ "manage-cgroups", no_argument, NULL, 'C' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -124,6 +128,9 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case 'T':
 			trust_image = true;
+			break;
+		case 'C':
+			o.manage_cgroups = true;
 			break;
 		case 'v':
 			cli_set_verbose();

@@ -4,6 +4,7 @@
  * cgroup.events "frozen"), kills (cgroup.kill) and lists the context's tasks.
  */
 #define LOG_PREFIX "ctx/cgroup: "
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,16 +84,43 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Removes the group; thaws and kills what is left in it first. */
+/*
+ * Removes the groups below path, children first (a group with sub-groups
+ * cannot be removed: those an admin or a vxrestore --manage-cgroups of the
+ * context made).  cgroupfs holds no symlinks; depth is bounded by
+ * cgroup.max.depth.  Failures are left to the caller's rmdir of path.
+ */
+static void remove_children(const char *path)
+{
+	char sub[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
+			continue;
+		remove_children(sub);
+		rmdir(sub);
+	}
+	closedir(d);
+}
+
+/* Removes the group and its sub-groups; thaws and kills what is left in it first. */
 void vxctx_cg_remove(const char *path)
 {
 	int i;
 
+	remove_children(path);
 	if (rmdir(path) == 0 || errno == ENOENT)
 		return;
 	vxctx_cg_write(path, "cgroup.freeze", "0");
 	vxctx_cg_kill(path);
 	for (i = 0; i < 100; i++) {
+		remove_children(path);
 		if (rmdir(path) == 0 || errno == ENOENT)
 			return;
 		sleep_ms(20);

@@ -146,7 +146,7 @@ static const struct {
 	{ collect_timers, NULL },  { NULL, collect_remote_thawed },
 	{ collect_task, NULL },	   { collect_creds, NULL },
 	{ collect_signals, NULL }, { NULL, collect_mm }, /* after the scratch areas are gone */
-	{ NULL, collect_fds },	   { NULL, collect_removed_cwds },
+	{ NULL, collect_fds },	   { NULL, collect_removed_cwds }, { NULL, collect_cgroup },
 };
 
 /* Image-wide collection and checks, after every process (refusals count). */
@@ -262,7 +262,7 @@ static const struct {
 	{ write_files, NULL, false },	  { NULL, write_fdtables, LIVE },
 	{ write_locks, NULL, false },	  { write_file_data, NULL, false },
 	{ write_pipe_data, NULL, false }, { write_sysv_shm, NULL, false },
-	{ NULL, dump_pages, LIVE },
+	{ write_cgroup, NULL, false },	  { NULL, dump_pages, LIVE },
 };
 
 /* Every record before the trailer, by the writers table.  0 or -errno. */
@@ -398,6 +398,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	free_files(&op.files);
 	shmem_free(&op);
 	locks_free(&op);
+	cgroup_free(&op);
 	dump_tree_free(&op);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)
 		op.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;

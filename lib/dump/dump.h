@@ -19,7 +19,7 @@
  * against the parent), files.c
  * (fds, file table, the kinds reopened by path), fd-kinds.c (the fd kind
  * table), one stem per other fd kind (pipes.c, memfd.c), locks.c (file
- * locks), dump.c (orchestration, public API).
+ * locks), cgroup.c (cgroup membership), dump.c (orchestration, public API).
  */
 #ifndef VXCR_DUMP_H
 #define VXCR_DUMP_H
@@ -317,6 +317,7 @@ struct dump_op {
 	unsigned n_refused;		    /* objects refused so far (dump_refusal) */
 	struct dump_lock *locks;	    /* file locks held by the tree (locks.c) */
 	size_t n_locks;
+	struct dump_cgroup *cgroup; /* cgroup membership (cgroup.c), NULL until collected */
 };
 
 /* dump.c */
@@ -459,6 +460,12 @@ int locks_note_fd(struct dump_op *op, pid_t pid, int fd, uint32_t files_id,
 int locks_check(struct dump_op *op);
 int write_locks(struct dump_op *op);
 void locks_free(struct dump_op *op);
+
+/* cgroup.c: every thread's groups, relative to the root's (record CGROUP) */
+struct dump_cgroup;
+int collect_cgroup(struct dump_op *op, struct dump_task *t);
+int write_cgroup(struct dump_op *op);
+void cgroup_free(struct dump_op *op);
 
 /* pipes.c */
 void pipes_mark_external(struct dump_files *f);

@@ -17,6 +17,7 @@
 #include "seccomp.pb-c.h"
 #include "lock.pb-c.h"
 #include "sign.pb-c.h"
+#include "cgroup.pb-c.h"
 
 #define PB(t, n, d) [t - 1] = { t, n, 0, &d, 0 }
 #define PBO(t, n, d) [t - 1] = { t, n, IMG_RF_OPTIONAL, &d, 0 }
@@ -40,6 +41,7 @@ static const struct img_rec_desc rec_table[] = {
 	PB(IMG_REC_SECCOMP, "SECCOMP", seccomp_entry__descriptor),
 	PB(IMG_REC_LOCK, "LOCK", lock_entry__descriptor),
 	PBO(IMG_REC_SIGNATURE, "SIGNATURE", sig_entry__descriptor),
+	PB(IMG_REC_CGROUP, "CGROUP", cgroup_entry__descriptor),
 };
 
 _Static_assert(sizeof(struct img_pages_prefix) == 16, "pages prefix is 16 bytes");

@@ -210,6 +210,15 @@ struct proc_sysv_shm {
  */
 int proc_parse_sysv_shm(const char *text, struct proc_sysv_shm **out, size_t *n);
 
+/* cgroup.c: one line of /proc/PID/cgroup, its mount, its directory */
+struct proc_cgroup_line {
+	char controllers[128]; /* "" for cgroup v2, "pids", "cpu,cpuacct", "name=systemd" */
+	char path[4096];       /* "/a/b", as the reader's cgroup namespace shows it */
+};
+int proc_parse_cgroup(const char *text, struct proc_cgroup_line *out, int max);
+int proc_cgroup_mount(const char *controllers, char *mnt, size_t mlen, char *root, size_t rlen);
+int proc_cgroup_dir(const char *mnt, const char *root, const char *path, char *out, size_t len);
+
 /* Readers.  pid 0 means "self".  proc_read_file() NUL-terminates *out. */
 int proc_read_file(pid_t pid, const char *name, char **out, size_t *len);
 /* The first cgroup2 mount point in /proc/self/mountinfo: 0, or -ENOENT. */

@@ -269,7 +269,7 @@ static const struct plan_check image_checks[] = {
 	{ check_cpu, NULL },	    { NULL, read_our_areas },	    { NULL, check_procs },
 	{ check_fd_numbers, NULL }, { fd_kinds_check_image, NULL }, { locks_check_plan, NULL },
 	{ ghost_check_cwds, NULL }, { fown_check_plan, NULL },  { NULL, helpers_plan }, /* sessions and groups (fork.c) */
-	{ NULL, layout_plan },
+	{ NULL, layout_plan },	    { cgroup_check_image, NULL },
 };
 
 /*
@@ -290,6 +290,7 @@ static const struct plan_check host_checks[] = {
 	{ NULL, check_pid },
 	{ check_limits, NULL },
 	{ pstate_check_audit, NULL }, /* audit session ids (pstate.c) */
+	{ cgroup_check_host, NULL }, /* the groups exist, or --manage-cgroups */
 };
 
 /*

@@ -13,9 +13,13 @@
  * the janitor kills every process it was given and removes every SysV
  * segment whose creator is our pid once nobody has it attached
  * (/proc/sysvipc/shm gives the creator, so no id has to reach it first).
+ * cgroups we created (--manage-cgroups) are handed over as the parent
+ * group's fd and the name, right after the mkdir; the janitor removes
+ * them, newest first, once their tasks are gone.
  */
 #define LOG_PREFIX "restore/janitor: "
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,9 @@
 
 #define JANITOR_COMMIT 'c'
 #define JANITOR_PID 'p'
+#define JANITOR_CGROUP 'g'
+#define JANITOR_NAME_MAX 256
+#define JANITOR_MAX_CGROUPS 4096
 #define JANITOR_WAIT_MS 5000
 #define JANITOR_MAX_PIDS 65536
 
@@ -63,8 +70,33 @@ static size_t janitor_pass(pid_t creator)
 	return busy;
 }
 
-/* Undoes an uncommitted restore: kills the processes, then segments. */
-static void janitor_undo(pid_t creator, const int *pidfds, size_t n)
+/* A cgroup we created: its parent's fd and its name. */
+struct janitor_cgroup {
+	int dirfd;
+	char name[JANITOR_NAME_MAX];
+};
+
+/* Removes the groups not removed yet, newest first; how many are left. */
+static size_t janitor_rmdirs(struct janitor_cgroup *g, size_t n)
+{
+	size_t i, left = 0;
+
+	for (i = n; i-- > 0;) {
+		if (g[i].dirfd < 0)
+			continue;
+		if (!unlinkat(g[i].dirfd, g[i].name, AT_REMOVEDIR) || errno == ENOENT) {
+			close(g[i].dirfd);
+			g[i].dirfd = -1;
+		} else {
+			left++;
+		}
+	}
+	return left;
+}
+
+/* Undoes an uncommitted restore: kills the processes, then segments and groups. */
+static void janitor_undo(pid_t creator, const int *pidfds, size_t n, struct janitor_cgroup *g,
+			 size_t ng)
 {
 	struct timespec ts = { 0, 10 * 1000000 };
 	size_t i;
@@ -74,13 +106,19 @@ static void janitor_undo(pid_t creator, const int *pidfds, size_t n)
 		syscall(SYS_pidfd_send_signal, pidfds[i], SIGKILL, NULL, 0);
 	for (waited = 0; janitor_pass(creator) && waited < JANITOR_WAIT_MS; waited += 10)
 		nanosleep(&ts, NULL);
+	for (waited = 0; janitor_rmdirs(g, ng) && waited < JANITOR_WAIT_MS; waited += 10)
+		nanosleep(&ts, NULL);
 }
 
-/* One message: a byte, maybe with a pidfd.  Returns the byte, 0 at EOF. */
-static int janitor_recv(int sk, int *fd)
+/*
+ * One message: a byte, maybe with an fd, maybe a name after the byte
+ * (NUL-terminated into name, which has JANITOR_NAME_MAX bytes).  Returns
+ * the byte, 0 at EOF.
+ */
+static int janitor_recv(int sk, int *fd, char *name)
 {
-	char c = 0, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &c, 1 };
+	char buf[1 + JANITOR_NAME_MAX], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, sizeof(buf) };
 	struct msghdr m = { .msg_iov = &iov,
 			    .msg_iovlen = 1,
 			    .msg_control = cbuf,
@@ -97,23 +135,33 @@ static int janitor_recv(int sk, int *fd)
 	cm = CMSG_FIRSTHDR(&m);
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
 		memcpy(fd, CMSG_DATA(cm), sizeof(int));
-	return (unsigned char)c;
+	memcpy(name, buf + 1, (size_t)r - 1);
+	name[r - 1 < JANITOR_NAME_MAX ? r - 1 : JANITOR_NAME_MAX - 1] = '\0';
+	return (unsigned char)buf[0];
 }
 
 /* The janitor process.  Never returns. */
 static void janitor_main(int sk, pid_t creator)
 {
 	static int pidfds[JANITOR_MAX_PIDS];
-	size_t n = 0;
+	static struct janitor_cgroup groups[JANITOR_MAX_CGROUPS];
+	char name[JANITOR_NAME_MAX];
+	size_t n = 0, ng = 0;
 	int c, fd;
 
 	keeper_detach(sk);
-	while ((c = janitor_recv(sk, &fd)) == JANITOR_PID) {
-		if (fd >= 0 && n < JANITOR_MAX_PIDS)
+	while ((c = janitor_recv(sk, &fd, name)) == JANITOR_PID || c == JANITOR_CGROUP) {
+		if (fd >= 0 && c == JANITOR_PID && n < JANITOR_MAX_PIDS) {
 			pidfds[n++] = fd;
+		} else if (fd >= 0 && c == JANITOR_CGROUP && ng < JANITOR_MAX_CGROUPS) {
+			groups[ng].dirfd = fd;
+			memcpy(groups[ng++].name, name, sizeof(name));
+		} else if (fd >= 0) {
+			close(fd);
+		}
 	}
 	if (c != JANITOR_COMMIT)
-		janitor_undo(creator, pidfds, n);
+		janitor_undo(creator, pidfds, n, groups, ng);
 	_exit(0);
 }
 
@@ -143,13 +191,19 @@ int rst_janitor_start(struct rst_image *img)
 	return 0;
 }
 
-/* Sends one byte, with fd when fd >= 0.  0 or -errno. */
-static int janitor_send(int sk, char c, int fd)
+/* Sends one byte, with fd when fd >= 0 and name when not NULL.  0 or -errno. */
+static int janitor_send(int sk, char c, int fd, const char *name)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &c, 1 };
+	char buf[1 + JANITOR_NAME_MAX], cbuf[CMSG_SPACE(sizeof(int))];
+	size_t len = name ? strlen(name) : 0;
+	struct iovec iov = { buf, 1 + len };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
+
+	if (len >= JANITOR_NAME_MAX)
+		return -ENAMETOOLONG;
+	buf[0] = c;
+	memcpy(buf + 1, name ? name : "", len);
 
 	if (fd >= 0) {
 		memset(cbuf, 0, sizeof(cbuf));
@@ -161,7 +215,7 @@ static int janitor_send(int sk, char c, int fd)
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	}
-	return sendmsg(sk, &m, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+	return sendmsg(sk, &m, MSG_NOSIGNAL) == (ssize_t)(1 + len) ? 0 : -errno;
 }
 
 int rst_janitor_watch(struct rst_image *img, pid_t pid)
@@ -175,10 +229,22 @@ int rst_janitor_watch(struct rst_image *img, pid_t pid)
 		pr_perror("pid %d: pidfd_open", pid);
 		return -errno;
 	}
-	ret = janitor_send(img->janitor_fd, JANITOR_PID, fd);
+	ret = janitor_send(img->janitor_fd, JANITOR_PID, fd, NULL);
 	close(fd);
 	if (ret)
 		pr_err("pid %d: cannot hand it to the janitor: %s\n", pid, strerror(-ret));
+	return ret;
+}
+
+int rst_janitor_cgroup(const struct rst_image *img, int dirfd, const char *name)
+{
+	int ret;
+
+	if (img->janitor_fd < 0)
+		return 0;
+	ret = janitor_send(img->janitor_fd, JANITOR_CGROUP, dirfd, name);
+	if (ret)
+		pr_err("cgroup %s: cannot hand it to the janitor: %s\n", name, strerror(-ret));
 	return ret;
 }
 
@@ -186,7 +252,7 @@ void rst_janitor_commit(struct rst_image *img, bool committed)
 {
 	if (img->janitor_fd < 0)
 		return;
-	if (committed && janitor_send(img->janitor_fd, JANITOR_COMMIT, -1))
+	if (committed && janitor_send(img->janitor_fd, JANITOR_COMMIT, -1, NULL))
 		pr_warn("janitor: %s\n", strerror(errno));
 	close(img->janitor_fd);
 	img->janitor_fd = -1;

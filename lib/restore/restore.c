@@ -98,13 +98,17 @@ static int build_proc(struct rst_proc *c)
 		return ret;
 	if (c->task->state == TASK_STATE_DEAD)
 		return rst_proc_make_zombie(c);
-	ret = rst_proc_prepare(c);
+	ret = rst_cgroup_enter(c); /* before its memory: charged there */
+	if (!ret)
+		ret = rst_proc_prepare(c);
 	if (!ret)
 		ret = mem_restore_layout_child(c);
 	if (!ret)
 		ret = pages_restore(c);
 	if (!ret)
 		ret = threads_create(c);
+	if (!ret)
+		ret = rst_cgroup_threads(c);
 	return ret;
 }
 
@@ -182,7 +186,9 @@ static int rebuild(struct rst_image *img)
 		       strerror(-ret));
 		return ret;
 	}
-	ret = rshm_open_ours(img);
+	ret = rst_cgroup_setup(img);
+	if (!ret)
+		ret = rshm_open_ours(img);
 	if (!ret)
 		ret = mem_restore_layout(root);
 	pr_debug("stage layout done at %.3f ms\n", (now_ns() - img->t0) / 1e6);
@@ -195,6 +201,8 @@ static int rebuild(struct rst_image *img)
 	test_pause("pages");
 	if (!ret)
 		ret = threads_create(root);
+	if (!ret)
+		ret = rst_cgroup_threads(root);
 	for (i = 1; !ret && i < img->nr_procs; i++)
 		ret = build_proc(img->procs[i]);
 	if (!ret)
@@ -219,6 +227,7 @@ static int rebuild(struct rst_image *img)
 void rst_image_free(struct rst_image *img)
 {
 	rshm_free(img);
+	rst_cgroup_done(img, false);
 	rst_janitor_commit(img, false);
 	spool_free(img);
 	plan_free(img);
@@ -290,6 +299,8 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 	}
 	pin_to_one_cpu(img);
 	ret = img->nr_procs > 1 || img->recs.n_sysv ? rst_janitor_start(img) : 0;
+	if (!ret && img->recs.n_cgroup) /* groups it may create */
+		ret = rst_janitor_start(img);
 	ret = ret ?: rst_tree_clone(img);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	test_pause("child");
@@ -298,8 +309,10 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 	unpin(img);
 	if (ret) {
 		rst_tree_kill(img);
+		rst_cgroup_done(img, false); /* the groups we made, empty now */
 		goto out;
 	}
+	rst_cgroup_done(img, true);
 	rst_janitor_commit(img, true); /* the tree runs on its own */
 	*pid = rst_root(img)->pid;
 	for (size_t i = 0; i < img->nr_procs; i++) {

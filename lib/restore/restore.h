@@ -35,6 +35,7 @@
 #include "ctx.pb-c.h"
 #include "seccomp.pb-c.h"
 #include "lock.pb-c.h"
+#include "cgroup.pb-c.h"
 
 #define RST_PAGE 4096ULL
 #define RST_TASK_TOP 0x7ffffffff000ULL /* end of 47-bit user space */
@@ -182,6 +183,7 @@ struct rst_thread {
 	R(SYSV_SHM, sysv, SysvShmEntry)   \
 	R(SECCOMP, seccomp, SeccompEntry) \
 	R(LOCK, locks, LockEntry)         \
+	R(CGROUP, cgroup, CgroupEntry)    \
 	/* one row per type, each ending in a backslash */
 
 /* Every kept record of the image (owned by the image), by type. */
@@ -241,6 +243,9 @@ struct rst_image {
 	int ns_cgroup_fd;	   /* its cgroup (clone3 into it), -1 */
 	const char *freeze_cgroup; /* frozen before the tree is let go */
 	const char *pids_cgroup;   /* v1 pids group the init joins */
+
+	/* cgroup membership (cgroup.c): the groups, open once the root is cloned */
+	struct rst_cgroup *cgroup;
 
 	/* vxrestore itself */
 	int janitor_fd; /* socket to the janitor (janitor.c), -1 */
@@ -357,6 +362,18 @@ bool restore_in_pidns(void); /* pidns.c: we run inside --pidns's namespace */
 int ctx_child_setup(const struct rst_image *img);
 int ctx_freeze(const struct rst_image *img);
 
+/*
+ * cgroup.c: every process and thread back into its group (record CGROUP),
+ * below the restored root's groups.  0 or -errno (logged).
+ */
+struct rst_cgroup;
+int cgroup_check_image(const struct rst_image *img);
+int cgroup_check_host(const struct rst_image *img);
+int rst_cgroup_setup(struct rst_image *img);
+int rst_cgroup_enter(struct rst_proc *c);
+int rst_cgroup_threads(struct rst_proc *c);
+void rst_cgroup_done(struct rst_image *img, bool keep);
+
 /* tree.c: the root, cloned by us */
 int rst_tree_clone(struct rst_image *img);
 void rst_tree_kill(struct rst_image *img);
@@ -435,13 +452,16 @@ int rsysv_compare(struct rst_shmem *s, uint64_t off, const void *data, uint64_t 
 int rsysv_check_rest(const struct rst_shmem *s);
 
 /*
- * janitor.c: started (once) for a tree of several processes or with SysV
- * segments; kills the processes handed to it by rst_janitor_watch() and
- * removes the SysV segments we created, if we die before
+ * janitor.c: started (once) for a tree of several processes, with SysV
+ * segments or a CGROUP record; kills the processes handed to it by
+ * rst_janitor_watch() and removes the SysV segments and the cgroups
+ * (rst_janitor_cgroup()) we created, if we die before
  * rst_janitor_commit(img, true).  0 or -errno (logged).
  */
 int rst_janitor_start(struct rst_image *img);
 int rst_janitor_watch(struct rst_image *img, pid_t pid);
+/* A cgroup we created, name in the group open on dirfd: removed if we die. */
+int rst_janitor_cgroup(const struct rst_image *img, int dirfd, const char *name);
 void rst_janitor_commit(struct rst_image *img, bool committed);
 int files_open_maps(const struct rst_image *img);
 int file_pool_fd(const struct rst_image *img, const struct rst_file *f);

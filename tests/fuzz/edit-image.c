@@ -9,7 +9,8 @@
  * EDIT is TYPE[I].FIELD=VALUE: record type name as `vxcr img show` prints
  * it (FILE, MM, CREDS, PAGES, ...), I the 0-based index among records of
  * that type, FIELD a protobuf field name, descending into messages and
- * repeated messages as NAME[J] (MM[0].vmas[3].kind=2).  VALUE is a number
+ * repeated messages and integers as NAME[J] (MM[0].vmas[3].kind=2,
+ * CGROUP[0].members[0].dirs[1]=7).  VALUE is a number
  * (0x.. allowed; negative for signed fields), true/false, or text for
  * string fields.  Raw page records (PAGES, SHMEM_PAGES) take addr, mm_id
  * and flags (their prefix), and fill=N (every data byte set to N).
@@ -69,6 +70,33 @@ static int set_scalar(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, co
 	}
 }
 
+/* Sets element j of repeated integer field f of m from text v.  0 or -1. */
+static int set_element(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, long j,
+		       const char *v)
+{
+	size_t n = *(size_t *)((char *)m + f->quantifier_offset);
+	char *arr = *(char **)((char *)m + f->offset);
+	uint64_t x = v[0] == '-' ? (uint64_t)strtoll(v, NULL, 0) : strtoull(v, NULL, 0);
+
+	if (j < 0 || (size_t)j >= n) {
+		fprintf(stderr, "edit-image: %s[%ld]: out of range (%zu)\n", f->name, j, n);
+		return -1;
+	}
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_ENUM:
+		((uint32_t *)arr)[j] = (uint32_t)x;
+		return 0;
+	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+		((uint64_t *)arr)[j] = x;
+		return 0;
+	default:
+		fprintf(stderr, "edit-image: repeated field %s: type not supported\n", f->name);
+		return -1;
+	}
+}
+
 /* Walks path (dot-separated, with [j]) from m and sets the last field. */
 static int set_path(ProtobufCMessage *m, char *path, const char *v)
 {
@@ -84,6 +112,8 @@ static int set_path(ProtobufCMessage *m, char *path, const char *v)
 		fprintf(stderr, "edit-image: %s has no field %s\n", m->descriptor->name, path);
 		return -1;
 	}
+	if (!dot && f->label == PROTOBUF_C_LABEL_REPEATED)
+		return set_element(m, f, j, v);
 	if (!dot)
 		return set_scalar(m, f, v);
 	if (f->type != PROTOBUF_C_TYPE_MESSAGE) {

@@ -11,6 +11,7 @@
 #include "ctx.pb-c.h"
 #include "seccomp.pb-c.h"
 #include "lock.pb-c.h"
+#include "cgroup.pb-c.h"
 
 /* ---- populated messages of every protobuf type ---- */
 
@@ -48,6 +49,14 @@ static SeccompFilter sf[2] = { SECCOMP_FILTER__INIT, SECCOMP_FILTER__INIT };
 static SeccompFilter *sfp[2] = { &sf[0], &sf[1] };
 static SeccompEntry seccomp = SECCOMP_ENTRY__INIT;
 static LockEntry lock = LOCK_ENTRY__INIT;
+static CgroupHierarchyEntry cgh[2] = { CGROUP_HIERARCHY_ENTRY__INIT, CGROUP_HIERARCHY_ENTRY__INIT };
+static CgroupHierarchyEntry *cghp[2] = { &cgh[0], &cgh[1] };
+static CgroupDirEntry cgd[2] = { CGROUP_DIR_ENTRY__INIT, CGROUP_DIR_ENTRY__INIT };
+static CgroupDirEntry *cgdp[2] = { &cgd[0], &cgd[1] };
+static uint32_t cgm_dirs[2] = { 2, 0 };
+static CgroupMemberEntry cgm = CGROUP_MEMBER_ENTRY__INIT;
+static CgroupMemberEntry *cgmp[1] = { &cgm };
+static CgroupEntry cgroup = CGROUP_ENTRY__INIT;
 
 static void build_msgs(void)
 {
@@ -126,6 +135,14 @@ static void build_msgs(void)
 	lock.start = 1ull << 30, lock.len = 0;
 	lock.has_files_id = lock.has_fd = lock.has_file_id = true;
 	lock.files_id = 2, lock.fd = 7, lock.file_id = 3;
+	cgh[0].controllers = "", cgh[1].controllers = "cpu,cpuacct";
+	cgd[0].has_hierarchy = true, cgd[0].hierarchy = 0, cgd[0].path = "kid";
+	cgd[1].has_hierarchy = cgd[1].has_threaded = true, cgd[1].hierarchy = 0;
+	cgd[1].path = "kid/thr", cgd[1].threaded = true;
+	cgm.has_tid = true, cgm.tid = 101, cgm.n_dirs = 2, cgm.dirs = cgm_dirs;
+	cgroup.n_hierarchies = 2, cgroup.hierarchies = cghp;
+	cgroup.n_dirs = 2, cgroup.dirs = cgdp;
+	cgroup.n_members = 1, cgroup.members = cgmp;
 }
 
 /* The sample message for a protobuf record type (NULL for TRAILER). */
@@ -143,6 +160,7 @@ static const ProtobufCMessage *sample_msg(uint32_t type)
 	case IMG_REC_CONTEXT: return &ctxe.base;
 	case IMG_REC_SECCOMP: return &seccomp.base;
 	case IMG_REC_LOCK: return &lock.base;
+	case IMG_REC_CGROUP: return &cgroup.base;
 	}
 	return NULL;
 }
@@ -256,6 +274,17 @@ static void check_record(const struct img_record *rec)
 		CU_ASSERT_EQUAL(e->start, 1ull << 30);
 		CU_ASSERT(e->has_len && e->len == 0);
 		CU_ASSERT_EQUAL(e->fd, 7);
+	} else if (rec->type == IMG_REC_CGROUP) {
+		CgroupEntry *e = (CgroupEntry *)m;
+
+		CU_ASSERT_EQUAL_FATAL(e->n_hierarchies, 2);
+		CU_ASSERT_STRING_EQUAL(e->hierarchies[1]->controllers, "cpu,cpuacct");
+		CU_ASSERT_EQUAL_FATAL(e->n_dirs, 2);
+		CU_ASSERT_STRING_EQUAL(e->dirs[1]->path, "kid/thr");
+		CU_ASSERT(e->dirs[1]->threaded && !e->dirs[0]->threaded);
+		CU_ASSERT_EQUAL_FATAL(e->n_members, 1);
+		CU_ASSERT_EQUAL_FATAL(e->members[0]->n_dirs, 2);
+		CU_ASSERT_EQUAL(e->members[0]->dirs[0], 2);
 	}
 	free(a.p);
 	free(b.p);
@@ -312,7 +341,7 @@ static void test_record_table(void)
 	unsigned n, i;
 
 	t = img_rec_table(&n);
-	CU_ASSERT_EQUAL(n, 17);
+	CU_ASSERT_EQUAL(n, 19);
 	for (i = 0; i < n; i++) {
 		if (!t[i].type) {	/* a number taken by another branch */
 			CU_ASSERT_PTR_NULL(img_rec_lookup(i + 1));
@@ -333,6 +362,8 @@ static void test_record_table(void)
 	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_SECCOMP), "SECCOMP");
 	CU_ASSERT_PTR_EQUAL(img_rec_lookup(IMG_REC_SECCOMP)->pb, &seccomp_entry__descriptor);
 	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_LOCK), "LOCK");
+	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_CGROUP), "CGROUP");
+	CU_ASSERT_PTR_EQUAL(img_rec_lookup(IMG_REC_CGROUP)->pb, &cgroup_entry__descriptor);
 }
 
 static void test_crc_vectors(void)
@@ -708,7 +739,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 15 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 16 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);

@@ -403,6 +403,36 @@ static void test_children_and_deleted(void)
 	CU_ASSERT_FALSE(proc_strip_deleted(q));
 }
 
+/* /proc/PID/cgroup lines, hostile ones, and the directory of a group. */
+static void test_cgroup(void)
+{
+	static struct proc_cgroup_line l[4];
+	char dir[64], mnt[4096], root[4096];
+
+	CU_ASSERT_EQUAL(proc_parse_cgroup("9:name=systemd:/\n8:cpu,cpuacct:/a b\n0::/x/y\n", l, 4),
+			3);
+	CU_ASSERT_STRING_EQUAL(l[0].controllers, "name=systemd");
+	CU_ASSERT_STRING_EQUAL(l[1].controllers, "cpu,cpuacct");
+	CU_ASSERT_STRING_EQUAL(l[1].path, "/a b");
+	CU_ASSERT_STRING_EQUAL(l[2].controllers, "");
+	CU_ASSERT_STRING_EQUAL(l[2].path, "/x/y");
+	CU_ASSERT_EQUAL(proc_parse_cgroup("", l, 4), 0);
+	CU_ASSERT_EQUAL(proc_parse_cgroup("0::x\n", l, 4), -EINVAL);	/* not absolute */
+	CU_ASSERT_EQUAL(proc_parse_cgroup("0:/\n", l, 4), -EINVAL);	/* one colon */
+	CU_ASSERT_EQUAL(proc_parse_cgroup("0::\n", l, 4), -EINVAL);	/* no path */
+	CU_ASSERT_EQUAL(proc_parse_cgroup("0::/\n1:a:/\n", l, 1), -E2BIG);
+	CU_ASSERT_EQUAL(proc_cgroup_dir("/m", "/", "/a/b", dir, sizeof(dir)), 0);
+	CU_ASSERT_STRING_EQUAL(dir, "/m/a/b");
+	CU_ASSERT_EQUAL(proc_cgroup_dir("/m", "/a", "/a/b", dir, sizeof(dir)), 0);
+	CU_ASSERT_STRING_EQUAL(dir, "/m/b");
+	CU_ASSERT_EQUAL(proc_cgroup_dir("/m", "/a", "/a", dir, sizeof(dir)), 0);
+	CU_ASSERT_STRING_EQUAL(dir, "/m");
+	CU_ASSERT_EQUAL(proc_cgroup_dir("/m", "/a", "/ab", dir, sizeof(dir)), -ENOENT);
+	CU_ASSERT_EQUAL(proc_cgroup_dir("/m", "/", "/a", dir, 3), -ENAMETOOLONG);
+	CU_ASSERT_EQUAL(proc_cgroup_mount("no-such-controller", mnt, sizeof(mnt), root,
+					  sizeof(root)), -ENOENT);
+}
+
 /* The readers against this very process. */
 static void test_read_self(void)
 {
@@ -651,6 +681,7 @@ int main(void)
 	CU_add_test(s, "auxv", test_auxv);
 	CU_add_test(s, "children, deleted suffix", test_children_and_deleted);
 	CU_add_test(s, "readers on self", test_read_self);
+	CU_add_test(s, "cgroup lines and directories", test_cgroup);
 	CU_add_test(s, "sysvipc shm", test_sysv_shm);
 	CU_add_test(s, "sysvipc shm of our own segment", test_sysv_shm_self);
 	CU_add_test(s, "locks", test_locks);

@@ -95,6 +95,8 @@ enum img_rec_type {
 	IMG_REC_SECCOMP = 15,	  /* seccomp_entry: one, if any thread has a filter */
 	IMG_REC_LOCK = 16,	  /* lock_entry: one per held file lock */
 	IMG_REC_SIGNATURE = 17,	  /* sig_entry: optional (IMG_RF_OPTIONAL) */
+	IMG_REC_CGROUP = 19,	  /* cgroup_entry: one, if some thread is not in
+					 * the root's cgroup (18: another branch's) */
 };
 
 /* ---- Compression (img_header.compression = COMP_ZSTD) ---- */

@@ -136,6 +136,9 @@ struct vxcr_restore_opts {
 	/* Accept only an image signed by one of these keys, and refuse the
 	 * rest before anything is created (NULL: no signature needed). */
 	const struct vxcr_keyring *trusted_keys;
+	/* Create the cgroups of the image that are missing below the restored
+	 * root's groups (else they must exist); see vxrestore(1). */
+	bool manage_cgroups;
 };
 
 struct vxcr_restore_stats {

@@ -85,6 +85,26 @@ seed deleted-objects deleted-objects
 seed share-variants share-variants
 seed creds creds
 
+# cgroup membership (a CGROUP record): the groups tests/progs/cgroup.c
+# wants, under a temporary group we join for the time of the dump
+cg_dir() { awk -F: -v c="$1" '$2 == c {print $3; exit}' /proc/self/cgroup; }
+cg_mnt() { awk -v c="$1" '{ for (i = 7; $i != "-"; i++) ;
+	if ((c == "" && $(i+1) == "cgroup2") || (c != "" && $(i+1) == "cgroup" &&
+	    index("," $(i+3) ",", "," c ","))) { print $5; exit } }' /proc/self/mountinfo; }
+g2=$(cg_mnt "")$(cg_dir "") g1=$(cg_mnt pids)$(cg_dir pids)
+g2=${g2%/}/vxcr-seed.$$ g1=${g1%/}/vxcr-seed.$$
+if mkdir -p "$g2/kid/thr" "$g1/kid" "$g1/rt" 2>/dev/null &&
+	echo threaded >"$g2/kid/thr/cgroup.type" && echo $$ >"$g2/cgroup.procs" &&
+	echo $$ >"$g1/cgroup.procs"; then
+	seed cgroup cgroup "$g2" "$g1"
+else
+	echo "make-seeds: cgroup: cannot make the groups (skipped)" >&2
+fi
+echo $$ >"${g2%/*}/cgroup.procs" 2>/dev/null
+echo $$ >"${g1%/*}/cgroup.procs" 2>/dev/null
+sleep 0.2
+find "$g2" "$g1" -depth -type d -exec rmdir {} + 2>/dev/null
+
 # a whole context: its init and a child
 xid=$((40000 + $$ % 20000))
 if ( bare "$VXCR" ctx create "$xid" --hostname fuzz -- \
