@@ -146,7 +146,8 @@ static const struct {
 	{ collect_timers, NULL },  { NULL, collect_remote_thawed },
 	{ collect_task, NULL },	   { collect_creds, NULL },
 	{ collect_signals, NULL }, { NULL, collect_mm }, /* after the scratch areas are gone */
-	{ NULL, collect_fds },	   { NULL, collect_removed_cwds }, { NULL, collect_cgroup },
+	{ NULL, collect_fds },	   { NULL, collect_removed_cwds },
+	{ NULL, collect_cgroup },
 };
 
 /* Image-wide collection and checks, after every process (refusals count). */

@@ -266,10 +266,17 @@ static int run_checks(struct rst_image *img, const struct plan_check *checks, si
 
 /* The checks of the image by itself, in order (one row per check). */
 static const struct plan_check image_checks[] = {
-	{ check_cpu, NULL },	    { NULL, read_our_areas },	    { NULL, check_procs },
-	{ check_fd_numbers, NULL }, { fd_kinds_check_image, NULL }, { locks_check_plan, NULL },
-	{ ghost_check_cwds, NULL }, { fown_check_plan, NULL },  { NULL, helpers_plan }, /* sessions and groups (fork.c) */
-	{ NULL, layout_plan },	    { cgroup_check_image, NULL },
+	{ check_cpu, NULL },
+	{ NULL, read_our_areas },
+	{ NULL, check_procs },
+	{ check_fd_numbers, NULL },
+	{ fd_kinds_check_image, NULL },
+	{ locks_check_plan, NULL },
+	{ ghost_check_cwds, NULL },
+	{ fown_check_plan, NULL },
+	{ NULL, helpers_plan }, /* sessions and groups (fork.c) */
+	{ NULL, layout_plan },
+	{ cgroup_check_image, NULL },
 };
 
 /*
@@ -287,10 +294,9 @@ int check_plan_image(struct rst_image *img)
 /* The checks against this host, after the image's (one row per check). */
 static const struct plan_check host_checks[] = {
 	{ fd_kinds_check_host, NULL }, /* files named by the image */
-	{ NULL, check_pid },
-	{ check_limits, NULL },
+	{ NULL, check_pid },	       { check_limits, NULL },
 	{ pstate_check_audit, NULL }, /* audit session ids (pstate.c) */
-	{ cgroup_check_host, NULL }, /* the groups exist, or --manage-cgroups */
+	{ cgroup_check_host, NULL },  /* the groups exist, or --manage-cgroups */
 };
 
 /*

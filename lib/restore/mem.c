@@ -518,6 +518,7 @@ int mem_restore_mm(struct rst_proc *proc)
 	return set_mm_map(proc);
 }
 
+/*
  * Guards, locks and seals, once the whole tree is built and its pages are in
  * (a lock populates, a seal forbids the munmap/mprotect restore still
  * does), and before the credentials: mlock2() runs while the process has
@@ -564,7 +565,6 @@ int mem_restore_finish(struct rst_proc *proc)
 {
 	size_t i;
 	long r;
-	int ret;
 
 	for (i = 0; i < proc->nr_vmas; i++) {
 		const VmaEntry *v = proc->vmas[i];
