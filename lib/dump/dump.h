@@ -138,7 +138,7 @@ struct remote_task {
 	bool thp_disable;
 	uint32_t mlockall;     /* VXCR_MCL_*: mlockall() flags that last */
 	bool mlockall_unknown; /* MCL_FUTURE seen, MCL_ONFAULT not knowable */
-	uint32_t membarrier; /* MEMBARRIER_CMD_REGISTER_* bits of its mm */
+	uint32_t membarrier;   /* MEMBARRIER_CMD_REGISTER_* bits of its mm */
 };
 
 struct dump_vma {
