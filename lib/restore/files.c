@@ -29,7 +29,8 @@
 
 /* Descriptions are opened above the pool, then moved to pool_fd(). */
 #define TEMP_BASE(img) ((img)->temp_base)
-#define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)
+/* O_TMPFILE is __O_TMPFILE | O_DIRECTORY: drop only its own bit, a directory keeps O_DIRECTORY */
+#define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | (O_TMPFILE & ~O_DIRECTORY))
 /* O_ASYNC is set by fown.c, through the fd whose number signals carry */
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 

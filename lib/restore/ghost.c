@@ -33,7 +33,8 @@
 #include "log.h"
 #include "restore/restore.h"
 
-#define NEVER_FLAGS (O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_NOFOLLOW | O_PATH | O_ASYNC)
+#define NEVER_FLAGS \
+	(O_CREAT | O_EXCL | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY) | O_NOFOLLOW | O_PATH | O_ASYNC)
 #define NO_ID 0xffffffffu
 
 /*

@@ -27,7 +27,8 @@
 #include "restore/restore.h"
 
 /* O_ASYNC: set later by fown.c (an open with it would make that a no-op) */
-#define NEVER_FLAGS (O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE | O_PATH | O_NOFOLLOW | O_ASYNC)
+#define NEVER_FLAGS \
+	(O_CREAT | O_EXCL | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY) | O_PATH | O_NOFOLLOW | O_ASYNC)
 
 /* The st_mode type a record of this kind must find. */
 static mode_t kind_type(const FileEntry *fe)

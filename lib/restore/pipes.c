@@ -14,7 +14,7 @@
 #include "log.h"
 #include "restore/restore.h"
 
-#define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)
+#define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | (O_TMPFILE & ~O_DIRECTORY))
 
 /* F_SETPIPE_SZ as recorded (refused by a limit: the default).  0/-errno. */
 static int set_pipe_size(int fd, const FileEntry *fe)

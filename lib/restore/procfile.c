@@ -174,7 +174,8 @@ static int open_in(struct rst_proc *c, const struct rst_file *f)
 	uint64_t how_at = c->img->scratch + RST_SCRATCH_DATA + RST_SCR_MISC;
 	uint64_t path_at = c->img->scratch + RST_SCRATCH_DATA + RST_SCR_SECCOMP;
 	struct open_how how = {
-		.flags = (fe->flags & ~(uint32_t)(O_ASYNC | O_CLOEXEC)) | O_CLOEXEC | O_NOFOLLOW,
+		.flags = (fe->flags & ~(uint32_t)(O_ASYNC | O_CLOEXEC)) |
+			 O_CLOEXEC, /* resolve: no symlink */
 		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	char path[PROC_PATH_MAX];

@@ -146,6 +146,7 @@ struct rst_shmem {
 	bool pooled;	     /* a memfd on pool_fd, mapped from it */
 	int pool_fd;
 	const FileEntry *file;	  /* FILE_MEMFD entry, if any */
+	const char *map_name;	  /* "/memfd:NAME (deleted)" of an area mapping it */
 	const SysvShmEntry *sysv; /* SysV segment, if any */
 	int shmid;		  /* its id here */
 	bool created;		  /* by us: removed again if the restore fails */

@@ -92,8 +92,11 @@ int rshm_plan(struct rst_image *img, int base)
 				return -ENOMEM;
 			if (v->pgoff + (v->end - v->start) > s->size)
 				s->size = v->pgoff + (v->end - v->start);
-			if (is_memfd_name(v->name))
+			if (is_memfd_name(v->name)) {
 				s->memfd = true;
+				if (!s->map_name)
+					s->map_name = v->name;
+			}
 			if (v->has_sysv_shmid)
 				s->sysv_mapped = true;
 			if (!(v->flags & MAP_SHARED))
@@ -157,6 +160,9 @@ static void memfd_name(const struct rst_shmem *s, char *buf, size_t len)
 {
 	const char *p = s->file && s->file->path ? s->file->path : "";
 	size_t n;
+
+	if (!*p && s->map_name) /* mapped only: the name its areas show */
+		p = s->map_name;
 
 	if (!strncmp(p, "/memfd:", 7))
 		p += 7;

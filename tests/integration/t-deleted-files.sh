@@ -81,8 +81,16 @@ while True:
 WPID=$!
 vx_track "$WPID"
 sleep 0.2
-"$VXDUMP" -o "$T/img.ch" "$PID" >"$T/dump.out" 2>"$T/dump.err"
-st=$?
+# On 2 busy cores the writer may not run at all while a dump reads the
+# file (then the dump is right to succeed): up to 5 dumps that leave the
+# target running, until one sees the change.
+for try in 1 2 3 4 5; do
+	"$VXDUMP" --leave-running -o "$T/img.ch" "$PID" >"$T/dump.out" 2>"$T/dump.err"
+	st=$?
+	[ "$st" = 0 ] || break
+	log "dump $try saw no change (the writer did not run during it): again"
+	rm -f "$T/img.ch"
+done
 kill "$WPID"
 wait "$WPID" 2>/dev/null
 vx_untrack "$WPID"

@@ -11,6 +11,7 @@
 # with --pidns.
 . "$(dirname "$0")/lib.sh"
 require_cr
+guard_allow 'fdinfo.*.ino' "a /proc file of a restored task is a new procfs inode (procfs numbers its inodes per process instance); the program checks what it reads"
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
 
