@@ -338,8 +338,6 @@ int dump_refusal(struct dump_op *op, const struct dump_task *t, int ret);
  */
 #define DUMP_TRACE_OPTS PTRACE_O_TRACESYSGOOD
 int dump_check_target(pid_t pid);
-int read_stat(pid_t pid, struct proc_stat *st);
-int read_status(pid_t pid, struct proc_status *s);
 /* The status of frozen thread th of t, read once (the leader's is t's);
  * NULL if unreadable (logged). */
 const struct proc_status *thread_status(struct dump_task *t, struct dump_thread *th);

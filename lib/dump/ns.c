@@ -29,7 +29,7 @@ static int nspid_of(pid_t pid, const struct proc_status *st, pid_t *vpid, uint32
 	int ret = 0;
 
 	if (!st) {
-		ret = read_status(pid, &own);
+		ret = proc_read_status(pid, &own);
 		st = ret ? NULL : &own;
 	}
 	*vpid = st ? st->nspid : 0;

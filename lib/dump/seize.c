@@ -22,32 +22,6 @@
 #define STOP_VFORK_CHECK_MS 50 /* not stopped by then: look for a vfork child */
 #define STOP_TIMEOUT_MS 10000  /* not stopped by then: refuse */
 
-int read_stat(pid_t pid, struct proc_stat *st)
-{
-	char *text;
-	int ret;
-
-	ret = proc_read_file(pid, "stat", &text, NULL);
-	if (ret)
-		return ret;
-	ret = proc_parse_stat(text, st);
-	free(text);
-	return ret;
-}
-
-int read_status(pid_t pid, struct proc_status *s)
-{
-	char *text;
-	int ret;
-
-	ret = proc_read_file(pid, "status", &text, NULL);
-	if (ret)
-		return ret;
-	ret = proc_parse_status(text, s);
-	free(text);
-	return ret;
-}
-
 const struct proc_status *thread_status(struct dump_task *t, struct dump_thread *th)
 {
 	int ret;
@@ -55,7 +29,7 @@ const struct proc_status *thread_status(struct dump_task *t, struct dump_thread 
 	if (th == &t->threads[0])
 		return &t->status; /* read once the tree was frozen */
 	if (!th->has_status) {
-		ret = read_status(th->tid, &th->status);
+		ret = proc_read_status(th->tid, &th->status);
 		if (ret) {
 			pr_err("tid %d (pid %d): cannot read its status: %s\n", th->tid, t->pid,
 			       strerror(-ret));
@@ -76,7 +50,7 @@ static bool is_self_or_ancestor(pid_t pid)
 	for (depth = 0; p > 0 && depth < 4096; depth++) {
 		if (p == pid)
 			return true;
-		if (read_stat(p, &st))
+		if (proc_read_stat(p, &st))
 			return false;
 		p = st.ppid;
 	}
@@ -90,7 +64,7 @@ int dump_check_target(pid_t pid)
 	struct proc_stat st;
 	int ret;
 
-	if (pid <= 0 || read_stat(pid, &st) || read_status(pid, &s)) {
+	if (pid <= 0 || proc_read_stat(pid, &st) || proc_read_status(pid, &s)) {
 		pr_err("pid %d: no such process\n", pid);
 		return -ESRCH;
 	}
@@ -308,12 +282,12 @@ int seize_read_state(struct dump_task *t)
 	int ret;
 
 	proc_status_free(&t->status);
-	ret = read_status(t->pid, &t->status);
+	ret = proc_read_status(t->pid, &t->status);
 	if (ret) {
 		pr_err("pid %d: cannot read status: %s\n", t->pid, strerror(-ret));
 		return ret;
 	}
-	ret = read_stat(t->pid, &t->stat);
+	ret = proc_read_stat(t->pid, &t->stat);
 	if (ret) {
 		pr_err("pid %d: cannot read stat: %s\n", t->pid, strerror(-ret));
 		return ret;

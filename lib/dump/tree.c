@@ -241,7 +241,7 @@ static int leader_exited(struct dump_task *t)
 /* Reads the stat of a process just found; zombies are recorded. */
 static int classify_task(struct dump_task *t)
 {
-	if (read_stat(t->pid, &t->stat)) {
+	if (proc_read_stat(t->pid, &t->stat)) {
 		t->gone = true;
 		return 0;
 	}
@@ -282,7 +282,7 @@ static int seize_new_threads(struct dump_task *t, bool *changed)
 	threads_compact(t);
 	if (!t->threads[0].gone)
 		return 0;
-	if (read_stat(t->pid, &t->stat)) {
+	if (proc_read_stat(t->pid, &t->stat)) {
 		t->gone = true;
 		return 0;
 	}

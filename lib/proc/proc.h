@@ -87,6 +87,8 @@ struct proc_status {
 };
 
 int proc_parse_status(const char *text, struct proc_status *st);
+/* proc_parse_status of /proc/PID/status.  0 or -errno. */
+int proc_read_status(pid_t pid, struct proc_status *st);
 void proc_status_free(struct proc_status *st);
 
 /* /proc/PID/stat: identity, scheduling and the mm fields PR_SET_MM_MAP needs. */
@@ -108,6 +110,8 @@ struct proc_stat {
 #define PROC_PF_KTHREAD 0x00200000u
 
 int proc_parse_stat(const char *text, struct proc_stat *st);
+/* proc_parse_stat of /proc/PID/stat.  0 or -errno. */
+int proc_read_stat(pid_t pid, struct proc_stat *st);
 
 /* /proc/PID/fdinfo/N */
 struct proc_fdinfo {

@@ -126,3 +126,17 @@ int proc_parse_stat(const char *text, struct proc_stat *st)
 	}
 	return field > F_NUM_THREADS ? 0 : -EINVAL;
 }
+
+/* /proc/PID/stat of pid, parsed.  0 or -errno. */
+int proc_read_stat(pid_t pid, struct proc_stat *st)
+{
+	char *text;
+	int ret;
+
+	ret = proc_read_file(pid, "stat", &text, NULL);
+	if (ret)
+		return ret;
+	ret = proc_parse_stat(text, st);
+	free(text);
+	return ret;
+}

@@ -179,3 +179,17 @@ void proc_status_free(struct proc_status *st)
 	st->groups = NULL;
 	st->n_groups = 0;
 }
+
+/* /proc/PID/status of pid, parsed.  0 or -errno. */
+int proc_read_status(pid_t pid, struct proc_status *st)
+{
+	char *text;
+	int ret;
+
+	ret = proc_read_file(pid, "status", &text, NULL);
+	if (ret)
+		return ret;
+	ret = proc_parse_status(text, st);
+	free(text);
+	return ret;
+}

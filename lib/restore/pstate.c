@@ -112,19 +112,6 @@ int pstate_check(const struct rst_proc *c)
 	return 0;
 }
 
-static int read_ids(pid_t pid, struct proc_stat *st)
-{
-	char *text;
-	int ret;
-
-	ret = proc_read_file(pid, "stat", &text, NULL);
-	if (ret)
-		return ret;
-	ret = proc_parse_stat(text, st);
-	free(text);
-	return ret;
-}
-
 /*
  * Is the process group of pid orphaned (every live member's parent in the
  * group, outside the session, or init), as the kernel judges before it
@@ -137,13 +124,13 @@ static bool pgrp_orphaned(pid_t pid)
 	bool orphaned = true;
 	DIR *d;
 
-	if (read_ids(pid, &me) || !(d = opendir("/proc")))
+	if (proc_read_stat(pid, &me) || !(d = opendir("/proc")))
 		return true;
 	while (orphaned && (de = readdir(d))) {
 		pid_t p = (pid_t)strtol(de->d_name, NULL, 10);
 
-		if (p <= 0 || read_ids(p, &m) || m.pgrp != me.pgrp || m.state == 'Z' ||
-		    m.ppid <= 1 || read_ids(m.ppid, &parent))
+		if (p <= 0 || proc_read_stat(p, &m) || m.pgrp != me.pgrp || m.state == 'Z' ||
+		    m.ppid <= 1 || proc_read_stat(m.ppid, &parent))
 			continue;
 		orphaned = parent.pgrp == me.pgrp || parent.session != me.session;
 	}
