@@ -17,6 +17,9 @@
 	K(opath)         \
 	K(socket)        \
 	K(eventfd)       \
+	K(signalfd)      \
+	K(timerfd)       \
+	K(io_uring)      \
 	K(anon)          \
 	K(memfd)         \
 	K(pipe)          \

@@ -78,6 +78,8 @@ static const char *vmflags_refused(const struct proc_vma *pv)
 {
 	if (pv->deleted && !strcmp(pv->name, "/[aio]"))
 		return "AIO rings (io_setup) are not supported";
+	if (!strcmp(pv->name, "anon_inode:[io_uring]"))
+		return "io_uring rings are not supported (lib/dump/io_uring.c)";
 	if (pv->vmflags & (PROC_VMF_IO | PROC_VMF_PF | PROC_VMF_MM))
 		return "device (VM_IO/VM_PFNMAP/VM_MIXEDMAP) mappings are not supported";
 	if (pv->vmflags & (PROC_VMF_UM | PROC_VMF_UW | PROC_VMF_UI))
