@@ -255,6 +255,11 @@ class Snap:
                 if k == "ticks":
                     continue
                 v = "armed" if v not in ("(0, 0)", "(0,0)") else "disarmed"
+                # a periodic timer that expired shows (0, 0) until a read
+                # or timerfd_gettime re-arms it (the dump's gettime does):
+                # armed or not then depends on when it was last looked at
+                if re.search(r"^it_interval:\s*\((?!0, 0\))", info, re.M):
+                    v = "periodic"
             elif k == "tfd":
                 # epoll target: "fd events: E data: D pos:P ino:I sdev:S"
                 fields = v.split()
