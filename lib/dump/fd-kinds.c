@@ -19,6 +19,7 @@
 	K(eventfd)       \
 	K(signalfd)      \
 	K(timerfd)       \
+	K(pidfd)         \
 	K(io_uring)      \
 	K(anon)          \
 	K(memfd)         \

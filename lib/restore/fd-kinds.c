@@ -27,6 +27,7 @@
 	K(nsfile)       \
 	K(signalfd)     \
 	K(timerfd)      \
+	K(pidfd)        \
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;
@@ -45,6 +46,12 @@ const struct rst_fd_kind *rst_fd_kind(uint32_t kind)
 		if (rst_fd_kinds[i]->kind == kind)
 			return rst_fd_kinds[i];
 	return NULL;
+}
+
+/* Is f opened by its holder in finish (procfile.c), not from the pool? */
+bool rst_file_late(const struct rst_file *f)
+{
+	return f->kind->late && !(f->kind->pooled && f->kind->pooled(f));
 }
 
 /* Gives every file its kind; refuses one this build lacks.  0/-EBADMSG. */

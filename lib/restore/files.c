@@ -176,7 +176,7 @@ static int place_fds(struct rst_proc *proc, const bool keep[3])
 		const FdEntry *e = proc->fdt->fds[i];
 		struct rst_file *f = plan_file(proc->img, e->file_id);
 
-		if (f->kind->late)
+		if (rst_file_late(f))
 			continue; /* opened in finish, by this process (procfile.c) */
 		if (!(e->fd <= 2 && keep[e->fd])) {
 			if (f->stage_fd < 0) {

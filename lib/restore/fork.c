@@ -529,7 +529,7 @@ static int prepare_fds(struct rst_proc *c, size_t ti, const FdtableEntry *fdt)
 		const struct rst_file *f = plan_file(c->img, e->file_id);
 		int pool = f ? file_pool_fd(c->img, f) : -1;
 
-		if (f && f->kind->late)
+		if (f && rst_file_late(f))
 			continue; /* opened in finish (procfile.c) */
 		if (pool < 0) {
 			pr_err("image: pid %d: fd %u is not an open file\n", c->pid, e->fd);

@@ -167,8 +167,8 @@ static int get_from(struct rst_proc *c, const struct rst_file *f, const struct r
 	return place_in(c, f, fd);
 }
 
-/* Opens f in c (its holder) onto each of c's fds on it.  0 or -errno. */
-static int open_in(struct rst_proc *c, const struct rst_file *f)
+/* Opens f in c (its holder): the fd there, or -errno (logged). */
+static long open_in(struct rst_proc *c, const struct rst_file *f)
 {
 	const FileEntry *fe = f->fe;
 	uint64_t how_at = c->img->scratch + RST_SCRATCH_DATA + RST_SCR_MISC;
@@ -188,15 +188,24 @@ static int open_in(struct rst_proc *c, const struct rst_file *f)
 	fd = r ?: rst_inject(c, NULL, SYS_openat2, AT_FDCWD, path_at, how_at, sizeof(how), 0, 0);
 	if (fd < 0) {
 		pr_err("pid %d: cannot open %s again: %s\n", c->pid, path, strerror((int)-fd));
-		return (int)fd;
+		return fd;
 	}
 	r = fe->pos ? rst_inject(c, NULL, SYS_lseek, fd, fe->pos, SEEK_SET, 0, 0, 0) : 0;
 	if (fe->pos && r != (long)fe->pos) {
 		pr_err("pid %d: %s: cannot seek to %llu: %s\n", c->pid, path,
 		       (unsigned long long)fe->pos, r < 0 ? strerror((int)-r) : "short");
-		return r < 0 ? (int)r : -EIO;
+		rst_inject(c, NULL, SYS_close, fd, 0, 0, 0, 0, 0);
+		return r < 0 ? r : -EIO;
 	}
-	return place_in(c, f, fd);
+	return fd;
+}
+
+/* Opens late file f in c (its holder) onto each of c's fds on it. */
+static int late_open(struct rst_proc *c, const struct rst_file *f)
+{
+	long fd = f->kind->open_late(c, f);
+
+	return fd < 0 ? (int)fd : place_in(c, f, fd);
 }
 
 /* Does c's own fd table (not its parent's) hold f? */
@@ -223,10 +232,10 @@ int procfile_restore(struct rst_proc *c)
 	for (i = 0; !ret && i < img->nr_files; i++) {
 		const struct rst_file *f = &img->files[i];
 
-		if (!f->kind->late || !holds(c, f))
+		if (!rst_file_late(f) || !holds(c, f))
 			continue;
 		h = rst_file_holder(img, f->fe->id, &fd);
-		ret = h == c ? open_in(c, f) : h ? get_from(c, f, h, fd) : -EINVAL;
+		ret = h == c ? late_open(c, f) : h ? get_from(c, f, h, fd) : -EINVAL;
 	}
 	return ret;
 }
@@ -235,5 +244,6 @@ const struct rst_fd_kind rst_fd_procfile = {
 	.kind = FILE_KIND__FILE_PROC,
 	.name = "/proc file",
 	.late = true,
+	.open_late = open_in,
 	.check_image = check_procfile,
 };

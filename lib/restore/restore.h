@@ -74,6 +74,7 @@ struct rst_chunk {
 
 struct rst_image;
 struct rst_file;
+struct rst_proc;
 
 /*
  * How one file kind (file_entry.kind) is restored.  fd-kinds.c holds the
@@ -93,6 +94,10 @@ struct rst_fd_kind {
 	mode_t type; /* S_IF* a path reopened must be; 0: as recorded */
 	bool stdio;  /* may take vxrestore's own fd 0-2 (a terminal) */
 	bool late;   /* no pool fd: opened by its holder in finish (procfile.c) */
+	/* late kind: is f in the pool after all (opened by open)?  NULL: never */
+	bool (*pooled)(const struct rst_file *f);
+	/* late kind: opens f in its holder c (injected): the fd there or -errno */
+	long (*open_late)(struct rst_proc *c, const struct rst_file *f);
 	int (*check_image)(const struct rst_image *img, const struct rst_file *f);
 	int (*check_host)(const struct rst_image *img, const struct rst_file *f);
 	int (*open)(const struct rst_image *img, struct rst_file *f);
@@ -466,6 +471,8 @@ int rst_janitor_cgroup(const struct rst_image *img, int dirfd, const char *name)
 void rst_janitor_commit(struct rst_image *img, bool committed);
 int files_open_maps(const struct rst_image *img);
 int file_pool_fd(const struct rst_image *img, const struct rst_file *f);
+/* fd-kinds.c: is f opened by its holder in finish (not from the pool)? */
+bool rst_file_late(const struct rst_file *f);
 int signals_restore(struct rst_proc *proc);
 bool itimer_value(const ItimerEntry *t, struct itimerval *v);
 /*

@@ -1,0 +1,59 @@
+#!/bin/bash
+# pidfds (tests/progs/pidfd.c): of a live child (blocking, non-blocking,
+# inherited by another child), of a thread (PIDFD_THREAD), of a zombie
+# child, of children that died and were reaped (by a signal, by exit 3):
+# restored to refer to the restored processes, or dead with their exit
+# status.  A --leave-running dump first (the original then passes its own
+# checks); hostile edits of that image are refused in one line; then a
+# dump and restore of the tree; then a pidfd of a process outside the
+# tree is refused at dump.
+. "$(dirname "$0")/lib.sh"
+require_cr
+start_prog pidfd
+vx_track_tree "$PID"
+dump "$PID" "$T/img.lr" --leave-running
+"$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed: $(head -n 3 "$T/show")"
+n=$(grep -c 'FILE_PIDFD' "$T/show")
+[ "$n" -eq 6 ] || fail "image shows $n pidfd files, expected 6"
+
+EDIT=$VX_BUILD/tests/fuzz/edit-image
+[ -x "$EDIT" ] || fail "$EDIT not built"
+file_index()	# PYEXPR on payload p: index among FILE records of the first match
+{
+	"$VXCR" img json "$T/img.lr" | python3 -c '
+import json, sys
+recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
+print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
+}
+i=$(file_index 'p.get("kind") == "FILE_PIDFD" and p["pidfd"].get("pid", 0) > 0') ||
+	fail "no live pidfd record in the image"
+"$EDIT" "$T/img.lr" "$T/host.img" "FILE[$i].pidfd.pid=1" || fail "edit-image failed"
+expect_refused_by "a pidfd of the host's pid 1" "pidfd .*pid 1 is not a .* of the image" \
+	"$VXRESTORE" "$T/host.img"
+"$EDIT" "$T/img.lr" "$T/flags.img" "FILE[$i].flags=0" || fail "edit-image failed"
+expect_refused_by "a read-only pidfd" "pidfd .*not a pidfd's" "$VXRESTORE" "$T/flags.img"
+i=$(file_index 'p.get("kind") == "FILE_PIDFD" and p["pidfd"].get("pid", 0) == 0') ||
+	fail "no dead pidfd record in the image"
+"$EDIT" "$T/img.lr" "$T/stop.img" "FILE[$i].pidfd.exit_status=0x137f" || fail "edit-image failed"
+expect_refused_by "a dead pidfd with a stop status" "pidfd .*status 0x137f is not" \
+	"$VXRESTORE" "$T/stop.img"
+"$EDIT" "$T/img.lr" "$T/core.img" "FILE[$i].pidfd.exit_status=0x8b" || fail "edit-image failed"
+expect_refused_by "a dead pidfd that dumped core" "pidfd .*status 0x8b is not" \
+	"$VXRESTORE" "$T/core.img"
+i=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
+"$EDIT" "$T/img.lr" "$T/bare.img" "FILE[$i].kind=19" || fail "edit-image failed"
+expect_refused_by "a pidfd without its entry" "has no pidfd entry" "$VXRESTORE" "$T/bare.img"
+go_and_check
+vx_wait_gone "$PID" 10 || fail "pidfd $PID did not exit after its check"
+vx_untrack "$PID"
+rm -f "$OUT"
+
+start_prog pidfd outside
+vx_track_tree "$PID"
+expect_dump_refused "a pidfd of a process outside the tree" \
+	"pidfd of process [0-9]+, which is not in the tree"
+kill -USR1 "$PID"
+vx_wait_gone "$PID" 10 || fail "pidfd $PID did not exit after its check"
+vx_untrack "$PID"
+rm -f "$OUT"
+tree_cr_cycle pidfd
