@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 
 #define LOG_PREFIX "dump/pipes: "
@@ -80,6 +82,39 @@ out_close:
 	return ret;
 }
 
+/* Do we have CAP_SYS_RESOURCE (pipes above fs.pipe-max-size)? */
+static bool have_sys_resource(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	return !syscall(SYS_capget, &h, d) && (d[0].effective & (1u << CAP_SYS_RESOURCE));
+}
+
+/*
+ * A pipe size restore cannot give (F_SETPIPE_SZ above fs.pipe-max-size
+ * needs CAP_SYS_RESOURCE, which we lack): refused here, not found out at
+ * restore.  Within it root's restore is never refused (CAP_SYS_ADMIN
+ * lifts the pipe-user-pages limits).  0 or -EOPNOTSUPP (logged).
+ */
+static int check_pipe_size(const struct dump_file *df, int size, pid_t pid, int fd)
+{
+	unsigned long max = 0;
+	char *text;
+
+	if (size <= 65536 || proc_read_file(0, "sys/fs/pipe-max-size", &text, NULL))
+		return 0;
+	max = strtoul(text, NULL, 10);
+	free(text);
+	if ((unsigned long)size <= max || have_sys_resource())
+		return 0;
+	pr_err("pid %d fd %d: %s: its size %d is above fs.pipe-max-size (%lu) and restore "
+	       "lacks CAP_SYS_RESOURCE: not supported\n",
+	       pid, fd, df->path, size, max);
+	return -EOPNOTSUPP;
+}
+
 /*
  * Gives df (a pipe or FIFO end, already in f) the pipe id of its inode; the
  * first end seen of a pipe also records its size and buffered bytes.
@@ -107,7 +142,7 @@ static int pipe_assign_id(struct dump_files *f, struct dump_file *df, int rfd, p
 		return -errno;
 	}
 	PB_SET(&df->e, pipe_size, size);
-	return pipe_peek(df, rfd, pid, fd);
+	return check_pipe_size(df, size, pid, fd) ?: pipe_peek(df, rfd, pid, fd);
 }
 
 static bool is_pipe(const struct fd_probe *p)

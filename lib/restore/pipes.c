@@ -16,15 +16,57 @@
 
 #define OPEN_FLAGS_DROP (O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | (O_TMPFILE & ~O_DIRECTORY))
 
-/* F_SETPIPE_SZ as recorded (refused by a limit: the default).  0/-errno. */
+/*
+ * F_SETPIPE_SZ as recorded, exactly: a size this host refuses (above
+ * fs.pipe-max-size without CAP_SYS_RESOURCE) is refused in one line, not
+ * left at the default.  0/-errno (logged).
+ */
 static int set_pipe_size(int fd, const FileEntry *fe)
 {
-	if (fe->has_pipe_size && fe->pipe_size && fcntl(fd, F_SETPIPE_SZ, fe->pipe_size) < 0 &&
-	    errno != EPERM) {
-		pr_perror("pipe %u: F_SETPIPE_SZ %u", fe->pipe_id, fe->pipe_size);
+	int got;
+
+	if (!fe->has_pipe_size || !fe->pipe_size)
+		return 0;
+	if (fcntl(fd, F_SETPIPE_SZ, fe->pipe_size) < 0) {
+		if (errno == EPERM)
+			pr_err("pipe %u: its size %u is above this host's fs.pipe-max-size and "
+			       "restore lacks CAP_SYS_RESOURCE\n",
+			       fe->pipe_id, fe->pipe_size);
+		else
+			pr_perror("pipe %u: F_SETPIPE_SZ %u", fe->pipe_id, fe->pipe_size);
 		return -errno;
 	}
+	got = fcntl(fd, F_GETPIPE_SZ);
+	if (got != (int)fe->pipe_size) {
+		pr_err("pipe %u: F_SETPIPE_SZ %u gave %d bytes\n", fe->pipe_id, fe->pipe_size, got);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/*
+ * The image alone: a size the kernel could have given (a power of two
+ * number of pages up to 2^31) holding the recorded bytes.
+ */
+static int check_pipe(const struct rst_image *img, const struct rst_file *f)
+{
+	const FileEntry *fe = f->fe;
+	uint32_t sz = fe->pipe_size;
+
+	if (!fe->has_pipe_size)
+		return 0;
+	if (sz < 4096 || sz > (1U << 31) || (sz & (sz - 1)) || fe->data_len > sz) {
+		pr_err("image: pipe %u (file id %u): size %u or %llu bytes buffered out of range\n",
+		       fe->pipe_id, fe->id, sz, (unsigned long long)fe->data_len);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* A FIFO: its pipe's size and bytes, and its ghost when it was removed. */
+static int check_fifo(const struct rst_image *img, const struct rst_file *f)
+{
+	return check_pipe(img, f) ?: ghost_check_image(img, f);
 }
 
 /* The other description of the same pipe, if it is in the image. */
@@ -142,13 +184,14 @@ out_close:
 const struct rst_fd_kind rst_fd_pipe = {
 	.kind = FILE_KIND__FILE_PIPE,
 	.name = "pipe",
+	.check_image = check_pipe,
 	.open = open_pipe,
 };
 const struct rst_fd_kind rst_fd_fifo = {
 	.kind = FILE_KIND__FILE_FIFO,
 	.name = "FIFO",
 	.type = S_IFIFO,
-	.check_image = ghost_check_image,
+	.check_image = check_fifo,
 	.check_host = files_check_path,
 	.open = open_fifo,
 };
