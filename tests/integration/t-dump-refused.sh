@@ -1,6 +1,6 @@
 #!/bin/bash
 # vxdump refuses what the image cannot express (NOTES, issue 3), using
-# tests/progs/dump-refused: a TCP socket, a timerfd (anon inode), a vfork
+# tests/progs/dump-refused: a TCP socket, an io_uring and its ring, a vfork
 # child sharing its parent's mm, a child sharing the mm (CLONE_VM), and two
 # siblings sharing an fd table (CLONE_FILES) or cwd/root/umask (CLONE_FS)
 # that is not their parent's (sharing with the parent, and threads with
@@ -79,11 +79,12 @@ sfd=$(sed -n 's/^socket //p' "$OUT")
 expect_counting "before dump (socket)"
 refuse socket "$P$PID$E.*fd $sfd$E.*socket"
 
-start_prog dump-refused timerfd
-tfd=$(sed -n 's/^timerfd //p' "$OUT")
-[ -n "$tfd" ] || fail "dump-refused timerfd did not report its fd"
-expect_counting "before dump (timerfd)"
-refuse timerfd "$P$PID$E.*fd $tfd$E.*timerfd"
+start_prog dump-refused io_uring
+rfd=$(sed -n 's/^io_uring //p' "$OUT")
+[ -n "$rfd" ] || fail "dump-refused io_uring did not report its fd"
+expect_counting "before dump (io_uring)"
+NREFUSED=2 refuse io_uring "$P$PID$E.*fd $rfd$E.*io_uring instances are not supported" \
+	"$P$PID$E.*memory area .*io_uring.*io_uring rings are not supported"
 
 start_prog dump-refused vfork
 c=$(child_of child)
@@ -112,8 +113,8 @@ done
 start_prog dump-refused many
 c=$(child_of child)
 sfd=$(sed -n 's/^socket //p' "$OUT")
-tfd=$(sed -n 's/^timerfd //p' "$OUT")
+rfd=$(sed -n 's/^io_uring //p' "$OUT")
 expect_counting "before dump (many)"
 NREFUSED=4 PRE_CHECK="check_untraced $c" refuse many "$P$PID$E.*fd $sfd$E.*socket" \
-	"$P$PID$E.*fd $tfd$E.*timerfd" "$P$c$E.*fd $sfd$E.*socket" "$P$c$E.*fd $tfd$E.*timerfd"
+	"$P$PID$E.*fd $rfd$E.*io_uring" "$P$c$E.*fd $sfd$E.*socket" "$P$c$E.*fd $rfd$E.*io_uring"
 pass

@@ -4,7 +4,8 @@
  * dump leaves it running.  Usage: dump-refused OUTFILE MODE, MODE one of
  *
  *   socket        a TCP socket listening on 127.0.0.1; writes "socket FD"
- *   timerfd       an armed timerfd (anon inode); writes "timerfd FD"
+ *   io_uring      an io_uring instance made with raw syscalls, its SQ ring
+ *                 mapped; writes "io_uring FD" (two refusals: fd and ring)
  *   vfork         a child C that vforks a grandchild G which sleeps, so C
  *                 waits in vfork sharing its mm with G; writes "child C"
  *                 and "vchild G"
@@ -21,14 +22,15 @@
  * Children sleep in raw syscalls (die with us: PR_SET_PDEATHSIG) and are
  * killed when the program finishes.  On SIGUSR1 it checks that its
  * "count N" lines increase strictly and that the socket still listens /
- * the timerfd is still armed / the children still run.
+ * the ring still takes io_uring_enter / the children still run.
  */
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
+#include <sys/mman.h>
+#include <linux/io_uring.h>
 #include <sys/wait.h>
 #include <time.h>
 #include "prog.h"
@@ -36,7 +38,7 @@
 #define CHILD_STACK (64 * 1024)
 
 static volatile uint64_t counter;
-static int sock_fd = -1, timer_fd = -1;
+static int sock_fd = -1, ring_fd = -1;
 static pid_t child_pid = -1, vchild_pid = -1, sibling_pid = -1;
 
 static void setup_socket(int unused)
@@ -45,30 +47,39 @@ static void setup_socket(int unused)
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sock_fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (sock_fd < 0 || bind(sock_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(sock_fd, 4))
+	if (sock_fd < 0 || bind(sock_fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(sock_fd, 4))
 		prog_fail("TCP socket on 127.0.0.1: %s", strerror(errno));
 	prog_say("socket %d\n", sock_fd);
 }
 
-static void setup_timerfd(int unused)
+/* An io_uring of 4 entries (no liburing); map: its SQ ring mapped too. */
+static void setup_io_uring(int map)
 {
-	struct itimerspec its = { { 3600, 0 }, { 3600, 0 } };
+	struct io_uring_params p;
+	void *sq;
 
-	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (timer_fd < 0 || timerfd_settime(timer_fd, 0, &its, NULL))
-		prog_fail("timerfd: %s", strerror(errno));
-	prog_say("timerfd %d\n", timer_fd);
+	memset(&p, 0, sizeof(p));
+	ring_fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (ring_fd < 0)
+		prog_fail("io_uring_setup: %s", strerror(errno));
+	if (map) {
+		sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(uint32_t),
+			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd,
+			  IORING_OFF_SQ_RING);
+		if (sq == MAP_FAILED)
+			prog_fail("mmap of the SQ ring: %s", strerror(errno));
+	}
+	prog_say("io_uring %d\n", ring_fd);
 }
 
 /* Forward: the children below. */
 static int sleeper(void *arg);
 
-/* A socket and a timerfd, and a forked child holding both: four refusals. */
+/* A socket and an io_uring, and a forked child holding both: four refusals. */
 static void setup_many(int unused)
 {
 	setup_socket(0);
-	setup_timerfd(0);
+	setup_io_uring(0);
 	child_pid = fork();
 	if (child_pid < 0)
 		prog_fail("fork: %s", strerror(errno));
@@ -154,7 +165,7 @@ static void setup_vfork(int unused)
 	if (child_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		close(p[0]);
-		if (vfork() == 0) {	/* only raw syscalls in the vfork child */
+		if (vfork() == 0) { /* only raw syscalls in the vfork child */
 			syscall(SYS_write, p[1], "g", 1);
 			sleeper(NULL);
 		}
@@ -185,18 +196,17 @@ static void check_object(void)
 {
 	socklen_t len = sizeof(int);
 	int listening = 0;
-	struct itimerspec its;
 
 	if (sock_fd >= 0)
 		CHECK(!getsockopt(sock_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) &&
 			      listening,
 		      "socket fd %d no longer listens", sock_fd);
-	if (timer_fd >= 0)
-		CHECK(!timerfd_gettime(timer_fd, &its) && its.it_value.tv_sec > 0,
-		      "timerfd %d is no longer armed", timer_fd);
+	if (ring_fd >= 0)
+		CHECK(!syscall(SYS_io_uring_enter, ring_fd, 0, 0, 0, NULL, 0),
+		      "io_uring %d no longer takes io_uring_enter: %s", ring_fd, strerror(errno));
 	if (vchild_pid > 0) {
 		check_child(vchild_pid, "vfork child");
-		kill(vchild_pid, SIGKILL);	/* C's vfork returns, C exits */
+		kill(vchild_pid, SIGKILL); /* C's vfork returns, C exits */
 	}
 	if (child_pid > 0) {
 		check_child(child_pid, "child");
@@ -216,7 +226,7 @@ static const struct {
 	int arg;
 } modes[] = {
 	{ "socket", setup_socket, 0 },
-	{ "timerfd", setup_timerfd, 0 },
+	{ "io_uring", setup_io_uring, 1 },
 	{ "vfork", setup_vfork, 0 },
 	{ "clone-vm", setup_clone, CLONE_VM },
 	{ "sibling-files", setup_sibling, CLONE_FILES },
