@@ -71,6 +71,9 @@ seed counter counter
 seed counter-plain counter -- --compress none
 seed fds fds
 seed eventfd eventfd
+seed signalfd signalfd
+seed timerfd timerfd
+seed pidfd pidfd
 seed opath opath
 seed procfiles procfiles
 seed fown fown
