@@ -53,8 +53,8 @@ static int check_pipe(const struct rst_image *img, const struct rst_file *f)
 	const FileEntry *fe = f->fe;
 	uint32_t sz = fe->pipe_size;
 
-	if (!fe->has_pipe_size)
-		return 0;
+	if (!fe->has_pipe_size || !sz)
+		return 0; /* none recorded: the default (older images) */
 	if (sz < 4096 || sz > (1U << 31) || (sz & (sz - 1)) || fe->data_len > sz) {
 		pr_err("image: pipe %u (file id %u): size %u or %llu bytes buffered out of range\n",
 		       fe->pipe_id, fe->id, sz, (unsigned long long)fe->data_len);
