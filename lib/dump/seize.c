@@ -241,6 +241,34 @@ static int check_vfork_parent(struct dump_task *t, struct dump_thread *th)
 }
 
 /*
+ * An io_uring kernel thread (PF_IO_WORKER: an SQPOLL thread "iou-sqp-PID"
+ * or an io-wq worker "iou-wrk-PID") is a thread of its process that never
+ * stops for ptrace: seizing it would wait forever.  It is there even when
+ * the ring's fd is closed (a registered ring fd).  Refused before seizing
+ * (NOTES "signalfd, timerfd, pidfd, pipe sizes, io_uring").  0/-EOPNOTSUPP.
+ */
+static int check_io_thread(struct dump_task *t, struct dump_thread *th)
+{
+	unsigned long long flags = 0;
+	char name[48], *text, *p;
+	int n = 0;
+
+	snprintf(name, sizeof(name), "task/%d/stat", th->tid);
+	if (proc_read_file(t->pid, name, &text, NULL))
+		return 0;
+	p = strrchr(text, ')');
+	if (p)
+		n = sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %llu", &flags);
+	free(text);
+	if (n != 1 || !(flags & PROC_PF_IO_WORKER))
+		return 0;
+	pr_err("pid %d (thread %d): an io_uring kernel thread (SQPOLL or io-wq worker): io_uring "
+	       "instances are not supported\n",
+	       t->pid, th->tid);
+	return -EOPNOTSUPP;
+}
+
+/*
  * Seizes and stops thread th of t.  A thread already in group-stop is
  * trapped by PTRACE_SEIZE itself; it is not interrupted again, so no second
  * trap is left pending for the syscall injection.  Returns 0 (stopped),
@@ -251,7 +279,7 @@ int seize_thread(struct dump_task *t, struct dump_thread *th)
 {
 	int ret;
 
-	ret = check_vfork_parent(t, th);
+	ret = check_vfork_parent(t, th) ?: check_io_thread(t, th);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_SEIZE, th->tid, 0, DUMP_TRACE_OPTS)) {

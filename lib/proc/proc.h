@@ -108,6 +108,7 @@ struct proc_stat {
 };
 
 #define PROC_PF_KTHREAD 0x00200000u
+#define PROC_PF_IO_WORKER 0x00000010u /* an io_uring kernel thread of the process */
 
 int proc_parse_stat(const char *text, struct proc_stat *st);
 /* proc_parse_stat of /proc/PID/stat.  0 or -errno. */

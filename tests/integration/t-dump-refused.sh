@@ -1,6 +1,7 @@
 #!/bin/bash
 # vxdump refuses what the image cannot express (NOTES, issue 3), using
-# tests/progs/dump-refused: a TCP socket, an io_uring and its ring, a vfork
+# tests/progs/dump-refused: a TCP socket, an io_uring and its ring, the
+# SQPOLL thread of a ring whose fd was closed, a vfork
 # child sharing its parent's mm, a child sharing the mm (CLONE_VM), and two
 # siblings sharing an fd table (CLONE_FILES) or cwd/root/umask (CLONE_FS)
 # that is not their parent's (sharing with the parent, and threads with
@@ -85,6 +86,14 @@ rfd=$(sed -n 's/^io_uring //p' "$OUT")
 expect_counting "before dump (io_uring)"
 NREFUSED=2 refuse io_uring "$P$PID$E.*fd $rfd$E.*io_uring instances are not supported" \
 	"$P$PID$E.*memory area .*io_uring.*io_uring rings are not supported"
+
+# an SQPOLL thread of a ring whose fd was closed (registered): the thread
+# never stops for ptrace (the dump used to wait for it forever)
+start_prog dump-refused io_uring-sqpoll
+tid=$(sed -n 's/^sqpoll //p' "$OUT")
+[ -n "$tid" ] || fail "dump-refused io_uring-sqpoll did not report its thread"
+expect_counting "before dump (io_uring-sqpoll)"
+refuse io_uring-sqpoll "$P$PID$E.*thread $tid$E.*io_uring kernel thread"
 
 start_prog dump-refused vfork
 c=$(child_of child)

@@ -6,6 +6,9 @@
  *   socket        a TCP socket listening on 127.0.0.1; writes "socket FD"
  *   io_uring      an io_uring instance made with raw syscalls, its SQ ring
  *                 mapped; writes "io_uring FD" (two refusals: fd and ring)
+ *   io_uring-sqpoll an io_uring with an SQPOLL thread, its fd registered
+ *                 (IORING_REGISTER_RING_FDS) and closed: no fd, no mapping,
+ *                 only the kernel thread; writes "sqpoll TID"
  *   vfork         a child C that vforks a grandchild G which sleeps, so C
  *                 waits in vfork sharing its mm with G; writes "child C"
  *                 and "vchild G"
@@ -70,6 +73,32 @@ static void setup_io_uring(int map)
 			prog_fail("mmap of the SQ ring: %s", strerror(errno));
 	}
 	prog_say("io_uring %d\n", ring_fd);
+}
+
+/* An SQPOLL ring reachable only through its registered index. */
+static void setup_io_uring_sqpoll(int unused)
+{
+	struct io_uring_rsrc_update up;
+	struct io_uring_params p;
+	char path[64], comm[64];
+	int fd, tid;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SQPOLL;
+	p.sq_thread_idle = 100000;
+	fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	memset(&up, 0, sizeof(up));
+	up.offset = -1U;
+	up.data = (uint64_t)fd;
+	if (fd < 0 || syscall(SYS_io_uring_register, fd, IORING_REGISTER_RING_FDS, &up, 1) != 1)
+		prog_fail("io_uring SQPOLL ring: %s", strerror(errno));
+	close(fd);
+	for (tid = getpid() + 1; tid < getpid() + 64; tid++) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+		if (prog_read_file(path, comm, sizeof(comm)) > 0 && !strncmp(comm, "iou-sqp", 7))
+			break;
+	}
+	prog_say("sqpoll %d\n", tid);
 }
 
 /* Forward: the children below. */
@@ -227,6 +256,7 @@ static const struct {
 } modes[] = {
 	{ "socket", setup_socket, 0 },
 	{ "io_uring", setup_io_uring, 1 },
+	{ "io_uring-sqpoll", setup_io_uring_sqpoll, 0 },
 	{ "vfork", setup_vfork, 0 },
 	{ "clone-vm", setup_clone, CLONE_VM },
 	{ "sibling-files", setup_sibling, CLONE_FILES },
