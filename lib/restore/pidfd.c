@@ -29,10 +29,10 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/sched.h>
 
 #include "log.h"
 #include "restore/restore.h"
+#include "util/clone3.h"
 
 #define KERNEL_O_LARGEFILE 0100000
 #define PIDFD_THREAD O_EXCL
@@ -130,22 +130,27 @@ static bool pidfd_pooled(const struct rst_file *f)
 	return f->fe->pidfd && !f->fe->pidfd->pid;
 }
 
-/* The helper: waits for the pidfd to be taken, then dies as recorded. */
+/*
+ * The helper: waits for the pidfd to be taken, then dies as recorded.  Raw
+ * rt_sigaction/rt_sigprocmask: glibc refuses its own signals 32 and 33.
+ */
 static void __attribute__((noreturn)) die_as(int wait_fd, int32_t status)
 {
+	struct {
+		unsigned long handler, flags, restorer, mask;
+	} dfl = { (unsigned long)SIG_DFL, 0, 0, 0 };
 	struct rlimit no_core = { 0, 0 };
-	sigset_t all;
-	char c;
+	uint64_t none = 0;
 	int sig = status & 0x7f;
+	char c;
 
 	while (read(wait_fd, &c, 1) < 0 && errno == EINTR)
 		;
 	if (sig) {
 		prctl(PR_SET_DUMPABLE, 0);
 		setrlimit(RLIMIT_CORE, &no_core);
-		signal(sig, SIG_DFL);
-		sigfillset(&all);
-		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(none));
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
 		syscall(SYS_kill, syscall(SYS_getpid), sig);
 	}
 	syscall(SYS_exit_group, (status >> 8) & 0xff);
@@ -155,7 +160,7 @@ static void __attribute__((noreturn)) die_as(int wait_fd, int32_t status)
 /* A pidfd (flags) of a helper that died with status and was reaped. */
 static int dead_pidfd(int32_t status, uint32_t flags)
 {
-	struct clone_args ca;
+	struct vxcr_clone_args ca;
 	int p[2], pfd = -1, err;
 	siginfo_t si;
 	long pid;

@@ -5,8 +5,8 @@
 # restored to refer to the restored processes, or dead with their exit
 # status.  A --leave-running dump first (the original then passes its own
 # checks); hostile edits of that image are refused in one line; then a
-# dump and restore of the tree; then a pidfd of a process outside the
-# tree is refused at dump.
+# dump and restore of the tree, also into a new pid namespace (--pidns);
+# a pidfd of a process outside the tree is refused at dump.
 . "$(dirname "$0")/lib.sh"
 require_cr
 start_prog pidfd
@@ -56,4 +56,20 @@ kill -USR1 "$PID"
 vx_wait_gone "$PID" 10 || fail "pidfd $PID did not exit after its check"
 vx_untrack "$PID"
 rm -f "$OUT"
+
+# --pidns: the pidfds refer to the restored tasks of the new namespace
+# (opened there by their holders); the dead ones' helpers come and go in it.
+start_prog pidfd
+vx_track_tree "$PID"
+dump "$PID" "$T/img.ns"
+"$VXRESTORE" --pidns -d "$T/img.ns" >"$T/restore.out" 2>"$T/restore.err" ||
+	fail "vxrestore --pidns exited $?: $(head -n 3 "$T/restore.err")"
+R=$(tail -n 1 "$T/restore.out")
+[ -d "/proc/$R" ] || fail "restored root $R not found"
+vx_track "$(awk '$1 == "PPid:" {print $2}' "/proc/$R/status")"
+vx_track_tree "$R"
+PID=$R
+go_and_check
+rm -f "$OUT"
+
 tree_cr_cycle pidfd
