@@ -31,6 +31,7 @@
 
 #define TIMERFD_TRIES 10
 #define NSEC 1000000000ULL
+#define KTIME_MAX ((1ULL << 63) - 1) /* the kernel clamps every expiry to it */
 
 struct tfd_info {
 	uint64_t clockid, ticks, flags, value_ns, interval_ns;
@@ -72,7 +73,7 @@ static int number(const char *s, int base, const char *stop, uint64_t *v, const 
 	return 0;
 }
 
-/* "(SEC, NSEC)" at s as nanoseconds (below 2^63).  0/-EINVAL. */
+/* "(SEC, NSEC)" at s as nanoseconds (at most KTIME_MAX).  0/-EINVAL. */
 static int timespec_ns(const char *s, uint64_t *ns)
 {
 	uint64_t sec, nsec;
@@ -80,7 +81,7 @@ static int timespec_ns(const char *s, uint64_t *ns)
 	if (!s || *s++ != '(' || number(s, 10, ",", &sec, &s) || *++s != ' ' ||
 	    number(s + 1, 10, ")", &nsec, &s) || (s[1] != '\n' && s[1]))
 		return -EINVAL;
-	if (nsec >= NSEC || sec >= (1ULL << 63) / NSEC - 1)
+	if (nsec >= NSEC || sec > KTIME_MAX / NSEC || sec * NSEC > KTIME_MAX - nsec)
 		return -EINVAL;
 	*ns = sec * NSEC + nsec;
 	return 0;
@@ -169,8 +170,10 @@ static int read_timerfd(const struct fd_probe *p, int fd, struct tfd_info *t)
 			continue; /* expired while b was printed */
 		if (t->interval_ns && !t->value_ns && t->ticks != a.ticks)
 			continue; /* expired after gettime: not re-armed yet */
-		if (t->value_ns && (t->flags & TFD_TIMER_ABSTIME))
-			t->value_ns += t0 + (t1 - t0) / 2;
+		if (t->value_ns && (t->flags & TFD_TIMER_ABSTIME)) {
+			t0 += (t1 - t0) / 2;
+			t->value_ns = t->value_ns > KTIME_MAX - t0 ? KTIME_MAX : t->value_ns + t0;
+		}
 		return 0;
 	}
 	pr_err("pid %d fd %d: timerfd keeps expiring while it is read (period %llu ns): "

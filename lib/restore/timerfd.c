@@ -26,7 +26,7 @@
 #define TIMERFD_FLAGS (O_RDWR | O_NONBLOCK | O_APPEND | O_ASYNC | KERNEL_O_LARGEFILE)
 #define TIMERFD_SETTIME (TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET)
 #define NSEC 1000000000ULL
-#define NS_MAX (1ULL << 62) /* far beyond any expiry the kernel keeps (KTIME_MAX) */
+#define NS_MAX (1ULL << 63) /* above KTIME_MAX, the kernel's last expiry */
 
 static bool known_clock(uint32_t c)
 {

@@ -14,7 +14,7 @@ vx_track_tree "$PID"
 dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed: $(head -n 3 "$T/show")"
 n=$(grep -c 'FILE_TIMERFD' "$T/show")
-[ "$n" -eq 8 ] || fail "image shows $n timerfd files, expected 8"
+[ "$n" -eq 9 ] || fail "image shows $n timerfd files, expected 9"
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
@@ -32,9 +32,9 @@ expect_refused_by "a timerfd on CLOCK_MONOTONIC_COARSE" "timerfd .*clock 5 .*out
 "$EDIT" "$T/img.lr" "$T/sflags.img" "FILE[$i].timerfd.settime_flags=4" || fail "edit-image failed"
 expect_refused_by "timerfd settime flags 4" "timerfd .*settime flags 0x4 out of range" \
 	"$VXRESTORE" "$T/sflags.img"
-"$EDIT" "$T/img.lr" "$T/value.img" "FILE[$i].timerfd.value_ns=0x4000000000000000" ||
+"$EDIT" "$T/img.lr" "$T/value.img" "FILE[$i].timerfd.value_ns=0x8000000000000000" ||
 	fail "edit-image failed"
-expect_refused_by "a timerfd expiry of 2^62 ns" "timerfd .*expiry .*out of range" \
+expect_refused_by "a timerfd expiry of 2^63 ns" "timerfd .*expiry .*out of range" \
 	"$VXRESTORE" "$T/value.img"
 "$EDIT" "$T/img.lr" "$T/flags.img" "FILE[$i].flags=0" || fail "edit-image failed"
 expect_refused_by "a read-only timerfd" "timerfd .*not a timerfd's" "$VXRESTORE" "$T/flags.img"

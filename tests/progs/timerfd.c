@@ -22,6 +22,8 @@
  *         here): fdinfo "clockid: 8", time left within 3 hours
  *   off   MONOTONIC, disarmed, with a period of 7 s (settime with a zero
  *         value keeps it): still disarmed, period 7 s, O_NONBLOCK
+ *   never MONOTONIC, TFD_TIMER_ABSTIME at tv_sec LONG_MAX (the kernel
+ *         clamps it to KTIME_MAX): still more than 200 years away
  */
 #include <stdbool.h>
 #include <sys/ioctl.h>
@@ -35,7 +37,7 @@
 #define MS 1000000LL
 #define SEC 1000000000LL
 
-static int rate, once, ticks, slow, abs_t, mabs, alarm_t, off;
+static int rate, once, ticks, slow, abs_t, mabs, alarm_t, off, never;
 static int64_t abs_at, mabs_at;
 
 static int64_t ns_of(struct timespec ts)
@@ -65,6 +67,17 @@ static int make(clockid_t c, int flags, int tflags, int64_t value, int64_t inter
 		prog_fail("timerfd_create(%d): %s", (int)c, strerror(errno));
 	if (timerfd_settime(fd, tflags, &its, NULL))
 		prog_fail("timerfd_settime(%d): %s", (int)c, strerror(errno));
+	return fd;
+}
+
+/* A timer at the end of time (timespec seconds cannot be made from ns here). */
+static int make_never(void)
+{
+	struct itimerspec far = { { 0, 0 }, { INT64_MAX, 0 } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+
+	if (fd < 0 || timerfd_settime(fd, TFD_TIMER_ABSTIME, &far, NULL))
+		prog_fail("never: %s", strerror(errno));
 	return fd;
 }
 
@@ -151,6 +164,9 @@ static void check_rest(void)
 	CHECK(fcntl(off, F_GETFL) & O_NONBLOCK, "off: O_NONBLOCK lost");
 	CHECK(!(fcntl(rate, F_GETFL) & O_NONBLOCK), "rate: O_NONBLOCK set after restore");
 	CHECK(fdinfo_has(once, "clockid: 7\n"), "once: not on CLOCK_BOOTTIME");
+	its = get(never);
+	CHECK(its.it_value.tv_sec > 200LL * 365 * 86400, "never: expires in %lld s",
+	      (long long)its.it_value.tv_sec);
 }
 
 int main(int argc, char **argv)
@@ -171,6 +187,7 @@ int main(int argc, char **argv)
 	mabs = make(CLOCK_MONOTONIC, TFD_NONBLOCK, TFD_TIMER_ABSTIME, mabs_at, 10 * SEC);
 	alarm_t = make(CLOCK_REALTIME_ALARM, TFD_NONBLOCK, 0, 3 * 3600 * SEC, 0);
 	off = make(CLOCK_MONOTONIC, TFD_NONBLOCK, 0, 0, 7 * SEC);
+	never = make_never();
 	usleep(200000); /* once and slow expire */
 	prog_ready();
 	prog_wait_go();
