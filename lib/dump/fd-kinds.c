@@ -17,6 +17,7 @@
 	K(opath)         \
 	K(socket)        \
 	K(eventfd)       \
+	K(epoll)         \
 	K(anon)          \
 	K(memfd)         \
 	K(pipe)          \
