@@ -179,10 +179,10 @@ static int edge_states(const struct dump_file *ep, struct epoll_dump *d, const u
 	for (k = 0; k < d->e.n_items; k++) {
 		if (!rev[k])
 			continue;
-		if ((d->pitems[k]->events & (EPOLLET | EPOLLONESHOT)) == EPOLLET)
-			n_et++, first = n_et == 1 ? k : first;
-		else
+		if ((d->pitems[k]->events & (EPOLLET | EPOLLONESHOT)) != EPOLLET)
 			n_other++;
+		else if (!n_et++)
+			first = k;
 	}
 	if (!n_et)
 		return 0;
@@ -193,9 +193,9 @@ static int edge_states(const struct dump_file *ep, struct epoll_dump *d, const u
 		return -EOPNOTSUPP;
 	}
 	if (pe && (n_et > 1 || n_other)) {
-		pr_err("pid %d fd %d: epoll: edge-triggered item on fd %u is ready and so are "
-		       "%zu other items: whether its edge was reported cannot be told: not "
-		       "supported\n",
+		pr_err("pid %d fd %d: epoll: edge-triggered item on fd %u is ready while other "
+		       "items are ready too (%zu): whether its edge was reported cannot be "
+		       "told: not supported\n",
 		       ep->first_pid, ep->first_fd, d->pitems[first]->tfd, n_et + n_other - 1);
 		return -EOPNOTSUPP;
 	}

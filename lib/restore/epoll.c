@@ -321,8 +321,8 @@ static int add_reported(const struct rst_image *img, const struct rst_file *f)
 	got = epoll_wait(f->stage_fd, evs, (int)n + 1, 0);
 	free(evs);
 	if (got != (int)n) {
-		pr_err("epoll (file id %u): %zu of its items were reported before the dump and "
-		       "%d are ready now: cannot restore them as reported\n",
+		pr_err("epoll (file id %u): %zu of its items were reported before the dump but "
+		       "only %d are ready now: cannot restore them as reported\n",
 		       f->fe->id, n, got);
 		return -EIO;
 	}
