@@ -35,7 +35,7 @@
 /* the bits epoll keeps for itself (fs/eventpoll.c EP_PRIVATE_BITS) */
 #define EP_PRIVATE (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
 /* every readiness bit poll() can be asked for */
-#define POLL_ALL                                                                  \
+#define POLL_ALL                                                                          \
 	(POLLIN | POLLPRI | POLLOUT | POLLRDNORM | POLLRDBAND | POLLWRNORM | POLLWRBAND | \
 	 POLLMSG | POLLRDHUP)
 
@@ -75,8 +75,8 @@ static int parse_item(const char *line, EpollItem *it, uint64_t *ino)
 	long long pos;
 	int tfd, end = -1;
 
-	if (sscanf(line, "tfd: %d events: %x data: %llx pos:%lld ino:%llx sdev:%x%n", &tfd,
-		   &events, &data, &pos, &i, &sdev, &end) != 6 ||
+	if (sscanf(line, "tfd: %d events: %x data: %llx pos:%lld ino:%llx sdev:%x%n", &tfd, &events,
+		   &data, &pos, &i, &sdev, &end) != 6 ||
 	    end < 0 || (line[end] != '\n' && line[end] != '\0') || tfd < 0)
 		return -EINVAL;
 	epoll_item__init(it);
@@ -96,8 +96,8 @@ static int dump_epoll(struct dump_op *op, struct fd_probe *p, struct dump_file *
 	const char *s;
 
 	df->e.kind = FILE_KIND__FILE_EPOLL;
-	d = calloc(1, sizeof(*d) + n * (sizeof(EpollItem) + sizeof(EpollItem *) +
-					sizeof(uint64_t) + sizeof(uint32_t)));
+	d = calloc(1, sizeof(*d) + n * (sizeof(EpollItem) + sizeof(EpollItem *) + sizeof(uint64_t) +
+					sizeof(uint32_t)));
 	if (!d)
 		return -ENOMEM;
 	df->sub = d;

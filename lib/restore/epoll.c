@@ -34,11 +34,12 @@
 #include "restore/restore.h"
 
 #define EP_PRIVATE (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
-#define EP_POLL_BITS                                                                     \
+#define EP_POLL_BITS                                                                       \
 	(EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND | \
 	 EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP)
 /* what EPOLL_CTL_ADD takes with EPOLLEXCLUSIVE (fs/eventpoll.c) */
-#define EP_EXCLUSIVE_OK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
+#define EP_EXCLUSIVE_OK \
+	(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
 /* the kernel's EP_MAX_NESTS: deeper chains of epolls are refused */
 #define EP_MAX_DEPTH 4
 #define EP_MAX_ITEMS (1u << 20)
@@ -169,8 +170,7 @@ static int add_item(const struct rst_image *img, const struct rst_file *f, int e
 	}
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &e)) {
 		ret = -errno;
-		pr_perror("epoll (file id %u): EPOLL_CTL_ADD fd %d events %#x", f->fe->id, tfd,
-			  ev);
+		pr_perror("epoll (file id %u): EPOLL_CTL_ADD fd %d events %#x", f->fe->id, tfd, ev);
 	}
 	if (cur == tfd)
 		return ret;
@@ -255,8 +255,8 @@ static int verify_items(const struct rst_file *f, int fd)
 		return -ENOMEM;
 	}
 	for (k = 0; k < e->n_items; k++)
-		want[k] = (struct ep_key){ e->items[k]->data, e->items[k]->tfd,
-					   e->items[k]->events };
+		want[k] =
+			(struct ep_key){ e->items[k]->data, e->items[k]->tfd, e->items[k]->events };
 	qsort(have, n, sizeof(*have), cmp_key);
 	qsort(want, e->n_items, sizeof(*want), cmp_key);
 	for (k = 0; k < e->n_items; k++)
@@ -266,8 +266,8 @@ static int verify_items(const struct rst_file *f, int fd)
 		pr_err("epoll (file id %u): its item on fd %u (events %#x) is not as dumped after "
 		       "restore%s\n",
 		       f->fe->id, want[k].tfd, want[k].events,
-		       (want[k].events & EPOLLWAKEUP) ? " (EPOLLWAKEUP needs CAP_BLOCK_SUSPEND)"
-						      : "");
+		       (want[k].events & EPOLLWAKEUP) ? " (EPOLLWAKEUP needs CAP_BLOCK_SUSPEND)" :
+							"");
 		ret = -EIO;
 	} else if (n != e->n_items) {
 		pr_err("epoll (file id %u) holds %zu items after restore, %zu dumped\n", f->fe->id,
