@@ -242,7 +242,11 @@ static int item_state(const struct dump_file *ep, struct epoll_dump *d, size_t k
 	return 0;
 }
 
-/* Resolves every item of epoll ep.  0, -EOPNOTSUPP (each logged, counted). */
+/*
+ * Resolves every item of epoll ep.  0, -EOPNOTSUPP (each logged, counted).
+ * An item whose target is not found after another fd was refused says
+ * nothing: its target may be that fd (a socket), and nothing is written.
+ */
 static int resolve_one(struct dump_op *op, struct dump_file *ep)
 {
 	struct epoll_dump *d = ep->sub;
@@ -256,7 +260,10 @@ static int resolve_one(struct dump_op *op, struct dump_file *ep)
 		return -ENOMEM;
 	for (k = 0; k < d->e.n_items; k++) {
 		t = find_target(&op->files, ep, d, k);
-		if (!t) {
+		if (!t && op->n_refused) {
+			/* maybe on a refused fd: the dump is refused already */
+			continue;
+		} else if (!t) {
 			pr_err("pid %d fd %d: epoll item on fd %u (inode %llu): its target is "
 			       "open in no fd table of the tree: not supported\n",
 			       ep->first_pid, ep->first_fd, d->pitems[k]->tfd,

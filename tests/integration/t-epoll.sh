@@ -10,7 +10,8 @@
 # refuses in one line.  Then a dump and restore of the tree, and three
 # dumps refused in one line: a target open in no fd table of the tree, an
 # EPOLLET edge whose state cannot be told, a fired EPOLLONESHOT whose
-# target is ready for nothing.
+# target is ready for nothing, and an item on an io_uring (only the
+# io_uring's own line).
 . "$(dirname "$0")/lib.sh"
 require_cr
 start_prog epoll
@@ -88,5 +89,6 @@ refused()	# MODE WHAT PATTERN: the dump of epoll MODE is refused in one line
 refused orphan "a target outside the tree" "epoll item on fd 3 .*open in no fd table of the tree"
 refused ambiguous "an edge that cannot be told" "edge-triggered item on fd 6 is ready while other items are ready too"
 refused deadshot "a fired oneshot on a drained pipe" "fired EPOLLONESHOT item whose target is ready for nothing"
+refused uring "an item on a refused fd" "io_uring"
 rm -f "$OUT"
 tree_cr_cycle epoll
