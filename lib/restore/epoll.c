@@ -44,16 +44,67 @@
 #define EP_MAX_DEPTH 4
 #define EP_MAX_ITEMS (1u << 20)
 
+static int cmp_file_id(const void *a, const void *b)
+{
+	uint32_t x = (*(struct rst_file *const *)a)->fe->id;
+	uint32_t y = (*(struct rst_file *const *)b)->fe->id;
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	a = *(struct rst_file *const *)a;
+	b = *(struct rst_file *const *)b;
+	return a < b ? -1 : a > b;
+}
+
 /* One (tfd, events, data) triple, as recorded or as fdinfo shows it. */
 struct ep_key {
 	uint64_t data;
 	uint32_t tfd, events;
 };
 
-/* Checks one item of epoll f against the image.  0 or -EBADMSG (logged). */
-static int check_item(const struct rst_image *img, const struct rst_file *f, const EpollItem *it)
+/*
+ * The entry of file id: at its position where ids are positions (as the
+ * dump writes them), else through the sorted index *ix (made at the first
+ * miss, freed by the caller) so a crafted image costs n log n, not n^2.
+ */
+static struct rst_file *file_of(const struct rst_image *img, uint32_t id, struct rst_file ***ix)
 {
-	const struct rst_file *t = plan_file(img, it->target_id);
+	struct rst_file **v;
+	size_t lo = 0, hi = img->nr_files, mid, i;
+
+	if (id >= 1 && id <= img->nr_files && img->files[id - 1].fe->id == id)
+		return &img->files[id - 1];
+	if (!ix)
+		return plan_file(img, id);
+	if (!*ix) {
+		*ix = malloc((img->nr_files + 1) * sizeof(**ix));
+		if (!*ix)
+			return plan_file(img, id);
+		for (i = 0; i < img->nr_files; i++)
+			(*ix)[i] = &img->files[i];
+		qsort(*ix, img->nr_files, sizeof(**ix), cmp_file_id);
+	}
+	v = *ix;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v[mid]->fe->id == id) {
+			while (mid > 0 && v[mid - 1]->fe->id == id)
+				mid--; /* the first in the image, as plan_file() */
+			return v[mid];
+		}
+		if (v[mid]->fe->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Checks one item of epoll f against the image.  0 or -EBADMSG (logged). */
+static int check_item(const struct rst_image *img, const struct rst_file *f, const EpollItem *it,
+		      struct rst_file ***ix)
+{
+	const struct rst_file *t = file_of(img, it->target_id, ix);
 	uint32_t ev = it->events;
 	const char *why = NULL;
 
@@ -88,6 +139,7 @@ static int check_item(const struct rst_image *img, const struct rst_file *f, con
 static int check_epoll(const struct rst_image *img, const struct rst_file *f)
 {
 	const EpollEntry *e = f->fe->epoll;
+	struct rst_file **ix = NULL;
 	size_t k;
 	int ret;
 
@@ -100,12 +152,10 @@ static int check_epoll(const struct rst_image *img, const struct rst_file *f)
 		       e->n_items, EP_MAX_ITEMS);
 		return -EBADMSG;
 	}
-	for (k = 0; k < e->n_items; k++) {
-		ret = check_item(img, f, e->items[k]);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	for (k = 0, ret = 0; !ret && k < e->n_items; k++)
+		ret = check_item(img, f, e->items[k], &ix);
+	free(ix);
+	return ret;
 }
 
 /* A new, empty epoll; its items come in post_open. */
@@ -148,7 +198,7 @@ static int add_item(const struct rst_image *img, const struct rst_file *f, int e
 	struct epoll_event e = { .events = ev, .data.u64 = it->data };
 	int tfd = (int)it->tfd, cur, saved = -1, fdfl = 0, ret = 0;
 
-	cur = current_fd(img, plan_file(img, it->target_id));
+	cur = current_fd(img, file_of(img, it->target_id, NULL));
 	if (cur < 0) {
 		pr_err("epoll (file id %u): the target of its item on fd %d is not open\n",
 		       f->fe->id, tfd);
@@ -344,7 +394,7 @@ static int fill(const struct rst_image *img, const struct rst_file *f, int depth
 		return -ELOOP;
 	}
 	for (k = 0; k < e->n_items; k++) {
-		const struct rst_file *t = plan_file(img, e->items[k]->target_id);
+		const struct rst_file *t = file_of(img, e->items[k]->target_id, NULL);
 
 		if (t->fe->kind == FILE_KIND__FILE_EPOLL && t->stage_fd >= 0) {
 			ret = fill(img, t, depth + 1);
