@@ -87,10 +87,46 @@ static int parse_item(const char *line, EpollItem *it, uint64_t *ino)
 	return 0;
 }
 
+/* (tfd, position) of an item, to rank the items of one tfd. */
+struct tfd_pos {
+	uint32_t tfd, k;
+};
+
+static int cmp_tfd_pos(const void *a, const void *b)
+{
+	const struct tfd_pos *x = a, *y = b;
+
+	if (x->tfd != y->tfd)
+		return x->tfd < y->tfd ? -1 : 1;
+	return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/*
+ * d->toff[k]: how many items before k (fdinfo order, the kernel's tree
+ * order) have k's tfd: kcmp's toff.  n log n.  0 or -ENOMEM.
+ */
+static int rank_items(struct epoll_dump *d)
+{
+	size_t n = d->e.n_items, i;
+	struct tfd_pos *v;
+
+	v = malloc((n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		v[i] = (struct tfd_pos){ d->pitems[i]->tfd, (uint32_t)i };
+	qsort(v, n, sizeof(*v), cmp_tfd_pos);
+	for (i = 1; i < n; i++)
+		if (v[i].tfd == v[i - 1].tfd)
+			d->toff[v[i].k] = d->toff[v[i - 1].k] + 1;
+	free(v);
+	return 0;
+}
+
 /* The items of epoll p, unresolved.  0 or -errno (logged). */
 static int dump_epoll(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
-	size_t n = count_items(p->fdinfo), k = 0, j;
+	size_t n = count_items(p->fdinfo), k = 0;
 	struct epoll_dump *d;
 	EpollItem *items;
 	const char *s;
@@ -114,34 +150,75 @@ static int dump_epoll(struct dump_op *op, struct fd_probe *p, struct dump_file *
 			       p->fd, s);
 			return -EINVAL;
 		}
-		for (j = 0; j < k; j++)
-			d->toff[k] += items[j].tfd == items[k].tfd;
 		d->pitems[k] = &items[k];
 		k++;
 	}
 	d->e.items = d->pitems;
 	d->e.n_items = k;
 	df->e.epoll = &d->e;
-	return fd_set_path(df, p->link);
+	return rank_items(d) ?: fd_set_path(df, p->link);
 }
 
 const struct dump_fd_kind dump_fd_epoll = { "epoll", is_epoll, dump_epoll, NULL };
 
+/* The fd table pid (a process, or a thread with its own) reads, or NULL. */
+static const struct dump_fdtable *table_of(const struct dump_op *op, pid_t pid)
+{
+	size_t i, j;
+
+	for (i = 0; i < op->n_tasks; i++) {
+		const struct dump_task *t = op->tasks[i];
+
+		if (t->pid == pid)
+			return t->fdt;
+		for (j = 1; j < t->n_threads; j++)
+			if (t->threads[j].tid == pid)
+				return t->threads[j].fdt;
+	}
+	return NULL;
+}
+
+/* The description of fd of table fdt (sorted by fd), or NULL. */
+static struct dump_file *file_at(struct dump_files *files, const struct dump_fdtable *fdt, int fd)
+{
+	size_t lo = 0, hi = fdt ? fdt->n_fds : 0, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((int)fdt->fds[mid].fd == fd) {
+			if (fdt->fds[mid].file_id < 1 || fdt->fds[mid].file_id > files->n)
+				return NULL;
+			return &files->v[fdt->fds[mid].file_id - 1];
+		}
+		if ((int)fdt->fds[mid].fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /*
  * The description of the tree that item k of epoll ep is on, or NULL:
- * kcmp(KCMP_EPOLL_TFD) of every fd description with that inode.
+ * kcmp(KCMP_EPOLL_TFD) of the holder's fd tfd first (the usual case),
+ * then of every fd description with the item's inode.
  */
-static struct dump_file *find_target(struct dump_files *files, const struct dump_file *ep,
+static struct dump_file *find_target(struct dump_op *op, const struct dump_file *ep,
 				     const struct epoll_dump *d, size_t k)
 {
 	struct kcmp_epoll_slot slot = { .efd = (uint32_t)ep->first_fd,
 					.tfd = d->pitems[k]->tfd,
 					.toff = d->toff[k] };
+	struct dump_files *files = &op->files;
+	struct dump_file *t;
 	size_t i;
 
+	t = file_at(files, table_of(op, ep->first_pid), (int)d->pitems[k]->tfd);
+	if (t && t->first_fd >= 0 &&
+	    syscall(SYS_kcmp, t->first_pid, ep->first_pid, KCMP_EPOLL_TFD, t->first_fd, &slot) == 0)
+		return t;
 	for (i = 0; i < files->n; i++) {
-		struct dump_file *t = &files->v[i];
-
+		t = &files->v[i];
 		if (t->first_fd < 0 || t->first_pid <= 0 || t->e.ino != d->ino[k])
 			continue;
 		if (syscall(SYS_kcmp, t->first_pid, ep->first_pid, KCMP_EPOLL_TFD, t->first_fd,
@@ -259,7 +336,7 @@ static int resolve_one(struct dump_op *op, struct dump_file *ep)
 	if (!rev)
 		return -ENOMEM;
 	for (k = 0; k < d->e.n_items; k++) {
-		t = find_target(&op->files, ep, d, k);
+		t = find_target(op, ep, d, k);
 		if (!t && op->n_refused) {
 			/* maybe on a refused fd: the dump is refused already */
 			continue;
