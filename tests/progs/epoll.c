@@ -24,6 +24,8 @@
  * dump, must be the same after restore, also through A2, a dup of A
  * (one description: the first events of A are read through it).
  *
+ * Mode "many" (argv[2]): see many().
+ *
  * Modes whose dump must be refused (argv[2]):
  *   orphan     the tree is child K (it says "child PID"); its epoll's
  *              target is held only by P, outside the tree
@@ -38,6 +40,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "prog.h"
@@ -52,6 +55,7 @@
 #define D8 0x8888ULL
 #define D9 0x9999ULL
 #define K_OK 100
+#define MANY 4000
 
 static int fr, fw, efd1, efd2, efd3, efd4, pa[2], pq[2], ps[2], rep[2];
 static int A, A2, B, C, S, X, Y;
@@ -353,11 +357,53 @@ static void refused_mode(const char *mode)
 		pause();
 }
 
+/*
+ * Mode "many": MANY eventfds in one epoll, item i with data i, every odd
+ * one ready (count 1); after restore epoll_wait reports exactly the odd
+ * ones and fdinfo lists MANY items.
+ */
+static void many(void)
+{
+	static struct epoll_event ev[MANY + 1];
+	static int fds[MANY];
+	char path[64], line[256];
+	int ep = mkep(), i, n, lines = 0, odd = 0;
+	struct rlimit rl;
+	FILE *f;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < MANY + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (i = 0; i < MANY; i++) {
+		fds[i] = efd();
+		add(ep, fds[i], EPOLLIN, (uint64_t)i);
+		if (i & 1)
+			put(fds[i], 1);
+	}
+	prog_ready();
+	prog_wait_go();
+	n = epoll_wait(ep, ev, MANY + 1, 0);
+	for (i = 0; i < n; i++)
+		odd += (ev[i].data.u64 & 1) && ev[i].data.u64 < MANY;
+	CHECK(n == MANY / 2 && odd == n, "%d ready (%d odd), expected %d", n, odd, MANY / 2);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ep);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		lines += !strncmp(line, "tfd:", 4);
+	if (f)
+		fclose(f);
+	CHECK(lines == MANY, "fdinfo lists %d items, expected %d", lines, MANY);
+	prog_finish();
+}
+
 int main(int argc, char **argv)
 {
 	pid_t k;
 
 	prog_init(argc, argv, "epoll");
+	if (argc > 2 && !strcmp(argv[2], "many"))
+		many();
 	if (argc > 2)
 		refused_mode(argv[2]);
 	setup(argv[1]);
