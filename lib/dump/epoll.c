@@ -284,13 +284,17 @@ static int edge_states(const struct dump_file *ep, struct epoll_dump *d, const u
 
 /*
  * Item k of ep, on target t: its target id, whether it is a fired
- * EPOLLONESHOT, and in rev[k] what it is ready for.  0 or -EOPNOTSUPP
+ * EPOLLONESHOT, and in rev[k] what it is ready for.  The target is polled
+ * only when that matters: a fired EPOLLONESHOT item, or poll_all (ep has
+ * a plain EPOLLET item, whose state depends on every item's readiness);
+ * an epoll of level items only is not looked into.  0 or -EOPNOTSUPP
  * (logged).
  */
 static int item_state(const struct dump_file *ep, struct epoll_dump *d, size_t k,
-		      const struct dump_file *t, uint32_t *rev)
+		      const struct dump_file *t, uint32_t *rev, bool poll_all)
 {
 	EpollItem *it = d->pitems[k];
+	bool fired = (it->events & EPOLLONESHOT) && !(it->events & ~(uint32_t)EP_PRIVATE);
 	int r;
 
 	PB_SET(it, target_id, t->e.id);
@@ -300,6 +304,8 @@ static int item_state(const struct dump_file *ep, struct epoll_dump *d, size_t k
 		       ep->first_pid, ep->first_fd, it->tfd);
 		return -EOPNOTSUPP;
 	}
+	if (!poll_all && !fired)
+		return 0; /* readiness recomputed by the kernel: not even looked at */
 	r = ready_now(t);
 	if (r < 0) {
 		pr_err("pid %d fd %d: epoll item on fd %u: cannot poll its target: %s\n",
@@ -307,7 +313,7 @@ static int item_state(const struct dump_file *ep, struct epoll_dump *d, size_t k
 		return -EOPNOTSUPP;
 	}
 	rev[k] = (uint32_t)r & it->events & ~(uint32_t)EP_PRIVATE;
-	if (!(it->events & EPOLLONESHOT) || (it->events & ~(uint32_t)EP_PRIVATE))
+	if (!fired)
 		return 0;
 	if (!r) {
 		pr_err("pid %d fd %d: epoll item on fd %u: a fired EPOLLONESHOT item whose "
@@ -327,6 +333,7 @@ static int item_state(const struct dump_file *ep, struct epoll_dump *d, size_t k
 static int resolve_one(struct dump_op *op, struct dump_file *ep)
 {
 	struct epoll_dump *d = ep->sub;
+	bool poll_all = false;
 	struct dump_file *t;
 	uint32_t *rev;
 	size_t k;
@@ -335,6 +342,8 @@ static int resolve_one(struct dump_op *op, struct dump_file *ep)
 	rev = calloc(d->e.n_items + 1, sizeof(*rev));
 	if (!rev)
 		return -ENOMEM;
+	for (k = 0; k < d->e.n_items; k++) /* any plain EPOLLET item: every target is polled */
+		poll_all |= (d->pitems[k]->events & (EPOLLET | EPOLLONESHOT)) == EPOLLET;
 	for (k = 0; k < d->e.n_items; k++) {
 		t = find_target(op, ep, d, k);
 		if (!t && op->n_refused) {
@@ -347,7 +356,7 @@ static int resolve_one(struct dump_op *op, struct dump_file *ep)
 			       (unsigned long long)d->ino[k]);
 			r = -EOPNOTSUPP;
 		} else {
-			r = item_state(ep, d, k, t, rev);
+			r = item_state(ep, d, k, t, rev, poll_all);
 		}
 		r = dump_refusal(op, NULL, r);
 		if (r)
