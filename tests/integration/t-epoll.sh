@@ -19,7 +19,7 @@ vx_track_tree "$PID"
 dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed: $(head -n 3 "$T/show")"
 n=$(grep -c 'FILE_EPOLL' "$T/show")
-[ "$n" -eq 4 ] || fail "image shows $n epoll files, expected 4"
+[ "$n" -eq 5 ] || fail "image shows $n epoll files, expected 5"
 n=$(grep -o 'EPOLL_ITEM_DISARMED' "$T/show" | wc -l)
 [ "$n" -eq 2 ] || fail "image shows $n fired oneshot items, expected 2"
 n=$(grep -o 'EPOLL_ITEM_CONSUMED' "$T/show" | wc -l)

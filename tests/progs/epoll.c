@@ -20,6 +20,9 @@
  *            the dump.  After "go" K must still be blocked; P re-arms the
  *            item with EPOLL_CTL_MOD and K wakes for the bytes queued at
  *            dump time, and answers on a pipe.
+ *   D  one pipe's read end under each number 30-109, all closed: numbers
+ *      vxrestore itself uses while it adds them; every one reports, DEL
+ *      by number works
  * Each epoll's items (tfd, events, data), read from fdinfo before the
  * dump, must be the same after restore, also through A2, a dup of A
  * (one description: the first events of A are read through it).
@@ -56,10 +59,12 @@
 #define D9 0x9999ULL
 #define K_OK 100
 #define MANY 4000
+#define HIGH_LO 30
+#define HIGH_HI 109
 
-static int fr, fw, efd1, efd2, efd3, efd4, pa[2], pq[2], ps[2], rep[2];
-static int A, A2, B, C, S, X, Y;
-static char before[4][2048];
+static int fr, fw, efd1, efd2, efd3, efd4, pa[2], pq[2], ps[2], pd[2], rep[2];
+static int A, A2, B, C, S, D, X, Y;
+static char before[5][4096];
 
 static int mkep(void)
 {
@@ -129,7 +134,7 @@ static int cmp_line(const void *a, const void *b)
 /* ep's items as sorted "tfd events data" lines, in out. */
 static void items_of(int ep, char *out, size_t len)
 {
-	char path[64], line[256], *lines[64];
+	char path[64], line[256], *lines[128];
 	unsigned long long data;
 	unsigned ev;
 	int tfd, n = 0, i;
@@ -139,7 +144,7 @@ static void items_of(int ep, char *out, size_t len)
 	f = fopen(path, "re");
 	if (!f)
 		prog_fail("%s: %s", path, strerror(errno));
-	while (n < 64 && fgets(line, sizeof(line), f))
+	while (n < 128 && fgets(line, sizeof(line), f))
 		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &ev, &data) == 3 &&
 		    asprintf(&lines[n], "%d %x %llx;", tfd, ev, data) > 0)
 			n++;
@@ -190,6 +195,45 @@ static void setup_fifo(const char *out)
 	unlink(path); /* a removed FIFO: restored as a ghost */
 }
 
+/*
+ * D: one pipe's read end added under every number HIGH_LO..HIGH_HI, each
+ * closed at once: numbers that, at restore, lie among vxrestore's own
+ * (report fd, staged descriptions), which are moved aside for each add.
+ */
+static void setup_high(void)
+{
+	int fd;
+
+	D = mkep();
+	mkpipe(pd);
+	for (fd = HIGH_LO; fd <= HIGH_HI; fd++) {
+		if (dup2(pd[0], fd) != fd)
+			prog_fail("dup2 %d: %s", fd, strerror(errno));
+		add(D, fd, EPOLLIN, (uint64_t)fd);
+		close(fd);
+	}
+}
+
+/* D after restore: every number reports, DEL works by number. */
+static void check_high(void)
+{
+	struct epoll_event ev[HIGH_HI - HIGH_LO + 2];
+	const int n_high = HIGH_HI - HIGH_LO + 1, mid = (HIGH_LO + HIGH_HI) / 2;
+	int n, i, sum = 0;
+
+	CHECK(write(pd[1], "h", 1) == 1, "write pd");
+	n = epoll_wait(D, ev, n_high + 1, 0);
+	for (i = 0; i < n; i++)
+		sum += (int)ev[i].data.u64;
+	CHECK(n == n_high && sum == (HIGH_LO + HIGH_HI) * n_high / 2,
+	      "D: %d events (sum %d), expected one per number %d-%d", n, sum, HIGH_LO, HIGH_HI);
+	CHECK(dup2(pd[0], mid) == mid, "dup2");
+	CHECK(!epoll_ctl(D, EPOLL_CTL_DEL, mid, NULL), "D: DEL of fd %d: %s", mid, strerror(errno));
+	close(mid);
+	n = epoll_wait(D, ev, n_high + 1, 0);
+	CHECK(n == n_high - 1, "D: %d events after DEL of one, expected %d", n, n_high - 1);
+}
+
 /* Builds A, B, C, S and their items as the head comment says. */
 static void setup(const char *out)
 {
@@ -231,10 +275,12 @@ static void setup(const char *out)
 	add(S, ps[0], EPOLLIN | EPOLLONESHOT, D8);
 	if (write(ps[1], "xyz", 3) != 3 || ready(S, got, 16) != 1)
 		prog_fail("S: the oneshot did not fire");
+	setup_high();
 	items_of(A, before[0], sizeof(before[0]));
 	items_of(B, before[1], sizeof(before[1]));
 	items_of(C, before[2], sizeof(before[2]));
 	items_of(S, before[3], sizeof(before[3]));
+	items_of(D, before[4], sizeof(before[4]));
 }
 
 /* A, B, C after restore: readiness, MOD and DEL by the recorded numbers. */
@@ -297,14 +343,14 @@ static void check_shared(pid_t k)
 
 static void check_items(void)
 {
-	const int eps[5] = { A, B, C, S, A2 };
-	char now[2048];
+	const int eps[6] = { A, B, C, S, D, A2 };
+	char now[4096];
 	int i;
 
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		items_of(eps[i], now, sizeof(now));
-		CHECK(!strcmp(now, before[i % 4]), "epoll %c: items \"%s\", were \"%s\"",
-		      "ABCSa"[i], now, before[i % 4]);
+		CHECK(!strcmp(now, before[i % 5]), "epoll %c: items \"%.200s\", were \"%.200s\"",
+		      "ABCSDa"[i], now, before[i % 5]);
 	}
 }
 
@@ -418,6 +464,7 @@ int main(int argc, char **argv)
 
 	check_items();
 	check_abc();
+	check_high();
 	check_shared(k);
 	prog_finish();
 }
