@@ -187,16 +187,25 @@ static int current_fd(const struct rst_image *img, const struct rst_file *t)
 	return -1;
 }
 
+/* Logs a failed add of the item on fd tfd (errno err).  Returns -err. */
+static int add_failed(const struct rst_file *f, int tfd, uint32_t ev, int err)
+{
+	pr_err("epoll (file id %u): cannot add its item on fd %d (events %#x): %s\n", f->fe->id,
+	       tfd, ev, strerror(err));
+	return -err;
+}
+
 /*
  * Adds item it to the epoll on ep with events ev, under its recorded fd
  * number: the target is dup'ed there for the call; whatever held that
- * number is put back.  0 or -errno (logged).
+ * number (even our stderr) is put back before anything is logged.
+ * 0 or -errno (logged).
  */
 static int add_item(const struct rst_image *img, const struct rst_file *f, int ep,
 		    const EpollItem *it, uint32_t ev)
 {
 	struct epoll_event e = { .events = ev, .data.u64 = it->data };
-	int tfd = (int)it->tfd, cur, saved = -1, fdfl = 0, ret = 0;
+	int tfd = (int)it->tfd, cur, saved = -1, fdfl, err = 0;
 
 	cur = current_fd(img, file_of(img, it->target_id, NULL));
 	if (cur < 0) {
@@ -204,36 +213,30 @@ static int add_item(const struct rst_image *img, const struct rst_file *f, int e
 		       f->fe->id, tfd);
 		return -EINVAL;
 	}
-	if (cur != tfd) {
-		fdfl = fcntl(tfd, F_GETFD);
-		if (fdfl >= 0)
-			saved = fcntl(tfd, F_DUPFD_CLOEXEC, img->temp_base);
-		if ((fdfl >= 0 && saved < 0) || dup2(cur, tfd) < 0) {
-			pr_perror("epoll (file id %u): cannot put its target on fd %d", f->fe->id,
-				  tfd);
-			if (saved >= 0)
-				close(saved);
-			return -errno;
-		}
-		if (ep == tfd)
-			ep = saved;
-	}
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &e)) {
-		ret = -errno;
-		pr_perror("epoll (file id %u): EPOLL_CTL_ADD fd %d events %#x", f->fe->id, tfd, ev);
-	}
 	if (cur == tfd)
-		return ret;
+		return epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &e) ? add_failed(f, tfd, ev, errno) : 0;
+	fdfl = fcntl(tfd, F_GETFD);
+	if (fdfl >= 0) {
+		saved = fcntl(tfd, F_DUPFD_CLOEXEC, img->temp_base);
+		if (saved < 0)
+			return add_failed(f, tfd, ev, errno);
+	}
+	if (dup2(cur, tfd) < 0) { /* tfd untouched */
+		err = errno;
+		if (saved >= 0)
+			close(saved);
+		return add_failed(f, tfd, ev, err);
+	}
+	if (epoll_ctl(ep == tfd ? saved : ep, EPOLL_CTL_ADD, tfd, &e))
+		err = errno;
 	if (saved < 0) {
 		close(tfd);
-		return ret;
+		return err ? add_failed(f, tfd, ev, err) : 0;
 	}
-	if (dup2(saved, tfd) < 0 || fcntl(tfd, F_SETFD, fdfl)) {
-		pr_perror("epoll (file id %u): cannot put fd %d back", f->fe->id, tfd);
-		ret = ret ?: -errno;
-	}
+	if (dup2(saved, tfd) < 0 || fcntl(tfd, F_SETFD, fdfl))
+		err = err ?: errno;
 	close(saved);
-	return ret;
+	return err ? add_failed(f, tfd, ev, err) : 0;
 }
 
 /*

@@ -67,11 +67,22 @@ go_and_check
 vx_wait_gone "$PID" 10 || fail "epoll $PID did not exit after its check"
 vx_untrack "$PID"
 # what only the restore itself finds (the pids are free now): EPOLLWAKEUP,
-# which this kernel drops (no CONFIG_PM_SLEEP), and an edge said to be
-# reported on a target that is not ready
+# which this kernel drops (no CONFIG_PM_SLEEP), an edge said to be
+# reported on a target that is not ready, two items of one key, a loop of
+# epolls (A watches B, B made to watch A)
 hostile wakeup "EPOLLWAKEUP needs CAP_BLOCK_SUSPEND" "FILE[$A].epoll.items[$kX].events=0x20000019"
 hostile not-ready "reported before the dump but only [0-9]+ are ready now" \
 	"FILE[$A].epoll.items[$kX].events=0x80000019" "FILE[$A].epoll.items[$kX].state=1"
+Dx=$(file_index 'len(p.get("epoll", {}).get("items", [])) == 80') || fail "no epoll D in the image"
+Bx=$(file_index 'p.get("epoll", {}).get("items", [{}])[0].get("state") == "EPOLL_ITEM_CONSUMED"') ||
+	fail "no epoll B in the image"
+Aid=$("$VXCR" img json "$T/img.lr" | python3 -c '
+import json, sys
+recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
+print(recs[int(sys.argv[1])]["payload"]["id"])' "$A")
+hostile dup-key "cannot add its item on fd 30 .*File exists" \
+	"FILE[$Dx].epoll.items[0].tfd=30" "FILE[$Dx].epoll.items[1].tfd=30"
+hostile loop "nested deeper than 4" "FILE[$Bx].epoll.items[0].target_id=$Aid"
 rm -f "$OUT"
 
 refused()	# MODE WHAT PATTERN: the dump of epoll MODE is refused in one line
