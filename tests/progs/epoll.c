@@ -20,6 +20,9 @@
  *            the dump.  After "go" K must still be blocked; P re-arms the
  *            item with EPOLL_CTL_MOD and K wakes for the bytes queued at
  *            dump time, and answers on a pipe.
+ *   W  a child stopped (SIGSTOP) inside epoll_wait on its own epoll, a
+ *      byte queued for it after the stop: continued after restore, it
+ *      wakes for that byte (see waiter())
  *   D  one pipe's read end under each number 30-109, all closed: numbers
  *      vxrestore itself uses while it adds them; every one reports, DEL
  *      by number works
@@ -63,6 +66,7 @@
 #define HIGH_HI 109
 
 static int fr, fw, efd1, efd2, efd3, efd4, pa[2], pq[2], ps[2], pd[2], rep[2];
+static int pw[2], rep2[2];
 static int A, A2, B, C, S, D, X, Y;
 static char before[5][4096];
 
@@ -155,6 +159,99 @@ static void items_of(int ep, char *out, size_t len)
 		strncat(out, lines[i], len - strlen(out) - 1);
 		free(lines[i]);
 	}
+}
+
+/*
+ * W: blocks in epoll_wait on its own epoll (a pipe's read end, level),
+ * is stopped there by P, which then writes a byte: the byte is queued at
+ * dump time while W sits in its interrupted epoll_wait.  After restore P
+ * continues it; it must wake for that byte and answer on rep2.
+ */
+static void waiter(void)
+{
+	struct epoll_event ev;
+	uint8_t code = K_OK;
+	char c = 0;
+	int ep = mkep(), n;
+
+	add(ep, pw[0], EPOLLIN, D9);
+	if (write(rep2[1], "w", 1) != 1)
+		_exit(1);
+	do
+		n = epoll_wait(ep, &ev, 1, -1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || ev.data.u64 != D9)
+		code = 1;
+	else if (read(pw[0], &c, 1) != 1 || c != 'w')
+		code = 2;
+	if (write(rep2[1], &code, 1) != 1)
+		_exit(1);
+	_exit(0);
+}
+
+/* State letter of task pid (/proc/PID/stat), or 0. */
+static char task_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Starts W and stops it in epoll_wait, then queues its byte. */
+static pid_t start_waiter(void)
+{
+	char c;
+	pid_t w;
+	int i;
+
+	mkpipe(pw);
+	if (pipe(rep2))
+		prog_fail("pipe: %s", strerror(errno));
+	w = fork();
+	if (w < 0)
+		prog_fail("fork: %s", strerror(errno));
+	if (w == 0)
+		waiter();
+	if (read(rep2[0], &c, 1) != 1)
+		prog_fail("W did not start");
+	for (i = 0; i < 100 && task_state(w) != 'S'; i++)
+		usleep(20000); /* on its way into epoll_wait */
+	usleep(500000);
+	kill(w, SIGSTOP);
+	for (i = 0; i < 500 && task_state(w) != 'T'; i++)
+		usleep(20000);
+	if (task_state(w) != 'T')
+		prog_fail("W %d did not stop", (int)w);
+	if (write(pw[1], "w", 1) != 1)
+		prog_fail("write pw: %s", strerror(errno));
+	return w;
+}
+
+/* W after restore: continued, it wakes for the byte queued at dump time. */
+static void check_waiter(pid_t w)
+{
+	struct pollfd pf = { .fd = rep2[0], .events = POLLIN };
+	uint8_t code = 0;
+	int status;
+
+	kill(w, SIGCONT);
+	if (poll(&pf, 1, 10000) != 1 || read(rep2[0], &code, 1) != 1)
+		code = 0;
+	CHECK(code == K_OK, "W: check %u failed (or it did not wake)", code);
+	if (waitpid(w, &status, 0) != w || !WIFEXITED(status) || WEXITSTATUS(status))
+		CHECK(0, "W %d did not exit cleanly", (int)w);
 }
 
 /* K: blocks in epoll_wait(S) across the dump; answers on rep. */
@@ -445,7 +542,7 @@ static void many(void)
 
 int main(int argc, char **argv)
 {
-	pid_t k;
+	pid_t k, w;
 
 	prog_init(argc, argv, "epoll");
 	if (argc > 2 && !strcmp(argv[2], "many"))
@@ -459,6 +556,7 @@ int main(int argc, char **argv)
 	if (k == 0)
 		child();
 	close(pq[0]);
+	w = start_waiter();
 	prog_ready();
 	prog_wait_go();
 
@@ -466,5 +564,6 @@ int main(int argc, char **argv)
 	check_abc();
 	check_high();
 	check_shared(k);
+	check_waiter(w);
 	prog_finish();
 }
