@@ -459,6 +459,9 @@ int locks_check(struct dump_op *op);
 int write_locks(struct dump_op *op);
 void locks_free(struct dump_op *op);
 
+/* epoll.c: every epoll item gets its target and readiness state (image collector). */
+int epoll_resolve(struct dump_op *op);
+
 /* cgroup.c: every thread's groups, relative to the root's (record CGROUP) */
 struct dump_cgroup;
 int collect_cgroup(struct dump_op *op, struct dump_task *t);

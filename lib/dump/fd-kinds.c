@@ -21,6 +21,7 @@
 	K(timerfd)       \
 	K(pidfd)         \
 	K(io_uring)      \
+	K(epoll)         \
 	K(anon)          \
 	K(memfd)         \
 	K(pipe)          \

@@ -74,6 +74,7 @@ seed eventfd eventfd
 seed signalfd signalfd
 seed timerfd timerfd
 seed pidfd pidfd
+seed epoll epoll
 seed opath opath
 seed procfiles procfiles
 seed fown fown
