@@ -17,6 +17,7 @@
 	K(opath)         \
 	K(socket)        \
 	K(eventfd)       \
+	K(inotify)       \
 	K(anon)          \
 	K(memfd)         \
 	K(pipe)          \

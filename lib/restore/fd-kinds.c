@@ -21,6 +21,7 @@
 	K(maponly)      \
 	K(memfd)        \
 	K(eventfd)      \
+	K(inotify)      \
 	K(blk)          \
 	K(opath)        \
 	K(procfile)     \

@@ -71,6 +71,7 @@ seed counter counter
 seed counter-plain counter -- --compress none
 seed fds fds
 seed eventfd eventfd
+mkdir -p "$T/inotify" && seed inotify inotify "$T/inotify"
 seed opath opath
 seed procfiles procfiles
 seed fown fown
