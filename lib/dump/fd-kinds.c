@@ -18,6 +18,7 @@
 	K(socket)        \
 	K(eventfd)       \
 	K(inotify)       \
+	K(fanotify)      \
 	K(anon)          \
 	K(memfd)         \
 	K(pipe)          \

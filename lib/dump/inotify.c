@@ -39,11 +39,7 @@ static bool is_inotify(const struct fd_probe *p)
 	return !strcmp(p->link, "anon_inode:inotify");
 }
 
-/*
- * The value of " KEY:HEX" in the line [line, end) into *v.  0, -ENOENT
- * (no such key) or -EINVAL (not one whole hex number below 2^64).
- */
-static int mark_value(const char *line, const char *end, const char *key, uint64_t *v)
+int fsnotify_mark_value(const char *line, const char *end, const char *key, uint64_t *v)
 {
 	size_t klen = strlen(key);
 	const char *s;
@@ -62,8 +58,7 @@ static int mark_value(const char *line, const char *end, const char *key, uint64
 	return -ENOENT;
 }
 
-/* The hex bytes after " f_handle:" in [line, end) into w->fh.  0/-EINVAL. */
-static int mark_handle(const char *line, const char *end, uint64_t len, InotifyWatch *w)
+int fsnotify_mark_handle(const char *line, const char *end, uint64_t len, ProtobufCBinaryData *fh)
 {
 	const char *s = memmem(line, end - line, " f_handle:", 10);
 	size_t i;
@@ -73,14 +68,13 @@ static int mark_handle(const char *line, const char *end, uint64_t len, InotifyW
 	s += 10;
 	if ((size_t)(end - s) != 2 * len)
 		return -EINVAL;
-	w->fh.len = len;
-	w->has_fh = 1;
+	fh->len = len;
 	for (i = 0; i < len; i++) {
 		char hex[3] = { s[2 * i], s[2 * i + 1], 0 };
 
 		if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
 			return -EINVAL;
-		w->fh.data[i] = (uint8_t)strtoul(hex, NULL, 16);
+		fh->data[i] = (uint8_t)strtoul(hex, NULL, 16);
 	}
 	return 0;
 }
@@ -91,25 +85,26 @@ static int parse_watch(const char *line, const char *end, InotifyWatch *w)
 	uint64_t wd, ino, sdev, mask, ign, len, type;
 	int ret;
 
-	ret = mark_value(line, end, "wd", &wd)		   ?:
-		      mark_value(line, end, "ino", &ino)   ?:
-		      mark_value(line, end, "sdev", &sdev) ?:
-		      mark_value(line, end, "mask", &mask) ?:
-		      mark_value(line, end, "ignored_mask", &ign);
+	ret = fsnotify_mark_value(line, end, "wd", &wd)		    ?:
+		      fsnotify_mark_value(line, end, "ino", &ino)   ?:
+		      fsnotify_mark_value(line, end, "sdev", &sdev) ?:
+		      fsnotify_mark_value(line, end, "mask", &mask) ?:
+		      fsnotify_mark_value(line, end, "ignored_mask", &ign);
 	if (ret || !wd || wd > INT32_MAX || sdev > UINT32_MAX || mask > UINT32_MAX || ign)
 		return -EINVAL;
 	PB_SET(w, wd, wd);
 	PB_SET(w, ino, ino);
 	PB_SET(w, dev, makedev(sdev >> 20, sdev & 0xfffff));
 	PB_SET(w, mask, mask);
-	ret = mark_value(line, end, "fhandle-bytes", &len);
+	ret = fsnotify_mark_value(line, end, "fhandle-bytes", &len);
 	if (ret == -ENOENT)
 		return -ENOENT;
-	ret = ret ?: mark_value(line, end, "fhandle-type", &type);
+	ret = ret ?: fsnotify_mark_value(line, end, "fhandle-type", &type);
 	if (ret || type > UINT32_MAX)
 		return -EINVAL;
 	PB_SET(w, fh_type, (int32_t)(uint32_t)type);
-	return mark_handle(line, end, len, w);
+	w->has_fh = 1;
+	return fsnotify_mark_handle(line, end, len, &w->fh);
 }
 
 /*

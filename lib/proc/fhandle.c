@@ -85,6 +85,33 @@ int proc_fs_mount_fd(dev_t dev)
 	return fd;
 }
 
+int proc_mount_fd_by_id(uint32_t mnt_id, dev_t *dev)
+{
+	char *text = NULL, *line, *save = NULL, mp[4096];
+	struct statx stx;
+	unsigned id, maj, min;
+	int fd = -ENOENT;
+
+	if (proc_read_file(0, "mountinfo", &text, NULL))
+		return -EIO;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%u %*d %u:%u %*s %4095s", &id, &maj, &min, mp) != 4 ||
+		    id != mnt_id)
+			continue;
+		unescape(mp);
+		fd = open_mount_point(mp, makedev(maj, min));
+		if (fd >= 0 && (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) ||
+				!(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id != mnt_id)) {
+			close(fd);
+			fd = -ENOENT; /* over-mounted: the path shows another mount */
+		}
+		*dev = makedev(maj, min);
+		break;
+	}
+	free(text);
+	return fd < 0 ? -ENOENT : fd;
+}
+
 int proc_open_handle(dev_t dev, uint64_t ino, int type, const uint8_t *bytes, size_t len, int flags)
 {
 	struct file_handle *fh;

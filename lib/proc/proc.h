@@ -247,6 +247,12 @@ int proc_fs_mount_fd(dev_t dev);
  * logged.
  */
 /*
+ * fhandle.c: a directory fd on the root of mount mnt_id (mountinfo's
+ * first field, fanotify's mnt_id) among our own mounts, its st_dev in
+ * *dev: fd or -ENOENT (none, or its mount point shows another mount).
+ */
+int proc_mount_fd_by_id(uint32_t mnt_id, dev_t *dev);
+/*
  * The highest inotify wd vxcr restores: the kernel hands wds out
  * cyclically, so restore reaches wd N by N - 1 add/remove pairs at most
  * (lib/restore/inotify.c); the dump refuses a higher one.

@@ -22,6 +22,7 @@
 	K(memfd)        \
 	K(eventfd)      \
 	K(inotify)      \
+	K(fanotify)     \
 	K(blk)          \
 	K(opath)        \
 	K(procfile)     \

@@ -26,12 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <sys/inotify.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 
 #include "log.h"
 #include "proc/proc.h"
@@ -139,66 +135,6 @@ static int check_inotify(const struct rst_image *img, const struct rst_file *f)
 	return check_unique(f->fe->id, e);
 }
 
-/* Child: become ce (ids, groups, capabilities).  0 or -errno. */
-static int become(const CredsEntry *ce)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2] = {
-		{ (uint32_t)ce->cap_eff, (uint32_t)ce->cap_prm, (uint32_t)ce->cap_inh },
-		{ (uint32_t)(ce->cap_eff >> 32), (uint32_t)(ce->cap_prm >> 32),
-		  (uint32_t)(ce->cap_inh >> 32) },
-	};
-
-	if (syscall(SYS_setgroups, ce->n_groups, ce->groups) ||
-	    syscall(SYS_setresgid, ce->gid, ce->egid, ce->sgid) ||
-	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) ||
-	    syscall(SYS_setresuid, ce->uid, ce->euid, ce->suid))
-		return -errno;
-	syscall(SYS_setfsgid, ce->fsgid);
-	syscall(SYS_setfsuid, ce->fsuid);
-	if (syscall(SYS_setfsuid, -1) != (long)ce->fsuid ||
-	    syscall(SYS_setfsgid, -1) != (long)ce->fsgid)
-		return -EPERM;
-	return syscall(SYS_capset, &h, d) ? -errno : 0;
-}
-
-/*
- * May ce read each of fds[0..n)?  The index of the first one it may not
- * read in *bad (n: all readable).  0 or -errno (logged).
- */
-static int readable_as(const CredsEntry *ce, const int *fds, size_t n, size_t *bad)
-{
-	uint32_t first = n;
-	int p[2], status;
-	pid_t pid;
-	size_t i;
-
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		if (become(ce))
-			first = UINT32_MAX;
-		for (i = 0; first == n && i < n; i++)
-			if (syscall(SYS_faccessat2, fds[i], "", R_OK, AT_EMPTY_PATH | AT_EACCESS))
-				first = i;
-		_exit(write(p[1], &first, sizeof(first)) == sizeof(first) ? 0 : 1);
-	}
-	close(p[1]);
-	if (pid < 0 || read(p[0], &first, sizeof(first)) != sizeof(first))
-		first = UINT32_MAX;
-	close(p[0]);
-	if (pid > 0)
-		waitpid(pid, &status, 0);
-	if (first == UINT32_MAX) {
-		pr_err("inotify: cannot take uid %u's credentials to check its watches\n", ce->uid);
-		return -EPERM;
-	}
-	*bad = first;
-	return 0;
-}
-
 /* Opens watch w's inode (O_PATH) or logs why not.  fd or -errno. */
 static int open_watch(uint32_t id, const InotifyWatch *w)
 {
@@ -220,31 +156,22 @@ static int check_batch(const struct rst_image *img, const struct rst_file *f, si
 		       size_t to)
 {
 	const InotifyEntry *e = f->fe->inotify;
+	const struct rst_proc *who = NULL;
 	int fds[CHECK_BATCH], ret = 0;
-	size_t i, k, n = 0, bad = 0;
+	size_t i, n = 0, bad = 0;
 
 	for (i = from; i < to && !ret; i++) {
 		fds[n] = open_watch(f->fe->id, e->watches[i]);
 		ret = fds[n] < 0 ? fds[n] : 0;
 		n += !ret;
 	}
-	for (i = 0; !ret && i < img->nr_procs; i++) {
-		const struct rst_proc *c = img->procs[i];
-
-		if (!c->fdt || !c->creds || !c->task || c->task->state == TASK_STATE_DEAD)
-			continue;
-		for (k = 0; k < c->fdt->n_fds && c->fdt->fds[k]->file_id != f->fe->id; k++)
-			;
-		if (k == c->fdt->n_fds)
-			continue;
-		ret = readable_as(c->creds, fds, n, &bad);
-		if (!ret && bad < n) {
+	if (!ret) {
+		ret = fsnotify_check_holders(img, f->fe->id, fds, n, 0, &bad, &who);
+		if (ret == -EACCES)
 			pr_err("inotify (file id %u): watch wd %u: pid %u (uid %u) may not read the "
 			       "watched inode, so it could not watch it\n",
-			       f->fe->id, e->watches[from + bad]->wd, c->task->pid,
-			       c->creds->fsuid);
-			ret = -EACCES;
-		}
+			       f->fe->id, e->watches[from + bad]->wd, who->task->pid,
+			       who->creds->fsuid);
 	}
 	while (n)
 		close(fds[--n]);

@@ -72,6 +72,7 @@ seed counter-plain counter -- --compress none
 seed fds fds
 seed eventfd eventfd
 mkdir -p "$T/inotify" && seed inotify inotify "$T/inotify"
+mkdir -p "$T/fanotify" && seed fanotify fanotify "$T/fanotify" user
 seed opath opath
 seed procfiles procfiles
 seed fown fown
