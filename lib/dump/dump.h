@@ -517,5 +517,13 @@ int fd_reopen_ro(const struct fd_probe *p, int extra);
  */
 int fsnotify_mark_value(const char *line, const char *end, const char *key, uint64_t *v);
 int fsnotify_mark_handle(const char *line, const char *end, uint64_t len, ProtobufCBinaryData *fh);
+/*
+ * inotify.c: may p's process, with its credentials, read each of
+ * fds[0..n) (the check restore makes with the image's)?  The first it may
+ * not read in *bad (n: all).  0 or -errno (logged).
+ */
+#define FSNOTIFY_BATCH 256 /* inodes checked per child */
+int fsnotify_dump_readable(const struct dump_op *op, const struct fd_probe *p, const int *fds,
+			   size_t n, size_t *bad);
 
 #endif

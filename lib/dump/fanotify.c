@@ -36,6 +36,10 @@
 #include "fanotify.pb-c.h"
 
 #define FAN_CLASSES (FAN_CLASS_CONTENT | FAN_CLASS_PRE_CONTENT)
+/* what fanotify_init() lets a task without CAP_SYS_ADMIN ask (restore: the same) */
+#define FAN_INIT_UNPRIV                                                                      \
+	(FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID | FAN_REPORT_FID | FAN_REPORT_DIR_FID | \
+	 FAN_REPORT_NAME | FAN_REPORT_TARGET_FID)
 #define FAN_MFLAGS_KNOWN (FAN_MARK_IGNORED_SURV_MODIFY | FAN_MARK_EVICTABLE | FAN_MARK_IGNORE)
 /* events and event flags of a FAN_CLASS_NOTIF group's marks */
 #define FAN_MASK_KNOWN (0x1fffu | FAN_FS_ERROR | FAN_EVENT_ON_CHILD | FAN_RENAME | FAN_ONDIR)
@@ -138,7 +142,7 @@ static int parse_mount_or_fs(const char *line, const char *end, FanotifyMark *m)
 	return 0;
 }
 
-/* The object of mark m can be found again.  0 or -EOPNOTSUPP (logged). */
+/* The object of mark m can be found again: an fd on it, or -EOPNOTSUPP (logged). */
 static int check_object(const struct fd_probe *p, FanotifyMark *m)
 {
 	const char *why = NULL;
@@ -162,10 +166,10 @@ static int check_object(const struct fd_probe *p, FanotifyMark *m)
 			       "its file was deleted (unlinked while marked)" :
 			       NULL;
 	}
+	if (!why)
+		return fd;
 	if (fd >= 0)
 		close(fd);
-	if (!why)
-		return 0;
 	pr_err("pid %d fd %d: fanotify mark on %s %llu (dev %u:%u): %s: not supported\n", p->pid,
 	       p->fd,
 	       m->type == FANOTIFY_MARK_TYPE__FANOTIFY_MARK_MOUNT      ? "mount" :
@@ -177,7 +181,7 @@ static int check_object(const struct fd_probe *p, FanotifyMark *m)
 	return -EOPNOTSUPP;
 }
 
-/* One mark line [line, end) (after "fanotify") into m.  0 or -errno (logged). */
+/* One mark line [line, end) (after "fanotify") into m.  An fd on its object, or -errno (logged). */
 static int parse_mark(const struct fd_probe *p, const char *line, const char *end, FanotifyMark *m)
 {
 	int ret;
@@ -222,41 +226,98 @@ static int check_class(const struct fd_probe *p, const FanotifyEntry *e)
 	return 0;
 }
 
-/* The group's flags and every mark of p into e.  0 or -errno (logged). */
-static int parse_group(const struct fd_probe *p, FanotifyEntry *e)
+/*
+ * May p's process still make what e needs (as restore will ask with its
+ * image credentials): read the objects of marks fds[0..*n) (indexes at[]),
+ * CAP_SYS_ADMIN unless the group is one an unprivileged task may create?
+ * Closes the fds.  0 or -errno (logged).
+ */
+static int check_batch(const struct dump_op *op, const struct fd_probe *p, const FanotifyEntry *e,
+		       int *fds, const size_t *at, size_t *n)
 {
-	const char *line, *nl;
-	uint64_t flags, ef;
-	int ret;
+	const struct proc_status *s = &op->tasks[p->index - 1]->status;
+	size_t bad = *n;
+	int ret = fsnotify_dump_readable(op, p, fds, *n, &bad);
 
-	for (line = p->fdinfo; *line; line = *nl ? nl + 1 : nl) {
+	if (!ret && bad < *n) {
+		pr_err("pid %d fd %d: fanotify mark %zu: the process (fsuid %u) may no longer read "
+		       "what it marks, so restore could not mark it again: not supported\n",
+		       p->pid, p->fd, at[bad], s->uid[3]);
+		ret = -EOPNOTSUPP;
+	}
+	while (*n)
+		close(fds[--*n]);
+	return ret;
+}
+
+/* Does e need CAP_SYS_ADMIN (restore/fanotify.c asks the same)? */
+static bool needs_admin(const FanotifyEntry *e)
+{
+	size_t i;
+
+	if ((e->flags & ~FAN_INIT_UNPRIV) || !(e->flags & FAN_REPORT_FID))
+		return true;
+	for (i = 0; i < e->n_marks; i++)
+		if (e->marks[i]->type != FANOTIFY_MARK_TYPE__FANOTIFY_MARK_INODE)
+			return true;
+	return false;
+}
+
+/* The flags line [line, nl) into e.  0 or -errno (logged). */
+static int parse_flags(const struct fd_probe *p, const char *line, const char *nl, FanotifyEntry *e)
+{
+	uint64_t flags, ef;
+
+	if (fsnotify_mark_value(line + 8, nl, "flags", &flags) ||
+	    fsnotify_mark_value(line + 8, nl, "event-flags", &ef) || flags > UINT32_MAX ||
+	    ef > UINT32_MAX) {
+		pr_err("pid %d fd %d: fanotify: malformed flags line\n", p->pid, p->fd);
+		return -EINVAL;
+	}
+	PB_SET(e, flags, flags);
+	PB_SET(e, event_flags, ef);
+	return check_class(p, e);
+}
+
+/* The group's flags and every mark of p into e.  0 or -errno (logged). */
+static int parse_group(const struct dump_op *op, const struct fd_probe *p, FanotifyEntry *e)
+{
+	int fds[FSNOTIFY_BATCH], ret = 0;
+	size_t at[FSNOTIFY_BATCH], n = 0;
+	const char *line, *nl;
+
+	for (line = p->fdinfo; !ret && *line; line = *nl ? nl + 1 : nl) {
 		nl = strchrnul(line, '\n');
 		if (strncmp(line, "fanotify ", 9))
 			continue;
 		if (!strncmp(line, "fanotify flags:", 15)) {
-			if (fsnotify_mark_value(line + 8, nl, "flags", &flags) ||
-			    fsnotify_mark_value(line + 8, nl, "event-flags", &ef) ||
-			    flags > UINT32_MAX || ef > UINT32_MAX) {
-				pr_err("pid %d fd %d: fanotify: malformed flags line\n", p->pid,
-				       p->fd);
-				return -EINVAL;
-			}
-			PB_SET(e, flags, flags);
-			PB_SET(e, event_flags, ef);
-			ret = check_class(p, e);
-			if (ret)
-				return ret;
+			ret = parse_flags(p, line, nl, e);
 			continue;
 		}
-		ret = parse_mark(p, line + 8, nl, e->marks[e->n_marks++]);
-		if (ret)
-			return ret;
+		at[n] = e->n_marks;
+		fds[n] = parse_mark(p, line + 8, nl, e->marks[e->n_marks++]);
+		ret = fds[n] < 0 ? fds[n] : 0;
+		n += !ret;
+		if (!ret && n == FSNOTIFY_BATCH)
+			ret = check_batch(op, p, e, fds, at, &n);
 	}
-	if (!e->has_flags) {
+	if (!ret && !e->has_flags) {
 		pr_err("pid %d fd %d: fanotify: no flags line in fdinfo\n", p->pid, p->fd);
-		return -EINVAL;
+		ret = -EINVAL;
 	}
-	return 0;
+	if (ret) {
+		while (n)
+			close(fds[--n]);
+		return ret;
+	}
+	ret = check_batch(op, p, e, fds, at, &n);
+	if (!ret && needs_admin(e) && !(op->tasks[p->index - 1]->status.cap_eff & (1ull << 21))) {
+		pr_err("pid %d fd %d: fanotify: the process no longer has CAP_SYS_ADMIN, which "
+		       "restore requires for this group and its marks: not supported\n",
+		       p->pid, p->fd);
+		ret = -EOPNOTSUPP;
+	}
+	return ret;
 }
 
 /* No events may wait in p's queue; local is our copy of it.  0/-errno. */
@@ -294,7 +355,7 @@ static int dump_fanotify(struct dump_op *op, struct fd_probe *p, struct dump_fil
 		return -ENOMEM;
 	df->sub = e;
 	df->e.fanotify = e;
-	ret = parse_group(p, e);
+	ret = parse_group(op, p, e);
 	ret = ret ?: check_queue(p, df->local_fd);
 	return ret ?: fd_set_path(df, p->link);
 }

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "dump/dump.h"
 #include "proc/proc.h"
+#include "util/asuser.h"
 #include "inotify.pb-c.h"
 
 #define INOTIFY_MASK_KNOWN (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK)
@@ -109,13 +110,12 @@ static int parse_watch(const char *line, const char *end, InotifyWatch *w)
 
 /*
  * Watch w of p as the dump can keep it: a wd restore reaches, known mask
- * bits, a handle that still opens the recorded inode.  0 or -EOPNOTSUPP
- * (logged).
+ * bits, a handle that still opens the recorded, linked inode.  An O_PATH
+ * fd on that inode, or -EOPNOTSUPP (logged).
  */
 static int check_watch(const struct fd_probe *p, const InotifyWatch *w)
 {
 	struct stat st;
-	nlink_t nlink;
 	int fd;
 
 	if (w->wd > INOTIFY_WD_MAX) {
@@ -132,10 +132,9 @@ static int check_watch(const struct fd_probe *p, const InotifyWatch *w)
 	}
 	fd = proc_open_handle(w->dev, w->ino, w->fh_type, w->fh.data, w->fh.len, O_PATH);
 	if (fd >= 0) {
-		nlink = fstat(fd, &st) ? 0 : st.st_nlink;
+		if (!fstat(fd, &st) && st.st_nlink)
+			return fd;
 		close(fd);
-		if (nlink)
-			return 0;
 		pr_err("pid %d fd %d: inotify watch wd %u on inode %llu: its file was deleted "
 		       "(unlinked while watched): not supported\n",
 		       p->pid, p->fd, w->wd, (unsigned long long)w->ino);
@@ -149,6 +148,47 @@ static int check_watch(const struct fd_probe *p, const InotifyWatch *w)
 	       fd == -ESTALE ? "its file handle no longer resolves (the file was deleted?)" :
 			       strerror(-fd));
 	return -EOPNOTSUPP;
+}
+
+int fsnotify_dump_readable(const struct dump_op *op, const struct fd_probe *p, const int *fds,
+			   size_t n, size_t *bad)
+{
+	const struct proc_status *s = &op->tasks[p->index - 1]->status;
+	const struct util_creds c = {
+		.uid = { s->uid[0], s->uid[1], s->uid[2], s->uid[3] },
+		.gid = { s->gid[0], s->gid[1], s->gid[2], s->gid[3] },
+		.groups = s->groups,
+		.n_groups = s->n_groups,
+		.cap_inh = s->cap_inh,
+		.cap_prm = s->cap_prm,
+		.cap_eff = s->cap_eff,
+	};
+
+	return util_readable_as(&c, fds, n, bad);
+}
+
+/*
+ * The watches of e whose fds[0..n) are open (indexes at[]): may p read
+ * them with its credentials, as restore will ask?  Closes the fds.
+ * 0 or -errno (logged).
+ */
+static int check_batch(const struct dump_op *op, const struct fd_probe *p, const InotifyEntry *e,
+		       int *fds, const size_t *at, size_t *n)
+{
+	size_t bad = *n;
+	int ret = fsnotify_dump_readable(op, p, fds, *n, &bad);
+
+	if (!ret && bad < *n) {
+		pr_err("pid %d fd %d: inotify watch wd %u: the process (fsuid %u) may no longer "
+		       "read the watched inode, so restore could not watch it again: not "
+		       "supported\n",
+		       p->pid, p->fd, e->watches[at[bad]]->wd,
+		       op->tasks[p->index - 1]->status.uid[3]);
+		ret = -EOPNOTSUPP;
+	}
+	while (*n)
+		close(fds[--*n]);
+	return ret;
 }
 
 /* The number of watch lines in fdinfo text. */
@@ -190,14 +230,15 @@ static InotifyEntry *alloc_entry(size_t n)
 	return e;
 }
 
-/* Every "inotify wd:" line of p's fdinfo into e (room for each).  0 or -errno (logged). */
-static int parse_watches(const struct fd_probe *p, InotifyEntry *e)
+/* Every "inotify wd:" line of p's fdinfo into e (room for each).  0/-errno (logged). */
+static int parse_watches(const struct dump_op *op, const struct fd_probe *p, InotifyEntry *e)
 {
 	const char *line, *nl;
+	int fds[FSNOTIFY_BATCH], ret = 0;
+	size_t at[FSNOTIFY_BATCH], n = 0;
 	InotifyWatch *w;
-	int ret;
 
-	for (line = p->fdinfo; *line; line = *nl ? nl + 1 : nl) {
+	for (line = p->fdinfo; !ret && *line; line = *nl ? nl + 1 : nl) {
 		nl = strchrnul(line, '\n');
 		if (strncmp(line, "inotify ", 8))
 			continue;
@@ -207,17 +248,23 @@ static int parse_watches(const struct fd_probe *p, InotifyEntry *e)
 			pr_err("pid %d fd %d: inotify watch wd %u: its filesystem gives no file "
 			       "handle: not supported\n",
 			       p->pid, p->fd, w->wd);
-			return -EOPNOTSUPP;
-		}
-		if (ret) {
+			ret = -EOPNOTSUPP;
+		} else if (ret) {
 			pr_err("pid %d fd %d: inotify: malformed fdinfo line\n", p->pid, p->fd);
-			return -EINVAL;
+			ret = -EINVAL;
 		}
-		ret = check_watch(p, w);
-		if (ret)
-			return ret;
+		fds[n] = ret ? -1 : check_watch(p, w);
+		ret = ret ?: fds[n] < 0 ? fds[n] : 0;
+		at[n] = e->n_watches - 1;
+		n += !ret;
+		if (!ret && n == FSNOTIFY_BATCH)
+			ret = check_batch(op, p, e, fds, at, &n);
 	}
-	return 0;
+	if (!ret)
+		return check_batch(op, p, e, fds, at, &n);
+	while (n)
+		close(fds[--n]);
+	return ret;
 }
 
 /*
@@ -261,7 +308,7 @@ static int dump_inotify(struct dump_op *op, struct fd_probe *p, struct dump_file
 		return -ENOMEM;
 	df->sub = e;
 	df->e.inotify = e;
-	ret = parse_watches(p, e);
+	ret = parse_watches(op, p, e);
 	return ret ?: fd_set_path(df, p->link);
 }
 

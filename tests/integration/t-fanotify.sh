@@ -5,8 +5,9 @@
 # file handle / mount id / device; FAN_NONBLOCK.  A --leave-running dump
 # first (the original then passes its own checks) whose image takes
 # hostile edits; then a dump and restore.  Refused: events queued and not
-# read, a permission-class group; as uid 65534, a mark edited to root's
-# 0600 file or to a filesystem mark (CAP_SYS_ADMIN).
+# read, a permission-class group, a mount mark of a process that dropped
+# CAP_SYS_ADMIN; as uid 65534, a mark edited to root's 0600 file or to a
+# filesystem mark (CAP_SYS_ADMIN).
 . "$(dirname "$0")/lib.sh"
 require_cr
 EDIT=$VX_BUILD/tests/fuzz/edit-image
@@ -89,6 +90,13 @@ rm -f "$OUT"
 fresh_fs c
 start_prog fanotify "$T/c" content
 expect_dump_refused "a permission-class group" "fanotify: a permission-class group \(FAN_CLASS_CONTENT\)"
+kill -9 "$PID"
+rm -f "$OUT"
+
+# Refused at dump: a mount mark of a process that dropped CAP_SYS_ADMIN.
+fresh_fs x
+start_prog fanotify "$T/x" dropped
+expect_dump_refused "a mount mark without CAP_SYS_ADMIN" "no longer has CAP_SYS_ADMIN"
 kill -9 "$PID"
 rm -f "$OUT"
 

@@ -85,6 +85,15 @@ expect_dump_refused "a watch on an unlinked file" "inotify watch wd 1 .*(deleted
 kill -9 "$PID"
 rm -f "$OUT"
 
+# Refused at dump: a watch on a file its process (now uid 65534) may no
+# longer read: restore checks that with the image's credentials.
+mkdir "$T/x"
+start_prog inotify "$T/x" dropped
+expect_dump_refused "a watch the process may no longer read" \
+	"inotify watch wd 1: the process \(fsuid 65534\) may no longer read"
+kill -9 "$PID"
+rm -f "$OUT"
+
 # uid 65534: a watch edited to root's 0600 file is refused; restored.
 mkdir "$T/p"
 start_prog inotify "$T/p" user

@@ -24,8 +24,11 @@
  *   (what an unprivileged task may have) with an inode mark FAN_MODIFY on
  *   DIR/pub (0644); DIR/secret (0600) has its handle in DIR/secret.fh.
  *   After "go" a write to pub gives FAN_MODIFY.
+ * MODE dropped: as user, but the mark is a mount mark, which needs
+ *   CAP_SYS_ADMIN the process no longer has (the dump must refuse it).
  */
 #include <grp.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <sys/fanotify.h>
 #include <sys/ioctl.h>
@@ -182,14 +185,15 @@ static void write_secret_handle(void)
 	close(fd);
 }
 
-static void run_user(void)
+static void run_user(bool dropped)
 {
 	int fd;
 
 	touch("pub", 0644);
 	write_secret_handle();
 	g = group(FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_REPORT_FID, O_RDONLY);
-	mark(g, FAN_MARK_INODE, FAN_MODIFY, "pub");
+	mark(g, dropped ? FAN_MARK_MOUNT : FAN_MARK_INODE, dropped ? FAN_OPEN : FAN_MODIFY,
+	     dropped ? "" : "pub");
 	fd = openat(dfd, "pub", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		prog_fail("open pub: %s", strerror(errno));
@@ -209,13 +213,13 @@ int main(int argc, char **argv)
 
 	prog_init(argc, argv, "fanotify");
 	if (argc < 3)
-		prog_fail("usage: fanotify OUTFILE DIR [main|queued|content|user]");
+		prog_fail("usage: fanotify OUTFILE DIR [main|queued|content|user|dropped]");
 	dir = argv[2];
 	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		prog_fail("open %s: %s", dir, strerror(errno));
-	if (!strcmp(mode, "user"))
-		run_user();
+	if (!strcmp(mode, "user") || !strcmp(mode, "dropped"))
+		run_user(!strcmp(mode, "dropped"));
 	if (!strcmp(mode, "content")) {
 		touch("f", 0644);
 		g = group(FAN_CLASS_CONTENT, O_RDONLY);

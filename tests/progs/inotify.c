@@ -29,6 +29,7 @@
  *   the image.  After "go" a write to pub gives IN_MODIFY on its wd.
  */
 #include <grp.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -327,13 +328,15 @@ static void write_secret_handle(void)
 	close(fd);
 }
 
-static void run_user(void)
+static void run_user(bool dropped)
 {
 	struct watch w_p = { .name = "pub" };
 	int fd;
 
 	touch("pub", 0644);
 	write_secret_handle();
+	if (dropped)
+		w_p.name = "secret";
 	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (in < 0)
 		prog_fail("inotify_init1: %s", strerror(errno));
@@ -357,13 +360,13 @@ int main(int argc, char **argv)
 
 	prog_init(argc, argv, "inotify");
 	if (argc < 3)
-		prog_fail("usage: inotify OUTFILE DIR [main|queued|unlinked|user]");
+		prog_fail("usage: inotify OUTFILE DIR [main|queued|unlinked|user|dropped]");
 	dir = argv[2];
 	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		prog_fail("open %s: %s", dir, strerror(errno));
-	if (!strcmp(mode, "user"))
-		run_user();
+	if (!strcmp(mode, "user") || !strcmp(mode, "dropped"))
+		run_user(!strcmp(mode, "dropped"));
 	if (!strcmp(mode, "main"))
 		run_main();
 	setup_main();
