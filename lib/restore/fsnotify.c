@@ -8,6 +8,7 @@
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
+#include <stdbool.h>
 
 #include "log.h"
 #include "restore/restore.h"
@@ -27,22 +28,50 @@ static struct util_creds creds_of(const CredsEntry *ce)
 	};
 }
 
+/* Does fd table t hold description file_id? */
+static bool table_holds(const FdtableEntry *t, uint32_t file_id)
+{
+	size_t k;
+
+	for (k = 0; t && k < t->n_fds; k++)
+		if (t->fds[k]->file_id == file_id)
+			return true;
+	return false;
+}
+
+/* Does live process c hold file_id, in its table or a thread's own? */
+static bool proc_holds(const struct rst_proc *c, uint32_t file_id)
+{
+	size_t j;
+
+	if (!c->task || c->task->state == TASK_STATE_DEAD)
+		return false;
+	if (table_holds(c->fdt, file_id))
+		return true;
+	for (j = 0; j < c->nr_threads; j++)
+		if (table_holds(c->threads[j].fdt, file_id))
+			return true;
+	return false;
+}
+
 int fsnotify_check_holders(const struct rst_image *img, uint32_t file_id, const int *fds, size_t n,
 			   uint64_t need_caps, size_t *bad, const struct rst_proc **who)
 {
 	struct util_creds uc;
-	size_t i, k;
+	size_t i, held = 0;
 	int ret;
 
 	for (i = 0; i < img->nr_procs; i++) {
 		const struct rst_proc *c = img->procs[i];
 
-		if (!c->fdt || !c->creds || !c->task || c->task->state == TASK_STATE_DEAD)
+		if (!proc_holds(c, file_id))
 			continue;
-		for (k = 0; k < c->fdt->n_fds && c->fdt->fds[k]->file_id != file_id; k++)
-			;
-		if (k == c->fdt->n_fds)
-			continue;
+		if (!c->creds) {
+			pr_err("image: file id %u: pid %u holds it but has no credentials\n",
+			       file_id, c->task->pid);
+			return -EBADMSG;
+		}
+		held++;
 		*who = c;
 		*bad = n;
 		if ((c->creds->cap_eff & need_caps) != need_caps)
@@ -53,6 +82,12 @@ int fsnotify_check_holders(const struct rst_image *img, uint32_t file_id, const 
 			return ret;
 		if (*bad < n)
 			return -EACCES;
+	}
+	if (!held) {
+		pr_err("image: file id %u: no live process holds it (whose rights would be "
+		       "checked)\n",
+		       file_id);
+		return -EBADMSG;
 	}
 	return 0;
 }

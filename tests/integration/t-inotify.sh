@@ -105,6 +105,19 @@ W="FILE[$i].inotify.watches[0]"
 	fail "edit-image failed (secret)"
 expect_refused_by "a watch on a file the task may not read" "may not read the watched inode" \
 	"$VXRESTORE" "$T/bad.img"
+# The instance held by no process (its fd moved to another description):
+# nobody's rights to check, refused.
+set -- $("$VXCR" img json "$T/img.u" | python3 -c '
+import json, sys
+recs = json.load(sys.stdin)["records"]
+ino = next(r["payload"]["id"] for r in recs
+           if r["type"] == "FILE" and r["payload"].get("kind") == "FILE_INOTIFY")
+fdt = [r for r in recs if r["type"] == "FDTABLE"]
+print(next("%d %d" % (t, j) for t in range(len(fdt))
+           for j, fd in enumerate(fdt[t]["payload"]["fds"]) if fd["file_id"] == ino))')
+[ $# = 2 ] || fail "no fd of the inotify instance in the image"
+"$EDIT" "$T/img.u" "$T/bad.img" "FDTABLE[$1].fds[$2].file_id=1" || fail "edit-image failed (holder)"
+expect_refused_by "an instance no process holds" "no live process holds it" "$VXRESTORE" "$T/bad.img"
 restore_bg "$T/img.u"
 go_and_check
 wait_restore_exit 0
