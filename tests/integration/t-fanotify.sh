@@ -1,7 +1,8 @@
 #!/bin/bash
 # fanotify groups (tests/progs/fanotify.c) on a tmpfs of the test's own:
 # init flags and event flags, inode marks (mask; an ignore mask with
-# FAN_MARK_IGNORED_SURV_MODIFY), a mount mark and a filesystem mark, by
+# FAN_MARK_IGNORED_SURV_MODIFY; FAN_MARK_EVICTABLE; a FAN_MARK_IGNORE_SURV
+# ignore mask), a mount mark and a filesystem mark, by
 # file handle / mount id / device; FAN_NONBLOCK.  A --leave-running dump
 # first (the original then passes its own checks) whose image takes
 # hostile edits; then a dump and restore.  Refused: events queued and not
@@ -43,7 +44,7 @@ dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed: $(head -n 3 "$T/show")"
 n=$(grep -c 'FILE_FANOTIFY' "$T/show")
 [ "$n" -eq 2 ] || fail "image shows $n fanotify files, expected 2"
-i=$(fan_index "$T/img.lr" 'len(e.get("marks", [])) == 4') || fail "no group with 4 marks"
+i=$(fan_index "$T/img.lr" 'len(e.get("marks", [])) == 6') || fail "no group with 6 marks"
 M="FILE[$i].fanotify.marks"
 # mark indexes by type (fdinfo order: newest first)
 mk()	# TYPE: index of the first mark of that type in group i

@@ -7,7 +7,9 @@
  * MODE main (default), as root:
  *   g    FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_REPORT_FID, O_RDONLY|O_LARGEFILE:
  *        inode DIR/f FAN_MODIFY; inode DIR/q ignore mask FAN_OPEN with
- *        FAN_MARK_IGNORED_SURV_MODIFY; mount DIR FAN_OPEN | FAN_CLOSE_WRITE;
+ *        FAN_MARK_IGNORED_SURV_MODIFY; inode DIR/e FAN_ATTRIB, evictable;
+ *        inode DIR/i ignore FAN_CLOSE_WRITE (FAN_MARK_IGNORE_SURV, the new
+ *        style); mount DIR FAN_OPEN | FAN_CLOSE_WRITE;
  *        filesystem of DIR FAN_CREATE | FAN_ONDIR
  *   g2   FAN_CLASS_NOTIF (blocking), O_RDWR|O_LARGEFILE: inode DIR/f
  *        FAN_CLOSE_WRITE (its events carry an fd opened O_RDWR)
@@ -117,11 +119,15 @@ static void setup_main(void)
 {
 	touch("f", 0644);
 	touch("q", 0644);
+	touch("e", 0644);
+	touch("i", 0644);
 	g = group(FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_REPORT_FID, O_RDONLY | O_LARGEFILE_K);
 	g2 = group(FAN_CLASS_NOTIF, O_RDWR | O_LARGEFILE_K);
 	mark(g, FAN_MARK_INODE, FAN_MODIFY, "f");
 	mark(g, FAN_MARK_INODE | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY, FAN_OPEN,
 	     "q");
+	mark(g, FAN_MARK_INODE | FAN_MARK_EVICTABLE, FAN_ATTRIB, "e");
+	mark(g, FAN_MARK_INODE | FAN_MARK_IGNORE_SURV, FAN_CLOSE_WRITE, "i");
 	mark(g, FAN_MARK_MOUNT, FAN_OPEN | FAN_CLOSE_WRITE, "");
 	mark(g, FAN_MARK_FILESYSTEM, FAN_CREATE | FAN_ONDIR, "");
 	mark(g2, FAN_MARK_INODE, FAN_CLOSE_WRITE, "f");
