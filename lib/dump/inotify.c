@@ -54,7 +54,7 @@ int fsnotify_mark_value(const char *line, const char *end, const char *key, uint
 			return -EINVAL;
 		errno = 0;
 		*v = strtoull(s, &e, 16);
-		return errno || (e != end && *e != ' ') ? -EINVAL : 0;
+		return errno || e > end || (e != end && *e != ' ') ? -EINVAL : 0;
 	}
 	return -ENOENT;
 }
