@@ -37,9 +37,11 @@
 #define INOTIFY_MASK_KNOWN (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK)
 #define CHECK_BATCH 256 /* handles opened at once for the permission check */
 
+/* A watch, for sorting by wd or by inode: at is its index in the entry. */
 struct wd_key {
 	uint32_t wd;
 	uint64_t dev, ino;
+	size_t at;
 };
 
 static int cmp_wd(const void *a, const void *b)
@@ -94,7 +96,8 @@ static int check_unique(uint32_t id, const InotifyEntry *e)
 	if (!k)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
-		k[i] = (struct wd_key){ e->watches[i]->wd, e->watches[i]->dev, e->watches[i]->ino };
+		k[i] = (struct wd_key){ e->watches[i]->wd, e->watches[i]->dev, e->watches[i]->ino,
+					i };
 	qsort(k, n, sizeof(*k), cmp_wd);
 	for (i = 1; i < n; i++)
 		if (k[i].wd == k[i - 1].wd) {
@@ -254,22 +257,24 @@ static int add_watches(int ifd, const InotifyEntry *e, uint32_t id)
 	_cleanup_close_ int rd = -1, wr = -1;
 	char dummy[64];
 	uint32_t next = 1;
-	size_t i, j;
+	size_t i;
 	int p[2], ret = 0;
 
-	k = calloc(e->n_watches ? e->n_watches : 1, sizeof(*k));
-	if (!k || pipe2(p, O_CLOEXEC))
-		return -ENOMEM;
+	if (pipe2(p, O_CLOEXEC)) {
+		pr_perror("inotify (file id %u): a pipe to step wds on", id);
+		return -errno;
+	}
 	rd = p[0];
 	wr = p[1];
+	k = calloc(e->n_watches ? e->n_watches : 1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
 	snprintf(dummy, sizeof(dummy), "/proc/self/fd/%d", rd);
 	for (i = 0; i < e->n_watches; i++)
-		k[i] = (struct wd_key){ e->watches[i]->wd, i, 0 };
+		k[i] = (struct wd_key){ .wd = e->watches[i]->wd, .at = i };
 	qsort(k, e->n_watches, sizeof(*k), cmp_wd);
-	for (i = 0; !ret && i < e->n_watches; i++) {
-		j = k[i].dev; /* its index in e */
-		ret = add_watch(ifd, dummy, &next, e->watches[j], id);
-	}
+	for (i = 0; !ret && i < e->n_watches; i++)
+		ret = add_watch(ifd, dummy, &next, e->watches[k[i].at], id);
 	drain(ifd);
 	return ret;
 }
