@@ -38,7 +38,6 @@ print(next(i for i, r in enumerate(recs) if r["payload"].get("kind") == "FILE_FA
 }
 
 fresh_fs m
-chmod 0755 "$T"
 start_prog fanotify "$T/m"
 dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed: $(head -n 3 "$T/show")"
