@@ -511,4 +511,22 @@ bool fd_link_starts(const struct fd_probe *p, const char *prefix);
 int fd_set_path(struct dump_file *df, const char *path);
 int fd_reopen_ro(const struct fd_probe *p, int extra);
 
+/*
+ * inotify.c, for the fsnotify kinds (inotify, fanotify): the value of
+ * " KEY:HEX" in the fdinfo line [line, end) into *v: 0, -ENOENT (no such
+ * key) or -EINVAL (not one whole hex number below 2^64); and the len
+ * (1..MAX_HANDLE_SZ) hex bytes after " f_handle:" into fh->data, which
+ * has room for MAX_HANDLE_SZ: 0 or -EINVAL.
+ */
+int fsnotify_mark_value(const char *line, const char *end, const char *key, uint64_t *v);
+int fsnotify_mark_handle(const char *line, const char *end, uint64_t len, ProtobufCBinaryData *fh);
+/*
+ * inotify.c: may p's process, with its credentials, read each of
+ * fds[0..n) (the check restore makes with the image's)?  The first it may
+ * not read in *bad (n: all).  0 or -errno (logged).
+ */
+#define FSNOTIFY_BATCH 256 /* inodes checked per child */
+int fsnotify_dump_readable(const struct dump_op *op, const struct fd_probe *p, const int *fds,
+			   size_t n, size_t *bad);
+
 #endif

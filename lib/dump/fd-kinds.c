@@ -22,6 +22,8 @@
 	K(pidfd)         \
 	K(io_uring)      \
 	K(epoll)         \
+	K(inotify)       \
+	K(fanotify)      \
 	K(anon)          \
 	K(memfd)         \
 	K(pipe)          \

@@ -235,4 +235,31 @@ int proc_read_long(pid_t pid, const char *name, int base, long long *out);
 /* Strips a trailing " (deleted)" in place; true if there was one. */
 bool proc_strip_deleted(char *path);
 
+/*
+ * fhandle.c: a directory fd on a mount point of filesystem dev (st_dev)
+ * among our own mounts, no symlink followed: fd or -ENOENT/-EIO.
+ */
+int proc_fs_mount_fd(dev_t dev);
+/*
+ * fhandle.c: open_by_handle_at() of handle (type, bytes[len]) on a mount
+ * of dev with flags, only if it is inode ino of dev.  fd, or -EINVAL (bad
+ * length), -ENODEV (no mount of dev), -ESTALE (does not resolve), -EXDEV
+ * (another inode), or the -errno of open_by_handle_at().  Nothing is
+ * logged.
+ */
+/*
+ * fhandle.c: a directory fd on the root of mount mnt_id (mountinfo's
+ * first field, fanotify's mnt_id) among our own mounts, its st_dev in
+ * *dev: fd or -ENOENT (none, or its mount point shows another mount).
+ */
+int proc_mount_fd_by_id(uint32_t mnt_id, dev_t *dev);
+/*
+ * The highest inotify wd vxcr restores: the kernel hands wds out
+ * cyclically, so restore reaches wd N by N - 1 add/remove pairs at most
+ * (lib/restore/inotify.c); the dump refuses a higher one.
+ */
+#define INOTIFY_WD_MAX (1u << 20)
+int proc_open_handle(dev_t dev, uint64_t ino, int type, const uint8_t *bytes, size_t len,
+		     int flags);
+
 #endif

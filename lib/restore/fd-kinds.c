@@ -22,6 +22,8 @@
 	K(memfd)        \
 	K(eventfd)      \
 	K(epoll)        \
+	K(inotify)      \
+	K(fanotify)     \
 	K(blk)          \
 	K(opath)        \
 	K(procfile)     \

@@ -548,6 +548,10 @@ int fown_restore(struct rst_proc *c);
  * lowest fd there in *fd; NULL if no live process has it (fown.c). */
 struct rst_proc *rst_file_holder(const struct rst_image *img, uint32_t file_id, uint32_t *fd);
 
+/* fsnotify.c: may the holders of file_id watch fds[0..n)?  (inotify, fanotify) */
+int fsnotify_check_holders(const struct rst_image *img, uint32_t file_id, const int *fds, size_t n,
+			   uint64_t need_caps, size_t *bad, const struct rst_proc **who);
+
 /* timers.c */
 int timers_restore(struct rst_proc *proc);
 

@@ -75,6 +75,8 @@ seed signalfd signalfd
 seed timerfd timerfd
 seed pidfd pidfd
 seed epoll epoll
+mkdir -p "$T/inotify" && seed inotify inotify "$T/inotify"
+mkdir -p "$T/fanotify" && seed fanotify fanotify "$T/fanotify" user
 seed opath opath
 seed procfiles procfiles
 seed fown fown
