@@ -341,7 +341,7 @@ static void test_record_table(void)
 	unsigned n, i;
 
 	t = img_rec_table(&n);
-	CU_ASSERT_EQUAL(n, 19);
+	CU_ASSERT_EQUAL(n, 20);
 	for (i = 0; i < n; i++) {
 		if (!t[i].type) {	/* a number taken by another branch */
 			CU_ASSERT_PTR_NULL(img_rec_lookup(i + 1));
@@ -364,6 +364,8 @@ static void test_record_table(void)
 	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_LOCK), "LOCK");
 	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_CGROUP), "CGROUP");
 	CU_ASSERT_PTR_EQUAL(img_rec_lookup(IMG_REC_CGROUP)->pb, &cgroup_entry__descriptor);
+	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_SK_QUEUE), "SK_QUEUE");
+	CU_ASSERT_EQUAL(img_rec_lookup(IMG_REC_SK_QUEUE)->prefix_len, 16);
 }
 
 static void test_crc_vectors(void)

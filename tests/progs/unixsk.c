@@ -1,0 +1,287 @@
+/*
+ * unixsk: AF_UNIX socketpairs restored with their queues, boundaries,
+ * flags, shutdown state and options, within one process and across a
+ * fork.
+ *
+ *   s   stream pair: "hello " and "world" queued for s1, "back" for s0;
+ *       s0 O_NONBLOCK, SO_SNDBUF/SO_RCVBUF set, SO_RCVTIMEO 2.5 s,
+ *       SO_SNDTIMEO 1 s, SO_PASSSEC; s1 peeked 3 bytes with SO_PEEK_OFF 0
+ *       (its peek offset is 3)
+ *   d   datagram pair, d0 bound to an abstract name: "one", "" and "three"
+ *       queued for d1 (held by child C, which reads them after "go": three
+ *       messages, their lengths, the sender's name), "up" for d0
+ *   q   seqpacket pair: "rec1" and "rec22" queued for q1, then q1 shut
+ *       down for reading (so q0 for writing): q1 reads both then EOF
+ *   c   stream pair, c1 with SO_PASSCRED: after "go" c0 sends and c1
+ *       receives our pid in SCM_CREDENTIALS
+ *   u   stream pair made as euid/egid 65534: SO_PEERCRED says 65534
+ *   z   stream pair whose z1 sent "fin" and was closed: z0 reads "fin",
+ *       then EOF
+ *   w   stream pair, w0 shut down for writing after "bye": w1 reads "bye"
+ *       then EOF, and w1 -> w0 still works
+ *   g   stream pair on which C blocks across the dump, woken after "go"
+ *   l1, l2   unconnected datagram and stream sockets
+ */
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include "prog.h"
+
+static int s[2], d[2], q[2], c[2], u[2], z[2], w[2], g[2], l1, l2;
+static int sndbuf0, rcvbuf0;
+static struct sockaddr_un dname;
+static socklen_t dname_len;
+
+static void pair(int type, int sv[2])
+{
+	if (socketpair(AF_UNIX, type, 0, sv))
+		prog_fail("socketpair: %s", strerror(errno));
+}
+
+static void put(int fd, const char *m, size_t len)
+{
+	if (send(fd, m, len, 0) != (ssize_t)len)
+		prog_fail("send %s: %s", m, strerror(errno));
+}
+
+static int opt(int fd, int o)
+{
+	int v = -12345;
+	socklen_t l = sizeof(v);
+
+	getsockopt(fd, SOL_SOCKET, o, &v, &l);
+	return v;
+}
+
+static void set(int fd, int o, int v)
+{
+	if (setsockopt(fd, SOL_SOCKET, o, &v, sizeof(v)))
+		prog_fail("setsockopt %d: %s", o, strerror(errno));
+}
+
+static void set_tv(int fd, int o, long sec, long usec)
+{
+	struct timeval tv = { sec, usec };
+
+	if (setsockopt(fd, SOL_SOCKET, o, &tv, sizeof(tv)))
+		prog_fail("setsockopt timeo: %s", strerror(errno));
+}
+
+static long tv_us(int fd, int o)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t l = sizeof(tv);
+
+	getsockopt(fd, SOL_SOCKET, o, &tv, &l);
+	return tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* One message of fd into buf (NUL-terminated): its length, or -1. */
+static ssize_t take(int fd, char *buf, size_t len, int flags)
+{
+	ssize_t r = recv(fd, buf, len - 1, flags | MSG_DONTWAIT);
+
+	buf[r < 0 ? 0 : r] = 0;
+	return r;
+}
+
+/* C: blocks on g1, then reads d1's three datagrams; exits 0 or the failed check. */
+static void child(void)
+{
+	struct sockaddr_un from;
+	socklen_t fl;
+	char buf[64];
+	static const char *want[] = { "one", "", "three" };
+	int i;
+
+	close(d[0]);
+	if (recv(g[1], buf, 1, 0) != 1)
+		_exit(10);
+	for (i = 0; i < 3; i++) {
+		fl = sizeof(from);
+		if (recvfrom(d[1], buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl) !=
+		    (ssize_t)strlen(want[i]))
+			_exit(11 + i);
+		if (memcmp(buf, want[i], strlen(want[i])))
+			_exit(14 + i);
+		if (fl != dname_len || memcmp(&from, &dname, fl))
+			_exit(17);
+	}
+	if (recv(d[1], buf, sizeof(buf), MSG_DONTWAIT) != -1 || errno != EAGAIN)
+		_exit(18);
+	_exit(0);
+}
+
+static void setup_pairs(void)
+{
+	uid_t eu = geteuid();
+
+	pair(SOCK_STREAM, s);
+	put(s[0], "hello ", 6);
+	put(s[0], "world", 5);
+	put(s[1], "back", 4);
+	fcntl(s[0], F_SETFL, O_NONBLOCK);
+	set(s[0], SO_SNDBUF, 100000);
+	set(s[0], SO_RCVBUF, 50000);
+	set(s[0], SO_PASSSEC, 1);
+	set_tv(s[0], SO_RCVTIMEO, 2, 500000);
+	set_tv(s[0], SO_SNDTIMEO, 1, 0);
+	sndbuf0 = opt(s[0], SO_SNDBUF);
+	rcvbuf0 = opt(s[0], SO_RCVBUF);
+	set(s[1], SO_PEEK_OFF, 0);
+	char b[8];
+	if (recv(s[1], b, 3, MSG_PEEK) != 3)
+		prog_fail("peek: %s", strerror(errno));
+
+	pair(SOCK_DGRAM, d);
+	dname.sun_family = AF_UNIX;
+	dname_len = offsetof(struct sockaddr_un, sun_path) + 1 +
+		    snprintf(dname.sun_path + 1, sizeof(dname.sun_path) - 1, "vxcr-unixsk-%d",
+			     (int)getpid());
+	if (bind(d[0], (struct sockaddr *)&dname, dname_len))
+		prog_fail("bind abstract: %s", strerror(errno));
+	put(d[0], "one", 3);
+	put(d[0], "", 0);
+	put(d[0], "three", 5);
+	put(d[1], "up", 2);
+
+	pair(SOCK_SEQPACKET, q);
+	put(q[0], "rec1", 4);
+	put(q[0], "rec22", 5);
+	shutdown(q[1], SHUT_RD);
+
+	pair(SOCK_STREAM, c);
+	set(c[1], SO_PASSCRED, 1);
+
+	if (setresgid(-1, 65534, -1) || setresuid(-1, 65534, -1))
+		prog_fail("setresuid: %s", strerror(errno));
+	pair(SOCK_STREAM, u);
+	if (setresuid(-1, eu, -1) || setresgid(-1, 0, -1))
+		prog_fail("setresuid back: %s", strerror(errno));
+
+	pair(SOCK_STREAM, z);
+	put(z[1], "fin", 3);
+	close(z[1]);
+
+	pair(SOCK_STREAM, w);
+	put(w[0], "bye", 3);
+	shutdown(w[0], SHUT_WR);
+
+	pair(SOCK_STREAM, g);
+	l1 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	l2 = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (l1 < 0 || l2 < 0)
+		prog_fail("socket: %s", strerror(errno));
+}
+
+static void check_stream(void)
+{
+	char buf[64];
+
+	CHECK(fcntl(s[0], F_GETFL) & O_NONBLOCK, "s0: O_NONBLOCK lost");
+	CHECK(!(fcntl(s[1], F_GETFL) & O_NONBLOCK), "s1: O_NONBLOCK set");
+	CHECK(opt(s[0], SO_SNDBUF) == sndbuf0, "s0: SO_SNDBUF %d, not %d", opt(s[0], SO_SNDBUF),
+	      sndbuf0);
+	CHECK(opt(s[0], SO_RCVBUF) == rcvbuf0, "s0: SO_RCVBUF %d, not %d", opt(s[0], SO_RCVBUF),
+	      rcvbuf0);
+	CHECK(opt(s[0], SO_PASSSEC) == 1, "s0: SO_PASSSEC lost");
+	CHECK(tv_us(s[0], SO_RCVTIMEO) == 2500000, "s0: SO_RCVTIMEO %ld", tv_us(s[0], SO_RCVTIMEO));
+	CHECK(tv_us(s[0], SO_SNDTIMEO) == 1000000, "s0: SO_SNDTIMEO %ld", tv_us(s[0], SO_SNDTIMEO));
+	CHECK(opt(s[1], SO_PEEK_OFF) == 3, "s1: SO_PEEK_OFF %d, not 3", opt(s[1], SO_PEEK_OFF));
+	CHECK(take(s[1], buf, sizeof(buf), MSG_PEEK) == 8 && !strcmp(buf, "lo world"),
+	      "s1: peek at offset 3 gives '%s'", buf);
+	set(s[1], SO_PEEK_OFF, -1);
+	CHECK(take(s[1], buf, sizeof(buf), 0) == 11 && !strcmp(buf, "hello world"),
+	      "s1: queue is '%s'", buf);
+	CHECK(take(s[0], buf, sizeof(buf), 0) == 4 && !strcmp(buf, "back"), "s0: queue is '%s'",
+	      buf);
+	CHECK(take(s[0], buf, sizeof(buf), 0) < 0 && errno == EAGAIN, "s0: more queued");
+}
+
+static void check_seq_closed(void)
+{
+	char buf[64];
+
+	CHECK(take(q[1], buf, sizeof(buf), 0) == 4 && !strcmp(buf, "rec1"), "q1: first '%s'", buf);
+	CHECK(take(q[1], buf, sizeof(buf), 0) == 5 && !strcmp(buf, "rec22"), "q1: second '%s'",
+	      buf);
+	CHECK(take(q[1], buf, sizeof(buf), 0) == 0, "q1: no EOF after its records");
+	CHECK(send(q[0], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EPIPE,
+	      "q0: can still send (SEND_SHUTDOWN lost)");
+	CHECK(take(z[0], buf, sizeof(buf), 0) == 3 && !strcmp(buf, "fin"), "z0: queue '%s'", buf);
+	CHECK(take(z[0], buf, sizeof(buf), 0) == 0, "z0: no EOF (its peer was closed)");
+	CHECK(take(w[1], buf, sizeof(buf), 0) == 3 && !strcmp(buf, "bye"), "w1: queue '%s'", buf);
+	CHECK(take(w[1], buf, sizeof(buf), 0) == 0, "w1: no EOF (w0 shut down for writing)");
+	put(w[1], "ok", 2);
+	CHECK(take(w[0], buf, sizeof(buf), 0) == 2, "w0: cannot receive");
+	CHECK(send(w[0], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EPIPE,
+	      "w0: can still send");
+}
+
+static void check_dgram_creds(void)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr a;
+	} ctl;
+	struct ucred uc;
+	socklen_t l = sizeof(uc);
+	struct sockaddr_un sa;
+	socklen_t sl = sizeof(sa);
+	char buf[64];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *cm;
+
+	CHECK(getsockname(d[0], (struct sockaddr *)&sa, &sl) == 0 && sl == dname_len &&
+		      !memcmp(&sa, &dname, sl),
+	      "d0: its abstract name is lost");
+	CHECK(take(d[0], buf, sizeof(buf), 0) == 2 && !strcmp(buf, "up"), "d0: queue '%s'", buf);
+	CHECK(take(d[0], buf, sizeof(buf), 0) < 0 && errno == EAGAIN, "d0: more queued");
+	CHECK(opt(c[1], SO_PASSCRED) == 1, "c1: SO_PASSCRED lost");
+	put(c[0], "c", 1);
+	CHECK(recvmsg(c[1], &mh, MSG_DONTWAIT) == 1, "c1: nothing received");
+	cm = CMSG_FIRSTHDR(&mh);
+	CHECK(cm && cm->cmsg_type == SCM_CREDENTIALS, "c1: no SCM_CREDENTIALS");
+	if (cm && cm->cmsg_type == SCM_CREDENTIALS) {
+		memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+		CHECK(uc.pid == getpid(), "c1: credentials of pid %d", (int)uc.pid);
+	}
+	CHECK(getsockopt(u[0], SOL_SOCKET, SO_PEERCRED, &uc, &l) == 0 && uc.uid == 65534 &&
+		      uc.gid == 65534,
+	      "u0: SO_PEERCRED uid %u gid %u, not 65534", uc.uid, uc.gid);
+	CHECK(opt(l1, SO_TYPE) == SOCK_DGRAM && opt(l2, SO_TYPE) == SOCK_STREAM,
+	      "l1/l2: wrong types");
+	CHECK(fcntl(l2, F_GETFL) & O_NONBLOCK, "l2: O_NONBLOCK lost");
+}
+
+int main(int argc, char **argv)
+{
+	pid_t ch;
+	int status;
+
+	prog_init(argc, argv, "unixsk");
+	setup_pairs();
+	ch = fork();
+	if (ch < 0)
+		prog_fail("fork: %s", strerror(errno));
+	if (ch == 0)
+		child();
+	close(d[1]);
+	prog_ready();
+	prog_wait_go();
+
+	check_stream();
+	check_seq_closed();
+	check_dgram_creds();
+	put(g[0], "g", 1);
+	if (waitpid(ch, &status, 0) != ch || !WIFEXITED(status) || WEXITSTATUS(status))
+		CHECK(0, "child %d: check %d failed", (int)ch,
+		      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	prog_finish();
+}
