@@ -56,4 +56,24 @@ go_and_check
 vx_wait_gone "$PID" 10 || fail "unixsk $PID did not exit after its check"
 vx_untrack "$PID"
 rm -f "$OUT"
+
+# Refused in one line, the target untouched (its SO_PEEK_OFF and the
+# message in flight still there, checked by the program after "go"): a
+# peer held by a process outside the tree, an fd in flight.
+start_prog unixsk outside
+g=$(sed -n 's/^outside //p' "$OUT")
+[ -n "$g" ] || fail "unixsk outside did not report its outside process"
+vx_track "$g"
+expect_dump_refused "a peer outside the tree" \
+	"pid $PID fd [0-9]+ \(unix socket ino [0-9]+\): its peer \(unix socket ino [0-9]+\) is outside the tree"
+go_and_check
+vx_wait_gone "$PID" 10 || fail "unixsk $PID did not exit after its check"
+vx_wait_gone "$g" 10 || fail "outside holder $g did not exit at EOF"
+rm -f "$OUT"
+start_prog unixsk rights
+expect_dump_refused "an fd in flight" "file descriptors in flight \(SCM_RIGHTS"
+go_and_check
+vx_wait_gone "$PID" 10 || fail "unixsk $PID did not exit after its check"
+rm -f "$OUT"
+
 tree_cr_cycle unixsk

@@ -21,6 +21,13 @@
  *       then EOF, and w1 -> w0 still works
  *   g   stream pair on which C blocks across the dump, woken after "go"
  *   l1, l2   unconnected datagram and stream sockets
+ *
+ * With an argument it holds one socket the dump must refuse instead (and
+ * after "go" only checks that the socket is still as it was):
+ *   outside   a stream pair whose other end a process outside the tree
+ *             holds (a grandchild reparented to the subreaper; its pid
+ *             is written as "outside PID"; it exits at EOF)
+ *   rights    a stream pair with an fd in flight (SCM_RIGHTS, unread)
  */
 #include <stddef.h>
 #include <sys/socket.h>
@@ -260,12 +267,81 @@ static void check_dgram_creds(void)
 	CHECK(fcntl(l2, F_GETFL) & O_NONBLOCK, "l2: O_NONBLOCK lost");
 }
 
+/* The other end of sv, held by a process outside the tree. */
+static void hold_outside(int sv[2])
+{
+	pid_t ch = fork(), gc;
+	char b;
+
+	if (ch < 0)
+		prog_fail("fork: %s", strerror(errno));
+	if (ch == 0) {
+		gc = fork();
+		if (gc == 0) {
+			close(sv[0]);
+			while (recv(sv[1], &b, 1, 0) > 0)
+				;
+			_exit(0);
+		}
+		prog_say("outside %d\n", (int)gc);
+		_exit(gc < 0);
+	}
+	if (waitpid(ch, NULL, 0) != ch)
+		prog_fail("waitpid: %s", strerror(errno));
+	close(sv[1]);
+}
+
+/* An fd of /dev/null in flight from sv[0] to sv[1]. */
+static void send_fd(int sv[2])
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr a;
+	} ctl;
+	struct iovec iov = { "f", 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int fd = open("/dev/null", O_RDONLY);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (fd < 0 || sendmsg(sv[0], &mh, 0) != 1)
+		prog_fail("sendmsg SCM_RIGHTS: %s", strerror(errno));
+	close(fd);
+}
+
+/* The refused cases: set up, then after "go" the queue is still there. */
+static void refused_case(const char *what)
+{
+	char buf[8];
+
+	pair(SOCK_STREAM, s);
+	if (!strcmp(what, "outside"))
+		hold_outside(s);
+	else if (!strcmp(what, "rights"))
+		send_fd(s);
+	else
+		prog_fail("unknown case %s", what);
+	set(s[0], SO_PEEK_OFF, 5);
+	prog_ready();
+	prog_wait_go();
+	CHECK(opt(s[0], SO_PEEK_OFF) == 5, "SO_PEEK_OFF changed by the refused dump");
+	if (!strcmp(what, "rights"))
+		CHECK(recv(s[1], buf, sizeof(buf), MSG_DONTWAIT) == 1, "the message in flight is gone");
+	prog_finish();
+}
+
 int main(int argc, char **argv)
 {
 	pid_t ch;
 	int status;
 
 	prog_init(argc, argv, "unixsk");
+	if (argc > 2)
+		refused_case(argv[2]);
 	setup_pairs();
 	ch = fork();
 	if (ch < 0)
