@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <netinet/tcp.h>
@@ -39,10 +40,12 @@
 #define TCP_STATE_CLOSE 7
 #define TCP_STATE_LISTEN 10
 
-/* The entry and its name's bytes, one allocation (dump_file.sub). */
+/* The entry, its name's bytes and its icons, one allocation (dump_file.sub). */
 struct unixsk_dump {
 	UnixskEntry e;
+	uint32_t wqueue; /* bytes it sent not read yet (unix_diag) */
 	uint8_t name[108];
+	uint32_t icons[];
 };
 
 /* Options restore does not set: the dump refuses any other value. */
@@ -319,11 +322,12 @@ static int peek_queue(struct dump_file *df, int fd, int type, uint8_t shut, uint
 /* Refusals of what the image cannot hold yet.  0 or -EOPNOTSUPP (logged). */
 static int refuse_state(const struct proc_unix_diag *d, const char *who)
 {
-	if (d->state == TCP_STATE_LISTEN) {
-		pr_err("%s: a listening unix socket: not supported yet\n", who);
+	if (d->state == TCP_STATE_LISTEN && d->type == SOCK_DGRAM) {
+		pr_err("%s: a listening datagram socket: not supported\n", who);
 		return -EOPNOTSUPP;
 	}
-	if (d->state != TCP_STATE_ESTABLISHED && d->state != TCP_STATE_CLOSE) {
+	if (d->state != TCP_STATE_ESTABLISHED && d->state != TCP_STATE_CLOSE &&
+	    d->state != TCP_STATE_LISTEN) {
 		pr_err("%s: unix socket in state %u: not supported\n", who, d->state);
 		return -EOPNOTSUPP;
 	}
@@ -331,12 +335,60 @@ static int refuse_state(const struct proc_unix_diag *d, const char *who)
 		pr_err("%s: unix socket of type %u: not supported\n", who, d->type);
 		return -EOPNOTSUPP;
 	}
-	if (d->has_name && (d->name_len == 0 || d->name[0])) {
-		pr_err("%s: unix socket bound to the path %.*s: not supported yet\n", who,
+	if (d->has_name && (d->name_len == 0 || (d->name[0] && d->name[0] != '/'))) {
+		pr_err("%s: unix socket bound to a relative path (%.*s): not supported\n", who,
 		       (int)d->name_len, d->name);
 		return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+/*
+ * A socket bound to a path: the file must still be the socket's (same
+ * device and inode as unix_diag's), and its owner and mode are recorded.
+ * 0 or -EOPNOTSUPP (logged).
+ */
+static int dump_path(const struct proc_unix_diag *d, UnixskEntry *e, const char *who)
+{
+	char path[sizeof(d->name) + 1];
+	dev_t kdev = d->vfs_dev;
+	struct stat st;
+
+	size_t i, n;
+
+	memcpy(path, d->name, d->name_len);
+	path[d->name_len] = 0;
+	n = strlen(path); /* a binder may pass the NUL too: only NULs may follow */
+	for (i = n; i < d->name_len && !d->name[i]; i++)
+		;
+	if (i != d->name_len || !d->has_vfs) {
+		pr_err("%s: unix socket name %s: malformed\n", who, path);
+		return -EOPNOTSUPP;
+	}
+	if (lstat(path, &st) || !S_ISSOCK(st.st_mode) || st.st_ino != d->vfs_ino ||
+	    st.st_dev != makedev(kdev >> 20, kdev & 0xfffff)) {
+		pr_err("%s: its bound path %s was removed or replaced: not supported yet\n", who,
+		       path);
+		return -EOPNOTSUPP;
+	}
+	PB_SET(e, name_uid, st.st_uid);
+	PB_SET(e, name_gid, st.st_gid);
+	PB_SET(e, name_mode, st.st_mode & 07777);
+	PB_SET(e, name_dev, st.st_dev);
+	PB_SET(e, name_ino, st.st_ino);
+	return 0;
+}
+
+/*
+ * A listener's backlog and queued connections: unix_diag names each by
+ * its client's inode (the server side has no inode until accepted).
+ */
+static void dump_icons(const struct proc_unix_diag *d, struct unixsk_dump *u)
+{
+	PB_SET(&u->e, backlog, d->wqueue);
+	memcpy(u->icons, d->icons, d->n_icons * sizeof(uint32_t));
+	u->e.icons = u->icons;
+	u->e.n_icons = d->n_icons;
 }
 
 /* The queue: peeked, and checked against what unix_diag counts. */
@@ -354,7 +406,7 @@ static int dump_queue(struct dump_file *df, int fd, const struct proc_unix_diag 
 		return ret;
 	/* unix_inq_len(): every byte of a stream or seqpacket queue, the
 	 * first datagram's of a datagram socket */
-	if (d->type != SOCK_DGRAM && total != d->rqueue) {
+	if (d->type != SOCK_DGRAM && d->state != TCP_STATE_LISTEN && total != d->rqueue) {
 		pr_err("%s: %llu bytes peeked but %u queued (out-of-band data?): not "
 		       "supported\n",
 		       who, (unsigned long long)total, d->rqueue);
@@ -395,16 +447,22 @@ static int dump_unixsk(struct dump_op *op, struct fd_probe *p, struct dump_file 
 		       ret == -ENOENT ? " (not in vxdump's network namespace): not supported" : "");
 		return ret == -ENOENT ? -EOPNOTSUPP : ret;
 	}
-	free(d.icons);
 	ret = refuse_state(&d, who) ?: check_fixed_opts(df->local_fd, who);
+	u = ret ? NULL : calloc(1, sizeof(*u) + d.n_icons * sizeof(uint32_t));
+	if (!ret && !u)
+		ret = -ENOMEM;
+	if (u) {
+		df->sub = u;
+		unixsk_entry__init(&u->e);
+		df->e.unixsk = &u->e;
+	}
+	if (!ret && d.state == TCP_STATE_LISTEN)
+		dump_icons(&d, u);
+	if (u)
+		u->wqueue = d.wqueue;
+	free(d.icons);
 	if (ret)
 		return ret;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	unixsk_entry__init(&u->e);
-	df->sub = u;
-	df->e.unixsk = &u->e;
 	PB_SET(&u->e, type, d.type);
 	PB_SET(&u->e, state, d.state);
 	PB_SET(&u->e, ino, d.ino);
@@ -415,8 +473,13 @@ static int dump_unixsk(struct dump_op *op, struct fd_probe *p, struct dump_file 
 		u->e.name.data = u->name;
 		u->e.name.len = d.name_len;
 		u->e.has_name = 1;
+		if (d.name[0]) {
+			ret = dump_path(&d, &u->e, who);
+			if (ret)
+				return ret;
+		}
 	}
-	ret = read_opts(df->local_fd, &u->e, d.state == TCP_STATE_ESTABLISHED, who);
+	ret = read_opts(df->local_fd, &u->e, d.state != TCP_STATE_CLOSE, who);
 	ret = ret ?: get_int(df->local_fd, SO_PEEK_OFF, &peek);
 	if (ret)
 		return ret;
@@ -437,12 +500,92 @@ static const struct dump_file *find_ino(const struct dump_files *f, uint32_t ino
 	return NULL;
 }
 
-/* One socket's peer: in the image and connected back.  0/-EOPNOTSUPP. */
+/* The listener of the image that has connection ino queued, or NULL. */
+static const struct dump_file *find_icon(const struct dump_files *f, uint32_t ino)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->n; i++)
+		for (j = 0; f->v[i].e.unixsk && j < f->v[i].e.unixsk->n_icons; j++)
+			if (f->v[i].e.unixsk->icons[j] == ino)
+				return &f->v[i];
+	return NULL;
+}
+
+/* A listener of the image bound to e's name, or NULL. */
+static const struct dump_file *find_listener(const struct dump_files *f, const UnixskEntry *e)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		const UnixskEntry *l = f->v[i].e.unixsk;
+
+		if (l && l->state == TCP_STATE_LISTEN && l->has_name && e->has_name &&
+		    l->name.len == e->name.len && !memcmp(l->name.data, e->name.data, e->name.len))
+			return &f->v[i];
+	}
+	return NULL;
+}
+
+/*
+ * Every connection queued on listener df has its client in the image,
+ * and the client has sent nothing yet (what it sent sits in a socket
+ * nobody holds, which cannot be peeked without accepting it).
+ */
+static int check_icons(const struct dump_files *f, const struct dump_file *df)
+{
+	const UnixskEntry *e = df->e.unixsk;
+	const struct dump_file *c;
+	size_t i;
+
+	for (i = 0; i < e->n_icons; i++) {
+		c = find_ino(f, e->icons[i]);
+		if (!c) {
+			pr_err("pid %d fd %d (unix socket ino %u): a connection queued on it comes "
+			       "from outside the tree (unix socket ino %u): not supported\n",
+			       df->first_pid, df->first_fd, e->ino, e->icons[i]);
+			return -EOPNOTSUPP;
+		}
+		if (((const struct unixsk_dump *)c->sub)->wqueue) {
+			pr_err("pid %d fd %d (unix socket ino %u): a connection queued on it, not "
+			       "accepted yet, holds %u bytes: not supported\n",
+			       df->first_pid, df->first_fd, e->ino,
+			       ((const struct unixsk_dump *)c->sub)->wqueue);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One socket's peer: in the image and connected back, or a connection
+ * queued on a listener of the image; a named connected stream socket
+ * must have been accepted from a listener of the image.  0/-EOPNOTSUPP.
+ */
 static int check_peer(const struct dump_files *f, const struct dump_file *df)
 {
 	const UnixskEntry *e = df->e.unixsk;
 	const struct dump_file *peer;
 
+	if (e->state == TCP_STATE_LISTEN)
+		return check_icons(f, df);
+	if (e->state == TCP_STATE_ESTABLISHED && e->type != SOCK_DGRAM && e->has_name &&
+	    !find_listener(f, e)) {
+		pr_err("pid %d fd %d (unix socket ino %u): connected and bound to a name no "
+		       "listener of the tree has (accepted from a closed listener?): not supported "
+		       "yet\n",
+		       df->first_pid, df->first_fd, e->ino);
+		return -EOPNOTSUPP;
+	}
+	if (e->type != SOCK_DGRAM && find_icon(f, e->ino))
+		return 0; /* queued on a listener of the image */
+	if (!e->peer_ino && e->state == TCP_STATE_ESTABLISHED && e->type != SOCK_DGRAM &&
+	    e->shutdown != 3) {
+		pr_err("pid %d fd %d (unix socket ino %u): connected to a listener outside the "
+		       "tree, not accepted yet: not supported\n",
+		       df->first_pid, df->first_fd, e->ino);
+		return -EOPNOTSUPP;
+	}
 	if (!e->peer_ino)
 		return 0;
 	peer = find_ino(f, e->peer_ino);

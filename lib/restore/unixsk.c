@@ -23,12 +23,17 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/stat.h>
+#include <sys/fsuid.h>
+#include <linux/openat2.h>
 
 #include "log.h"
 #include "restore/restore.h"
 
 #define TCP_STATE_ESTABLISHED 1
 #define TCP_STATE_CLOSE 7
+#define TCP_STATE_LISTEN 10
+#define ICONS_MAX 4096
 #define SNDBUF_MIN 4608u /* SOCK_MIN_SNDBUF on x86_64 */
 #define RCVBUF_MIN 2304u /* SOCK_MIN_RCVBUF */
 #define TIMEO_MAX (1ull << 53)
@@ -46,6 +51,41 @@ static struct rst_file *sk_by_ino(const struct rst_image *img, uint32_t ino)
 	for (i = 0; i < img->nr_files; i++)
 		if (sk_of(&img->files[i]) && sk_of(&img->files[i])->ino == ino)
 			return &img->files[i];
+	return NULL;
+}
+
+static bool same_name(const UnixskEntry *a, const UnixskEntry *b)
+{
+	return a->has_name && b->has_name && a->name.len == b->name.len &&
+	       !memcmp(a->name.data, b->name.data, a->name.len);
+}
+
+/* The listener of the image bound to e's name, or NULL. */
+static struct rst_file *listener_named(const struct rst_image *img, const UnixskEntry *e)
+{
+	size_t i;
+
+	for (i = 0; i < img->nr_files; i++) {
+		const UnixskEntry *l = sk_of(&img->files[i]);
+
+		if (l && l->state == TCP_STATE_LISTEN && same_name(l, e))
+			return &img->files[i];
+	}
+	return NULL;
+}
+
+/* The listener of the image that has connection ino queued, or NULL. */
+static struct rst_file *icon_listener(const struct rst_image *img, uint32_t ino)
+{
+	size_t i, j;
+
+	for (i = 0; i < img->nr_files; i++) {
+		const UnixskEntry *l = sk_of(&img->files[i]);
+
+		for (j = 0; l && j < l->n_icons; j++)
+			if (l->icons[j] == ino)
+				return &img->files[i];
+	}
 	return NULL;
 }
 
@@ -117,8 +157,15 @@ static int check_peer(const struct rst_image *img, const struct rst_file *f)
 		       e->ino);
 		return -EBADMSG;
 	}
+	if (e->has_name && e->state == TCP_STATE_ESTABLISHED && e->type != SOCK_DGRAM &&
+	    !listener_named(img, e)) {
+		pr_err("image: unix socket (file id %u): connected and named, but no listener of "
+		       "the image has its name\n",
+		       f->fe->id);
+		return -EBADMSG;
+	}
 	if (!e->peer_ino)
-		return 0;
+		return 0; /* unconnected, its peer closed, or queued on a listener */
 	p = sk_by_ino(img, e->peer_ino);
 	pe = p ? p->fe->unixsk : NULL;
 	if (!pe || p == f || pe->peer_ino != e->ino || pe->type != e->type ||
@@ -128,8 +175,97 @@ static int check_peer(const struct rst_image *img, const struct rst_file *f)
 		       f->fe->id, e->peer_ino);
 		return -EBADMSG;
 	}
-	if (pe->peer_uid != e->peer_uid || pe->peer_gid != e->peer_gid) {
+	if (!listener_named(img, e) && !listener_named(img, pe) &&
+	    (pe->peer_uid != e->peer_uid || pe->peer_gid != e->peer_gid)) {
 		pr_err("image: unix socket (file id %u): its pair's peer credentials differ\n",
+		       f->fe->id);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* A listener: backlog, and each queued connection's one client. */
+static int check_listener(const struct rst_image *img, const struct rst_file *f)
+{
+	const UnixskEntry *e = f->fe->unixsk;
+	size_t i, j;
+
+	if (e->state != TCP_STATE_LISTEN) {
+		if (e->n_icons || e->has_backlog) {
+			pr_err("image: unix socket (file id %u): not listening but has a backlog\n",
+			       f->fe->id);
+			return -EBADMSG;
+		}
+		return 0;
+	}
+	if (e->type == SOCK_DGRAM || e->backlog > 65535 || e->n_icons > ICONS_MAX || e->peer_ino ||
+	    e->queued || !e->has_name) {
+		pr_err("image: unix socket (file id %u): a listener must be an unconnected, named "
+		       "stream or seqpacket socket with a backlog below 65536 and at most %d "
+		       "connections queued\n",
+		       f->fe->id, ICONS_MAX);
+		return -EBADMSG;
+	}
+	for (i = 0; i < e->n_icons; i++) {
+		const struct rst_file *c = sk_by_ino(img, e->icons[i]);
+
+		if (!c || icon_listener(img, e->icons[i]) != f || sk_of(c)->type != e->type ||
+		    sk_of(c)->state != TCP_STATE_ESTABLISHED || sk_of(c)->peer_ino ||
+		    sk_of(c)->queued || sk_of(c)->has_name) {
+			pr_err("image: unix socket (file id %u): queued connection %u has no one "
+			       "client of the image\n",
+			       f->fe->id, e->icons[i]);
+			return -EBADMSG;
+		}
+		for (j = 0; j < i; j++)
+			if (e->icons[j] == e->icons[i]) {
+				pr_err("image: unix socket (file id %u): connection %u queued twice\n",
+				       f->fe->id, e->icons[i]);
+				return -EBADMSG;
+			}
+	}
+	return 0;
+}
+
+/* A path name: absolute, no NUL, no "." or ".." component, no "//". */
+static bool path_ok(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	while (len > 1 && !p[len - 1])
+		len--; /* the binder may have passed NULs after the path */
+	if (len < 2 || p[0] != '/' || p[len - 1] == '/')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!p[i] || (p[i] == '/' && i + 1 < len && p[i + 1] == '/'))
+			return false;
+		if (p[i] == '/' && i + 1 < len && p[i + 1] == '.' &&
+		    (i + 2 == len || p[i + 2] == '/' ||
+		     (p[i + 2] == '.' && (i + 3 == len || p[i + 3] == '/'))))
+			return false;
+	}
+	return true;
+}
+
+/* The name: abstract, or a path with its file's owner, mode and inode. */
+static int check_name(const struct rst_file *f)
+{
+	const UnixskEntry *e = f->fe->unixsk;
+
+	if (!e->has_name)
+		return 0;
+	if (e->name.len < 1 || e->name.len > sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		pr_err("image: unix socket (file id %u): a name of %zu bytes\n", f->fe->id,
+		       e->name.len);
+		return -EBADMSG;
+	}
+	if (!e->name.data[0])
+		return 0;
+	if (!path_ok(e->name.data, e->name.len) || !e->has_name_uid || !e->has_name_gid ||
+	    e->name_uid == UINT32_MAX || e->name_gid == UINT32_MAX || e->name_mode > 0777 ||
+	    !e->has_name_ino) {
+		pr_err("image: unix socket (file id %u): its path name, or the owner, mode (no "
+		       "set-id or sticky bit) and inode of its file, out of range\n",
 		       f->fe->id);
 		return -EBADMSG;
 	}
@@ -153,7 +289,7 @@ static int check_opts(const struct rst_file *f)
 		bad = "peek_off";
 	else if (e->shutdown > 3)
 		bad = "shutdown";
-	else if (e->state == TCP_STATE_ESTABLISHED &&
+	else if (e->state != TCP_STATE_CLOSE &&
 		 (!e->has_peer_uid || !e->has_peer_gid || e->peer_uid == UINT32_MAX ||
 		  e->peer_gid == UINT32_MAX))
 		bad = "peer credentials";
@@ -175,21 +311,16 @@ static int check_unixsk(const struct rst_image *img, const struct rst_file *f)
 		return -EBADMSG;
 	}
 	if ((e->type != SOCK_STREAM && e->type != SOCK_DGRAM && e->type != SOCK_SEQPACKET) ||
-	    (e->state != TCP_STATE_ESTABLISHED && e->state != TCP_STATE_CLOSE) || !e->ino) {
+	    (e->state != TCP_STATE_ESTABLISHED && e->state != TCP_STATE_CLOSE &&
+	     e->state != TCP_STATE_LISTEN) ||
+	    !e->ino) {
 		pr_err("image: unix socket (file id %u): type %u, state %u or inode %u out of "
 		       "range\n",
 		       f->fe->id, e->type, e->state, e->ino);
 		return -EBADMSG;
 	}
-	if (e->has_name &&
-	    (e->name.len < 1 || e->name.len > sizeof(((struct sockaddr_un *)0)->sun_path) ||
-	     e->name.data[0])) {
-		pr_err("image: unix socket (file id %u): only abstract names (1-108 bytes, the "
-		       "first 0) are supported\n",
-		       f->fe->id);
-		return -EBADMSG;
-	}
-	ret = check_opts(f) ?: check_peer(img, f) ?: check_queue(img, f);
+	ret = check_name(f) ?: check_opts(f) ?: check_listener(img, f) ?: check_peer(img, f);
+	ret = ret ?: check_queue(img, f);
 	if (!ret && f == first_sk(img))
 		ret = check_queue_owners(img);
 	return ret;
@@ -216,17 +347,134 @@ static int set_timeo(int fd, int opt, uint64_t us, uint32_t id)
 	return 0;
 }
 
-/* Binds fd to the recorded abstract name, if any.  0 or -errno (logged). */
+/* f's address: its name's bytes as sun_path; *len gets its length. */
+static void sk_addr(const UnixskEntry *e, struct sockaddr_un *sa, socklen_t *len)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, e->name.data, e->name.len);
+	*len = offsetof(struct sockaddr_un, sun_path) + e->name.len;
+}
+
+/* Is some socket of our network namespace bound to path (/proc/net/unix)? */
+static bool path_in_use(const char *path)
+{
+	char line[512], *p;
+	bool used = false;
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	if (!f)
+		return true;
+	while (!used && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		p = strrchr(line, ' ');
+		used = p && !strcmp(p + 1, path);
+	}
+	fclose(f);
+	return used;
+}
+
+/*
+ * What restore may do at a socket's path (NOTES "What restore may touch
+ * on the host"): the directory must exist (resolved without symlinks);
+ * the name must be absent, or be the dump's own socket file left behind
+ * (a socket, the recorded device and inode, no socket of ours bound to
+ * it), which is removed.  *dirfd gets the directory.  0 or -errno.
+ */
+static int path_prepare(const struct rst_file *f, const char *path, int *dirfd)
+{
+	const UnixskEntry *e = f->fe->unixsk;
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	const char *base = strrchr(path, '/') + 1;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - path), path);
+	*dirfd = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (*dirfd < 0) {
+		pr_perror("unix socket (file id %u): its directory %s", f->fe->id, dir);
+		return -errno;
+	}
+	if (fstatat(*dirfd, base, &st, AT_SYMLINK_NOFOLLOW)) {
+		if (errno == ENOENT)
+			return 0;
+		pr_perror("unix socket (file id %u): %s", f->fe->id, path);
+		return -errno;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_dev != e->name_dev || st.st_ino != e->name_ino ||
+	    path_in_use(path)) {
+		pr_err("unix socket (file id %u): %s exists and is not the image's own socket file "
+		       "left behind: not binding there\n",
+		       f->fe->id, path);
+		return -EEXIST;
+	}
+	if (unlinkat(*dirfd, base, 0)) {
+		pr_perror("unix socket (file id %u): cannot remove its old %s", f->fe->id, path);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Binds fd to f's path as the file's recorded owner (fsuid/fsgid: the
+ * owner's own right to create there is checked by the kernel) and mode
+ * (through the umask), then checks what was made.  0 or -errno.
+ */
+static int bind_path(int fd, const struct rst_file *f)
+{
+	const UnixskEntry *e = f->fe->unixsk;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	struct sockaddr_un sa;
+	socklen_t len;
+	struct stat st;
+	mode_t um;
+	int dirfd = -1, ret;
+
+	snprintf(path, sizeof(path), "%.*s", (int)e->name.len, (const char *)e->name.data);
+	ret = path_prepare(f, path, &dirfd);
+	if (ret)
+		goto out;
+	sk_addr(e, &sa, &len);
+	setfsgid(e->name_gid);
+	setfsuid(e->name_uid);
+	um = umask(~e->name_mode & 0777);
+	ret = bind(fd, (struct sockaddr *)&sa, len) ? -errno : 0;
+	umask(um);
+	setfsuid(geteuid());
+	setfsgid(getegid());
+	if (ret) {
+		errno = -ret;
+		pr_perror("unix socket (file id %u): cannot bind %s as uid %u gid %u", f->fe->id,
+			  path, e->name_uid, e->name_gid);
+		goto out;
+	}
+	if (fstatat(dirfd, strrchr(path, '/') + 1, &st, AT_SYMLINK_NOFOLLOW) ||
+	    !S_ISSOCK(st.st_mode) || st.st_uid != e->name_uid || st.st_gid != e->name_gid ||
+	    (st.st_mode & 07777) != e->name_mode) {
+		pr_err("unix socket (file id %u): %s is not the socket file just bound\n",
+		       f->fe->id, path);
+		ret = -EIO;
+	}
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	return ret;
+}
+
+/* Binds fd to the recorded name, if any.  0 or -errno (logged). */
 static int bind_name(int fd, const struct rst_file *f)
 {
 	const UnixskEntry *e = f->fe->unixsk;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
+	socklen_t len;
 
 	if (!e->has_name)
 		return 0;
-	memcpy(sa.sun_path, e->name.data, e->name.len);
-	if (bind(fd, (struct sockaddr *)&sa,
-		 offsetof(struct sockaddr_un, sun_path) + e->name.len)) {
+	if (e->name.data[0])
+		return bind_path(fd, f);
+	sk_addr(e, &sa, &len);
+	if (bind(fd, (struct sockaddr *)&sa, len)) {
 		pr_perror("unix socket (file id %u): cannot bind its abstract name @%.*s",
 			  f->fe->id, (int)e->name.len - 1, (const char *)e->name.data + 1);
 		return -errno;
@@ -325,30 +573,43 @@ static int finish_one(const struct rst_image *img, struct rst_file *f, int fd)
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
 
+/* Takes euid/egid uid/gid (to == true) or our own back.  0 or -errno. */
+static int ids_as(uint32_t uid, uint32_t gid, bool to, uint32_t id)
+{
+	static uid_t eu;
+	static gid_t eg;
+
+	if (to) {
+		eu = geteuid();
+		eg = getegid();
+		if (!syscall(SYS_setresgid, -1, gid, -1) && !syscall(SYS_setresuid, -1, uid, -1))
+			return 0;
+		pr_perror("unix socket (file id %u): cannot take uid %u gid %u", id, uid, gid);
+		uid = eu;
+		gid = eg;
+	}
+	if (syscall(SYS_setresuid, -1, eu, -1) || syscall(SYS_setresgid, -1, eg, -1)) {
+		pr_perror("cannot take our own uid %u gid %u back", eu, eg);
+		return -EPERM; /* no way on: the rest would run with other ids */
+	}
+	return to ? -EPERM : 0;
+}
+
 /*
  * socketpair() as euid/egid uid/gid (what SO_PEERCRED of both ends
  * reports), then back to our own ids.  0 or -errno (logged).
  */
 static int pair_as(uint32_t type, uint32_t uid, uint32_t gid, int sv[2], uint32_t id)
 {
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
-	int ret = 0;
+	int ret = ids_as(uid, gid, true, id);
 
-	if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg))
-		return -errno;
-	if (syscall(SYS_setresgid, -1, gid, -1) || syscall(SYS_setresuid, -1, uid, -1)) {
-		ret = -errno;
-		pr_perror("unix socket (file id %u): cannot take uid %u gid %u", id, uid, gid);
-	} else if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv)) {
+	if (ret)
+		return ret;
+	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv)) {
 		ret = -errno;
 		pr_perror("unix socket (file id %u): socketpair", id);
 	}
-	if (syscall(SYS_setresuid, -1, eu, -1) || syscall(SYS_setresgid, -1, eg, -1)) {
-		pr_perror("cannot take our own uid %u gid %u back", eu, eg);
-		ret = -EPERM; /* no way on: the rest would run with other ids */
-	}
-	return ret;
+	return ids_as(0, 0, false, id) ?: ret;
 }
 
 /* A connected socket f and its peer (or a closed stand-in for it). */
@@ -382,15 +643,12 @@ static int open_pair(const struct rst_image *img, struct rst_file *f, struct rst
 	return ret;
 }
 
-/* A new socket for f (and its peer, if connected).  0 or -errno. */
-static int open_unixsk(const struct rst_image *img, struct rst_file *f)
+/* A new socket of f's type, bound to f's name.  fd or -errno. */
+static int new_socket(const struct rst_file *f)
 {
-	const UnixskEntry *e = f->fe->unixsk;
 	int fd, ret;
 
-	if (e->state == TCP_STATE_ESTABLISHED)
-		return open_pair(img, f, e->peer_ino ? sk_by_ino(img, e->peer_ino) : NULL);
-	fd = socket(AF_UNIX, e->type | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, f->fe->unixsk->type | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		pr_perror("unix socket (file id %u)", f->fe->id);
 		return -errno;
@@ -400,7 +658,140 @@ static int open_unixsk(const struct rst_image *img, struct rst_file *f)
 		close(fd);
 		return ret;
 	}
-	return finish_one(img, f, fd);
+	return fd;
+}
+
+/* connect() of fd to listener l as euid/egid uid/gid.  0 or -errno. */
+static int connect_as(int fd, const struct rst_file *l, uint32_t uid, uint32_t gid, uint32_t id)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int ret = ids_as(uid, gid, true, id);
+
+	if (ret)
+		return ret;
+	sk_addr(l->fe->unixsk, &sa, &len);
+	if (connect(fd, (struct sockaddr *)&sa, len)) {
+		ret = -errno;
+		pr_perror("unix socket (file id %u): cannot connect to its listener (file id %u)",
+			  id, l->fe->id);
+	}
+	return ids_as(0, 0, false, id) ?: ret;
+}
+
+/*
+ * An accepted connection s of listener l (on lfd) and its client: the
+ * client connects as s's recorded peer, the listener accepts.  0/-errno.
+ */
+static int open_accepted(const struct rst_image *img, struct rst_file *l, int lfd,
+			 struct rst_file *s)
+{
+	const UnixskEntry *e = s->fe->unixsk;
+	struct rst_file *c = sk_by_ino(img, e->peer_ino);
+	int cfd, sfd, ret;
+
+	cfd = new_socket(c);
+	if (cfd < 0)
+		return cfd;
+	ret = connect_as(cfd, l, e->peer_uid, e->peer_gid, c->fe->id);
+	sfd = ret ? -1 : accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (!ret && sfd < 0) {
+		ret = -errno;
+		pr_perror("unix socket (file id %u): accept", l->fe->id);
+	}
+	ret = ret ?: fill_queue(img, s, cfd) ?: fill_queue(img, c, sfd);
+	if (ret) {
+		close(cfd);
+		if (sfd >= 0)
+			close(sfd);
+		return ret;
+	}
+	ret = finish_one(img, c, cfd);
+	if (ret)
+		close(sfd);
+	return ret ?: finish_one(img, s, sfd);
+}
+
+/*
+ * A listener: bound, listening as its recorded peer (listen() sets what
+ * SO_PEERCRED of its clients reads), every accepted connection of the
+ * image rebuilt through it, then every queued one connected in order;
+ * its recorded backlog last.  0 or -errno.
+ */
+static int open_listener(const struct rst_image *img, struct rst_file *l)
+{
+	const UnixskEntry *e = l->fe->unixsk;
+	int fd, ret;
+	size_t i;
+
+	fd = new_socket(l);
+	if (fd < 0)
+		return fd;
+	ret = ids_as(e->peer_uid, e->peer_gid, true, l->fe->id);
+	if (!ret) {
+		int lret = listen(fd, ICONS_MAX + 1) ? -errno : 0;
+
+		if (lret)
+			pr_perror("unix socket (file id %u): listen", l->fe->id);
+		ret = ids_as(0, 0, false, l->fe->id);
+		ret = ret ?: lret;
+	}
+	for (i = 0; !ret && i < img->nr_files; i++) {
+		struct rst_file *s = &img->files[i];
+
+		if (sk_of(s) && sk_of(s)->state == TCP_STATE_ESTABLISHED && s->stage_fd < 0 &&
+		    sk_of(s)->type != SOCK_DGRAM && listener_named(img, sk_of(s)) == l)
+			ret = open_accepted(img, l, fd, s);
+	}
+	for (i = 0; !ret && i < e->n_icons; i++) {
+		struct rst_file *c = sk_by_ino(img, e->icons[i]);
+		int cfd = new_socket(c);
+
+		ret = cfd < 0 ? cfd : connect_as(cfd, l, 0, 0, c->fe->id);
+		ret = ret ?: finish_one(img, c, cfd);
+		if (ret && cfd >= 0)
+			close(cfd);
+	}
+	if (!ret && listen(fd, e->backlog)) {
+		ret = -errno;
+		pr_perror("unix socket (file id %u): listen %u", l->fe->id, e->backlog);
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return finish_one(img, l, fd);
+}
+
+/* A new socket for f (and what is made with it).  0 or -errno. */
+static int open_unixsk(const struct rst_image *img, struct rst_file *f)
+{
+	const UnixskEntry *e = f->fe->unixsk;
+	struct rst_file *l = NULL, *peer;
+	int fd, ret;
+
+	if (e->state == TCP_STATE_LISTEN)
+		l = f;
+	else if (e->state == TCP_STATE_ESTABLISHED && e->type != SOCK_DGRAM) {
+		peer = e->peer_ino ? sk_by_ino(img, e->peer_ino) : NULL;
+		l = icon_listener(img, e->ino);
+		if (!l)
+			l = listener_named(img, e);
+		if (!l && peer)
+			l = listener_named(img, sk_of(peer));
+	}
+	if (l) {
+		ret = l->stage_fd < 0 ? open_listener(img, l) : 0;
+		if (!ret && f->stage_fd < 0) {
+			pr_err("unix socket (file id %u): not made with its listener\n", f->fe->id);
+			ret = -EBADMSG;
+		}
+		return ret;
+	}
+	if (e->state == TCP_STATE_ESTABLISHED)
+		return open_pair(img, f, e->peer_ino ? sk_by_ino(img, e->peer_ino) : NULL);
+	fd = new_socket(f);
+	return fd < 0 ? fd : finish_one(img, f, fd);
 }
 
 const struct rst_fd_kind rst_fd_unixsk = {

@@ -15,7 +15,7 @@ vx_track_tree "$PID"
 dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed: $(head -n 3 "$T/show")"
 n=$(grep -c 'FILE_UNIXSK' "$T/show")
-[ "$n" -eq 17 ] || fail "image shows $n unix sockets, expected 17"
+[ "$n" -eq 24 ] || fail "image shows $n unix sockets, expected 24"
 n=$(grep -c 'SK_QUEUE' "$T/show")
 [ "$n" -ge 9 ] || fail "image shows $n SK_QUEUE records, expected at least 9"
 
@@ -38,7 +38,7 @@ hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
 i=$(file_index 'p.get("kind") == "FILE_UNIXSK" and p["unixsk"].get("queued", 0) > 0 and p["unixsk"].get("type") == 1') ||
 	fail "no stream socket with a queue in the image"
 hostile "a socket type 3" "type 3, state .* out of range" "FILE[$i].unixsk.type=3"
-hostile "a listening state" "out of range" "FILE[$i].unixsk.state=10"
+hostile "a listening state" "a listener must be an unconnected, named" "FILE[$i].unixsk.state=10"
 hostile "inode 0" "out of range" "FILE[$i].unixsk.ino=0"
 hostile "a peer not in the image" "no socket of the image connected back" \
 	"FILE[$i].unixsk.peer_ino=99999999"
@@ -50,6 +50,13 @@ hostile "a peek offset past the queue" "peek_off out of range" "FILE[$i].unixsk.
 hostile "a timeout of 2^60 us" "a timeout out of range" "FILE[$i].unixsk.rcvtimeo_us=1152921504606846976"
 hostile "shutdown 4" "shutdown out of range" "FILE[$i].unixsk.shutdown=4"
 hostile "peer uid 2^32-1" "peer credentials out of range" "FILE[$i].unixsk.peer_uid=4294967295"
+i=$(file_index 'p.get("kind") == "FILE_UNIXSK" and p["unixsk"].get("state") == 10 and len(p["unixsk"].get("icons", [])) == 2') ||
+	fail "no listener with two queued connections in the image"
+hostile "a backlog of 70000" "a listener must be" "FILE[$i].unixsk.backlog=70000"
+hostile "a queued connection that is no client" "queued connection 12345 has no one client" \
+	"FILE[$i].unixsk.icons[1]=12345"
+hostile "a socket file mode with set-uid" "the owner, mode .* out of range" "FILE[$i].unixsk.name_mode=04755"
+hostile "a socket file owner 2^32-1" "the owner, mode .* out of range" "FILE[$i].unixsk.name_uid=4294967295"
 i=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 hostile "a socket without its entry" "has no unixsk entry" "FILE[$i].kind=20"
 go_and_check

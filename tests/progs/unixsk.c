@@ -21,6 +21,13 @@
  *       then EOF, and w1 -> w0 still works
  *   g   stream pair on which C blocks across the dump, woken after "go"
  *   l1, l2   unconnected datagram and stream sockets
+ *   L   stream listener bound to DIR/l.sock (DIR: OUTFILE's directory;
+ *       mode 0750 from the umask), O_NONBLOCK: one connection accepted
+ *       (a_s, from client a_c: "req" queued for a_s, "resp" for a_c), two
+ *       queued and not accepted (from k1, then k2): after "go" accept()
+ *       returns k1's, then k2's, then EAGAIN; names as getsockname and
+ *       getpeername say
+ *   A   seqpacket listener on an abstract name, one connection queued
  *
  * With an argument it holds one socket the dump must refuse instead (and
  * after "go" only checks that the socket is still as it was):
@@ -29,6 +36,7 @@
  *             is written as "outside PID"; it exits at EOF)
  *   rights    a stream pair with an fd in flight (SCM_RIGHTS, unread)
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -37,6 +45,9 @@
 #include "prog.h"
 
 static int s[2], d[2], q[2], c[2], u[2], z[2], w[2], g[2], l1, l2;
+static int L, a_c, a_s, k1, k2, A, a1;
+static struct sockaddr_un lname, aname;
+static socklen_t lname_len, aname_len;
 static int sndbuf0, rcvbuf0;
 static struct sockaddr_un dname;
 static socklen_t dname_len;
@@ -183,6 +194,102 @@ static void setup_pairs(void)
 		prog_fail("socket: %s", strerror(errno));
 }
 
+static int connect_to(int type, const struct sockaddr_un *sa, socklen_t len)
+{
+	int fd = socket(AF_UNIX, type, 0);
+
+	if (fd < 0 || connect(fd, (const struct sockaddr *)sa, len))
+		prog_fail("connect: %s", strerror(errno));
+	return fd;
+}
+
+static int listener(int type, struct sockaddr_un *sa, socklen_t len)
+{
+	int fd = socket(AF_UNIX, type, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)sa, len) || listen(fd, 7))
+		prog_fail("listen: %s", strerror(errno));
+	return fd;
+}
+
+static void setup_listeners(void)
+{
+	char *slash;
+	mode_t um;
+
+	lname.sun_family = AF_UNIX;
+	snprintf(lname.sun_path, sizeof(lname.sun_path), "%s", prog_out);
+	slash = strrchr(lname.sun_path, '/');
+	snprintf(slash ? slash + 1 : lname.sun_path,
+		 sizeof(lname.sun_path) - (slash ? slash + 1 - lname.sun_path : 0), "l.sock");
+	lname_len = offsetof(struct sockaddr_un, sun_path) + strlen(lname.sun_path) + 1;
+	unlink(lname.sun_path); /* as servers do: a file left by an earlier run */
+	um = umask(027);
+	L = listener(SOCK_STREAM, &lname, lname_len);
+	umask(um);
+	fcntl(L, F_SETFL, O_NONBLOCK);
+	a_c = connect_to(SOCK_STREAM, &lname, lname_len);
+	a_s = accept(L, NULL, NULL);
+	if (a_s < 0)
+		prog_fail("accept: %s", strerror(errno));
+	put(a_c, "req", 3);
+	put(a_s, "resp", 4);
+	k1 = connect_to(SOCK_STREAM, &lname, lname_len);
+	k2 = connect_to(SOCK_STREAM, &lname, lname_len);
+
+	aname.sun_family = AF_UNIX;
+	aname_len = offsetof(struct sockaddr_un, sun_path) + 1 +
+		    snprintf(aname.sun_path + 1, sizeof(aname.sun_path) - 1, "vxcr-unixsk-A-%d",
+			     (int)getpid());
+	A = listener(SOCK_SEQPACKET, &aname, aname_len);
+	a1 = connect_to(SOCK_SEQPACKET, &aname, aname_len);
+}
+
+/* fd's name (getsockname, or getpeername if peer) is sa. */
+static bool named(int fd, bool peer, const struct sockaddr_un *sa, socklen_t len)
+{
+	struct sockaddr_un got;
+	socklen_t gl = sizeof(got);
+	int r = peer ? getpeername(fd, (struct sockaddr *)&got, &gl) :
+		       getsockname(fd, (struct sockaddr *)&got, &gl);
+
+	return !r && gl == len && !memcmp(&got, sa, len);
+}
+
+static void check_listeners(void)
+{
+	char buf[64];
+	struct stat st;
+	int n1, n2;
+
+	CHECK(stat(lname.sun_path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0750,
+	      "L: %s is not a socket of mode 0750", lname.sun_path);
+	CHECK(named(L, false, &lname, lname_len), "L: getsockname differs");
+	CHECK(named(a_s, false, &lname, lname_len), "a_s: getsockname differs");
+	CHECK(named(a_c, true, &lname, lname_len), "a_c: getpeername differs");
+	CHECK(take(a_s, buf, sizeof(buf), 0) == 3 && !strcmp(buf, "req"), "a_s: queue '%s'", buf);
+	CHECK(take(a_c, buf, sizeof(buf), 0) == 4 && !strcmp(buf, "resp"), "a_c: queue '%s'", buf);
+	n1 = accept(L, NULL, NULL);
+	n2 = accept(L, NULL, NULL);
+	CHECK(n1 >= 0 && n2 >= 0, "L: accept of the queued connections: %s", strerror(errno));
+	CHECK(accept(L, NULL, NULL) < 0 && errno == EAGAIN, "L: a third connection queued");
+	if (n1 >= 0 && n2 >= 0) {
+		put(n1, "1", 1);
+		put(n2, "2", 1);
+		CHECK(take(k1, buf, sizeof(buf), 0) == 1 && buf[0] == '1',
+		      "k1: not the first connection accepted");
+		CHECK(take(k2, buf, sizeof(buf), 0) == 1 && buf[0] == '2',
+		      "k2: not the second connection accepted");
+	}
+	CHECK(named(A, false, &aname, aname_len), "A: getsockname differs");
+	n1 = accept4(A, NULL, NULL, SOCK_NONBLOCK);
+	CHECK(n1 >= 0, "A: accept: %s", strerror(errno));
+	if (n1 >= 0) {
+		put(a1, "ab", 2);
+		CHECK(take(n1, buf, sizeof(buf), 0) == 2, "A: accepted connection gets nothing");
+	}
+}
+
 static void check_stream(void)
 {
 	char buf[64];
@@ -299,7 +406,9 @@ static void send_fd(int sv[2])
 		struct cmsghdr a;
 	} ctl;
 	struct iovec iov = { "f", 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.b,
 			     .msg_controllen = sizeof(ctl.b) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	int fd = open("/dev/null", O_RDONLY);
@@ -330,7 +439,8 @@ static void refused_case(const char *what)
 	prog_wait_go();
 	CHECK(opt(s[0], SO_PEEK_OFF) == 5, "SO_PEEK_OFF changed by the refused dump");
 	if (!strcmp(what, "rights"))
-		CHECK(recv(s[1], buf, sizeof(buf), MSG_DONTWAIT) == 1, "the message in flight is gone");
+		CHECK(recv(s[1], buf, sizeof(buf), MSG_DONTWAIT) == 1,
+		      "the message in flight is gone");
 	prog_finish();
 }
 
@@ -343,6 +453,7 @@ int main(int argc, char **argv)
 	if (argc > 2)
 		refused_case(argv[2]);
 	setup_pairs();
+	setup_listeners();
 	ch = fork();
 	if (ch < 0)
 		prog_fail("fork: %s", strerror(errno));
@@ -355,6 +466,7 @@ int main(int argc, char **argv)
 	check_stream();
 	check_seq_closed();
 	check_dgram_creds();
+	check_listeners();
 	put(g[0], "g", 1);
 	if (waitpid(ch, &status, 0) != ch || !WIFEXITED(status) || WEXITSTATUS(status))
 		CHECK(0, "child %d: check %d failed", (int)ch,
