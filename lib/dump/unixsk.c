@@ -10,6 +10,7 @@
  * options away from their defaults that restore does not set.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +226,26 @@ static int check_cmsgs(struct msghdr *mh, const char *who)
  * offset.  Returns its length (0 also: an empty datagram, or the end of
  * a shut-down queue), -EAGAIN at the end, or -errno (logged).
  */
-static ssize_t peek_one(int fd, bool stream, uint8_t **buf, size_t *cap, const char *who)
+/*
+ * Is the sender of a datagram (its address as recvmsg gave it) the
+ * expected one: from's name, or unnamed if from is NULL or unbound?
+ */
+static bool sender_ok(const struct sockaddr_un *sa, socklen_t len,
+		      const struct proc_unix_diag *from)
 {
+	size_t n = len > offsetof(struct sockaddr_un, sun_path) ?
+			   len - offsetof(struct sockaddr_un, sun_path) :
+			   0;
+
+	if (!from || !from->has_name)
+		return n == 0;
+	return n == from->name_len && !memcmp(sa->sun_path, from->name, n);
+}
+
+static ssize_t peek_one(int fd, bool stream, uint8_t **buf, size_t *cap,
+			const struct proc_unix_diag *from, const char *who)
+{
+	struct sockaddr_un sa;
 	union {
 		char b[4096];
 		struct cmsghdr align;
@@ -245,6 +264,8 @@ static ssize_t peek_one(int fd, bool stream, uint8_t **buf, size_t *cap, const c
 		mh.msg_iovlen = 1;
 		mh.msg_control = ctl.b;
 		mh.msg_controllen = sizeof(ctl.b);
+		mh.msg_name = &sa;
+		mh.msg_namelen = sizeof(sa);
 		r = recvmsg(fd, &mh,
 			    MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (stream ? 0 : MSG_TRUNC));
 		if (r < 0) {
@@ -257,6 +278,12 @@ static ssize_t peek_one(int fd, bool stream, uint8_t **buf, size_t *cap, const c
 			return ret;
 		if (stream)
 			return r;
+		if (!got && !sender_ok(&sa, mh.msg_namelen, from)) {
+			pr_err("%s: a datagram queued from another sender than its peer: not "
+			       "supported\n",
+			       who);
+			return -EOPNOTSUPP;
+		}
 		want = got + r; /* MSG_TRUNC: what is left of this datagram */
 		got += (size_t)r < iov.iov_len ? (size_t)r : iov.iov_len;
 		if (want > got && want > *cap) {
@@ -277,8 +304,8 @@ static ssize_t peek_one(int fd, bool stream, uint8_t **buf, size_t *cap, const c
  * back.  *total gets the bytes.  0 or -errno (logged; -EOPNOTSUPP a
  * refusal).
  */
-static int peek_queue(struct dump_file *df, int fd, int type, uint8_t shut, uint64_t *total,
-		      const char *who)
+static int peek_queue(struct dump_file *df, int fd, int type, uint8_t shut,
+		      const struct proc_unix_diag *from, uint64_t *total, const char *who)
 {
 	bool stream = type == SOCK_STREAM;
 	size_t cap = PEEK_BUF, qcap = 0;
@@ -295,7 +322,7 @@ static int peek_queue(struct dump_file *df, int fd, int type, uint8_t shut, uint
 	buf = malloc(cap);
 	ret = buf ? 0 : -ENOMEM;
 	while (!ret) {
-		r = peek_one(fd, stream, &buf, &cap, who);
+		r = peek_one(fd, stream, &buf, &cap, from, who);
 		if (r == -EAGAIN || (r == 0 && (stream || (shut & 1))))
 			break; /* the end (a shut-down queue reads 0 at its end) */
 		if (r < 0) {
@@ -396,14 +423,28 @@ static int dump_queue(struct dump_file *df, int fd, const struct proc_unix_diag 
 		      const char *who)
 {
 	uint64_t total;
+	struct proc_unix_diag peer;
 	uint32_t first;
 	int ret = 0;
 
 	total = 0; /* an unconnected stream or seqpacket socket has no queue */
+	if (d->type == SOCK_DGRAM && d->peer) {
+		ret = proc_unix_diag(d->peer, &peer); /* its datagrams come from it */
+		if (ret) {
+			pr_err("%s: its peer (unix socket ino %u): sock_diag: %s\n", who, d->peer,
+			       strerror(-ret));
+			return ret;
+		}
+		free(peer.icons);
+	}
 	if (d->type == SOCK_DGRAM || d->state == TCP_STATE_ESTABLISHED)
-		ret = peek_queue(df, fd, d->type, d->shutdown, &total, who);
+		ret = peek_queue(df, fd, d->type, d->shutdown, d->peer ? &peer : NULL, &total, who);
 	if (ret)
 		return ret;
+	if (total && d->state != TCP_STATE_ESTABLISHED) {
+		pr_err("%s: datagrams queued on an unconnected socket: not supported\n", who);
+		return -EOPNOTSUPP;
+	}
 	/* unix_inq_len(): every byte of a stream or seqpacket queue, the
 	 * first datagram's of a datagram socket */
 	if (d->type != SOCK_DGRAM && d->state != TCP_STATE_LISTEN && total != d->rqueue) {

@@ -35,6 +35,9 @@
  *             holds (a grandchild reparented to the subreaper; its pid
  *             is written as "outside PID"; it exits at EOF)
  *   rights    a stream pair with an fd in flight (SCM_RIGHTS, unread)
+ *   senders   two datagram sockets bound to abstract names and connected
+ *             to each other, s1 holding a datagram a third socket sent
+ *             before they were connected
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -422,23 +425,55 @@ static void send_fd(int sv[2])
 	close(fd);
 }
 
+static void bind_abstract(int fd, char tag, struct sockaddr_un *sa, socklen_t *len)
+{
+	sa->sun_family = AF_UNIX;
+	*len = offsetof(struct sockaddr_un, sun_path) + 1 +
+	       snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "vxcr-unixsk-%c-%d", tag,
+			(int)getpid());
+	if (bind(fd, (struct sockaddr *)sa, *len))
+		prog_fail("bind: %s", strerror(errno));
+}
+
+/* sv: two named datagram sockets connected to each other, sv[1] holding
+ * a datagram from a third, unnamed socket. */
+static void third_sender(int sv[2])
+{
+	struct sockaddr_un n0, n1;
+	socklen_t m0, m1;
+	int t = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	sv[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
+	sv[1] = socket(AF_UNIX, SOCK_DGRAM, 0);
+	bind_abstract(sv[0], 'S', &n0, &m0);
+	bind_abstract(sv[1], 'T', &n1, &m1);
+	if (t < 0 || sendto(t, "x", 1, 0, (struct sockaddr *)&n1, m1) != 1 ||
+	    connect(sv[0], (struct sockaddr *)&n1, m1) ||
+	    connect(sv[1], (struct sockaddr *)&n0, m0))
+		prog_fail("third sender: %s", strerror(errno));
+	close(t);
+}
+
 /* The refused cases: set up, then after "go" the queue is still there. */
 static void refused_case(const char *what)
 {
 	char buf[8];
 
-	pair(SOCK_STREAM, s);
+	if (!strcmp(what, "senders"))
+		third_sender(s);
+	else
+		pair(SOCK_STREAM, s);
 	if (!strcmp(what, "outside"))
 		hold_outside(s);
 	else if (!strcmp(what, "rights"))
 		send_fd(s);
-	else
+	else if (strcmp(what, "senders"))
 		prog_fail("unknown case %s", what);
 	set(s[0], SO_PEEK_OFF, 5);
 	prog_ready();
 	prog_wait_go();
 	CHECK(opt(s[0], SO_PEEK_OFF) == 5, "SO_PEEK_OFF changed by the refused dump");
-	if (!strcmp(what, "rights"))
+	if (strcmp(what, "outside"))
 		CHECK(recv(s[1], buf, sizeof(buf), MSG_DONTWAIT) == 1,
 		      "the message in flight is gone");
 	prog_finish();
