@@ -160,7 +160,7 @@ static int read_opts(int fd, UnixskEntry *e, bool connected, const char *who)
 	PB_SET(e, rcvbuf, rcv);
 	PB_SET(e, passcred, cred);
 	PB_SET(e, passsec, sec);
-	if (connected) {
+	if (connected && uc.uid != (uid_t)-1) { /* a datagram connect() sets none */
 		PB_SET(e, peer_uid, uc.uid);
 		PB_SET(e, peer_gid, uc.gid);
 	}
@@ -441,8 +441,9 @@ static int dump_queue(struct dump_file *df, int fd, const struct proc_unix_diag 
 		ret = peek_queue(df, fd, d->type, d->shutdown, d->peer ? &peer : NULL, &total, who);
 	if (ret)
 		return ret;
-	if (total && d->state != TCP_STATE_ESTABLISHED) {
-		pr_err("%s: datagrams queued on an unconnected socket: not supported\n", who);
+	if (total && d->state != TCP_STATE_ESTABLISHED && !d->has_name) {
+		pr_err("%s: datagrams queued on an unconnected, unnamed socket: not supported\n",
+		       who);
 		return -EOPNOTSUPP;
 	}
 	/* unix_inq_len(): every byte of a stream or seqpacket queue, the
@@ -475,6 +476,8 @@ static int dump_queue(struct dump_file *df, int fd, const struct proc_unix_diag 
 static int dump_unixsk(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	struct proc_unix_diag d;
+	struct sockaddr_un sa;
+	socklen_t salen = sizeof(sa);
 	struct unixsk_dump *u;
 	char who[96];
 	int peek, ret;
@@ -505,6 +508,13 @@ static int dump_unixsk(struct dump_op *op, struct fd_probe *p, struct dump_file 
 	if (ret)
 		return ret;
 	PB_SET(&u->e, type, d.type);
+	/* a datagram socket others connect()ed to is marked connected too
+	 * (unix_dgram_connect): without a peer of its own (ENOTCONN, where
+	 * one whose peer closed still names it) it is an unconnected one,
+	 * and the restored clients' connect() marks it again */
+	if (d.type == SOCK_DGRAM && d.state == TCP_STATE_ESTABLISHED && !d.peer &&
+	    getpeername(df->local_fd, (struct sockaddr *)&sa, &salen) && errno == ENOTCONN)
+		d.state = TCP_STATE_CLOSE;
 	PB_SET(&u->e, state, d.state);
 	PB_SET(&u->e, ino, d.ino);
 	PB_SET(&u->e, peer_ino, d.peer);
@@ -566,6 +576,20 @@ static const struct dump_file *find_listener(const struct dump_files *f, const U
 			return &f->v[i];
 	}
 	return NULL;
+}
+
+/*
+ * A datagram socket e connected one way to p: restore binds p first and
+ * connects e to p's name, so p must be named and not itself connected
+ * one way; e's queue is sent from p to e's name, so a queue needs one.
+ */
+static bool one_way_ok(const struct dump_files *f, const UnixskEntry *e, const UnixskEntry *p)
+{
+	const struct dump_file *pp = p->peer_ino ? find_ino(f, p->peer_ino) : NULL;
+
+	return e->type == SOCK_DGRAM && p->type == SOCK_DGRAM && p->has_name &&
+	       (!p->peer_ino || (pp && pp->e.unixsk->peer_ino == p->ino)) &&
+	       (!e->queued || e->has_name);
 }
 
 /*
@@ -636,9 +660,9 @@ static int check_peer(const struct dump_files *f, const struct dump_file *df)
 		       df->first_pid, df->first_fd, e->ino, e->peer_ino);
 		return -EOPNOTSUPP;
 	}
-	if (peer->e.unixsk->peer_ino != e->ino) {
+	if (peer->e.unixsk->peer_ino != e->ino && !one_way_ok(f, e, peer->e.unixsk)) {
 		pr_err("pid %d fd %d (unix socket ino %u): connected to unix socket ino %u, "
-		       "which is not connected back: not supported yet\n",
+		       "which is not connected back: not supported\n",
 		       df->first_pid, df->first_fd, e->ino, e->peer_ino);
 		return -EOPNOTSUPP;
 	}

@@ -119,7 +119,8 @@ static int check_queue(const struct rst_image *img, const struct rst_file *f)
 		}
 		at += img->skq[i].len;
 	}
-	if (at != e->queued || (at && e->state != TCP_STATE_ESTABLISHED)) {
+	if (at != e->queued ||
+	    (at && e->state != TCP_STATE_ESTABLISHED && (e->type != SOCK_DGRAM || !e->has_name))) {
 		pr_err("image: unix socket (file id %u): %llu bytes queued, its entry says %llu%s\n",
 		       f->fe->id, (unsigned long long)at, (unsigned long long)e->queued,
 		       at && e->state != TCP_STATE_ESTABLISHED ? " and it has no sender" : "");
@@ -146,6 +147,21 @@ static int check_queue_owners(const struct rst_image *img)
 	return 0;
 }
 
+/*
+ * A datagram socket e connected one way to p (restored by connect() to
+ * p's name once p is open): p is a named datagram socket, unconnected or
+ * in a pair, and e's queue, sent from p, needs e's name.
+ */
+static bool one_way_ok(const struct rst_image *img, const UnixskEntry *e, const UnixskEntry *p)
+{
+	const struct rst_file *pp = p->peer_ino ? sk_by_ino(img, p->peer_ino) : NULL;
+
+	return e->type == SOCK_DGRAM && p->type == SOCK_DGRAM && p->has_name &&
+	       e->state == TCP_STATE_ESTABLISHED &&
+	       (!p->peer_ino || (pp && sk_of(pp)->peer_ino == p->ino)) &&
+	       (!e->queued || e->has_name);
+}
+
 /* The peer: unique, in the image, of the same type, connected back. */
 static int check_peer(const struct rst_image *img, const struct rst_file *f)
 {
@@ -168,6 +184,8 @@ static int check_peer(const struct rst_image *img, const struct rst_file *f)
 		return 0; /* unconnected, its peer closed, or queued on a listener */
 	p = sk_by_ino(img, e->peer_ino);
 	pe = p ? p->fe->unixsk : NULL;
+	if (pe && pe->peer_ino != e->ino && p != f && one_way_ok(img, e, pe))
+		return 0;
 	if (!pe || p == f || pe->peer_ino != e->ino || pe->type != e->type ||
 	    pe->state != TCP_STATE_ESTABLISHED || e->state != TCP_STATE_ESTABLISHED) {
 		pr_err("image: unix socket (file id %u): peer inode %u is no socket of the image "
@@ -289,9 +307,10 @@ static int check_opts(const struct rst_file *f)
 		bad = "peek_off";
 	else if (e->shutdown > 3)
 		bad = "shutdown";
-	else if (e->state != TCP_STATE_CLOSE &&
-		 (!e->has_peer_uid || !e->has_peer_gid || e->peer_uid == UINT32_MAX ||
-		  e->peer_gid == UINT32_MAX))
+	else if ((e->state != TCP_STATE_CLOSE && e->type != SOCK_DGRAM &&
+		  (!e->has_peer_uid || !e->has_peer_gid)) ||
+		 e->has_peer_uid != e->has_peer_gid || e->peer_uid == UINT32_MAX ||
+		 e->peer_gid == UINT32_MAX)
 		bad = "peer credentials";
 	if (bad) {
 		pr_err("image: unix socket (file id %u): %s out of range\n", f->fe->id, bad);
@@ -488,7 +507,8 @@ static int bind_name(int fd, const struct rst_file *f)
  * The sender's buffer is forced large meanwhile (set to its recorded
  * size later).  0 or -errno (logged).
  */
-static int fill_queue(const struct rst_image *img, const struct rst_file *f, int from)
+static int fill_queue_to(const struct rst_image *img, const struct rst_file *f, int from,
+			 const struct sockaddr_un *to, socklen_t tolen)
 {
 	bool stream = f->fe->unixsk->type == SOCK_STREAM;
 	size_t i, done;
@@ -505,7 +525,8 @@ static int fill_queue(const struct rst_image *img, const struct rst_file *f, int
 			continue;
 		done = 0;
 		do {
-			w = send(from, c->buf + done, c->len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+			w = sendto(from, c->buf + done, c->len - done, MSG_DONTWAIT | MSG_NOSIGNAL,
+				   (const struct sockaddr *)to, tolen);
 			if (w < 0 || (!stream && (size_t)w != c->len)) {
 				pr_perror("unix socket (file id %u): cannot queue %zu bytes again",
 					  f->fe->id, c->len);
@@ -515,6 +536,11 @@ static int fill_queue(const struct rst_image *img, const struct rst_file *f, int
 		} while (done < c->len);
 	}
 	return 0;
+}
+
+static int fill_queue(const struct rst_image *img, const struct rst_file *f, int from)
+{
+	return fill_queue_to(img, f, from, NULL, 0);
 }
 
 /* Options, shutdown, peek offset and flags of f on fd.  0 or -errno. */
@@ -618,7 +644,8 @@ static int open_pair(const struct rst_image *img, struct rst_file *f, struct rst
 	const UnixskEntry *e = f->fe->unixsk;
 	int sv[2], ret;
 
-	ret = pair_as(e->type, e->peer_uid, e->peer_gid, sv, f->fe->id);
+	ret = pair_as(e->type, e->has_peer_uid ? e->peer_uid : geteuid(),
+		      e->has_peer_gid ? e->peer_gid : getegid(), sv, f->fe->id);
 	if (ret)
 		return ret;
 	ret = bind_name(sv[0], f);
@@ -763,6 +790,63 @@ static int open_listener(const struct rst_image *img, struct rst_file *l)
 	return finish_one(img, l, fd);
 }
 
+static int open_unixsk(const struct rst_image *img, struct rst_file *f);
+
+/*
+ * The datagrams queued on an unconnected named socket f (the dump took
+ * only unnamed senders' ones): sent to its name from a new unnamed
+ * socket, closed after.  0 or -errno.
+ */
+static int fill_from_stranger(const struct rst_image *img, const struct rst_file *f)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int t, ret;
+
+	t = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (t < 0) {
+		pr_perror("unix socket (file id %u): a sender for its queue", f->fe->id);
+		return -errno;
+	}
+	sk_addr(f->fe->unixsk, &sa, &len);
+	ret = fill_queue_to(img, f, t, &sa, len);
+	close(t);
+	return ret;
+}
+
+/*
+ * A datagram socket f connected one way to p: p opened first (bound),
+ * then f connects to p's name; f's queue is sent from p to f's name.
+ */
+static int open_one_way(const struct rst_image *img, struct rst_file *f, struct rst_file *p)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int fd, ret;
+
+	ret = p->stage_fd < 0 ? open_unixsk(img, p) : 0;
+	if (ret)
+		return ret;
+	fd = new_socket(f);
+	if (fd < 0)
+		return fd;
+	sk_addr(sk_of(p), &sa, &len);
+	if (connect(fd, (struct sockaddr *)&sa, len)) {
+		ret = -errno;
+		pr_perror("unix socket (file id %u): cannot connect to file id %u", f->fe->id,
+			  p->fe->id);
+	}
+	if (!ret && f->fe->unixsk->queued) {
+		sk_addr(f->fe->unixsk, &sa, &len);
+		ret = fill_queue_to(img, f, p->stage_fd, &sa, len);
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return finish_one(img, f, fd);
+}
+
 /* A new socket for f (and what is made with it).  0 or -errno. */
 static int open_unixsk(const struct rst_image *img, struct rst_file *f)
 {
@@ -788,9 +872,19 @@ static int open_unixsk(const struct rst_image *img, struct rst_file *f)
 		}
 		return ret;
 	}
+	peer = e->peer_ino ? sk_by_ino(img, e->peer_ino) : NULL;
+	if (peer && sk_of(peer)->peer_ino != e->ino)
+		return open_one_way(img, f, peer);
 	if (e->state == TCP_STATE_ESTABLISHED)
-		return open_pair(img, f, e->peer_ino ? sk_by_ino(img, e->peer_ino) : NULL);
+		return open_pair(img, f, peer);
 	fd = new_socket(f);
+	if (fd >= 0 && e->queued) { /* datagrams of unnamed senders */
+		ret = fill_from_stranger(img, f);
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+	}
 	return fd < 0 ? fd : finish_one(img, f, fd);
 }
 

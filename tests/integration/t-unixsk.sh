@@ -15,7 +15,7 @@ vx_track_tree "$PID"
 dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed: $(head -n 3 "$T/show")"
 n=$(grep -c 'FILE_UNIXSK' "$T/show")
-[ "$n" -eq 24 ] || fail "image shows $n unix sockets, expected 24"
+[ "$n" -eq 27 ] || fail "image shows $n unix sockets, expected 27"
 n=$(grep -c 'SK_QUEUE' "$T/show")
 [ "$n" -ge 9 ] || fail "image shows $n SK_QUEUE records, expected at least 9"
 

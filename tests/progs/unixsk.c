@@ -28,6 +28,12 @@
  *       returns k1's, then k2's, then EAGAIN; names as getsockname and
  *       getpeername say
  *   A   seqpacket listener on an abstract name, one connection queued
+ *   D   datagram socket bound to an abstract name, not connected: "c1"
+ *       queued from C1 (connected to D one way, unnamed) and "c2" from an
+ *       unnamed socket since closed; C3 (bound, connected to D) has
+ *       "down" queued from D.  After "go": D reads both, C1's next
+ *       datagram reaches D, C1's peer is D's name, C3 reads "down" from
+ *       D's name
  *
  * With an argument it holds one socket the dump must refuse instead (and
  * after "go" only checks that the socket is still as it was):
@@ -48,7 +54,9 @@
 #include "prog.h"
 
 static int s[2], d[2], q[2], c[2], u[2], z[2], w[2], g[2], l1, l2;
-static int L, a_c, a_s, k1, k2, A, a1;
+static int L, a_c, a_s, k1, k2, A, a1, D, C1, C3;
+static struct sockaddr_un dn, c3n;
+static socklen_t dn_len, c3n_len;
 static struct sockaddr_un lname, aname;
 static socklen_t lname_len, aname_len;
 static int sndbuf0, rcvbuf0;
@@ -246,6 +254,54 @@ static void setup_listeners(void)
 			     (int)getpid());
 	A = listener(SOCK_SEQPACKET, &aname, aname_len);
 	a1 = connect_to(SOCK_SEQPACKET, &aname, aname_len);
+}
+
+static bool named(int fd, bool peer, const struct sockaddr_un *sa, socklen_t len);
+
+static void name_abstract(char tag, struct sockaddr_un *sa, socklen_t *len)
+{
+	sa->sun_family = AF_UNIX;
+	*len = offsetof(struct sockaddr_un, sun_path) + 1 +
+	       snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "vxcr-unixsk-%c-%d", tag,
+			(int)getpid());
+}
+
+static void setup_dgram_server(void)
+{
+	int t = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	name_abstract('D', &dn, &dn_len);
+	name_abstract('E', &c3n, &c3n_len);
+	D = socket(AF_UNIX, SOCK_DGRAM, 0);
+	C1 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	C3 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (t < 0 || D < 0 || C1 < 0 || C3 < 0 || bind(D, (struct sockaddr *)&dn, dn_len) ||
+	    bind(C3, (struct sockaddr *)&c3n, c3n_len) ||
+	    connect(C1, (struct sockaddr *)&dn, dn_len) ||
+	    connect(C3, (struct sockaddr *)&dn, dn_len))
+		prog_fail("datagram server: %s", strerror(errno));
+	put(C1, "c1", 2);
+	if (sendto(t, "c2", 2, 0, (struct sockaddr *)&dn, dn_len) != 2 ||
+	    sendto(D, "down", 4, 0, (struct sockaddr *)&c3n, c3n_len) != 4)
+		prog_fail("sendto: %s", strerror(errno));
+	close(t);
+}
+
+static void check_dgram_server(void)
+{
+	struct sockaddr_un from;
+	socklen_t fl = sizeof(from);
+	char buf[64];
+
+	CHECK(take(D, buf, sizeof(buf), 0) == 2 && !strcmp(buf, "c1"), "D: first '%s'", buf);
+	CHECK(take(D, buf, sizeof(buf), 0) == 2 && !strcmp(buf, "c2"), "D: second '%s'", buf);
+	CHECK(take(D, buf, sizeof(buf), 0) < 0 && errno == EAGAIN, "D: more queued");
+	put(C1, "again", 5);
+	CHECK(take(D, buf, sizeof(buf), 0) == 5, "D: C1's datagram after restore lost");
+	CHECK(named(C1, true, &dn, dn_len), "C1: getpeername is not D's name");
+	CHECK(recvfrom(C3, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl) == 4 &&
+		      fl == dn_len && !memcmp(&from, &dn, fl),
+	      "C3: no 'down' from D's name");
 }
 
 /* fd's name (getsockname, or getpeername if peer) is sa. */
@@ -489,6 +545,7 @@ int main(int argc, char **argv)
 		refused_case(argv[2]);
 	setup_pairs();
 	setup_listeners();
+	setup_dgram_server();
 	ch = fork();
 	if (ch < 0)
 		prog_fail("fork: %s", strerror(errno));
@@ -502,6 +559,7 @@ int main(int argc, char **argv)
 	check_seq_closed();
 	check_dgram_creds();
 	check_listeners();
+	check_dgram_server();
 	put(g[0], "g", 1);
 	if (waitpid(ch, &status, 0) != ch || !WIFEXITED(status) || WEXITSTATUS(status))
 		CHECK(0, "child %d: check %d failed", (int)ch,
