@@ -394,9 +394,8 @@ static int dump_path(const struct proc_unix_diag *d, UnixskEntry *e, const char 
 	}
 	if (lstat(path, &st) || !S_ISSOCK(st.st_mode) || st.st_ino != d->vfs_ino ||
 	    st.st_dev != makedev(kdev >> 20, kdev & 0xfffff)) {
-		pr_err("%s: its bound path %s was removed or replaced: not supported yet\n", who,
-		       path);
-		return -EOPNOTSUPP;
+		PB_SET(e, name_removed, 1); /* the name no longer reaches it */
+		return 0;
 	}
 	PB_SET(e, name_uid, st.st_uid);
 	PB_SET(e, name_gid, st.st_gid);
@@ -587,7 +586,7 @@ static bool one_way_ok(const struct dump_files *f, const UnixskEntry *e, const U
 {
 	const struct dump_file *pp = p->peer_ino ? find_ino(f, p->peer_ino) : NULL;
 
-	return e->type == SOCK_DGRAM && p->type == SOCK_DGRAM && p->has_name &&
+	return e->type == SOCK_DGRAM && p->type == SOCK_DGRAM && p->has_name && !p->name_removed &&
 	       (!p->peer_ino || (pp && pp->e.unixsk->peer_ino == p->ino)) &&
 	       (!e->queued || e->has_name);
 }
@@ -632,8 +631,21 @@ static int check_peer(const struct dump_files *f, const struct dump_file *df)
 	const UnixskEntry *e = df->e.unixsk;
 	const struct dump_file *peer;
 
+	if (e->state == TCP_STATE_LISTEN && e->name_removed && e->n_icons) {
+		pr_err("pid %d fd %d (unix socket ino %u): a listener whose path was removed, "
+		       "with connections queued: not supported\n",
+		       df->first_pid, df->first_fd, e->ino);
+		return -EOPNOTSUPP;
+	}
 	if (e->state == TCP_STATE_LISTEN)
 		return check_icons(f, df);
+	if (e->state == TCP_STATE_ESTABLISHED && e->type != SOCK_DGRAM && e->has_name &&
+	    find_listener(f, e) && find_listener(f, e)->e.unixsk->name_removed) {
+		pr_err("pid %d fd %d (unix socket ino %u): accepted from a listener whose path was "
+		       "removed: not supported\n",
+		       df->first_pid, df->first_fd, e->ino);
+		return -EOPNOTSUPP;
+	}
 	if (e->state == TCP_STATE_ESTABLISHED && e->type != SOCK_DGRAM && e->has_name &&
 	    !find_listener(f, e)) {
 		pr_err("pid %d fd %d (unix socket ino %u): connected and bound to a name no "

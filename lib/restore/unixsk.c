@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -156,7 +157,7 @@ static bool one_way_ok(const struct rst_image *img, const UnixskEntry *e, const 
 {
 	const struct rst_file *pp = p->peer_ino ? sk_by_ino(img, p->peer_ino) : NULL;
 
-	return e->type == SOCK_DGRAM && p->type == SOCK_DGRAM && p->has_name &&
+	return e->type == SOCK_DGRAM && p->type == SOCK_DGRAM && p->has_name && !p->name_removed &&
 	       e->state == TCP_STATE_ESTABLISHED &&
 	       (!p->peer_ino || (pp && sk_of(pp)->peer_ino == p->ino)) &&
 	       (!e->queued || e->has_name);
@@ -265,8 +266,23 @@ static bool path_ok(const uint8_t *p, size_t len)
 	return true;
 }
 
+/* Does some connected socket of the image say it was accepted from l? */
+static bool listener_has_accepted(const struct rst_image *img, const struct rst_file *l)
+{
+	size_t i;
+
+	for (i = 0; i < img->nr_files; i++) {
+		const UnixskEntry *s = sk_of(&img->files[i]);
+
+		if (s && s->state == TCP_STATE_ESTABLISHED && s->type != SOCK_DGRAM &&
+		    listener_named(img, s) == l)
+			return true;
+	}
+	return false;
+}
+
 /* The name: abstract, or a path with its file's owner, mode and inode. */
-static int check_name(const struct rst_file *f)
+static int check_name(const struct rst_image *img, const struct rst_file *f)
 {
 	const UnixskEntry *e = f->fe->unixsk;
 
@@ -277,7 +293,18 @@ static int check_name(const struct rst_file *f)
 		       e->name.len);
 		return -EBADMSG;
 	}
-	if (!e->name.data[0])
+	if (!e->name.data[0] && !e->name_removed)
+		return 0;
+	if (e->name_removed &&
+	    (!e->name.data[0] || !path_ok(e->name.data, e->name.len) || e->has_name_uid ||
+	     e->has_name_gid || e->has_name_ino ||
+	     (e->state == TCP_STATE_LISTEN && (e->n_icons || listener_has_accepted(img, f))))) {
+		pr_err("image: unix socket (file id %u): a removed name must be a path, without "
+		       "its file's owner and inode, and not a listener with connections\n",
+		       f->fe->id);
+		return -EBADMSG;
+	}
+	if (e->name_removed)
 		return 0;
 	if (!path_ok(e->name.data, e->name.len) || !e->has_name_uid || !e->has_name_gid ||
 	    e->name_uid == UINT32_MAX || e->name_gid == UINT32_MAX || e->name_mode > 0777 ||
@@ -338,7 +365,7 @@ static int check_unixsk(const struct rst_image *img, const struct rst_file *f)
 		       f->fe->id, e->type, e->state, e->ino);
 		return -EBADMSG;
 	}
-	ret = check_name(f) ?: check_opts(f) ?: check_listener(img, f) ?: check_peer(img, f);
+	ret = check_name(img, f) ?: check_opts(f) ?: check_listener(img, f) ?: check_peer(img, f);
 	ret = ret ?: check_queue(img, f);
 	if (!ret && f == first_sk(img))
 		ret = check_queue_owners(img);
@@ -481,6 +508,84 @@ out:
 	return ret;
 }
 
+/* mkdir of every directory above path (inside our chroot).  0/-errno. */
+static int make_parents(const char *path)
+{
+	char p[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	char *s;
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		if (mkdir(p, 0700) && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return 0;
+}
+
+/* rmdir of every directory above path, deepest first (inside our chroot). */
+static void remove_parents(const char *path)
+{
+	char p[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	char *s;
+
+	snprintf(p, sizeof(p), "%s", path);
+	while ((s = strrchr(p, '/')) && s != p) {
+		*s = 0;
+		rmdir(p);
+	}
+}
+
+/*
+ * A socket whose path was removed: bound under the recorded string (what
+ * getsockname says) inside a private directory we make and chroot() into
+ * for the bind, the name and the directories removed at once, our root
+ * and cwd taken back through fds kept open.  Nothing is made where the
+ * image says.  0 or -errno (logged).
+ */
+static int bind_removed(int fd, const struct rst_file *f)
+{
+	const UnixskEntry *e = f->fe->unixsk;
+	char dir[] = "/tmp/.vxcr-unixsk-XXXXXX";
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	struct sockaddr_un sa;
+	socklen_t len;
+	int root, cwd, ret;
+
+	snprintf(path, sizeof(path), "%.*s", (int)e->name.len, (const char *)e->name.data);
+	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0 || cwd < 0 || !mkdtemp(dir)) {
+		ret = -errno;
+		pr_perror("unix socket (file id %u): a private directory", f->fe->id);
+		goto out;
+	}
+	sk_addr(e, &sa, &len);
+	ret = chroot(dir) || chdir("/") ? -errno : 0;
+	ret = ret ?: make_parents(path);
+	if (!ret && bind(fd, (struct sockaddr *)&sa, len))
+		ret = -errno;
+	unlink(path);
+	remove_parents(path);
+	if (fchdir(root) || chroot(".") || fchdir(cwd)) {
+		pr_perror("cannot take our root and cwd back");
+		ret = -EPERM;
+	}
+	rmdir(dir);
+	if (ret) {
+		errno = -ret;
+		pr_perror("unix socket (file id %u): cannot bind the removed path %s privately",
+			  f->fe->id, path);
+	}
+out:
+	if (root >= 0)
+		close(root);
+	if (cwd >= 0)
+		close(cwd);
+	return ret;
+}
+
 /* Binds fd to the recorded name, if any.  0 or -errno (logged). */
 static int bind_name(int fd, const struct rst_file *f)
 {
@@ -490,6 +595,8 @@ static int bind_name(int fd, const struct rst_file *f)
 
 	if (!e->has_name)
 		return 0;
+	if (e->name_removed)
+		return bind_removed(fd, f);
 	if (e->name.data[0])
 		return bind_path(fd, f);
 	sk_addr(e, &sa, &len);

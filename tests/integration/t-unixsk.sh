@@ -15,7 +15,7 @@ vx_track_tree "$PID"
 dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed: $(head -n 3 "$T/show")"
 n=$(grep -c 'FILE_UNIXSK' "$T/show")
-[ "$n" -eq 27 ] || fail "image shows $n unix sockets, expected 27"
+[ "$n" -eq 29 ] || fail "image shows $n unix sockets, expected 29"
 n=$(grep -c 'SK_QUEUE' "$T/show")
 [ "$n" -ge 9 ] || fail "image shows $n SK_QUEUE records, expected at least 9"
 
@@ -57,6 +57,8 @@ hostile "a queued connection that is no client" "queued connection 12345 has no 
 	"FILE[$i].unixsk.icons[1]=12345"
 hostile "a socket file mode with set-uid" "the owner, mode .* out of range" "FILE[$i].unixsk.name_mode=04755"
 hostile "a socket file owner 2^32-1" "the owner, mode .* out of range" "FILE[$i].unixsk.name_uid=4294967295"
+hostile "a removed name on a listener with connections" "a removed name must be a path" \
+	"FILE[$i].unixsk.name_removed=1"
 i=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 hostile "a socket without its entry" "has no unixsk entry" "FILE[$i].kind=20"
 go_and_check

@@ -34,6 +34,9 @@
  *       "down" queued from D.  After "go": D reads both, C1's next
  *       datagram reaches D, C1's peer is D's name, C3 reads "down" from
  *       D's name
+ *   R   datagram socket bound to DIR/r.sock, R2 a stream listener bound
+ *       to DIR/r2.sock, both files removed: getsockname still gives the
+ *       paths, no file is there after restore, R2 still listens
  *
  * With an argument it holds one socket the dump must refuse instead (and
  * after "go" only checks that the socket is still as it was):
@@ -54,7 +57,9 @@
 #include "prog.h"
 
 static int s[2], d[2], q[2], c[2], u[2], z[2], w[2], g[2], l1, l2;
-static int L, a_c, a_s, k1, k2, A, a1, D, C1, C3;
+static int L, a_c, a_s, k1, k2, A, a1, D, C1, C3, R, R2;
+static struct sockaddr_un rn, r2n;
+static socklen_t rn_len, r2n_len;
 static struct sockaddr_un dn, c3n;
 static socklen_t dn_len, c3n_len;
 static struct sockaddr_un lname, aname;
@@ -285,6 +290,44 @@ static void setup_dgram_server(void)
 	    sendto(D, "down", 4, 0, (struct sockaddr *)&c3n, c3n_len) != 4)
 		prog_fail("sendto: %s", strerror(errno));
 	close(t);
+}
+
+/* sa: the path NAME next to OUTFILE. */
+static void name_path(const char *name, struct sockaddr_un *sa, socklen_t *len)
+{
+	char *slash;
+
+	sa->sun_family = AF_UNIX;
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "%s", prog_out);
+	slash = strrchr(sa->sun_path, '/');
+	snprintf(slash ? slash + 1 : sa->sun_path,
+		 sizeof(sa->sun_path) - (slash ? slash + 1 - sa->sun_path : 0), "%s", name);
+	*len = offsetof(struct sockaddr_un, sun_path) + strlen(sa->sun_path) + 1;
+}
+
+static void setup_removed(void)
+{
+	name_path("r.sock", &rn, &rn_len);
+	name_path("r2.sock", &r2n, &r2n_len);
+	unlink(rn.sun_path);
+	unlink(r2n.sun_path);
+	R = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (R < 0 || bind(R, (struct sockaddr *)&rn, rn_len))
+		prog_fail("bind %s: %s", rn.sun_path, strerror(errno));
+	R2 = listener(SOCK_STREAM, &r2n, r2n_len);
+	unlink(rn.sun_path);
+	unlink(r2n.sun_path);
+}
+
+static void check_removed(void)
+{
+	struct stat st;
+
+	CHECK(named(R, false, &rn, rn_len), "R: getsockname differs");
+	CHECK(named(R2, false, &r2n, r2n_len), "R2: getsockname differs");
+	CHECK(stat(rn.sun_path, &st) < 0 && errno == ENOENT, "R: %s exists", rn.sun_path);
+	CHECK(stat(r2n.sun_path, &st) < 0 && errno == ENOENT, "R2: %s exists", r2n.sun_path);
+	CHECK(opt(R2, SO_ACCEPTCONN) == 1, "R2: not listening");
 }
 
 static void check_dgram_server(void)
@@ -546,6 +589,7 @@ int main(int argc, char **argv)
 	setup_pairs();
 	setup_listeners();
 	setup_dgram_server();
+	setup_removed();
 	ch = fork();
 	if (ch < 0)
 		prog_fail("fork: %s", strerror(errno));
@@ -560,6 +604,7 @@ int main(int argc, char **argv)
 	check_dgram_creds();
 	check_listeners();
 	check_dgram_server();
+	check_removed();
 	put(g[0], "g", 1);
 	if (waitpid(ch, &status, 0) != ch || !WIFEXITED(status) || WEXITSTATUS(status))
 		CHECK(0, "child %d: check %d failed", (int)ch,
