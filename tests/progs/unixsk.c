@@ -22,7 +22,7 @@
  *   g   stream pair on which C blocks across the dump, woken after "go"
  *   l1, l2   unconnected datagram and stream sockets
  *   L   stream listener bound to DIR/l.sock (DIR: OUTFILE's directory;
- *       mode 0750 from the umask), O_NONBLOCK: one connection accepted
+ *       mode 0750 from the umask), O_NONBLOCK, SO_REUSEADDR: one connection accepted
  *       (a_s, from client a_c: "req" queued for a_s, "resp" for a_c), two
  *       queued and not accepted (from k1, then k2): after "go" accept()
  *       returns k1's, then k2's, then EAGAIN; names as getsockname and
@@ -242,6 +242,7 @@ static void setup_listeners(void)
 	unlink(lname.sun_path); /* as servers do: a file left by an earlier run */
 	um = umask(027);
 	L = listener(SOCK_STREAM, &lname, lname_len);
+	set(L, SO_REUSEADDR, 1); /* as redis does on its unix listener */
 	umask(um);
 	fcntl(L, F_SETFL, O_NONBLOCK);
 	a_c = connect_to(SOCK_STREAM, &lname, lname_len);
@@ -367,6 +368,7 @@ static void check_listeners(void)
 	CHECK(stat(lname.sun_path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0750,
 	      "L: %s is not a socket of mode 0750", lname.sun_path);
 	CHECK(named(L, false, &lname, lname_len), "L: getsockname differs");
+	CHECK(opt(L, SO_REUSEADDR) == 1, "L: SO_REUSEADDR lost");
 	CHECK(named(a_s, false, &lname, lname_len), "a_s: getsockname differs");
 	CHECK(named(a_c, true, &lname, lname_len), "a_c: getpeername differs");
 	CHECK(take(a_s, buf, sizeof(buf), 0) == 3 && !strcmp(buf, "req"), "a_s: queue '%s'", buf);
