@@ -423,9 +423,13 @@ static bool path_in_use(const char *path)
 /*
  * What restore may do at a socket's path (NOTES "What restore may touch
  * on the host"): the directory must exist (resolved without symlinks);
- * the name must be absent, or be the dump's own socket file left behind
- * (a socket, the recorded device and inode, no socket of ours bound to
- * it), which is removed.  *dirfd gets the directory.  0 or -errno.
+ * the name must be absent, or be a dead socket file of the recorded
+ * owner: a socket, with the recorded device and inode (the dump's own
+ * file left behind) or the recorded uid and gid (one an earlier, failed
+ * restore made), that no socket of our namespace is bound to.  It is
+ * removed as that owner (the kernel checks the owner may), as a server
+ * removes its stale socket before binding.  *dirfd gets the directory.
+ * 0 or -errno (logged).
  */
 static int path_prepare(const struct rst_file *f, const char *path, int *dirfd)
 {
@@ -435,6 +439,7 @@ static int path_prepare(const struct rst_file *f, const char *path, int *dirfd)
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	const char *base = strrchr(path, '/') + 1;
 	struct stat st;
+	int ret;
 
 	snprintf(dir, sizeof(dir), "%.*s", (int)(base - path), path);
 	*dirfd = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
@@ -448,18 +453,26 @@ static int path_prepare(const struct rst_file *f, const char *path, int *dirfd)
 		pr_perror("unix socket (file id %u): %s", f->fe->id, path);
 		return -errno;
 	}
-	if (!S_ISSOCK(st.st_mode) || st.st_dev != e->name_dev || st.st_ino != e->name_ino ||
+	if (!S_ISSOCK(st.st_mode) ||
+	    ((st.st_dev != e->name_dev || st.st_ino != e->name_ino) &&
+	     (st.st_uid != e->name_uid || st.st_gid != e->name_gid)) ||
 	    path_in_use(path)) {
-		pr_err("unix socket (file id %u): %s exists and is not the image's own socket file "
-		       "left behind: not binding there\n",
+		pr_err("unix socket (file id %u): %s exists and is not a dead socket file of its "
+		       "owner: not binding there\n",
 		       f->fe->id, path);
 		return -EEXIST;
 	}
-	if (unlinkat(*dirfd, base, 0)) {
-		pr_perror("unix socket (file id %u): cannot remove its old %s", f->fe->id, path);
-		return -errno;
+	setfsgid(e->name_gid);
+	setfsuid(e->name_uid);
+	ret = unlinkat(*dirfd, base, 0) ? -errno : 0;
+	setfsuid(geteuid());
+	setfsgid(getegid());
+	if (ret) {
+		errno = -ret;
+		pr_perror("unix socket (file id %u): cannot remove its old %s as uid %u", f->fe->id,
+			  path, e->name_uid);
 	}
-	return 0;
+	return ret;
 }
 
 /*

@@ -91,4 +91,25 @@ go_and_check
 vx_wait_gone "$PID" 10 || fail "unixsk $PID did not exit after its check"
 rm -f "$OUT"
 
+# What restore may do at a socket path: a regular file there is refused
+# (and left alone); a dead socket file of the recorded owner (here one a
+# failed restore could have left: another inode) is replaced.
+start_prog unixsk
+vx_track_tree "$PID"
+dump "$PID" "$T/img.path"
+vx_wait_gone "$PID" 10 || fail "unixsk $PID still there after the dump"
+rm -f "$T/l.sock"
+echo keep >"$T/l.sock"
+expect_refused_by "a regular file at the listener's path" \
+	"l.sock exists and is not a dead socket file of its owner" "$VXRESTORE" "$T/img.path"
+[ "$(cat "$T/l.sock")" = keep ] || fail "the regular file at the listener's path was changed"
+rm -f "$T/l.sock"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/l.sock" ||
+	fail "cannot make a dead socket file"
+restore_bg "$T/img.path"
+go_and_check
+wait_restore_exit 0
+vx_wait_gone "$PID" 10 || fail "unixsk $PID did not exit after its check"
+rm -f "$OUT"
+
 tree_cr_cycle unixsk
