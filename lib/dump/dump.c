@@ -155,6 +155,7 @@ static int (*const image_collectors[])(struct dump_op *op) = {
 	collect_sysv_shm,
 	locks_check,
 	epoll_resolve,
+	unixsk_check_peers,
 };
 
 /* Everything read from live t while frozen, injection windows included. */
@@ -252,7 +253,7 @@ static int write_process(struct dump_op *op, struct dump_task *t)
  * has a filter), then per live process CREDS, SIGNALS, COREs and MM, all
  * FILEs, the FDTABLEs (each table once: the process's unless its parent's
  * is shared, then the threads' own ones), the LOCKs, FILE_DATA,
- * PIPE_DATA, SYSV_SHM, the pages grouped by process; the trailer last.
+ * PIPE_DATA, SK_QUEUE, SYSV_SHM, the pages grouped by process; the trailer last.
  */
 static const struct {
 	int (*image)(struct dump_op *op);
@@ -263,8 +264,9 @@ static const struct {
 	{ write_seccomp, NULL, false },	  { NULL, write_process, LIVE },
 	{ write_files, NULL, false },	  { NULL, write_fdtables, LIVE },
 	{ write_locks, NULL, false },	  { write_file_data, NULL, false },
-	{ write_pipe_data, NULL, false }, { write_sysv_shm, NULL, false },
-	{ write_cgroup, NULL, false },	  { NULL, dump_pages, LIVE },
+	{ write_pipe_data, NULL, false }, { write_unixsk_queues, NULL, false },
+	{ write_sysv_shm, NULL, false },  { write_cgroup, NULL, false },
+	{ NULL, dump_pages, LIVE },
 };
 
 /* Every record before the trailer, by the writers table.  0 or -errno. */

@@ -205,6 +205,8 @@ struct dump_file {
 	bool pipe_read, pipe_write; /* pipe ends held (this description) */
 	uint8_t *pipe_data;	    /* bytes buffered, peeked (first end of a pipe) */
 	size_t pipe_data_len;
+	uint8_t *skq; /* unix socket: its queue, messages as [u32 len][bytes] */
+	size_t skq_len;
 	void *sub;		 /* its kind's sub-message of e, malloc'ed, or NULL */
 	struct dump_extent *ext; /* deleted, holds the data: its extents */
 	size_t n_ext;
@@ -471,6 +473,10 @@ void cgroup_free(struct dump_op *op);
 /* pipes.c */
 void pipes_mark_external(struct dump_files *f);
 int write_pipe_data(struct dump_op *op);
+
+/* unixsk.c: peers checked once every fd is collected; SK_QUEUE records */
+int unixsk_check_peers(struct dump_op *op);
+int write_unixsk_queues(struct dump_op *op);
 
 /*
  * fd kinds (fd-kinds.c holds the table, one row per kind; each kind lives

@@ -15,6 +15,7 @@
 	K(nsfile)        \
 	K(procfile)      \
 	K(opath)         \
+	K(unixsk)        \
 	K(socket)        \
 	K(eventfd)       \
 	K(signalfd)      \

@@ -668,6 +668,7 @@ void free_files(struct dump_files *f)
 	for (i = 0; i < f->n; i++) {
 		free(f->v[i].path);
 		free(f->v[i].pipe_data);
+		free(f->v[i].skq);
 		free(f->v[i].sub);
 		free(f->v[i].ext);
 		free(f->v[i].dev_path);

@@ -42,6 +42,7 @@ static const struct img_rec_desc rec_table[] = {
 	PB(IMG_REC_LOCK, "LOCK", lock_entry__descriptor),
 	PBO(IMG_REC_SIGNATURE, "SIGNATURE", sig_entry__descriptor),
 	PB(IMG_REC_CGROUP, "CGROUP", cgroup_entry__descriptor),
+	RAW(IMG_REC_SK_QUEUE, "SK_QUEUE", struct img_data_prefix),
 };
 
 _Static_assert(sizeof(struct img_pages_prefix) == 16, "pages prefix is 16 bytes");

@@ -225,6 +225,24 @@ int proc_cgroup_mount(const char *controllers, char *mnt, size_t mlen, char *roo
 int proc_cgroup_dir(const char *mnt, const char *root, const char *path, char *out, size_t len);
 
 /* Readers.  pid 0 means "self".  proc_read_file() NUL-terminates *out. */
+/* sock-diag.c: one AF_UNIX socket as unix_diag shows it (sock_diag) */
+struct proc_unix_diag {
+	uint32_t ino;
+	uint8_t type, state, shutdown; /* SOCK_*, TCP_* state, RCV|SEND_SHUTDOWN */
+	bool has_name;		       /* bound: name[0 .. name_len) is sun_path */
+	char name[108];
+	size_t name_len;
+	bool has_vfs; /* bound to a path: the socket file's inode and device */
+	uint32_t vfs_ino, vfs_dev;
+	uint32_t peer;		 /* the peer's inode, 0 if none */
+	uint32_t rqueue, wqueue; /* bytes queued; a listener: backlog used and max */
+	uint32_t *icons;	 /* a listener: inodes of unaccepted connections */
+	size_t n_icons;
+	bool has_uid;
+	uint32_t uid;
+};
+int proc_unix_diag(uint32_t ino, struct proc_unix_diag *out);
+
 int proc_read_file(pid_t pid, const char *name, char **out, size_t *len);
 /* The first cgroup2 mount point in /proc/self/mountinfo: 0, or -ENOENT. */
 int proc_cgroup2_mount(char *out, size_t len);

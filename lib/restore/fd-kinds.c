@@ -31,6 +31,7 @@
 	K(signalfd)     \
 	K(timerfd)      \
 	K(pidfd)        \
+	K(unixsk)       \
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;

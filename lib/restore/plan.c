@@ -167,6 +167,11 @@ static int add_pdata(struct rst_image *img, const struct img_record *rec)
 	return add_chunk(&img->pdata, &img->nr_pdata, rec);
 }
 
+static int add_skq(struct rst_image *img, const struct img_record *rec)
+{
+	return add_chunk(&img->skq, &img->nr_skq, rec);
+}
+
 /* A page record ends the plan: the pages stream into the processes. */
 static int end_plan(struct rst_image *img, const struct img_record *rec)
 {
@@ -181,6 +186,7 @@ static const struct {
 	{ IMG_REC_CONTEXT, add_context }, { IMG_REC_FILE, add_file },
 	{ IMG_REC_FILE_DATA, add_fdata }, { IMG_REC_PIPE_DATA, add_pdata },
 	{ IMG_REC_PAGES, end_plan },	  { IMG_REC_SHMEM_PAGES, end_plan },
+	{ IMG_REC_SK_QUEUE, add_skq },
 };
 
 /*
@@ -217,12 +223,15 @@ int plan_record_parts(struct rst_image *img, const struct img_record *hdr, const
 	uint8_t *buf;
 	int ret;
 
-	if (hdr->type == IMG_REC_FILE_DATA || hdr->type == IMG_REC_PIPE_DATA) {
+	if (hdr->type == IMG_REC_FILE_DATA || hdr->type == IMG_REC_PIPE_DATA ||
+	    hdr->type == IMG_REC_SK_QUEUE) {
 		if (plen != sizeof(struct img_data_prefix)) {
 			pr_err("image: data record %llu has a bad prefix\n",
 			       (unsigned long long)hdr->index);
 			return -EBADMSG;
 		}
+		if (hdr->type == IMG_REC_SK_QUEUE)
+			return put_chunk(&img->skq, &img->nr_skq, prefix, NULL, dlen);
 		return put_chunk(hdr->type == IMG_REC_FILE_DATA ? &img->fdata : &img->pdata,
 				 hdr->type == IMG_REC_FILE_DATA ? &img->nr_fdata : &img->nr_pdata,
 				 prefix, NULL, dlen);
@@ -604,6 +613,7 @@ void plan_free(struct rst_image *img)
 	free(img->files);
 	free_chunks(img->fdata, img->nr_fdata);
 	free_chunks(img->pdata, img->nr_pdata);
+	free_chunks(img->skq, img->nr_skq);
 	if (img->stream.rd)
 		img_reader_free(img->stream.rd);
 }

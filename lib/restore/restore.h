@@ -225,6 +225,8 @@ struct rst_image {
 	size_t nr_fdata;
 	struct rst_chunk *pdata; /* pipe contents */
 	size_t nr_pdata;
+	struct rst_chunk *skq; /* unix socket queues (SK_QUEUE), in image order */
+	size_t nr_skq;
 	struct rst_shmem *shm; /* shared memory objects (shmem.c) */
 	size_t nr_shm;
 

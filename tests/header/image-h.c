@@ -47,6 +47,7 @@ _Static_assert(IMG_REC_SECCOMP == 15, "SECCOMP");
 _Static_assert(IMG_REC_LOCK == 16, "LOCK");
 _Static_assert(IMG_REC_SIGNATURE == 17, "SIGNATURE");
 _Static_assert(IMG_REC_CGROUP == 19, "CGROUP");
+_Static_assert(IMG_REC_SK_QUEUE == 20, "SK_QUEUE");
 
 /* compression */
 _Static_assert(IMG_FRAME_BYTES == 4194304, "frame size");

@@ -341,7 +341,7 @@ static void test_record_table(void)
 	unsigned n, i;
 
 	t = img_rec_table(&n);
-	CU_ASSERT_EQUAL(n, 19);
+	CU_ASSERT_EQUAL(n, 20);
 	for (i = 0; i < n; i++) {
 		if (!t[i].type) {	/* a number taken by another branch */
 			CU_ASSERT_PTR_NULL(img_rec_lookup(i + 1));
@@ -364,6 +364,8 @@ static void test_record_table(void)
 	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_LOCK), "LOCK");
 	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_CGROUP), "CGROUP");
 	CU_ASSERT_PTR_EQUAL(img_rec_lookup(IMG_REC_CGROUP)->pb, &cgroup_entry__descriptor);
+	CU_ASSERT_STRING_EQUAL(img_rec_name(IMG_REC_SK_QUEUE), "SK_QUEUE");
+	CU_ASSERT_EQUAL(img_rec_lookup(IMG_REC_SK_QUEUE)->prefix_len, 16);
 }
 
 static void test_crc_vectors(void)
@@ -739,7 +741,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 16 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 17 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);

@@ -97,6 +97,8 @@ enum img_rec_type {
 	IMG_REC_SIGNATURE = 17,	  /* sig_entry: optional (IMG_RF_OPTIONAL) */
 	IMG_REC_CGROUP = 19,	  /* cgroup_entry: one, if some thread is not in
 					 * the root's cgroup (18: another branch's) */
+	IMG_REC_SK_QUEUE = 20,	  /* raw: struct img_data_prefix (id = file id of
+					 * an AF_UNIX socket) + bytes it has queued */
 };
 
 /* ---- Compression (img_header.compression = COMP_ZSTD) ---- */
@@ -130,7 +132,10 @@ struct img_pages_prefix {
 #define IMG_PAGES_ZERO 0x1
 
 /* FILE_DATA (id = file_entry.id of a deleted file) and PIPE_DATA (id =
- * file_entry.pipe_id): bytes of object id starting at offset. */
+ * file_entry.pipe_id): bytes of object id starting at offset.  SK_QUEUE
+ * (id = file_entry.id of a FILE_UNIXSK socket): bytes of its receive
+ * queue starting at offset, records of a socket in order; for a datagram
+ * or seqpacket socket each record is one whole message. */
 struct img_data_prefix {
 	__le32 id;     /* file id or pipe id */
 	__le32 flags;  /* 0: none defined */

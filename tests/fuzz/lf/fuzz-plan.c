@@ -83,10 +83,13 @@ static void plan_ok(const struct rst_image *img)
 /* Data records carry their prefix apart, as dump writes them. */
 static size_t prefix_len(const struct img_record *rec)
 {
-	if (rec->type != IMG_REC_FILE_DATA && rec->type != IMG_REC_PIPE_DATA)
+	const struct img_rec_desc *d = img_rec_lookup(rec->type);
+
+	/* a raw record with a prefix (FILE_DATA, PIPE_DATA, SK_QUEUE ...),
+	 * handed over in two parts as the writer does */
+	if (!d || !d->prefix_len)
 		return 0;
-	return rec->length < sizeof(struct img_data_prefix) ? rec->length :
-	       sizeof(struct img_data_prefix);
+	return rec->length < d->prefix_len ? rec->length : d->prefix_len;
 }
 
 /*

@@ -77,6 +77,7 @@ seed pidfd pidfd
 seed epoll epoll
 mkdir -p "$T/inotify" && seed inotify inotify "$T/inotify"
 mkdir -p "$T/fanotify" && seed fanotify fanotify "$T/fanotify" user
+seed unixsk unixsk
 seed opath opath
 seed procfiles procfiles
 seed fown fown
