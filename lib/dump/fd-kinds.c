@@ -15,6 +15,7 @@
 	K(nsfile)        \
 	K(procfile)      \
 	K(opath)         \
+	K(netlinksk)     \
 	K(socket)        \
 	K(eventfd)       \
 	K(anon)          \

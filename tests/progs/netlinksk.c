@@ -1,0 +1,259 @@
+/*
+ * netlinksk: netlink sockets restored with protocol, port id, groups,
+ * options and peer, and still talking to the kernel.
+ *
+ *   rt    NETLINK_ROUTE, SOCK_RAW, O_NONBLOCK, autobound by bind() with
+ *         RTMGRP_LINK | RTMGRP_IPV4_IFADDR, also group 33 (above the
+ *         32-bit mask: NETLINK_ADD_MEMBERSHIP only); NETLINK_EXT_ACK,
+ *         GET_STRICT_CHK, NO_ENOBUFS, CAP_ACK, PKTINFO on; SO_RCVBUF set
+ *   ue    NETLINK_KOBJECT_UEVENT, SOCK_DGRAM, made under fsuid/fsgid
+ *         1234/4321 (its inode's owner), bound to a port id of our
+ *         choosing with group 1, connected to the kernel (port 0)
+ *   idle  NETLINK_ROUTE, never bound: port id 0 after restore too
+ *
+ * Until "go" the program keeps reading what arrives on rt and ue (link
+ * and uevent notifications of the host), so the dump finds their queues
+ * empty.  After "go" it checks each socket's state as the kernel reports
+ * it, then sends RTM_GETLINK on rt and reads the answer: "lo" listed.
+ *
+ * "netlinksk OUT queued": also holds q, a NETLINK_ROUTE socket with an
+ * unread RTM_GETLINK answer: the dump must refuse it.
+ */
+#include <poll.h>
+#include <sys/fsuid.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include "prog.h"
+
+#define UE_PORT_OFF 0x5a000000U
+#define RT_RCVBUF 150000 /* SO_RCVBUF: the kernel doubles it */
+#define UE_UID 1234
+#define UE_GID 4321
+
+static int rt, ue, idle;
+static uint32_t rt_port, ue_port;
+
+static int nl_socket(int type, int proto)
+{
+	int fd = socket(AF_NETLINK, type | SOCK_CLOEXEC, proto);
+
+	if (fd < 0)
+		prog_fail("socket(AF_NETLINK, %d): %s", proto, strerror(errno));
+	return fd;
+}
+
+static void set_opt(int fd, int level, int name, int v)
+{
+	if (setsockopt(fd, level, name, &v, sizeof(v)))
+		prog_fail("setsockopt %d/%d: %s", level, name, strerror(errno));
+}
+
+static int get_opt(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, level, name, &v, &len))
+		return -1;
+	return v;
+}
+
+static uint32_t port_of(int fd)
+{
+	struct sockaddr_nl sa = { 0 };
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len))
+		return 0xffffffff;
+	return sa.nl_pid;
+}
+
+/* The first two words of fd's NETLINK_LIST_MEMBERSHIPS (groups 1..64). */
+static uint64_t groups_of(int fd)
+{
+	uint32_t w[8] = { 0 };
+	socklen_t len = sizeof(w);
+
+	if (getsockopt(fd, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, w, &len))
+		return ~0ULL;
+	return w[0] | (uint64_t)w[1] << 32;
+}
+
+/* Sends an RTM_GETLINK dump request on fd, sequence seq. */
+static void send_getlink(int fd, uint32_t seq)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req),
+		       .nlmsg_type = RTM_GETLINK,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		       .nlmsg_seq = seq },
+		.i = { .ifi_family = AF_UNSPEC },
+	};
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) !=
+	    sizeof(req))
+		prog_fail("send RTM_GETLINK: %s", strerror(errno));
+}
+
+/* Is one RTM_NEWLINK message h about interface "lo"? */
+static int is_lo(const struct nlmsghdr *h)
+{
+	const struct ifinfomsg *i = NLMSG_DATA(h);
+	const struct rtattr *a = IFLA_RTA(i);
+	int len = IFLA_PAYLOAD(h);
+
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFLA_IFNAME && !strcmp(RTA_DATA(a), "lo"))
+			return 1;
+	return 0;
+}
+
+/*
+ * Reads the answer to RTM_GETLINK seq on fd (skipping notifications),
+ * within 10 s: 1 if "lo" was listed, 0 if not, -1 on error or timeout.
+ */
+static int read_getlink(int fd, uint32_t seq, uint32_t port)
+{
+	static char buf[65536] __attribute__((aligned(4)));
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct nlmsghdr *h;
+	int lo = 0, n;
+
+	for (;;) {
+		if (poll(&pfd, 1, 10000) != 1)
+			return -1;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		for (h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != seq || h->nlmsg_pid != port)
+				continue; /* a notification */
+			if (h->nlmsg_type == NLMSG_DONE)
+				return lo;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return -1;
+			if (h->nlmsg_type == RTM_NEWLINK)
+				lo |= is_lo(h);
+		}
+	}
+}
+
+/* Reads and drops whatever is queued on fd. */
+static void drain(int fd)
+{
+	char buf[8192];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+static void setup(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+
+	rt = nl_socket(SOCK_RAW | SOCK_NONBLOCK, NETLINK_ROUTE);
+	set_opt(rt, SOL_SOCKET, SO_RCVBUF, RT_RCVBUF);
+	set_opt(rt, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+	set_opt(rt, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
+	set_opt(rt, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
+	set_opt(rt, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+	set_opt(rt, SOL_NETLINK, NETLINK_PKTINFO, 1);
+	sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR;
+	if (bind(rt, (struct sockaddr *)&sa, sizeof(sa)))
+		prog_fail("bind rt: %s", strerror(errno));
+	set_opt(rt, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, 33);
+	rt_port = port_of(rt);
+
+	setfsgid(UE_GID); /* its inode is owned by our fs ids */
+	setfsuid(UE_UID);
+	ue = nl_socket(SOCK_DGRAM, NETLINK_KOBJECT_UEVENT);
+	setfsuid(0);
+	setfsgid(0);
+	sa.nl_pid = ue_port = UE_PORT_OFF + (uint32_t)getpid();
+	sa.nl_groups = 1;
+	if (bind(ue, (struct sockaddr *)&sa, sizeof(sa)))
+		prog_fail("bind ue: %s", strerror(errno));
+	sa.nl_pid = 0;
+	sa.nl_groups = 0;
+	if (connect(ue, (struct sockaddr *)&sa, sizeof(sa)))
+		prog_fail("connect ue: %s", strerror(errno));
+
+	idle = nl_socket(SOCK_RAW, NETLINK_ROUTE);
+}
+
+/* Waits for "go", reading notifications as they come. */
+static void wait_go_draining(void)
+{
+	struct pollfd pfd[2] = { { .fd = rt, .events = POLLIN }, { .fd = ue, .events = POLLIN } };
+	sigset_t mask;
+
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	sigdelset(&mask, SIGUSR1);
+	while (!prog_go) {
+		if (ppoll(pfd, 2, NULL, &mask) > 0) {
+			drain(rt);
+			drain(ue);
+		}
+	}
+}
+
+static void check(void)
+{
+	uint64_t want = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | 1ULL << 32;
+	struct stat st = { 0 };
+	uint64_t g;
+	int r;
+
+	CHECK(port_of(rt) == rt_port, "rt: port id %u, was %u", port_of(rt), rt_port);
+	g = groups_of(rt);
+	CHECK(g == want, "rt: groups %#llx, expected %#llx", (unsigned long long)g,
+	      (unsigned long long)want);
+	CHECK(get_opt(rt, SOL_NETLINK, NETLINK_EXT_ACK) == 1, "rt: NETLINK_EXT_ACK lost");
+	CHECK(get_opt(rt, SOL_NETLINK, NETLINK_GET_STRICT_CHK) == 1, "rt: GET_STRICT_CHK lost");
+	CHECK(get_opt(rt, SOL_NETLINK, NETLINK_NO_ENOBUFS) == 1, "rt: NO_ENOBUFS lost");
+	CHECK(get_opt(rt, SOL_NETLINK, NETLINK_CAP_ACK) == 1, "rt: CAP_ACK lost");
+	CHECK(get_opt(rt, SOL_NETLINK, NETLINK_PKTINFO) == 1, "rt: PKTINFO lost");
+	CHECK(get_opt(rt, SOL_NETLINK, NETLINK_BROADCAST_ERROR) == 0, "rt: BROADCAST_ERROR set");
+	CHECK(get_opt(rt, SOL_SOCKET, SO_RCVBUF) == 2 * RT_RCVBUF, "rt: SO_RCVBUF %d",
+	      get_opt(rt, SOL_SOCKET, SO_RCVBUF));
+	CHECK(fcntl(rt, F_GETFL) & O_NONBLOCK, "rt: O_NONBLOCK lost");
+	CHECK(get_opt(rt, SOL_SOCKET, SO_PROTOCOL) == NETLINK_ROUTE, "rt: protocol changed");
+
+	CHECK(port_of(ue) == ue_port, "ue: port id %u, was %u", port_of(ue), ue_port);
+	CHECK(groups_of(ue) == 1, "ue: groups %#llx", (unsigned long long)groups_of(ue));
+	CHECK(get_opt(ue, SOL_SOCKET, SO_TYPE) == SOCK_DGRAM, "ue: not SOCK_DGRAM");
+	CHECK(get_opt(ue, SOL_SOCKET, SO_PROTOCOL) == NETLINK_KOBJECT_UEVENT,
+	      "ue: protocol changed");
+	CHECK(!(fcntl(ue, F_GETFL) & O_NONBLOCK), "ue: O_NONBLOCK set");
+	CHECK(!fstat(ue, &st) && st.st_uid == UE_UID && st.st_gid == UE_GID,
+	      "ue: inode owned by %u/%u, not %u/%u", (unsigned)st.st_uid, (unsigned)st.st_gid,
+	      UE_UID, UE_GID);
+
+	CHECK(port_of(idle) == 0, "idle: bound to %u", port_of(idle));
+	CHECK(groups_of(idle) == 0, "idle: in groups");
+
+	send_getlink(rt, 4242);
+	r = read_getlink(rt, 4242, rt_port);
+	CHECK(r == 1, "rt: RTM_GETLINK answer %s", r < 0 ? "missing or an error" : "lists no lo");
+}
+
+int main(int argc, char **argv)
+{
+	int q;
+
+	prog_init(argc, argv, "netlinksk");
+	setup();
+	if (argc > 2 && !strcmp(argv[2], "queued")) {
+		q = nl_socket(SOCK_RAW, NETLINK_ROUTE);
+		send_getlink(q, 1);
+	}
+	prog_ready();
+	wait_go_draining();
+	check();
+	prog_finish();
+}
