@@ -8,7 +8,8 @@
  *         GET_STRICT_CHK, NO_ENOBUFS, CAP_ACK, PKTINFO on; SO_RCVBUF set
  *   ue    NETLINK_KOBJECT_UEVENT, SOCK_DGRAM, made under fsuid/fsgid
  *         1234/4321 (its inode's owner), bound to a port id of our
- *         choosing with group 1, connected to the kernel (port 0)
+ *         choosing with group 1, NETLINK_BROADCAST_ERROR and
+ *         LISTEN_ALL_NSID on, connected to the kernel (port 0)
  *   idle  NETLINK_ROUTE, never bound: port id 0 after restore too
  *
  * Until "go" the program keeps reading what arrives on rt and ue (link
@@ -178,6 +179,8 @@ static void setup(void)
 	sa.nl_groups = 1;
 	if (bind(ue, (struct sockaddr *)&sa, sizeof(sa)))
 		prog_fail("bind ue: %s", strerror(errno));
+	set_opt(ue, SOL_NETLINK, NETLINK_BROADCAST_ERROR, 1);
+	set_opt(ue, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1);
 	sa.nl_pid = 0;
 	sa.nl_groups = 0;
 	if (connect(ue, (struct sockaddr *)&sa, sizeof(sa)))
@@ -230,6 +233,9 @@ static void check(void)
 	CHECK(get_opt(ue, SOL_SOCKET, SO_PROTOCOL) == NETLINK_KOBJECT_UEVENT,
 	      "ue: protocol changed");
 	CHECK(!(fcntl(ue, F_GETFL) & O_NONBLOCK), "ue: O_NONBLOCK set");
+	CHECK(get_opt(ue, SOL_NETLINK, NETLINK_BROADCAST_ERROR) == 1, "ue: BROADCAST_ERROR lost");
+	CHECK(get_opt(ue, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID) == 1, "ue: LISTEN_ALL_NSID lost");
+	CHECK(get_opt(ue, SOL_NETLINK, NETLINK_EXT_ACK) == 0, "ue: EXT_ACK set");
 	CHECK(!fstat(ue, &st) && st.st_uid == UE_UID && st.st_gid == UE_GID,
 	      "ue: inode owned by %u/%u, not %u/%u", (unsigned)st.st_uid, (unsigned)st.st_gid,
 	      UE_UID, UE_GID);

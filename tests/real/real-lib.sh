@@ -15,16 +15,38 @@ real_now() { date +%s%N; }
 real_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 real_mb() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 1e6 }'; }
 
+# real_sock_kind INODE: which /proc/net table lists socket INODE (unix,
+# netlink, tcp, tcp6, udp, udp6, raw, packet), "?" if none.
+real_sock_kind()
+{
+	local t
+	for t in unix netlink tcp tcp6 udp udp6 raw raw6 packet; do
+		awk -v i="$1" -v t="$t" '
+			t == "unix" && $7 == i { f = 1 } t == "netlink" && $9 == i { f = 1 }
+			t == "packet" && $9 == i { f = 1 }
+			t != "unix" && t != "netlink" && t != "packet" && $10 == i { f = 1 }
+			END { exit !f }' /proc/net/"$t" 2>/dev/null && { echo "$t"; return; }
+	done
+	echo "?"
+}
+
 # real_fds PID...: every fd of every process of PID's tree, as ls -l shows
-# it, with the fdinfo lines that tell the kind (logged for NOTES).
+# it, sockets with their family, anonymous inodes with their fdinfo keys
+# (logged for NOTES).
 real_fds()
 {
-	local p f
+	local p f l extra
 	for p in $(for r in "$@"; do vx_tree_pids "$r"; done); do
 		log "fds of $p ($(cat /proc/"$p"/comm 2>/dev/null)):"
 		for f in /proc/"$p"/fd/*; do
 			[ -e "$f" ] || [ -L "$f" ] || continue
-			log "  ${f##*/} -> $(readlink "$f" 2>/dev/null)"
+			l=$(readlink "$f" 2>/dev/null) extra=""
+			case $l in
+			socket:\[*) extra=" ($(real_sock_kind "${l//[!0-9]/}"))" ;;
+			anon_inode:*) extra=" (fdinfo: $(awk -F: 'NR > 3 { printf "%s ", $1 }' \
+				/proc/"$p"/fdinfo/"${f##*/}" 2>/dev/null | cut -c1-60))" ;;
+			esac
+			log "  ${f##*/} -> $l$extra"
 		done
 	done
 }

@@ -31,6 +31,5 @@ vx_wait_line "$T/one.done" alive-one 20 || fail "the shell of session one does n
 vx_wait_line "$T/two.done" alive-two 20 || fail "the shell of session two does not run"
 tm kill-server
 vx_wait_gone "$PID" 10 || fail "tmux server $PID did not exit on kill-server"
-kill "$RPID" 2>/dev/null
-real_criu "$PID"
+wait_restore_exit 0
 pass "a new client sees both sessions, both shells run"
