@@ -3,7 +3,10 @@
  * socket is made of, read from the dumper's pidfd_getfd copy without
  * sending or receiving anything on it: SO_PROTOCOL, SO_TYPE, the bound
  * port id (getsockname), every multicast group (NETLINK_LIST_MEMBERSHIPS,
- * also those above 32), the NETLINK_* options, SO_RCVBUF/SO_SNDBUF, and
+ * also those above 32), the NETLINK_* options, SO_RCVBUF/SO_SNDBUF, the
+ * SOL_SOCKET options that matter (SO_PASSCRED, SO_PASSSEC, timeouts,
+ * priority, mark, SO_RCVLOWAT), the classic BPF filter (SO_GET_FILTER,
+ * as libudev's monitors attach one) and its lock, and
  * from sock_diag (NETLINK_SOCK_DIAG, matched by inode) the connected state
  * with its peer, the bytes queued for reading and whether a dump
  * (NLM_F_DUMP) is still running on it.
@@ -12,7 +15,8 @@
  * notifications that cannot be replayed), a dump in progress (its
  * remaining answers would never come), a socket of another network
  * namespace than vxdump's (the sock_diag query and the restore both work
- * in that one), a protocol this build does not know.
+ * in that one), a protocol this build does not know, an eBPF filter (no
+ * call hands its program back), SO_TIMESTAMP(NS/ING) and SO_RXQ_OVFL.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +26,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/netlink_diag.h>
 #include <linux/sock_diag.h>
@@ -201,6 +207,95 @@ static int read_options(int fd, NetlinkskEntry *e)
 	return 0;
 }
 
+/* A struct timeval option in microseconds, into *us.  0 or -errno. */
+static int sockopt_us(int fd, int name, uint64_t *us)
+{
+	struct timeval tv = { 0 };
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, name, &tv, &len))
+		return -errno;
+	if (tv.tv_sec < 0 || tv.tv_usec < 0)
+		return -EINVAL;
+	*us = (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+	return 0;
+}
+
+/*
+ * SOL_SOCKET options that change what the program sees (credentials and
+ * security labels passed, timeouts, priority, mark, low-water mark, the
+ * filter's lock), and those refused when on.  0 or -errno (logged; a
+ * refusal -EOPNOTSUPP).
+ */
+static int read_sockopts(const struct fd_probe *p, int fd, NetlinkskEntry *e)
+{
+	static const struct {
+		int name;
+		const char *what;
+	} refused[] = { { SO_TIMESTAMP_OLD, "SO_TIMESTAMP" },
+			{ SO_TIMESTAMPNS_OLD, "SO_TIMESTAMPNS" },
+			{ SO_TIMESTAMPING_OLD, "SO_TIMESTAMPING" },
+			{ SO_RXQ_OVFL, "SO_RXQ_OVFL" } };
+	int cred, sec, prio, mark, lowat, lock, v, ret;
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (!sockopt_int(fd, SOL_SOCKET, refused[i].name, &v) && v) {
+			pr_err("pid %d fd %d: netlink socket: %s is on: not supported\n", p->pid,
+			       p->fd, refused[i].what);
+			return -EOPNOTSUPP;
+		}
+	}
+	ret = sockopt_int(fd, SOL_SOCKET, SO_PASSCRED, &cred)		 ?:
+		      sockopt_int(fd, SOL_SOCKET, SO_PASSSEC, &sec)	 ?:
+		      sockopt_int(fd, SOL_SOCKET, SO_PRIORITY, &prio)	 ?:
+		      sockopt_int(fd, SOL_SOCKET, SO_MARK, &mark)	 ?:
+		      sockopt_int(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat)	 ?:
+		      sockopt_int(fd, SOL_SOCKET, SO_LOCK_FILTER, &lock) ?:
+		      sockopt_us(fd, SO_RCVTIMEO, &e->rcvtimeo_us)	 ?:
+		      sockopt_us(fd, SO_SNDTIMEO, &e->sndtimeo_us);
+	if (ret || lowat <= 0) {
+		pr_err("pid %d fd %d: netlink socket: cannot read its socket options\n", p->pid,
+		       p->fd);
+		return ret ?: -EINVAL;
+	}
+	e->has_rcvtimeo_us = e->has_sndtimeo_us = 1;
+	PB_SET(e, passcred, !!cred);
+	PB_SET(e, passsec, !!sec);
+	PB_SET(e, priority, (uint32_t)prio);
+	PB_SET(e, mark, (uint32_t)mark);
+	PB_SET(e, rcvlowat, lowat);
+	PB_SET(e, filter_locked, !!lock);
+	return 0;
+}
+
+/*
+ * Number of instructions of fd's socket filter: 0 (none), n, or -errno
+ * (-EACCES: an eBPF program, which SO_GET_FILTER cannot hand back).
+ */
+static int filter_insns(int fd)
+{
+	socklen_t len = 0;
+
+	return getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, &len) ? -errno : (int)len;
+}
+
+/* The classic BPF filter of fd (n instructions) into e->filter.data.  0 or -errno. */
+static int read_filter(int fd, int n, NetlinkskEntry *e)
+{
+	socklen_t len = n;
+
+	if (!n)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, e->filter.data, &len))
+		return -errno;
+	if ((int)len != n)
+		return -EIO;
+	e->filter.len = (size_t)n * sizeof(struct sock_filter);
+	e->has_filter = 1;
+	return 0;
+}
+
 /* 0 if socket fd lives in vxdump's network namespace; -EXDEV if not. */
 static int same_netns(int fd)
 {
@@ -305,7 +400,7 @@ static int read_diag(const struct fd_probe *p, NetlinkskEntry *e)
 static int dump_netlinksk(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	NetlinkskEntry *e;
-	int fd = df->local_fd, ret;
+	int fd = df->local_fd, insns, ret;
 
 	df->e.kind = FILE_KIND__FILE_NETLINKSK;
 	ret = same_netns(fd);
@@ -315,16 +410,31 @@ static int dump_netlinksk(struct dump_op *op, struct fd_probe *p, struct dump_fi
 				       "cannot read its network namespace");
 		return ret == -EXDEV ? -EOPNOTSUPP : ret;
 	}
-	/* one block with room for every group: df->sub is freed by free() */
-	e = malloc(sizeof(*e) + NL_MAX_GROUP * sizeof(*e->groups));
+	insns = filter_insns(fd);
+	if (insns < 0 || insns > BPF_MAXINSNS) {
+		pr_err("pid %d fd %d: netlink socket: %s\n", p->pid, p->fd,
+		       insns == -EACCES ? "an eBPF socket filter is attached: not supported" :
+					  "cannot read its socket filter");
+		return insns == -EACCES ? -EOPNOTSUPP : -EIO;
+	}
+	/* one block with room for every group and the filter: df->sub is freed by free() */
+	e = malloc(sizeof(*e) + NL_MAX_GROUP * sizeof(*e->groups) +
+		   (size_t)insns * sizeof(struct sock_filter));
 	if (!e)
 		return -ENOMEM;
 	netlinksk_entry__init(e);
 	e->groups = (uint32_t *)(e + 1);
+	e->filter.data = (uint8_t *)(e->groups + NL_MAX_GROUP);
 	df->sub = e;
 	df->e.netlinksk = e;
 	ret = read_address(p, fd, e);
 	ret = ret ?: read_diag(p, e);
+	ret = ret ?: read_sockopts(p, fd, e);
+	if (!ret && read_filter(fd, insns, e)) {
+		pr_err("pid %d fd %d: netlink socket: cannot read its socket filter\n", p->pid,
+		       p->fd);
+		ret = -EIO;
+	}
 	if (!ret && read_options(fd, e)) {
 		pr_err("pid %d fd %d: netlink socket: cannot read its options\n", p->pid, p->fd);
 		ret = -EIO;

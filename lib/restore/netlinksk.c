@@ -1,7 +1,7 @@
 /*
  * Netlink sockets (fd kind "netlinksk"), in the root's C part: a new
- * AF_NETLINK socket of the recorded protocol and type, its buffer sizes
- * and NETLINK_* options set, bound to the recorded port id, every
+ * AF_NETLINK socket of the recorded protocol and type, its buffer sizes,
+ * NETLINK_* and SOL_SOCKET options and classic BPF filter set, bound to the recorded port id, every
  * recorded multicast group joined, connected to the recorded peer, then
  * the recorded O_NONBLOCK.  The socket is made in the root's network
  * namespace (the dump refuses one of another namespace).
@@ -29,6 +29,8 @@
 #include <unistd.h>
 #include <sys/fsuid.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 
 #include "log.h"
@@ -86,6 +88,27 @@ static int check_groups(const FileEntry *fe, const NetlinkskEntry *e)
 	return 0;
 }
 
+/* Its SOL_SOCKET options and filter in range.  0/-EBADMSG. */
+static int check_sockopts(const FileEntry *fe, const NetlinkskEntry *e)
+{
+	if (e->rcvtimeo_us >> 62 || e->sndtimeo_us >> 62 ||
+	    (e->has_rcvlowat && (!e->rcvlowat || e->rcvlowat > INT_MAX))) {
+		pr_err("image: netlink socket (file id %u): timeouts %llu/%llu us or "
+		       "SO_RCVLOWAT %u out of range\n",
+		       fe->id, (unsigned long long)e->rcvtimeo_us,
+		       (unsigned long long)e->sndtimeo_us, e->rcvlowat);
+		return -EBADMSG;
+	}
+	if (e->has_filter && (!e->filter.len || e->filter.len % sizeof(struct sock_filter) ||
+			      e->filter.len / sizeof(struct sock_filter) > BPF_MAXINSNS)) {
+		pr_err("image: netlink socket (file id %u): a socket filter of %zu bytes is not "
+		       "1-%d instructions\n",
+		       fe->id, e->filter.len, BPF_MAXINSNS);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 /* The image alone: the socket's own part is there and every field in range. */
 static int check_netlinksk(const struct rst_image *img, const struct rst_file *f)
 {
@@ -119,7 +142,7 @@ static int check_netlinksk(const struct rst_image *img, const struct rst_file *f
 		       e->uid, e->gid);
 		return -EBADMSG;
 	}
-	return check_groups(f->fe, e);
+	return check_groups(f->fe, e) ?: check_sockopts(f->fe, e);
 }
 
 /* Sets and reads back one int option; -EOPNOTSUPP (logged) if it differs. */
@@ -198,6 +221,60 @@ static int set_options(const FileEntry *fe, int sk)
 	return set_buffers(fe, sk);
 }
 
+/* A struct timeval option from microseconds, read back.  0 or -errno (logged). */
+static int set_us(const FileEntry *fe, int sk, int name, const char *what, uint64_t us)
+{
+	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 }, got = { 0 };
+	socklen_t len = sizeof(got);
+
+	if (!us)
+		return 0;
+	if (setsockopt(sk, SOL_SOCKET, name, &tv, sizeof(tv)) ||
+	    getsockopt(sk, SOL_SOCKET, name, &got, &len) || got.tv_sec != tv.tv_sec ||
+	    got.tv_usec != tv.tv_usec) {
+		pr_err("netlink socket (file id %u): cannot set %s to %llu us on this host\n",
+		       fe->id, what, (unsigned long long)us);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/*
+ * The SOL_SOCKET options that differ from a new socket's, and the
+ * classic BPF filter (checked by the kernel as it is attached), locked
+ * last.  0 or -errno (logged).
+ */
+static int set_sockopts(const FileEntry *fe, int sk)
+{
+	const NetlinkskEntry *e = fe->netlinksk;
+	struct sock_fprog prog = { .len = e->filter.len / sizeof(struct sock_filter),
+				   .filter = (struct sock_filter *)e->filter.data };
+	int ret = 0;
+
+	if (e->passcred)
+		ret = set_int(fe, sk, SOL_SOCKET, SO_PASSCRED, "SO_PASSCRED", 1, 1);
+	if (!ret && e->passsec)
+		ret = set_int(fe, sk, SOL_SOCKET, SO_PASSSEC, "SO_PASSSEC", 1, 1);
+	if (!ret && e->priority)
+		ret = set_int(fe, sk, SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", e->priority,
+			      e->priority);
+	if (!ret && e->mark)
+		ret = set_int(fe, sk, SOL_SOCKET, SO_MARK, "SO_MARK", e->mark, e->mark);
+	if (!ret && e->has_rcvlowat && e->rcvlowat != 1)
+		ret = set_int(fe, sk, SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT", e->rcvlowat,
+			      e->rcvlowat);
+	ret = ret ?: set_us(fe, sk, SO_RCVTIMEO, "SO_RCVTIMEO", e->rcvtimeo_us);
+	ret = ret ?: set_us(fe, sk, SO_SNDTIMEO, "SO_SNDTIMEO", e->sndtimeo_us);
+	if (!ret && prog.len && setsockopt(sk, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
+		pr_err("netlink socket (file id %u): the kernel refuses its socket filter: %s\n",
+		       fe->id, strerror(errno));
+		ret = -EOPNOTSUPP;
+	}
+	if (!ret && e->filter_locked)
+		ret = set_int(fe, sk, SOL_SOCKET, SO_LOCK_FILTER, "SO_LOCK_FILTER", 1, 1);
+	return ret;
+}
+
 /* Port id, groups and peer.  0 or -errno (logged). */
 static int set_address(const FileEntry *fe, int sk)
 {
@@ -257,6 +334,7 @@ static int make_socket(const struct rst_file *f)
 	setfsuid(old_uid);
 	setfsgid(old_gid);
 	ret = ret ?: set_options(f->fe, sk);
+	ret = ret ?: set_sockopts(f->fe, sk);
 	ret = ret ?: set_address(f->fe, sk);
 	if (ret && sk >= 0)
 		close(sk);

@@ -12,7 +12,7 @@
  * repeated messages and integers as NAME[J] (MM[0].vmas[3].kind=2,
  * CGROUP[0].members[0].dirs[1]=7).  VALUE is a number
  * (0x.. allowed; negative for signed fields), true/false, or text for
- * string fields.  Raw page records (PAGES, SHMEM_PAGES) take addr, mm_id
+ * string and bytes fields (a bytes field gets the text's bytes).  Raw page records (PAGES, SHMEM_PAGES) take addr, mm_id
  * and flags (their prefix), and fill=N (every data byte set to N).
  * Exit status: 0 written, 1 error (said on stderr), 2 usage.
  */
@@ -52,6 +52,10 @@ static int set_scalar(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, co
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_STRING:
 		*(char **)at = strdup(v);
+		return 0;
+	case PROTOBUF_C_TYPE_BYTES: /* the text's bytes, without its NUL */
+		((ProtobufCBinaryData *)at)->data = (uint8_t *)strdup(v);
+		((ProtobufCBinaryData *)at)->len = strlen(v);
 		return 0;
 	case PROTOBUF_C_TYPE_BOOL:
 		*(protobuf_c_boolean *)at = n != 0;

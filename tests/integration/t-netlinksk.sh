@@ -8,7 +8,8 @@
 # changes a link or an address.
 # A --leave-running dump first (the image shows the sockets; hostile edits
 # of it are refused in one line), then a dump and restore of the process;
-# last, a socket with an unread answer queued is refused at dump.
+# last, a socket with an unread answer queued, and one with SO_TIMESTAMP,
+# are refused at dump.
 . "$(dirname "$0")/lib.sh"
 require_cr
 start_prog netlinksk
@@ -52,6 +53,23 @@ expect_refused_by "a zero receive buffer" "netlink socket .*buffer sizes 0/" \
 "$EDIT" "$T/img.lr" "$T/peer.img" "FILE[$i].netlinksk.dst_group=40" || fail "edit-image failed"
 expect_refused_by "a peer group above 32" "netlink socket .*peer group 40" \
 	"$VXRESTORE" "$T/peer.img"
+"$EDIT" "$T/img.lr" "$T/tmo.img" "FILE[$i].netlinksk.rcvtimeo_us=0x4000000000000000" ||
+	fail "edit-image failed"
+expect_refused_by "a receive timeout of 2^62 us" "netlink socket .*timeouts .* out of range" \
+	"$VXRESTORE" "$T/tmo.img"
+j=$(file_index 'p.get("kind") == "FILE_NETLINKSK" and "filter" in p["netlinksk"]') ||
+	fail "no netlink socket with a filter in the image"
+"$EDIT" "$T/img.lr" "$T/flen.img" "FILE[$j].netlinksk.filter=abc" || fail "edit-image failed"
+expect_refused_by "a socket filter of 3 bytes" "netlink socket .*a socket filter of 3 bytes" \
+	"$VXRESTORE" "$T/flen.img"
+# 8 bytes: one instruction the kernel's checker refuses (code 0x4141);
+# restored in a new PID namespace beside the original, so the first
+# socket is given no port id (the original holds it) and the filter is
+# what stops the restore, before the socket is bound
+"$EDIT" "$T/img.lr" "$T/fbad.img" "FILE[$j].netlinksk.filter=AAAAAAAA" \
+	"FILE[$i].netlinksk.portid=0" || fail "edit-image failed"
+expect_refused_by "a socket filter the kernel refuses" "the kernel refuses its socket filter" \
+	"$VXRESTORE" --pidns "$T/fbad.img"
 "$EDIT" "$T/img.lr" "$T/uid.img" "FILE[$i].netlinksk.uid=0xffffffff" || fail "edit-image failed"
 expect_refused_by "an owner uid of -1" "netlink socket .*owner 4294967295/0 out of range" \
 	"$VXRESTORE" "$T/uid.img"
@@ -79,6 +97,12 @@ rm -f "$OUT"
 # replayed, so the dump refuses it and the program keeps running.
 start_prog netlinksk queued
 expect_dump_refused "an unread netlink answer" "netlink socket: [0-9]+ bytes of messages queued unread"
+kill -9 "$PID"
+vx_wait_gone "$PID" 10 || fail "netlinksk $PID did not die"
+vx_untrack "$PID"
+rm -f "$OUT"
+start_prog netlinksk stamp
+expect_dump_refused "SO_TIMESTAMP on a netlink socket" "netlink socket: SO_TIMESTAMP is on: not supported"
 kill -9 "$PID"
 vx_wait_gone "$PID" 10 || fail "netlinksk $PID did not die"
 vx_untrack "$PID"

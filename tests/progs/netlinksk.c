@@ -5,11 +5,13 @@
  *   rt    NETLINK_ROUTE, SOCK_RAW, O_NONBLOCK, autobound by bind() with
  *         RTMGRP_LINK | RTMGRP_IPV4_IFADDR, also group 33 (above the
  *         32-bit mask: NETLINK_ADD_MEMBERSHIP only); NETLINK_EXT_ACK,
- *         GET_STRICT_CHK, NO_ENOBUFS, CAP_ACK, PKTINFO on; SO_RCVBUF set
+ *         GET_STRICT_CHK, NO_ENOBUFS, CAP_ACK, PKTINFO on; SO_RCVBUF,
+ *         SO_PRIORITY 3, SO_MARK 7, SO_RCVTIMEO 2.5 s set
  *   ue    NETLINK_KOBJECT_UEVENT, SOCK_DGRAM, made under fsuid/fsgid
  *         1234/4321 (its inode's owner), bound to a port id of our
  *         choosing with group 1, NETLINK_BROADCAST_ERROR and
- *         LISTEN_ALL_NSID on, connected to the kernel (port 0)
+ *         LISTEN_ALL_NSID on, SO_PASSCRED and a classic BPF filter,
+ *         locked (as libudev's monitors do), connected to the kernel
  *   idle  NETLINK_ROUTE, never bound: port id 0 after restore too
  *
  * Until "go" the program keeps reading what arrives on rt and ue (link
@@ -19,10 +21,13 @@
  *
  * "netlinksk OUT queued": also holds q, a NETLINK_ROUTE socket with an
  * unread RTM_GETLINK answer: the dump must refuse it.
+ * "netlinksk OUT stamp": also holds q with SO_TIMESTAMP on: refused.
  */
 #include <poll.h>
 #include <sys/fsuid.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include "prog.h"
@@ -33,6 +38,11 @@
 #define UE_GID 4321
 
 static int rt, ue, idle;
+/* ue's classic BPF filter: accept the whole message (A = length; ret A) */
+static struct sock_filter ue_insns[] = { BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+					 BPF_STMT(BPF_RET | BPF_A, 0) };
+static const struct sock_fprog ue_prog = { 2, ue_insns };
+static const struct timeval rt_tmo = { 2, 500000 };
 static uint32_t rt_port, ue_port;
 
 static int nl_socket(int type, int proto)
@@ -164,6 +174,10 @@ static void setup(void)
 	set_opt(rt, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
 	set_opt(rt, SOL_NETLINK, NETLINK_CAP_ACK, 1);
 	set_opt(rt, SOL_NETLINK, NETLINK_PKTINFO, 1);
+	set_opt(rt, SOL_SOCKET, SO_PRIORITY, 3);
+	set_opt(rt, SOL_SOCKET, SO_MARK, 7);
+	if (setsockopt(rt, SOL_SOCKET, SO_RCVTIMEO, &rt_tmo, sizeof(rt_tmo)))
+		prog_fail("SO_RCVTIMEO: %s", strerror(errno));
 	sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR;
 	if (bind(rt, (struct sockaddr *)&sa, sizeof(sa)))
 		prog_fail("bind rt: %s", strerror(errno));
@@ -179,6 +193,10 @@ static void setup(void)
 	sa.nl_groups = 1;
 	if (bind(ue, (struct sockaddr *)&sa, sizeof(sa)))
 		prog_fail("bind ue: %s", strerror(errno));
+	set_opt(ue, SOL_SOCKET, SO_PASSCRED, 1);
+	if (setsockopt(ue, SOL_SOCKET, SO_ATTACH_FILTER, &ue_prog, sizeof(ue_prog)))
+		prog_fail("SO_ATTACH_FILTER: %s", strerror(errno));
+	set_opt(ue, SOL_SOCKET, SO_LOCK_FILTER, 1);
 	set_opt(ue, SOL_NETLINK, NETLINK_BROADCAST_ERROR, 1);
 	set_opt(ue, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1);
 	sa.nl_pid = 0;
@@ -209,6 +227,9 @@ static void check(void)
 {
 	uint64_t want = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | 1ULL << 32;
 	struct stat st = { 0 };
+	struct sock_filter got[4];
+	struct timeval tv = { 0 };
+	socklen_t len = sizeof(tv);
 	uint64_t g;
 	int r;
 
@@ -226,6 +247,15 @@ static void check(void)
 	      get_opt(rt, SOL_SOCKET, SO_RCVBUF));
 	CHECK(fcntl(rt, F_GETFL) & O_NONBLOCK, "rt: O_NONBLOCK lost");
 	CHECK(get_opt(rt, SOL_SOCKET, SO_PROTOCOL) == NETLINK_ROUTE, "rt: protocol changed");
+	CHECK(get_opt(rt, SOL_SOCKET, SO_PRIORITY) == 3, "rt: SO_PRIORITY lost");
+	CHECK(get_opt(rt, SOL_SOCKET, SO_MARK) == 7, "rt: SO_MARK lost");
+	CHECK(!getsockopt(rt, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) && tv.tv_sec == rt_tmo.tv_sec &&
+		      tv.tv_usec == rt_tmo.tv_usec,
+	      "rt: SO_RCVTIMEO %ld.%06ld", (long)tv.tv_sec, (long)tv.tv_usec);
+	CHECK(get_opt(rt, SOL_SOCKET, SO_PASSCRED) == 0, "rt: SO_PASSCRED set");
+	len = 0;
+	CHECK(!getsockopt(rt, SOL_SOCKET, SO_GET_FILTER, NULL, &len) && len == 0,
+	      "rt: a socket filter appeared");
 
 	CHECK(port_of(ue) == ue_port, "ue: port id %u, was %u", port_of(ue), ue_port);
 	CHECK(groups_of(ue) == 1, "ue: groups %#llx", (unsigned long long)groups_of(ue));
@@ -234,6 +264,12 @@ static void check(void)
 	      "ue: protocol changed");
 	CHECK(!(fcntl(ue, F_GETFL) & O_NONBLOCK), "ue: O_NONBLOCK set");
 	CHECK(get_opt(ue, SOL_NETLINK, NETLINK_BROADCAST_ERROR) == 1, "ue: BROADCAST_ERROR lost");
+	CHECK(get_opt(ue, SOL_SOCKET, SO_PASSCRED) == 1, "ue: SO_PASSCRED lost");
+	CHECK(get_opt(ue, SOL_SOCKET, SO_LOCK_FILTER) == 1, "ue: SO_LOCK_FILTER lost");
+	len = 4;
+	CHECK(!getsockopt(ue, SOL_SOCKET, SO_GET_FILTER, got, &len) && len == 2 &&
+		      !memcmp(got, ue_insns, sizeof(ue_insns)),
+	      "ue: socket filter of %u instructions, not ours", (unsigned)len);
 	CHECK(get_opt(ue, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID) == 1, "ue: LISTEN_ALL_NSID lost");
 	CHECK(get_opt(ue, SOL_NETLINK, NETLINK_EXT_ACK) == 0, "ue: EXT_ACK set");
 	CHECK(!fstat(ue, &st) && st.st_uid == UE_UID && st.st_gid == UE_GID,
@@ -257,6 +293,10 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "queued")) {
 		q = nl_socket(SOCK_RAW, NETLINK_ROUTE);
 		send_getlink(q, 1);
+	}
+	if (argc > 2 && !strcmp(argv[2], "stamp")) {
+		q = nl_socket(SOCK_RAW, NETLINK_ROUTE);
+		set_opt(q, SOL_SOCKET, SO_TIMESTAMP, 1);
 	}
 	prog_ready();
 	wait_go_draining();
