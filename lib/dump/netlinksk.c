@@ -100,7 +100,7 @@ static void diag_take(const struct nlmsghdr *h, uint32_t ino, struct nl_diag *d)
 /* Reads a whole sock_diag dump answer from sk, looking for ino.  0 or -errno. */
 static int diag_read(int sk, uint32_t ino, struct nl_diag *d)
 {
-	static char buf[32768] __attribute__((aligned(4)));
+	uint32_t buf[8192]; /* 32 KiB, aligned for the headers */
 	struct nlmsghdr *h;
 	ssize_t n;
 

@@ -52,7 +52,8 @@ real_fds()
 }
 
 # real_dump PID IMAGE [OPTS]: dump() with its time kept in REAL_DUMP_S;
-# on a refusal, every line vxdump printed is logged before the failure.
+# on a refusal, every line vxdump printed is logged, and CRIU's numbers
+# on the same tree printed (real_criu), before the failure.
 real_dump()
 {
 	local pid=$1 img=$2 t0 t1
@@ -62,6 +63,7 @@ real_dump()
 	t0=$(real_now)
 	if ! "$VXDUMP" "$@" -o "$img" "$pid" >"$T/dump.out" 2>"$T/dump.err"; then
 		while read -r l; do log "vxdump: $l"; done <"$T/dump.err"
+		real_criu "$pid"	# CRIU's numbers on the same tree, for comparison
 		fail "vxdump $pid refused or failed: $(head -n 1 "$T/dump.err")"
 	fi
 	t1=$(real_now)
@@ -98,7 +100,8 @@ real_restore()
 # real_criu PID: when $CRIU names a criu binary, dumps the (restored) tree
 # of PID with it and restores it detached, and prints CRIU's numbers line
 # (or why it failed: CRIU's result never fails the case).  Sets
-# REAL_CRIU_OK=1 when the tree runs again under CRIU.
+# REAL_CRIU_OK=1 when the tree runs again under CRIU.  The vxrestore that
+# waited for the tree ($RPID) ends with CRIU's dump: RPID is emptied.
 real_criu()
 {
 	local pid=$1 d=$T/criu t0 t1 t2
@@ -112,6 +115,11 @@ real_criu()
 		return 0
 	fi
 	t1=$(real_now)
+	if [ -n "${RPID:-}" ]; then	# the vxrestore that waited for it: done
+		wait "$RPID" 2>/dev/null
+		vx_untrack "$RPID"
+		RPID=""
+	fi
 	if ! "$CRIU" restore -d -D "$d" --shell-job --ext-unix-sk --tcp-established \
 		-o restore.log >/dev/null 2>&1; then
 		echo "# real $REAL_NAME criu: restore failed: $(grep -m 1 Error "$d/restore.log")"

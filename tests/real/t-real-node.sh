@@ -51,4 +51,7 @@ a=$(ask) || fail "no HTTP answer after the restore"
 case $a in n=[0-9]*) [ "${a#n=}" -ge "$c0" ] || fail "answer $a is older than the dump ($c0)" ;;
 *) fail "bad answer after restore: $a" ;; esac
 real_criu "$PID"
+if [ "$REAL_CRIU_OK" = 1 ]; then
+	a=$(ask) || fail "no HTTP answer after CRIU's restore"
+fi
 pass "answered $a after restore"

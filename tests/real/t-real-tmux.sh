@@ -29,7 +29,12 @@ for s in one two; do
 done
 vx_wait_line "$T/one.done" alive-one 20 || fail "the shell of session one does not run"
 vx_wait_line "$T/two.done" alive-two 20 || fail "the shell of session two does not run"
+real_criu "$PID"
+if [ "$REAL_CRIU_OK" = 1 ]; then
+	got=$(tm list-sessions -F '#{session_name}' | sort | tr '\n' ' ')
+	[ "$got" = "one two " ] || fail "after CRIU's restore a new client sees: '$got'"
+fi
 tm kill-server
 vx_wait_gone "$PID" 10 || fail "tmux server $PID did not exit on kill-server"
-wait_restore_exit 0
+[ -z "$RPID" ] || wait_restore_exit 0
 pass "a new client sees both sessions, both shells run"
