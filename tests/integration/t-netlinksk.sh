@@ -8,8 +8,9 @@
 # changes a link or an address.
 # A --leave-running dump first (the image shows the sockets; hostile edits
 # of it are refused in one line), then a dump and restore of the process;
-# last, a socket with an unread answer queued, and one with SO_TIMESTAMP,
-# are refused at dump.
+# last, a socket with an unread answer queued, one with SO_TIMESTAMP, one
+# with an eBPF filter and one made in another network namespace are
+# refused at dump.
 . "$(dirname "$0")/lib.sh"
 require_cr
 start_prog netlinksk
@@ -100,10 +101,17 @@ expect_dump_refused "an unread netlink answer" "netlink socket: [0-9]+ bytes of 
 kill -9 "$PID"
 vx_wait_gone "$PID" 10 || fail "netlinksk $PID did not die"
 vx_untrack "$PID"
-rm -f "$OUT"
-start_prog netlinksk stamp
-expect_dump_refused "SO_TIMESTAMP on a netlink socket" "netlink socket: SO_TIMESTAMP is on: not supported"
-kill -9 "$PID"
-vx_wait_gone "$PID" 10 || fail "netlinksk $PID did not die"
-vx_untrack "$PID"
+refused_with()	# ARG WHAT PATTERN: netlinksk ARG holds a socket vxdump refuses
+{
+	rm -f "$OUT"
+	start_prog netlinksk "$1"
+	expect_dump_refused "$2" "$3"
+	kill -9 "$PID"
+	vx_wait_gone "$PID" 10 || fail "netlinksk $PID did not die"
+	vx_untrack "$PID"
+}
+refused_with stamp "SO_TIMESTAMP on a netlink socket" "netlink socket: SO_TIMESTAMP is on: not supported"
+refused_with ebpf "an eBPF socket filter" "netlink socket: an eBPF socket filter is attached: not supported"
+refused_with netns "a socket of another network namespace" \
+	"netlink socket: of another network namespace than vxdump's: not supported"
 pass

@@ -22,11 +22,17 @@
  * "netlinksk OUT queued": also holds q, a NETLINK_ROUTE socket with an
  * unread RTM_GETLINK answer: the dump must refuse it.
  * "netlinksk OUT stamp": also holds q with SO_TIMESTAMP on: refused.
+ * "netlinksk OUT ebpf": also holds q with an eBPF socket filter: refused.
+ * "netlinksk OUT netns": also holds q, made in a network namespace of its
+ * own (unshare, then back to ours): refused.
  */
 #include <poll.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -284,6 +290,43 @@ static void check(void)
 	CHECK(r == 1, "rt: RTM_GETLINK answer %s", r < 0 ? "missing or an error" : "lists no lo");
 }
 
+/* A socket of protocol NETLINK_ROUTE with an eBPF filter (r0 = 0; exit). */
+static int ebpf_socket(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr a;
+	int q = nl_socket(SOCK_RAW, NETLINK_ROUTE), prog;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	a.insns = (uintptr_t)insns;
+	a.insn_cnt = 2;
+	a.license = (uintptr_t) "GPL";
+	prog = syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	if (prog < 0)
+		prog_fail("BPF_PROG_LOAD: %s", strerror(errno));
+	set_opt(q, SOL_SOCKET, SO_ATTACH_BPF, prog);
+	close(prog);
+	return q;
+}
+
+/* A NETLINK_ROUTE socket of a new network namespace, ours kept. */
+static int netns_socket(void)
+{
+	int ours = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), q;
+
+	if (ours < 0 || unshare(CLONE_NEWNET))
+		prog_fail("unshare(CLONE_NEWNET): %s", strerror(errno));
+	q = nl_socket(SOCK_RAW, NETLINK_ROUTE);
+	if (setns(ours, CLONE_NEWNET))
+		prog_fail("setns back: %s", strerror(errno));
+	close(ours);
+	return q;
+}
+
 int main(int argc, char **argv)
 {
 	int q;
@@ -294,6 +337,10 @@ int main(int argc, char **argv)
 		q = nl_socket(SOCK_RAW, NETLINK_ROUTE);
 		send_getlink(q, 1);
 	}
+	if (argc > 2 && !strcmp(argv[2], "ebpf"))
+		q = ebpf_socket();
+	if (argc > 2 && !strcmp(argv[2], "netns"))
+		q = netns_socket();
 	if (argc > 2 && !strcmp(argv[2], "stamp")) {
 		q = nl_socket(SOCK_RAW, NETLINK_ROUTE);
 		set_opt(q, SOL_SOCKET, SO_TIMESTAMP, 1);
