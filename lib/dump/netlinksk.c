@@ -6,17 +6,18 @@
  * also those above 32), the NETLINK_* options, SO_RCVBUF/SO_SNDBUF, the
  * SOL_SOCKET options that matter (SO_PASSCRED, SO_PASSSEC, timeouts,
  * priority, mark, SO_RCVLOWAT), the classic BPF filter (SO_GET_FILTER,
- * as libudev's monitors attach one) and its lock, and
- * from sock_diag (NETLINK_SOCK_DIAG, matched by inode) the connected state
- * with its peer, the bytes queued for reading and whether a dump
- * (NLM_F_DUMP) is still running on it.
+ * as libudev's monitors attach one) and its lock, and from sock_diag
+ * (NETLINK_SOCK_DIAG, matched by inode) the connected state with its
+ * peer, the bytes queued for reading and whether a dump (NLM_F_DUMP) is
+ * still running on it.
  *
  * Refused, one line each: queued messages (kernel answers and
  * notifications that cannot be replayed), a dump in progress (its
  * remaining answers would never come), a socket of another network
  * namespace than vxdump's (the sock_diag query and the restore both work
- * in that one), a protocol this build does not know, an eBPF filter (no
- * call hands its program back), SO_TIMESTAMP(NS/ING) and SO_RXQ_OVFL.
+ * in that one), an eBPF filter (no call hands its program back),
+ * SO_TIMESTAMP(NS/ING) and SO_RXQ_OVFL; a protocol restore does not know
+ * is refused by the vet (restore's check_image).
  */
 #include <errno.h>
 #include <fcntl.h>

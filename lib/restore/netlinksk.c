@@ -1,9 +1,9 @@
 /*
  * Netlink sockets (fd kind "netlinksk"), in the root's C part: a new
  * AF_NETLINK socket of the recorded protocol and type, its buffer sizes,
- * NETLINK_* and SOL_SOCKET options and classic BPF filter set, bound to the recorded port id, every
- * recorded multicast group joined, connected to the recorded peer, then
- * the recorded O_NONBLOCK.  The socket is made in the root's network
+ * NETLINK_* and SOL_SOCKET options and classic BPF filter set, bound to
+ * the recorded port id, every recorded multicast group joined, connected
+ * to the recorded peer, then the recorded O_NONBLOCK.  The socket is made in the root's network
  * namespace (the dump refuses one of another namespace).
  *
  * Port id: bound to exactly the recorded one.  If another socket of that
