@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the real-program tests (t-real-*.sh, issue 12), sourced
 # after tests/integration/lib.sh.  A test sources this file as
 # "$(dirname "$0")/../real/real-lib.sh", so it works from tests/real and,
