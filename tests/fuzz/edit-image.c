@@ -11,8 +11,8 @@
  * that type, FIELD a protobuf field name, descending into messages and
  * repeated messages and integers as NAME[J] (MM[0].vmas[3].kind=2,
  * CGROUP[0].members[0].dirs[1]=7).  VALUE is a number
- * (0x.. allowed; negative for signed fields), true/false, or text for
- * string and bytes fields (a bytes field gets the text's bytes).  Raw page records (PAGES, SHMEM_PAGES) take addr, mm_id
+ * (0x.. allowed; negative for signed fields), true/false, text for
+ * string fields, or hex digits for bytes fields (00ff..., "" for none).  Raw page records (PAGES, SHMEM_PAGES) take addr, mm_id
  * and flags (their prefix), and fill=N (every data byte set to N).
  * Exit status: 0 written, 1 error (said on stderr), 2 usage.
  */
@@ -40,6 +40,27 @@ static long split_index(char *part)
 	return strtol(b + 1, NULL, 0);
 }
 
+/* Sets bytes field *b (f) from hex digits v ("" for none).  0 or -1. */
+static int set_bytes(ProtobufCBinaryData *b, const ProtobufCFieldDescriptor *f, const char *v)
+{
+	size_t i, n = strlen(v) / 2;
+
+	if (strlen(v) % 2) {
+		fprintf(stderr, "edit-image: field %s: odd number of hex digits\n", f->name);
+		return -1;
+	}
+	b->data = malloc(n ? n : 1);
+	if (!b->data)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char hex[3] = { v[2 * i], v[2 * i + 1], 0 };
+
+		b->data[i] = (uint8_t)strtoul(hex, NULL, 16);
+	}
+	b->len = n;
+	return 0;
+}
+
 /* Sets scalar field f of m from text v.  0 or -1. */
 static int set_scalar(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, const char *v)
 {
@@ -53,10 +74,6 @@ static int set_scalar(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, co
 	case PROTOBUF_C_TYPE_STRING:
 		*(char **)at = strdup(v);
 		return 0;
-	case PROTOBUF_C_TYPE_BYTES: /* the text's bytes, without its NUL */
-		((ProtobufCBinaryData *)at)->data = (uint8_t *)strdup(v);
-		((ProtobufCBinaryData *)at)->len = strlen(v);
-		return 0;
 	case PROTOBUF_C_TYPE_BOOL:
 		*(protobuf_c_boolean *)at = n != 0;
 		return 0;
@@ -68,6 +85,8 @@ static int set_scalar(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, co
 	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
 		*(uint64_t *)at = v[0] == '-' ? (uint64_t)n : strtoull(v, NULL, 0);
 		return 0;
+	case PROTOBUF_C_TYPE_BYTES:
+		return set_bytes(at, f, v);
 	default:
 		fprintf(stderr, "edit-image: field %s: type not supported\n", f->name);
 		return -1;

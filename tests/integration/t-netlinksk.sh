@@ -60,14 +60,14 @@ expect_refused_by "a receive timeout of 2^62 us" "netlink socket .*timeouts .* o
 	"$VXRESTORE" "$T/tmo.img"
 j=$(file_index 'p.get("kind") == "FILE_NETLINKSK" and "filter" in p["netlinksk"]') ||
 	fail "no netlink socket with a filter in the image"
-"$EDIT" "$T/img.lr" "$T/flen.img" "FILE[$j].netlinksk.filter=abc" || fail "edit-image failed"
+"$EDIT" "$T/img.lr" "$T/flen.img" "FILE[$j].netlinksk.filter=616263" || fail "edit-image failed"
 expect_refused_by "a socket filter of 3 bytes" "netlink socket .*a socket filter of 3 bytes" \
 	"$VXRESTORE" "$T/flen.img"
-# 8 bytes: one instruction the kernel's checker refuses (code 0x4141);
+# 8 bytes (hex): one instruction the kernel's checker refuses (code 0x4141);
 # restored in a new PID namespace beside the original, so the first
 # socket is given no port id (the original holds it) and the filter is
 # what stops the restore, before the socket is bound
-"$EDIT" "$T/img.lr" "$T/fbad.img" "FILE[$j].netlinksk.filter=AAAAAAAA" \
+"$EDIT" "$T/img.lr" "$T/fbad.img" "FILE[$j].netlinksk.filter=4141414141414141" \
 	"FILE[$i].netlinksk.portid=0" || fail "edit-image failed"
 expect_refused_by "a socket filter the kernel refuses" "the kernel refuses its socket filter" \
 	"$VXRESTORE" --pidns "$T/fbad.img"
