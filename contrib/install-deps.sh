@@ -9,6 +9,8 @@ iproute2 hyperfine sqlite3 clang-14 libclang-rt-14-dev llvm-14 scdoc man-db"
 # make fuzz; llvm-14 (llvm-profdata-14, llvm-cov-14): make fuzz-cov;
 # scdoc: the man pages (docs/*.scd); man-db: t-docs.sh renders them
 
+# the real-program tests (tests/real and t-real-*, issue 12)
+PKGS="$PKGS ruby nodejs redis-server redis-tools postgresql tmux"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -16,6 +16,7 @@
 	K(procfile)      \
 	K(opath)         \
 	K(unixsk)        \
+	K(netlinksk)     \
 	K(socket)        \
 	K(eventfd)       \
 	K(signalfd)      \

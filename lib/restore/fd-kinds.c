@@ -32,6 +32,7 @@
 	K(timerfd)      \
 	K(pidfd)        \
 	K(unixsk)       \
+	K(netlinksk)    \
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;

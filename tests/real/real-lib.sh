@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Helpers for the real-program tests (t-real-*.sh, issue 12), sourced
+# after tests/integration/lib.sh.  A test sources this file as
+# "$(dirname "$0")/../real/real-lib.sh", so it works from tests/real and,
+# once it passes and is moved, from tests/integration.
+#
+# Each test prints one line of numbers for vxcr (and one for CRIU when a
+# criu binary is given in $CRIU, as bench/run.py does):
+#   # real NAME vxcr: dump 0.123 s, restore 0.045 s, image 12.3 MB
+# Times are wall clock: vxdump from start to exit; vxrestore from start
+# until the root runs again untraced (vx_restored), the guard excluded.
+
+REAL_NAME=${CASE#real-}
+
+real_now() { date +%s%N; }
+real_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
+real_mb() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 1e6 }'; }
+
+# real_sock_kind INODE: which /proc/net table lists socket INODE (unix,
+# netlink, tcp, tcp6, udp, udp6, raw, packet), "?" if none.
+real_sock_kind()
+{
+	local t
+	for t in unix netlink tcp tcp6 udp udp6 raw raw6 packet; do
+		awk -v i="$1" -v t="$t" '
+			t == "unix" && $7 == i { f = 1 } t == "netlink" && $9 == i { f = 1 }
+			t == "packet" && $9 == i { f = 1 }
+			t != "unix" && t != "netlink" && t != "packet" && $10 == i { f = 1 }
+			END { exit !f }' /proc/net/"$t" 2>/dev/null && { echo "$t"; return; }
+	done
+	echo "?"
+}
+
+# real_fds PID...: every fd of every process of PID's tree, as ls -l shows
+# it, sockets with their family, anonymous inodes with their fdinfo keys
+# (logged for NOTES).
+real_fds()
+{
+	local p f l extra
+	for p in $(for r in "$@"; do vx_tree_pids "$r"; done); do
+		log "fds of $p ($(cat /proc/"$p"/comm 2>/dev/null)):"
+		for f in /proc/"$p"/fd/*; do
+			[ -e "$f" ] || [ -L "$f" ] || continue
+			l=$(readlink "$f" 2>/dev/null) extra=""
+			case $l in
+			socket:\[*) extra=" ($(real_sock_kind "${l//[!0-9]/}"))" ;;
+			anon_inode:*) extra=" (fdinfo: $(awk -F: 'NR > 3 { printf "%s ", $1 }' \
+				/proc/"$p"/fdinfo/"${f##*/}" 2>/dev/null | cut -c1-60))" ;;
+			esac
+			log "  ${f##*/} -> $l$extra"
+		done
+	done
+}
+
+# real_dump PID IMAGE [OPTS]: dump() with its time kept in REAL_DUMP_S;
+# on a refusal, every line vxdump printed is logged, and CRIU's numbers
+# on the same tree printed (real_criu), before the failure.
+real_dump()
+{
+	local pid=$1 img=$2 t0 t1
+	shift 2
+	[ "$pid" = "$PID" ] && vx_remember
+	vx_guard_snap "$pid"
+	t0=$(real_now)
+	if ! "$VXDUMP" "$@" -o "$img" "$pid" >"$T/dump.out" 2>"$T/dump.err"; then
+		while read -r l; do log "vxdump: $l"; done <"$T/dump.err"
+		real_criu "$pid"	# CRIU's numbers on the same tree, for comparison
+		fail "vxdump $pid refused or failed: $(head -n 1 "$T/dump.err")"
+	fi
+	t1=$(real_now)
+	REAL_DUMP_S=$(real_secs "$t0" "$t1")
+	[ -s "$img" ] || fail "vxdump wrote an empty image"
+	vx_wait_gone "$pid" 10 || fail "target $pid still there after vxdump"
+}
+
+# real_restore IMAGE: restore_bg with its time kept in REAL_RESTORE_S; then
+# the /proc guard; prints the vxcr numbers line.
+real_restore()
+{
+	local img=$1 t0 t1 i
+	t0=$(real_now)
+	"$VXRESTORE" "$img" >"$T/restore.out" 2>"$T/restore.err" &
+	RPID=$!
+	vx_track "$RPID"
+	for ((i = 0; i < 1200; i++)); do
+		vx_restored && break
+		if ! kill -0 "$RPID" 2>/dev/null; then
+			wait "$RPID"
+			fail "vxrestore exited $? without restoring $PID: $(head -n 3 "$T/restore.err")"
+		fi
+		sleep 0.02
+	done
+	vx_restored || fail "pid $PID not restored within 24 s"
+	t1=$(real_now)
+	REAL_RESTORE_S=$(real_secs "$t0" "$t1")
+	vx_guard_check
+	echo "# real $REAL_NAME vxcr: dump $REAL_DUMP_S s, restore $REAL_RESTORE_S s," \
+		"image $(real_mb "$(stat -c %s "$img")") MB"
+}
+
+# real_criu PID: when $CRIU names a criu binary, dumps the (restored) tree
+# of PID with it and restores it detached, and prints CRIU's numbers line
+# (or why it failed: CRIU's result never fails the case).  Sets
+# REAL_CRIU_OK=1 when the tree runs again under CRIU.  The vxrestore that
+# waited for the tree ($RPID) ends with CRIU's dump: RPID is emptied.
+real_criu()
+{
+	local pid=$1 d=$T/criu t0 t1 t2
+	REAL_CRIU_OK=0
+	[ -n "${CRIU:-}" ] || { echo "# real $REAL_NAME criu: not run (no \$CRIU)"; return 0; }
+	mkdir -p "$d"
+	t0=$(real_now)
+	if ! "$CRIU" dump -t "$pid" -D "$d" --shell-job --ext-unix-sk --tcp-established \
+		-o dump.log >/dev/null 2>&1; then
+		echo "# real $REAL_NAME criu: dump failed: $(grep -m 1 Error "$d/dump.log")"
+		return 0
+	fi
+	t1=$(real_now)
+	if [ -n "${RPID:-}" ]; then	# the vxrestore that waited for it: done
+		wait "$RPID" 2>/dev/null
+		vx_untrack "$RPID"
+		RPID=""
+	fi
+	if ! "$CRIU" restore -d -D "$d" --shell-job --ext-unix-sk --tcp-established \
+		-o restore.log >/dev/null 2>&1; then
+		echo "# real $REAL_NAME criu: restore failed: $(grep -m 1 Error "$d/restore.log")"
+		return 0
+	fi
+	t2=$(real_now)
+	REAL_CRIU_OK=1
+	echo "# real $REAL_NAME criu: dump $(real_secs "$t0" "$t1") s, restore" \
+		"$(real_secs "$t1" "$t2") s, image $(real_mb "$(du -sb "$d" | cut -f1)") MB"
+}
