@@ -154,6 +154,7 @@ static const struct {
 static int (*const image_collectors[])(struct dump_op *op) = {
 	collect_sysv_shm,
 	locks_check,
+	tty_collect,
 };
 
 /* Everything read from live t while frozen, injection windows included. */

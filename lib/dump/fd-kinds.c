@@ -21,6 +21,8 @@
 	K(memfd)         \
 	K(pipe)          \
 	K(fifo)          \
+	K(ptmx)          \
+	K(pts)           \
 	K(tty)           \
 	K(chr)           \
 	K(blk)           \

@@ -97,6 +97,8 @@ struct proc_stat {
 	char comm[64];
 	char state;
 	pid_t ppid, pgrp, session;
+	uint32_t tty_nr; /* controlling terminal: its device number, 0 none */
+	pid_t tpgid;	 /* its foreground process group, -1 none */
 	uint64_t flags; /* PF_* */
 	long nice;
 	uint32_t num_threads;

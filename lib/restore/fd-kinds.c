@@ -25,6 +25,8 @@
 	K(opath)        \
 	K(procfile)     \
 	K(nsfile)       \
+	K(ptmx)         \
+	K(pts)          \
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;
