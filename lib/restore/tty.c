@@ -231,7 +231,7 @@ static int open_ptmx(const struct rst_image *img, struct rst_file *f)
 	int fd, unlock = 0, pkt = e->packet;
 	struct stat st;
 
-	fd = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open("/dev/ptmx", (fe->flags & ~TTY_OPEN_DROP) | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("pty master (file id %u): /dev/ptmx", fe->id);
 		return -errno;
