@@ -21,6 +21,11 @@ cat >"$T/jobshell.py" <<'PY'
 import fcntl, os, select, signal, sys, termios, time
 d, cmd = sys.argv[1], sys.argv[2:]
 master, slave = os.openpty()
+# MODE=leader: the command is the session leader itself; MODE=second: it
+# also holds a second pty slave (its master stays with us) on fd 5
+mode = os.environ.pop("MODE", "")
+if mode == "second":
+    master2, slave2 = os.openpty()
 def status(s):
     with open(d + "/status", "a") as f:
         f.write(s + "\n")
@@ -31,6 +36,13 @@ if shell == 0:
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
+    if mode == "second":
+        os.dup2(slave2, 5)
+    if mode == "leader":
+        with open(d + "/info.tmp", "w") as f:
+            f.write("%s\n%d\n" % (os.ttyname(slave), os.getpid()))
+        os.rename(d + "/info.tmp", d + "/info")
+        os.execv(cmd[0], cmd)
     for s in (signal.SIGTTOU, signal.SIGTTIN, signal.SIGTSTP, signal.SIGINT, signal.SIGQUIT):
         signal.signal(s, signal.SIG_IGN)
     job = os.fork()
@@ -119,6 +131,9 @@ guard_allow 'stat.session' "a shell job joins the invoking shell's session (it d
 guard_allow 'status.NSsid' "a shell job joins the invoking shell's session (it did not lead its own)"
 dump "$PID" "$T/img"
 vx_wait_line "$T/sh1/status" '^EXIT' 10 || fail "shell 1 did not see its job end"
+# without a terminal of its own vxrestore refuses (never the old one by path)
+expect_refused_by "a restore without a terminal" "vxrestore has no controlling terminal" \
+	setsid -w "$VXRESTORE" "$T/img"
 
 start_shell 2 "$VXRESTORE" "$T/img"
 RPID=$JOB
@@ -142,4 +157,21 @@ grep -q '^PASS' "$OUT" || fail "program reported: $(grep -E '^(PASS|FAIL)' "$OUT
 vx_wait_line "$T/sh2/status" '^EXIT 0$' 20 ||
 	fail "vxrestore did not exit 0 with its job: $(cat "$T/sh2/status")"
 ! grep -q k "$T/sh2/log" || fail "the key was echoed: the saved modes were not applied"
+log "job control handed over"
+
+# What the dump refuses: a session leader whose ctty is outside the tree
+# (its terminal could only be stolen from the invoking session), and a
+# second terminal outside the tree (only one can be the invoking one)
+for mode in leader second; do
+	MODE=$mode start_shell "$mode" "$PROGS/tty-job" "$T/out.$mode"
+	PID=$JOB OUT=$T/out.$mode
+	vx_wait_line "$OUT" '^ready$' 20 || fail "tty-job ($mode) did not get ready: $(cat "$OUT")"
+	vx_remember
+	case $mode in
+	leader) pat="session leader whose controlling terminal .* is outside the tree" ;;
+	second) pat="a second terminal .* outside the tree" ;;
+	esac
+	expect_dump_refused "tty-job $mode" "$pat"
+	kill -9 "$PID"
+done
 pass

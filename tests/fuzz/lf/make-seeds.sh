@@ -71,6 +71,7 @@ seed counter counter
 seed counter-plain counter -- --compress none
 seed fds fds
 seed eventfd eventfd
+seed pty pty
 seed opath opath
 seed procfiles procfiles
 seed fown fown
