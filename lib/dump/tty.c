@@ -224,6 +224,12 @@ const struct dump_fd_kind dump_fd_ptmx = { "ptmx", is_ptmx, dump_ptmx, NULL };
 const struct dump_fd_kind dump_fd_pts = { "pts", is_pts, dump_pts, NULL };
 const struct dump_fd_kind dump_fd_tty = { "tty", is_tty, dump_tty, NULL };
 
+/* ret if it is an error already, else r: the first hard error wins. */
+static int first_error(int ret, int r)
+{
+	return ret ? ret : r;
+}
+
 static struct tty_sub *sub_of(struct dump_file *df)
 {
 	return (struct tty_sub *)df->sub;
@@ -237,8 +243,8 @@ static struct dump_file *find_master(struct dump_op *op, uint64_t devpts, uint32
 	for (i = 0; i < op->files.n; i++) {
 		struct dump_file *df = &op->files.v[i];
 
-		if (df->e.kind == FILE_KIND__FILE_PTMX && df->sub &&
-		    sub_of(df)->e.index == index && (!devpts || sub_of(df)->devpts == devpts))
+		if (df->e.kind == FILE_KIND__FILE_PTMX && df->sub && sub_of(df)->e.index == index &&
+		    (!devpts || sub_of(df)->devpts == devpts))
 			return df;
 	}
 	return NULL;
@@ -283,7 +289,8 @@ static int pair_files(struct dump_op *op, uint64_t *ext)
 			PB_SET(&df->e, external, true);
 			s->e.has_index = false;
 			s->e.has_exclusive = false;
-			ret = dump_refusal(op, NULL, note_outside(ext, s->rdev, what)) ?: ret;
+			ret = first_error(ret,
+					  dump_refusal(op, NULL, note_outside(ext, s->rdev, what)));
 			continue;
 		}
 		PB_SET(&s->e, pty_id, m->e.id);
@@ -292,7 +299,7 @@ static int pair_files(struct dump_op *op, uint64_t *ext)
 			pr_err("%s: %d bytes typed into the pty are not read yet; they cannot be "
 			       "read without consuming them: not supported\n",
 			       what, s->inq);
-			ret = dump_refusal(op, NULL, -EOPNOTSUPP) ?: ret;
+			ret = first_error(ret, dump_refusal(op, NULL, -EOPNOTSUPP));
 		}
 	}
 	return ret;
@@ -323,7 +330,7 @@ static int check_masters(struct dump_op *op)
 			       df->first_pid, df->first_fd, s->e.index, s->inq);
 			r = -EOPNOTSUPP;
 		}
-		ret = dump_refusal(op, NULL, r) ?: ret;
+		ret = first_error(ret, dump_refusal(op, NULL, r));
 	}
 	return ret;
 }
@@ -395,13 +402,13 @@ int tty_collect(struct dump_op *op)
 	int ret;
 
 	ret = pair_files(op, &ext);
-	ret = check_masters(op) ?: ret;
+	ret = first_error(ret, check_masters(op));
 	for (i = 0; i < op->n_tasks; i++) {
 		struct dump_task *t = op->tasks[i];
 
 		if (t->zombie || !t->stat.tty_nr)
 			continue;
-		ret = dump_refusal(op, NULL, classify_ctty(op, t, &ext)) ?: ret;
+		ret = first_error(ret, dump_refusal(op, NULL, classify_ctty(op, t, &ext)));
 	}
 	return ret;
 }

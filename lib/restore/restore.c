@@ -148,7 +148,7 @@ static int finish_tree(struct rst_image *img)
 	if (!ret)
 		ret = helpers_exit(img);
 	if (!ret)
-		ret = tty_restore_fg(img); /* every group exists */
+		ret = tty_restore_fg(img);	    /* every group exists */
 	for (i = 0; !ret && i < img->nr_procs; i++) /* see mem_restore_mm */
 		if (img->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = mem_restore_mm(img->procs[i]);

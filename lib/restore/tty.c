@@ -47,8 +47,8 @@ static int check_termios(const FileEntry *fe, const TtyEntry *e)
 		return -EBADMSG;
 	}
 	if (e->line != 0) {
-		pr_err("image: terminal (file id %u): line discipline %u is not supported\n", fe->id,
-		       e->line);
+		pr_err("image: terminal (file id %u): line discipline %u is not supported\n",
+		       fe->id, e->line);
 		return -EBADMSG;
 	}
 	return 0;
@@ -485,8 +485,8 @@ int tty_child_ctty(struct rst_proc *c)
 
 	if (t->ctty != VXCR_CTTY_PTY || t->sid != t->pid)
 		return 0;
-	r = rst_inject(c, "TIOCSCTTY", SYS_ioctl, slave_pool_fd(c->img, t->ctty_pty_id),
-		       TIOCSCTTY, 0, 0, 0, 0);
+	r = rst_inject(c, "TIOCSCTTY", SYS_ioctl, slave_pool_fd(c->img, t->ctty_pty_id), TIOCSCTTY,
+		       0, 0, 0, 0);
 	return r < 0 ? (int)r : 0;
 }
 
@@ -506,8 +506,9 @@ int tty_restore_fg(struct rst_image *img)
 		    t->tty_fg_pgrp == t->pgid || t->state == TASK_STATE_DEAD)
 			continue;
 		r = inject_write(c->pid, arg, &pgrp, sizeof(pgrp));
-		r = r ?: rst_inject(c, "TIOCSPGRP", SYS_ioctl,
-				    slave_pool_fd(img, t->ctty_pty_id), TIOCSPGRP, arg, 0, 0, 0);
+		r = r	  ?:
+			    rst_inject(c, "TIOCSPGRP", SYS_ioctl,
+				       slave_pool_fd(img, t->ctty_pty_id), TIOCSPGRP, arg, 0, 0, 0);
 		if (r < 0)
 			return (int)r;
 	}

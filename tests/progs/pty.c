@@ -249,8 +249,8 @@ int main(int argc, char **argv)
 	master_modes(&t);
 	if (tcsetattr(ma, TCSANOW, &t))
 		prog_fail("tcsetattr master: %s", strerror(errno));
-	if (ioctl(ma, TIOCSWINSZ, &want_ws) || ioctl(ma, TIOCPKT, &one) ||
-	    dup2(sa, 20) != 20 || ioctl(mb, TIOCSPTLCK, &one) || ioctl(sa, TIOCEXCL))
+	if (ioctl(ma, TIOCSWINSZ, &want_ws) || ioctl(ma, TIOCPKT, &one) || dup2(sa, 20) != 20 ||
+	    ioctl(mb, TIOCSPTLCK, &one) || ioctl(sa, TIOCEXCL))
 		prog_fail("pty setup: %s", strerror(errno));
 	c1 = fork();
 	if (c1 < 0)
