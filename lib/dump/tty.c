@@ -16,6 +16,7 @@
  * controlling terminal (/proc/PID/stat tty_nr, tpgid).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,7 @@ static int dump_ptmx(struct dump_op *op, struct fd_probe *p, struct dump_file *d
 {
 	struct tty_sub *s = tty_sub_new(df, FILE_KIND__FILE_PTMX);
 	int fd = df->local_fd, n = 0, pkt = 0, lck = 0, ret;
+	struct pollfd pfd = { fd, POLLPRI, 0 };
 	struct winsize ws;
 
 	if (!s)
@@ -156,6 +158,12 @@ static int dump_ptmx(struct dump_op *op, struct fd_probe *p, struct dump_file *d
 	ret = read_termios(p, fd, s) ?: read_side(p, fd, s);
 	if (ret)
 		return ret;
+	if (pkt && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLPRI)) {
+		pr_err("pid %d fd %d: pty master of /dev/pts/%d: a packet-mode status byte is not "
+		       "read yet; it cannot be read without consuming it: not supported\n",
+		       p->pid, p->fd, n);
+		return -EOPNOTSUPP;
+	}
 	PB_SET(&s->e, index, (uint32_t)n);
 	PB_SET(&s->e, ws_row, ws.ws_row);
 	PB_SET(&s->e, ws_col, ws.ws_col);

@@ -4,7 +4,7 @@
  * node checked to be 5:2), its termios, window size and packet mode set,
  * its slave opened from it with TIOCGPTPEER (never /dev/pts/N by path),
  * the slave's termios set; the lock and exclusive modes come last
- * (post_open), once every description exists.  The tree's terminal outside
+ * (post_open), once every description exists, and packet mode with them.  The tree's terminal outside
  * it (FILE_TTY, external) becomes the invoking terminal: vxrestore's own fd
  * 0-2 when the root held it there, else a new description of the first
  * terminal on vxrestore's fds 0-2 (reopened through /proc/self/fd: our own
@@ -228,7 +228,7 @@ static int open_ptmx(const struct rst_image *img, struct rst_file *f)
 	const FileEntry *fe = f->fe;
 	const TtyEntry *e = fe->tty;
 	struct winsize ws = { e->ws_row, e->ws_col, e->ws_xpixel, e->ws_ypixel };
-	int fd, unlock = 0, pkt = e->packet;
+	int fd, unlock = 0;
 	struct stat st;
 
 	fd = open("/dev/ptmx", (fe->flags & ~TTY_OPEN_DROP) | O_NOCTTY | O_CLOEXEC);
@@ -241,9 +241,8 @@ static int open_ptmx(const struct rst_image *img, struct rst_file *f)
 		close(fd);
 		return -EPERM;
 	}
-	if (ioctl(fd, TIOCSPTLCK, &unlock) || ioctl(fd, TIOCSWINSZ, &ws) ||
-	    ioctl(fd, TIOCPKT, &pkt)) {
-		pr_perror("pty master (file id %u): TIOCSPTLCK/SWINSZ/PKT", fe->id);
+	if (ioctl(fd, TIOCSPTLCK, &unlock) || ioctl(fd, TIOCSWINSZ, &ws)) {
+		pr_perror("pty master (file id %u): TIOCSPTLCK/SWINSZ", fe->id);
 		close(fd);
 		return -errno;
 	}
@@ -280,12 +279,20 @@ static int open_pts(const struct rst_image *img, struct rst_file *f)
 	return f->stage_fd < 0 ? f->stage_fd : 0;
 }
 
-/* Last, once every description exists: the lock and exclusive modes. */
+/*
+ * Last, once every description exists: packet mode (after the slave's
+ * termios, whose changes would otherwise queue packet status bytes), the
+ * lock and exclusive modes.
+ */
 static int post_open_pty(const struct rst_image *img, struct rst_file *f)
 {
 	const TtyEntry *e = f->fe->tty;
-	int lock = 1;
+	int lock = 1, pkt = 1;
 
+	if (e->packet && ioctl(f->stage_fd, TIOCPKT, &pkt)) {
+		pr_perror("pty master (file id %u): TIOCPKT", f->fe->id);
+		return -errno;
+	}
 	if (e->locked && ioctl(f->stage_fd, TIOCSPTLCK, &lock)) {
 		pr_perror("pty master (file id %u): TIOCSPTLCK", f->fe->id);
 		return -errno;
