@@ -438,6 +438,7 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f);
 void tty_keep_host(struct rst_image *img);
 void tty_drop_host(struct rst_image *img);
 int tty_check_tasks(const struct rst_image *img);
+int tty_check_inherit(const struct rst_image *img);
 int tty_check_host(const struct rst_image *img);
 int tty_root_ctty(struct rst_proc *proc);
 int tty_child_ctty(struct rst_proc *c);

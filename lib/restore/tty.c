@@ -484,16 +484,84 @@ int tty_root_ctty(struct rst_proc *proc)
 	return 0;
 }
 
-/* A forked session leader, right after its setsid: its pty ctty. */
+/* An fd of the outside terminal in the pool (a FILE_TTY's), or -1. */
+static int outside_pool_fd(const struct rst_image *img)
+{
+	size_t i;
+
+	for (i = 0; i < img->nr_files; i++)
+		if (img->files[i].fe->kind == FILE_KIND__FILE_TTY)
+			return file_pool_fd(img, &img->files[i]);
+	return -1;
+}
+
+/*
+ * The forker whose ctty a forked task inherits, when that is a process of
+ * the tree (not a helper), else NULL.
+ */
+static const TaskEntry *ctty_forker(const struct rst_proc *c)
+{
+	const struct rst_proc *f = c->forker;
+
+	if (c->role != RST_CHILD || !f || f->role == RST_HELPER || f != c->parent)
+		return NULL;
+	return f->task;
+}
+
+/* An fd of the ctty t has (its pool fd), -1 if none. */
+static int ctty_fd(const struct rst_image *img, const TaskEntry *t)
+{
+	if (t->ctty == VXCR_CTTY_PTY)
+		return slave_pool_fd(img, t->ctty_pty_id);
+	return t->ctty == VXCR_CTTY_OUTSIDE ? outside_pool_fd(img) : -1;
+}
+
+/*
+ * Image check, once helpers_plan() chose each task's forker: a forked
+ * task that is not a session leader inherits its forker's ctty; it can
+ * drop it (TIOCNOTTY through a pool fd of it), never take another.
+ */
+int tty_check_inherit(const struct rst_image *img)
+{
+	size_t i;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct rst_proc *c = img->procs[i];
+		const TaskEntry *t = c->task, *f = ctty_forker(c);
+
+		if (!f || t->sid == t->pid || t->state == TASK_STATE_DEAD)
+			continue;
+		if (t->ctty && (t->ctty != f->ctty || t->ctty_pty_id != f->ctty_pty_id)) {
+			pr_err("pid %u: its controlling terminal is not the one its parent %u has: "
+			       "it cannot be given (only a session leader takes one)\n",
+			       t->pid, f->pid);
+			return -EOPNOTSUPP;
+		}
+		if (!t->ctty && f->ctty && ctty_fd(img, f) < 0) {
+			pr_err("pid %u: had no controlling terminal but would inherit its parent's, "
+			       "of which the image holds no fd to drop it with\n",
+			       t->pid);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A forked task right after its setsid or setpgid: a session leader takes
+ * its pty ctty; a member that had no ctty drops the one it inherited.
+ */
 int tty_child_ctty(struct rst_proc *c)
 {
-	const TaskEntry *t = c->task;
-	long r;
+	const TaskEntry *t = c->task, *f = ctty_forker(c);
+	long r = 0;
 
-	if (t->ctty != VXCR_CTTY_PTY || t->sid != t->pid)
-		return 0;
-	r = rst_inject(c, "TIOCSCTTY", SYS_ioctl, slave_pool_fd(c->img, t->ctty_pty_id), TIOCSCTTY,
-		       0, 0, 0, 0);
+	if (t->sid == t->pid && t->ctty == VXCR_CTTY_PTY)
+		r = rst_inject(c, "TIOCSCTTY", SYS_ioctl, slave_pool_fd(c->img, t->ctty_pty_id),
+			       TIOCSCTTY, 0, 0, 0, 0);
+	else if (t->sid != t->pid && !t->ctty && f && f->ctty)
+		r = rst_inject(c, "TIOCNOTTY", SYS_ioctl, ctty_fd(c->img, f), TIOCNOTTY, 0, 0, 0,
+			       0);
 	return r < 0 ? (int)r : 0;
 }
 

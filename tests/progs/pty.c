@@ -18,7 +18,8 @@
  * After "go" the root checks: every termios, size, mode and lock as set;
  * the slave fd and master fd are one pair (bytes both ways, the packet
  * header), the slave's name is the master's ptsname; C1 and G have A's
- * slave as ctty (/proc tty_nr), G's group is the foreground one (tpgid);
+ * slave as ctty (/proc tty_nr), NT has none, G's group is the foreground
+ * one (tpgid);
  * then ^C written to the master reaches G (SIGINT to the foreground
  * group), G checks its own /dev/tty and exits 42, C1 passes it on.
  */
@@ -29,8 +30,8 @@
 #include <sys/wait.h>
 #include "prog.h"
 
-static int ma = -1, sa = -1, mb = -1, sb = -1;
-static pid_t c1 = -1, g = -1;
+static int ma = -1, sa = -1, mb = -1, sb = -1, pr = -1, pw = -1;
+static pid_t c1 = -1, g = -1, nt = -1;
 static volatile sig_atomic_t got_int;
 
 static void on_int(int sig)
@@ -92,13 +93,30 @@ static void run_g(void)
 	_exit(tcgetpgrp(fd) == getpgrp() ? 42 : 4);
 }
 
+/* NT: in C1's session, but gave up the ctty it inherited; waits for EOF. */
+static void run_nt(void)
+{
+	char c;
+
+	if (ioctl(sa, TIOCNOTTY))
+		_exit(10);
+	while (read(pr, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
 /* C1: session leader with pair A's slave as ctty, G in the foreground. */
 static void run_c1(void)
 {
-	int status;
+	int status, code = 9;
+	pid_t w;
 
+	close(pw);
 	if (setsid() < 0 || ioctl(sa, TIOCSCTTY, 0))
 		_exit(5);
+	nt = fork();
+	if (nt == 0)
+		run_nt();
 	g = fork();
 	if (g < 0)
 		_exit(6);
@@ -107,10 +125,10 @@ static void run_c1(void)
 	setpgid(g, g);
 	if (tcsetpgrp(sa, g))
 		_exit(7);
-	while (waitpid(g, &status, 0) < 0)
-		if (errno != EINTR)
-			_exit(8);
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 9);
+	while ((w = wait(&status)) > 0 || errno == EINTR)
+		if (w == g)
+			code = WIFEXITED(status) ? WEXITSTATUS(status) : 9;
+	_exit(code);
 }
 
 /* The ctty and foreground group /proc/PID/stat shows. */
@@ -202,6 +220,9 @@ static void check_session(void)
 	proc_tty(g, &tty_nr, &tpgid);
 	CHECK(tty_nr == (unsigned)(major(st.st_rdev) << 8 | minor(st.st_rdev)),
 	      "G %d: ctty %#x, expected the slave's", g, tty_nr);
+	proc_tty(nt, &tty_nr, &tpgid);
+	CHECK(tty_nr == 0, "NT %d: ctty %#x, expected none (it gave it up)", nt, tty_nr);
+	close(pw);
 	CHECK(write(ma, "\003", 1) == 1, "write ^C: %s", strerror(errno));
 	alarm(20);
 	CHECK(waitpid(c1, &status, 0) == c1 && WIFEXITED(status) && WEXITSTATUS(status) == 42,
@@ -235,7 +256,7 @@ static void refused_mode(const char *mode)
 int main(int argc, char **argv)
 {
 	struct termios t;
-	int one = 1;
+	int one = 1, pp[2];
 	char gid[32];
 
 	prog_init(argc, argv, "pty");
@@ -243,6 +264,10 @@ int main(int argc, char **argv)
 		refused_mode(argv[2]);
 	open_pair(&ma, &sa);
 	open_pair(&mb, &sb);
+	if (pipe(pp))
+		prog_fail("pipe: %s", strerror(errno));
+	pr = pp[0];
+	pw = pp[1];
 	slave_modes(&t);
 	if (tcsetattr(sa, TCSANOW, &t))
 		prog_fail("tcsetattr slave: %s", strerror(errno));
@@ -271,7 +296,35 @@ int main(int argc, char **argv)
 	if (g <= 0)
 		prog_fail("C1 did not put G in the foreground");
 	snprintf(gid, sizeof(gid), "%d", g);
-	prog_say("children %d %s\n", c1, gid);
+	for (int i = 0; i < 200 && nt <= 0; i++) { /* NT: C1's other child */
+		char path[64], buf[64] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", c1, c1);
+		f = fopen(path, "r");
+		if (f && fgets(buf, sizeof(buf), f)) {
+			pid_t a = 0, b = 0;
+
+			sscanf(buf, "%d %d", &a, &b);
+			nt = a == g ? b : a;
+		}
+		if (f)
+			fclose(f);
+		if (nt <= 0)
+			usleep(50000);
+	}
+	for (int i = 0; i < 200 && nt > 0; i++) { /* NT gave up its ctty */
+		unsigned tty_nr;
+		int tpgid;
+
+		proc_tty(nt, &tty_nr, &tpgid);
+		if (!tty_nr)
+			break;
+		usleep(50000);
+	}
+	if (nt <= 0)
+		prog_fail("C1's child NT not found");
+	prog_say("children %d %s %d\n", c1, gid, nt);
 	prog_ready();
 	prog_wait_go();
 	check_termios();
