@@ -22,6 +22,7 @@ TM=(tmux -L vxcr -f /dev/null)
 SERVER=$("${TM[@]}" display -p '#{pid}')
 vx_track "$SERVER"
 BASH_PID=$("${TM[@]}" display -p '#{pane_pid}')
+vx_track "$BASH_PID"
 log "tmux server $SERVER, bash $BASH_PID"
 
 screen() { "${TM[@]}" capture-pane -p; }
