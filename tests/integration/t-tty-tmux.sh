@@ -8,6 +8,7 @@
 # background with bg (where it stops on its terminal read), brought back
 # with fg, scrolls and quits.  Each restored program gets the pane as its
 # terminal and runs in its modes (keys arrive unechoed, one at a time).
+# Last, a vim stopped by ^Z when dumped comes back as a stopped job.
 . "$(dirname "$0")/lib.sh"
 require_cr
 command -v tmux >/dev/null || skip "needs tmux (contrib/install-deps.sh)"
@@ -122,5 +123,33 @@ wait_screen '^vx\$'
 vx_wait_gone "$LESS_PID" 10 || fail "less did not quit"
 vx_untrack "$PID"
 log "less scrolled a page and quit after restore"
+
+# --- vim stopped by ^Z when dumped: vxrestore shows as a stopped job ---
+send "clear; vim -u NONE -N -n -i NONE $F" Enter
+wait_screen '^hello restored and saved'
+VIM_PID=$(job_of_bash vim) || fail "vim is not bash's job"
+send C-z
+wait_screen 'Stopped'
+PID=$VIM_PID
+vx_track "$PID"
+dump "$PID" "$T/vim-stopped.img"
+send "clear; $VXRESTORE $T/vim-stopped.img" Enter
+wait_restored_pid
+vx_track "$RPID"
+expect_job 'Stopped'
+for ((i = 0; i < 100; i++)); do	# restored (another start time) and let go
+	[ "$(vx_starttime "$PID")" != "$ORIG_START" ] &&
+		[ "$(awk '/^TracerPid:/ {print $2}' /proc/"$PID"/status 2>/dev/null)" = 0 ] && break
+	sleep 0.1
+done
+vx_guard_check
+log "a vim dumped stopped comes back as a stopped job of bash"
+send "fg" Enter
+send C-l
+wait_screen '^hello restored and saved'
+send ":q!" Enter
+wait_screen '^vx\$'
+vx_wait_gone "$VIM_PID" 10 || fail "vim did not quit"
+vx_untrack "$PID"
 kill -9 "$SERVER"
 pass
