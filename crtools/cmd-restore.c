@@ -103,28 +103,12 @@ static void job_stopped(int tty, pid_t job)
 	kill(-job, SIGCONT);
 }
 
-/* Is pid stopped (state T in /proc/PID/stat)? */
-static bool stopped(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	bool ret = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
-		ret = p[2] == 'T';
-	fclose(f);
-	return ret;
-}
-
 /*
  * Waits for pid; returns its exit status the shell way.  job > 0: the
  * restored tree's group holds our terminal (its ctty was outside it), so
  * we hand job control over: SIGINT/SIGQUIT from the terminal reach it, not
- * us, and its stops are passed on to the shell waiting for us.
+ * us, and its stops are passed on to the shell waiting for us (a job
+ * dumped stopped too: its stop is reported to us once it is let go).
  */
 static int wait_restored(pid_t pid, pid_t job)
 {
@@ -134,10 +118,6 @@ static int wait_restored(pid_t pid, pid_t job)
 	signal(SIGQUIT, SIG_IGN);
 	if (job > 0)
 		tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (tty >= 0 && stopped(pid)) { /* dumped stopped: the shell shows it so */
-		waitpid(pid, &status, WUNTRACED | WNOHANG); /* its stop report, if any */
-		job_stopped(tty, job);
-	}
 	for (;;) {
 		if (waitpid(pid, &status, tty >= 0 ? WUNTRACED : 0) < 0) {
 			if (errno == EINTR)
