@@ -4,10 +4,10 @@
 set -e
 PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
 libnl-route-3-dev libzstd-dev libsodium-dev nettle-dev libcunit1-dev python3 bash coreutils procps
-iproute2 hyperfine sqlite3 clang-14 libclang-rt-14-dev llvm-14 scdoc man-db"
+iproute2 hyperfine sqlite3 tmux vim less clang-14 libclang-rt-14-dev llvm-14 scdoc man-db"
 # clang-14 and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes):
 # make fuzz; llvm-14 (llvm-profdata-14, llvm-cov-14): make fuzz-cov;
-# scdoc: the man pages (docs/*.scd); man-db: t-docs.sh renders them
+# tmux, vim, less: t-tty-tmux.sh; scdoc: the man pages (docs/*.scd); man-db: t-docs.sh renders them
 
 # the real-program tests (tests/real and t-real-*, issue 12)
 PKGS="$PKGS ruby nodejs redis-server redis-tools postgresql tmux"

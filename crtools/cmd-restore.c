@@ -9,7 +9,9 @@
  * --trusted-keys DIR, or --trust-image from the user.  stdin is trusted.
  *
  * Without -d it waits for the restored process and exits with its status
- * (128+signal if it was killed, like a shell).  A context image (vxdump
+ * (128+signal if it was killed, like a shell); a tree whose controlling
+ * terminal was outside it becomes the foreground job of ours, and its
+ * stops are passed on to the shell that waits for us (job_stopped).  A context image (vxdump
  * --ctx) recreates the context, under its supervisor, and returns once it
  * runs, as `vxcr ctx create` does.  Through the switch (vxcr_restart2():
  * the kernel module when there is one).
@@ -19,7 +21,9 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -68,19 +72,65 @@ static int write_pidfile(const char *path, pid_t pid)
 	return 0;
 }
 
-/* Waits for pid; returns its exit status the shell way. */
-static int wait_restored(pid_t pid)
+/*
+ * The restored job stopped (Ctrl-Z, SIGTTIN...): we stop too, with the
+ * terminal given back to our group, so the shell that waits for us sees
+ * the job stopped.  When continued, fg (the shell gave our group the
+ * terminal) hands it to the job again with the termios it had; bg does
+ * not.  Either way the job is continued.
+ */
+static void job_stopped(int tty, pid_t job)
 {
-	int status;
+	struct termios modes;
+	bool have_modes = !tcgetattr(tty, &modes);
+	sigset_t ttou, old;
+
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	if (tcgetpgrp(tty) == job)
+		tcsetpgrp(tty, getpgrp());
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	raise(SIGSTOP);
+	/* continued by fg or bg */
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	if (tcgetpgrp(tty) == getpgrp()) {
+		if (have_modes)
+			tcsetattr(tty, TCSADRAIN, &modes);
+		tcsetpgrp(tty, job);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	kill(-job, SIGCONT);
+}
+
+/*
+ * Waits for pid; returns its exit status the shell way.  job > 0: the
+ * restored tree's group holds our terminal (its ctty was outside it), so
+ * we hand job control over: SIGINT/SIGQUIT from the terminal reach it, not
+ * us, and its stops are passed on to the shell waiting for us (a job
+ * dumped stopped too: its stop is reported to us once it is let go).
+ */
+static int wait_restored(pid_t pid, pid_t job)
+{
+	int status, tty = -1;
 
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
+	if (job > 0)
+		tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	for (;;) {
+		if (waitpid(pid, &status, tty >= 0 ? WUNTRACED : 0) < 0) {
+			if (errno == EINTR)
+				continue;
 			cli_error("waitpid %d: %s", pid, strerror(errno));
 			return 1;
 		}
+		if (!WIFSTOPPED(status))
+			break;
+		job_stopped(tty, job);
 	}
+	if (tty >= 0)
+		close(tty);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
@@ -182,5 +232,5 @@ int cmd_restore(int argc, char **argv)
 		printf("%d\n", pid);
 		return 0;
 	}
-	return wait_restored(st.ns_init > 0 ? st.ns_init : pid);
+	return wait_restored(st.ns_init > 0 ? st.ns_init : pid, st.ns_init > 0 ? 0 : st.job_pgrp);
 }

@@ -156,6 +156,7 @@ static int (*const image_collectors[])(struct dump_op *op) = {
 	locks_check,
 	epoll_resolve,
 	unixsk_check_peers,
+	tty_collect,
 };
 
 /* Everything read from live t while frozen, injection windows included. */

@@ -281,6 +281,9 @@ struct dump_task {
 	uint32_t files_id;	  /* index, or the parent's when sharing its fd table */
 	uint32_t fs_id;		  /* index, or the parent's when sharing its fs info */
 	struct dump_fdtable *fdt; /* NULL when the parent's is shared */
+	uint32_t ctty;		  /* VXCR_CTTY_* (tty.c) */
+	uint32_t ctty_pty_id;	  /* VXCR_CTTY_PTY: its pair's FILE_PTMX entry */
+	uint32_t tty_fg_pgrp;	  /* its terminal's foreground group, if of the tree */
 };
 
 /*
@@ -458,6 +461,8 @@ struct dump_lock;
 int locks_note_fd(struct dump_op *op, pid_t pid, int fd, uint32_t files_id,
 		  const struct dump_file *df, const char *fdinfo);
 int locks_check(struct dump_op *op);
+/* tty.c: pairs ptys, classifies controlling terminals (image collector) */
+int tty_collect(struct dump_op *op);
 int write_locks(struct dump_op *op);
 void locks_free(struct dump_op *op);
 

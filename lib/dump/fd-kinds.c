@@ -30,6 +30,8 @@
 	K(memfd)         \
 	K(pipe)          \
 	K(fifo)          \
+	K(ptmx)          \
+	K(pts)           \
 	K(tty)           \
 	K(chr)           \
 	K(blk)           \

@@ -5,7 +5,7 @@
  * exe link), FILE/FDTABLE records and FILE_DATA of deleted files.  A memfd
  * is a FILE_MEMFD entry naming its shmem object (memfd.c).  Each fd kind
  * plugs in through one row of fd-kinds.c; the kinds reopened by path
- * (regular files, directories, devices, terminals) live here.
+ * (regular files, directories, devices) live here; terminals in tty.c.
  *
  * fd tables: a process's own (not when it shares its parent's, share.c)
  * and those of threads that have one of their own (/proc/TID/fd, handles
@@ -49,10 +49,6 @@ struct inode_files {
 	size_t n, cap;
 };
 
-static bool is_tty(const struct fd_probe *p)
-{
-	return S_ISCHR(p->st.st_mode) && p->local >= 0 && isatty(p->local);
-}
 static bool is_chr(const struct fd_probe *p)
 {
 	return S_ISCHR(p->st.st_mode);
@@ -170,20 +166,6 @@ static int dump_blk(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 	return deleted_probe(&op->files, df, who, &p->st);
 }
 
-/* A terminal: by path, external (restore may hand over its own). */
-static int dump_tty(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
-{
-	df->e.kind = FILE_KIND__FILE_TTY;
-	if (proc_strip_deleted(p->link)) {
-		pr_err("pid %d fd %d: terminal node %s was removed: not supported\n", p->pid, p->fd,
-		       p->link);
-		return -EOPNOTSUPP;
-	}
-	PB_SET(&df->e, external, true);
-	return fd_set_path(df, p->link);
-}
-
-const struct dump_fd_kind dump_fd_tty = { "tty", is_tty, dump_tty, NULL };
 const struct dump_fd_kind dump_fd_chr = { "chr", is_chr, dump_chr, NULL };
 const struct dump_fd_kind dump_fd_blk = { "blk", is_blk, dump_blk, NULL };
 const struct dump_fd_kind dump_fd_dir = { "dir", is_dir, dump_dir, NULL };

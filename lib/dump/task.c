@@ -247,6 +247,13 @@ static int write_live(struct dump_op *op, struct dump_task *t)
 	if (t->state == TASK_STATE_STOPPED)
 		PB_SET(&te, stop_signal, t->threads[0].stop_sig);
 	PB_SET(&te, exit_signal, t->stat.exit_signal);
+	if (t->ctty) {
+		PB_SET(&te, ctty, t->ctty);
+		if (t->ctty_pty_id)
+			PB_SET(&te, ctty_pty_id, t->ctty_pty_id);
+		if (t->tty_fg_pgrp)
+			PB_SET(&te, tty_fg_pgrp, t->tty_fg_pgrp);
+	}
 	ret = img_write_msg(op->w, IMG_REC_TASK, &te.base);
 	if (ret)
 		pr_err("pid %d: cannot write the task record: %s\n", t->pid, strerror(-ret));

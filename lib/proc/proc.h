@@ -97,7 +97,9 @@ struct proc_stat {
 	char comm[64];
 	char state;
 	pid_t ppid, pgrp, session;
-	uint64_t flags; /* PF_* */
+	uint32_t tty_nr; /* controlling terminal: its device number, 0 none */
+	pid_t tpgid;	 /* its foreground process group, -1 none */
+	uint64_t flags;	 /* PF_* */
 	long nice;
 	uint32_t num_threads;
 	uint64_t start_code, end_code, start_stack;

@@ -15,6 +15,8 @@ enum {
 	F_PPID = 4,
 	F_PGRP = 5,
 	F_SESSION = 6,
+	F_TTY_NR = 7,
+	F_TPGID = 8,
 	F_FLAGS = 9,
 	F_NICE = 19,
 	F_NUM_THREADS = 20,
@@ -48,6 +50,12 @@ static void store_field(struct proc_stat *st, int field, const char *tok)
 		break;
 	case F_SESSION:
 		st->session = atoi(tok);
+		break;
+	case F_TTY_NR:
+		st->tty_nr = (uint32_t)strtoul(tok, NULL, 10);
+		break;
+	case F_TPGID:
+		st->tpgid = atoi(tok);
 		break;
 	case F_FLAGS:
 		st->flags = u;

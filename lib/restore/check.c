@@ -277,6 +277,8 @@ static const struct plan_check image_checks[] = {
 	{ NULL, helpers_plan }, /* sessions and groups (fork.c) */
 	{ NULL, layout_plan },
 	{ cgroup_check_image, NULL },
+	{ tty_check_tasks, NULL },   /* controlling terminals (tty.c) */
+	{ tty_check_inherit, NULL }, /* ... as forked tasks inherit them */
 };
 
 /*
@@ -297,6 +299,7 @@ static const struct plan_check host_checks[] = {
 	{ NULL, check_pid },	       { check_limits, NULL },
 	{ pstate_check_audit, NULL }, /* audit session ids (pstate.c) */
 	{ cgroup_check_host, NULL },  /* the groups exist, or --manage-cgroups */
+	{ tty_check_host, NULL },     /* a ctty outside the tree: ours */
 };
 
 /*

@@ -33,6 +33,8 @@
 	K(pidfd)        \
 	K(unixsk)       \
 	K(netlinksk)    \
+	K(ptmx)         \
+	K(pts)          \
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;

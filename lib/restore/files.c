@@ -7,7 +7,7 @@
  * parent planned (mem.c maps from them; core.c closes them); deleted files,
  * behind fds or mappings, are recreated as unlinked ghost files.  Each
  * description is opened by its kind (fd-kinds.c); the kinds reopened by
- * path (file, directory, device, terminal, mapped file) live here, with
+ * path (file, directory, device, mapped file) live here (terminals: tty.c), with
  * the helpers other kinds use (rst_stage_fd, rst_set_fl, rst_write_chunks).
  */
 #define LOG_PREFIX "restore/files: "
@@ -155,7 +155,10 @@ static bool fd_inherited(const struct rst_image *img, const FdEntry *e, const Fi
 	return fcntl(e->fd, F_GETFD) >= 0;
 }
 
-/* Closes every fd except the inherited stdio ones and the report fd. */
+/*
+ * Closes every fd except the inherited stdio ones, the report fd and our
+ * terminal kept for open_tty() (tty.c, above the report fd).
+ */
 static void close_others(const struct rst_image *img, const bool keep[3])
 {
 	int fd;
@@ -165,6 +168,12 @@ static void close_others(const struct rst_image *img, const bool keep[3])
 			close(fd);
 	if (img->ctl_fd > 3)
 		syscall(SYS_close_range, 3, img->ctl_fd - 1, 0);
+	if (img->host_tty > img->ctl_fd) {
+		if (img->host_tty > img->ctl_fd + 1)
+			syscall(SYS_close_range, img->ctl_fd + 1, img->host_tty - 1, 0);
+		syscall(SYS_close_range, img->host_tty + 1, ~0U, 0);
+		return;
+	}
 	syscall(SYS_close_range, img->ctl_fd + 1, ~0U, 0);
 }
 
@@ -217,6 +226,7 @@ int files_restore(struct rst_proc *proc)
 			f->inherited = true;
 		}
 	}
+	tty_keep_host(proc->img);
 	close_others(img, keep);
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -226,6 +236,7 @@ int files_restore(struct rst_proc *proc)
 	if (ret)
 		return ret;
 	ret = fd_kinds_open(img) ?: fd_kinds_post_open(img);
+	tty_drop_host(proc->img);
 	if (ret)
 		return ret;
 	/* dups of an inherited description come from our fd of that number */
@@ -416,15 +427,6 @@ const struct rst_fd_kind rst_fd_blk = {
 	.check_image = ghost_check_image,
 	.check_host = files_check_path,
 	.open = open_seek,
-};
-const struct rst_fd_kind rst_fd_tty = {
-	.kind = FILE_KIND__FILE_TTY,
-	.name = "terminal",
-	.type = S_IFCHR,
-	.stdio = true,
-	.check_image = ghost_check_image,
-	.check_host = files_check_path,
-	.open = open_noseek,
 };
 const struct rst_fd_kind rst_fd_maponly = {
 	.kind = FILE_KIND__FILE_MAPONLY,

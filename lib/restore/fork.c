@@ -550,7 +550,7 @@ static int prepare_session(struct rst_proc *c)
 		r = rst_inject(c, "setsid", SYS_setsid, 0, 0, 0, 0, 0, 0);
 	else if (t->pgid == t->pid)
 		r = rst_inject(c, "setpgid", SYS_setpgid, 0, 0, 0, 0, 0, 0);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : tty_child_ctty(c); /* before it forks its session's members */
 }
 
 /* Everything a forked child changes about what it inherited. */

@@ -147,6 +147,8 @@ static int finish_tree(struct rst_image *img)
 			ret = rst_proc_set_pgid(img->procs[i]);
 	if (!ret)
 		ret = helpers_exit(img);
+	if (!ret)
+		ret = tty_restore_fg(img);	    /* every group exists */
 	for (i = 0; !ret && i < img->nr_procs; i++) /* see mem_restore_mm */
 		if (img->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = mem_restore_mm(img->procs[i]);
@@ -167,6 +169,8 @@ static int finish_tree(struct rst_image *img)
 		ret = rshm_finish(img);
 	if (!ret && img->freeze_cgroup)
 		ret = ctx_freeze(img); /* SCHED_PAUSE: frozen before its first instruction */
+	if (!ret)
+		ret = tty_handover(img); /* foreground before its first read */
 	for (i = 0; !ret && i < img->nr_procs; i++)
 		if (img->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = core_release(img->procs[i]);
@@ -245,6 +249,7 @@ struct rst_image *rst_image_new(int fd, const struct vxcr_restore_opts *o)
 	img->img_fd = fd;
 	img->ns_cgroup_fd = -1;
 	img->janitor_fd = -1;
+	img->host_tty = -1;
 	return img;
 }
 
@@ -322,6 +327,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 	if (st) {
 		st->total_ns = now_ns() - img->t0;
 		st->pages_restored = pages;
+		st->job_pgrp = img->job_pgrp;
 	}
 	pr_info("restored pid %d (%zu processes) in %.2f ms: %llu pages, %u injected syscalls\n",
 		*pid, img->nr_procs, (now_ns() - img->t0) / 1e6, (unsigned long long)pages,

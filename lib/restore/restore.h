@@ -241,6 +241,8 @@ struct rst_image {
 	int ctl_fd;	  /* the root's C part reports on this fd */
 	int stage_base;	  /* first pool fd (files, then shmem pool) */
 	int temp_base;	  /* root's C part: opens files above this first */
+	int host_tty;	  /* root's C part: our terminal, kept for open_tty(), -1 */
+	pid_t job_pgrp;	  /* the tree's group made foreground of our terminal (tty.c) */
 	uint64_t scratch; /* the scratch area, same in every process */
 	uint64_t scratch_len;
 	struct rst_range *busy;		   /* ours and every process's areas */
@@ -438,6 +440,17 @@ int rst_set_fl(int fd, uint32_t flags);
 int rst_write_chunks(const struct rst_chunk *c, size_t n, uint32_t id, int fd, bool seekable,
 		     const char *what);
 int files_check_path(const struct rst_image *img, const struct rst_file *f);
+
+/* tty.c: terminals and controlling terminals */
+void tty_keep_host(struct rst_image *img);
+void tty_drop_host(struct rst_image *img);
+int tty_check_tasks(const struct rst_image *img);
+int tty_check_inherit(const struct rst_image *img);
+int tty_check_host(const struct rst_image *img);
+int tty_root_ctty(struct rst_proc *proc);
+int tty_child_ctty(struct rst_proc *c);
+int tty_restore_fg(struct rst_image *img);
+int tty_handover(struct rst_image *img);
 
 /* ghost.c: deleted regular files, rebuilt unnamed and shared per inode */
 int ghost_open(const struct rst_image *img, const struct rst_file *f, int flags);

@@ -6,8 +6,7 @@
  * Session/pgid: a task that led its session gets a new session (setsid), one
  * that led its process group a new group (setpgid(0, 0)); otherwise it stays
  * in vxrestore's session and group, since the recorded ones do not exist
- * any more (single-process images).  A controlling terminal is not
- * reacquired.
+ * any more (single-process images).  Its controlling terminal: tty.c.
  */
 #define LOG_PREFIX "restore/task: "
 #include <errno.h>
@@ -39,7 +38,7 @@ static int restore_session(struct rst_proc *proc)
 			return -errno;
 		}
 	}
-	return 0;
+	return tty_root_ctty(proc);
 }
 
 static int restore_fs(struct rst_proc *proc)

@@ -67,6 +67,8 @@ _Static_assert(_Alignof(struct img_data_prefix) == 1, "data prefix packed");
 /* field values */
 _Static_assert(TASK_STATE_ALIVE == 1 && TASK_STATE_DEAD == 2 && TASK_STATE_STOPPED == 3,
 	       "task states");
+_Static_assert(VXCR_CTTY_NONE == 0 && VXCR_CTTY_OUTSIDE == 1 && VXCR_CTTY_PTY == 2,
+	       "task_entry.ctty values");
 _Static_assert(VXCR_MADV_DONTFORK == 0x1 && VXCR_MADV_DONTDUMP == 0x2 &&
 	       VXCR_MADV_HUGEPAGE == 0x4 && VXCR_MADV_NOHUGEPAGE == 0x8 &&
 	       VXCR_MADV_WIPEONFORK == 0x10 && VXCR_MADV_MERGEABLE == 0x20, "madvise bits");

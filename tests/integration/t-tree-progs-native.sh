@@ -6,7 +6,7 @@
 [ "$(id -u)" = 0 ] || skip "needs root (nice values, clone3 set_tid)"
 for prog in tree-basic tree-sessions thread-basic thread-signals shared-mem \
 	    shared-files timers tree-100 thread-100 mem-layouts mem-lock mem-madvise \
-	    mem-guard mem-memfd zombie-leaders stop-signals; do
+	    mem-guard mem-memfd zombie-leaders stop-signals pty; do
 	rm -f "$T/out"
 	start_prog "$prog"
 	vx_track_tree "$PID"

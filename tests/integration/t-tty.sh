@@ -2,9 +2,11 @@
 # tests/progs/tty runs with fds 0-2 on a pseudo-terminal (pty 1).  It is
 # dumped, then restored by a vxrestore whose own fds 0-2 are another
 # pseudo-terminal (pty 2).  NOTES: external terminals on fds 0-2 are given
-# vxrestore's own fd of the same number.  So after restore the program's
-# fds 0-2 must be terminals, namely pty 2 (not pty 1, which stays open), and
-# what it writes to stdout and stderr must arrive on pty 2's master.
+# vxrestore's own fd of the same number, every other fd of that terminal
+# (fd 7 here) the invoking terminal, never the old one reopened by path
+# (NOTES "Terminals (issue 12)").  So after restore the program's fds 0-2
+# and 7 must be terminals, namely pty 2 (not pty 1, which stays open), and
+# what it writes to them must arrive on pty 2's master.
 . "$(dirname "$0")/lib.sh"
 require_cr
 command -v python3 >/dev/null || skip "needs python3 for the pseudo-terminals"
@@ -80,6 +82,8 @@ log "program $PID on $PTY1"
 # by design fds 0-2 on a terminal are given vxrestore's own (PTY2)
 guard_allow 'fd.[012]' "a terminal on fds 0-2 is replaced by vxrestore's own, the point of this case"
 guard_allow 'fdinfo.[012].ino' "a terminal on fds 0-2 is replaced by vxrestore's own, the point of this case"
+guard_allow 'fd.7' "the outside terminal on fd 7 is replaced by the invoking one, the point of this case"
+guard_allow 'fdinfo.7.ino' "the outside terminal on fd 7 is replaced by the invoking one, the point of this case"
 dump "$PID" "$T/img"
 sum=$(md5sum <"$T/img")
 
@@ -95,7 +99,7 @@ wait_restored
 go_and_check
 wait_restore_exit 0
 
-for fd in 0 1 2; do
+for fd in 0 1 2 7; do
 	got=$(sed -n "s/^after fd$fd //p" "$OUT")
 	[ "$got" = "$PTY2" ] || fail "after restore fd $fd is '$got', expected vxrestore's $PTY2"
 done
@@ -103,6 +107,8 @@ vx_wait_line "$T/pty2.err" "^tty-after-out $PID" 5 ||
 	fail "stdout of the restored program did not arrive on $PTY2"
 vx_wait_line "$T/pty2.err" "^tty-after-err $PID" 5 ||
 	fail "stderr of the restored program did not arrive on $PTY2"
+vx_wait_line "$T/pty2.err" "^tty-after-fd7 $PID" 5 ||
+	fail "fd 7 of the restored program did not write to $PTY2"
 ! grep -q "tty-after" "$T/pty1.err" || fail "output after restore arrived on the old $PTY1"
 [ "$(md5sum <"$T/img")" = "$sum" ] || fail "vxrestore modified the image"
 pass

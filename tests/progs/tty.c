@@ -1,7 +1,8 @@
 /*
- * tty: fds 0-2 are a terminal (the harness starts it on a pseudo-terminal).
- * Before "ready" it writes "tty-before PID" to stdout and records
- * ttyname(0..2) as "before fdN NAME" lines in OUTFILE; after "go" it checks
+ * tty: fds 0-2 are a terminal (the harness starts it on a pseudo-terminal),
+ * and fd 7 another description of it (opened by its name).  Before "ready"
+ * it writes "tty-before PID" to stdout and records ttyname(0..2, 7) as
+ * "before fdN NAME" lines in OUTFILE; after "go" it checks
  * fds 0-2 are still terminals, records "after fdN NAME", and writes
  * "tty-after-out PID" to stdout and "tty-after-err PID" to stderr (the
  * harness checks where those lines arrive and which terminal fds 0-2 are).
@@ -34,9 +35,14 @@ int main(int argc, char **argv)
 	int fd;
 
 	prog_init(argc, argv, "tty");
+	fd = open(ttyname(0), O_RDWR | O_NOCTTY);
+	if (fd < 0 || dup2(fd, 7) != 7)
+		prog_fail("cannot open %s on fd 7: %s", ttyname(0), strerror(errno));
+	close(fd);
 	for (fd = 0; fd < 3; fd++)
 		if (!note_tty("before", fd))
 			prog_fail("fd %d is not a terminal before the dump", fd);
+	note_tty("before", 7);
 	if (put_line(1, "tty-before"))
 		prog_fail("write to stdout: %s", strerror(errno));
 	prog_ready();
@@ -44,6 +50,8 @@ int main(int argc, char **argv)
 	for (fd = 0; fd < 3; fd++)
 		CHECK(note_tty("after", fd), "fd %d is not a terminal after restore: %s", fd,
 		      strerror(errno));
+	CHECK(note_tty("after", 7), "fd 7 is not a terminal after restore: %s", strerror(errno));
+	CHECK(put_line(7, "tty-after-fd7") == 0, "write to fd 7: %s", strerror(errno));
 	CHECK(!put_line(1, "tty-after-out"), "write to stdout: %s", strerror(errno));
 	CHECK(!put_line(2, "tty-after-err"), "write to stderr: %s", strerror(errno));
 	prog_finish();

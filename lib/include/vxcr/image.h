@@ -150,6 +150,11 @@ struct img_data_prefix {
 #define TASK_STATE_DEAD 2    /* zombie */
 #define TASK_STATE_STOPPED 3 /* job-control stopped: stays stopped */
 
+/* task_entry.ctty: its controlling terminal */
+#define VXCR_CTTY_NONE 0
+#define VXCR_CTTY_OUTSIDE 1 /* the tree's terminal outside it: the invoking one */
+#define VXCR_CTTY_PTY 2	    /* a pty pair of the tree: task_entry.ctty_pty_id */
+
 /* vma_entry.madv bits */
 #define VXCR_MADV_DONTFORK 0x1
 #define VXCR_MADV_DONTDUMP 0x2

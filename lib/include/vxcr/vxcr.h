@@ -146,6 +146,8 @@ struct vxcr_restore_stats {
 	uint64_t pages_restored;
 	pid_t ns_init;	  /* --pidns: the namespace's init, the caller's child */
 	uint32_t ctx_xid; /* a context image: the restored context, else 0 */
+	pid_t job_pgrp;	  /* the tree's group made the foreground one of our
+			   * controlling terminal (its ctty was outside it), 0 */
 };
 
 void vxcr_restore_opts_init(struct vxcr_restore_opts *o);

@@ -79,6 +79,7 @@ mkdir -p "$T/inotify" && seed inotify inotify "$T/inotify"
 mkdir -p "$T/fanotify" && seed fanotify fanotify "$T/fanotify" user
 seed unixsk unixsk
 seed netlinksk netlinksk
+seed pty pty
 seed opath opath
 seed procfiles procfiles
 seed fown fown
