@@ -9,7 +9,7 @@ iproute2 hyperfine sqlite3 tmux vim less clang-14 libclang-rt-14-dev llvm-14 scd
 # make fuzz; llvm-14 (llvm-profdata-14, llvm-cov-14): make fuzz-cov;
 # tmux, vim, less: t-tty-tmux.sh; scdoc: the man pages (docs/*.scd); man-db: t-docs.sh renders them
 
-# the real-program tests (tests/real and t-real-*, issue 12)
+# the real-program tests (tests/integration/t-real-*, issue 12)
 PKGS="$PKGS ruby nodejs redis-server redis-tools postgresql tmux"
 missing=""
 for p in $PKGS; do

@@ -58,7 +58,6 @@ static const struct {
 	{ SO_DEBUG, "SO_DEBUG", 0 },
 	{ SO_DONTROUTE, "SO_DONTROUTE", 0 },
 	{ SO_BROADCAST, "SO_BROADCAST", 0 },
-	{ SO_KEEPALIVE, "SO_KEEPALIVE", 0 },
 	{ SO_OOBINLINE, "SO_OOBINLINE", 0 },
 	{ SO_PRIORITY, "SO_PRIORITY", 0 },
 	{ SO_RCVLOWAT, "SO_RCVLOWAT", 1 },
@@ -139,13 +138,14 @@ static int read_opts(int fd, UnixskEntry *e, bool connected, const char *who)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
-	int snd, rcv, cred, sec, reuse, ret;
+	int snd, rcv, cred, sec, reuse, keep, ret;
 
 	ret = get_int(fd, SO_SNDBUF, &snd);
 	ret = ret ?: get_int(fd, SO_RCVBUF, &rcv);
 	ret = ret ?: get_int(fd, SO_PASSCRED, &cred);
 	ret = ret ?: get_int(fd, SO_PASSSEC, &sec);
 	ret = ret ?: get_int(fd, SO_REUSEADDR, &reuse);
+	ret = ret ?: get_int(fd, SO_KEEPALIVE, &keep);
 	if (!ret) {
 		PB_SET(e, rcvtimeo_us, timeo_us(fd, SO_RCVTIMEO_OLD, &ret));
 		PB_SET(e, sndtimeo_us, timeo_us(fd, SO_SNDTIMEO_OLD, &ret));
@@ -161,6 +161,7 @@ static int read_opts(int fd, UnixskEntry *e, bool connected, const char *who)
 	PB_SET(e, passcred, cred);
 	PB_SET(e, passsec, sec);
 	PB_SET(e, reuseaddr, reuse);
+	PB_SET(e, keepalive, keep);
 	if (connected && uc.uid != (uid_t)-1) { /* a datagram connect() sets none */
 		PB_SET(e, peer_uid, uc.uid);
 		PB_SET(e, peer_gid, uc.gid);

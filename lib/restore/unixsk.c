@@ -675,6 +675,7 @@ static int set_state(int fd, const struct rst_file *f)
 	ret = ret ?: set_int(fd, SO_PASSCRED, e->passcred, "SO_PASSCRED", id);
 	ret = ret ?: set_int(fd, SO_PASSSEC, e->passsec, "SO_PASSSEC", id);
 	ret = ret ?: set_int(fd, SO_REUSEADDR, e->reuseaddr, "SO_REUSEADDR", id);
+	ret = ret ?: set_int(fd, SO_KEEPALIVE, e->keepalive, "SO_KEEPALIVE", id);
 	ret = ret ?: set_timeo(fd, SO_RCVTIMEO_OLD, e->rcvtimeo_us, id);
 	ret = ret ?: set_timeo(fd, SO_SNDTIMEO_OLD, e->sndtimeo_us, id);
 	if (ret)

@@ -5,7 +5,7 @@
 # thread is alive, the count grew past the dump's and the array's sum.
 # Ruby's timer thread holds an eventfd (its only blocker before issue 12).
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/../real/real-lib.sh"
+. "$(dirname "$0")/real-lib.sh"
 require_cr
 command -v ruby >/dev/null || skip "needs ruby (contrib/install-deps.sh)"
 cat >"$T/count.rb" <<'RB'

@@ -23,7 +23,7 @@
  *   l1, l2   unconnected datagram and stream sockets
  *   L   stream listener bound to DIR/l.sock (DIR: OUTFILE's directory;
  *       mode 0750 from the umask), O_NONBLOCK, SO_REUSEADDR: one connection accepted
- *       (a_s, from client a_c: "req" queued for a_s, "resp" for a_c), two
+ *       (a_s, SO_KEEPALIVE as redis sets it, from client a_c: "req" queued for a_s, "resp" for a_c), two
  *       queued and not accepted (from k1, then k2): after "go" accept()
  *       returns k1's, then k2's, then EAGAIN; names as getsockname and
  *       getpeername say
@@ -249,6 +249,7 @@ static void setup_listeners(void)
 	a_s = accept(L, NULL, NULL);
 	if (a_s < 0)
 		prog_fail("accept: %s", strerror(errno));
+	set(a_s, SO_KEEPALIVE, 1); /* as redis does on every connection */
 	put(a_c, "req", 3);
 	put(a_s, "resp", 4);
 	k1 = connect_to(SOCK_STREAM, &lname, lname_len);
@@ -369,6 +370,8 @@ static void check_listeners(void)
 	      "L: %s is not a socket of mode 0750", lname.sun_path);
 	CHECK(named(L, false, &lname, lname_len), "L: getsockname differs");
 	CHECK(opt(L, SO_REUSEADDR) == 1, "L: SO_REUSEADDR lost");
+	CHECK(opt(a_s, SO_KEEPALIVE) == 1, "a_s: SO_KEEPALIVE lost");
+	CHECK(opt(a_c, SO_KEEPALIVE) == 0, "a_c: SO_KEEPALIVE set");
 	CHECK(named(a_s, false, &lname, lname_len), "a_s: getsockname differs");
 	CHECK(named(a_c, true, &lname, lname_len), "a_c: getpeername differs");
 	CHECK(take(a_s, buf, sizeof(buf), 0) == 3 && !strcmp(buf, "req"), "a_s: queue '%s'", buf);

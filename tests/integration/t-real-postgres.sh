@@ -6,7 +6,7 @@
 # postmaster with its helper processes, psql) is dumped and restored.
 # After restore the same session commits, and a new psql sees the row.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/../real/real-lib.sh"
+. "$(dirname "$0")/real-lib.sh"
 require_cr
 PGBIN=/usr/lib/postgresql/15/bin
 [ -x "$PGBIN/postgres" ] || skip "needs postgresql-15 (contrib/install-deps.sh)"

@@ -7,7 +7,7 @@
 # with it; node 20.11.1+ turned libuv's io_uring off by default).  The
 # case runs node as users do (the variable unset) and logs the count.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/../real/real-lib.sh"
+. "$(dirname "$0")/real-lib.sh"
 require_cr
 command -v node >/dev/null || skip "needs nodejs (contrib/install-deps.sh)"
 cat >"$T/srv.js" <<'JS'

@@ -1,8 +1,6 @@
 # shellcheck shell=bash
 # Helpers for the real-program tests (t-real-*.sh, issue 12), sourced
-# after tests/integration/lib.sh.  A test sources this file as
-# "$(dirname "$0")/../real/real-lib.sh", so it works from tests/real and,
-# once it passes and is moved, from tests/integration.
+# after tests/integration/lib.sh, as "$(dirname "$0")/real-lib.sh".
 #
 # Each test prints one line of numbers for vxcr (and one for CRIU when a
 # criu binary is given in $CRIU, as bench/run.py does):

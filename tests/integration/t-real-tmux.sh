@@ -4,7 +4,7 @@
 # dumped and restored; then new clients connect: list-sessions shows both,
 # and keys sent into each session's shell run there (each writes a file).
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/../real/real-lib.sh"
+. "$(dirname "$0")/real-lib.sh"
 require_cr
 command -v tmux >/dev/null || skip "needs tmux (contrib/install-deps.sh)"
 S=$T/tmux.sock

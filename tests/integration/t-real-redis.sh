@@ -5,7 +5,7 @@
 # of the whole tree (client and server) and, on SIGUSR1, reads its 1000
 # keys back on the same connection.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/../real/real-lib.sh"
+. "$(dirname "$0")/real-lib.sh"
 require_cr
 command -v redis-server >/dev/null || skip "needs redis-server (contrib/install-deps.sh)"
 cat >"$T/client.py" <<'PY'
