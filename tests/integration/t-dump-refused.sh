@@ -93,7 +93,7 @@ start_prog dump-refused io_uring-sqpoll
 tid=$(sed -n 's/^sqpoll //p' "$OUT")
 [ -n "$tid" ] || fail "dump-refused io_uring-sqpoll did not report its thread"
 expect_counting "before dump (io_uring-sqpoll)"
-refuse io_uring-sqpoll "$P$PID$E.*thread $tid$E.*io_uring kernel thread"
+refuse io_uring-sqpoll "$P$PID$E.*thread ($tid)$E.*io_uring kernel thread"
 
 start_prog dump-refused vfork
 c=$(child_of child)

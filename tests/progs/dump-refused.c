@@ -8,7 +8,7 @@
  *                 mapped; writes "io_uring FD" (two refusals: fd and ring)
  *   io_uring-sqpoll an io_uring with an SQPOLL thread, its fd registered
  *                 (IORING_REGISTER_RING_FDS) and closed: no fd, no mapping,
- *                 only the kernel thread; writes "sqpoll TID"
+ *                 only the kernel thread; writes "sqpoll TID|TID..." (its io threads)
  *   vfork         a child C that vforks a grandchild G which sleeps, so C
  *                 waits in vfork sharing its mm with G; writes "child C"
  *                 and "vchild G"
@@ -28,6 +28,8 @@
  * the ring still takes io_uring_enter / the children still run.
  */
 #include <netinet/in.h>
+#include <dirent.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -80,8 +82,11 @@ static void setup_io_uring_sqpoll(int unused)
 {
 	struct io_uring_rsrc_update up;
 	struct io_uring_params p;
-	char path[64], comm[64];
-	int fd, tid;
+	char path[300], comm[64], tids[256];
+	struct dirent *de;
+	bool sqp = false;
+	int fd, len = 0, tries;
+	DIR *dir;
 
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SQPOLL;
@@ -93,12 +98,31 @@ static void setup_io_uring_sqpoll(int unused)
 	if (fd < 0 || syscall(SYS_io_uring_register, fd, IORING_REGISTER_RING_FDS, &up, 1) != 1)
 		prog_fail("io_uring SQPOLL ring: %s", strerror(errno));
 	close(fd);
-	for (tid = getpid() + 1; tid < getpid() + 64; tid++) {
-		snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
-		if (prog_read_file(path, comm, sizeof(comm)) > 0 && !strncmp(comm, "iou-sqp", 7))
-			break;
+	/* every io_uring thread (the SQPOLL one, io-wq workers): tids need not
+	 * follow ours on a busy machine, so the task list is read */
+	for (tries = 0; !sqp && tries < 500; tries++) {
+		/* the thread names itself iou-sqp-PID once it runs */
+		if (tries)
+			usleep(10000);
+		len = 0;
+		dir = opendir("/proc/self/task");
+		if (!dir)
+			prog_fail("/proc/self/task: %s", strerror(errno));
+		while ((de = readdir(dir))) {
+			snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+			if (prog_read_file(path, comm, sizeof(comm)) <= 0 ||
+			    strncmp(comm, "iou-", 4))
+				continue;
+			len += snprintf(tids + len, sizeof(tids) - len, "%s%s", len ? "|" : "",
+					de->d_name);
+			if (!strncmp(comm, "iou-sqp", 7))
+				sqp = true;
+		}
+		closedir(dir);
 	}
-	prog_say("sqpoll %d\n", tid);
+	if (!sqp || (size_t)len >= sizeof(tids))
+		prog_fail("io_uring SQPOLL ring: no iou-sqp thread in /proc/self/task");
+	prog_say("sqpoll %s\n", tids);
 }
 
 /* Forward: the children below. */
