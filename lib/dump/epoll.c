@@ -31,6 +31,7 @@
 #define LOG_PREFIX "dump/epoll: "
 #include "log.h"
 #include "dump/dump.h"
+#include "proc/proc.h"
 
 /* the bits epoll keeps for itself (fs/eventpoll.c EP_PRIVATE_BITS) */
 #define EP_PRIVATE (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
@@ -50,21 +51,6 @@ struct epoll_dump {
 static bool is_epoll(const struct fd_probe *p)
 {
 	return !strcmp(p->link, "anon_inode:[eventpoll]");
-}
-
-/* Number of "tfd:" lines of fdinfo text. */
-static size_t count_items(const char *text)
-{
-	const char *s = text;
-	size_t n = 0;
-
-	while (s && *s) {
-		if (!strncmp(s, "tfd:", 4))
-			n++;
-		s = strchr(s, '\n');
-		s = s ? s + 1 : NULL;
-	}
-	return n;
 }
 
 /* Parses one "tfd:" line (up to its newline) into it.  0 or -EINVAL. */
@@ -126,7 +112,7 @@ static int rank_items(struct epoll_dump *d)
 /* The items of epoll p, unresolved.  0 or -errno (logged). */
 static int dump_epoll(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
-	size_t n = count_items(p->fdinfo), k = 0;
+	size_t n = proc_fdinfo_count(p->fdinfo, "tfd:"), k = 0;
 	struct epoll_dump *d;
 	EpollItem *items;
 	const char *s;

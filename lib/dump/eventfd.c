@@ -11,7 +11,6 @@
  *   eventfd-id: %d             an ida number (not kept: kcmp tells sharing)
  *   eventfd-semaphore: %d      0 or 1 (since 6.6; refused when missing)
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,38 +18,11 @@
 #define LOG_PREFIX "eventfd: "
 #include "log.h"
 #include "dump/dump.h"
+#include "proc/proc.h"
 
 static bool is_eventfd(const struct fd_probe *p)
 {
 	return !strcmp(p->link, "anon_inode:[eventfd]");
-}
-
-/*
- * The value of line "KEY: VALUE" in fdinfo text, parsed in base base into
- * *v.  0, -ENOENT (no such line) or -EINVAL (not one whole number).
- */
-static int fdinfo_value(const char *text, const char *key, int base, uint64_t *v)
-{
-	size_t klen = strlen(key);
-	const char *line = text, *nl, *s;
-	char *end;
-
-	for (; *line; line = nl + 1) {
-		nl = strchrnul(line, '\n');
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			s = line + klen + 1;
-			while (*s == ' ' || *s == '\t')
-				s++;
-			if (s == nl || !isxdigit((unsigned char)*s))
-				return -EINVAL;
-			errno = 0;
-			*v = strtoull(s, &end, base);
-			return errno || end != nl ? -EINVAL : 0;
-		}
-		if (!*nl)
-			break;
-	}
-	return -ENOENT;
 }
 
 /* The counter and mode of eventfd p.  0 or -errno (logged). */
@@ -61,12 +33,12 @@ static int dump_eventfd(struct dump_op *op, struct fd_probe *p, struct dump_file
 	int ret;
 
 	df->e.kind = FILE_KIND__FILE_EVENTFD;
-	ret = fdinfo_value(p->fdinfo, "eventfd-count", 16, &count);
+	ret = proc_fdinfo_u64(p->fdinfo, "eventfd-count", 16, &count);
 	if (ret || count == UINT64_MAX) {
 		pr_err("pid %d fd %d: eventfd: malformed fdinfo (eventfd-count)\n", p->pid, p->fd);
 		return -EINVAL;
 	}
-	ret = fdinfo_value(p->fdinfo, "eventfd-semaphore", 10, &sem);
+	ret = proc_fdinfo_u64(p->fdinfo, "eventfd-semaphore", 10, &sem);
 	if (ret == -ENOENT) {
 		pr_err("pid %d fd %d: eventfd: this kernel does not say whether it is a semaphore "
 		       "(no eventfd-semaphore in fdinfo): not supported\n",

@@ -49,19 +49,6 @@ static bool is_fanotify(const struct fd_probe *p)
 	return !strcmp(p->link, "anon_inode:[fanotify]");
 }
 
-/* The number of "fanotify " lines in fdinfo text. */
-static size_t count_lines(const char *text)
-{
-	const char *line, *nl;
-	size_t n = 0;
-
-	for (line = text; *line; line = *nl ? nl + 1 : nl) {
-		nl = strchrnul(line, '\n');
-		n += !strncmp(line, "fanotify ", 9);
-	}
-	return n;
-}
-
 /* An entry for n marks in one block, freed by one free() (dump_file.sub). */
 static FanotifyEntry *alloc_entry(size_t n)
 {
@@ -350,7 +337,7 @@ static int dump_fanotify(struct dump_op *op, struct fd_probe *p, struct dump_fil
 	int ret;
 
 	df->e.kind = FILE_KIND__FILE_FANOTIFY;
-	e = alloc_entry(count_lines(p->fdinfo));
+	e = alloc_entry(proc_fdinfo_count(p->fdinfo, "fanotify "));
 	if (!e)
 		return -ENOMEM;
 	df->sub = e;

@@ -191,19 +191,6 @@ static int check_batch(const struct dump_op *op, const struct fd_probe *p, const
 	return ret;
 }
 
-/* The number of watch lines in fdinfo text. */
-static size_t count_watches(const char *text)
-{
-	const char *line, *nl;
-	size_t n = 0;
-
-	for (line = text; *line; line = *nl ? nl + 1 : nl) {
-		nl = strchrnul(line, '\n');
-		n += !strncmp(line, "inotify ", 8);
-	}
-	return n;
-}
-
 /*
  * An entry for n watches in one block (pointers, watches and handle
  * buffers after it), so that free() of dump_file.sub frees all of it.
@@ -303,7 +290,7 @@ static int dump_inotify(struct dump_op *op, struct fd_probe *p, struct dump_file
 	ret = check_queue(p, df->local_fd);
 	if (ret)
 		return ret;
-	e = alloc_entry(count_watches(p->fdinfo));
+	e = alloc_entry(proc_fdinfo_count(p->fdinfo, "inotify "));
 	if (!e)
 		return -ENOMEM;
 	df->sub = e;

@@ -22,6 +22,7 @@
 #define LOG_PREFIX "pidfd: "
 #include "log.h"
 #include "dump/dump.h"
+#include "proc/proc.h"
 
 /* the 6.15+ layout of struct pidfd_info (linux/pidfd.h, not in our headers) */
 struct pidfd_info_v1 {
@@ -39,22 +40,22 @@ static bool is_pidfd(const struct fd_probe *p)
 	return !strcmp(p->link, "anon_inode:[pidfd]");
 }
 
-/* The "Pid:" of fdinfo text.  0 or -EINVAL (hostile text). */
+/* The "Pid:" of fdinfo text: -1 (reaped) or a pid.  0 or -EINVAL (hostile text). */
 static int parse_pid(const char *text, long *pid)
 {
-	const char *s = strstr(text, "\nPid:");
-	char *end;
+	const char *s, *end;
+	uint64_t v;
 
-	if (!s)
+	if (proc_fdinfo_field(text, "Pid", &s, &end))
 		return -EINVAL;
-	s += strlen("\nPid:");
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (!*s || *s == '\n')
+	if (end - s == 2 && !strncmp(s, "-1", 2)) {
+		*pid = -1;
+		return 0;
+	}
+	if (proc_fdinfo_u64(text, "Pid", 10, &v) || v > INT32_MAX)
 		return -EINVAL;
-	errno = 0;
-	*pid = strtol(s, &end, 10);
-	return errno || (*end != '\n' && *end) || *pid < -1 || *pid > INT32_MAX ? -EINVAL : 0;
+	*pid = (long)v;
+	return 0;
 }
 
 /* The wait status a reaped process left in our copy fd.  0 or -errno. */

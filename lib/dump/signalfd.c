@@ -8,7 +8,6 @@
  * What Linux 6.18 prints (fs/signalfd.c, signalfd_show_fdinfo):
  *   sigmask:	%016llx          the mask, bit N-1 for signal N (render_sigset_t)
  */
-#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #define LOG_PREFIX "signalfd: "
 #include "log.h"
 #include "dump/dump.h"
+#include "proc/proc.h"
 
 /* SIGKILL and SIGSTOP: the kernel never puts them in a signalfd's mask */
 #define SIGNALFD_NEVER ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
@@ -26,27 +26,6 @@ static bool is_signalfd(const struct fd_probe *p)
 	return !strcmp(p->link, "anon_inode:[signalfd]");
 }
 
-/* The 16 hex digits of line "sigmask:" of fdinfo text.  0 or -EINVAL. */
-static int parse_sigmask(const char *text, uint64_t *mask)
-{
-	const char *s = strstr(text, "\nsigmask:");
-	char *end;
-	int i;
-
-	if (!s)
-		return -EINVAL;
-	s += strlen("\nsigmask:");
-	while (*s == ' ' || *s == '\t')
-		s++;
-	for (i = 0; i < 16; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return -EINVAL;
-	if (s[16] != '\n' && s[16])
-		return -EINVAL;
-	*mask = strtoull(s, &end, 16);
-	return end == s + 16 ? 0 : -EINVAL;
-}
-
 /* The mask of signalfd p.  0 or -errno (logged). */
 static int dump_signalfd(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
@@ -54,7 +33,7 @@ static int dump_signalfd(struct dump_op *op, struct fd_probe *p, struct dump_fil
 	uint64_t mask;
 
 	df->e.kind = FILE_KIND__FILE_SIGNALFD;
-	if (parse_sigmask(p->fdinfo, &mask) || (mask & SIGNALFD_NEVER)) {
+	if (proc_fdinfo_u64(p->fdinfo, "sigmask", 16, &mask) || (mask & SIGNALFD_NEVER)) {
 		pr_err("pid %d fd %d: signalfd: malformed fdinfo (sigmask)\n", p->pid, p->fd);
 		return -EINVAL;
 	}

@@ -1,6 +1,7 @@
 /*
  * Small /proc parsers: fdinfo, auxv, children lists.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,6 +31,62 @@ int proc_parse_fdinfo(const char *text, struct proc_fdinfo *fi)
 			break;
 	}
 	return seen == 3 ? 0 : -EINVAL;
+}
+
+/*
+ * The value of line "KEY: VALUE" of fdinfo text (blanks after the colon
+ * skipped): *val its first character, *end the line's end.  0 or -ENOENT.
+ */
+int proc_fdinfo_field(const char *text, const char *key, const char **val, const char **end)
+{
+	size_t klen = strlen(key);
+	const char *line = text, *nl;
+
+	for (; *line; line = nl + 1) {
+		nl = strchrnul(line, '\n');
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			*val = line + klen + 1;
+			while (**val == ' ' || **val == '\t')
+				(*val)++;
+			*end = nl;
+			return 0;
+		}
+		if (!*nl)
+			break;
+	}
+	return -ENOENT;
+}
+
+/*
+ * The value of line "KEY: VALUE" of fdinfo text, one whole unsigned
+ * number in base base, into *v.  0, -ENOENT (no such line) or -EINVAL
+ * (hostile text: not one whole number in range).
+ */
+int proc_fdinfo_u64(const char *text, const char *key, int base, uint64_t *v)
+{
+	const char *s, *nl;
+	char *end;
+
+	if (proc_fdinfo_field(text, key, &s, &nl))
+		return -ENOENT;
+	if (s == nl || !isxdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, &end, base);
+	return errno || end != nl ? -EINVAL : 0;
+}
+
+/* The number of lines of fdinfo text that start with prefix. */
+size_t proc_fdinfo_count(const char *text, const char *prefix)
+{
+	size_t plen = strlen(prefix), n = 0;
+	const char *line, *nl;
+
+	for (line = text; *line; line = *nl ? nl + 1 : nl) {
+		nl = strchrnul(line, '\n');
+		n += !strncmp(line, prefix, plen);
+	}
+	return n;
 }
 
 /* auxv is an array of (type, value) u64 pairs ending with AT_NULL (0). */

@@ -126,6 +126,9 @@ struct proc_fdinfo {
 };
 
 int proc_parse_fdinfo(const char *text, struct proc_fdinfo *fi);
+int proc_fdinfo_field(const char *text, const char *key, const char **val, const char **end);
+int proc_fdinfo_u64(const char *text, const char *key, int base, uint64_t *v);
+size_t proc_fdinfo_count(const char *text, const char *prefix);
 
 /*
  * One lock line of /proc/locks or of a "lock:" line of /proc/PID/fdinfo/N

@@ -78,6 +78,29 @@ int fd_kinds_plan(struct rst_image *img)
 	return 0;
 }
 
+/*
+ * A description opened by its holder in finish (a late kind) must be in
+ * no thread's own fd table: only processes' tables are set up there.
+ * 0 or -EBADMSG (logged).
+ */
+int rst_check_no_thread_table(const struct rst_image *img, const struct rst_file *f)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct rst_proc *c = img->procs[i];
+
+		for (j = 1; j < c->nr_threads; j++)
+			for (k = 0; c->threads[j].fdt && k < c->threads[j].fdt->n_fds; k++)
+				if (c->threads[j].fdt->fds[k]->file_id == f->fe->id) {
+					pr_err("image: %s (file id %u) in a thread's own fd table\n",
+					       f->kind->name, f->fe->id);
+					return -EBADMSG;
+				}
+	}
+	return 0;
+}
+
 /* Every kind's checks of the image alone (the vet and fuzzer run them). */
 int fd_kinds_check_image(const struct rst_image *img)
 {

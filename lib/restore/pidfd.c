@@ -71,26 +71,6 @@ static bool death_status(int32_t st)
 	return (st & 0x7f) ? !(st & ~0x7f) && fatal_signal(st & 0x7f) : !(st & 0xff);
 }
 
-/* No thread's own fd table holds live pidfd f (only processes' are set up). */
-static int check_holders(const struct rst_image *img, const struct rst_file *f)
-{
-	size_t i, j, k;
-
-	for (i = 0; i < img->nr_procs; i++) {
-		const struct rst_proc *c = img->procs[i];
-
-		for (j = 1; j < c->nr_threads; j++)
-			for (k = 0; c->threads[j].fdt && k < c->threads[j].fdt->n_fds; k++)
-				if (c->threads[j].fdt->fds[k]->file_id == f->fe->id) {
-					pr_err("image: pidfd (file id %u) in a thread's own fd "
-					       "table\n",
-					       f->fe->id);
-					return -EBADMSG;
-				}
-	}
-	return 0;
-}
-
 /* The image alone: a task of the image, or a dead one with a death status. */
 static int check_pidfd(const struct rst_image *img, const struct rst_file *f)
 {
@@ -121,7 +101,7 @@ static int check_pidfd(const struct rst_image *img, const struct rst_file *f)
 		       f->fe->id, e->pid, flags & PIDFD_THREAD ? "task" : "process");
 		return -EPERM;
 	}
-	return check_holders(img, f);
+	return rst_check_no_thread_table(img, f);
 }
 
 /* Dead pidfds are in the pool; live ones are opened by their holder. */

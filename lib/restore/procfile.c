@@ -73,26 +73,6 @@ static bool plain_rest(const char *rest)
 	return true;
 }
 
-/* No thread's own table holds f (only processes' are set up here). */
-static int check_holders(const struct rst_image *img, const struct rst_file *f)
-{
-	size_t i, j, k;
-
-	for (i = 0; i < img->nr_procs; i++) {
-		const struct rst_proc *c = img->procs[i];
-
-		for (j = 1; j < c->nr_threads; j++)
-			for (k = 0; c->threads[j].fdt && k < c->threads[j].fdt->n_fds; k++)
-				if (c->threads[j].fdt->fds[k]->file_id == f->fe->id) {
-					pr_err("image: /proc file id %u in a thread's own fd "
-					       "table\n",
-					       f->fe->id);
-					return -EBADMSG;
-				}
-	}
-	return 0;
-}
-
 /* The image alone: a task of the image, a plain path, sane flags. */
 static int check_procfile(const struct rst_image *img, const struct rst_file *f)
 {
@@ -110,7 +90,7 @@ static int check_procfile(const struct rst_image *img, const struct rst_file *f)
 		       fe->id, fe->proc_pid, fe->proc_rest);
 		return -EPERM;
 	}
-	return check_holders(img, f);
+	return rst_check_no_thread_table(img, f);
 }
 
 /*

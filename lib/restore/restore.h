@@ -430,6 +430,7 @@ int rst_open_opath(const FileEntry *fe);
 const struct rst_fd_kind *rst_fd_kind(uint32_t kind);
 int fd_kinds_plan(struct rst_image *img);
 int fd_kinds_check_image(const struct rst_image *img);
+int rst_check_no_thread_table(const struct rst_image *img, const struct rst_file *f);
 int fd_kinds_check_host(const struct rst_image *img);
 int fd_kinds_open(const struct rst_image *img);
 int fd_kinds_post_open(const struct rst_image *img);

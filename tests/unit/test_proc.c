@@ -96,8 +96,8 @@ static void test_smaps_vmflags(void)
 					       &l),
 			      0);
 	CU_ASSERT_EQUAL_FATAL(l.n, 2);
-	CU_ASSERT_EQUAL(l.v[0].vmflags, PROC_VMF_LO | PROC_VMF_LF | PROC_VMF_RR | PROC_VMF_SL |
-						PROC_VMF_GU);
+	CU_ASSERT_EQUAL(l.v[0].vmflags,
+			PROC_VMF_LO | PROC_VMF_LF | PROC_VMF_RR | PROC_VMF_SL | PROC_VMF_GU);
 	CU_ASSERT_STRING_EQUAL(l.v[0].other_flag, "");
 	CU_ASSERT_EQUAL(l.v[1].vmflags, PROC_VMF_SR | PROC_VMF_HT | PROC_VMF_UI | PROC_VMF_MM |
 						PROC_VMF_DE | PROC_VMF_DP);
@@ -117,46 +117,48 @@ static void test_smaps_bad(void)
 	CU_ASSERT_EQUAL(proc_parse_smaps("", &l), 0);
 	CU_ASSERT_EQUAL(l.n, 0);
 	/* maps text (no field lines) parses too */
-	CU_ASSERT_EQUAL_FATAL(proc_parse_smaps("1000-2000 rw-s 00000000 00:05 7 /SYSV00000000 (deleted)\n"
-					       "3000-4000 rw-p 00000000 00:00 0\n", &l), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		proc_parse_smaps("1000-2000 rw-s 00000000 00:05 7 /SYSV00000000 (deleted)\n"
+				 "3000-4000 rw-p 00000000 00:00 0\n",
+				 &l),
+		0);
 	CU_ASSERT_EQUAL(l.n, 2);
 	CU_ASSERT_STRING_EQUAL(l.v[0].name, "/SYSV00000000");
 	CU_ASSERT_TRUE(l.v[0].deleted);
 	proc_vma_list_free(&l);
 }
 
-static const char status_text[] =
-	"Name:\tcat\n"
-	"Umask:\t0027\n"
-	"State:\tT (stopped)\n"
-	"Tgid:\t5045\n"
-	"Ngid:\t0\n"
-	"Pid:\t5045\n"
-	"PPid:\t5040\n"
-	"TracerPid:\t0\n"
-	"Uid:\t1000\t1001\t1002\t1003\n"
-	"Gid:\t100\t101\t102\t103\n"
-	"FDSize:\t256\n"
-	"Groups:\t4 24 27 1000 \n"
-	"NStgid:\t5045\t12\n"
-	"NSpid:\t5045\t12\n"
-	"Kthread:\t0\n"
-	"Threads:\t3\n"
-	"SigQ:\t0/96365\n"
-	"SigPnd:\t0000000000000000\n"
-	"ShdPnd:\t0000000000000000\n"
-	"SigBlk:\t0000000000010000\n"
-	"SigIgn:\t0000000000001001\n"
-	"SigCgt:\t0000000180004002\n"
-	"CapInh:\t0000000000000000\n"
-	"CapPrm:\t000001fffeffffff\n"
-	"CapEff:\t000001fffeffffff\n"
-	"CapBnd:\t000001ffffffffff\n"
-	"CapAmb:\t0000000000000400\n"
-	"NoNewPrivs:\t1\n"
-	"Seccomp:\t2\n"
-	"Seccomp_filters:\t3\n"
-	"Speculation_Store_Bypass:\tthread force mitigated\n";
+static const char status_text[] = "Name:\tcat\n"
+				  "Umask:\t0027\n"
+				  "State:\tT (stopped)\n"
+				  "Tgid:\t5045\n"
+				  "Ngid:\t0\n"
+				  "Pid:\t5045\n"
+				  "PPid:\t5040\n"
+				  "TracerPid:\t0\n"
+				  "Uid:\t1000\t1001\t1002\t1003\n"
+				  "Gid:\t100\t101\t102\t103\n"
+				  "FDSize:\t256\n"
+				  "Groups:\t4 24 27 1000 \n"
+				  "NStgid:\t5045\t12\n"
+				  "NSpid:\t5045\t12\n"
+				  "Kthread:\t0\n"
+				  "Threads:\t3\n"
+				  "SigQ:\t0/96365\n"
+				  "SigPnd:\t0000000000000000\n"
+				  "ShdPnd:\t0000000000000000\n"
+				  "SigBlk:\t0000000000010000\n"
+				  "SigIgn:\t0000000000001001\n"
+				  "SigCgt:\t0000000180004002\n"
+				  "CapInh:\t0000000000000000\n"
+				  "CapPrm:\t000001fffeffffff\n"
+				  "CapEff:\t000001fffeffffff\n"
+				  "CapBnd:\t000001ffffffffff\n"
+				  "CapAmb:\t0000000000000400\n"
+				  "NoNewPrivs:\t1\n"
+				  "Seccomp:\t2\n"
+				  "Seccomp_filters:\t3\n"
+				  "Speculation_Store_Bypass:\tthread force mitigated\n";
 
 static void test_status(void)
 {
@@ -183,35 +185,43 @@ static void test_status(void)
 	CU_ASSERT_FALSE(s.kthread);
 	CU_ASSERT_EQUAL(s.threads, 3);
 	CU_ASSERT_TRUE(s.has_sig_masks);
-	CU_ASSERT_EQUAL(s.sig_ign, 0x1001);		/* SIGHUP, SIGPIPE */
-	CU_ASSERT_EQUAL(s.sig_cgt, 0x180004002ull);	/* SIGINT, SIGTERM, 32, 33 */
+	CU_ASSERT_EQUAL(s.sig_ign, 0x1001);	    /* SIGHUP, SIGPIPE */
+	CU_ASSERT_EQUAL(s.sig_cgt, 0x180004002ull); /* SIGINT, SIGTERM, 32, 33 */
 	CU_ASSERT_TRUE(s.has_seccomp);
 	CU_ASSERT_EQUAL(s.seccomp_mode, 2);
 	CU_ASSERT_EQUAL(s.seccomp_filters, 3);
-	CU_ASSERT_EQUAL(s.nspid, 12);		/* pid 12 of a child pid namespace */
+	CU_ASSERT_EQUAL(s.nspid, 12); /* pid 12 of a child pid namespace */
 	CU_ASSERT_EQUAL(s.ns_levels, 2);
 	proc_status_free(&s);
 
 	CU_ASSERT_EQUAL(proc_parse_status("Groups:\t\nState:\tS (sleeping)\nPid:\t1\n"
-					  "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", &s), 0);
+					  "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+					  &s),
+			0);
 	CU_ASSERT_EQUAL(s.n_groups, 0);
 	CU_ASSERT_FALSE(s.has_umask);
 	CU_ASSERT_FALSE(s.has_sig_masks);
-	CU_ASSERT_FALSE(s.has_seccomp);		/* no CONFIG_SECCOMP: no line */
+	CU_ASSERT_FALSE(s.has_seccomp); /* no CONFIG_SECCOMP: no line */
 	CU_ASSERT_EQUAL(s.seccomp_mode, 0);
 	CU_ASSERT_EQUAL(s.seccomp_filters, 0);
-	CU_ASSERT_EQUAL(s.ns_levels, 0);		/* no NSpid line */
+	CU_ASSERT_EQUAL(s.ns_levels, 0); /* no NSpid line */
 	proc_status_free(&s);
 	CU_ASSERT_EQUAL(proc_parse_status("State:\tR\nPid:\t9\nUid:\t0\t0\t0\t0\n"
-					  "Gid:\t0\t0\t0\t0\nSeccomp:\t1\n", &s), 0);
+					  "Gid:\t0\t0\t0\t0\nSeccomp:\t1\n",
+					  &s),
+			0);
 	CU_ASSERT_TRUE(s.has_seccomp);
-	CU_ASSERT_EQUAL(s.seccomp_mode, 1);	/* strict, no Seccomp_filters line */
+	CU_ASSERT_EQUAL(s.seccomp_mode, 1); /* strict, no Seccomp_filters line */
 	CU_ASSERT_EQUAL(s.seccomp_filters, 0);
 	proc_status_free(&s);
 	CU_ASSERT_EQUAL(proc_parse_status("State:\tR\nPid:\t9\nUid:\t0\t0\t0\t0\n"
-					  "Gid:\t0\t0\t0\t0\nSeccomp:\t3\n", &s), -EINVAL);
+					  "Gid:\t0\t0\t0\t0\nSeccomp:\t3\n",
+					  &s),
+			-EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_status("State:\tR\nPid:\t9\nUid:\t0\t0\t0\t0\n"
-					  "Gid:\t0\t0\t0\t0\nSeccomp:\t22\n", &s), -EINVAL);
+					  "Gid:\t0\t0\t0\t0\nSeccomp:\t22\n",
+					  &s),
+			-EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_status("Name:\tx\nPid:\t1\n", &s), -EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_status("State:\tS\nPid:\t1\nUid:\t0 0\nGid:\t0\t0\t0\t0\n", &s),
 			-EINVAL);
@@ -251,8 +261,10 @@ static void test_stat(void)
 	CU_ASSERT_EQUAL(st.exit_code, 0);
 	CU_ASSERT_EQUAL(st.exit_signal, 17);
 
-	CU_ASSERT_EQUAL(proc_parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0\n",
-					&st), 0);
+	CU_ASSERT_EQUAL(
+		proc_parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0\n",
+				&st),
+		0);
 	CU_ASSERT_TRUE(st.flags & PROC_PF_KTHREAD);
 	CU_ASSERT_EQUAL(proc_parse_stat("12 (x S 1\n", &st), -EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_stat("12 (x) S 1 2\n", &st), -EINVAL);
@@ -276,19 +288,18 @@ static void test_stat_zombie(void)
 	CU_ASSERT_EQUAL(st.start_code, 0);
 }
 
-static const char timers_text[] =
-	"ID: 2\n"
-	"signal: 12/0000000000001234\n"
-	"notify: signal/tid.29237\n"
-	"ClockID: -6\n"
-	"ID: 1\n"
-	"signal: 10/00007f0000000010\n"
-	"notify: none/pid.29237\n"
-	"ClockID: 0\n"
-	"ID: 0\n"
-	"signal: 14/0000000000000000\n"
-	"notify: thread/pid.29237\n"
-	"ClockID: 1\n";
+static const char timers_text[] = "ID: 2\n"
+				  "signal: 12/0000000000001234\n"
+				  "notify: signal/tid.29237\n"
+				  "ClockID: -6\n"
+				  "ID: 1\n"
+				  "signal: 10/00007f0000000010\n"
+				  "notify: none/pid.29237\n"
+				  "ClockID: 0\n"
+				  "ID: 0\n"
+				  "signal: 14/0000000000000000\n"
+				  "notify: thread/pid.29237\n"
+				  "ClockID: 1\n";
 
 static void test_timers(void)
 {
@@ -300,14 +311,14 @@ static void test_timers(void)
 	CU_ASSERT_EQUAL(v[0].id, 2);
 	CU_ASSERT_EQUAL(v[0].signo, 12);
 	CU_ASSERT_EQUAL(v[0].sigval, 0x1234);
-	CU_ASSERT_EQUAL(v[0].notify, 4);		/* SIGEV_SIGNAL | SIGEV_THREAD_ID */
+	CU_ASSERT_EQUAL(v[0].notify, 4); /* SIGEV_SIGNAL | SIGEV_THREAD_ID */
 	CU_ASSERT_EQUAL(v[0].notify_pid, 29237);
 	CU_ASSERT_EQUAL(v[0].clock_id, -6);
 	CU_ASSERT_EQUAL(v[1].id, 1);
-	CU_ASSERT_EQUAL(v[1].notify, 1);		/* SIGEV_NONE */
+	CU_ASSERT_EQUAL(v[1].notify, 1); /* SIGEV_NONE */
 	CU_ASSERT_EQUAL(v[1].sigval, 0x7f0000000010ull);
 	CU_ASSERT_EQUAL(v[1].clock_id, 0);
-	CU_ASSERT_EQUAL(v[2].notify, 2);		/* SIGEV_THREAD */
+	CU_ASSERT_EQUAL(v[2].notify, 2); /* SIGEV_THREAD */
 	CU_ASSERT_EQUAL(v[2].signo, 14);
 	CU_ASSERT_EQUAL(v[2].clock_id, 1);
 	free(v);
@@ -318,11 +329,17 @@ static void test_timers(void)
 	/* incomplete block, bad notify, text before the first ID */
 	CU_ASSERT_EQUAL(proc_parse_timers("ID: 1\nsignal: 10/0\nClockID: 0\n", &v, &n), -EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_timers("ID: 1\nsignal: 10/0\nnotify: bogus/pid.1\n"
-					  "ClockID: 0\n", &v, &n), -EINVAL);
+					  "ClockID: 0\n",
+					  &v, &n),
+			-EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_timers("ID: 1\nsignal: 10/0\nnotify: signal\n"
-					  "ClockID: 0\n", &v, &n), -EINVAL);
+					  "ClockID: 0\n",
+					  &v, &n),
+			-EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_timers("ID: 1\nsignal: 10\nnotify: none/pid.1\n"
-					  "ClockID: 0\n", &v, &n), -EINVAL);
+					  "ClockID: 0\n",
+					  &v, &n),
+			-EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_timers("junk\nID: 1\n", &v, &n), -EINVAL);
 }
 
@@ -342,7 +359,7 @@ static void test_timers_self(void)
 	CU_ASSERT_EQUAL_FATAL(timer_create(CLOCK_MONOTONIC, &se, &id), 0);
 	if (proc_read_file(0, "timers", &text, NULL)) {
 		timer_delete(id);
-		return;	/* kernel without CONFIG_CHECKPOINT_RESTORE */
+		return; /* kernel without CONFIG_CHECKPOINT_RESTORE */
 	}
 	CU_ASSERT_EQUAL(proc_parse_timers(text, &v, &n), 0);
 	for (i = 0; i < n; i++) {
@@ -366,16 +383,50 @@ static void test_fdinfo(void)
 	struct proc_fdinfo fi;
 
 	CU_ASSERT_EQUAL_FATAL(proc_parse_fdinfo("pos:\t4096\nflags:\t02100002\nmnt_id:\t24\n"
-						"ino:\t3\n", &fi), 0);
+						"ino:\t3\n",
+						&fi),
+			      0);
 	CU_ASSERT_EQUAL(fi.pos, 4096);
 	CU_ASSERT_EQUAL(fi.flags, 02100002);
 	CU_ASSERT_EQUAL(fi.mnt_id, 24);
 	CU_ASSERT_TRUE(fi.has_ino);
 	CU_ASSERT_EQUAL(fi.ino, 3);
 	/* eventfd-style extra lines are ignored; ino is optional */
-	CU_ASSERT_EQUAL(proc_parse_fdinfo("pos:\t0\nflags:\t02\nmnt_id:\t15\neventfd-count: 0\n", &fi), 0);
+	CU_ASSERT_EQUAL(
+		proc_parse_fdinfo("pos:\t0\nflags:\t02\nmnt_id:\t15\neventfd-count: 0\n", &fi), 0);
 	CU_ASSERT_FALSE(fi.has_ino);
 	CU_ASSERT_EQUAL(proc_parse_fdinfo("flags:\t02\n", &fi), -EINVAL);
+}
+
+/* The shared key/value and line-count helpers the fd kinds parse with. */
+static void test_fdinfo_fields(void)
+{
+	const char *text = "pos:\t0\nflags:\t02\neventfd-count:               2a\n"
+			   "sigmask:\t0000000000000200\nPid:\t-1\nNSpid:\t-1\n"
+			   "tfd: 5 events: 19\ntfd: 6 events: 19\nbad: 12x\nempty:\n";
+	const char *val, *end;
+	uint64_t v;
+
+	CU_ASSERT_EQUAL(proc_fdinfo_u64(text, "eventfd-count", 16, &v), 0);
+	CU_ASSERT_EQUAL(v, 0x2a);
+	CU_ASSERT_EQUAL(proc_fdinfo_u64(text, "sigmask", 16, &v), 0);
+	CU_ASSERT_EQUAL(v, 0x200);
+	CU_ASSERT_EQUAL(proc_fdinfo_u64(text, "flags", 8, &v), 0);
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(proc_fdinfo_u64(text, "missing", 10, &v), -ENOENT);
+	CU_ASSERT_EQUAL(proc_fdinfo_u64(text, "bad", 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(proc_fdinfo_u64(text, "empty", 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(proc_fdinfo_u64(text, "Pid", 10, &v), -EINVAL); /* "-1" */
+	CU_ASSERT_EQUAL(proc_fdinfo_u64("n: 99999999999999999999\n", "n", 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(proc_fdinfo_u64("n: 7", "n", 10, &v), 0); /* no final newline */
+	CU_ASSERT_EQUAL(v, 7);
+	/* "Pid" is its own line, not the end of "NSpid" */
+	CU_ASSERT_EQUAL_FATAL(proc_fdinfo_field("NSpid:\t3\nPid:\t4\n", "Pid", &val, &end), 0);
+	CU_ASSERT_EQUAL(*val, '4');
+	CU_ASSERT_EQUAL(end - val, 1);
+	CU_ASSERT_EQUAL(proc_fdinfo_count(text, "tfd:"), 2);
+	CU_ASSERT_EQUAL(proc_fdinfo_count(text, "inotify "), 0);
+	CU_ASSERT_EQUAL(proc_fdinfo_count("", "tfd:"), 0);
 }
 
 static void test_auxv(void)
@@ -417,9 +468,9 @@ static void test_cgroup(void)
 	CU_ASSERT_STRING_EQUAL(l[2].controllers, "");
 	CU_ASSERT_STRING_EQUAL(l[2].path, "/x/y");
 	CU_ASSERT_EQUAL(proc_parse_cgroup("", l, 4), 0);
-	CU_ASSERT_EQUAL(proc_parse_cgroup("0::x\n", l, 4), -EINVAL);	/* not absolute */
-	CU_ASSERT_EQUAL(proc_parse_cgroup("0:/\n", l, 4), -EINVAL);	/* one colon */
-	CU_ASSERT_EQUAL(proc_parse_cgroup("0::\n", l, 4), -EINVAL);	/* no path */
+	CU_ASSERT_EQUAL(proc_parse_cgroup("0::x\n", l, 4), -EINVAL); /* not absolute */
+	CU_ASSERT_EQUAL(proc_parse_cgroup("0:/\n", l, 4), -EINVAL);  /* one colon */
+	CU_ASSERT_EQUAL(proc_parse_cgroup("0::\n", l, 4), -EINVAL);  /* no path */
 	CU_ASSERT_EQUAL(proc_parse_cgroup("0::/\n1:a:/\n", l, 1), -E2BIG);
 	CU_ASSERT_EQUAL(proc_cgroup_dir("/m", "/", "/a/b", dir, sizeof(dir)), 0);
 	CU_ASSERT_STRING_EQUAL(dir, "/m/a/b");
@@ -430,7 +481,8 @@ static void test_cgroup(void)
 	CU_ASSERT_EQUAL(proc_cgroup_dir("/m", "/a", "/ab", dir, sizeof(dir)), -ENOENT);
 	CU_ASSERT_EQUAL(proc_cgroup_dir("/m", "/", "/a", dir, 3), -ENAMETOOLONG);
 	CU_ASSERT_EQUAL(proc_cgroup_mount("no-such-controller", mnt, sizeof(mnt), root,
-					  sizeof(root)), -ENOENT);
+					  sizeof(root)),
+			-ENOENT);
 }
 
 /* The readers against this very process. */
@@ -484,7 +536,8 @@ static void test_limits(void)
 	CU_ASSERT_EQUAL(lim[RLIMIT_CORE].rlim_cur, 0);
 	CU_ASSERT_EQUAL(lim[RLIMIT_RTTIME].rlim_max, RLIM_INFINITY);
 	CU_ASSERT_EQUAL(proc_parse_limits("garbage\n", lim, RLIM_NLIMITS), -EINVAL);
-	CU_ASSERT_EQUAL(proc_parse_limits("Limit  x\nMax cpu time  12\n", lim, RLIM_NLIMITS), -EINVAL);
+	CU_ASSERT_EQUAL(proc_parse_limits("Limit  x\nMax cpu time  12\n", lim, RLIM_NLIMITS),
+			-EINVAL);
 }
 
 static void test_sysv_shm(void)
@@ -541,7 +594,7 @@ static void test_sysv_shm_self(void)
 
 	id = shmget(IPC_PRIVATE, 8192, IPC_CREAT | 0640);
 	if (id < 0)
-		return;		/* no SysV IPC here */
+		return; /* no SysV IPC here */
 	CU_ASSERT_EQUAL(shmctl(id, IPC_RMID, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(proc_read_path("/proc/sysvipc/shm", &text, NULL), 0);
 	CU_ASSERT_EQUAL(proc_parse_sysv_shm(text, &v, &n), 0);
@@ -569,15 +622,14 @@ static void test_sysv_shm_self(void)
 
 static void test_locks(void)
 {
-	static const char text[] =
-		"1: LEASE  ACTIVE    READ 10260 fe:00:10953016 0 EOF\n"
-		"2: FLOCK  ADVISORY  WRITE 10260 fe:00:10953017 0 EOF\n"
-		"3: OFDLCK ADVISORY  WRITE -1 fe:00:10953015 20 22\n"
-		"4: POSIX  ADVISORY  READ 10260 fe:00:10953015 100 EOF\n"
-		"5: POSIX  ADVISORY  WRITE 10260 103:1f:10953015 10 14\n"
-		"5: -> POSIX  ADVISORY  WRITE 10274 fe:00:10953015 10 10\n"
-		"6: LEASE  BREAKING  UNLCK 7 00:1a:5 0 EOF\n"
-		"7: POSIX  MANDATORY WRITE 7 00:1a:5 0 0\n";
+	static const char text[] = "1: LEASE  ACTIVE    READ 10260 fe:00:10953016 0 EOF\n"
+				   "2: FLOCK  ADVISORY  WRITE 10260 fe:00:10953017 0 EOF\n"
+				   "3: OFDLCK ADVISORY  WRITE -1 fe:00:10953015 20 22\n"
+				   "4: POSIX  ADVISORY  READ 10260 fe:00:10953015 100 EOF\n"
+				   "5: POSIX  ADVISORY  WRITE 10260 103:1f:10953015 10 14\n"
+				   "5: -> POSIX  ADVISORY  WRITE 10274 fe:00:10953015 10 10\n"
+				   "6: LEASE  BREAKING  UNLCK 7 00:1a:5 0 EOF\n"
+				   "7: POSIX  MANDATORY WRITE 7 00:1a:5 0 0\n";
 	struct proc_lock *v;
 	size_t n;
 
@@ -608,10 +660,9 @@ static void test_locks(void)
 
 static void test_locks_fdinfo(void)
 {
-	static const char text[] =
-		"pos:\t0\nflags:\t0100002\nmnt_id:\t31\nino:\t10953015\n"
-		"lock:\t1: POSIX  ADVISORY  WRITE 10260 fe:00:10953015 10 14\n"
-		"lock:\t2: POSIX  ADVISORY  READ 10260 fe:00:10953015 100 EOF\n";
+	static const char text[] = "pos:\t0\nflags:\t0100002\nmnt_id:\t31\nino:\t10953015\n"
+				   "lock:\t1: POSIX  ADVISORY  WRITE 10260 fe:00:10953015 10 14\n"
+				   "lock:\t2: POSIX  ADVISORY  READ 10260 fe:00:10953015 100 EOF\n";
 	struct proc_lock *v;
 	size_t n;
 
@@ -630,23 +681,23 @@ static void test_locks_bad(void)
 {
 	static const char *const bad[] = {
 		"",
-		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 10",		/* no end */
-		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 10 14 15",	/* one too many */
-		"1 POSIX  ADVISORY  WRITE 10 fe:00:5 10 14",		/* no colon */
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 10",	 /* no end */
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 10 14 15", /* one too many */
+		"1 POSIX  ADVISORY  WRITE 10 fe:00:5 10 14",	 /* no colon */
 		"x: POSIX  ADVISORY  WRITE 10 fe:00:5 10 14",
 		"1: POSIXX ADVISORY  WRITE 10 fe:00:5 10 14",
-		"1: POSIX  ACTIVE    WRITE 10 fe:00:5 10 14",		/* lease mode */
-		"1: LEASE  ADVISORY  WRITE 10 fe:00:5 0 EOF",		/* lock mode */
+		"1: POSIX  ACTIVE    WRITE 10 fe:00:5 10 14", /* lease mode */
+		"1: LEASE  ADVISORY  WRITE 10 fe:00:5 0 EOF", /* lock mode */
 		"1: POSIX  ADVISORY  WRIT 10 fe:00:5 10 14",
 		"1: POSIX  ADVISORY  WRITE -2 fe:00:5 10 14",
 		"1: POSIX  ADVISORY  WRITE +10 fe:00:5 10 14",
 		"1: POSIX  ADVISORY  WRITE 99999999999 fe:00:5 10 14",
-		"1: POSIX  ADVISORY  WRITE 10 FE:00:5 10 14",		/* hex is lower case */
+		"1: POSIX  ADVISORY  WRITE 10 FE:00:5 10 14", /* hex is lower case */
 		"1: POSIX  ADVISORY  WRITE 10 fe:00 10 14",
 		"1: POSIX  ADVISORY  WRITE 10 fe:00:5x 10 14",
-		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 14 10",		/* end before start */
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 14 10", /* end before start */
 		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 -1 10",
-		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 010 14",		/* leading zero */
+		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 010 14", /* leading zero */
 		"1: POSIX  ADVISORY  WRITE 10 fe:00:5 9223372036854775808 EOF",
 		"1: => POSIX  ADVISORY  WRITE 10 fe:00:5 10 14",
 	};
@@ -656,7 +707,8 @@ static void test_locks_bad(void)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CU_ASSERT_EQUAL(proc_parse_lock(bad[i], &l), -EINVAL);
 	CU_ASSERT_EQUAL(proc_parse_locks("1: POSIX  ADVISORY  WRITE 10 fe:00:5 10 14\ngarbage\n",
-					 "", &v, &n), -EINVAL);
+					 "", &v, &n),
+			-EINVAL);
 	CU_ASSERT_PTR_NULL(v);
 }
 
@@ -678,6 +730,7 @@ int main(void)
 	CU_add_test(s, "timers", test_timers);
 	CU_add_test(s, "timers on self", test_timers_self);
 	CU_add_test(s, "fdinfo", test_fdinfo);
+	CU_add_test(s, "fdinfo fields", test_fdinfo_fields);
 	CU_add_test(s, "auxv", test_auxv);
 	CU_add_test(s, "children, deleted suffix", test_children_and_deleted);
 	CU_add_test(s, "readers on self", test_read_self);
