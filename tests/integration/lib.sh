@@ -594,3 +594,14 @@ vx_guard_unchecked()
 	[ -n "$VX_GUARD_SNAP" ] || return 0
 	echo "# guard: snapshot of $VX_GUARD_PID at its dump never compared (no restored copy seen)"
 }
+
+# file_index IMAGE PYEXPR: the index, among the FILE records of IMAGE, of
+# the first whose payload p makes the python expression true (for
+# edit-image's FILE[i] paths); fails if none does.
+file_index()
+{
+	"$VXCR" img json "$1" | python3 -c '
+import json, sys
+recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
+print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$2"
+}

@@ -31,15 +31,8 @@ left=$(ls "$T" | grep -E '^(sparse|tail|rewritten|shared|attrs)$')
 # Hostile edits: each refused in one line, nothing restored.
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
-sp=$(file_index 'p.get("path", "").endswith("/sparse")') || fail "no sparse file in the image"
-sh=$(file_index 'p.get("ghost_id", 0) > 0') || fail "no entry sharing a ghost in the image"
+sp=$(file_index "$T/img" 'p.get("path", "").endswith("/sparse")') || fail "no sparse file in the image"
+sh=$(file_index "$T/img" 'p.get("ghost_id", 0) > 0') || fail "no entry sharing a ghost in the image"
 try()	# WHAT PATTERN EDIT...
 {
 	local what=$1 pat=$2

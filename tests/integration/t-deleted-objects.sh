@@ -38,20 +38,13 @@ wait_restore_exit 0
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
-d=$(file_index 'p.get("kind") == "FILE_DIR" and p.get("deleted")') || fail "no removed directory in the image"
-c=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device in the image"
+d=$(file_index "$T/img" 'p.get("kind") == "FILE_DIR" and p.get("deleted")') || fail "no removed directory in the image"
+c=$(file_index "$T/img" 'p.get("kind") == "FILE_CHR"') || fail "no device in the image"
 "$EDIT" "$T/img" "$T/bad.img" "TASK[0].cwd_file_id=$((c + 1))" || fail "edit-image"
 expect_refused_by "a cwd_file_id naming a device" "names no removed directory" "$VXRESTORE" "$T/bad.img"
 "$EDIT" "$T/img" "$T/bad.img" "FILE[$d].mode=0x81a4" || fail "edit-image"
 expect_refused_by "a removed directory with a regular mode" "bad mode" "$VXRESTORE" "$T/bad.img"
-n=$(file_index 'p.get("kind") == "FILE_CHR" and p.get("deleted")') || fail "no removed device node in the image"
+n=$(file_index "$T/img" 'p.get("kind") == "FILE_CHR" and p.get("deleted")') || fail "no removed device node in the image"
 "$EDIT" "$T/img" "$T/bad.img" "FILE[$n].dev_path=/dev/zero" || fail "edit-image"
 expect_refused_by "a removed device checked by another device's node" "is device 1:5, the image says 1:3" \
 	"$VXRESTORE" "$T/bad.img"

@@ -29,13 +29,6 @@ n=$(grep -o 'EPOLL_ITEM_CONSUMED' "$T/show" | wc -l)
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img.lr" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
 item_index()	# EPOLL-FILE-INDEX TFD: index of the item of that fd number
 {
 	"$VXCR" img json "$T/img.lr" | python3 -c '
@@ -51,8 +44,8 @@ hostile()	# NAME PATTERN EDIT...: the edited image is refused in one line
 	"$EDIT" "$T/img.lr" "$T/$name.img" "$@" || fail "edit-image $* failed"
 	expect_refused_by "$name" "$pat" "$VXRESTORE" "$T/$name.img"
 }
-A=$(file_index 'len(p.get("epoll", {}).get("items", [])) == 6') || fail "no epoll A in the image"
-CHR=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
+A=$(file_index "$T/img.lr" 'len(p.get("epoll", {}).get("items", [])) == 6') || fail "no epoll A in the image"
+CHR=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 kB=$(item_index "$A" 18)	# A's item on epoll B (fd 18)
 kX=$(item_index "$A" 9)		# A's item on the pipe added as fd 9
 # the image alone: refused before anything is created
@@ -75,8 +68,8 @@ vx_untrack "$PID"
 hostile wakeup "EPOLLWAKEUP needs CAP_BLOCK_SUSPEND" "FILE[$A].epoll.items[$kX].events=0x20000019"
 hostile not-ready "reported before the dump but only [0-9]+ are ready now" \
 	"FILE[$A].epoll.items[$kX].events=0x80000019" "FILE[$A].epoll.items[$kX].state=1"
-Dx=$(file_index 'len(p.get("epoll", {}).get("items", [])) == 80') || fail "no epoll D in the image"
-Bx=$(file_index 'p.get("epoll", {}).get("items", [{}])[0].get("state") == "EPOLL_ITEM_CONSUMED"') ||
+Dx=$(file_index "$T/img.lr" 'len(p.get("epoll", {}).get("items", [])) == 80') || fail "no epoll D in the image"
+Bx=$(file_index "$T/img.lr" 'p.get("epoll", {}).get("items", [{}])[0].get("state") == "EPOLL_ITEM_CONSUMED"') ||
 	fail "no epoll B in the image"
 Aid=$("$VXCR" img json "$T/img.lr" | python3 -c '
 import json, sys

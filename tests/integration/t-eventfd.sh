@@ -20,18 +20,11 @@ grep -q 'semaphore' "$T/show" || fail "image shows no semaphore eventfd"
 # eventfd record without its eventfd entry.
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img.lr" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
-i=$(file_index 'p.get("kind") == "FILE_EVENTFD"') || fail "no eventfd record in the image"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_EVENTFD"') || fail "no eventfd record in the image"
 "$EDIT" "$T/img.lr" "$T/max.img" "FILE[$i].eventfd.count=0xffffffffffffffff" ||
 	fail "edit-image failed"
 expect_refused_by "an eventfd count of 2^64-1" "eventfd .*out of range" "$VXRESTORE" "$T/max.img"
-i=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 "$EDIT" "$T/img.lr" "$T/bare.img" "FILE[$i].kind=8" || fail "edit-image failed"
 expect_refused_by "an eventfd without its entry" "has no eventfd entry" "$VXRESTORE" "$T/bare.img"
 go_and_check

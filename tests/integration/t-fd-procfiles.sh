@@ -55,14 +55,7 @@ dump "$PID" "$T/img.lr" --leave-running
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed"
 [ "$(grep -c 'FILE_PROC' "$T/show")" -eq 8 ] || fail "image shows $(grep -c FILE_PROC "$T/show") /proc files, expected 8"
 [ "$(grep -c 'FILE_NS' "$T/show")" -eq 9 ] || fail "image shows $(grep -c FILE_NS "$T/show") ns files, expected 9"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img.lr" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
-i=$(file_index 'p.get("kind") == "FILE_PROC"') || fail "no /proc record"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_PROC"') || fail "no /proc record"
 "$EDIT" "$T/img.lr" "$T/p1.img" "FILE[$i].proc_pid=1" "FILE[$i].proc_rest=environ" ||
 	fail "edit-image failed"
 expect_refused_by "/proc/1/environ" "/proc/1/environ is not a file of a task of the image" \
@@ -72,13 +65,13 @@ expect_refused_by "a /proc path with .." "/proc file id [0-9]+: bad pid, path" "
 go_and_check
 vx_wait_gone "$PID" 10 || fail "procfiles $PID did not exit after its check"
 vx_untrack "$PID"
-i=$(file_index 'p.get("path") == "/proc/meminfo"') || fail "no /proc/meminfo record"
+i=$(file_index "$T/img.lr" 'p.get("path") == "/proc/meminfo"') || fail "no /proc/meminfo record"
 ino=$(stat -c %i /proc/1/environ)
 "$EDIT" "$T/img.lr" "$T/reg.img" "FILE[$i].path=/proc/1/environ" "FILE[$i].ino=$ino" ||
 	fail "edit-image failed"
 expect_refused_by "/proc/1/environ as a plain file" "/proc/1/environ is a /proc file of a process" \
 	"$VXRESTORE" "$T/reg.img"
-i=$(file_index 'p.get("kind") == "FILE_NS"') || fail "no ns record"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_NS"') || fail "no ns record"
 "$EDIT" "$T/img.lr" "$T/ns.img" "FILE[$i].ns_type=../../1/ns/net" || fail "edit-image failed"
 expect_refused_by "a namespace type not in the list" "namespace file id [0-9]+: bad type" \
 	"$VXRESTORE" "$T/ns.img"

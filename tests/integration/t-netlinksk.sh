@@ -27,14 +27,7 @@ expect_refused_by "a port id held by the original" "cannot bind to port id .*ano
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img.lr" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
-i=$(file_index 'p.get("kind") == "FILE_NETLINKSK" and len(p["netlinksk"].get("groups", [])) == 3') ||
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_NETLINKSK" and len(p["netlinksk"].get("groups", [])) == 3') ||
 	fail "no NETLINK_ROUTE socket with 3 groups in the image"
 "$EDIT" "$T/img.lr" "$T/proto.img" "FILE[$i].netlinksk.protocol=99" || fail "edit-image failed"
 expect_refused_by "an unknown netlink protocol" "netlink socket .*unknown protocol 99" \
@@ -58,7 +51,7 @@ expect_refused_by "a peer group above 32" "netlink socket .*peer group 40" \
 	fail "edit-image failed"
 expect_refused_by "a receive timeout of 2^62 us" "netlink socket .*timeouts .* out of range" \
 	"$VXRESTORE" "$T/tmo.img"
-j=$(file_index 'p.get("kind") == "FILE_NETLINKSK" and "filter" in p["netlinksk"]') ||
+j=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_NETLINKSK" and "filter" in p["netlinksk"]') ||
 	fail "no netlink socket with a filter in the image"
 "$EDIT" "$T/img.lr" "$T/flen.img" "FILE[$j].netlinksk.filter=616263" || fail "edit-image failed"
 expect_refused_by "a socket filter of 3 bytes" "netlink socket .*a socket filter of 3 bytes" \
@@ -74,7 +67,7 @@ expect_refused_by "a socket filter the kernel refuses" "the kernel refuses its s
 "$EDIT" "$T/img.lr" "$T/uid.img" "FILE[$i].netlinksk.uid=0xffffffff" || fail "edit-image failed"
 expect_refused_by "an owner uid of -1" "netlink socket .*owner 4294967295/0 out of range" \
 	"$VXRESTORE" "$T/uid.img"
-i=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 "$EDIT" "$T/img.lr" "$T/bare.img" "FILE[$i].kind=21" || fail "edit-image failed"
 expect_refused_by "a netlink socket without its entry" "has no netlinksk entry" \
 	"$VXRESTORE" "$T/bare.img"

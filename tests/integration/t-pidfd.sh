@@ -18,21 +18,14 @@ n=$(grep -c 'FILE_PIDFD' "$T/show")
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img.lr" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
-i=$(file_index 'p.get("kind") == "FILE_PIDFD" and p["pidfd"].get("pid", 0) > 0') ||
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_PIDFD" and p["pidfd"].get("pid", 0) > 0') ||
 	fail "no live pidfd record in the image"
 "$EDIT" "$T/img.lr" "$T/host.img" "FILE[$i].pidfd.pid=1" || fail "edit-image failed"
 expect_refused_by "a pidfd of the host's pid 1" "pidfd .*pid 1 is not a .* of the image" \
 	"$VXRESTORE" "$T/host.img"
 "$EDIT" "$T/img.lr" "$T/flags.img" "FILE[$i].flags=0" || fail "edit-image failed"
 expect_refused_by "a read-only pidfd" "pidfd .*not a pidfd's" "$VXRESTORE" "$T/flags.img"
-i=$(file_index 'p.get("kind") == "FILE_PIDFD" and p["pidfd"].get("pid", 0) == 0') ||
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_PIDFD" and p["pidfd"].get("pid", 0) == 0') ||
 	fail "no dead pidfd record in the image"
 "$EDIT" "$T/img.lr" "$T/stop.img" "FILE[$i].pidfd.exit_status=0x137f" || fail "edit-image failed"
 expect_refused_by "a dead pidfd with a stop status" "pidfd .*status 0x137f is not" \
@@ -40,7 +33,7 @@ expect_refused_by "a dead pidfd with a stop status" "pidfd .*status 0x137f is no
 "$EDIT" "$T/img.lr" "$T/core.img" "FILE[$i].pidfd.exit_status=0x8b" || fail "edit-image failed"
 expect_refused_by "a dead pidfd that dumped core" "pidfd .*status 0x8b is not" \
 	"$VXRESTORE" "$T/core.img"
-i=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 "$EDIT" "$T/img.lr" "$T/bare.img" "FILE[$i].kind=19" || fail "edit-image failed"
 expect_refused_by "a pidfd without its entry" "has no pidfd entry" "$VXRESTORE" "$T/bare.img"
 go_and_check

@@ -14,14 +14,7 @@ dump "$PID" "$T/img.lr" --leave-running
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img.lr" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
-i=$(file_index 'p.get("kind") == "FILE_PIPE" and p.get("pipeSize", p.get("pipe_size")) == 1048576 and p.get("dataLen", p.get("data_len", 0)) > 0') ||
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_PIPE" and p.get("pipeSize", p.get("pipe_size")) == 1048576 and p.get("dataLen", p.get("data_len", 0)) > 0') ||
 	fail "no 1 MiB pipe with data in the image"
 "$EDIT" "$T/img.lr" "$T/odd.img" "FILE[$i].pipe_size=100000" || fail "edit-image failed"
 expect_refused_by "a pipe size of 100000" "pipe .*size 100000 .*out of range" "$VXRESTORE" "$T/odd.img"

@@ -17,19 +17,12 @@ n=$(grep -c 'FILE_SIGNALFD' "$T/show")
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img.lr" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
-i=$(file_index 'p.get("kind") == "FILE_SIGNALFD"') || fail "no signalfd record in the image"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_SIGNALFD"') || fail "no signalfd record in the image"
 "$EDIT" "$T/img.lr" "$T/kill.img" "FILE[$i].signalfd.sigmask=0x100" || fail "edit-image failed"
 expect_refused_by "a signalfd mask with SIGKILL" "signalfd .*holds SIGKILL" "$VXRESTORE" "$T/kill.img"
 "$EDIT" "$T/img.lr" "$T/flags.img" "FILE[$i].flags=0" || fail "edit-image failed"
 expect_refused_by "a read-only signalfd" "signalfd .*not a signalfd's" "$VXRESTORE" "$T/flags.img"
-i=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 "$EDIT" "$T/img.lr" "$T/bare.img" "FILE[$i].kind=14" || fail "edit-image failed"
 expect_refused_by "a signalfd without its entry" "has no signalfd entry" "$VXRESTORE" "$T/bare.img"
 go_and_check

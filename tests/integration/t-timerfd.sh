@@ -18,14 +18,7 @@ n=$(grep -c 'FILE_TIMERFD' "$T/show")
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img.lr" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
-i=$(file_index 'p.get("kind") == "FILE_TIMERFD"') || fail "no timerfd record in the image"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_TIMERFD"') || fail "no timerfd record in the image"
 "$EDIT" "$T/img.lr" "$T/clock.img" "FILE[$i].timerfd.clockid=5" || fail "edit-image failed"
 expect_refused_by "a timerfd on CLOCK_MONOTONIC_COARSE" "timerfd .*clock 5 .*out of range" \
 	"$VXRESTORE" "$T/clock.img"
@@ -38,7 +31,7 @@ expect_refused_by "a timerfd expiry of 2^63 ns" "timerfd .*expiry .*out of range
 	"$VXRESTORE" "$T/value.img"
 "$EDIT" "$T/img.lr" "$T/flags.img" "FILE[$i].flags=0" || fail "edit-image failed"
 expect_refused_by "a read-only timerfd" "timerfd .*not a timerfd's" "$VXRESTORE" "$T/flags.img"
-i=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 "$EDIT" "$T/img.lr" "$T/bare.img" "FILE[$i].kind=15" || fail "edit-image failed"
 expect_refused_by "a timerfd without its entry" "has no timerfd entry" "$VXRESTORE" "$T/bare.img"
 go_and_check

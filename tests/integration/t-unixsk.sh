@@ -21,13 +21,6 @@ n=$(grep -c 'SK_QUEUE' "$T/show")
 
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
-file_index()	# PYEXPR on payload p: index among FILE records of the first match
-{
-	"$VXCR" img json "$T/img.lr" | python3 -c '
-import json, sys
-recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
-print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$1"
-}
 hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
 {
 	local what=$1 pat=$2
@@ -35,7 +28,7 @@ hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
 	"$EDIT" "$T/img.lr" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
 	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
 }
-i=$(file_index 'p.get("kind") == "FILE_UNIXSK" and p["unixsk"].get("queued", 0) > 0 and p["unixsk"].get("type") == 1') ||
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_UNIXSK" and p["unixsk"].get("queued", 0) > 0 and p["unixsk"].get("type") == 1') ||
 	fail "no stream socket with a queue in the image"
 hostile "a socket type 3" "type 3, state .* out of range" "FILE[$i].unixsk.type=3"
 hostile "a listening state" "a listener must be an unconnected, named" "FILE[$i].unixsk.state=10"
@@ -50,7 +43,7 @@ hostile "a peek offset past the queue" "peek_off out of range" "FILE[$i].unixsk.
 hostile "a timeout of 2^60 us" "a timeout out of range" "FILE[$i].unixsk.rcvtimeo_us=1152921504606846976"
 hostile "shutdown 4" "shutdown out of range" "FILE[$i].unixsk.shutdown=4"
 hostile "peer uid 2^32-1" "peer credentials out of range" "FILE[$i].unixsk.peer_uid=4294967295"
-i=$(file_index 'p.get("kind") == "FILE_UNIXSK" and p["unixsk"].get("state") == 10 and len(p["unixsk"].get("icons", [])) == 2') ||
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_UNIXSK" and p["unixsk"].get("state") == 10 and len(p["unixsk"].get("icons", [])) == 2') ||
 	fail "no listener with two queued connections in the image"
 hostile "a backlog of 70000" "a listener must be" "FILE[$i].unixsk.backlog=70000"
 hostile "a queued connection that is no client" "queued connection 12345 has no one client" \
@@ -59,7 +52,7 @@ hostile "a socket file mode with set-uid" "the owner, mode .* out of range" "FIL
 hostile "a socket file owner 2^32-1" "the owner, mode .* out of range" "FILE[$i].unixsk.name_uid=4294967295"
 hostile "a removed name on a listener with connections" "a removed name must be a path" \
 	"FILE[$i].unixsk.name_removed=1"
-i=$(file_index 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 hostile "a socket without its entry" "has no unixsk entry" "FILE[$i].kind=20"
 go_and_check
 vx_wait_gone "$PID" 10 || fail "unixsk $PID did not exit after its check"
