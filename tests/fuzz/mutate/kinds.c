@@ -124,7 +124,7 @@ static void mutate_epoll(struct rng *g, FileEntry *fe, const struct kind_refs *r
 		break;
 	case 4:
 		it->has_state = 1;
-		it->state = (EpollItemState)(rnd(g, 4) ? rnd(g, 3) : hostile_i32(g));
+		it->state = (EpollItemState)(rnd(g, 4) ? (int32_t)rnd(g, 3) : hostile_i32(g));
 		it->events = rnd(g, 2) ? it->events : (uint32_t)one_of(g, ev, N(ev));
 		say("epoll: state %d, events %#x", it->state, it->events);
 		break;
@@ -145,9 +145,13 @@ static void twin_epoll(struct rng *g, FileEntry *fe, FileEntry *copy)
 	fe->epoll = fe->epoll ? fe->epoll : (void *)new_msg(&epoll_entry__descriptor);
 	a = epoll_item(g, fe->epoll);
 	b = epoll_item(g, copy->epoll);
-	a->has_target_id = b->has_target_id = 1;
+	a->has_target_id = b->has_target_id = a->has_tfd = b->has_tfd = 1;
+	a->has_events = b->has_events = 1;
 	a->target_id = copy->id;
 	b->target_id = fe->id;
+	a->tfd = 1000 + copy->id % 1000; /* under the fd numbers of the tests */
+	b->tfd = 1000 + fe->id % 1000;
+	a->events = b->events = 0x1;	 /* EPOLLIN */
 	say("epoll: %u and %u watch each other", fe->id, copy->id);
 }
 
@@ -236,7 +240,7 @@ static void mutate_fanotify(struct rng *g, FileEntry *fe, const struct kind_refs
 	switch (rnd(g, 4)) {
 	case 0:
 		m->has_type = 1;
-		m->type = (FanotifyMarkType)(rnd(g, 4) ? rnd(g, 3) : hostile_i32(g));
+		m->type = (FanotifyMarkType)(rnd(g, 4) ? (int32_t)rnd(g, 3) : hostile_i32(g));
 		say("fanotify: mark type %d", m->type);
 		break;
 	case 1:

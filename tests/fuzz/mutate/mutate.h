@@ -45,6 +45,7 @@ struct image {
 	uint8_t parent_id[16];
 	bool has_parent;
 	bool tree;	/* several tasks/threads or shmem objects: see mutate_tree() */
+	bool kinds;	/* a FILE of an fd kind of kinds.c or an SK_QUEUE record */
 };
 
 struct rng {
