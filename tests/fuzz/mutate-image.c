@@ -518,8 +518,9 @@ static void kind_refs_of(const struct image *im, struct kind_refs *k, long *cand
  * One FILE of an fd kind mutated by its kind with ids of this image, or
  * given a twin (a copy with a fresh id, wired to it: epolls watching each
  * other, sockets paired crosswise), or one SK_QUEUE prefix changed.
+ * False if im has none left (an earlier mutation changed its kind).
  */
-static void mutate_kind_rec(struct rng *g, struct image *im)
+static bool mutate_kind_rec(struct rng *g, struct image *im)
 {
 	long *cand = xmalloc((im->n + 1) * sizeof(*cand)), i;
 	struct kind_refs k = { 0 };
@@ -530,6 +531,8 @@ static void mutate_kind_rec(struct rng *g, struct image *im)
 	size_t nc = 0, j;
 
 	kind_refs_of(im, &k, cand, &nc);
+	if (!nc)
+		return false;
 	i = cand[rnd(g, nc)];
 	say("%s[%ld] ", img_rec_name(im->recs[i].type), i);
 	if (im->recs[i].type == IMG_REC_SK_QUEUE) {
@@ -540,7 +543,7 @@ static void mutate_kind_rec(struct rng *g, struct image *im)
 		dp.id = id;
 		dp.offset = off;
 		memcpy(im->recs[i].buf, &dp, sizeof(dp));
-		return;
+		return true;
 	}
 	if (rnd(g, 4) == 0) {
 		c = copy_rec(&im->recs[i]);
@@ -549,10 +552,11 @@ static void mutate_kind_rec(struct rng *g, struct image *im)
 		((FileEntry *)c.msg)->id = max + 1;
 		if (kind_twin(g, (FileEntry *)im->recs[i].msg, (FileEntry *)c.msg)) {
 			insert_rec(im, (size_t)i + 1, &c);
-			return;
+			return true;
 		}
 	}
 	mutate_kind(g, (FileEntry *)im->recs[i].msg, &k);
+	return true;
 }
 
 /* ---- tree-aware mutations: several tasks, threads, shared memory ---------- */
@@ -570,10 +574,8 @@ static void mutate_once(struct rng *g, struct image *im)
 	uint64_t kind;
 	long i;
 
-	if (im->kinds && rnd(g, 2)) {
-		mutate_kind_rec(g, im);
+	if (im->kinds && rnd(g, 2) && mutate_kind_rec(g, im))
 		return;
-	}
 	if (im->tree && rnd(g, 2)) {
 		mutate_tree(g, im);
 		return;

@@ -151,7 +151,7 @@ static void twin_epoll(struct rng *g, FileEntry *fe, FileEntry *copy)
 	b->target_id = fe->id;
 	a->tfd = 1000 + copy->id % 1000; /* under the fd numbers of the tests */
 	b->tfd = 1000 + fe->id % 1000;
-	a->events = b->events = 0x1;	 /* EPOLLIN */
+	a->events = b->events = 0x1; /* EPOLLIN */
 	say("epoll: %u and %u watch each other", fe->id, copy->id);
 }
 
