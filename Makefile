@@ -151,7 +151,7 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_S
 LF_NAMES    := reader img-text plan
 LF_BIN      := $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(LF_NAMES))
 LF_PARTS    := tests/fuzz/lf/fuzz.c tests/fuzz/lf/codec.c tests/fuzz/lf/input.c \
-               tests/fuzz/lf/structured.c tests/fuzz/mutate/msg.c
+               tests/fuzz/lf/structured.c tests/fuzz/mutate/msg.c tests/fuzz/mutate/kinds.c
 LF_HDRS     := $(wildcard tests/fuzz/lf/*.h tests/fuzz/mutate/*.h)
 # Harness bodies linked into the unit test that replays tests/fuzz/regress/.
 LF_REPLAY   := $(patsubst %,tests/fuzz/lf/fuzz-%.c,$(LF_NAMES)) tests/fuzz/lf/input.c

@@ -21,7 +21,10 @@
  * mutate_tree()); a single-process image never does, so the seeds of
  * t-fuzz-restore.sh give the same mutations as before they existed.  They
  * live in mutate/tree.c (every C file under tests/fuzz/mutate/ is linked
- * into the fuzz tools).
+ * into the fuzz tools).  Images holding an fd kind of issue 12 (a FILE of
+ * a kind of mutate/kinds.c's table, an SK_QUEUE record) get a kind
+ * mutation for half of their mutations; images without one draw exactly
+ * as before (t-fuzz-kinds.sh).
  *
  * Protobuf records are kept unpacked and re-packed by the writer.  Mutated
  * messages are never freed: mutations alias strings and sub-messages freely
@@ -457,6 +460,105 @@ static void mutate_targeted(struct rng *g, struct rec *r)
 	}
 }
 
+/* ---- the fd kinds of issue 12 (mutate/kinds.c) ---------------------------- */
+
+/* Does im hold a FILE of a kind of kinds.c's table, or an SK_QUEUE record? */
+static bool has_kind_rec(const struct image *im)
+{
+	size_t i;
+
+	for (i = 0; i < im->n; i++)
+		if ((im->recs[i].type == IMG_REC_FILE &&
+		     kind_known(((FileEntry *)im->recs[i].msg)->kind)) ||
+		    (im->recs[i].type == IMG_REC_SK_QUEUE &&
+		     im->recs[i].len >= sizeof(struct img_data_prefix)))
+			return true;
+	return false;
+}
+
+/* The ids of im a kind mutation may name; cand (*nc of them): the records it may mutate. */
+static void kind_refs_of(const struct image *im, struct kind_refs *k, long *cand, size_t *nc)
+{
+	size_t i, j, cap = im->n + 1;
+	const FileEntry *fe;
+	const TaskEntry *t;
+
+	k->files = xmalloc(cap * sizeof(*k->files));
+	k->kinds = xmalloc(cap * sizeof(*k->kinds));
+	k->inos = xmalloc(cap * sizeof(*k->inos));
+	k->pids = xmalloc(cap * sizeof(*k->pids));
+	k->zombies = xmalloc(cap * sizeof(*k->zombies));
+	k->tids = xmalloc(256 * sizeof(*k->tids));
+	for (i = 0; i < im->n; i++) {
+		const struct rec *r = &im->recs[i];
+
+		if (r->type == IMG_REC_SK_QUEUE && r->len >= sizeof(struct img_data_prefix))
+			cand[(*nc)++] = (long)i;
+		if (r->type == IMG_REC_FILE) {
+			fe = (const FileEntry *)r->msg;
+			k->kinds[k->nf] = fe->kind;
+			k->files[k->nf++] = fe->id;
+			if (fe->unixsk && fe->unixsk->has_ino)
+				k->inos[k->ni++] = fe->unixsk->ino;
+			if (kind_known(fe->kind))
+				cand[(*nc)++] = (long)i;
+		} else if (r->type == IMG_REC_TASK) {
+			t = (const TaskEntry *)r->msg;
+			if (t->state == TASK_STATE_DEAD)
+				k->zombies[k->nz++] = t->pid;
+			else
+				k->pids[k->np++] = t->pid;
+			for (j = 1; j < t->n_threads && k->nt < 256; j++)
+				k->tids[k->nt++] = t->threads[j];
+		}
+	}
+}
+
+/*
+ * One FILE of an fd kind mutated by its kind with ids of this image, or
+ * given a twin (a copy with a fresh id, wired to it: epolls watching each
+ * other, sockets paired crosswise), or one SK_QUEUE prefix changed.
+ * False if im has none left (an earlier mutation changed its kind).
+ */
+static bool mutate_kind_rec(struct rng *g, struct image *im)
+{
+	long *cand = xmalloc((im->n + 1) * sizeof(*cand)), i;
+	struct kind_refs k = { 0 };
+	struct img_data_prefix dp;
+	uint32_t max = 0, id;
+	uint64_t off;
+	struct rec c;
+	size_t nc = 0, j;
+
+	kind_refs_of(im, &k, cand, &nc);
+	if (!nc)
+		return false;
+	i = cand[rnd(g, nc)];
+	say("%s[%ld] ", img_rec_name(im->recs[i].type), i);
+	if (im->recs[i].type == IMG_REC_SK_QUEUE) {
+		memcpy(&dp, im->recs[i].buf, sizeof(dp));
+		id = dp.id;
+		off = dp.offset;
+		mutate_skq(g, &id, &off, &k);
+		dp.id = id;
+		dp.offset = off;
+		memcpy(im->recs[i].buf, &dp, sizeof(dp));
+		return true;
+	}
+	if (rnd(g, 4) == 0) {
+		c = copy_rec(&im->recs[i]);
+		for (j = 0; j < k.nf; j++)
+			max = k.files[j] > max ? k.files[j] : max;
+		((FileEntry *)c.msg)->id = max + 1;
+		if (kind_twin(g, (FileEntry *)im->recs[i].msg, (FileEntry *)c.msg)) {
+			insert_rec(im, (size_t)i + 1, &c);
+			return true;
+		}
+	}
+	mutate_kind(g, (FileEntry *)im->recs[i].msg, &k);
+	return true;
+}
+
 /* ---- tree-aware mutations: several tasks, threads, shared memory ---------- */
 
 /* Applies one mutation, chosen and shaped by g. */
@@ -472,6 +574,8 @@ static void mutate_once(struct rng *g, struct image *im)
 	uint64_t kind;
 	long i;
 
+	if (im->kinds && rnd(g, 2) && mutate_kind_rec(g, im))
+		return;
 	if (im->tree && rnd(g, 2)) {
 		mutate_tree(g, im);
 		return;
@@ -539,6 +643,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	im.tree = is_tree(&im);
+	im.kinds = has_kind_rec(&im);
 	for (i = 0; i < count; i++) {
 		g.s = seed * 0x100000001b3ull + (uint64_t)i * 0x9e3779b97f4a7c15ull + 1;
 		if (only >= 0 && i != only)

@@ -42,10 +42,19 @@ PROBLEMS=0 BAD_SEEDS=""
 
 # sandboxed CMD...: runs CMD with / read-only, $T writable, in a new IPC
 # namespace; the SysV segments left in it when CMD ends go to $T/sysv.left.
+# With FUZZ_PRIVATE_TMP=1, /tmp is an empty tmpfs of the sandbox (and $T
+# still there): restore makes its private directories in /tmp (ghosts of
+# deleted FIFOs, removed unix socket names), which a read-only /tmp refuses
+# before the fd kinds' own code is reached.
 sandboxed()
 {
 	unshare -m -i --propagation private /bin/sh -c '
 		mount --bind "$0" "$0" && mount -o remount,bind,ro / || exit 125
+		if [ "$FUZZ_PRIVATE_TMP" = 1 ]; then
+			exec 9<"$0" && mount -t tmpfs -o mode=1777 tmpfs /tmp &&
+				mkdir -p "$0" && mount -c --bind /proc/self/fd/9 "$0" || exit 125
+			exec 9<&-
+		fi
 		"$@"
 		st=$?
 		tail -n +2 /proc/sysvipc/shm >"$0/sysv.left" 2>/dev/null

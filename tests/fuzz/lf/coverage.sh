@@ -1,6 +1,7 @@
 #!/bin/bash
 # make fuzz-cov: line and branch coverage of lib/img/*.c and
-# lib/restore/plan.c (and the rest of lib/restore the planner reaches) by
+# lib/restore/plan.c (and the rest of lib/restore the planner reaches, the
+# fd kinds' image checks of issue 12 among them) by
 # the fuzz corpus: every input of FUZZ_BUILD/corpus/NAME and the seeds is
 # run once through the harnesses built with -fprofile-instr-generate
 # -fcoverage-mapping in COV_BUILD, and llvm-cov sums it up.
@@ -23,4 +24,5 @@ done
 "$PROFDATA" merge -sparse "$COV"/prof/*.profraw -o "$COV/fuzz.profdata" || exit 1
 "$LLVMCOV" report "${objs[@]:1}" -instr-profile="$COV/fuzz.profdata" \
 	lib/img/*.c lib/restore/plan.c lib/restore/check.c lib/restore/layout.c \
-	lib/restore/shmem.c lib/restore/seccomp.c lib/restore/vdso.c
+	lib/restore/shmem.c lib/restore/seccomp.c lib/restore/vdso.c \
+	lib/restore/{epoll,eventfd,fanotify,inotify,netlinksk,pidfd,signalfd,timerfd,tty,unixsk}.c

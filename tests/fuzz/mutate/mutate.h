@@ -7,6 +7,7 @@
 #define VXCR_FUZZ_MUTATE_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ struct image {
 	uint8_t parent_id[16];
 	bool has_parent;
 	bool tree;	/* several tasks/threads or shmem objects: see mutate_tree() */
+	bool kinds;	/* a FILE of an fd kind of kinds.c or an SK_QUEUE record */
 };
 
 struct rng {
@@ -69,6 +71,27 @@ uint64_t rnd64(struct rng *g);
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xmalloc(size_t n);
 bool is_tree(const struct image *im);
+
+/*
+ * kinds.c: what a kind mutation may name, ids of the image being mutated:
+ * every file id and its kind, unix socket inodes, pids of live and zombie
+ * processes, tids that are no leader's.
+ */
+struct kind_refs {
+	uint32_t *files;
+	int32_t *kinds;
+	size_t nf;
+	uint32_t *inos, *pids, *zombies, *tids;
+	size_t ni, np, nz, nt;
+};
+bool kind_known(int32_t kind);
+/* fe's kind sub-message gets hostile values and cross-references. */
+void mutate_kind(struct rng *g, FileEntry *fe, const struct kind_refs *r);
+/* Wires copy (fe unpacked again, with a fresh id) to fe: epolls watching
+ * each other, sockets paired crosswise, ...; false if fe's kind has no twin. */
+bool kind_twin(struct rng *g, FileEntry *fe, FileEntry *copy);
+/* An SK_QUEUE prefix's id and offset. */
+void mutate_skq(struct rng *g, uint32_t *id, uint64_t *offset, const struct kind_refs *r);
 void mutate_tree(struct rng *g, struct image *im);
 
 #endif
