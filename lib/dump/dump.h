@@ -222,7 +222,9 @@ struct dump_file {
 struct dump_scm {
 	uint64_t offset; /* in the socket's queue */
 	uint32_t n;
-	bool n_seen; /* while peeking: fds were taken, later copies closed */
+	bool n_seen;	  /* while peeking: fds were taken, later copies closed */
+	bool has_cred;	  /* SCM_CREDENTIALS came with it */
+	uint32_t cred[3]; /* pid (as we see it), uid, gid */
 	int fds[DUMP_SCM_MAX_FD];
 	uint32_t ids[DUMP_SCM_MAX_FD]; /* their file ids, once collected */
 	UnixskScm msg;		       /* its part of the socket's entry */

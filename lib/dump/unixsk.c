@@ -37,6 +37,7 @@
 #define PEEK_BUF (256u << 10)	 /* bytes peeked at a time */
 #define QUEUE_MAX (256ull << 20) /* bytes of one socket's queue we keep */
 #define SKQ_CHUNK (4ul << 20)	 /* bytes of one SK_QUEUE record of a stream */
+#define OVERFLOW_ID 65534u	 /* kernel.overflowuid/gid: what a message without creds reads */
 #define TCP_STATE_ESTABLISHED 1
 #define TCP_STATE_CLOSE 7
 #define TCP_STATE_LISTEN 10
@@ -212,9 +213,20 @@ static int check_cmsgs(struct msghdr *mh, struct dump_scm *got, const char *who)
 			}
 			continue;
 		}
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred uc;
+
+			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+			got->has_cred = true;
+			got->cred[0] = uc.pid;
+			got->cred[1] = uc.uid;
+			got->cred[2] = uc.gid;
+			continue;
+		}
 		if (!ret)
-			pr_err("%s: a queued message carries ancillary data (level %d type %d, "
-			       "e.g. credentials for SO_PASSCRED): not supported\n",
+			pr_err("%s: a queued message carries ancillary data (level %d type %d): not "
+			       "supported\n",
 			       who, c->cmsg_level, c->cmsg_type);
 		ret = -EOPNOTSUPP;
 	}
@@ -234,6 +246,7 @@ static void scm_close(struct dump_scm *got)
 	while (got->n)
 		close(got->fds[--got->n]);
 	got->n_seen = false;
+	got->has_cred = false;
 }
 
 /*
@@ -324,9 +337,11 @@ static int scm_keep(struct dump_file *df, struct dump_scm *got, uint64_t offset)
 	df->scm = nv;
 	nv[df->n_scm] = *got;
 	nv[df->n_scm].offset = offset;
+	unixsk_scm__init(&nv[df->n_scm].msg);
 	df->n_scm++;
 	got->n = 0;
 	got->n_seen = false;
+	got->has_cred = false;
 	return 0;
 }
 
@@ -347,7 +362,7 @@ static ssize_t keep_msg(struct dump_file *df, const uint8_t *buf, ssize_t r, uin
 		pr_err("%s: fds queued with no byte: not supported\n", who);
 		return -EOPNOTSUPP;
 	}
-	if (got->n)
+	if (got->n || got->has_cred)
 		ret = scm_keep(df, got, at);
 	ret = ret ?: queue_add(df, buf, r, qcap);
 	return ret ? ret : r;
@@ -382,13 +397,14 @@ static int peek_queue(struct dump_file *df, int fd, int type, uint8_t shut,
 		r = peek_one(fd, stream, &buf, &cap, from, got, who);
 		if (r == -EAGAIN || (r == 0 && !got->n && (stream || (shut & 1))))
 			break; /* the end (a shut-down queue reads 0 at its end) */
-		if (r >= 0 && got->n && prev_empty) { /* restore tells them apart by offset */
+		if (r >= 0 && (got->n || got->has_cred) && prev_empty) {
+			/* restore would give them to the empty one: same offset */
 			pr_err("%s: an empty datagram queued right before one carrying fds: not "
 			       "supported\n",
 			       who);
 			r = -EOPNOTSUPP;
 		}
-		prev_empty = r == 0;
+		prev_empty = r == 0 && !got->n && !got->has_cred;
 		r = r < 0 ? r : keep_msg(df, buf, r, *total, stream, got, &qcap, who);
 		if (r < 0) {
 			ret = r;
@@ -526,12 +542,6 @@ static int dump_queue(struct dump_file *df, int fd, const struct proc_unix_diag 
 			       first, d->rqueue);
 			return -EIO;
 		}
-	}
-	if (total && e->passcred) {
-		pr_err("%s: messages queued for a receiver of credentials (SO_PASSCRED): not "
-		       "supported\n",
-		       who);
-		return -EOPNOTSUPP;
 	}
 	PB_SET(e, queued, total);
 	return 0;
@@ -782,7 +792,7 @@ static int check_carried(const struct dump_files *f, const struct dump_file *s,
 	if (!te)
 		return 0;
 	if (t->n_scm)
-		why = "a unix socket in flight whose own queue carries fds";
+		why = "a unix socket in flight whose own queue carries fds or credentials";
 	else if (t == s || te->ino == e->peer_ino || te->peer_ino == e->ino)
 		why = "the socket itself or its peer in flight on it";
 	else if (te->state == TCP_STATE_LISTEN || find_icon(f, te->ino))
@@ -793,6 +803,38 @@ static int check_carried(const struct dump_files *f, const struct dump_file *s,
 	       "not supported\n",
 	       s->first_pid, s->first_fd, e->ino, te->ino, why);
 	return -EOPNOTSUPP;
+}
+
+/*
+ * The credentials a message carries, into its entry: none attached
+ * (sent while neither end had SO_PASSCRED: pid 0 and the overflow uid
+ * and gid, as restore's message without credentials reads), or the
+ * tree's root's, the one process alive when restore refills the queues
+ * (the kernel takes only a live pid).  0 or -EOPNOTSUPP (logged).
+ */
+static int scm_cred(const struct dump_op *op, struct dump_scm *m, const char *who)
+{
+	pid_t root = op->tasks[0]->pid;
+
+	if (!m->has_cred)
+		return 0;
+	if ((m->cred[0] || m->cred[1] != OVERFLOW_ID || m->cred[2] != OVERFLOW_ID) &&
+	    (pid_t)m->cred[0] != root) {
+		pr_err("%s: a queued message carries the credentials of pid %u (uid %u gid %u): only "
+		       "those of the tree's root (pid %d) can be sent again: not supported\n",
+		       who, m->cred[0], m->cred[1], m->cred[2], root);
+		return -EOPNOTSUPP;
+	}
+	if (m->cred[1] == UINT32_MAX || m->cred[2] == UINT32_MAX) {
+		pr_err("%s: a queued message carries credentials of an unmapped uid or gid: not "
+		       "supported\n",
+		       who);
+		return -EOPNOTSUPP;
+	}
+	PB_SET(&m->msg, pid, m->cred[0] ? (uint32_t)dump_vpid(op, root) : 0);
+	PB_SET(&m->msg, uid, m->cred[1]);
+	PB_SET(&m->msg, gid, m->cred[2]);
+	return 0;
 }
 
 /*
@@ -820,11 +862,15 @@ static int collect_scms(struct dump_op *op, size_t i)
 		}
 	}
 	df = &op->files.v[i];
+	for (j = 0; j < df->n_scm; j++) {
+		ret = scm_cred(op, &df->scm[j], who);
+		if (ret)
+			return ret;
+	}
 	df->scm_v = calloc(df->n_scm, sizeof(*df->scm_v));
 	if (!df->scm_v)
 		return -ENOMEM;
 	for (j = 0; j < df->n_scm; j++) {
-		unixsk_scm__init(&df->scm[j].msg);
 		PB_SET(&df->scm[j].msg, offset, df->scm[j].offset);
 		df->scm[j].msg.file_ids = df->scm[j].ids;
 		df->scm[j].msg.n_file_ids = df->scm[j].n;

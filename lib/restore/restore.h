@@ -435,9 +435,10 @@ int fd_kinds_open(const struct rst_image *img);
 int fd_kinds_post_open(const struct rst_image *img);
 
 /*
- * unixsk-scm.c: fds in flight on unix sockets: the image's checks of
+ * unixsk-scm.c: fds and credentials in flight on unix sockets: the checks of
  * unixsk_entry.scm, the carried descriptions opened before the sockets,
- * and the SCM_RIGHTS of a queue record (SCM_MAX_FD ints of room in ctl).
+ * and the SCM_CREDENTIALS and SCM_RIGHTS of a queue record (room for a
+ * ucred and SCM_MAX_FD ints in ctl).
  */
 int unixsk_check_scm(const struct rst_image *img, const struct rst_file *f);
 int unixsk_open_carried(const struct rst_image *img);

@@ -9,13 +9,15 @@
 #define LOG_PREFIX "restore: "
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include "log.h"
 #include "restore/restore.h"
 
 #define TCP_STATE_LISTEN 10
-#define SCM_FDS_MAX 253 /* SCM_MAX_FD */
+#define SCM_FDS_MAX 253	   /* SCM_MAX_FD */
+#define OVERFLOW_ID 65534u /* what a message sent without credentials reads */
 
 static const UnixskEntry *sk_of(const struct rst_file *f)
 {
@@ -31,15 +33,42 @@ static bool kind_ok(uint32_t kind)
 	       kind == FILE_KIND__FILE_UNIXSK;
 }
 
-/* Does some SK_QUEUE record of socket f start at offset? */
-static bool record_at(const struct rst_image *img, const struct rst_file *f, uint64_t offset)
+/*
+ * Does every entry of f's scm take one SK_QUEUE record of f, as
+ * unixsk_scm_at() hands them out (the next entry goes with the next
+ * record at its offset)?
+ */
+static bool records_taken(const struct rst_image *img, const struct rst_file *f)
 {
-	size_t i;
+	const UnixskEntry *e = f->fe->unixsk;
+	size_t i, next = 0;
 
-	for (i = 0; i < img->nr_skq; i++)
-		if (img->skq[i].id == f->fe->id && img->skq[i].offset == offset)
-			return true;
-	return false;
+	for (i = 0; i < img->nr_skq && next < e->n_scm; i++)
+		if (img->skq[i].id == f->fe->id && img->skq[i].offset == e->scm[next]->offset)
+			next++;
+	return next == e->n_scm;
+}
+
+/* The pid of the image's root process (who sends credentials again). */
+static uint32_t root_pid(const struct rst_image *img)
+{
+	return img->nr_procs && img->procs[0]->task ? img->procs[0]->task->pid : 0;
+}
+
+/* The credentials of message m of f: none, or the root's.  0/-EBADMSG. */
+static int check_cred(const struct rst_image *img, const struct rst_file *f, const UnixskScm *m)
+{
+	if (!m->has_pid && !m->has_uid && !m->has_gid)
+		return 0;
+	if (!f->fe->unixsk->passcred || !m->has_pid || !m->has_uid || !m->has_gid ||
+	    m->uid == UINT32_MAX || m->gid == UINT32_MAX || (m->pid && m->pid != root_pid(img)) ||
+	    (!m->pid && (m->uid != OVERFLOW_ID || m->gid != OVERFLOW_ID))) {
+		pr_err("image: unix socket (file id %u): credentials in flight (pid %u uid %u gid %u) "
+		       "out of range: not the root process's, or no SO_PASSCRED\n",
+		       f->fe->id, m->pid, m->uid, m->gid);
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 /*
@@ -70,15 +99,19 @@ int unixsk_check_scm(const struct rst_image *img, const struct rst_file *f)
 
 	for (i = 0; i < e->n_scm; i++) {
 		const UnixskScm *m = e->scm[i];
+		int ret;
 
-		if (!m->has_offset || (i && m->offset <= e->scm[i - 1]->offset) ||
-		    !record_at(img, f, m->offset) || !m->n_file_ids ||
-		    m->n_file_ids > SCM_FDS_MAX) {
+		if (!m->has_offset || (i && m->offset < e->scm[i - 1]->offset) ||
+		    (!m->n_file_ids && !m->has_pid) || m->n_file_ids > SCM_FDS_MAX ||
+		    (!i && !records_taken(img, f))) {
 			pr_err("image: unix socket (file id %u): message with fds %zu: its offset or "
 			       "its number of fds (1 .. %d) out of range\n",
 			       f->fe->id, i, SCM_FDS_MAX);
 			return -EBADMSG;
 		}
+		ret = check_cred(img, f, m);
+		if (ret)
+			return ret;
 		for (j = 0; j < m->n_file_ids; j++) {
 			d = plan_file(img, m->file_ids[j]);
 			if (!d || !carried_ok(f, d)) {
@@ -136,9 +169,10 @@ int unixsk_open_carried(const struct rst_image *img)
 }
 
 /*
- * The SCM_RIGHTS control message of f's record at offset, if the next
- * message with fds (*next, moved on) starts there, into ctl (room for
- * SCM_FDS_MAX fds): the staged fds of its descriptions.  *len gets its
+ * The control messages of f's record at offset, if the next message with
+ * fds or credentials (*next, moved on) starts there, into ctl (room for
+ * a ucred and SCM_FDS_MAX fds): SCM_CREDENTIALS, SCM_RIGHTS of the staged
+ * fds of its descriptions.  *len gets its
  * length (0: none).  0 or -errno (logged).
  */
 int unixsk_scm_at(const struct rst_image *img, const struct rst_file *f, size_t *next,
@@ -154,6 +188,24 @@ int unixsk_scm_at(const struct rst_image *img, const struct rst_file *f, size_t 
 	if (*next >= e->n_scm || e->scm[*next]->offset != offset)
 		return 0;
 	m = e->scm[(*next)++];
+	if (m->pid) {
+		struct ucred uc = { .pid = m->pid, .uid = m->uid, .gid = m->gid };
+
+		if ((uint32_t)getpid() != m->pid) {
+			pr_err("unix socket (file id %u): credentials of pid %u in flight, but the "
+			       "root process runs as pid %d here: not supported\n",
+			       f->fe->id, m->pid, (int)getpid());
+			return -EOPNOTSUPP;
+		}
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_CREDENTIALS;
+		c->cmsg_len = CMSG_LEN(sizeof(uc));
+		memcpy(CMSG_DATA(c), &uc, sizeof(uc));
+		*len = CMSG_SPACE(sizeof(uc));
+		c = (struct cmsghdr *)((char *)ctl + *len);
+	}
+	if (!m->n_file_ids)
+		return 0;
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(m->n_file_ids * sizeof(int));
@@ -167,6 +219,6 @@ int unixsk_scm_at(const struct rst_image *img, const struct rst_file *f, size_t 
 		}
 		memcpy(CMSG_DATA(c) + i * sizeof(int), &d->stage_fd, sizeof(int));
 	}
-	*len = CMSG_SPACE(m->n_file_ids * sizeof(int));
+	*len += CMSG_SPACE(m->n_file_ids * sizeof(int));
 	return 0;
 }

@@ -632,7 +632,7 @@ static int fill_queue_to(const struct rst_image *img, const struct rst_file *f, 
 {
 	bool stream = f->fe->unixsk->type == SOCK_STREAM;
 	union {
-		char b[CMSG_SPACE(253 * sizeof(int))];
+		char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(253 * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr mh;

@@ -9,6 +9,11 @@
  *         an eventfd holding 7 that P keeps too], then "tail" (no fds)
  *   sq    a seqpacket socketpair; queued on sq[1]: "one" carrying [a dup
  *         of the file above: the same description], "two" (no fds)
+ *   cr    a datagram socketpair; queued on cr[1]: "c0" (sent before
+ *         cr[1] had SO_PASSCRED: no credentials attached), then with
+ *         SO_PASSCRED on cr[1] "c1" with explicit SCM_CREDENTIALS (our
+ *         pid, uid 65534, gid 65534) and "c2" with the kernel's (our pid,
+ *         uid 0, gid 0)
  *
  * After "go": a read of st[1] returns "abcfds1" with four fds (the bytes
  * before a message with fds are glued to it, as before the dump), then
@@ -16,20 +21,25 @@
  * is 5 and it reads "56789"; the eventfds count 42 and, after a write of
  * 1 through the received copy, 8 on P's own; sq[1] gives "one" with one
  * fd whose offset moves with the stream's file (one description), then
- * "two" with none.
+ * "two" with none; cr[1] gives c0 with pid 0 uid 65534 gid 65534 (the
+ * overflow ids: no credentials were attached), c1 and c2
+ * with the credentials above (pid: our pid, as restored).
  *
  * With a second argument the program also leaves in flight what the dump
  * must refuse (the harness checks the refusal, then sends "go"):
  *   nested  a unix socket whose own queue carries a pipe end
  *   epoll   an epoll fd (a kind that cannot be restored in flight)
+ *   child   a message with the credentials of a child that has exited
+ *           (only the root's can be sent again)
  */
 #include <libgen.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include "prog.h"
 
-static int st[2], sq[2], pp[2], efd_kept;
+static int st[2], sq[2], cr[2], pp[2], efd_kept;
 static char fpath[4096];
 
 static void send_fds(int sk, const char *msg, const int *fds, int n)
@@ -55,6 +65,60 @@ static void send_fds(int sk, const char *msg, const int *fds, int n)
 	}
 	if (sendmsg(sk, &mh, 0) != (ssize_t)iov.iov_len)
 		prog_fail("sendmsg %s: %s", msg, strerror(errno));
+}
+
+/* Sends msg on sk with SCM_CREDENTIALS pid, uid, gid. */
+static void send_cred(int sk, const char *msg, uid_t uid, gid_t gid)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} ctl;
+	struct ucred uc = { getpid(), uid, gid };
+	struct iovec iov = { (void *)msg, strlen(msg) };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.b;
+	mh.msg_controllen = sizeof(ctl.b);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_CREDENTIALS;
+	c->cmsg_len = CMSG_LEN(sizeof(uc));
+	memcpy(CMSG_DATA(c), &uc, sizeof(uc));
+	if (sendmsg(sk, &mh, 0) != (ssize_t)iov.iov_len)
+		prog_fail("sendmsg %s: %s", msg, strerror(errno));
+}
+
+/* recv of sk with SO_PASSCRED: checks its bytes and credentials. */
+static void check_cred(int sk, const char *want, pid_t pid, uid_t uid, gid_t gid)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct ucred)) + 64];
+		struct cmsghdr align;
+	} ctl;
+	struct ucred uc = { -1, (uid_t)-1, (gid_t)-1 };
+	char buf[16] = "";
+	struct iovec iov = { buf, sizeof(buf) - 1 };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	ssize_t r;
+
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.b;
+	mh.msg_controllen = sizeof(ctl.b);
+	r = recvmsg(sk, &mh, MSG_DONTWAIT);
+	buf[r > 0 ? r : 0] = 0;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+	CHECK(!strcmp(buf, want), "credentials pair: \"%s\", not %s", buf, want);
+	CHECK(uc.pid == pid && uc.uid == uid && uc.gid == gid,
+	      "%s: credentials pid %d uid %u gid %u, not %d %u %u", want, (int)uc.pid, uc.uid,
+	      uc.gid, (int)pid, uid, gid);
 }
 
 /* One recvmsg of sk: its bytes (NUL-ended) in buf, its fds in fds.  fds count. */
@@ -119,6 +183,13 @@ static void setup(void)
 	send_fds(st[0], "tail", NULL, 0);
 	send_fds(sq[0], "one", &fd, 1);
 	send_fds(sq[0], "two", NULL, 0);
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, cr))
+		prog_fail("socketpair: %s", strerror(errno));
+	send_fds(cr[0], "c0", NULL, 0);
+	if (setsockopt(cr[1], SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int)))
+		prog_fail("SO_PASSCRED: %s", strerror(errno));
+	send_cred(cr[0], "c1", 65534, 65534);
+	send_fds(cr[0], "c2", NULL, 0);
 	close(pp[1]);
 	close(fd);
 	close(efd);
@@ -158,6 +229,22 @@ static void setup_refused(const char *what)
 		close(p[1]);
 		return;
 	}
+	if (!strcmp(what, "child")) {
+		pid_t c;
+
+		if (setsockopt(xs[1], SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int)))
+			prog_fail("SO_PASSCRED: %s", strerror(errno));
+		c = fork();
+		if (c < 0)
+			prog_fail("fork: %s", strerror(errno));
+		if (c == 0) {
+			send_fds(xs[0], "child", NULL, 0);
+			_exit(0);
+		}
+		if (waitpid(c, NULL, 0) != c)
+			prog_fail("waitpid: %s", strerror(errno));
+		return;
+	}
 	fd = epoll_create1(0);
 	if (fd < 0)
 		prog_fail("epoll_create1: %s", strerror(errno));
@@ -195,6 +282,9 @@ int main(int argc, char **argv)
 	n = recv_fds(sq[1], buf, sizeof(buf), sfd + 1);
 	CHECK(!strcmp(buf, "two") && n == 0, "seqpacket: \"%s\" with %d fds, not two with 0", buf,
 	      n);
+	check_cred(cr[1], "c0", 0, 65534, 65534);
+	check_cred(cr[1], "c1", getpid(), 65534, 65534);
+	check_cred(cr[1], "c2", getpid(), 0, 0);
 	for (i = 0; i < 4; i++)
 		close(fds[i]);
 	unlink(fpath);
