@@ -152,7 +152,8 @@ static const struct {
 
 /* Image-wide collection and checks, after every process (refusals count). */
 static int (*const image_collectors[])(struct dump_op *op) = {
-	collect_sysv_shm, locks_check, epoll_resolve, unixsk_check_peers, tty_collect,
+	collect_sysv_shm, unixsk_collect_inflight, locks_check,
+	epoll_resolve,	  unixsk_check_peers,	   tty_collect,
 };
 
 /* Everything read from live t while frozen, injection windows included. */

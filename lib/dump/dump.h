@@ -207,11 +207,27 @@ struct dump_file {
 	size_t pipe_data_len;
 	uint8_t *skq; /* unix socket: its queue, messages as [u32 len][bytes] */
 	size_t skq_len;
+	struct dump_scm *scm; /* unix socket: its queued messages with fds */
+	size_t n_scm;
+	UnixskScm **scm_v;	 /* e.unixsk->scm: points into scm */
 	void *sub;		 /* its kind's sub-message of e, malloc'ed, or NULL */
 	struct dump_extent *ext; /* deleted, holds the data: its extents */
 	size_t n_ext;
 	struct timespec ctime; /* deleted: st_ctim at the probe */
 	char *dev_path;	       /* deleted device: e.dev_path, owned */
+};
+
+/* A queued message carrying fds: MSG_PEEK installed them in us (open). */
+#define DUMP_SCM_MAX_FD 253 /* SCM_MAX_FD */
+struct dump_scm {
+	uint64_t offset; /* in the socket's queue */
+	uint32_t n;
+	bool n_seen;	  /* while peeking: fds were taken, later copies closed */
+	bool has_cred;	  /* SCM_CREDENTIALS came with it */
+	uint32_t cred[3]; /* pid (as we see it), uid, gid */
+	int fds[DUMP_SCM_MAX_FD];
+	uint32_t ids[DUMP_SCM_MAX_FD]; /* their file ids, once collected */
+	UnixskScm msg;		       /* its part of the socket's entry */
 };
 
 struct dump_fd {
@@ -447,6 +463,9 @@ int write_fdtables(struct dump_op *op, struct dump_task *t);
 int files_add_maponly(struct dump_files *f, const char *path, const struct stat *s,
 		      const char *deleted_src, uint32_t *id);
 int write_files(struct dump_op *op);
+/* A description in flight that MSG_PEEK installed in us as fd (unixsk.c). */
+int files_collect_inflight(struct dump_op *op, int fd, const char *who, uint32_t *id,
+			   const char **kind);
 int write_file_data(struct dump_op *op);
 /* deleted.c: a deleted file's ghost fields, extents and FILE_DATA. */
 int deleted_probe(struct dump_files *f, struct dump_file *df, const char *who,
@@ -481,6 +500,8 @@ int write_pipe_data(struct dump_op *op);
 
 /* unixsk.c: peers checked once every fd is collected; SK_QUEUE records */
 int unixsk_check_peers(struct dump_op *op);
+/* the descriptions in flight in queued messages, collected (image collector) */
+int unixsk_collect_inflight(struct dump_op *op);
 int write_unixsk_queues(struct dump_op *op);
 
 /*

@@ -422,8 +422,12 @@ static int add_fd_entry(struct dump_fdtable *fdt, const struct fd_probe *p, uint
 	return 0;
 }
 
-/* Turns one fd into a (new or shared) file description and an entry of fdt. */
-static int collect_fd(struct dump_op *op, struct dump_fdtable *fdt, struct fd_probe *p)
+/*
+ * The file description of fd p: the one it shares with an fd seen before
+ * (kcmp), else a new one filled by its kind.  *out gets it (valid until
+ * the next files_new).  0 or -errno (logged; -EOPNOTSUPP a refusal).
+ */
+static int collect_desc(struct dump_op *op, struct fd_probe *p, struct dump_file **out)
 {
 	const struct dump_fd_kind *k;
 	struct inode_files *in;
@@ -434,9 +438,9 @@ static int collect_fd(struct dump_op *op, struct dump_fdtable *fdt, struct fd_pr
 	in = inode_get(&op->files, p->st.st_dev, p->st.st_ino);
 	if (!in)
 		return -ENOMEM;
-	df = find_shared(&op->files, in, p, &pos);
-	if (df)
-		goto out_entry;
+	*out = find_shared(&op->files, in, p, &pos);
+	if (*out)
+		return 0;
 	k = dump_fd_kind_of(p);
 	if (!k->dump) {
 		pr_err("pid %d fd %d: %s: %s\n", p->pid, p->fd, p->link, k->refuse);
@@ -445,6 +449,7 @@ static int collect_fd(struct dump_op *op, struct dump_fdtable *fdt, struct fd_pr
 	df = files_new(&op->files);
 	if (!df || inode_insert(in, pos, df->e.id))
 		return -ENOMEM;
+	*out = df;
 	df->first_pid = p->pid;
 	df->first_fd = p->fd;
 	fill_stat(&df->e, &p->st);
@@ -454,12 +459,74 @@ static int collect_fd(struct dump_op *op, struct dump_fdtable *fdt, struct fd_pr
 	df->local_fd = steal_fd(&p->local);
 	ret = ret ?: k->dump(op, p, df);
 	PB_SET(&df->e, kind, df->e.kind);
+	return ret;
+}
+
+/* Turns one fd into a (new or shared) file description and an entry of fdt. */
+static int collect_fd(struct dump_op *op, struct dump_fdtable *fdt, struct fd_probe *p)
+{
+	struct dump_file *df;
+	int ret;
+
+	ret = collect_desc(op, p, &df);
 	if (ret)
 		return ret;
-out_entry:
 	ret = procfile_check_holder(op, df, p);
 	ret = ret ?: locks_note_fd(op, p->pid, p->fd, fdt->files_id, df, p->fdinfo);
 	return ret ?: add_fd_entry(fdt, p, df->e.id);
+}
+
+/* Kinds whose descriptions may be collected from the dumper's own fd. */
+static const char *const inflight_kinds[] = { "reg",  "dir",	 "chr",	  "pipe",
+					      "fifo", "eventfd", "unixsk" };
+
+/*
+ * A file description in flight (SCM_RIGHTS of a queued message), which
+ * MSG_PEEK installed in us as fd (kept open until the files are freed:
+ * kcmp compares later fds with it).  It becomes the description the tree
+ * holds too, or one of its own; *id gets its file id, *kind its kind's
+ * name.  who names the socket.  0 or -errno (logged; -EOPNOTSUPP a
+ * refusal).
+ */
+int files_collect_inflight(struct dump_op *op, int fd, const char *who, uint32_t *id,
+			   const char **kind)
+{
+	_cleanup_close_ int self = -1;
+	const struct dump_fd_kind *k;
+	struct dump_file *df;
+	struct fd_probe *p;
+	size_t i;
+	int ret;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->pid = getpid();
+	p->fd = fd;
+	p->local = -1;
+	self = syscall(SYS_pidfd_open, p->pid, 0);
+	ret = self < 0 ? -errno : probe_fd(self, p);
+	k = ret ? NULL : dump_fd_kind_of(p);
+	for (i = 0; k && i < sizeof(inflight_kinds) / sizeof(inflight_kinds[0]); i++)
+		if (!strcmp(k->name, inflight_kinds[i]))
+			break;
+	if (k && i == sizeof(inflight_kinds) / sizeof(inflight_kinds[0])) {
+		pr_err("%s: a queued message carries %s (%s kind) in flight: not supported (only "
+		       "regular files, directories, character devices, pipes, FIFOs, eventfds and "
+		       "unix sockets)\n",
+		       who, p->link, k->name);
+		ret = -EOPNOTSUPP;
+	}
+	ret = ret ?: collect_desc(op, p, &df);
+	if (!ret) {
+		*id = df->e.id;
+		*kind = k->name;
+	}
+	if (p->local >= 0)
+		close(p->local);
+	free(p->fdinfo);
+	free(p);
+	return ret;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -637,7 +704,7 @@ int write_fdtables(struct dump_op *op, struct dump_task *t)
 void free_files(struct dump_files *f)
 {
 	struct inode_files *in, *next;
-	size_t i;
+	size_t i, j, k;
 
 	for (i = 0; i < f->n_hash; i++) {
 		for (in = f->hash[i]; in; in = next) {
@@ -654,6 +721,11 @@ void free_files(struct dump_files *f)
 		free(f->v[i].sub);
 		free(f->v[i].ext);
 		free(f->v[i].dev_path);
+		for (j = 0; j < f->v[i].n_scm; j++)
+			for (k = 0; k < f->v[i].scm[j].n; k++)
+				close(f->v[i].scm[j].fds[k]);
+		free(f->v[i].scm);
+		free(f->v[i].scm_v);
 		if (f->v[i].local_fd >= 0)
 			close(f->v[i].local_fd);
 	}

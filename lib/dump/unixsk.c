@@ -37,6 +37,7 @@
 #define PEEK_BUF (256u << 10)	 /* bytes peeked at a time */
 #define QUEUE_MAX (256ull << 20) /* bytes of one socket's queue we keep */
 #define SKQ_CHUNK (4ul << 20)	 /* bytes of one SK_QUEUE record of a stream */
+#define OVERFLOW_ID 65534u	 /* kernel.overflowuid/gid: what a message without creds reads */
 #define TCP_STATE_ESTABLISHED 1
 #define TCP_STATE_CLOSE 7
 #define TCP_STATE_LISTEN 10
@@ -189,31 +190,47 @@ static int queue_add(struct dump_file *df, const uint8_t *buf, size_t len, size_
 }
 
 /*
- * What came with a peeked message: refused if it carries fds (closed
- * again at once: MSG_PEEK installed them in us) or credentials.
+ * What came with a peeked message: fds (SCM_RIGHTS, which MSG_PEEK
+ * installed in us) go to got, once: a datagram peeked in pieces installs
+ * them at every piece, and the copies are closed; anything else
+ * (credentials) is refused.  0 or -EOPNOTSUPP (logged).
  */
-static int check_cmsgs(struct msghdr *mh, const char *who)
+static int check_cmsgs(struct msghdr *mh, struct dump_scm *got, const char *who)
 {
 	struct cmsghdr *c;
-	int ret = 0;
+	int ret = 0, fd;
 	size_t i, n;
 
 	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (i = 0; i < n; i++)
-				close(((int *)CMSG_DATA(c))[i]);
-			if (!ret)
-				pr_err("%s: file descriptors in flight (SCM_RIGHTS in a queued "
-				       "message): not supported\n",
-				       who);
-		} else if (!ret) {
-			pr_err("%s: a queued message carries ancillary data (level %d type %d, "
-			       "e.g. credentials for SO_PASSCRED): not supported\n",
-			       who, c->cmsg_level, c->cmsg_type);
+			for (i = 0; i < n; i++) {
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (!got->n_seen && got->n < DUMP_SCM_MAX_FD)
+					got->fds[got->n++] = fd;
+				else
+					close(fd);
+			}
+			continue;
 		}
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred uc;
+
+			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+			got->has_cred = true;
+			got->cred[0] = uc.pid;
+			got->cred[1] = uc.uid;
+			got->cred[2] = uc.gid;
+			continue;
+		}
+		if (!ret)
+			pr_err("%s: a queued message carries ancillary data (level %d type %d): not "
+			       "supported\n",
+			       who, c->cmsg_level, c->cmsg_type);
 		ret = -EOPNOTSUPP;
 	}
+	got->n_seen = got->n_seen || got->n;
 	if (!ret && (mh->msg_flags & MSG_CTRUNC)) {
 		pr_err("%s: a queued message carries more ancillary data than a peek holds: "
 		       "not supported\n",
@@ -221,6 +238,15 @@ static int check_cmsgs(struct msghdr *mh, const char *who)
 		ret = -EOPNOTSUPP;
 	}
 	return ret;
+}
+
+/* Closes the fds of got (installed in us by a peek). */
+static void scm_close(struct dump_scm *got)
+{
+	while (got->n)
+		close(got->fds[--got->n]);
+	got->n_seen = false;
+	got->has_cred = false;
 }
 
 /*
@@ -245,7 +271,7 @@ static bool sender_ok(const struct sockaddr_un *sa, socklen_t len,
 }
 
 static ssize_t peek_one(int fd, bool stream, uint8_t **buf, size_t *cap,
-			const struct proc_unix_diag *from, const char *who)
+			const struct proc_unix_diag *from, struct dump_scm *fds, const char *who)
 {
 	struct sockaddr_un sa;
 	union {
@@ -275,7 +301,7 @@ static ssize_t peek_one(int fd, bool stream, uint8_t **buf, size_t *cap,
 				pr_perror("%s: cannot peek its queue", who);
 			return -errno;
 		}
-		ret = check_cmsgs(&mh, who);
+		ret = check_cmsgs(&mh, fds, who);
 		if (ret)
 			return ret;
 		if (stream)
@@ -300,18 +326,61 @@ static ssize_t peek_one(int fd, bool stream, uint8_t **buf, size_t *cap,
 	return got;
 }
 
+/* Keeps got (its fds) as the message of df's queue at offset.  0/-ENOMEM. */
+static int scm_keep(struct dump_file *df, struct dump_scm *got, uint64_t offset)
+{
+	struct dump_scm *nv;
+
+	nv = realloc(df->scm, (df->n_scm + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	df->scm = nv;
+	nv[df->n_scm] = *got;
+	nv[df->n_scm].offset = offset;
+	unixsk_scm__init(&nv[df->n_scm].msg);
+	df->n_scm++;
+	got->n = 0;
+	got->n_seen = false;
+	got->has_cred = false;
+	return 0;
+}
+
+/*
+ * One message peeked at queue offset at (r bytes in buf, its fds in got)
+ * into df: framed, its fds kept with its offset.  A stream peek ends with
+ * the buffer (skb) that carries fds, the bytes queued before it glued to
+ * it: where that buffer begins cannot be seen (a peek of fewer bytes
+ * runs on to the fds too), so the fds go with the whole piece (NOTES).
+ * Returns the bytes kept, or -errno (logged).
+ */
+static ssize_t keep_msg(struct dump_file *df, const uint8_t *buf, ssize_t r, uint64_t at,
+			bool stream, struct dump_scm *got, size_t *qcap, const char *who)
+{
+	int ret = 0;
+
+	if (got->n && stream && !r) {
+		pr_err("%s: fds queued with no byte: not supported\n", who);
+		return -EOPNOTSUPP;
+	}
+	if (got->n || got->has_cred)
+		ret = scm_keep(df, got, at);
+	ret = ret ?: queue_add(df, buf, r, qcap);
+	return ret ? ret : r;
+}
+
 /*
  * Copies the receive queue of fd into df (messages framed, see
- * queue_add), peeking from offset 0 and putting the target's SO_PEEK_OFF
- * back.  *total gets the bytes.  0 or -errno (logged; -EOPNOTSUPP a
- * refusal).
+ * queue_add; fds in flight into df->scm), peeking from offset 0 and
+ * putting the target's SO_PEEK_OFF back.  *total gets the bytes.  0 or
+ * -errno (logged; -EOPNOTSUPP a refusal).
  */
 static int peek_queue(struct dump_file *df, int fd, int type, uint8_t shut,
 		      const struct proc_unix_diag *from, uint64_t *total, const char *who)
 {
-	bool stream = type == SOCK_STREAM;
+	bool stream = type == SOCK_STREAM, prev_empty = false;
 	size_t cap = PEEK_BUF, qcap = 0;
 	int orig, zero = 0, ret, ret2;
+	struct dump_scm *got;
 	uint8_t *buf;
 	ssize_t r;
 
@@ -322,11 +391,21 @@ static int peek_queue(struct dump_file *df, int fd, int type, uint8_t shut,
 		return ret ?: -errno;
 	}
 	buf = malloc(cap);
-	ret = buf ? 0 : -ENOMEM;
+	got = calloc(1, sizeof(*got));
+	ret = buf && got ? 0 : -ENOMEM;
 	while (!ret) {
-		r = peek_one(fd, stream, &buf, &cap, from, who);
-		if (r == -EAGAIN || (r == 0 && (stream || (shut & 1))))
+		r = peek_one(fd, stream, &buf, &cap, from, got, who);
+		if (r == -EAGAIN || (r == 0 && !got->n && (stream || (shut & 1))))
 			break; /* the end (a shut-down queue reads 0 at its end) */
+		if (r >= 0 && (got->n || got->has_cred) && prev_empty) {
+			/* restore would give them to the empty one: same offset */
+			pr_err("%s: an empty datagram queued right before one carrying fds: not "
+			       "supported\n",
+			       who);
+			r = -EOPNOTSUPP;
+		}
+		prev_empty = r == 0 && !got->n && !got->has_cred;
+		r = r < 0 ? r : keep_msg(df, buf, r, *total, stream, got, &qcap, who);
 		if (r < 0) {
 			ret = r;
 			break;
@@ -335,10 +414,11 @@ static int peek_queue(struct dump_file *df, int fd, int type, uint8_t shut,
 		if (*total > QUEUE_MAX) {
 			pr_err("%s: more than %llu bytes queued: not supported\n", who, QUEUE_MAX);
 			ret = -EOPNOTSUPP;
-			break;
 		}
-		ret = queue_add(df, buf, r, &qcap);
 	}
+	if (got)
+		scm_close(got);
+	free(got);
 	free(buf);
 	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &orig, sizeof(orig))) {
 		ret2 = -errno;
@@ -462,12 +542,6 @@ static int dump_queue(struct dump_file *df, int fd, const struct proc_unix_diag 
 			       first, d->rqueue);
 			return -EIO;
 		}
-	}
-	if (total && e->passcred) {
-		pr_err("%s: messages queued for a receiver of credentials (SO_PASSCRED): not "
-		       "supported\n",
-		       who);
-		return -EOPNOTSUPP;
 	}
 	PB_SET(e, queued, total);
 	return 0;
@@ -697,6 +771,143 @@ int unixsk_check_peers(struct dump_op *op)
 		if (!op->files.v[i].e.unixsk)
 			continue;
 		ret = dump_refusal(op, NULL, check_peer(&op->files, &op->files.v[i]));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Is the description in flight t one the queue of socket s may carry:
+ * not a unix socket with fds queued itself (the cycles the kernel's
+ * garbage collector handles), nor s or its peer (made with s, so not open
+ * when s's queue is refilled), nor a listener?  0 or -EOPNOTSUPP.
+ */
+static int check_carried(const struct dump_files *f, const struct dump_file *s,
+			 const struct dump_file *t)
+{
+	const UnixskEntry *e = s->e.unixsk, *te = t->e.unixsk;
+	const char *why = NULL;
+
+	if (!te)
+		return 0;
+	if (t->n_scm)
+		why = "a unix socket in flight whose own queue carries fds or credentials";
+	else if (t == s || te->ino == e->peer_ino || te->peer_ino == e->ino)
+		why = "the socket itself or its peer in flight on it";
+	else if (te->state == TCP_STATE_LISTEN || find_icon(f, te->ino))
+		why = "a listening unix socket (or one queued on a listener) in flight";
+	if (!why)
+		return 0;
+	pr_err("pid %d fd %d (unix socket ino %u): a queued message carries unix socket ino %u: %s: "
+	       "not supported\n",
+	       s->first_pid, s->first_fd, e->ino, te->ino, why);
+	return -EOPNOTSUPP;
+}
+
+/*
+ * The credentials a message carries, into its entry: none attached
+ * (sent while neither end had SO_PASSCRED: pid 0 and the overflow uid
+ * and gid, as restore's message without credentials reads), or the
+ * tree's root's, the one process alive when restore refills the queues
+ * (the kernel takes only a live pid).  0 or -EOPNOTSUPP (logged).
+ */
+static int scm_cred(const struct dump_op *op, struct dump_scm *m, const char *who)
+{
+	pid_t root = op->tasks[0]->pid;
+
+	if (!m->has_cred)
+		return 0;
+	if ((m->cred[0] || m->cred[1] != OVERFLOW_ID || m->cred[2] != OVERFLOW_ID) &&
+	    (pid_t)m->cred[0] != root) {
+		pr_err("%s: a queued message carries the credentials of pid %u (uid %u gid %u): only "
+		       "those of the tree's root (pid %d) can be sent again: not supported\n",
+		       who, m->cred[0], m->cred[1], m->cred[2], root);
+		return -EOPNOTSUPP;
+	}
+	if (m->cred[1] == UINT32_MAX || m->cred[2] == UINT32_MAX) {
+		pr_err("%s: a queued message carries credentials of an unmapped uid or gid: not "
+		       "supported\n",
+		       who);
+		return -EOPNOTSUPP;
+	}
+	PB_SET(&m->msg, pid, m->cred[0] ? (uint32_t)dump_vpid(op, root) : 0);
+	PB_SET(&m->msg, uid, m->cred[1]);
+	PB_SET(&m->msg, gid, m->cred[2]);
+	return 0;
+}
+
+/*
+ * Socket i's messages with fds: each fd collected as a description of
+ * the image (the tree's own if it holds it too), checked, and the
+ * entry's scm list made.  0 or -errno (logged; -EOPNOTSUPP a refusal).
+ */
+static int collect_scms(struct dump_op *op, size_t i)
+{
+	struct dump_file *df = &op->files.v[i];
+	const char *kind;
+	char who[96];
+	size_t j, k;
+	int ret;
+
+	snprintf(who, sizeof(who), "pid %d fd %d (unix socket ino %u)", df->first_pid, df->first_fd,
+		 df->e.unixsk->ino);
+	for (j = 0; j < op->files.v[i].n_scm; j++) {
+		for (k = 0; k < op->files.v[i].scm[j].n; k++) {
+			df = &op->files.v[i];
+			ret = files_collect_inflight(op, df->scm[j].fds[k], who, &df->scm[j].ids[k],
+						     &kind);
+			if (ret)
+				return ret;
+		}
+	}
+	df = &op->files.v[i];
+	for (j = 0; j < df->n_scm; j++) {
+		ret = scm_cred(op, &df->scm[j], who);
+		if (ret)
+			return ret;
+	}
+	df->scm_v = calloc(df->n_scm, sizeof(*df->scm_v));
+	if (!df->scm_v)
+		return -ENOMEM;
+	for (j = 0; j < df->n_scm; j++) {
+		PB_SET(&df->scm[j].msg, offset, df->scm[j].offset);
+		df->scm[j].msg.file_ids = df->scm[j].ids;
+		df->scm[j].msg.n_file_ids = df->scm[j].n;
+		df->scm_v[j] = &df->scm[j].msg;
+	}
+	df->e.unixsk->scm = df->scm_v;
+	df->e.unixsk->n_scm = df->n_scm;
+	return 0;
+}
+
+/*
+ * Image collector: the descriptions in flight in the queues of the
+ * tree's unix sockets (SCM_RIGHTS), collected once every fd of the tree
+ * is, so that one the tree also holds folds into its description.  A
+ * socket in flight is collected too, but its own queue's fds are not
+ * (refused).  Each socket's refusal is counted on its own.  0 or -errno.
+ */
+int unixsk_collect_inflight(struct dump_op *op)
+{
+	size_t i, j, k, n = op->files.n;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		if (!op->files.v[i].e.unixsk || !op->files.v[i].n_scm)
+			continue;
+		ret = dump_refusal(op, NULL, collect_scms(op, i));
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < n; i++) {
+		const struct dump_file *df = &op->files.v[i];
+
+		for (j = 0, ret = 0; !ret && df->scm_v && j < df->n_scm; j++)
+			for (k = 0; !ret && k < df->scm[j].n; k++)
+				ret = check_carried(&op->files, df,
+						    &op->files.v[df->scm[j].ids[k] - 1]);
+		ret = dump_refusal(op, NULL, ret);
 		if (ret)
 			return ret;
 	}

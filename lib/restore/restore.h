@@ -435,6 +435,17 @@ int fd_kinds_check_host(const struct rst_image *img);
 int fd_kinds_open(const struct rst_image *img);
 int fd_kinds_post_open(const struct rst_image *img);
 
+/*
+ * unixsk-scm.c: fds and credentials in flight on unix sockets: the checks of
+ * unixsk_entry.scm, the carried descriptions opened before the sockets,
+ * and the SCM_CREDENTIALS and SCM_RIGHTS of a queue record (room for a
+ * ucred and SCM_MAX_FD ints in ctl).
+ */
+int unixsk_check_scm(const struct rst_image *img, const struct rst_file *f);
+int unixsk_open_carried(const struct rst_image *img);
+int unixsk_scm_at(const struct rst_image *img, const struct rst_file *f, size_t *next,
+		  uint64_t offset, void *ctl, size_t *len);
+
 /* files.c: helpers for the kinds (opened above temp_base, then pooled) */
 int rst_stage_fd(const struct rst_image *img, int fd);
 int rst_set_fl(int fd, uint32_t flags);

@@ -366,7 +366,7 @@ static int check_unixsk(const struct rst_image *img, const struct rst_file *f)
 		return -EBADMSG;
 	}
 	ret = check_name(img, f) ?: check_opts(f) ?: check_listener(img, f) ?: check_peer(img, f);
-	ret = ret ?: check_queue(img, f);
+	ret = ret ?: check_queue(img, f) ?: unixsk_check_scm(img, f);
 	if (!ret && f == first_sk(img))
 		ret = check_queue_owners(img);
 	return ret;
@@ -631,7 +631,13 @@ static int fill_queue_to(const struct rst_image *img, const struct rst_file *f, 
 			 const struct sockaddr_un *to, socklen_t tolen)
 {
 	bool stream = f->fe->unixsk->type == SOCK_STREAM;
-	size_t i, done;
+	union {
+		char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(253 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh;
+	struct iovec iov;
+	size_t i, done, next = 0;
 	ssize_t w;
 	int ret;
 
@@ -643,16 +649,30 @@ static int fill_queue_to(const struct rst_image *img, const struct rst_file *f, 
 
 		if (c->id != f->fe->id)
 			continue;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = (void *)to;
+		mh.msg_namelen = tolen;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.b;
+		ret = unixsk_scm_at(img, f, &next, c->offset, ctl.b, &mh.msg_controllen);
+		if (ret)
+			return ret;
+		if (!mh.msg_controllen)
+			mh.msg_control = NULL;
 		done = 0;
 		do {
-			w = sendto(from, c->buf + done, c->len - done, MSG_DONTWAIT | MSG_NOSIGNAL,
-				   (const struct sockaddr *)to, tolen);
+			iov.iov_base = c->buf + done;
+			iov.iov_len = c->len - done;
+			w = sendmsg(from, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (w < 0 || (!stream && (size_t)w != c->len)) {
 				pr_perror("unix socket (file id %u): cannot queue %zu bytes again",
 					  f->fe->id, c->len);
 				return w < 0 ? -errno : -EIO;
 			}
 			done += w;
+			mh.msg_control = NULL; /* the fds go with the first bytes */
+			mh.msg_controllen = 0;
 		} while (done < c->len);
 	}
 	return 0;
@@ -976,6 +996,9 @@ static int open_unixsk(const struct rst_image *img, struct rst_file *f)
 	struct rst_file *l = NULL, *peer;
 	int fd, ret;
 
+	ret = unixsk_open_carried(img); /* what queued messages carry, first */
+	if (ret || f->stage_fd >= 0)
+		return ret;
 	if (e->state == TCP_STATE_LISTEN)
 		l = f;
 	else if (e->state == TCP_STATE_ESTABLISHED && e->type != SOCK_DGRAM) {

@@ -10,7 +10,8 @@
  * it (FILE, MM, CREDS, PAGES, ...), I the 0-based index among records of
  * that type, FIELD a protobuf field name, descending into messages and
  * repeated messages and integers as NAME[J] (MM[0].vmas[3].kind=2,
- * CGROUP[0].members[0].dirs[1]=7).  VALUE is a number
+ * CGROUP[0].members[0].dirs[1]=7; an index equal to the count of a
+ * repeated integer field appends one).  VALUE is a number
  * (0x.. allowed; negative for signed fields), true/false, text for
  * string fields, or hex digits for bytes fields (00ff..., "" for none).  Raw page records (PAGES, SHMEM_PAGES) take addr, mm_id
  * and flags (their prefix), and fill=N (every data byte set to N).
@@ -93,14 +94,24 @@ static int set_scalar(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, co
 	}
 }
 
-/* Sets element j of repeated integer field f of m from text v.  0 or -1. */
+/*
+ * Sets element j of repeated integer field f of m from text v; j equal
+ * to the count appends one element.  0 or -1.
+ */
 static int set_element(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, long j,
 		       const char *v)
 {
-	size_t n = *(size_t *)((char *)m + f->quantifier_offset);
-	char *arr = *(char **)((char *)m + f->offset);
+	size_t *pn = (size_t *)((char *)m + f->quantifier_offset), n = *pn;
+	char **parr = (char **)((char *)m + f->offset), *arr = *parr;
 	uint64_t x = v[0] == '-' ? (uint64_t)strtoll(v, NULL, 0) : strtoull(v, NULL, 0);
 
+	if (j >= 0 && (size_t)j == n) { /* append (unpacked with malloc) */
+		arr = realloc(arr, (n + 1) * sizeof(uint64_t));
+		if (!arr)
+			return -1;
+		*parr = arr;
+		*pn = ++n;
+	}
 	if (j < 0 || (size_t)j >= n) {
 		fprintf(stderr, "edit-image: %s[%ld]: out of range (%zu)\n", f->name, j, n);
 		return -1;

@@ -43,7 +43,6 @@
  *   outside   a stream pair whose other end a process outside the tree
  *             holds (a grandchild reparented to the subreaper; its pid
  *             is written as "outside PID"; it exits at EOF)
- *   rights    a stream pair with an fd in flight (SCM_RIGHTS, unread)
  *   senders   two datagram sockets bound to abstract names and connected
  *             to each other, s1 holding a datagram a third socket sent
  *             before they were connected
@@ -505,30 +504,6 @@ static void hold_outside(int sv[2])
 	close(sv[1]);
 }
 
-/* An fd of /dev/null in flight from sv[0] to sv[1]. */
-static void send_fd(int sv[2])
-{
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr a;
-	} ctl;
-	struct iovec iov = { "f", 1 };
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = ctl.b,
-			     .msg_controllen = sizeof(ctl.b) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	int fd = open("/dev/null", O_RDONLY);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (fd < 0 || sendmsg(sv[0], &mh, 0) != 1)
-		prog_fail("sendmsg SCM_RIGHTS: %s", strerror(errno));
-	close(fd);
-}
-
 static void bind_abstract(int fd, char tag, struct sockaddr_un *sa, socklen_t *len)
 {
 	sa->sun_family = AF_UNIX;
@@ -569,8 +544,6 @@ static void refused_case(const char *what)
 		pair(SOCK_STREAM, s);
 	if (!strcmp(what, "outside"))
 		hold_outside(s);
-	else if (!strcmp(what, "rights"))
-		send_fd(s);
 	else if (strcmp(what, "senders"))
 		prog_fail("unknown case %s", what);
 	set(s[0], SO_PEEK_OFF, 5);

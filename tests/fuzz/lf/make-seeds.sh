@@ -78,6 +78,7 @@ seed epoll epoll
 mkdir -p "$T/inotify" && seed inotify inotify "$T/inotify"
 mkdir -p "$T/fanotify" && seed fanotify fanotify "$T/fanotify" user
 seed unixsk unixsk
+seed unixsk-scm unixsk-scm
 seed netlinksk netlinksk
 seed pty pty
 seed opath opath
