@@ -36,10 +36,6 @@
 #include "fanotify.pb-c.h"
 
 #define FAN_CLASSES (FAN_CLASS_CONTENT | FAN_CLASS_PRE_CONTENT)
-/* what fanotify_init() lets a task without CAP_SYS_ADMIN ask (restore: the same) */
-#define FAN_INIT_UNPRIV                                                                      \
-	(FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID | FAN_REPORT_FID | FAN_REPORT_DIR_FID | \
-	 FAN_REPORT_NAME | FAN_REPORT_TARGET_FID)
 #define FAN_MFLAGS_KNOWN (FAN_MARK_IGNORED_SURV_MODIFY | FAN_MARK_EVICTABLE | FAN_MARK_IGNORE)
 /* events and event flags of a FAN_CLASS_NOTIF group's marks */
 #define FAN_MASK_KNOWN (0x1fffu | FAN_FS_ERROR | FAN_EVENT_ON_CHILD | FAN_RENAME | FAN_ONDIR)
@@ -242,7 +238,7 @@ static bool needs_admin(const FanotifyEntry *e)
 {
 	size_t i;
 
-	if ((e->flags & ~FAN_INIT_UNPRIV) || !(e->flags & FAN_REPORT_FID))
+	if (!fanotify_init_unpriv(e->flags))
 		return true;
 	for (i = 0; i < e->n_marks; i++)
 		if (e->marks[i]->type != FANOTIFY_MARK_TYPE__FANOTIFY_MARK_INODE)

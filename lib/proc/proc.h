@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/fanotify.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -270,6 +271,8 @@ int proc_fs_mount_fd(dev_t dev);
  * (another inode), or the -errno of open_by_handle_at().  Nothing is
  * logged.
  */
+int proc_open_handle(dev_t dev, uint64_t ino, int type, const uint8_t *bytes, size_t len,
+		     int flags);
 /*
  * fhandle.c: a directory fd on the root of mount mnt_id (mountinfo's
  * first field, fanotify's mnt_id) among our own mounts, its st_dev in
@@ -282,7 +285,18 @@ int proc_mount_fd_by_id(uint32_t mnt_id, dev_t *dev);
  * (lib/restore/inotify.c); the dump refuses a higher one.
  */
 #define INOTIFY_WD_MAX (1u << 20)
-int proc_open_handle(dev_t dev, uint64_t ino, int type, const uint8_t *bytes, size_t len,
-		     int flags);
+/*
+ * May a task without CAP_SYS_ADMIN make a fanotify group of these
+ * fanotify_init() flags (it must report fids, and may then only mark
+ * inodes)?  The dump asks it with the holder's live capabilities, restore
+ * with its image credentials.
+ */
+static inline bool fanotify_init_unpriv(uint32_t flags)
+{
+	const uint32_t unpriv = FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID | FAN_REPORT_FID |
+				FAN_REPORT_DIR_FID | FAN_REPORT_NAME | FAN_REPORT_TARGET_FID;
+
+	return !(flags & ~unpriv) && (flags & FAN_REPORT_FID);
+}
 
 #endif

@@ -32,10 +32,6 @@
 
 #define FAN_CLASSES (FAN_CLASS_CONTENT | FAN_CLASS_PRE_CONTENT)
 #define FAN_INIT_KNOWN 0x3ff3u /* FAN_CLOEXEC .. FAN_REPORT_MNT, no class bits */
-/* what fanotify_init() lets a task without CAP_SYS_ADMIN ask */
-#define FAN_INIT_UNPRIV                                                                      \
-	(FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID | FAN_REPORT_FID | FAN_REPORT_DIR_FID | \
-	 FAN_REPORT_NAME | FAN_REPORT_TARGET_FID)
 #define FAN_EVENT_F_KNOWN                                                                   \
 	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | 0100000 /* O_LARGEFILE */ | \
 	 O_NOATIME | O_CLOEXEC)
@@ -197,7 +193,7 @@ static bool needs_admin(const FanotifyEntry *e)
 {
 	size_t i;
 
-	if ((e->flags & ~FAN_INIT_UNPRIV) || !(e->flags & FAN_REPORT_FID))
+	if (!fanotify_init_unpriv(e->flags))
 		return true;
 	for (i = 0; i < e->n_marks; i++)
 		if (e->marks[i]->type != FANOTIFY_MARK_TYPE__FANOTIFY_MARK_INODE)

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/socket.h>
 
 #include "vxcr/vxcr.h"
 #include "img/img.h"
@@ -442,6 +443,10 @@ int fd_kinds_post_open(const struct rst_image *img);
  * ucred and SCM_MAX_FD ints in ctl).
  */
 int unixsk_check_scm(const struct rst_image *img, const struct rst_file *f);
+/* unixsk-name.c: a unix socket's recorded address, and binding it there. */
+struct sockaddr_un;
+void unixsk_addr(const UnixskEntry *e, struct sockaddr_un *sa, socklen_t *len);
+int unixsk_bind_name(int fd, const struct rst_file *f);
 int unixsk_open_carried(const struct rst_image *img);
 int unixsk_scm_at(const struct rst_image *img, const struct rst_file *f, size_t *next,
 		  uint64_t offset, void *ctl, size_t *len);
