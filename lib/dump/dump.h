@@ -43,14 +43,9 @@
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
 
-struct img_writer;
+#include "util/pb.h"
 
-/* Sets a proto2 optional scalar field and its has_ flag. */
-#define PB_SET(msg, field, val)         \
-	do {                            \
-		(msg)->field = (val);   \
-		(msg)->has_##field = 1; \
-	} while (0)
+struct img_writer;
 
 #define SIGINFO_RAW_SIZE 128
 #define NSIG_KERNEL 64

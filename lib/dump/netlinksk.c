@@ -37,6 +37,7 @@
 #define LOG_PREFIX "netlinksk: "
 #include "log.h"
 #include "dump/dump.h"
+#include "net/sockopt.h"
 #include "netlinksk.pb-c.h"
 
 #define NL_MAX_GROUP 1024 /* as restore's check_image (lib/restore/netlinksk.c) */
@@ -59,15 +60,6 @@ static bool is_netlinksk(const struct fd_probe *p)
 	if (!S_ISSOCK(p->st.st_mode) || p->local < 0)
 		return false;
 	return !getsockopt(p->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) && domain == AF_NETLINK;
-}
-
-/* One int socket option of fd into *v.  0 or -errno. */
-static int sockopt_int(int fd, int level, int name, int *v)
-{
-	socklen_t len = sizeof(*v);
-
-	*v = 0;
-	return getsockopt(fd, level, name, v, &len) ? -errno : 0;
 }
 
 /* Takes the attributes of one diag answer if it is inode ino. */
@@ -191,34 +183,20 @@ static int read_options(int fd, NetlinkskEntry *e)
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		ret = sockopt_int(fd, SOL_NETLINK, names[i], &v);
+		ret = net_get_int(fd, SOL_NETLINK, names[i], &v);
 		if (ret)
 			return ret;
 		*fields[i] = !!v;
 		*has[i] = 1;
 	}
-	ret = sockopt_int(fd, SOL_SOCKET, SO_RCVBUF, &v);
+	ret = net_get_int(fd, SOL_SOCKET, SO_RCVBUF, &v);
 	if (ret || v <= 0)
 		return ret ?: -EINVAL;
 	PB_SET(e, rcvbuf, v);
-	ret = sockopt_int(fd, SOL_SOCKET, SO_SNDBUF, &v);
+	ret = net_get_int(fd, SOL_SOCKET, SO_SNDBUF, &v);
 	if (ret || v <= 0)
 		return ret ?: -EINVAL;
 	PB_SET(e, sndbuf, v);
-	return 0;
-}
-
-/* A struct timeval option in microseconds, into *us.  0 or -errno. */
-static int sockopt_us(int fd, int name, uint64_t *us)
-{
-	struct timeval tv = { 0 };
-	socklen_t len = sizeof(tv);
-
-	if (getsockopt(fd, SOL_SOCKET, name, &tv, &len))
-		return -errno;
-	if (tv.tv_sec < 0 || tv.tv_usec < 0)
-		return -EINVAL;
-	*us = (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 	return 0;
 }
 
@@ -241,20 +219,20 @@ static int read_sockopts(const struct fd_probe *p, int fd, NetlinkskEntry *e)
 	size_t i;
 
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		if (!sockopt_int(fd, SOL_SOCKET, refused[i].name, &v) && v) {
+		if (!net_get_int(fd, SOL_SOCKET, refused[i].name, &v) && v) {
 			pr_err("pid %d fd %d: netlink socket: %s is on: not supported\n", p->pid,
 			       p->fd, refused[i].what);
 			return -EOPNOTSUPP;
 		}
 	}
-	ret = sockopt_int(fd, SOL_SOCKET, SO_PASSCRED, &cred)		 ?:
-		      sockopt_int(fd, SOL_SOCKET, SO_PASSSEC, &sec)	 ?:
-		      sockopt_int(fd, SOL_SOCKET, SO_PRIORITY, &prio)	 ?:
-		      sockopt_int(fd, SOL_SOCKET, SO_MARK, &mark)	 ?:
-		      sockopt_int(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat)	 ?:
-		      sockopt_int(fd, SOL_SOCKET, SO_LOCK_FILTER, &lock) ?:
-		      sockopt_us(fd, SO_RCVTIMEO, &e->rcvtimeo_us)	 ?:
-		      sockopt_us(fd, SO_SNDTIMEO, &e->sndtimeo_us);
+	ret = net_get_int(fd, SOL_SOCKET, SO_PASSCRED, &cred)		 ?:
+		      net_get_int(fd, SOL_SOCKET, SO_PASSSEC, &sec)	 ?:
+		      net_get_int(fd, SOL_SOCKET, SO_PRIORITY, &prio)	 ?:
+		      net_get_int(fd, SOL_SOCKET, SO_MARK, &mark)	 ?:
+		      net_get_int(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat)	 ?:
+		      net_get_int(fd, SOL_SOCKET, SO_LOCK_FILTER, &lock) ?:
+		      net_get_us(fd, SO_RCVTIMEO, &e->rcvtimeo_us)	 ?:
+		      net_get_us(fd, SO_SNDTIMEO, &e->sndtimeo_us);
 	if (ret || lowat <= 0) {
 		pr_err("pid %d fd %d: netlink socket: cannot read its socket options\n", p->pid,
 		       p->fd);
@@ -270,28 +248,13 @@ static int read_sockopts(const struct fd_probe *p, int fd, NetlinkskEntry *e)
 	return 0;
 }
 
-/*
- * Number of instructions of fd's socket filter: 0 (none), n, or -errno
- * (-EACCES: an eBPF program, which SO_GET_FILTER cannot hand back).
- */
-static int filter_insns(int fd)
-{
-	socklen_t len = 0;
-
-	return getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, &len) ? -errno : (int)len;
-}
-
 /* The classic BPF filter of fd (n instructions) into e->filter.data.  0 or -errno. */
 static int read_filter(int fd, int n, NetlinkskEntry *e)
 {
-	socklen_t len = n;
+	int ret = net_filter_read(fd, e->filter.data, n);
 
-	if (!n)
-		return 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, e->filter.data, &len))
-		return -errno;
-	if ((int)len != n)
-		return -EIO;
+	if (ret || !n)
+		return ret;
 	e->filter.len = (size_t)n * sizeof(struct sock_filter);
 	e->has_filter = 1;
 	return 0;
@@ -320,8 +283,8 @@ static int read_address(const struct fd_probe *p, int fd, NetlinkskEntry *e)
 	socklen_t len = sizeof(sa);
 	int proto, type, ret;
 
-	ret = sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL, &proto);
-	ret = ret ?: sockopt_int(fd, SOL_SOCKET, SO_TYPE, &type);
+	ret = net_get_int(fd, SOL_SOCKET, SO_PROTOCOL, &proto);
+	ret = ret ?: net_get_int(fd, SOL_SOCKET, SO_TYPE, &type);
 	if (!ret && getsockname(fd, (struct sockaddr *)&sa, &len))
 		ret = -errno;
 	if (ret) {
@@ -411,7 +374,7 @@ static int dump_netlinksk(struct dump_op *op, struct fd_probe *p, struct dump_fi
 				       "cannot read its network namespace");
 		return ret == -EXDEV ? -EOPNOTSUPP : ret;
 	}
-	insns = filter_insns(fd);
+	insns = net_filter_len(fd);
 	if (insns < 0 || insns > BPF_MAXINSNS) {
 		pr_err("pid %d fd %d: netlink socket: %s\n", p->pid, p->fd,
 		       insns == -EACCES ? "an eBPF socket filter is attached: not supported" :

@@ -24,6 +24,7 @@
 #define LOG_PREFIX "dump/unixsk: "
 #include "log.h"
 #include "dump/dump.h"
+#include "net/sockopt.h"
 #include "img/img.h"
 #include "img/records.h"
 
@@ -51,30 +52,26 @@ struct unixsk_dump {
 };
 
 /* Options restore does not set: the dump refuses any other value. */
-static const struct {
-	int opt;
-	const char *name;
-	int dflt;
-} fixed_opts[] = {
-	{ SO_DEBUG, "SO_DEBUG", 0 },
-	{ SO_DONTROUTE, "SO_DONTROUTE", 0 },
-	{ SO_BROADCAST, "SO_BROADCAST", 0 },
-	{ SO_OOBINLINE, "SO_OOBINLINE", 0 },
-	{ SO_PRIORITY, "SO_PRIORITY", 0 },
-	{ SO_RCVLOWAT, "SO_RCVLOWAT", 1 },
-	{ SO_TIMESTAMP_OLD, "SO_TIMESTAMP", 0 },
-	{ SO_TIMESTAMPNS_OLD, "SO_TIMESTAMPNS", 0 },
-	{ SO_TIMESTAMPING_OLD, "SO_TIMESTAMPING", 0 },
-	{ SO_MARK, "SO_MARK", 0 },
-	{ SO_RXQ_OVFL, "SO_RXQ_OVFL", 0 },
-	{ SO_WIFI_STATUS, "SO_WIFI_STATUS", 0 },
-	{ SO_SELECT_ERR_QUEUE, "SO_SELECT_ERR_QUEUE", 0 },
-	{ SO_BUSY_POLL, "SO_BUSY_POLL", 0 },
-	{ SO_ZEROCOPY, "SO_ZEROCOPY", 0 },
-	{ SO_RCVMARK, "SO_RCVMARK", 0 },
-	{ SO_PASSPIDFD, "SO_PASSPIDFD", 0 },
-	{ SO_PASSRIGHTS, "SO_PASSRIGHTS", 1 },
-	{ SO_LINGER, "SO_LINGER", 0 },
+static const struct net_fixed_opt fixed_opts[] = {
+	{ SOL_SOCKET, SO_DEBUG, "SO_DEBUG", 0 },
+	{ SOL_SOCKET, SO_DONTROUTE, "SO_DONTROUTE", 0 },
+	{ SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST", 0 },
+	{ SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE", 0 },
+	{ SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", 0 },
+	{ SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT", 1 },
+	{ SOL_SOCKET, SO_TIMESTAMP_OLD, "SO_TIMESTAMP", 0 },
+	{ SOL_SOCKET, SO_TIMESTAMPNS_OLD, "SO_TIMESTAMPNS", 0 },
+	{ SOL_SOCKET, SO_TIMESTAMPING_OLD, "SO_TIMESTAMPING", 0 },
+	{ SOL_SOCKET, SO_MARK, "SO_MARK", 0 },
+	{ SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL", 0 },
+	{ SOL_SOCKET, SO_WIFI_STATUS, "SO_WIFI_STATUS", 0 },
+	{ SOL_SOCKET, SO_SELECT_ERR_QUEUE, "SO_SELECT_ERR_QUEUE", 0 },
+	{ SOL_SOCKET, SO_BUSY_POLL, "SO_BUSY_POLL", 0 },
+	{ SOL_SOCKET, SO_ZEROCOPY, "SO_ZEROCOPY", 0 },
+	{ SOL_SOCKET, SO_RCVMARK, "SO_RCVMARK", 0 },
+	{ SOL_SOCKET, SO_PASSPIDFD, "SO_PASSPIDFD", 0 },
+	{ SOL_SOCKET, SO_PASSRIGHTS, "SO_PASSRIGHTS", 1 },
+	{ SOL_SOCKET, SO_LINGER, "SO_LINGER", 0 },
 };
 
 static bool is_unixsk(const struct fd_probe *p)
@@ -86,54 +83,6 @@ static bool is_unixsk(const struct fd_probe *p)
 	       !getsockopt(p->local, SOL_SOCKET, SO_DOMAIN, &dom, &len) && dom == AF_UNIX;
 }
 
-/* getsockopt of an int (or the first int of a struct).  0 or -errno. */
-static int get_int(int fd, int opt, int *v)
-{
-	int buf[16] = { 0 };
-	socklen_t len = sizeof(buf);
-
-	if (opt == SO_RCVLOWAT || opt == SO_SNDBUF || opt == SO_RCVBUF || opt == SO_PEEK_OFF ||
-	    opt == SO_PASSCRED || opt == SO_PASSSEC)
-		len = sizeof(int);
-	if (getsockopt(fd, SOL_SOCKET, opt, buf, &len))
-		return -errno;
-	*v = buf[0];
-	return 0;
-}
-
-/* Every option of fixed_opts at its default.  0 or -EOPNOTSUPP (logged). */
-static int check_fixed_opts(int fd, const char *who)
-{
-	size_t i;
-	int v, ret;
-
-	for (i = 0; i < sizeof(fixed_opts) / sizeof(fixed_opts[0]); i++) {
-		ret = get_int(fd, fixed_opts[i].opt, &v);
-		if (ret == -ENOPROTOOPT)
-			continue; /* not known to this kernel: at its default */
-		if (ret) {
-			pr_err("%s: getsockopt %s: %s\n", who, fixed_opts[i].name, strerror(-ret));
-			return ret;
-		}
-		if (v != fixed_opts[i].dflt) {
-			pr_err("%s: unix socket option %s is %d: only its default %d is supported\n",
-			       who, fixed_opts[i].name, v, fixed_opts[i].dflt);
-			return -EOPNOTSUPP;
-		}
-	}
-	return 0;
-}
-
-static uint64_t timeo_us(int fd, int opt, int *err)
-{
-	struct timeval tv = { 0, 0 };
-	socklen_t len = sizeof(tv);
-
-	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len))
-		*err = -errno;
-	return (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
 /* The options restore sets, into e.  0 or -errno (logged). */
 static int read_opts(int fd, UnixskEntry *e, bool connected, const char *who)
 {
@@ -141,16 +90,15 @@ static int read_opts(int fd, UnixskEntry *e, bool connected, const char *who)
 	socklen_t len = sizeof(uc);
 	int snd, rcv, cred, sec, reuse, keep, ret;
 
-	ret = get_int(fd, SO_SNDBUF, &snd);
-	ret = ret ?: get_int(fd, SO_RCVBUF, &rcv);
-	ret = ret ?: get_int(fd, SO_PASSCRED, &cred);
-	ret = ret ?: get_int(fd, SO_PASSSEC, &sec);
-	ret = ret ?: get_int(fd, SO_REUSEADDR, &reuse);
-	ret = ret ?: get_int(fd, SO_KEEPALIVE, &keep);
-	if (!ret) {
-		PB_SET(e, rcvtimeo_us, timeo_us(fd, SO_RCVTIMEO_OLD, &ret));
-		PB_SET(e, sndtimeo_us, timeo_us(fd, SO_SNDTIMEO_OLD, &ret));
-	}
+	ret = net_get_int(fd, SOL_SOCKET, SO_SNDBUF, &snd);
+	ret = ret ?: net_get_int(fd, SOL_SOCKET, SO_RCVBUF, &rcv);
+	ret = ret ?: net_get_int(fd, SOL_SOCKET, SO_PASSCRED, &cred);
+	ret = ret ?: net_get_int(fd, SOL_SOCKET, SO_PASSSEC, &sec);
+	ret = ret ?: net_get_int(fd, SOL_SOCKET, SO_REUSEADDR, &reuse);
+	ret = ret ?: net_get_int(fd, SOL_SOCKET, SO_KEEPALIVE, &keep);
+	ret = ret ?: net_get_us(fd, SO_RCVTIMEO_OLD, &e->rcvtimeo_us);
+	ret = ret ?: net_get_us(fd, SO_SNDTIMEO_OLD, &e->sndtimeo_us);
+	e->has_rcvtimeo_us = e->has_sndtimeo_us = !ret;
 	if (!ret && connected && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len))
 		ret = -errno;
 	if (ret) {
@@ -385,7 +333,7 @@ static int peek_queue(struct dump_file *df, int fd, int type, uint8_t shut,
 	ssize_t r;
 
 	*total = 0;
-	ret = get_int(fd, SO_PEEK_OFF, &orig);
+	ret = net_get_int(fd, SOL_SOCKET, SO_PEEK_OFF, &orig);
 	if (ret || setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero))) {
 		pr_perror("%s: SO_PEEK_OFF", who);
 		return ret ?: -errno;
@@ -566,7 +514,9 @@ static int dump_unixsk(struct dump_op *op, struct fd_probe *p, struct dump_file 
 		       ret == -ENOENT ? " (not in vxdump's network namespace): not supported" : "");
 		return ret == -ENOENT ? -EOPNOTSUPP : ret;
 	}
-	ret = refuse_state(&d, who) ?: check_fixed_opts(df->local_fd, who);
+	ret = refuse_state(&d, who) ?:
+				      net_check_fixed(df->local_fd, fixed_opts,
+						      sizeof(fixed_opts) / sizeof(fixed_opts[0]), who);
 	u = ret ? NULL : calloc(1, sizeof(*u) + d.n_icons * sizeof(uint32_t));
 	if (!ret && !u)
 		ret = -ENOMEM;
@@ -606,7 +556,7 @@ static int dump_unixsk(struct dump_op *op, struct fd_probe *p, struct dump_file 
 		}
 	}
 	ret = read_opts(df->local_fd, &u->e, d.state != TCP_STATE_CLOSE, who);
-	ret = ret ?: get_int(df->local_fd, SO_PEEK_OFF, &peek);
+	ret = ret ?: net_get_int(df->local_fd, SOL_SOCKET, SO_PEEK_OFF, &peek);
 	if (ret)
 		return ret;
 	PB_SET(&u->e, peek_off, peek);

@@ -34,6 +34,7 @@
 #include <linux/netlink.h>
 
 #include "log.h"
+#include "net/sockopt.h"
 #include "restore/restore.h"
 #include "netlinksk.pb-c.h"
 
@@ -145,41 +146,20 @@ static int check_netlinksk(const struct rst_image *img, const struct rst_file *f
 	return check_groups(f->fe, e) ?: check_sockopts(f->fe, e);
 }
 
+/* The name restore's messages give a netlink socket. */
+static const char *who_of(const FileEntry *fe, char *buf, size_t len)
+{
+	snprintf(buf, len, "netlink socket (file id %u)", fe->id);
+	return buf;
+}
+
 /* Sets and reads back one int option; -EOPNOTSUPP (logged) if it differs. */
 static int set_int(const FileEntry *fe, int sk, int level, int name, const char *what, int v,
 		   int want)
 {
-	int got = 0;
-	socklen_t len = sizeof(got);
+	char who[48];
 
-	errno = 0;
-	if (setsockopt(sk, level, name, &v, sizeof(v)) || getsockopt(sk, level, name, &got, &len) ||
-	    got != want) {
-		pr_err("netlink socket (file id %u): cannot set %s to %d on this host (%s)\n",
-		       fe->id, what, want, errno ? strerror(errno) : "it reads back otherwise");
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
-/*
- * One buffer size (SO_RCVBUF or SO_SNDBUF: name), if a new socket does not
- * have it already.  The option doubles what it is given and stops at the
- * rmem/wmem_max sysctl; past it only its FORCE twin (CAP_NET_ADMIN)
- * reaches the size.  0 or -errno (logged).
- */
-static int set_buf(const FileEntry *fe, int sk, int name, int force, const char *what,
-		   uint32_t want)
-{
-	int got = 0, v = want / 2;
-	socklen_t len = sizeof(got);
-
-	if (getsockopt(sk, SOL_SOCKET, name, &got, &len) || got == (int)want)
-		return 0;
-	if (!setsockopt(sk, SOL_SOCKET, name, &v, sizeof(v)) &&
-	    !getsockopt(sk, SOL_SOCKET, name, &got, &len) && got == (int)want)
-		return 0;
-	return set_int(fe, sk, SOL_SOCKET, force, what, v, want);
+	return net_set_int(sk, level, name, what, v, want, who_of(fe, who, sizeof(who)));
 }
 
 /* The buffer sizes.  0 or -errno (logged). */
@@ -187,8 +167,11 @@ static int set_buffers(const FileEntry *fe, int sk)
 {
 	const NetlinkskEntry *e = fe->netlinksk;
 
-	return set_buf(fe, sk, SO_RCVBUF, SO_RCVBUFFORCE, "SO_RCVBUF", e->rcvbuf) ?:
-		       set_buf(fe, sk, SO_SNDBUF, SO_SNDBUFFORCE, "SO_SNDBUF", e->sndbuf);
+	char who[48];
+
+	who_of(fe, who, sizeof(who));
+	return net_set_buf(sk, SO_RCVBUF, e->rcvbuf, who) ?:
+		       net_set_buf(sk, SO_SNDBUF, e->sndbuf, who);
 }
 
 /* The NETLINK_* options that are on.  0 or -errno (logged). */
@@ -221,24 +204,6 @@ static int set_options(const FileEntry *fe, int sk)
 	return set_buffers(fe, sk);
 }
 
-/* A struct timeval option from microseconds, read back.  0 or -errno (logged). */
-static int set_us(const FileEntry *fe, int sk, int name, const char *what, uint64_t us)
-{
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 }, got = { 0 };
-	socklen_t len = sizeof(got);
-
-	if (!us)
-		return 0;
-	if (setsockopt(sk, SOL_SOCKET, name, &tv, sizeof(tv)) ||
-	    getsockopt(sk, SOL_SOCKET, name, &got, &len) || got.tv_sec != tv.tv_sec ||
-	    got.tv_usec != tv.tv_usec) {
-		pr_err("netlink socket (file id %u): cannot set %s to %llu us on this host\n",
-		       fe->id, what, (unsigned long long)us);
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
 /*
  * The SOL_SOCKET options that differ from a new socket's, and the
  * classic BPF filter (checked by the kernel as it is attached), locked
@@ -247,10 +212,10 @@ static int set_us(const FileEntry *fe, int sk, int name, const char *what, uint6
 static int set_sockopts(const FileEntry *fe, int sk)
 {
 	const NetlinkskEntry *e = fe->netlinksk;
-	struct sock_fprog prog = { .len = e->filter.len / sizeof(struct sock_filter),
-				   .filter = (struct sock_filter *)e->filter.data };
+	char who[48];
 	int ret = 0;
 
+	who_of(fe, who, sizeof(who));
 	if (e->passcred)
 		ret = set_int(fe, sk, SOL_SOCKET, SO_PASSCRED, "SO_PASSCRED", 1, 1);
 	if (!ret && e->passsec)
@@ -263,16 +228,9 @@ static int set_sockopts(const FileEntry *fe, int sk)
 	if (!ret && e->has_rcvlowat && e->rcvlowat != 1)
 		ret = set_int(fe, sk, SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT", e->rcvlowat,
 			      e->rcvlowat);
-	ret = ret ?: set_us(fe, sk, SO_RCVTIMEO, "SO_RCVTIMEO", e->rcvtimeo_us);
-	ret = ret ?: set_us(fe, sk, SO_SNDTIMEO, "SO_SNDTIMEO", e->sndtimeo_us);
-	if (!ret && prog.len && setsockopt(sk, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
-		pr_err("netlink socket (file id %u): the kernel refuses its socket filter: %s\n",
-		       fe->id, strerror(errno));
-		ret = -EOPNOTSUPP;
-	}
-	if (!ret && e->filter_locked)
-		ret = set_int(fe, sk, SOL_SOCKET, SO_LOCK_FILTER, "SO_LOCK_FILTER", 1, 1);
-	return ret;
+	ret = ret ?: net_set_us(sk, SO_RCVTIMEO, "SO_RCVTIMEO", e->rcvtimeo_us, who);
+	ret = ret ?: net_set_us(sk, SO_SNDTIMEO, "SO_SNDTIMEO", e->sndtimeo_us, who);
+	return ret ?: net_filter_attach(sk, e->filter.data, e->filter.len, e->filter_locked, who);
 }
 
 /* Port id, groups and peer.  0 or -errno (logged). */

@@ -29,6 +29,7 @@
 #include <linux/openat2.h>
 
 #include "log.h"
+#include "net/sockopt.h"
 #include "restore/restore.h"
 
 #define TCP_STATE_ESTABLISHED 1
@@ -382,17 +383,6 @@ static int set_int(int fd, int opt, int v, const char *what, uint32_t id)
 	return 0;
 }
 
-static int set_timeo(int fd, int opt, uint64_t us, uint32_t id)
-{
-	struct timeval tv = { us / 1000000, us % 1000000 };
-
-	if (setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv))) {
-		pr_perror("unix socket (file id %u): timeout", id);
-		return -errno;
-	}
-	return 0;
-}
-
 /*
  * Refills f's receive queue by sending its SK_QUEUE records from from
  * (its peer), one message per record for a datagram or seqpacket socket.
@@ -468,8 +458,13 @@ static int set_state(int fd, const struct rst_file *f)
 	ret = ret ?: set_int(fd, SO_PASSSEC, e->passsec, "SO_PASSSEC", id);
 	ret = ret ?: set_int(fd, SO_REUSEADDR, e->reuseaddr, "SO_REUSEADDR", id);
 	ret = ret ?: set_int(fd, SO_KEEPALIVE, e->keepalive, "SO_KEEPALIVE", id);
-	ret = ret ?: set_timeo(fd, SO_RCVTIMEO_OLD, e->rcvtimeo_us, id);
-	ret = ret ?: set_timeo(fd, SO_SNDTIMEO_OLD, e->sndtimeo_us, id);
+	if (!ret) {
+		char who[48];
+
+		snprintf(who, sizeof(who), "unix socket (file id %u)", id);
+		ret = net_set_us(fd, SO_RCVTIMEO_OLD, "SO_RCVTIMEO", e->rcvtimeo_us, who) ?:
+			      net_set_us(fd, SO_SNDTIMEO_OLD, "SO_SNDTIMEO", e->sndtimeo_us, who);
+	}
 	if (ret)
 		return ret;
 	if ((e->shutdown & 1) && shutdown(fd, SHUT_RD) && errno != ENOTCONN)
