@@ -368,8 +368,13 @@ class Snap:
             mp = f[4]
             n = seen.get(mp, 0)
             seen[mp] = n + 1
-            rest = " ".join([where.get(f[1], "?")] + f[2:4] + f[5:])
-            self.add("mnt:" + nsname, "mount.%s%s" % (mp, "" if n == 0 else ".%d" % n), rest)
+            sep = f.index("-", 6) if "-" in f[6:] else len(f)
+            key = "%s%s" % (mp, "" if n == 0 else ".%d" % n)
+            rest = " ".join([where.get(f[1], "?")] + f[2:4] + [f[5]] + f[sep:])
+            self.add("mnt:" + nsname, "mount." + key, rest)
+            # the optional fields (shared:N, master:N, ...) on their own:
+            # a namespace made a slave of the host's changes only these
+            self.add("mnt:" + nsname, "propagation." + key, " ".join(f[6:sep]))
 
     def read_process(self, pid, is_root):
         base = "/proc/%d" % pid

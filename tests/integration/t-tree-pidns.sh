@@ -13,6 +13,7 @@ ORIG=$PID
 guard_allow 'ns.pid*' "restored into a new PID namespace on purpose (--pidns)"
 guard_allow 'ns.mnt' "--pidns also gives the tree a mount namespace of its own (its /proc)"
 guard_allow 'mount./proc.1' "--pidns mounts a /proc of the new PID namespace over /proc"
+guard_allow 'propagation.*' "--pidns makes the new mount namespace a slave of the host's (shared:N becomes master:N) so its /proc never propagates back"
 vx_tree_snapshot "$ORIG" "$T/tree.before"
 vx_track_tree "$ORIG"
 dump "$ORIG" "$T/img" --leave-running
