@@ -20,7 +20,7 @@ static void dump_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vxdump [-o FILE] [--leave-running] [--no-sync] [--compress zstd|none]\n"
-		"              [--zstd-level N] [--sign KEYFILE] [--stats] [-v] PID\n"
+		"              [--zstd-level N] [--sign KEYFILE] [--keep-net-lock] [--stats] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"       vxdump --help | --version\n"
 		"\n"
@@ -43,6 +43,8 @@ static void dump_usage(FILE *f)
 		"      --zstd-level N   zstd compression level (default: fast)\n"
 		"      --sign KEYFILE   sign the image with the secret key KEYFILE (NAME.key of\n"
 		"                       vxcr key new); vxrestore --trusted-keys checks it\n"
+		"      --keep-net-lock  leave the tree's TCP connections locked (nftables table\n"
+		"                       vxcr_img_ID) until vxrestore of the image removes it\n"
 		"      --stats          print timings and sizes as one line on stderr\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: 0 the image is complete, 1 failure, 2 usage.\n");
@@ -56,7 +58,8 @@ enum {
 	OPT_CTX,
 	OPT_RUNDIR,
 	OPT_NO_SYNC,
-	OPT_SIGN
+	OPT_SIGN,
+	OPT_KEEP_NET_LOCK
 };
 
 static const struct option dump_options[] = {
@@ -69,6 +72,7 @@ static const struct option dump_options[] = {
 	{ "ctx", required_argument, NULL, OPT_CTX },
 	{ "rundir", required_argument, NULL, OPT_RUNDIR },
 	{ "sign", required_argument, NULL, OPT_SIGN },
+	{ "keep-net-lock", no_argument, NULL, OPT_KEEP_NET_LOCK },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -131,6 +135,9 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 		case OPT_SIGN:
 			tg->sign = optarg;
 			break;
+		case OPT_KEEP_NET_LOCK:
+			o->keep_net_lock = true;
+			break;
 		case 'h':
 			return 1;
 		case OPT_VERSION:
@@ -139,6 +146,11 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			cli_bad_option("dump", "vxdump", c, argv);
 			return -1;
 		}
+	}
+	if (o->keep_net_lock && o->leave_running) {
+		cli_error(
+			"dump: --keep-net-lock would cut off the tree --leave-running lets run on");
+		return -1;
 	}
 	if (tg->xid) {
 		if (optind != argc) {

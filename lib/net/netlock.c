@@ -30,6 +30,7 @@
 #include "log.h"
 #include "net/netlock.h"
 #include "net/sockopt.h"
+#include "vxcr/vxcr.h"
 
 #define LOCK_TABLE_PREFIX "vxcr_lock_"
 #define IMG_TABLE_PREFIX "vxcr_img_"
@@ -37,8 +38,9 @@
 struct net_lock {
 	struct nft_ctx *nft; /* its netlink socket owns table; NULL: no table */
 	char table[NET_LOCK_TABLE_MAX];
-	int nsfd; /* our handle on its namespace, -1: the caller's */
-	bool all; /* the whole namespace */
+	int nsfd;		       /* our handle on its namespace, -1: the caller's */
+	bool all;		       /* the whole namespace */
+	char kept[NET_LOCK_TABLE_MAX]; /* the table net_lock_keep made, or "" */
 	struct net_conn *conns;
 	size_t n;
 };
@@ -269,9 +271,27 @@ int net_lock_keep(struct net_lock *lk, const uint8_t *id, size_t len)
 	if (nft)
 		nft_ctx_free(nft);
 	free(cmd);
-	if (!ret)
+	if (!ret) {
+		snprintf(lk->kept, sizeof(lk->kept), "%s", name);
 		pr_info("network lock kept as table inet %s\n", name);
+	}
 	return ret;
+}
+
+void net_lock_unkeep(struct net_lock *lk)
+{
+	char cmd[NET_LOCK_TABLE_MAX + 32];
+	struct nft_ctx *nft;
+
+	if (!lk || !lk->kept[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "delete table inet %s", lk->kept);
+	if (!nft_open(lk->nsfd, &nft) &&
+	    !nft_run(nft, cmd, "removing the kept network lock", false))
+		pr_debug("kept table inet %s removed\n", lk->kept);
+	if (nft)
+		nft_ctx_free(nft);
+	lk->kept[0] = '\0';
 }
 
 /* Calls fn with every table name of family inet in nft's namespace. */
@@ -487,4 +507,16 @@ bool net_lock_probe(char *detail, size_t len)
 	else
 		snprintf(detail, len, "the probe died (status %#x)", st);
 	return false;
+}
+
+int vxcr_netlock_list(void (*fn)(const char *id, void *arg), void *arg)
+{
+	err_op_begin();
+	return err_op_end(net_lock_list(fn, arg));
+}
+
+int vxcr_netlock_drop(const char *id)
+{
+	err_op_begin();
+	return err_op_end(net_lock_drop(id));
 }

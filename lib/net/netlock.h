@@ -57,6 +57,8 @@ void net_unlock(struct net_lock *lk);
  * that table exists already.
  */
 int net_lock_keep(struct net_lock *lk, const uint8_t *id, size_t len);
+/* Removes the table net_lock_keep made of lk, if any (logged if it cannot). */
+void net_lock_unkeep(struct net_lock *lk);
 /* Removes a table made by net_lock_keep for image id in the caller's
  * namespace.  0, -ENOENT (none: not logged) or -errno (logged). */
 int net_unlock_image(const uint8_t *id, size_t len);
