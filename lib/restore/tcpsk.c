@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/fsuid.h>
@@ -31,6 +32,7 @@
 
 #include "log.h"
 #include "net/inet.h"
+#include "net/netlock.h"
 #include "net/sockopt.h"
 #include "restore/restore.h"
 #include "tcpsk.pb-c.h"
@@ -517,3 +519,30 @@ const struct rst_fd_kind rst_fd_tcpsk = {
 	.open = open_tcpsk,
 	.post_open = post_open_tcpsk,
 };
+
+int tcpsk_net_lock(struct rst_image *img)
+{
+	struct net_conn *c;
+	size_t i, n = 0;
+	int ret = 0;
+
+	c = calloc(img->nr_files ? img->nr_files : 1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (i = 0; !ret && i < img->nr_files; i++) {
+		const TcpskEntry *e = img->files[i].fe->tcpsk;
+		char who[48];
+
+		if (img->files[i].fe->kind != FILE_KIND__FILE_TCPSK || !e || !e->local ||
+		    e->state == TCP_CLOSE)
+			continue;
+		who_of(img->files[i].fe, who, sizeof(who));
+		ret = net_addr_from_pb(e->local, e->family, &c[n].local, who, "local");
+		if (!ret && e->state == TCP_ESTABLISHED)
+			ret = net_addr_from_pb(e->peer, e->family, &c[n].peer, who, "peer");
+		n++;
+	}
+	ret = ret ?: (n ? rst_net_lock(img, c, n, -1) : 0);
+	free(c);
+	return ret;
+}
