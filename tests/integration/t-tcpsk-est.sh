@@ -47,6 +47,27 @@ check_outside
 vx_wait_gone "$PID" 10 || fail "tcpsk-est $PID did not exit after its check"
 rm -f "$OUT"
 
+# vxdump killed while every connection is in repair mode and locked: the
+# keeper takes them out of repair mode, the kernel drops the lock's table,
+# the program runs on and passes its checks
+start_est
+VXCR_TEST_PAUSE=collected VXCR_LOG=2 "$VXDUMP" --tcp-established -o "$T/img.killed" "$PID" \
+	>"$T/killed.out" 2>"$T/killed.err" &
+dpid=$!
+vx_track "$dpid"
+vx_wait_line "$T/killed.err" "paus(e|ing).*collected" 20 ||
+	fail "vxdump did not pause at collected: $(head -n 2 "$T/killed.err")"
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+vx_untrack "$dpid"
+sleep 0.3
+nft list ruleset 2>/dev/null | grep -q vxcr_lock && fail "a network lock is left after the killed vxdump"
+go_and_check
+check_outside
+vx_wait_gone "$PID" 10 || fail "tcpsk-est $PID did not exit after its check"
+log "vxdump killed at collected: the connections went on"
+rm -f "$OUT"
+
 start_est
 dump "$PID" "$T/img" --tcp-established
 sum=$(sha256sum <"$T/img")
