@@ -5,7 +5,10 @@
 # vxrestore run in that namespace): with the address removed before the
 # restore, the restore is refused in one line naming the address (never
 # rebound elsewhere) and leaves nothing; with the address back, the same
-# image restores and every byte arrives.
+# image restores and every byte arrives.  The connection to the outside
+# process has its acknowledgements dropped by a rule of the test while the
+# root sends: its send queue holds sent, unacknowledged bytes (resent
+# after the restore) and unsent ones.
 . "$(dirname "$0")/lib.sh"
 require_cr
 command -v ip >/dev/null || skip "ip (iproute2) not installed"
@@ -22,10 +25,20 @@ nsx() { ip netns exec "$NS" "$@"; }
 guard_allow 'fdinfo.*.mnt_id' "ip netns exec gives the program and vxrestore a mount namespace each: fds 0-2 opened before it are on mounts the new one shows elsewhere"
 
 OUT=$T/out
-( ip netns exec "$NS" "$PROGS/tcpsk-est" "$OUT" addr "$IP" </dev/null >"$T/prog.out" 2>"$T/prog.err" &
-  echo $! >"$T/prog.pid" )
+( ip netns exec "$NS" "$PROGS/tcpsk-est" "$OUT" addr "$IP" hold </dev/null >"$T/prog.out" \
+	2>"$T/prog.err" & echo $! >"$T/prog.pid" )
 PID=$(cat "$T/prog.pid")
 vx_track "$PID"
+# the outside end's acknowledgements dropped while the root sends to it:
+# its send queue holds bytes sent and not acknowledged, and bytes not sent
+vx_wait_line "$OUT" '^outport [0-9]+$' 20 || fail "tcpsk-est did not say the outside port"
+oport=$(sed -n 's/^outport //p' "$OUT")
+nsx nft -f - <<NFT || fail "cannot add the drop rule"
+table inet vxcr_test_drop {
+	chain in { type filter hook input priority 0; tcp sport $oport drop; }
+}
+NFT
+kill -USR2 "$PID"
 vx_wait_line "$OUT" '^ready$' 20 || fail "tcpsk-est did not get ready"
 O=$(sed -n 's/^outside //p' "$OUT")
 vx_track "$O"
@@ -36,6 +49,9 @@ nsx "$VXDUMP" --tcp-established -o "$T/img" "$PID" >"$T/dump.out" 2>"$T/dump.err
 	fail "vxdump exited $?: $(head -n 3 "$T/dump.err")"
 vx_wait_gone "$PID" 10 || fail "target $PID still there after vxdump"
 sum=$(sha256sum <"$T/img")
+nsx nft delete table inet vxcr_test_drop || fail "cannot remove the drop rule"
+file_index "$T/img" 'p.get("kind") == "FILE_TCPSK" and p["tcpsk"].get("conn", {}).get("outq_len", 0) > p["tcpsk"].get("conn", {}).get("unsent_len", 0) > 0' >/dev/null ||
+	fail "no connection with sent, unacknowledged bytes and unsent ones in the image"
 
 ip -n "$NS" addr del "$IP/24" dev d0
 expect_refused_by "a connection whose local address is gone" \

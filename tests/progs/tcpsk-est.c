@@ -19,7 +19,10 @@
  *
  * "tcpsk-est OUT addr IP": the listener and the connections use IP (the
  * test's address on a link of its network namespace) instead of the
- * loopback ones; no IPv6 pair.
+ * loopback ones; no IPv6 pair.  "... addr IP hold": before P sends to O
+ * it says "outport PORT" (O's port) and waits for SIGUSR2, so that the
+ * test can drop O's acknowledgements first: what P then sends is partly
+ * sent and not acknowledged, partly not sent.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -42,6 +45,35 @@ struct end {
 	uint64_t tx_total; /* 0 until "go": then what it will have sent */
 	bool shut, eof;
 };
+
+static volatile sig_atomic_t usr2;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	usr2 = 1;
+}
+
+/* Says O's port and waits for SIGUSR2 (the test's drop rule is in place). */
+static void hold(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	sigset_t m, old;
+
+	signal(SIGUSR2, on_usr2);
+	sigemptyset(&m);
+	sigaddset(&m, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &m, &old);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len))
+		prog_fail("getpeername: %s", strerror(errno));
+	prog_say("outport %d\n", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	m = old;
+	sigdelset(&m, SIGUSR2);
+	while (!usr2)
+		sigsuspend(&m);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
 
 static uint8_t stream_byte(uint64_t seed, uint64_t i)
 {
@@ -285,6 +317,8 @@ int main(int argc, char **argv)
 	o = atoi(buf);
 	close(ready[0]);
 	send_some(&e[0], 3000);
+	if (argc > 4 && !strcmp(argv[4], "hold"))
+		hold(e[1].fd);
 	send_some(&e[1], 400000); /* fills O's receive queue and our send queue */
 	if (v6)
 		send_some(&e[2], 70000);
