@@ -7,8 +7,9 @@
 # rebound elsewhere) and leaves nothing; with the address back, the same
 # image restores and every byte arrives.  The connection to the outside
 # process has its acknowledgements dropped by a rule of the test while the
-# root sends: its send queue holds sent, unacknowledged bytes (resent
-# after the restore) and unsent ones.
+# root sends, then shuts its side down: that end is in FIN_WAIT1 with
+# sent, unacknowledged bytes, unsent ones and its FIN after them (all
+# put back as sent, resent after the restore).
 . "$(dirname "$0")/lib.sh"
 require_cr
 command -v ip >/dev/null || skip "ip (iproute2) not installed"
@@ -50,8 +51,8 @@ nsx "$VXDUMP" --tcp-established -o "$T/img" "$PID" >"$T/dump.out" 2>"$T/dump.err
 vx_wait_gone "$PID" 10 || fail "target $PID still there after vxdump"
 sum=$(sha256sum <"$T/img")
 nsx nft delete table inet vxcr_test_drop || fail "cannot remove the drop rule"
-file_index "$T/img" 'p.get("kind") == "FILE_TCPSK" and p["tcpsk"].get("conn", {}).get("outq_len", 0) > p["tcpsk"].get("conn", {}).get("unsent_len", 0) > 0' >/dev/null ||
-	fail "no connection with sent, unacknowledged bytes and unsent ones in the image"
+file_index "$T/img" 'p.get("kind") == "FILE_TCPSK" and p["tcpsk"].get("state") == 4 and p["tcpsk"].get("conn", {}).get("outq_len", 0) > 300000' >/dev/null ||
+	fail "no connection in FIN_WAIT1 with its send queue in the image"
 
 ip -n "$NS" addr del "$IP/24" dev d0
 expect_refused_by "a connection whose local address is gone" \

@@ -15,14 +15,18 @@
  * reads until EOF, checking every byte against the stream: a lost or
  * repeated byte anywhere (the sequence numbers restored wrong) shows as a
  * mismatch.  P checks its own ends and C's exit status; O appends
- * "outside ok" or a FAIL line to OUTFILE.
+ * "outside ok" or a FAIL line to OUTFILE.  A third connection from C to
+ * P is half-closed: P sent 1000 bytes and shut its side down (FIN_WAIT2),
+ * C has them and the FIN unread (CLOSE_WAIT) and sent 500 bytes P has
+ * not read; after "go" C reads them and end of file, and sends more.
  *
  * "tcpsk-est OUT addr IP": the listener and the connections use IP (the
  * test's address on a link of its network namespace) instead of the
  * loopback ones; no IPv6 pair.  "... addr IP hold": before P sends to O
  * it says "outport PORT" (O's port) and waits for SIGUSR2, so that the
  * test can drop O's acknowledgements first: what P then sends is partly
- * sent and not acknowledged, partly not sent.
+ * sent and not acknowledged, partly not sent, and P shuts its side down
+ * after it (FIN_WAIT1, the FIN not sent).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -44,6 +48,7 @@ struct end {
 	uint64_t sent, got;
 	uint64_t tx_total; /* 0 until "go": then what it will have sent */
 	bool shut, eof;
+	bool peer_shut; /* the peer shut its side down before the dump */
 };
 
 static volatile sig_atomic_t usr2;
@@ -139,7 +144,7 @@ static void pump(struct end *v, int n)
 	int i, left = n;
 
 	for (i = 0; i < n; i++) {
-		v[i].tx_total = v[i].sent + AFTER_BYTES;
+		v[i].tx_total = v[i].sent + (v[i].shut ? 0 : AFTER_BYTES);
 		fcntl(v[i].fd, F_SETFL, fcntl(v[i].fd, F_GETFL) | O_NONBLOCK);
 	}
 	while (left) {
@@ -164,8 +169,8 @@ static void pump(struct end *v, int n)
 		}
 	}
 	for (i = 0; i < n; i++)
-		CHECK(v[i].got >= AFTER_BYTES, "%s: only %llu bytes came", v[i].name,
-		      (unsigned long long)v[i].got);
+		CHECK(v[i].got >= (v[i].peer_shut ? 1 : AFTER_BYTES), "%s: only %llu bytes came",
+		      v[i].name, (unsigned long long)v[i].got);
 }
 
 static int listener(int fam, const char *ip, struct sockaddr_storage *ss, socklen_t *len)
@@ -209,18 +214,21 @@ static void wait_usr1(void)
 static void child(const struct sockaddr_storage *a4, socklen_t l4,
 		  const struct sockaddr_storage *a6, socklen_t l6, int ready)
 {
-	struct end e[2] = {
-		{ "c4", -1, 11, 10, 0, 0, 0, false, false },
-		{ "c6", -1, 21, 20, 0, 0, 0, false, false },
+	struct end e[3] = {
+		{ "c4", -1, 11, 10, 0, 0, 0, false, false, false },
+		{ "ch", -1, 41, 40, 0, 0, 0, false, false, true },
+		{ "c6", -1, 21, 20, 0, 0, 0, false, false, false },
 	};
-	int n = a6 ? 2 : 1, i;
+	int n = a6 ? 3 : 2, i;
 
 	e[0].fd = connect_to(a4, l4);
+	e[1].fd = connect_to(a4, l4);
 	if (a6)
-		e[1].fd = connect_to(a6, l6);
+		e[2].fd = connect_to(a6, l6);
 	send_some(&e[0], 300000); /* fills P's receive queue, then its own send queue */
+	send_some(&e[1], 500);	  /* P shuts its side down: ch is in CLOSE_WAIT */
 	if (a6)
-		send_some(&e[1], 5000);
+		send_some(&e[2], 5000);
 	if (write(ready, "c", 1) != 1)
 		_exit(1);
 	close(ready);
@@ -232,9 +240,9 @@ static void child(const struct sockaddr_storage *a4, socklen_t l4,
 }
 
 /* The outside process O: one end, then the pump; says how it went. */
-static void outside(const struct sockaddr_storage *a4, socklen_t l4, int ready)
+static void outside(const struct sockaddr_storage *a4, socklen_t l4, int ready, bool held)
 {
-	struct end e = { "outside", -1, 31, 30, 0, 0, 0, false, false };
+	struct end e = { "outside", -1, 31, 30, 0, 0, 0, false, false, held };
 	char pid[32];
 	int len;
 
@@ -272,16 +280,18 @@ static int accept_one(int l, const char *what)
 
 int main(int argc, char **argv)
 {
-	struct end e[3] = {
-		{ "p4", -1, 10, 11, 0, 0, 0, false, false },
-		{ "po", -1, 30, 31, 0, 0, 0, false, false },
-		{ "p6", -1, 20, 21, 0, 0, 0, false, false },
+	struct end e[4] = {
+		{ "p4", -1, 10, 11, 0, 0, 0, false, false, false },
+		{ "po", -1, 30, 31, 0, 0, 0, false, false, false },
+		{ "ph", -1, 40, 41, 0, 0, 0, false, false, false },
+		{ "p6", -1, 20, 21, 0, 0, 0, false, false, false },
 	};
 	const char *ip4 = argc > 3 && !strcmp(argv[2], "addr") ? argv[3] : "127.0.0.1";
 	bool v6 = !strcmp(ip4, "127.0.0.1");
 	struct sockaddr_storage a4, a6;
 	socklen_t l4, l6;
-	int n = v6 ? 3 : 2, ready[2], st, L4, L6 = -1;
+	int n = v6 ? 4 : 3, ready[2], st, L4, L6 = -1;
+	bool held = argc > 4 && !strcmp(argv[4], "hold");
 	pid_t c, ochild, o;
 	char buf[32] = "";
 	ssize_t r;
@@ -298,14 +308,15 @@ int main(int argc, char **argv)
 		child(&a4, l4, v6 ? &a6 : NULL, l6, ready[1]);
 	}
 	e[0].fd = accept_one(L4, "c4");
+	e[2].fd = accept_one(L4, "ch");
 	if (v6)
-		e[2].fd = accept_one(L6, "c6");
+		e[3].fd = accept_one(L6, "c6");
 	if (read(ready[0], buf, 1) != 1)
 		prog_fail("child did not get ready");
 	ochild = fork();
 	if (ochild == 0) {
 		close(ready[0]);
-		outside(&a4, l4, ready[1]);
+		outside(&a4, l4, ready[1], held);
 	}
 	close(ready[1]);
 	e[1].fd = accept_one(L4, "outside");
@@ -317,11 +328,18 @@ int main(int argc, char **argv)
 	o = atoi(buf);
 	close(ready[0]);
 	send_some(&e[0], 3000);
-	if (argc > 4 && !strcmp(argv[4], "hold"))
+	send_some(&e[2], 1000); /* then FIN: ph in FIN_WAIT2, C's ch in CLOSE_WAIT */
+	shutdown(e[2].fd, SHUT_WR);
+	e[2].shut = true;
+	if (held)
 		hold(e[1].fd);
 	send_some(&e[1], 400000); /* fills O's receive queue and our send queue */
+	if (held) {		  /* and our FIN after it, not sent: FIN_WAIT1 */
+		shutdown(e[1].fd, SHUT_WR);
+		e[1].shut = true;
+	}
 	if (v6)
-		send_some(&e[2], 70000);
+		send_some(&e[3], 70000);
 	prog_say("outside %d\n", o);
 	usleep(200000); /* let the last segments and acks settle */
 	prog_ready();
