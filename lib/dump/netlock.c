@@ -237,18 +237,21 @@ int dump_net_lock(struct dump_op *op)
 	return 0;
 }
 
-int dump_net_keep(struct dump_op *op)
+void dump_net_keep(struct dump_op *op)
 {
 	const ImgHeader *h = op->w ? img_writer_header(op->w) : NULL;
+	int ret;
 
 	if (!op->opts->keep_net_lock || !op->net_lock)
-		return 0;
-	if (!h || !h->has_image_id || !h->image_id.len) {
-		pr_err("cannot keep the network lock: the image has no id\n");
-		return -EINVAL;
-	}
-	return test_fail("netlock-keep") ?:
-		       net_lock_keep(op->net_lock, h->image_id.data, h->image_id.len);
+		return;
+	ret = !h || !h->has_image_id || !h->image_id.len ? -EINVAL : test_fail("netlock-keep");
+	ret = ret ?: net_lock_keep(op->net_lock, h->image_id.data, h->image_id.len);
+	if (!ret)
+		return;
+	/* the image is complete and its tree is gone: the dump stands */
+	pr_warn("the network lock could not be kept: peers that send before the restore "
+		"get a reset\n");
+	err_clear();
 }
 
 void dump_net_unlock(struct dump_op *op, int ret)
