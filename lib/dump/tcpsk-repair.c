@@ -39,14 +39,65 @@
 #define KEEP_FD_REUSE 'R'      /* the same with SO_REUSEADDR on */
 #define KEEP_QUIT 'Q'	       /* vxdump has dealt with them: close and exit */
 
-/* The dump's sockets in repair mode: our copies and the keeper. */
+/* The dump's sockets in repair mode (our copies and the keeper), and
+ * what new sockets read here. */
 struct dump_tcp {
-	pid_t keeper;
-	int sk; /* to the keeper */
+	pid_t keeper; /* 0 until started */
+	int sk;	      /* to the keeper */
 	int *fds;
 	bool *reuse;
 	size_t n, cap;
+	struct tcpsk_dflt dflt[2]; /* AF_INET, AF_INET6 */
+	struct stat ns;
+	bool have_ns;
 };
+
+/* op's TCP state, made on first use.  NULL if out of memory. */
+static struct dump_tcp *tcp_of(struct dump_op *op)
+{
+	struct dump_tcp *t = op->tcp;
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->sk = -1;
+	t->dflt[0].fd = t->dflt[1].fd = -1;
+	op->tcp = t;
+	return t;
+}
+
+struct tcpsk_dflt *tcpsk_defaults(struct dump_op *op, int family)
+{
+	struct dump_tcp *t = tcp_of(op);
+	struct tcpsk_dflt *d;
+
+	if (!t)
+		return NULL;
+	d = &t->dflt[family == AF_INET6];
+	if (d->fd < 0)
+		d->fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (d->fd < 0) {
+		pr_perror("cannot make a TCP socket to compare with");
+		return NULL;
+	}
+	return d;
+}
+
+const struct stat *tcpsk_netns(struct dump_op *op)
+{
+	struct dump_tcp *t = tcp_of(op);
+
+	if (!t)
+		return NULL;
+	if (!t->have_ns && stat("/proc/self/ns/net", &t->ns)) {
+		pr_perror("cannot stat our network namespace");
+		return NULL;
+	}
+	t->have_ns = true;
+	return &t->ns;
+}
 
 /* Out of repair mode (a window probe follows), SO_REUSEADDR as it was. */
 static void repair_off(int fd, bool reuse)
@@ -178,15 +229,12 @@ static int keeper_send(struct dump_tcp *t, int fd, bool reuse)
  */
 static int track(struct dump_op *op, int fd, bool reuse)
 {
-	struct dump_tcp *t = op->tcp;
+	struct dump_tcp *t = tcp_of(op);
 	int copy, ret;
 
-	if (!t) {
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		t->sk = -1;
-		op->tcp = t;
+	if (!t)
+		return -ENOMEM;
+	if (!t->keeper) {
 		ret = keeper_start(op, t);
 		if (ret)
 			return ret;
@@ -237,6 +285,9 @@ void tcpsk_end(struct dump_op *op, bool killed)
 	if (t->keeper > 0)
 		while (waitpid(t->keeper, NULL, 0) < 0 && errno == EINTR)
 			;
+	for (i = 0; i < 2; i++)
+		if (t->dflt[i].fd >= 0)
+			close(t->dflt[i].fd);
 	free(t->fds);
 	free(t->reuse);
 	free(t);

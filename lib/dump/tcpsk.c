@@ -109,22 +109,23 @@ const char *tcpsk_state_name(int state)
 }
 
 /* Is fd's socket in our network namespace?  0, -EOPNOTSUPP (logged) or -errno. */
-static int check_netns(int fd, const char *who)
+static int check_netns(struct dump_op *op, int fd, const char *who)
 {
-	struct stat a, b;
+	const struct stat *ours = tcpsk_netns(op);
+	struct stat a;
 	int ns = ioctl(fd, SIOCGSKNS);
 
 	if (ns < 0) {
 		pr_perror("%s: SIOCGSKNS", who);
 		return -errno;
 	}
-	if (fstat(ns, &a) || stat("/proc/self/ns/net", &b)) {
+	if (!ours || fstat(ns, &a)) {
 		pr_perror("%s: cannot compare network namespaces", who);
 		close(ns);
 		return -EIO;
 	}
 	close(ns);
-	if (a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+	if (a.st_ino != ours->st_ino || a.st_dev != ours->st_dev) {
 		pr_err("%s: a socket of another network namespace than vxdump's: not supported\n",
 		       who);
 		return -EOPNOTSUPP;
@@ -133,22 +134,27 @@ static int check_netns(int fd, const char *who)
 }
 
 /*
- * A new socket of fam in our namespace: what a program that set nothing
- * reads (sysctl defaults).  fd or -errno (logged).
+ * An int option of fd into *v, and what a new socket reads (nw, asked
+ * once per dump) into *dflt.  0 or -errno.
  */
-static int fresh_socket(int fam, const char *who)
+static int get_pair(int fd, struct tcpsk_dflt *nw, int level, int name, int *v, int *dflt)
 {
-	int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	size_t i;
+	int ret;
 
-	if (fd < 0)
-		pr_perror("%s: cannot make a TCP socket to compare with", who);
-	return fd < 0 ? -errno : fd;
-}
-
-/* An int option of fd and of a new socket nw; *v the former.  -errno. */
-static int get_pair(int fd, int nw, int level, int name, int *v, int *dflt)
-{
-	return net_get_int(fd, level, name, v) ?: net_get_int(nw, level, name, dflt);
+	ret = net_get_int(fd, level, name, v);
+	for (i = 0; !ret && i < nw->n; i++)
+		if (nw->o[i].level == level && nw->o[i].name == name) {
+			*dflt = nw->o[i].v;
+			return 0;
+		}
+	ret = ret ?: net_get_int(nw->fd, level, name, dflt);
+	if (!ret && nw->n < TCPSK_DFLT_MAX) {
+		nw->o[nw->n].level = level;
+		nw->o[nw->n].name = name;
+		nw->o[nw->n++].v = *dflt;
+	}
+	return ret;
 }
 
 /* Sets field (and has_) of e when the option differs from a new socket's. */
@@ -160,8 +166,9 @@ static int get_pair(int fd, int nw, int level, int name, int *v, int *dflt)
 			PB_SET(e, field, (uint32_t)v_);               \
 	} while (0)
 
-/* The TCP options into e, compared with a new socket nw.  0 or -errno. */
-static int read_tcp_opts(int fd, int nw, TcpskEntry *e, struct tcpsk_dump *u, bool est)
+/* The TCP options into e, compared with a new socket's (nw).  0 or -errno. */
+static int read_tcp_opts(int fd, struct tcpsk_dflt *nw, TcpskEntry *e, struct tcpsk_dump *u,
+			 bool est)
 {
 	char cc[16] = "", dcc[16] = "";
 	socklen_t len = sizeof(cc) - 1, dlen = sizeof(dcc) - 1;
@@ -190,10 +197,14 @@ static int read_tcp_opts(int fd, int nw, TcpskEntry *e, struct tcpsk_dump *u, bo
 	}
 	if (ret)
 		return ret;
-	if (getsockopt(fd, SOL_TCP, TCP_CONGESTION, cc, &len) ||
-	    getsockopt(nw, SOL_TCP, TCP_CONGESTION, dcc, &dlen))
+	if (!nw->have_cc && getsockopt(nw->fd, SOL_TCP, TCP_CONGESTION, dcc, &dlen))
 		return -errno;
-	if (strcmp(cc, dcc)) {
+	if (!nw->have_cc)
+		memcpy(nw->cc, dcc, sizeof(nw->cc));
+	nw->have_cc = true;
+	if (getsockopt(fd, SOL_TCP, TCP_CONGESTION, cc, &len))
+		return -errno;
+	if (strcmp(cc, nw->cc)) {
 		memcpy(u->congestion, cc, sizeof(u->congestion));
 		e->congestion = u->congestion;
 	}
@@ -213,7 +224,7 @@ static int check_ulp(int fd, const char *who)
 }
 
 /* SO_SNDBUF/SO_RCVBUF: set by the program (not what a new socket reads)? */
-static int bufs_set(int fd, int nw, bool *snd, bool *rcv)
+static int bufs_set(int fd, struct tcpsk_dflt *nw, bool *snd, bool *rcv)
 {
 	int v, d, ret;
 
@@ -230,7 +241,7 @@ static int bufs_set(int fd, int nw, bool *snd, bool *rcv)
  * buffer size is kept rounded up to even (SO_*BUF sets twice a value).
  * 0 or -errno (logged).
  */
-static int read_skopts(int fd, int nw, struct tcpsk_dump **up, const char *who)
+static int read_skopts(int fd, struct tcpsk_dflt *nw, struct tcpsk_dump **up, const char *who)
 {
 	struct tcpsk_dump *u = *up, *nu;
 	bool snd, rcv;
@@ -337,8 +348,8 @@ static int tcp_info_of(int fd, struct tcp_info *ti, const char *who)
 }
 
 /* Addresses, owner and options of a socket of any state into *up. */
-static int read_socket(int fd, int nw, const struct fd_probe *p, struct tcpsk_dump **up, bool est,
-		       const char *who)
+static int read_socket(int fd, struct tcpsk_dflt *nw, const struct fd_probe *p,
+		       struct tcpsk_dump **up, bool est, const char *who)
 {
 	struct tcpsk_dump *u = *up;
 	int ret;
@@ -365,14 +376,18 @@ static int dump_tcpsk(struct dump_op *op, struct fd_probe *p, struct dump_file *
 {
 	struct tcpsk_dump *u;
 	struct tcp_info ti;
-	int fd = df->local_fd, dom = 0, nw, ret;
+	int fd = df->local_fd, dom = 0, ret;
+	struct tcpsk_dflt *nw;
 	bool est, bound;
 	char who[96];
 
 	df->e.kind = FILE_KIND__FILE_TCPSK;
 	snprintf(who, sizeof(who), "pid %d fd %d", p->pid, p->fd);
 	ret = net_get_int(fd, SOL_SOCKET, SO_DOMAIN, &dom) ?: tcp_info_of(fd, &ti, who);
-	ret = ret ?: check_netns(fd, who) ?: check_state(op, fd, &ti, who) ?: check_ulp(fd, who);
+	ret = ret				    ?:
+		      check_netns(op, fd, who)	    ?:
+		      check_state(op, fd, &ti, who) ?:
+						      check_ulp(fd, who);
 	ret = ret   ?:
 		      net_check_fixed(fd, fixed_opts, sizeof(fixed_opts) / sizeof(fixed_opts[0]),
 				      who);
@@ -391,10 +406,8 @@ static int dump_tcpsk(struct dump_op *op, struct fd_probe *p, struct dump_file *
 	PB_SET(&u->e, state, ti.tcpi_state);
 	if (ti.tcpi_state == TCP_LISTEN)
 		PB_SET(&u->e, backlog, ti.tcpi_sacked);
-	nw = fresh_socket(dom, who);
-	ret = nw < 0 ? nw : read_socket(fd, nw, p, &u, est, who);
-	if (nw >= 0)
-		close(nw);
+	nw = tcpsk_defaults(op, dom);
+	ret = nw ? read_socket(fd, nw, p, &u, est, who) : -EIO;
 	df->sub = u; /* freed with the files, also on failure */
 	if (ret)
 		return ret;

@@ -12,6 +12,7 @@
 #define VXCR_DUMP_TCPSK_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <netinet/tcp.h>
 
 #include "tcpsk.pb-c.h"
@@ -31,6 +32,26 @@ const char *tcpsk_state_name(int state);
 #define TCPSK_FIN_SENT \
 	(1 << TCP_FIN_WAIT1 | 1 << TCP_FIN_WAIT2 | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
 #define TCPSK_FIN_RECEIVED (1 << TCP_CLOSE_WAIT | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
+
+/*
+ * What a new TCP socket of one family reads in our network namespace (the
+ * sysctl defaults an option is compared with), asked once per dump: the
+ * options as they are first asked for, and TCP_CONGESTION.
+ */
+#define TCPSK_DFLT_MAX 32
+struct tcpsk_dflt {
+	int fd; /* the new socket, -1 until made */
+	size_t n;
+	struct {
+		int level, name, v;
+	} o[TCPSK_DFLT_MAX];
+	char cc[16];
+	bool have_cc;
+};
+/* The defaults of family (AF_INET, AF_INET6), NULL on failure (logged). */
+struct tcpsk_dflt *tcpsk_defaults(struct dump_op *op, int family);
+/* Our network namespace's fstat, NULL if unreadable (logged). */
+const struct stat *tcpsk_netns(struct dump_op *op);
 
 /*
  * Puts df's socket (our copy df->local_fd) in repair mode (reuse: its
