@@ -68,7 +68,7 @@ paused_dump()
 		fail "vxdump did not pause at netlocked: $(head -n 3 "$T/d.err")"
 	nft list tables | grep -q "^table inet vxcr_lock_${DPID}_" ||
 		fail "no lock table of vxdump $DPID: $(nft list tables | tr '\n' ' ')"
-	nft list table inet "$(nft list tables | sed -n "s/^table inet \(vxcr_lock_${DPID}_[0-9]*\)$/\1/p")" |
+	nft list table inet "$(nft list tables | sed -n "s/^table inet \(vxcr_lock_${DPID}_[0-9a-f_]*\)$/\1/p")" |
 		grep -q 'flags owner' || fail "the lock table is not an owner table"
 	sleep 0.6
 	q=$(outq)
