@@ -68,6 +68,13 @@ def one(tool, n, d):
     ready = os.path.join(d, "ready")
     p = subprocess.Popen([PROG, str(n), ready], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return measure(tool, n, d, p, ready)
+    finally:
+        gone(p.pid)  # also when a step failed: the workload or its restored copy
+
+
+def measure(tool, n, d, p, ready):
     wait_text(ready, ("ready",))
     img = os.path.join(d, "img")
     if tool == "vxcr":
@@ -89,7 +96,6 @@ def one(tool, n, d):
     os.kill(p.pid, signal.SIGUSR1)
     got = wait_text(ready, ("ok", "bad"))
     resume = time.monotonic() - t
-    gone(p.pid)
     if got != "ok":
         raise RuntimeError("%s: the restored connections do not work" % tool)
     return td, tr, resume, size
