@@ -90,10 +90,10 @@ vx_wait_gone "$PID" 10 || fail "tcpsk-est $PID did not exit after its check"
 log "vxdump killed at collected: the connections went on"
 rm -f "$OUT"
 
-# an outside peer that keeps sending across the dump and a restore one
-# second later: --keep-net-lock holds its segments (without it the host
-# would answer them with a reset), the restore removes the kept lock and
-# the peer's resent bytes arrive
+# an outside peer that keeps sending across the dump, a killed restore
+# and a restore one second later: --keep-net-lock holds its segments
+# (without it the host would answer them with a reset), the restore
+# removes the kept lock and the peer's resent bytes arrive
 start_est chatty
 # a failure from here on must not leave the kept lock on the host
 vx_case_cleanup()
@@ -106,6 +106,19 @@ vx_case_cleanup()
 }
 dump "$PID" "$T/img.keep" --tcp-established --keep-net-lock
 nft list tables 2>/dev/null | grep -q 'vxcr_img_' || fail "no kept network lock after the dump"
+# a restore killed once the sockets exist: its tree dies, the kept lock
+# stays (the outside peer sees no reset), the next restore works
+VXCR_TEST_PAUSE=tree VXCR_LOG=2 "$VXRESTORE" "$T/img.keep" >"$T/rkill.out" 2>"$T/rkill.err" &
+rpid=$!
+vx_track "$rpid"
+vx_wait_line "$T/rkill.err" "paus(e|ing).*tree" 20 ||
+	fail "vxrestore did not pause at tree: $(head -n 2 "$T/rkill.err")"
+kill -9 "$rpid"
+wait "$rpid" 2>/dev/null
+vx_untrack "$rpid"
+vx_wait_gone "$PID" 10 || fail "the killed restore's tree is still there"
+nft list tables 2>/dev/null | grep -q 'vxcr_img_' || fail "the killed restore removed the kept lock"
+nft list tables 2>/dev/null | grep -q 'vxcr_lock_' && fail "the killed restore left its own lock"
 sleep 1
 restore_bg "$T/img.keep"
 go_and_check
