@@ -172,6 +172,8 @@ static int finish_tree(struct rst_image *img)
 		ret = ctx_freeze(img); /* SCHED_PAUSE: frozen before its first instruction */
 	if (!ret)
 		ret = tty_handover(img); /* foreground before its first read */
+	if (!ret)
+		ret = tcpsk_resume(img); /* unlocked, out of repair mode, before it runs */
 	for (i = 0; !ret && i < img->nr_procs; i++)
 		if (img->procs[i]->task->state != TASK_STATE_DEAD)
 			ret = core_release(img->procs[i]);

@@ -483,6 +483,13 @@ int tty_check_host(const struct rst_image *img);
  * made; unlocked once the tree runs (restore_run).  0 or -errno (logged).
  */
 int tcpsk_net_lock(struct rst_image *img);
+/*
+ * tcpsk.c, vxrestore, once the tree is built and before it runs: the lock
+ * dropped (rst_net_unlock), then every connection out of repair mode (on
+ * a pidfd_getfd copy) and its unsent bytes sent.  Until then a failed
+ * restore closes them in repair mode, silently.  0 or -errno (logged).
+ */
+int tcpsk_resume(struct rst_image *img);
 int tty_root_ctty(struct rst_proc *proc);
 int tty_child_ctty(struct rst_proc *c);
 int tty_restore_fg(struct rst_image *img);

@@ -12,9 +12,13 @@
  * scale, SACK, timestamps), TCP_TIMESTAMP, the receive queue and the
  * sent part of the send queue refilled, then TCP_REPAIR_WINDOW (the
  * kernel refuses it before the receive queue is back).  It leaves repair
- * mode in post_open, once every socket of the image exists: leaving
- * sends a window probe, which a peer not restored yet would answer with
- * a RST.  The bytes not sent yet are then sent as a program would.
+ * mode in tcpsk_resume(), from vxrestore once the whole tree is built and
+ * before it runs, after the network lock is dropped: leaving sends a
+ * window probe, which a peer not restored yet would answer with a RST
+ * and the lock would drop; the bytes not sent yet are then sent as a
+ * program would (sent under the lock they would wait for a resend).
+ * Until then a failed or killed restore closes them in repair mode,
+ * without a word to the peer.
  */
 #define LOG_PREFIX "restore/tcpsk: "
 #include <errno.h>
@@ -26,6 +30,7 @@
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <linux/sockios.h>
@@ -525,21 +530,52 @@ static int open_tcpsk(const struct rst_image *img, struct rst_file *f)
 }
 
 /*
- * Every socket exists: a connection leaves repair mode (its window probe
- * now reaches a restored peer), gets SO_REUSEADDR back (leaving repair
- * clears it) and sends what it had not sent yet.  0 or -errno (logged).
+ * A holder's fd of f in the process that holds it (pidfd_getfd: we trace
+ * it), or -errno (logged).
  */
-static int post_open_tcpsk(const struct rst_image *img, struct rst_file *f)
+static int holder_fd(const struct rst_image *img, const struct rst_file *f, const char *who)
+{
+	size_t i, j;
+	int pidfd, fd;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct rst_proc *c = img->procs[i];
+
+		if (c->task->state == TASK_STATE_DEAD || !c->fdt || c->pid <= 0)
+			continue;
+		for (j = 0; j < c->fdt->n_fds; j++) {
+			if (c->fdt->fds[j]->file_id != f->fe->id)
+				continue;
+			pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+			fd = pidfd < 0 ? -1 :
+					 (int)syscall(SYS_pidfd_getfd, pidfd,
+						      (int)c->fdt->fds[j]->fd, 0);
+			if (fd < 0)
+				pr_perror("%s: cannot take it from pid %d fd %u", who, c->pid,
+					  c->fdt->fds[j]->fd);
+			if (pidfd >= 0)
+				close(pidfd);
+			return fd < 0 ? -errno : fd;
+		}
+	}
+	pr_err("%s: no process of the tree holds it\n", who);
+	return -ENOENT;
+}
+
+/*
+ * A connection leaves repair mode (its window probe goes out), gets
+ * SO_REUSEADDR back (leaving repair clears it) and sends what it had not
+ * sent yet, on our copy.  0 or -errno (logged).
+ */
+static int resume_conn(const struct rst_image *img, const struct rst_file *f, int sk)
 {
 	const TcpskEntry *e = f->fe->tcpsk;
 	const TcpskConn *c = e->conn;
-	int off = TCP_REPAIR_OFF, one = 1, sk = f->stage_fd;
+	int off = TCP_REPAIR_OFF, one = 1;
 	uint64_t end;
 	char who[48];
 	int ret;
 
-	if (!in_states(e->state, CONN_STATES))
-		return 0;
 	who_of(f->fe, who, sizeof(who));
 	ret = repair_set(sk, TCP_REPAIR, &off, sizeof(off), "leaving repair mode", who);
 	if (!ret && e->opts && e->opts->reuseaddr &&
@@ -551,12 +587,33 @@ static int post_open_tcpsk(const struct rst_image *img, struct rst_file *f)
 	return ret ?: send_range(img, f, sk, end - c->unsent_len, end, who, "unsent bytes");
 }
 
+int tcpsk_resume(struct rst_image *img)
+{
+	size_t i;
+	int sk, ret = 0;
+	char who[48];
+
+	rst_net_unlock(img); /* every socket is back: its probe and bytes go out */
+	for (i = 0; !ret && i < img->nr_files; i++) {
+		const struct rst_file *f = &img->files[i];
+
+		if (f->fe->kind != FILE_KIND__FILE_TCPSK ||
+		    !in_states(f->fe->tcpsk->state, CONN_STATES))
+			continue;
+		sk = holder_fd(img, f, who_of(f->fe, who, sizeof(who)));
+		if (sk < 0)
+			return sk;
+		ret = resume_conn(img, f, sk);
+		close(sk);
+	}
+	return ret;
+}
+
 const struct rst_fd_kind rst_fd_tcpsk = {
 	.kind = FILE_KIND__FILE_TCPSK,
 	.name = "tcpsk",
 	.check_image = check_tcpsk,
 	.open = open_tcpsk,
-	.post_open = post_open_tcpsk,
 };
 
 int tcpsk_net_lock(struct rst_image *img)
