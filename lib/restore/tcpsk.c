@@ -530,13 +530,15 @@ static int open_tcpsk(const struct rst_image *img, struct rst_file *f)
 }
 
 /*
- * A holder's fd of f in the process that holds it (pidfd_getfd: we trace
- * it), or -errno (logged).
+ * A holder's fd of f, taken with pidfd_getfd (we trace the holder);
+ * pidfds[] keeps a pidfd per process of img (-1 until opened).  fd or
+ * -errno (logged).
  */
-static int holder_fd(const struct rst_image *img, const struct rst_file *f, const char *who)
+static int holder_fd(const struct rst_image *img, const struct rst_file *f, int *pidfds,
+		     const char *who)
 {
 	size_t i, j;
-	int pidfd, fd;
+	int fd;
 
 	for (i = 0; i < img->nr_procs; i++) {
 		const struct rst_proc *c = img->procs[i];
@@ -546,16 +548,17 @@ static int holder_fd(const struct rst_image *img, const struct rst_file *f, cons
 		for (j = 0; j < c->fdt->n_fds; j++) {
 			if (c->fdt->fds[j]->file_id != f->fe->id)
 				continue;
-			pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-			fd = pidfd < 0 ? -1 :
-					 (int)syscall(SYS_pidfd_getfd, pidfd,
-						      (int)c->fdt->fds[j]->fd, 0);
-			if (fd < 0)
+			if (pidfds[i] < 0)
+				pidfds[i] = (int)syscall(SYS_pidfd_open, c->pid, 0);
+			fd = pidfds[i] < 0 ? -1 :
+					     (int)syscall(SYS_pidfd_getfd, pidfds[i],
+							  (int)c->fdt->fds[j]->fd, 0);
+			if (fd < 0) {
 				pr_perror("%s: cannot take it from pid %d fd %u", who, c->pid,
 					  c->fdt->fds[j]->fd);
-			if (pidfd >= 0)
-				close(pidfd);
-			return fd < 0 ? -errno : fd;
+				return -errno;
+			}
+			return fd;
 		}
 	}
 	pr_err("%s: no process of the tree holds it\n", who);
@@ -589,23 +592,31 @@ static int resume_conn(const struct rst_image *img, const struct rst_file *f, in
 
 int tcpsk_resume(struct rst_image *img)
 {
-	size_t i;
-	int sk, ret = 0;
+	int sk, ret = 0, *pidfds;
 	char who[48];
+	size_t i;
 
 	rst_net_unlock(img); /* every socket is back: its probe and bytes go out */
+	pidfds = malloc((img->nr_procs ? img->nr_procs : 1) * sizeof(*pidfds));
+	if (!pidfds)
+		return -ENOMEM;
+	for (i = 0; i < img->nr_procs; i++)
+		pidfds[i] = -1;
 	for (i = 0; !ret && i < img->nr_files; i++) {
 		const struct rst_file *f = &img->files[i];
 
 		if (f->fe->kind != FILE_KIND__FILE_TCPSK ||
 		    !in_states(f->fe->tcpsk->state, CONN_STATES))
 			continue;
-		sk = holder_fd(img, f, who_of(f->fe, who, sizeof(who)));
-		if (sk < 0)
-			return sk;
-		ret = resume_conn(img, f, sk);
-		close(sk);
+		sk = holder_fd(img, f, pidfds, who_of(f->fe, who, sizeof(who)));
+		ret = sk < 0 ? sk : resume_conn(img, f, sk);
+		if (sk >= 0)
+			close(sk);
 	}
+	for (i = 0; i < img->nr_procs; i++)
+		if (pidfds[i] >= 0)
+			close(pidfds[i]);
+	free(pidfds);
 	return ret;
 }
 
