@@ -17,6 +17,8 @@
 	K(opath)         \
 	K(unixsk)        \
 	K(netlinksk)     \
+	K(inetdg)        \
+	K(packetsk)      \
 	K(socket)        \
 	K(eventfd)       \
 	K(signalfd)      \

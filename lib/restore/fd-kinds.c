@@ -33,6 +33,8 @@
 	K(pidfd)        \
 	K(unixsk)       \
 	K(netlinksk)    \
+	K(inetdg)       \
+	K(packetsk)     \
 	K(ptmx)         \
 	K(pts)          \
 	/* one row per kind, each ending in a backslash */

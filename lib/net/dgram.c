@@ -1,0 +1,738 @@
+/*
+ * Datagram and raw sockets of AF_INET and AF_INET6 (dgram.h): the option
+ * table, multicast memberships and forged datagrams.
+ *
+ * Options: a socket's value is compared with a new socket's of the same
+ * family, type and protocol (the dump makes one), not with a constant:
+ * IP_TTL, IPV6_V6ONLY, IPV6_AUTOFLOWLABEL and others read a sysctl when
+ * unset, so only what the program changed is recorded, and restore leaves
+ * the rest to the host's defaults as the kernel would.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+#include <netinet/udp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/sockios.h>
+
+#define LOG_PREFIX "net/dgram: "
+#include "log.h"
+#include "net/dgram.h"
+#include "net/sockopt.h"
+#include "util/pb.h"
+
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
+#ifndef IPV6_FLOWINFO_SEND
+#define IPV6_FLOWINFO_SEND 33
+#endif
+#ifndef SOL_UDPLITE
+#define SOL_UDPLITE 136
+#endif
+#ifndef UDPLITE_SEND_CSCOV
+#define UDPLITE_SEND_CSCOV 10
+#define UDPLITE_RECV_CSCOV 11
+#endif
+#ifndef IPPROTO_UDPLITE
+#define IPPROTO_UDPLITE 136
+#endif
+
+#define V4 DG_V4
+#define V6 DG_V6
+static const struct net_dg_opt dg_opts[] = {
+	{ SOL_IP, IP_TOS, "IP_TOS", V4 },
+	{ SOL_IP, IP_TTL, "IP_TTL", V4 },
+	{ SOL_IP, IP_HDRINCL, "IP_HDRINCL", V4 | DG_RAW },
+	{ SOL_IP, IP_RECVOPTS, "IP_RECVOPTS", V4 },
+	{ SOL_IP, IP_RETOPTS, "IP_RETOPTS", V4 },
+	{ SOL_IP, IP_PKTINFO, "IP_PKTINFO", V4 },
+	{ SOL_IP, IP_MTU_DISCOVER, "IP_MTU_DISCOVER", V4 },
+	{ SOL_IP, IP_RECVERR, "IP_RECVERR", V4 },
+	{ SOL_IP, IP_RECVTTL, "IP_RECVTTL", V4 },
+	{ SOL_IP, IP_RECVTOS, "IP_RECVTOS", V4 },
+	{ SOL_IP, IP_FREEBIND, "IP_FREEBIND", V4 | DG_PRE_BIND },
+	{ SOL_IP, IP_TRANSPARENT, "IP_TRANSPARENT", V4 | DG_PRE_BIND },
+	{ SOL_IP, IP_MULTICAST_IF, "IP_MULTICAST_IF", V4 },
+	{ SOL_IP, IP_MULTICAST_TTL, "IP_MULTICAST_TTL", V4 },
+	{ SOL_IP, IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP", V4 },
+	{ SOL_IP, IP_MULTICAST_ALL, "IP_MULTICAST_ALL", V4 },
+	{ SOL_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR", V4 },
+	{ SOL_IP, IP_MINTTL, "IP_MINTTL", V4 },
+	{ SOL_IP, IP_PASSSEC, "IP_PASSSEC", V4 },
+	{ SOL_IP, IP_CHECKSUM, "IP_CHECKSUM", V4 },
+	{ SOL_IP, IP_NODEFRAG, "IP_NODEFRAG", V4 | DG_RAW },
+	{ SOL_IP, IP_RECVFRAGSIZE, "IP_RECVFRAGSIZE", V4 },
+	{ SOL_IP, IP_RECVERR_RFC4884, "IP_RECVERR_RFC4884", V4 },
+	{ SOL_IP, IP_UNICAST_IF, "IP_UNICAST_IF", V4 | DG_IFX_BE },
+	{ SOL_IP, IP_BIND_ADDRESS_NO_PORT, "IP_BIND_ADDRESS_NO_PORT", V4 | DG_PRE_BIND },
+	{ SOL_IP, IP_LOCAL_PORT_RANGE, "IP_LOCAL_PORT_RANGE", V4 | DG_PRE_BIND },
+	{ SOL_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", V6 | DG_PRE_BIND },
+	{ SOL_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS", V6 },
+	{ SOL_IPV6, IPV6_MULTICAST_IF, "IPV6_MULTICAST_IF", V6 | DG_IFX },
+	{ SOL_IPV6, IPV6_MULTICAST_HOPS, "IPV6_MULTICAST_HOPS", V6 },
+	{ SOL_IPV6, IPV6_MULTICAST_LOOP, "IPV6_MULTICAST_LOOP", V6 },
+	{ SOL_IPV6, IPV6_MULTICAST_ALL, "IPV6_MULTICAST_ALL", V6 },
+	{ SOL_IPV6, IPV6_MTU_DISCOVER, "IPV6_MTU_DISCOVER", V6 },
+	{ SOL_IPV6, IPV6_RECVERR, "IPV6_RECVERR", V6 },
+	{ SOL_IPV6, IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO", V6 },
+	{ SOL_IPV6, IPV6_RECVHOPLIMIT, "IPV6_RECVHOPLIMIT", V6 },
+	{ SOL_IPV6, IPV6_RECVRTHDR, "IPV6_RECVRTHDR", V6 },
+	{ SOL_IPV6, IPV6_RECVHOPOPTS, "IPV6_RECVHOPOPTS", V6 },
+	{ SOL_IPV6, IPV6_RECVDSTOPTS, "IPV6_RECVDSTOPTS", V6 },
+	{ SOL_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS", V6 },
+	{ SOL_IPV6, IPV6_TCLASS, "IPV6_TCLASS", V6 },
+	{ SOL_IPV6, IPV6_RECVPATHMTU, "IPV6_RECVPATHMTU", V6 },
+	{ SOL_IPV6, IPV6_DONTFRAG, "IPV6_DONTFRAG", V6 },
+	{ SOL_IPV6, IPV6_FREEBIND, "IPV6_FREEBIND", V6 | DG_PRE_BIND },
+	{ SOL_IPV6, IPV6_TRANSPARENT, "IPV6_TRANSPARENT", V6 | DG_PRE_BIND },
+	{ SOL_IPV6, IPV6_RECVORIGDSTADDR, "IPV6_RECVORIGDSTADDR", V6 },
+	{ SOL_IPV6, IPV6_AUTOFLOWLABEL, "IPV6_AUTOFLOWLABEL", V6 },
+	{ SOL_IPV6, IPV6_ADDR_PREFERENCES, "IPV6_ADDR_PREFERENCES", V6 | DG_PRE_BIND },
+	{ SOL_IPV6, IPV6_MINHOPCOUNT, "IPV6_MINHOPCOUNT", V6 },
+	{ SOL_IPV6, IPV6_FLOWINFO_SEND, "IPV6_FLOWINFO_SEND", V6 },
+	{ SOL_IPV6, IPV6_RECVFRAGSIZE, "IPV6_RECVFRAGSIZE", V6 },
+	{ SOL_IPV6, IPV6_RECVERR_RFC4884, "IPV6_RECVERR_RFC4884", V6 },
+	{ SOL_IPV6, IPV6_UNICAST_IF, "IPV6_UNICAST_IF", V6 | DG_IFX_SETBE },
+	{ SOL_IPV6, IPV6_CHECKSUM, "IPV6_CHECKSUM", V6 | DG_RAW },
+	{ SOL_IPV6, IPV6_HDRINCL, "IPV6_HDRINCL", V6 | DG_RAW },
+	{ SOL_UDP, UDP_CORK, "UDP_CORK", DG_UDP },
+	{ SOL_UDP, UDP_NO_CHECK6_TX, "UDP_NO_CHECK6_TX", DG_UDP },
+	{ SOL_UDP, UDP_NO_CHECK6_RX, "UDP_NO_CHECK6_RX", DG_UDP },
+	{ SOL_UDP, UDP_SEGMENT, "UDP_SEGMENT", DG_UDP },
+	{ SOL_UDP, UDP_GRO, "UDP_GRO", DG_UDP },
+	{ SOL_UDPLITE, UDPLITE_SEND_CSCOV, "UDPLITE_SEND_CSCOV", DG_LITE },
+	{ SOL_UDPLITE, UDPLITE_RECV_CSCOV, "UDPLITE_RECV_CSCOV", DG_LITE },
+	{ SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", DG_UDP | DG_LAST },
+};
+#undef V4
+#undef V6
+
+/* Refused unless at their default: what the image cannot hold. */
+static const struct net_fixed_opt dg_fixed4[] = {
+	{ SOL_IP, IP_OPTIONS, "IP_OPTIONS", 0 },
+};
+static const struct net_fixed_opt dg_fixed6[] = {
+	{ SOL_IPV6, IPV6_HOPOPTS, "IPV6_HOPOPTS", 0 },
+	{ SOL_IPV6, IPV6_RTHDR, "IPV6_RTHDR", 0 },
+	{ SOL_IPV6, IPV6_DSTOPTS, "IPV6_DSTOPTS", 0 },
+	{ SOL_IPV6, IPV6_RTHDRDSTOPTS, "IPV6_RTHDRDSTOPTS", 0 },
+};
+static const struct net_fixed_opt dg_fixed_udp[] = {
+	{ SOL_UDP, UDP_ENCAP, "UDP_ENCAP", 0 },
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+const struct net_dg_opt *net_dg_opt_find(int level, int name)
+{
+	size_t i;
+
+	for (i = 0; i < N(dg_opts); i++)
+		if (dg_opts[i].level == level && dg_opts[i].name == name)
+			return &dg_opts[i];
+	return NULL;
+}
+
+bool net_dg_opt_applies(const struct net_dg_opt *o, int family, int type, int proto)
+{
+	bool udp = type == SOCK_DGRAM && (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE);
+
+	if (o->flags & DG_RAW)
+		return type == SOCK_RAW && (o->flags & (family == AF_INET ? DG_V4 : DG_V6));
+	if (o->flags & DG_LITE)
+		return type == SOCK_DGRAM && proto == IPPROTO_UDPLITE;
+	if (o->flags & DG_UDP)
+		return udp;
+	if (o->flags & DG_V6)
+		return family == AF_INET6;
+	/* SOL_IP: AF_INET, and the IPv4 side of AF_INET6 UDP sockets */
+	return family == AF_INET || udp;
+}
+
+/* The index an ifindex option's value v holds. */
+static unsigned int ifx_of(const struct net_dg_opt *o, int v)
+{
+	return o->flags & DG_IFX_BE ? ntohl((uint32_t)v) : (unsigned int)v;
+}
+
+/* The refused-unless-default options that apply to e's socket. */
+static int check_fixed(int fd, const InetdgEntry *e, const char *who)
+{
+	int ret = 0;
+
+	if (e->family == AF_INET || e->type == SOCK_DGRAM)
+		ret = net_check_fixed(fd, dg_fixed4, N(dg_fixed4), who);
+	if (!ret && e->family == AF_INET6)
+		ret = net_check_fixed(fd, dg_fixed6, N(dg_fixed6), who);
+	if (!ret && e->type == SOCK_DGRAM &&
+	    (e->protocol == IPPROTO_UDP || e->protocol == IPPROTO_UDPLITE))
+		ret = net_check_fixed(fd, dg_fixed_udp, N(dg_fixed_udp), who);
+	return ret;
+}
+
+/* A new socket's values of the table, for one family, type and protocol. */
+struct dg_ref {
+	int family, type, proto;
+	int err[N(dg_opts)], v[N(dg_opts)];
+	int sndbuf, rcvbuf;
+};
+
+/* The last few socket kinds' new-socket values, per thread (a dump of many
+ * sockets makes one new socket per kind, not one per socket). */
+static __thread struct dg_ref dg_refs[6];
+static __thread unsigned int dg_nrefs;
+
+/* A new socket like e's; a ping socket's is a UDP one (creating a ping
+ * socket depends on net.ipv4.ping_group_range; their IP options agree). */
+static const struct dg_ref *ref_of(const InetdgEntry *e, const char *who)
+{
+	struct dg_ref *r;
+	unsigned int i;
+	int fd, proto = e->protocol;
+
+	for (i = 0; i < dg_nrefs && i < N(dg_refs); i++)
+		if (dg_refs[i].family == (int)e->family && dg_refs[i].type == (int)e->type &&
+		    dg_refs[i].proto == proto)
+			return &dg_refs[i];
+	if (e->type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6))
+		fd = socket(e->family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+	else
+		fd = socket(e->family, e->type | SOCK_CLOEXEC, proto);
+	if (fd < 0) {
+		pr_perror("%s: cannot make a new socket of its kind to compare with", who);
+		return NULL;
+	}
+	r = &dg_refs[dg_nrefs++ % N(dg_refs)];
+	r->family = e->family;
+	r->type = e->type;
+	r->proto = proto;
+	for (i = 0; i < N(dg_opts); i++)
+		r->err[i] = net_get_int(fd, dg_opts[i].level, dg_opts[i].name, &r->v[i]);
+	if (net_get_int(fd, SOL_SOCKET, SO_SNDBUF, &r->sndbuf) ||
+	    net_get_int(fd, SOL_SOCKET, SO_RCVBUF, &r->rcvbuf))
+		r->sndbuf = r->rcvbuf = -1;
+	close(fd);
+	return r;
+}
+
+/* The interface name of option o's value a into x.  0 or -errno (logged). */
+static int name_iface(const struct net_dg_opt *o, struct net_dg_optval *x, const char *who)
+{
+	unsigned int ifx = ifx_of(o, x->value);
+
+	if (!(o->flags & (DG_IFX | DG_IFX_BE | DG_IFX_SETBE)) || !ifx)
+		return 0;
+	if (!if_indextoname(ifx, x->ifname)) {
+		pr_err("%s: %s names interface %u, which vxdump cannot see\n", who, o->what, ifx);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+int net_dg_opts_read(int fd, const InetdgEntry *e, struct net_dg_optval *v, size_t *n,
+		     int *sndbuf, int *rcvbuf, const char *who)
+{
+	const struct dg_ref *r;
+	size_t i;
+	int a, ra, ret;
+
+	*n = 0;
+	ret = check_fixed(fd, e, who);
+	if (ret)
+		return ret;
+	r = ref_of(e, who);
+	if (!r)
+		return -EIO;
+	*sndbuf = r->sndbuf;
+	*rcvbuf = r->rcvbuf;
+	for (i = 0; i < N(dg_opts); i++) {
+		const struct net_dg_opt *o = &dg_opts[i];
+		struct net_dg_optval *x = &v[*n];
+
+		if (!net_dg_opt_applies(o, e->family, e->type, e->protocol))
+			continue;
+		ra = net_get_int(fd, o->level, o->name, &a);
+		if (ra && r->err[i])
+			continue; /* neither knows it: this kernel lacks it */
+		if (ra || r->err[i]) {
+			pr_err("%s: getsockopt %s: %s\n", who, o->what, strerror(-(ra ?: r->err[i])));
+			return ra ?: r->err[i];
+		}
+		if (a == r->v[i])
+			continue;
+		memset(x, 0, sizeof(*x));
+		x->level = o->level;
+		x->name = o->name;
+		x->value = a;
+		ret = name_iface(o, x, who);
+		if (ret)
+			return ret;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* An interface name of an image: 1-15 bytes, no '/'. */
+static bool ifname_ok(const char *s)
+{
+	return s && s[0] && strlen(s) < IF_NAMESIZE && !strchr(s, '/');
+}
+
+/* A group of an image: a multicast address of family, on a named interface. */
+static bool group_ok(const InetdgGroup *g, int family)
+{
+	if (!g->has_group || !ifname_ok(g->ifname))
+		return false;
+	if (family == AF_INET)
+		return g->group.len == 4 && (g->group.data[0] & 0xf0) == 0xe0;
+	return g->group.len == 16 && g->group.data[0] == 0xff;
+}
+
+int net_dg_check(const InetdgEntry *e, const char *who)
+{
+	size_t i, j;
+
+	for (i = 0; i < e->n_ipopts; i++) {
+		const InetdgOpt *x = e->ipopts[i];
+		const struct net_dg_opt *o = net_dg_opt_find(x->level, x->name);
+
+		if (!x->has_level || !x->has_name || !x->has_value || !o ||
+		    !net_dg_opt_applies(o, e->family, e->type, e->protocol) ||
+		    (x->ifname && !ifname_ok(x->ifname)) ||
+		    (x->ifname && !(o->flags & (DG_IFX | DG_IFX_BE | DG_IFX_SETBE)))) {
+			pr_err("image: %s: option %u/%u is not one restore sets on this socket\n",
+			       who, x->level, x->name);
+			return -EBADMSG;
+		}
+		for (j = 0; j < i; j++)
+			if (e->ipopts[j]->level == x->level && e->ipopts[j]->name == x->name) {
+				pr_err("image: %s: option %s given twice\n", who, o->what);
+				return -EBADMSG;
+			}
+	}
+	for (i = 0; i < e->n_groups; i++)
+		if (!group_ok(e->groups[i], e->family)) {
+			pr_err("image: %s: multicast group %zu is no multicast address of its "
+			       "family or names no interface\n",
+			       who, i);
+			return -EBADMSG;
+		}
+	return 0;
+}
+
+/* The value to set for x (an index looked up by its interface's name). */
+static int value_of(const InetdgOpt *x, const struct net_dg_opt *o, int *set, int *want,
+		    const char *who)
+{
+	unsigned int ifx;
+
+	*set = *want = x->value;
+	if (!x->ifname)
+		return 0;
+	ifx = if_nametoindex(x->ifname);
+	if (!ifx) {
+		pr_err("%s: %s names interface %s, which is not here: refused\n", who, o->what,
+		       x->ifname);
+		return -ENODEV;
+	}
+	if (o->flags & DG_IFX_BE)
+		*set = *want = (int)htonl(ifx);
+	else if (o->flags & DG_IFX_SETBE)
+		*set = (int)htonl(ifx), *want = (int)ifx;
+	else
+		*set = *want = (int)ifx;
+	return 0;
+}
+
+int net_dg_opts_apply(int fd, const InetdgEntry *e, unsigned int stage, const char *who)
+{
+	size_t i;
+	int set, want, ret;
+
+	for (i = 0; i < e->n_ipopts; i++) {
+		const InetdgOpt *x = e->ipopts[i];
+		const struct net_dg_opt *o = net_dg_opt_find(x->level, x->name);
+
+		if ((o->flags & (DG_PRE_BIND | DG_LAST)) != stage)
+			continue;
+		ret = value_of(x, o, &set, &want, who);
+		ret = ret ?: net_set_int(fd, o->level, o->name, o->what, set, want, who);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Is fd a member of group g (4 or 16 bytes) on interface ifx?  1 yes
+ * (any source), 0 no, -EOPNOTSUPP (logged) with a source filter, -errno.
+ */
+static int is_member(int fd, int family, const uint8_t *g, unsigned int ifx, const char *who)
+{
+	union {
+		struct group_filter gf;
+		char b[sizeof(struct group_filter) + sizeof(struct sockaddr_storage)];
+	} u;
+	socklen_t len = sizeof(u);
+	char s[INET6_ADDRSTRLEN] = "?";
+
+	memset(&u, 0, sizeof(u));
+	u.gf.gf_interface = ifx;
+	u.gf.gf_group.ss_family = family;
+	if (family == AF_INET)
+		memcpy(&((struct sockaddr_in *)&u.gf.gf_group)->sin_addr, g, 4);
+	else
+		memcpy(&((struct sockaddr_in6 *)&u.gf.gf_group)->sin6_addr, g, 16);
+	if (getsockopt(fd, family == AF_INET ? SOL_IP : SOL_IPV6, MCAST_MSFILTER, &u, &len)) {
+		if (errno == EADDRNOTAVAIL || errno == ENODEV || errno == EINVAL)
+			return 0;
+		return -errno;
+	}
+	if (u.gf.gf_fmode != MCAST_EXCLUDE || u.gf.gf_numsrc) {
+		inet_ntop(family, g, s, sizeof(s));
+		pr_err("%s: its membership of multicast group %s has a source filter: not "
+		       "supported\n",
+		       who, s);
+		return -EOPNOTSUPP;
+	}
+	return 1;
+}
+
+/* Appends group g joined on interface ifx to *v.  0 or -errno. */
+static int add_group(struct net_dg_group **v, size_t *n, const uint8_t *g, size_t glen,
+		     unsigned int ifx)
+{
+	struct net_dg_group *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	memset(&nv[*n], 0, sizeof(nv[*n]));
+	memcpy(nv[*n].addr, g, glen);
+	if (!if_indextoname(ifx, nv[*n].ifname))
+		return -errno;
+	(*n)++;
+	return 0;
+}
+
+/* Parses one group line of /proc/net/igmp6 ("IDX NAME HEX32 ...").  0 or -1. */
+static int igmp6_line(const char *line, unsigned int *ifx, uint8_t g[16])
+{
+	char hex[33];
+	unsigned int i, b;
+
+	if (sscanf(line, "%u %*s %32s", ifx, hex) != 2 || strlen(hex) != 32)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			return -1;
+		g[i] = b;
+	}
+	return 0;
+}
+
+int net_dg_groups_read(int fd, int family, struct net_dg_group **v, size_t *n, const char *who)
+{
+	bool v4 = family == AF_INET;
+	FILE *f = fopen(v4 ? "/proc/net/igmp" : "/proc/net/igmp6", "re");
+	char line[256];
+	unsigned int ifx = 0, raw;
+	uint8_t g[16];
+	int ret = 0;
+
+	*v = NULL;
+	*n = 0;
+	if (!f) {
+		pr_perror("%s: cannot read the host's multicast groups", who);
+		return -errno;
+	}
+	while (ret >= 0 && fgets(line, sizeof(line), f)) {
+		if (v4 && line[0] != '\t' && sscanf(line, "%u", &ifx) == 1)
+			continue; /* "IDX DEV : COUNT QUERIER": the groups of IDX follow */
+		if (v4 && (line[0] != '\t' || sscanf(line, "%x", &raw) != 1))
+			continue;
+		if (v4)
+			memcpy(g, &raw, 4); /* printed as the __be32 in host order */
+		else if (igmp6_line(line, &ifx, g))
+			continue;
+		ret = is_member(fd, family, g, ifx, who);
+		if (ret == 1)
+			ret = add_group(v, n, g, v4 ? 4 : 16, ifx);
+	}
+	fclose(f);
+	if (ret < 0 && ret != -EOPNOTSUPP)
+		pr_err("%s: cannot list its multicast groups: %s\n", who, strerror(-ret));
+	return ret < 0 ? ret : 0;
+}
+
+int net_dg_groups_apply(int fd, const InetdgEntry *e, const char *who)
+{
+	char s[INET6_ADDRSTRLEN] = "?";
+	unsigned int ifx;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < e->n_groups; i++) {
+		const InetdgGroup *g = e->groups[i];
+
+		ifx = if_nametoindex(g->ifname);
+		if (e->family == AF_INET) {
+			struct ip_mreqn m = { .imr_ifindex = (int)ifx };
+
+			memcpy(&m.imr_multiaddr, g->group.data, 4);
+			ret = ifx ? setsockopt(fd, SOL_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) : -1;
+		} else {
+			struct ipv6_mreq m = { .ipv6mr_interface = ifx };
+
+			memcpy(&m.ipv6mr_multiaddr, g->group.data, 16);
+			ret = ifx ? setsockopt(fd, SOL_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m)) : -1;
+		}
+		if (ret) {
+			inet_ntop(e->family, g->group.data, s, sizeof(s));
+			pr_err("%s: cannot join multicast group %s on %s: %s\n", who, s, g->ifname,
+			       ifx ? strerror(errno) : "no such interface here");
+			return ifx ? -errno : -ENODEV;
+		}
+	}
+	return 0;
+}
+
+int net_sock_netns_ours(int fd)
+{
+	struct stat ours, its;
+	int ns, ret;
+
+	ns = ioctl(fd, SIOCGSKNS);
+	if (ns < 0)
+		return -errno;
+	ret = fstat(ns, &its) || stat("/proc/self/ns/net", &ours) ? -errno : 0;
+	close(ns);
+	if (ret)
+		return ret;
+	return its.st_ino == ours.st_ino && its.st_dev == ours.st_dev ? 0 : -EXDEV;
+}
+
+bool net_addr_v4mapped(const struct net_addr *a)
+{
+	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return a->family == AF_INET6 && !memcmp(a->ip, pfx, 12);
+}
+
+/* a as IPv4 (a mapped one unmapped). */
+static void to_v4(const struct net_addr *a, struct net_addr *o)
+{
+	*o = *a;
+	if (a->family == AF_INET6) {
+		memset(o, 0, sizeof(*o));
+		o->family = AF_INET;
+		o->port = a->port;
+		memcpy(o->ip, a->ip + 12, 4);
+	}
+}
+
+/* Is a (IPv4) a broadcast address of an interface here? */
+static bool is_bcast4(const struct net_addr *a)
+{
+	struct ifaddrs *ifs, *i;
+	bool ret = false;
+
+	if (!memcmp(a->ip, "\xff\xff\xff\xff", 4))
+		return true;
+	if (getifaddrs(&ifs))
+		return true; /* cannot tell: not forged to */
+	for (i = ifs; i && !ret; i = i->ifa_next)
+		if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr &&
+		    i->ifa_broadaddr->sa_family == AF_INET)
+			ret = !memcmp(&((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr, a->ip, 4);
+	freeifaddrs(ifs);
+	return ret;
+}
+
+bool net_addr_local_unicast(const struct net_addr *a)
+{
+	struct sockaddr_storage ss;
+	struct net_addr x;
+	socklen_t len;
+	bool ok;
+	int fd;
+
+	if (net_addr_v4mapped(a))
+		to_v4(a, &x);
+	else
+		x = *a;
+	x.port = 0;
+	if (x.family == AF_INET ? (x.ip[0] & 0xf0) == 0xe0 || is_bcast4(&x) : x.ip[0] == 0xff)
+		return false;
+	len = net_addr_sockaddr(&x, &ss);
+	fd = socket(x.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ok = !bind(fd, (struct sockaddr *)&ss, len);
+	close(fd);
+	return ok;
+}
+
+/* Adds len bytes at p to a ones' complement sum. */
+static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)b[i] << 8 | b[i + 1];
+	if (len & 1)
+		sum += (uint32_t)b[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+/* The pseudo-header sum of a transport checksum. */
+static uint32_t pseudo_sum(const struct net_addr *src, const struct net_addr *dst, int proto,
+			   size_t len)
+{
+	size_t alen = src->family == AF_INET ? 4 : 16;
+	uint32_t sum = 0;
+
+	sum = csum_add(sum, src->ip, alen);
+	sum = csum_add(sum, dst->ip, alen);
+	return sum + proto + (uint32_t)(len & 0xffff) + (uint32_t)(len >> 16);
+}
+
+/*
+ * The transport part of a forged datagram into p: a UDP (or UDP-Lite,
+ * full coverage) header and the payload, or the ICMP message as queued
+ * (ICMPv6 checksum recomputed: it covers the addresses).  Returns its
+ * length.
+ */
+static size_t build_l4(uint8_t *p, int proto, const struct net_addr *src,
+		       const struct net_addr *dst, const void *payload, size_t len)
+{
+	struct udphdr *u = (void *)p;
+	uint16_t c;
+
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		memcpy(p, payload, len);
+		if (proto == IPPROTO_ICMPV6 && len >= 4) {
+			p[2] = p[3] = 0;
+			c = csum_fold(csum_add(pseudo_sum(src, dst, proto, len), p, len));
+			memcpy(p + 2, &c, 2);
+		}
+		return len;
+	}
+	u->source = htons(src->port);
+	u->dest = htons(dst->port);
+	u->len = proto == IPPROTO_UDPLITE ? 0 : htons((uint16_t)(len + sizeof(*u)));
+	u->check = 0;
+	memcpy(p + sizeof(*u), payload, len);
+	c = csum_fold(csum_add(pseudo_sum(src, dst, proto, len + sizeof(*u)), p, len + sizeof(*u)));
+	u->check = c ? c : 0xffff;
+	return len + sizeof(*u);
+}
+
+/* The raw socket of family, opened and bound to fg->dev once.  fd or -errno. */
+static int forge_sock(struct net_forge *fg, int family, const char *who)
+{
+	int *fd = family == AF_INET ? &fg->raw4 : &fg->raw6, on = 1;
+	const char *dev = fg->dev[0] ? fg->dev : "lo";
+
+	if (*fd >= 0)
+		return *fd;
+	*fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (*fd < 0 || setsockopt(*fd, SOL_SOCKET, SO_BINDTODEVICE, dev, strlen(dev)) ||
+	    (family == AF_INET6 && setsockopt(*fd, SOL_IPV6, IPV6_HDRINCL, &on, sizeof(on)))) {
+		pr_perror("%s: cannot open a raw socket on %s to queue its datagrams again", who,
+			  dev);
+		return -errno;
+	}
+	return *fd;
+}
+
+int net_dg_forge(struct net_forge *fg, int proto, const struct net_addr *src,
+		 const struct net_addr *dst, const void *payload, size_t len, int ttl, int tos,
+		 const char *who)
+{
+	static const size_t room = 40 + 8 + 65535;
+	struct net_addr s = *src, d = *dst;
+	struct sockaddr_storage ss;
+	size_t hl, l4;
+	uint8_t *pkt;
+	socklen_t sl;
+	int fd, ret = 0;
+
+	if (net_addr_v4mapped(&s) != net_addr_v4mapped(&d) && s.family == AF_INET6) {
+		pr_err("%s: a queued datagram from an IPv4 sender to an IPv6 address\n", who);
+		return -EINVAL;
+	}
+	if (net_addr_v4mapped(&s)) {
+		to_v4(src, &s);
+		to_v4(dst, &d);
+		if (proto == IPPROTO_ICMPV6)
+			return -EINVAL;
+	}
+	hl = s.family == AF_INET ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
+	if (len > 65535 - hl - 8)
+		return -EMSGSIZE;
+	fd = forge_sock(fg, s.family, who);
+	if (fd < 0)
+		return fd;
+	pkt = calloc(1, room);
+	if (!pkt)
+		return -ENOMEM;
+	l4 = build_l4(pkt + hl, proto, &s, &d, payload, len);
+	if (s.family == AF_INET) {
+		struct iphdr *ip = (void *)pkt;
+
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->tos = tos;
+		ip->tot_len = htons((uint16_t)(hl + l4));
+		ip->ttl = ttl ? ttl : 64;
+		ip->protocol = proto;
+		memcpy(&ip->saddr, s.ip, 4);
+		memcpy(&ip->daddr, d.ip, 4);
+	} else {
+		struct ip6_hdr *ip6 = (void *)pkt;
+
+		ip6->ip6_flow = htonl(6u << 28 | (uint32_t)tos << 20);
+		ip6->ip6_plen = htons((uint16_t)l4);
+		ip6->ip6_nxt = proto;
+		ip6->ip6_hlim = ttl ? ttl : 64;
+		memcpy(&ip6->ip6_src, s.ip, 16);
+		memcpy(&ip6->ip6_dst, d.ip, 16);
+	}
+	d.port = 0;
+	sl = net_addr_sockaddr(&d, &ss);
+	if (sendto(fd, pkt, hl + l4, 0, (struct sockaddr *)&ss, sl) != (ssize_t)(hl + l4)) {
+		ret = -errno;
+		pr_perror("%s: cannot queue a datagram of %zu bytes again", who, len);
+	}
+	free(pkt);
+	return ret;
+}
+
+void net_forge_close(struct net_forge *fg)
+{
+	if (fg->raw4 >= 0)
+		close(fg->raw4);
+	if (fg->raw6 >= 0)
+		close(fg->raw6);
+	fg->raw4 = fg->raw6 = -1;
+}
