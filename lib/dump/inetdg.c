@@ -46,8 +46,8 @@
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
 #endif
-#define DGRAM_MAX 65536		  /* bytes of one datagram peeked */
-#define QUEUE_MAX (64ull << 20)	  /* bytes of one socket's queue */
+#define DGRAM_MAX 65536		   /* bytes of one datagram peeked */
+#define QUEUE_MAX (64ull << 20)	   /* bytes of one socket's queue */
 #define QUEUE_MAX_DGRAMS (1 << 20) /* datagrams of one socket's queue */
 
 /* What a peek says of one datagram besides its bytes. */
@@ -133,10 +133,10 @@ static int read_ids(int fd, struct dg_read *r, const char *who)
 {
 	int fam, type, proto, ret;
 
-	ret = net_get_int(fd, SOL_SOCKET, SO_DOMAIN, &fam) ?:
-		      net_get_int(fd, SOL_SOCKET, SO_TYPE, &type) ?:
+	ret = net_get_int(fd, SOL_SOCKET, SO_DOMAIN, &fam)	       ?:
+		      net_get_int(fd, SOL_SOCKET, SO_TYPE, &type)      ?:
 		      net_get_int(fd, SOL_SOCKET, SO_PROTOCOL, &proto) ?:
-		      net_sock_local(fd, &r->la);
+									 net_sock_local(fd, &r->la);
 	if (ret) {
 		pr_err("%s: cannot read its address: %s\n", who, strerror(-ret));
 		return ret;
@@ -387,7 +387,8 @@ static int read_queue(struct dump_file *df, int fd, struct dg_read *r, const cha
 	pid_t kp;
 
 	if (udp && !ioctl(fd, SIOCOUTQ, &outq) && outq > 0) {
-		pr_err("%s: %d bytes being sent (corked): not supported\n", who, outq);
+		pr_err("%s: data being sent (corked; %d bytes of its send buffer): not supported\n",
+		       who, outq);
 		return -EOPNOTSUPP;
 	}
 	ret = net_get_int(fd, SOL_SOCKET, SO_PEEK_OFF, &orig);

@@ -161,10 +161,10 @@ static int refuse_state(const struct pk_diag *d, const char *who)
 /* The PACKET_* options into e.  0 or -errno (logged). */
 static int read_options(int fd, PacketskEntry *e, const char *who)
 {
-	static const int names[] = { PACKET_VERSION,	  PACKET_AUXDATA,   PACKET_ORIGDEV,
-				     PACKET_VNET_HDR,	  PACKET_RESERVE,   PACKET_TIMESTAMP,
-				     PACKET_LOSS,	  PACKET_QDISC_BYPASS,
-				     PACKET_IGNORE_OUTGOING, PACKET_TX_HAS_OFF };
+	static const int names[] = { PACKET_VERSION,   PACKET_AUXDATA,	    PACKET_ORIGDEV,
+				     PACKET_VNET_HDR,  PACKET_RESERVE,	    PACKET_TIMESTAMP,
+				     PACKET_LOSS,      PACKET_QDISC_BYPASS, PACKET_IGNORE_OUTGOING,
+				     PACKET_TX_HAS_OFF };
 	int v[sizeof(names) / sizeof(names[0])];
 	size_t i;
 	int ret;
@@ -228,8 +228,9 @@ static int read_skopts(int fd, SkOpts *o, const char *who)
 
 	ref = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ret = ref < 0 ? -errno : 0;
-	ret = ret ?: net_get_int(fd, SOL_SOCKET, SO_SNDBUF, &snd) ?:
-		      net_get_int(fd, SOL_SOCKET, SO_RCVBUF, &rcv) ?:
+	ret = ret						     ?:
+		      net_get_int(fd, SOL_SOCKET, SO_SNDBUF, &snd)   ?:
+		      net_get_int(fd, SOL_SOCKET, SO_RCVBUF, &rcv)   ?:
 		      net_get_int(ref, SOL_SOCKET, SO_SNDBUF, &rsnd) ?:
 		      net_get_int(ref, SOL_SOCKET, SO_RCVBUF, &rrcv);
 	if (ref >= 0)

@@ -240,8 +240,8 @@ static int name_iface(const struct net_dg_opt *o, struct net_dg_optval *x, const
 	return 0;
 }
 
-int net_dg_opts_read(int fd, const InetdgEntry *e, struct net_dg_optval *v, size_t *n,
-		     int *sndbuf, int *rcvbuf, const char *who)
+int net_dg_opts_read(int fd, const InetdgEntry *e, struct net_dg_optval *v, size_t *n, int *sndbuf,
+		     int *rcvbuf, const char *who)
 {
 	const struct dg_ref *r;
 	size_t i;
@@ -266,7 +266,8 @@ int net_dg_opts_read(int fd, const InetdgEntry *e, struct net_dg_optval *v, size
 		if (ra && r->err[i])
 			continue; /* neither knows it: this kernel lacks it */
 		if (ra || r->err[i]) {
-			pr_err("%s: getsockopt %s: %s\n", who, o->what, strerror(-(ra ?: r->err[i])));
+			pr_err("%s: getsockopt %s: %s\n", who, o->what,
+			       strerror(-(ra ?: r->err[i])));
 			return ra ?: r->err[i];
 		}
 		if (a == r->v[i])
@@ -496,7 +497,8 @@ int net_dg_groups_apply(int fd, const InetdgEntry *e, const char *who)
 			struct ipv6_mreq m = { .ipv6mr_interface = ifx };
 
 			memcpy(&m.ipv6mr_multiaddr, g->group.data, 16);
-			ret = ifx ? setsockopt(fd, SOL_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m)) : -1;
+			ret = ifx ? setsockopt(fd, SOL_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m)) :
+				    -1;
 		}
 		if (ret) {
 			inet_ntop(e->family, g->group.data, s, sizeof(s));
@@ -555,7 +557,8 @@ static bool is_bcast4(const struct net_addr *a)
 	for (i = ifs; i && !ret; i = i->ifa_next)
 		if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr &&
 		    i->ifa_broadaddr->sa_family == AF_INET)
-			ret = !memcmp(&((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr, a->ip, 4);
+			ret = !memcmp(&((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr, a->ip,
+				      4);
 	freeifaddrs(ifs);
 	return ret;
 }

@@ -20,13 +20,13 @@
 #include "inetdg.pb-c.h"
 
 /* Where an option of the table applies. */
-#define DG_V4 0x1    /* AF_INET, and AF_INET6 datagram sockets (their IPv4 side) */
-#define DG_V6 0x2    /* AF_INET6 */
-#define DG_UDP 0x4   /* UDP and UDP-Lite */
-#define DG_LITE 0x8  /* UDP-Lite */
-#define DG_RAW 0x10  /* SOCK_RAW */
-#define DG_IFX 0x100 /* the value is an interface index (host order) */
-#define DG_IFX_BE 0x200 /* an interface index, network order both ways */
+#define DG_V4 0x1	   /* AF_INET, and AF_INET6 datagram sockets (their IPv4 side) */
+#define DG_V6 0x2	   /* AF_INET6 */
+#define DG_UDP 0x4	   /* UDP and UDP-Lite */
+#define DG_LITE 0x8	   /* UDP-Lite */
+#define DG_RAW 0x10	   /* SOCK_RAW */
+#define DG_IFX 0x100	   /* the value is an interface index (host order) */
+#define DG_IFX_BE 0x200	   /* an interface index, network order both ways */
 #define DG_IFX_SETBE 0x400 /* read in host order, set in network order */
 #define DG_PRE_BIND 0x800  /* set before bind (V6ONLY, FREEBIND, TRANSPARENT) */
 #define DG_LAST 0x1000	   /* set after the queue is refilled (SO_PEEK_OFF) */
@@ -60,8 +60,8 @@ struct net_dg_optval {
  * *rcvbuf; options refused unless at their default are checked too.  0 or
  * -errno (logged; -EOPNOTSUPP a refusal).
  */
-int net_dg_opts_read(int fd, const InetdgEntry *e, struct net_dg_optval *v, size_t *n,
-		     int *sndbuf, int *rcvbuf, const char *who);
+int net_dg_opts_read(int fd, const InetdgEntry *e, struct net_dg_optval *v, size_t *n, int *sndbuf,
+		     int *rcvbuf, const char *who);
 
 /* One multicast membership read at dump. */
 struct net_dg_group {

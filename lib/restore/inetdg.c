@@ -122,8 +122,7 @@ static int check_dgram(const InetdgEntry *e, const InetdgDgram *d, size_t i, con
 				       "a queued datagram's destination");
 	if (!ret && (!d->has_len || d->len > DGRAM_MAX - 48 || (d->has_ttl && d->ttl > 255) ||
 		     (d->has_tos && d->tos > 255))) {
-		pr_err("image: %s: queued datagram %zu: length, TTL or TOS out of range\n", who,
-		       i);
+		pr_err("image: %s: queued datagram %zu: length, TTL or TOS out of range\n", who, i);
 		ret = -EBADMSG;
 	}
 	return ret;
@@ -353,9 +352,10 @@ static int fill_queue(const struct rst_image *img, const struct rst_file *f, int
 		d = e->queue[n++];
 		ret = net_addr_from_pb(d->src, e->family, &src, who, "a queued datagram's source");
 		ret = ret ?: dest_of(e, &src, d, &dst, who);
-		ret = ret ?: net_dg_forge(&fg, e->protocol, &src, &dst, c->buf, c->len,
-					  d->has_ttl ? (int)d->ttl : 0, d->has_tos ? (int)d->tos : 0,
-					  who);
+		ret = ret   ?:
+			      net_dg_forge(&fg, e->protocol, &src, &dst, c->buf, c->len,
+					   d->has_ttl ? (int)d->ttl : 0,
+					   d->has_tos ? (int)d->tos : 0, who);
 	}
 	net_forge_close(&fg);
 	return ret ?: wait_queued(sk, e->n_queue, who);

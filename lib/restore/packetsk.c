@@ -38,8 +38,8 @@ static int check_packetsk(const struct rst_image *img, const struct rst_file *f)
 	if ((e->type != SOCK_RAW && e->type != SOCK_DGRAM) || e->protocol > 0xffff ||
 	    e->version > TPACKET_V3 || e->reserve > INT32_MAX || e->timestamp > INT32_MAX ||
 	    e->uid == UINT32_MAX || e->gid == UINT32_MAX ||
-	    (e->ifname && (!e->ifname[0] || strlen(e->ifname) >= IF_NAMESIZE ||
-			   strchr(e->ifname, '/')))) {
+	    (e->ifname &&
+	     (!e->ifname[0] || strlen(e->ifname) >= IF_NAMESIZE || strchr(e->ifname, '/')))) {
 		pr_err("image: packet socket (file id %u): type %u, protocol %#x, version %u, "
 		       "reserve, timestamp, owner or interface out of range\n",
 		       f->fe->id, e->type, e->protocol, e->version);
