@@ -22,7 +22,9 @@ i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_INETDG" and p["inetdg"].get("
 expect_refused_by "a 2-byte ICMP filter" "raw socket .*an ICMP filter of 2 bytes" "$VXRESTORE" "$T/f.img"
 "$EDIT" "$T/img.lr" "$T/p.img" "FILE[$i].inetdg.protocol=0" || fail "edit-image failed"
 expect_refused_by "raw protocol 0" "inet socket .*protocol or owner" "$VXRESTORE" "$T/p.img"
-"$EDIT" "$T/img.lr" "$T/b.img" "FILE[$i].inetdg.local.ip=7f000001" "FILE[$i].inetdg.local.port=5" ||
+k=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_INETDG" and p["inetdg"].get("protocol") == 253') ||
+	fail "no raw socket of protocol 253 in the image"
+"$EDIT" "$T/img.lr" "$T/b.img" "FILE[$k].inetdg.local.port=5" ||
 	fail "edit-image failed"
 expect_refused_by "a raw socket with a port" "raw socket .*a raw socket bound to a port" \
 	"$VXRESTORE" "$T/b.img"

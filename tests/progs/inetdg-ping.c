@@ -218,6 +218,7 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "queued")) {
 		echo(p4, AF_INET, 9);
 		usleep(100000);
+		drain(r4); /* only p4 holds something */
 	}
 	prog_ready();
 	prog_wait_go();
