@@ -42,6 +42,7 @@
 #include "dump/dump.h"
 #include "net/dgram.h"
 #include "net/sockopt.h"
+#include "util/testhook.h"
 
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
@@ -413,6 +414,7 @@ static int read_queue(struct dump_file *df, int fd, struct dg_read *r, const cha
 		pr_perror("%s: SO_PEEK_OFF", who);
 		ret = -errno;
 	} else {
+		test_pause("inetdg-peek"); /* t-inetdg.sh kills vxdump here */
 		ret = peek_all(df, fd, r, who);
 		if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &orig, sizeof(orig))) {
 			pr_perror("%s: cannot put its SO_PEEK_OFF back to %d", who, orig);

@@ -70,6 +70,24 @@ edited "an inet socket without its entry" "has no inetdg entry" "FILE[$j].kind=2
 "$EDIT" "$T/img.lr" "$T/gone.img" "FILE[$i].inetdg.local.ip=0afefefe" || fail "edit-image failed"
 expect_refused_by "an address not on this host" "its address 10.254.254.254:[0-9]+ is not on this host: refused" \
 	"$VXRESTORE" --pidns "$T/gone.img"
+# vxdump killed while it peeks a queue (the target's SO_PEEK_OFF is 0
+# then): the keeper puts it back, so the program's own check of its peek
+# offset (2) and of its queues still passes
+VXCR_TEST_PAUSE=inetdg-peek VXCR_LOG=2 "$VXDUMP" --leave-running -o "$T/img.k" "$PID" \
+	>"$T/dump.out" 2>"$T/dump.err" &
+dpid=$!
+vx_track "$dpid"
+for ((k = 0; k < 200; k++)); do
+	grep -qiE "paus(e|ing).*inetdg-peek" "$T/dump.err" && break
+	kill -0 "$dpid" 2>/dev/null || fail "vxdump did not pause at inetdg-peek: $(head -n 2 "$T/dump.err")"
+	sleep 0.05
+done
+(( k < 200 )) || fail "vxdump did not pause at inetdg-peek"
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+vx_untrack "$dpid"
+sleep 0.3
+log "vxdump killed while peeking a queue"
 go_and_check
 vx_wait_gone "$PID" 10 || fail "inetdg $PID did not exit after its check"
 vx_untrack "$PID"
