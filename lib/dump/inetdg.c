@@ -134,14 +134,14 @@ static int read_ids(int fd, struct dg_read *r, const char *who)
 {
 	int fam, type, proto, ret;
 
-	ret = net_get_int(fd, SOL_SOCKET, SO_DOMAIN, &fam)	       ?:
-		      net_get_int(fd, SOL_SOCKET, SO_TYPE, &type)      ?:
-		      net_get_int(fd, SOL_SOCKET, SO_PROTOCOL, &proto) ?:
-									 net_sock_local(fd, &r->la);
+	ret = net_sock_local(fd, &r->la)			  ?:
+		      net_get_int(fd, SOL_SOCKET, SO_TYPE, &type) ?:
+		      net_get_int(fd, SOL_SOCKET, SO_PROTOCOL, &proto);
 	if (ret) {
 		pr_err("%s: cannot read its address: %s\n", who, strerror(-ret));
 		return ret;
 	}
+	fam = r->la.family;
 	if (type == SOCK_DGRAM && proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE &&
 	    proto != (fam == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)) {
 		pr_err("%s: datagram protocol %d: not supported\n", who, proto);
@@ -184,16 +184,15 @@ static int read_icmp_filter(int fd, struct dg_read *r, const char *who)
 /* SOL_SOCKET options (buffer sizes kept when they differ from a new socket's). */
 static int read_skopts(int fd, struct dg_read *r, int refsnd, int refrcv, const char *who)
 {
-	int snd = 0, rcv = 0, ret;
+	int ret;
 
-	ret = net_get_int(fd, SOL_SOCKET, SO_SNDBUF, &snd) ?:
-		      net_get_int(fd, SOL_SOCKET, SO_RCVBUF, &rcv);
-	if (ret) {
-		pr_err("%s: cannot read its buffer sizes: %s\n", who, strerror(-ret));
-		return ret;
-	}
 	sk_opts__init(&r->sko);
-	return net_skopts_read(fd, &r->sko, snd != refsnd, rcv != refrcv, who);
+	ret = net_skopts_read(fd, &r->sko, true, true, who);
+	if (ret)
+		return ret;
+	r->sko.has_sndbuf = r->sko.sndbuf != (uint32_t)refsnd;
+	r->sko.has_rcvbuf = r->sko.rcvbuf != (uint32_t)refrcv;
+	return 0;
 }
 
 /* The ancillary data a peek gave: destination, TTL, TOS; GRO refused. */
@@ -392,9 +391,9 @@ static int read_queue(struct dump_file *df, int fd, struct dg_read *r, const cha
 		       who, outq);
 		return -EOPNOTSUPP;
 	}
-	ret = net_get_int(fd, SOL_SOCKET, SO_PEEK_OFF, &orig);
-	if (ret)
-		orig = -1;
+	for (ret = 0; (size_t)ret < r->nopt; ret++) /* the table read it */
+		if (r->opts[ret].level == SOL_SOCKET && r->opts[ret].name == SO_PEEK_OFF)
+			orig = r->opts[ret].value;
 	if (orig < 0) { /* peeking moves nothing: is there anything? */
 		char b;
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 #include <ifaddrs.h>
@@ -443,37 +444,98 @@ static int igmp6_line(const char *line, unsigned int *ifx, uint8_t g[16])
 	return 0;
 }
 
-int net_dg_groups_read(int fd, int family, struct net_dg_group **v, size_t *n, const char *who)
+#define HOST_GROUPS_MAX 1024
+#define HOST_GROUPS_TTL_NS 50000000 /* 50 ms: a dump of 1000 sockets reads it twice */
+
+/* The multicast groups joined on this host (of one family), as listed. */
+struct host_groups {
+	bool valid;
+	struct timespec at;
+	size_t n;
+	struct {
+		unsigned int ifx;
+		uint8_t g[16];
+	} v[HOST_GROUPS_MAX];
+};
+
+/*
+ * Per thread: /proc/net/igmp is read once for many sockets.  Its target
+ * is frozen, so a group it joined is listed before the dump starts; a
+ * list older than HOST_GROUPS_TTL_NS is read again.
+ */
+static __thread struct host_groups *host_groups[2];
+
+static bool fresh(const struct host_groups *h)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return h->valid &&
+	       (now.tv_sec - h->at.tv_sec) * 1000000000LL + now.tv_nsec - h->at.tv_nsec <
+		       HOST_GROUPS_TTL_NS;
+}
+
+/* The groups of family listed by /proc/net/igmp(6).  NULL: -errno in *err. */
+static const struct host_groups *groups_of(int family, int *err)
 {
 	bool v4 = family == AF_INET;
-	FILE *f = fopen(v4 ? "/proc/net/igmp" : "/proc/net/igmp6", "re");
-	char line[256];
+	struct host_groups **hp = &host_groups[!v4], *h;
 	unsigned int ifx = 0, raw;
-	uint8_t g[16];
-	int ret = 0;
+	char line[256];
+	FILE *f;
 
-	*v = NULL;
-	*n = 0;
-	if (!f) {
-		pr_perror("%s: cannot read the host's multicast groups", who);
-		return -errno;
-	}
-	while (ret >= 0 && fgets(line, sizeof(line), f)) {
+	if (*hp && fresh(*hp))
+		return *hp;
+	if (!*hp)
+		*hp = calloc(1, sizeof(**hp));
+	h = *hp;
+	f = h ? fopen(v4 ? "/proc/net/igmp" : "/proc/net/igmp6", "re") : NULL;
+	*err = !h ? -ENOMEM : !f ? -errno : 0;
+	if (*err)
+		return NULL;
+	h->n = 0;
+	while (fgets(line, sizeof(line), f) && !*err) {
 		if (v4 && line[0] != '\t' && sscanf(line, "%u", &ifx) == 1)
 			continue; /* "IDX DEV : COUNT QUERIER": the groups of IDX follow */
 		if (v4 && (line[0] != '\t' || sscanf(line, "%x", &raw) != 1))
 			continue;
+		if (h->n == HOST_GROUPS_MAX) {
+			*err = -E2BIG;
+			break;
+		}
 		if (v4)
-			memcpy(g, &raw, 4); /* printed as the __be32 in host order */
-		else if (igmp6_line(line, &ifx, g))
+			memcpy(h->v[h->n].g, &raw, 4); /* printed as the __be32 in host order */
+		else if (igmp6_line(line, &ifx, h->v[h->n].g))
 			continue;
-		ret = is_member(fd, family, g, ifx, who);
-		if (ret == 1)
-			ret = add_group(v, n, g, v4 ? 4 : 16, ifx);
+		h->v[h->n++].ifx = ifx;
 	}
 	fclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &h->at);
+	h->valid = !*err;
+	return *err ? NULL : h;
+}
+
+int net_dg_groups_read(int fd, int family, struct net_dg_group **v, size_t *n, const char *who)
+{
+	const struct host_groups *h;
+	size_t i;
+	int ret = 0;
+
+	*v = NULL;
+	*n = 0;
+	h = groups_of(family, &ret);
+	if (!h) {
+		pr_err("%s: cannot list the host's multicast groups: %s\n", who,
+		       ret == -E2BIG ? "more than 1024" : strerror(-ret));
+		return ret == -E2BIG ? -EOPNOTSUPP : ret;
+	}
+	for (i = 0; i < h->n && ret >= 0; i++) {
+		ret = is_member(fd, family, h->v[i].g, h->v[i].ifx, who);
+		if (ret == 1)
+			ret = add_group(v, n, h->v[i].g, family == AF_INET ? 4 : 16, h->v[i].ifx);
+	}
 	if (ret < 0 && ret != -EOPNOTSUPP)
-		pr_err("%s: cannot list its multicast groups: %s\n", who, strerror(-ret));
+		pr_err("%s: cannot ask for its multicast groups: %s\n", who, strerror(-ret));
 	return ret < 0 ? ret : 0;
 }
 
