@@ -29,8 +29,11 @@
  * bytes written: the dump must refuse it (data being sent).
  * "inetdg OUT srcfilter": also holds f, joined to 239.7.7.8 from one
  * source only: refused.
+ * "inetdg OUT netns": also holds a UDP socket made in a network namespace
+ * of its own (unshare, then back to ours): refused.
  */
 #include <arpa/inet.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -315,6 +318,15 @@ static void setup_refused(const char *how)
 
 		setopt(k, SOL_UDP, UDP_CORK, 1);
 		send_to(k, s4, "0123456789", NULL);
+	} else if (!strcmp(how, "netns")) {
+		int ours = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+		if (ours < 0 || unshare(CLONE_NEWNET))
+			prog_fail("unshare(CLONE_NEWNET): %s", strerror(errno));
+		mk(AF_INET, 0);
+		if (setns(ours, CLONE_NEWNET))
+			prog_fail("setns back: %s", strerror(errno));
+		close(ours);
 	} else if (!strcmp(how, "srcfilter")) {
 		int f = mk(AF_INET, 0);
 		struct ip_mreq_source ms;
