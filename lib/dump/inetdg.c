@@ -99,6 +99,12 @@ struct inetdg_dump {
 	uint8_t icmpf[32];
 };
 
+/* The dump's net/dgram.c cache: one per operation. */
+static struct net_dg_cache *op_cache(const struct dump_op *op)
+{
+	return net_dg_cache_get((uint64_t)(uintptr_t)op ^ op->t_start);
+}
+
 static bool is_inetdg(const struct fd_probe *p)
 {
 	int domain = 0, type = 0;
@@ -549,14 +555,15 @@ static int build_entry(struct dump_file *df, const struct dg_read *r, const stru
 }
 
 /* Everything of the socket into r (and its queue into df).  0 or -errno. */
-static int read_all(struct dump_file *df, int fd, struct dg_read *r, const char *who)
+static int read_all(struct net_dg_cache *c, struct dump_file *df, int fd, struct dg_read *r,
+		    const char *who)
 {
 	int refsnd, refrcv, ret;
 
-	ret = net_dg_opts_read(fd, &r->e, r->opts, &r->nopt, &refsnd, &refrcv, who);
+	ret = net_dg_opts_read(c, fd, &r->e, r->opts, &r->nopt, &refsnd, &refrcv, who);
 	ret = ret ?: read_skopts(fd, r, refsnd, refrcv, who);
 	ret = ret ?: read_icmp_filter(fd, r, who);
-	ret = ret ?: net_dg_groups_read(fd, r->e.family, &r->groups, &r->ngrp, who);
+	ret = ret ?: net_dg_groups_read(c, fd, r->e.family, &r->groups, &r->ngrp, who);
 	return ret ?: read_queue(df, fd, r, who);
 }
 
@@ -574,7 +581,7 @@ static int dump_inetdg(struct dump_op *op, struct fd_probe *p, struct dump_file 
 		return -ENOMEM;
 	inetdg_entry__init(&r->e);
 	sk_opts__init(&r->sko);
-	ret = net_sock_netns_ours(fd);
+	ret = net_sock_netns_ours(op_cache(op), fd);
 	if (ret)
 		pr_err("%s: %s\n", who,
 		       ret == -EXDEV ? "of another network namespace than vxdump's: not supported" :
@@ -585,7 +592,7 @@ static int dump_inetdg(struct dump_op *op, struct fd_probe *p, struct dump_file 
 	if (!ret)
 		snprintf(who, sizeof(who), "pid %d fd %d (%s ino %llu)", p->pid, p->fd,
 			 kind_name(r->e.type, r->e.protocol), (unsigned long long)p->st.st_ino);
-	ret = ret ?: read_all(df, fd, r, who);
+	ret = ret ?: read_all(op_cache(op), df, fd, r, who);
 	ret = ret ?: build_entry(df, r, p);
 	net_skopts_free(&r->sko);
 	free(r->groups);

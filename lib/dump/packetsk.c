@@ -45,6 +45,12 @@ struct packetsk_dump {
 	char dev[IF_NAMESIZE];
 };
 
+/* The dump's net/dgram.c cache: one per operation. */
+static struct net_dg_cache *op_cache(const struct dump_op *op)
+{
+	return net_dg_cache_get((uint64_t)(uintptr_t)op ^ op->t_start);
+}
+
 static bool is_packetsk(const struct fd_probe *p)
 {
 	int domain = 0;
@@ -274,7 +280,7 @@ static int dump_packetsk(struct dump_op *op, struct fd_probe *p, struct dump_fil
 	df->e.kind = FILE_KIND__FILE_PACKETSK;
 	snprintf(who, sizeof(who), "pid %d fd %d (packet socket ino %llu)", p->pid, p->fd,
 		 (unsigned long long)p->st.st_ino);
-	ret = net_sock_netns_ours(fd);
+	ret = net_sock_netns_ours(op_cache(op), fd);
 	if (ret) {
 		pr_err("%s: %s\n", who,
 		       ret == -EXDEV ? "of another network namespace than vxdump's: not supported" :

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 #include <unistd.h>
 #include <ifaddrs.h>
@@ -189,23 +188,54 @@ struct dg_ref {
 	int sndbuf, rcvbuf;
 };
 
-/* The last few socket kinds' new-socket values, per thread (a dump of many
- * sockets makes one new socket per kind, not one per socket). */
-static __thread struct dg_ref dg_refs[6];
-static __thread unsigned int dg_nrefs;
+#define HOST_GROUPS_MAX 1024
+
+/* The multicast groups joined on this host (of one family), as listed. */
+struct host_groups {
+	size_t n;
+	struct {
+		unsigned int ifx;
+		uint8_t g[16];
+	} v[HOST_GROUPS_MAX];
+};
+
+/* What one dump reads once for all its sockets. */
+struct net_dg_cache {
+	uint64_t key;
+	struct dg_ref refs[6]; /* new sockets' values, one per socket kind */
+	unsigned int nrefs;
+	struct host_groups *groups[2]; /* AF_INET, AF_INET6; NULL: not read yet */
+	uint64_t netns_cookie;	       /* of our network namespace; 0: not read yet */
+};
+
+/* The calling thread's, for the operation it dumps. */
+static __thread struct net_dg_cache dg_cache;
+
+struct net_dg_cache *net_dg_cache_get(uint64_t key)
+{
+	struct net_dg_cache *c = &dg_cache;
+
+	if (c->key != key || !key) {
+		free(c->groups[0]);
+		free(c->groups[1]);
+		memset(c, 0, sizeof(*c));
+		c->key = key;
+	}
+	return c;
+}
 
 /* A new socket like e's; a ping socket's is a UDP one (creating a ping
  * socket depends on net.ipv4.ping_group_range; their IP options agree). */
-static const struct dg_ref *ref_of(const InetdgEntry *e, const char *who)
+static const struct dg_ref *ref_of(struct net_dg_cache *c, const InetdgEntry *e, const char *who)
 {
 	struct dg_ref *r;
 	unsigned int i;
 	int fd, proto = e->protocol;
 
-	for (i = 0; i < dg_nrefs && i < N(dg_refs); i++)
-		if (dg_refs[i].family == (int)e->family && dg_refs[i].type == (int)e->type &&
-		    dg_refs[i].proto == proto)
-			return &dg_refs[i];
+	for (i = 0; i < c->nrefs && i < N(c->refs); i++)
+		if (c->refs[i].family == (int)e->family && c->refs[i].type == (int)e->type &&
+		    c->refs[i].proto == proto)
+			return &c->refs[i];
 	if (e->type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6))
 		fd = socket(e->family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 	else
@@ -214,7 +244,7 @@ static const struct dg_ref *ref_of(const InetdgEntry *e, const char *who)
 		pr_perror("%s: cannot make a new socket of its kind to compare with", who);
 		return NULL;
 	}
-	r = &dg_refs[dg_nrefs++ % N(dg_refs)];
+	r = &c->refs[c->nrefs++ % N(c->refs)];
 	r->family = e->family;
 	r->type = e->type;
 	r->proto = proto;
@@ -241,8 +271,8 @@ static int name_iface(const struct net_dg_opt *o, struct net_dg_optval *x, const
 	return 0;
 }
 
-int net_dg_opts_read(int fd, const InetdgEntry *e, struct net_dg_optval *v, size_t *n, int *sndbuf,
-		     int *rcvbuf, const char *who)
+int net_dg_opts_read(struct net_dg_cache *c, int fd, const InetdgEntry *e, struct net_dg_optval *v,
+		     size_t *n, int *sndbuf, int *rcvbuf, const char *who)
 {
 	const struct dg_ref *r;
 	size_t i;
@@ -252,7 +282,7 @@ int net_dg_opts_read(int fd, const InetdgEntry *e, struct net_dg_optval *v, size
 	ret = check_fixed(fd, e, who);
 	if (ret)
 		return ret;
-	r = ref_of(e, who);
+	r = ref_of(c, e, who);
 	if (!r)
 		return -EIO;
 	*sndbuf = r->sndbuf;
@@ -444,57 +474,22 @@ static int igmp6_line(const char *line, unsigned int *ifx, uint8_t g[16])
 	return 0;
 }
 
-#define HOST_GROUPS_MAX 1024
-#define HOST_GROUPS_TTL_NS 50000000 /* 50 ms: a dump of 1000 sockets reads it twice */
-
-/* The multicast groups joined on this host (of one family), as listed. */
-struct host_groups {
-	bool valid;
-	struct timespec at;
-	size_t n;
-	struct {
-		unsigned int ifx;
-		uint8_t g[16];
-	} v[HOST_GROUPS_MAX];
-};
-
-/*
- * Per thread: /proc/net/igmp is read once for many sockets.  Its target
- * is frozen, so a group it joined is listed before the dump starts; a
- * list older than HOST_GROUPS_TTL_NS is read again.
- */
-static __thread struct host_groups *host_groups[2];
-
-static bool fresh(const struct host_groups *h)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return h->valid &&
-	       (now.tv_sec - h->at.tv_sec) * 1000000000LL + now.tv_nsec - h->at.tv_nsec <
-		       HOST_GROUPS_TTL_NS;
-}
-
-/* The groups of family listed by /proc/net/igmp(6).  NULL: -errno in *err. */
-static const struct host_groups *groups_of(int family, int *err)
+/* The groups of family listed by /proc/net/igmp(6), read once per dump.
+ * NULL: -errno in *err (-E2BIG: more than HOST_GROUPS_MAX). */
+static const struct host_groups *groups_of(struct net_dg_cache *c, int family, int *err)
 {
 	bool v4 = family == AF_INET;
-	struct host_groups **hp = &host_groups[!v4], *h;
+	struct host_groups **hp = &c->groups[!v4], *h;
 	unsigned int ifx = 0, raw;
 	char line[256];
 	FILE *f;
 
-	if (*hp && fresh(*hp))
+	if (*hp)
 		return *hp;
-	if (!*hp)
-		*hp = calloc(1, sizeof(**hp));
-	h = *hp;
+	h = calloc(1, sizeof(*h));
 	f = h ? fopen(v4 ? "/proc/net/igmp" : "/proc/net/igmp6", "re") : NULL;
 	*err = !h ? -ENOMEM : !f ? -errno : 0;
-	if (*err)
-		return NULL;
-	h->n = 0;
-	while (fgets(line, sizeof(line), f) && !*err) {
+	while (!*err && fgets(line, sizeof(line), f)) {
 		if (v4 && line[0] != '\t' && sscanf(line, "%u", &ifx) == 1)
 			continue; /* "IDX DEV : COUNT QUERIER": the groups of IDX follow */
 		if (v4 && (line[0] != '\t' || sscanf(line, "%x", &raw) != 1))
@@ -509,13 +504,18 @@ static const struct host_groups *groups_of(int family, int *err)
 			continue;
 		h->v[h->n++].ifx = ifx;
 	}
-	fclose(f);
-	clock_gettime(CLOCK_MONOTONIC, &h->at);
-	h->valid = !*err;
-	return *err ? NULL : h;
+	if (f)
+		fclose(f);
+	if (*err) {
+		free(h);
+		return NULL;
+	}
+	*hp = h;
+	return h;
 }
 
-int net_dg_groups_read(int fd, int family, struct net_dg_group **v, size_t *n, const char *who)
+int net_dg_groups_read(struct net_dg_cache *c, int fd, int family, struct net_dg_group **v,
+		       size_t *n, const char *who)
 {
 	const struct host_groups *h;
 	size_t i;
@@ -523,7 +523,7 @@ int net_dg_groups_read(int fd, int family, struct net_dg_group **v, size_t *n, c
 
 	*v = NULL;
 	*n = 0;
-	h = groups_of(family, &ret);
+	h = groups_of(c, family, &ret);
 	if (!h) {
 		pr_err("%s: cannot list the host's multicast groups: %s\n", who,
 		       ret == -E2BIG ? "more than 1024" : strerror(-ret));
@@ -572,19 +572,27 @@ int net_dg_groups_apply(int fd, const InetdgEntry *e, const char *who)
 	return 0;
 }
 
-int net_sock_netns_ours(int fd)
+int net_sock_netns_ours(struct net_dg_cache *c, int fd)
 {
-	struct stat ours, its;
-	int ns, ret;
+	uint64_t its = 0;
+	socklen_t len = sizeof(its);
+	int s;
 
-	ns = ioctl(fd, SIOCGSKNS);
-	if (ns < 0)
+	if (!c->netns_cookie) {
+		s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		len = sizeof(c->netns_cookie);
+		if (s < 0 || getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &c->netns_cookie, &len)) {
+			c->netns_cookie = 0;
+			if (s >= 0)
+				close(s);
+			return -errno;
+		}
+		close(s);
+	}
+	len = sizeof(its);
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &its, &len))
 		return -errno;
-	ret = fstat(ns, &its) || stat("/proc/self/ns/net", &ours) ? -errno : 0;
-	close(ns);
-	if (ret)
-		return ret;
-	return its.st_ino == ours.st_ino && its.st_dev == ours.st_dev ? 0 : -EXDEV;
+	return its == c->netns_cookie ? 0 : -EXDEV;
 }
 
 bool net_addr_v4mapped(const struct net_addr *a)

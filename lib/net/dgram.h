@@ -38,6 +38,16 @@ struct net_dg_opt {
 	unsigned int flags;
 };
 
+/*
+ * What one dump reads once for all its sockets: new sockets' option
+ * values per socket kind, the host's multicast groups (the tree is
+ * frozen: the groups it joined are listed when the dump starts), our
+ * network namespace's cookie.  net_dg_cache_get gives the calling
+ * thread's for the operation key (cleared when the key changes).
+ */
+struct net_dg_cache;
+struct net_dg_cache *net_dg_cache_get(uint64_t key);
+
 /* The row of (level, name), or NULL if the table has none. */
 const struct net_dg_opt *net_dg_opt_find(int level, int name);
 
@@ -60,8 +70,8 @@ struct net_dg_optval {
  * *rcvbuf; options refused unless at their default are checked too.  0 or
  * -errno (logged; -EOPNOTSUPP a refusal).
  */
-int net_dg_opts_read(int fd, const InetdgEntry *e, struct net_dg_optval *v, size_t *n, int *sndbuf,
-		     int *rcvbuf, const char *who);
+int net_dg_opts_read(struct net_dg_cache *c, int fd, const InetdgEntry *e, struct net_dg_optval *v,
+		     size_t *n, int *sndbuf, int *rcvbuf, const char *who);
 
 /* One multicast membership read at dump. */
 struct net_dg_group {
@@ -89,7 +99,8 @@ int net_dg_opts_apply(int fd, const InetdgEntry *e, unsigned int stage, const ch
  * group it did not join).  A membership with a source filter is refused.
  * 0 or -errno (logged; -EOPNOTSUPP a refusal).
  */
-int net_dg_groups_read(int fd, int family, struct net_dg_group **v, size_t *n, const char *who);
+int net_dg_groups_read(struct net_dg_cache *c, int fd, int family, struct net_dg_group **v,
+		       size_t *n, const char *who);
 
 /* Joins e's groups on fd.  0 or -errno (logged). */
 int net_dg_groups_apply(int fd, const InetdgEntry *e, const char *who);
@@ -101,9 +112,9 @@ struct net_forge {
 	char dev[16];
 };
 
-/* 0 if socket fd lives in the caller's network namespace; -EXDEV if not;
- * -errno if that cannot be read. */
-int net_sock_netns_ours(int fd);
+/* 0 if socket fd lives in the caller's network namespace (SO_NETNS_COOKIE);
+ * -EXDEV if not; -errno if that cannot be read. */
+int net_sock_netns_ours(struct net_dg_cache *c, int fd);
 
 /*
  * Is a an address of this host a datagram can be forged to without

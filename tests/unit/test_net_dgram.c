@@ -140,7 +140,7 @@ static void test_read_apply(void)
 	e.family = AF_INET6;
 	e.type = SOCK_DGRAM;
 	e.protocol = IPPROTO_UDP;
-	CU_ASSERT_EQUAL(net_dg_opts_read(fd, &e, v, &n, &snd, &rcv, "t"), 0);
+	CU_ASSERT_EQUAL(net_dg_opts_read(net_dg_cache_get(1), fd, &e, v, &n, &snd, &rcv, "t"), 0);
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT(snd > 0 && rcv > 0);
 	x = 1;
@@ -149,7 +149,7 @@ static void test_read_apply(void)
 	setsockopt(fd, SOL_IP, IP_TTL, &x, sizeof(x)); /* the IPv4 side */
 	x = 1;
 	setsockopt(fd, SOL_IPV6, IPV6_MULTICAST_IF, &x, sizeof(x)); /* lo */
-	CU_ASSERT_EQUAL(net_dg_opts_read(fd, &e, v, &n, &snd, &rcv, "t"), 0);
+	CU_ASSERT_EQUAL(net_dg_opts_read(net_dg_cache_get(1), fd, &e, v, &n, &snd, &rcv, "t"), 0);
 	CU_ASSERT_EQUAL_FATAL(n, 3);
 	for (i = 0; i < n; i++) {
 		inetdg_opt__init(&o[i]);
