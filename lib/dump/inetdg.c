@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,6 +381,29 @@ static int peek_all(struct dump_file *df, int fd, struct dg_read *r, const char 
 }
 
 /*
+ * Is anything queued (poll: POLLIN, an empty datagram too)?  1 yes, 0 no;
+ * a pending error (sk_err, which reading SO_ERROR would clear) or an
+ * entry of the error queue (IP_RECVERR: it cannot be peeked) is refused:
+ * -EOPNOTSUPP (logged), or -errno.
+ */
+static int queue_state(int fd, const char *who)
+{
+	struct pollfd pf = { fd, POLLIN, 0 };
+
+	if (poll(&pf, 1, 0) < 0) {
+		pr_perror("%s: poll", who);
+		return -errno;
+	}
+	if (pf.revents & POLLERR) {
+		pr_err("%s: a pending error or an error queue entry (IP_RECVERR) that cannot be "
+		       "read without taking it: not supported\n",
+		       who);
+		return -EOPNOTSUPP;
+	}
+	return !!(pf.revents & POLLIN);
+}
+
+/*
  * The receive queue.  A UDP socket's is peeked from offset 0 with the
  * target's SO_PEEK_OFF put back after (a keeper does it if we die); a
  * ping or raw socket's must be empty.  0 or -errno (logged).
@@ -400,11 +424,14 @@ static int read_queue(struct dump_file *df, int fd, struct dg_read *r, const cha
 	for (ret = 0; (size_t)ret < r->nopt; ret++) /* the table read it */
 		if (r->opts[ret].level == SOL_SOCKET && r->opts[ret].name == SO_PEEK_OFF)
 			orig = r->opts[ret].value;
-	if (orig < 0) { /* peeking moves nothing: is there anything? */
-		char b;
-
-		if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN)
-			return 0;
+	ret = queue_state(fd, who);
+	if (ret <= 0)
+		return ret;
+	if (udp && r->sko.reuseport) {
+		pr_err("%s: datagrams queued on a SO_REUSEPORT socket (queued again, they could "
+		       "reach another socket of its group): not supported\n",
+		       who);
+		return -EOPNOTSUPP;
 	}
 	if (!udp) {
 		pr_err("%s: data queued unread (a %s's queue cannot be refilled): not "

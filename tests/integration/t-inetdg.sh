@@ -10,8 +10,9 @@
 # it (the dump peeked its queues without taking anything or moving its
 # peek offset); a restore beside it is refused (its ports are taken);
 # hostile edits of that image are refused in one line.  Then the whole
-# cycle; last, a socket with corked data, a membership with a source
-# filter and a socket of another network namespace are refused at dump.
+# cycle; last, a socket with corked data, a pending error, datagrams on a
+# SO_REUSEPORT socket, a membership with a source filter and a socket of
+# another network namespace are refused at dump.
 . "$(dirname "$0")/lib.sh"
 require_cr
 start_prog inetdg
@@ -116,6 +117,10 @@ refused_with()	# ARG WHAT PATTERN: inetdg ARG holds a socket vxdump refuses
 refused_with corked "corked data" "udp socket ino [0-9]+\): data being sent \(corked; [0-9]+ bytes of its send buffer\): not supported"
 refused_with srcfilter "a source-filtered membership" \
 	"membership of multicast group 239.7.7.8 has a source filter: not supported"
+refused_with error "a pending error" \
+	"udp socket ino [0-9]+\): a pending error or an error queue entry \(IP_RECVERR\) that cannot be read without taking it: not supported"
+refused_with reuseport "datagrams queued on a SO_REUSEPORT socket" \
+	"udp socket ino [0-9]+\): datagrams queued on a SO_REUSEPORT socket"
 refused_with netns "a socket of another network namespace" \
 	"inet socket ino [0-9]+\): of another network namespace than vxdump's: not supported"
 pass

@@ -29,6 +29,10 @@
  * bytes written: the dump must refuse it (data being sent).
  * "inetdg OUT srcfilter": also holds f, joined to 239.7.7.8 from one
  * source only: refused.
+ * "inetdg OUT error": also holds a UDP socket connected to a closed port
+ * after a send (ECONNREFUSED pending): refused.
+ * "inetdg OUT reuseport": also holds a SO_REUSEPORT socket with a datagram
+ * queued: refused.
  * "inetdg OUT netns": also holds a UDP socket made in a network namespace
  * of its own (unshare, then back to ours): refused.
  */
@@ -318,6 +322,22 @@ static void setup_refused(const char *how)
 
 		setopt(k, SOL_UDP, UDP_CORK, 1);
 		send_to(k, s4, "0123456789", NULL);
+	} else if (!strcmp(how, "error")) {
+		int gone = mk(AF_INET, 0), e = mk(AF_INET, 0);
+		struct sockaddr_storage ss;
+
+		bind4(gone, "127.0.0.1", 0);
+		ss = addr_of(gone);
+		close(gone); /* a closed port: the kernel answers port unreachable */
+		if (connect(e, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)) ||
+		    send(e, "x", 1, 0) != 1)
+			prog_fail("send to a closed port: %s", strerror(errno));
+	} else if (!strcmp(how, "reuseport")) {
+		int rp = mk(AF_INET, 0);
+
+		setopt(rp, SOL_SOCKET, SO_REUSEPORT, 1);
+		bind4(rp, "127.0.0.1", 0);
+		send_to(a, rp, "to a reuseport socket", NULL);
 	} else if (!strcmp(how, "netns")) {
 		int ours = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 
