@@ -484,8 +484,8 @@ static const struct host_groups *groups_of(struct net_dg_cache *c, int family, i
 	char line[256];
 	FILE *f;
 
-	if (*hp)
-		return *hp;
+	if (c->groups[!v4]) /* read already in this dump */
+		return c->groups[!v4];
 	h = calloc(1, sizeof(*h));
 	f = h ? fopen(v4 ? "/proc/net/igmp" : "/proc/net/igmp6", "re") : NULL;
 	*err = !h ? -ENOMEM : !f ? -errno : 0;
