@@ -63,6 +63,7 @@ struct dg_meta {
 /* Everything read before the entry is built. */
 struct dg_read {
 	InetdgEntry e;
+	uint64_t ino; /* the socket's inode */
 	struct net_addr la, pa;
 	bool bound, connected;
 	struct net_dg_optval opts[NET_DG_NOPTS];
@@ -587,7 +588,7 @@ static int read_all(struct net_dg_cache *c, struct dump_file *df, int fd, struct
 {
 	int refsnd, refrcv, ret;
 
-	ret = net_dg_opts_read(c, fd, &r->e, r->opts, &r->nopt, &refsnd, &refrcv, who);
+	ret = net_dg_opts_read(c, fd, r->ino, &r->e, r->opts, &r->nopt, &refsnd, &refrcv, who);
 	ret = ret ?: read_skopts(fd, r, refsnd, refrcv, who);
 	ret = ret ?: read_icmp_filter(fd, r, who);
 	ret = ret ?: net_dg_groups_read(c, fd, r->e.family, &r->groups, &r->ngrp, who);
@@ -608,6 +609,7 @@ static int dump_inetdg(struct dump_op *op, struct fd_probe *p, struct dump_file 
 		return -ENOMEM;
 	inetdg_entry__init(&r->e);
 	sk_opts__init(&r->sko);
+	r->ino = p->st.st_ino;
 	ret = net_sock_netns_ours(op_cache(op), fd);
 	if (ret)
 		pr_err("%s: %s\n", who,

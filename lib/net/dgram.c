@@ -23,6 +23,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 
 #define LOG_PREFIX "net/dgram: "
@@ -48,72 +51,90 @@
 #define IPPROTO_UDPLITE 136
 #endif
 
+/* Rows inet_diag answers for every UDP socket of a family at once
+ * (INET_DIAG_SOCKOPT's bits, INET_DIAG_TOS, TCLASS, SKV6ONLY). */
+enum {
+	DGD_NONE,
+	DGD_RECVERR,
+	DGD_FREEBIND,
+	DGD_HDRINCL,
+	DGD_MCLOOP,
+	DGD_TRANSPARENT,
+	DGD_MCALL,
+	DGD_NODEFRAG,
+	DGD_BANP,
+	DGD_RFC4884,
+	DGD_TOS,
+	DGD_TCLASS,
+	DGD_V6ONLY,
+};
+
 #define V4 DG_V4
 #define V6 DG_V6
 static const struct net_dg_opt dg_opts[] = {
-	{ SOL_IP, IP_TOS, "IP_TOS", V4 },
-	{ SOL_IP, IP_TTL, "IP_TTL", V4 },
-	{ SOL_IP, IP_HDRINCL, "IP_HDRINCL", V4 | DG_RAW },
-	{ SOL_IP, IP_RECVOPTS, "IP_RECVOPTS", V4 },
-	{ SOL_IP, IP_RETOPTS, "IP_RETOPTS", V4 },
-	{ SOL_IP, IP_PKTINFO, "IP_PKTINFO", V4 },
-	{ SOL_IP, IP_MTU_DISCOVER, "IP_MTU_DISCOVER", V4 },
-	{ SOL_IP, IP_RECVERR, "IP_RECVERR", V4 },
-	{ SOL_IP, IP_RECVTTL, "IP_RECVTTL", V4 },
-	{ SOL_IP, IP_RECVTOS, "IP_RECVTOS", V4 },
-	{ SOL_IP, IP_FREEBIND, "IP_FREEBIND", V4 | DG_PRE_BIND },
-	{ SOL_IP, IP_TRANSPARENT, "IP_TRANSPARENT", V4 | DG_PRE_BIND },
-	{ SOL_IP, IP_MULTICAST_IF, "IP_MULTICAST_IF", V4 },
-	{ SOL_IP, IP_MULTICAST_TTL, "IP_MULTICAST_TTL", V4 },
-	{ SOL_IP, IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP", V4 },
-	{ SOL_IP, IP_MULTICAST_ALL, "IP_MULTICAST_ALL", V4 },
-	{ SOL_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR", V4 },
-	{ SOL_IP, IP_MINTTL, "IP_MINTTL", V4 },
-	{ SOL_IP, IP_PASSSEC, "IP_PASSSEC", V4 },
-	{ SOL_IP, IP_CHECKSUM, "IP_CHECKSUM", V4 },
-	{ SOL_IP, IP_NODEFRAG, "IP_NODEFRAG", V4 | DG_RAW },
-	{ SOL_IP, IP_RECVFRAGSIZE, "IP_RECVFRAGSIZE", V4 },
-	{ SOL_IP, IP_RECVERR_RFC4884, "IP_RECVERR_RFC4884", V4 },
-	{ SOL_IP, IP_UNICAST_IF, "IP_UNICAST_IF", V4 | DG_IFX_BE },
-	{ SOL_IP, IP_BIND_ADDRESS_NO_PORT, "IP_BIND_ADDRESS_NO_PORT", V4 | DG_PRE_BIND },
-	{ SOL_IP, IP_LOCAL_PORT_RANGE, "IP_LOCAL_PORT_RANGE", V4 | DG_PRE_BIND },
-	{ SOL_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", V6 | DG_PRE_BIND },
-	{ SOL_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS", V6 },
-	{ SOL_IPV6, IPV6_MULTICAST_IF, "IPV6_MULTICAST_IF", V6 | DG_IFX },
-	{ SOL_IPV6, IPV6_MULTICAST_HOPS, "IPV6_MULTICAST_HOPS", V6 },
-	{ SOL_IPV6, IPV6_MULTICAST_LOOP, "IPV6_MULTICAST_LOOP", V6 },
-	{ SOL_IPV6, IPV6_MULTICAST_ALL, "IPV6_MULTICAST_ALL", V6 },
-	{ SOL_IPV6, IPV6_MTU_DISCOVER, "IPV6_MTU_DISCOVER", V6 },
-	{ SOL_IPV6, IPV6_RECVERR, "IPV6_RECVERR", V6 },
-	{ SOL_IPV6, IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO", V6 },
-	{ SOL_IPV6, IPV6_RECVHOPLIMIT, "IPV6_RECVHOPLIMIT", V6 },
-	{ SOL_IPV6, IPV6_RECVRTHDR, "IPV6_RECVRTHDR", V6 },
-	{ SOL_IPV6, IPV6_RECVHOPOPTS, "IPV6_RECVHOPOPTS", V6 },
-	{ SOL_IPV6, IPV6_RECVDSTOPTS, "IPV6_RECVDSTOPTS", V6 },
-	{ SOL_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS", V6 },
-	{ SOL_IPV6, IPV6_TCLASS, "IPV6_TCLASS", V6 },
-	{ SOL_IPV6, IPV6_RECVPATHMTU, "IPV6_RECVPATHMTU", V6 },
-	{ SOL_IPV6, IPV6_DONTFRAG, "IPV6_DONTFRAG", V6 },
-	{ SOL_IPV6, IPV6_FREEBIND, "IPV6_FREEBIND", V6 | DG_PRE_BIND },
-	{ SOL_IPV6, IPV6_TRANSPARENT, "IPV6_TRANSPARENT", V6 | DG_PRE_BIND },
-	{ SOL_IPV6, IPV6_RECVORIGDSTADDR, "IPV6_RECVORIGDSTADDR", V6 },
-	{ SOL_IPV6, IPV6_AUTOFLOWLABEL, "IPV6_AUTOFLOWLABEL", V6 },
-	{ SOL_IPV6, IPV6_ADDR_PREFERENCES, "IPV6_ADDR_PREFERENCES", V6 | DG_PRE_BIND },
-	{ SOL_IPV6, IPV6_MINHOPCOUNT, "IPV6_MINHOPCOUNT", V6 },
-	{ SOL_IPV6, IPV6_FLOWINFO_SEND, "IPV6_FLOWINFO_SEND", V6 },
-	{ SOL_IPV6, IPV6_RECVFRAGSIZE, "IPV6_RECVFRAGSIZE", V6 },
-	{ SOL_IPV6, IPV6_RECVERR_RFC4884, "IPV6_RECVERR_RFC4884", V6 },
-	{ SOL_IPV6, IPV6_UNICAST_IF, "IPV6_UNICAST_IF", V6 | DG_IFX_SETBE },
-	{ SOL_IPV6, IPV6_CHECKSUM, "IPV6_CHECKSUM", V6 | DG_RAW },
-	{ SOL_IPV6, IPV6_HDRINCL, "IPV6_HDRINCL", V6 | DG_RAW },
-	{ SOL_UDP, UDP_CORK, "UDP_CORK", DG_UDP },
-	{ SOL_UDP, UDP_NO_CHECK6_TX, "UDP_NO_CHECK6_TX", DG_UDP },
-	{ SOL_UDP, UDP_NO_CHECK6_RX, "UDP_NO_CHECK6_RX", DG_UDP },
-	{ SOL_UDP, UDP_SEGMENT, "UDP_SEGMENT", DG_UDP },
-	{ SOL_UDP, UDP_GRO, "UDP_GRO", DG_UDP },
-	{ SOL_UDPLITE, UDPLITE_SEND_CSCOV, "UDPLITE_SEND_CSCOV", DG_LITE },
-	{ SOL_UDPLITE, UDPLITE_RECV_CSCOV, "UDPLITE_RECV_CSCOV", DG_LITE },
-	{ SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", DG_UDP | DG_LAST },
+	{ SOL_IP, IP_TOS, "IP_TOS", V4, DGD_TOS },
+	{ SOL_IP, IP_TTL, "IP_TTL", V4, DGD_NONE },
+	{ SOL_IP, IP_HDRINCL, "IP_HDRINCL", V4 | DG_RAW, DGD_HDRINCL },
+	{ SOL_IP, IP_RECVOPTS, "IP_RECVOPTS", V4, DGD_NONE },
+	{ SOL_IP, IP_RETOPTS, "IP_RETOPTS", V4, DGD_NONE },
+	{ SOL_IP, IP_PKTINFO, "IP_PKTINFO", V4, DGD_NONE },
+	{ SOL_IP, IP_MTU_DISCOVER, "IP_MTU_DISCOVER", V4, DGD_NONE },
+	{ SOL_IP, IP_RECVERR, "IP_RECVERR", V4, DGD_RECVERR },
+	{ SOL_IP, IP_RECVTTL, "IP_RECVTTL", V4, DGD_NONE },
+	{ SOL_IP, IP_RECVTOS, "IP_RECVTOS", V4, DGD_NONE },
+	{ SOL_IP, IP_FREEBIND, "IP_FREEBIND", V4 | DG_PRE_BIND, DGD_FREEBIND },
+	{ SOL_IP, IP_TRANSPARENT, "IP_TRANSPARENT", V4 | DG_PRE_BIND, DGD_TRANSPARENT },
+	{ SOL_IP, IP_MULTICAST_IF, "IP_MULTICAST_IF", V4, DGD_NONE },
+	{ SOL_IP, IP_MULTICAST_TTL, "IP_MULTICAST_TTL", V4, DGD_NONE },
+	{ SOL_IP, IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP", V4, DGD_MCLOOP },
+	{ SOL_IP, IP_MULTICAST_ALL, "IP_MULTICAST_ALL", V4, DGD_MCALL },
+	{ SOL_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR", V4, DGD_NONE },
+	{ SOL_IP, IP_MINTTL, "IP_MINTTL", V4, DGD_NONE },
+	{ SOL_IP, IP_PASSSEC, "IP_PASSSEC", V4, DGD_NONE },
+	{ SOL_IP, IP_CHECKSUM, "IP_CHECKSUM", V4, DGD_NONE },
+	{ SOL_IP, IP_NODEFRAG, "IP_NODEFRAG", V4 | DG_RAW, DGD_NODEFRAG },
+	{ SOL_IP, IP_RECVFRAGSIZE, "IP_RECVFRAGSIZE", V4, DGD_NONE },
+	{ SOL_IP, IP_RECVERR_RFC4884, "IP_RECVERR_RFC4884", V4, DGD_RFC4884 },
+	{ SOL_IP, IP_UNICAST_IF, "IP_UNICAST_IF", V4 | DG_IFX_BE, DGD_NONE },
+	{ SOL_IP, IP_BIND_ADDRESS_NO_PORT, "IP_BIND_ADDRESS_NO_PORT", V4 | DG_PRE_BIND, DGD_BANP },
+	{ SOL_IP, IP_LOCAL_PORT_RANGE, "IP_LOCAL_PORT_RANGE", V4 | DG_PRE_BIND, DGD_NONE },
+	{ SOL_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", V6 | DG_PRE_BIND, DGD_V6ONLY },
+	{ SOL_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_MULTICAST_IF, "IPV6_MULTICAST_IF", V6 | DG_IFX, DGD_NONE },
+	{ SOL_IPV6, IPV6_MULTICAST_HOPS, "IPV6_MULTICAST_HOPS", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_MULTICAST_LOOP, "IPV6_MULTICAST_LOOP", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_MULTICAST_ALL, "IPV6_MULTICAST_ALL", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_MTU_DISCOVER, "IPV6_MTU_DISCOVER", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVERR, "IPV6_RECVERR", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVHOPLIMIT, "IPV6_RECVHOPLIMIT", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVRTHDR, "IPV6_RECVRTHDR", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVHOPOPTS, "IPV6_RECVHOPOPTS", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVDSTOPTS, "IPV6_RECVDSTOPTS", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_TCLASS, "IPV6_TCLASS", V6, DGD_TCLASS },
+	{ SOL_IPV6, IPV6_RECVPATHMTU, "IPV6_RECVPATHMTU", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_DONTFRAG, "IPV6_DONTFRAG", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_FREEBIND, "IPV6_FREEBIND", V6 | DG_PRE_BIND, DGD_NONE },
+	{ SOL_IPV6, IPV6_TRANSPARENT, "IPV6_TRANSPARENT", V6 | DG_PRE_BIND, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVORIGDSTADDR, "IPV6_RECVORIGDSTADDR", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_AUTOFLOWLABEL, "IPV6_AUTOFLOWLABEL", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_ADDR_PREFERENCES, "IPV6_ADDR_PREFERENCES", V6 | DG_PRE_BIND, DGD_NONE },
+	{ SOL_IPV6, IPV6_MINHOPCOUNT, "IPV6_MINHOPCOUNT", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_FLOWINFO_SEND, "IPV6_FLOWINFO_SEND", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVFRAGSIZE, "IPV6_RECVFRAGSIZE", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_RECVERR_RFC4884, "IPV6_RECVERR_RFC4884", V6, DGD_NONE },
+	{ SOL_IPV6, IPV6_UNICAST_IF, "IPV6_UNICAST_IF", V6 | DG_IFX_SETBE, DGD_NONE },
+	{ SOL_IPV6, IPV6_CHECKSUM, "IPV6_CHECKSUM", V6 | DG_RAW, DGD_NONE },
+	{ SOL_IPV6, IPV6_HDRINCL, "IPV6_HDRINCL", V6 | DG_RAW, DGD_NONE },
+	{ SOL_UDP, UDP_CORK, "UDP_CORK", DG_UDP, DGD_NONE },
+	{ SOL_UDP, UDP_NO_CHECK6_TX, "UDP_NO_CHECK6_TX", DG_UDP, DGD_NONE },
+	{ SOL_UDP, UDP_NO_CHECK6_RX, "UDP_NO_CHECK6_RX", DG_UDP, DGD_NONE },
+	{ SOL_UDP, UDP_SEGMENT, "UDP_SEGMENT", DG_UDP, DGD_NONE },
+	{ SOL_UDP, UDP_GRO, "UDP_GRO", DG_UDP, DGD_NONE },
+	{ SOL_UDPLITE, UDPLITE_SEND_CSCOV, "UDPLITE_SEND_CSCOV", DG_LITE, DGD_NONE },
+	{ SOL_UDPLITE, UDPLITE_RECV_CSCOV, "UDPLITE_RECV_CSCOV", DG_LITE, DGD_NONE },
+	{ SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", DG_UDP | DG_LAST, DGD_NONE },
 };
 #undef V4
 #undef V6
@@ -199,6 +220,20 @@ struct host_groups {
 	} v[HOST_GROUPS_MAX];
 };
 
+/* What inet_diag says of one UDP socket; -1: not said. */
+struct dg_diag {
+	uint32_t ino;
+	int bits; /* INET_DIAG_SOCKOPT's two bytes, -1 none */
+	int tos, tclass, v6only;
+};
+
+/* Every UDP socket of a family inet_diag lists, sorted by inode. */
+struct dg_diags {
+	bool done; /* asked (n may be 0: the query failed, getsockopt is used) */
+	size_t n, cap;
+	struct dg_diag *v;
+};
+
 /* What one dump reads once for all its sockets. */
 struct net_dg_cache {
 	uint64_t key;
@@ -206,6 +241,7 @@ struct net_dg_cache {
 	unsigned int nrefs;
 	struct host_groups *groups[2]; /* AF_INET, AF_INET6; NULL: not read yet */
 	uint64_t netns_cookie;	       /* of our network namespace; 0: not read yet */
+	struct dg_diags diags[2];      /* UDP over AF_INET, AF_INET6 */
 };
 
 /* The calling thread's, for the operation it dumps. */
@@ -218,6 +254,8 @@ struct net_dg_cache *net_dg_cache_get(uint64_t key)
 	if (c->key != key || !key) {
 		free(c->groups[0]);
 		free(c->groups[1]);
+		free(c->diags[0].v);
+		free(c->diags[1].v);
 		memset(c, 0, sizeof(*c));
 		c->key = key;
 	}
@@ -271,9 +309,149 @@ static int name_iface(const struct net_dg_opt *o, struct net_dg_optval *x, const
 	return 0;
 }
 
-int net_dg_opts_read(struct net_dg_cache *c, int fd, const InetdgEntry *e, struct net_dg_optval *v,
-		     size_t *n, int *sndbuf, int *rcvbuf, const char *who)
+/* One inet_diag answer into ds.  0 or -ENOMEM. */
+static int diag_take(struct dg_diags *ds, const struct nlmsghdr *h)
 {
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	const struct nlattr *a = (const void *)(m + 1);
+	size_t left = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+	struct dg_diag *d, *nv;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return 0;
+	if (ds->n == ds->cap) {
+		ds->cap = ds->cap ? 2 * ds->cap : 256;
+		nv = realloc(ds->v, ds->cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		ds->v = nv;
+	}
+	d = &ds->v[ds->n++];
+	*d = (struct dg_diag){ m->idiag_inode, -1, -1, -1, -1 };
+	while (left >= sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= left) {
+		const uint8_t *v = (const void *)(a + 1);
+		size_t vlen = a->nla_len - sizeof(*a);
+
+		if (a->nla_type == INET_DIAG_SOCKOPT && vlen >= 2)
+			d->bits = v[0] | v[1] << 8;
+		else if (a->nla_type == INET_DIAG_TOS && vlen >= 1)
+			d->tos = v[0];
+		else if (a->nla_type == INET_DIAG_TCLASS && vlen >= 1)
+			d->tclass = v[0];
+		else if (a->nla_type == INET_DIAG_SKV6ONLY && vlen >= 1)
+			d->v6only = v[0];
+		if ((size_t)NLA_ALIGN(a->nla_len) >= left)
+			break;
+		left -= NLA_ALIGN(a->nla_len);
+		a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len));
+	}
+	return 0;
+}
+
+/* Reads the whole dump answer of sk into ds.  0 or -errno. */
+static int diag_read(int sk, struct dg_diags *ds)
+{
+	uint32_t buf[8192];
+	struct nlmsghdr *h;
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		n = recv(sk, buf, sizeof(buf), 0);
+		if (n < 0)
+			return -errno;
+		for (h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return -EPROTO;
+			ret = h->nlmsg_type == SOCK_DIAG_BY_FAMILY ? diag_take(ds, h) : 0;
+			if (ret)
+				return ret;
+		}
+	}
+}
+
+static int by_ino(const void *a, const void *b)
+{
+	const struct dg_diag *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Every UDP socket of family, once per dump (sock_diag).  A failed query
+ * leaves the list empty: each option is then asked of its socket. */
+static const struct dg_diags *diags_of(struct net_dg_cache *c, int family)
+{
+	struct dg_diags *ds = &c->diags[family == AF_INET6];
+	struct {
+		struct nlmsghdr h;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req),
+		       .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = family,
+		       .sdiag_protocol = IPPROTO_UDP,
+		       .idiag_ext = 1 << (INET_DIAG_TOS - 1) | 1 << (INET_DIAG_TCLASS - 1),
+		       .idiag_states = ~0u },
+	};
+	int sk;
+
+	if (ds->done)
+		return ds;
+	ds->done = true;
+	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (sk < 0)
+		return ds;
+	if (send(sk, &req, sizeof(req), 0) != sizeof(req) || diag_read(sk, ds))
+		ds->n = 0;
+	close(sk);
+	qsort(ds->v, ds->n, sizeof(*ds->v), by_ino);
+	return ds;
+}
+
+/* Row o's value from d into *v: true if inet_diag gave it. */
+static bool diag_value(const struct dg_diag *d, const struct net_dg_opt *o, int *v)
+{
+	static const int bit[] = { [DGD_RECVERR] = 0,  [DGD_FREEBIND] = 2,    [DGD_HDRINCL] = 3,
+				   [DGD_MCLOOP] = 4,   [DGD_TRANSPARENT] = 5, [DGD_MCALL] = 6,
+				   [DGD_NODEFRAG] = 7, [DGD_BANP] = 8,	      [DGD_RFC4884] = 9 };
+
+	switch (o->diag) {
+	case DGD_NONE:
+		return false;
+	case DGD_TOS:
+		*v = d->tos;
+		break;
+	case DGD_TCLASS:
+		*v = d->tclass;
+		break;
+	case DGD_V6ONLY:
+		*v = d->v6only;
+		break;
+	default:
+		*v = d->bits < 0 ? -1 : (d->bits >> bit[o->diag]) & 1;
+	}
+	return *v >= 0;
+}
+
+/* inet_diag's view of UDP socket ino of e's family, or NULL. */
+static const struct dg_diag *diag_find(struct net_dg_cache *c, const InetdgEntry *e, uint64_t ino)
+{
+	const struct dg_diags *ds;
+	struct dg_diag key = { .ino = (uint32_t)ino };
+
+	if (!c || !ino || ino > UINT32_MAX || e->type != SOCK_DGRAM || e->protocol != IPPROTO_UDP)
+		return NULL;
+	ds = diags_of(c, e->family);
+	return ds->n ? bsearch(&key, ds->v, ds->n, sizeof(key), by_ino) : NULL;
+}
+
+int net_dg_opts_read(struct net_dg_cache *c, int fd, uint64_t ino, const InetdgEntry *e,
+		     struct net_dg_optval *v, size_t *n, int *sndbuf, int *rcvbuf, const char *who)
+{
+	const struct dg_diag *d;
 	const struct dg_ref *r;
 	size_t i;
 	int a, ra, ret;
@@ -285,6 +463,7 @@ int net_dg_opts_read(struct net_dg_cache *c, int fd, const InetdgEntry *e, struc
 	r = ref_of(c, e, who);
 	if (!r)
 		return -EIO;
+	d = diag_find(c, e, ino);
 	*sndbuf = r->sndbuf;
 	*rcvbuf = r->rcvbuf;
 	for (i = 0; i < N(dg_opts); i++) {
@@ -293,7 +472,7 @@ int net_dg_opts_read(struct net_dg_cache *c, int fd, const InetdgEntry *e, struc
 
 		if (!net_dg_opt_applies(o, e->family, e->type, e->protocol))
 			continue;
-		ra = net_get_int(fd, o->level, o->name, &a);
+		ra = d && diag_value(d, o, &a) ? 0 : net_get_int(fd, o->level, o->name, &a);
 		if (ra && r->err[i])
 			continue; /* neither knows it: this kernel lacks it */
 		if (ra || r->err[i]) {

@@ -36,6 +36,7 @@ struct net_dg_opt {
 	int level, name;
 	const char *what;
 	unsigned int flags;
+	unsigned int diag; /* what inet_diag gives of it (dgram.c), 0 none */
 };
 
 /*
@@ -64,14 +65,15 @@ struct net_dg_optval {
 };
 
 /*
- * The options of the table that differ between fd and a new socket of
+ * The options of the table that differ between fd (socket inode ino; a UDP
+ * socket's options inet_diag lists are taken from its list) and a new socket of
  * e's family, type and protocol into v (room for NET_DG_NOPTS), *n of
  * them; the SOL_SOCKET buffer sizes of such a new socket into *sndbuf and
  * *rcvbuf; options refused unless at their default are checked too.  0 or
  * -errno (logged; -EOPNOTSUPP a refusal).
  */
-int net_dg_opts_read(struct net_dg_cache *c, int fd, const InetdgEntry *e, struct net_dg_optval *v,
-		     size_t *n, int *sndbuf, int *rcvbuf, const char *who);
+int net_dg_opts_read(struct net_dg_cache *c, int fd, uint64_t ino, const InetdgEntry *e,
+		     struct net_dg_optval *v, size_t *n, int *sndbuf, int *rcvbuf, const char *who);
 
 /* One multicast membership read at dump. */
 struct net_dg_group {

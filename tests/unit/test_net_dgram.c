@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <CUnit/Basic.h>
 
 #include "net/dgram.h"
@@ -140,7 +141,8 @@ static void test_read_apply(void)
 	e.family = AF_INET6;
 	e.type = SOCK_DGRAM;
 	e.protocol = IPPROTO_UDP;
-	CU_ASSERT_EQUAL(net_dg_opts_read(net_dg_cache_get(1), fd, &e, v, &n, &snd, &rcv, "t"), 0);
+	CU_ASSERT_EQUAL(net_dg_opts_read(net_dg_cache_get(1), fd, 0, &e, v, &n, &snd, &rcv, "t"),
+			0);
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT(snd > 0 && rcv > 0);
 	x = 1;
@@ -149,7 +151,8 @@ static void test_read_apply(void)
 	setsockopt(fd, SOL_IP, IP_TTL, &x, sizeof(x)); /* the IPv4 side */
 	x = 1;
 	setsockopt(fd, SOL_IPV6, IPV6_MULTICAST_IF, &x, sizeof(x)); /* lo */
-	CU_ASSERT_EQUAL(net_dg_opts_read(net_dg_cache_get(1), fd, &e, v, &n, &snd, &rcv, "t"), 0);
+	CU_ASSERT_EQUAL(net_dg_opts_read(net_dg_cache_get(1), fd, 0, &e, v, &n, &snd, &rcv, "t"),
+			0);
 	CU_ASSERT_EQUAL_FATAL(n, 3);
 	for (i = 0; i < n; i++) {
 		inetdg_opt__init(&o[i]);
@@ -177,6 +180,59 @@ static void test_read_apply(void)
 	CU_ASSERT_EQUAL(net_dg_opts_apply(nfd, &e, 0, "t"), -ENODEV);
 	close(nfd);
 	close(fd);
+}
+
+/*
+ * A bound UDP socket's options taken from inet_diag's list (the
+ * dump's path) equal what getsockopt reads, for every row.
+ */
+static void diag_one(int family, uint64_t key)
+{
+	static const int v4opts[][3] = {
+		{ SOL_IP, IP_TOS, 0x10 },	  { SOL_IP, IP_RECVERR, 1 },
+		{ SOL_IP, IP_MULTICAST_LOOP, 0 }, { SOL_IP, IP_FREEBIND, 1 },
+		{ SOL_IP, IP_MULTICAST_ALL, 0 },  { SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1 }
+	};
+	struct net_dg_optval v[NET_DG_NOPTS];
+	InetdgEntry e = INETDG_ENTRY__INIT;
+	struct sockaddr_storage ss = { .ss_family = family };
+	int fd = socket(family, SOCK_DGRAM, 0), snd, rcv, x, got;
+	socklen_t len;
+	struct stat st;
+	size_t i, j, n = 0;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	for (i = 0; i < sizeof(v4opts) / sizeof(v4opts[0]); i++)
+		setsockopt(fd, v4opts[i][0], v4opts[i][1], &v4opts[i][2], sizeof(int));
+	if (family == AF_INET6) {
+		x = 0x20;
+		setsockopt(fd, SOL_IPV6, IPV6_TCLASS, &x, sizeof(x));
+		x = 1;
+		setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &x, sizeof(x));
+	}
+	CU_ASSERT_FATAL(!bind(fd, (struct sockaddr *)&ss,
+			      family == AF_INET ? sizeof(struct sockaddr_in) :
+						  sizeof(struct sockaddr_in6)));
+	fstat(fd, &st);
+	e.family = family;
+	e.type = SOCK_DGRAM;
+	e.protocol = IPPROTO_UDP;
+	CU_ASSERT_EQUAL(net_dg_opts_read(net_dg_cache_get(key), fd, st.st_ino, &e, v, &n, &snd,
+					 &rcv, "t"),
+			0);
+	CU_ASSERT(n >= 5);
+	for (j = 0; j < n; j++) {
+		len = sizeof(got);
+		CU_ASSERT(!getsockopt(fd, v[j].level, v[j].name, &got, &len));
+		CU_ASSERT_EQUAL(v[j].value, got);
+	}
+	close(fd);
+}
+
+static void test_diag(void)
+{
+	diag_one(AF_INET, 7);
+	diag_one(AF_INET6, 8);
 }
 
 static struct net_addr addr(int family, const char *ip, int port)
@@ -261,6 +317,7 @@ int main(void)
 	CU_add_test(s, "option table", test_table);
 	CU_add_test(s, "image checks", test_check);
 	CU_add_test(s, "options read and set again", test_read_apply);
+	CU_add_test(s, "options from inet_diag as getsockopt reads them", test_diag);
 	CU_add_test(s, "local unicast addresses", test_local_unicast);
 	CU_add_test(s, "forged datagrams", test_forge);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
