@@ -525,7 +525,7 @@ static struct dg_slot *build_opts(const struct dg_read *r, struct inetdg_dump *u
 		memcpy(g[i].addr, r->groups[i].addr, 16);
 		memcpy(g[i].ifname, r->groups[i].ifname, sizeof(g[i].ifname));
 		g[i].g.group.data = g[i].addr;
-		g[i].g.group.len = r->e.family == AF_INET ? 4 : 16;
+		g[i].g.group.len = r->groups[i].len;
 		g[i].g.has_group = 1;
 		g[i].g.ifname = g[i].ifname;
 		gp[i] = &g[i].g;
@@ -591,7 +591,9 @@ static int read_all(struct net_dg_cache *c, struct dump_file *df, int fd, struct
 	ret = net_dg_opts_read(c, fd, r->ino, &r->e, r->opts, &r->nopt, &refsnd, &refrcv, who);
 	ret = ret ?: read_skopts(fd, r, refsnd, refrcv, who);
 	ret = ret ?: read_icmp_filter(fd, r, who);
-	ret = ret ?: net_dg_groups_read(c, fd, r->e.family, &r->groups, &r->ngrp, who);
+	ret = ret   ?:
+		      net_dg_groups_read(c, fd, r->e.family, r->e.type == SOCK_DGRAM, &r->groups,
+					 &r->ngrp, who);
 	return ret ?: read_queue(df, fd, r, who);
 }
 

@@ -501,13 +501,15 @@ static bool ifname_ok(const char *s)
 }
 
 /* A group of an image: a multicast address of family, on a named interface. */
-static bool group_ok(const InetdgGroup *g, int family)
+/* A group of an image: a multicast address of the socket's family (or an
+ * IPv4 one on an AF_INET6 datagram socket), on a named interface. */
+static bool group_ok(const InetdgGroup *g, const InetdgEntry *e)
 {
 	if (!g->has_group || !ifname_ok(g->ifname))
 		return false;
-	if (family == AF_INET)
-		return g->group.len == 4 && (g->group.data[0] & 0xf0) == 0xe0;
-	return g->group.len == 16 && g->group.data[0] == 0xff;
+	if (g->group.len == 4 && (e->family == AF_INET || e->type == SOCK_DGRAM))
+		return (g->group.data[0] & 0xf0) == 0xe0;
+	return e->family == AF_INET6 && g->group.len == 16 && g->group.data[0] == 0xff;
 }
 
 int net_dg_check(const InetdgEntry *e, const char *who)
@@ -533,7 +535,7 @@ int net_dg_check(const InetdgEntry *e, const char *who)
 			}
 	}
 	for (i = 0; i < e->n_groups; i++)
-		if (!group_ok(e->groups[i], e->family)) {
+		if (!group_ok(e->groups[i], e)) {
 			pr_err("image: %s: multicast group %zu is no multicast address of its "
 			       "family or names no interface\n",
 			       who, i);
@@ -631,6 +633,7 @@ static int add_group(struct net_dg_group **v, size_t *n, const uint8_t *g, size_
 	*v = nv;
 	memset(&nv[*n], 0, sizeof(nv[*n]));
 	memcpy(nv[*n].addr, g, glen);
+	nv[*n].len = glen;
 	if (!if_indextoname(ifx, nv[*n].ifname))
 		return -errno;
 	(*n)++;
@@ -693,29 +696,42 @@ static const struct host_groups *groups_of(struct net_dg_cache *c, int family, i
 	return h;
 }
 
-int net_dg_groups_read(struct net_dg_cache *c, int fd, int family, struct net_dg_group **v,
-		       size_t *n, const char *who)
+/* The groups of one family (gfam) fd joined, appended to *v.  0 or -errno. */
+static int groups_in(struct net_dg_cache *c, int fd, int gfam, struct net_dg_group **v, size_t *n,
+		     const char *who)
 {
 	const struct host_groups *h;
 	size_t i;
 	int ret = 0;
 
-	*v = NULL;
-	*n = 0;
-	h = groups_of(c, family, &ret);
+	h = groups_of(c, gfam, &ret);
 	if (!h) {
 		pr_err("%s: cannot list the host's multicast groups: %s\n", who,
 		       ret == -E2BIG ? "more than 1024" : strerror(-ret));
 		return ret == -E2BIG ? -EOPNOTSUPP : ret;
 	}
 	for (i = 0; i < h->n && ret >= 0; i++) {
-		ret = is_member(fd, family, h->v[i].g, h->v[i].ifx, who);
+		ret = is_member(fd, gfam, h->v[i].g, h->v[i].ifx, who);
 		if (ret == 1)
-			ret = add_group(v, n, h->v[i].g, family == AF_INET ? 4 : 16, h->v[i].ifx);
+			ret = add_group(v, n, h->v[i].g, gfam == AF_INET ? 4 : 16, h->v[i].ifx);
 	}
 	if (ret < 0 && ret != -EOPNOTSUPP)
 		pr_err("%s: cannot ask for its multicast groups: %s\n", who, strerror(-ret));
 	return ret < 0 ? ret : 0;
+}
+
+int net_dg_groups_read(struct net_dg_cache *c, int fd, int family, bool dual,
+		       struct net_dg_group **v, size_t *n, const char *who)
+{
+	int ret;
+
+	*v = NULL;
+	*n = 0;
+	ret = groups_in(c, fd, family, v, n, who);
+	/* an AF_INET6 datagram socket's IPv4 side joins IPv4 groups (SOL_IP) */
+	if (!ret && family == AF_INET6 && dual)
+		ret = groups_in(c, fd, AF_INET, v, n, who);
+	return ret;
 }
 
 int net_dg_groups_apply(int fd, const InetdgEntry *e, const char *who)
@@ -729,7 +745,7 @@ int net_dg_groups_apply(int fd, const InetdgEntry *e, const char *who)
 		const InetdgGroup *g = e->groups[i];
 
 		ifx = if_nametoindex(g->ifname);
-		if (e->family == AF_INET) {
+		if (g->group.len == 4) {
 			struct ip_mreqn m = { .imr_ifindex = (int)ifx };
 
 			memcpy(&m.imr_multiaddr, g->group.data, 4);
@@ -742,7 +758,8 @@ int net_dg_groups_apply(int fd, const InetdgEntry *e, const char *who)
 				    -1;
 		}
 		if (ret) {
-			inet_ntop(e->family, g->group.data, s, sizeof(s));
+			inet_ntop(g->group.len == 4 ? AF_INET : AF_INET6, g->group.data, s,
+				  sizeof(s));
 			pr_err("%s: cannot join multicast group %s on %s: %s\n", who, s, g->ifname,
 			       ifx ? strerror(errno) : "no such interface here");
 			return ifx ? -errno : -ENODEV;

@@ -78,6 +78,7 @@ int net_dg_opts_read(struct net_dg_cache *c, int fd, uint64_t ino, const InetdgE
 /* One multicast membership read at dump. */
 struct net_dg_group {
 	uint8_t addr[16];
+	size_t len; /* 4 or 16 */
 	char ifname[16];
 };
 
@@ -98,11 +99,13 @@ int net_dg_opts_apply(int fd, const InetdgEntry *e, unsigned int stage, const ch
  * The multicast groups fd (a socket of family) joined, into *v (malloc'ed,
  * *n of them): each group of the host (/proc/net/igmp, /proc/net/igmp6)
  * asked of the socket (MCAST_MSFILTER, which fails EADDRNOTAVAIL for a
- * group it did not join).  A membership with a source filter is refused.
+ * group it did not join); dual: an AF_INET6 socket's IPv4 groups too (its
+ * IPv4 side, a datagram socket's).  A membership with a source filter is
+ * refused.
  * 0 or -errno (logged; -EOPNOTSUPP a refusal).
  */
-int net_dg_groups_read(struct net_dg_cache *c, int fd, int family, struct net_dg_group **v,
-		       size_t *n, const char *who);
+int net_dg_groups_read(struct net_dg_cache *c, int fd, int family, bool dual,
+		       struct net_dg_group **v, size_t *n, const char *who);
 
 /* Joins e's groups on fd.  0 or -errno (logged). */
 int net_dg_groups_apply(int fd, const InetdgEntry *e, const char *who);

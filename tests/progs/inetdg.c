@@ -9,7 +9,8 @@
  *         queued: 4 datagrams from a (127.0.0.1, TTL 17), b (127.0.0.2),
  *         a again (empty) and c (unbound: its autobound port)
  *   s6    AF_INET6, bound to [::]:port, dual stack; IPV6_RECVPKTINFO,
- *         IPV6_UNICAST_HOPS 7, IPV6_TCLASS 0x20, IPV6_RECVHOPLIMIT;
+ *         IPV6_UNICAST_HOPS 7, IPV6_TCLASS 0x20, IPV6_RECVHOPLIMIT; its
+ *         IPv4 side a member of 239.7.7.9 on lo;
  *         queued: from d6 ([::1]) and from a (an IPv4 sender: ::ffff:...)
  *   o6    AF_INET6 bound to [::1]:port with IPV6_V6ONLY
  *   c4    AF_INET connected to a's address, bound 127.0.0.1:port;
@@ -273,6 +274,13 @@ static void setup_s6(void)
 	bind6(d6, "::1");
 	send_to(d6, s6, "six from d6", "::1");
 	send_to(a, s6, "seven from a", "127.0.0.1");
+	{
+		struct ip_mreqn mr = { .imr_ifindex = (int)if_nametoindex("lo") };
+
+		inet_pton(AF_INET, "239.7.7.9", &mr.imr_multiaddr);
+		if (setsockopt(s6, SOL_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)))
+			prog_fail("IPv4 group on s6: %s", strerror(errno));
+	}
 	o6 = mk(AF_INET6, 0);
 	setopt(o6, SOL_IPV6, IPV6_V6ONLY, 1);
 	bind6(o6, "::1");
@@ -385,6 +393,22 @@ static void check_names(void)
 	CHECK(!strcmp(name_of(c4, true, now), peer_c4), "c4: peer %s, was %s", now, peer_c4);
 }
 
+/* Is fd a member of IPv4 group g on lo (MCAST_MSFILTER at SOL_IP)? */
+static bool member4(int fd, const char *g)
+{
+	union {
+		struct group_filter gf;
+		char b[sizeof(struct group_filter) + sizeof(struct sockaddr_storage)];
+	} u;
+	socklen_t len = sizeof(u);
+
+	memset(&u, 0, sizeof(u));
+	u.gf.gf_interface = if_nametoindex("lo");
+	u.gf.gf_group.ss_family = AF_INET;
+	inet_pton(AF_INET, g, &((struct sockaddr_in *)&u.gf.gf_group)->sin_addr);
+	return !getsockopt(fd, SOL_IP, MCAST_MSFILTER, &u, &len);
+}
+
 static void check_opts(void)
 {
 	char dev[16] = "";
@@ -416,6 +440,9 @@ static void check_opts(void)
 		      mif.s_addr == htonl(INADDR_LOOPBACK),
 	      "m4: IP_MULTICAST_IF");
 	CHECK(getopt_int(lite, SOL_UDPLITE, UDPLITE_SEND_CSCOV) == 20, "lite: UDPLITE_SEND_CSCOV");
+	CHECK(member4(m4, "239.7.7.7"), "m4: not a member of 239.7.7.7");
+	CHECK(member4(s6, "239.7.7.9"), "s6: not a member of 239.7.7.9 (its IPv4 side)");
+	CHECK(!member4(s4, "239.7.7.7"), "s4: a member of 239.7.7.7");
 }
 
 /* The source c's datagrams carry: c is bound to 0.0.0.0 (autobound). */
