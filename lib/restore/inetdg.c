@@ -39,6 +39,7 @@
 #include "net/inet.h"
 #include "net/sockopt.h"
 #include "restore/restore.h"
+#include "util/testhook.h"
 
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
@@ -361,6 +362,8 @@ static int fill_queue(const struct rst_image *img, const struct rst_file *f, int
 		if (c->id != f->fe->id)
 			continue;
 		d = e->queue[n++];
+		if (n == 2)
+			test_pause("inetdg-refill"); /* t-inetdg.sh kills vxrestore here */
 		ret = net_addr_from_pb(d->src, e->family, &src, who, "a queued datagram's source");
 		ret = ret ?: dest_of(e, &src, d, &dst, who);
 		ret = ret   ?:

@@ -98,6 +98,29 @@ rm -f "$OUT"
 start_prog inetdg
 dump "$PID" "$T/img"
 sum=$(sha256sum <"$T/img")
+# vxrestore killed while it refills a queue: nothing of the image is left
+# (its processes die, so do their sockets: the restore below binds the
+# same ports again)
+VXCR_TEST_PAUSE=inetdg-refill VXCR_LOG=2 "$VXRESTORE" "$T/img" >"$T/kill.out" 2>"$T/kill.err" &
+K=$!
+vx_track "$K"
+# paused in the root's C part (its log does not reach us): a socket of the
+# half-built process with a datagram queued (/proc/net/udp rx_queue) says so
+for ((k = 0; k < 200; k++)); do
+	inos=$(ls -l "/proc/$PID/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p')
+	for ino in $inos; do
+		awk -v i="$ino" '$10 == i && $5 !~ /:00000000$/ {f = 1} END {exit !f}' /proc/net/udp &&
+			break 2
+	done
+	kill -0 "$K" 2>/dev/null || fail "vxrestore exited before its pause: $(head -n 2 "$T/kill.err")"
+	sleep 0.05
+done
+(( k < 200 )) || fail "vxrestore did not pause while refilling a queue"
+kill -9 "$K"
+wait "$K" 2>/dev/null
+vx_untrack "$K"
+vx_wait_gone "$PID" 10 || fail "a killed restore left pid $PID"
+log "vxrestore killed while refilling a queue: nothing left"
 restore_bg "$T/img"
 go_and_check
 wait_restore_exit 0
