@@ -63,7 +63,9 @@ struct dg_meta {
 /* Everything read before the entry is built. */
 struct dg_read {
 	InetdgEntry e;
-	uint64_t ino; /* the socket's inode */
+	uint64_t ino;	 /* the socket's inode */
+	bool listed;	 /* in sock_diag's UDP list: a UDP socket of our netns */
+	uint32_t wqueue; /* then: its send buffer in use */
 	struct net_addr la, pa;
 	bool bound, connected;
 	struct net_dg_optval opts[NET_DG_NOPTS];
@@ -140,11 +142,12 @@ static const char *kind_name(int type, int proto)
 /* Family, type, protocol; local and peer address.  0 or -errno (logged). */
 static int read_ids(int fd, struct dg_read *r, const char *who)
 {
-	int fam, type, proto, ret;
+	int fam, type = SOCK_DGRAM, proto = IPPROTO_UDP, ret;
 
-	ret = net_sock_local(fd, &r->la)			  ?:
-		      net_get_int(fd, SOL_SOCKET, SO_TYPE, &type) ?:
-		      net_get_int(fd, SOL_SOCKET, SO_PROTOCOL, &proto);
+	ret = net_sock_local(fd, &r->la);
+	if (!ret && !r->listed) /* else sock_diag's UDP list holds it */
+		ret = net_get_int(fd, SOL_SOCKET, SO_TYPE, &type) ?:
+			      net_get_int(fd, SOL_SOCKET, SO_PROTOCOL, &proto);
 	if (ret) {
 		pr_err("%s: cannot read its address: %s\n", who, strerror(-ret));
 		return ret;
@@ -417,7 +420,11 @@ static int read_queue(struct dump_file *df, int fd, struct dg_read *r, const cha
 	char c = 1;
 	pid_t kp;
 
-	if (udp && !ioctl(fd, SIOCOUTQ, &outq) && outq > 0) {
+	if (r->listed)
+		outq = (int)r->wqueue;
+	else if (!udp || ioctl(fd, SIOCOUTQ, &outq))
+		outq = 0;
+	if (outq > 0) {
 		pr_err("%s: data being sent (corked; %d bytes of its send buffer): not supported\n",
 		       who, outq);
 		return -EOPNOTSUPP;
@@ -601,7 +608,7 @@ static int read_all(struct net_dg_cache *c, struct dump_file *df, int fd, struct
 static int dump_inetdg(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
 {
 	struct dg_read *r = calloc(1, sizeof(*r));
-	int fd = df->local_fd, ret;
+	int fd = df->local_fd, fam, ret;
 	char who[96];
 
 	df->e.kind = FILE_KIND__FILE_INETDG;
@@ -612,7 +619,8 @@ static int dump_inetdg(struct dump_op *op, struct fd_probe *p, struct dump_file 
 	inetdg_entry__init(&r->e);
 	sk_opts__init(&r->sko);
 	r->ino = p->st.st_ino;
-	ret = net_sock_netns_ours(op_cache(op), fd);
+	r->listed = net_dg_udp_listed(op_cache(op), r->ino, &fam, &r->wqueue);
+	ret = r->listed ? 0 : net_sock_netns_ours(op_cache(op), fd);
 	if (ret)
 		pr_err("%s: %s\n", who,
 		       ret == -EXDEV ? "of another network namespace than vxdump's: not supported" :

@@ -225,6 +225,7 @@ struct dg_diag {
 	uint32_t ino;
 	int bits; /* INET_DIAG_SOCKOPT's two bytes, -1 none */
 	int tos, tclass, v6only;
+	uint32_t wqueue; /* send buffer in use (SIOCOUTQ's value) */
 };
 
 /* Every UDP socket of a family inet_diag lists, sorted by inode. */
@@ -327,7 +328,7 @@ static int diag_take(struct dg_diags *ds, const struct nlmsghdr *h)
 		ds->v = nv;
 	}
 	d = &ds->v[ds->n++];
-	*d = (struct dg_diag){ m->idiag_inode, -1, -1, -1, -1 };
+	*d = (struct dg_diag){ m->idiag_inode, -1, -1, -1, -1, m->idiag_wqueue };
 	while (left >= sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= left) {
 		const uint8_t *v = (const void *)(a + 1);
 		size_t vlen = a->nla_len - sizeof(*a);
@@ -446,6 +447,25 @@ static const struct dg_diag *diag_find(struct net_dg_cache *c, const InetdgEntry
 		return NULL;
 	ds = diags_of(c, e->family);
 	return ds->n ? bsearch(&key, ds->v, ds->n, sizeof(key), by_ino) : NULL;
+}
+
+int net_dg_udp_listed(struct net_dg_cache *c, uint64_t ino, int *family, uint32_t *wqueue)
+{
+	struct dg_diag key = { .ino = (uint32_t)ino };
+	const struct dg_diags *ds;
+	const struct dg_diag *d;
+	int i;
+
+	for (i = 0; i < 2 && ino && ino <= UINT32_MAX; i++) {
+		ds = diags_of(c, i ? AF_INET6 : AF_INET);
+		d = ds->n ? bsearch(&key, ds->v, ds->n, sizeof(key), by_ino) : NULL;
+		if (d) {
+			*family = i ? AF_INET6 : AF_INET;
+			*wqueue = d->wqueue;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int net_dg_opts_read(struct net_dg_cache *c, int fd, uint64_t ino, const InetdgEntry *e,

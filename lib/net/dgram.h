@@ -75,6 +75,13 @@ struct net_dg_optval {
 int net_dg_opts_read(struct net_dg_cache *c, int fd, uint64_t ino, const InetdgEntry *e,
 		     struct net_dg_optval *v, size_t *n, int *sndbuf, int *rcvbuf, const char *who);
 
+/*
+ * Is ino a UDP socket sock_diag lists (one dump per family per operation:
+ * a bound one of our network namespace)?  1 with its family and send
+ * buffer in use, else 0 (the socket is then asked itself).
+ */
+int net_dg_udp_listed(struct net_dg_cache *c, uint64_t ino, int *family, uint32_t *wqueue);
+
 /* One multicast membership read at dump. */
 struct net_dg_group {
 	uint8_t addr[16];
