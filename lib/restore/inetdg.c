@@ -269,7 +269,7 @@ static int bind_local(int sk, const InetdgEntry *e, const char *who)
  * address here, else the socket's own address (loopback for a wildcard);
  * an IPv4 sender's to an IPv4(-mapped) one.  0 or -errno (logged). */
 static int dest_of(const InetdgEntry *e, const struct net_addr *src, const InetdgDgram *d,
-		   struct net_addr *dst, const char *who)
+		   struct net_addr *dst, struct net_addr *ok, const char *who)
 {
 	bool mapped = net_addr_v4mapped(src);
 	struct net_addr x;
@@ -280,7 +280,11 @@ static int dest_of(const InetdgEntry *e, const struct net_addr *src, const Inetd
 		return ret;
 	if (d->dst && !net_addr_from_pb(d->dst, e->family, &x, who, "a destination") &&
 	    net_addr_v4mapped(&x) == mapped && memcmp(x.ip, dst->ip, 16)) {
-		if (net_addr_is_any(dst) && net_addr_local_unicast(&x)) {
+		/* *ok: the last one found local (a queue's datagrams share a few) */
+		if (net_addr_is_any(dst) &&
+		    ((ok->family == x.family && !memcmp(ok->ip, x.ip, 16)) ||
+		     net_addr_local_unicast(&x))) {
+			*ok = x;
 			x.port = dst->port;
 			*dst = x;
 			return 0;
@@ -345,7 +349,7 @@ static int fill_queue(const struct rst_image *img, const struct rst_file *f, int
 {
 	const InetdgEntry *e = f->fe->inetdg;
 	struct net_forge fg = { -1, -1, "" };
-	struct net_addr src, dst;
+	struct net_addr src, dst, ok = { 0 };
 	size_t i, n = 0;
 	int ret = 0;
 
@@ -365,7 +369,7 @@ static int fill_queue(const struct rst_image *img, const struct rst_file *f, int
 		if (n == 2)
 			test_pause("inetdg-refill"); /* t-inetdg.sh kills vxrestore here */
 		ret = net_addr_from_pb(d->src, e->family, &src, who, "a queued datagram's source");
-		ret = ret ?: dest_of(e, &src, d, &dst, who);
+		ret = ret ?: dest_of(e, &src, d, &dst, &ok, who);
 		ret = ret   ?:
 			      net_dg_forge(&fg, e->protocol, &src, &dst, c->buf, c->len,
 					   d->has_ttl ? (int)d->ttl : 0,
