@@ -18,6 +18,8 @@
 	K(unixsk)        \
 	K(netlinksk)     \
 	K(tcpsk)         \
+	K(inetdg)        \
+	K(packetsk)      \
 	K(socket)        \
 	K(eventfd)       \
 	K(signalfd)      \

@@ -34,6 +34,8 @@
 	K(unixsk)       \
 	K(netlinksk)    \
 	K(tcpsk)        \
+	K(inetdg)       \
+	K(packetsk)     \
 	K(ptmx)         \
 	K(pts)          \
 	/* one row per kind, each ending in a backslash */

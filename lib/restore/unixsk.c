@@ -140,7 +140,8 @@ static int check_queue_owners(const struct rst_image *img)
 		for (j = 0; j < img->nr_files; j++)
 			if (img->files[j].fe->id == img->skq[i].id &&
 			    (sk_of(&img->files[j]) ||
-			     img->files[j].fe->kind == FILE_KIND__FILE_TCPSK))
+			     img->files[j].fe->kind == FILE_KIND__FILE_TCPSK ||
+			     img->files[j].fe->kind == FILE_KIND__FILE_INETDG))
 				break;
 		if (j == img->nr_files) {
 			pr_err("image: queued data for file id %u, which is no unix or TCP socket\n",

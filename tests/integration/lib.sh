@@ -605,3 +605,22 @@ import json, sys
 recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
 print(next(i for i, r in enumerate(recs) if eval(sys.argv[1], {"p": r["payload"]})))' "$2"
 }
+
+# vx_enter_netns ARGS...: runs the rest of the case (the script again,
+# with ARGS) in a network namespace made here with only lo, up, and
+# deleted when the case ends; in there it returns at once.  For sockets
+# whose traffic must stay away from the host's (packet sockets, ping).
+vx_enter_netns()
+{
+	local ns st
+	if [ -n "${VX_NETNS:-}" ]; then
+		ip link set lo up || fail "cannot bring lo up in $VX_NETNS"
+		return 0
+	fi
+	ns=vxcr-$CASE-$$
+	ip netns add "$ns" 2>/dev/null || skip "cannot make a network namespace"
+	VX_NETNS=$ns ip netns exec "$ns" "$0" "$@"
+	st=$?
+	ip netns del "$ns" || st=1
+	exit "$st"
+}

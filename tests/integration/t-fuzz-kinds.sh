@@ -2,7 +2,7 @@
 # Hostile images of the fd kinds of issue 12 never crash vxrestore.
 #
 # For each program of VX_FUZZ_PROGS (default: one per kind, eventfd,
-# signalfd, timerfd, pidfd, epoll, inotify, fanotify, unixsk, netlinksk,
+# signalfd, timerfd, pidfd, epoll, inotify, fanotify, unixsk, netlinksk, inetdg,
 # tcpsk (issue 13: states, addresses, queue lengths, options at their edges),
 # pty), dumps it, then for seeds 1..VX_FUZZ_N (default 30) has
 # tests/fuzz/mutate-image rewrite the image, half of the mutations by the
@@ -74,7 +74,7 @@ fuzz_prog()
 	wait_restore_exit 0
 }
 
-PROGS_LIST=${VX_FUZZ_PROGS:-eventfd signalfd timerfd pidfd epoll inotify fanotify unixsk netlinksk pty tcpsk}
+PROGS_LIST=${VX_FUZZ_PROGS:-eventfd signalfd timerfd pidfd epoll inotify fanotify unixsk netlinksk inetdg pty tcpsk}
 for prog in $PROGS_LIST; do
 	fuzz_prog "$prog"
 done

@@ -501,6 +501,116 @@ static void mutate_tcpsk(struct rng *g, FileEntry *fe, const struct kind_refs *r
 	}
 }
 
+/* An inet_addr of 0-17 bytes with an edge port, scope and flow label. */
+static InetAddr *edge_addr(struct rng *g)
+{
+	static const uint64_t port[] = { 0, 1, 53, 65535, 65536, 0xffffffff };
+	static const uint64_t ilen[] = { 0, 3, 4, 5, 15, 16, 17 };
+	InetAddr *a = (void *)new_msg(&inet_addr__descriptor);
+
+	a->has_ip = a->has_port = 1;
+	set_len(g, &a->ip, one_of(g, ilen, N(ilen)));
+	if (a->ip.len >= 4 && rnd(g, 2))
+		memcpy(a->ip.data, rnd(g, 2) ? "\x7f\0\0\x01" : "\xe0\0\0\x01", 4);
+	a->port = (uint32_t)one_of(g, port, N(port));
+	a->has_scope_id = a->has_flowinfo = (protobuf_c_boolean)rnd(g, 2);
+	a->scope_id = (uint32_t)rnd64(g);
+	a->flowinfo = (uint32_t)one_of(g, port, N(port));
+	return a;
+}
+
+static void mutate_inetdg(struct rng *g, FileEntry *fe, const struct kind_refs *r)
+{
+	static const uint64_t v[] = { 0, 1, 2, 3, 10, 17, 41, 58, 136, 255, 256, 9999, 0x7fffffff,
+				      0xffffffff };
+	static const uint64_t dlen[] = { 0, 1, 7, 65487, 65488, 65489, 1 << 20 };
+	InetdgEntry *e = fe->inetdg ? fe->inetdg :
+				      (fe->inetdg = (void *)new_msg(&inetdg_entry__descriptor));
+	InetdgOpt *o;
+	InetdgDgram *d;
+	InetdgGroup *gr;
+
+	switch (rnd(g, 6)) {
+	case 0:
+		e->has_family = e->has_type = e->has_protocol = 1;
+		e->family = (uint32_t)one_of(g, v, N(v));
+		e->type = (uint32_t)rnd(g, 6);
+		e->protocol = (uint32_t)one_of(g, v, N(v));
+		say("inetdg: family %u type %u protocol %u", e->family, e->type, e->protocol);
+		break;
+	case 1:
+		e->local = edge_addr(g);
+		if (rnd(g, 2))
+			e->peer = edge_addr(g);
+		say("inetdg: local address of %zu bytes", e->local->ip.len);
+		break;
+	case 2: /* an option: a real row, another level's, or none */
+		o = (void *)new_msg(&inetdg_opt__descriptor);
+		o->has_level = o->has_name = o->has_value = 1;
+		o->level = (uint32_t)one_of(g, v, N(v));
+		o->name = (uint32_t)rnd(g, 2) ? (uint32_t)rnd(g, 80) : (uint32_t)one_of(g, v, N(v));
+		o->value = (int32_t)one_of(g, v, N(v));
+		if (rnd(g, 3) == 0)
+			o->ifname = rnd(g, 2) ? "lo" : "../x";
+		e->ipopts = xmalloc(sizeof(*e->ipopts));
+		e->ipopts[0] = o;
+		e->n_ipopts = 1;
+		say("inetdg: option %u/%u = %d", o->level, o->name, o->value);
+		break;
+	case 3: /* a datagram whose meta and records may disagree */
+		d = (void *)new_msg(&inetdg_dgram__descriptor);
+		d->src = edge_addr(g);
+		if (rnd(g, 2))
+			d->dst = edge_addr(g);
+		d->has_len = d->has_ttl = d->has_tos = 1;
+		d->len = (uint32_t)one_of(g, dlen, N(dlen));
+		d->ttl = (uint32_t)one_of(g, v, N(v));
+		d->tos = (uint32_t)one_of(g, v, N(v));
+		e->queue = xmalloc(sizeof(*e->queue));
+		e->queue[0] = d;
+		e->n_queue = 1;
+		say("inetdg: a datagram of %u bytes", d->len);
+		break;
+	case 4:
+		gr = (void *)new_msg(&inetdg_group__descriptor);
+		gr->has_group = 1;
+		set_len(g, &gr->group, rnd(g, 2) ? 4 : rnd(g, 18));
+		gr->ifname = rnd(g, 2) ? "lo" : rnd(g, 2) ? "" : "0123456789abcdefg";
+		e->groups = xmalloc(sizeof(*e->groups));
+		e->groups[0] = gr;
+		e->n_groups = 1;
+		say("inetdg: a group of %zu bytes on %s", gr->group.len, gr->ifname);
+		break;
+	default:
+		e->has_icmp_filter = e->has_uid = e->has_gid = 1;
+		set_len(g, &e->icmp_filter, rnd(g, 40));
+		e->uid = (uint32_t)one_of(g, v, N(v));
+		e->gid = (uint32_t)one_of(g, v, N(v));
+		say("inetdg: ICMP filter of %zu bytes, owner %u", e->icmp_filter.len, e->uid);
+		break;
+	}
+	(void)r;
+}
+
+static void mutate_packetsk(struct rng *g, FileEntry *fe, const struct kind_refs *r)
+{
+	static const uint64_t v[] = { 0, 1, 2, 3, 8, 0x0008, 0xffff, 0x10000, 0x7fffffff,
+				      0xffffffff };
+	PacketskEntry *e = fe->packetsk ?
+				   fe->packetsk :
+				   (fe->packetsk = (void *)new_msg(&packetsk_entry__descriptor));
+
+	e->has_type = e->has_protocol = e->has_version = e->has_reserve = 1;
+	e->type = (uint32_t)rnd(g, 6);
+	e->protocol = (uint32_t)one_of(g, v, N(v));
+	e->version = (uint32_t)one_of(g, v, N(v));
+	e->reserve = (uint32_t)one_of(g, v, N(v));
+	e->ifname = rnd(g, 2) ? "lo" : rnd(g, 2) ? "vxnone0" : "a/b";
+	say("packetsk: type %u protocol %#x version %u on %s", e->type, e->protocol, e->version,
+	    e->ifname);
+	(void)r;
+}
+
 static void mutate_tty(struct rng *g, FileEntry *fe, const struct kind_refs *r)
 {
 	static const uint64_t lens[] = { 0, 1, 18, 19, 20, 32 };
@@ -647,6 +757,8 @@ static const struct kind_row {
 	{ FILE_KIND__FILE_UNIXSK, mutate_unixsk, twin_unixsk },
 	{ FILE_KIND__FILE_NETLINKSK, mutate_netlinksk, NULL },
 	{ FILE_KIND__FILE_TCPSK, mutate_tcpsk, NULL },
+	{ FILE_KIND__FILE_INETDG, mutate_inetdg, NULL },
+	{ FILE_KIND__FILE_PACKETSK, mutate_packetsk, NULL },
 	{ FILE_KIND__FILE_PTMX, mutate_tty, twin_tty },
 	{ FILE_KIND__FILE_PTS, mutate_tty, twin_tty },
 	{ FILE_KIND__FILE_TTY, mutate_tty, NULL },

@@ -1,0 +1,243 @@
+/*
+ * Datagrams queued again from their original source (dgram.h,
+ * net_dg_forge): a packet built here (IPv4 or IPv6 header, UDP or
+ * UDP-Lite header with its checksum, or an ICMP message as queued) and
+ * sent on a raw socket (IP_HDRINCL / IPV6_HDRINCL) to an address of this
+ * host, so it goes through the local route and nowhere else; and the
+ * test of what such an address is (unicast, bindable here).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
+#define LOG_PREFIX "net/forge: "
+#include "log.h"
+#include "net/dgram.h"
+
+#ifndef IPPROTO_UDPLITE
+#define IPPROTO_UDPLITE 136
+#endif
+
+bool net_addr_v4mapped(const struct net_addr *a)
+{
+	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return a->family == AF_INET6 && !memcmp(a->ip, pfx, 12);
+}
+
+/* a as IPv4 (a mapped one unmapped). */
+static void to_v4(const struct net_addr *a, struct net_addr *o)
+{
+	*o = *a;
+	if (a->family == AF_INET6) {
+		memset(o, 0, sizeof(*o));
+		o->family = AF_INET;
+		o->port = a->port;
+		memcpy(o->ip, a->ip + 12, 4);
+	}
+}
+
+/* Is a (IPv4) a broadcast address of an interface here? */
+static bool is_bcast4(const struct net_addr *a)
+{
+	struct ifaddrs *ifs, *i;
+	bool ret = false;
+
+	if (!memcmp(a->ip, "\xff\xff\xff\xff", 4))
+		return true;
+	if (getifaddrs(&ifs))
+		return true; /* cannot tell: not forged to */
+	for (i = ifs; i && !ret; i = i->ifa_next)
+		if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr &&
+		    i->ifa_broadaddr->sa_family == AF_INET)
+			ret = !memcmp(&((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr, a->ip,
+				      4);
+	freeifaddrs(ifs);
+	return ret;
+}
+
+bool net_addr_local_unicast(const struct net_addr *a)
+{
+	struct sockaddr_storage ss;
+	struct net_addr x;
+	socklen_t len;
+	bool ok;
+	int fd;
+
+	if (net_addr_v4mapped(a))
+		to_v4(a, &x);
+	else
+		x = *a;
+	x.port = 0;
+	if (x.family == AF_INET ? (x.ip[0] & 0xf0) == 0xe0 || is_bcast4(&x) : x.ip[0] == 0xff)
+		return false;
+	len = net_addr_sockaddr(&x, &ss);
+	fd = socket(x.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ok = !bind(fd, (struct sockaddr *)&ss, len);
+	close(fd);
+	return ok;
+}
+
+/* Adds len bytes at p to a ones' complement sum. */
+static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)b[i] << 8 | b[i + 1];
+	if (len & 1)
+		sum += (uint32_t)b[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+/* The pseudo-header sum of a transport checksum. */
+static uint32_t pseudo_sum(const struct net_addr *src, const struct net_addr *dst, int proto,
+			   size_t len)
+{
+	size_t alen = src->family == AF_INET ? 4 : 16;
+	uint32_t sum = 0;
+
+	sum = csum_add(sum, src->ip, alen);
+	sum = csum_add(sum, dst->ip, alen);
+	return sum + proto + (uint32_t)(len & 0xffff) + (uint32_t)(len >> 16);
+}
+
+/*
+ * The transport part of a forged datagram into p: a UDP (or UDP-Lite,
+ * full coverage) header and the payload, or the ICMP message as queued
+ * (ICMPv6 checksum recomputed: it covers the addresses).  Returns its
+ * length.
+ */
+static size_t build_l4(uint8_t *p, int proto, const struct net_addr *src,
+		       const struct net_addr *dst, const void *payload, size_t len)
+{
+	struct udphdr *u = (void *)p;
+	uint16_t c;
+
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		memcpy(p, payload, len);
+		if (proto == IPPROTO_ICMPV6 && len >= 4) {
+			p[2] = p[3] = 0;
+			c = csum_fold(csum_add(pseudo_sum(src, dst, proto, len), p, len));
+			memcpy(p + 2, &c, 2);
+		}
+		return len;
+	}
+	u->source = htons(src->port);
+	u->dest = htons(dst->port);
+	u->len = proto == IPPROTO_UDPLITE ? 0 : htons((uint16_t)(len + sizeof(*u)));
+	u->check = 0;
+	memcpy(p + sizeof(*u), payload, len);
+	c = csum_fold(csum_add(pseudo_sum(src, dst, proto, len + sizeof(*u)), p, len + sizeof(*u)));
+	u->check = c ? c : 0xffff;
+	return len + sizeof(*u);
+}
+
+/* The raw socket of family, opened and bound to fg->dev once.  fd or -errno. */
+static int forge_sock(struct net_forge *fg, int family, const char *who)
+{
+	int *fd = family == AF_INET ? &fg->raw4 : &fg->raw6, on = 1;
+	const char *dev = fg->dev[0] ? fg->dev : "lo";
+
+	if (*fd >= 0)
+		return *fd;
+	*fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (*fd < 0 || setsockopt(*fd, SOL_SOCKET, SO_BINDTODEVICE, dev, strlen(dev)) ||
+	    (family == AF_INET6 && setsockopt(*fd, SOL_IPV6, IPV6_HDRINCL, &on, sizeof(on)))) {
+		pr_perror("%s: cannot open a raw socket on %s to queue its datagrams again", who,
+			  dev);
+		return -errno;
+	}
+	return *fd;
+}
+
+int net_dg_forge(struct net_forge *fg, int proto, const struct net_addr *src,
+		 const struct net_addr *dst, const void *payload, size_t len, int ttl, int tos,
+		 const char *who)
+{
+	static const size_t room = 40 + 8 + 65535;
+	struct net_addr s = *src, d = *dst;
+	struct sockaddr_storage ss;
+	size_t hl, l4;
+	uint8_t *pkt;
+	socklen_t sl;
+	int fd, ret = 0;
+
+	if (net_addr_v4mapped(&s) != net_addr_v4mapped(&d) && s.family == AF_INET6) {
+		pr_err("%s: a queued datagram from an IPv4 sender to an IPv6 address\n", who);
+		return -EINVAL;
+	}
+	if (net_addr_v4mapped(&s)) {
+		to_v4(src, &s);
+		to_v4(dst, &d);
+		if (proto == IPPROTO_ICMPV6)
+			return -EINVAL;
+	}
+	hl = s.family == AF_INET ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
+	if (len > 65535 - hl - 8)
+		return -EMSGSIZE;
+	fd = forge_sock(fg, s.family, who);
+	if (fd < 0)
+		return fd;
+	pkt = calloc(1, room);
+	if (!pkt)
+		return -ENOMEM;
+	l4 = build_l4(pkt + hl, proto, &s, &d, payload, len);
+	if (s.family == AF_INET) {
+		struct iphdr *ip = (void *)pkt;
+
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->tos = tos;
+		ip->tot_len = htons((uint16_t)(hl + l4));
+		ip->ttl = ttl ? ttl : 64;
+		ip->protocol = proto;
+		memcpy(&ip->saddr, s.ip, 4);
+		memcpy(&ip->daddr, d.ip, 4);
+	} else {
+		struct ip6_hdr *ip6 = (void *)pkt;
+
+		ip6->ip6_flow = htonl(6u << 28 | (uint32_t)tos << 20);
+		ip6->ip6_plen = htons((uint16_t)l4);
+		ip6->ip6_nxt = proto;
+		ip6->ip6_hlim = ttl ? ttl : 64;
+		memcpy(&ip6->ip6_src, s.ip, 16);
+		memcpy(&ip6->ip6_dst, d.ip, 16);
+	}
+	d.port = 0;
+	sl = net_addr_sockaddr(&d, &ss);
+	if (sendto(fd, pkt, hl + l4, 0, (struct sockaddr *)&ss, sl) != (ssize_t)(hl + l4)) {
+		ret = -errno;
+		pr_perror("%s: cannot queue a datagram of %zu bytes again", who, len);
+	}
+	free(pkt);
+	return ret;
+}
+
+void net_forge_close(struct net_forge *fg)
+{
+	if (fg->raw4 >= 0)
+		close(fg->raw4);
+	if (fg->raw6 >= 0)
+		close(fg->raw6);
+	fg->raw4 = fg->raw6 = -1;
+}
