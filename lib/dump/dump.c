@@ -258,7 +258,8 @@ static const struct {
 	int (*task)(struct dump_op *op, struct dump_task *t);
 	bool live;
 } writers[] = {
-	{ write_context, NULL, false },	  { NULL, write_task, false },
+	{ write_context, NULL, false },	  { write_netns, NULL, false },
+	{ NULL, write_task, false },
 	{ write_seccomp, NULL, false },	  { NULL, write_process, LIVE },
 	{ write_files, NULL, false },	  { NULL, write_fdtables, LIVE },
 	{ write_locks, NULL, false },	  { write_file_data, NULL, false },
@@ -336,6 +337,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 		test_pause("seized");
 	ret = ret ?: ns_map_tree(op);
 	ret = ret ?: dump_refusal(op, NULL, dump_tree_check(op));
+	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
 	unpin(op);
@@ -344,6 +346,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	ret = ret ?: write_image(op);
 	if (!ret)
 		test_pause("written");
+	netns_leave(op);
 	/* our handles on its files go before it runs on or dies */
 	free_files(&op->files);
 	shmem_free(op);
@@ -382,6 +385,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	op.ctxe = ce;
 	op.ctx_cgroup = cgroup;
 	op.freezer = fz;
+	op.netns_saved = -1;
 	op.t_start = dump_now_ns();
 	start_off = lseek(fd, 0, SEEK_CUR);
 
@@ -401,6 +405,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	shmem_free(&op);
 	locks_free(&op);
 	cgroup_free(&op);
+	netns_free(&op);
 	dump_tree_free(&op);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)
 		op.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;

@@ -269,10 +269,9 @@ static int repack(const NetnsEntry *e, NetnsEntry **out)
 int net_netns_dump(int nsfd, NetnsEntry **out)
 {
 	struct netns_dump d;
-
-	memset(&d, 0, sizeof(d));
 	int saved, ret, back;
 
+	memset(&d, 0, sizeof(d));
 	d.e = netns_alloc(&d.a, sizeof(*d.e));
 	if (!d.e)
 		return -ENOMEM;
