@@ -99,6 +99,22 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The ifindex of link name on the host (our thread is in the new namespace:
+ * if_nametoindex would look there).  > 0, or -errno (logged). */
+static int host_ifindex(struct nl_sock *host, const char *name)
+{
+	struct rtnl_link *l = NULL;
+	int ret = rtnl_link_get_kernel(host, 0, name, &l);
+
+	if (ret) {
+		pr_err("host link %s: %s\n", name, nl_geterror(ret));
+		return netns_nlerr(ret);
+	}
+	ret = rtnl_link_get_ifindex(l);
+	rtnl_link_put(l);
+	return ret;
+}
+
 /* The lower link of a macvlan or vlan: in the namespace, or refused. */
 static int dump_lower(struct rtnl_link *l, NetnsLink *nl)
 {
@@ -273,8 +289,10 @@ static int add_host_veth(struct netns_build *b, const NetnsLink *nl)
 		       nl_geterror(ret));
 		return netns_nlerr(ret);
 	}
-	return netns_add_addrs(b->host, he->addrs, he->n_addrs, if_nametoindex(he->name),
-			       he->name);
+	ret = host_ifindex(b->host, he->name);
+	if (ret < 0)
+		return ret;
+	return netns_add_addrs(b->host, he->addrs, he->n_addrs, ret, he->name);
 }
 
 /* A veth with both ends inside: made once, from the end of lower ifindex. */
@@ -464,7 +482,8 @@ int netns_links_up(struct netns_build *b)
 		if (!ch)
 			return -ENOMEM;
 		rtnl_link_set_flags(ch, IFF_UP);
-		ret = change_link(b->host, if_nametoindex(he->name), he->name, ch, "state up");
+		ret = host_ifindex(b->host, he->name);
+		ret = ret < 0 ? ret : change_link(b->host, ret, he->name, ch, "state up");
 		rtnl_link_put(ch);
 	}
 	return ret;
