@@ -12,6 +12,7 @@
 #define VXCR_NET_NETNS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "netns.pb-c.h"
@@ -51,6 +52,19 @@ int net_netns_build(const NetnsEntry *e, int *nsfd);
 int net_ns_enter(int nsfd, int *saved);
 /* Back into saved and close it.  0 or -errno (logged). */
 int net_ns_leave(int saved);
+
+/* vxcr ctx create --net veth[:HOSTIF][,addr=A/P][,host-addr=B/P]. */
+struct net_veth_spec {
+	char host[16];	     /* host end's name (default vx<xid>) */
+	char inner[16];	     /* "eth0" */
+	char addr[64];	     /* inside: "A/P" or "" */
+	char host_addr[64];  /* host end: "B/P" or "" */
+};
+/* Parses spec (0 or -EINVAL, logged). */
+int net_veth_spec_parse(const char *spec, uint32_t xid, struct net_veth_spec *s);
+/* Makes the pair: s->host here, s->inner in the namespace at nsfd, their
+ * addresses, both up.  -EEXIST: s->host exists here.  0 or -errno (logged). */
+int net_veth_make(const struct net_veth_spec *s, int nsfd);
 
 /* vxcr check: makes a namespace with a dummy link, an address and a route
  * in a forked child and reads it back.  0 or -errno; *what says which
