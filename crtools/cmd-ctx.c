@@ -501,9 +501,9 @@ static const struct {
 	const char *allowed; /* option letters */
 	int need_xid;
 } subs[] = {
-	{ "create", "fHbcnN", 1 }, { "exec", "", 1 },	{ "list", "", 0 },   { "info", "", 1 },
-	{ "stat", "", 1 },	  { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
-	{ "uname", "s", 1 },	  { "kill", "pS", 1 },	{ "wait", "", 1 },
+	{ "create", "fHbcnN", 1 }, { "exec", "", 1 },	 { "list", "", 0 },   { "info", "", 1 },
+	{ "stat", "", 1 },	   { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
+	{ "uname", "s", 1 },	   { "kill", "pS", 1 },	 { "wait", "", 1 },
 };
 
 int cmd_ctx(int argc, char **argv)

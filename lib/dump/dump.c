@@ -247,7 +247,8 @@ static int write_process(struct dump_op *op, struct dump_task *t)
 /*
  * The records of the image, in contract order (docs/image-format.md): one
  * row per writer, either image-wide (once) or per process (in task order,
- * preorder).  CONTEXT (a context dump), every TASK, SECCOMP (if any thread
+ * preorder).  CONTEXT (a context dump), NETNS (the tree's network namespace
+ * when not ours; written by write_context), every TASK, SECCOMP (if any thread
  * has a filter), then per live process CREDS, SIGNALS, COREs and MM, all
  * FILEs, the FDTABLEs (each table once: the process's unless its parent's
  * is shared, then the threads' own ones), the LOCKs, FILE_DATA,
@@ -258,8 +259,7 @@ static const struct {
 	int (*task)(struct dump_op *op, struct dump_task *t);
 	bool live;
 } writers[] = {
-	{ write_context, NULL, false },	  { write_netns, NULL, false },
-	{ NULL, write_task, false },
+	{ write_context, NULL, false },	  { NULL, write_task, false },
 	{ write_seccomp, NULL, false },	  { NULL, write_process, LIVE },
 	{ write_files, NULL, false },	  { NULL, write_fdtables, LIVE },
 	{ write_locks, NULL, false },	  { write_file_data, NULL, false },

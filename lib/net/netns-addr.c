@@ -157,9 +157,11 @@ static bool default_rule(struct rtnl_rule *r)
 	uint32_t prio = rtnl_rule_get_prio(r), table = rtnl_rule_get_table(r);
 
 	if (rtnl_rule_get_src(r) || rtnl_rule_get_dst(r) || rtnl_rule_get_mark(r) ||
-	    rtnl_rule_get_iif(r) || rtnl_rule_get_oif(r) || rtnl_rule_get_action(r) != FR_ACT_TO_TBL)
+	    rtnl_rule_get_iif(r) || rtnl_rule_get_oif(r) ||
+	    rtnl_rule_get_action(r) != FR_ACT_TO_TBL)
 		return false;
-	return (prio == 0 && table == RT_TABLE_LOCAL) || (prio == 32766 && table == RT_TABLE_MAIN) ||
+	return (prio == 0 && table == RT_TABLE_LOCAL) ||
+	       (prio == 32766 && table == RT_TABLE_MAIN) ||
 	       (prio == 32767 && table == RT_TABLE_DEFAULT && rtnl_rule_get_family(r) == AF_INET);
 }
 
@@ -209,23 +211,23 @@ static int dump_neigh(struct netns_dump *d, struct rtnl_neigh *n, NetnsNeigh *nn
 
 /* Fills an array of the objects of cache that keep() says, with fill(). */
 #define DUMP_CACHE(d, cache, arr, n, type, otype, keep, fill)                           \
-	({                                                                             \
-		int max_ = nl_cache_nitems(cache), ret_ = 0;                           \
-		struct nl_object *o_;                                                  \
-		(arr) = netns_alloc(&(d)->a, max_ * sizeof(*(arr)));                   \
-		if (!(arr))                                                            \
-			ret_ = -ENOMEM;                                                \
+	({                                                                              \
+		int max_ = nl_cache_nitems(cache), ret_ = 0;                            \
+		struct nl_object *o_;                                                   \
+		(arr) = netns_alloc(&(d)->a, max_ * sizeof(*(arr)));                    \
+		if (!(arr))                                                             \
+			ret_ = -ENOMEM;                                                 \
 		for (o_ = nl_cache_get_first(cache); !ret_ && o_ && (n) < (size_t)max_; \
-		     o_ = nl_cache_get_next(o_)) {                                     \
-			type *x_;                                                      \
-			if (!keep((otype *)o_))                                        \
-				continue;                                              \
-			x_ = netns_alloc(&(d)->a, sizeof(*x_));                        \
-			ret_ = x_ ? fill(d, (otype *)o_, x_) : -ENOMEM;                \
-			if (!ret_)                                                     \
-				(arr)[(n)++] = x_;                                     \
-		}                                                                      \
-		ret_;                                                                  \
+		     o_ = nl_cache_get_next(o_)) {                                      \
+			type *x_;                                                       \
+			if (!keep((otype *)o_))                                         \
+				continue;                                               \
+			x_ = netns_alloc(&(d)->a, sizeof(*x_));                         \
+			ret_ = x_ ? fill(d, (otype *)o_, x_) : -ENOMEM;                 \
+			if (!ret_)                                                      \
+				(arr)[(n)++] = x_;                                      \
+		}                                                                       \
+		ret_;                                                                   \
 	})
 
 static bool keep_route(struct rtnl_route *r)
@@ -261,12 +263,15 @@ int netns_dump_routing(struct netns_dump *d)
 		goto out;
 	}
 	ret = netns_dump_addrs(d, &e->addrs, &e->n_addrs, 0, addrs);
-	ret = ret ?: DUMP_CACHE(d, routes, e->routes, e->n_routes, NetnsRoute, struct rtnl_route,
-				keep_route, dump_route);
-	ret = ret ?: DUMP_CACHE(d, rules, e->rules, e->n_rules, NetnsRule, struct rtnl_rule,
-				keep_rule, dump_rule);
-	ret = ret ?: DUMP_CACHE(d, neighs, e->neighs, e->n_neighs, NetnsNeigh, struct rtnl_neigh,
-				keep_neigh, dump_neigh);
+	ret = ret   ?:
+		      DUMP_CACHE(d, routes, e->routes, e->n_routes, NetnsRoute, struct rtnl_route,
+				 keep_route, dump_route);
+	ret = ret   ?:
+		      DUMP_CACHE(d, rules, e->rules, e->n_rules, NetnsRule, struct rtnl_rule,
+				 keep_rule, dump_rule);
+	ret = ret   ?:
+		      DUMP_CACHE(d, neighs, e->neighs, e->n_neighs, NetnsNeigh, struct rtnl_neigh,
+				 keep_neigh, dump_neigh);
 out:
 	if (addrs)
 		nl_cache_free(addrs);
@@ -287,9 +292,8 @@ int netns_add_addrs(struct nl_sock *sk, NetnsAddr *const *addrs, size_t n, int i
 		const NetnsAddr *a = addrs[i];
 		struct rtnl_addr *ra = rtnl_addr_alloc();
 		struct nl_addr *local = netns_addr_of(a->family, &a->local, a->prefixlen);
-		struct nl_addr *peer = a->has_peer ? netns_addr_of(a->family, &a->peer,
-								   a->prefixlen) :
-						     NULL;
+		struct nl_addr *peer =
+			a->has_peer ? netns_addr_of(a->family, &a->peer, a->prefixlen) : NULL;
 		int ret = -NLE_NOMEM;
 
 		if (ra && local && (!a->has_peer || peer)) {
@@ -446,9 +450,8 @@ static int add_neigh(struct nl_sock *sk, const NetnsNeigh *nn)
 {
 	struct rtnl_neigh *n = rtnl_neigh_alloc();
 	struct nl_addr *dst = netns_addr_of(nn->family, &nn->dst, 0);
-	struct nl_addr *ll = nn->has_lladdr ? nl_addr_build(AF_LLC, nn->lladdr.data,
-							     nn->lladdr.len) :
-					      NULL;
+	struct nl_addr *ll =
+		nn->has_lladdr ? nl_addr_build(AF_LLC, nn->lladdr.data, nn->lladdr.len) : NULL;
 	int ret = -NLE_NOMEM;
 
 	if (n && dst && (!nn->has_lladdr || ll)) {

@@ -22,10 +22,10 @@
 #include "log.h"
 #include "net/netns-int.h"
 
-#define BAD(fmt, ...)                                                   \
-	({                                                              \
-		pr_err("image: NETNS: " fmt "\n", ##__VA_ARGS__);       \
-		-EBADMSG;                                               \
+#define BAD(fmt, ...)                                             \
+	({                                                        \
+		pr_err("image: NETNS: " fmt "\n", ##__VA_ARGS__); \
+		-EBADMSG;                                         \
 	})
 
 static const char *const kinds[] = { "lo", "dummy", "veth", "bridge", "macvlan", "vlan" };
@@ -38,7 +38,8 @@ static bool ifname_ok(const char *s)
 	if (!n || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
 		return false;
 	for (; *s; s++)
-		if (*s == '/' || *s == ':' || isspace((unsigned char)*s) || !isprint((unsigned char)*s))
+		if (*s == '/' || *s == ':' || isspace((unsigned char)*s) ||
+		    !isprint((unsigned char)*s))
 			return false;
 	return true;
 }
@@ -85,7 +86,8 @@ static int check_host_end(const NetnsEntry *e, const NetnsLink *l)
 	int ret;
 
 	if (!ifname_ok(he->name))
-		return BAD("veth %s: host end name \"%s\" refused", l->name, he->name ? he->name : "");
+		return BAD("veth %s: host end name \"%s\" refused", l->name,
+			   he->name ? he->name : "");
 	if (he->has_mtu && (he->mtu < 68 || he->mtu > 65535))
 		return BAD("veth %s: host end MTU %u", l->name, he->mtu);
 	ret = check_mac(he->name, &he->mac, he->has_mac);
@@ -112,8 +114,8 @@ static bool kind_ok(const char *kind)
 static int check_refs(const NetnsEntry *e, const NetnsLink *l)
 {
 	const NetnsLink *o;
-	bool veth = !strcmp(l->kind, "veth"), lower = !strcmp(l->kind, "macvlan") ||
-						    !strcmp(l->kind, "vlan");
+	bool veth = !strcmp(l->kind, "veth"),
+	     lower = !strcmp(l->kind, "macvlan") || !strcmp(l->kind, "vlan");
 
 	if (l->master) {
 		o = netns_link_by_index(e, l->master);
@@ -122,7 +124,8 @@ static int check_refs(const NetnsEntry *e, const NetnsLink *l)
 				   l->master);
 	}
 	if (lower != l->has_link)
-		return BAD("link %s: a lower link %s", l->name, lower ? "is missing" : "for its kind");
+		return BAD("link %s: a lower link %s", l->name,
+			   lower ? "is missing" : "for its kind");
 	if (lower && (!(o = netns_link_by_index(e, l->link)) || o == l))
 		return BAD("link %s: lower link %u is not in the namespace", l->name, l->link);
 	if (!veth && (l->has_veth_peer || l->host))
@@ -133,14 +136,15 @@ static int check_refs(const NetnsEntry *e, const NetnsLink *l)
 		o = netns_link_by_index(e, l->veth_peer);
 		if (!o || o == l || strcmp(o->kind, "veth") || !o->has_veth_peer ||
 		    o->veth_peer != l->ifindex)
-			return BAD("veth %s: its peer %u does not point back", l->name, l->veth_peer);
+			return BAD("veth %s: its peer %u does not point back", l->name,
+				   l->veth_peer);
 	}
-	if (!strcmp(l->kind, "vlan") && (l->vlan_id < 1 || l->vlan_id > 4094 ||
-					 (l->vlan_proto != ETH_P_8021Q &&
-					  l->vlan_proto != ETH_P_8021AD)))
+	if (!strcmp(l->kind, "vlan") &&
+	    (l->vlan_id < 1 || l->vlan_id > 4094 ||
+	     (l->vlan_proto != ETH_P_8021Q && l->vlan_proto != ETH_P_8021AD)))
 		return BAD("vlan %s: id %u protocol %#x", l->name, l->vlan_id, l->vlan_proto);
-	if (!strcmp(l->kind, "macvlan") && (l->macvlan_mode & (l->macvlan_mode - 1) ||
-					    l->macvlan_mode > 32))
+	if (!strcmp(l->kind, "macvlan") &&
+	    (l->macvlan_mode & (l->macvlan_mode - 1) || l->macvlan_mode > 32))
 		return BAD("macvlan %s: mode %u", l->name, l->macvlan_mode);
 	return l->host ? check_host_end(e, l) : 0;
 }
@@ -188,7 +192,8 @@ static int check_route(const NetnsEntry *e, const NetnsRoute *r)
 	unsigned len = addr_len(r->family);
 
 	if (!len || r->dst_len > len * 8 || r->src_len > len * 8 ||
-	    !bytes_ok(r->family, &r->dst, r->has_dst) || !bytes_ok(r->family, &r->src, r->has_src) ||
+	    !bytes_ok(r->family, &r->dst, r->has_dst) ||
+	    !bytes_ok(r->family, &r->src, r->has_src) ||
 	    !bytes_ok(r->family, &r->pref_src, r->has_pref_src) || (!r->has_dst && r->dst_len))
 		return BAD("a route of family %u with bad lengths", r->family);
 	if (r->table == RT_TABLE_UNSPEC || r->table == RT_TABLE_LOCAL || r->type > RTN_MAX ||

@@ -348,8 +348,8 @@ static int add_plain(struct netns_build *b, const NetnsLink *nl)
 }
 
 /* Changes link ifindex (named name) as ch says. */
-static int change_link(struct nl_sock *sk, uint32_t ifindex, const char *name,
-		       struct rtnl_link *ch, const char *what)
+static int change_link(struct nl_sock *sk, uint32_t ifindex, const char *name, struct rtnl_link *ch,
+		       const char *what)
 {
 	struct rtnl_link *old = rtnl_link_alloc();
 	int ret;

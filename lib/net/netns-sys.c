@@ -51,16 +51,16 @@ static const char *const globals[] = {
 
 /* Below /proc/sys/net/ipv4/conf/DEV. */
 static const char *const conf4[] = {
-	"forwarding",	    "rp_filter",   "accept_redirects", "send_redirects",
-	"secure_redirects", "proxy_arp",   "arp_ignore",       "arp_announce",
-	"arp_filter",	    "accept_local", "route_localnet",  "accept_source_route",
+	"forwarding",	    "rp_filter",    "accept_redirects", "send_redirects",
+	"secure_redirects", "proxy_arp",    "arp_ignore",	"arp_announce",
+	"arp_filter",	    "accept_local", "route_localnet",	"accept_source_route",
 };
 
 /* Below /proc/sys/net/ipv6/conf/DEV. */
 static const char *const conf6[] = {
-	"disable_ipv6", "forwarding", "accept_ra",    "accept_dad",	 "autoconf",
-	"hop_limit",	"use_tempaddr", "addr_gen_mode", "keep_addr_on_down", "proxy_ndp",
-	"accept_redirects",
+	"disable_ipv6",	     "forwarding", "accept_ra",	       "accept_dad",
+	"autoconf",	     "hop_limit",  "use_tempaddr",     "addr_gen_mode",
+	"keep_addr_on_down", "proxy_ndp",  "accept_redirects",
 };
 
 #define NGLOBALS (sizeof(globals) / sizeof(globals[0]))

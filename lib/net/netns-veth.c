@@ -30,7 +30,8 @@ static int parse_cidr(const char *what, const char *s, char *out, size_t size)
 	int ret;
 
 	if (!strchr(s, '/') || strlen(s) >= size) {
-		pr_err("--net: %s=%s: an address with its prefix length (A/P) is needed\n", what, s);
+		pr_err("--net: %s=%s: an address with its prefix length (A/P) is needed\n", what,
+		       s);
 		return -EINVAL;
 	}
 	ret = nl_addr_parse(s, AF_UNSPEC, &a);

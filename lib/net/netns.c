@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <netlink/errno.h>
+#include <net/if.h>
 #include <netlink/route/link.h>
 
 #define LOG_PREFIX "net/netns: "
@@ -360,5 +361,87 @@ int net_netns_build(const NetnsEntry *e, int *nsfd)
 	}
 out_host:
 	nl_socket_free(b.host);
+	return ret;
+}
+
+/*
+ * vxcr check's probe: a namespace with lo, a veth pair (one end up with
+ * 192.0.2.1/24, a route to 198.51.100.0/24 through 192.0.2.2) built from
+ * an entry and read back.  Runs on the calling thread (check.c forks it).
+ */
+int net_netns_probe(const char **what)
+{
+	static uint8_t local[4] = { 192, 0, 2, 1 }, gw[4] = { 192, 0, 2, 2 };
+	static uint8_t dst[4] = { 198, 51, 100, 0 };
+	NetnsLink lo = NETNS_LINK__INIT, p0 = NETNS_LINK__INIT, p1 = NETNS_LINK__INIT;
+	NetnsLink *links[] = { &lo, &p0, &p1 };
+	NetnsAddr a = NETNS_ADDR__INIT, *addrs[] = { &a };
+	NetnsNexthop nh = NETNS_NEXTHOP__INIT, *nhs[] = { &nh };
+	NetnsRoute r = NETNS_ROUTE__INIT, *routes[] = { &r };
+	NetnsEntry e = NETNS_ENTRY__INIT, *back = NULL;
+	int nsfd, ret;
+
+	lo = (NetnsLink){ .base = lo.base,
+			  .has_ifindex = 1,
+			  .ifindex = 1,
+			  .name = "lo",
+			  .kind = "lo",
+			  .flags = IFF_UP };
+	p0 = (NetnsLink){ .base = p0.base,
+			  .has_ifindex = 1,
+			  .ifindex = 2,
+			  .name = "p0",
+			  .kind = "veth",
+			  .flags = IFF_UP,
+			  .has_veth_peer = 1,
+			  .veth_peer = 3 };
+	p1 = (NetnsLink){ .base = p1.base,
+			  .has_ifindex = 1,
+			  .ifindex = 3,
+			  .name = "p1",
+			  .kind = "veth",
+			  .has_veth_peer = 1,
+			  .veth_peer = 2 };
+	a.ifindex = 2;
+	a.family = AF_INET;
+	a.prefixlen = 24;
+	a.has_local = 1;
+	a.local = (ProtobufCBinaryData){ 4, local };
+	a.valid_lft = a.preferred_lft = 0xffffffff;
+	nh.ifindex = 2;
+	nh.has_gateway = 1;
+	nh.gateway = (ProtobufCBinaryData){ 4, gw };
+	r.family = AF_INET;
+	r.table = 254;
+	r.protocol = 4;
+	r.type = 1;
+	r.has_dst = 1;
+	r.dst = (ProtobufCBinaryData){ 4, dst };
+	r.dst_len = 24;
+	r.n_nexthops = 1;
+	r.nexthops = nhs;
+	e.n_links = 3;
+	e.links = links;
+	e.n_addrs = 1;
+	e.addrs = addrs;
+	e.n_routes = 1;
+	e.routes = routes;
+	*what = "check of the entry";
+	ret = net_netns_check(&e);
+	if (ret)
+		return ret;
+	*what = "building a namespace (unshare, rtnl_link/addr/route_add)";
+	ret = net_netns_build(&e, &nsfd);
+	if (ret)
+		return ret;
+	*what = "reading it back (setns, libnl caches)";
+	ret = net_netns_dump(nsfd, &back);
+	close(nsfd);
+	if (ret)
+		return ret;
+	*what = "comparing what was read";
+	ret = back->n_links == 3 && back->n_routes == 1 && back->links[1]->veth_peer == 3 ? 0 :
+											    -EPROTO;
+	net_netns_free(back);
 	return ret;
 }

@@ -55,10 +55,10 @@ int net_ns_leave(int saved);
 
 /* vxcr ctx create --net veth[:HOSTIF][,addr=A/P][,host-addr=B/P]. */
 struct net_veth_spec {
-	char host[16];	     /* host end's name (default vx<xid>) */
-	char inner[16];	     /* "eth0" */
-	char addr[64];	     /* inside: "A/P" or "" */
-	char host_addr[64];  /* host end: "B/P" or "" */
+	char host[16];	    /* host end's name (default vx<xid>) */
+	char inner[16];	    /* "eth0" */
+	char addr[64];	    /* inside: "A/P" or "" */
+	char host_addr[64]; /* host end: "B/P" or "" */
 };
 /* Parses spec (0 or -EINVAL, logged). */
 int net_veth_spec_parse(const char *spec, uint32_t xid, struct net_veth_spec *s);

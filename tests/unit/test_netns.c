@@ -157,11 +157,11 @@ static void test_valid(void)
 }
 
 /* One bad field: make_entry, the edit, the check must refuse. */
-#define BAD(stmt)                                                   \
-	do {                                                        \
-		make_entry(true);                                   \
-		stmt;                                               \
-		CU_ASSERT_EQUAL(net_netns_check(&e), -EBADMSG);     \
+#define BAD(stmt)                                               \
+	do {                                                    \
+		make_entry(true);                               \
+		stmt;                                           \
+		CU_ASSERT_EQUAL(net_netns_check(&e), -EBADMSG); \
 	} while (0)
 
 static void test_links(void)
@@ -190,7 +190,7 @@ static void test_links(void)
 	BAD(host.name = "lo:1");
 	BAD(host.name = NULL);
 	BAD(lnk[3].has_veth_peer = 1);
-	BAD(lnk[3].kind = "macvlan");			 /* no lower link */
+	BAD(lnk[3].kind = "macvlan");					      /* no lower link */
 	BAD((lnk[3].kind = "macvlan", lnk[3].has_link = 1, lnk[3].link = 4)); /* itself */
 	BAD((lnk[1].kind = "vlan", lnk[1].has_link = 1, lnk[1].link = 4, lnk[1].vlan_id = 5000));
 	BAD(e.n_links = 0);
@@ -240,8 +240,8 @@ static void test_spec(void)
 	CU_ASSERT_EQUAL(net_veth_spec_parse("veth", 42, &s), 0);
 	CU_ASSERT_STRING_EQUAL(s.host, "vx42");
 	CU_ASSERT_STRING_EQUAL(s.inner, "eth0");
-	CU_ASSERT_EQUAL(net_veth_spec_parse("veth:h0,addr=10.0.0.2/24,host-addr=fd00::1/64", 42, &s),
-			0);
+	CU_ASSERT_EQUAL(
+		net_veth_spec_parse("veth:h0,addr=10.0.0.2/24,host-addr=fd00::1/64", 42, &s), 0);
 	CU_ASSERT_STRING_EQUAL(s.host, "h0");
 	CU_ASSERT_STRING_EQUAL(s.addr, "10.0.0.2/24");
 	CU_ASSERT_STRING_EQUAL(s.host_addr, "fd00::1/64");
@@ -292,7 +292,8 @@ static void test_round_trip(void)
 	for (size_t i = 0; i < back->n_addrs; i++)
 		if (back->addrs[i]->ifindex == 4 && back->addrs[i]->local.len == 4 &&
 		    !memcmp(back->addrs[i]->local.data, n4, 4))
-			found = back->addrs[i]->valid_lft <= 3000 && back->addrs[i]->valid_lft > 2900;
+			found = back->addrs[i]->valid_lft <= 3000 &&
+				back->addrs[i]->valid_lft > 2900;
 	CU_ASSERT(found);
 	CU_ASSERT_EQUAL(back->n_routes, 1);
 	CU_ASSERT_EQUAL(back->n_rules, 1);
