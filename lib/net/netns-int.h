@@ -67,7 +67,9 @@ int netns_check_routing(const NetnsEntry *e);
 
 /* netns-sys.c: sysctls and nftables */
 int netns_dump_sysctls(struct netns_dump *d);
-int netns_build_sysctls(struct netns_build *b);
+/* links false: the global ones, lo's, all's and default's (before the links
+ * are made, which copy default); true: each link's. */
+int netns_build_sysctls(struct netns_build *b, bool links);
 int netns_check_sysctls(const NetnsEntry *e);
 int netns_dump_nft(struct netns_dump *d);
 int netns_build_nft(struct netns_build *b);

@@ -4,8 +4,11 @@
  * /proc/sys/net by a thread inside the namespace (those files belong to
  * the namespace of the thread that opens them): the global ones, then
  * conf/all, conf/default and each link's conf (in that order, because
- * writing "all" changes every link's value).  At restore a value is
- * written only where the new namespace's differs.  The ruleset: one
+ * writing "all" changes every link's value).  A link's key equal to
+ * conf/default's is not recorded: at restore the global, lo, all and
+ * default values are written before the links are made, and a new link
+ * copies default.  At restore a value is written only where the new
+ * namespace's differs.  The ruleset: one
  * `list table` in JSON per table (libnftables), tables named vxcr* left
  * out (the network lock's), applied in the new namespace with JSON input.
  */
@@ -104,14 +107,28 @@ static int sysctl_write(const char *name, const char *value)
 	return 0;
 }
 
-/* Appends name's value (if the file exists) to the entry. */
-static int take(struct netns_dump *d, const char *name, size_t max)
+/* The value recorded for name, or NULL. */
+static const char *taken(const NetnsEntry *e, const char *name)
+{
+	for (size_t i = 0; i < e->n_sysctls; i++)
+		if (!strcmp(e->sysctls[i]->name, name))
+			return e->sysctls[i]->value;
+	return NULL;
+}
+
+/* Appends name's value (if the file exists) to the entry, unless it is
+ * the value dflt names (a link's key equal to conf/default's). */
+static int take(struct netns_dump *d, const char *name, const char *dflt, size_t max)
 {
 	char value[512];
+	const char *dv;
 	NetnsSysctl *s;
 	int ret = sysctl_read(name, value, sizeof(value));
 
 	if (ret == -ENOENT)
+		return 0;
+	dv = dflt ? taken(d->e, dflt) : NULL;
+	if (!ret && dv && !strcmp(dv, value))
 		return 0;
 	if (ret) {
 		pr_err("cannot read sysctl net/%s: %s\n", name, strerror(-ret));
@@ -131,19 +148,28 @@ static int take(struct netns_dump *d, const char *name, size_t max)
 	return 0;
 }
 
+/*
+ * The conf keys of dev.  A link made at restore copies conf/default, which
+ * is restored before the links are made: a link's key equal to default's
+ * is left out (the dump reads it, the restore neither reads nor writes
+ * it).  Not so for lo, all and default themselves (lo exists before).
+ */
 static int take_conf(struct netns_dump *d, const char *dev, size_t max)
 {
-	char name[128];
+	bool link = strcmp(dev, "all") && strcmp(dev, "default") && strcmp(dev, "lo");
+	char name[128], dflt[128];
 	int ret = 0;
 	size_t i;
 
 	for (i = 0; !ret && i < NCONF4; i++) {
 		snprintf(name, sizeof(name), "ipv4/conf/%s/%s", dev, conf4[i]);
-		ret = take(d, name, max);
+		snprintf(dflt, sizeof(dflt), "ipv4/conf/default/%s", conf4[i]);
+		ret = take(d, name, link ? dflt : NULL, max);
 	}
 	for (i = 0; !ret && i < NCONF6; i++) {
 		snprintf(name, sizeof(name), "ipv6/conf/%s/%s", dev, conf6[i]);
-		ret = take(d, name, max);
+		snprintf(dflt, sizeof(dflt), "ipv6/conf/default/%s", conf6[i]);
+		ret = take(d, name, link ? dflt : NULL, max);
 	}
 	return ret;
 }
@@ -158,7 +184,7 @@ int netns_dump_sysctls(struct netns_dump *d)
 	if (!d->e->sysctls)
 		return -ENOMEM;
 	for (i = 0; !ret && i < NGLOBALS; i++)
-		ret = take(d, globals[i], max);
+		ret = take(d, globals[i], NULL, max);
 	ret = ret ?: take_conf(d, "all", max);
 	ret = ret ?: take_conf(d, "default", max);
 	for (i = 0; !ret && i < d->e->n_links; i++)
@@ -166,7 +192,17 @@ int netns_dump_sysctls(struct netns_dump *d)
 	return ret;
 }
 
-int netns_build_sysctls(struct netns_build *b)
+/* Is name one of a link's conf keys (not lo, all or default)? */
+static bool link_key(const char *name)
+{
+	const char *dev = name + 10;
+
+	if (strncmp(name, "ipv4/conf/", 10) && strncmp(name, "ipv6/conf/", 10))
+		return false;
+	return strncmp(dev, "all/", 4) && strncmp(dev, "default/", 8) && strncmp(dev, "lo/", 3);
+}
+
+int netns_build_sysctls(struct netns_build *b, bool links)
 {
 	char now[512];
 	int ret = 0;
@@ -174,6 +210,8 @@ int netns_build_sysctls(struct netns_build *b)
 	for (size_t i = 0; !ret && i < b->e->n_sysctls; i++) {
 		const NetnsSysctl *s = b->e->sysctls[i];
 
+		if (link_key(s->name) != links)
+			continue;
 		ret = sysctl_read(s->name, now, sizeof(now));
 		if (ret == -ENOENT) {
 			pr_warn("sysctl net/%s does not exist here: not set\n", s->name);

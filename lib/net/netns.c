@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -201,6 +202,14 @@ int net_netns_same(pid_t pid, int nsfd)
 	return its.st_dev == want.st_dev && its.st_ino == want.st_ino;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 /* A NETLINK_ROUTE socket of the calling thread's namespace. */
 static struct nl_sock *route_socket(void)
 {
@@ -223,6 +232,7 @@ static struct nl_sock *route_socket(void)
 /* Everything read inside the namespace (the thread is in it). */
 static int dump_inside(struct netns_dump *d)
 {
+	uint64_t t[4];
 	int ret;
 
 	d->sk = route_socket();
@@ -233,10 +243,19 @@ static int dump_inside(struct netns_dump *d)
 		pr_err("cannot read the namespace's links: %s\n", nl_geterror(ret));
 		return netns_nlerr(ret);
 	}
+	t[0] = mono_ns();
 	ret = netns_dump_links(d);
+	t[1] = mono_ns();
 	ret = ret ?: netns_dump_routing(d);
+	t[2] = mono_ns();
 	ret = ret ?: netns_dump_sysctls(d);
-	return ret ?: netns_dump_nft(d);
+	t[3] = mono_ns();
+	ret = ret ?: netns_dump_nft(d);
+	pr_debug("read: links %.2f ms, addresses/routes/rules/neighbours %.2f ms, %zu sysctls "
+		 "%.2f ms, nftables %.2f ms\n",
+		 (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, d->e->n_sysctls, (t[3] - t[2]) / 1e6,
+		 (mono_ns() - t[3]) / 1e6);
+	return ret;
 }
 
 static void dump_free(struct netns_dump *d)
@@ -315,15 +334,27 @@ int net_netns_check(const NetnsEntry *e)
 /* Inside the new namespace: everything in its order. */
 static int build_inside(struct netns_build *b)
 {
+	uint64_t t[4];
 	int ret;
 
 	b->sk = route_socket();
 	if (!b->sk)
 		return -ENOMEM;
-	ret = netns_build_links(b);
-	ret = ret ?: netns_build_sysctls(b);
+	t[0] = mono_ns();
+	ret = netns_build_sysctls(b, false);
+	ret = ret ?: netns_build_links(b);
+	t[1] = mono_ns();
+	ret = ret ?: netns_build_sysctls(b, true);
+	t[2] = mono_ns();
 	ret = ret ?: netns_build_routing(b);
-	return ret ?: netns_build_nft(b);
+	t[3] = mono_ns();
+	ret = ret ?: netns_build_nft(b);
+	pr_debug(
+		"built: sysctls and links %.2f ms, links' sysctls %.2f ms, addresses/routes/rules/neighbours %.2f "
+		"ms, nftables %.2f ms\n",
+		(t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, (t[3] - t[2]) / 1e6,
+		(mono_ns() - t[3]) / 1e6);
+	return ret;
 }
 
 int net_netns_build(const NetnsEntry *e, int *nsfd)
