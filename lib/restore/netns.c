@@ -20,6 +20,7 @@
 #include "img/img.h"
 #include "img/records.h"
 #include "net/netns.h"
+#include "util/testhook.h"
 #include "restore/restore.h"
 
 static uint64_t mono_ns(void)
@@ -63,6 +64,10 @@ int rst_netns_build(struct rst_image *img)
 	if (!img->netns)
 		return 0;
 	ret = net_netns_build(img->netns, &img->netns_fd);
+	if (!ret) {
+		test_pause("netns-built"); /* a kill here: the host ends go */
+		ret = test_fail("netns-built");
+	}
 	if (!ret)
 		pr_info("network namespace built in %.2f ms: %zu links, %zu addresses, %zu "
 			"routes\n",

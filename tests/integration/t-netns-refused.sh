@@ -9,7 +9,9 @@
 # - hostile NETNS records (edit-image): a link name with '/', a host end
 #   name with '/', lo not ifindex 1, a master that is no bridge, a sysctl
 #   outside the list, a route of the local table, an address prefix too long, a veth peer that does not
-#   point back.
+#   point back;
+# - a restore failing, or killed, once its namespace and host end exist,
+#   or once its tree exists: the host end goes, no process stays.
 . "$(dirname "$0")/lib.sh"
 require_cr
 H=vxr$$
@@ -99,4 +101,36 @@ hostile "a route of the local table" "NETNS[0].routes[0].table=255" "a route of 
 hostile "an address prefix of 99" "NETNS[0].addrs[0].prefixlen=99" "an address of family 2, 4 bytes, prefix 99"
 ip -br link | awk '{print $1}' | sort >"$T/links.after"
 cmp -s "$T/links.before" "$T/links.after" || fail "a hostile restore changed the host's links"
-pass "4 dump refusals, the taken name, 8 hostile records"
+
+# the original gone (and its host end with it), a restore that fails or
+# is killed once the namespace and the host end exist leaves neither
+wait_no_host_end()
+{
+	for ((i = 0; i < 100; i++)); do
+		ip link show "$H" >/dev/null 2>&1 || return 0
+		sleep 0.05
+	done
+	fail "host end $H left behind $1"
+}
+kill -9 "$PID"
+vx_wait_gone "$PID" 5
+wait_no_host_end "by the killed original"
+ip -br link | awk '{print $1}' | sort >"$T/links.before"
+VXCR_TEST_FAIL=netns-built "$VXRESTORE" "$T/img" 2>"$T/fail.err" && fail "an injected failure ignored"
+[ "$(wc -l <"$T/fail.err")" = 1 ] || fail "failed restore: $(cat "$T/fail.err")"
+wait_no_host_end "by a failed restore"
+for stage in netns-built tree; do
+	VXCR_TEST_PAUSE=$stage VXCR_LOG=2 "$VXRESTORE" "$T/img" >"$T/kill.out" 2>"$T/kill.err" &
+	RPID=$!
+	vx_track "$RPID"
+	vx_wait_line "$T/kill.err" "pausing at $stage" 20 || fail "vxrestore did not pause at $stage"
+	ip link show "$H" >/dev/null 2>&1 || fail "no host end $H while paused at $stage"
+	kill -9 "$RPID"
+	wait "$RPID" 2>/dev/null
+	wait_no_host_end "by vxrestore killed at $stage"
+	sleep 0.2
+	vx_alive "$PID" && fail "a process $PID left by vxrestore killed at $stage"
+done
+ip -br link | awk '{print $1}' | sort >"$T/links.after"
+cmp -s "$T/links.before" "$T/links.after" || fail "a failed or killed restore changed the host's links"
+pass "4 dump refusals, the taken name, 8 hostile records, failed and killed restores"
