@@ -17,6 +17,7 @@
 #include "header.pb-c.h"
 #include "util/testhook.h"
 #include "dump/dump.h"
+#include "dump/tcpsk.h"
 #include "img/img.h"
 #include "img/records.h"
 #include "restore/vet.h"
@@ -325,7 +326,11 @@ static int sync_image(struct dump_op *op)
 	return ret;
 }
 
-/* Freeze the tree, collect, write; on success kill unless leave_running. */
+/*
+ * Freeze the tree, lock its network, collect, write; on success kill
+ * unless leave_running.  The network lock goes once the tree is killed or
+ * released, whatever the outcome (a kept one stays after a success).
+ */
 static int dump_tree(struct dump_op *op, pid_t pid)
 {
 	int ret;
@@ -337,6 +342,8 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 		test_pause("seized");
 	ret = ret ?: ns_map_tree(op);
 	ret = ret ?: dump_refusal(op, NULL, dump_tree_check(op));
+	/* before any socket is read; a refused tree needs none */
+	ret = ret ?: (op->n_refused ? 0 : dump_net_lock(op));
 	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
@@ -347,19 +354,28 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	if (!ret)
 		test_pause("written");
 	netns_leave(op);
+	ret = ret ?: dump_net_keep(op);
 	/* our handles on its files go before it runs on or dies */
 	free_files(&op->files);
 	shmem_free(op);
 	if (ret || op->opts->leave_running) {
-		dump_tree_release(op); /* running on: no need to wait for the disk */
+		/* unlocked first: leaving repair mode sends a window probe */
+		dump_net_unlock(op, ret ?: -EAGAIN); /* nothing kept (not with leave_running) */
+		tcpsk_end(op, false);		     /* out of repair mode before it runs on */
+		dump_tree_release(op);		     /* running on: no need to wait for the disk */
 		op->st->frozen_ns = dump_now_ns() - op->t_seize;
 		return ret ?: sync_image(op);
 	}
 	ret = sync_image(op);
-	if (ret)
+	if (ret) {
+		dump_net_unlock(op, ret);
+		tcpsk_end(op, false);
 		dump_tree_release(op);
-	else
+	} else {
 		ret = dump_tree_kill(op);
+		tcpsk_end(op, !ret); /* killed: its sockets close silently in repair mode */
+		dump_net_unlock(op, ret);
+	}
 	op->st->frozen_ns = dump_now_ns() - op->t_seize;
 	return ret;
 }
@@ -389,6 +405,11 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	op.t_start = dump_now_ns();
 	start_off = lseek(fd, 0, SEEK_CUR);
 
+	if (o->keep_net_lock && o->leave_running) {
+		pr_err("keeping the network lock after the dump would cut off the tree that runs "
+		       "on (--keep-net-lock with --leave-running)\n");
+		return -EINVAL;
+	}
 	ret = dump_check_target(pid);
 	if (ret)
 		return ret;
@@ -401,6 +422,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		img_writer_free(op.w);
 	}
 	rst_vet_free(op.vet);
+	tcpsk_end(&op, false); /* done already unless the dump stopped early */
 	free_files(&op.files);
 	shmem_free(&op);
 	locks_free(&op);
