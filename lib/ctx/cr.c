@@ -131,7 +131,7 @@ static int dump_ctx_tree(struct vxctx_record *r, int fd, const struct vxcr_dump_
 static int dump_whole_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_dump_opts *o,
 			  struct vxcr_dump_stats *st)
 {
-	struct vxcr_dump_opts defaults;
+	struct vxcr_dump_opts defaults, implied;
 	struct vxctx_record r;
 	struct ctx_ckpt c;
 	bool frozen;
@@ -147,6 +147,12 @@ static int dump_whole_ctx(uint32_t xid, const char *rundir, int fd, const struct
 	if (vxctx_record_foreign(&r)) {
 		pr_err("context %u: its init is not visible from this pid namespace\n", xid);
 		return -ESRCH;
+	}
+	if ((r.flags & VXCTX_F_HIDE_NETIF) && !o->tcp_established) {
+		/* its own network: its connections are its own (issue 13) */
+		implied = *o;
+		implied.tcp_established = true;
+		o = &implied;
 	}
 	ret = fill_entry(rundir, &r, &c, &frozen);
 	if (ret)

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "img/img.h"
 #include "img/records.h"
+#include "net/netlock.h"
 #include "net/netns.h"
 #include "util/testhook.h"
 #include "restore/restore.h"
@@ -56,6 +57,38 @@ int netns_check_image(const struct rst_image *img)
 	return img->netns ? net_netns_check(img->netns) : 0;
 }
 
+/* Does the image hold a TCP socket? */
+static bool has_tcp(const struct rst_image *img)
+{
+	for (size_t i = 0; i < img->nr_files; i++)
+		if (img->files[i].fe->kind == FILE_KIND__FILE_TCPSK)
+			return true;
+	return false;
+}
+
+/*
+ * The whole new namespace held (every packet but its loopback's dropped)
+ * until every socket is back (rst_net_unlock at the end of the restore),
+ * so a peer's segment meets no half-built connection: the host end is up
+ * already.  Instead of the image's connections in our namespace
+ * (tcpsk_net_lock leaves them to us).
+ */
+static int lock_netns(struct rst_image *img)
+{
+	struct net_lock *lk;
+	int ret;
+
+	if (img->net_lock) {
+		pr_err("the network of the image is locked already\n");
+		return -EALREADY;
+	}
+	ret = net_lock_netns(img->netns_fd, &lk);
+	if (ret)
+		return ret;
+	img->net_lock = lk;
+	return 0;
+}
+
 int rst_netns_build(struct rst_image *img)
 {
 	uint64_t t0 = mono_ns();
@@ -64,6 +97,8 @@ int rst_netns_build(struct rst_image *img)
 	if (!img->netns)
 		return 0;
 	ret = net_netns_build(img->netns, &img->netns_fd);
+	if (!ret && has_tcp(img))
+		ret = lock_netns(img);
 	if (!ret) {
 		test_pause("netns-built"); /* a kill here: the host ends go */
 		ret = test_fail("netns-built");
