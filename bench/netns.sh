@@ -5,6 +5,8 @@
 # size, the medians of RUNS runs: the whole vxdump and vxrestore (wall
 # clock, to the restored process running), and the namespace part of each
 # as vxcr logs it (read / built).  usage: bench/netns.sh [BUILD] [RUNS]
+# With CRIU=path/to/criu, the same trees are dumped and restored by CRIU
+# too (--network-lock nftables; its dump of a netns runs ip and nft).
 # Needs root; every namespace is the bench's own and dies with its tree.
 BUILD=${1:-build}
 RUNS=${2:-5}
@@ -38,20 +40,51 @@ median()
 
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 
+# start_tree: the tree of $T/setup.sh under a subreaper; sets sr and pid
+start_tree()
+{
+	"$B/tests/progs/subreaper" -t 60 unshare --net bash -e "$T/setup.sh" </dev/null >/dev/null 2>&1 &
+	sr=$!
+	for ((i = 0; i < 200; i++)); do
+		pid=$(pgrep -P "$sr" -x sleep || true)
+		[ -n "$pid" ] && return 0
+		sleep 0.05
+	done
+	echo "tree did not start"
+	exit 1
+}
+
+# criu_runs N: CRIU's dump and restore of the tree, medians of RUNS
+criu_runs()
+{
+	local run t0 t1 t2
+	: >"$T/cd"; : >"$T/cr"
+	for ((run = 0; run < RUNS; run++)); do
+		start_tree
+		rm -rf "$T/criu"; mkdir "$T/criu"
+		t0=$(date +%s%N)
+		"$CRIU" dump -t "$pid" -D "$T/criu" --shell-job --network-lock nftables >/dev/null 2>&1 ||
+			{ echo "criu dump of $1 links failed"; return; }
+		t1=$(date +%s%N)
+		wait "$sr" 2>/dev/null
+		"$B/tests/progs/subreaper" -t 5 "$CRIU" restore -D "$T/criu" --shell-job --network-lock nftables -d \
+			--pidfile "$T/cpid" >"$T/criu.out" 2>&1 ||
+			{ echo "criu restore of $1 links failed: $(grep -i error "$T/criu.out" | grep -v "rlimit\|already assigned" | head -n 3)"; return; }
+		t2=$(date +%s%N)
+		ms "$t0" "$t1" >>"$T/cd"
+		ms "$t1" "$t2" >>"$T/cr"
+		sleep 0.3
+	done
+	printf "%4s links: CRIU dump %4s ms, restore %4s ms, image %s bytes\n" "$1" \
+		"$(median <"$T/cd")" "$(median <"$T/cr")" "$(du -sb "$T/criu" | cut -f1)"
+}
+
 for n in 1 10 100; do
 	setup "$n" >"$T/setup.sh"
 	echo "exec sleep 1000" >>"$T/setup.sh"
 	: >"$T/d" ; : >"$T/r" ; : >"$T/dn" ; : >"$T/rn"
 	for ((run = 0; run < RUNS; run++)); do
-		"$B/tests/progs/subreaper" -t 60 unshare --net bash -e "$T/setup.sh" </dev/null >/dev/null 2>&1 &
-		sr=$!
-		for ((i = 0; i < 200; i++)); do
-			pid=$(pgrep -P "$sr" -x sleep || true)
-			[ -n "$pid" ] || pid=$(pgrep -P "$(pgrep -P "$sr" | head -n 1)" -x sleep 2>/dev/null || true)
-			[ -n "$pid" ] && break
-			sleep 0.05
-		done
-		[ -n "$pid" ] || { echo "tree of $n links did not start"; exit 1; }
+		start_tree
 		t0=$(date +%s%N)
 		"$B/bin/vxdump" -v -o "$T/img" "$pid" 2>"$T/dump.log" || { cat "$T/dump.log"; exit 1; }
 		t1=$(date +%s%N)
@@ -70,4 +103,5 @@ for n in 1 10 100; do
 	printf "%4s links: dump %4s ms (namespace %6s ms), restore %4s ms (namespace %6s ms), image %s bytes\n" \
 		"$n" "$(median <"$T/d")" "$(median <"$T/dn")" "$(median <"$T/r")" "$(median <"$T/rn")" \
 		"$(stat -c %s "$T/img")"
+	[ -n "${CRIU:-}" ] && criu_runs "$n"
 done
