@@ -119,7 +119,7 @@ static int check_refs(const NetnsEntry *e, const NetnsLink *l)
 
 	if (l->master) {
 		o = netns_link_by_index(e, l->master);
-		if (!o || strcmp(o->kind, "bridge") || o == l)
+		if (!o || !o->kind || strcmp(o->kind, "bridge") || o == l)
 			return BAD("link %s: master %u is not a bridge of the namespace", l->name,
 				   l->master);
 	}
@@ -134,7 +134,7 @@ static int check_refs(const NetnsEntry *e, const NetnsLink *l)
 		return BAD("veth %s: needs one peer, inside or on the host", l->name);
 	if (veth && l->has_veth_peer) {
 		o = netns_link_by_index(e, l->veth_peer);
-		if (!o || o == l || strcmp(o->kind, "veth") || !o->has_veth_peer ||
+		if (!o || o == l || !o->kind || strcmp(o->kind, "veth") || !o->has_veth_peer ||
 		    o->veth_peer != l->ifindex)
 			return BAD("veth %s: its peer %u does not point back", l->name,
 				   l->veth_peer);

@@ -193,6 +193,8 @@ static void test_links(void)
 	BAD(lnk[3].kind = "macvlan");					      /* no lower link */
 	BAD((lnk[3].kind = "macvlan", lnk[3].has_link = 1, lnk[3].link = 4)); /* itself */
 	BAD((lnk[1].kind = "vlan", lnk[1].has_link = 1, lnk[1].link = 4, lnk[1].vlan_id = 5000));
+	BAD((lnk[2].master = 5, lnk[4].kind = NULL)); /* a later link unchecked yet */
+	BAD((lnk[1].veth_peer = 5, lnk[4].kind = NULL));
 	BAD(e.n_links = 0);
 	BAD(links[0] = &lnk[1]);
 }
