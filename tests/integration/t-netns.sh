@@ -8,7 +8,10 @@
 # the network lock's name, which is not restored).  Dumped, restored, and
 # compared fact by fact (netns-facts.py) from `ip -d -j link/addr/route/
 # rule/neigh`, sysctls and `nft -j list ruleset` read inside before and
-# after; the host end is back with its address and reaches the inside (a TCP
+# after, and so are the tree's sockets (a unix pair with data queued and a
+# TCP listener on an address of the namespace: the dump reads them inside
+# it, the restore makes them in the rebuilt one); the host end is back
+# with its address and reaches the inside (a TCP
 # connect answered by a reset).
 . "$(dirname "$0")/lib.sh"
 require_cr
@@ -55,7 +58,20 @@ nft add table ip vxcr_lock
 echo done >"$1/setup.done"
 SETUP
 
-start_cmd "$T/out" unshare --net bash -c "bash $T/setup.sh $T && exec sleep 1000"
+# the tree: a sleep holding a unix socketpair with 5 bytes queued and a TCP
+# listener on 10.1.0.1:8080 (an address of the namespace: restored first)
+cat >"$T/hold.py" <<'PY'
+import os, socket
+a, b = socket.socketpair()
+a.send(b"hello")
+l = socket.socket()
+l.bind(("10.1.0.1", 8080))
+l.listen(4)
+for s in (a, b, l):
+    os.set_inheritable(s.fileno(), True)
+os.execvp("sleep", ["sleep", "1000"])
+PY
+start_cmd "$T/out" unshare --net bash -c "bash $T/setup.sh $T && exec python3 -S $T/hold.py"
 for ((i = 0; i < 100; i++)); do
 	[ "$(cat /proc/$PID/comm 2>/dev/null)" = sleep ] && break
 	sleep 0.1
@@ -96,7 +112,19 @@ except OSError:
     sys.exit(1)' "$1"
 }
 
+# sockets SNAPFILE: the tree's sockets as ss shows them inside
+sockets()
+{
+	nsenter -t "$PID" -n ss -xlpna 2>/dev/null | awk -v p="pid=$PID," '
+		index($0, p) && $1 == "u_str" { print "unix", $2, $3, $4 }' | sort >"$1"
+	nsenter -t "$PID" -n ss -tlpn 2>/dev/null | awk -v p="pid=$PID," '
+		index($0, p) { print "tcp", $1, $4 }' >>"$1"
+}
+
 snap "$T/before"
+sockets "$T/before/sockets"
+grep -q "unix ESTAB 5 " "$T/before/sockets" && grep -q "tcp LISTEN 10.1.0.1:8080" "$T/before/sockets" ||
+	fail "the tree's sockets are not as set up: $(tr '\n' ' ' <"$T/before/sockets")"
 grep -q 'nft table .*vxcr' "$T/before/facts" && fail "netns-facts.py kept the vxcr_lock table"
 nsenter -t "$PID" -n nft list tables | grep -q vxcr_lock || fail "no vxcr_lock table to leave out"
 n=$(wc -l <"$T/before/facts")
@@ -107,6 +135,9 @@ dump "$PID" "$T/img"
 grep -q NETNS <("$VXCR" img show "$T/img" 2>&1) || fail "no NETNS record in the image"
 restore_bg "$T/img"
 snap "$T/after"
+sockets "$T/after/sockets"
+diff "$T/before/sockets" "$T/after/sockets" >/dev/null ||
+	fail "sockets differ: before $(tr '\n' ' ' <"$T/before/sockets"), after $(tr '\n' ' ' <"$T/after/sockets")"
 diff "$T/before/facts" "$T/after/facts" >"$T/facts.diff" ||
 	fail "network namespace differs after restore: $(head -n 6 "$T/facts.diff" | tr '\n' ' ')"
 diff "$T/before/host" "$T/after/host" >/dev/null ||
