@@ -174,6 +174,21 @@ static int check_link(const NetnsEntry *e, size_t i)
 	return check_mac(l->name, &l->mac, l->has_mac) ?: check_refs(e, l);
 }
 
+/* Every chain of lower links ends (no loop): at most n_links steps. */
+static int check_lower_chains(const NetnsEntry *e)
+{
+	for (size_t i = 0; i < e->n_links; i++) {
+		const NetnsLink *l = e->links[i];
+		size_t steps = 0;
+
+		while (l && l->has_link && steps++ <= e->n_links)
+			l = netns_link_by_index(e, l->link);
+		if (steps > e->n_links)
+			return BAD("link %s: its lower links form a loop", e->links[i]->name);
+	}
+	return 0;
+}
+
 int netns_check_links(const NetnsEntry *e)
 {
 	int ret = 0;
@@ -182,6 +197,7 @@ int netns_check_links(const NetnsEntry *e)
 		return BAD("%zu links", e->n_links);
 	for (size_t i = 0; !ret && i < e->n_links; i++)
 		ret = check_link(e, i);
+	ret = ret ?: check_lower_chains(e);
 	if (!ret && (!e->n_links || strcmp(e->links[0]->kind, "lo")))
 		return BAD("no lo first");
 	return ret;

@@ -195,6 +195,9 @@ static void test_links(void)
 	BAD((lnk[1].kind = "vlan", lnk[1].has_link = 1, lnk[1].link = 4, lnk[1].vlan_id = 5000));
 	BAD((lnk[2].master = 5, lnk[4].kind = NULL)); /* a later link unchecked yet */
 	BAD((lnk[1].veth_peer = 5, lnk[4].kind = NULL));
+	BAD((lnk[1].kind = lnk[3].kind = "macvlan", lnk[1].veth_peer = 0, lnk[1].has_veth_peer = 0,
+	     lnk[2].has_veth_peer = 0, lnk[2].host = &host, lnk[2].master = 0, lnk[1].has_link = 1,
+	     lnk[1].link = 4, lnk[3].has_link = 1, lnk[3].link = 2)); /* a loop of lower links */
 	BAD(e.n_links = 0);
 	BAD(links[0] = &lnk[1]);
 }
