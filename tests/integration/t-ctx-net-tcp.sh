@@ -67,13 +67,17 @@ vx_track "$CPID"
 vx_wait_line "$T/client.out" '^20 ' 20 || fail "the client gets no answers: $(tail -n 2 "$T/client.out")"
 SRV=$(awk 'NR == 2 {print $4}' "$T/client.out")
 
+t0=$(date +%s%N)
 "$VXDUMP" --ctx "$XID" -o "$T/img" 2>"$T/dump.err" || fail "vxdump --ctx: $(cat "$T/dump.err")"
+t1=$(date +%s%N)
 "$VXCR" img show "$T/img" | grep -q "FILE_TCPSK" || fail "no TCP socket in the image"
 N_DUMP=$(tail -n 1 "$T/client.out" | awk '{print $1}')
 sleep 0.5
 kill -0 "$CPID" 2>/dev/null || fail "the client died while the context was away: $(tail -n 2 "$T/client.out")"
 
+t2=$(date +%s%N)
 "$VXRESTORE" "$T/img" 2>"$T/restore.err" || fail "vxrestore: $(cat "$T/restore.err")"
+t3=$(date +%s%N)
 vx_wait_line "$T/client.out" "^$((N_DUMP + 20)) " 30 ||
 	fail "the connection does not carry on after restore: $(tail -n 2 "$T/client.out")"
 kill -0 "$CPID" 2>/dev/null || fail "the client died: $(tail -n 2 "$T/client.out")"
@@ -87,4 +91,4 @@ ip -br addr show "$H" | grep -q "$B/24" || fail "host end $H lacks $B after rest
 kill -9 "$CPID"
 "$VXCR" ctx kill "$XID"
 "$VXCR" ctx wait "$XID" >/dev/null
-pass "connection carried on: request $N_DUMP at the dump, $(tail -n 1 "$T/client.out" | awk '{print $1}') answered"
+pass "connection carried on: request $N_DUMP at the dump, $(tail -n 1 "$T/client.out" | awk '{print $1}') answered; dump $(( (t1 - t0) / 1000000 )) ms, restore $(( (t3 - t2) / 1000000 )) ms, image $(stat -c %s "$T/img") bytes"
