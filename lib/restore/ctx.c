@@ -192,6 +192,8 @@ static void __attribute__((noreturn)) supervisor(struct rst_image *img, int wr)
 	close(wr);
 	if (img->ns_cgroup_fd >= 0)
 		close(img->ns_cgroup_fd);
+	if (img->netns_fd >= 0) /* the namespace is the init's now: it dies with it */
+		close(img->netns_fd);
 	vxctx_supervise(&a, &g, rep.init);
 }
 
