@@ -24,6 +24,7 @@ struct ctx_opts {
 	const char *set, *clear;
 	const char *pid, *sig;
 	const char *nproc;
+	const char *net;
 	uint32_t xid;
 	char **rest; /* after XID */
 	int nrest;
@@ -36,8 +37,11 @@ static void ctx_usage(FILE *f)
 		"       vxcr ctx --help | --version\n"
 		"\n"
 		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C]\n"
-		"         [--nproc N] -- CMD [ARG...]\n"
-		"         (--nproc N: at most N tasks, with --flags INFO_NPROC)\n"
+		"         [--nproc N] [--net veth[:HOSTIF][,addr=A/P][,host-addr=B/P]]\n"
+		"         -- CMD [ARG...]\n"
+		"         (--nproc N: at most N tasks, with --flags INFO_NPROC;\n"
+		"          with --net, a network namespace of its own (HIDE_NETIF) and a\n"
+		"          veth: eth0 inside, HOSTIF (default vxXID) on the host)\n"
 		"  exec XID -- CMD [ARG...]      run CMD inside, wait, exit with its status\n"
 		"  list                          one line per context: XID INITPID TASKS FLAGS\n"
 		"  info XID | stat XID\n"
@@ -89,6 +93,7 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "sig", required_argument, NULL, 'S' },
 		{ "nproc", required_argument, NULL, 'n' },
+		{ "net", required_argument, NULL, 'N' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -146,6 +151,9 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 			break;
 		case 'n':
 			o->nproc = optarg;
+			break;
+		case 'N':
+			o->net = optarg;
 			break;
 		}
 	}
@@ -215,6 +223,10 @@ static int do_create(struct ctx_opts *o)
 		a.nproc = n;
 	}
 	a.hostname = o->hostname;
+	if (o->net) {
+		a.net = o->net;
+		a.flags |= VXF_HIDE_NETIF;
+	}
 	a.argv = o->rest;
 	if (vxcr_ctx_create(&a, &xid, NULL))
 		return fail(-1);
@@ -309,6 +321,8 @@ static int do_info(struct ctx_opts *o)
 		printf("nproc: %llu\n", (unsigned long long)r.nproc);
 	if (r.pids_cgroup[0])
 		printf("pids cgroup: %s\n", r.pids_cgroup);
+	if (r.net[0])
+		printf("net: %s\n", r.net);
 	return 0;
 }
 
@@ -487,9 +501,9 @@ static const struct {
 	const char *allowed; /* option letters */
 	int need_xid;
 } subs[] = {
-	{ "create", "fHbcn", 1 }, { "exec", "", 1 },	{ "list", "", 0 },   { "info", "", 1 },
-	{ "stat", "", 1 },	  { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
-	{ "uname", "s", 1 },	  { "kill", "pS", 1 },	{ "wait", "", 1 },
+	{ "create", "fHbcnN", 1 }, { "exec", "", 1 },	 { "list", "", 0 },   { "info", "", 1 },
+	{ "stat", "", 1 },	   { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
+	{ "uname", "s", 1 },	   { "kill", "pS", 1 },	 { "wait", "", 1 },
 };
 
 int cmd_ctx(int argc, char **argv)

@@ -42,6 +42,7 @@
 #include "proc/proc.h"
 #include "util/clone3.h"
 #include "util/cleanup.h"
+#include "net/netns.h"
 #include "vxcr/vxcr.h"
 
 #ifndef SYS_pidfd_open
@@ -665,6 +666,40 @@ static bool probe_seccomp(char *d, size_t len)
 	return ok;
 }
 
+/* A network namespace built and read back through libnl-route, in a
+ * forked child (lib/net/netns.c: what restore and dump do with one). */
+static bool probe_netns(char *d, size_t len)
+{
+	static const char *const steps[] = {
+		"check of the entry",
+		"building a namespace (unshare, rtnl_link/addr/route_add)",
+		"reading it back (setns, libnl caches)",
+		"comparing what was read",
+	};
+	const char *what = "fork";
+	int st = 0, i;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int ret = net_netns_probe(&what);
+
+		for (i = 0; i < (int)ARRAY_SIZE(steps) && strcmp(steps[i], what); i++)
+			;
+		_exit(ret ? 1 + i : 0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return note(false, d, len, "fork: %s", strerror(errno));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return note(true, d, len,
+			    "namespaces built and read through libnl-route (links, addresses, "
+			    "routes)");
+	i = WIFEXITED(st) ? WEXITSTATUS(st) - 1 : -1;
+	return note(false, d, len, "failed at %s",
+		    i >= 0 && i < (int)ARRAY_SIZE(steps) ? steps[i] : "a signal");
+}
+
 static const struct probe probes[] = {
 	{ "ptrace-seize", true, probe_ptrace },
 	{ "clone3-set_tid", true, probe_clone3_set_tid },
@@ -681,6 +716,7 @@ static const struct probe probes[] = {
 	{ "cap_checkpoint_restore", false, probe_cap_cr },
 	{ "dev-vserver", false, probe_dev_vserver },
 	{ "seccomp-filters", false, probe_seccomp },
+	{ "netns-libnl", false, probe_netns },
 };
 
 /*

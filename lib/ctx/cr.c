@@ -86,6 +86,8 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	ce->nodename = c->nodename;
 	ce->domainname = c->domainname;
 	ce->rundir = (char *)vxctx_rundir(rundir);
+	if (r->net[0])
+		ce->net = (char *)r->net;
 	PB_SET(ce, clone_flags,
 	       CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS |
 		       ((r->flags & VXCTX_F_HIDE_NETIF) ? CLONE_NEWNET : 0) |
@@ -129,7 +131,7 @@ static int dump_ctx_tree(struct vxctx_record *r, int fd, const struct vxcr_dump_
 static int dump_whole_ctx(uint32_t xid, const char *rundir, int fd, const struct vxcr_dump_opts *o,
 			  struct vxcr_dump_stats *st)
 {
-	struct vxcr_dump_opts defaults;
+	struct vxcr_dump_opts defaults, implied;
 	struct vxctx_record r;
 	struct ctx_ckpt c;
 	bool frozen;
@@ -145,6 +147,12 @@ static int dump_whole_ctx(uint32_t xid, const char *rundir, int fd, const struct
 	if (vxctx_record_foreign(&r)) {
 		pr_err("context %u: its init is not visible from this pid namespace\n", xid);
 		return -ESRCH;
+	}
+	if ((r.flags & VXCTX_F_HIDE_NETIF) && !o->tcp_established) {
+		/* its own network: its connections are its own (issue 13) */
+		implied = *o;
+		implied.tcp_established = true;
+		o = &implied;
 	}
 	ret = fill_entry(rundir, &r, &c, &frozen);
 	if (ret)

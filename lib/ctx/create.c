@@ -365,6 +365,7 @@ int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_grou
 	r->own_pidns = pidns_of(init);
 	snprintf(r->cgroup, sizeof(r->cgroup), "%s", g->cgroup);
 	snprintf(r->pids_cgroup, sizeof(r->pids_cgroup), "%s", g->pids);
+	snprintf(r->net, sizeof(r->net), "%s", a->net ? a->net : "");
 	return 0;
 }
 
@@ -450,6 +451,9 @@ supervise(const struct vxctx_create_args *a, const struct vxctx_groups *g, int r
 	close(go[0]);
 	vxctx_record_fill(a, g, init, &r);
 	ret = join_groups(a, g, init, rep);
+	if (!ret && a->net && (ret = vxctx_net_setup(a, init)))
+		send_report(rep, ret, 0, "context %u: --net %s: %s", a->xid, a->net,
+			    vxcr_last_error());
 	if (!ret) {
 		ret = vxctx_record_write(a->rundir, &r);
 		if (ret)
@@ -539,6 +543,8 @@ static int check_args(const struct vxctx_create_args *a)
 		pr_err("hostname or domainname longer than 64 bytes\n");
 		return -EINVAL;
 	}
+	if (a->net && vxctx_net_check(a))
+		return -EINVAL;
 	if ((a->flags & VXCTX_F_INFO_NPROC) && !a->nproc) {
 		pr_err("INFO_NPROC needs a task limit (vxcr ctx create --nproc N)\n");
 		return -EINVAL;

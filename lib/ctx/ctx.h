@@ -88,6 +88,7 @@ struct vxctx_create_args {
 	char *const *argv;	/* main command, run inside; NULL: none, then */
 	pid_t join_pid;		/* this task joins the cgroup before the init runs */
 	const char *rundir;	/* NULL: default */
+	const char *net;	/* HIDE_NETIF: "veth[:HOSTIF][,addr=A/P][,host-addr=B/P]" or NULL */
 };
 
 /* The record of a context, as stored in the run directory. */
@@ -105,6 +106,7 @@ struct vxctx_record {
 	uint64_t own_pidns;    /* inode of the context's own pid ns (its init's) */
 	char cgroup[512];      /* absolute path of the cgroup v2 directory */
 	char pids_cgroup[512]; /* v1 pids group (INFO_NPROC on hybrid hosts) or "" */
+	char net[128];	       /* --net as given at creation (informational) or "" */
 };
 
 struct vxctx_stat {
@@ -180,6 +182,10 @@ void vxctx_groups_remove(const struct vxctx_groups *g);
 int64_t vxctx_clock_ns(clockid_t id);
 /* Our children get a new time namespace with these clock offsets. */
 int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns);
+/* net.c: --net (a veth to the host).  The spec, checked (0 or -EINVAL,
+ * logged); made for init's network namespace (0 or -errno, logged). */
+int vxctx_net_check(const struct vxctx_create_args *a);
+int vxctx_net_setup(const struct vxctx_create_args *a, pid_t init);
 /* In a new init: / made a slave, its /proc, uname, lo up (HIDE_NETIF). */
 int vxctx_ns_setup(const char *hostname, const char *domainname, uint64_t flags);
 /* Becomes the supervisor of init (our child): waits for it, writes the

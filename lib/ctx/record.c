@@ -214,6 +214,12 @@ int vxctx_record_read(const char *rundir, uint32_t xid, struct vxctx_record *r)
 			memcpy(r->cgroup, line + 7, strlen(line + 7) + 1);
 			continue;
 		}
+		if (!strncmp(line, "net=", 4)) {
+			if (strlen(line + 4) >= sizeof(r->net))
+				return -ENAMETOOLONG;
+			memcpy(r->net, line + 4, strlen(line + 4) + 1);
+			continue;
+		}
 		if (!strncmp(line, "pids_cgroup=", 12)) {
 			if (strlen(line + 12) >= sizeof(r->pids_cgroup))
 				return -ENAMETOOLONG;
@@ -277,6 +283,8 @@ int vxctx_record_write(const char *rundir, const struct vxctx_record *r)
 		r->bcaps, r->ccaps, r->nproc, r->pidns, r->own_pidns, r->cgroup);
 	if (r->pids_cgroup[0])
 		fprintf(f, "pids_cgroup=%s\n", r->pids_cgroup);
+	if (r->net[0])
+		fprintf(f, "net=%s\n", r->net);
 	if (fflush(f) || fsync(fileno(f)))
 		ret = -errno;
 	if (fclose(f) && !ret)

@@ -248,7 +248,8 @@ static int write_process(struct dump_op *op, struct dump_task *t)
 /*
  * The records of the image, in contract order (docs/image-format.md): one
  * row per writer, either image-wide (once) or per process (in task order,
- * preorder).  CONTEXT (a context dump), every TASK, SECCOMP (if any thread
+ * preorder).  CONTEXT (a context dump), NETNS (the tree's network namespace
+ * when not ours; written by write_context), every TASK, SECCOMP (if any thread
  * has a filter), then per live process CREDS, SIGNALS, COREs and MM, all
  * FILEs, the FDTABLEs (each table once: the process's unless its parent's
  * is shared, then the threads' own ones), the LOCKs, FILE_DATA,
@@ -346,6 +347,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	ret = ret ?: dump_refusal(op, NULL, dump_tree_check(op));
 	/* before any socket is read; a refused tree needs none */
 	ret = ret ?: (op->n_refused ? 0 : dump_net_lock(op));
+	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
 	unpin(op);
@@ -354,6 +356,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	ret = ret ?: write_image(op);
 	if (!ret)
 		test_pause("written");
+	netns_leave(op);
 	/* our handles on its files go before it runs on or dies */
 	free_files(&op->files);
 	shmem_free(op);
@@ -402,6 +405,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	op.ctxe = ce;
 	op.ctx_cgroup = cgroup;
 	op.freezer = fz;
+	op.netns_saved = -1;
 	op.t_start = dump_now_ns();
 	start_off = lseek(fd, 0, SEEK_CUR);
 
@@ -427,6 +431,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	shmem_free(&op);
 	locks_free(&op);
 	cgroup_free(&op);
+	netns_free(&op);
 	dump_tree_free(&op);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)
 		op.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;

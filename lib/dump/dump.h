@@ -42,6 +42,7 @@
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
+#include "netns.pb-c.h"
 
 #include "util/pb.h"
 
@@ -335,6 +336,8 @@ struct dump_op {
 	struct dump_lock *locks;	    /* file locks held by the tree (locks.c) */
 	size_t n_locks;
 	struct dump_cgroup *cgroup; /* cgroup membership (cgroup.c), NULL until collected */
+	NetnsEntry *netns;	    /* the tree's network namespace (netns.c), or NULL */
+	int netns_saved;	    /* our own, while the thread is in the tree's; else -1 */
 	struct dump_tcp *tcp;	    /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
 	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
 };
@@ -491,6 +494,15 @@ struct dump_cgroup;
 int collect_cgroup(struct dump_op *op, struct dump_task *t);
 int write_cgroup(struct dump_op *op);
 void cgroup_free(struct dump_op *op);
+
+/*
+ * netns.c: the tree's network namespace when it is not ours (record
+ * NETNS): read, and the dumping thread moved into it until netns_leave.
+ */
+int netns_collect(struct dump_op *op);
+int write_netns(struct dump_op *op);
+void netns_leave(struct dump_op *op);
+void netns_free(struct dump_op *op);
 
 /*
  * netlock.c: the network lock, taken after the tree is frozen and before

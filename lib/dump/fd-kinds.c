@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "dump/dump.h"
 
@@ -36,6 +37,7 @@
 	K(ptmx)          \
 	K(pts)           \
 	K(tty)           \
+	K(tun)           \
 	K(chr)           \
 	K(blk)           \
 	K(dir)           \
@@ -56,6 +58,12 @@ static bool is_anon(const struct fd_probe *p)
 {
 	return fd_link_starts(p, "anon_inode:");
 }
+/* /dev/net/tun (misc 10:200): once TUNSETIFF ran, the fd is a queue of a
+ * tun/tap link, which reopening the path would not give back. */
+static bool is_tun(const struct fd_probe *p)
+{
+	return S_ISCHR(p->st.st_mode) && p->st.st_rdev == makedev(10, 200);
+}
 static bool is_any(const struct fd_probe *p)
 {
 	return true;
@@ -63,6 +71,8 @@ static bool is_any(const struct fd_probe *p)
 
 const struct dump_fd_kind dump_fd_socket = { "socket", is_sock, NULL,
 					     "sockets are not supported yet" };
+const struct dump_fd_kind dump_fd_tun = { "tun", is_tun, NULL,
+					  "a tun/tap device (/dev/net/tun) is not supported" };
 const struct dump_fd_kind dump_fd_anon = { "anon", is_anon, NULL, "not supported yet" };
 const struct dump_fd_kind dump_fd_other = { "other", is_any, NULL,
 					    "this kind of file is not supported" };

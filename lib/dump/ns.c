@@ -137,14 +137,14 @@ pid_t dump_vpid(const struct dump_op *op, pid_t host)
 	return 0; /* outside the context's pid namespace */
 }
 
+/* CONTEXT (a context dump), then NETNS (the tree's own network namespace). */
 int write_context(struct dump_op *op)
 {
-	int ret;
+	int ret = 0;
 
-	if (!op->ctxe)
-		return 0;
-	ret = img_write_msg(op->w, IMG_REC_CONTEXT, &op->ctxe->base);
+	if (op->ctxe)
+		ret = img_write_msg(op->w, IMG_REC_CONTEXT, &op->ctxe->base);
 	if (ret)
 		pr_err("cannot write the CONTEXT record: %s\n", strerror(-ret));
-	return ret;
+	return ret ?: write_netns(op);
 }

@@ -116,6 +116,7 @@ static void ctx_args(const struct rst_image *img, struct vxctx_create_args *a)
 	a->domainname = ce->domainname;
 	a->nproc = ce->nproc;
 	a->rundir = img->opts->rundir;
+	a->net = ce->net; /* informational: the NETNS record rebuilt the network */
 }
 
 /* The supervisor's part up to the record; 0 or -errno (logged). */
@@ -191,6 +192,8 @@ static void __attribute__((noreturn)) supervisor(struct rst_image *img, int wr)
 	close(wr);
 	if (img->ns_cgroup_fd >= 0)
 		close(img->ns_cgroup_fd);
+	if (img->netns_fd >= 0) /* the namespace is the init's now: it dies with it */
+		close(img->netns_fd);
 	vxctx_supervise(&a, &g, rep.init);
 }
 
@@ -219,6 +222,10 @@ static int check_context(const struct rst_image *img)
 	if ((ce->nodename && strlen(ce->nodename) > 64) ||
 	    (ce->domainname && strlen(ce->domainname) > 64)) {
 		pr_err("image: context %u: uname longer than 64 bytes\n", ce->xid);
+		return -EBADMSG;
+	}
+	if (ce->net && (strlen(ce->net) >= 128 || strchr(ce->net, '\n'))) {
+		pr_err("image: context %u: its --net text is too long or has a newline\n", ce->xid);
 		return -EBADMSG;
 	}
 	if (restore_in_pidns()) { /* --pidns: we are its namespace's init */

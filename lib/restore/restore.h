@@ -31,6 +31,7 @@
 #include "img/records.h"
 #include "util/inject.h"
 #include "task.pb-c.h"
+#include "netns.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
@@ -221,6 +222,8 @@ struct rst_image {
 	/* decoded records */
 	struct rst_records recs;
 	CtxEntry *ctxe;		/* a whole context (ctx.c), else NULL */
+	NetnsEntry *netns;	/* its network namespace (netns.c), else NULL */
+	int netns_fd;		/* that namespace, built: the root is cloned in it; -1 */
 	struct rst_file *files; /* every open file description */
 	size_t nr_files;
 	struct rst_chunk *fdata; /* deleted file contents */
@@ -378,6 +381,13 @@ int rst_net_lock(struct rst_image *img, const struct net_conn *c, size_t n, int 
 void rst_net_unlock(struct rst_image *img);
 void rst_image_free(struct rst_image *img);
 int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st);
+
+/* netns.c: the tree's network namespace (record NETNS) */
+int netns_plan_read(struct rst_image *img, const struct img_record *rec);
+int netns_check_image(const struct rst_image *img);
+/* Builds it in a new namespace (img->netns_fd).  0 or -errno (logged). */
+int rst_netns_build(struct rst_image *img);
+void rst_netns_free(struct rst_image *img);
 
 /* ctx.c: a whole context (image with a CONTEXT record) */
 int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st);

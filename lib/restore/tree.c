@@ -21,6 +21,7 @@
 #include "log.h"
 #include "util/clone3.h"
 #include "util/report.h"
+#include "net/netns.h"
 #include "restore/restore.h"
 
 #ifndef RSEQ_FLAG_UNREGISTER
@@ -166,6 +167,26 @@ static int wait_child_stop(struct rst_proc *root)
 	return 0;
 }
 
+/* clone3 of the root, in the tree's network namespace if one was built. */
+static long clone_root(struct rst_image *img, struct vxcr_clone_args *ca)
+{
+	int saved = -1, err;
+	long r;
+
+	if (img->netns_fd >= 0 && net_ns_enter(img->netns_fd, &saved))
+		return -1;
+	r = vxcr_clone3(ca);
+	err = errno;
+	if (r > 0 && saved >= 0 && net_ns_leave(saved)) {
+		kill(r, SIGKILL);
+		return -1;
+	}
+	if (r < 0 && saved >= 0)
+		net_ns_leave(saved);
+	errno = err;
+	return r;
+}
+
 /*
  * Clones the process with the recorded pid and waits until it has done its
  * in-process part.  On success the child is ptrace-stopped.  Returns 0/-errno.
@@ -188,6 +209,8 @@ int rst_tree_clone(struct rst_image *img)
 	if (img->ctxe) {
 		/* pid 1 of the context's new namespaces, straight into its cgroup */
 		ca.flags = ctx_clone_flags(img->ctxe);
+		if (img->netns) /* made already, cloned in it (netns.c) */
+			ca.flags &= ~(uint64_t)CLONE_NEWNET;
 		if (img->ns_cgroup_fd >= 0) {
 			ca.flags |= CLONE_INTO_CGROUP;
 			ca.cgroup = (uint64_t)img->ns_cgroup_fd;
@@ -197,7 +220,7 @@ int rst_tree_clone(struct rst_image *img)
 		ca.set_tid_size = 1;
 	}
 	fflush(NULL);
-	r = vxcr_clone3(&ca);
+	r = clone_root(img, &ca);
 	if (r < 0) {
 		if (errno == EEXIST)
 			pr_err("pid %d is in use\n", want);

@@ -12,6 +12,7 @@
 #include "seccomp.pb-c.h"
 #include "lock.pb-c.h"
 #include "cgroup.pb-c.h"
+#include "netns.pb-c.h"
 
 /* ---- populated messages of every protobuf type ---- */
 
@@ -57,9 +58,15 @@ static uint32_t cgm_dirs[2] = { 2, 0 };
 static CgroupMemberEntry cgm = CGROUP_MEMBER_ENTRY__INIT;
 static CgroupMemberEntry *cgmp[1] = { &cgm };
 static CgroupEntry cgroup = CGROUP_ENTRY__INIT;
+static NetnsLink netns_lo = NETNS_LINK__INIT;
+static NetnsLink *netns_links[1] = { &netns_lo };
+static NetnsEntry netns = NETNS_ENTRY__INIT;
 
 static void build_msgs(void)
 {
+	netns_lo.has_ifindex = true, netns_lo.ifindex = 1;
+	netns_lo.name = "lo", netns_lo.kind = "lo";
+	netns.n_links = 1, netns.links = netns_links;
 	rl[0].has_resource = rl[0].has_cur = rl[0].has_max = true;
 	rl[0].resource = 7, rl[0].cur = 1024, rl[0].max = UINT64_MAX;
 	rl[1].has_resource = true, rl[1].resource = 3;
@@ -161,6 +168,7 @@ static const ProtobufCMessage *sample_msg(uint32_t type)
 	case IMG_REC_SECCOMP: return &seccomp.base;
 	case IMG_REC_LOCK: return &lock.base;
 	case IMG_REC_CGROUP: return &cgroup.base;
+	case IMG_REC_NETNS: return &netns.base;
 	}
 	return NULL;
 }
@@ -341,7 +349,7 @@ static void test_record_table(void)
 	unsigned n, i;
 
 	t = img_rec_table(&n);
-	CU_ASSERT_EQUAL(n, 20);
+	CU_ASSERT_EQUAL(n, 23);
 	for (i = 0; i < n; i++) {
 		if (!t[i].type) {	/* a number taken by another branch */
 			CU_ASSERT_PTR_NULL(img_rec_lookup(i + 1));
@@ -741,7 +749,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 17 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 18 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);

@@ -498,6 +498,8 @@ struct vxcr_ctx_create_opts {
 	const char *hostname; /* NULL: the host's */
 	uint64_t nproc;	      /* with VXF_INFO_NPROC: at most this many tasks, else 0 */
 	char *const *argv;    /* the main command, run inside by the context's init */
+	const char *net;      /* with VXF_HIDE_NETIF: "veth[:HOSTIF][,addr=A/P][,host-addr=B/P]",
+			       * a veth to the host (vxcr-ctx(8)); NULL: only lo */
 };
 
 /* Sets o to the defaults: xid 0, no flags, every bounding cap, no ccaps. */
@@ -521,6 +523,7 @@ struct vxcr_ctx_info {
 	uint64_t nproc_cur;    /* VXF_INFO_NPROC: tasks counted against it, else 0 */
 	char cgroup[512];      /* cgroup v2 directory */
 	char pids_cgroup[512]; /* v1 pids group (VXF_INFO_NPROC on hybrid hosts) or "" */
+	char net[128];	       /* --net as given at its creation, or "" */
 };
 
 /* The record of a live context: -ESRCH if there is none. */

@@ -1,0 +1,94 @@
+#!/bin/bash
+# A whole context with its own network namespace (ctx create --net veth),
+# a TCP server inside and a client on the host connected to it through
+# the veth: the context is checkpointed (an own namespace implies
+# --tcp-established; the lock is the whole namespace's) and restarted, the
+# host end made again, and the client's connection carries on: same
+# socket (no reconnect: the client fails on any error), every request
+# answered once and in order by the same server process with its running
+# total, across the checkpoint.
+. "$(dirname "$0")/ctx-lib.sh"
+command -v python3 >/dev/null || skip "python3 not installed"
+H=vxt$$
+N=$(( $$ % 250 + 1 ))
+A=10.202.$N.2 B=10.202.$N.1 PORT=7070
+vx_case_cleanup() { ip link del "$H" 2>/dev/null; true; }
+
+cat >"$T/server.py" <<'PY'
+import os, socket, sys
+addr, port = sys.argv[1], int(sys.argv[2])
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((addr, port))
+ls.listen(1)
+c, _ = ls.accept()
+f = c.makefile("rw")
+total = n = 0
+for line in f:
+    n += 1
+    total += int(line)
+    f.write("%d %d %d\n" % (n, total, os.getpid()))
+    f.flush()
+PY
+cat >"$T/client.py" <<'PY'
+import socket, sys, time
+addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection((addr, port), 5)
+s.settimeout(60)
+f = s.makefile("rw")
+with open(out, "a") as o:
+    o.write("port %d\n" % s.getsockname()[1])
+i = 0
+while True:
+    i += 1
+    f.write("%d\n" % i)
+    f.flush()
+    line = f.readline()
+    if not line:
+        with open(out, "a") as o:
+            o.write("EOF\n")
+        sys.exit(1)
+    with open(out, "a") as o:
+        o.write("%d %s" % (i, line))
+    time.sleep(0.05)
+PY
+
+"$VXCR" ctx create "$XID" --flags PERSISTENT --net "veth:$H,addr=$A/24,host-addr=$B/24" -- \
+	python3 -S "$T/server.py" "$A" "$PORT" >"$T/create.out" 2>"$T/create.err" ||
+	fail "ctx create: $(cat "$T/create.err")"
+for ((i = 0; i < 100; i++)); do
+	/usr/bin/python3 -S "$T/client.py" "$A" "$PORT" "$T/client.out" 2>"$T/client.err" &
+	CPID=$!
+	sleep 0.2
+	kill -0 "$CPID" 2>/dev/null && break
+	rm -f "$T/client.out"
+done
+vx_track "$CPID"
+vx_wait_line "$T/client.out" '^20 ' 20 || fail "the client gets no answers: $(tail -n 2 "$T/client.out")"
+SRV=$(awk 'NR == 2 {print $4}' "$T/client.out")
+
+t0=$(date +%s%N)
+"$VXDUMP" --ctx "$XID" -o "$T/img" 2>"$T/dump.err" || fail "vxdump --ctx: $(cat "$T/dump.err")"
+t1=$(date +%s%N)
+"$VXCR" img show "$T/img" | grep -q "FILE_TCPSK" || fail "no TCP socket in the image"
+N_DUMP=$(tail -n 1 "$T/client.out" | awk '{print $1}')
+sleep 0.5
+kill -0 "$CPID" 2>/dev/null || fail "the client died while the context was away: $(tail -n 2 "$T/client.out")"
+
+t2=$(date +%s%N)
+"$VXRESTORE" "$T/img" 2>"$T/restore.err" || fail "vxrestore: $(cat "$T/restore.err")"
+t3=$(date +%s%N)
+vx_wait_line "$T/client.out" "^$((N_DUMP + 20)) " 30 ||
+	fail "the connection does not carry on after restore: $(tail -n 2 "$T/client.out")"
+kill -0 "$CPID" 2>/dev/null || fail "the client died: $(tail -n 2 "$T/client.out")"
+grep -q EOF "$T/client.out" && fail "the client's connection was closed"
+[ "$(grep -c '^port ' "$T/client.out")" = 1 ] || fail "the client connected more than once"
+# every request answered once, in order, with the running total, by one server
+awk -v srv="$SRV" 'NR > 1 {
+	if ($1 != NR - 1 || $2 != NR - 1 || $3 != $1 * ($1 + 1) / 2 || $4 != srv) { print; exit 1 } }' \
+	"$T/client.out" >"$T/bad" || fail "answers out of order or from another server: $(cat "$T/bad")"
+ip -br addr show "$H" | grep -q "$B/24" || fail "host end $H lacks $B after restore"
+kill -9 "$CPID"
+"$VXCR" ctx kill "$XID"
+"$VXCR" ctx wait "$XID" >/dev/null
+pass "connection carried on: request $N_DUMP at the dump, $(tail -n 1 "$T/client.out" | awk '{print $1}') answered; dump $(( (t1 - t0) / 1000000 )) ms, restore $(( (t3 - t2) / 1000000 )) ms, image $(stat -c %s "$T/img") bytes"
