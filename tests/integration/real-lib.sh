@@ -162,3 +162,34 @@ with open(sys.argv[1], "rb") as f:
     print("%.3f" % (images.load(f)["entries"][0]["dump"]["frozen_time"] / 1e6))
 PY
 }
+
+# real_clients ARGS...: starts tests/integration/real-clients.py $T/clients.out
+# ARGS (kind, address, ...: see there) as a process of its own, outside
+# any tree the case dumps; waits for its "ready".  Sets CPID and COUT.
+real_clients()
+{
+	COUT=$T/clients.out
+	( /usr/bin/python3 "$VX_ROOT/tests/integration/real-clients.py" "$COUT" "$@" \
+		</dev/null >"$T/clients.log" 2>&1 & echo $! >"$T/clients.pid" )
+	CPID=$(cat "$T/clients.pid")
+	vx_track "$CPID"
+	vx_wait_line "$COUT" '^(ready|FAIL)' 60 ||
+		fail "the clients did not get ready: $(tail -n 3 "$T/clients.log")"
+	grep -q '^FAIL' "$COUT" && fail "clients: $(grep '^FAIL' "$COUT")"
+	log "clients: $(grep '^ready' "$COUT")"
+}
+
+# real_round N [WHEN]: the clients ($CPID, writing $COUT) run their round N
+# of checks on their sockets of before; fails the case unless it passes.
+# No timing: a connection restored behind the network lock may wait for
+# a retransmission, so the bound is generous.
+real_round()
+{
+	local n=$1 when=${2:-}
+	kill -USR1 "$CPID" 2>/dev/null || fail "the clients ($CPID) are gone${when:+ $when}"
+	vx_wait_line "$COUT" "^(PASS|FAIL) round $n:" 90 ||
+		fail "no result of round $n from the clients${when:+ $when}"
+	grep -q "^FAIL round $n:" "$COUT" &&
+		fail "clients${when:+ $when}: $(grep "^FAIL round $n:" "$COUT")"
+	log "$(grep "^PASS round $n:" "$COUT")${when:+ ($when)}"
+}
