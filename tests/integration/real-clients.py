@@ -38,13 +38,14 @@ def say(out, line):
 def connect(addr, timeout):
     deadline = time.time() + timeout
     while True:
+        if addr.startswith("/"):
+            s, to = socket.socket(socket.AF_UNIX), addr
+        else:
+            host, port = addr.rsplit(":", 1)
+            s, to = socket.socket(socket.AF_INET), (host, int(port))
         try:
-            if addr.startswith("/"):
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(addr)
-            else:
-                host, port = addr.rsplit(":", 1)
-                s = socket.create_connection((host, int(port)))
+            s.connect(to)
+            if not addr.startswith("/"):
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return s
         except OSError:

@@ -1,0 +1,28 @@
+#!/bin/bash
+# nginx (Debian's nginx-light): a master (root) and one worker (www-data)
+# serving a file on 127.0.0.1 over TCP, with two keep-alive connections of
+# a python client outside the dumped tree.  The nginx tree is dumped with
+# --tcp-established and restored: each connection serves a second request
+# on the same socket (and a third after CRIU's cycle when $CRIU is given;
+# CRIU cannot dump the worker here, of another uid).
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/real-lib.sh"
+require_cr
+command -v nginx >/dev/null || skip "needs nginx-light (contrib/install-deps.sh)"
+id www-data >/dev/null 2>&1 || skip "needs the www-data user"
+. "$(dirname "$0")/real-nginx.sh"
+PORT=$(real_port)
+real_nginx_conf "127.0.0.1:$PORT"
+start_cmd "$T/out" nginx -p "$T/ng" -c "$T/ng/nginx.conf" -e stderr
+real_clients http "127.0.0.1:$PORT" /f.txt "$NGINX_BODY" --conns 2
+sleep 0.5	# the worker settles in epoll_wait
+vx_track_tree "$PID"
+real_nginx_check_users "$PID"
+real_fds "$PID"
+real_dump "$PID" "$T/img" --tcp-established
+real_restore "$T/img"
+real_round 1 "after restore"
+real_nginx_check_users "$PID"
+real_criu "$PID"
+[ "$REAL_CRIU_OK" = 1 ] && real_round 2 "after CRIU's restore"
+pass "two keep-alive connections served a second request after restore"
