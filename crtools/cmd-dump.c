@@ -19,8 +19,9 @@
 static void dump_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vxdump [-o FILE] [--leave-running] [--no-sync] [--compress zstd|none]\n"
-		"              [--zstd-level N] [--sign KEYFILE] [--stats] [-v] PID\n"
+		"usage: vxdump [-o FILE] [--leave-running] [--tcp-established] [--no-sync]\n"
+		"              [--compress zstd|none] [--zstd-level N] [--sign KEYFILE]\n"
+		"              [--stats] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"       vxdump --help | --version\n"
 		"\n"
@@ -38,6 +39,8 @@ static void dump_usage(FILE *f)
 		"      --rundir DIR     where context records are (default $VXCR_RUNDIR\n"
 		"                       or /run/vxcr)\n"
 		"      --leave-running  let the processes continue after the dump\n"
+		"      --tcp-established  dump established TCP connections (TCP_REPAIR);\n"
+		"                       without it each one is refused\n"
 		"      --no-sync        do not fsync the image (scratch images)\n"
 		"      --compress KIND  zstd (default) or none\n"
 		"      --zstd-level N   zstd compression level (default: fast)\n"
@@ -56,12 +59,14 @@ enum {
 	OPT_CTX,
 	OPT_RUNDIR,
 	OPT_NO_SYNC,
-	OPT_SIGN
+	OPT_SIGN,
+	OPT_TCP_EST
 };
 
 static const struct option dump_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "leave-running", no_argument, NULL, OPT_LEAVE },
+	{ "tcp-established", no_argument, NULL, OPT_TCP_EST },
 	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
 	{ "compress", required_argument, NULL, OPT_COMPRESS },
 	{ "zstd-level", required_argument, NULL, OPT_LEVEL },
@@ -95,6 +100,9 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			break;
 		case OPT_LEAVE:
 			o->leave_running = true;
+			break;
+		case OPT_TCP_EST:
+			o->tcp_established = true;
 			break;
 		case OPT_NO_SYNC:
 			o->fsync = false;

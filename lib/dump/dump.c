@@ -17,6 +17,7 @@
 #include "header.pb-c.h"
 #include "util/testhook.h"
 #include "dump/dump.h"
+#include "dump/tcpsk.h"
 #include "img/img.h"
 #include "img/records.h"
 #include "restore/vet.h"
@@ -348,15 +349,19 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	free_files(&op->files);
 	shmem_free(op);
 	if (ret || op->opts->leave_running) {
+		tcpsk_end(op, false);  /* out of repair mode before it runs on */
 		dump_tree_release(op); /* running on: no need to wait for the disk */
 		op->st->frozen_ns = dump_now_ns() - op->t_seize;
 		return ret ?: sync_image(op);
 	}
 	ret = sync_image(op);
-	if (ret)
+	if (ret) {
+		tcpsk_end(op, false);
 		dump_tree_release(op);
-	else
+	} else {
 		ret = dump_tree_kill(op);
+		tcpsk_end(op, !ret); /* killed: its sockets close silently in repair mode */
+	}
 	op->st->frozen_ns = dump_now_ns() - op->t_seize;
 	return ret;
 }
@@ -397,6 +402,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		img_writer_free(op.w);
 	}
 	rst_vet_free(op.vet);
+	tcpsk_end(&op, false); /* done already unless the dump stopped early */
 	free_files(&op.files);
 	shmem_free(&op);
 	locks_free(&op);

@@ -334,6 +334,7 @@ struct dump_op {
 	struct dump_lock *locks;	    /* file locks held by the tree (locks.c) */
 	size_t n_locks;
 	struct dump_cgroup *cgroup; /* cgroup membership (cgroup.c), NULL until collected */
+	struct dump_tcp *tcp;	    /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
 };
 
 /* dump.c */
@@ -493,7 +494,8 @@ void cgroup_free(struct dump_op *op);
 void pipes_mark_external(struct dump_files *f);
 int write_pipe_data(struct dump_op *op);
 
-/* unixsk.c: peers checked once every fd is collected; SK_QUEUE records */
+/* unixsk.c: peers checked once every fd is collected; SK_QUEUE records
+ * (of the TCP sockets too: tcpsk.c fills their skq) */
 int unixsk_check_peers(struct dump_op *op);
 /* the descriptions in flight in queued messages, collected (image collector) */
 int unixsk_collect_inflight(struct dump_op *op);

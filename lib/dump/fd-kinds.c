@@ -17,6 +17,7 @@
 	K(opath)         \
 	K(unixsk)        \
 	K(netlinksk)     \
+	K(tcpsk)         \
 	K(socket)        \
 	K(eventfd)       \
 	K(signalfd)      \

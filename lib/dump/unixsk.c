@@ -914,7 +914,7 @@ int unixsk_collect_inflight(struct dump_op *op)
 static int write_queue(struct dump_op *op, const struct dump_file *df)
 {
 	struct img_data_prefix pfx = { df->e.id, 0, 0 };
-	bool stream = df->e.unixsk->type == SOCK_STREAM;
+	bool stream = !df->e.unixsk || df->e.unixsk->type == SOCK_STREAM; /* or TCP */
 	size_t at = 0, len, part;
 	uint32_t l;
 	int ret;
@@ -937,7 +937,7 @@ static int write_queue(struct dump_op *op, const struct dump_file *df)
 	return 0;
 }
 
-/* SK_QUEUE records, socket by socket in file order.  0 or -errno. */
+/* SK_QUEUE records, socket by socket in file order (unix and TCP).  0 or -errno. */
 int write_unixsk_queues(struct dump_op *op)
 {
 	size_t i;
@@ -946,12 +946,12 @@ int write_unixsk_queues(struct dump_op *op)
 	for (i = 0; i < op->files.n; i++) {
 		const struct dump_file *df = &op->files.v[i];
 
-		if (!df->e.unixsk || !df->skq_len)
+		if ((!df->e.unixsk && !df->e.tcpsk) || !df->skq_len)
 			continue;
 		ret = write_queue(op, df);
 		if (ret) {
-			pr_err("unix socket ino %u: cannot write its queue: %s\n",
-			       df->e.unixsk->ino, strerror(-ret));
+			pr_err("pid %d fd %d: cannot write its socket queue: %s\n", df->first_pid,
+			       df->first_fd, strerror(-ret));
 			return ret;
 		}
 	}

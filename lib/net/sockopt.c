@@ -90,7 +90,14 @@ int net_set_buf(int fd, int name, uint32_t want, const char *who)
 	if (!setsockopt(fd, SOL_SOCKET, name, &v, sizeof(v)) &&
 	    !getsockopt(fd, SOL_SOCKET, name, &got, &len) && got == (int)want)
 		return 0;
-	return net_set_int(fd, SOL_SOCKET, force, what, v, want, who);
+	/* the FORCE twin cannot be read: read back through name */
+	errno = 0;
+	if (!setsockopt(fd, SOL_SOCKET, force, &v, sizeof(v)) &&
+	    !getsockopt(fd, SOL_SOCKET, name, &got, &len) && got == (int)want)
+		return 0;
+	pr_err("%s: cannot set %s to %u on this host (%s)\n", who, what, want,
+	       errno ? strerror(errno) : "it reads back otherwise");
+	return -EOPNOTSUPP;
 }
 
 int net_check_fixed(int fd, const struct net_fixed_opt *opts, size_t n, const char *who)
@@ -100,8 +107,8 @@ int net_check_fixed(int fd, const struct net_fixed_opt *opts, size_t n, const ch
 
 	for (i = 0; i < n; i++) {
 		ret = net_get_int(fd, opts[i].level, opts[i].name, &v);
-		if (ret == -ENOPROTOOPT)
-			continue; /* not known to this kernel: at its default */
+		if (ret == -ENOPROTOOPT || ret == -EOPNOTSUPP)
+			continue; /* not known to this kernel or kind: at its default */
 		if (ret) {
 			pr_err("%s: getsockopt %s: %s\n", who, opts[i].what, strerror(-ret));
 			return ret;

@@ -33,6 +33,7 @@
 	K(pidfd)        \
 	K(unixsk)       \
 	K(netlinksk)    \
+	K(tcpsk)        \
 	K(ptmx)         \
 	K(pts)          \
 	/* one row per kind, each ending in a backslash */

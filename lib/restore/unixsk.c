@@ -131,17 +131,19 @@ static int check_queue(const struct rst_image *img, const struct rst_file *f)
 	return 0;
 }
 
-/* Every SK_QUEUE record names a unix socket of the image (checked once). */
+/* Every SK_QUEUE record names a unix or TCP socket of the image (checked once). */
 static int check_queue_owners(const struct rst_image *img)
 {
 	size_t i, j;
 
 	for (i = 0; i < img->nr_skq; i++) {
 		for (j = 0; j < img->nr_files; j++)
-			if (img->files[j].fe->id == img->skq[i].id && sk_of(&img->files[j]))
+			if (img->files[j].fe->id == img->skq[i].id &&
+			    (sk_of(&img->files[j]) ||
+			     img->files[j].fe->kind == FILE_KIND__FILE_TCPSK))
 				break;
 		if (j == img->nr_files) {
-			pr_err("image: queued data for file id %u, which is no unix socket\n",
+			pr_err("image: queued data for file id %u, which is no unix or TCP socket\n",
 			       img->skq[i].id);
 			return -EBADMSG;
 		}

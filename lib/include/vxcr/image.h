@@ -98,7 +98,7 @@ enum img_rec_type {
 	IMG_REC_CGROUP = 19,	  /* cgroup_entry: one, if some thread is not in
 					 * the root's cgroup (18: another branch's) */
 	IMG_REC_SK_QUEUE = 20,	  /* raw: struct img_data_prefix (id = file id of
-					 * an AF_UNIX socket) + bytes it has queued */
+					 * an AF_UNIX or TCP socket) + bytes it has queued */
 };
 
 /* ---- Compression (img_header.compression = COMP_ZSTD) ---- */

@@ -103,6 +103,9 @@ struct vxcr_dump_opts {
 	void (*refused)(const char *line, void *arg);
 	void *refused_arg;
 	const struct vxcr_key *sign_key; /* sign the image with it (NULL: unsigned) */
+	/* Dump established TCP connections (read under TCP_REPAIR); without
+	 * it each one is refused, naming the connection. */
+	bool tcp_established;
 };
 
 struct vxcr_dump_stats {
