@@ -21,7 +21,7 @@ static void dump_usage(FILE *f)
 	fprintf(f,
 		"usage: vxdump [-o FILE] [--leave-running] [--tcp-established] [--no-sync]\n"
 		"              [--compress zstd|none] [--zstd-level N] [--sign KEYFILE]\n"
-		"              [--stats] [-v] PID\n"
+		"              [--keep-net-lock] [--stats] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"       vxdump --help | --version\n"
 		"\n"
@@ -46,6 +46,8 @@ static void dump_usage(FILE *f)
 		"      --zstd-level N   zstd compression level (default: fast)\n"
 		"      --sign KEYFILE   sign the image with the secret key KEYFILE (NAME.key of\n"
 		"                       vxcr key new); vxrestore --trusted-keys checks it\n"
+		"      --keep-net-lock  leave the tree's TCP connections locked (nftables table\n"
+		"                       vxcr_img_ID) until vxrestore of the image removes it\n"
 		"      --stats          print timings and sizes as one line on stderr\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: 0 the image is complete, 1 failure, 2 usage.\n");
@@ -60,7 +62,8 @@ enum {
 	OPT_RUNDIR,
 	OPT_NO_SYNC,
 	OPT_SIGN,
-	OPT_TCP_EST
+	OPT_TCP_EST,
+	OPT_KEEP_NET_LOCK
 };
 
 static const struct option dump_options[] = {
@@ -74,6 +77,7 @@ static const struct option dump_options[] = {
 	{ "ctx", required_argument, NULL, OPT_CTX },
 	{ "rundir", required_argument, NULL, OPT_RUNDIR },
 	{ "sign", required_argument, NULL, OPT_SIGN },
+	{ "keep-net-lock", no_argument, NULL, OPT_KEEP_NET_LOCK },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -139,6 +143,9 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 		case OPT_SIGN:
 			tg->sign = optarg;
 			break;
+		case OPT_KEEP_NET_LOCK:
+			o->keep_net_lock = true;
+			break;
 		case 'h':
 			return 1;
 		case OPT_VERSION:
@@ -147,6 +154,11 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			cli_bad_option("dump", "vxdump", c, argv);
 			return -1;
 		}
+	}
+	if (o->keep_net_lock && o->leave_running) {
+		cli_error(
+			"dump: --keep-net-lock would cut off the tree --leave-running lets run on");
+		return -1;
 	}
 	if (tg->xid) {
 		if (optind != argc) {

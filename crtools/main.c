@@ -33,6 +33,7 @@ static const struct command commands[] = {
 	{ "check",   cmd_check,   0,          "report which kernel features are usable" },
 	{ "ctx",     cmd_ctx,     NEEDS_ROOT, "create, enter, list and control contexts" },
 	{ "key",     cmd_key,     0,          "make a key pair to sign images with" },
+	{ "netlock", cmd_netlock, NEEDS_ROOT, "list or drop network locks kept by vxdump" },
 };
 /* clang-format on */
 

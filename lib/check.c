@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <net/if.h>
 #include <linux/capability.h>
 #include <linux/kcmp.h>
 #include <linux/filter.h>
@@ -37,6 +38,7 @@
 
 #define LOG_PREFIX "check: "
 #include "log.h"
+#include "net/netlock.h"
 #include "proc/proc.h"
 #include "util/clone3.h"
 #include "util/cleanup.h"
@@ -476,17 +478,86 @@ static bool probe_cgroup_freezer(char *d, size_t len)
 	return note(false, d, len, "no cgroup.freeze under %.40s (%s)", mnt, strerror(err));
 }
 
-/* TCP_REPAIR on a fresh TCP socket (needs CAP_NET_ADMIN). */
+/* Brings up lo in the (new) network namespace we are in.  0 or -1. */
+static int lo_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+	return s < 0 || ioctl(s, SIOCSIFFLAGS, &ifr) ? -1 : 0;
+}
+
+/*
+ * What restore does with TCP_REPAIR, in a throw-away namespace: a socket
+ * in repair mode, its send sequence set, bound and connected without a
+ * packet (ESTABLISHED at once), the sequence read back.  0 or the step
+ * that failed.
+ */
+static int tcp_repair_child(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	unsigned seq = 123456789, got = 0;
+	int s, on = 1, q = TCP_SEND_QUEUE;
+
+	if (unshare(CLONE_NEWNET) || lo_up())
+		return 1;
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0 || setsockopt(s, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)))
+		return 2;
+	if (setsockopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) ||
+	    setsockopt(s, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq, sizeof(seq)))
+		return 3;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(40001);
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)))
+		return 4;
+	a.sin_port = htons(40002);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)))
+		return 5;
+	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &l) || ti.tcpi_state != TCP_ESTABLISHED)
+		return 6;
+	l = sizeof(got);
+	if (getsockopt(s, IPPROTO_TCP, TCP_QUEUE_SEQ, &got, &l) || got != seq)
+		return 7;
+	return 0; /* closed in repair mode: nothing is sent */
+}
+
+/* TCP_REPAIR as restore uses it (needs CAP_NET_ADMIN), in a forked child. */
 static bool probe_tcp_repair(char *d, size_t len)
 {
-	_cleanup_close_ int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int on = 1;
+	static const char *const step[] = {
+		"",
+		"cannot make a network namespace to try it in",
+		"setsockopt TCP_REPAIR refused",
+		"the send queue's sequence cannot be set",
+		"cannot bind in repair mode",
+		"connect in repair mode failed",
+		"a socket connected in repair mode is not ESTABLISHED",
+		"the sequence set does not read back",
+	};
+	int st = -1;
+	pid_t pid = fork();
 
-	if (s < 0)
-		return note(false, d, len, "socket: %s", strerror(errno));
-	if (setsockopt(s, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)))
-		return note(false, d, len, "setsockopt TCP_REPAIR: %s", strerror(errno));
-	return note(true, d, len, "TCP_REPAIR works; vxcr does not dump sockets yet");
+	if (pid == 0)
+		_exit(tcp_repair_child());
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return note(false, d, len, "cannot fork the probe");
+	if (WIFEXITED(st) && !WEXITSTATUS(st))
+		return note(true, d, len, "repair mode: sequence set, connected without a packet");
+	if (WIFEXITED(st) && WEXITSTATUS(st) < ARRAY_SIZE(step))
+		return note(false, d, len, "%s", step[WEXITSTATUS(st)]);
+	return note(false, d, len, "the probe died (status %#x)", st);
+}
+
+/* nftables owner tables through libnftables, as the network lock uses them. */
+static bool probe_net_lock(char *d, size_t len)
+{
+	return net_lock_probe(d, len);
 }
 
 /* True if capability cap is in our effective set. */
@@ -603,6 +674,7 @@ static const struct probe probes[] = {
 	{ "kcmp", false, probe_kcmp },
 	{ "cgroup2-freezer", false, probe_cgroup_freezer },
 	{ "tcp-repair", false, probe_tcp_repair },
+	{ "network-lock", false, probe_net_lock },
 	{ "cap_sys_resource", false, probe_cap_sys_resource },
 	{ "cap_checkpoint_restore", false, probe_cap_cr },
 	{ "dev-vserver", false, probe_dev_vserver },

@@ -325,7 +325,11 @@ static int sync_image(struct dump_op *op)
 	return ret;
 }
 
-/* Freeze the tree, collect, write; on success kill unless leave_running. */
+/*
+ * Freeze the tree, lock its network, collect, write; on success kill
+ * unless leave_running.  The network lock goes once the tree is killed or
+ * released, whatever the outcome (a kept one stays after a success).
+ */
 static int dump_tree(struct dump_op *op, pid_t pid)
 {
 	int ret;
@@ -337,6 +341,8 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 		test_pause("seized");
 	ret = ret ?: ns_map_tree(op);
 	ret = ret ?: dump_refusal(op, NULL, dump_tree_check(op));
+	/* before any socket is read; a refused tree needs none */
+	ret = ret ?: (op->n_refused ? 0 : dump_net_lock(op));
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
 	unpin(op);
@@ -345,6 +351,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	ret = ret ?: write_image(op);
 	if (!ret)
 		test_pause("written");
+	ret = ret ?: dump_net_keep(op);
 	/* our handles on its files go before it runs on or dies */
 	free_files(&op->files);
 	shmem_free(op);
@@ -352,7 +359,9 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 		tcpsk_end(op, false);  /* out of repair mode before it runs on */
 		dump_tree_release(op); /* running on: no need to wait for the disk */
 		op->st->frozen_ns = dump_now_ns() - op->t_seize;
-		return ret ?: sync_image(op);
+		ret = ret ?: sync_image(op);
+		dump_net_unlock(op, ret);
+		return ret;
 	}
 	ret = sync_image(op);
 	if (ret) {
@@ -363,6 +372,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 		tcpsk_end(op, !ret); /* killed: its sockets close silently in repair mode */
 	}
 	op->st->frozen_ns = dump_now_ns() - op->t_seize;
+	dump_net_unlock(op, ret);
 	return ret;
 }
 
@@ -390,6 +400,11 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	op.t_start = dump_now_ns();
 	start_off = lseek(fd, 0, SEEK_CUR);
 
+	if (o->keep_net_lock && o->leave_running) {
+		pr_err("keeping the network lock after the dump would cut off the tree that runs "
+		       "on (--keep-net-lock with --leave-running)\n");
+		return -EINVAL;
+	}
 	ret = dump_check_target(pid);
 	if (ret)
 		return ret;

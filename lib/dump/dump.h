@@ -46,6 +46,7 @@
 #include "util/pb.h"
 
 struct img_writer;
+struct net_lock;
 
 #define SIGINFO_RAW_SIZE 128
 #define NSIG_KERNEL 64
@@ -335,6 +336,7 @@ struct dump_op {
 	size_t n_locks;
 	struct dump_cgroup *cgroup; /* cgroup membership (cgroup.c), NULL until collected */
 	struct dump_tcp *tcp;	    /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
+	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
 };
 
 /* dump.c */
@@ -489,6 +491,22 @@ struct dump_cgroup;
 int collect_cgroup(struct dump_op *op, struct dump_task *t);
 int write_cgroup(struct dump_op *op);
 void cgroup_free(struct dump_op *op);
+
+/*
+ * netlock.c: the network lock, taken after the tree is frozen and before
+ * any socket is read (dump_net_lock: its TCP connections, or the whole
+ * namespace of a root in another one), kept past the dump with
+ * keep_net_lock (dump_net_keep, once the image is written), dropped once
+ * the tree is killed or released (dump_net_unlock; ret != 0 also removes
+ * what was kept).  0 or -errno (logged); a connection that cannot be
+ * locked is a refusal.
+ */
+struct net_conn;
+int dump_net_lock(struct dump_op *op);
+int dump_net_keep(struct dump_op *op);
+void dump_net_unlock(struct dump_op *op, int ret);
+/* The TCP connections and listeners of the tree's fds (*out malloc'ed). */
+int dump_tcp_conns(struct dump_op *op, struct net_conn **out, size_t *n);
 
 /* pipes.c */
 void pipes_mark_external(struct dump_files *f);

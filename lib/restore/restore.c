@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "util/testhook.h"
+#include "net/netlock.h"
 #include "restore/restore.h"
 
 void vxcr_restore_opts_init(struct vxcr_restore_opts *o)
@@ -230,6 +231,7 @@ static int rebuild(struct rst_image *img)
  * created on the host is undone here: see rst_tree_kill() and rshm_free()). */
 void rst_image_free(struct rst_image *img)
 {
+	net_unlock(img->net_lock); /* a failed restore's own lock */
 	rshm_free(img);
 	rst_cgroup_done(img, false);
 	rst_janitor_commit(img, false);
@@ -318,6 +320,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 		goto out;
 	}
 	rst_cgroup_done(img, true);
+	rst_net_unlock(img);	       /* every socket is back */
 	rst_janitor_commit(img, true); /* the tree runs on its own */
 	*pid = rst_root(img)->pid;
 	for (size_t i = 0; i < img->nr_procs; i++) {

@@ -203,6 +203,7 @@ struct rst_records {
 };
 
 struct rst_proc;
+struct net_lock;
 
 /*
  * The image-wide state of one restore: what the image holds, what every
@@ -259,7 +260,8 @@ struct rst_image {
 	struct rst_cgroup *cgroup;
 
 	/* vxrestore itself */
-	int janitor_fd; /* socket to the janitor (janitor.c), -1 */
+	struct net_lock *net_lock; /* the image's TCP connections held (netlock.c) */
+	int janitor_fd;		   /* socket to the janitor (janitor.c), -1 */
 	pid_t janitor_pid;
 	uint64_t t0;	/* CLOCK_MONOTONIC ns at start, for stage timings */
 	cpu_set_t cpus; /* our CPU mask before pinning (see restore.c) */
@@ -363,6 +365,17 @@ int vdso_move(struct rst_proc *proc, const struct rst_range *busy, size_t nbusy)
 
 /* restore.c: clone and rebuild the tree whose plan img holds; 0 or -errno */
 struct rst_image *rst_image_new(int fd, const struct vxcr_restore_opts *o);
+/*
+ * netlock.c: rst_net_lock holds the connections c[0..n) (every packet of
+ * them dropped) in namespace nsfd (-1: ours) until rst_net_unlock or
+ * rst_image_free; called by the tcp kind from vxrestore's own process
+ * before the first of its sockets is created.  0 or -errno (logged).
+ * rst_net_unlock, once every socket is back: drops it and the lock kept
+ * for this image by vxdump --keep-net-lock.
+ */
+struct net_conn;
+int rst_net_lock(struct rst_image *img, const struct net_conn *c, size_t n, int nsfd);
+void rst_net_unlock(struct rst_image *img);
 void rst_image_free(struct rst_image *img);
 int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st);
 

@@ -20,11 +20,15 @@
 void test_pause(const char *stage)
 {
 	const char *want = getenv("VXCR_TEST_PAUSE");
+	const char *ms = getenv("VXCR_TEST_PAUSE_MS");
 
 	if (!want || strcmp(want, stage))
 		return;
 	pr_info("pausing at %s\n", stage);
-	sleep(TEST_PAUSE_SECONDS);
+	if (ms) /* a pause the tool goes on after (a test watches it meanwhile) */
+		usleep((useconds_t)strtoul(ms, NULL, 10) * 1000);
+	else
+		sleep(TEST_PAUSE_SECONDS);
 }
 
 int test_fail(const char *stage)

@@ -14,7 +14,9 @@
 /*
  * If the environment variable VXCR_TEST_PAUSE names stage, logs "pausing at
  * STAGE" (info) and sleeps 60 s, so a test can SIGKILL the tool right there
- * and check what it leaves behind.  Otherwise returns at once.
+ * and check what it leaves behind; VXCR_TEST_PAUSE_MS=N sleeps N ms instead
+ * (a test watches the tool's state, then lets it go on).  Otherwise
+ * returns at once.
  */
 void test_pause(const char *stage);
 /* VXCR_TEST_FAIL=STAGE: -EIO at that stage, as if a system call had failed

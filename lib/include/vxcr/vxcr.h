@@ -106,6 +106,11 @@ struct vxcr_dump_opts {
 	/* Dump established TCP connections (read under TCP_REPAIR); without
 	 * it each one is refused, naming the connection. */
 	bool tcp_established;
+	/* Leave the network lock of the tree's TCP connections in place after
+	 * a successful dump (a table named after the image id), for vxrestore
+	 * of the image to remove: peers see no reset meanwhile.  Not with
+	 * leave_running. */
+	bool keep_net_lock;
 };
 
 struct vxcr_dump_stats {
@@ -160,6 +165,16 @@ void vxcr_restore_opts_init(struct vxcr_restore_opts *o);
  * exits with the root's status once the namespace is empty). */
 int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		 struct vxcr_restore_stats *st);
+
+/*
+ * Network locks kept by vxdump --keep-net-lock in the caller's network
+ * namespace (nftables tables vxcr_img_ID): fn is called with each image id
+ * (hex digits).  0 or -errno.
+ */
+int vxcr_netlock_list(void (*fn)(const char *id, void *arg), void *arg);
+/* Removes the kept lock of image id (1 to 32 hex digits, else -EINVAL);
+ * -ENOENT if there is none.  0 or -errno. */
+int vxcr_netlock_drop(const char *id);
 
 /* Kernel feature probe (vxcr check). */
 struct vxcr_feature {
