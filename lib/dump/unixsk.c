@@ -626,7 +626,7 @@ static bool one_way_ok(const struct dump_files *f, const UnixskEntry *e, const U
  */
 static bool refused_in_tree(const struct dump_op *op, uint32_t ino)
 {
-	char want[32], dir[48], path[64], link[32];
+	char want[32], dir[48], link[32];
 	struct dirent *de;
 	bool found = false;
 	ssize_t n;
@@ -642,8 +642,7 @@ static bool refused_in_tree(const struct dump_op *op, uint32_t ino)
 		if (!d)
 			continue;
 		while (!found && (de = readdir(d))) {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
+			n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
 			if (n <= 0)
 				continue;
 			link[n] = '\0';

@@ -179,13 +179,15 @@ real_clients()
 	log "clients: $(grep '^ready' "$COUT")"
 }
 
-# real_round N [WHEN]: the clients ($CPID, writing $COUT) run their round N
-# of checks on their sockets of before; fails the case unless it passes.
-# No timing: a connection restored behind the network lock may wait for
-# a retransmission, so the bound is generous.
+# real_round [WHEN]: the clients ($CPID, writing $COUT) run their next
+# round of checks on their sockets of before; fails the case unless it
+# passes.  No timing: a connection restored behind the network lock may
+# wait for a retransmission, so the bound is generous.
+REAL_ROUND=0
 real_round()
 {
-	local n=$1 when=${2:-}
+	local when=${1:-} n=$((REAL_ROUND + 1))
+	REAL_ROUND=$n
 	kill -USR1 "$CPID" 2>/dev/null || fail "the clients ($CPID) are gone${when:+ $when}"
 	vx_wait_line "$COUT" "^(PASS|FAIL) round $n:" 90 ||
 		fail "no result of round $n from the clients${when:+ $when}"

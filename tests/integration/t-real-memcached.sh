@@ -20,7 +20,7 @@ real_dump "$PID" "$T/img" --tcp-established
 real_restore "$T/img"
 [ "$(awk '/^Uid:/ { print $2 }' "/proc/$PID/status")" = "$(id -u nobody)" ] ||
 	fail "restored memcached does not run as nobody"
-real_round 1 "after restore"
+real_round "after restore"
 real_criu "$PID"
-[ "$REAL_CRIU_OK" = 1 ] && real_round 2 "after CRIU's restore"
+[ "$REAL_CRIU_OK" = 1 ] && real_round "after CRIU's restore"
 pass "two clients kept their connections to memcached (as nobody) across the restore"

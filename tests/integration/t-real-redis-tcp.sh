@@ -19,10 +19,10 @@ vx_track_tree "$PID"
 real_fds "$PID"
 real_dump "$PID" "$T/img" --tcp-established
 real_restore "$T/img"
-real_round 1 "after restore"
+real_round "after restore"
 real_criu "$PID"
-[ "$REAL_CRIU_OK" = 1 ] && real_round 2 "after CRIU's restore"
+[ "$REAL_CRIU_OK" = 1 ] && real_round "after CRIU's restore"
 real_dump "$PID" "$T/img2" --tcp-established --leave-running
 log "--leave-running: dump $REAL_DUMP_S s, frozen $REAL_FROZEN_S s"
-real_round 3 "after a --leave-running dump, the original"
+real_round "after a --leave-running dump, the original"
 pass "two clients kept their TCP connections to redis across the restore"
