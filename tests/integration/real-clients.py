@@ -9,6 +9,12 @@ writes "PASS round N: ..." or "FAIL round N: ..." to OUT.  Each round
 also checks that every socket still has its local and peer address of
 before.  SIGTERM ends it.
 
+With --busy, one more connection sends requests back to back from a
+thread the whole time, through the dump and the restore (each answer
+checked: a redis or memcached counter must come back incremented by
+exactly one, so a request lost or run twice is seen); each round also
+waits until it has gone on past where it was.
+
 With --spawn CMD..., the server is started first as this process's child
 (a tree holding both the server and its clients: a test that dumps the
 client dumps both).
@@ -25,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 NKEYS = 1000
@@ -178,6 +185,53 @@ def check(kind, conns, args):
     return None
 
 
+class Busy(threading.Thread):
+    """Requests back to back on a connection of its own."""
+
+    def __init__(self, kind, addr, args):
+        super().__init__(daemon=True)
+        self.kind, self.args = kind, args
+        self.c = Conn(connect(addr, 30))
+        self.count, self.error = 0, None
+
+    def one(self):
+        if self.kind == "http":
+            if http_get(self.c, self.args[0]) != self.args[1]:
+                raise ValueError("wrong body")
+            return
+        if self.kind == "redis":
+            v = int(resp(self.c, "INCR", "busy"))
+        else:
+            self.c.send(b"incr busy 1\r\n")
+            v = int(self.c.line())
+        if v != self.count + 1:
+            raise ValueError("counter %d after %d requests" % (v, self.count))
+
+    def run(self):
+        if self.kind == "memcached":
+            mc_set(self.c, "busy", "0")
+        try:
+            while True:
+                self.one()
+                self.count += 1
+                time.sleep(0.001)  # about 1000 a second: room for the rest
+        except (OSError, ValueError) as e:
+            self.error = "%s: %s" % (type(e).__name__, e)
+
+    def advanced(self, since):
+        """None once count passed since (within 60 s), else why not."""
+        deadline = time.time() + 60
+        while self.count <= since and not self.error and time.time() < deadline:
+            time.sleep(0.01)
+        if self.error:
+            return "busy connection after %d requests: %s" % (self.count, self.error)
+        if self.count <= since:
+            return "busy connection stuck after %d requests" % self.count
+        if not self.c.same():
+            return "the busy socket's addresses changed"
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -185,6 +239,7 @@ def main():
     ap.add_argument("addr")
     ap.add_argument("args", nargs="*")
     ap.add_argument("--conns", type=int, default=1)
+    ap.add_argument("--busy", action="store_true")
     ap.add_argument("--spawn", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     srv = None
@@ -197,15 +252,22 @@ def main():
     try:
         conns = [Conn(connect(a.addr, 30)) for _ in range(a.conns)]
         what = setup(a.kind, conns, a.args)
+        busy = Busy(a.kind, a.addr, a.args) if a.busy else None
     except (OSError, ValueError) as e:
         say(a.out, "FAIL setup: %s" % e)
         sys.exit(1)
+    if busy:
+        busy.start()
+        what += ", a busy connection"
     say(a.out, "ready %s, local %s" % (what, [c.names[0] for c in conns]))
     rnd = 0
     while signal.sigwait({signal.SIGUSR1, signal.SIGTERM}) == signal.SIGUSR1:
         rnd += 1
         try:
+            since = busy.count if busy else 0
             why = check(a.kind, conns, a.args)
+            if not why and busy:
+                why = busy.advanced(since)
             if not why and not all(c.same() for c in conns):
                 why = "a socket's addresses changed"
         except (OSError, ValueError) as e:
@@ -213,7 +275,8 @@ def main():
         if why:
             say(a.out, "FAIL round %d: %s" % (rnd, why))
             sys.exit(1)
-        say(a.out, "PASS round %d: %s, same sockets" % (rnd, what))
+        say(a.out, "PASS round %d: %s, same sockets%s" % (
+            rnd, what, ", %d busy requests" % busy.count if busy else ""))
     if srv:
         srv.terminate()
 

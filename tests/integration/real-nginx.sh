@@ -28,7 +28,7 @@ http {
 	uwsgi_temp_path $T/ng/tmp/uwsgi;
 	scgi_temp_path $T/ng/tmp/scgi;
 	keepalive_timeout 600s;
-	keepalive_requests 10000;
+	keepalive_requests 100000000;
 	default_type text/plain;
 	server {
 		listen $1;

@@ -10,7 +10,7 @@ command -v memcached >/dev/null || skip "needs memcached (contrib/install-deps.s
 id nobody >/dev/null 2>&1 || skip "needs the nobody user"
 PORT=$(real_port)
 start_cmd "$T/out" memcached -u nobody -l 127.0.0.1 -p "$PORT" -U 0 -t 2 -c 64 -m 16
-real_clients memcached "127.0.0.1:$PORT" --conns 2
+real_clients memcached "127.0.0.1:$PORT" --conns 2 --busy
 sleep 0.3
 [ "$(awk '/^Uid:/ { print $2 }' "/proc/$PID/status")" = "$(id -u nobody)" ] ||
 	fail "memcached does not run as nobody"

@@ -14,7 +14,7 @@ id www-data >/dev/null 2>&1 || skip "needs the www-data user"
 PORT=$(real_port)
 real_nginx_conf "127.0.0.1:$PORT"
 start_cmd "$T/out" nginx -p "$T/ng" -c "$T/ng/nginx.conf" -e stderr
-real_clients http "127.0.0.1:$PORT" /f.txt "$NGINX_BODY" --conns 2
+real_clients http "127.0.0.1:$PORT" /f.txt "$NGINX_BODY" --conns 2 --busy
 sleep 0.5	# the worker settles in epoll_wait
 vx_track_tree "$PID"
 real_nginx_check_users "$PID"

@@ -13,7 +13,7 @@ command -v redis-server >/dev/null || skip "needs redis-server (contrib/install-
 PORT=$(real_port)
 start_cmd "$T/out" redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no \
 	--dir "$T" --daemonize no
-real_clients redis "127.0.0.1:$PORT" --conns 2
+real_clients redis "127.0.0.1:$PORT" --conns 2 --busy
 sleep 0.3
 vx_track_tree "$PID"
 real_fds "$PID"
