@@ -96,6 +96,10 @@ class Conn:
 def http_get(c, path):
     c.send(b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n"
            % path.encode())
+    return read_http(c)
+
+
+def read_http(c):
     status = c.line()
     length, close = None, False
     while True:
@@ -186,35 +190,49 @@ def check(kind, conns, args):
 
 
 class Busy(threading.Thread):
-    """Requests back to back on a connection of its own."""
+    """Requests sent every millisecond whether answered or not (up to 64
+    unanswered), so that some arrive while the server is frozen; this
+    thread reads and checks the answers in order."""
 
     def __init__(self, kind, addr, args):
         super().__init__(daemon=True)
         self.kind, self.args = kind, args
         self.c = Conn(connect(addr, 30))
-        self.count, self.error = 0, None
+        self.count, self.sent, self.error = 0, 0, None
+        if kind == "http":
+            self.req = (b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % args[0].encode())
+        elif kind == "redis":
+            self.req = b"*2\r\n$4\r\nINCR\r\n$4\r\nbusy\r\n"
+        else:
+            mc_set(self.c, "busy", "0")
+            self.req = b"incr busy 1\r\n"
+
+    def writer(self):
+        try:
+            while not self.error:
+                if self.sent - self.count < 64:
+                    self.c.send(self.req)
+                    self.sent += 1
+                time.sleep(0.001)
+        except OSError as e:
+            self.error = "send: %s: %s" % (type(e).__name__, e)
 
     def one(self):
         if self.kind == "http":
-            if http_get(self.c, self.args[0]) != self.args[1]:
+            if read_http(self.c) != self.args[1]:
                 raise ValueError("wrong body")
             return
-        if self.kind == "redis":
-            v = int(resp(self.c, "INCR", "busy"))
-        else:
-            self.c.send(b"incr busy 1\r\n")
-            v = int(self.c.line())
+        line = self.c.line()
+        v = int(line[1:] if self.kind == "redis" else line)
         if v != self.count + 1:
-            raise ValueError("counter %d after %d requests" % (v, self.count))
+            raise ValueError("counter %d after %d answers" % (v, self.count))
 
     def run(self):
-        if self.kind == "memcached":
-            mc_set(self.c, "busy", "0")
+        threading.Thread(target=self.writer, daemon=True).start()
         try:
             while True:
                 self.one()
                 self.count += 1
-                time.sleep(0.001)  # about 1000 a second: room for the rest
         except (OSError, ValueError) as e:
             self.error = "%s: %s" % (type(e).__name__, e)
 
