@@ -2,17 +2,16 @@
 # sshd (Debian's openssh-server) on 127.0.0.1 with a host key and a user
 # key made by the test (UsePAM no: see below), and an ssh session outside
 # the dumped tree whose remote shell reads commands from a FIFO.  The
-# sshd tree (the listener, the session's privileged monitor, its
-# unprivileged child and the remote bash) is dumped with --tcp-established
-# and restored: the same shell (same pid) keeps answering on the same
-# connection.
+# sshd tree (3 processes: the listener, the session's sshd, the remote
+# bash) is dumped with --tcp-established and restored: the same shell
+# (same pid) keeps answering on the same connection.
 # UsePAM no: with PAM (Debian's default), pam_loginuid sets the session's
 # loginuid, and the kernel gives it a new audit session id, which no
 # restore can give back; vxdump refuses such a tree ("audit session N
 # (loginuid 0) cannot be restored"), as the last part checks: a second
-# sshd with UsePAM yes and a session, refused, left running.  sshd needs /run/sshd (its
-# privilege separation directory, Debian's package makes it at boot): made
-# when missing, removed again.
+# sshd with UsePAM yes and a session, refused, left running.
+# sshd needs /run/sshd (its privilege separation directory, which
+# Debian's package makes at boot): made when missing, removed again.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/real-lib.sh"
 require_cr
@@ -22,7 +21,6 @@ if [ ! -d /run/sshd ]; then
 	mkdir -m 755 /run/sshd
 	vx_case_cleanup() { rmdir /run/sshd 2>/dev/null; }
 fi
-PORT=$(real_port)
 ssh-keygen -q -t ed25519 -N "" -f "$T/host_key" || fail "ssh-keygen (host)"
 ssh-keygen -q -t ed25519 -N "" -f "$T/user_key" || fail "ssh-keygen (user)"
 cp "$T/user_key.pub" "$T/authorized_keys"
