@@ -195,3 +195,19 @@ real_round()
 		fail "clients${when:+ $when}: $(grep "^FAIL round $n:" "$COUT")"
 	log "$(grep "^PASS round $n:" "$COUT")${when:+ ($when)}"
 }
+
+# real_end: ends the restored tree of PID (its pids, SIGKILL) and the
+# vxrestore that waits for it ($RPID), quietly, before the case passes:
+# a server does not exit by itself.
+real_end()
+{
+	local p
+	for p in $(vx_tree_pids "$PID"); do
+		kill -9 "$p" 2>/dev/null
+	done
+	if [ -n "${RPID:-}" ]; then
+		wait "$RPID" 2>/dev/null
+		vx_untrack "$RPID"
+		RPID=""
+	fi
+}

@@ -23,4 +23,5 @@ real_restore "$T/img"
 real_round "after restore"
 real_criu "$PID"
 [ "$REAL_CRIU_OK" = 1 ] && real_round "after CRIU's restore"
+real_end
 pass "two clients kept their connections to memcached (as nobody) across the restore"

@@ -28,4 +28,5 @@ real_round "after restore"
 real_nginx_check_users "$PID"
 real_criu "$PID"
 [ "$REAL_CRIU_OK" = 1 ] && real_round "after CRIU's restore"
+real_end
 pass "the keep-alive connection served a request after restore"

@@ -30,4 +30,5 @@ real_restore "$T/img"
 real_round "after restore"
 real_criu "$PID"
 [ "$REAL_CRIU_OK" = 1 ] && real_round "after CRIU's restore"
+real_end
 pass "two keep-alive connections served a second request after restore"

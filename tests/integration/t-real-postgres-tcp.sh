@@ -47,4 +47,5 @@ vx_wait_line "$T/psql.out" 'done 1' 60 ||
 	fail "the restored session did not commit: $(tail -n 3 "$T/psql.err")"
 [ "$(outside)" = 1 ] || fail "the committed row is not seen by a new session"
 real_criu "$PID"
+real_end
 pass "the TCP session held across the restore committed its row"

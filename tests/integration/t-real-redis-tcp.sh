@@ -25,4 +25,5 @@ real_criu "$PID"
 real_dump "$PID" "$T/img2" --tcp-established --leave-running
 log "--leave-running: dump $REAL_DUMP_S s, frozen $REAL_FROZEN_S s"
 real_round "after a --leave-running dump, the original"
+real_end
 pass "two clients kept their TCP connections to redis across the restore"

@@ -84,6 +84,7 @@ if [ "$REAL_CRIU_OK" = 1 ]; then
 	echo 'echo "criu $((6 * 7)) $$"' >&8
 	vx_wait_line "$T/sshd.out" '^criu 42 ' 60 || fail "the shell did not answer after CRIU's restore"
 fi
+real_end
 # With PAM: the session's audit session id is refused at dump.
 sshd_up yes pam
 exec 9<>"$T/pam.cmds"
