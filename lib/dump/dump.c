@@ -356,23 +356,24 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	free_files(&op->files);
 	shmem_free(op);
 	if (ret || op->opts->leave_running) {
-		tcpsk_end(op, false);  /* out of repair mode before it runs on */
-		dump_tree_release(op); /* running on: no need to wait for the disk */
+		/* unlocked first: leaving repair mode sends a window probe */
+		dump_net_unlock(op, ret ?: -EAGAIN); /* nothing kept (not with leave_running) */
+		tcpsk_end(op, false);		     /* out of repair mode before it runs on */
+		dump_tree_release(op);		     /* running on: no need to wait for the disk */
 		op->st->frozen_ns = dump_now_ns() - op->t_seize;
-		ret = ret ?: sync_image(op);
-		dump_net_unlock(op, ret);
-		return ret;
+		return ret ?: sync_image(op);
 	}
 	ret = sync_image(op);
 	if (ret) {
+		dump_net_unlock(op, ret);
 		tcpsk_end(op, false);
 		dump_tree_release(op);
 	} else {
 		ret = dump_tree_kill(op);
 		tcpsk_end(op, !ret); /* killed: its sockets close silently in repair mode */
+		dump_net_unlock(op, ret);
 	}
 	op->st->frozen_ns = dump_now_ns() - op->t_seize;
-	dump_net_unlock(op, ret);
 	return ret;
 }
 

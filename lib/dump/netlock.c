@@ -229,7 +229,7 @@ int dump_net_lock(struct dump_op *op)
 		close(nsfd);
 	free(c);
 	if (ret) {
-		err_wrap("cannot lock the network of the tree: ");
+		err_wrap("cannot lock the network of the tree");
 		return ret;
 	}
 	pr_info("network locked: %s\n", n ? "the tree's TCP connections" : "its own namespace");

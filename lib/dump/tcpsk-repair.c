@@ -282,12 +282,38 @@ static int peek_queue(int fd, uint8_t *buf, uint32_t len, const char *who, const
 }
 
 /*
- * Both queues into df->skq as two stream messages ([u32 len][bytes]):
- * the receive queue, then the send queue.  0 or -errno (logged).
+ * Peeks the send queue (SIOCOUTQ said out: its bytes, and our FIN if it
+ * is sent and not acknowledged yet) into buf; *len gets its bytes.
  */
-static int read_queues(struct dump_file *df, TcpskConn *c, const char *who)
+static int peek_sendq(int fd, uint8_t *buf, uint32_t out, bool fin, uint32_t *len, const char *who)
 {
-	uint32_t in = c->inq_len, out = c->outq_len, rcv_nxt = 0, write_seq = 0;
+	ssize_t r;
+
+	*len = 0;
+	if (!out)
+		return 0;
+	r = recv(fd, buf, out, MSG_PEEK | MSG_DONTWAIT);
+	if (r < 0)
+		return step_failed(who, "peek of the send queue");
+	if ((uint32_t)r != out && !(fin && (uint32_t)r + 1 == out)) {
+		pr_err("%s: TCP repair: peek of the send queue gave %zd bytes of %u\n", who, r,
+		       out);
+		return -EIO;
+	}
+	*len = r;
+	return 0;
+}
+
+/*
+ * Both queues into df->skq as two stream messages ([u32 len][bytes]):
+ * the receive queue, then the send queue.  A FIN we sent takes one
+ * sequence number after the send queue (not in it); one received is in
+ * rcv_nxt, not in the receive queue (the queued bytes are put back one
+ * number later, which nobody sees).  0 or -errno (logged).
+ */
+static int read_queues(struct dump_file *df, TcpskConn *c, bool fin, const char *who)
+{
+	uint32_t in = c->inq_len, out = c->outq_len, rcv_nxt = 0, write_seq = 0, sent = 0;
 	int fd = df->local_fd, ret;
 	uint8_t *b;
 
@@ -305,13 +331,15 @@ static int read_queues(struct dump_file *df, TcpskConn *c, const char *who)
 	ret = queue_seq(fd, TCP_RECV_QUEUE, &rcv_nxt, who);
 	ret = ret ?: peek_queue(fd, b + 4, in, who, "peek of the receive queue");
 	ret = ret ?: queue_seq(fd, TCP_SEND_QUEUE, &write_seq, who);
-	ret = ret ?: peek_queue(fd, b + 8 + in, out, who, "peek of the send queue");
+	ret = ret ?: peek_sendq(fd, b + 8 + in, out, fin, &sent, who);
 	ret = ret ?: queue_seq(fd, TCP_NO_QUEUE, NULL, who);
 	if (ret)
 		return ret;
-	df->skq_len = (size_t)in + out + 8;
+	memcpy(b + 4 + in, &sent, 4);
+	df->skq_len = (size_t)in + sent + 8;
+	PB_SET(c, outq_len, sent);
 	PB_SET(c, rcv_seq, rcv_nxt - in);
-	PB_SET(c, snd_seq, write_seq - out);
+	PB_SET(c, snd_seq, write_seq - sent - fin);
 	return 0;
 }
 
@@ -384,5 +412,8 @@ int tcpsk_repair_read(struct dump_op *op, struct dump_file *df, TcpskConn *c,
 	}
 	ret = test_fail("tcpsk-repair") ?: queue_sizes(fd, c, who);
 	ret = ret ?: read_conn(fd, c, ti, who);
-	return ret ?: read_queues(df, c, who);
+	ret = ret ?: read_queues(df, c, TCPSK_FIN_SENT & (1 << ti->tcpi_state), who);
+	if (!ret && TCPSK_FIN_SENT & (1 << ti->tcpi_state))
+		PB_SET(c, unsent_len, 0); /* all of it goes before our FIN, in repair mode */
+	return ret;
 }

@@ -310,14 +310,14 @@ static int check_state(struct dump_op *op, int fd, const struct tcp_info *ti, co
 		net_addr_str(&l, ls);
 	if (!net_sock_peer(fd, &r))
 		net_addr_str(&r, rs);
-	if (ti->tcpi_state != TCP_ESTABLISHED) {
+	if (!(TCPSK_CONN_STATES & (1 << ti->tcpi_state))) {
 		pr_err("%s: TCP connection %s -> %s in state %s: not supported\n", who, ls, rs,
 		       tcpsk_state_name(ti->tcpi_state));
 		return -EOPNOTSUPP;
 	}
 	if (!op->opts->tcp_established) {
-		pr_err("%s: established TCP connection %s -> %s: dump with --tcp-established\n",
-		       who, ls, rs);
+		pr_err("%s: %s TCP connection %s -> %s: dump with --tcp-established\n", who,
+		       tcpsk_state_name(ti->tcpi_state), ls, rs);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -386,7 +386,7 @@ static int dump_tcpsk(struct dump_op *op, struct fd_probe *p, struct dump_file *
 		return -ENOMEM;
 	tcpsk_entry__init(&u->e);
 	tcpsk_conn__init(&u->c);
-	est = ti.tcpi_state == TCP_ESTABLISHED;
+	est = TCPSK_CONN_STATES & (1 << ti.tcpi_state);
 	PB_SET(&u->e, family, dom);
 	PB_SET(&u->e, state, ti.tcpi_state);
 	if (ti.tcpi_state == TCP_LISTEN)

@@ -22,6 +22,16 @@ struct dump_file;
 /* The state names of TCP_INFO's tcpi_state, for messages. */
 const char *tcpsk_state_name(int state);
 
+/* States of a connection the dump takes (with --tcp-established):
+ * established and the half-closed and closing ones. */
+#define TCPSK_CONN_STATES                                                                       \
+	(1 << TCP_ESTABLISHED | 1 << TCP_FIN_WAIT1 | 1 << TCP_FIN_WAIT2 | 1 << TCP_CLOSE_WAIT | \
+	 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
+/* ... of them, those where we sent a FIN, and where the peer's came. */
+#define TCPSK_FIN_SENT \
+	(1 << TCP_FIN_WAIT1 | 1 << TCP_FIN_WAIT2 | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
+#define TCPSK_FIN_RECEIVED (1 << TCP_CLOSE_WAIT | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
+
 /*
  * Puts df's socket (our copy df->local_fd) in repair mode (reuse: its
  * SO_REUSEADDR, read before, which repair mode hides) and reads its

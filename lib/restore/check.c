@@ -300,6 +300,7 @@ static const struct plan_check host_checks[] = {
 	{ pstate_check_audit, NULL }, /* audit session ids (pstate.c) */
 	{ cgroup_check_host, NULL },  /* the groups exist, or --manage-cgroups */
 	{ tty_check_host, NULL },     /* a ctty outside the tree: ours */
+	{ NULL, tcpsk_net_lock },     /* last: TCP connections held (tcpsk.c) */
 };
 
 /*

@@ -477,6 +477,12 @@ void tty_drop_host(struct rst_image *img);
 int tty_check_tasks(const struct rst_image *img);
 int tty_check_inherit(const struct rst_image *img);
 int tty_check_host(const struct rst_image *img);
+/*
+ * tcpsk.c: the image's TCP connections and listeners locked (rst_net_lock)
+ * from vxrestore's own process, the last host check, before any socket is
+ * made; unlocked once the tree runs (restore_run).  0 or -errno (logged).
+ */
+int tcpsk_net_lock(struct rst_image *img);
 int tty_root_ctty(struct rst_proc *proc);
 int tty_child_ctty(struct rst_proc *c);
 int tty_restore_fg(struct rst_image *img);

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/fsuid.h>
@@ -31,6 +32,7 @@
 
 #include "log.h"
 #include "net/inet.h"
+#include "net/netlock.h"
 #include "net/sockopt.h"
 #include "restore/restore.h"
 #include "tcpsk.pb-c.h"
@@ -40,6 +42,19 @@
 #define TCP_MIN_MSS 88
 #define MAX_TCP_KEEP 32767
 #define MAX_TCP_KEEPCNT 127
+
+/* States of a connection (a conn of the image): established, half-closed, closing. */
+#define CONN_STATES                                                                             \
+	(1 << TCP_ESTABLISHED | 1 << TCP_FIN_WAIT1 | 1 << TCP_FIN_WAIT2 | 1 << TCP_CLOSE_WAIT | \
+	 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
+#define FIN_SENT (1 << TCP_FIN_WAIT1 | 1 << TCP_FIN_WAIT2 | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
+#define FIN_RECEIVED (1 << TCP_CLOSE_WAIT | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
+
+/* Is state (checked: below 32) one of those of mask? */
+static bool in_states(uint32_t state, uint32_t mask)
+{
+	return state < 32 && (mask & (1u << state));
+}
 
 /* The name restore's messages give a TCP socket. */
 static const char *who_of(const FileEntry *fe, char *buf, size_t len)
@@ -78,7 +93,7 @@ static int check_opts(const FileEntry *fe, const TcpskEntry *e)
 		return -EBADMSG;
 	if ((e->has_v6only && e->family != AF_INET6) ||
 	    (e->has_backlog && e->state != TCP_LISTEN) ||
-	    (e->has_maxseg && e->state == TCP_ESTABLISHED) ||
+	    (e->has_maxseg && in_states(e->state, CONN_STATES)) ||
 	    (cc && (!cc[0] || strlen(cc) > 15 || strchr(cc, '/')))) {
 		pr_err("image: tcp socket (file id %u): IPV6_V6ONLY, backlog, TCP_MAXSEG or "
 		       "TCP_CONGESTION does not fit the socket\n",
@@ -127,7 +142,8 @@ static int check_conn(const struct rst_image *img, const struct rst_file *f)
 	    !in_range(fe, "snd_wscale", c->wscale, c->snd_wscale, 0, TCP_MAX_WSCALE) ||
 	    !in_range(fe, "rcv_wscale", c->wscale, c->rcv_wscale, 0, TCP_MAX_WSCALE) ||
 	    !in_range(fe, "queued bytes", true, (uint64_t)c->inq_len + c->outq_len, 0, QUEUE_MAX) ||
-	    !in_range(fe, "unsent bytes", true, c->unsent_len, 0, c->outq_len))
+	    !in_range(fe, "unsent bytes", true, c->unsent_len, 0,
+		      in_states(f->fe->tcpsk->state, FIN_SENT) ? 0 : c->outq_len))
 		return -EBADMSG;
 	ret = queue_len(img, f, &q);
 	if (!ret && q != (uint64_t)c->inq_len + c->outq_len) {
@@ -173,7 +189,8 @@ static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 
 	if (!e || !e->has_family || !e->has_state || !e->has_uid || !e->has_gid ||
 	    (e->family != AF_INET && e->family != AF_INET6) ||
-	    (e->state != TCP_ESTABLISHED && e->state != TCP_CLOSE && e->state != TCP_LISTEN) ||
+	    (!in_states(e->state, CONN_STATES) && e->state != TCP_CLOSE &&
+	     e->state != TCP_LISTEN) ||
 	    e->uid == UINT32_MAX || e->gid == UINT32_MAX) {
 		pr_err("image: tcp socket (file id %u) has no tcpsk entry, or its family, state "
 		       "or owner is missing or out of range\n",
@@ -181,8 +198,8 @@ static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 		return -EBADMSG;
 	}
 	who_of(f->fe, who, sizeof(who));
-	if ((e->state != TCP_CLOSE && !e->local) || (e->state != TCP_ESTABLISHED && e->peer) ||
-	    (e->state != TCP_ESTABLISHED && e->conn)) {
+	if ((e->state != TCP_CLOSE && !e->local) ||
+	    (!in_states(e->state, CONN_STATES) && (e->peer || e->conn))) {
 		pr_err("image: %s: its addresses or connection do not fit state %u\n", who,
 		       e->state);
 		return -EBADMSG;
@@ -195,7 +212,7 @@ static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 			break;
 	if (!ret && &img->files[i] == f) /* the first TCP socket: once */
 		ret = check_queue_owners(img);
-	if (ret || e->state == TCP_ESTABLISHED)
+	if (ret || in_states(e->state, CONN_STATES))
 		return ret ?: check_conn(img, f);
 	ret = queue_len(img, f, &q);
 	if (!ret && q) {
@@ -359,16 +376,39 @@ static int repair_options(int sk, const TcpskConn *c, const char *who)
 	return ret;
 }
 
-/* Are the refilled queues as long as recorded?  0 or -EIO (logged). */
-static int check_queued(int sk, const TcpskConn *c, const char *who)
+/* Are the refilled queues as long as recorded (our FIN counts one)?
+ * 0 or -EIO (logged). */
+static int check_queued(int sk, const TcpskConn *c, bool fin, const char *who)
 {
+	uint32_t want = c->outq_len - c->unsent_len + fin;
 	int in = -1, out = -1;
 
 	if (ioctl(sk, SIOCINQ, &in) || ioctl(sk, SIOCOUTQ, &out) || (uint32_t)in != c->inq_len ||
-	    (uint32_t)out != c->outq_len - c->unsent_len) {
+	    (uint32_t)out != want) {
 		pr_err("%s: TCP repair: %d/%d bytes queued again, not %u/%u\n", who, in, out,
-		       c->inq_len, c->outq_len - c->unsent_len);
+		       c->inq_len, want);
 		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * A half-closed or closing connection: our FIN (sent in repair mode, so
+ * not on the wire: the peer has it, or gets it resent) after the send
+ * queue, with the send queue selected; the peer's, as the read side shut
+ * down (the program reads the queue, then end of file; the state stays
+ * established instead of CLOSE_WAIT, and after our FIN FIN_WAIT1/2
+ * instead of LAST_ACK: nothing a program sees).  0 or -errno (logged).
+ */
+static int restore_fins(int sk, uint32_t state, const char *who)
+{
+	if (in_states(state, FIN_SENT) && shutdown(sk, SHUT_WR)) {
+		pr_perror("%s: TCP repair: cannot queue its FIN again", who);
+		return -errno;
+	}
+	if (in_states(state, FIN_RECEIVED) && shutdown(sk, SHUT_RD)) {
+		pr_perror("%s: TCP repair: cannot shut its read side down", who);
+		return -errno;
 	}
 	return 0;
 }
@@ -411,10 +451,11 @@ static int restore_conn(const struct rst_image *img, const struct rst_file *f, i
 		      send_range(img, f, sk, c->inq_len,
 				 (uint64_t)c->inq_len + c->outq_len - c->unsent_len, who,
 				 "send queue");
+	ret = ret ?: restore_fins(sk, e->state, who);
 	ret = ret ?: repair_queue(sk, TCP_NO_QUEUE, 0, false, who);
 	if (!ret && c->has_snd_wl1)
 		ret = repair_set(sk, TCP_REPAIR_WINDOW, &w, sizeof(w), "TCP_REPAIR_WINDOW", who);
-	return ret ?: check_queued(sk, c, who);
+	return ret ?: check_queued(sk, c, in_states(e->state, FIN_SENT), who);
 }
 
 /* Bound, listening or connected as recorded.  0 or -errno (logged). */
@@ -424,7 +465,7 @@ static int set_state(const struct rst_image *img, const struct rst_file *f, int 
 	struct net_addr local;
 	int ret;
 
-	if (e->state == TCP_ESTABLISHED)
+	if (in_states(e->state, CONN_STATES))
 		return restore_conn(img, f, sk, who);
 	if (!e->local)
 		return 0;
@@ -473,7 +514,7 @@ static int open_tcpsk(const struct rst_image *img, struct rst_file *f)
 			struct rst_file *g = &img->files[i];
 
 			if (g->fe->kind != FILE_KIND__FILE_TCPSK || g->stage_fd >= 0 ||
-			    g->inherited || (g->fe->tcpsk->state == TCP_ESTABLISHED) != pass)
+			    g->inherited || in_states(g->fe->tcpsk->state, CONN_STATES) != pass)
 				continue;
 			ret = open_one(img, g);
 			if (ret)
@@ -497,7 +538,7 @@ static int post_open_tcpsk(const struct rst_image *img, struct rst_file *f)
 	char who[48];
 	int ret;
 
-	if (e->state != TCP_ESTABLISHED)
+	if (!in_states(e->state, CONN_STATES))
 		return 0;
 	who_of(f->fe, who, sizeof(who));
 	ret = repair_set(sk, TCP_REPAIR, &off, sizeof(off), "leaving repair mode", who);
@@ -517,3 +558,30 @@ const struct rst_fd_kind rst_fd_tcpsk = {
 	.open = open_tcpsk,
 	.post_open = post_open_tcpsk,
 };
+
+int tcpsk_net_lock(struct rst_image *img)
+{
+	struct net_conn *c;
+	size_t i, n = 0;
+	int ret = 0;
+
+	c = calloc(img->nr_files ? img->nr_files : 1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (i = 0; !ret && i < img->nr_files; i++) {
+		const TcpskEntry *e = img->files[i].fe->tcpsk;
+		char who[48];
+
+		if (img->files[i].fe->kind != FILE_KIND__FILE_TCPSK || !e || !e->local ||
+		    e->state == TCP_CLOSE)
+			continue;
+		who_of(img->files[i].fe, who, sizeof(who));
+		ret = net_addr_from_pb(e->local, e->family, &c[n].local, who, "local");
+		if (!ret && e->peer)
+			ret = net_addr_from_pb(e->peer, e->family, &c[n].peer, who, "peer");
+		n++;
+	}
+	ret = ret ?: (n ? rst_net_lock(img, c, n, -1) : 0);
+	free(c);
+	return ret;
+}

@@ -1,0 +1,79 @@
+#!/bin/bash
+# Established TCP connections (tests/progs/tcpsk-est.c): an IPv4 and an
+# IPv6 loopback connection between two processes of the tree and one to a
+# process outside it, each with bytes queued both ways (receive queues
+# and unsent send queues).  Refused without --tcp-established, naming the
+# connection; a --leave-running dump releases the original with its
+# sockets out of repair mode (it passes its checks); then dumped and
+# restored: every byte of each stream arrives once and in order, before
+# and after the dump.
+. "$(dirname "$0")/lib.sh"
+require_cr
+
+# start_est: the program, its outside process tracked.
+start_est()
+{
+	start_prog tcpsk-est "$@"
+	O=$(sed -n 's/^outside //p' "$OUT")
+	[ -n "$O" ] || fail "tcpsk-est did not report its outside process"
+	vx_track "$O"
+	vx_track_tree "$PID"
+}
+
+# check_outside: the outside end got every byte.
+check_outside()
+{
+	vx_wait_line "$OUT" '^(outside ok|FAIL)' 30 || fail "no result from the outside process"
+	grep -q '^outside ok' "$OUT" || fail "outside: $(grep '^FAIL' "$OUT" | head -n 1)"
+	vx_wait_gone "$O" 10 || fail "outside process $O did not exit"
+}
+
+start_est
+# without the flag: one line per connection end (7), then the summary
+"$VXDUMP" -o "$T/refused.img" "$PID" >"$T/refused.out" 2>"$T/refused.err"
+[ $? = 1 ] || fail "vxdump without --tcp-established did not fail"
+[ "$(grep -cE "pid [0-9]+ fd [0-9]+: (established|FIN_WAIT2|CLOSE_WAIT) TCP connection (127\.0\.0\.1|\[::1\]):[0-9]+ -> (127\.0\.0\.1|\[::1\]):[0-9]+: dump with --tcp-established" "$T/refused.err")" = 7 ] ||
+	fail "refusals do not name the 7 connection ends: $(head -n 3 "$T/refused.err")"
+tail -n 1 "$T/refused.err" | grep -q "7 objects cannot be checkpointed: nothing was dumped" ||
+	fail "no summary line: $(tail -n 1 "$T/refused.err")"
+[ ! -e "$T/refused.img" ] || fail "the refused dump left an image"
+log "refused: $(head -n 1 "$T/refused.err")"
+dump "$PID" "$T/img.lr" --leave-running --tcp-established
+"$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed"
+n=$(grep -c 'FILE_TCPSK' "$T/show")
+[ "$n" -eq 9 ] || fail "image shows $n TCP sockets, expected 9"
+go_and_check
+check_outside
+vx_wait_gone "$PID" 10 || fail "tcpsk-est $PID did not exit after its check"
+rm -f "$OUT"
+
+# vxdump killed while every connection is in repair mode and locked: the
+# keeper takes them out of repair mode, the kernel drops the lock's table,
+# the program runs on and passes its checks
+start_est
+VXCR_TEST_PAUSE=collected VXCR_LOG=2 "$VXDUMP" --tcp-established -o "$T/img.killed" "$PID" \
+	>"$T/killed.out" 2>"$T/killed.err" &
+dpid=$!
+vx_track "$dpid"
+vx_wait_line "$T/killed.err" "paus(e|ing).*collected" 20 ||
+	fail "vxdump did not pause at collected: $(head -n 2 "$T/killed.err")"
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+vx_untrack "$dpid"
+sleep 0.3
+nft list ruleset 2>/dev/null | grep -q vxcr_lock && fail "a network lock is left after the killed vxdump"
+go_and_check
+check_outside
+vx_wait_gone "$PID" 10 || fail "tcpsk-est $PID did not exit after its check"
+log "vxdump killed at collected: the connections went on"
+rm -f "$OUT"
+
+start_est
+dump "$PID" "$T/img" --tcp-established
+sum=$(sha256sum <"$T/img")
+restore_bg "$T/img"
+go_and_check
+check_outside
+wait_restore_exit 0
+[ "$(sha256sum <"$T/img")" = "$sum" ] || fail "vxrestore modified the image"
+pass
