@@ -205,6 +205,11 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $<
 
+# bench/netlock times the library's network lock: linked with it.
+$(BUILD)/bench/netlock: bench/netlock.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+
 check: all
 	tests/run-all.sh $(BUILD)
 check-unit: all

@@ -44,7 +44,7 @@ outq_drains()
 {
 	local i
 	for ((i = 0; i < $1 * 10; i++)); do
-		[ "$(outq)" = 0 ] && return 0
+		[ "$(outq)" = 0 ] && log "drained in ~$((i / 10)).$((i % 10)) s" && return 0
 		sleep 0.1
 	done
 	return 1

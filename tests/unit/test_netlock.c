@@ -27,6 +27,7 @@
 #define LOG_PREFIX "test/netlock: "
 #include "log.h"
 #include "net/netlock.h"
+#include "restore/restore.h"
 
 static void quiet(enum vxcr_log_level lvl, const char *msg, void *arg)
 {
@@ -184,24 +185,36 @@ static void in_new_netns(int (*fn)(void))
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-/* A connected loopback pair: *cl (client) and *sv (accepted). */
-static int tcp_pair(int *cl, int *sv)
+/* A connected loopback pair of family (AF_INET, AF_INET6, or AF_INET6
+ * to ::ffff:127.0.0.1 if mapped): *cl (client) and *sv (accepted). */
+static int tcp_pair_of(int family, bool mapped, int *cl, int *sv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *a4 = (void *)&ss;
+	struct sockaddr_in6 *a6 = (void *)&ss;
+	socklen_t len = family == AF_INET ? sizeof(*a4) : sizeof(*a6);
 	int ls;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ls = socket(AF_INET, SOCK_STREAM, 0);
-	if (ls < 0 || bind(ls, (void *)&a, sizeof(a)) || listen(ls, 1) ||
-	    getsockname(ls, (void *)&a, &len))
+	ss.ss_family = family;
+	if (family == AF_INET)
+		a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else
+		inet_pton(AF_INET6, mapped ? "::ffff:127.0.0.1" : "::1", &a6->sin6_addr);
+	ls = socket(family, SOCK_STREAM, 0);
+	if (ls < 0 || bind(ls, (void *)&ss, len) || listen(ls, 1) ||
+	    getsockname(ls, (void *)&ss, &len))
 		return -1;
-	*cl = socket(AF_INET, SOCK_STREAM, 0);
-	if (*cl < 0 || connect(*cl, (void *)&a, sizeof(a)))
+	*cl = socket(family, SOCK_STREAM, 0);
+	if (*cl < 0 || connect(*cl, (void *)&ss, len))
 		return -1;
 	*sv = accept(ls, NULL, NULL);
 	close(ls);
 	return *sv < 0 ? -1 : 0;
+}
+
+static int tcp_pair(int *cl, int *sv)
+{
+	return tcp_pair_of(AF_INET, false, cl, sv);
 }
 
 static int outq(int fd)
@@ -220,17 +233,21 @@ static int outq_after(int fd, int ms)
 	return outq(fd);
 }
 
-static int lock_drops(void)
+/* A pair of family locked from one end (listener: by its listening
+ * socket) drops both ways, and flows again once unlocked. */
+static int lock_drops_of(int family, bool mapped, bool by_listener)
 {
 	struct net_conn c;
 	struct net_lock *lk;
 	int cl, sv;
 	char buf[16];
 
-	if (tcp_pair(&cl, &sv) || net_tcp_conn_of(sv, &c))
+	if (tcp_pair_of(family, mapped, &cl, &sv) || net_tcp_conn_of(sv, &c))
 		return 1;
-	if (c.peer.family != AF_INET || c.local.port == c.peer.port)
+	if (c.peer.family != family || c.local.port == c.peer.port)
 		return 2;
+	if (by_listener)
+		memset(&c.peer, 0, sizeof(c.peer)); /* every connection to its port */
 	if (net_lock_conns(&c, 1, -1, &lk))
 		return 3;
 	if (write(cl, "hello", 5) != 5 || outq_after(cl, 300) != 5)
@@ -242,6 +259,30 @@ static int lock_drops(void)
 		return 6; /* retransmitted and acknowledged once unlocked */
 	if (read(sv, buf, sizeof(buf)) != 5 || read(cl, buf, sizeof(buf)) != 4)
 		return 7;
+	close(cl);
+	close(sv);
+	return 0;
+}
+
+/* IPv4, IPv6, IPv4-mapped IPv6, a listener's port: 0 or 10 * case + step. */
+static int lock_drops(void)
+{
+	static const struct {
+		int family;
+		bool mapped, by_listener;
+	} cases[] = {
+		{ AF_INET, false, false },
+		{ AF_INET6, false, false },
+		{ AF_INET6, true, false },
+		{ AF_INET, false, true },
+	};
+	int i, r;
+
+	for (i = 0; i < 4; i++) {
+		r = lock_drops_of(cases[i].family, cases[i].mapped, cases[i].by_listener);
+		if (r)
+			return 10 * i + r;
+	}
 	return 0;
 }
 
@@ -250,9 +291,11 @@ static void test_lock_drops(void)
 	in_new_netns(lock_drops);
 }
 
+/* Counts the kept locks of the two images of these tests. */
 static void count_hex(const char *hex, void *arg)
 {
-	if (!strcmp(hex, "00112233445566778899aabbccddeeff"))
+	if (!strcmp(hex, "00112233445566778899aabbccddeeff") ||
+	    !strcmp(hex, "0102030405060708090a0b0c0d0e0f10"))
 		++*(int *)arg;
 }
 
@@ -292,6 +335,58 @@ static int keep_and_list(void)
 static void test_keep_list_owner(void)
 {
 	in_new_netns(keep_and_list);
+}
+
+/*
+ * The restore's hooks: rst_net_lock holds the connections given, a second
+ * lock is refused, rst_net_unlock drops it and the lock vxdump kept for
+ * the image (by the image header's id); rst_image_free drops the lock of
+ * a failed restore.
+ */
+static int restore_hooks(void)
+{
+	static uint8_t id[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	ImgHeader h = IMG_HEADER__INIT;
+	struct rst_image *img;
+	struct net_conn c;
+	struct net_lock *kept;
+	int cl, sv, n = 0;
+
+	h.has_image_id = true;
+	h.image_id.len = sizeof(id);
+	h.image_id.data = id;
+	if (tcp_pair(&cl, &sv) || net_tcp_conn_of(cl, &c))
+		return 1;
+	/* what vxdump --keep-net-lock leaves: a kept table of the image */
+	if (net_lock_conns(&c, 1, -1, &kept) || net_lock_keep(kept, id, sizeof(id)))
+		return 2;
+	net_unlock(kept);
+	img = rst_image_new(-1, NULL);
+	if (!img)
+		return 3;
+	img->hdr = &h;
+	if (rst_net_lock(img, &c, 1, -1) || rst_net_lock(img, &c, 1, -1) != -EALREADY)
+		return 4;
+	if (write(cl, "x", 1) != 1 || outq_after(cl, 300) != 1)
+		return 5;
+	rst_net_unlock(img);
+	if (net_lock_list(count_hex, &n) || n)
+		return 6;
+	if (outq_after(cl, 10000))
+		return 7; /* neither lock holds it any more */
+	/* a failed restore: its own lock goes with the image's state */
+	if (rst_net_lock(img, &c, 1, -1))
+		return 8;
+	if (write(cl, "y", 1) != 1 || outq_after(cl, 300) != 1)
+		return 9;
+	img->hdr = NULL;
+	rst_image_free(img);
+	return outq_after(cl, 10000) ? 10 : 0;
+}
+
+static void test_restore_hooks(void)
+{
+	in_new_netns(restore_hooks);
 }
 
 /* From namespace A, lock all of namespace B (a child's), then unlock. */
@@ -363,9 +458,12 @@ int main(void)
 	CU_add_test(s, "IPv6, mapped IPv4, listeners", test_text_v6_mapped_listeners);
 	CU_add_test(s, "bad names and addresses refused; the whole namespace", test_text_bad);
 	CU_add_test(s, "table names of image ids, hostile hex", test_ids);
-	CU_add_test(s, "a lock drops a loopback connection both ways", test_lock_drops);
+	CU_add_test(s, "a lock drops a connection both ways: v4, v6, mapped, listener",
+		    test_lock_drops);
 	CU_add_test(s, "kept tables listed and removed; owner tables die", test_keep_list_owner);
 	CU_add_test(s, "a lock of another namespace from outside it", test_netns_lock);
+	CU_add_test(s, "restore: rst_net_lock, rst_net_unlock with the kept lock",
+		    test_restore_hooks);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
