@@ -2,8 +2,8 @@
 """Clients of a real server that keep their connections across a checkpoint.
 
 Used by tests/integration/t-real-*.sh (issue 13).  Opens --conns
-connections to ADDR (HOST:PORT over TCP, or a path: a UNIX socket), does
-the KIND's setup on them, writes "ready" to OUT, then on every SIGUSR1
+connections to ADDR (HOST:PORT or [IPv6]:PORT over TCP, or a path: a
+UNIX socket), does the KIND's setup on them, writes "ready" to OUT, then on every SIGUSR1
 runs one round of checks on the *same* sockets (never a reconnect) and
 writes "PASS round N: ..." or "FAIL round N: ..." to OUT.  Each round
 also checks that every socket still has its local and peer address of
@@ -47,6 +47,9 @@ def connect(addr, timeout):
     while True:
         if addr.startswith("/"):
             s, to = socket.socket(socket.AF_UNIX), addr
+        elif addr.startswith("["):  # [IPv6]:PORT
+            host, port = addr[1:].rsplit("]:", 1)
+            s, to = socket.socket(socket.AF_INET6), (host, int(port))
         else:
             host, port = addr.rsplit(":", 1)
             s, to = socket.socket(socket.AF_INET), (host, int(port))

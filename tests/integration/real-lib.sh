@@ -16,10 +16,15 @@ real_now() { date +%s%N; }
 real_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 real_mb() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 1e6 }'; }
 
-# real_port: a TCP port on 127.0.0.1 free now (the kernel picks it).
+# real_port [6]: a TCP port on 127.0.0.1 (with 6: on ::1) free now (the
+# kernel picks it).
 real_port()
 {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	if [ "${1:-}" = 6 ]; then
+		python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); print(s.getsockname()[1])'
+	else
+		python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	fi
 }
 
 # real_sock_kind INODE: which /proc/net table lists socket INODE (unix,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# node's HTTP server (Debian's nodejs) on 127.0.0.1 with keep-alive
+# node's HTTP server (Debian's nodejs) on ::1 (IPv6) with keep-alive
 # connections kept without a timeout, two of them held by a client outside
 # the dumped tree; node is dumped with --tcp-established, restored, and
 # each connection serves a second request on the same socket.
@@ -7,7 +7,7 @@
 . "$(dirname "$0")/real-lib.sh"
 require_cr
 command -v node >/dev/null || skip "needs nodejs (contrib/install-deps.sh)"
-PORT=$(real_port)
+PORT=$(real_port 6)
 BODY="hello from node $$"
 cat >"$T/srv.js" <<'JS'
 const http = require("http");
@@ -18,10 +18,10 @@ const srv = http.createServer((req, res) => {
 });
 srv.keepAliveTimeout = 0;	// keep idle connections open
 srv.requestTimeout = 0;
-srv.listen(Number(port), "127.0.0.1");
+srv.listen(Number(port), "::1");
 JS
 start_cmd "$T/out" node "$T/srv.js" "$PORT" "$BODY"
-real_clients http "127.0.0.1:$PORT" /f.txt "$BODY" --conns 2
+real_clients http "[::1]:$PORT" /f.txt "$BODY" --conns 2
 sleep 0.3
 vx_track_tree "$PID"
 real_fds "$PID"
