@@ -261,6 +261,8 @@ def main():
     ap.add_argument("args", nargs="*")
     ap.add_argument("--conns", type=int, default=1)
     ap.add_argument("--busy", action="store_true")
+    ap.add_argument("--check-only", action="store_true",
+                    help="one new connection reads the keys set before, then exits")
     ap.add_argument("--spawn", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     srv = None
@@ -269,6 +271,13 @@ def main():
         srv = subprocess.Popen(a.spawn, stdin=subprocess.DEVNULL,
                                stdout=open(os.path.join(d, "server.out"), "w"),
                                stderr=subprocess.STDOUT)
+    if a.check_only:
+        try:
+            why = check(a.kind, [Conn(connect(a.addr, 30))], a.args)
+        except (OSError, ValueError) as e:
+            why = "%s: %s" % (type(e).__name__, e)
+        say(a.out, "FAIL check: %s" % why if why else "PASS check: the keys of before read")
+        sys.exit(1 if why else 0)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})
     try:
         conns = [Conn(connect(a.addr, 30)) for _ in range(a.conns)]
