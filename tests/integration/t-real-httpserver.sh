@@ -7,6 +7,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/real-lib.sh"
 require_cr
+command -v curl >/dev/null || skip "needs curl (contrib/install-deps.sh)"
 PORT=$(real_port)
 mkdir "$T/www"
 BODY="hello from http.server $$"
@@ -20,6 +21,9 @@ real_fds "$PID"
 real_dump "$PID" "$T/img" --tcp-established
 real_restore "$T/img"
 real_round "after restore"
+got=$(curl -sS --max-time 30 "http://127.0.0.1:$PORT/f.txt") ||
+	fail "a new connection (curl) to the restored listener failed"
+[ "$got" = "$BODY" ] || fail "curl got '$got' from the restored listener"
 real_criu "$PID"
 [ "$REAL_CRIU_OK" = 1 ] && real_round "after CRIU's restore"
 real_end

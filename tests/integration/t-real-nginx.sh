@@ -12,6 +12,7 @@
 . "$(dirname "$0")/real-lib.sh"
 require_cr
 command -v nginx >/dev/null || skip "needs nginx-light (contrib/install-deps.sh)"
+command -v curl >/dev/null || skip "needs curl (contrib/install-deps.sh)"
 id www-data >/dev/null 2>&1 || skip "needs the www-data user"
 . "$(dirname "$0")/real-nginx.sh"
 PORT=$(real_port)
@@ -25,6 +26,9 @@ real_fds "$PID"
 real_dump "$PID" "$T/img" --tcp-established
 real_restore "$T/img"
 real_round "after restore"
+got=$(curl -sS --max-time 30 "http://127.0.0.1:$PORT/f.txt") ||
+	fail "a new connection (curl) to the restored listener failed"
+[ "$got" = "$NGINX_BODY" ] || fail "curl got '$got' from the restored listener"
 real_nginx_check_users "$PID"
 real_criu "$PID"
 [ "$REAL_CRIU_OK" = 1 ] && real_round "after CRIU's restore"
