@@ -42,6 +42,28 @@ dump "$PID" "$T/img.lr" --leave-running --tcp-established
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed"
 n=$(grep -c 'FILE_TCPSK' "$T/show")
 [ "$n" -eq 9 ] || fail "image shows $n TCP sockets, expected 9"
+EDIT=$VX_BUILD/tests/fuzz/edit-image
+[ -x "$EDIT" ] || fail "$EDIT not built"
+hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
+{
+	local what=$1 pat=$2
+	shift 2
+	"$EDIT" "$T/img.lr" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
+	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
+}
+i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_TCPSK" and p["tcpsk"].get("conn", {}).get("unsent_len", 0) > 0') ||
+	fail "no connection with unsent bytes in the image"
+hostile "mss 0" "mss 0 out of range" "FILE[$i].tcpsk.conn.mss=0"
+hostile "window scale 15" "snd_wscale 15 out of range" "FILE[$i].tcpsk.conn.snd_wscale=15"
+hostile "more unsent bytes than queued" "unsent bytes [0-9]+ out of range" \
+	"FILE[$i].tcpsk.conn.unsent_len=999999999"
+hostile "a queue length that is not its records'" "bytes queued, its entry says" \
+	"FILE[$i].tcpsk.conn.inq_len=7"
+hostile "queues over 256 MiB" "queued bytes [0-9]+ out of range" \
+	"FILE[$i].tcpsk.conn.outq_len=4000000000"
+hostile "peer port 70000" "peer address missing or out of range" "FILE[$i].tcpsk.peer.port=70000"
+hostile "a connection that is not established" "addresses or connection do not fit" \
+	"FILE[$i].tcpsk.state=7"
 go_and_check
 check_outside
 vx_wait_gone "$PID" 10 || fail "tcpsk-est $PID did not exit after its check"

@@ -32,7 +32,8 @@ hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
 i=$(file_index "$T/img" 'p.get("kind") == "FILE_TCPSK" and p["tcpsk"].get("state") == 10') ||
 	fail "no listening TCP socket in the image"
 hostile "family 1" "family, state or owner is missing or out of range" "FILE[$i].tcpsk.family=1"
-hostile "state 8" "family, state or owner is missing or out of range" "FILE[$i].tcpsk.state=8"
+hostile "state 6 (TIME_WAIT)" "family, state or owner is missing or out of range" "FILE[$i].tcpsk.state=6"
+hostile "a listener in CLOSE_WAIT" "backlog, TCP_MAXSEG or TCP_CONGESTION does not fit" "FILE[$i].tcpsk.state=8"
 hostile "owner 2^32-1" "family, state or owner" "FILE[$i].tcpsk.uid=4294967295"
 hostile "backlog 70000" "backlog 70000 out of range" "FILE[$i].tcpsk.backlog=70000"
 hostile "port 70000" "local address missing or out of range" "FILE[$i].tcpsk.local.port=70000"
