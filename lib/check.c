@@ -548,7 +548,9 @@ static bool probe_tcp_repair(char *d, size_t len)
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return note(false, d, len, "cannot fork the probe");
 	if (WIFEXITED(st) && !WEXITSTATUS(st))
-		return note(true, d, len, "repair mode: sequence set, connected without a packet");
+		return note(true, d, len,
+			    "repair mode: sequence set, connected without a packet; "
+			    "vxcr does not dump sockets yet");
 	if (WIFEXITED(st) && WEXITSTATUS(st) < ARRAY_SIZE(step))
 		return note(false, d, len, "%s", step[WEXITSTATUS(st)]);
 	return note(false, d, len, "the probe died (status %#x)", st);

@@ -328,7 +328,10 @@ static int sync_image(struct dump_op *op)
 /*
  * Freeze the tree, lock its network, collect, write; on success kill
  * unless leave_running.  The network lock goes once the tree is killed or
- * released, whatever the outcome (a kept one stays after a success).
+ * released, whatever the outcome; with keep_net_lock it is copied into a
+ * kept table once the tree is dead, before the owner table goes, so the
+ * connections are held without a gap and a vxdump killed before that
+ * leaves no table that would cut off a tree running on.
  */
 static int dump_tree(struct dump_op *op, pid_t pid)
 {
@@ -351,7 +354,6 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	ret = ret ?: write_image(op);
 	if (!ret)
 		test_pause("written");
-	ret = ret ?: dump_net_keep(op);
 	/* our handles on its files go before it runs on or dies */
 	free_files(&op->files);
 	shmem_free(op);
@@ -371,6 +373,8 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	} else {
 		ret = dump_tree_kill(op);
 		tcpsk_end(op, !ret); /* killed: its sockets close silently in repair mode */
+		if (!ret)	     /* only once the tree is dead: never a running tree cut off */
+			dump_net_keep(op);
 		dump_net_unlock(op, ret);
 	}
 	op->st->frozen_ns = dump_now_ns() - op->t_seize;

@@ -496,14 +496,15 @@ void cgroup_free(struct dump_op *op);
  * netlock.c: the network lock, taken after the tree is frozen and before
  * any socket is read (dump_net_lock: its TCP connections, or the whole
  * namespace of a root in another one), kept past the dump with
- * keep_net_lock (dump_net_keep, once the image is written), dropped once
- * the tree is killed or released (dump_net_unlock; ret != 0 also removes
- * what was kept).  0 or -errno (logged); a connection that cannot be
- * locked is a refusal.
+ * keep_net_lock (dump_net_keep, once the tree is dead, before the unlock;
+ * a failure to keep is a warning: the image stands), dropped once the
+ * tree is killed or released (dump_net_unlock; ret != 0 also removes what
+ * was kept).  0 or -errno (logged); a connection that cannot be locked is
+ * a refusal.
  */
 struct net_conn;
 int dump_net_lock(struct dump_op *op);
-int dump_net_keep(struct dump_op *op);
+void dump_net_keep(struct dump_op *op);
 void dump_net_unlock(struct dump_op *op, int ret);
 /* The TCP connections and listeners of the tree's fds (*out malloc'ed). */
 int dump_tcp_conns(struct dump_op *op, struct net_conn **out, size_t *n);

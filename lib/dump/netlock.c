@@ -154,18 +154,31 @@ static int scan_task(struct dump_op *op, struct dump_task *t, struct conn_list *
 	return ret;
 }
 
-int dump_tcp_conns(struct dump_op *op, struct net_conn **out, size_t *n)
+/* The network namespace of the tree's root: an fd (its stat in *st), or
+ * -errno (logged). */
+static int root_netns(struct dump_op *op, struct stat *st)
 {
-	struct conn_list l = { 0 };
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", op->root->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, st)) {
+		pr_perror("pid %d: cannot open its network namespace", op->root->pid);
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* The TCP sockets of the tree, which must be in namespace ns. */
+static int scan_conns(struct dump_op *op, const struct stat *ns, struct net_conn **out, size_t *n)
+{
+	struct conn_list l = { .ns = *ns };
 	size_t i;
 	int ret = 0;
 
-	*out = NULL;
-	*n = 0;
-	if (stat("/proc/thread-self/ns/net", &l.ns)) {
-		pr_perror("cannot stat our network namespace");
-		return -errno;
-	}
 	for (i = 0; !ret && i < op->n_tasks; i++)
 		if (!op->tasks[i]->zombie)
 			ret = scan_task(op, op->tasks[i], &l);
@@ -178,77 +191,96 @@ int dump_tcp_conns(struct dump_op *op, struct net_conn **out, size_t *n)
 	return 0;
 }
 
-/* The network namespace of the tree's root, if not ours: an fd, else -1
- * (or -errno, logged). */
-static int root_other_netns(struct dump_op *op)
+int dump_tcp_conns(struct dump_op *op, struct net_conn **out, size_t *n)
 {
-	char path[64];
-	struct stat a, b;
-	int fd;
+	struct stat ns;
+	int fd, ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", op->root->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		pr_perror("pid %d: cannot open its network namespace", op->root->pid);
-		return -errno;
+	*out = NULL;
+	*n = 0;
+	fd = root_netns(op, &ns);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	ret = scan_conns(op, &ns, out, n);
+	return ret;
+}
+
+/*
+ * Takes the lock of dump_net_lock: in the root's namespace nsfd, the
+ * whole of it if it is not the one we are in (other), else the n
+ * connections c.  Without nftables, a namespace whose tree holds no TCP
+ * socket goes unlocked (nothing the lock is for).  0 or -errno (logged).
+ */
+static int take_lock(struct dump_op *op, int nsfd, bool other, const struct net_conn *c, size_t n)
+{
+	int ret = test_fail("netlock");
+
+	if (!ret && test_skip("nftables")) { /* as where nf_tables is missing */
+		pr_err("nftables cannot be used here (VXCR_TEST_SKIP)\n");
+		ret = -EPROTONOSUPPORT;
+	} else if (!ret) {
+		ret = other ? net_lock_netns(nsfd, &op->net_lock) :
+			      net_lock_conns(c, n, -1, &op->net_lock);
 	}
-	if (fstat(fd, &a) || stat("/proc/thread-self/ns/net", &b)) {
-		pr_perror("pid %d: cannot compare network namespaces", op->root->pid);
-		close(fd);
-		return -errno;
+	if (ret && other && !n && (ret == -EPROTONOSUPPORT || ret == -EAFNOSUPPORT)) {
+		pr_warn("no nftables here: the tree's network namespace is not locked (the tree "
+			"holds no TCP socket)\n");
+		err_clear();
+		return 0;
 	}
-	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	if (ret)
+		err_wrap("cannot lock the network of the tree");
+	return ret;
 }
 
 int dump_net_lock(struct dump_op *op)
 {
 	struct net_conn *c = NULL;
+	struct stat root, self;
+	bool other;
 	size_t n = 0;
 	int nsfd, ret;
 
-	nsfd = root_other_netns(op);
-	if (nsfd < -1)
+	nsfd = root_netns(op, &root);
+	if (nsfd < 0)
 		return nsfd;
-	if (nsfd < 0) {
-		ret = dump_tcp_conns(op, &c, &n);
-		if (ret || op->n_refused || !n) { /* refused: nothing is read */
-			free(c);
-			return ret;
-		}
+	if (stat("/proc/thread-self/ns/net", &self)) {
+		ret = -errno;
+		pr_perror("cannot stat our network namespace");
+		goto out;
 	}
-	ret = test_fail("netlock");
-	if (!ret && nsfd >= 0)
-		ret = net_lock_netns(nsfd, &op->net_lock);
-	else if (!ret)
-		ret = net_lock_conns(c, n, -1, &op->net_lock);
-	if (nsfd >= 0)
-		close(nsfd);
-	free(c);
-	if (ret) {
-		err_wrap("cannot lock the network of the tree");
-		return ret;
-	}
-	pr_info("network locked: %s\n", n ? "the tree's TCP connections" : "its own namespace");
+	other = root.st_dev != self.st_dev || root.st_ino != self.st_ino;
+	ret = scan_conns(op, &root, &c, &n);
+	if (ret || op->n_refused || (!other && !n)) /* refused: nothing is read */
+		goto out;
+	ret = take_lock(op, nsfd, other, c, n);
+	if (ret || !op->net_lock)
+		goto out;
+	pr_info("network locked: %s\n",
+		other ? "the tree's own namespace" : "the tree's TCP connections");
 	test_pause("netlocked");
-	return 0;
+out:
+	close(nsfd);
+	free(c);
+	return ret;
 }
 
-int dump_net_keep(struct dump_op *op)
+void dump_net_keep(struct dump_op *op)
 {
 	const ImgHeader *h = op->w ? img_writer_header(op->w) : NULL;
+	int ret;
 
 	if (!op->opts->keep_net_lock || !op->net_lock)
-		return 0;
-	if (!h || !h->has_image_id || !h->image_id.len) {
-		pr_err("cannot keep the network lock: the image has no id\n");
-		return -EINVAL;
-	}
-	return test_fail("netlock-keep") ?:
-		       net_lock_keep(op->net_lock, h->image_id.data, h->image_id.len);
+		return;
+	ret = !h || !h->has_image_id || !h->image_id.len ? -EINVAL : test_fail("netlock-keep");
+	ret = ret ?: net_lock_keep(op->net_lock, h->image_id.data, h->image_id.len);
+	if (!ret)
+		return;
+	/* the image is complete and its tree is gone: the dump stands */
+	pr_warn("the network lock could not be kept: peers that send before the restore "
+		"get a reset\n");
+	err_clear();
 }
 
 void dump_net_unlock(struct dump_op *op, int ret)

@@ -45,7 +45,7 @@ help_ok()
 VERSION=$("$VXCR" --version) || fail "vxcr --version exited $?"
 [[ $VERSION =~ ^vxcr\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "vxcr --version: '$VERSION'"
 CMDS=("$VXCR" "$VXDUMP" "$VXRESTORE")
-for c in dump restore img check ctx key; do CMDS+=("$VXCR $c"); done
+for c in dump restore img check ctx key netlock; do CMDS+=("$VXCR $c"); done
 for c in show json verify size; do CMDS+=("$VXCR img $c"); done
 for c in create exec list info stat flags caps bcaps uname kill wait; do CMDS+=("$VXCR ctx $c"); done
 CMDS+=("$VXCR key new")
@@ -72,6 +72,10 @@ usage_error "vxcr bogus" "unknown command 'bogus'" "$VXCR" bogus
 usage_error "vxcr img" "expected COMMAND FILE" "$VXCR" img
 usage_error "vxcr ctx" "expected a subcommand" "$VXCR" ctx
 usage_error "vxcr key" "expected 'new DIR/NAME'" "$VXCR" key
+usage_error "vxcr netlock" "expected 'list' or 'drop ID'" "$VXCR" netlock
+usage_error "vxcr netlock drop" "expected 'list' or 'drop ID'" "$VXCR" netlock drop
+usage_error "vxcr netlock list x" "expected 'list' or 'drop ID'" "$VXCR" netlock list x
+usage_error "vxcr netlock drop ../x" "is not an image id" "$VXCR" netlock drop ../x
 usage_error "vxcr check x" "unexpected argument 'x'" "$VXCR" check x
 usage_error "vxrestore a b" "expected one IMAGE" "$VXRESTORE" a b
 usage_error "vxdump" "expected one PID" "$VXDUMP"

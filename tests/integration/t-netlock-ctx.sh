@@ -9,8 +9,10 @@
 #     table is there, the pair's data stays unacknowledged; after the dump
 #     the table is gone and the data flows;
 #  2. vxdump killed at "netlocked": the namespace's ruleset as before;
-#  3. --keep-net-lock on a dump that fails after the lock was kept (at the
-#     commit step): nothing kept, the target runs on;
+#  3. --keep-net-lock on a dump that fails at the commit step: nothing
+#     kept, the target runs on; one whose lock cannot be kept (the hook
+#     netlock-keep, once the tree is dead): the dump stands with a
+#     warning, nothing kept, traffic flows;
 #  4. --keep-net-lock on a second target: the lock stays after vxdump
 #     exits (traffic still held), `vxcr netlock list` names the image,
 #     `vxcr netlock drop` removes it;
@@ -98,10 +100,17 @@ paused_dump 1500 --leave-running
 outq_held "a --leave-running dump at netlocked"
 wait "$DPID" || fail "vxdump --leave-running exited $?: $(grep -v ': info: \|: debug: ' "$T/d.err" | head -n 3)"
 vx_untrack "$DPID"
-grep -q "network locked: its own namespace" "$T/d.err" || fail "vxdump did not lock the namespace"
+grep -q "network locked: the tree's own namespace" "$T/d.err" || fail "vxdump did not lock the namespace"
 rulesets_same "after a --leave-running dump"
 vx_alive "$PID" || fail "target died despite --leave-running"
 outq_drains 15 || fail "traffic in $NS did not resume after the dump (outq $(outq))"
+
+# without nftables (VXCR_TEST_SKIP=nftables) a tree holding no TCP
+# socket is dumped unlocked, with a warning
+VXCR_TEST_SKIP=nftables "$VXDUMP" --leave-running -o "$T/img.n" "$PID" >/dev/null 2>"$T/n.err" ||
+	fail "without nftables, the dump of a tree with no TCP socket failed: $(cat "$T/n.err")"
+grep -q "is not locked (the tree holds no TCP socket)" "$T/n.err" || fail "no warning: $(cat "$T/n.err")"
+rulesets_same "after a dump without nftables"
 
 # 2.
 paused_dump ""
@@ -119,6 +128,14 @@ rulesets_same "after a --keep-net-lock dump that failed"
 [ "$(vx_starttime "$PID")" = "$ORIG_START" ] || fail "target gone after a failed dump"
 outq_drains 15 || fail "traffic in $NS did not resume after a failed dump"
 A=$PID A_OUT=$OUT A_START=$ORIG_START A_COMM=$ORIG_COMM
+ns_start k
+VXCR_TEST_FAIL=netlock-keep "$VXDUMP" --keep-net-lock -o "$T/img.k" "$PID" >/dev/null 2>"$T/k.err" ||
+	fail "a dump whose lock cannot be kept failed: $(head -n 3 "$T/k.err")"
+grep -q "network lock could not be kept" "$T/k.err" || fail "no warning: $(cat "$T/k.err")"
+vx_wait_gone "$PID" 10 || fail "target k still there after vxdump"
+vx_untrack "$PID"
+rulesets_same "after a dump whose lock could not be kept"
+outq_drains 15 || fail "traffic in $NS did not resume after a lock that could not be kept"
 
 # 4.
 ns_start b

@@ -111,6 +111,14 @@ ruleset_same "after a failed lock"
 target_runs "after a failed lock"
 log "lock failure: $(cat "$T/f.err")"
 
+# Without nftables (VXCR_TEST_SKIP=nftables) TCP connections cannot be
+# locked: the dump fails, the target runs on.
+VXCR_TEST_SKIP=nftables "$VXDUMP" -o "$T/img" "$PID" >/dev/null 2>"$T/f.err"
+[ $? = 1 ] || fail "a dump of TCP connections without nftables did not fail"
+grep -q "cannot lock the network of the tree: nftables cannot be used here" "$T/f.err" ||
+	fail "without nftables: $(cat "$T/f.err")"
+target_runs "after a dump without nftables"
+
 # 4. Usage: --keep-net-lock with --leave-running; hostile ids.
 "$VXDUMP" --keep-net-lock --leave-running -o "$T/img" "$PID" >/dev/null 2>"$T/u.err"
 [ $? = 2 ] || fail "--keep-net-lock --leave-running: not a usage error: $(cat "$T/u.err")"
