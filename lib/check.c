@@ -550,7 +550,7 @@ static bool probe_tcp_repair(char *d, size_t len)
 	if (WIFEXITED(st) && !WEXITSTATUS(st))
 		return note(true, d, len,
 			    "repair mode: sequence set, connected without a packet; "
-			    "established connections dumped with --tcp-established");
+			    "used by vxdump --tcp-established");
 	if (WIFEXITED(st) && WEXITSTATUS(st) < ARRAY_SIZE(step))
 		return note(false, d, len, "%s", step[WEXITSTATUS(st)]);
 	return note(false, d, len, "the probe died (status %#x)", st);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # vxdump refuses what the image cannot express (NOTES, issue 3), using
-# tests/progs/dump-refused: a TCP socket, an io_uring and its ring, the
+# tests/progs/dump-refused: an MPTCP socket, an io_uring and its ring, the
 # SQPOLL thread of a ring whose fd was closed, a vfork
 # child sharing its parent's mm, a child sharing the mm (CLONE_VM), and two
 # siblings sharing an fd table (CLONE_FILES) or cwd/root/umask (CLONE_FS)

@@ -3,6 +3,7 @@
 #
 # For each program of VX_FUZZ_PROGS (default: one per kind, eventfd,
 # signalfd, timerfd, pidfd, epoll, inotify, fanotify, unixsk, netlinksk,
+# tcpsk (issue 13: states, addresses, queue lengths, options at their edges),
 # pty), dumps it, then for seeds 1..VX_FUZZ_N (default 30) has
 # tests/fuzz/mutate-image rewrite the image, half of the mutations by the
 # kind's row of tests/fuzz/mutate/kinds.c (epoll items naming themselves,
@@ -73,7 +74,7 @@ fuzz_prog()
 	wait_restore_exit 0
 }
 
-PROGS_LIST=${VX_FUZZ_PROGS:-eventfd signalfd timerfd pidfd epoll inotify fanotify unixsk netlinksk pty}
+PROGS_LIST=${VX_FUZZ_PROGS:-eventfd signalfd timerfd pidfd epoll inotify fanotify unixsk netlinksk pty tcpsk}
 for prog in $PROGS_LIST; do
 	fuzz_prog "$prog"
 done

@@ -16,9 +16,9 @@
 #  4. --keep-net-lock on a second target: the lock stays after vxdump
 #     exits (traffic still held), `vxcr netlock list` names the image,
 #     `vxcr netlock drop` removes it;
-#  5. --keep-net-lock, then vxrestore of the image in the namespace: the
-#     kept lock is removed once the tree is back, the restored counter
-#     carries on.
+#  5. --keep-net-lock, then vxrestore of the image in the namespace: a
+#     restore that fails leaves the kept lock (traffic still held); the
+#     next one removes it once the tree is back, the counter carries on.
 . "$(dirname "$0")/lib.sh"
 require_cr
 command -v nft >/dev/null || fail "nft not installed (contrib/install-deps.sh)"
@@ -158,6 +158,11 @@ PID=$A OUT=$A_OUT ORIG_START=$A_START ORIG_COMM=$A_COMM
 dump "$PID" "$T/img" --keep-net-lock
 outq_held "between the dump and the restore"
 [ -n "$($IN "$VXCR" netlock list)" ] || fail "no kept lock after vxdump --keep-net-lock"
+# a restore that fails leaves the kept lock for the next try
+VXCR_TEST_FAIL=tree $IN "$VXRESTORE" "$T/img" >/dev/null 2>"$T/rf.err"
+[ $? = 1 ] || fail "a restore failing at the tree stage did not fail: $(head -n 2 "$T/rf.err")"
+[ -n "$($IN "$VXCR" netlock list)" ] || fail "a failed restore removed the kept lock"
+outq_held "after a failed restore"
 $IN "$VXRESTORE" "$T/img" >"$T/restore.out" 2>"$T/restore.err" &
 RPID=$!
 vx_track "$RPID"

@@ -90,6 +90,23 @@ vx_wait_gone "$PID" 10 || fail "tcpsk-est $PID did not exit after its check"
 log "vxdump killed at collected: the connections went on"
 rm -f "$OUT"
 
+# an outside peer that keeps sending across the dump and a restore one
+# second later: --keep-net-lock holds its segments (without it the host
+# would answer them with a reset), the restore removes the kept lock and
+# the peer's resent bytes arrive
+start_est chatty
+dump "$PID" "$T/img.keep" --tcp-established --keep-net-lock
+nft list tables 2>/dev/null | grep -q 'vxcr_img_' || fail "no kept network lock after the dump"
+sleep 1
+restore_bg "$T/img.keep"
+go_and_check
+check_outside
+wait_restore_exit 0
+nft list tables 2>/dev/null | grep -q 'vxcr_img_' && fail "the kept network lock is left after the restore"
+vx_wait_gone "$PID" 10 || fail "tcpsk-est $PID did not exit after its check"
+log "a peer sending across dump and restore: every byte arrived"
+rm -f "$OUT"
+
 start_est
 dump "$PID" "$T/img" --tcp-established
 sum=$(sha256sum <"$T/img")

@@ -3,7 +3,7 @@
  * refuses (see NOTES, issue 3), so the harness can check that a refused
  * dump leaves it running.  Usage: dump-refused OUTFILE MODE, MODE one of
  *
- *   socket        a TCP socket listening on 127.0.0.1; writes "socket FD"
+ *   socket        an MPTCP socket listening on 127.0.0.1; writes "socket FD"
  *   io_uring      an io_uring instance made with raw syscalls, its SQ ring
  *                 mapped; writes "io_uring FD" (two refusals: fd and ring)
  *   io_uring-sqpoll an io_uring with an SQPOLL thread, its fd registered
@@ -51,9 +51,10 @@ static void setup_socket(int unused)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sock_fd = socket(AF_INET, SOCK_STREAM, 0);
+	/* MPTCP: TCP sockets are dumped since issue 13, MPTCP ones are not */
+	sock_fd = socket(AF_INET, SOCK_STREAM, 262 /* IPPROTO_MPTCP */);
 	if (sock_fd < 0 || bind(sock_fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(sock_fd, 4))
-		prog_fail("TCP socket on 127.0.0.1: %s", strerror(errno));
+		prog_fail("MPTCP socket on 127.0.0.1: %s", strerror(errno));
 	prog_say("socket %d\n", sock_fd);
 }
 

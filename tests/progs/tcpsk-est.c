@@ -20,6 +20,9 @@
  * C has them and the FIN unread (CLOSE_WAIT) and sent 500 bytes P has
  * not read; after "go" C reads them and end of file, and sends more.
  *
+ * "tcpsk-est OUT chatty": O keeps sending 100 bytes every 20 ms until
+ * "go", across the dump and the restore (a peer that does not wait).
+ *
  * "tcpsk-est OUT addr IP": the listener and the connections use IP (the
  * test's address on a link of its network namespace) instead of the
  * loopback ones; no IPv6 pair.  "... addr IP hold": before P sends to O
@@ -240,7 +243,22 @@ static void child(const struct sockaddr_storage *a4, socklen_t l4,
 }
 
 /* The outside process O: one end, then the pump; says how it went. */
-static void outside(const struct sockaddr_storage *a4, socklen_t l4, int ready, bool held)
+/* O until "go" when chatty: 100 more bytes of its stream every 20 ms. */
+static void chat_until_go(struct end *e)
+{
+	sigset_t m;
+
+	sigemptyset(&m);
+	sigaddset(&m, SIGUSR1);
+	sigprocmask(SIG_UNBLOCK, &m, NULL);
+	while (!prog_go) {
+		send_some(e, 100);
+		usleep(20000);
+	}
+}
+
+static void outside(const struct sockaddr_storage *a4, socklen_t l4, int ready, bool held,
+		    bool chatty)
 {
 	struct end e = { "outside", -1, 31, 30, 0, 0, 0, false, false, held };
 	char pid[32];
@@ -259,7 +277,10 @@ static void outside(const struct sockaddr_storage *a4, socklen_t l4, int ready, 
 	if (write(ready, pid, len) != len)
 		_exit(1);
 	close(ready);
-	wait_usr1();
+	if (chatty)
+		chat_until_go(&e);
+	else
+		wait_usr1();
 	pump(&e, 1);
 	close(e.fd);
 	if (prog_failure[0])
@@ -316,7 +337,7 @@ int main(int argc, char **argv)
 	ochild = fork();
 	if (ochild == 0) {
 		close(ready[0]);
-		outside(&a4, l4, ready[1], held);
+		outside(&a4, l4, ready[1], held, argc > 2 && !strcmp(argv[2], "chatty"));
 	}
 	close(ready[1]);
 	e[1].fd = accept_one(L4, "outside");

@@ -25,4 +25,4 @@ done
 "$LLVMCOV" report "${objs[@]:1}" -instr-profile="$COV/fuzz.profdata" \
 	lib/img/*.c lib/restore/plan.c lib/restore/check.c lib/restore/layout.c \
 	lib/restore/shmem.c lib/restore/seccomp.c lib/restore/vdso.c \
-	lib/restore/{epoll,eventfd,fanotify,inotify,netlinksk,pidfd,signalfd,timerfd,tty,unixsk}.c
+	lib/restore/{epoll,eventfd,fanotify,inotify,netlinksk,pidfd,signalfd,tcpsk,timerfd,tty,unixsk}.c

@@ -80,6 +80,7 @@ mkdir -p "$T/fanotify" && seed fanotify fanotify "$T/fanotify" user
 seed unixsk unixsk
 seed unixsk-scm unixsk-scm
 seed netlinksk netlinksk
+seed tcpsk tcpsk
 seed pty pty
 seed opath opath
 seed procfiles procfiles

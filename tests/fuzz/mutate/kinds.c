@@ -447,6 +447,60 @@ static void mutate_netlinksk(struct rng *g, FileEntry *fe, const struct kind_ref
 	}
 }
 
+static void mutate_tcpsk(struct rng *g, FileEntry *fe, const struct kind_refs *r)
+{
+	static const uint64_t v[] = { 0,     1,	       2,	   4,	       10,
+				      11,    14,       15,	   88,	       65535,
+				      65536, 1u << 28, 0x7fffffff, 0x80000000, 0xffffffff };
+	TcpskEntry *e = fe->tcpsk ? fe->tcpsk :
+				    (fe->tcpsk = (void *)new_msg(&tcpsk_entry__descriptor));
+	TcpskConn *c = e->conn;
+
+	switch (rnd(g, 5)) {
+	case 0: /* a state, a family that does not fit the rest */
+		e->has_state = e->has_family = 1;
+		e->state = (uint32_t)rnd(g, 13);
+		e->family = rnd(g, 2) ? (uint32_t)one_of(g, v, N(v)) : (rnd(g, 2) ? 2 : 10);
+		say("tcpsk: state %u family %u", e->state, e->family);
+		break;
+	case 1: /* addresses dropped or of the other family's length */
+		if (e->local && rnd(g, 2))
+			set_len(g, &e->local->ip, rnd(g, 2) ? 16 : 5);
+		else
+			e->peer = NULL;
+		say("tcpsk: addresses changed");
+		break;
+	case 2: /* the connection's lengths against its SK_QUEUE records */
+		if (!c)
+			c = e->conn = (void *)new_msg(&tcpsk_conn__descriptor);
+		c->has_inq_len = c->has_outq_len = c->has_unsent_len = 1;
+		c->inq_len = (uint32_t)one_of(g, v, N(v));
+		c->outq_len = (uint32_t)one_of(g, v, N(v));
+		c->unsent_len = (uint32_t)one_of(g, v, N(v));
+		say("tcpsk: queues %u/%u/%u", c->inq_len, c->outq_len, c->unsent_len);
+		break;
+	case 3: /* options at and past their edges */
+		if (!c)
+			c = e->conn = (void *)new_msg(&tcpsk_conn__descriptor);
+		c->has_mss = c->has_snd_wscale = c->has_rcv_wscale = c->has_wscale = 1;
+		c->mss = (uint32_t)one_of(g, v, N(v));
+		c->snd_wscale = (uint32_t)one_of(g, v, N(v));
+		c->rcv_wscale = (uint32_t)one_of(g, v, N(v));
+		c->wscale = (protobuf_c_boolean)rnd(g, 2);
+		say("tcpsk: mss %u wscale %u/%u", c->mss, c->snd_wscale, c->rcv_wscale);
+		break;
+	default:
+		e->has_backlog = e->has_keepcnt = e->has_maxseg = e->has_ttl = 1;
+		e->backlog = (uint32_t)one_of(g, v, N(v));
+		e->keepcnt = (uint32_t)one_of(g, v, N(v));
+		e->maxseg = (uint32_t)one_of(g, v, N(v));
+		e->ttl = (uint32_t)one_of(g, v, N(v));
+		say("tcpsk: backlog %u keepcnt %u maxseg %u ttl %u", e->backlog, e->keepcnt,
+		    e->maxseg, e->ttl);
+		break;
+	}
+}
+
 static void mutate_tty(struct rng *g, FileEntry *fe, const struct kind_refs *r)
 {
 	static const uint64_t lens[] = { 0, 1, 18, 19, 20, 32 };
@@ -592,6 +646,7 @@ static const struct kind_row {
 	{ FILE_KIND__FILE_FANOTIFY, mutate_fanotify, NULL },
 	{ FILE_KIND__FILE_UNIXSK, mutate_unixsk, twin_unixsk },
 	{ FILE_KIND__FILE_NETLINKSK, mutate_netlinksk, NULL },
+	{ FILE_KIND__FILE_TCPSK, mutate_tcpsk, NULL },
 	{ FILE_KIND__FILE_PTMX, mutate_tty, twin_tty },
 	{ FILE_KIND__FILE_PTS, mutate_tty, twin_tty },
 	{ FILE_KIND__FILE_TTY, mutate_tty, NULL },
