@@ -207,6 +207,22 @@ int dump_tcp_conns(struct dump_op *op, struct net_conn **out, size_t *n)
 }
 
 /*
+ * The listeners of c[0..n) left out (the rest moved down); the number
+ * left.  With --leave-running a listener's lock would only delay its new
+ * clients (their SYN is retried after a second): the tree answers them
+ * itself once released, and a copy restored elsewhere never had them.
+ */
+static size_t drop_listeners(struct net_conn *c, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (c[i].peer.family)
+			c[k++] = c[i];
+	return k;
+}
+
+/*
  * Takes the lock of dump_net_lock: in the root's namespace nsfd, the
  * whole of it if it is not the one we are in (other), else the n
  * connections c.  Without nftables, a namespace whose tree holds no TCP
@@ -252,6 +268,8 @@ int dump_net_lock(struct dump_op *op)
 	}
 	other = root.st_dev != self.st_dev || root.st_ino != self.st_ino;
 	ret = scan_conns(op, &root, &c, &n);
+	if (!ret && op->opts->leave_running)
+		n = drop_listeners(c, n);
 	if (ret || op->n_refused || (!other && !n)) /* refused: nothing is read */
 		goto out;
 	ret = take_lock(op, nsfd, other, c, n);

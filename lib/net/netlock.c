@@ -23,6 +23,7 @@
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <nftables/libnftables.h>
 
@@ -141,11 +142,15 @@ static int nft_run(struct nft_ctx *nft, const char *cmd, const char *what, bool 
 /* Makes l's owner table with its rules.  0 or -errno (logged). */
 static int lock_make(struct net_lock *l)
 {
+	uint32_t rnd = 0;
 	char *text;
 	int ret;
 
-	snprintf(l->table, sizeof(l->table), LOCK_TABLE_PREFIX "%d_%u", getpid(),
-		 atomic_fetch_add(&lock_seq, 1));
+	/* the pid alone may repeat across pid namespaces sharing this one */
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint32_t)time(NULL);
+	snprintf(l->table, sizeof(l->table), LOCK_TABLE_PREFIX "%d_%u_%08x", getpid(),
+		 atomic_fetch_add(&lock_seq, 1), rnd);
 	ret = net_lock_text(l->table, true, l->all, l->conns, l->n, &text);
 	if (ret) {
 		pr_err("cannot write the rules of the network lock: %s\n", strerror(-ret));

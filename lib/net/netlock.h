@@ -4,7 +4,7 @@
  * their state is read (dump) or rebuilt (restore), so that no segment is
  * acknowledged in between.
  *
- * A lock is a table "inet vxcr_lock_PID_N" made with the owner flag
+ * A lock is a table "inet vxcr_lock_PID_N_RANDOM" made with the owner flag
  * (NFT_TABLE_F_OWNER): it belongs to the netlink socket of the libnftables
  * context that made it, which struct net_lock keeps open, and the kernel
  * removes it when that socket is closed, so a killed vxdump or vxrestore

@@ -68,7 +68,7 @@ paused_dump()
 		fail "vxdump did not pause at netlocked: $(head -n 3 "$T/d.err")"
 	nft list tables | grep -q "^table inet vxcr_lock_${DPID}_" ||
 		fail "no lock table of vxdump $DPID: $(nft list tables | tr '\n' ' ')"
-	nft list table inet "$(nft list tables | sed -n "s/^table inet \(vxcr_lock_${DPID}_[0-9]*\)$/\1/p")" |
+	nft list table inet "$(nft list tables | sed -n "s/^table inet \(vxcr_lock_${DPID}_[0-9a-f_]*\)$/\1/p")" |
 		grep -q 'flags owner' || fail "the lock table is not an owner table"
 	sleep 0.6
 	q=$(outq)
@@ -118,6 +118,31 @@ VXCR_TEST_SKIP=nftables "$VXDUMP" -o "$T/img" "$PID" >/dev/null 2>"$T/f.err"
 grep -q "cannot lock the network of the tree: nftables cannot be used here" "$T/f.err" ||
 	fail "without nftables: $(cat "$T/f.err")"
 target_runs "after a dump without nftables"
+
+# A tree holding only a listener: its port is locked by a dump that
+# kills, not by one with --leave-running (that would only delay new
+# clients).  Both dumps are refused (TCP is not dumped by this tree).
+MAIN_PID=$PID MAIN_START=$ORIG_START
+start_cmd "$T/lready" python3 "$PEER" listener "$T/lready"
+vx_wait_line "$T/lready" '^ready$' 10 || fail "the listener did not start: $(cat "$T/prog.err")"
+vx_remember
+for mode in kill --leave-running; do
+	opt=${mode#kill}
+	VXCR_TEST_PAUSE=netlocked VXCR_TEST_PAUSE_MS=1 VXCR_LOG=2 \
+		"$VXDUMP" $opt -o "$T/img" "$PID" >/dev/null 2>"$T/l.err"
+	[ $? = 1 ] || fail "the dump of a listener ($mode) did not fail: $(tail -n 2 "$T/l.err")"
+	if [ "$mode" = kill ]; then
+		grep -q "pausing at netlocked" "$T/l.err" || fail "a listener's port was not locked"
+	else
+		grep -q "pausing at netlocked" "$T/l.err" &&
+			fail "a listener's port was locked for a --leave-running dump"
+	fi
+	ruleset_same "after the dump of a listener ($mode)"
+	target_runs "after the dump of a listener ($mode)"
+done
+kill -9 "$PID"
+vx_wait_gone "$PID" 5
+PID=$MAIN_PID ORIG_START=$MAIN_START
 
 # 4. Usage: --keep-net-lock with --leave-running; hostile ids.
 "$VXDUMP" --keep-net-lock --leave-running -o "$T/img" "$PID" >/dev/null 2>"$T/u.err"

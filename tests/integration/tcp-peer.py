@@ -6,6 +6,8 @@
         and appends "outq N" (its unacknowledged bytes, SIOCOUTQ) to LOG
   tcp-peer.py connect PORT READY    connects to 127.0.0.1:PORT, writes
         "ready" to READY and holds the connection, reading nothing
+  tcp-peer.py listener READY        only a listening socket on 127.0.0.1,
+        "ready" written to READY once it listens
   tcp-peer.py pair LOG              both ends in one process (a connection
         inside a network namespace): the client sends and logs as above
 
@@ -59,6 +61,13 @@ def main():
             f.write("ready\n")
         time.sleep(LIMIT_S)
         s.close()
+    elif mode == "listener":
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(4)
+        with open(sys.argv[2], "w") as f:
+            f.write("ready\n")
+        time.sleep(LIMIT_S)
     elif mode == "pair":
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.bind(("127.0.0.1", 0))
