@@ -11,6 +11,9 @@ iproute2 hyperfine sqlite3 tmux vim less clang-14 libclang-rt-14-dev llvm-14 scd
 
 # the real-program tests (tests/integration/t-real-*, issue 12)
 PKGS="$PKGS ruby nodejs redis-server redis-tools postgresql tmux"
+# the servers of issue 13 (t-real-nginx, -memcached, -sshd, ...): nginx-light
+# (the server only), memcached, sshd and its client, curl for requests
+PKGS="$PKGS nginx-light memcached openssh-server openssh-client curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -9,6 +9,7 @@
  * peer outside the tree, file descriptors or credentials in flight,
  * options away from their defaults that restore does not set.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -618,18 +619,56 @@ static bool one_way_ok(const struct dump_files *f, const UnixskEntry *e, const U
 }
 
 /*
+ * Is socket ino held by an fd of the tree after an earlier refusal?  A
+ * socket refused itself is not in the image, and its peer (or a client
+ * queued on it) would then be refused again as "outside the tree", a
+ * false second line: such a peer is left to the first refusal.
+ */
+static bool refused_in_tree(const struct dump_op *op, uint32_t ino)
+{
+	char want[32], dir[48], link[32];
+	struct dirent *de;
+	bool found = false;
+	ssize_t n;
+	size_t i;
+	DIR *d;
+
+	if (!op->n_refused)
+		return false;
+	snprintf(want, sizeof(want), "socket:[%u]", ino);
+	for (i = 0; !found && i < op->n_tasks; i++) {
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", op->tasks[i]->pid);
+		d = opendir(dir);
+		if (!d)
+			continue;
+		while (!found && (de = readdir(d))) {
+			n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			found = !strcmp(link, want);
+		}
+		closedir(d);
+	}
+	return found;
+}
+
+/*
  * Every connection queued on listener df has its client in the image,
  * and the client has sent nothing yet (what it sent sits in a socket
  * nobody holds, which cannot be peeked without accepting it).
  */
-static int check_icons(const struct dump_files *f, const struct dump_file *df)
+static int check_icons(const struct dump_op *op, const struct dump_file *df)
 {
+	const struct dump_files *f = &op->files;
 	const UnixskEntry *e = df->e.unixsk;
 	const struct dump_file *c;
 	size_t i;
 
 	for (i = 0; i < e->n_icons; i++) {
 		c = find_ino(f, e->icons[i]);
+		if (!c && refused_in_tree(op, e->icons[i]))
+			continue;
 		if (!c) {
 			pr_err("pid %d fd %d (unix socket ino %u): a connection queued on it comes "
 			       "from outside the tree (unix socket ino %u): not supported\n",
@@ -652,8 +691,9 @@ static int check_icons(const struct dump_files *f, const struct dump_file *df)
  * queued on a listener of the image; a named connected stream socket
  * must have been accepted from a listener of the image.  0/-EOPNOTSUPP.
  */
-static int check_peer(const struct dump_files *f, const struct dump_file *df)
+static int check_peer(const struct dump_op *op, const struct dump_file *df)
 {
+	const struct dump_files *f = &op->files;
 	const UnixskEntry *e = df->e.unixsk;
 	const struct dump_file *peer;
 
@@ -664,7 +704,7 @@ static int check_peer(const struct dump_files *f, const struct dump_file *df)
 		return -EOPNOTSUPP;
 	}
 	if (e->state == TCP_STATE_LISTEN)
-		return check_icons(f, df);
+		return check_icons(op, df);
 	if (e->state == TCP_STATE_ESTABLISHED && e->type != SOCK_DGRAM && e->has_name &&
 	    find_listener(f, e) && find_listener(f, e)->e.unixsk->name_removed) {
 		pr_err("pid %d fd %d (unix socket ino %u): accepted from a listener whose path was "
@@ -692,6 +732,8 @@ static int check_peer(const struct dump_files *f, const struct dump_file *df)
 	if (!e->peer_ino)
 		return 0;
 	peer = find_ino(f, e->peer_ino);
+	if (!peer && refused_in_tree(op, e->peer_ino))
+		return 0;
 	if (!peer) {
 		pr_err("pid %d fd %d (unix socket ino %u): its peer (unix socket ino %u) is "
 		       "outside the tree: not supported\n",
@@ -720,7 +762,7 @@ int unixsk_check_peers(struct dump_op *op)
 	for (i = 0; i < op->files.n; i++) {
 		if (!op->files.v[i].e.unixsk)
 			continue;
-		ret = dump_refusal(op, NULL, check_peer(&op->files, &op->files.v[i]));
+		ret = dump_refusal(op, NULL, check_peer(op, &op->files.v[i]));
 		if (ret)
 			return ret;
 	}

@@ -145,10 +145,16 @@ static int open_noseek(const struct rst_image *img, struct rst_file *f)
 	return open_by_path(img, f, false);
 }
 
-/* fd is an external pipe end or terminal on 0-2 that we can hand over. */
+/*
+ * fd is an external pipe end or terminal on 0-2 that we can hand over.  A
+ * FIFO whose other end is outside the tree is external too, but it has a
+ * name: it is reopened by its path (psql reading commands from one).
+ */
 static bool fd_inherited(const struct rst_image *img, const FdEntry *e, const FileEntry *fe)
 {
 	if (e->fd > 2 || (int)e->fd == img->img_fd || !img->opts->inherit_stdio)
+		return false;
+	if (fe->kind == FILE_KIND__FILE_FIFO)
 		return false;
 	if (!fe->external && !rst_fd_kind(fe->kind)->stdio)
 		return false;
@@ -364,7 +370,7 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f)
 	if (fe->deleted && !fe->has_ghost_id &&
 	    (fe->kind == FILE_KIND__FILE_CHR || fe->kind == FILE_KIND__FILE_BLK))
 		return ghost_check_host(fe);
-	if (fe->external || fe->deleted)
+	if ((fe->external && fe->kind != FILE_KIND__FILE_FIFO) || fe->deleted)
 		return 0;
 	if (!fe->path || stat(fe->path, &st)) {
 		pr_err("file %s (file id %u) no longer exists\n", fe->path ? fe->path : "?",
