@@ -58,11 +58,19 @@ static bool is_anon(const struct fd_probe *p)
 {
 	return fd_link_starts(p, "anon_inode:");
 }
-/* /dev/net/tun (misc 10:200): once TUNSETIFF ran, the fd is a queue of a
- * tun/tap link, which reopening the path would not give back. */
+/* /dev/net/tun (misc 10:200) once TUNSETIFF ran (fdinfo "iff:" names the
+ * link): the fd is a queue of a tun/tap link, which reopening the path
+ * would not give back.  Before that it is a device fd like another. */
 static bool is_tun(const struct fd_probe *p)
 {
-	return S_ISCHR(p->st.st_mode) && p->st.st_rdev == makedev(10, 200);
+	const char *v, *end;
+
+	if (!S_ISCHR(p->st.st_mode) || p->st.st_rdev != makedev(10, 200))
+		return false;
+	/* no iff line (another kernel): attached or not cannot be told */
+	if (!p->fdinfo || proc_fdinfo_field(p->fdinfo, "iff", &v, &end))
+		return true;
+	return v != end;
 }
 static bool is_any(const struct fd_probe *p)
 {

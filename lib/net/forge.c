@@ -22,6 +22,7 @@
 #define LOG_PREFIX "net/forge: "
 #include "log.h"
 #include "net/dgram.h"
+#include "net/netlock.h"
 
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
@@ -155,13 +156,15 @@ static size_t build_l4(uint8_t *p, int proto, const struct net_addr *src,
 /* The raw socket of family, opened and bound to fg->dev once.  fd or -errno. */
 static int forge_sock(struct net_forge *fg, int family, const char *who)
 {
-	int *fd = family == AF_INET ? &fg->raw4 : &fg->raw6, on = 1;
+	int *fd = family == AF_INET ? &fg->raw4 : &fg->raw6, on = 1, mark = NET_LOCK_PASS_MARK;
 	const char *dev = fg->dev[0] ? fg->dev : "lo";
 
 	if (*fd >= 0)
 		return *fd;
+	/* marked: a namespace's network lock lets it through (netlock.h) */
 	*fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (*fd < 0 || setsockopt(*fd, SOL_SOCKET, SO_BINDTODEVICE, dev, strlen(dev)) ||
+	    setsockopt(*fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) ||
 	    (family == AF_INET6 && setsockopt(*fd, SOL_IPV6, IPV6_HDRINCL, &on, sizeof(on)))) {
 		pr_perror("%s: cannot open a raw socket on %s to queue its datagrams again", who,
 			  dev);

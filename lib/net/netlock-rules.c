@@ -153,6 +153,8 @@ static int write_chain(FILE *f, bool in, bool all, const struct net_conn *c, siz
 		"\tchain lock_%s {\n\t\ttype filter hook %s priority " LOCK_PRIORITY
 		"; policy %s;\n",
 		in ? "in" : "out", in ? "input" : "output", all ? "drop" : "accept");
+	if (all) /* restore's datagrams queued again on loopback (forge.c) */
+		fprintf(f, "\t\tmeta mark 0x%08x accept\n", NET_LOCK_PASS_MARK);
 	if (has4) {
 		fprintf(f, "\t\tip ");
 		fprintf(f, tuple, "ip");

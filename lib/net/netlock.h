@@ -43,10 +43,14 @@ int net_lock_conns(const struct net_conn *c, size_t n, int nsfd, struct net_lock
 /*
  * The whole namespace nsfd (a context's own: every packet in and out of
  * it, its loopback included, which never touches another namespace's, the
- * host's loopback included).  The caller's own namespace is refused.
+ * host's loopback included), except packets carrying NET_LOCK_PASS_MARK:
+ * restore's own, queueing datagrams again on loopback while the tree is
+ * not running (lib/net/forge.c).  The caller's own namespace is refused.
  * 0 or -errno (logged).
  */
 int net_lock_netns(int nsfd, struct net_lock **lk);
+/* SO_MARK of restore's own packets inside a locked namespace ("VXCR"). */
+#define NET_LOCK_PASS_MARK 0x56584352u
 /* Removes the lock's table and frees lk (NULL: nothing). */
 void net_unlock(struct net_lock *lk);
 

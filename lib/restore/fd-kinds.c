@@ -105,6 +105,27 @@ int rst_check_no_thread_table(const struct rst_image *img, const struct rst_file
 }
 
 /* Every kind's checks of the image alone (the vet and fuzzer run them). */
+/* Every SK_QUEUE record names a socket of a kind with a queue: unix, TCP
+ * or inet datagram (the kinds check their lengths).  0 or -EBADMSG. */
+static int check_queue_owners(const struct rst_image *img)
+{
+	const struct rst_file *f;
+	size_t i;
+
+	for (i = 0; i < img->nr_skq; i++) {
+		f = plan_file(img, img->skq[i].id);
+		if (!f || (f->fe->kind != FILE_KIND__FILE_UNIXSK &&
+			   f->fe->kind != FILE_KIND__FILE_TCPSK &&
+			   f->fe->kind != FILE_KIND__FILE_INETDG)) {
+			pr_err("image: queued data for file id %u, which is no unix, TCP or UDP "
+			       "socket\n",
+			       img->skq[i].id);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 int fd_kinds_check_image(const struct rst_image *img)
 {
 	size_t i;
@@ -119,7 +140,7 @@ int fd_kinds_check_image(const struct rst_image *img)
 				return ret;
 		}
 	}
-	return 0;
+	return check_queue_owners(img);
 }
 
 /* Every kind's checks of what the image names on this host. */

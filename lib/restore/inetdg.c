@@ -171,37 +171,6 @@ static int check_queue(const struct rst_image *img, const struct rst_file *f, co
 	return 0;
 }
 
-/* Every SK_QUEUE record names a unix or inet datagram socket. */
-static int check_owners(const struct rst_image *img)
-{
-	size_t i, j;
-
-	for (i = 0; i < img->nr_skq; i++) {
-		for (j = 0; j < img->nr_files; j++)
-			if (img->files[j].fe->id == img->skq[i].id &&
-			    (img->files[j].fe->kind == FILE_KIND__FILE_UNIXSK ||
-			     img->files[j].fe->kind == FILE_KIND__FILE_INETDG))
-				break;
-		if (j == img->nr_files) {
-			pr_err("image: queued data for file id %u, which is no socket\n",
-			       img->skq[i].id);
-			return -EBADMSG;
-		}
-	}
-	return 0;
-}
-
-/* Is f the image's first inet datagram socket (image-wide checks once)? */
-static bool first_of_kind(const struct rst_image *img, const struct rst_file *f)
-{
-	size_t i;
-
-	for (i = 0; i < img->nr_files; i++)
-		if (img->files[i].fe->kind == FILE_KIND__FILE_INETDG)
-			return &img->files[i] == f;
-	return false;
-}
-
 /* The image alone: the entry there and every field in range. */
 static int check_inetdg(const struct rst_image *img, const struct rst_file *f)
 {
@@ -218,7 +187,7 @@ static int check_inetdg(const struct rst_image *img, const struct rst_file *f)
 		return ret;
 	who_of(f, who, sizeof(who));
 	ret = check_parts(f, e, who) ?: check_queue(img, f, who);
-	return ret ?: first_of_kind(img, f) ? check_owners(img) : 0;
+	return ret;
 }
 
 /* The socket, made as its recorded owner (egid and fsuid).  fd or -errno. */

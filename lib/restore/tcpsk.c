@@ -159,29 +159,6 @@ static int check_conn(const struct rst_image *img, const struct rst_file *f)
 	return ret;
 }
 
-/*
- * Every SK_QUEUE record names a unix or TCP socket of the image (unixsk.c
- * checks it too, but only in an image with a unix socket).  0/-EBADMSG.
- */
-static int check_queue_owners(const struct rst_image *img)
-{
-	size_t i, j;
-
-	for (i = 0; i < img->nr_skq; i++) {
-		for (j = 0; j < img->nr_files; j++)
-			if (img->files[j].fe->id == img->skq[i].id &&
-			    (img->files[j].fe->kind == FILE_KIND__FILE_TCPSK ||
-			     img->files[j].fe->kind == FILE_KIND__FILE_UNIXSK))
-				break;
-		if (j == img->nr_files) {
-			pr_err("image: queued data for file id %u, which is no unix or TCP socket\n",
-			       img->skq[i].id);
-			return -EBADMSG;
-		}
-	}
-	return 0;
-}
-
 /* The image alone: the entry there, every field in range. */
 static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 {
@@ -189,7 +166,6 @@ static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 	struct net_addr a;
 	uint64_t q = 0;
 	char who[48];
-	size_t i;
 	int ret;
 
 	if (!e || !e->has_family || !e->has_state || !e->has_uid || !e->has_gid ||
@@ -212,11 +188,6 @@ static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 	ret = (e->local ? net_addr_from_pb(e->local, e->family, &a, who, "local") : 0) ?:
 		      (e->peer ? net_addr_from_pb(e->peer, e->family, &a, who, "peer") : 0);
 	ret = ret ?: check_opts(f->fe, e);
-	for (i = 0; !ret && i < img->nr_files && &img->files[i] != f; i++)
-		if (img->files[i].fe->kind == FILE_KIND__FILE_TCPSK)
-			break;
-	if (!ret && &img->files[i] == f) /* the first TCP socket: once */
-		ret = check_queue_owners(img);
 	if (ret || in_states(e->state, CONN_STATES))
 		return ret ?: check_conn(img, f);
 	ret = queue_len(img, f, &q);

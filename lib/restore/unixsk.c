@@ -91,17 +91,6 @@ static struct rst_file *icon_listener(const struct rst_image *img, uint32_t ino)
 	return NULL;
 }
 
-/* The first unix socket of the image (it checks what is image-wide). */
-static const struct rst_file *first_sk(const struct rst_image *img)
-{
-	size_t i;
-
-	for (i = 0; i < img->nr_files; i++)
-		if (img->files[i].fe->kind == FILE_KIND__FILE_UNIXSK)
-			return &img->files[i];
-	return NULL;
-}
-
 /* f's SK_QUEUE records: contiguous from 0 and summing to e->queued. */
 static int check_queue(const struct rst_image *img, const struct rst_file *f)
 {
@@ -127,27 +116,6 @@ static int check_queue(const struct rst_image *img, const struct rst_file *f)
 		       f->fe->id, (unsigned long long)at, (unsigned long long)e->queued,
 		       at && e->state != TCP_STATE_ESTABLISHED ? " and it has no sender" : "");
 		return -EBADMSG;
-	}
-	return 0;
-}
-
-/* Every SK_QUEUE record names a unix or TCP socket of the image (checked once). */
-static int check_queue_owners(const struct rst_image *img)
-{
-	size_t i, j;
-
-	for (i = 0; i < img->nr_skq; i++) {
-		for (j = 0; j < img->nr_files; j++)
-			if (img->files[j].fe->id == img->skq[i].id &&
-			    (sk_of(&img->files[j]) ||
-			     img->files[j].fe->kind == FILE_KIND__FILE_TCPSK ||
-			     img->files[j].fe->kind == FILE_KIND__FILE_INETDG))
-				break;
-		if (j == img->nr_files) {
-			pr_err("image: queued data for file id %u, which is no unix or TCP socket\n",
-			       img->skq[i].id);
-			return -EBADMSG;
-		}
 	}
 	return 0;
 }
@@ -370,10 +338,7 @@ static int check_unixsk(const struct rst_image *img, const struct rst_file *f)
 		return -EBADMSG;
 	}
 	ret = check_name(img, f) ?: check_opts(f) ?: check_listener(img, f) ?: check_peer(img, f);
-	ret = ret ?: check_queue(img, f) ?: unixsk_check_scm(img, f);
-	if (!ret && f == first_sk(img))
-		ret = check_queue_owners(img);
-	return ret;
+	return ret ?: check_queue(img, f) ?: unixsk_check_scm(img, f);
 }
 
 /* Sets an int option.  0 or -errno (logged). */

@@ -37,9 +37,25 @@ stop_tree()
 	vx_wait_gone "$PID" 5
 }
 
-start_ns "exec python3 -S -c 'import os, time; fd = os.open(\"/dev/net/tun\", os.O_RDWR); os.set_inheritable(fd, True); os.execvp(\"sleep\", [\"sleep\", \"1000\"])'"
+# a /dev/net/tun fd attached to a link (TUNSETIFF, IFF_TUN | IFF_NO_PI):
+# refused; one never attached is a device fd like /dev/null (restored)
+cat >"$T/tun.py" <<'PY'
+import fcntl, os, struct, sys
+fd = os.open("/dev/net/tun", os.O_RDWR)
+if sys.argv[1] == "attach":
+    fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"vxtun0", 0x0001 | 0x1000))
+os.set_inheritable(fd, True)
+os.execvp("sleep", ["sleep", "1000"])
+PY
+start_ns "exec python3 -S $T/tun.py attach"
 [ "$(readlink /proc/$PID/fd/3)" = /dev/net/tun ] || fail "no tun fd in the tree"
-expect_dump_refused "a /dev/net/tun fd" "fd 3.*tun/tap device .* not supported"
+grep -q "^iff:.*vxtun0" /proc/$PID/fdinfo/3 || fail "the tun fd is not attached: $(cat /proc/$PID/fdinfo/3)"
+# its link (a tun link in the namespace) or the fd itself, whichever is seen first
+expect_dump_refused "a /dev/net/tun fd attached to a link" "fd 3.*tun/tap device .* not supported|link vxtun0 .*kind tun links are not supported"
+stop_tree
+start_ns "exec python3 -S $T/tun.py open"
+"$VXDUMP" -o "$T/tun.img" --leave-running "$PID" >"$T/tun.out" 2>"$T/tun.err" ||
+	fail "vxdump of a tun fd never attached exited $?: $(head -n 3 "$T/tun.err")"
 stop_tree
 
 start_ns "ip tuntap add tp0 mode tap && exec sleep 1000"

@@ -8,11 +8,11 @@
 # the network lock's name, which is not restored).  Dumped, restored, and
 # compared fact by fact (netns-facts.py) from `ip -d -j link/addr/route/
 # rule/neigh`, sysctls and `nft -j list ruleset` read inside before and
-# after, and so are the tree's sockets (a unix pair with data queued and a
-# TCP listener on an address of the namespace: the dump reads them inside
-# it, the restore makes them in the rebuilt one); the host end is back
-# with its address and reaches the inside (a TCP
-# connect answered by a reset).
+# after, and so are the tree's sockets (a unix pair with data queued, a
+# TCP listener and a UDP socket with a datagram queued, on addresses of
+# the namespace: the dump reads them inside it, the restore makes them in
+# the rebuilt one); the host end is back with its address and reaches the
+# inside (a TCP connect answered by a reset).
 . "$(dirname "$0")/lib.sh"
 require_cr
 H=vxn$$
@@ -58,8 +58,9 @@ nft add table ip vxcr_lock
 echo done >"$1/setup.done"
 SETUP
 
-# the tree: a sleep holding a unix socketpair with 5 bytes queued and a TCP
-# listener on 10.1.0.1:8080 (an address of the namespace: restored first)
+# the tree: a sleep holding a unix socketpair with 5 bytes queued, a TCP
+# listener on 10.1.0.1:8080 and a UDP socket on 10.1.0.1:5353 with a
+# datagram queued (addresses of the namespace: restored first)
 cat >"$T/hold.py" <<'PY'
 import os, socket
 a, b = socket.socketpair()
@@ -67,7 +68,13 @@ a.send(b"hello")
 l = socket.socket()
 l.bind(("10.1.0.1", 8080))
 l.listen(4)
-for s in (a, b, l):
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("10.1.0.1", 5353))
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.bind(("10.1.0.1", 5354))
+c.sendto(b"datagram", ("10.1.0.1", 5353))
+c.close()
+for s in (a, b, l, u):
     os.set_inheritable(s.fileno(), True)
 os.execvp("sleep", ["sleep", "1000"])
 PY
@@ -119,11 +126,15 @@ sockets()
 		index($0, p) && $1 == "u_str" { print "unix", $2, $3, $4 }' | sort >"$1"
 	nsenter -t "$PID" -n ss -tlpn 2>/dev/null | awk -v p="pid=$PID," '
 		index($0, p) { print "tcp", $1, $4 }' >>"$1"
+	# a UDP socket with one datagram queued (Recv-Q: its memory, not bytes)
+	nsenter -t "$PID" -n ss -ulpna 2>/dev/null | awk -v p="pid=$PID," '
+		index($0, p) { print "udp", $1, ($2 > 0 ? "queued" : "empty"), $4 }' >>"$1"
 }
 
 snap "$T/before"
 sockets "$T/before/sockets"
-grep -q "unix ESTAB 5 " "$T/before/sockets" && grep -q "tcp LISTEN 10.1.0.1:8080" "$T/before/sockets" ||
+grep -q "unix ESTAB 5 " "$T/before/sockets" && grep -q "tcp LISTEN 10.1.0.1:8080" "$T/before/sockets" &&
+	grep -q "udp UNCONN queued 10.1.0.1:5353" "$T/before/sockets" ||
 	fail "the tree's sockets are not as set up: $(tr '\n' ' ' <"$T/before/sockets")"
 grep -q 'nft table .*vxcr' "$T/before/facts" && fail "netns-facts.py kept the vxcr_lock table"
 nsenter -t "$PID" -n nft list tables | grep -q vxcr_lock || fail "no vxcr_lock table to leave out"
