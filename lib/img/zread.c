@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <zstd_errors.h>
 
 #define LOG_PREFIX "img/zread: "
 #include "log.h"
@@ -211,6 +212,30 @@ static void *zr_reader_main(void *arg)
 	return NULL;
 }
 
+/*
+ * One whole frame into f->out with the streaming decoder the caller's
+ * thread uses (reader.c), so that a frame decodes here exactly when it
+ * decodes there: ZSTD_decompressDCtx accepted frames the streaming
+ * decoder rejects at their first byte (and ignores windowLogMax), and a
+ * pooled read then gave records a single-threaded one did not (fuzz-reader).
+ * With the whole frame in and room for its content size, the decoder
+ * writes into f->out directly.  Its length or a zstd error code.
+ */
+static size_t zr_decode(ZSTD_DCtx *dctx, const struct zrframe *f)
+{
+	ZSTD_inBuffer in = { f->in, f->in_len, 0 };
+	ZSTD_outBuffer out = { f->out, IMG_FRAME_BYTES, 0 };
+	size_t zr;
+
+	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+	zr = ZSTD_decompressStream(dctx, &out, &in);
+	if (ZSTD_isError(zr))
+		return zr;
+	if (zr != 0 || in.pos != in.size) /* more output than a frame holds, or a tail */
+		return (size_t)-ZSTD_error_corruption_detected;
+	return out.pos;
+}
+
 /* Worker: decodes frames in turn until stopped. */
 static void *zr_worker_main(void *arg)
 {
@@ -231,7 +256,7 @@ static void *zr_worker_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (p->hash)
 			img_hash(f->hash, f->in, f->in_len);
-		zr = ZSTD_decompressDCtx(wk->dctx, f->out, IMG_FRAME_BYTES, f->in, f->in_len);
+		zr = zr_decode(wk->dctx, f);
 		pthread_mutex_lock(&p->lock);
 		f->zerr = ZSTD_isError(zr) ? zr : 0;
 		f->out_len = ZSTD_isError(zr) ? 0 : zr;
