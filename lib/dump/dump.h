@@ -565,6 +565,9 @@ struct dump_fd_kind {
 
 /* fd-kinds.c: the kind describing p (the last row takes anything) */
 const struct dump_fd_kind *dump_fd_kind_of(const struct fd_probe *p);
+/* A socket's SOL_SOCKET option (SO_DOMAIN, SO_TYPE, SO_PROTOCOL) through
+ * our copy of it; -1 if p is no socket or cannot be asked. */
+int fd_probe_sock_opt(const struct fd_probe *p, int name);
 
 /* files.c: helpers for the kinds */
 bool fd_link_starts(const struct fd_probe *p, const char *prefix);

@@ -7,6 +7,7 @@
  * refusal: its reason names what the image cannot hold yet.
  */
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -86,6 +87,17 @@ const struct dump_fd_kind dump_fd_other = { "other", is_any, NULL,
 					    "this kind of file is not supported" };
 
 static const struct dump_fd_kind *const dump_fd_kinds[] = { DUMP_FD_KINDS(ROW) };
+
+int fd_probe_sock_opt(const struct fd_probe *p, int name)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	if (!S_ISSOCK(p->st.st_mode) || p->local < 0 ||
+	    getsockopt(p->local, SOL_SOCKET, name, &v, &len))
+		return -1;
+	return v;
+}
 
 /* The first kind that takes p; "other" takes anything. */
 const struct dump_fd_kind *dump_fd_kind_of(const struct fd_probe *p)

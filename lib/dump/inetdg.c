@@ -111,17 +111,12 @@ static struct net_dg_cache *op_cache(const struct dump_op *op)
 
 static bool is_inetdg(const struct fd_probe *p)
 {
-	int domain = 0, type = 0;
-	socklen_t len = sizeof(domain);
+	int domain = fd_probe_sock_opt(p, SO_DOMAIN), type;
 
-	if (!S_ISSOCK(p->st.st_mode) || p->local < 0)
+	if (domain != AF_INET && domain != AF_INET6)
 		return false;
-	if (getsockopt(p->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
-	    (domain != AF_INET && domain != AF_INET6))
-		return false;
-	len = sizeof(type);
-	return !getsockopt(p->local, SOL_SOCKET, SO_TYPE, &type, &len) &&
-	       (type == SOCK_DGRAM || type == SOCK_RAW);
+	type = fd_probe_sock_opt(p, SO_TYPE);
+	return type == SOCK_DGRAM || type == SOCK_RAW;
 }
 
 /* What the socket is called in messages: "pid 5 fd 3 (udp socket)". */

@@ -44,6 +44,7 @@
 
 /* What sock_diag says of one netlink socket. */
 struct nl_diag {
+	uint32_t ino; /* the socket looked for */
 	bool found;
 	uint8_t state;
 	uint32_t dst_portid;
@@ -54,23 +55,19 @@ struct nl_diag {
 
 static bool is_netlinksk(const struct fd_probe *p)
 {
-	int domain = 0;
-	socklen_t len = sizeof(domain);
-
-	if (!S_ISSOCK(p->st.st_mode) || p->local < 0)
-		return false;
-	return !getsockopt(p->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) && domain == AF_NETLINK;
+	return fd_probe_sock_opt(p, SO_DOMAIN) == AF_NETLINK;
 }
 
 /* Takes the attributes of one diag answer if it is inode ino. */
-static void diag_take(const struct nlmsghdr *h, uint32_t ino, struct nl_diag *d)
+static int diag_take(const struct nlmsghdr *h, void *arg)
 {
+	struct nl_diag *d = arg;
 	const struct netlink_diag_msg *m = NLMSG_DATA(h);
 	size_t left = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
 	const struct nlattr *a = (const void *)(m + 1);
 
-	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->ndiag_ino != ino)
-		return;
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->ndiag_ino != d->ino)
+		return 0;
 	d->found = true;
 	d->state = m->ndiag_state;
 	d->dst_portid = m->ndiag_dst_portid;
@@ -88,31 +85,7 @@ static void diag_take(const struct nlmsghdr *h, uint32_t ino, struct nl_diag *d)
 		left -= NLA_ALIGN(a->nla_len);
 		a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len));
 	}
-}
-
-/* Reads a whole sock_diag dump answer from sk, looking for ino.  0 or -errno. */
-static int diag_read(int sk, uint32_t ino, struct nl_diag *d)
-{
-	uint32_t buf[8192]; /* 32 KiB, aligned for the headers */
-	struct nlmsghdr *h;
-	ssize_t n;
-
-	for (;;) {
-		n = recv(sk, buf, sizeof(buf), 0);
-		if (n < 0)
-			return -errno;
-		for (h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				return e->error ? e->error : -EPROTO;
-			}
-			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
-				diag_take(h, ino, d);
-		}
-	}
+	return 0;
 }
 
 /* sock_diag's view of netlink socket ino of protocol proto.  0 or -errno. */
@@ -129,14 +102,11 @@ static int diag_netlink(int proto, uint32_t ino, struct nl_diag *d)
 		       .sdiag_protocol = proto,
 		       .ndiag_show = NDIAG_SHOW_MEMINFO | NDIAG_SHOW_FLAGS },
 	};
-	int sk, ret;
+	int ret;
 
 	memset(d, 0, sizeof(*d));
-	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (sk < 0)
-		return -errno;
-	ret = send(sk, &req, sizeof(req), 0) == sizeof(req) ? diag_read(sk, ino, d) : -errno;
-	close(sk);
+	d->ino = ino;
+	ret = proc_sock_diag_dump(&req, sizeof(req), diag_take, d);
 	return ret ?: (d->found ? 0 : -ENOENT);
 }
 

@@ -33,6 +33,7 @@
 
 /* What packet_diag says of one socket. */
 struct pk_diag {
+	uint32_t ino; /* the socket looked for */
 	bool found, rx_ring, tx_ring, fanout;
 	uint32_t rmem, mclist;
 };
@@ -53,23 +54,19 @@ static struct net_dg_cache *op_cache(const struct dump_op *op)
 
 static bool is_packetsk(const struct fd_probe *p)
 {
-	int domain = 0;
-	socklen_t len = sizeof(domain);
-
-	if (!S_ISSOCK(p->st.st_mode) || p->local < 0)
-		return false;
-	return !getsockopt(p->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) && domain == AF_PACKET;
+	return fd_probe_sock_opt(p, SO_DOMAIN) == AF_PACKET;
 }
 
 /* The attributes of one packet_diag answer, if it is inode ino. */
-static void diag_take(const struct nlmsghdr *h, uint32_t ino, struct pk_diag *d)
+static int diag_take(const struct nlmsghdr *h, void *arg)
 {
+	struct pk_diag *d = arg;
 	const struct packet_diag_msg *m = NLMSG_DATA(h);
 	size_t left = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
 	const struct nlattr *a = (const void *)(m + 1);
 
-	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->pdiag_ino != ino)
-		return;
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->pdiag_ino != d->ino)
+		return 0;
 	d->found = true;
 	while (left >= sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= left) {
 		const uint32_t *v = (const void *)(a + 1);
@@ -91,31 +88,7 @@ static void diag_take(const struct nlmsghdr *h, uint32_t ino, struct pk_diag *d)
 		left -= NLA_ALIGN(a->nla_len);
 		a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len));
 	}
-}
-
-/* Reads the whole dump answer from sk, looking for ino.  0 or -errno. */
-static int diag_read(int sk, uint32_t ino, struct pk_diag *d)
-{
-	uint32_t buf[8192];
-	struct nlmsghdr *h;
-	ssize_t n;
-
-	for (;;) {
-		n = recv(sk, buf, sizeof(buf), 0);
-		if (n < 0)
-			return -errno;
-		for (h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				return e->error ? e->error : -EPROTO;
-			}
-			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
-				diag_take(h, ino, d);
-		}
-	}
+	return 0;
 }
 
 /* packet_diag's view of socket ino.  0 or -errno (-ENOENT: not seen). */
@@ -133,14 +106,11 @@ static int diag_packet(uint32_t ino, struct pk_diag *d)
 				     PACKET_SHOW_FANOUT | PACKET_SHOW_MEMINFO,
 		       .pdiag_cookie = { ~0u, ~0u } },
 	};
-	int sk, ret;
+	int ret;
 
 	memset(d, 0, sizeof(*d));
-	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (sk < 0)
-		return -errno;
-	ret = send(sk, &req, sizeof(req), 0) == sizeof(req) ? diag_read(sk, ino, d) : -errno;
-	close(sk);
+	d->ino = ino;
+	ret = proc_sock_diag_dump(&req, sizeof(req), diag_take, d);
 	return ret ?: (d->found ? 0 : -ENOENT);
 }
 

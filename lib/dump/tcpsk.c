@@ -76,15 +76,10 @@ static const struct net_fixed_opt fixed_opts6[] = {
 
 static bool is_tcpsk(const struct fd_probe *p)
 {
-	int dom = 0, proto = 0;
-	socklen_t len = sizeof(dom);
+	int dom = fd_probe_sock_opt(p, SO_DOMAIN);
 
-	if (!S_ISSOCK(p->st.st_mode) || p->local < 0 ||
-	    getsockopt(p->local, SOL_SOCKET, SO_DOMAIN, &dom, &len) ||
-	    (dom != AF_INET && dom != AF_INET6))
-		return false;
-	len = sizeof(proto);
-	return !getsockopt(p->local, SOL_SOCKET, SO_PROTOCOL, &proto, &len) && proto == IPPROTO_TCP;
+	return (dom == AF_INET || dom == AF_INET6) &&
+	       fd_probe_sock_opt(p, SO_PROTOCOL) == IPPROTO_TCP;
 }
 
 const char *tcpsk_state_name(int state)

@@ -77,11 +77,7 @@ static const struct net_fixed_opt fixed_opts[] = {
 
 static bool is_unixsk(const struct fd_probe *p)
 {
-	int dom = 0;
-	socklen_t len = sizeof(dom);
-
-	return S_ISSOCK(p->st.st_mode) && p->local >= 0 &&
-	       !getsockopt(p->local, SOL_SOCKET, SO_DOMAIN, &dom, &len) && dom == AF_UNIX;
+	return fd_probe_sock_opt(p, SO_DOMAIN) == AF_UNIX;
 }
 
 /* The options restore sets, into e.  0 or -errno (logged). */

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "net/dgram.h"
 #include "net/sockopt.h"
+#include "proc/proc.h"
 #include "util/pb.h"
 
 #ifndef IP_LOCAL_PORT_RANGE
@@ -305,8 +306,9 @@ static int name_iface(const struct net_dg_opt *o, struct net_dg_optval *x, const
 }
 
 /* One inet_diag answer into ds.  0 or -ENOMEM. */
-static int diag_take(struct dg_diags *ds, const struct nlmsghdr *h)
+static int diag_take(const struct nlmsghdr *h, void *arg)
 {
+	struct dg_diags *ds = arg;
 	const struct inet_diag_msg *m = NLMSG_DATA(h);
 	const struct nlattr *a = (const void *)(m + 1);
 	size_t left = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
@@ -343,30 +345,6 @@ static int diag_take(struct dg_diags *ds, const struct nlmsghdr *h)
 	return 0;
 }
 
-/* Reads the whole dump answer of sk into ds.  0 or -errno. */
-static int diag_read(int sk, struct dg_diags *ds)
-{
-	uint32_t buf[8192];
-	struct nlmsghdr *h;
-	ssize_t n;
-	int ret;
-
-	for (;;) {
-		n = recv(sk, buf, sizeof(buf), 0);
-		if (n < 0)
-			return -errno;
-		for (h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR)
-				return -EPROTO;
-			ret = h->nlmsg_type == SOCK_DIAG_BY_FAMILY ? diag_take(ds, h) : 0;
-			if (ret)
-				return ret;
-		}
-	}
-}
-
 static int by_ino(const void *a, const void *b)
 {
 	const struct dg_diag *x = a, *y = b;
@@ -391,17 +369,12 @@ static const struct dg_diags *diags_of(struct net_dg_cache *c, int family)
 		       .idiag_ext = 1 << (INET_DIAG_TOS - 1) | 1 << (INET_DIAG_TCLASS - 1),
 		       .idiag_states = ~0u },
 	};
-	int sk;
 
 	if (ds->done)
 		return ds;
 	ds->done = true;
-	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (sk < 0)
-		return ds;
-	if (send(sk, &req, sizeof(req), 0) != sizeof(req) || diag_read(sk, ds))
+	if (proc_sock_diag_dump(&req, sizeof(req), diag_take, ds))
 		ds->n = 0;
-	close(sk);
 	qsort(ds->v, ds->n, sizeof(*ds->v), by_ino);
 	return ds;
 }

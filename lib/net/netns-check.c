@@ -162,7 +162,7 @@ static int check_link(const NetnsEntry *e, size_t i)
 	if (!strcmp(l->kind, "lo") != (l->ifindex == 1) ||
 	    (l->ifindex == 1 && strcmp(l->name, "lo")))
 		return BAD("link %s: only lo is ifindex 1", l->name);
-	if (l->has_mtu && (l->mtu < 68 || l->mtu > 65536 + (l->ifindex == 1 ? 0 : -1)))
+	if (l->has_mtu && (l->mtu < 68 || l->mtu > (l->ifindex == 1 ? 65536u : 65535u)))
 		return BAD("link %s: MTU %u", l->name, l->mtu);
 	if (l->flags & ~(IFF_UP | IFF_NOARP | IFF_PROMISC | IFF_ALLMULTI))
 		return BAD("link %s: flags %#x", l->name, l->flags);

@@ -248,6 +248,12 @@ struct proc_unix_diag {
 	uint32_t uid;
 };
 int proc_unix_diag(uint32_t ino, struct proc_unix_diag *out);
+/* Sends the sock_diag dump request req (len bytes) on a socket of its
+ * own and hands each SOCK_DIAG_BY_FAMILY answer to take (0: go on) until
+ * the dump is done.  0, take's -errno, or -errno (an NLMSG_ERROR's). */
+struct nlmsghdr;
+int proc_sock_diag_dump(const void *req, size_t len,
+			int (*take)(const struct nlmsghdr *h, void *arg), void *arg);
 
 int proc_read_file(pid_t pid, const char *name, char **out, size_t *len);
 /* The first cgroup2 mount point in /proc/self/mountinfo: 0, or -ENOENT. */

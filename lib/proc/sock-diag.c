@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/inet_diag.h>
@@ -179,4 +180,46 @@ int proc_unix_diag(uint32_t ino, struct proc_unix_diag *out)
 		out->n_icons = 0;
 	}
 	return err < 0 ? nl_errno(err) : r.ret;
+}
+
+int proc_sock_diag_dump(const void *req, size_t len,
+			int (*take)(const struct nlmsghdr *h, void *arg), void *arg)
+{
+	uint32_t buf[8192]; /* 32 KiB, aligned for the headers */
+	const struct nlmsgerr *e;
+	struct nlmsghdr *h;
+	ssize_t n;
+	int sk, ret = 0;
+
+	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (sk < 0)
+		return -errno;
+	if (send(sk, req, len, 0) != (ssize_t)len)
+		ret = -errno ?: -EIO;
+	while (!ret) {
+		n = recv(sk, buf, sizeof(buf), 0);
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		if (n == 0) {
+			ret = -EPROTO; /* ended without NLMSG_DONE */
+			break;
+		}
+		for (h = (void *)buf; !ret && NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				e = NLMSG_DATA(h);
+				ret = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0 ?
+					      e->error :
+					      -EPROTO;
+			} else if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+				ret = take(h, arg);
+			}
+		}
+	}
+out:
+	close(sk);
+	return ret;
 }
