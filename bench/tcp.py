@@ -74,7 +74,27 @@ def one(tool, n, d):
         gone(p.pid)  # also when a step failed: the workload or its restored copy
 
 
+def criu_tables():
+    """The inet tables of CRIU's network lock on this host now."""
+    out = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    return {l.split()[2] for l in out.splitlines()
+            if l.startswith("table inet CRIU-") and len(l.split()) == 3}
+
+
 def measure(tool, n, d, p, ready):
+    if tool == "vxcr":
+        return measure_one(tool, n, d, p, ready)
+    before = criu_tables()
+    try:
+        return measure_one(tool, n, d, p, ready)
+    finally:
+        # CRIU keeps its lock from the dump until a restore that succeeds:
+        # a failed or crashed run must not leave it on the host
+        for t in criu_tables() - before:
+            subprocess.run(["nft", "delete", "table", "inet", t])
+
+
+def measure_one(tool, n, d, p, ready):
     wait_text(ready, ("ready",))
     img = os.path.join(d, "img")
     if tool == "vxcr":
