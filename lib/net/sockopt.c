@@ -325,39 +325,40 @@ int net_skopts_check(const SkOpts *o, const char *who)
 	return 0;
 }
 
-/* The bool and int options of o that differ from a new socket's. */
-static int apply_ints(int fd, const SkOpts *o, const char *who)
+int net_set_ints(int fd, const struct net_int_set *opts, size_t n, const char *who)
 {
-	const struct {
-		int name;
-		const char *what;
-		bool on;
-		int v;
-	} opts[] = {
-		{ SO_REUSEADDR, "SO_REUSEADDR", o->reuseaddr, 1 },
-		{ SO_REUSEPORT, "SO_REUSEPORT", o->reuseport, 1 },
-		{ SO_KEEPALIVE, "SO_KEEPALIVE", o->keepalive, 1 },
-		{ SO_BROADCAST, "SO_BROADCAST", o->broadcast, 1 },
-		{ SO_DONTROUTE, "SO_DONTROUTE", o->dontroute, 1 },
-		{ SO_OOBINLINE, "SO_OOBINLINE", o->oobinline, 1 },
-		{ SO_TIMESTAMP_OLD, "SO_TIMESTAMP", o->timestamp, 1 },
-		{ SO_TIMESTAMPNS_OLD, "SO_TIMESTAMPNS", o->timestampns, 1 },
-		{ SO_PRIORITY, "SO_PRIORITY", o->has_priority, (int)o->priority },
-		{ SO_MARK, "SO_MARK", o->has_mark, (int)o->mark },
-		{ SO_RCVLOWAT, "SO_RCVLOWAT", o->has_rcvlowat, o->rcvlowat },
-	};
 	size_t i;
 	int ret;
 
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+	for (i = 0; i < n; i++) {
 		if (!opts[i].on)
 			continue;
-		ret = net_set_int(fd, SOL_SOCKET, opts[i].name, opts[i].what, opts[i].v, opts[i].v,
-				  who);
+		ret = net_set_int(fd, opts[i].level, opts[i].name, opts[i].what, opts[i].v,
+				  opts[i].v, who);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+/* The bool and int options of o that differ from a new socket's. */
+static int apply_ints(int fd, const SkOpts *o, const char *who)
+{
+	const struct net_int_set opts[] = {
+		{ SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", o->reuseaddr, 1 },
+		{ SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", o->reuseport, 1 },
+		{ SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", o->keepalive, 1 },
+		{ SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST", o->broadcast, 1 },
+		{ SOL_SOCKET, SO_DONTROUTE, "SO_DONTROUTE", o->dontroute, 1 },
+		{ SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE", o->oobinline, 1 },
+		{ SOL_SOCKET, SO_TIMESTAMP_OLD, "SO_TIMESTAMP", o->timestamp, 1 },
+		{ SOL_SOCKET, SO_TIMESTAMPNS_OLD, "SO_TIMESTAMPNS", o->timestampns, 1 },
+		{ SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", o->has_priority, (int)o->priority },
+		{ SOL_SOCKET, SO_MARK, "SO_MARK", o->has_mark, (int)o->mark },
+		{ SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT", o->has_rcvlowat, o->rcvlowat },
+	};
+
+	return net_set_ints(fd, opts, sizeof(opts) / sizeof(opts[0]), who);
 }
 
 int net_skopts_apply(int fd, const SkOpts *o, const char *who)

@@ -27,6 +27,18 @@ int net_get_us(int fd, int name, uint64_t *us);
  * "WHO: cannot set WHAT to WANT on this host (reason)"). */
 int net_set_int(int fd, int level, int name, const char *what, int v, int want, const char *who);
 
+/* One int option of a table, set only when on (the image holds it). */
+struct net_int_set {
+	int level, name;
+	const char *what;
+	bool on;
+	int v;
+};
+
+/* Sets every option of opts[0 .. n) that is on, each read back as v.
+ * 0 or -EOPNOTSUPP (logged, naming the first that failed). */
+int net_set_ints(int fd, const struct net_int_set *opts, size_t n, const char *who);
+
 /* A timeval option from microseconds (0: left alone), read back.  0 or
  * -EOPNOTSUPP (logged). */
 int net_set_us(int fd, int name, const char *what, uint64_t us, const char *who);

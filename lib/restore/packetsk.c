@@ -52,34 +52,25 @@ static int check_packetsk(const struct rst_image *img, const struct rst_file *f)
 /* The PACKET_* options that differ from a new socket's, read back. */
 static int set_options(int sk, const PacketskEntry *e, const char *who)
 {
-	const struct {
-		int name;
-		const char *what;
-		bool on;
-		int v;
-	} opts[] = {
-		{ PACKET_VERSION, "PACKET_VERSION", e->version != 0, (int)e->version },
-		{ PACKET_RESERVE, "PACKET_RESERVE", e->reserve != 0, (int)e->reserve },
-		{ PACKET_AUXDATA, "PACKET_AUXDATA", e->auxdata, 1 },
-		{ PACKET_ORIGDEV, "PACKET_ORIGDEV", e->origdev, 1 },
-		{ PACKET_VNET_HDR, "PACKET_VNET_HDR", e->vnet_hdr, 1 },
-		{ PACKET_TIMESTAMP, "PACKET_TIMESTAMP", e->timestamp != 0, (int)e->timestamp },
-		{ PACKET_LOSS, "PACKET_LOSS", e->loss, 1 },
-		{ PACKET_QDISC_BYPASS, "PACKET_QDISC_BYPASS", e->qdisc_bypass, 1 },
-		{ PACKET_IGNORE_OUTGOING, "PACKET_IGNORE_OUTGOING", e->ignore_outgoing, 1 },
-		{ PACKET_TX_HAS_OFF, "PACKET_TX_HAS_OFF", e->tx_has_off, 1 },
+	const struct net_int_set opts[] = {
+		{ SOL_PACKET, PACKET_VERSION, "PACKET_VERSION", e->version != 0, (int)e->version },
+		{ SOL_PACKET, PACKET_RESERVE, "PACKET_RESERVE", e->reserve != 0, (int)e->reserve },
+		{ SOL_PACKET, PACKET_AUXDATA, "PACKET_AUXDATA", e->auxdata, 1 },
+		{ SOL_PACKET, PACKET_ORIGDEV, "PACKET_ORIGDEV", e->origdev, 1 },
+		{ SOL_PACKET, PACKET_VNET_HDR, "PACKET_VNET_HDR", e->vnet_hdr, 1 },
+		{ SOL_PACKET, PACKET_TIMESTAMP, "PACKET_TIMESTAMP", e->timestamp != 0,
+		  (int)e->timestamp },
+		{ SOL_PACKET, PACKET_LOSS, "PACKET_LOSS", e->loss, 1 },
+		{ SOL_PACKET, PACKET_QDISC_BYPASS, "PACKET_QDISC_BYPASS", e->qdisc_bypass, 1 },
+		{ SOL_PACKET, PACKET_IGNORE_OUTGOING, "PACKET_IGNORE_OUTGOING", e->ignore_outgoing,
+		  1 },
+		{ SOL_PACKET, PACKET_TX_HAS_OFF, "PACKET_TX_HAS_OFF", e->tx_has_off, 1 },
 	};
-	size_t i;
 	int ret;
 
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-		if (!opts[i].on)
-			continue;
-		ret = net_set_int(sk, SOL_PACKET, opts[i].name, opts[i].what, opts[i].v, opts[i].v,
-				  who);
-		if (ret)
-			return ret;
-	}
+	ret = net_set_ints(sk, opts, sizeof(opts) / sizeof(opts[0]), who);
+	if (ret)
+		return ret;
 	return e->opts ? net_skopts_apply(sk, e->opts, who) : 0;
 }
 

@@ -202,12 +202,7 @@ static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 static int set_tcp_opts(int sk, const TcpskEntry *e, const char *who)
 {
 	bool v6 = e->family == AF_INET6;
-	const struct {
-		int level, name;
-		const char *what;
-		bool on;
-		int v;
-	} opts[] = {
+	const struct net_int_set opts[] = {
 		{ SOL_TCP, TCP_NODELAY, "TCP_NODELAY", e->has_nodelay, (int)e->nodelay },
 		{ SOL_TCP, TCP_CORK, "TCP_CORK", e->has_cork, (int)e->cork },
 		{ SOL_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE", e->has_keepidle, (int)e->keepidle },
@@ -230,17 +225,11 @@ static int set_tcp_opts(int sk, const TcpskEntry *e, const char *who)
 		{ SOL_IP, IP_TRANSPARENT, "IP_TRANSPARENT", e->has_transparent,
 		  (int)e->transparent },
 	};
-	size_t i;
 	int ret;
 
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-		if (!opts[i].on)
-			continue;
-		ret = net_set_int(sk, opts[i].level, opts[i].name, opts[i].what, opts[i].v,
-				  opts[i].v, who);
-		if (ret)
-			return ret;
-	}
+	ret = net_set_ints(sk, opts, sizeof(opts) / sizeof(opts[0]), who);
+	if (ret)
+		return ret;
 	if (e->congestion &&
 	    setsockopt(sk, SOL_TCP, TCP_CONGESTION, e->congestion, strlen(e->congestion))) {
 		pr_err("%s: cannot set TCP_CONGESTION %s on this host: %s\n", who, e->congestion,

@@ -20,6 +20,7 @@
 #     restore that fails leaves the kept lock (traffic still held); the
 #     next one removes it once the tree is back, the counter carries on.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/netlock-lib.sh"
 require_cr
 command -v nft >/dev/null || fail "nft not installed (contrib/install-deps.sh)"
 command -v ip >/dev/null || fail "ip not installed"
@@ -40,25 +41,6 @@ rulesets_same()
 	$IN nft list ruleset >"$T/ns.now" 2>&1
 	cmp -s "$T/ns.before" "$T/ns.now" ||
 		fail "$1: the ruleset of $NS changed: $(diff "$T/ns.before" "$T/ns.now" | head -n 6)"
-}
-outq() { tail -n 1 "$T/outq" 2>/dev/null | awk '{print $2}'; }
-outq_drains()
-{
-	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		[ "$(outq)" = 0 ] && log "drained in ~$((i / 10)).$((i % 10)) s" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# outq_held WHEN: the pair's data is not acknowledged (the lock holds).
-outq_held()
-{
-	local q
-	sleep 0.6
-	q=$(outq)
-	[ "${q:-0}" -ge 5 ] || fail "$1: the pair's data was acknowledged (outq ${q:-none})"
-	log "$1: $q bytes unacknowledged"
 }
 # ns_start: a counter in $NS as PID, OUT (nsenter execs it: same pid).
 ns_start()
