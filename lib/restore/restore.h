@@ -500,6 +500,15 @@ int tcpsk_net_lock(struct rst_image *img);
  * restore closes them in repair mode, silently.  0 or -errno (logged).
  */
 int tcpsk_resume(struct rst_image *img);
+/*
+ * tcpsk-acceptq.c: a listener's accept queue checked with the image
+ * (queued: the bytes of its SK_QUEUE records), and put back into new
+ * listener sk (lib/net/tcpq.h).  0 or -errno (logged; -EBADMSG a bad
+ * image).
+ */
+int tcpsk_acceptq_check(const TcpskEntry *e, uint64_t queued, const char *who);
+int tcpsk_acceptq_restore(const struct rst_image *img, const struct rst_file *f, int sk,
+			  const char *who);
 int tty_root_ctty(struct rst_proc *proc);
 int tty_child_ctty(struct rst_proc *c);
 int tty_restore_fg(struct rst_image *img);

@@ -191,6 +191,8 @@ static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 	if (ret || in_states(e->state, CONN_STATES))
 		return ret ?: check_conn(img, f);
 	ret = queue_len(img, f, &q);
+	if (!ret && e->n_accept_queue)
+		return tcpsk_acceptq_check(e, q, who);
 	if (!ret && q) {
 		pr_err("image: %s: queued data on a socket that is not connected\n", who);
 		return -EBADMSG;
@@ -440,7 +442,7 @@ static int set_state(const struct rst_image *img, const struct rst_file *f, int 
 		pr_perror("%s: cannot listen", who);
 		return -errno;
 	}
-	return ret;
+	return ret ?: tcpsk_acceptq_restore(img, f, sk, who);
 }
 
 /* One TCP socket of the image, made and staged.  0 or -errno (logged). */
