@@ -188,6 +188,10 @@ static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 	ret = (e->local ? net_addr_from_pb(e->local, e->family, &a, who, "local") : 0) ?:
 		      (e->peer ? net_addr_from_pb(e->peer, e->family, &a, who, "peer") : 0);
 	ret = ret ?: check_opts(f->fe, e);
+	if (!ret && e->n_accept_queue && e->state != TCP_LISTEN) {
+		pr_err("image: %s: an accept queue on a socket that is not listening\n", who);
+		return -EBADMSG;
+	}
 	if (ret || in_states(e->state, CONN_STATES))
 		return ret ?: check_conn(img, f);
 	ret = queue_len(img, f, &q);
