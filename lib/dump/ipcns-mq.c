@@ -164,10 +164,18 @@ static int mqueue_root(void)
 		return -errno;
 	}
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-	if (mnt < 0)
+	if (mnt < 0) {
 		pr_perror("fsmount mqueue");
+		close(fs);
+		return -errno;
+	}
 	close(fs);
-	return mnt < 0 ? -errno : mnt;
+	/* the mount fd is a path only: its root opened to be read */
+	fs = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs < 0)
+		pr_perror("cannot open the mqueue filesystem");
+	close(mnt);
+	return fs < 0 ? -errno : fs;
 }
 
 /* The forked process: every queue, packed to out.  Its exit status. */
