@@ -342,6 +342,7 @@ struct dump_op {
 	int netns_saved;	    /* our own, while the thread is in the tree's; else -1 */
 	IpcnsEntry *ipcns;	    /* the tree's IPC namespace (ipcns.c), or NULL */
 	int ipcns_saved;	    /* our own, while the thread is in the tree's; else -1 */
+	dev_t ipcns_mq_dev;	    /* st_dev of its mqueue filesystem (FILE_MQUEUE) */
 	struct dump_tcp *tcp;	    /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
 	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
 };

@@ -148,8 +148,7 @@ static int read_queue(int dfd, const char *name, IpcnsEntry *e, size_t *total)
 	return ret ?: back;
 }
 
-/* The namespace's mqueue filesystem, mounted detached: a directory fd. */
-static int mqueue_root(void)
+int ipcns_mq_root(void)
 {
 	int fs, mnt;
 
@@ -192,7 +191,7 @@ static int mq_reader(int out)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	dfd = mqueue_root();
+	dfd = ipcns_mq_root();
 	if (dfd < 0)
 		return 1;
 	d = fdopendir(dfd);

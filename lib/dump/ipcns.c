@@ -373,6 +373,23 @@ static int enter(struct dump_op *op, int nsfd)
 	return 0;
 }
 
+/* The device of the namespace's mqueue filesystem, for FILE_MQUEUE. */
+static int mq_dev(struct dump_op *op)
+{
+	struct stat st;
+	int fd = ipcns_mq_root();
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	op->ipcns_mq_dev = st.st_dev;
+	return 0;
+}
+
 /* Everything of the namespace we are in into e.  0 or -errno (logged). */
 static int read_all(struct dump_op *op, IpcnsEntry *e)
 {
@@ -383,7 +400,7 @@ static int read_all(struct dump_op *op, IpcnsEntry *e)
 	ret = ret ?: read_msqs(e);
 	ret = ret ?: read_sems(e);
 	ret = ret ?: read_shms(e);
-	return ret ?: ipcns_mq_read(op, e);
+	return ret ?: ipcns_mq_read(op, e) ?: mq_dev(op);
 }
 
 int ipcns_collect(struct dump_op *op)

@@ -23,5 +23,8 @@ IpcPermEntry *ipcns_perm(const struct ipc_perm *p, int id);
  * 0, -EOPNOTSUPP (a refusal) or -errno (logged).
  */
 int ipcns_mq_read(struct dump_op *op, IpcnsEntry *e);
+/* The root of our thread's namespace's mqueue filesystem, mounted
+ * detached: a directory fd, or -errno (logged). */
+int ipcns_mq_root(void);
 
 #endif

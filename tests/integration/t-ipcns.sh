@@ -10,7 +10,7 @@
 require_cr
 
 ours_before=$(ipcs 2>/dev/null | md5sum)
-start_prog ipcns
+start_prog ipcns mqfd
 dump "$PID" "$T/img1" --leave-running
 grep -q IPCNS <("$VXCR" img show "$T/img1" 2>&1) || fail "no IPCNS record in the image"
 go_and_check
@@ -18,7 +18,7 @@ log "the original is whole after --leave-running"
 vx_wait_gone "$PID" 5
 
 rm -f "$T/out"
-start_prog ipcns
+start_prog ipcns mqfd
 dump "$PID" "$T/img"
 sum=$(md5sum <"$T/img")
 restore_bg "$T/img"
