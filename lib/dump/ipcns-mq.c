@@ -34,6 +34,10 @@
 
 #define EXIT_REFUSED 2
 
+/* The forked process's refusal, handed to vxdump in the memfd (its log
+ * lines are its own: errors are values of the process that made them). */
+static char refusal[512];
+
 /* The notifying pid from a queue file's text ("QSIZE:.. NOTIFY_PID:N"). */
 static int notify_pid(int fd)
 {
@@ -117,14 +121,16 @@ static int read_queue(int dfd, const char *name, IpcnsEntry *e, size_t *total)
 		return ret;
 	}
 	if (notify_pid(fd) != 0) {
-		pr_err("POSIX queue /%s: a process is registered for its notification (mq_notify): "
-		       "not supported\n",
-		       name);
+		snprintf(refusal, sizeof(refusal),
+			 "POSIX queue /%s: a process is registered for its notification "
+			 "(mq_notify): not supported",
+			 name);
 		close(fd);
 		return -EOPNOTSUPP;
 	}
 	if (*total + (size_t)attr.mq_curmsgs * (size_t)attr.mq_msgsize > IPCNS_MAX_BYTES) {
-		pr_err("POSIX queues hold more than %u MiB: not supported\n", IPCNS_MAX_BYTES >> 20);
+		snprintf(refusal, sizeof(refusal), "POSIX queues hold more than %u MiB: not supported",
+			 IPCNS_MAX_BYTES >> 20);
 		close(fd);
 		return -EOPNOTSUPP;
 	}
@@ -203,8 +209,12 @@ static int mq_reader(int out)
 		ret = read_queue(dirfd(d), de->d_name, &e, &total);
 	}
 	closedir(d);
+	if (ret == -EOPNOTSUPP) {
+		len = strlen(refusal);
+		return write(out, refusal, len) == (ssize_t)len ? EXIT_REFUSED : 1;
+	}
 	if (ret)
-		return ret == -EOPNOTSUPP ? EXIT_REFUSED : 1;
+		return 1;
 	len = ipcns_entry__get_packed_size(&e);
 	buf = malloc(len ? len : 1);
 	if (!buf)
@@ -251,6 +261,18 @@ static int read_back(int mfd, IpcnsEntry *e)
 	return 0;
 }
 
+/* The forked process's refusal, logged here.  -EOPNOTSUPP; mfd closed. */
+static int refused(int mfd)
+{
+	char buf[sizeof(refusal)];
+	ssize_t n = pread(mfd, buf, sizeof(buf) - 1, 0);
+
+	close(mfd);
+	buf[n > 0 ? n : 0] = '\0';
+	pr_err("%s\n", n > 0 ? buf : "a POSIX queue cannot be read: not supported");
+	return -EOPNOTSUPP;
+}
+
 int ipcns_mq_read(struct dump_op *op, IpcnsEntry *e)
 {
 	int mfd, status = 0, ret;
@@ -274,9 +296,9 @@ int ipcns_mq_read(struct dump_op *op, IpcnsEntry *e)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		close(mfd);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_REFUSED)
-			return -EOPNOTSUPP;
+			return refused(mfd);
+		close(mfd);
 		pr_err("the POSIX queues of the IPC namespace could not be read and put back\n");
 		return -EIO;
 	}

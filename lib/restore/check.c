@@ -270,6 +270,7 @@ static const struct plan_check image_checks[] = {
 	{ NULL, read_our_areas },
 	{ NULL, check_procs },
 	{ check_fd_numbers, NULL },
+	{ ipcns_check_image, NULL }, /* the IPC namespace (ipcns-check.c), before mqueue fds */
 	{ fd_kinds_check_image, NULL },
 	{ locks_check_plan, NULL },
 	{ ghost_check_cwds, NULL },
@@ -278,7 +279,6 @@ static const struct plan_check image_checks[] = {
 	{ NULL, layout_plan },
 	{ cgroup_check_image, NULL },
 	{ netns_check_image, NULL }, /* the network namespace (netns.c) */
-	{ ipcns_check_image, NULL }, /* the IPC namespace (ipcns-check.c) */
 	{ tty_check_tasks, NULL },   /* controlling terminals (tty.c) */
 	{ tty_check_inherit, NULL }, /* ... as forked tasks inherit them */
 };

@@ -1,0 +1,83 @@
+#!/bin/bash
+# The tree's IPC namespace: what is refused, a killed vxdump, hostile
+# images.
+# - a process outside the tree in the tree's IPC namespace: refused (its
+#   objects would be shared), the tree runs on;
+# - a POSIX queue with a notification registered (mq_notify): refused
+#   before any message is taken, the queue whole after;
+# - vxdump SIGKILLed while the forked reader holds the POSIX messages
+#   (VXCR_TEST_PAUSE=ipc-mq-out): the reader puts them back, the program
+#   then finds every queue whole;
+# - edited images (tests/fuzz/edit-image): a POSIX queue named with '/',
+#   a SysV message over msgmax, a semaphore set over semmsl, a queue
+#   count over queues_max, an fd on a queue IPCNS does not hold: each
+#   refused in one line, nothing created in our namespace.
+. "$(dirname "$0")/lib.sh"
+require_cr
+EDIT=$VX_BUILD/tests/fuzz/edit-image
+[ -x "$EDIT" ] || fail "$EDIT not built"
+ours_before=$(ipcs 2>/dev/null | md5sum)
+
+finish() # the program checks everything, then is gone
+{
+	go_and_check
+	vx_wait_gone "$PID" 5
+	rm -f "$T/out"
+}
+
+start_prog ipcns
+( nsenter -t "$PID" -i sleep 1000 </dev/null >/dev/null 2>&1 & echo $! >"$T/outsider" )
+outsider=$(cat "$T/outsider")
+vx_track "$outsider"
+for ((i = 0; i < 100; i++)); do
+	[ "$(readlink /proc/$outsider/ns/ipc)" = "$(readlink /proc/$PID/ns/ipc)" ] && break
+	sleep 0.05
+done
+expect_dump_refused "a process outside the tree in its IPC namespace" \
+	"is in the IPC namespace of the tree .* but not in the tree"
+kill -9 "$outsider"
+finish
+
+start_prog ipcns notify
+expect_dump_refused "a POSIX queue with mq_notify" "registered for its notification .mq_notify."
+finish
+
+start_prog ipcns mqfd
+VXCR_TEST_PAUSE=ipc-mq-out VXCR_TEST_PAUSE_MS=1500 VXCR_LOG=2 "$VXDUMP" \
+	-o "$T/img.killed" "$PID" >"$T/killed.out" 2>"$T/killed.err" &
+dpid=$!
+vx_track "$dpid"
+vx_wait_line "$T/killed.err" "paus(e|ing).*ipc-mq-out" 20 ||
+	fail "vxdump did not pause at ipc-mq-out: $(head -n 2 "$T/killed.err")"
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+vx_untrack "$dpid"
+sleep 2.5 # the reader's pause ends, it puts the messages back
+finish
+log "vxdump killed with the POSIX messages out: all back"
+
+start_prog ipcns mqfd
+dump "$PID" "$T/img" --leave-running
+hostile() # WHAT PATTERN EDIT...
+{
+	local what=$1 pat=$2
+	shift 2
+	"$EDIT" "$T/img" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
+	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
+}
+hostile "a POSIX queue name with '/'" "POSIX queue 0: bad name" "IPCNS[0].mqs[0].name=../x"
+hostile "a POSIX queue named '..'" "POSIX queue 0: bad name" "IPCNS[0].mqs[0].name=.."
+hostile "a SysV message over msgmax" "message 0: type 2, 5 bytes .msgmax 3" \
+	"IPCNS[0].sysctls[0].value=3"
+hostile "a message type 0" "message 0: type 0" "IPCNS[0].msqs[0].msgs[0].mtype=0"
+hostile "a semaphore set over semmsl" "semaphores .semmsl 2." "IPCNS[0].sysctls[3].value=2 32000 32 99"
+hostile "a semaphore value over 32767" "value 40000 over" "IPCNS[0].sems[0].values[0]=40000"
+hostile "more queues than queues_max" "more than queues_max 0" "IPCNS[0].sysctls[8].value=0"
+hostile "an unknown sysctl" "sysctl 0 .kernel/core_pattern. is not" \
+	"IPCNS[0].sysctls[0].name=kernel/core_pattern"
+hostile "a segment bigger than shmmax" "shmmax 4096" "IPCNS[0].sysctls[4].value=4096"
+i=$(file_index "$T/img" 'p.get("kind") == "FILE_MQUEUE"') || fail "no FILE_MQUEUE in the image"
+hostile "an fd on a queue IPCNS does not hold" "is not a queue of IPCNS" "FILE[$i].mq_name=other"
+[ "$(ipcs 2>/dev/null | md5sum)" = "$ours_before" ] || fail "our IPC namespace changed: $(ipcs)"
+finish
+pass
