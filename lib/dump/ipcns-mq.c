@@ -129,7 +129,8 @@ static int read_queue(int dfd, const char *name, IpcnsEntry *e, size_t *total)
 		return -EOPNOTSUPP;
 	}
 	if (*total + (size_t)attr.mq_curmsgs * (size_t)attr.mq_msgsize > IPCNS_MAX_BYTES) {
-		snprintf(refusal, sizeof(refusal), "POSIX queues hold more than %u MiB: not supported",
+		snprintf(refusal, sizeof(refusal),
+			 "POSIX queues hold more than %u MiB: not supported",
 			 IPCNS_MAX_BYTES >> 20);
 		close(fd);
 		return -EOPNOTSUPP;

@@ -78,11 +78,20 @@ int proc_parse_sysv_shm(const char *text, struct proc_sysv_shm **out, size_t *n)
 }
 
 const char *const proc_ipc_sysctls[] = {
-	"kernel/msgmax",	   "kernel/msgmnb",	     "kernel/msgmni",
-	"kernel/sem",		   "kernel/shmmax",	     "kernel/shmall",
-	"kernel/shmmni",	   "kernel/shm_rmid_forced", "fs/mqueue/queues_max",
-	"fs/mqueue/msg_max",	   "fs/mqueue/msgsize_max",  "fs/mqueue/msg_default",
-	"fs/mqueue/msgsize_default", NULL,
+	"kernel/msgmax",
+	"kernel/msgmnb",
+	"kernel/msgmni",
+	"kernel/sem",
+	"kernel/shmmax",
+	"kernel/shmall",
+	"kernel/shmmni",
+	"kernel/shm_rmid_forced",
+	"fs/mqueue/queues_max",
+	"fs/mqueue/msg_max",
+	"fs/mqueue/msgsize_max",
+	"fs/mqueue/msg_default",
+	"fs/mqueue/msgsize_default",
+	NULL,
 };
 
 bool proc_ipc_sysctl_known(const char *name)

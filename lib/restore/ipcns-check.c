@@ -108,7 +108,8 @@ static int check_msqs(const IpcnsEntry *e, const struct ipcns_limits *l, uint64_
 
 		ret = check_perm(q->perm, "SysV queue", i);
 		if (!ret && (!q->qbytes || q->qbytes > IPCNS_HARD_MSG || q->n_msgs > q->qbytes)) {
-			pr_err("image: IPCNS: SysV queue %zu: bad msg_qbytes or message count\n", i);
+			pr_err("image: IPCNS: SysV queue %zu: bad msg_qbytes or message count\n",
+			       i);
 			ret = -EBADMSG;
 		}
 		for (size_t m = 0; !ret && m < q->n_msgs; m++) {

@@ -9,16 +9,16 @@
 #include "ipcns.pb-c.h"
 #include "mm.pb-c.h"
 
-#define IPCNS_MAX_BYTES (128u << 20)	/* messages, contents: of each kind */
-#define IPCNS_HARD_MSG (64u << 20)	/* msgmax, msg_qbytes */
-#define IPCNS_HARD_MNI 32768u		/* IPCMNI: objects of one SysV kind */
-#define IPCNS_HARD_SEMMSL 32000u	/* semaphores of a set (SEMMSL) */
-#define IPCNS_SEMVMX 32767u		/* a semaphore's value */
-#define IPCNS_HARD_SHM (1ull << 30)	/* a segment's size */
-#define IPCNS_HARD_QUEUES 1024u		/* POSIX queues (HARD_QUEUESMAX) */
-#define IPCNS_HARD_MQ_MSGS 65536	/* mq_maxmsg (HARD_MSGMAX) */
-#define IPCNS_HARD_MQ_SIZE (16 << 20)	/* mq_msgsize (HARD_MSGSIZEMAX) */
-#define IPCNS_MQ_PRIO_MAX 32768u	/* MQ_PRIO_MAX */
+#define IPCNS_MAX_BYTES (128u << 20)  /* messages, contents: of each kind */
+#define IPCNS_HARD_MSG (64u << 20)    /* msgmax, msg_qbytes */
+#define IPCNS_HARD_MNI 32768u	      /* IPCMNI: objects of one SysV kind */
+#define IPCNS_HARD_SEMMSL 32000u      /* semaphores of a set (SEMMSL) */
+#define IPCNS_SEMVMX 32767u	      /* a semaphore's value */
+#define IPCNS_HARD_SHM (1ull << 30)   /* a segment's size */
+#define IPCNS_HARD_QUEUES 1024u	      /* POSIX queues (HARD_QUEUESMAX) */
+#define IPCNS_HARD_MQ_MSGS 65536      /* mq_maxmsg (HARD_MSGMAX) */
+#define IPCNS_HARD_MQ_SIZE (16 << 20) /* mq_msgsize (HARD_MSGSIZEMAX) */
+#define IPCNS_MQ_PRIO_MAX 32768u      /* MQ_PRIO_MAX */
 
 /* The limits an IPCNS record's own sysctls set, capped at the hard ones. */
 struct ipcns_limits {

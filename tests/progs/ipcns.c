@@ -203,13 +203,14 @@ int main(int argc, char **argv)
 	      "attached segment %d is not there as it was", shm_att);
 	CHECK(prog_verify(att, ATT_SIZE, 11) < 0, "attached segment contents differ");
 	CHECK(shmget(SHM_KEY, 0, 0) == shm_un, "segment key is not id %d", shm_un);
-	CHECK(!shmctl(shm_un, IPC_STAT, &sds) && sds.shm_segsz == SHM_SIZE &&
-		      sds.shm_nattch == 0 && (sds.shm_perm.mode & 0777) == 0640,
+	CHECK(!shmctl(shm_un, IPC_STAT, &sds) && sds.shm_segsz == SHM_SIZE && sds.shm_nattch == 0 &&
+		      (sds.shm_perm.mode & 0777) == 0640,
 	      "unattached segment %d: size, attachments or mode differ", shm_un);
 	p = shmat(shm_un, NULL, SHM_RDONLY);
 	CHECK(p != (void *)-1, "shmat %d: %s", shm_un, strerror(errno));
 	if (p != (void *)-1) {
-		CHECK(prog_verify(p, SHM_SIZE - 5000, 12) < 0, "unattached segment contents differ");
+		CHECK(prog_verify(p, SHM_SIZE - 5000, 12) < 0,
+		      "unattached segment contents differ");
 		for (size_t i = SHM_SIZE - 5000; i < SHM_SIZE; i++)
 			if (p[i]) {
 				CHECK(0, "unattached segment byte %zu not zero", i);
