@@ -36,6 +36,7 @@
 	K(tcpsk)        \
 	K(inetdg)       \
 	K(packetsk)     \
+	K(tun)          \
 	K(ptmx)         \
 	K(pts)          \
 	/* one row per kind, each ending in a backslash */

@@ -385,6 +385,8 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 /* netns.c: the tree's network namespace (record NETNS) */
 int netns_plan_read(struct rst_image *img, const struct img_record *rec);
 int netns_check_image(const struct rst_image *img);
+/* tun.c: the image's tun queues against its NETNS links.  0 or -EBADMSG. */
+int tun_check_links(const struct rst_image *img);
 /* Builds it in a new namespace (img->netns_fd).  0 or -errno (logged). */
 int rst_netns_build(struct rst_image *img);
 void rst_netns_free(struct rst_image *img);

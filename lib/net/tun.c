@@ -1,0 +1,274 @@
+/*
+ * tun/tap links (tun.h).  libnl-route parses no IFLA_INFO_DATA of kind
+ * "tun", so the link is asked for with one RTM_GETLINK built and parsed
+ * with libnl's message and attribute helpers (nlmsg_parse,
+ * nla_parse_nested); everything else (rename) goes through rtnl_link.
+ * The kernel makes a tun link only through /dev/net/tun (TUNSETIFF), in
+ * the namespace of the thread that opened it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <net/if_arp.h>
+#include <linux/if_link.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/route/link.h>
+#include <netlink/socket.h>
+
+#define LOG_PREFIX "net/tun: "
+#include "log.h"
+#include "net/tun.h"
+
+bool net_tun_name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (!n || n >= IF_NAMESIZE || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || *s == '%' || isspace((unsigned char)*s) ||
+		    !isprint((unsigned char)*s))
+			return false;
+	return true;
+}
+
+bool net_tun_flags_ok(uint32_t flags)
+{
+	uint32_t type = flags & (IFF_TUN | IFF_TAP);
+
+	return !(flags & ~NET_TUN_LINK_FLAGS) && (type == IFF_TUN || type == IFF_TAP);
+}
+
+bool net_tun_id_ok(int64_t id)
+{
+	return id >= -1 && id < (int64_t)UINT32_MAX;
+}
+
+uint32_t net_tun_arptype(uint32_t flags)
+{
+	return (flags & IFF_TAP) ? ARPHRD_ETHER : ARPHRD_NONE;
+}
+
+/* What one RTM_NEWLINK answer says; count: disabled queues over a dump. */
+struct tun_query {
+	struct net_tun_link *t;
+	bool found, is_tun, no_data;
+	int disabled;
+	char *first; /* net_tun_detached: the first link with some */
+};
+
+static uint8_t attr_u8(struct nlattr *a)
+{
+	return a && nla_len(a) >= 1 ? nla_get_u8(a) : 0;
+}
+
+static int64_t attr_id(struct nlattr *a)
+{
+	return a && nla_len(a) >= 4 ? (int64_t)nla_get_u32(a) : -1;
+}
+
+/* The tun part of one link message into q->t. */
+static int parse_link(struct nl_msg *msg, void *arg)
+{
+	struct tun_query *q = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1], *td[IFLA_TUN_MAX + 1];
+	const struct ifinfomsg *ifi = nlmsg_data(h);
+	struct net_tun_link *t = q->t;
+
+	if (h->nlmsg_type != RTM_NEWLINK || nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return NL_SKIP;
+	memset(t, 0, sizeof(*t));
+	q->found = true;
+	q->is_tun = false;
+	t->ifindex = ifi->ifi_index;
+	t->arptype = ifi->ifi_type;
+	t->owner = t->group = -1;
+	if (tb[IFLA_IFNAME])
+		nla_strlcpy(t->name, tb[IFLA_IFNAME], sizeof(t->name));
+	if (!tb[IFLA_LINKINFO] || nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) < 0 ||
+	    !li[IFLA_INFO_KIND] || nla_strcmp(li[IFLA_INFO_KIND], "tun"))
+		return NL_SKIP;
+	q->is_tun = true;
+	if (!li[IFLA_INFO_DATA] || nla_parse_nested(td, IFLA_TUN_MAX, li[IFLA_INFO_DATA], NULL) < 0) {
+		q->no_data = true;
+		return NL_SKIP;
+	}
+	t->flags = attr_u8(td[IFLA_TUN_TYPE]) & (IFF_TUN | IFF_TAP);
+	t->flags |= attr_u8(td[IFLA_TUN_PI]) ? 0 : IFF_NO_PI;
+	t->flags |= attr_u8(td[IFLA_TUN_VNET_HDR]) ? IFF_VNET_HDR : 0;
+	t->flags |= attr_u8(td[IFLA_TUN_PERSIST]) ? IFF_PERSIST : 0;
+	t->flags |= attr_u8(td[IFLA_TUN_MULTI_QUEUE]) ? IFF_MULTI_QUEUE : 0;
+	t->owner = attr_id(td[IFLA_TUN_OWNER]);
+	t->group = attr_id(td[IFLA_TUN_GROUP]);
+	if (td[IFLA_TUN_NUM_QUEUES] && nla_len(td[IFLA_TUN_NUM_QUEUES]) >= 4)
+		t->queues = nla_get_u32(td[IFLA_TUN_NUM_QUEUES]);
+	if (td[IFLA_TUN_NUM_DISABLED_QUEUES] && nla_len(td[IFLA_TUN_NUM_DISABLED_QUEUES]) >= 4)
+		t->disabled = nla_get_u32(td[IFLA_TUN_NUM_DISABLED_QUEUES]);
+	if (t->disabled && !q->disabled && q->first)
+		snprintf(q->first, IF_NAMESIZE, "%s", t->name);
+	q->disabled += t->disabled;
+	return NL_SKIP;
+}
+
+/* A NETLINK_ROUTE socket of the calling thread's namespace, no auto ack. */
+static struct nl_sock *route_socket(void)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int ret;
+
+	if (!sk) {
+		pr_err("cannot allocate a netlink socket\n");
+		return NULL;
+	}
+	ret = nl_connect(sk, NETLINK_ROUTE);
+	if (ret) {
+		pr_err("cannot open a NETLINK_ROUTE socket: %s\n", nl_geterror(ret));
+		nl_socket_free(sk);
+		return NULL;
+	}
+	nl_socket_disable_auto_ack(sk);
+	return sk;
+}
+
+/* Sends m (RTM_GETLINK) and feeds every answer to parse_link.  0 or a
+ * libnl error. */
+static int ask(struct nl_sock *sk, struct nl_msg *m, struct tun_query *q)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int ret;
+
+	if (!cb)
+		return -NLE_NOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, parse_link, q);
+	ret = nl_send_auto(sk, m);
+	ret = ret < 0 ? ret : nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	return ret < 0 ? ret : 0;
+}
+
+int net_tun_link_get(int ifindex, const char *name, struct net_tun_link *t)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct tun_query q = { .t = t };
+	struct nl_sock *sk = route_socket();
+	struct nl_msg *m;
+	int ret;
+
+	if (!sk)
+		return -ENOMEM;
+	m = nlmsg_alloc_simple(RTM_GETLINK, 0);
+	ret = m ? nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) : -NLE_NOMEM;
+	if (!ret && !ifindex)
+		ret = nla_put_string(m, IFLA_IFNAME, name);
+	ret = ret ?: ask(sk, m, &q);
+	nlmsg_free(m);
+	nl_socket_free(sk);
+	if (ret == -NLE_NODEV || ret == -NLE_OBJ_NOTFOUND || (!ret && !q.found))
+		return 0;
+	if (ret) {
+		pr_err("link %s: cannot read it: %s\n", name ? name : "?", nl_geterror(ret));
+		return -EIO;
+	}
+	if (!q.is_tun)
+		return -EMEDIUMTYPE;
+	if (q.no_data) {
+		pr_err("link %s: the kernel gives no tun attributes (IFLA_INFO_DATA)\n", t->name);
+		return -EOPNOTSUPP;
+	}
+	return 1;
+}
+
+int net_tun_detached(char *name)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct net_tun_link t;
+	struct tun_query q = { .t = &t, .first = name };
+	struct nl_sock *sk = route_socket();
+	struct nl_msg *m;
+	int ret;
+
+	if (!sk)
+		return -ENOMEM;
+	name[0] = 0;
+	m = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
+	ret = m ? nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) : -NLE_NOMEM;
+	ret = ret ?: ask(sk, m, &q);
+	nlmsg_free(m);
+	nl_socket_free(sk);
+	if (ret) {
+		pr_err("cannot read the links of the namespace: %s\n", nl_geterror(ret));
+		return -EIO;
+	}
+	return q.disabled;
+}
+
+/* ioctl cmd with an int argument (by pointer when ptr), logged. */
+static int tun_ioctl(int fd, unsigned long cmd, const char *what, const char *name, long v)
+{
+	if (ioctl(fd, cmd, v) < 0) {
+		int ret = -errno;
+
+		pr_perror("tun link %s: %s", name, what);
+		return ret;
+	}
+	return 0;
+}
+
+int net_tun_make(const char *name, uint32_t ifindex, uint32_t flags, int64_t owner, int64_t group)
+{
+	struct ifreq ifr;
+	unsigned idx = ifindex;
+	int fd, ret;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		pr_perror("tun link %s: cannot open /dev/net/tun", name);
+		return ret;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = (short)(flags & NET_TUN_IFF_FLAGS);
+	ret = ifindex ? tun_ioctl(fd, TUNSETIFINDEX, "TUNSETIFINDEX", name, (long)&idx) : 0;
+	ret = ret ?: tun_ioctl(fd, TUNSETIFF, "TUNSETIFF", name, (long)&ifr);
+	if (!ret && owner >= 0)
+		ret = tun_ioctl(fd, TUNSETOWNER, "TUNSETOWNER", name, (long)owner);
+	if (!ret && group >= 0)
+		ret = tun_ioctl(fd, TUNSETGROUP, "TUNSETGROUP", name, (long)group);
+	ret = ret ?: tun_ioctl(fd, TUNSETPERSIST, "TUNSETPERSIST", name, 1);
+	close(fd); /* not persistent yet on failure: the link goes with it */
+	return ret;
+}
+
+int net_tun_rename(int ifindex, const char *name)
+{
+	struct nl_sock *sk = route_socket();
+	struct rtnl_link *old = rtnl_link_alloc(), *ch = rtnl_link_alloc();
+	int ret = -ENOMEM;
+
+	if (sk && old && ch) {
+		nl_socket_enable_auto_ack(sk);
+		rtnl_link_set_ifindex(old, ifindex);
+		rtnl_link_set_name(ch, name);
+		ret = rtnl_link_change(sk, old, ch, 0);
+		if (ret == -NLE_EXIST) {
+			ret = -EEXIST;
+		} else if (ret) {
+			pr_err("tun link %s: cannot name it so: %s\n", name, nl_geterror(ret));
+			ret = -EIO;
+		}
+	}
+	if (ch)
+		rtnl_link_put(ch);
+	if (old)
+		rtnl_link_put(old);
+	if (sk)
+		nl_socket_free(sk);
+	return ret;
+}
