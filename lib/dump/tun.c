@@ -2,9 +2,9 @@
  * tun/tap queues (fd kind "tun"): a /dev/net/tun fd (misc 10:200) after
  * TUNSETIFF is one queue of a tun/tap link; reopening the path would give
  * a fresh, unattached fd.  Read on the dumper's pidfd_getfd copy with the
- * kernel's read-only ioctls: TUNGETIFF (link name, flags; IFF_NOFILTER
- * clear means a socket filter is attached), TUNGETSNDBUF, TUNGETVNETHDRSZ,
- * TUNGETVNETLE; the link's owner and group from rtnetlink (net/tun.h), in
+ * kernel's read-only ioctls: TUNGETIFF (link name, flags), TUNGETSNDBUF,
+ * TUNGETVNETHDRSZ, TUNGETVNETLE, TUNGETFILTER (a tap's classic filter);
+ * the link's no-pi flag, owner and group from rtnetlink (net/tun.h), in
  * the namespace the dump's thread is in (the tree's).  Nothing is ever
  * read from the queue: packets waiting there are not carried.
  *
@@ -26,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <linux/filter.h>
 #include <linux/sockios.h>
 
 #define LOG_PREFIX "dump/tun: "
@@ -113,9 +114,32 @@ static int read_link(TunEntry *e, const char *who)
 		pr_err("%s: link type %u (TUNSETLINK): not supported\n", who, t.arptype);
 		return -EOPNOTSUPP;
 	}
+	if ((t.flags & NET_TUN_MATCH_FLAGS & ~IFF_NO_PI) != (e->flags & NET_TUN_MATCH_FLAGS)) {
+		pr_err("%s: the queue's flags %#x are not its link's %#x\n", who, e->flags, t.flags);
+		return -EIO;
+	}
+	e->flags |= t.flags & IFF_NO_PI;
 	PB_SET(e, owner, t.owner);
 	PB_SET(e, group, t.group);
 	return 0;
+}
+
+/* A tap's classic filter (TUNATTACHFILTER, taps only): refused. */
+static int check_filter(int fd, const TunEntry *e, const char *who)
+{
+	struct sock_fprog prog = { 0 };
+
+	if (!(e->flags & IFF_TAP))
+		return 0;
+	if (ioctl(fd, TUNGETFILTER, &prog)) {
+		pr_perror("%s: TUNGETFILTER", who);
+		return -errno;
+	}
+	if (!prog.len)
+		return 0;
+	pr_err("%s: a socket filter (TUNATTACHFILTER, %u instructions): not supported\n", who,
+	       prog.len);
+	return -EOPNOTSUPP;
 }
 
 static int dump_tun(struct dump_op *op, struct fd_probe *p, struct dump_file *df)
@@ -150,11 +174,9 @@ static int dump_tun(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 	u->e.name = u->name;
 	snprintf(who, sizeof(who), "pid %d fd %d (tun/tap queue of link %s)", p->pid, p->fd,
 		 u->name);
-	if (!(ifr.ifr_flags & IFF_NOFILTER)) {
-		pr_err("%s: a socket filter (TUNATTACHFILTER): not supported\n", who);
-		return -EOPNOTSUPP;
-	}
-	PB_SET(&u->e, flags, (uint16_t)ifr.ifr_flags & ~(IFF_NOFILTER | IFF_DETACH_QUEUE));
+	/* 0x1000 of TUNGETIFF is IFF_NO_PI or IFF_NOFILTER (no filter): the
+	 * link's IFLA_TUN_PI says which (read_link) */
+	PB_SET(&u->e, flags, (uint16_t)ifr.ifr_flags & ~(IFF_NO_PI | IFF_DETACH_QUEUE));
 	if (!net_tun_flags_ok(u->e.flags) || !net_tun_name_ok(u->name)) {
 		pr_err("%s: flags %#x: not supported\n", who, u->e.flags);
 		return -EOPNOTSUPP;
@@ -166,7 +188,7 @@ static int dump_tun(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 			     "its link is in another network namespace than the tree's: not supported");
 		return ret ?: -EOPNOTSUPP;
 	}
-	ret = read_queue(fd, &u->e, who) ?: read_link(&u->e, who);
+	ret = read_queue(fd, &u->e, who) ?: read_link(&u->e, who) ?: check_filter(fd, &u->e, who);
 	return ret ?: fd_set_path(df, p->link);
 }
 
