@@ -15,7 +15,8 @@
  * request 10.77.0.2 -> 10.77.0.1 written there is answered into the tun fd.
  *
  * "tun OUT host": only the tun fd (the test runs it in the namespace of
- * vxdump: the host case).
+ * vxdump: the host case).  "tun OUT hostp": the same, vxtun0 a persistent
+ * link with its address already.
  * "tun OUT filter": also holds a tap with a socket filter: refused.
  */
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 #include <netinet/ip_icmp.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/filter.h>
@@ -32,6 +34,7 @@
 #include "prog.h"
 
 static int tun = -1, tapa = -1, tapb = -1;
+static bool persist; /* "hostp": vxtun0 is a persistent link of the host */
 
 static int open_tun(const char *name, int flags)
 {
@@ -62,8 +65,11 @@ static void setup(const char *how)
 	if (ioctl(tun, TUNSETSNDBUF, &v))
 		prog_fail("TUNSETSNDBUF: %s", strerror(errno));
 	fcntl(tun, F_SETFL, fcntl(tun, F_GETFL) | O_NONBLOCK);
-	sh("ip addr add 10.77.0.1/24 dev vxtun0 && ip link set vxtun0 up");
-	if (!strcmp(how, "host"))
+	persist = !strcmp(how, "hostp");
+	if (!persist)
+		sh("ip addr add 10.77.0.1/24 dev vxtun0");
+	sh("ip link set vxtun0 up");
+	if (!strncmp(how, "host", 4))
 		return;
 	tapa = open_tun("vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE);
 	tapb = open_tun("vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE);
@@ -92,7 +98,8 @@ static void check_queue(int fd, const char *name, int flags, int sndbuf, int hdr
 	/* 0x1000 is IFF_NO_PI or IFF_NOFILTER: pi is compared by t-tun.sh (ip -d) */
 	CHECK((ifr.ifr_flags & ~(IFF_NO_PI | IFF_PERSIST)) == (flags & ~IFF_NO_PI),
 	      "%s: flags %#x, want %#x", name, ifr.ifr_flags, flags);
-	CHECK(!(ifr.ifr_flags & IFF_PERSIST), "%s: persistent after restore", name);
+	CHECK(!(ifr.ifr_flags & IFF_PERSIST) == !persist, "%s: persist %d after restore", name,
+	      !!(ifr.ifr_flags & IFF_PERSIST));
 	CHECK(!ioctl(fd, TUNGETSNDBUF, &sb) && sb == sndbuf, "%s: sndbuf %d, want %d", name, sb,
 	      sndbuf);
 	CHECK(!ioctl(fd, TUNGETVNETHDRSZ, &h) && h == hdr, "%s: vnet hdr %d, want %d", name, h, hdr);

@@ -1,0 +1,96 @@
+#!/bin/bash
+# tun fds of a tree in vxdump's own network namespace (the host case; the
+# case runs in a namespace made for it, which plays the host):
+# - a tun link that is gone at restore (not persistent: it died with the
+#   dumped tree) is made again by the restore, ours by construction (made
+#   as vxtun%d, renamed): the fd works again once the host's address is
+#   back (the host's network is not in the image);
+# - a persistent host link of the image's type, flags, owner and group is
+#   attached to (the process had CAP_NET_ADMIN);
+# - refused in one line, the links as before: that link recreated with
+#   another owner, as a tap, not persistent and held by another process,
+#   not a tun link at all, gone while recorded persistent, and an image
+#   whose process could not attach by itself (CREDS edited: uid 1000, no
+#   capabilities); a restore failing once its tree exists leaves no link.
+. "$(dirname "$0")/lib.sh"
+require_cr
+vx_enter_netns "$@"
+HOLD=""
+vx_case_cleanup() { [ -n "$HOLD" ] && kill -9 "$HOLD" 2>/dev/null; ip link del vxtun0 2>/dev/null; true; }
+snap() { ip -br link | awk '{print $1}' | sort >"$1"; }
+same_links()
+{
+	snap "$T/links.after"
+	cmp -s "$T/links.before" "$T/links.after" ||
+		fail "$1 changed the links: $(diff "$T/links.before" "$T/links.after" | tr '\n' ' ')"
+}
+
+# 1. not persistent: made again at restore
+start_prog tun host
+dump "$PID" "$T/img"
+for ((i = 0; i < 40; i++)); do ip link show vxtun0 >/dev/null 2>&1 || break; sleep 0.05; done
+ip link show vxtun0 >/dev/null 2>&1 && fail "vxtun0 outlived the dumped tree"
+snap "$T/links.before"
+VXCR_TEST_FAIL=tree "$VXRESTORE" "$T/img" 2>"$T/fail.err" && fail "an injected failure ignored"
+same_links "a restore failing after the link was made"
+restore_bg "$T/img"
+ip -d link show vxtun0 | grep -q "tun type tun pi off vnet_hdr off persist off" ||
+	fail "vxtun0 not made again as it was: $(ip -d link show vxtun0)"
+ip addr add 10.77.0.1/24 dev vxtun0 && ip link set vxtun0 up || fail "cannot configure vxtun0"
+go_and_check
+wait_restore_exit 0
+vx_untrack "$PID"
+
+# 2. persistent, owned by nobody: attached to again
+ip tuntap add vxtun0 mode tun user 65534 || fail "cannot make vxtun0"
+ip addr add 10.77.0.1/24 dev vxtun0 || fail "cannot address vxtun0"
+rm -f "$OUT"
+start_prog tun hostp
+dump "$PID" "$T/img.p"
+ip link show vxtun0 >/dev/null || fail "the persistent vxtun0 went with the tree"
+restore_bg "$T/img.p"
+go_and_check
+wait_restore_exit 0
+vx_untrack "$PID"
+ip -d link show vxtun0 | grep -q "persist on user nobody" || fail "vxtun0 changed: $(ip -d link show vxtun0)"
+
+# 3. refusals, the links as before
+remake() { ip link del vxtun0 2>/dev/null; ip tuntap add vxtun0 "$@" || fail "cannot make vxtun0 $*"; }
+refused()
+{
+	snap "$T/links.before"
+	expect_refused_by "$1" "$2" "$VXRESTORE" "$3"
+	same_links "the refusal of $1"
+}
+remake mode tun user 1000
+refused "the link with another owner" "host link vxtun0 exists with another owner or group: refused" "$T/img.p"
+remake mode tap user 65534
+refused "the link as a tap" "host link vxtun0 exists with another type or flags: refused" "$T/img.p"
+ip link del vxtun0
+cat >"$T/hold.py" <<'PY'
+import fcntl, os, struct, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"vxtun0", 0x0001 | 0x1000))
+time.sleep(1000)
+PY
+python3 -S "$T/hold.py" &
+HOLD=$!
+for ((i = 0; i < 40; i++)); do ip link show vxtun0 >/dev/null 2>&1 && break; sleep 0.05; done
+refused "the link held by another process" "host link vxtun0 exists and is not persistent" "$T/img"
+refused "a persistent link held by another process" "host link vxtun0 exists and is not persistent" "$T/img.p"
+kill -9 "$HOLD"
+wait "$HOLD" 2>/dev/null
+HOLD=""
+for ((i = 0; i < 40; i++)); do ip link show vxtun0 >/dev/null 2>&1 || break; sleep 0.05; done
+ip link add vxtun0 type veth peer name vxtun1 || fail "cannot make a veth vxtun0"
+refused "a veth of that name" "host link vxtun0 exists and is no tun/tap link" "$T/img"
+ip link del vxtun0
+refused "the persistent link gone" "persistent host link vxtun0 is gone: not made again" "$T/img.p"
+remake mode tun user 65534
+EDIT=$VX_BUILD/tests/fuzz/edit-image
+"$EDIT" "$T/img.p" "$T/nocap.img" "CREDS[0].euid=1000" "CREDS[0].uid=1000" "CREDS[0].suid=1000" \
+	"CREDS[0].fsuid=1000" "CREDS[0].cap_eff=0" "CREDS[0].cap_prm=0" || fail "edit-image failed"
+refused "a process that could not attach by itself" \
+	"host link vxtun0 exists and the restored process could not attach to it by itself" "$T/nocap.img"
+ip link del vxtun0
+pass
