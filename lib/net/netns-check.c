@@ -161,6 +161,8 @@ static int check_tun(const NetnsLink *l)
 			       0;
 	if (!l->has_tun_flags || !net_tun_flags_ok(l->tun_flags))
 		return BAD("tun %s: flags %#x", l->name, l->tun_flags);
+	if (!net_tun_name_ok(l->name)) /* '%': TUNSETIFF would pick a name */
+		return BAD("tun %s: name refused", l->name);
 	if ((l->has_tun_owner && !net_tun_id_ok(l->tun_owner)) ||
 	    (l->has_tun_group && !net_tun_id_ok(l->tun_group)))
 		return BAD("tun %s: owner %lld or group %lld out of range", l->name,
