@@ -58,8 +58,9 @@ static int same_netns(int fd)
 
 	if (ns < 0)
 		return -errno;
-	ret = fstat(ns, &a) || stat("/proc/thread-self/ns/net", &b) ? -errno :
-								     a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	ret = fstat(ns, &a) || stat("/proc/thread-self/ns/net", &b) ?
+		      -errno :
+		      a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 	close(ns);
 	return ret;
 }
@@ -115,7 +116,8 @@ static int read_link(TunEntry *e, const char *who)
 		return -EOPNOTSUPP;
 	}
 	if ((t.flags & NET_TUN_MATCH_FLAGS & ~IFF_NO_PI) != (e->flags & NET_TUN_MATCH_FLAGS)) {
-		pr_err("%s: the queue's flags %#x are not its link's %#x\n", who, e->flags, t.flags);
+		pr_err("%s: the queue's flags %#x are not its link's %#x\n", who, e->flags,
+		       t.flags);
 		return -EIO;
 	}
 	e->flags |= t.flags & IFF_NO_PI;

@@ -436,7 +436,8 @@ static int add_tun(struct netns_build *b, const NetnsLink *nl)
 	int ret;
 
 	ret = net_tun_make(nl->name, nl->ifindex, nl->tun_flags,
-			   nl->has_tun_owner ? nl->tun_owner : -1, nl->has_tun_group ? nl->tun_group : -1);
+			   nl->has_tun_owner ? nl->tun_owner : -1,
+			   nl->has_tun_group ? nl->tun_group : -1);
 	if (ret)
 		return ret;
 	ch = rtnl_link_alloc();

@@ -91,11 +91,13 @@ static int parse_link(struct nl_msg *msg, void *arg)
 	t->owner = t->group = -1;
 	if (tb[IFLA_IFNAME])
 		nla_strlcpy(t->name, tb[IFLA_IFNAME], sizeof(t->name));
-	if (!tb[IFLA_LINKINFO] || nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) < 0 ||
+	if (!tb[IFLA_LINKINFO] ||
+	    nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) < 0 ||
 	    !li[IFLA_INFO_KIND] || nla_strcmp(li[IFLA_INFO_KIND], "tun"))
 		return NL_SKIP;
 	q->is_tun = true;
-	if (!li[IFLA_INFO_DATA] || nla_parse_nested(td, IFLA_TUN_MAX, li[IFLA_INFO_DATA], NULL) < 0) {
+	if (!li[IFLA_INFO_DATA] ||
+	    nla_parse_nested(td, IFLA_TUN_MAX, li[IFLA_INFO_DATA], NULL) < 0) {
 		q->no_data = true;
 		return NL_SKIP;
 	}

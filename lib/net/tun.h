@@ -15,7 +15,7 @@
 #include <linux/if_tun.h>
 
 /* The flags of a link (TUNGETIFF without the queue's own bits). */
-#define NET_TUN_LINK_FLAGS                                                               \
+#define NET_TUN_LINK_FLAGS                                                              \
 	(IFF_TUN | IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE | IFF_PERSIST | \
 	 IFF_ONE_QUEUE | IFF_NAPI | IFF_NAPI_FRAGS)
 /* What TUNSETIFF takes of them (all but persist). */

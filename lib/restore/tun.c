@@ -114,7 +114,8 @@ int tun_check_links(const struct rst_image *img)
 		if (fe->kind != FILE_KIND__FILE_TUN)
 			continue;
 		l = netns_tun(ns, fe->tun->name);
-		if (!l || (l->tun_flags & NET_TUN_LINK_FLAGS) != (fe->tun->flags & NET_TUN_LINK_FLAGS) ||
+		if (!l ||
+		    (l->tun_flags & NET_TUN_LINK_FLAGS) != (fe->tun->flags & NET_TUN_LINK_FLAGS) ||
 		    (l->has_tun_owner ? l->tun_owner : -1) != e_owner(fe->tun) ||
 		    (l->has_tun_group ? l->tun_group : -1) != e_group(fe->tun)) {
 			pr_err("image: tun queue (file id %u) of link %s: no such tun/tap link in "
@@ -126,7 +127,8 @@ int tun_check_links(const struct rst_image *img)
 	for (size_t i = 0; ns && i < ns->n_links; i++) {
 		const NetnsLink *l = ns->links[i];
 
-		if (!strcmp(l->kind, "tun") && !(l->tun_flags & IFF_PERSIST) && !held(img, l->name)) {
+		if (!strcmp(l->kind, "tun") && !(l->tun_flags & IFF_PERSIST) &&
+		    !held(img, l->name)) {
 			pr_err("image: tun link %s is not persistent and no queue of the tree holds "
 			       "it\n",
 			       l->name);

@@ -102,7 +102,8 @@ static void check_queue(int fd, const char *name, int flags, int sndbuf, int hdr
 	      !!(ifr.ifr_flags & IFF_PERSIST));
 	CHECK(!ioctl(fd, TUNGETSNDBUF, &sb) && sb == sndbuf, "%s: sndbuf %d, want %d", name, sb,
 	      sndbuf);
-	CHECK(!ioctl(fd, TUNGETVNETHDRSZ, &h) && h == hdr, "%s: vnet hdr %d, want %d", name, h, hdr);
+	CHECK(!ioctl(fd, TUNGETVNETHDRSZ, &h) && h == hdr, "%s: vnet hdr %d, want %d", name, h,
+	      hdr);
 	CHECK((fcntl(fd, F_GETFL) & O_NONBLOCK) == fl, "%s: O_NONBLOCK %#x, want %#x", name,
 	      fcntl(fd, F_GETFL) & O_NONBLOCK, fl);
 }
@@ -204,8 +205,10 @@ int main(int argc, char **argv)
 	prog_wait_go();
 	check_queue(tun, "vxtun0", IFF_TUN | IFF_NO_PI, 123456, 10, O_NONBLOCK);
 	if (tapa >= 0) {
-		check_queue(tapa, "vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE, INT32_MAX, 12, 0);
-		check_queue(tapb, "vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE, INT32_MAX, 12, 0);
+		check_queue(tapa, "vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE, INT32_MAX, 12,
+			    0);
+		check_queue(tapb, "vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE, INT32_MAX, 12,
+			    0);
 	}
 	check_udp();
 	check_ping();

@@ -521,8 +521,8 @@ static InetAddr *edge_addr(struct rng *g)
 
 static void mutate_inetdg(struct rng *g, FileEntry *fe, const struct kind_refs *r)
 {
-	static const uint64_t v[] = { 0, 1, 2, 3, 10, 17, 41, 58, 136, 255, 256, 9999, 0x7fffffff,
-				      0xffffffff };
+	static const uint64_t v[] = { 0,  1,   2,   3,	 10,   17,	   41,
+				      58, 136, 255, 256, 9999, 0x7fffffff, 0xffffffff };
 	static const uint64_t dlen[] = { 0, 1, 7, 65487, 65488, 65489, 1 << 20 };
 	InetdgEntry *e = fe->inetdg ? fe->inetdg :
 				      (fe->inetdg = (void *)new_msg(&inetdg_entry__descriptor));
@@ -594,8 +594,9 @@ static void mutate_inetdg(struct rng *g, FileEntry *fe, const struct kind_refs *
 
 static void mutate_packetsk(struct rng *g, FileEntry *fe, const struct kind_refs *r)
 {
-	static const uint64_t v[] = { 0, 1, 2, 3, 8, 0x0008, 0xffff, 0x10000, 0x7fffffff,
-				      0xffffffff };
+	static const uint64_t v[] = {
+		0, 1, 2, 3, 8, 0x0008, 0xffff, 0x10000, 0x7fffffff, 0xffffffff
+	};
 	PacketskEntry *e = fe->packetsk ?
 				   fe->packetsk :
 				   (fe->packetsk = (void *)new_msg(&packetsk_entry__descriptor));
@@ -613,8 +614,8 @@ static void mutate_packetsk(struct rng *g, FileEntry *fe, const struct kind_refs
 
 static void mutate_tun(struct rng *g, FileEntry *fe, const struct kind_refs *r)
 {
-	static const uint64_t v[] = { 0, 1, 2, 3, 9, 10, 0x1001, 0x1102, 0x8001, 0x7fffffff,
-				      0xffffffff };
+	static const uint64_t v[] = { 0,      1,      2,      3,	  9,	     10,
+				      0x1001, 0x1102, 0x8001, 0x7fffffff, 0xffffffff };
 	static const char *const names[] = { "vxtun0", "lo", "a/b", "vx%d", "", "0123456789abcdef" };
 	TunEntry *e = fe->tun ? fe->tun : (fe->tun = (void *)new_msg(&tun_entry__descriptor));
 
