@@ -11,7 +11,10 @@
 #   another owner, as a tap, not persistent and held by another process,
 #   not a tun link at all, gone while recorded persistent, and an image
 #   whose process could not attach by itself (CREDS edited: uid 1000, no
-#   capabilities); a restore failing once its tree exists leaves no link.
+#   capabilities); a restore failing or killed once its tree exists (the
+#   link made) leaves no link;
+# - an unattached /dev/net/tun fd while some link has a detached queue
+#   (they cannot be told apart) is refused at dump.
 . "$(dirname "$0")/lib.sh"
 require_cr
 vx_enter_netns "$@"
@@ -33,6 +36,19 @@ ip link show vxtun0 >/dev/null 2>&1 && fail "vxtun0 outlived the dumped tree"
 snap "$T/links.before"
 VXCR_TEST_FAIL=tree "$VXRESTORE" "$T/img" 2>"$T/fail.err" && fail "an injected failure ignored"
 same_links "a restore failing after the link was made"
+# killed once every process exists (the link made): it goes with the tree
+VXCR_TEST_PAUSE=tree VXCR_LOG=2 "$VXRESTORE" "$T/img" >"$T/kill.out" 2>"$T/kill.err" &
+RPID=$!
+vx_track "$RPID"
+vx_wait_line "$T/kill.err" "pausing at tree" 20 || fail "vxrestore did not pause at tree"
+ip link show vxtun0 >/dev/null 2>&1 || fail "the paused restore made no vxtun0"
+kill -9 "$RPID"
+wait "$RPID" 2>/dev/null
+vx_untrack "$RPID"
+for ((i = 0; i < 100; i++)); do ip link show vxtun0 >/dev/null 2>&1 || break; sleep 0.05; done
+same_links "a killed restore"
+for ((i = 0; i < 40; i++)); do vx_alive "$PID" || break; sleep 0.05; done
+vx_alive "$PID" && fail "pid $PID left by the killed restore"
 restore_bg "$T/img"
 ip -d link show vxtun0 | grep -q "tun type tun pi off vnet_hdr off persist off" ||
 	fail "vxtun0 not made again as it was: $(ip -d link show vxtun0)"
@@ -93,4 +109,34 @@ EDIT=$VX_BUILD/tests/fuzz/edit-image
 refused "a process that could not attach by itself" \
 	"host link vxtun0 exists and the restored process could not attach to it by itself" "$T/nocap.img"
 ip link del vxtun0
+
+# an unattached /dev/net/tun fd while a link has a detached queue: a
+# detached queue looks the same (no link in TUNGETIFF or fdinfo): refused
+cat >"$T/detach.py" <<'PY'
+import fcntl, os, struct, time
+def tun(flags):
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"vxmq0", flags))
+    return fd
+a, b = tun(0x0001 | 0x1000 | 0x0100), tun(0x0001 | 0x1000 | 0x0100)
+fcntl.ioctl(b, 0x400454d9, struct.pack("16sH", b"", 0x0400))
+time.sleep(1000)
+PY
+python3 -S "$T/detach.py" &
+HOLD=$!
+cat >"$T/open.py" <<'PY'
+import os
+fd = os.open("/dev/net/tun", os.O_RDWR)
+os.set_inheritable(fd, True)
+os.execvp("sleep", ["sleep", "1000"])
+PY
+start_cmd "$T/open.out" python3 -S "$T/open.py"
+for ((i = 0; i < 100; i++)); do [ "$(cat /proc/$PID/comm 2>/dev/null)" = sleep ] && break; sleep 0.05; done
+vx_remember
+ip -d link show vxmq0 | grep -q "numdisabled 1" || fail "no detached queue on vxmq0"
+expect_dump_refused "an unattached fd beside a detached queue" \
+	"/dev/net/tun not attached, while link vxmq0 has 1 detached queues"
+kill -9 "$HOLD" "$PID"
+wait "$HOLD" 2>/dev/null
+HOLD=""
 pass
