@@ -6,7 +6,9 @@
  * ranges.  What a record can make is bounded by construction: links,
  * addresses, routes, rules, neighbours, sysctls and nftables tables of a
  * namespace restore creates itself; on the host only the host end of a
- * veth, under a name that does not exist (made with NLM_F_EXCL).
+ * veth, under a name that does not exist (made with NLM_F_EXCL).  tun/tap
+ * links: flags within the known set, owner and group -1 or a valid id, a
+ * MAC only on a tap, no '%' in the name (check_tun).
  */
 #include <ctype.h>
 #include <errno.h>
