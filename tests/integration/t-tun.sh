@@ -2,7 +2,8 @@
 # tun/tap in a tree's own network namespace (unshare --net; tests/progs/
 # tun.c): a tun fd (vxtun0, IFF_TUN | IFF_NO_PI, an address, up, a send
 # buffer, O_NONBLOCK), a multi-queue tap with two fds (vxtap0, a MAC, an
-# MTU, a vnet header size), and a persistent tun owned by uid 65534 that
+# MTU, IFF_VNET_HDR, a vnet header size, little-endian vnet headers; a
+# child shares the fds), and a persistent tun owned by uid 65534 that
 # nobody holds (vxptun0).  Dumped, restored: the links compared inside the
 # restored namespace from `ip -d -j link` and `ip -j addr` (normalised:
 # operstate and counters left out), the two non-persistent links not left
@@ -119,7 +120,7 @@ vx_untrack "$PID"
 # a tap with a classic filter: refused at dump, the tree unharmed
 start_ns filter
 expect_dump_refused "a tap with a socket filter" "tun/tap queue of link vxflt0\): a socket filter \(TUNATTACHFILTER"
-kill -9 "$PID"
+kill -9 "$PID" $(cat /proc/$PID/task/$PID/children)
 vx_wait_gone "$PID" 10 || fail "tun $PID did not die"
 vx_untrack "$PID"
 ip -br link | awk '{print $1}' | sort >"$T/host.after"

@@ -4,9 +4,10 @@
  *
  *   tun   vxtun0: IFF_TUN | IFF_NO_PI, not persistent, 10.77.0.1/24, up;
  *         TUNSETSNDBUF 123456, O_NONBLOCK
- *   tapa, tapb  vxtap0: IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE, two queues,
- *         not persistent, MAC 02:00:00:aa:bb:cc, MTU 1400, up;
- *         TUNSETVNETHDRSZ 12 on the link
+ *   tapa, tapb  vxtap0: IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_VNET_HDR,
+ *         two queues, not persistent, MAC 02:00:00:aa:bb:cc, MTU 1400, up;
+ *         TUNSETVNETHDRSZ 12, TUNSETVNETLE 1 on the link; a child
+ *         process (forked after) shares the descriptions
  *
  * After "go": each fd still a queue of its link with the same flags, send
  * buffer, vnet header size and file flags; then an IPv4 UDP datagram
@@ -33,7 +34,10 @@
 #include <linux/if_tun.h>
 #include "prog.h"
 
+#define TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_VNET_HDR)
+
 static int tun = -1, tapa = -1, tapb = -1;
+static pid_t child = -1;
 static bool persist; /* "hostp": vxtun0 is a persistent link of the host */
 
 static int open_tun(const char *name, int flags)
@@ -71,11 +75,22 @@ static void setup(const char *how)
 	sh("ip link set vxtun0 up");
 	if (!strncmp(how, "host", 4))
 		return;
-	tapa = open_tun("vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE);
-	tapb = open_tun("vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE);
+	tapa = open_tun("vxtap0", TAP_FLAGS);
+	tapb = open_tun("vxtap0", TAP_FLAGS);
 	v = 12;
 	if (ioctl(tapa, TUNSETVNETHDRSZ, &v))
 		prog_fail("TUNSETVNETHDRSZ: %s", strerror(errno));
+	v = 1;
+	if (ioctl(tapb, TUNSETVNETLE, &v))
+		prog_fail("TUNSETVNETLE: %s", strerror(errno));
+	/* a child shares tapb's description (and everything else) */
+	child = fork();
+	if (child < 0)
+		prog_fail("fork: %s", strerror(errno));
+	if (!child) {
+		for (;;)
+			pause();
+	}
 	sh("ip link set vxtap0 address 02:00:00:aa:bb:cc mtu 1400 && ip link set vxtap0 up");
 	if (!strcmp(how, "filter")) {
 		static struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 0xffff) };
@@ -205,10 +220,13 @@ int main(int argc, char **argv)
 	prog_wait_go();
 	check_queue(tun, "vxtun0", IFF_TUN | IFF_NO_PI, 123456, 10, O_NONBLOCK);
 	if (tapa >= 0) {
-		check_queue(tapa, "vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE, INT32_MAX, 12,
-			    0);
-		check_queue(tapb, "vxtap0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE, INT32_MAX, 12,
-			    0);
+		int le = 0;
+
+		check_queue(tapa, "vxtap0", TAP_FLAGS, INT32_MAX, 12, 0);
+		check_queue(tapb, "vxtap0", TAP_FLAGS, INT32_MAX, 12, 0);
+		CHECK(!ioctl(tapb, TUNGETVNETLE, &le) && le == 1, "vxtap0: vnet le %d", le);
+		CHECK(kill(child, 0) == 0, "the child sharing vxtap0's queue is gone");
+		kill(child, SIGKILL);
 	}
 	check_udp();
 	check_ping();
