@@ -41,6 +41,8 @@ extern const struct dump_fd_kind dump_fd_chr;
 struct tun_dump {
 	TunEntry e;
 	char name[IF_NAMESIZE];
+	struct net_tun_conf conf; /* the host's namespace: the link's settings */
+	NetnsAddr *addrs[NET_TUN_MAX_ADDRS];
 };
 
 /* /dev/net/tun (misc 10:200), attached or not. */
@@ -126,6 +128,26 @@ static int read_link(TunEntry *e, const char *who)
 	return 0;
 }
 
+/*
+ * The tree in our namespace (no NETNS record): the link's MTU, state and
+ * addresses, which restore gives back when it makes the link again (it is
+ * gone once a tree that held a non-persistent link is dumped).
+ */
+static int read_conf(struct tun_dump *u)
+{
+	int ret = net_tun_conf_get(u->name, &u->conf);
+
+	if (ret)
+		return ret == -E2BIG ? -EOPNOTSUPP : ret;
+	PB_SET(&u->e, mtu, u->conf.mtu);
+	PB_SET(&u->e, up, u->conf.up);
+	for (size_t i = 0; i < u->conf.n_addrs; i++)
+		u->addrs[i] = &u->conf.addrs[i];
+	u->e.n_addrs = u->conf.n_addrs;
+	u->e.addrs = u->addrs;
+	return 0;
+}
+
 /* A tap's classic filter (TUNATTACHFILTER, taps only): refused. */
 static int check_filter(int fd, const TunEntry *e, const char *who)
 {
@@ -191,6 +213,8 @@ static int dump_tun(struct dump_op *op, struct fd_probe *p, struct dump_file *df
 		return ret ?: -EOPNOTSUPP;
 	}
 	ret = read_queue(fd, &u->e, who) ?: read_link(&u->e, who) ?: check_filter(fd, &u->e, who);
+	if (!ret && !op->netns)
+		ret = read_conf(u);
 	return ret ?: fd_set_path(df, p->link);
 }
 

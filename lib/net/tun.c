@@ -17,11 +17,14 @@
 #include <linux/if_link.h>
 #include <netlink/errno.h>
 #include <netlink/msg.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/socket.h>
 
 #define LOG_PREFIX "net/tun: "
 #include "log.h"
+#include "util/pb.h"
+#include "net/netns-int.h"
 #include "net/tun.h"
 
 bool net_tun_name_ok(const char *s)
@@ -270,6 +273,156 @@ int net_tun_rename(int ifindex, const char *name)
 		rtnl_link_put(ch);
 	if (old)
 		rtnl_link_put(old);
+	if (sk)
+		nl_socket_free(sk);
+	return ret;
+}
+
+/* Is ra the kernel's own IPv6 link-local address (not added by hand)? */
+static bool kernel_ll(struct rtnl_addr *ra)
+{
+	struct nl_addr *local = rtnl_addr_get_local(ra);
+	const uint8_t *b = local ? nl_addr_get_binary_addr(local) : NULL;
+
+	return rtnl_addr_get_family(ra) == AF_INET6 && b && nl_addr_get_len(local) == 16 &&
+	       b[0] == 0xfe && (b[1] & 0xc0) == 0x80 &&
+	       !(rtnl_addr_get_flags(ra) & IFA_F_PERMANENT);
+}
+
+/* nl_addr a into b (16 bytes) as d; false when there is none. */
+static bool take(struct nl_addr *a, uint8_t *b, ProtobufCBinaryData *d)
+{
+	unsigned len = a ? nl_addr_get_len(a) : 0;
+
+	if (!len || len > 16)
+		return false;
+	memcpy(b, nl_addr_get_binary_addr(a), len);
+	d->data = b;
+	d->len = len;
+	return true;
+}
+
+/* One address of the link into c's next slot. */
+static void conf_addr(struct net_tun_conf *c, struct rtnl_addr *ra)
+{
+	NetnsAddr *a = &c->addrs[c->n_addrs];
+	uint8_t(*b)[16] = c->bytes[c->n_addrs++];
+	struct nl_addr *local = rtnl_addr_get_local(ra), *peer = rtnl_addr_get_peer(ra);
+
+	netns_addr__init(a);
+	PB_SET(a, family, rtnl_addr_get_family(ra));
+	PB_SET(a, prefixlen, rtnl_addr_get_prefixlen(ra));
+	PB_SET(a, flags, rtnl_addr_get_flags(ra));
+	PB_SET(a, scope, rtnl_addr_get_scope(ra));
+	PB_SET(a, valid_lft, rtnl_addr_get_valid_lifetime(ra));
+	PB_SET(a, preferred_lft, rtnl_addr_get_preferred_lifetime(ra));
+	a->has_local = take(local, b[0], &a->local);
+	if (peer && (!local || nl_addr_cmp(local, peer)))
+		a->has_peer = take(peer, b[1], &a->peer);
+	a->has_broadcast = take(rtnl_addr_get_broadcast(ra), b[2], &a->broadcast);
+}
+
+int net_tun_conf_get(const char *name, struct net_tun_conf *c)
+{
+	struct nl_sock *sk = route_socket();
+	struct rtnl_link *l = NULL;
+	struct nl_cache *cache = NULL;
+	struct nl_object *o;
+	int ret, ifindex;
+
+	memset(c, 0, sizeof(*c));
+	if (!sk)
+		return -ENOMEM;
+	nl_socket_enable_auto_ack(sk);
+	ret = rtnl_link_get_kernel(sk, 0, name, &l);
+	ret = ret ?: rtnl_addr_alloc_cache(sk, &cache);
+	if (ret) {
+		pr_err("tun link %s: cannot read its settings: %s\n", name, nl_geterror(ret));
+		ret = -EIO;
+		goto out;
+	}
+	c->mtu = rtnl_link_get_mtu(l);
+	c->up = !!(rtnl_link_get_flags(l) & IFF_UP);
+	ifindex = rtnl_link_get_ifindex(l);
+	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *ra = (struct rtnl_addr *)o;
+
+		if (rtnl_addr_get_ifindex(ra) != ifindex || kernel_ll(ra))
+			continue;
+		if (c->n_addrs == NET_TUN_MAX_ADDRS) {
+			pr_err("tun link %s: more than %d addresses: not supported\n", name,
+			       NET_TUN_MAX_ADDRS);
+			ret = -E2BIG;
+			break;
+		}
+		conf_addr(c, ra);
+	}
+out:
+	if (cache)
+		nl_cache_free(cache);
+	if (l)
+		rtnl_link_put(l);
+	nl_socket_free(sk);
+	return ret;
+}
+
+int net_tun_conf_check(uint32_t mtu, bool has_mtu, NetnsAddr *const *addrs, size_t n,
+		       const char *who)
+{
+	if (has_mtu && (mtu < 68 || mtu > 65535)) {
+		pr_err("image: %s: MTU %u\n", who, mtu);
+		return -EBADMSG;
+	}
+	if (n > NET_TUN_MAX_ADDRS) {
+		pr_err("image: %s: %zu addresses\n", who, n);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (netns_check_addr(NULL, addrs[i], true))
+			return -EBADMSG;
+	return 0;
+}
+
+/* Changes link ifindex as ch says.  0 or a libnl error. */
+static int change(struct nl_sock *sk, int ifindex, struct rtnl_link *ch)
+{
+	struct rtnl_link *old = rtnl_link_alloc();
+	int ret;
+
+	if (!old)
+		return -NLE_NOMEM;
+	rtnl_link_set_ifindex(old, ifindex);
+	ret = rtnl_link_change(sk, old, ch, 0);
+	rtnl_link_put(old);
+	return ret;
+}
+
+int net_tun_conf_set(int ifindex, const char *name, uint32_t mtu, bool up, NetnsAddr *const *addrs,
+		     size_t n)
+{
+	struct nl_sock *sk = route_socket();
+	struct rtnl_link *mch = rtnl_link_alloc(), *uch = rtnl_link_alloc();
+	int ret = 0;
+
+	if (!sk || !mch || !uch) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	nl_socket_enable_auto_ack(sk);
+	rtnl_link_set_mtu(mch, mtu);
+	rtnl_link_set_flags(uch, IFF_UP);
+	if (mtu && (ret = change(sk, ifindex, mch)))
+		pr_err("tun link %s: cannot set its MTU %u: %s\n", name, mtu, nl_geterror(ret));
+	ret = ret ? netns_nlerr(ret) : netns_add_addrs(sk, addrs, n, ifindex, name);
+	if (!ret && up && (ret = change(sk, ifindex, uch))) {
+		pr_err("tun link %s: cannot set it up: %s\n", name, nl_geterror(ret));
+		ret = netns_nlerr(ret);
+	}
+out:
+	if (mch)
+		rtnl_link_put(mch);
+	if (uch)
+		rtnl_link_put(uch);
 	if (sk)
 		nl_socket_free(sk);
 	return ret;

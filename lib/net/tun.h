@@ -14,6 +14,8 @@
 #include <net/if.h>
 #include <linux/if_tun.h>
 
+#include "netns.pb-c.h"
+
 /* The flags of a link (TUNGETIFF without the queue's own bits). */
 #define NET_TUN_LINK_FLAGS                                                              \
 	(IFF_TUN | IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE | IFF_PERSIST | \
@@ -68,5 +70,29 @@ int net_tun_make(const char *name, uint32_t ifindex, uint32_t flags, int64_t own
 /* Renames link ifindex (down) of the calling thread's namespace to name:
  * -EEXIST when that name is taken.  0 or -errno (logged). */
 int net_tun_rename(int ifindex, const char *name);
+
+/* A link's own settings, for a link restore makes again on the host. */
+#define NET_TUN_MAX_ADDRS 16
+struct net_tun_conf {
+	uint32_t mtu;
+	bool up;
+	size_t n_addrs;
+	NetnsAddr addrs[NET_TUN_MAX_ADDRS]; /* their bytes in bytes[] */
+	uint8_t bytes[NET_TUN_MAX_ADDRS][3][16];
+};
+
+/*
+ * Link name's MTU, state and addresses (but the kernel's own IPv6
+ * link-local one) in the calling thread's namespace into *c.  0, -E2BIG
+ * (more than NET_TUN_MAX_ADDRS addresses), or -errno (logged).
+ */
+int net_tun_conf_get(const char *name, struct net_tun_conf *c);
+/* An image's settings as hostile input.  0 or -EBADMSG (logged). */
+int net_tun_conf_check(uint32_t mtu, bool has_mtu, NetnsAddr *const *addrs, size_t n,
+		       const char *who);
+/* Sets them on link ifindex (named name), which restore made.  0 or
+ * -errno (logged). */
+int net_tun_conf_set(int ifindex, const char *name, uint32_t mtu, bool up, NetnsAddr *const *addrs,
+		     size_t n);
 
 #endif

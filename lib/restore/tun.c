@@ -14,7 +14,9 @@
  *   exist is made under a name the kernel picks ("vxtun%d": no link can be
  *   named so, so it is ours by construction), owner and group set, then
  *   renamed to the recorded name, which fails if that name appeared
- *   meanwhile; not persistent, it goes with our fd when a restore fails.
+ *   meanwhile, then given its recorded MTU, addresses and state (as the
+ *   host end of a veth is); not persistent, it goes with our fd when a
+ *   restore fails.
  *   An existing link is attached only when it is persistent, of the
  *   image's type, flags, owner and group, and when the restored process
  *   could attach to it by itself: its euid is the owner, its egid or a
@@ -42,6 +44,7 @@
 static int check_tun(const struct rst_image *img, const struct rst_file *f)
 {
 	const TunEntry *e = f->fe->tun;
+	char who[48];
 
 	if (!e || !e->name || !e->has_flags || !e->has_sndbuf || !e->has_vnet_hdr_sz) {
 		pr_err("image: tun queue (file id %u) has no tun entry or misses its link name, "
@@ -59,7 +62,8 @@ static int check_tun(const struct rst_image *img, const struct rst_file *f)
 		       f->fe->id, e->flags, e->sndbuf, e->vnet_hdr_sz);
 		return -EBADMSG;
 	}
-	return 0;
+	snprintf(who, sizeof(who), "tun queue (file id %u)", f->fe->id);
+	return net_tun_conf_check(e->mtu, e->has_mtu, e->addrs, e->n_addrs, who);
 }
 
 static int64_t e_owner(const TunEntry *e)
@@ -283,7 +287,9 @@ static int make_host_link(int fd, const TunEntry *e, const char *who)
 	ret = net_tun_rename(ifindex, e->name);
 	if (ret == -EEXIST)
 		pr_err("%s: host link %s appeared during the restore: refused\n", who, e->name);
-	return ret;
+	return ret   ?:
+		       net_tun_conf_set(ifindex, e->name, e->has_mtu ? e->mtu : 0, e->up, e->addrs,
+					e->n_addrs);
 }
 
 /* The queue's settings, set and read back.  0 or -errno (logged). */

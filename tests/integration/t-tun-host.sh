@@ -3,8 +3,8 @@
 # case runs in a namespace made for it, which plays the host):
 # - a tun link that is gone at restore (not persistent: it died with the
 #   dumped tree) is made again by the restore, ours by construction (made
-#   as vxtun%d, renamed): the fd works again once the host's address is
-#   back (the host's network is not in the image);
+#   as vxtun%d, renamed), with its MTU, IPv4 and IPv6 addresses and up: the
+#   fd works again; hostile addresses or MTU in the image are refused;
 # - a persistent host link of the image's type, flags, owner and group is
 #   attached to (the process had CAP_NET_ADMIN);
 # - refused in one line, the links as before: that link recreated with
@@ -30,6 +30,8 @@ same_links()
 
 # 1. not persistent: made again at restore
 start_prog tun host
+ip link set vxtun0 mtu 1400 || fail "cannot set vxtun0's MTU"
+ip addr add fd00:77::1/64 nodad dev vxtun0 || fail "cannot add an IPv6 address"
 dump "$PID" "$T/img"
 for ((i = 0; i < 40; i++)); do ip link show vxtun0 >/dev/null 2>&1 || break; sleep 0.05; done
 ip link show vxtun0 >/dev/null 2>&1 && fail "vxtun0 outlived the dumped tree"
@@ -49,10 +51,21 @@ for ((i = 0; i < 100; i++)); do ip link show vxtun0 >/dev/null 2>&1 || break; sl
 same_links "a killed restore"
 for ((i = 0; i < 40; i++)); do vx_alive "$PID" || break; sleep 0.05; done
 vx_alive "$PID" && fail "pid $PID left by the killed restore"
+EDIT=$VX_BUILD/tests/fuzz/edit-image
+i=$(file_index "$T/img" 'p.get("kind") == "FILE_TUN"') || fail "no FILE_TUN in the image"
+for e in "FILE[$i].tun.addrs[0].prefixlen=99:an address of family 2, 4 bytes, prefix 99" \
+	"FILE[$i].tun.addrs[0].ifindex=1:an address of link 1" "FILE[$i].tun.mtu=9:MTU 9"; do
+	"$EDIT" "$T/img" "$T/h.img" "${e%%:*}" || fail "edit-image ${e%%:*}"
+	snap "$T/links.before"
+	expect_refused_by "${e%%:*}" "${e#*:}" "$VXRESTORE" "$T/h.img"
+	same_links "${e%%:*}"
+done
 restore_bg "$T/img"
 ip -d link show vxtun0 | grep -q "tun type tun pi off vnet_hdr off persist off" ||
 	fail "vxtun0 not made again as it was: $(ip -d link show vxtun0)"
-ip addr add 10.77.0.1/24 dev vxtun0 && ip link set vxtun0 up || fail "cannot configure vxtun0"
+ip -br addr show vxtun0 | grep -q "10.77.0.1/24 fd00:77::1/64" ||
+	fail "vxtun0's addresses not given back: $(ip -br addr show vxtun0)"
+ip link show vxtun0 | grep -q "UP.* mtu 1400 " || fail "vxtun0 not up with MTU 1400: $(ip link show vxtun0)"
 go_and_check
 wait_restore_exit 0
 vx_untrack "$PID"
