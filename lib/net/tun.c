@@ -377,9 +377,20 @@ int net_tun_conf_check(uint32_t mtu, bool has_mtu, NetnsAddr *const *addrs, size
 		pr_err("image: %s: %zu addresses\n", who, n);
 		return -EBADMSG;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (netns_check_addr(NULL, addrs[i], true))
+	for (size_t i = 0; i < n; i++) {
+		const NetnsAddr *a = addrs[i];
+		unsigned len = a->family == AF_INET ? 4 : a->family == AF_INET6 ? 16 : 0;
+
+		if (!len || !a->has_local || a->local.len != len || a->prefixlen > len * 8 ||
+		    (a->has_peer && a->peer.len != len) ||
+		    (a->has_broadcast && a->broadcast.len != len) || a->scope > 255 || a->ifindex ||
+		    a->label) {
+			pr_err("image: %s: an address of family %u, %zu bytes, prefix %u, link %u "
+			       "refused\n",
+			       who, a->family, a->local.len, a->prefixlen, a->ifindex);
 			return -EBADMSG;
+		}
+	}
 	return 0;
 }
 

@@ -53,8 +53,10 @@ for ((i = 0; i < 40; i++)); do vx_alive "$PID" || break; sleep 0.05; done
 vx_alive "$PID" && fail "pid $PID left by the killed restore"
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 i=$(file_index "$T/img" 'p.get("kind") == "FILE_TUN"') || fail "no FILE_TUN in the image"
-for e in "FILE[$i].tun.addrs[0].prefixlen=99:an address of family 2, 4 bytes, prefix 99" \
-	"FILE[$i].tun.addrs[0].ifindex=1:an address of link 1" "FILE[$i].tun.mtu=9:MTU 9"; do
+for e in "FILE[$i].tun.addrs[0].prefixlen=99:tun queue .*an address of family 2, 4 bytes, prefix 99" \
+	"FILE[$i].tun.addrs[0].ifindex=1:tun queue .*prefix 24, link 1 refused" \
+	"FILE[$i].tun.addrs[1].local=0a:tun queue .*an address of family 10, 1 bytes" \
+	"FILE[$i].tun.mtu=9:tun queue .*MTU 9"; do
 	"$EDIT" "$T/img" "$T/h.img" "${e%%:*}" || fail "edit-image ${e%%:*}"
 	snap "$T/links.before"
 	expect_refused_by "${e%%:*}" "${e#*:}" "$VXRESTORE" "$T/h.img"
