@@ -13,8 +13,8 @@
 # Refused: a tap with a classic filter (at dump, the target unharmed);
 # hostile FILE/NETNS edits (a name with '/', flags outside the set, an
 # owner out of range, a queue of a link the namespace lacks, a link left
-# not persistent that nobody holds); a restore failing once the tree
-# exists: the host's links as before.
+# not persistent that nobody holds); a restore failing or killed once the
+# tree exists: no process left, the host's links as before.
 . "$(dirname "$0")/lib.sh"
 require_cr
 
@@ -97,6 +97,19 @@ cmp -s "$T/host.before" "$T/host.after" || fail "a refused restore changed the h
 VXCR_TEST_FAIL=tree "$VXRESTORE" --pidns "$T/img.lr" 2>"$T/fail.err" && fail "an injected failure ignored"
 ip -br link | awk '{print $1}' | sort >"$T/host.after"
 cmp -s "$T/host.before" "$T/host.after" || fail "a failed restore changed the host's links"
+# killed there: its namespace (persistent links and all) goes with the tree
+pgrep -x tun | sort >"$T/tuns.before"
+VXCR_TEST_PAUSE=tree VXCR_LOG=2 "$VXRESTORE" --pidns "$T/img.lr" >"$T/kill.out" 2>"$T/kill.err" &
+RPID=$!
+vx_track "$RPID"
+vx_wait_line "$T/kill.err" "pausing at tree" 20 || fail "vxrestore did not pause at tree"
+kill -9 "$RPID"
+wait "$RPID" 2>/dev/null
+vx_untrack "$RPID"
+for ((i = 0; i < 40; i++)); do pgrep -x tun | sort | cmp -s - "$T/tuns.before" && break; sleep 0.05; done
+pgrep -x tun | sort | cmp -s - "$T/tuns.before" || fail "a restored tun process outlived the killed vxrestore"
+ip -br link | awk '{print $1}' | sort >"$T/host.after"
+cmp -s "$T/host.before" "$T/host.after" || fail "a killed restore changed the host's links"
 go_and_check
 vx_wait_gone "$PID" 10 || fail "tun $PID did not exit after its check"
 vx_untrack "$PID"
