@@ -16,10 +16,11 @@
 
 #include "netns.pb-c.h"
 
-/* The flags of a link (TUNGETIFF without the queue's own bits). */
+/* The flags of a link (TUNGETIFF without the queue's own bits); IFF_NAPI
+ * and IFF_NAPI_FRAGS are not among them (not supported: not tried). */
 #define NET_TUN_LINK_FLAGS                                                              \
 	(IFF_TUN | IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE | IFF_PERSIST | \
-	 IFF_ONE_QUEUE | IFF_NAPI | IFF_NAPI_FRAGS)
+	 IFF_ONE_QUEUE)
 /* What TUNSETIFF takes of them (all but persist). */
 #define NET_TUN_IFF_FLAGS (NET_TUN_LINK_FLAGS & ~IFF_PERSIST)
 /* What must match between a link and a queue attached to it. */

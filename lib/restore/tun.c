@@ -76,6 +76,10 @@ static int64_t e_group(const TunEntry *e)
 	return e->has_group ? e->group : -1;
 }
 
+/* What a queue's flags and its NETNS link's must agree on (IFF_ONE_QUEUE,
+ * a queue flag the kernel ignores, is not in IFLA_INFO_DATA). */
+#define LINK_MATCH (NET_TUN_MATCH_FLAGS | IFF_PERSIST)
+
 /* The NETNS link named name, if a tun/tap one. */
 static const NetnsLink *netns_tun(const NetnsEntry *ns, const char *name)
 {
