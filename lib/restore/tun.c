@@ -122,8 +122,7 @@ int tun_check_links(const struct rst_image *img)
 		if (fe->kind != FILE_KIND__FILE_TUN)
 			continue;
 		l = netns_tun(ns, fe->tun->name);
-		if (!l ||
-		    (l->tun_flags & NET_TUN_LINK_FLAGS) != (fe->tun->flags & NET_TUN_LINK_FLAGS) ||
+		if (!l || (l->tun_flags & LINK_MATCH) != (fe->tun->flags & LINK_MATCH) ||
 		    (l->has_tun_owner ? l->tun_owner : -1) != e_owner(fe->tun) ||
 		    (l->has_tun_group ? l->tun_group : -1) != e_group(fe->tun)) {
 			pr_err("image: tun queue (file id %u) of link %s: no such tun/tap link in "
