@@ -141,6 +141,11 @@ static int read_conf(struct tun_dump *u)
 		return ret == -E2BIG ? -EOPNOTSUPP : ret;
 	PB_SET(&u->e, mtu, u->conf.mtu);
 	PB_SET(&u->e, up, u->conf.up);
+	if (u->conf.has_mac) {
+		u->e.has_mac = 1;
+		u->e.mac.data = u->conf.mac;
+		u->e.mac.len = 6;
+	}
 	for (size_t i = 0; i < u->conf.n_addrs; i++)
 		u->addrs[i] = &u->conf.addrs[i];
 	u->e.n_addrs = u->conf.n_addrs;

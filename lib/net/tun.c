@@ -343,6 +343,11 @@ int net_tun_conf_get(const char *name, struct net_tun_conf *c)
 	}
 	c->mtu = rtnl_link_get_mtu(l);
 	c->up = !!(rtnl_link_get_flags(l) & IFF_UP);
+	if (rtnl_link_get_arptype(l) == ARPHRD_ETHER && rtnl_link_get_addr(l) &&
+	    nl_addr_get_len(rtnl_link_get_addr(l)) == 6) {
+		memcpy(c->mac, nl_addr_get_binary_addr(rtnl_link_get_addr(l)), 6);
+		c->has_mac = true;
+	}
 	ifindex = rtnl_link_get_ifindex(l);
 	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *ra = (struct rtnl_addr *)o;
@@ -366,9 +371,14 @@ out:
 	return ret;
 }
 
-int net_tun_conf_check(uint32_t mtu, bool has_mtu, NetnsAddr *const *addrs, size_t n,
-		       const char *who)
+int net_tun_conf_check(uint32_t flags, uint32_t mtu, bool has_mtu, const ProtobufCBinaryData *mac,
+		       NetnsAddr *const *addrs, size_t n, const char *who)
 {
+	if (mac && (mac->len != 6 || !(flags & IFF_TAP))) {
+		pr_err("image: %s: a MAC of %zu bytes on a %s\n", who, mac->len,
+		       flags & IFF_TAP ? "tap" : "tun");
+		return -EBADMSG;
+	}
 	if (has_mtu && (mtu < 68 || mtu > 65535)) {
 		pr_err("image: %s: MTU %u\n", who, mtu);
 		return -EBADMSG;
@@ -408,9 +418,10 @@ static int change(struct nl_sock *sk, int ifindex, struct rtnl_link *ch)
 	return ret;
 }
 
-int net_tun_conf_set(int ifindex, const char *name, uint32_t mtu, bool up, NetnsAddr *const *addrs,
-		     size_t n)
+int net_tun_conf_set(int ifindex, const char *name, uint32_t mtu, const ProtobufCBinaryData *mac,
+		     bool up, NetnsAddr *const *addrs, size_t n)
 {
+	struct nl_addr *ll = mac ? nl_addr_build(AF_LLC, mac->data, mac->len) : NULL;
 	struct nl_sock *sk = route_socket();
 	struct rtnl_link *mch = rtnl_link_alloc(), *uch = rtnl_link_alloc();
 	int ret = 0;
@@ -420,16 +431,21 @@ int net_tun_conf_set(int ifindex, const char *name, uint32_t mtu, bool up, Netns
 		goto out;
 	}
 	nl_socket_enable_auto_ack(sk);
-	rtnl_link_set_mtu(mch, mtu);
+	if (mtu)
+		rtnl_link_set_mtu(mch, mtu);
+	if (ll)
+		rtnl_link_set_addr(mch, ll);
 	rtnl_link_set_flags(uch, IFF_UP);
-	if (mtu && (ret = change(sk, ifindex, mch)))
-		pr_err("tun link %s: cannot set its MTU %u: %s\n", name, mtu, nl_geterror(ret));
+	if ((mtu || ll) && (ret = change(sk, ifindex, mch)))
+		pr_err("tun link %s: cannot set its MTU %u or MAC: %s\n", name, mtu,
+		       nl_geterror(ret));
 	ret = ret ? netns_nlerr(ret) : netns_add_addrs(sk, addrs, n, ifindex, name);
 	if (!ret && up && (ret = change(sk, ifindex, uch))) {
 		pr_err("tun link %s: cannot set it up: %s\n", name, nl_geterror(ret));
 		ret = netns_nlerr(ret);
 	}
 out:
+	nl_addr_put(ll);
 	if (mch)
 		rtnl_link_put(mch);
 	if (uch)

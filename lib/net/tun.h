@@ -77,6 +77,8 @@ int net_tun_rename(int ifindex, const char *name);
 struct net_tun_conf {
 	uint32_t mtu;
 	bool up;
+	uint8_t mac[6]; /* a tap's (has_mac) */
+	bool has_mac;
 	size_t n_addrs;
 	NetnsAddr addrs[NET_TUN_MAX_ADDRS]; /* their bytes in bytes[] */
 	uint8_t bytes[NET_TUN_MAX_ADDRS][3][16];
@@ -88,12 +90,13 @@ struct net_tun_conf {
  * (more than NET_TUN_MAX_ADDRS addresses), or -errno (logged).
  */
 int net_tun_conf_get(const char *name, struct net_tun_conf *c);
-/* An image's settings as hostile input.  0 or -EBADMSG (logged). */
-int net_tun_conf_check(uint32_t mtu, bool has_mtu, NetnsAddr *const *addrs, size_t n,
-		       const char *who);
-/* Sets them on link ifindex (named name), which restore made.  0 or
- * -errno (logged). */
-int net_tun_conf_set(int ifindex, const char *name, uint32_t mtu, bool up, NetnsAddr *const *addrs,
-		     size_t n);
+/* An image's settings as hostile input (mac: NULL none; only a tap's).
+ * 0 or -EBADMSG (logged). */
+int net_tun_conf_check(uint32_t flags, uint32_t mtu, bool has_mtu, const ProtobufCBinaryData *mac,
+		       NetnsAddr *const *addrs, size_t n, const char *who);
+/* Sets them on link ifindex (named name, down), which restore made: MAC
+ * (NULL none) and MTU (0 none), addresses, then up.  0 or -errno (logged). */
+int net_tun_conf_set(int ifindex, const char *name, uint32_t mtu, const ProtobufCBinaryData *mac,
+		     bool up, NetnsAddr *const *addrs, size_t n);
 
 #endif

@@ -63,7 +63,8 @@ static int check_tun(const struct rst_image *img, const struct rst_file *f)
 		return -EBADMSG;
 	}
 	snprintf(who, sizeof(who), "tun queue (file id %u)", f->fe->id);
-	return net_tun_conf_check(e->mtu, e->has_mtu, e->addrs, e->n_addrs, who);
+	return net_tun_conf_check(e->flags, e->mtu, e->has_mtu, e->has_mac ? &e->mac : NULL,
+				  e->addrs, e->n_addrs, who);
 }
 
 static int64_t e_owner(const TunEntry *e)
@@ -290,9 +291,10 @@ static int make_host_link(int fd, const TunEntry *e, const char *who)
 	ret = net_tun_rename(ifindex, e->name);
 	if (ret == -EEXIST)
 		pr_err("%s: host link %s appeared during the restore: refused\n", who, e->name);
-	return ret   ?:
-		       net_tun_conf_set(ifindex, e->name, e->has_mtu ? e->mtu : 0, e->up, e->addrs,
-					e->n_addrs);
+	if (ret)
+		return ret;
+	return net_tun_conf_set(ifindex, e->name, e->has_mtu ? e->mtu : 0,
+				e->has_mac ? &e->mac : NULL, e->up, e->addrs, e->n_addrs);
 }
 
 /* The queue's settings, set and read back.  0 or -errno (logged). */

@@ -4,7 +4,8 @@
 # - a tun link that is gone at restore (not persistent: it died with the
 #   dumped tree) is made again by the restore, ours by construction (made
 #   as vxtun%d, renamed), with its MTU, IPv4 and IPv6 addresses and up: the
-#   fd works again; hostile addresses or MTU in the image are refused;
+#   fd works again; a tap also gets its MAC; hostile addresses, MTU or MAC
+#   in the image are refused;
 # - a persistent host link of the image's type, flags, owner and group is
 #   attached to (the process had CAP_NET_ADMIN);
 # - refused in one line, the links as before: that link recreated with
@@ -71,6 +72,41 @@ ip link show vxtun0 | grep -q "UP.* mtu 1400 " || fail "vxtun0 not up with MTU 1
 go_and_check
 wait_restore_exit 0
 vx_untrack "$PID"
+
+# 1b. a tap made again gets its MAC too
+cat >"$T/tap.py" <<'PY'
+import fcntl, os, struct, sys, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"vxtap1", 0x0002 | 0x1000))
+if os.system("ip link set vxtap1 address 02:00:00:00:77:01 mtu 1300 && "
+             "ip addr add 10.79.0.1/24 dev vxtap1 && ip link set vxtap1 up"):
+    sys.exit(1)
+with open(sys.argv[1], "w") as f:
+    f.write("ready\n")
+while True:
+    time.sleep(1)
+PY
+start_cmd "$T/tap.out" python3 -S "$T/tap.py" "$T/tap.out"
+vx_wait_line "$T/tap.out" '^ready$' 20 || fail "the tap holder did not get ready: $(cat "$T/prog.err")"
+vx_remember
+tapfacts() { ip -d -j link show vxtap1 | python3 -S -c '
+import json, sys
+l = json.load(sys.stdin)[0]
+print(l["address"], l["mtu"], sorted(set(l["flags"]) - {"LOWER_UP", "NO-CARRIER"}), sorted(l["linkinfo"]["info_data"].items()))'
+	ip -br -4 addr show vxtap1 | awk '{print $3}'; }
+tapfacts >"$T/tap.before" || fail "cannot read vxtap1"
+dump "$PID" "$T/tap.img"
+for ((i = 0; i < 40; i++)); do ip link show vxtap1 >/dev/null 2>&1 || break; sleep 0.05; done
+i=$(file_index "$T/tap.img" 'p.get("kind") == "FILE_TUN"') || fail "no FILE_TUN in the tap image"
+"$EDIT" "$T/tap.img" "$T/h.img" "FILE[$i].tun.mac=0201" || fail "edit-image mac"
+expect_refused_by "a 2-byte MAC" "tun queue .*a MAC of 2 bytes on a tap" "$VXRESTORE" "$T/h.img"
+restore_bg "$T/tap.img"
+tapfacts >"$T/tap.after" || fail "cannot read vxtap1 after the restore"
+diff "$T/tap.before" "$T/tap.after" >"$T/tap.diff" || fail "vxtap1 differs: $(tr '\n' ' ' <"$T/tap.diff")"
+log "vxtap1 made again: $(head -n 1 "$T/tap.after")"
+kill -9 "$PID"
+wait "$RPID" 2>/dev/null
+vx_untrack "$RPID" "$PID"
 
 # 2. persistent, owned by nobody: attached to again
 ip tuntap add vxtun0 mode tun user 65534 || fail "cannot make vxtun0"
