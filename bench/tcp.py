@@ -3,16 +3,18 @@
 and 1000 established loopback connections (bench/tcpconns.c: both ends of
 each, a few bytes queued each way), medians of N runs, and the time from
 the restore's return to every connection having exchanged a byte each way
-(resume).  With CRIU=path (or /tmp/criu-src/criu/criu, or criu in PATH),
+(resume); with --queued, the connections wait in the listener's accept
+queue instead (accepted after the restore).  With CRIU=path (or /tmp/criu-src/criu/criu, or criu in PATH),
 CRIU's `dump --tcp-established` / `restore` side by side (--network-lock nftables:
 no iptables here).
-usage: bench/tcp.py BUILD [--reps N] [--conns 1,100,1000]"""
+usage: bench/tcp.py BUILD [--reps N] [--conns 1,100,1000] [--queued]"""
 import ctypes, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 REPS = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 5
 CONNS = [int(x) for x in (sys.argv[sys.argv.index("--conns") + 1].split(",")
                           if "--conns" in sys.argv else ["1", "100", "1000"])]
+QUEUED = "--queued" in sys.argv
 VXDUMP = os.path.abspath(os.path.join(BUILD, "bin", "vxdump"))
 VXRESTORE = os.path.abspath(os.path.join(BUILD, "bin", "vxrestore"))
 PROG = os.path.abspath(os.path.join(BUILD, "bench", "tcpconns"))
@@ -66,7 +68,8 @@ def run(cmd, **kw):
 
 def one(tool, n, d):
     ready = os.path.join(d, "ready")
-    p = subprocess.Popen([PROG, str(n), ready], stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([PROG, str(n), ready] + (["queued"] if QUEUED else []),
+                         stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         return measure(tool, n, d, p, ready)
@@ -123,7 +126,8 @@ def measure_one(tool, n, d, p, ready):
 
 def main():
     tools = ["vxcr"] + (["criu"] if CRIU else [])
-    print("# TCP C/R, medians of %d; %s" % (REPS, "CRIU: " + CRIU if CRIU else "no CRIU"))
+    print("# TCP C/R%s, medians of %d; %s" % (", connections in the accept queue" if QUEUED else "",
+                                              REPS, "CRIU: " + CRIU if CRIU else "no CRIU"))
     print("%-6s %6s %10s %10s %10s %10s" % ("tool", "conns", "dump ms", "restore ms",
                                             "resume ms", "image KB"))
     for n in CONNS:

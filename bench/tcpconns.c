@@ -4,13 +4,16 @@
  * their listener, with a few bytes queued each way on every connection.
  * Writes "ready" to READYFILE and sleeps; on SIGUSR1 (after a restore) it
  * sends one byte on every end and reads every byte back, then writes "ok"
- * or "bad" to READYFILE.
- * usage: tcpconns N READYFILE
+ * or "bad" to READYFILE.  With "queued", the connections wait in the
+ * listener's accept queue (each client's 3 bytes in it) and are accepted
+ * only after SIGUSR1.
+ * usage: tcpconns N READYFILE [queued]
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +59,14 @@ int main(int argc, char **argv)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
 	int n, l, i, *cl, *sv;
+	bool queued;
 	sigset_t m, old;
 
-	if (argc != 3 || (n = atoi(argv[1])) <= 0) {
-		fprintf(stderr, "usage: tcpconns N READYFILE\n");
+	if (argc < 3 || argc > 4 || (n = atoi(argv[1])) <= 0) {
+		fprintf(stderr, "usage: tcpconns N READYFILE [queued]\n");
 		return 2;
 	}
+	queued = argc == 4;
 	cl = calloc(n, sizeof(int));
 	sv = calloc(n, sizeof(int));
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
@@ -73,8 +78,12 @@ int main(int argc, char **argv)
 		cl[i] = socket(AF_INET, SOCK_STREAM, 0);
 		if (cl[i] < 0 || connect(cl[i], (struct sockaddr *)&a, len))
 			return 1;
+		if (write(cl[i], "abc", 3) != 3)
+			return 1;
+		if (queued)
+			continue;
 		sv[i] = accept(l, NULL, NULL);
-		if (sv[i] < 0 || write(cl[i], "abc", 3) != 3 || write(sv[i], "def", 3) != 3)
+		if (sv[i] < 0 || write(sv[i], "def", 3) != 3)
 			return 1;
 	}
 	signal(SIGUSR1, on_usr1);
@@ -85,6 +94,11 @@ int main(int argc, char **argv)
 	say(argv[2], "ready");
 	while (!go)
 		sigsuspend(&old);
+	for (i = 0; queued && i < n; i++) {
+		sv[i] = accept(l, NULL, NULL);
+		if (sv[i] < 0 || write(sv[i], "def", 3) != 3)
+			return 1;
+	}
 	say(argv[2], check(cl, sv, n) ? "bad" : "ok");
 	for (;;)
 		pause();

@@ -208,6 +208,7 @@ struct dump_file {
 	size_t n_scm;
 	UnixskScm **scm_v;	 /* e.unixsk->scm: points into scm */
 	void *sub;		 /* its kind's sub-message of e, malloc'ed, or NULL */
+	void *sub2;		 /* more of it (a listener's accept queue), or NULL */
 	struct dump_extent *ext; /* deleted, holds the data: its extents */
 	size_t n_ext;
 	struct timespec ctime; /* deleted: st_ctim at the probe */

@@ -719,6 +719,7 @@ void free_files(struct dump_files *f)
 		free(f->v[i].pipe_data);
 		free(f->v[i].skq);
 		free(f->v[i].sub);
+		free(f->v[i].sub2);
 		free(f->v[i].ext);
 		free(f->v[i].dev_path);
 		for (j = 0; j < f->v[i].n_scm; j++)

@@ -211,13 +211,16 @@ int dump_tcp_conns(struct dump_op *op, struct net_conn **out, size_t *n)
  * left.  With --leave-running a listener's lock would only delay its new
  * clients (their SYN is retried after a second): the tree answers them
  * itself once released, and a copy restored elsewhere never had them.
+ * One with connections in its accept queue stays: they are taken out and
+ * put back (tcpsk-acceptq.c), and a segment of theirs meeting no socket
+ * meanwhile would be answered by a reset.
  */
 static size_t drop_listeners(struct net_conn *c, size_t n)
 {
 	size_t i, k = 0;
 
 	for (i = 0; i < n; i++)
-		if (c[i].peer.family)
+		if (c[i].peer.family || c[i].queued)
 			c[k++] = c[i];
 	return k;
 }

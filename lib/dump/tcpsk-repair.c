@@ -303,8 +303,7 @@ static int step_failed(const char *who, const char *what)
 	return ret;
 }
 
-/* Selects queue q (TCP_RECV_QUEUE ...) and reads its TCP_QUEUE_SEQ. */
-static int queue_seq(int fd, int q, uint32_t *seq, const char *who)
+int tcpsk_queue_seq(int fd, int q, uint32_t *seq, const char *who)
 {
 	socklen_t len = sizeof(*seq);
 
@@ -315,8 +314,7 @@ static int queue_seq(int fd, int q, uint32_t *seq, const char *who)
 	return 0;
 }
 
-/* Peeks len bytes of the selected queue into buf.  0 or -errno (logged). */
-static int peek_queue(int fd, uint8_t *buf, uint32_t len, const char *who, const char *what)
+int tcpsk_peek_queue(int fd, uint8_t *buf, uint32_t len, const char *who, const char *what)
 {
 	ssize_t r;
 
@@ -379,11 +377,11 @@ static int read_queues(struct dump_file *df, TcpskConn *c, bool fin, const char 
 	df->skq = b;
 	memcpy(b, &in, 4);
 	memcpy(b + 4 + in, &out, 4);
-	ret = queue_seq(fd, TCP_RECV_QUEUE, &rcv_nxt, who);
-	ret = ret ?: peek_queue(fd, b + 4, in, who, "peek of the receive queue");
-	ret = ret ?: queue_seq(fd, TCP_SEND_QUEUE, &write_seq, who);
+	ret = tcpsk_queue_seq(fd, TCP_RECV_QUEUE, &rcv_nxt, who);
+	ret = ret ?: tcpsk_peek_queue(fd, b + 4, in, who, "peek of the receive queue");
+	ret = ret ?: tcpsk_queue_seq(fd, TCP_SEND_QUEUE, &write_seq, who);
 	ret = ret ?: peek_sendq(fd, b + 8 + in, out, fin, &sent, who);
-	ret = ret ?: queue_seq(fd, TCP_NO_QUEUE, NULL, who);
+	ret = ret ?: tcpsk_queue_seq(fd, TCP_NO_QUEUE, NULL, who);
 	if (ret)
 		return ret;
 	memcpy(b + 4 + in, &sent, 4);
@@ -446,6 +444,11 @@ static int read_conn(int fd, TcpskConn *c, const struct tcp_info *ti, const char
 	return 0;
 }
 
+int tcpsk_conn_read(int fd, TcpskConn *c, const struct tcp_info *ti, const char *who)
+{
+	return queue_sizes(fd, c, who) ?: read_conn(fd, c, ti, who);
+}
+
 int tcpsk_repair_read(struct dump_op *op, struct dump_file *df, TcpskConn *c,
 		      const struct tcp_info *ti, bool reuse, const char *who)
 {
@@ -461,8 +464,7 @@ int tcpsk_repair_read(struct dump_op *op, struct dump_file *df, TcpskConn *c,
 		       strerror(errno));
 		return errno == EPERM ? -EOPNOTSUPP : -errno;
 	}
-	ret = test_fail("tcpsk-repair") ?: queue_sizes(fd, c, who);
-	ret = ret ?: read_conn(fd, c, ti, who);
+	ret = test_fail("tcpsk-repair") ?: tcpsk_conn_read(fd, c, ti, who);
 	ret = ret ?: read_queues(df, c, TCPSK_FIN_SENT & (1 << ti->tcpi_state), who);
 	if (!ret && TCPSK_FIN_SENT & (1 << ti->tcpi_state))
 		PB_SET(c, unsent_len, 0); /* all of it goes before our FIN, in repair mode */

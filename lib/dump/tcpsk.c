@@ -6,10 +6,11 @@
  * always; an established connection only with --tcp-established: its
  * sequence numbers, options, window and both queues are read under
  * TCP_REPAIR (tcpsk-repair.c), the queued bytes into SK_QUEUE records
- * (receive queue first, then the send queue).  Refused with one line:
- * other states (half-closed, closing, connecting), connections waiting
- * in a listener's accept queue, options away from their defaults that
- * restore does not set, a socket of another network namespace.
+ * (receive queue first, then the send queue); a listener's accept queue
+ * also with --tcp-established (tcpsk-acceptq.c).  Refused with one line:
+ * other states (connecting, SYN_RECV, TIME_WAIT), options away from their
+ * defaults that restore does not set, a socket of another network
+ * namespace.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -305,8 +306,9 @@ static int check_state(struct dump_op *op, int fd, const struct tcp_info *ti, co
 	struct net_addr l, r;
 	char ls[NET_ADDR_STRLEN] = "?", rs[NET_ADDR_STRLEN] = "?";
 
-	if (ti->tcpi_state == TCP_LISTEN && ti->tcpi_unacked) {
-		pr_err("%s: listening, with %u connection%s in its accept queue: not supported\n",
+	if (ti->tcpi_state == TCP_LISTEN && ti->tcpi_unacked && !op->opts->tcp_established) {
+		pr_err("%s: listening, with %u connection%s in its accept queue: dump with "
+		       "--tcp-established\n",
 		       who, ti->tcpi_unacked, ti->tcpi_unacked > 1 ? "s" : "");
 		return -EOPNOTSUPP;
 	}
@@ -407,11 +409,12 @@ static int dump_tcpsk(struct dump_op *op, struct fd_probe *p, struct dump_file *
 	if (ret)
 		return ret;
 	bound = u->local.port || !net_addr_is_any(&u->local);
-	if (est) {
+	if (est)
 		ret = tcpsk_repair_read(op, df, &u->c, &ti, u->o.reuseaddr, who);
-		if (ret)
-			return ret;
-	}
+	else if (ti.tcpi_state == TCP_LISTEN && ti.tcpi_unacked)
+		ret = tcpsk_acceptq_read(op, df, &u->e, ti.tcpi_unacked, who);
+	if (ret)
+		return ret;
 	link_entry(u, bound, est);
 	df->e.tcpsk = &u->e;
 	return fd_set_path(df, p->link);

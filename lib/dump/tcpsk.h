@@ -63,6 +63,26 @@ const struct stat *tcpsk_netns(struct dump_op *op);
 int tcpsk_repair_read(struct dump_op *op, struct dump_file *df, TcpskConn *c,
 		      const struct tcp_info *ti, bool reuse, const char *who);
 
+/* Under TCP_REPAIR: selects queue q (TCP_RECV_QUEUE ...) and reads its
+ * TCP_QUEUE_SEQ into *seq (not for TCP_NO_QUEUE); peeks len bytes of the
+ * selected queue into buf (what: its name for messages); reads the queue
+ * sizes, MSS, timestamp clock, window and options into c.  0 or -errno
+ * (logged). */
+int tcpsk_queue_seq(int fd, int q, uint32_t *seq, const char *who);
+int tcpsk_peek_queue(int fd, uint8_t *buf, uint32_t len, const char *who, const char *what);
+int tcpsk_conn_read(int fd, TcpskConn *c, const struct tcp_info *ti, const char *who);
+
+/*
+ * A listener's accept queue (tcpsk-acceptq.c), its n connections: each
+ * taken out, read under TCP_REPAIR into e->accept_queue and its bytes
+ * into df->skq (one [u32 len][bytes] message per connection), and put
+ * back at once (lib/net/tcpq.h), in order, by a forked process that
+ * finishes even if vxdump dies.  The listener is locked (dump/netlock.c).
+ * 0 or -errno (logged; -EOPNOTSUPP a refusal).
+ */
+int tcpsk_acceptq_read(struct dump_op *op, struct dump_file *df, TcpskEntry *e, unsigned int n,
+		       const char *who);
+
 /*
  * The end of the dump: killed true if the tree was killed (its sockets
  * are left in repair mode and close silently), else every socket is taken

@@ -1,7 +1,9 @@
 /*
  * Datagrams queued again from their original source (dgram.h,
- * net_dg_forge): a packet built here (IPv4 or IPv6 header, UDP or
- * UDP-Lite header with its checksum, or an ICMP message as queued) and
+ * net_dg_forge), and TCP segments of a connection put back into an accept
+ * queue (tcpq.h, net_tcp_forge): a packet built here (IPv4 or IPv6
+ * header, UDP or UDP-Lite header with its checksum, an ICMP message as
+ * queued, or a TCP segment) and
  * sent on a raw socket (IP_HDRINCL / IPV6_HDRINCL) to an address of this
  * host, so it goes through the local route and nowhere else; and the
  * test of what such an address is (unicast, bindable here).
@@ -16,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
+#include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
 
@@ -23,6 +26,7 @@
 #include "log.h"
 #include "net/dgram.h"
 #include "net/netlock.h"
+#include "net/tcpq.h"
 
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
@@ -166,46 +170,56 @@ static int forge_sock(struct net_forge *fg, int family, const char *who)
 	if (*fd < 0 || setsockopt(*fd, SOL_SOCKET, SO_BINDTODEVICE, dev, strlen(dev)) ||
 	    setsockopt(*fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) ||
 	    (family == AF_INET6 && setsockopt(*fd, SOL_IPV6, IPV6_HDRINCL, &on, sizeof(on)))) {
-		pr_perror("%s: cannot open a raw socket on %s to queue its datagrams again", who,
-			  dev);
+		pr_perror("%s: cannot open a raw socket on %s to forge packets", who, dev);
 		return -errno;
 	}
 	return *fd;
 }
 
-int net_dg_forge(struct net_forge *fg, int proto, const struct net_addr *src,
-		 const struct net_addr *dst, const void *payload, size_t len, int ttl, int tos,
-		 const char *who)
+/*
+ * The addresses of a forged packet: an IPv4-mapped pair unmapped into
+ * *s and *d.  0 or -EINVAL (logged).
+ */
+static int pair_of(const struct net_addr *src, const struct net_addr *dst, struct net_addr *s,
+		   struct net_addr *d, const char *who)
 {
-	static const size_t room = 40 + 8 + 65535;
-	struct net_addr s = *src, d = *dst;
-	struct sockaddr_storage ss;
-	size_t hl, l4;
-	uint8_t *pkt;
-	socklen_t sl;
-	int fd, ret = 0;
-
-	if (net_addr_v4mapped(&s) != net_addr_v4mapped(&d) && s.family == AF_INET6) {
-		pr_err("%s: a queued datagram from an IPv4 sender to an IPv6 address\n", who);
+	*s = *src;
+	*d = *dst;
+	if (net_addr_v4mapped(s) != net_addr_v4mapped(d) && s->family == AF_INET6) {
+		pr_err("%s: a packet from an IPv4 sender to an IPv6 address\n", who);
 		return -EINVAL;
 	}
-	if (net_addr_v4mapped(&s)) {
-		to_v4(src, &s);
-		to_v4(dst, &d);
-		if (proto == IPPROTO_ICMPV6)
-			return -EINVAL;
+	if (net_addr_v4mapped(s)) {
+		to_v4(src, s);
+		to_v4(dst, d);
 	}
-	hl = s.family == AF_INET ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
-	if (len > 65535 - hl - 8)
-		return -EMSGSIZE;
-	fd = forge_sock(fg, s.family, who);
+	return 0;
+}
+
+/* The length of the IP header of family. */
+static size_t ip_hlen(int family)
+{
+	return family == AF_INET ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
+}
+
+/*
+ * Puts the IP header before the l4 bytes at pkt + ip_hlen() and sends
+ * the packet from s to d on fg's raw socket.  0 or -errno (logged).
+ */
+static int send_ip(struct net_forge *fg, uint8_t *pkt, size_t l4, int proto,
+		   const struct net_addr *s, const struct net_addr *d, int ttl, int tos,
+		   const char *who)
+{
+	size_t hl = ip_hlen(s->family);
+	struct sockaddr_storage ss;
+	struct net_addr to = *d;
+	socklen_t sl;
+	int fd;
+
+	fd = forge_sock(fg, s->family, who);
 	if (fd < 0)
 		return fd;
-	pkt = calloc(1, room);
-	if (!pkt)
-		return -ENOMEM;
-	l4 = build_l4(pkt + hl, proto, &s, &d, payload, len);
-	if (s.family == AF_INET) {
+	if (s->family == AF_INET) {
 		struct iphdr *ip = (void *)pkt;
 
 		ip->version = 4;
@@ -214,8 +228,8 @@ int net_dg_forge(struct net_forge *fg, int proto, const struct net_addr *src,
 		ip->tot_len = htons((uint16_t)(hl + l4));
 		ip->ttl = ttl ? ttl : 64;
 		ip->protocol = proto;
-		memcpy(&ip->saddr, s.ip, 4);
-		memcpy(&ip->daddr, d.ip, 4);
+		memcpy(&ip->saddr, s->ip, 4);
+		memcpy(&ip->daddr, d->ip, 4);
 	} else {
 		struct ip6_hdr *ip6 = (void *)pkt;
 
@@ -223,15 +237,79 @@ int net_dg_forge(struct net_forge *fg, int proto, const struct net_addr *src,
 		ip6->ip6_plen = htons((uint16_t)l4);
 		ip6->ip6_nxt = proto;
 		ip6->ip6_hlim = ttl ? ttl : 64;
-		memcpy(&ip6->ip6_src, s.ip, 16);
-		memcpy(&ip6->ip6_dst, d.ip, 16);
+		memcpy(&ip6->ip6_src, s->ip, 16);
+		memcpy(&ip6->ip6_dst, d->ip, 16);
 	}
-	d.port = 0;
-	sl = net_addr_sockaddr(&d, &ss);
+	to.port = 0;
+	sl = net_addr_sockaddr(&to, &ss);
 	if (sendto(fd, pkt, hl + l4, 0, (struct sockaddr *)&ss, sl) != (ssize_t)(hl + l4)) {
-		ret = -errno;
-		pr_perror("%s: cannot queue a datagram of %zu bytes again", who, len);
+		pr_perror("%s: cannot send a forged packet of %zu bytes", who, hl + l4);
+		return -errno;
 	}
+	return 0;
+}
+
+int net_dg_forge(struct net_forge *fg, int proto, const struct net_addr *src,
+		 const struct net_addr *dst, const void *payload, size_t len, int ttl, int tos,
+		 const char *who)
+{
+	static const size_t room = 40 + 8 + 65535;
+	struct net_addr s, d;
+	size_t hl, l4;
+	uint8_t *pkt;
+	int ret;
+
+	ret = pair_of(src, dst, &s, &d, who);
+	if (ret)
+		return ret;
+	if (s.family == AF_INET && proto == IPPROTO_ICMPV6)
+		return -EINVAL;
+	hl = ip_hlen(s.family);
+	if (len > 65535 - hl - 8)
+		return -EMSGSIZE;
+	pkt = calloc(1, room);
+	if (!pkt)
+		return -ENOMEM;
+	l4 = build_l4(pkt + hl, proto, &s, &d, payload, len);
+	ret = send_ip(fg, pkt, l4, proto, &s, &d, ttl, tos, who);
+	free(pkt);
+	return ret;
+}
+
+int net_tcp_forge(struct net_forge *fg, const struct net_addr *src, const struct net_addr *dst,
+		  const struct net_tcp_seg *seg, const char *who)
+{
+	size_t hl, tl = sizeof(struct tcphdr) + seg->optlen + seg->len;
+	struct net_addr s, d;
+	struct tcphdr *t;
+	uint8_t *pkt;
+	uint16_t c;
+	int ret;
+
+	ret = pair_of(src, dst, &s, &d, who);
+	if (ret)
+		return ret;
+	hl = ip_hlen(s.family);
+	if (seg->optlen > 40 || seg->optlen % 4 || tl > 65535 - hl)
+		return -EMSGSIZE;
+	pkt = calloc(1, hl + tl);
+	if (!pkt)
+		return -ENOMEM;
+	t = (void *)(pkt + hl);
+	t->source = htons(s.port);
+	t->dest = htons(d.port);
+	t->seq = htonl(seg->seq);
+	t->ack_seq = htonl(seg->ack);
+	t->doff = (sizeof(*t) + seg->optlen) / 4;
+	t->window = htons(seg->win);
+	((uint8_t *)t)[13] = seg->flags;
+	if (seg->optlen)
+		memcpy(t + 1, seg->opt, seg->optlen);
+	if (seg->len)
+		memcpy((uint8_t *)(t + 1) + seg->optlen, seg->data, seg->len);
+	c = csum_fold(csum_add(pseudo_sum(&s, &d, IPPROTO_TCP, tl), t, tl));
+	memcpy(&t->check, &c, 2);
+	ret = send_ip(fg, pkt, tl, IPPROTO_TCP, &s, &d, 0, 0, who);
 	free(pkt);
 	return ret;
 }

@@ -153,8 +153,9 @@ static int write_chain(FILE *f, bool in, bool all, const struct net_conn *c, siz
 		"\tchain lock_%s {\n\t\ttype filter hook %s priority " LOCK_PRIORITY
 		"; policy %s;\n",
 		in ? "in" : "out", in ? "input" : "output", all ? "drop" : "accept");
-	if (all) /* restore's datagrams queued again on loopback (forge.c) */
-		fprintf(f, "\t\tmeta mark 0x%08x accept\n", NET_LOCK_PASS_MARK);
+	/* the packets forge.c sends on loopback: datagrams queued again,
+	 * connections put back into an accept queue */
+	fprintf(f, "\t\tmeta mark 0x%08x accept\n", NET_LOCK_PASS_MARK);
 	if (has4) {
 		fprintf(f, "\t\tip ");
 		fprintf(f, tuple, "ip");
@@ -264,7 +265,9 @@ int net_tcp_conn_of(int fd, struct net_conn *c)
 	ret = net_sock_local(fd, &c->local);
 	if (ret)
 		return ret;
-	if (ti.tcpi_state == TCP_LISTEN)
+	if (ti.tcpi_state == TCP_LISTEN) {
+		c->queued = ti.tcpi_unacked > 0;
 		return 0;
+	}
 	return net_sock_peer(fd, &c->peer);
 }

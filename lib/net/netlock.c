@@ -449,7 +449,8 @@ static int probe_orphan(const struct net_conn *c, char *name)
 /* The probe's child, in a throw-away namespace: 0 or a step number. */
 static int probe_child(void)
 {
-	struct net_conn c = { { .family = AF_INET, .port = 1 }, { .family = AF_INET, .port = 2 } };
+	struct net_conn c = { .local = { .family = AF_INET, .port = 1 },
+			      .peer = { .family = AF_INET, .port = 2 } };
 	char name[NET_LOCK_TABLE_MAX];
 	struct nft_ctx *nft;
 	struct net_lock *lk;

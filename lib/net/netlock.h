@@ -30,13 +30,15 @@
  */
 struct net_conn {
 	struct net_addr local, peer;
+	bool queued; /* a listener with connections in its accept queue */
 };
 
 struct net_lock;
 
 /*
  * Drop every packet of these connections (both directions) in the network
- * namespace nsfd (-1: the caller's) until net_unlock.  n == 0 makes no
+ * namespace nsfd (-1: the caller's) until net_unlock, except those
+ * carrying NET_LOCK_PASS_MARK (below).  n == 0 makes no
  * table and gives a lock that holds nothing.  0 or -errno (logged).
  */
 int net_lock_conns(const struct net_conn *c, size_t n, int nsfd, struct net_lock **lk);

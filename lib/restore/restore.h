@@ -460,6 +460,13 @@ int rst_check_no_thread_table(const struct rst_image *img, const struct rst_file
 int fd_kinds_check_host(const struct rst_image *img);
 int fd_kinds_open(const struct rst_image *img);
 int fd_kinds_post_open(const struct rst_image *img);
+/* The bytes of f's SK_QUEUE records into *len, checked contiguous from
+ * offset 0.  0 or -EBADMSG (logged). */
+int rst_skq_len(const struct rst_image *img, const struct rst_file *f, uint64_t *len);
+/* fn(arg, piece, its length) over bytes [lo, hi) of f's SK_QUEUE records,
+ * in order.  0, fn's non-zero, or -EBADMSG if they do not reach hi. */
+int rst_skq_each(const struct rst_image *img, const struct rst_file *f, uint64_t lo, uint64_t hi,
+		 int (*fn)(void *arg, const uint8_t *p, size_t len), void *arg);
 
 /*
  * unixsk-scm.c: fds and credentials in flight on unix sockets: the checks of
@@ -502,6 +509,15 @@ int tcpsk_net_lock(struct rst_image *img);
  * restore closes them in repair mode, silently.  0 or -errno (logged).
  */
 int tcpsk_resume(struct rst_image *img);
+/*
+ * tcpsk-acceptq.c: a listener's accept queue checked with the image
+ * (queued: the bytes of its SK_QUEUE records), and put back into new
+ * listener sk (lib/net/tcpq.h).  0 or -errno (logged; -EBADMSG a bad
+ * image).
+ */
+int tcpsk_acceptq_check(const TcpskEntry *e, uint64_t queued, const char *who);
+int tcpsk_acceptq_restore(const struct rst_image *img, const struct rst_file *f, int sk,
+			  const char *who);
 int tty_root_ctty(struct rst_proc *proc);
 int tty_child_ctty(struct rst_proc *c);
 int tty_restore_fg(struct rst_image *img);

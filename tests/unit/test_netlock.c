@@ -64,8 +64,8 @@ static bool has(const char *text, const char *what)
 static void test_text_v4(void)
 {
 	struct net_conn c[2] = {
-		{ v4("127.0.0.1", 5000), v4("127.0.0.2", 6000) },
-		{ v4("10.1.2.3", 22), v4("10.9.9.9", 40000) },
+		{ .local = v4("127.0.0.1", 5000), .peer = v4("127.0.0.2", 6000) },
+		{ .local = v4("10.1.2.3", 22), .peer = v4("10.9.9.9", 40000) },
 	};
 	char *t;
 
@@ -87,11 +87,11 @@ static void test_text_v4(void)
 static void test_text_v6_mapped_listeners(void)
 {
 	struct net_conn c[5] = {
-		{ v6("::1", 80), v6("::1", 50000) },
-		{ v6("::ffff:127.0.0.1", 81), v6("::ffff:127.0.0.9", 50001) },
-		{ v6("::", 8080), { 0 } },
-		{ v4("0.0.0.0", 8081), { 0 } },
-		{ v6("fe80::1", 8082), { 0 } },
+		{ .local = v6("::1", 80), .peer = v6("::1", 50000) },
+		{ .local = v6("::ffff:127.0.0.1", 81), .peer = v6("::ffff:127.0.0.9", 50001) },
+		{ .local = v6("::", 8080), .peer = { 0 } },
+		{ .local = v4("0.0.0.0", 8081), .peer = { 0 } },
+		{ .local = v6("fe80::1", 8082), .peer = { 0 } },
 	};
 	char *t;
 
@@ -109,8 +109,8 @@ static void test_text_v6_mapped_listeners(void)
 
 static void test_text_bad(void)
 {
-	struct net_conn mixed = { v4("127.0.0.1", 1), v6("::1", 2) };
-	struct net_conn nofam = { { .family = 99 }, v4("127.0.0.1", 2) };
+	struct net_conn mixed = { .local = v4("127.0.0.1", 1), .peer = v6("::1", 2) };
+	struct net_conn nofam = { .local = { .family = 99 }, .peer = v4("127.0.0.1", 2) };
 	char *t = (char *)1;
 
 	CU_ASSERT_EQUAL(net_lock_text("t", true, false, &mixed, 1, &t), -EINVAL);
@@ -303,7 +303,7 @@ static int keep_and_list(void)
 {
 	static const uint8_t id[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 					0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
-	struct net_conn c = { v4("127.0.0.1", 1), v4("127.0.0.1", 2) };
+	struct net_conn c = { .local = v4("127.0.0.1", 1), .peer = v4("127.0.0.1", 2) };
 	struct net_lock *lk;
 	int n = 0, cl, sv;
 
