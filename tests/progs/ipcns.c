@@ -9,6 +9,8 @@
  *
  *   ipcns OUT [mqfd]      mqfd: keeps an mqueue fd open (O_NONBLOCK)
  *   ipcns OUT notify      registers mq_notify on the POSIX queue
+ *   ipcns OUT bulk N      also N messages of 64 bytes in a third SysV queue
+ *                         and N in a second POSIX queue (measurements)
  */
 #include <mqueue.h>
 #include <sched.h>
@@ -44,12 +46,6 @@ static const struct {
 } mq_in[] = { { 1, "low1" }, { 5, "high1" }, { 1, "low2" }, { 5, "high2" }, { 0, "zero" } },
   mq_out[] = { { 5, "high1" }, { 5, "high2" }, { 1, "low1" }, { 1, "low2" }, { 0, "zero" } };
 
-union semun {
-	int val;
-	struct semid_ds *buf;
-	unsigned short *array;
-};
-
 static void sysctl_set(const char *path, const char *v)
 {
 	int fd = open(path, O_WRONLY);
@@ -58,6 +54,75 @@ static void sysctl_set(const char *path, const char *v)
 		prog_fail("write %s: %s", path, strerror(errno));
 	close(fd);
 }
+
+#define BULK_NAME "/bulk"
+
+/* The bulk queues: N messages each, message i of type/priority i % 7 + 1. */
+static int bulk_make(long n)
+{
+	struct mq_attr attr = { .mq_maxmsg = n, .mq_msgsize = 64 };
+	char v[32];
+	int id, mq;
+
+	snprintf(v, sizeof(v), "%ld", n * 64);
+	sysctl_set("/proc/sys/kernel/msgmnb", v);
+	snprintf(v, sizeof(v), "%ld", n);
+	sysctl_set("/proc/sys/fs/mqueue/msg_max", v);
+	id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	mq = mq_open(BULK_NAME, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+	if (id < 0 || mq < 0)
+		prog_fail("bulk queues: %s", strerror(errno));
+	for (long i = 0; i < n; i++) {
+		struct msgbuf_ b = { i % 7 + 1, "" };
+
+		snprintf(b.mtext, sizeof(b.mtext), "message %ld", i);
+		if (msgsnd(id, &b, 64, IPC_NOWAIT) || mq_send(mq, b.mtext, 64, i % 7))
+			prog_fail("bulk message %ld: %s", i, strerror(errno));
+	}
+	close(mq);
+	sysctl_set("/proc/sys/kernel/msgmnb", "20000");
+	return id;
+}
+
+/* All of them there, in order (the POSIX ones by priority, FIFO within). */
+static void bulk_check(int id, long n)
+{
+	int mq = mq_open(BULK_NAME, O_RDONLY | O_NONBLOCK);
+	long seen = 0;
+	char want[64];
+
+	for (long i = 0; i < n; i++) {
+		struct msgbuf_ b;
+
+		snprintf(want, sizeof(want), "message %ld", i);
+		if (msgrcv(id, &b, 64, 0, IPC_NOWAIT) != 64 || b.mtype != i % 7 + 1 ||
+		    strcmp(b.mtext, want)) {
+			CHECK(0, "bulk SysV message %ld differs", i);
+			break;
+		}
+	}
+	CHECK(mq >= 0, "mq_open %s: %s", BULK_NAME, strerror(errno));
+	for (int prio = 6; mq >= 0 && prio >= 0; prio--) {
+		for (long i = prio; i < n; i += 7, seen++) {
+			char b[64];
+			unsigned p;
+
+			snprintf(want, sizeof(want), "message %ld", i);
+			if (mq_receive(mq, b, sizeof(b), &p) != 64 || p != (unsigned)prio ||
+			    strcmp(b, want)) {
+				CHECK(0, "bulk POSIX message %ld differs", i);
+				return;
+			}
+		}
+	}
+	CHECK(seen == n, "%ld bulk POSIX messages, not %ld", seen, n);
+}
+
+union semun {
+	int val;
+	struct semid_ds *buf;
+	unsigned short *array;
+};
 
 static void sysctl_check(const char *path, const char *want)
 {
@@ -119,6 +184,8 @@ int main(int argc, char **argv)
 	unsigned short vals[3] = { 1, 5, 32767 }, got[3];
 	bool keep_fd = argc > 2 && !strcmp(argv[2], "mqfd");
 	bool notify = argc > 2 && !strcmp(argv[2], "notify");
+	long bulk = argc > 3 && !strcmp(argv[2], "bulk") ? atol(argv[3]) : 0;
+	int idbulk = -1;
 	int ida, idb, sem, shm_att, shm_un, mq, fd = -1;
 	struct msqid_ds mds;
 	struct shmid_ds sds;
@@ -178,13 +245,19 @@ int main(int argc, char **argv)
 	if (keep_fd)
 		fcntl(fd, F_SETFL, O_NONBLOCK);
 
+	if (bulk > 0)
+		idbulk = bulk_make(bulk);
 	prog_ready();
 	prog_wait_go();
+	if (bulk > 0)
+		bulk_check(idbulk, bulk);
 
 	sysctl_check("/proc/sys/kernel/msgmnb", "20000");
 	sysctl_check("/proc/sys/kernel/msgmni", "123");
 	sysctl_check("/proc/sys/kernel/sem", "250\t32000\t32\t99");
 	sysctl_check("/proc/sys/fs/mqueue/queues_max", "77");
+	if (!bulk)
+		sysctl_check("/proc/sys/fs/mqueue/msg_max", "10");
 
 	CHECK(msgget(MSQ_KEY, 0) == ida, "queue key %#x is not id %d", MSQ_KEY, ida);
 	CHECK(!msgctl(ida, IPC_STAT, &mds) && mds.msg_perm.uid == 1234 &&
