@@ -55,7 +55,7 @@ criu_run()
 		{ echo "$1 messages: CRIU dump failed: $(grep -i error "$T/criu-dump.out" | head -n 2)"; return; }
 	t1=$(date +%s%N)
 	wait "$sr" 2>/dev/null
-	"$B/tests/progs/subreaper" -t 60 "$CRIU" restore -D "$T/criu" --shell-job -d \
+	"$CRIU" restore -D "$T/criu" --shell-job -d \
 		--pidfile "$T/cpid" >"$T/criu.out" 2>&1 ||
 		{ echo "$1 messages: CRIU restore failed: $(grep -i error "$T/criu.out" | head -n 2)"; return; }
 	t2=$(date +%s%N)
