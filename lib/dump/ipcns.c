@@ -24,6 +24,8 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
 
 #define LOG_PREFIX "dump/ipcns: "
 #include "log.h"
@@ -99,6 +101,38 @@ static int check_outsiders(const struct dump_op *op, const struct stat *nsst)
 	}
 	closedir(d);
 	return ret;
+}
+
+/*
+ * No thread of the tree with a SysV semaphore undo list (semop SEM_UNDO):
+ * the kernel shows neither the list nor its adjustments anywhere, but
+ * kcmp(KCMP_SYSVSEM) against vxdump, which never used SEM_UNDO (no list),
+ * tells whether a thread has one.  0 or -EOPNOTSUPP (logged).
+ */
+static int check_undo(const struct dump_op *op)
+{
+	pid_t self = getpid();
+
+	for (size_t i = 0; i < op->n_tasks; i++) {
+		const struct dump_task *t = op->tasks[i];
+
+		for (size_t j = 0; !t->zombie && j < t->n_threads; j++) {
+			pid_t tid = t->threads[j].tid;
+			long r = syscall(SYS_kcmp, self, tid, KCMP_SYSVSEM, 0, 0);
+
+			if (r < 0) {
+				pr_perror("pid %d: kcmp KCMP_SYSVSEM", tid);
+				return -errno;
+			}
+			if (r) {
+				pr_err("pid %d has SysV semaphore undo entries (semop with SEM_UNDO), "
+				       "which the kernel does not show: not supported\n",
+				       tid);
+				return -EOPNOTSUPP;
+			}
+		}
+	}
+	return 0;
 }
 
 /* One of proc_ipc_sysctls, read inside the namespace.  0 or -errno. */
@@ -418,7 +452,7 @@ int ipcns_collect(struct dump_op *op)
 	}
 	if (ours.st_dev == its.st_dev && ours.st_ino == its.st_ino)
 		return 0;
-	ret = check_members(op, &its) ?: check_outsiders(op, &its);
+	ret = check_members(op, &its) ?: check_outsiders(op, &its) ?: check_undo(op);
 	if (ret)
 		return ret;
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);

@@ -5,6 +5,8 @@
 #   objects would be shared), the tree runs on;
 # - a POSIX queue with a notification registered (mq_notify): refused
 #   before any message is taken, the queue whole after;
+# - a process with a SysV semaphore undo list (SEM_UNDO): refused (the
+#   kernel does not show the list; kcmp KCMP_SYSVSEM tells it is there);
 # - vxdump SIGKILLed while the forked reader holds the POSIX messages
 #   (VXCR_TEST_PAUSE=ipc-mq-out): the reader puts them back, the program
 #   then finds every queue whole;
@@ -40,6 +42,10 @@ finish
 
 start_prog ipcns notify
 expect_dump_refused "a POSIX queue with mq_notify" "registered for its notification .mq_notify."
+finish
+
+start_prog ipcns undo
+expect_dump_refused "a semaphore undo list" "has SysV semaphore undo entries"
 finish
 
 start_prog ipcns mqfd

@@ -9,6 +9,7 @@
  *
  *   ipcns OUT [mqfd]      mqfd: keeps an mqueue fd open (O_NONBLOCK)
  *   ipcns OUT notify      registers mq_notify on the POSIX queue
+ *   ipcns OUT undo        a semop with SEM_UNDO (an undo list: refused)
  *   ipcns OUT bulk N      also N messages of 64 bytes in a third SysV queue
  *                         and N in a second POSIX queue (measurements)
  */
@@ -215,6 +216,12 @@ int main(int argc, char **argv)
 	arg.array = vals;
 	if (sem < 0 || semctl(sem, 0, SETALL, arg))
 		prog_fail("semaphores: %s", strerror(errno));
+	if (argc > 2 && !strcmp(argv[2], "undo")) {
+		struct sembuf op[2] = { { 1, -1, SEM_UNDO }, { 1, 1, SEM_UNDO } };
+
+		if (semop(sem, op, 2)) /* adjustments cancel out: values unchanged */
+			prog_fail("semop SEM_UNDO: %s", strerror(errno));
+	}
 
 	shm_att = shmget(IPC_PRIVATE, ATT_SIZE, IPC_CREAT | 0600);
 	att = shm_att >= 0 ? shmat(shm_att, NULL, 0) : (void *)-1;
