@@ -10,6 +10,8 @@
  *   ipcns OUT [mqfd]      mqfd: keeps an mqueue fd open (O_NONBLOCK)
  *   ipcns OUT notify      registers mq_notify on the POSIX queue
  *   ipcns OUT undo        a semop with SEM_UNDO (an undo list: refused)
+ *   ipcns OUT shared ...  no namespace of its own: the one it is in (a
+ *                         context's); its sysctls are left alone
  *   ipcns OUT bulk N      also N messages of 64 bytes in a third SysV queue
  *                         and N in a second POSIX queue (measurements)
  */
@@ -119,6 +121,14 @@ static void bulk_check(int id, long n)
 	CHECK(seen == n, "%ld bulk POSIX messages, not %ld", seen, n);
 }
 
+static bool has_arg(int argc, char **argv, const char *word)
+{
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], word))
+			return true;
+	return false;
+}
+
 union semun {
 	int val;
 	struct semid_ds *buf;
@@ -183,8 +193,8 @@ int main(int argc, char **argv)
 {
 	struct mq_attr attr = { .mq_maxmsg = 8, .mq_msgsize = 64 };
 	unsigned short vals[3] = { 1, 5, 32767 }, got[3];
-	bool keep_fd = argc > 2 && !strcmp(argv[2], "mqfd");
-	bool notify = argc > 2 && !strcmp(argv[2], "notify");
+	bool keep_fd = has_arg(argc, argv, "mqfd"), notify = has_arg(argc, argv, "notify");
+	bool shared = has_arg(argc, argv, "shared");
 	long bulk = argc > 3 && !strcmp(argv[2], "bulk") ? atol(argv[3]) : 0;
 	int idbulk = -1;
 	int ida, idb, sem, shm_att, shm_un, mq, fd = -1;
@@ -194,12 +204,14 @@ int main(int argc, char **argv)
 	uint8_t *att, *p;
 
 	prog_init(argc, argv, "ipcns");
-	if (unshare(CLONE_NEWIPC))
-		prog_fail("unshare CLONE_NEWIPC: %s", strerror(errno));
-	sysctl_set("/proc/sys/kernel/msgmnb", "20000");
-	sysctl_set("/proc/sys/kernel/msgmni", "123");
-	sysctl_set("/proc/sys/kernel/sem", "250\t32000\t32\t99");
-	sysctl_set("/proc/sys/fs/mqueue/queues_max", "77");
+	if (!shared) { /* else in its parent's namespace (a context's), as it is */
+		if (unshare(CLONE_NEWIPC))
+			prog_fail("unshare CLONE_NEWIPC: %s", strerror(errno));
+		sysctl_set("/proc/sys/kernel/msgmnb", "20000");
+		sysctl_set("/proc/sys/kernel/msgmni", "123");
+		sysctl_set("/proc/sys/kernel/sem", "250\t32000\t32\t99");
+		sysctl_set("/proc/sys/fs/mqueue/queues_max", "77");
+	}
 
 	ida = make_msq(MSQ_KEY, 0600, msgs_a, sizeof(msgs_a) / sizeof(msgs_a[0]));
 	idb = make_msq(IPC_PRIVATE, 0644, msgs_b, sizeof(msgs_b) / sizeof(msgs_b[0]));
@@ -216,7 +228,7 @@ int main(int argc, char **argv)
 	arg.array = vals;
 	if (sem < 0 || semctl(sem, 0, SETALL, arg))
 		prog_fail("semaphores: %s", strerror(errno));
-	if (argc > 2 && !strcmp(argv[2], "undo")) {
+	if (has_arg(argc, argv, "undo")) {
 		struct sembuf op[2] = { { 1, -1, SEM_UNDO }, { 1, 1, SEM_UNDO } };
 
 		if (semop(sem, op, 2)) /* adjustments cancel out: values unchanged */
@@ -259,11 +271,13 @@ int main(int argc, char **argv)
 	if (bulk > 0)
 		bulk_check(idbulk, bulk);
 
-	sysctl_check("/proc/sys/kernel/msgmnb", "20000");
-	sysctl_check("/proc/sys/kernel/msgmni", "123");
-	sysctl_check("/proc/sys/kernel/sem", "250\t32000\t32\t99");
-	sysctl_check("/proc/sys/fs/mqueue/queues_max", "77");
-	if (!bulk)
+	if (!shared) {
+		sysctl_check("/proc/sys/kernel/msgmnb", "20000");
+		sysctl_check("/proc/sys/kernel/msgmni", "123");
+		sysctl_check("/proc/sys/kernel/sem", "250\t32000\t32\t99");
+		sysctl_check("/proc/sys/fs/mqueue/queues_max", "77");
+	}
+	if (!shared && !bulk)
 		sysctl_check("/proc/sys/fs/mqueue/msg_max", "10");
 
 	CHECK(msgget(MSQ_KEY, 0) == ida, "queue key %#x is not id %d", MSQ_KEY, ida);
