@@ -13,7 +13,10 @@
 # - edited images (tests/fuzz/edit-image): a POSIX queue named with '/',
 #   a SysV message over msgmax, a semaphore set over semmsl, a queue
 #   count over queues_max, an fd on a queue IPCNS does not hold: each
-#   refused in one line, nothing created in our namespace.
+#   refused in one line, nothing created in our namespace;
+# - vxrestore SIGKILLed once the namespace is built (VXCR_TEST_PAUSE=
+#   ipcns-built), and failing there: no process is left in it, nothing in
+#   ours.
 . "$(dirname "$0")/lib.sh"
 require_cr
 EDIT=$VX_BUILD/tests/fuzz/edit-image
@@ -86,4 +89,28 @@ i=$(file_index "$T/img" 'p.get("kind") == "FILE_MQUEUE"') || fail "no FILE_MQUEU
 hostile "an fd on a queue IPCNS does not hold" "is not a queue of IPCNS" "FILE[$i].mq_name=other"
 [ "$(ipcs 2>/dev/null | md5sum)" = "$ours_before" ] || fail "our IPC namespace changed: $(ipcs)"
 finish
+
+# a restore killed, or failing, once the namespace is built: the namespace
+# (and everything in it) is gone with vxrestore, nothing is in ours
+start_prog ipcns mqfd
+dump "$PID" "$T/img"
+VXCR_TEST_PAUSE=ipcns-built VXCR_LOG=2 "$VXRESTORE" "$T/img" >"$T/rk.out" 2>"$T/rk.err" &
+rpid=$!
+vx_track "$rpid"
+vx_wait_line "$T/rk.err" "paus(e|ing).*ipcns-built" 20 ||
+	fail "vxrestore did not pause at ipcns-built: $(head -n 2 "$T/rk.err")"
+ns=$(readlink "/proc/$rpid/ns/ipc")
+[ "$ns" != "$(readlink /proc/self/ns/ipc)" ] || fail "vxrestore is not in a new IPC namespace"
+kill -9 "$rpid"
+wait "$rpid" 2>/dev/null
+vx_untrack "$rpid"
+sleep 0.5
+for p in /proc/[0-9]*; do
+	[ "$(readlink "$p/ns/ipc" 2>/dev/null)" = "$ns" ] && fail "pid ${p#/proc/} is still in $ns"
+done
+VXCR_TEST_FAIL=ipcns-built "$VXRESTORE" "$T/img" >"$T/rf.out" 2>"$T/rf.err" &&
+	fail "vxrestore with VXCR_TEST_FAIL=ipcns-built succeeded"
+vx_alive "$PID" && fail "pid $PID exists after the failed restore"
+[ "$(ipcs 2>/dev/null | md5sum)" = "$ours_before" ] || fail "our IPC namespace changed: $(ipcs)"
+log "a killed and a failed restore: namespace $ns gone, ours untouched"
 pass
