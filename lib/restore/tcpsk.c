@@ -580,7 +580,7 @@ int tcpsk_net_lock(struct rst_image *img)
 	size_t i, n = 0;
 	int ret = 0;
 
-	if (img->netns) /* in a namespace of its own: rst_netns_build locks all of it */
+	if (img->netns || img->opts->netns) /* a namespace of its own: rst_netns_build locks it */
 		return 0;
 	c = calloc(img->nr_files ? img->nr_files : 1, sizeof(*c));
 	if (!c)
