@@ -5,10 +5,11 @@
  * then everything in it belongs to the tree and is dumped, read while the
  * tree is frozen with vxdump's thread inside the namespace (setns): the
  * ipc sysctls, every SysV message queue (messages by MSG_COPY, which
- * leaves them queued), semaphore set (GETALL) and shared memory segment
- * that nobody attaches (its bytes through a read-only attach; attached
- * ones are SYSV_SHM records as before, shmem.c, now read inside the
- * namespace too), and the POSIX message queues (ipcns-mq.c).  The thread
+ * leaves them queued) and semaphore set (GETALL), and the POSIX message
+ * queues (ipcns-mq.c).  Shared memory segments, attached or not, are
+ * SYSV_SHM records with SHMEM_PAGES (shmem.c, now read inside the
+ * namespace too): the ones nobody attaches are noted here as objects of
+ * the root's page group.  The thread
  * goes back when the dump ends, whatever its outcome.
  */
 #include <dirent.h>
@@ -25,6 +26,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <linux/kcmp.h>
 
 #define LOG_PREFIX "dump/ipcns: "
@@ -330,40 +332,58 @@ static int read_sems(IpcnsEntry *e)
 	return 0;
 }
 
-/* The bytes of segment id up to its last non-zero one.  0 or -errno. */
-static int read_shm_data(IpcShmEntry *s, int id, size_t size, size_t *total)
+/*
+ * Segment id, which nobody attaches, as a shmem object of the image like
+ * an attached one (shmem.c: a SYSV_SHM record, its bytes whole in
+ * SHMEM_PAGES of the root's page group): our handle on it is its file,
+ * opened through /proc/self/map_files of our own read-only attach, which
+ * goes at once.  0 or -errno (logged).
+ */
+static int note_unattached(struct dump_op *op, int id, const struct shmid_ds *ds)
 {
-	const uint8_t *p = shmat(id, NULL, SHM_RDONLY);
-	size_t len = size;
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned long start, end;
+	struct dump_shmem *s;
+	char path[96];
+	struct stat st;
+	void *p;
+	int fd;
 
+	p = shmat(id, NULL, SHM_RDONLY);
 	if (p == (void *)-1) {
 		pr_perror("SysV segment %d: shmat", id);
 		return -errno;
 	}
-	while (len && !p[len - 1])
-		len--;
-	*total += len;
-	if (*total > IPCNS_MAX_BYTES) {
+	start = (unsigned long)p;
+	end = start + (ds->shm_segsz + page - 1) / page * page;
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", start, end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("SysV segment %d: cannot open %s", id, path);
+		if (fd >= 0)
+			close(fd);
 		shmdt(p);
-		pr_err("SysV segments nobody attaches hold more than %u MiB: not supported\n",
-		       IPCNS_MAX_BYTES >> 20);
-		return -EOPNOTSUPP;
+		return -EIO;
 	}
-	s->has_data = 1;
-	s->data.len = len;
-	s->data.data = malloc(len ? len : 1);
-	if (s->data.data)
-		memcpy(s->data.data, p, len);
 	shmdt(p);
-	return s->data.data ? 0 : -ENOMEM;
+	s = shmem_get(op, major(st.st_dev), minor(st.st_dev), (uint64_t)id, true, op->root->index);
+	if (!s) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->fd = fd;
+	return 0;
 }
 
-/* Every SysV segment that nobody attaches.  0 or -errno (logged). */
-static int read_shms(IpcnsEntry *e)
+/*
+ * Every SysV segment that nobody attaches, noted as a shmem object (the
+ * attached ones are the tree's vmas').  0 or -errno (logged).
+ */
+static int read_shms(struct dump_op *op)
 {
 	struct shm_info info;
 	struct shmid_ds ds;
-	size_t total = 0;
+	uint64_t total = 0;
 	int maxidx, ret = 0;
 
 	maxidx = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
@@ -373,19 +393,16 @@ static int read_shms(IpcnsEntry *e)
 	}
 	for (int idx = 0; !ret && idx <= maxidx; idx++) {
 		int id = shmctl(idx, SHM_STAT_ANY, &ds);
-		IpcShmEntry *s;
 
 		if (id < 0 || ds.shm_nattch)
-			continue; /* free, or attached: a SYSV_SHM record (shmem.c) */
-		s = calloc(1, sizeof(*s));
-		if (!s || ipcns_push((void ***)&e->shms, &e->n_shms, s)) {
-			free(s);
-			return -ENOMEM;
+			continue; /* free, or attached: found through the vmas */
+		total += ds.shm_segsz;
+		if (total > IPCNS_MAX_BYTES) {
+			pr_err("SysV segments nobody attaches are more than %u MiB: not supported\n",
+			       IPCNS_MAX_BYTES >> 20);
+			return -EOPNOTSUPP;
 		}
-		ipc_shm_entry__init(s);
-		s->perm = ipcns_perm(&ds.shm_perm, id);
-		PB_SET(s, size, ds.shm_segsz);
-		ret = s->perm ? read_shm_data(s, id, ds.shm_segsz, &total) : -ENOMEM;
+		ret = note_unattached(op, id, &ds);
 	}
 	return ret;
 }
@@ -433,7 +450,7 @@ static int read_all(struct dump_op *op, IpcnsEntry *e)
 		ret = read_sysctl(e, proc_ipc_sysctls[i]);
 	ret = ret ?: read_msqs(e);
 	ret = ret ?: read_sems(e);
-	ret = ret ?: read_shms(e);
+	ret = ret ?: read_shms(op);
 	return ret ?: ipcns_mq_read(op, e) ?: mq_dev(op);
 }
 
@@ -469,9 +486,9 @@ int ipcns_collect(struct dump_op *op)
 	ret = ret ?: read_all(op, op->ipcns);
 	if (!ret)
 		pr_info("IPC namespace of pid %d read in %.2f ms: %zu SysV queues, %zu semaphore "
-			"sets, %zu unattached segments, %zu POSIX queues\n",
+			"sets, %zu POSIX queues\n",
 			op->root->pid, (dump_now_ns() - t0) / 1e6, op->ipcns->n_msqs,
-			op->ipcns->n_sems, op->ipcns->n_shms, op->ipcns->n_mqs);
+			op->ipcns->n_sems, op->ipcns->n_mqs);
 	return ret;
 }
 

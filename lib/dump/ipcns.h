@@ -9,7 +9,7 @@
 
 struct dump_op;
 
-#define IPCNS_MAX_BYTES (128u << 20) /* queued or segment bytes of one kind */
+#define IPCNS_MAX_BYTES (128u << 20) /* queued bytes of one kind; unattached segments */
 #define IPCNS_MAX_MSG (64u << 20)    /* one SysV queue's msg_qbytes */
 
 /* Appends item to the array *v of *n.  0 or -ENOMEM. */

@@ -3,7 +3,7 @@
  * this): every count, size and id within what the kernel of the
  * namespace would accept, as the record's own sysctls set it and never
  * above the kernel's hard limits, names of POSIX queues without '/', and
- * no SysV segment id both in IPCNS and in a SYSV_SHM record.  Pure: no
+ * the image's SysV segments (SYSV_SHM) within shmmni and shmmax.  Pure: no
  * system call (the fuzzer runs it).
  */
 #define LOG_PREFIX "restore/ipcns: "
@@ -167,40 +167,21 @@ static int check_sems(const IpcnsEntry *e, const struct ipcns_limits *l)
 	return ret;
 }
 
-static int check_shms(const IpcnsEntry *e, const struct ipcns_limits *l, SysvShmEntry *const *sysv,
-		      size_t n_sysv, uint64_t *total)
+/* The SYSV_SHM records (the namespace's segments) within shmmni and shmmax. */
+static int check_shms(const struct ipcns_limits *l, SysvShmEntry *const *sysv, size_t n_sysv)
 {
-	IpcPermEntry **ids = calloc(e->n_shms + 1, sizeof(*ids));
-	int ret = ids ? 0 : -ENOMEM;
-
-	if (!ret && e->n_shms + n_sysv > l->shmmni) {
-		pr_err("image: IPCNS: %zu SysV segments, more than shmmni\n", e->n_shms + n_sysv);
-		ret = -EBADMSG;
+	if (n_sysv > l->shmmni) {
+		pr_err("image: IPCNS: %zu SysV segments, more than shmmni\n", n_sysv);
+		return -EBADMSG;
 	}
-	for (size_t i = 0; !ret && i < e->n_shms; i++) {
-		const IpcShmEntry *s = e->shms[i];
-
-		ret = check_perm(s->perm, "SysV segment", i);
-		if (!ret && (!s->size || s->size > l->shmmax || s->data.len > s->size)) {
-			pr_err("image: IPCNS: SysV segment %zu: size %llu, %zu bytes of contents "
-			       "(shmmax %llu)\n",
-			       i, (unsigned long long)s->size, s->data.len,
+	for (size_t i = 0; i < n_sysv; i++)
+		if (sysv[i]->size > l->shmmax) {
+			pr_err("image: IPCNS: SysV segment %d: size %llu over shmmax %llu\n",
+			       sysv[i]->shmid, (unsigned long long)sysv[i]->size,
 			       (unsigned long long)l->shmmax);
-			ret = -EBADMSG;
+			return -EBADMSG;
 		}
-		for (size_t j = 0; !ret && j < n_sysv; j++)
-			if (sysv[j]->shmid == s->perm->id) {
-				pr_err("image: IPCNS: SysV segment id %d is also a SYSV_SHM record\n",
-				       s->perm->id);
-				ret = -EBADMSG;
-			}
-		*total += s->data.len;
-		if (!ret)
-			ids[i] = s->perm;
-	}
-	ret = ret ?: check_ids(ids, e->n_shms, "SysV segment");
-	free(ids);
-	return ret;
+	return 0;
 }
 
 bool ipcns_mq_name_ok(const char *name)
@@ -262,7 +243,7 @@ static int check_mqs(const IpcnsEntry *e, const struct ipcns_limits *l, uint64_t
 int ipcns_check(const IpcnsEntry *e, SysvShmEntry *const *sysv, size_t n_sysv)
 {
 	struct ipcns_limits l;
-	uint64_t msgs = 0, shm = 0, mq = 0;
+	uint64_t msgs = 0, mq = 0;
 	int ret;
 
 	ret = check_sysctls(e);
@@ -270,9 +251,9 @@ int ipcns_check(const IpcnsEntry *e, SysvShmEntry *const *sysv, size_t n_sysv)
 		return ret;
 	ipcns_limits(e, &l);
 	ret = check_msqs(e, &l, &msgs) ?: check_sems(e, &l);
-	ret = ret ?: check_shms(e, &l, sysv, n_sysv, &shm) ?: check_mqs(e, &l, &mq);
-	if (!ret && (msgs > IPCNS_MAX_BYTES || shm > IPCNS_MAX_BYTES || mq > IPCNS_MAX_BYTES)) {
-		pr_err("image: IPCNS: more than %u MiB of messages or contents of one kind\n",
+	ret = ret ?: check_shms(&l, sysv, n_sysv) ?: check_mqs(e, &l, &mq);
+	if (!ret && (msgs > IPCNS_MAX_BYTES || mq > IPCNS_MAX_BYTES)) {
+		pr_err("image: IPCNS: more than %u MiB of messages of one kind\n",
 		       IPCNS_MAX_BYTES >> 20);
 		ret = -EBADMSG;
 	}

@@ -3,11 +3,12 @@
  * every TASK), checked as hostile (ipcns-check.c), and built before the
  * root is cloned: our thread unshares a new IPC namespace and stays in it
  * until the end of the restore, so the root is cloned in it (a context's
- * init without CLONE_NEWIPC), and so are the SysV segments the tree
- * attaches (sysv.c) and everything else restore makes there.  Nothing is
+ * init without CLONE_NEWIPC), and so are the SysV segments of the image,
+ * attached or not (SYSV_SHM records, sysv.c, made later at their ids), and
+ * everything else restore makes there.  Nothing is
  * created before the unshare: an image cannot make restore create an
  * object in vxrestore's own namespace.  Order: the recorded sysctls,
- * then every SysV queue, semaphore set and segment at its recorded id
+ * then every SysV queue and semaphore set at its recorded id
  * (kernel.*_next_id; another id is a refusal), the POSIX queues, the
  * sysctls again (some are raised for a while: root here has no
  * CAP_SYS_RESOURCE, so a queue's msg_qbytes comes from kernel.msgmnb at
@@ -212,38 +213,6 @@ static int make_sem(const IpcSemEntry *s)
 	return ret;
 }
 
-static int make_shm(const IpcShmEntry *s)
-{
-	const IpcPermEntry *pe = s->perm;
-	struct shmid_ds ds;
-	void *p;
-	int id, ret;
-
-	ret = write_sysctl_num("kernel/shm_next_id", pe->id);
-	if (ret)
-		return ret;
-	id = shmget(pe->key, s->size, IPC_CREAT | IPC_EXCL | (pe->mode & 0777));
-	ret = got_id("SysV segment", id, pe);
-	if (ret)
-		return ret;
-	p = shmat(id, NULL, 0);
-	if (p == (void *)-1) {
-		pr_perror("SysV segment %d: shmat", id);
-		return -errno;
-	}
-	memcpy(p, s->data.data, s->data.len);
-	ret = memcmp(p, s->data.data, s->data.len) ? -EIO : 0;
-	shmdt(p);
-	if (!ret && shmctl(id, IPC_STAT, &ds) == 0) {
-		set_perm(&ds.shm_perm, pe);
-		if (shmctl(id, IPC_SET, &ds))
-			ret = -errno;
-	}
-	if (ret)
-		pr_err("SysV segment %d: cannot restore it as recorded: %s\n", id, strerror(-ret));
-	return ret;
-}
-
 static int make_mq(const IpcMqEntry *q)
 {
 	struct mq_attr attr = { .mq_maxmsg = q->maxmsg, .mq_msgsize = q->msgsize };
@@ -297,8 +266,6 @@ static int make_all(const IpcnsEntry *e)
 		ret = make_msq(e->msqs[i]);
 	for (size_t i = 0; !ret && i < e->n_sems; i++)
 		ret = make_sem(e->sems[i]);
-	for (size_t i = 0; !ret && i < e->n_shms; i++)
-		ret = make_shm(e->shms[i]);
 	ret = ret ?: raise_mq_limits(e);
 	for (size_t i = 0; !ret && i < e->n_mqs; i++)
 		ret = make_mq(e->mqs[i]);
@@ -331,9 +298,9 @@ int rst_ipcns_build(struct rst_image *img)
 	}
 	if (!ret)
 		pr_info("IPC namespace built in %.2f ms: %zu SysV queues, %zu semaphore sets, %zu "
-			"unattached segments, %zu POSIX queues\n",
+			"POSIX queues\n",
 			(mono_ns() - t0) / 1e6, img->ipcns->n_msqs, img->ipcns->n_sems,
-			img->ipcns->n_shms, img->ipcns->n_mqs);
+			img->ipcns->n_mqs);
 	return ret;
 }
 

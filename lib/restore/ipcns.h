@@ -9,12 +9,12 @@
 #include "ipcns.pb-c.h"
 #include "mm.pb-c.h"
 
-#define IPCNS_MAX_BYTES (128u << 20)  /* messages, contents: of each kind */
+#define IPCNS_MAX_BYTES (128u << 20)  /* messages: of each kind */
 #define IPCNS_HARD_MSG (64u << 20)    /* msgmax, msg_qbytes */
 #define IPCNS_HARD_MNI 32768u	      /* IPCMNI: objects of one SysV kind */
 #define IPCNS_HARD_SEMMSL 32000u      /* semaphores of a set (SEMMSL) */
 #define IPCNS_SEMVMX 32767u	      /* a semaphore's value */
-#define IPCNS_HARD_SHM (1ull << 30)   /* a segment's size */
+#define IPCNS_HARD_SHM (~0ull)	      /* a segment: shmmax alone limits it */
 #define IPCNS_HARD_QUEUES 1024u	      /* POSIX queues (HARD_QUEUESMAX) */
 #define IPCNS_HARD_MQ_MSGS 65536      /* mq_maxmsg (HARD_MSGMAX) */
 #define IPCNS_HARD_MQ_SIZE (16 << 20) /* mq_msgsize (HARD_MSGSIZEMAX) */

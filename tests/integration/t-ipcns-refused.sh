@@ -84,7 +84,7 @@ hostile "a semaphore value over 32767" "value 40000 over" "IPCNS[0].sems[0].valu
 hostile "more queues than queues_max" "more than queues_max 0" "IPCNS[0].sysctls[8].value=0"
 hostile "an unknown sysctl" "sysctl 0 .kernel/core_pattern. is not" \
 	"IPCNS[0].sysctls[0].name=kernel/core_pattern"
-hostile "a segment bigger than shmmax" "shmmax 4096" "IPCNS[0].sysctls[4].value=4096"
+hostile "a segment bigger than shmmax" "size 100000 over shmmax 4096" "IPCNS[0].sysctls[4].value=4096"
 i=$(file_index "$T/img" 'p.get("kind") == "FILE_MQUEUE"') || fail "no FILE_MQUEUE in the image"
 hostile "an fd on a queue IPCNS does not hold" "is not a queue of IPCNS" "FILE[$i].mq_name=other"
 [ "$(ipcs 2>/dev/null | md5sum)" = "$ours_before" ] || fail "our IPC namespace changed: $(ipcs)"

@@ -19,15 +19,14 @@ static void quiet(enum vxcr_log_level lvl, const char *msg, void *arg)
 }
 
 /* The valid entry: sysctls, a queue with two messages, a semaphore set of
- * three, a segment, a POSIX queue with two messages. */
+ * three, a POSIX queue with two messages; a SYSV_SHM record beside it. */
 static IpcSysctl sy[4], *sysctls[4];
-static IpcPermEntry pq, ps, pm;
+static IpcPermEntry pq, ps;
 static IpcMsgEntry mg[2], *msgs[2];
 static IpcMsqEntry q, *msqs[1];
 static uint32_t vals[3] = { 0, 1, 32767 };
 static IpcSemEntry sm, *sems[1];
 static uint8_t bytes[8] = "content";
-static IpcShmEntry sh, *shms[1];
 static IpcMqMsg mm[2], *mqmsgs[2];
 static IpcMqEntry mq, *mqs[1];
 static IpcnsEntry e;
@@ -58,7 +57,6 @@ static void setup(void)
 	e.n_sysctls = 4;
 	perm(&pq, 0);
 	perm(&ps, 32768);
-	perm(&pm, 1);
 	for (int i = 0; i < 2; i++) {
 		ipc_msg_entry__init(&mg[i]);
 		mg[i].mtype = i + 1;
@@ -86,14 +84,6 @@ static void setup(void)
 	sems[0] = &sm;
 	e.sems = sems;
 	e.n_sems = 1;
-	ipc_shm_entry__init(&sh);
-	sh.perm = &pm;
-	sh.size = 4096;
-	sh.data.data = bytes;
-	sh.data.len = 7;
-	shms[0] = &sh;
-	e.shms = shms;
-	e.n_shms = 1;
 	ipc_mq_entry__init(&mq);
 	mq.name = "q";
 	mq.mode = 0640;
@@ -106,6 +96,7 @@ static void setup(void)
 	e.n_mqs = 1;
 	sysv_shm_entry__init(&attached);
 	attached.shmid = 2;
+	attached.size = 4096;
 	sysv[0] = &attached;
 }
 
@@ -166,10 +157,9 @@ static void test_sems(void)
 
 static void test_shms(void)
 {
-	BAD(sh.size = 0);
-	BAD(sh.size = 2 << 20); /* over shmmax */
-	BAD(sh.data.len = 5000);
-	BAD(pm.id = 2); /* also a SYSV_SHM record */
+	BAD(attached.size = 2 << 20); /* over shmmax */
+	BAD(sy[2].value = "4095");
+	BAD(sy[2].name = "kernel/shmmni", sy[2].value = "0");
 }
 
 static void test_mqs(void)
@@ -218,7 +208,7 @@ int main(void)
 	CU_add_test(s, "sysctls: known names, numbers only, once", test_sysctls);
 	CU_add_test(s, "SysV queues: ids, types, msgmax, qbytes", test_msqs);
 	CU_add_test(s, "semaphore sets: semmsl, semmni, values", test_sems);
-	CU_add_test(s, "segments: shmmax, contents, ids", test_shms);
+	CU_add_test(s, "SYSV_SHM records: shmmax, shmmni", test_shms);
 	CU_add_test(s, "POSIX queues: names, limits, priorities", test_mqs);
 	CU_add_test(s, "name and sysctl filters", test_names);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
