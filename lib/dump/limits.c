@@ -130,8 +130,8 @@ int timens_collect(struct dump_op *op)
 		return ret;
 	ret = offsets(0, &om, &ob) ?: offsets(op->root->pid, &tm, &tb);
 	if (ret) {
-		pr_err("pid %d: cannot read the offsets of its time namespace: %s\n",
-		       op->root->pid, strerror(-ret));
+		pr_err("pid %d: cannot read the offsets of its time namespace: %s\n", op->root->pid,
+		       strerror(-ret));
 		return ret;
 	}
 	op->timens = calloc(1, sizeof(*op->timens));

@@ -45,7 +45,7 @@ static const struct cglimit_file files[] = {
 };
 
 /* cgroup v2 controllers cgroup.subtree_control may name. */
-static const char *const controllers[] = { "cpuset", "cpu",	"io",	"memory",
+static const char *const controllers[] = { "cpuset",  "cpu",  "io",   "memory",
 					   "hugetlb", "pids", "rdma", "misc" };
 
 const struct cglimit_file *cglimit_table(size_t *n)

@@ -118,12 +118,11 @@ static void test_lists(void)
 					   "cpu memory", buf, sizeof(buf)),
 			0);
 	CU_ASSERT_STRING_EQUAL(buf, "+cpu +memory");
-	CU_ASSERT_EQUAL(cglimit_write_text(cglimit_lookup("pids.max", true), "12", buf,
-					   sizeof(buf)),
-			0);
+	CU_ASSERT_EQUAL(
+		cglimit_write_text(cglimit_lookup("pids.max", true), "12", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "12");
-	CU_ASSERT_EQUAL(cglimit_write_text(cglimit_lookup("cgroup.subtree_control", true),
-					   "memory", buf, 4),
+	CU_ASSERT_EQUAL(cglimit_write_text(cglimit_lookup("cgroup.subtree_control", true), "memory",
+					   buf, 4),
 			-ENOSPC);
 }
 
