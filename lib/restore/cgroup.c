@@ -656,7 +656,8 @@ int cgroup_check_settings(const struct rst_image *img)
 	}
 	for (i = 0; i < l->n_settings; i++) {
 		const CgSettingEntry *s = l->settings[i];
-		const CgroupDirEntry *d = s->dir && s->dir <= e->n_dirs ? e->dirs[s->dir - 1] : NULL;
+		const CgroupDirEntry *d = s->dir && s->dir <= e->n_dirs ? e->dirs[s->dir - 1] :
+									  NULL;
 		const struct cglimit_file *f = NULL;
 
 		if (d)
@@ -669,7 +670,8 @@ int cgroup_check_settings(const struct rst_image *img)
 			return -EBADMSG;
 		}
 		for (j = 0; j < i; j++) {
-			if (l->settings[j]->dir == s->dir && !strcmp(l->settings[j]->file, s->file)) {
+			if (l->settings[j]->dir == s->dir &&
+			    !strcmp(l->settings[j]->file, s->file)) {
 				pr_err("image: LIMITS: %s of group %u is given twice\n", s->file,
 				       s->dir);
 				return -EBADMSG;
@@ -746,7 +748,8 @@ static int apply_settings(struct rst_cgroup *cg, size_t i, bool write)
 	t = cglimit_table(&n);
 	for (k = 0; l && !ret && k < n; k++) {
 		for (s = 0; s < l->n_settings; s++)
-			if (l->settings[s]->dir == i + 1 && !strcmp(l->settings[s]->file, t[k].name) &&
+			if (l->settings[s]->dir == i + 1 &&
+			    !strcmp(l->settings[s]->file, t[k].name) &&
 			    t[k].v2 == is_v2(cg->e, cg->e->dirs[i]->hierarchy))
 				break;
 		if (s == l->n_settings)
