@@ -266,8 +266,7 @@ static const struct {
 	{ write_locks, NULL, false },	  { write_file_data, NULL, false },
 	{ write_pipe_data, NULL, false }, { write_unixsk_queues, NULL, false },
 	{ write_sysv_shm, NULL, false },  { write_cgroup, NULL, false },
-	{ write_limits, NULL, false },
-	{ NULL, dump_pages, LIVE },
+	{ write_limits, NULL, false },	  { NULL, dump_pages, LIVE },
 };
 
 /* Every record before the trailer, by the writers table.  0 or -errno. */

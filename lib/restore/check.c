@@ -278,9 +278,9 @@ static const struct plan_check image_checks[] = {
 	{ NULL, layout_plan },
 	{ cgroup_check_image, NULL },
 	{ netns_check_image, NULL }, /* the network namespace (netns.c) */
-	{ limits_check_image, NULL }, /* settings and time namespace (timens.c) */
 	{ tty_check_tasks, NULL },   /* controlling terminals (tty.c) */
 	{ tty_check_inherit, NULL }, /* ... as forked tasks inherit them */
+	{ limits_check_image, NULL },
 };
 
 /*
