@@ -6,8 +6,10 @@
 # clocks stay above them), in a new time namespace made by the restore;
 # once more, restored again from its second image.  A child in another
 # time namespace than the root is refused at dump; hostile clocks in the
-# LIMITS record are refused in one line.
-. "$(dirname "$0")/lib.sh"
+# LIMITS record are refused in one line.  A VIRT_UPTIME context running
+# the same program: dumped, restored 2 s later, its clocks (CONTEXT
+# record) do not jump either.
+. "$(dirname "$0")/ctx-lib.sh"
 require_cr
 [ -e /proc/self/ns/time ] || skip "no time namespaces (CONFIG_TIME_NS)"
 EDIT=$VX_BUILD/tests/fuzz/edit-image
@@ -69,4 +71,27 @@ sleep 0.3
 vx_track_tree "$PID"
 vx_remember
 expect_dump_refused "a child in another time namespace" "in another time namespace than the root"
+
+# a VIRT_UPTIME context: its clocks go on across a checkpoint and a wait
+OUT=$T/out3
+"$VXCR" ctx create "$XID" --flags VIRT_UPTIME -- "$PROGS/timens" "$OUT" 1500 0 </dev/null \
+	>"$T/ctx.out" 2>&1 || fail "ctx create: $(cat "$T/ctx.out")"
+vx_wait_line "$OUT" '^ready$' 20 || fail "timens in the context did not get ready"
+sleep 0.3
+"$VXDUMP" --ctx "$XID" -o "$T/ctx.img" >"$T/dump.out" 2>"$T/dump.err" ||
+	fail "vxdump --ctx: $(head -n 3 "$T/dump.err")"
+sleep 2
+"$VXRESTORE" "$T/ctx.img" >"$T/restore.out" 2>"$T/restore.err" ||
+	fail "vxrestore of the context: $(head -n 3 "$T/restore.err")"
+CG=$(sed -n 's/^cgroup=//p' "$VXCR_RUNDIR/$XID.ctx")
+PID=$(for p in $(cat "$CG/cgroup.procs"); do [ "$(cat /proc/$p/comm)" = timens ] && echo "$p"; done)
+[ -n "$PID" ] || fail "no timens in the restored context"
+vx_track "$PID"
+for ((i = 0; i < 100; i++)); do
+	(( i % 20 == 0 )) && kill -USR1 "$PID" 2>/dev/null
+	grep -Eq '^(PASS|FAIL)' "$OUT" && break
+	sleep 0.1
+done
+grep -q '^PASS' "$OUT" || fail "in the context: $(grep -E '^(FAIL|clocks)' "$OUT" | tail -n 2)"
+log "context: $(grep 'largest step' "$OUT")"
 pass
