@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -741,10 +742,12 @@ static int apply_settings(struct rst_cgroup *cg, size_t i, bool write)
 {
 	const LimitsEntry *l = cg->img->recs.n_limits ? cg->img->recs.limits[0] : NULL;
 	const struct cglimit_file *t;
-	size_t n, k, s;
+	size_t n, k, s, written = 0;
+	struct timespec t0, t1;
 	char now[300];
 	int ret = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t = cglimit_table(&n);
 	for (k = 0; l && !ret && k < n; k++) {
 		for (s = 0; s < l->n_settings; s++)
@@ -756,6 +759,7 @@ static int apply_settings(struct rst_cgroup *cg, size_t i, bool write)
 			continue;
 		if (write) {
 			ret = set_value(cg, i, &t[k], l->settings[s]->value);
+			written++;
 		} else if (!read_value(cg->dir_fd[i], t[k].name, now, sizeof(now)) &&
 			   strcmp(now, l->settings[s]->value)) {
 			pr_warn("cgroup %s/%s: %s is %s here, %s in the image (not written: the "
@@ -764,5 +768,10 @@ static int apply_settings(struct rst_cgroup *cg, size_t i, bool write)
 				t[k].name, now, l->settings[s]->value);
 		}
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (written)
+		pr_debug("cgroup %s/%s: %zu settings in %.1f us\n",
+			 cg->base[cg->e->dirs[i]->hierarchy], cg->e->dirs[i]->path, written,
+			 ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3);
 	return ret;
 }

@@ -105,8 +105,9 @@ expect_refused_by "memsw below the limit" "cannot set memory.memsw.limit_in_byte
 [ -e "$P_memory/b/mk" ] || [ -e "$P_pids/b/pk" ] && fail "a failed restore left its groups"
 
 t0=$(date +%s%N)
-restore_bg --manage-cgroups "$T/img"
+restore_bg -v --manage-cgroups "$T/img"
 log "restored with the groups and their settings in $(( ($(date +%s%N) - t0) / 1000000 )) ms (wall)"
+log "time of the settings: $(grep -o '[0-9]* settings in [0-9.]* us' "$T/restore.err" | tr '\n' ' ')"
 for f in $files; do echo "$f $(value "$f" b)"; done >"$T/values.b"
 diff "$T/values.a" "$T/values.b" >"$T/values.diff" || fail "settings differ: $(cat "$T/values.diff")"
 log "settings restored: $(awk '{print $1 "=" $2}' "$T/values.b" | tr '\n' ' ')"
