@@ -414,8 +414,13 @@ static int dir_settings(const struct dump_cgroup *cg, size_t i, struct cg_settin
 	size_t n, k, l;
 	int ret;
 
-	ret = dir_path(cg, i, dir, sizeof(dir));
 	t = cglimit_table(&n);
+	for (k = 0; k < n; k++)
+		if (t[k].v2 == !ctl[0] && cglimit_in_hierarchy(&t[k], ctl))
+			break;
+	if (k == n)
+		return 0; /* no known file (name=systemd, freezer, ...): no mount needed */
+	ret = dir_path(cg, i, dir, sizeof(dir));
 	for (k = 0; !ret && k < n; k++) {
 		if (t[k].v2 != !ctl[0] || !cglimit_in_hierarchy(&t[k], ctl))
 			continue;
