@@ -13,6 +13,7 @@ command -v python3 >/dev/null || skip "needs python3"
 v1dir() { awk -v c="$1" '{ for (i = 7; $i != "-"; i++) ;
 	if ($(i+1) == "cgroup" && index("," $(i+3) ",", "," c ",")) { print $5; exit } }' /proc/self/mountinfo; }
 MEM1=$(v1dir memory) CPU1=$(v1dir cpu)
+[ -n "$MEM1" ] && [ -n "$CPU1" ] || skip "no v1 memory and cpu hierarchies (the v2 path is not tested here)"
 vx_case_cleanup()
 {
 	local d
