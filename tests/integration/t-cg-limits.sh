@@ -12,7 +12,7 @@
 # (unknown file, a path, a value out of range, a file of another
 # hierarchy, a group number out of range) are refused in one line, nothing
 # created; a value the kernel does not take is refused naming the file and
-# the groups made are removed.
+# the groups made are removed; so are those of a SIGKILLed restore.
 . "$(dirname "$0")/lib.sh"
 require_cr
 
@@ -103,6 +103,21 @@ for r in json.load(sys.stdin)["records"]:
 expect_refused_by "memsw below the limit" "cannot set memory.memsw.limit_in_bytes=4096" \
 	"$VXRESTORE" --manage-cgroups "$T/memsw.img"
 [ -e "$P_memory/b/mk" ] || [ -e "$P_pids/b/pk" ] && fail "a failed restore left its groups"
+
+# a SIGKILLed restore, paused once the groups are made and set: its janitor removes them
+VXCR_TEST_PAUSE=tree VXCR_LOG=2 "$VXRESTORE" --manage-cgroups "$T/img" >"$T/kill.out" 2>"$T/kill.err" &
+K=$!
+vx_track "$K"
+vx_wait_line "$T/kill.err" "pausing at tree" 20 || fail "vxrestore did not pause: $(head -n 2 "$T/kill.err")"
+[ "$(cat "$P_pids/b/pk/pids.max")" = $NPROC ] || fail "no pids.max set before the pause"
+kill -9 "$K"
+wait "$K" 2>/dev/null
+vx_untrack "$K"
+for ((i = 0; i < 100; i++)); do
+	[ -e "$P_pids/b/pk" ] || [ -e "$P_memory/b/mk" ] || [ -e "$P_cpu/b/ck" ] || break
+	sleep 0.05
+done
+[ "$i" -lt 100 ] || fail "a killed restore left its groups"
 
 t0=$(date +%s%N)
 restore_bg -v --manage-cgroups "$T/img"
