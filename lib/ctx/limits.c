@@ -248,6 +248,8 @@ int vxctx_limits_get(uint32_t xid, const char *cgroup, char *spec, size_t len)
 			    read_value(dirs[i], t[k].name, val, sizeof(val)))
 				continue;
 			slash = strrchr(dirs[i], '/');
+			if (!slash)
+				continue;
 			*slash = '\0';
 			if (!read_value(dirs[i], t[k].name, up, sizeof(up)) && !strcmp(up, val))
 				val[0] = '\0'; /* as the parent's: not a limit of its own */
