@@ -7,6 +7,8 @@
 #   before any message is taken, the queue whole after;
 # - a process with a SysV semaphore undo list (SEM_UNDO): refused (the
 #   kernel does not show the list; kcmp KCMP_SYSVSEM tells it is there);
+# - an mq fd of vxdump's own namespace (a tree without one of its own):
+#   refused;
 # - vxdump SIGKILLed while the forked reader holds the POSIX messages
 #   (VXCR_TEST_PAUSE=ipc-mq-out): the reader puts them back, the program
 #   then finds every queue whole;
@@ -50,6 +52,24 @@ finish
 start_prog ipcns undo
 expect_dump_refused "a semaphore undo list" "has SysV semaphore undo entries"
 finish
+
+# an mq fd of vxdump's own namespace (no IPCNS: the queue would not be in
+# the image): both in a namespace made for the case, which plays the host
+cat >"$T/own.sh" <<'OWN'
+"$1" "$2" shared mqfd </dev/null >/dev/null 2>&1 &
+p=$!
+for ((i = 0; i < 100; i++)); do grep -q '^ready$' "$2" 2>/dev/null && break; sleep 0.05; done
+"$3" -o "$4" "$p" 2>"$5"
+echo $? >"$6"
+kill -9 "$p"
+wait "$p" 2>/dev/null
+OWN
+unshare -i bash "$T/own.sh" "$PROGS/ipcns" "$T/own.out" "$VXDUMP" "$T/own.img" "$T/own.err" "$T/own.rc"
+[ "$(cat "$T/own.rc" 2>/dev/null)" = 1 ] || fail "an mq fd of vxdump's namespace: vxdump exited $(cat "$T/own.rc" 2>/dev/null): $(head -n 2 "$T/own.err")"
+grep -q "POSIX queue /vxq is not one of an IPC namespace of the tree's own" "$T/own.err" ||
+	fail "an mq fd of vxdump's namespace: $(head -n 2 "$T/own.err")"
+[ ! -e "$T/own.img" ] || fail "an mq fd of vxdump's namespace: an image was left"
+log "an mq fd of vxdump's own namespace refused: $(head -n 1 "$T/own.err")"
 
 start_prog ipcns mqfd
 VXCR_TEST_PAUSE=ipc-mq-out VXCR_TEST_PAUSE_MS=1500 VXCR_LOG=2 "$VXDUMP" \
