@@ -348,6 +348,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	/* before any socket is read; a refused tree needs none */
 	ret = ret ?: (op->n_refused ? 0 : dump_net_lock(op));
 	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));
+	ret = ret ?: dump_refusal(op, NULL, mntns_collect(op));
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
 	unpin(op);
@@ -432,6 +433,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	locks_free(&op);
 	cgroup_free(&op);
 	netns_free(&op);
+	mntns_free(&op);
 	dump_tree_free(&op);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)
 		op.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;

@@ -341,6 +341,7 @@ struct dump_op {
 	int netns_saved;	    /* our own, while the thread is in the tree's; else -1 */
 	struct dump_tcp *tcp;	    /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
 	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
+	struct dump_mntns *mntns;   /* the tree's mount namespace (mntns.c), or NULL */
 };
 
 /* dump.c */
@@ -504,6 +505,15 @@ int netns_collect(struct dump_op *op);
 int write_netns(struct dump_op *op);
 void netns_leave(struct dump_op *op);
 void netns_free(struct dump_op *op);
+
+/*
+ * mntns.c: the tree's mount namespace when it is not ours (records MOUNTS,
+ * TMPFS_DATA).  0, -EOPNOTSUPP (every mount that cannot be restored named)
+ * or -errno (logged).
+ */
+int mntns_collect(struct dump_op *op);
+int write_mntns(struct dump_op *op);
+void mntns_free(struct dump_op *op);
 
 /*
  * netlock.c: the network lock, taken after the tree is frozen and before
