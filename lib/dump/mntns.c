@@ -259,6 +259,8 @@ static int classify_all(struct dump_mntns *m, const struct proc_mount_list *tl,
 		mount_entry__init(e);
 		m->e.mounts[m->e.n_mounts++] = e;
 		ret = fill_entry(e, pm);
+		if (!proc_mount_by_id(tl, pm->parent) || pm->parent == pm->id)
+			e->parent = 0; /* the namespace's root (its parent is not shown) */
 		r = ret ?: classify(m, tl, host, used, pm, e);
 		if (!r && shared_with_host(host, pm))
 			r = refuse(pm, "shared with vxdump's mount namespace (make it private or "

@@ -32,6 +32,7 @@
 #include "util/inject.h"
 #include "task.pb-c.h"
 #include "netns.pb-c.h"
+#include "mounts.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
@@ -224,6 +225,10 @@ struct rst_image {
 	CtxEntry *ctxe;		/* a whole context (ctx.c), else NULL */
 	NetnsEntry *netns;	/* its network namespace (netns.c), else NULL */
 	int netns_fd;		/* that namespace, built: the root is cloned in it; -1 */
+	MountsEntry *mounts;	/* its mount namespace (mntns.c), else NULL */
+	int mntns_fd;		/* that namespace, built: the root enters it; -1 */
+	struct rst_chunk *tdata; /* tmpfs file contents (TMPFS_DATA) */
+	size_t nr_tdata;
 	struct rst_file *files; /* every open file description */
 	size_t nr_files;
 	struct rst_chunk *fdata; /* deleted file contents */
@@ -388,6 +393,14 @@ int netns_check_image(const struct rst_image *img);
 /* Builds it in a new namespace (img->netns_fd).  0 or -errno (logged). */
 int rst_netns_build(struct rst_image *img);
 void rst_netns_free(struct rst_image *img);
+
+/* mntns.c: the tree's mount namespace (records MOUNTS, TMPFS_DATA) */
+int mntns_plan_read(struct rst_image *img, const struct img_record *rec);
+int mntns_check_image(const struct rst_image *img);
+/* Builds it in a new namespace (img->mntns_fd), before any process of the
+ * tree; the root enters it in its C part.  0 or -errno (logged). */
+int rst_mntns_build(struct rst_image *img);
+void rst_mntns_free(struct rst_image *img);
 
 /* ctx.c: a whole context (image with a CONTEXT record) */
 int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st);
