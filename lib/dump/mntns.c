@@ -144,6 +144,7 @@ static int classify(struct dump_mntns *m, const struct proc_mount_list *tl,
 {
 	const MountEntry *parent = entry_by_id(m, pm->parent);
 	const struct proc_mount *h;
+	const char *sub;
 	MountEntry *own;
 
 	if ((!parent || parent->kind == MOUNT_KIND__MNT_HOST) && host_same(host, used, pm)) {
@@ -173,7 +174,8 @@ static int classify(struct dump_mntns *m, const struct proc_mount_list *tl,
 	if (own) {
 		PB_SET(e, kind, MOUNT_KIND__MNT_BIND_OWN);
 		PB_SET(e, bind_from, own->id);
-		e->bind_sub = strdup(below(proc_mount_by_id(tl, own->id)->root, pm->root));
+		sub = below(proc_mount_by_id(tl, own->id)->root, pm->root);
+		e->bind_sub = strdup(strcmp(sub, "/") ? sub : "");
 		return e->bind_sub ? 0 : -ENOMEM;
 	}
 	if (!is_fresh_type(pm->fstype))

@@ -257,6 +257,16 @@ cannot:
 	return -EINVAL;
 }
 
+/* Is the copy of MNT_HOST mount i as the image says already (flags, propagation)? */
+static bool host_as_is(const struct build *b, size_t i)
+{
+	const MountEntry *e = b->ms->mounts[i];
+	const struct proc_mount *c = cur_of(b, b->new_id[i]);
+
+	return c && !strcmp(c->opts, e->opts) && !c->shared && !e->shared &&
+	       !c->master == !e->master && c->unbindable == e->unbindable;
+}
+
 /* Step 2 and a half: MNT_HOST flags and propagation. */
 static int host_attrs(struct build *b)
 {
@@ -267,6 +277,8 @@ static int host_attrs(struct build *b)
 
 		if (e->kind != MOUNT_KIND__MNT_HOST)
 			continue;
+		if (host_as_is(b, i))
+			continue; /* nothing to change (a hidden one included) */
 		fd = open_nofollow(AT_FDCWD, e->point, O_PATH, 0);
 		if (fd < 0 || mnt_id_of(fd) != b->new_id[i]) {
 			pr_err("mount %s (%s): hidden under another mount in vxrestore's mount "
@@ -293,6 +305,8 @@ static int make_fresh(const MountEntry *e)
 	fs = fsopen(e->fstype, FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return -errno;
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "source", e->source, 0))
+		ret = -errno;
 	for (; !ret && p; p = c ? c + 1 : NULL) {
 		c = strchr(p, ',');
 		l = c ? (size_t)(c - p) : strlen(p);
@@ -472,6 +486,7 @@ static int verify(struct build *b)
 		bool fresh = e->kind == MOUNT_KIND__MNT_FRESH;
 
 		if (c && !strcmp(c->opts, e->opts) && !strcmp(c->fstype, e->fstype) &&
+		    !strcmp(c->source, e->source) &&
 		    !strcmp(c->point, e->point) && (!fresh || !strcmp(c->super, e->super)) &&
 		    !c->shared == !e->shared && !c->master == !e->master &&
 		    c->unbindable == e->unbindable &&

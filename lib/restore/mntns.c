@@ -71,6 +71,15 @@ bool mntns_clean_path(const char *p, bool sub)
 	}
 }
 
+/* No control byte (mountinfo shows them escaped; the image has them raw). */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 /* One component: 1..255 bytes, no '/', not "." or "..". */
 static bool clean_name(const char *n)
 {
@@ -144,7 +153,8 @@ static int check_mounts(const MountsEntry *ms)
 		    !e->opts || !e->super)
 			return bad_mount(e, i, "a field is missing");
 		if (!mntns_clean_path(e->point, false) || !mntns_clean_path(e->root, false) ||
-		    strlen(e->fstype) > 64 || strlen(e->source) >= PATH_MAX ||
+		    strlen(e->fstype) > 64 || strlen(e->source) >= PATH_MAX || !*e->source ||
+		    !printable(e->source) || !printable(e->fstype) ||
 		    strlen(e->super) > 4096 || !mntns_opts_ok(e->opts))
 			return bad_mount(e, i, "bad point, root, type, source or options");
 		if (mntns_mount_idx(ms, e->id) != (ssize_t)i)
