@@ -314,8 +314,8 @@ static int make_fresh(const MountEntry *e)
 			ret = -EINVAL;
 		memcpy(item, p, l < sizeof(item) ? l : 0);
 		item[l < sizeof(item) ? l : 0] = '\0';
-		if (ret || !strcmp(item, "rw"))
-			continue;
+		if (ret || !strcmp(item, "rw") || !strcmp(item, "ro"))
+			continue; /* ro: once the files are written (sb_readonly) */
 		eq = strchr(item, '=');
 		if (eq)
 			*eq = '\0';
@@ -330,6 +330,20 @@ static int make_fresh(const MountEntry *e)
 		ret = -errno;
 	close(fs);
 	return ret ?: mfd;
+}
+
+/* A read-only superblock made so after its files were written. */
+static int sb_readonly(int mfd)
+{
+	int fs = fspick(mfd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC), ret = 0;
+
+	if (fs < 0)
+		return -errno;
+	if (fsconfig(fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) ||
+	    fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
+		ret = -errno;
+	close(fs);
+	return ret;
 }
 
 /* A detached clone of the bind source of image mount i. */
@@ -448,6 +462,8 @@ static int make_mount(struct build *b, size_t i)
 	ret = e->kind == MOUNT_KIND__MNT_FRESH && !strcmp(e->fstype, "tmpfs") ?
 		      mntns_tmpfs_fill(b->img, e, fd) :
 		      0;
+	if (!ret && e->kind == MOUNT_KIND__MNT_FRESH && proc_mount_has_opt(e->super, "ro"))
+		ret = sb_readonly(fd);
 	ret = ret ?: set_flags(fd, e->opts);
 	pt = ret ? -1 : open_point(b, e, dir);
 	if (!ret && pt < 0)
