@@ -200,8 +200,7 @@ int mntns_tmpfs_collect(struct dump_mntns *m, const MountEntry *me, int mfd)
 	ret = add_node(&w, 0, "", ".", &st, &root);
 	ret = ret ?: walk_dir(&w, mfd, root->id, ".", 0, first);
 	if (ret == -ENOMEM || (ret && ret != -EOPNOTSUPP))
-		pr_err("mount %s (tmpfs): cannot read its files: %s\n", me->point,
-		       strerror(-ret));
+		pr_err("mount %s (tmpfs): cannot read its files: %s\n", me->point, strerror(-ret));
 	return ret;
 }
 
@@ -249,7 +248,8 @@ int mntns_tmpfs_write(struct dump_mntns *m, struct img_writer *w)
 			continue;
 		if (!buf && !(buf = malloc(CHUNK)))
 			return -ENOMEM;
-		fd = openat(m->node_mfd[i], m->node_rel[i], O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
+		fd = openat(m->node_mfd[i], m->node_rel[i],
+			    O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
 		if (fd < 0) {
 			ret = -errno;
 			break;

@@ -302,7 +302,9 @@ static int recv_fd(int sk, int *fd)
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	int status = -EIO;
 	struct iovec iov = { &status, sizeof(status) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *c;
 
@@ -342,8 +344,8 @@ static int clone_one(const MountEntry *e, int *out)
 	return 0;
 }
 
-static void __attribute__((noreturn)) clone_child(struct dump_mntns *m, int nsfd, int rootfd,
-						  int sk)
+static void __attribute__((noreturn))
+clone_child(struct dump_mntns *m, int nsfd, int rootfd, int sk)
 {
 	int fd, st;
 

@@ -20,11 +20,11 @@ struct img_writer;
 struct dump_mntns {
 	MountsEntry e;
 	size_t cap_mounts, cap_nodes;
-	int *clone_fds;	  /* per mount: a detached clone of it (open_tree), or -1 */
-	char **node_rel;  /* per node: its path below its mount's root ("." for the root) */
-	int *node_mfd;	  /* per node: the clone fd of its mount */
+	int *clone_fds;	    /* per mount: a detached clone of it (open_tree), or -1 */
+	char **node_rel;    /* per node: its path below its mount's root ("." for the root) */
+	int *node_mfd;	    /* per node: the clone fd of its mount */
 	uint64_t *node_ino; /* per node: its inode (hard links) */
-	uint32_t next_id; /* last node id handed out */
+	uint32_t next_id;   /* last node id handed out */
 };
 
 /* mntns-tmpfs.c */

@@ -17,12 +17,12 @@
 struct proc_mount {
 	uint32_t id, parent;
 	uint32_t major, minor;
-	char *root;   /* path inside the filesystem, "/..." */
-	char *point;  /* mount point, "/..." */
-	char *opts;   /* per-mount options: "rw,nosuid,relatime" */
-	char *fstype; /* "tmpfs", "fuse.sshfs" */
-	char *source; /* "tmpfs", "/dev/vda", "none" */
-	char *super;  /* superblock options: "rw,size=1024k" */
+	char *root;				 /* path inside the filesystem, "/..." */
+	char *point;				 /* mount point, "/..." */
+	char *opts;				 /* per-mount options: "rw,nosuid,relatime" */
+	char *fstype;				 /* "tmpfs", "fuse.sshfs" */
+	char *source;				 /* "tmpfs", "/dev/vda", "none" */
+	char *super;				 /* superblock options: "rw,size=1024k" */
 	uint32_t shared, master, propagate_from; /* peer groups, 0: none */
 	bool unbindable;
 };

@@ -175,9 +175,8 @@ static int set_flags(int fd, const char *opts)
 {
 	struct mount_attr a = { 0 };
 
-	a.attr_clr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-		     MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSYMFOLLOW | MOUNT_ATTR_NODIRATIME |
-		     MOUNT_ATTR__ATIME;
+	a.attr_clr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+		     MOUNT_ATTR_NOSYMFOLLOW | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR__ATIME;
 	a.attr_set |= proc_mount_has_opt(opts, "ro") ? MOUNT_ATTR_RDONLY : 0;
 	a.attr_set |= proc_mount_has_opt(opts, "nosuid") ? MOUNT_ATTR_NOSUID : 0;
 	a.attr_set |= proc_mount_has_opt(opts, "nodev") ? MOUNT_ATTR_NODEV : 0;
@@ -407,7 +406,8 @@ static int open_point(struct build *b, const MountEntry *e, bool dir)
 		return -ENOENT;
 	}
 	fd = dir ? mkdirat(pfd, slash + 1, 0755) :
-		   openat(pfd, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		   openat(pfd, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0644);
 	if (fd < 0) {
 		close(pfd);
 		return -errno;
@@ -502,10 +502,9 @@ static int verify(struct build *b)
 		bool fresh = e->kind == MOUNT_KIND__MNT_FRESH;
 
 		if (c && !strcmp(c->opts, e->opts) && !strcmp(c->fstype, e->fstype) &&
-		    !strcmp(c->source, e->source) &&
-		    !strcmp(c->point, e->point) && (!fresh || !strcmp(c->super, e->super)) &&
-		    !c->shared == !e->shared && !c->master == !e->master &&
-		    c->unbindable == e->unbindable &&
+		    !strcmp(c->source, e->source) && !strcmp(c->point, e->point) &&
+		    (!fresh || !strcmp(c->super, e->super)) && !c->shared == !e->shared &&
+		    !c->master == !e->master && c->unbindable == e->unbindable &&
 		    (!e->shared || c->shared == group_of(b, e->shared)) &&
 		    (!e->master || !image_group(b->ms, e->master) ||
 		     c->master == group_of(b, e->master)))
@@ -537,8 +536,8 @@ static int build(struct build *b)
 	return ret;
 }
 
-static void __attribute__((noreturn)) builder(const struct rst_image *img, pid_t parent, int wr,
-					      int hold)
+static void __attribute__((noreturn))
+builder(const struct rst_image *img, pid_t parent, int wr, int hold)
 {
 	size_t n = img->mounts->n_mounts;
 	struct build b = { .img = img, .ms = img->mounts };

@@ -86,9 +86,9 @@ static int set_attrs(struct fill *f, size_t k)
 {
 	const MountsEntry *ms = f->img->mounts;
 	const TmpfsNode *n = ms->nodes[k];
-	struct timespec ts[2] = { { n->atime_sec, n->atime_nsec }, { n->mtime_sec, n->mtime_nsec } };
-	int pfd = n->parent ? f->dfd[mntns_node_idx(ms, n->parent) - (ssize_t)f->first] :
-			      f->dfd[0];
+	struct timespec ts[2] = { { n->atime_sec, n->atime_nsec },
+				  { n->mtime_sec, n->mtime_nsec } };
+	int pfd = n->parent ? f->dfd[mntns_node_idx(ms, n->parent) - (ssize_t)f->first] : f->dfd[0];
 	const char *name = n->parent ? n->name : ".";
 
 	if (n->atime_nsec >= 1000000000u || n->mtime_nsec >= 1000000000u)

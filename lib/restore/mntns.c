@@ -124,8 +124,7 @@ static int check_kind(const MountsEntry *ms, size_t i)
 			return bad_mount(e, i, "a new mount of a subdirectory");
 		return mntns_super_ok(e->fstype, e->super) ? 0 : bad_mount(e, i, "bad options");
 	case MOUNT_KIND__MNT_BIND_HOST:
-		if (!mntns_clean_path(e->bind_path, false) || !e->has_bind_dev ||
-		    !e->has_bind_ino)
+		if (!mntns_clean_path(e->bind_path, false) || !e->has_bind_dev || !e->has_bind_ino)
 			return bad_mount(e, i, "bad bind source");
 		break;
 	case MOUNT_KIND__MNT_BIND_OWN:
@@ -154,8 +153,8 @@ static int check_mounts(const MountsEntry *ms)
 			return bad_mount(e, i, "a field is missing");
 		if (!mntns_clean_path(e->point, false) || !mntns_clean_path(e->root, false) ||
 		    strlen(e->fstype) > 64 || strlen(e->source) >= PATH_MAX || !*e->source ||
-		    !printable(e->source) || !printable(e->fstype) ||
-		    strlen(e->super) > 4096 || !mntns_opts_ok(e->opts))
+		    !printable(e->source) || !printable(e->fstype) || strlen(e->super) > 4096 ||
+		    !mntns_opts_ok(e->opts))
 			return bad_mount(e, i, "bad point, root, type, source or options");
 		if (mntns_mount_idx(ms, e->id) != (ssize_t)i)
 			return bad_mount(e, i, "its id is not unique");
@@ -221,8 +220,8 @@ static int check_node(const MountsEntry *ms, size_t i, ssize_t *last_root)
 		return bad_node(n, i, "bad symlink target");
 	if (n->link) {
 		l = li < 0 ? NULL : ms->nodes[li];
-		if (!l || (size_t)li >= i || l->mount != n->mount || (l->mode & S_IFMT) != S_IFREG ||
-		    l->link || type != S_IFREG)
+		if (!l || (size_t)li >= i || l->mount != n->mount ||
+		    (l->mode & S_IFMT) != S_IFREG || l->link || type != S_IFREG)
 			return bad_node(n, i, "bad hard link");
 	}
 	if (n->size > MNTNS_RST_TMPFS_MAX)
@@ -332,8 +331,8 @@ bool mntns_super_ok(const char *type, const char *super)
 
 static bool opt_item_ok(const char *item, const void *arg)
 {
-	static const char *const known[] = { "rw",	 "ro",	       "nosuid",     "nodev",
-					     "noexec",	 "relatime",   "noatime",    "strictatime",
+	static const char *const known[] = { "rw",	   "ro",	 "nosuid",  "nodev",
+					     "noexec",	   "relatime",	 "noatime", "strictatime",
 					     "nodiratime", "nosymfollow" };
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

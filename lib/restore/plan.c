@@ -167,7 +167,7 @@ static int add_pdata(struct rst_image *img, const struct img_record *rec)
 	return add_chunk(&img->pdata, &img->nr_pdata, rec);
 }
 
-static int add_tdata(struct rst_image *img, const struct img_record *rec)
+static int add_tmpd(struct rst_image *img, const struct img_record *rec)
 {
 	return add_chunk(&img->tdata, &img->nr_tdata, rec);
 }
@@ -192,7 +192,7 @@ static const struct {
 	{ IMG_REC_FILE_DATA, add_fdata }, { IMG_REC_PIPE_DATA, add_pdata },
 	{ IMG_REC_PAGES, end_plan },	  { IMG_REC_SHMEM_PAGES, end_plan },
 	{ IMG_REC_SK_QUEUE, add_skq },	  { IMG_REC_NETNS, netns_plan_read },
-	{ IMG_REC_MOUNTS, mntns_plan_read }, { IMG_REC_TMPFS_DATA, add_tdata },
+	{ IMG_REC_TMPFS_DATA, add_tmpd }, { IMG_REC_MOUNTS, mntns_plan_read },
 };
 
 /*

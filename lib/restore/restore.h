@@ -225,14 +225,15 @@ struct rst_image {
 	CtxEntry *ctxe;		/* a whole context (ctx.c), else NULL */
 	NetnsEntry *netns;	/* its network namespace (netns.c), else NULL */
 	int netns_fd;		/* that namespace, built: the root is cloned in it; -1 */
-	MountsEntry *mounts;	/* its mount namespace (mntns.c), else NULL */
-	int mntns_fd;		/* that namespace, built: the root enters it; -1 */
-	struct rst_chunk *tdata; /* tmpfs file contents (TMPFS_DATA) */
-	size_t nr_tdata;
 	struct rst_file *files; /* every open file description */
 	size_t nr_files;
 	struct rst_chunk *fdata; /* deleted file contents */
 	size_t nr_fdata;
+
+	MountsEntry *mounts;	 /* its mount namespace (mntns.c), else NULL */
+	int mntns_fd;		 /* that namespace, built: the root enters it; -1 */
+	struct rst_chunk *tdata; /* tmpfs file contents (TMPFS_DATA) */
+	size_t nr_tdata;
 	struct rst_chunk *pdata; /* pipe contents */
 	size_t nr_pdata;
 	struct rst_chunk *skq; /* unix socket queues (SK_QUEUE), in image order */

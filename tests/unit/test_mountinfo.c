@@ -55,28 +55,28 @@ static void test_good(void)
 
 /* Each line alone must be refused, and leave an empty list. */
 static const char *const bad[] = {
-	"22 27 0:21 / /proc rw,relatime - proc proc rw",	  /* no newline */
-	"22 27 0:21 / /proc rw,relatime proc proc rw\n",	  /* no separator */
-	"22 27 0:21 / /proc rw,relatime -\n",			  /* nothing after it */
-	"22 27 0:21 / /proc rw,relatime - proc proc\n",		  /* no super options */
-	"22  27 0:21 / /proc rw - proc proc rw\n",		  /* two spaces */
-	"-1 27 0:21 / /proc rw - proc proc rw\n",		  /* negative id */
-	"022 27 0:21 / /proc rw - proc proc rw\n",		  /* leading zero */
-	"4294967296 27 0:21 / /proc rw - proc proc rw\n",	  /* id past u32 */
-	"22 27 0x15 / /proc rw - proc proc rw\n",		  /* bad device */
-	"22 27 0:21 / proc rw - proc proc rw\n",		  /* relative point */
-	"22 27 0:21 x /proc rw - proc proc rw\n",		  /* relative root */
-	"22 27 0:21 / /p\\400 rw - proc proc rw\n",		  /* escape out of range */
-	"22 27 0:21 / /p\\000x rw - proc proc rw\n",		  /* escaped NUL */
-	"22 27 0:21 / /p\\12 rw - proc proc rw\n",		  /* short escape */
-	"22 27 0:21 / /p\x01 rw - proc proc rw\n",		  /* control byte */
-	"22 27 0:21 / /p rw shared:0 - proc proc rw\n",		  /* group 0 */
+	"22 27 0:21 / /proc rw,relatime - proc proc rw",	 /* no newline */
+	"22 27 0:21 / /proc rw,relatime proc proc rw\n",	 /* no separator */
+	"22 27 0:21 / /proc rw,relatime -\n",			 /* nothing after it */
+	"22 27 0:21 / /proc rw,relatime - proc proc\n",		 /* no super options */
+	"22  27 0:21 / /proc rw - proc proc rw\n",		 /* two spaces */
+	"-1 27 0:21 / /proc rw - proc proc rw\n",		 /* negative id */
+	"022 27 0:21 / /proc rw - proc proc rw\n",		 /* leading zero */
+	"4294967296 27 0:21 / /proc rw - proc proc rw\n",	 /* id past u32 */
+	"22 27 0x15 / /proc rw - proc proc rw\n",		 /* bad device */
+	"22 27 0:21 / proc rw - proc proc rw\n",		 /* relative point */
+	"22 27 0:21 x /proc rw - proc proc rw\n",		 /* relative root */
+	"22 27 0:21 / /p\\400 rw - proc proc rw\n",		 /* escape out of range */
+	"22 27 0:21 / /p\\000x rw - proc proc rw\n",		 /* escaped NUL */
+	"22 27 0:21 / /p\\12 rw - proc proc rw\n",		 /* short escape */
+	"22 27 0:21 / /p\x01 rw - proc proc rw\n",		 /* control byte */
+	"22 27 0:21 / /p rw shared:0 - proc proc rw\n",		 /* group 0 */
 	"22 27 0:21 / /p rw shared:1 shared:2 - proc proc rw\n", /* twice */
-	"22 27 0:21 / /p rw private - proc proc rw\n",		  /* unknown tag */
-	"22 27 0:21 / /p rw master: - proc proc rw\n",		  /* empty group */
-	"22 27 0:21 / /p rw - proc proc rw extra\n",		  /* space in super */
+	"22 27 0:21 / /p rw private - proc proc rw\n",		 /* unknown tag */
+	"22 27 0:21 / /p rw master: - proc proc rw\n",		 /* empty group */
+	"22 27 0:21 / /p rw - proc proc rw extra\n",		 /* space in super */
 	"22 27 0:21 / /p rw - proc proc rw\n22 1 0:1 / / rw - ext4 x rw\n", /* same id */
-	"22 27 0:21 / /p rw - proc\n",				  /* no source */
+	"22 27 0:21 / /p rw - proc\n",					    /* no source */
 };
 
 static void test_bad(void)
