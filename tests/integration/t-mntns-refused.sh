@@ -103,6 +103,40 @@ expect_refused_by "replaced bind source" "its source $M/src is not the one of th
 	"$VXRESTORE" "$T/img"
 nothing_left "replaced bind source"
 rmdir "$M/src" && mv "$M/src.old" "$M/src" || fail "cannot put $M/src back"
+# no process anywhere shows a mount of the tree (the namespace is gone)
+ns_gone()
+{
+	local i
+	for ((i = 0; i < 40; i++)); do
+		grep -ls " $M/tm " /proc/[0-9]*/mountinfo >/dev/null 2>&1 || return 0
+		sleep 0.05
+	done
+	fail "$1: a process still has the tree's mounts: $(grep -ls " $M/tm " /proc/[0-9]*/mountinfo | head -n 3)"
+}
+# a failure once the namespace is built, and one once the root is made
+for stage in mounts-built tree; do
+	VXCR_TEST_FAIL=$stage "$VXRESTORE" "$T/img" >"$T/fail.out" 2>"$T/fail.err" &&
+		fail "VXCR_TEST_FAIL=$stage ignored"
+	grep -q VXCR_TEST_FAIL "$T/fail.err" || fail "$stage: failed otherwise: $(head -n 2 "$T/fail.err")"
+	vx_alive "$PID" && fail "$stage: pid $PID left"
+	ns_gone "failed at $stage"
+	nothing_left "failed at $stage"
+done
+# vxrestore killed while the namespace is built
+VXCR_TEST_PAUSE=mounts-built "$VXRESTORE" -v "$T/img" >"$T/kill.out" 2>"$T/kill.err" &
+kpid=$!
+vx_track "$kpid"
+for ((i = 0; i < 200; i++)); do
+	grep -q "pausing at mounts-built" "$T/kill.err" && break
+	sleep 0.05
+done
+grep -q "pausing at mounts-built" "$T/kill.err" || fail "vxrestore never reached mounts-built"
+grep -ls " $M/tm " /proc/[0-9]*/mountinfo >/dev/null || fail "no namespace was built before the kill"
+kill -9 "$kpid"
+wait "$kpid" 2>/dev/null
+ns_gone "vxrestore killed"
+nothing_left "vxrestore killed"
+log "failed at mounts-built and tree, killed at mounts-built: nothing left"
 # and with it back, the same image restores
 restore_bg -d "$T/img"
 [ "$(nsenter -t "$PID" -m cat "$M/tm/x")" = x ] || fail "tmpfs file not restored"
