@@ -191,6 +191,9 @@ static int collect(struct dump_op *op)
 		if (ret)
 			return ret;
 	}
+	ret = dump_refusal(op, NULL, mntns_check_files(op)); /* after every file */
+	if (ret)
+		return ret;
 	ret = refused_summary(op);
 	if (ret)
 		return ret;

@@ -513,6 +513,9 @@ void netns_free(struct dump_op *op);
  */
 int mntns_collect(struct dump_op *op);
 int write_mntns(struct dump_op *op);
+/* Refuses files, cwds and roots of the tree on its own mounts (their
+ * inodes are made anew at restore).  0 or -EOPNOTSUPP (each one logged). */
+int mntns_check_files(struct dump_op *op);
 void mntns_free(struct dump_op *op);
 
 /*

@@ -567,3 +567,62 @@ void mntns_free(struct dump_op *op)
 	free(m);
 	op->mntns = NULL;
 }
+
+/* Is dev that of a mount the restore makes anew (its files get new inodes)? */
+static const MountEntry *own_mount_of_dev(const struct dump_mntns *m, dev_t dev)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < m->e.n_mounts; i++) {
+		const MountEntry *e = m->e.mounts[i];
+
+		if ((e->kind == MOUNT_KIND__MNT_FRESH || e->kind == MOUNT_KIND__MNT_BIND_OWN) &&
+		    m->clone_fds[i] >= 0 && !fstat(m->clone_fds[i], &st) && st.st_dev == dev)
+			return e;
+	}
+	return NULL;
+}
+
+static int refuse_held(const MountEntry *e, const char *what, const char *path, pid_t pid)
+{
+	pr_err("%s %s of pid %d is on mount %s (%s) of the tree's own: files held on them are "
+	       "not restored yet\n",
+	       what, path, pid, e->point, e->fstype);
+	return -EOPNOTSUPP;
+}
+
+int mntns_check_files(struct dump_op *op)
+{
+	const struct dump_mntns *m = op->mntns;
+	const MountEntry *e;
+	char path[64];
+	struct stat st;
+	int ret = 0;
+
+	if (!m)
+		return 0;
+	for (size_t i = 0; i < op->files.n; i++) {
+		const struct dump_file *f = &op->files.v[i];
+
+		if (f->e.kind == FILE_KIND__FILE_PROC || !f->e.has_dev)
+			continue;
+		e = own_mount_of_dev(m, (dev_t)f->e.dev);
+		if (e)
+			ret = refuse_held(e, "file", f->path ? f->path : "?", f->first_pid);
+	}
+	for (size_t i = 0; i < op->n_tasks; i++) {
+		const struct dump_task *t = op->tasks[i];
+
+		if (t->zombie)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cwd", t->pid);
+		e = stat(path, &st) ? NULL : own_mount_of_dev(m, st.st_dev);
+		if (e)
+			ret = refuse_held(e, "working directory", t->cwd, t->pid);
+		snprintf(path, sizeof(path), "/proc/%d/root", t->pid);
+		e = stat(path, &st) ? NULL : own_mount_of_dev(m, st.st_dev);
+		if (e)
+			ret = refuse_held(e, "root directory", t->root, t->pid);
+	}
+	return ret;
+}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Mount namespaces that cannot be restored, and hostile MOUNTS records:
 # - dump refused, naming the mount, the tree left running: a ramfs (a kind
-#   restore does not make) and a loop-mounted ext4 image inside the tree;
+#   restore does not make), a loop-mounted ext4 image inside the tree, a
+#   file held open on the tree's tmpfs;
 # - restore refused in one line, nothing left behind (no process, no mount
 #   on the host, no file made, image unchanged): the source of a bind
 #   replaced between dump and restore; crafted images: a mount point with
@@ -16,12 +17,13 @@ M=$T/m
 mkdir -p "$M"/{tm,src,b,ram,disk} || fail "mkdir"
 echo data >"$M/src/f"
 
-# start SETUP-LINES: a sleep in its own mount namespace after SETUP-LINES
+# start_tree SETUP-LINES: a sleep in its own mount namespace after
+# SETUP-LINES (sourced: fds it opens with exec stay open)
 start_tree()
 {
 	printf 'set -e\n%s\necho done >%s/setup.done\n' "$1" "$T" >"$T/setup.sh"
 	rm -f "$T/setup.done"
-	start_cmd "$T/out" unshare -m --propagation private sh -c "sh $T/setup.sh && cd / && exec sleep 1000"
+	start_cmd "$T/out" unshare -m --propagation private sh -c ". $T/setup.sh && cd / && exec sleep 1000"
 	for ((i = 0; i < 100; i++)); do
 		[ "$(cat /proc/$PID/comm 2>/dev/null)" = sleep ] && break
 		sleep 0.1
@@ -78,6 +80,11 @@ if command -v mkfs.ext4 >/dev/null && [ -e /dev/loop-control ]; then
 else
 	log "no mkfs.ext4 or loop devices: the loop-mounted ext4 case is not run"
 fi
+
+# a file held open on the tree's own tmpfs (its inode is made anew at restore)
+start_tree "mount -t tmpfs tm $M/tm; echo x >$M/tm/x; exec 3<$M/tm/x"
+expect_dump_refused "file on the tree's tmpfs" "file $M/tm/x of pid $PID is on mount $M/tm \(tmpfs\) of the tree's own"
+stop_tree
 
 # a tree with a tmpfs and a bind, dumped once; the image is edited below
 start_tree "mount -t tmpfs -o size=1m tm $M/tm; echo x >$M/tm/x; mount --bind $M/src $M/b"
@@ -141,4 +148,4 @@ log "failed at mounts-built and tree, killed at mounts-built: nothing left"
 restore_bg -d "$T/img"
 [ "$(nsenter -t "$PID" -m cat "$M/tm/x")" = x ] || fail "tmpfs file not restored"
 stop_tree
-pass "2 dumps refused, 7 restores refused, nothing left"
+pass "3 dumps refused, 7 restores refused, nothing left"
