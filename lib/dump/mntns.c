@@ -12,7 +12,7 @@
  *   MNT_BIND_OWN   a bind of a path in an earlier own mount (a tmpfs);
  *   MNT_FRESH      a new tmpfs, proc, sysfs, devpts, mqueue or cgroup2,
  *                  with its superblock options (tmpfs: with its files).
- * Anything else (a disk filesystem, nfs or fuse mounted inside, overlay)
+ * Anything else (a disk filesystem, nfs or fuse mounted inside)
  * is refused naming the mount point and type.  The mounts are read through
  * detached clones (open_tree, made by a child that enters the namespace),
  * so nothing is added to the tree's namespace and a tmpfs is seen without
@@ -40,7 +40,8 @@
 #include "img/records.h"
 #include "proc/mountinfo.h"
 
-static const char *const fresh_types[] = { "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup2" };
+static const char *const fresh_types[] = { "tmpfs",  "proc",	"sysfs",  "devpts",
+					   "mqueue", "cgroup2", "overlay" };
 
 static bool is_fresh_type(const char *t)
 {
@@ -137,6 +138,58 @@ static int refuse(const struct proc_mount *pm, const char *why)
 	return -EOPNOTSUPP;
 }
 
+static int add_layer(MountEntry *e, const char *key, const char *path, size_t len)
+{
+	OverlayLayer *l, **nv;
+
+	nv = realloc(e->layers, (e->n_layers + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	e->layers = nv;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	overlay_layer__init(l);
+	e->layers[e->n_layers++] = l;
+	l->key = strdup(key);
+	l->path = strndup(path, len);
+	return l->key && l->path ? 0 : -ENOMEM;
+}
+
+/* The layers of an overlay from its superblock options (lowerdir=a:b,
+ * upperdir=c, workdir=d); escaped ':' or ',' in a path refused. */
+static int overlay_layers(MountEntry *e, const struct proc_mount *pm)
+{
+	static const char *const keys[] = { "lowerdir=", "upperdir=", "workdir=" };
+	const char *p = pm->super, *end, *c;
+	int ret = 0;
+
+	if (strchr(p, '\\'))
+		return refuse(pm, "an overlay layer path with an escaped ':' or ','");
+	for (; !ret && p; p = end ? end + 1 : NULL) {
+		end = strchr(p, ',');
+		for (size_t k = 0; !ret && k < 3; k++) {
+			size_t kl = strlen(keys[k]);
+
+			if (strncmp(p, keys[k], kl))
+				continue;
+			for (p += kl; !ret; p = c + 1) {
+				c = strchr(p, ':');
+				if (!c || (end && c > end))
+					c = end ? end : p + strlen(p);
+				ret = add_layer(e,
+						k ? (k == 1 ? "upperdir" : "workdir") : "lowerdir+",
+						p, (size_t)(c - p));
+				if (!*c || c == end)
+					break;
+			}
+		}
+	}
+	if (!ret && !e->n_layers)
+		return refuse(pm, "an overlay without layers");
+	return ret;
+}
+
 /* Fills e's kind and what its kind needs.  0, -EOPNOTSUPP (logged), -ENOMEM. */
 static int classify(struct dump_mntns *m, const struct proc_mount_list *tl,
 		    const struct proc_mount_list *host, bool *used, const struct proc_mount *pm,
@@ -155,8 +208,6 @@ static int classify(struct dump_mntns *m, const struct proc_mount_list *tl,
 	}
 	if (!parent)
 		return refuse(pm, "the namespace's root is not vxdump's");
-	if (!strcmp(pm->fstype, "overlay"))
-		return refuse(pm, "overlay mounts are not restored yet");
 	h = host_of_dev(host, pm);
 	if (h) {
 		const char *rest = below(h->root, pm->root);
@@ -183,7 +234,7 @@ static int classify(struct dump_mntns *m, const struct proc_mount_list *tl,
 	if (strcmp(pm->root, "/"))
 		return refuse(pm, "a new mount of a subdirectory of its filesystem");
 	PB_SET(e, kind, MOUNT_KIND__MNT_FRESH);
-	return 0;
+	return strcmp(pm->fstype, "overlay") ? 0 : overlay_layers(e, pm);
 }
 
 /* The mounts of tl in an order where every parent comes before its children. */
@@ -440,6 +491,46 @@ static int check_bind_host(MountEntry *e, int cfd)
 	return 0;
 }
 
+/* Each overlay layer: the host path and the tree's view of it the same
+ * directory (no symlink on either way); its st_dev/st_ino kept. */
+static int check_layers(MountEntry *e, pid_t root)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	struct stat hs, ts;
+	char path[64];
+	int rootfd, h, t, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", root);
+	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	for (size_t i = 0; !ret && i < e->n_layers; i++) {
+		OverlayLayer *l = e->layers[i];
+
+		h = syscall(SYS_openat2, AT_FDCWD, l->path, &how, sizeof(how));
+		how.resolve |= RESOLVE_IN_ROOT;
+		t = syscall(SYS_openat2, rootfd, l->path, &how, sizeof(how));
+		how.resolve &= ~(uint64_t)RESOLVE_IN_ROOT;
+		if (h < 0 || t < 0 || fstat(h, &hs) || fstat(t, &ts) || hs.st_dev != ts.st_dev ||
+		    hs.st_ino != ts.st_ino || !S_ISDIR(hs.st_mode)) {
+			pr_err("mount %s (overlay): layer %s is not the same directory on the host "
+			       "(or has a symlink on the way): not supported\n",
+			       e->point, l->path);
+			ret = -EOPNOTSUPP;
+		} else {
+			PB_SET(l, dev, hs.st_dev);
+			PB_SET(l, ino, hs.st_ino);
+		}
+		if (h >= 0)
+			close(h);
+		if (t >= 0)
+			close(t);
+	}
+	close(rootfd);
+	return ret;
+}
+
 static int read_mounts(struct dump_mntns *m, pid_t root)
 {
 	int ret = 0;
@@ -457,6 +548,8 @@ static int read_mounts(struct dump_mntns *m, pid_t root)
 			PB_SET(e, bind_mode, st.st_mode & S_IFMT);
 		else if (e->kind == MOUNT_KIND__MNT_FRESH && !strcmp(e->fstype, "tmpfs"))
 			ret = mntns_tmpfs_collect(m, e, m->clone_fds[i]);
+		else if (e->kind == MOUNT_KIND__MNT_FRESH && !strcmp(e->fstype, "overlay"))
+			ret = check_layers(e, root);
 	}
 	return ret;
 }
@@ -560,6 +653,12 @@ void mntns_free(struct dump_op *op)
 		free(e->super);
 		free(e->bind_path);
 		free(e->bind_sub);
+		for (size_t j = 0; j < e->n_layers; j++) {
+			free(e->layers[j]->key);
+			free(e->layers[j]->path);
+			free(e->layers[j]);
+		}
+		free(e->layers);
 		free(e);
 	}
 	free(m->e.mounts);

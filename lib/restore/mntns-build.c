@@ -294,6 +294,50 @@ static int host_attrs(struct build *b)
 	return ret;
 }
 
+/*
+ * An overlay's layers, each opened without symlinks and checked, then
+ * given by path: a layer given by fd shows as "lowerdir+=" in mountinfo,
+ * not as the dump's "lowerdir=a:b".  The path was just resolved without a
+ * symlink to the dumped inode, in a namespace only we change.
+ */
+static int overlay_layers(const MountEntry *e, int fs)
+{
+	char lower[PATH_MAX * 2] = "";
+	struct stat st;
+	int fd, ret = 0;
+
+	for (size_t i = 0; !ret && i < e->n_layers; i++) {
+		const OverlayLayer *l = e->layers[i];
+
+		fd = open_nofollow(AT_FDCWD, l->path, O_PATH | O_DIRECTORY, 0);
+		if (fd < 0 || fstat(fd, &st) || st.st_dev != l->dev || st.st_ino != l->ino) {
+			pr_err("mount %s (overlay): layer %s is not the one of the dump (moved, "
+			       "replaced or behind a symlink)\n",
+			       e->point, l->path);
+			ret = -ESTALE;
+		} else if (!strcmp(l->key, "lowerdir+")) {
+			if (strlen(lower) + strlen(l->path) + 2 > sizeof(lower))
+				ret = -ENAMETOOLONG;
+			else
+				strcat(strcat(lower, *lower ? ":" : ""), l->path);
+		} else if (fsconfig(fs, FSCONFIG_SET_STRING, l->key, l->path, 0)) {
+			ret = -errno;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!ret && *lower && fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0))
+		ret = -errno;
+	return ret;
+}
+
+/* A superblock option make_fresh passes on (not rw/ro, not an overlay layer). */
+static bool passed_on(const char *item)
+{
+	return strcmp(item, "rw") && strcmp(item, "ro") && strncmp(item, "lowerdir=", 9) &&
+	       strncmp(item, "upperdir=", 9) && strncmp(item, "workdir=", 8);
+}
+
 /* A fresh superblock of e's type with its options; the detached mount's fd. */
 static int make_fresh(const MountEntry *e)
 {
@@ -314,7 +358,7 @@ static int make_fresh(const MountEntry *e)
 			ret = -EINVAL;
 		memcpy(item, p, l < sizeof(item) ? l : 0);
 		item[l < sizeof(item) ? l : 0] = '\0';
-		if (ret || !strcmp(item, "rw") || !strcmp(item, "ro"))
+		if (ret || !passed_on(item))
 			continue; /* ro: once the files are written (sb_readonly) */
 		eq = strchr(item, '=');
 		if (eq)
@@ -323,6 +367,8 @@ static int make_fresh(const MountEntry *e)
 			 fsconfig(fs, FSCONFIG_SET_FLAG, item, NULL, 0))
 			ret = -errno;
 	}
+	if (!ret && e->n_layers)
+		ret = overlay_layers(e, fs);
 	if (!ret && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
 		ret = -errno;
 	mfd = ret ? -1 : fsmount(fs, FSMOUNT_CLOEXEC, 0);

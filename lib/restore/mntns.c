@@ -109,6 +109,24 @@ static int bad_mount(const MountEntry *e, size_t i, const char *why)
 	return -EBADMSG;
 }
 
+/* Layers only on an overlay, which has some: known keys, clean paths, identities. */
+static bool check_layers(const MountEntry *e)
+{
+	bool ovl = !strcmp(e->fstype, "overlay");
+
+	if (ovl != (e->n_layers > 0) || e->n_layers > 512)
+		return false;
+	for (size_t i = 0; i < e->n_layers; i++) {
+		const OverlayLayer *l = e->layers[i];
+
+		if (!l->key || !l->has_dev || !l->has_ino || !mntns_clean_path(l->path, false) ||
+		    (strcmp(l->key, "lowerdir+") && strcmp(l->key, "upperdir") &&
+		     strcmp(l->key, "workdir")))
+			return false;
+	}
+	return true;
+}
+
 static int check_kind(const MountsEntry *ms, size_t i)
 {
 	const MountEntry *e = ms->mounts[i], *from;
@@ -122,7 +140,9 @@ static int check_kind(const MountsEntry *ms, size_t i)
 			return bad_mount(e, i, "a filesystem type restore does not make");
 		if (strcmp(e->root, "/"))
 			return bad_mount(e, i, "a new mount of a subdirectory");
-		return mntns_super_ok(e->fstype, e->super) ? 0 : bad_mount(e, i, "bad options");
+		if (!mntns_super_ok(e->fstype, e->super))
+			return bad_mount(e, i, "bad options");
+		return check_layers(e) ? 0 : bad_mount(e, i, "bad overlay layers");
 	case MOUNT_KIND__MNT_BIND_HOST:
 		if (!mntns_clean_path(e->bind_path, false) || !e->has_bind_dev || !e->has_bind_ino)
 			return bad_mount(e, i, "bad bind source");
@@ -252,7 +272,8 @@ static int check_data(const struct rst_image *img)
 	return 0;
 }
 
-static const char *const fresh_types[] = { "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup2" };
+static const char *const fresh_types[] = { "tmpfs",  "proc",	"sysfs",  "devpts",
+					   "mqueue", "cgroup2", "overlay" };
 
 /* Superblock options restore passes to fsconfig, by type (values checked below). */
 static const struct {
@@ -264,6 +285,8 @@ static const struct {
 	{ "devpts", ",mode,ptmxmode,gid,uid,max,newinstance," },
 	{ "sysfs", "," },
 	{ "mqueue", "," },
+	{ "overlay", ",lowerdir,upperdir,workdir,uuid,redirect_dir,index,xino,metacopy,nfs_export,"
+		     "volatile,userxattr," },
 	{ "cgroup2", ",nsdelegate,favordynmods,memory_localevents,memory_recursiveprot,"
 		     "memory_hugetlb_accounting,pids_localevents," },
 };
@@ -301,6 +324,27 @@ static bool each_item(const char *opts, bool (*ok)(const char *item, const void 
 	}
 }
 
+/* An overlay layer value: clean absolute paths separated by ':'. */
+static bool layer_paths_ok(const char *v)
+{
+	char p[PATH_MAX];
+	const char *c;
+	size_t l;
+
+	for (;; v = c + 1) {
+		c = strchr(v, ':');
+		l = c ? (size_t)(c - v) : strlen(v);
+		if (l >= sizeof(p))
+			return false;
+		memcpy(p, v, l);
+		p[l] = '\0';
+		if (!mntns_clean_path(p, false))
+			return false;
+		if (!c)
+			return true;
+	}
+}
+
 static bool super_item_ok(const char *item, const void *arg)
 {
 	const char *keys = arg, *eq = strchr(item, '=');
@@ -314,6 +358,8 @@ static bool super_item_ok(const char *item, const void *arg)
 	snprintf(key, sizeof(key), ",%.*s,", (int)kl, item);
 	if (!strstr(keys, key))
 		return false;
+	if (!strcmp(key, ",lowerdir,") || !strcmp(key, ",upperdir,") || !strcmp(key, ",workdir,"))
+		return eq && layer_paths_ok(eq + 1);
 	for (const char *v = eq ? eq + 1 : ""; *v; v++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-",
 			    *v))

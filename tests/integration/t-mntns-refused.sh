@@ -7,14 +7,15 @@
 #   on the host, no file made, image unchanged): the source of a bind
 #   replaced between dump and restore; crafted images: a mount point with
 #   "..", a tmpfs file named "../x", a mount point that does not exist on
-#   the host (not created there), a bind source with another inode, a
+#   the host (not created there), a bind source with another inode, an
+#   overlay layer with another inode or "..", a
 #   fresh mount of a type restore does not make, an unknown option.
 . "$(dirname "$0")/lib.sh"
 require_cr
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 [ -x "$EDIT" ] || fail "$EDIT not built"
 M=$T/m
-mkdir -p "$M"/{tm,src,b,ram,disk} || fail "mkdir"
+mkdir -p "$M"/{tm,src,b,ram,disk,ov,lo,up,work} || fail "mkdir"
 echo data >"$M/src/f"
 
 # start_tree SETUP-LINES: a sleep in its own mount namespace after
@@ -87,11 +88,13 @@ expect_dump_refused "file on the tree's tmpfs" "file $M/tm/x of pid $PID is on m
 stop_tree
 
 # a tree with a tmpfs and a bind, dumped once; the image is edited below
-start_tree "mount -t tmpfs -o size=1m tm $M/tm; echo x >$M/tm/x; mount --bind $M/src $M/b"
+start_tree "mount -t tmpfs -o size=1m tm $M/tm; echo x >$M/tm/x; mount --bind $M/src $M/b
+mount -t overlay ov -o lowerdir=$M/lo,upperdir=$M/up,workdir=$M/work $M/ov"
 dump "$PID" "$T/img"
 md5sum "$T/img" >"$T/img.md5"
 tm=$(mount_index "$M/tm")
 b=$(mount_index "$M/b")
+ov=$(mount_index "$M/ov")
 
 crafted "mount point with .." "bad point" "MOUNTS[0].mounts[$tm].point=$M/tm/../tm"
 crafted "tmpfs file ../x" "bad parent or name" "MOUNTS[0].nodes[1].name=../x"
@@ -100,6 +103,9 @@ crafted "missing mount point" "mount point $M/nowhere does not exist and is not 
 [ -e "$M/nowhere" ] && fail "restore made $M/nowhere on the host"
 crafted "bind source of another inode" "its source /etc is not the one of the dump" \
 	"MOUNTS[0].mounts[$b].bind_path=/etc"
+crafted "overlay layer of another inode" "layer /etc is not the one of the dump" \
+	"MOUNTS[0].mounts[$ov].layers[0].path=/etc"
+crafted "overlay layer with .." "bad overlay layers" "MOUNTS[0].mounts[$ov].layers[0].path=$M/lo/../up"
 crafted "fresh ext4" "a filesystem type restore does not make" \
 	"MOUNTS[0].mounts[$tm].fstype=ext4"
 crafted "unknown option" "bad options" "MOUNTS[0].mounts[$tm].super=rw,size=1m,huge=always,x=y"
@@ -148,4 +154,4 @@ log "failed at mounts-built and tree, killed at mounts-built: nothing left"
 restore_bg -d "$T/img"
 [ "$(nsenter -t "$PID" -m cat "$M/tm/x")" = x ] || fail "tmpfs file not restored"
 stop_tree
-pass "3 dumps refused, 7 restores refused, nothing left"
+pass "3 dumps refused, 9 restores refused, nothing left"

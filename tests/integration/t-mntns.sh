@@ -5,7 +5,8 @@
 # directories with other owners and modes, a symlink and a FIFO; a nested
 # tmpfs on a directory of it; a bind of a host directory; a read-only
 # nosuid bind of it; a private proc with /proc/sys bound read-only over
-# itself; an mqueue; a shared tmpfs and a slave bind of it; a /dev/null
+# itself; an mqueue; a shared tmpfs and a slave bind of it; an overlay of
+# two lower host directories with an upper one; a /dev/null
 # bind over a host file and an empty read-only tmpfs over a host
 # directory (a context's masks).  Dumped, restored: /proc/PID/mountinfo
 # inside, normalised (mntns-facts.py: ids, peer groups and anonymous
@@ -17,8 +18,10 @@
 . "$(dirname "$0")/lib.sh"
 require_cr
 M=$T/m
-mkdir -p "$M"/{tm,src,b,ro,proc,mq,sh,sl,masked} && touch "$M/maskfile" || fail "mkdir"
+mkdir -p "$M"/{tm,src,b,ro,proc,mq,sh,sl,masked,ov,l1,l2,up,work} && touch "$M/maskfile" ||
+	fail "mkdir"
 echo "host data" >"$M/src/f"
+echo lower1 >"$M/l1/a" && echo lower2 >"$M/l2/b" || fail "overlay layers"
 
 cat >"$T/setup.sh" <<SETUP
 set -e
@@ -39,6 +42,9 @@ mount -t tmpfs -o noexec shtmp $M/sh; mount --make-shared $M/sh
 mount --bind $M/sh $M/sl; mount --make-slave $M/sl
 mount --bind /dev/null $M/maskfile
 mount -t tmpfs -o ro,size=0 mask $M/masked
+rm -rf $M/up/* $M/work/*
+mount -t overlay ov -o lowerdir=$M/l1:$M/l2,upperdir=$M/up,workdir=$M/work $M/ov
+echo upper >$M/ov/c
 echo done >$T/setup.done
 SETUP
 
@@ -72,6 +78,8 @@ run_case()
 		fail "tmpfs files differ after restore: $(head -n 8 "$T/files.diff" | tr '\n' ' ')"
 	md5sum -c --quiet "$T/img.md5" || fail "the image changed"
 	grep -q " $M/" /proc/self/mountinfo && fail "a mount of the tree shows on the host"
+	[ "$(nsenter -t "$PID" -m cat "$M/ov/a" "$M/ov/b" "$M/ov/c" | tr '\n' ' ')" = "lower1 lower2 upper " ] ||
+		fail "the overlay does not show its layers"
 	log "$(wc -l <"$T/after.facts") mounts and $(wc -l <"$T/after.files") file facts equal"
 }
 
