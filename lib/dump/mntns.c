@@ -10,8 +10,9 @@
  *   MNT_BIND_HOST  a bind of a host path (its device is mounted in vxdump's
  *                  namespace): the path and its st_dev/st_ino;
  *   MNT_BIND_OWN   a bind of a path in an earlier own mount (a tmpfs);
- *   MNT_FRESH      a new tmpfs, proc, sysfs, devpts, mqueue or cgroup2,
- *                  with its superblock options (tmpfs: with its files).
+ *   MNT_FRESH      a new tmpfs, proc, sysfs, devpts, mqueue, cgroup2 or overlay,
+ *                  with its superblock options (tmpfs: with its files; overlay:
+ *                  its layers, host directories checked by inode).
  * Anything else (a disk filesystem, nfs or fuse mounted inside)
  * is refused naming the mount point and type.  The mounts are read through
  * detached clones (open_tree, made by a child that enters the namespace),
