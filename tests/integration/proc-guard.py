@@ -370,7 +370,10 @@ class Snap:
             seen[mp] = n + 1
             sep = f.index("-", 6) if "-" in f[6:] else len(f)
             key = "%s%s" % (mp, "" if n == 0 else ".%d" % n)
-            rest = " ".join([where.get(f[1], "?")] + f[2:4] + [f[5]] + f[sep:])
+            # a superblock made anew (tmpfs, proc, ... of a restored mount
+            # namespace) gets a new anonymous device number (major 0)
+            dev = "0:*" if f[2].startswith("0:") else f[2]
+            rest = " ".join([where.get(f[1], "?"), dev, f[3], f[5]] + f[sep:])
             self.add("mnt:" + nsname, "mount." + key, rest)
             # the optional fields (shared:N, master:N, ...) on their own:
             # a namespace made a slave of the host's changes only these
