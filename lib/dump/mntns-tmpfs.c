@@ -30,6 +30,7 @@ struct walk {
 	const MountEntry *me;
 	int mfd;
 	uint64_t bytes;
+	dev_t dev; /* the tmpfs's */
 };
 
 static int add_node(struct walk *w, uint32_t parent, const char *name, const char *rel,
@@ -117,6 +118,12 @@ static int add_entry(struct walk *w, int dfd, uint32_t parent, const char *rel, 
 		return -ENAMETOOLONG;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW))
 		return -errno;
+	if (st.st_dev != w->dev) { /* seen through an unbindable mount's root, not a clone */
+		pr_err("mount %s (tmpfs): %s has a mount on it and the tmpfs is unbindable: not "
+		       "supported\n",
+		       w->me->point, path + 1);
+		return -EOPNOTSUPP;
+	}
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
 	    !S_ISFIFO(st.st_mode)) {
 		pr_err("mount %s (tmpfs): %s is a device or socket: not supported\n", w->me->point,
@@ -189,7 +196,7 @@ static int walk_dir(struct walk *w, int dfd, uint32_t parent, const char *rel, i
 
 int mntns_tmpfs_collect(struct dump_mntns *m, const MountEntry *me, int mfd)
 {
-	struct walk w = { m, me, mfd, 0 };
+	struct walk w = { m, me, mfd, 0, 0 };
 	size_t first = m->e.n_nodes;
 	struct stat st;
 	TmpfsNode *root;
@@ -197,6 +204,7 @@ int mntns_tmpfs_collect(struct dump_mntns *m, const MountEntry *me, int mfd)
 
 	if (fstat(mfd, &st))
 		return -errno;
+	w.dev = st.st_dev;
 	ret = add_node(&w, 0, "", ".", &st, &root);
 	ret = ret ?: walk_dir(&w, mfd, root->id, ".", 0, first);
 	if (ret == -ENOMEM || (ret && ret != -EOPNOTSUPP))

@@ -389,6 +389,10 @@ static int clone_one(const MountEntry *e, int *out)
 		return -EBUSY;
 	}
 	c = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (c < 0 && errno == EINVAL && e->unbindable) {
+		*out = fd; /* cannot be cloned: its root as is (mounts on it refused) */
+		return 0;
+	}
 	close(fd);
 	if (c < 0)
 		return -errno;

@@ -6,7 +6,8 @@
 # tmpfs on a directory of it; a bind of a host directory; a read-only
 # nosuid bind of it; a private proc with /proc/sys bound read-only over
 # itself; an mqueue; a shared tmpfs and a slave bind of it; an overlay of
-# two lower host directories with an upper one; a /dev/null
+# two lower host directories with an upper one; an unbindable noatime
+# tmpfs; a /dev/null
 # bind over a host file and an empty read-only tmpfs over a host
 # directory (a context's masks).  Dumped, restored: /proc/PID/mountinfo
 # inside, normalised (mntns-facts.py: ids, peer groups and anonymous
@@ -18,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 require_cr
 M=$T/m
-mkdir -p "$M"/{tm,src,b,ro,proc,mq,sh,sl,masked,ov,l1,l2,up,work} && touch "$M/maskfile" ||
+mkdir -p "$M"/{tm,src,b,ro,proc,mq,sh,sl,masked,ov,l1,l2,up,work,ub} && touch "$M/maskfile" ||
 	fail "mkdir"
 echo "host data" >"$M/src/f"
 echo lower1 >"$M/l1/a" && echo lower2 >"$M/l2/b" || fail "overlay layers"
@@ -42,6 +43,7 @@ mount -t tmpfs -o noexec shtmp $M/sh; mount --make-shared $M/sh
 mount --bind $M/sh $M/sl; mount --make-slave $M/sl
 mount --bind /dev/null $M/maskfile
 mount -t tmpfs -o ro,size=0 mask $M/masked
+mount -t tmpfs -o nosuid,nodev,noatime ub $M/ub; mount --make-unbindable $M/ub
 rm -rf $M/up/* $M/work/*
 mount -t overlay ov -o lowerdir=$M/l1:$M/l2,upperdir=$M/up,workdir=$M/work $M/ov
 echo upper >$M/ov/c
