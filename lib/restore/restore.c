@@ -281,6 +281,11 @@ static int restore_image(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	img->t0 = t0;
 	ret = plan_read(img);
 	pr_debug("stage plan read at %.3f ms\n", (now_ns() - t0) / 1e6);
+	if (!ret && img->ctxe && o->netns && !img->netns) {
+		pr_err("a new network namespace (--netns) for a context image is not supported "
+		       "(one with HIDE_NETIF brings its own)\n");
+		ret = -EINVAL;
+	}
 	if (!ret)
 		ret = check_plan(img);
 	pr_debug("stage checks done at %.3f ms\n", (now_ns() - t0) / 1e6);

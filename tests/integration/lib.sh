@@ -346,6 +346,18 @@ expect_refused_by()
 	log "$what refused: $(cat "$T/refused.err")"
 }
 
+# refused_edit IMG WHAT PATTERN EDIT...: IMG changed by tests/fuzz/edit-image
+# (each EDIT as it takes them) is refused by vxrestore in one line saying
+# PATTERN (expect_refused_by).
+refused_edit()
+{
+	local img=$1 what=$2 pat=$3 edit=$VX_BUILD/tests/fuzz/edit-image
+	shift 3
+	[ -x "$edit" ] || fail "$edit not built"
+	"$edit" "$img" "$T/edited.img" "$@" || fail "edit-image failed ($what): $*"
+	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/edited.img"
+}
+
 # expect_dump_refused WHAT PATTERN: vxdump of $PID must exit 1 with one
 # refusal line matching PATTERN and the summary line, leave no image, and
 # leave the target running (same start time).

@@ -42,15 +42,7 @@ dump "$PID" "$T/img.lr" --leave-running --tcp-established
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed"
 n=$(grep -c 'FILE_TCPSK' "$T/show")
 [ "$n" -eq 9 ] || fail "image shows $n TCP sockets, expected 9"
-EDIT=$VX_BUILD/tests/fuzz/edit-image
-[ -x "$EDIT" ] || fail "$EDIT not built"
-hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
-{
-	local what=$1 pat=$2
-	shift 2
-	"$EDIT" "$T/img.lr" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
-	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
-}
+hostile() { refused_edit "$T/img.lr" "$@"; }
 i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_TCPSK" and p["tcpsk"].get("conn", {}).get("unsent_len", 0) > 0') ||
 	fail "no connection with unsent bytes in the image"
 hostile "mss 0" "mss 0 out of range" "FILE[$i].tcpsk.conn.mss=0"
