@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #define LOG_PREFIX "dump/mntns: "
 #include "log.h"
@@ -105,6 +106,50 @@ static uint32_t link_of(const struct walk *w, const struct stat *st, size_t firs
 static int walk_dir(struct walk *w, int dfd, uint32_t parent, const char *rel, int depth,
 		    size_t first);
 
+/* The user.* and trusted.* xattrs of name in dfd (not followed) into n;
+ * other namespaces (security.*, system.* ACLs) refused naming the file. */
+static int read_xattrs(struct walk *w, int dfd, const char *name, const char *rel, TmpfsNode *n)
+{
+	char path[4200], names[4096], value[65536];
+	ssize_t len, vl;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, name);
+	len = llistxattr(path, names, sizeof(names));
+	if (len < 0)
+		return errno == ENOTSUP ? 0 : -errno;
+	for (char *k = names; !ret && k < names + len; k += strlen(k) + 1) {
+		TmpfsXattr *x, **nv;
+
+		if ((strncmp(k, "user.", 5) && strncmp(k, "trusted.", 8)) || n->n_xattrs >= 64) {
+			pr_err("mount %s (tmpfs): %s has xattr %s: not supported\n", w->me->point,
+			       rel, k);
+			return -EOPNOTSUPP;
+		}
+		vl = lgetxattr(path, k, value, sizeof(value));
+		if (vl < 0)
+			return -errno;
+		nv = realloc(n->xattrs, (n->n_xattrs + 1) * sizeof(*nv));
+		x = malloc(sizeof(*x));
+		if (nv)
+			n->xattrs = nv;
+		if (!nv || !x) {
+			free(x);
+			return -ENOMEM;
+		}
+		tmpfs_xattr__init(x);
+		n->xattrs[n->n_xattrs++] = x;
+		x->name = strdup(k);
+		x->value.data = malloc(vl ? (size_t)vl : 1);
+		if (!x->name || !x->value.data)
+			return -ENOMEM;
+		memcpy(x->value.data, value, (size_t)vl);
+		x->value.len = (size_t)vl;
+		x->has_value = true;
+	}
+	return ret;
+}
+
 static int add_entry(struct walk *w, int dfd, uint32_t parent, const char *rel, const char *name,
 		     int depth, size_t first)
 {
@@ -136,6 +181,9 @@ static int add_entry(struct walk *w, int dfd, uint32_t parent, const char *rel, 
 	if (S_ISREG(st.st_mode)) {
 		uint32_t ln = link_of(w, &st, first);
 
+		ret = ln ? 0 : read_xattrs(w, dfd, name, path + 1, n);
+		if (ret)
+			return ret;
 		PB_SET(n, size, st.st_size);
 		if (ln)
 			PB_SET(n, link, ln);
@@ -146,6 +194,8 @@ static int add_entry(struct walk *w, int dfd, uint32_t parent, const char *rel, 
 			       w->me->point, MNTNS_TMPFS_MAX >> 20);
 			return -EOPNOTSUPP;
 		}
+	} else if ((ret = read_xattrs(w, dfd, name, path + 1, n))) {
+		return ret;
 	} else if (S_ISLNK(st.st_mode)) {
 		l = readlinkat(dfd, name, target, sizeof(target) - 1);
 		if (l < 0)
@@ -206,6 +256,7 @@ int mntns_tmpfs_collect(struct dump_mntns *m, const MountEntry *me, int mfd)
 		return -errno;
 	w.dev = st.st_dev;
 	ret = add_node(&w, 0, "", ".", &st, &root);
+	ret = ret ?: read_xattrs(&w, mfd, ".", "/", root);
 	ret = ret ?: walk_dir(&w, mfd, root->id, ".", 0, first);
 	if (ret == -ENOMEM || (ret && ret != -EOPNOTSUPP))
 		pr_err("mount %s (tmpfs): cannot read its files: %s\n", me->point, strerror(-ret));
@@ -274,6 +325,12 @@ int mntns_tmpfs_write(struct dump_mntns *m, struct img_writer *w)
 void mntns_tmpfs_free(struct dump_mntns *m)
 {
 	for (size_t i = 0; i < m->e.n_nodes; i++) {
+		for (size_t j = 0; j < m->e.nodes[i]->n_xattrs; j++) {
+			free(m->e.nodes[i]->xattrs[j]->name);
+			free(m->e.nodes[i]->xattrs[j]->value.data);
+			free(m->e.nodes[i]->xattrs[j]);
+		}
+		free(m->e.nodes[i]->xattrs);
 		free(m->e.nodes[i]->name);
 		free(m->e.nodes[i]->target);
 		free(m->e.nodes[i]);

@@ -4,8 +4,9 @@
  * but this restore can reach it, every name was checked (one component,
  * no "." or ".."), each node is made in its parent's directory fd with
  * O_EXCL / mkdirat / symlinkat / mknodat, never through a path, so no
- * symlink is followed.  Owners, modes and times are set last (directories'
- * times after their contents).
+ * symlink is followed.  Xattrs (user.*, trusted.*), owners, modes and
+ * times are set last (directories' times after their contents), through
+ * /proc/self/fd/DIRFD/NAME with the l*() calls: the name is not followed.
  */
 #define LOG_PREFIX "restore/mntns: "
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "log.h"
 #include "restore/restore.h"
@@ -90,9 +92,15 @@ static int set_attrs(struct fill *f, size_t k)
 				  { n->mtime_sec, n->mtime_nsec } };
 	int pfd = n->parent ? f->dfd[mntns_node_idx(ms, n->parent) - (ssize_t)f->first] : f->dfd[0];
 	const char *name = n->parent ? n->name : ".";
+	char path[300];
 
 	if (n->atime_nsec >= 1000000000u || n->mtime_nsec >= 1000000000u)
 		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", pfd, name);
+	for (size_t i = 0; i < n->n_xattrs; i++)
+		if (lsetxattr(path, n->xattrs[i]->name, n->xattrs[i]->value.data,
+			      n->xattrs[i]->value.len, XATTR_CREATE))
+			return -errno;
 	if (fchownat(pfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (!S_ISLNK(n->mode) && fchmodat(pfd, name, n->mode & 07777, 0))

@@ -209,6 +209,23 @@ const TmpfsNode *mntns_node(const MountsEntry *ms, uint32_t id)
 	return i < 0 ? NULL : ms->nodes[i];
 }
 
+/* At most 64 xattrs, user.* or trusted.* names of at most 255 printable
+ * bytes, values of at most 64 KiB; none on a hard link (its first has them). */
+static bool check_xattrs(const TmpfsNode *n)
+{
+	if (n->n_xattrs > 64 || (n->n_xattrs && n->link))
+		return false;
+	for (size_t i = 0; i < n->n_xattrs; i++) {
+		const TmpfsXattr *x = n->xattrs[i];
+
+		if (!x->name || strlen(x->name) > 255 || !printable(x->name) ||
+		    (strncmp(x->name, "user.", 5) && strncmp(x->name, "trusted.", 8)) ||
+		    x->value.len > 65536)
+			return false;
+	}
+	return true;
+}
+
 static int check_node(const MountsEntry *ms, size_t i, ssize_t *last_root)
 {
 	const TmpfsNode *n = ms->nodes[i], *p, *l;
@@ -223,6 +240,8 @@ static int check_node(const MountsEntry *ms, size_t i, ssize_t *last_root)
 	if (n->mode & ~(S_IFMT | 07777) ||
 	    (type != S_IFREG && type != S_IFDIR && type != S_IFLNK && type != S_IFIFO))
 		return bad_node(n, i, "bad mode");
+	if (!check_xattrs(n))
+		return bad_node(n, i, "bad xattrs");
 	if (!n->parent) { /* the root of its mount, first of them; mounts in image order */
 		if (*n->name || type != S_IFDIR || (i && ms->nodes[i - 1]->mount == n->mount) ||
 		    mntns_mount_idx(ms, n->mount) <= *last_root)

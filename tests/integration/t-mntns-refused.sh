@@ -8,7 +8,7 @@
 #   replaced between dump and restore; crafted images: a mount point with
 #   "..", a tmpfs file named "../x", a mount point that does not exist on
 #   the host (not created there), a bind source with another inode, an
-#   overlay layer with another inode or "..", a
+#   overlay layer with another inode or "..", a security.* xattr, a
 #   fresh mount of a type restore does not make, an unknown option.
 . "$(dirname "$0")/lib.sh"
 require_cr
@@ -89,6 +89,7 @@ stop_tree
 
 # a tree with a tmpfs and a bind, dumped once; the image is edited below
 start_tree "mount -t tmpfs -o size=1m tm $M/tm; echo x >$M/tm/x; mount --bind $M/src $M/b
+python3 -S -c 'import os, sys; os.setxattr(sys.argv[1], \"user.k\", b\"v\")' $M/tm/x
 mount -t overlay ov -o lowerdir=$M/lo,upperdir=$M/up,workdir=$M/work $M/ov"
 dump "$PID" "$T/img"
 md5sum "$T/img" >"$T/img.md5"
@@ -106,6 +107,7 @@ crafted "bind source of another inode" "its source /etc is not the one of the du
 crafted "overlay layer of another inode" "layer /etc is not the one of the dump" \
 	"MOUNTS[0].mounts[$ov].layers[0].path=/etc"
 crafted "overlay layer with .." "bad overlay layers" "MOUNTS[0].mounts[$ov].layers[0].path=$M/lo/../up"
+crafted "security.* xattr" "bad xattrs" "MOUNTS[0].nodes[1].xattrs[0].name=security.capability"
 crafted "fresh ext4" "a filesystem type restore does not make" \
 	"MOUNTS[0].mounts[$tm].fstype=ext4"
 crafted "unknown option" "bad options" "MOUNTS[0].mounts[$tm].super=rw,size=1m,huge=always,x=y"
@@ -154,4 +156,4 @@ log "failed at mounts-built and tree, killed at mounts-built: nothing left"
 restore_bg -d "$T/img"
 [ "$(nsenter -t "$PID" -m cat "$M/tm/x")" = x ] || fail "tmpfs file not restored"
 stop_tree
-pass "3 dumps refused, 9 restores refused, nothing left"
+pass "3 dumps refused, 10 restores refused, nothing left"

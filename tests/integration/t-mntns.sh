@@ -1,7 +1,8 @@
 #!/bin/bash
 # A tree in its own mount namespace (unshare -m --propagation private)
 # with: a tmpfs (size and mode options) holding files (3 MiB of random
-# bytes, a sparse file, a file with an old mtime and a hard link to it),
+# bytes, a sparse file, a file with an old mtime and a hard link to it,
+# user.* and trusted.* xattrs on a file, a dir, a symlink and the root),
 # directories with other owners and modes, a symlink and a FIFO; a nested
 # tmpfs on a directory of it; a bind of a host directory; a read-only
 # nosuid bind of it; a private proc with /proc/sys bound read-only over
@@ -33,6 +34,9 @@ echo hello >$M/tm/file; touch -d 2001-02-03 $M/tm/file; ln $M/tm/file $M/tm/hard
 mkdir -p $M/tm/dir/deep; echo deep >$M/tm/dir/deep/y
 chown 1000:1001 $M/tm/dir; chmod 1750 $M/tm/dir; chmod 600 $M/tm/dir/deep/y
 ln -s file $M/tm/link; mkfifo -m 640 $M/tm/fifo
+python3 -S -c 'import os, sys; d = sys.argv[1]
+os.setxattr(d + "/file", "user.k", b"v\\0bin"); os.setxattr(d + "/dir", "trusted.t", b"x")
+os.setxattr(d + "/link", "trusted.s", b"y", follow_symlinks=False); os.setxattr(d, "user.root", b"r")' $M/tm
 mkdir $M/tm/sub; mount -t tmpfs -o size=1m,nr_inodes=100 nested $M/tm/sub; echo n >$M/tm/sub/n
 mount --bind $M/src $M/b
 mount --bind $M/src $M/ro; mount -o remount,bind,ro,nosuid $M/ro
@@ -57,7 +61,11 @@ files()
 		stat -c '%n %F %a %u %g %s %h %Y' \"\$f\"
 		[ -L \"\$f\" ] && readlink \"\$f\"
 		[ -f \"\$f\" ] && md5sum <\"\$f\"
-	done; [ hard -ef file ] && echo 'hard is file'; stat -c '%a %u %g' ."
+	done; [ hard -ef file ] && echo 'hard is file'; stat -c '%a %u %g' .
+	python3 -S -c 'import os, sys
+for p in sys.argv[1:]:
+    print(p, sorted((k, os.getxattr(p, k, follow_symlinks=False))
+                    for k in os.listxattr(p, follow_symlinks=False)))' . file hard dir link fifo"
 }
 
 run_case()
