@@ -32,6 +32,7 @@ struct walk {
 	int mfd;
 	uint64_t bytes;
 	dev_t dev; /* the tmpfs's */
+	unsigned dirs;
 };
 
 static int add_node(struct walk *w, uint32_t parent, const char *name, const char *rel,
@@ -205,6 +206,11 @@ static int add_entry(struct walk *w, int dfd, uint32_t parent, const char *rel, 
 		if (!n->target)
 			return -ENOMEM;
 	} else if (S_ISDIR(st.st_mode)) {
+		if (++w->dirs >= MNTNS_TMPFS_DIRS) {
+			pr_err("mount %s (tmpfs): more than %u directories: not supported\n",
+			       w->me->point, MNTNS_TMPFS_DIRS - 1);
+			return -EOPNOTSUPP;
+		}
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
@@ -246,7 +252,7 @@ static int walk_dir(struct walk *w, int dfd, uint32_t parent, const char *rel, i
 
 int mntns_tmpfs_collect(struct dump_mntns *m, const MountEntry *me, int mfd)
 {
-	struct walk w = { m, me, mfd, 0, 0 };
+	struct walk w = { m, me, mfd, 0, 0, 0 };
 	size_t first = m->e.n_nodes;
 	struct stat st;
 	TmpfsNode *root;

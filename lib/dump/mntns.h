@@ -12,6 +12,9 @@
 
 /* Bytes of file data one tmpfs mount may hold in an image. */
 #define MNTNS_TMPFS_MAX (64ull << 20)
+/* Directories of one tmpfs mount: restore holds an fd of each while it
+ * fills the mount (lib/restore/mntns.h MNTNS_RST_DIRS_MAX, the same). */
+#define MNTNS_TMPFS_DIRS 512u
 /* Nodes (files, dirs, ...) of all tmpfs mounts of one image. */
 #define MNTNS_NODES_MAX 100000u
 

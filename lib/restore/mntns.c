@@ -226,7 +226,7 @@ static bool check_xattrs(const TmpfsNode *n)
 	return true;
 }
 
-static int check_node(const MountsEntry *ms, size_t i, ssize_t *last_root)
+static int check_node(const MountsEntry *ms, size_t i, ssize_t *last_root, unsigned *dirs)
 {
 	const TmpfsNode *n = ms->nodes[i], *p, *l;
 	ssize_t pi = mntns_node_idx(ms, n->parent), li = mntns_node_idx(ms, n->link);
@@ -242,6 +242,8 @@ static int check_node(const MountsEntry *ms, size_t i, ssize_t *last_root)
 		return bad_node(n, i, "bad mode");
 	if (!check_xattrs(n))
 		return bad_node(n, i, "bad xattrs");
+	if (S_ISDIR(n->mode) && (!n->parent ? (*dirs = 1) : ++*dirs) > MNTNS_RST_DIRS_MAX)
+		return bad_node(n, i, "too many directories in its mount");
 	if (!n->parent) { /* the root of its mount, first of them; mounts in image order */
 		if (*n->name || type != S_IFDIR || (i && ms->nodes[i - 1]->mount == n->mount) ||
 		    mntns_mount_idx(ms, n->mount) <= *last_root)
@@ -415,6 +417,7 @@ int mntns_check_image(const struct rst_image *img)
 {
 	const MountsEntry *ms = img->mounts;
 	ssize_t last_root = -1;
+	unsigned dirs = 0;
 	int ret;
 
 	if (!ms) {
@@ -434,7 +437,7 @@ int mntns_check_image(const struct rst_image *img)
 	}
 	ret = check_mounts(ms);
 	for (size_t i = 0; !ret && i < ms->n_nodes; i++)
-		ret = check_node(ms, i, &last_root);
+		ret = check_node(ms, i, &last_root, &dirs);
 	return ret ?: check_data(img);
 }
 

@@ -14,6 +14,7 @@
 #define MNTNS_RST_TMPFS_MAX (64ull << 20) /* bytes of one file, as the dump's limit */
 #define MNTNS_RST_MOUNTS_MAX 4096u
 #define MNTNS_RST_NODES_MAX 100000u
+#define MNTNS_RST_DIRS_MAX 512u /* of one tmpfs, its root included: an fd each while filled */
 
 struct rst_image;
 
