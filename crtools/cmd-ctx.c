@@ -25,6 +25,7 @@ struct ctx_opts {
 	const char *pid, *sig;
 	const char *nproc;
 	const char *net;
+	const char *limit;
 	uint32_t xid;
 	char **rest; /* after XID */
 	int nrest;
@@ -38,7 +39,7 @@ static void ctx_usage(FILE *f)
 		"\n"
 		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C]\n"
 		"         [--nproc N] [--net veth[:HOSTIF][,addr=A/P][,host-addr=B/P]]\n"
-		"         -- CMD [ARG...]\n"
+		"         [--limit memory.max=BYTES,cpu.max=QUOTA PERIOD,...] -- CMD [ARG...]\n"
 		"         (--nproc N: at most N tasks, with --flags INFO_NPROC;\n"
 		"          with --net, a network namespace of its own (HIDE_NETIF) and a\n"
 		"          veth: eth0 inside, HOSTIF (default vxXID) on the host)\n"
@@ -94,6 +95,7 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		{ "sig", required_argument, NULL, 'S' },
 		{ "nproc", required_argument, NULL, 'n' },
 		{ "net", required_argument, NULL, 'N' },
+		{ "limit", required_argument, NULL, 'L' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -155,6 +157,9 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		case 'N':
 			o->net = optarg;
 			break;
+		case 'L':
+			o->limit = optarg;
+			break;
 		}
 	}
 	return 0;
@@ -197,8 +202,40 @@ static int fail(int ret)
 	return 1;
 }
 
+/*
+ * --limit: pids.max=N is --nproc N with INFO_NPROC; the rest (memory, cpu)
+ * goes to the library as given, into rest.  0 or EXIT_USAGE.
+ */
+static int split_limits(const char *spec, struct vxcr_ctx_create_opts *a, char *rest, size_t len)
+{
+	char copy[512], *save = NULL, *item;
+	size_t used = 0;
+	long n;
+
+	if (snprintf(copy, sizeof(copy), "%s", spec) >= (int)sizeof(copy)) {
+		cli_error("ctx create: --limit is too long");
+		return EXIT_USAGE;
+	}
+	rest[0] = '\0';
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (strncmp(item, "pids.max=", 9)) {
+			used += snprintf(rest + used, len - used, "%s%s", used ? "," : "", item);
+			continue;
+		}
+		if (cli_parse_long(item + 9, 1, 4194304, &n)) {
+			cli_error("ctx create: bad --limit %s (a task count, at least 1)", item);
+			return EXIT_USAGE;
+		}
+		a->nproc = n;
+		a->flags |= VXF_INFO_NPROC;
+	}
+	a->limits = rest[0] ? rest : NULL;
+	return 0;
+}
+
 static int do_create(struct ctx_opts *o)
 {
+	char limits[512];
 	struct vxcr_ctx_create_opts a;
 	xid_t xid;
 
@@ -227,6 +264,8 @@ static int do_create(struct ctx_opts *o)
 		a.net = o->net;
 		a.flags |= VXF_HIDE_NETIF;
 	}
+	if (o->limit && split_limits(o->limit, &a, limits, sizeof(limits)))
+		return EXIT_USAGE;
 	a.argv = o->rest;
 	if (vxcr_ctx_create(&a, &xid, NULL))
 		return fail(-1);
@@ -323,6 +362,8 @@ static int do_info(struct ctx_opts *o)
 		printf("pids cgroup: %s\n", r.pids_cgroup);
 	if (r.net[0])
 		printf("net: %s\n", r.net);
+	if (r.limits[0])
+		printf("limits: %s\n", r.limits);
 	return 0;
 }
 
@@ -501,9 +542,9 @@ static const struct {
 	const char *allowed; /* option letters */
 	int need_xid;
 } subs[] = {
-	{ "create", "fHbcnN", 1 }, { "exec", "", 1 },	 { "list", "", 0 },   { "info", "", 1 },
-	{ "stat", "", 1 },	   { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
-	{ "uname", "s", 1 },	   { "kill", "pS", 1 },	 { "wait", "", 1 },
+	{ "create", "fHbcnNL", 1 }, { "exec", "", 1 },	  { "list", "", 0 },   { "info", "", 1 },
+	{ "stat", "", 1 },	    { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
+	{ "uname", "s", 1 },	    { "kill", "pS", 1 },  { "wait", "", 1 },
 };
 
 int cmd_ctx(int argc, char **argv)

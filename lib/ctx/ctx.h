@@ -89,6 +89,7 @@ struct vxctx_create_args {
 	pid_t join_pid;		/* this task joins the cgroup before the init runs */
 	const char *rundir;	/* NULL: default */
 	const char *net;	/* HIDE_NETIF: "veth[:HOSTIF][,addr=A/P][,host-addr=B/P]" or NULL */
+	const char *limits;	/* --limit "memory.max=B,cpu.max=Q P" (limits.c) or NULL */
 };
 
 /* The record of a context, as stored in the run directory. */
@@ -172,6 +173,7 @@ int vxctx_uname_field(const char *name); /* NODENAME -> 2, -1 if unknown */
 struct vxctx_groups {
 	char cgroup[512];
 	char pids[512]; /* "" unless INFO_NPROC on a v1 pids hierarchy */
+	uint32_t xid;	/* its v1 limit groups (limits.c) are derived from it */
 };
 /* Under the rundir lock: xid must be free (a stale record is cleaned);
  * -EEXIST if it is live. */
@@ -251,6 +253,12 @@ void vxctx_guard_stop(struct vxctx_guard *g);
 int vxctx_pids_setup(uint32_t xid, const char *cgroup, uint64_t nproc, char *v1path, size_t len);
 /* pids.current of the context's pids group, or -errno. */
 int64_t vxctx_pids_current(const struct vxctx_record *r);
+/* limits.c: --limit (memory, cpu); v1 groups derived from the xid. */
+int vxctx_limits_check(const char *spec);
+int vxctx_limits_setup(uint32_t xid, const char *cgroup, const char *spec);
+void vxctx_limits_remove(uint32_t xid);
+int vxctx_limits_join(uint32_t xid, pid_t pid);
+int vxctx_limits_get(uint32_t xid, const char *cgroup, char *spec, size_t len);
 
 /* Drops bounding caps not in bcaps and installs the ccaps filter (which
  * also refuses reboot(2) unless flags has REBOOT_KILL). */

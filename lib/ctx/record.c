@@ -322,6 +322,7 @@ static void clean_one(const char *rundir, const struct vxctx_record *r)
 		vxctx_cg_remove(r->cgroup);
 	if (r->pids_cgroup[0])
 		vxctx_cg_remove(r->pids_cgroup);
+	vxctx_limits_remove(r->xid);
 	snprintf(path, sizeof(path), "%s/%u.ctx", vxctx_rundir(rundir), r->xid);
 	unlink(path);
 }

@@ -19,6 +19,7 @@
 #include "sign.pb-c.h"
 #include "cgroup.pb-c.h"
 #include "netns.pb-c.h"
+#include "limits.pb-c.h"
 #include "mounts.pb-c.h"
 
 #define PB(t, n, d) [t - 1] = { t, n, 0, &d, 0 }
@@ -47,6 +48,7 @@ static const struct img_rec_desc rec_table[] = {
 	RAW(IMG_REC_SK_QUEUE, "SK_QUEUE", struct img_data_prefix),
 	PB(IMG_REC_MOUNTS, "MOUNTS", mounts_entry__descriptor),
 	PB(IMG_REC_NETNS, "NETNS", netns_entry__descriptor),
+	PB(IMG_REC_LIMITS, "LIMITS", limits_entry__descriptor),
 	RAW(IMG_REC_TMPFS_DATA, "TMPFS_DATA", struct img_data_prefix),
 };
 

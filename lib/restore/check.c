@@ -282,6 +282,7 @@ static const struct plan_check image_checks[] = {
 	{ mntns_check_image, NULL }, /* the mount namespace (mntns.c) */
 	{ tty_check_tasks, NULL },   /* controlling terminals (tty.c) */
 	{ tty_check_inherit, NULL }, /* ... as forked tasks inherit them */
+	{ limits_check_image, NULL },
 };
 
 /*

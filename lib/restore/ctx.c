@@ -73,6 +73,7 @@ int ctx_child_setup(const struct rst_image *img)
 
 	if (img->pids_cgroup)
 		ret = vxctx_cg_join(img->pids_cgroup, 0); /* 0: ourselves */
+	ret = ret ?: vxctx_limits_join(ce->xid, 0);
 	return ret ?: vxctx_ns_setup(ce->nodename, ce->domainname, ce->flags);
 }
 
@@ -117,6 +118,7 @@ static void ctx_args(const struct rst_image *img, struct vxctx_create_args *a)
 	a->nproc = ce->nproc;
 	a->rundir = img->opts->rundir;
 	a->net = ce->net; /* informational: the NETNS record rebuilt the network */
+	a->limits = ce->limits;
 }
 
 /* The supervisor's part up to the record; 0 or -errno (logged). */
@@ -172,7 +174,7 @@ static void __attribute__((noreturn)) supervisor(struct rst_image *img, int wr)
 {
 	struct ctx_report rep = { 0 };
 	struct vxctx_create_args a;
-	struct vxctx_groups g = { { 0 }, { 0 } };
+	struct vxctx_groups g = { { 0 }, { 0 }, 0 };
 	int lock, ret;
 
 	err_clear(); /* ours to report: what fails from here on */
@@ -226,6 +228,10 @@ static int check_context(const struct rst_image *img)
 	}
 	if (ce->net && (strlen(ce->net) >= 128 || strchr(ce->net, '\n'))) {
 		pr_err("image: context %u: its --net text is too long or has a newline\n", ce->xid);
+		return -EBADMSG;
+	}
+	if (ce->limits && (strlen(ce->limits) >= 512 || vxctx_limits_check(ce->limits))) {
+		pr_err("image: context %u: its limits are not valid --limit text\n", ce->xid);
 		return -EBADMSG;
 	}
 	if (restore_in_pidns()) { /* --pidns: we are its namespace's init */

@@ -321,6 +321,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 		ret = rst_janitor_start(img);
 	ret = ret ?: rst_netns_build(img); /* before any process of the tree */
 	ret = ret ?: rst_mntns_build(img);
+	ret = ret ?: rst_timens_enter(img);
 	ret = ret ?: rst_tree_clone(img);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	test_pause("child");

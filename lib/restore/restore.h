@@ -39,6 +39,7 @@
 #include "seccomp.pb-c.h"
 #include "lock.pb-c.h"
 #include "cgroup.pb-c.h"
+#include "limits.pb-c.h"
 
 #define RST_PAGE 4096ULL
 #define RST_TASK_TOP 0x7ffffffff000ULL /* end of 47-bit user space */
@@ -193,6 +194,7 @@ struct rst_thread {
 	R(SECCOMP, seccomp, SeccompEntry) \
 	R(LOCK, locks, LockEntry)         \
 	R(CGROUP, cgroup, CgroupEntry)    \
+	R(LIMITS, limits, LimitsEntry)    \
 	/* one row per type, each ending in a backslash */
 
 /* Every kept record of the image (owned by the image), by type. */
@@ -418,6 +420,11 @@ int ctx_freeze(const struct rst_image *img);
  */
 struct rst_cgroup;
 int cgroup_check_image(const struct rst_image *img);
+/* Record LIMITS: its settings against CGROUP (cgroup.c), written into groups we make. */
+int cgroup_check_settings(const struct rst_image *img);
+/* timens.c: record LIMITS by itself; the tree's time namespace, made before its root. */
+int limits_check_image(const struct rst_image *img);
+int rst_timens_enter(struct rst_image *img);
 int cgroup_check_host(const struct rst_image *img);
 int rst_cgroup_setup(struct rst_image *img);
 int rst_cgroup_enter(struct rst_proc *c);

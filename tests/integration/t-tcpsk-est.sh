@@ -87,16 +87,8 @@ rm -f "$OUT"
 # (without it the host would answer them with a reset), the restore
 # removes the kept lock and the peer's resent bytes arrive
 start_est chatty
-# a failure from here on must not leave the kept lock on the host
-vx_case_cleanup()
-{
-	local id
-	[ -s "$T/img.keep" ] || return 0
-	id=$("$VXCR" img show "$T/img.keep" 2>/dev/null | sed -n '1s/.* image_id=\([0-9a-f]*\).*/\1/p')
-	[ -n "$id" ] && "$VXCR" netlock drop "$id" >/dev/null 2>&1
-	return 0
-}
 dump "$PID" "$T/img.keep" --tcp-established --keep-net-lock
+vx_keep_lock "$T/img.keep" # a failure from here on must not leave it on the host
 nft list tables 2>/dev/null | grep -q 'vxcr_img_' || fail "no kept network lock after the dump"
 # a restore killed once the sockets exist: its tree dies, the kept lock
 # stays (the outside peer sees no reset), the next restore works

@@ -14,6 +14,7 @@
 #include "cgroup.pb-c.h"
 #include "netns.pb-c.h"
 #include "mounts.pb-c.h"
+#include "limits.pb-c.h"
 
 /* ---- populated messages of every protobuf type ---- */
 
@@ -65,6 +66,8 @@ static NetnsEntry netns = NETNS_ENTRY__INIT;
 static MountEntry mnt_root = MOUNT_ENTRY__INIT;
 static MountEntry *mnt_list[1] = { &mnt_root };
 static MountsEntry mounts = MOUNTS_ENTRY__INIT;
+static CgSettingEntry limset = CG_SETTING_ENTRY__INIT, *limsetp[] = { &limset };
+static LimitsEntry limits = LIMITS_ENTRY__INIT;
 
 static void build_msgs(void)
 {
@@ -156,6 +159,10 @@ static void build_msgs(void)
 	cgroup.n_hierarchies = 2, cgroup.hierarchies = cghp;
 	cgroup.n_dirs = 2, cgroup.dirs = cgdp;
 	cgroup.n_members = 1, cgroup.members = cgmp;
+	limset.has_dir = true, limset.dir = 1, limset.file = "pids.max", limset.value = "12";
+	limits.n_settings = 1, limits.settings = limsetp;
+	limits.has_timens = limits.has_monotonic_ns = true, limits.timens = true;
+	limits.monotonic_ns = 1234567890123LL;
 }
 
 /* The sample message for a protobuf record type (NULL for TRAILER). */
@@ -176,6 +183,7 @@ static const ProtobufCMessage *sample_msg(uint32_t type)
 	case IMG_REC_CGROUP: return &cgroup.base;
 	case IMG_REC_NETNS: return &netns.base;
 	case IMG_REC_MOUNTS: return &mounts.base;
+	case IMG_REC_LIMITS: return &limits.base;
 	}
 	return NULL;
 }
@@ -756,7 +764,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 20 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 21 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);

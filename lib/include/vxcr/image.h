@@ -104,6 +104,8 @@ enum img_rec_type {
 					 * namespace of its own */
 	IMG_REC_NETNS = 23,	  /* netns_entry: one, if the root is in a network
 					 * namespace of its own (22: unused) */
+	IMG_REC_LIMITS = 24,	  /* limits_entry: one, if some group has settings
+					 * or the tree has a time namespace of its own */
 	IMG_REC_TMPFS_DATA = 25,  /* raw: struct img_data_prefix (id = tmpfs_node
 					 * id) + bytes of that file at offset */
 };

@@ -43,7 +43,9 @@ bare()
 	exec "$@"
 }
 
-# seed NAME PROG [ARG] [-- DUMP-OPTIONS]: dumps PROG once it is ready.
+# seed NAME PROG [ARG] [-- DUMP-OPTIONS]: dumps PROG once it is ready
+# (run through the command in SEED_WRAP, if any, which must exec it).
+SEED_WRAP=()
 seed()
 {
 	local name=$1 prog=$2 pid i opts=()
@@ -52,7 +54,8 @@ seed()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
 	[ $# -gt 0 ] && { shift; opts=("$@"); }
 	rm -f "$T/out"
-	( cd "$T" && bare "$PROGS/$prog" "$T/out" "${args[@]}" </dev/null >/dev/null 2>&1 ) &
+	( cd "$T" && bare "${SEED_WRAP[@]}" "$PROGS/$prog" "$T/out" "${args[@]}" </dev/null \
+		>/dev/null 2>&1 ) &
 	pid=$!
 	for i in $(seq 100); do
 		grep -q '^ready$' "$T/out" 2>/dev/null && break
@@ -136,6 +139,13 @@ if mkdir -p "$M/tm" "$M/src" "$M/b" "$M/proc" "$M/sh" "$M/sl"; then
 		kill -9 "$pid" 2>/dev/null
 	fi
 	{ wait "$pid"; } 2>/dev/null
+fi
+
+# a time namespace of its own (a LIMITS record with its clocks)
+if unshare -T true 2>/dev/null; then
+	SEED_WRAP=(unshare -T --monotonic 100000 --boottime 250000)
+	seed timens timens 1500 0
+	SEED_WRAP=()
 fi
 
 # a whole context: its init and a child
