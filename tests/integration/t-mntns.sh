@@ -1,6 +1,6 @@
 #!/bin/bash
-# A tree in its own mount namespace (unshare -m --propagation private)
-# with: a tmpfs (size and mode options) holding files (3 MiB of random
+# A tree of two processes in its own mount namespace (unshare -m
+# --propagation private) with: a tmpfs (size and mode options) holding files (3 MiB of random
 # bytes, a sparse file, a file with an old mtime and a hard link to it,
 # user.* and trusted.* xattrs on a file, a dir, a symlink and the root),
 # directories with other owners and modes, a symlink and a FIFO; a nested
@@ -68,9 +68,19 @@ for p in sys.argv[1:]:
                     for k in os.listxattr(p, follow_symlinks=False)))' . file hard dir link fifo"
 }
 
+# stop_tree: the root and its children, by pid
+stop_tree()
+{
+	local c kids
+	kids=$(cat "/proc/$PID/task/$PID/children" 2>/dev/null)
+	kill -9 "$PID" $kids
+	vx_wait_gone "$PID" 5
+	for c in $kids; do vx_wait_gone "$c" 5; done
+}
+
 run_case()
 {
-	local img=$1
+	local img=$1 c kids=0
 	"$VX_ROOT/tests/integration/mntns-facts.py" "$PID" >"$T/before.facts" || fail "mntns-facts.py"
 	files >"$T/before.files" || fail "cannot list the tmpfs"
 	dump "$PID" "$img"
@@ -80,6 +90,11 @@ run_case()
 	restore_bg -d "$img"
 	[ "$(readlink "/proc/$PID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] ||
 		fail "restored into vxrestore's mount namespace"
+	for c in $(cat "/proc/$PID/task/$PID/children"); do
+		[ "$(readlink "/proc/$c/ns/mnt")" = "$(readlink "/proc/$PID/ns/mnt")" ] ||
+			fail "child $c of the restored root is in another mount namespace"
+		kids=$((kids + 1))
+	done
 	"$VX_ROOT/tests/integration/mntns-facts.py" "$PID" >"$T/after.facts" || fail "mntns-facts.py"
 	files >"$T/after.files" || fail "cannot list the tmpfs after restore"
 	diff "$T/before.facts" "$T/after.facts" >"$T/facts.diff" ||
@@ -90,10 +105,11 @@ run_case()
 	grep -q " $M/" /proc/self/mountinfo && fail "a mount of the tree shows on the host"
 	[ "$(nsenter -t "$PID" -m cat "$M/ov/a" "$M/ov/b" "$M/ov/c" | tr '\n' ' ')" = "lower1 lower2 upper " ] ||
 		fail "the overlay does not show its layers"
-	log "$(wc -l <"$T/after.facts") mounts and $(wc -l <"$T/after.files") file facts equal"
+	[ "$kids" = 1 ] || fail "the restored root has $kids children, not 1"
+	log "$(wc -l <"$T/after.facts") mounts and $(wc -l <"$T/after.files") file facts equal, a child in the namespace too"
 }
 
-start_cmd "$T/out" unshare -m --propagation private sh -c "sh $T/setup.sh && cd / && exec sleep 1000"
+start_cmd "$T/out" unshare -m --propagation private sh -c "sh $T/setup.sh && cd / && { sleep 1001 & exec sleep 1000; }"
 for ((i = 0; i < 100; i++)); do
 	[ "$(cat /proc/$PID/comm 2>/dev/null)" = sleep ] && break
 	sleep 0.1
@@ -103,9 +119,8 @@ guard_allow "fdinfo.*.mnt_id" "fds the tree got from outside its namespace are o
 run_case "$T/img"
 grep -q "^$M/sl#0 .* master:g" "$T/after.facts" || fail "the slave lost its master"
 # again from the restored tree, the host with a mount of its own on the way
-kill -9 "$PID"
-vx_wait_gone "$PID" 5
-start_cmd "$T/out2" unshare -m --propagation private sh -c "sh $T/setup.sh && cd / && exec sleep 1000"
+stop_tree
+start_cmd "$T/out2" unshare -m --propagation private sh -c "sh $T/setup.sh && cd / && { sleep 1001 & exec sleep 1000; }"
 for ((i = 0; i < 100; i++)); do
 	[ "$(cat /proc/$PID/comm 2>/dev/null)" = sleep ] && break
 	sleep 0.1
@@ -114,6 +129,5 @@ mkdir -p "$T/hostonly"
 vx_case_cleanup() { umount "$T/hostonly" 2>/dev/null; true; }
 host_mount() { mount -t tmpfs hostonly "$T/hostonly" || fail "cannot mount on the host"; }
 run_case "$T/img2" host_mount
-kill -9 "$PID"
-vx_wait_gone "$PID" 5
+stop_tree
 pass "$(wc -l <"$T/after.facts") mounts, $(wc -l <"$T/after.files") file facts"
