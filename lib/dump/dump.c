@@ -191,6 +191,9 @@ static int collect(struct dump_op *op)
 		if (ret)
 			return ret;
 	}
+	ret = dump_refusal(op, NULL, mntns_check_files(op)); /* after every file */
+	if (ret)
+		return ret;
 	ret = refused_summary(op);
 	if (ret)
 		return ret;
@@ -349,6 +352,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	ret = ret ?: (op->n_refused ? 0 : dump_net_lock(op));
 	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));
 	ret = ret ?: dump_refusal(op, NULL, ipcns_collect(op));
+	ret = ret ?: dump_refusal(op, NULL, mntns_collect(op));
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
 	unpin(op);
@@ -436,6 +440,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	cgroup_free(&op);
 	netns_free(&op);
 	ipcns_free(&op);
+	mntns_free(&op);
 	timens_free(&op);
 	dump_tree_free(&op);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)

@@ -346,6 +346,7 @@ struct dump_op {
 	dev_t ipcns_mq_dev;	    /* st_dev of its mqueue filesystem (FILE_MQUEUE) */
 	struct dump_tcp *tcp;	    /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
 	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
+	struct dump_mntns *mntns;   /* the tree's mount namespace (mntns.c), or NULL */
 	LimitsEntry *timens;	    /* the tree's time namespace clocks (limits.c), or NULL */
 };
 
@@ -531,6 +532,18 @@ int ipcns_collect(struct dump_op *op);
 int write_ipcns(struct dump_op *op);
 void ipcns_leave(struct dump_op *op);
 void ipcns_free(struct dump_op *op);
+
+/*
+ * mntns.c: the tree's mount namespace when it is not ours (records MOUNTS,
+ * TMPFS_DATA).  0, -EOPNOTSUPP (every mount that cannot be restored named)
+ * or -errno (logged).
+ */
+int mntns_collect(struct dump_op *op);
+int write_mntns(struct dump_op *op);
+/* Refuses files, cwds and roots of the tree on its own mounts (their
+ * inodes are made anew at restore).  0 or -EOPNOTSUPP (each one logged). */
+int mntns_check_files(struct dump_op *op);
+void mntns_free(struct dump_op *op);
 
 /*
  * netlock.c: the network lock, taken after the tree is frozen and before

@@ -137,7 +137,8 @@ pid_t dump_vpid(const struct dump_op *op, pid_t host)
 	return 0; /* outside the context's pid namespace */
 }
 
-/* CONTEXT (a context dump), then NETNS and IPCNS (the tree's own namespaces). */
+/* CONTEXT (a context dump), then NETNS, IPCNS and MOUNTS (the tree's own
+ * network, IPC and mount namespaces, with the tmpfs files' TMPFS_DATA). */
 int write_context(struct dump_op *op)
 {
 	int ret = 0;
@@ -147,5 +148,6 @@ int write_context(struct dump_op *op)
 	if (ret)
 		pr_err("cannot write the CONTEXT record: %s\n", strerror(-ret));
 	ret = ret ?: write_netns(op);
-	return ret ?: write_ipcns(op);
+	ret = ret ?: write_ipcns(op);
+	return ret ?: write_mntns(op);
 }

@@ -280,6 +280,7 @@ static const struct plan_check image_checks[] = {
 	{ cgroup_check_image, NULL },
 	{ netns_check_image, NULL }, /* the network namespace (netns.c) */
 	{ tun_check_links, NULL },   /* tun queues against its links (tun.c) */
+	{ mntns_check_image, NULL }, /* the mount namespace (mntns.c) */
 	{ tty_check_tasks, NULL },   /* controlling terminals (tty.c) */
 	{ tty_check_inherit, NULL }, /* ... as forked tasks inherit them */
 	{ limits_check_image, NULL },

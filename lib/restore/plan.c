@@ -167,6 +167,11 @@ static int add_pdata(struct rst_image *img, const struct img_record *rec)
 	return add_chunk(&img->pdata, &img->nr_pdata, rec);
 }
 
+static int add_tmpd(struct rst_image *img, const struct img_record *rec)
+{
+	return add_chunk(&img->tdata, &img->nr_tdata, rec);
+}
+
 static int add_skq(struct rst_image *img, const struct img_record *rec)
 {
 	return add_chunk(&img->skq, &img->nr_skq, rec);
@@ -183,11 +188,12 @@ static const struct {
 	uint32_t type;
 	int (*read)(struct rst_image *img, const struct img_record *rec);
 } readers[] = {
-	{ IMG_REC_CONTEXT, add_context },   { IMG_REC_FILE, add_file },
-	{ IMG_REC_FILE_DATA, add_fdata },   { IMG_REC_PIPE_DATA, add_pdata },
-	{ IMG_REC_PAGES, end_plan },	    { IMG_REC_SHMEM_PAGES, end_plan },
-	{ IMG_REC_SK_QUEUE, add_skq },	    { IMG_REC_NETNS, netns_plan_read },
-	{ IMG_REC_IPCNS, ipcns_plan_read },
+	{ IMG_REC_CONTEXT, add_context },    { IMG_REC_FILE, add_file },
+	{ IMG_REC_FILE_DATA, add_fdata },    { IMG_REC_PIPE_DATA, add_pdata },
+	{ IMG_REC_PAGES, end_plan },	     { IMG_REC_SHMEM_PAGES, end_plan },
+	{ IMG_REC_SK_QUEUE, add_skq },	     { IMG_REC_NETNS, netns_plan_read },
+	{ IMG_REC_IPCNS, ipcns_plan_read },  { IMG_REC_TMPFS_DATA, add_tmpd },
+	{ IMG_REC_MOUNTS, mntns_plan_read },
 };
 
 /*
@@ -225,7 +231,7 @@ int plan_record_parts(struct rst_image *img, const struct img_record *hdr, const
 	int ret;
 
 	if (hdr->type == IMG_REC_FILE_DATA || hdr->type == IMG_REC_PIPE_DATA ||
-	    hdr->type == IMG_REC_SK_QUEUE) {
+	    hdr->type == IMG_REC_SK_QUEUE || hdr->type == IMG_REC_TMPFS_DATA) {
 		if (plen != sizeof(struct img_data_prefix)) {
 			pr_err("image: data record %llu has a bad prefix\n",
 			       (unsigned long long)hdr->index);
@@ -233,6 +239,8 @@ int plan_record_parts(struct rst_image *img, const struct img_record *hdr, const
 		}
 		if (hdr->type == IMG_REC_SK_QUEUE)
 			return put_chunk(&img->skq, &img->nr_skq, prefix, NULL, dlen);
+		if (hdr->type == IMG_REC_TMPFS_DATA)
+			return put_chunk(&img->tdata, &img->nr_tdata, prefix, NULL, dlen);
 		return put_chunk(hdr->type == IMG_REC_FILE_DATA ? &img->fdata : &img->pdata,
 				 hdr->type == IMG_REC_FILE_DATA ? &img->nr_fdata : &img->nr_pdata,
 				 prefix, NULL, dlen);
@@ -613,6 +621,7 @@ void plan_free(struct rst_image *img)
 		FREE_MSG(img->files[i].fe);
 	free(img->files);
 	free_chunks(img->fdata, img->nr_fdata);
+	free_chunks(img->tdata, img->nr_tdata);
 	free_chunks(img->pdata, img->nr_pdata);
 	free_chunks(img->skq, img->nr_skq);
 	if (img->stream.rd)

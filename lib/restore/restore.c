@@ -237,6 +237,7 @@ void rst_image_free(struct rst_image *img)
 	rshm_free(img);
 	rst_netns_free(img);
 	rst_ipcns_free(img);
+	rst_mntns_free(img);
 	rst_cgroup_done(img, false);
 	rst_janitor_commit(img, false);
 	spool_free(img);
@@ -257,6 +258,7 @@ struct rst_image *rst_image_new(int fd, const struct vxcr_restore_opts *o)
 	img->janitor_fd = -1;
 	img->netns_fd = -1;
 	img->ipcns_saved = -1;
+	img->mntns_fd = -1;
 	img->host_tty = -1;
 	return img;
 }
@@ -321,6 +323,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 		ret = rst_janitor_start(img);
 	ret = ret ?: rst_netns_build(img); /* before any process of the tree */
 	ret = ret ?: rst_ipcns_build(img); /* ours stays in it until the end */
+	ret = ret ?: rst_mntns_build(img);
 	ret = ret ?: rst_timens_enter(img);
 	ret = ret ?: rst_tree_clone(img);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - img->t0) / 1e6);

@@ -33,6 +33,7 @@
 #include "task.pb-c.h"
 #include "netns.pb-c.h"
 #include "ipcns.pb-c.h"
+#include "mounts.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
@@ -233,6 +234,11 @@ struct rst_image {
 	size_t nr_files;
 	struct rst_chunk *fdata; /* deleted file contents */
 	size_t nr_fdata;
+
+	MountsEntry *mounts;	 /* its mount namespace (mntns.c), else NULL */
+	int mntns_fd;		 /* that namespace, built: the root enters it; -1 */
+	struct rst_chunk *tdata; /* tmpfs file contents (TMPFS_DATA) */
+	size_t nr_tdata;
 	struct rst_chunk *pdata; /* pipe contents */
 	size_t nr_pdata;
 	struct rst_chunk *skq; /* unix socket queues (SK_QUEUE), in image order */
@@ -406,6 +412,13 @@ int ipcns_check_image(const struct rst_image *img);
 int rst_ipcns_build(struct rst_image *img);
 void rst_ipcns_leave(struct rst_image *img);
 void rst_ipcns_free(struct rst_image *img);
+/* mntns.c: the tree's mount namespace (records MOUNTS, TMPFS_DATA) */
+int mntns_plan_read(struct rst_image *img, const struct img_record *rec);
+int mntns_check_image(const struct rst_image *img);
+/* Builds it in a new namespace (img->mntns_fd), before any process of the
+ * tree; the root enters it in its C part.  0 or -errno (logged). */
+int rst_mntns_build(struct rst_image *img);
+void rst_mntns_free(struct rst_image *img);
 
 /* ctx.c: a whole context (image with a CONTEXT record) */
 int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st);

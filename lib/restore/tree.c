@@ -6,6 +6,7 @@
  */
 #define LOG_PREFIX "restore/tree: "
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -124,7 +125,15 @@ static void __attribute__((noreturn)) child_main(struct rst_proc *root, pid_t pa
 			_exit(1);
 		close(root->ctl_wr);
 	}
-	ret = child_steps(root);
+	/* the tree's own mount namespace, built already (mntns.c) */
+	if (img->mntns_fd >= 0 && setns(img->mntns_fd, CLONE_NEWNS)) {
+		ret = -errno;
+		pr_perror("cannot enter the tree's mount namespace");
+	} else {
+		if (img->mntns_fd >= 0)
+			close(img->mntns_fd);
+		ret = child_steps(root);
+	}
 	report_send(img->ctl_fd, ret, NULL, 0);
 	_exit(1);
 }

@@ -230,9 +230,12 @@ class Snap:
                 continue
             pseudo = link is None or not link.startswith("/") or link.endswith(" (deleted)")
             # a file of an internal mount (a POSIX queue: "/NAME" on the
-            # IPC namespace's own mqueue mount) is a recreated inode too
+            # IPC namespace's own mqueue mount) is a recreated inode too;
+            # a path the process reaches (fds it got from outside its mount
+            # namespace: on mounts it does not list) is not
             mnt = re.search(r"^mnt_id:\s*(\d+)", info, re.M)
-            pseudo = pseudo or (mnt is not None and mnt.group(1) not in mounts)
+            pseudo = pseudo or (mnt is not None and mnt.group(1) not in mounts and
+                                not os.path.exists("%s/root%s" % (base, link)))
             self.read_fdinfo(pid, fd, info, mounts, pseudo, target)
 
     def read_fdinfo(self, pid, fd, info, mounts, pseudo, target):
@@ -374,7 +377,10 @@ class Snap:
             seen[mp] = n + 1
             sep = f.index("-", 6) if "-" in f[6:] else len(f)
             key = "%s%s" % (mp, "" if n == 0 else ".%d" % n)
-            rest = " ".join([where.get(f[1], "?")] + f[2:4] + [f[5]] + f[sep:])
+            # a superblock made anew (tmpfs, proc, ... of a restored mount
+            # namespace) gets a new anonymous device number (major 0)
+            dev = "0:*" if f[2].startswith("0:") else f[2]
+            rest = " ".join([where.get(f[1], "?"), dev, f[3], f[5]] + f[sep:])
             self.add("mnt:" + nsname, "mount." + key, rest)
             # the optional fields (shared:N, master:N, ...) on their own:
             # a namespace made a slave of the host's changes only these

@@ -6,7 +6,8 @@
 # seccomp filters, signals and timers, a deleted mapped file, deleted
 # files (sparse, shared by fds and a mapping) and removed directories,
 # FIFOs and device nodes (ghost_id, cwd_file_id, dev_path), SysV and
-# memfd shared memory, and a whole context.  Real dumps rather than
+# memfd shared memory, a tree in its own mount namespace, and a whole
+# context.  Real dumps rather than
 # synthetic records: they carry what the kernel actually hands vxdump
 # (vdso, xsave, auxv, every field filled), which a generator would have to
 # keep in step with the dumper by hand.  Needs root and ptrace, as
@@ -118,6 +119,27 @@ echo $$ >"${g2%/*}/cgroup.procs" 2>/dev/null
 echo $$ >"${g1%/*}/cgroup.procs" 2>/dev/null
 sleep 0.2
 find "$g2" "$g1" -depth -type d -exec rmdir {} + 2>/dev/null
+
+# a tree in its own mount namespace (MOUNTS, TMPFS_DATA): a tmpfs with a
+# file and a symlink, a bind of a host directory, a proc, a shared tmpfs
+# and a slave bind of it
+M=$T/mnt
+if mkdir -p "$M/tm" "$M/src" "$M/b" "$M/proc" "$M/sh" "$M/sl"; then
+	( bare unshare -m --propagation private sh -c "mount -t tmpfs -o size=1m tm $M/tm &&
+		echo x >$M/tm/f && ln -s f $M/tm/l && mkfifo $M/tm/p && mount --bind $M/src $M/b &&
+		mount -t proc proc $M/proc && mount -t tmpfs sh $M/sh && mount --make-shared $M/sh &&
+		mount --bind $M/sh $M/sl && mount --make-slave $M/sl && cd / && exec sleep 1000" \
+		</dev/null >/dev/null 2>&1 ) &
+	pid=$!
+	sleep 0.5
+	if "$VXCR" dump -o "$DIR/mntns" "$pid" 2>"$T/err"; then
+		made=$((made + 1))
+	else
+		echo "make-seeds: mntns: $(head -n 1 "$T/err") (skipped)" >&2
+		kill -9 "$pid" 2>/dev/null
+	fi
+	{ wait "$pid"; } 2>/dev/null
+fi
 
 # a time namespace of its own (a LIMITS record with its clocks)
 if unshare -T true 2>/dev/null; then
