@@ -36,7 +36,7 @@ static void ctx_usage(FILE *f)
 		"usage: vxcr ctx [--rundir DIR] [-v] SUBCOMMAND ...\n"
 		"       vxcr ctx --help | --version\n"
 		"\n"
-		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C]\n"
+		"  create XID [--flags F,F] [--hostname H] [--bcaps all|C,C|~C,~C] [--ccaps C,C]\n"
 		"         [--nproc N] [--net veth[:HOSTIF][,addr=A/P][,host-addr=B/P]]\n"
 		"         -- CMD [ARG...]\n"
 		"         (--nproc N: at most N tasks, with --flags INFO_NPROC;\n"
@@ -212,6 +212,8 @@ static int do_create(struct ctx_opts *o)
 	    (o->bcaps && vxcr_ctx_names_parse(VXCR_CTX_BCAP_NAMES, o->bcaps, &a.bcaps)) ||
 	    (o->ccaps && vxcr_ctx_names_parse(VXCR_CTX_CCAP_NAMES, o->ccaps, &a.ccaps)))
 		return fail(-EINVAL);
+	if (!o->bcaps) /* the guest set; --bcaps all opts out */
+		a.bcaps = vxcr_ctx_guest_bcaps(a.flags, a.ccaps);
 	if (o->nproc) {
 		long n;
 

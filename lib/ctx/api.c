@@ -24,6 +24,11 @@ void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o)
 	o->bcaps = VXCR_BCAPS_ALL;
 }
 
+uint64_t vxcr_ctx_guest_bcaps(uint64_t flags, uint64_t ccaps)
+{
+	return vxctx_guest_bcaps(flags, ccaps);
+}
+
 int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *init)
 {
 	struct vxctx_create_args a = {

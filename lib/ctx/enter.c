@@ -30,6 +30,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
@@ -134,6 +135,39 @@ static void build_filter(struct filter *f, uint64_t ccaps, uint64_t flags)
 	emit(f, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 }
 
+/*
+ * Linux-VServer's default guest set: every capability but those
+ * util-vserver calls insecure (lib/getinsecurebcaps.c,
+ * vc_get_insecurebcaps(): LINUX_IMMUTABLE, NET_BROADCAST, NET_ADMIN,
+ * NET_RAW, IPC_LOCK, IPC_OWNER, SYS_MODULE, SYS_RAWIO, SYS_PACCT,
+ * SYS_ADMIN, SYS_NICE, SYS_RESOURCE, SYS_TIME, MKNOD, and SYS_BOOT where
+ * reboot is not handled for the guest), the capabilities added to Linux
+ * after that list was written that hand out host power (AUDIT_CONTROL,
+ * MAC_OVERRIDE, MAC_ADMIN, SYSLOG, WAKE_ALARM, BLOCK_SUSPEND, AUDIT_READ,
+ * PERFMON, BPF, CHECKPOINT_RESTORE), and DAC_READ_SEARCH, which the
+ * vserver kernel fenced with its chroot barrier and a stock kernel does
+ * not (open_by_handle_at reaches any file of a mounted filesystem).
+ * NET_RAW stays with the RAW_ICMP context cap, SYS_BOOT with REBOOT_KILL
+ * (reboot then ends the context only), SYS_RESOURCE with SET_RLIMIT.
+ */
+uint64_t vxctx_guest_bcaps(uint64_t flags, uint64_t ccaps)
+{
+	static const int insecure[] = { 2,  9,	11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23,
+					24, 25, 27, 30, 32, 33, 34, 35, 36, 37, 38, 39, 40 };
+	uint64_t b = VXCTX_BCAPS_ALL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(insecure); i++)
+		b &= ~(1ULL << insecure[i]);
+	if (ccaps & VXCTX_C_RAW_ICMP)
+		b |= 1ULL << 13;
+	if (flags & VXCTX_F_REBOOT_KILL)
+		b |= 1ULL << CAP_SYS_BOOT_BIT;
+	if (ccaps & VXCTX_C_SET_RLIMIT)
+		b |= 1ULL << CAP_SYS_RESOURCE_BIT;
+	return b;
+}
+
 static int cap_last(void)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
@@ -217,6 +251,19 @@ int vxctx_init_pidfd(const struct vxctx_record *r)
 	return fd;
 }
 
+/* 1 if pid's namespace of that kind is not ours. */
+static int ns_differs(pid_t pid, const char *kind)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, kind);
+	if (stat(path, &a))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", kind);
+	return !stat(path, &b) && a.st_ino != b.st_ino;
+}
+
 int vxctx_migrate(const char *rundir, uint32_t xid)
 {
 	struct vxctx_record r;
@@ -237,6 +284,8 @@ int vxctx_migrate(const char *rundir, uint32_t xid)
 		nsflags |= CLONE_NEWNET;
 	if (r.flags & VXCTX_F_VIRT_UPTIME)
 		nsflags |= CLONE_NEWTIME;
+	if (ns_differs(r.init_pid, "cgroup"))
+		nsflags |= CLONE_NEWCGROUP; /* entered after joining the group */
 	ret = vxctx_cg_join(r.cgroup, getpid());
 	if (!ret && r.pids_cgroup[0])
 		ret = vxctx_cg_join(r.pids_cgroup, getpid());

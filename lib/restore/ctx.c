@@ -73,7 +73,9 @@ int ctx_child_setup(const struct rst_image *img)
 
 	if (img->pids_cgroup)
 		ret = vxctx_cg_join(img->pids_cgroup, 0); /* 0: ourselves */
-	return ret ?: vxctx_ns_setup(ce->nodename, ce->domainname, ce->flags);
+	return ret   ?:
+		       vxctx_ns_setup(ce->xid, img->opts->rundir, ce->nodename, ce->domainname,
+				      ce->flags);
 }
 
 int ctx_freeze(const struct rst_image *img)
@@ -125,14 +127,17 @@ static int supervise_restore(struct rst_image *img, const struct vxctx_create_ar
 {
 	struct vxcr_restore_stats st = { 0 };
 	struct vxctx_record r;
-	char path[PATH_MAX];
+	char path[32];
 	int ret;
 
 	ret = vxctx_xid_claim(a->rundir, a->xid);
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(a->rundir), a->xid);
-	unlink(path);
+	snprintf(path, sizeof(path), "%u.exit", a->xid);
+	vxctx_rundir_unlink(a->rundir, path);
+	ret = vxctx_self_make(a->rundir, a->xid, a->flags); /* the init binds it in */
+	if (ret)
+		return ret;
 	ret = vxctx_groups_make(a, g);
 	if (ret)
 		return ret;

@@ -504,6 +504,10 @@ struct vxcr_ctx_create_opts {
 
 /* Sets o to the defaults: xid 0, no flags, every bounding cap, no ccaps. */
 void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o);
+/* Linux-VServer's default guest bounding set for a context with these
+ * flags and ccaps (no SYS_ADMIN, SYS_MODULE, SYS_RAWIO, SYS_TIME, MKNOD,
+ * NET_ADMIN, ...): what `vxcr ctx create` uses without --bcaps. */
+uint64_t vxcr_ctx_guest_bcaps(uint64_t flags, uint64_t ccaps);
 /*
  * Creates a context whose init (pid 1 inside) runs o->argv; returns once
  * the command runs.  *xid (may be NULL) gets the xid, *init (may be NULL)
