@@ -14,6 +14,8 @@ PKGS="$PKGS ruby nodejs redis-server redis-tools postgresql tmux"
 # the servers of issue 13 (t-real-nginx, -memcached, -sshd, ...): nginx-light
 # (the server only), memcached, sshd and its client, curl for requests
 PKGS="$PKGS nginx-light memcached openssh-server openssh-client curl"
+# a minimal guest for `vxcr ctx create --root` (t-ctx-escape, issue 14)
+PKGS="$PKGS busybox-static"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -25,6 +25,7 @@ struct ctx_opts {
 	const char *pid, *sig;
 	const char *nproc;
 	const char *net;
+	const char *root;
 	uint32_t xid;
 	char **rest; /* after XID */
 	int nrest;
@@ -38,7 +39,10 @@ static void ctx_usage(FILE *f)
 		"\n"
 		"  create XID [--flags F,F] [--hostname H] [--bcaps all|C,C|~C,~C] [--ccaps C,C]\n"
 		"         [--nproc N] [--net veth[:HOSTIF][,addr=A/P][,host-addr=B/P]]\n"
-		"         -- CMD [ARG...]\n"
+		"         [--root DIR] -- CMD [ARG...]\n"
+		"         (--root DIR: pivot_root into DIR, a fresh /proc, /sys read-only,\n"
+		"          a minimal /dev; without it the host's / is shared;\n"
+		"          --bcaps all: every capability, not the guest set)\n"
 		"         (--nproc N: at most N tasks, with --flags INFO_NPROC;\n"
 		"          with --net, a network namespace of its own (HIDE_NETIF) and a\n"
 		"          veth: eth0 inside, HOSTIF (default vxXID) on the host)\n"
@@ -94,6 +98,7 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		{ "sig", required_argument, NULL, 'S' },
 		{ "nproc", required_argument, NULL, 'n' },
 		{ "net", required_argument, NULL, 'N' },
+		{ "root", required_argument, NULL, 'R' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -154,6 +159,9 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 			break;
 		case 'N':
 			o->net = optarg;
+			break;
+		case 'R':
+			o->root = optarg;
 			break;
 		}
 	}
@@ -229,6 +237,7 @@ static int do_create(struct ctx_opts *o)
 		a.net = o->net;
 		a.flags |= VXF_HIDE_NETIF;
 	}
+	a.root = o->root;
 	a.argv = o->rest;
 	if (vxcr_ctx_create(&a, &xid, NULL))
 		return fail(-1);
@@ -325,6 +334,7 @@ static int do_info(struct ctx_opts *o)
 		printf("pids cgroup: %s\n", r.pids_cgroup);
 	if (r.net[0])
 		printf("net: %s\n", r.net);
+	printf("root: %s\n", r.root[0] ? r.root : "filesystem shared with the host");
 	return 0;
 }
 
@@ -503,9 +513,9 @@ static const struct {
 	const char *allowed; /* option letters */
 	int need_xid;
 } subs[] = {
-	{ "create", "fHbcnN", 1 }, { "exec", "", 1 },	 { "list", "", 0 },   { "info", "", 1 },
-	{ "stat", "", 1 },	   { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
-	{ "uname", "s", 1 },	   { "kill", "pS", 1 },	 { "wait", "", 1 },
+	{ "create", "fHbcnNR", 1 }, { "exec", "", 1 },	  { "list", "", 0 },   { "info", "", 1 },
+	{ "stat", "", 1 },	    { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
+	{ "uname", "s", 1 },	    { "kill", "pS", 1 },  { "wait", "", 1 },
 };
 
 int cmd_ctx(int argc, char **argv)

@@ -39,6 +39,7 @@ int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *ini
 		.hostname = o->hostname,
 		.nproc = o->nproc,
 		.net = o->net,
+		.root = o->root,
 		.argv = o->argv,
 		.rundir = vxctx_rundir(NULL),
 	};
@@ -79,6 +80,7 @@ int vxcr_ctx_info(xid_t xid, struct vxcr_ctx_info *info)
 	info->nproc = r.nproc;
 	snprintf(info->cgroup, sizeof(info->cgroup), "%s", r.cgroup);
 	snprintf(info->pids_cgroup, sizeof(info->pids_cgroup), "%s", r.pids_cgroup);
+	snprintf(info->root, sizeof(info->root), "%s", r.root);
 	snprintf(info->net, sizeof(info->net), "%s", r.net);
 	if ((r.flags & VXCTX_F_INFO_NPROC) && !vxctx_stat(NULL, xid, &st))
 		info->nproc_cur = st.nproc_cur;

@@ -88,6 +88,8 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	ce->rundir = (char *)vxctx_rundir(rundir);
 	if (r->net[0])
 		ce->net = (char *)r->net;
+	if (r->root[0])
+		ce->root = (char *)r->root;
 	PB_SET(ce, clone_flags,
 	       CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS |
 		       ((r->flags & VXCTX_F_HIDE_NETIF) ? CLONE_NEWNET : 0) |

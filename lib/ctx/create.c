@@ -140,9 +140,9 @@ static int loopback_up(void)
 }
 
 int vxctx_ns_setup(uint32_t xid, const char *rundir, const char *hostname, const char *domainname,
-		   uint64_t flags)
+		   uint64_t flags, const char *root)
 {
-	int ret = vxctx_isolate(xid, rundir, flags);
+	int ret = vxctx_isolate(xid, rundir, flags, root);
 
 	if (ret)
 		return ret;
@@ -164,7 +164,7 @@ int vxctx_ns_setup(uint32_t xid, const char *rundir, const char *hostname, const
 /* The init's setup inside its fresh namespaces; reports and returns -errno. */
 static int init_setup(const struct vxctx_create_args *a, int rep)
 {
-	int ret = vxctx_ns_setup(a->xid, a->rundir, a->hostname, a->domainname, a->flags);
+	int ret = vxctx_ns_setup(a->xid, a->rundir, a->hostname, a->domainname, a->flags, a->root);
 
 	if (ret)
 		send_report(rep, ret, 0, "%s", vxcr_last_error());
@@ -358,6 +358,7 @@ int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_grou
 	snprintf(r->cgroup, sizeof(r->cgroup), "%s", g->cgroup);
 	snprintf(r->pids_cgroup, sizeof(r->pids_cgroup), "%s", g->pids);
 	snprintf(r->net, sizeof(r->net), "%s", a->net ? a->net : "");
+	snprintf(r->root, sizeof(r->root), "%s", a->root ? a->root : "");
 	return 0;
 }
 
@@ -548,6 +549,8 @@ static int check_args(const struct vxctx_create_args *a)
 		return -EINVAL;
 	}
 	if (a->net && vxctx_net_check(a))
+		return -EINVAL;
+	if (a->root && vxctx_root_check(a->root))
 		return -EINVAL;
 	if ((a->flags & VXCTX_F_INFO_NPROC) && !a->nproc) {
 		pr_err("INFO_NPROC needs a task limit (vxcr ctx create --nproc N)\n");

@@ -91,6 +91,7 @@ struct vxctx_create_args {
 	pid_t join_pid;		/* this task joins the cgroup before the init runs */
 	const char *rundir;	/* NULL: default */
 	const char *net;	/* HIDE_NETIF: "veth[:HOSTIF][,addr=A/P][,host-addr=B/P]" or NULL */
+	const char *root;	/* pivot_root into it (absolute, a directory); NULL: host's / */
 };
 
 /* The record of a context, as stored in the run directory. */
@@ -109,6 +110,7 @@ struct vxctx_record {
 	char cgroup[512];      /* absolute path of the cgroup v2 directory */
 	char pids_cgroup[512]; /* v1 pids group (INFO_NPROC on hybrid hosts) or "" */
 	char net[128];	       /* --net as given at creation (informational) or "" */
+	char root[512];	       /* --root (absolute) or "": the host's / */
 };
 
 struct vxctx_stat {
@@ -190,9 +192,16 @@ int vxctx_net_check(const struct vxctx_create_args *a);
 int vxctx_net_setup(const struct vxctx_create_args *a, pid_t init);
 /* In a new init: the isolation (isolate.c), uname, lo up (HIDE_NETIF). */
 int vxctx_ns_setup(uint32_t xid, const char *rundir, const char *hostname, const char *domainname,
-		   uint64_t flags);
-/* isolate.c: the init's mount and cgroup namespaces made a boundary. */
-int vxctx_isolate(uint32_t xid, const char *rundir, uint64_t flags);
+		   uint64_t flags, const char *root);
+/* isolate.c: the init's mount and cgroup namespaces made a boundary;
+ * root (NULL: keep the host's /) is pivoted into. */
+int vxctx_isolate(uint32_t xid, const char *rundir, uint64_t flags, const char *root);
+/* --root: an absolute path of a directory, no symlink on the way; 0 or
+ * -EINVAL (logged). */
+int vxctx_root_check(const char *root);
+/* A root named by an image: proc, sys and dev there already (directories,
+ * not symlinks); 0 or -EINVAL (logged). */
+int vxctx_root_ready(const char *root);
 /* Becomes the supervisor of init (our child): waits for it, writes the
  * exit code, removes the record and groups.  Never returns. */
 void vxctx_supervise(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init)

@@ -16,6 +16,15 @@
  *   - the run directory (and /run/vxcr) hidden: the context's own view
  *     "<xid>.self" (its record, self.xid) bound read-only in its place.
  *
+ * With --root DIR the init pivots into DIR (private mounts, the old root
+ * detached) and builds the rest there: /sys (the host's, cloned before
+ * the pivot, read-only), /proc as above, a minimal /dev (tmpfs: null, zero,
+ * full, random, urandom, tty bound from the host, a devpts newinstance with
+ * ptmx, a tmpfs shm) and its view of the run directory at the same path.
+ * Every path inside DIR is made or mounted on after the pivot, so that a
+ * symlink a previous guest left there resolves inside DIR, never on the
+ * host.
+ *
  * A PROLIFIC context creates contexts, which needs the host's run
  * directory and cgroup hierarchies: it keeps both (and no cgroup
  * namespace); everything else applies.  PROLIFIC is chosen at creation.
@@ -29,6 +38,8 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 
 #include "log.h"
 #include "util/cleanup.h"
@@ -226,7 +237,219 @@ static int setup_proc(void)
 	return 0;
 }
 
-int vxctx_isolate(uint32_t xid, const char *rundir, uint64_t flags)
+int vxctx_root_check(const char *root)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	if (root[0] != '/' || strlen(root) >= sizeof(((struct vxctx_record *)0)->root) ||
+	    !strcmp(root, "/")) {
+		pr_err("--root %s: not an absolute path of a directory other than / "
+		       "(at most 511 bytes)\n",
+		       root);
+		return -EINVAL;
+	}
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, root, &how, sizeof(how));
+	if (fd < 0) {
+		pr_err("--root %s: %s\n", root,
+		       errno == ELOOP ? "a symlink on the way (refused)" : strerror(errno));
+		return -EINVAL;
+	}
+	close(fd);
+	return 0;
+}
+
+int vxctx_root_ready(const char *root)
+{
+	static const char *const need[] = { "proc", "sys", "dev" };
+	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(need); i++) {
+		if (fd < 0 || fstatat(fd, need[i], &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISDIR(st.st_mode)) {
+			pr_err("root %s: no directory %s in it\n", root, need[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* mkdir -p path in our (new) root; 0 or -errno. */
+static int mkdir_in(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(tmp, mode) && errno != EEXIST ? -errno : 0;
+}
+
+/* Attaches the detached mount fd (open_tree) at path; closes fd. */
+static int attach(int fd, const char *path)
+{
+	int ret = 0;
+
+	if (move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH)) {
+		ret = -errno;
+		pr_perror("cannot mount the host's copy at %s inside the root", path);
+	}
+	close(fd);
+	return ret;
+}
+
+/* What the guest gets from the host, taken before the pivot. */
+struct host_parts {
+	int sys, run; /* -1: none */
+	int dev[6];
+};
+
+static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+static void host_parts_close(struct host_parts *h)
+{
+	size_t i;
+
+	if (h->sys >= 0)
+		close(h->sys);
+	if (h->run >= 0)
+		close(h->run);
+	for (i = 0; i < ARRAY_SIZE(devices); i++)
+		if (h->dev[i] >= 0)
+			close(h->dev[i]);
+}
+
+static int host_parts_take(struct host_parts *h, const char *run)
+{
+	char path[64];
+	size_t i;
+
+	h->sys = open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	h->run = run ? open_tree(AT_FDCWD, run, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) : -1;
+	for (i = 0; i < ARRAY_SIZE(devices); i++) {
+		snprintf(path, sizeof(path), "/dev/%s", devices[i]);
+		h->dev[i] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (h->dev[i] < 0)
+			break;
+	}
+	if (h->sys < 0 || (run && h->run < 0) || i < ARRAY_SIZE(devices)) {
+		pr_perror("cannot take /sys, /dev or the run directory into the root");
+		return -errno;
+	}
+	return 0;
+}
+
+/* pivot_root into root; the old root detached. */
+static int pivot(const char *root)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount(root, root, NULL, MS_BIND | MS_REC, NULL) || chdir(root) ||
+	    syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) || chdir("/")) {
+		pr_perror("cannot pivot_root into %s", root);
+		return -errno;
+	}
+	return 0;
+}
+
+/* The minimal /dev inside the root. */
+static int setup_dev(struct host_parts *h)
+{
+	char path[64];
+	size_t i;
+	int fd, ret;
+
+	if ((ret = mkdir_in("/dev", 0755)))
+		return ret;
+	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")) {
+		pr_perror("cannot mount /dev in the root");
+		return -errno;
+	}
+	for (i = 0; i < ARRAY_SIZE(devices); i++) {
+		snprintf(path, sizeof(path), "/dev/%s", devices[i]);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		ret = attach(h->dev[i], path);
+		h->dev[i] = -1;
+		if (ret)
+			return ret;
+	}
+	if (mkdir("/dev/pts", 0755) || mkdir("/dev/shm", 01777) ||
+	    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=0620") ||
+	    symlink("pts/ptmx", "/dev/ptmx") ||
+	    mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") ||
+	    symlink("/proc/self/fd", "/dev/fd")) {
+		pr_perror("cannot make /dev/pts, /dev/ptmx or /dev/shm in the root");
+		return -errno;
+	}
+	return 0;
+}
+
+/* The context's view of the run directory at the same path inside. */
+static int root_rundir(struct host_parts *h, const char *rundir, int trusted)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+	const char *dir = vxctx_rundir(rundir);
+	int ret;
+
+	if (h->run < 0)
+		return 0;
+	ret = mkdir_in(dir, 0700);
+	if (!ret)
+		ret = attach(h->run, dir);
+	h->run = -1;
+	if (!ret && !trusted && mount_setattr(AT_FDCWD, dir, 0, &attr, sizeof(attr)))
+		ret = -errno;
+	return ret;
+}
+
+/* --root: into the root, with /sys, /dev, the run directory. */
+static int enter_root(uint32_t xid, const char *rundir, int trusted, const char *root)
+{
+	struct host_parts h = { .sys = -1, .run = -1, .dev = { -1, -1, -1, -1, -1, -1 } };
+	char self[PATH_MAX];
+	const char *run = NULL;
+	int ret;
+
+	ret = vxctx_self_dir(rundir, xid, self, sizeof(self));
+	if (ret)
+		return ret;
+	if (trusted)
+		run = vxctx_rundir(rundir);
+	else if (!access(self, F_OK))
+		run = self;
+	ret = host_parts_take(&h, run);
+	if (!ret)
+		ret = pivot(root);
+	if (!ret)
+		ret = mkdir_in("/sys", 0555) ?: mkdir_in("/proc", 0555);
+	if (!ret) {
+		ret = attach(h.sys, "/sys");
+		h.sys = -1;
+	}
+	if (!ret)
+		ret = setup_dev(&h);
+	if (!ret)
+		ret = root_rundir(&h, rundir, trusted);
+	host_parts_close(&h);
+	return ret;
+}
+
+int vxctx_isolate(uint32_t xid, const char *rundir, uint64_t flags, const char *root)
 {
 	int trusted = !!(flags & VXCTX_F_PROLIFIC), ret;
 
@@ -238,10 +461,12 @@ int vxctx_isolate(uint32_t xid, const char *rundir, uint64_t flags)
 		pr_perror("cannot make a cgroup namespace for the context");
 		return -errno;
 	}
+	if (root && root[0] && (ret = enter_root(xid, rundir, trusted, root)))
+		return ret;
 	ret = setup_proc();
 	if (!ret && !trusted)
 		ret = each_cgroup_mount(replace_cgroup_mount);
-	if (!ret && !trusted)
+	if (!ret && !trusted && !(root && root[0]))
 		ret = hide_rundir(xid, rundir);
 	if (!ret)
 		ret = sys_ro();

@@ -364,6 +364,12 @@ static int parse_line(const char *line, struct vxctx_record *r)
 		memcpy(r->net, line + 4, strlen(line + 4) + 1);
 		return 0;
 	}
+	if (!strncmp(line, "root=", 5)) { /* shown by ctx info, kept by a checkpoint */
+		if (strlen(line + 5) >= sizeof(r->root) || line[5] != '/')
+			return -EINVAL;
+		memcpy(r->root, line + 5, strlen(line + 5) + 1);
+		return 0;
+	}
 	for (i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (strncmp(line, keys[i].key, strlen(keys[i].key)))
 			continue;
@@ -447,6 +453,8 @@ static int record_format(const struct vxctx_record *r, char *buf, size_t len)
 		n += snprintf(buf + n, len - n, "pids_cgroup=%s\n", r->pids_cgroup);
 	if (r->net[0] && n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n, "net=%s\n", r->net);
+	if (r->root[0] && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, "root=%s\n", r->root);
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : n;
 }
 

@@ -73,9 +73,10 @@ int ctx_child_setup(const struct rst_image *img)
 
 	if (img->pids_cgroup)
 		ret = vxctx_cg_join(img->pids_cgroup, 0); /* 0: ourselves */
-	return ret   ?:
-		       vxctx_ns_setup(ce->xid, img->opts->rundir, ce->nodename, ce->domainname,
-				      ce->flags);
+	if (ret)
+		return ret;
+	return vxctx_ns_setup(ce->xid, img->opts->rundir, ce->nodename, ce->domainname, ce->flags,
+			      ce->root);
 }
 
 int ctx_freeze(const struct rst_image *img)
@@ -119,6 +120,7 @@ static void ctx_args(const struct rst_image *img, struct vxctx_create_args *a)
 	a->nproc = ce->nproc;
 	a->rundir = img->opts->rundir;
 	a->net = ce->net; /* informational: the NETNS record rebuilt the network */
+	a->root = ce->root;
 }
 
 /* The supervisor's part up to the record; 0 or -errno (logged). */
@@ -231,6 +233,10 @@ static int check_context(const struct rst_image *img)
 	}
 	if (ce->net && (strlen(ce->net) >= 128 || strchr(ce->net, '\n'))) {
 		pr_err("image: context %u: its --net text is too long or has a newline\n", ce->xid);
+		return -EBADMSG;
+	}
+	if (ce->root && (vxctx_root_check(ce->root) || vxctx_root_ready(ce->root))) {
+		pr_err("image: context %u: root %s refused (see above)\n", ce->xid, ce->root);
 		return -EBADMSG;
 	}
 	if (restore_in_pidns()) { /* --pidns: we are its namespace's init */

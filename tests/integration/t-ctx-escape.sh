@@ -169,5 +169,55 @@ inside ls "/proc/$BINIT/root/" >/dev/null 2>>"$T/other.err" && escaped other-con
 sleep 0.2
 if vx_alive "$BINIT"; then held other-context "$(head -1 "$T/other.err")"; else escaped other-context "killed $BINIT"; fi
 
+# The same from a context with --root: a minimal busybox guest (no python:
+# the module, clock and reboot probes are the shared-root ones above, same
+# caps and filter).  Its files and another guest's are out of reach too.
+BUSYBOX=$(command -v busybox) || skip "no busybox (contrib/install-deps.sh: busybox-static)"
+mkguest()
+{
+	mkdir -p "$1/bin" "$1/proc" "$1/sys" "$1/dev" "$1/etc" "$1/tmp"
+	cp "$BUSYBOX" "$1/bin/busybox"
+	for a in sh cat ls echo mknod mount kill sleep date reboot; do ln -s busybox "$1/bin/$a"; done
+	echo "$2" >"$1/etc/mine"
+}
+mkguest "$T/ga" guest-a
+mkguest "$T/gb" guest-b
+echo host-secret >"$T/secret"
+chmod 600 "$T/secret"
+R=$((XID + 3)) S=$((XID + 4))
+"$VXCR" ctx create "$R" --root "$T/ga" -- /bin/sleep 600 >/dev/null 2>"$T/create.err" ||
+	fail "create $R --root: $(cat "$T/create.err")"
+"$VXCR" ctx create "$S" --root "$T/gb" -- /bin/sleep 600 >/dev/null 2>"$T/create.err" ||
+	fail "create $S --root: $(cat "$T/create.err")"
+"$VXCR" ctx info "$R" | grep -qx "root: $T/ga" || fail "ctx info: $("$VXCR" ctx info "$R")"
+"$VXCR" ctx info "$A" | grep -qx "root: filesystem shared with the host" ||
+	fail "ctx info of a shared root: $("$VXCR" ctx info "$A")"
+SINIT=$("$VXCR" ctx info "$S" | awk '$1 == "initpid:" {print $2}')
+rin() { "$VXCR" ctx exec "$R" -- /bin/sh -c "$1" 2>&1; }
+[ "$(rin 'cat /etc/mine')" = guest-a ] || fail "the guest does not see its own files: $(rin 'cat /etc/mine')"
+
+OUT=$(rin "cat /proc/1/root/etc/shadow /etc/shadow $T/secret /proc/1/root$T/secret")
+case "$OUT" in *host-secret* | *root:*) escaped root-read "$OUT" ;; *) held root-read "$(echo $OUT)" ;; esac
+OUT=$(rin "cat /proc/$SINIT/root/etc/mine; ls /proc/$SINIT; kill -9 $SINIT; cat /proc/*/root/etc/mine")
+case "$OUT" in *guest-b*) escaped root-other "$OUT" ;; *) held root-other "$(echo $OUT)" ;; esac
+vx_alive "$SINIT" || escaped root-other "killed $SINIT"
+rin 'echo "|/bin/false vxcr-escape" >/proc/sys/kernel/core_pattern' >"$T/rsys.err"
+[ "$(cat /proc/sys/kernel/core_pattern)" = "$CORE" ] && held root-sysctl "$(cat "$T/rsys.err")" ||
+	escaped root-sysctl "core_pattern changed"
+sleeper_up
+rin "echo 1 >$HG/cgroup.kill; echo 1 >/sys/fs/cgroup/unified/cgroup.kill" >"$T/rcg.err"
+sleep 0.2
+vx_alive "$SLEEPER" && held root-cgroup.kill "$(echo $(cat "$T/rcg.err"))" ||
+	escaped root-cgroup.kill "sleeper killed"
+rin "echo x >$VXCR_RUNDIR/escape; echo x >/run/vxcr/escape; mknod /tmp/blk b 8 0; mount -o ro $DISK /tmp; kill -9 $SLEEPER; date -s 2001-01-01; reboot -f" \
+	>"$T/rmisc.err"
+[ -e "$VXCR_RUNDIR/escape" ] && escaped root-rundir "wrote into $VXCR_RUNDIR"
+[ -b "$T/ga/tmp/blk" ] && escaped root-mknod "made a block device"
+[ "$(date +%Y)" = 2001 ] && escaped root-clock "set the clock"
+sleep 0.2
+vx_alive "$SLEEPER" || escaped root-signal "sleeper killed"
+"$VXCR" ctx info "$R" >/dev/null 2>&1 || escaped root-reboot "the context rebooted"
+held root-misc "$(echo $(cat "$T/rmisc.err"))"
+
 [ -z "$ESCAPES" ] || fail "escaped from the context:$ESCAPES"
-pass "every escape attempt failed (12 kinds)"
+pass "every escape attempt failed (12 kinds shared, 10 with --root)"

@@ -500,6 +500,7 @@ struct vxcr_ctx_create_opts {
 	char *const *argv;    /* the main command, run inside by the context's init */
 	const char *net;      /* with VXF_HIDE_NETIF: "veth[:HOSTIF][,addr=A/P][,host-addr=B/P]",
 			       * a veth to the host (vxcr-ctx(8)); NULL: only lo */
+	const char *root;     /* pivot_root into this directory; NULL: the host's / */
 };
 
 /* Sets o to the defaults: xid 0, no flags, every bounding cap, no ccaps. */
@@ -528,6 +529,7 @@ struct vxcr_ctx_info {
 	char cgroup[512];      /* cgroup v2 directory */
 	char pids_cgroup[512]; /* v1 pids group (VXF_INFO_NPROC on hybrid hosts) or "" */
 	char net[128];	       /* --net as given at its creation, or "" */
+	char root[512];	       /* its root directory, "" if it shares the host's / */
 };
 
 /* The record of a live context: -ESRCH if there is none. */
