@@ -368,7 +368,7 @@ static void __attribute__((noreturn))
 supervise_end(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init)
 {
 	struct vxctx_record r;
-	int st, lock;
+	int st, lock, ret;
 
 	while (waitpid(init, &st, 0) < 0 && errno == EINTR)
 		;
@@ -376,14 +376,15 @@ supervise_end(const struct vxctx_create_args *a, const struct vxctx_groups *g, p
 		vxctx_cg_kill(g->cgroup); /* tasks outside its pid ns too */
 	write_exit(a->rundir, a->xid, status_code(st), reboot_cmd_of(a, st));
 	lock = vxctx_lock(a->rundir);
-	if (!vxctx_record_read(a->rundir, a->xid, &r) && r.init_pid == init) {
+	ret = vxctx_record_read(a->rundir, a->xid, &r);
+	if (!ret && r.init_pid == init) {
 		vxctx_record_clean(a->rundir, &r);
-	} else {
+	} else if (ret == -ENOENT) { /* ours was removed (a dump): the groups are left */
 		vxctx_cg_remove(g->cgroup);
 		if (g->pids[0])
 			vxctx_cg_remove(g->pids);
 		vxctx_self_remove(a->rundir, a->xid);
-	}
+	} /* else a record of another init: the xid (and its groups) are a new context's */
 	if (lock >= 0)
 		close(lock);
 	_exit(status_code(st));
