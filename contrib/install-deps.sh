@@ -3,7 +3,7 @@
 # Usage: contrib/install-deps.sh [--check]   (--check: exit 1 if any missing)
 set -e
 PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
-libnl-route-3-dev libnftables-dev nftables libzstd-dev libsodium-dev nettle-dev libcunit1-dev python3 bash coreutils procps
+libnl-route-3-dev libnftables-dev nftables libseccomp-dev libzstd-dev libsodium-dev nettle-dev libcunit1-dev python3 bash coreutils procps
 iproute2 hyperfine sqlite3 tmux vim less clang-14 libclang-rt-14-dev llvm-14 scdoc man-db"
 # clang-14 and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes):
 # make fuzz; llvm-14 (llvm-profdata-14, llvm-cov-14): make fuzz-cov;
