@@ -26,6 +26,7 @@ struct ctx_opts {
 	const char *nproc;
 	const char *net;
 	const char *root;
+	const char *limit;
 	uint32_t xid;
 	char **rest; /* after XID */
 	int nrest;
@@ -39,6 +40,7 @@ static void ctx_usage(FILE *f)
 		"\n"
 		"  create XID [--flags F,F] [--hostname H] [--bcaps all|C,C|~C,~C] [--ccaps C,C]\n"
 		"         [--nproc N] [--net veth[:HOSTIF][,addr=A/P][,host-addr=B/P]]\n"
+		"         [--limit memory.max=BYTES,cpu.max=QUOTA PERIOD,...]\n"
 		"         [--root DIR] -- CMD [ARG...]\n"
 		"         (--root DIR: pivot_root into DIR, a fresh /proc, /sys read-only,\n"
 		"          a minimal /dev; without it the host's / is shared; bcaps 'all':\n"
@@ -99,6 +101,7 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		{ "nproc", required_argument, NULL, 'n' },
 		{ "net", required_argument, NULL, 'N' },
 		{ "root", required_argument, NULL, 'R' },
+		{ "limit", required_argument, NULL, 'L' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,6 +166,9 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		case 'R':
 			o->root = optarg;
 			break;
+		case 'L':
+			o->limit = optarg;
+			break;
 		}
 	}
 	return 0;
@@ -205,8 +211,40 @@ static int fail(int ret)
 	return 1;
 }
 
+/*
+ * --limit: pids.max=N is --nproc N with INFO_NPROC; the rest (memory, cpu)
+ * goes to the library as given, into rest.  0 or EXIT_USAGE.
+ */
+static int split_limits(const char *spec, struct vxcr_ctx_create_opts *a, char *rest, size_t len)
+{
+	char copy[512], *save = NULL, *item;
+	size_t used = 0;
+	long n;
+
+	if (snprintf(copy, sizeof(copy), "%s", spec) >= (int)sizeof(copy)) {
+		cli_error("ctx create: --limit is too long");
+		return EXIT_USAGE;
+	}
+	rest[0] = '\0';
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (strncmp(item, "pids.max=", 9)) {
+			used += snprintf(rest + used, len - used, "%s%s", used ? "," : "", item);
+			continue;
+		}
+		if (cli_parse_long(item + 9, 1, 4194304, &n)) {
+			cli_error("ctx create: bad --limit %s (a task count, at least 1)", item);
+			return EXIT_USAGE;
+		}
+		a->nproc = n;
+		a->flags |= VXF_INFO_NPROC;
+	}
+	a->limits = rest[0] ? rest : NULL;
+	return 0;
+}
+
 static int do_create(struct ctx_opts *o)
 {
+	char limits[512];
 	struct vxcr_ctx_create_opts a;
 	xid_t xid;
 
@@ -238,6 +276,8 @@ static int do_create(struct ctx_opts *o)
 		a.flags |= VXF_HIDE_NETIF;
 	}
 	a.root = o->root;
+	if (o->limit && split_limits(o->limit, &a, limits, sizeof(limits)))
+		return EXIT_USAGE;
 	a.argv = o->rest;
 	if (vxcr_ctx_create(&a, &xid, NULL))
 		return fail(-1);
@@ -335,6 +375,8 @@ static int do_info(struct ctx_opts *o)
 	if (r.net[0])
 		printf("net: %s\n", r.net);
 	printf("root: %s\n", r.root[0] ? r.root : "filesystem shared with the host");
+	if (r.limits[0])
+		printf("limits: %s\n", r.limits);
 	return 0;
 }
 
@@ -513,9 +555,10 @@ static const struct {
 	const char *allowed; /* option letters */
 	int need_xid;
 } subs[] = {
-	{ "create", "fHbcnNR", 1 }, { "exec", "", 1 },	  { "list", "", 0 },   { "info", "", 1 },
-	{ "stat", "", 1 },	    { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
-	{ "uname", "s", 1 },	    { "kill", "pS", 1 },  { "wait", "", 1 },
+	{ "create", "fHbcnNRL", 1 }, { "exec", "", 1 },	   { "list", "", 0 },
+	{ "info", "", 1 },	     { "stat", "", 1 },	   { "flags", "sC", 1 },
+	{ "caps", "sC", 1 },	     { "bcaps", "sC", 1 }, { "uname", "s", 1 },
+	{ "kill", "pS", 1 },	     { "wait", "", 1 },
 };
 
 int cmd_ctx(int argc, char **argv)

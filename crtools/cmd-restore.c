@@ -1,7 +1,7 @@
 /*
  * vxcr restore / vxrestore: restart a process from an image.
  *
- *   vxrestore [-d] [--pidfile F] [--pidns] [--rundir DIR] [--manage-cgroups]
+ *   vxrestore [-d] [--pidfile F] [--pidns] [--netns] [--rundir DIR] [--manage-cgroups]
  *             [--trusted-keys DIR | --trust-image] [-v] [FILE|-]
  *
  * An image file is restored only if it is trusted: a file only root could
@@ -33,7 +33,7 @@
 
 static void restore_usage(FILE *f)
 {
-	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [--pidns] [--rundir DIR]\n"
+	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [--pidns] [--netns] [--rundir DIR]\n"
 		   "                 [--manage-cgroups] [--trusted-keys DIR | --trust-image]\n"
 		   "                 [-v] [IMAGE|-]\n"
 		   "       vxrestore --help | --version\n"
@@ -50,6 +50,8 @@ static void restore_usage(FILE *f)
 		   "      --pidfile FILE   write the restored pid to FILE (a context: its init)\n"
 		   "      --pidns          restore inside a new PID namespace (recorded pids\n"
 		   "                       are free there)\n"
+		   "      --netns          restore inside a new network namespace with only\n"
+		   "                       its loopback, up (a copy beside the original)\n"
 		   "      --rundir DIR     a context image: where its record goes (default\n"
 		   "                       $VXCR_RUNDIR or /run/vxcr)\n"
 		   "      --manage-cgroups create the image's cgroups that are missing below\n"
@@ -141,6 +143,7 @@ int cmd_restore(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "detach", no_argument, NULL, 'd' },
 		{ "pidns", no_argument, NULL, 'P' },
+		{ "netns", no_argument, NULL, 'N' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "rundir", required_argument, NULL, 'R' },
 		{ "trusted-keys", required_argument, NULL, 'K' },
@@ -166,6 +169,9 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case 'P':
 			o.pidns = true;
+			break;
+		case 'N':
+			o.netns = true;
 			break;
 		case 'p':
 			pidfile = optarg;

@@ -40,6 +40,7 @@ int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *ini
 		.nproc = o->nproc,
 		.net = o->net,
 		.root = o->root,
+		.limits = o->limits,
 		.argv = o->argv,
 		.rundir = vxctx_rundir(NULL),
 	};
@@ -82,6 +83,7 @@ int vxcr_ctx_info(xid_t xid, struct vxcr_ctx_info *info)
 	snprintf(info->pids_cgroup, sizeof(info->pids_cgroup), "%s", r.pids_cgroup);
 	snprintf(info->root, sizeof(info->root), "%s", r.root);
 	snprintf(info->net, sizeof(info->net), "%s", r.net);
+	vxctx_limits_get(r.xid, r.cgroup, info->limits, sizeof(info->limits));
 	if ((r.flags & VXCTX_F_INFO_NPROC) && !vxctx_stat(NULL, xid, &st))
 		info->nproc_cur = st.nproc_cur;
 	return 0;

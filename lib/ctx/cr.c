@@ -32,6 +32,7 @@ struct ctx_ckpt {
 	CtxEntry ce;
 	char nodename[80];
 	char domainname[80];
+	char limits[512];
 };
 
 /* VIRT_UPTIME: the clocks inside = ours + the offsets of the init's time ns. */
@@ -98,6 +99,8 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 		ce->net = (char *)r->net;
 	if (r->root[0])
 		ce->root = (char *)r->root;
+	if (!vxctx_limits_get(r->xid, r->cgroup, c->limits, sizeof(c->limits)) && c->limits[0])
+		ce->limits = c->limits;
 	PB_SET(ce, clone_flags,
 	       CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS |
 		       ((r->flags & VXCTX_F_HIDE_NETIF) ? CLONE_NEWNET : 0) |

@@ -380,9 +380,7 @@ supervise_end(const struct vxctx_create_args *a, const struct vxctx_groups *g, p
 	if (!ret && r.init_pid == init) {
 		vxctx_record_clean(a->rundir, &r);
 	} else if (ret == -ENOENT) { /* ours was removed (a dump): the groups are left */
-		vxctx_cg_remove(g->cgroup);
-		if (g->pids[0])
-			vxctx_cg_remove(g->pids);
+		vxctx_groups_remove(g);
 		vxctx_self_remove(a->rundir, a->xid);
 	} /* else a record of another init: the xid (and its groups) are a new context's */
 	if (lock >= 0)
@@ -401,14 +399,15 @@ void vxctx_supervise(const struct vxctx_create_args *a, const struct vxctx_group
 static int join_groups(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init,
 		       int rep)
 {
-	if (g->pids[0] && vxctx_cg_join(g->pids, init)) {
-		send_report(rep, -EPERM, 0, "INFO_NPROC: cannot add the init to %s: %s", g->pids,
+	if ((g->pids[0] && vxctx_cg_join(g->pids, init)) || vxctx_limits_join(a->xid, init)) {
+		send_report(rep, -EPERM, 0, "cannot add the init to its pids or limit groups: %s",
 			    vxcr_last_error());
 		return -1;
 	}
 	if (!a->argv && a->join_pid > 0 &&
 	    (vxctx_cg_join(g->cgroup, a->join_pid) ||
-	     (g->pids[0] && vxctx_cg_join(g->pids, a->join_pid)))) {
+	     (g->pids[0] && vxctx_cg_join(g->pids, a->join_pid)) ||
+	     vxctx_limits_join(a->xid, a->join_pid))) {
 		send_report(rep, -EPERM, 0, "cannot add pid %d to the context's groups: %s",
 			    a->join_pid, vxcr_last_error());
 		return -1;
@@ -612,12 +611,15 @@ int vxctx_groups_make(const struct vxctx_create_args *a, struct vxctx_groups *g)
 	int ret;
 
 	g->pids[0] = 0;
+	g->xid = a->xid;
 	ret = vxctx_cg_create(a->xid, g->cgroup, sizeof(g->cgroup));
-	if (ret || !(a->flags & VXCTX_F_INFO_NPROC))
-		return ret;
-	ret = vxctx_pids_setup(a->xid, g->cgroup, a->nproc, g->pids, sizeof(g->pids));
 	if (ret)
-		vxctx_cg_remove(g->cgroup);
+		return ret;
+	if (a->flags & VXCTX_F_INFO_NPROC)
+		ret = vxctx_pids_setup(a->xid, g->cgroup, a->nproc, g->pids, sizeof(g->pids));
+	ret = ret ?: vxctx_limits_setup(a->xid, g->cgroup, a->limits);
+	if (ret)
+		vxctx_groups_remove(g);
 	return ret;
 }
 
@@ -626,6 +628,7 @@ void vxctx_groups_remove(const struct vxctx_groups *g)
 	vxctx_cg_remove(g->cgroup);
 	if (g->pids[0])
 		vxctx_cg_remove(g->pids);
+	vxctx_limits_remove(g->xid);
 }
 
 /* Reads the reports until EOF; returns the first error (ours now) or 0. */

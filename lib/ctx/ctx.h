@@ -92,6 +92,7 @@ struct vxctx_create_args {
 	const char *rundir;	/* NULL: default */
 	const char *net;	/* HIDE_NETIF: "veth[:HOSTIF][,addr=A/P][,host-addr=B/P]" or NULL */
 	const char *root;	/* pivot_root into it (absolute, a directory); NULL: host's / */
+	const char *limits;	/* --limit "memory.max=B,cpu.max=Q P" (limits.c) or NULL */
 };
 
 /* The record of a context, as stored in the run directory. */
@@ -176,6 +177,7 @@ int vxctx_uname_field(const char *name); /* NODENAME -> 2, -1 if unknown */
 struct vxctx_groups {
 	char cgroup[512];
 	char pids[512]; /* "" unless INFO_NPROC on a v1 pids hierarchy */
+	uint32_t xid;	/* its v1 limit groups (limits.c) are derived from it */
 };
 /* Under the rundir lock: xid must be free (a stale record is cleaned);
  * -EEXIST if it is live. */
@@ -290,6 +292,12 @@ int vxctx_pids_setup(uint32_t xid, const char *cgroup, uint64_t nproc, char *v1p
 int vxctx_pids_path(uint32_t xid, char *buf, size_t len);
 /* pids.current of the context's pids group, or -errno. */
 int64_t vxctx_pids_current(const struct vxctx_record *r);
+/* limits.c: --limit (memory, cpu); v1 groups derived from the xid. */
+int vxctx_limits_check(const char *spec);
+int vxctx_limits_setup(uint32_t xid, const char *cgroup, const char *spec);
+void vxctx_limits_remove(uint32_t xid);
+int vxctx_limits_join(uint32_t xid, pid_t pid);
+int vxctx_limits_get(uint32_t xid, const char *cgroup, char *spec, size_t len);
 
 /* The default bounding set of a context (Linux-VServer's guest set). */
 uint64_t vxctx_guest_bcaps(uint64_t flags, uint64_t ccaps);

@@ -282,6 +282,7 @@ int vxctx_migrate(const char *rundir, uint32_t xid)
 	ret = vxctx_cg_join(r.cgroup, getpid());
 	if (!ret && r.pids_cgroup[0])
 		ret = vxctx_cg_join(r.pids_cgroup, getpid());
+	ret = ret ?: vxctx_limits_join(xid, getpid());
 	if (ret)
 		return ret;
 	if (setns(pidfd, nsflags)) {

@@ -638,6 +638,7 @@ static void clean_one(const char *rundir, const struct vxctx_record *r)
 		if (g.pids[0])
 			vxctx_cg_remove(g.pids);
 	}
+	vxctx_limits_remove(r->xid);
 	snprintf(name, sizeof(name), "%u.ctx", r->xid);
 	vxctx_rundir_unlink(rundir, name);
 	vxctx_self_remove(rundir, r->xid);

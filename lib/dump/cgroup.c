@@ -362,3 +362,113 @@ void cgroup_free(struct dump_op *op)
 	free(cg);
 	op->cgroup = NULL;
 }
+
+/* The directory of dir i on our mounts, into out.  0 or -errno (logged). */
+static int dir_path(const struct dump_cgroup *cg, size_t i, char *out, size_t len)
+{
+	const struct cg_dir *d = &cg->dirs[i];
+	const char *ctl = cg->base[d->h].controllers;
+	char mnt[4096], root[4096], full[8192 + 2];
+	int ret;
+
+	snprintf(full, sizeof(full), "%s/%s",
+		 strcmp(cg->base[d->h].path, "/") ? cg->base[d->h].path : "", d->path);
+	ret = proc_cgroup_mount(ctl, mnt, sizeof(mnt), root, sizeof(root));
+	ret = ret ?: proc_cgroup_dir(mnt, root, full, out, len);
+	if (ret)
+		pr_err("cgroup %s:%s: cannot find it on our mounts: %s\n", ctl[0] ? ctl : "cgroup2",
+		       full, strerror(-ret));
+	return ret;
+}
+
+/* Adds setting (dir, file, value) to *v.  0 or -ENOMEM. */
+static int add_setting(struct cg_settings *v, uint32_t dir, const char *file, char *value)
+{
+	CgSettingEntry *s, **nv;
+
+	nv = realloc(v->e, (v->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	v->e = nv;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	cg_setting_entry__init(s);
+	PB_SET(s, dir, dir);
+	s->file = (char *)file; /* the table's */
+	s->value = value;
+	v->e[v->n++] = s;
+	return 0;
+}
+
+/*
+ * The known controller files (lib/proc/cglimit.c) of dir i that exist,
+ * with their values, appended to v.  A value the restore could not parse
+ * back is refused (-EOPNOTSUPP, logged).
+ */
+static int dir_settings(const struct dump_cgroup *cg, size_t i, struct cg_settings *v)
+{
+	const char *ctl = cg->base[cg->dirs[i].h].controllers;
+	const struct cglimit_file *t;
+	char dir[4096], file[4096 + 64], *text;
+	size_t n, k, l;
+	int ret;
+
+	t = cglimit_table(&n);
+	for (k = 0; k < n; k++)
+		if (t[k].v2 == !ctl[0] && cglimit_in_hierarchy(&t[k], ctl))
+			break;
+	if (k == n)
+		return 0; /* no known file (name=systemd, freezer, ...): no mount needed */
+	ret = dir_path(cg, i, dir, sizeof(dir));
+	for (k = 0; !ret && k < n; k++) {
+		if (t[k].v2 != !ctl[0] || !cglimit_in_hierarchy(&t[k], ctl))
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", dir, t[k].name);
+		text = NULL;
+		if (proc_read_path(file, &text, NULL))
+			continue; /* the controller is not there (not enabled) */
+		l = strlen(text);
+		if (l && text[l - 1] == '\n')
+			text[--l] = '\0';
+		if (cglimit_check(&t[k], text)) {
+			pr_err("cgroup %s: %s is \"%.64s\", which a restore cannot set\n", dir,
+			       t[k].name, text);
+			ret = -EOPNOTSUPP;
+		}
+		ret = ret ?: add_setting(v, i + 1, t[k].name, text);
+		if (ret)
+			free(text);
+	}
+	return ret;
+}
+
+/*
+ * The controller settings of every group of the CGROUP record (none if
+ * there is no record), dir numbers as the record's.  0 or -errno (logged).
+ */
+int cgroup_settings(struct dump_op *op, struct cg_settings *v)
+{
+	const struct dump_cgroup *cg = op->cgroup;
+	size_t i;
+	int ret = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (!cg || !cg->n_members)
+		return 0;
+	for (i = 0; !ret && i < cg->n_dirs; i++)
+		ret = dir_settings(cg, i, v);
+	return ret;
+}
+
+void cgroup_settings_free(struct cg_settings *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		free(v->e[i]->value);
+		free(v->e[i]);
+	}
+	free(v->e);
+	memset(v, 0, sizeof(*v));
+}

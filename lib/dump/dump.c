@@ -153,7 +153,7 @@ static const struct {
 
 /* Image-wide collection and checks, after every process (refusals count). */
 static int (*const image_collectors[])(struct dump_op *op) = {
-	collect_sysv_shm, unixsk_collect_inflight, locks_check,
+	collect_sysv_shm, unixsk_collect_inflight, locks_check, timens_collect,
 	epoll_resolve,	  unixsk_check_peers,	   tty_collect,
 };
 
@@ -266,7 +266,7 @@ static const struct {
 	{ write_locks, NULL, false },	  { write_file_data, NULL, false },
 	{ write_pipe_data, NULL, false }, { write_unixsk_queues, NULL, false },
 	{ write_sysv_shm, NULL, false },  { write_cgroup, NULL, false },
-	{ NULL, dump_pages, LIVE },
+	{ write_limits, NULL, false },	  { NULL, dump_pages, LIVE },
 };
 
 /* Every record before the trailer, by the writers table.  0 or -errno. */
@@ -432,6 +432,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	locks_free(&op);
 	cgroup_free(&op);
 	netns_free(&op);
+	timens_free(&op);
 	dump_tree_free(&op);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)
 		op.st->image_bytes = lseek(fd, 0, SEEK_CUR) - start_off;

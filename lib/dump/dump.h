@@ -43,6 +43,7 @@
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
 #include "netns.pb-c.h"
+#include "limits.pb-c.h"
 
 #include "util/pb.h"
 
@@ -341,6 +342,7 @@ struct dump_op {
 	int netns_saved;	    /* our own, while the thread is in the tree's; else -1 */
 	struct dump_tcp *tcp;	    /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
 	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
+	LimitsEntry *timens;	    /* the tree's time namespace clocks (limits.c), or NULL */
 };
 
 /* dump.c */
@@ -495,6 +497,18 @@ struct dump_cgroup;
 int collect_cgroup(struct dump_op *op, struct dump_task *t);
 int write_cgroup(struct dump_op *op);
 void cgroup_free(struct dump_op *op);
+/* The controller settings of those groups (record LIMITS, limits.c). */
+struct cg_settings {
+	CgSettingEntry **e;
+	size_t n;
+};
+int cgroup_settings(struct dump_op *op, struct cg_settings *v);
+void cgroup_settings_free(struct cg_settings *v);
+
+/* limits.c: record LIMITS, the groups' settings and the tree's time namespace */
+int timens_collect(struct dump_op *op);
+int write_limits(struct dump_op *op);
+void timens_free(struct dump_op *op);
 
 /*
  * netns.c: the tree's network namespace when it is not ours (record

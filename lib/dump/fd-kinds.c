@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "dump/dump.h"
 
@@ -59,20 +58,6 @@ static bool is_anon(const struct fd_probe *p)
 {
 	return fd_link_starts(p, "anon_inode:");
 }
-/* /dev/net/tun (misc 10:200) once TUNSETIFF ran (fdinfo "iff:" names the
- * link): the fd is a queue of a tun/tap link, which reopening the path
- * would not give back.  Before that it is a device fd like another. */
-static bool is_tun(const struct fd_probe *p)
-{
-	const char *v, *end;
-
-	if (!S_ISCHR(p->st.st_mode) || p->st.st_rdev != makedev(10, 200))
-		return false;
-	/* no iff line (another kernel): attached or not cannot be told */
-	if (!p->fdinfo || proc_fdinfo_field(p->fdinfo, "iff", &v, &end))
-		return true;
-	return v != end;
-}
 static bool is_any(const struct fd_probe *p)
 {
 	return true;
@@ -80,8 +65,6 @@ static bool is_any(const struct fd_probe *p)
 
 const struct dump_fd_kind dump_fd_socket = { "socket", is_sock, NULL,
 					     "sockets are not supported yet" };
-const struct dump_fd_kind dump_fd_tun = { "tun", is_tun, NULL,
-					  "a tun/tap device (/dev/net/tun) is not supported" };
 const struct dump_fd_kind dump_fd_anon = { "anon", is_anon, NULL, "not supported yet" };
 const struct dump_fd_kind dump_fd_other = { "other", is_any, NULL,
 					    "this kind of file is not supported" };

@@ -57,6 +57,25 @@ static int dump_addr(struct netns_dump *d, struct rtnl_addr *ra, NetnsAddr *a)
 }
 
 /*
+ * Is ra the kernel's own IPv6 link-local address of a tun link?  The
+ * kernel makes it with a random interface id (a tun has no MAC) whenever
+ * the link gets its carrier, which after a restore is when a queue
+ * attaches, asynchronously: the recorded one added too would leave two.
+ * So it is not recorded; the restored link gets a new one as at any
+ * carrier change.  One added by hand (IFA_F_PERMANENT) is kept.
+ */
+static bool tun_kernel_ll(struct netns_dump *d, struct rtnl_addr *ra)
+{
+	const NetnsLink *l = netns_link_by_index(d->e, rtnl_addr_get_ifindex(ra));
+	struct nl_addr *local = rtnl_addr_get_local(ra);
+	const uint8_t *b = local ? nl_addr_get_binary_addr(local) : NULL;
+
+	return l && !strcmp(l->kind, "tun") && rtnl_addr_get_family(ra) == AF_INET6 && b &&
+	       nl_addr_get_len(local) == 16 && b[0] == 0xfe && (b[1] & 0xc0) == 0x80 &&
+	       !(rtnl_addr_get_flags(ra) & IFA_F_PERMANENT);
+}
+
+/*
  * The addresses of cache (every link, or only ifindex when > 0; those of
  * ifindex are written with ifindex 0) into *out, *n.
  */
@@ -74,7 +93,8 @@ int netns_dump_addrs(struct netns_dump *d, NetnsAddr ***out, size_t *n, int ifin
 		struct rtnl_addr *ra = (struct rtnl_addr *)o;
 		NetnsAddr *a;
 
-		if (ifindex > 0 && rtnl_addr_get_ifindex(ra) != ifindex)
+		if ((ifindex > 0 && rtnl_addr_get_ifindex(ra) != ifindex) ||
+		    (ifindex <= 0 && tun_kernel_ll(d, ra)))
 			continue;
 		a = netns_alloc(&d->a, sizeof(*a));
 		if (!a)

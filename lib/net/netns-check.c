@@ -6,7 +6,9 @@
  * ranges.  What a record can make is bounded by construction: links,
  * addresses, routes, rules, neighbours, sysctls and nftables tables of a
  * namespace restore creates itself; on the host only the host end of a
- * veth, under a name that does not exist (made with NLM_F_EXCL).
+ * veth, under a name that does not exist (made with NLM_F_EXCL).  tun/tap
+ * links: flags within the known set, owner and group -1 or a valid id, a
+ * MAC only on a tap, no '%' in the name (check_tun).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +23,7 @@
 #define LOG_PREFIX "net/netns: "
 #include "log.h"
 #include "net/netns-int.h"
+#include "net/tun.h"
 
 #define BAD(fmt, ...)                                             \
 	({                                                        \
@@ -28,7 +31,7 @@
 		-EBADMSG;                                         \
 	})
 
-static const char *const kinds[] = { "lo", "dummy", "veth", "bridge", "macvlan", "vlan" };
+static const char *const kinds[] = { "lo", "dummy", "veth", "bridge", "macvlan", "vlan", "tun" };
 
 /* A link name the kernel would take and no path can come of. */
 static bool ifname_ok(const char *s)
@@ -149,6 +152,28 @@ static int check_refs(const NetnsEntry *e, const NetnsLink *l)
 	return l->host ? check_host_end(e, l) : 0;
 }
 
+/* A tun/tap link's own fields: flags in the known set, ids in range. */
+static int check_tun(const NetnsLink *l)
+{
+	bool tun = !strcmp(l->kind, "tun");
+
+	if (!tun)
+		return l->has_tun_flags || l->has_tun_owner || l->has_tun_group ?
+			       BAD("link %s: tun fields on a %s", l->name, l->kind) :
+			       0;
+	if (!l->has_tun_flags || !net_tun_flags_ok(l->tun_flags))
+		return BAD("tun %s: flags %#x", l->name, l->tun_flags);
+	if (!net_tun_name_ok(l->name)) /* '%': TUNSETIFF would pick a name */
+		return BAD("tun %s: name refused", l->name);
+	if ((l->has_tun_owner && !net_tun_id_ok(l->tun_owner)) ||
+	    (l->has_tun_group && !net_tun_id_ok(l->tun_group)))
+		return BAD("tun %s: owner %lld or group %lld out of range", l->name,
+			   (long long)l->tun_owner, (long long)l->tun_group);
+	if (!(l->tun_flags & IFF_TAP) && l->has_mac)
+		return BAD("tun %s: a MAC address on a tun (not tap) link", l->name);
+	return 0;
+}
+
 static int check_link(const NetnsEntry *e, size_t i)
 {
 	const NetnsLink *l = e->links[i];
@@ -171,7 +196,7 @@ static int check_link(const NetnsEntry *e, size_t i)
 	for (size_t j = 0; j < i; j++)
 		if (e->links[j]->ifindex == l->ifindex || !strcmp(e->links[j]->name, l->name))
 			return BAD("two links with ifindex %u or name %s", l->ifindex, l->name);
-	return check_mac(l->name, &l->mac, l->has_mac) ?: check_refs(e, l);
+	return check_mac(l->name, &l->mac, l->has_mac) ?: check_tun(l) ?: check_refs(e, l);
 }
 
 /* Every chain of lower links ends (no loop): at most n_links steps. */

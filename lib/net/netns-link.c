@@ -4,7 +4,9 @@
  * (only its settings), dummy, bridge, veth (both ends inside, or the
  * other end on the host: made from the host with its peer put into the
  * new namespace by IFLA_NET_NS_FD), macvlan and vlan (their lower link
- * inside).  Every link gets its recorded ifindex back (a new namespace
+ * inside), tun/tap (netns_dump_tun, net_tun_make: a persistent link
+ * made through /dev/net/tun, its queues attached by the tree's fds).
+ * Every link gets its recorded ifindex back (a new namespace
  * has them all free but lo's), so routes, neighbours and addresses need
  * no translation and a program that kept an ifindex still has it right.
  */
@@ -28,11 +30,12 @@
 #include "log.h"
 #include "util/pb.h"
 #include "net/netns-int.h"
+#include "net/tun.h"
 
 /* Flags restored besides the kind's own: up, and what `ip link set` sets. */
 #define LINK_FLAGS (IFF_UP | IFF_NOARP | IFF_PROMISC | IFF_ALLMULTI)
 
-static const char *const kinds[] = { "lo", "dummy", "veth", "bridge", "macvlan", "vlan" };
+static const char *const kinds[] = { "lo", "dummy", "veth", "bridge", "macvlan", "vlan", "tun" };
 
 const NetnsLink *netns_link_by_index(const NetnsEntry *e, uint32_t ifindex)
 {
@@ -129,6 +132,41 @@ static int dump_lower(struct rtnl_link *l, NetnsLink *nl)
 	return 0;
 }
 
+/*
+ * A tun/tap link: its type, flags, owner and group from IFLA_INFO_DATA
+ * (net_tun_link_get).  Refused: a link type TUNSETLINK changed (restore
+ * makes it with the type of its kind), detached queues (a detached queue
+ * fd cannot be told from an unattached /dev/net/tun fd: TUNGETIFF and
+ * fdinfo see no link).
+ */
+static int dump_tun(struct rtnl_link *l, NetnsLink *nl)
+{
+	struct net_tun_link t;
+	int ret = net_tun_link_get(rtnl_link_get_ifindex(l), nl->name, &t);
+
+	if (ret <= 0) {
+		if (!ret || ret == -EMEDIUMTYPE)
+			pr_err("link %s: gone or no tun/tap link while read\n", nl->name);
+		return ret ?: -ENODEV;
+	}
+	if (!net_tun_flags_ok(t.flags) || t.arptype != net_tun_arptype(t.flags)) {
+		pr_err("link %s: a %s link of type %u (TUNSETLINK) or flags %#x: not supported\n",
+		       nl->name, t.flags & IFF_TAP ? "tap" : "tun", t.arptype, t.flags);
+		return -EOPNOTSUPP;
+	}
+	if (t.disabled) {
+		pr_err("link %s: %u detached queues (TUNSETQUEUE IFF_DETACH_QUEUE): not supported\n",
+		       nl->name, t.disabled);
+		return -EOPNOTSUPP;
+	}
+	PB_SET(nl, tun_flags, t.flags);
+	PB_SET(nl, tun_owner, t.owner);
+	PB_SET(nl, tun_group, t.group);
+	if (!(t.flags & IFF_TAP)) /* a tun has no MAC */
+		nl->has_mac = false;
+	return 0;
+}
+
 /* What a kind adds to the common fields. */
 static int dump_kind(struct netns_dump *d, struct rtnl_link *l, NetnsLink *nl)
 {
@@ -147,6 +185,8 @@ static int dump_kind(struct netns_dump *d, struct rtnl_link *l, NetnsLink *nl)
 		PB_SET(nl, macvlan_mode, rtnl_link_macvlan_get_mode(l));
 		return dump_lower(l, nl);
 	}
+	if (!strcmp(nl->kind, "tun"))
+		return dump_tun(l, nl);
 	if (!strcmp(nl->kind, "vlan")) {
 		PB_SET(nl, vlan_id, rtnl_link_vlan_get_id(l));
 		PB_SET(nl, vlan_proto, ntohs(rtnl_link_vlan_get_protocol(l)));
@@ -383,10 +423,51 @@ static int set_lo(struct netns_build *b, const NetnsLink *nl)
 	return ret;
 }
 
+/*
+ * A tun/tap link: made persistent through /dev/net/tun in the new
+ * namespace (the build's thread is in it), then its MTU, MAC, txqlen and
+ * flags.  One that was not persistent is cleared by the tun fds once they
+ * are attached (restore/tun.c); if the restore dies first, it goes with
+ * the namespace.
+ */
+static int add_tun(struct netns_build *b, const NetnsLink *nl)
+{
+	struct rtnl_link *ch;
+	int ret;
+
+	ret = net_tun_make(nl->name, nl->ifindex, nl->tun_flags,
+			   nl->has_tun_owner ? nl->tun_owner : -1,
+			   nl->has_tun_group ? nl->tun_group : -1);
+	if (ret)
+		return ret;
+	ch = rtnl_link_alloc();
+	if (!ch)
+		return -ENOMEM;
+	if (nl->has_mtu)
+		rtnl_link_set_mtu(ch, nl->mtu);
+	if (nl->has_txqlen)
+		rtnl_link_set_txqlen(ch, nl->txqlen);
+	if (nl->has_mac && nl->mac.len) {
+		struct nl_addr *mac = nl_addr_build(AF_LLC, nl->mac.data, nl->mac.len);
+
+		if (mac) {
+			rtnl_link_set_addr(ch, mac);
+			nl_addr_put(mac);
+		}
+	}
+	if (nl->flags & ~IFF_UP)
+		rtnl_link_set_flags(ch, nl->flags & ~IFF_UP);
+	ret = change_link(b->sk, nl->ifindex, nl->name, ch, "MTU, MAC, txqlen and flags");
+	rtnl_link_put(ch);
+	return ret;
+}
+
 static int add_one(struct netns_build *b, const NetnsLink *nl)
 {
 	if (!strcmp(nl->kind, "lo"))
 		return set_lo(b, nl);
+	if (!strcmp(nl->kind, "tun"))
+		return add_tun(b, nl);
 	if (!strcmp(nl->kind, "veth"))
 		return nl->host ? add_host_veth(b, nl) : add_inner_veth(b, nl);
 	return add_plain(b, nl);

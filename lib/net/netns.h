@@ -2,7 +2,7 @@
  * Network namespaces through libnl-route and libnftables: a namespace read
  * into a netns_entry (record NETNS, images/netns.proto) and rebuilt from
  * one in a new namespace.  Links (lo, dummy, veth, bridge, macvlan, vlan,
- * persistent tun/tap), addresses, routes, rules, permanent neighbours, the
+ * tun/tap), addresses, routes, rules, permanent neighbours, the
  * net sysctls that matter and the nftables ruleset.  Reading and building
  * run on the calling thread, moved into the namespace with setns and back:
  * netlink sockets and /proc/sys/net files belong to the namespace of the
@@ -30,7 +30,8 @@ int net_netns_same(pid_t pid, int nsfd);
  * Reads the namespace at nsfd into *out (free with net_netns_free).
  * Refuses (-EOPNOTSUPP, one line) what cannot be restored: a link kind
  * not listed above, a veth whose peer is in a third namespace, a tun/tap
- * device not persistent.  0 or -errno (logged).
+ * link with detached queues or a type TUNSETLINK changed.  0 or -errno
+ * (logged).
  */
 int net_netns_dump(int nsfd, NetnsEntry **out);
 void net_netns_free(NetnsEntry *e);

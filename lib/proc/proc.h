@@ -230,6 +230,31 @@ int proc_parse_cgroup(const char *text, struct proc_cgroup_line *out, int max);
 int proc_cgroup_mount(const char *controllers, char *mnt, size_t mlen, char *root, size_t rlen);
 int proc_cgroup_dir(const char *mnt, const char *root, const char *path, char *out, size_t len);
 
+/* cglimit.c: controller files of a group an image may set (record LIMITS) */
+enum cglimit_kind {
+	CGL_MAX_NUM = 1, /* "max" or a number in [min, max] */
+	CGL_NUM,	 /* a number in [min, max] */
+	CGL_QUOTA,	 /* -1 or a number in [min, max] (v1 limits) */
+	CGL_CPUMAX,	 /* "max PERIOD" or "QUOTA PERIOD" (cpu.max) */
+	CGL_CPULIST,	 /* "" or "0-3,5" (cpuset) */
+	CGL_CTRLS,	 /* "cpu memory pids" (cgroup.subtree_control) */
+};
+struct cglimit_file {
+	const char *name;	/* "memory.max" */
+	const char *controller; /* "memory"; "" for a v2 core file */
+	bool v2;		/* a cgroup v2 file, else one of a v1 hierarchy */
+	enum cglimit_kind kind;
+	int64_t min, max;
+};
+/* The known files in the order a restore writes them; *n their count. */
+const struct cglimit_file *cglimit_table(size_t *n);
+const struct cglimit_file *cglimit_lookup(const char *name, bool v2);
+/* Does a hierarchy with these controllers ("" v2) carry file f? */
+bool cglimit_in_hierarchy(const struct cglimit_file *f, const char *controllers);
+/* value (no newline) as the kernel prints it for f: 0 or -EINVAL. */
+int cglimit_check(const struct cglimit_file *f, const char *value);
+int cglimit_write_text(const struct cglimit_file *f, const char *value, char *out, size_t len);
+
 /* Readers.  pid 0 means "self".  proc_read_file() NUL-terminates *out. */
 /* sock-diag.c: one AF_UNIX socket as unix_diag shows it (sock_diag) */
 struct proc_unix_diag {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -417,6 +418,8 @@ static int write_file(int fd, const char *file, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
+static int apply_settings(struct rst_cgroup *cg, size_t i, bool write);
+
 /* Makes dir i (its parent open), threaded if recorded.  0 or -errno (logged). */
 static int make_dir(struct rst_cgroup *cg, size_t i, int pfd)
 {
@@ -442,7 +445,7 @@ static int make_dir(struct rst_cgroup *cg, size_t i, int pfd)
 	if (ret)
 		pr_err("cgroup %s/%s: cannot %s it: %s\n", cg->base[d->hierarchy], d->path,
 		       cg->dir_fd[i] < 0 ? "open" : "make threaded", strerror(-ret));
-	return ret;
+	return ret ?: apply_settings(cg, i, true);
 }
 
 /* Opens (or, with create, makes) dir i below its base.  0 or -errno (logged). */
@@ -474,7 +477,7 @@ static int open_dir(struct rst_cgroup *cg, size_t i, bool create)
 	}
 	if (ret < 0)
 		pr_err("cgroup %s/%s: cannot read its type: %s\n", where, d->path, strerror(-ret));
-	return ret < 0 ? ret : 0;
+	return ret < 0 ? ret : apply_settings(cg, i, false);
 }
 
 /* Closes cg's groups; unless keep, removes those it created (children first). */
@@ -632,4 +635,143 @@ void rst_cgroup_done(struct rst_image *img, bool keep)
 {
 	cg_free(img->cgroup, keep);
 	img->cgroup = NULL;
+}
+
+/*
+ * Record LIMITS, its settings: each names a group of the CGROUP record and
+ * a file known for that group's hierarchy (lib/proc/cglimit.c), at most
+ * once, with a value of that file's form.  0 or -EBADMSG (logged).
+ */
+int cgroup_check_settings(const struct rst_image *img)
+{
+	const LimitsEntry *l = img->recs.n_limits ? img->recs.limits[0] : NULL;
+	const CgroupEntry *e = img->recs.n_cgroup ? img->recs.cgroup[0] : NULL;
+	size_t i, j;
+
+	if (!l || !l->n_settings)
+		return 0;
+	if (!e || l->n_settings > e->n_dirs * 32) {
+		pr_err("image: LIMITS: %zu settings for %zu groups\n", l->n_settings,
+		       e ? e->n_dirs : 0);
+		return -EBADMSG;
+	}
+	for (i = 0; i < l->n_settings; i++) {
+		const CgSettingEntry *s = l->settings[i];
+		const CgroupDirEntry *d = s->dir && s->dir <= e->n_dirs ? e->dirs[s->dir - 1] :
+									  NULL;
+		const struct cglimit_file *f = NULL;
+
+		if (d)
+			f = cglimit_lookup(s->file, is_v2(e, d->hierarchy));
+		if (!f || !cglimit_in_hierarchy(f, e->hierarchies[d->hierarchy]->controllers) ||
+		    cglimit_check(f, s->value)) {
+			pr_err("image: LIMITS: setting %zu is not a known file of its group or its "
+			       "value is not valid\n",
+			       i);
+			return -EBADMSG;
+		}
+		for (j = 0; j < i; j++) {
+			if (l->settings[j]->dir == s->dir &&
+			    !strcmp(l->settings[j]->file, s->file)) {
+				pr_err("image: LIMITS: %s of group %u is given twice\n", s->file,
+				       s->dir);
+				return -EBADMSG;
+			}
+		}
+	}
+	return 0;
+}
+
+/* file of the group open on fd, without its newline, into buf.  0 or -errno. */
+static int read_value(int fd, const char *file, char *buf, size_t len)
+{
+	int rfd = open_beneath(fd, file, O_RDONLY);
+	ssize_t n;
+
+	if (rfd < 0)
+		return rfd;
+	n = read(rfd, buf, len - 1);
+	close(rfd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+/* Sets file f of dir i to value, read back.  0 or -errno (logged: the file named). */
+static int set_value(struct rst_cgroup *cg, size_t i, const struct cglimit_file *f,
+		     const char *value)
+{
+	const CgroupDirEntry *d = cg->e->dirs[i];
+	char now[300], text[300];
+	int ret;
+
+	ret = read_value(cg->dir_fd[i], f->name, now, sizeof(now));
+	if (!ret && !strcmp(now, value))
+		return 0; /* already so: nothing to write */
+	if (!ret)
+		ret = cglimit_write_text(f, value, text, sizeof(text));
+	if (!ret)
+		ret = write_file(cg->dir_fd[i], f->name, text);
+	if (!ret)
+		ret = read_value(cg->dir_fd[i], f->name, now, sizeof(now));
+	if (!ret && strcmp(now, value))
+		ret = -ERANGE;
+	if (ret == -ENOENT)
+		pr_err("cgroup %s/%s: cannot set %s: no such file (controller %s not there)\n",
+		       cg->base[d->hierarchy], d->path, f->name,
+		       f->controller[0] ? f->controller : "core");
+	else if (ret == -ERANGE)
+		pr_err("cgroup %s/%s: %s=%s reads back as %s\n", cg->base[d->hierarchy], d->path,
+		       f->name, value, now);
+	else if (ret)
+		pr_err("cgroup %s/%s: cannot set %s=%s: %s\n", cg->base[d->hierarchy], d->path,
+		       f->name, value, strerror(-ret));
+	return ret;
+}
+
+/*
+ * The settings of dir i, in the table's order.  write: a group we just
+ * made, set each (before any task is in it).  Else a group that was
+ * there: never written (not ours), a value that differs is a warning.
+ * 0 or -errno (logged).
+ */
+static int apply_settings(struct rst_cgroup *cg, size_t i, bool write)
+{
+	const LimitsEntry *l = cg->img->recs.n_limits ? cg->img->recs.limits[0] : NULL;
+	const struct cglimit_file *t;
+	size_t n, k, s, written = 0;
+	struct timespec t0, t1;
+	char now[300];
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t = cglimit_table(&n);
+	for (k = 0; l && !ret && k < n; k++) {
+		for (s = 0; s < l->n_settings; s++)
+			if (l->settings[s]->dir == i + 1 &&
+			    !strcmp(l->settings[s]->file, t[k].name) &&
+			    t[k].v2 == is_v2(cg->e, cg->e->dirs[i]->hierarchy))
+				break;
+		if (s == l->n_settings)
+			continue;
+		if (write) {
+			ret = set_value(cg, i, &t[k], l->settings[s]->value);
+			written++;
+		} else if (!read_value(cg->dir_fd[i], t[k].name, now, sizeof(now)) &&
+			   strcmp(now, l->settings[s]->value)) {
+			pr_warn("cgroup %s/%s: %s is %s here, %s in the image (not written: the "
+				"group was there before)\n",
+				cg->base[cg->e->dirs[i]->hierarchy], cg->e->dirs[i]->path,
+				t[k].name, now, l->settings[s]->value);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (written)
+		pr_debug("cgroup %s/%s: %zu settings in %.1f us\n",
+			 cg->base[cg->e->dirs[i]->hierarchy], cg->e->dirs[i]->path, written,
+			 ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3);
+	return ret;
 }

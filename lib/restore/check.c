@@ -278,8 +278,10 @@ static const struct plan_check image_checks[] = {
 	{ NULL, layout_plan },
 	{ cgroup_check_image, NULL },
 	{ netns_check_image, NULL }, /* the network namespace (netns.c) */
+	{ tun_check_links, NULL },   /* tun queues against its links (tun.c) */
 	{ tty_check_tasks, NULL },   /* controlling terminals (tty.c) */
 	{ tty_check_inherit, NULL }, /* ... as forked tasks inherit them */
+	{ limits_check_image, NULL },
 };
 
 /*

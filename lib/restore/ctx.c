@@ -73,6 +73,7 @@ int ctx_child_setup(const struct rst_image *img)
 
 	if (img->pids_cgroup)
 		ret = vxctx_cg_join(img->pids_cgroup, 0); /* 0: ourselves */
+	ret = ret ?: vxctx_limits_join(ce->xid, 0);
 	if (ret)
 		return ret;
 	return vxctx_ns_setup(ce->xid, img->opts->rundir, ce->nodename, ce->domainname, ce->flags,
@@ -121,6 +122,7 @@ static void ctx_args(const struct rst_image *img, struct vxctx_create_args *a)
 	a->rundir = img->opts->rundir;
 	a->net = ce->net; /* informational: the NETNS record rebuilt the network */
 	a->root = ce->root;
+	a->limits = ce->limits;
 }
 
 /* The supervisor's part up to the record; 0 or -errno (logged). */
@@ -179,7 +181,7 @@ static void __attribute__((noreturn)) supervisor(struct rst_image *img, int wr)
 {
 	struct ctx_report rep = { 0 };
 	struct vxctx_create_args a;
-	struct vxctx_groups g = { { 0 }, { 0 } };
+	struct vxctx_groups g = { { 0 }, { 0 }, 0 };
 	int lock, ret;
 
 	err_clear(); /* ours to report: what fails from here on */
@@ -237,6 +239,10 @@ static int check_context(const struct rst_image *img)
 	}
 	if (ce->root && (vxctx_root_check(ce->root) || vxctx_root_ready(ce->root))) {
 		pr_err("image: context %u: root %s refused (see above)\n", ce->xid, ce->root);
+		return -EBADMSG;
+	}
+	if (ce->limits && (strlen(ce->limits) >= 512 || vxctx_limits_check(ce->limits))) {
+		pr_err("image: context %u: its limits are not valid --limit text\n", ce->xid);
 		return -EBADMSG;
 	}
 	if (restore_in_pidns()) { /* --pidns: we are its namespace's init */

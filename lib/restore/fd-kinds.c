@@ -36,6 +36,7 @@
 	K(tcpsk)        \
 	K(inetdg)       \
 	K(packetsk)     \
+	K(tun)          \
 	K(ptmx)         \
 	K(pts)          \
 	/* one row per kind, each ending in a backslash */
@@ -102,6 +103,48 @@ int rst_check_no_thread_table(const struct rst_image *img, const struct rst_file
 				}
 	}
 	return 0;
+}
+
+int rst_skq_len(const struct rst_image *img, const struct rst_file *f, uint64_t *len)
+{
+	uint64_t at = 0;
+	size_t i;
+
+	for (i = 0; i < img->nr_skq; i++) {
+		if (img->skq[i].id != f->fe->id)
+			continue;
+		if (img->skq[i].offset != at) {
+			pr_err("image: %s (file id %u): queued data at %llu, expected %llu\n",
+			       f->kind->name, f->fe->id, (unsigned long long)img->skq[i].offset,
+			       (unsigned long long)at);
+			return -EBADMSG;
+		}
+		at += img->skq[i].len;
+	}
+	*len = at;
+	return 0;
+}
+
+int rst_skq_each(const struct rst_image *img, const struct rst_file *f, uint64_t lo, uint64_t hi,
+		 int (*fn)(void *arg, const uint8_t *p, size_t len), void *arg)
+{
+	uint64_t a, b;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < img->nr_skq && lo < hi; i++) {
+		const struct rst_chunk *c = &img->skq[i];
+
+		if (c->id != f->fe->id || c->offset + c->len <= lo || c->offset >= hi)
+			continue;
+		a = lo - c->offset;
+		b = (hi < c->offset + c->len ? hi : c->offset + c->len) - c->offset;
+		ret = fn(arg, c->buf + a, b - a);
+		if (ret)
+			return ret;
+		lo = c->offset + b;
+	}
+	return lo < hi ? -EBADMSG : 0;
 }
 
 /* Every kind's checks of the image alone (the vet and fuzzer run them). */

@@ -7,10 +7,14 @@
  * the start.  A context's init is then cloned without CLONE_NEWNET.
  * Failed or killed: the namespace's only holders are our fd and the
  * tree's processes, which die with the restore; its links (the host ends
- * of its veths too) go with it.
+ * of its veths too) go with it.  vxrestore --netns gives an image without
+ * the record one with only its loopback (a copy of a tree beside the
+ * original, its loopback ports its own).
  */
 #define LOG_PREFIX "restore/netns: "
 #include <errno.h>
+#include <stdlib.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -89,11 +93,46 @@ static int lock_netns(struct rst_image *img)
 	return 0;
 }
 
+/*
+ * vxrestore --netns of an image without a NETNS record: the record of a
+ * namespace holding only its loopback, up, as img->netns (a heap copy,
+ * freed as a read one).  0 or -ENOMEM.
+ */
+static int loopback_only(struct rst_image *img)
+{
+	NetnsLink lo = NETNS_LINK__INIT, *links[1] = { &lo };
+	NetnsEntry e = NETNS_ENTRY__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	lo.has_ifindex = 1;
+	lo.ifindex = 1;
+	lo.name = "lo";
+	lo.kind = "lo";
+	lo.has_flags = 1;
+	lo.flags = IFF_UP;
+	e.n_links = 1;
+	e.links = links;
+	len = netns_entry__get_packed_size(&e);
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	netns_entry__pack(&e, buf);
+	img->netns = netns_entry__unpack(NULL, len, buf);
+	free(buf);
+	return img->netns ? 0 : -ENOMEM;
+}
+
 int rst_netns_build(struct rst_image *img)
 {
 	uint64_t t0 = mono_ns();
 	int ret;
 
+	if (!img->netns && img->opts->netns) {
+		ret = loopback_only(img);
+		if (ret)
+			return ret;
+	}
 	if (!img->netns)
 		return 0;
 	ret = net_netns_build(img->netns, &img->netns_fd);

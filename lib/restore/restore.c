@@ -279,6 +279,11 @@ static int restore_image(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	img->t0 = t0;
 	ret = plan_read(img);
 	pr_debug("stage plan read at %.3f ms\n", (now_ns() - t0) / 1e6);
+	if (!ret && img->ctxe && o->netns && !img->netns) {
+		pr_err("a new network namespace (--netns) for a context image is not supported "
+		       "(one with HIDE_NETIF brings its own)\n");
+		ret = -EINVAL;
+	}
 	if (!ret)
 		ret = check_plan(img);
 	pr_debug("stage checks done at %.3f ms\n", (now_ns() - t0) / 1e6);
@@ -313,6 +318,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 	if (!ret && img->recs.n_cgroup) /* groups it may create */
 		ret = rst_janitor_start(img);
 	ret = ret ?: rst_netns_build(img); /* before any process of the tree */
+	ret = ret ?: rst_timens_enter(img);
 	ret = ret ?: rst_tree_clone(img);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	test_pause("child");

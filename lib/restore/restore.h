@@ -38,6 +38,7 @@
 #include "seccomp.pb-c.h"
 #include "lock.pb-c.h"
 #include "cgroup.pb-c.h"
+#include "limits.pb-c.h"
 
 #define RST_PAGE 4096ULL
 #define RST_TASK_TOP 0x7ffffffff000ULL /* end of 47-bit user space */
@@ -192,6 +193,7 @@ struct rst_thread {
 	R(SECCOMP, seccomp, SeccompEntry) \
 	R(LOCK, locks, LockEntry)         \
 	R(CGROUP, cgroup, CgroupEntry)    \
+	R(LIMITS, limits, LimitsEntry)    \
 	/* one row per type, each ending in a backslash */
 
 /* Every kept record of the image (owned by the image), by type. */
@@ -385,6 +387,8 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 /* netns.c: the tree's network namespace (record NETNS) */
 int netns_plan_read(struct rst_image *img, const struct img_record *rec);
 int netns_check_image(const struct rst_image *img);
+/* tun.c: the image's tun queues against its NETNS links.  0 or -EBADMSG. */
+int tun_check_links(const struct rst_image *img);
 /* Builds it in a new namespace (img->netns_fd).  0 or -errno (logged). */
 int rst_netns_build(struct rst_image *img);
 void rst_netns_free(struct rst_image *img);
@@ -402,6 +406,11 @@ int ctx_freeze(const struct rst_image *img);
  */
 struct rst_cgroup;
 int cgroup_check_image(const struct rst_image *img);
+/* Record LIMITS: its settings against CGROUP (cgroup.c), written into groups we make. */
+int cgroup_check_settings(const struct rst_image *img);
+/* timens.c: record LIMITS by itself; the tree's time namespace, made before its root. */
+int limits_check_image(const struct rst_image *img);
+int rst_timens_enter(struct rst_image *img);
 int cgroup_check_host(const struct rst_image *img);
 int rst_cgroup_setup(struct rst_image *img);
 int rst_cgroup_enter(struct rst_proc *c);
@@ -458,6 +467,13 @@ int rst_check_no_thread_table(const struct rst_image *img, const struct rst_file
 int fd_kinds_check_host(const struct rst_image *img);
 int fd_kinds_open(const struct rst_image *img);
 int fd_kinds_post_open(const struct rst_image *img);
+/* The bytes of f's SK_QUEUE records into *len, checked contiguous from
+ * offset 0.  0 or -EBADMSG (logged). */
+int rst_skq_len(const struct rst_image *img, const struct rst_file *f, uint64_t *len);
+/* fn(arg, piece, its length) over bytes [lo, hi) of f's SK_QUEUE records,
+ * in order.  0, fn's non-zero, or -EBADMSG if they do not reach hi. */
+int rst_skq_each(const struct rst_image *img, const struct rst_file *f, uint64_t lo, uint64_t hi,
+		 int (*fn)(void *arg, const uint8_t *p, size_t len), void *arg);
 
 /*
  * unixsk-scm.c: fds and credentials in flight on unix sockets: the checks of

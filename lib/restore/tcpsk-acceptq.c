@@ -85,24 +85,14 @@ int tcpsk_acceptq_check(const TcpskEntry *e, uint64_t queued, const char *who)
 	return ret;
 }
 
-/* Bytes [lo, lo + len) of f's SK_QUEUE records into buf.  0 or -EBADMSG. */
-static int copy_range(const struct rst_image *img, const struct rst_file *f, uint64_t lo,
-		      uint32_t len, uint8_t *buf)
+/* Appends a piece of queued bytes at *(uint8_t **)arg. */
+static int copy_piece(void *arg, const uint8_t *p, size_t len)
 {
-	uint64_t hi = lo + len, a, b;
-	size_t i;
+	uint8_t **at = arg;
 
-	for (i = 0; i < img->nr_skq && lo < hi; i++) {
-		const struct rst_chunk *c = &img->skq[i];
-
-		if (c->id != f->fe->id || c->offset + c->len <= lo || c->offset >= hi)
-			continue;
-		a = lo - c->offset;
-		b = (hi < c->offset + c->len ? hi : c->offset + c->len) - c->offset;
-		memcpy(buf + (lo - (hi - len)), c->buf + a, b - a);
-		lo = c->offset + b;
-	}
-	return lo == hi ? 0 : -EBADMSG;
+	memcpy(*at, p, len);
+	*at += len;
+	return 0;
 }
 
 /* Connection ch of the image as tcpq.h takes it (data: its bytes). */
@@ -152,8 +142,9 @@ int tcpsk_acceptq_restore(const struct rst_image *img, const struct rst_file *f,
 		const TcpskChild *ch = e->accept_queue[i];
 		uint32_t len = ch->conn->inq_len;
 
-		bufs[i] = malloc(len + 1);
-		ret = bufs[i] ? copy_range(img, f, at, len, bufs[i]) : -ENOMEM;
+		uint8_t *to = bufs[i] = malloc(len + 1);
+
+		ret = to ? rst_skq_each(img, f, at, at + len, copy_piece, &to) : -ENOMEM;
 		at += len;
 		if (ret)
 			break;

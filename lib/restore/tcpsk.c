@@ -108,27 +108,6 @@ static int check_opts(const FileEntry *fe, const TcpskEntry *e)
 	return e->opts ? net_skopts_check(e->opts, who_of(fe, who, sizeof(who))) : 0;
 }
 
-/* Bytes of f's SK_QUEUE records: contiguous from 0.  0 or -EBADMSG. */
-static int queue_len(const struct rst_image *img, const struct rst_file *f, uint64_t *len)
-{
-	uint64_t at = 0;
-	size_t i;
-
-	for (i = 0; i < img->nr_skq; i++) {
-		if (img->skq[i].id != f->fe->id)
-			continue;
-		if (img->skq[i].offset != at) {
-			pr_err("image: tcp socket (file id %u): queued data at %llu, expected %llu\n",
-			       f->fe->id, (unsigned long long)img->skq[i].offset,
-			       (unsigned long long)at);
-			return -EBADMSG;
-		}
-		at += img->skq[i].len;
-	}
-	*len = at;
-	return 0;
-}
-
 /* The connection of an established socket in range.  0 or -EBADMSG. */
 static int check_conn(const struct rst_image *img, const struct rst_file *f)
 {
@@ -150,7 +129,7 @@ static int check_conn(const struct rst_image *img, const struct rst_file *f)
 	    !in_range(fe, "unsent bytes", true, c->unsent_len, 0,
 		      in_states(f->fe->tcpsk->state, FIN_SENT) ? 0 : c->outq_len))
 		return -EBADMSG;
-	ret = queue_len(img, f, &q);
+	ret = rst_skq_len(img, f, &q);
 	if (!ret && q != (uint64_t)c->inq_len + c->outq_len) {
 		pr_err("image: tcp socket (file id %u): %llu bytes queued, its entry says %llu\n",
 		       fe->id, (unsigned long long)q, (unsigned long long)c->inq_len + c->outq_len);
@@ -194,7 +173,7 @@ static int check_tcpsk(const struct rst_image *img, const struct rst_file *f)
 	}
 	if (ret || in_states(e->state, CONN_STATES))
 		return ret ?: check_conn(img, f);
-	ret = queue_len(img, f, &q);
+	ret = rst_skq_len(img, f, &q);
 	if (!ret && e->n_accept_queue)
 		return tcpsk_acceptq_check(e, q, who);
 	if (!ret && q) {
@@ -266,38 +245,40 @@ static int make_socket(const TcpskEntry *e, const char *who)
 	return ret ?: sk;
 }
 
-/*
- * Sends bytes [lo, hi) of f's SK_QUEUE records on sk (a repair queue or
- * the socket itself), each call as far as the kernel takes it.  0 or
- * -errno (logged).
- */
+/* Where send_piece sends, and what for its messages. */
+struct send_to {
+	int sk;
+	const char *who, *what;
+};
+
+/* One piece of queued bytes sent on t->sk, each call as far as the kernel
+ * takes it.  0 or -errno (logged). */
+static int send_piece(void *arg, const uint8_t *p, size_t len)
+{
+	const struct send_to *t = arg;
+	ssize_t w;
+
+	while (len) {
+		w = send(t->sk, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w <= 0) {
+			pr_err("%s: cannot queue %zu bytes of its %s again: %s\n", t->who, len,
+			       t->what, w < 0 ? strerror(errno) : "nothing taken");
+			return w < 0 ? -errno : -EIO;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Sends bytes [lo, hi) of f's SK_QUEUE records on sk (a repair queue or
+ * the socket itself).  0 or -errno (logged). */
 static int send_range(const struct rst_image *img, const struct rst_file *f, int sk, uint64_t lo,
 		      uint64_t hi, const char *who, const char *what)
 {
-	uint64_t a, b;
-	ssize_t w;
-	size_t i;
+	struct send_to t = { sk, who, what };
 
-	for (i = 0; i < img->nr_skq && lo < hi; i++) {
-		const struct rst_chunk *c = &img->skq[i];
-
-		if (c->id != f->fe->id || c->offset + c->len <= lo || c->offset >= hi)
-			continue;
-		a = lo - c->offset;
-		b = (hi < c->offset + c->len ? hi : c->offset + c->len) - c->offset;
-		while (a < b) {
-			w = send(sk, c->buf + a, b - a, MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (w <= 0) {
-				pr_err("%s: cannot queue %llu bytes of its %s again: %s\n", who,
-				       (unsigned long long)(b - a), what,
-				       w < 0 ? strerror(errno) : "nothing taken");
-				return w < 0 ? -errno : -EIO;
-			}
-			a += w;
-		}
-		lo = c->offset + b;
-	}
-	return 0;
+	return rst_skq_each(img, f, lo, hi, send_piece, &t);
 }
 
 /* setsockopt of a repair step; -errno (logged) on failure. */
@@ -599,7 +580,7 @@ int tcpsk_net_lock(struct rst_image *img)
 	size_t i, n = 0;
 	int ret = 0;
 
-	if (img->netns) /* in a namespace of its own: rst_netns_build locks all of it */
+	if (img->netns || img->opts->netns) /* a namespace of its own: rst_netns_build locks it */
 		return 0;
 	c = calloc(img->nr_files ? img->nr_files : 1, sizeof(*c));
 	if (!c)

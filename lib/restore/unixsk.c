@@ -96,20 +96,10 @@ static int check_queue(const struct rst_image *img, const struct rst_file *f)
 {
 	const UnixskEntry *e = f->fe->unixsk;
 	uint64_t at = 0;
-	size_t i;
+	int ret = rst_skq_len(img, f, &at);
 
-	for (i = 0; i < img->nr_skq; i++) {
-		if (img->skq[i].id != f->fe->id)
-			continue;
-		if (img->skq[i].offset != at) {
-			pr_err("image: unix socket (file id %u): queued data at %llu, expected "
-			       "%llu\n",
-			       f->fe->id, (unsigned long long)img->skq[i].offset,
-			       (unsigned long long)at);
-			return -EBADMSG;
-		}
-		at += img->skq[i].len;
-	}
+	if (ret)
+		return ret;
 	if (at != e->queued ||
 	    (at && e->state != TCP_STATE_ESTABLISHED && (e->type != SOCK_DGRAM || !e->has_name))) {
 		pr_err("image: unix socket (file id %u): %llu bytes queued, its entry says %llu%s\n",

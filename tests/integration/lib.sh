@@ -40,11 +40,30 @@ T=$(mktemp -d /tmp/vxcr-"$CASE".XXXXXX)
 VX_PIDS=""	# processes to kill at exit, by pid
 ORIG_START="" ORIG_COMM=""
 
+# vx_keep_lock IMAGE: IMAGE was dumped with --keep-net-lock; if the case
+# ends before a restore of it removed the lock, vx_cleanup removes it.
+vx_keep_lock()
+{
+	echo "$1" >>"$T/.kept-locks"
+}
+
+vx_drop_kept_locks()
+{
+	local img id
+	[ -s "$T/.kept-locks" ] || return 0
+	while read -r img; do
+		id=$("$VXCR" img show "$img" 2>/dev/null | sed -n '1s/.* image_id=\([0-9a-f]*\).*/\1/p')
+		[ -n "$id" ] && "$VXCR" netlock drop "$id" >/dev/null 2>&1
+	done <"$T/.kept-locks"
+	return 0
+}
+
 vx_cleanup()
 {
 	local p
 	# a case may define vx_case_cleanup for what it made besides processes
 	declare -F vx_case_cleanup >/dev/null && vx_case_cleanup
+	vx_drop_kept_locks
 	for p in $VX_PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done
@@ -344,6 +363,18 @@ expect_refused_by()
 		fail "pid $PID exists after the refusal of $what"
 	fi
 	log "$what refused: $(cat "$T/refused.err")"
+}
+
+# refused_edit IMG WHAT PATTERN EDIT...: IMG changed by tests/fuzz/edit-image
+# (each EDIT as it takes them) is refused by vxrestore in one line saying
+# PATTERN (expect_refused_by).
+refused_edit()
+{
+	local img=$1 what=$2 pat=$3 edit=$VX_BUILD/tests/fuzz/edit-image
+	shift 3
+	[ -x "$edit" ] || fail "$edit not built"
+	"$edit" "$img" "$T/edited.img" "$@" || fail "edit-image failed ($what): $*"
+	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/edited.img"
 }
 
 # expect_dump_refused WHAT PATTERN: vxdump of $PID must exit 1 with one

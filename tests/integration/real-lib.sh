@@ -64,6 +64,10 @@ real_fds()
 }
 
 # real_dump PID IMAGE [OPTS]: dump() with its time kept in REAL_DUMP_S and
+# (the servers with live clients dump with --tcp-established --keep-net-lock
+# as a user would: a client's segment between the dump and the restore
+# would otherwise meet no socket and get a reset; the lock is removed by
+# the restore, or at the end of the case)
 # the frozen time vxdump --stats reports in REAL_FROZEN_S; on a refusal,
 # every line vxdump printed is logged, and CRIU's numbers on the same tree
 # printed (real_criu), before the failure.
@@ -84,6 +88,7 @@ real_dump()
 	REAL_FROZEN_S=$(sed -n 's/.*stats: frozen_ms=\([0-9.]*\).*/\1/p' "$T/dump.err" |
 		awk '{ printf "%.3f", $1 / 1000 }')
 	[ -s "$img" ] || fail "vxdump wrote an empty image"
+	case " $* " in *" --keep-net-lock "*) vx_keep_lock "$img" ;; esac
 	case " $* " in
 	*" --leave-running "*) vx_alive "$pid" || fail "target $pid died despite --leave-running" ;;
 	*) vx_wait_gone "$pid" 10 || fail "target $pid still there after vxdump" ;;

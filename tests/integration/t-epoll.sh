@@ -27,8 +27,6 @@ n=$(grep -o 'EPOLL_ITEM_DISARMED' "$T/show" | wc -l)
 n=$(grep -o 'EPOLL_ITEM_CONSUMED' "$T/show" | wc -l)
 [ "$n" -eq 1 ] || fail "image shows $n reported edges, expected 1"
 
-EDIT=$VX_BUILD/tests/fuzz/edit-image
-[ -x "$EDIT" ] || fail "$EDIT not built"
 item_index()	# EPOLL-FILE-INDEX TFD: index of the item of that fd number
 {
 	"$VXCR" img json "$T/img.lr" | python3 -c '
@@ -37,13 +35,7 @@ recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]
 items = recs[int(sys.argv[1])]["payload"]["epoll"]["items"]
 print(next(k for k, it in enumerate(items) if it["tfd"] == int(sys.argv[2])))' "$1" "$2"
 }
-hostile()	# NAME PATTERN EDIT...: the edited image is refused in one line
-{
-	local name=$1 pat=$2
-	shift 2
-	"$EDIT" "$T/img.lr" "$T/$name.img" "$@" || fail "edit-image $* failed"
-	expect_refused_by "$name" "$pat" "$VXRESTORE" "$T/$name.img"
-}
+hostile() { refused_edit "$T/img.lr" "$@"; }
 A=$(file_index "$T/img.lr" 'len(p.get("epoll", {}).get("items", [])) == 6') || fail "no epoll A in the image"
 CHR=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_CHR"') || fail "no device record in the image"
 kB=$(item_index "$A" 18)	# A's item on epoll B (fd 18)

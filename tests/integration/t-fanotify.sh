@@ -57,13 +57,7 @@ print(next(j for j, m in enumerate(marks) if m.get("type", "FANOTIFY_MARK_INODE"
 mi=$(mk FANOTIFY_MARK_INODE) && mm=$(mk FANOTIFY_MARK_MOUNT) && mf=$(mk FANOTIFY_MARK_FILESYSTEM) ||
 	fail "marks of every type expected"
 root_id=$(awk '$5 == "/" {print $1; exit}' /proc/self/mountinfo)
-hostile()	# WHAT PATTERN EDIT...
-{
-	local what=$1 pat=$2
-	shift 2
-	"$EDIT" "$T/img.lr" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
-	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
-}
+hostile() { refused_edit "$T/img.lr" "$@"; }
 hostile "a permission-class group" "permission-class group" "FILE[$i].fanotify.flags=0x206"
 hostile "unknown init flags" "unknown init flags" "FILE[$i].fanotify.flags=0x80202"
 hostile "unknown event flags" "event flags 0x4000000" "FILE[$i].fanotify.event_flags=0x4000000"

@@ -35,13 +35,7 @@ print(next(i for i, r in enumerate(recs)
 i=$(inotify_index "$T/img.lr" 4) || fail "no inotify record with 4 watches in the image"
 W="FILE[$i].inotify.watches"
 ino_g=$(stat -c %i "$T/w/g")
-hostile()	# WHAT PATTERN EDIT...
-{
-	local what=$1 pat=$2
-	shift 2
-	"$EDIT" "$T/img.lr" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
-	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
-}
+hostile() { refused_edit "$T/img.lr" "$@"; }
 hostile "a wd out of range" "wd 2097152 is out of range" "$W[0].wd=0x200000"
 hostile "a wd of 0" "wd 0 is out of range" "$W[1].wd=0"
 hostile "a wd twice" "wd [0-9]+ twice" "$W[1].wd=1" "$W[0].wd=1"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # What the network namespace code refuses, each in one line, leaving the
 # target and the host as they were:
-# - at dump: a /dev/net/tun fd, a persistent tap link, a veth whose peer is
+# - at dump: a detached tun queue, a tun link of another type (TUNSETLINK), a veth whose peer is
 #   in a third namespace, a process of the tree in another network
 #   namespace than its root;
 # - at restore: the host end's name taken on the host (the original still
@@ -37,29 +37,42 @@ stop_tree()
 	vx_wait_gone "$PID" 5
 }
 
-# a /dev/net/tun fd attached to a link (TUNSETIFF, IFF_TUN | IFF_NO_PI):
-# refused; one never attached is a device fd like /dev/null (restored)
+# tun/tap (t-tun.sh restores them): a multi-queue tun with a queue
+# detached (TUNSETQUEUE IFF_DETACH_QUEUE: that fd shows no link, it cannot
+# be told from an unattached one) and a persistent tun whose link type
+# TUNSETLINK changed are refused; an fd never attached is a device fd like
+# /dev/null (restored)
 cat >"$T/tun.py" <<'PY'
 import fcntl, os, struct, sys
-fd = os.open("/dev/net/tun", os.O_RDWR)
-if sys.argv[1] == "attach":
-    fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"vxtun0", 0x0001 | 0x1000))
-os.set_inheritable(fd, True)
+def tun(name, flags):
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", name, flags))
+    os.set_inheritable(fd, True)
+    return fd
+if sys.argv[1] == "detach":
+    tun(b"vxmq0", 0x0001 | 0x1000 | 0x0100)
+    fd = tun(b"vxmq0", 0x0001 | 0x1000 | 0x0100)
+    fcntl.ioctl(fd, 0x400454d9, struct.pack("16sH", b"", 0x0400))
+elif sys.argv[1] == "link":
+    fd = tun(b"vxtl0", 0x0001 | 0x1000)
+    fcntl.ioctl(fd, 0x400454cd, 512)
+    fcntl.ioctl(fd, 0x400454cb, 1)
+    os.close(fd)
+else:
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    os.set_inheritable(fd, True)
 os.execvp("sleep", ["sleep", "1000"])
 PY
-start_ns "exec python3 -S $T/tun.py attach"
-[ "$(readlink /proc/$PID/fd/3)" = /dev/net/tun ] || fail "no tun fd in the tree"
-grep -q "^iff:.*vxtun0" /proc/$PID/fdinfo/3 || fail "the tun fd is not attached: $(cat /proc/$PID/fdinfo/3)"
-# its link (a tun link in the namespace) or the fd itself, whichever is seen first
-expect_dump_refused "a /dev/net/tun fd attached to a link" "fd 3.*tun/tap device .* not supported|link vxtun0 .*kind tun links are not supported"
+start_ns "exec python3 -S $T/tun.py detach"
+grep -q "numdisabled 1" <(nsenter -t "$PID" -n ip -d link show vxmq0) || fail "no detached queue"
+expect_dump_refused "a detached tun queue" "link vxmq0: 1 detached queues \\(TUNSETQUEUE IFF_DETACH_QUEUE\\): not supported"
+stop_tree
+start_ns "exec python3 -S $T/tun.py link"
+expect_dump_refused "a tun link of another type" "link vxtl0: a tun link of type 512 \\(TUNSETLINK\\)"
 stop_tree
 start_ns "exec python3 -S $T/tun.py open"
 "$VXDUMP" -o "$T/tun.img" --leave-running "$PID" >"$T/tun.out" 2>"$T/tun.err" ||
 	fail "vxdump of a tun fd never attached exited $?: $(head -n 3 "$T/tun.err")"
-stop_tree
-
-start_ns "ip tuntap add tp0 mode tap && exec sleep 1000"
-expect_dump_refused "a persistent tap link" "link tp0 .*kind tun links are not supported"
 stop_tree
 
 start_cmd "$T/holder.out" unshare --net sleep 1000

@@ -9,8 +9,6 @@
 # (a master without its slave, unread bytes either way); then the cycle.
 . "$(dirname "$0")/lib.sh"
 require_cr
-EDIT=$VX_BUILD/tests/fuzz/edit-image
-[ -x "$EDIT" ] || fail "$EDIT not built"
 
 start_prog pty
 vx_track_tree "$PID"
@@ -27,14 +25,7 @@ import json, sys
 recs = [r for r in json.load(sys.stdin)["records"] if r["type"] == sys.argv[1]]
 print(next(i for i, r in enumerate(recs) if eval(sys.argv[2], {"p": r["payload"]})))' "$1" "$2"
 }
-# hostile WHAT PATTERN EDIT...: the edited image is refused in one line
-hostile()
-{
-	local what=$1 pat=$2
-	shift 2
-	"$EDIT" "$T/img.lr" "$T/edit.img" "$@" || fail "edit-image $* failed"
-	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/edit.img"
-}
+hostile() { refused_edit "$T/img.lr" "$@"; }
 m=$(rec_index FILE 'p.get("kind") == "FILE_PTMX"') || fail "no pty master record"
 s=$(rec_index FILE 'p.get("kind") == "FILE_PTS"') || fail "no pty slave record"
 n=$(rec_index FILE 'p.get("kind") == "FILE_CHR"') || fail "no device record"

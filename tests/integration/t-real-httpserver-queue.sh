@@ -90,7 +90,7 @@ done
 [ "$q" = 3 ] || fail "the listener's accept queue holds '$q' connections, expected 3"
 vx_track_tree "$PID"
 real_fds "$PID"
-real_dump "$PID" "$T/img" --tcp-established
+real_dump "$PID" "$T/img" --tcp-established --keep-net-lock
 n=$("$VXCR" img json "$T/img" | python3 -c '
 import json, sys
 recs = [r["payload"] for r in json.load(sys.stdin)["records"] if r["type"] == "FILE"]

@@ -18,7 +18,7 @@ real_clients http "127.0.0.1:$PORT" /f.txt "$BODY" --conns 2
 sleep 0.3
 vx_track_tree "$PID"
 real_fds "$PID"
-real_dump "$PID" "$T/img" --tcp-established
+real_dump "$PID" "$T/img" --tcp-established --keep-net-lock
 real_restore "$T/img"
 real_round "after restore"
 got=$(curl -sS --max-time 30 "http://127.0.0.1:$PORT/f.txt") ||

@@ -16,7 +16,7 @@ sleep 0.3
 	fail "memcached does not run as nobody"
 vx_track_tree "$PID"
 real_fds "$PID"
-real_dump "$PID" "$T/img" --tcp-established
+real_dump "$PID" "$T/img" --tcp-established --keep-net-lock
 real_restore "$T/img"
 [ "$(awk '/^Uid:/ { print $2 }' "/proc/$PID/status")" = "$(id -u nobody)" ] ||
 	fail "restored memcached does not run as nobody"

@@ -23,7 +23,7 @@ sleep 0.5	# the worker settles in epoll_wait
 vx_track_tree "$PID"
 real_nginx_check_users "$PID"
 real_fds "$PID"
-real_dump "$PID" "$T/img" --tcp-established
+real_dump "$PID" "$T/img" --tcp-established --keep-net-lock
 real_restore "$T/img"
 real_round "after restore"
 got=$(curl -sS --max-time 30 "http://127.0.0.1:$PORT/f.txt") ||

@@ -25,7 +25,7 @@ real_clients http "[::1]:$PORT" /f.txt "$BODY" --conns 2
 sleep 0.3
 vx_track_tree "$PID"
 real_fds "$PID"
-real_dump "$PID" "$T/img" --tcp-established
+real_dump "$PID" "$T/img" --tcp-established --keep-net-lock
 real_restore "$T/img"
 real_round "after restore"
 real_criu "$PID"

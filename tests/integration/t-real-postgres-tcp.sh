@@ -39,7 +39,7 @@ vx_track_tree "$PID"
 outside() { asp psql -h "$T/pg" -p "$PORT" -U postgres -X -At -c "SELECT count(*) FROM t" postgres; }
 [ "$(outside)" = 0 ] || fail "the uncommitted row is visible outside"
 real_fds "$PID"
-real_dump "$PID" "$T/img" --tcp-established
+real_dump "$PID" "$T/img" --tcp-established --keep-net-lock
 real_restore "$T/img"
 [ "$(outside)" = 0 ] || fail "after restore: the uncommitted row is visible outside"
 printf '%s\n' "COMMIT;" "SELECT 'done ' || count(*) FROM t;" >&8

@@ -18,7 +18,7 @@ real_clients redis "127.0.0.1:$PORT" --conns 2 --busy
 sleep 0.3
 vx_track_tree "$PID"
 real_fds "$PID"
-real_dump "$PID" "$T/img" --tcp-established
+real_dump "$PID" "$T/img" --tcp-established --keep-net-lock
 real_restore "$T/img"
 real_round "after restore"
 real_criu "$PID"
@@ -27,14 +27,13 @@ real_dump "$PID" "$T/img2" --tcp-established --leave-running
 log "--leave-running: dump $REAL_DUMP_S s, frozen $REAL_FROZEN_S s"
 real_round "after a --leave-running dump, the original"
 # The copy, restored beside the running original in a network namespace
-# of its own (unshare: made for it, gone with it) and a PID namespace
-# (--pidns: the original holds the pids): it answers a new client there
+# of its own (--netns: only its loopback) and a PID namespace (--pidns:
+# the original holds the pids): it answers a new client there
 # with the 1000 keys; its copies of the three connections lead nowhere
 # (the busy one gets a reset when redis answers what was queued on it).
 # No /proc guard for the copy: its namespaces are new by design, and that
 # connection is gone.
-unshare --net sh -c 'ip link set lo up && exec "$0" --pidns --pidfile "$1" "$2"' \
-	"$VXRESTORE" "$T/copy.pid" "$T/img2" >"$T/copy.out" 2>"$T/copy.err" &
+"$VXRESTORE" --netns --pidns --pidfile "$T/copy.pid" "$T/img2" >"$T/copy.out" 2>"$T/copy.err" &
 COPY_RPID=$!
 vx_track "$COPY_RPID"
 for ((i = 0; i < 400; i++)); do

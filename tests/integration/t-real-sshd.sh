@@ -72,7 +72,7 @@ sleep 0.5
 vx_track_tree "$PID"
 vx_tree_pids "$PID" | grep -qx "$SHPID" || fail "the remote shell $SHPID is not in sshd's tree"
 real_fds "$PID"
-real_dump "$PID" "$T/img" --tcp-established
+real_dump "$PID" "$T/img" --tcp-established --keep-net-lock
 real_restore "$T/img"
 echo 'echo "after $((6 * 7)) $$"' >&8
 vx_wait_line "$T/sshd.out" '^after 42 ' 60 ||

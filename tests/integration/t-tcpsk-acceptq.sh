@@ -53,15 +53,7 @@ recs = [r["payload"] for r in json.load(sys.stdin)["records"] if r["type"] == "F
 print(" ".join(str(len(p["tcpsk"].get("accept_queue", []))) for p in recs
 	       if p.get("kind") == "FILE_TCPSK" and p["tcpsk"].get("state") == 10))')
 [ "$n" = "4 2" ] || fail "image accept queues hold '$n' connections, expected '4 2'"
-EDIT=$VX_BUILD/tests/fuzz/edit-image
-[ -x "$EDIT" ] || fail "$EDIT not built"
-hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
-{
-	local what=$1 pat=$2
-	shift 2
-	"$EDIT" "$T/img.lr" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
-	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
-}
+hostile() { refused_edit "$T/img.lr" "$@"; }
 i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_TCPSK" and len(p["tcpsk"].get("accept_queue", [])) == 4') ||
 	fail "no listener with 4 queued connections in the image"
 hostile "a queue length that is not its records'" "bytes queued, its accept queue says" \

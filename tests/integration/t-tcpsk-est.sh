@@ -42,15 +42,7 @@ dump "$PID" "$T/img.lr" --leave-running --tcp-established
 "$VXCR" img show "$T/img.lr" >"$T/show" 2>&1 || fail "vxcr img show failed"
 n=$(grep -c 'FILE_TCPSK' "$T/show")
 [ "$n" -eq 9 ] || fail "image shows $n TCP sockets, expected 9"
-EDIT=$VX_BUILD/tests/fuzz/edit-image
-[ -x "$EDIT" ] || fail "$EDIT not built"
-hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
-{
-	local what=$1 pat=$2
-	shift 2
-	"$EDIT" "$T/img.lr" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
-	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
-}
+hostile() { refused_edit "$T/img.lr" "$@"; }
 i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_TCPSK" and p["tcpsk"].get("conn", {}).get("unsent_len", 0) > 0') ||
 	fail "no connection with unsent bytes in the image"
 hostile "mss 0" "mss 0 out of range" "FILE[$i].tcpsk.conn.mss=0"
@@ -95,16 +87,8 @@ rm -f "$OUT"
 # (without it the host would answer them with a reset), the restore
 # removes the kept lock and the peer's resent bytes arrive
 start_est chatty
-# a failure from here on must not leave the kept lock on the host
-vx_case_cleanup()
-{
-	local id
-	[ -s "$T/img.keep" ] || return 0
-	id=$("$VXCR" img show "$T/img.keep" 2>/dev/null | sed -n '1s/.* image_id=\([0-9a-f]*\).*/\1/p')
-	[ -n "$id" ] && "$VXCR" netlock drop "$id" >/dev/null 2>&1
-	return 0
-}
 dump "$PID" "$T/img.keep" --tcp-established --keep-net-lock
+vx_keep_lock "$T/img.keep" # a failure from here on must not leave it on the host
 nft list tables 2>/dev/null | grep -q 'vxcr_img_' || fail "no kept network lock after the dump"
 # a restore killed once the sockets exist: its tree dies, the kept lock
 # stays (the outside peer sees no reset), the next restore works

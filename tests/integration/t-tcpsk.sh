@@ -20,15 +20,7 @@ rm -f "$OUT"
 start_prog tcpsk
 dump "$PID" "$T/img"
 sum=$(sha256sum <"$T/img")
-EDIT=$VX_BUILD/tests/fuzz/edit-image
-[ -x "$EDIT" ] || fail "$EDIT not built"
-hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
-{
-	local what=$1 pat=$2
-	shift 2
-	"$EDIT" "$T/img" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
-	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
-}
+hostile() { refused_edit "$T/img" "$@"; }
 i=$(file_index "$T/img" 'p.get("kind") == "FILE_TCPSK" and p["tcpsk"].get("state") == 10') ||
 	fail "no listening TCP socket in the image"
 hostile "family 1" "family, state or owner is missing or out of range" "FILE[$i].tcpsk.family=1"

@@ -19,15 +19,7 @@ n=$(grep -c 'FILE_UNIXSK' "$T/show")
 n=$(grep -c 'SK_QUEUE' "$T/show")
 [ "$n" -ge 9 ] || fail "image shows $n SK_QUEUE records, expected at least 9"
 
-EDIT=$VX_BUILD/tests/fuzz/edit-image
-[ -x "$EDIT" ] || fail "$EDIT not built"
-hostile()	# WHAT PATTERN EDIT...: the edited image is refused in one line
-{
-	local what=$1 pat=$2
-	shift 2
-	"$EDIT" "$T/img.lr" "$T/bad.img" "$@" || fail "edit-image failed ($what)"
-	expect_refused_by "$what" "$pat" "$VXRESTORE" "$T/bad.img"
-}
+hostile() { refused_edit "$T/img.lr" "$@"; }
 i=$(file_index "$T/img.lr" 'p.get("kind") == "FILE_UNIXSK" and p["unixsk"].get("queued", 0) > 0 and p["unixsk"].get("type") == 1') ||
 	fail "no stream socket with a queue in the image"
 hostile "a socket type 3" "type 3, state .* out of range" "FILE[$i].unixsk.type=3"

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 static const char *prog_name = "prog";
 static const char *prog_out;
@@ -88,10 +89,10 @@ __attribute__((format(printf, 1, 2))) static inline void prog_record_failure(con
 		snprintf(prog_failure, sizeof(prog_failure), "%s", buf);
 }
 
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			prog_record_failure(__VA_ARGS__);                      \
+#define CHECK(cond, ...)                                  \
+	do {                                              \
+		if (!(cond))                              \
+			prog_record_failure(__VA_ARGS__); \
 	} while (0)
 
 /* Writes PASS or the first recorded FAIL and exits 0 or 1. */
@@ -168,6 +169,22 @@ static inline void prog_wait_go(void)
 		sigsuspend(&wait_mask);
 }
 
+/*
+ * Becomes a process outside the tree: forks, the parent exits, and the
+ * grandchild (reparented to the harness's subreaper) keeps only stdio and
+ * fd keep, moved to 200.  Returns the new fd of keep; _exits on failure.
+ */
+static inline int prog_outside(int keep)
+{
+	if (fork())
+		_exit(0);
+	keep = dup3(keep, 200, O_CLOEXEC);
+	if (keep < 0 || syscall(SYS_close_range, 3, 199, 0) ||
+	    syscall(SYS_close_range, 201, ~0u, 0))
+		_exit(1);
+	return keep;
+}
+
 /* A deterministic 64-bit pattern for (seed, index). */
 static inline uint64_t prog_pattern(uint64_t seed, uint64_t i)
 {
@@ -225,8 +242,7 @@ static inline ssize_t prog_read_file(const char *path, char *buf, size_t size)
 
 	if (fd < 0)
 		return -1;
-	while ((size_t)total < size - 1 &&
-	       (n = read(fd, buf + total, size - 1 - total)) > 0)
+	while ((size_t)total < size - 1 && (n = read(fd, buf + total, size - 1 - total)) > 0)
 		total += n;
 	close(fd);
 	buf[total] = '\0';

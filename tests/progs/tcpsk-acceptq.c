@@ -140,12 +140,8 @@ static void outside(int p4, int p6, int ready)
 	uint32_t reply[2];
 	char msg[128];
 
-	if (fork())
-		_exit(0); /* O is the grandchild, reparented to the subreaper */
-	ready = dup3(ready, 200, O_CLOEXEC);
-	if (ready < 0 || syscall(SYS_close_range, 3, 199, 0) ||
-	    syscall(SYS_close_range, 201, ~0u, 0))
-		_exit(1);
+	/* none of the tree's sockets: only its own end and the pipe */
+	ready = prog_outside(ready);
 	len = snprintf(msg, sizeof(msg), "%d", getpid());
 	for (i = 0; i < NCLIENT; i++) {
 		fd[i] = i < N4 ? connect_to(AF_INET, "127.0.0.1", p4) :

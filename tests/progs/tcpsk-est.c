@@ -264,13 +264,8 @@ static void outside(const struct sockaddr_storage *a4, socklen_t l4, int ready, 
 	char pid[32];
 	int len;
 
-	if (fork())
-		_exit(0); /* O is the grandchild, reparented to the subreaper */
 	/* none of the tree's sockets: only its own end and the pipe */
-	ready = dup3(ready, 200, O_CLOEXEC);
-	if (ready < 0 || syscall(SYS_close_range, 3, 199, 0) ||
-	    syscall(SYS_close_range, 201, ~0u, 0))
-		_exit(1);
+	ready = prog_outside(ready);
 	e.fd = connect_to(a4, l4);
 	send_some(&e, 50000);
 	len = snprintf(pid, sizeof(pid), "%d", getpid());

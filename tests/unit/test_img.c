@@ -13,6 +13,7 @@
 #include "lock.pb-c.h"
 #include "cgroup.pb-c.h"
 #include "netns.pb-c.h"
+#include "limits.pb-c.h"
 
 /* ---- populated messages of every protobuf type ---- */
 
@@ -61,6 +62,8 @@ static CgroupEntry cgroup = CGROUP_ENTRY__INIT;
 static NetnsLink netns_lo = NETNS_LINK__INIT;
 static NetnsLink *netns_links[1] = { &netns_lo };
 static NetnsEntry netns = NETNS_ENTRY__INIT;
+static CgSettingEntry limset = CG_SETTING_ENTRY__INIT, *limsetp[] = { &limset };
+static LimitsEntry limits = LIMITS_ENTRY__INIT;
 
 static void build_msgs(void)
 {
@@ -150,6 +153,10 @@ static void build_msgs(void)
 	cgroup.n_hierarchies = 2, cgroup.hierarchies = cghp;
 	cgroup.n_dirs = 2, cgroup.dirs = cgdp;
 	cgroup.n_members = 1, cgroup.members = cgmp;
+	limset.has_dir = true, limset.dir = 1, limset.file = "pids.max", limset.value = "12";
+	limits.n_settings = 1, limits.settings = limsetp;
+	limits.has_timens = limits.has_monotonic_ns = true, limits.timens = true;
+	limits.monotonic_ns = 1234567890123LL;
 }
 
 /* The sample message for a protobuf record type (NULL for TRAILER). */
@@ -169,6 +176,7 @@ static const ProtobufCMessage *sample_msg(uint32_t type)
 	case IMG_REC_LOCK: return &lock.base;
 	case IMG_REC_CGROUP: return &cgroup.base;
 	case IMG_REC_NETNS: return &netns.base;
+	case IMG_REC_LIMITS: return &limits.base;
 	}
 	return NULL;
 }
@@ -349,7 +357,7 @@ static void test_record_table(void)
 	unsigned n, i;
 
 	t = img_rec_table(&n);
-	CU_ASSERT_EQUAL(n, 23);
+	CU_ASSERT_EQUAL(n, 24);
 	for (i = 0; i < n; i++) {
 		if (!t[i].type) {	/* a number taken by another branch */
 			CU_ASSERT_PTR_NULL(img_rec_lookup(i + 1));
@@ -749,7 +757,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 18 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 19 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "net/netns.h"
+#include "net/tun.h"
 
 static void quiet(enum vxcr_log_level lvl, const char *msg, void *arg)
 {
@@ -267,6 +268,49 @@ static const NetnsLink *find(const NetnsEntry *x, const char *name)
 	return NULL;
 }
 
+/* lnk[4] (eth0, with_host false) as a persistent tap of uid 65534. */
+static void tunify(void)
+{
+	make_entry(false);
+	e.n_links = 5;
+	lnk[4].kind = "tun";
+	lnk[4].has_veth_peer = 0;
+	lnk[4].host = NULL;
+	lnk[4].has_tun_flags = lnk[4].has_tun_owner = lnk[4].has_tun_group = 1;
+	lnk[4].tun_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_PERSIST;
+	lnk[4].tun_owner = 65534;
+	lnk[4].tun_group = -1;
+	lnk[4].has_mac = 1;
+	lnk[4].mac.len = 6;
+	lnk[4].mac.data = ll;
+}
+
+#define BAD_TUN(stmt)                                           \
+	do {                                                    \
+		tunify();                                       \
+		stmt;                                           \
+		CU_ASSERT_EQUAL(net_netns_check(&e), -EBADMSG); \
+	} while (0)
+
+static void test_tun(void)
+{
+	tunify();
+	CU_ASSERT_EQUAL(net_netns_check(&e), 0);
+	BAD_TUN(lnk[4].tun_flags = IFF_TUN | IFF_TAP);
+	BAD_TUN(lnk[4].tun_flags = IFF_NO_PI);
+	BAD_TUN(lnk[4].tun_flags |= 0x8000);
+	BAD_TUN(lnk[4].tun_flags |= IFF_DETACH_QUEUE);
+	BAD_TUN(lnk[4].has_tun_flags = 0);
+	BAD_TUN(lnk[4].tun_owner = -2);
+	BAD_TUN(lnk[4].tun_owner = 0xffffffffLL);
+	BAD_TUN(lnk[4].tun_group = 1LL << 40);
+	BAD_TUN(lnk[4].tun_flags = IFF_TUN); /* a tun with a MAC */
+	BAD_TUN(lnk[4].name = "vx%d");	     /* TUNSETIFF would pick a name */
+	BAD_TUN(lnk[1].has_tun_flags = 1);   /* tun fields on a veth */
+	BAD_TUN(lnk[1].has_tun_owner = 1);
+	BAD_TUN(lnk[4].kind = "tap");
+}
+
 /* Built in a new namespace, read back: links, addresses, route, rule,
  * neighbour, sysctls and the table as made. */
 static void test_round_trip(void)
@@ -312,6 +356,34 @@ static void test_round_trip(void)
 	net_netns_free(back);
 }
 
+/* A persistent multi-queue tap of uid 65534 built (net_tun_make) and read
+ * back through IFLA_INFO_DATA, with its ifindex and MAC. */
+static void test_tun_round_trip(void)
+{
+	NetnsEntry *back = NULL;
+	const NetnsLink *l;
+	int nsfd = -1;
+
+	if (geteuid()) {
+		printf("(not root: round trip skipped) ");
+		return;
+	}
+	tunify();
+	CU_ASSERT_EQUAL_FATAL(net_netns_build(&e, &nsfd), 0);
+	CU_ASSERT_EQUAL_FATAL(net_netns_dump(nsfd, &back), 0);
+	close(nsfd);
+	l = find(back, "eth0");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_STRING_EQUAL(l->kind, "tun");
+	CU_ASSERT_EQUAL(l->ifindex, 5);
+	CU_ASSERT_EQUAL(l->tun_flags, IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_PERSIST);
+	CU_ASSERT_EQUAL(l->tun_owner, 65534);
+	CU_ASSERT_EQUAL(l->tun_group, -1);
+	CU_ASSERT(l->mac.len == 6 && !memcmp(l->mac.data, ll, 6));
+	CU_ASSERT(l->flags & IFF_UP);
+	net_netns_free(back);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -326,6 +398,8 @@ int main(void)
 	CU_add_test(s, "addresses, routes, rules, neighbours", test_routing);
 	CU_add_test(s, "sysctls and nftables tables", test_sys);
 	CU_add_test(s, "the --net spec", test_spec);
+	CU_add_test(s, "tun/tap links: flags, owner, group, names", test_tun);
+	CU_add_test(s, "a tap built in a new namespace and read back", test_tun_round_trip);
 	CU_add_test(s, "built in a new namespace and read back", test_round_trip);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

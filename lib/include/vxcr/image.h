@@ -102,6 +102,8 @@ enum img_rec_type {
 					 * socket: one datagram) + bytes it has queued */
 	IMG_REC_NETNS = 23,	  /* netns_entry: one, if the root is in a network
 					 * namespace of its own (21, 22: unused) */
+	IMG_REC_LIMITS = 24,	  /* limits_entry: one, if some group has settings
+					 * or the tree has a time namespace of its own */
 };
 
 /* ---- Compression (img_header.compression = COMP_ZSTD) ---- */

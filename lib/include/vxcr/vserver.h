@@ -501,6 +501,7 @@ struct vxcr_ctx_create_opts {
 	const char *net;      /* with VXF_HIDE_NETIF: "veth[:HOSTIF][,addr=A/P][,host-addr=B/P]",
 			       * a veth to the host (vxcr-ctx(8)); NULL: only lo */
 	const char *root;     /* pivot_root into this directory; NULL: the host's / */
+	const char *limits;   /* "memory.max=B,cpu.max=QUOTA PERIOD,..." (vxcr-ctx(8)) or NULL */
 };
 
 /* Sets o to the defaults: xid 0, no flags, every bounding cap, no ccaps. */
@@ -530,6 +531,7 @@ struct vxcr_ctx_info {
 	char pids_cgroup[512]; /* v1 pids group (VXF_INFO_NPROC on hybrid hosts) or "" */
 	char net[128];	       /* --net as given at its creation, or "" */
 	char root[512];	       /* its root directory, "" if it shares the host's / */
+	char limits[512];      /* memory and cpu limits in force, as --limit text, or "" */
 };
 
 /* The record of a live context: -ESRCH if there is none. */

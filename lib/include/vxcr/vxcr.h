@@ -147,6 +147,9 @@ struct vxcr_restore_opts {
 	/* Create the cgroups of the image that are missing below the restored
 	 * root's groups (else they must exist); see vxrestore(1). */
 	bool manage_cgroups;
+	/* Restore in a new network namespace: the image's own (a NETNS
+	 * record) anyway; else one with only its loopback, up. */
+	bool netns;
 };
 
 struct vxcr_restore_stats {

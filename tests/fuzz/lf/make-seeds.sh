@@ -42,7 +42,9 @@ bare()
 	exec "$@"
 }
 
-# seed NAME PROG [ARG] [-- DUMP-OPTIONS]: dumps PROG once it is ready.
+# seed NAME PROG [ARG] [-- DUMP-OPTIONS]: dumps PROG once it is ready
+# (run through the command in SEED_WRAP, if any, which must exec it).
+SEED_WRAP=()
 seed()
 {
 	local name=$1 prog=$2 pid i opts=()
@@ -51,7 +53,8 @@ seed()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
 	[ $# -gt 0 ] && { shift; opts=("$@"); }
 	rm -f "$T/out"
-	( cd "$T" && bare "$PROGS/$prog" "$T/out" "${args[@]}" </dev/null >/dev/null 2>&1 ) &
+	( cd "$T" && bare "${SEED_WRAP[@]}" "$PROGS/$prog" "$T/out" "${args[@]}" </dev/null \
+		>/dev/null 2>&1 ) &
 	pid=$!
 	for i in $(seq 100); do
 		grep -q '^ready$' "$T/out" 2>/dev/null && break
@@ -115,6 +118,13 @@ echo $$ >"${g2%/*}/cgroup.procs" 2>/dev/null
 echo $$ >"${g1%/*}/cgroup.procs" 2>/dev/null
 sleep 0.2
 find "$g2" "$g1" -depth -type d -exec rmdir {} + 2>/dev/null
+
+# a time namespace of its own (a LIMITS record with its clocks)
+if unshare -T true 2>/dev/null; then
+	SEED_WRAP=(unshare -T --monotonic 100000 --boottime 250000)
+	seed timens timens 1500 0
+	SEED_WRAP=()
+fi
 
 # a whole context: its init and a child
 xid=$((40000 + $$ % 20000))

@@ -521,8 +521,8 @@ static InetAddr *edge_addr(struct rng *g)
 
 static void mutate_inetdg(struct rng *g, FileEntry *fe, const struct kind_refs *r)
 {
-	static const uint64_t v[] = { 0, 1, 2, 3, 10, 17, 41, 58, 136, 255, 256, 9999, 0x7fffffff,
-				      0xffffffff };
+	static const uint64_t v[] = { 0,  1,   2,   3,	 10,   17,	   41,
+				      58, 136, 255, 256, 9999, 0x7fffffff, 0xffffffff };
 	static const uint64_t dlen[] = { 0, 1, 7, 65487, 65488, 65489, 1 << 20 };
 	InetdgEntry *e = fe->inetdg ? fe->inetdg :
 				      (fe->inetdg = (void *)new_msg(&inetdg_entry__descriptor));
@@ -594,8 +594,9 @@ static void mutate_inetdg(struct rng *g, FileEntry *fe, const struct kind_refs *
 
 static void mutate_packetsk(struct rng *g, FileEntry *fe, const struct kind_refs *r)
 {
-	static const uint64_t v[] = { 0, 1, 2, 3, 8, 0x0008, 0xffff, 0x10000, 0x7fffffff,
-				      0xffffffff };
+	static const uint64_t v[] = {
+		0, 1, 2, 3, 8, 0x0008, 0xffff, 0x10000, 0x7fffffff, 0xffffffff
+	};
 	PacketskEntry *e = fe->packetsk ?
 				   fe->packetsk :
 				   (fe->packetsk = (void *)new_msg(&packetsk_entry__descriptor));
@@ -608,6 +609,24 @@ static void mutate_packetsk(struct rng *g, FileEntry *fe, const struct kind_refs
 	e->ifname = rnd(g, 2) ? "lo" : rnd(g, 2) ? "vxnone0" : "a/b";
 	say("packetsk: type %u protocol %#x version %u on %s", e->type, e->protocol, e->version,
 	    e->ifname);
+	(void)r;
+}
+
+static void mutate_tun(struct rng *g, FileEntry *fe, const struct kind_refs *r)
+{
+	static const uint64_t v[] = { 0,      1,      2,      3,	  9,	     10,
+				      0x1001, 0x1102, 0x8001, 0x7fffffff, 0xffffffff };
+	static const char *const names[] = { "vxtun0", "lo", "a/b", "vx%d", "", "0123456789abcdef" };
+	TunEntry *e = fe->tun ? fe->tun : (fe->tun = (void *)new_msg(&tun_entry__descriptor));
+
+	e->has_flags = e->has_sndbuf = e->has_vnet_hdr_sz = e->has_owner = 1;
+	e->flags = (uint32_t)one_of(g, v, N(v));
+	e->sndbuf = (uint32_t)one_of(g, v, N(v));
+	e->vnet_hdr_sz = (uint32_t)one_of(g, v, N(v));
+	e->owner = rnd(g, 2) ? -1 : (int64_t)one_of(g, v, N(v)) - (int64_t)rnd(g, 3);
+	e->name = (char *)names[rnd(g, N(names))];
+	say("tun: %s flags %#x sndbuf %u hdr %u owner %lld", e->name, e->flags, e->sndbuf,
+	    e->vnet_hdr_sz, (long long)e->owner);
 	(void)r;
 }
 
@@ -759,6 +778,7 @@ static const struct kind_row {
 	{ FILE_KIND__FILE_TCPSK, mutate_tcpsk, NULL },
 	{ FILE_KIND__FILE_INETDG, mutate_inetdg, NULL },
 	{ FILE_KIND__FILE_PACKETSK, mutate_packetsk, NULL },
+	{ FILE_KIND__FILE_TUN, mutate_tun, NULL },
 	{ FILE_KIND__FILE_PTMX, mutate_tty, twin_tty },
 	{ FILE_KIND__FILE_PTS, mutate_tty, twin_tty },
 	{ FILE_KIND__FILE_TTY, mutate_tty, NULL },
