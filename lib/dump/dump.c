@@ -348,6 +348,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	/* before any socket is read; a refused tree needs none */
 	ret = ret ?: (op->n_refused ? 0 : dump_net_lock(op));
 	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));
+	ret = ret ?: dump_refusal(op, NULL, ipcns_collect(op));
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
 	unpin(op);
@@ -357,6 +358,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	if (!ret)
 		test_pause("written");
 	netns_leave(op);
+	ipcns_leave(op);
 	/* our handles on its files go before it runs on or dies */
 	free_files(&op->files);
 	shmem_free(op);
@@ -406,6 +408,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	op.ctx_cgroup = cgroup;
 	op.freezer = fz;
 	op.netns_saved = -1;
+	op.ipcns_saved = -1;
 	op.t_start = dump_now_ns();
 	start_off = lseek(fd, 0, SEEK_CUR);
 
@@ -432,6 +435,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	locks_free(&op);
 	cgroup_free(&op);
 	netns_free(&op);
+	ipcns_free(&op);
 	timens_free(&op);
 	dump_tree_free(&op);
 	if (start_off >= 0 && lseek(fd, 0, SEEK_CUR) >= start_off)

@@ -43,6 +43,7 @@
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
 #include "netns.pb-c.h"
+#include "ipcns.pb-c.h"
 #include "limits.pb-c.h"
 
 #include "util/pb.h"
@@ -340,6 +341,9 @@ struct dump_op {
 	struct dump_cgroup *cgroup; /* cgroup membership (cgroup.c), NULL until collected */
 	NetnsEntry *netns;	    /* the tree's network namespace (netns.c), or NULL */
 	int netns_saved;	    /* our own, while the thread is in the tree's; else -1 */
+	IpcnsEntry *ipcns;	    /* the tree's IPC namespace (ipcns.c), or NULL */
+	int ipcns_saved;	    /* our own, while the thread is in the tree's; else -1 */
+	dev_t ipcns_mq_dev;	    /* st_dev of its mqueue filesystem (FILE_MQUEUE) */
 	struct dump_tcp *tcp;	    /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
 	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
 	LimitsEntry *timens;	    /* the tree's time namespace clocks (limits.c), or NULL */
@@ -518,6 +522,15 @@ int netns_collect(struct dump_op *op);
 int write_netns(struct dump_op *op);
 void netns_leave(struct dump_op *op);
 void netns_free(struct dump_op *op);
+
+/*
+ * ipcns.c: the tree's IPC namespace when it is not ours (record IPCNS):
+ * read, and the dumping thread moved into it until ipcns_leave.
+ */
+int ipcns_collect(struct dump_op *op);
+int write_ipcns(struct dump_op *op);
+void ipcns_leave(struct dump_op *op);
+void ipcns_free(struct dump_op *op);
 
 /*
  * netlock.c: the network lock, taken after the tree is frozen and before

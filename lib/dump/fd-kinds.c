@@ -32,6 +32,7 @@
 	K(fanotify)      \
 	K(anon)          \
 	K(memfd)         \
+	K(mqueue)        \
 	K(pipe)          \
 	K(fifo)          \
 	K(ptmx)          \

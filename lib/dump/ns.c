@@ -137,7 +137,7 @@ pid_t dump_vpid(const struct dump_op *op, pid_t host)
 	return 0; /* outside the context's pid namespace */
 }
 
-/* CONTEXT (a context dump), then NETNS (the tree's own network namespace). */
+/* CONTEXT (a context dump), then NETNS and IPCNS (the tree's own namespaces). */
 int write_context(struct dump_op *op)
 {
 	int ret = 0;
@@ -146,5 +146,6 @@ int write_context(struct dump_op *op)
 		ret = img_write_msg(op->w, IMG_REC_CONTEXT, &op->ctxe->base);
 	if (ret)
 		pr_err("cannot write the CONTEXT record: %s\n", strerror(-ret));
-	return ret ?: write_netns(op);
+	ret = ret ?: write_netns(op);
+	return ret ?: write_ipcns(op);
 }

@@ -115,7 +115,10 @@ int shmem_mark_done(struct dump_shmem *s, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-/* Refuses a SysV segment of another IPC namespace than ours (0 or -errno). */
+/*
+ * Refuses a SysV segment of another IPC namespace than our thread's: ours,
+ * or the tree's own when ipcns.c moved us into it (0 or -errno).
+ */
 static int check_ipc_ns(const struct dump_op *op, const struct dump_shmem *s)
 {
 	const struct dump_task *t = op->tasks[s->first_index - 1];
@@ -123,7 +126,7 @@ static int check_ipc_ns(const struct dump_op *op, const struct dump_shmem *s)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", t->pid);
-	if (stat("/proc/self/ns/ipc", &ours) || stat(path, &theirs)) {
+	if (stat("/proc/thread-self/ns/ipc", &ours) || stat(path, &theirs)) {
 		pr_perror("pid %d: cannot compare its IPC namespace with ours", t->pid);
 		return -errno;
 	}

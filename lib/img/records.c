@@ -19,6 +19,7 @@
 #include "sign.pb-c.h"
 #include "cgroup.pb-c.h"
 #include "netns.pb-c.h"
+#include "ipcns.pb-c.h"
 #include "limits.pb-c.h"
 
 #define PB(t, n, d) [t - 1] = { t, n, 0, &d, 0 }
@@ -45,6 +46,7 @@ static const struct img_rec_desc rec_table[] = {
 	PBO(IMG_REC_SIGNATURE, "SIGNATURE", sig_entry__descriptor),
 	PB(IMG_REC_CGROUP, "CGROUP", cgroup_entry__descriptor),
 	RAW(IMG_REC_SK_QUEUE, "SK_QUEUE", struct img_data_prefix),
+	PB(IMG_REC_IPCNS, "IPCNS", ipcns_entry__descriptor),
 	PB(IMG_REC_NETNS, "NETNS", netns_entry__descriptor),
 	PB(IMG_REC_LIMITS, "LIMITS", limits_entry__descriptor),
 };

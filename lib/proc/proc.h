@@ -221,6 +221,18 @@ struct proc_sysv_shm {
  */
 int proc_parse_sysv_shm(const char *text, struct proc_sysv_shm **out, size_t *n);
 
+/*
+ * The sysctls of an IPC namespace that an image may carry (relative to
+ * /proc/sys), NULL-terminated; the *_next_id ones are not among them.
+ * Each is written inside the namespace it belongs to.
+ */
+extern const char *const proc_ipc_sysctls[];
+/* Is name one of proc_ipc_sysctls? */
+bool proc_ipc_sysctl_known(const char *name);
+/* A value such a sysctl may take: 1 to 4 decimal integers (>= 0) with
+ * single spaces or tabs between them, at most 63 characters. */
+bool proc_ipc_sysctl_value_ok(const char *v);
+
 /* cgroup.c: one line of /proc/PID/cgroup, its mount, its directory */
 struct proc_cgroup_line {
 	char controllers[128]; /* "" for cgroup v2, "pids", "cpu,cpuacct", "name=systemd" */

@@ -76,3 +76,50 @@ int proc_parse_sysv_shm(const char *text, struct proc_sysv_shm **out, size_t *n)
 	*out = v;
 	return 0;
 }
+
+const char *const proc_ipc_sysctls[] = {
+	"kernel/msgmax",
+	"kernel/msgmnb",
+	"kernel/msgmni",
+	"kernel/sem",
+	"kernel/shmmax",
+	"kernel/shmall",
+	"kernel/shmmni",
+	"kernel/shm_rmid_forced",
+	"fs/mqueue/queues_max",
+	"fs/mqueue/msg_max",
+	"fs/mqueue/msgsize_max",
+	"fs/mqueue/msg_default",
+	"fs/mqueue/msgsize_default",
+	NULL,
+};
+
+bool proc_ipc_sysctl_known(const char *name)
+{
+	for (size_t i = 0; name && proc_ipc_sysctls[i]; i++)
+		if (!strcmp(name, proc_ipc_sysctls[i]))
+			return true;
+	return false;
+}
+
+bool proc_ipc_sysctl_value_ok(const char *v)
+{
+	size_t len, n = 0;
+
+	if (!v || !*v || strlen(v) > 63)
+		return false;
+	while (*v) {
+		len = strspn(v, "0123456789");
+		if (!len || len > 20 || ++n > 4)
+			return false;
+		v += len;
+		if (!*v)
+			break;
+		if (*v != ' ' && *v != '\t')
+			return false;
+		v++;
+		if (!*v)
+			return false;
+	}
+	return true;
+}

@@ -270,6 +270,7 @@ static const struct plan_check image_checks[] = {
 	{ NULL, read_our_areas },
 	{ NULL, check_procs },
 	{ check_fd_numbers, NULL },
+	{ ipcns_check_image, NULL }, /* the IPC namespace (ipcns-check.c), before mqueue fds */
 	{ fd_kinds_check_image, NULL },
 	{ locks_check_plan, NULL },
 	{ ghost_check_cwds, NULL },

@@ -39,6 +39,7 @@
 	K(tun)          \
 	K(ptmx)         \
 	K(pts)          \
+	K(mqueue)       \
 	/* one row per kind, each ending in a backslash */
 
 #define DECLARE(k) extern const struct rst_fd_kind rst_fd_##k;

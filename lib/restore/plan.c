@@ -183,10 +183,11 @@ static const struct {
 	uint32_t type;
 	int (*read)(struct rst_image *img, const struct img_record *rec);
 } readers[] = {
-	{ IMG_REC_CONTEXT, add_context }, { IMG_REC_FILE, add_file },
-	{ IMG_REC_FILE_DATA, add_fdata }, { IMG_REC_PIPE_DATA, add_pdata },
-	{ IMG_REC_PAGES, end_plan },	  { IMG_REC_SHMEM_PAGES, end_plan },
-	{ IMG_REC_SK_QUEUE, add_skq },	  { IMG_REC_NETNS, netns_plan_read },
+	{ IMG_REC_CONTEXT, add_context },   { IMG_REC_FILE, add_file },
+	{ IMG_REC_FILE_DATA, add_fdata },   { IMG_REC_PIPE_DATA, add_pdata },
+	{ IMG_REC_PAGES, end_plan },	    { IMG_REC_SHMEM_PAGES, end_plan },
+	{ IMG_REC_SK_QUEUE, add_skq },	    { IMG_REC_NETNS, netns_plan_read },
+	{ IMG_REC_IPCNS, ipcns_plan_read },
 };
 
 /*

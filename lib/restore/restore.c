@@ -236,6 +236,7 @@ void rst_image_free(struct rst_image *img)
 	net_unlock(img->net_lock); /* a failed restore's own lock */
 	rshm_free(img);
 	rst_netns_free(img);
+	rst_ipcns_free(img);
 	rst_cgroup_done(img, false);
 	rst_janitor_commit(img, false);
 	spool_free(img);
@@ -255,6 +256,7 @@ struct rst_image *rst_image_new(int fd, const struct vxcr_restore_opts *o)
 	img->ns_cgroup_fd = -1;
 	img->janitor_fd = -1;
 	img->netns_fd = -1;
+	img->ipcns_saved = -1;
 	img->host_tty = -1;
 	return img;
 }
@@ -318,6 +320,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 	if (!ret && img->recs.n_cgroup) /* groups it may create */
 		ret = rst_janitor_start(img);
 	ret = ret ?: rst_netns_build(img); /* before any process of the tree */
+	ret = ret ?: rst_ipcns_build(img); /* ours stays in it until the end */
 	ret = ret ?: rst_timens_enter(img);
 	ret = ret ?: rst_tree_clone(img);
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - img->t0) / 1e6);
@@ -347,6 +350,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 		*pid, img->nr_procs, (now_ns() - img->t0) / 1e6, (unsigned long long)pages,
 		injected);
 out:
+	rst_ipcns_leave(img);
 	if (img->nr_procs > 1 && !was_subreaper)
 		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	return ret;

@@ -32,6 +32,7 @@
 #include "util/inject.h"
 #include "task.pb-c.h"
 #include "netns.pb-c.h"
+#include "ipcns.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.pb-c.h"
 #include "ctx.pb-c.h"
@@ -226,6 +227,8 @@ struct rst_image {
 	CtxEntry *ctxe;		/* a whole context (ctx.c), else NULL */
 	NetnsEntry *netns;	/* its network namespace (netns.c), else NULL */
 	int netns_fd;		/* that namespace, built: the root is cloned in it; -1 */
+	IpcnsEntry *ipcns;	/* its IPC namespace (ipcns.c), else NULL */
+	int ipcns_saved;	/* ours, while our thread is in the one built; else -1 */
 	struct rst_file *files; /* every open file description */
 	size_t nr_files;
 	struct rst_chunk *fdata; /* deleted file contents */
@@ -392,6 +395,17 @@ int tun_check_links(const struct rst_image *img);
 /* Builds it in a new namespace (img->netns_fd).  0 or -errno (logged). */
 int rst_netns_build(struct rst_image *img);
 void rst_netns_free(struct rst_image *img);
+
+/* ipcns.c: the tree's IPC namespace (record IPCNS) */
+int ipcns_plan_read(struct rst_image *img, const struct img_record *rec);
+int ipcns_check_image(const struct rst_image *img);
+/*
+ * Unshares a new IPC namespace for our thread and makes everything of the
+ * record in it; we stay in it until rst_ipcns_leave.  0 or -errno (logged).
+ */
+int rst_ipcns_build(struct rst_image *img);
+void rst_ipcns_leave(struct rst_image *img);
+void rst_ipcns_free(struct rst_image *img);
 
 /* ctx.c: a whole context (image with a CONTEXT record) */
 int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st);

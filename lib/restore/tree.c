@@ -211,6 +211,8 @@ int rst_tree_clone(struct rst_image *img)
 		ca.flags = ctx_clone_flags(img->ctxe);
 		if (img->netns) /* made already, cloned in it (netns.c) */
 			ca.flags &= ~(uint64_t)CLONE_NEWNET;
+		if (img->ipcns) /* made already, we are in it (ipcns.c) */
+			ca.flags &= ~(uint64_t)CLONE_NEWIPC;
 		if (img->ns_cgroup_fd >= 0) {
 			ca.flags |= CLONE_INTO_CGROUP;
 			ca.cgroup = (uint64_t)img->ns_cgroup_fd;

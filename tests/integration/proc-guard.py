@@ -229,6 +229,10 @@ class Snap:
             if info is None:
                 continue
             pseudo = link is None or not link.startswith("/") or link.endswith(" (deleted)")
+            # a file of an internal mount (a POSIX queue: "/NAME" on the
+            # IPC namespace's own mqueue mount) is a recreated inode too
+            mnt = re.search(r"^mnt_id:\s*(\d+)", info, re.M)
+            pseudo = pseudo or (mnt is not None and mnt.group(1) not in mounts)
             self.read_fdinfo(pid, fd, info, mounts, pseudo, target)
 
     def read_fdinfo(self, pid, fd, info, mounts, pseudo, target):

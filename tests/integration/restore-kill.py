@@ -8,9 +8,11 @@ runs; the driver ends it and counts it.
 
 usage: restore-kill.py BUILD TMPDIR sweep|random [COUNT]
 Images: tests/progs fds (files, FIFO, deleted file, pipes), tree-basic (7
-processes) and sysv-shm (a SysV segment vxrestore creates: its leftover
-is removed after the dump).  Prints '# ...' lines and one summary line;
-exit 0 pass, 1 fail.
+processes), sysv-shm (a SysV segment vxrestore creates: its leftover
+is removed after the dump) and ipcns (its own IPC namespace: every object
+lives in the namespace vxrestore makes, which must go with it; also
+killed once that namespace is built); VX_KILL_PROGS names others.  Prints
+'# ...' lines and one summary line; exit 0 pass, 1 fail.
 """
 import hashlib
 import json
@@ -26,6 +28,9 @@ COUNT = int(sys.argv[4]) if len(sys.argv) > 4 else 500
 VXCR = os.path.join(BUILD, "bin/vxcr")
 SHIM = os.path.join(BUILD, "tests/shim/killshim.so")
 STAGES = ("child", "layout", "pages", "tree", "creds")
+# stages only some images pass
+IMAGE_STAGES = {"ipcns": ("ipcns-built",)}
+PROGS = os.environ.get("VX_KILL_PROGS", "fds tree-basic sysv-shm ipcns").split()
 
 
 class Failure(Exception):
@@ -174,7 +179,7 @@ def sweep(images):
             for k in range(1, n + 1):
                 one(im, c, "killed %s call %d of %d" % (when, k, n),
                     env={"LD_PRELOAD": SHIM, "VXCR_KILL_AT": str(k), "VXCR_KILL_WHEN": when})
-        for stage in STAGES:
+        for stage in STAGES + IMAGE_STAGES.get(im.name, ()):
             one(im, c, "killed at stage %s" % stage, wait_line="pausing at " + stage,
                 env={"VXCR_TEST_PAUSE": stage, "VXCR_LOG": "2"})
         print("# %s: %d calls per restore" % (im.name, n))
@@ -205,7 +210,7 @@ def random_kills(images):
 
 def main():
     try:
-        images = [Image(p) for p in ("fds", "tree-basic", "sysv-shm")]
+        images = [Image(p) for p in PROGS]
         print(sweep(images) if MODE == "sweep" else random_kills(images))
         return 0
     except Failure as e:

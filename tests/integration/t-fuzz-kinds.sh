@@ -4,7 +4,7 @@
 # For each program of VX_FUZZ_PROGS (default: one per kind, eventfd,
 # signalfd, timerfd, pidfd, epoll, inotify, fanotify, unixsk, netlinksk, inetdg,
 # tcpsk (issue 13: states, addresses, queue lengths, options at their edges),
-# pty), dumps it, then for seeds 1..VX_FUZZ_N (default 30) has
+# pty, ipcns (issue 14: an mq fd named outside its IPC namespace)), dumps it, then for seeds 1..VX_FUZZ_N (default 30) has
 # tests/fuzz/mutate-image rewrite the image, half of the mutations by the
 # kind's row of tests/fuzz/mutate/kinds.c (epoll items naming themselves,
 # each other or nothing, tfd collisions; unix peers, queued connections
@@ -47,6 +47,7 @@ args_of()
 	case $1 in
 	inotify) mkdir -p "$T/w" && echo "$T/w" ;;
 	fanotify) mkdir -p "$T/m" && echo "$T/m user" ;;
+	ipcns) echo mqfd ;;
 	esac
 }
 
@@ -74,7 +75,7 @@ fuzz_prog()
 	wait_restore_exit 0
 }
 
-PROGS_LIST=${VX_FUZZ_PROGS:-eventfd signalfd timerfd pidfd epoll inotify fanotify unixsk netlinksk inetdg pty tcpsk}
+PROGS_LIST=${VX_FUZZ_PROGS:-eventfd signalfd timerfd pidfd epoll inotify fanotify unixsk netlinksk inetdg pty tcpsk ipcns}
 for prog in $PROGS_LIST; do
 	fuzz_prog "$prog"
 done

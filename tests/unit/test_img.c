@@ -13,6 +13,7 @@
 #include "lock.pb-c.h"
 #include "cgroup.pb-c.h"
 #include "netns.pb-c.h"
+#include "ipcns.pb-c.h"
 #include "limits.pb-c.h"
 
 /* ---- populated messages of every protobuf type ---- */
@@ -62,6 +63,9 @@ static CgroupEntry cgroup = CGROUP_ENTRY__INIT;
 static NetnsLink netns_lo = NETNS_LINK__INIT;
 static NetnsLink *netns_links[1] = { &netns_lo };
 static NetnsEntry netns = NETNS_ENTRY__INIT;
+static IpcMqEntry ipcns_mq = IPC_MQ_ENTRY__INIT;
+static IpcMqEntry *ipcns_mqs[1] = { &ipcns_mq };
+static IpcnsEntry ipcns = IPCNS_ENTRY__INIT;
 static CgSettingEntry limset = CG_SETTING_ENTRY__INIT, *limsetp[] = { &limset };
 static LimitsEntry limits = LIMITS_ENTRY__INIT;
 
@@ -70,6 +74,7 @@ static void build_msgs(void)
 	netns_lo.has_ifindex = true, netns_lo.ifindex = 1;
 	netns_lo.name = "lo", netns_lo.kind = "lo";
 	netns.n_links = 1, netns.links = netns_links;
+	ipcns_mq.name = "q", ipcns.n_mqs = 1, ipcns.mqs = ipcns_mqs;
 	rl[0].has_resource = rl[0].has_cur = rl[0].has_max = true;
 	rl[0].resource = 7, rl[0].cur = 1024, rl[0].max = UINT64_MAX;
 	rl[1].has_resource = true, rl[1].resource = 3;
@@ -176,6 +181,7 @@ static const ProtobufCMessage *sample_msg(uint32_t type)
 	case IMG_REC_LOCK: return &lock.base;
 	case IMG_REC_CGROUP: return &cgroup.base;
 	case IMG_REC_NETNS: return &netns.base;
+	case IMG_REC_IPCNS: return &ipcns.base;
 	case IMG_REC_LIMITS: return &limits.base;
 	}
 	return NULL;
@@ -757,7 +763,7 @@ static void test_text(void)
 	size_t olen = 0;
 
 	out = text_of(&img, img_text_verify, &olen);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 19 records, 12288 bytes of pages"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 20 records, 12288 bytes of pages"));
 	free(out);
 
 	out = text_of(&img, img_text_json, &olen);

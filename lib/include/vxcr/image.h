@@ -100,8 +100,10 @@ enum img_rec_type {
 	IMG_REC_SK_QUEUE = 20,	  /* raw: struct img_data_prefix (id = file id of
 					 * an AF_UNIX or TCP socket, or of a UDP
 					 * socket: one datagram) + bytes it has queued */
+	IMG_REC_IPCNS = 22,	  /* ipcns_entry: one, if the root is in an IPC
+					 * namespace of its own */
 	IMG_REC_NETNS = 23,	  /* netns_entry: one, if the root is in a network
-					 * namespace of its own (21, 22: unused) */
+					 * namespace of its own (21: unused) */
 	IMG_REC_LIMITS = 24,	  /* limits_entry: one, if some group has settings
 					 * or the tree has a time namespace of its own */
 };

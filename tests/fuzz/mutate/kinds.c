@@ -612,6 +612,15 @@ static void mutate_packetsk(struct rng *g, FileEntry *fe, const struct kind_refs
 	(void)r;
 }
 
+static void mutate_mqueue(struct rng *g, FileEntry *fe, const struct kind_refs *r)
+{
+	static const char *const names[] = { "vxq", "a/b", "..", ".", "", "q" };
+
+	fe->mq_name = (char *)names[rnd(g, N(names))];
+	say("mqueue: name '%s'", fe->mq_name);
+	(void)r;
+}
+
 static void mutate_tun(struct rng *g, FileEntry *fe, const struct kind_refs *r)
 {
 	static const uint64_t v[] = { 0,      1,      2,      3,	  9,	     10,
@@ -779,6 +788,7 @@ static const struct kind_row {
 	{ FILE_KIND__FILE_INETDG, mutate_inetdg, NULL },
 	{ FILE_KIND__FILE_PACKETSK, mutate_packetsk, NULL },
 	{ FILE_KIND__FILE_TUN, mutate_tun, NULL },
+	{ FILE_KIND__FILE_MQUEUE, mutate_mqueue, NULL },
 	{ FILE_KIND__FILE_PTMX, mutate_tty, twin_tty },
 	{ FILE_KIND__FILE_PTS, mutate_tty, twin_tty },
 	{ FILE_KIND__FILE_TTY, mutate_tty, NULL },
