@@ -8,7 +8,7 @@ SCDOC     ?= scdoc
 VERSION   := $(shell sed -n 's/^\#define VXCR_VERSION "\(.*\)"/\1/p' lib/include/vxcr/vxcr.h)
 SOVER     := 0
 
-PKGS      := libprotobuf-c libzstd libsodium nettle libnl-3.0 libnl-route-3.0 libnftables
+PKGS      := libprotobuf-c libzstd libsodium nettle libnl-3.0 libnl-route-3.0 libnftables libseccomp
 WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fPIC -pthread \

@@ -25,6 +25,7 @@ struct ctx_opts {
 	const char *pid, *sig;
 	const char *nproc;
 	const char *net;
+	const char *root;
 	const char *limit;
 	uint32_t xid;
 	char **rest; /* after XID */
@@ -37,9 +38,13 @@ static void ctx_usage(FILE *f)
 		"usage: vxcr ctx [--rundir DIR] [-v] SUBCOMMAND ...\n"
 		"       vxcr ctx --help | --version\n"
 		"\n"
-		"  create XID [--flags F,F] [--hostname H] [--bcaps C,C|~C,~C] [--ccaps C,C]\n"
+		"  create XID [--flags F,F] [--hostname H] [--bcaps all|C,C|~C,~C] [--ccaps C,C]\n"
 		"         [--nproc N] [--net veth[:HOSTIF][,addr=A/P][,host-addr=B/P]]\n"
-		"         [--limit memory.max=BYTES,cpu.max=QUOTA PERIOD,...] -- CMD [ARG...]\n"
+		"         [--limit memory.max=BYTES,cpu.max=QUOTA PERIOD,...]\n"
+		"         [--root DIR] -- CMD [ARG...]\n"
+		"         (--root DIR: pivot_root into DIR, a fresh /proc, /sys read-only,\n"
+		"          a minimal /dev; without it the host's / is shared; bcaps 'all':\n"
+		"          every capability, not Linux-VServer's guest set, the default)\n"
 		"         (--nproc N: at most N tasks, with --flags INFO_NPROC;\n"
 		"          with --net, a network namespace of its own (HIDE_NETIF) and a\n"
 		"          veth: eth0 inside, HOSTIF (default vxXID) on the host)\n"
@@ -95,6 +100,7 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		{ "sig", required_argument, NULL, 'S' },
 		{ "nproc", required_argument, NULL, 'n' },
 		{ "net", required_argument, NULL, 'N' },
+		{ "root", required_argument, NULL, 'R' },
 		{ "limit", required_argument, NULL, 'L' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -156,6 +162,9 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 			break;
 		case 'N':
 			o->net = optarg;
+			break;
+		case 'R':
+			o->root = optarg;
 			break;
 		case 'L':
 			o->limit = optarg;
@@ -249,6 +258,8 @@ static int do_create(struct ctx_opts *o)
 	    (o->bcaps && vxcr_ctx_names_parse(VXCR_CTX_BCAP_NAMES, o->bcaps, &a.bcaps)) ||
 	    (o->ccaps && vxcr_ctx_names_parse(VXCR_CTX_CCAP_NAMES, o->ccaps, &a.ccaps)))
 		return fail(-EINVAL);
+	if (!o->bcaps) /* the guest set; --bcaps all opts out */
+		a.bcaps = vxcr_ctx_guest_bcaps(a.flags, a.ccaps);
 	if (o->nproc) {
 		long n;
 
@@ -264,6 +275,7 @@ static int do_create(struct ctx_opts *o)
 		a.net = o->net;
 		a.flags |= VXF_HIDE_NETIF;
 	}
+	a.root = o->root;
 	if (o->limit && split_limits(o->limit, &a, limits, sizeof(limits)))
 		return EXIT_USAGE;
 	a.argv = o->rest;
@@ -362,6 +374,7 @@ static int do_info(struct ctx_opts *o)
 		printf("pids cgroup: %s\n", r.pids_cgroup);
 	if (r.net[0])
 		printf("net: %s\n", r.net);
+	printf("root: %s\n", r.root[0] ? r.root : "filesystem shared with the host");
 	if (r.limits[0])
 		printf("limits: %s\n", r.limits);
 	return 0;
@@ -542,9 +555,10 @@ static const struct {
 	const char *allowed; /* option letters */
 	int need_xid;
 } subs[] = {
-	{ "create", "fHbcnNL", 1 }, { "exec", "", 1 },	  { "list", "", 0 },   { "info", "", 1 },
-	{ "stat", "", 1 },	    { "flags", "sC", 1 }, { "caps", "sC", 1 }, { "bcaps", "sC", 1 },
-	{ "uname", "s", 1 },	    { "kill", "pS", 1 },  { "wait", "", 1 },
+	{ "create", "fHbcnNRL", 1 }, { "exec", "", 1 },	   { "list", "", 0 },
+	{ "info", "", 1 },	     { "stat", "", 1 },	   { "flags", "sC", 1 },
+	{ "caps", "sC", 1 },	     { "bcaps", "sC", 1 }, { "uname", "s", 1 },
+	{ "kill", "pS", 1 },	     { "wait", "", 1 },
 };
 
 int cmd_ctx(int argc, char **argv)

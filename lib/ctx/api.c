@@ -24,6 +24,11 @@ void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o)
 	o->bcaps = VXCR_BCAPS_ALL;
 }
 
+uint64_t vxcr_ctx_guest_bcaps(uint64_t flags, uint64_t ccaps)
+{
+	return vxctx_guest_bcaps(flags, ccaps);
+}
+
 int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *init)
 {
 	struct vxctx_create_args a = {
@@ -34,6 +39,7 @@ int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *ini
 		.hostname = o->hostname,
 		.nproc = o->nproc,
 		.net = o->net,
+		.root = o->root,
 		.limits = o->limits,
 		.argv = o->argv,
 		.rundir = vxctx_rundir(NULL),
@@ -75,6 +81,7 @@ int vxcr_ctx_info(xid_t xid, struct vxcr_ctx_info *info)
 	info->nproc = r.nproc;
 	snprintf(info->cgroup, sizeof(info->cgroup), "%s", r.cgroup);
 	snprintf(info->pids_cgroup, sizeof(info->pids_cgroup), "%s", r.pids_cgroup);
+	snprintf(info->root, sizeof(info->root), "%s", r.root);
 	snprintf(info->net, sizeof(info->net), "%s", r.net);
 	vxctx_limits_get(r.xid, r.cgroup, info->limits, sizeof(info->limits));
 	if ((r.flags & VXCTX_F_INFO_NPROC) && !vxctx_stat(NULL, xid, &st))

@@ -72,6 +72,14 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	int ret;
 
 	ctx_entry__init(ce);
+	if (r->root[0]) {
+		/* the restore resolves the tasks' files (exe, mappings, fds) on
+		 * the host's /, not inside the root: refused before anything */
+		pr_err("context %u has its own root (%s): checkpointing a context with --root is "
+		       "not done yet (its files would be looked up on the host)\n",
+		       r->xid, r->root);
+		return -EOPNOTSUPP;
+	}
 	*frozen = vxctx_cg_freezing(r->cgroup) == 1;
 	ret = vxctx_uname_get(rundir, r->xid, VXCTX_UN_NODENAME, c->nodename, sizeof(c->nodename));
 	ret = ret   ?:
@@ -89,6 +97,8 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	ce->rundir = (char *)vxctx_rundir(rundir);
 	if (r->net[0])
 		ce->net = (char *)r->net;
+	if (r->root[0])
+		ce->root = (char *)r->root;
 	if (!vxctx_limits_get(r->xid, r->cgroup, c->limits, sizeof(c->limits)) && c->limits[0])
 		ce->limits = c->limits;
 	PB_SET(ce, clone_flags,

@@ -139,15 +139,13 @@ static int loopback_up(void)
 	return ioctl(s, SIOCSIFFLAGS, &ifr) ? -errno : 0;
 }
 
-int vxctx_ns_setup(const char *hostname, const char *domainname, uint64_t flags)
+int vxctx_ns_setup(uint32_t xid, const char *rundir, const char *hostname, const char *domainname,
+		   uint64_t flags, const char *root)
 {
-	int ret;
+	int ret = vxctx_isolate(xid, rundir, flags, root);
 
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
-		pr_perror("cannot mount /proc for the context");
-		return -errno;
-	}
+	if (ret)
+		return ret;
 	if (hostname && sethostname(hostname, strlen(hostname))) {
 		pr_perror("cannot set hostname '%s'", hostname);
 		return -errno;
@@ -166,7 +164,7 @@ int vxctx_ns_setup(const char *hostname, const char *domainname, uint64_t flags)
 /* The init's setup inside its fresh namespaces; reports and returns -errno. */
 static int init_setup(const struct vxctx_create_args *a, int rep)
 {
-	int ret = vxctx_ns_setup(a->hostname, a->domainname, a->flags);
+	int ret = vxctx_ns_setup(a->xid, a->rundir, a->hostname, a->domainname, a->flags, a->root);
 
 	if (ret)
 		send_report(rep, ret, 0, "%s", vxcr_last_error());
@@ -286,18 +284,12 @@ int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns)
 /* Writes rundir/<xid>.exit = "code reboot_cmd", atomically. */
 static void write_exit(const char *rundir, uint32_t xid, int code, uint32_t reboot_cmd)
 {
-	char tmp[PATH_MAX], path[PATH_MAX], buf[32];
-	int fd, n;
+	char name[32], buf[32];
+	int n;
 
-	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(rundir), xid);
-	snprintf(tmp, sizeof(tmp), "%s/.%u.exit.%d", vxctx_rundir(rundir), xid, getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
+	snprintf(name, sizeof(name), "%u.exit", xid);
 	n = snprintf(buf, sizeof(buf), "%d %#x\n", code, reboot_cmd);
-	if (write(fd, buf, n) != n || rename(tmp, path))
-		unlink(tmp);
-	close(fd);
+	vxctx_rundir_put(rundir, name, buf, (size_t)n);
 }
 
 /* Clones the init into the cgroup and namespaces; returns its pid or -errno. */
@@ -366,6 +358,7 @@ int vxctx_record_fill(const struct vxctx_create_args *a, const struct vxctx_grou
 	snprintf(r->cgroup, sizeof(r->cgroup), "%s", g->cgroup);
 	snprintf(r->pids_cgroup, sizeof(r->pids_cgroup), "%s", g->pids);
 	snprintf(r->net, sizeof(r->net), "%s", a->net ? a->net : "");
+	snprintf(r->root, sizeof(r->root), "%s", a->root ? a->root : "");
 	return 0;
 }
 
@@ -375,7 +368,7 @@ static void __attribute__((noreturn))
 supervise_end(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init)
 {
 	struct vxctx_record r;
-	int st, lock;
+	int st, lock, ret;
 
 	while (waitpid(init, &st, 0) < 0 && errno == EINTR)
 		;
@@ -383,11 +376,13 @@ supervise_end(const struct vxctx_create_args *a, const struct vxctx_groups *g, p
 		vxctx_cg_kill(g->cgroup); /* tasks outside its pid ns too */
 	write_exit(a->rundir, a->xid, status_code(st), reboot_cmd_of(a, st));
 	lock = vxctx_lock(a->rundir);
-	if (!vxctx_record_read(a->rundir, a->xid, &r) && r.init_pid == init) {
+	ret = vxctx_record_read(a->rundir, a->xid, &r);
+	if (!ret && r.init_pid == init) {
 		vxctx_record_clean(a->rundir, &r);
-	} else {
+	} else if (ret == -ENOENT) { /* ours was removed (a dump): the groups are left */
 		vxctx_groups_remove(g);
-	}
+		vxctx_self_remove(a->rundir, a->xid);
+	} /* else a record of another init: the xid (and its groups) are a new context's */
 	if (lock >= 0)
 		close(lock);
 	_exit(status_code(st));
@@ -478,6 +473,7 @@ static int pick_xid(const char *rundir, uint32_t want, uint32_t *xid)
 {
 	struct vxctx_record r;
 	uint32_t x;
+	int ret, st;
 
 	if (want != VXCTX_XID_DYNAMIC) {
 		if (want < VXCTX_XID_MIN || want > VXCTX_XID_MAX) {
@@ -485,20 +481,30 @@ static int pick_xid(const char *rundir, uint32_t want, uint32_t *xid)
 			       VXCTX_XID_MAX);
 			return -EINVAL;
 		}
-		if (!vxctx_record_read(rundir, want, &r)) {
-			if (vxctx_record_live(&r)) {
-				pr_err("context %u already exists (init %d)\n", want, r.init_pid);
-				return -EEXIST;
-			}
-			vxctx_record_clean(rundir, &r);
+		ret = vxctx_record_read(rundir, want, &r);
+		st = ret == -ENOENT ? VXCTX_REC_STALE :
+		     ret	    ? VXCTX_REC_FORGED :
+				      vxctx_record_state(&r);
+		if (st == VXCTX_REC_LIVE) {
+			pr_err("context %u already exists (init %d)\n", want, r.init_pid);
+			return -EEXIST;
 		}
+		if (st == VXCTX_REC_FORGED) {
+			pr_err("context %u: its record is not one we can trust (see above): "
+			       "remove it by hand\n",
+			       want);
+			return -EBUSY;
+		}
+		if (!ret)
+			vxctx_record_clean(rundir, &r);
 		*xid = want;
 		return 0;
 	}
 	for (x = 49152; x <= VXCTX_XID_MAX; x++) {
-		if (vxctx_record_read(rundir, x, &r) == -ENOENT)
+		ret = vxctx_record_read(rundir, x, &r);
+		if (ret == -ENOENT)
 			break;
-		if (!vxctx_record_live(&r)) {
+		if (!ret && vxctx_record_state(&r) == VXCTX_REC_STALE) {
 			vxctx_record_clean(rundir, &r);
 			break;
 		}
@@ -544,6 +550,8 @@ static int check_args(const struct vxctx_create_args *a)
 	}
 	if (a->net && vxctx_net_check(a))
 		return -EINVAL;
+	if (a->root && vxctx_root_check(a->root))
+		return -EINVAL;
 	if ((a->flags & VXCTX_F_INFO_NPROC) && !a->nproc) {
 		pr_err("INFO_NPROC needs a task limit (vxcr ctx create --nproc N)\n");
 		return -EINVAL;
@@ -580,6 +588,12 @@ static int check_nesting(const struct vxctx_create_args *a)
 	if (!(parent.ccaps & (VXCTX_C_SECURE_MOUNT | VXCTX_C_BINARY_MOUNT))) {
 		pr_err("context %u is PROLIFIC but lacks SECURE_MOUNT: a nested context's init "
 		       "mounts its /proc\n",
+		       px);
+		return -EPERM;
+	}
+	if (!(parent.bcaps & (1ULL << 21))) {
+		pr_err("context %u is PROLIFIC but lacks SYS_ADMIN in its bounding set: a nested "
+		       "context needs namespaces (create it with --bcaps all)\n",
 		       px);
 		return -EPERM;
 	}
@@ -660,8 +674,8 @@ int vxctx_create(const struct vxctx_create_args *args, uint32_t *xid_out, pid_t 
 	ret = pick_xid(a.rundir, args->xid, &a.xid);
 	if (ret)
 		goto out_unlock;
-	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(a.rundir), a.xid);
-	unlink(path);
+	snprintf(path, sizeof(path), "%u.exit", a.xid);
+	vxctx_rundir_unlink(a.rundir, path);
 	ret = vxctx_groups_make(&a, &g);
 	if (ret)
 		goto out_unlock;

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 #include <sys/types.h>
 
@@ -41,8 +42,9 @@
 	 VXCTX_F_PROLIFIC)
 /* Honoured, but only when given to vxctx_create (namespaces, the pids
  * group and the reboot filter are made then). */
-#define VXCTX_F_CREATE_ONLY \
-	(VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF | VXCTX_F_INFO_NPROC | VXCTX_F_REBOOT_KILL)
+#define VXCTX_F_CREATE_ONLY                                                                    \
+	(VXCTX_F_VIRT_UPTIME | VXCTX_F_HIDE_NETIF | VXCTX_F_INFO_NPROC | VXCTX_F_REBOOT_KILL | \
+	 VXCTX_F_PROLIFIC)
 
 /* reboot(2) commands (linux/reboot.h), as vx_wait reports them. */
 #define VXCTX_REBOOT_RESTART 0x01234567U
@@ -89,6 +91,7 @@ struct vxctx_create_args {
 	pid_t join_pid;		/* this task joins the cgroup before the init runs */
 	const char *rundir;	/* NULL: default */
 	const char *net;	/* HIDE_NETIF: "veth[:HOSTIF][,addr=A/P][,host-addr=B/P]" or NULL */
+	const char *root;	/* pivot_root into it (absolute, a directory); NULL: host's / */
 	const char *limits;	/* --limit "memory.max=B,cpu.max=Q P" (limits.c) or NULL */
 };
 
@@ -108,6 +111,7 @@ struct vxctx_record {
 	char cgroup[512];      /* absolute path of the cgroup v2 directory */
 	char pids_cgroup[512]; /* v1 pids group (INFO_NPROC on hybrid hosts) or "" */
 	char net[128];	       /* --net as given at creation (informational) or "" */
+	char root[512];	       /* --root (absolute) or "": the host's / */
 };
 
 struct vxctx_stat {
@@ -188,8 +192,18 @@ int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns);
  * logged); made for init's network namespace (0 or -errno, logged). */
 int vxctx_net_check(const struct vxctx_create_args *a);
 int vxctx_net_setup(const struct vxctx_create_args *a, pid_t init);
-/* In a new init: / made a slave, its /proc, uname, lo up (HIDE_NETIF). */
-int vxctx_ns_setup(const char *hostname, const char *domainname, uint64_t flags);
+/* In a new init: the isolation (isolate.c), uname, lo up (HIDE_NETIF). */
+int vxctx_ns_setup(uint32_t xid, const char *rundir, const char *hostname, const char *domainname,
+		   uint64_t flags, const char *root);
+/* isolate.c: the init's mount and cgroup namespaces made a boundary;
+ * root (NULL: keep the host's /) is pivoted into. */
+int vxctx_isolate(uint32_t xid, const char *rundir, uint64_t flags, const char *root);
+/* --root: an absolute path of a directory, no symlink on the way; 0 or
+ * -EINVAL (logged). */
+int vxctx_root_check(const char *root);
+/* A root named by an image: proc, sys and dev there already (directories,
+ * not symlinks); 0 or -EINVAL (logged). */
+int vxctx_root_ready(const char *root);
 /* Becomes the supervisor of init (our child): waits for it, writes the
  * exit code, removes the record and groups.  Never returns. */
 void vxctx_supervise(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init)
@@ -204,9 +218,32 @@ int vxctx_record_read(const char *rundir, uint32_t xid, struct vxctx_record *r);
 int vxctx_record_write(const char *rundir, const struct vxctx_record *r);
 /* Opens rundir/.lock and flocks it; returns the fd or -errno. */
 int vxctx_lock(const char *rundir);
-/* 1 if the record's init is alive (same start time), else 0; a record
- * whose init is not visible from our pid ns: 1 while its cgroup has tasks. */
+/* 1 if the record's init is alive (same start time) and in the group
+ * derived from the xid, else 0; a record whose init is not visible from
+ * our pid ns: 1 while that group has tasks. */
 int vxctx_record_live(const struct vxctx_record *r);
+enum { VXCTX_REC_LIVE, VXCTX_REC_STALE, VXCTX_REC_FORGED };
+/* VXCTX_REC_*: live, stale (init gone: clean it), forged (a pid that runs
+ * outside the context's group: reported once, never acted on). */
+int vxctx_record_state(const struct vxctx_record *r);
+/* The context's groups from its xid (and INFO_NPROC in flags) alone. */
+int vxctx_groups_of(uint32_t xid, uint64_t flags, struct vxctx_groups *g);
+/* The run directory, checked (no symlink on the way, ours, 0700): its fd
+ * or -errno (logged); create: made if missing. */
+int vxctx_rundir_open(const char *rundir, int create);
+/* A regular file of ours in it (no symlink), or NULL with errno. */
+FILE *vxctx_rundir_fopen(const char *rundir, const char *name);
+/* name = buf, atomically (0600); 0 or -errno, logged. */
+int vxctx_rundir_put(const char *rundir, const char *name, const char *buf, size_t len);
+void vxctx_rundir_unlink(const char *rundir, const char *name);
+/* An isolated context's view of the run directory: "<xid>.self" (its own
+ * record and self.xid), bound read-only over the run directory inside. */
+int vxctx_self_dir(const char *rundir, uint32_t xid, char *buf, size_t len);
+void vxctx_self_remove(const char *rundir, uint32_t xid);
+/* Makes that view before the record exists (a restore's init binds it). */
+int vxctx_self_make(const char *rundir, uint32_t xid, uint64_t flags);
+/* Inside an isolated context: its xid, from that view.  0 or -ENOENT. */
+int vxctx_self_xid(const char *rundir, uint32_t *xid);
 /* 1 if the record's pids are of a pid namespace not visible from ours. */
 int vxctx_record_foreign(const struct vxctx_record *r);
 /* Removes a stale record and its groups, and those of the contexts that
@@ -251,6 +288,8 @@ void vxctx_guard_stop(struct vxctx_guard *g);
  * its hierarchy has the pids controller, else in a v1 group of the same name
  * whose path goes to v1path (v1path[0] = 0 when v2 is used). */
 int vxctx_pids_setup(uint32_t xid, const char *cgroup, uint64_t nproc, char *v1path, size_t len);
+/* The v1 pids group xid has on a hybrid host, "" where v2 has pids. */
+int vxctx_pids_path(uint32_t xid, char *buf, size_t len);
 /* pids.current of the context's pids group, or -errno. */
 int64_t vxctx_pids_current(const struct vxctx_record *r);
 /* limits.c: --limit (memory, cpu); v1 groups derived from the xid. */
@@ -260,6 +299,8 @@ void vxctx_limits_remove(uint32_t xid);
 int vxctx_limits_join(uint32_t xid, pid_t pid);
 int vxctx_limits_get(uint32_t xid, const char *cgroup, char *spec, size_t len);
 
+/* The default bounding set of a context (Linux-VServer's guest set). */
+uint64_t vxctx_guest_bcaps(uint64_t flags, uint64_t ccaps);
 /* Drops bounding caps not in bcaps and installs the ccaps filter (which
  * also refuses reboot(2) unless flags has REBOOT_KILL). */
 int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps, uint64_t flags);

@@ -30,11 +30,10 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <linux/audit.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
+#include <seccomp.h>
 
 #include "log.h"
 #include "util/cleanup.h"
@@ -42,96 +41,137 @@
 
 #define CAP_SYS_BOOT_BIT 22
 #define CAP_SYS_RESOURCE_BIT 24
-#define MAX_INSNS 128
 
-#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
-#define DENY (SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA))
+#define DENY SCMP_ACT_ERRNO(EPERM)
 
-struct filter {
-	struct sock_filter insn[MAX_INSNS];
-	unsigned n;
-};
-
-static void emit(struct filter *f, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
+/* nr -> EPERM when every cmp holds; 0 or a libseccomp -errno. */
+static int deny(scmp_filter_ctx f, int nr, unsigned int n, const struct scmp_arg_cmp *cmp)
 {
-	if (f->n < MAX_INSNS)
-		f->insn[f->n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
+	return seccomp_rule_add_array(f, DENY, nr, n, cmp);
 }
 
-/* nr -> EPERM. */
-static void deny_nr(struct filter *f, int nr)
+/* socket(AF_INET or AF_INET6, SOCK_RAW | flags, ...) -> EPERM.  Arguments
+ * are compared on their low 32 bits (the _32 forms), as the kernel reads
+ * an int: high bits set by the caller do not slip past. */
+static int deny_raw_socket(scmp_filter_ctx f)
 {
-	emit(f, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
-	emit(f, BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1);
-	emit(f, BPF_RET | BPF_K, DENY, 0, 0);
+	const struct scmp_arg_cmp v4[] = { SCMP_A0_32(SCMP_CMP_EQ, AF_INET),
+					   SCMP_A1_32(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW) };
+	const struct scmp_arg_cmp v6[] = { SCMP_A0_32(SCMP_CMP_EQ, AF_INET6),
+					   SCMP_A1_32(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW) };
+
+	return deny(f, SCMP_SYS(socket), 2, v4) ?: deny(f, SCMP_SYS(socket), 2, v6);
 }
 
-/* nr with (low word of arg & mask) == val -> EPERM. */
-static void deny_arg(struct filter *f, int nr, int arg, uint32_t mask, uint32_t val)
+/* mount(2) with (remount) or without MS_REMOUNT, and the new mount API. */
+static int deny_mounts(scmp_filter_ctx f, uint64_t ccaps)
 {
-	emit(f, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
-	emit(f, BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 4);
-	emit(f, BPF_LD | BPF_W | BPF_ABS, ARG_LO(arg), 0, 0);
-	emit(f, BPF_ALU | BPF_AND | BPF_K, mask, 0, 0);
-	emit(f, BPF_JMP | BPF_JEQ | BPF_K, val, 0, 1);
-	emit(f, BPF_RET | BPF_K, DENY, 0, 0);
+	const struct scmp_arg_cmp plain = SCMP_A3_32(SCMP_CMP_MASKED_EQ, MS_REMOUNT, 0);
+	const struct scmp_arg_cmp re = SCMP_A3_32(SCMP_CMP_MASKED_EQ, MS_REMOUNT, MS_REMOUNT);
+	int r = 0;
+
+	if (!(ccaps & (VXCTX_C_SECURE_MOUNT | VXCTX_C_BINARY_MOUNT)))
+		r = deny(f, SCMP_SYS(mount), 1, &plain)		   ?:
+			    deny(f, SCMP_SYS(fsopen), 0, NULL)	   ?:
+			    deny(f, SCMP_SYS(fsmount), 0, NULL)	   ?:
+			    deny(f, SCMP_SYS(move_mount), 0, NULL) ?:
+			    deny(f, SCMP_SYS(open_tree), 0, NULL)  ?:
+			    deny(f, SCMP_SYS(mount_setattr), 0, NULL);
+	if (!r && !(ccaps & VXCTX_C_SECURE_REMOUNT))
+		r = deny(f, SCMP_SYS(mount), 1, &re) ?: deny(f, SCMP_SYS(fspick), 0, NULL);
+	return r;
 }
 
-/* socket(AF_INET or AF_INET6, SOCK_RAW | flags, ...) -> EPERM. */
-static void deny_raw_socket(struct filter *f)
+/* ioctl of type (cmd bits 8..15) type -> EPERM. */
+static int deny_ioctl_type(scmp_filter_ctx f, uint32_t type)
 {
-	emit(f, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
-	emit(f, BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 7);
-	emit(f, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0), 0, 0);
-	emit(f, BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 1, 0);
-	emit(f, BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 0, 4);
-	emit(f, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1), 0, 0);
-	emit(f, BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0);
-	emit(f, BPF_JMP | BPF_JEQ | BPF_K, SOCK_RAW, 0, 1);
-	emit(f, BPF_RET | BPF_K, DENY, 0, 0);
+	const struct scmp_arg_cmp c = SCMP_A1_32(SCMP_CMP_MASKED_EQ, 0xff00, type << 8);
+
+	return deny(f, SCMP_SYS(ioctl), 1, &c);
 }
 
-static void build_filter(struct filter *f, uint64_t ccaps, uint64_t flags)
+/* The ccaps filter's rules; 0 or a libseccomp -errno. */
+static int build_filter(scmp_filter_ctx f, uint64_t ccaps, uint64_t flags)
 {
-	/* native ABI only: other arches and x32 could bypass the numbers */
-	emit(f, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
-	emit(f, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-	emit(f, BPF_RET | BPF_K, DENY, 0, 0);
-	emit(f, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
-	emit(f, BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1);
-	emit(f, BPF_RET | BPF_K, DENY, 0, 0);
+	int r = 0;
 
-	if (!(ccaps & VXCTX_C_SET_UTSNAME)) {
-		deny_nr(f, __NR_sethostname);
-		deny_nr(f, __NR_setdomainname);
+	if (!(ccaps & VXCTX_C_SET_UTSNAME))
+		r = deny(f, SCMP_SYS(sethostname), 0, NULL) ?:
+			    deny(f, SCMP_SYS(setdomainname), 0, NULL);
+	if (!r && !(ccaps & VXCTX_C_SYSLOG))
+		r = deny(f, SCMP_SYS(syslog), 0, NULL);
+	if (!r && !(ccaps & VXCTX_C_RAW_ICMP))
+		r = deny_raw_socket(f);
+	r = r ?: deny_mounts(f, ccaps);
+	if (!r && !(ccaps & VXCTX_C_QUOTA_CTL))
+		r = deny(f, SCMP_SYS(quotactl), 0, NULL) ?: deny(f, SCMP_SYS(quotactl_fd), 0, NULL);
+	if (!r && !(ccaps & VXCTX_C_ADMIN_MAPPER))
+		r = deny_ioctl_type(f, 0xfd);
+	if (!r && !(ccaps & VXCTX_C_ADMIN_CLOOP))
+		r = deny_ioctl_type(f, 0x4c);
+	if (!r && !(flags & VXCTX_F_REBOOT_KILL))
+		r = deny(f, SCMP_SYS(reboot), 0, NULL);
+	return r;
+}
+
+/*
+ * The ccaps filter, through libseccomp: native ABI only (another arch's
+ * or x32's numbers get EPERM: the bad-arch action), no NO_NEW_PRIVS (set-id
+ * programs inside keep working, as with the hand-assembled filter this
+ * replaced; installing it needs CAP_SYS_ADMIN, which the caller still has
+ * in its effective set).  0 or -errno, logged.
+ */
+static int install_filter(uint64_t ccaps, uint64_t flags)
+{
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+	int r;
+
+	if (!f) {
+		pr_err("cannot make the context caps filter: out of memory\n");
+		return -ENOMEM;
 	}
-	if (!(ccaps & VXCTX_C_SYSLOG))
-		deny_nr(f, __NR_syslog);
-	if (!(ccaps & VXCTX_C_RAW_ICMP))
-		deny_raw_socket(f);
-	if (!(ccaps & (VXCTX_C_SECURE_MOUNT | VXCTX_C_BINARY_MOUNT))) {
-		deny_arg(f, __NR_mount, 3, MS_REMOUNT, 0);
-		deny_nr(f, __NR_fsopen);
-		deny_nr(f, __NR_fsmount);
-		deny_nr(f, __NR_move_mount);
-		deny_nr(f, __NR_open_tree);
-		deny_nr(f, __NR_mount_setattr);
-	}
-	if (!(ccaps & VXCTX_C_SECURE_REMOUNT)) {
-		deny_arg(f, __NR_mount, 3, MS_REMOUNT, MS_REMOUNT);
-		deny_nr(f, __NR_fspick);
-	}
-	if (!(ccaps & VXCTX_C_QUOTA_CTL)) {
-		deny_nr(f, __NR_quotactl);
-		deny_nr(f, __NR_quotactl_fd);
-	}
-	if (!(ccaps & VXCTX_C_ADMIN_MAPPER))
-		deny_arg(f, __NR_ioctl, 1, 0xff00, 0xfd00);
-	if (!(ccaps & VXCTX_C_ADMIN_CLOOP))
-		deny_arg(f, __NR_ioctl, 1, 0xff00, 0x4c00);
-	if (!(flags & VXCTX_F_REBOOT_KILL))
-		deny_nr(f, __NR_reboot);
-	emit(f, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+	r = seccomp_attr_set(f, SCMP_FLTATR_ACT_BADARCH, DENY)	?:
+		    seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 0) ?:
+								  build_filter(f, ccaps, flags);
+	if (r)
+		pr_err("cannot build the context caps filter: %s\n", strerror(-r));
+	else if ((r = seccomp_load(f)))
+		pr_err("cannot install the context caps filter: %s\n", strerror(-r));
+	seccomp_release(f);
+	return r;
+}
+
+/*
+ * Linux-VServer's default guest set: every capability but those
+ * util-vserver calls insecure (lib/getinsecurebcaps.c,
+ * vc_get_insecurebcaps(): LINUX_IMMUTABLE, NET_BROADCAST, NET_ADMIN,
+ * NET_RAW, IPC_LOCK, IPC_OWNER, SYS_MODULE, SYS_RAWIO, SYS_PACCT,
+ * SYS_ADMIN, SYS_NICE, SYS_RESOURCE, SYS_TIME, MKNOD, and SYS_BOOT where
+ * reboot is not handled for the guest), the capabilities added to Linux
+ * after that list was written that hand out host power (AUDIT_CONTROL,
+ * MAC_OVERRIDE, MAC_ADMIN, SYSLOG, WAKE_ALARM, BLOCK_SUSPEND, AUDIT_READ,
+ * PERFMON, BPF, CHECKPOINT_RESTORE), and DAC_READ_SEARCH, which the
+ * vserver kernel fenced with its chroot barrier and a stock kernel does
+ * not (open_by_handle_at reaches any file of a mounted filesystem).
+ * NET_RAW stays with the RAW_ICMP context cap, SYS_BOOT with REBOOT_KILL
+ * (reboot then ends the context only), SYS_RESOURCE with SET_RLIMIT.
+ */
+uint64_t vxctx_guest_bcaps(uint64_t flags, uint64_t ccaps)
+{
+	static const int insecure[] = { 2,  9,	11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23,
+					24, 25, 27, 30, 32, 33, 34, 35, 36, 37, 38, 39, 40 };
+	uint64_t b = VXCTX_BCAPS_ALL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(insecure); i++)
+		b &= ~(1ULL << insecure[i]);
+	if (ccaps & VXCTX_C_RAW_ICMP)
+		b |= 1ULL << 13;
+	if (flags & VXCTX_F_REBOOT_KILL)
+		b |= 1ULL << CAP_SYS_BOOT_BIT;
+	if (ccaps & VXCTX_C_SET_RLIMIT)
+		b |= 1ULL << CAP_SYS_RESOURCE_BIT;
+	return b;
 }
 
 static int cap_last(void)
@@ -146,8 +186,6 @@ static int cap_last(void)
 
 int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps, uint64_t flags)
 {
-	struct filter f = { .n = 0 };
-	struct sock_fprog prog;
 	int cap, last = cap_last();
 
 	if (!(ccaps & VXCTX_C_SET_RLIMIT))
@@ -162,18 +200,7 @@ int vxctx_apply_caps(uint64_t bcaps, uint64_t ccaps, uint64_t flags)
 	}
 	if ((ccaps & VXCTX_C_ALL) == VXCTX_C_ALL && (flags & VXCTX_F_REBOOT_KILL))
 		return 0;
-	build_filter(&f, ccaps, flags);
-	if (f.n >= MAX_INSNS) {
-		pr_err("context caps filter too long\n");
-		return -E2BIG;
-	}
-	prog.len = (unsigned short)f.n;
-	prog.filter = f.insn;
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0)) {
-		pr_perror("cannot install the context caps filter");
-		return -errno;
-	}
-	return 0;
+	return install_filter(ccaps, flags);
 }
 
 /* The migrating task stays in the host pid ns: no reboot(2) for it. */
@@ -217,6 +244,19 @@ int vxctx_init_pidfd(const struct vxctx_record *r)
 	return fd;
 }
 
+/* 1 if pid's namespace of that kind is not ours. */
+static int ns_differs(pid_t pid, const char *kind)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, kind);
+	if (stat(path, &a))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", kind);
+	return !stat(path, &b) && a.st_ino != b.st_ino;
+}
+
 int vxctx_migrate(const char *rundir, uint32_t xid)
 {
 	struct vxctx_record r;
@@ -237,6 +277,8 @@ int vxctx_migrate(const char *rundir, uint32_t xid)
 		nsflags |= CLONE_NEWNET;
 	if (r.flags & VXCTX_F_VIRT_UPTIME)
 		nsflags |= CLONE_NEWTIME;
+	if (ns_differs(r.init_pid, "cgroup"))
+		nsflags |= CLONE_NEWCGROUP; /* entered after joining the group */
 	ret = vxctx_cg_join(r.cgroup, getpid());
 	if (!ret && r.pids_cgroup[0])
 		ret = vxctx_cg_join(r.pids_cgroup, getpid());

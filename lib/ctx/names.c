@@ -173,6 +173,10 @@ int vxctx_bcap_parse(const char *list, uint64_t *bits)
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int neg = (*tok == '~' || *tok == '!');
 
+		if (!neg && !strcasecmp(tok, "ALL")) { /* the explicit opt-out of the guest set */
+			keep = VXCTX_BCAPS_ALL, plain = 1;
+			continue;
+		}
 		i = cap_index(tok + neg);
 		if (i < 0) {
 			pr_err("unknown capability '%s'\n", tok + neg);

@@ -26,7 +26,6 @@ int vxctx_task_xid(const char *rundir, pid_t pid, uint32_t *xid)
 	char path[64], line[4096], *p;
 	unsigned long x;
 
-	(void)rundir;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid ? pid : getpid());
 	f = fopen(path, "re");
 	if (!f) {
@@ -41,6 +40,9 @@ int vxctx_task_xid(const char *rundir, pid_t pid, uint32_t *xid)
 		if (p && sscanf(p + 6, "%lu", &x) == 1 && x <= VXCTX_XID_MAX)
 			*xid = (uint32_t)x;
 	}
+	/* inside an isolated context its cgroup namespace hides the path */
+	if (!*xid && !pid)
+		vxctx_self_xid(rundir, xid);
 	return 0;
 }
 
@@ -260,11 +262,14 @@ int vxctx_kill(const char *rundir, uint32_t xid, pid_t pid, int sig)
 }
 
 /* Reads "<xid>.exit": "code reboot_cmd" (reboot_cmd absent in old files). */
-static int read_exit(const char *path, int *exit_code, uint32_t *reboot_cmd)
+static int read_exit(const char *rundir, uint32_t xid, int *exit_code, uint32_t *reboot_cmd)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = NULL;
 	unsigned int rc = 0;
+	char name[32];
 
+	snprintf(name, sizeof(name), "%u.exit", xid);
+	f = vxctx_rundir_fopen(rundir, name);
 	if (!f || fscanf(f, "%d", exit_code) != 1)
 		return -ENOENT;
 	if (fscanf(f, "%x", &rc) != 1) /* written as %#x */
@@ -274,15 +279,25 @@ static int read_exit(const char *path, int *exit_code, uint32_t *reboot_cmd)
 	return 0;
 }
 
+/* 1 if rundir/name exists (a file of ours). */
+static int rundir_has(const char *rundir, uint32_t xid, const char *ext)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char name[32];
+
+	snprintf(name, sizeof(name), "%u.%s", xid, ext);
+	f = vxctx_rundir_fopen(rundir, name);
+	return f != NULL;
+}
+
 /* A context of another pid namespace that just ended: its record stays
  * until its supervisor (not visible from here) writes the exit code. */
-static void wait_foreign_exit(const char *rundir, uint32_t xid, const char *exit_path)
+static void wait_foreign_exit(const char *rundir, uint32_t xid)
 {
-	char rec[PATH_MAX];
 	int i;
 
-	snprintf(rec, sizeof(rec), "%s/%u.ctx", vxctx_rundir(rundir), xid);
-	for (i = 0; i < 100 && access(exit_path, F_OK) && !access(rec, F_OK); i++)
+	for (i = 0; i < 100 && !rundir_has(rundir, xid, "exit") && rundir_has(rundir, xid, "ctx");
+	     i++)
 		usleep(20000);
 }
 
@@ -291,14 +306,12 @@ int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code, uint32_t *reboo
 	_cleanup_close_ int pfd = -1;
 	struct vxctx_record r;
 	struct pollfd p;
-	char path[PATH_MAX];
 	int ret;
 
-	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(rundir), xid);
 	ret = vxctx_get(rundir, xid, &r);
 	if (ret == -ESRCH)
-		wait_foreign_exit(rundir, xid, path);
-	if (ret == -ESRCH && !read_exit(path, exit_code, reboot_cmd)) {
+		wait_foreign_exit(rundir, xid);
+	if (ret == -ESRCH && !read_exit(rundir, xid, exit_code, reboot_cmd)) {
 		vxcr_log(VXCR_LOG_DEBUG, "context %u already gone\n", xid);
 		return 0; /* ended before we looked: its code is still there */
 	}
@@ -317,9 +330,11 @@ int vxctx_wait(const char *rundir, uint32_t xid, int *exit_code, uint32_t *reboo
 			usleep(50000);
 	}
 	/* the init is gone; the supervisor may still be writing the code */
-	for (ret = 0; pfd < 0 && vxctx_record_foreign(&r) && ret < 100 && access(path, F_OK); ret++)
+	for (ret = 0;
+	     pfd < 0 && vxctx_record_foreign(&r) && ret < 100 && !rundir_has(rundir, xid, "exit");
+	     ret++)
 		usleep(20000);
-	if (read_exit(path, exit_code, reboot_cmd)) {
+	if (read_exit(rundir, xid, exit_code, reboot_cmd)) {
 		pr_err("context %u ended without recording its exit code (supervisor %d gone)\n",
 		       xid, r.super_pid);
 		return -ECHILD;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "util/cleanup.h"
 #include "ctx/ctx.h"
+#include "proc/proc.h"
 
 /* 1 if word is one of the comma/space separated tokens of list. */
 static int has_token(const char *list, const char *word)
@@ -146,6 +147,20 @@ int vxctx_pids_setup(uint32_t xid, const char *cgroup, uint64_t nproc, char *v1p
 		v1path[0] = 0;
 	}
 	return ret;
+}
+
+int vxctx_pids_path(uint32_t xid, char *buf, size_t len)
+{
+	char root[PATH_MAX];
+	int n;
+
+	buf[0] = 0;
+	if (proc_cgroup2_mount(root, sizeof(root)) == 0 && v2_has_pids(root))
+		return 0;
+	if (!v1_pids_attached() || v1_pids_root(root, sizeof(root)))
+		return 0;
+	n = snprintf(buf, len, "%s/vxcr/%u", root, xid);
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
 int64_t vxctx_pids_current(const struct vxctx_record *r)

@@ -74,7 +74,10 @@ int ctx_child_setup(const struct rst_image *img)
 	if (img->pids_cgroup)
 		ret = vxctx_cg_join(img->pids_cgroup, 0); /* 0: ourselves */
 	ret = ret ?: vxctx_limits_join(ce->xid, 0);
-	return ret ?: vxctx_ns_setup(ce->nodename, ce->domainname, ce->flags);
+	if (ret)
+		return ret;
+	return vxctx_ns_setup(ce->xid, img->opts->rundir, ce->nodename, ce->domainname, ce->flags,
+			      ce->root);
 }
 
 int ctx_freeze(const struct rst_image *img)
@@ -118,6 +121,7 @@ static void ctx_args(const struct rst_image *img, struct vxctx_create_args *a)
 	a->nproc = ce->nproc;
 	a->rundir = img->opts->rundir;
 	a->net = ce->net; /* informational: the NETNS record rebuilt the network */
+	a->root = ce->root;
 	a->limits = ce->limits;
 }
 
@@ -127,14 +131,17 @@ static int supervise_restore(struct rst_image *img, const struct vxctx_create_ar
 {
 	struct vxcr_restore_stats st = { 0 };
 	struct vxctx_record r;
-	char path[PATH_MAX];
+	char path[32];
 	int ret;
 
 	ret = vxctx_xid_claim(a->rundir, a->xid);
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), "%s/%u.exit", vxctx_rundir(a->rundir), a->xid);
-	unlink(path);
+	snprintf(path, sizeof(path), "%u.exit", a->xid);
+	vxctx_rundir_unlink(a->rundir, path);
+	ret = vxctx_self_make(a->rundir, a->xid, a->flags); /* the init binds it in */
+	if (ret)
+		return ret;
 	ret = vxctx_groups_make(a, g);
 	if (ret)
 		return ret;
@@ -228,6 +235,10 @@ static int check_context(const struct rst_image *img)
 	}
 	if (ce->net && (strlen(ce->net) >= 128 || strchr(ce->net, '\n'))) {
 		pr_err("image: context %u: its --net text is too long or has a newline\n", ce->xid);
+		return -EBADMSG;
+	}
+	if (ce->root && (vxctx_root_check(ce->root) || vxctx_root_ready(ce->root))) {
+		pr_err("image: context %u: root %s refused (see above)\n", ce->xid, ce->root);
 		return -EBADMSG;
 	}
 	if (ce->limits && (strlen(ce->limits) >= 512 || vxctx_limits_check(ce->limits))) {

@@ -2,20 +2,25 @@
 # PROLIFIC: a context may create contexts only with PROLIFIC.  From inside a
 # context without it, `vxcr ctx create` fails with EPERM naming PROLIFIC
 # (and without the mount cap its nested init needs, naming SECURE_MOUNT);
-# once PROLIFIC is set the same call succeeds: the nested init is pid 1 of
+# PROLIFIC decides the context's isolation (issue 14: it keeps the run
+# directory and the host's cgroups), so it is chosen at creation and
+# refused later; a context created with it creates contexts: the nested init is pid 1 of
 # a pid namespace below the parent's (NSpid of 3 levels), the host lists
 # it with host pids, the parent lists it with its own; killing it from the
 # host ends it (wait 137).  Killing the parent ends a nested context too,
 # and its record and cgroup go with the parent's.
 . "$(dirname "$0")/ctx-lib.sh"
-P=$XID C=$((XID + 1)) Q=$((XID + 2)) D=$((XID + 3))
+P=$XID C=$((XID + 1)) Q=$((XID + 2)) D=$((XID + 3)) N=$((XID + 4))
 
-"$VXCR" ctx create "$P" --ccaps SECURE_MOUNT -- sleep 600 >/dev/null 2>"$T/create.err" ||
-	fail "create $P: $(cat "$T/create.err")"
-"$VXCR" ctx exec "$P" -- "$VXCR" ctx create "$C" -- sleep 600 >/dev/null 2>"$T/nested.err" &&
+"$VXCR" ctx create "$N" --ccaps SECURE_MOUNT -- sleep 600 >/dev/null 2>"$T/create.err" ||
+	fail "create $N: $(cat "$T/create.err")"
+"$VXCR" ctx exec "$N" -- "$VXCR" ctx create "$C" -- sleep 600 >/dev/null 2>"$T/nested.err" &&
 	fail "nested create allowed without PROLIFIC"
-grep -q "context $P may not create contexts: it lacks the PROLIFIC flag" "$T/nested.err" ||
+grep -q "context $N may not create contexts: it lacks the PROLIFIC flag" "$T/nested.err" ||
 	fail "refusal: $(cat "$T/nested.err")"
+"$VXCR" ctx flags "$N" --set PROLIFIC >/dev/null 2>"$T/setp.err" && fail "PROLIFIC set after creation"
+grep -q "PROLIFIC can only be chosen when the context is created" "$T/setp.err" ||
+	fail "refusal of a late PROLIFIC: $(cat "$T/setp.err")"
 [ -e "$VXCR_RUNDIR/$C.ctx" ] && fail "a record of $C was written"
 "$VXCR" ctx create "$Q" --flags PROLIFIC -- sleep 600 >/dev/null 2>"$T/create.err" ||
 	fail "create $Q: $(cat "$T/create.err")"
@@ -23,7 +28,8 @@ grep -q "context $P may not create contexts: it lacks the PROLIFIC flag" "$T/nes
 	fail "nested create allowed without SECURE_MOUNT"
 grep -q SECURE_MOUNT "$T/nomount.err" || fail "refusal: $(cat "$T/nomount.err")"
 
-"$VXCR" ctx flags "$P" --set PROLIFIC >/dev/null || fail "set PROLIFIC failed"
+"$VXCR" ctx create "$P" --flags PROLIFIC --bcaps all --ccaps SECURE_MOUNT -- sleep 600 >/dev/null \
+	2>"$T/create.err" || fail "create $P: $(cat "$T/create.err")"
 "$VXCR" ctx exec "$P" -- "$VXCR" ctx create "$C" -- sleep 600 >"$T/nested.out" 2>"$T/nested.err" ||
 	fail "nested create with PROLIFIC: $(cat "$T/nested.err")"
 [ "$(cat "$T/nested.out")" = "$C" ] || fail "nested create printed '$(cat "$T/nested.out")'"

@@ -64,7 +64,9 @@ print([x for x in a if not x.startswith("fe80")], "link-local", min(1, len(a) - 
 }
 
 SPEC="veth:$H,addr=10.202.$N.2/24,host-addr=10.202.$N.1/24"
-"$VXCR" ctx create "$XID" --flags PERSISTENT --net "$SPEC" -- python3 -S "$T/hold.py" "$T/res" \
+# making a tun link needs NET_ADMIN, which the default guest set drops
+# (issue 14): --bcaps all
+"$VXCR" ctx create "$XID" --flags PERSISTENT --bcaps all --net "$SPEC" -- python3 -S "$T/hold.py" "$T/res" \
 	>"$T/create.out" 2>"$T/create.err" || fail "ctx create: $(cat "$T/create.err")"
 vx_wait_line "$T/res" '^ready$' 20 || fail "the holder did not get ready: $(cat "$T/create.err")"
 facts "$T/facts.before"

@@ -500,11 +500,16 @@ struct vxcr_ctx_create_opts {
 	char *const *argv;    /* the main command, run inside by the context's init */
 	const char *net;      /* with VXF_HIDE_NETIF: "veth[:HOSTIF][,addr=A/P][,host-addr=B/P]",
 			       * a veth to the host (vxcr-ctx(8)); NULL: only lo */
+	const char *root;     /* pivot_root into this directory; NULL: the host's / */
 	const char *limits;   /* "memory.max=B,cpu.max=QUOTA PERIOD,..." (vxcr-ctx(8)) or NULL */
 };
 
 /* Sets o to the defaults: xid 0, no flags, every bounding cap, no ccaps. */
 void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o);
+/* Linux-VServer's default guest bounding set for a context with these
+ * flags and ccaps (no SYS_ADMIN, SYS_MODULE, SYS_RAWIO, SYS_TIME, MKNOD,
+ * NET_ADMIN, ...): what `vxcr ctx create` uses without --bcaps. */
+uint64_t vxcr_ctx_guest_bcaps(uint64_t flags, uint64_t ccaps);
 /*
  * Creates a context whose init (pid 1 inside) runs o->argv; returns once
  * the command runs.  *xid (may be NULL) gets the xid, *init (may be NULL)
@@ -525,6 +530,7 @@ struct vxcr_ctx_info {
 	char cgroup[512];      /* cgroup v2 directory */
 	char pids_cgroup[512]; /* v1 pids group (VXF_INFO_NPROC on hybrid hosts) or "" */
 	char net[128];	       /* --net as given at its creation, or "" */
+	char root[512];	       /* its root directory, "" if it shares the host's / */
 	char limits[512];      /* memory and cpu limits in force, as --limit text, or "" */
 };
 
