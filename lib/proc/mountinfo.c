@@ -130,6 +130,21 @@ static void mount_free(struct proc_mount *m)
 	free(m->super);
 }
 
+bool proc_mount_nsfs_name(const char *f)
+{
+	const char *b = strchr(f, ':');
+	size_t i;
+
+	if (!b || b == f || b[1] != '[' || !b[2])
+		return false;
+	for (i = 0; f + i < b; i++)
+		if (!((f[i] >= 'a' && f[i] <= 'z') || f[i] == '_'))
+			return false;
+	for (b += 2; *b >= '0' && *b <= '9'; b++)
+		;
+	return b[0] == ']' && !b[1] && b[-1] != '[';
+}
+
 /* One line (without its newline) into m.  true if well formed. */
 static bool parse_line(char *s, struct proc_mount *m)
 {
@@ -141,7 +156,9 @@ static bool parse_line(char *s, struct proc_mount *m)
 			return false;
 	if (!parse_u32(f[0], &m->id) || !parse_u32(f[1], &m->parent) || !parse_devnum(f[2], m))
 		return false;
-	m->root = dup_field(f[3], true);
+	/* a path in the filesystem, or an nsfs file's name ("net:[N]": a
+	 * namespace bound to a file, such as ip netns's /run/netns/NAME) */
+	m->root = dup_field(f[3], !proc_mount_nsfs_name(f[3]));
 	m->point = dup_field(f[4], true);
 	m->opts = dup_field(f[5], false);
 	for (;;) {

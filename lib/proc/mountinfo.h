@@ -40,6 +40,9 @@ int proc_read_mountinfo(pid_t pid, struct proc_mount_list *l);
 void proc_mount_list_free(struct proc_mount_list *l);
 /* The mount with id, or NULL. */
 const struct proc_mount *proc_mount_by_id(const struct proc_mount_list *l, uint32_t id);
+/* Is s a namespace's name as nsfs shows it in the root field
+ * ("net:[4026532174]": a namespace bound to a file, as ip netns does)? */
+bool proc_mount_nsfs_name(const char *s);
 /* Is word (a whole comma-separated item) in opts? */
 bool proc_mount_has_opt(const char *opts, const char *word);
 

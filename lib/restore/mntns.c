@@ -17,6 +17,7 @@
 #include "log.h"
 #include "img/img.h"
 #include "img/records.h"
+#include "proc/mountinfo.h"
 #include "restore/restore.h"
 #include "restore/mntns.h"
 
@@ -171,7 +172,10 @@ static int check_mounts(const MountsEntry *ms)
 		if (!e->has_id || !e->id || !e->point || !e->fstype || !e->source || !e->root ||
 		    !e->opts || !e->super)
 			return bad_mount(e, i, "a field is missing");
-		if (!mntns_clean_path(e->point, false) || !mntns_clean_path(e->root, false) ||
+		/* a host mount may be a namespace bound to a file (ip netns) */
+		if (!mntns_clean_path(e->point, false) ||
+		    !(mntns_clean_path(e->root, false) ||
+		      (e->kind == MOUNT_KIND__MNT_HOST && proc_mount_nsfs_name(e->root))) ||
 		    strlen(e->fstype) > 64 || strlen(e->source) >= PATH_MAX || !*e->source ||
 		    !printable(e->source) || !printable(e->fstype) || strlen(e->super) > 4096 ||
 		    !mntns_opts_ok(e->opts))

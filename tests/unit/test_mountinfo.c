@@ -18,14 +18,17 @@ static const char good[] =
 	"rw,size=2048k,mode=750\n"
 	"92 91 0:42 /sub\\134dir /tmp/x ro,relatime unbindable - tmpfs nested rw\n"
 	"93 91 0:43 / /tmp/y rw shared:7 master:2 - fuse.sshfs host:/x rw\n"
-	"94 91 0:44 / /tmp/new\\012line rw - tmpfs t rw\n"; /* the kernel's escape: kept */
+	"94 91 0:44 / /tmp/new\\012line rw - tmpfs t rw\n" /* the kernel's escape: kept */
+	"95 27 0:4 net:[4026532174] /run/netns/n rw master:2 - nsfs nsfs rw\n"; /* ip netns */
 
 static void test_good(void)
 {
 	struct proc_mount_list l;
 
 	CU_ASSERT_EQUAL_FATAL(proc_parse_mountinfo(good, &l), 0);
-	CU_ASSERT_EQUAL_FATAL(l.n, 6);
+	CU_ASSERT_EQUAL_FATAL(l.n, 7);
+	CU_ASSERT_STRING_EQUAL(l.v[6].root, "net:[4026532174]");
+	CU_ASSERT_STRING_EQUAL(l.v[6].fstype, "nsfs");
 	CU_ASSERT_STRING_EQUAL(l.v[5].point, "/tmp/new\nline"); /* restore refuses it */
 	CU_ASSERT_EQUAL(l.v[0].id, 22);
 	CU_ASSERT_EQUAL(l.v[0].parent, 27);
@@ -66,6 +69,9 @@ static const char *const bad[] = {
 	"22 27 0x15 / /proc rw - proc proc rw\n",		 /* bad device */
 	"22 27 0:21 / proc rw - proc proc rw\n",		 /* relative point */
 	"22 27 0:21 x /proc rw - proc proc rw\n",		 /* relative root */
+	"22 27 0:4 net:[] /proc rw - nsfs nsfs rw\n",		 /* no nsfs number */
+	"22 27 0:4 net:[1]x /proc rw - nsfs nsfs rw\n",		 /* after the nsfs name */
+	"22 27 0:4 Net:[1] /proc rw - nsfs nsfs rw\n",		 /* not an nsfs name */
 	"22 27 0:21 / /p\\400 rw - proc proc rw\n",		 /* escape out of range */
 	"22 27 0:21 / /p\\000x rw - proc proc rw\n",		 /* escaped NUL */
 	"22 27 0:21 / /p\\12 rw - proc proc rw\n",		 /* short escape */
