@@ -109,7 +109,12 @@ static int check_outsiders(const struct dump_op *op, const struct stat *nsst)
  * No thread of the tree with a SysV semaphore undo list (semop SEM_UNDO):
  * the kernel shows neither the list nor its adjustments anywhere, but
  * kcmp(KCMP_SYSVSEM) against vxdump, which never used SEM_UNDO (no list),
- * tells whether a thread has one.  0 or -EOPNOTSUPP (logged).
+ * tells whether a thread has one.  Asked only when the namespace holds
+ * semaphore sets (an entry is of a set of it): a process that made a
+ * thread has a list, empty, from that clone (CLONE_SYSVSEM allocates it),
+ * which kcmp cannot tell from one with entries; every context's IPC
+ * namespace is its own, and its threaded programs must not be refused
+ * for that.  0 or -EOPNOTSUPP (logged).
  */
 static int check_undo(const struct dump_op *op)
 {
@@ -127,8 +132,9 @@ static int check_undo(const struct dump_op *op)
 				return -errno;
 			}
 			if (r) {
-				pr_err("pid %d has SysV semaphore undo entries (semop with SEM_UNDO), "
-				       "which the kernel does not show: not supported\n",
+				pr_err("pid %d may have SysV semaphore undo entries (semop with "
+				       "SEM_UNDO, or a thread made: the kernel shows neither): not "
+				       "supported while its IPC namespace holds semaphore sets\n",
 				       tid);
 				return -EOPNOTSUPP;
 			}
@@ -469,7 +475,7 @@ int ipcns_collect(struct dump_op *op)
 	}
 	if (ours.st_dev == its.st_dev && ours.st_ino == its.st_ino)
 		return 0;
-	ret = check_members(op, &its) ?: check_outsiders(op, &its) ?: check_undo(op);
+	ret = check_members(op, &its) ?: check_outsiders(op, &its);
 	if (ret)
 		return ret;
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -484,6 +490,9 @@ int ipcns_collect(struct dump_op *op)
 		return -ENOMEM;
 	ipcns_entry__init(op->ipcns);
 	ret = ret ?: read_all(op, op->ipcns);
+	/* undo entries can only be of the namespace's sets: none, none to carry */
+	if (!ret && op->ipcns->n_sems)
+		ret = check_undo(op);
 	if (!ret)
 		pr_info("IPC namespace of pid %d read in %.2f ms: %zu SysV queues, %zu semaphore "
 			"sets, %zu POSIX queues\n",

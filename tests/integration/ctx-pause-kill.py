@@ -223,13 +223,15 @@ def run_dump(leave, env_extra):
     args = [VXCR, "dump", "--ctx", XID, "-o", IMG] + (["--leave-running"] if leave else [])
     d = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen = ""  # what vxdump said before the stage (its error if it never got there)
     if "VXCR_TEST_PAUSE" in env_extra:
         stage = env_extra["VXCR_TEST_PAUSE"]
         for line in d.stderr:
             if "pausing at " + stage in line:
                 break
+            seen += line
         d.send_signal(signal.SIGKILL)
-    err = d.stderr.read()
+    err = seen + d.stderr.read()
     st = d.wait()
     d.stderr.close()
     return st, err

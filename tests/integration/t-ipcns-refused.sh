@@ -50,7 +50,7 @@ expect_dump_refused "a POSIX queue with mq_notify" "registered for its notificat
 finish
 
 start_prog ipcns undo
-expect_dump_refused "a semaphore undo list" "has SysV semaphore undo entries"
+expect_dump_refused "a semaphore undo list" "may have SysV semaphore undo entries"
 finish
 
 # an mq fd of vxdump's own namespace (no IPCNS: the queue would not be in
