@@ -37,9 +37,12 @@ trap ctx_cleanup EXIT
 # fork_inside XID: python3 inside the context forks children (each waits
 # for EOF on a pipe) until fork fails, at most 40; prints "N ERRNAME" (or
 # "40 none") into $T/fork.out, fails the case if python itself fails.
-fork_inside()
+# fork_py FILE: writes to FILE a python3 program that forks up to 40
+# children (each waiting for it) and prints how many it made and the errno
+# that stopped it ("none").
+fork_py()
 {
-	"$VXCR" ctx exec "$1" -- python3 -c '
+	cat >"$1" <<'PY'
 import errno, os
 r, w = os.pipe()
 n, err = 0, "none"
@@ -58,5 +61,11 @@ os.close(w)
 while n:
     os.wait()
     n -= 1
-' >"$T/fork.out" 2>"$T/fork.err" || fail "python inside failed: $(cat "$T/fork.err")"
+PY
+}
+
+fork_inside()
+{
+	fork_py "$T/fork.py"
+	"$VXCR" ctx exec "$1" -- python3 "$T/fork.py" >"$T/fork.out" 2>"$T/fork.err" || fail "python inside failed: $(cat "$T/fork.err")"
 }

@@ -36,26 +36,7 @@ LOOP="while :; do
 	if [ -e $T/fork ]; then rm -f $T/fork; python3 $T/fork.py >$T/fork.out 2>&1; fi
 	if [ -e $T/eat ]; then rm -f $T/eat; python3 -c 'b = bytearray($((4 * MEM)))' 2>/dev/null; echo \$? >$T/eat.rc; fi
 	sleep 0.05; done"
-cat >"$T/fork.py" <<'PY'
-import errno, os
-r, w = os.pipe()
-n, err = 0, "none"
-try:
-    while n < 40:
-        pid = os.fork()
-        if pid == 0:
-            os.close(w)
-            os.read(r, 1)
-            os._exit(0)
-        n += 1
-except OSError as e:
-    err = errno.errorcode.get(e.errno, e.errno)
-print(n, err)
-os.close(w)
-while n:
-    os.wait()
-    n -= 1
-PY
+fork_py "$T/fork.py"
 "$VXCR" ctx create "$XID" --limit "pids.max=$NPROC,memory.max=$MEM,cpu.max=40000 100000" \
 	-- bash -c "$LOOP" </dev/null >"$T/main.out" 2>&1 || fail "ctx create: $(cat "$T/main.out")"
 "$VXCR" ctx info "$XID" >"$T/info.before" || fail "ctx info"
