@@ -57,6 +57,7 @@
 #include "log.h"
 #include "util/cleanup.h"
 #include "util/report.h"
+#include "util/timens.h"
 #include "ctx/ctx.h"
 
 #ifndef CLONE_INTO_CGROUP
@@ -259,26 +260,7 @@ static int new_timens(void)
 
 int vxctx_timens(int64_t mono_off_ns, int64_t boot_off_ns)
 {
-	char buf[128];
-	int fd, ret = 0;
-	lldiv_t m = lldiv(mono_off_ns, 1000000000LL), b = lldiv(boot_off_ns, 1000000000LL);
-
-	/* the kernel wants 0 <= nsec < 1e9 */
-	if (m.rem < 0)
-		m.quot--, m.rem += 1000000000LL;
-	if (b.rem < 0)
-		b.quot--, b.rem += 1000000000LL;
-	if (unshare(CLONE_NEWTIME))
-		return -errno;
-	snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n", m.quot, m.rem,
-		 b.quot, b.rem);
-	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, strlen(buf)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return timens_unshare(mono_off_ns, boot_off_ns);
 }
 
 /* Writes rundir/<xid>.exit = "code reboot_cmd", atomically. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util/timens.h"
 #include "restore/restore.h"
 
 #ifndef CLONE_NEWTIME
@@ -64,30 +65,6 @@ static int64_t clock_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Our children get a new time namespace with these offsets.  0 or -errno. */
-static int new_timens(int64_t mono_ns, int64_t boot_ns)
-{
-	lldiv_t m = lldiv(mono_ns, 1000000000LL), b = lldiv(boot_ns, 1000000000LL);
-	char buf[128];
-	int fd, ret = 0;
-
-	if (m.rem < 0) /* the kernel wants 0 <= nsec < 1e9 */
-		m.quot--, m.rem += 1000000000LL;
-	if (b.rem < 0)
-		b.quot--, b.rem += 1000000000LL;
-	if (unshare(CLONE_NEWTIME))
-		return -errno;
-	snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n", m.quot, m.rem,
-		 b.quot, b.rem);
-	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, strlen(buf)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Before the root is cloned: its time namespace, if it had one.  0 or -errno (logged). */
 int rst_timens_enter(struct rst_image *img)
 {
@@ -99,7 +76,7 @@ int rst_timens_enter(struct rst_image *img)
 		return 0;
 	mono = l->monotonic_ns - clock_ns(CLOCK_MONOTONIC);
 	boot = l->boottime_ns - clock_ns(CLOCK_BOOTTIME);
-	ret = new_timens(mono, boot);
+	ret = timens_unshare(mono, boot);
 	if (ret)
 		pr_err("cannot make the tree's time namespace (offsets %lld, %lld ns): %s\n",
 		       (long long)mono, (long long)boot, strerror(-ret));
