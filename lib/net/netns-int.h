@@ -75,4 +75,8 @@ int netns_dump_nft(struct netns_dump *d);
 int netns_build_nft(struct netns_build *b);
 int netns_check_nft(const NetnsEntry *e);
 
+/* netns.c: a NETLINK_ROUTE socket of the calling thread's namespace, or
+ * NULL (logged). */
+struct nl_sock *netns_route_socket(void);
+
 #endif

@@ -210,8 +210,7 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* A NETLINK_ROUTE socket of the calling thread's namespace. */
-static struct nl_sock *route_socket(void)
+struct nl_sock *netns_route_socket(void)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	int ret;
@@ -235,7 +234,7 @@ static int dump_inside(struct netns_dump *d)
 	uint64_t t[4];
 	int ret;
 
-	d->sk = route_socket();
+	d->sk = netns_route_socket();
 	if (!d->sk)
 		return -ENOMEM;
 	ret = rtnl_link_alloc_cache(d->sk, AF_UNSPEC, &d->links);
@@ -296,7 +295,7 @@ int net_netns_dump(int nsfd, NetnsEntry **out)
 	if (!d.e)
 		return -ENOMEM;
 	netns_entry__init(d.e);
-	d.host = route_socket(); /* ours: host ends of veths */
+	d.host = netns_route_socket(); /* ours: host ends of veths */
 	if (!d.host) {
 		dump_free(&d);
 		return -ENOMEM;
@@ -337,7 +336,7 @@ static int build_inside(struct netns_build *b)
 	uint64_t t[4];
 	int ret;
 
-	b->sk = route_socket();
+	b->sk = netns_route_socket();
 	if (!b->sk)
 		return -ENOMEM;
 	t[0] = mono_ns();
@@ -363,7 +362,7 @@ int net_netns_build(const NetnsEntry *e, int *nsfd)
 	int saved, ret, back;
 
 	*nsfd = -1;
-	b.host = route_socket();
+	b.host = netns_route_socket();
 	if (!b.host)
 		return -ENOMEM;
 	saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);

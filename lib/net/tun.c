@@ -124,20 +124,10 @@ static int parse_link(struct nl_msg *msg, void *arg)
 /* A NETLINK_ROUTE socket of the calling thread's namespace, no auto ack. */
 static struct nl_sock *route_socket(void)
 {
-	struct nl_sock *sk = nl_socket_alloc();
-	int ret;
+	struct nl_sock *sk = netns_route_socket();
 
-	if (!sk) {
-		pr_err("cannot allocate a netlink socket\n");
-		return NULL;
-	}
-	ret = nl_connect(sk, NETLINK_ROUTE);
-	if (ret) {
-		pr_err("cannot open a NETLINK_ROUTE socket: %s\n", nl_geterror(ret));
-		nl_socket_free(sk);
-		return NULL;
-	}
-	nl_socket_disable_auto_ack(sk);
+	if (sk)
+		nl_socket_disable_auto_ack(sk);
 	return sk;
 }
 
