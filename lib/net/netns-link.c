@@ -253,11 +253,9 @@ int netns_dump_links(struct netns_dump *d)
 	return 0;
 }
 
-/* Name, ifindex, MTU, MAC, txqlen and flags but up of an end being made. */
-static void fill_link(struct rtnl_link *l, const NetnsLink *nl)
+/* MTU, MAC, txqlen and flags but up of nl into l (a link to make or change). */
+static void fill_settings(struct rtnl_link *l, const NetnsLink *nl)
 {
-	rtnl_link_set_name(l, nl->name);
-	rtnl_link_set_ifindex(l, nl->ifindex);
 	if (nl->has_mtu)
 		rtnl_link_set_mtu(l, nl->mtu);
 	if (nl->has_txqlen)
@@ -272,6 +270,14 @@ static void fill_link(struct rtnl_link *l, const NetnsLink *nl)
 	}
 	if (nl->flags & ~IFF_UP)
 		rtnl_link_set_flags(l, nl->flags & ~IFF_UP);
+}
+
+/* Name, ifindex and the settings of an end being made. */
+static void fill_link(struct rtnl_link *l, const NetnsLink *nl)
+{
+	rtnl_link_set_name(l, nl->name);
+	rtnl_link_set_ifindex(l, nl->ifindex);
+	fill_settings(l, nl);
 }
 
 static int add_link(struct nl_sock *sk, struct rtnl_link *l, const char *name)
@@ -443,20 +449,7 @@ static int add_tun(struct netns_build *b, const NetnsLink *nl)
 	ch = rtnl_link_alloc();
 	if (!ch)
 		return -ENOMEM;
-	if (nl->has_mtu)
-		rtnl_link_set_mtu(ch, nl->mtu);
-	if (nl->has_txqlen)
-		rtnl_link_set_txqlen(ch, nl->txqlen);
-	if (nl->has_mac && nl->mac.len) {
-		struct nl_addr *mac = nl_addr_build(AF_LLC, nl->mac.data, nl->mac.len);
-
-		if (mac) {
-			rtnl_link_set_addr(ch, mac);
-			nl_addr_put(mac);
-		}
-	}
-	if (nl->flags & ~IFF_UP)
-		rtnl_link_set_flags(ch, nl->flags & ~IFF_UP);
+	fill_settings(ch, nl);
 	ret = change_link(b->sk, nl->ifindex, nl->name, ch, "MTU, MAC, txqlen and flags");
 	rtnl_link_put(ch);
 	return ret;
