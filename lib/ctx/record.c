@@ -566,24 +566,9 @@ int vxctx_record_foreign(const struct vxctx_record *r)
  * has left its cgroup already but is not a zombie yet. */
 static int exiting(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned int flags = 0;
-	ssize_t n;
-	int fd;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) != 1)
-		return 1;
-	return !!(flags & 0x4); /* PF_EXITING */
+	return proc_read_stat(pid, &st) ? 1 : !!(st.flags & 0x4); /* PF_EXITING */
 }
 
 /* 1 if pid is a member of the cgroup v2 group path. */
