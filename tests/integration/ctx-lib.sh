@@ -69,3 +69,46 @@ fork_inside()
 	fork_py "$T/fork.py"
 	"$VXCR" ctx exec "$1" -- python3 "$T/fork.py" >"$T/fork.out" 2>"$T/fork.err" || fail "python inside failed: $(cat "$T/fork.err")"
 }
+
+# mkguest DIR [MINE]: a minimal guest tree for `ctx create --root DIR`:
+# busybox-static as /bin/busybox with every applet a symlink to it, the
+# directories --root needs (proc, sys, dev) and tmp, etc; MINE, if given,
+# into /etc/mine.  Skips the case without busybox.
+mkguest()
+{
+	local bb a
+	bb=$(command -v busybox) || skip "no busybox (contrib/install-deps.sh: busybox-static)"
+	mkdir -p "$1/bin" "$1/proc" "$1/sys" "$1/dev" "$1/etc" "$1/tmp" || fail "mkguest $1"
+	cp "$bb" "$1/bin/busybox" || fail "mkguest: cannot copy $bb"
+	for a in $("$bb" --list); do
+		[ "$a" = busybox ] || ln -s busybox "$1/bin/$a"
+	done
+	[ -z "${2:-}" ] || echo "$2" >"$1/etc/mine"
+}
+
+# mkguest_py DIR [MINE]: mkguest and Debian's python3 (/usr/bin/python3,
+# not a pyenv build on PATH: skips without it): the interpreter, its
+# standard library without tests, caches and the big unused packages, the
+# _ctypes module, and every shared library these load (ldd) with the
+# dynamic loader, each at its own path.  Run it inside with -S (no site).
+mkguest_py()
+{
+	local g=$1 real ver lib
+	[ -x /usr/bin/python3 ] || skip "no /usr/bin/python3 (Debian's python3)"
+	mkguest "$@"
+	real=$(readlink -f /usr/bin/python3)
+	ver=${real##*/}
+	mkdir -p "$g/usr/bin" "$g/usr/lib/$ver/lib-dynload" || fail "mkguest_py $g"
+	cp "$real" "$g/usr/bin/$ver" && ln -s "$ver" "$g/usr/bin/python3" &&
+		cp /usr/lib/"$ver"/lib-dynload/_ctypes.*.so "$g/usr/lib/$ver/lib-dynload/" ||
+		fail "mkguest_py: cannot copy $real"
+	tar -C /usr/lib -cf - --exclude=test --exclude=tests --exclude=__pycache__ \
+		--exclude=idlelib --exclude=tkinter --exclude=ensurepip --exclude=lib2to3 \
+		--exclude=pydoc_data --exclude=site-packages --exclude=dist-packages \
+		--exclude=lib-dynload --exclude="config-*" "$ver" | tar -C "$g/usr/lib" -xf - ||
+		fail "mkguest_py: cannot copy /usr/lib/$ver"
+	for lib in $(ldd "$real" "$g/usr/lib/$ver/lib-dynload/"*.so |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ && $2 ~ /^\(/ { print $1 }' | sort -u); do
+		mkdir -p "$g${lib%/*}" && cp -L "$lib" "$g$lib" || fail "mkguest_py: cannot copy $lib"
+	done
+}

@@ -169,17 +169,9 @@ inside ls "/proc/$BINIT/root/" >/dev/null 2>>"$T/other.err" && escaped other-con
 sleep 0.2
 if vx_alive "$BINIT"; then held other-context "$(head -1 "$T/other.err")"; else escaped other-context "killed $BINIT"; fi
 
-# The same from a context with --root: a minimal busybox guest (no python:
+# The same from a context with --root: a minimal busybox guest (mkguest; no python:
 # the module, clock and reboot probes are the shared-root ones above, same
 # caps and filter).  Its files and another guest's are out of reach too.
-BUSYBOX=$(command -v busybox) || skip "no busybox (contrib/install-deps.sh: busybox-static)"
-mkguest()
-{
-	mkdir -p "$1/bin" "$1/proc" "$1/sys" "$1/dev" "$1/etc" "$1/tmp"
-	cp "$BUSYBOX" "$1/bin/busybox"
-	for a in sh cat ls echo mknod mount kill sleep date reboot; do ln -s busybox "$1/bin/$a"; done
-	echo "$2" >"$1/etc/mine"
-}
 mkguest "$T/ga" guest-a
 mkguest "$T/gb" guest-b
 echo host-secret >"$T/secret"
