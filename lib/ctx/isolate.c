@@ -237,7 +237,7 @@ static int setup_proc(void)
 	return 0;
 }
 
-int vxctx_root_check(const char *root)
+int vxctx_root_open(const char *root)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
@@ -258,6 +258,15 @@ int vxctx_root_check(const char *root)
 		       errno == ELOOP ? "a symlink on the way (refused)" : strerror(errno));
 		return -EINVAL;
 	}
+	return fd;
+}
+
+int vxctx_root_check(const char *root)
+{
+	int fd = vxctx_root_open(root);
+
+	if (fd < 0)
+		return fd;
 	close(fd);
 	return 0;
 }
