@@ -163,7 +163,9 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		case 'N':
 			o->net = optarg;
 			break;
-		case 'R':
+		case 'R': /* "DIR/" is DIR: the record and the image keep it clean */
+			for (size_t l = strlen(optarg); l > 1 && optarg[l - 1] == '/'; l--)
+				optarg[l - 1] = '\0';
 			o->root = optarg;
 			break;
 		case 'L':

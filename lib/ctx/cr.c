@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <linux/capability.h>
 
 #include "log.h"
 #include "ctx/ctx.h"
@@ -40,7 +41,9 @@ struct ctx_ckpt {
  * --root: the directory the init lives in (its root, as /proc sees it) must
  * be the one the record names, opened without symlinks; its identity goes
  * into the image (a restore into a copy of it checks files by contents'
- * size and mtime, lib/restore/open.c).
+ * size and mtime, lib/restore/open.c).  The restore makes the context's
+ * mounts from its settings: a context that could mount (SYS_ADMIN in its
+ * bcaps) is refused here, while it runs, not at the restore.
  */
 static int root_identity(const struct vxctx_record *r, CtxEntry *ce)
 {
@@ -48,6 +51,13 @@ static int root_identity(const struct vxctx_record *r, CtxEntry *ce)
 	char path[64];
 	int fd;
 
+	if (r->bcaps & (1ULL << CAP_SYS_ADMIN)) {
+		pr_err("context %u has its own root and SYS_ADMIN in its bcaps: its mounts may have "
+		       "been changed from inside, which a restore does not make (checkpoint a "
+		       "--root context with the default bcaps)\n",
+		       r->xid);
+		return -EOPNOTSUPP;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/root", r->init_pid);
 	if (stat(path, &in))
 		return -errno;

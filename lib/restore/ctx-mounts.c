@@ -82,7 +82,7 @@ static bool same(const struct proc_mount *c, const MountEntry *e)
 	       !c->shared == !e->shared && !c->master == !e->master &&
 	       c->unbindable == e->unbindable &&
 	       (!fresh || (!strcmp(c->super, e->super) && !strcmp(c->source, e->source) &&
-			   !strcmp(c->root, e->root) && !host_dev(c->major, c->minor)));
+			   !strcmp(c->root, e->root)));
 }
 
 /* Step 1: cur[at[i]] is image mount i.  0 or -EINVAL (logged). */
@@ -97,6 +97,14 @@ static int compare(const MountsEntry *ms, const struct proc_mount_list *cur, siz
 		ssize_t j = match(cur, used, e->point, pi >= 0 ? cur->v[at[pi]].id : 0);
 		const struct proc_mount *c = j >= 0 ? &cur->v[j] : NULL;
 
+		if (c && same(c, e) && e->kind == MOUNT_KIND__MNT_FRESH &&
+		    host_dev(c->major, c->minor)) {
+			pr_err("mount %s (%s) of the context is a filesystem of the host, the image "
+			       "says one of its own: not restored\n",
+			       e->point, e->fstype);
+			ret = -EINVAL;
+			continue;
+		}
 		if (c && same(c, e)) {
 			used[j] = true;
 			at[i] = (size_t)j;
