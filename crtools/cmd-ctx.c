@@ -379,6 +379,8 @@ static int do_info(struct ctx_opts *o)
 	printf("root: %s\n", r.root[0] ? r.root : "filesystem shared with the host");
 	if (r.limits[0])
 		printf("limits: %s\n", r.limits);
+	if (r.namespaces[0])
+		printf("namespaces: %s\n", r.namespaces);
 	return 0;
 }
 

@@ -42,6 +42,8 @@ grep -qx guest "$T/probe.$R.before" && grep -qx sysctl-ro "$T/probe.$R.before" &
 	grep -qx '0::/' "$T/probe.$R.before" && grep -qx shared "$T/probe.$H.before" &&
 	grep -qx "$H.ctx self.xid " "$T/probe.$H.before" ||
 	fail "isolation before the dump: $(cat "$T/probe.$R.before" "$T/probe.$H.before")"
+grep -qx "namespaces: own pid,uts,ipc,mnt,cgroup; shared net,time,user" "$T/info.$R.before" ||
+	fail "ctx info namespaces: $(grep namespaces "$T/info.$R.before")"
 
 "$VXDUMP" --ctx "$R" -o "$T/img.$R" 2>"$T/dump.err" || fail "vxdump --ctx $R: $(cat "$T/dump.err")"
 N_DUMP=$(cat "$G/tmp/n")
