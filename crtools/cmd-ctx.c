@@ -163,7 +163,9 @@ static int parse(int argc, char **argv, const char *allowed, struct ctx_opts *o)
 		case 'N':
 			o->net = optarg;
 			break;
-		case 'R':
+		case 'R': /* "DIR/" is DIR: the record and the image keep it clean */
+			for (size_t l = strlen(optarg); l > 1 && optarg[l - 1] == '/'; l--)
+				optarg[l - 1] = '\0';
 			o->root = optarg;
 			break;
 		case 'L':
@@ -377,6 +379,8 @@ static int do_info(struct ctx_opts *o)
 	printf("root: %s\n", r.root[0] ? r.root : "filesystem shared with the host");
 	if (r.limits[0])
 		printf("limits: %s\n", r.limits);
+	if (r.namespaces[0])
+		printf("namespaces: %s\n", r.namespaces);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "vxcr/vserver.h"
@@ -62,6 +63,35 @@ int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *ini
 	return 0;
 }
 
+/*
+ * Which namespaces of the init are its own (not the caller's) and which it
+ * shares: "own pid,uts,ipc,mnt,cgroup; shared net,time,user".  "" when its
+ * /proc cannot be read.
+ */
+static void namespaces(pid_t init, char *buf, size_t len)
+{
+	static const char *const ns[] = { "pid",    "uts", "ipc",  "mnt",
+					  "cgroup", "net", "time", "user" };
+	char own[64] = "", shared[64] = "", path[64];
+	struct stat a, b;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char *to;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", init, ns[i]);
+		if (stat(path, &a))
+			return;
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i]);
+		if (stat(path, &b))
+			return;
+		to = a.st_ino == b.st_ino && a.st_dev == b.st_dev ? shared : own;
+		snprintf(to + strlen(to), sizeof(own) - strlen(to), "%s%s", to[0] ? "," : "",
+			 ns[i]);
+	}
+	snprintf(buf, len, "own %s; shared %s", own[0] ? own : "none", shared[0] ? shared : "none");
+}
+
 int vxcr_ctx_info(xid_t xid, struct vxcr_ctx_info *info)
 {
 	struct vxctx_record r;
@@ -84,6 +114,7 @@ int vxcr_ctx_info(xid_t xid, struct vxcr_ctx_info *info)
 	snprintf(info->root, sizeof(info->root), "%s", r.root);
 	snprintf(info->net, sizeof(info->net), "%s", r.net);
 	vxctx_limits_get(r.xid, r.cgroup, info->limits, sizeof(info->limits));
+	namespaces(r.init_pid, info->namespaces, sizeof(info->namespaces));
 	if ((r.flags & VXCTX_F_INFO_NPROC) && !vxctx_stat(NULL, xid, &st))
 		info->nproc_cur = st.nproc_cur;
 	return 0;

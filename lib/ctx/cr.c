@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <linux/capability.h>
 
 #include "log.h"
 #include "ctx/ctx.h"
@@ -34,6 +36,48 @@ struct ctx_ckpt {
 	char domainname[80];
 	char limits[512];
 };
+
+/*
+ * --root: the directory the init lives in (its root, as /proc sees it) must
+ * be the one the record names, opened without symlinks; its identity goes
+ * into the image (a restore into a copy of it checks files by contents'
+ * size and mtime, lib/restore/open.c).  The restore makes the context's
+ * mounts from its settings: a context that could mount (SYS_ADMIN in its
+ * bcaps) is refused here, while it runs, not at the restore.
+ */
+static int root_identity(const struct vxctx_record *r, CtxEntry *ce)
+{
+	struct stat in, host;
+	char path[64];
+	int fd;
+
+	if (r->bcaps & (1ULL << CAP_SYS_ADMIN)) {
+		pr_err("context %u has its own root and SYS_ADMIN in its bcaps: its mounts may have "
+		       "been changed from inside, which a restore does not make (checkpoint a "
+		       "--root context with the default bcaps)\n",
+		       r->xid);
+		return -EOPNOTSUPP;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/root", r->init_pid);
+	if (stat(path, &in))
+		return -errno;
+	fd = vxctx_root_open(r->root);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &host))
+		host.st_ino = 0;
+	close(fd);
+	if (host.st_dev != in.st_dev || host.st_ino != in.st_ino) {
+		pr_err("context %u: its root is no longer %s (that path names another directory "
+		       "now)\n",
+		       r->xid, r->root);
+		return -ESTALE;
+	}
+	ce->root = (char *)r->root;
+	PB_SET(ce, root_dev, in.st_dev);
+	PB_SET(ce, root_ino, in.st_ino);
+	return 0;
+}
 
 /* VIRT_UPTIME: the clocks inside = ours + the offsets of the init's time ns. */
 static int read_clocks(const struct vxctx_record *r, CtxEntry *ce)
@@ -72,14 +116,6 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	int ret;
 
 	ctx_entry__init(ce);
-	if (r->root[0]) {
-		/* the restore resolves the tasks' files (exe, mappings, fds) on
-		 * the host's /, not inside the root: refused before anything */
-		pr_err("context %u has its own root (%s): checkpointing a context with --root is "
-		       "not done yet (its files would be looked up on the host)\n",
-		       r->xid, r->root);
-		return -EOPNOTSUPP;
-	}
 	*frozen = vxctx_cg_freezing(r->cgroup) == 1;
 	ret = vxctx_uname_get(rundir, r->xid, VXCTX_UN_NODENAME, c->nodename, sizeof(c->nodename));
 	ret = ret   ?:
@@ -97,8 +133,11 @@ static int fill_entry(const char *rundir, const struct vxctx_record *r, struct c
 	ce->rundir = (char *)vxctx_rundir(rundir);
 	if (r->net[0])
 		ce->net = (char *)r->net;
-	if (r->root[0])
-		ce->root = (char *)r->root;
+	if (r->root[0]) {
+		ret = root_identity(r, ce);
+		if (ret)
+			return ret;
+	}
 	if (!vxctx_limits_get(r->xid, r->cgroup, c->limits, sizeof(c->limits)) && c->limits[0])
 		ce->limits = c->limits;
 	PB_SET(ce, clone_flags,

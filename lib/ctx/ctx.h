@@ -201,6 +201,8 @@ int vxctx_isolate(uint32_t xid, const char *rundir, uint64_t flags, const char *
 /* --root: an absolute path of a directory, no symlink on the way; 0 or
  * -EINVAL (logged). */
 int vxctx_root_check(const char *root);
+/* The same check, and the directory opened (O_DIRECTORY); fd or -EINVAL. */
+int vxctx_root_open(const char *root);
 /* A root named by an image: proc, sys and dev there already (directories,
  * not symlinks); 0 or -EINVAL (logged). */
 int vxctx_root_ready(const char *root);

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -237,7 +238,23 @@ static int setup_proc(void)
 	return 0;
 }
 
-int vxctx_root_check(const char *root)
+/* "/a/b": no ".", ".." or empty component, not "/" itself. */
+static bool clean_path(const char *p)
+{
+	const char *c = p;
+
+	while (*c == '/') {
+		const char *e = strchrnul(c + 1, '/');
+		size_t n = (size_t)(e - c - 1);
+
+		if (!n || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+			return false;
+		c = e;
+	}
+	return !*c;
+}
+
+int vxctx_root_open(const char *root)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
@@ -245,10 +262,12 @@ int vxctx_root_check(const char *root)
 	};
 	int fd;
 
+	struct stat st, host;
+
 	if (root[0] != '/' || strlen(root) >= sizeof(((struct vxctx_record *)0)->root) ||
-	    !strcmp(root, "/")) {
-		pr_err("--root %s: not an absolute path of a directory other than / "
-		       "(at most 511 bytes)\n",
+	    !clean_path(root)) {
+		pr_err("--root %s: not a clean absolute path of a directory other than / "
+		       "(at most 511 bytes, no \".\", \"..\" or empty component)\n",
 		       root);
 		return -EINVAL;
 	}
@@ -258,6 +277,21 @@ int vxctx_root_check(const char *root)
 		       errno == ELOOP ? "a symlink on the way (refused)" : strerror(errno));
 		return -EINVAL;
 	}
+	if (fstat(fd, &st) || stat("/", &host) ||
+	    (st.st_dev == host.st_dev && st.st_ino == host.st_ino)) {
+		pr_err("--root %s: the host's / itself (refused)\n", root);
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+int vxctx_root_check(const char *root)
+{
+	int fd = vxctx_root_open(root);
+
+	if (fd < 0)
+		return fd;
 	close(fd);
 	return 0;
 }

@@ -35,6 +35,7 @@
 
 #define LOG_PREFIX "dump/mntns: "
 #include "log.h"
+#include "util/cleanup.h"
 #include "dump/dump.h"
 #include "dump/mntns.h"
 #include "img/img.h"
@@ -201,6 +202,13 @@ static int classify(struct dump_mntns *m, const struct proc_mount_list *tl,
 	const char *sub;
 	MountEntry *own;
 
+	if (m->ctx) { /* the restore remakes it from the context's settings */
+		if (is_fresh_type(pm->fstype) && !strcmp(pm->root, "/") && !host_of_dev(host, pm))
+			PB_SET(e, kind, MOUNT_KIND__MNT_FRESH);
+		else
+			PB_SET(e, kind, MOUNT_KIND__MNT_CTX);
+		return 0;
+	}
 	if ((!parent || parent->kind == MOUNT_KIND__MNT_HOST) && host_same(host, used, pm)) {
 		PB_SET(e, kind, MOUNT_KIND__MNT_HOST);
 		PB_SET(e, dev_major, pm->major);
@@ -400,6 +408,12 @@ static int clone_one(const MountEntry *e, int *out)
 	return 0;
 }
 
+/* Read through a clone: the mounts restore makes from the image. */
+static bool cloned(const MountEntry *e)
+{
+	return e->kind != MOUNT_KIND__MNT_HOST && e->kind != MOUNT_KIND__MNT_CTX;
+}
+
 static void __attribute__((noreturn))
 clone_child(struct dump_mntns *m, int nsfd, int rootfd, int sk)
 {
@@ -408,7 +422,7 @@ clone_child(struct dump_mntns *m, int nsfd, int rootfd, int sk)
 	if (setns(nsfd, CLONE_NEWNS) || fchdir(rootfd) || chroot("."))
 		_exit(1);
 	for (size_t i = 0; i < m->e.n_mounts; i++) {
-		if (m->e.mounts[i]->kind == MOUNT_KIND__MNT_HOST)
+		if (!cloned(m->e.mounts[i]))
 			continue;
 		fd = -1;
 		st = clone_one(m->e.mounts[i], &fd);
@@ -420,7 +434,7 @@ clone_child(struct dump_mntns *m, int nsfd, int rootfd, int sk)
 	_exit(0);
 }
 
-/* m->clone_fds[] of every mount that is not MNT_HOST.  0 or -errno (logged). */
+/* m->clone_fds[] of every mount cloned().  0 or -errno (logged). */
 static int clone_mounts(struct dump_mntns *m, pid_t root)
 {
 	int sk[2], nsfd, rootfd, ret = 0, st;
@@ -445,7 +459,7 @@ static int clone_mounts(struct dump_mntns *m, pid_t root)
 	for (size_t i = 0; c > 0 && !ret && i < m->e.n_mounts; i++) {
 		const MountEntry *e = m->e.mounts[i];
 
-		if (e->kind == MOUNT_KIND__MNT_HOST)
+		if (!cloned(e))
 			continue;
 		st = recv_fd(sk[0], &m->clone_fds[i]);
 		if (st == -EBUSY) {
@@ -592,8 +606,8 @@ int mntns_collect(struct dump_op *op)
 	uint64_t t0 = dump_now_ns();
 	int ret;
 
-	if (op->ctxe)
-		return 0; /* a context's mounts: not recorded (NOTES) */
+	if (op->ctxe && !op->ctxe->root)
+		return 0; /* a context on the host's /: made anew from its settings (NOTES) */
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", op->root->pid);
 	if (stat("/proc/self/ns/mnt", &ours) || stat(path, &rootns))
 		return -errno;
@@ -607,6 +621,7 @@ int mntns_collect(struct dump_op *op)
 	if (!m)
 		return -ENOMEM;
 	mounts_entry__init(&m->e);
+	m->ctx = op->ctxe != NULL;
 	op->mntns = m;
 	ret = proc_read_mountinfo(op->root->pid, &tl) ?: proc_read_mountinfo(0, &host);
 	if (ret) {
@@ -695,6 +710,61 @@ static int refuse_held(const MountEntry *e, const char *what, const char *path, 
 	return -EOPNOTSUPP;
 }
 
+static bool by_path(const FileEntry *e)
+{
+	switch (e->kind) {
+	case FILE_KIND__FILE_REG:
+	case FILE_KIND__FILE_MAPONLY:
+	case FILE_KIND__FILE_CHR:
+	case FILE_KIND__FILE_FIFO:
+	case FILE_KIND__FILE_DIR:
+	case FILE_KIND__FILE_BLK:
+		return !e->deleted && e->has_dev && e->has_ino;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A --root context: is each file the tasks hold the one at its path in
+ * the guest's root (openat2 RESOLVE_IN_ROOT from the init's root)?  Those
+ * that are not are host files: the init's own (vxcr and its libraries,
+ * mapped before the pivot), the stdio `ctx create` was given.  Marked
+ * outside_root: restore opens them through the host's root, checked
+ * as any host file (a guest cannot name one: its paths never reach it).
+ */
+static int ctx_outside(struct dump_op *op)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+					   RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int rootfd = -1;
+	char path[64];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", op->root->pid);
+	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	for (size_t i = 0; i < op->files.n; i++) {
+		struct dump_file *f = &op->files.v[i];
+		bool inside;
+
+		if (!by_path(&f->e) || !f->path || f->path[0] != '/')
+			continue;
+		fd = (int)syscall(SYS_openat2, rootfd, f->path, &how, sizeof(how));
+		inside = fd >= 0 && !fstat(fd, &st) && st.st_dev == f->e.dev &&
+			 st.st_ino == f->e.ino;
+		if (fd >= 0)
+			close(fd);
+		if (inside)
+			continue;
+		PB_SET(&f->e, outside_root, true);
+	}
+	return 0;
+}
+
 int mntns_check_files(struct dump_op *op)
 {
 	const struct dump_mntns *m = op->mntns;
@@ -705,6 +775,8 @@ int mntns_check_files(struct dump_op *op)
 
 	if (!m)
 		return 0;
+	if (m->ctx)
+		ret = ctx_outside(op);
 	for (size_t i = 0; i < op->files.n; i++) {
 		const struct dump_file *f = &op->files.v[i];
 

@@ -5,6 +5,7 @@
 #ifndef VXCR_DUMP_MNTNS_H
 #define VXCR_DUMP_MNTNS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -28,6 +29,7 @@ struct dump_mntns {
 	int *node_mfd;	    /* per node: the clone fd of its mount */
 	uint64_t *node_ino; /* per node: its inode (hard links) */
 	uint32_t next_id;   /* last node id handed out */
+	bool ctx;	    /* a context's (--root): only its own tmpfs are data */
 };
 
 /* mntns-tmpfs.c */

@@ -298,10 +298,19 @@ int check_plan_image(struct rst_image *img)
 	return run_checks(img, image_checks, sizeof(image_checks) / sizeof(image_checks[0]));
 }
 
+/* Files named by the image: a --root context's are the guest's, checked
+ * inside it by its init (ctx-mounts.c), but for the init's own (outside). */
+static int files_check_host(const struct rst_image *img)
+{
+	if (img->ctxe && img->ctxe->root)
+		return fd_kinds_check_host_of(img, true);
+	return fd_kinds_check_host(img);
+}
+
 /* The checks against this host, after the image's (one row per check). */
 static const struct plan_check host_checks[] = {
-	{ fd_kinds_check_host, NULL }, /* files named by the image */
-	{ NULL, check_pid },	       { check_limits, NULL },
+	{ files_check_host, NULL }, /* files named by the image */
+	{ NULL, check_pid },	      { check_limits, NULL },
 	{ pstate_check_audit, NULL }, /* audit session ids (pstate.c) */
 	{ cgroup_check_host, NULL },  /* the groups exist, or --manage-cgroups */
 	{ tty_check_host, NULL },     /* a ctty outside the tree: ours */

@@ -58,6 +58,34 @@ uint64_t ctx_clone_flags(const CtxEntry *ce)
 }
 
 /*
+ * --root: the init's own files (vxcr and its libraries, outside_root) are
+ * on the host's /, which its pivot leaves: an fd of it is kept, above the
+ * fds the restore places, until its maps are open (files.c).
+ */
+static int hold_host_root(const struct rst_image *img)
+{
+	int fd, high;
+
+	if (!img->ctxe->root)
+		return 0;
+	for (size_t i = 0; i < img->nr_files; i++) {
+		if (!img->files[i].fe->outside_root)
+			continue;
+		fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, img->temp_base);
+		if (fd >= 0)
+			close(fd);
+		if (high < 0) {
+			pr_perror("cannot keep the host's root for the init's own files");
+			return -errno;
+		}
+		rst_open_outside_root(high);
+		return 0;
+	}
+	return 0;
+}
+
+/*
  * The init's C part, in its new namespaces, before it stops: the v1 pids
  * group (INFO_NPROC on a hybrid host; clone3 put it into the v2 group only),
  * /proc, uname, lo.  Every task forked from it later inherits the group, as
@@ -74,10 +102,11 @@ int ctx_child_setup(const struct rst_image *img)
 	if (img->pids_cgroup)
 		ret = vxctx_cg_join(img->pids_cgroup, 0); /* 0: ourselves */
 	ret = ret ?: vxctx_limits_join(ce->xid, 0);
+	ret = ret ?: hold_host_root(img);
 	if (ret)
 		return ret;
-	return vxctx_ns_setup(ce->xid, img->opts->rundir, ce->nodename, ce->domainname, ce->flags,
-			      ce->root);
+	return vxctx_ns_setup(ce->xid, img->opts->rundir, ce->nodename, ce->domainname, ce->flags, ce->root) ?:
+		       ctx_mounts_restore(img);
 }
 
 int ctx_freeze(const struct rst_image *img)
@@ -259,7 +288,7 @@ int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats
 	int p[2], ret;
 	pid_t mid;
 
-	ret = check_context(img);
+	ret = check_context(img) ?: ctx_mounts_prepare(img);
 	if (ret)
 		return ret;
 	if (pipe2(p, O_CLOEXEC)) {

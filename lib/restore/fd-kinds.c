@@ -178,6 +178,12 @@ int fd_kinds_check_image(const struct rst_image *img)
 	for (i = 0; i < img->nr_files; i++) {
 		const struct rst_file *f = &img->files[i];
 
+		if (f->fe->outside_root && !(img->ctxe && img->ctxe->root)) {
+			pr_err("image: file id %u: outside a context's root, in the image of no "
+			       "context with one\n",
+			       f->fe->id);
+			return -EBADMSG;
+		}
 		if (f->kind->check_image) {
 			ret = f->kind->check_image(img, f);
 			if (ret)
@@ -187,8 +193,8 @@ int fd_kinds_check_image(const struct rst_image *img)
 	return check_queue_owners(img);
 }
 
-/* Every kind's checks of what the image names on this host. */
-int fd_kinds_check_host(const struct rst_image *img)
+/* outside: -1 every file, else those whose outside_root is that. */
+static int check_host(const struct rst_image *img, int outside)
 {
 	size_t i;
 	int ret;
@@ -196,6 +202,8 @@ int fd_kinds_check_host(const struct rst_image *img)
 	for (i = 0; i < img->nr_files; i++) {
 		const struct rst_file *f = &img->files[i];
 
+		if (outside >= 0 && !!f->fe->outside_root != outside)
+			continue;
 		if (f->kind->check_host) {
 			ret = f->kind->check_host(img, f);
 			if (ret)
@@ -203,6 +211,17 @@ int fd_kinds_check_host(const struct rst_image *img)
 		}
 	}
 	return 0;
+}
+
+/* Every kind's checks of what the image names on this host. */
+int fd_kinds_check_host(const struct rst_image *img)
+{
+	return check_host(img, -1);
+}
+
+int fd_kinds_check_host_of(const struct rst_image *img, bool outside)
+{
+	return check_host(img, outside);
 }
 
 /*

@@ -165,6 +165,23 @@ static bool fd_inherited(const struct rst_image *img, const FdEntry *e, const Fi
  * Closes every fd except the inherited stdio ones, the report fd and our
  * terminal kept for open_tty() (tty.c, above the report fd).
  */
+/* Closes every fd above from, but for a and b (-1: none). */
+static void close_above(int from, int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo <= from) /* one of them (or none) to keep */
+		lo = hi;
+	if (lo > from) {
+		if (lo > from + 1)
+			syscall(SYS_close_range, from + 1, lo - 1, 0);
+		if (hi > lo + 1)
+			syscall(SYS_close_range, lo + 1, hi - 1, 0);
+		from = hi;
+	}
+	syscall(SYS_close_range, from + 1, ~0U, 0);
+}
+
 static void close_others(const struct rst_image *img, const bool keep[3])
 {
 	int fd;
@@ -174,13 +191,7 @@ static void close_others(const struct rst_image *img, const bool keep[3])
 			close(fd);
 	if (img->ctl_fd > 3)
 		syscall(SYS_close_range, 3, img->ctl_fd - 1, 0);
-	if (img->host_tty > img->ctl_fd) {
-		if (img->host_tty > img->ctl_fd + 1)
-			syscall(SYS_close_range, img->ctl_fd + 1, img->host_tty - 1, 0);
-		syscall(SYS_close_range, img->host_tty + 1, ~0U, 0);
-		return;
-	}
-	syscall(SYS_close_range, img->ctl_fd + 1, ~0U, 0);
+	close_above(img->ctl_fd, img->host_tty, rst_open_outside_fd());
 }
 
 static int place_fds(struct rst_proc *proc, const bool keep[3])
@@ -277,6 +288,7 @@ int files_restore(struct rst_proc *proc)
 	}
 	ret = files_open_maps(img);
 	ghosts_close(img);
+	rst_open_outside_root(-1); /* the host's root: not one step further */
 	return ret;
 }
 
@@ -341,7 +353,8 @@ static int check_mapped_file(const FileEntry *fe)
 		return -ENOENT;
 	}
 	mt = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
-	if ((fe->has_ino && fe->ino != st.st_ino) || (fe->has_dev && fe->dev != st.st_dev)) {
+	if (!rst_open_is_copy(fe, &st) &&
+	    ((fe->has_ino && fe->ino != st.st_ino) || (fe->has_dev && fe->dev != st.st_dev))) {
 		pr_err("file %s was replaced since the dump (inode %llu -> %llu)\n", fe->path,
 		       (unsigned long long)fe->ino, (unsigned long long)st.st_ino);
 		return -ESTALE;

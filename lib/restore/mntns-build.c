@@ -507,7 +507,7 @@ static int make_mount(struct build *b, size_t i)
 	}
 	b->mfd[i] = fd;
 	ret = e->kind == MOUNT_KIND__MNT_FRESH && !strcmp(e->fstype, "tmpfs") ?
-		      mntns_tmpfs_fill(b->img, e, fd) :
+		      mntns_tmpfs_fill(b->img, e, fd, false) :
 		      0;
 	if (!ret && e->kind == MOUNT_KIND__MNT_FRESH && proc_mount_has_opt(e->super, "ro"))
 		ret = sb_readonly(fd);
@@ -623,8 +623,8 @@ int rst_mntns_build(struct rst_image *img)
 	struct timespec t0, t1;
 	char path[64];
 
-	if (!img->mounts)
-		return 0;
+	if (!img->mounts || img->ctxe)
+		return 0; /* a context's init makes its own from its settings (ctx.c) */
 	if (pipe2(rep, O_CLOEXEC))
 		return -errno;
 	if (pipe2(hold, O_CLOEXEC)) {

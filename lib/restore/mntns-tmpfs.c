@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -27,6 +28,9 @@ struct fill {
 	const MountEntry *e;
 	size_t first, last; /* the nodes of e: [first, last) */
 	int *dfd;	    /* per node: an fd of it when it is a directory, else -1 */
+	bool merge;	    /* into a tmpfs holding nodes already (a context's /dev) */
+	bool *had;	    /* merge: per node, there already (left as it is) */
+	dev_t dev;	    /* merge: the tmpfs's device */
 };
 
 static int write_data(const struct fill *f, const TmpfsNode *n, int fd)
@@ -48,6 +52,34 @@ static int write_data(const struct fill *f, const TmpfsNode *n, int fd)
 	return ftruncate(fd, (off_t)n->size) ? -errno : 0;
 }
 
+/*
+ * Merge: node k is there already (made by the context's settings, such as
+ * /dev/null's mount point): the same type, or refused; left as it is (a
+ * mount on it may be a host object: no attribute is set through it), and
+ * a directory is entered only when no mount covers it.  1: there, 0: not,
+ * or -errno.
+ */
+static int merge_existing(struct fill *f, size_t k, int pfd)
+{
+	const TmpfsNode *n = f->img->mounts->nodes[k];
+	struct stat st;
+
+	if (fstatat(pfd, n->name, &st, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? 0 : -errno;
+	f->had[k - f->first] = true;
+	if (st.st_dev != f->dev)
+		return 1; /* a mount covers it (stat saw that mount's root) */
+	if ((st.st_mode & S_IFMT) != (n->mode & S_IFMT)) {
+		pr_err("mount %s (tmpfs): %s is there already as another type\n", f->e->point,
+		       n->name);
+		return -EEXIST;
+	}
+	if (S_ISDIR(st.st_mode))
+		f->dfd[k - f->first] =
+			openat(pfd, n->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return 1;
+}
+
 /* Makes node k (not the root) in its parent directory. */
 static int make_node(struct fill *f, size_t k)
 {
@@ -55,6 +87,11 @@ static int make_node(struct fill *f, size_t k)
 	const TmpfsNode *n = ms->nodes[k];
 	int pfd = f->dfd[mntns_node_idx(ms, n->parent) - (ssize_t)f->first], fd, ret = 0;
 	const TmpfsNode *l;
+
+	if (pfd < 0)
+		return -EBADMSG; /* under a node left as it was (merge) */
+	if (f->merge && (ret = merge_existing(f, k, pfd)))
+		return ret < 0 ? ret : 0;
 
 	switch (n->mode & S_IFMT) {
 	case S_IFDIR:
@@ -108,10 +145,11 @@ static int set_attrs(struct fill *f, size_t k)
 	return utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) ? -errno : 0;
 }
 
-int mntns_tmpfs_fill(const struct rst_image *img, const MountEntry *e, int mfd)
+int mntns_tmpfs_fill(const struct rst_image *img, const MountEntry *e, int mfd, bool merge)
 {
 	const MountsEntry *ms = img->mounts;
-	struct fill f = { img, e, 0, 0, NULL };
+	struct fill f = { img, e, 0, 0, NULL, merge, NULL, 0 };
+	struct stat st;
 	size_t k;
 	int ret = 0;
 
@@ -122,8 +160,13 @@ int mntns_tmpfs_fill(const struct rst_image *img, const MountEntry *e, int mfd)
 	if (f.first == f.last)
 		return 0; /* dumped with no node: an empty tmpfs */
 	f.dfd = malloc((f.last - f.first) * sizeof(*f.dfd));
-	if (!f.dfd)
+	f.had = calloc(f.last - f.first, sizeof(*f.had));
+	if (!f.dfd || !f.had || fstat(mfd, &st)) {
+		free(f.dfd);
+		free(f.had);
 		return -ENOMEM;
+	}
+	f.dev = st.st_dev;
 	for (k = 0; k < f.last - f.first; k++)
 		f.dfd[k] = -1;
 	f.dfd[0] = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -137,12 +180,14 @@ int mntns_tmpfs_fill(const struct rst_image *img, const MountEntry *e, int mfd)
 		ret = make_node(&f, k);
 	}
 	for (k = f.last; !ret && k > f.first; k--)
-		ret = set_attrs(&f, k - 1);
+		if (!f.had[k - 1 - f.first])
+			ret = set_attrs(&f, k - 1);
 	if (ret)
 		pr_err("mount %s (tmpfs): cannot write its files: %s\n", e->point, strerror(-ret));
 	for (k = 0; k < f.last - f.first; k++)
 		if (f.dfd[k] >= 0)
 			close(f.dfd[k]);
 	free(f.dfd);
+	free(f.had);
 	return ret;
 }

@@ -136,6 +136,8 @@ static int check_kind(const MountsEntry *ms, size_t i)
 	switch (e->kind) {
 	case MOUNT_KIND__MNT_HOST:
 		return e->has_dev_major && e->has_dev_minor ? 0 : bad_mount(e, i, "no device");
+	case MOUNT_KIND__MNT_CTX:
+		return 0; /* compared with what the context's settings made (ctx-mounts.c) */
 	case MOUNT_KIND__MNT_FRESH:
 		if (!mntns_fresh_type(e->fstype))
 			return bad_mount(e, i, "a filesystem type restore does not make");
@@ -163,11 +165,20 @@ static int check_kind(const MountsEntry *ms, size_t i)
 	return 0;
 }
 
-static int check_mounts(const MountsEntry *ms)
+/* A context's mounts are MNT_CTX or MNT_FRESH, a tree's never MNT_CTX. */
+static bool kind_fits(const MountEntry *e, bool ctx)
+{
+	if (ctx)
+		return e->kind == MOUNT_KIND__MNT_CTX || e->kind == MOUNT_KIND__MNT_FRESH;
+	return e->kind != MOUNT_KIND__MNT_CTX;
+}
+
+static int check_mounts(const MountsEntry *ms, bool ctx)
 {
 	for (size_t i = 0; i < ms->n_mounts; i++) {
 		const MountEntry *e = ms->mounts[i];
 		ssize_t pi = mntns_mount_idx(ms, e->parent);
+		MountKind root = ctx ? MOUNT_KIND__MNT_CTX : MOUNT_KIND__MNT_HOST;
 
 		if (!e->has_id || !e->id || !e->point || !e->fstype || !e->source || !e->root ||
 		    !e->opts || !e->super)
@@ -184,7 +195,11 @@ static int check_mounts(const MountsEntry *ms)
 			return bad_mount(e, i, "its id is not unique");
 		if (e->parent && (pi < 0 || (size_t)pi >= i))
 			return bad_mount(e, i, "its parent does not come before it");
-		if (!e->parent && (i || e->kind != MOUNT_KIND__MNT_HOST))
+		if (!kind_fits(e, ctx))
+			return bad_mount(e, i,
+					 ctx ? "a kind a context's namespace does not hold" :
+					       "a context's kind in a tree's namespace");
+		if (!e->parent && (i || e->kind != root))
 			return bad_mount(e, i, "only the first mount, a host one, is the root");
 		if (check_kind(ms, i))
 			return -EBADMSG;
@@ -429,9 +444,9 @@ int mntns_check_image(const struct rst_image *img)
 			pr_err("image: TMPFS_DATA without MOUNTS\n");
 		return img->nr_tdata ? -EBADMSG : 0;
 	}
-	if (img->ctxe) {
-		pr_err("image: MOUNTS in a context image: not supported\n");
-		return -EOPNOTSUPP;
+	if (img->ctxe && !img->ctxe->root) {
+		pr_err("image: MOUNTS in the image of a context without a root of its own\n");
+		return -EBADMSG;
 	}
 	if (!ms->n_mounts || ms->n_mounts > MNTNS_RST_MOUNTS_MAX ||
 	    ms->n_nodes > MNTNS_RST_NODES_MAX) {
@@ -439,7 +454,7 @@ int mntns_check_image(const struct rst_image *img)
 		       ms->n_nodes);
 		return -EBADMSG;
 	}
-	ret = check_mounts(ms);
+	ret = check_mounts(ms, img->ctxe != NULL);
 	for (size_t i = 0; !ret && i < ms->n_nodes; i++)
 		ret = check_node(ms, i, &last_root, &dirs);
 	return ret ?: check_data(img);

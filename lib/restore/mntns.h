@@ -28,7 +28,8 @@ ssize_t mntns_node_idx(const MountsEntry *ms, uint32_t id);
 const TmpfsNode *mntns_node(const MountsEntry *ms, uint32_t id);
 
 /* mntns-tmpfs.c: the files of tmpfs mount e into mfd (a detached mount of
- * it, nothing else reaches it).  0 or -errno (logged). */
-int mntns_tmpfs_fill(const struct rst_image *img, const MountEntry *e, int mfd);
+ * it, nothing else reaches it; merge: a context's own tmpfs, which may hold
+ * nodes already, left as they are).  0 or -errno (logged). */
+int mntns_tmpfs_fill(const struct rst_image *img, const MountEntry *e, int mfd, bool merge);
 
 #endif

@@ -62,19 +62,60 @@ static const char *type_name(mode_t type)
 	}
 }
 
-/* O_PATH handle on path, no symlink followed anywhere.  fd or -errno. */
-static int open_path_handle(const char *path, int extra)
+static int outside_root = -1; /* rst_open_outside_root */
+
+void rst_open_outside_root(int fd)
+{
+	if (outside_root >= 0)
+		close(outside_root);
+	outside_root = fd;
+}
+
+int rst_open_outside_fd(void)
+{
+	return outside_root;
+}
+
+/*
+ * O_PATH handle on fe's path, no symlink followed anywhere; a file
+ * outside a context's root: below the host's root (rst_open_outside_root).
+ * fd or -errno.
+ */
+static int open_path_handle(const FileEntry *fe, int extra)
 {
 	struct open_how how = {
 		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC | extra,
 		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
+	const char *path = fe->path;
+	int dfd = AT_FDCWD;
 	long fd;
 
-	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
+	if (fe->outside_root && outside_root >= 0) {
+		dfd = outside_root;
+		how.resolve |= RESOLVE_IN_ROOT;
+	}
+	fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS && dfd == AT_FDCWD)
 		fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC | extra);
 	return fd < 0 ? -errno : (int)fd;
+}
+
+static dev_t copied_root; /* 0: none (rst_open_copied_root) */
+
+void rst_open_copied_root(dev_t dev)
+{
+	copied_root = dev;
+}
+
+bool rst_open_is_copy(const FileEntry *fe, const struct stat *st)
+{
+	uint64_t mt = (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
+
+	if (!copied_root || st->st_dev != copied_root || fe->outside_root)
+		return false;
+	return !S_ISREG(st->st_mode) || (fe->has_size && fe->size == (uint64_t)st->st_size &&
+					 fe->has_mtime_ns && fe->mtime_ns == mt);
 }
 
 /*
@@ -96,8 +137,8 @@ static int check_recorded(const FileEntry *fe, const struct stat *st, bool any_d
 		       type_name(st->st_mode), type_name(want));
 		return -EPERM;
 	}
-	if ((fe->has_ino && fe->ino != st->st_ino) ||
-	    (fe->has_dev && fe->dev != st->st_dev && !any_dev)) {
+	if (!rst_open_is_copy(fe, st) && ((fe->has_ino && fe->ino != st->st_ino) ||
+					  (fe->has_dev && fe->dev != st->st_dev && !any_dev))) {
 		pr_err("%s was replaced since the dump (inode %llu, was %llu)\n", fe->path,
 		       (unsigned long long)st->st_ino, (unsigned long long)fe->ino);
 		return -ESTALE;
@@ -124,7 +165,7 @@ int rst_check_recorded(const FileEntry *fe)
 		pr_err("image: file id %u: no absolute path to check\n", fe->id);
 		return -EINVAL;
 	}
-	h = open_path_handle(fe->path, 0);
+	h = open_path_handle(fe, 0);
 	if (h < 0) {
 		pr_err("cannot find %s: %s\n", fe->path,
 		       h == -ELOOP ? "a symlink on the way (not followed)" : strerror(-h));
@@ -175,7 +216,7 @@ static int open_checked_handle(const FileEntry *fe, int extra)
 		pr_err("image: file id %u: no absolute path to open\n", fe->id);
 		return -EINVAL;
 	}
-	h = open_path_handle(fe->path, extra);
+	h = open_path_handle(fe, extra);
 	if (h < 0) {
 		pr_err("cannot open %s: %s\n", fe->path,
 		       h == -ELOOP ? "a symlink on the way (not followed)" : strerror(-h));

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/socket.h>
 
@@ -426,6 +427,11 @@ uint64_t ctx_clone_flags(const CtxEntry *ce);
 bool restore_in_pidns(void); /* pidns.c: we run inside --pidns's namespace */
 int ctx_child_setup(const struct rst_image *img);
 int ctx_freeze(const struct rst_image *img);
+/* ctx-mounts.c: a --root context's namespace against the image (prepare:
+ * in vxrestore, before the fork; restore: in the init, after its setup),
+ * its tmpfs files, its root, the files the image names.  0 or -errno. */
+int ctx_mounts_prepare(const struct rst_image *img);
+int ctx_mounts_restore(const struct rst_image *img);
 
 /*
  * cgroup.c: every process and thread back into its group (record CGROUP),
@@ -481,6 +487,20 @@ int files_restore(struct rst_proc *proc);
 int rst_open_recorded(const FileEntry *fe, int flags);
 int rst_check_recorded(const FileEntry *fe);
 /*
+ * open.c: files on device dev (a context's root restored into a copy of
+ * the dumped one) are the recorded ones when their type, size and mtime
+ * are; rst_open_is_copy says whether st is such a file of fe.
+ */
+void rst_open_copied_root(dev_t dev);
+bool rst_open_is_copy(const FileEntry *fe, const struct stat *st);
+/*
+ * open.c: a --root context's init holds an fd of the host's root from
+ * before its pivot until its maps are open (fd; -1 closes it): files
+ * marked outside_root are resolved below it.
+ */
+void rst_open_outside_root(int fd);
+int rst_open_outside_fd(void);
+/*
  * open.c: an O_PATH fd on the object fe names (a symlink itself too),
  * with fe's O_PATH flags, checked as rst_open_recorded does.  fd/-errno.
  */
@@ -492,6 +512,8 @@ int fd_kinds_plan(struct rst_image *img);
 int fd_kinds_check_image(const struct rst_image *img);
 int rst_check_no_thread_table(const struct rst_image *img, const struct rst_file *f);
 int fd_kinds_check_host(const struct rst_image *img);
+/* Only the files outside a --root context's root (outside) or in it. */
+int fd_kinds_check_host_of(const struct rst_image *img, bool outside);
 int fd_kinds_open(const struct rst_image *img);
 int fd_kinds_post_open(const struct rst_image *img);
 /* The bytes of f's SK_QUEUE records into *len, checked contiguous from

@@ -532,6 +532,7 @@ struct vxcr_ctx_info {
 	char net[128];	       /* --net as given at its creation, or "" */
 	char root[512];	       /* its root directory, "" if it shares the host's / */
 	char limits[512];      /* memory and cpu limits in force, as --limit text, or "" */
+	char namespaces[128];  /* "own pid,uts,...; shared net,..." against the caller's, or "" */
 };
 
 /* The record of a live context: -ESRCH if there is none. */
