@@ -144,13 +144,13 @@ def main():
             time.sleep(0.01)
             continue
         os.unlink("/tmp/req")
+        served += 1
         try:
             n, res = serve(mq, sid, qid, req)
-            served += 1
-            if int(n) != served:
-                res += " (expected request %d)" % served
         except Exception as e:
             n, res = req.split()[0], "error %s" % e
+        if int(n) != served:
+            res += " (expected request %d)" % served
         with open("/tmp/resp", "a") as f:
             f.write("%s %s served=%d total=%d\n" % (n, res, served, serve.total))
 
