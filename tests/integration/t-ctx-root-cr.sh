@@ -11,7 +11,7 @@
 # the POSIX queue's attributes; and ctx info.  vxdump --ctx; the context is
 # gone; the guest tree is copied (cp -a) and deleted; a restore without it
 # is refused in one line and leaves nothing, so is one with a mapped file
-# (busybox) of another size in the copy; the copy is moved to the guest's
+# (busybox) of another size, or mtime, in the copy; the copy is moved to the guest's
 # path (same contents, other inodes) and the image restored: everything
 # recorded is the same, the loop and the server go on without a gap, the
 # queue and semaphores hold the same values and still work, the limits
@@ -108,11 +108,18 @@ limit_files()
 	done
 }
 
-# Nothing of the context left: no record, no ctx info, no group.
+# Nothing of the context left: no record, no ctx info, no group, no
+# process whose root is the guest's path, no mount of ours on the host.
 nothing_left()
 {
-	local cg=$1 d
+	local cg=$1 d p
 	[ -e "$VXCR_RUNDIR/$XID.ctx" ] && fail "$2: the record is there"
+	for p in /proc/[0-9]*; do
+		case $(readlink "$p/root" 2>/dev/null) in "$G" | "$G"/* | "$G (deleted)")
+			fail "$2: ${p#/proc/} ($(cat "$p/comm" 2>/dev/null)) lives in the guest's root" ;;
+		esac
+	done
+	grep -q " $T" /proc/self/mountinfo && fail "$2: a mount under $T on the host: $(grep " $T" /proc/self/mountinfo)"
 	"$VXCR" ctx info "$XID" >/dev/null 2>&1 && fail "$2: ctx info finds the context"
 	for d in $cg $(awk '{ for (i = 7; $i != "-"; i++) ; if ($(i+1) == "cgroup") print $5 "/vxcr/'"$XID"'" }' \
 		/proc/self/mountinfo); do
@@ -162,8 +169,11 @@ expect_refused_by "restore without the guest tree" "$G" "$VXRESTORE" "$T/img"
 nothing_left "$CG" "after the restore without the guest tree"
 cp -a "$T/copy" "$G" || fail "cannot copy the guest back"
 echo >>"$G/bin/busybox" && touch -r "$T/copy/bin/busybox" "$G/bin/busybox"
-expect_refused_by "restore with another busybox" "/bin/busybox" "$VXRESTORE" "$T/img"
-nothing_left "$CG" "after the restore with another busybox"
+expect_refused_by "restore with a longer busybox" "/bin/busybox" "$VXRESTORE" "$T/img"
+nothing_left "$CG" "after the restore with a longer busybox"
+cp -a "$T/copy/bin/busybox" "$G/bin/busybox" && touch -d @1000000000 "$G/bin/busybox"
+expect_refused_by "restore with a busybox of another mtime" "/bin/busybox" "$VXRESTORE" "$T/img"
+nothing_left "$CG" "after the restore with a busybox of another mtime"
 rm -rf "$G" && mv "$T/copy" "$G" || fail "cannot move the copy to $G"
 [ "$(md5sum <"$T/img")" = "$SUM" ] || fail "a refused restore changed the image"
 
