@@ -114,11 +114,10 @@ nothing_left()
 {
 	local cg=$1 d p
 	[ -e "$VXCR_RUNDIR/$XID.ctx" ] && fail "$2: the record is there"
-	for p in /proc/[0-9]*; do
-		case $(readlink "$p/root" 2>/dev/null) in "$G" | "$G"/* | "$G (deleted)")
-			fail "$2: ${p#/proc/} ($(cat "$p/comm" 2>/dev/null)) lives in the guest's root" ;;
-		esac
-	done
+	d=$(stat -c %d:%i "$G" 2>/dev/null)
+	p=$(find /proc -mindepth 2 -maxdepth 2 -path '/proc/[0-9]*/root' -exec stat -L -c '%d:%i %n' {} + \
+		2>/dev/null | awk -v a="$GROOT0" -v b="${d:-none}" '$1 == a || $1 == b { print $2 }')
+	[ -z "$p" ] || fail "$2: processes in the guest's root: $p"
 	grep -q " $T" /proc/self/mountinfo && fail "$2: a mount under $T on the host: $(grep " $T" /proc/self/mountinfo)"
 	"$VXCR" ctx info "$XID" >/dev/null 2>&1 && fail "$2: ctx info finds the context"
 	for d in $cg $(awk '{ for (i = 7; $i != "-"; i++) ; if ($(i+1) == "cgroup") print $5 "/vxcr/'"$XID"'" }' \
@@ -128,6 +127,7 @@ nothing_left()
 	return 0
 }
 
+GROOT0=$(stat -c %d:%i "$G")
 "$VXCR" ctx create "$XID" --root "$G" --limit "pids.max=$NPROC,memory.max=$MEM" -- /bin/sh /main.sh \
 	</dev/null >"$T/create.out" 2>"$T/create.err" || fail "ctx create: $(cat "$T/create.err")"
 vx_wait_line "$G/tmp/resp" '^ready ' 20 || fail "the server did not start: $(cat "$G/tmp/main.out")"
@@ -152,6 +152,7 @@ grep -qx "pids.max $NPROC" "$T/before.limits" && grep -qx "memory.* $MEM" "$T/be
 grep -q "^limits: .*=$MEM" "$T/before.info" || fail "ctx info shows no memory.max: $(cat "$T/before.info")"
 INIT0=$(awk '$1 == "initpid:" {print $2}' <("$VXCR" ctx info "$XID"))
 CG=$(sed -n 's/^cgroup: //p' "$T/before.info")
+(nothing_left "$CG" "the check itself" >/dev/null) && fail "nothing_left does not see the running context"
 
 t0=$(date +%s%N)
 "$VXDUMP" --stats --ctx "$XID" -o "$T/img" >"$T/dump.out" 2>"$T/dump.err" ||
