@@ -162,5 +162,24 @@ if ( bare "$VXCR" ctx create "$xid" --hostname fuzz -- \
 else
 	echo "make-seeds: context: $(head -n 1 "$T/err") (skipped)" >&2
 fi
+# a context with a root of its own (MOUNTS of kinds MNT_CTX and MNT_FRESH,
+# its /dev and /dev/shm files): a busybox guest
+BB=$(command -v busybox)
+G=$T/guest
+if [ -n "$BB" ] && mkdir -p "$G/bin" "$G/proc" "$G/sys" "$G/dev" && cp "$BB" "$G/bin/busybox" &&
+	ln -s busybox "$G/bin/sh" && ln -s busybox "$G/bin/sleep" &&
+	( bare "$VXCR" ctx create "$((xid + 1))" --root "$G" -- \
+		sh -c 'echo x >/dev/shm/f; echo y >/dev/mine; exec sleep 1000' \
+		</dev/null >/dev/null 2>"$T/err" ); then
+	sleep 0.3
+	if "$VXCR" dump --ctx "$((xid + 1))" -o "$DIR/context-root" 2>"$T/err"; then
+		made=$((made + 1))
+	else
+		echo "make-seeds: context-root: $(head -n 1 "$T/err") (skipped)" >&2
+		"$VXCR" ctx kill "$((xid + 1))" >/dev/null 2>&1
+	fi
+else
+	echo "make-seeds: context-root: no busybox or $(head -n 1 "$T/err") (skipped)" >&2
+fi
 echo "make-seeds: $made real images in $DIR ($(du -sh "$DIR" | cut -f1))"
 [ "$made" -gt 0 ] && touch "$DIR/.done"
