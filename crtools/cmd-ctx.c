@@ -260,8 +260,7 @@ static int do_create(struct ctx_opts *o)
 	    (o->bcaps && vxcr_ctx_names_parse(VXCR_CTX_BCAP_NAMES, o->bcaps, &a.bcaps)) ||
 	    (o->ccaps && vxcr_ctx_names_parse(VXCR_CTX_CCAP_NAMES, o->ccaps, &a.ccaps)))
 		return fail(-EINVAL);
-	if (!o->bcaps) /* the guest set; --bcaps all opts out */
-		a.bcaps = vxcr_ctx_guest_bcaps(a.flags, a.ccaps);
+	/* without --bcaps: the guest set (the library's default); --bcaps all opts out */
 	if (o->nproc) {
 		long n;
 

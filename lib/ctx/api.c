@@ -22,7 +22,7 @@ _Static_assert(VXF_INFO_NPROC == VXCTX_F_INFO_NPROC && VXF_PROLIFIC == VXCTX_F_P
 void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->bcaps = VXCR_BCAPS_ALL;
+	o->bcaps = VXCR_BCAPS_GUEST;
 }
 
 uint64_t vxcr_ctx_guest_bcaps(uint64_t flags, uint64_t ccaps)
@@ -35,7 +35,8 @@ int vxcr_ctx_create(const struct vxcr_ctx_create_opts *o, xid_t *xid, pid_t *ini
 	struct vxctx_create_args a = {
 		.xid = o->xid,
 		.flags = o->flags,
-		.bcaps = o->bcaps,
+		.bcaps = o->bcaps == VXCR_BCAPS_GUEST ? vxctx_guest_bcaps(o->flags, o->ccaps) :
+							o->bcaps,
 		.ccaps = o->ccaps,
 		.hostname = o->hostname,
 		.nproc = o->nproc,

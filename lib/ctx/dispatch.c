@@ -16,6 +16,12 @@
 #include "ctx/engine.h"
 #include "ctx/ctx.h"
 
+/*
+ * VCMD_ctx_create as the vserver kernel answers it: a new context has every
+ * bounding cap until VCMD_set_bcaps narrows it, which is what util-vserver
+ * does next (the guest set is its default, applied by its tools, as
+ * `vxcr ctx create` and vxcr_ctx_create() apply it here).
+ */
 static long do_create(uint32_t id, const struct vcmd_ctx_create *d)
 {
 	struct vxctx_create_args a = { .xid = id,

@@ -82,9 +82,9 @@ static void test_info(void)
 	CU_ASSERT_EQUAL(in.xid, xid);
 	CU_ASSERT_EQUAL(in.initpid, init_pid);
 	CU_ASSERT_EQUAL(vx_task_xid(init_pid), (int)xid);
-	CU_ASSERT_EQUAL(vx_task_xid(getpid()), 0);	/* we are on the host */
+	CU_ASSERT_EQUAL(vx_task_xid(getpid()), 0); /* we are on the host */
 	CU_ASSERT_EQUAL(vx_stat(xid, &st), 0);
-	CU_ASSERT(st.tasks >= 2);			/* the init and sleep */
+	CU_ASSERT(st.tasks >= 2); /* the init and sleep */
 	CU_ASSERT(st.nr_threads >= st.tasks);
 	errno = 0;
 	CU_ASSERT_EQUAL(vx_info(xid + 1000, &in), -1);
@@ -102,7 +102,7 @@ static void test_uname(void)
 	memset(u.value, 0, sizeof(u.value));
 	CU_ASSERT_EQUAL(vx_uname_get(xid, &u), 0);
 	CU_ASSERT_STRING_EQUAL(u.value, "renamed");
-	u.id = VHIN_RELEASE;				/* a stock kernel cannot */
+	u.id = VHIN_RELEASE; /* a stock kernel cannot */
 	snprintf(u.value, sizeof(u.value), "%s", "9.9");
 	errno = 0;
 	CU_ASSERT_EQUAL(vx_uname_set(xid, &u), -1);
@@ -123,7 +123,7 @@ static void test_pause(void)
 		st = task_state(init_pid);
 		usleep(10000);
 	}
-	CU_ASSERT(st == 'S' || st == 'D');		/* frozen tasks sleep */
+	CU_ASSERT(st == 'S' || st == 'D'); /* frozen tasks sleep */
 	f.flags = 0;
 	f.mask = VXF_SCHED_PAUSE;
 	CU_ASSERT_EQUAL(vx_flags_set(xid, &f), 0);
@@ -134,7 +134,7 @@ static void test_pause(void)
 static void test_kill_outside(void)
 {
 	errno = 0;
-	CU_ASSERT_EQUAL(vx_kill(xid, getpid(), 0), -1);	/* not in the context */
+	CU_ASSERT_EQUAL(vx_kill(xid, getpid(), 0), -1); /* not in the context */
 	CU_ASSERT_EQUAL(errno, ESRCH);
 	CU_ASSERT_EQUAL(vx_kill(xid, init_pid, 0), 0);
 }
@@ -179,7 +179,7 @@ static void test_checkpoint_restart(void)
 		fprintf(stderr, "checkpoint: %s\n", vxcr_last_error());
 	CU_ASSERT_FATAL(crid > 0);
 	errno = 0;
-	CU_ASSERT_EQUAL(vx_info(xid, &info), -1);		/* killed, record gone */
+	CU_ASSERT_EQUAL(vx_info(xid, &info), -1); /* killed, record gone */
 	CU_ASSERT_EQUAL(errno, ESRCH);
 	CU_ASSERT_NOT_EQUAL(task_state(init_pid), 'S');
 
@@ -194,8 +194,35 @@ static void test_checkpoint_restart(void)
 	CU_ASSERT_EQUAL(nspid((pid_t)rpid), 1);
 	CU_ASSERT_EQUAL(vx_task_xid((pid_t)rpid), (int)xid);
 	CU_ASSERT_EQUAL(vx_uname_get(xid, &u), 0);
-	CU_ASSERT_STRING_EQUAL(u.value, "renamed");	/* as test_uname left it */
+	CU_ASSERT_STRING_EQUAL(u.value, "renamed"); /* as test_uname left it */
 	init_pid = (pid_t)rpid;
+}
+
+/* The library's create gives the guest bounding set unless told otherwise. */
+static void test_default_bcaps(void)
+{
+	static char *const argv[] = { "sleep", "60", NULL };
+	struct vxcr_ctx_create_opts o;
+	struct vxcr_ctx_info in;
+	uint64_t want[2] = { vxcr_ctx_guest_bcaps(0, 0), VXCR_BCAPS_ALL };
+	int code;
+
+	for (int i = 0; i < 2; i++) {
+		xid_t x = 0;
+
+		vxcr_ctx_create_opts_init(&o);
+		CU_ASSERT_EQUAL(o.bcaps, VXCR_BCAPS_GUEST);
+		o.xid = VXCR_XID_DYNAMIC;
+		o.argv = argv;
+		if (i)
+			o.bcaps = VXCR_BCAPS_ALL;
+		CU_ASSERT_EQUAL_FATAL(vxcr_ctx_create(&o, &x, NULL), 0);
+		CU_ASSERT_EQUAL(vxcr_ctx_info(x, &in), 0);
+		CU_ASSERT_EQUAL(in.bcaps, want[i]);
+		CU_ASSERT_EQUAL(!!(in.bcaps & (1ULL << 21)), i); /* SYS_ADMIN */
+		vxctx_kill(rundir, x, 0, SIGKILL);
+		vxctx_wait(rundir, x, &code, NULL);
+	}
 }
 
 static void test_kill_wait(void)
@@ -204,11 +231,11 @@ static void test_kill_wait(void)
 
 	CU_ASSERT_EQUAL_FATAL(vx_kill(xid, 0, SIGKILL), 0);
 	CU_ASSERT_EQUAL(vx_wait(xid, &w), 0);
-	CU_ASSERT(w.exit_code != 0);			/* killed */
+	CU_ASSERT(w.exit_code != 0); /* killed */
 	errno = 0;
 	CU_ASSERT_EQUAL(vx_info(xid, &(vx_info_t){ 0 }), -1);
 	CU_ASSERT_EQUAL(errno, ESRCH);
-	xid = 0;					/* nothing left to clean */
+	xid = 0; /* nothing left to clean */
 }
 
 int main(void)
@@ -226,6 +253,7 @@ int main(void)
 	CU_add_test(s, "SCHED_PAUSE", test_pause);
 	CU_add_test(s, "kill outside", test_kill_outside);
 	CU_add_test(s, "checkpoint and restart of the context", test_checkpoint_restart);
+	CU_add_test(s, "library create: the guest bcaps by default", test_default_bcaps);
 	CU_add_test(s, "kill and wait", test_kill_wait);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -483,6 +483,9 @@ int vx_wait(xid_t xid, vx_wait_t *data);
 #define VXCR_XID_MAX 65535
 #define VXCR_XID_DYNAMIC ((xid_t)-1) /* create: pick a free xid */
 #define VXCR_BCAPS_ALL (~0ULL)
+/* create: Linux-VServer's guest set for the context's flags and ccaps
+ * (vxcr_ctx_guest_bcaps), the default; bit 63 is no capability. */
+#define VXCR_BCAPS_GUEST (1ULL << 63)
 
 /* The run directory of this process's context calls (the vx_* calls too):
  * dir, copied; NULL or "" goes back to $VXCR_RUNDIR, else /run/vxcr. */
@@ -493,7 +496,7 @@ const char *vxcr_ctx_rundir(void);
 struct vxcr_ctx_create_opts {
 	xid_t xid;	      /* 2..VXCR_XID_MAX, or VXCR_XID_DYNAMIC */
 	uint64_t flags;	      /* VXF_* */
-	uint64_t bcaps;	      /* bounding set, bit n = CAP n kept (VXCR_BCAPS_ALL) */
+	uint64_t bcaps;	      /* bounding set, bit n = CAP n kept (VXCR_BCAPS_ALL, _GUEST) */
 	uint64_t ccaps;	      /* VXC_* */
 	const char *hostname; /* NULL: the host's */
 	uint64_t nproc;	      /* with VXF_INFO_NPROC: at most this many tasks, else 0 */
@@ -504,7 +507,8 @@ struct vxcr_ctx_create_opts {
 	const char *limits;   /* "memory.max=B,cpu.max=QUOTA PERIOD,..." (vxcr-ctx(8)) or NULL */
 };
 
-/* Sets o to the defaults: xid 0, no flags, every bounding cap, no ccaps. */
+/* Sets o to the defaults: xid 0, no flags, the guest bounding set
+ * (VXCR_BCAPS_GUEST), no ccaps. */
 void vxcr_ctx_create_opts_init(struct vxcr_ctx_create_opts *o);
 /* Linux-VServer's default guest bounding set for a context with these
  * flags and ccaps (no SYS_ADMIN, SYS_MODULE, SYS_RAWIO, SYS_TIME, MKNOD,
