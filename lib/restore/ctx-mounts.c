@@ -200,20 +200,28 @@ static int fill(const struct rst_image *img, const MountEntry *e, const struct p
 	return ret;
 }
 
-/* Step 3: the root as dumped, or a copy (open.c checks its files by contents). */
+/*
+ * Step 3: the root as dumped, or a copy (open.c checks its files by
+ * contents).  The same inode number is no proof that it is the dumped
+ * directory: ext4 gives a directory made after that one was deleted its
+ * number again (rm -rf G; mkdir G; cp -a COPY/. G/ does, every time here),
+ * whose files have other numbers.  So the files on the root's filesystem
+ * are let in by type, size and mtime in both cases; the inode only says
+ * which case is reported.
+ */
 static int root_identity(const CtxEntry *ce)
 {
 	struct stat st;
 
 	if (stat("/", &st))
 		return -errno;
+	rst_open_copied_root(st.st_dev);
 	if (ce->has_root_dev && ce->has_root_ino && st.st_dev == ce->root_dev &&
 	    st.st_ino == ce->root_ino)
 		return 0;
 	pr_info("context %u: its root %s is a copy of the dumped one (inode %llu, was %llu): "
 		"its files are checked by type, size and mtime\n",
 		ce->xid, ce->root, (unsigned long long)st.st_ino, (unsigned long long)ce->root_ino);
-	rst_open_copied_root(st.st_dev);
 	return 0;
 }
 

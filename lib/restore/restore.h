@@ -487,8 +487,8 @@ int files_restore(struct rst_proc *proc);
 int rst_open_recorded(const FileEntry *fe, int flags);
 int rst_check_recorded(const FileEntry *fe);
 /*
- * open.c: files on device dev (a context's root restored into a copy of
- * the dumped one) are the recorded ones when their type, size and mtime
+ * open.c: files on device dev (a context's root, the dumped directory or
+ * a copy of it) are the recorded ones when their type, size and mtime
  * are; rst_open_is_copy says whether st is such a file of fe.
  */
 void rst_open_copied_root(dev_t dev);
