@@ -14,8 +14,11 @@
 # (busybox) of another size, or mtime, in the copy; the copy is moved to the guest's
 # path (same contents, other inodes) and the image restored: everything
 # recorded is the same, the loop and the server go on without a gap, the
-# queue and semaphores hold the same values and still work, the limits
-# hold (a fork bomb inside stops at pids.max, memory.max read back).
+# queue and semaphores hold the same values and still work.  Dumped again
+# and restored into a tree made anew in place (mkdir, cp -a of its
+# contents: the root gets the dumped one's inode number back), it goes on
+# again.  The limits hold (a fork bomb inside stops at pids.max,
+# memory.max read back).
 . "$(dirname "$0")/ctx-lib.sh"
 G=$T/guest NPROC=16 MEM=$((128 << 20))
 t0=$(date +%s%N)
@@ -127,6 +130,39 @@ nothing_left()
 	return 0
 }
 
+# First: a guest tree deleted and made anew in place whose root gets the
+# dumped root's inode number back (ext4 gives a new directory the lowest
+# free inode of its group: `rm -rf G; mkdir G` often does it by itself;
+# here empty directories are made until one has that number, which then
+# becomes the root), its busybox another number: the restore must not take
+# the new root for the dumped one and refuse busybox as replaced, but let
+# its files in by size and mtime
+B=$((XID + 1)) GB=$T/small
+mkguest "$GB"
+"$VXCR" ctx create "$B" --root "$GB" -- /bin/sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/tmp/n; sleep 0.05; done' \
+	</dev/null >/dev/null 2>"$T/create.err" || fail "ctx create $B: $(cat "$T/create.err")"
+vx_wait_line "$GB/tmp/n" '^[3-9]' 10 || fail "the small guest's loop does not run"
+"$VXDUMP" --ctx "$B" -o "$T/img.small" 2>"$T/dump.err" || fail "vxdump --ctx $B: $(cat "$T/dump.err")"
+R0=$(stat -c %i "$GB" "$GB/bin/busybox" | tr '\n' ' ')
+mkdir "$T/fill" && cp -a "$GB" "$T/small.copy" && rm -rf "$GB" || fail "cannot copy $GB"
+for ((k = 0; k < 40; k++)); do
+	mkdir "$T/fill/$k" "$T/fill/$k."{1..99} || fail "mkdir in $T/fill"
+	D=$(stat -c '%i %n' "$T/fill/$k" "$T/fill/$k."* | awk -v i="${R0%% *}" '$1 == i { print $2 }')
+	[ -z "$D" ] || break
+done
+mv "${D:-$(mktemp -d "$T/fill/XXXX")}" "$GB" && rm -rf "$T/fill" && cp -a "$T/small.copy/." "$GB/" ||
+	fail "cannot recreate $GB"
+R1=$(stat -c %i "$GB" "$GB/bin/busybox" | tr '\n' ' ')
+N=$(cat "$GB/tmp/n")
+"$VXRESTORE" "$T/img.small" 2>"$T/restore.err" ||
+	fail "restore into $GB made anew (root and busybox inodes $R0-> $R1): $(cat "$T/restore.err")"
+vx_wait_line "$GB/tmp/n" "^$((N + 2))\$" 10 || fail "the small guest's loop does not go on after $N"
+[ "${R0%% *}" = "${R1%% *}" ] && R1="$R1(the root's number again)" ||
+	R1="$R1(not the root's number: $((k * 100)) directories made did not get it)"
+log "small guest made anew: root and busybox inodes $R0-> $R1, restored"
+"$VXCR" ctx kill "$B" 2>/dev/null
+"$VXCR" ctx wait "$B" >/dev/null 2>&1
+
 GROOT0=$(stat -c %d:%i "$G")
 "$VXCR" ctx create "$XID" --root "$G" --limit "pids.max=$NPROC,memory.max=$MEM" -- /bin/sh /main.sh \
 	</dev/null >"$T/create.out" 2>"$T/create.err" || fail "ctx create: $(cat "$T/create.err")"
@@ -222,6 +258,25 @@ REQ semop 1 -1
 case $RES in "error "*EAGAIN* | "error "*"temporarily unavailable"*) ;; *) fail "semop below 0 did not block: $RES" ;; esac
 REQ add 100
 [ "$RES" = "ok served=19 total=121" ] || fail "the server's total after the restore: $RES"
+
+# Again, from the restored context, the tree made anew in place (mkdir, cp
+# -a of the contents): ext4 gives the new directory the dumped one's inode
+# number (its files get others), which must not make the restore take it
+# for the dumped directory and refuse its files as replaced
+"$VXDUMP" --ctx "$XID" -o "$T/img2" >"$T/dump.out" 2>"$T/dump.err" ||
+	fail "vxdump --ctx of the restored context: $(head -n 3 "$T/dump.err")"
+ROOT1=$(stat -c %i "$G")
+cp -a "$G" "$T/copy" && rm -rf "$G" && mkdir "$G" && cp -a "$T/copy/." "$G/" || fail "cannot recreate $G"
+log "second dump: the guest's root was inode $ROOT1, made anew it is $(stat -c %i "$G")"
+LAST=$(tail -n 1 "$G/tmp/loop")
+"$VXRESTORE" "$T/img2" >"$T/restore.out" 2>"$T/restore.err" ||
+	fail "second vxrestore: $(head -n 3 "$T/restore.err")"
+REQ add 1000
+[ "$RES" = "ok served=20 total=1121" ] || fail "the server after the second restore: $RES"
+N=${LAST%% *}
+vx_wait_line "$G/tmp/loop" "^$((N + 3)) " 10 || fail "the loop does not go on after $LAST (second restore)"
+awk -v p="${LAST#* }" 'NR != $1 || $2 != p { exit 1 }' "$G/tmp/loop" ||
+	fail "the loop's lines have a gap after the second restore"
 
 # The limits hold for the restored context.  Last: the loop's shell exits
 # if its fork of sleep meets the limit (busybox ash: "can't fork")
