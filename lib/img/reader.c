@@ -510,7 +510,9 @@ static void hash_record(struct img_reader *r)
 	put_le32(rec.hdr + 4, r->cur.flags);
 	put_le64(rec.hdr + 8, r->cur.length);
 	put_le32(rec.tail, r->cur_crc);
-	if (!r->hasher_tried && r->threads > 1) {
+	/* not on the first record: a context's restore (CONTEXT first) has
+	 * no thread before its fork (restore/plan.c: add_context) */
+	if (!r->hasher_tried && r->threads > 1 && r->nrec) {
 		r->hasher_tried = true;
 		rh_start(&r->sh, &r->hasher); /* on failure: hash here */
 	}

@@ -299,8 +299,11 @@ int restore_context(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats
 	mid = fork();
 	if (mid == 0) {
 		close(p[0]);
-		if (fork() == 0)
+		if (fork() == 0) {
+			/* its own reader threads from here on (plan.c: add_context) */
+			img_reader_set_threads(img->stream.rd, 0);
 			supervisor(img, p[1]);
+		}
 		_exit(0);
 	}
 	close(p[1]);

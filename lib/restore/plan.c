@@ -91,6 +91,15 @@ static int add_context(struct rst_image *img, const struct img_record *rec)
 		return ret;
 	}
 	img->ctxe = (CtxEntry *)m;
+	/*
+	 * The rest of a context's image is read by its supervisor, a child
+	 * forked once the plan is read (ctx.c): a reader thread (a frame's
+	 * decoder, the hasher) started before that fork would not be in the
+	 * child, which then waited on it for ever or crashed.  So none starts
+	 * until the child lets them (CONTEXT is the first record: none has).
+	 */
+	if (img->stream.rd) /* none in the dump's vet */
+		img_reader_set_threads(img->stream.rd, 1);
 	return 0;
 }
 
