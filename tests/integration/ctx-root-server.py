@@ -4,8 +4,8 @@
 # /vxq holding four messages at three priorities (an mq fd held open), a
 # SysV semaphore set of three with known values and a SysV queue with
 # three typed messages; and files in /dev/shm (the guest's tmpfs): two
-# small ones, a 1 MiB random one, a subdirectory with a file and a
-# symlink.  It holds no fd on /dev/shm.  Then it serves numbered requests:
+# small ones, an 8 MiB random one (more than a zstd frame of the image
+# before the pages), a subdirectory with a file and a symlink.  It holds no fd on /dev/shm.  Then it serves numbered requests:
 # the test renames a file to /tmp/req ("N CMD [ARG]"), the server appends
 # "N RESULT served=K total=T" to /tmp/resp, K counting the requests
 # served (each must be the next number) and T the sum of "add" values,
@@ -93,7 +93,7 @@ def setup():
     with open("/dev/shm/sub/deeper/note", "w") as f:
         f.write("a note\n" * 100)
     with open("/dev/shm/big.bin", "wb") as f:
-        f.write(os.urandom(1 << 20))
+        f.write(os.urandom(8 << 20))
     os.chmod("/dev/shm/sub/deeper/note", 0o600)
     os.utime("/dev/shm/small.txt", (1000000000, 1000000000))
     os.symlink("deeper/note", "/dev/shm/sub/link")

@@ -136,13 +136,16 @@ nothing_left()
 # here empty directories are made until one has that number, which then
 # becomes the root), its busybox another number: the restore must not take
 # the new root for the dumped one and refuse busybox as replaced, but let
-# its files in by size and mtime
+# its files in by size and mtime.  The image is signed and verified (the
+# supervisor of a restored context reads it on in a forked child).
 B=$((XID + 1)) GB=$T/small
 mkguest "$GB"
-"$VXCR" ctx create "$B" --root "$GB" -- /bin/sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/tmp/n; sleep 0.05; done' \
+"$VXCR" ctx create "$B" --root "$GB" -- /bin/sh -c 'i=0; while :; do i=$((i + 1)); echo $i >>/tmp/n; sleep 0.05; done' \
 	</dev/null >/dev/null 2>"$T/create.err" || fail "ctx create $B: $(cat "$T/create.err")"
 vx_wait_line "$GB/tmp/n" '^[3-9]' 10 || fail "the small guest's loop does not run"
-"$VXDUMP" --ctx "$B" -o "$T/img.small" 2>"$T/dump.err" || fail "vxdump --ctx $B: $(cat "$T/dump.err")"
+mkdir "$T/keys" && "$VXCR" key new "$T/keys/k" >/dev/null || fail "vxcr key new"
+"$VXDUMP" --sign "$T/keys/k.key" --ctx "$B" -o "$T/img.small" 2>"$T/dump.err" ||
+	fail "vxdump --sign --ctx $B: $(cat "$T/dump.err")"
 R0=$(stat -c %i "$GB" "$GB/bin/busybox" | tr '\n' ' ')
 mkdir "$T/fill" && cp -a "$GB" "$T/small.copy" && rm -rf "$GB" || fail "cannot copy $GB"
 for ((k = 0; k < 40; k++)); do
@@ -153,8 +156,8 @@ done
 mv "${D:-$(mktemp -d "$T/fill/XXXX")}" "$GB" && rm -rf "$T/fill" && cp -a "$T/small.copy/." "$GB/" ||
 	fail "cannot recreate $GB"
 R1=$(stat -c %i "$GB" "$GB/bin/busybox" | tr '\n' ' ')
-N=$(cat "$GB/tmp/n")
-"$VXRESTORE" "$T/img.small" 2>"$T/restore.err" ||
+N=$(tail -n 1 "$GB/tmp/n")
+timeout 60 "$VXRESTORE" --trusted-keys "$T/keys" "$T/img.small" 2>"$T/restore.err" ||
 	fail "restore into $GB made anew (root and busybox inodes $R0-> $R1): $(cat "$T/restore.err")"
 vx_wait_line "$GB/tmp/n" "^$((N + 2))\$" 10 || fail "the small guest's loop does not go on after $N"
 [ "${R0%% *}" = "${R1%% *}" ] && R1="$R1(the root's number again)" ||
@@ -180,7 +183,7 @@ log "inside: $(awk '{ print $1 "=" $2 }' "$T/before.pids" | tr '\n' ' ')"
 log "$(wc -l <"$T/before.mounts") mounts, $(grep -c . "$T/before.shm") lines of /dev/shm, $(tr '\n' ';' <"$T/before.ipc")"
 grep -q "^2 sh 1$" "$T/before.pids" && grep -q " python3.* 2$" "$T/before.pids" ||
 	fail "tasks inside: $(cat "$T/before.pids")"
-grep -q "^/dev/shm / .* tmpfs " "$T/before.mounts" && grep -q "big.bin regular file 644 1048576 " "$T/before.shm" ||
+grep -q "^/dev/shm / .* tmpfs " "$T/before.mounts" && grep -q "big.bin regular file 644 8388608 " "$T/before.shm" ||
 	fail "no /dev/shm tmpfs with the server's files: $(cat "$T/before.mounts" "$T/before.shm")"
 limit_files before >"$T/before.limits"
 grep -qx "pids.max $NPROC" "$T/before.limits" && grep -qx "memory.* $MEM" "$T/before.limits" ||
@@ -215,7 +218,7 @@ rm -rf "$G" && mv "$T/copy" "$G" || fail "cannot move the copy to $G"
 [ "$(md5sum <"$T/img")" = "$SUM" ] || fail "a refused restore changed the image"
 
 t0=$(date +%s%N)
-"$VXRESTORE" -v "$T/img" >"$T/restore.out" 2>"$T/restore.err" ||
+timeout 60 "$VXRESTORE" -v "$T/img" >"$T/restore.out" 2>"$T/restore.err" ||
 	fail "vxrestore: $(head -n 3 "$T/restore.err")"
 log "restored in $(ms_since "$t0") ms (wall)"
 [ "$(md5sum <"$T/img")" = "$SUM" ] || fail "vxrestore changed the image"
@@ -269,7 +272,7 @@ ROOT1=$(stat -c %i "$G")
 cp -a "$G" "$T/copy" && rm -rf "$G" && mkdir "$G" && cp -a "$T/copy/." "$G/" || fail "cannot recreate $G"
 log "second dump: the guest's root was inode $ROOT1, made anew it is $(stat -c %i "$G")"
 LAST=$(tail -n 1 "$G/tmp/loop")
-"$VXRESTORE" "$T/img2" >"$T/restore.out" 2>"$T/restore.err" ||
+timeout 60 "$VXRESTORE" "$T/img2" >"$T/restore.out" 2>"$T/restore.err" ||
 	fail "second vxrestore: $(head -n 3 "$T/restore.err")"
 REQ add 1000
 [ "$RES" = "ok served=20 total=1121" ] || fail "the server after the second restore: $RES"
