@@ -138,7 +138,7 @@ nothing_left()
 # the new root for the dumped one and refuse busybox as replaced, but let
 # its files in by size and mtime.  The image is signed and verified (the
 # supervisor of a restored context reads it on in a forked child).
-B=$((XID + 1)) GB=$T/small
+B=$((XID + 30000)) GB=$T/small # far from the xids other cases take (XID + 1..4)
 mkguest "$GB"
 "$VXCR" ctx create "$B" --root "$GB" -- /bin/sh -c 'i=0; while :; do i=$((i + 1)); echo $i >>/tmp/n; sleep 0.05; done' \
 	</dev/null >/dev/null 2>"$T/create.err" || fail "ctx create $B: $(cat "$T/create.err")"
