@@ -7,12 +7,8 @@
 # --root (a busybox guest whose stderr is a host file: an outside_root
 # fd), whose counter goes on after the restore from where it stopped.
 . "$(dirname "$0")/ctx-lib.sh"
-BUSYBOX=$(command -v busybox) || skip "no busybox (contrib/install-deps.sh: busybox-static)"
 G=$T/guest
-mkdir -p "$G/bin" "$G/proc" "$G/sys" "$G/dev" "$G/etc" "$G/tmp"
-cp "$BUSYBOX" "$G/bin/busybox"
-for a in sh cat ls echo sleep; do ln -s busybox "$G/bin/$a"; done
-echo guest >"$G/etc/mine"
+mkguest "$G" guest
 R=$XID H=$((XID + 1))
 
 "$VXCR" ctx create "$R" --root "$G" -- /bin/sh -c \

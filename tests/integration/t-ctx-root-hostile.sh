@@ -13,11 +13,8 @@
 # mounts of the host's layout, /sys's and the run directory's view, are
 # not compared).
 . "$(dirname "$0")/ctx-lib.sh"
-BUSYBOX=$(command -v busybox) || skip "no busybox (contrib/install-deps.sh: busybox-static)"
 G=$T/guest
-mkdir -p "$G/bin" "$G/proc" "$G/sys" "$G/dev" "$G/etc" "$G/tmp"
-cp "$BUSYBOX" "$G/bin/busybox"
-for a in sh cat ls echo sleep mkdir; do ln -s busybox "$G/bin/$a"; done
+mkguest "$G"
 R=$XID
 
 "$VXCR" ctx create "$R" --root "$G" -- /bin/sh -c \
