@@ -139,8 +139,14 @@ static int check_recorded(const FileEntry *fe, const struct stat *st, bool any_d
 	}
 	if (!rst_open_is_copy(fe, st) && ((fe->has_ino && fe->ino != st->st_ino) ||
 					  (fe->has_dev && fe->dev != st->st_dev && !any_dev))) {
-		pr_err("%s was replaced since the dump (inode %llu, was %llu)\n", fe->path,
-		       (unsigned long long)st->st_ino, (unsigned long long)fe->ino);
+		if (copied_root && st->st_dev == copied_root && !fe->outside_root && fe->has_size)
+			/* on a context's root size and mtime are the check */
+			pr_err("%s changed since the dump (size %llu, was %llu, or its mtime)\n",
+			       fe->path, (unsigned long long)st->st_size,
+			       (unsigned long long)fe->size);
+		else
+			pr_err("%s was replaced since the dump (inode %llu, was %llu)\n", fe->path,
+			       (unsigned long long)st->st_ino, (unsigned long long)fe->ino);
 		return -ESTALE;
 	}
 	if ((S_ISCHR(want) || S_ISBLK(want)) && fe->has_rdev && fe->rdev != st->st_rdev) {

@@ -11,7 +11,8 @@
 # the POSIX queue's attributes; and ctx info.  vxdump --ctx; the context is
 # gone; the guest tree is copied (cp -a) and deleted; a restore without it
 # is refused in one line and leaves nothing, so is one with a mapped file
-# (busybox) of another size, or mtime, in the copy; the copy is moved to the guest's
+# (busybox) of another size, or mtime, or an fd's file (the shell's
+# stdout) of another size, in the copy; the copy is moved to the guest's
 # path (same contents, other inodes) and the image restored: everything
 # recorded is the same, the loop and the server go on without a gap, the
 # queue and semaphores hold the same values and still work.  Dumped again
@@ -214,6 +215,10 @@ nothing_left "$CG" "after the restore with a longer busybox"
 cp -a "$T/copy/bin/busybox" "$G/bin/busybox" && touch -d @1000000000 "$G/bin/busybox"
 expect_refused_by "restore with a busybox of another mtime" "/bin/busybox changed since the dump \\(modified" "$VXRESTORE" "$T/img"
 nothing_left "$CG" "after the restore with a busybox of another mtime"
+cp -a "$T/copy/bin/busybox" "$G/bin/busybox" && echo more >>"$G/tmp/main.out"
+expect_refused_by "restore with the shell's stdout file longer" "/tmp/main.out changed since the dump" \
+	"$VXRESTORE" "$T/img"
+nothing_left "$CG" "after the restore with the shell's stdout file longer"
 rm -rf "$G" && mv "$T/copy" "$G" || fail "cannot move the copy to $G"
 [ "$(md5sum <"$T/img")" = "$SUM" ] || fail "a refused restore changed the image"
 
