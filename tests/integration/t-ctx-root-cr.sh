@@ -225,7 +225,7 @@ rm -rf "$G" && mv "$T/copy" "$G" || fail "cannot move the copy to $G"
 t0=$(date +%s%N)
 timeout 60 "$VXRESTORE" -v "$T/img" >"$T/restore.out" 2>"$T/restore.err" ||
 	fail "vxrestore: $(head -n 3 "$T/restore.err")"
-log "restored in $(ms_since "$t0") ms (wall)"
+log "restored in $(ms_since "$t0") ms (wall); $(grep -o 'restored pid.*' "$T/restore.err" | head -n 1)"
 [ "$(md5sum <"$T/img")" = "$SUM" ] || fail "vxrestore changed the image"
 
 REQ state
