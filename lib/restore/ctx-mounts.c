@@ -34,7 +34,6 @@
 #include <linux/openat2.h>
 
 #include "log.h"
-#include "ctx/ctx.h"
 #include "proc/mountinfo.h"
 #include "restore/restore.h"
 #include "restore/mntns.h"
@@ -101,10 +100,10 @@ static bool host_layout(const char *point, const char *rundir)
 
 /* Step 1: cur[at[i]] is image mount i (SIZE_MAX: not compared).  0 or
  * -EINVAL (logged). */
-static int compare(const struct rst_image *img, const struct proc_mount_list *cur, size_t *at)
+static int compare(const struct rst_image *img, const char *ours, const struct proc_mount_list *cur,
+		   size_t *at)
 {
 	const MountsEntry *ms = img->mounts;
-	const char *ours = vxctx_rundir(img->opts->rundir);
 	bool *used = calloc(cur->n ? cur->n : 1, sizeof(*used));
 	size_t n_cur = 0, n_img = 0;
 	int ret = used ? 0 : -ENOMEM;
@@ -217,7 +216,7 @@ static int root_identity(const CtxEntry *ce)
 	return 0;
 }
 
-int ctx_mounts_restore(const struct rst_image *img)
+int ctx_mounts_restore(const struct rst_image *img, const char *rundir)
 {
 	const MountsEntry *ms = img->mounts;
 	struct proc_mount_list cur = { 0 };
@@ -232,7 +231,7 @@ int ctx_mounts_restore(const struct rst_image *img)
 	}
 	ret = proc_read_mountinfo(0, &cur);
 	at = calloc(ms->n_mounts, sizeof(*at));
-	ret = ret ?: at ? compare(img, &cur, at) : -ENOMEM;
+	ret = ret ?: at ? compare(img, rundir, &cur, at) : -ENOMEM;
 	for (size_t i = 0; !ret && i < ms->n_mounts; i++) {
 		const MountEntry *e = ms->mounts[i];
 
