@@ -113,8 +113,7 @@ int cgio_parse_line(const struct cglimit_file *f, const char *s, size_t len, str
 	return dec(sp + 1, rest, (uint64_t)f->min, (uint64_t)f->max, &l->v[0]);
 }
 
-int cgio_format_line(const struct cglimit_file *f, const struct cgio_line *l, char *out,
-		     size_t len)
+int cgio_format_line(const struct cglimit_file *f, const struct cgio_line *l, char *out, size_t len)
 {
 	char v[CGIO_KEYS][24];
 	unsigned k;

@@ -731,8 +731,8 @@ static int set_lines(struct rst_cgroup *cg, size_t i, const struct cglimit_file 
 	for (line = strtok_r(now, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		ret = write_file(cg->dir_fd[i], f->name, line);
 		if (ret) {
-			pr_err("cgroup %s/%s: cannot set %s to \"%s\": %s\n", cg->base[d->hierarchy],
-			       d->path, f->name, line, strerror(-ret));
+			pr_err("cgroup %s/%s: cannot set %s to \"%s\": %s\n",
+			       cg->base[d->hierarchy], d->path, f->name, line, strerror(-ret));
 			free(want);
 			return ret;
 		}
