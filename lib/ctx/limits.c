@@ -331,19 +331,20 @@ static int set_v1_weight(const char *dir, const char *value)
 /* Writes limit l into its group dir, read back.  0 or -errno (logged). */
 static int set_one(const char *dir, const struct lim *l)
 {
-	char now[300];
+	char now[300] = "";
 	int ret;
 
 	if (l->weight)
 		return set_v1_weight(dir, l->value);
 	ret = vxctx_cg_write(dir, l->f->name, l->value);
-	if (!ret && cglimit_multiline(l->f))
+	if (!ret && cglimit_multiline(l->f)) {
 		ret = io_reads_back(dir, l->f, l->value);
-	else if (!ret)
+	} else if (!ret) {
 		ret = read_value(dir, l->f->name, now, sizeof(now));
-	if (!ret && !cglimit_multiline(l->f) && strcmp(now, l->value) &&
-	    !(!strcmp(l->value, "-1") && !strcmp(now, "9223372036854771712")))
-		ret = -ERANGE;
+		if (!ret && strcmp(now, l->value) &&
+		    !(!strcmp(l->value, "-1") && !strcmp(now, "9223372036854771712")))
+			ret = -ERANGE;
+	}
 	if (ret)
 		pr_err("cgroup %s: cannot set %s=%s: %s\n", dir, l->f->name, l->value,
 		       ret == -ERANGE ? "reads back otherwise" : strerror(-ret));

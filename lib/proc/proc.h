@@ -273,9 +273,9 @@ int cglimit_write_text(const struct cglimit_file *f, const char *value, char *ou
 bool cglimit_multiline(const struct cglimit_file *f);
 
 /* cgio.c: values of the io controller's files, one line per device */
-#define CGIO_LINES 64	    /* lines of one value at most */
+#define CGIO_LINES 64	   /* lines of one value at most */
 #define CGIO_TEXT_MAX 4096 /* bytes of one value at most */
-#define CGIO_KEYS 4	    /* io.max: rbps wbps riops wiops */
+#define CGIO_KEYS 4	   /* io.max: rbps wbps riops wiops */
 #define CGIO_NOLIMIT UINT64_MAX
 struct cgio_line {
 	unsigned maj, min;     /* the device (0:0 with dflt) */

@@ -716,12 +716,13 @@ static int set_lines(struct rst_cgroup *cg, size_t i, const struct cglimit_file 
 		     const char *value)
 {
 	const CgroupDirEntry *d = cg->e->dirs[i];
-	char *want = malloc(3 * CGIO_TEXT_MAX), *now = want + CGIO_TEXT_MAX,
-	     *norm = now + CGIO_TEXT_MAX, *line, *save = NULL;
+	char *want = malloc(3 * CGIO_TEXT_MAX), *now, *norm, *line, *save = NULL;
 	int ret;
 
 	if (!want)
 		return -ENOMEM;
+	now = want + CGIO_TEXT_MAX;
+	norm = now + CGIO_TEXT_MAX;
 	ret = cgio_normalise(f, value, want, CGIO_TEXT_MAX);
 	ret = ret ?: read_value(cg->dir_fd[i], f->name, now, CGIO_TEXT_MAX);
 	ret = ret ?: cgio_normalise(f, now, norm, CGIO_TEXT_MAX);
@@ -756,11 +757,13 @@ out:
 static bool differs(struct rst_cgroup *cg, size_t i, const struct cglimit_file *f,
 		    const char *value)
 {
-	char *a = malloc(3 * CGIO_TEXT_MAX), *b = a + CGIO_TEXT_MAX, *now = b + CGIO_TEXT_MAX;
+	char *a = malloc(3 * CGIO_TEXT_MAX), *b, *now;
 	bool ret;
 
 	if (!a)
 		return false;
+	b = a + CGIO_TEXT_MAX;
+	now = b + CGIO_TEXT_MAX;
 	ret = !read_value(cg->dir_fd[i], f->name, now, CGIO_TEXT_MAX) &&
 	      !cgio_normalise(f, value, a, CGIO_TEXT_MAX) &&
 	      (cgio_normalise(f, now, b, CGIO_TEXT_MAX) || strcmp(a, b));
