@@ -79,10 +79,11 @@ for r in json.load(sys.stdin)["records"]:
 ') || true
 [ -n "$idx" ] || fail "no read_bps_device setting found in the image's json"
 EDIT=$VX_BUILD/tests/fuzz/edit-image
+NL=$'\n'
 for e in "value=99:99 1048576|device 99:99, which is not a block device here" \
 	"value=1:3 1048576|device 1:3, which is not a block device here" \
 	"value=0:0 1048576|value is not valid" "value=/dev/vda 1048576|value is not valid" \
-	"value=$DEV -5|value is not valid" "value=$DEV 5\n$DEV 6|value is not valid" \
+	"value=$DEV -5|value is not valid" "value=$DEV 5${NL}$DEV 6|value is not valid" "value=$DEV 5${NL}|value is not valid" \
 	"value=$DEV 0|value is not valid" "file=blkio.throttle.io_service_bytes|not a known file"; do
 	"$EDIT" "$T/img" "$T/bad.img" "LIMITS[0].settings[$idx].${e%%|*}" || fail "edit-image ${e%%|*}"
 	expect_refused_by "a setting edited to ${e%%|*}" "${e#*|}" \

@@ -90,10 +90,13 @@ vx_wait_gone "$INIT0" 5 || fail "init $INIT0 still there after the dump"
 [ -d "$BLK1/vxcr/$XID" ] && fail "the dumped context's blkio group stayed"
 "$VXCR" img show "$T/img" | grep -q "blkio.throttle" || fail "the image shows no io limits"
 EDIT=$VX_BUILD/tests/fuzz/edit-image
+NL=$'\n'
 for bad in "io.max=/etc/passwd rbps=1" "io.max=0:0 rbps=1" "io.max=1:3 rbps=1" \
-	"blkio.throttle.read_bps_device=$DEV -5" "io.max=$DEV xbps=1" "io.max=99:99 rbps=1"; do
+	"blkio.throttle.read_bps_device=$DEV -5" "io.max=$DEV xbps=1" "io.max=99:99 rbps=1" \
+	"io.max=$DEV rbps=1$NL$DEV wbps=1" "blkio.throttle.read_bps_device=$DEV 1${NL}7:0 1" \
+	"io.weight=0"; do
 	"$EDIT" "$T/img" "$T/bad.img" "CONTEXT[0].limits=$bad" || fail "edit-image"
-	expect_refused_by "limits '$bad'" "not an io limit|not a block device|its limits are not valid" \
+	expect_refused_by "limits '$bad'" "not an io limit|not a block device|not a weight|its limits are not valid" \
 		"$VXRESTORE" "$T/bad.img"
 	[ -d "$BLK1/vxcr/$XID" ] && fail "a refused restore left a group"
 done
