@@ -8,7 +8,7 @@
 # where no io controller has weights.  A bash loop in the context copies
 # 2 MiB with O_DIRECT (dd oflag=direct, then iflag=direct) in a directory
 # of the disk's filesystem: at 1 MiB/s each takes about 2 s (enforced);
-# ctx info shows the limits.  The context is dumped and restored: the same
+# ctx info shows the limits, ctx exec joins the group.  The context is dumped and restored: the same
 # limits are in force (info, the group's files) and the restored loop is
 # throttled again.  Hostile limits texts in the image are refused in one
 # line.  The groups go with the context.
@@ -64,6 +64,18 @@ grep -q "^limits: .*blkio.throttle.write_bps_device=$DEV $RATE" "$T/info.before"
 	fail "ctx info does not show the io limits: $(cat "$T/info.before")"
 log "$(grep '^limits:' "$T/info.before")"
 INIT0=$(awk '$1 == "initpid:" {print $2}' "$T/info.before")
+"$VXCR" ctx exec "$XID" -- sleep 30 </dev/null >/dev/null 2>&1 &
+E=$!
+vx_track "$E"
+for ((i = 0; i < 50; i++)); do
+	for p in $(cat "$BLK1/vxcr/$XID/cgroup.procs"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && break 2
+	done
+	sleep 0.1
+done
+[ "$i" -lt 50 ] || fail "ctx exec's task is not in $BLK1/vxcr/$XID"
+kill "$p"
+wait "$E" 2>/dev/null
 
 # throttled IO: N's times, each at least MIB / RATE * 0.7 seconds
 check_io()
