@@ -9,6 +9,7 @@
 # throttled after the restore.  Hostile settings (a device that is not a
 # block device here, a char device, 0:0, a path, a negative value, a
 # device twice, a statistics file) are refused in one line, no group made.
+# A group that exists already is not written (a warning names the file).
 . "$(dirname "$0")/lib.sh"
 require_cr
 
@@ -102,4 +103,15 @@ go_and_check
 log "$(grep '^rates' "$OUT")"
 wait_restore_exit 0
 [ "$(sha256sum <"$T/img")" = "$sum" ] || fail "vxrestore modified the image"
+vx_wait_gone "$PID" 10 || fail "cgio $PID did not exit after its check"
+
+# a group that exists already is not written: its (empty) files stay, a warning says so
+mkdir -p "$P/c/io" || fail "mkdir $P/c/io"
+echo $$ >"$P/c/cgroup.procs" || fail "cannot join $P/c"
+restore_bg "$T/img"
+[ -z "$(cat "$P/c/io/blkio.throttle.read_bps_device")" ] || fail "an existing group's throttle was written"
+grep -q "blkio.throttle.read_bps_device differs here from the image (not written" "$T/restore.err" ||
+	fail "no warning for an existing group's other io setting: $(head -n 3 "$T/restore.err")"
+kill -9 "$PID" 2>/dev/null
+wait_restore_exit 137
 pass
