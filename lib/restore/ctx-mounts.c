@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 
@@ -163,7 +164,8 @@ static int fill(const struct rst_image *img, const MountEntry *e, const struct p
 	}
 	ret = mntns_tmpfs_fill(img, e, fd, true);
 	close(fd);
-	return ret;
+	/* files the guest holds on it are checked against this mount */
+	return ret ?: mntns_files_made(img->mounts, e->id, makedev(c->major, c->minor), c->id);
 }
 
 /* Step 3: the root as dumped, or a copy (open.c checks its files by contents). */
