@@ -623,6 +623,7 @@ int mntns_collect(struct dump_op *op)
 	mounts_entry__init(&m->e);
 	m->ctx = op->ctxe != NULL;
 	op->mntns = m;
+	op->files.mntns = m;
 	ret = proc_read_mountinfo(op->root->pid, &tl) ?: proc_read_mountinfo(0, &host);
 	if (ret) {
 		pr_err("cannot read the mounts of pid %d: %s\n", op->root->pid, strerror(-ret));
@@ -685,6 +686,7 @@ void mntns_free(struct dump_op *op)
 	free(m->clone_fds);
 	free(m);
 	op->mntns = NULL;
+	op->files.mntns = NULL;
 }
 
 /* Is dev that of a mount the restore makes anew (its files get new inodes)? */
@@ -730,30 +732,6 @@ static bool node_path_is(const struct dump_mntns *m, size_t k, const MountEntry 
 	return !strcmp(path + pl, rel);
 }
 
-/*
- * File f on own tmpfs e: the node of the same inode at the same path (a
- * hard link has several nodes: the one of its path) becomes f's
- * tmpfs_node; restore checks the file by it.  A deleted file keeps its
- * ghost (FILE_DATA, made in the restored directory).  0 or -EOPNOTSUPP
- * (logged): held through another path (a bind of the tmpfs).
- */
-static int held_on_tmpfs(struct dump_mntns *m, struct dump_file *f, const MountEntry *e)
-{
-	if (f->e.deleted)
-		return 0;
-	for (size_t k = 0; f->path && k < m->e.n_nodes; k++) {
-		if (m->e.nodes[k]->mount == e->id && m->node_ino[k] == f->e.ino &&
-		    node_path_is(m, k, e, f->path)) {
-			PB_SET(&f->e, tmpfs_node, m->e.nodes[k]->id);
-			return 0;
-		}
-	}
-	pr_err("file %s of pid %d is on mount %s (tmpfs) of the tree's own through another "
-	       "path (a bind of it): not supported\n",
-	       f->path ? f->path : "?", f->first_pid, e->point);
-	return -EOPNOTSUPP;
-}
-
 /* The own tmpfs (MNT_FRESH) of device dev, or NULL. */
 static const MountEntry *own_tmpfs_of_dev(const struct dump_mntns *m, dev_t dev)
 {
@@ -768,6 +746,57 @@ static const MountEntry *own_tmpfs_of_dev(const struct dump_mntns *m, dev_t dev)
 	}
 	return NULL;
 }
+
+bool mntns_own_tmpfs_dev(const struct dump_mntns *m, dev_t dev)
+{
+	return own_tmpfs_of_dev(m, dev) != NULL;
+}
+
+/* f, a deleted name of node k's inode (sem_open maps a temporary name it
+ * then links and removes), now named by node k's path. */
+static int rename_to_node(struct dump_mntns *m, struct dump_file *f, size_t k,
+			  const MountEntry *e)
+{
+	const char *rel = m->node_rel[k] + 1;
+	char *p;
+
+	if (asprintf(&p, "%s%s", strcmp(e->point, "/") || !*rel ? e->point : "", rel) < 0)
+		return -ENOMEM;
+	free(f->path);
+	f->path = p;
+	f->e.path = p;
+	PB_SET(&f->e, tmpfs_node, m->e.nodes[k]->id);
+	return 0;
+}
+
+/*
+ * File f on own tmpfs e: the node of the same inode at the same path (a
+ * hard link has several nodes: the one of its path) becomes f's
+ * tmpfs_node; restore checks the file by it.  A deleted file keeps its
+ * ghost (FILE_DATA, made in the restored directory); a deleted name of a
+ * file with other names takes the first of them.  0 or -EOPNOTSUPP
+ * (logged): held through another path (a bind of the tmpfs).
+ */
+static int held_on_tmpfs(struct dump_mntns *m, struct dump_file *f, const MountEntry *e)
+{
+	if (f->e.deleted)
+		return 0;
+	for (size_t k = 0; f->path && k < m->e.n_nodes; k++) {
+		if (m->e.nodes[k]->mount != e->id || m->node_ino[k] != f->e.ino)
+			continue;
+		if (f->renamed)
+			return rename_to_node(m, f, k, e);
+		if (node_path_is(m, k, e, f->path)) {
+			PB_SET(&f->e, tmpfs_node, m->e.nodes[k]->id);
+			return 0;
+		}
+	}
+	pr_err("file %s of pid %d is on mount %s (tmpfs) of the tree's own through another "
+	       "path (a bind of it): not supported\n",
+	       f->path ? f->path : "?", f->first_pid, e->point);
+	return -EOPNOTSUPP;
+}
+
 
 static bool by_path(const FileEntry *e)
 {
