@@ -2,7 +2,8 @@
 # Mount namespaces that cannot be restored, and hostile MOUNTS records:
 # - dump refused, naming the mount, the tree left running: a ramfs (a kind
 #   restore does not make), a loop-mounted ext4 image inside the tree, a
-#   file held open on the tree's tmpfs;
+#   file held open through a bind of the tree's tmpfs (one held on the
+#   tmpfs itself is restored);
 # - restore refused in one line, nothing left behind (no process, no mount
 #   on the host, no file made, image unchanged): the source of a bind
 #   replaced between dump and restore; crafted images: a mount point with
@@ -82,9 +83,16 @@ else
 	log "no mkfs.ext4 or loop devices: the loop-mounted ext4 case is not run"
 fi
 
-# a file held open on the tree's own tmpfs (its inode is made anew at restore)
+# a file held open on the tree's own tmpfs: restored (its node is made
+# anew at restore, t-mntns-tmpfsfd); one held through a bind of that
+# tmpfs is refused (its path is not the node's)
 start_tree "mount -t tmpfs tm $M/tm; echo x >$M/tm/x; exec 3<$M/tm/x"
-expect_dump_refused "file on the tree's tmpfs" "file $M/tm/x of pid $PID is on mount $M/tm \(tmpfs\) of the tree's own"
+dump "$PID" "$T/held.img"
+restore_bg -d "$T/held.img"
+[ "$(cat "/proc/$PID/fd/3")" = x ] || fail "the file held on the tmpfs: $(readlink "/proc/$PID/fd/3")"
+stop_tree
+start_tree "mount -t tmpfs tm $M/tm; echo x >$M/tm/x; mount --bind $M/tm $M/b; exec 3<$M/b/x"
+expect_dump_refused "file through a bind of the tree's tmpfs" "file $M/b/x of pid $PID is on mount $M/tm \(tmpfs\) of the tree's own through another path"
 stop_tree
 
 # a tree with a tmpfs and a bind, dumped once; the image is edited below
@@ -156,4 +164,4 @@ log "failed at mounts-built and tree, killed at mounts-built: nothing left"
 restore_bg -d "$T/img"
 [ "$(nsenter -t "$PID" -m cat "$M/tm/x")" = x ] || fail "tmpfs file not restored"
 stop_tree
-pass "3 dumps refused, 10 restores refused, nothing left"
+pass "3 dumps refused, 10 restores refused, nothing left; a file held on the tmpfs restored"
