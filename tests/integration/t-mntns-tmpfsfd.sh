@@ -12,7 +12,8 @@
 #   semaphore across the restore, sets the Value and releases the parent;
 # - hostile images, each refused in one line, nothing left: tmpfs_node
 #   naming a node that does not exist, a node of another mount, a node at
-#   another path, a directory node for a file, a node on a host file.
+#   another path, a directory node for a file, a node on a host file, the
+#   node's tmpfs made a host mount, a node on a deleted file's record.
 . "$(dirname "$0")/lib.sh"
 require_cr
 EDIT=$VX_BUILD/tests/fuzz/edit-image
@@ -146,6 +147,12 @@ crafted "path on the host for a node" "tmpfs node $LOGN is at another path" "FIL
 crafted "host file claimed as a node" "tmpfs node $LOGN is at another path" "FILE[$HOSTF].tmpfs_node=$LOGN"
 crafted "directory node for a file" "tmpfs node 1 is (of another type|at another path)" \
 	"FILE[$LOGF].tmpfs_node=1"
+TMI=$("$VXCR" img json "$T/img" | python3 -c '
+import json, sys
+ms = next(r["payload"] for r in json.load(sys.stdin)["records"] if r["type"] == "MOUNTS")
+print([m["point"] for m in ms["mounts"]].index(sys.argv[1]))' "$M/tm")
+crafted "the node's tmpfs as a host mount" "no device|not in a tmpfs mount of the image|not in a tmpfs the restore makes" \
+	"MOUNTS[0].mounts[$TMI].kind=1"
 crafted "a node with a deleted file" "tmpfs node $LOGN on a record of another kind" \
 	"FILE[$LOGF].deleted=true"
-pass "C tree and python multiprocessing restored with their tmpfs files; 8 hostile images refused"
+pass "C tree and python multiprocessing restored with their tmpfs files; 9 hostile images refused"
