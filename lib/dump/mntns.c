@@ -754,8 +754,7 @@ bool mntns_own_tmpfs_dev(const struct dump_mntns *m, dev_t dev)
 
 /* f, a deleted name of node k's inode (sem_open maps a temporary name it
  * then links and removes), now named by node k's path. */
-static int rename_to_node(struct dump_mntns *m, struct dump_file *f, size_t k,
-			  const MountEntry *e)
+static int rename_to_node(struct dump_mntns *m, struct dump_file *f, size_t k, const MountEntry *e)
 {
 	const char *rel = m->node_rel[k] + 1;
 	char *p;
@@ -796,7 +795,6 @@ static int held_on_tmpfs(struct dump_mntns *m, struct dump_file *f, const MountE
 	       f->path ? f->path : "?", f->first_pid, e->point);
 	return -EOPNOTSUPP;
 }
-
 
 static bool by_path(const FileEntry *e)
 {

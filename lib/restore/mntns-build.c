@@ -65,7 +65,7 @@ struct build {
 	int *src;		    /* per image mount: MNT_BIND_HOST source, or -1 */
 	uint32_t *gmap;		    /* image peer group -> new one, pairs */
 	size_t n_gmap;
-	struct made *made;	    /* per image mount: shared with our parent */
+	struct made *made; /* per image mount: shared with our parent */
 };
 
 static int reread(struct build *b)

@@ -107,8 +107,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 500 && map[1] != 'C'; i++)
 		sleep_ms(10);
 	CHECK(map[1] == 'C', "the child's write is not seen (map[1] = %#x)", map[1]);
-	CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && !WEXITSTATUS(st), "child status %#x",
-	      st);
+	CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && !WEXITSTATUS(st), "child status %#x", st);
 	/* the semaphore */
 	CHECK(!sem_getvalue(sem, &val) && val == 2, "semaphore value %d, want 2", val);
 	CHECK(!sem_trywait(sem) && !sem_getvalue(sem, &val) && val == 1,
