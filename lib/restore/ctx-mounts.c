@@ -24,6 +24,7 @@
  */
 #define LOG_PREFIX "restore/ctx: "
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include <linux/openat2.h>
 
 #include "log.h"
+#include "ctx/ctx.h"
 #include "proc/mountinfo.h"
 #include "restore/restore.h"
 #include "restore/mntns.h"
@@ -86,17 +88,41 @@ static bool same(const struct proc_mount *c, const MountEntry *e)
 			   !strcmp(c->root, e->root)));
 }
 
-/* Step 1: cur[at[i]] is image mount i.  0 or -EINVAL (logged). */
-static int compare(const MountsEntry *ms, const struct proc_mount_list *cur, size_t *at)
+/*
+ * A mount of the settings that is the restoring host's layout, not the
+ * guest's state: below /sys (the host's sysfs mounts, its v1 cgroup
+ * hierarchies replaced by empty tmpfs) and the run directory's view (at
+ * the run directory of the dump, or of this restore).  Not compared, so a
+ * context moves to a host with other hierarchies or run directory.
+ */
+static bool host_layout(const char *point, const char *rundir)
 {
+	return !strncmp(point, "/sys/", 5) || (rundir && !strcmp(point, rundir));
+}
+
+/* Step 1: cur[at[i]] is image mount i (SIZE_MAX: not compared).  0 or
+ * -EINVAL (logged). */
+static int compare(const struct rst_image *img, const struct proc_mount_list *cur, size_t *at)
+{
+	const MountsEntry *ms = img->mounts;
+	const char *ours = vxctx_rundir(img->opts->rundir);
 	bool *used = calloc(cur->n ? cur->n : 1, sizeof(*used));
+	size_t n_cur = 0, n_img = 0;
 	int ret = used ? 0 : -ENOMEM;
 
 	for (size_t i = 0; !ret && i < ms->n_mounts; i++) {
 		const MountEntry *e = ms->mounts[i];
 		ssize_t pi = e->parent ? mntns_mount_idx(ms, e->parent) : -1;
-		ssize_t j = match(cur, used, e->point, pi >= 0 ? cur->v[at[pi]].id : 0);
-		const struct proc_mount *c = j >= 0 ? &cur->v[j] : NULL;
+		ssize_t j;
+		const struct proc_mount *c;
+
+		at[i] = SIZE_MAX;
+		if (host_layout(e->point, img->ctxe->rundir) ||
+		    (pi >= 0 && at[pi] == SIZE_MAX)) /* below one not compared */
+			continue;
+		n_img++;
+		j = match(cur, used, e->point, pi >= 0 ? cur->v[at[pi]].id : 0);
+		c = j >= 0 ? &cur->v[j] : NULL;
 
 		if (c && same(c, e) && e->kind == MOUNT_KIND__MNT_FRESH &&
 		    host_dev(c->major, c->minor)) {
@@ -117,9 +143,11 @@ static int compare(const MountsEntry *ms, const struct proc_mount_list *cur, siz
 		       c ? c->fstype : "", e->opts, e->super, e->fstype);
 		ret = -EINVAL;
 	}
-	if (!ret && cur->n != ms->n_mounts) {
+	for (size_t j = 0; j < cur->n; j++)
+		n_cur += !host_layout(cur->v[j].point, ours);
+	if (!ret && n_cur != n_img) {
 		for (size_t j = 0; j < cur->n; j++)
-			if (!used[j])
+			if (!used[j] && !host_layout(cur->v[j].point, ours))
 				pr_err("mount %s (%s) of the context is not in the image\n",
 				       cur->v[j].point, cur->v[j].fstype);
 		ret = -EINVAL;
@@ -135,6 +163,12 @@ static bool has_files(const MountsEntry *ms, const MountEntry *e)
 		if (ms->nodes[k]->mount == e->id && ms->nodes[k]->parent)
 			return true;
 	return false;
+}
+
+static int bad_layout(const MountEntry *e)
+{
+	pr_err("image: mount %s (%s) of the host's layout holds files\n", e->point, e->fstype);
+	return -EBADMSG;
 }
 
 /* Step 2: the files of own tmpfs mount e, which is c here. */
@@ -200,12 +234,15 @@ int ctx_mounts_restore(const struct rst_image *img)
 	}
 	ret = proc_read_mountinfo(0, &cur);
 	at = calloc(ms->n_mounts, sizeof(*at));
-	ret = ret ?: at ? compare(ms, &cur, at) : -ENOMEM;
+	ret = ret ?: at ? compare(img, &cur, at) : -ENOMEM;
 	for (size_t i = 0; !ret && i < ms->n_mounts; i++) {
 		const MountEntry *e = ms->mounts[i];
 
-		if (e->kind == MOUNT_KIND__MNT_FRESH && !strcmp(e->fstype, "tmpfs"))
+		if (e->kind == MOUNT_KIND__MNT_FRESH && !strcmp(e->fstype, "tmpfs") &&
+		    at[i] != SIZE_MAX)
 			ret = fill(img, e, &cur.v[at[i]]);
+		else if (at[i] == SIZE_MAX && has_files(ms, e))
+			ret = bad_layout(e);
 	}
 	free(at);
 	proc_mount_list_free(&cur);

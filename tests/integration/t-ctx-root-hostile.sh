@@ -8,7 +8,9 @@
 # files unchanged).  Also refused: `--root` paths with "..", ".", "//" or
 # the host's / itself; the dump of a --root context that has SYS_ADMIN in
 # its bcaps (its mounts could have changed from inside), which keeps
-# running.
+# running.  The image restores into another run directory too (the
+# mounts of the host's layout, /sys's and the run directory's view, are
+# not compared).
 . "$(dirname "$0")/ctx-lib.sh"
 BUSYBOX=$(command -v busybox) || skip "no busybox (contrib/install-deps.sh: busybox-static)"
 G=$T/guest
@@ -73,9 +75,9 @@ edit_refused()
 }
 
 SHM=$(idx mount /dev/shm) DEV=$(idx mount /dev) SYS=$(idx mount /sys)
-CGT=$(idx mount /sys/fs/cgroup) F=$(idx node f) MINE=$(idx node mine)
+F=$(idx node f) MINE=$(idx node mine)
 BB=$(file_idx /bin/busybox)
-[ -n "$SHM" ] && [ -n "$DEV" ] && [ -n "$SYS" ] && [ -n "$CGT" ] && [ -n "$F" ] && [ -n "$BB" ] ||
+[ -n "$SHM" ] && [ -n "$DEV" ] && [ -n "$SYS" ] && [ -n "$F" ] && [ -n "$BB" ] ||
 	fail "the image lacks the expected mounts, nodes or files"
 
 edit_refused "a node named .." "bad|name" "MOUNTS[0].nodes[$F].name=.."
@@ -85,16 +87,20 @@ edit_refused "/dev/shm moved" "/dev/shm2|not restored|not in the image" \
 	"MOUNTS[0].mounts[$SHM].point=/dev/shm2"
 edit_refused "the host's /sys as the context's own" "/sys .*of the host" \
 	"MOUNTS[0].mounts[$SYS].kind=2"
-edit_refused "the host's cgroup tmpfs as the context's own" "/sys/fs/cgroup .*of the host" \
-	"MOUNTS[0].mounts[$CGT].kind=2"
+edit_refused "/dev's files into the host's cgroup tmpfs" "host's layout holds files|not in the image" \
+	"MOUNTS[0].mounts[$DEV].point=/sys/fs/cgroup"
 edit_refused "another /dev/shm size" "/dev/shm .*not restored" \
 	"MOUNTS[0].mounts[$SHM].super=rw,size=1024k"
 edit_refused "a guest file as a host one" "replaced|busybox" "FILE[$BB].outside_root=true"
 edit_refused "a root with .." "clean absolute path|refused" "CONTEXT[0].root=$G/.."
 edit_refused "the host's / as the root" "clean absolute path|refused" "CONTEXT[0].root=/"
 
-# the image itself still restores, and the guest's tmpfs files are back
+# the image itself still restores, into another run directory (its view
+# inside moves with it), and the guest's tmpfs files are back
+export VXCR_RUNDIR=$T/run2
 "$VXRESTORE" "$T/img" 2>"$T/restore.err" || fail "vxrestore: $(cat "$T/restore.err")"
+"$VXCR" ctx exec "$R" -- /bin/cat /proc/1/mountinfo | grep -q " $T/run2 " ||
+	fail "the run directory's view is not at $T/run2 inside"
 [ "$("$VXCR" ctx exec "$R" -- /bin/cat /dev/shm/d/f /dev/mine | tr '\n' ' ')" = "one two " ] ||
 	fail "tmpfs files after the restore: $("$VXCR" ctx exec "$R" -- /bin/cat /dev/shm/d/f /dev/mine 2>&1)"
 "$VXCR" ctx kill "$R" && "$VXCR" ctx wait "$R" >/dev/null

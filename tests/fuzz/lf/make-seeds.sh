@@ -148,19 +148,38 @@ if unshare -T true 2>/dev/null; then
 	SEED_WRAP=()
 fi
 
-# a whole context: its init and a child
-xid=$((40000 + $$ % 20000))
-if ( bare "$VXCR" ctx create "$xid" --hostname fuzz -- \
-	sh -c 'sleep 1000 & exec sleep 1000' </dev/null >/dev/null 2>"$T/err" ); then
+# ctx_seed NAME XID CREATE-ARG...: the image NAME of context XID made by
+# `vxcr ctx create XID CREATE-ARG...`
+ctx_seed()
+{
+	local name=$1 x=$2
+	shift 2
+	if ! ( bare "$VXCR" ctx create "$x" "$@" </dev/null >/dev/null 2>"$T/err" ); then
+		echo "make-seeds: $name: $(head -n 1 "$T/err") (skipped)" >&2
+		return
+	fi
 	sleep 0.3
-	if "$VXCR" dump --ctx "$xid" -o "$DIR/context" 2>"$T/err"; then
+	if "$VXCR" dump --ctx "$x" -o "$DIR/$name" 2>"$T/err"; then
 		made=$((made + 1))
 	else
-		echo "make-seeds: context: $(head -n 1 "$T/err") (skipped)" >&2
-		"$VXCR" ctx kill "$xid" >/dev/null 2>&1
+		echo "make-seeds: $name: $(head -n 1 "$T/err") (skipped)" >&2
+		"$VXCR" ctx kill "$x" >/dev/null 2>&1
 	fi
+}
+
+# a whole context: its init and a child
+xid=$((40000 + $$ % 20000))
+ctx_seed context "$xid" --hostname fuzz -- sh -c 'sleep 1000 & exec sleep 1000'
+# a context with a root of its own (MOUNTS of kinds MNT_CTX and MNT_FRESH,
+# its /dev and /dev/shm files): a busybox guest
+BB=$(command -v busybox)
+G=$T/guest
+if [ -n "$BB" ] && mkdir -p "$G/bin" "$G/proc" "$G/sys" "$G/dev" && cp "$BB" "$G/bin/busybox" &&
+	ln -s busybox "$G/bin/sh" && ln -s busybox "$G/bin/sleep"; then
+	ctx_seed context-root "$((xid + 1))" --root "$G" -- \
+		sh -c 'echo x >/dev/shm/f; echo y >/dev/mine; exec sleep 1000'
 else
-	echo "make-seeds: context: $(head -n 1 "$T/err") (skipped)" >&2
+	echo "make-seeds: context-root: no busybox (skipped)" >&2
 fi
 echo "make-seeds: $made real images in $DIR ($(du -sh "$DIR" | cut -f1))"
 [ "$made" -gt 0 ] && touch "$DIR/.done"
