@@ -5,7 +5,8 @@
 #   read-write fd with a position, a MAP_SHARED mapping a child shares, a
 #   POSIX semaphore in /dev/shm, its cwd on the tmpfs; dumped, restored,
 #   the program checks positions, contents, sharing both ways and the
-#   semaphore's value;
+#   semaphore's value; the program itself runs from another tmpfs of the
+#   tree (its exe link and text mappings are files of that tmpfs);
 # - a python multiprocessing.Semaphore, Value and a child Process (fork:
 #   the semaphores and the Value's arena are unlinked /dev/shm files
 #   mapped shared: ghosts on the restored tmpfs): the child, blocked on a
@@ -23,12 +24,14 @@ mkdir -p "$M"/{tm,other} || fail "mkdir"
 guard_allow "fdinfo.*.mnt_id" "fds the tree got from outside its namespace are on mounts of ours; restored, they are opened inside it"
 
 # ns_cmd CMD: runs CMD in a new mount namespace with a tmpfs at $M/tm,
-# another at $M/other and one at /dev/shm (the host's is not touched)
+# another at $M/other (holding a copy of tmpfs-held, "prog") and one at
+# /dev/shm (the host's is not touched)
 ns_cmd()
 {
 	start_cmd "$T/out" unshare -m --propagation private sh -c "mount -t tmpfs -o size=4m tm $M/tm &&
-		mount -t tmpfs other $M/other && echo o >$M/other/o && mount -t tmpfs shm /dev/shm && exec $1"
-	vx_wait_line "$T/out" '^ready$' 20 || fail "the program did not get ready: $(tail -n 3 "$T/prog.err")"
+		mount -t tmpfs other $M/other && echo o >$M/other/o && cp $PROGS/tmpfs-held $M/other/prog &&
+		mount -t tmpfs shm /dev/shm && exec $1"
+	vx_wait_line "$T/out" '^ready$' 20 || fail "the program did not get ready: $(tail -n 3 "$T/prog.err" "$T/prog.out")"
 	sleep 0.2
 	vx_remember
 }
@@ -40,7 +43,7 @@ stop_tree()
 }
 
 # 1. C: fds, a shared mapping with a child, a semaphore, the cwd
-ns_cmd "$PROGS/tmpfs-held $T/out $M/tm"
+ns_cmd "$M/other/prog $T/out $M/tm"
 OUT=$T/out
 # sem_open maps a temporary name, links it to /dev/shm/sem.NAME and
 # removes the temporary one: the mapping is named by its other name after
@@ -53,6 +56,7 @@ md5sum "$T/img" >"$T/img.md5"
 restore_bg -d "$T/img"
 [ "$(readlink "/proc/$PID/fd/3")" = "$M/tm/log" ] || fail "fd 3 is $(readlink "/proc/$PID/fd/3")"
 [ "$(readlink "/proc/$PID/cwd")" = "$M/tm" ] || fail "cwd is $(readlink "/proc/$PID/cwd")"
+[ "$(readlink "/proc/$PID/exe")" = "$M/other/prog" ] || fail "exe is $(readlink "/proc/$PID/exe")"
 grep -q " $M/tm " /proc/self/mountinfo && fail "the tree's tmpfs shows on the host"
 go_and_check
 stop_tree
