@@ -14,7 +14,9 @@
 # - hostile images, each refused in one line, nothing left: tmpfs_node
 #   naming a node that does not exist, a node of another mount, a node at
 #   another path, a directory node for a file, a node on a host file, the
-#   node's tmpfs made a host mount, a node on a deleted file's record.
+#   node's tmpfs made a host mount, a node on a deleted file's record, and
+#   (refused at open, inside the restored namespace) a node hidden under
+#   another mount whose path resolves into that mount.
 . "$(dirname "$0")/lib.sh"
 require_cr
 EDIT=$VX_BUILD/tests/fuzz/edit-image
@@ -159,4 +161,35 @@ crafted "the node's tmpfs as a host mount" "no device|not in a tmpfs mount of th
 	"MOUNTS[0].mounts[$TMI].kind=1"
 crafted "a node with a deleted file" "tmpfs node $LOGN on a record of another kind" \
 	"FILE[$LOGF].deleted=true"
-pass "C tree and python multiprocessing restored with their tmpfs files; 9 hostile images refused"
+
+# 4. a node's path that the restored namespace resolves into another
+# mount: $M/tm/sub/o is a file of the tmpfs on $M/tm/sub, and also (hidden
+# under it) a node of the tmpfs on $M/tm.  The image naming the hidden
+# node passes the image checks (the path is that node's); the open inside
+# the restored namespace finds the file on another mount: refused.
+rm -f "$T/out"
+start_cmd "$T/out" unshare -m --propagation private sh -c "mount -t tmpfs tm $M/tm &&
+	mkdir $M/tm/sub && echo hidden >$M/tm/sub/o && mount -t tmpfs sub $M/tm/sub &&
+	echo visible >$M/tm/sub/o && exec 3<$M/tm/sub/o && echo ready >$T/out && exec sleep 1000"
+vx_wait_line "$T/out" '^ready$' 20 || fail "the hidden-node tree did not get ready: $(cat "$T/prog.err")"
+sleep 0.2
+dump "$PID" "$T/img"
+md5sum "$T/img" >"$T/img.md5"
+read -r OF HIDDEN < <("$VXCR" img json "$T/img" | python3 -c '
+import json, sys
+recs = json.load(sys.stdin)["records"]
+files = [r["payload"] for r in recs if r["type"] == "FILE"]
+ms = next(r["payload"] for r in recs if r["type"] == "MOUNTS")
+of = next(i for i, f in enumerate(files) if f.get("path") == sys.argv[1] + "/sub/o")
+tm = next(m["id"] for m in ms["mounts"] if m["point"] == sys.argv[1])
+sub = next(n["id"] for n in ms["nodes"] if n["mount"] == tm and n.get("name") == "sub")
+print(of, next(n["id"] for n in ms["nodes"] if n.get("parent") == sub and n.get("name") == "o"))' "$M/tm")
+[ -n "$HIDDEN" ] || fail "no hidden node in the image"
+crafted "a hidden node under another mount" "is not on the tmpfs this restore made for it" \
+	"FILE[$OF].tmpfs_node=$HIDDEN"
+restore_bg -d "$T/img"
+[ "$(cat "/proc/$PID/fd/3")" = visible ] || fail "fd 3 of the hidden-node tree: $(cat "/proc/$PID/fd/3")"
+[ "$(nsenter -t "$PID" -m sh -c "umount -l $M/tm/sub && cat $M/tm/sub/o")" = hidden ] ||
+	fail "the hidden file under the mount was not restored"
+stop_tree
+pass "C tree and python multiprocessing restored with their tmpfs files; 10 hostile images refused"
