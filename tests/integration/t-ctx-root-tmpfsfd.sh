@@ -8,7 +8,10 @@
 # reading fd is at its position, and the counter goes on.  Hostile images
 # of it are refused in one line leaving no context: the fd's tmpfs_node
 # naming a node that does not exist, a node at another path, and a host
-# file (busybox) claimed as a node.
+# file (busybox) claimed as a node.  Then python multiprocessing (fork) in
+# a guest of its own: a Semaphore taken once, a Value and a Process
+# blocked on a semaphore across the restore; after it the child sets the
+# Value and releases the parent, the first semaphore's value is 2.
 . "$(dirname "$0")/ctx-lib.sh"
 BUSYBOX=$(command -v busybox) || skip "no busybox (contrib/install-deps.sh: busybox-static)"
 G=$T/guest
@@ -79,4 +82,85 @@ pos=$(awk '$1 == "pos:" {print $2}' "/proc/$SH/fdinfo/4" 2>/dev/null)
 [ "$pos" = 7 ] || fail "fd 4 of the shell ($SH) is at ${pos:-?}, not 7 (after \"header\\n\")"
 [ "$(readlink "/proc/$SH/fd/3")" = /dev/shm/log ] || fail "fd 3 of the shell: $(readlink "/proc/$SH/fd/3")"
 "$VXCR" ctx kill "$R" && "$VXCR" ctx wait "$R" >/dev/null
-pass "a guest's fds on its /dev/shm restored (log of $(wc -l <"$T/log") lines, 1..N once each; fd 4 at 7); 4 hostile images refused"
+log "busybox guest: log of $(wc -l <"$T/log") lines, 1..N once each; fd 4 at 7"
+
+# 2. python multiprocessing in a guest: its semaphores and Value arena are
+# files of the guest's /dev/shm (unlinked, mapped shared: ghosts there)
+[ -x /usr/bin/python3 ] || pass "busybox guest only (no /usr/bin/python3 for a python guest)"
+# py_guest DIR: DIR gets busybox's sh and Debian's python3 with its
+# standard library (no tests, caches, idle, tk), lib-dynload and the
+# shared libraries they load, each at its own path
+py_guest()
+{
+	local g=$1 real ver lib
+	mkdir -p "$g/bin" "$g/proc" "$g/sys" "$g/dev" "$g/etc" "$g/tmp" || fail "py_guest"
+	cp "$BUSYBOX" "$g/bin/busybox" && ln -s busybox "$g/bin/sh" || fail "py_guest: busybox"
+	real=$(readlink -f /usr/bin/python3)
+	ver=${real##*/}
+	mkdir -p "$g/usr/bin" "$g/usr/lib" && cp "$real" "$g/usr/bin/$ver" &&
+		ln -s "$ver" "$g/usr/bin/python3" || fail "py_guest: cannot copy $real"
+	tar -C /usr/lib -cf - --exclude=test --exclude=tests --exclude=__pycache__ \
+		--exclude=idlelib --exclude=tkinter --exclude=ensurepip --exclude=lib2to3 \
+		--exclude=pydoc_data --exclude=site-packages --exclude=dist-packages \
+		--exclude="config-*" "$ver" | tar -C "$g/usr/lib" -xf - ||
+		fail "py_guest: cannot copy /usr/lib/$ver"
+	for lib in $(ldd "$real" "$g/usr/lib/$ver/lib-dynload/"*.so 2>/dev/null |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ && $2 ~ /^\(/ { print $1 }' | sort -u); do
+		[ -e "$g$lib" ] && continue
+		mkdir -p "$g${lib%/*}" && cp -L "$lib" "$g$lib" || fail "py_guest: cannot copy $lib"
+	done
+}
+P=$T/pyguest
+py_guest "$P"
+cat >"$P/tmp/mp.py" <<'PY'
+import multiprocessing as mp, signal, sys
+out = "/tmp/out"
+def say(s):
+    with open(out, "a") as f:
+        f.write(s + "\n")
+def child(go, done, val):
+    go.acquire()
+    val.value = 42
+    done.release()
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+sem = mp.Semaphore(3)
+sem.acquire()
+go, done = mp.Semaphore(0), mp.Semaphore(0)
+val = mp.Value("i", 7)
+p = mp.Process(target=child, args=(go, done, val))
+p.start()
+say("ready")
+signal.sigwait([signal.SIGUSR1])
+why = []
+if sem.get_value() != 2:
+    why.append("semaphore value %d" % sem.get_value())
+go.release()
+if not done.acquire(timeout=10):
+    why.append("the child never released")
+if val.value != 42:
+    why.append("value %d after the child" % val.value)
+p.join(10)
+if p.exitcode != 0:
+    why.append("child exit %s" % p.exitcode)
+say("FAIL mp: " + ", ".join(why) if why else "PASS mp")
+PY
+RP=$((XID + 1))
+"$VXCR" ctx create "$RP" --root "$P" -- /usr/bin/python3 -S /tmp/mp.py \
+	</dev/null >/dev/null 2>"$T/create.err" || fail "create --root (python): $(cat "$T/create.err")"
+vx_wait_line "$P/tmp/out" '^ready$' 30 || fail "the python guest did not get ready: $(cat "$T/create.err")"
+sleep 0.3
+PY_INIT=$("$VXCR" ctx info "$RP" | awk '$1 == "initpid:" {print $2}')
+n_shm=$(grep -c "/dev/shm" "/proc/$(pgrep -P "$PY_INIT" | head -n 1)/maps")
+[ "$n_shm" -gt 0 ] || fail "the python guest maps nothing of its /dev/shm"
+"$VXDUMP" --ctx "$RP" -o "$T/img.py" 2>"$T/dump.err" || fail "vxdump --ctx $RP: $(cat "$T/dump.err")"
+"$VXRESTORE" "$T/img.py" 2>"$T/restore.err" || fail "vxrestore $RP: $(cat "$T/restore.err")"
+PY_INIT=$("$VXCR" ctx info "$RP" | awk '$1 == "initpid:" {print $2}')
+PYPID=$(pgrep -P "$PY_INIT" | head -n 1)
+for i in $(seq 200); do
+	kill -USR1 "$PYPID" 2>/dev/null
+	grep -Eq '^(PASS|FAIL)' "$P/tmp/out" && break
+	sleep 0.1
+done
+grep -q '^PASS mp' "$P/tmp/out" || fail "the python guest after the restore: $(grep -E '^(PASS|FAIL)' "$P/tmp/out")"
+for i in $(seq 50); do "$VXCR" ctx info "$RP" >/dev/null 2>&1 || break; sleep 0.1; done # it ends with its program
+pass "a busybox guest's fds on its /dev/shm (append, a position) and a python guest's multiprocessing ($n_shm /dev/shm mappings) restored; 4 hostile images refused"
