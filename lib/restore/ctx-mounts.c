@@ -226,6 +226,7 @@ int ctx_mounts_restore(const struct rst_image *img)
 	size_t *at = NULL;
 	int ret;
 
+	mntns_files_reset(); /* what vxrestore noted of an earlier restore is not ours */
 	if (!img->ctxe->root)
 		return 0;
 	if (!ms) {

@@ -654,6 +654,7 @@ int rst_mntns_build(struct rst_image *img)
 	struct made *made;
 	char path[64];
 
+	mntns_files_reset();
 	if (!img->mounts || img->ctxe)
 		return 0; /* a context's init makes its own from its settings (ctx.c) */
 	made = mmap(NULL, msize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

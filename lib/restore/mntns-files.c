@@ -52,6 +52,14 @@ int mntns_files_made(const MountsEntry *ms, uint32_t id, dev_t dev, uint64_t mnt
 	return 0;
 }
 
+void mntns_files_reset(void)
+{
+	free(made);
+	made = NULL;
+	nr_made = 0;
+	made_ms = NULL;
+}
+
 static const struct made_tmpfs *made_of(uint32_t id)
 {
 	for (size_t i = 0; i < nr_made; i++)

@@ -39,6 +39,8 @@ struct stat;
 /* Restore made image mount id (a tmpfs) as device dev, mount mnt_id in the
  * tree's namespace; kept for this process and the ones it forks.  0 or -ENOMEM. */
 int mntns_files_made(const MountsEntry *ms, uint32_t id, dev_t dev, uint64_t mnt_id);
+/* Forgets every made mount (a restore starts; the library may run several). */
+void mntns_files_reset(void);
 /* Every tmpfs_node record against the image: 0 or -EBADMSG (logged). */
 int mntns_files_check_image(const struct rst_image *img);
 /* h (st) opened at fe->path is fe's node as restored: on its made mount,
