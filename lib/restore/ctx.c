@@ -205,6 +205,32 @@ fail:
 	return ret;
 }
 
+/*
+ * vxrestore died before it heard of the restore (its end of the report
+ * pipe is gone): a killed restore leaves nothing, so the context goes:
+ * its init (and with it its pid namespace), every task of its groups, its
+ * record and groups.  Never returns.
+ */
+static void __attribute__((noreturn))
+undo(const struct vxctx_create_args *a, const struct vxctx_groups *g, pid_t init)
+{
+	struct vxctx_record r;
+	int lock;
+
+	kill(init, SIGKILL);
+	vxctx_cg_kill(g->cgroup);
+	while (waitpid(init, NULL, 0) < 0 && errno == EINTR)
+		;
+	lock = vxctx_lock(a->rundir);
+	if (!vxctx_record_read(a->rundir, a->xid, &r) && r.init_pid == init)
+		vxctx_record_clean(a->rundir, &r);
+	else
+		vxctx_groups_remove(g);
+	if (lock >= 0)
+		close(lock);
+	_exit(1);
+}
+
 /* The supervisor: restores, reports on wr, then waits for the init. */
 static void __attribute__((noreturn)) supervisor(struct rst_image *img, int wr)
 {
@@ -224,7 +250,7 @@ static void __attribute__((noreturn)) supervisor(struct rst_image *img, int wr)
 	if (lock >= 0)
 		close(lock);
 	if (report_send(wr, ret, &rep, sizeof(rep)) && !ret)
-		pr_warn("context %u: the caller is gone\n", a.xid);
+		undo(&a, &g, rep.init); /* vxrestore was killed: nothing is left */
 	if (ret)
 		_exit(1);
 	close(wr);

@@ -8,7 +8,8 @@
 # files unchanged).  Also refused: `--root` paths with "..", ".", "//" or
 # the host's / itself; the dump of a --root context that has SYS_ADMIN in
 # its bcaps (its mounts could have changed from inside), which keeps
-# running.  The image restores into another run directory too (the
+# running.  A vxrestore killed during the restore leaves nothing.  The
+# image restores into another run directory too (the
 # mounts of the host's layout, /sys's and the run directory's view, are
 # not compared).
 . "$(dirname "$0")/ctx-lib.sh"
@@ -95,6 +96,22 @@ edit_refused "a guest file as a host one" "replaced|busybox" "FILE[$BB].outside_
 edit_refused "a root with .." "clean absolute path|refused" "CONTEXT[0].root=$G/.."
 edit_refused "the host's / as the root" "clean absolute path|refused" "CONTEXT[0].root=/"
 
+# a vxrestore killed while the supervisor restores (paused at "tree")
+# leaves nothing: the supervisor finds it gone when it reports, and ends
+# the context (on the old code the context ran on, restored)
+VXCR_TEST_PAUSE=tree VXCR_TEST_PAUSE_MS=1500 "$VXRESTORE" "$T/img" 2>/dev/null &
+KPID=$!
+sleep 0.5
+kill -9 "$KPID"
+wait "$KPID" 2>/dev/null
+sleep 2
+for i in $(seq 40); do "$VXCR" ctx info "$R" >/dev/null 2>&1 || break; sleep 0.1; done
+nothing_left "a killed vxrestore"
+for q in /proc/[0-9]*; do
+	[ "$(stat -L -c %d:%i "$q/root" 2>/dev/null)" = "$(stat -c %d:%i "$G")" ] &&
+		fail "a killed vxrestore left ${q#/proc/} ($(cat "$q/comm")) in the guest"
+done
+
 # the image itself still restores, into another run directory (its view
 # inside moves with it), and the guest's tmpfs files are back
 export VXCR_RUNDIR=$T/run2
@@ -120,4 +137,4 @@ for r in "$G/.." "$T/./guest" "$T//guest" /; do
 	grep -q "clean absolute path\|the host's / itself" "$T/create.err" ||
 		fail "--root $r: $(cat "$T/create.err")"
 done
-pass "10 hostile images refused and nothing left; SYS_ADMIN dump and 4 roots refused"
+pass "10 hostile images refused and nothing left, nor by a killed vxrestore; SYS_ADMIN dump and 4 roots refused"
