@@ -2,7 +2,8 @@
 # Files held on a tmpfs of the tree's own mount namespace (issue 14):
 # - a tree under `unshare -m` with a tmpfs and its own /dev/shm
 #   (tests/progs/tmpfs-held): an fd open for append with a position, a
-#   read-write fd with a position, a MAP_SHARED mapping a child shares, a
+#   read-write fd with a position, a FIFO with 2 bytes in it, a
+#   MAP_SHARED mapping a child shares, a
 #   POSIX semaphore in /dev/shm, its cwd on the tmpfs; dumped, restored,
 #   the program checks positions, contents, sharing both ways and the
 #   semaphore's value; the program itself runs from another tmpfs of the

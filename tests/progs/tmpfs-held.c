@@ -2,7 +2,8 @@
  * Files held on a tmpfs of the tree's own mount namespace (issue 14):
  * tmpfs-held OUTFILE DIR, DIR a tmpfs the tree mounted (and /dev/shm one
  * too).  Holds DIR/log open for append after 3 lines (position 12), DIR/data
- * read-write at position 5, a MAP_SHARED mapping of DIR/shared that a child
+ * read-write at position 5, a FIFO DIR/fifo read-write with 2 bytes in
+ * it, a MAP_SHARED mapping of DIR/shared that a child
  * also maps (it waits for the parent's 'G' in it and answers 'C'), a POSIX
  * semaphore (sem_open: a MAP_SHARED file /dev/shm/sem.NAME) taken once
  * (value 2), and its cwd in DIR.  After the restore: the positions, the
@@ -50,7 +51,7 @@ static void __attribute__((noreturn)) child(volatile char *map)
 int main(int argc, char **argv)
 {
 	volatile char *map;
-	int logfd, datafd, shfd, st, val = -1;
+	int logfd, datafd, fifofd, shfd, dfd, st, val = -1;
 	char buf[64] = "";
 	sem_t *sem;
 	pid_t c;
@@ -65,6 +66,13 @@ int main(int argc, char **argv)
 	datafd = open_in(argv[2], "data", O_RDWR | O_CREAT);
 	if (write(datafd, "0123456789", 10) != 10 || lseek(datafd, 5, SEEK_SET) != 5)
 		prog_fail("data: %s", strerror(errno));
+	dfd = open(argv[2], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || mkfifoat(dfd, "fifo", 0600))
+		prog_fail("mkfifo: %s", strerror(errno));
+	close(dfd);
+	fifofd = open_in(argv[2], "fifo", O_RDWR);
+	if (write(fifofd, "zz", 2) != 2)
+		prog_fail("write fifo: %s", strerror(errno));
 	shfd = open_in(argv[2], "shared", O_RDWR | O_CREAT);
 	if (ftruncate(shfd, 4096))
 		prog_fail("ftruncate: %s", strerror(errno));
@@ -96,6 +104,8 @@ int main(int argc, char **argv)
 	CHECK(lseek(logfd, 0, SEEK_CUR) == 16, "log position after append %lld",
 	      (long long)lseek(logfd, 0, SEEK_CUR));
 	CHECK((fcntl(logfd, F_GETFL) & O_APPEND), "log lost O_APPEND");
+	memset(buf, 0, sizeof(buf));
+	CHECK(read(fifofd, buf, 2) == 2 && !memcmp(buf, "zz", 2), "fifo read \"%.2s\"", buf);
 	shfd = open("shared", O_RDONLY | O_CLOEXEC); /* through the cwd */
 	CHECK(shfd >= 0, "open shared in the cwd: %s", strerror(errno));
 	/* the mapping: contents, the same file as the path, shared with the child */
