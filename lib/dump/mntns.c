@@ -878,8 +878,6 @@ int mntns_check_files(struct dump_op *op)
 
 	if (!m)
 		return 0;
-	if (m->ctx)
-		ret = ctx_outside(op);
 	for (size_t i = 0; i < op->files.n; i++) {
 		struct dump_file *f = &op->files.v[i];
 
@@ -903,5 +901,8 @@ int mntns_check_files(struct dump_op *op)
 		r = check_fs_dir(m, t, "root", "root directory", t->root);
 		ret = ret ?: r;
 	}
+	/* after the tmpfs files took their nodes' paths (a renamed one) */
+	if (m->ctx && !ret)
+		ret = ctx_outside(op);
 	return ret;
 }

@@ -9,7 +9,8 @@
 # of it are refused in one line leaving no context: the fd's tmpfs_node
 # naming a node that does not exist, a node at another path, and a host
 # file (busybox) claimed as a node.  Then python multiprocessing (fork) in
-# a guest of its own: a Semaphore taken once, a Value and a Process
+# a guest of its own: a Semaphore taken once, a named one kept linked
+# (sem_open's renamed file), a Value and a Process
 # blocked on a semaphore across the restore; after it the child sets the
 # Value and releases the parent, the first semaphore's value is 2.
 . "$(dirname "$0")/ctx-lib.sh"
@@ -113,7 +114,7 @@ py_guest()
 P=$T/pyguest
 py_guest "$P"
 cat >"$P/tmp/mp.py" <<'PY'
-import multiprocessing as mp, signal, sys
+import multiprocessing as mp, _multiprocessing, signal, sys
 out = "/tmp/out"
 def say(s):
     with open(out, "a") as f:
@@ -125,6 +126,10 @@ def child(go, done, val):
 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
 sem = mp.Semaphore(3)
 sem.acquire()
+# a named POSIX semaphore kept linked: sem_open maps a temporary name it
+# then links to /dev/shm/sem.vxcr-named and removes
+named = _multiprocessing.SemLock(1, 3, 3, "/vxcr-named", False)
+named.acquire()
 go, done = mp.Semaphore(0), mp.Semaphore(0)
 val = mp.Value("i", 7)
 p = mp.Process(target=child, args=(go, done, val))
@@ -134,6 +139,8 @@ signal.sigwait([signal.SIGUSR1])
 why = []
 if sem.get_value() != 2:
     why.append("semaphore value %d" % sem.get_value())
+if named._get_value() != 2:
+    why.append("named semaphore value %d" % named._get_value())
 go.release()
 if not done.acquire(timeout=10):
     why.append("the child never released")
