@@ -269,6 +269,9 @@ class Snap:
                 # a recreated pipe, socket, anon inode or ghost file is a
                 # new inode; which fds share it shows in the fd links
                 v = self.name("ino", target)
+            elif k == "lock" and pseudo:
+                # "... PID MAJ:MIN:INO START END": the inode's numbers, as ino
+                v = re.sub(r"\b[0-9a-f]+:[0-9a-f]+:\d+\b", self.name("ino", target), v)
             elif k == "eventfd-id":
                 # an ida number allocated at eventfd creation
                 continue

@@ -13,6 +13,7 @@
  */
 #include <semaphore.h>
 #include <time.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 3; i++)
 		if (write(logfd, LINE, 4) != 4)
 			prog_fail("write log: %s", strerror(errno));
+	if (flock(logfd, LOCK_EX))
+		prog_fail("flock: %s", strerror(errno));
 	datafd = open_in(argv[2], "data", O_RDWR | O_CREAT);
 	if (write(datafd, "0123456789", 10) != 10 || lseek(datafd, 5, SEEK_SET) != 5)
 		prog_fail("data: %s", strerror(errno));
@@ -106,6 +109,10 @@ int main(int argc, char **argv)
 	CHECK((fcntl(logfd, F_GETFL) & O_APPEND), "log lost O_APPEND");
 	memset(buf, 0, sizeof(buf));
 	CHECK(read(fifofd, buf, 2) == 2 && !memcmp(buf, "zz", 2), "fifo read \"%.2s\"", buf);
+	shfd = open("log", O_RDONLY | O_CLOEXEC); /* the flock is on the restored file */
+	CHECK(shfd >= 0 && flock(shfd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK,
+	      "the log's flock is not held");
+	close(shfd);
 	shfd = open("shared", O_RDONLY | O_CLOEXEC); /* through the cwd */
 	CHECK(shfd >= 0, "open shared in the cwd: %s", strerror(errno));
 	/* the mapping: contents, the same file as the path, shared with the child */
