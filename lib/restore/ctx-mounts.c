@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 
@@ -196,7 +197,8 @@ static int fill(const struct rst_image *img, const MountEntry *e, const struct p
 	}
 	ret = mntns_tmpfs_fill(img, e, fd, true);
 	close(fd);
-	return ret;
+	/* files the guest holds on it are checked against this mount */
+	return ret ?: mntns_files_made(img->mounts, e->id, makedev(c->major, c->minor), c->id);
 }
 
 /* Step 3: the root as dumped, or a copy (open.c checks its files by contents). */
@@ -223,6 +225,7 @@ int ctx_mounts_restore(const struct rst_image *img, const char *rundir)
 	size_t *at = NULL;
 	int ret;
 
+	mntns_files_reset(); /* what vxrestore noted of an earlier restore is not ours */
 	if (!img->ctxe->root)
 		return 0;
 	if (!ms) {
