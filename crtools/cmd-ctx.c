@@ -41,6 +41,8 @@ static void ctx_usage(FILE *f)
 		"  create XID [--flags F,F] [--hostname H] [--bcaps all|C,C|~C,~C] [--ccaps C,C]\n"
 		"         [--nproc N] [--net veth[:HOSTIF][,addr=A/P][,host-addr=B/P]]\n"
 		"         [--limit memory.max=BYTES,cpu.max=QUOTA PERIOD,...]\n"
+		"         (--limit io.max=MAJ:MIN rbps=N wbps=N riops=N wiops=N, one item\n"
+		"          per device; io.weight=N)\n"
 		"         [--root DIR] -- CMD [ARG...]\n"
 		"         (--root DIR: pivot_root into DIR, a fresh /proc, /sys read-only,\n"
 		"          a minimal /dev; without it the host's / is shared; bcaps 'all':\n"

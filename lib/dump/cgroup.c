@@ -431,6 +431,10 @@ static int dir_settings(const struct dump_cgroup *cg, size_t i, struct cg_settin
 		l = strlen(text);
 		if (l && text[l - 1] == '\n')
 			text[--l] = '\0';
+		if (!l && cglimit_multiline(&t[k])) {
+			free(text); /* an io file without a device: nothing to set */
+			continue;
+		}
 		if (cglimit_check(&t[k], text)) {
 			pr_err("cgroup %s: %s is \"%.64s\", which a restore cannot set\n", dir,
 			       t[k].name, text);

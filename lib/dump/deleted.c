@@ -167,6 +167,10 @@ int deleted_probe(struct dump_files *f, struct dump_file *df, const char *who,
 	uint64_t bytes;
 	int ret;
 
+	if (st->st_nlink && f->mntns && mntns_own_tmpfs_dev(f->mntns, st->st_dev)) {
+		df->renamed = true; /* its inode is a node of the tmpfs: mntns.c */
+		return 0;
+	}
 	if (st->st_nlink) {
 		pr_err("%s: %s: deleted name of a file that still has %lu other name(s): not supported (a copy would split the file)\n",
 		       who, df->path, (unsigned long)st->st_nlink);

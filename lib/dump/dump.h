@@ -215,6 +215,7 @@ struct dump_file {
 	size_t n_ext;
 	struct timespec ctime; /* deleted: st_ctim at the probe */
 	char *dev_path;	       /* deleted device: e.dev_path, owned */
+	bool renamed; /* a deleted name of a file with other names, on the tree's own tmpfs */
 };
 
 /* A queued message carrying fds: MSG_PEEK installed them in us (open). */
@@ -254,6 +255,7 @@ struct dump_files {
 	uint32_t next_pipe_id;
 	struct inode_files **hash; /* n_hash buckets, chained */
 	size_t n_hash, n_inodes;
+	const struct dump_mntns *mntns; /* the tree's (mntns.c): deleted names on its tmpfs */
 };
 
 /* One POSIX timer: /proc/PID/timers plus the injected getters. */
@@ -543,6 +545,8 @@ int write_mntns(struct dump_op *op);
 /* Refuses files, cwds and roots of the tree on its own mounts (their
  * inodes are made anew at restore).  0 or -EOPNOTSUPP (each one logged). */
 int mntns_check_files(struct dump_op *op);
+/* Is dev that of a tmpfs of m the restore makes anew (MNT_FRESH)? */
+bool mntns_own_tmpfs_dev(const struct dump_mntns *m, dev_t dev);
 void mntns_free(struct dump_op *op);
 
 /*

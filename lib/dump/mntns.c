@@ -623,6 +623,7 @@ int mntns_collect(struct dump_op *op)
 	mounts_entry__init(&m->e);
 	m->ctx = op->ctxe != NULL;
 	op->mntns = m;
+	op->files.mntns = m;
 	ret = proc_read_mountinfo(op->root->pid, &tl) ?: proc_read_mountinfo(0, &host);
 	if (ret) {
 		pr_err("cannot read the mounts of pid %d: %s\n", op->root->pid, strerror(-ret));
@@ -685,6 +686,7 @@ void mntns_free(struct dump_op *op)
 	free(m->clone_fds);
 	free(m);
 	op->mntns = NULL;
+	op->files.mntns = NULL;
 }
 
 /* Is dev that of a mount the restore makes anew (its files get new inodes)? */
@@ -707,6 +709,90 @@ static int refuse_held(const MountEntry *e, const char *what, const char *path, 
 	pr_err("%s %s of pid %d is on mount %s (%s) of the tree's own: files held on them are "
 	       "not restored yet\n",
 	       what, path, pid, e->point, e->fstype);
+	return -EOPNOTSUPP;
+}
+
+/* Is e a tmpfs the restore makes and fills from the image? */
+static bool own_tmpfs(const MountEntry *e)
+{
+	return e->kind == MOUNT_KIND__MNT_FRESH && !strcmp(e->fstype, "tmpfs");
+}
+
+/* Does path name node k of mount e (its point, then the node's place)? */
+static bool node_path_is(const struct dump_mntns *m, size_t k, const MountEntry *e,
+			 const char *path)
+{
+	const char *rel = m->node_rel[k] + 1; /* "./a/b" -> "/a/b", "." -> "" */
+	size_t pl = strcmp(e->point, "/") ? strlen(e->point) : 0;
+
+	if (strncmp(path, e->point, pl))
+		return false;
+	if (!pl && !*rel)
+		return !strcmp(path, "/");
+	return !strcmp(path + pl, rel);
+}
+
+/* The own tmpfs (MNT_FRESH) of device dev, or NULL. */
+static const MountEntry *own_tmpfs_of_dev(const struct dump_mntns *m, dev_t dev)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < m->e.n_mounts; i++) {
+		const MountEntry *e = m->e.mounts[i];
+
+		if (own_tmpfs(e) && m->clone_fds[i] >= 0 && !fstat(m->clone_fds[i], &st) &&
+		    st.st_dev == dev)
+			return e;
+	}
+	return NULL;
+}
+
+bool mntns_own_tmpfs_dev(const struct dump_mntns *m, dev_t dev)
+{
+	return own_tmpfs_of_dev(m, dev) != NULL;
+}
+
+/* f, a deleted name of node k's inode (sem_open maps a temporary name it
+ * then links and removes), now named by node k's path. */
+static int rename_to_node(struct dump_mntns *m, struct dump_file *f, size_t k, const MountEntry *e)
+{
+	const char *rel = m->node_rel[k] + 1;
+	char *p;
+
+	if (asprintf(&p, "%s%s", strcmp(e->point, "/") || !*rel ? e->point : "", rel) < 0)
+		return -ENOMEM;
+	free(f->path);
+	f->path = p;
+	f->e.path = p;
+	PB_SET(&f->e, tmpfs_node, m->e.nodes[k]->id);
+	return 0;
+}
+
+/*
+ * File f on own tmpfs e: the node of the same inode at the same path (a
+ * hard link has several nodes: the one of its path) becomes f's
+ * tmpfs_node; restore checks the file by it.  A deleted file keeps its
+ * ghost (FILE_DATA, made in the restored directory); a deleted name of a
+ * file with other names takes the first of them.  0 or -EOPNOTSUPP
+ * (logged): held through another path (a bind of the tmpfs).
+ */
+static int held_on_tmpfs(struct dump_mntns *m, struct dump_file *f, const MountEntry *e)
+{
+	if (f->e.deleted)
+		return 0;
+	for (size_t k = 0; f->path && k < m->e.n_nodes; k++) {
+		if (m->e.nodes[k]->mount != e->id || m->node_ino[k] != f->e.ino)
+			continue;
+		if (f->renamed)
+			return rename_to_node(m, f, k, e);
+		if (node_path_is(m, k, e, f->path)) {
+			PB_SET(&f->e, tmpfs_node, m->e.nodes[k]->id);
+			return 0;
+		}
+	}
+	pr_err("file %s of pid %d is on mount %s (tmpfs) of the tree's own through another "
+	       "path (a bind of it): not supported\n",
+	       f->path ? f->path : "?", f->first_pid, e->point);
 	return -EOPNOTSUPP;
 }
 
@@ -765,40 +851,58 @@ static int ctx_outside(struct dump_op *op)
 	return 0;
 }
 
-int mntns_check_files(struct dump_op *op)
+/*
+ * A cwd or root (link text text) of t on an own mount: on an own tmpfs it
+ * is restored by path (chdir/chroot inside the restored namespace, where
+ * the tmpfs holds the same directories), elsewhere refused.
+ */
+static int check_fs_dir(const struct dump_mntns *m, const struct dump_task *t, const char *link,
+			const char *what, const char *text)
 {
-	const struct dump_mntns *m = op->mntns;
 	const MountEntry *e;
 	char path[64];
 	struct stat st;
-	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", t->pid, link);
+	e = stat(path, &st) ? NULL : own_mount_of_dev(m, st.st_dev);
+	if (!e || own_tmpfs_of_dev(m, st.st_dev))
+		return 0;
+	return refuse_held(e, what, text, t->pid);
+}
+
+int mntns_check_files(struct dump_op *op)
+{
+	struct dump_mntns *m = op->mntns;
+	const MountEntry *e, *tm;
+	int ret = 0, r;
 
 	if (!m)
 		return 0;
-	if (m->ctx)
-		ret = ctx_outside(op);
 	for (size_t i = 0; i < op->files.n; i++) {
-		const struct dump_file *f = &op->files.v[i];
+		struct dump_file *f = &op->files.v[i];
 
 		if (f->e.kind == FILE_KIND__FILE_PROC || !f->e.has_dev)
 			continue;
 		e = own_mount_of_dev(m, (dev_t)f->e.dev);
-		if (e)
-			ret = refuse_held(e, "file", f->path ? f->path : "?", f->first_pid);
+		if (!e)
+			continue;
+		tm = by_path(&f->e) || f->e.deleted ? own_tmpfs_of_dev(m, (dev_t)f->e.dev) : NULL;
+		r = tm ? held_on_tmpfs(m, f, tm) :
+			 refuse_held(e, "file", f->path ? f->path : "?", f->first_pid);
+		ret = ret ?: r;
 	}
 	for (size_t i = 0; i < op->n_tasks; i++) {
 		const struct dump_task *t = op->tasks[i];
 
 		if (t->zombie)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/cwd", t->pid);
-		e = stat(path, &st) ? NULL : own_mount_of_dev(m, st.st_dev);
-		if (e)
-			ret = refuse_held(e, "working directory", t->cwd, t->pid);
-		snprintf(path, sizeof(path), "/proc/%d/root", t->pid);
-		e = stat(path, &st) ? NULL : own_mount_of_dev(m, st.st_dev);
-		if (e)
-			ret = refuse_held(e, "root directory", t->root, t->pid);
+		r = check_fs_dir(m, t, "cwd", "working directory", t->cwd);
+		ret = ret ?: r;
+		r = check_fs_dir(m, t, "root", "root directory", t->root);
+		ret = ret ?: r;
 	}
+	/* after the tmpfs files took their nodes' paths (a renamed one) */
+	if (m->ctx && !ret)
+		ret = ctx_outside(op);
 	return ret;
 }

@@ -6,7 +6,8 @@
  * their values.  A value is accepted only in the form the kernel prints
  * it: "max" where the file takes it, decimal numbers without sign (but -1
  * where the file takes it), leading zero, or space, in the file's range;
- * cpu lists of decimal ranges; controller names from a known list.
+ * cpu lists of decimal ranges; controller names from a known list; the
+ * io files one line per device (lib/proc/cgio.c).
  * Nothing here reads or writes a file (NOTES "Limits and time (issue 14)").
  */
 #include <errno.h>
@@ -33,6 +34,8 @@ static const struct cglimit_file files[] = {
 	{ "memory.max", "memory", true, CGL_MAX_NUM, 0, NS_MAX },
 	{ "memory.swap.max", "memory", true, CGL_MAX_NUM, 0, NS_MAX },
 	{ "pids.max", "pids", true, CGL_MAX_NUM, 0, PIDS_LIMIT },
+	{ "io.weight", "io", true, CGL_IOWEIGHT, 1, 10000 },
+	{ "io.max", "io", true, CGL_IOMAX, 1, NS_MAX },
 	{ "cpuset.cpus", "cpuset", false, CGL_CPULIST, 0, 0 },
 	{ "cpuset.mems", "cpuset", false, CGL_CPULIST, 0, 0 },
 	{ "cpu.cfs_period_us", "cpu", false, CGL_NUM, 1000, 1000000 },
@@ -42,6 +45,12 @@ static const struct cglimit_file files[] = {
 	{ "memory.soft_limit_in_bytes", "memory", false, CGL_QUOTA, 0, NS_MAX },
 	{ "memory.memsw.limit_in_bytes", "memory", false, CGL_QUOTA, 0, NS_MAX },
 	{ "pids.max", "pids", false, CGL_MAX_NUM, 0, PIDS_LIMIT },
+	{ "blkio.weight", "blkio", false, CGL_NUM, 10, 1000 },
+	{ "blkio.bfq.weight", "blkio", false, CGL_IOWEIGHT, 1, 1000 },
+	{ "blkio.throttle.read_bps_device", "blkio", false, CGL_IODEV, 1, NS_MAX },
+	{ "blkio.throttle.write_bps_device", "blkio", false, CGL_IODEV, 1, NS_MAX },
+	{ "blkio.throttle.read_iops_device", "blkio", false, CGL_IODEV, 1, 4294967294LL },
+	{ "blkio.throttle.write_iops_device", "blkio", false, CGL_IODEV, 1, 4294967294LL },
 };
 
 /* cgroup v2 controllers cgroup.subtree_control may name. */
@@ -167,7 +176,7 @@ int cglimit_check(const struct cglimit_file *f, const char *value)
 	const char *sp;
 	int64_t v;
 
-	if (!value || len > 256)
+	if (!value || len > (cglimit_multiline(f) ? CGIO_TEXT_MAX : 256))
 		return -EINVAL;
 	switch (f->kind) {
 	case CGL_MAX_NUM:
@@ -187,6 +196,10 @@ int cglimit_check(const struct cglimit_file *f, const char *value)
 		return parse_cpulist(value);
 	case CGL_CTRLS:
 		return parse_ctrls(value);
+	case CGL_IOMAX:
+	case CGL_IODEV:
+	case CGL_IOWEIGHT:
+		return cgio_check(f, value);
 	}
 	return -EINVAL;
 }
@@ -215,4 +228,9 @@ int cglimit_write_text(const struct cglimit_file *f, const char *value, char *ou
 		p += l + (p[l] == ' ');
 	}
 	return 0;
+}
+
+bool cglimit_multiline(const struct cglimit_file *f)
+{
+	return f->kind == CGL_IOMAX || f->kind == CGL_IODEV || f->kind == CGL_IOWEIGHT;
 }

@@ -250,6 +250,9 @@ enum cglimit_kind {
 	CGL_CPUMAX,	 /* "max PERIOD" or "QUOTA PERIOD" (cpu.max) */
 	CGL_CPULIST,	 /* "" or "0-3,5" (cpuset) */
 	CGL_CTRLS,	 /* "cpu memory pids" (cgroup.subtree_control) */
+	CGL_IOMAX,	 /* lines "MAJ:MIN rbps=N|max wbps= riops= wiops=" (io.max) */
+	CGL_IODEV,	 /* lines "MAJ:MIN N" (blkio.throttle.*_device) */
+	CGL_IOWEIGHT,	 /* "default N" and lines "MAJ:MIN N" (io.weight) */
 };
 struct cglimit_file {
 	const char *name;	/* "memory.max" */
@@ -266,6 +269,32 @@ bool cglimit_in_hierarchy(const struct cglimit_file *f, const char *controllers)
 /* value (no newline) as the kernel prints it for f: 0 or -EINVAL. */
 int cglimit_check(const struct cglimit_file *f, const char *value);
 int cglimit_write_text(const struct cglimit_file *f, const char *value, char *out, size_t len);
+/* Is f's value one line per device (an io file, cgio.c)? */
+bool cglimit_multiline(const struct cglimit_file *f);
+
+/* cgio.c: values of the io controller's files, one line per device */
+#define CGIO_LINES 64	   /* lines of one value at most */
+#define CGIO_TEXT_MAX 4096 /* bytes of one value at most */
+#define CGIO_KEYS 4	   /* io.max: rbps wbps riops wiops */
+#define CGIO_NOLIMIT UINT64_MAX
+struct cgio_line {
+	unsigned maj, min;     /* the device (0:0 with dflt) */
+	bool dflt;	       /* io.weight's "default N" */
+	uint64_t v[CGIO_KEYS]; /* io.max: the keys' values (CGIO_NOLIMIT: max); else v[0] */
+};
+/* One line s[0 .. len) of f's value into l, strictly.  0 or -EINVAL. */
+int cgio_parse_line(const struct cglimit_file *f, const char *s, size_t len, struct cgio_line *l);
+/* The lines of value into lines: their count, or -EINVAL (a device twice too). */
+int cgio_parse(const struct cglimit_file *f, const char *value, struct cgio_line *lines, int max);
+int cgio_check(const struct cglimit_file *f, const char *value);
+/* l as the kernel prints it (io.max: all four keys).  0 or -ENOSPC. */
+int cgio_format_line(const struct cglimit_file *f, const struct cgio_line *l, char *out,
+		     size_t len);
+bool cgio_line_limits(const struct cglimit_file *f, const struct cgio_line *l);
+/* value in normal form: sorted, formatted, lines without a limit dropped. */
+int cgio_normalise(const struct cglimit_file *f, const char *value, char *out, size_t len);
+/* Every device of value a block device here, else -ENODEV and bad "MAJ:MIN". */
+int cgio_devices(const struct cglimit_file *f, const char *value, char *bad, size_t len);
 
 /* Readers.  pid 0 means "self".  proc_read_file() NUL-terminates *out. */
 /* sock-diag.c: one AF_UNIX socket as unix_diag shows it (sock_diag) */

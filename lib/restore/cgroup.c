@@ -646,6 +646,7 @@ int cgroup_check_settings(const struct rst_image *img)
 {
 	const LimitsEntry *l = img->recs.n_limits ? img->recs.limits[0] : NULL;
 	const CgroupEntry *e = img->recs.n_cgroup ? img->recs.cgroup[0] : NULL;
+	char bad[32];
 	size_t i, j;
 
 	if (!l || !l->n_settings)
@@ -668,6 +669,12 @@ int cgroup_check_settings(const struct rst_image *img)
 			pr_err("image: LIMITS: setting %zu is not a known file of its group or its "
 			       "value is not valid\n",
 			       i);
+			return -EBADMSG;
+		}
+		if (cglimit_multiline(f) && cgio_devices(f, s->value, bad, sizeof(bad))) {
+			pr_err("image: LIMITS: %s of group %u names device %s, which is not a block "
+			       "device here\n",
+			       s->file, s->dir, bad);
 			return -EBADMSG;
 		}
 		for (j = 0; j < i; j++) {
@@ -698,6 +705,70 @@ static int read_value(int fd, const char *file, char *buf, size_t len)
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
 	return 0;
+}
+
+/*
+ * Sets io file f (one line per device) of dir i to value: each line of its
+ * normal form written alone, the whole read back and compared normalised.
+ * 0 or -errno (logged: the file and line named).
+ */
+static int set_lines(struct rst_cgroup *cg, size_t i, const struct cglimit_file *f,
+		     const char *value)
+{
+	const CgroupDirEntry *d = cg->e->dirs[i];
+	char *want = malloc(3 * CGIO_TEXT_MAX), *now, *norm, *line, *save = NULL;
+	int ret;
+
+	if (!want)
+		return -ENOMEM;
+	now = want + CGIO_TEXT_MAX;
+	norm = now + CGIO_TEXT_MAX;
+	ret = cgio_normalise(f, value, want, CGIO_TEXT_MAX);
+	ret = ret ?: read_value(cg->dir_fd[i], f->name, now, CGIO_TEXT_MAX);
+	ret = ret ?: cgio_normalise(f, now, norm, CGIO_TEXT_MAX);
+	if (ret || !strcmp(want, norm))
+		goto out; /* already so: nothing to write */
+	memcpy(now, want, CGIO_TEXT_MAX);
+	for (line = strtok_r(now, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		ret = write_file(cg->dir_fd[i], f->name, line);
+		if (ret) {
+			pr_err("cgroup %s/%s: cannot set %s to \"%s\": %s\n",
+			       cg->base[d->hierarchy], d->path, f->name, line, strerror(-ret));
+			free(want);
+			return ret;
+		}
+	}
+	ret = read_value(cg->dir_fd[i], f->name, now, CGIO_TEXT_MAX);
+	ret = ret ?: cgio_normalise(f, now, norm, CGIO_TEXT_MAX);
+	if (!ret && strcmp(want, norm)) {
+		pr_err("cgroup %s/%s: %s reads back otherwise than the image has\n",
+		       cg->base[d->hierarchy], d->path, f->name);
+		ret = -ERANGE;
+	}
+out:
+	if (ret == -ENOENT || ret == -EINVAL)
+		pr_err("cgroup %s/%s: cannot set %s: %s\n", cg->base[d->hierarchy], d->path,
+		       f->name, ret == -ENOENT ? "no such file" : "it reads as no valid value");
+	free(want);
+	return ret;
+}
+
+/* Does io file f of dir i (readable) hold other than value, normalised? */
+static bool differs(struct rst_cgroup *cg, size_t i, const struct cglimit_file *f,
+		    const char *value)
+{
+	char *a = malloc(3 * CGIO_TEXT_MAX), *b, *now;
+	bool ret;
+
+	if (!a)
+		return false;
+	b = a + CGIO_TEXT_MAX;
+	now = b + CGIO_TEXT_MAX;
+	ret = !read_value(cg->dir_fd[i], f->name, now, CGIO_TEXT_MAX) &&
+	      !cgio_normalise(f, value, a, CGIO_TEXT_MAX) &&
+	      (cgio_normalise(f, now, b, CGIO_TEXT_MAX) || strcmp(a, b));
+	free(a);
+	return ret;
 }
 
 /* Sets file f of dir i to value, read back.  0 or -errno (logged: the file named). */
@@ -757,9 +828,19 @@ static int apply_settings(struct rst_cgroup *cg, size_t i, bool write)
 				break;
 		if (s == l->n_settings)
 			continue;
-		if (write) {
+		if (write && cglimit_multiline(&t[k])) {
+			ret = set_lines(cg, i, &t[k], l->settings[s]->value);
+			written++;
+		} else if (write) {
 			ret = set_value(cg, i, &t[k], l->settings[s]->value);
 			written++;
+		} else if (cglimit_multiline(&t[k])) {
+			if (!differs(cg, i, &t[k], l->settings[s]->value))
+				continue;
+			pr_warn("cgroup %s/%s: %s differs here from the image (not written: the "
+				"group was there before)\n",
+				cg->base[cg->e->dirs[i]->hierarchy], cg->e->dirs[i]->path,
+				t[k].name);
 		} else if (!read_value(cg->dir_fd[i], t[k].name, now, sizeof(now)) &&
 			   strcmp(now, l->settings[s]->value)) {
 			pr_warn("cgroup %s/%s: %s is %s here, %s in the image (not written: the "

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "util/cleanup.h"
 #include "restore/restore.h"
+#include "restore/mntns.h"
 
 static const char *const rlimit_names[] = {
 	"RLIMIT_CPU",	   "RLIMIT_FSIZE", "RLIMIT_DATA",   "RLIMIT_STACK",
@@ -281,6 +282,8 @@ static const struct plan_check image_checks[] = {
 	{ netns_check_image, NULL }, /* the network namespace (netns.c) */
 	{ tun_check_links, NULL },   /* tun queues against its links (tun.c) */
 	{ mntns_check_image, NULL }, /* the mount namespace (mntns.c) */
+	/* files held on its tmpfs (mntns-files.c) */
+	{ mntns_files_check_image, NULL },
 	{ tty_check_tasks, NULL },   /* controlling terminals (tty.c) */
 	{ tty_check_inherit, NULL }, /* ... as forked tasks inherit them */
 	{ limits_check_image, NULL },

@@ -30,11 +30,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 
 #include "log.h"
-#include "ctx/ctx.h"
 #include "proc/mountinfo.h"
 #include "restore/restore.h"
 #include "restore/mntns.h"
@@ -101,10 +101,10 @@ static bool host_layout(const char *point, const char *rundir)
 
 /* Step 1: cur[at[i]] is image mount i (SIZE_MAX: not compared).  0 or
  * -EINVAL (logged). */
-static int compare(const struct rst_image *img, const struct proc_mount_list *cur, size_t *at)
+static int compare(const struct rst_image *img, const char *ours, const struct proc_mount_list *cur,
+		   size_t *at)
 {
 	const MountsEntry *ms = img->mounts;
-	const char *ours = vxctx_rundir(img->opts->rundir);
 	bool *used = calloc(cur->n ? cur->n : 1, sizeof(*used));
 	size_t n_cur = 0, n_img = 0;
 	int ret = used ? 0 : -ENOMEM;
@@ -197,7 +197,8 @@ static int fill(const struct rst_image *img, const MountEntry *e, const struct p
 	}
 	ret = mntns_tmpfs_fill(img, e, fd, true);
 	close(fd);
-	return ret;
+	/* files the guest holds on it are checked against this mount */
+	return ret ?: mntns_files_made(img->mounts, e->id, makedev(c->major, c->minor), c->id);
 }
 
 /*
@@ -225,13 +226,14 @@ static int root_identity(const CtxEntry *ce)
 	return 0;
 }
 
-int ctx_mounts_restore(const struct rst_image *img)
+int ctx_mounts_restore(const struct rst_image *img, const char *rundir)
 {
 	const MountsEntry *ms = img->mounts;
 	struct proc_mount_list cur = { 0 };
 	size_t *at = NULL;
 	int ret;
 
+	mntns_files_reset(); /* what vxrestore noted of an earlier restore is not ours */
 	if (!img->ctxe->root)
 		return 0;
 	if (!ms) {
@@ -240,7 +242,7 @@ int ctx_mounts_restore(const struct rst_image *img)
 	}
 	ret = proc_read_mountinfo(0, &cur);
 	at = calloc(ms->n_mounts, sizeof(*at));
-	ret = ret ?: at ? compare(img, &cur, at) : -ENOMEM;
+	ret = ret ?: at ? compare(img, rundir, &cur, at) : -ENOMEM;
 	for (size_t i = 0; !ret && i < ms->n_mounts; i++) {
 		const MountEntry *e = ms->mounts[i];
 

@@ -106,7 +106,7 @@ int ctx_child_setup(const struct rst_image *img)
 	if (ret)
 		return ret;
 	return vxctx_ns_setup(ce->xid, img->opts->rundir, ce->nodename, ce->domainname, ce->flags, ce->root) ?:
-		       ctx_mounts_restore(img);
+		       ctx_mounts_restore(img, vxctx_rundir(img->opts->rundir));
 }
 
 int ctx_freeze(const struct rst_image *img)

@@ -385,7 +385,8 @@ int files_check_path(const struct rst_image *img, const struct rst_file *f)
 	if (fe->deleted && !fe->has_ghost_id &&
 	    (fe->kind == FILE_KIND__FILE_CHR || fe->kind == FILE_KIND__FILE_BLK))
 		return ghost_check_host(fe);
-	if ((fe->external && fe->kind != FILE_KIND__FILE_FIFO) || fe->deleted)
+	if ((fe->external && fe->kind != FILE_KIND__FILE_FIFO) || fe->deleted ||
+	    fe->has_tmpfs_node) /* an own tmpfs's: checked at open, inside (mntns-files.c) */
 		return 0;
 	if (!fe->path || stat(fe->path, &st)) {
 		pr_err("file %s (file id %u) no longer exists\n", fe->path ? fe->path : "?",
@@ -415,7 +416,7 @@ static int check_maponly(const struct rst_image *img, const struct rst_file *f)
 		       fe->path ? fe->path : "");
 		return -EPERM;
 	}
-	return fe->deleted ? 0 : check_mapped_file(fe);
+	return fe->deleted || fe->has_tmpfs_node ? 0 : check_mapped_file(fe);
 }
 
 const struct rst_fd_kind rst_fd_reg = {

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/openat2.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -49,6 +50,12 @@
 #include "restore/restore.h"
 #include "restore/mntns.h"
 
+/* A tmpfs the builder made, told to vxrestore (files held on it). */
+struct made {
+	uint64_t dev;
+	uint64_t mnt_id;
+};
+
 struct build {
 	const struct rst_image *img;
 	const MountsEntry *ms;
@@ -58,6 +65,7 @@ struct build {
 	int *src;		    /* per image mount: MNT_BIND_HOST source, or -1 */
 	uint32_t *gmap;		    /* image peer group -> new one, pairs */
 	size_t n_gmap;
+	struct made *made; /* per image mount: shared with our parent */
 };
 
 static int reread(struct build *b)
@@ -582,14 +590,35 @@ static int build(struct build *b)
 	if (!ret)
 		test_pause("mounts-built"); /* a kill here must leave nothing */
 	ret = ret ?: test_fail("mounts-built") ?: verify(b);
+	for (size_t i = 0; !ret && i < b->ms->n_mounts; i++) {
+		const MountEntry *e = b->ms->mounts[i];
+		struct stat st;
+
+		if (e->kind == MOUNT_KIND__MNT_FRESH && !strcmp(e->fstype, "tmpfs") &&
+		    b->mfd[i] >= 0 && !fstat(b->mfd[i], &st))
+			b->made[i] = (struct made){ st.st_dev, b->new_id[i] };
+	}
+	return ret;
+}
+
+/* The tmpfs mounts the builder made (in made[], per image mount), kept
+ * for the checks of the files held on them.  0 or -ENOMEM. */
+static int keep_made(const struct rst_image *img, const struct made *made)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < img->mounts->n_mounts; i++)
+		if (made[i].dev)
+			ret = mntns_files_made(img->mounts, img->mounts->mounts[i]->id,
+					       (dev_t)made[i].dev, made[i].mnt_id);
 	return ret;
 }
 
 static void __attribute__((noreturn))
-builder(const struct rst_image *img, pid_t parent, int wr, int hold)
+builder(const struct rst_image *img, pid_t parent, int wr, int hold, struct made *made)
 {
 	size_t n = img->mounts->n_mounts;
-	struct build b = { .img = img, .ms = img->mounts };
+	struct build b = { .img = img, .ms = img->mounts, .made = made };
 	char c;
 	int ret;
 
@@ -618,16 +647,25 @@ builder(const struct rst_image *img, pid_t parent, int wr, int hold)
 
 int rst_mntns_build(struct rst_image *img)
 {
+	size_t msize = img->mounts ? img->mounts->n_mounts * sizeof(struct made) : 0;
 	int rep[2], hold[2], ret;
 	pid_t c, parent = getpid();
 	struct timespec t0, t1;
+	struct made *made;
 	char path[64];
 
+	mntns_files_reset();
 	if (!img->mounts || img->ctxe)
 		return 0; /* a context's init makes its own from its settings (ctx.c) */
-	if (pipe2(rep, O_CLOEXEC))
+	made = mmap(NULL, msize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (made == MAP_FAILED)
 		return -errno;
+	if (pipe2(rep, O_CLOEXEC)) {
+		munmap(made, msize);
+		return -errno;
+	}
 	if (pipe2(hold, O_CLOEXEC)) {
+		munmap(made, msize);
 		close(rep[0]);
 		close(rep[1]);
 		return -errno;
@@ -638,7 +676,7 @@ int rst_mntns_build(struct rst_image *img)
 	if (c == 0) {
 		close(rep[0]);
 		close(hold[1]);
-		builder(img, parent, rep[1], hold[0]);
+		builder(img, parent, rep[1], hold[0], made);
 	}
 	close(rep[1]);
 	close(hold[0]);
@@ -653,6 +691,8 @@ int rst_mntns_build(struct rst_image *img)
 		if (img->mntns_fd < 0)
 			ret = -errno;
 	}
+	ret = ret ?: keep_made(img, made);
+	munmap(made, msize);
 	close(rep[0]);
 	close(hold[1]);
 	if (c > 0)

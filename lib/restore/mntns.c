@@ -468,4 +468,5 @@ void rst_mntns_free(struct rst_image *img)
 	if (img->mounts)
 		mounts_entry__free_unpacked(img->mounts, NULL);
 	img->mounts = NULL;
+	mntns_files_reset(); /* it pointed into img->mounts */
 }

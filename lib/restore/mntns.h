@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "mounts.pb-c.h"
+#include "files.pb-c.h"
 
 #define MNTNS_RST_TMPFS_MAX (64ull << 20) /* bytes of one file, as the dump's limit */
 #define MNTNS_RST_MOUNTS_MAX 4096u
@@ -31,5 +32,19 @@ const TmpfsNode *mntns_node(const MountsEntry *ms, uint32_t id);
  * it, nothing else reaches it; merge: a context's own tmpfs, which may hold
  * nodes already, left as they are).  0 or -errno (logged). */
 int mntns_tmpfs_fill(const struct rst_image *img, const MountEntry *e, int mfd, bool merge);
+
+/* mntns-files.c: files held on an own tmpfs (file_entry tmpfs_node) */
+#define MNTNS_FILES_DEPTH 128 /* directories above a held file's node */
+struct stat;
+/* Restore made image mount id (a tmpfs) as device dev, mount mnt_id in the
+ * tree's namespace; kept for this process and the ones it forks.  0 or -ENOMEM. */
+int mntns_files_made(const MountsEntry *ms, uint32_t id, dev_t dev, uint64_t mnt_id);
+/* Forgets every made mount (a restore starts; the library may run several). */
+void mntns_files_reset(void);
+/* Every tmpfs_node record against the image: 0 or -EBADMSG (logged). */
+int mntns_files_check_image(const struct rst_image *img);
+/* h (st) opened at fe->path is fe's node as restored: on its made mount,
+ * its type and size.  0 or -EPERM/-ESTALE (logged). */
+int mntns_files_check(const FileEntry *fe, int h, const struct stat *st);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "restore/restore.h"
+#include "restore/mntns.h"
 
 /* O_ASYNC: set later by fown.c (an open with it would make that a no-op) */
 #define NEVER_FLAGS \
@@ -124,7 +125,7 @@ bool rst_open_is_copy(const FileEntry *fe, const struct stat *st)
  * are no process's keep their inode numbers).  0, or -ESTALE/-EPERM
  * (logged).
  */
-static int check_recorded(const FileEntry *fe, const struct stat *st, bool any_dev)
+static int check_recorded(const FileEntry *fe, int h, const struct stat *st, bool any_dev)
 {
 	mode_t want = kind_type(fe);
 
@@ -137,6 +138,8 @@ static int check_recorded(const FileEntry *fe, const struct stat *st, bool any_d
 		       type_name(st->st_mode), type_name(want));
 		return -EPERM;
 	}
+	if (fe->has_tmpfs_node)
+		return mntns_files_check(fe, h, st); /* a file of a tmpfs made anew */
 	if (!rst_open_is_copy(fe, st) && ((fe->has_ino && fe->ino != st->st_ino) ||
 					  (fe->has_dev && fe->dev != st->st_dev && !any_dev))) {
 		if (copied_root && st->st_dev == copied_root && !fe->outside_root && fe->has_size)
@@ -177,7 +180,7 @@ int rst_check_recorded(const FileEntry *fe)
 		       h == -ELOOP ? "a symlink on the way (not followed)" : strerror(-h));
 		return h;
 	}
-	ret = fstat(h, &st) ? -errno : check_recorded(fe, &st, false);
+	ret = fstat(h, &st) ? -errno : check_recorded(fe, h, &st, false);
 	if (ret && ret != -EPERM && ret != -ESTALE)
 		pr_err("cannot stat %s: %s\n", fe->path, strerror(-ret));
 	close(h);
@@ -233,7 +236,7 @@ static int open_checked_handle(const FileEntry *fe, int extra)
 		ret = -errno;
 		pr_err("cannot stat %s: %s\n", fe->path, strerror(-ret));
 	}
-	ret = ret ?: check_recorded(fe, &st, on_proc);
+	ret = ret ?: check_recorded(fe, h, &st, on_proc);
 	if (ret) {
 		close(h);
 		return ret;

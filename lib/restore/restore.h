@@ -428,10 +428,11 @@ bool restore_in_pidns(void); /* pidns.c: we run inside --pidns's namespace */
 int ctx_child_setup(const struct rst_image *img);
 int ctx_freeze(const struct rst_image *img);
 /* ctx-mounts.c: a --root context's namespace against the image (prepare:
- * in vxrestore, before the fork; restore: in the init, after its setup),
- * its tmpfs files, its root, the files the image names.  0 or -errno. */
+ * in vxrestore, before the fork; restore: in the init, after its setup,
+ * rundir the run directory its view is at), its tmpfs files, its root,
+ * the files the image names.  0 or -errno. */
 int ctx_mounts_prepare(const struct rst_image *img);
-int ctx_mounts_restore(const struct rst_image *img);
+int ctx_mounts_restore(const struct rst_image *img, const char *rundir);
 
 /*
  * cgroup.c: every process and thread back into its group (record CGROUP),

@@ -126,6 +126,19 @@ class Snap:
         self.own_ns = {}
         for n in listdir("/proc/self/ns"):
             self.own_ns[readlink("/proc/self/ns/" + n)] = True
+        # devices of our mounts: a file on a superblock none of them has
+        # (a tmpfs of the tree's own mount namespace) is made anew at
+        # restore, with new inode numbers
+        self.host_devs = set()
+        for line in (readf("/proc/self/mountinfo") or "").splitlines():
+            f = line.split()
+            if len(f) > 2:
+                mj, _, mn = f[2].partition(":")
+                self.host_devs.add((int(mj), int(mn)))
+
+    def own_dev(self, dev):
+        """Is dev (st_dev) a superblock of the tree's own namespace?"""
+        return (os.major(dev), os.minor(dev)) not in self.host_devs
 
     def name(self, kind, raw):
         """A canonical name for an allocated id: the Nth such object seen
@@ -236,6 +249,10 @@ class Snap:
             mnt = re.search(r"^mnt_id:\s*(\d+)", info, re.M)
             pseudo = pseudo or (mnt is not None and mnt.group(1) not in mounts and
                                 not os.path.exists("%s/root%s" % (base, link)))
+            try:
+                pseudo = pseudo or self.own_dev(os.stat("%s/fd/%s" % (base, fd)).st_dev)
+            except OSError:
+                pass
             self.read_fdinfo(pid, fd, info, mounts, pseudo, target)
 
     def read_fdinfo(self, pid, fd, info, mounts, pseudo, target):
@@ -252,6 +269,9 @@ class Snap:
                 # a recreated pipe, socket, anon inode or ghost file is a
                 # new inode; which fds share it shows in the fd links
                 v = self.name("ino", target)
+            elif k == "lock" and pseudo:
+                # "... PID MAJ:MIN:INO START END": the inode's numbers, as ino
+                v = re.sub(r"\b[0-9a-f]+:[0-9a-f]+:\d+\b", self.name("ino", target), v)
             elif k == "eventfd-id":
                 # an ida number allocated at eventfd creation
                 continue
@@ -327,6 +347,11 @@ class Snap:
                 mj, mn = (int(x, 16) for x in dev.split(":"))
                 path = "<%s> (deleted)" % self.name("deleted", (os.makedev(mj, mn), int(ino)))
                 dev, ino = "-", "-"
+            elif dev.startswith("00:") and ino != "0" and path.startswith("/") and \
+                    not path.startswith(("/memfd:", "/SYSV", "/dev/zero")) and self.own_dev(os.makedev(0, int(dev[3:], 16))):
+                # a file of the tree's own tmpfs: made anew, named by its path
+                ino = "-"
+                dev = "own"
             elif path.startswith("/memfd:") or path.startswith("/SYSV") \
                     or (dev.startswith("00:") and ino != "0"):
                 ino = self.name("ino", (dev, ino))

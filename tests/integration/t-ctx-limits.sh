@@ -53,7 +53,7 @@ ls -d "$MEM1/vxcr/$XID" "$CPU1/vxcr/$XID" 2>/dev/null && fail "the dumped contex
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 for bad in "memory.limit_in_bytes=../x" "cgroup.procs=1" "memory.max=-5" "pids.max=3"; do
 	"$EDIT" "$T/img" "$T/bad.img" "CONTEXT[0].limits=$bad" || fail "edit-image"
-	expect_refused_by "limits '$bad'" "not a memory or cpu limit|its limits are not valid" "$VXRESTORE" "$T/bad.img"
+	expect_refused_by "limits '$bad'" "not a memory, cpu or io limit|its limits are not valid" "$VXRESTORE" "$T/bad.img"
 done
 t0=$(date +%s%N)
 "$VXRESTORE" "$T/img" >"$T/restore.out" 2>"$T/restore.err" ||

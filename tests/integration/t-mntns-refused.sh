@@ -2,7 +2,8 @@
 # Mount namespaces that cannot be restored, and hostile MOUNTS records:
 # - dump refused, naming the mount, the tree left running: a ramfs (a kind
 #   restore does not make), a loop-mounted ext4 image inside the tree, a
-#   file held open on the tree's tmpfs;
+#   file held open through a bind of the tree's tmpfs (one held on the
+#   tmpfs itself is restored), an inotify watch on a file of its tmpfs;
 # - restore refused in one line, nothing left behind (no process, no mount
 #   on the host, no file made, image unchanged): the source of a bind
 #   replaced between dump and restore; crafted images: a mount point with
@@ -82,9 +83,30 @@ else
 	log "no mkfs.ext4 or loop devices: the loop-mounted ext4 case is not run"
 fi
 
-# a file held open on the tree's own tmpfs (its inode is made anew at restore)
+# a file held open on the tree's own tmpfs: restored (its node is made
+# anew at restore, t-mntns-tmpfsfd); one held through a bind of that
+# tmpfs is refused (its path is not the node's)
 start_tree "mount -t tmpfs tm $M/tm; echo x >$M/tm/x; exec 3<$M/tm/x"
-expect_dump_refused "file on the tree's tmpfs" "file $M/tm/x of pid $PID is on mount $M/tm \(tmpfs\) of the tree's own"
+dump "$PID" "$T/held.img"
+restore_bg -d "$T/held.img"
+[ "$(cat "/proc/$PID/fd/3")" = x ] || fail "the file held on the tmpfs: $(readlink "/proc/$PID/fd/3")"
+stop_tree
+start_tree "mount -t tmpfs tm $M/tm; echo x >$M/tm/x; mount --bind $M/tm $M/b; exec 3<$M/b/x"
+expect_dump_refused "file through a bind of the tree's tmpfs" "file $M/b/x of pid $PID is on mount $M/tm \(tmpfs\) of the tree's own through another path"
+stop_tree
+# an inotify watch on a file of the tree's tmpfs (restore would look its
+# inode up by a file handle of the dumped tmpfs, which is made anew):
+# refused by the inotify code, the tmpfs being in no mount of vxdump's
+cat >"$T/watch.py" <<'PY'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init()
+if fd < 0 or libc.inotify_add_watch(fd, sys.argv[1].encode(), 2) < 0:
+    sys.exit("inotify: %s" % os.strerror(ctypes.get_errno()))
+os.execvp("sleep", ["sleep", "1000"])
+PY
+start_tree "mount -t tmpfs tm $M/tm; echo x >$M/tm/x; echo done >$T/setup.done; exec python3 -S $T/watch.py $M/tm/x"
+expect_dump_refused "inotify watch on the tree's tmpfs" "inotify watch wd 1 on inode [0-9]+ of dev 0:[0-9]+: no mount of its filesystem is visible here"
 stop_tree
 
 # a tree with a tmpfs and a bind, dumped once; the image is edited below
@@ -156,4 +178,4 @@ log "failed at mounts-built and tree, killed at mounts-built: nothing left"
 restore_bg -d "$T/img"
 [ "$(nsenter -t "$PID" -m cat "$M/tm/x")" = x ] || fail "tmpfs file not restored"
 stop_tree
-pass "3 dumps refused, 10 restores refused, nothing left"
+pass "4 dumps refused, 10 restores refused, nothing left; a file held on the tmpfs restored"

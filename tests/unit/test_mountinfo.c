@@ -9,6 +9,7 @@
 #include <CUnit/Basic.h>
 
 #include "proc/mountinfo.h"
+#include "restore/restore.h"
 #include "restore/mntns.h"
 
 static const char good[] =
@@ -153,6 +154,74 @@ static void test_restore_checks(void)
 	CU_ASSERT(!mntns_opts_ok(""));
 }
 
+/* A tmpfs at point with nodes: root 1, dir "d" 2, file "d/f" 3, and a
+ * host mount 9 at "/h"; FILE fe names path and tmpfs_node node. */
+static int files_check(const char *point, const char *path, uint32_t node, FileKind kind,
+		       bool deleted)
+{
+	MountEntry m[2], *mv[2] = { &m[0], &m[1] };
+	TmpfsNode n[3], *nv[3] = { &n[0], &n[1], &n[2] };
+	static const char *const names[3] = { "", "d", "f" };
+	MountsEntry ms;
+	FileEntry fe;
+	struct rst_file rf = { .fe = &fe };
+	struct rst_image img;
+
+	mounts_entry__init(&ms);
+	ms.n_mounts = 2;
+	ms.mounts = mv;
+	ms.n_nodes = 3;
+	ms.nodes = nv;
+	for (int i = 0; i < 2; i++) {
+		mount_entry__init(&m[i]);
+		m[i].id = i ? 9 : 5;
+		m[i].kind = i ? MOUNT_KIND__MNT_HOST : MOUNT_KIND__MNT_FRESH;
+		m[i].fstype = "tmpfs";
+		m[i].point = (char *)(i ? "/h" : point);
+	}
+	for (int i = 0; i < 3; i++) {
+		tmpfs_node__init(&n[i]);
+		n[i].id = (uint32_t)i + 1;
+		n[i].mount = 5;
+		n[i].parent = (uint32_t)i; /* 0, 1, 2 */
+		n[i].name = (char *)names[i];
+		n[i].mode = (i < 2 ? S_IFDIR : S_IFREG) | 0644;
+	}
+	file_entry__init(&fe);
+	fe.id = 1;
+	fe.kind = kind;
+	fe.path = (char *)path;
+	fe.has_tmpfs_node = true;
+	fe.tmpfs_node = node;
+	fe.deleted = deleted;
+	memset(&img, 0, sizeof(img));
+	img.mounts = &ms;
+	img.files = &rf;
+	img.nr_files = 1;
+	return mntns_files_check_image(&img);
+}
+
+static void test_files_check(void)
+{
+	CU_ASSERT(!files_check("/m/t", "/m/t/d/f", 3, FILE_KIND__FILE_REG, false));
+	CU_ASSERT(!files_check("/m/t", "/m/t/d/f", 3, FILE_KIND__FILE_MAPONLY, false));
+	CU_ASSERT(!files_check("/m/t", "/m/t/d", 2, FILE_KIND__FILE_DIR, false));
+	CU_ASSERT(!files_check("/m/t", "/m/t", 1, FILE_KIND__FILE_DIR, false));
+	CU_ASSERT(!files_check("/", "/d/f", 3, FILE_KIND__FILE_REG, false));
+	CU_ASSERT(!files_check("/", "/", 1, FILE_KIND__FILE_DIR, false));
+	CU_ASSERT(files_check("/", "//d/f", 3, FILE_KIND__FILE_REG, false));
+	CU_ASSERT(files_check("/m/t", "/m/t/d/./f", 3, FILE_KIND__FILE_REG, false));
+	CU_ASSERT(files_check("/m/t", "/m/t/d/f/", 3, FILE_KIND__FILE_REG, false));
+	CU_ASSERT(files_check("/m/t", "/m/t/f", 3, FILE_KIND__FILE_REG, false));
+	CU_ASSERT(files_check("/m/t", "/m/t/d/f", 2, FILE_KIND__FILE_REG, false));
+	CU_ASSERT(files_check("/m/t", "/m/t/d/f", 3, FILE_KIND__FILE_DIR, false));
+	CU_ASSERT(files_check("/m/t", "/m/t/d/f", 3, FILE_KIND__FILE_CHR, false));
+	CU_ASSERT(files_check("/m/t", "/m/t/d/f", 3, FILE_KIND__FILE_REG, true));
+	CU_ASSERT(files_check("/m/t", "/m/t/d/f", 4, FILE_KIND__FILE_REG, false));
+	CU_ASSERT(files_check("/m/t", "/m/t/d/f", 0, FILE_KIND__FILE_REG, false));
+	CU_ASSERT(files_check("/m/t", "/etc/passwd", 3, FILE_KIND__FILE_REG, false));
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -166,6 +235,7 @@ int main(void)
 	CU_add_test(s, "long fields", test_long);
 	CU_add_test(s, "our own mountinfo", test_read_self);
 	CU_add_test(s, "restore's path and option checks", test_restore_checks);
+	CU_add_test(s, "files held on a tmpfs: the image checks", test_files_check);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures();

@@ -121,14 +121,15 @@ sleep 0.2
 find "$g2" "$g1" -depth -type d -exec rmdir {} + 2>/dev/null
 
 # a tree in its own mount namespace (MOUNTS, TMPFS_DATA): a tmpfs with a
-# file and a symlink, a bind of a host directory, a proc, a shared tmpfs
-# and a slave bind of it
+# file (held open: a FILE with tmpfs_node) and a symlink, a bind of a host
+# directory, a proc, a shared tmpfs and a slave bind of it
 M=$T/mnt
 if mkdir -p "$M/tm" "$M/src" "$M/b" "$M/proc" "$M/sh" "$M/sl"; then
 	( bare unshare -m --propagation private sh -c "mount -t tmpfs -o size=1m tm $M/tm &&
 		echo x >$M/tm/f && ln -s f $M/tm/l && mkfifo $M/tm/p && mount --bind $M/src $M/b &&
 		mount -t proc proc $M/proc && mount -t tmpfs sh $M/sh && mount --make-shared $M/sh &&
-		mount --bind $M/sh $M/sl && mount --make-slave $M/sl && cd / && exec sleep 1000" \
+		mount --bind $M/sh $M/sl && mount --make-slave $M/sl && exec 3<$M/tm/f && cd / &&
+		exec sleep 1000" \
 		</dev/null >/dev/null 2>&1 ) &
 	pid=$!
 	sleep 0.5
