@@ -5,14 +5,19 @@
 # SysV semaphore set of three with known values and a SysV queue with
 # three typed messages; and files in /dev/shm (the guest's tmpfs): two
 # small ones, an 8 MiB random one (more than a zstd frame of the image
-# before the pages), a subdirectory with a file and a symlink.  It holds no fd on /dev/shm.  Then it serves numbered requests:
-# the test renames a file to /tmp/req ("N CMD [ARG]"), the server appends
+# before the pages), a subdirectory with a file and a symlink.  On /dev/shm
+# it also holds a POSIX named semaphore at 5 (sem_open: sem.vxsem, mapped)
+# and served.log, open for appending, a line per "add".  Then it serves
+# numbered requests: the test renames a file to /tmp/req ("N CMD [ARG]"),
+# the server appends
 # "N RESULT served=K total=T" to /tmp/resp, K counting the requests
 # served (each must be the next number) and T the sum of "add" values,
 # both kept in memory only, so that a restored server shows it goes on
 # with its state.  Commands:
-#   add V      total += V
-#   state      the IPC state: mq attributes, semaphore values, SysV qnum
+#   add V      total += V (and a line in /dev/shm/served.log)
+#   state      the IPC state: mq attributes, semaphore values, SysV qnum,
+#              the named semaphore's value
+#   psem       sem_post on the named semaphore, then its value
 #   mqrecv     take the POSIX queue's next message ("TEXT/PRIO")
 #   mqsend T P put message T with priority P back
 #   semop I D  add D to semaphore I (no SEM_UNDO), then its values
@@ -28,6 +33,7 @@ GETALL, SETALL = 13, 17
 SEM_KEY, MSG_KEY = 0x7653, 0x7651
 libc.mq_receive.restype = ctypes.c_ssize_t
 libc.msgrcv.restype = ctypes.c_ssize_t
+libc.sem_open.restype = ctypes.c_void_p
 
 
 class MqAttr(ctypes.Structure):
@@ -70,6 +76,12 @@ def sem_values(sid):
     return ",".join(str(v) for v in vals)
 
 
+def psem_value(psem):
+    v = ctypes.c_int()
+    check(libc.sem_getvalue(ctypes.c_void_p(psem), ctypes.byref(v)), "sem_getvalue")
+    return v.value
+
+
 def msg_send(qid, mtype, text):
     m = MsgBuf(mtype, text.encode())
     check(libc.msgsnd(qid, ctypes.byref(m), len(text), 0), "msgsnd")
@@ -97,22 +109,30 @@ def setup():
     os.chmod("/dev/shm/sub/deeper/note", 0o600)
     os.utime("/dev/shm/small.txt", (1000000000, 1000000000))
     os.symlink("deeper/note", "/dev/shm/sub/link")
-    return mq, sid, qid
+    psem = libc.sem_open(b"/vxsem", O_CREAT | O_EXCL, 0o600, 5)
+    if not psem:
+        check(-1, "sem_open")
+    serve.log = open("/dev/shm/served.log", "a", buffering=1)
+    return mq, sid, qid, psem
 
 
-def serve(mq, sid, qid, req):
+def serve(mq, sid, qid, psem, req):
     n, cmd, *args = req.split()
     if cmd == "add":
         serve.total += int(args[0])
+        serve.log.write("add %s total %d\n" % (args[0], serve.total))
         return n, "ok"
+    if cmd == "psem":
+        check(libc.sem_post(ctypes.c_void_p(psem)), "sem_post")
+        return n, "psem=%d" % psem_value(psem)
     if cmd == "state":
         attr = MqAttr()
         check(libc.mq_getattr(mq, ctypes.byref(attr)), "mq_getattr")
         qnum = [line.split()[4] for line in open("/proc/sysvipc/msg")
                 if line.split()[1] == str(qid)]
-        return n, "mq=%d/%d/%d/%d sem=%s msgq=%s" % (
+        return n, "mq=%d/%d/%d/%d sem=%s msgq=%s psem=%d" % (
             attr.flags & O_NONBLOCK, attr.maxmsg, attr.msgsize, attr.curmsgs,
-            sem_values(sid), ",".join(qnum))
+            sem_values(sid), ",".join(qnum), psem_value(psem))
     if cmd == "mqrecv":
         return n, mq_recv(mq)
     if cmd == "mqsend":
@@ -131,7 +151,7 @@ def serve(mq, sid, qid, req):
 
 
 def main():
-    mq, sid, qid = setup()
+    mq, sid, qid, psem = setup()
     served = 0
     serve.total = 0
     with open("/tmp/resp", "a") as f:
@@ -146,7 +166,7 @@ def main():
         os.unlink("/tmp/req")
         served += 1
         try:
-            n, res = serve(mq, sid, qid, req)
+            n, res = serve(mq, sid, qid, psem, req)
         except Exception as e:
             n, res = req.split()[0], "error %s" % e
         if int(n) != served:

@@ -5,7 +5,8 @@
 # the background ctx-root-server.py: a POSIX queue with prioritised
 # messages (an mq fd held), a SysV semaphore set and a SysV queue with
 # typed messages in the context's IPC namespace, files in /dev/shm (the
-# guest's own tmpfs), and a running total served over /tmp/req.  Recorded
+# guest's own tmpfs; a named semaphore mapped and a log held open there),
+# and a running total served over /tmp/req.  Recorded
 # from inside (ctx exec): the pids, /proc/1/mountinfo normalised, the
 # /dev/shm files (type, mode, size, mtime, owner, md5), /proc/sysvipc and
 # the POSIX queue's attributes; and ctx info.  vxdump --ctx; the context is
@@ -177,7 +178,7 @@ for v in 1 2 3 4 5; do
 done
 REQ state
 STATE=${RES% served=*}
-case $STATE in "mq=2048/8/128/4 sem=3,7,11 msgq=3") ;; *) fail "server state: $RES" ;; esac
+case $STATE in "mq=2048/8/128/4 sem=3,7,11 msgq=3 psem=5") ;; *) fail "server state: $RES" ;; esac
 [ "$RES" = "$STATE served=6 total=15" ] || fail "server before the dump: $RES"
 snapshot before
 log "inside: $(awk '{ print $1 "=" $2 }' "$T/before.pids" | tr '\n' ' ')"
@@ -264,8 +265,10 @@ REQ semop 1 -7
 [ "${RES% served=*}" = 3,0,11 ] || fail "semaphores after semop: $RES"
 REQ semop 1 -1
 case $RES in "error "*EAGAIN* | "error "*"temporarily unavailable"*) ;; *) fail "semop below 0 did not block: $RES" ;; esac
+REQ psem
+[ "${RES% served=*}" = psem=6 ] || fail "named semaphore after sem_post: $RES"
 REQ add 100
-[ "$RES" = "ok served=19 total=121" ] || fail "the server's total after the restore: $RES"
+[ "$RES" = "ok served=20 total=121" ] || fail "the server's total after the restore: $RES"
 
 # Again, from the restored context, the tree made anew in place (mkdir, cp
 # -a of the contents): ext4 gives the new directory the dumped one's inode
@@ -280,7 +283,11 @@ LAST=$(tail -n 1 "$G/tmp/loop")
 timeout 60 "$VXRESTORE" "$T/img2" >"$T/restore.out" 2>"$T/restore.err" ||
 	fail "second vxrestore: $(head -n 3 "$T/restore.err")"
 REQ add 1000
-[ "$RES" = "ok served=20 total=1121" ] || fail "the server after the second restore: $RES"
+[ "$RES" = "ok served=21 total=1121" ] || fail "the server after the second restore: $RES"
+# served.log, appended through the fd the server held on /dev/shm
+inside 'cat /dev/shm/served.log' >"$T/served.log" || fail "served.log from inside"
+printf 'add %s total %s\n' 1 1 2 3 3 6 4 10 5 15 6 21 100 121 1000 1121 | cmp -s - "$T/served.log" ||
+	fail "/dev/shm/served.log: $(tr '\n' '|' <"$T/served.log")"
 N=${LAST%% *}
 vx_wait_line "$G/tmp/loop" "^$((N + 3)) " 10 || fail "the loop does not go on after $LAST (second restore)"
 awk -v p="${LAST#* }" 'NR != $1 || $2 != p { exit 1 }' "$G/tmp/loop" ||
