@@ -190,6 +190,7 @@ static int parse(const char *spec, const char *cgroup, struct lim *v, int *n)
 	int ret = copy ? 0 : -ENOMEM;
 
 	*n = 0;
+	memset(v, 0, LIM_MAX * sizeof(*v)); /* .weight false but where add_weight sets it */
 	for (item = copy ? strtok_r(copy, ",", &save) : NULL; !ret && item;
 	     item = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(item, '=');

@@ -28,23 +28,16 @@
 
 static const char *const iomax_keys[CGIO_KEYS] = { "rbps", "wbps", "riops", "wiops" };
 
-/* Decimal s[0 .. len) in [min, max], strictly.  0 or -EINVAL. */
+/* Decimal s[0 .. len) in [min, max] (at most INT64_MAX), strictly.  0 or
+ * -EINVAL. */
 static int dec(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
-	size_t i;
+	int64_t v;
+	int ret = cglimit_parse_num(s, len, (int64_t)min, (int64_t)max, false, &v);
 
-	if (!len || len > 19 || (s[0] == '0' && len > 1))
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
+	if (!ret)
+		*out = (uint64_t)v;
+	return ret;
 }
 
 /* "MAJ:MIN" at s[0 .. len) into l.  0 or -EINVAL (0:0 and majors 0 too). */

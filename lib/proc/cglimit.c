@@ -94,8 +94,8 @@ bool cglimit_in_hierarchy(const struct cglimit_file *f, const char *list)
  * A decimal number s[0 .. len) in [min, max]: digits only, no leading
  * zero, "-1" only if allow_m1.  0 or -EINVAL.
  */
-static int parse_num(const char *s, size_t len, int64_t min, int64_t max, bool allow_m1,
-		     int64_t *out)
+int cglimit_parse_num(const char *s, size_t len, int64_t min, int64_t max, bool allow_m1,
+		      int64_t *out)
 {
 	uint64_t v = 0;
 	size_t i;
@@ -128,13 +128,13 @@ static int parse_cpulist(const char *s)
 		return -EINVAL;
 	while (*p) {
 		l = strcspn(p, ",-");
-		if (parse_num(p, l, 0, 8191, false, &a))
+		if (cglimit_parse_num(p, l, 0, 8191, false, &a))
 			return -EINVAL;
 		p += l;
 		b = a;
 		if (*p == '-') {
 			l = strcspn(++p, ",");
-			if (parse_num(p, l, 0, 8191, false, &b) || b < a)
+			if (cglimit_parse_num(p, l, 0, 8191, false, &b) || b < a)
 				return -EINVAL;
 			p += l;
 		}
@@ -180,18 +180,20 @@ int cglimit_check(const struct cglimit_file *f, const char *value)
 		return -EINVAL;
 	switch (f->kind) {
 	case CGL_MAX_NUM:
-		return !strcmp(value, "max") ? 0 : parse_num(value, len, f->min, f->max, false, &v);
+		return !strcmp(value, "max") ?
+			       0 :
+			       cglimit_parse_num(value, len, f->min, f->max, false, &v);
 	case CGL_NUM:
-		return parse_num(value, len, f->min, f->max, false, &v);
+		return cglimit_parse_num(value, len, f->min, f->max, false, &v);
 	case CGL_QUOTA:
-		return parse_num(value, len, f->min, f->max, true, &v);
+		return cglimit_parse_num(value, len, f->min, f->max, true, &v);
 	case CGL_CPUMAX: /* "max PERIOD" or "QUOTA PERIOD" */
 		sp = strchr(value, ' ');
-		if (!sp || parse_num(sp + 1, strlen(sp + 1), 1000, 1000000, false, &v))
+		if (!sp || cglimit_parse_num(sp + 1, strlen(sp + 1), 1000, 1000000, false, &v))
 			return -EINVAL;
 		if ((size_t)(sp - value) == 3 && !strncmp(value, "max", 3))
 			return 0;
-		return parse_num(value, sp - value, f->min, f->max, false, &v);
+		return cglimit_parse_num(value, sp - value, f->min, f->max, false, &v);
 	case CGL_CPULIST:
 		return parse_cpulist(value);
 	case CGL_CTRLS:

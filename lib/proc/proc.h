@@ -263,6 +263,10 @@ struct cglimit_file {
 };
 /* The known files in the order a restore writes them; *n their count. */
 const struct cglimit_file *cglimit_table(size_t *n);
+/* A decimal s[0 .. len) in [min, max]: digits only, no leading zero, "-1"
+ * only if allow_m1.  0 or -EINVAL. */
+int cglimit_parse_num(const char *s, size_t len, int64_t min, int64_t max, bool allow_m1,
+		      int64_t *out);
 const struct cglimit_file *cglimit_lookup(const char *name, bool v2);
 /* Does a hierarchy with these controllers ("" v2) carry file f? */
 bool cglimit_in_hierarchy(const struct cglimit_file *f, const char *controllers);

@@ -356,8 +356,7 @@ static int check_sharer(const struct rst_image *img, const FileEntry *fe)
 	return 0;
 }
 
-/* The type of ghost a deleted entry of fe's kind is rebuilt as, or 0. */
-static mode_t ghost_type(const FileEntry *fe)
+mode_t ghost_type(const FileEntry *fe)
 {
 	switch (fe->kind) {
 	case FILE_KIND__FILE_REG:

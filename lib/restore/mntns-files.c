@@ -102,20 +102,13 @@ static int node_path(const MountsEntry *ms, const TmpfsNode *n, const MountEntry
 	return 0;
 }
 
-/* The st_mode type a record of fe's kind must be on a tmpfs, or 0. */
+/* The st_mode type a record of fe's kind must be on a tmpfs (that of its
+ * ghost: no device node is on one), or 0. */
 static mode_t tmpfs_kind_type(const FileEntry *fe)
 {
-	switch (fe->kind) {
-	case FILE_KIND__FILE_REG:
-	case FILE_KIND__FILE_MAPONLY:
-		return S_IFREG;
-	case FILE_KIND__FILE_DIR:
-		return S_IFDIR;
-	case FILE_KIND__FILE_FIFO:
-		return S_IFIFO;
-	default:
-		return 0;
-	}
+	mode_t t = ghost_type(fe);
+
+	return S_ISCHR(t) || S_ISBLK(t) ? 0 : t;
 }
 
 static int bad_file(const FileEntry *fe, const char *why)

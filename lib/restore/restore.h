@@ -586,6 +586,9 @@ void ghosts_close(const struct rst_image *img);
 size_t ghost_count(const struct rst_image *img);
 int ghost_check_image(const struct rst_image *img, const struct rst_file *f);
 int ghost_check_cwds(const struct rst_image *img);
+/* ghost.c: the type of ghost a deleted entry of fe's kind is rebuilt as,
+ * or 0 (a kind without ghosts). */
+mode_t ghost_type(const FileEntry *fe);
 int ghost_check_host(const FileEntry *fe);
 int ghost_cwd_fd(const struct rst_image *img, uint32_t id);
 

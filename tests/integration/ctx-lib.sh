@@ -88,8 +88,8 @@ mkguest()
 
 # mkguest_py DIR [MINE]: mkguest and Debian's python3 (/usr/bin/python3,
 # not a pyenv build on PATH: skips without it): the interpreter, its
-# standard library without tests, caches and the big unused packages, the
-# _ctypes module, and every shared library these load (ldd) with the
+# standard library without tests, caches and the big unused packages, its
+# lib-dynload modules, and every shared library these load (ldd) with the
 # dynamic loader, each at its own path.  Run it inside with -S (no site).
 mkguest_py()
 {
@@ -98,14 +98,13 @@ mkguest_py()
 	mkguest "$@"
 	real=$(readlink -f /usr/bin/python3)
 	ver=${real##*/}
-	mkdir -p "$g/usr/bin" "$g/usr/lib/$ver/lib-dynload" || fail "mkguest_py $g"
-	cp "$real" "$g/usr/bin/$ver" && ln -s "$ver" "$g/usr/bin/python3" &&
-		cp /usr/lib/"$ver"/lib-dynload/_ctypes.*.so "$g/usr/lib/$ver/lib-dynload/" ||
+	mkdir -p "$g/usr/bin" "$g/usr/lib" || fail "mkguest_py $g"
+	cp "$real" "$g/usr/bin/$ver" && ln -s "$ver" "$g/usr/bin/python3" ||
 		fail "mkguest_py: cannot copy $real"
 	tar -C /usr/lib -cf - --exclude=test --exclude=tests --exclude=__pycache__ \
 		--exclude=idlelib --exclude=tkinter --exclude=ensurepip --exclude=lib2to3 \
 		--exclude=pydoc_data --exclude=site-packages --exclude=dist-packages \
-		--exclude=lib-dynload --exclude="config-*" "$ver" | tar -C "$g/usr/lib" -xf - ||
+		--exclude="_test*" --exclude="config-*" "$ver" | tar -C "$g/usr/lib" -xf - ||
 		fail "mkguest_py: cannot copy /usr/lib/$ver"
 	for lib in $(ldd "$real" "$g/usr/lib/$ver/lib-dynload/"*.so |
 		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ && $2 ~ /^\(/ { print $1 }' | sort -u); do

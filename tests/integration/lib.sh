@@ -655,3 +655,17 @@ vx_enter_netns()
 	ip netns del "$ns" || st=1
 	exit "$st"
 }
+
+# mount point of the v1 hierarchy carrying controller $1 (root "/")
+cg_mount()
+{
+	awk -v want="$1" '{
+		for (i = 7; $i != "-"; i++) ;
+		if ($(i+1) != "cgroup" || !index("," $(i+3) ",", "," want ",")) next
+		if ($4 != "/") exit 1
+		print $5
+		exit
+	}' /proc/self/mountinfo
+}
+# the group of ours in the v1 hierarchy of controller $1
+cg_own() { awk -F: -v c="$1" '$2 == c {print $3}' /proc/self/cgroup; }

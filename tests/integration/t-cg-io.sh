@@ -13,20 +13,9 @@
 . "$(dirname "$0")/lib.sh"
 require_cr
 
-cg_mount()
-{
-	awk -v want="$1" '{
-		for (i = 7; $i != "-"; i++) ;
-		if ($(i+1) != "cgroup" || !index("," $(i+3) ",", "," want ",")) next
-		if ($4 != "/") exit 1
-		print $5
-		exit
-	}' /proc/self/mountinfo
-}
-own() { awk -F: -v c="$1" '$2 == c {print $3}' /proc/self/cgroup; }
 M=$(cg_mount blkio) && [ -n "$M" ] && [ -e "$M/blkio.throttle.read_bps_device" ] ||
 	skip "no v1 blkio hierarchy with throttling"
-O=$(own blkio)
+O=$(cg_own blkio)
 [ -n "$O" ] || skip "the v1 blkio hierarchy is shared with another controller"
 P=$M${O%/}/vxcr-io.$$
 D=$T/io

@@ -16,21 +16,9 @@
 . "$(dirname "$0")/lib.sh"
 require_cr
 
-# mount point of the v1 hierarchy carrying controller $1 (root "/")
-cg_mount()
-{
-	awk -v want="$1" '{
-		for (i = 7; $i != "-"; i++) ;
-		if ($(i+1) != "cgroup" || !index("," $(i+3) ",", "," want ",")) next
-		if ($4 != "/") exit 1
-		print $5
-		exit
-	}' /proc/self/mountinfo
-}
-own() { awk -F: -v c="$1" '$2 == c {print $3}' /proc/self/cgroup; }
 for c in pids memory cpu; do
 	m=$(cg_mount $c) && [ -n "$m" ] || skip "no v1 $c hierarchy"
-	o=$(own $c)
+	o=$(cg_own $c)
 	[ -n "$o" ] || skip "the v1 $c hierarchy is not its own (shared with another controller)"
 	declare "P_$c=$m${o%/}/vxcr-lim.$$"
 done

@@ -14,11 +14,8 @@
 # blocked on a semaphore across the restore; after it the child sets the
 # Value and releases the parent, the first semaphore's value is 2.
 . "$(dirname "$0")/ctx-lib.sh"
-BUSYBOX=$(command -v busybox) || skip "no busybox (contrib/install-deps.sh: busybox-static)"
 G=$T/guest
-mkdir -p "$G/bin" "$G/proc" "$G/sys" "$G/dev" "$G/etc" "$G/tmp"
-cp "$BUSYBOX" "$G/bin/busybox"
-for a in sh cat ls echo sleep mv head wc; do ln -s busybox "$G/bin/$a"; done
+mkguest "$G"
 R=$XID
 
 "$VXCR" ctx create "$R" --root "$G" -- /bin/sh -c \
@@ -88,71 +85,11 @@ log "busybox guest: log of $(wc -l <"$T/log") lines, 1..N once each; fd 4 at 7"
 # 2. python multiprocessing in a guest: its semaphores and Value arena are
 # files of the guest's /dev/shm (unlinked, mapped shared: ghosts there)
 [ -x /usr/bin/python3 ] || pass "busybox guest only (no /usr/bin/python3 for a python guest)"
-# py_guest DIR: DIR gets busybox's sh and Debian's python3 with its
-# standard library (no tests, caches, idle, tk), lib-dynload and the
-# shared libraries they load, each at its own path
-py_guest()
-{
-	local g=$1 real ver lib
-	mkdir -p "$g/bin" "$g/proc" "$g/sys" "$g/dev" "$g/etc" "$g/tmp" || fail "py_guest"
-	cp "$BUSYBOX" "$g/bin/busybox" && ln -s busybox "$g/bin/sh" || fail "py_guest: busybox"
-	real=$(readlink -f /usr/bin/python3)
-	ver=${real##*/}
-	mkdir -p "$g/usr/bin" "$g/usr/lib" && cp "$real" "$g/usr/bin/$ver" &&
-		ln -s "$ver" "$g/usr/bin/python3" || fail "py_guest: cannot copy $real"
-	tar -C /usr/lib -cf - --exclude=test --exclude=tests --exclude=__pycache__ \
-		--exclude=idlelib --exclude=tkinter --exclude=ensurepip --exclude=lib2to3 \
-		--exclude=pydoc_data --exclude=site-packages --exclude=dist-packages \
-		--exclude="config-*" "$ver" | tar -C "$g/usr/lib" -xf - ||
-		fail "py_guest: cannot copy /usr/lib/$ver"
-	for lib in $(ldd "$real" "$g/usr/lib/$ver/lib-dynload/"*.so 2>/dev/null |
-		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ && $2 ~ /^\(/ { print $1 }' | sort -u); do
-		[ -e "$g$lib" ] && continue
-		mkdir -p "$g${lib%/*}" && cp -L "$lib" "$g$lib" || fail "py_guest: cannot copy $lib"
-	done
-}
 P=$T/pyguest
-py_guest "$P"
-cat >"$P/tmp/mp.py" <<'PY'
-import multiprocessing as mp, _multiprocessing, signal, sys
-out = "/tmp/out"
-def say(s):
-    with open(out, "a") as f:
-        f.write(s + "\n")
-def child(go, done, val):
-    go.acquire()
-    val.value = 42
-    done.release()
-signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
-sem = mp.Semaphore(3)
-sem.acquire()
-# a named POSIX semaphore kept linked: sem_open maps a temporary name it
-# then links to /dev/shm/sem.vxcr-named and removes
-named = _multiprocessing.SemLock(1, 3, 3, "/vxcr-named", False)
-named.acquire()
-go, done = mp.Semaphore(0), mp.Semaphore(0)
-val = mp.Value("i", 7)
-p = mp.Process(target=child, args=(go, done, val))
-p.start()
-say("ready")
-signal.sigwait([signal.SIGUSR1])
-why = []
-if sem.get_value() != 2:
-    why.append("semaphore value %d" % sem.get_value())
-if named._get_value() != 2:
-    why.append("named semaphore value %d" % named._get_value())
-go.release()
-if not done.acquire(timeout=10):
-    why.append("the child never released")
-if val.value != 42:
-    why.append("value %d after the child" % val.value)
-p.join(10)
-if p.exitcode != 0:
-    why.append("child exit %s" % p.exitcode)
-say("FAIL mp: " + ", ".join(why) if why else "PASS mp")
-PY
+mkguest_py "$P"
+cp "$(dirname "$0")/mp-shm.py" "$P/tmp/mp.py" || fail "cannot copy mp-shm.py"
 RP=$((XID + 1))
-"$VXCR" ctx create "$RP" --root "$P" -- /usr/bin/python3 -S /tmp/mp.py \
+"$VXCR" ctx create "$RP" --root "$P" -- /usr/bin/python3 -S /tmp/mp.py /tmp/out named \
 	</dev/null >/dev/null 2>"$T/create.err" || fail "create --root (python): $(cat "$T/create.err")"
 vx_wait_line "$P/tmp/out" '^ready$' 30 || fail "the python guest did not get ready: $(cat "$T/create.err")"
 sleep 0.3
