@@ -669,3 +669,16 @@ cg_mount()
 }
 # the group of ours in the v1 hierarchy of controller $1
 cg_own() { awk -F: -v c="$1" '$2 == c {print $3}' /proc/self/cgroup; }
+
+# limits_idx IMG FILE: the index of FILE's setting in IMG's LIMITS record
+# (empty if none)
+limits_idx()
+{
+	"$VXCR" img json "$1" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["records"]:
+    if r.get("type") == "LIMITS":
+        for i, s in enumerate(r["payload"]["settings"]):
+            if s["file"] == sys.argv[1]: print(i)
+' "$2" || true
+}

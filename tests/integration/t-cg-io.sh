@@ -60,13 +60,7 @@ sum=$(sha256sum <"$T/img")
 
 echo $$ >"$P/b/cgroup.procs" || fail "cannot join $P/b"
 guard_allow 'cgroup.*' "restored below P/b by design (dumped below P/a); the groups are checked here"
-idx=$("$VXCR" img json "$T/img" | python3 -c '
-import json, sys
-for r in json.load(sys.stdin)["records"]:
-    if r.get("type") == "LIMITS":
-        for i, s in enumerate(r["payload"]["settings"]):
-            if s["file"] == "blkio.throttle.read_bps_device": print(i)
-') || true
+idx=$(limits_idx "$T/img" blkio.throttle.read_bps_device)
 [ -n "$idx" ] || fail "no read_bps_device setting found in the image's json"
 EDIT=$VX_BUILD/tests/fuzz/edit-image
 NL=$'\n'

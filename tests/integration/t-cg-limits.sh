@@ -79,13 +79,7 @@ for e in "file=release_agent:not a known file" "file=../../pids.max:not a known 
 		fail "a refused restore made a group in $d/b"; done
 done
 # a value the kernel refuses (memsw below the memory limit): named, groups removed
-idx=$("$VXCR" img json "$T/img" | python3 -c '
-import json, sys
-for r in json.load(sys.stdin)["records"]:
-    if r.get("type") == "LIMITS":
-        for i, s in enumerate(r["payload"]["settings"]):
-            if s["file"] == "memory.memsw.limit_in_bytes": print(i)
-') || true
+idx=$(limits_idx "$T/img" memory.memsw.limit_in_bytes)
 [ -n "$idx" ] || fail "no memsw setting found in the image's json"
 "$EDIT" "$T/img" "$T/memsw.img" "LIMITS[0].settings[$idx].value=4096" || fail "edit-image memsw"
 expect_refused_by "memsw below the limit" "cannot set memory.memsw.limit_in_bytes=4096" \
