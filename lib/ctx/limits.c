@@ -73,8 +73,7 @@ static int add_io_line(struct lim *v, int *n, const struct cglimit_file *f,
 		pr_err("--limit: too many limits\n");
 		return -EINVAL;
 	}
-	v[*n].f = f;
-	v[(*n)++].weight = false;
+	v[(*n)++].f = f;
 	return 0;
 }
 
@@ -190,7 +189,7 @@ static int parse(const char *spec, const char *cgroup, struct lim *v, int *n)
 	int ret = copy ? 0 : -ENOMEM;
 
 	*n = 0;
-	memset(v, 0, LIM_MAX * sizeof(*v)); /* .weight false but where add_weight sets it */
+	memset(v, 0, LIM_MAX * sizeof(*v)); /* .weight: only add_weight sets it */
 	for (item = copy ? strtok_r(copy, ",", &save) : NULL; !ret && item;
 	     item = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(item, '=');

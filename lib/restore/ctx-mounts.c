@@ -123,15 +123,14 @@ static int compare(const struct rst_image *img, const char *ours, const struct p
 		j = match(cur, used, e->point, pi >= 0 ? cur->v[at[pi]].id : 0);
 		c = j >= 0 ? &cur->v[j] : NULL;
 
-		if (c && same(c, e) && e->kind == MOUNT_KIND__MNT_FRESH &&
-		    host_dev(c->major, c->minor)) {
-			pr_err("mount %s (%s) of the context is a filesystem of the host, the image "
-			       "says one of its own: not restored\n",
-			       e->point, e->fstype);
-			ret = -EINVAL;
-			continue;
-		}
 		if (c && same(c, e)) {
+			if (e->kind == MOUNT_KIND__MNT_FRESH && host_dev(c->major, c->minor)) {
+				pr_err("mount %s (%s) of the context is a filesystem of the host, "
+				       "the image says one of its own: not restored\n",
+				       e->point, e->fstype);
+				ret = -EINVAL;
+				continue;
+			}
 			used[j] = true;
 			at[i] = (size_t)j;
 			continue;

@@ -345,32 +345,13 @@ int file_pool_fd(const struct rst_image *img, const struct rst_file *f)
 /* A file behind a mapping or the exe link must be the very file dumped. */
 static int check_mapped_file(const FileEntry *fe)
 {
-	uint64_t mt;
 	struct stat st;
 
 	if (!fe->path || stat(fe->path, &st)) {
 		pr_err("file %s behind a mapping no longer exists\n", fe->path ? fe->path : "?");
 		return -ENOENT;
 	}
-	/* size and mtime first: on a context's root they are the check, so
-	 * the message says which differs (not an inode a copy has anyway) */
-	mt = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
-	if (fe->has_size && fe->size != (uint64_t)st.st_size) {
-		pr_err("file %s changed since the dump (size %llu -> %llu)\n", fe->path,
-		       (unsigned long long)fe->size, (unsigned long long)st.st_size);
-		return -ESTALE;
-	}
-	if (fe->has_mtime_ns && fe->mtime_ns != mt) {
-		pr_err("file %s changed since the dump (modified after it)\n", fe->path);
-		return -ESTALE;
-	}
-	if (!rst_open_is_copy(fe, &st) &&
-	    ((fe->has_ino && fe->ino != st.st_ino) || (fe->has_dev && fe->dev != st.st_dev))) {
-		pr_err("file %s was replaced since the dump (inode %llu -> %llu)\n", fe->path,
-		       (unsigned long long)fe->ino, (unsigned long long)st.st_ino);
-		return -ESTALE;
-	}
-	return 0;
+	return rst_file_same(fe, &st, false, true);
 }
 
 /*

@@ -109,21 +109,34 @@ void rst_open_copied_root(dev_t dev)
 	copied_root = dev;
 }
 
-bool rst_open_is_copy(const FileEntry *fe, const struct stat *st)
+int rst_file_same(const FileEntry *fe, const struct stat *st, bool any_dev, bool contents)
 {
 	uint64_t mt = (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
+	bool copy = copied_root && st->st_dev == copied_root && !fe->outside_root;
 
-	if (!copied_root || st->st_dev != copied_root || fe->outside_root)
-		return false;
-	return !S_ISREG(st->st_mode) || (fe->has_size && fe->size == (uint64_t)st->st_size &&
-					 fe->has_mtime_ns && fe->mtime_ns == mt);
+	if (!copy && ((fe->has_ino && fe->ino != st->st_ino) ||
+		      (fe->has_dev && fe->dev != st->st_dev && !any_dev))) {
+		pr_err("%s was replaced since the dump (inode %llu, was %llu)\n", fe->path,
+		       (unsigned long long)st->st_ino, (unsigned long long)fe->ino);
+		return -ESTALE;
+	}
+	if (!contents && !(copy && S_ISREG(st->st_mode)))
+		return 0;
+	if (fe->has_size && fe->size != (uint64_t)st->st_size) {
+		pr_err("%s changed since the dump (size %llu, was %llu)\n", fe->path,
+		       (unsigned long long)st->st_size, (unsigned long long)fe->size);
+		return -ESTALE;
+	}
+	if (fe->has_mtime_ns && fe->mtime_ns != mt) {
+		pr_err("%s changed since the dump (modified after it)\n", fe->path);
+		return -ESTALE;
+	}
+	return 0;
 }
 
 /*
- * Does st match what fe recorded?  any_dev: the device may differ (a
- * procfs of another mount: --pidns mounts its own /proc, whose files that
- * are no process's keep their inode numbers).  0, or -ESTALE/-EPERM
- * (logged).
+ * Does st match what fe recorded (type, identity, rdev)?  any_dev: see
+ * rst_file_same.  0, or -ESTALE/-EPERM (logged).
  */
 static int check_recorded(const FileEntry *fe, int h, const struct stat *st, bool any_dev)
 {
@@ -140,18 +153,8 @@ static int check_recorded(const FileEntry *fe, int h, const struct stat *st, boo
 	}
 	if (fe->has_tmpfs_node)
 		return mntns_files_check(fe, h, st); /* a file of a tmpfs made anew */
-	if (!rst_open_is_copy(fe, st) && ((fe->has_ino && fe->ino != st->st_ino) ||
-					  (fe->has_dev && fe->dev != st->st_dev && !any_dev))) {
-		if (copied_root && st->st_dev == copied_root && !fe->outside_root && fe->has_size)
-			/* on a context's root size and mtime are the check */
-			pr_err("%s changed since the dump (size %llu, was %llu, or its mtime)\n",
-			       fe->path, (unsigned long long)st->st_size,
-			       (unsigned long long)fe->size);
-		else
-			pr_err("%s was replaced since the dump (inode %llu, was %llu)\n", fe->path,
-			       (unsigned long long)st->st_ino, (unsigned long long)fe->ino);
+	if (rst_file_same(fe, st, any_dev, false))
 		return -ESTALE;
-	}
 	if ((S_ISCHR(want) || S_ISBLK(want)) && fe->has_rdev && fe->rdev != st->st_rdev) {
 		pr_err("%s is device %u:%u, the image says %u:%u: not opening it\n", fe->path,
 		       major(st->st_rdev), minor(st->st_rdev), major(fe->rdev), minor(fe->rdev));

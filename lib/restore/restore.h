@@ -490,10 +490,14 @@ int rst_check_recorded(const FileEntry *fe);
 /*
  * open.c: files on device dev (a context's root, the dumped directory or
  * a copy of it) are the recorded ones when their type, size and mtime
- * are; rst_open_is_copy says whether st is such a file of fe.
+ * are (rst_open_copied_root).  rst_file_same: is st the file fe recorded,
+ * by inode (dev, ino; any_dev: the device may differ, a procfs of another
+ * mount, whose files that are no process's keep their numbers) or on
+ * such a root by size and mtime; contents: size and mtime must match in
+ * any case (a mapped file).  0 or -ESTALE (logged).
  */
 void rst_open_copied_root(dev_t dev);
-bool rst_open_is_copy(const FileEntry *fe, const struct stat *st);
+int rst_file_same(const FileEntry *fe, const struct stat *st, bool any_dev, bool contents);
 /*
  * open.c: a --root context's init holds an fd of the host's root from
  * before its pivot until its maps are open (fd; -1 closes it): files
