@@ -27,6 +27,7 @@ void vxcr_dump_opts_init(struct vxcr_dump_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->compress = true;
 	o->fsync = true;
+	o->parent_fd = -1;
 }
 
 uint64_t dump_now_ns(void)

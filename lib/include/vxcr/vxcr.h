@@ -53,6 +53,9 @@ bool vxcr_test_skip(const char *step);
  */
 struct vxcr_key;
 struct vxcr_keyring;
+struct vxcr_dump_mig;
+struct vxcr_pstore;
+#define VXCR_PEER_NAME_LEN 64
 /* Makes NAME.key and NAME.pub in dirfd (never replacing a file); id_hex
  * (17 bytes) receives the key id. */
 int vxcr_key_new(int dirfd, const char *name, char *id_hex);
@@ -111,6 +114,13 @@ struct vxcr_dump_opts {
 	 * of the image to remove: peers see no reset meanwhile.  Not with
 	 * leave_running. */
 	bool keep_net_lock;
+	/* An incremental image: pages equal to those of the parent image on
+	 * parent_fd (an earlier image of the same tree) are written as
+	 * references to it, and the header carries its id.  -1: none. */
+	int parent_fd;
+	/* libvxcr's own use (live migration: the image's sink, the pre-copy
+	 * tracker); NULL. */
+	const struct vxcr_dump_mig *mig;
 };
 
 struct vxcr_dump_stats {
@@ -150,6 +160,20 @@ struct vxcr_restore_opts {
 	/* Restore in a new network namespace: the image's own (a NETNS
 	 * record) anyway; else one with only its loopback, up. */
 	bool netns;
+	/* If set, called once the whole tree is restored, before any of it
+	 * runs or its sockets leave repair mode: 0 lets it run; an error
+	 * undoes the restore (nothing is left) and the call fails with it.
+	 * It may run in another process of the restore (a context's
+	 * supervisor, a pid namespace's init): talk through an fd. */
+	int (*commit)(void *arg);
+	void *commit_arg;
+	/* The parent images of an incremental image, nearest first (the
+	 * image's parent, its parent's, ...), n_parents of them. */
+	const int *parent_fds;
+	size_t n_parents;
+	/* libvxcr's own use (live migration: the pages copied before the
+	 * freeze); NULL. */
+	const struct vxcr_pstore *pages;
 };
 
 struct vxcr_restore_stats {
@@ -168,6 +192,90 @@ void vxcr_restore_opts_init(struct vxcr_restore_opts *o);
  * exits with the root's status once the namespace is empty). */
 int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		 struct vxcr_restore_stats *st);
+
+/*
+ * Live migration (vxcr migrate / vxcr serve).  The source copies the
+ * tree's memory while it runs (rounds of the pages written meanwhile,
+ * tracked with userfaultfd write-protect), freezes it, sends the last
+ * dirty set and the image over an authenticated, encrypted channel; the
+ * destination restores it and says so; only then is the source killed
+ * and the destination let run.  Up to that point any failure (a cut link,
+ * a killed peer, a failed restore) leaves the source running as before
+ * and nothing on the destination.  docs/vxcr.1.scd says what happens in
+ * the one message between the two commits.
+ */
+struct vxcr_migrate_progress {
+	unsigned round;	      /* pre-copy round, or the final one */
+	bool frozen;	      /* the final round (the tree is frozen) */
+	uint64_t bytes_sent;  /* on the wire so far */
+	uint64_t round_pages; /* pages sent in this round */
+	uint64_t dirty_rate;  /* bytes written per second by the tree, last round */
+	uint64_t rate;	      /* bytes per second sent, last round */
+	uint64_t elapsed_ns;
+};
+
+struct vxcr_migrate_opts {
+	struct vxcr_dump_opts dump;	    /* the final dump (leave_running is refused) */
+	const struct vxcr_key *key;	    /* our identity (a key pair) */
+	const struct vxcr_keyring *trusted; /* the destinations we accept */
+	uint32_t xid;			    /* a whole context; 0: the tree of pid */
+	const char *rundir;		    /* contexts' records (NULL: default) */
+	bool precopy;			    /* default true; false: one frozen copy */
+	unsigned max_rounds;		    /* pre-copy rounds at most (default 8) */
+	uint64_t stop_bytes; /* freeze once a round has at most this dirty (default 4 MiB) */
+	int timeout_ms;	     /* the peer's answer to any step (default 30000) */
+	void (*progress)(const struct vxcr_migrate_progress *p, void *arg);
+	void *progress_arg;
+};
+
+struct vxcr_migrate_stats {
+	unsigned rounds;	/* pre-copy rounds, the frozen one not counted */
+	uint64_t precopy_bytes; /* page bytes sent while the tree ran */
+	uint64_t final_pages;	/* pages sent while it was frozen */
+	uint64_t held_pages;	/* pages the image took from the pre-copy */
+	uint64_t wire_bytes;	/* everything sent on the channel */
+	uint64_t memory_bytes;	/* the tree's pages at the start (round 0) */
+	uint64_t frozen_ns;	/* seize to kill */
+	uint64_t total_ns;
+	uint64_t crypt_ns; /* our side's encryption and decryption */
+	pid_t dest_pid;	   /* the root as the destination sees it */
+	uint32_t dest_xid; /* a context: its xid there */
+};
+
+void vxcr_migrate_opts_init(struct vxcr_migrate_opts *o);
+/*
+ * Migrates the tree of pid (or the context o->xid) over sock, a connected
+ * stream socket to a `vxcr serve` (owned from the call on: closed).  0
+ * once the destination runs it and ours is gone; -errno with the source
+ * running as before, or -EHOSTDOWN: the link was cut after the
+ * destination confirmed and before it acknowledged (see vxcr(1)).
+ */
+int vxcr_migrate(pid_t pid, int sock, const struct vxcr_migrate_opts *o,
+		 struct vxcr_migrate_stats *st);
+
+struct vxcr_serve_opts {
+	struct vxcr_restore_opts restore;   /* how a tree is restored (detach is set) */
+	const struct vxcr_key *key;	    /* our identity */
+	const struct vxcr_keyring *trusted; /* the sources we accept */
+	int timeout_ms;			    /* the peer's silence at any step (default 30000) */
+};
+
+struct vxcr_serve_stats {
+	pid_t pid;		       /* the restored root, running (0 on failure) */
+	uint32_t xid;		       /* a context: its xid here */
+	char peer[VXCR_PEER_NAME_LEN]; /* the source's key name */
+	uint64_t precopy_bytes;
+	uint64_t restore_ns;
+	uint64_t total_ns;
+};
+
+void vxcr_serve_opts_init(struct vxcr_serve_opts *o);
+/*
+ * Receives one migration on sock, a connected stream socket (owned:
+ * closed), restores it and lets it run once the source has let go.  0 or
+ * -errno (nothing of it is left here).
+ */
+int vxcr_serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_serve_stats *st);
 
 /*
  * Network locks kept by vxdump --keep-net-lock in the caller's network

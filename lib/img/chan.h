@@ -1,0 +1,94 @@
+/*
+ * The migration channel: an authenticated, encrypted, ordered stream of
+ * typed messages over a connected stream socket (TCP), between two hosts
+ * that each hold an Ed25519 key pair (vxcr key) and trust the other's
+ * public key.  NOTES: "The migration channel (issue 15)".
+ *
+ * Handshake: each side sends its identity (Ed25519 public key) and a fresh
+ * X25519 key (crypto_kx); the peer's identity must be in the trusted ring
+ * or the channel is refused (-EACCES, naming the peer's key id) before
+ * anything else is read or sent; each side signs the transcript (both
+ * hellos, its role) with its identity, the other verifies; crypto_kx
+ * session keys start one crypto_secretstream per direction.  A message is
+ * one secretstream chunk: a type byte and up to CHAN_MSG_MAX payload
+ * bytes.  chan_close() sends the FINAL tag, so a cut stream is told from
+ * an ended one.
+ *
+ * Threads: one thread may send while another receives (the two directions
+ * share nothing); two senders or two receivers need a lock of their own.
+ *
+ * Test hook (test build only): VXCR_TEST_CHAN="ROLE:WHAT@WHERE", ROLE
+ * client or server (the side that acts), WHAT cut (shutdown and close
+ * the socket), stall (stop sending, sleep 60 s) or flip (invert one bit
+ * of that byte on the wire), WHERE a byte offset of what this side sends
+ * (after the handshake) or "msg:TYPE" (before this side sends its first
+ * message of TYPE, a decimal number).  Several, comma-separated.
+ */
+#ifndef VXCR_IMG_CHAN_H
+#define VXCR_IMG_CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "img/sign.h"
+#include "img/stream.h"
+
+#define CHAN_MSG_MAX (256u << 10) /* payload bytes of one message */
+
+struct chan;
+
+struct chan_stats {
+	uint64_t wire_sent, wire_received; /* bytes on the socket, both ways */
+	uint64_t sent, received;	   /* payload bytes */
+	uint64_t msgs_sent, msgs_received;
+	uint64_t crypt_ns; /* time spent encrypting and decrypting */
+};
+
+/*
+ * Runs the handshake on connected socket fd (the channel owns fd from the
+ * call on: closed by chan_free, also on failure) as client or server, with
+ * our key pair me (has_sk) and the peers we accept.  timeout_ms bounds the
+ * handshake (and is the default of chan_set_timeout()).  Returns 0 or
+ * -errno with one line as the operation's error: -EACCES (peer not
+ * trusted, naming its key id; or a bad signature), -EPROTO (not a vxcr
+ * channel, or another version), -ETIMEDOUT, -ECONNRESET.
+ */
+int chan_open(int fd, bool server, const struct vxcr_key *me, const struct vxcr_keyring *trusted,
+	      int timeout_ms, struct chan **out);
+/* The peer's public key (its name as in the trusted ring). */
+const struct vxcr_key *chan_peer(const struct chan *c);
+/* Receive timeout in ms (0: wait forever). */
+void chan_set_timeout(struct chan *c, int ms);
+/* The socket, for poll (readable: a message may be waiting). */
+int chan_fd(const struct chan *c);
+
+/*
+ * Sends one message of type (1..255) with payload iov[0..cnt) (at most
+ * CHAN_MSG_MAX bytes in all).  0 or -errno (-EPIPE, -ECONNRESET: the
+ * link is gone; an error sticks).
+ */
+int chan_sendv(struct chan *c, uint8_t type, const struct iovec *iov, int cnt);
+int chan_send(struct chan *c, uint8_t type, const void *buf, size_t len);
+/*
+ * Receives the next message: *type and its payload (*buf, *len: valid
+ * until the next chan_recv or chan_free).  0, or -errno: -ECONNRESET (cut:
+ * the stream ended without chan_close), -ENODATA (the peer closed it
+ * with chan_close), -EBADMSG (a message failed authentication: corrupted
+ * or forged), -ETIMEDOUT.  An error sticks.
+ */
+int chan_recv(struct chan *c, uint8_t *type, const void **buf, size_t *len);
+/* Ends our direction: a FINAL message, then shutdown(SHUT_WR).  0 or -errno. */
+int chan_close(struct chan *c);
+void chan_get_stats(const struct chan *c, struct chan_stats *st);
+void chan_free(struct chan *c);
+
+/*
+ * An image sink on c: each write goes out as messages of type, each at
+ * most CHAN_MSG_MAX bytes; sync does nothing (the protocol above says
+ * when the peer has it all).  The sink borrows c.  0 or -ENOMEM.
+ */
+int chan_sink(struct chan *c, uint8_t type, struct img_sink **out);
+
+#endif
