@@ -34,6 +34,8 @@ static const struct command commands[] = {
 	{ "ctx",     cmd_ctx,     NEEDS_ROOT, "create, enter, list and control contexts" },
 	{ "key",     cmd_key,     0,          "make a key pair to sign images with" },
 	{ "netlock", cmd_netlock, NEEDS_ROOT, "list or drop network locks kept by vxdump" },
+	{ "migrate", cmd_migrate, NEEDS_ROOT, "move a running process or context to another host" },
+	{ "serve",   cmd_serve,   NEEDS_ROOT, "accept migrations from other hosts and restore them" },
 };
 /* clang-format on */
 
