@@ -52,7 +52,7 @@ mig_setup() { mig_keys; mig_net; }
 serve_start()
 {
 	: >"$T/serve.err"
-	( ip netns exec "$NSB" "$VXCR" serve --listen "$DST_IP:$PORT" --keys "$T/b" --pidns \
+	( ip netns exec "$NSB" env ${SERVE_ENV:-} "$VXCR" serve --listen "$DST_IP:$PORT" --keys "$T/b" --pidns \
 		--once --timeout 10 "$@" </dev/null >"$T/serve.out" 2>"$T/serve.err" &
 	  echo $! >"$T/serve.pid" )
 	SERVE_PID=$(cat "$T/serve.pid")
@@ -76,8 +76,35 @@ serve_wait()
 # status, stdout in $T/mig.out, stderr in $T/mig.err.
 migrate()
 {
-	"$VXCR" migrate --keys "$T/a" --timeout 10 "$@" "$DST_IP:$PORT" >"$T/mig.out" 2>"$T/mig.err"
+	env ${MIG_ENV:-} "$VXCR" migrate --keys "$T/a" --timeout 10 "$@" "$DST_IP:$PORT" \
+		>"$T/mig.out" 2>"$T/mig.err"
 	MIG_RC=$?
+}
+
+# migrate_bg ARGS...: the same in the background; MIG_PID.
+migrate_bg()
+{
+	( env ${MIG_ENV:-} "$VXCR" migrate --keys "$T/a" --timeout 10 "$@" "$DST_IP:$PORT" \
+		</dev/null >"$T/mig.out" 2>"$T/mig.err" & echo $! >"$T/mig.pid" )
+	MIG_PID=$(cat "$T/mig.pid")
+	vx_track "$MIG_PID"
+}
+
+# expect_source_intact WHAT: after a failed migration the source runs,
+# is the only copy, and checks out; the destination's serve has exited
+# without a tree.
+expect_source_intact()
+{
+	serve_wait
+	[ "$SERVE_RC" = 0 ] || fail "$1: the destination reports a migrated tree"
+	vx_alive "$PID" || fail "$1: the source died"
+	local n
+	n=$(mig_procs | wc -l)
+	[ "$n" = 1 ] || fail "$1: $n copies of the process ($(mig_procs | tr '\n' ' '))"
+	kill -USR1 "$PID"
+	vx_wait_line "$OUT" '^(PASS|FAIL) ' 20 || fail "$1: the source did not check itself"
+	grep -q '^PASS mig-dirty' "$OUT" || fail "$1: source: $(grep FAIL "$OUT")"
+	vx_wait_gone "$PID" 10 || fail "$1: the source did not exit"
 }
 
 # The processes whose command line names $OUT (the test program's and
