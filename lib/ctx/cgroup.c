@@ -4,6 +4,7 @@
  * cgroup.events "frozen"), kills (cgroup.kill) and lists the context's tasks.
  */
 #define LOG_PREFIX "ctx/cgroup: "
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +26,27 @@ int vxctx_cg_root(char *buf, size_t len)
 	if (ret == -ENOENT)
 		pr_err("no cgroup2 hierarchy in /proc/self/mountinfo\n");
 	return ret;
+}
+
+const char *vxctx_cg_base(void)
+{
+	static const char *base;
+	const char *e, *p;
+
+	if (base)
+		return base;
+	e = getenv("VXCR_CGROUP");
+	base = "vxcr";
+	if (!e || !*e)
+		return base;
+	for (p = e; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			break;
+	if (*p || !strcmp(e, ".") || !strcmp(e, "..") || p - e > 64)
+		pr_warn("VXCR_CGROUP=%s is not one plain name: using vxcr\n", e);
+	else
+		base = e;
+	return base;
 }
 
 /* Writes val to dir/file; 0 or -errno (callers log). */
@@ -61,13 +83,13 @@ int vxctx_cg_mkdir(const char *root, uint32_t xid, char *path, size_t len)
 {
 	int ret;
 
-	snprintf(path, len, "%s/vxcr", root);
+	snprintf(path, len, "%s/%s", root, vxctx_cg_base());
 	if (mkdir(path, 0755) && errno != EEXIST) {
 		ret = -errno;
 		pr_perror("cgroup %s", path);
 		return ret;
 	}
-	snprintf(path, len, "%s/vxcr/%u", root, xid);
+	snprintf(path, len, "%s/%s/%u", root, vxctx_cg_base(), xid);
 	if (mkdir(path, 0755) == 0)
 		return 0;
 	ret = -errno;

@@ -258,6 +258,13 @@ uint64_t vxctx_starttime(pid_t pid);
 int vxctx_init_pidfd(const struct vxctx_record *r);
 
 int vxctx_cg_root(char *buf, size_t len); /* cgroup2 mount point */
+/*
+ * The folder below each hierarchy's root that holds the contexts' groups
+ * (BASE/XID): $VXCR_CGROUP (one name of letters, digits, '.', '_', '-'),
+ * else "vxcr".  Two vxcr instances on one host (two run directories, as
+ * the migration tests' two "hosts") keep their contexts apart with it.
+ */
+const char *vxctx_cg_base(void);
 int vxctx_cg_create(uint32_t xid, char *path, size_t len);
 /* Makes <root>/vxcr/<xid> (an empty leftover is reused). */
 int vxctx_cg_mkdir(const char *root, uint32_t xid, char *path, size_t len);

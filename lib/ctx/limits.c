@@ -246,7 +246,7 @@ static int group_of(uint32_t xid, const char *cgroup, const struct cglimit_file 
 		return ret;
 	if (make)
 		return vxctx_cg_mkdir(mnt, xid, dir, len);
-	snprintf(dir, len, "%s/vxcr/%u", mnt, xid);
+	snprintf(dir, len, "%s/%s/%u", mnt, vxctx_cg_base(), xid);
 	return access(dir, F_OK) ? -ENOENT : 0;
 }
 

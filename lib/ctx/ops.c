@@ -23,9 +23,10 @@
 int vxctx_task_xid(const char *rundir, pid_t pid, uint32_t *xid)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	char path[64], line[4096], *p;
+	char path[64], pat[80], line[4096], *p;
 	unsigned long x;
 
+	snprintf(pat, sizeof(pat), "/%s/", vxctx_cg_base());
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid ? pid : getpid());
 	f = fopen(path, "re");
 	if (!f) {
@@ -36,8 +37,8 @@ int vxctx_task_xid(const char *rundir, pid_t pid, uint32_t *xid)
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "0::", 3))
 			continue;
-		p = strstr(line, "/vxcr/");
-		if (p && sscanf(p + 6, "%lu", &x) == 1 && x <= VXCTX_XID_MAX)
+		p = strstr(line, pat);
+		if (p && sscanf(p + strlen(pat), "%lu", &x) == 1 && x <= VXCTX_XID_MAX)
 			*xid = (uint32_t)x;
 	}
 	/* inside an isolated context its cgroup namespace hides the path */

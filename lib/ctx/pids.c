@@ -159,7 +159,7 @@ int vxctx_pids_path(uint32_t xid, char *buf, size_t len)
 		return 0;
 	if (!v1_pids_attached() || v1_pids_root(root, sizeof(root)))
 		return 0;
-	n = snprintf(buf, len, "%s/vxcr/%u", root, xid);
+	n = snprintf(buf, len, "%s/%s/%u", root, vxctx_cg_base(), xid);
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
