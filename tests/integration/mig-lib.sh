@@ -7,6 +7,7 @@
 # $NSB with --pidns (the source's pids are in use on this one machine).
 
 command -v ip >/dev/null || skip "ip (iproute2) not installed"
+command -v nsenter >/dev/null || skip "nsenter (util-linux) not installed"
 NSB=vxcr-mig-$$
 N=$(( $$ % 250 + 1 ))
 SRC_IP=10.79.$N.1
@@ -52,7 +53,9 @@ mig_setup() { mig_keys; mig_net; }
 serve_start()
 {
 	: >"$T/serve.err"
-	( ip netns exec "$NSB" env ${SERVE_ENV:-} "$VXCR" serve --listen "$DST_IP:$PORT" --keys "$T/b" --pidns \
+	# nsenter: only the network namespace (ip netns exec would also give
+	# it a mount namespace whose /sys hides the cgroup hierarchies)
+	( nsenter --net="/run/netns/$NSB" env ${SERVE_ENV:-} "$VXCR" serve --listen "$DST_IP:$PORT" --keys "$T/b" --pidns \
 		--once --timeout 10 "$@" </dev/null >"$T/serve.out" 2>"$T/serve.err" &
 	  echo $! >"$T/serve.pid" )
 	SERVE_PID=$(cat "$T/serve.pid")
