@@ -104,20 +104,10 @@ nsx "$NSA" "$VXCR" ctx create "$XID" --flags PERSISTENT --net "veth:vxc$N,addr=$
 init=$(sed -n 's/^init=//p' "$VXCR_RUNDIR/$XID.ctx")
 [ -n "$init" ] || fail "no init in the context's record"
 nsenter --net="/proc/$init/ns/net" ip route add default via "$CB" || fail "default route in the context"
-for ((i = 0; i < 100; i++)); do
-	nsx "$NSC" python3 -c "import socket; socket.create_connection(('$CA', $SPORT), 1).close()" \
-		2>/dev/null && break
+for ((i = 0; i < 100; i++)); do # the server listens
+	nsenter --net="/proc/$init/ns/net" ss -Hltn "sport = :$SPORT" 2>/dev/null | grep -q . && break
 	sleep 0.1
 done
-# (that probe was the server's one accept: restart it listening)
-"$VXCR" ctx kill "$XID" >/dev/null 2>&1
-sleep 0.5
-nsx "$NSA" "$VXCR" ctx create "$XID" --flags PERSISTENT --net "veth:vxc$N,addr=$CA/24,host-addr=$CB/24" -- \
-	python3 -S "$T/server.py" "$CA" "$SPORT" >"$T/create.out" 2>"$T/create.err" ||
-	fail "ctx create (again): $(cat "$T/create.err")"
-init=$(sed -n 's/^init=//p' "$VXCR_RUNDIR/$XID.ctx")
-nsenter --net="/proc/$init/ns/net" ip route add default via "$CB" || fail "default route in the context"
-sleep 0.5
 ( nsx "$NSC" python3 -S "$T/client.py" "$CA" "$SPORT" "$CLIENT" "$T/client.out" \
 	</dev/null >/dev/null 2>"$T/client.err" & echo $! >"$T/client.pid" )
 CPID=$(cat "$T/client.pid")
