@@ -56,27 +56,34 @@ static void sleep_ns(long ns)
 	nanosleep(&ts, NULL);
 }
 
-/* Rewrites pages at rate MiB/s until SIGUSR1; returns pages written. */
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Rewrites pages at rate MiB/s (a budget by elapsed time, checked every
+ * millisecond) until SIGUSR1; returns pages written. */
 static uint64_t churn(long rate)
 {
-	long per_ms = rate * 256 / 1000; /* pages per millisecond */
 	uint64_t written = 0;
+	double t0 = now_s();
 	size_t i = 0;
 	sigset_t usr1;
-	long n;
 
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
-
 	if (rate <= 0) {
 		prog_wait_go();
 		return 0;
 	}
-	if (per_ms < 1)
-		per_ms = 1;
 	sigprocmask(SIG_UNBLOCK, &usr1, NULL); /* its handler sets prog_go */
 	while (!prog_go) {
-		for (n = 0; n < per_ms && !prog_go; n++) {
+		uint64_t budget = (uint64_t)((now_s() - t0) * rate * 256);
+
+		while (written < budget && !prog_go) {
 			cur = i;
 			fill(i, gens[i] + 1);
 			gens[i]++;
@@ -84,7 +91,7 @@ static uint64_t churn(long rate)
 			i = (i + 1) % npages;
 			written++;
 		}
-		sleep_ns(rate * 256 / 1000 >= 1 ? 1000000 : 1000000 * 1000 / (rate * 256));
+		sleep_ns(1000000);
 	}
 	return written;
 }
