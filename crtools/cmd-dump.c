@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "vxcr/vxcr.h"
 #include "vxcr/vserver.h"
@@ -21,7 +22,7 @@ static void dump_usage(FILE *f)
 	fprintf(f,
 		"usage: vxdump [-o FILE] [--leave-running] [--tcp-established] [--no-sync]\n"
 		"              [--compress zstd|none] [--zstd-level N] [--sign KEYFILE]\n"
-		"              [--keep-net-lock] [--stats] [-v] PID\n"
+		"              [--keep-net-lock] [--parent IMAGE] [--stats] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"       vxdump --help | --version\n"
 		"\n"
@@ -48,6 +49,9 @@ static void dump_usage(FILE *f)
 		"                       vxcr key new); vxrestore --trusted-keys checks it\n"
 		"      --keep-net-lock  leave the tree's TCP connections locked (nftables table\n"
 		"                       vxcr_img_ID) until vxrestore of the image removes it\n"
+		"      --parent IMAGE   an incremental image: pages equal to those IMAGE (an\n"
+		"                       earlier image of the tree) holds are not written again;\n"
+		"                       vxrestore needs --parent IMAGE too\n"
 		"      --stats          print timings and sizes as one line on stderr\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: 0 the image is complete, 1 failure, 2 usage.\n");
@@ -63,7 +67,8 @@ enum {
 	OPT_NO_SYNC,
 	OPT_SIGN,
 	OPT_TCP_EST,
-	OPT_KEEP_NET_LOCK
+	OPT_KEEP_NET_LOCK,
+	OPT_PARENT
 };
 
 static const struct option dump_options[] = {
@@ -78,6 +83,7 @@ static const struct option dump_options[] = {
 	{ "rundir", required_argument, NULL, OPT_RUNDIR },
 	{ "sign", required_argument, NULL, OPT_SIGN },
 	{ "keep-net-lock", no_argument, NULL, OPT_KEEP_NET_LOCK },
+	{ "parent", required_argument, NULL, OPT_PARENT },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -86,7 +92,8 @@ struct dump_target {
 	pid_t pid;
 	long xid; /* --ctx, else 0 */
 	const char *rundir;
-	const char *sign; /* --sign KEYFILE */
+	const char *sign;   /* --sign KEYFILE */
+	const char *parent; /* --parent IMAGE */
 };
 
 /* Parses options into o; returns -1 on a usage error (after one line),
@@ -145,6 +152,13 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			break;
 		case OPT_KEEP_NET_LOCK:
 			o->keep_net_lock = true;
+			break;
+		case OPT_PARENT:
+			if (tg->parent) {
+				cli_error("dump: one --parent IMAGE only (the nearest)");
+				return -1;
+			}
+			tg->parent = optarg;
 			break;
 		case 'h':
 			return 1;
@@ -246,11 +260,31 @@ static int run_dump(const struct dump_target *tg, struct vxcr_dump_opts *o, stru
 	return ret;
 }
 
+/* The --parent image: a regular file.  Its fd, or -1 after one line. */
+static int open_parent(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0 || fstat(fd, &st)) {
+		cli_error("dump: --parent %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cli_error("dump: --parent %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct vxcr_dump_opts o;
 	struct vxcr_dump_stats st;
-	struct dump_target tg = { 0, 0, NULL, NULL };
+	struct dump_target tg = { 0 };
 	struct vxcr_key *key = NULL;
 	struct out_file of;
 	const char *out = NULL;
@@ -275,13 +309,21 @@ int cmd_dump(int argc, char **argv)
 		return 1;
 	}
 	o.sign_key = key;
+	if (tg.parent && (o.parent_fd = open_parent(tg.parent)) < 0) {
+		vxcr_key_free(key);
+		return 1;
+	}
 	if (out && out_file_open(&of, out)) {
 		cli_error("%s", of.err);
 		vxcr_key_free(key);
+		if (o.parent_fd >= 0)
+			close(o.parent_fd);
 		return 1;
 	}
 	ret = run_dump(&tg, &o, out ? &of : NULL, &st);
 	vxcr_key_free(key);
+	if (o.parent_fd >= 0)
+		close(o.parent_fd);
 	if (ret)
 		return 1;
 	if (cli_verbose)

@@ -101,6 +101,8 @@ int pstore_load_image(struct vxcr_pstore *ps, struct img_reader *r, const char *
 			ret = load_task(&l, &rec);
 		else if (rec.type == IMG_REC_PAGES)
 			ret = load_pages(&l, &rec);
+		else
+			ret = 0;
 		if (ret)
 			break;
 	}
