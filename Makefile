@@ -205,6 +205,12 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $<
 
+# tests/progs/restore-commit drives vxcr_restore() with a commit hook:
+# linked with the library (its public header only).
+$(BUILD)/tests/progs/restore-commit: tests/progs/restore-commit.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+
 # bench/netlock times the library's network lock: linked with it.
 $(BUILD)/bench/netlock: bench/netlock.c $(STATIC)
 	@mkdir -p $(dir $@)
