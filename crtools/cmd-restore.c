@@ -255,8 +255,10 @@ int cmd_restore(int argc, char **argv)
 		return 1;
 	}
 	o.trusted_keys = kr;
-	fd = open_parents(parents, n_parents, !kr && !trust_image, parent_fds) ? -1 :
-		image_open_input("restore", optind < argc ? argv[optind] : NULL, !kr && !trust_image);
+	fd = open_parents(parents, n_parents, !kr && !trust_image, parent_fds) ?
+		     -1 :
+		     image_open_input("restore", optind < argc ? argv[optind] : NULL,
+				      !kr && !trust_image);
 	if (fd < 0) {
 		close_fds(parent_fds, n_parents);
 		vxcr_keyring_free(kr);

@@ -89,8 +89,8 @@ static int load_pages(struct pload *l, const struct img_record *rec)
 	return 0;
 }
 
-int pstore_load_image(struct vxcr_pstore *ps, struct img_reader *r, const char *name,
-		      bool lenient, uint64_t *pages)
+int pstore_load_image(struct vxcr_pstore *ps, struct img_reader *r, const char *name, bool lenient,
+		      uint64_t *pages)
 {
 	struct pload l = { .ps = ps, .r = r, .name = name, .lenient = lenient };
 	struct img_record rec;
@@ -108,7 +108,8 @@ int pstore_load_image(struct vxcr_pstore *ps, struct img_reader *r, const char *
 	}
 	free(l.key);
 	if (ret < 0)
-		pr_err("%s: %s\n", name, *img_reader_error(r) ? img_reader_error(r) : strerror(-ret));
+		pr_err("%s: %s\n", name,
+		       *img_reader_error(r) ? img_reader_error(r) : strerror(-ret));
 	if (pages)
 		*pages = l.pages;
 	return ret < 0 ? ret : 0;

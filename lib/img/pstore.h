@@ -52,8 +52,8 @@ struct vxcr_keyring;
  * names the image in messages; *pages (or NULL): pages put.  0 or -errno
  * (logged).
  */
-int pstore_load_image(struct vxcr_pstore *ps, struct img_reader *r, const char *name,
-		      bool lenient, uint64_t *pages);
+int pstore_load_image(struct vxcr_pstore *ps, struct img_reader *r, const char *name, bool lenient,
+		      uint64_t *pages);
 /*
  * The store of an incremental image's parents: fds[0 .. n), nearest
  * first; each one's parent_id must be the next one's image_id and the

@@ -550,9 +550,9 @@ static int check_pages_prefix(struct img_reader *r)
 	uint32_t flags = le32toh(p->flags);
 	uint64_t len;
 
-	if (r->cur.type == IMG_REC_SHMEM_PAGES ? flags != 0 :
-						 (flags & ~IMG_PAGES_KNOWN) ||
-							 flags == IMG_PAGES_KNOWN)
+	if (r->cur.type == IMG_REC_SHMEM_PAGES ?
+		    flags != 0 :
+		    (flags & ~IMG_PAGES_KNOWN) || flags == IMG_PAGES_KNOWN)
 		return img_rfail(r, -EBADMSG, "page record flags %#x not known", flags);
 	if (!flags)
 		return 0;

@@ -64,8 +64,9 @@ int main(int argc, char **argv)
 	int i, fd, ret;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s ok|fail|wait IMAGE REPORT [--pidns] [--rundir DIR] "
-				"[FIFO]\n",
+		fprintf(stderr,
+			"usage: %s ok|fail|wait IMAGE REPORT [--pidns] [--rundir DIR] "
+			"[FIFO]\n",
 			argv[0]);
 		return 2;
 	}
