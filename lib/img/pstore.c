@@ -1,11 +1,11 @@
 /*
  * The page store (pstore.h).  Page bytes live in slots of one memfd,
- * mapped shared and grown by doubling (ftruncate + mremap); an open
- * addressing hash table (linear probing, at most half full) maps (key,
- * page address) to a slot; dropped slots go on a free stack and are
- * reused before the memfd grows.  So the store's memory is bounded by
- * twice the most pages it held at once, plus 16 bytes of index and 4 of
- * free stack per slot at most twice over.
+ * mapped shared and grown by a quarter at a time (ftruncate + mremap: no
+ * copy, and a slot takes memory only once written); an open addressing
+ * hash table (linear probing, at most half full) maps (key, page address)
+ * to a slot; dropped slots go on a free stack and are reused before a
+ * fresh one.  So the store's memory is the most pages it held at once,
+ * plus at most 64 bytes of index and 5 of free stack per page.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -112,7 +112,8 @@ const uint8_t *pstore_id(const struct vxcr_pstore *ps)
 /* Doubles the slots (and the free stack's room). */
 static int ps_grow(struct vxcr_pstore *ps)
 {
-	uint32_t n = ps->nr_slots ? 2 * ps->nr_slots : PS_MIN_SLOTS;
+	uint32_t n =
+		ps->nr_slots + (ps->nr_slots / 4 > PS_MIN_SLOTS ? ps->nr_slots / 4 : PS_MIN_SLOTS);
 	size_t old_len = (size_t)ps->nr_slots * PS_PAGE, len = (size_t)n * PS_PAGE;
 	uint32_t *fr;
 	void *m;
@@ -303,7 +304,7 @@ uint64_t pstore_pages(const struct vxcr_pstore *ps)
 
 uint64_t pstore_mem(const struct vxcr_pstore *ps)
 {
-	return sizeof(*ps) + (uint64_t)ps->nr_slots * PS_PAGE +
+	return sizeof(*ps) + (uint64_t)ps->used * PS_PAGE +
 	       (uint64_t)ps->tab_size * sizeof(*ps->tab) +
 	       (uint64_t)ps->free_cap * sizeof(uint32_t);
 }

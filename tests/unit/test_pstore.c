@@ -102,9 +102,9 @@ static void test_reuse(void)
 		CU_ASSERT_FATAL(pstore_put(ps, 1, a * PAGE, buf, PAGE) == 0);
 	}
 	mem = pstore_mem(ps);
-	/* bounded by the pages held: at most 2x their bytes plus the index */
+	/* bounded by the pages held: their bytes plus the index */
 	CU_ASSERT(mem >= n * PAGE);
-	CU_ASSERT(mem <= 2 * n * PAGE + n * 64 + 4096);
+	CU_ASSERT(mem <= n * PAGE + n * 72 + 4096);
 	CU_ASSERT(pstore_drop(ps, 1, 0, UINT64_MAX) == 0);
 	CU_ASSERT(pstore_pages(ps) == 0);
 	for (a = 0; a < n; a++) {
@@ -159,7 +159,7 @@ static void test_model(void)
 					  pstore_get(ps, k, (uint64_t)p * PAGE) != NULL)
 				ok = false;
 	CU_ASSERT(ok);
-	CU_ASSERT(pstore_mem(ps) <= 2 * peak * PAGE + peak * 64 + 8192);
+	CU_ASSERT(pstore_mem(ps) <= peak * PAGE + peak * 72 + 8192);
 	pstore_free(ps);
 }
 
