@@ -210,7 +210,7 @@ static struct buf write_img(const uint8_t *parent, const struct pg *recs, size_t
 /* pstore_load_chain() over memfds of the images, nearest first. */
 static int load(const struct buf *imgs, size_t n, struct vxcr_pstore **ps)
 {
-	int fds[4], ret;
+	int fds[4] = { -1, -1, -1, -1 }, ret;
 	size_t i;
 
 	for (i = 0; i < n; i++)
