@@ -187,7 +187,9 @@ static int write_pages(struct rst_proc *proc, const VmaEntry *v, uint64_t addr, 
  */
 static int parent_range(struct rst_proc *proc, const struct page_rec *pr, bool dry)
 {
-	const struct vxcr_pstore *ps = proc->img->opts->pages;
+	const ImgHeader *h = proc->img->hdr;
+	/* check_parent(): the store is the one the header names, if it names one */
+	const struct vxcr_pstore *ps = h && h->has_parent_id ? proc->img->opts->pages : NULL;
 	const struct img_pages_prefix *p = pr->p;
 	uint32_t key = proc->task->pid;
 	uint64_t len, off, n;

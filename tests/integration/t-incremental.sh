@@ -76,4 +76,20 @@ restore_bg --parent "$T/p1.img" "$T/p2.img"
 go_and_check
 grep -q '^rounds 1$' "$OUT" || fail "restored program saw $(grep '^rounds' "$OUT" | tail -n 1)"
 wait_restore_exit 0
-pass "images $s1 and $s2 bytes, chain of 3 restored"
+# A tree: the children's PARENT ranges (restored by /proc/PID/mem and
+# process_vm_writev beside their copy-on-write areas, not by uffd).
+rm -f "$OUT"
+start_prog tree-basic
+vx_tree_snapshot "$PID" "$T/tree.before"
+vx_track_tree "$PID"
+dump "$PID" "$T/t1.img" --leave-running
+dump "$PID" "$T/t2.img" --parent "$T/t1.img"
+vx_tree_gone "$T/tree.before"
+"$VXCR" img show "$T/t2.img" | awk '/ PAGES / && /flags=0x2/ {split($5, m, "="); print m[2]}' |
+	sort -u >"$T/t2.mms"
+[ "$(wc -l <"$T/t2.mms")" -ge 2 ] || fail "tree: parent ranges of $(wc -l <"$T/t2.mms") address spaces only"
+restore_bg --parent "$T/t1.img" "$T/t2.img"
+vx_tree_expect "$T/tree.before" "$PID"
+go_and_check
+wait_restore_exit 0
+pass "images $s1 and $s2 bytes, chain of 3 restored; a tree with parent ranges in $(wc -l <"$T/t2.mms") address spaces"
