@@ -76,6 +76,16 @@ restore_bg --parent "$T/p1.img" "$T/p2.img"
 go_and_check
 grep -q '^rounds 1$' "$OUT" || fail "restored program saw $(grep '^rounds' "$OUT" | tail -n 1)"
 wait_restore_exit 0
+# --pidns: the store is built before the namespace's init is forked
+sed -i '/^PASS\|^rounds/d' "$OUT"
+R=$("$VXRESTORE" -d --pidns --parent "$T/p1.img" "$T/p2.img" 2>"$T/pidns.err") ||
+	fail "--pidns --parent: $(head -n 2 "$T/pidns.err")"
+vx_track "$R"
+kill -USR1 "$R"
+vx_wait_line "$OUT" '^(PASS|FAIL)' 30 || fail "--pidns: no result from $R"
+grep -q '^PASS' "$OUT" && grep -q '^rounds 1$' "$OUT" || fail "--pidns: $(grep -E '^(PASS|FAIL|rounds)' "$OUT")"
+vx_wait_gone "$R" 10 || fail "--pidns: $R still there after its check"
+
 # A tree: the children's PARENT ranges (restored by /proc/PID/mem and
 # process_vm_writev beside their copy-on-write areas, not by uffd).
 rm -f "$OUT"
