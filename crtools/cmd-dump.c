@@ -51,7 +51,8 @@ static void dump_usage(FILE *f)
 		"                       vxcr_img_ID) until vxrestore of the image removes it\n"
 		"      --parent IMAGE   an incremental image: pages equal to those IMAGE (an\n"
 		"                       earlier image of the tree) holds are not written again;\n"
-		"                       vxrestore needs --parent IMAGE too\n"
+		"                       vxrestore needs --parent IMAGE too; repeated: IMAGE's\n"
+		"                       own parents after it, nearest first\n"
 		"      --stats          print timings and sizes as one line on stderr\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: 0 the image is complete, 1 failure, 2 usage.\n");
@@ -88,12 +89,15 @@ static const struct option dump_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+#define MAX_PARENTS 64
+
 struct dump_target {
 	pid_t pid;
 	long xid; /* --ctx, else 0 */
 	const char *rundir;
-	const char *sign;   /* --sign KEYFILE */
-	const char *parent; /* --parent IMAGE */
+	const char *sign;		 /* --sign KEYFILE */
+	const char *parent[MAX_PARENTS]; /* --parent IMAGE, nearest first */
+	size_t n_parents;
 };
 
 /* Parses options into o; returns -1 on a usage error (after one line),
@@ -154,11 +158,11 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			o->keep_net_lock = true;
 			break;
 		case OPT_PARENT:
-			if (tg->parent) {
-				cli_error("dump: one --parent IMAGE only (the nearest)");
+			if (tg->n_parents == MAX_PARENTS) {
+				cli_error("dump: at most %d --parent images", MAX_PARENTS);
 				return -1;
 			}
-			tg->parent = optarg;
+			tg->parent[tg->n_parents++] = optarg;
 			break;
 		case 'h':
 			return 1;
@@ -260,6 +264,12 @@ static int run_dump(const struct dump_target *tg, struct vxcr_dump_opts *o, stru
 	return ret;
 }
 
+static void close_parents(int *fds, size_t n)
+{
+	while (n--)
+		close(fds[n]);
+}
+
 /* The --parent image: a regular file.  Its fd, or -1 after one line. */
 static int open_parent(const char *path)
 {
@@ -280,11 +290,27 @@ static int open_parent(const char *path)
 	return fd;
 }
 
+/* Opens every --parent image into fds (all of them, or none: 0 or -1). */
+static int open_parents(const struct dump_target *tg, int *fds)
+{
+	size_t i;
+
+	for (i = 0; i < tg->n_parents; i++) {
+		fds[i] = open_parent(tg->parent[i]);
+		if (fds[i] < 0) {
+			close_parents(fds, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct vxcr_dump_opts o;
 	struct vxcr_dump_stats st;
 	struct dump_target tg = { 0 };
+	int pfds[MAX_PARENTS];
 	struct vxcr_key *key = NULL;
 	struct out_file of;
 	const char *out = NULL;
@@ -309,21 +335,23 @@ int cmd_dump(int argc, char **argv)
 		return 1;
 	}
 	o.sign_key = key;
-	if (tg.parent && (o.parent_fd = open_parent(tg.parent)) < 0) {
+	if (open_parents(&tg, pfds)) {
 		vxcr_key_free(key);
 		return 1;
+	}
+	if (tg.n_parents) {
+		o.parent_fd = pfds[0];
+		o.ancestor_fds = pfds + 1;
+		o.n_ancestors = tg.n_parents - 1;
 	}
 	if (out && out_file_open(&of, out)) {
 		cli_error("%s", of.err);
-		vxcr_key_free(key);
-		if (o.parent_fd >= 0)
-			close(o.parent_fd);
-		return 1;
+		ret = 1;
+	} else {
+		ret = run_dump(&tg, &o, out ? &of : NULL, &st);
 	}
-	ret = run_dump(&tg, &o, out ? &of : NULL, &st);
 	vxcr_key_free(key);
-	if (o.parent_fd >= 0)
-		close(o.parent_fd);
+	close_parents(pfds, tg.n_parents);
 	if (ret)
 		return 1;
 	if (cli_verbose)

@@ -5,17 +5,38 @@
  * whose bytes equal the parent's page at the same pid and address is
  * written as part of an IMG_PAGES_PARENT range (pages.c), and the
  * header's parent_id is the parent's image_id.  Only the pages the parent
- * image holds itself are known: a page the parent took from its own
- * parent is written whole.
+ * image holds itself are known, unless its own parents are given too
+ * (ancestor_fds): then the chain is loaded as restore loads it.
  */
 #define LOG_PREFIX "dump/parent: "
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "dump/dump.h"
 #include "img/img.h"
 #include "img/pstore.h"
+
+/* The parent and its ancestors, as restore loads a chain. */
+static int load_chain(struct dump_op *op)
+{
+	const struct vxcr_dump_opts *o = op->opts;
+	int *fds = calloc(o->n_ancestors + 1, sizeof(*fds));
+	int ret;
+
+	if (!fds)
+		return -ENOMEM;
+	fds[0] = o->parent_fd;
+	memcpy(fds + 1, o->ancestor_fds, o->n_ancestors * sizeof(*fds));
+	ret = pstore_load_chain(fds, o->n_ancestors + 1, NULL, &op->parent);
+	free(fds);
+	if (!ret)
+		pr_info("parent images: %llu pages, %.1f MiB held\n",
+			(unsigned long long)pstore_pages(op->parent),
+			pstore_mem(op->parent) / 1048576.0);
+	return ret;
+}
 
 int dump_parent_load(struct dump_op *op)
 {
@@ -26,6 +47,11 @@ int dump_parent_load(struct dump_op *op)
 
 	if (op->opts->parent_fd < 0)
 		return 0;
+	if (op->opts->n_ancestors) {
+		if (!op->opts->ancestor_fds)
+			return -EINVAL;
+		return load_chain(op);
+	}
 	ret = img_reader_open(op->opts->parent_fd, &r);
 	if (ret) {
 		pr_err("parent image: %s\n", img_last_open_error());

@@ -52,8 +52,15 @@ sys.exit(0 if n else 1)' || fail "img json shows no parent range"
 # another full image of the same process: not p2's parent
 dump "$PID" "$T/other.img" --leave-running --compress none
 dirty 2
-dump "$PID" "$T/p3.img" --compress none --parent "$T/p2.img"
-log "grandchild image $(size "$T/p3.img") bytes (its parent holds 4 MiB itself)"
+# a dump against a chain that does not link is refused, the target runs on
+"$VXDUMP" --parent "$T/p2.img" --parent "$T/other.img" -o "$T/bad.img" "$PID" 2>"$T/bad.err" &&
+	fail "a dump against a broken chain succeeded"
+vx_alive "$PID" && [ "$(vx_starttime "$PID")" = "$ORIG_START" ] || fail "the refused dump harmed $PID"
+log "broken chain refused at dump: $(head -n 1 "$T/bad.err")"
+dump "$PID" "$T/p3.img" --compress none --parent "$T/p2.img" --parent "$T/p1.img"
+s3=$(size "$T/p3.img")
+log "grandchild image $s3 bytes (dumped against the chain)"
+[ $((s3 * 4)) -lt "$s1" ] || fail "grandchild image $s3 bytes is not under 1/4 of $s1"
 
 # refusals: nothing restored, the pid stays free
 refused "no parent" "$T/p2.img"
@@ -102,4 +109,4 @@ restore_bg --parent "$T/t1.img" "$T/t2.img"
 vx_tree_expect "$T/tree.before" "$PID"
 go_and_check
 wait_restore_exit 0
-pass "images $s1 and $s2 bytes, chain of 3 restored; a tree with parent ranges in $(wc -l <"$T/t2.mms") address spaces"
+pass "images $s1, $s2 and $s3 bytes, chain of 3 restored; a tree with parent ranges in $(wc -l <"$T/t2.mms") address spaces"
