@@ -7,7 +7,10 @@
  * test links the test build of chan.c): a flipped bit is -EBADMSG, a cut
  * -ECONNRESET, a stall -ETIMEDOUT, at byte offsets and before a message
  * type; chan_close() is -ENODATA; the image sink carries 10 MiB intact;
- * one thread sends while another receives, both ways at once.
+ * an image written through the sink (compressed, on writer threads) reads
+ * back through the source (on the decompression pool's reader thread); a
+ * stray message type inside an image; one thread sends while another
+ * receives, both ways at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include <CUnit/Basic.h>
 
 #include "error.h"
+#include "img-test.h"
 #include "img/chan.h"
 
 #define HELLO_LEN 76
@@ -708,6 +712,128 @@ static void test_sink(void)
 	free(d.data);
 }
 
+#define T_IMAGE 20
+#define T_IMAGE_END 21
+
+/* The records both sides know: protobuf, pages over two frames, raw. */
+static int write_image(struct img_writer *w, const uint8_t *data, size_t len)
+{
+	static CredsEntry creds = CREDS_ENTRY__INIT;
+	struct img_pages_prefix pp = { .mm_id = 3, .addr = 0x10000 };
+	int ret;
+
+	creds.has_uid = true;
+	creds.uid = 1000;
+	ret = img_write_msg(w, IMG_REC_CREDS, &creds.base);
+	ret = ret ?: img_write_raw2(w, IMG_REC_PAGES, 0, &pp, sizeof(pp), data, len);
+	ret = ret ?: img_write_raw(w, IMG_REC_PIPE_DATA, 0, data, 777);
+	return ret;
+}
+
+struct image_tx {
+	struct chan *c;
+	const uint8_t *data;
+	size_t len;
+	bool compress;
+	int ret;
+	pthread_t th;
+};
+
+/* Writes the image into a sink on the channel, then the end message. */
+static void *send_image(void *arg)
+{
+	struct image_tx *t = arg;
+	struct img_write_opts o = { .compress = t->compress, .threads = 2, .root_pid = 42 };
+	struct img_writer *w;
+	struct img_sink *sink;
+
+	t->ret = chan_sink(t->c, T_IMAGE, &sink);
+	if (t->ret)
+		return NULL;
+	t->ret = img_writer_open_sink(sink, &o, &w);
+	if (!t->ret) {
+		t->ret = write_image(w, t->data, t->len);
+		t->ret = t->ret ?: img_writer_finish(w);
+		img_writer_free(w);
+	}
+	t->ret = t->ret ?: chan_send(t->c, T_IMAGE_END, NULL, 0);
+	img_sink_free(sink);
+	return NULL;
+}
+
+/* Reads the image from a source on c: 0 if its records are write_image's. */
+static int recv_image(struct chan *c, const uint8_t *data, size_t len)
+{
+	struct img_source *src;
+	struct img_reader *r;
+	struct img_record rec;
+	int ret, n = 0, bad = 0;
+
+	CU_ASSERT_EQUAL(chan_source(c, T_IMAGE, T_IMAGE, &src), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(chan_source(c, T_IMAGE, T_IMAGE_END, &src), 0);
+	CU_ASSERT(src->flags & IMG_SOURCE_LIVE);
+	ret = img_reader_open_source(src, &r);
+	if (ret) {
+		img_source_free(src);
+		return ret;
+	}
+	CU_ASSERT_EQUAL(img_reader_set_threads(r, 2), 0);
+	while ((ret = img_read_record(r, &rec)) == 1) {
+		if (n == 1)
+			bad += rec.type != IMG_REC_PAGES ||
+			       rec.length != len + sizeof(struct img_pages_prefix) ||
+			       memcmp((const uint8_t *)rec.payload +
+					      sizeof(struct img_pages_prefix),
+				      data, len);
+		if (n == 2)
+			bad += rec.type != IMG_REC_PIPE_DATA || rec.length != 777 ||
+			       memcmp(rec.payload, data, 777);
+		n++;
+	}
+	img_reader_free(r);
+	img_source_free(src);
+	return ret ? ret : n != 3 || bad ? -EBADMSG : 0;
+}
+
+static void test_image(void)
+{
+	const size_t len = (5u << 20) + 123;
+	struct image_tx t = { 0 };
+	uint8_t *data = malloc(len);
+	struct img_source *src;
+	struct end s, c;
+	char buf[8];
+	int i;
+
+	fill_pattern(data, len, 9);
+	for (i = 0; i < 2; i++) {
+		if (!opened(&s, &c))
+			break;
+		t.c = c.c;
+		t.data = data;
+		t.len = len;
+		t.compress = i;
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t.th, NULL, send_image, &t), 0);
+		CU_ASSERT_EQUAL(recv_image(s.c, data, len), 0);
+		pthread_join(t.th, NULL);
+		CU_ASSERT_EQUAL(t.ret, 0);
+		chan_free(s.c);
+		chan_free(c.c);
+	}
+	/* another message inside an image: -EPROTO */
+	if (opened(&s, &c)) {
+		CU_ASSERT_EQUAL(chan_send(c.c, T_IMAGE, "vxcr", 4), 0);
+		CU_ASSERT_EQUAL(chan_send(c.c, 9, "x", 1), 0);
+		CU_ASSERT_EQUAL_FATAL(chan_source(s.c, T_IMAGE, T_IMAGE_END, &src), 0);
+		CU_ASSERT_EQUAL(img_source_read_all(src, buf, 4), 0);
+		CU_ASSERT_EQUAL(img_source_read_all(src, buf, 1), -EPROTO);
+		img_source_free(src);
+		chan_free(s.c);
+		chan_free(c.c);
+	}
+	free(data);
+}
+
 /* Each side sends while it receives, on two threads: both ways at once. */
 static void test_duplex(void)
 {
@@ -760,6 +886,7 @@ int main(void)
 	CU_add_test(s, "fault hook: bad specs", test_fault_parse);
 	CU_add_test(s, "fault hook: stall", test_stall);
 	CU_add_test(s, "image sink, 10 MiB over TCP", test_sink);
+	CU_add_test(s, "an image through the sink and the source", test_image);
 	CU_add_test(s, "send while receiving, both ways", test_duplex);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
