@@ -127,9 +127,10 @@ static void *open_server(void *arg)
 	return NULL;
 }
 
-/* The channel: MB/s of total payload bytes in CHUNK messages; crypt ms. */
+/* The channel: MB/s of total payload bytes in CHUNK messages; crypt and
+ * handshake ms. */
 static double run_chan(uint64_t total, const char *data, const struct vxcr_key *k,
-		       const struct vxcr_keyring *ring, double *crypt_ms)
+		       const struct vxcr_keyring *ring, double *crypt_ms, double *hs_ms)
 {
 	struct opener so = { .me = k, .ring = ring };
 	struct chan_stats ss, cs;
@@ -142,12 +143,14 @@ static double run_chan(uint64_t total, const char *data, const struct vxcr_key *
 
 	tcp_pair(&a, &b);
 	so.fd = a;
+	t0 = now_s();
 	pthread_create(&th, NULL, open_server, &so);
 	if (chan_open(b, false, k, ring, 5000, &c))
 		die("chan_open (client)");
 	pthread_join(th, NULL);
 	if (so.ret)
 		die("chan_open (server)");
+	*hs_ms = (now_s() - t0) * 1e3;
 	r.c = so.c;
 	pthread_create(&th, NULL, chan_rx, &r);
 	t0 = now_s();
@@ -235,7 +238,7 @@ int main(int argc, char **argv)
 {
 	uint64_t total = (argc > 1 ? strtoull(argv[1], NULL, 10) : 1024) << 20;
 	int runs = argc > 2 ? atoi(argv[2]) : 3, i;
-	double plain[RUNS_MAX], ch[RUNS_MAX], crypt[RUNS_MAX], push, both;
+	double plain[RUNS_MAX], ch[RUNS_MAX], crypt[RUNS_MAX], hs[RUNS_MAX], push, both;
 	struct vxcr_keyring ring = { 0 };
 	struct vxcr_key k = { 0 };
 	char *data;
@@ -255,7 +258,7 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < runs; i++) {
 		plain[i] = run_plain(total, data);
-		ch[i] = run_chan(total, data, &k, &ring, &crypt[i]);
+		ch[i] = run_chan(total, data, &k, &ring, &crypt[i], &hs[i]);
 		printf("run %d: plain TCP %.0f MB/s, channel %.0f MB/s (crypt %.0f ms)\n", i + 1,
 		       plain[i], ch[i], crypt[i]);
 	}
@@ -265,6 +268,7 @@ int main(int argc, char **argv)
 	printf("  plain TCP  %6.0f MB/s\n", median(plain, runs));
 	printf("  channel    %6.0f MB/s  (%.0f%%; encrypt + decrypt %.0f ms of CPU)\n",
 	       median(ch, runs), 100 * median(ch, runs) / median(plain, runs), median(crypt, runs));
+	printf("  handshake  %6.2f ms (both ends in this process)\n", median(hs, runs));
 	printf("  secretstream alone, one core: push %.0f MB/s, push+pull %.0f MB/s\n", push, both);
 	printf("  (AES-256-GCM encrypt, one core, for comparison: %.0f MB/s)\n",
 	       run_aesgcm(total, data));
