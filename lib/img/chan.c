@@ -412,7 +412,11 @@ static int check_hello(struct chan *c, const struct chan_hello *h,
 		       h->version, CHAN_VERSION);
 		return -EPROTO;
 	}
-	if (h->role != want || h->zero) {
+	if (h->zero) {
+		pr_err("channel fd %d: the peer's hello has a reserved byte set\n", c->fd);
+		return -EPROTO;
+	}
+	if (h->role != want) {
 		pr_err("channel fd %d: the peer's hello says %s, we are the %s (reflected?)\n",
 		       c->fd,
 		       h->role == ROLE_CLIENT || h->role == ROLE_SERVER ? role_name(h->role) :

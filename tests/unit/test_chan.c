@@ -378,6 +378,9 @@ static void test_bad_hello(void)
 	CU_ASSERT_EQUAL(server_on_hello(h, TMO), -EPROTO);
 	make_hello(h, "vxcr-chan", 1, 7, &bob);
 	CU_ASSERT_EQUAL(server_on_hello(h, TMO), -EPROTO);
+	make_hello(h, "vxcr-chan", 1, 1, &bob);
+	h[11] = 1;
+	CU_ASSERT_EQUAL(server_on_hello(h, TMO), -EPROTO);
 	/* a good hello and then silence, or nothing at all: the timeout */
 	make_hello(h, "vxcr-chan", 1, 1, &bob);
 	CU_ASSERT_EQUAL(server_on_hello(h, 200), -ETIMEDOUT);
