@@ -6,7 +6,8 @@
  * CHAN_MSG_MAX bytes and one too many; the fault hook (VXCR_TEST_CHAN: this
  * test links the test build of chan.c): a flipped bit is -EBADMSG, a cut
  * -ECONNRESET, a stall -ETIMEDOUT, at byte offsets and before a message
- * type; chan_close() is -ENODATA; the image sink carries 10 MiB intact;
+ * type, and at random bytes of a burst (nothing after the fault is
+ * taken for a message, nothing for a clean end); chan_close() is -ENODATA; the image sink carries 10 MiB intact;
  * an image written through the sink (compressed, on writer threads) reads
  * back through the source (on the decompression pool's reader thread); a
  * stray message type inside an image; one thread sends while another
@@ -582,6 +583,77 @@ static void test_faults(void)
 	CU_ASSERT(sent == 0 && !got[0] && !got[1] && !got[2]);
 }
 
+struct burst {
+	struct chan *c;
+	size_t len[20];
+	int ret;
+	pthread_t th;
+};
+
+/* Sends 20 messages of b->len[k] bytes (pattern k), then closes. */
+static void *send_burst(void *arg)
+{
+	struct burst *b = arg;
+	uint8_t *buf = malloc(CHAN_MSG_MAX);
+	int k;
+
+	for (k = 0; k < 20 && !b->ret; k++) {
+		for (size_t i = 0; i < b->len[k]; i++)
+			buf[i] = (uint8_t)(k + i);
+		b->ret = chan_send(b->c, 1 + k, buf, b->len[k]);
+	}
+	b->ret = b->ret ?: chan_close(b->c);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * A flip or a cut at a random byte of a burst of messages of random
+ * sizes: every message before the fault arrives intact, the one it hits
+ * never does, and the stream ends in -EBADMSG or -ECONNRESET, never as
+ * if closed.
+ */
+static void test_random_faults(void)
+{
+	int round, k, ret, ok = 0, bad = 0;
+	const uint8_t *buf;
+	struct end s, c;
+	struct burst b;
+	uint64_t wire;
+	char hook[64];
+	uint8_t type;
+	size_t len;
+
+	for (round = 0; round < 60; round++) {
+		memset(&b, 0, sizeof(b));
+		for (k = 0, wire = 0; k < 20; k++) {
+			b.len[k] = randombytes_uniform(k % 3 ? 5000 : CHAN_MSG_MAX + 1);
+			wire += 4 + 1 + 1 + b.len[k] + 16;
+		}
+		snprintf(hook, sizeof(hook), "client:%s@%llu", round % 2 ? "cut" : "flip",
+			 (unsigned long long)randombytes_uniform(wire));
+		setenv("VXCR_TEST_CHAN", hook, 1);
+		open_pair(&s, &c, &ring_all, &ring_all);
+		unsetenv("VXCR_TEST_CHAN");
+		CU_ASSERT_EQUAL_FATAL(s.ret, 0);
+		CU_ASSERT_EQUAL_FATAL(c.ret, 0);
+		b.c = c.c;
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&b.th, NULL, send_burst, &b), 0);
+		for (k = 0; !(ret = chan_recv(s.c, &type, (const void **)&buf, &len)); k++)
+			if (k >= 20 || type != 1 + k || len != b.len[k] || !pattern_ok(buf, len, k))
+				bad++;
+		if (ret == -EBADMSG || ret == -ECONNRESET)
+			ok++;
+		else
+			printf("\n%s: message %d: %s\n", hook, k, strerror(-ret));
+		chan_free(s.c);
+		pthread_join(b.th, NULL);
+		chan_free(c.c);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(ok, 60);
+}
+
 static void test_fault_parse(void)
 {
 	static const char *const bad[] = { "client:boom@1",    "client:cut",	     "client:cut@x",
@@ -886,6 +958,7 @@ int main(void)
 	CU_add_test(s, "messages of 0, 1, max bytes and one too many", test_sizes);
 	CU_add_test(s, "close, then cut", test_close);
 	CU_add_test(s, "fault hook: flip and cut", test_faults);
+	CU_add_test(s, "fault hook: a flip or cut at random bytes", test_random_faults);
 	CU_add_test(s, "fault hook: bad specs", test_fault_parse);
 	CU_add_test(s, "fault hook: stall", test_stall);
 	CU_add_test(s, "image sink, 10 MiB over TCP", test_sink);
