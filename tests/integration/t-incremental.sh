@@ -3,10 +3,12 @@
 # 64 MiB dumped with --leave-running, 4 MiB of it rewritten, dumped again
 # with --parent: the second image is under a quarter of the first, shows
 # PARENT ranges and names its parent; it restores only with its parent
-# (missing parent, wrong parent, a full image with --parent: refused,
-# nothing left), and the restored memory is checked byte for byte.  Then
-# a chain of 3 (parent, child, grandchild) restores with both parents,
-# nearest first, and is refused with them in the wrong order.
+# (missing parent, wrong parent, a full image with --parent, a parent
+# lacking pages it needs: refused, nothing left), and the restored memory
+# is checked byte for byte.  Then a chain of 3 (the grandchild dumped
+# against both parents: small too) restores with both parents, nearest
+# first, and is refused with them in the wrong order; a --pidns restore
+# with a parent; a tree of 7 with parent ranges in every address space.
 . "$(dirname "$0")/lib.sh"
 require_cr
 
@@ -70,6 +72,12 @@ refused "incremental parent alone" --parent "$T/p2.img" "$T/p2.img"
 refused "full image with a parent" --parent "$T/p1.img" "$T/p1.img"
 refused "missing grandparent" --parent "$T/p2.img" "$T/p3.img"
 refused "chain in the wrong order" --parent "$T/p1.img" --parent "$T/p2.img" "$T/p3.img"
+# a parent (same id) lacking pages the image takes from it: found when the
+# range is read, once the tree exists; it is undone like any late failure
+python3 "$VX_ROOT/tests/integration/img-edit.py" drop-pages "$T/p1.img" "$T/p1-holed.img" ||
+	fail "img-edit drop-pages failed"
+refused "a parent without some pages" --parent "$T/p1-holed.img" "$T/p2.img"
+grep -q "are not in the parent images" "$T/ref.err" || fail "holed parent: $(cat "$T/ref.err")"
 
 # the chain of 3: the grandchild with both parents, nearest first
 restore_bg --parent "$T/p2.img" --parent "$T/p1.img" "$T/p3.img"
