@@ -31,6 +31,7 @@
 #include "log.h"
 #include "util/testhook.h"
 #include "dump/dump.h"
+#include "dump/pagemap.h"
 #include "img/img.h"
 #include "img/records.h"
 
@@ -41,29 +42,6 @@
 #define SCAN_REGIONS 512
 #define PAGEMAP_CHUNK 4096 /* pagemap entries read at once */
 
-/* PAGEMAP_SCAN, from the kernel uapi (linux/fs.h, 6.7+). */
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-struct page_region {
-	uint64_t start, end, categories;
-};
-
-#define PAGEMAP_SCAN_IOCTL _IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_FILE (1ull << 2)
-#define PAGE_IS_PRESENT (1ull << 3)
-#define PAGE_IS_SWAPPED (1ull << 4)
-#define PAGE_IS_PFNZERO (1ull << 5)
-#define PAGE_IS_GUARD (1ull << 8) /* 6.14+: a guard region (MADV_GUARD_INSTALL) */
-
-#define PM_PRESENT (1ull << 63)
-#define PM_SWAPPED (1ull << 62)
-#define PM_FILE (1ull << 61)
-#define PM_GUARD (1ull << 58) /* 6.14+: a guard region marker (also PM_SWAPPED) */
-#define PM_PFN_MASK ((1ull << 55) - 1)
-#define PM_HAS (PM_PRESENT | PM_SWAPPED)
 
 /* State of the page pass: the batch being filled and the open run. */
 struct page_ctx {

@@ -43,6 +43,8 @@ struct track_round {
 	uint64_t pages_dirty; /* written since the last round (round 0: every candidate) */
 	uint64_t pages_sent;  /* handed to the sink (zero pages are dropped instead) */
 	uint64_t scan_ns, read_ns, send_ns;
+	uint64_t pages_held; /* last round: pages the image refers to the store for
+			      * (IMG_PAGES_PARENT; counted by the dump) */
 };
 
 struct track_opts {
@@ -96,6 +98,12 @@ struct vxcr_dump_mig {
 	const uint8_t *parent_id;  /* 16 bytes: the store's id */
 };
 
+/*
+ * The key process pid (as tracked: a host pid) got, and whether it is
+ * tracked still (*tracked false: not at the start, exec'ed, exited, or
+ * no uffd); 0 if pid is not one of the tree's.
+ */
+uint32_t track_key_of(const struct track *t, pid_t pid, bool *tracked);
 /* Pages the store holds now (the mirror), in all. */
 uint64_t track_store_pages(const struct track *t);
 void track_free(struct track *t);
