@@ -42,7 +42,8 @@ struct track_round {
 	unsigned round;	      /* 0: the first, whole copy */
 	uint64_t pages_dirty; /* written since the last round (round 0: every candidate) */
 	uint64_t pages_sent;  /* handed to the sink (zero pages are dropped instead) */
-	uint64_t scan_ns, read_ns, send_ns;
+	uint64_t scan_ns, read_ns, send_ns; /* PAGEMAP_SCAN, reading, the sink */
+	uint64_t total_ns;
 	uint64_t pages_held; /* last round: pages the image refers to the store for
 			      * (IMG_PAGES_PARENT; counted by the dump) */
 };
