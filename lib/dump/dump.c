@@ -18,6 +18,7 @@
 #include "util/testhook.h"
 #include "dump/dump.h"
 #include "dump/tcpsk.h"
+#include "dump/track.h"
 #include "img/img.h"
 #include "img/records.h"
 #include "restore/vet.h"
@@ -222,9 +223,15 @@ static int open_writer(struct dump_op *op, pid_t pid)
 		wo.threads = 2;
 	wo.root_pid = pid;
 	wo.sign_key = o->sign_key;
-	ret = img_writer_open(op->out_fd, &wo, &op->w);
+	if (o->mig && o->mig->parent_id)
+		wo.parent_id = o->mig->parent_id;
+	if (o->mig && o->mig->sink)
+		ret = img_writer_open_sink(o->mig->sink, &wo, &op->w);
+	else
+		ret = img_writer_open(op->out_fd, &wo, &op->w);
 	if (ret) {
-		pr_err("cannot start the image on fd %d: %s\n", op->out_fd, strerror(-ret));
+		pr_err("cannot start the image on %s: %s\n",
+		       o->mig && o->mig->sink ? "the migration's sink" : "its fd", strerror(-ret));
 		return ret;
 	}
 	op->vet = rst_vet_new(img_writer_header(op->w));
@@ -331,6 +338,26 @@ static int sync_image(struct dump_op *op)
 }
 
 /*
+ * A live migration's last round of the pre-copy, the tree frozen and
+ * checked, before anything reads its areas: the pages written since go to
+ * the store, what it holds that changed is dropped, and the uffds are
+ * closed (the areas the collection reads are unregistered again).
+ */
+static int track_last(struct dump_op *op)
+{
+	const struct vxcr_dump_mig *mig = op->opts->mig;
+	struct track_round local;
+	int ret;
+
+	if (!mig || !mig->track || op->n_refused)
+		return 0;
+	ret = track_final(mig->track, mig->track_sink, mig->final ? mig->final : &local);
+	if (ret)
+		pr_err("the last round of the pre-copy failed: %s\n", strerror(-ret));
+	return ret;
+}
+
+/*
  * Freeze the tree, lock its network, collect, write; on success kill
  * unless leave_running.  The network lock goes once the tree is killed or
  * released, whatever the outcome; with keep_net_lock it is copied into a
@@ -349,6 +376,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 		test_pause("seized");
 	ret = ret ?: ns_map_tree(op);
 	ret = ret ?: dump_refusal(op, NULL, dump_tree_check(op));
+	ret = ret ?: track_last(op);
 	/* before any socket is read; a refused tree needs none */
 	ret = ret ?: (op->n_refused ? 0 : dump_net_lock(op));
 	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));

@@ -32,6 +32,7 @@
 #include "util/testhook.h"
 #include "dump/dump.h"
 #include "dump/pagemap.h"
+#include "dump/track.h"
 #include "img/img.h"
 #include "img/records.h"
 
@@ -41,7 +42,9 @@
 #define RUN_MAX (4ul << 20) /* bytes per PAGES record */
 #define SCAN_REGIONS 512
 #define PAGEMAP_CHUNK 4096 /* pagemap entries read at once */
-
+#ifndef IMG_PAGES_PARENT
+#define IMG_PAGES_PARENT 0x2 /* vxcr/image.h: the range's pages are the store's */
+#endif
 
 /* State of the page pass: the batch being filled and the open run. */
 struct page_ctx {
@@ -68,6 +71,9 @@ struct page_ctx {
 	uint32_t zrun_area;
 	uint64_t zrun_addr, zrun_len; /* open IMG_PAGES_ZERO range */
 	bool paused;
+	const struct track *track; /* live migration: what the store holds, or NULL */
+	uint32_t key;		   /* this process's key in it */
+	struct track_round *held;  /* counts the PARENT pages (or NULL) */
 };
 
 /* Word-wise zero test with an early exit every 256 bytes. */
@@ -325,6 +331,65 @@ static int batch_add(struct page_ctx *pc, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/* An IMG_PAGES_PARENT range: the store holds [start, end) as it is now. */
+static int parent_range(struct page_ctx *pc, uint64_t start, uint64_t end)
+{
+	struct img_pages_prefix pfx = { start, pc->mm_id, IMG_PAGES_PARENT };
+	uint64_t len = end - start;
+	int ret;
+
+	ret = img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
+	if (ret)
+		pr_err("pid %d: cannot write the image (store range at %#lx): %s\n", pc->pid,
+		       (unsigned long)start, strerror(-ret));
+	pc->op->st->pages_scanned += len / PAGE_SZ;
+	if (pc->held)
+		pc->held->pages_held += len / PAGE_SZ;
+	return ret;
+}
+
+/*
+ * Candidate pages [start, end) of a private area: what a live migration's
+ * store holds as it is now (track_held) becomes PARENT ranges, the rest
+ * is queued for reading.
+ */
+static int private_add(struct page_ctx *pc, uint64_t start, uint64_t end)
+{
+	uint64_t s, e;
+	int ret = 0;
+
+	while (!ret && pc->track && start < end &&
+	       track_held(pc->track, pc->key, start, end, &s, &e)) {
+		ret = s > start ? batch_add(pc, start, s) : 0;
+		ret = ret ?: parent_range(pc, s, e);
+		start = e;
+	}
+	return ret ?: (start < end ? batch_add(pc, start, end) : 0);
+}
+
+/*
+ * The store of a live migration, for t: only when the tracker knows t
+ * under the pid its TASK record carries (the key the store uses).
+ */
+static void track_setup(struct page_ctx *pc, const struct dump_task *t)
+{
+	const struct vxcr_dump_mig *mig = pc->op->opts->mig;
+	bool tracked = false;
+	uint32_t key;
+
+	if (!mig || !mig->track)
+		return;
+	key = track_key_of(mig->track, t->pid, &tracked);
+	if (tracked && key != (uint32_t)t->vpid) {
+		pr_warn("pid %d: tracked as %u, recorded as %d: its pages are written whole\n",
+			t->pid, key, t->vpid);
+		return;
+	}
+	pc->track = tracked ? mig->track : NULL;
+	pc->key = key;
+	pc->held = mig->final;
+}
+
 /*
  * PAGEMAP_SCAN over one area.  Returns 0, -errno (logged), or -ENOTTY /
  * -EINVAL (not logged) when the kernel lacks the ioctl.
@@ -357,7 +422,7 @@ static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end, bool gua
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {
-			ret = batch_add(pc, reg[i].start, reg[i].end);
+			ret = private_add(pc, reg[i].start, reg[i].end);
 			if (ret)
 				return ret;
 		}
@@ -394,14 +459,14 @@ static int scan_area_pagemap(struct page_ctx *pc, uint64_t start, uint64_t end)
 			if (want && !run)
 				run = a;
 			if (!want && run) {
-				ret = batch_add(pc, run, a);
+				ret = private_add(pc, run, a);
 				if (ret)
 					return ret;
 				run = 0;
 			}
 		}
 		if (run) {
-			ret = batch_add(pc, run, addr + n * PAGE_SZ);
+			ret = private_add(pc, run, addr + n * PAGE_SZ);
 			if (ret)
 				return ret;
 			run = 0;
@@ -770,6 +835,7 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 	pc->have_scan = true;
 	pc->no_pin = op->n_tasks > 1;
 	pc->pagemap_fd = pc->mem_fd = -1;
+	track_setup(pc, t);
 	pc->buf = aligned_alloc(PAGE_SZ, BATCH_BYTES);
 	ret = pc->buf ? 0 : -ENOMEM;
 	ret = ret ?: open_proc(t->pid, "pagemap", &pc->pagemap_fd);

@@ -29,6 +29,7 @@
 #include "vxcr/vxcr.h"
 #include "dump/track.h"
 #include "img/img.h"
+#include "img/stream.h"
 #include "proc/proc.h"
 
 #define PG 4096ul
@@ -589,6 +590,112 @@ static void test_free_and_kill(void)
 	end_target(&tg);
 }
 
+#ifndef IMG_PAGES_PARENT
+#define IMG_PAGES_PARENT 0x2
+#endif
+
+/*
+ * Image pages of mm 1 (PAGES bytes, PARENT ranges from the store) against
+ * the stopped target's memory: every page the image gives equals memory,
+ * and every non-zero page of [own, own_end) is given.  Mismatches.
+ */
+static unsigned check_image(const void *img, size_t len, pid_t pid, uint64_t own, uint64_t own_end,
+			    uint64_t *parent_pages)
+{
+	struct img_source *src = NULL;
+	struct img_reader *r = NULL;
+	struct img_record rec;
+	uint8_t buf[PG], *given;
+	unsigned bad = 0;
+	char path[64];
+	uint64_t a, n, i;
+	int fd, ret;
+
+	given = calloc((own_end - own) / PG, 1);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY);
+	if (!given || fd < 0 || img_source_mem(img, len, &src) || img_reader_open_source(src, &r))
+		return 1000000;
+	while ((ret = img_read_record(r, &rec)) == 1) {
+		const struct img_pages_prefix *p = rec.payload;
+		const uint8_t *data = (const uint8_t *)rec.payload + sizeof(*p);
+
+		if (rec.type != IMG_REC_PAGES || p->mm_id != 1)
+			continue;
+		if (p->flags & IMG_PAGES_PARENT) {
+			memcpy(&n, data, sizeof(n));
+			*parent_pages += n / PG;
+		} else {
+			n = rec.length - sizeof(*p);
+		}
+		for (i = 0; i < n; i += PG) {
+			struct page *sp = *store_find(pid, p->addr + i);
+			const uint8_t *want = p->flags & IMG_PAGES_PARENT ? sp ? sp->data : NULL : data + i;
+
+			a = p->addr + i;
+			if (pread(fd, buf, PG, a) != PG || !want || memcmp(want, buf, PG))
+				bad++;
+			if (a >= own && a < own_end)
+				given[(a - own) / PG] = 1;
+		}
+	}
+	if (ret)
+		bad += 1000;
+	for (a = own; a < own_end; a += PG)
+		if (!given[(a - own) / PG] && pread(fd, buf, PG, a) == PG && !page_zero(buf))
+			bad++;
+	free(given);
+	close(fd);
+	img_reader_free(r);
+	img_source_free(src);
+	return bad;
+}
+
+/* A dump with a migration's tracker: PARENT ranges for what the store holds. */
+static void test_dump(void)
+{
+	static const uint8_t id[16] = { 1, 2, 3 };
+	struct vxcr_dump_opts o;
+	struct vxcr_dump_mig mig;
+	struct track_round fin;
+	struct img_sink *out = NULL;
+	struct target tg;
+	struct track *t = NULL;
+	uint64_t m, parent = 0;
+	const void *img;
+	size_t len = 0;
+	int ret;
+
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	m = (uintptr_t)tg.m;
+	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
+	rounds(t, &tg, 2);
+	CU_ASSERT_FATAL(img_sink_mem(0, &out) == 0);
+	vxcr_dump_opts_init(&o);
+	o.leave_running = true;
+	o.compress = false;
+	memset(&mig, 0, sizeof(mig));
+	mig.sink = out;
+	mig.track = t;
+	mig.track_sink = &sink;
+	mig.final = &fin;
+	mig.parent_id = id;
+	o.mig = &mig;
+	CU_ASSERT(stop_target(&tg)); /* the memory the image has, after it */
+	ret = vxcr_dump(tg.pid, -1, &o, NULL);
+	CU_ASSERT_EQUAL(ret, 0);
+	if (ret)
+		fprintf(stderr, "dump: %s\n", vxcr_last_error());
+	CU_ASSERT(unregistered(tg.pid));
+	CU_ASSERT(fin.pages_held > AREA_PAGES - 500);
+	img = img_sink_mem_data(out, &len);
+	CU_ASSERT_EQUAL(check_image(img, len, tg.pid, m, m + AREA_PAGES * PG, &parent), 0);
+	CU_ASSERT_EQUAL(parent, fin.pages_held);
+	img_sink_free(out);
+	track_free(t);
+	end_target(&tg);
+}
+
 static uint64_t ns_now(void)
 {
 	struct timespec ts;
@@ -670,6 +777,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "a child forked after the start", test_fork_after);
 	CU_add_test(s, "seccomp denies userfaultfd", test_seccomp);
 	CU_add_test(s, "track_free and a killed tracker", test_free_and_kill);
+	CU_add_test(s, "a dump with the tracker: PARENT ranges", test_dump);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
