@@ -23,6 +23,10 @@
 #include "img/records.h"
 #include "restore/vet.h"
 
+#ifndef IMG_PAGES_PARENT
+#define IMG_PAGES_PARENT 0x2 /* vxcr/image.h: the range's pages are the store's */
+#endif
+
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -209,6 +213,18 @@ static int collect(struct dump_op *op)
 	return 0;
 }
 
+/* The writer: on a migration's sink (the store's id its parent_id), else on the fd. */
+static int writer_open(struct dump_op *op, struct img_write_opts *wo)
+{
+	const struct vxcr_dump_mig *mig = op->opts->mig;
+
+	if (!mig || !mig->sink)
+		return img_writer_open(op->out_fd, wo, &op->w);
+	if (mig->parent_id)
+		wo->parent_id = mig->parent_id;
+	return img_writer_open_sink(mig->sink, wo, &op->w);
+}
+
 static int open_writer(struct dump_op *op, pid_t pid)
 {
 	const struct vxcr_dump_opts *o = op->opts;
@@ -223,15 +239,10 @@ static int open_writer(struct dump_op *op, pid_t pid)
 		wo.threads = 2;
 	wo.root_pid = pid;
 	wo.sign_key = o->sign_key;
-	if (o->mig && o->mig->parent_id)
-		wo.parent_id = o->mig->parent_id;
-	if (o->mig && o->mig->sink)
-		ret = img_writer_open_sink(o->mig->sink, &wo, &op->w);
-	else
-		ret = img_writer_open(op->out_fd, &wo, &op->w);
+	ret = writer_open(op, &wo);
 	if (ret) {
-		pr_err("cannot start the image on %s: %s\n",
-		       o->mig && o->mig->sink ? "the migration's sink" : "its fd", strerror(-ret));
+		pr_err("cannot start the image%s: %s\n", o->mig ? " on the migration's sink" : "",
+		       strerror(-ret));
 		return ret;
 	}
 	op->vet = rst_vet_new(img_writer_header(op->w));
@@ -298,12 +309,30 @@ static int write_records(struct dump_op *op)
 	return ret;
 }
 
+/*
+ * The vet of a live migration's image: its PARENT ranges are the pages the
+ * destination's store holds (track_held), which the destination's restore
+ * checks against the store; the vet has no store here, so it checks the
+ * rest.
+ */
+static int mig_vet_tap(void *arg, const struct img_record *hdr, const void *prefix, size_t plen,
+		       const void *data, uint64_t dlen)
+{
+	const struct img_pages_prefix *p = prefix;
+
+	if (hdr->type == IMG_REC_PAGES && plen >= sizeof(*p) && (p->flags & IMG_PAGES_PARENT))
+		return 0;
+	return rst_vet_tap(arg, hdr, prefix, plen, data, dlen);
+}
+
 /* Opens the writer, writes every record, lets the vet judge, finishes. */
 static int write_image(struct dump_op *op)
 {
 	int ret;
 
 	ret = open_writer(op, op->root->vpid);
+	if (!ret && op->opts->mig && op->opts->mig->track)
+		img_writer_set_tap(op->w, mig_vet_tap, op->vet);
 	ret = ret ?: write_records(op);
 	ret = ret ?: rst_vet_end(op->vet);
 	if (ret)
