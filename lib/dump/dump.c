@@ -142,6 +142,28 @@ static int collect_remote_thawed(struct dump_op *op, struct dump_task *t)
 }
 
 /*
+ * A live migration's last round of the pre-copy for t, right after its
+ * injected calls (the kernel may answer them by writing into its memory)
+ * and before its areas are read: the pages written since go to the store,
+ * what the store holds that changed is dropped, and its uffd is closed
+ * (its areas unregistered again).
+ */
+static int track_last(struct dump_op *op, struct dump_task *t)
+{
+	const struct vxcr_dump_mig *mig = op->opts->mig;
+	struct track_round local = { 0 };
+	int ret;
+
+	if (!mig || !mig->track)
+		return 0;
+	ret = track_final_pid(mig->track, t->pid, mig->track_sink, mig->final ?: &local);
+	if (ret)
+		pr_err("pid %d: the last round of the pre-copy failed: %s\n", t->pid,
+		       strerror(-ret));
+	return ret;
+}
+
+/*
  * What is collected of each live process while frozen, in order (one row
  * per collector, with or without the dump's state): after each thread's
  * core, timers, the injected-syscall window, then the records it feeds.
@@ -150,11 +172,10 @@ static const struct {
 	int (*task)(struct dump_task *t);
 	int (*ctx_task)(struct dump_op *op, struct dump_task *t);
 } collectors[] = {
-	{ collect_timers, NULL },  { NULL, collect_remote_thawed },
-	{ collect_task, NULL },	   { collect_creds, NULL },
-	{ collect_signals, NULL }, { NULL, collect_mm }, /* after the scratch areas are gone */
-	{ NULL, collect_fds },	   { NULL, collect_removed_cwds },
-	{ NULL, collect_cgroup },
+	{ collect_timers, NULL }, { NULL, collect_remote_thawed }, { NULL, track_last },
+	{ collect_task, NULL },	  { collect_creds, NULL },	   { collect_signals, NULL },
+	{ NULL, collect_mm }, /* after the scratch areas are gone */
+	{ NULL, collect_fds },	  { NULL, collect_removed_cwds },  { NULL, collect_cgroup },
 };
 
 /* Image-wide collection and checks, after every process (refusals count). */
@@ -367,26 +388,6 @@ static int sync_image(struct dump_op *op)
 }
 
 /*
- * A live migration's last round of the pre-copy, the tree frozen and
- * checked, before anything reads its areas: the pages written since go to
- * the store, what it holds that changed is dropped, and the uffds are
- * closed (the areas the collection reads are unregistered again).
- */
-static int track_last(struct dump_op *op)
-{
-	const struct vxcr_dump_mig *mig = op->opts->mig;
-	struct track_round local;
-	int ret;
-
-	if (!mig || !mig->track || op->n_refused)
-		return 0;
-	ret = track_final(mig->track, mig->track_sink, mig->final ? mig->final : &local);
-	if (ret)
-		pr_err("the last round of the pre-copy failed: %s\n", strerror(-ret));
-	return ret;
-}
-
-/*
  * Freeze the tree, lock its network, collect, write; on success kill
  * unless leave_running.  The network lock goes once the tree is killed or
  * released, whatever the outcome; with keep_net_lock it is copied into a
@@ -405,7 +406,6 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 		test_pause("seized");
 	ret = ret ?: ns_map_tree(op);
 	ret = ret ?: dump_refusal(op, NULL, dump_tree_check(op));
-	ret = ret ?: track_last(op);
 	/* before any socket is read; a refused tree needs none */
 	ret = ret ?: (op->n_refused ? 0 : dump_net_lock(op));
 	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));

@@ -28,6 +28,7 @@ struct trk_proc {
 	int mem_fd;
 	bool gone; /* not tracked (any more): holds nothing */
 	bool no_pin;
+	bool done;		/* its last round ran: the mirror is final */
 	struct trk_area *areas; /* sorted, disjoint */
 	size_t n_areas;
 };

@@ -51,7 +51,7 @@ struct track {
 	struct trk_proc *procs;
 	size_t n_procs;
 	unsigned round;
-	bool final; /* track_final ran: no more rounds */
+	bool final; /* the last round began: no more rounds */
 	struct trk_batch b;
 	const struct track_sink *s;
 	struct track_round *st;
@@ -601,31 +601,63 @@ int track_round(struct track *t, const struct track_sink *s, struct track_round 
 	return ret;
 }
 
-int track_final(struct track *t, const struct track_sink *s, struct track_round *st)
+/* The last round of p, then its uffd closed.  On failure it holds nothing. */
+static int final_one(struct track *t, struct trk_proc *p)
 {
-	size_t i, j;
-	int ret = 0;
+	size_t j;
+	int ret;
 
-	if (t->final)
-		return -EINVAL;
-	memset(st, 0, sizeof(*st));
-	st->round = t->round;
+	p->done = true;
+	ret = proc_round(t, p);
+	/* zapped or swapped-in-as-zero pages: no longer as the store has them */
+	for (j = 0; !ret && !p->gone && j < p->n_areas; j++)
+		ret = scan_candidates(t, p, &p->areas[j], false);
+	trk_proc_close(p); /* unregisters its areas */
+	if (ret)
+		p->gone = true; /* the mirror is unknown */
+	return ret;
+}
+
+/* The first call of the last round: no more rounds, numbers from zero. */
+static void final_begin(struct track *t, const struct track_sink *s, struct track_round *st)
+{
+	if (!t->final) {
+		memset(st, 0, sizeof(*st));
+		st->round = t->round;
+		t->final = true;
+	}
 	t->s = s;
 	t->st = st;
-	t->final = true;
-	for (i = 0; !ret && i < t->n_procs; i++) {
-		struct trk_proc *p = &t->procs[i];
+}
 
-		ret = proc_round(t, p);
-		/* zapped or swapped-in-as-zero pages: no longer as the store has them */
-		for (j = 0; !ret && !p->gone && j < p->n_areas; j++)
-			ret = scan_candidates(t, p, &p->areas[j], false);
-	}
+int track_final_pid(struct track *t, pid_t pid, const struct track_sink *s, struct track_round *st)
+{
+	uint64_t t0 = now_ns();
+	size_t i;
+	int ret = 0;
+
+	final_begin(t, s, st);
 	for (i = 0; i < t->n_procs; i++)
-		trk_proc_close(&t->procs[i]); /* unregisters its areas */
-	if (ret)
-		for (i = 0; i < t->n_procs; i++) /* the mirror is unknown: hold nothing */
-			t->procs[i].gone = true;
+		if (t->procs[i].pid == pid && !t->procs[i].done)
+			ret = final_one(t, &t->procs[i]);
+	st->total_ns += now_ns() - t0;
+	return ret;
+}
+
+int track_final(struct track *t, const struct track_sink *s, struct track_round *st)
+{
+	uint64_t t0 = now_ns();
+	size_t i;
+	int ret = 0, r;
+
+	final_begin(t, s, st);
+	for (i = 0; i < t->n_procs; i++) {
+		if (t->procs[i].done)
+			continue;
+		r = final_one(t, &t->procs[i]);
+		ret = ret ?: r;
+	}
+	st->total_ns += now_ns() - t0;
 	return ret;
 }
 
@@ -634,7 +666,7 @@ static const struct trk_proc *proc_of_key(const struct track *t, uint32_t key)
 	size_t i;
 
 	for (i = 0; i < t->n_procs; i++)
-		if (t->procs[i].key == key && !t->procs[i].gone)
+		if (t->procs[i].key == key && t->procs[i].done && !t->procs[i].gone)
 			return &t->procs[i];
 	return NULL;
 }
@@ -642,7 +674,7 @@ static const struct trk_proc *proc_of_key(const struct track *t, uint32_t key)
 bool track_held(const struct track *t, uint32_t key, uint64_t start, uint64_t end, uint64_t *s,
 		uint64_t *e)
 {
-	const struct trk_proc *p = t && t->final ? proc_of_key(t, key) : NULL;
+	const struct trk_proc *p = t ? proc_of_key(t, key) : NULL;
 	size_t i;
 
 	for (i = 0; p && i < p->n_areas; i++) {

@@ -75,10 +75,16 @@ int track_round(struct track *t, const struct track_sink *s, struct track_round 
  * the store holds that is no longer there as it was (unmapped, zapped,
  * an area not tracked any more, an exec), then every uffd is closed (its
  * areas unregistered, so the dump sees them as the process made them).
+ * track_final_pid() does it for one process: the dump calls it right after
+ * that process's injected calls (the kernel may answer them by writing
+ * into its memory: rseq's cpu fields), and track_final() for the others.
+ * *st: the last round's numbers, summed over these calls (zeroed by the
+ * first).  0 or -errno; a process whose last round failed holds nothing.
  */
+int track_final_pid(struct track *t, pid_t pid, const struct track_sink *s, struct track_round *st);
 int track_final(struct track *t, const struct track_sink *s, struct track_round *st);
 /*
- * After track_final: the first range at or above start and below end of
+ * After its last round: the first range at or above start and below end of
  * process key that the store holds exactly as it is now ([*s, *e)), or
  * false if none.  The dump writes such ranges as IMG_PAGES_PARENT.
  */

@@ -633,8 +633,20 @@ static unsigned check_image(const void *img, size_t len, pid_t pid, uint64_t own
 			const uint8_t *want = p->flags & IMG_PAGES_PARENT ? sp ? sp->data : NULL : data + i;
 
 			a = p->addr + i;
-			if (pread(fd, buf, PG, a) != PG || !want || memcmp(want, buf, PG))
+			if (pread(fd, buf, PG, a) != PG || !want || memcmp(want, buf, PG)) {
+				size_t k, nd = 0, first = PG;
+
+				for (k = 0; want && k < PG; k++)
+					if (want[k] != buf[k]) {
+						nd++;
+						first = first < k ? first : k;
+					}
+				fprintf(stderr, "image page %#llx [own %d] (%s) differs%s: %zu bytes from %zu\n",
+					(unsigned long long)a, a >= own && a < own_end,
+					p->flags & IMG_PAGES_PARENT ? "parent" : "data",
+					want ? "" : ": not in the store", nd, first);
 				bad++;
+			}
 			if (a >= own && a < own_end)
 				given[(a - own) / PG] = 1;
 		}
@@ -642,8 +654,10 @@ static unsigned check_image(const void *img, size_t len, pid_t pid, uint64_t own
 	if (ret)
 		bad += 1000;
 	for (a = own; a < own_end; a += PG)
-		if (!given[(a - own) / PG] && pread(fd, buf, PG, a) == PG && !page_zero(buf))
+		if (!given[(a - own) / PG] && pread(fd, buf, PG, a) == PG && !page_zero(buf)) {
+			fprintf(stderr, "page %#llx not in the image\n", (unsigned long long)a);
 			bad++;
+		}
 	free(given);
 	close(fd);
 	img_reader_free(r);
@@ -661,7 +675,7 @@ static void test_dump(void)
 	struct img_sink *out = NULL;
 	struct target tg;
 	struct track *t = NULL;
-	uint64_t m, parent = 0;
+	uint64_t m, parent = 0, beat0;
 	const void *img;
 	size_t len = 0;
 	int ret;
@@ -682,7 +696,10 @@ static void test_dump(void)
 	mig.parent_id = id;
 	o.mig = &mig;
 	CU_ASSERT(stop_target(&tg)); /* the memory the image has, after it */
+	beat0 = *tg.beat;
 	ret = vxcr_dump(tg.pid, -1, &o, NULL);
+	usleep(10000);
+	CU_ASSERT_EQUAL(*tg.beat, beat0); /* stopped still */
 	CU_ASSERT_EQUAL(ret, 0);
 	if (ret)
 		fprintf(stderr, "dump: %s\n", vxcr_last_error());
