@@ -434,7 +434,7 @@ static int scan(struct track *t, struct trk_proc *p, struct pm_scan_arg *a, uint
 static int scan_candidates(struct track *t, struct trk_proc *p, struct trk_area *a, bool copy)
 {
 	struct page_region reg[SCAN_REGIONS];
-	uint64_t start = a->start, prev = a->start;
+	uint64_t start = a->start, prev = start;
 	struct pm_scan_arg sa;
 	long n, i;
 	int ret = 0;
