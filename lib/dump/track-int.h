@@ -29,6 +29,7 @@ struct trk_proc {
 	bool gone; /* not tracked (any more): holds nothing */
 	bool no_pin;
 	bool done;		/* its last round ran: the mirror is final */
+	bool detach_pending;	/* seized, never stopped: detached once it stops */
 	struct trk_area *areas; /* sorted, disjoint */
 	size_t n_areas;
 };
@@ -37,6 +38,8 @@ struct trk_proc {
 int trk_list_tree(pid_t root, pid_t **out, size_t *n);
 /* Opens p's fds and makes its uffd; a failure is warned and leaves p gone. */
 void trk_proc_open(struct trk_proc *p);
+/* A seized thread that never stopped for us: detached if it has stopped since. */
+void trk_detach_pending(struct trk_proc *p);
 /* Closes p's fds: the uffd's close unregisters every area of it. */
 void trk_proc_close(struct trk_proc *p);
 /* Is the mm p was tracked in still p's (no exec, no exit)? */

@@ -223,11 +223,48 @@ static int make_uffd(struct trk_proc *p)
 		ret = ptrace(PTRACE_INTERRUPT, p->pid, 0, 0) ? -errno : 0;
 		ret = ret ?: wait_stop(p->pid);
 		ret = ret ?: uffd_in(p->pid, pidfd, &p->uffd);
-		if (ret != -ETIMEDOUT) /* a thread that never stopped stays ours until we exit */
+		if (ret == -ETIMEDOUT) /* not stopped (frozen, uninterruptible): detached later */
+			p->detach_pending = true;
+		else
 			ptrace(PTRACE_DETACH, p->pid, 0, 0);
 	}
 	close(pidfd);
 	return ret;
+}
+
+/*
+ * Is pid's cgroup (v2) or one above it frozen?  A frozen task stops for
+ * a ptrace interrupt but goes back to its freezer trap when resumed, so
+ * an injected call would never run.
+ */
+static bool cgroup_frozen(pid_t pid)
+{
+	char mnt[256], path[768], *text = NULL, *cg, *end, *slash;
+	bool frozen = false;
+	int fd;
+
+	if (proc_cgroup2_mount(mnt, sizeof(mnt)) || proc_read_file(pid, "cgroup", &text, NULL))
+		return false;
+	cg = strstr(text, "0::/");
+	end = cg ? strchr(cg, '\n') : NULL;
+	if (end)
+		*end = '\0';
+	while (cg && !frozen &&
+	       snprintf(path, sizeof(path), "%s%s/cgroup.freeze", mnt, cg + 3) <
+		       (int)sizeof(path)) {
+		char c = '0';
+
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		frozen = fd >= 0 && read(fd, &c, 1) == 1 && c == '1';
+		if (fd >= 0)
+			close(fd);
+		slash = strrchr(cg + 3, '/');
+		if (!slash)
+			break;
+		*slash = '\0'; /* the parent ("0::" is the root) */
+	}
+	free(text);
+	return frozen;
 }
 
 static int uffd_api(int uffd)
@@ -260,6 +297,8 @@ void trk_proc_open(struct trk_proc *p)
 	if (!ret) {
 		if (st.seccomp_mode)
 			why = "it has a seccomp filter, which could deny userfaultfd or kill it";
+		else if (cgroup_frozen(p->pid))
+			why = "its cgroup is frozen";
 		proc_status_free(&st);
 	}
 	ret = ret || why ? ret : make_uffd(p);
@@ -273,6 +312,23 @@ void trk_proc_open(struct trk_proc *p)
 			p->pid, strerror(-ret));
 	trk_proc_close(p);
 	p->gone = true;
+}
+
+void trk_detach_pending(struct trk_proc *p)
+{
+	int status;
+
+	if (!p->detach_pending)
+		return;
+	if (waitpid(p->pid, &status, __WALL | WNOHANG) == p->pid && WIFSTOPPED(status) &&
+	    (status >> 16) != PTRACE_EVENT_STOP) { /* a signal on its way: let it through */
+		ptrace(PTRACE_DETACH, p->pid, 0, (void *)(long)WSTOPSIG(status));
+		p->detach_pending = false;
+		return;
+	}
+	/* stopped for our interrupt (detached), gone (ESRCH), or still not stopped */
+	if (!ptrace(PTRACE_DETACH, p->pid, 0, 0) || errno != ESRCH || !trk_mm_alive(p))
+		p->detach_pending = false;
 }
 
 void trk_proc_close(struct trk_proc *p)

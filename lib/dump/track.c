@@ -562,6 +562,7 @@ static int proc_round(struct track *t, struct trk_proc *p)
 	size_t i;
 	int ret, r;
 
+	trk_detach_pending(p);
 	if (p->gone)
 		return 0;
 	if (!trk_mm_alive(p))
@@ -758,6 +759,7 @@ void track_free(struct track *t)
 	if (!t)
 		return;
 	for (i = 0; t->procs && i < t->n_procs; i++) {
+		trk_detach_pending(&t->procs[i]);
 		trk_proc_close(&t->procs[i]);
 		areas_free(t->procs[i].areas, t->procs[i].n_areas);
 	}

@@ -6,6 +6,7 @@
  * page of its own areas must be held.  Cases: writes between rounds,
  * munmap, MADV_DONTNEED, a new mmap after round 0, an exec between rounds,
  * a child forked after the start, a seccomp filter denying userfaultfd,
+ * pages the kernel writes (read(2)), a target frozen by its cgroup,
  * track_free and a killed tracker (no "uw" left in smaps, the target runs
  * on), and a dump with a migration's tracker (PARENT ranges).
  *
@@ -23,6 +24,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <CUnit/Basic.h>
 
@@ -177,6 +179,12 @@ static void target_cmd(uint8_t *m, char c, int ack)
 			}
 		}
 		break;
+	case 'r': /* the kernel writes pages 500-509 (read(2) into them) */
+		i = (size_t)open("/dev/urandom", O_RDONLY);
+		if (read((int)i, m + 500 * PG, 10 * PG) != 10 * PG)
+			_exit(3);
+		close((int)i);
+		break;
 	case 'x':
 		execl("/bin/sleep", "sleep", "100", (char *)NULL);
 		_exit(1);
@@ -206,8 +214,8 @@ static void target_main(uint8_t *m, size_t pages, int cmd, int ack, unsigned rat
 
 			if (pg >= 1000 && pg < 1100)
 				continue;
-			if (pg >= 100 && pg < 400)
-				continue; /* munmapped or zapped by commands */
+			if ((pg >= 100 && pg < 400) || (pg >= 500 && pg < 510))
+				continue; /* munmapped, zapped or read into by commands */
 			memcpy(m + pg * PG, &n, sizeof(n));
 		}
 		(*beat_page)++;
@@ -421,6 +429,9 @@ static void test_rounds(void)
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
 	rounds(t, &tg, 4);
 	CU_ASSERT(!unregistered(tg.pid));
+	CU_ASSERT(command(&tg, 'r') == 0); /* written by the kernel, not the process */
+	more_rounds(t, &tg, 1);
+	CU_ASSERT(command(&tg, 'r') == 0); /* and again, for the last round */
 	finish(t, &tg, m, m + AREA_PAGES * PG);
 	CU_ASSERT(store_count(tg.pid) > AREA_PAGES - 400);
 	track_free(t);
@@ -551,6 +562,65 @@ static void test_seccomp(void)
 	CU_ASSERT_EQUAL(store_count(tg.pid), 0);
 	track_free(t);
 	end_target(&tg);
+}
+
+static int write_str(const char *dir, const char *file, const char *v)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, v, strlen(v)) == (ssize_t)strlen(v);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static pid_t tracer_of(pid_t pid)
+{
+	struct proc_status st;
+	pid_t t;
+
+	if (proc_read_status(pid, &st))
+		return -1;
+	t = st.tracer_pid;
+	proc_status_free(&st);
+	return t;
+}
+
+/*
+ * A target its cgroup holds frozen (its injected call would wait for the
+ * thaw): not tracked, never traced, runs on once thawed.
+ */
+static void test_frozen(void)
+{
+	char mnt[256], dir[300], pid[16];
+	struct target tg;
+	struct track *t = NULL;
+	struct track_round st;
+	bool tracked = true;
+
+	CU_ASSERT_FATAL(proc_cgroup2_mount(mnt, sizeof(mnt)) == 0);
+	snprintf(dir, sizeof(dir), "%s/vxcr-test-track-%d", mnt, getpid());
+	CU_ASSERT_FATAL(mkdir(dir, 0755) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	snprintf(pid, sizeof(pid), "%d", tg.pid);
+	CU_ASSERT(write_str(dir, "cgroup.procs", pid) == 0);
+	CU_ASSERT(write_str(dir, "cgroup.freeze", "1") == 0);
+	usleep(50000);
+	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
+	track_key_of(t, tg.pid, &tracked);
+	CU_ASSERT(!tracked);
+	CU_ASSERT(write_str(dir, "cgroup.freeze", "0") == 0);
+	usleep(50000);
+	CU_ASSERT_EQUAL(track_round(t, &sink, &st), 0);
+	CU_ASSERT_EQUAL(tracer_of(tg.pid), 0);
+	CU_ASSERT(runs_on(&tg, 10));
+	track_free(t);
+	end_target(&tg);
+	CU_ASSERT(rmdir(dir) == 0);
 }
 
 /* track_free, or a killed tracker: every area unregistered, the target runs on. */
@@ -864,6 +934,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "seccomp denies userfaultfd", test_seccomp);
 	CU_add_test(s, "track_free and a killed tracker", test_free_and_kill);
 	CU_add_test(s, "a dump with the tracker: PARENT ranges", test_dump);
+	CU_add_test(s, "a frozen target: not tracked, released", test_frozen);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
