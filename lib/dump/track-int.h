@@ -18,6 +18,7 @@ struct trk_area {
 	uint64_t start, end;
 	uint64_t *held; /* bit per page: the store has it as it is now */
 	bool untracked; /* registration refused: never held */
+	bool reg;	/* registered with our uffd (as of the last round) */
 };
 
 struct trk_proc {

@@ -165,7 +165,7 @@ static int drop_held(struct track *t, struct trk_proc *p, struct trk_area *a, ui
 	return ret;
 }
 
-static struct trk_area *area_at(struct trk_area *v, size_t n, uint64_t addr)
+static struct trk_area *area_at(const struct trk_area *v, size_t n, uint64_t addr)
 {
 	size_t lo = 0, hi = n, mid;
 
@@ -176,7 +176,7 @@ static struct trk_area *area_at(struct trk_area *v, size_t n, uint64_t addr)
 		else if (addr >= v[mid].end)
 			lo = mid + 1;
 		else
-			return &v[mid];
+			return (struct trk_area *)&v[mid];
 	}
 	return NULL;
 }
@@ -574,11 +574,20 @@ static int proc_round(struct track *t, struct trk_proc *p)
 		return proc_gone(t, p);
 	p->no_pin = t->n_procs > 1 || trk_has_children(p->pid);
 	for (i = 0; !ret && i < p->n_areas; i++) {
-		r = registered(t, p, &p->areas[i]);
+		struct trk_area *a = &p->areas[i];
+
+		r = registered(t, p, a);
 		if (r < 0)
 			ret = r;
+		else if (!r)
+			ret = new_area(t, p, a);
 		else
-			ret = r ? scan_written(t, p, &p->areas[i]) : new_area(t, p, &p->areas[i]);
+			ret = scan_written(t, p, a);
+		a->reg = r > 0 || (!t->final && !a->untracked);
+		/* zapped pages are no longer as the store has them (not in the
+		 * last round: the dump stores only what this would keep) */
+		if (!ret && r > 0 && !t->final)
+			ret = scan_candidates(t, p, a, false);
 	}
 	return ret ?: flush_batch(t);
 }
@@ -602,20 +611,22 @@ int track_round(struct track *t, const struct track_sink *s, struct track_round 
 	return ret;
 }
 
-/* The last round of p, then its uffd closed.  On failure it holds nothing. */
+/*
+ * The last round of p.  Its uffd stays open: unregistering clears the
+ * write-protect bit of every page (about 20 ms a GiB), which the freeze
+ * need not pay; the dump ignores our registrations (track_registered) and
+ * track_free() closes it.  On failure it holds nothing and is closed now.
+ */
 static int final_one(struct track *t, struct trk_proc *p)
 {
-	size_t j;
 	int ret;
 
 	p->done = true;
 	ret = proc_round(t, p);
-	/* zapped or swapped-in-as-zero pages: no longer as the store has them */
-	for (j = 0; !ret && !p->gone && j < p->n_areas; j++)
-		ret = scan_candidates(t, p, &p->areas[j], false);
-	trk_proc_close(p); /* unregisters its areas */
-	if (ret)
+	if (ret) {
 		p->gone = true; /* the mirror is unknown */
+		trk_proc_close(p);
+	}
 	return ret;
 }
 
@@ -701,6 +712,22 @@ uint32_t track_key_of(const struct track *t, pid_t pid, bool *tracked)
 	}
 	*tracked = false;
 	return 0;
+}
+
+bool track_registered(const struct track *t, pid_t pid, uint64_t start, uint64_t end)
+{
+	const struct trk_area *a;
+	size_t i;
+
+	for (i = 0; t && i < t->n_procs; i++) {
+		const struct trk_proc *p = &t->procs[i];
+
+		if (p->pid != pid || !p->done || p->gone || p->uffd < 0)
+			continue;
+		a = area_at(p->areas, p->n_areas, start);
+		return a && a->reg && end <= a->end;
+	}
+	return false;
 }
 
 uint64_t track_store_pages(const struct track *t)
