@@ -179,6 +179,11 @@ static void target_cmd(uint8_t *m, char c, int ack)
 			}
 		}
 		break;
+	case 'm': /* pages 600-699 moved elsewhere (mremap), grown by one page */
+		x = mremap(m + 600 * PG, 100 * PG, 101 * PG, MREMAP_MAYMOVE);
+		if (x == MAP_FAILED)
+			_exit(4);
+		break;
 	case 'r': /* the kernel writes pages 500-509 (read(2) into them) */
 		i = (size_t)open("/dev/urandom", O_RDONLY);
 		if (read((int)i, m + 500 * PG, 10 * PG) != 10 * PG)
@@ -214,8 +219,9 @@ static void target_main(uint8_t *m, size_t pages, int cmd, int ack, unsigned rat
 
 			if (pg >= 1000 && pg < 1100)
 				continue;
-			if ((pg >= 100 && pg < 400) || (pg >= 500 && pg < 510))
-				continue; /* munmapped, zapped or read into by commands */
+			if ((pg >= 100 && pg < 400) || (pg >= 500 && pg < 510) ||
+			    (pg >= 600 && pg < 700))
+				continue; /* munmapped, zapped, read into, moved by commands */
 			memcpy(m + pg * PG, &n, sizeof(n));
 		}
 		(*beat_page)++;
@@ -264,7 +270,7 @@ static int command(struct target *tg, char c)
 
 	if (write(tg->cmd, &c, 1) != 1 || read(tg->ack, &x, sizeof(x)) != sizeof(x))
 		return -1;
-	if (c == 'n')
+	if (c == 'n' || c == 'm')
 		tg->extra = x;
 	return 0;
 }
@@ -458,6 +464,32 @@ static void test_unmap_zap(void)
 	for (a = m + 100 * PG; a < m + 400 * PG; a += PG) /* 200-299 stay */
 		left += (a < m + 200 * PG || a >= m + 300 * PG) && *store_find(tg.pid, a);
 	CU_ASSERT_EQUAL(left, 0);
+	track_free(t);
+	end_target(&tg);
+}
+
+/* An area moved by mremap: dropped where it was, copied whole where it is. */
+static void test_mremap(void)
+{
+	struct target tg;
+	struct track *t = NULL;
+	struct track_round st;
+	uint64_t m, x, a;
+	unsigned left = 0;
+
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	m = (uintptr_t)tg.m;
+	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
+	rounds(t, &tg, 1);
+	CU_ASSERT_FATAL(command(&tg, 'm') == 0);
+	x = (uintptr_t)tg.extra;
+	CU_ASSERT_EQUAL(track_round(t, &sink, &st), 0);
+	CU_ASSERT(st.pages_sent >= 100);
+	for (a = m + 600 * PG; a < m + 700 * PG; a += PG)
+		left += *store_find(tg.pid, a) != NULL;
+	CU_ASSERT_EQUAL(left, 0);
+	CU_ASSERT(*store_find(tg.pid, x) && *store_find(tg.pid, x + 99 * PG));
+	finish(t, &tg, x, x + 101 * PG);
 	track_free(t);
 	end_target(&tg);
 }
@@ -939,6 +971,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "rounds while the target writes", test_rounds);
 	CU_add_test(s, "munmap and MADV_DONTNEED dropped", test_unmap_zap);
 	CU_add_test(s, "a new area copied whole", test_new_area);
+	CU_add_test(s, "an area moved by mremap", test_mremap);
 	CU_add_test(s, "exec between rounds", test_exec);
 	CU_add_test(s, "a child forked after the start", test_fork_after);
 	CU_add_test(s, "seccomp denies userfaultfd", test_seccomp);
