@@ -16,16 +16,13 @@
 #include "log.h"
 #include "header.pb-c.h"
 #include "util/testhook.h"
+#include "img/pstore.h"
 #include "dump/dump.h"
 #include "dump/tcpsk.h"
 #include "dump/track.h"
 #include "img/img.h"
 #include "img/records.h"
 #include "restore/vet.h"
-
-#ifndef IMG_PAGES_PARENT
-#define IMG_PAGES_PARENT 0x2 /* vxcr/image.h: the range's pages are the store's */
-#endif
 
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o)
 {
@@ -241,6 +238,11 @@ static int writer_open(struct dump_op *op, struct img_write_opts *wo)
 
 	if (!mig || !mig->sink)
 		return img_writer_open(op->out_fd, wo, &op->w);
+	if (op->parent || (mig->track && !mig->parent_id)) {
+		pr_err("a live migration's image takes its pages from the destination's store "
+		       "(its id needed), not from a parent image\n");
+		return -EINVAL;
+	}
 	if (mig->parent_id)
 		wo->parent_id = mig->parent_id;
 	return img_writer_open_sink(mig->sink, wo, &op->w);
@@ -260,6 +262,7 @@ static int open_writer(struct dump_op *op, pid_t pid)
 		wo.threads = 2;
 	wo.root_pid = pid;
 	wo.sign_key = o->sign_key;
+	wo.parent_id = op->parent ? pstore_id(op->parent) : NULL;
 	ret = writer_open(op, &wo);
 	if (ret) {
 		pr_err("cannot start the image%s: %s\n", o->mig ? " on the migration's sink" : "",
@@ -269,6 +272,7 @@ static int open_writer(struct dump_op *op, pid_t pid)
 	op->vet = rst_vet_new(img_writer_header(op->w));
 	if (!op->vet)
 		return -ENOMEM;
+	rst_vet_set_pages(op->vet, op->parent);
 	img_writer_set_tap(op->w, rst_vet_tap, op->vet);
 	return 0;
 }
@@ -333,8 +337,8 @@ static int write_records(struct dump_op *op)
 /*
  * The vet of a live migration's image: its PARENT ranges are the pages the
  * destination's store holds (track_held), which the destination's restore
- * checks against the store; the vet has no store here, so it checks the
- * rest.
+ * checks against the store; the vet has only an empty store of the same
+ * id (the header's parent_id checks out), so it checks the rest.
  */
 static int mig_vet_tap(void *arg, const struct img_record *hdr, const void *prefix, size_t plen,
 		       const void *data, uint64_t dlen)
@@ -349,18 +353,29 @@ static int mig_vet_tap(void *arg, const struct img_record *hdr, const void *pref
 /* Opens the writer, writes every record, lets the vet judge, finishes. */
 static int write_image(struct dump_op *op)
 {
+	const struct vxcr_dump_mig *mig = op->opts->mig;
+	struct vxcr_pstore *ids = NULL; /* a migration's vet: the store's id, no pages */
 	int ret;
 
 	ret = open_writer(op, op->root->vpid);
-	if (!ret && op->opts->mig && op->opts->mig->track)
-		img_writer_set_tap(op->w, mig_vet_tap, op->vet);
+	if (!ret && mig && mig->track) {
+		ret = pstore_new(mig->parent_id, &ids);
+		if (!ret) {
+			rst_vet_set_pages(op->vet, ids);
+			img_writer_set_tap(op->w, mig_vet_tap, op->vet);
+		}
+	}
 	ret = ret ?: write_records(op);
 	ret = ret ?: rst_vet_end(op->vet);
-	if (ret)
-		return rst_vet_error(op->vet) ? vet_refused(op, ret) : ret;
+	if (ret) {
+		ret = rst_vet_error(op->vet) ? vet_refused(op, ret) : ret;
+		goto out_ids;
+	}
 	ret = img_writer_finish(op->w);
 	if (ret)
 		pr_err("cannot finish the image: %s\n", strerror(-ret));
+out_ids:
+	pstore_free(ids);
 	return ret;
 }
 
@@ -480,9 +495,16 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		return -EINVAL;
 	}
 	ret = dump_check_target(pid);
-	if (ret)
+	ret = ret ?: dump_parent_load(&op); /* before the seize */
+	if (ret) {
+		dump_parent_free(&op);
 		return ret;
+	}
 	ret = dump_tree(&op, pid);
+	if (op.parent)
+		pr_info("%llu pages taken from the parent image\n",
+			(unsigned long long)op.parent_pages);
+	dump_parent_free(&op);
 	if (op.w) {
 		const ImgHeader *h = img_writer_header(op.w);
 

@@ -350,7 +350,18 @@ struct dump_op {
 	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
 	struct dump_mntns *mntns;   /* the tree's mount namespace (mntns.c), or NULL */
 	LimitsEntry *timens;	    /* the tree's time namespace clocks (limits.c), or NULL */
+	struct vxcr_pstore *parent; /* the parent image's pages (parent.c), or NULL */
+	uint64_t parent_pages;	    /* pages written as PARENT ranges */
 };
+
+/* parent.c: vxdump --parent */
+/* Reads the parent image on opts->parent_fd (if any) into op->parent.
+ * 0 or -errno (logged). */
+int dump_parent_load(struct dump_op *op);
+/* Whether the page of t at addr (4096 bytes at data) is the parent's. */
+bool dump_parent_same(const struct dump_op *op, const struct dump_task *t, uint64_t addr,
+		      const void *data);
+void dump_parent_free(struct dump_op *op);
 
 /* dump.c */
 uint64_t dump_now_ns(void);

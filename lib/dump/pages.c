@@ -42,9 +42,6 @@
 #define RUN_MAX (4ul << 20) /* bytes per PAGES record */
 #define SCAN_REGIONS 512
 #define PAGEMAP_CHUNK 4096 /* pagemap entries read at once */
-#ifndef IMG_PAGES_PARENT
-#define IMG_PAGES_PARENT 0x2 /* vxcr/image.h: the range's pages are the store's */
-#endif
 
 /* State of the page pass: the batch being filled and the open run. */
 struct page_ctx {
@@ -70,6 +67,8 @@ struct page_ctx {
 	uint64_t shmem_delta;	 /* ... at offset addr + delta */
 	uint32_t zrun_area;
 	uint64_t zrun_addr, zrun_len; /* open IMG_PAGES_ZERO range */
+	uint32_t prun_area;
+	uint64_t prun_addr, prun_len; /* open IMG_PAGES_PARENT range (vxdump --parent) */
 	bool paused;
 	const struct track *track; /* live migration: what the store holds, or NULL */
 	uint32_t key;		   /* this process's key in it */
@@ -150,6 +149,57 @@ static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t a
 	return ret;
 }
 
+/* An IMG_PAGES_PARENT record of [addr, addr + len): prefix, then its u64 length. */
+static int parent_record(struct page_ctx *pc, uint64_t addr, uint64_t len)
+{
+	struct img_pages_prefix pfx = { addr, pc->mm_id, IMG_PAGES_PARENT };
+	int ret;
+
+	ret = img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
+	if (ret)
+		pr_err("pid %d: cannot write the image (parent range at %#lx): %s\n", pc->pid,
+		       (unsigned long)addr, strerror(-ret));
+	return ret;
+}
+
+/* Writes the open IMG_PAGES_PARENT range. */
+static int close_parent_run(struct page_ctx *pc)
+{
+	int ret;
+
+	if (!pc->prun_len)
+		return 0;
+	ret = parent_record(pc, pc->prun_addr, pc->prun_len);
+	pc->op->parent_pages += pc->prun_len / PAGE_SZ;
+	pc->prun_len = 0;
+	return ret;
+}
+
+/*
+ * The page at addr (bytes at buf offset off) is the parent image's: it
+ * joins the open parent range.  1 if so, 0 if not, -errno.
+ */
+static int parent_page(struct page_ctx *pc, size_t off, uint64_t addr, uint32_t area)
+{
+	int ret;
+
+	if (pc->shmem_id || !dump_parent_same(pc->op, pc->t, addr, pc->buf + off))
+		return 0;
+	ret = close_run(pc);
+	if (ret)
+		return ret;
+	if (pc->prun_len && pc->prun_area == area && pc->prun_addr + pc->prun_len == addr &&
+	    pc->prun_len < RUN_MAX * 64) {
+		pc->prun_len += PAGE_SZ;
+		return 1;
+	}
+	ret = close_parent_run(pc);
+	pc->prun_area = area;
+	pc->prun_addr = addr;
+	pc->prun_len = PAGE_SZ;
+	return ret ? ret : 1;
+}
+
 /*
  * A zero page of a private file area (or private memfd mapping) is data:
  * dropping it, or a zero range (MADV_DONTNEED at restore), would let the
@@ -191,6 +241,11 @@ static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len
 				return ret;
 			continue;
 		}
+		ret = pc->op->parent ? parent_page(pc, off + p, addr + p, area) : 0;
+		if (ret < 0)
+			return ret;
+		if (ret)
+			continue;
 		if (pc->run_len &&
 		    (pc->run_addr + pc->run_len != addr + p || pc->run_len >= RUN_MAX)) {
 			ret = close_run(pc);
@@ -331,21 +386,13 @@ static int batch_add(struct page_ctx *pc, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* An IMG_PAGES_PARENT range: the store holds [start, end) as it is now. */
+/* A live migration's store holds [start, end) as it is now: a PARENT range. */
 static int parent_range(struct page_ctx *pc, uint64_t start, uint64_t end)
 {
-	struct img_pages_prefix pfx = { start, pc->mm_id, IMG_PAGES_PARENT };
-	uint64_t len = end - start;
-	int ret;
-
-	ret = img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
-	if (ret)
-		pr_err("pid %d: cannot write the image (store range at %#lx): %s\n", pc->pid,
-		       (unsigned long)start, strerror(-ret));
-	pc->op->st->pages_scanned += len / PAGE_SZ;
+	pc->op->st->pages_scanned += (end - start) / PAGE_SZ;
 	if (pc->held)
-		pc->held->pages_held += len / PAGE_SZ;
-	return ret;
+		pc->held->pages_held += (end - start) / PAGE_SZ;
+	return parent_record(pc, start, end - start);
 }
 
 /*
@@ -849,6 +896,7 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 	}
 	ret = ret ?: flush_batch(pc);
 	ret = ret ?: close_zero_run(pc);
+	ret = ret ?: close_parent_run(pc);
 	if (pc->pagemap_fd >= 0)
 		close(pc->pagemap_fd);
 	if (pc->mem_fd >= 0)
