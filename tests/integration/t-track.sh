@@ -80,4 +80,23 @@ wait "$TP" 2>/dev/null
 registered "$PID" && fail "counter still registered after the tracker was killed"
 expect_counting "after the tracker was killed"
 go_and_check counter
-pass "memory, threads and a tree tracked exactly; a killed tracker leaves nothing"
+kill -KILL "$PID" 2>/dev/null
+
+# 5. The memory path of a migration: 64 MiB, a 4 MiB chunk rewritten before
+#    rounds 2 and 3 and once more before the freeze; the dump's image
+#    refers to the store for what it holds (PARENT ranges), the restore
+#    takes them from it, and the program checks every byte.
+rm -f "$T/out"; start_prog mem-dirty 64 4
+ORIG=$PID
+"$PROGS/track-migrate" "$PID" "$T/mig.img" 3 >"$T/mig.out" 2>"$T/mig.err" ||
+	fail "track-migrate: $(tail -n 1 "$T/mig.out") $(head -n 2 "$T/mig.err")"
+log "$(head -n 1 "$T/mig.out")"
+PID=$(sed -n 's/^restored //p' "$T/mig.out")
+[ "$PID" = "$ORIG" ] || fail "restored as $PID, not $ORIG"
+vx_track "$PID"
+read -r _ sent _ held _ bytes < <(head -n 1 "$T/mig.out")
+[ "$held" -gt 15000 ] || fail "only $held pages taken from the store"
+[ "$bytes" -lt $((8 << 20)) ] || fail "the image has $bytes bytes: the store's pages were written again"
+go_and_check mem-dirty
+grep -q "^rounds 3" "$OUT" || fail "the restored program saw $(grep '^rounds' "$OUT" | tail -n 1), not 3 rounds"
+pass "memory, threads and a tree tracked exactly; a killed tracker leaves nothing; a pre-copied process restored from its store"
