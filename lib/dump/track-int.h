@@ -48,6 +48,12 @@ bool trk_mm_alive(const struct trk_proc *p);
 bool trk_has_children(pid_t pid);
 /* UFFDIO_REGISTER (write-protect) and UFFDIO_WRITEPROTECT of [s, e).  0/-errno */
 int trk_register(struct trk_proc *p, uint64_t s, uint64_t e);
+/*
+ * The action the nfilters seccomp filters of stopped tid give call nr
+ * (args, from ip): the lowest as a signed number, SECCOMP_RET_KILL_PROCESS
+ * when one cannot be read or judged (track-seccomp.c).
+ */
+int trk_seccomp_action(pid_t tid, int nfilters, int nr, const uint64_t args[6], uint64_t ip);
 /* Reads the n ranges of p into buf, one after the other; ok[i]: range i read. */
 void trk_read(struct trk_proc *p, uint8_t *buf, const struct iovec *iov, size_t n, bool *ok);
 

@@ -11,8 +11,9 @@
  * (WP_ASYNC | WP_UNPOPULATED) and the registrations are ours: the ioctls
  * act on the uffd's mm.  Our close of the uffd, or our death, unregisters
  * every area (the kernel clears the write-protect bits).  A process with
- * a seccomp filter is not tracked: the filter could deny userfaultfd, or
- * kill the process for it.
+ * seccomp filters is tracked only if they let both calls run
+ * (track-seccomp.c judges them first): a filter could fail userfaultfd,
+ * or kill the process for it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
@@ -182,9 +184,35 @@ static int prepare_inject(pid_t pid, struct inject *in, struct inject_gadgets *g
 	return ret;
 }
 
-/* userfaultfd() inside seized pid; our copy of it in *uffd.  0/-errno */
-static int uffd_in(pid_t pid, int pidfd, int *uffd)
+/*
+ * Does the seccomp filter of stopped pid let call nr(a0) from in's gadget
+ * run?  0 yes; -EACCES (why set) if it would fail it, kill, trap, notify
+ * or trace, or cannot be judged.
+ */
+static int filter_allows(pid_t pid, int nfilters, const struct inject *in, int nr, uint64_t a0,
+			 const char **why)
 {
+	const uint64_t args[6] = { a0 };
+	uint32_t act;
+
+	if (!nfilters)
+		return 0;
+	act = (uint32_t)trk_seccomp_action(pid, nfilters, nr, args, in->gadget + 2);
+	if (act == SECCOMP_RET_ALLOW || act == SECCOMP_RET_LOG)
+		return 0;
+	*why = (act & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO ?
+		       "its seccomp filter fails" :
+		       "its seccomp filter would kill, trap, notify or trace (or cannot be judged) for";
+	return -EACCES;
+}
+
+/*
+ * userfaultfd() inside seized pid, nfilters seccomp filters judged first;
+ * our copy of it in *uffd.  0/-errno (-EACCES: *why names the call).
+ */
+static int uffd_in(pid_t pid, int pidfd, int nfilters, int *uffd, const char **why)
+{
+	const unsigned long flags = O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY;
 	struct inject_gadgets g;
 	struct inject in;
 	long fd, r;
@@ -194,16 +222,21 @@ static int uffd_in(pid_t pid, int pidfd, int *uffd)
 	ret = prepare_inject(pid, &in, &g);
 	if (ret)
 		return ret;
-	fd = inject_call(&in, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0,
-			 0, 0, 0);
-	if (fd >= 0) {
+	ret = filter_allows(pid, nfilters, &in, SYS_userfaultfd, flags, why);
+	ret = ret ?: filter_allows(pid, nfilters, &in, SYS_close, 3, why); /* the fd a guess */
+	fd = ret ? ret : inject_call(&in, SYS_userfaultfd, flags, 0, 0, 0, 0, 0);
+	if (!ret && fd >= 0 && filter_allows(pid, nfilters, &in, SYS_close, fd, why)) {
+		pr_warn("pid %d: its seccomp filter would not let fd %ld be closed: it keeps it\n",
+			pid, fd);
+		ret = -EACCES;
+	} else if (!ret && fd >= 0) {
 		*uffd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
 		if (*uffd < 0)
 			ret = -errno;
 		r = inject_call(&in, SYS_close, fd, 0, 0, 0, 0, 0);
 		if (r && !ret)
 			ret = r < 0 ? (int)r : -EIO;
-	} else {
+	} else if (!ret) {
 		ret = (int)fd;
 	}
 	ret2 = inject_fini(&in);
@@ -211,7 +244,7 @@ static int uffd_in(pid_t pid, int pidfd, int *uffd)
 }
 
 /* Seizes the leader of p, makes the uffd in it, detaches.  0/-errno */
-static int make_uffd(struct trk_proc *p)
+static int make_uffd(struct trk_proc *p, int nfilters, const char **why)
 {
 	int pidfd, ret;
 
@@ -222,7 +255,7 @@ static int make_uffd(struct trk_proc *p)
 	if (!ret) {
 		ret = ptrace(PTRACE_INTERRUPT, p->pid, 0, 0) ? -errno : 0;
 		ret = ret ?: wait_stop(p->pid);
-		ret = ret ?: uffd_in(p->pid, pidfd, &p->uffd);
+		ret = ret ?: uffd_in(p->pid, pidfd, nfilters, &p->uffd, why);
 		if (ret == -ETIMEDOUT) /* not stopped (frozen, uninterruptible): detached later */
 			p->detach_pending = true;
 		else
@@ -288,20 +321,30 @@ void trk_proc_open(struct trk_proc *p)
 {
 	struct proc_status st;
 	const char *why = NULL;
-	int ret;
+	int ret, nfilters = 0;
 
 	p->uffd = -1;
 	p->pagemap_fd = open_proc(p->pid, "pagemap");
 	p->mem_fd = open_proc(p->pid, "mem");
 	ret = p->pagemap_fd < 0 || p->mem_fd < 0 ? -errno : proc_read_status(p->pid, &st);
 	if (!ret) {
-		if (st.seccomp_mode)
-			why = "it has a seccomp filter, which could deny userfaultfd or kill it";
+		if (st.seccomp_mode == 1)
+			why = "it runs in seccomp strict mode";
 		else if (cgroup_frozen(p->pid))
 			why = "its cgroup is frozen";
+		nfilters = st.seccomp_mode == 2 ? (int)st.seccomp_filters : 0;
+		if (st.seccomp_mode == 2 && !nfilters)
+			why = "its seccomp filters cannot be counted";
 		proc_status_free(&st);
 	}
-	ret = ret || why ? ret : make_uffd(p);
+	ret = ret || why ? ret : make_uffd(p, nfilters, &why);
+	if (ret == -EACCES && why) {
+		pr_warn("pid %d is not tracked: %s userfaultfd or close; the dump stores its pages\n",
+			p->pid, why);
+		trk_proc_close(p);
+		p->gone = true;
+		return;
+	}
 	ret = ret || why ? ret : uffd_api(p->uffd);
 	if (!ret && !why)
 		return;

@@ -142,6 +142,14 @@ static uint64_t store_count(uint32_t key)
 
 static const struct track_sink sink = { sink_pages, sink_drop, NULL };
 
+static char warned[1024]; /* the library's warnings and errors since the last clear */
+
+static void on_log(enum vxcr_log_level lvl, const char *msg, void *arg)
+{
+	if (lvl <= VXCR_LOG_WARN)
+		strncat(warned, msg, sizeof(warned) - strlen(warned) - 1);
+}
+
 /* The target.  Commands on its pipe: one byte each, acknowledged. */
 struct target {
 	pid_t pid;
@@ -231,7 +239,21 @@ static void target_main(uint8_t *m, size_t pages, int cmd, int ack, unsigned rat
 	}
 }
 
-static int start_target(struct target *tg, size_t pages, unsigned rate, bool deny_uffd)
+/* Seccomp filters of a target: none, userfaultfd failed, killed for it, another call failed. */
+enum filter { NO_FILTER, DENY_UFFD, KILL_UFFD, DENY_OTHER };
+
+static void install_filter(enum filter how)
+{
+	scmp_filter_ctx sc = seccomp_init(SCMP_ACT_ALLOW);
+	int nr = how == DENY_OTHER ? SCMP_SYS(mincore) : SCMP_SYS(userfaultfd);
+	uint32_t act = how == KILL_UFFD ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ERRNO(EPERM);
+
+	if (!sc || seccomp_rule_add(sc, act, nr, 0) || seccomp_load(sc))
+		_exit(2);
+	seccomp_release(sc);
+}
+
+static int start_target(struct target *tg, size_t pages, unsigned rate, enum filter how)
 {
 	int c[2], a[2];
 	size_t i;
@@ -246,14 +268,8 @@ static int start_target(struct target *tg, size_t pages, unsigned rate, bool den
 	tg->beat = beat_page;
 	tg->pid = fork();
 	if (tg->pid == 0) {
-		if (deny_uffd) {
-			scmp_filter_ctx sc = seccomp_init(SCMP_ACT_ALLOW);
-
-			if (!sc ||
-			    seccomp_rule_add(sc, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(userfaultfd), 0) ||
-			    seccomp_load(sc))
-				_exit(2);
-		}
+		if (how != NO_FILTER)
+			install_filter(how);
 		target_main(tg->m, pages, c[0], a[1], rate);
 	}
 	munmap(tg->m, pages * PG); /* ours: not needed */
@@ -429,7 +445,7 @@ static void test_rounds(void)
 	struct track *t = NULL;
 	uint64_t m;
 
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, NO_FILTER) == 0);
 	m = (uintptr_t)tg.m;
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
 	rounds(t, &tg, 4);
@@ -453,7 +469,7 @@ static void test_unmap_zap(void)
 	uint64_t m, a;
 	unsigned left = 0;
 
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, NO_FILTER) == 0);
 	m = (uintptr_t)tg.m;
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
 	rounds(t, &tg, 1);
@@ -477,7 +493,7 @@ static void test_mremap(void)
 	uint64_t m, x, a;
 	unsigned left = 0;
 
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, NO_FILTER) == 0);
 	m = (uintptr_t)tg.m;
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
 	rounds(t, &tg, 1);
@@ -502,7 +518,7 @@ static void test_new_area(void)
 	struct track_round st;
 	uint64_t x;
 
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, NO_FILTER) == 0);
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
 	rounds(t, &tg, 1);
 	CU_ASSERT_FATAL(command(&tg, 'n') == 0);
@@ -525,7 +541,7 @@ static void test_exec(void)
 	uint64_t s, e;
 	bool tracked = true;
 
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, NO_FILTER) == 0);
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
 	rounds(t, &tg, 1);
 	CU_ASSERT(store_count(tg.pid) > 0);
@@ -552,7 +568,7 @@ static void test_fork_after(void)
 	bool tracked = true;
 	uint64_t m;
 
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, NO_FILTER) == 0);
 	m = (uintptr_t)tg.m;
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
 	rounds(t, &tg, 1);
@@ -573,28 +589,47 @@ static void test_fork_after(void)
 	end_target(&tg);
 }
 
-/* userfaultfd denied by a seccomp filter: not tracked, nothing held. */
-static void test_seccomp(void)
+/*
+ * Seccomp filters: one that fails userfaultfd or kills for it leaves the
+ * process untracked (and alive), one about other calls lets it be tracked.
+ */
+static void seccomp_case(enum filter how)
 {
 	struct target tg;
 	struct track *t = NULL;
 	struct track_round st;
-	bool tracked = true;
+	bool tracked = false;
+	uint64_t m;
 
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, true) == 0);
-	usleep(20000);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, how) == 0);
+	m = (uintptr_t)tg.m;
+	CU_ASSERT(runs_on(&tg, 5)); /* the filter is in */
+	warned[0] = '\0';
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
+	CU_ASSERT(how != DENY_UFFD || strstr(warned, "its seccomp filter fails userfaultfd"));
+	CU_ASSERT(how != KILL_UFFD || strstr(warned, "its seccomp filter would kill"));
+	CU_ASSERT(how != DENY_OTHER || !strstr(warned, "not tracked"));
 	track_key_of(t, tg.pid, &tracked);
-	CU_ASSERT(!tracked);
+	CU_ASSERT_EQUAL(tracked, how == DENY_OTHER);
 	CU_ASSERT_EQUAL(track_round(t, &sink, &st), 0);
-	CU_ASSERT_EQUAL(st.pages_sent, 0);
-	CU_ASSERT(runs_on(&tg, 10));
+	CU_ASSERT(how == DENY_OTHER ? st.pages_sent > 0 : st.pages_sent == 0);
+	CU_ASSERT(runs_on(&tg, 10)); /* alive: never killed by its filter */
 	CU_ASSERT(stop_target(&tg));
 	CU_ASSERT_EQUAL(track_final(t, &sink, &st), 0);
-	CU_ASSERT_EQUAL(check_memory(t, tg.pid, 0, 0), 0);
-	CU_ASSERT_EQUAL(store_count(tg.pid), 0);
+	CU_ASSERT_EQUAL(check_memory(t, tg.pid, how == DENY_OTHER ? m : 0,
+				     how == DENY_OTHER ? m + AREA_PAGES * PG : 0),
+			0);
+	if (how != DENY_OTHER)
+		CU_ASSERT_EQUAL(store_count(tg.pid), 0);
 	track_free(t);
 	end_target(&tg);
+}
+
+static void test_seccomp(void)
+{
+	seccomp_case(DENY_UFFD);
+	seccomp_case(KILL_UFFD);
+	seccomp_case(DENY_OTHER);
 }
 
 static int write_str(const char *dir, const char *file, const char *v)
@@ -638,7 +673,7 @@ static void test_frozen(void)
 	CU_ASSERT_FATAL(proc_cgroup2_mount(mnt, sizeof(mnt)) == 0);
 	snprintf(dir, sizeof(dir), "%s/vxcr-test-track-%d", mnt, getpid());
 	CU_ASSERT_FATAL(mkdir(dir, 0755) == 0);
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, NO_FILTER) == 0);
 	snprintf(pid, sizeof(pid), "%d", tg.pid);
 	CU_ASSERT(write_str(dir, "cgroup.procs", pid) == 0);
 	CU_ASSERT(write_str(dir, "cgroup.freeze", "1") == 0);
@@ -666,7 +701,7 @@ static void test_free_and_kill(void)
 	pid_t tracker;
 	char c;
 
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, NO_FILTER) == 0);
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
 	CU_ASSERT_EQUAL(track_round(t, &sink, &st), 0);
 	CU_ASSERT(!unregistered(tg.pid));
@@ -784,7 +819,7 @@ static void test_dump(void)
 	size_t len = 0;
 	int ret;
 
-	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, false) == 0);
+	CU_ASSERT_FATAL(start_target(&tg, AREA_PAGES, 16, NO_FILTER) == 0);
 	m = (uintptr_t)tg.m;
 	CU_ASSERT_FATAL(track_start(tg.pid, NULL, &t) == 0);
 	rounds(t, &tg, 2);
@@ -847,7 +882,7 @@ static int bench(size_t mib, size_t dirty)
 	struct track_sink cs = { count_pages, count_drop, &n };
 	int i;
 
-	if (start_target(&tg, mib * 256, 0, false))
+	if (start_target(&tg, mib * 256, 0, NO_FILTER))
 		return 1;
 	beat_page[1] = dirty * 256;
 	t0 = ns_now();
@@ -965,6 +1000,7 @@ int main(int argc, char **argv)
 		printf("SKIP test_track: needs root\n");
 		return 77;
 	}
+	vxcr_set_log(on_log, NULL);
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("track", NULL, NULL);
@@ -974,7 +1010,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "an area moved by mremap", test_mremap);
 	CU_add_test(s, "exec between rounds", test_exec);
 	CU_add_test(s, "a child forked after the start", test_fork_after);
-	CU_add_test(s, "seccomp denies userfaultfd", test_seccomp);
+	CU_add_test(s, "seccomp filters: failing, killing, other calls", test_seccomp);
 	CU_add_test(s, "track_free and a killed tracker", test_free_and_kill);
 	CU_add_test(s, "a dump with the tracker: PARENT ranges", test_dump);
 	CU_add_test(s, "a frozen target: not tracked, released", test_frozen);
