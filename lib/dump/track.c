@@ -735,7 +735,7 @@ uint64_t track_store_pages(const struct track *t)
 	uint64_t n = 0;
 	size_t i, j, k;
 
-	for (i = 0; i < t->n_procs; i++) {
+	for (i = 0; t && i < t->n_procs; i++) {
 		const struct trk_proc *p = &t->procs[i];
 
 		for (j = 0; j < p->n_areas; j++)

@@ -122,7 +122,7 @@ uint32_t track_key_of(const struct track *t, pid_t pid, bool *tracked);
  * process's)?
  */
 bool track_registered(const struct track *t, pid_t pid, uint64_t start, uint64_t end);
-/* Pages the store holds now (the mirror), in all. */
+/* Pages the store holds now (the mirror), in all; 0 for a NULL t. */
 uint64_t track_store_pages(const struct track *t);
 /* Closes every uffd (the areas unregistered: about 20 ms a GiB; call it
  * once the dump returned) and frees t.  NULL is fine. */
