@@ -358,7 +358,7 @@ static int write_image(struct dump_op *op)
 	int ret;
 
 	ret = open_writer(op, op->root->vpid);
-	if (!ret && mig && mig->track) {
+	if (!ret && mig && mig->parent_id) { /* its header names the store */
 		ret = pstore_new(mig->parent_id, &ids);
 		if (!ret) {
 			rst_vet_set_pages(op->vet, ids);
