@@ -17,6 +17,7 @@
 #include "header.pb-c.h"
 #include "util/testhook.h"
 #include "dump/dump.h"
+#include "dump/cow.h"
 #include "dump/tcpsk.h"
 #include "img/img.h"
 #include "img/records.h"
@@ -273,13 +274,16 @@ static const struct {
 	{ write_limits, NULL, false },	  { NULL, dump_pages, LIVE },
 };
 
-/* Every record before the trailer, by the writers table.  0 or -errno. */
-static int write_records(struct dump_op *op)
+#define N_WRITERS (sizeof(writers) / sizeof(writers[0]))
+#define PAGES_ROW (N_WRITERS - 1) /* the pages: last, read from a snapshot (cow.h) */
+
+/* Rows [from, to) of the writers table.  0 or -errno. */
+static int write_records(struct dump_op *op, size_t from, size_t to)
 {
 	size_t w, i;
 	int ret = 0;
 
-	for (w = 0; !ret && w < sizeof(writers) / sizeof(writers[0]); w++) {
+	for (w = from; !ret && w < to; w++) {
 		if (writers[w].image) {
 			ret = writers[w].image(op);
 			continue;
@@ -291,13 +295,9 @@ static int write_records(struct dump_op *op)
 	return ret;
 }
 
-/* Opens the writer, writes every record, lets the vet judge, finishes. */
-static int write_image(struct dump_op *op)
+/* After the records: lets the vet judge, finishes. */
+static int finish_image(struct dump_op *op, int ret)
 {
-	int ret;
-
-	ret = open_writer(op, op->root->vpid);
-	ret = ret ?: write_records(op);
 	ret = ret ?: rst_vet_end(op->vet);
 	if (ret)
 		return rst_vet_error(op->vet) ? vet_refused(op, ret) : ret;
@@ -305,6 +305,53 @@ static int write_image(struct dump_op *op)
 	if (ret)
 		pr_err("cannot finish the image: %s\n", strerror(-ret));
 	return ret;
+}
+
+/* Opens the writer, writes every record, lets the vet judge, finishes. */
+static int write_image(struct dump_op *op)
+{
+	int ret;
+
+	ret = open_writer(op, op->root->vpid);
+	ret = ret ?: write_records(op, 0, N_WRITERS);
+	return finish_image(op, ret);
+}
+
+/*
+ * A --leave-running dump: every record but the pages, then the snapshot
+ * (cow.h) is set up, so the pages can be read once the tree runs on
+ * (write_image_pages); a tree it cannot hold gets its pages now.
+ */
+static int write_image_head(struct dump_op *op)
+{
+	int ret;
+
+	ret = open_writer(op, op->root->vpid);
+	ret = ret ?: write_records(op, 0, PAGES_ROW);
+	ret = ret ?: cow_start(op);
+	if (ret || op->cow)
+		return ret;
+	return finish_image(op, write_records(op, PAGES_ROW, N_WRITERS));
+}
+
+/* The pages from the snapshot, the tree running. */
+static int write_image_pages(struct dump_op *op)
+{
+	int ret;
+
+	ret = finish_image(op, write_records(op, PAGES_ROW, N_WRITERS));
+	cow_end(op); /* every write let through */
+	return ret;
+}
+
+/* A --leave-running dump tries a snapshot: each process makes a uffd when collected. */
+static void want_snapshot(struct dump_op *op)
+{
+	size_t i;
+
+	op->cow_want = cow_wanted(op);
+	for (i = 0; i < op->n_tasks; i++)
+		op->tasks[i]->cow.want = op->cow_want && !op->tasks[i]->zombie;
 }
 
 /*
@@ -354,12 +401,14 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));
 	ret = ret ?: dump_refusal(op, NULL, ipcns_collect(op));
 	ret = ret ?: dump_refusal(op, NULL, mntns_collect(op));
+	if (!ret && !op->n_refused)
+		want_snapshot(op);
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
 	unpin(op);
 	if (!ret)
 		test_pause("collected");
-	ret = ret ?: write_image(op);
+	ret = ret ?: (op->cow_want ? write_image_head(op) : write_image(op));
 	if (!ret)
 		test_pause("written");
 	netns_leave(op);
@@ -368,11 +417,16 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	free_files(&op->files);
 	shmem_free(op);
 	if (ret || op->opts->leave_running) {
+		if (ret)
+			cow_end(op); /* nothing protected once it runs on */
 		/* unlocked first: leaving repair mode sends a window probe */
 		dump_net_unlock(op, ret ?: -EAGAIN); /* nothing kept (not with leave_running) */
 		tcpsk_end(op, false);		     /* out of repair mode before it runs on */
 		dump_tree_release(op);		     /* running on: no need to wait for the disk */
 		op->st->frozen_ns = dump_now_ns() - op->t_seize;
+		if (!ret && op->cow)
+			ret = write_image_pages(op);
+		cow_end(op);
 		return ret ?: sync_image(op);
 	}
 	ret = sync_image(op);
@@ -426,6 +480,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	if (ret)
 		return ret;
 	ret = dump_tree(&op, pid);
+	cow_end(&op); /* a dump that stopped early: the uffds go */
 	if (op.w) {
 		const ImgHeader *h = img_writer_header(op.w);
 
