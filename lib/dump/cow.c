@@ -77,6 +77,9 @@ struct cow {
 	bool thread_on;
 	int stop_fd; /* eventfd: the fault thread ends */
 	bool paused; /* the test stage passed */
+	/* tests of the checks: VXCR_TEST_SKIP=cow-save (faults let through
+	 * uncopied), cow-check (that, and pages not checked either) */
+	bool skip_save, skip_check;
 	uint64_t faults, copied, held, held_max;
 };
 
@@ -184,7 +187,7 @@ static void take_fault(struct cow *c, struct cow_proc *p, uint64_t addr)
 	pthread_mutex_lock(&c->lock);
 	c->faults++;
 	a = area_of(p, addr);
-	if (a && a->st[(addr - a->start) / PAGE_SZ] == ST_PROT)
+	if (a && a->st[(addr - a->start) / PAGE_SZ] == ST_PROT && !c->skip_save)
 		save_page(c, p, a, addr);
 	pthread_mutex_unlock(&c->lock);
 	/* whatever happened: a writer is never left blocked */
@@ -448,6 +451,8 @@ int cow_start(struct dump_op *op)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	c->stop_fd = -1;
+	c->skip_check = test_skip("cow-check");
+	c->skip_save = c->skip_check || test_skip("cow-save");
 	op->cow = c;
 	c->procs = calloc(op->n_tasks, sizeof(*c->procs));
 	if (!c->procs)
@@ -495,7 +500,8 @@ bool cow_next_pages(struct cow *c, const struct dump_task *t, uint64_t *pos, uin
 }
 
 /* Page i of a (at addr) read into page: right, or -EAGAIN (lock held). */
-static int fix_page(struct cow *c, struct cow_area *a, uint64_t addr, uint8_t *page, uint64_t ent)
+static int fix_page(struct cow *c, struct cow_area *a, uint64_t addr, uint8_t *page,
+		    uint64_t ent)
 {
 	size_t i = (addr - a->start) / PAGE_SZ;
 
@@ -507,7 +513,7 @@ static int fix_page(struct cow *c, struct cow_area *a, uint64_t addr, uint8_t *p
 		c->held -= a->wp;
 		break;
 	case ST_PROT:
-		if (a->wp && (ent & PM_UFFD_WP))
+		if (a->wp && ((ent & PM_UFFD_WP) || c->skip_check))
 			break;
 		/* fall through */
 	default:
