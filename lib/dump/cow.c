@@ -499,6 +499,45 @@ bool cow_next_pages(struct cow *c, const struct dump_task *t, uint64_t *pos, uin
 	return true;
 }
 
+/* Are the pages of process pid (any of its threads) in the snapshot? */
+bool cow_has_proc(struct cow *c, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_procs; i++)
+		if (c->procs[i].t->pid == pid)
+			return true;
+	return false;
+}
+
+void cow_save_range(struct cow *c, pid_t pid, uint64_t start, uint64_t end)
+{
+	struct cow_proc *p = NULL;
+	struct cow_area *a;
+	uint64_t addr;
+	size_t i, j;
+
+	for (i = 0; i < c->n_procs; i++)
+		if (c->procs[i].t->pid == pid)
+			p = &c->procs[i];
+	if (!p)
+		return;
+	start &= ~(PAGE_SZ - 1);
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < p->n_areas; i++) {
+		a = &p->areas[i];
+		if (!a->wp || a->end <= start || a->start >= end)
+			continue;
+		addr = start > a->start ? start : a->start;
+		for (; addr < end && addr < a->end; addr += PAGE_SZ) {
+			j = (addr - a->start) / PAGE_SZ;
+			if (a->st[j] == ST_PROT)
+				save_page(c, p, a, addr);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* Page i of a (at addr) read into page: right, or -EAGAIN (lock held). */
 static int fix_page(struct cow *c, struct cow_area *a, uint64_t addr, uint8_t *page,
 		    uint64_t ent)

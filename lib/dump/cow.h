@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 struct cow;
@@ -62,6 +63,23 @@ bool cow_next_pages(struct cow *c, const struct dump_task *t, uint64_t *pos, uin
  */
 int cow_fix_batch(struct cow *c, const struct dump_task *t, uint8_t *buf, const struct iovec *iov,
 		  size_t n);
+/* Is process pid in the snapshot? */
+bool cow_has_proc(struct cow *c, pid_t pid);
+/*
+ * A call of process pid is about to unmap, discard or replace [start,
+ * end): its pages not read yet are copied now (cow-trace.c).
+ */
+void cow_save_range(struct cow *c, pid_t pid, uint64_t start, uint64_t end);
+/*
+ * The copy window (cow-trace.c), the tree still seized: its running
+ * threads go on with syscall stops (new threads followed) while a thread
+ * of ours runs work(op); a call that would unmap or discard pages not
+ * read yet is held at its entry until they are copied.  Then every
+ * thread is detached (a job-control stopped one stays stopped).  Returns
+ * what work returned, or -errno (logged) if the window could not start.
+ */
+int cow_trace_window(struct dump_op *op, int (*work)(struct dump_op *op));
+
 /* Ends the snapshot (every write let through) and frees it; NULL is fine.
  * Also closes the uffds of tasks that never got that far. */
 void cow_end(struct dump_op *op);

@@ -334,14 +334,10 @@ static int write_image_head(struct dump_op *op)
 	return finish_image(op, write_records(op, PAGES_ROW, N_WRITERS));
 }
 
-/* The pages from the snapshot, the tree running. */
+/* The pages from the snapshot, the tree running (a thread of the window). */
 static int write_image_pages(struct dump_op *op)
 {
-	int ret;
-
-	ret = finish_image(op, write_records(op, PAGES_ROW, N_WRITERS));
-	cow_end(op); /* every write let through */
-	return ret;
+	return finish_image(op, write_records(op, PAGES_ROW, N_WRITERS));
 }
 
 /* A --leave-running dump tries a snapshot: each process makes a uffd when collected. */
@@ -422,11 +418,13 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 		/* unlocked first: leaving repair mode sends a window probe */
 		dump_net_unlock(op, ret ?: -EAGAIN); /* nothing kept (not with leave_running) */
 		tcpsk_end(op, false);		     /* out of repair mode before it runs on */
-		dump_tree_release(op);		     /* running on: no need to wait for the disk */
-		op->st->frozen_ns = dump_now_ns() - op->t_seize;
-		if (!ret && op->cow)
-			ret = write_image_pages(op);
-		cow_end(op);
+		if (!ret && op->cow) { /* released at once, pages read meanwhile */
+			ret = cow_trace_window(op, write_image_pages);
+		} else {
+			dump_tree_release(op); /* running on: no need to wait for the disk */
+			op->st->frozen_ns = dump_now_ns() - op->t_seize;
+		}
+		cow_end(op); /* every write let through */
 		return ret ?: sync_image(op);
 	}
 	ret = sync_image(op);

@@ -232,6 +232,10 @@ static int read_mem_fallback(struct page_ctx *pc, size_t i, size_t from, size_t 
 
 	while (done < len) {
 		r = pread(pc->mem_fd, pc->buf + off + done, len - done, addr + done);
+		if (r <= 0 && pc->op->cow) { /* gone since the freeze: the snapshot decides */
+			r = PAGE_SZ - (done & (PAGE_SZ - 1));
+			memset(pc->buf + off + done, 0, r);
+		}
 		if (r <= 0) {
 			pr_err("pid %d: cannot read memory at %lx: %s\n", pc->pid,
 			       (unsigned long)(addr + done), r ? strerror(errno) : "EOF");
