@@ -53,8 +53,8 @@ struct window {
 	struct dump_op *op;
 	int (*work)(struct dump_op *op);
 	int result;
-	volatile int done; /* work returned: the next exit of a stranger ends it */
-	pid_t helper;	   /* that stranger */
+	volatile int done;	/* work returned: the next exit of a stranger ends it */
+	pid_t helper;		/* that stranger */
 	struct vxcr_error *err; /* the dump's error: the work thread posts into it */
 	struct tracee *t;
 	size_t n, cap;
@@ -172,8 +172,7 @@ static void on_syscall(struct window *w, struct tracee *t)
 	uint64_t s, e;
 
 	memset(&si, 0, sizeof(si));
-	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(si), &si) <= 0 ||
-	    si.op != SC_INFO_ENTRY)
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(si), &si) <= 0 || si.op != SC_INFO_ENTRY)
 		return;
 	if (si.nr == SYS_exit && status_field(t->tgid, "\nThreads:") == 1)
 		si.nr = SYS_exit_group; /* the last thread's exit ends the mm */

@@ -539,8 +539,7 @@ void cow_save_range(struct cow *c, pid_t pid, uint64_t start, uint64_t end)
 }
 
 /* Page i of a (at addr) read into page: right, or -EAGAIN (lock held). */
-static int fix_page(struct cow *c, struct cow_area *a, uint64_t addr, uint8_t *page,
-		    uint64_t ent)
+static int fix_page(struct cow *c, struct cow_area *a, uint64_t addr, uint8_t *page, uint64_t ent)
 {
 	size_t i = (addr - a->start) / PAGE_SZ;
 

@@ -418,7 +418,7 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 		/* unlocked first: leaving repair mode sends a window probe */
 		dump_net_unlock(op, ret ?: -EAGAIN); /* nothing kept (not with leave_running) */
 		tcpsk_end(op, false);		     /* out of repair mode before it runs on */
-		if (!ret && op->cow) { /* released at once, pages read meanwhile */
+		if (!ret && op->cow) {		     /* released at once, pages read meanwhile */
 			ret = cow_trace_window(op, write_image_pages);
 		} else {
 			dump_tree_release(op); /* running on: no need to wait for the disk */

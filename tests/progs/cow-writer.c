@@ -65,7 +65,8 @@ static void read_page(uint8_t *page, uint64_t gen, size_t idx)
 	uint64_t w[WORDS];
 
 	fill_page(w, gen, idx);
-	if (write(pipe_fd[1], w, PAGE) != (ssize_t)PAGE || read(pipe_fd[0], page, PAGE) != (ssize_t)PAGE)
+	if (write(pipe_fd[1], w, PAGE) != (ssize_t)PAGE ||
+	    read(pipe_fd[0], page, PAGE) != (ssize_t)PAGE)
 		read_errors++;
 }
 
@@ -84,7 +85,8 @@ static void *writer(void *arg)
 		if (c % 64 == 63)
 			read_page(buf + c % n_pages * PAGE, c / n_pages + 1, c % n_pages);
 		else
-			fill_page((uint64_t *)(buf + c % n_pages * PAGE), c / n_pages + 1, c % n_pages);
+			fill_page((uint64_t *)(buf + c % n_pages * PAGE), c / n_pages + 1,
+				  c % n_pages);
 		counter = c + 1;
 		t1 = now_ns();
 		if (t1 - t0 > max_write_ns)
@@ -108,7 +110,8 @@ static void *churner(void *arg)
 	size_t i;
 
 	while (!stop && access(stop_path, F_OK) != 0) {
-		a = mmap(NULL, CHURN_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		a = mmap(NULL, CHURN_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			 0);
 		if (a == MAP_FAILED) {
 			churn_fail("mmap");
 			continue;
@@ -147,11 +150,11 @@ static void check_pages(void)
 		fill_page(w, gen, i);
 		if (memcmp(w, buf + i * PAGE, PAGE)) {
 			if (!bad++)
-				prog_record_failure("page %zu of %zu is not generation %llu (counter %llu, "
-						    "it has %llu)",
-						    i, n_pages, (unsigned long long)gen,
-						    (unsigned long long)c,
-						    (unsigned long long)(((uint64_t *)(buf + i * PAGE))[0]));
+				prog_record_failure(
+					"page %zu of %zu is not generation %llu (counter %llu, "
+					"it has %llu)",
+					i, n_pages, (unsigned long long)gen, (unsigned long long)c,
+					(unsigned long long)(((uint64_t *)(buf + i * PAGE))[0]));
 		}
 	}
 	CHECK(!bad, "%zu pages wrong", bad);
@@ -171,7 +174,8 @@ int main(int argc, char **argv)
 	snprintf(stop_path, sizeof(stop_path), "%s.stop", argv[1]);
 	if (!n_pages || pipe(pipe_fd))
 		prog_fail("setup");
-	buf = mmap(NULL, n_pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	buf = mmap(NULL, n_pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
 	if (buf == MAP_FAILED)
 		prog_fail("mmap: %s", strerror(errno));
 	for (i = 0; i < n_pages; i++)
@@ -179,8 +183,8 @@ int main(int argc, char **argv)
 	if (pthread_create(&wt, NULL, writer, NULL))
 		prog_fail("pthread_create");
 	if (churn) {
-		keep = mmap(NULL, CHURN_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-			    0);
+		keep = mmap(NULL, CHURN_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
 		if (keep == MAP_FAILED || pthread_create(&ct, NULL, churner, keep))
 			prog_fail("churn setup");
 	}
@@ -193,8 +197,9 @@ int main(int argc, char **argv)
 	check_pages();
 	CHECK(!read_errors, "%llu reads into the area failed", (unsigned long long)read_errors);
 	CHECK(!churn_errors, "churn: %s", churn_error);
-	prog_say("written %llu pages, longest page write %.3f ms, longest gap %.3f ms, churn %llu\n",
-		 (unsigned long long)counter, max_write_ns / 1e6, max_gap_ns / 1e6,
-		 (unsigned long long)churn_rounds);
+	prog_say(
+		"written %llu pages, longest page write %.3f ms, longest gap %.3f ms, churn %llu\n",
+		(unsigned long long)counter, max_write_ns / 1e6, max_gap_ns / 1e6,
+		(unsigned long long)churn_rounds);
 	prog_finish();
 }
