@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
@@ -93,15 +94,137 @@ bool cow_wanted(const struct dump_op *op)
 	       !test_skip("cow");
 }
 
+/*
+ * A vxdump killed between the injected userfaultfd() and close() leaves
+ * that fd in the target, where the next dump would refuse it.  So a note
+ * "PID-STARTTIME" holding the fd number it will get (the lowest free one:
+ * the tree is frozen) is written under the run directory before, and
+ * removed after; the next dump of that process closes the fd if it is
+ * still a userfaultfd nobody initialized (fdinfo "API:\taa:0:", no
+ * UFFDIO_API: the target never learnt its number, nothing can use it).
+ */
+static int note_path(const struct dump_task *t, char *path, size_t len, bool mk)
+{
+	const char *dir = getenv("VXCR_RUNDIR");
+	char *text = NULL, *p;
+	unsigned long long start = 0;
+	int i;
+
+	if (proc_read_file(t->pid, "stat", &text, NULL))
+		return -ESRCH;
+	p = strrchr(text, ')');
+	for (i = 0; p && i < 20; i++) /* field 22, the 20th after ") " */
+		p = strchr(p + 1, ' ');
+	if (p)
+		start = strtoull(p + 1, NULL, 10);
+	free(text);
+	if (!dir || !*dir)
+		dir = "/run/vxcr";
+	if (mk && mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(path, len, "%s/cow-uffd", dir);
+	if (mk && mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(path, len, "%s/cow-uffd/%d-%llu", dir, t->pid, start);
+	return start ? 0 : -EINVAL;
+}
+
+/* The lowest fd number t does not use (the one a new fd gets). */
+static long lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	long n;
+
+	for (n = 0; n < 1 << 20; n++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", pid, n);
+		if (access(path, F_OK) && errno == ENOENT)
+			return n;
+	}
+	return -EMFILE;
+}
+
+/* Is fd n of pid a userfaultfd nobody initialized? */
+static bool stray_uffd(pid_t pid, long n)
+{
+	char path[64], link[64], *text = NULL;
+	bool ret = false;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", pid, n);
+	r = readlink(path, link, sizeof(link) - 1);
+	if (r <= 0)
+		return false;
+	link[r] = '\0';
+	snprintf(path, sizeof(path), "fdinfo/%ld", n);
+	if (strcmp(link, "anon_inode:[userfaultfd]") || proc_read_file(pid, path, &text, NULL))
+		return false;
+	ret = strstr(text, "\nAPI:\taa:0:") != NULL;
+	free(text);
+	return ret;
+}
+
+int cow_clean_stray(struct inject *in, struct dump_task *t)
+{
+	char path[512], buf[32];
+	long n = -1, res;
+	FILE *f;
+
+	if (note_path(t, path, sizeof(path), false))
+		return 0;
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f))
+		n = strtol(buf, NULL, 10);
+	fclose(f);
+	if (n >= 0 && stray_uffd(t->pid, n)) {
+		res = inject_call(in, SYS_close, n, 0, 0, 0, 0, 0);
+		if (res <= -4096)
+			return (int)res;
+		pr_info("pid %d: closed fd %ld, a userfaultfd a killed vxdump left\n", t->pid, n);
+	}
+	unlink(path);
+	return 0;
+}
+
+/* Writes the note for the fd about to be made; 0 or -errno (then no snapshot). */
+static int note_write(struct dump_task *t, char *path, size_t len)
+{
+	long n = lowest_free_fd(t->pid);
+	FILE *f;
+	int ret;
+
+	if (n < 0)
+		return (int)n;
+	ret = note_path(t, path, len, true);
+	if (ret)
+		return ret;
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%ld\n", n);
+	ret = fflush(f) || fsync(fileno(f)) ? -errno : 0;
+	fclose(f);
+	return ret;
+}
+
 int cow_inject_uffd(struct inject *in, struct dump_task *t)
 {
+	char note[512];
 	long fd, res;
-	int ours;
+	int ours, ret;
 
+	ret = note_write(t, note, sizeof(note));
+	if (ret) {
+		pr_info("pid %d: no note for its userfaultfd (%s): its pages are read frozen\n",
+			t->pid, strerror(-ret));
+		return 0;
+	}
 	fd = inject_call(in, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0);
 	if (fd < 0 && fd > -4096) {
 		pr_info("pid %d: no userfaultfd (%s): its pages are read frozen\n", t->pid,
 			strerror((int)-fd));
+		unlink(note);
 		return 0;
 	}
 	if (fd < 0)
@@ -113,6 +236,8 @@ int cow_inject_uffd(struct inject *in, struct dump_task *t)
 	if (res < 0 && res > -4096)
 		pr_warn("pid %d: close of its userfaultfd %ld: %s\n", t->pid, fd,
 			strerror((int)-res));
+	if (res == 0)
+		unlink(note);
 	if (ours >= 0) {
 		t->cow.uffd = ours;
 		t->cow.made = true;

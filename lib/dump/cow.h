@@ -41,6 +41,13 @@ bool cow_wanted(const struct dump_op *op);
  */
 int cow_inject_uffd(struct inject *in, struct dump_task *t);
 /*
+ * In every leader's injection window, before anything else: closes the
+ * userfaultfd a vxdump killed inside cow_inject_uffd() left in t (a note
+ * under the run directory says which), if it is still unused.  0 or
+ * -errno of ptrace.
+ */
+int cow_clean_stray(struct inject *in, struct dump_task *t);
+/*
  * The tree frozen and collected, every record but the pages written:
  * protects and lists (op->cow set), or leaves op->cow NULL when the tree
  * cannot be snapshotted (then the pages are read frozen).  0 or -errno.

@@ -288,7 +288,8 @@ static int remote_calls(struct inject *in, struct dump_task *t, struct dump_thre
 	int ret = 0;
 
 	if (leader) {
-		ret = remote_process(in, t);
+		ret = cow_clean_stray(in, t); /* before the fds are read (cow.h) */
+		ret = ret ?: remote_process(in, t);
 		ret = ret ?: remote_timers(in, t, in->data + sizeof(struct remote_area), area_len);
 		if (t->cow.want) /* a --leave-running snapshot's uffd (cow.h) */
 			ret = ret ?: cow_inject_uffd(in, t);
