@@ -126,6 +126,12 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT) -lcunit
 
+# test_chan drives the channel's fault hook (VXCR_TEST_CHAN): it links the
+# test build of chan.c ahead of the library, whose own chan.o then stays out.
+$(BUILD)/tests/unit/test_chan: tests/unit/test_chan.c $(BUILD)/obj-test/lib/img/chan.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/obj-test/lib/img/chan.o $(STATIC) $(LIBS_EXT) -lcunit
+
 # Fuzz tools (tests/fuzz/*.c), e.g. the image mutator of t-fuzz-restore.sh.
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/*.c))
 all: $(FUZZ_BIN)
@@ -205,8 +211,19 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $<
 
+# tests/progs/restore-commit drives vxcr_restore() with a commit hook:
+# linked with the library (its public header only).
+$(BUILD)/tests/progs/restore-commit: tests/progs/restore-commit.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+
 # bench/netlock times the library's network lock: linked with it.
 $(BUILD)/bench/netlock: bench/netlock.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+
+# bench/chan-rate times the migration channel: linked with the library.
+$(BUILD)/bench/chan-rate: bench/chan-rate.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "vxcr/vxcr.h"
 #include "vxcr/vserver.h"
@@ -21,7 +22,7 @@ static void dump_usage(FILE *f)
 	fprintf(f,
 		"usage: vxdump [-o FILE] [--leave-running] [--tcp-established] [--no-sync]\n"
 		"              [--compress zstd|none] [--zstd-level N] [--sign KEYFILE]\n"
-		"              [--keep-net-lock] [--stats] [-v] PID\n"
+		"              [--keep-net-lock] [--parent IMAGE] [--stats] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"       vxdump --help | --version\n"
 		"\n"
@@ -50,6 +51,10 @@ static void dump_usage(FILE *f)
 		"                       vxcr key new); vxrestore --trusted-keys checks it\n"
 		"      --keep-net-lock  leave the tree's TCP connections locked (nftables table\n"
 		"                       vxcr_img_ID) until vxrestore of the image removes it\n"
+		"      --parent IMAGE   an incremental image: pages equal to those IMAGE (an\n"
+		"                       earlier image of the tree) holds are not written again;\n"
+		"                       vxrestore needs --parent IMAGE too; repeated: IMAGE's\n"
+		"                       own parents after it, nearest first\n"
 		"      --stats          print timings and sizes as one line on stderr\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: 0 the image is complete, 1 failure, 2 usage.\n");
@@ -66,7 +71,8 @@ enum {
 	OPT_SIGN,
 	OPT_TCP_EST,
 	OPT_KEEP_NET_LOCK,
-	OPT_NO_COW
+	OPT_NO_COW,
+	OPT_PARENT
 };
 
 static const struct option dump_options[] = {
@@ -82,15 +88,20 @@ static const struct option dump_options[] = {
 	{ "sign", required_argument, NULL, OPT_SIGN },
 	{ "keep-net-lock", no_argument, NULL, OPT_KEEP_NET_LOCK },
 	{ "no-cow", no_argument, NULL, OPT_NO_COW },
+	{ "parent", required_argument, NULL, OPT_PARENT },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+#define MAX_PARENTS 64
 
 struct dump_target {
 	pid_t pid;
 	long xid; /* --ctx, else 0 */
 	const char *rundir;
-	const char *sign; /* --sign KEYFILE */
+	const char *sign;		 /* --sign KEYFILE */
+	const char *parent[MAX_PARENTS]; /* --parent IMAGE, nearest first */
+	size_t n_parents;
 };
 
 /* Parses options into o; returns -1 on a usage error (after one line),
@@ -152,6 +163,13 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			break;
 		case OPT_KEEP_NET_LOCK:
 			o->keep_net_lock = true;
+			break;
+		case OPT_PARENT:
+			if (tg->n_parents == MAX_PARENTS) {
+				cli_error("dump: at most %d --parent images", MAX_PARENTS);
+				return -1;
+			}
+			tg->parent[tg->n_parents++] = optarg;
 			break;
 		case 'h':
 			return 1;
@@ -253,11 +271,53 @@ static int run_dump(const struct dump_target *tg, struct vxcr_dump_opts *o, stru
 	return ret;
 }
 
+static void close_parents(int *fds, size_t n)
+{
+	while (n--)
+		close(fds[n]);
+}
+
+/* The --parent image: a regular file.  Its fd, or -1 after one line. */
+static int open_parent(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0 || fstat(fd, &st)) {
+		cli_error("dump: --parent %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cli_error("dump: --parent %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Opens every --parent image into fds (all of them, or none: 0 or -1). */
+static int open_parents(const struct dump_target *tg, int *fds)
+{
+	size_t i;
+
+	for (i = 0; i < tg->n_parents; i++) {
+		fds[i] = open_parent(tg->parent[i]);
+		if (fds[i] < 0) {
+			close_parents(fds, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct vxcr_dump_opts o;
 	struct vxcr_dump_stats st;
-	struct dump_target tg = { 0, 0, NULL, NULL };
+	struct dump_target tg = { 0 };
+	int pfds[MAX_PARENTS];
 	struct vxcr_key *key = NULL;
 	struct out_file of;
 	const char *out = NULL;
@@ -282,13 +342,23 @@ int cmd_dump(int argc, char **argv)
 		return 1;
 	}
 	o.sign_key = key;
-	if (out && out_file_open(&of, out)) {
-		cli_error("%s", of.err);
+	if (open_parents(&tg, pfds)) {
 		vxcr_key_free(key);
 		return 1;
 	}
-	ret = run_dump(&tg, &o, out ? &of : NULL, &st);
+	if (tg.n_parents) {
+		o.parent_fd = pfds[0];
+		o.ancestor_fds = pfds + 1;
+		o.n_ancestors = tg.n_parents - 1;
+	}
+	if (out && out_file_open(&of, out)) {
+		cli_error("%s", of.err);
+		ret = 1;
+	} else {
+		ret = run_dump(&tg, &o, out ? &of : NULL, &st);
+	}
 	vxcr_key_free(key);
+	close_parents(pfds, tg.n_parents);
 	if (ret)
 		return 1;
 	if (cli_verbose)

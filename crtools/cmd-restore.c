@@ -35,6 +35,7 @@ static void restore_usage(FILE *f)
 {
 	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [--pidns] [--netns] [--rundir DIR]\n"
 		   "                 [--manage-cgroups] [--trusted-keys DIR | --trust-image]\n"
+		   "                 [--parent PARENT ...]\n"
 		   "                 [-v] [IMAGE|-]\n"
 		   "       vxrestore --help | --version\n"
 		   "\n"
@@ -57,7 +58,9 @@ static void restore_usage(FILE *f)
 		   "      --manage-cgroups create the image's cgroups that are missing below\n"
 		   "                       the restored root's (else they must exist)\n"
 		   "      --trusted-keys DIR  accept only an image signed by a key DIR/NAME.pub\n"
-		   "      --trust-image    restore IMAGE even if others could have written it\n");
+		   "      --trust-image    restore IMAGE even if others could have written it\n"
+		   "      --parent PARENT  an incremental image's parent (vxdump --parent);\n"
+		   "                       repeated for a chain, nearest first\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: the restored process's (without -d), 0 (with -d, or a\n"
 		   "context), 1 failure, 2 usage.\n");
@@ -138,6 +141,37 @@ static int wait_restored(pid_t pid, pid_t job)
 	return WEXITSTATUS(status);
 }
 
+#define MAX_PARENTS 64
+
+static void close_fds(int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* Opens the --parent images as the image itself is opened (trusted the same
+ * way); not stdin.  0, or -1 after one line (fds all -1 or open). */
+static int open_parents(const char **paths, size_t n, bool trusted, int *fds)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(paths[i], "-")) {
+			cli_error("restore: --parent cannot be stdin");
+			return -1;
+		}
+		fds[i] = image_open_input("restore: --parent", paths[i], trusted);
+		if (fds[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -149,6 +183,7 @@ int cmd_restore(int argc, char **argv)
 		{ "trusted-keys", required_argument, NULL, 'K' },
 		{ "trust-image", no_argument, NULL, 'T' },
 		{ "manage-cgroups", no_argument, NULL, 'C' },
+		{ "parent", required_argument, NULL, 'A' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -157,6 +192,9 @@ int cmd_restore(int argc, char **argv)
 	const char *pidfile = NULL, *keydir = NULL;
 	struct vxcr_keyring *kr = NULL;
 	bool trust_image = false;
+	const char *parents[MAX_PARENTS];
+	int parent_fds[MAX_PARENTS];
+	size_t n_parents = 0;
 	pid_t pid;
 	long ret;
 	int c, fd;
@@ -188,6 +226,13 @@ int cmd_restore(int argc, char **argv)
 		case 'C':
 			o.manage_cgroups = true;
 			break;
+		case 'A':
+			if (n_parents == MAX_PARENTS) {
+				cli_error("restore: at most %d --parent images", MAX_PARENTS);
+				return EXIT_USAGE;
+			}
+			parents[n_parents++] = optarg;
+			break;
 		case 'v':
 			cli_set_verbose();
 			break;
@@ -210,14 +255,21 @@ int cmd_restore(int argc, char **argv)
 		return 1;
 	}
 	o.trusted_keys = kr;
-	fd = image_open_input("restore", optind < argc ? argv[optind] : NULL, !kr && !trust_image);
+	fd = open_parents(parents, n_parents, !kr && !trust_image, parent_fds) ?
+		     -1 :
+		     image_open_input("restore", optind < argc ? argv[optind] : NULL,
+				      !kr && !trust_image);
 	if (fd < 0) {
+		close_fds(parent_fds, n_parents);
 		vxcr_keyring_free(kr);
 		return 1;
 	}
+	o.parent_fds = parent_fds;
+	o.n_parents = n_parents;
 	ret = vxcr_restart2(0, fd, &o, &st);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	close_fds(parent_fds, n_parents);
 	vxcr_keyring_free(kr);
 	if (ret < 0) {
 		cli_error(NULL);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "header.pb-c.h"
 #include "util/testhook.h"
+#include "img/pstore.h"
 #include "dump/dump.h"
 #include "dump/cow.h"
 #include "dump/tcpsk.h"
@@ -223,6 +224,7 @@ static int open_writer(struct dump_op *op, pid_t pid)
 		wo.threads = 2;
 	wo.root_pid = pid;
 	wo.sign_key = o->sign_key;
+	wo.parent_id = op->parent ? pstore_id(op->parent) : NULL;
 	ret = img_writer_open(op->out_fd, &wo, &op->w);
 	if (ret) {
 		pr_err("cannot start the image on fd %d: %s\n", op->out_fd, strerror(-ret));
@@ -231,6 +233,7 @@ static int open_writer(struct dump_op *op, pid_t pid)
 	op->vet = rst_vet_new(img_writer_header(op->w));
 	if (!op->vet)
 		return -ENOMEM;
+	rst_vet_set_pages(op->vet, op->parent);
 	img_writer_set_tap(op->w, rst_vet_tap, op->vet);
 	return 0;
 }
@@ -475,10 +478,17 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		return -EINVAL;
 	}
 	ret = dump_check_target(pid);
-	if (ret)
+	ret = ret ?: dump_parent_load(&op); /* before the seize */
+	if (ret) {
+		dump_parent_free(&op);
 		return ret;
+	}
 	ret = dump_tree(&op, pid);
 	cow_end(&op); /* a dump that stopped early: the uffds go */
+	if (op.parent)
+		pr_info("%llu pages taken from the parent image\n",
+			(unsigned long long)op.parent_pages);
+	dump_parent_free(&op);
 	if (op.w) {
 		const ImgHeader *h = img_writer_header(op.w);
 

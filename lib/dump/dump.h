@@ -357,7 +357,18 @@ struct dump_op {
 	LimitsEntry *timens;	    /* the tree's time namespace clocks (limits.c), or NULL */
 	bool cow_want;		    /* a copy-on-write snapshot is tried (cow.h) */
 	struct cow *cow;	    /* the snapshot the pages are read from, or NULL */
+	struct vxcr_pstore *parent; /* the parent image's pages (parent.c), or NULL */
+	uint64_t parent_pages;	    /* pages written as PARENT ranges */
 };
+
+/* parent.c: vxdump --parent */
+/* Reads the parent image on opts->parent_fd (if any) into op->parent.
+ * 0 or -errno (logged). */
+int dump_parent_load(struct dump_op *op);
+/* Whether the page of t at addr (4096 bytes at data) is the parent's. */
+bool dump_parent_same(const struct dump_op *op, const struct dump_task *t, uint64_t addr,
+		      const void *data);
+void dump_parent_free(struct dump_op *op);
 
 /* dump.c */
 uint64_t dump_now_ns(void);

@@ -90,6 +90,8 @@ struct page_ctx {
 	uint64_t shmem_delta;	 /* ... at offset addr + delta */
 	uint32_t zrun_area;
 	uint64_t zrun_addr, zrun_len; /* open IMG_PAGES_ZERO range */
+	uint32_t prun_area;
+	uint64_t prun_addr, prun_len; /* open IMG_PAGES_PARENT range (vxdump --parent) */
 	bool paused;
 };
 
@@ -167,6 +169,49 @@ static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t a
 	return ret;
 }
 
+/* Writes the open IMG_PAGES_PARENT range: prefix, then its u64 length. */
+static int close_parent_run(struct page_ctx *pc)
+{
+	struct img_pages_prefix pfx = { pc->prun_addr, pc->mm_id, IMG_PAGES_PARENT };
+	uint64_t len = pc->prun_len;
+	int ret;
+
+	if (!pc->prun_len)
+		return 0;
+	ret = img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
+	if (ret)
+		pr_err("pid %d: cannot write the image (parent range at %#lx): %s\n", pc->pid,
+		       (unsigned long)pc->prun_addr, strerror(-ret));
+	pc->op->parent_pages += len / PAGE_SZ;
+	pc->prun_len = 0;
+	return ret;
+}
+
+/*
+ * The page at addr (bytes at buf offset off) is the parent image's: it
+ * joins the open parent range.  1 if so, 0 if not, -errno.
+ */
+static int parent_page(struct page_ctx *pc, size_t off, uint64_t addr, uint32_t area)
+{
+	int ret;
+
+	if (pc->shmem_id || !dump_parent_same(pc->op, pc->t, addr, pc->buf + off))
+		return 0;
+	ret = close_run(pc);
+	if (ret)
+		return ret;
+	if (pc->prun_len && pc->prun_area == area && pc->prun_addr + pc->prun_len == addr &&
+	    pc->prun_len < RUN_MAX * 64) {
+		pc->prun_len += PAGE_SZ;
+		return 1;
+	}
+	ret = close_parent_run(pc);
+	pc->prun_area = area;
+	pc->prun_addr = addr;
+	pc->prun_len = PAGE_SZ;
+	return ret ? ret : 1;
+}
+
 /*
  * A zero page of a private file area (or private memfd mapping) is data:
  * dropping it, or a zero range (MADV_DONTNEED at restore), would let the
@@ -208,6 +253,11 @@ static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len
 				return ret;
 			continue;
 		}
+		ret = pc->op->parent ? parent_page(pc, off + p, addr + p, area) : 0;
+		if (ret < 0)
+			return ret;
+		if (ret)
+			continue;
 		if (pc->run_len &&
 		    (pc->run_addr + pc->run_len != addr + p || pc->run_len >= RUN_MAX)) {
 			ret = close_run(pc);
@@ -832,6 +882,7 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 	}
 	ret = ret ?: flush_batch(pc);
 	ret = ret ?: close_zero_run(pc);
+	ret = ret ?: close_parent_run(pc);
 	if (pc->pagemap_fd >= 0)
 		close(pc->pagemap_fd);
 	if (pc->mem_fd >= 0)

@@ -18,11 +18,16 @@
  * share nothing); two senders or two receivers need a lock of their own.
  *
  * Test hook (test build only): VXCR_TEST_CHAN="ROLE:WHAT@WHERE", ROLE
- * client or server (the side that acts), WHAT cut (shutdown and close
- * the socket), stall (stop sending, sleep 60 s) or flip (invert one bit
- * of that byte on the wire), WHERE a byte offset of what this side sends
- * (after the handshake) or "msg:TYPE" (before this side sends its first
- * message of TYPE, a decimal number).  Several, comma-separated.
+ * client or server (the side that acts), WHAT cut (shut the socket down
+ * both ways: the peer reads the end of the stream, this side's send
+ * fails with -EPIPE; the fd itself is closed by chan_free), stall (stop
+ * sending, sleep 60 s, then go on) or flip (invert the lowest bit of that
+ * byte on the wire), WHERE a byte offset of what this side sends (after
+ * the handshake: 0 is the first byte of the first frame's length) or
+ * "msg:TYPE" (before this side sends its first message of TYPE, a decimal
+ * number; flip changes the first byte after that frame's length).
+ * Several, comma-separated; one that does not parse fails chan_open with
+ * -EINVAL.  Read by chan_open.
  */
 #ifndef VXCR_IMG_CHAN_H
 #define VXCR_IMG_CHAN_H
@@ -40,7 +45,8 @@
 struct chan;
 
 struct chan_stats {
-	uint64_t wire_sent, wire_received; /* bytes on the socket, both ways */
+	uint64_t wire_sent, wire_received; /* bytes on the socket, both ways,
+					    * the handshake's included */
 	uint64_t sent, received;	   /* payload bytes */
 	uint64_t msgs_sent, msgs_received;
 	uint64_t crypt_ns; /* time spent encrypting and decrypting */
@@ -53,13 +59,17 @@ struct chan_stats {
  * handshake (and is the default of chan_set_timeout()).  Returns 0 or
  * -errno with one line as the operation's error: -EACCES (peer not
  * trusted, naming its key id; or a bad signature), -EPROTO (not a vxcr
- * channel, or another version), -ETIMEDOUT, -ECONNRESET.
+ * channel, or another version, or the peer's hello claims our role),
+ * -ETIMEDOUT, -ECONNRESET (the peer hung up: a server that does not trust
+ * us closes without a word), -EINVAL (me has no secret key), -ENOMEM.
+ * trusted must hold at least the peer's key; it is not kept.
  */
 int chan_open(int fd, bool server, const struct vxcr_key *me, const struct vxcr_keyring *trusted,
 	      int timeout_ms, struct chan **out);
-/* The peer's public key (its name as in the trusted ring). */
+/* The peer's public key (a copy: its name as in the trusted ring). */
 const struct vxcr_key *chan_peer(const struct chan *c);
-/* Receive timeout in ms (0: wait forever). */
+/* Receive timeout in ms (0: wait forever): how long chan_recv waits for a
+ * whole message, and chan_sendv for room to send one (-ETIMEDOUT). */
 void chan_set_timeout(struct chan *c, int ms);
 /* The socket, for poll (readable: a message may be waiting). */
 int chan_fd(const struct chan *c);
@@ -67,7 +77,9 @@ int chan_fd(const struct chan *c);
 /*
  * Sends one message of type (1..255) with payload iov[0..cnt) (at most
  * CHAN_MSG_MAX bytes in all).  0 or -errno (-EPIPE, -ECONNRESET: the
- * link is gone; an error sticks).
+ * link is gone, -ETIMEDOUT; an error sticks, except -EMSGSIZE for too
+ * big a message and -EINVAL for type 0, which send nothing).  One copy:
+ * the pieces are gathered into the frame buffer and encrypted there.
  */
 int chan_sendv(struct chan *c, uint8_t type, const struct iovec *iov, int cnt);
 int chan_send(struct chan *c, uint8_t type, const void *buf, size_t len);
@@ -90,5 +102,15 @@ void chan_free(struct chan *c);
  * when the peer has it all).  The sink borrows c.  0 or -ENOMEM.
  */
 int chan_sink(struct chan *c, uint8_t type, struct img_sink **out);
+/*
+ * An image source on c: the payloads of messages of type, in order, up to
+ * a message of end_type (its payload ignored; reads return 0 from then
+ * on).  A message of another type fails the read with -EPROTO; a failed
+ * channel with chan_recv's error.  IMG_SOURCE_LIVE | IMG_SOURCE_BLOCKS;
+ * cancel_fd is polled while no message has begun to arrive; no peek
+ * (-ESPIPE).  The source borrows c and is its only receiver while in use.
+ * 0, -EINVAL (a type 0, or type == end_type) or -ENOMEM.
+ */
+int chan_source(struct chan *c, uint8_t type, uint8_t end_type, struct img_source **out);
 
 #endif

@@ -41,4 +41,27 @@ uint64_t pstore_pages(const struct vxcr_pstore *ps);
 uint64_t pstore_mem(const struct vxcr_pstore *ps);
 void pstore_free(struct vxcr_pstore *ps);
 
+struct img_reader;
+struct vxcr_keyring;
+/*
+ * Puts the pages the image on r carries itself (PAGES records without
+ * flags) into ps, keyed by the pid of the first TASK of their address
+ * space; a ZERO range drops its pages; a PARENT range must be in ps
+ * already, unless lenient (then it is skipped: a dump comparing with its
+ * parent knows only the bytes the parent holds).  name ("parent 2")
+ * names the image in messages; *pages (or NULL): pages put.  0 or -errno
+ * (logged).
+ */
+int pstore_load_image(struct vxcr_pstore *ps, struct img_reader *r, const char *name, bool lenient,
+		      uint64_t *pages);
+/*
+ * The store of an incremental image's parents: fds[0 .. n), nearest
+ * first; each one's parent_id must be the next one's image_id and the
+ * last must not be incremental.  Loaded farthest first (nearer ones
+ * overwrite).  With kr, each parent must be signed by a key of kr.  The
+ * store's id is the nearest parent's image_id.  0 or -errno (logged).
+ */
+int pstore_load_chain(const int *fds, size_t n, const struct vxcr_keyring *kr,
+		      struct vxcr_pstore **out);
+
 #endif

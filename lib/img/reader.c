@@ -539,6 +539,36 @@ static int check_signed_end(struct img_reader *r)
 	return img_rfail(r, -EKEYREJECTED, "records after the last signature");
 }
 
+/*
+ * The flags of a page record's prefix: PAGES with IMG_PAGES_ZERO or
+ * IMG_PAGES_PARENT (not both) carries exactly a __le64 length, a multiple
+ * of pages; other bits, and any on SHMEM_PAGES, are refused.
+ */
+static int check_pages_prefix(struct img_reader *r)
+{
+	const struct img_pages_prefix *p = r->cur.payload;
+	uint32_t flags = le32toh(p->flags);
+	uint64_t len;
+
+	if (r->cur.type == IMG_REC_SHMEM_PAGES ?
+		    flags != 0 :
+		    (flags & ~IMG_PAGES_KNOWN) || flags == IMG_PAGES_KNOWN)
+		return img_rfail(r, -EBADMSG, "page record flags %#x not known", flags);
+	if (!flags)
+		return 0;
+	if (r->cur.length != sizeof(*p) + sizeof(len))
+		return img_rfail(r, -EBADMSG, "%s range of %llu bytes, not 24",
+				 flags == IMG_PAGES_ZERO ? "zero" : "parent",
+				 (unsigned long long)r->cur.length);
+	memcpy(&len, p + 1, sizeof(len));
+	len = le64toh(len);
+	if (!len || len % 4096 || le64toh(p->addr) % 4096 || le64toh(p->addr) + len < len)
+		return img_rfail(r, -EBADMSG, "%s range at %#llx of %#llx bytes: not whole pages",
+				 flags == IMG_PAGES_ZERO ? "zero" : "parent",
+				 (unsigned long long)le64toh(p->addr), (unsigned long long)len);
+	return 0;
+}
+
 /* Next record: 1 with *rec filled, 0 after a valid trailer, or -errno. */
 int img_read_record(struct img_reader *r, struct img_record *rec)
 {
@@ -565,6 +595,11 @@ int img_read_record(struct img_reader *r, struct img_record *rec)
 	if (d && !d->pb && r->cur.length < d->prefix_len)
 		return img_rfail(r, -EBADMSG, "%llu bytes, shorter than its %u byte prefix",
 				 (unsigned long long)r->cur.length, d->prefix_len);
+	if (d && (r->cur.type == IMG_REC_PAGES || r->cur.type == IMG_REC_SHMEM_PAGES)) {
+		ret = check_pages_prefix(r);
+		if (ret)
+			return ret;
+	}
 	if (r->cur.type == IMG_REC_SIGNATURE) {
 		ret = check_signature(r);
 		if (ret)

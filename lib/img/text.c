@@ -305,6 +305,13 @@ static void print_raw(const struct printer *p, const struct img_record *rec,
 				  ",\"flags\":%" PRIu32 "}" :
 				  "addr=0x%" PRIx64 " mm_id=%" PRIu32 " flags=0x%" PRIx32,
 			(uint64_t)pp.addr, pp.mm_id, pp.flags);
+		if ((pp.flags & IMG_PAGES_KNOWN) && dlen == sizeof(uint64_t)) {
+			uint64_t len;
+
+			memcpy(&len, (const uint8_t *)rec->payload + sizeof(pp), sizeof(len));
+			fprintf(f, p->json ? ",\"%s_length\":%" PRIu64 : " %s=%" PRIu64,
+				pp.flags & IMG_PAGES_PARENT ? "parent" : "zero", len);
+		}
 	} else if (d->prefix_len == sizeof(dp)) {
 		memcpy(&dp, rec->payload, sizeof(dp));
 		fprintf(f,

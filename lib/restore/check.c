@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "util/cleanup.h"
+#include "img/pstore.h"
 #include "restore/restore.h"
 #include "restore/mntns.h"
 
@@ -245,6 +246,50 @@ static int check_procs(struct rst_image *img)
 	return ret;
 }
 
+/* 16 bytes as 32 hex digits in buf (33 bytes). */
+static const char *id_hex(const uint8_t *id, char *buf)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		snprintf(buf + 2 * i, 3, "%02x", id[i]);
+	return buf;
+}
+
+/*
+ * An incremental image (header parent_id) needs the page store of its
+ * parent, and that store only: its id is the parent's image id.  Parent
+ * images given for an image that has none are refused too.
+ */
+static int check_parent(const struct rst_image *img)
+{
+	const ImgHeader *h = img->hdr;
+	const struct vxcr_pstore *ps = img->opts->pages;
+	bool incr = h && h->has_parent_id;
+	char a[33], b[33];
+
+	if (incr && h->parent_id.len != 16) {
+		pr_err("image: parent id of %zu bytes, not 16\n", h->parent_id.len);
+		return -EBADMSG;
+	}
+	if (incr && !ps) {
+		pr_err("image: incremental, its parent %s is needed (--parent)\n",
+		       id_hex(h->parent_id.data, a));
+		return -ENOENT;
+	}
+	if (incr && memcmp(pstore_id(ps), h->parent_id.data, 16)) {
+		pr_err("image: its parent is %s, not %s (%s)\n", id_hex(h->parent_id.data, a),
+		       id_hex(pstore_id(ps), b),
+		       img->parents_given ? "parent 1" : "the pages given");
+		return -EINVAL;
+	}
+	if (!incr && img->parents_given) {
+		pr_err("image: not incremental, but parent images were given\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * One check of the plan: ro only reads the image, rw also plans (fills in
  * the layout, helpers, our own areas).
@@ -267,6 +312,7 @@ static int run_checks(struct rst_image *img, const struct plan_check *checks, si
 
 /* The checks of the image by itself, in order (one row per check). */
 static const struct plan_check image_checks[] = {
+	{ check_parent, NULL }, /* the page store of an incremental image */
 	{ check_cpu, NULL },
 	{ NULL, read_our_areas },
 	{ NULL, check_procs },

@@ -19,7 +19,10 @@
 #include <sys/uio.h>
 
 #include "log.h"
+#include "img/pstore.h"
 #include "restore/restore.h"
+
+#define PARENT_CHUNK (1u << 20) /* a PARENT range goes out in runs of this */
 
 /*
  * Writable area: process_vm_writev straight from the record payload (one
@@ -164,6 +167,72 @@ static int zero_range(struct rst_proc *proc, const struct page_rec *pr, bool dry
 	return r < 0 ? r : 0;
 }
 
+/* Writes len bytes at addr of v in proc, by the path of v's kind. */
+static int write_pages(struct rst_proc *proc, const VmaEntry *v, uint64_t addr, const void *data,
+		       uint64_t len)
+{
+	proc->pages += len / RST_PAGE;
+	if ((v->prot & PROT_WRITE) || (v->kind == VMA_KIND__VMA_SHMEM && (v->flags & MAP_SHARED))) {
+		int ret = uffd_copy(proc, v, addr, data, len);
+
+		return ret == 1 ? vm_write(proc, addr, data, len) : ret;
+	}
+	return mem_write(proc, addr, data, len);
+}
+
+/*
+ * An IMG_PAGES_PARENT record: the range's pages from the parent store
+ * (key: proc's TASK pid), gathered into runs and written as a record's
+ * bytes would be.  Refused if the store lacks one of them.
+ */
+static int parent_range(struct rst_proc *proc, const struct page_rec *pr, bool dry)
+{
+	const ImgHeader *h = proc->img->hdr;
+	/* check_parent(): the store is the one the header names, if it names one */
+	const struct vxcr_pstore *ps = h && h->has_parent_id ? proc->img->opts->pages : NULL;
+	const struct img_pages_prefix *p = pr->p;
+	uint32_t key = proc->task->pid;
+	uint64_t len, off, n;
+	const VmaEntry *v;
+	uint8_t *buf;
+	int ret = 0;
+
+	if (pr->len != sizeof(len)) {
+		pr_err("image: record %llu: bad parent range record\n",
+		       (unsigned long long)pr->rec->index);
+		return -EBADMSG;
+	}
+	memcpy(&len, pr->data, sizeof(len));
+	v = plan_vma_at(proc, p->addr);
+	if (!v || !len || len % RST_PAGE || p->addr % RST_PAGE || p->addr + len > v->end ||
+	    p->addr + len < p->addr) {
+		pr_err("image: record %llu: parent range at %#llx outside any memory area\n",
+		       (unsigned long long)pr->rec->index, (unsigned long long)p->addr);
+		return -EBADMSG;
+	}
+	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
+		return file_shared_pages(pr->rec, v);
+	if (!ps || !pstore_has(ps, key, p->addr, len)) {
+		pr_err("image: record %llu: pages %#llx-%#llx of pid %u are not in %s\n",
+		       (unsigned long long)pr->rec->index, (unsigned long long)p->addr,
+		       (unsigned long long)(p->addr + len), key,
+		       ps ? "the parent images" : "the image (it has no parent)");
+		return ps ? -ENOENT : -EBADMSG;
+	}
+	if (dry)
+		return 0;
+	buf = malloc(PARENT_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	for (off = 0; !ret && off < len; off += n) {
+		for (n = 0; n < PARENT_CHUNK && off + n < len; n += RST_PAGE)
+			memcpy(buf + n, pstore_get(ps, key, p->addr + off + n), RST_PAGE);
+		ret = write_pages(proc, v, p->addr + off, buf, n);
+	}
+	free(buf);
+	return ret;
+}
+
 static int bad_length(const struct page_rec *pr)
 {
 	pr_err("image: record %llu: bad page record length\n", (unsigned long long)pr->rec->index);
@@ -182,6 +251,8 @@ static int apply_record(struct rst_proc *proc, const struct page_rec *pr, bool d
 
 	if (pr->rec->type == IMG_REC_PAGES && (p->flags & IMG_PAGES_ZERO))
 		return zero_range(proc, pr, dry);
+	if (pr->rec->type == IMG_REC_PAGES && (p->flags & IMG_PAGES_PARENT))
+		return parent_range(proc, pr, dry);
 	if (pr->rec->type == IMG_REC_SHMEM_PAGES) {
 		struct rst_shmem *s = rshm_find(proc->img, p->mm_id);
 
@@ -208,13 +279,7 @@ static int apply_record(struct rst_proc *proc, const struct page_rec *pr, bool d
 		return file_shared_pages(pr->rec, v);
 	if (dry)
 		return 0;
-	proc->pages += len / RST_PAGE;
-	if ((v->prot & PROT_WRITE) || (v->kind == VMA_KIND__VMA_SHMEM && (v->flags & MAP_SHARED))) {
-		int ret = uffd_copy(proc, v, addr, pr->data, len);
-
-		return ret == 1 ? vm_write(proc, addr, pr->data, len) : ret;
-	}
-	return mem_write(proc, addr, pr->data, len);
+	return write_pages(proc, v, addr, pr->data, len);
 }
 
 /* Everything restore checks of page record pr of proc, nothing written. */

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "util/testhook.h"
 #include "net/netlock.h"
+#include "img/pstore.h"
 #include "restore/restore.h"
 
 void vxcr_restore_opts_init(struct vxcr_restore_opts *o)
@@ -137,6 +138,26 @@ static int finish_proc(struct rst_proc *c)
 	return ret;
 }
 
+/*
+ * The caller's commit (vxcr_restore_opts.commit): the whole tree is
+ * restored and none of it has run; an error undoes the restore as any
+ * failure here would.  0 or its -errno.
+ */
+static int commit_tree(struct rst_image *img)
+{
+	const struct vxcr_restore_opts *o = img->opts;
+	int ret;
+
+	if (!o->commit)
+		return 0;
+	ret = test_fail("restore-commit") ?: o->commit(o->commit_arg);
+	if (ret > 0)
+		ret = -ECANCELED;
+	if (ret)
+		pr_err("the restore was not committed: %s\n", strerror(-ret));
+	return ret;
+}
+
 /* Last steps of every live process, then all of them are let go together. */
 static int finish_tree(struct rst_image *img)
 {
@@ -168,6 +189,8 @@ static int finish_tree(struct rst_image *img)
 	}
 	if (!ret)
 		ret = rshm_finish(img);
+	if (!ret)
+		ret = commit_tree(img); /* nothing of it has run yet */
 	if (!ret && img->freeze_cgroup)
 		ret = ctx_freeze(img); /* SCHED_PAUSE: frozen before its first instruction */
 	if (!ret)
@@ -264,6 +287,37 @@ struct rst_image *rst_image_new(int fd, const struct vxcr_restore_opts *o)
 }
 
 static int restore_image(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
+			 struct vxcr_restore_stats *st);
+
+/*
+ * An incremental image: its parents' pages read into one store first (the
+ * restore's children, a PID namespace's init or a context's supervisor,
+ * inherit it), then the restore with that store.  With both pages and
+ * parent_fds set, pages is taken to be the parents' store.
+ */
+static int restore_with_parents(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
+				struct vxcr_restore_stats *st)
+{
+	struct vxcr_restore_opts inner = *o;
+	struct vxcr_pstore *ps;
+	int ret;
+
+	if (!o->parent_fds) {
+		pr_err("%zu parent images but no fds\n", o->n_parents);
+		return -EINVAL;
+	}
+	ret = pstore_load_chain(o->parent_fds, o->n_parents, o->trusted_keys, &ps);
+	if (ret)
+		return ret;
+	pr_info("%llu pages of %zu parent images in %.1f MiB\n",
+		(unsigned long long)pstore_pages(ps), o->n_parents, pstore_mem(ps) / 1048576.0);
+	inner.pages = ps;
+	ret = restore_image(fd, &inner, pid, st);
+	pstore_free(ps);
+	return ret;
+}
+
+static int restore_image(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 			 struct vxcr_restore_stats *st)
 {
 	struct vxcr_restore_opts defaults;
@@ -275,11 +329,14 @@ static int restore_image(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		vxcr_restore_opts_init(&defaults);
 		o = &defaults;
 	}
+	if (o->n_parents && !o->pages)
+		return restore_with_parents(fd, o, pid, st);
 	if (o->pidns)
 		return restore_pidns(fd, o, pid, st);
 	img = rst_image_new(fd, o);
 	if (!img)
 		return -ENOMEM;
+	img->parents_given = o->n_parents > 0;
 	img->t0 = t0;
 	ret = plan_read(img);
 	pr_debug("stage plan read at %.3f ms\n", (now_ns() - t0) / 1e6);

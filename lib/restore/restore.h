@@ -275,6 +275,7 @@ struct rst_image {
 	struct rst_cgroup *cgroup;
 
 	/* vxrestore itself */
+	bool parents_given;	   /* opts->pages was built from parent images */
 	struct net_lock *net_lock; /* the image's TCP connections held (netlock.c) */
 	int janitor_fd;		   /* socket to the janitor (janitor.c), -1 */
 	pid_t janitor_pid;

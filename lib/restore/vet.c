@@ -47,6 +47,11 @@ struct rst_vet *rst_vet_new(const ImgHeader *hdr)
 	return v;
 }
 
+void rst_vet_set_pages(struct rst_vet *v, const struct vxcr_pstore *ps)
+{
+	v->o.pages = ps;
+}
+
 void rst_vet_free(struct rst_vet *v)
 {
 	if (!v)

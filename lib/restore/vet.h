@@ -16,6 +16,10 @@ struct rst_vet;
 
 /* For an image of header hdr (kept).  NULL if out of memory. */
 struct rst_vet *rst_vet_new(const ImgHeader *hdr);
+/* The page store an incremental image's PARENT ranges are checked against
+ * (the dump's parent image), before the first record; NULL: none. */
+struct vxcr_pstore;
+void rst_vet_set_pages(struct rst_vet *v, const struct vxcr_pstore *ps);
 /* An img_tap_fn (img.h): plans each record, checks each page record. */
 int rst_vet_tap(void *arg, const struct img_record *hdr, const void *prefix, size_t plen,
 		const void *data, uint64_t dlen);

@@ -59,6 +59,7 @@ _Static_assert(OFF(img_pages_prefix, addr) == 0 && OFF(img_pages_prefix, mm_id) 
 	       OFF(img_pages_prefix, flags) == 12, "pages prefix layout");
 _Static_assert(_Alignof(struct img_pages_prefix) == 1, "pages prefix packed");
 _Static_assert(IMG_PAGES_ZERO == 1, "zero range flag");
+_Static_assert(IMG_PAGES_PARENT == 2, "parent range flag");
 _Static_assert(sizeof(struct img_data_prefix) == 16, "data prefix size");
 _Static_assert(OFF(img_data_prefix, id) == 0 && OFF(img_data_prefix, flags) == 4 &&
 	       OFF(img_data_prefix, offset) == 8, "data prefix layout");

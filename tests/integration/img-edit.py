@@ -6,6 +6,7 @@ trailer are recomputed.  Framing: docs/image-format.md.
 Usage: img-edit.py MODE IN OUT
   flip-page  flip one byte in the page data of the smallest PAGES record
   swap       swap the first two records (both before the pages)
+  drop-pages remove the last of the largest PAGES records with page bytes
 """
 import struct
 import sys
@@ -85,6 +86,8 @@ def serialise(pre, recs):
         if typ == TRAILER:
             f = trailer_fields(payload)
             f[1], f[2] = len(recs) - 1, crc32c(sums)
+            if 3 in f:      # page_bytes: PAGES payloads less their prefix
+                f[3] = sum(len(r[2]) - 16 for r in recs if r[0] == PAGES)
             payload = b"".join(varint(k << 3) + varint(v) for k, v in sorted(f.items()))
             crc = None
         hdr = struct.pack("<IIQ", typ, flags, len(payload))
@@ -105,6 +108,10 @@ def main():
         p = bytearray(r[2])
         p[16] ^= 0x01           # first byte after the 16-byte prefix
         r[2], r[3] = bytes(p), None
+    elif mode == "drop-pages":
+        data = [r for r in recs if r[0] == PAGES and struct.unpack_from("<I", r[2], 12)[0] == 0]
+        big = max(len(r[2]) for r in data)
+        recs.remove([r for r in data if len(r[2]) == big][-1])
     elif mode == "swap":
         recs[0], recs[1] = recs[1], recs[0]
     else:

@@ -141,6 +141,16 @@ struct img_pages_prefix {
  * where the parent's copy would otherwise show through).
  */
 #define IMG_PAGES_ZERO 0x1
+/*
+ * IMG_PAGES_PARENT: no page bytes follow the prefix but a __le64 length;
+ * the pages of [addr, addr + length) in mm_id are those of the parent
+ * store (an earlier image, or pages a live migration copied before the
+ * freeze), keyed by the pid of the TASK whose address space mm_id is.
+ * The image header's parent_id names the store; a reader without it, or
+ * whose store lacks a page of the range, refuses the image.
+ */
+#define IMG_PAGES_PARENT 0x2
+#define IMG_PAGES_KNOWN (IMG_PAGES_ZERO | IMG_PAGES_PARENT)
 
 /* FILE_DATA (id = file_entry.id of a deleted file) and PIPE_DATA (id =
  * file_entry.pipe_id): bytes of object id starting at offset.  SK_QUEUE

@@ -118,6 +118,10 @@ struct vxcr_dump_opts {
 	 * parent_fd (an earlier image of the same tree) are written as
 	 * references to it, and the header carries its id.  -1: none. */
 	int parent_fd;
+	/* An incremental parent's own parents, nearest first (n_ancestors):
+	 * with them the pages it takes from them count as its own too. */
+	const int *ancestor_fds;
+	size_t n_ancestors;
 	/* libvxcr's own use (live migration: the image's sink, the pre-copy
 	 * tracker); NULL. */
 	const struct vxcr_dump_mig *mig;
