@@ -14,6 +14,8 @@
 #  3. A target that maps, unmaps and discards memory all the time: its
 #     calls are held at their entry until the pages they take away are
 #     copied; the image is exact.
+#  5. (run before 4) A tree: parent and child write the memory they share
+#     copy-on-write since the fork; both copies restored exact.
 #  4. vxdump SIGKILLed in the middle of the copy (VXCR_TEST_PAUSE=cow-copy):
 #     the target ran on during the pause, and after the kill it writes
 #     freely, untraced, without uffd, and its memory is consistent.
@@ -22,16 +24,20 @@ require_cr
 
 MIB=${VX_COW_MIB:-256}
 
-# No trace of the dump in $1: registration, tracer, zombie children.
+# No trace of the dump in $1 (and its child $CHILD, its only one, if
+# set): registration, tracer, userfaultfd, other children.
 no_leftovers()
 {
-	local pid=$1 t
-	grep -q '^VmFlags:.* uw' "/proc/$pid/smaps" && fail "$2: uffd registration left in $pid"
-	[ "$(awk '/^TracerPid:/ {print $2}' "/proc/$pid/status")" = 0 ] || fail "$2: $pid still traced"
-	for t in /proc/"$pid"/task/*; do
-		[ -s "$t/children" ] && fail "$2: $pid has children: $(cat "$t/children")"
+	local pid t kids
+	for pid in $1 ${CHILD:-}; do
+		grep -q '^VmFlags:.* uw' "/proc/$pid/smaps" && fail "$2: uffd registration left in $pid"
+		[ "$(awk '/^TracerPid:/ {print $2}' "/proc/$pid/status")" = 0 ] ||
+			fail "$2: $pid still traced"
+		ls -l /proc/"$pid"/fd | grep -q userfaultfd && fail "$2: a userfaultfd left in $pid"
+		[ "$pid" = "$1" ] && kids="${CHILD:-}" || kids=""
+		[ "$(cat /proc/"$pid"/task/*/children | tr -d ' ')" = "$kids" ] ||
+			fail "$2: $pid has children: $(cat /proc/"$pid"/task/*/children)"
 	done
-	ls -l /proc/"$pid"/fd | grep -q userfaultfd && fail "$2: a userfaultfd left in $pid"
 	return 0
 }
 
@@ -123,6 +129,21 @@ touch "$OUT.stop"
 check_original "churn"
 restore_check "$T/img.churn" "churn"
 rm -f "$OUT.stop"
+
+# 5. a tree: parent and child write their copy-on-write shared memory
+start_prog cow-writer "$MIB" fork
+CHILD=$(awk '$1 == "child" {print $2}' "$OUT")
+[ -n "$CHILD" ] || fail "fork: no child"
+vx_track "$CHILD"
+dump_running "fork" "$T/img.fork" VXCR_LOG=2
+[ "$DUMP_RC" = 0 ] || fail "fork: vxdump exited $DUMP_RC: $(head -n 3 "$T/dump.err")"
+grep -q "snapshot:" "$T/dump.err" || fail "fork: no snapshot was taken"
+log "fork: $FROZEN, $(grep -o '[0-9]* write faults, [0-9]* pages copied' "$T/dump.err" | head -n 1)"
+touch "$OUT.stop"
+check_original "fork"
+restore_check "$T/img.fork" "fork"
+rm -f "$OUT.stop"
+CHILD=""
 
 # 4. vxdump killed in the middle of the copy
 start_prog cow-writer "$MIB"

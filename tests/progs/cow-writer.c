@@ -17,6 +17,10 @@
  *
  * With churn, a second thread maps, fills, checks and unmaps 1 MiB areas
  * and discards (MADV_DONTNEED) and refills another one, all the time.
+ * With fork, a child forked after the first fill (its memory shared
+ * copy-on-write with ours until either writes) does the same with its
+ * copy (its own pipe); "child PID" is said before "ready", SIGUSR1 is
+ * passed on to it and its check is part of ours.
  *
  * On SIGUSR1: stops the threads, checks every page, and reports PASS or
  * FAIL with the longest time one page write took (a write blocked by the
@@ -27,6 +31,7 @@
 #include <stdbool.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "prog.h"
 
@@ -165,6 +170,9 @@ int main(int argc, char **argv)
 	pthread_t wt, ct;
 	uint8_t *keep = NULL;
 	bool churn = argc > 3 && !strcmp(argv[3], "churn");
+	bool forks = argc > 3 && !strcmp(argv[3], "fork");
+	pid_t child = 0;
+	int status;
 	size_t i;
 
 	prog_init(argc, argv, "cow-writer");
@@ -172,7 +180,7 @@ int main(int argc, char **argv)
 	signal(SIGSEGV, on_fault);
 	n_pages = (argc > 2 ? strtoul(argv[2], NULL, 10) : 64) << 20 >> 12;
 	snprintf(stop_path, sizeof(stop_path), "%s.stop", argv[1]);
-	if (!n_pages || pipe(pipe_fd))
+	if (!n_pages)
 		prog_fail("setup");
 	buf = mmap(NULL, n_pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
 		   0);
@@ -180,6 +188,15 @@ int main(int argc, char **argv)
 		prog_fail("mmap: %s", strerror(errno));
 	for (i = 0; i < n_pages; i++)
 		fill_page((uint64_t *)(buf + i * PAGE), 0, i);
+	if (forks) {
+		child = fork();
+		if (child < 0)
+			prog_fail("fork: %s", strerror(errno));
+		if (child)
+			prog_say("child %d\n", child);
+	}
+	if (pipe(pipe_fd))
+		prog_fail("pipe: %s", strerror(errno));
 	if (pthread_create(&wt, NULL, writer, NULL))
 		prog_fail("pthread_create");
 	if (churn) {
@@ -188,8 +205,11 @@ int main(int argc, char **argv)
 		if (keep == MAP_FAILED || pthread_create(&ct, NULL, churner, keep))
 			prog_fail("churn setup");
 	}
-	prog_ready();
+	if (!forks || child)
+		prog_ready();
 	prog_wait_go();
+	if (child)
+		kill(child, SIGUSR1);
 	stop = 1;
 	pthread_join(wt, NULL);
 	if (churn)
@@ -197,6 +217,16 @@ int main(int argc, char **argv)
 	check_pages();
 	CHECK(!read_errors, "%llu reads into the area failed", (unsigned long long)read_errors);
 	CHECK(!churn_errors, "churn: %s", churn_error);
+	if (forks && !child) { /* the child: its verdict is its exit status */
+		if (prog_failure[0])
+			prog_say("child: %s\n", prog_failure);
+		_exit(prog_failure[0] ? 1 : 0);
+	}
+	if (child) {
+		CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+			      !WEXITSTATUS(status),
+		      "the child's check failed");
+	}
 	prog_say(
 		"written %llu pages, longest page write %.3f ms, longest gap %.3f ms, churn %llu\n",
 		(unsigned long long)counter, max_write_ns / 1e6, max_gap_ns / 1e6,
