@@ -278,6 +278,8 @@ static int open_window(struct window *w)
 				continue; /* released as usual: job-control stopped, it stays */
 			if (!add(w, th->tid, t->pid))
 				return -ENOMEM;
+			/* these options only: PTRACE_O_SUSPEND_SECCOMP goes, its
+			 * filters apply again as it runs on */
 			if (ptrace(PTRACE_SETOPTIONS, th->tid, 0, opts) ||
 			    ptrace(PTRACE_SYSCALL, th->tid, 0, 0))
 				pr_warn("pid %d: cannot follow its calls: %s\n", th->tid,
