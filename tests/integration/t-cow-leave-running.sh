@@ -16,6 +16,7 @@
 #     copied; the image is exact.
 #  5. (run before 4) A tree: parent and child write the memory they share
 #     copy-on-write since the fork; both copies restored exact.
+#  6. (run before 4) A tree with seccomp filters runs on with them.
 #  4. vxdump SIGKILLed in the middle of the copy (VXCR_TEST_PAUSE=cow-copy):
 #     the target ran on during the pause, and after the kill it writes
 #     freely, untraced, without uffd, and its memory is consistent.
@@ -24,8 +25,8 @@ require_cr
 
 MIB=${VX_COW_MIB:-256}
 
-# No trace of the dump in $1 (and its child $CHILD, its only one, if
-# set): registration, tracer, userfaultfd, other children.
+# No trace of the dump in $1 (and its children $CHILD, its only ones,
+# if set): registration, tracer, userfaultfd, other children.
 no_leftovers()
 {
 	local pid t kids
@@ -35,7 +36,8 @@ no_leftovers()
 			fail "$2: $pid still traced"
 		ls -l /proc/"$pid"/fd | grep -q userfaultfd && fail "$2: a userfaultfd left in $pid"
 		[ "$pid" = "$1" ] && kids="${CHILD:-}" || kids=""
-		[ "$(cat /proc/"$pid"/task/*/children | tr -d ' ')" = "$kids" ] ||
+		[ "$(cat /proc/"$pid"/task/*/children | tr ' ' '\n' | sort -n | tr -d '\n')" = \
+			"$(echo $kids | tr ' ' '\n' | sort -n | tr -d '\n')" ] ||
 			fail "$2: $pid has children: $(cat /proc/"$pid"/task/*/children)"
 	done
 	return 0
@@ -95,6 +97,7 @@ dump_running()
 }
 
 # 1. a consistent image of a writing target
+rm -f "$T/out"
 start_prog cow-writer "$MIB"
 dump_running "writer" "$T/img" VXCR_LOG=2
 [ "$DUMP_RC" = 0 ] || fail "vxdump exited $DUMP_RC: $(head -n 3 "$T/dump.err")"
@@ -107,6 +110,7 @@ restore_check "$T/img" "writer"
 rm -f "$OUT.stop"
 
 # 2. the checks catch what they must
+rm -f "$T/out"
 start_prog cow-writer "$MIB"
 dump_running "no copies" "$T/img.nosave" VXCR_TEST_SKIP=cow-save VXCR_LOG=2
 [ "$DUMP_RC" = 1 ] || fail "a dump without fault copies exited $DUMP_RC"
@@ -121,6 +125,7 @@ restore_check "$T/img.torn" "no checks" want-fail
 rm -f "$OUT.stop"
 
 # 3. mapping, unmapping, discarding meanwhile
+rm -f "$T/out"
 start_prog cow-writer "$MIB" churn
 dump_running "churn" "$T/img.churn" VXCR_LOG=2
 [ "$DUMP_RC" = 0 ] || fail "churn: vxdump exited $DUMP_RC: $(head -n 3 "$T/dump.err")"
@@ -131,6 +136,7 @@ restore_check "$T/img.churn" "churn"
 rm -f "$OUT.stop"
 
 # 5. a tree: parent and child write their copy-on-write shared memory
+rm -f "$T/out"
 start_prog cow-writer "$MIB" fork
 CHILD=$(awk '$1 == "child" {print $2}' "$OUT")
 [ -n "$CHILD" ] || fail "fork: no child"
@@ -145,7 +151,23 @@ restore_check "$T/img.fork" "fork"
 rm -f "$OUT.stop"
 CHILD=""
 
+# 6. seccomp filters (one kills the process on rt_sigaction, which the
+#    dump injects under PTRACE_O_SUSPEND_SECCOMP): the tree runs on in the
+#    copy window and after it with every filter in force
+rm -f "$T/out"
+start_prog seccomp
+CHILD=$(awk '$1 == "children" {print $2, $3}' "$OUT")
+[ -n "$CHILD" ] || fail "seccomp: no children"
+vx_track $CHILD
+dump_running "seccomp" "$T/img.seccomp" VXCR_LOG=2
+[ "$DUMP_RC" = 0 ] || fail "seccomp: vxdump exited $DUMP_RC: $(head -n 3 "$T/dump.err")"
+grep -q "snapshot:" "$T/dump.err" || fail "seccomp: no snapshot was taken"
+go_and_check
+log "seccomp: $FROZEN, filters in force after the dump"
+CHILD=""
+
 # 4. vxdump killed in the middle of the copy
+rm -f "$T/out"
 start_prog cow-writer "$MIB"
 VXCR_TEST_PAUSE=cow-copy VXCR_LOG=2 "$VXDUMP" --leave-running -o "$T/img.kill" "$PID" \
 	>"$T/dump.out" 2>"$T/dump.err" &
