@@ -229,6 +229,7 @@ int cow_inject_uffd(struct inject *in, struct dump_task *t)
 	}
 	if (fd < 0)
 		return (int)fd;
+	test_pause("cow-uffd"); /* made, not closed yet: a kill here leaves it */
 	ours = (int)syscall(SYS_pidfd_getfd, t->pidfd, (int)fd, 0);
 	if (ours < 0)
 		pr_warn("pid %d: cannot take its userfaultfd: %s\n", t->pid, strerror(errno));

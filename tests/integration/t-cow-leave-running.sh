@@ -17,6 +17,8 @@
 #  5. (run before 4) A tree: parent and child write the memory they share
 #     copy-on-write since the fork; both copies restored exact.
 #  6. (run before 4) A tree with seccomp filters runs on with them.
+#  7. (last) vxdump killed between the userfaultfd() it injected and the
+#     close(): the fd stays; the next dump closes it and succeeds.
 #  4. vxdump SIGKILLed in the middle of the copy (VXCR_TEST_PAUSE=cow-copy):
 #     the target ran on during the pause, and after the kill it writes
 #     freely, untraced, without uffd, and its memory is consistent.
@@ -41,6 +43,17 @@ no_leftovers()
 			fail "$2: $pid has children: $(cat /proc/"$pid"/task/*/children)"
 	done
 	return 0
+}
+
+# Waits until $PID has no tracer (a killed vxdump's tracees are let go).
+untraced()
+{
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(awk '/^TracerPid:/ {print $2}' "/proc/$PID/status")" = 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # Stops writer $PID through SIGUSR1 and expects its PASS line.
@@ -191,4 +204,28 @@ sleep 0.5
 t1=$(awk '{print $14}' "/proc/$PID/stat")
 [ "$t1" -gt "$t0" ] || fail "the target stopped running after vxdump died"
 check_original "killed mid-copy"
+
+# 7. vxdump killed between the userfaultfd it made in the target and its
+#    close there: the fd stays; the next dump closes it (its note says
+#    which) and goes through
+rm -f "$T/out"
+start_prog cow-writer 16
+VXCR_TEST_PAUSE=cow-uffd VXCR_LOG=2 "$VXDUMP" --leave-running -o "$T/img.stray" "$PID" \
+	>"$T/dump.out" 2>"$T/dump.err" &
+DPID=$!
+vx_track "$DPID"
+vx_wait_line "$T/dump.err" "pausing at cow-uffd" 30 || fail "vxdump did not reach cow-uffd"
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+vx_untrack "$DPID"
+untraced || fail "stray: $PID still traced"
+ls -l /proc/"$PID"/fd | grep -q userfaultfd || fail "stray: no userfaultfd left to clean (the kill came too late)"
+dump_running "stray" "$T/img.stray" VXCR_LOG=2
+[ "$DUMP_RC" = 0 ] || fail "stray: vxdump exited $DUMP_RC: $(head -n 3 "$T/dump.err")"
+grep -q "closed fd [0-9]*, a userfaultfd a killed vxdump left" "$T/dump.err" ||
+	fail "stray: the next dump did not say it closed the fd"
+touch "$OUT.stop"
+check_original "stray"
+restore_check "$T/img.stray" "stray"
+rm -f "$OUT.stop"
 pass "writer of $MIB MiB frozen $WRITER_FROZEN ms, every image exact"
