@@ -568,6 +568,7 @@ int cow_start(struct dump_op *op)
 {
 	struct cow *c;
 	size_t i;
+	uint64_t t0 = dump_now_ns();
 	int ret = 0;
 
 	if (!op->cow_want || !tree_fits(op))
@@ -589,6 +590,9 @@ int cow_start(struct dump_op *op)
 	ret = ret ?: start_thread(c);
 	if (ret)
 		pr_err("cannot set up the copy-on-write snapshot: %s\n", strerror(-ret));
+	else
+		pr_info("snapshot of %zu process%s set up in %.1f ms\n", c->n_procs,
+			c->n_procs == 1 ? "" : "es", (dump_now_ns() - t0) / 1e6);
 	return ret;
 }
 
