@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -103,21 +104,50 @@ bool cow_wanted(const struct dump_op *op)
  * still a userfaultfd nobody initialized (fdinfo "API:\taa:0:", no
  * UFFDIO_API: the target never learnt its number, nothing can use it).
  */
-static int note_path(const struct dump_task *t, char *path, size_t len, bool mk)
+/* Field 22 of /proc/PID/stat (its start time), 0 if none. */
+static unsigned long long start_time(pid_t pid)
 {
-	const char *dir = getenv("VXCR_RUNDIR");
 	char *text = NULL, *p;
 	unsigned long long start = 0;
 	int i;
 
-	if (proc_read_file(t->pid, "stat", &text, NULL))
-		return -ESRCH;
+	if (proc_read_file(pid, "stat", &text, NULL))
+		return 0;
 	p = strrchr(text, ')');
-	for (i = 0; p && i < 20; i++) /* field 22, the 20th after ") " */
+	for (i = 0; p && i < 20; i++) /* the 20th field after ") " */
 		p = strchr(p + 1, ' ');
 	if (p)
 		start = strtoull(p + 1, NULL, 10);
 	free(text);
+	return start;
+}
+
+/* Removes the notes of processes gone (or pids reused) from dir. */
+static void prune_notes(const char *dir)
+{
+	unsigned long long start;
+	struct dirent *de;
+	char path[512];
+	DIR *d = opendir(dir);
+	int pid;
+
+	while (d && (de = readdir(d))) {
+		if (sscanf(de->d_name, "%d-%llu", &pid, &start) != 2 || pid <= 0)
+			continue;
+		if (start_time(pid) == start)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int note_path(const struct dump_task *t, char *path, size_t len, bool mk)
+{
+	const char *dir = getenv("VXCR_RUNDIR");
+	unsigned long long start = start_time(t->pid);
+
 	if (!dir || !*dir)
 		dir = "/run/vxcr";
 	if (mk && mkdir(dir, 0700) && errno != EEXIST)
@@ -125,8 +155,10 @@ static int note_path(const struct dump_task *t, char *path, size_t len, bool mk)
 	snprintf(path, len, "%s/cow-uffd", dir);
 	if (mk && mkdir(path, 0700) && errno != EEXIST)
 		return -errno;
+	if (mk)
+		prune_notes(path);
 	snprintf(path, len, "%s/cow-uffd/%d-%llu", dir, t->pid, start);
-	return start ? 0 : -EINVAL;
+	return start ? 0 : -ESRCH;
 }
 
 /* The lowest fd number t does not use (the one a new fd gets). */
@@ -168,12 +200,17 @@ int cow_clean_stray(struct inject *in, struct dump_task *t)
 	char path[512], buf[32];
 	long n = -1, res;
 	FILE *f;
+	int fd;
 
 	if (note_path(t, path, sizeof(path), false))
 		return 0;
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
 	if (fgets(buf, sizeof(buf), f))
 		n = strtol(buf, NULL, 10);
 	fclose(f);
@@ -192,18 +229,24 @@ static int note_write(struct dump_task *t, char *path, size_t len)
 {
 	long n = lowest_free_fd(t->pid);
 	FILE *f;
-	int ret;
+	int fd, ret;
 
 	if (n < 0)
 		return (int)n;
 	ret = note_path(t, path, len, true);
 	if (ret)
 		return ret;
-	f = fopen(path, "we");
-	if (!f)
-		return -errno;
+	unlink(path); /* ours alone: never through what someone put there */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
 	fprintf(f, "%ld\n", n);
-	ret = fflush(f) || fsync(fileno(f)) ? -errno : 0;
+	ret = fflush(f) ? -errno : 0;
 	fclose(f);
 	return ret;
 }
