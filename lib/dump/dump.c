@@ -18,6 +18,7 @@
 #include "util/testhook.h"
 #include "img/pstore.h"
 #include "dump/dump.h"
+#include "dump/cow.h"
 #include "dump/tcpsk.h"
 #include "dump/track.h"
 #include "img/img.h"
@@ -248,6 +249,33 @@ static int writer_open(struct dump_op *op, struct img_write_opts *wo)
 	return img_writer_open_sink(mig->sink, wo, &op->w);
 }
 
+/*
+ * The vet of a live migration's image: its PARENT ranges are the pages the
+ * destination's store holds (track_held), which the destination's restore
+ * checks against the store; the vet has only an empty store of the same
+ * id (the header's parent_id checks out), so it checks the rest.
+ */
+static int mig_vet_tap(void *arg, const struct img_record *hdr, const void *prefix, size_t plen,
+		       const void *data, uint64_t dlen)
+{
+	const struct img_pages_prefix *p = prefix;
+
+	if (hdr->type == IMG_REC_PAGES && plen >= sizeof(*p) && (p->flags & IMG_PAGES_PARENT))
+		return 0;
+	return rst_vet_tap(arg, hdr, prefix, plen, data, dlen);
+}
+
+static int mig_vet(struct dump_op *op)
+{
+	int ret = pstore_new(op->opts->mig->parent_id, &op->mig_ids);
+
+	if (ret)
+		return ret;
+	rst_vet_set_pages(op->vet, op->mig_ids);
+	img_writer_set_tap(op->w, mig_vet_tap, op->vet);
+	return 0;
+}
+
 static int open_writer(struct dump_op *op, pid_t pid)
 {
 	const struct vxcr_dump_opts *o = op->opts;
@@ -274,7 +302,7 @@ static int open_writer(struct dump_op *op, pid_t pid)
 		return -ENOMEM;
 	rst_vet_set_pages(op->vet, op->parent);
 	img_writer_set_tap(op->w, rst_vet_tap, op->vet);
-	return 0;
+	return o->mig && o->mig->parent_id ? mig_vet(op) : 0;
 }
 
 /* CREDS, SIGNALS, CORE (one per thread) and MM of live t. */
@@ -316,13 +344,16 @@ static const struct {
 	{ write_limits, NULL, false },	  { NULL, dump_pages, LIVE },
 };
 
-/* Every record before the trailer, by the writers table.  0 or -errno. */
-static int write_records(struct dump_op *op)
+#define N_WRITERS (sizeof(writers) / sizeof(writers[0]))
+#define PAGES_ROW (N_WRITERS - 1) /* the pages: last, read from a snapshot (cow.h) */
+
+/* Rows [from, to) of the writers table.  0 or -errno. */
+static int write_records(struct dump_op *op, size_t from, size_t to)
 {
 	size_t w, i;
 	int ret = 0;
 
-	for (w = 0; !ret && w < sizeof(writers) / sizeof(writers[0]); w++) {
+	for (w = from; !ret && w < to; w++) {
 		if (writers[w].image) {
 			ret = writers[w].image(op);
 			continue;
@@ -334,49 +365,59 @@ static int write_records(struct dump_op *op)
 	return ret;
 }
 
-/*
- * The vet of a live migration's image: its PARENT ranges are the pages the
- * destination's store holds (track_held), which the destination's restore
- * checks against the store; the vet has only an empty store of the same
- * id (the header's parent_id checks out), so it checks the rest.
- */
-static int mig_vet_tap(void *arg, const struct img_record *hdr, const void *prefix, size_t plen,
-		       const void *data, uint64_t dlen)
+/* After the records: lets the vet judge, finishes. */
+static int finish_image(struct dump_op *op, int ret)
 {
-	const struct img_pages_prefix *p = prefix;
-
-	if (hdr->type == IMG_REC_PAGES && plen >= sizeof(*p) && (p->flags & IMG_PAGES_PARENT))
-		return 0;
-	return rst_vet_tap(arg, hdr, prefix, plen, data, dlen);
+	ret = ret ?: rst_vet_end(op->vet);
+	if (ret)
+		return rst_vet_error(op->vet) ? vet_refused(op, ret) : ret;
+	ret = img_writer_finish(op->w);
+	if (ret)
+		pr_err("cannot finish the image: %s\n", strerror(-ret));
+	return ret;
 }
 
 /* Opens the writer, writes every record, lets the vet judge, finishes. */
 static int write_image(struct dump_op *op)
 {
-	const struct vxcr_dump_mig *mig = op->opts->mig;
-	struct vxcr_pstore *ids = NULL; /* a migration's vet: the store's id, no pages */
 	int ret;
 
 	ret = open_writer(op, op->root->vpid);
-	if (!ret && mig && mig->parent_id) { /* its header names the store */
-		ret = pstore_new(mig->parent_id, &ids);
-		if (!ret) {
-			rst_vet_set_pages(op->vet, ids);
-			img_writer_set_tap(op->w, mig_vet_tap, op->vet);
-		}
-	}
-	ret = ret ?: write_records(op);
-	ret = ret ?: rst_vet_end(op->vet);
-	if (ret) {
-		ret = rst_vet_error(op->vet) ? vet_refused(op, ret) : ret;
-		goto out_ids;
-	}
-	ret = img_writer_finish(op->w);
-	if (ret)
-		pr_err("cannot finish the image: %s\n", strerror(-ret));
-out_ids:
-	pstore_free(ids);
-	return ret;
+	ret = ret ?: write_records(op, 0, N_WRITERS);
+	return finish_image(op, ret);
+}
+
+/*
+ * A --leave-running dump: every record but the pages, then the snapshot
+ * (cow.h) is set up, so the pages can be read once the tree runs on
+ * (write_image_pages); a tree it cannot hold gets its pages now.
+ */
+static int write_image_head(struct dump_op *op)
+{
+	int ret;
+
+	ret = open_writer(op, op->root->vpid);
+	ret = ret ?: write_records(op, 0, PAGES_ROW);
+	ret = ret ?: cow_start(op);
+	if (ret || op->cow)
+		return ret;
+	return finish_image(op, write_records(op, PAGES_ROW, N_WRITERS));
+}
+
+/* The pages from the snapshot, the tree running (a thread of the window). */
+static int write_image_pages(struct dump_op *op)
+{
+	return finish_image(op, write_records(op, PAGES_ROW, N_WRITERS));
+}
+
+/* A --leave-running dump tries a snapshot: each process makes a uffd when collected. */
+static void want_snapshot(struct dump_op *op)
+{
+	size_t i;
+
+	op->cow_want = cow_wanted(op);
+	for (i = 0; i < op->n_tasks; i++)
+		op->tasks[i]->cow.want = op->cow_want && !op->tasks[i]->zombie;
 }
 
 /*
@@ -426,12 +467,14 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));
 	ret = ret ?: dump_refusal(op, NULL, ipcns_collect(op));
 	ret = ret ?: dump_refusal(op, NULL, mntns_collect(op));
+	if (!ret && !op->n_refused)
+		want_snapshot(op);
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
 	unpin(op);
 	if (!ret)
 		test_pause("collected");
-	ret = ret ?: write_image(op);
+	ret = ret ?: (op->cow_want ? write_image_head(op) : write_image(op));
 	if (!ret)
 		test_pause("written");
 	netns_leave(op);
@@ -440,11 +483,18 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	free_files(&op->files);
 	shmem_free(op);
 	if (ret || op->opts->leave_running) {
+		if (ret)
+			cow_end(op); /* nothing protected once it runs on */
 		/* unlocked first: leaving repair mode sends a window probe */
 		dump_net_unlock(op, ret ?: -EAGAIN); /* nothing kept (not with leave_running) */
 		tcpsk_end(op, false);		     /* out of repair mode before it runs on */
-		dump_tree_release(op);		     /* running on: no need to wait for the disk */
-		op->st->frozen_ns = dump_now_ns() - op->t_seize;
+		if (!ret && op->cow) {		     /* released at once, pages read meanwhile */
+			ret = cow_trace_window(op, write_image_pages);
+		} else {
+			dump_tree_release(op); /* running on: no need to wait for the disk */
+			op->st->frozen_ns = dump_now_ns() - op->t_seize;
+		}
+		cow_end(op); /* every write let through */
 		return ret ?: sync_image(op);
 	}
 	ret = sync_image(op);
@@ -501,6 +551,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		return ret;
 	}
 	ret = dump_tree(&op, pid);
+	cow_end(&op); /* a dump that stopped early: the uffds go */
 	if (op.parent)
 		pr_info("%llu pages taken from the parent image\n",
 			(unsigned long long)op.parent_pages);
@@ -513,6 +564,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		img_writer_free(op.w);
 	}
 	rst_vet_free(op.vet);
+	pstore_free(op.mig_ids);
 	tcpsk_end(&op, false); /* done already unless the dump stopped early */
 	free_files(&op.files);
 	shmem_free(&op);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "util/testhook.h"
 #include "dump/dump.h"
+#include "dump/cow.h"
 #include "dump/pagemap.h"
 #include "dump/track.h"
 #include "img/img.h"
@@ -270,6 +271,10 @@ static int read_mem_fallback(struct page_ctx *pc, size_t i, size_t from, size_t 
 
 	while (done < len) {
 		r = pread(pc->mem_fd, pc->buf + off + done, len - done, addr + done);
+		if (r <= 0 && pc->op->cow) { /* gone since the freeze: the snapshot decides */
+			r = PAGE_SZ - (done & (PAGE_SZ - 1));
+			memset(pc->buf + off + done, 0, r);
+		}
 		if (r <= 0) {
 			pr_err("pid %d: cannot read memory at %lx: %s\n", pc->pid,
 			       (unsigned long)(addr + done), r ? strerror(errno) : "EOF");
@@ -332,6 +337,8 @@ static int flush_batch(struct page_ctx *pc)
 	if (!pc->n_iov)
 		return 0;
 	ret = read_batch(pc);
+	if (!ret && pc->op->cow) /* read from a running tree: the snapshot's pages */
+		ret = cow_fix_batch(pc->op->cow, pc->t, pc->buf, pc->iov, pc->n_iov);
 	for (i = 0; !ret && i < pc->n_iov; i++) {
 		ret = emit_block(pc, off, (uintptr_t)pc->iov[i].iov_base, pc->iov[i].iov_len,
 				 pc->iov_area[i]);
@@ -522,6 +529,17 @@ static int scan_area_pagemap(struct page_ctx *pc, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/* With a snapshot (cow.h): the pages v had at the freeze, not those it has now. */
+static int snapshot_area_pages(struct page_ctx *pc, const struct dump_vma *v)
+{
+	uint64_t pos = v->pv.start, s, e;
+	int ret = 0;
+
+	while (!ret && cow_next_pages(pc->op->cow, pc->t, &pos, v->pv.end, &s, &e))
+		ret = batch_add(pc, s, e);
+	return ret;
+}
+
 static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 {
 	int ret = -ENOTTY;
@@ -529,6 +547,8 @@ static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 	if ((v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM) &&
 	    !v->pv.anon_kb && !v->pv.swap_kb)
 		return 0; /* nothing but file pages (smaps read while frozen) */
+	if (pc->op->cow)
+		return snapshot_area_pages(pc, v);
 	if (pc->have_scan) {
 		ret = scan_area(pc, v->pv.start, v->pv.end, v->pv.vmflags & PROC_VMF_GU);
 		if (ret == -ENOTTY || ret == -EINVAL) {
@@ -710,6 +730,11 @@ static enum cow_page cow_classify(uint64_t c, uint64_t p, bool file)
 	return p_anon ? COW_READ : COW_SAME;
 }
 
+bool plan_reads(const struct dump_vma *v, size_t i)
+{
+	return v->cow && v->cow[i] == COW_READ;
+}
+
 /* Queues or zeroes [start, end) of one class (COW_SAME: nothing). */
 static int cow_emit(struct page_ctx *pc, enum cow_page k, uint64_t start, uint64_t end)
 {
@@ -880,13 +905,15 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 	pc->pid = t->pid;
 	pc->mm_id = t->mm->mm_id;
 	pc->have_scan = true;
-	pc->no_pin = op->n_tasks > 1;
+	pc->no_pin = op->n_tasks > 1 || op->cow; /* running: by the fds of the freeze */
 	pc->pagemap_fd = pc->mem_fd = -1;
 	track_setup(pc, t);
 	pc->buf = aligned_alloc(PAGE_SZ, BATCH_BYTES);
 	ret = pc->buf ? 0 : -ENOMEM;
-	ret = ret ?: open_proc(t->pid, "pagemap", &pc->pagemap_fd);
-	ret = ret ?: open_proc(t->pid, "mem", &pc->mem_fd);
+	if (!ret && op->cow)
+		ret = cow_proc_fds(op->cow, t, &pc->pagemap_fd, &pc->mem_fd);
+	ret = ret ?: (pc->pagemap_fd < 0 ? open_proc(t->pid, "pagemap", &pc->pagemap_fd) : 0);
+	ret = ret ?: (pc->mem_fd < 0 ? open_proc(t->pid, "mem", &pc->mem_fd) : 0);
 	for (i = 0; !ret && i < op->n_shmems; i++)
 		if (op->shmems[i].first_index == t->index && shmem_whole(&op->shmems[i]))
 			ret = shmem_whole_pages(pc, t, &op->shmems[i]);
