@@ -143,8 +143,8 @@ static int collect_remote_thawed(struct dump_op *op, struct dump_task *t)
  * A live migration's last round of the pre-copy for t, right after its
  * injected calls (the kernel may answer them by writing into its memory)
  * and before its areas are read: the pages written since go to the store,
- * what the store holds that changed is dropped, and its uffd is closed
- * (its areas unregistered again).
+ * what the store holds that changed is dropped.  Its uffd stays open (the
+ * mm collection ignores our registrations); track_free() closes it.
  */
 static int track_last(struct dump_op *op, struct dump_task *t)
 {
@@ -267,11 +267,11 @@ static int mig_vet_tap(void *arg, const struct img_record *hdr, const void *pref
 
 static int mig_vet(struct dump_op *op)
 {
-	int ret = pstore_new(op->opts->mig->parent_id, &op->mig_ids);
+	int ret = pstore_new(op->opts->mig->parent_id, &op->ids);
 
 	if (ret)
 		return ret;
-	rst_vet_set_pages(op->vet, op->mig_ids);
+	rst_vet_set_pages(op->vet, op->ids);
 	img_writer_set_tap(op->w, mig_vet_tap, op->vet);
 	return 0;
 }
@@ -564,7 +564,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		img_writer_free(op.w);
 	}
 	rst_vet_free(op.vet);
-	pstore_free(op.mig_ids);
+	pstore_free(op.ids);
 	tcpsk_end(&op, false); /* done already unless the dump stopped early */
 	free_files(&op.files);
 	shmem_free(&op);

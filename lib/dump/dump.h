@@ -345,21 +345,21 @@ struct dump_op {
 	unsigned n_refused;		    /* objects refused so far (dump_refusal) */
 	struct dump_lock *locks;	    /* file locks held by the tree (locks.c) */
 	size_t n_locks;
-	struct dump_cgroup *cgroup;  /* cgroup membership (cgroup.c), NULL until collected */
-	NetnsEntry *netns;	     /* the tree's network namespace (netns.c), or NULL */
-	int netns_saved;	     /* our own, while the thread is in the tree's; else -1 */
-	IpcnsEntry *ipcns;	     /* the tree's IPC namespace (ipcns.c), or NULL */
-	int ipcns_saved;	     /* our own, while the thread is in the tree's; else -1 */
-	dev_t ipcns_mq_dev;	     /* st_dev of its mqueue filesystem (FILE_MQUEUE) */
-	struct dump_tcp *tcp;	     /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
-	struct net_lock *net_lock;   /* the tree's network lock (netlock.c), or NULL */
-	struct dump_mntns *mntns;    /* the tree's mount namespace (mntns.c), or NULL */
-	LimitsEntry *timens;	     /* the tree's time namespace clocks (limits.c), or NULL */
-	bool cow_want;		     /* a copy-on-write snapshot is tried (cow.h) */
-	struct cow *cow;	     /* the snapshot the pages are read from, or NULL */
-	struct vxcr_pstore *parent;  /* the parent image's pages (parent.c), or NULL */
-	struct vxcr_pstore *mig_ids; /* a live migration's vet: the store's id, no pages */
-	uint64_t parent_pages;	     /* pages written as PARENT ranges */
+	struct dump_cgroup *cgroup; /* cgroup membership (cgroup.c), NULL until collected */
+	NetnsEntry *netns;	    /* the tree's network namespace (netns.c), or NULL */
+	int netns_saved;	    /* our own, while the thread is in the tree's; else -1 */
+	IpcnsEntry *ipcns;	    /* the tree's IPC namespace (ipcns.c), or NULL */
+	int ipcns_saved;	    /* our own, while the thread is in the tree's; else -1 */
+	dev_t ipcns_mq_dev;	    /* st_dev of its mqueue filesystem (FILE_MQUEUE) */
+	struct dump_tcp *tcp;	    /* TCP sockets in repair mode (tcpsk-repair.c), or NULL */
+	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
+	struct dump_mntns *mntns;   /* the tree's mount namespace (mntns.c), or NULL */
+	LimitsEntry *timens;	    /* the tree's time namespace clocks (limits.c), or NULL */
+	bool cow_want;		    /* a copy-on-write snapshot is tried (cow.h) */
+	struct cow *cow;	    /* the snapshot the pages are read from, or NULL */
+	struct vxcr_pstore *parent; /* the parent image's pages (parent.c), or NULL */
+	struct vxcr_pstore *ids;    /* a live migration's vet: the store's id, no pages */
+	uint64_t parent_pages;	    /* pages written as PARENT ranges */
 };
 
 /* parent.c: vxdump --parent */
