@@ -217,6 +217,12 @@ $(BUILD)/tests/progs/restore-commit: tests/progs/restore-commit.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
 
+# tests/progs/track-migrate drives the dirty tracker, a dump with it and a
+# restore from its page store: linked with the library (internal headers).
+$(BUILD)/tests/progs/track-migrate: tests/progs/track-migrate.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+
 # bench/netlock times the library's network lock: linked with it.
 $(BUILD)/bench/netlock: bench/netlock.c $(STATIC)
 	@mkdir -p $(dir $@)

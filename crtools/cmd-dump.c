@@ -39,7 +39,9 @@ static void dump_usage(FILE *f)
 		"      --ctx XID        checkpoint context XID\n"
 		"      --rundir DIR     where context records are (default $VXCR_RUNDIR\n"
 		"                       or /run/vxcr)\n"
-		"      --leave-running  let the processes continue after the dump\n"
+		"      --leave-running  let the processes continue after the dump; they run on\n"
+		"                       once all but memory is read (copy-on-write snapshot)\n"
+		"      --no-cow         with --leave-running: frozen until every page is read\n"
 		"      --tcp-established  dump established TCP connections (TCP_REPAIR);\n"
 		"                       without it each one is refused\n"
 		"      --no-sync        do not fsync the image (scratch images)\n"
@@ -69,6 +71,7 @@ enum {
 	OPT_SIGN,
 	OPT_TCP_EST,
 	OPT_KEEP_NET_LOCK,
+	OPT_NO_COW,
 	OPT_PARENT
 };
 
@@ -84,6 +87,7 @@ static const struct option dump_options[] = {
 	{ "rundir", required_argument, NULL, OPT_RUNDIR },
 	{ "sign", required_argument, NULL, OPT_SIGN },
 	{ "keep-net-lock", no_argument, NULL, OPT_KEEP_NET_LOCK },
+	{ "no-cow", no_argument, NULL, OPT_NO_COW },
 	{ "parent", required_argument, NULL, OPT_PARENT },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
@@ -115,6 +119,9 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			break;
 		case OPT_LEAVE:
 			o->leave_running = true;
+			break;
+		case OPT_NO_COW:
+			o->no_cow = true;
 			break;
 		case OPT_TCP_EST:
 			o->tcp_established = true;

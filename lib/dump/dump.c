@@ -18,7 +18,9 @@
 #include "util/testhook.h"
 #include "img/pstore.h"
 #include "dump/dump.h"
+#include "dump/cow.h"
 #include "dump/tcpsk.h"
+#include "dump/track.h"
 #include "img/img.h"
 #include "img/records.h"
 #include "restore/vet.h"
@@ -138,6 +140,28 @@ static int collect_remote_thawed(struct dump_op *op, struct dump_task *t)
 }
 
 /*
+ * A live migration's last round of the pre-copy for t, right after its
+ * injected calls (the kernel may answer them by writing into its memory)
+ * and before its areas are read: the pages written since go to the store,
+ * what the store holds that changed is dropped.  Its uffd stays open (the
+ * mm collection ignores our registrations); track_free() closes it.
+ */
+static int track_last(struct dump_op *op, struct dump_task *t)
+{
+	const struct vxcr_dump_mig *mig = op->opts->mig;
+	struct track_round local = { 0 };
+	int ret;
+
+	if (!mig || !mig->track)
+		return 0;
+	ret = track_final_pid(mig->track, t->pid, mig->track_sink, mig->final ?: &local);
+	if (ret)
+		pr_err("pid %d: the last round of the pre-copy failed: %s\n", t->pid,
+		       strerror(-ret));
+	return ret;
+}
+
+/*
  * What is collected of each live process while frozen, in order (one row
  * per collector, with or without the dump's state): after each thread's
  * core, timers, the injected-syscall window, then the records it feeds.
@@ -146,11 +170,10 @@ static const struct {
 	int (*task)(struct dump_task *t);
 	int (*ctx_task)(struct dump_op *op, struct dump_task *t);
 } collectors[] = {
-	{ collect_timers, NULL },  { NULL, collect_remote_thawed },
-	{ collect_task, NULL },	   { collect_creds, NULL },
-	{ collect_signals, NULL }, { NULL, collect_mm }, /* after the scratch areas are gone */
-	{ NULL, collect_fds },	   { NULL, collect_removed_cwds },
-	{ NULL, collect_cgroup },
+	{ collect_timers, NULL }, { NULL, collect_remote_thawed }, { NULL, track_last },
+	{ collect_task, NULL },	  { collect_creds, NULL },	   { collect_signals, NULL },
+	{ NULL, collect_mm }, /* after the scratch areas are gone */
+	{ NULL, collect_fds },	  { NULL, collect_removed_cwds },  { NULL, collect_cgroup },
 };
 
 /* Image-wide collection and checks, after every process (refusals count). */
@@ -209,6 +232,50 @@ static int collect(struct dump_op *op)
 	return 0;
 }
 
+/* The writer: on a migration's sink (the store's id its parent_id), else on the fd. */
+static int writer_open(struct dump_op *op, struct img_write_opts *wo)
+{
+	const struct vxcr_dump_mig *mig = op->opts->mig;
+
+	if (!mig || !mig->sink)
+		return img_writer_open(op->out_fd, wo, &op->w);
+	if (op->parent || (mig->track && !mig->parent_id)) {
+		pr_err("a live migration's image takes its pages from the destination's store "
+		       "(its id needed), not from a parent image\n");
+		return -EINVAL;
+	}
+	if (mig->parent_id)
+		wo->parent_id = mig->parent_id;
+	return img_writer_open_sink(mig->sink, wo, &op->w);
+}
+
+/*
+ * The vet of a live migration's image: its PARENT ranges are the pages the
+ * destination's store holds (track_held), which the destination's restore
+ * checks against the store; the vet has only an empty store of the same
+ * id (the header's parent_id checks out), so it checks the rest.
+ */
+static int mig_vet_tap(void *arg, const struct img_record *hdr, const void *prefix, size_t plen,
+		       const void *data, uint64_t dlen)
+{
+	const struct img_pages_prefix *p = prefix;
+
+	if (hdr->type == IMG_REC_PAGES && plen >= sizeof(*p) && (p->flags & IMG_PAGES_PARENT))
+		return 0;
+	return rst_vet_tap(arg, hdr, prefix, plen, data, dlen);
+}
+
+static int mig_vet(struct dump_op *op)
+{
+	int ret = pstore_new(op->opts->mig->parent_id, &op->ids);
+
+	if (ret)
+		return ret;
+	rst_vet_set_pages(op->vet, op->ids);
+	img_writer_set_tap(op->w, mig_vet_tap, op->vet);
+	return 0;
+}
+
 static int open_writer(struct dump_op *op, pid_t pid)
 {
 	const struct vxcr_dump_opts *o = op->opts;
@@ -224,9 +291,10 @@ static int open_writer(struct dump_op *op, pid_t pid)
 	wo.root_pid = pid;
 	wo.sign_key = o->sign_key;
 	wo.parent_id = op->parent ? pstore_id(op->parent) : NULL;
-	ret = img_writer_open(op->out_fd, &wo, &op->w);
+	ret = writer_open(op, &wo);
 	if (ret) {
-		pr_err("cannot start the image on fd %d: %s\n", op->out_fd, strerror(-ret));
+		pr_err("cannot start the image%s: %s\n", o->mig ? " on the migration's sink" : "",
+		       strerror(-ret));
 		return ret;
 	}
 	op->vet = rst_vet_new(img_writer_header(op->w));
@@ -234,7 +302,7 @@ static int open_writer(struct dump_op *op, pid_t pid)
 		return -ENOMEM;
 	rst_vet_set_pages(op->vet, op->parent);
 	img_writer_set_tap(op->w, rst_vet_tap, op->vet);
-	return 0;
+	return o->mig && o->mig->parent_id ? mig_vet(op) : 0;
 }
 
 /* CREDS, SIGNALS, CORE (one per thread) and MM of live t. */
@@ -276,13 +344,16 @@ static const struct {
 	{ write_limits, NULL, false },	  { NULL, dump_pages, LIVE },
 };
 
-/* Every record before the trailer, by the writers table.  0 or -errno. */
-static int write_records(struct dump_op *op)
+#define N_WRITERS (sizeof(writers) / sizeof(writers[0]))
+#define PAGES_ROW (N_WRITERS - 1) /* the pages: last, read from a snapshot (cow.h) */
+
+/* Rows [from, to) of the writers table.  0 or -errno. */
+static int write_records(struct dump_op *op, size_t from, size_t to)
 {
 	size_t w, i;
 	int ret = 0;
 
-	for (w = 0; !ret && w < sizeof(writers) / sizeof(writers[0]); w++) {
+	for (w = from; !ret && w < to; w++) {
 		if (writers[w].image) {
 			ret = writers[w].image(op);
 			continue;
@@ -294,13 +365,9 @@ static int write_records(struct dump_op *op)
 	return ret;
 }
 
-/* Opens the writer, writes every record, lets the vet judge, finishes. */
-static int write_image(struct dump_op *op)
+/* After the records: lets the vet judge, finishes. */
+static int finish_image(struct dump_op *op, int ret)
 {
-	int ret;
-
-	ret = open_writer(op, op->root->vpid);
-	ret = ret ?: write_records(op);
 	ret = ret ?: rst_vet_end(op->vet);
 	if (ret)
 		return rst_vet_error(op->vet) ? vet_refused(op, ret) : ret;
@@ -308,6 +375,49 @@ static int write_image(struct dump_op *op)
 	if (ret)
 		pr_err("cannot finish the image: %s\n", strerror(-ret));
 	return ret;
+}
+
+/* Opens the writer, writes every record, lets the vet judge, finishes. */
+static int write_image(struct dump_op *op)
+{
+	int ret;
+
+	ret = open_writer(op, op->root->vpid);
+	ret = ret ?: write_records(op, 0, N_WRITERS);
+	return finish_image(op, ret);
+}
+
+/*
+ * A --leave-running dump: every record but the pages, then the snapshot
+ * (cow.h) is set up, so the pages can be read once the tree runs on
+ * (write_image_pages); a tree it cannot hold gets its pages now.
+ */
+static int write_image_head(struct dump_op *op)
+{
+	int ret;
+
+	ret = open_writer(op, op->root->vpid);
+	ret = ret ?: write_records(op, 0, PAGES_ROW);
+	ret = ret ?: cow_start(op);
+	if (ret || op->cow)
+		return ret;
+	return finish_image(op, write_records(op, PAGES_ROW, N_WRITERS));
+}
+
+/* The pages from the snapshot, the tree running (a thread of the window). */
+static int write_image_pages(struct dump_op *op)
+{
+	return finish_image(op, write_records(op, PAGES_ROW, N_WRITERS));
+}
+
+/* A --leave-running dump tries a snapshot: each process makes a uffd when collected. */
+static void want_snapshot(struct dump_op *op)
+{
+	size_t i;
+
+	op->cow_want = cow_wanted(op);
+	for (i = 0; i < op->n_tasks; i++)
+		op->tasks[i]->cow.want = op->cow_want && !op->tasks[i]->zombie;
 }
 
 /*
@@ -357,12 +467,14 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	ret = ret ?: dump_refusal(op, NULL, netns_collect(op));
 	ret = ret ?: dump_refusal(op, NULL, ipcns_collect(op));
 	ret = ret ?: dump_refusal(op, NULL, mntns_collect(op));
+	if (!ret && !op->n_refused)
+		want_snapshot(op);
 	/* a tree refused as a whole is not looked into further */
 	ret = ret ?: (op->n_refused ? refused_summary(op) : collect(op));
 	unpin(op);
 	if (!ret)
 		test_pause("collected");
-	ret = ret ?: write_image(op);
+	ret = ret ?: (op->cow_want ? write_image_head(op) : write_image(op));
 	if (!ret)
 		test_pause("written");
 	netns_leave(op);
@@ -371,11 +483,18 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	free_files(&op->files);
 	shmem_free(op);
 	if (ret || op->opts->leave_running) {
+		if (ret)
+			cow_end(op); /* nothing protected once it runs on */
 		/* unlocked first: leaving repair mode sends a window probe */
 		dump_net_unlock(op, ret ?: -EAGAIN); /* nothing kept (not with leave_running) */
 		tcpsk_end(op, false);		     /* out of repair mode before it runs on */
-		dump_tree_release(op);		     /* running on: no need to wait for the disk */
-		op->st->frozen_ns = dump_now_ns() - op->t_seize;
+		if (!ret && op->cow) {		     /* released at once, pages read meanwhile */
+			ret = cow_trace_window(op, write_image_pages);
+		} else {
+			dump_tree_release(op); /* running on: no need to wait for the disk */
+			op->st->frozen_ns = dump_now_ns() - op->t_seize;
+		}
+		cow_end(op); /* every write let through */
 		return ret ?: sync_image(op);
 	}
 	ret = sync_image(op);
@@ -432,6 +551,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		return ret;
 	}
 	ret = dump_tree(&op, pid);
+	cow_end(&op); /* a dump that stopped early: the uffds go */
 	if (op.parent)
 		pr_info("%llu pages taken from the parent image\n",
 			(unsigned long long)op.parent_pages);
@@ -444,6 +564,7 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 		img_writer_free(op.w);
 	}
 	rst_vet_free(op.vet);
+	pstore_free(op.ids);
 	tcpsk_end(&op, false); /* done already unless the dump stopped early */
 	free_files(&op.files);
 	shmem_free(&op);

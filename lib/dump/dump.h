@@ -302,6 +302,11 @@ struct dump_task {
 	uint32_t ctty;		  /* VXCR_CTTY_* (tty.c) */
 	uint32_t ctty_pty_id;	  /* VXCR_CTTY_PTY: its pair's FILE_PTMX entry */
 	uint32_t tty_fg_pgrp;	  /* its terminal's foreground group, if of the tree */
+	struct {
+		bool want; /* make a uffd in the injection window (cow.h) */
+		bool made; /* uffd is ours: the one made inside t */
+		int uffd;
+	} cow;
 };
 
 /*
@@ -350,7 +355,10 @@ struct dump_op {
 	struct net_lock *net_lock;  /* the tree's network lock (netlock.c), or NULL */
 	struct dump_mntns *mntns;   /* the tree's mount namespace (mntns.c), or NULL */
 	LimitsEntry *timens;	    /* the tree's time namespace clocks (limits.c), or NULL */
+	bool cow_want;		    /* a copy-on-write snapshot is tried (cow.h) */
+	struct cow *cow;	    /* the snapshot the pages are read from, or NULL */
 	struct vxcr_pstore *parent; /* the parent image's pages (parent.c), or NULL */
+	struct vxcr_pstore *ids;    /* a live migration's vet: the store's id, no pages */
 	uint64_t parent_pages;	    /* pages written as PARENT ranges */
 };
 

@@ -17,6 +17,7 @@
 #include "util/cleanup.h"
 #include "img/vdso-digest.h"
 #include "dump/dump.h"
+#include "dump/track.h"
 #include "img/img.h"
 #include "img/records.h"
 
@@ -178,6 +179,10 @@ static int fill_vma(struct dump_op *op, struct dump_task *t, size_t idx)
 	size_t i;
 	int ret;
 
+	/* a live migration's own write-protect registration (track.c), not the process's */
+	if ((v->pv.vmflags & PROC_VMF_UW) && op->opts->mig &&
+	    track_registered(op->opts->mig->track, t->pid, v->pv.start, v->pv.end))
+		v->pv.vmflags &= ~PROC_VMF_UW;
 	ret = classify_vma(t->pid, v);
 	if (ret)
 		return ret;

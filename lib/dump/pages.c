@@ -31,6 +31,9 @@
 #include "log.h"
 #include "util/testhook.h"
 #include "dump/dump.h"
+#include "dump/cow.h"
+#include "dump/pagemap.h"
+#include "dump/track.h"
 #include "img/img.h"
 #include "img/records.h"
 
@@ -40,30 +43,6 @@
 #define RUN_MAX (4ul << 20) /* bytes per PAGES record */
 #define SCAN_REGIONS 512
 #define PAGEMAP_CHUNK 4096 /* pagemap entries read at once */
-
-/* PAGEMAP_SCAN, from the kernel uapi (linux/fs.h, 6.7+). */
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-struct page_region {
-	uint64_t start, end, categories;
-};
-
-#define PAGEMAP_SCAN_IOCTL _IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_FILE (1ull << 2)
-#define PAGE_IS_PRESENT (1ull << 3)
-#define PAGE_IS_SWAPPED (1ull << 4)
-#define PAGE_IS_PFNZERO (1ull << 5)
-#define PAGE_IS_GUARD (1ull << 8) /* 6.14+: a guard region (MADV_GUARD_INSTALL) */
-
-#define PM_PRESENT (1ull << 63)
-#define PM_SWAPPED (1ull << 62)
-#define PM_FILE (1ull << 61)
-#define PM_GUARD (1ull << 58) /* 6.14+: a guard region marker (also PM_SWAPPED) */
-#define PM_PFN_MASK ((1ull << 55) - 1)
-#define PM_HAS (PM_PRESENT | PM_SWAPPED)
 
 /* State of the page pass: the batch being filled and the open run. */
 struct page_ctx {
@@ -92,6 +71,9 @@ struct page_ctx {
 	uint32_t prun_area;
 	uint64_t prun_addr, prun_len; /* open IMG_PAGES_PARENT range (vxdump --parent) */
 	bool paused;
+	const struct track *track; /* live migration: what the store holds, or NULL */
+	uint32_t key;		   /* this process's key in it */
+	struct track_round *held;  /* counts the PARENT pages (or NULL) */
 };
 
 /* Word-wise zero test with an early exit every 256 bytes. */
@@ -168,20 +150,28 @@ static int zero_add(struct page_ctx *pc, uint64_t addr, uint64_t len, uint32_t a
 	return ret;
 }
 
-/* Writes the open IMG_PAGES_PARENT range: prefix, then its u64 length. */
+/* An IMG_PAGES_PARENT record of [addr, addr + len): prefix, then its u64 length. */
+static int parent_record(struct page_ctx *pc, uint64_t addr, uint64_t len)
+{
+	struct img_pages_prefix pfx = { addr, pc->mm_id, IMG_PAGES_PARENT };
+	int ret;
+
+	ret = img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
+	if (ret)
+		pr_err("pid %d: cannot write the image (parent range at %#lx): %s\n", pc->pid,
+		       (unsigned long)addr, strerror(-ret));
+	return ret;
+}
+
+/* Writes the open IMG_PAGES_PARENT range. */
 static int close_parent_run(struct page_ctx *pc)
 {
-	struct img_pages_prefix pfx = { pc->prun_addr, pc->mm_id, IMG_PAGES_PARENT };
-	uint64_t len = pc->prun_len;
 	int ret;
 
 	if (!pc->prun_len)
 		return 0;
-	ret = img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
-	if (ret)
-		pr_err("pid %d: cannot write the image (parent range at %#lx): %s\n", pc->pid,
-		       (unsigned long)pc->prun_addr, strerror(-ret));
-	pc->op->parent_pages += len / PAGE_SZ;
+	ret = parent_record(pc, pc->prun_addr, pc->prun_len);
+	pc->op->parent_pages += pc->prun_len / PAGE_SZ;
 	pc->prun_len = 0;
 	return ret;
 }
@@ -281,6 +271,10 @@ static int read_mem_fallback(struct page_ctx *pc, size_t i, size_t from, size_t 
 
 	while (done < len) {
 		r = pread(pc->mem_fd, pc->buf + off + done, len - done, addr + done);
+		if (r <= 0 && pc->op->cow) { /* gone since the freeze: the snapshot decides */
+			r = PAGE_SZ - (done & (PAGE_SZ - 1));
+			memset(pc->buf + off + done, 0, r);
+		}
 		if (r <= 0) {
 			pr_err("pid %d: cannot read memory at %lx: %s\n", pc->pid,
 			       (unsigned long)(addr + done), r ? strerror(errno) : "EOF");
@@ -343,6 +337,8 @@ static int flush_batch(struct page_ctx *pc)
 	if (!pc->n_iov)
 		return 0;
 	ret = read_batch(pc);
+	if (!ret && pc->op->cow) /* read from a running tree: the snapshot's pages */
+		ret = cow_fix_batch(pc->op->cow, pc->t, pc->buf, pc->iov, pc->n_iov);
 	for (i = 0; !ret && i < pc->n_iov; i++) {
 		ret = emit_block(pc, off, (uintptr_t)pc->iov[i].iov_base, pc->iov[i].iov_len,
 				 pc->iov_area[i]);
@@ -397,6 +393,57 @@ static int batch_add(struct page_ctx *pc, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/* A live migration's store holds [start, end) as it is now: a PARENT range. */
+static int parent_range(struct page_ctx *pc, uint64_t start, uint64_t end)
+{
+	pc->op->st->pages_scanned += (end - start) / PAGE_SZ;
+	if (pc->held)
+		pc->held->pages_held += (end - start) / PAGE_SZ;
+	return parent_record(pc, start, end - start);
+}
+
+/*
+ * Candidate pages [start, end) of a private area: what a live migration's
+ * store holds as it is now (track_held) becomes PARENT ranges, the rest
+ * is queued for reading.
+ */
+static int private_add(struct page_ctx *pc, uint64_t start, uint64_t end)
+{
+	uint64_t s, e;
+	int ret = 0;
+
+	while (!ret && pc->track && start < end &&
+	       track_held(pc->track, pc->key, start, end, &s, &e)) {
+		ret = s > start ? batch_add(pc, start, s) : 0;
+		ret = ret ?: parent_range(pc, s, e);
+		start = e;
+	}
+	return ret ?: (start < end ? batch_add(pc, start, end) : 0);
+}
+
+/*
+ * The store of a live migration, for t: only when the tracker knows t
+ * under the pid its TASK record carries (the key the store uses).
+ */
+static void track_setup(struct page_ctx *pc, const struct dump_task *t)
+{
+	const struct vxcr_dump_mig *mig = pc->op->opts->mig;
+	bool tracked = false;
+	uint32_t key;
+
+	if (!mig || !mig->track)
+		return;
+	key = track_key_of(mig->track, t->pid, &tracked);
+	if (tracked && key != (uint32_t)t->vpid) {
+		pr_warn("pid %d: tracked as %u, recorded as %d: its pages are written whole\n",
+			t->pid, key, t->vpid);
+		return;
+	}
+	pc->track = tracked ? mig->track : NULL;
+	pc->key = key;
+	pc->held = mig->final;
+}
+
 /*
  * PAGEMAP_SCAN over one area.  Returns 0, -errno (logged), or -ENOTTY /
  * -EINVAL (not logged) when the kernel lacks the ioctl.
@@ -429,7 +476,7 @@ static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end, bool gua
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {
-			ret = batch_add(pc, reg[i].start, reg[i].end);
+			ret = private_add(pc, reg[i].start, reg[i].end);
 			if (ret)
 				return ret;
 		}
@@ -466,20 +513,31 @@ static int scan_area_pagemap(struct page_ctx *pc, uint64_t start, uint64_t end)
 			if (want && !run)
 				run = a;
 			if (!want && run) {
-				ret = batch_add(pc, run, a);
+				ret = private_add(pc, run, a);
 				if (ret)
 					return ret;
 				run = 0;
 			}
 		}
 		if (run) {
-			ret = batch_add(pc, run, addr + n * PAGE_SZ);
+			ret = private_add(pc, run, addr + n * PAGE_SZ);
 			if (ret)
 				return ret;
 			run = 0;
 		}
 	}
 	return 0;
+}
+
+/* With a snapshot (cow.h): the pages v had at the freeze, not those it has now. */
+static int snapshot_area_pages(struct page_ctx *pc, const struct dump_vma *v)
+{
+	uint64_t pos = v->pv.start, s, e;
+	int ret = 0;
+
+	while (!ret && cow_next_pages(pc->op->cow, pc->t, &pos, v->pv.end, &s, &e))
+		ret = batch_add(pc, s, e);
+	return ret;
 }
 
 static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
@@ -489,6 +547,8 @@ static int private_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 	if ((v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM) &&
 	    !v->pv.anon_kb && !v->pv.swap_kb)
 		return 0; /* nothing but file pages (smaps read while frozen) */
+	if (pc->op->cow)
+		return snapshot_area_pages(pc, v);
 	if (pc->have_scan) {
 		ret = scan_area(pc, v->pv.start, v->pv.end, v->pv.vmflags & PROC_VMF_GU);
 		if (ret == -ENOTTY || ret == -EINVAL) {
@@ -670,6 +730,11 @@ static enum cow_page cow_classify(uint64_t c, uint64_t p, bool file)
 	return p_anon ? COW_READ : COW_SAME;
 }
 
+bool plan_reads(const struct dump_vma *v, size_t i)
+{
+	return v->cow && v->cow[i] == COW_READ;
+}
+
 /* Queues or zeroes [start, end) of one class (COW_SAME: nothing). */
 static int cow_emit(struct page_ctx *pc, enum cow_page k, uint64_t start, uint64_t end)
 {
@@ -840,12 +905,15 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 	pc->pid = t->pid;
 	pc->mm_id = t->mm->mm_id;
 	pc->have_scan = true;
-	pc->no_pin = op->n_tasks > 1;
+	pc->no_pin = op->n_tasks > 1 || op->cow; /* running: by the fds of the freeze */
 	pc->pagemap_fd = pc->mem_fd = -1;
+	track_setup(pc, t);
 	pc->buf = aligned_alloc(PAGE_SZ, BATCH_BYTES);
 	ret = pc->buf ? 0 : -ENOMEM;
-	ret = ret ?: open_proc(t->pid, "pagemap", &pc->pagemap_fd);
-	ret = ret ?: open_proc(t->pid, "mem", &pc->mem_fd);
+	if (!ret && op->cow)
+		ret = cow_proc_fds(op->cow, t, &pc->pagemap_fd, &pc->mem_fd);
+	ret = ret ?: (pc->pagemap_fd < 0 ? open_proc(t->pid, "pagemap", &pc->pagemap_fd) : 0);
+	ret = ret ?: (pc->mem_fd < 0 ? open_proc(t->pid, "mem", &pc->mem_fd) : 0);
 	for (i = 0; !ret && i < op->n_shmems; i++)
 		if (op->shmems[i].first_index == t->index && shmem_whole(&op->shmems[i]))
 			ret = shmem_whole_pages(pc, t, &op->shmems[i]);

@@ -27,6 +27,7 @@
 #define LOG_PREFIX "dump/remote: "
 #include "log.h"
 #include "dump/dump.h"
+#include "dump/cow.h"
 #include "util/inject.h"
 #include "util/testhook.h"
 
@@ -287,8 +288,11 @@ static int remote_calls(struct inject *in, struct dump_task *t, struct dump_thre
 	int ret = 0;
 
 	if (leader) {
-		ret = remote_process(in, t);
+		ret = cow_clean_stray(in, t); /* before the fds are read (cow.h) */
+		ret = ret ?: remote_process(in, t);
 		ret = ret ?: remote_timers(in, t, in->data + sizeof(struct remote_area), area_len);
+		if (t->cow.want) /* a --leave-running snapshot's uffd (cow.h) */
+			ret = ret ?: cow_inject_uffd(in, t);
 	}
 	return ret ?: remote_thread(in, th);
 }

@@ -42,7 +42,10 @@ struct track_round {
 	unsigned round;	      /* 0: the first, whole copy */
 	uint64_t pages_dirty; /* written since the last round (round 0: every candidate) */
 	uint64_t pages_sent;  /* handed to the sink (zero pages are dropped instead) */
-	uint64_t scan_ns, read_ns, send_ns;
+	uint64_t scan_ns, read_ns, send_ns; /* PAGEMAP_SCAN, reading, the sink */
+	uint64_t total_ns;
+	uint64_t pages_held; /* last round: pages the image refers to the store for
+			      * (IMG_PAGES_PARENT; counted by the dump) */
 };
 
 struct track_opts {
@@ -69,13 +72,24 @@ int track_round(struct track *t, const struct track_sink *s, struct track_round 
 /*
  * The last round, the tree frozen (called by the dump after the seize,
  * before it reads the areas): the pages written since, drops for what
- * the store holds that is no longer there as it was (unmapped, zapped,
- * an area not tracked any more, an exec), then every uffd is closed (its
- * areas unregistered, so the dump sees them as the process made them).
+ * the store holds that is no longer there as it was (unmapped, an area
+ * not tracked any more, an exec).  Pages zapped since the last regular
+ * round may stay held: the dump asks only about pages it stores (present
+ * or swapped, not the file's), which such a page is not.  The uffds stay
+ * open, their areas registered: unregistering clears the write-protect
+ * bit of every page (about 20 ms a GiB), which the freeze need not pay;
+ * the dump ignores these registrations (track_registered) and track_free()
+ * closes them.  track_final_pid() does it for one process: the dump calls
+ * it right after that process's injected calls (the kernel may answer them
+ * by writing into its memory: rseq's cpu fields), and track_final() for
+ * the others.  *st: the last round's numbers, summed over these calls
+ * (zeroed by the first).  0 or -errno; a process whose last round failed
+ * holds nothing (its uffd closed).
  */
+int track_final_pid(struct track *t, pid_t pid, const struct track_sink *s, struct track_round *st);
 int track_final(struct track *t, const struct track_sink *s, struct track_round *st);
 /*
- * After track_final: the first range at or above start and below end of
+ * After its last round: the first range at or above start and below end of
  * process key that the store holds exactly as it is now ([*s, *e)), or
  * false if none.  The dump writes such ranges as IMG_PAGES_PARENT.
  */
@@ -96,8 +110,22 @@ struct vxcr_dump_mig {
 	const uint8_t *parent_id;  /* 16 bytes: the store's id */
 };
 
-/* Pages the store holds now (the mirror), in all. */
+/*
+ * The key process pid (as tracked: a host pid) got, and whether it is
+ * tracked still (*tracked false: not at the start, exec'ed, exited, or
+ * no uffd); 0 if pid is not one of the tree's.
+ */
+uint32_t track_key_of(const struct track *t, pid_t pid, bool *tracked);
+/*
+ * After the last round of pid: is [start, end) inside an area the tracker
+ * registered with its uffd (the "uw" smaps shows is ours, not the
+ * process's)?
+ */
+bool track_registered(const struct track *t, pid_t pid, uint64_t start, uint64_t end);
+/* Pages the store holds now (the mirror), in all; 0 for a NULL t. */
 uint64_t track_store_pages(const struct track *t);
+/* Closes every uffd (the areas unregistered: about 20 ms a GiB; call it
+ * once the dump returned) and frees t.  NULL is fine. */
 void track_free(struct track *t);
 
 #endif

@@ -125,6 +125,10 @@ struct vxcr_dump_opts {
 	/* libvxcr's own use (live migration: the image's sink, the pre-copy
 	 * tracker); NULL. */
 	const struct vxcr_dump_mig *mig;
+	/* With leave_running: keep the tree frozen until every page is read,
+	 * instead of releasing it once the rest is read and taking its pages
+	 * from a copy-on-write snapshot (the default where possible). */
+	bool no_cow;
 };
 
 struct vxcr_dump_stats {
