@@ -119,9 +119,8 @@ static int serve_one(int fd, const struct vxcr_serve_opts *o)
 	struct vxcr_serve_stats st;
 
 	if (vxcr_serve_conn(fd, o, &st)) {
-		cli_error("serve: %s%s%s", st.peer[0] ? "from " : "", st.peer,
-			  st.peer[0] ? ": " : "");
-		fprintf(stderr, "vxcr: serve: migration failed: %s\n", vxcr_last_error());
+		cli_error("serve: %s%s%smigration failed: %s", st.peer[0] ? "from " : "", st.peer,
+			  st.peer[0] ? ": " : "", vxcr_last_error());
 		return 1;
 	}
 	fprintf(stderr,

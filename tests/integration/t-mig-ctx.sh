@@ -115,7 +115,7 @@ vx_track "$CPID"
 vx_wait_line "$T/client.out" '^10 ' 20 || fail "the client got no answers: $(cat "$T/client.err")"
 spid=$(awk 'NR == 1 {print $4}' "$T/client.out")
 
-SERVE_ENV="VXCR_RUNDIR=$RUN_B VXCR_CGROUP=$CG_B" serve_start
+SERVE_PIDNS= SERVE_ENV="VXCR_RUNDIR=$RUN_B VXCR_CGROUP=$CG_B" serve_start
 MIG_ENV="VXCR_RUNDIR=$VXCR_RUNDIR" nsx "$NSA" env VXCR_RUNDIR="$VXCR_RUNDIR" "$VXCR" migrate \
 	--keys "$T/a" --timeout 10 --stats --ctx "$XID" "$DST_IP:$PORT" >"$T/mig.out" 2>"$T/mig.err" ||
 	fail "vxcr migrate --ctx exited $?: $(tail -n 3 "$T/mig.err")"

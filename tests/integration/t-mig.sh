@@ -55,6 +55,9 @@ grep -q '^PASS mig-dirty' "$OUT" || fail "$(grep FAIL "$OUT")"
 rm -f "$OUT"
 start_prog mig-dirty 16 4
 mv "$T/a/trusted/b.pub" "$T/b.pub.away"
+mkdir -m 700 "$T/other"
+"$VXCR" key new "$T/other/host" >/dev/null || fail "vxcr key new"
+cp "$T/other/host.pub" "$T/a/trusted/other.pub" # trusted: another host, not b
 serve_start
 migrate "$PID"
 [ "$MIG_RC" = 1 ] || fail "migrating to an untrusted host exited $MIG_RC"
@@ -63,6 +66,7 @@ serve_wait
 vx_alive "$PID" || fail "the source died after a refused migration"
 [ "$(mig_procs | wc -l)" = 1 ] || fail "a copy of the process exists after a refused migration"
 mv "$T/b.pub.away" "$T/a/trusted/b.pub"
+grep -q "migration failed" "$T/serve.err" || fail "serve does not report the failed migration: $(cat "$T/serve.err")"
 kill -USR1 "$PID"
 vx_wait_line "$OUT" '^(PASS|FAIL) ' 20 || fail "the source did not check itself"
 grep -q '^PASS mig-dirty' "$OUT" || fail "source after refusal: $(grep FAIL "$OUT")"
