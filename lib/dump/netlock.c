@@ -308,6 +308,8 @@ void dump_net_unlock(struct dump_op *op, int ret)
 {
 	if (ret && op->net_lock) /* a failed dump keeps nothing */
 		net_lock_unkeep(op->net_lock);
+	if (!ret) /* killed: its namespace drops, never resets, until it ends */
+		net_lock_quiesce(op->net_lock);
 	net_unlock(op->net_lock);
 	op->net_lock = NULL;
 }

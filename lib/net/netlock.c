@@ -21,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -227,6 +229,43 @@ int net_lock_netns(int nsfd, struct net_lock **lk)
 		return -EINVAL;
 	}
 	return lock_new(NULL, 0, true, nsfd, lk);
+}
+
+void net_lock_quiesce(struct net_lock *lk)
+{
+	struct if_nameindex *ifs, *i;
+	struct ifreq ifr;
+	int self, sk;
+
+	if (!lk || !lk->all || lk->nsfd < 0)
+		return;
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0 || setns(lk->nsfd, CLONE_NEWNET)) {
+		pr_warn("cannot enter the dead tree's network namespace: %s\n", strerror(errno));
+		if (self >= 0)
+			close(self);
+		return;
+	}
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ifs = if_nameindex(); /* a netlink socket of this namespace */
+	for (i = ifs; sk >= 0 && i && i->if_index; i++) {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i->if_name);
+		if (ioctl(sk, SIOCGIFFLAGS, &ifr) || (ifr.ifr_flags & IFF_LOOPBACK) ||
+		    !(ifr.ifr_flags & IFF_UP))
+			continue;
+		ifr.ifr_flags &= ~IFF_UP;
+		if (ioctl(sk, SIOCSIFFLAGS, &ifr))
+			pr_warn("cannot set %s down in the dead tree's namespace: %s\n", i->if_name,
+				strerror(errno));
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	if (sk >= 0)
+		close(sk);
+	if (setns(self, CLONE_NEWNET))
+		pr_warn("cannot go back to our network namespace: %s\n", strerror(errno));
+	close(self);
 }
 
 void net_unlock(struct net_lock *lk)

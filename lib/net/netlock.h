@@ -55,6 +55,15 @@ int net_lock_netns(int nsfd, struct net_lock **lk);
 #define NET_LOCK_PASS_MARK 0x56584352u
 /* Removes the lock's table and frees lk (NULL: nothing). */
 void net_unlock(struct net_lock *lk);
+/*
+ * A whole-namespace lock whose tree is dead (killed after its dump): sets
+ * every link of the namespace but lo down, so that between the lock's
+ * removal and the namespace's end (the kernel tears it down later) a
+ * segment from a peer is dropped, never answered with a reset by a
+ * namespace without the sockets (the peer's connection lives on where
+ * the tree was restored).  Nothing for a lock of connections.
+ */
+void net_lock_quiesce(struct net_lock *lk);
 
 /*
  * Copies the rules of lk into the plain table named after the image id
