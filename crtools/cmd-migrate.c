@@ -16,11 +16,12 @@
 #include "mig-net.h"
 
 #define EXIT_UNKNOWN 3 /* the link failed between the two commits */
+#define EXIT_LOST 4    /* --lazy: the link failed during post-copy */
 
 static void migrate_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vxcr migrate [--keys DIR] [--no-precopy] [--max-rounds N]\n"
+		"usage: vxcr migrate [--keys DIR] [--no-precopy | --lazy] [--max-rounds N]\n"
 		"                    [--stop-kib N] [--tcp-established] [--compress zstd|none]\n"
 		"                    [--timeout SEC] [--stats] [-v] PID HOST[:PORT]\n"
 		"       vxcr migrate --ctx XID [--rundir DIR] [options] HOST[:PORT]\n"
@@ -40,6 +41,9 @@ static void migrate_usage(FILE *f)
 		"      --rundir DIR     where context records are (default $VXCR_RUNDIR or\n"
 		"                       /run/vxcr)\n"
 		"      --no-precopy     freeze at once and send everything frozen\n"
+		"      --lazy           post-copy: HOST runs the tree at once and takes its\n"
+		"                       private memory on fault and in the background while\n"
+		"                       ours stays frozen; a link failure meanwhile loses it\n"
 		"      --max-rounds N   pre-copy rounds at most (default 8)\n"
 		"      --stop-kib N     freeze once a round leaves at most N KiB written\n"
 		"                       (default 4096)\n"
@@ -54,7 +58,8 @@ static void migrate_usage(FILE *f)
 	cli_common_help(f);
 	fprintf(f, "\nExit status: 0 it runs on HOST and no more here, 1 failure (it runs here as\n"
 		   "before), 2 usage, 3 the link failed after HOST restored it and ours was\n"
-		   "killed: it runs on HOST only if HOST got the commit (see its log).\n");
+		   "killed: it runs on HOST only if HOST got the commit (see its log), 4 --lazy:\n"
+		   "the link failed during post-copy: the process is lost (killed on both).\n");
 }
 
 enum {
@@ -68,6 +73,7 @@ enum {
 	OPT_COMPRESS,
 	OPT_TIMEOUT,
 	OPT_STATS,
+	OPT_LAZY,
 };
 
 static const struct option migrate_options[] = {
@@ -81,6 +87,7 @@ static const struct option migrate_options[] = {
 	{ "compress", required_argument, NULL, OPT_COMPRESS },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "lazy", no_argument, NULL, OPT_LAZY },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -122,6 +129,10 @@ static int parse_migrate_args(int argc, char **argv, struct vxcr_migrate_opts *o
 			o->rundir = optarg;
 			break;
 		case OPT_NO_PRECOPY:
+			o->precopy = false;
+			break;
+		case OPT_LAZY:
+			o->lazy = true;
 			o->precopy = false;
 			break;
 		case OPT_ROUNDS:
@@ -199,12 +210,13 @@ static void print_stats_json(const struct vxcr_migrate_stats *st)
 		"{\"rounds\":%u,\"memory_bytes\":%llu,\"precopy_bytes\":%llu,"
 		"\"final_pages\":%llu,\"held_pages\":%llu,\"wire_bytes\":%llu,"
 		"\"frozen_ms\":%.3f,\"total_ms\":%.3f,\"crypt_ms\":%.3f,\"dest_pid\":%d,"
-		"\"dest_xid\":%u}\n",
+		"\"dest_xid\":%u,\"lazy_ms\":%.3f,\"lazy_pages\":%llu,\"lazy_faults\":%llu}\n",
 		st->rounds, (unsigned long long)st->memory_bytes,
 		(unsigned long long)st->precopy_bytes, (unsigned long long)st->final_pages,
 		(unsigned long long)st->held_pages, (unsigned long long)st->wire_bytes,
 		st->frozen_ns / 1e6, st->total_ns / 1e6, st->crypt_ns / 1e6, (int)st->dest_pid,
-		st->dest_xid);
+		st->dest_xid, st->lazy_ns / 1e6, (unsigned long long)st->lazy_pages,
+		(unsigned long long)st->lazy_faults);
 }
 
 int cmd_migrate(int argc, char **argv)
@@ -240,7 +252,7 @@ int cmd_migrate(int argc, char **argv)
 		return 1;
 	if (ret) {
 		cli_error(NULL);
-		return ret == -EHOSTDOWN ? EXIT_UNKNOWN : 1;
+		return ret == -EHOSTDOWN ? EXIT_UNKNOWN : ret == -ENOLINK ? EXIT_LOST : 1;
 	}
 	printf("%d\n", (int)st.dest_pid);
 	if (cli_verbose)

@@ -128,6 +128,12 @@ static int serve_one(int fd, const struct vxcr_serve_opts *o)
 		"%.1f ms\n",
 		st.peer, (int)st.pid, st.xid ? " (a context)" : "", st.precopy_bytes / 1048576.0,
 		st.restore_ns / 1e6);
+	if (st.lazy_ns)
+		fprintf(stderr,
+			"vxcr: serve: post-copy: %llu pages copied in, %llu faults asked for, "
+			"all in after %.1f ms\n",
+			(unsigned long long)st.lazy_pages, (unsigned long long)st.lazy_faults,
+			st.lazy_ns / 1e6);
 	return 0;
 }
 

@@ -260,7 +260,9 @@ static int mig_vet_tap(void *arg, const struct img_record *hdr, const void *pref
 {
 	const struct img_pages_prefix *p = prefix;
 
-	if (hdr->type == IMG_REC_PAGES && plen >= sizeof(*p) && (p->flags & IMG_PAGES_PARENT))
+	/* LAZY ranges (post-copy) are checked by the destination's restore */
+	if (hdr->type == IMG_REC_PAGES && plen >= sizeof(*p) &&
+	    (p->flags & (IMG_PAGES_PARENT | IMG_PAGES_LAZY)))
 		return 0;
 	return rst_vet_tap(arg, hdr, prefix, plen, data, dlen);
 }

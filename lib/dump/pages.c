@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #define LOG_PREFIX "dump/pages: "
@@ -862,10 +863,49 @@ int plan_pages(struct dump_task *t)
 	return ret;
 }
 
+/*
+ * Post-copy: an area whose pages may come later (the destination's restore
+ * registers it with a userfaultfd): big, private anonymous, writable, not
+ * inherited, nothing that makes the kernel touch it before the process
+ * runs (mlock) or that a userfaultfd cannot take (hugetlb, droppable,
+ * guards, a stack that grows).
+ */
+#define LAZY_MIN_AREA (1ul << 20)
+static bool lazy_area(const struct page_ctx *pc, const struct dump_vma *v)
+{
+	const struct vxcr_dump_mig *mig = pc->op->opts->mig;
+
+	return mig && mig->lazy && !pc->op->cow && v->kind == VMA_KIND__VMA_ANON && !v->cow &&
+	       (v->pv.prot & PROT_WRITE) && !v->pv.shared &&
+	       !(v->pv.vmflags & (PROC_VMF_GD | PROC_VMF_LO | PROC_VMF_LF | PROC_VMF_HT |
+				  PROC_VMF_DP | PROC_VMF_GU | PROC_VMF_HG | PROC_VMF_UM |
+				  PROC_VMF_UW | PROC_VMF_UI)) &&
+	       !(v->madv & (VXCR_MADV_HUGEPAGE | VXCR_MADV_GUARD)) && !v->n_guards &&
+	       v->pv.end - v->pv.start >= LAZY_MIN_AREA;
+}
+
+/* The whole area as one IMG_PAGES_LAZY range; the caller is told of it. */
+static int lazy_pages(struct page_ctx *pc, const struct dump_vma *v)
+{
+	const struct vxcr_dump_mig *mig = pc->op->opts->mig;
+	struct img_pages_prefix pfx = { v->pv.start, pc->mm_id, IMG_PAGES_LAZY };
+	uint64_t len = v->pv.end - v->pv.start;
+	int ret;
+
+	ret = flush_batch(pc);
+	ret = ret ?: img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len,
+				    sizeof(len));
+	if (ret)
+		return ret;
+	return mig->lazy(mig->lazy_arg, pc->pid, (uint32_t)pc->t->vpid, v->pv.start, v->pv.end);
+}
+
 static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t, const struct dump_vma *v)
 {
 	int ret;
 
+	if (lazy_area(pc, v))
+		return lazy_pages(pc, v);
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON:
 	case VMA_KIND__VMA_FILE_PRIVATE:

@@ -108,6 +108,15 @@ struct vxcr_dump_mig {
 	const struct track_sink *track_sink;
 	struct track_round *final; /* receives the last round's numbers */
 	const uint8_t *parent_id;  /* 16 bytes: the store's id */
+	/*
+	 * Post-copy (vxcr migrate --lazy): if set, every private anonymous
+	 * area dump_lazy_area() accepts is written as one IMG_PAGES_LAZY
+	 * range instead of its pages, and lazy() is told of it (pid: the
+	 * host's, key: the TASK record's pid); the caller serves its pages
+	 * from the frozen tree in its commit step.
+	 */
+	int (*lazy)(void *arg, pid_t pid, uint32_t key, uint64_t start, uint64_t end);
+	void *lazy_arg;
 };
 
 /*

@@ -540,10 +540,16 @@ static int check_signed_end(struct img_reader *r)
 }
 
 /*
- * The flags of a page record's prefix: PAGES with IMG_PAGES_ZERO or
- * IMG_PAGES_PARENT (not both) carries exactly a __le64 length, a multiple
- * of pages; other bits, and any on SHMEM_PAGES, are refused.
+ * The flags of a page record's prefix: PAGES with one of IMG_PAGES_ZERO,
+ * IMG_PAGES_PARENT or IMG_PAGES_LAZY carries exactly a __le64 length, a
+ * multiple of pages; other bits, two of them, and any on SHMEM_PAGES, are
+ * refused.
  */
+static const char *range_name(uint32_t flags)
+{
+	return flags == IMG_PAGES_ZERO ? "zero" : flags == IMG_PAGES_PARENT ? "parent" : "lazy";
+}
+
 static int check_pages_prefix(struct img_reader *r)
 {
 	const struct img_pages_prefix *p = r->cur.payload;
@@ -552,20 +558,19 @@ static int check_pages_prefix(struct img_reader *r)
 
 	if (r->cur.type == IMG_REC_SHMEM_PAGES ?
 		    flags != 0 :
-		    (flags & ~IMG_PAGES_KNOWN) || flags == IMG_PAGES_KNOWN)
+		    (flags & ~IMG_PAGES_KNOWN) || (flags & (flags - 1)))
 		return img_rfail(r, -EBADMSG, "page record flags %#x not known", flags);
 	if (!flags)
 		return 0;
 	if (r->cur.length != sizeof(*p) + sizeof(len))
 		return img_rfail(r, -EBADMSG, "%s range of %llu bytes, not 24",
-				 flags == IMG_PAGES_ZERO ? "zero" : "parent",
-				 (unsigned long long)r->cur.length);
+				 range_name(flags), (unsigned long long)r->cur.length);
 	memcpy(&len, p + 1, sizeof(len));
 	len = le64toh(len);
 	if (!len || len % 4096 || le64toh(p->addr) % 4096 || le64toh(p->addr) + len < len)
 		return img_rfail(r, -EBADMSG, "%s range at %#llx of %#llx bytes: not whole pages",
-				 flags == IMG_PAGES_ZERO ? "zero" : "parent",
-				 (unsigned long long)le64toh(p->addr), (unsigned long long)len);
+				 range_name(flags), (unsigned long long)le64toh(p->addr),
+				 (unsigned long long)len);
 	return 0;
 }
 

@@ -310,7 +310,10 @@ static void print_raw(const struct printer *p, const struct img_record *rec,
 
 			memcpy(&len, (const uint8_t *)rec->payload + sizeof(pp), sizeof(len));
 			fprintf(f, p->json ? ",\"%s_length\":%" PRIu64 : " %s=%" PRIu64,
-				pp.flags & IMG_PAGES_PARENT ? "parent" : "zero", len);
+				pp.flags & IMG_PAGES_PARENT ? "parent" :
+				pp.flags & IMG_PAGES_LAZY   ? "lazy" :
+							      "zero",
+				len);
 		}
 	} else if (d->prefix_len == sizeof(dp)) {
 		memcpy(&dp, rec->payload, sizeof(dp));

@@ -48,7 +48,8 @@ static const char *msg_name(uint8_t t)
 		[MIG_HELLO] = "HELLO",	       [MIG_READY] = "READY",	    [MIG_PAGES] = "PAGES",
 		[MIG_DROP] = "DROP",	       [MIG_ROUND] = "ROUND",	    [MIG_IMAGE] = "IMAGE",
 		[MIG_IMAGE_END] = "IMAGE_END", [MIG_RESTORED] = "RESTORED", [MIG_COMMIT] = "COMMIT",
-		[MIG_DONE] = "DONE",	       [MIG_FAILED] = "FAILED",
+		[MIG_DONE] = "DONE",	       [MIG_FAILED] = "FAILED",	    [MIG_LAZY_REQ] = "LAZY_REQ",
+		[MIG_LAZY_DONE] = "LAZY_DONE",
 	};
 
 	return t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "unknown";

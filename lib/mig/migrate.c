@@ -48,6 +48,10 @@ struct mig_src {
 	uint64_t t0;
 	uint64_t round_pages; /* pages sent in the round running */
 	bool restored;	      /* RESTORED came: the dump may kill ours */
+	struct lazy_src *lazy; /* post-copy: the areas to serve */
+	uint64_t t_dump;       /* the final dump's start */
+	int lazy_err;	       /* post-copy failed: the process is lost */
+	struct mig_done done;  /* post-copy: the destination's DONE */
 };
 
 /* ---- pre-copy: the tracker's sink is the channel ---- */
@@ -193,6 +197,47 @@ static int precopy(struct mig_src *ms, pid_t root)
 
 /* ---- the final dump's commit step: the destination has it all ---- */
 
+/*
+ * Post-copy, inside the dump's commit step: COMMIT lets the destination
+ * run the tree, ours stays frozen and serves its pages.  Returns 0 so the
+ * dump kills ours whatever happens from COMMIT on: the destination has
+ * run, so resuming ours would run the process twice; a failure is kept
+ * in lazy_err (the process is lost).
+ */
+static int postcopy(struct mig_src *ms)
+{
+	struct lazy_src_stats ls;
+	uint64_t t;
+	int ret;
+
+	ret = chan_send(ms->ch, MIG_COMMIT, NULL, 0);
+	if (ret) { /* it may have got it: ours must not run on */
+		ms->lazy_err = ret;
+		pr_err("cannot commit: the link to the destination failed: %s\n", strerror(-ret));
+		err_clear();
+		return 0;
+	}
+	t = mig_now_ns();
+	ms->st->frozen_ns = t - ms->t_dump;
+	test_pause("lazy-serve");
+	memset(&ls, 0, sizeof(ls));
+	ret = lazy_src_serve(ms->lazy, ms->ch, &ms->done, &ls);
+	ms->st->lazy_ns = mig_now_ns() - t;
+	ms->st->lazy_pages = ls.req_pages + ls.bg_pages;
+	ms->st->lazy_faults = ls.reqs;
+	pr_info("post-copy: %llu pages asked for in %llu requests, %llu streamed, %.1f ms\n",
+		(unsigned long long)ls.req_pages, (unsigned long long)ls.reqs,
+		(unsigned long long)ls.bg_pages, ms->st->lazy_ns / 1e6);
+	if (ret) {
+		ms->lazy_err = ret;
+		pr_err("the link failed during post-copy (%s): the process ran on the destination "
+		       "without all its pages, so it is lost there; ours is killed, not resumed\n",
+		       strerror(-ret));
+		err_clear(); /* the dump goes on to kill ours */
+	}
+	return 0;
+}
+
 static int await_restored(int fd, void *arg)
 {
 	static const uint8_t want[] = { MIG_RESTORED, 0 };
@@ -214,7 +259,10 @@ static int await_restored(int fd, void *arg)
 		return ret;
 	ms->restored = true;
 	test_pause("mig-commit");
-	return test_fail("mig-commit");
+	ret = test_fail("mig-commit");
+	if (ret || !ms->lazy)
+		return ret;
+	return postcopy(ms);
 }
 
 static int final_dump(struct mig_src *ms, pid_t pid)
@@ -236,18 +284,24 @@ static int final_dump(struct mig_src *ms, pid_t pid)
 	mig.track_sink = &sink;
 	mig.final = &final;
 	mig.parent_id = ms->store_id;
+	if (ms->lazy) {
+		mig.lazy = lazy_src_add;
+		mig.lazy_arg = ms->lazy;
+	}
 	d.mig = &mig;
 	d.commit = await_restored;
 	d.commit_arg = ms;
 	d.fsync = false;
 	d.keep_net_lock = false;
 	ms->round_pages = 0;
+	ms->t_dump = mig_now_ns();
 	if (o->xid)
 		ret = vxcr_dump_ctx(o->xid, o->rundir, -1, &d, &ds);
 	else
 		ret = vxcr_dump(pid, -1, &d, &ds);
 	img_sink_free(mig.sink);
-	ms->st->frozen_ns = ds.frozen_ns;
+	if (!ms->lazy || !ms->restored)
+		ms->st->frozen_ns = ds.frozen_ns;
 	ms->st->final_pages = ms->round_pages + ds.pages_written;
 	ms->st->held_pages = track_store_pages(ms->track);
 	progress(ms, ms->st->rounds, true, ms->round_pages, 0, final.pages_dirty);
@@ -285,7 +339,8 @@ static int hello(struct mig_src *ms)
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, MIG_MAGIC, sizeof(h.magic));
 	h.version = htole32(MIG_VERSION);
-	h.flags = htole32((ms->o->xid ? MIG_F_CTX : 0) | (ms->o->precopy ? MIG_F_PRECOPY : 0));
+	h.flags = htole32((ms->o->xid ? MIG_F_CTX : 0) | (ms->o->precopy ? MIG_F_PRECOPY : 0) |
+			  (ms->lazy ? MIG_F_LAZY : 0));
 	memcpy(h.store_id, ms->store_id, sizeof(h.store_id));
 	ret = chan_send(ms->ch, MIG_HELLO, &h, sizeof(h));
 	if (ret) {
@@ -356,10 +411,23 @@ static int migrate(pid_t pid, int sock, const struct vxcr_migrate_opts *o,
 		       "--parent do not apply\n");
 		return -EINVAL;
 	}
+	if (o->lazy && (o->precopy || o->xid)) {
+		close(sock);
+		pr_err("post-copy (--lazy) %s\n",
+		       o->xid ? "of a whole context is not supported" : "goes without pre-copy");
+		return -EINVAL;
+	}
 	ret = find_root(o, pid, &root);
 	if (ret) {
 		close(sock);
 		return ret;
+	}
+	if (o->lazy) {
+		ret = lazy_src_new(&ms.lazy);
+		if (ret) {
+			close(sock);
+			return ret;
+		}
 	}
 	if (getrandom(ms.store_id, sizeof(ms.store_id), 0) != sizeof(ms.store_id)) {
 		close(sock);
@@ -374,10 +442,20 @@ static int migrate(pid_t pid, int sock, const struct vxcr_migrate_opts *o,
 		ret = precopy(&ms, root);
 	if (!ret)
 		ret = final_dump(&ms, pid);
-	if (!ret)
+	if (!ret && ms.lazy && ms.lazy_err) {
+		err_clear();
+		pr_err("the link failed during post-copy: the process is lost (killed here, and "
+		       "the destination kills its copy)\n");
+		ret = -ENOLINK;
+	} else if (!ret && ms.lazy) {
+		ms.st->dest_pid = (pid_t)le32toh(ms.done.pid);
+		ms.st->dest_xid = le32toh(ms.done.xid);
+	} else if (!ret) {
 		ret = commit(&ms);
-	else
+	} else {
 		mig_send_failed(ms.ch, NULL); /* the destination undoes its restore */
+	}
+	lazy_src_free(ms.lazy);
 	track_free(ms.track);
 	chan_get_stats(ms.ch, &cs);
 	ms.st->wire_bytes = cs.wire_sent;

@@ -12,6 +12,18 @@
  *   (kill ours) COMMIT            ->    (let it run)
  *                                 <-    DONE (pid, xid)
  *
+ * Post-copy (MIG_F_LAZY, no pre-copy): the image's private areas are
+ * IMG_PAGES_LAZY ranges; after COMMIT the source keeps its tree frozen
+ * and serves them (lazy-src.c, lazy-dst.c):
+ *
+ *                                 <-    LAZY_REQ (a fault: key, addr, len)
+ *   PAGES (answers first, then    ->    copied in with UFFDIO_COPY
+ *   every other page, zero pages
+ *   skipped)
+ *   LAZY_DONE                     ->    (every page sent)
+ *                                 <-    DONE (every page in; uffds closed)
+ *   (kill ours)
+ *
  * FAILED (either way, text) ends a migration: the sender has undone its
  * part.  Every number is little-endian; every message is checked for its
  * exact length (PAGES: a header and whole pages).
@@ -19,7 +31,10 @@
 #ifndef VXCR_MIG_PROTO_H
 #define VXCR_MIG_PROTO_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define MIG_MAGIC "vxcr-mig"
 #define MIG_VERSION 1
@@ -36,10 +51,13 @@ enum mig_msg {
 	MIG_COMMIT = 9,
 	MIG_DONE = 10,
 	MIG_FAILED = 11,
+	MIG_LAZY_REQ = 12,
+	MIG_LAZY_DONE = 13,
 };
 
 #define MIG_F_CTX (1u << 0)	/* a whole context */
 #define MIG_F_PRECOPY (1u << 1) /* pages come before the image */
+#define MIG_F_LAZY (1u << 2)	/* post-copy: private pages come after COMMIT */
 
 struct mig_hello {
 	char magic[8]; /* MIG_MAGIC, no NUL */
@@ -65,6 +83,11 @@ struct mig_round {
 	uint64_t pages;
 } __attribute__((packed));
 
+struct mig_lazy_req {
+	uint64_t addr, len; /* whole pages */
+	uint32_t key, zero;
+} __attribute__((packed));
+
 struct mig_done {
 	uint32_t pid, xid;
 } __attribute__((packed));
@@ -87,5 +110,40 @@ void mig_failed_text(const void *p, size_t len, char *buf, size_t size);
 int mig_expect(struct chan *c, const char *step, const uint8_t *want, uint8_t *type,
 	       const void **buf, size_t *len);
 uint64_t mig_now_ns(void);
+
+/* lazy-src.c: the source's page server (post-copy) */
+struct lazy_src;
+struct lazy_src_stats {
+	uint64_t reqs, req_pages, bg_pages; /* requests, pages sent for them, streamed */
+};
+int lazy_src_new(struct lazy_src **out);
+/* vxcr_dump_mig.lazy: the dump wrote [start, end) of pid (key) as lazy. */
+int lazy_src_add(void *arg, pid_t pid, uint32_t key, uint64_t start, uint64_t end);
+size_t lazy_src_areas(const struct lazy_src *ls);
+/*
+ * After COMMIT, the tree frozen: answers LAZY_REQ, streams every other
+ * page, sends LAZY_DONE and waits for DONE (*done: its payload).  0 or
+ * -errno (the link or the peer failed: the process is lost).
+ */
+int lazy_src_serve(struct lazy_src *ls, struct chan *c, struct mig_done *done,
+		   struct lazy_src_stats *st);
+void lazy_src_free(struct lazy_src *ls);
+
+/* lazy-dst.c: the destination's fault server (post-copy) */
+struct lazy_dst;
+struct lazy_dst_stats {
+	uint64_t faults, pages, zeroed; /* faults asked for, pages copied, faults zero-filled */
+};
+int lazy_dst_new(struct lazy_dst **out);
+/* struct vxcr_lazy.take (restore/lazy.h), in the restoring process. */
+int lazy_dst_take(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *ranges, size_t n);
+bool lazy_dst_any(const struct lazy_dst *ld);
+/*
+ * After the restore let the tree run: faults become LAZY_REQ, PAGES are
+ * copied in, until LAZY_DONE; then the uffds close.  0 or -errno: the
+ * link failed and the processes that had lazy pages are killed.
+ */
+int lazy_dst_run(struct lazy_dst *ld, struct chan *c, struct lazy_dst_stats *st);
+void lazy_dst_free(struct lazy_dst *ld);
 
 #endif

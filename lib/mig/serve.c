@@ -25,6 +25,7 @@
 #include "util/testhook.h"
 #include "img/chan.h"
 #include "img/pstore.h"
+#include "restore/lazy.h"
 #include "mig/proto.h"
 
 void vxcr_serve_opts_init(struct vxcr_serve_opts *o)
@@ -46,6 +47,8 @@ struct mig_dst {
 	pid_t serve_pid; /* the process that has the pump thread */
 	const void *first;
 	size_t first_len;
+	struct lazy_dst *lazy; /* post-copy (MIG_F_LAZY), else NULL */
+	struct vxcr_lazy lazy_take;
 	int pump_err;
 	char pump_msg[256];
 	bool committed;
@@ -289,6 +292,10 @@ static int restore(struct mig_dst *d)
 	ro.commit = dst_commit;
 	ro.commit_arg = d;
 	ro.pages = d->ps;
+	if (d->lazy) {
+		d->lazy_take = (struct vxcr_lazy){ lazy_dst_take, d->lazy };
+		ro.lazy = &d->lazy_take;
+	}
 	memset(&rst, 0, sizeof(rst));
 	ret = vxcr_restore(d->img[0], &ro, &pid, &rst);
 	close(d->img[0]); /* a pump still writing gets EPIPE */
@@ -312,6 +319,34 @@ static int restore(struct mig_dst *d)
 	}
 	d->st->pid = pid;
 	d->st->xid = rst.ctx_xid;
+	return 0;
+}
+
+/* Post-copy: the tree runs; its pages come in until LAZY_DONE. */
+static int postcopy(struct mig_dst *d)
+{
+	struct lazy_dst_stats ls;
+	uint64_t t = mig_now_ns();
+	int ret;
+
+	memset(&ls, 0, sizeof(ls));
+	test_pause("serve-lazy");
+	ret = lazy_dst_run(d->lazy, d->ch, &ls);
+	d->st->lazy_ns = mig_now_ns() - t;
+	d->st->lazy_faults = ls.faults;
+	d->st->lazy_pages = ls.pages;
+	pr_info("post-copy: %llu faults asked for, %llu pages copied in, %llu zero-filled, "
+		"%.1f ms\n",
+		(unsigned long long)ls.faults, (unsigned long long)ls.pages,
+		(unsigned long long)ls.zeroed, d->st->lazy_ns / 1e6);
+	if (ret) {
+		err_clear();
+		pr_err("the link failed during post-copy: the process (pid %d here) is lost: it "
+		       "was killed here, and the source kills its frozen copy\n",
+		       (int)d->st->pid);
+		d->st->pid = 0;
+		return -ENOLINK;
+	}
 	return 0;
 }
 
@@ -347,7 +382,11 @@ static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_ser
 	ret = ret ?: pstore_new(id, &d.ps);
 	ret = ret ?: chan_send(d.ch, MIG_READY, NULL, 0);
 	ret = ret ?: precopy(&d);
+	if (!ret && (d.flags & MIG_F_LAZY))
+		ret = lazy_dst_new(&d.lazy);
 	ret = ret ?: restore(&d);
+	if (!ret && d.lazy)
+		ret = postcopy(&d);
 	if (ret) {
 		mig_send_failed(d.ch, NULL);
 	} else {
@@ -361,6 +400,7 @@ static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_ser
 	close_pair(d.hook);
 	close_pair(d.done);
 	pstore_free(d.ps);
+	lazy_dst_free(d.lazy);
 	chan_free(d.ch);
 	d.st->total_ns = mig_now_ns() - t0;
 	return ret;

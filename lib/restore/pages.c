@@ -233,6 +233,44 @@ static int parent_range(struct rst_proc *proc, const struct page_rec *pr, bool d
 	return ret;
 }
 
+/*
+ * An IMG_PAGES_LAZY record (post-copy): a whole private anonymous writable
+ * area whose pages the migration's page server sends later; registered
+ * with the process's userfaultfd.  Refused by a restore without a server.
+ */
+static int lazy_range(struct rst_proc *proc, const struct page_rec *pr, bool dry)
+{
+	const struct img_pages_prefix *p = pr->p;
+	const VmaEntry *v;
+	uint64_t len;
+
+	if (pr->len != sizeof(len)) {
+		pr_err("image: record %llu: bad lazy range record\n",
+		       (unsigned long long)pr->rec->index);
+		return -EBADMSG;
+	}
+	memcpy(&len, pr->data, sizeof(len));
+	v = plan_vma_at(proc, p->addr);
+	if (!v || v->start != p->addr || v->end - v->start != len ||
+	    v->kind != VMA_KIND__VMA_ANON || !(v->prot & PROT_WRITE) ||
+	    (v->flags & (MAP_SHARED | MAP_GROWSDOWN | VXCR_MAP_DROPPABLE)) ||
+	    (v->madv & (VXCR_MADV_HUGEPAGE | VXCR_MADV_GUARD)) || v->n_guards) {
+		pr_err("image: record %llu: lazy range at %#llx is not a whole private anonymous "
+		       "writable area\n",
+		       (unsigned long long)pr->rec->index, (unsigned long long)p->addr);
+		return -EBADMSG;
+	}
+	if (!proc->img->opts->lazy) {
+		pr_err("image: record %llu: the pages at %#llx come later from a migration's page "
+		       "server (vxcr migrate --lazy): only vxcr serve restores this image\n",
+		       (unsigned long long)pr->rec->index, (unsigned long long)p->addr);
+		return -ENOTSUP;
+	}
+	if (dry)
+		return 0;
+	return uffd_lazy_range(proc, v);
+}
+
 static int bad_length(const struct page_rec *pr)
 {
 	pr_err("image: record %llu: bad page record length\n", (unsigned long long)pr->rec->index);
@@ -253,6 +291,8 @@ static int apply_record(struct rst_proc *proc, const struct page_rec *pr, bool d
 		return zero_range(proc, pr, dry);
 	if (pr->rec->type == IMG_REC_PAGES && (p->flags & IMG_PAGES_PARENT))
 		return parent_range(proc, pr, dry);
+	if (pr->rec->type == IMG_REC_PAGES && (p->flags & IMG_PAGES_LAZY))
+		return lazy_range(proc, pr, dry);
 	if (pr->rec->type == IMG_REC_SHMEM_PAGES) {
 		struct rst_shmem *s = rshm_find(proc->img, p->mm_id);
 
@@ -310,7 +350,8 @@ int pages_restore(struct rst_proc *proc)
 	struct rst_stream *st = &proc->img->stream;
 	struct img_record rec = st->pending;
 	int ret = 0, err, more = st->have_pending;
-	bool uffd = proc->role == RST_ROOT; /* children: COW areas, no uffd */
+	/* children: COW areas, no uffd but for post-copy */
+	bool uffd = proc->role == RST_ROOT || proc->img->opts->lazy;
 
 	if (uffd)
 		ret = uffd_setup(proc);

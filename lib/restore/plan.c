@@ -608,6 +608,7 @@ void rst_proc_free(struct rst_proc *proc)
 	free(proc->threads);
 	free(proc->vmas);
 	free(proc->uffd_vma);
+	free(proc->lazy);
 	free(proc);
 }
 

@@ -150,7 +150,16 @@ struct img_pages_prefix {
  * whose store lacks a page of the range, refuses the image.
  */
 #define IMG_PAGES_PARENT 0x2
-#define IMG_PAGES_KNOWN (IMG_PAGES_ZERO | IMG_PAGES_PARENT)
+/*
+ * IMG_PAGES_LAZY: no page bytes follow the prefix but a __le64 length;
+ * [addr, addr + length) of mm_id (a whole private anonymous area) comes
+ * later, from a live migration's page server (vxcr migrate --lazy): the
+ * restore registers it with a userfaultfd and the pages are copied in on
+ * fault.  Only a restore with a page server accepts it; vxrestore of a
+ * file refuses the image.
+ */
+#define IMG_PAGES_LAZY 0x4
+#define IMG_PAGES_KNOWN (IMG_PAGES_ZERO | IMG_PAGES_PARENT | IMG_PAGES_LAZY)
 
 /* FILE_DATA (id = file_entry.id of a deleted file) and PIPE_DATA (id =
  * file_entry.pipe_id): bytes of object id starting at offset.  SK_QUEUE

@@ -55,6 +55,7 @@ struct vxcr_key;
 struct vxcr_keyring;
 struct vxcr_dump_mig;
 struct vxcr_pstore;
+struct vxcr_lazy;
 #define VXCR_PEER_NAME_LEN 64
 /* Makes NAME.key and NAME.pub in dirfd (never replacing a file); id_hex
  * (17 bytes) receives the key id. */
@@ -182,6 +183,9 @@ struct vxcr_restore_opts {
 	/* libvxcr's own use (live migration: the pages copied before the
 	 * freeze); NULL. */
 	const struct vxcr_pstore *pages;
+	/* libvxcr's own use (post-copy migration: who takes the processes'
+	 * userfaultfds for IMG_PAGES_LAZY ranges, restore/lazy.h); NULL. */
+	const struct vxcr_lazy *lazy;
 };
 
 struct vxcr_restore_stats {
@@ -229,6 +233,10 @@ struct vxcr_migrate_opts {
 	uint32_t xid;			    /* a whole context; 0: the tree of pid */
 	const char *rundir;		    /* contexts' records (NULL: default) */
 	bool precopy;			    /* default true; false: one frozen copy */
+	/* Post-copy (no pre-copy): the destination runs the tree at once and
+	 * takes its private pages on fault and in the background while ours
+	 * stays frozen; a link cut meanwhile loses the process (vxcr(1)). */
+	bool lazy;
 	unsigned max_rounds;		    /* pre-copy rounds at most (default 8) */
 	uint64_t stop_bytes; /* freeze once a round has at most this dirty (default 4 MiB) */
 	int timeout_ms;	     /* the peer's answer to any step (default 30000) */
@@ -248,6 +256,11 @@ struct vxcr_migrate_stats {
 	uint64_t crypt_ns; /* our side's encryption and decryption */
 	pid_t dest_pid;	   /* the root as the destination sees it */
 	uint32_t dest_xid; /* a context: its xid there */
+	/* lazy: frozen_ns is the dump's start to COMMIT (the tree runs
+	 * there); lazy_ns COMMIT to the destination's last page */
+	uint64_t lazy_ns;
+	uint64_t lazy_pages; /* pages sent after COMMIT (asked for, streamed) */
+	uint64_t lazy_faults;
 };
 
 void vxcr_migrate_opts_init(struct vxcr_migrate_opts *o);
@@ -274,6 +287,9 @@ struct vxcr_serve_stats {
 	char peer[VXCR_PEER_NAME_LEN]; /* the source's key name */
 	uint64_t precopy_bytes;
 	uint64_t restore_ns;
+	uint64_t lazy_ns;     /* post-copy: COMMIT to the last page */
+	uint64_t lazy_faults; /* faults that asked the source */
+	uint64_t lazy_pages;  /* pages copied in after COMMIT */
 	uint64_t total_ns;
 };
 

@@ -1,0 +1,444 @@
+/*
+ * Post-copy, the destination's side (vxcr serve, a --lazy migration;
+ * proto.h).  The restore hands us each process's userfaultfd with its
+ * IMG_PAGES_LAZY areas registered (MISSING; restore/uffd.c, made without
+ * UFFD_USER_MODE_ONLY so the kernel's own accesses wait too).  Once the
+ * tree runs, a fault thread turns faults into LAZY_REQ messages and the
+ * caller's thread copies every PAGES message in with UFFDIO_COPY, until
+ * LAZY_DONE: then every non-zero page is in, and closing the uffds lets
+ * the untouched rest read zeros (the faults still waiting retry and get a
+ * zero page).
+ *
+ * Pages are tracked per page of the original areas: settled once copied
+ * or once the process dropped them (MADV_DONTNEED: a REMOVE event; munmap:
+ * UNMAP), so a late copy never puts old bytes where the process expects
+ * zeros; a fault on a settled page is zero-filled.  mremap (REMAP) is
+ * followed with a list of moves: a fault at a moved address asks for the
+ * original one, and a page copied later goes where it is now.  The copier
+ * and the event reader share a mutex; a copy racing an event the reader
+ * has not read yet gets EAGAIN from the kernel (mmap_changing) and retries
+ * after it.  A fork while pages are missing is not followed (no
+ * EVENT_FORK): the child reads zeros where the parent's pages had not
+ * arrived (NOTES).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <endian.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <linux/userfaultfd.h>
+
+#define LOG_PREFIX "mig/lazy-dst: "
+#include "log.h"
+#include "error.h"
+#include "img/chan.h"
+#include "mig/proto.h"
+
+#define PG MIG_PAGE_SZ
+#define REQ_PAGES 16 /* a fault asks for this many pages (fewer at an area's end) */
+#define MAX_MSGS 32
+
+struct lazy_move {
+	uint64_t from, to, len;
+};
+
+struct lazy_proc {
+	uint32_t key;
+	pid_t pid;
+	int uffd;
+	uint64_t *r; /* start, end pairs (original addresses) */
+	size_t n;
+	uint8_t **settled; /* per area, per page */
+	struct lazy_move *mv;
+	size_t n_mv;
+};
+
+struct lazy_dst {
+	struct lazy_proc *p;
+	size_t n;
+	pid_t owner;
+	pthread_mutex_t mu;
+	int stop[2];
+	struct chan *ch;
+	int fault_err;
+	struct lazy_dst_stats st;
+};
+
+int lazy_dst_new(struct lazy_dst **out)
+{
+	struct lazy_dst *ld = calloc(1, sizeof(*ld));
+
+	if (!ld)
+		return -ENOMEM;
+	ld->owner = getpid();
+	ld->stop[0] = ld->stop[1] = -1;
+	pthread_mutex_init(&ld->mu, NULL);
+	*out = ld;
+	return 0;
+}
+
+bool lazy_dst_any(const struct lazy_dst *ld)
+{
+	return ld && ld->n;
+}
+
+int lazy_dst_take(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *ranges, size_t n)
+{
+	struct lazy_dst *ld = arg;
+	struct lazy_proc *p;
+	size_t i;
+
+	if (getpid() != ld->owner) {
+		close(uffd);
+		pr_err("post-copy: the restore runs in another process (a pid namespace's init): "
+		       "not supported\n");
+		return -ENOTSUP;
+	}
+	p = realloc(ld->p, (ld->n + 1) * sizeof(*p));
+	if (!p) {
+		close(uffd);
+		return -ENOMEM;
+	}
+	ld->p = p;
+	p = &ld->p[ld->n++];
+	memset(p, 0, sizeof(*p));
+	p->key = key;
+	p->pid = pid;
+	p->uffd = uffd;
+	p->r = malloc(n * sizeof(*p->r));
+	p->settled = calloc(n / 2 + 1, sizeof(*p->settled));
+	if (!p->r || !p->settled)
+		return -ENOMEM;
+	memcpy(p->r, ranges, n * sizeof(*p->r));
+	p->n = n;
+	for (i = 0; i < n; i += 2) {
+		p->settled[i / 2] = calloc((ranges[i + 1] - ranges[i]) / PG, 1);
+		if (!p->settled[i / 2])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void lazy_dst_free(struct lazy_dst *ld)
+{
+	size_t i, j;
+
+	if (!ld)
+		return;
+	for (i = 0; i < ld->n; i++) {
+		if (ld->p[i].uffd >= 0)
+			close(ld->p[i].uffd);
+		for (j = 0; ld->p[i].settled && j < ld->p[i].n / 2; j++)
+			free(ld->p[i].settled[j]);
+		free(ld->p[i].settled);
+		free(ld->p[i].r);
+		free(ld->p[i].mv);
+	}
+	free(ld->p);
+	if (ld->stop[0] >= 0)
+		close(ld->stop[0]);
+	if (ld->stop[1] >= 0)
+		close(ld->stop[1]);
+	pthread_mutex_destroy(&ld->mu);
+	free(ld);
+}
+
+/* The settled byte of original address a, or NULL (in no lazy area). */
+static uint8_t *settled_at(struct lazy_proc *p, uint64_t a)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i += 2)
+		if (a >= p->r[i] && a < p->r[i + 1])
+			return &p->settled[i / 2][(a - p->r[i]) / PG];
+	return NULL;
+}
+
+/* Where original address a is now (moves replayed in order). */
+static uint64_t to_now(const struct lazy_proc *p, uint64_t a)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_mv; i++)
+		if (a >= p->mv[i].from && a < p->mv[i].from + p->mv[i].len)
+			a = p->mv[i].to + (a - p->mv[i].from);
+	return a;
+}
+
+/* The original address of what is now at a (moves undone, last first). */
+static uint64_t to_orig(const struct lazy_proc *p, uint64_t a)
+{
+	size_t i;
+
+	for (i = p->n_mv; i-- > 0;)
+		if (a >= p->mv[i].to && a < p->mv[i].to + p->mv[i].len)
+			a = p->mv[i].from + (a - p->mv[i].to);
+	return a;
+}
+
+/* [s, e) as the process sees it now is dropped: settled. */
+static void settle_now(struct lazy_proc *p, uint64_t s, uint64_t e)
+{
+	uint8_t *b;
+
+	for (s &= ~(uint64_t)(PG - 1); s < e; s += PG) {
+		b = settled_at(p, to_orig(p, s));
+		if (b)
+			*b = 1;
+	}
+}
+
+/* ---- the fault thread ---- */
+
+static void zero_page(struct lazy_dst *ld, struct lazy_proc *p, uint64_t now)
+{
+	struct uffdio_zeropage z = { .range = { now, PG } };
+
+	if (ioctl(p->uffd, UFFDIO_ZEROPAGE, &z) && errno != EEXIST && errno != ENOENT)
+		pr_warn("pid %d: cannot zero-fill %#llx: %s\n", p->pid, (unsigned long long)now,
+			strerror(errno));
+	ld->st.zeroed++;
+}
+
+/* One event of p (under the mutex); a fault to ask for goes into *q. */
+static bool event(struct lazy_dst *ld, struct lazy_proc *p, const struct uffd_msg *m,
+		  struct mig_lazy_req *q)
+{
+	uint64_t now, orig, n;
+	struct lazy_move *mv;
+	uint8_t *b;
+
+	switch (m->event) {
+	case UFFD_EVENT_PAGEFAULT:
+		now = m->arg.pagefault.address & ~(uint64_t)(PG - 1);
+		orig = to_orig(p, now);
+		b = settled_at(p, orig);
+		if (!b || *b) { /* dropped since, or grown by mremap: zeros */
+			zero_page(ld, p, now);
+			return false;
+		}
+		for (n = 1; n < REQ_PAGES && settled_at(p, orig + n * PG) &&
+			    !*settled_at(p, orig + n * PG);
+		     n++)
+			;
+		*q = (struct mig_lazy_req){ htole64(orig), htole64(n * PG), htole32(p->key), 0 };
+		ld->st.faults++;
+		return true;
+	case UFFD_EVENT_REMOVE:
+	case UFFD_EVENT_UNMAP:
+		settle_now(p, m->arg.remove.start, m->arg.remove.end);
+		return false;
+	case UFFD_EVENT_REMAP:
+		mv = realloc(p->mv, (p->n_mv + 1) * sizeof(*mv));
+		if (!mv) {
+			pr_warn("pid %d: out of memory following an mremap\n", p->pid);
+			return false;
+		}
+		p->mv = mv;
+		p->mv[p->n_mv++] = (struct lazy_move){ m->arg.remap.from, m->arg.remap.to,
+						       m->arg.remap.len };
+		return false;
+	default:
+		return false;
+	}
+}
+
+static void *fault_thread(void *arg)
+{
+	struct lazy_dst *ld = arg;
+	struct pollfd *pf = calloc(ld->n + 1, sizeof(*pf));
+	struct mig_lazy_req q[MAX_MSGS];
+	struct uffd_msg m[MAX_MSGS];
+	size_t i, nq, k;
+	ssize_t r;
+	int ret = 0;
+
+	if (!pf) {
+		ld->fault_err = -ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < ld->n; i++)
+		pf[i] = (struct pollfd){ .fd = ld->p[i].uffd, .events = POLLIN };
+	pf[ld->n] = (struct pollfd){ .fd = ld->stop[0], .events = POLLIN };
+	while (!ret) {
+		if (poll(pf, ld->n + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		if (pf[ld->n].revents)
+			break;
+		for (i = 0; !ret && i < ld->n; i++) {
+			if (!pf[i].revents)
+				continue;
+			nq = 0;
+			pthread_mutex_lock(&ld->mu);
+			r = read(ld->p[i].uffd, m, sizeof(m));
+			for (k = 0; r > 0 && k < (size_t)r / sizeof(m[0]); k++)
+				nq += event(ld, &ld->p[i], &m[k], &q[nq]);
+			pthread_mutex_unlock(&ld->mu);
+			if (r < 0 && errno != EAGAIN && errno != EINTR) {
+				pr_perror("pid %d: cannot read its userfaultfd", ld->p[i].pid);
+				ret = -errno;
+			}
+			for (k = 0; !ret && k < nq; k++)
+				ret = chan_send(ld->ch, MIG_LAZY_REQ, &q[k], sizeof(q[k]));
+		}
+	}
+	free(pf);
+	ld->fault_err = ret;
+	return NULL;
+}
+
+/* ---- the copier ---- */
+
+static struct lazy_proc *proc_of(struct lazy_dst *ld, uint32_t key)
+{
+	size_t i;
+
+	for (i = 0; i < ld->n; i++)
+		if (ld->p[i].key == key)
+			return &ld->p[i];
+	return NULL;
+}
+
+/* UFFDIO_COPY of len bytes to now; bytes done, or -errno (-EAGAIN: retry). */
+static long copy_run(struct lazy_proc *p, uint64_t now, const uint8_t *src, uint64_t len)
+{
+	struct uffdio_copy c = { .dst = now, .src = (uintptr_t)src, .len = len };
+
+	if (!ioctl(p->uffd, UFFDIO_COPY, &c))
+		return (long)c.copy;
+	if (c.copy > 0)
+		return (long)c.copy;
+	return -errno;
+}
+
+/* One PAGES message: every page not settled, copied in where it is now. */
+static int copy_in(struct lazy_dst *ld, const void *buf, size_t len)
+{
+	const struct mig_pages *h = buf;
+	const uint8_t *data = (const uint8_t *)buf + sizeof(*h);
+	struct lazy_proc *p;
+	uint64_t addr, n, off = 0, run;
+	uint8_t *b;
+	long r;
+
+	if (len <= sizeof(*h) || (len - sizeof(*h)) % PG) {
+		pr_err("post-copy: a PAGES message of %zu bytes\n", len);
+		return -EPROTO;
+	}
+	addr = le64toh(h->addr);
+	n = len - sizeof(*h);
+	p = proc_of(ld, le32toh(h->key));
+	if (!p || addr % PG || !settled_at(p, addr) || !settled_at(p, addr + n - PG)) {
+		pr_err("post-copy: pages %#llx+%#llx of process %u are not lazy here\n",
+		       (unsigned long long)addr, (unsigned long long)n, le32toh(h->key));
+		return -EPROTO;
+	}
+	pthread_mutex_lock(&ld->mu);
+	while (off < n) {
+		b = settled_at(p, addr + off);
+		if (!b || *b) {
+			off += PG;
+			continue;
+		}
+		/* a run of pages not settled, contiguous where they are now */
+		for (run = PG; off + run < n && (b = settled_at(p, addr + off + run)) && !*b &&
+			       to_now(p, addr + off + run) == to_now(p, addr + off) + run;
+		     run += PG)
+			;
+		r = copy_run(p, to_now(p, addr + off), data + off, run);
+		if (r == -EAGAIN) { /* an event first: let the fault thread read it */
+			pthread_mutex_unlock(&ld->mu);
+			usleep(50);
+			pthread_mutex_lock(&ld->mu);
+			continue;
+		}
+		if (r == -EEXIST || r == -ENOENT || r == -EFAULT) {
+			r = PG; /* there already, or not mapped any more: skip the page */
+		} else if (r < 0) {
+			pthread_mutex_unlock(&ld->mu);
+			pr_err("pid %d: cannot copy its pages at %#llx: %s\n", p->pid,
+			       (unsigned long long)(addr + off), strerror((int)-r));
+			return (int)r;
+		} else {
+			ld->st.pages += (uint64_t)r / PG;
+		}
+		for (run = 0; run < (uint64_t)r; run += PG)
+			*settled_at(p, addr + off + run) = 1;
+		off += (uint64_t)r;
+	}
+	pthread_mutex_unlock(&ld->mu);
+	return 0;
+}
+
+static void kill_all(struct lazy_dst *ld)
+{
+	size_t i;
+
+	for (i = 0; i < ld->n; i++)
+		kill(ld->p[i].pid, SIGKILL);
+}
+
+int lazy_dst_run(struct lazy_dst *ld, struct chan *c, struct lazy_dst_stats *st)
+{
+	static const uint8_t want[] = { MIG_PAGES, MIG_LAZY_DONE, 0 };
+	const void *buf;
+	pthread_t th;
+	uint8_t type;
+	size_t len, i;
+	char x = 'x';
+	int ret;
+
+	ld->ch = c;
+	if (pipe2(ld->stop, O_CLOEXEC)) {
+		ret = -errno;
+		pr_perror("post-copy: cannot make a pipe");
+		kill_all(ld);
+		return ret;
+	}
+	ret = -pthread_create(&th, NULL, fault_thread, ld);
+	if (ret) {
+		pr_err("post-copy: cannot start the fault thread: %s\n", strerror(-ret));
+		kill_all(ld);
+		return ret;
+	}
+	for (;;) {
+		ret = mig_expect(c, "post-copy", want, &type, &buf, &len);
+		if (ret || type == MIG_LAZY_DONE)
+			break;
+		ret = copy_in(ld, buf, len);
+		if (ret)
+			break;
+	}
+	if (write(ld->stop[1], &x, 1) != 1)
+		pr_warn("cannot stop the fault thread: %s\n", strerror(errno));
+	pthread_join(th, NULL);
+	if (!ret && ld->fault_err) {
+		ret = ld->fault_err;
+		pr_err("post-copy: asking for a page failed: %s\n", strerror(-ret));
+	}
+	if (ret) {
+		pr_err("post-copy failed: the restored process cannot get its pages, it is "
+		       "killed (lost)\n");
+		kill_all(ld);
+	}
+	for (i = 0; i < ld->n; i++) { /* the faults waiting get zero pages, or die */
+		close(ld->p[i].uffd);
+		ld->p[i].uffd = -1;
+	}
+	for (i = 0; ret && i < ld->n; i++)
+		while (waitpid(ld->p[i].pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
+	*st = ld->st;
+	return ret;
+}
