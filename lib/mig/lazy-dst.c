@@ -22,6 +22,7 @@
  * arrived (NOTES).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -32,7 +33,8 @@
 #include <endian.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <linux/userfaultfd.h>
 
 #define LOG_PREFIX "mig/lazy-dst: "
@@ -51,8 +53,9 @@ struct lazy_move {
 
 struct lazy_proc {
 	uint32_t key;
-	pid_t pid;
+	pid_t pid; /* as the restore saw it (in its pid namespace) */
 	int uffd;
+	int pidfd; /* to kill it if the pages cannot come */
 	uint64_t *r; /* start, end pairs (original addresses) */
 	size_t n;
 	uint8_t **settled; /* per area, per page */
@@ -64,6 +67,7 @@ struct lazy_dst {
 	struct lazy_proc *p;
 	size_t n;
 	pid_t owner;
+	int sk[2]; /* a restore in a pid namespace's init sends its takes here */
 	pthread_mutex_t mu;
 	int stop[2];
 	struct chan *ch;
@@ -79,31 +83,64 @@ int lazy_dst_new(struct lazy_dst **out)
 		return -ENOMEM;
 	ld->owner = getpid();
 	ld->stop[0] = ld->stop[1] = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ld->sk)) {
+		free(ld);
+		pr_perror("post-copy: cannot make a socket pair");
+		return -errno;
+	}
 	pthread_mutex_init(&ld->mu, NULL);
 	*out = ld;
 	return 0;
 }
 
-bool lazy_dst_any(const struct lazy_dst *ld)
+#define SEND_MAX_RANGES 512
+
+struct take_msg {
+	uint32_t key, n;
+	int32_t pid;
+	uint64_t r[SEND_MAX_RANGES];
+};
+
+
+/* From the restore in a pid namespace's init: over ld->sk with the fds. */
+static int send_take(struct lazy_dst *ld, uint32_t key, pid_t pid, int uffd, int pidfd,
+		     const uint64_t *ranges, size_t n)
 {
-	return ld && ld->n;
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
+	struct take_msg m = { key, (uint32_t)n, pid, { 0 } };
+	struct iovec iov = { &m, offsetof(struct take_msg, r) + n * sizeof(*ranges) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int fds[2] = { uffd, pidfd };
+
+	if (n > SEND_MAX_RANGES) {
+		pr_err("post-copy: pid %d has %zu lazy areas (at most %d)\n", pid, n / 2,
+		       SEND_MAX_RANGES / 2);
+		return -E2BIG;
+	}
+	memcpy(m.r, ranges, n * sizeof(*ranges));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	if (sendmsg(ld->sk[1], &mh, MSG_NOSIGNAL) < 0) {
+		pr_perror("post-copy: cannot hand pid %d's userfaultfd over", pid);
+		return -errno;
+	}
+	return 0;
 }
 
-int lazy_dst_take(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *ranges, size_t n)
+static int add_proc(struct lazy_dst *ld, uint32_t key, pid_t pid, int uffd, int pidfd,
+		    const uint64_t *ranges, size_t n)
 {
-	struct lazy_dst *ld = arg;
 	struct lazy_proc *p;
 	size_t i;
 
-	if (getpid() != ld->owner) {
-		close(uffd);
-		pr_err("post-copy: the restore runs in another process (a pid namespace's init): "
-		       "not supported\n");
-		return -ENOTSUP;
-	}
 	p = realloc(ld->p, (ld->n + 1) * sizeof(*p));
 	if (!p) {
 		close(uffd);
+		close(pidfd);
 		return -ENOMEM;
 	}
 	ld->p = p;
@@ -112,6 +149,7 @@ int lazy_dst_take(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *
 	p->key = key;
 	p->pid = pid;
 	p->uffd = uffd;
+	p->pidfd = pidfd;
 	p->r = malloc(n * sizeof(*p->r));
 	p->settled = calloc(n / 2 + 1, sizeof(*p->settled));
 	if (!p->r || !p->settled)
@@ -126,6 +164,59 @@ int lazy_dst_take(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *
 	return 0;
 }
 
+int lazy_dst_take(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *ranges, size_t n)
+{
+	struct lazy_dst *ld = arg;
+	int pidfd, ret;
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		ret = -errno;
+		close(uffd);
+		pr_perror("post-copy: pid %d", pid);
+		return ret;
+	}
+	if (getpid() == ld->owner)
+		return add_proc(ld, key, pid, uffd, pidfd, ranges, n);
+	ret = send_take(ld, key, pid, uffd, pidfd, ranges, n);
+	close(uffd);
+	close(pidfd);
+	return ret;
+}
+
+/* The takes a restore in a pid namespace's init sent (all there by now). */
+static int recv_takes(struct lazy_dst *ld)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
+	struct take_msg m;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	int fds[2], ret;
+	ssize_t r;
+
+	for (;;) {
+		mh = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				      .msg_controllen = sizeof(cbuf) };
+		r = recvmsg(ld->sk[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (r < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (!cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(fds)))
+			return -EPROTO;
+		memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+		if ((size_t)r < offsetof(struct take_msg, r) || m.n % 2 || m.n > SEND_MAX_RANGES ||
+		    (size_t)r != offsetof(struct take_msg, r) + m.n * sizeof(m.r[0])) {
+			close(fds[0]);
+			close(fds[1]);
+			return -EPROTO;
+		}
+		ret = add_proc(ld, m.key, m.pid, fds[0], fds[1], m.r, m.n);
+		if (ret)
+			return ret;
+	}
+}
+
 void lazy_dst_free(struct lazy_dst *ld)
 {
 	size_t i, j;
@@ -135,6 +226,7 @@ void lazy_dst_free(struct lazy_dst *ld)
 	for (i = 0; i < ld->n; i++) {
 		if (ld->p[i].uffd >= 0)
 			close(ld->p[i].uffd);
+		close(ld->p[i].pidfd);
 		for (j = 0; ld->p[i].settled && j < ld->p[i].n / 2; j++)
 			free(ld->p[i].settled[j]);
 		free(ld->p[i].settled);
@@ -142,6 +234,8 @@ void lazy_dst_free(struct lazy_dst *ld)
 		free(ld->p[i].mv);
 	}
 	free(ld->p);
+	close(ld->sk[0]);
+	close(ld->sk[1]);
 	if (ld->stop[0] >= 0)
 		close(ld->stop[0]);
 	if (ld->stop[1] >= 0)
@@ -386,7 +480,8 @@ static void kill_all(struct lazy_dst *ld)
 	size_t i;
 
 	for (i = 0; i < ld->n; i++)
-		kill(ld->p[i].pid, SIGKILL);
+		if (syscall(SYS_pidfd_send_signal, ld->p[i].pidfd, SIGKILL, NULL, 0))
+			pr_warn("cannot kill pid %d: %s\n", ld->p[i].pid, strerror(errno));
 }
 
 int lazy_dst_run(struct lazy_dst *ld, struct chan *c, struct lazy_dst_stats *st)
@@ -400,6 +495,13 @@ int lazy_dst_run(struct lazy_dst *ld, struct chan *c, struct lazy_dst_stats *st)
 	int ret;
 
 	ld->ch = c;
+	ret = recv_takes(ld);
+	if (ret) {
+		pr_err("post-copy: the restore's userfaultfds did not come over: %s\n",
+		       strerror(-ret));
+		kill_all(ld);
+		return ret;
+	}
 	if (pipe2(ld->stop, O_CLOEXEC)) {
 		ret = -errno;
 		pr_perror("post-copy: cannot make a pipe");
@@ -436,9 +538,6 @@ int lazy_dst_run(struct lazy_dst *ld, struct chan *c, struct lazy_dst_stats *st)
 		close(ld->p[i].uffd);
 		ld->p[i].uffd = -1;
 	}
-	for (i = 0; ret && i < ld->n; i++)
-		while (waitpid(ld->p[i].pid, NULL, __WALL) < 0 && errno == EINTR)
-			;
 	*st = ld->st;
 	return ret;
 }

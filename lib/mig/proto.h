@@ -137,7 +137,6 @@ struct lazy_dst_stats {
 int lazy_dst_new(struct lazy_dst **out);
 /* struct vxcr_lazy.take (restore/lazy.h), in the restoring process. */
 int lazy_dst_take(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *ranges, size_t n);
-bool lazy_dst_any(const struct lazy_dst *ld);
 /*
  * After the restore let the tree run: faults become LAZY_REQ, PAGES are
  * copied in, until LAZY_DONE; then the uffds close.  0 or -errno: the

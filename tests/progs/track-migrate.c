@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	vxcr_dump_opts_init(&d);
 	d.compress = false;
 	memset(&mig, 0, sizeof(mig));
-	mig = (struct vxcr_dump_mig){ out, t, &s, &fin, pstore_id(ps) };
+	mig = (struct vxcr_dump_mig){ out, t, &s, &fin, pstore_id(ps), NULL, NULL };
 	d.mig = &mig;
 	ret = vxcr_dump(pid, -1, &d, NULL);
 	track_free(t);
