@@ -877,9 +877,9 @@ static bool lazy_area(const struct page_ctx *pc, const struct dump_vma *v)
 
 	return mig && mig->lazy && !pc->op->cow && v->kind == VMA_KIND__VMA_ANON && !v->cow &&
 	       (v->pv.prot & PROT_WRITE) && !v->pv.shared &&
-	       !(v->pv.vmflags & (PROC_VMF_GD | PROC_VMF_LO | PROC_VMF_LF | PROC_VMF_HT |
-				  PROC_VMF_DP | PROC_VMF_GU | PROC_VMF_HG | PROC_VMF_UM |
-				  PROC_VMF_UW | PROC_VMF_UI)) &&
+	       !(v->pv.vmflags &
+		 (PROC_VMF_GD | PROC_VMF_LO | PROC_VMF_LF | PROC_VMF_HT | PROC_VMF_DP |
+		  PROC_VMF_GU | PROC_VMF_HG | PROC_VMF_UM | PROC_VMF_UW | PROC_VMF_UI)) &&
 	       !(v->madv & (VXCR_MADV_HUGEPAGE | VXCR_MADV_GUARD)) && !v->n_guards &&
 	       v->pv.end - v->pv.start >= LAZY_MIN_AREA;
 }
@@ -893,8 +893,9 @@ static int lazy_pages(struct page_ctx *pc, const struct dump_vma *v)
 	int ret;
 
 	ret = flush_batch(pc);
-	ret = ret ?: img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len,
-				    sizeof(len));
+	ret = ret   ?:
+		      img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len,
+				     sizeof(len));
 	if (ret)
 		return ret;
 	return mig->lazy(mig->lazy_arg, pc->pid, (uint32_t)pc->t->vpid, v->pv.start, v->pv.end);

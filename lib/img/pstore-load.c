@@ -72,8 +72,9 @@ static int load_pages(struct pload *l, const struct img_record *rec)
 	if (p->flags) /* a range: the reader checked its length */
 		memcpy(&len, data, sizeof(len));
 	if (p->flags & IMG_PAGES_LAZY)
-		return img_reader_fail(l->r, rec, -EBADMSG,
-				       "lazy pages (a post-copy migration's image) in a parent image");
+		return img_reader_fail(
+			l->r, rec, -EBADMSG,
+			"lazy pages (a post-copy migration's image) in a parent image");
 	if (p->flags & IMG_PAGES_ZERO)
 		return pstore_drop(l->ps, key, p->addr, len);
 	if (p->flags & IMG_PAGES_PARENT) {

@@ -563,8 +563,8 @@ static int check_pages_prefix(struct img_reader *r)
 	if (!flags)
 		return 0;
 	if (r->cur.length != sizeof(*p) + sizeof(len))
-		return img_rfail(r, -EBADMSG, "%s range of %llu bytes, not 24",
-				 range_name(flags), (unsigned long long)r->cur.length);
+		return img_rfail(r, -EBADMSG, "%s range of %llu bytes, not 24", range_name(flags),
+				 (unsigned long long)r->cur.length);
 	memcpy(&len, p + 1, sizeof(len));
 	len = le64toh(len);
 	if (!len || len % 4096 || le64toh(p->addr) % 4096 || le64toh(p->addr) + len < len)

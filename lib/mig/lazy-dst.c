@@ -55,7 +55,7 @@ struct lazy_proc {
 	uint32_t key;
 	pid_t pid; /* as the restore saw it (in its pid namespace) */
 	int uffd;
-	int pidfd; /* to kill it if the pages cannot come */
+	int pidfd;   /* to kill it if the pages cannot come */
 	uint64_t *r; /* start, end pairs (original addresses) */
 	size_t n;
 	uint8_t **settled; /* per area, per page */
@@ -101,7 +101,6 @@ struct take_msg {
 	uint64_t r[SEND_MAX_RANGES];
 };
 
-
 /* From the restore in a pid namespace's init: over ld->sk with the fds. */
 static int send_take(struct lazy_dst *ld, uint32_t key, pid_t pid, int uffd, int pidfd,
 		     const uint64_t *ranges, size_t n)
@@ -109,7 +108,9 @@ static int send_take(struct lazy_dst *ld, uint32_t key, pid_t pid, int uffd, int
 	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct take_msg m = { key, (uint32_t)n, pid, { 0 } };
 	struct iovec iov = { &m, offsetof(struct take_msg, r) + n * sizeof(*ranges) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	int fds[2] = { uffd, pidfd };
@@ -196,7 +197,9 @@ static int recv_takes(struct lazy_dst *ld)
 	ssize_t r;
 
 	for (;;) {
-		mh = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		mh = (struct msghdr){ .msg_iov = &iov,
+				      .msg_iovlen = 1,
+				      .msg_control = cbuf,
 				      .msg_controllen = sizeof(cbuf) };
 		r = recvmsg(ld->sk[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (r < 0)
@@ -336,8 +339,8 @@ static bool event(struct lazy_dst *ld, struct lazy_proc *p, const struct uffd_ms
 			return false;
 		}
 		p->mv = mv;
-		p->mv[p->n_mv++] = (struct lazy_move){ m->arg.remap.from, m->arg.remap.to,
-						       m->arg.remap.len };
+		p->mv[p->n_mv++] =
+			(struct lazy_move){ m->arg.remap.from, m->arg.remap.to, m->arg.remap.len };
 		return false;
 	default:
 		return false;

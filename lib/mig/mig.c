@@ -45,10 +45,12 @@ void mig_failed_text(const void *p, size_t len, char *buf, size_t size)
 static const char *msg_name(uint8_t t)
 {
 	static const char *const names[] = {
-		[MIG_HELLO] = "HELLO",	       [MIG_READY] = "READY",	    [MIG_PAGES] = "PAGES",
-		[MIG_DROP] = "DROP",	       [MIG_ROUND] = "ROUND",	    [MIG_IMAGE] = "IMAGE",
-		[MIG_IMAGE_END] = "IMAGE_END", [MIG_RESTORED] = "RESTORED", [MIG_COMMIT] = "COMMIT",
-		[MIG_DONE] = "DONE",	       [MIG_FAILED] = "FAILED",	    [MIG_LAZY_REQ] = "LAZY_REQ",
+		[MIG_HELLO] = "HELLO",	       [MIG_READY] = "READY",
+		[MIG_PAGES] = "PAGES",	       [MIG_DROP] = "DROP",
+		[MIG_ROUND] = "ROUND",	       [MIG_IMAGE] = "IMAGE",
+		[MIG_IMAGE_END] = "IMAGE_END", [MIG_RESTORED] = "RESTORED",
+		[MIG_COMMIT] = "COMMIT",       [MIG_DONE] = "DONE",
+		[MIG_FAILED] = "FAILED",       [MIG_LAZY_REQ] = "LAZY_REQ",
 		[MIG_LAZY_DONE] = "LAZY_DONE",
 	};
 

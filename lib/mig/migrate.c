@@ -46,8 +46,8 @@ struct mig_src {
 	uint8_t store_id[16];
 	struct track *track;
 	uint64_t t0;
-	uint64_t round_pages; /* pages sent in the round running */
-	bool restored;	      /* RESTORED came: the dump may kill ours */
+	uint64_t round_pages;  /* pages sent in the round running */
+	bool restored;	       /* RESTORED came: the dump may kill ours */
 	struct lazy_src *lazy; /* post-copy: the areas to serve */
 	uint64_t t_dump;       /* the final dump's start */
 	int lazy_err;	       /* post-copy failed: the process is lost */

@@ -18,8 +18,7 @@ struct vxcr_lazy {
 	 * process that restores it, after its pages.  0 or -errno (the
 	 * restore fails).
 	 */
-	int (*take)(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *ranges,
-		    size_t n);
+	int (*take)(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *ranges, size_t n);
 	void *arg;
 };
 

@@ -60,11 +60,13 @@ static int grab_fd(struct rst_proc *proc, int child_fd)
 }
 
 /* Post-copy: the events that change what the fault server may copy. */
-#define LAZY_FEATURES (UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMAP)
+#define LAZY_FEATURES \
+	(UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMAP)
 
 static int register_areas(struct rst_proc *proc, bool speedup)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = proc->uffd_lazy ? LAZY_FEATURES : 0 };
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = proc->uffd_lazy ? LAZY_FEATURES : 0 };
 	size_t i;
 
 	if (ioctl(proc->uffd, UFFDIO_API, &api))

@@ -237,7 +237,7 @@ struct vxcr_migrate_opts {
 	 * takes its private pages on fault and in the background while ours
 	 * stays frozen; a link cut meanwhile loses the process (vxcr(1)). */
 	bool lazy;
-	unsigned max_rounds;		    /* pre-copy rounds at most (default 8) */
+	unsigned max_rounds; /* pre-copy rounds at most (default 8) */
 	uint64_t stop_bytes; /* freeze once a round has at most this dirty (default 4 MiB) */
 	int timeout_ms;	     /* the peer's answer to any step (default 30000) */
 	void (*progress)(const struct vxcr_migrate_progress *p, void *arg);
