@@ -281,8 +281,10 @@ static void test_chain(void)
 static void test_prefix_flags(void)
 {
 	const struct pg cases[][1] = {
-		{ { IMG_REC_PAGES, 0x4, 0x10000, PAGE, 0 } },
+		{ { IMG_REC_PAGES, 0x8, 0x10000, PAGE, 0 } },
 		{ { IMG_REC_PAGES, IMG_PAGES_ZERO | IMG_PAGES_PARENT, 0x10000, PAGE, 0 } },
+		{ { IMG_REC_PAGES, IMG_PAGES_LAZY | IMG_PAGES_PARENT, 0x10000, PAGE, 0 } },
+		{ { IMG_REC_PAGES, IMG_PAGES_LAZY, 0x10000, 100, 0 } },
 		{ { IMG_REC_PAGES, IMG_PAGES_PARENT, 0x10000, 100, 0 } },
 		{ { IMG_REC_PAGES, IMG_PAGES_PARENT, 0x10800, PAGE, 0 } },
 		{ { IMG_REC_PAGES, IMG_PAGES_PARENT, 0x10000, 0, 0 } },
@@ -296,8 +298,16 @@ static void test_prefix_flags(void)
 	struct buf b;
 	size_t i;
 
+	const struct pg lazy[] = { { IMG_REC_PAGES, IMG_PAGES_LAZY, 0x10000, 4 * PAGE, 0 } };
+	struct vxcr_pstore *ps = NULL;
+
 	b = write_img(parent, good, 1, id);
 	CU_ASSERT(read_image(b.p, b.len, NULL, msg, sizeof(msg)) == 0);
+	free(b.p);
+	/* a post-copy migration's lazy range: read, but never a parent image */
+	b = write_img(NULL, lazy, 1, id);
+	CU_ASSERT(read_image(b.p, b.len, NULL, msg, sizeof(msg)) == 0);
+	CU_ASSERT(load(&b, 1, &ps) == -EBADMSG);
 	free(b.p);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		b = write_img(NULL, cases[i], 1, id);
