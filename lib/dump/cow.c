@@ -507,19 +507,6 @@ static int add_area(struct cow_proc *p, const struct dump_vma *v)
 	return ret;
 }
 
-static int open_proc_fd(pid_t pid, const char *name, int *fd)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0) {
-		pr_perror("pid %d: cannot open %s", pid, path);
-		return -errno;
-	}
-	return 0;
-}
-
 /* Does the dump read pages of v (a private area with pages of its own)? */
 static bool area_read(const struct dump_vma *v)
 {
@@ -539,8 +526,8 @@ static int add_proc(struct cow_proc *p, struct dump_task *t)
 	p->uffd = t->cow.uffd;
 	p->mem_fd = p->pagemap_fd = -1;
 	t->cow.made = false; /* p owns it now */
-	ret = open_proc_fd(t->pid, "mem", &p->mem_fd);
-	ret = ret ?: open_proc_fd(t->pid, "pagemap", &p->pagemap_fd);
+	ret = dump_open_proc(t->pid, "mem", &p->mem_fd);
+	ret = ret ?: dump_open_proc(t->pid, "pagemap", &p->pagemap_fd);
 	if (ret)
 		return ret;
 	if (ioctl(p->uffd, UFFDIO_API, &api)) {
