@@ -399,8 +399,8 @@ int vxctx_groups_of(uint32_t xid, uint64_t flags, struct vxctx_groups *g)
 	g->cgroup[0] = g->pids[0] = 0;
 	if (ret)
 		return ret;
-	if ((size_t)snprintf(g->cgroup, sizeof(g->cgroup), "%s/%s/%u", root, vxctx_cg_base(), xid) >=
-	    sizeof(g->cgroup))
+	if ((size_t)snprintf(g->cgroup, sizeof(g->cgroup), "%s/%s/%u", root, vxctx_cg_base(),
+			     xid) >= sizeof(g->cgroup))
 		return -ENAMETOOLONG;
 	return (flags & VXCTX_F_INFO_NPROC) ? vxctx_pids_path(xid, g->pids, sizeof(g->pids)) : 0;
 }

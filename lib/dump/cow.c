@@ -31,28 +31,13 @@
 #include "util/testhook.h"
 #include "dump/dump.h"
 #include "dump/cow.h"
+#include "dump/pagemap.h"
 
 #define PAGE_SZ 4096ul
 #define PM_CHUNK 4096 /* pagemap entries read at once */
 #define SCAN_REGIONS 512
 #define MSGS 64 /* uffd messages read at once */
 
-/* PAGEMAP_SCAN, from the kernel uapi (linux/fs.h, 6.7+), as in pages.c. */
-struct cow_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-struct cow_region {
-	uint64_t start, end, categories;
-};
-
-#define COW_SCAN_IOCTL _IOWR('f', 16, struct cow_scan_arg)
-#define COW_IS_FILE (1ull << 2)
-#define COW_IS_PRESENT (1ull << 3)
-#define COW_IS_SWAPPED (1ull << 4)
-#define COW_IS_PFNZERO (1ull << 5)
-#define COW_IS_GUARD (1ull << 8)
 #define PM_UFFD_WP (1ull << 57)
 
 enum { ST_NONE, ST_PROT, ST_SAVED, ST_DONE, ST_LOST };
@@ -436,9 +421,9 @@ static int mark_run(struct cow_proc *p, struct cow_area *a, uint64_t s, uint64_t
 /* The pages a frozen dump reads of a (not inherited), as pages.c scans them. */
 static int scan_pages(struct cow_proc *p, struct cow_area *a, bool guards)
 {
-	uint64_t skip = COW_IS_FILE | COW_IS_PFNZERO | (guards ? COW_IS_GUARD : 0);
-	struct cow_region reg[SCAN_REGIONS];
-	struct cow_scan_arg s;
+	uint64_t skip = PAGE_IS_FILE | PAGE_IS_PFNZERO | (guards ? PAGE_IS_GUARD : 0);
+	struct page_region reg[SCAN_REGIONS];
+	struct pm_scan_arg s;
 	uint64_t start = a->start;
 	long n, i;
 	int ret = 0;
@@ -452,9 +437,9 @@ static int scan_pages(struct cow_proc *p, struct cow_area *a, bool guards)
 		s.vec_len = SCAN_REGIONS;
 		s.category_inverted = skip;
 		s.category_mask = skip;
-		s.category_anyof_mask = COW_IS_PRESENT | COW_IS_SWAPPED;
-		s.return_mask = COW_IS_PRESENT | COW_IS_SWAPPED;
-		n = ioctl(p->pagemap_fd, COW_SCAN_IOCTL, &s);
+		s.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		s.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		n = ioctl(p->pagemap_fd, PAGEMAP_SCAN_IOCTL, &s);
 		if (n < 0) {
 			pr_perror("pid %d: PAGEMAP_SCAN of %#lx-%#lx", p->t->pid,
 				  (unsigned long)start, (unsigned long)a->end);
@@ -507,19 +492,6 @@ static int add_area(struct cow_proc *p, const struct dump_vma *v)
 	return ret;
 }
 
-static int open_proc_fd(pid_t pid, const char *name, int *fd)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0) {
-		pr_perror("pid %d: cannot open %s", pid, path);
-		return -errno;
-	}
-	return 0;
-}
-
 /* Does the dump read pages of v (a private area with pages of its own)? */
 static bool area_read(const struct dump_vma *v)
 {
@@ -539,8 +511,8 @@ static int add_proc(struct cow_proc *p, struct dump_task *t)
 	p->uffd = t->cow.uffd;
 	p->mem_fd = p->pagemap_fd = -1;
 	t->cow.made = false; /* p owns it now */
-	ret = open_proc_fd(t->pid, "mem", &p->mem_fd);
-	ret = ret ?: open_proc_fd(t->pid, "pagemap", &p->pagemap_fd);
+	ret = dump_open_proc(t->pid, "mem", &p->mem_fd);
+	ret = ret ?: dump_open_proc(t->pid, "pagemap", &p->pagemap_fd);
 	if (ret)
 		return ret;
 	if (ioctl(p->uffd, UFFDIO_API, &api)) {

@@ -398,6 +398,12 @@ void release_task(struct dump_task *t);
 void kill_task(struct dump_task *t);
 void reap_task(struct dump_task *t);
 
+/* pages.c: shared with the tracker and the copy-on-write snapshot */
+/* True if the 4096 bytes at p are all zero. */
+bool dump_page_zero(const uint8_t *p);
+/* Opens /proc/PID/NAME read-only into *fd: 0 or -errno (logged). */
+int dump_open_proc(pid_t pid, const char *name, int *fd);
+
 /* tree.c */
 int dump_tree_seize(struct dump_op *op, pid_t root);
 int dump_tree_check(struct dump_op *op);
@@ -406,6 +412,9 @@ void dump_tree_release(struct dump_op *op);
 int dump_tree_kill(struct dump_op *op);
 void dump_tree_free(struct dump_op *op);
 bool dump_tree_has_pid(const struct dump_op *op, pid_t pid); /* a process of the tree */
+/* The tids of /proc/PID/task (*out malloc'ed).  -ENOENT when the process
+ * is gone. */
+int dump_list_tids(pid_t pid, pid_t **out, size_t *n);
 /* Pids of a whitespace-separated list (children, cgroup.procs); *out malloc'ed. */
 int dump_tree_parse_pids(const char *text, pid_t **out, size_t *n);
 

@@ -78,7 +78,7 @@ struct page_ctx {
 };
 
 /* Word-wise zero test with an early exit every 256 bytes. */
-static bool page_is_zero(const uint8_t *p)
+bool dump_page_zero(const uint8_t *p)
 {
 	const uint64_t *w = (const uint64_t *)p;
 	size_t i, j;
@@ -233,7 +233,7 @@ static int emit_block(struct page_ctx *pc, size_t off, uint64_t addr, size_t len
 	}
 	pc->run_area = area;
 	for (p = 0; p < len; p += PAGE_SZ) {
-		if (!keep_zero && page_is_zero(pc->buf + off + p)) {
+		if (!keep_zero && dump_page_zero(pc->buf + off + p)) {
 			ret = close_run(pc);
 			if (!ret && pc->parent_has[(off + p) / PAGE_SZ])
 				ret = zero_add(pc, addr + p, PAGE_SZ, area);
@@ -765,7 +765,7 @@ static int cow_area_pages(struct page_ctx *pc, const struct dump_vma *v)
 	return ret;
 }
 
-static int open_proc(pid_t pid, const char *name, int *fd)
+int dump_open_proc(pid_t pid, const char *name, int *fd)
 {
 	char path[64];
 
@@ -850,8 +850,8 @@ int plan_pages(struct dump_task *t)
 	pm = malloc(2 * PAGEMAP_CHUNK * sizeof(*pm));
 	if (!pm)
 		return -ENOMEM;
-	ret = open_proc(t->pid, "pagemap", &fd);
-	ret = ret ?: open_proc(t->parent->pid, "pagemap", &pfd);
+	ret = dump_open_proc(t->pid, "pagemap", &fd);
+	ret = ret ?: dump_open_proc(t->parent->pid, "pagemap", &pfd);
 	for (i = 0; !ret && i < t->mm->n_vmas; i++)
 		if (inherits(t, &t->mm->vmas[i]))
 			ret = plan_area(t, &t->mm->vmas[i], fd, pfd, pm);
@@ -953,8 +953,8 @@ int dump_pages(struct dump_op *op, struct dump_task *t)
 	ret = pc->buf ? 0 : -ENOMEM;
 	if (!ret && op->cow)
 		ret = cow_proc_fds(op->cow, t, &pc->pagemap_fd, &pc->mem_fd);
-	ret = ret ?: (pc->pagemap_fd < 0 ? open_proc(t->pid, "pagemap", &pc->pagemap_fd) : 0);
-	ret = ret ?: (pc->mem_fd < 0 ? open_proc(t->pid, "mem", &pc->mem_fd) : 0);
+	ret = ret ?: (pc->pagemap_fd < 0 ? dump_open_proc(t->pid, "pagemap", &pc->pagemap_fd) : 0);
+	ret = ret ?: (pc->mem_fd < 0 ? dump_open_proc(t->pid, "mem", &pc->mem_fd) : 0);
 	for (i = 0; !ret && i < op->n_shmems; i++)
 		if (op->shmems[i].first_index == t->index && shmem_whole(&op->shmems[i]))
 			ret = shmem_whole_pages(pc, t, &op->shmems[i]);
@@ -1025,7 +1025,7 @@ int collect_guards(pid_t pid, struct dump_vma *v)
 	long n, i;
 	int fd, ret = 0;
 
-	ret = open_proc(pid, "pagemap", &fd);
+	ret = dump_open_proc(pid, "pagemap", &fd);
 	while (!ret && start < v->pv.end) {
 		memset(&a, 0, sizeof(a));
 		a.size = sizeof(a);

@@ -15,7 +15,6 @@
  * (track-seccomp.c judges them first): a filter could fail userfaultfd,
  * or kill the process for it.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -44,35 +43,6 @@
 #define STOP_WAIT_MS 2000
 #define INJECT_DATA 64
 
-/* The tids of pid as text ("1 2 3 "), for dump_tree_parse_pids. */
-static int tids_text(pid_t pid, char **out)
-{
-	char path[64], *text = NULL, *nt;
-	size_t len = 0;
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		nt = realloc(text, len + strlen(de->d_name) + 2);
-		if (!nt) {
-			closedir(d);
-			free(text);
-			return -ENOMEM;
-		}
-		text = nt;
-		len += sprintf(text + len, "%s ", de->d_name);
-	}
-	closedir(d);
-	*out = text;
-	return 0;
-}
-
 /* Appends the children of every thread of pid to *v. */
 static int add_children(pid_t pid, pid_t **v, size_t *n)
 {
@@ -81,9 +51,7 @@ static int add_children(pid_t pid, pid_t **v, size_t *n)
 	char name[64], *text = NULL;
 	int ret;
 
-	ret = tids_text(pid, &text);
-	ret = ret ?: dump_tree_parse_pids(text ? text : "", &tids, &nt);
-	free(text);
+	ret = dump_list_tids(pid, &tids, &nt);
 	for (i = 0; !ret && i < nt; i++) {
 		text = NULL;
 		kids = NULL;

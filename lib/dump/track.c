@@ -66,22 +66,6 @@ static uint64_t now_ns(void)
 }
 
 /* Word-wise zero test of one page, with an early exit every 256 bytes. */
-static bool page_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	size_t i, j;
-
-	for (i = 0; i < PAGE_SZ / 8; i += 32) {
-		uint64_t acc = 0;
-
-		for (j = 0; j < 32; j++)
-			acc |= w[i + j];
-		if (acc)
-			return false;
-	}
-	return true;
-}
-
 /* Bitmap of an area: bit i = page start + i * PAGE_SZ is held. */
 static size_t area_pages(const struct trk_area *a)
 {
@@ -312,9 +296,9 @@ static int emit_block(struct track *t, struct trk_proc *p, uint64_t addr, const 
 	int ret = 0;
 
 	while (!ret && i < len) {
-		bool zero = page_zero(data + i);
+		bool zero = dump_page_zero(data + i);
 
-		for (j = i + PAGE_SZ; j < len && page_zero(data + j) == zero; j += PAGE_SZ)
+		for (j = i + PAGE_SZ; j < len && dump_page_zero(data + j) == zero; j += PAGE_SZ)
 			;
 		if (zero) {
 			ret = drop_held(t, p, a, addr + i, addr + j);

@@ -167,8 +167,7 @@ int dump_tree_parse_pids(const char *text, pid_t **out, size_t *n)
 	return 0;
 }
 
-/* The tids of /proc/PID/task.  -ENOENT when the process is gone. */
-static int list_tids(pid_t pid, pid_t **out, size_t *n)
+int dump_list_tids(pid_t pid, pid_t **out, size_t *n)
 {
 	char path[64], *text = NULL, *nt;
 	size_t len = 0;
@@ -222,7 +221,7 @@ static int leader_exited(struct dump_task *t)
 	pid_t *tids = NULL;
 	size_t n = 0, live = 0, i;
 
-	if (list_tids(t->pid, &tids, &n) == 0)
+	if (dump_list_tids(t->pid, &tids, &n) == 0)
 		for (i = 0; i < n; i++)
 			live += tids[i] != t->pid;
 	free(tids);
@@ -258,7 +257,7 @@ static int seize_new_threads(struct dump_task *t, bool *changed)
 	size_t n = 0, i;
 	int ret;
 
-	ret = list_tids(t->pid, &tids, &n);
+	ret = dump_list_tids(t->pid, &tids, &n);
 	if (ret == -ENOENT || ret == -ESRCH) {
 		t->gone = true;
 		return 0;

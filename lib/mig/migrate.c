@@ -385,7 +385,7 @@ static int migrate(pid_t pid, int sock, const struct vxcr_migrate_opts *o,
 		   struct vxcr_migrate_stats *st)
 {
 	struct vxcr_migrate_opts defaults;
-	struct vxcr_migrate_stats local;
+	struct vxcr_migrate_stats local = { 0 };
 	struct chan_stats cs;
 	struct mig_src ms;
 	pid_t root = 0;

@@ -353,7 +353,7 @@ static int postcopy(struct mig_dst *d)
 static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_serve_stats *st)
 {
 	struct vxcr_serve_opts defaults;
-	struct vxcr_serve_stats local;
+	struct vxcr_serve_stats local = { 0 };
 	struct mig_dst d;
 	struct mig_done dn;
 	uint8_t id[16];

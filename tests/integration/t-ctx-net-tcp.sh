@@ -16,28 +16,6 @@ N=$(( $$ % 250 + 1 ))
 A=10.202.$N.2 B=10.202.$N.1 PORT=7070
 vx_case_cleanup() { ip link del "$H" 2>/dev/null; true; }
 
-cat >"$T/server.py" <<'PY'
-import os, socket, sys
-addr, port, trigger = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((addr, port))
-ls.listen(4)
-c, _ = ls.accept()
-f = c.makefile("rw")
-total = n = 0
-waiting = True
-for line in f:
-    n += 1
-    total += int(line)
-    f.write("%d %d %d\n" % (n, total, os.getpid()))
-    f.flush()
-    if waiting and os.path.exists(trigger):
-        q, _ = ls.accept()
-        q.sendall(b"queued " + q.recv(100))
-        q.close()
-        waiting = False
-PY
 cat >"$T/queued.py" <<'PY'
 import socket, sys
 addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -51,34 +29,13 @@ except OSError as e:
 with open(out, "a") as o:
     o.write("got %s\n" % got.decode().strip())
 PY
-cat >"$T/client.py" <<'PY'
-import socket, sys, time
-addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.create_connection((addr, port), 5)
-s.settimeout(60)
-f = s.makefile("rw")
-with open(out, "a") as o:
-    o.write("port %d\n" % s.getsockname()[1])
-i = 0
-while True:
-    i += 1
-    f.write("%d\n" % i)
-    f.flush()
-    line = f.readline()
-    if not line:
-        with open(out, "a") as o:
-            o.write("EOF\n")
-        sys.exit(1)
-    with open(out, "a") as o:
-        o.write("%d %s" % (i, line))
-    time.sleep(0.05)
-PY
+TCPT=$VX_ROOT/tests/integration/tcp-total.py
 
 "$VXCR" ctx create "$XID" --flags PERSISTENT --net "veth:$H,addr=$A/24,host-addr=$B/24" -- \
-	python3 -S "$T/server.py" "$A" "$PORT" "$T/trigger" >"$T/create.out" 2>"$T/create.err" ||
+	python3 -S "$TCPT" server "$A" "$PORT" "$T/trigger" >"$T/create.out" 2>"$T/create.err" ||
 	fail "ctx create: $(cat "$T/create.err")"
 for ((i = 0; i < 100; i++)); do
-	/usr/bin/python3 -S "$T/client.py" "$A" "$PORT" "$T/client.out" 2>"$T/client.err" &
+	/usr/bin/python3 -S "$TCPT" client "$A" "$PORT" "$T/client.out" 2>"$T/client.err" &
 	CPID=$!
 	sleep 0.2
 	kill -0 "$CPID" 2>/dev/null && break

@@ -62,44 +62,10 @@ ip -n "$NSA" route add "$CLIENT/32" via "10.84.$N.2"
 ip -n "$NSB" route add "$CLIENT/32" via "10.85.$N.2"
 ip -n "$NSC" route add "$CA/32" via "10.84.$N.1"
 
-cat >"$T/server.py" <<'PY'
-import os, socket, sys
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((sys.argv[1], int(sys.argv[2])))
-ls.listen(4)
-c, _ = ls.accept()
-f = c.makefile("rw")
-total = n = 0
-for line in f:
-    n += 1
-    total += int(line)
-    f.write("%d %d %d\n" % (n, total, os.getpid()))
-    f.flush()
-PY
-cat >"$T/client.py" <<'PY'
-import socket, sys, time
-addr, port, src, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-s = socket.create_connection((addr, port), 5, source_address=(src, 0))
-s.settimeout(60)
-f = s.makefile("rw")
-i = 0
-while True:
-    i += 1
-    f.write("%d\n" % i)
-    f.flush()
-    line = f.readline()
-    if not line:
-        with open(out, "a") as o:
-            o.write("EOF\n")
-        sys.exit(1)
-    with open(out, "a") as o:
-        o.write("%d %s" % (i, line))
-    time.sleep(0.05)
-PY
+TCPT=$VX_ROOT/tests/integration/tcp-total.py
 
 nsx "$NSA" "$VXCR" ctx create "$XID" --flags PERSISTENT --net "veth:vxc$N,addr=$CA/24,host-addr=$CB/24" -- \
-	python3 -S "$T/server.py" "$CA" "$SPORT" >"$T/create.out" 2>"$T/create.err" ||
+	python3 -S "$TCPT" server "$CA" "$SPORT" >"$T/create.out" 2>"$T/create.err" ||
 	fail "ctx create: $(cat "$T/create.err")"
 init=$(sed -n 's/^init=//p' "$VXCR_RUNDIR/$XID.ctx")
 [ -n "$init" ] || fail "no init in the context's record"
@@ -108,12 +74,12 @@ for ((i = 0; i < 100; i++)); do # the server listens
 	nsenter --net="/proc/$init/ns/net" ss -Hltn "sport = :$SPORT" 2>/dev/null | grep -q . && break
 	sleep 0.1
 done
-( nsx "$NSC" python3 -S "$T/client.py" "$CA" "$SPORT" "$CLIENT" "$T/client.out" \
+( nsx "$NSC" python3 -S "$TCPT" client "$CA" "$SPORT" "$T/client.out" "$CLIENT" \
 	</dev/null >/dev/null 2>"$T/client.err" & echo $! >"$T/client.pid" )
 CPID=$(cat "$T/client.pid")
 vx_track "$CPID"
 vx_wait_line "$T/client.out" '^10 ' 20 || fail "the client got no answers: $(cat "$T/client.err")"
-spid=$(awk 'NR == 1 {print $4}' "$T/client.out")
+spid=$(awk 'NR == 2 {print $4}' "$T/client.out")
 
 SERVE_PIDNS= SERVE_ENV="VXCR_RUNDIR=$RUN_B VXCR_CGROUP=$CG_B" serve_start
 MIG_ENV="VXCR_RUNDIR=$VXCR_RUNDIR" nsx "$NSA" env VXCR_RUNDIR="$VXCR_RUNDIR" "$VXCR" migrate \
@@ -127,9 +93,9 @@ serve_wait
 grep -q "^cgroup=.*/$CG_B/$XID\$" "$RUN_B/$XID.ctx" || fail "B's context is not in B's cgroup folder"
 vx_alive "$CPID" || fail "the client died: $(tail -n 3 "$T/client.out")"
 before=$(wc -l <"$T/client.out")
-vx_wait_line "$T/client.out" "^$((before + 20)) " 20 || fail "the client got no answers after the move: $(tail -n 2 "$T/client.out")"
+vx_wait_line "$T/client.out" "^$((before + 19)) " 20 || fail "the client got no answers after the move: $(tail -n 2 "$T/client.out")"
 grep -q EOF "$T/client.out" && fail "the client saw its connection end"
-awk -v p="$spid" '{ if ($4 != p) bad = 1; if ($2 != NR) bad = 1; if ($3 != NR * (NR + 1) / 2) bad = 1 }
+awk -v p="$spid" 'NR > 1 { if ($4 != p || $1 != NR - 1 || $2 != NR - 1 || $3 != $1 * ($1 + 1) / 2) bad = 1 }
 	END { exit bad }' "$T/client.out" || fail "answers out of order, a total wrong or another server"
 frozen=$(json_field "$T/mig.err" frozen_ms)
 kill "$CPID"
