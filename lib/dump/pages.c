@@ -866,17 +866,36 @@ int plan_pages(struct dump_task *t)
 /*
  * Post-copy: an area whose pages may come later (the destination's restore
  * registers it with a userfaultfd): big, private anonymous, writable, not
- * inherited, nothing that makes the kernel touch it before the process
+ * inherited and not inherited by another process (a child's copy-on-write
+ * share is written against the parent's pages), nothing that makes the kernel touch it before the process
  * runs (mlock) or that a userfaultfd cannot take (hugetlb, droppable,
  * guards, a stack that grows).
  */
 #define LAZY_MIN_AREA (1ul << 20)
+/* Does another process of the tree share v copy-on-write (inherit it)? */
+static bool inherited_elsewhere(const struct page_ctx *pc, const struct dump_vma *v)
+{
+	const struct dump_op *op = pc->op;
+	size_t i, k;
+
+	for (i = 0; i < op->n_tasks; i++) {
+		const struct dump_mm *mm = op->tasks[i]->mm;
+
+		for (k = 0; mm && mm != pc->t->mm && k < mm->n_vmas; k++)
+			if (mm->vmas[k].cow && mm->vmas[k].pv.start < v->pv.end &&
+			    mm->vmas[k].pv.end > v->pv.start)
+				return true;
+	}
+	return false;
+}
+
 static bool lazy_area(const struct page_ctx *pc, const struct dump_vma *v)
 {
 	const struct vxcr_dump_mig *mig = pc->op->opts->mig;
 
-	return mig && mig->lazy && !pc->op->cow && v->kind == VMA_KIND__VMA_ANON && !v->cow &&
-	       (v->pv.prot & PROT_WRITE) && !v->pv.shared &&
+	return mig && mig->lazy && !inherited_elsewhere(pc, v) && !pc->op->cow &&
+	       v->kind == VMA_KIND__VMA_ANON && !v->cow && (v->pv.prot & PROT_WRITE) &&
+	       !v->pv.shared &&
 	       !(v->pv.vmflags &
 		 (PROC_VMF_GD | PROC_VMF_LO | PROC_VMF_LF | PROC_VMF_HT | PROC_VMF_DP |
 		  PROC_VMF_GU | PROC_VMF_HG | PROC_VMF_UM | PROC_VMF_UW | PROC_VMF_UI)) &&

@@ -17,14 +17,16 @@
  * original one, and a page copied later goes where it is now.  The copier
  * and the event reader share a mutex; a copy racing an event the reader
  * has not read yet gets EAGAIN from the kernel (mmap_changing) and retries
- * after it.  A fork while pages are missing is not followed (no
- * EVENT_FORK): the child reads zeros where the parent's pages had not
- * arrived (NOTES).
+ * after it.  A fork (FORK: a new uffd for the child) is followed: the
+ * child is served like its parent, from the same source pages, with the
+ * parent's settled pages; every PAGES message goes into each process of
+ * its key.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,6 +63,7 @@ struct lazy_proc {
 	uint8_t **settled; /* per area, per page */
 	struct lazy_move *mv;
 	size_t n_mv;
+	bool gone; /* exited (a forked child's copies fail with ESRCH) */
 };
 
 struct lazy_dst {
@@ -72,6 +75,7 @@ struct lazy_dst {
 	int stop[2];
 	struct chan *ch;
 	int fault_err;
+	unsigned forks; /* processes added by fork events */
 	struct lazy_dst_stats st;
 };
 
@@ -229,7 +233,8 @@ void lazy_dst_free(struct lazy_dst *ld)
 	for (i = 0; i < ld->n; i++) {
 		if (ld->p[i].uffd >= 0)
 			close(ld->p[i].uffd);
-		close(ld->p[i].pidfd);
+		if (ld->p[i].pidfd >= 0)
+			close(ld->p[i].pidfd);
 		for (j = 0; ld->p[i].settled && j < ld->p[i].n / 2; j++)
 			free(ld->p[i].settled[j]);
 		free(ld->p[i].settled);
@@ -305,9 +310,57 @@ static void zero_page(struct lazy_dst *ld, struct lazy_proc *p, uint64_t now)
 }
 
 /* One event of p (under the mutex); a fault to ask for goes into *q. */
-static bool event(struct lazy_dst *ld, struct lazy_proc *p, const struct uffd_msg *m,
-		  struct mig_lazy_req *q)
+/*
+ * A fork of p (its areas registered in the child with a new uffd, fd our
+ * own): the child is served like p, from the same source pages, with p's
+ * settled pages (present in the child, or dropped there too) and moves.
+ * Its pid is not known; kill_all() finds it among p's descendants.
+ */
+static void forked(struct lazy_dst *ld, size_t pi, int ufd)
 {
+	struct lazy_proc *p, *c;
+	size_t i, n;
+
+	p = realloc(ld->p, (ld->n + 1) * sizeof(*p));
+	if (!p) {
+		pr_warn("out of memory following a fork: its child reads zeros for missing pages\n");
+		close(ufd);
+		return;
+	}
+	ld->p = p;
+	p = &ld->p[pi];
+	c = &ld->p[ld->n];
+	memset(c, 0, sizeof(*c));
+	c->key = p->key;
+	c->uffd = ufd;
+	c->pidfd = -1;
+	c->r = malloc(p->n * sizeof(*c->r));
+	c->settled = calloc(p->n / 2 + 1, sizeof(*c->settled));
+	c->mv = p->n_mv ? malloc(p->n_mv * sizeof(*c->mv)) : NULL;
+	ld->n++; /* freed with the others whatever follows */
+	if (!c->r || !c->settled || (p->n_mv && !c->mv)) {
+		pr_warn("out of memory following a fork\n");
+		return;
+	}
+	memcpy(c->r, p->r, p->n * sizeof(*c->r));
+	c->n = p->n;
+	if (p->n_mv)
+		memcpy(c->mv, p->mv, p->n_mv * sizeof(*c->mv));
+	c->n_mv = p->n_mv;
+	for (i = 0; i < p->n; i += 2) {
+		n = (p->r[i + 1] - p->r[i]) / PG;
+		c->settled[i / 2] = malloc(n);
+		if (c->settled[i / 2])
+			memcpy(c->settled[i / 2], p->settled[i / 2], n);
+		else
+			c->n = i; /* the rest untracked: its faults read zeros */
+	}
+	ld->forks++;
+}
+
+static bool event(struct lazy_dst *ld, size_t pi, const struct uffd_msg *m, struct mig_lazy_req *q)
+{
+	struct lazy_proc *p = &ld->p[pi];
 	uint64_t now, orig, n;
 	struct lazy_move *mv;
 	uint8_t *b;
@@ -332,6 +385,9 @@ static bool event(struct lazy_dst *ld, struct lazy_proc *p, const struct uffd_ms
 	case UFFD_EVENT_UNMAP:
 		settle_now(p, m->arg.remove.start, m->arg.remove.end);
 		return false;
+	case UFFD_EVENT_FORK:
+		forked(ld, pi, (int)m->arg.fork.ufd);
+		return false;
 	case UFFD_EVENT_REMAP:
 		mv = realloc(p->mv, (p->n_mv + 1) * sizeof(*mv));
 		if (!mv) {
@@ -350,37 +406,42 @@ static bool event(struct lazy_dst *ld, struct lazy_proc *p, const struct uffd_ms
 static void *fault_thread(void *arg)
 {
 	struct lazy_dst *ld = arg;
-	struct pollfd *pf = calloc(ld->n + 1, sizeof(*pf));
+	struct pollfd *pf = NULL, *npf;
 	struct mig_lazy_req q[MAX_MSGS];
 	struct uffd_msg m[MAX_MSGS];
-	size_t i, nq, k;
+	size_t i, nq, k, npoll = 0;
 	ssize_t r;
 	int ret = 0;
 
-	if (!pf) {
-		ld->fault_err = -ENOMEM;
-		return NULL;
-	}
-	for (i = 0; i < ld->n; i++)
-		pf[i] = (struct pollfd){ .fd = ld->p[i].uffd, .events = POLLIN };
-	pf[ld->n] = (struct pollfd){ .fd = ld->stop[0], .events = POLLIN };
 	while (!ret) {
-		if (poll(pf, ld->n + 1, -1) < 0) {
+		if (!pf || npoll != ld->n) { /* a fork added a process (only we add them) */
+			npf = realloc(pf, (ld->n + 1) * sizeof(*pf));
+			if (!npf) {
+				ret = -ENOMEM;
+				break;
+			}
+			pf = npf;
+			npoll = ld->n;
+			for (i = 0; i < npoll; i++)
+				pf[i] = (struct pollfd){ .fd = ld->p[i].uffd, .events = POLLIN };
+			pf[npoll] = (struct pollfd){ .fd = ld->stop[0], .events = POLLIN };
+		}
+		if (poll(pf, npoll + 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
 			break;
 		}
-		if (pf[ld->n].revents)
+		if (pf[npoll].revents)
 			break;
-		for (i = 0; !ret && i < ld->n; i++) {
+		for (i = 0; !ret && i < npoll; i++) {
 			if (!pf[i].revents)
 				continue;
 			nq = 0;
 			pthread_mutex_lock(&ld->mu);
 			r = read(ld->p[i].uffd, m, sizeof(m));
 			for (k = 0; r > 0 && k < (size_t)r / sizeof(m[0]); k++)
-				nq += event(ld, &ld->p[i], &m[k], &q[nq]);
+				nq += event(ld, i, &m[k], &q[nq]);
 			pthread_mutex_unlock(&ld->mu);
 			if (r < 0 && errno != EAGAIN && errno != EINTR) {
 				pr_perror("pid %d: cannot read its userfaultfd", ld->p[i].pid);
@@ -419,30 +480,18 @@ static long copy_run(struct lazy_proc *p, uint64_t now, const uint8_t *src, uint
 	return -errno;
 }
 
-/* One PAGES message: every page not settled, copied in where it is now. */
-static int copy_in(struct lazy_dst *ld, const void *buf, size_t len)
+/*
+ * The pages of a PAGES message into process pi (under the mutex, which a
+ * retry drops: the array may grow meanwhile, so pi, not a pointer).
+ */
+static int copy_proc(struct lazy_dst *ld, size_t pi, uint64_t addr, const uint8_t *data, uint64_t n)
 {
-	const struct mig_pages *h = buf;
-	const uint8_t *data = (const uint8_t *)buf + sizeof(*h);
-	struct lazy_proc *p;
-	uint64_t addr, n, off = 0, run;
+	struct lazy_proc *p = &ld->p[pi];
+	uint64_t off = 0, run;
 	uint8_t *b;
 	long r;
 
-	if (len <= sizeof(*h) || (len - sizeof(*h)) % PG) {
-		pr_err("post-copy: a PAGES message of %zu bytes\n", len);
-		return -EPROTO;
-	}
-	addr = le64toh(h->addr);
-	n = len - sizeof(*h);
-	p = proc_of(ld, le32toh(h->key));
-	if (!p || addr % PG || !settled_at(p, addr) || !settled_at(p, addr + n - PG)) {
-		pr_err("post-copy: pages %#llx+%#llx of process %u are not lazy here\n",
-		       (unsigned long long)addr, (unsigned long long)n, le32toh(h->key));
-		return -EPROTO;
-	}
-	pthread_mutex_lock(&ld->mu);
-	while (off < n) {
+	while (off < n && p->uffd >= 0) {
 		b = settled_at(p, addr + off);
 		if (!b || *b) {
 			off += PG;
@@ -458,12 +507,16 @@ static int copy_in(struct lazy_dst *ld, const void *buf, size_t len)
 			pthread_mutex_unlock(&ld->mu);
 			usleep(50);
 			pthread_mutex_lock(&ld->mu);
+			p = &ld->p[pi];
 			continue;
+		}
+		if (r == -ESRCH) { /* it exited (a forked child): nothing more to copy */
+			p->gone = true;
+			return 0;
 		}
 		if (r == -EEXIST || r == -ENOENT || r == -EFAULT) {
 			r = PG; /* there already, or not mapped any more: skip the page */
 		} else if (r < 0) {
-			pthread_mutex_unlock(&ld->mu);
 			pr_err("pid %d: cannot copy its pages at %#llx: %s\n", p->pid,
 			       (unsigned long long)(addr + off), strerror((int)-r));
 			return (int)r;
@@ -474,17 +527,125 @@ static int copy_in(struct lazy_dst *ld, const void *buf, size_t len)
 			*settled_at(p, addr + off + run) = 1;
 		off += (uint64_t)r;
 	}
-	pthread_mutex_unlock(&ld->mu);
 	return 0;
 }
 
+/* One PAGES message: into every process of its key (a fork made more). */
+static int copy_in(struct lazy_dst *ld, const void *buf, size_t len)
+{
+	const struct mig_pages *h = buf;
+	const uint8_t *data = (const uint8_t *)buf + sizeof(*h);
+	uint32_t key = le32toh(h->key);
+	struct lazy_proc *p;
+	uint64_t addr, n;
+	size_t i;
+	int ret = 0;
+
+	if (len <= sizeof(*h) || (len - sizeof(*h)) % PG) {
+		pr_err("post-copy: a PAGES message of %zu bytes\n", len);
+		return -EPROTO;
+	}
+	addr = le64toh(h->addr);
+	n = len - sizeof(*h);
+	pthread_mutex_lock(&ld->mu);
+	p = proc_of(ld, key);
+	if (!p || addr % PG || !settled_at(p, addr) || !settled_at(p, addr + n - PG)) {
+		pthread_mutex_unlock(&ld->mu);
+		pr_err("post-copy: pages %#llx+%#llx of process %u are not lazy here\n",
+		       (unsigned long long)addr, (unsigned long long)n, key);
+		return -EPROTO;
+	}
+	for (i = 0; !ret && i < ld->n; i++)
+		if (ld->p[i].key == key && !ld->p[i].gone)
+			ret = copy_proc(ld, i, addr, data, n);
+	pthread_mutex_unlock(&ld->mu);
+	return ret;
+}
+
+/* The pid pidfd refers to, as we see it (fdinfo), or 0. */
+static pid_t host_pid(int pidfd)
+{
+	char path[64], line[128];
+	pid_t pid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	return pid > 0 ? pid : 0;
+}
+
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	pid_t pp = 0;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &pp) != 1)
+		return 0;
+	return pp;
+}
+
+#define KILL_MAX 4096
+
+/*
+ * Kills every process that had lazy pages, and their descendants (a
+ * child forked during post-copy is known only by its uffd): collected
+ * first, while the parents still hold them.
+ */
 static void kill_all(struct lazy_dst *ld)
 {
-	size_t i;
+	pid_t *set = calloc(KILL_MAX, sizeof(*set));
+	size_t n = 0, before, i, k;
+	struct dirent *de;
+	DIR *d;
 
+	for (i = 0; set && i < ld->n && n < KILL_MAX; i++)
+		if (ld->p[i].pidfd >= 0 && (set[n] = host_pid(ld->p[i].pidfd)))
+			n++;
+	do {
+		before = n;
+		d = set ? opendir("/proc") : NULL;
+		while (d && (de = readdir(d)) && n < KILL_MAX) {
+			pid_t pid = (pid_t)strtol(de->d_name, NULL, 10), pp;
+
+			if (pid <= 0 || !(pp = parent_of(pid)))
+				continue;
+			for (k = 0; k < n && set[k] != pid; k++)
+				;
+			if (k < n)
+				continue;
+			for (k = 0; k < n && set[k] != pp; k++)
+				;
+			if (k < n)
+				set[n++] = pid;
+		}
+		if (d)
+			closedir(d);
+	} while (n != before);
 	for (i = 0; i < ld->n; i++)
-		if (syscall(SYS_pidfd_send_signal, ld->p[i].pidfd, SIGKILL, NULL, 0))
+		if (ld->p[i].pidfd >= 0 &&
+		    syscall(SYS_pidfd_send_signal, ld->p[i].pidfd, SIGKILL, NULL, 0))
 			pr_warn("cannot kill pid %d: %s\n", ld->p[i].pid, strerror(errno));
+	for (i = 0; i < n; i++)
+		kill(set[i], SIGKILL);
+	free(set);
 }
 
 int lazy_dst_run(struct lazy_dst *ld, struct chan *c, struct lazy_dst_stats *st)

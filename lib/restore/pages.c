@@ -235,8 +235,9 @@ static int parent_range(struct rst_proc *proc, const struct page_rec *pr, bool d
 
 /*
  * An IMG_PAGES_LAZY record (post-copy): a whole private anonymous writable
- * area whose pages the migration's page server sends later; registered
- * with the process's userfaultfd.  Refused by a restore without a server.
+ * area whose pages the migration's page server sends later; noted, and
+ * registered with a userfaultfd once the tree is built (uffd_lazy()).
+ * Refused by a restore without a server.
  */
 static int lazy_range(struct rst_proc *proc, const struct page_rec *pr, bool dry)
 {
@@ -350,8 +351,7 @@ int pages_restore(struct rst_proc *proc)
 	struct rst_stream *st = &proc->img->stream;
 	struct img_record rec = st->pending;
 	int ret = 0, err, more = st->have_pending;
-	/* children: COW areas, no uffd but for post-copy */
-	bool uffd = proc->role == RST_ROOT || proc->img->opts->lazy;
+	bool uffd = proc->role == RST_ROOT; /* children: COW areas, no uffd */
 
 	if (uffd)
 		ret = uffd_setup(proc);

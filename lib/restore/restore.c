@@ -121,9 +121,9 @@ static int build_proc(struct rst_proc *c)
  * last, for all processes together).
  */
 static int (*const finish_steps[])(struct rst_proc *c) = {
-	pstate_finish,	  timers_restore, mem_restore_finish, threads_close_pool,
-	procfile_restore, locks_restore, /* fds final, pool closed, creds not yet */
-	fown_restore,			 /* after leases: F_SETLEASE makes its taker the owner */
+	pstate_finish,	    timers_restore,   mem_restore_finish, uffd_lazy,
+	threads_close_pool, procfile_restore, locks_restore, /* fds final, pool closed, creds not yet */
+	fown_restore, /* after leases: F_SETLEASE makes its taker the owner */
 	creds_restore,
 };
 

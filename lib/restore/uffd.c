@@ -11,6 +11,10 @@
  * before the process ever runs, so no fault can wait on us later.
  * Anything unusual (no userfaultfd, a refused register) falls back to
  * process_vm_writev silently: this is only a speed-up.
+ *
+ * Post-copy (vxcr migrate --lazy) is the other use: IMG_PAGES_LAZY areas
+ * get a userfaultfd of their own once the tree is built (uffd_lazy()),
+ * which stays registered and goes to the page server.
  */
 #define LOG_PREFIX "restore/uffd: "
 
@@ -59,19 +63,14 @@ static int grab_fd(struct rst_proc *proc, int child_fd)
 	return fd;
 }
 
-/* Post-copy: the events that change what the fault server may copy. */
-#define LAZY_FEATURES \
-	(UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMAP)
-
-static int register_areas(struct rst_proc *proc, bool speedup)
+static int register_areas(struct rst_proc *proc)
 {
-	struct uffdio_api api = { .api = UFFD_API,
-				  .features = proc->uffd_lazy ? LAZY_FEATURES : 0 };
+	struct uffdio_api api = { .api = UFFD_API };
 	size_t i;
 
 	if (ioctl(proc->uffd, UFFDIO_API, &api))
 		return -errno;
-	for (i = 0; speedup && i < proc->nr_vmas; i++) {
+	for (i = 0; i < proc->nr_vmas; i++) {
 		const VmaEntry *v = proc->vmas[i];
 		struct uffdio_register reg = {
 			.range = { v->start, v->end - v->start },
@@ -94,28 +93,22 @@ static int register_areas(struct rst_proc *proc, bool speedup)
  */
 int uffd_setup(struct rst_proc *proc)
 {
-	/* post-copy: kernel faults wait for their pages too (not user-mode
-	 * only: a read() into a lazy page must not fail with EFAULT) */
-	bool lazy = proc->img->opts->lazy != NULL;
-	bool speedup = proc->role == RST_ROOT; /* children: COW areas */
 	uint64_t total = 0;
 	size_t i;
 	long fd;
 	int ret;
 
 	proc->uffd = proc->uffd_child = -1;
-	for (i = 0; speedup && i < proc->nr_vmas; i++)
+	for (i = 0; i < proc->nr_vmas; i++)
 		if (uffd_wanted(proc->vmas[i]))
 			total += proc->vmas[i]->end - proc->vmas[i]->start;
-	if (total < UFFD_MIN_TOTAL && !lazy)
+	if (total < UFFD_MIN_TOTAL)
 		return 0;
-	speedup = speedup && total >= UFFD_MIN_TOTAL;
 	proc->uffd_vma = calloc(proc->nr_vmas, sizeof(*proc->uffd_vma));
 	if (!proc->uffd_vma)
 		return 0;
-	proc->uffd_lazy = lazy;
-	fd = rst_inject(proc, NULL, SYS_userfaultfd,
-			O_CLOEXEC | O_NONBLOCK * lazy | UFFD_USER_MODE_ONLY * !lazy, 0, 0, 0, 0, 0);
+	fd = rst_inject(proc, NULL, SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY, 0, 0, 0, 0,
+			0);
 	if (fd == -ESRCH)
 		return -ESRCH;
 	if (fd < 0) {
@@ -125,7 +118,7 @@ int uffd_setup(struct rst_proc *proc)
 	}
 	proc->uffd_child = (int)fd;
 	proc->uffd = grab_fd(proc, proc->uffd_child);
-	ret = proc->uffd < 0 ? proc->uffd : register_areas(proc, speedup);
+	ret = proc->uffd < 0 ? proc->uffd : register_areas(proc);
 	if (ret) {
 		pr_debug("userfaultfd not usable (%s): using process_vm_writev\n", strerror(-ret));
 		return uffd_teardown(proc);
@@ -192,32 +185,35 @@ int uffd_copy(struct rst_proc *proc, const VmaEntry *v, uint64_t addr, const voi
 	return 0;
 }
 
-/*
- * An IMG_PAGES_LAZY area v (checked by the caller): registered with the
- * post-copy userfaultfd and noted.  0 or -errno (logged).
- */
+/* Unregisters and closes both copies.  0, or -errno if the child is gone. */
+int uffd_teardown(struct rst_proc *proc)
+{
+	long r = 0;
+	size_t i;
+
+	for (i = 0; proc->uffd >= 0 && proc->uffd_vma && i < proc->nr_vmas; i++) {
+		struct uffdio_range rg = { proc->vmas[i]->start,
+					   proc->vmas[i]->end - proc->vmas[i]->start };
+
+		if (proc->uffd_vma[i])
+			ioctl(proc->uffd, UFFDIO_UNREGISTER, &rg);
+	}
+	if (proc->uffd >= 0)
+		close(proc->uffd);
+	if (proc->uffd_child >= 0)
+		r = rst_inject(proc, "close(userfaultfd)", SYS_close, proc->uffd_child, 0, 0, 0, 0,
+			       0);
+	proc->uffd = proc->uffd_child = -1;
+	free(proc->uffd_vma);
+	proc->uffd_vma = NULL;
+	return r < 0 ? (int)r : 0;
+}
+
+/* An IMG_PAGES_LAZY area v (checked by the caller): noted for uffd_lazy(). */
 int uffd_lazy_range(struct rst_proc *proc, const VmaEntry *v)
 {
-	struct uffdio_register reg = {
-		.range = { v->start, v->end - v->start },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
-	};
-	size_t idx = vma_index(proc, v);
-	uint64_t *l;
+	uint64_t *l = realloc(proc->lazy, (proc->n_lazy + 2) * sizeof(*l));
 
-	if (proc->uffd < 0 || !proc->uffd_lazy || idx == proc->nr_vmas) {
-		pr_err("pid %d: no userfaultfd for the lazy pages at %#llx (post-copy needs one "
-		       "that takes the kernel's faults too)\n",
-		       proc->pid, (unsigned long long)v->start);
-		return -EPERM;
-	}
-	if (!proc->uffd_vma[idx] && ioctl(proc->uffd, UFFDIO_REGISTER, &reg)) {
-		pr_perror("pid %d: cannot register the lazy pages at %#llx", proc->pid,
-			  (unsigned long long)v->start);
-		return -errno;
-	}
-	proc->uffd_vma[idx] = true;
-	l = realloc(proc->lazy, (proc->n_lazy + 2) * sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	l[proc->n_lazy++] = v->start;
@@ -226,49 +222,61 @@ int uffd_lazy_range(struct rst_proc *proc, const VmaEntry *v)
 	return 0;
 }
 
-static bool is_lazy(const struct rst_proc *proc, const VmaEntry *v)
-{
-	size_t i;
-
-	for (i = 0; i < proc->n_lazy; i += 2)
-		if (proc->lazy[i] == v->start)
-			return true;
-	return false;
-}
+/* Post-copy: the events that change what the page server may copy. */
+#define LAZY_FEATURES                                                                     \
+	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | \
+	 UFFD_FEATURE_EVENT_REMAP)
 
 /*
- * Unregisters and closes both copies; with lazy areas, our copy (they stay
- * registered) goes to the post-copy server instead.  0, or -errno if the
- * child is gone or the server refused it.
+ * Post-copy, once the whole tree is built (its forks done: a fork with
+ * EVENT_FORK waits for a reader, and none runs yet): a userfaultfd made in
+ * the process WITHOUT UFFD_USER_MODE_ONLY (the kernel's own accesses to a
+ * lazy page wait too instead of failing with EFAULT), its lazy areas
+ * registered MISSING, handed to the page server's take().  0 or -errno
+ * (logged).
  */
-int uffd_teardown(struct rst_proc *proc)
+int uffd_lazy(struct rst_proc *proc)
 {
 	const struct vxcr_lazy *lz = proc->img->opts->lazy;
-	long r = 0;
+	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_FEATURES };
+	int uffd = -1, ret = 0;
+	long child;
 	size_t i;
 
-	for (i = 0; proc->uffd >= 0 && proc->uffd_vma && i < proc->nr_vmas; i++) {
-		struct uffdio_range rg = { proc->vmas[i]->start,
-					   proc->vmas[i]->end - proc->vmas[i]->start };
+	if (!proc->n_lazy)
+		return 0;
+	child = rst_inject(proc, "userfaultfd", SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0,
+			   0);
+	if (child < 0) {
+		pr_err("pid %d: cannot make a userfaultfd for its lazy pages (post-copy needs one "
+		       "that takes the kernel's faults too): %s\n",
+		       proc->pid, strerror((int)-child));
+		return (int)child;
+	}
+	uffd = grab_fd(proc, (int)child);
+	if (uffd < 0)
+		ret = uffd;
+	else if (ioctl(uffd, UFFDIO_API, &api))
+		ret = -errno;
+	for (i = 0; !ret && i < proc->n_lazy; i += 2) {
+		struct uffdio_register reg = {
+			.range = { proc->lazy[i], proc->lazy[i + 1] - proc->lazy[i] },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
 
-		if (proc->uffd_vma[i] && !is_lazy(proc, proc->vmas[i]))
-			ioctl(proc->uffd, UFFDIO_UNREGISTER, &rg);
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+			ret = -errno;
 	}
-	if (proc->uffd_child >= 0)
-		r = rst_inject(proc, "close(userfaultfd)", SYS_close, proc->uffd_child, 0, 0, 0, 0,
-			       0);
-	if (proc->uffd >= 0 && proc->n_lazy && r >= 0) {
-		r = lz->take(lz->arg, (uint32_t)proc->task->pid, proc->pid, proc->uffd, proc->lazy,
-			     proc->n_lazy);
-		proc->uffd = -1;
+	if (ret)
+		pr_err("pid %d: cannot register its lazy pages with a userfaultfd: %s\n", proc->pid,
+		       strerror(-ret));
+	if (rst_inject(proc, "close(userfaultfd)", SYS_close, child, 0, 0, 0, 0, 0) < 0 && !ret)
+		ret = -ESRCH;
+	if (ret) {
+		if (uffd >= 0)
+			close(uffd);
+		return ret;
 	}
-	if (proc->uffd >= 0)
-		close(proc->uffd);
-	proc->uffd = proc->uffd_child = -1;
-	free(proc->lazy);
-	proc->lazy = NULL;
-	proc->n_lazy = 0;
-	free(proc->uffd_vma);
-	proc->uffd_vma = NULL;
-	return r < 0 ? (int)r : 0;
+	return lz->take(lz->arg, (uint32_t)proc->task->pid, proc->pid, uffd, proc->lazy,
+			proc->n_lazy);
 }

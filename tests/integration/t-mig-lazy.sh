@@ -4,8 +4,8 @@
 # memory runs on the destination at once, its private pages fetched on
 # fault and streamed in the background from the source's frozen copy,
 # which dies only once every page is in; its frozen time does not grow
-# with its memory (16 vs 64 MiB); it checks every page afterwards.  A
-# tree of two.  A link cut during post-copy: the documented loss (both
+# with its memory (16 vs 64 MiB); it checks every page afterwards, and so
+# does a child it forks while its pages are still missing.  A tree of two.  A link cut during post-copy: the documented loss (both
 # copies gone, exit status 4), never two copies.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mig-lib.sh"
@@ -45,12 +45,17 @@ n=$(mig_procs | wc -l)
 [ "$n" = 2 ] || fail "during post-copy: $n copies, not the frozen source and the running destination"
 st=$(awk '/^State:/ {print $2}' "/proc/$PID/status")
 case "$st" in t|T) ;; *) fail "the source is not frozen during post-copy (state $st)" ;; esac
+# a fork while its pages are missing: the child checks every page at once
+DPID=$(mig_procs | grep -vx "$PID")
+kill -USR2 "$DPID"
 wait_rc=0
 for ((i = 0; i < 600; i++)); do vx_alive "$MIG_PID" || break; sleep 0.05; done
 vx_alive "$MIG_PID" && fail "vxcr migrate --lazy did not end"
 wait "$MIG_PID" 2>/dev/null; MIG_RC=$?
 [ -s "$T/mig.out" ] && MIG_RC=0
 lazy_ok "64 MiB"
+vx_wait_line "$OUT" '^forked (PASS|FAIL)' 20 || fail "the child forked during post-copy did not check itself"
+grep -q '^forked PASS' "$OUT" || fail "forked during post-copy: $(grep '^forked' "$OUT")"
 F64=$FROZEN
 log "64 MiB: frozen $F64 ms ($LAZY pages after COMMIT)"
 
@@ -65,7 +70,7 @@ log "16 MiB: frozen $F16 ms, every page in after $LAZY_MS ms"
 python3 -c "import sys; f16, f64 = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if f64 < 2 * f16 + 100 else 1)" "$F16" "$F64" ||
 	fail "the frozen time grows with memory: $F16 ms for 16 MiB, $F64 ms for 64 MiB"
 
-# 3. a tree of two, each with memory of its own
+# 3. a tree of two, each with 16 MiB of its own, both lazy
 rm -f "$OUT"
 start_prog mig-dirty 16 4 fork
 serve_start
@@ -75,6 +80,8 @@ DPID=$(cat "$T/mig.out")
 vx_track "$DPID"
 serve_wait
 vx_wait_gone "$PID" 10 || fail "tree: the source $PID still runs after the migration"
+lp=$(json_field "$T/mig.err" lazy_pages)
+[ "$lp" -ge 8192 ] || fail "tree: only $lp pages after COMMIT (both processes' 16 MiB are lazy)"
 kill -USR1 "$DPID"
 vx_wait_line "$OUT" '^(PASS|FAIL) ' 20 || fail "tree: the migrated tree did not check itself"
 grep -q '^child PASS' "$OUT" || fail "tree: child: $(grep child "$OUT")"

@@ -11,6 +11,9 @@
  * be one ahead.  With "fork", a child does the same with memory of its
  * own and reports "child PASS" or "child FAIL ..." before the parent's
  * line.  Also writes "gen N" (pages rewritten so far) when it stops.
+ * SIGUSR2 (between two page writes): a child is forked that checks every
+ * page at once and reports "forked PASS" or "forked FAIL ..." (post-copy:
+ * a fork while pages are still missing).
  */
 #include <time.h>
 #include <sys/mman.h>
@@ -23,6 +26,13 @@ static uint8_t *mem;
 static uint32_t *gens;
 static size_t npages;
 static volatile size_t cur = (size_t)-1;
+static volatile sig_atomic_t fork_now;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	fork_now = 1;
+}
 
 static void fill(size_t i, uint32_t g)
 {
@@ -66,6 +76,24 @@ static double now_s(void)
 
 /* Rewrites pages at rate MiB/s (a budget by elapsed time, checked every
  * millisecond) until SIGUSR1; returns pages written. */
+static void check(const char *who);
+
+/* SIGUSR2: a child checks the memory as it is now, and exits. */
+static void fork_check(void)
+{
+	pid_t c;
+
+	fork_now = 0;
+	c = fork();
+	if (c == 0) {
+		check("forked");
+		prog_say(prog_failure[0] ? "forked FAIL %s\n" : "forked PASS%s\n", prog_failure);
+		_exit(0);
+	}
+	if (c < 0)
+		prog_say("forked FAIL fork: %s\n", strerror(errno));
+}
+
 static uint64_t churn(long rate)
 {
 	uint64_t written = 0;
@@ -84,6 +112,8 @@ static uint64_t churn(long rate)
 		uint64_t budget = (uint64_t)((now_s() - t0) * rate * 256);
 
 		while (written < budget && !prog_go) {
+			if (fork_now)
+				fork_check();
 			cur = i;
 			fill(i, gens[i] + 1);
 			gens[i]++;
@@ -152,6 +182,11 @@ int main(int argc, char **argv)
 		if (child < 0)
 			prog_fail("fork: %s", strerror(errno));
 		if (child == 0) {
+			/* its memory elsewhere than the parent's (which a dump
+			 * would take for an inherited copy-on-write share) */
+			if (mmap(NULL, (size_t)(mib + 1) << 20, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+				_exit(1);
 			setup(mib);
 			if (write(sync[1], "r", 1) != 1)
 				_exit(1);
@@ -169,6 +204,7 @@ int main(int argc, char **argv)
 		close(sync[1]);
 	}
 	setup(mib);
+	signal(SIGUSR2, on_usr2);
 	prog_ready();
 	written = churn(rate);
 	if (child) {
