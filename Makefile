@@ -223,6 +223,12 @@ $(BUILD)/tests/progs/track-migrate: tests/progs/track-migrate.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
 
+# tests/progs/lazy-dump writes a post-copy migration's image (LAZY ranges)
+# to a file: linked with the library (internal headers).
+$(BUILD)/tests/progs/lazy-dump: tests/progs/lazy-dump.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+
 # bench/netlock times the library's network lock: linked with it.
 $(BUILD)/bench/netlock: bench/netlock.c $(STATIC)
 	@mkdir -p $(dir $@)

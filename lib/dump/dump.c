@@ -23,6 +23,7 @@
 #include "dump/track.h"
 #include "img/img.h"
 #include "img/records.h"
+#include "restore/lazy.h"
 #include "restore/vet.h"
 
 void vxcr_dump_opts_init(struct vxcr_dump_opts *o)
@@ -260,9 +261,7 @@ static int mig_vet_tap(void *arg, const struct img_record *hdr, const void *pref
 {
 	const struct img_pages_prefix *p = prefix;
 
-	/* LAZY ranges (post-copy) are checked by the destination's restore */
-	if (hdr->type == IMG_REC_PAGES && plen >= sizeof(*p) &&
-	    (p->flags & (IMG_PAGES_PARENT | IMG_PAGES_LAZY)))
+	if (hdr->type == IMG_REC_PAGES && plen >= sizeof(*p) && (p->flags & IMG_PAGES_PARENT))
 		return 0;
 	return rst_vet_tap(arg, hdr, prefix, plen, data, dlen);
 }
@@ -303,6 +302,11 @@ static int open_writer(struct dump_op *op, pid_t pid)
 	if (!op->vet)
 		return -ENOMEM;
 	rst_vet_set_pages(op->vet, op->parent);
+	if (o->mig && o->mig->lazy) { /* LAZY ranges checked as vxcr serve does */
+		static const struct vxcr_lazy vet_lazy;
+
+		rst_vet_set_lazy(op->vet, &vet_lazy);
+	}
 	img_writer_set_tap(op->w, rst_vet_tap, op->vet);
 	return o->mig && o->mig->parent_id ? mig_vet(op) : 0;
 }

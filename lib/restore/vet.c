@@ -52,6 +52,11 @@ void rst_vet_set_pages(struct rst_vet *v, const struct vxcr_pstore *ps)
 	v->o.pages = ps;
 }
 
+void rst_vet_set_lazy(struct rst_vet *v, const struct vxcr_lazy *lz)
+{
+	v->o.lazy = lz;
+}
+
 void rst_vet_free(struct rst_vet *v)
 {
 	if (!v)

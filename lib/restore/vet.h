@@ -20,6 +20,9 @@ struct rst_vet *rst_vet_new(const ImgHeader *hdr);
  * (the dump's parent image), before the first record; NULL: none. */
 struct vxcr_pstore;
 void rst_vet_set_pages(struct rst_vet *v, const struct vxcr_pstore *ps);
+/* Post-copy: the image's LAZY ranges are checked as vxcr serve would
+ * (lz is never called: the vet writes nothing). */
+void rst_vet_set_lazy(struct rst_vet *v, const struct vxcr_lazy *lz);
 /* An img_tap_fn (img.h): plans each record, checks each page record. */
 int rst_vet_tap(void *arg, const struct img_record *hdr, const void *prefix, size_t plen,
 		const void *data, uint64_t dlen);

@@ -109,4 +109,18 @@ lost()
 }
 lost "source cut at 32 MiB" "VXCR_TEST_CHAN=client:cut@33554432" ""
 lost "destination cut before its first request" "" "VXCR_TEST_CHAN=server:cut@msg:12"
-pass "post-copy: 64 MiB frozen $F64 ms 16 MiB frozen $F16 ms; tree; cut links lose it"
+# 5. an image with lazy ranges (written by lazy-dump, a migration's dump
+#    into a file) is refused by vxrestore: its pages would never come
+rm -f "$OUT"
+start_prog mig-dirty 16 0
+"$PROGS/lazy-dump" "$PID" "$T/lazy.img" >"$T/ld.out" 2>"$T/ld.err" || fail "lazy-dump: $(cat "$T/ld.err")"
+grep -q '^lazy [1-9]' "$T/ld.out" || fail "lazy-dump wrote no lazy range: $(cat "$T/ld.out")"
+vx_wait_gone "$PID" 10 || fail "lazy-dump did not kill its target"
+"$VXCR" img show "$T/lazy.img" 2>/dev/null | grep -q "lazy=" || fail "vxcr img show does not show the lazy range"
+"$VXRESTORE" -d "$T/lazy.img" >"$T/r.out" 2>"$T/r.err"
+rc=$?
+[ "$rc" = 1 ] || fail "vxrestore of a lazy image exited $rc: $(cat "$T/r.err")"
+grep -q "only vxcr serve restores this image" "$T/r.err" || fail "the refusal does not say why: $(cat "$T/r.err")"
+[ "$(wc -l <"$T/r.err")" -le 2 ] || fail "the refusal is not one line: $(cat "$T/r.err")"
+[ "$(mig_procs | wc -l)" = 0 ] || fail "a refused restore left a process: $(mig_procs | tr '\n' ' ')"
+pass "post-copy: 64 MiB frozen $F64 ms 16 MiB frozen $F16 ms; tree; cut links lose it; a lazy image refused by vxrestore"
