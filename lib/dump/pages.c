@@ -903,21 +903,52 @@ static bool lazy_area(const struct page_ctx *pc, const struct dump_vma *v)
 	       v->pv.end - v->pv.start >= LAZY_MIN_AREA;
 }
 
-/* The whole area as one IMG_PAGES_LAZY range; the caller is told of it. */
-static int lazy_pages(struct page_ctx *pc, const struct dump_vma *v)
+/*
+ * Does the page at addr hold a thread's rseq area?  The kernel writes it on
+ * every return to user space, the restore's injected calls too, before
+ * any page server runs: such a page goes in the image.
+ */
+static bool rseq_page(const struct page_ctx *pc, uint64_t addr)
+{
+	const struct dump_thread *th;
+	size_t k;
+
+	for (k = 0; k < pc->t->n_threads; k++) {
+		th = &pc->t->threads[k];
+		if (th->rseq_addr && th->rseq_addr < addr + PAGE_SZ &&
+		    th->rseq_addr + (th->rseq_len ? th->rseq_len : 32) > addr)
+			return true;
+	}
+	return false;
+}
+
+/* An IMG_PAGES_LAZY record of [s, e); the caller is told of it. */
+static int lazy_record(struct page_ctx *pc, uint64_t s, uint64_t e)
 {
 	const struct vxcr_dump_mig *mig = pc->op->opts->mig;
-	struct img_pages_prefix pfx = { v->pv.start, pc->mm_id, IMG_PAGES_LAZY };
-	uint64_t len = v->pv.end - v->pv.start;
+	struct img_pages_prefix pfx = { s, pc->mm_id, IMG_PAGES_LAZY };
+	uint64_t len = e - s;
 	int ret;
 
-	ret = flush_batch(pc);
-	ret = ret   ?:
-		      img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len,
-				     sizeof(len));
-	if (ret)
-		return ret;
-	return mig->lazy(mig->lazy_arg, pc->pid, (uint32_t)pc->t->vpid, v->pv.start, v->pv.end);
+	ret = img_write_raw2(pc->op->w, IMG_REC_PAGES, 0, &pfx, sizeof(pfx), &len, sizeof(len));
+	return ret ?: mig->lazy(mig->lazy_arg, pc->pid, (uint32_t)pc->t->vpid, s, e);
+}
+
+/* The area as IMG_PAGES_LAZY ranges, but for its rseq pages (read now). */
+static int lazy_pages(struct page_ctx *pc, const struct dump_vma *v)
+{
+	uint64_t a = v->pv.start, b;
+	bool eager;
+	int ret = flush_batch(pc);
+
+	while (!ret && a < v->pv.end) {
+		eager = rseq_page(pc, a);
+		for (b = a + PAGE_SZ; b < v->pv.end && rseq_page(pc, b) == eager; b += PAGE_SZ)
+			;
+		ret = eager ? batch_add(pc, a, b) : lazy_record(pc, a, b);
+		a = b;
+	}
+	return ret;
 }
 
 static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t, const struct dump_vma *v)

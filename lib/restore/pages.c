@@ -234,8 +234,8 @@ static int parent_range(struct rst_proc *proc, const struct page_rec *pr, bool d
 }
 
 /*
- * An IMG_PAGES_LAZY record (post-copy): a whole private anonymous writable
- * area whose pages the migration's page server sends later; noted, and
+ * An IMG_PAGES_LAZY record (post-copy): a range of a private anonymous
+ * writable area whose pages the migration's page server sends later; noted, and
  * registered with a userfaultfd once the tree is built (uffd_lazy()).
  * Refused by a restore without a server.
  */
@@ -252,11 +252,11 @@ static int lazy_range(struct rst_proc *proc, const struct page_rec *pr, bool dry
 	}
 	memcpy(&len, pr->data, sizeof(len));
 	v = plan_vma_at(proc, p->addr);
-	if (!v || v->start != p->addr || v->end - v->start != len ||
+	if (!v || p->addr + len > v->end || p->addr + len < p->addr ||
 	    v->kind != VMA_KIND__VMA_ANON || !(v->prot & PROT_WRITE) ||
 	    (v->flags & (MAP_SHARED | MAP_GROWSDOWN | VXCR_MAP_DROPPABLE)) ||
 	    (v->madv & (VXCR_MADV_HUGEPAGE | VXCR_MADV_GUARD)) || v->n_guards) {
-		pr_err("image: record %llu: lazy range at %#llx is not a whole private anonymous "
+		pr_err("image: record %llu: lazy range at %#llx is not inside a private anonymous "
 		       "writable area\n",
 		       (unsigned long long)pr->rec->index, (unsigned long long)p->addr);
 		return -EBADMSG;
@@ -269,7 +269,7 @@ static int lazy_range(struct rst_proc *proc, const struct page_rec *pr, bool dry
 	}
 	if (dry)
 		return 0;
-	return uffd_lazy_range(proc, v);
+	return uffd_lazy_range(proc, p->addr, p->addr + len);
 }
 
 static int bad_length(const struct page_rec *pr)

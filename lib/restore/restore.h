@@ -333,7 +333,7 @@ struct rst_proc {
 	int uffd;	    /* our copy of its userfaultfd, -1 (uffd.c) */
 	int uffd_child;	    /* its number in the process, -1 */
 	bool *uffd_vma;	    /* per vmas[i]: registered */
-	uint64_t *lazy;	    /* post-copy: start, end pairs of IMG_PAGES_LAZY areas */
+	uint64_t *lazy;	    /* post-copy: start, end pairs of IMG_PAGES_LAZY ranges */
 	size_t n_lazy;	    /* entries in lazy (twice the areas) */
 	bool seccomp_on;    /* filters installed, not suspended (seccomp.c) */
 	unsigned injected;  /* injected syscalls, for the stats */
@@ -710,7 +710,7 @@ int timers_restore(struct rst_proc *proc);
 
 /* uffd.c */
 int uffd_setup(struct rst_proc *proc);
-int uffd_lazy_range(struct rst_proc *proc, const VmaEntry *v);
+int uffd_lazy_range(struct rst_proc *proc, uint64_t start, uint64_t end);
 int uffd_lazy(struct rst_proc *proc);
 int uffd_copy(struct rst_proc *proc, const VmaEntry *v, uint64_t addr, const void *data,
 	      uint64_t len);

@@ -209,15 +209,15 @@ int uffd_teardown(struct rst_proc *proc)
 	return r < 0 ? (int)r : 0;
 }
 
-/* An IMG_PAGES_LAZY area v (checked by the caller): noted for uffd_lazy(). */
-int uffd_lazy_range(struct rst_proc *proc, const VmaEntry *v)
+/* An IMG_PAGES_LAZY range (checked by the caller): noted for uffd_lazy(). */
+int uffd_lazy_range(struct rst_proc *proc, uint64_t start, uint64_t end)
 {
 	uint64_t *l = realloc(proc->lazy, (proc->n_lazy + 2) * sizeof(*l));
 
 	if (!l)
 		return -ENOMEM;
-	l[proc->n_lazy++] = v->start;
-	l[proc->n_lazy++] = v->end;
+	l[proc->n_lazy++] = start;
+	l[proc->n_lazy++] = end;
 	proc->lazy = l;
 	return 0;
 }
