@@ -152,7 +152,7 @@ struct img_pages_prefix {
 #define IMG_PAGES_PARENT 0x2
 /*
  * IMG_PAGES_LAZY: no page bytes follow the prefix but a __le64 length;
- * [addr, addr + length) of mm_id (a whole private anonymous area) comes
+ * [addr, addr + length) of mm_id (in a private anonymous area) comes
  * later, from a live migration's page server (vxcr migrate --lazy): the
  * restore registers it with a userfaultfd and the pages are copied in on
  * fault.  Only a restore with a page server accepts it; vxrestore of a
