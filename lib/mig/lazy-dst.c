@@ -514,6 +514,9 @@ static int copy_proc(struct lazy_dst *ld, size_t pi, uint64_t addr, const uint8_
 			p->gone = true;
 			return 0;
 		}
+		if (r != -EEXIST && r < 0)
+			pr_debug("pid %d: copy to %#llx: %s\n", p->pid,
+				 (unsigned long long)to_now(p, addr + off), strerror((int)-r));
 		if (r == -EEXIST || r == -ENOENT || r == -EFAULT) {
 			r = PG; /* there already, or not mapped any more: skip the page */
 		} else if (r < 0) {

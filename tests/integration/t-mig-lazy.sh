@@ -5,7 +5,8 @@
 # fault and streamed in the background from the source's frozen copy,
 # which dies only once every page is in; its frozen time does not grow
 # with its memory (16 vs 64 MiB); it checks every page afterwards, and so
-# does a child it forks while its pages are still missing.  A tree of two.  A link cut during post-copy: the documented loss (both
+# does a child it forks while its pages are still missing, after it
+# dropped part of its memory.  A tree of two.  A link cut during post-copy: the documented loss (both
 # copies gone, exit status 4), never two copies.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mig-lib.sh"
@@ -45,8 +46,11 @@ n=$(mig_procs | wc -l)
 [ "$n" = 2 ] || fail "during post-copy: $n copies, not the frozen source and the running destination"
 st=$(awk '/^State:/ {print $2}' "/proc/$PID/status")
 case "$st" in t|T) ;; *) fail "the source is not frozen during post-copy (state $st)" ;; esac
-# a fork while its pages are missing: the child checks every page at once
+# while its pages are missing: it drops its first MiB (MADV_DONTNEED),
+# then forks a child that checks every page
 DPID=$(mig_procs | grep -vx "$PID")
+kill -HUP "$DPID"
+sleep 0.1
 kill -USR2 "$DPID"
 wait_rc=0
 for ((i = 0; i < 600; i++)); do vx_alive "$MIG_PID" || break; sleep 0.05; done
@@ -54,6 +58,7 @@ vx_alive "$MIG_PID" && fail "vxcr migrate --lazy did not end"
 wait "$MIG_PID" 2>/dev/null; MIG_RC=$?
 [ -s "$T/mig.out" ] && MIG_RC=0
 lazy_ok "64 MiB"
+grep -q '^dropped$' "$OUT" || fail "the first MiB was not dropped during post-copy: $(grep '^dropped' "$OUT")"
 vx_wait_line "$OUT" '^forked (PASS|FAIL)' 20 || fail "the child forked during post-copy did not check itself"
 grep -q '^forked PASS' "$OUT" || fail "forked during post-copy: $(grep '^forked' "$OUT")"
 F64=$FROZEN

@@ -13,7 +13,10 @@
  * line.  Also writes "gen N" (pages rewritten so far) when it stops.
  * SIGUSR2 (between two page writes): a child is forked that checks every
  * page at once and reports "forked PASS" or "forked FAIL ..." (post-copy:
- * a fork while pages are still missing).
+ * a fork while pages are still missing).  SIGHUP: the first 1 MiB is
+ * dropped (MADV_DONTNEED: generation 0, zeros) and the whole area moved
+ * elsewhere with mremap (post-copy: pages must follow the move and never
+ * come back where the process dropped them); "moved" once done.
  */
 #include <time.h>
 #include <sys/mman.h>
@@ -26,7 +29,13 @@ static uint8_t *mem;
 static uint32_t *gens;
 static size_t npages;
 static volatile size_t cur = (size_t)-1;
-static volatile sig_atomic_t fork_now;
+static volatile sig_atomic_t fork_now, move_now;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	move_now = 1;
+}
 
 static void on_usr2(int sig)
 {
@@ -51,6 +60,10 @@ static int64_t held(size_t i)
 	uint64_t v = w[0];
 	size_t k;
 
+	for (k = 0; k < PG / 8 && !w[k]; k++)
+		;
+	if (k == PG / 8)
+		return 0; /* dropped: zeros */
 	if (v >> 32 != i)
 		return -1;
 	for (k = 1; k < PG / 8; k++)
@@ -94,6 +107,45 @@ static void fork_check(void)
 		prog_say("forked FAIL fork: %s\n", strerror(errno));
 }
 
+/* SIGHUP: the first MiB dropped, the whole area moved. */
+static void drop_and_move(void)
+{
+	size_t i, n = npages < 256 ? npages : 256;
+	void *to;
+
+	move_now = 0;
+	if (madvise(mem, n * PG, MADV_DONTNEED)) {
+		prog_say("moved FAIL madvise: %s\n", strerror(errno));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		gens[i] = 0;
+	to = mmap(NULL, npages * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (to == MAP_FAILED ||
+	    mremap(mem, npages * PG, npages * PG, MREMAP_MAYMOVE | MREMAP_FIXED, to) != to) {
+		prog_say("moved FAIL mremap: %s\n", strerror(errno));
+		return;
+	}
+	mem = to;
+	prog_say("moved\n");
+}
+
+/* SIGHUP without "move" (argv[5]): the first MiB dropped only. */
+static int move_too;
+static void drop_only(void)
+{
+	size_t i, n = npages < 256 ? npages : 256;
+
+	move_now = 0;
+	if (madvise(mem, n * PG, MADV_DONTNEED)) {
+		prog_say("dropped FAIL madvise: %s\n", strerror(errno));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		gens[i] = 0;
+	prog_say("dropped\n");
+}
+
 static uint64_t churn(long rate)
 {
 	uint64_t written = 0;
@@ -112,6 +164,10 @@ static uint64_t churn(long rate)
 		uint64_t budget = (uint64_t)((now_s() - t0) * rate * 256);
 
 		while (written < budget && !prog_go) {
+			if (move_now && move_too)
+				drop_and_move();
+			else if (move_now)
+				drop_only();
 			if (fork_now)
 				fork_check();
 			cur = i;
@@ -205,6 +261,8 @@ int main(int argc, char **argv)
 	}
 	setup(mib);
 	signal(SIGUSR2, on_usr2);
+	signal(SIGHUP, on_hup);
+	move_too = argc > 5 && !strcmp(argv[5], "move");
 	prog_ready();
 	written = churn(rate);
 	if (child) {
