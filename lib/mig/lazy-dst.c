@@ -274,14 +274,21 @@ static uint64_t to_now(const struct lazy_proc *p, uint64_t a)
 	return a;
 }
 
-/* The original address of what is now at a (moves undone, last first). */
+/*
+ * The original address of what is now at a (moves undone, last first), or
+ * 0: a move took what was there away (the kernel's UNMAP of a moved
+ * area's old place comes after its REMAP).
+ */
 static uint64_t to_orig(const struct lazy_proc *p, uint64_t a)
 {
 	size_t i;
 
-	for (i = p->n_mv; i-- > 0;)
+	for (i = p->n_mv; i-- > 0;) {
 		if (a >= p->mv[i].to && a < p->mv[i].to + p->mv[i].len)
 			a = p->mv[i].from + (a - p->mv[i].to);
+		else if (a >= p->mv[i].from && a < p->mv[i].from + p->mv[i].len)
+			return 0;
+	}
 	return a;
 }
 
@@ -291,7 +298,7 @@ static void settle_now(struct lazy_proc *p, uint64_t s, uint64_t e)
 	uint8_t *b;
 
 	for (s &= ~(uint64_t)(PG - 1); s < e; s += PG) {
-		b = settled_at(p, to_orig(p, s));
+		b = to_orig(p, s) ? settled_at(p, to_orig(p, s)) : NULL;
 		if (b)
 			*b = 1;
 	}
