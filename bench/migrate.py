@@ -102,8 +102,10 @@ def start(tmp, mib, rate):
     out = os.path.join(tmp, "out")
     if os.path.exists(out):
         os.unlink(out)
+    # its own session, as CRIU wants of a tree it dumps (no --shell-job)
     p = subprocess.Popen([PROG, out, str(mib), str(rate)], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
     wait_line(out, "ready")
     time.sleep(1.0)  # let it dirty at its rate for a while
     return p
