@@ -22,7 +22,8 @@
 #include "img/pstore.h"
 #include "restore/restore.h"
 
-#define PARENT_CHUNK (1u << 20) /* a PARENT range goes out in runs of this */
+#define PARENT_CHUNK (1u << 20)	       /* a PARENT range goes out in runs of this */
+#define PARENT_DIRECT (64u * RST_PAGE) /* a run this long in the store: no copy */
 
 /*
  * Writable area: process_vm_writev straight from the record payload (one
@@ -194,7 +195,7 @@ static int parent_range(struct rst_proc *proc, const struct page_rec *pr, bool d
 	uint32_t key = proc->task->pid;
 	uint64_t len, off, n;
 	const VmaEntry *v;
-	uint8_t *buf;
+	uint8_t *buf = NULL;
 	int ret = 0;
 
 	if (pr->len != sizeof(len)) {
@@ -221,10 +222,21 @@ static int parent_range(struct rst_proc *proc, const struct page_rec *pr, bool d
 	}
 	if (dry)
 		return 0;
-	buf = malloc(PARENT_CHUNK);
-	if (!buf)
-		return -ENOMEM;
 	for (off = 0; !ret && off < len; off += n) {
+		const uint8_t *run = pstore_get(ps, key, p->addr + off);
+
+		/* pages put in address order sit side by side in the store:
+		 * such a run goes straight from it, no copy */
+		for (n = RST_PAGE; n < PARENT_CHUNK && off + n < len &&
+				   pstore_get(ps, key, p->addr + off + n) == run + n;
+		     n += RST_PAGE)
+			;
+		if (n >= PARENT_DIRECT) {
+			ret = write_pages(proc, v, p->addr + off, run, n);
+			continue;
+		}
+		if (!buf && !(buf = malloc(PARENT_CHUNK))) /* scattered: gathered */
+			return -ENOMEM;
 		for (n = 0; n < PARENT_CHUNK && off + n < len; n += RST_PAGE)
 			memcpy(buf + n, pstore_get(ps, key, p->addr + off + n), RST_PAGE);
 		ret = write_pages(proc, v, p->addr + off, buf, n);
