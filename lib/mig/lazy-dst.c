@@ -43,6 +43,7 @@
 #include "log.h"
 #include "error.h"
 #include "img/chan.h"
+#include "img/pstore.h"
 #include "mig/proto.h"
 
 #define PG MIG_PAGE_SZ
@@ -74,6 +75,9 @@ struct lazy_dst {
 	pthread_mutex_t mu;
 	int stop[2];
 	struct chan *ch;
+	const struct vxcr_pstore *ps; /* pre-copy: the pages are here (local) */
+	int req[2];		      /* local: the fault thread's asks, to the copier */
+	uint64_t dropped;	      /* local: asks the full pipe lost (filled anyway) */
 	int fault_err;
 	unsigned forks; /* processes added by fork events */
 	struct lazy_dst_stats st;
@@ -87,6 +91,7 @@ int lazy_dst_new(struct lazy_dst **out)
 		return -ENOMEM;
 	ld->owner = getpid();
 	ld->stop[0] = ld->stop[1] = -1;
+	ld->req[0] = ld->req[1] = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ld->sk)) {
 		free(ld);
 		pr_perror("post-copy: cannot make a socket pair");
@@ -248,6 +253,10 @@ void lazy_dst_free(struct lazy_dst *ld)
 		close(ld->stop[0]);
 	if (ld->stop[1] >= 0)
 		close(ld->stop[1]);
+	if (ld->req[0] >= 0)
+		close(ld->req[0]);
+	if (ld->req[1] >= 0)
+		close(ld->req[1]);
 	pthread_mutex_destroy(&ld->mu);
 	free(ld);
 }
@@ -410,6 +419,23 @@ static bool event(struct lazy_dst *ld, size_t pi, const struct uffd_msg *m, stru
 	}
 }
 
+/*
+ * Local: an ask goes to the copier through a pipe; when it is full the ask
+ * is dropped (the background fill reaches the page all the same), so the
+ * fault thread never waits on a copier that waits on it (mmap_changing).
+ */
+static int ask_local(struct lazy_dst *ld, const struct mig_lazy_req *q)
+{
+	if (write(ld->req[1], q, sizeof(*q)) == (ssize_t)sizeof(*q))
+		return 0;
+	if (errno == EAGAIN) {
+		ld->dropped++;
+		return 0;
+	}
+	pr_perror("pre-copy: cannot pass a fault on");
+	return -errno;
+}
+
 static void *fault_thread(void *arg)
 {
 	struct lazy_dst *ld = arg;
@@ -455,7 +481,8 @@ static void *fault_thread(void *arg)
 				ret = -errno;
 			}
 			for (k = 0; !ret && k < nq; k++)
-				ret = chan_send(ld->ch, MIG_LAZY_REQ, &q[k], sizeof(q[k]));
+				ret = ld->ps ? ask_local(ld, &q[k]) :
+					       chan_send(ld->ch, MIG_LAZY_REQ, &q[k], sizeof(q[k]));
 		}
 	}
 	free(pf);
@@ -540,23 +567,31 @@ static int copy_proc(struct lazy_dst *ld, size_t pi, uint64_t addr, const uint8_
 	return 0;
 }
 
+static int copy_key(struct lazy_dst *ld, uint32_t key, uint64_t addr, const uint8_t *data,
+		    uint64_t n);
+
 /* One PAGES message: into every process of its key (a fork made more). */
 static int copy_in(struct lazy_dst *ld, const void *buf, size_t len)
 {
 	const struct mig_pages *h = buf;
 	const uint8_t *data = (const uint8_t *)buf + sizeof(*h);
 	uint32_t key = le32toh(h->key);
-	struct lazy_proc *p;
-	uint64_t addr, n;
-	size_t i;
-	int ret = 0;
 
 	if (len <= sizeof(*h) || (len - sizeof(*h)) % PG) {
 		pr_err("post-copy: a PAGES message of %zu bytes\n", len);
 		return -EPROTO;
 	}
-	addr = le64toh(h->addr);
-	n = len - sizeof(*h);
+	return copy_key(ld, key, le64toh(h->addr), data, len - sizeof(*h));
+}
+
+/* n bytes of pages of original address addr into every process of key. */
+static int copy_key(struct lazy_dst *ld, uint32_t key, uint64_t addr, const uint8_t *data,
+		    uint64_t n)
+{
+	struct lazy_proc *p;
+	size_t i;
+	int ret = 0;
+
 	pthread_mutex_lock(&ld->mu);
 	p = proc_of(ld, key);
 	if (!p || addr % PG || !settled_at(p, addr) || !settled_at(p, addr + n - PG)) {
@@ -712,6 +747,113 @@ int lazy_dst_run(struct lazy_dst *ld, struct chan *c, struct lazy_dst_stats *st)
 		close(ld->p[i].uffd);
 		ld->p[i].uffd = -1;
 	}
+	*st = ld->st;
+	return ret;
+}
+
+#define LOCAL_CHUNK 256 /* pages the background fill copies at a time */
+
+/*
+ * Local: npages pages of key at original address addr from the store (a
+ * page it lacks reads zeros; restore checked they are all there), straight
+ * when they sit side by side in it.
+ */
+static int copy_local(struct lazy_dst *ld, uint32_t key, uint64_t addr, uint64_t npages,
+		      uint8_t *buf)
+{
+	const uint8_t *first = pstore_get(ld->ps, key, addr), *pg;
+	bool direct = first != NULL;
+	uint64_t i;
+
+	for (i = 1; direct && i < npages; i++)
+		direct = pstore_get(ld->ps, key, addr + i * PG) == first + i * PG;
+	if (direct)
+		return copy_key(ld, key, addr, first, npages * PG);
+	for (i = 0; i < npages; i++) {
+		pg = pstore_get(ld->ps, key, addr + i * PG);
+		if (pg)
+			memcpy(buf + i * PG, pg, PG);
+		else
+			memset(buf + i * PG, 0, PG);
+	}
+	return copy_key(ld, key, addr, buf, npages * PG);
+}
+
+/* Local: the faults the fault thread passed on, first. */
+static int serve_asks(struct lazy_dst *ld, uint8_t *buf)
+{
+	struct mig_lazy_req q;
+	uint64_t n;
+	int ret = 0;
+
+	while (!ret && read(ld->req[0], &q, sizeof(q)) == (ssize_t)sizeof(q)) {
+		n = le64toh(q.len) / PG;
+		ret = n && n <= REQ_PAGES ?
+			      copy_local(ld, le32toh(q.key), le64toh(q.addr), n, buf) :
+			      -EPROTO;
+	}
+	return ret;
+}
+
+int lazy_dst_run_local(struct lazy_dst *ld, const struct vxcr_pstore *ps, struct lazy_dst_stats *st)
+{
+	uint8_t *buf = malloc(LOCAL_CHUNK * PG);
+	size_t i, k, n0;
+	uint64_t a, s, e, n, nr;
+	uint32_t key;
+	pthread_t th;
+	char x = 'x';
+	int ret;
+
+	ld->ps = ps;
+	ret = buf ? recv_takes(ld) : -ENOMEM;
+	if (!ret && (pipe2(ld->stop, O_CLOEXEC) || pipe2(ld->req, O_CLOEXEC | O_NONBLOCK)))
+		ret = -errno;
+	if (!ret)
+		ret = -pthread_create(&th, NULL, fault_thread, ld);
+	if (ret) {
+		pr_err("pre-copy: cannot serve the pages from the store: %s\n", strerror(-ret));
+		free(buf);
+		kill_all(ld);
+		return ret;
+	}
+	pthread_mutex_lock(&ld->mu);
+	n0 = ld->n; /* a fork adds processes of the same keys */
+	pthread_mutex_unlock(&ld->mu);
+	for (i = 0; !ret && i < n0; i++) {
+		for (k = 0;; k += 2) {
+			pthread_mutex_lock(&ld->mu); /* the array may move (a fork) */
+			nr = ld->p[i].n;
+			key = ld->p[i].key;
+			s = k < nr ? ld->p[i].r[k] : 0;
+			e = k < nr ? ld->p[i].r[k + 1] : 0;
+			pthread_mutex_unlock(&ld->mu);
+			if (k >= nr)
+				break;
+			for (a = s; !ret && a < e; a += n * PG) {
+				n = (e - a) / PG < LOCAL_CHUNK ? (e - a) / PG : LOCAL_CHUNK;
+				ret = serve_asks(ld, buf) ?: copy_local(ld, key, a, n, buf);
+			}
+			if (ret)
+				break;
+		}
+	}
+	if (write(ld->stop[1], &x, 1) != 1)
+		pr_warn("cannot stop the fault thread: %s\n", strerror(errno));
+	pthread_join(th, NULL);
+	if (!ret)
+		ret = ld->fault_err;
+	if (ret) {
+		pr_err("pre-copy: filling the pages from the store failed (%s): the restored "
+		       "process is killed (lost)\n",
+		       strerror(-ret));
+		kill_all(ld);
+	}
+	for (i = 0; i < ld->n; i++) {
+		close(ld->p[i].uffd);
+		ld->p[i].uffd = -1;
+	}
+	free(buf);
 	*st = ld->st;
 	return ret;
 }

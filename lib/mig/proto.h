@@ -143,6 +143,15 @@ int lazy_dst_take(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *
  * link failed and the processes that had lazy pages are killed.
  */
 int lazy_dst_run(struct lazy_dst *ld, struct chan *c, struct lazy_dst_stats *st);
+/*
+ * Pre-copy (lazy.h's parents): the PARENT pages restore left in store ps
+ * go in from it, after the commit: faults first, the rest in the
+ * background; then the uffds close.  No link.  0 or -errno: the tree was
+ * killed.
+ */
+struct vxcr_pstore;
+int lazy_dst_run_local(struct lazy_dst *ld, const struct vxcr_pstore *ps,
+		       struct lazy_dst_stats *st);
 void lazy_dst_free(struct lazy_dst *ld);
 
 #endif

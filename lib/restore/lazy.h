@@ -6,9 +6,13 @@
 #ifndef VXCR_RESTORE_LAZY_H
 #define VXCR_RESTORE_LAZY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* Pre-copy: a process's PARENT ranges past this many are copied, not lazy. */
+#define VXCR_LAZY_PARENT_MAX 256
 
 struct vxcr_lazy {
 	/*
@@ -20,6 +24,13 @@ struct vxcr_lazy {
 	 */
 	int (*take)(void *arg, uint32_t key, pid_t pid, int uffd, const uint64_t *ranges, size_t n);
 	void *arg;
+	/*
+	 * Pre-copy (vxcr serve without --lazy): the IMG_PAGES_PARENT ranges of
+	 * the areas post-copy would make lazy are registered too instead of
+	 * copied (pages.c), and filled from the local page store after the
+	 * commit (lib/mig/lazy-dst.c); IMG_PAGES_LAZY records are refused.
+	 */
+	bool parents;
 };
 
 #endif

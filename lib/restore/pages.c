@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "img/pstore.h"
+#include "restore/lazy.h"
 #include "restore/restore.h"
 
 #define PARENT_CHUNK (1u << 20)	       /* a PARENT range goes out in runs of this */
@@ -182,6 +183,122 @@ static int write_pages(struct rst_proc *proc, const VmaEntry *v, uint64_t addr, 
 }
 
 /*
+ * The store's pages [addr, addr + len) of key into v of proc, gathered
+ * into runs and written as a record's bytes would be (checked by the
+ * caller: all in the store).
+ */
+static int parent_copy(struct rst_proc *proc, const VmaEntry *v, const struct vxcr_pstore *ps,
+		       uint32_t key, uint64_t addr, uint64_t len)
+{
+	uint8_t *buf = NULL;
+	uint64_t off, n;
+	int ret = 0;
+
+	for (off = 0; !ret && off < len; off += n) {
+		const uint8_t *run = pstore_get(ps, key, addr + off);
+
+		/* pages put in address order sit side by side in the store:
+		 * such a run goes straight from it, no copy */
+		for (n = RST_PAGE; n < PARENT_CHUNK && off + n < len &&
+				   pstore_get(ps, key, addr + off + n) == run + n;
+		     n += RST_PAGE)
+			;
+		if (n >= PARENT_DIRECT) {
+			ret = write_pages(proc, v, addr + off, run, n);
+			continue;
+		}
+		if (!buf && !(buf = malloc(PARENT_CHUNK))) /* scattered: gathered */
+			return -ENOMEM;
+		for (n = 0; n < PARENT_CHUNK && off + n < len; n += RST_PAGE)
+			memcpy(buf + n, pstore_get(ps, key, addr + off + n), RST_PAGE);
+		ret = write_pages(proc, v, addr + off, buf, n);
+	}
+	free(buf);
+	return ret;
+}
+
+/* An area a userfaultfd may fill once the process runs (post-copy's kind). */
+static bool lazy_vma(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON && (v->prot & PROT_WRITE) &&
+	       !(v->flags & (MAP_SHARED | MAP_GROWSDOWN | VXCR_MAP_DROPPABLE)) &&
+	       !(v->madv & (VXCR_MADV_HUGEPAGE | VXCR_MADV_GUARD)) && !v->n_guards;
+}
+
+#define PARENT_LAZY_MIN_AREA (1ull << 20) /* as the dump's post-copy areas */
+
+/*
+ * Pre-copy into vxcr serve (lazy.h's parents): may v's PARENT pages stay
+ * in the store until the process runs?  The areas post-copy makes lazy,
+ * of 1 MiB or more, not locked (mlock would fault them in before the
+ * registration), in the only process of the image with memory: a child is
+ * forked from its restored parent and shares its pages copy-on-write, so
+ * a tree keeps copying.
+ */
+static bool parent_lazy(const struct rst_proc *proc, const VmaEntry *v)
+{
+	const struct vxcr_lazy *lz = proc->img->opts->lazy;
+	size_t i;
+
+	if (!lz || !lz->parents || proc->role != RST_ROOT || !lazy_vma(v) ||
+	    v->end - v->start < PARENT_LAZY_MIN_AREA || (v->madv & VXCR_MADV_LOCKED) ||
+	    (proc->mm && proc->mm->mlockall))
+		return false;
+	for (i = 0; i < proc->img->nr_procs; i++)
+		if (proc->img->procs[i] != proc && proc->img->procs[i]->mm)
+			return false;
+	return true;
+}
+
+/* Does the page at addr hold a thread's rseq area (the kernel writes it early)? */
+static bool rseq_page(const struct rst_proc *proc, uint64_t addr)
+{
+	const CoreEntry *c;
+	size_t i;
+
+	for (i = 0; i < proc->nr_threads; i++) {
+		c = proc->threads[i].core;
+		if (c && c->rseq_addr && c->rseq_addr < addr + RST_PAGE &&
+		    c->rseq_addr + (c->rseq_len ? c->rseq_len : 32) > addr)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A PARENT range left in the store: noted as lazy (uffd_lazy() registers
+ * it, the serve's fault server fills it from the store after the commit),
+ * but for the rseq pages, copied now.  Past VXCR_LAZY_PARENT_MAX ranges
+ * (a range not adjoining the last one) or out of address order: copied.
+ */
+static int parent_lazy_range(struct rst_proc *proc, const VmaEntry *v, const struct vxcr_pstore *ps,
+			     uint32_t key, uint64_t addr, uint64_t len)
+{
+	uint64_t a = addr, b, end = addr + len;
+	bool eager;
+	int ret = 0;
+
+	while (!ret && a < end) {
+		eager = rseq_page(proc, a);
+		for (b = a + RST_PAGE; b < end && rseq_page(proc, b) == eager; b += RST_PAGE)
+			;
+		if (!eager && proc->n_lazy &&
+		    (proc->lazy[proc->n_lazy - 1] > a ||
+		     (proc->lazy[proc->n_lazy - 1] != a &&
+		      proc->n_lazy / 2 >= VXCR_LAZY_PARENT_MAX)))
+			eager = true;
+		if (eager)
+			ret = parent_copy(proc, v, ps, key, a, b - a);
+		else if (proc->n_lazy && proc->lazy[proc->n_lazy - 1] == a)
+			proc->lazy[proc->n_lazy - 1] = b; /* adjoins the last: one range */
+		else
+			ret = uffd_lazy_range(proc, a, b);
+		a = b;
+	}
+	return ret;
+}
+
+/*
  * An IMG_PAGES_PARENT record: the range's pages from the parent store
  * (key: proc's TASK pid), gathered into runs and written as a record's
  * bytes would be.  Refused if the store lacks one of them.
@@ -193,10 +310,8 @@ static int parent_range(struct rst_proc *proc, const struct page_rec *pr, bool d
 	const struct vxcr_pstore *ps = h && h->has_parent_id ? proc->img->opts->pages : NULL;
 	const struct img_pages_prefix *p = pr->p;
 	uint32_t key = proc->task->pid;
-	uint64_t len, off, n;
 	const VmaEntry *v;
-	uint8_t *buf = NULL;
-	int ret = 0;
+	uint64_t len;
 
 	if (pr->len != sizeof(len)) {
 		pr_err("image: record %llu: bad parent range record\n",
@@ -222,27 +337,9 @@ static int parent_range(struct rst_proc *proc, const struct page_rec *pr, bool d
 	}
 	if (dry)
 		return 0;
-	for (off = 0; !ret && off < len; off += n) {
-		const uint8_t *run = pstore_get(ps, key, p->addr + off);
-
-		/* pages put in address order sit side by side in the store:
-		 * such a run goes straight from it, no copy */
-		for (n = RST_PAGE; n < PARENT_CHUNK && off + n < len &&
-				   pstore_get(ps, key, p->addr + off + n) == run + n;
-		     n += RST_PAGE)
-			;
-		if (n >= PARENT_DIRECT) {
-			ret = write_pages(proc, v, p->addr + off, run, n);
-			continue;
-		}
-		if (!buf && !(buf = malloc(PARENT_CHUNK))) /* scattered: gathered */
-			return -ENOMEM;
-		for (n = 0; n < PARENT_CHUNK && off + n < len; n += RST_PAGE)
-			memcpy(buf + n, pstore_get(ps, key, p->addr + off + n), RST_PAGE);
-		ret = write_pages(proc, v, p->addr + off, buf, n);
-	}
-	free(buf);
-	return ret;
+	if (parent_lazy(proc, v))
+		return parent_lazy_range(proc, v, ps, key, p->addr, len);
+	return parent_copy(proc, v, ps, key, p->addr, len);
 }
 
 /*
@@ -264,16 +361,13 @@ static int lazy_range(struct rst_proc *proc, const struct page_rec *pr, bool dry
 	}
 	memcpy(&len, pr->data, sizeof(len));
 	v = plan_vma_at(proc, p->addr);
-	if (!v || p->addr + len > v->end || p->addr + len < p->addr ||
-	    v->kind != VMA_KIND__VMA_ANON || !(v->prot & PROT_WRITE) ||
-	    (v->flags & (MAP_SHARED | MAP_GROWSDOWN | VXCR_MAP_DROPPABLE)) ||
-	    (v->madv & (VXCR_MADV_HUGEPAGE | VXCR_MADV_GUARD)) || v->n_guards) {
+	if (!v || p->addr + len > v->end || p->addr + len < p->addr || !lazy_vma(v)) {
 		pr_err("image: record %llu: lazy range at %#llx is not inside a private anonymous "
 		       "writable area\n",
 		       (unsigned long long)pr->rec->index, (unsigned long long)p->addr);
 		return -EBADMSG;
 	}
-	if (!proc->img->opts->lazy) {
+	if (!proc->img->opts->lazy || proc->img->opts->lazy->parents) {
 		pr_err("image: record %llu: the pages at %#llx come later from a migration's page "
 		       "server (vxcr migrate --lazy): only vxcr serve restores this image\n",
 		       (unsigned long long)pr->rec->index, (unsigned long long)p->addr);

@@ -30,6 +30,12 @@ frozen=$(json_field "$T/mig.err" frozen_ms)
 [ "$rounds" -ge 2 ] || fail "only $rounds pre-copy rounds"
 [ "$held" -gt 8192 ] || fail "the image took only $held pages from the pre-copy"
 log "pre-copy: $rounds rounds, $held pages held, frozen $frozen ms"
+# the held pages stayed in the destination's store through the restore and
+# went in from it after the commit
+filled=$(sed -n 's/.* \([0-9][0-9]*\) pages filled from the store after the commit.*/\1/p' "$T/serve.err")
+[ -n "$filled" ] && [ "$filled" -gt 8192 ] ||
+	fail "the held pages were not filled from the store after the commit: '$filled': $(cat "$T/serve.err")"
+log "pre-copy: $filled pages filled from the store after the commit"
 kill -USR1 "$DPID"
 vx_wait_line "$OUT" '^(PASS|FAIL) ' 20 || fail "the migrated process did not check itself"
 grep -q '^PASS mig-dirty' "$OUT" || fail "$(grep FAIL "$OUT")"
@@ -70,4 +76,4 @@ grep -q "migration failed" "$T/serve.err" || fail "serve does not report the fai
 kill -USR1 "$PID"
 vx_wait_line "$OUT" '^(PASS|FAIL) ' 20 || fail "the source did not check itself"
 grep -q '^PASS mig-dirty' "$OUT" || fail "source after refusal: $(grep FAIL "$OUT")"
-pass "pre-copy $rounds rounds, frozen $frozen ms; tree; untrusted host refused"
+pass "pre-copy $rounds rounds, frozen $frozen ms, $filled pages from the store after the commit; tree; untrusted host refused"

@@ -287,9 +287,12 @@ struct vxcr_serve_stats {
 	char peer[VXCR_PEER_NAME_LEN]; /* the source's key name */
 	uint64_t precopy_bytes;
 	uint64_t restore_ns;
-	uint64_t lazy_ns;     /* post-copy: COMMIT to the last page */
-	uint64_t lazy_faults; /* faults that asked the source */
-	uint64_t lazy_pages;  /* pages copied in after COMMIT */
+	uint64_t lazy_ns;      /* post-copy: COMMIT to the last page */
+	uint64_t lazy_faults;  /* faults that asked the source */
+	uint64_t lazy_pages;   /* pages copied in after COMMIT */
+	uint64_t local_ns;     /* pre-copy: COMMIT to the last page from the store */
+	uint64_t local_faults; /* pre-copy: faults filled from the store */
+	uint64_t local_pages;  /* pre-copy: pages filled from the store after COMMIT */
 	uint64_t total_ns;
 };
 
