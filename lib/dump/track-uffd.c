@@ -61,7 +61,8 @@ static int add_children(pid_t pid, pid_t **v, size_t *n)
 			continue; /* the thread is gone */
 		ret = dump_tree_parse_pids(text, &kids, &nk);
 		free(text);
-		nv = ret ? NULL : realloc(*v, (*n + nk) * sizeof(**v));
+		/* no realloc for no children: it may move *v without *v knowing */
+		nv = ret || !nk ? NULL : realloc(*v, (*n + nk) * sizeof(**v));
 		if (!ret && nk && !nv)
 			ret = -ENOMEM;
 		if (!ret && nk) {
@@ -373,17 +374,59 @@ bool trk_has_children(pid_t pid)
 	return any;
 }
 
+#define WP_REGIONS 256
+
+/*
+ * Write-protects the pages of [s, e) that exist (present or swapped),
+ * found with PAGEMAP_SCAN.  A hole is left alone: protecting it would
+ * make a page table entry (a marker) for every page of it, gigabytes of
+ * tables for a big sparse area (ASan's shadow: terabytes), and a hole
+ * needs none: the page a first write makes has no protection, so the
+ * next scan reports it written.  0 or -errno.
+ */
+static int protect_present(struct trk_proc *p, uint64_t s, uint64_t e)
+{
+	struct page_region reg[WP_REGIONS];
+	struct pm_scan_arg a;
+	long n, i;
+
+	while (s < e) {
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.start = s;
+		a.end = e;
+		a.vec = (uintptr_t)reg;
+		a.vec_len = WP_REGIONS;
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		n = ioctl(p->pagemap_fd, PAGEMAP_SCAN_IOCTL, &a);
+		if (n < 0)
+			return -errno;
+		for (i = 0; i < n; i++) {
+			struct uffdio_writeprotect w = {
+				.range = { reg[i].start, reg[i].end - reg[i].start },
+				.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+			};
+
+			if (ioctl(p->uffd, UFFDIO_WRITEPROTECT, &w))
+				return -errno;
+		}
+		if (n < WP_REGIONS) /* the end of the scan (not walk_end) */
+			break;
+		s = reg[n - 1].end;
+	}
+	return 0;
+}
+
 int trk_register(struct trk_proc *p, uint64_t s, uint64_t e)
 {
 	struct uffdio_register r = { .range = { s, e - s }, .mode = UFFDIO_REGISTER_MODE_WP };
-	struct uffdio_writeprotect w = { .range = { s, e - s },
-					 .mode = UFFDIO_WRITEPROTECT_MODE_WP };
 
-	if (p->uffd < 0)
+	if (p->uffd < 0 || p->pagemap_fd < 0)
 		return -EBADF;
-	if (ioctl(p->uffd, UFFDIO_REGISTER, &r) || ioctl(p->uffd, UFFDIO_WRITEPROTECT, &w))
+	if (ioctl(p->uffd, UFFDIO_REGISTER, &r))
 		return -errno;
-	return 0;
+	return protect_present(p, s, e);
 }
 
 /* Range iov through /proc/PID/mem (no pin).  true if read whole. */

@@ -229,13 +229,21 @@ static void carry_bits(const struct trk_proc *p, struct trk_area *a)
 	}
 }
 
-/* Areas whose pages the dump stores privately: not shared, not the kernel's. */
+#define TRACK_AREA_MAX (64ull << 30)
+
+/* Areas whose pages the dump stores privately: not shared, not the kernel's,
+ * not bigger than TRACK_AREA_MAX. */
 static bool trackable(const struct proc_vma *v)
 {
 	static const char *const special[] = { "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]" };
 	size_t i;
 
 	if (v->shared || v->end <= v->start)
+		return false;
+	/* a huge sparse reservation (ASan's shadow is terabytes): its bitmap
+	 * and scans would cost more than the few pages it has; they go in the
+	 * frozen image */
+	if (v->end - v->start > TRACK_AREA_MAX)
 		return false;
 	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++)
 		if (!strcmp(v->name, special[i]))
