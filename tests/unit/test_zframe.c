@@ -2,15 +2,13 @@
  * Unit tests of the raw-block zstd frames the writer makes without zstd
  * (lib/img/zframe.c): libzstd decodes them to the same bytes, block
  * boundaries at 128 KiB, empty and 1-byte frames, the iovec form equal to
- * the buffer form, the reader's frame header check; and the
- * compressibility probe (noise, zeros, half-compressible pages).
+ * the buffer form, the reader's frame header check; the
+ * compressibility probe (noise, zeros, half-compressible pages); and the
+ * writer's adaptive mode: noise stored raw, zeros compressed, a
+ * half-compressible frame compressed when the sink is slow, the images
+ * read back to the same records.
  */
-#include <stdlib.h>
-#include <string.h>
-#include <CUnit/Basic.h>
-#include <zstd.h>
-
-#include "img/img.h"
+#include "img-test.h"
 #include "img/img-internal.h"
 #include "img/zframe.h"
 
@@ -174,6 +172,173 @@ static void test_probe(void)
 	free(p);
 }
 
+/* ---- the writer's adaptive mode ---- */
+
+enum fill { FILL_NOISE, FILL_ZERO, FILL_HALF };
+
+struct auto_body {
+	enum fill fill;
+	size_t frames; /* 4 MiB page records */
+};
+
+/* bench/workload.c's pages: counters, then noise. */
+static void fill_half(uint8_t *p, size_t len, size_t seed)
+{
+	size_t i, k;
+
+	for (i = 0; i < len; i += 4096) {
+		uint64_t *w = (uint64_t *)(p + i);
+
+		for (k = 0; k < 256; k++)
+			w[k] = (seed + i) / 4096 * 256 + k;
+		fill_noise(p + i + 2048, 2048);
+	}
+}
+
+static int auto_write(struct img_writer *w, void *arg)
+{
+	const struct auto_body *b = arg;
+	size_t len = IMG_FRAME_BYTES, i;
+	struct img_pages_prefix pp = { .mm_id = 3 };
+	uint8_t *data = malloc(len);
+	int ret = 0;
+
+	if (!data)
+		return -ENOMEM;
+	if (b->fill == FILL_NOISE)
+		fill_noise(data, len);
+	else if (b->fill == FILL_ZERO)
+		memset(data, 0, len);
+	else
+		fill_half(data, len, 0);
+	for (i = 0; !ret && i < b->frames; i++) { /* faster than the slow sink */
+		pp.addr = 0x100000000ull + i * len;
+		ret = img_write_raw2(w, IMG_REC_PAGES, 0, &pp, sizeof(pp), data, len);
+	}
+	free(data);
+	return ret;
+}
+
+/* A sink that waits 20 ms before each write into its memfd: a slow disk. */
+struct slow_sink {
+	struct img_sink base;
+	int fd;
+};
+
+static ssize_t slow_writev(struct img_sink *s, const struct iovec *iov, int cnt)
+{
+	usleep(20000);
+	return writev(((struct slow_sink *)s)->fd, iov, cnt);
+}
+
+static const struct img_sink_ops slow_ops = { .writev = slow_writev, .release = NULL };
+
+/* Writes an adaptive image (2 workers) of body b, to a slow sink if slow. */
+static struct buf auto_image(const struct auto_body *b, bool slow)
+{
+	struct img_write_opts o = { .compress = true, .adaptive = true, .threads = 2 };
+	struct slow_sink *ss = NULL;
+	struct img_writer *w;
+	struct buf img;
+	int fd = memfd_with(NULL, 0);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	if (slow) {
+		ss = calloc(1, sizeof(*ss));
+		CU_ASSERT_FATAL(ss != NULL);
+		ss->base.ops = &slow_ops;
+		snprintf(ss->base.name, sizeof(ss->base.name), "slow sink");
+		ss->fd = fd;
+		CU_ASSERT_FATAL(img_writer_open_sink(&ss->base, &o, &w) == 0);
+	} else {
+		CU_ASSERT_FATAL(img_writer_open(fd, &o, &w) == 0);
+	}
+	CU_ASSERT_FATAL(auto_write(w, (void *)b) == 0);
+	CU_ASSERT_FATAL(img_writer_finish(w) == 0);
+	img_writer_free(w);
+	free(ss);
+	img = slurp(fd);
+	close(fd);
+	return img;
+}
+
+/* Counts the frames of 1 MiB or more of content in an image's body. */
+static void count_frames(const struct buf *img, size_t *raw, size_t *z)
+{
+	size_t off = body_start(img), n, c;
+	uint8_t *out = malloc(IMG_FRAME_BYTES);
+
+	CU_ASSERT_FATAL(out != NULL);
+	*raw = *z = 0;
+	while (off < img->len) {
+		n = ZSTD_findFrameCompressedSize(img->p + off, img->len - off);
+		CU_ASSERT_FATAL(!ZSTD_isError(n));
+		c = ZSTD_decompress(out, IMG_FRAME_BYTES, img->p + off, n);
+		CU_ASSERT_FATAL(!ZSTD_isError(c));
+		if (c >= (1u << 20) && zframe_is_raw_head(img->p + off))
+			(*raw)++;
+		else if (c >= (1u << 20))
+			(*z)++;
+		off += n;
+	}
+	free(out);
+}
+
+/* The image reads back: every record, their crcs right. */
+static void check_reads(const struct buf *img, size_t frames)
+{
+	uint64_t n;
+	char msg[256];
+
+	CU_ASSERT_EQUAL(read_image(img->p, img->len, &n, msg, sizeof(msg)), 0);
+	CU_ASSERT_EQUAL(n, frames);
+}
+
+static void test_auto_noise_raw(void)
+{
+	struct auto_body b = { FILL_NOISE, 6 };
+	struct buf img = auto_image(&b, false);
+	size_t raw, z;
+
+	count_frames(&img, &raw, &z);
+	CU_ASSERT(raw >= 5);
+	CU_ASSERT_EQUAL(z, 0);
+	CU_ASSERT(img.len < b.frames * IMG_FRAME_BYTES * 1001 / 1000);
+	check_reads(&img, b.frames);
+	free(img.p);
+	img = auto_image(&b, true); /* noise is raw even on a slow sink */
+	count_frames(&img, &raw, &z);
+	CU_ASSERT_EQUAL(z, 0);
+	check_reads(&img, b.frames);
+	free(img.p);
+}
+
+static void test_auto_zero_compressed(void)
+{
+	struct auto_body b = { FILL_ZERO, 6 };
+	struct buf img = auto_image(&b, false);
+
+	CU_ASSERT(img.len < (1u << 20));
+	check_reads(&img, b.frames);
+	free(img.p);
+}
+
+static void test_auto_half_slow_sink(void)
+{
+	struct auto_body b = { FILL_HALF, 12 };
+	struct buf img = auto_image(&b, true);
+	size_t raw, z;
+
+	count_frames(&img, &raw, &z);
+	CU_ASSERT(z >= 1);
+	CU_ASSERT(img.len < b.frames * IMG_FRAME_BYTES);
+	check_reads(&img, b.frames);
+	free(img.p);
+	img = auto_image(&b, false); /* either way, it reads back */
+	check_reads(&img, b.frames);
+	free(img.p);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -185,6 +350,10 @@ int main(void)
 	CU_add_test(s, "raw frames of every size decode with libzstd", test_raw_sizes);
 	CU_add_test(s, "raw frames and a zstd frame in one stream", test_raw_stream);
 	CU_add_test(s, "compressibility probe", test_probe);
+	CU_add_test(s, "adaptive: noise stored raw", test_auto_noise_raw);
+	CU_add_test(s, "adaptive: zeros compressed", test_auto_zero_compressed);
+	CU_add_test(s, "adaptive: compressible frames compressed on a slow sink",
+		    test_auto_half_slow_sink);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
