@@ -42,6 +42,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #define LOG_PREFIX "img/zpool: "
 #include "log.h"
@@ -52,8 +53,8 @@
 #define CRC_STEP (64u << 10)   /* copy, then crc while still in cache */
 #define STORE_CHUNK (4u << 20) /* store mode: bytes per write */
 #define STORE_SLOTS 4	       /* store mode: chunks in flight */
-#define AUTO_SLOTS_EXTRA 2     /* adaptive: frames beyond 2 a worker */
-#define ZF_RATIO_HIGH 300      /* adaptive: probe ratio (%) always compressed */
+#define AUTO_SLOTS_EXTRA 3     /* adaptive: frames beyond 1 a worker */
+#define ZF_RATIO_HIGH 200      /* adaptive: probe ratio (%) always compressed */
 #define ZF_RATIO_LOW 115       /* adaptive: below it, always raw */
 #define ZF_FAST_LEVEL (-1)     /* adaptive: level of the frames in between */
 #define ZF_BACKLOG 2	       /* adaptive: frames queued for the sink */
@@ -217,9 +218,13 @@ static int zslot_auto(struct zpool *p, struct zworker *wk, struct zslot *s, uint
 		err = zslot_compress(cctx, s);
 		if (err)
 			return err;
+		pr_debug("frame %llu: probe %u%%, %zu -> %zu\n", (unsigned long long)k, ratio,
+			 s->in_len, s->out_len);
 		if (s->out_len < zframe_raw_len(s->in_len))
 			return 0;
 	}
+	pr_debug("frame %llu: probe %u%%, %s\n", (unsigned long long)k, ratio,
+		 cctx ? "kept raw" : "raw");
 	s->raw = true;
 	if (p->seg)
 		s->out_len = zframe_raw_encode(s->out, s->in, s->in_len);
@@ -508,6 +513,23 @@ void zpool_free(struct zpool *p)
 	free(p);
 }
 
+#define HUGE_ALIGN (2ul << 20)
+
+/*
+ * A frame buffer of len bytes in transparent huge pages where the kernel
+ * has them (madvise mode): its first touch, in the freeze, then faults 2
+ * MiB at a time instead of a page at a time.  NULL without memory.
+ */
+static void *slot_alloc(size_t len)
+{
+	size_t n = (len + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+	void *p = aligned_alloc(HUGE_ALIGN, n);
+
+	if (p)
+		madvise(p, n, MADV_HUGEPAGE);
+	return p;
+}
+
 /* Allocates the slots and workers of a pool of n workers: 2 frames and a
  * zstd context each, or in store mode STORE_SLOTS chunks and no context. */
 static int pool_alloc(struct zpool *p, unsigned n, int level)
@@ -516,7 +538,7 @@ static int pool_alloc(struct zpool *p, unsigned n, int level)
 	unsigned i;
 	int ret;
 
-	p->nslots = p->store ? STORE_SLOTS : 2 * n + (p->adaptive ? AUTO_SLOTS_EXTRA : 0);
+	p->nslots = p->store ? STORE_SLOTS : p->adaptive ? n + AUTO_SLOTS_EXTRA : 2 * n;
 	p->slot_bytes = p->store ? STORE_CHUNK : IMG_FRAME_BYTES;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
 	p->workers = calloc(n, sizeof(*p->workers));
@@ -524,8 +546,8 @@ static int pool_alloc(struct zpool *p, unsigned n, int level)
 		return -ENOMEM;
 	p->nalloc = n;
 	for (i = 0; i < p->nslots; i++) {
-		p->slots[i].in = malloc(p->slot_bytes);
-		if (!p->store && !p->plain)
+		p->slots[i].in = slot_alloc(p->slot_bytes);
+		if (!p->store && !p->plain) /* touched as far as used: 4 KiB pages */
 			p->slots[i].out = malloc(bound);
 		if (!p->slots[i].in || (!p->store && !p->plain && !p->slots[i].out))
 			return -ENOMEM;
