@@ -324,6 +324,8 @@ static void *zwriter_main(void *arg)
 			break;
 		pthread_mutex_unlock(&p->lock);
 		err = s->err ? s->err : zslot_write(p, s);
+		if (err) /* nothing after a failed frame goes out */
+			__atomic_store_n(&p->werr, err, __ATOMIC_RELEASE);
 		pthread_mutex_lock(&p->lock);
 		s->err = err;
 		s->wdone = true;

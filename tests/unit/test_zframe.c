@@ -339,6 +339,41 @@ static void test_auto_half_slow_sink(void)
 	free(img.p);
 }
 
+/* A sink that fails with ENOSPC once 6 MiB are written. */
+static ssize_t full_writev(struct img_sink *s, const struct iovec *iov, int cnt)
+{
+	size_t n = 0;
+	int i;
+
+	if (s->bytes >= (6u << 20))
+		return -ENOSPC;
+	for (i = 0; i < cnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+static const struct img_sink_ops full_ops = { .writev = full_writev, .release = NULL };
+
+/* A write error on the writer thread fails the writes after it and the
+ * finish; nothing hangs, the writer frees. */
+static void test_auto_write_error(void)
+{
+	struct img_write_opts o = { .compress = true, .adaptive = true, .threads = 2 };
+	struct img_sink sink = { .ops = &full_ops, .name = "full sink" };
+	struct auto_body b = { FILL_NOISE, 1 };
+	struct img_writer *w;
+	int ret = 0, i;
+
+	CU_ASSERT_FATAL(img_writer_open_sink(&sink, &o, &w) == 0);
+	for (i = 0; !ret && i < 16; i++)
+		ret = auto_write(w, &b);
+	ret = ret ?: img_writer_finish(w);
+	CU_ASSERT_EQUAL(ret, -ENOSPC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(img_writer_error(w), "full sink"));
+	CU_ASSERT(sink.bytes <= (6u << 20) + IMG_FRAME_BYTES + 4096);
+	img_writer_free(w);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -354,6 +389,7 @@ int main(void)
 	CU_add_test(s, "adaptive: zeros compressed", test_auto_zero_compressed);
 	CU_add_test(s, "adaptive: compressible frames compressed on a slow sink",
 		    test_auto_half_slow_sink);
+	CU_add_test(s, "adaptive: a write error stops the image", test_auto_write_error);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
