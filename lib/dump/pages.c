@@ -39,7 +39,7 @@
 #include "img/records.h"
 
 #define PAGE_SZ 4096ul
-#define BATCH_BYTES (8ul << 20)
+#define BATCH_BYTES (4ul << 20)
 #define HUGE_SZ (2ul << 20)
 #define BATCH_IOVS 1024	    /* IOV_MAX */
 #define RUN_MAX (4ul << 20) /* bytes per PAGES record */

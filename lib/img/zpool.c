@@ -53,7 +53,7 @@
 #define CRC_STEP (64u << 10)   /* copy, then crc while still in cache */
 #define STORE_CHUNK (4u << 20) /* store mode: bytes per write */
 #define STORE_SLOTS 4	       /* store mode: chunks in flight */
-#define AUTO_SLOTS_EXTRA 3     /* adaptive: frames beyond 1 a worker */
+#define AUTO_SLOTS_EXTRA 2     /* adaptive: frames beyond 1 a worker */
 #define ZF_RATIO_HIGH 200      /* adaptive: probe ratio (%) always compressed */
 #define ZF_RATIO_LOW 115       /* adaptive: below it, always raw */
 #define ZF_FAST_LEVEL (-1)     /* adaptive: level of the frames in between */
