@@ -21,7 +21,7 @@ static void dump_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vxdump [-o FILE] [--leave-running] [--tcp-established] [--no-sync]\n"
-		"              [--compress zstd|none] [--zstd-level N] [--sign KEYFILE]\n"
+		"              [--compress auto|zstd[:N]|none] [--zstd-level N] [--sign KEYFILE]\n"
 		"              [--keep-net-lock] [--parent IMAGE] [--stats] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"       vxdump --help | --version\n"
@@ -45,8 +45,10 @@ static void dump_usage(FILE *f)
 		"      --tcp-established  dump established TCP connections (TCP_REPAIR);\n"
 		"                       without it each one is refused\n"
 		"      --no-sync        do not fsync the image (scratch images)\n"
-		"      --compress KIND  zstd (default) or none\n"
-		"      --zstd-level N   zstd compression level (default: fast)\n"
+		"      --compress KIND  auto (default: each 4 MiB frame compressed or stored\n"
+		"                       raw, as its bytes and the output's speed say), zstd\n"
+		"                       (every frame; zstd:N at level N, -7..22) or none\n"
+		"      --zstd-level N   zstd on every frame at level N (-7..22)\n"
 		"      --sign KEYFILE   sign the image with the secret key KEYFILE (NAME.key of\n"
 		"                       vxcr key new); vxrestore --trusted-keys checks it\n"
 		"      --keep-net-lock  leave the tree's TCP connections locked (nftables table\n"
@@ -104,6 +106,31 @@ struct dump_target {
 	size_t n_parents;
 };
 
+/* --compress auto | zstd[:LEVEL] | none into o: 0, or -1 (usage error). */
+static int parse_compress(const char *arg, struct vxcr_dump_opts *o)
+{
+	long v;
+
+	o->compress = strcmp(arg, "none") != 0;
+	o->zstd_every_frame = false;
+	o->zstd_level = 0;
+	if (!strcmp(arg, "auto") || !strcmp(arg, "none"))
+		return 0;
+	if (!strcmp(arg, "zstd")) {
+		o->zstd_every_frame = true;
+		return 0;
+	}
+	if (!strncmp(arg, "zstd:", 5) && !cli_parse_long(arg + 5, -7, 22, &v) && v) {
+		o->zstd_every_frame = true;
+		o->zstd_level = v;
+		return 0;
+	}
+	cli_error("dump: --compress takes auto, zstd, zstd:N (N in -7..22, not 0) or none, not "
+		  "'%s'",
+		  arg);
+	return -1;
+}
+
 /* Parses options into o; returns -1 on a usage error (after one line),
  * 1 for --help, 2 for --version. */
 static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, const char **out,
@@ -130,11 +157,8 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			o->fsync = false;
 			break;
 		case OPT_COMPRESS:
-			if (strcmp(optarg, "zstd") && strcmp(optarg, "none")) {
-				cli_error("dump: --compress takes zstd or none, not '%s'", optarg);
+			if (parse_compress(optarg, o))
 				return -1;
-			}
-			o->compress = !strcmp(optarg, "zstd");
 			break;
 		case OPT_LEVEL:
 			if (cli_parse_long(optarg, -7, 22, &v)) {
@@ -142,6 +166,7 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 				return -1;
 			}
 			o->zstd_level = v;
+			o->zstd_every_frame = true;
 			break;
 		case 'v':
 			cli_set_verbose();

@@ -22,7 +22,7 @@ static void migrate_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vxcr migrate [--keys DIR] [--no-precopy | --lazy] [--max-rounds N]\n"
-		"                    [--stop-kib N] [--tcp-established] [--compress zstd|none]\n"
+		"                    [--stop-kib N] [--tcp-established] [--compress auto|zstd|none]\n"
 		"                    [--timeout SEC] [--stats] [-v] PID HOST[:PORT]\n"
 		"       vxcr migrate --ctx XID [--rundir DIR] [options] HOST[:PORT]\n"
 		"\n"
@@ -48,7 +48,8 @@ static void migrate_usage(FILE *f)
 		"      --stop-kib N     freeze once a round leaves at most N KiB written\n"
 		"                       (default 4096)\n"
 		"      --tcp-established  move established TCP connections (TCP_REPAIR)\n"
-		"      --compress KIND  the image: zstd (default) or none\n"
+		"      --compress KIND  the image: auto (default: each frame compressed or\n"
+		"                       raw as it pays), zstd (every frame) or none\n"
 		"      --timeout SEC    the longest wait for HOST at any step (default 30)\n"
 		"      --stats          print the migration's numbers as one JSON line on stderr\n"
 		"\n"
@@ -149,12 +150,14 @@ static int parse_migrate_args(int argc, char **argv, struct vxcr_migrate_opts *o
 			o->dump.tcp_established = true;
 			break;
 		case OPT_COMPRESS:
-			if (strcmp(optarg, "zstd") && strcmp(optarg, "none")) {
-				cli_error("migrate: --compress takes zstd or none, not '%s'",
+			if (strcmp(optarg, "auto") && strcmp(optarg, "zstd") &&
+			    strcmp(optarg, "none")) {
+				cli_error("migrate: --compress takes auto, zstd or none, not '%s'",
 					  optarg);
 				return -1;
 			}
-			o->dump.compress = !strcmp(optarg, "zstd");
+			o->dump.compress = strcmp(optarg, "none") != 0;
+			o->dump.zstd_every_frame = !strcmp(optarg, "zstd");
 			break;
 		case OPT_TIMEOUT:
 			if (parse_number("--timeout", optarg, 1, 86400, &v))

@@ -286,6 +286,7 @@ static int open_writer(struct dump_op *op, pid_t pid)
 	memset(&wo, 0, sizeof(wo));
 	wo.compress = o->compress;
 	wo.level = o->zstd_level;
+	wo.adaptive = o->compress && !o->zstd_every_frame && !o->zstd_level;
 	wo.threads = o->zstd_threads;
 	if (o->compress && !wo.threads && sysconf(_SC_NPROCESSORS_ONLN) >= 2)
 		wo.threads = 2;

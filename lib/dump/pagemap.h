@@ -2,7 +2,7 @@
  * PAGEMAP_SCAN and userfaultfd write-protect names newer than the uapi
  * headers of the build host (Debian 12): linux/fs.h 6.7+ and
  * linux/userfaultfd.h 6.7+, with the kernel's values.  Used by the page
- * pass (pages.c) and the dirty tracker (track.c).
+ * pass (pages.c, pages-plan.c) and the dirty tracker (track.c).
  */
 #ifndef VXCR_DUMP_PAGEMAP_H
 #define VXCR_DUMP_PAGEMAP_H
@@ -37,6 +37,14 @@ struct page_region {
 #define PM_GUARD (1ull << 58) /* 6.14+: a guard region marker (also PM_SWAPPED) */
 #define PM_PFN_MASK ((1ull << 55) - 1)
 #define PM_HAS (PM_PRESENT | PM_SWAPPED)
+
+/* What a child's page at one address needs, compared with the parent's
+ * (pages-plan.c classifies, pages.c reads). */
+enum cow_page {
+	COW_SAME, /* same frame, or both read the same (file) contents */
+	COW_READ, /* read the child's page */
+	COW_ZERO, /* the child reads zeros where the parent has a page */
+};
 
 #define UFFD_FEATURE_WP_UNPOPULATED_ (1ull << 13)
 #define UFFD_FEATURE_WP_ASYNC_ (1ull << 15)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <zstd.h>
 
 #include "img/img.h"
@@ -54,6 +55,8 @@ static inline uint64_t get_le64(const uint8_t *p)
 struct zpool;
 /* Writes one finished frame to the image: 0 or -errno. */
 typedef int (*zpool_out_fn)(void *ctx, const void *buf, size_t len);
+/* Writes one finished frame, gathered, to the image: 0 or -errno. */
+typedef int (*zpool_outv_fn)(void *ctx, struct iovec *iov, int cnt);
 /* Takes the hash of one frame input (signed images), in order. */
 typedef void (*zpool_seg_fn)(void *ctx, const uint8_t *hash);
 
@@ -62,6 +65,9 @@ int zpool_start(unsigned n, int level, zpool_out_fn out, zpool_seg_fn seg, void 
 		struct zpool **pp);
 /* Uncompressed body: one thread writes it out in order, in chunks. */
 int zpool_start_store(zpool_out_fn out, zpool_seg_fn seg, void *ctx, struct zpool **pp);
+/* Adaptive: raw or compressed per frame, a writer thread (zpool.c). */
+int zpool_start_auto(unsigned n, int level, zpool_outv_fn outv, zpool_seg_fn seg, void *ctx,
+		     struct zpool **pp);
 /* Signed uncompressed body: n threads hash it, the caller writes it. */
 int zpool_start_plain(unsigned n, zpool_out_fn out, zpool_seg_fn seg, void *ctx, struct zpool **pp);
 

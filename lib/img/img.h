@@ -26,6 +26,8 @@ struct vxcr_keyring;
 struct img_write_opts {
 	bool compress; /* zstd on */
 	int level;     /* zstd level, 0 = library default fast level */
+	bool adaptive; /* with compress and threads != 1: per frame,
+				 * compressed or stored raw (zpool.c) */
 	int threads;   /* compression threads: 0 = online CPUs, at
 				 * most 4; 1 = the caller's thread */
 	/* uncompressed: 1 = write on the caller's

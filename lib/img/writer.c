@@ -9,7 +9,9 @@
  * body byte is fed to a ZSTD_CCtx from the caller's memory and the
  * compressed output collects in the same buffer; a frame is ended every
  * IMG_FRAME_BYTES of input so frames decode independently.  With more
- * threads a pool of workers compresses whole frames (zpool.c).  An
+ * threads a pool of workers compresses whole frames (zpool.c); by default
+ * (adaptive) they decide per frame whether to compress it or store it as a
+ * raw-block frame (zframe.h) and a writer thread writes them out.  An
  * uncompressed image with threads != 1 copies the body into chunks that one
  * thread writes out in order while the caller goes on (zpool.c, store mode).
  *
@@ -54,6 +56,7 @@ struct img_writer {
 	ZSTD_CCtx *cctx;    /* compressing on the caller's thread */
 	struct zpool *pool; /* compressing on workers, or writing
 					 * on a thread (zpool.c) */
+	bool pool_writes;   /* the pool writes the body on its thread */
 	uint64_t frame_in;  /* input bytes in the current frame */
 	uint8_t *obuf;
 	size_t olen;
@@ -121,6 +124,15 @@ static int store_out(void *ctx, const void *buf, size_t len)
 	const struct img_writer *w = ctx;
 
 	return img_sink_write_all(w->sink, buf, len);
+}
+
+/* Writes a frame gathered by the adaptive pool; runs on its writer thread,
+ * so it touches nothing of the writer but the sink. */
+static int auto_out(void *ctx, struct iovec *iov, int cnt)
+{
+	const struct img_writer *w = ctx;
+
+	return img_sink_writev_all(w->sink, iov, cnt);
 }
 
 /* Runs the compressor over src with mode until it is consumed (continue)
@@ -530,10 +542,13 @@ static int setup_threads(struct img_writer *w, const struct img_write_opts *o)
 	seg = o->sign_key ? pool_seg : NULL;
 	if (!o->compress && n > 1 && seg) /* hashing needs more than one thread */
 		return zpool_start_plain(n, pool_out, seg, w, &w->pool);
+	w->pool_writes = n > 1 && (!o->compress || o->adaptive);
 	if (!o->compress)
 		return n == 1 ? 0 : zpool_start_store(store_out, seg, w, &w->pool);
 	if (n == 1)
 		return img_new_cctx(o->level, &w->cctx);
+	if (o->adaptive)
+		return zpool_start_auto(n, o->level, auto_out, seg, w, &w->pool);
 	return zpool_start(n, o->level, pool_out, seg, w, &w->pool);
 }
 
@@ -564,7 +579,7 @@ int img_writer_open_sink(struct img_sink *sink, const struct img_write_opts *opt
 	ret = put_preamble(w);
 	if (ret)
 		goto out_free;
-	if (w->pool && !o->compress) { /* before the body's writer starts */
+	if (w->pool_writes) { /* before the body's writer starts */
 		ret = out_flush(w, NULL, 0);
 		if (ret)
 			goto out_free;

@@ -38,8 +38,10 @@ static int setup_keys(void)
 	snprintf(path, sizeof(path), "%s/alice.key", keydir);
 	if (vxcr_key_load(path, &alice))
 		return -1;
-	snprintf(cmd, sizeof(cmd), "cd %s && mkdir -m 700 t o && cp alice.pub t/ && "
-		 "cp mallory.pub o/", keydir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && mkdir -m 700 t o && cp alice.pub t/ && "
+		 "cp mallory.pub o/",
+		 keydir);
 	if (system(cmd))
 		return -1;
 	snprintf(path, sizeof(path), "%s/t", keydir);
@@ -82,18 +84,18 @@ static void test_chain_segments(void)
 	CU_ASSERT_EQUAL(a.seg_len, 12345);
 	img_sighash_cut(&a);
 	img_sighash_cut(&b);
-	img_sighash_cut(&b);	/* nothing more to end */
+	img_sighash_cut(&b); /* nothing more to end */
 	CU_ASSERT_EQUAL(b.nseg, 2);
 	img_sighash_digest(&a, len, d1);
 	img_sighash_digest(&b, len, d2);
 	CU_ASSERT(!memcmp(d1, d2, sizeof(d1)));
-	img_sighash_digest(&b, len + 1, d2);	/* the offset is signed too */
+	img_sighash_digest(&b, len + 1, d2); /* the offset is signed too */
 	CU_ASSERT(memcmp(d1, d2, sizeof(d1)) != 0);
 	free(data);
 }
 
 struct body_arg {
-	size_t pages;		/* bytes of page data, in records of up to 4 MiB */
+	size_t pages; /* bytes of page data, in records of up to 4 MiB */
 };
 
 /* A TASK, 5 MiB of FILE_DATA, then pages: every record kind of a dump. */
@@ -125,11 +127,14 @@ static int signed_body(struct img_writer *w, void *arg)
 }
 
 /* Writes a signed image (key NULL: unsigned) into memory. */
-static struct buf make_signed(bool compress, int threads, const struct vxcr_key *key,
-			      size_t pages)
+static bool sign_adaptive; /* make_signed(): the writer's adaptive mode */
+
+static struct buf make_signed(bool compress, int threads, const struct vxcr_key *key, size_t pages)
 {
-	struct img_write_opts o = { .compress = compress, .threads = threads,
-				    .sign_key = key };
+	struct img_write_opts o = { .compress = compress,
+				    .threads = threads,
+				    .sign_key = key,
+				    .adaptive = sign_adaptive };
 	struct body_arg a = { pages };
 	struct img_writer *w;
 	int fd = memfd_with(NULL, 0);
@@ -146,9 +151,9 @@ static struct buf make_signed(bool compress, int threads, const struct vxcr_key 
 }
 
 struct sig_seen {
-	int sigs;			/* SIGNATURE records */
-	uint64_t first_pages;		/* index of the first PAGES record */
-	bool covered;			/* img_reader_covered() there */
+	int sigs;	      /* SIGNATURE records */
+	uint64_t first_pages; /* index of the first PAGES record */
+	bool covered;	      /* img_reader_covered() there */
 	const struct vxcr_key *signer;
 	char msg[256];
 };
@@ -184,7 +189,10 @@ static int read_signed(const struct buf *img, const struct vxcr_keyring *kr, int
 /* Every writer mode against the reader with and without its pool. */
 static void test_roundtrip_modes(void)
 {
-	static const struct { bool compress; int threads; } modes[] = {
+	static const struct {
+		bool compress;
+		int threads;
+	} modes[] = {
 		{ true, 1 }, { true, 2 }, { false, 1 }, { false, 0 }, { false, 3 },
 	};
 	struct sig_seen s;
@@ -197,16 +205,38 @@ static void test_roundtrip_modes(void)
 		for (rt = 1; rt <= 2; rt++) {
 			CU_ASSERT_EQUAL(read_signed(&img, trusted, rt, &s), 0);
 			CU_ASSERT_EQUAL(s.sigs, 2);
-			CU_ASSERT_EQUAL(s.first_pages, 3);	/* TASK, FILE_DATA, SIGNATURE */
+			CU_ASSERT_EQUAL(s.first_pages, 3); /* TASK, FILE_DATA, SIGNATURE */
 			CU_ASSERT(s.covered);
 			CU_ASSERT_PTR_EQUAL(s.signer, &trusted->keys[0]);
 			if (s.sigs != 2 || !s.signer)
 				fprintf(stderr, "mode %zu, %d reader threads: %s\n", i, rt, s.msg);
 		}
-		CU_ASSERT_EQUAL(read_signed(&img, NULL, 1, &s), 0);	/* plain reader */
+		CU_ASSERT_EQUAL(read_signed(&img, NULL, 1, &s), 0); /* plain reader */
 		CU_ASSERT_PTR_NULL(s.signer);
 		free(img.p);
 	}
+}
+
+/* The adaptive writer (frames raw or compressed, a writer thread): signed
+ * as well, raw frames hashed as stored. */
+static void test_roundtrip_adaptive(void)
+{
+	struct sig_seen s;
+	struct buf img;
+	int rt;
+
+	sign_adaptive = true;
+	img = make_signed(true, 2, alice, 11u << 20);
+	sign_adaptive = false;
+	for (rt = 1; rt <= 2; rt++) {
+		CU_ASSERT_EQUAL(read_signed(&img, trusted, rt, &s), 0);
+		CU_ASSERT_EQUAL(s.sigs, 2);
+		CU_ASSERT(s.covered);
+		CU_ASSERT_PTR_EQUAL(s.signer, &trusted->keys[0]);
+	}
+	img.p[img.len / 2] ^= 0x10; /* in a page record's frame */
+	CU_ASSERT_NOT_EQUAL(read_signed(&img, trusted, 1, &s), 0);
+	free(img.p);
 }
 
 /* A signature by a key that is not in the ring, and no signature at all. */
@@ -263,7 +293,7 @@ static void test_changed_payload(void)
 	uint32_t type, len, crc;
 	int rt;
 
-	while (p < img.len) {		/* records up to 256 MiB: u32 lengths */
+	while (p < img.len) { /* records up to 256 MiB: u32 lengths */
 		memcpy(&type, img.p + p, 4);
 		memcpy(&len, img.p + p + 8, 4);
 		if (type == IMG_REC_FILE_DATA)
@@ -277,11 +307,11 @@ static void test_changed_payload(void)
 	img.p[victim + 16 + 100] ^= 0x20;
 	crc = crc32c(0, img.p + victim, 16 + len);
 	memcpy(img.p + victim + 16 + len, &crc, 4);
-	img.p = realloc(img.p, img.len + 64);	/* the new trailer may be longer */
+	img.p = realloc(img.p, img.len + 64); /* the new trailer may be longer */
 	CU_ASSERT_FATAL(img.p != NULL);
 	img.len = fix_trailer(img.p, start, p);
-	CU_ASSERT_EQUAL(read_signed(&img, NULL, 1, &s), 0);	/* framing is fine */
-	for (rt = 1; rt <= 2; rt++) {	/* hashed here, on the hashing thread */
+	CU_ASSERT_EQUAL(read_signed(&img, NULL, 1, &s), 0); /* framing is fine */
+	for (rt = 1; rt <= 2; rt++) {			    /* hashed here, on the hashing thread */
 		CU_ASSERT_EQUAL(read_signed(&img, trusted, rt, &s), -EBADMSG);
 		CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "changed since it was signed"));
 		CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "SIGNATURE"));
@@ -325,7 +355,7 @@ static struct buf reframe(const struct buf *img, int level, size_t merge)
 		CU_ASSERT_FATAL(!ZSTD_isError(n));
 		plen += n;
 		if (k + 1 == merge)
-			continue;	/* the next frame joins this one */
+			continue; /* the next frame joins this one */
 		put_frame(&out, plain, plen, level);
 		plen = 0;
 	}
@@ -345,14 +375,14 @@ static void test_reframed(void)
 
 	re = reframe(&img, 5, 0);
 	CU_ASSERT(re.len != img.len || memcmp(re.p, img.p, img.len));
-	CU_ASSERT_EQUAL(read_signed(&re, NULL, 1, &s), 0);	/* same records */
+	CU_ASSERT_EQUAL(read_signed(&re, NULL, 1, &s), 0); /* same records */
 	for (rt = 1; rt <= 2; rt++) {
 		CU_ASSERT_EQUAL(read_signed(&re, trusted, rt, &s), -EBADMSG);
 		CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "changed since it was signed"));
 		CU_ASSERT_PTR_NOT_NULL(strstr(s.msg, "record 2 (SIGNATURE)"));
 	}
 	free(re.p);
-	re = reframe(&img, 1, 2);	/* FILE_DATA's end with SIGNATURE, PAGES */
+	re = reframe(&img, 1, 2); /* FILE_DATA's end with SIGNATURE, PAGES */
 	CU_ASSERT_EQUAL(read_signed(&re, NULL, 1, &s), 0);
 	for (rt = 1; rt <= 2; rt++) {
 		CU_ASSERT_EQUAL(read_signed(&re, trusted, rt, &s), -EBADMSG);
@@ -369,7 +399,7 @@ static size_t find_record(const struct buf *img, uint32_t type, size_t *trailer)
 	size_t p = body_start(img), found = 0;
 	uint32_t t, len;
 
-	while (p < img->len) {		/* records up to 256 MiB: u32 lengths */
+	while (p < img->len) { /* records up to 256 MiB: u32 lengths */
 		memcpy(&t, img->p + p, 4);
 		memcpy(&len, img->p + p + 8, 4);
 		if (t == type && !found)
@@ -396,12 +426,12 @@ static void test_old_scheme(void)
 	memcpy(&len, img.p + at + 8, 4);
 	e = sig_entry__unpack(NULL, len, img.p + at + 16);
 	CU_ASSERT_FATAL(e && e->has_scheme && e->scheme == IMG_SIG_SCHEME);
-	e->scheme = 1;			/* packs to as many bytes */
+	e->scheme = 1; /* packs to as many bytes */
 	CU_ASSERT_EQUAL_FATAL(sig_entry__pack(e, img.p + at + 16), len);
 	sig_entry__free_unpacked(e, NULL);
 	crc = crc32c(0, img.p + at, 16 + len);
 	memcpy(img.p + at + 16 + len, &crc, 4);
-	img.p = realloc(img.p, img.len + 64);	/* the new trailer may be longer */
+	img.p = realloc(img.p, img.len + 64); /* the new trailer may be longer */
 	CU_ASSERT_FATAL(img.p != NULL);
 	img.len = fix_trailer(img.p, body_start(&img), trailer);
 	CU_ASSERT_EQUAL(read_signed(&img, NULL, 1, &s), 0);
@@ -439,6 +469,7 @@ int main(void)
 		return 1;
 	s = CU_add_suite("img-sign", setup_keys, cleanup_keys);
 	CU_add_test(s, "chain segments", test_chain_segments);
+	CU_add_test(s, "adaptive writer, signed", test_roundtrip_adaptive);
 	CU_add_test(s, "round trip in every writer mode", test_roundtrip_modes);
 	CU_add_test(s, "untrusted key, unsigned image", test_refusals);
 	CU_add_test(s, "changed payload, checksums repaired", test_changed_payload);

@@ -130,6 +130,10 @@ struct vxcr_dump_opts {
 	 * instead of releasing it once the rest is read and taking its pages
 	 * from a copy-on-write snapshot (the default where possible). */
 	bool no_cow;
+	/* With compress: zstd on every frame (--compress zstd).  Default
+	 * (false, zstd_level 0): adaptive, each frame compressed or stored
+	 * raw as its sampled bytes and the sink's speed say. */
+	bool zstd_every_frame;
 };
 
 struct vxcr_dump_stats {
