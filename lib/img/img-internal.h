@@ -161,15 +161,20 @@ void rh_stop(struct rhasher *h);
  * handover set: in[0..in_len) are the next bytes of the stream (an
  * incomplete or unexpected frame, or nothing at the end of the source), eof
  * and rerr say how reading stopped, and the caller reads on by itself.
+ * A frame of Raw_Blocks read in place has raw set, its header in
+ * in[0..in_len) and its blocks' sizes in bsize[0..nblocks) (for its hash).
  */
 struct zrframe {
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint8_t *out; /* IMG_FRAME_BYTES */
 	size_t out_len;
-	size_t zerr;		    /* zstd error of the worker, 0 if none */
+	size_t zerr;	 /* zstd error of the worker, 0 if none */
+	uint32_t *bsize; /* raw: its blocks' sizes, as stored */
+	unsigned nblocks;
 	uint8_t hash[IMG_HASH_LEN]; /* of in[0..in_len), when verifying */
 	bool decoded;		    /* under the pool lock */
+	bool raw;		    /* out holds a frame of Raw_Blocks */
 	bool handover;
 	bool eof;
 	int rerr;
