@@ -422,6 +422,79 @@ static void zr_hash_raw(struct zrframe *f)
 	sha256_digest(&c, IMG_HASH_LEN, f->hash);
 }
 
+/* ---- crc32c of a frame's output by chunks ---- */
+
+#define CRC32C_POLY 0x82f63b78u /* reflected */
+
+/* a * b modulo the crc32c polynomial, bit 31 the coefficient of x^0. */
+static uint32_t gf2_mul(uint32_t a, uint32_t b)
+{
+	uint32_t prod = 0, bit;
+
+	for (bit = 1u << 31; bit; bit >>= 1) {
+		if (a & bit)
+			prod ^= b;
+		b = (b >> 1) ^ (b & 1 ? CRC32C_POLY : 0);
+	}
+	return prod;
+}
+
+/* x^(8 * n) modulo the polynomial: what a crc is multiplied by when n more
+ * bytes follow, since crc32c(c, B) = c * x^(8|B|) ^ crc32c(0, B). */
+static uint32_t gf2_x8n(uint64_t n)
+{
+	uint32_t sq = 1u << 23, p = 1u << 31; /* x^8, x^0 */
+
+	for (; n; n >>= 1) {
+		if (n & 1)
+			p = gf2_mul(p, sq);
+		sq = gf2_mul(sq, sq);
+	}
+	return p;
+}
+
+/* The crc32c of each ZR_CRC_CHUNK of f's output (the last may be short). */
+static void zr_chunk_crcs(struct zrframe *f)
+{
+	size_t off, n;
+
+	for (off = 0; off < f->out_len; off += n) {
+		n = f->out_len - off < ZR_CRC_CHUNK ? f->out_len - off : ZR_CRC_CHUNK;
+		f->ccrc[off / ZR_CRC_CHUNK] = crc32c(0, f->out + off, n);
+	}
+}
+
+/* crc continued over f->out[off, off + len), whole chunks from their crcs. */
+static uint32_t zr_crc_span(const struct zrframe *f, uint32_t crc, size_t off, size_t len)
+{
+	static uint32_t x8chunk;
+	size_t end = off + len, next, n;
+
+	if (!x8chunk)
+		x8chunk = gf2_x8n(ZR_CRC_CHUNK);
+	next = (off + ZR_CRC_CHUNK - 1) / ZR_CRC_CHUNK * ZR_CRC_CHUNK;
+	if (next > end)
+		next = end;
+	crc = crc32c(crc, f->out + off, next - off);
+	for (off = next; off < end; off += n) {
+		n = f->out_len - off < ZR_CRC_CHUNK ? f->out_len - off : ZR_CRC_CHUNK;
+		if (off + n > end)
+			break;
+		crc = gf2_mul(crc, n == ZR_CRC_CHUNK ? x8chunk : gf2_x8n(n)) ^
+		      f->ccrc[off / ZR_CRC_CHUNK];
+	}
+	return crc32c(crc, f->out + off, end - off);
+}
+
+/* The crc32c continued from crc over the payload zr_payload() returned last. */
+uint32_t zr_payload_crc(const struct img_reader *r, uint32_t crc)
+{
+	crc = zr_crc_span(r->zspan[0], crc, r->zspan_off, r->zspan_len[0]);
+	if (r->zspan[1])
+		crc = zr_crc_span(r->zspan[1], crc, 0, r->zspan_len[1]);
+	return crc;
+}
+
 /* Worker: decodes frames in turn until stopped. */
 static void *zr_worker_main(void *arg)
 {
@@ -448,7 +521,9 @@ static void *zr_worker_main(void *arg)
 			if (p->hash)
 				img_hash(f->hash, f->in, f->in_len);
 			zr = zr_decode(wk->dctx, f);
+			f->out_len = ZSTD_isError(zr) ? 0 : zr;
 		}
+		zr_chunk_crcs(f);
 		pthread_mutex_lock(&p->lock);
 		f->zerr = ZSTD_isError(zr) ? zr : 0;
 		f->out_len = ZSTD_isError(zr) ? 0 : zr;
@@ -790,7 +865,11 @@ bool zr_payload(struct img_reader *r, uint64_t len)
 	if (!r->zlive || f->zerr)
 		return false;
 	r->pdata = f->out + r->zpos;
+	r->zspan[0] = f;
+	r->zspan[1] = NULL;
+	r->zspan_off = r->zpos;
 	if (f->out_len - r->zpos >= len) {
+		r->zspan_len[0] = len;
 		r->zpos += len;
 	} else {
 		rest = len - (f->out_len - r->zpos);
@@ -801,6 +880,9 @@ bool zr_payload(struct img_reader *r, uint64_t len)
 			return false;
 		r->zpinned = true;
 		zr_next(r);
+		r->zspan_len[0] = len - rest;
+		r->zspan[1] = r->zf;
+		r->zspan_len[1] = rest;
 		r->zpos = rest;
 	}
 	r->body_off += len;
