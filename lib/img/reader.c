@@ -412,7 +412,8 @@ static int read_one(struct img_reader *r)
 	} else {
 		ret = read_payload(r, r->cur.length);
 		r->pdata = r->payload;
-		crc = crc32c(crc, r->pdata, r->cur.length);
+		if (!ret)
+			crc = crc32c(crc, r->pdata, r->cur.length);
 	}
 	if (!ret)
 		ret = body_read(r, tail, sizeof(tail));
