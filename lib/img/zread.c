@@ -202,7 +202,8 @@ static size_t zr_unraw(struct zrframe *f, size_t hlen, const uint8_t *a, size_t 
 	}
 	cur = o;
 	memcpy(f->in + o, a, alen);
-	memcpy(f->in + o + alen, b, blen);
+	if (blen)
+		memcpy(f->in + o + alen, b, blen);
 	f->in_len = o + alen + blen;
 	f->nblocks = 0;
 	return cur;
