@@ -142,6 +142,10 @@ $(BUILD)/tests/fuzz/edit-image: tests/fuzz/edit-image.c tests/fuzz/mutate/image.
 		tests/fuzz/mutate/mutate.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/mutate/image.c $(STATIC) $(LIBS_EXT)
+# raw-frames (zstd frames rewritten as Raw_Blocks) needs zstd alone.
+$(BUILD)/tests/fuzz/raw-frames: tests/fuzz/raw-frames.c tests/unit/img-raw.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lzstd
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_PARTS) $(wildcard tests/fuzz/mutate/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/fuzz -o $@ $< $(FUZZ_PARTS) $(STATIC) $(LIBS_EXT)

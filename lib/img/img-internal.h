@@ -80,6 +80,10 @@ void zpool_free(struct zpool *p);
 struct zrpool;
 struct zrframe;
 
+/* The pool's workers take the crc32c of each frame's output in chunks of
+ * this, so that the caller has a record's crc from them (zr_payload_crc). */
+#define ZR_CRC_CHUNK (64u << 10)
+
 struct img_reader {
 	struct img_source *src;
 	bool own_src; /* made by img_reader_open() */
@@ -97,14 +101,16 @@ struct img_reader {
 	bool pool_tried;    /* the pool ran (or failed to start) */
 	uint8_t *ibuf;
 	size_t ipos, ilen, icap;
-	uint64_t raw_bytes;   /* atomic while the pool runs */
-	struct zrpool *pool;  /* decompressing on workers */
-	bool zlive;	      /* the pool supplies the body */
-	struct zrframe *zf;   /* frame being consumed (pool) */
-	size_t zpos;	      /* in its output, or input if streamed */
-	bool zended;	      /* a streamed frame has ended */
-	bool zpinned;	      /* the returned payload points into zf */
-	const uint8_t *pdata; /* payload of the record just read */
+	uint64_t raw_bytes;		/* atomic while the pool runs */
+	struct zrpool *pool;		/* decompressing on workers */
+	bool zlive;			/* the pool supplies the body */
+	struct zrframe *zf;		/* frame being consumed (pool) */
+	size_t zpos;			/* in its output, or input if streamed */
+	bool zended;			/* a streamed frame has ended */
+	bool zpinned;			/* the returned payload points into zf */
+	const struct zrframe *zspan[2]; /* and these frames hold it: */
+	size_t zspan_off, zspan_len[2]; /* from zspan_off in the first */
+	const uint8_t *pdata;		/* payload of the record just read */
 	uint8_t *payload;
 	size_t pcap;
 	uint64_t body_off;
@@ -167,15 +173,21 @@ void rh_stop(struct rhasher *h);
  * handover set: in[0..in_len) are the next bytes of the stream (an
  * incomplete or unexpected frame, or nothing at the end of the source), eof
  * and rerr say how reading stopped, and the caller reads on by itself.
+ * A frame of Raw_Blocks read in place has raw set, its header in
+ * in[0..in_len) and its blocks' sizes in bsize[0..nblocks) (for its hash).
  */
 struct zrframe {
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint8_t *out; /* IMG_FRAME_BYTES */
 	size_t out_len;
-	size_t zerr;		    /* zstd error of the worker, 0 if none */
-	uint8_t hash[IMG_HASH_LEN]; /* of in[0..in_len), when verifying */
-	bool decoded;		    /* under the pool lock */
+	size_t zerr;	 /* zstd error of the worker, 0 if none */
+	uint32_t *bsize; /* raw: its blocks' sizes, as stored */
+	unsigned nblocks;
+	uint32_t ccrc[IMG_FRAME_BYTES / ZR_CRC_CHUNK]; /* crc32c of out by chunk */
+	uint8_t hash[IMG_HASH_LEN];		       /* of in[0..in_len), when verifying */
+	bool decoded;				       /* under the pool lock */
+	bool raw;				       /* out holds a frame of Raw_Blocks */
 	bool handover;
 	bool eof;
 	int rerr;
@@ -184,6 +196,7 @@ struct zrframe {
 int zr_start(struct img_reader *r, unsigned n);
 int zr_read(struct img_reader *r, ZSTD_outBuffer *out);
 bool zr_payload(struct img_reader *r, uint64_t len);
+uint32_t zr_payload_crc(const struct img_reader *r, uint32_t crc);
 int zr_check_end(struct img_reader *r);
 void zr_unpin(struct img_reader *r);
 void zr_stop(struct img_reader *r);

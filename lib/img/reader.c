@@ -403,18 +403,22 @@ static int read_one(struct img_reader *r)
 		return img_rfail(r, -E2BIG, "length %llu exceeds the %llu byte limit",
 				 (unsigned long long)r->cur.length,
 				 (unsigned long long)IMG_MAX_RECORD);
+	crc = crc32c(0, hdr, sizeof(hdr));
 	if (r->zlive && zr_payload(r, r->cur.length)) {
-		ret = 0; /* r->pdata points into the pool's frame */
+		/* r->pdata points into the pool's frames, whose workers took
+		 * the crc of their chunks */
+		crc = zr_payload_crc(r, crc);
+		ret = 0;
 	} else {
 		ret = read_payload(r, r->cur.length);
 		r->pdata = r->payload;
+		if (!ret)
+			crc = crc32c(crc, r->pdata, r->cur.length);
 	}
 	if (!ret)
 		ret = body_read(r, tail, sizeof(tail));
 	if (ret)
 		return read_error(r, ret, "record");
-	crc = crc32c(0, hdr, sizeof(hdr));
-	crc = crc32c(crc, r->pdata, r->cur.length);
 	if (crc != get_le32(tail))
 		return img_rfail(r, -EBADMSG, "checksum mismatch");
 	r->cur_crc = crc;

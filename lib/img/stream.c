@@ -21,7 +21,8 @@
 #include "img/stream.h"
 #include "util/cleanup.h"
 
-#define MEM_SINK_MIN (1u << 20) /* first mapping of a memory sink */
+#define MEM_SINK_MIN (1u << 20)	 /* first mapping of a memory sink */
+#define MEM_SINK_HUGE (4u << 20) /* a mapping this big asks for huge pages */
 
 /* ---- fds ---- */
 
@@ -288,6 +289,10 @@ static int mem_sink_grow(struct mem_sink *m, size_t need)
 		p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -ENOMEM;
+	/* huge pages where the kernel has them: a big spool's first touch
+	 * (vxdump | vxrestore -) is 512 times fewer faults */
+	if (cap >= MEM_SINK_HUGE)
+		madvise(p, cap, MADV_HUGEPAGE);
 	m->p = p;
 	m->cap = cap;
 	return 0;

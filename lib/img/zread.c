@@ -9,6 +9,17 @@
  * which decode them into IMG_FRAME_BYTES buffers; the caller consumes the
  * frames strictly in order.  At most 2 x workers frames are in flight.
  *
+ * A frame made only of Raw_Blocks (how the dump stores a frame that does
+ * not pay for compression) is not decoded: the reader thread reads each
+ * block's content straight into the frame's output buffer, reading the
+ * next block header with it, so its bytes go from the source to the
+ * caller with one read and no copy.  Each header is checked against every
+ * limit of the decoder first (type, Block_Maximum_Size, the frame's
+ * content size, IMG_FRAME_BYTES); a header outside them, a content
+ * checksum or more than ZR_RAW_BLOCKS blocks put the blocks read so far
+ * back as stored and the frame goes to a worker's decoder, which judges it
+ * as before.
+ *
  * Anything unusual ends the pool's part at a frame boundary: an incomplete
  * frame at the end of the source, a read error, a header the writer does not
  * make, a reserved block type, a frame bigger than any the writer makes.
@@ -35,6 +46,9 @@
 #define LOG_PREFIX "img/zread: "
 #include "log.h"
 #include "img/img-internal.h"
+
+#define ZR_BLOCK_MAX (128u << 10) /* RFC 8878's Block_Maximum_Size */
+#define ZR_RAW_BLOCKS 1024	  /* a raw frame of more blocks is decoded */
 
 struct zrworker {
 	struct zrpool *pool;
@@ -130,17 +144,145 @@ static size_t frame_header_len(uint8_t fhd)
 	return 5 + !single + ((fhd >> 6) ? fcs_len[fhd >> 6] : single);
 }
 
-/* Reads one whole frame into f: true, or false with the bytes read so far
- * in f when the pool's part ends here (see the head comment). */
-static bool zr_read_frame(struct zrpool *p, struct zrframe *f)
+/* The content size a frame header declares, or UINT64_MAX without one
+ * (the header passed img_frame_header_bad(): no dictionary id). */
+static uint64_t frame_content_size(const uint8_t *p)
+{
+	uint8_t fhd = p[4];
+	const uint8_t *q = p + 5 + !(fhd & 0x20); /* past the window byte */
+
+	switch (fhd >> 6) {
+	case 0:
+		return (fhd & 0x20) ? q[0] : UINT64_MAX;
+	case 1:
+		return (uint64_t)(q[0] | q[1] << 8) + 256;
+	case 2:
+		return get_le32(q);
+	default:
+		return get_le64(q);
+	}
+}
+
+/* Reads n bytes into dst: how many arrived (fewer at EOF or on an error,
+ * in p->rerr). */
+static size_t zr_read_exact(struct zrpool *p, uint8_t *dst, size_t n)
+{
+	size_t done = 0;
+	ssize_t got;
+
+	while (done < n) {
+		got = zr_read_src(p, dst + done, n - done);
+		if (got <= 0) {
+			p->rerr = got;
+			break;
+		}
+		done += got;
+	}
+	return done;
+}
+
+/*
+ * Puts the Raw_Blocks of f read so far back into f->in as they were
+ * stored (each header is size << 3: raw, not last), then a[0..alen) and
+ * b[0..blen), the bytes after them.  Returns the offset of a in f->in.
+ */
+static size_t zr_unraw(struct zrframe *f, size_t hlen, const uint8_t *a, size_t alen,
+		       const uint8_t *b, size_t blen)
+{
+	size_t o = hlen, src = 0, cur;
+	unsigned i;
+
+	for (i = 0; i < f->nblocks; i++) {
+		f->in[o] = f->bsize[i] << 3;
+		f->in[o + 1] = f->bsize[i] >> 5;
+		f->in[o + 2] = f->bsize[i] >> 13;
+		memcpy(f->in + o + 3, f->out + src, f->bsize[i]);
+		o += 3 + f->bsize[i];
+		src += f->bsize[i];
+	}
+	cur = o;
+	memcpy(f->in + o, a, alen);
+	if (blen)
+		memcpy(f->in + o + alen, b, blen);
+	f->in_len = o + alen + blen;
+	f->nblocks = 0;
+	return cur;
+}
+
+/* Whether the Raw_Block with header bh may be taken in place at content
+ * offset pos of a frame declaring fcs (UINT64_MAX: none): every limit the
+ * decoder has, and ours; anything else is the decoder's to judge. */
+static bool zr_raw_block_ok(uint32_t bh, size_t pos, uint64_t fcs, unsigned nblocks)
+{
+	uint32_t size = bh >> 3;
+
+	if ((bh >> 1) & 3 || size > ZR_BLOCK_MAX || nblocks == ZR_RAW_BLOCKS ||
+	    pos + size > IMG_FRAME_BYTES || pos + size > fcs)
+		return false;
+	return !(bh & 1) || fcs == UINT64_MAX || pos + size == fcs;
+}
+
+enum { ZR_RAW, ZR_WALK, ZR_END };
+
+/*
+ * A frame made only of Raw_Blocks (the dump stores a frame that does not
+ * pay for compression so): their contents are read straight into f->out,
+ * where the caller takes them as a decoded frame's, with no decoder and no
+ * copy.  The frame header and the first block header are in f->in, hlen
+ * = *off bytes into it.  Returns ZR_RAW (f->raw, f->out_len), ZR_WALK when
+ * a header is not one to take so (the bytes so far back in f->in, *off at
+ * that header: the caller reads the frame as stored), or ZR_END when the
+ * source ended or failed (the bytes so far in f->in).
+ */
+static int zr_read_raw(struct zrpool *p, struct zrframe *f, size_t *off)
+{
+	uint64_t fcs = frame_content_size(f->in);
+	size_t hlen = *off, pos = 0, need, got;
+	uint8_t hdr[3];
+	uint32_t bh;
+	bool joined;
+
+	f->nblocks = 0;
+	if (f->in[4] & 0x04) /* content checksum: decoded */
+		return ZR_WALK;
+	memcpy(hdr, f->in + hlen, 3);
+	for (;;) {
+		bh = hdr[0] | hdr[1] << 8 | (uint32_t)hdr[2] << 16;
+		if (!zr_raw_block_ok(bh, pos, fcs, f->nblocks)) {
+			*off = zr_unraw(f, hlen, hdr, 3, NULL, 0);
+			return ZR_WALK;
+		}
+		/* the next block header comes with the content when it fits */
+		joined = !(bh & 1) && pos + (bh >> 3) + 3 <= IMG_FRAME_BYTES;
+		need = (bh >> 3) + (joined ? 3 : 0);
+		got = zr_read_exact(p, f->out + pos, need);
+		if (got < need) {
+			zr_unraw(f, hlen, hdr, 3, f->out + pos, got);
+			return ZR_END;
+		}
+		f->bsize[f->nblocks++] = bh >> 3;
+		pos += bh >> 3;
+		if (bh & 1)
+			break;
+		if (joined) {
+			memcpy(hdr, f->out + pos, 3);
+		} else if ((got = zr_read_exact(p, hdr, 3)) < 3) {
+			zr_unraw(f, hlen, hdr, got, NULL, 0);
+			return ZR_END;
+		}
+	}
+	f->in_len = hlen;
+	f->out_len = pos;
+	f->raw = true;
+	return ZR_RAW;
+}
+
+/* Reads the rest of a frame as stored into f->in, walking the block
+ * headers from the one at off: true, or false at the handover. */
+static bool zr_walk_blocks(struct zrpool *p, struct zrframe *f, size_t off)
 {
 	uint32_t bh;
-	size_t off;
 
-	f->in_len = 0;
-	if (!zr_fill_to(p, f, 6) || img_frame_header_bad(f->in))
-		return false;
-	off = frame_header_len(f->in[4]);
 	do {
 		if (!zr_fill_to(p, f, off + 3))
 			return false;
@@ -152,6 +294,29 @@ static bool zr_read_frame(struct zrpool *p, struct zrframe *f)
 	if (f->in[4] & 0x04) /* content checksum */
 		off += 4;
 	return zr_fill_to(p, f, off);
+}
+
+/* Reads one whole frame into f: true, or false with the bytes read so far
+ * in f when the pool's part ends here (see the head comment). */
+static bool zr_read_frame(struct zrpool *p, struct zrframe *f)
+{
+	size_t off;
+
+	f->in_len = 0;
+	f->raw = false;
+	if (!zr_fill_to(p, f, 6) || img_frame_header_bad(f->in))
+		return false;
+	off = frame_header_len(f->in[4]);
+	if (!zr_fill_to(p, f, off + 3))
+		return false;
+	switch (zr_read_raw(p, f, &off)) {
+	case ZR_RAW:
+		return true;
+	case ZR_END:
+		return false;
+	default:
+		return zr_walk_blocks(p, f, off);
+	}
 }
 
 /* Puts the bytes read ahead but not used behind f->in for the caller. */
@@ -236,6 +401,101 @@ static size_t zr_decode(ZSTD_DCtx *dctx, const struct zrframe *f)
 	return out.pos;
 }
 
+/* The hash of a raw frame as stored: its header, then each block's header
+ * and content (the last block's header has Last_Block set). */
+static void zr_hash_raw(struct zrframe *f)
+{
+	struct sha256_ctx c;
+	size_t src = 0;
+	uint8_t bh[3];
+	unsigned i;
+
+	sha256_init(&c);
+	sha256_update(&c, f->in_len, f->in);
+	for (i = 0; i < f->nblocks; i++) {
+		bh[0] = f->bsize[i] << 3 | (i + 1 == f->nblocks);
+		bh[1] = f->bsize[i] >> 5;
+		bh[2] = f->bsize[i] >> 13;
+		sha256_update(&c, 3, bh);
+		sha256_update(&c, f->bsize[i], f->out + src);
+		src += f->bsize[i];
+	}
+	sha256_digest(&c, IMG_HASH_LEN, f->hash);
+}
+
+/* ---- crc32c of a frame's output by chunks ---- */
+
+#define CRC32C_POLY 0x82f63b78u /* reflected */
+
+/* a * b modulo the crc32c polynomial, bit 31 the coefficient of x^0. */
+static uint32_t gf2_mul(uint32_t a, uint32_t b)
+{
+	uint32_t prod = 0, bit;
+
+	for (bit = 1u << 31; bit; bit >>= 1) {
+		if (a & bit)
+			prod ^= b;
+		b = (b >> 1) ^ (b & 1 ? CRC32C_POLY : 0);
+	}
+	return prod;
+}
+
+/* x^(8 * n) modulo the polynomial: what a crc is multiplied by when n more
+ * bytes follow, since crc32c(c, B) = c * x^(8|B|) ^ crc32c(0, B). */
+static uint32_t gf2_x8n(uint64_t n)
+{
+	uint32_t sq = 1u << 23, p = 1u << 31; /* x^8, x^0 */
+
+	for (; n; n >>= 1) {
+		if (n & 1)
+			p = gf2_mul(p, sq);
+		sq = gf2_mul(sq, sq);
+	}
+	return p;
+}
+
+/* The crc32c of each ZR_CRC_CHUNK of f's output (the last may be short). */
+static void zr_chunk_crcs(struct zrframe *f)
+{
+	size_t off, n;
+
+	for (off = 0; off < f->out_len; off += n) {
+		n = f->out_len - off < ZR_CRC_CHUNK ? f->out_len - off : ZR_CRC_CHUNK;
+		f->ccrc[off / ZR_CRC_CHUNK] = crc32c(0, f->out + off, n);
+	}
+}
+
+/* crc continued over f->out[off, off + len), whole chunks from their crcs. */
+static uint32_t zr_crc_span(const struct zrframe *f, uint32_t crc, size_t off, size_t len)
+{
+	static uint32_t x8chunk;
+	size_t end = off + len, next, n;
+
+	if (!x8chunk)
+		x8chunk = gf2_x8n(ZR_CRC_CHUNK);
+	next = (off + ZR_CRC_CHUNK - 1) / ZR_CRC_CHUNK * ZR_CRC_CHUNK;
+	if (next > end)
+		next = end;
+	crc = crc32c(crc, f->out + off, next - off);
+	for (off = next; off < end; off += n) {
+		n = f->out_len - off < ZR_CRC_CHUNK ? f->out_len - off : ZR_CRC_CHUNK;
+		if (off + n > end)
+			break;
+		crc = gf2_mul(crc, n == ZR_CRC_CHUNK ? x8chunk : gf2_x8n(n)) ^
+		      f->ccrc[off / ZR_CRC_CHUNK];
+	}
+	return crc32c(crc, f->out + off, end - off);
+}
+
+/* The crc32c continued from crc over the payload zr_payload() returned last. */
+uint32_t zr_payload_crc(const struct img_reader *r, uint32_t crc)
+{
+	crc = zr_crc_span(r->zspan[0], crc, r->zspan_off, r->zspan_len[0]);
+	if (r->zspan[1])
+		crc = zr_crc_span(r->zspan[1], crc, 0, r->zspan_len[1]);
+	return crc;
+}
+
 /* Worker: decodes frames in turn until stopped. */
 static void *zr_worker_main(void *arg)
 {
@@ -254,9 +514,17 @@ static void *zr_worker_main(void *arg)
 			break;
 		f = &p->frames[p->taken++ % p->nframes];
 		pthread_mutex_unlock(&p->lock);
-		if (p->hash)
-			img_hash(f->hash, f->in, f->in_len);
-		zr = zr_decode(wk->dctx, f);
+		if (f->raw) { /* read in place: only hashed */
+			if (p->hash)
+				zr_hash_raw(f);
+			zr = f->out_len;
+		} else {
+			if (p->hash)
+				img_hash(f->hash, f->in, f->in_len);
+			zr = zr_decode(wk->dctx, f);
+			f->out_len = ZSTD_isError(zr) ? 0 : zr;
+		}
+		zr_chunk_crcs(f);
 		pthread_mutex_lock(&p->lock);
 		f->zerr = ZSTD_isError(zr) ? zr : 0;
 		f->out_len = ZSTD_isError(zr) ? 0 : zr;
@@ -298,6 +566,7 @@ static void zr_free(struct zrpool *p)
 		ZSTD_freeDCtx(p->workers[i].dctx);
 	for (i = 0; p->frames && i < p->nframes; i++) {
 		free(p->frames[i].in);
+		free(p->frames[i].bsize);
 		if (!p->ring_len)
 			free(p->frames[i].out);
 	}
@@ -365,9 +634,10 @@ static int zr_alloc(struct zrpool *p, unsigned n)
 	for (i = 0; i < p->nframes; i++) {
 		p->frames[i].in = malloc(cap);
 		p->frames[i].in_cap = cap;
+		p->frames[i].bsize = malloc(ZR_RAW_BLOCKS * sizeof(uint32_t));
 		p->frames[i].out = p->ring_len ? p->ring + (size_t)i * IMG_FRAME_BYTES :
 						 malloc(IMG_FRAME_BYTES);
-		if (!p->frames[i].in || !p->frames[i].out)
+		if (!p->frames[i].in || !p->frames[i].out || !p->frames[i].bsize)
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
@@ -596,7 +866,11 @@ bool zr_payload(struct img_reader *r, uint64_t len)
 	if (!r->zlive || f->zerr)
 		return false;
 	r->pdata = f->out + r->zpos;
+	r->zspan[0] = f;
+	r->zspan[1] = NULL;
+	r->zspan_off = r->zpos;
 	if (f->out_len - r->zpos >= len) {
+		r->zspan_len[0] = len;
 		r->zpos += len;
 	} else {
 		rest = len - (f->out_len - r->zpos);
@@ -607,6 +881,9 @@ bool zr_payload(struct img_reader *r, uint64_t len)
 			return false;
 		r->zpinned = true;
 		zr_next(r);
+		r->zspan_len[0] = len - rest;
+		r->zspan[1] = r->zf;
+		r->zspan_len[1] = rest;
 		r->zpos = rest;
 	}
 	r->body_off += len;
