@@ -2,11 +2,12 @@
 """Small-process restore, measured as snapshot testing sees it: one 1 MiB
 bench/workload is dumped once, then `vxcr restore -d --pidfile F IMG` runs
 N times (exec to exit, like hyperfine), each restored process killed by pid
-before the next.  Prints the median, mean, min and p90 in ms, and with
+before the next.  With --dump each run dumps a fresh workload first and
+times that dump too (`vxcr dump -o IMG PID`, exec to exit).  Prints the median, mean, min and p90 in ms, and with
 --stages the medians of the restore's stage times (VXCR_LOG=3).
 With several BUILDs the builds are alternated run by run (the VM's speed
 drifts), each on its own image made by its own vxdump.
-usage: bench/small.py BUILD [BUILD...] [--runs N] [--mib M] [--stages]
+usage: bench/small.py BUILD [BUILD...] [--runs N] [--mib M] [--stages] [--dump]
        [--dump-args "ARGS"] [--restore-args "ARGS"]"""
 import ctypes, os, re, shlex, shutil, signal, statistics, subprocess, sys, tempfile, time
 
@@ -28,6 +29,7 @@ MIB = int(opt("--mib", "1"))
 DARGS = shlex.split(opt("--dump-args", ""))
 RARGS = shlex.split(opt("--restore-args", ""))
 STAGES = "--stages" in sys.argv
+DUMP = "--dump" in sys.argv
 BUILDS = [a for a in sys.argv[1:] if not a.startswith("--")] or ["build"]
 STAGE_RE = re.compile(r"stage (.+) at ([0-9.]+) ms")
 TOTAL_RE = re.compile(r"restored pid .* in ([0-9.]+) ms")
@@ -45,16 +47,24 @@ def kill(pid):
             time.sleep(0.001)
 
 
-def make_image(build, tmp):
+def make_image(build, tmp, res=None):
     ready = os.path.join(tmp, "ready")
     p = subprocess.Popen([os.path.join(build, "bench", "workload"), str(MIB), ready],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     while not (os.path.exists(ready) and os.path.getsize(ready) > 0):
         time.sleep(0.005)
+    os.unlink(ready)
     img = os.path.join(tmp, "img")
-    subprocess.run([os.path.join(build, "bin", "vxcr"), "dump"] + DARGS + ["-o", img, str(p.pid)],
-                   check=True, stdin=subprocess.DEVNULL)
+    t = time.monotonic()
+    r = subprocess.run([os.path.join(build, "bin", "vxcr"), "dump"] + DARGS + ["-o", img, str(p.pid)],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True)
+    if res is not None:
+        res.setdefault("dump", []).append((time.monotonic() - t) * 1000)
+    if r.returncode:
+        p.kill()
+        sys.exit("%s: dump failed: %s" % (build, r.stderr.strip()))
     p.wait()
     return img
 
@@ -85,6 +95,8 @@ def main():
     results = [{"wall": []} for _ in BUILDS]
     for _ in range(RUNS):
         for b, img, t, res in zip(BUILDS, imgs, tmps, results):
+            if DUMP:
+                make_image(b, t, res)
             restore_once(b, img, t, res)
     for b, img, res in zip(BUILDS, imgs, results):
         w = sorted(res["wall"])
