@@ -13,7 +13,11 @@ WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fPIC -pthread \
              -Ilib -Ilib/include -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS_EXT   = -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+# libnftables and nettle are loaded when first used (dlopen: lib/net/nft.c,
+# lib/img/sign.c): their headers are needed, their link is not (NOTES
+# "Small processes in milliseconds").
+LINK_PKGS := $(filter-out libnftables nettle,$(PKGS))
+LIBS_EXT   = -Wl,--as-needed $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -pthread
 
 PROTOS    := $(wildcard images/*.proto)
 PB_C      := $(patsubst images/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))

@@ -1,7 +1,8 @@
 /*
- * The hash chain of signed images (SHA-256, nettle) and Ed25519 signing
+ * The hash chain of signed images (SHA-256: nettle, loaded on use, or libsodium) and Ed25519 signing
  * (libsodium).  The definition of what is signed is at the top of sign.h.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,14 +29,85 @@ void img_crypto_init(void)
 	pthread_once(&sodium_once, sodium_setup);
 }
 
+/* nettle's SHA-256, loaded once (NULL functions: libsodium's is used). */
+static struct {
+	__typeof__(&nettle_sha256_init) init;
+	__typeof__(&nettle_sha256_update) update;
+	__typeof__(&nettle_sha256_digest) digest;
+} nettle;
+static pthread_once_t nettle_once = PTHREAD_ONCE_INIT;
+
+#define NETTLE_SONAME "libnettle.so.8"
+/* Below this, a one-shot hash is libsodium's: loading nettle costs more. */
+#define SMALL_HASH 4096
+
+static void nettle_setup(void)
+{
+	void *h = dlopen(NETTLE_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *i, *u, *d;
+
+	if (!h) {
+		pr_warn("%s: %s: SHA-256 of libsodium instead (slower)\n", NETTLE_SONAME,
+			dlerror());
+		return;
+	}
+	i = dlsym(h, "nettle_sha256_init");
+	u = dlsym(h, "nettle_sha256_update");
+	d = dlsym(h, "nettle_sha256_digest");
+	if (!i || !u || !d) {
+		pr_warn("%s has no SHA-256: libsodium's instead (slower)\n", NETTLE_SONAME);
+		dlclose(h);
+		return;
+	}
+	memcpy(&nettle.init, &i, sizeof(i));
+	memcpy(&nettle.update, &u, sizeof(u));
+	memcpy(&nettle.digest, &d, sizeof(d));
+}
+
+/* Which implementation every running hash of this process uses: fixed at
+ * the first call, so a state is always continued by the code that made it. */
+static bool use_nettle(void)
+{
+	pthread_once(&nettle_once, nettle_setup);
+	return nettle.init != NULL;
+}
+
+static void sha_init(union img_sha256 *c)
+{
+	if (use_nettle())
+		nettle.init(&c->nettle);
+	else
+		crypto_hash_sha256_init(&c->sodium);
+}
+
+static void sha_update(union img_sha256 *c, size_t len, const uint8_t *buf)
+{
+	if (use_nettle())
+		nettle.update(&c->nettle, len, buf);
+	else
+		crypto_hash_sha256_update(&c->sodium, buf, len);
+}
+
+static void sha_digest(union img_sha256 *c, uint8_t out[IMG_HASH_LEN])
+{
+	if (use_nettle())
+		nettle.digest(&c->nettle, IMG_HASH_LEN, out);
+	else
+		crypto_hash_sha256_final(&c->sodium, out);
+}
+
 /* SHA-256 of buf. */
 void img_hash(uint8_t out[IMG_HASH_LEN], const void *buf, size_t len)
 {
-	struct sha256_ctx c;
+	union img_sha256 c;
 
-	sha256_init(&c);
-	sha256_update(&c, len, buf);
-	sha256_digest(&c, IMG_HASH_LEN, out);
+	if (len < SMALL_HASH) {
+		crypto_hash_sha256(out, buf, len);
+		return;
+	}
+	sha_init(&c);
+	sha_update(&c, len, buf);
+	sha_digest(&c, out);
 }
 
 /* BLAKE2b-256 of the key, cut to the id: ids stay those of scheme 1. */
@@ -53,15 +125,15 @@ void img_sighash_start(struct img_sighash *h, const uint8_t pre[IMG_HASH_LEN])
 {
 	img_crypto_init(); /* for the signing or checking that follows */
 	memset(h, 0, sizeof(*h));
-	sha256_init(&h->chain);
-	sha256_update(&h->chain, sizeof(SIG_DOMAIN) - 1, (const uint8_t *)SIG_DOMAIN);
-	sha256_update(&h->chain, IMG_HASH_LEN, pre);
+	sha_init(&h->chain);
+	sha_update(&h->chain, sizeof(SIG_DOMAIN) - 1, (const uint8_t *)SIG_DOMAIN);
+	sha_update(&h->chain, IMG_HASH_LEN, pre);
 }
 
 /* Adds one finished segment's hash to the chain. */
 void img_sighash_fold(struct img_sighash *h, const uint8_t seg[IMG_HASH_LEN])
 {
-	sha256_update(&h->chain, IMG_HASH_LEN, seg);
+	sha_update(&h->chain, IMG_HASH_LEN, seg);
 	h->nseg++;
 }
 
@@ -72,7 +144,7 @@ void img_sighash_cut(struct img_sighash *h)
 
 	if (!h->seg_len)
 		return;
-	sha256_digest(&h->seg, IMG_HASH_LEN, seg);
+	sha_digest(&h->seg, seg);
 	img_sighash_fold(h, seg);
 	h->seg_len = 0;
 }
@@ -85,10 +157,10 @@ void img_sighash_update(struct img_sighash *h, const void *buf, size_t len)
 
 	while (len) {
 		if (!h->seg_len)
-			sha256_init(&h->seg);
+			sha_init(&h->seg);
 		n = IMG_FRAME_BYTES - h->seg_len;
 		n = n < len ? n : len;
-		sha256_update(&h->seg, n, p);
+		sha_update(&h->seg, n, p);
 		h->seg_len += n;
 		p += n;
 		len -= n;
@@ -104,8 +176,8 @@ void img_sighash_add(struct img_sighash *h, const void *buf, size_t len)
 	if (!len)
 		return;
 	if (!h->seg_len)
-		sha256_init(&h->seg);
-	sha256_update(&h->seg, len, buf);
+		sha_init(&h->seg);
+	sha_update(&h->seg, len, buf);
 	h->seg_len += len;
 }
 
@@ -113,12 +185,12 @@ void img_sighash_add(struct img_sighash *h, const void *buf, size_t len)
  * (left running) closed with off. */
 void img_sighash_digest(const struct img_sighash *h, uint64_t off, uint8_t out[IMG_HASH_LEN])
 {
-	struct sha256_ctx st = h->chain;
+	union img_sha256 st = h->chain;
 	uint8_t le[8];
 
 	put_le64(le, off);
-	sha256_update(&st, sizeof(le), le);
-	sha256_digest(&st, IMG_HASH_LEN, out);
+	sha_update(&st, sizeof(le), le);
+	sha_digest(&st, out);
 }
 
 /* Signs digest with k's secret key.  Returns 0 or -EINVAL. */

@@ -20,6 +20,10 @@
  * decoding it (zread.c), or the reader hashes what its decoder takes, or
  * each record of an uncompressed body.  SHA-256 and not libsodium's
  * BLAKE2b: nettle's uses the CPU's SHA instructions, 2.4x faster here.
+ * nettle is loaded (dlopen) when a chain or a large buffer is first
+ * hashed, so that an unsigned image's preamble, hashed with libsodium's
+ * SHA-256 (the same digest), costs no library (NOTES "Small processes in
+ * milliseconds"); without nettle every hash is libsodium's.
  *
  * Key files: NAME.key "vxcr-ed25519-secret HEX(64 bytes)\n", mode 0600;
  * NAME.pub "vxcr-ed25519-public HEX(32 bytes)\n".  Key id: the first
@@ -55,11 +59,17 @@ struct vxcr_keyring {
 	char dir[256];
 };
 
+/* A running SHA-256: nettle's, or libsodium's where nettle is missing. */
+union img_sha256 {
+	struct sha256_ctx nettle;
+	crypto_hash_sha256_state sodium;
+};
+
 /* The running chain of one image (writer or reader). */
 struct img_sighash {
-	struct sha256_ctx seg;	 /* segment being hashed */
-	uint64_t seg_len;	 /* its bytes so far */
-	struct sha256_ctx chain; /* "vxcr-sig-2" || P || S1 .. Sk */
+	union img_sha256 seg;	/* segment being hashed */
+	uint64_t seg_len;	/* its bytes so far */
+	union img_sha256 chain; /* "vxcr-sig-2" || P || S1 .. Sk */
 	uint64_t nseg;
 };
 

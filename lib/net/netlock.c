@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <sys/random.h>
 #include <sys/wait.h>
-#include <nftables/libnftables.h>
+#include "net/nft.h"
 
 #define LOG_PREFIX "net/netlock: "
 #include "log.h"
@@ -67,20 +67,23 @@ static void cloexec_nft_socket(int fd)
 /* A libnftables context whose socket is ours (see the head comment). */
 static int nft_new(struct nft_ctx **out)
 {
-	int fd;
+	int fd, ret;
 
+	ret = nftl_load(); /* before the probe: dlopen's own fds come and go */
+	if (ret)
+		return ret;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if (fd < 0) {
 		pr_perror("nftables cannot be used here (netfilter netlink socket)");
 		return -errno;
 	}
 	close(fd);
-	*out = nft_ctx_new(NFT_CTX_DEFAULT);
+	*out = nftl_ctx_new(NFT_CTX_DEFAULT);
 	if (!*out)
-		return -ENOMEM;
+		return -errno;
 	cloexec_nft_socket(fd);
-	nft_ctx_buffer_output(*out);
-	nft_ctx_buffer_error(*out);
+	nftl_ctx_buffer_output(*out);
+	nftl_ctx_buffer_error(*out);
 	return 0;
 }
 
@@ -111,7 +114,7 @@ static int nft_open(int nsfd, struct nft_ctx **out)
 		ret = -errno;
 		pr_perror("cannot go back to our network namespace");
 		if (*out)
-			nft_ctx_free(*out);
+			nftl_ctx_free(*out);
 		*out = NULL;
 	}
 	close(self);
@@ -128,12 +131,12 @@ static int nft_run(struct nft_ctx *nft, const char *cmd, const char *what, bool 
 	int ret, len;
 
 	errno = 0;
-	if (!nft_run_cmd_from_buffer(nft, cmd)) {
-		nft_ctx_get_error_buffer(nft); /* warnings, if any: dropped */
+	if (!nftl_run_cmd_from_buffer(nft, cmd)) {
+		nftl_ctx_get_error_buffer(nft); /* warnings, if any: dropped */
 		return 0;
 	}
 	ret = errno > 0 ? -errno : -EIO;
-	err = nft_ctx_get_error_buffer(nft);
+	err = nftl_ctx_get_error_buffer(nft);
 	len = (int)strcspn(err, "\n");
 	if (ret == -ENOENT && quiet_enoent)
 		return ret;
@@ -279,7 +282,7 @@ void net_unlock(struct net_lock *lk)
 		snprintf(cmd, sizeof(cmd), "delete table inet %s", lk->table);
 		if (nft_run(lk->nft, cmd, "network unlock", false))
 			pr_warn("table inet %s goes with our netlink socket\n", lk->table);
-		nft_ctx_free(lk->nft);
+		nftl_ctx_free(lk->nft);
 		pr_debug("unlocked: table inet %s\n", lk->table);
 	}
 	if (lk->nsfd >= 0)
@@ -313,7 +316,7 @@ int net_lock_keep(struct net_lock *lk, const uint8_t *id, size_t len)
 	ret = nft_open(lk->nsfd, &nft);
 	ret = ret ?: nft_run(nft, cmd, "keeping the network lock", false);
 	if (nft)
-		nft_ctx_free(nft);
+		nftl_ctx_free(nft);
 	free(cmd);
 	if (!ret) {
 		snprintf(lk->kept, sizeof(lk->kept), "%s", name);
@@ -334,7 +337,7 @@ void net_lock_unkeep(struct net_lock *lk)
 	    !nft_run(nft, cmd, "removing the kept network lock", false))
 		pr_debug("kept table inet %s removed\n", lk->kept);
 	if (nft)
-		nft_ctx_free(nft);
+		nftl_ctx_free(nft);
 	lk->kept[0] = '\0';
 }
 
@@ -347,7 +350,7 @@ static int list_tables(struct nft_ctx *nft, void (*fn)(const char *name, void *a
 	ret = nft_run(nft, "list tables", "listing the tables", false);
 	if (ret)
 		return ret;
-	out = strdup(nft_ctx_get_output_buffer(nft));
+	out = strdup(nftl_ctx_get_output_buffer(nft));
 	if (!out)
 		return -ENOMEM;
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -390,7 +393,7 @@ static int drop_table(const char *name, bool quiet)
 		ret = nft_run(nft, cmd, "removing the network lock", quiet);
 	}
 	if (nft)
-		nft_ctx_free(nft);
+		nftl_ctx_free(nft);
 	if (!ret)
 		pr_info("network lock table inet %s removed\n", name);
 	return ret;
@@ -402,6 +405,9 @@ int net_unlock_image(const uint8_t *id, size_t len)
 
 	if (net_lock_image_table(id, len, name))
 		return -ENOENT; /* no id, no table of it */
+	/* the common case, no kept table: one nfnetlink request, no libnftables */
+	if (!nft_inet_table_exists(name))
+		return -ENOENT;
 	return drop_table(name, true);
 }
 
@@ -444,7 +450,7 @@ int net_lock_list(void (*fn)(const char *hex, void *arg), void *arg)
 	ret = nft_open(-1, &nft);
 	ret = ret ?: list_tables(nft, list_one, &la);
 	if (nft)
-		nft_ctx_free(nft);
+		nftl_ctx_free(nft);
 	return ret;
 }
 
@@ -512,7 +518,7 @@ static int probe_child(void)
 	ret = probe_orphan(&c, name);
 	if (!ret && table_listed(nft, name) != 0)
 		ret = 7;
-	nft_ctx_free(nft);
+	nftl_ctx_free(nft);
 	return ret;
 }
 

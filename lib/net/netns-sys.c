@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <nftables/libnftables.h>
+#include "net/nft.h"
 
 #define LOG_PREFIX "net/netns: "
 #include "log.h"
@@ -294,25 +294,25 @@ int netns_check_sysctls(const NetnsEntry *e)
 /* A libnftables context writing its output and errors into buffers. */
 static struct nft_ctx *nft_open(bool json)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *nft = nftl_ctx_new(NFT_CTX_DEFAULT);
 
 	if (!nft) {
 		pr_err("cannot make a libnftables context\n");
 		return NULL;
 	}
-	if (nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft)) {
-		nft_ctx_free(nft);
+	if (nftl_ctx_buffer_output(nft) || nftl_ctx_buffer_error(nft)) {
+		nftl_ctx_free(nft);
 		return NULL;
 	}
 	if (json)
-		nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+		nftl_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
 	return nft;
 }
 
 /* Error text of the last command, one line. */
 static const char *nft_err(struct nft_ctx *nft, char *buf, size_t size)
 {
-	const char *e = nft_ctx_get_error_buffer(nft);
+	const char *e = nftl_ctx_get_error_buffer(nft);
 	char *nl;
 
 	snprintf(buf, size, "%s", e && *e ? e : "failed");
@@ -327,11 +327,11 @@ static int nft_tables(struct nft_ctx *nft, char **out)
 {
 	char err[256];
 
-	if (nft_run_cmd_from_buffer(nft, "list tables")) {
+	if (nftl_run_cmd_from_buffer(nft, "list tables")) {
 		pr_err("nft list tables: %s\n", nft_err(nft, err, sizeof(err)));
 		return -EIO;
 	}
-	*out = strdup(nft_ctx_get_output_buffer(nft));
+	*out = strdup(nftl_ctx_get_output_buffer(nft));
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -342,11 +342,11 @@ static int take_table(struct netns_dump *d, struct nft_ctx *json, const char *fa
 	const char *text;
 
 	snprintf(cmd, sizeof(cmd), "list table %s %s", family, name);
-	if (nft_run_cmd_from_buffer(json, cmd)) {
+	if (nftl_run_cmd_from_buffer(json, cmd)) {
 		pr_err("nft %s: %s\n", cmd, nft_err(json, err, sizeof(err)));
 		return -EIO;
 	}
-	text = nft_ctx_get_output_buffer(json);
+	text = nftl_ctx_get_output_buffer(json);
 	d->e->nft_tables[d->e->n_nft_tables] = netns_strdup(&d->a, text);
 	if (!d->e->nft_tables[d->e->n_nft_tables])
 		return -ENOMEM;
@@ -379,9 +379,9 @@ int netns_dump_nft(struct netns_dump *d)
 	}
 	free(list);
 	if (text)
-		nft_ctx_free(text);
+		nftl_ctx_free(text);
 	if (json)
-		nft_ctx_free(json);
+		nftl_ctx_free(json);
 	return ret;
 }
 
@@ -397,13 +397,13 @@ int netns_build_nft(struct netns_build *b)
 	if (!nft)
 		return -ENOMEM;
 	for (size_t i = 0; !ret && i < b->e->n_nft_tables; i++) {
-		if (nft_run_cmd_from_buffer(nft, b->e->nft_tables[i])) {
+		if (nftl_run_cmd_from_buffer(nft, b->e->nft_tables[i])) {
 			pr_err("cannot load nftables table %zu of the image: %s\n", i,
 			       nft_err(nft, err, sizeof(err)));
 			ret = -EIO;
 		}
 	}
-	nft_ctx_free(nft);
+	nftl_ctx_free(nft);
 	return ret;
 }
 

@@ -32,6 +32,7 @@ int rst_net_lock(struct rst_image *img, const struct net_conn *c, size_t n, int 
 	if (ret)
 		return ret;
 	img->net_lock = lk;
+	img->net_unlocked = false;
 	return 0;
 }
 
@@ -40,6 +41,9 @@ void rst_net_unlock(struct rst_image *img)
 	const ImgHeader *h = img->hdr;
 	int ret;
 
+	if (img->net_unlocked)
+		return;
+	img->net_unlocked = true;
 	net_unlock(img->net_lock);
 	img->net_lock = NULL;
 	if (!h || !h->has_image_id || !h->image_id.len)

@@ -277,6 +277,7 @@ struct rst_image {
 	/* vxrestore itself */
 	bool parents_given;	   /* opts->pages was built from parent images */
 	struct net_lock *net_lock; /* the image's TCP connections held (netlock.c) */
+	bool net_unlocked;	   /* rst_net_unlock ran (it runs once) */
 	int janitor_fd;		   /* socket to the janitor (janitor.c), -1 */
 	pid_t janitor_pid;
 	uint64_t t0;	/* CLOCK_MONOTONIC ns at start, for stage timings */

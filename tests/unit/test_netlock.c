@@ -5,7 +5,9 @@
  * real locks in throw-away network namespaces: a loopback connection's
  * data stays unacknowledged while locked and flows once unlocked, a lock
  * of another namespace made from outside it, a kept table listed and
- * removed, an owner table gone with the process that made it.
+ * removed, an owner table gone with the process that made it; the kept
+ * table looked up without libnftables (nft.c), which a restore that finds
+ * none never loads.
  */
 #include <CUnit/Basic.h>
 #include <arpa/inet.h>
@@ -27,6 +29,7 @@
 #define LOG_PREFIX "test/netlock: "
 #include "log.h"
 #include "net/netlock.h"
+#include "net/nft.h"
 #include "restore/restore.h"
 
 static void quiet(enum vxcr_log_level lvl, const char *msg, void *arg)
@@ -445,6 +448,83 @@ static void test_netns_lock(void)
 	in_new_netns(netns_lock);
 }
 
+/* Is libnftables mapped in this process? */
+static bool nftables_mapped(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "libnftables") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * nft_inet_table_exists: no table, a kept table of an image (inet), a
+ * table of that name in another family (not it), a name too long; a
+ * restore whose image has no kept table unlocks without loading
+ * libnftables, and loads it to remove one that is there.
+ */
+static int table_probe(void)
+{
+	static uint8_t id[16] = { 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+	ImgHeader h = IMG_HEADER__INIT;
+	char name[NET_LOCK_TABLE_MAX], longname[400];
+	struct rst_image *img;
+	struct net_lock *kept;
+	struct nft_ctx *nft;
+	struct net_conn c;
+	int cl, sv;
+
+	if (nftables_mapped())
+		return 1; /* linked at start-up, not loaded when used */
+	h.has_image_id = true;
+	h.image_id.len = sizeof(id);
+	h.image_id.data = id;
+	if (net_lock_image_table(id, sizeof(id), name) || nft_inet_table_exists(name) != 0)
+		return 2;
+	img = rst_image_new(-1, NULL);
+	if (!img)
+		return 3;
+	img->hdr = &h;
+	rst_net_unlock(img); /* nothing kept: nothing loaded */
+	if (nftables_mapped())
+		return 4;
+	if (tcp_pair(&cl, &sv) || net_tcp_conn_of(cl, &c))
+		return 5;
+	if (net_lock_conns(&c, 1, -1, &kept) || net_lock_keep(kept, id, sizeof(id)))
+		return 6;
+	net_unlock(kept);
+	if (!nftables_mapped() || nft_inet_table_exists(name) != 1)
+		return 7;
+	img->net_unlocked = false;
+	rst_net_unlock(img); /* the kept table found and removed */
+	if (nft_inet_table_exists(name) != 0)
+		return 8;
+	nft = nftl_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft || nftl_ctx_buffer_error(nft) ||
+	    nftl_run_cmd_from_buffer(nft, "add table ip vxcr_fam"))
+		return 9;
+	nftl_ctx_free(nft);
+	if (nft_inet_table_exists("vxcr_fam") != 0)
+		return 10; /* "ip", not "inet" */
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	if (nft_inet_table_exists(longname) != -ENAMETOOLONG)
+		return 11;
+	img->hdr = NULL;
+	rst_image_free(img);
+	return 0;
+}
+
+static void test_table_probe(void)
+{
+	in_new_netns(table_probe);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -464,6 +544,8 @@ int main(void)
 	CU_add_test(s, "a lock of another namespace from outside it", test_netns_lock);
 	CU_add_test(s, "restore: rst_net_lock, rst_net_unlock with the kept lock",
 		    test_restore_hooks);
+	CU_add_test(s, "kept table looked up without libnftables, loaded only when found",
+		    test_table_probe);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
