@@ -196,12 +196,13 @@ def run_measured(argv, env=None):
     return dt, o, e, rss
 
 
-def read_run(rfile):
-    """The "SECONDS MAXRSS_KIB" that `baseline run` wrote: (seconds, bytes)."""
+def read_run(rfile, wchar=False):
+    """The "SECONDS MAXRSS_KIB WCHAR" that `baseline run` wrote: (seconds,
+    RSS bytes) or, with wchar, (seconds, RSS bytes, bytes written)."""
     with open(rfile) as f:
-        dt, kib = f.read().split()
+        dt, kib, wc = f.read().split()
     os.unlink(rfile)
-    return float(dt), int(kib) * 1024
+    return (float(dt), int(kib) * 1024) + ((int(wc),) if wchar else ())
 
 
 def parse_stats(text):
@@ -314,13 +315,13 @@ def pipe_once(p, tmp, res):
             d.returncode, rs.returncode, open(errs[0]).read().strip()[-200:],
             open(errs[1]).read().strip()[-200:]))
     st = parse_stats(open(errs[0]).read())
-    dd, drss = read_run(runs[0])
+    dd, drss, written = read_run(runs[0], wchar=True)
     rd, rrss = read_run(runs[1])
     res["e2e"].append(dt)
     res["dump"].append(dd)
     res["restore"].append(rd)
     res["frozen"].append(st.get("frozen_ms", 0) / 1000)
-    res["img"].append(st.get("image_bytes", 0))
+    res["img"].append(written)  # the image and the one stats line
     res["rss_d"].append(drss)
     res["rss_r"].append(rrss)
     kill_tree(int(open(pidfile).read()))
