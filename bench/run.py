@@ -462,7 +462,9 @@ def ms(x):
 
 
 def mib_s(x):
-    return "%.1f" % (x / 2**20) if x == x else "-"
+    if x != x:
+        return "-"
+    return ("%.2f" if x < 10 * 2**20 else "%.1f") % (x / 2**20)
 
 
 def ratio(num, den, target, higher=True):
@@ -472,7 +474,7 @@ def ratio(num, den, target, higher=True):
         return "-"
     r = num / den
     miss = r < target if higher else r > target
-    return "%.2fx%s" % (r, " <" if miss else "")
+    return ("%.3fx%s" if r < 0.1 else "%.2fx%s") % (r, " <" if miss else "")
 
 
 def rss_pair(r):
