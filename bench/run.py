@@ -292,7 +292,7 @@ def wait_both(pids, timeout=600):
     return done
 
 
-def pipe_once(p, tmp, res):
+def pipe_once(p, tmp, res, extra=()):
     """One `vxcr dump --stats PID | vxcr restore -d --pidfile F -`, each
     under `baseline run` (its time and peak RSS)."""
     pidfile = os.path.join(tmp, "pid")
@@ -301,8 +301,9 @@ def pipe_once(p, tmp, res):
     r, w = os.pipe()
     with open(errs[0], "w") as de, open(errs[1], "w") as re_:
         t = now()
-        d = subprocess.Popen([BASELINE, "run", runs[0], VXCR, "dump", "--stats", str(p.pid)],
-                             stdin=subprocess.DEVNULL, stdout=w, stderr=de)
+        d = subprocess.Popen([BASELINE, "run", runs[0], VXCR, "dump", "--stats"] +
+                             list(extra) + [str(p.pid)], stdin=subprocess.DEVNULL, stdout=w,
+                             stderr=de)
         rs = subprocess.Popen([BASELINE, "run", runs[1], VXCR, "restore", "-d", "--pidfile",
                                pidfile, "-"], stdin=r, stdout=subprocess.DEVNULL, stderr=re_)
         os.close(r)
@@ -333,7 +334,7 @@ def bench_pipe(kind, arg, mib, tmp, extra=()):
         p = start(kind, arg, tmp)
         warm(mib)
         try:
-            pipe_once(p, tmp, res)
+            pipe_once(p, tmp, res, extra)
         finally:
             kill_tree(p.pid)
             p.returncode = -signal.SIGKILL  # reaped by wait_both or kill_tree
