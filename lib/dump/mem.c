@@ -245,6 +245,7 @@ static int collect_vmas(struct dump_op *op, struct dump_task *t)
 		if (ret)
 			return ret;
 	}
+	proc_vma_list_free(&mm->raw); /* every entry moved: no copy kept per process */
 	return 0;
 }
 

@@ -50,9 +50,14 @@ int peek_siginfo(pid_t tid, bool shared, struct siginfo_queue *q)
 			return -errno;
 		}
 		if (n == 0)
-			return 0;
+			break;
 		q->n += n;
 	}
+	if (!q->n) { /* the usual case: keep no batch per thread (a tree of 1000) */
+		free(q->v);
+		q->v = NULL;
+	}
+	return 0;
 }
 
 /* Process-wide pending signals.  0 or -errno (logged). */

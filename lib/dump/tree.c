@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
 
@@ -21,6 +22,7 @@
 #include "dump/dump.h"
 
 #define MAX_PASSES 1000
+#define FDS_SPARE 256 /* fds of the dump besides one pidfd a process */
 
 static struct dump_task *task_alloc(pid_t pid)
 {
@@ -408,12 +410,47 @@ static int order_tree(struct dump_op *op)
 	return 0;
 }
 
+/*
+ * Each live process's pidfd stays open until the dump ends, besides the
+ * dump's own fds (FDS_SPARE at most): lifts this process's soft
+ * RLIMIT_NOFILE to its hard limit when the tree needs more than the soft
+ * one allows (a usual soft limit is 1024: a tree of 1000 processes ran out
+ * of fds half-way).  0, or -EMFILE when even the hard limit is too low.
+ */
+static int want_fds(const struct dump_op *op)
+{
+	rlim_t need = (rlim_t)op->n_tasks + FDS_SPARE;
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		return -errno;
+	if (r.rlim_cur == RLIM_INFINITY || r.rlim_cur >= need)
+		return 0;
+	if (r.rlim_max != RLIM_INFINITY && r.rlim_max < need) {
+		pr_err("pid %d: a tree of %zu processes needs %llu open files, RLIMIT_NOFILE "
+		       "allows %llu\n",
+		       op->root->pid, op->n_tasks, (unsigned long long)need,
+		       (unsigned long long)r.rlim_max);
+		return -EMFILE;
+	}
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r)) {
+		pr_perror("pid %d: cannot raise RLIMIT_NOFILE to %llu", op->root->pid,
+			  (unsigned long long)r.rlim_max);
+		return -errno;
+	}
+	return 0;
+}
+
 /* pidfd, state and identity of every live process. */
 static int read_states(struct dump_op *op)
 {
 	size_t i;
 	int ret;
 
+	ret = want_fds(op);
+	if (ret)
+		return ret;
 	for (i = 0; i < op->n_tasks; i++) {
 		struct dump_task *t = op->tasks[i];
 
