@@ -72,7 +72,7 @@ static bool use_nettle(void)
 	return nettle.init != NULL;
 }
 
-static void sha_init(union img_sha256 *c)
+void img_sha256_init(union img_sha256 *c)
 {
 	if (use_nettle())
 		nettle.init(&c->nettle);
@@ -80,7 +80,7 @@ static void sha_init(union img_sha256 *c)
 		crypto_hash_sha256_init(&c->sodium);
 }
 
-static void sha_update(union img_sha256 *c, size_t len, const uint8_t *buf)
+void img_sha256_update(union img_sha256 *c, size_t len, const uint8_t *buf)
 {
 	if (use_nettle())
 		nettle.update(&c->nettle, len, buf);
@@ -88,7 +88,7 @@ static void sha_update(union img_sha256 *c, size_t len, const uint8_t *buf)
 		crypto_hash_sha256_update(&c->sodium, buf, len);
 }
 
-static void sha_digest(union img_sha256 *c, uint8_t out[IMG_HASH_LEN])
+void img_sha256_digest(union img_sha256 *c, uint8_t out[IMG_HASH_LEN])
 {
 	if (use_nettle())
 		nettle.digest(&c->nettle, IMG_HASH_LEN, out);
@@ -105,9 +105,9 @@ void img_hash(uint8_t out[IMG_HASH_LEN], const void *buf, size_t len)
 		crypto_hash_sha256(out, buf, len);
 		return;
 	}
-	sha_init(&c);
-	sha_update(&c, len, buf);
-	sha_digest(&c, out);
+	img_sha256_init(&c);
+	img_sha256_update(&c, len, buf);
+	img_sha256_digest(&c, out);
 }
 
 /* BLAKE2b-256 of the key, cut to the id: ids stay those of scheme 1. */
@@ -125,15 +125,15 @@ void img_sighash_start(struct img_sighash *h, const uint8_t pre[IMG_HASH_LEN])
 {
 	img_crypto_init(); /* for the signing or checking that follows */
 	memset(h, 0, sizeof(*h));
-	sha_init(&h->chain);
-	sha_update(&h->chain, sizeof(SIG_DOMAIN) - 1, (const uint8_t *)SIG_DOMAIN);
-	sha_update(&h->chain, IMG_HASH_LEN, pre);
+	img_sha256_init(&h->chain);
+	img_sha256_update(&h->chain, sizeof(SIG_DOMAIN) - 1, (const uint8_t *)SIG_DOMAIN);
+	img_sha256_update(&h->chain, IMG_HASH_LEN, pre);
 }
 
 /* Adds one finished segment's hash to the chain. */
 void img_sighash_fold(struct img_sighash *h, const uint8_t seg[IMG_HASH_LEN])
 {
-	sha_update(&h->chain, IMG_HASH_LEN, seg);
+	img_sha256_update(&h->chain, IMG_HASH_LEN, seg);
 	h->nseg++;
 }
 
@@ -144,7 +144,7 @@ void img_sighash_cut(struct img_sighash *h)
 
 	if (!h->seg_len)
 		return;
-	sha_digest(&h->seg, seg);
+	img_sha256_digest(&h->seg, seg);
 	img_sighash_fold(h, seg);
 	h->seg_len = 0;
 }
@@ -157,10 +157,10 @@ void img_sighash_update(struct img_sighash *h, const void *buf, size_t len)
 
 	while (len) {
 		if (!h->seg_len)
-			sha_init(&h->seg);
+			img_sha256_init(&h->seg);
 		n = IMG_FRAME_BYTES - h->seg_len;
 		n = n < len ? n : len;
-		sha_update(&h->seg, n, p);
+		img_sha256_update(&h->seg, n, p);
 		h->seg_len += n;
 		p += n;
 		len -= n;
@@ -176,8 +176,8 @@ void img_sighash_add(struct img_sighash *h, const void *buf, size_t len)
 	if (!len)
 		return;
 	if (!h->seg_len)
-		sha_init(&h->seg);
-	sha_update(&h->seg, len, buf);
+		img_sha256_init(&h->seg);
+	img_sha256_update(&h->seg, len, buf);
 	h->seg_len += len;
 }
 
@@ -189,8 +189,8 @@ void img_sighash_digest(const struct img_sighash *h, uint64_t off, uint8_t out[I
 	uint8_t le[8];
 
 	put_le64(le, off);
-	sha_update(&st, sizeof(le), le);
-	sha_digest(&st, out);
+	img_sha256_update(&st, sizeof(le), le);
+	img_sha256_digest(&st, out);
 }
 
 /* Signs digest with k's secret key.  Returns 0 or -EINVAL. */

@@ -75,6 +75,11 @@ struct img_sighash {
 
 /* Initialises libsodium once (every function here does it as well). */
 void img_crypto_init(void);
+/* A running SHA-256 (nettle's or libsodium's, the same for the whole
+ * process: a state is continued by the code that made it). */
+void img_sha256_init(union img_sha256 *c);
+void img_sha256_update(union img_sha256 *c, size_t len, const uint8_t *buf);
+void img_sha256_digest(union img_sha256 *c, uint8_t out[IMG_HASH_LEN]);
 /* SHA-256 of buf (a segment, the preamble).  Never fails. */
 void img_hash(uint8_t out[IMG_HASH_LEN], const void *buf, size_t len);
 /* The id of a public key: the first IMG_KEY_ID_LEN bytes of its BLAKE2b-256. */

@@ -405,22 +405,22 @@ static size_t zr_decode(ZSTD_DCtx *dctx, const struct zrframe *f)
  * and content (the last block's header has Last_Block set). */
 static void zr_hash_raw(struct zrframe *f)
 {
-	struct sha256_ctx c;
+	union img_sha256 c;
 	size_t src = 0;
 	uint8_t bh[3];
 	unsigned i;
 
-	sha256_init(&c);
-	sha256_update(&c, f->in_len, f->in);
+	img_sha256_init(&c);
+	img_sha256_update(&c, f->in_len, f->in);
 	for (i = 0; i < f->nblocks; i++) {
 		bh[0] = f->bsize[i] << 3 | (i + 1 == f->nblocks);
 		bh[1] = f->bsize[i] >> 5;
 		bh[2] = f->bsize[i] >> 13;
-		sha256_update(&c, 3, bh);
-		sha256_update(&c, f->bsize[i], f->out + src);
+		img_sha256_update(&c, 3, bh);
+		img_sha256_update(&c, f->bsize[i], f->out + src);
 		src += f->bsize[i];
 	}
-	sha256_digest(&c, IMG_HASH_LEN, f->hash);
+	img_sha256_digest(&c, f->hash);
 }
 
 /* ---- crc32c of a frame's output by chunks ---- */
