@@ -63,8 +63,7 @@ typedef int (*body_fn)(struct img_writer *w, void *arg);
 /* Writes an image with body() into memory. */
 static inline struct buf make_image(bool compress, int threads, body_fn body, void *arg)
 {
-	struct img_write_opts o = { .compress = compress, .threads = threads,
-				    .root_pid = 42 };
+	struct img_write_opts o = { .compress = compress, .threads = threads, .root_pid = 42 };
 	struct img_writer *w;
 	struct buf b = { NULL, 0 };
 	int fd = memfd_with(NULL, 0);
@@ -88,8 +87,8 @@ static inline size_t body_start(const struct buf *img)
 	return IMG_MAGIC_LEN + 8 + hlen + 4;
 }
 
-static uint32_t last_digest __attribute__((unused));	/* crc32c over the records read_image() read */
-static int read_threads __attribute__((unused));	/* img_reader_set_threads() of read_image() */
+static uint32_t last_digest __attribute__((unused)); /* crc32c over the records read_image() read */
+static int read_threads __attribute__((unused));     /* img_reader_set_threads() of read_image() */
 
 /* Reads a whole image; returns 0, or the first error.  *n counts records. */
 static inline int read_image(const void *data, size_t len, uint64_t *n, char *msg, size_t msglen)
@@ -132,6 +131,34 @@ static inline void fill_pattern(uint8_t *p, size_t len, uint32_t seed)
 		seed = seed * 1103515245u + 12345u;
 		p[i] = (i & 0x100) ? (uint8_t)(seed >> 16) : (uint8_t)(i * 7);
 	}
+}
+
+/* A thread's job: write len bytes of p into the pipe fd, piece bytes a
+ * write at most (0: as much as the pipe takes), then close fd. */
+struct feeder {
+	int fd;
+	const uint8_t *p;
+	size_t len;
+	size_t piece;
+};
+
+static inline void *feeder_main(void *arg)
+{
+	struct feeder *f = arg;
+	size_t off = 0, n;
+	ssize_t w;
+
+	while (off < f->len) {
+		n = f->len - off;
+		if (f->piece && n > f->piece)
+			n = f->piece;
+		w = write(f->fd, f->p + off, n);
+		if (w <= 0)
+			break;
+		off += w;
+	}
+	close(f->fd);
+	return NULL;
 }
 
 #endif

@@ -278,36 +278,12 @@ static void test_raw_cuts_flips(void)
 	free(img.p);
 }
 
-struct feeder {
-	int fd;
-	const uint8_t *p;
-	size_t len;
-};
-
-/* Writes the image into a pipe in pieces of odd sizes. */
-static void *feeder_main(void *arg)
-{
-	struct feeder *fe = arg;
-	size_t off = 0, n;
-	ssize_t w;
-
-	while (off < fe->len) {
-		n = fe->len - off < 77777 ? fe->len - off : 77777;
-		w = write(fe->fd, fe->p + off, n);
-		if (w <= 0)
-			break;
-		off += w;
-	}
-	close(fe->fd);
-	return NULL;
-}
-
 /* A raw image through a pipe (short reads) with 2 workers. */
 static void test_raw_pipe(void)
 {
 	static const struct raw_opts o = { 128 << 10, 4, false, false };
 	struct buf img = raw_image(&o);
-	struct feeder fe = { .p = img.p, .len = img.len };
+	struct feeder fe = { .p = img.p, .len = img.len, .piece = 77777 }; /* odd sizes */
 	struct img_reader *r;
 	struct img_record rec;
 	uint32_t digest = 0;

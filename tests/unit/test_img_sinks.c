@@ -25,17 +25,16 @@ static int write_body(struct img_writer *w, void *arg)
 	creds.has_uid = true;
 	creds.uid = 1000;
 	ret = img_write_msg(w, IMG_REC_CREDS, &creds.base);
-	ret = ret ? : img_write_raw2(w, IMG_REC_PAGES, 0, &pp, sizeof(pp), data, len);
-	ret = ret ? : img_write_raw(w, IMG_REC_PIPE_DATA, 0, data, 777);
-	ret = ret ? : img_write_msg(w, IMG_REC_CREDS, &creds.base);
+	ret = ret ?: img_write_raw2(w, IMG_REC_PAGES, 0, &pp, sizeof(pp), data, len);
+	ret = ret ?: img_write_raw(w, IMG_REC_PIPE_DATA, 0, data, 777);
+	ret = ret ?: img_write_msg(w, IMG_REC_CREDS, &creds.base);
 	free(data);
 	return ret;
 }
 
 static struct img_write_opts wopts(bool compress, int threads)
 {
-	return (struct img_write_opts){ .compress = compress, .threads = threads,
-					.root_pid = 42 };
+	return (struct img_write_opts){ .compress = compress, .threads = threads, .root_pid = 42 };
 }
 
 /* Writes the body to sink; returns the writer's result. */
@@ -49,7 +48,7 @@ static int write_to(struct img_sink *sink, bool compress, int threads)
 	if (ret)
 		return ret;
 	ret = write_body(w, NULL);
-	ret = ret ? : img_writer_finish(w);
+	ret = ret ?: img_writer_finish(w);
 	img_writer_free(w);
 	return ret;
 }
@@ -94,25 +93,6 @@ static struct got read_mem(const void *p, size_t len, int threads)
 	g = read_from(src, threads);
 	img_source_free(src);
 	return g;
-}
-
-struct feeder {
-	int fd;
-	const uint8_t *p;
-	size_t len;
-};
-
-/* Writes the bytes into a pipe, then closes it. */
-static void *feeder_main(void *arg)
-{
-	struct feeder *f = arg;
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < f->len && (n = write(f->fd, f->p + off, f->len - off)) > 0)
-		off += n;
-	close(f->fd);
-	return NULL;
 }
 
 /* Peeks at the header of an image in a pipe, then reads it through an fd
@@ -164,8 +144,7 @@ static void round_trip(bool compress, int threads)
 	close(fd);
 	/* the header differs in image id and time only */
 	CU_ASSERT_FATAL(m.len == f.len && body_start(&m) == body_start(&f));
-	CU_ASSERT(!memcmp(m.p + body_start(&m), f.p + body_start(&f),
-			  m.len - body_start(&m)));
+	CU_ASSERT(!memcmp(m.p + body_start(&m), f.p + body_start(&f), m.len - body_start(&m)));
 	a = read_mem(m.p, m.len, 1);
 	b = read_mem(m.p, m.len, 2);
 	c = read_pipe(m.p, m.len, threads, &h);
@@ -177,8 +156,8 @@ static void round_trip(bool compress, int threads)
 	CU_ASSERT(a.digest == last_digest);
 	CU_ASSERT_FATAL(h != NULL);
 	CU_ASSERT_EQUAL(h->root_pid, 42);
-	CU_ASSERT_EQUAL(h->compression, compress ? IMG_COMPRESSION__COMP_ZSTD :
-			IMG_COMPRESSION__COMP_NONE);
+	CU_ASSERT_EQUAL(h->compression,
+			compress ? IMG_COMPRESSION__COMP_ZSTD : IMG_COMPRESSION__COMP_NONE);
 	img_header__free_unpacked(h, NULL);
 	free(f.p);
 	img_sink_free(sink);
@@ -202,9 +181,9 @@ enum fault { FAULT_SHORT, FAULT_EPIPE, FAULT_ENOSPC, FAULT_ZERO };
 
 struct fault_sink {
 	struct img_sink s;
-	struct img_sink *inner;		/* a memory sink */
+	struct img_sink *inner; /* a memory sink */
 	enum fault fault;
-	size_t budget;			/* bytes before the fault */
+	size_t budget; /* bytes before the fault */
 	unsigned calls;
 };
 
@@ -221,11 +200,12 @@ static ssize_t fault_writev(struct img_sink *s, const struct iovec *iov, int cnt
 	} else {
 		room = f->budget - f->inner->bytes;
 		if (!room)
-			return f->fault == FAULT_EPIPE ? -EPIPE : f->fault == FAULT_ENOSPC ?
-			       -ENOSPC : 0;
+			return f->fault == FAULT_EPIPE	? -EPIPE :
+			       f->fault == FAULT_ENOSPC ? -ENOSPC :
+							  0;
 		n = n < room ? n : room;
 	}
-	return img_sink_write_all(f->inner, iov[0].iov_base, n) ? : (ssize_t)n;
+	return img_sink_write_all(f->inner, iov[0].iov_base, n) ?: (ssize_t)n;
 }
 
 static void fault_release(struct img_sink *s)
@@ -278,19 +258,18 @@ static void test_short_writes(void)
 }
 
 /* One failing write: the writer returns it, sticky, named after the sink. */
-static void check_fault(struct img_sink *s, bool compress, int threads, int want,
-			const char *msg)
+static void check_fault(struct img_sink *s, bool compress, int threads, int want, const char *msg)
 {
 	struct img_write_opts o = wopts(compress, threads);
 	struct img_writer *w;
 	int ret;
 
 	ret = img_writer_open_sink(s, &o, &w);
-	if (ret) {		/* the preamble did not fit */
+	if (ret) { /* the preamble did not fit */
 		CU_ASSERT_EQUAL(ret, want);
 	} else {
 		ret = write_body(w, NULL);
-		ret = ret ? : img_writer_finish(w);
+		ret = ret ?: img_writer_finish(w);
 		CU_ASSERT_EQUAL(ret, want);
 		CU_ASSERT_EQUAL(img_write_raw(w, IMG_REC_PIPE_DATA, 0, "x", 1), want);
 		CU_ASSERT_EQUAL(img_writer_finish(w), want);
@@ -298,7 +277,7 @@ static void check_fault(struct img_sink *s, bool compress, int threads, int want
 		img_writer_free(w);
 	}
 	CU_ASSERT_STRING_EQUAL(s->errmsg, msg);
-	CU_ASSERT_EQUAL(img_sink_write_all(s, "y", 1), want);	/* sticky */
+	CU_ASSERT_EQUAL(img_sink_write_all(s, "y", 1), want); /* sticky */
 }
 
 static void test_write_faults(void)
@@ -348,8 +327,8 @@ static void test_fd_sink_epipe(void)
 struct fault_source {
 	struct img_source s;
 	const uint8_t *p;
-	size_t pos, len;	/* len: where the fault is */
-	int err;		/* at len: this, or 0 for the end */
+	size_t pos, len; /* len: where the fault is */
+	int err;	 /* at len: this, or 0 for the end */
 	unsigned calls;
 };
 
@@ -372,8 +351,7 @@ static const struct img_source_ops fault_source_ops = { .read = fault_read };
 
 static struct got read_fault(const struct buf *img, size_t len, int err)
 {
-	struct fault_source f = { .s.ops = &fault_source_ops, .p = img->p,
-				  .len = len, .err = err };
+	struct fault_source f = { .s.ops = &fault_source_ops, .p = img->p, .len = len, .err = err };
 
 	snprintf(f.s.name, sizeof(f.s.name), "fault source");
 	f.s.flags = IMG_SOURCE_LIVE;
@@ -452,7 +430,7 @@ static void test_peek(void)
 	CU_ASSERT_STRING_EQUAL(img_last_open_error(), "memory: not a vxcr image (bad magic)");
 	img_source_free(src);
 	bad[0] ^= 1;
-	bad[body_start(&img) - 1] ^= 1;		/* the header's crc */
+	bad[body_start(&img) - 1] ^= 1; /* the header's crc */
 	CU_ASSERT_FATAL(img_source_mem(bad, img.len, &src) == 0);
 	CU_ASSERT_EQUAL(img_peek_header(src, &h), -EBADMSG);
 	img_source_free(src);
