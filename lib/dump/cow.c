@@ -430,16 +430,11 @@ static int scan_pages(struct cow_proc *p, struct cow_area *a, bool guards)
 
 	while (!ret && start < a->end) {
 		memset(&s, 0, sizeof(s));
-		s.size = sizeof(s);
-		s.start = start;
-		s.end = a->end;
-		s.vec = (uintptr_t)reg;
-		s.vec_len = SCAN_REGIONS;
 		s.category_inverted = skip;
 		s.category_mask = skip;
 		s.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		s.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-		n = ioctl(p->pagemap_fd, PAGEMAP_SCAN_IOCTL, &s);
+		n = pm_scan(p->pagemap_fd, &s, start, a->end, reg, SCAN_REGIONS);
 		if (n < 0) {
 			pr_perror("pid %d: PAGEMAP_SCAN of %#lx-%#lx", p->t->pid,
 				  (unsigned long)start, (unsigned long)a->end);

@@ -46,6 +46,23 @@ enum cow_page {
 	COW_ZERO, /* the child reads zeros where the parent has a page */
 };
 
+/*
+ * One PAGEMAP_SCAN of [start, end) of the pagemap fd with the masks and
+ * flags already set in a (the rest of a is filled here), up to n regions
+ * into reg: their number, or -1 with errno.  a->walk_end says where the
+ * walk stopped (fewer than n regions: at end).
+ */
+static inline long pm_scan(int fd, struct pm_scan_arg *a, uint64_t start, uint64_t end,
+			   struct page_region *reg, uint64_t n)
+{
+	a->size = sizeof(*a);
+	a->start = start;
+	a->end = end;
+	a->vec = (uintptr_t)reg;
+	a->vec_len = n;
+	return ioctl(fd, PAGEMAP_SCAN_IOCTL, a);
+}
+
 #define UFFD_FEATURE_WP_UNPOPULATED_ (1ull << 13)
 #define UFFD_FEATURE_WP_ASYNC_ (1ull << 15)
 

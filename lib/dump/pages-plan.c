@@ -191,14 +191,9 @@ int collect_guards(pid_t pid, struct dump_vma *v)
 	ret = dump_open_proc(pid, "pagemap", &fd);
 	while (!ret && start < v->pv.end) {
 		memset(&a, 0, sizeof(a));
-		a.size = sizeof(a);
-		a.start = start;
-		a.end = v->pv.end;
-		a.vec = (uintptr_t)reg;
-		a.vec_len = SCAN_REGIONS;
 		a.category_mask = PAGE_IS_GUARD;
 		a.return_mask = PAGE_IS_GUARD;
-		n = ioctl(fd, PAGEMAP_SCAN_IOCTL, &a);
+		n = pm_scan(fd, &a, start, v->pv.end, reg, SCAN_REGIONS);
 		if (n < 0) {
 			ret = guards_from_pagemap(pid, fd, v);
 			break;

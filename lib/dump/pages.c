@@ -460,16 +460,11 @@ static int scan_area(struct page_ctx *pc, uint64_t start, uint64_t end, bool gua
 
 	while (start < end) {
 		memset(&a, 0, sizeof(a));
-		a.size = sizeof(a);
-		a.start = start;
-		a.end = end;
-		a.vec = (uintptr_t)reg;
-		a.vec_len = SCAN_REGIONS;
 		a.category_inverted = skip;
 		a.category_mask = skip;
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-		n = ioctl(pc->pagemap_fd, PAGEMAP_SCAN_IOCTL, &a);
+		n = pm_scan(pc->pagemap_fd, &a, start, end, reg, SCAN_REGIONS);
 		if (n < 0 && (errno == ENOTTY || errno == EINVAL))
 			return -errno; /* not logged: the caller falls back */
 		if (n < 0) {

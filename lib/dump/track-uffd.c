@@ -392,14 +392,9 @@ static int protect_present(struct trk_proc *p, uint64_t s, uint64_t e)
 
 	while (s < e) {
 		memset(&a, 0, sizeof(a));
-		a.size = sizeof(a);
-		a.start = s;
-		a.end = e;
-		a.vec = (uintptr_t)reg;
-		a.vec_len = WP_REGIONS;
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-		n = ioctl(p->pagemap_fd, PAGEMAP_SCAN_IOCTL, &a);
+		n = pm_scan(p->pagemap_fd, &a, s, e, reg, WP_REGIONS);
 		if (n < 0)
 			return -errno;
 		for (i = 0; i < n; i++) {

@@ -405,12 +405,7 @@ static int scan(struct track *t, struct trk_proc *p, struct pm_scan_arg *a, uint
 {
 	uint64_t t0 = now_ns();
 
-	a->size = sizeof(*a);
-	a->start = *start;
-	a->end = end;
-	a->vec = (uintptr_t)reg;
-	a->vec_len = SCAN_REGIONS;
-	*n = ioctl(p->pagemap_fd, PAGEMAP_SCAN_IOCTL, a);
+	*n = pm_scan(p->pagemap_fd, a, *start, end, reg, SCAN_REGIONS);
 	t->st->scan_ns += now_ns() - t0;
 	if (*n < 0)
 		return -errno;
@@ -460,16 +455,11 @@ static int registered(struct track *t, struct trk_proc *p, const struct trk_area
 	long n;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.size = sizeof(sa);
-	sa.start = a->start;
-	sa.end = a->end;
-	sa.vec = (uintptr_t)&reg;
-	sa.vec_len = 1;
 	sa.max_pages = 1;
 	sa.category_inverted = PAGE_IS_WPALLOWED;
 	sa.category_mask = PAGE_IS_WPALLOWED;
 	sa.return_mask = PAGE_IS_WPALLOWED;
-	n = ioctl(p->pagemap_fd, PAGEMAP_SCAN_IOCTL, &sa);
+	n = pm_scan(p->pagemap_fd, &sa, a->start, a->end, &reg, 1);
 	t->st->scan_ns += now_ns() - t0;
 	if (n < 0)
 		return -errno;
