@@ -133,8 +133,11 @@ vx_untrack "$PID"
 # a tap with a classic filter: refused at dump, the tree unharmed
 start_ns filter
 expect_dump_refused "a tap with a socket filter" "tun/tap queue of link vxflt0\): a socket filter \(TUNATTACHFILTER"
-kill -9 "$PID" $(cat /proc/$PID/task/$PID/children)
-vx_wait_gone "$PID" 10 || fail "tun $PID did not die"
+kids=$(cat /proc/$PID/task/$PID/children)
+kill -9 "$PID" $kids
+for k in "$PID" $kids; do # every one gone before the harness looks for leftovers
+	vx_wait_gone "$k" 10 || fail "tun $k did not die"
+done
 vx_untrack "$PID"
 ip -br link | awk '{print $1}' | sort >"$T/host.after"
 cmp -s "$T/host.before" "$T/host.after" || fail "the host's links changed"
