@@ -21,7 +21,7 @@ static void put_frame_head(uint8_t *p)
 }
 
 /* A Raw_Block header for n bytes, the last block of its frame if last. */
-static void put_block_head(uint8_t *p, size_t n, bool last)
+void zframe_block_head(uint8_t *p, size_t n, bool last)
 {
 	uint32_t v = (uint32_t)n << 3 | (last ? 1 : 0); /* Block_Type 0: raw */
 
@@ -40,7 +40,7 @@ size_t zframe_raw_encode(uint8_t *dst, const uint8_t *src, size_t len)
 	put_frame_head(dst);
 	do {
 		n = len < ZF_BLOCK_MAX ? len : ZF_BLOCK_MAX;
-		put_block_head(p, n, n == len);
+		zframe_block_head(p, n, n == len);
 		memcpy(p + ZF_BLOCK_HDR_LEN, src, n);
 		p += ZF_BLOCK_HDR_LEN + n;
 		src += n;
@@ -65,7 +65,7 @@ size_t zframe_raw_iov(uint8_t *hdrs, const uint8_t *src, size_t len, struct iove
 	iov[0].iov_len = ZF_HDR_LEN;
 	do {
 		n = len < ZF_BLOCK_MAX ? len : ZF_BLOCK_MAX;
-		put_block_head(h, n, n == len);
+		zframe_block_head(h, n, n == len);
 		if (k) {
 			iov[k].iov_base = h;
 			iov[k].iov_len = ZF_BLOCK_HDR_LEN;

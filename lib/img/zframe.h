@@ -57,6 +57,8 @@ static inline size_t zframe_raw_iovs(size_t len)
 size_t zframe_raw_encode(uint8_t *dst, const uint8_t *src, size_t len);
 size_t zframe_raw_iov(uint8_t *hdrs, const uint8_t *src, size_t len, struct iovec *iov);
 bool zframe_is_raw_head(const uint8_t *p);
+/* Writes the 3-byte header of a Raw_Block of n bytes (last: Last_Block). */
+void zframe_block_head(uint8_t *p, size_t n, bool last);
 
 /* ---- the probe ---- */
 

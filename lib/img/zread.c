@@ -46,6 +46,7 @@
 #define LOG_PREFIX "img/zread: "
 #include "log.h"
 #include "img/img-internal.h"
+#include "img/zframe.h"
 
 #define ZR_BLOCK_MAX (128u << 10) /* RFC 8878's Block_Maximum_Size */
 #define ZR_RAW_BLOCKS 1024	  /* a raw frame of more blocks is decoded */
@@ -413,9 +414,7 @@ static void zr_hash_raw(struct zrframe *f)
 	img_sha256_init(&c);
 	img_sha256_update(&c, f->in_len, f->in);
 	for (i = 0; i < f->nblocks; i++) {
-		bh[0] = f->bsize[i] << 3 | (i + 1 == f->nblocks);
-		bh[1] = f->bsize[i] >> 5;
-		bh[2] = f->bsize[i] >> 13;
+		zframe_block_head(bh, f->bsize[i], i + 1 == f->nblocks);
 		img_sha256_update(&c, 3, bh);
 		img_sha256_update(&c, f->bsize[i], f->out + src);
 		src += f->bsize[i];
