@@ -13,6 +13,8 @@
  *
  *  name             cat         nr ver  data                       meaning
  *  ---------------- ----------- -- ---  -------------------------- ---------------------------
+ *  get_version      VERSION  0   0   0  -                          the provider's version:
+ *                                                                  VXCR_VCI_VERSION
  *  ctx_create_v0    VPROC    9   1   0  -                          create context id, flags 0
  *  ctx_create       VPROC    9   1   1  vcmd_ctx_create            create context id (VXF_*);
  *                                                                  the caller becomes its init
@@ -30,8 +32,15 @@
  *                                                                  restored root pid
  *  restart_v1       PROCMIG 11  17   1  vcmd_restart_v1            vxcr: the same with every
  *                                                                  option of vxcr_restore()
- *  (reserved)       PROCMIG 11  18-23   -                          vxcr: self-dump and cross-node
- *                                                                  moves (later issues)
+ *  vmad_dump        PROCMIG 11  18   0  vcmd_vmad_dump_v0          vxcr: the caller dumps itself
+ *                                                                  to fd; returns the bytes, 0 in
+ *                                                                  the restored process
+ *  vmad_undump      PROCMIG 11  19   0  vcmd_vmad_undump_v0        vxcr: replace the caller by
+ *                                                                  the image in fd (exec-like)
+ *  task_dump        PROCMIG 11  20   0  vcmd_task_dump_v0          vxcr: checkpoint one stopped
+ *                                                                  task in the kernel; returns
+ *                                                                  the bytes written
+ *  (reserved)       PROCMIG 11  21-23   -                          vxcr: cross-node moves (later)
  *  ctx_kill         PROCTRL 12   1   0  vcmd_ctx_kill_v0           signal pid 0 = all tasks,
  *                                                                  1 = init, else one task
  *  task_xid         VINFO   46   1   0  -                          id is a pid; returns its xid
@@ -80,236 +89,8 @@
 extern "C" {
 #endif
 
-/* cmd encoding.  Unlike Linux-VServer's VC_CMD, c is a number, not a name. */
-#define VC_CATEGORY(c) (((c) >> 24) & 0x3F)
-#define VC_COMMAND(c) (((c) >> 16) & 0xFF)
-#define VC_VERSION(c) ((c)&0xFFF)
-#define VC_CMD(c, i, v) ((uint32_t)((((c)&0x3F) << 24) | (((i)&0xFF) << 16) | ((v)&0xFFF)))
-/* bits that are none of category, command, version: must be zero */
-#define VC_RESERVED_BITS 0xC000F000u
+#include "vxcr/vserver-abi.h"
 
-/* Categories of the Linux-VServer 2.x syscall matrix. */
-#define VC_CAT_VERSION 0
-#define VC_CAT_VSETUP 1
-#define VC_CAT_VHOST 2
-#define VC_CAT_DEVICE 6
-#define VC_CAT_VPROC 9
-#define VC_CAT_PROCALT 10
-#define VC_CAT_PROCMIG 11
-#define VC_CAT_PROCTRL 12
-#define VC_CAT_SCHED 14
-#define VC_CAT_MEMCTRL 20
-#define VC_CAT_VNET 25
-#define VC_CAT_NETALT 26
-#define VC_CAT_NETMIG 27
-#define VC_CAT_NETCTRL 28
-#define VC_CAT_TAGMIG 35
-#define VC_CAT_DLIMIT 36
-#define VC_CAT_INODE 38
-#define VC_CAT_VSTAT 40
-#define VC_CAT_VINFO 46
-#define VC_CAT_EVENT 48
-#define VC_CAT_FLAGS 52
-#define VC_CAT_VSPACE 54
-#define VC_CAT_DEBUG 56
-#define VC_CAT_RLIMIT 60
-#define VC_CAT_SYSTEST 61 /* experimental/test commands */
-#define VC_CAT_COMPAT 63
-
-/* Commands (see the table above). */
-#define VCMD_ctx_create_v0 VC_CMD(VC_CAT_VPROC, 1, 0)
-#define VCMD_ctx_create VC_CMD(VC_CAT_VPROC, 1, 1)
-#define VCMD_ctx_migrate_v0 VC_CMD(VC_CAT_PROCMIG, 1, 0)
-#define VCMD_ctx_migrate VC_CMD(VC_CAT_PROCMIG, 1, 1)
-#define VCMD_checkpoint VC_CMD(VC_CAT_PROCMIG, 16, 0)
-#define VCMD_restart VC_CMD(VC_CAT_PROCMIG, 17, 0)
-#define VCMD_checkpoint_v1 VC_CMD(VC_CAT_PROCMIG, 16, 1)
-#define VCMD_restart_v1 VC_CMD(VC_CAT_PROCMIG, 17, 1)
-#define VCMD_ctx_kill VC_CMD(VC_CAT_PROCTRL, 1, 0)
-#define VCMD_task_xid VC_CMD(VC_CAT_VINFO, 1, 0)
-#define VCMD_vx_info VC_CMD(VC_CAT_VINFO, 5, 0)
-#define VCMD_ctx_stat VC_CMD(VC_CAT_VSTAT, 0, 0)
-#define VCMD_virt_stat VC_CMD(VC_CAT_VSTAT, 3, 0)
-#define VCMD_set_vhi_name VC_CMD(VC_CAT_VHOST, 1, 0)
-#define VCMD_get_vhi_name VC_CMD(VC_CAT_VHOST, 2, 0)
-#define VCMD_get_cflags VC_CMD(VC_CAT_FLAGS, 1, 0)
-#define VCMD_set_cflags VC_CMD(VC_CAT_FLAGS, 2, 0)
-#define VCMD_get_ccaps VC_CMD(VC_CAT_FLAGS, 3, 1)
-#define VCMD_set_ccaps VC_CMD(VC_CAT_FLAGS, 4, 1)
-#define VCMD_get_bcaps VC_CMD(VC_CAT_FLAGS, 9, 0)
-#define VCMD_set_bcaps VC_CMD(VC_CAT_FLAGS, 10, 0)
-#define VCMD_wait_exit VC_CMD(VC_CAT_EVENT, 99, 0)
-
-/* Data of the commands (fixed-width fields, no implicit padding). */
-struct vcmd_ctx_create {
-	uint64_t flagword; /* VXF_* */
-};
-
-struct vcmd_ctx_migrate {
-	uint64_t flagword; /* VXM_* */
-};
-
-struct vcmd_vx_info_v0 {
-	uint32_t xid;
-	uint32_t initpid;
-};
-
-struct vcmd_ctx_stat_v0 {
-	uint32_t usecnt;
-	uint32_t tasks;
-};
-
-struct vcmd_virt_stat_v0 {
-	uint64_t offset; /* ns the context's clocks are ahead of the host's */
-	uint64_t uptime; /* ns since the context was created */
-	uint32_t nr_threads;
-	uint32_t nr_running;
-	uint32_t nr_uninterruptible;
-	uint32_t nr_onhold;
-	uint32_t nr_forks;
-	uint32_t load[3];
-};
-
-struct vcmd_ctx_flags_v0 {
-	uint64_t flagword;
-	uint64_t mask;
-};
-
-struct vcmd_ctx_caps_v1 {
-	uint64_t ccaps;
-	uint64_t cmask;
-};
-
-struct vcmd_bcaps {
-	uint64_t bcaps;
-	uint64_t bmask;
-};
-
-#define VHILEN 65
-struct vcmd_vhi_name_v0 {
-	uint32_t field; /* VHIN_* */
-	char name[VHILEN];
-};
-
-struct vcmd_ctx_kill_v0 {
-	int32_t pid;
-	int32_t sig;
-};
-
-struct vcmd_wait_exit_v0 {
-	int32_t reboot_cmd;
-	int32_t exit_code;
-};
-
-/* vxcr: checkpoint (PROCMIG/16/0).  vserver's id: 0, the tree of pid (the
- * whole context if pid is a context's init); else context id (pid 0 or its
- * init). */
-struct vcmd_checkpoint_v0 {
-	int32_t pid;	/* root task of the tree or context */
-	int32_t fd;	/* image goes here */
-	uint32_t flags; /* VXCR_CKPT_* */
-};
-
-/* vxcr: restart (PROCMIG/17/0).  vserver's id must be 0. */
-struct vcmd_restart_v0 {
-	uint64_t crid;	/* 0 = any image, else must match the image's */
-	int32_t fd;	/* image is read from here */
-	uint32_t flags; /* VXCR_RESTART_* */
-};
-
-/*
- * vxcr: checkpoint with options (PROCMIG/16/1).  vserver's id: 0, the tree
- * of pid (also when pid is a context's init); else context id (pid 0).
- * opts and stats are user pointers (as __u64) to a struct vxcr_dump_opts
- * and a struct vxcr_dump_stats (vxcr/vxcr.h), 0 for none; a provider that
- * cannot honour a field of opts (the kernel module cannot call back into
- * the caller) refuses with -ENOTTY.  rundir: const char *, where a
- * context's record is (0: the default).
- */
-struct vcmd_checkpoint_v1 {
-	uint32_t size;	 /* sizeof(struct vcmd_checkpoint_v1) */
-	int32_t pid;	 /* root task of the tree, or 0 with a context id */
-	int32_t fd;	 /* image goes here */
-	uint32_t flags;	 /* VXCR_CKPT_*; 0 when opts is given */
-	uint64_t opts;	 /* const struct vxcr_dump_opts *, or 0: from flags */
-	uint64_t stats;	 /* struct vxcr_dump_stats *, or 0 */
-	uint64_t rundir; /* const char *, or 0 */
-};
-
-/* vxcr: restart with options (PROCMIG/17/1).  vserver's id must be 0. */
-struct vcmd_restart_v1 {
-	uint32_t size;	   /* sizeof(struct vcmd_restart_v1) */
-	int32_t fd;	   /* image is read from here */
-	uint64_t crid;	   /* 0 = any image, else must match the image's */
-	uint32_t flags;	   /* VXCR_RESTART_*; 0 when opts is given */
-	uint32_t reserved; /* 0 */
-	uint64_t opts;	   /* const struct vxcr_restore_opts *, or 0: from flags */
-	uint64_t stats;	   /* struct vxcr_restore_stats *, or 0 */
-};
-
-/* Context flags (VXF_*), Linux-VServer values. */
-#define VXF_INFO_LOCK 0x00000001
-#define VXF_INFO_SCHED 0x00000002
-#define VXF_INFO_NPROC 0x00000004
-#define VXF_INFO_PRIVATE 0x00000008
-#define VXF_INFO_INIT 0x00000010
-#define VXF_INFO_HIDE 0x00000020
-#define VXF_INFO_ULIMIT 0x00000040
-#define VXF_INFO_NSPACE 0x00000080
-#define VXF_SCHED_HARD 0x00000100
-#define VXF_SCHED_PRIO 0x00000200
-#define VXF_SCHED_PAUSE 0x00000400
-#define VXF_VIRT_MEM 0x00010000
-#define VXF_VIRT_UPTIME 0x00020000
-#define VXF_VIRT_CPU 0x00040000
-#define VXF_VIRT_LOAD 0x00080000
-#define VXF_VIRT_TIME 0x00100000
-#define VXF_HIDE_MOUNT 0x01000000
-#define VXF_HIDE_NETIF 0x02000000
-#define VXF_HIDE_VINFO 0x04000000
-#define VXF_STATE_SETUP (1ULL << 32)
-#define VXF_STATE_INIT (1ULL << 33)
-#define VXF_STATE_ADMIN (1ULL << 34)
-#define VXF_SC_HELPER (1ULL << 36)
-#define VXF_REBOOT_KILL (1ULL << 37)
-#define VXF_PERSISTENT (1ULL << 38)
-#define VXF_FORK_RSS (1ULL << 48)
-#define VXF_PROLIFIC (1ULL << 49)
-#define VXF_IGNEG_NICE (1ULL << 52)
-#define VXF_ONE_TIME (0x0007ULL << 32)
-#define VXF_INIT_SET (VXF_STATE_SETUP | VXF_STATE_INIT | VXF_STATE_ADMIN)
-
-/* Migration flags (ctx_migrate). */
-#define VXM_SET_INIT 0x00000001
-#define VXM_SET_REAPER 0x00000002
-
-/* Context capabilities (VXC_*). */
-#define VXC_SET_UTSNAME 0x00000001
-#define VXC_SET_RLIMIT 0x00000002
-#define VXC_FS_SECURITY 0x00000004
-#define VXC_FS_TRUSTED 0x00000008
-#define VXC_TIOCSTI 0x00000010
-#define VXC_RAW_ICMP 0x00000100
-#define VXC_SYSLOG 0x00001000
-#define VXC_OOM_ADJUST 0x00002000
-#define VXC_AUDIT_CONTROL 0x00004000
-#define VXC_SECURE_MOUNT 0x00010000
-#define VXC_SECURE_REMOUNT 0x00020000
-#define VXC_BINARY_MOUNT 0x00040000
-#define VXC_QUOTA_CTL 0x00100000
-#define VXC_ADMIN_MAPPER 0x00200000
-#define VXC_ADMIN_CLOOP 0x00400000
-#define VXC_KTHREAD 0x01000000
-#define VXC_NAMESPACE 0x02000000
-
-/* Virtual uname fields (vhi_name). */
-#define VHIN_CONTEXT 0
-#define VHIN_SYSNAME 1
-#define VHIN_NODENAME 2
-#define VHIN_RELEASE 3
-#define VHIN_VERSION 4
-#define VHIN_MACHINE 5
-#define VHIN_DOMAINNAME 6
 
 /*
  * Capability numbers for bcaps (bit 1 << CAP_x), as libvserver's vserver.h;
@@ -565,12 +346,6 @@ int vxcr_ctx_uname_field(const char *name);
  * Checkpoint/restart with the semantics of the proposed sys_checkpoint /
  * sys_restart, through the switch (VCMD_checkpoint, VCMD_restart).
  */
-#define VXCR_CKPT_LEAVE_RUNNING 0x1u /* default: kill the tree once the image is complete */
-#define VXCR_CKPT_NO_COMPRESS 0x2u   /* default: zstd */
-#define VXCR_CKPT_ALL (VXCR_CKPT_LEAVE_RUNNING | VXCR_CKPT_NO_COMPRESS)
-
-#define VXCR_RESTART_PIDNS 0x1u /* restore inside a new pid namespace */
-#define VXCR_RESTART_ALL (VXCR_RESTART_PIDNS)
 
 /*
  * Checkpoints the tree rooted at pid into fd; if pid is the init of a
