@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Contexts in the kernel: what context.c and the ctx-*.c files share.
+ *
+ * One spinlock, vx_lock, guards the registry (xid -> struct vx_info) and
+ * the member map (task -> vx_info); it is taken from the ioctl (process
+ * context), from the fork and exit tracepoints and from the kprobes on
+ * the syscalls (atomic context), never with another of our locks held.
+ * A vx_info lives while it is in the registry (the registry's reference)
+ * and while a command or a waiter holds one (vx_get/vx_put).  Members hold
+ * no reference: a live context keeps its registry entry, and a context
+ * leaves the registry only once it has no member left.
+ */
+#ifndef _VXCR_CTX_H
+#define _VXCR_CTX_H
+
+#include <linux/hashtable.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "vxcr.h"
+
+#define VX_XID_MIN 2 /* 0 is the host, 1 the spectator */
+#define VX_XID_MAX 65535
+#define VX_XID_DYN_MIN 49152 /* dynamic xids, as the userspace engine */
+#define VX_DYNAMIC_ID ((u32)-1)
+
+enum vx_state {
+	VX_LIVE, /* has members, or none and PERSISTENT */
+	VX_DEAD, /* gone: only its exit code is kept, for wait_exit */
+};
+
+struct uts_namespace;
+
+struct vx_info {
+	struct hlist_node node; /* in the registry */
+	refcount_t ref;
+	u32 xid;
+	u32 parent; /* xid of the context it was created in, 0: the host */
+	enum vx_state state;
+	u64 flags; /* VXF_* (guarded by vx_lock) */
+	u64 ccaps; /* VXC_* */
+	u64 bcaps; /* bit n: capability n kept on entry */
+	struct pid *init; /* the init's thread group; NULL once it exited */
+	struct list_head members; /* struct vx_member, under vx_lock */
+	u32 nr_threads;	  /* members */
+	u32 nr_forks;
+	u64 created_ns; /* boottime */
+	int exit_code;	/* the init's: its status, 128 + signal if killed */
+	u32 reboot_cmd; /* reboot(2) command that ended it (REBOOT_KILL), else 0 */
+	struct uts_namespace *uts; /* its own UTS namespace (NULL once dead) */
+	wait_queue_head_t wq;	   /* wait_exit sleeps here until VX_DEAD */
+	struct work_struct release; /* drops uts and the module reference */
+};
+
+extern spinlock_t vx_lock;
+extern atomic_t vx_nr_live; /* live contexts: fast path of the probes */
+
+/* ctx-reg.c: the registry */
+struct vx_info *vx_lookup(u32 xid); /* live or dead, with a reference, or NULL */
+void vx_get(struct vx_info *vxi);
+void vx_put(struct vx_info *vxi);
+/* Creates xid (VX_DYNAMIC_ID: a free one) with the caller as its only
+ * member and init; -EEXIST, -EINVAL, -EAGAIN, -ENOMEM. */
+struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *uts);
+/* Under vx_lock: the last member left (or PERSISTENT was cleared with none
+ * left): the context becomes VX_DEAD and its waiters wake. */
+void vx_die_locked(struct vx_info *vxi);
+int vx_reg_init(void);
+u32 vx_parent_of(u32 xid);
+int vx_reg_init(void);
+void vx_reg_exit(void);
+
+/* ctx-task.c: the member map and the tracepoints feeding it */
+struct vx_info *vx_task_vxi_locked(struct task_struct *t);
+/* The context of t, with a reference (NULL: the host). */
+struct vx_info *vx_task_vxi(struct task_struct *t);
+/* Makes current a member of vxi (leaving its old context); -ENOMEM. */
+int vx_member_set(struct vx_info *vxi);
+/* Calls fn on every member thread of vxi under vx_lock; fn must not sleep. */
+void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void *arg),
+		     void *arg);
+int vx_task_init(void);
+void vx_task_exit(void);
+
+/* ctx-uts.c: one UTS namespace per context */
+int vx_uts_init(void);
+/* Gives current a fresh UTS namespace (a copy of its own); returns it with
+ * a reference for the context, or an ERR_PTR. */
+struct uts_namespace *vx_uts_new(void);
+/* Moves current into uts (setns for a migrate). */
+int vx_uts_enter(struct uts_namespace *uts);
+void vx_uts_put(struct uts_namespace *uts);
+int vx_uts_get_field(struct uts_namespace *uts, u32 field, char *buf);
+int vx_uts_set_field(struct uts_namespace *uts, u32 field, const char *val);
+
+/* ctx-caps.c: ccaps and the reboot of a context, checked by kprobes */
+int vx_caps_init(void);
+void vx_caps_exit(void);
+/* Signals every member process of vxi (under vx_lock). */
+void vx_signal_all_locked(struct vx_info *vxi, int sig);
+
+#endif
