@@ -3,7 +3,8 @@
 # pid 1).  Mounts what the tests and vxcr need, loads vxcr.ko, runs every
 # /vxcr/tests/k-*.sh whose name matches vxk_tests= (kernel command line),
 # each its own process with a time limit (vxk_timeout=), and counts their
-# "ok NAME" / "not ok NAME: reason" lines.  A test also fails if it exits
+# "ok NAME[/CASE]" / "not ok NAME[/CASE]: reason" lines (NAME: the test's;
+# other lines are its output, shown after "# ").  A test also fails if it exits
 # non-zero without a "not ok" line, prints no verdict, leaves a process
 # running, or the kernel logs a WARNING, BUG, Oops or general protection
 # fault while it runs.  Then unloads the module (it must go cleanly) and
@@ -100,15 +101,21 @@ run_test()
 		subreaper -t "$tmo" sh "$VXK/tests/$name.sh" >"$out" 2>&1
 	st=$?
 	echo "vxk: end $name" >/dev/kmsg
+	np=0
+	nf=0
 	while IFS= read -r line; do
 		case $line in
-		"ok "*) echo "$line" ;;
-		"not ok "*) echo "$line" ;;
+		"ok $name" | "ok $name/"*)
+			np=$((np + 1))
+			echo "$line"
+			;;
+		"not ok $name:"* | "not ok $name/"*)
+			nf=$((nf + 1))
+			echo "$line"
+			;;
 		*) echo "# $line" ;;
 		esac
 	done <"$out"
-	np=$(grep -c '^ok ' "$out")
-	nf=$(grep -c '^not ok ' "$out")
 	passed=$((passed + np))
 	failed=$((failed + nf))
 	if [ "$st" = 124 ]; then

@@ -1,7 +1,7 @@
 # Helpers for the kernel tests (tests/kernel/k-*.sh), sourced inside the
 # QEMU guest: . "$VXK/tests/lib.sh".  Shell: busybox sh.
 #
-# A test prints one line per case: "ok NAME" or "not ok NAME: reason" (the
+# A test prints one line per case: "ok NAME/CASE" or "not ok NAME/CASE: reason" (the
 # guest's /init counts them; NAME: the test's name, a slash, the case).  It
 # runs as root, in its own process under a subreaper with a time limit,
 # with VXK_TMP an empty directory of its own on tmpfs; it ends every
