@@ -1,0 +1,251 @@
+/*
+ * The kernel module's contexts driven through libvxcr's vx_* API (the
+ * switch sends them to /dev/vserver): one call per run, for the shell
+ * tests tests/kernel/k-ctx-*.sh.
+ *
+ *   vxk-ctx create XID [FLAGS] -- CMD...   vx_create, prints "xid N", execs CMD
+ *   vxk-ctx migrate XID [VXM] -- CMD...    vx_migrate, execs CMD
+ *   vxk-ctx xid [PID]                      prints vx_task_xid
+ *   vxk-ctx info XID                       prints "XID INITPID"
+ *   vxk-ctx stat XID                       prints "usecnt tasks threads forks uptime_ns"
+ *   vxk-ctx flags|ccaps|bcaps XID          prints the word in hex
+ *   vxk-ctx setflags|setccaps|setbcaps XID VALUE MASK
+ *   vxk-ctx uname XID FIELD                prints the field (VHIN_* number)
+ *   vxk-ctx setuname XID FIELD VALUE
+ *   vxk-ctx kill XID PID SIG
+ *   vxk-ctx wait XID                       prints "EXIT_CODE REBOOT_CMD(hex)"
+ *   vxk-ctx raw CMD ID                     vserver(CMD, ID, NULL): prints the result
+ *   vxk-ctx try OP [ARG]                   one syscall a ccap governs
+ *
+ * A failed call prints "ERR <ENAME>" and exits 1; numbers are read with
+ * base 0.  try prints "ok" or "ERR <ENAME>" and exits 0 either way.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/reboot.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/mount.h>
+#include <sys/quota.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "vxcr/vserver.h"
+
+static const char *ename(int e)
+{
+	static const struct {
+		int e;
+		const char *n;
+	} t[] = { { EPERM, "EPERM" },	{ ENOENT, "ENOENT" },	{ ESRCH, "ESRCH" },
+		  { EINTR, "EINTR" },	{ ENOTBLK, "ENOTBLK" }, { EBUSY, "EBUSY" },
+		  { EEXIST, "EEXIST" }, { ENODEV, "ENODEV" },	{ ENOTDIR, "ENOTDIR" },
+		  { EINVAL, "EINVAL" }, { ENOTTY, "ENOTTY" },	{ EFAULT, "EFAULT" },
+		  { ENOSYS, "ENOSYS" }, { EDEADLK, "EDEADLK" }, { EBADF, "EBADF" },
+		  { EAGAIN, "EAGAIN" }, { ENXIO, "ENXIO" },	{ EACCES, "EACCES" } };
+	static char buf[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].e == e)
+			return t[i].n;
+	snprintf(buf, sizeof(buf), "E%d", e);
+	return buf;
+}
+
+static unsigned long long num(const char *s)
+{
+	return strtoull(s, NULL, 0);
+}
+
+static int fail(void)
+{
+	printf("ERR %s\n", ename(errno));
+	return 1;
+}
+
+static int run_after(char **argv, int i, int argc)
+{
+	while (i < argc && strcmp(argv[i], "--"))
+		i++;
+	if (i + 1 >= argc) {
+		fprintf(stderr, "vxk-ctx: no command after --\n");
+		return 2;
+	}
+	fflush(stdout);
+	execvp(argv[i + 1], argv + i + 1);
+	perror("vxk-ctx: exec");
+	return 127;
+}
+
+static int enter(int create, int argc, char **argv)
+{
+	vx_flags_t f = { 0 };
+	int xid;
+
+	if (argc > 3 && strcmp(argv[3], "--"))
+		f.flags = num(argv[3]);
+	xid = create ? vx_create((xid_t)num(argv[2]), &f) : vx_migrate((xid_t)num(argv[2]), &f);
+	if (xid < 0)
+		return fail();
+	if (create)
+		printf("xid %d\n", xid);
+	return run_after(argv, 3, argc);
+}
+
+static int bits(const char *op, xid_t xid, int argc, char **argv)
+{
+	int set = !strncmp(op, "set", 3), ret;
+	vx_flags_t f = { 0 };
+
+	if (set) {
+		if (argc < 5)
+			return 2;
+		f.flags = num(argv[3]);
+		f.mask = num(argv[4]);
+	}
+	if (strstr(op, "flags"))
+		ret = set ? vx_flags_set(xid, &f) : vx_flags_get(xid, &f);
+	else if (strstr(op, "ccaps"))
+		ret = set ? vx_ccaps_set(xid, &f) : vx_ccaps_get(xid, &f);
+	else
+		ret = set ? vx_bcaps_set(xid, &f) : vx_bcaps_get(xid, &f);
+	if (ret < 0)
+		return fail();
+	if (!set)
+		printf("%#llx\n", (unsigned long long)f.flags);
+	return 0;
+}
+
+static int query(const char *op, xid_t xid, int argc, char **argv)
+{
+	vx_info_t in;
+	vx_stat_t st;
+	vx_wait_t w;
+
+	if (!strcmp(op, "info")) {
+		if (vx_info(xid, &in) < 0)
+			return fail();
+		printf("%u %d\n", in.xid, in.initpid);
+	} else if (!strcmp(op, "stat")) {
+		if (vx_stat(xid, &st) < 0)
+			return fail();
+		printf("%u %u %u %u %llu\n", st.usecnt, st.tasks, st.nr_threads, st.nr_forks,
+		       (unsigned long long)st.uptime);
+	} else if (!strcmp(op, "wait")) {
+		if (vx_wait(xid, &w) < 0)
+			return fail();
+		printf("%d %#x\n", w.exit_code, (unsigned)w.reboot_cmd);
+	} else if (!strcmp(op, "kill") && argc > 4) {
+		if (vx_kill(xid, (pid_t)num(argv[3]), (int)num(argv[4])) < 0)
+			return fail();
+	} else {
+		return 2;
+	}
+	return 0;
+}
+
+static int uname_op(int set, xid_t xid, int argc, char **argv)
+{
+	vx_uname_t u = { 0 };
+
+	if (argc < 4 + set)
+		return 2;
+	u.id = (uint32_t)num(argv[3]);
+	if (set)
+		snprintf(u.value, sizeof(u.value), "%s", argv[4]);
+	if ((set ? vx_uname_set(xid, &u) : vx_uname_get(xid, &u)) < 0)
+		return fail();
+	if (!set)
+		printf("%s\n", u.value);
+	return 0;
+}
+
+/* One syscall a ccap governs; 0 or -1 with errno. */
+static int try_op(const char *op, const char *arg)
+{
+	struct rlimit rl;
+
+	if (!strcmp(op, "sethostname"))
+		return sethostname(arg, strlen(arg));
+	if (!strcmp(op, "setdomainname"))
+		return setdomainname(arg, strlen(arg));
+	if (!strcmp(op, "syslog"))
+		return klogctl(10, NULL, 0) < 0 ? -1 : 0; /* SYSLOG_ACTION_SIZE_BUFFER */
+	if (!strcmp(op, "rawsock")) {
+		int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+
+		return fd < 0 ? -1 : close(fd);
+	}
+	if (!strcmp(op, "mount"))
+		return mount("none", arg, "tmpfs", 0, NULL);
+	if (!strcmp(op, "remount"))
+		return mount("none", arg, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+	if (!strcmp(op, "fsopen")) {
+		int fd = (int)syscall(SYS_fsopen, "tmpfs", 0);
+
+		return fd < 0 ? -1 : close(fd);
+	}
+	if (!strcmp(op, "quotactl"))
+		return quotactl(QCMD(Q_SYNC, USRQUOTA), "/dev/vxk-none", 0, NULL);
+	if (!strcmp(op, "rlimit-raise")) {
+		if (getrlimit(RLIMIT_NOFILE, &rl))
+			return -1;
+		rl.rlim_max += 16;
+		return setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!strcmp(op, "ioctl-mapper"))
+		return ioctl(0, _IOWR(0xfd, 0, char[312]), NULL);
+	if (!strcmp(op, "ioctl-loop"))
+		return ioctl(0, 0x4C82, 0); /* LOOP_CTL_GET_FREE */
+	if (!strcmp(op, "reboot"))
+		return (int)syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+				    (unsigned)num(arg), NULL);
+	errno = EINVAL;
+	return -2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *op = argc > 1 ? argv[1] : "";
+	xid_t xid = argc > 2 ? (xid_t)num(argv[2]) : 0;
+	long r;
+
+	if (!strcmp(op, "create") || !strcmp(op, "migrate"))
+		return argc < 3 ? 2 : enter(op[0] == 'c', argc, argv);
+	if (!strcmp(op, "xid")) {
+		r = vx_task_xid(argc > 2 ? (pid_t)num(argv[2]) : 0);
+		if (r < 0)
+			return fail();
+		printf("%ld\n", r);
+		return 0;
+	}
+	if (!strcmp(op, "raw") && argc > 3) {
+		r = vserver((uint32_t)num(argv[2]), (uint32_t)num(argv[3]), NULL);
+		printf(r < 0 ? "ERR %s\n" : "%s\n", r < 0 ? ename((int)-r) : "0");
+		return r < 0;
+	}
+	if (!strcmp(op, "try") && argc > 2) {
+		r = try_op(argv[2], argc > 3 ? argv[3] : "");
+		if (r == -2)
+			return 2;
+		if (r < 0)
+			printf("ERR %s\n", ename(errno));
+		else
+			printf("ok\n");
+		return 0;
+	}
+	if (argc < 3)
+		return 2;
+	if (strstr(op, "flags") || strstr(op, "caps"))
+		return bits(op, xid, argc, argv);
+	if (!strcmp(op, "uname") || !strcmp(op, "setuname"))
+		return uname_op(op[0] == 's', xid, argc, argv);
+	return query(op, xid, argc, argv);
+}
