@@ -7,7 +7,8 @@
  *
  * Who may do what: a host task (xid 0) sees every context; a task of
  * context C sees C (queries only) and the contexts created inside C (all
- * commands); any other xid is -ESRCH to it, as if it did not exist.
+ * commands); any other xid is -ESRCH to it, as if it did not exist, a
+ * change of its own context -EPERM.
  * Commands that change a context, create and migrate also need
  * CAP_SYS_ADMIN (-EPERM).
  */
@@ -64,21 +65,20 @@ static bool vx_descends(u32 xid, u32 anc)
 static struct vx_info *vx_visible(u32 xid, bool change)
 {
 	struct vx_info *self = vx_task_vxi(current), *vxi;
-	bool ok = true;
+	long err = 0;
 
 	vxi = vx_lookup(xid);
 	if (!vxi)
-		goto out;
-	if (self)
-		ok = (vxi == self && !change) || vx_descends(xid, self->xid);
-	if (!ok) {
+		err = -ESRCH;
+	else if (self && vxi == self && change)
+		err = -EPERM; /* its own context: queries only */
+	else if (self && vxi != self && !vx_descends(xid, self->xid))
+		err = -ESRCH;
+	if (err && vxi)
 		vx_put(vxi);
-		vxi = NULL;
-	}
-out:
 	if (self)
 		vx_put(self);
-	return vxi ? vxi : ERR_PTR(-ESRCH);
+	return err ? ERR_PTR(err) : vxi;
 }
 
 /* A live context for a command; -ESRCH for a dead or invisible one. */
