@@ -23,18 +23,18 @@
 
 /* Flags this module honours; any other defined VXF_* is -ENOTTY, an
  * undefined bit -EINVAL. */
-#define VX_FLAGS_DONE                                                                \
+#define VX_FLAGS_DONE                                                                         \
 	(VXF_INFO_INIT | VXF_INFO_PRIVATE | VXF_PERSISTENT | VXF_PROLIFIC | VXF_REBOOT_KILL | \
 	 VXF_SCHED_PAUSE)
-#define VX_FLAGS_KNOWN                                                                        \
-	(0x000007ffULL | VXF_VIRT_MEM | VXF_VIRT_UPTIME | VXF_VIRT_CPU | VXF_VIRT_LOAD |      \
-	 VXF_VIRT_TIME | VXF_HIDE_MOUNT | VXF_HIDE_NETIF | VXF_HIDE_VINFO | VXF_ONE_TIME |    \
-	 VXF_SC_HELPER | VXF_REBOOT_KILL | VXF_PERSISTENT | VXF_FORK_RSS | VXF_PROLIFIC |    \
+#define VX_FLAGS_KNOWN                                                                     \
+	(0x000007ffULL | VXF_VIRT_MEM | VXF_VIRT_UPTIME | VXF_VIRT_CPU | VXF_VIRT_LOAD |   \
+	 VXF_VIRT_TIME | VXF_HIDE_MOUNT | VXF_HIDE_NETIF | VXF_HIDE_VINFO | VXF_ONE_TIME | \
+	 VXF_SC_HELPER | VXF_REBOOT_KILL | VXF_PERSISTENT | VXF_FORK_RSS | VXF_PROLIFIC |  \
 	 VXF_IGNEG_NICE)
 /* The ccaps enforced (ctx-caps.c): the userspace engine's set. */
-#define VXC_DONE                                                                      \
+#define VXC_DONE                                                                           \
 	(VXC_SET_UTSNAME | VXC_SET_RLIMIT | VXC_RAW_ICMP | VXC_SYSLOG | VXC_SECURE_MOUNT | \
-	 VXC_SECURE_REMOUNT | VXC_BINARY_MOUNT | VXC_QUOTA_CTL | VXC_ADMIN_MAPPER |      \
+	 VXC_SECURE_REMOUNT | VXC_BINARY_MOUNT | VXC_QUOTA_CTL | VXC_ADMIN_MAPPER |        \
 	 VXC_ADMIN_CLOOP)
 
 static int vx_check_flags(u64 flags)
@@ -204,9 +204,11 @@ static long vx_cmd_task_xid(u32 id)
 	struct vx_info *vxi;
 	long xid = 0;
 
+	if ((int)id < 0)
+		return -ESRCH;
 	rcu_read_lock();
 	t = id ? pid_task(find_vpid((int)id), PIDTYPE_PID) : current;
-	if (!t || (int)id < 0) {
+	if (!t) {
 		rcu_read_unlock();
 		return -ESRCH;
 	}

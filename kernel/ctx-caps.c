@@ -78,11 +78,7 @@ static long vx_need(const struct vx_info *vxi, u64 caps)
 
 static long vx_check_ioctl(const struct vx_info *vxi, unsigned int cmd)
 {
-	if (_IOC_TYPE(cmd) == 0xfd)
-		return vx_need(vxi, VXC_ADMIN_MAPPER);
-	if (_IOC_TYPE(cmd) == 0x4c)
-		return vx_need(vxi, VXC_ADMIN_CLOOP);
-	return VX_PASS;
+	return vx_need(vxi, _IOC_TYPE(cmd) == 0xfd ? VXC_ADMIN_MAPPER : VXC_ADMIN_CLOOP);
 }
 
 /* security_task_setrlimit(p, resource, new_rlim): raising a hard limit. */
@@ -95,16 +91,6 @@ static long vx_check_rlimit(const struct vx_info *vxi, struct pt_regs *regs)
 	if ((vxi->ccaps & VXC_SET_RLIMIT) || res >= RLIM_NLIMITS)
 		return VX_PASS;
 	return n->rlim_max > READ_ONCE(t->signal->rlim[res].rlim_max) ? -EPERM : VX_PASS;
-}
-
-/* security_socket_create(family, type, protocol, kern) */
-static long vx_check_socket(const struct vx_info *vxi, struct pt_regs *regs)
-{
-	int family = (int)regs->di, type = (int)regs->si;
-
-	if (regs->cx || type != SOCK_RAW || (family != AF_INET && family != AF_INET6))
-		return VX_PASS;
-	return vx_need(vxi, VXC_RAW_ICMP);
 }
 
 /*
@@ -122,9 +108,8 @@ static long vx_check_reboot(struct vx_info *vxi, const struct vx_probe *p, struc
 		return -EPERM;
 	if (!cap_raised(current_cred()->cap_effective, CAP_SYS_BOOT))
 		return -EPERM;
-	if (m1 != LINUX_REBOOT_MAGIC1 ||
-	    (m2 != LINUX_REBOOT_MAGIC2 && m2 != LINUX_REBOOT_MAGIC2A &&
-	     m2 != LINUX_REBOOT_MAGIC2B && m2 != LINUX_REBOOT_MAGIC2C))
+	if (m1 != LINUX_REBOOT_MAGIC1 || (m2 != LINUX_REBOOT_MAGIC2 && m2 != LINUX_REBOOT_MAGIC2A &&
+					  m2 != LINUX_REBOOT_MAGIC2B && m2 != LINUX_REBOOT_MAGIC2C))
 		return -EINVAL;
 	if (cmd != LINUX_REBOOT_CMD_RESTART && cmd != LINUX_REBOOT_CMD_RESTART2 &&
 	    cmd != LINUX_REBOOT_CMD_POWER_OFF && cmd != LINUX_REBOOT_CMD_HALT)
@@ -145,12 +130,28 @@ static long vx_check_locked(struct vx_info *vxi, const struct vx_probe *p, struc
 		return vx_check_ioctl(vxi, vx_arg(p, regs, 1));
 	case VXP_RLIMIT:
 		return vx_check_rlimit(vxi, regs);
-	case VXP_SOCKET:
-		return vx_check_socket(vxi, regs);
+	case VXP_SOCKET: /* security_socket_create(family, type, protocol, kern) */
+		return vx_need(vxi, VXC_RAW_ICMP);
 	case VXP_REBOOT:
 		return vx_check_reboot(vxi, p, regs);
 	}
 	return vx_need(vxi, p->cap);
+}
+
+/* False for calls no cap governs, without taking vx_lock: most ioctls,
+ * sockets the kernel makes or that are not raw inet ones. */
+static bool vx_may_refuse(const struct vx_probe *p, struct pt_regs *regs)
+{
+	unsigned int type;
+
+	if (p->kind == VXP_IOCTL) {
+		type = _IOC_TYPE((unsigned int)vx_arg(p, regs, 1));
+		return type == 0xfd || type == 0x4c;
+	}
+	if (p->kind == VXP_SOCKET)
+		return !regs->cx && (int)regs->si == SOCK_RAW &&
+		       ((int)regs->di == AF_INET || (int)regs->di == AF_INET6);
+	return true;
 }
 
 static int vx_kp_pre(struct kprobe *kp, struct pt_regs *regs)
@@ -159,7 +160,7 @@ static int vx_kp_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct vx_info *vxi;
 	long ret = VX_PASS;
 
-	if (!atomic_read(&vx_nr_live))
+	if (!atomic_read(&vx_nr_live) || !in_task() || !vx_may_refuse(p, regs))
 		return 0;
 	spin_lock(&vx_lock);
 	vxi = vx_task_vxi_locked(current);
@@ -173,12 +174,13 @@ static int vx_kp_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 1;
 }
 
-#define VXP(sym, c, k, a)                                                           \
-	{                                                                           \
-		.kp = { .symbol_name = sym, .pre_handler = vx_kp_pre }, .cap = c, \
-		.kind = k, .abi = a                                                 \
+#define VXP(sym, c, k, a)                                                                    \
+	{                                                                                    \
+		.kp = { .symbol_name = sym, .pre_handler = vx_kp_pre }, .cap = c, .kind = k, \
+		.abi = a                                                                     \
 	}
-#define VXP_SYS(name, c, k) VXP("__x64_sys_" name, c, k, VXP_X64), VXP("__ia32_sys_" name, c, k, VXP_IA32)
+#define VXP_SYS(name, c, k) \
+	VXP("__x64_sys_" name, c, k, VXP_X64), VXP("__ia32_sys_" name, c, k, VXP_IA32)
 #define VX_MOUNT_CAPS (VXC_SECURE_MOUNT | VXC_BINARY_MOUNT)
 
 static struct vx_probe vx_probes[] = {

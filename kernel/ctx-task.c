@@ -38,9 +38,7 @@ static struct vx_member *vx_member_find(struct task_struct *t)
 {
 	struct vx_member *m;
 
-	hash_for_each_possible(vx_members, m, node, (unsigned long)t)
-		if (m->task == t)
-			return m;
+	hash_for_each_possible(vx_members, m, node, (unsigned long)t) if (m->task == t) return m;
 	return NULL;
 }
 
@@ -66,8 +64,7 @@ struct vx_info *vx_task_vxi(struct task_struct *t)
 	return vxi;
 }
 
-static void vx_member_add_locked(struct vx_member *m, struct task_struct *t,
-				 struct vx_info *vxi)
+static void vx_member_add_locked(struct vx_member *m, struct task_struct *t, struct vx_info *vxi)
 {
 	m->task = t;
 	m->vxi = vxi;
@@ -113,14 +110,12 @@ int vx_member_set(struct vx_info *vxi)
 	return ret;
 }
 
-void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void *arg),
-		     void *arg)
+void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void *arg), void *arg)
 {
 	struct vx_member *m;
 
 	lockdep_assert_held(&vx_lock);
-	list_for_each_entry(m, &vxi->members, list)
-		fn(m->task, arg);
+	list_for_each_entry(m, &vxi->members, list) fn(m->task, arg);
 }
 
 /* One signal per member process: to each thread group leader, and to a

@@ -29,8 +29,7 @@
 
 static_assert(sizeof(((struct new_utsname *)0)->sysname) == VHILEN);
 
-static int (*vx_unshare_nsp)(unsigned long, struct nsproxy **, struct cred *,
-			     struct fs_struct *);
+static int (*vx_unshare_nsp)(unsigned long, struct nsproxy **, struct cred *, struct fs_struct *);
 static void (*vx_switch_nsp)(struct task_struct *, struct nsproxy *);
 static void (*vx_free_uts)(struct uts_namespace *);
 static struct rw_semaphore *vx_uts_sem;

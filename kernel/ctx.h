@@ -42,18 +42,18 @@ struct vx_info {
 	u32 xid;
 	u32 parent; /* xid of the context it was created in, 0: the host */
 	enum vx_state state;
-	u64 flags; /* VXF_* (guarded by vx_lock) */
-	u64 ccaps; /* VXC_* */
-	u64 bcaps; /* bit n: capability n kept on entry */
-	struct pid *init; /* the init's thread group; NULL once it exited */
+	u64 flags;		  /* VXF_* (guarded by vx_lock) */
+	u64 ccaps;		  /* VXC_* */
+	u64 bcaps;		  /* bit n: capability n kept on entry */
+	struct pid *init;	  /* the init's thread group; NULL once it exited */
 	struct list_head members; /* struct vx_member, under vx_lock */
-	u32 nr_threads;	  /* members */
+	u32 nr_threads;		  /* members */
 	u32 nr_forks;
-	u64 created_ns; /* boottime */
-	int exit_code;	/* the init's: its status, 128 + signal if killed */
-	u32 reboot_cmd; /* reboot(2) command that ended it (REBOOT_KILL), else 0 */
-	struct uts_namespace *uts; /* its own UTS namespace (NULL once dead) */
-	wait_queue_head_t wq;	   /* wait_exit sleeps here until VX_DEAD */
+	u64 created_ns;		    /* boottime */
+	int exit_code;		    /* the init's: its status, 128 + signal if killed */
+	u32 reboot_cmd;		    /* reboot(2) command that ended it (REBOOT_KILL), else 0 */
+	struct uts_namespace *uts;  /* its own UTS namespace (NULL once dead) */
+	wait_queue_head_t wq;	    /* wait_exit sleeps here until VX_DEAD */
 	struct work_struct release; /* drops uts and the module reference */
 };
 
@@ -82,8 +82,7 @@ struct vx_info *vx_task_vxi(struct task_struct *t);
 /* Makes current a member of vxi (leaving its old context); -ENOMEM. */
 int vx_member_set(struct vx_info *vxi);
 /* Calls fn on every member thread of vxi under vx_lock; fn must not sleep. */
-void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void *arg),
-		     void *arg);
+void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void *arg), void *arg);
 int vx_task_init(void);
 void vx_task_exit(void);
 
