@@ -2,7 +2,8 @@
  * vxcr ctx: contexts, through the public context API (vxcr/vserver.h: the
  * vx_* calls and vxcr's vxcr_ctx_* additions).  Subcommands create, exec,
  * list, info, stat, flags, caps, bcaps, uname, kill, wait; --rundir (or
- * VXCR_RUNDIR) chooses the run directory for all of them.
+ * VXCR_RUNDIR) chooses the run directory for all of them.  With the kernel
+ * module, create, list, info and stat go through it too (ctx-kmod.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include "vxcr/vxcr.h"
 #include "vxcr/vserver.h"
 #include "cmd.h"
+#include "ctx-kmod.h"
 
 struct ctx_opts {
 	const char *rundir;
@@ -282,8 +284,12 @@ static int do_create(struct ctx_opts *o)
 	if (o->limit && split_limits(o->limit, &a, limits, sizeof(limits)))
 		return EXIT_USAGE;
 	a.argv = o->rest;
-	if (vxcr_ctx_create(&a, &xid, NULL))
+	if (ctx_kmod_present()) {
+		if (ctx_kmod_create(&a, &xid))
+			return 1;
+	} else if (vxcr_ctx_create(&a, &xid, NULL)) {
 		return fail(-1);
+	}
 	printf("%u\n", xid);
 	return 0;
 }
@@ -329,6 +335,8 @@ static int do_list(struct ctx_opts *o)
 	int i, n;
 
 	(void)o;
+	if (ctx_kmod_present())
+		return ctx_kmod_list();
 	n = vxcr_ctx_list(xids, 4096);
 	if (n < 0) {
 		cli_error("ctx list: %s: %s", vxcr_ctx_rundir(), strerror(-n));
@@ -359,6 +367,8 @@ static int do_info(struct ctx_opts *o)
 	char buf[1024], node[80] = "", dom[80] = "";
 	vx_flags_t f;
 
+	if (ctx_kmod_present())
+		return ctx_kmod_info(o->xid);
 	if (vxcr_ctx_info(o->xid, &r) || vx_flags_get(o->xid, &f))
 		return fail(-1);
 	uname_get(o->xid, VHIN_NODENAME, node, sizeof(node));
@@ -390,7 +400,8 @@ static int do_stat(struct ctx_opts *o)
 	struct vxcr_ctx_info r;
 	vx_stat_t st;
 
-	if (vx_stat(o->xid, &st) || vxcr_ctx_info(o->xid, &r))
+	memset(&r, 0, sizeof(r)); /* the module has no nproc limits */
+	if (vx_stat(o->xid, &st) || (!ctx_kmod_present() && vxcr_ctx_info(o->xid, &r)))
 		return fail(-1);
 	printf("usecnt: %u\ntasks: %u\nnr_threads: %u\nnr_running: %u\nnr_unintr: %u\n"
 	       "nr_onhold: %u\nuptime: %.3f\n",

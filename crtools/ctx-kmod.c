@@ -1,0 +1,198 @@
+/*
+ * vxcr ctx with the kernel module (/dev/vserver, or $VXCR_VSERVER_DEV):
+ * the subcommands that otherwise read or write the userspace engine's
+ * records (create, list, info, stat) go through the vx_* calls, which the
+ * switch sends to the module, so every subcommand works on one set of
+ * contexts.
+ *
+ * create: a child calls vx_create (it becomes the context's init, in a
+ * session of its own), the parent sets the ccaps, bcaps and hostname of
+ * the new context, the child drops the capabilities outside bcaps from its
+ * bounding set and execs the command; the parent returns once the exec
+ * happened (a close-on-exec pipe), as the userspace engine's create.
+ * What only the userspace engine has (--nproc, --net, --root, --limit):
+ * refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "vxcr/vserver.h"
+#include "cmd.h"
+#include "ctx-kmod.h"
+
+bool ctx_kmod_present(void)
+{
+	const char *dev = getenv("VXCR_VSERVER_DEV");
+
+	if (!dev)
+		dev = "/dev/vserver";
+	return *dev && access(dev, F_OK) == 0;
+}
+
+static void child_say(int fd, int v)
+{
+	if (write(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		_exit(126);
+}
+
+/* The child: create, wait for the parent's go, drop bcaps, exec. */
+static void __attribute__((noreturn))
+create_child(const struct vxcr_ctx_create_opts *a, uint64_t bcaps, int out, int in)
+{
+	vx_flags_t f = { .flags = a->flags, .mask = 0 };
+	char go = 1;
+	int ret, cap;
+
+	setsid();
+	ret = vx_create(a->xid, &f);
+	child_say(out, ret < 0 ? -errno : ret);
+	if (ret < 0 || read(in, &go, 1) != 1 || go)
+		_exit(1);
+	for (cap = 0; cap < 64; cap++)
+		if (!(bcaps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
+		    errno != EINVAL)
+			child_say(out, -errno), _exit(1);
+	execvp(a->argv[0], a->argv);
+	child_say(out, -errno);
+	_exit(127);
+}
+
+/* The parent's part: the context's settings; 0 or -errno. */
+static int create_setup(const struct vxcr_ctx_create_opts *a, xid_t xid, uint64_t bcaps)
+{
+	vx_flags_t c = { .flags = a->ccaps, .mask = ~0ULL };
+	vx_flags_t b = { .flags = bcaps, .mask = ~0ULL };
+	vx_uname_t u = { .id = VHIN_NODENAME };
+
+	if (vx_ccaps_set(xid, &c) || vx_bcaps_set(xid, &b))
+		return -errno;
+	if (!a->hostname)
+		return 0;
+	if (strlen(a->hostname) >= sizeof(u.value))
+		return -EINVAL;
+	snprintf(u.value, sizeof(u.value), "%s", a->hostname);
+	return vx_uname_set(xid, &u) ? -errno : 0;
+}
+
+/* Reads the child's answer: its value, or -EPIPE when it closed (exec). */
+static int parent_hear(int fd)
+{
+	int v;
+	ssize_t n;
+
+	while ((n = read(fd, &v, sizeof(v))) < 0 && errno == EINTR)
+		;
+	return n == (ssize_t)sizeof(v) ? v : -EPIPE;
+}
+
+static int create_run(const struct vxcr_ctx_create_opts *a, uint64_t bcaps, int c2p[2], int p2c[2],
+		      xid_t *xid)
+{
+	pid_t pid = fork();
+	int ret, st;
+	char go;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		close(c2p[0]);
+		close(p2c[1]);
+		create_child(a, bcaps, c2p[1], p2c[0]);
+	}
+	close(c2p[1]);
+	close(p2c[0]);
+	ret = parent_hear(c2p[0]);
+	if (ret >= 0) {
+		*xid = (xid_t)ret;
+		ret = create_setup(a, *xid, bcaps);
+		go = ret ? 1 : 0;
+		if (write(p2c[1], &go, 1) != 1 && !ret)
+			ret = -EPIPE;
+		if (!ret)
+			ret = parent_hear(c2p[0]);
+		ret = ret == -EPIPE ? 0 : ret; /* closed on exec */
+	}
+	if (ret)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	return ret;
+}
+
+int ctx_kmod_create(const struct vxcr_ctx_create_opts *a, xid_t *xid)
+{
+	uint64_t bcaps = a->bcaps;
+	int c2p[2], p2c[2], ret;
+
+	if (a->nproc || a->net || a->root || a->limits) {
+		cli_error("ctx create: --nproc, --net, --root and --limit need the userspace "
+			  "engine (VXCR_VSERVER_DEV= ), not the kernel module");
+		return -EINVAL;
+	}
+	if (bcaps == VXCR_BCAPS_GUEST)
+		bcaps = vxcr_ctx_guest_bcaps(a->flags, a->ccaps);
+	if (pipe2(c2p, O_CLOEXEC))
+		return -errno;
+	if (pipe2(p2c, O_CLOEXEC)) {
+		ret = -errno;
+		close(c2p[0]);
+		close(c2p[1]);
+		return ret;
+	}
+	ret = create_run(a, bcaps, c2p, p2c, xid);
+	close(c2p[0]);
+	close(p2c[1]);
+	if (ret)
+		cli_error("ctx create: %s", strerror(-ret));
+	return ret;
+}
+
+int ctx_kmod_list(void)
+{
+	vx_info_t r;
+	vx_stat_t st;
+	vx_flags_t f;
+	char flags[512];
+	xid_t x;
+
+	/* the module has no list command: every xid is asked */
+	for (x = 2; x <= VXCR_XID_MAX; x++) {
+		if (vx_info(x, &r) || vx_stat(x, &st) || vx_flags_get(x, &f))
+			continue;
+		vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, flags, sizeof(flags));
+		printf("%u %d %u %s\n", r.xid, r.initpid, st.tasks, flags);
+	}
+	return 0;
+}
+
+int ctx_kmod_info(xid_t xid)
+{
+	char buf[1024], node[VHILEN] = "", dom[VHILEN] = "";
+	vx_uname_t u = { .id = VHIN_NODENAME };
+	vx_flags_t f, b, c;
+	vx_info_t r;
+
+	if (vx_info(xid, &r) || vx_flags_get(xid, &f) || vx_bcaps_get(xid, &b) ||
+	    vx_ccaps_get(xid, &c)) {
+		cli_error("ctx info: context %u: %s", xid, strerror(errno));
+		return 1;
+	}
+	if (!vx_uname_get(xid, &u))
+		snprintf(node, sizeof(node), "%s", u.value);
+	u.id = VHIN_DOMAINNAME;
+	if (!vx_uname_get(xid, &u))
+		snprintf(dom, sizeof(dom), "%s", u.value);
+	printf("xid: %u\ninitpid: %d\nprovider: kernel module\n", r.xid, r.initpid);
+	vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, buf, sizeof(buf));
+	printf("flags: %s\n", buf);
+	vxcr_ctx_names_format(VXCR_CTX_BCAP_NAMES, b.flags, buf, sizeof(buf));
+	printf("bcaps: %s\n", buf);
+	vxcr_ctx_names_format(VXCR_CTX_CCAP_NAMES, c.flags, buf, sizeof(buf));
+	printf("ccaps: %s\nnodename: %s\ndomainname: %s\n", buf, node, dom);
+	return 0;
+}
