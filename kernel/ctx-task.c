@@ -79,7 +79,10 @@ static void vx_member_leave_locked(struct vx_member *m)
 	struct vx_info *vxi = m->vxi;
 
 	list_del(&m->list);
-	if (!--vxi->nr_threads && !(vxi->flags & VXF_PERSISTENT))
+	if (--vxi->nr_threads)
+		return;
+	vxi->killing = false;
+	if (!(vxi->flags & VXF_PERSISTENT))
 		vx_die_locked(vxi);
 }
 
@@ -126,14 +129,19 @@ static void vx_signal_one(struct task_struct *t, void *arg)
 		send_sig_info(*(int *)arg, SEND_SIG_PRIV, t);
 }
 
+/* A SIGKILL to all also reaches the children whose fork is under way (the
+ * fork probe sees killing): none escapes the kill. */
 void vx_signal_all_locked(struct vx_info *vxi, int sig)
 {
+	if (sig == SIGKILL && vxi->nr_threads)
+		vxi->killing = true;
 	vx_members_each(vxi, vx_signal_one, &sig);
 }
 
 static void vx_on_fork(void *data, struct task_struct *parent, struct task_struct *child)
 {
 	struct vx_member *pm, *m = NULL;
+	bool kill = false;
 
 	if (!atomic_read(&vx_nr_live))
 		return;
@@ -145,9 +153,10 @@ static void vx_on_fork(void *data, struct task_struct *parent, struct task_struc
 			vx_member_add_locked(m, child, pm->vxi);
 			pm->vxi->nr_forks++;
 		}
+		kill = !m || pm->vxi->killing;
 	}
 	spin_unlock(&vx_lock);
-	if (pm && !m)
+	if (kill)
 		send_sig_info(SIGKILL, SEND_SIG_PRIV, child);
 }
 

@@ -49,6 +49,7 @@ struct vx_info {
 	struct list_head members; /* struct vx_member, under vx_lock */
 	u32 nr_threads;		  /* members */
 	u32 nr_forks;
+	bool killing;		    /* SIGKILL to all sent: children forked meanwhile get it too */
 	u64 created_ns;		    /* boottime */
 	int exit_code;		    /* the init's: its status, 128 + signal if killed */
 	u32 reboot_cmd;		    /* reboot(2) command that ended it (REBOOT_KILL), else 0 */
