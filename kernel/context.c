@@ -322,17 +322,18 @@ static long vx_cmd_vhi(u32 cmd, u32 id, struct vcmd_vhi_name_v0 *d)
 	return ret;
 }
 
-/* SCHED_PAUSE: every member process stopped (SIGSTOP), resumed by SIGCONT
- * when the flag is cleared. */
-static void vx_set_flags_locked(struct vx_info *vxi, u64 nflags)
+/* Returns the signal a SCHED_PAUSE change needs (SIGSTOP to every member
+ * process when set, SIGCONT when cleared), else 0. */
+static int vx_set_flags_locked(struct vx_info *vxi, u64 nflags)
 {
 	u64 old = vxi->flags;
 
 	vxi->flags = nflags;
-	if ((old ^ nflags) & VXF_SCHED_PAUSE)
-		vx_signal_all_locked(vxi, (nflags & VXF_SCHED_PAUSE) ? SIGSTOP : SIGCONT);
 	if (!vxi->nr_threads && !(nflags & VXF_PERSISTENT))
 		vx_die_locked(vxi);
+	if (!((old ^ nflags) & VXF_SCHED_PAUSE))
+		return 0;
+	return (nflags & VXF_SCHED_PAUSE) ? SIGSTOP : SIGCONT;
 }
 
 static long vx_cmd_flags(u32 cmd, u32 id, struct vcmd_ctx_flags_v0 *d)
@@ -341,6 +342,7 @@ static long vx_cmd_flags(u32 cmd, u32 id, struct vcmd_ctx_flags_v0 *d)
 	struct vx_info *vxi = vx_get_live(id, set);
 	long ret = 0;
 	u64 nflags;
+	int sig = 0;
 
 	if (IS_ERR(vxi))
 		return PTR_ERR(vxi);
@@ -354,9 +356,11 @@ static long vx_cmd_flags(u32 cmd, u32 id, struct vcmd_ctx_flags_v0 *d)
 		nflags = (vxi->flags & ~d->mask) | (d->flagword & d->mask);
 		ret = vx_check_flags(nflags);
 		if (!ret)
-			vx_set_flags_locked(vxi, nflags);
+			sig = vx_set_flags_locked(vxi, nflags);
 	}
 	spin_unlock(&vx_lock);
+	if (sig)
+		ret = vx_signal_all(vxi, sig);
 	vx_put(vxi);
 	return ret;
 }
@@ -421,10 +425,13 @@ static long vx_cmd_kill(u32 id, struct vcmd_ctx_kill_v0 *d)
 	vxi = vx_get_live(id, true);
 	if (IS_ERR(vxi))
 		return PTR_ERR(vxi);
+	if (d->pid == 0) {
+		ret = d->sig ? vx_signal_all(vxi, d->sig) : 0;
+		vx_put(vxi);
+		return ret;
+	}
 	spin_lock(&vx_lock);
-	if (d->pid == 0 && d->sig)
-		vx_signal_all_locked(vxi, d->sig);
-	else if (d->pid == 1)
+	if (d->pid == 1)
 		pid = get_pid(vxi->init);
 	spin_unlock(&vx_lock);
 	if (d->pid > 1)

@@ -115,8 +115,7 @@ static long vx_check_reboot(struct vx_info *vxi, const struct vx_probe *p, struc
 	    cmd != LINUX_REBOOT_CMD_POWER_OFF && cmd != LINUX_REBOOT_CMD_HALT)
 		return -EINVAL;
 	vxi->reboot_cmd = cmd;
-	vx_signal_all_locked(vxi, SIGKILL);
-	return 0;
+	return 0; /* vx_kp_pre kills the context */
 }
 
 static long vx_check_locked(struct vx_info *vxi, const struct vx_probe *p, struct pt_regs *regs)
@@ -169,6 +168,9 @@ static int vx_kp_pre(struct kprobe *kp, struct pt_regs *regs)
 	spin_unlock(&vx_lock);
 	if (ret == VX_PASS)
 		return 0;
+	/* current is a member: vxi stays live and registered meanwhile */
+	if (p->kind == VXP_REBOOT && !ret)
+		ret = vx_signal_all(vxi, SIGKILL);
 	regs->ax = ret;
 	instruction_pointer_set(regs, (unsigned long)vx_kp_skip);
 	return 1;

@@ -121,21 +121,39 @@ void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void
 	list_for_each_entry(m, &vxi->members, list) fn(m->task, arg);
 }
 
-/* One signal per member process: to each thread group leader, and to a
- * member whose leader is not one (it exited first). */
-static void vx_signal_one(struct task_struct *t, void *arg)
+/*
+ * Sends sig to every member process once (to each thread group leader that
+ * is a member, and to a member whose leader is not: it exited first), as
+ * the kernel (SEND_SIG_PRIV).  The processes are collected under vx_lock
+ * and signalled after it, so vx_lock never nests the signal locks.  A
+ * SIGKILL also marks the context killing: the fork probe kills a child
+ * forked meanwhile, so none escapes.  0 or -ENOMEM.
+ */
+int vx_signal_all(struct vx_info *vxi, int sig)
 {
-	if (thread_group_leader(t) || !vx_member_find(t->group_leader))
-		send_sig_info(*(int *)arg, SEND_SIG_PRIV, t);
-}
+	struct vx_member *m;
+	struct pid **pids;
+	unsigned int i, n = 0;
 
-/* A SIGKILL to all also reaches the children whose fork is under way (the
- * fork probe sees killing): none escapes the kill. */
-void vx_signal_all_locked(struct vx_info *vxi, int sig)
-{
-	if (sig == SIGKILL && vxi->nr_threads)
-		vxi->killing = true;
-	vx_members_each(vxi, vx_signal_one, &sig);
+	spin_lock(&vx_lock);
+	pids = kmalloc_array(max(vxi->nr_threads, 1U), sizeof(*pids), GFP_ATOMIC | __GFP_NOWARN);
+	if (pids) {
+		if (sig == SIGKILL && vxi->nr_threads)
+			vxi->killing = true;
+		list_for_each_entry(m, &vxi->members,
+				    list) if (thread_group_leader(m->task) ||
+					      !vx_member_find(m->task->group_leader))
+			pids[n++] = get_pid(task_tgid(m->task));
+	}
+	spin_unlock(&vx_lock);
+	if (!pids)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		kill_pid(pids[i], sig, 1);
+		put_pid(pids[i]);
+	}
+	kfree(pids);
+	return 0;
 }
 
 static void vx_on_fork(void *data, struct task_struct *parent, struct task_struct *child)

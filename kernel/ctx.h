@@ -5,7 +5,9 @@
  * One spinlock, vx_lock, guards the registry (xid -> struct vx_info) and
  * the member map (task -> vx_info); it is taken from the ioctl (process
  * context), from the fork and exit tracepoints and from the kprobes on
- * the syscalls (atomic context), never with another of our locks held.
+ * the syscalls (atomic context), never with another of our locks held;
+ * under it: GFP_ATOMIC allocations, wake_up, queue_work, nothing else
+ * (signals are sent after it is dropped).
  * A vx_info lives while it is in the registry (the registry's reference)
  * and while a command or a waiter holds one (vx_get/vx_put).  Members hold
  * no reference: a live context keeps its registry entry, and a context
@@ -84,6 +86,8 @@ struct vx_info *vx_task_vxi(struct task_struct *t);
 int vx_member_set(struct vx_info *vxi);
 /* Calls fn on every member thread of vxi under vx_lock; fn must not sleep. */
 void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void *arg), void *arg);
+/* Signals every member process of vxi (takes vx_lock); 0 or -ENOMEM. */
+int vx_signal_all(struct vx_info *vxi, int sig);
 int vx_task_init(void);
 void vx_task_exit(void);
 
@@ -101,7 +105,5 @@ int vx_uts_set_field(struct uts_namespace *uts, u32 field, const char *val);
 /* ctx-caps.c: ccaps and the reboot of a context, checked by kprobes */
 int vx_caps_init(void);
 void vx_caps_exit(void);
-/* Signals every member process of vxi (under vx_lock). */
-void vx_signal_all_locked(struct vx_info *vxi, int sig);
 
 #endif
