@@ -98,35 +98,61 @@ static struct vx_info *vx_get_live(u32 xid, bool change)
 	return vxi;
 }
 
-/* The bounding set of the caller narrowed to bcaps, as on entry. */
-static int vx_apply_bcaps(u64 bcaps)
+/*
+ * What entering a context changes in the caller, prepared so that nothing
+ * changes unless all of it can: its nsproxy (the context's UTS namespace)
+ * and its creds (the bounding set narrowed to bcaps).
+ */
+struct vx_entry {
+	struct nsproxy *nsp;
+	struct cred *cred;
+};
+
+static int vx_entry_prepare(struct vx_entry *e, struct uts_namespace *uts, u64 bcaps)
 {
-	struct cred *new = prepare_creds();
 	int cap;
 
-	if (!new)
+	e->nsp = vx_nsp_new(uts);
+	if (IS_ERR(e->nsp))
+		return PTR_ERR(e->nsp);
+	e->cred = prepare_creds();
+	if (!e->cred) {
+		vx_nsp_drop(e->nsp);
 		return -ENOMEM;
+	}
 	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (!(bcaps & BIT_ULL(cap)))
-			cap_lower(new->cap_bset, cap);
-	return commit_creds(new);
+			cap_lower(e->cred->cap_bset, cap);
+	return 0;
 }
 
-static long vx_cmd_create(u32 id, struct vcmd_ctx_create *d)
+static void vx_entry_abort(struct vx_entry *e)
 {
-	struct vx_info *self, *vxi;
-	struct uts_namespace *uts;
-	u32 parent = 0;
+	abort_creds(e->cred);
+	vx_nsp_drop(e->nsp);
+}
+
+static void vx_entry_commit(struct vx_entry *e)
+{
+	vx_nsp_enter(e->nsp);
+	commit_creds(e->cred);
+}
+
+/* create's checks: flags, CAP_SYS_ADMIN, PROLIFIC of the caller's context
+ * (*parent: its xid), the xid's range. */
+static long vx_create_check(u32 id, u64 flags, u32 *parent)
+{
+	struct vx_info *self;
 	long ret;
 
-	ret = vx_check_flags(d->flagword);
+	ret = vx_check_flags(flags);
 	if (ret)
 		return ret;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	self = vx_task_vxi(current);
 	if (self) {
-		parent = self->xid;
+		*parent = self->xid;
 		ret = (READ_ONCE(self->flags) & VXF_PROLIFIC) ? 0 : -EPERM;
 		vx_put(self);
 		if (ret)
@@ -134,31 +160,75 @@ static long vx_cmd_create(u32 id, struct vcmd_ctx_create *d)
 	}
 	if (id != VX_DYNAMIC_ID && (id < VX_XID_MIN || id > VX_XID_MAX))
 		return -EINVAL;
-	uts = vx_uts_new();
-	if (IS_ERR(uts))
-		return PTR_ERR(uts);
+	return 0;
+}
+
+static long vx_cmd_create(u32 id, struct vcmd_ctx_create *d)
+{
+	struct uts_namespace *uts;
+	struct vx_entry e;
+	struct vx_info *vxi;
+	u32 parent = 0;
+	long ret;
+
+	ret = vx_create_check(id, d->flagword, &parent);
+	if (ret)
+		return ret;
+	ret = vx_entry_prepare(&e, NULL, ~0ULL); /* a new context keeps every bcap */
+	if (ret)
+		return ret;
+	uts = e.nsp->uts_ns;
+	get_uts_ns(uts);
 	vxi = vx_create(id, parent, d->flagword, uts);
 	if (IS_ERR(vxi)) {
 		vx_uts_put(uts);
-		return PTR_ERR(vxi);
+		ret = PTR_ERR(vxi);
+		goto out_entry;
 	}
 	ret = vx_member_set(vxi);
-	if (!ret)
-		ret = vx_apply_bcaps(vxi->bcaps);
 	if (ret) {
 		spin_lock(&vx_lock);
 		vx_die_locked(vxi);
 		spin_unlock(&vx_lock);
-	} else {
-		ret = vxi->xid;
+		vx_put(vxi);
+		goto out_entry;
 	}
+	vx_entry_commit(&e);
+	ret = vxi->xid;
 	vx_put(vxi);
 	return ret;
+
+out_entry:
+	vx_entry_abort(&e);
+	return ret;
+}
+
+/* The caller becomes vxi's init or a child subreaper (VXM_*). */
+static void vx_migrate_roles(struct vx_info *vxi, u64 vxm)
+{
+	struct pid *old;
+
+	if (vxm & VXM_SET_INIT) {
+		spin_lock(&vx_lock);
+		old = vxi->init;
+		vxi->init = get_pid(task_tgid(current));
+		spin_unlock(&vx_lock);
+		put_pid(old);
+	}
+	if (vxm & VXM_SET_REAPER) {
+		/* as prctl(PR_SET_CHILD_SUBREAPER); children forked later
+		 * inherit has_child_subreaper */
+		current->signal->is_child_subreaper = 1;
+		current->signal->has_child_subreaper = 1;
+	}
 }
 
 static long vx_cmd_migrate(u32 id, struct vcmd_ctx_migrate *d)
 {
+	struct uts_namespace *uts = NULL;
 	struct vx_info *vxi;
+	struct vx_entry e;
+	u64 bcaps = 0;
 	long ret;
 
 	if (d->flagword & ~(u64)(VXM_SET_INIT | VXM_SET_REAPER))
@@ -166,33 +236,27 @@ static long vx_cmd_migrate(u32 id, struct vcmd_ctx_migrate *d)
 	vxi = vx_get_live(id, true);
 	if (IS_ERR(vxi))
 		return PTR_ERR(vxi);
-	ret = -EPERM;
-	if (READ_ONCE(vxi->flags) & VXF_INFO_PRIVATE)
+	spin_lock(&vx_lock);
+	ret = (vxi->flags & VXF_INFO_PRIVATE) ? -EPERM : -ESRCH;
+	if (vxi->state == VX_LIVE && vxi->uts && ret != -EPERM) {
+		uts = vxi->uts;
+		get_uts_ns(uts);
+		bcaps = vxi->bcaps;
+	}
+	spin_unlock(&vx_lock);
+	if (!uts)
 		goto out;
-	ret = vx_uts_enter(vxi->uts);
-	if (ret)
-		goto out;
-	ret = vx_apply_bcaps(READ_ONCE(vxi->bcaps));
+	ret = vx_entry_prepare(&e, uts, bcaps);
+	vx_uts_put(uts);
 	if (ret)
 		goto out;
 	ret = vx_member_set(vxi);
-	if (ret)
+	if (ret) {
+		vx_entry_abort(&e);
 		goto out;
-	if (d->flagword & VXM_SET_INIT) {
-		struct pid *old;
-
-		spin_lock(&vx_lock);
-		old = vxi->init;
-		vxi->init = get_pid(task_tgid(current));
-		spin_unlock(&vx_lock);
-		put_pid(old);
 	}
-	if (d->flagword & VXM_SET_REAPER) {
-		/* as prctl(PR_SET_CHILD_SUBREAPER); children forked later
-		 * inherit has_child_subreaper */
-		current->signal->is_child_subreaper = 1;
-		current->signal->has_child_subreaper = 1;
-	}
+	vx_entry_commit(&e);
+	vx_migrate_roles(vxi, d->flagword);
 out:
 	vx_put(vxi);
 	return ret;

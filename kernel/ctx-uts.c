@@ -11,11 +11,12 @@
  *   unshare_nsproxy_namespaces  a copy of current's nsproxy with a new UTS
  *				 namespace (a copy of current's), as unshare
  *   switch_task_namespaces	 current takes that nsproxy
- *   free_uts_ns			 what put_uts_ns calls inline
+ *   free_uts_ns, free_nsproxy	 what put_uts_ns and put_nsproxy call inline
  *   uts_sem			 the fields are written under it, as
  *				 sethostname does, and read under it
- * A migrate makes the copy the same way and swaps its UTS namespace for the
- * context's before the switch (what setns(CLONE_NEWUTS) does).
+ * The nsproxy is made before anything changes and switched to only once
+ * the caller is a member (or dropped); a migrate swaps the copy's UTS
+ * namespace for the context's before the switch (what setns does).
  */
 #include <linux/cred.h>
 #include <linux/kprobes.h>
@@ -32,6 +33,7 @@ static_assert(sizeof(((struct new_utsname *)0)->sysname) == VHILEN);
 static int (*vx_unshare_nsp)(unsigned long, struct nsproxy **, struct cred *, struct fs_struct *);
 static void (*vx_switch_nsp)(struct task_struct *, struct nsproxy *);
 static void (*vx_free_uts)(struct uts_namespace *);
+static void (*vx_free_nsp)(struct nsproxy *);
 static struct rw_semaphore *vx_uts_sem;
 
 static unsigned long vx_kallsyms(const char *name)
@@ -53,8 +55,9 @@ int vx_uts_init(void)
 	vx_unshare_nsp = (void *)vx_kallsyms("unshare_nsproxy_namespaces");
 	vx_switch_nsp = (void *)vx_kallsyms("switch_task_namespaces");
 	vx_free_uts = (void *)vx_kallsyms("free_uts_ns");
+	vx_free_nsp = (void *)vx_kallsyms("free_nsproxy");
 	vx_uts_sem = (void *)vx_kallsyms("uts_sem");
-	if (vx_unshare_nsp && vx_switch_nsp && vx_free_uts && vx_uts_sem)
+	if (vx_unshare_nsp && vx_switch_nsp && vx_free_uts && vx_free_nsp && vx_uts_sem)
 		return 0;
 	pr_err(VX_MOD_NAME ": kernel symbols for UTS namespaces not found\n");
 	return -ENOENT;
@@ -66,47 +69,37 @@ void vx_uts_put(struct uts_namespace *uts)
 		vx_free_uts(uts);
 }
 
-/* A copy of current's nsproxy with a new UTS namespace. */
-static struct nsproxy *vx_nsp_copy(void)
+/* A copy of current's nsproxy with a new UTS namespace (a copy of
+ * current's), then uts in its place if uts is not NULL. */
+struct nsproxy *vx_nsp_new(struct uts_namespace *uts)
 {
+	struct uts_namespace *fresh;
 	struct nsproxy *nsp = NULL;
 	int ret;
 
 	ret = vx_unshare_nsp(CLONE_NEWUTS, &nsp, NULL, NULL);
 	if (ret)
 		return ERR_PTR(ret);
-	return nsp ? nsp : ERR_PTR(-EINVAL);
+	if (!nsp)
+		return ERR_PTR(-EINVAL);
+	if (uts) {
+		fresh = nsp->uts_ns;
+		get_uts_ns(uts);
+		nsp->uts_ns = uts;
+		vx_uts_put(fresh);
+	}
+	return nsp;
 }
 
-struct uts_namespace *vx_uts_new(void)
+void vx_nsp_drop(struct nsproxy *nsp)
 {
-	struct nsproxy *nsp = vx_nsp_copy();
-	struct uts_namespace *uts;
-
-	if (IS_ERR(nsp))
-		return ERR_CAST(nsp);
-	uts = nsp->uts_ns;
-	get_uts_ns(uts);
-	vx_switch_nsp(current, nsp);
-	return uts;
+	if (atomic_dec_and_test(&nsp->count))
+		vx_free_nsp(nsp);
 }
 
-int vx_uts_enter(struct uts_namespace *uts)
+void vx_nsp_enter(struct nsproxy *nsp)
 {
-	struct nsproxy *nsp;
-	struct uts_namespace *fresh;
-
-	if (current->nsproxy->uts_ns == uts)
-		return 0;
-	nsp = vx_nsp_copy();
-	if (IS_ERR(nsp))
-		return PTR_ERR(nsp);
-	fresh = nsp->uts_ns;
-	get_uts_ns(uts);
-	nsp->uts_ns = uts;
-	vx_uts_put(fresh);
 	vx_switch_nsp(current, nsp);
-	return 0;
 }
 
 static char *vx_uts_field(struct uts_namespace *uts, u32 field)

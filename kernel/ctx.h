@@ -37,6 +37,7 @@ enum vx_state {
 };
 
 struct uts_namespace;
+struct nsproxy;
 
 struct vx_info {
 	struct hlist_node node; /* in the registry */
@@ -93,11 +94,11 @@ void vx_task_exit(void);
 
 /* ctx-uts.c: one UTS namespace per context */
 int vx_uts_init(void);
-/* Gives current a fresh UTS namespace (a copy of its own); returns it with
- * a reference for the context, or an ERR_PTR. */
-struct uts_namespace *vx_uts_new(void);
-/* Moves current into uts (setns for a migrate). */
-int vx_uts_enter(struct uts_namespace *uts);
+/* A copy of current's nsproxy with uts as its UTS namespace (NULL: a new
+ * copy of current's), or an ERR_PTR; then dropped or entered by current. */
+struct nsproxy *vx_nsp_new(struct uts_namespace *uts);
+void vx_nsp_drop(struct nsproxy *nsp);
+void vx_nsp_enter(struct nsproxy *nsp);
 void vx_uts_put(struct uts_namespace *uts);
 int vx_uts_get_field(struct uts_namespace *uts, u32 field, char *buf);
 int vx_uts_set_field(struct uts_namespace *uts, u32 field, const char *val);

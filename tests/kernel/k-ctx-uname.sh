@@ -44,6 +44,11 @@ want uname-a-outside "$(uname -a)" "$host"
 long=$(printf '%070d' 0)
 vxk-ctx setuname 110 2 "$long"
 want long-cut "$(vxk-ctx uname 110 2)" "$(printf '%064d' 0)"
+want raw-no-nul "$(vxk-ctx rawvhi 110 2)" 0
+want raw-cut "$(vxk-ctx uname 110 2)" "$(printf 'A%.0s' $(seq 64))"
+want raw-bad-field "$(vxk-ctx rawvhi 110 0xffffffff)" "ERR EINVAL"
+want failed-create-keeps-uts "$(vxk-ctx uts-kept 110)" "EEXIST same"
+want failed-create-keeps-uname "$(uname -n)" "$(cat /proc/sys/kernel/hostname)"
 # a child forked inside keeps the context's uts
 want child "$(vxk-ctx migrate 110 -- sh -c 'sh -c "uname -m"')" vxarch
 

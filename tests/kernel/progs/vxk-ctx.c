@@ -15,6 +15,10 @@
  *   vxk-ctx kill XID PID SIG
  *   vxk-ctx wait XID                       prints "EXIT_CODE REBOOT_CMD(hex)"
  *   vxk-ctx raw CMD ID                     vserver(CMD, ID, NULL): prints the result
+ *   vxk-ctx rawvhi XID FIELD               set_vhi_name with 65 'A's, no NUL
+ *   vxk-ctx uts-kept XID                   vx_create that must fail: prints its
+ *                                          error and "same" if the caller's UTS
+ *                                          namespace is still its own
  *   vxk-ctx try OP [ARG]                   one syscall a ccap governs
  *
  * A failed call prints "ERR <ENAME>" and exits 1; numbers are read with
@@ -211,6 +215,34 @@ static int try_op(const char *op, const char *arg)
 	return -2;
 }
 
+/* set_vhi_name straight through vserver(): a name without its NUL. */
+static int raw_vhi(xid_t xid, uint32_t field)
+{
+	struct vcmd_vhi_name_v0 d = { .field = field };
+	long r;
+
+	memset(d.name, 'A', sizeof(d.name));
+	r = vserver(VCMD_set_vhi_name, xid, &d);
+	printf(r < 0 ? "ERR %s\n" : "%s\n", r < 0 ? ename((int)-r) : "0");
+	return r < 0;
+}
+
+/* A create that fails leaves the caller where it was. */
+static int uts_kept(xid_t xid)
+{
+	char before[64] = "", after[64] = "";
+	int r;
+
+	if (readlink("/proc/self/ns/uts", before, sizeof(before) - 1) < 0)
+		return 2;
+	r = vx_create(xid, NULL);
+	printf("%s ", r < 0 ? ename(errno) : "created");
+	if (readlink("/proc/self/ns/uts", after, sizeof(after) - 1) < 0)
+		return 2;
+	printf("%s\n", strcmp(before, after) ? "changed" : "same");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
@@ -231,6 +263,10 @@ int main(int argc, char **argv)
 		printf(r < 0 ? "ERR %s\n" : "%s\n", r < 0 ? ename((int)-r) : "0");
 		return r < 0;
 	}
+	if (!strcmp(op, "rawvhi") && argc > 3)
+		return raw_vhi(xid, (uint32_t)num(argv[3]));
+	if (!strcmp(op, "uts-kept"))
+		return uts_kept(xid);
 	if (!strcmp(op, "try") && argc > 2) {
 		r = try_op(argv[2], argc > 3 ? argv[3] : "");
 		if (r == -2)
