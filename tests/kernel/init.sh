@@ -97,6 +97,7 @@ run_test()
 {
 	local name=$1 out=/tmp/vxk-$1.out st np nf trouble
 	mkdir -p "/tmp/vxk-$name"
+	echo "# $name" # on the console before it runs: names the one that hangs
 	echo "vxk: begin $name" >/dev/kmsg
 	VXK_TMP=/tmp/vxk-$name VXK_NAME=$name \
 		subreaper -t "$tmo" sh "$VXK/tests/$name.sh" >"$out" 2>&1
