@@ -8,8 +8,8 @@
 #
 # Usage: tests/kernel/run.sh [BUILD]     (BUILD: the build tree, default build)
 # Environment:
-#   VXK_TESTS         which tests run: a shell pattern on the name (k-ctx-*),
-#                     default every k-*
+#   VXK_TESTS         which tests run: shell patterns on the name, comma
+#                     separated (k-ctx-*,k-base-switch), default every k-*
 #   VXK_TIMEOUT       seconds the whole boot may take (default 900)
 #   VXK_TEST_TIMEOUT  seconds one test may take inside (default 180)
 #   VXK_KEEP          non-empty: keep the temporary directory (initramfs)
@@ -39,7 +39,7 @@ die()
 	exit 1
 }
 
-case $TESTS in *[!A-Za-z0-9_*?.-]*) die "VXK_TESTS: only letters, digits, - _ . * ? ($TESTS)" ;; esac
+case $TESTS in *[!A-Za-z0-9_*?.,-]*) die "VXK_TESTS: only letters, digits, - _ . * ? , ($TESTS)" ;; esac
 case $TIMEOUT$TEST_TIMEOUT in *[!0-9]*) die "VXK_TIMEOUT, VXK_TEST_TIMEOUT: seconds" ;; esac
 
 QEMU=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 missing (contrib/install-deps.sh)"
