@@ -18,6 +18,7 @@
 #include <linux/sched/signal.h>
 #include <linux/timekeeping.h>
 #include <linux/utsname.h>
+#include <net/net_namespace.h>
 
 #include "ctx.h"
 
@@ -25,7 +26,9 @@
  * undefined bit -EINVAL. */
 #define VX_FLAGS_DONE                                                                         \
 	(VXF_INFO_INIT | VXF_INFO_PRIVATE | VXF_PERSISTENT | VXF_PROLIFIC | VXF_REBOOT_KILL | \
-	 VXF_SCHED_PAUSE)
+	 VXF_SCHED_PAUSE | VXF_HIDE_NETIF)
+/* Honoured, but chosen at create only (EINVAL after), as the userspace engine. */
+#define VX_FLAGS_CREATE (VXF_HIDE_NETIF)
 #define VX_FLAGS_KNOWN                                                                     \
 	(0x000007ffULL | VXF_VIRT_MEM | VXF_VIRT_UPTIME | VXF_VIRT_CPU | VXF_VIRT_LOAD |   \
 	 VXF_VIRT_TIME | VXF_HIDE_MOUNT | VXF_HIDE_NETIF | VXF_HIDE_VINFO | VXF_ONE_TIME | \
@@ -108,11 +111,12 @@ struct vx_entry {
 	struct cred *cred;
 };
 
-static int vx_entry_prepare(struct vx_entry *e, struct uts_namespace *uts, u64 bcaps)
+static int vx_entry_prepare(struct vx_entry *e, struct uts_namespace *uts, struct net *net,
+			    bool new_net, u64 bcaps)
 {
 	int cap;
 
-	e->nsp = vx_nsp_new(uts);
+	e->nsp = vx_nsp_new(uts, net, new_net);
 	if (IS_ERR(e->nsp))
 		return PTR_ERR(e->nsp);
 	e->cred = prepare_creds();
@@ -163,27 +167,49 @@ static long vx_create_check(u32 id, u64 flags, u32 *parent)
 	return 0;
 }
 
+/* The new context's namespaces from the prepared nsproxy, referenced; a
+ * new network namespace gets lo up. */
+static int vx_create_ns(struct vx_entry *e, bool new_net, struct uts_namespace **uts,
+			struct net **net)
+{
+	int ret;
+
+	*net = NULL;
+	if (new_net) {
+		ret = vx_net_lo_up(e->nsp->net_ns);
+		if (ret)
+			return ret;
+		*net = get_net(e->nsp->net_ns);
+	}
+	*uts = e->nsp->uts_ns;
+	get_uts_ns(*uts);
+	return 0;
+}
+
 static long vx_cmd_create(u32 id, struct vcmd_ctx_create *d)
 {
+	bool new_net = d->flagword & VXF_HIDE_NETIF;
 	struct uts_namespace *uts;
 	struct vx_entry e;
 	struct vx_info *vxi;
+	struct net *net;
 	u32 parent = 0;
 	long ret;
 
 	ret = vx_create_check(id, d->flagword, &parent);
 	if (ret)
 		return ret;
-	ret = vx_entry_prepare(&e, NULL, ~0ULL); /* a new context keeps every bcap */
+	/* a new context keeps every bcap */
+	ret = vx_entry_prepare(&e, NULL, NULL, new_net, ~0ULL);
 	if (ret)
 		return ret;
-	uts = e.nsp->uts_ns;
-	get_uts_ns(uts);
-	vxi = vx_create(id, parent, d->flagword, uts);
-	if (IS_ERR(vxi)) {
-		vx_uts_put(uts);
-		ret = PTR_ERR(vxi);
+	ret = vx_create_ns(&e, new_net, &uts, &net);
+	if (ret)
 		goto out_entry;
+	vxi = vx_create(id, parent, d->flagword, uts, net);
+	if (IS_ERR(vxi)) {
+		ret = PTR_ERR(vxi);
+		goto out_ns;
 	}
 	ret = vx_member_set(vxi);
 	if (ret) {
@@ -198,6 +224,10 @@ static long vx_cmd_create(u32 id, struct vcmd_ctx_create *d)
 	vx_put(vxi);
 	return ret;
 
+out_ns:
+	vx_uts_put(uts);
+	if (net)
+		put_net(net);
 out_entry:
 	vx_entry_abort(&e);
 	return ret;
@@ -226,6 +256,7 @@ static void vx_migrate_roles(struct vx_info *vxi, u64 vxm)
 static long vx_cmd_migrate(u32 id, struct vcmd_ctx_migrate *d)
 {
 	struct uts_namespace *uts = NULL;
+	struct net *net = NULL;
 	struct vx_info *vxi;
 	struct vx_entry e;
 	u64 bcaps = 0;
@@ -241,13 +272,16 @@ static long vx_cmd_migrate(u32 id, struct vcmd_ctx_migrate *d)
 	if (vxi->state == VX_LIVE && vxi->uts && ret != -EPERM) {
 		uts = vxi->uts;
 		get_uts_ns(uts);
+		net = vxi->net ? get_net(vxi->net) : NULL;
 		bcaps = vxi->bcaps;
 	}
 	spin_unlock(&vx_lock);
 	if (!uts)
 		goto out;
-	ret = vx_entry_prepare(&e, uts, bcaps);
+	ret = vx_entry_prepare(&e, uts, net, false, bcaps);
 	vx_uts_put(uts);
+	if (net)
+		put_net(net);
 	if (ret)
 		goto out;
 	ret = vx_member_set(vxi);
@@ -419,6 +453,8 @@ static long vx_cmd_flags(u32 cmd, u32 id, struct vcmd_ctx_flags_v0 *d)
 	} else {
 		nflags = (vxi->flags & ~d->mask) | (d->flagword & d->mask);
 		ret = vx_check_flags(nflags);
+		if (!ret && ((nflags ^ vxi->flags) & VX_FLAGS_CREATE))
+			ret = -EINVAL;
 		if (!ret)
 			sig = vx_set_flags_locked(vxi, nflags);
 	}

@@ -19,6 +19,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
+#include <net/net_namespace.h>
 
 #include "ctx.h"
 
@@ -73,6 +74,8 @@ void vx_put(struct vx_info *vxi)
 	put_pid(vxi->init);
 	if (vxi->uts)
 		vx_uts_put(vxi->uts);
+	if (vxi->net)
+		put_net(vxi->net);
 	kfree(vxi);
 }
 
@@ -80,13 +83,18 @@ static void vx_release(struct work_struct *work)
 {
 	struct vx_info *vxi = container_of(work, struct vx_info, release);
 	struct uts_namespace *uts;
+	struct net *net;
 
 	spin_lock(&vx_lock);
 	uts = vxi->uts;
 	vxi->uts = NULL;
+	net = vxi->net;
+	vxi->net = NULL;
 	spin_unlock(&vx_lock);
 	if (uts)
 		vx_uts_put(uts);
+	if (net)
+		put_net(net);
 	vx_put(vxi);
 	/* module exit destroys vx_wq first, which waits for this function */
 	module_put(THIS_MODULE);
@@ -123,7 +131,7 @@ static u32 vx_pick_locked(void)
 	return 0;
 }
 
-static struct vx_info *vx_alloc(u32 parent, u64 flags, struct uts_namespace *uts)
+static struct vx_info *vx_alloc(u32 parent, u64 flags, struct uts_namespace *uts, struct net *net)
 {
 	struct vx_info *vxi = kzalloc(sizeof(*vxi), GFP_KERNEL);
 
@@ -137,6 +145,7 @@ static struct vx_info *vx_alloc(u32 parent, u64 flags, struct uts_namespace *uts
 	vxi->init = get_pid(task_tgid(current));
 	vxi->created_ns = ktime_get_boottime_ns();
 	vxi->uts = uts;
+	vxi->net = net;
 	INIT_LIST_HEAD(&vxi->members);
 	init_waitqueue_head(&vxi->wq);
 	INIT_WORK(&vxi->release, vx_release);
@@ -165,7 +174,8 @@ static struct vx_info *vx_insert_locked(struct vx_info *vxi, u32 xid)
 	return old;
 }
 
-struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *uts)
+struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *uts,
+			  struct net *net)
 {
 	struct vx_info *vxi, *old;
 
@@ -173,7 +183,7 @@ struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *
 		return ERR_PTR(-EINVAL);
 	if (!try_module_get(THIS_MODULE))
 		return ERR_PTR(-ENODEV);
-	vxi = vx_alloc(parent, flags, uts);
+	vxi = vx_alloc(parent, flags, uts, net);
 	if (!vxi)
 		goto out_module;
 	spin_lock(&vx_lock);
@@ -187,7 +197,7 @@ struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *
 
 out_free:
 	put_pid(vxi->init);
-	kfree(vxi); /* uts stays the caller's */
+	kfree(vxi); /* uts and net stay the caller's */
 	module_put(THIS_MODULE);
 	return old;
 out_module:

@@ -25,6 +25,7 @@
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/utsname.h>
+#include <net/net_namespace.h>
 
 #include "ctx.h"
 
@@ -70,14 +71,16 @@ void vx_uts_put(struct uts_namespace *uts)
 }
 
 /* A copy of current's nsproxy with a new UTS namespace (a copy of
- * current's), then uts in its place if uts is not NULL. */
-struct nsproxy *vx_nsp_new(struct uts_namespace *uts)
+ * current's) and, if new_net, a new network namespace; then uts and net
+ * in their places where given. */
+struct nsproxy *vx_nsp_new(struct uts_namespace *uts, struct net *net, bool new_net)
 {
 	struct uts_namespace *fresh;
 	struct nsproxy *nsp = NULL;
+	struct net *cur;
 	int ret;
 
-	ret = vx_unshare_nsp(CLONE_NEWUTS, &nsp, NULL, NULL);
+	ret = vx_unshare_nsp(CLONE_NEWUTS | (new_net ? CLONE_NEWNET : 0), &nsp, NULL, NULL);
 	if (ret)
 		return ERR_PTR(ret);
 	if (!nsp)
@@ -87,6 +90,11 @@ struct nsproxy *vx_nsp_new(struct uts_namespace *uts)
 		get_uts_ns(uts);
 		nsp->uts_ns = uts;
 		vx_uts_put(fresh);
+	}
+	if (net) {
+		cur = nsp->net_ns;
+		nsp->net_ns = get_net(net);
+		put_net(cur);
 	}
 	return nsp;
 }

@@ -38,6 +38,7 @@ enum vx_state {
 
 struct uts_namespace;
 struct nsproxy;
+struct net;
 
 struct vx_info {
 	struct hlist_node node; /* in the registry */
@@ -57,6 +58,7 @@ struct vx_info {
 	int exit_code;		    /* the init's: its status, 128 + signal if killed */
 	u32 reboot_cmd;		    /* reboot(2) command that ended it (REBOOT_KILL), else 0 */
 	struct uts_namespace *uts;  /* its own UTS namespace (NULL once dead) */
+	struct net *net;	    /* HIDE_NETIF: its own network namespace, else NULL */
 	wait_queue_head_t wq;	    /* wait_exit sleeps here until VX_DEAD */
 	struct work_struct release; /* drops uts and the module reference */
 };
@@ -70,7 +72,8 @@ void vx_get(struct vx_info *vxi);
 void vx_put(struct vx_info *vxi);
 /* Creates xid (VX_DYNAMIC_ID: a free one) with the caller as its only
  * member and init; -EEXIST, -EINVAL, -EAGAIN, -ENOMEM. */
-struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *uts);
+struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *uts,
+			  struct net *net);
 /* Under vx_lock: the last member left (or PERSISTENT was cleared with none
  * left): the context becomes VX_DEAD and its waiters wake. */
 void vx_die_locked(struct vx_info *vxi);
@@ -95,13 +98,17 @@ void vx_task_exit(void);
 /* ctx-uts.c: one UTS namespace per context */
 int vx_uts_init(void);
 /* A copy of current's nsproxy with uts as its UTS namespace (NULL: a new
- * copy of current's), or an ERR_PTR; then dropped or entered by current. */
-struct nsproxy *vx_nsp_new(struct uts_namespace *uts);
+ * copy of current's) and net as its network namespace (NULL: current's, or
+ * a new one if new_net), or an ERR_PTR; then dropped or entered. */
+struct nsproxy *vx_nsp_new(struct uts_namespace *uts, struct net *net, bool new_net);
 void vx_nsp_drop(struct nsproxy *nsp);
 void vx_nsp_enter(struct nsproxy *nsp);
 void vx_uts_put(struct uts_namespace *uts);
 int vx_uts_get_field(struct uts_namespace *uts, u32 field, char *buf);
 int vx_uts_set_field(struct uts_namespace *uts, u32 field, const char *val);
+
+/* ctx-net.c: lo of a new network namespace up; 0 or -errno */
+int vx_net_lo_up(struct net *net);
 
 /* ctx-caps.c: ccaps and the reboot of a context, checked by kprobes */
 int vx_caps_init(void);

@@ -1,5 +1,6 @@
 # Context flags the module honours: PERSISTENT (lives with no task),
-# SCHED_PAUSE (tasks stopped / resumed), INFO_PRIVATE (no migrate),
+# SCHED_PAUSE (tasks stopped / resumed), HIDE_NETIF (own network
+# namespace), INFO_PRIVATE (no migrate),
 # PROLIFIC (nested contexts, visible from their parent only), and
 # ctx_kill's targets, VXM_SET_INIT, wait_exit from inside (EDEADLK).
 . "$VXK/tests/lib.sh"
@@ -73,11 +74,27 @@ vxk-ctx kill 141 1 15
 want set-init-code "$(vxk-ctx wait 141)" "143 0"
 wait $newinit 2>/dev/null
 
+# HIDE_NETIF: a network namespace of its own, lo up, entered on migrate;
+# chosen at create only
+vxk-ctx create 146 0x2000000 -- sh -c 'echo ready; exec sleep 1000' >c146 &
+i146=$!
+waitfile c146
+ns=$(readlink /proc/$i146/ns/net)
+[ "$ns" != "$(readlink /proc/self/ns/net)" ] && ok netif-own-ns || not_ok netif-own-ns "$ns"
+want netif-migrate "$(vxk-ctx migrate 146 -- readlink /proc/self/ns/net)" "$ns"
+want netif-lo-up "$(vxk-ctx migrate 146 -- vxk-ctx try lo-up)" ok
+want netif-flags "$(vxk-ctx flags 146)" 0x2000000
+want netif-create-only "$(vxk-ctx setflags 146 0 0x2000000)" "ERR EINVAL"
+vxk-ctx kill 146 0 9
+want netif-end "$(vxk-ctx wait 146)" "137 0"
+wait $i146 2>/dev/null
+
 # INFO_PRIVATE: nobody migrates in
 vxk-ctx create 142 0x8 -- sh -c 'echo ready; exec sleep 1000' >c142 &
 init=$!
 waitfile c142
 want private "$(vxk-ctx migrate 142 -- true)" "ERR EPERM"
+want netif-set-later "$(vxk-ctx setflags 142 0x2000000 0x2000000)" "ERR EINVAL"
 
 # PROLIFIC: only a context with it may create one inside; the nested one
 # is visible from its parent, the parent read-only from inside, others not

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/reboot.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
@@ -47,12 +48,13 @@ static const char *ename(int e)
 	static const struct {
 		int e;
 		const char *n;
-	} t[] = { { EPERM, "EPERM" },	{ ENOENT, "ENOENT" },	{ ESRCH, "ESRCH" },
-		  { EINTR, "EINTR" },	{ ENOTBLK, "ENOTBLK" }, { EBUSY, "EBUSY" },
-		  { EEXIST, "EEXIST" }, { ENODEV, "ENODEV" },	{ ENOTDIR, "ENOTDIR" },
-		  { EINVAL, "EINVAL" }, { ENOTTY, "ENOTTY" },	{ EFAULT, "EFAULT" },
-		  { ENOSYS, "ENOSYS" }, { EDEADLK, "EDEADLK" }, { EBADF, "EBADF" },
-		  { EAGAIN, "EAGAIN" }, { ENXIO, "ENXIO" },	{ EACCES, "EACCES" } };
+	} t[] = { { EPERM, "EPERM" },	   { ENOENT, "ENOENT" },   { ESRCH, "ESRCH" },
+		  { EINTR, "EINTR" },	   { ENOTBLK, "ENOTBLK" }, { EBUSY, "EBUSY" },
+		  { EEXIST, "EEXIST" },	   { ENODEV, "ENODEV" },   { ENOTDIR, "ENOTDIR" },
+		  { EINVAL, "EINVAL" },	   { ENOTTY, "ENOTTY" },   { EFAULT, "EFAULT" },
+		  { ENOSYS, "ENOSYS" },	   { EDEADLK, "EDEADLK" }, { EBADF, "EBADF" },
+		  { EAGAIN, "EAGAIN" },	   { ENXIO, "ENXIO" },	   { EACCES, "EACCES" },
+		  { ENETDOWN, "ENETDOWN" } };
 	static char buf[16];
 	size_t i;
 
@@ -203,6 +205,19 @@ static int try_op(const char *op, const char *arg)
 			return -1;
 		rl.rlim_max += 16;
 		return setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!strcmp(op, "lo-up")) { /* ok if lo of our network namespace is up */
+		struct ifreq ifr = { 0 };
+		int fd = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+		if (fd < 0)
+			return -1;
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+		r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+		close(fd);
+		if (!r && !(ifr.ifr_flags & IFF_UP))
+			errno = ENETDOWN, r = -1;
+		return r;
 	}
 	if (!strcmp(op, "ioctl-mapper"))
 		return ioctl(0, _IOWR(0xfd, 0, char[312]), NULL);
