@@ -51,19 +51,6 @@ static int vx_check_flags(u64 flags)
 	return 0;
 }
 
-/* 1 if xid was created inside anc (at any depth). */
-static bool vx_descends(u32 xid, u32 anc)
-{
-	int depth;
-
-	for (depth = 0; depth < 64 && xid; depth++) {
-		xid = vx_parent_of(xid);
-		if (xid == anc)
-			return true;
-	}
-	return false;
-}
-
 /* xid as the caller may use it (see the top), with a reference. */
 static struct vx_info *vx_visible(u32 xid, bool change)
 {
@@ -75,7 +62,7 @@ static struct vx_info *vx_visible(u32 xid, bool change)
 		err = -ESRCH;
 	else if (self && vxi == self && change)
 		err = -EPERM; /* its own context: queries only */
-	else if (self && vxi != self && !vx_descends(xid, self->xid))
+	else if (self && vxi != self && !vx_descends(vxi, self))
 		err = -ESRCH;
 	if (err && vxi)
 		vx_put(vxi);
@@ -143,27 +130,25 @@ static void vx_entry_commit(struct vx_entry *e)
 }
 
 /* create's checks: flags, CAP_SYS_ADMIN, PROLIFIC of the caller's context
- * (*parent: its xid), the xid's range. */
-static long vx_create_check(u32 id, u64 flags, u32 *parent)
+ * (*parent: it, referenced), the xid's range. */
+static long vx_create_check(u32 id, u64 flags, struct vx_info **parent)
 {
-	struct vx_info *self;
 	long ret;
 
+	*parent = NULL;
 	ret = vx_check_flags(flags);
 	if (ret)
 		return ret;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	self = vx_task_vxi(current);
-	if (self) {
-		*parent = self->xid;
-		ret = (READ_ONCE(self->flags) & VXF_PROLIFIC) ? 0 : -EPERM;
-		vx_put(self);
-		if (ret)
-			return ret;
-	}
 	if (id != VX_DYNAMIC_ID && (id < VX_XID_MIN || id > VX_XID_MAX))
 		return -EINVAL;
+	*parent = vx_task_vxi(current);
+	if (*parent && !(READ_ONCE((*parent)->flags) & VXF_PROLIFIC)) {
+		vx_put(*parent);
+		*parent = NULL;
+		return -EPERM;
+	}
 	return 0;
 }
 
@@ -193,7 +178,7 @@ static long vx_cmd_create(u32 id, struct vcmd_ctx_create *d)
 	struct vx_entry e;
 	struct vx_info *vxi;
 	struct net *net;
-	u32 parent = 0;
+	struct vx_info *parent;
 	long ret;
 
 	ret = vx_create_check(id, d->flagword, &parent);
@@ -202,7 +187,7 @@ static long vx_cmd_create(u32 id, struct vcmd_ctx_create *d)
 	/* a new context keeps every bcap */
 	ret = vx_entry_prepare(&e, NULL, NULL, new_net, ~0ULL);
 	if (ret)
-		return ret;
+		goto out_parent;
 	ret = vx_create_ns(&e, new_net, &uts, &net);
 	if (ret)
 		goto out_entry;
@@ -222,7 +207,7 @@ static long vx_cmd_create(u32 id, struct vcmd_ctx_create *d)
 	vx_entry_commit(&e);
 	ret = vxi->xid;
 	vx_put(vxi);
-	return ret;
+	goto out_parent;
 
 out_ns:
 	vx_uts_put(uts);
@@ -230,6 +215,9 @@ out_ns:
 		put_net(net);
 out_entry:
 	vx_entry_abort(&e);
+out_parent:
+	if (parent)
+		vx_put(parent);
 	return ret;
 }
 

@@ -48,18 +48,13 @@ struct vx_info *vx_lookup(u32 xid)
 	return vxi;
 }
 
-/* The parent xid of xid, or 0 (the host, or not a known context). */
-u32 vx_parent_of(u32 xid)
+bool vx_descends(const struct vx_info *vxi, const struct vx_info *anc)
 {
-	struct vx_info *vxi;
-	u32 p = 0;
-
-	spin_lock(&vx_lock);
-	vxi = vx_find_locked(xid);
-	if (vxi)
-		p = vxi->parent;
-	spin_unlock(&vx_lock);
-	return p;
+	/* parents are set at create and referenced: no lock needed */
+	for (vxi = vxi->parent; vxi; vxi = vxi->parent)
+		if (vxi == anc)
+			return true;
+	return false;
 }
 
 void vx_get(struct vx_info *vxi)
@@ -67,16 +62,22 @@ void vx_get(struct vx_info *vxi)
 	refcount_inc(&vxi->ref);
 }
 
+/* A freed context puts its parent: a loop, not a recursion (nesting has no
+ * depth limit). */
 void vx_put(struct vx_info *vxi)
 {
-	if (!refcount_dec_and_test(&vxi->ref))
-		return;
-	put_pid(vxi->init);
-	if (vxi->uts)
-		vx_uts_put(vxi->uts);
-	if (vxi->net)
-		put_net(vxi->net);
-	kfree(vxi);
+	struct vx_info *parent;
+
+	while (vxi && refcount_dec_and_test(&vxi->ref)) {
+		parent = vxi->parent;
+		put_pid(vxi->init);
+		if (vxi->uts)
+			vx_uts_put(vxi->uts);
+		if (vxi->net)
+			put_net(vxi->net);
+		kfree(vxi);
+		vxi = parent;
+	}
 }
 
 static void vx_release(struct work_struct *work)
@@ -131,7 +132,8 @@ static u32 vx_pick_locked(void)
 	return 0;
 }
 
-static struct vx_info *vx_alloc(u32 parent, u64 flags, struct uts_namespace *uts, struct net *net)
+static struct vx_info *vx_alloc(struct vx_info *parent, u64 flags, struct uts_namespace *uts,
+				struct net *net)
 {
 	struct vx_info *vxi = kzalloc(sizeof(*vxi), GFP_KERNEL);
 
@@ -139,6 +141,8 @@ static struct vx_info *vx_alloc(u32 parent, u64 flags, struct uts_namespace *uts
 		return NULL;
 	refcount_set(&vxi->ref, 2); /* the registry's and the caller's */
 	vxi->parent = parent;
+	if (parent)
+		vx_get(parent);
 	vxi->state = VX_LIVE;
 	vxi->flags = flags;
 	vxi->bcaps = ~0ULL;
@@ -174,7 +178,7 @@ static struct vx_info *vx_insert_locked(struct vx_info *vxi, u32 xid)
 	return old;
 }
 
-struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *uts,
+struct vx_info *vx_create(u32 xid, struct vx_info *parent, u64 flags, struct uts_namespace *uts,
 			  struct net *net)
 {
 	struct vx_info *vxi, *old;
@@ -196,6 +200,8 @@ struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *
 	return vxi;
 
 out_free:
+	if (vxi->parent)
+		vx_put(vxi->parent);
 	put_pid(vxi->init);
 	kfree(vxi); /* uts and net stay the caller's */
 	module_put(THIS_MODULE);

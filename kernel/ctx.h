@@ -44,7 +44,7 @@ struct vx_info {
 	struct hlist_node node; /* in the registry */
 	refcount_t ref;
 	u32 xid;
-	u32 parent; /* xid of the context it was created in, 0: the host */
+	struct vx_info *parent; /* the context it was created in (a reference), or NULL */
 	enum vx_state state;
 	u64 flags;		  /* VXF_* (guarded by vx_lock) */
 	u64 ccaps;		  /* VXC_* */
@@ -72,13 +72,14 @@ void vx_get(struct vx_info *vxi);
 void vx_put(struct vx_info *vxi);
 /* Creates xid (VX_DYNAMIC_ID: a free one) with the caller as its only
  * member and init; -EEXIST, -EINVAL, -EAGAIN, -ENOMEM. */
-struct vx_info *vx_create(u32 xid, u32 parent, u64 flags, struct uts_namespace *uts,
+struct vx_info *vx_create(u32 xid, struct vx_info *parent, u64 flags, struct uts_namespace *uts,
 			  struct net *net);
 /* Under vx_lock: the last member left (or PERSISTENT was cleared with none
  * left): the context becomes VX_DEAD and its waiters wake. */
 void vx_die_locked(struct vx_info *vxi);
 int vx_reg_init(void);
-u32 vx_parent_of(u32 xid);
+/* true if vxi was created inside anc, at any depth */
+bool vx_descends(const struct vx_info *vxi, const struct vx_info *anc);
 int vx_reg_init(void);
 void vx_reg_exit(void);
 

@@ -115,8 +115,18 @@ want child-no-parent "$(vxk-ctx migrate 145 -- vxk-ctx setflags 144 0 0)" "ERR E
 want child-no-sibling "$(vxk-ctx migrate 145 -- vxk-ctx info 142)" "ERR ESRCH"
 want child-no-migrate-out "$(vxk-ctx migrate 145 -- vxk-ctx migrate 142 -- true)" "ERR ESRCH"
 
+# the parent ends, its xid is taken by an unrelated context: that one does
+# not inherit the nested context
+vxk-ctx kill 144 0 9
+want parent-end "$(vxk-ctx wait 144)" "137 0"
+want nested-lives "$(vxk-ctx info 145)" "145 $i145"
+vxk-ctx create 144 -- sh -c 'echo ready; exec sleep 1000' >c144b &
+j144=$!
+waitfile c144b
+want reused-xid-no-child "$(vxk-ctx migrate 144 -- vxk-ctx info 145)" "ERR ESRCH"
+
 for x in 142 144 145; do
 	vxk-ctx kill $x 0 9
 	vxk-ctx wait $x >/dev/null
 done
-wait $init $i144 $i145 2>/dev/null || true
+wait $init $i144 $i145 $j144 2>/dev/null || true
