@@ -159,7 +159,7 @@ int vx_signal_all(struct vx_info *vxi, int sig)
 static void vx_on_fork(void *data, struct task_struct *parent, struct task_struct *child)
 {
 	struct vx_member *pm, *m = NULL;
-	bool kill = false;
+	bool kill = false, stop = false;
 
 	if (!atomic_read(&vx_nr_live))
 		return;
@@ -172,10 +172,13 @@ static void vx_on_fork(void *data, struct task_struct *parent, struct task_struc
 			pm->vxi->nr_forks++;
 		}
 		kill = !m || pm->vxi->killing;
+		stop = pm->vxi->flags & VXF_SCHED_PAUSE;
 	}
 	spin_unlock(&vx_lock);
 	if (kill)
 		send_sig_info(SIGKILL, SEND_SIG_PRIV, child);
+	else if (stop) /* forked while the pause went out: paused too */
+		send_sig_info(SIGSTOP, SEND_SIG_PRIV, child);
 }
 
 /* The status as the userspace engine reports it: 128 + signal if killed. */
