@@ -46,6 +46,7 @@ both()
 
 both sethostname 0x1 sethostname vxnode ok
 both setdomainname 0x1 setdomainname vxdom ok
+both sethostname-ia32 0x1 sethostname32 vxnode32 ok
 want host-hostname-kept "$(hostname)" "$(cat /proc/sys/kernel/hostname)"
 [ "$(hostname)" != vxnode ] && ok host-hostname || not_ok host-hostname "the host's changed"
 both syslog 0x1000 syslog "" ok

@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/quota.h>
 #include <sys/resource.h>
@@ -173,6 +174,29 @@ static int uname_op(int set, xid_t xid, int argc, char **argv)
 	return 0;
 }
 
+/* sethostname through the ia32 entry (int $0x80, i386 number 74): the
+ * name must sit below 4 GiB. */
+static int sethostname_ia32(const char *name)
+{
+	char *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	long r = 74;
+
+	if (low == MAP_FAILED)
+		return -1;
+	snprintf(low, 4096, "%s", name);
+	__asm__ volatile("int $0x80"
+			 : "+a"(r)
+			 : "b"((uint32_t)(uintptr_t)low), "c"((uint32_t)strlen(name))
+			 : "memory");
+	munmap(low, 4096);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return 0;
+}
+
 /* One syscall a ccap governs; 0 or -1 with errno. */
 static int try_op(const char *op, const char *arg)
 {
@@ -182,6 +206,8 @@ static int try_op(const char *op, const char *arg)
 		return sethostname(arg, strlen(arg));
 	if (!strcmp(op, "setdomainname"))
 		return setdomainname(arg, strlen(arg));
+	if (!strcmp(op, "sethostname32"))
+		return sethostname_ia32(arg);
 	if (!strcmp(op, "syslog"))
 		return klogctl(10, NULL, 0) < 0 ? -1 : 0; /* SYSLOG_ACTION_SIZE_BUFFER */
 	if (!strcmp(op, "rawsock")) {
