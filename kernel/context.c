@@ -330,8 +330,6 @@ static void vx_count_one(struct task_struct *t, void *arg)
 	struct vx_count *c = arg;
 	unsigned int state = READ_ONCE(t->__state);
 
-	if (thread_group_leader(t))
-		c->tasks++;
 	if (state == TASK_RUNNING)
 		c->running++;
 	else if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD))
@@ -351,6 +349,7 @@ static long vx_cmd_stat(u32 cmd, u32 id, void *data)
 		return PTR_ERR(vxi);
 	spin_lock(&vx_lock);
 	vx_members_each(vxi, vx_count_one, &c);
+	c.tasks = vx_nr_procs_locked(vxi);
 	threads = vxi->nr_threads;
 	forks = vxi->nr_forks;
 	flags = vxi->flags;

@@ -38,7 +38,9 @@ static struct vx_member *vx_member_find(struct task_struct *t)
 {
 	struct vx_member *m;
 
-	hash_for_each_possible(vx_members, m, node, (unsigned long)t) if (m->task == t) return m;
+	hash_for_each_possible(vx_members, m, node, (unsigned long)t)
+		if (m->task == t)
+			return m;
 	return NULL;
 }
 
@@ -118,12 +120,41 @@ void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void
 	struct vx_member *m;
 
 	lockdep_assert_held(&vx_lock);
-	list_for_each_entry(m, &vxi->members, list) fn(m->task, arg);
+	list_for_each_entry(m, &vxi->members, list)
+		fn(m->task, arg);
+}
+
+/* True for one member thread of each process: its leader if a member,
+ * else (the leader exited first) the first of its threads in the list. */
+static bool vx_first_of_process(struct vx_info *vxi, struct vx_member *m)
+{
+	struct vx_member *o;
+
+	if (thread_group_leader(m->task))
+		return true;
+	if (vx_member_find(m->task->group_leader))
+		return false;
+	list_for_each_entry(o, &vxi->members, list) {
+		if (o == m)
+			return true;
+		if (o->task->tgid == m->task->tgid)
+			return false;
+	}
+	return false;
+}
+
+u32 vx_nr_procs_locked(struct vx_info *vxi)
+{
+	struct vx_member *m;
+	u32 n = 0;
+
+	list_for_each_entry(m, &vxi->members, list)
+		n += vx_first_of_process(vxi, m);
+	return n;
 }
 
 /*
- * Sends sig to every member process once (to each thread group leader that
- * is a member, and to a member whose leader is not: it exited first), as
+ * Sends sig to every member process once (vx_first_of_process), as
  * the kernel (SEND_SIG_PRIV).  The processes are collected under vx_lock
  * and signalled after it, so vx_lock never nests the signal locks.  A
  * SIGKILL also marks the context killing: the fork probe kills a child
@@ -140,10 +171,9 @@ int vx_signal_all(struct vx_info *vxi, int sig)
 	if (pids) {
 		if (sig == SIGKILL && vxi->nr_threads)
 			vxi->killing = true;
-		list_for_each_entry(m, &vxi->members,
-				    list) if (thread_group_leader(m->task) ||
-					      !vx_member_find(m->task->group_leader))
-			pids[n++] = get_pid(task_tgid(m->task));
+		list_for_each_entry(m, &vxi->members, list)
+			if (vx_first_of_process(vxi, m))
+				pids[n++] = get_pid(task_tgid(m->task));
 	}
 	spin_unlock(&vx_lock);
 	if (!pids)

@@ -91,6 +91,8 @@ struct vx_info *vx_task_vxi(struct task_struct *t);
 int vx_member_set(struct vx_info *vxi);
 /* Calls fn on every member thread of vxi under vx_lock; fn must not sleep. */
 void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void *arg), void *arg);
+/* Member processes of vxi (thread groups), under vx_lock. */
+u32 vx_nr_procs_locked(struct vx_info *vxi);
 /* Signals every member process of vxi (takes vx_lock); 0 or -ENOMEM. */
 int vx_signal_all(struct vx_info *vxi, int sig);
 int vx_task_init(void);
