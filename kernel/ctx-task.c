@@ -10,8 +10,8 @@
  *	off); if that fails the child gets SIGKILL before it ever runs: a
  *	task never escapes its context (fail closed).
  *   sched_process_exit (do_exit, after exit_code is set): the entry goes;
- *	the init's exit code is kept; the last member out ends the context
- *	unless it is PERSISTENT.
+ *	the init's exit code is kept when its last thread exits; the last
+ *	member out ends the context unless it is PERSISTENT.
  *
  * Threads made by create_io_thread (io_uring workers) do not pass the fork
  * tracepoint: they are not members (and run no user code).
@@ -230,7 +230,9 @@ static void vx_on_exit(void *data, struct task_struct *p)
 	if (m) {
 		hash_del(&m->node);
 		vxi = m->vxi;
-		if (vxi->init && thread_group_leader(p) && task_tgid(p) == vxi->init) {
+		/* the init's status: its last thread's (signal->live is
+		 * already decremented here), as wait() would see it */
+		if (vxi->init && task_tgid(p) == vxi->init && !atomic_read(&p->signal->live)) {
 			vxi->exit_code = vx_status_code(p->exit_code);
 			init = vxi->init;
 			vxi->init = NULL;

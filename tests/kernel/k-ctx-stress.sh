@@ -30,6 +30,18 @@ vxk-ctx kill 170 0 9
 want threads-end "$(vxk-ctx wait 170)" "137 0"
 wait $init 2>/dev/null
 
+# a process whose main thread exits first still counts, and its last
+# thread's end gives the init's status
+vxk-ctx create 172 -- vxk-ctx leader-exit >c172 &
+init=$!
+waitready c172
+sleep 0.2
+set -- $(vxk-ctx stat 172)
+want leader-gone-stat "$1 $2 $3" "2 1 1"
+vxk-ctx kill 172 0 15
+want leader-gone-code "$(vxk-ctx wait 172)" "143 0"
+wait $init 2>/dev/null
+
 vxk-ctx create 171 -- fork-storm "$VXK_TMP/fs" >c171 &
 init=$!
 waitready fs

@@ -16,6 +16,8 @@
  *   vxk-ctx wait XID                       prints "EXIT_CODE REBOOT_CMD(hex)"
  *   vxk-ctx raw CMD ID                     vserver(CMD, ID, NULL): prints the result
  *   vxk-ctx rawvhi XID FIELD               set_vhi_name with 65 'A's, no NUL
+ *   vxk-ctx leader-exit                    prints "ready"; the main thread exits,
+ *                                          a second one sleeps
  *   vxk-ctx uts-kept XID                   vx_create that must fail: prints its
  *                                          error and "same" if the caller's UTS
  *                                          namespace is still its own
@@ -25,6 +27,7 @@
  * base 0.  try prints "ok" or "ERR <ENAME>" and exits 0 either way.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +271,26 @@ static int raw_vhi(xid_t xid, uint32_t field)
 	return r < 0;
 }
 
+static void *nap(void *arg)
+{
+	(void)arg;
+	sleep(1000);
+	return NULL;
+}
+
+/* The main thread exits first, a second thread stays. */
+static int leader_exit(void)
+{
+	pthread_t t;
+
+	printf("ready\n");
+	fflush(stdout);
+	if (pthread_create(&t, NULL, nap, NULL))
+		return 1;
+	syscall(SYS_exit, 0); /* this thread only (pthread_exit needs libgcc_s) */
+	return 1;
+}
+
 /* A create that fails leaves the caller where it was. */
 static int uts_kept(xid_t xid)
 {
@@ -306,6 +329,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(op, "rawvhi") && argc > 3)
 		return raw_vhi(xid, (uint32_t)num(argv[3]));
+	if (!strcmp(op, "leader-exit"))
+		return leader_exit();
 	if (!strcmp(op, "uts-kept"))
 		return uts_kept(xid);
 	if (!strcmp(op, "try") && argc > 2) {
