@@ -16,6 +16,7 @@
  *   vxk-ctx wait XID                       prints "EXIT_CODE REBOOT_CMD(hex)"
  *   vxk-ctx raw CMD ID                     vserver(CMD, ID, NULL): prints the result
  *   vxk-ctx rawvhi XID FIELD               set_vhi_name with 65 'A's, no NUL
+ *   vxk-ctx bench N                        ns per ioctl (best of 5 x N)
  *   vxk-ctx leader-exit                    prints "ready"; the main thread exits,
  *                                          a second one sleeps
  *   vxk-ctx uts-kept XID                   vx_create that must fail: prints its
@@ -32,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/reboot.h>
 #include <net/if.h>
@@ -291,6 +293,29 @@ static int leader_exit(void)
 	return 1;
 }
 
+/* ns per ioctl(FIONREAD) on a pipe, the best of 5 rounds of n calls: the
+ * cost of the module's kprobe on ioctl. */
+static int bench(long n)
+{
+	long best = -1, i, ns;
+	struct timespec a, b;
+	int p[2], v, r;
+
+	if (n <= 0 || pipe(p))
+		return 2;
+	for (r = 0; r < 5; r++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (i = 0; i < n; i++)
+			ioctl(p[0], FIONREAD, &v);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ns = ((b.tv_sec - a.tv_sec) * 1000000000L + b.tv_nsec - a.tv_nsec) / n;
+		if (best < 0 || ns < best)
+			best = ns;
+	}
+	printf("%ld\n", best);
+	return 0;
+}
+
 /* A create that fails leaves the caller where it was. */
 static int uts_kept(xid_t xid)
 {
@@ -329,6 +354,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(op, "rawvhi") && argc > 3)
 		return raw_vhi(xid, (uint32_t)num(argv[3]));
+	if (!strcmp(op, "bench") && argc > 2)
+		return bench((long)num(argv[2]));
 	if (!strcmp(op, "leader-exit"))
 		return leader_exit();
 	if (!strcmp(op, "uts-kept"))
