@@ -57,7 +57,12 @@ umount m
 both binary-mount 0x40000 mount "$VXK_TMP/m" ok
 umount m
 both fsopen 0x10000 fsopen "" ok
+both open-tree 0x40000 open_tree "" ok
+both fspick 0x20000 fspick "" ok
 both quota-ctl 0x100000 quotactl "" "ERR ENOENT"
+q=$(vxk-ctx try quotactl_fd) # the host's answer: not EPERM
+[ "$q" != "ERR EPERM" ] && ok quota-ctl-fd-host || not_ok quota-ctl-fd-host "$q"
+both quota-ctl-fd 0x100000 quotactl_fd "" "$q"
 both set-rlimit 0x2 rlimit-raise "" ok
 both admin-mapper 0x200000 ioctl-mapper "" "ERR ENOTTY"
 both admin-cloop 0x400000 ioctl-loop "" "ERR ENOTTY"

@@ -28,6 +28,7 @@
  * base 0.  try prints "ok" or "ERR <ENAME>" and exits 0 either way.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -228,6 +229,21 @@ static int try_op(const char *op, const char *arg)
 		int fd = (int)syscall(SYS_fsopen, "tmpfs", 0);
 
 		return fd < 0 ? -1 : close(fd);
+	}
+	if (!strcmp(op, "open_tree") || !strcmp(op, "fspick")) {
+		int fd = op[0] == 'o' ? (int)syscall(SYS_open_tree, AT_FDCWD, "/", 1 /* CLONE */) :
+					(int)syscall(SYS_fspick, AT_FDCWD, "/", 0);
+
+		return fd < 0 ? -1 : close(fd);
+	}
+	if (!strcmp(op, "quotactl_fd")) {
+		int fd = open("/", O_RDONLY | O_DIRECTORY), r;
+
+		if (fd < 0)
+			return -1;
+		r = (int)syscall(SYS_quotactl_fd, fd, QCMD(Q_SYNC, USRQUOTA), 0, NULL);
+		close(fd);
+		return r;
 	}
 	if (!strcmp(op, "quotactl"))
 		return quotactl(QCMD(Q_SYNC, USRQUOTA), "/dev/vxk-none", 0, NULL);
