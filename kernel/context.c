@@ -191,7 +191,8 @@ static long vx_cmd_create(u32 id, struct vcmd_ctx_create *d)
 	ret = vx_create_ns(&e, new_net, &uts, &net);
 	if (ret)
 		goto out_entry;
-	vxi = vx_create(id, parent, d->flagword, uts, net);
+	/* a new context runs: SCHED_PAUSE is set_cflags' (as the engine's) */
+	vxi = vx_create(id, parent, d->flagword & ~VXF_SCHED_PAUSE, uts, net);
 	if (IS_ERR(vxi)) {
 		ret = PTR_ERR(vxi);
 		goto out_ns;

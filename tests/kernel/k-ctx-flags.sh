@@ -52,6 +52,7 @@ want pause-flag "$(vxk-ctx flags 141)" 0x400
 vxk-ctx setflags 141 0 0x400
 sleep 0.2
 want pause-resumed "$(state $init)" S
+want pause-at-create "$(vxk-ctx create 147 0x400 -- vxk-ctx flags 147 | tail -n 1)" 0
 want set-unsupported "$(vxk-ctx setflags 141 0x20000 0x20000)" "ERR ENOTTY"
 want set-unknown "$(vxk-ctx setflags 141 0x1000000000000000 0x1000000000000000)" "ERR EINVAL"
 
