@@ -41,6 +41,15 @@ check_fails refused-net vxcr ctx create 161 --net veth -- true
 want refused-net-gone "$(vxk-ctx info 161)" "ERR ESRCH"
 check_fails create-taken vxcr ctx create 160 -- true
 want create-exec-fails "$(vxcr ctx create 162 -- /nonexistent 2>&1 | tail -n 1)" "vxcr: ctx create: No such file or directory"
+vxcr ctx create dynamic -- sleep 1000 >cdyn 2>&1 # sleep keeps its stdout
+x=$(cat cdyn)
+[ "$x" -ge 49152 ] 2>/dev/null && ok create-dynamic || not_ok create-dynamic "$x"
+want flags-names "$(vxcr ctx flags "$x" --set PERSISTENT,HIDE_NETIF 2>&1)" "vxcr: ctx: Invalid argument"
+want flags-set "$(vxcr ctx flags "$x" --set PERSISTENT)" PERSISTENT
+vxcr ctx kill "$x"
+want dynamic-kept "$(vxk-ctx info "$x")" "$x 0"
+vxcr ctx flags "$x" --clear PERSISTENT >/dev/null 2>&1 # ends it: the get after says ESRCH
+want dynamic-gone "$(vxcr ctx wait "$x")" 137
 vxcr ctx kill 160
 vxcr ctx wait 160 >w160
 want wait "$(cat w160)" 137
