@@ -33,8 +33,10 @@ static struct vx_info *vx_find_locked(u32 xid)
 	struct vx_info *vxi;
 
 	hash_for_each_possible(vx_reg, vxi, node, xid)
+	{
 		if (vxi->xid == xid)
 			return vxi;
+	}
 	return NULL;
 }
 
@@ -227,7 +229,8 @@ void vx_reg_exit(void)
 	int bkt;
 
 	destroy_workqueue(vx_wq);
-	hash_for_each_safe(vx_reg, bkt, tmp, vxi, node) {
+	hash_for_each_safe(vx_reg, bkt, tmp, vxi, node)
+	{
 		hash_del(&vxi->node);
 		vx_put(vxi);
 	}
