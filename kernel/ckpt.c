@@ -1,10 +1,222 @@
 // SPDX-License-Identifier: GPL-2.0
-/* In-kernel checkpoint (issue 17): not written yet, -ENOTTY. */
-#include <linux/errno.h>
+/*
+ * In-kernel checkpoint (issue 17), VMADump style: task_dump (PROCMIG/20)
+ * writes the image of one stopped task to the caller's fd, vmad_dump
+ * (PROCMIG/18) the caller's own, whose restored copy sees the call return
+ * 0.  Both run in the caller's process context (the ioctl) and may sleep;
+ * they only read the task: a failed dump leaves it as it was.  The image
+ * is the userspace engine's format, uncompressed (ckpt-img.c), with the
+ * records restore needs for one process (ckpt.h).
+ *
+ * Checks, in order: id 0 (-EINVAL), flags within VMAD_DUMP_ALL and
+ * reserved 0 (-EINVAL), fd open for writing (-EBADF), the pid (-EINVAL if
+ * not positive, -ESRCH if no such task in the caller's pid namespace),
+ * ptrace_may_access ATTACH_REALCREDS (-EPERM; kernel threads too), one
+ * thread (-ENOTTY), stopped (-EBUSY: neither group-stopped nor
+ * ptrace-stopped).  A task that runs while it is dumped (continued by
+ * someone else) fails the dump with -EBUSY, found by its context-switch
+ * counts.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/limits.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
 
+#include "vxcr/image.h"
+#include "ckpt.h"
 #include "vxcr.h"
+
+static void vx_dump_free(struct vx_dump *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nr_mfiles; i++)
+		fput(d->mfiles[i].file);
+	kvfree(d->mfiles);
+	kvfree(d->areas);
+	vx_sig_free(&d->sig);
+	pb_free(&d->pb);
+	kfree(d->path_buf);
+	if (d->img.file)
+		fput(d->img.file);
+	if (d->mm)
+		mmput(d->mm);
+	put_task_struct(d->task);
+	kfree(d);
+}
+
+/* The records, in the order of docs/image-format.md section 8. */
+static int vx_dump_records(struct vx_dump *d)
+{
+	int ret;
+
+	ret = vx_sig_snap(d->task, &d->sig);
+	if (!ret)
+		ret = vx_img_head(d);
+	if (!ret)
+		ret = vx_dump_task(d);
+	if (!ret)
+		ret = vx_dump_creds(d);
+	if (!ret)
+		ret = vx_dump_signals(d, &d->sig);
+	if (!ret)
+		ret = vx_dump_core(d, &d->sig);
+	if (!ret)
+		ret = vx_dump_mm(d);
+	if (!ret)
+		ret = vx_dump_mfiles(d);
+	if (!ret)
+		ret = vx_dump_fdtable(d);
+	if (!ret)
+		ret = vx_dump_pages(d);
+	if (!ret)
+		ret = vx_img_trailer(d);
+	return ret;
+}
+
+static unsigned long vx_switches(struct task_struct *t)
+{
+	return READ_ONCE(t->nvcsw) + READ_ONCE(t->nivcsw);
+}
+
+static bool vx_stopped(struct task_struct *t)
+{
+	return READ_ONCE(t->__state) & (__TASK_STOPPED | __TASK_TRACED);
+}
+
+/* Dumps d->task into fd; d is freed.  Returns the bytes written or -errno. */
+static long vx_dump_run(struct vx_dump *d, int fd)
+{
+	unsigned long sw = vx_switches(d->task);
+	long ret;
+
+	ret = vx_crc32c_selftest();
+	if (ret)
+		goto out_free;
+	d->img.file = fget(fd);
+	if (!d->img.file || !(d->img.file->f_mode & FMODE_WRITE)) {
+		ret = -EBADF;
+		goto out_free;
+	}
+	d->mm = get_task_mm(d->task);
+	d->path_buf = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (!d->mm || !d->path_buf) {
+		ret = d->mm ? -ENOMEM : -ESRCH;
+		goto out_free;
+	}
+	pb_init(&d->pb, IMG_MAX_RECORD);
+	d->ns = task_active_pid_ns(current);
+	ret = vx_dump_records(d);
+	if (!ret && !d->self && (!vx_stopped(d->task) || vx_switches(d->task) != sw))
+		ret = -EBUSY; /* it ran while it was read: the image may mix states */
+	if (!ret)
+		ret = d->img.written;
+out_free:
+	vx_dump_free(d);
+	return ret;
+}
+
+static struct vx_dump *vx_dump_new(struct task_struct *t, u32 flags, bool self)
+{
+	struct vx_dump *d = kzalloc(sizeof(*d), GFP_KERNEL);
+
+	if (!d) {
+		put_task_struct(t);
+		return NULL;
+	}
+	d->task = t;
+	d->flags = flags;
+	d->self = self;
+	return d;
+}
+
+/* The task pid names in the caller's pid namespace, referenced, or NULL. */
+static struct task_struct *vx_find_task(pid_t pid)
+{
+	struct task_struct *t;
+
+	rcu_read_lock();
+	t = pid_task(find_vpid(pid), PIDTYPE_PID);
+	if (t)
+		get_task_struct(t);
+	rcu_read_unlock();
+	return t;
+}
+
+/* The checks task_dump makes before it reads anything (head comment). */
+static int vx_task_dump_check(struct task_struct *t)
+{
+	int ret;
+
+	if (t->flags & PF_KTHREAD)
+		return -EPERM;
+	ret = vx_may_ptrace(t);
+	if (ret)
+		return ret;
+	if (t->flags & PF_EXITING)
+		return -ESRCH;
+	if (get_nr_threads(t) > 1)
+		return -ENOTTY;
+	if (!vx_stopped(t))
+		return -EBUSY;
+	return 0;
+}
+
+static long vx_task_dump(const struct vcmd_task_dump_v0 *a)
+{
+	struct task_struct *t;
+	struct vx_dump *d;
+	struct file *f;
+	int ret;
+
+	if ((a->flags & ~VMAD_DUMP_ALL) || a->reserved)
+		return -EINVAL;
+	f = fget(a->fd);
+	if (!f)
+		return -EBADF;
+	fput(f);
+	if (a->pid <= 0)
+		return -EINVAL;
+	t = vx_find_task(a->pid);
+	if (!t)
+		return -ESRCH;
+	ret = vx_task_dump_check(t);
+	if (ret) {
+		put_task_struct(t);
+		return ret;
+	}
+	d = vx_dump_new(t, a->flags, false);
+	return d ? vx_dump_run(d, a->fd) : -ENOMEM;
+}
+
+static long vx_vmad_dump(const struct vcmd_vmad_dump_v0 *a)
+{
+	struct vx_dump *d;
+
+	if (a->flags & ~VMAD_DUMP_ALL)
+		return -EINVAL;
+	if (get_nr_threads(current) > 1)
+		return -ENOTTY;
+	get_task_struct(current);
+	d = vx_dump_new(current, a->flags, true);
+	return d ? vx_dump_run(d, a->fd) : -ENOMEM;
+}
 
 long vx_ckpt_cmd(u32 cmd, u32 id, void *data)
 {
-	return -ENOTTY;
+	if (id)
+		return -EINVAL;
+	switch (cmd) {
+	case VCMD_task_dump:
+		return vx_task_dump(data);
+	case VCMD_vmad_dump:
+		return vx_vmad_dump(data);
+	}
+	return -ENOSYS;
 }
