@@ -65,17 +65,17 @@ kill_wait()
 	return 0
 }
 
-# restore_stopped IMAGE PID OUT: restores IMAGE (userspace engine) in the
-# background, waits for PID to be back and stopped, continues it, sends the
-# go signal (SIGUSR2) and waits for vxrestore, which exits with the
-# program's status.  Prints nothing; returns the status, or 99 when PID
-# did not come back stopped.
-restore_stopped()
+# restore_go IMAGE PID OUT STATE: restores IMAGE (userspace engine) in the
+# background, waits for PID to be back in STATE (T: stopped as it was
+# dumped, R: running), continues it, sends the go signal (SIGUSR2) and
+# waits for vxrestore, which exits with the program's status.  Returns the
+# status, or 99 when PID did not come back in STATE.
+restore_go()
 {
 	local rpid st
 	VXCR_VSERVER_DEV= vxrestore "$1" >"$3.rst" 2>&1 &
 	rpid=$!
-	if ! wait_state "$2" T; then
+	if ! wait_state "$2" $4; then
 		kill_wait "$2" $rpid
 		return 99
 	fi
@@ -111,7 +111,7 @@ dump_case()
 	fi
 	check $c-verify vxcr img verify $img
 	kill_wait $LOOP_PID
-	restore_stopped $img $LOOP_PID $out
+	restore_go $img $LOOP_PID $out T
 	st=$?
 	if [ $st = 0 ] && grep -q '^PASS' $out; then
 		ok $c-restore
@@ -124,14 +124,14 @@ dump_case()
 if start_loop out-user map-user.dat; then
 	kill -STOP $LOOP_PID
 	wait_state $LOOP_PID T
-	if VXCR_VSERVER_DEV= vxdump --leave-running --compress none -o img-user.vx $LOOP_PID \
+	if VXCR_VSERVER_DEV= vxdump --leave-running --no-cow --compress none -o img-user.vx $LOOP_PID \
 		2>dump.err; then
 		ok user-dump
 	else
 		not_ok user-dump "vxdump: $(tail -n 1 dump.err)"
 	fi
 	kill_wait $LOOP_PID
-	restore_stopped img-user.vx $LOOP_PID out-user
+	restore_go img-user.vx $LOOP_PID out-user T
 	st=$?
 	if [ $st = 0 ] && grep -q '^PASS' out-user; then
 		ok user-restore
@@ -145,3 +145,24 @@ fi
 
 dump_case plain 0
 dump_case whole 7
+
+# A task ptrace-stopped by its dumper (PTRACE_INTERRUPT), not group-stopped:
+# it comes back running.
+if start_loop out-ptrace map-ptrace.dat; then
+	got=$(kckpt-ptrace $LOOP_PID img-ptrace.vx)
+	size=$(stat -c %s img-ptrace.vx 2>/dev/null)
+	[ "$got" = "ret $size" ] && ok ptrace-dump ||
+		not_ok ptrace-dump "task_dump: '$got', image of $size bytes"
+	check ptrace-verify vxcr img verify img-ptrace.vx
+	kill_wait $LOOP_PID
+	restore_go img-ptrace.vx $LOOP_PID out-ptrace R
+	st=$?
+	if [ $st = 0 ] && grep -q '^PASS' out-ptrace; then
+		ok ptrace-restore
+	else
+		not_ok ptrace-restore "status $st: $(tail -n 1 out-ptrace) $(tail -n 2 out-ptrace.rst)"
+	fi
+else
+	not_ok ptrace-start "kckpt-prog did not start"
+	kill_wait $LOOP_PID
+fi
