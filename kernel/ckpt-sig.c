@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Signal state of the dumped task, taken at once under its siglock: the
- * dispositions and the shared queue (SIGNALS), the blocked mask and the
+ * dispositions, the shared queue and ITIMER_REAL (SIGNALS; the other
+ * itimers are refused when armed, ckpt-check.c), the blocked mask and the
  * private queue (CORE, ckpt-task.c).  Queued siginfos are stored as the
  * 128 bytes of a siginfo_t, as PTRACE_PEEKSIGINFO gives them to the
  * userspace dump: the kernel_siginfo, then zeros.
@@ -10,6 +11,8 @@
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
 #include <linux/slab.h>
+#include <linux/hrtimer.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 
 #include "vxcr/image.h"
@@ -35,6 +38,20 @@ static int copy_queue(struct sigpending *q, kernel_siginfo_t *out, unsigned int 
 	return 0;
 }
 
+/* ITIMER_REAL as getitimer(2) reads it (a timer due now: 1 us left). */
+static void real_timer(struct signal_struct *sig, struct vx_sigsnap *s)
+{
+	ktime_t rem = 0;
+
+	if (hrtimer_active(&sig->real_timer)) {
+		rem = __hrtimer_get_remaining(&sig->real_timer, false);
+		if (rem <= 0)
+			rem = NSEC_PER_USEC;
+	}
+	s->real_ns = rem;
+	s->real_incr_ns = sig->it_real_incr;
+}
+
 /* Fills s from t under t's siglock.  0, -ESRCH (exited), -E2BIG. */
 int vx_sig_snap(struct task_struct *t, struct vx_sigsnap *s)
 {
@@ -52,6 +69,7 @@ int vx_sig_snap(struct task_struct *t, struct vx_sigsnap *s)
 		goto out_free;
 	}
 	memcpy(s->act, sh->action, sizeof(s->act));
+	real_timer(t->signal, s);
 	s->blocked = t->blocked;
 	ret = copy_queue(&t->pending, s->priv, VX_SIGQ_MAX, &s->nr_priv);
 	if (!ret)
@@ -112,5 +130,12 @@ int vx_dump_signals(struct vx_dump *d, const struct vx_sigsnap *s)
 		pb_nest_end(b, m);
 	}
 	vx_sig_put_queue(b, 3, s->shared, s->nr_shared);
+	for (sig = 0; sig < 3; sig++) { /* ITIMER_REAL, _VIRTUAL, _PROF */
+		m = pb_nest_begin(b, 4);
+		pb_u64(b, 1, sig);
+		pb_u64(b, 2, sig ? 0 : div_u64(s->real_ns, NSEC_PER_USEC));
+		pb_u64(b, 3, sig ? 0 : div_u64(s->real_incr_ns, NSEC_PER_USEC));
+		pb_nest_end(b, m);
+	}
 	return vx_img_pb_record(d, IMG_REC_SIGNALS);
 }

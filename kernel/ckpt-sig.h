@@ -18,6 +18,7 @@ struct vx_sigsnap {
 	sigset_t blocked;
 	kernel_siginfo_t *priv, *shared; /* one allocation, priv first */
 	unsigned int nr_priv, nr_shared;
+	u64 real_ns, real_incr_ns; /* ITIMER_REAL: time left (0 disarmed), period */
 };
 
 struct sighand_struct *vx_lock_sighand(struct task_struct *t, unsigned long *flags);

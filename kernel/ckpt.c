@@ -13,7 +13,8 @@
  * not positive, -ESRCH if no such task in the caller's pid namespace),
  * ptrace_may_access ATTACH_REALCREDS (-EPERM; kernel threads too), one
  * thread (-ENOTTY), stopped (-EBUSY: neither group-stopped nor
- * ptrace-stopped).  A task that runs while it is dumped (continued by
+ * ptrace-stopped), state the image cannot carry (-ENOTTY, ckpt-check.c).
+ * A task that runs while it is dumped (continued by
  * someone else) fails the dump with -EBUSY, found by its context-switch
  * counts.
  */
@@ -136,6 +137,19 @@ static struct vx_dump *vx_dump_new(struct task_struct *t, u32 flags, bool self)
 	return d;
 }
 
+/* 0 if fd is open for writing, else -EBADF (as write(2)). */
+static int vx_fd_writable(int fd)
+{
+	struct file *f = fget(fd);
+	fmode_t mode;
+
+	if (!f)
+		return -EBADF;
+	mode = f->f_mode;
+	fput(f);
+	return (mode & FMODE_WRITE) ? 0 : -EBADF;
+}
+
 /* The task pid names in the caller's pid namespace, referenced, or NULL. */
 static struct task_struct *vx_find_task(pid_t pid)
 {
@@ -165,22 +179,20 @@ static int vx_task_dump_check(struct task_struct *t)
 		return -ENOTTY;
 	if (!vx_stopped(t))
 		return -EBUSY;
-	return 0;
+	return vx_dump_refused(t);
 }
 
 static long vx_task_dump(const struct vcmd_task_dump_v0 *a)
 {
 	struct task_struct *t;
 	struct vx_dump *d;
-	struct file *f;
 	int ret;
 
 	if ((a->flags & ~VMAD_DUMP_ALL) || a->reserved)
 		return -EINVAL;
-	f = fget(a->fd);
-	if (!f)
-		return -EBADF;
-	fput(f);
+	ret = vx_fd_writable(a->fd);
+	if (ret)
+		return ret;
 	if (a->pid <= 0)
 		return -EINVAL;
 	t = vx_find_task(a->pid);
@@ -201,7 +213,9 @@ static long vx_vmad_dump(const struct vcmd_vmad_dump_v0 *a)
 
 	if (a->flags & ~VMAD_DUMP_ALL)
 		return -EINVAL;
-	if (get_nr_threads(current) > 1)
+	if (vx_fd_writable(a->fd))
+		return -EBADF;
+	if (get_nr_threads(current) > 1 || vx_dump_refused(current))
 		return -ENOTTY;
 	get_task_struct(current);
 	d = vx_dump_new(current, a->flags, true);

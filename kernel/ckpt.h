@@ -81,6 +81,9 @@ int vx_dump_pages(struct vx_dump *d);
 /* ckpt-files.c: fds 0-2 (handed over by the restorer) and FDTABLE */
 int vx_dump_fdtable(struct vx_dump *d);
 
+/* ckpt-check.c: 0, or -ENOTTY for state the image cannot carry */
+int vx_dump_refused(struct task_struct *t);
+
 /* ckpt-sym.c: ptrace_may_access(ATTACH_REALCREDS): 0, -EPERM, -ENOSYS */
 int vx_may_ptrace(struct task_struct *t);
 

@@ -6,7 +6,8 @@
 # write error (a full tmpfs: ENOSPC), a file only ->write can write
 # (/dev/full: EINVAL, kernel_write's answer), a caller that may not ptrace the
 # target (EPERM), a kernel thread (EPERM), a running task (EBUSY), a
-# multi-threaded one (ENOTTY).
+# multi-threaded one, one with a seccomp filter, one in a mount namespace
+# of its own (ENOTTY).
 . "$VXK/tests/lib.sh"
 
 # wait_line FILE PATTERN: waits (5 s) until a line of FILE matches; 0 or 1.
@@ -102,16 +103,19 @@ S=$!
 expect running "err EBUSY" kckpt-call task_dump $S x.img 0
 kill_wait $S
 
-kckpt-prog out-threads threads </dev/null >out-threads.stdout 2>&1 &
-T=$!
-if wait_line out-threads '^ready'; then
-	kill -STOP $T
-	wait_state $T T
-	expect threads "err ENOTTY" kckpt-call task_dump $T x.img 0
-else
-	not_ok threads "kckpt-prog threads did not start"
-fi
-kill_wait $T
+# refused: state the image cannot carry
+for what in threads seccomp mntns; do
+	kckpt-prog out-$what $what </dev/null >out-$what.stdout 2>&1 &
+	T=$!
+	if wait_line out-$what '^ready'; then
+		kill -STOP $T
+		wait_state $T T
+		expect $what "err ENOTTY" kckpt-call task_dump $T x.img 0
+	else
+		not_ok $what "kckpt-prog $what did not start: $(cat out-$what.stdout)"
+	fi
+	kill_wait $T
+done
 
 # No harm done: still stopped, then intact.
 [ "$(proc_state $P)" = T ] && ok still-stopped || not_ok still-stopped "state $(proc_state $P)"

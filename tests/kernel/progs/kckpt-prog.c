@@ -13,11 +13,17 @@
  *	sets up memory, calls vmad_dump (vserver(), libvxcr) into IMAGE and
  *	says "dumped N" (the byte count) or, in a copy restored from IMAGE,
  *	"restored" (the call returned 0); checks its memory, says PASS/FAIL.
- *   kckpt-prog OUTFILE threads
- *	a second thread, then "ready" and waits (task_dump refuses it).
+ *   kckpt-prog OUTFILE threads | seccomp | mntns
+ *	a second thread, a seccomp filter, or a mount namespace of its own,
+ *	then "ready" and waits (task_dump refuses each).
  */
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
 
 #include "prog.h"
 #include "vxcr/vserver.h"
@@ -106,6 +112,9 @@ static void mem_check(const struct mem *m, const unsigned char *stack)
 	}
 }
 
+/* An ITIMER_REAL far away: it must come back armed, with less time left. */
+static const struct itimerval alarm_set = { { 500, 0 }, { 1000, 0 } };
+
 static void sig_setup(void)
 {
 	struct sigaction sa;
@@ -119,10 +128,13 @@ static void sig_setup(void)
 		prog_fail("sigaction: %s", strerror(errno));
 	signal(SIGINT, SIG_IGN);
 	raise(SIGUSR1); /* blocked by prog_init: stays pending */
+	if (setitimer(ITIMER_REAL, &alarm_set, NULL))
+		prog_fail("setitimer: %s", strerror(errno));
 }
 
 static void sig_check(void)
 {
+	struct itimerval it;
 	struct sigaction sa;
 	sigset_t set;
 
@@ -134,6 +146,12 @@ static void sig_check(void)
 	CHECK(sigismember(&set, SIGUSR1), "SIGUSR1 not blocked");
 	CHECK(!sigpending(&set) && sigismember(&set, SIGUSR1), "SIGUSR1 not pending");
 	CHECK(usr2_seen, "the SIGUSR2 handler did not run");
+	memset(&it, 0, sizeof(it));
+	getitimer(ITIMER_REAL, &it);
+	CHECK(it.it_interval.tv_sec == 500 && it.it_value.tv_sec > 900 &&
+		      it.it_value.tv_sec <= 1000,
+	      "ITIMER_REAL: %ld s left, period %ld s", (long)it.it_value.tv_sec,
+	      (long)it.it_interval.tv_sec);
 }
 
 #define R12 0x1122334455667788UL
@@ -228,6 +246,17 @@ static void *thread_wait(void *arg)
 	return NULL;
 }
 
+/* A filter that allows every call: task_dump refuses the task anyway. */
+static void allow_all_filter(void)
+{
+	struct sock_filter insn = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog fprog = { 1, &insn };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog))
+		prog_fail("seccomp: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t t;
@@ -243,6 +272,17 @@ int main(int argc, char **argv)
 		prog_ready();
 		thread_wait(NULL);
 	}
-	fprintf(stderr, "usage: kckpt-prog OUTFILE loop MAPFILE | self IMAGE [FLAGS] | threads\n");
+	if (argc == 3 && !strcmp(argv[2], "seccomp")) {
+		allow_all_filter();
+		prog_ready();
+		thread_wait(NULL);
+	}
+	if (argc == 3 && !strcmp(argv[2], "mntns")) {
+		if (unshare(CLONE_NEWNS))
+			prog_fail("unshare: %s", strerror(errno));
+		prog_ready();
+		thread_wait(NULL);
+	}
+	fprintf(stderr, "usage: kckpt-prog OUTFILE loop MAPFILE | self IMAGE [FLAGS] | threads | seccomp | mntns\n");
 	return 2;
 }
