@@ -33,6 +33,8 @@
 #include "ckpt.h"
 #include "vxcr.h"
 
+#define VX_OFF_CPU_TRIES 100 /* ticks a stopped task may take to leave its CPU */
+
 static void vx_dump_free(struct vx_dump *d)
 {
 	unsigned int i;
@@ -163,6 +165,24 @@ static struct task_struct *vx_find_task(pid_t pid)
 	return t;
 }
 
+/*
+ * A task that has just stopped may still be on its way off a CPU, its
+ * registers and FPU state not saved yet: waits until it is off (its
+ * on_cpu cleared after the switch, as wait_task_inactive(), which modules
+ * cannot call, does).  0, or -EBUSY if it stays on a CPU.
+ */
+static int vx_wait_off_cpu(struct task_struct *t)
+{
+	int i;
+
+	for (i = 0; smp_load_acquire(&t->on_cpu); i++) {
+		if (i == VX_OFF_CPU_TRIES)
+			return -EBUSY;
+		schedule_timeout_uninterruptible(1);
+	}
+	return vx_stopped(t) ? 0 : -EBUSY;
+}
+
 /* The checks task_dump makes before it reads anything (head comment). */
 static int vx_task_dump_check(struct task_struct *t)
 {
@@ -177,7 +197,7 @@ static int vx_task_dump_check(struct task_struct *t)
 		return -ESRCH;
 	if (get_nr_threads(t) > 1)
 		return -ENOTTY;
-	if (!vx_stopped(t))
+	if (!vx_stopped(t) || vx_wait_off_cpu(t))
 		return -EBUSY;
 	return vx_dump_refused(t);
 }
