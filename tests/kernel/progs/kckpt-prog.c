@@ -92,8 +92,8 @@ static void mem_check(const struct mem *m, const unsigned char *stack)
 
 	for (i = 0; i < ANON_PAGES; i++) {
 		if (i == ANON_UNTOUCHED || i == ANON_ZEROED) {
-			CHECK(!m->anon[i * PG] && !memcmp(m->anon + i * PG, m->anon + i * PG + 1,
-							   PG - 1),
+			CHECK(!m->anon[i * PG] &&
+				      !memcmp(m->anon + i * PG, m->anon + i * PG + 1, PG - 1),
 			      "anonymous page %d is not zero", i);
 			continue;
 		}
@@ -283,6 +283,7 @@ int main(int argc, char **argv)
 		prog_ready();
 		thread_wait(NULL);
 	}
-	fprintf(stderr, "usage: kckpt-prog OUTFILE loop MAPFILE | self IMAGE [FLAGS] | threads | seccomp | mntns\n");
+	fprintf(stderr,
+		"usage: kckpt-prog OUTFILE loop MAPFILE | self IMAGE [FLAGS] | threads | seccomp | mntns\n");
 	return 2;
 }
