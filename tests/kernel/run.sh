@@ -113,7 +113,7 @@ echo "check-kernel: booting $KIMG ($(du -h "$T/initrd" | cut -f1) initramfs), te
 timeout -k 10 "$TIMEOUT" "$QEMU" -machine q35 -cpu max -smp 1 -m 1G -nic none -nographic \
 	-no-reboot -kernel "$KIMG" -initrd "$T/initrd" \
 	-append "console=ttyS0 quiet panic=-1 vxk_tests=$TESTS vxk_timeout=$TEST_TIMEOUT" \
-	</dev/null 2>&1 | tr -d '\r' | tee "$LOG"
+	</dev/null 2>&1 | tr -d '\r' | sed -u -e 's/\x1bc//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$LOG"
 st=${PIPESTATUS[0]}
 
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | tail -n 1)
