@@ -125,13 +125,16 @@ static bool area_whole(struct vx_dump *d, struct vm_area_struct *vma)
 	return d->flags & VMAD_DUMP_OTHER;
 }
 
-/* Notes an area whose pages are stored: anonymous, or private of a file. */
-static void area_add(struct vx_dump *d, struct vm_area_struct *vma, bool file)
+/*
+ * Notes an area whose pages are stored: anonymous, private of a file
+ * (file: only its copied pages), or a file's made anonymous (whole).
+ */
+static void area_add(struct vx_dump *d, struct vm_area_struct *vma, bool file, bool whole)
 {
 	struct vx_area *a;
 
-	if (file && !vma->anon_vma)
-		return; /* never written to: no copied page */
+	if (!vma->anon_vma && !whole)
+		return; /* never written to: no anonymous page */
 	a = &d->areas[d->nr_areas++];
 	a->start = vma->vm_start;
 	a->end = vma->vm_end;
@@ -144,6 +147,7 @@ static int put_area(struct vx_dump *d, struct vm_area_struct *vma)
 	struct pb_buf *b = &d->pb;
 	int kind = special_kind(vma);
 	u32 flags, madv = 0, file_id = 0;
+	bool whole;
 	unsigned int i;
 	size_t m;
 	int ret;
@@ -152,7 +156,8 @@ static int put_area(struct vx_dump *d, struct vm_area_struct *vma)
 		kind = area_kind(vma);
 	if (kind < 0)
 		return kind;
-	if (kind == VMA_FILE_PRIVATE && area_whole(d, vma))
+	whole = kind == VMA_FILE_PRIVATE && area_whole(d, vma);
+	if (whole)
 		kind = VMA_ANON;
 	if (kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) {
 		ret = mfile_id(d, vma->vm_file, &file_id);
@@ -160,7 +165,7 @@ static int put_area(struct vx_dump *d, struct vm_area_struct *vma)
 			return ret;
 	}
 	if (kind == VMA_ANON || kind == VMA_FILE_PRIVATE)
-		area_add(d, vma, kind == VMA_FILE_PRIVATE);
+		area_add(d, vma, kind == VMA_FILE_PRIVATE, whole);
 	flags = (vma->vm_flags & VM_MAYSHARE) ? MAP_SHARED : MAP_PRIVATE;
 	if (vma->vm_flags & VM_GROWSDOWN)
 		flags |= MAP_GROWSDOWN;

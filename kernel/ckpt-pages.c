@@ -13,7 +13,9 @@
  * dropped before anything is written, so a write to the image that faults
  * or needs the same mm (the caller's own, in vmad_dump) never waits for
  * it.  Pages go out in runs of at most VX_RUN_PAGES contiguous pages of one
- * area, each run one record.
+ * area, each run one record.  An area is walked page by page (the page
+ * table walkers are not exported): a huge sparse area costs one lookup per
+ * page of it, which a fatal signal interrupts.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -93,6 +95,8 @@ static int dump_area(struct vx_dump *d, const struct vx_area *a, struct vx_run *
 			if (ret)
 				return ret;
 		}
+		if (fatal_signal_pending(current))
+			return -EINTR; /* an uncontended lock does not look */
 		ret = copy_page_at(d, addr, a->anon_only, r->buf + (r->nr << PAGE_SHIFT));
 		if (ret < 0)
 			return ret;
