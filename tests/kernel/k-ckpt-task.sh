@@ -6,7 +6,9 @@
 # private file mapping with a copied page) and signal state (mask, pending,
 # handlers) and reports PASS.  The same with vxdump first (the baseline:
 # the userspace dump works in this guest), with VMAD_DUMP_ALL (file areas
-# stored with contents), and from a ptrace-stopped task.  Bad calls come
+# stored with contents: the mapped file is rewritten before the restore,
+# which does not need it), and from a ptrace-stopped task; a plain dump's
+# mapped file changed before the restore: refused, nothing left behind.  Bad calls come
 # back with their errno and leave the target as it was.
 . "$VXK/tests/lib.sh"
 
@@ -86,8 +88,9 @@ restore_go()
 	return $st
 }
 
-# dump_case CASE FLAGS: start, stop, task_dump with FLAGS, verify, kill,
-# restore, check.
+# dump_case CASE FLAGS [change]: start, stop, task_dump with FLAGS, verify,
+# kill, (change: rewrite the mapped file, which a whole dump does not
+# need), restore, check.
 dump_case()
 {
 	local c=$1 out=out-$1 img=img-$1.vx size got
@@ -111,6 +114,7 @@ dump_case()
 	fi
 	check $c-verify vxcr img verify $img
 	kill_wait $LOOP_PID
+	[ "${3:-}" = change ] && echo changed >map-$c.dat
 	restore_go $img $LOOP_PID $out T
 	st=$?
 	if [ $st = 0 ] && grep -q '^PASS' $out; then
@@ -144,7 +148,28 @@ else
 fi
 
 dump_case plain 0
-dump_case whole 7
+dump_case whole 7 change
+
+# A mapped file is a reference: changed since the dump, restore refuses
+# the image and leaves no process behind.
+if start_loop out-stale map-stale.dat; then
+	kill -STOP $LOOP_PID
+	wait_state $LOOP_PID T
+	kckpt-call task_dump $LOOP_PID img-stale.vx 0 >/dev/null
+	kill_wait $LOOP_PID
+	echo changed >map-stale.dat
+	if VXCR_VSERVER_DEV= vxrestore img-stale.vx >out-stale.rst 2>&1; then
+		not_ok stale-file "vxrestore restored an image whose mapped file changed"
+		kill_wait $LOOP_PID
+	elif [ -d /proc/$LOOP_PID ]; then
+		not_ok stale-file "pid $LOOP_PID is back after a refused restore"
+	else
+		ok stale-file
+	fi
+else
+	not_ok stale-start "kckpt-prog did not start"
+	kill_wait $LOOP_PID
+fi
 
 # A task ptrace-stopped by its dumper (PTRACE_INTERRUPT), not group-stopped:
 # it comes back running.

@@ -28,7 +28,7 @@
 #include "prog.h"
 #include "vxcr/vserver.h"
 
-#define ANON_PAGES 16
+#define ANON_PAGES 200	 /* more than one PAGES record of the module (64 pages) */
 #define ANON_UNTOUCHED 5 /* never written: reads zero */
 #define ANON_ZEROED 7	 /* written with zeros */
 #define HEAP_BYTES 100000
