@@ -26,6 +26,6 @@ int vx_sig_snap(struct task_struct *t, struct vx_sigsnap *s);
 void vx_sig_free(struct vx_sigsnap *s);
 void vx_sig_put_queue(struct pb_buf *b, u32 field, const kernel_siginfo_t *q, unsigned int nr);
 int vx_dump_signals(struct vx_dump *d, const struct vx_sigsnap *s);
-int vx_dump_core(struct vx_dump *d, const struct vx_sigsnap *s);
+int vx_dump_core(struct vx_dump *d, struct task_struct *t, const struct vx_sigsnap *s);
 
 #endif

@@ -123,10 +123,11 @@ static int task_stop_signal(struct task_struct *t)
 	return sig;
 }
 
-/* TASK: the process, one thread, its own mm and fd table (ids 1). */
+/* TASK: the process, its threads, its own mm and fd table (ids 1). */
 int vx_dump_task(struct vx_dump *d)
 {
 	struct task_struct *t = d->task;
+	unsigned int i;
 	struct pb_buf *b = &d->pb;
 	char comm[TASK_COMM_LEN];
 	u32 pid = task_tgid_nr_ns(t, d->ns);
@@ -151,7 +152,8 @@ int vx_dump_task(struct vx_dump *d)
 	pb_bool(b, 15, t->signal->is_child_subreaper);
 	pb_bool(b, 16, test_bit(MMF_DISABLE_THP, &d->mm->flags));
 	task_fs(d, b);
-	pb_u64(b, 19, pid);
+	for (i = 0; i < d->nr_threads; i++)
+		pb_u64(b, 19, task_pid_nr_ns(d->threads[i], d->ns));
 	pb_u64(b, 20, stop ? TASK_STATE_STOPPED : TASK_STATE_ALIVE);
 	pb_u64(b, 23, t->exit_signal);
 	pb_u64(b, 24, 1);
@@ -245,9 +247,9 @@ static void put_regs(struct pb_buf *b, const struct user_regs_struct *r)
  * first by the regset's get).  vmad_dump: the registers the caller has
  * when the ioctl returns, with ax = 0.
  */
-static int core_regs(struct vx_dump *d, struct pb_buf *b)
+static int core_regs(struct vx_dump *d, struct task_struct *t, struct pb_buf *b)
 {
-	const struct user_regset_view *v = task_user_regset_view(d->task);
+	const struct user_regset_view *v = task_user_regset_view(t);
 	const struct user_regset *rs = find_regset(v, NT_PRSTATUS);
 	struct user_regs_struct r;
 	bool restart = false;
@@ -256,7 +258,7 @@ static int core_regs(struct vx_dump *d, struct pb_buf *b)
 
 	if (!rs)
 		return -EIO;
-	n = regset_get(d->task, rs, sizeof(r), &r);
+	n = regset_get(t, rs, sizeof(r), &r);
 	if (n < 0)
 		return n;
 	if (n != sizeof(r))
@@ -274,7 +276,7 @@ static int core_regs(struct vx_dump *d, struct pb_buf *b)
 	rs = find_regset(v, NT_X86_XSTATE);
 	if (!rs || !boot_cpu_has(X86_FEATURE_OSXSAVE))
 		return 0; /* no XSAVE: the FPU state is not recorded */
-	n = regset_get_alloc(d->task, rs, rs->n * rs->size, &xs);
+	n = regset_get_alloc(t, rs, rs->n * rs->size, &xs);
 	if (n == -ENODEV)
 		return 0;
 	if (n < 0)
@@ -303,16 +305,15 @@ static void core_altstack(struct task_struct *t, struct pb_buf *b)
 	pb_nest_end(b, m);
 }
 
-/* CORE: the one thread's registers, signal mask and queue, and the rest. */
-int vx_dump_core(struct vx_dump *d, const struct vx_sigsnap *s)
+/* CORE of thread t: registers, signal mask and queue (s), and the rest. */
+int vx_dump_core(struct vx_dump *d, struct task_struct *t, const struct vx_sigsnap *s)
 {
-	struct task_struct *t = d->task;
 	struct pb_buf *b = &d->pb;
 	char comm[TASK_COMM_LEN];
 	int ret;
 
 	pb_u64(b, 1, task_pid_nr_ns(t, d->ns));
-	ret = core_regs(d, b);
+	ret = core_regs(d, t, b);
 	if (ret) {
 		pb_reset(b);
 		return ret;

@@ -11,9 +11,11 @@
  * Checks, in order: id 0 (-EINVAL), flags within VMAD_DUMP_ALL and
  * reserved 0 (-EINVAL), fd open for writing (-EBADF), the pid (-EINVAL if
  * not positive, -ESRCH if no such task in the caller's pid namespace),
- * ptrace_may_access ATTACH_REALCREDS (-EPERM; kernel threads too), one
- * thread (-ENOTTY), stopped (-EBUSY: neither group-stopped nor
- * ptrace-stopped), state the image cannot carry (-ENOTTY, ckpt-check.c).
+ * ptrace_may_access ATTACH_REALCREDS (-EPERM; kernel threads too),
+ * stopped (-EBUSY: neither group-stopped nor ptrace-stopped), every thread
+ * of the process too, each sharing the leader's files and fs, and no
+ * state the image cannot carry (-ENOTTY; ckpt-threads.c, ckpt-check.c).
+ * vmad_dump: the caller must be its process's only thread (-ENOTTY).
  * A task that runs while it is dumped (continued by
  * someone else) fails the dump with -EBUSY, found by its context-switch
  * counts.
@@ -50,8 +52,30 @@ static void vx_dump_free(struct vx_dump *d)
 		fput(d->img.file);
 	if (d->mm)
 		mmput(d->mm);
+	vx_threads_put(d);
 	put_task_struct(d->task);
 	kfree(d);
+}
+
+/* A CORE per thread, leader first, each with its own mask and queue. */
+static int vx_dump_cores(struct vx_dump *d)
+{
+	struct vx_sigsnap *s = &d->sig;
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < d->nr_threads && !ret; i++) {
+		if (i) {
+			s = &d->tsig;
+			ret = vx_sig_snap(d->threads[i], s);
+			if (ret)
+				break;
+		}
+		ret = vx_dump_core(d, d->threads[i], s);
+		if (i)
+			vx_sig_free(s);
+	}
+	return ret;
 }
 
 /* The records, in the order of docs/image-format.md section 8. */
@@ -69,7 +93,7 @@ static int vx_dump_records(struct vx_dump *d)
 	if (!ret)
 		ret = vx_dump_signals(d, &d->sig);
 	if (!ret)
-		ret = vx_dump_core(d, &d->sig);
+		ret = vx_dump_cores(d);
 	if (!ret)
 		ret = vx_dump_mm(d);
 	if (!ret)
@@ -83,12 +107,7 @@ static int vx_dump_records(struct vx_dump *d)
 	return ret;
 }
 
-static unsigned long vx_switches(struct task_struct *t)
-{
-	return READ_ONCE(t->nvcsw) + READ_ONCE(t->nivcsw);
-}
-
-static bool vx_stopped(struct task_struct *t)
+bool vx_stopped(struct task_struct *t)
 {
 	return READ_ONCE(t->__state) & (__TASK_STOPPED | __TASK_TRACED);
 }
@@ -96,7 +115,7 @@ static bool vx_stopped(struct task_struct *t)
 /* Dumps d->task into fd; d is freed.  Returns the bytes written or -errno. */
 static long vx_dump_run(struct vx_dump *d, int fd)
 {
-	unsigned long sw = vx_switches(d->task);
+	unsigned long sw = vx_threads_switches(d);
 	long ret;
 
 	ret = vx_crc32c_selftest();
@@ -116,7 +135,7 @@ static long vx_dump_run(struct vx_dump *d, int fd)
 	pb_init(&d->pb, IMG_MAX_RECORD);
 	d->ns = task_active_pid_ns(current);
 	ret = vx_dump_records(d);
-	if (!ret && !d->self && (!vx_stopped(d->task) || vx_switches(d->task) != sw))
+	if (!ret && !d->self && (!vx_threads_stopped(d) || vx_threads_switches(d) != sw))
 		ret = -EBUSY; /* it ran while it was read: the image may mix states */
 	if (!ret)
 		ret = d->img.written;
@@ -152,13 +171,18 @@ static int vx_fd_writable(int fd)
 	return (mode & FMODE_WRITE) ? 0 : -EBADF;
 }
 
-/* The task pid names in the caller's pid namespace, referenced, or NULL. */
+/*
+ * The process (its leader) of the task pid names in the caller's pid
+ * namespace (a thread's tid names its process), referenced, or NULL.
+ */
 static struct task_struct *vx_find_task(pid_t pid)
 {
 	struct task_struct *t;
 
 	rcu_read_lock();
 	t = pid_task(find_vpid(pid), PIDTYPE_PID);
+	if (t)
+		t = t->group_leader;
 	if (t)
 		get_task_struct(t);
 	rcu_read_unlock();
@@ -171,7 +195,7 @@ static struct task_struct *vx_find_task(pid_t pid)
  * on_cpu cleared after the switch, as wait_task_inactive(), which modules
  * cannot call, does).  0, or -EBUSY if it stays on a CPU.
  */
-static int vx_wait_off_cpu(struct task_struct *t)
+int vx_wait_off_cpu(struct task_struct *t)
 {
 	int i;
 
@@ -195,11 +219,9 @@ static int vx_task_dump_check(struct task_struct *t)
 		return ret;
 	if (t->flags & PF_EXITING)
 		return -ESRCH;
-	if (get_nr_threads(t) > 1)
-		return -ENOTTY;
-	if (!vx_stopped(t) || vx_wait_off_cpu(t))
+	if (!vx_stopped(t))
 		return -EBUSY;
-	return vx_dump_refused(t);
+	return 0;
 }
 
 static long vx_task_dump(const struct vcmd_task_dump_v0 *a)
@@ -224,12 +246,22 @@ static long vx_task_dump(const struct vcmd_task_dump_v0 *a)
 		return ret;
 	}
 	d = vx_dump_new(t, a->flags, false);
-	return d ? vx_dump_run(d, a->fd) : -ENOMEM;
+	if (!d)
+		return -ENOMEM;
+	ret = vx_threads_take(d);
+	if (!ret)
+		ret = vx_threads_check(d);
+	if (ret) {
+		vx_dump_free(d);
+		return ret;
+	}
+	return vx_dump_run(d, a->fd);
 }
 
 static long vx_vmad_dump(const struct vcmd_vmad_dump_v0 *a)
 {
 	struct vx_dump *d;
+	int ret;
 
 	if (a->flags & ~VMAD_DUMP_ALL)
 		return -EINVAL;
@@ -239,7 +271,14 @@ static long vx_vmad_dump(const struct vcmd_vmad_dump_v0 *a)
 		return -ENOTTY;
 	get_task_struct(current);
 	d = vx_dump_new(current, a->flags, true);
-	return d ? vx_dump_run(d, a->fd) : -ENOMEM;
+	if (!d)
+		return -ENOMEM;
+	ret = vx_threads_take(d);
+	if (ret) {
+		vx_dump_free(d);
+		return ret;
+	}
+	return vx_dump_run(d, a->fd);
 }
 
 long vx_ckpt_cmd(u32 cmd, u32 id, void *data)

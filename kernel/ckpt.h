@@ -56,8 +56,11 @@ struct vx_dump {
 	struct inode *exe_inode; /* compared only, never dereferenced */
 	struct vx_area *areas;
 	unsigned int nr_areas;
-	char *path_buf; /* PATH_MAX scratch for d_path() */
-	struct vx_sigsnap sig;
+	struct task_struct **threads; /* referenced, the leader (task) first */
+	unsigned int nr_threads;
+	char *path_buf;		/* PATH_MAX scratch for d_path() */
+	struct vx_sigsnap sig;	/* the leader's: SIGNALS and its CORE */
+	struct vx_sigsnap tsig; /* another thread's, while its CORE is built */
 };
 
 /* ckpt-img.c */
@@ -80,6 +83,17 @@ int vx_dump_pages(struct vx_dump *d);
 
 /* ckpt-files.c: fds 0-2 (handed over by the restorer) and FDTABLE */
 int vx_dump_fdtable(struct vx_dump *d);
+
+/* ckpt-threads.c */
+int vx_threads_take(struct vx_dump *d);
+void vx_threads_put(struct vx_dump *d);
+int vx_threads_check(struct vx_dump *d);
+unsigned long vx_threads_switches(struct vx_dump *d);
+bool vx_threads_stopped(struct vx_dump *d);
+
+/* ckpt.c: stopped (TASK_STOPPED or TASK_TRACED); waited off its CPU */
+bool vx_stopped(struct task_struct *t);
+int vx_wait_off_cpu(struct task_struct *t);
 
 /* ckpt-check.c: 0, or -ENOTTY for state the image cannot carry */
 int vx_dump_refused(struct task_struct *t);

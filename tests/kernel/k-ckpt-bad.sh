@@ -5,9 +5,9 @@
 # (EINVAL), unknown flag bits and a non-zero reserved field (EINVAL), a
 # write error (a full tmpfs: ENOSPC), a file only ->write can write
 # (/dev/full: EINVAL, kernel_write's answer), a caller that may not ptrace the
-# target (EPERM), a kernel thread (EPERM), a running task (EBUSY), a
-# multi-threaded one, one with a seccomp filter, one in a mount namespace
-# of its own (ENOTTY).
+# target (EPERM), a kernel thread (EPERM), a running task (EBUSY), one
+# with a seccomp filter, one in a mount namespace of its own (ENOTTY);
+# vmad_dump from a multi-threaded process (ENOTTY).
 . "$VXK/tests/lib.sh"
 
 # wait_line FILE PATTERN: waits (5 s) until a line of FILE matches; 0 or 1.
@@ -43,11 +43,11 @@ wait_state()
 	return 1
 }
 
-# start_loop OUT MAPFILE: starts kckpt-prog's loop, sets LOOP_PID; waits
-# for its "ready" and lets it spin a little.  0 or 1.
+# start_loop OUT MAPFILE [MODE]: starts kckpt-prog's loop (or MODE), sets
+# LOOP_PID; waits for its "ready" and lets it spin a little.  0 or 1.
 start_loop()
 {
-	kckpt-prog "$1" loop "$2" </dev/null >"$1.stdout" 2>&1 &
+	kckpt-prog "$1" "${3:-loop}" "$2" </dev/null >"$1.stdout" 2>&1 &
 	LOOP_PID=$!
 	wait_line "$1" '^ready' || return 1
 	sleep 0.3
@@ -104,7 +104,7 @@ expect running "err EBUSY" kckpt-call task_dump $S x.img 0
 kill_wait $S
 
 # refused: state the image cannot carry
-for what in threads seccomp mntns; do
+for what in seccomp mntns; do
 	kckpt-prog out-$what $what </dev/null >out-$what.stdout 2>&1 &
 	T=$!
 	if wait_line out-$what '^ready'; then
@@ -116,6 +116,11 @@ for what in threads seccomp mntns; do
 	fi
 	kill_wait $T
 done
+
+# vmad_dump from a process with a second thread
+kckpt-prog out-self-threads self-threads x.img </dev/null >/dev/null 2>&1
+grep -q 'vmad_dump: ENOTTY' out-self-threads && ok self-threads ||
+	not_ok self-threads "$(cat out-self-threads)"
 
 # No harm done: still stopped, then intact.
 [ "$(proc_state $P)" = T ] && ok still-stopped || not_ok still-stopped "state $(proc_state $P)"

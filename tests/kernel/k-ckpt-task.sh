@@ -8,7 +8,8 @@
 # the userspace dump works in this guest), with VMAD_DUMP_ALL (file areas
 # stored with contents: the mapped file is rewritten before the restore,
 # which does not need it), and from a ptrace-stopped task; a plain dump's
-# mapped file changed before the restore: refused, nothing left behind.  Bad calls come
+# mapped file changed before the restore: refused, nothing left behind.
+# threads: two threads, each spinning with its own registers and mask.  Bad calls come
 # back with their errno and leave the target as it was.
 . "$VXK/tests/lib.sh"
 
@@ -45,11 +46,11 @@ wait_state()
 	return 1
 }
 
-# start_loop OUT MAPFILE: starts kckpt-prog's loop, sets LOOP_PID; waits
-# for its "ready" and lets it spin a little.  0 or 1.
+# start_loop OUT MAPFILE [MODE]: starts kckpt-prog's loop (or MODE), sets
+# LOOP_PID; waits for its "ready" and lets it spin a little.  0 or 1.
 start_loop()
 {
-	kckpt-prog "$1" loop "$2" </dev/null >"$1.stdout" 2>&1 &
+	kckpt-prog "$1" "${3:-loop}" "$2" </dev/null >"$1.stdout" 2>&1 &
 	LOOP_PID=$!
 	wait_line "$1" '^ready' || return 1
 	sleep 0.3
@@ -88,13 +89,14 @@ restore_go()
 	return $st
 }
 
-# dump_case CASE FLAGS [change]: start, stop, task_dump with FLAGS, verify,
-# kill, (change: rewrite the mapped file, which a whole dump does not
-# need), restore, check.
+# dump_case CASE FLAGS [change|mthreads]: start, stop, task_dump with
+# FLAGS, verify, kill, (change: rewrite the mapped file, which a whole dump
+# does not need), restore, check.  mthreads: kckpt-prog with two threads.
 dump_case()
 {
-	local c=$1 out=out-$1 img=img-$1.vx size got
-	if ! start_loop $out map-$c.dat; then
+	local c=$1 out=out-$1 img=img-$1.vx size got mode=loop
+	[ "${3:-}" = mthreads ] && mode=mthreads
+	if ! start_loop $out map-$c.dat $mode; then
 		not_ok $c-start "kckpt-prog did not start: $(cat $out.stdout)"
 		kill_wait $LOOP_PID
 		return
@@ -149,6 +151,7 @@ fi
 
 dump_case plain 0
 dump_case whole 7 change
+dump_case threads 0 mthreads
 
 # A mapped file is a reference: changed since the dump, restore refuses
 # the image and leaves no process behind.

@@ -9,18 +9,24 @@
  *	known values in r12-r15 and xmm0 until SIGUSR2 ends it; then checks
  *	all of it and says PASS or FAIL.  The test stops it mid-loop, dumps
  *	it with task_dump and restores it.
+ *   kckpt-prog OUTFILE mthreads MAPFILE
+ *	the same with a second thread spinning with other values in its
+ *	registers and SIGHUP blocked too (its own mask).
  *   kckpt-prog OUTFILE self IMAGE [FLAGS]
  *	sets up memory, calls vmad_dump (vserver(), libvxcr) into IMAGE and
  *	says "dumped N" (the byte count) or, in a copy restored from IMAGE,
  *	"restored" (the call returned 0); checks its memory, says PASS/FAIL.
+ *   kckpt-prog OUTFILE self-threads IMAGE
+ *	self with a second thread: vmad_dump refuses it (FAIL ... ENOTTY).
  *   kckpt-prog OUTFILE threads | seccomp | mntns
  *	a second thread, a seccomp filter, or a mount namespace of its own,
- *	then "ready" and waits (task_dump refuses each).
+ *	then "ready" and waits (task_dump refuses the last two).
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/time.h>
@@ -160,15 +166,15 @@ static void sig_check(void)
 #define R15 0x445566778899aabbUL
 
 /*
- * Spins with R12..R15 in r12..r15 and R12 in xmm0 until SIGUSR2; returns
+ * Spins with in[0..3] in r12..r15 and in[0] in xmm0 until SIGUSR2; returns
  * what those registers held when it ended, and the loop count in out[5].
  */
-static void spin(unsigned long out[6])
+static void spin(const unsigned long in[4], unsigned long out[6])
 {
-	__asm__ volatile("movabs %[a], %%r12\n\t"
-			 "movabs %[b], %%r13\n\t"
-			 "movabs %[c], %%r14\n\t"
-			 "movabs %[d], %%r15\n\t"
+	__asm__ volatile("movq 0(%[i]), %%r12\n\t"
+			 "movq 8(%[i]), %%r13\n\t"
+			 "movq 16(%[i]), %%r14\n\t"
+			 "movq 24(%[i]), %%r15\n\t"
 			 "movq %%r12, %%xmm0\n\t"
 			 "xorl %%ebx, %%ebx\n"
 			 "1:\n\t"
@@ -184,25 +190,61 @@ static void spin(unsigned long out[6])
 			 "movq %%rax, 32(%[o])\n\t"
 			 "movq %%rbx, 40(%[o])\n\t"
 			 :
-			 : [a] "i"(R12), [b] "i"(R13), [c] "i"(R14), [d] "i"(R15),
-			   [done] "m"(spin_done), [o] "r"(out)
+			 : [i] "r"(in), [done] "m"(spin_done), [o] "r"(out)
 			 : "r12", "r13", "r14", "r15", "rbx", "rax", "xmm0", "memory", "cc");
 }
 
-static int run_loop(const char *mapfile)
+/* out (spin's) matches in; what differs is recorded as a failure. */
+static void spin_check(const char *who, const unsigned long in[4], const unsigned long out[6])
+{
+	CHECK(out[0] == in[0] && out[1] == in[1] && out[2] == in[2] && out[3] == in[3],
+	      "%s: r12-r15 changed: %lx %lx %lx %lx", who, out[0], out[1], out[2], out[3]);
+	CHECK(out[4] == in[0], "%s: xmm0 changed: %lx", who, out[4]);
+}
+
+static const unsigned long main_regs[4] = { R12, R13, R14, R15 };
+static const unsigned long thread_regs[4] = { ~R12, ~R13, ~R14, ~R15 };
+static unsigned long thread_out[6];
+
+/* The second thread of mthreads: its own registers, SIGHUP blocked too. */
+static void *spin_thread(void *arg)
+{
+	sigset_t set, now;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	spin(thread_regs, thread_out);
+	pthread_sigmask(SIG_SETMASK, NULL, &now);
+	CHECK(sigismember(&now, SIGHUP) && sigismember(&now, SIGUSR1),
+	      "the second thread's mask was not restored");
+	return NULL;
+}
+
+/* loop, or mthreads: the same with a second thread spinning too. */
+static int run_loop(const char *mapfile, bool threads)
 {
 	unsigned char stack[STACK_BYTES];
 	unsigned long regs[6];
+	sigset_t now;
+	pthread_t t;
 	struct mem m;
 
 	prog_fill(stack, sizeof(stack), 9);
 	mem_setup(&m, mapfile);
 	sig_setup();
+	if (threads && pthread_create(&t, NULL, spin_thread, NULL))
+		prog_fail("pthread_create");
 	prog_ready();
-	spin(regs);
-	CHECK(regs[0] == R12 && regs[1] == R13 && regs[2] == R14 && regs[3] == R15,
-	      "r12-r15 changed: %lx %lx %lx %lx", regs[0], regs[1], regs[2], regs[3]);
-	CHECK(regs[4] == R12, "xmm0 changed: %lx", regs[4]);
+	spin(main_regs, regs);
+	spin_check("main thread", main_regs, regs);
+	if (threads) {
+		pthread_join(t, NULL);
+		spin_check("second thread", thread_regs, thread_out);
+		pthread_sigmask(SIG_SETMASK, NULL, &now);
+		CHECK(!sigismember(&now, SIGHUP), "the main thread's mask has SIGHUP");
+	}
 	mem_check(&m, stack);
 	sig_check();
 	prog_finish();
@@ -226,7 +268,7 @@ static int run_self(const char *image, unsigned int flags)
 	a.flags = flags;
 	ret = vserver(VCMD_vmad_dump, 0, &a);
 	if (ret < 0)
-		prog_fail("vmad_dump: %s", strerror((int)-ret));
+		prog_fail("vmad_dump: %s", strerrorname_np((int)-ret));
 	if (ret > 0) {
 		close(fd);
 		prog_say("dumped %ld\n", ret);
@@ -263,7 +305,14 @@ int main(int argc, char **argv)
 
 	prog_init(argc, argv, "kckpt-prog");
 	if (argc == 4 && !strcmp(argv[2], "loop"))
-		return run_loop(argv[3]);
+		return run_loop(argv[3], false);
+	if (argc == 4 && !strcmp(argv[2], "mthreads"))
+		return run_loop(argv[3], true);
+	if (argc == 4 && !strcmp(argv[2], "self-threads")) {
+		if (pthread_create(&t, NULL, thread_wait, NULL))
+			prog_fail("pthread_create");
+		run_self(argv[3], 0);
+	}
 	if ((argc == 4 || argc == 5) && !strcmp(argv[2], "self"))
 		return run_self(argv[3], argc == 5 ? strtoul(argv[4], NULL, 0) : 0);
 	if (argc == 3 && !strcmp(argv[2], "threads")) {
@@ -284,6 +333,6 @@ int main(int argc, char **argv)
 		thread_wait(NULL);
 	}
 	fprintf(stderr,
-		"usage: kckpt-prog OUTFILE loop MAPFILE | self IMAGE [FLAGS] | threads | seccomp | mntns\n");
+		"usage: kckpt-prog OUTFILE loop|mthreads MAPFILE | self|self-threads IMAGE [FLAGS] | threads | seccomp | mntns\n");
 	return 2;
 }
