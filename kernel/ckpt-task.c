@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The records of one process and its thread: TASK, CREDS, SIGNALS, CORE,
+ * The records of one process and its threads: TASK, CREDS, CORE (SIGNALS:
+ * ckpt-sig.c),
  * with the fields and the numbering the userspace dump gives them
  * (lib/dump/task.c, creds.c, signals.c, core.c): pids in the caller's pid
  * namespace, ids as the caller's user namespace sees them, registers in

@@ -3,7 +3,8 @@
  * The threads of a dumped process: task_dump takes every thread of the
  * group (leader first, then in the group's list order), each must be
  * stopped (a group stop stops them all; a tracer stops each) and off its
- * CPU, share the leader's fd table and fs info (else -ENOTTY: the module
+ * CPU, be no io_uring worker, share the leader's fd table and fs info
+ * (else -ENOTTY: the module
  * writes neither a thread's own FDTABLE nor own_fs), and carry nothing the
  * image cannot (ckpt-check.c).  vmad_dump's caller is its only thread.
  * References are taken under RCU and dropped by vx_threads_put().
@@ -83,8 +84,8 @@ int vx_threads_check(struct vx_dump *d)
 
 	for (i = 0; i < d->nr_threads; i++) {
 		t = d->threads[i];
-		if (t->exit_state || (t->flags & PF_EXITING))
-			return -ENOTTY; /* an exited leader, a dying thread */
+		if (t->exit_state || (t->flags & (PF_EXITING | PF_IO_WORKER)))
+			return -ENOTTY; /* an exited leader, a dying or io_uring thread */
 		ret = vx_wait_off_cpu(t);
 		if (!ret)
 			ret = vx_thread_shares(d->task, t);

@@ -3,7 +3,8 @@
  * The in-kernel checkpoint's parts (ckpt*.c): one dump is one struct
  * vx_dump, built in the caller's process context (the ioctl), and written
  * to the caller's fd as an uncompressed vxcr image (docs/image-format.md):
- * TASK, CREDS, SIGNALS, CORE, MM, FILE..., FDTABLE, PAGES..., TRAILER.
+ * TASK, CREDS, SIGNALS, CORE per thread, MM, FILE..., FDTABLE, PAGES...,
+ * TRAILER.
  */
 #ifndef _VXCR_CKPT_H
 #define _VXCR_CKPT_H
