@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The records of one process and its threads: TASK, CREDS, CORE (SIGNALS:
- * ckpt-sig.c),
- * with the fields and the numbering the userspace dump gives them
- * (lib/dump/task.c, creds.c, signals.c, core.c): pids in the caller's pid
+ * ckpt-sig.c), with the fields and the numbering the userspace dump gives
+ * them (lib/dump/task.c, creds.c, core.c): pids in the caller's pid
  * namespace, ids as the caller's user namespace sees them, registers in
  * resume form (docs/image-format.md, CORE).
  */
