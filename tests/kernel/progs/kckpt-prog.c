@@ -2,7 +2,8 @@
  * Target of the in-kernel checkpoint tests (k-ckpt-*.sh).
  *
  *   kckpt-prog OUTFILE loop MAPFILE
- *	sets up memory (a pattern in an anonymous area, the heap, the stack,
+ *	sets up memory (a pattern in an anonymous area, both ends of a
+ *	sparse 256 MiB one, the heap, the stack,
  *	a private mapping of MAPFILE with one page written), signal state
  *	(SIGUSR1 blocked and pending, a SIGUSR2 handler with SA_RESTART and
  *	a mask, SIGINT ignored), says "ready", then spins in a loop with
@@ -52,8 +53,10 @@ static void on_usr2(int sig)
 	spin_done = 1;
 }
 
+#define SPARSE_BYTES (256UL << 20) /* touched at both ends only */
+
 struct mem {
-	unsigned char *anon, *heap, *map;
+	unsigned char *anon, *heap, *map, *sparse;
 };
 
 static void mem_setup(struct mem *m, const char *mapfile)
@@ -73,6 +76,12 @@ static void mem_setup(struct mem *m, const char *mapfile)
 	if (!m->heap)
 		prog_fail("malloc");
 	prog_fill(m->heap, HEAP_BYTES / 8 * 8, 7);
+	m->sparse = mmap(NULL, SPARSE_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->sparse == MAP_FAILED)
+		prog_fail("mmap sparse: %s", strerror(errno));
+	prog_fill(m->sparse, PG, 11);
+	prog_fill(m->sparse + SPARSE_BYTES - PG, PG, 12);
 	m->map = NULL;
 	if (!mapfile)
 		return;
@@ -106,6 +115,11 @@ static void mem_check(const struct mem *m, const unsigned char *stack)
 		bad = prog_verify(m->anon + i * PG, PG, 100 + i);
 		CHECK(bad < 0, "anonymous page %d differs at word %ld", i, bad);
 	}
+	bad = prog_verify(m->sparse, PG, 11);
+	CHECK(bad < 0, "sparse area's first page differs at word %ld", bad);
+	bad = prog_verify(m->sparse + SPARSE_BYTES - PG, PG, 12);
+	CHECK(bad < 0, "sparse area's last page differs at word %ld", bad);
+	CHECK(!m->sparse[SPARSE_BYTES / 2], "sparse area's middle is not zero");
 	bad = prog_verify(m->heap, HEAP_BYTES / 8 * 8, 7);
 	CHECK(bad < 0, "heap differs at word %ld", bad);
 	bad = prog_verify(stack, STACK_BYTES, 9);
