@@ -28,6 +28,8 @@
 #include "vxcr.h"
 
 #define VX_RUN_PAGES 64 /* 256 KiB per PAGES record */
+/* every 256 pages a task_dump checks its target is still stopped */
+#define VX_RECHECK_MASK ((256UL << PAGE_SHIFT) - 1)
 
 struct vx_run {
 	u8 *buf;	    /* VX_RUN_PAGES pages */
@@ -97,6 +99,8 @@ static int dump_area(struct vx_dump *d, const struct vx_area *a, struct vx_run *
 		}
 		if (fatal_signal_pending(current))
 			return -EINTR; /* an uncontended lock does not look */
+		if (!d->self && !(addr & VX_RECHECK_MASK) && !vx_threads_stopped(d))
+			return -EBUSY; /* continued: the image would mix states */
 		ret = copy_page_at(d, addr, a->anon_only, r->buf + (r->nr << PAGE_SHIFT));
 		if (ret < 0)
 			return ret;

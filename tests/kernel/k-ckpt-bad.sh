@@ -7,7 +7,9 @@
 # (/dev/full: EINVAL, kernel_write's answer), a caller that may not ptrace the
 # target (EPERM), a kernel thread (EPERM), a running task (EBUSY), one
 # with a seccomp filter, one in a mount namespace of its own (ENOTTY);
-# vmad_dump from a multi-threaded process (ENOTTY).
+# vmad_dump from a multi-threaded process (ENOTTY); a target continued
+# during the dump (EBUSY); a dumper killed during the dump (it ends at
+# once, the target stays stopped).
 . "$VXK/tests/lib.sh"
 
 # wait_line FILE PATTERN: waits (5 s) until a line of FILE matches; 0 or 1.
@@ -116,6 +118,56 @@ for what in seccomp mntns; do
 	fi
 	kill_wait $T
 done
+
+# A dump takes long on a big sparse area (one lookup per page): the
+# target continued meanwhile fails it (EBUSY); the dumper killed meanwhile
+# stops at once; the target stays as it was (stopped) either way.
+kckpt-prog out-sparse sparse 128 </dev/null >out-sparse.stdout 2>&1 &
+B=$!
+if wait_line out-sparse '^ready'; then
+	kill -STOP $B
+	wait_state $B T
+	kckpt-call task_dump $B big.img 0 >big.out 2>&1 &
+	D=$!
+	sleep 1
+	if [ -d /proc/$D ]; then
+		kill -CONT $B
+		i=0
+		while [ -d /proc/$D ] && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		wait $D
+		got=$(cat big.out)
+		if [ "$got" = "err EBUSY" ] && [ $i -lt 50 ]; then
+			ok continued
+		else
+			not_ok continued "task_dump: '$got' after $((i / 10)) s"
+		fi
+	else
+		not_ok continued "the dump ended before the target was continued: $(cat big.out)"
+	fi
+	kill -STOP $B
+	wait_state $B T
+	kckpt-call task_dump $B big.img 0 >big.out 2>&1 &
+	D=$!
+	sleep 1
+	kill -KILL $D
+	i=0
+	while [ -d /proc/$D ] && [ $i -lt 20 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	wait $D 2>/dev/null
+	if [ $i -lt 20 ] && [ "$(proc_state $B)" = T ]; then
+		ok dumper-killed
+	else
+		not_ok dumper-killed "dumper alive $((i / 10)) s after SIGKILL, target state $(proc_state $B)"
+	fi
+else
+	not_ok continued "kckpt-prog sparse did not start: $(cat out-sparse.stdout)"
+fi
+kill_wait $B
 
 # vmad_dump from a process with a second thread
 kckpt-prog out-self-threads self-threads x.img </dev/null >/dev/null 2>&1

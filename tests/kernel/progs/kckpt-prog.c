@@ -19,6 +19,9 @@
  *	"restored" (the call returned 0); checks its memory, says PASS/FAIL.
  *   kckpt-prog OUTFILE self-threads IMAGE
  *	self with a second thread: vmad_dump refuses it (FAIL ... ENOTTY).
+ *   kckpt-prog OUTFILE sparse GIB
+ *	an anonymous area of GIB GiB touched at both ends (slow to walk),
+ *	then "ready" and waits.
  *   kckpt-prog OUTFILE threads | seccomp | mntns
  *	a second thread, a seccomp filter, or a mount namespace of its own,
  *	then "ready" and waits (task_dump refuses the last two).
@@ -332,6 +335,17 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[2], "threads")) {
 		if (pthread_create(&t, NULL, thread_wait, NULL))
 			prog_fail("pthread_create");
+		prog_ready();
+		thread_wait(NULL);
+	}
+	if (argc == 4 && !strcmp(argv[2], "sparse")) {
+		size_t len = strtoul(argv[3], NULL, 0) << 30;
+		unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (p == MAP_FAILED)
+			prog_fail("mmap: %s", strerror(errno));
+		p[0] = p[len - 1] = 1;
 		prog_ready();
 		thread_wait(NULL);
 	}
