@@ -75,7 +75,10 @@ static int vx_thread_shares(struct task_struct *leader, struct task_struct *t)
 	return ret;
 }
 
-/* Every thread stopped (waited off its CPU) and dumpable.  0 or -errno. */
+/*
+ * Every thread ptrace-able by the caller (a thread may have credentials of
+ * its own), stopped (waited off its CPU) and dumpable.  0 or -errno.
+ */
 int vx_threads_check(struct vx_dump *d)
 {
 	struct task_struct *t;
@@ -86,7 +89,9 @@ int vx_threads_check(struct vx_dump *d)
 		t = d->threads[i];
 		if (t->exit_state || (t->flags & (PF_EXITING | PF_IO_WORKER)))
 			return -ENOTTY; /* an exited leader, a dying or io_uring thread */
-		ret = vx_wait_off_cpu(t);
+		ret = t == d->task ? 0 : vx_may_ptrace(t); /* a thread's own creds */
+		if (!ret)
+			ret = vx_wait_off_cpu(t);
 		if (!ret)
 			ret = vx_thread_shares(d->task, t);
 		if (!ret)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * In-kernel checkpoint (issue 17), VMADump style: task_dump (PROCMIG/20)
- * writes the image of one stopped task to the caller's fd, vmad_dump
+ * writes the image of one stopped process to the caller's fd, vmad_dump
  * (PROCMIG/18) the caller's own, whose restored copy sees the call return
  * 0.  Both run in the caller's process context (the ioctl) and may sleep;
  * they only read the task: a failed dump leaves it as it was.  The image
@@ -15,9 +15,9 @@
  * stopped (-EBUSY: neither group-stopped nor ptrace-stopped), every thread
  * of the process too, each sharing the leader's files and fs, and no
  * state the image cannot carry (-ENOTTY; ckpt-threads.c, ckpt-check.c).
- * vmad_dump: the caller must be its process's only thread (-ENOTTY).
- * A task that runs while it is dumped (continued by
- * someone else) fails the dump with -EBUSY, found by its context-switch
+ * vmad_dump: the caller must be its process's only thread (-ENOTTY).  A
+ * process that runs while it is dumped (continued by someone else) fails
+ * the dump with -EBUSY, found by its threads' states and context-switch
  * counts.
  */
 #include <linux/file.h>
