@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The address space of the dumped task: the MM record (mm fields, auxv,
- * every area with its kind, protection, flags and madvise state) and one
+ * every area with its kind, protection, flags and madvise state, the vdso
+ * digest) and one
  * FILE_MAPONLY record per file behind its mappings and its exe link, as
  * the userspace dump records them (lib/dump/mem.c, files.c).  Built under
  * the mmap read lock, which is never held while the image is written: the
@@ -14,7 +15,9 @@
  * mappings of drivers, special mappings other than the vdso and vvar.
  */
 #include <linux/file.h>
+#include <linux/crc32.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
@@ -205,6 +208,38 @@ static int put_area(struct vx_dump *d, struct vm_area_struct *vma)
 	return 0;
 }
 
+/*
+ * The [vdso] digest (mm_entry field 16, lib/img/vdso-digest.h): crc32c
+ * seeded 0, crc32c seeded 0x5a5a5a5a and the length of its text, u32 each
+ * in host order; the format's crc32c(seed, ...) is ~__crc32c_le(~seed,
+ * ...).  Read under the mmap read lock (the caller's); 0, or -errno and
+ * no digest (absent: restore does not check it).
+ */
+static int vdso_digest(struct mm_struct *mm, struct vm_area_struct *vma,
+		       u8 out[IMG_VDSO_DIGEST_LEN])
+{
+	u32 c1 = ~0u, c2 = ~0x5a5a5a5au, len = vma->vm_end - vma->vm_start;
+	unsigned long addr;
+	struct page *page;
+	void *p;
+
+	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		if (get_user_pages_remote(mm, addr, 1, FOLL_FORCE, &page, NULL, NULL) != 1)
+			return -EFAULT;
+		p = kmap_local_page(page);
+		c1 = __crc32c_le(c1, p, PAGE_SIZE);
+		c2 = __crc32c_le(c2, p, PAGE_SIZE);
+		kunmap_local(p);
+		put_page(page);
+	}
+	c1 = ~c1;
+	c2 = ~c2;
+	memcpy(out, &c1, 4);
+	memcpy(out + 4, &c2, 4);
+	memcpy(out + 8, &len, 4);
+	return 0;
+}
+
 /* mm_entry's fields besides the areas. */
 static void put_mm_fields(struct vx_dump *d, struct mm_struct *mm)
 {
@@ -261,6 +296,7 @@ static int take_exe(struct vx_dump *d, struct mm_struct *mm)
  */
 int vx_dump_mm(struct vx_dump *d)
 {
+	u8 digest[IMG_VDSO_DIGEST_LEN];
 	struct mm_struct *mm = d->mm;
 	struct vm_area_struct *vma;
 	unsigned long addr = 0;
@@ -278,6 +314,8 @@ int vx_dump_mm(struct vx_dump *d)
 		put_mm_fields(d, mm);
 	while (!ret && (vma = find_vma(mm, addr))) {
 		ret = d->nr_areas < mm->map_count ? put_area(d, vma) : -EIO;
+		if (!ret && special_kind(vma) == VMA_VDSO && !vdso_digest(mm, vma, digest))
+			pb_bytes(&d->pb, 16, digest, sizeof(digest));
 		addr = vma->vm_end;
 	}
 	mmap_read_unlock(mm);
