@@ -1,6 +1,6 @@
 #!/bin/bash
 # The kernel module's tests (make check-kernel): builds vxcr.ko against the
-# Debian 6.1 headers that match the newest /boot/vmlinuz-6.1.*, packs an
+# Debian 6.1 headers of the newest /boot/vmlinuz-6.1.* that has them, packs an
 # initramfs (busybox, the module, vxcr with its libraries, the test
 # programs, every tests/kernel/k-*.sh), boots that kernel under QEMU (TCG)
 # and reads the guest's verdict from the serial console (tests/kernel/init.sh
@@ -8,16 +8,16 @@
 #
 # Usage: tests/kernel/run.sh [BUILD]     (BUILD: the build tree, default build)
 # Environment:
-#   VXK_TESTS         which tests run: a shell pattern on the name (k-ctx-*),
-#                     default every k-*
+#   VXK_TESTS         which tests run: shell patterns on the name, comma
+#                     separated (k-ctx-*,k-base-switch), default every k-*
 #   VXK_TIMEOUT       seconds the whole boot may take (default 900)
 #   VXK_TEST_TIMEOUT  seconds one test may take inside (default 180)
 #   VXK_KEEP          non-empty: keep the temporary directory (initramfs)
 #
 # Prints the guest's console, then the verdict; exit 0 only if the guest
 # said "N passed, 0 failed" with N > 0.  A missing QEMU, kernel image or
-# headers, a build failure, a guest that crashed or did not finish in
-# VXK_TIMEOUT: exit 1.  Log: BUILD/test-logs/kernel.log.
+# headers, a module build that fails or warns, a guest that crashed or did
+# not finish in VXK_TIMEOUT: exit 1.  Log: BUILD/test-logs/kernel.log.
 #
 # Not to be run under the build lock by a caller that holds it with flock
 # without -o (this script takes no lock itself).
@@ -39,25 +39,33 @@ die()
 	exit 1
 }
 
-case $TESTS in *[!A-Za-z0-9_*?.-]*) die "VXK_TESTS: only letters, digits, - _ . * ? ($TESTS)" ;; esac
+case $TESTS in *[!A-Za-z0-9_*?.,-]*) die "VXK_TESTS: only letters, digits, - _ . * ? , ($TESTS)" ;; esac
 case $TIMEOUT$TEST_TIMEOUT in *[!0-9]*) die "VXK_TIMEOUT, VXK_TEST_TIMEOUT: seconds" ;; esac
 
 QEMU=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 missing (contrib/install-deps.sh)"
+# the newest 6.1 kernel image whose headers are installed too
+KIMG=""
 # shellcheck disable=SC2012
-KIMG=$(ls -d /boot/vmlinuz-6.1.* 2>/dev/null | sort -V | tail -n 1)
-[ -n "$KIMG" ] || die "no /boot/vmlinuz-6.1.* (contrib/install-deps.sh installs Debian's)"
+for k in $(ls -d /boot/vmlinuz-6.1.* 2>/dev/null | sort -rV); do
+	[ -d "/usr/src/linux-headers-${k#/boot/vmlinuz-}" ] && KIMG=$k && break
+done
+[ -n "$KIMG" ] || die "no /boot/vmlinuz-6.1.* with its headers (contrib/install-deps.sh installs Debian's)"
 [ -r "$KIMG" ] || die "$KIMG is not readable (run as root)"
 KVER=${KIMG#/boot/vmlinuz-}
 KDIR=/usr/src/linux-headers-$KVER
-[ -d "$KDIR" ] || die "no headers for $KVER ($KDIR): contrib/install-deps.sh"
 [ -x "$BUILD/bin/vxcr" ] && [ -x "$BUILD/tests/progs/subreaper" ] ||
 	die "$BUILD/bin/vxcr or tests/progs/subreaper missing (run make first)"
 BUSYBOX=$(command -v busybox) || die "busybox missing (busybox-static)"
 
-make -s -C kernel KDIR="$KDIR" OUT="$BUILD/kernel" || die "the module does not build"
-
 T=$(mktemp -d /tmp/vxcr-kernel.XXXXXX) || die "mktemp"
 [ -z "${VXK_KEEP:-}" ] && trap 'rm -rf "$T"' EXIT
+
+# the module builds, and without a compiler warning
+make -s -C kernel KDIR="$KDIR" OUT="$BUILD/kernel" >"$T/kbuild.log" 2>&1
+st=$?
+grep -v '^Skipping BTF generation' "$T/kbuild.log"
+[ "$st" = 0 ] || die "the module does not build"
+grep -q 'warning:' "$T/kbuild.log" && die "the module builds with warnings (above)"
 R=$T/root
 
 # add_libs FILE...: copies the shared libraries ldd names for each ELF FILE
