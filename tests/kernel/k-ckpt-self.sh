@@ -2,7 +2,8 @@
 # and prints the byte count it returns ("dumped N", N the image's size);
 # `vxcr img verify` accepts the image; vxrestore restores it and in the
 # restored copy the same call returns 0 ("restored"); both copies find
-# their memory (anonymous, heap, stack, a local) intact (PASS).  Plain,
+# their memory (anonymous, heap, stack, a local) and MXCSR (rounding set
+# before the call: the live FPU state the dump saves) intact (PASS).  Plain,
 # with VMAD_DUMP_ALL, and into a pipe.
 . "$VXK/tests/lib.sh"
 

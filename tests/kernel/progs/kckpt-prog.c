@@ -16,7 +16,9 @@
  *   kckpt-prog OUTFILE self IMAGE [FLAGS]
  *	sets up memory, calls vmad_dump (vserver(), libvxcr) into IMAGE and
  *	says "dumped N" (the byte count) or, in a copy restored from IMAGE,
- *	"restored" (the call returned 0); checks its memory, says PASS/FAIL.
+ *	"restored" (the call returned 0); checks its memory and MXCSR (set
+ *	to round toward zero before the call: the FPU state a self-dump
+ *	saves live), says PASS/FAIL.
  *   kckpt-prog OUTFILE self-threads IMAGE
  *	self with a second thread: vmad_dump refuses it (FAIL ... ENOTTY).
  *   kckpt-prog OUTFILE sparse GIB
@@ -267,12 +269,29 @@ static int run_loop(const char *mapfile, bool threads)
 	prog_finish();
 }
 
+/* MXCSR: the default with rounding toward zero (bits 13-14 set). */
+#define MXCSR_TOWARD_ZERO 0x7f80u
+
+static void mxcsr_set(unsigned int v)
+{
+	__asm__ volatile("ldmxcsr %0" : : "m"(v));
+}
+
+static unsigned int mxcsr_get(void)
+{
+	unsigned int v;
+
+	__asm__ volatile("stmxcsr %0" : "=m"(v));
+	return v;
+}
+
 static int run_self(const char *image, unsigned int flags)
 {
 	unsigned char stack[STACK_BYTES];
 	struct vcmd_vmad_dump_v0 a = { 0 };
 	volatile unsigned long mark = R13;
 	struct mem m;
+	unsigned int csr;
 	long ret;
 	int fd;
 
@@ -283,7 +302,9 @@ static int run_self(const char *image, unsigned int flags)
 		prog_fail("%s: %s", image, strerror(errno));
 	a.fd = fd;
 	a.flags = flags;
+	mxcsr_set(MXCSR_TOWARD_ZERO); /* callee-saved: a restored copy keeps it */
 	ret = vserver(VCMD_vmad_dump, 0, &a);
+	csr = mxcsr_get();
 	if (ret < 0)
 		prog_fail("vmad_dump: %s", strerrorname_np((int)-ret));
 	if (ret > 0) {
@@ -293,6 +314,7 @@ static int run_self(const char *image, unsigned int flags)
 		prog_say("restored\n");
 	}
 	CHECK(mark == R13, "a local changed: %lx", mark);
+	CHECK(csr == MXCSR_TOWARD_ZERO, "MXCSR %#x, want %#x", csr, MXCSR_TOWARD_ZERO);
 	mem_check(&m, stack);
 	prog_finish();
 }
