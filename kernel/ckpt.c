@@ -48,6 +48,8 @@ static void vx_dump_free(struct vx_dump *d)
 	vx_sig_free(&d->sig);
 	pb_free(&d->pb);
 	kfree(d->path_buf);
+	if (d->img.pos_locked)
+		mutex_unlock(&d->img.file->f_pos_lock);
 	if (d->img.file)
 		fput(d->img.file);
 	if (d->mm)
@@ -125,6 +127,14 @@ static long vx_dump_run(struct vx_dump *d, int fd)
 	if (!d->img.file || !(d->img.file->f_mode & FMODE_WRITE)) {
 		ret = -EBADF;
 		goto out_free;
+	}
+	/* the whole image is one write(2) to the file's position: its lock,
+	 * as fdget_pos() (not exported) takes it; taken before mmap locks */
+	if (d->img.file->f_mode & FMODE_ATOMIC_POS) {
+		ret = mutex_lock_killable(&d->img.file->f_pos_lock);
+		if (ret)
+			goto out_free;
+		d->img.pos_locked = true;
 	}
 	d->mm = get_task_mm(d->task);
 	d->path_buf = kmalloc(PATH_MAX, GFP_KERNEL);

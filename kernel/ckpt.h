@@ -22,10 +22,11 @@ struct task_struct;
 /* The image stream on the caller's fd (ckpt-img.c). */
 struct vx_img {
 	struct file *file;
-	u64 written;	/* bytes written so far */
-	u64 records;	/* records before the trailer */
-	u32 crcs;	/* running crc32c (raw) over the records' stored crcs */
-	u64 page_bytes; /* sum of (length - 16) of the PAGES records */
+	u64 written;	 /* bytes written so far */
+	u64 records;	 /* records before the trailer */
+	u32 crcs;	 /* running crc32c (raw) over the records' stored crcs */
+	u64 page_bytes;	 /* sum of (length - 16) of the PAGES records */
+	bool pos_locked; /* file->f_pos_lock held for the whole image */
 };
 
 /* The file behind mappings (and the exe link): one FILE_MAPONLY each. */
