@@ -3,7 +3,8 @@
 # stopped, and once continued it finds its state intact (PASS).  Cases:
 # a bad fd and a read-only fd (EBADF), no such pid (ESRCH), pid 0
 # (EINVAL), unknown flag bits and a non-zero reserved field (EINVAL), a
-# write error (a full tmpfs: ENOSPC), a file only ->write can write
+# write error (a full tmpfs: ENOSPC, task_dump and vmad_dump), a file only
+# ->write can write
 # (/dev/full: EINVAL, kernel_write's answer), a caller that may not ptrace the
 # target (EPERM), a kernel thread (EPERM), a running task (EBUSY), one
 # with a seccomp filter, one in a mount namespace of its own (ENOTTY);
@@ -94,6 +95,8 @@ expect reserved "err EINVAL" kckpt-call task_dump $P x.img 0 1
 expect self-flags "err EINVAL" kckpt-call vmad_dump x.img 0x100
 mkdir small && mount -t tmpfs -o size=64k tmpfs small
 expect write-error "err ENOSPC" kckpt-call task_dump $P small/x.img 0
+rm -f small/x.img
+expect self-write-error "err ENOSPC" kckpt-call vmad_dump small/y.img 0
 umount small
 # a file the kernel cannot write (no write_iter: /dev/full's ->write only)
 expect no-write-iter "err EINVAL" kckpt-call task_dump $P /dev/full 0
