@@ -3,14 +3,13 @@
 # stopped, and once continued it finds its state intact (PASS).  Cases:
 # a bad fd and a read-only fd (EBADF), no such pid (ESRCH), pid 0
 # (EINVAL), unknown flag bits and a non-zero reserved field (EINVAL), a
-# write error (a full tmpfs: ENOSPC, task_dump and vmad_dump), a file only
-# ->write can write
-# (/dev/full: EINVAL, kernel_write's answer), a caller that may not ptrace the
-# target (EPERM), a kernel thread (EPERM), a running task (EBUSY), one
-# with a seccomp filter, one in a mount namespace of its own (ENOTTY);
-# vmad_dump from a multi-threaded process (ENOTTY); a target continued
-# during the dump (EBUSY); a dumper killed during the dump (it ends at
-# once, the target stays stopped).
+# write error (a full tmpfs: ENOSPC, task_dump and vmad_dump), a file
+# only ->write can write (/dev/full: EINVAL, kernel_write's answer), a
+# caller that may not ptrace the target (EPERM), a kernel thread
+# (EPERM), a running task (EBUSY), one with a seccomp filter, one in a
+# mount namespace of its own (ENOTTY); vmad_dump from a multi-threaded
+# process (ENOTTY); a target continued during the dump (EBUSY); a dumper
+# killed during the dump (it ends at once, the target stays stopped).
 . "$VXK/tests/lib.sh"
 
 # wait_line FILE PATTERN: waits (5 s) until a line of FILE matches; 0 or 1.
