@@ -130,7 +130,7 @@ dump_case()
 if start_loop out-user map-user.dat; then
 	kill -STOP $LOOP_PID
 	wait_state $LOOP_PID T
-	if VXCR_VSERVER_DEV= vxdump --leave-running --no-cow --compress none -o img-user.vx $LOOP_PID \
+	if VXCR_VSERVER_DEV= vxdump --leave-running --compress none -o img-user.vx $LOOP_PID \
 		2>dump.err; then
 		ok user-dump
 	else
