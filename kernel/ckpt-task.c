@@ -7,6 +7,7 @@
  * resume form (docs/image-format.md, CORE).
  */
 #include <linux/capability.h>
+#include <linux/cpumask.h>
 #include <linux/cred.h>
 #include <linux/fs_struct.h>
 #include <linux/path.h>
@@ -123,6 +124,24 @@ static int task_stop_signal(struct task_struct *t)
 	return sig;
 }
 
+/*
+ * cpu_affinity (22) as sched_getaffinity(2) gives it: the task's allowed
+ * CPUs that are active, in longs covering nr_cpu_ids bits.
+ */
+static void task_affinity(struct task_struct *t, struct pb_buf *b)
+{
+	unsigned long fl;
+	cpumask_var_t m;
+
+	if (!alloc_cpumask_var(&m, GFP_KERNEL))
+		return; /* absent: the restorer's CPUs */
+	raw_spin_lock_irqsave(&t->pi_lock, fl);
+	cpumask_and(m, &t->cpus_mask, cpu_active_mask);
+	raw_spin_unlock_irqrestore(&t->pi_lock, fl);
+	pb_bytes(b, 22, cpumask_bits(m), BITS_TO_LONGS(nr_cpu_ids) * sizeof(long));
+	free_cpumask_var(m);
+}
+
 /* TASK: the process, its threads, its own mm and fd table (ids 1). */
 int vx_dump_task(struct vx_dump *d)
 {
@@ -155,6 +174,7 @@ int vx_dump_task(struct vx_dump *d)
 	for (i = 0; i < d->nr_threads; i++)
 		pb_u64(b, 19, task_pid_nr_ns(d->threads[i], d->ns));
 	pb_u64(b, 20, stop ? TASK_STATE_STOPPED : TASK_STATE_ALIVE);
+	task_affinity(t, b);
 	pb_u64(b, 23, t->exit_signal);
 	pb_u64(b, 24, 1);
 	if (stop)
