@@ -115,16 +115,44 @@ static int area_kind(struct vm_area_struct *vma)
 }
 
 /*
+ * The classes are per file, as BProc's: EXEC the exe's areas, LIBS every
+ * area of another file that is mapped executable somewhere (a library's
+ * data and relro too), OTHER the rest.  Notes the files mapped executable
+ * (at most VX_MFILES_MAX; more count as OTHER).  Under the mmap lock.
+ */
+static void note_exec_files(struct vx_dump *d, struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+	unsigned long addr = 0;
+	unsigned int i;
+
+	while ((vma = find_vma(mm, addr)) && d->nr_exec_inodes < VX_MFILES_MAX) {
+		addr = vma->vm_end;
+		if (!vma->vm_file || !(vma->vm_flags & VM_EXEC))
+			continue;
+		for (i = 0; i < d->nr_exec_inodes; i++)
+			if (d->exec_inodes[i] == file_inode(vma->vm_file))
+				break;
+		if (i == d->nr_exec_inodes)
+			d->exec_inodes[d->nr_exec_inodes++] = file_inode(vma->vm_file);
+	}
+}
+
+/*
  * With a VMAD_DUMP_* class a private file area is stored with its
  * contents: it becomes anonymous memory holding the file's bytes and its
  * own, so the restore needs no file.  Shared file areas stay references.
  */
 static bool area_whole(struct vx_dump *d, struct vm_area_struct *vma)
 {
-	if (d->exe_inode && file_inode(vma->vm_file) == d->exe_inode)
+	struct inode *ino = file_inode(vma->vm_file);
+	unsigned int i;
+
+	if (ino == d->exe_inode)
 		return d->flags & VMAD_DUMP_EXEC;
-	if (vma->vm_flags & VM_EXEC)
-		return d->flags & VMAD_DUMP_LIBS;
+	for (i = 0; i < d->nr_exec_inodes; i++)
+		if (d->exec_inodes[i] == ino)
+			return d->flags & VMAD_DUMP_LIBS;
 	return d->flags & VMAD_DUMP_OTHER;
 }
 
@@ -310,6 +338,13 @@ int vx_dump_mm(struct vx_dump *d)
 		return ret;
 	d->areas = kvcalloc(max_t(unsigned long, mm->map_count, 1), sizeof(*d->areas), GFP_KERNEL);
 	ret = d->areas ? take_exe(d, mm) : -ENOMEM;
+	if (!ret && d->flags) {
+		d->exec_inodes = kvcalloc(VX_MFILES_MAX, sizeof(*d->exec_inodes), GFP_KERNEL);
+		if (d->exec_inodes)
+			note_exec_files(d, mm);
+		else
+			ret = -ENOMEM;
+	}
 	if (!ret)
 		put_mm_fields(d, mm);
 	while (!ret && (vma = find_vma(mm, addr))) {

@@ -45,6 +45,7 @@ static void vx_dump_free(struct vx_dump *d)
 		fput(d->mfiles[i].file);
 	kvfree(d->mfiles);
 	kvfree(d->areas);
+	kvfree(d->exec_inodes);
 	vx_sig_free(&d->sig);
 	pb_free(&d->pb);
 	kfree(d->path_buf);

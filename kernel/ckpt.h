@@ -55,7 +55,9 @@ struct vx_dump {
 	struct vx_mfile *mfiles;
 	unsigned int nr_mfiles;
 	u32 exe_file_id;
-	struct inode *exe_inode; /* compared only, never dereferenced */
+	struct inode *exe_inode;     /* compared only, never dereferenced */
+	struct inode **exec_inodes;  /* files mapped executable (VMAD_DUMP_LIBS), */
+	unsigned int nr_exec_inodes; /* compared only; with flags only */
 	struct vx_area *areas;
 	unsigned int nr_areas;
 	struct task_struct **threads; /* referenced, the leader (task) first */

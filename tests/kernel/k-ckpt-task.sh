@@ -9,7 +9,9 @@
 # stored with contents: the mapped file is rewritten before the restore,
 # which does not need it), and from a ptrace-stopped task; a plain dump's
 # mapped file changed before the restore: refused, nothing left behind.
-# threads: two threads, each spinning with its own registers and mask.  Bad calls come
+# threads: two threads, each spinning with its own registers and mask.
+# libs: VMAD_DUMP_LIBS, and which files stay references with LIBS and
+# with OTHER.  Bad calls come
 # back with their errno and leave the target as it was.
 . "$VXK/tests/lib.sh"
 
@@ -152,6 +154,34 @@ fi
 dump_case plain 0
 dump_case whole 7 change
 dump_case threads 0 mthreads
+dump_case libs 1
+
+# The classes are per file: LIBS (1) stores every area of the libraries
+# (ld.so, libc ...), so only the exe and the data file stay references;
+# OTHER (4) stores the data file's, so it is the one reference gone.
+maps()
+{
+	vxcr img json "$1" | grep -o '"kind":"FILE_MAPONLY","path":"[^"]*"' |
+		sed 's/.*"path":"//; s/"$//' | sort | tr '\n' ' '
+}
+got=$(maps img-libs.vx)
+want=$(printf '%s\n' "$(command -v kckpt-prog)" "$PWD/map-libs.dat" | sort | tr '\n' ' ')
+[ "$got" = "$want" ] && ok libs-references || not_ok libs-references "got '$got', want '$want'"
+if start_loop out-other map-other.dat; then
+	kill -STOP $LOOP_PID
+	wait_state $LOOP_PID T
+	kckpt-call task_dump $LOOP_PID img-other.vx 4 >/dev/null
+	kill_wait $LOOP_PID
+	got=$(maps img-other.vx)
+	case "$got" in
+	*map-other.dat*) not_ok other-references "the data file is still a reference: $got" ;;
+	*libc.so*) ok other-references ;;
+	*) not_ok other-references "libc is no reference: $got" ;;
+	esac
+else
+	not_ok other-start "kckpt-prog did not start"
+	kill_wait $LOOP_PID
+fi
 
 # A mapped file is a reference: changed since the dump, restore refuses
 # the image and leaves no process behind.
