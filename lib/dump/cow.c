@@ -70,6 +70,37 @@ struct cow {
 	uint64_t faults, copied, held, held_max;
 };
 
+/*
+ * Whether this kernel has PAGEMAP_SCAN (Linux 6.7), which the snapshot
+ * needs to find the pages it protects (scan_pages); asked once, on a page
+ * of our own stack.  Without it a --leave-running dump takes the frozen
+ * path, as --no-cow does (the 6.1 guest of make check-kernel).
+ */
+static bool have_pagemap_scan(void)
+{
+	static int known = -1;
+	struct page_region reg;
+	struct pm_scan_arg a;
+	uint64_t page = (uintptr_t)&reg & ~(uint64_t)(PAGE_SZ - 1);
+	int fd;
+
+	if (known >= 0)
+		return known;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	memset(&a, 0, sizeof(a));
+	a.category_anyof_mask = PAGE_IS_PRESENT;
+	a.return_mask = PAGE_IS_PRESENT;
+	known = pm_scan(fd, &a, page, page + PAGE_SZ, &reg, 1) >= 0 ||
+		(errno != ENOTTY && errno != EINVAL);
+	close(fd);
+	if (!known)
+		pr_debug(
+			"no PAGEMAP_SCAN: --leave-running keeps the tree frozen until its pages are read\n");
+	return known;
+}
+
 bool cow_wanted(const struct dump_op *op)
 {
 	const struct vxcr_dump_opts *o = op->opts;
@@ -77,7 +108,7 @@ bool cow_wanted(const struct dump_op *op)
 	/* a context's freezer, a migration's last round and an incremental
 	 * image keep the frozen path (not combined yet) */
 	return o->leave_running && !o->no_cow && !op->freezer && !o->mig && o->parent_fd < 0 &&
-	       !test_skip("cow");
+	       !test_skip("cow") && have_pagemap_scan();
 }
 
 /*
