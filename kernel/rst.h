@@ -70,6 +70,7 @@ struct rst_file {
 	char *path;	  /* kmalloc'd, NUL-terminated */
 	struct file *filp; /* opened by rst_plan when an area maps it */
 	bool writable;	   /* a shared writable area maps it */
+	bool exec;	   /* an executable area maps it */
 };
 
 struct rst_sigaction {
@@ -150,6 +151,7 @@ struct rst_image {
 
 	/* made by rst_plan, used by rst_commit */
 	const void *vdso_image;	  /* the caller's struct vdso_image */
+	void *map_vdso;		  /* map_vdso_once() */
 	unsigned long vvar_start; /* where the image's vvar goes, 0: none */
 	struct cred *new_cred;	  /* prepared, committed at the end */
 	void *fpstate;		  /* scratch struct fpstate holding the image's */
