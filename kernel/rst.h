@@ -196,6 +196,11 @@ int rst_mm_commit(struct rst_image *img);
 int rst_pages_check(struct rst_image *img, u64 addr, u64 len);
 void rst_mm_unplan(struct rst_image *img);
 
+/* rst-creds.c */
+int rst_creds_plan(struct rst_image *img);
+void rst_creds_commit(struct rst_image *img);
+void rst_creds_unplan(struct rst_image *img);
+
 /* rst-task.c */
 int rst_task_plan(struct rst_image *img);
 void rst_task_commit(struct rst_image *img);
