@@ -16,11 +16,33 @@ PKGS="$PKGS ruby nodejs redis-server redis-tools postgresql tmux"
 PKGS="$PKGS nginx-light memcached openssh-server openssh-client curl"
 # a minimal guest for `vxcr ctx create --root` (t-ctx-escape, issue 14)
 PKGS="$PKGS busybox-static"
+# the kernel module's tests (make check-kernel, issue 17): QEMU boots a
+# Debian 6.1 kernel with a busybox initramfs (cpio) holding vxcr.ko
+PKGS="$PKGS qemu-system-x86 cpio"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
+
+# vxcr.ko builds against Debian's 6.1 kernel and boots it under QEMU: an
+# installed linux-image-6.1.0-N-amd64 with its linux-headers-6.1.0-N-amd64
+# will do; else the newest N the archive offers both of (never named here).
+kernel_pair_installed() {
+	for img in $(dpkg-query -W -f='${Package} ${Status}\n' 'linux-image-6.1.0-*-amd64' 2>/dev/null |
+		sed -n 's/^\(linux-image-6\.1\.0-[0-9]*-amd64\) .*ok installed$/\1/p'); do
+		hdr="linux-headers-${img#linux-image-}"
+		dpkg-query -W -f='${Status}' "$hdr" 2>/dev/null | grep -q "ok installed" && return 0
+	done
+	return 1
+}
+newest_kernel_abi() {
+	apt-cache search --names-only '^linux-(image|headers)-6\.1\.0-[0-9]+-amd64$' |
+		sed -n 's/^linux-\(image\|headers\)-6\.1\.0-\([0-9]*\)-amd64 .*/\2/p' |
+		sort -n | uniq -d | tail -1
+}
+kernel_pair_installed || missing="$missing linux-image-6.1 (with its headers)"
+
 [ -z "$missing" ] && exit 0
 if [ "$1" = "--check" ]; then
 	echo "missing Debian packages:$missing" >&2
@@ -33,4 +55,15 @@ fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+case "$missing" in
+*linux-image-6.1*)
+	missing="${missing% linux-image-6.1 (with its headers)}"
+	n=$(newest_kernel_abi)
+	if [ -z "$n" ]; then
+		echo "install-deps: no linux-image-6.1.0-N-amd64 with its headers in the archive" >&2
+		exit 1
+	fi
+	missing="$missing linux-image-6.1.0-$n-amd64 linux-headers-6.1.0-$n-amd64"
+	;;
+esac
 apt-get install -y -qq --no-install-recommends $missing

@@ -2,6 +2,11 @@
 /*
  * vxcr.ko: registers /dev/vserver, whose one ioctl (VSERVER_IOC_CALL,
  * lib/switch/kmod.h) carries a vserver() call into switch.c.
+ *
+ * The device is root's (mode 0600); a handler still checks the caller's
+ * capabilities itself (a chmod must not hand out contexts).  An open file
+ * holds a reference on the module (fops.owner), so rmmod waits for the
+ * last close; a call runs in the caller's process context and may sleep.
  */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -10,9 +15,15 @@
 #include "kmod.h"
 #include "vxcr.h"
 
+/*
+ * The device's one ioctl.  Its size bits are not checked here: a caller
+ * built against a grown struct vserver_ioc gets -EINVAL from the struct's
+ * size field (switch.c), as kmod.h promises.  Any other ioctl: -ENOTTY.
+ */
 static long vx_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	if (cmd != VSERVER_IOC_CALL)
+	if (_IOC_TYPE(cmd) != VSERVER_IOC_MAGIC || _IOC_NR(cmd) != _IOC_NR(VSERVER_IOC_CALL) ||
+	    _IOC_DIR(cmd) != _IOC_DIR(VSERVER_IOC_CALL))
 		return -ENOTTY;
 	return vx_switch_ioctl((void __user *)arg);
 }
@@ -20,7 +31,9 @@ static long vx_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static const struct file_operations vx_dev_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = vx_dev_ioctl,
-	.compat_ioctl = NULL, /* 64-bit callers only, as the userspace engine */
+	/* 64-bit callers only, as the userspace engine: a 32-bit caller's
+	 * ioctl fails with -ENOTTY */
+	.compat_ioctl = NULL,
 	.llseek = noop_llseek,
 };
 

@@ -9,14 +9,17 @@
  * command's (-EINVAL).  The client converts the _v0 forms; a direct caller
  * gets them converted here too.
  */
+#include <linux/build_bug.h>
 #include <linux/errno.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "kmod.h"
 #include "vxcr.h"
 
 #define VX_OUT 0x1 /* copy the struct back after success */
+
+/* Largest data struct in the table: the buffer a call copies into. */
+#define VX_DATA_MAX 128
 
 struct vx_cmd_desc {
 	u32 cmd;
@@ -31,9 +34,23 @@ static long vx_get_version(u32 cmd, u32 id, void *data)
 	return VXCR_VCI_VERSION;
 }
 
-#define VX_CMD(c, size, as, fl, handler)                                                     \
-	{                                                                                    \
-		.cmd = VCMD_##c, .data_size = size, .as_cmd = as, .flags = fl, .fn = handler \
+/*
+ * checkpoint and restart of whole trees (PROCMIG/16-17) are the library's
+ * (lib/switch/cr.c over vxcr_dump()/vxcr_restore(), which use the module's
+ * task_dump where it helps): it never sends them here.  Their rows exist so
+ * that a direct caller's bad call gets the same answer as from the library;
+ * a good one: -ENOTTY, not supported by this provider.
+ */
+static long vx_library_only(u32 cmd, u32 id, void *data)
+{
+	return -ENOTTY;
+}
+
+/* A row; a data struct larger than VX_DATA_MAX does not compile. */
+#define VX_CMD(c, size, as, fl, handler)                                                        \
+	{                                                                                       \
+		.cmd = VCMD_##c, .data_size = (size) + BUILD_BUG_ON_ZERO((size) > VX_DATA_MAX), \
+		.as_cmd = as, .flags = fl, .fn = handler                                        \
 	}
 
 static const struct vx_cmd_desc vx_cmds[] = {
@@ -42,6 +59,10 @@ static const struct vx_cmd_desc vx_cmds[] = {
 	VX_CMD(ctx_create, sizeof(struct vcmd_ctx_create), 0, 0, vx_ctx_cmd),
 	VX_CMD(ctx_migrate_v0, 0, VCMD_ctx_migrate, 0, vx_ctx_cmd),
 	VX_CMD(ctx_migrate, sizeof(struct vcmd_ctx_migrate), 0, 0, vx_ctx_cmd),
+	VX_CMD(checkpoint, sizeof(struct vcmd_checkpoint_v0), 0, 0, vx_library_only),
+	VX_CMD(restart, sizeof(struct vcmd_restart_v0), 0, 0, vx_library_only),
+	VX_CMD(checkpoint_v1, sizeof(struct vcmd_checkpoint_v1), 0, 0, vx_library_only),
+	VX_CMD(restart_v1, sizeof(struct vcmd_restart_v1), 0, 0, vx_library_only),
 	VX_CMD(vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 0, 0, vx_ckpt_cmd),
 	VX_CMD(vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 0, 0, vx_restart_cmd),
 	VX_CMD(task_dump, sizeof(struct vcmd_task_dump_v0), 0, 0, vx_ckpt_cmd),
@@ -60,11 +81,6 @@ static const struct vx_cmd_desc vx_cmds[] = {
 	VX_CMD(set_bcaps, sizeof(struct vcmd_bcaps), 0, 0, vx_ctx_cmd),
 	VX_CMD(wait_exit, sizeof(struct vcmd_wait_exit_v0), 0, VX_OUT, vx_ctx_cmd),
 };
-
-/* Largest data struct in the table: the buffer a call copies into. */
-#define VX_DATA_MAX 128
-static_assert(sizeof(struct vcmd_vhi_name_v0) <= VX_DATA_MAX);
-static_assert(sizeof(struct vcmd_virt_stat_v0) <= VX_DATA_MAX);
 
 /*
  * The table row of cmd.  Returns 0 with *out set, -ENOSYS if no command has
@@ -92,7 +108,11 @@ static int vx_cmd_lookup(u32 cmd, const struct vx_cmd_desc **out)
 	return ret;
 }
 
-/* Runs one validated call with d's data copied in (and out). */
+/*
+ * Runs one validated call with d's data copied in and, for a VX_OUT row
+ * whose handler succeeded, out again.  The buffer starts zeroed: what goes
+ * back is the caller's own bytes or the handler's, never old kernel stack.
+ */
 static long vx_cmd_run(const struct vx_cmd_desc *d, u32 id, void __user *udata)
 {
 	u8 buf[VX_DATA_MAX] __aligned(8) = { 0 };
@@ -133,15 +153,25 @@ static long vx_call(const struct vserver_ioc *ioc)
 	return vx_cmd_run(d, ioc->id, u64_to_user_ptr(ioc->data));
 }
 
+/*
+ * One VSERVER_IOC_CALL.  The struct's size is read alone first: a shorter
+ * struct (an older or foreign caller) is -EINVAL, never read past its end.
+ * Returns 0 with uioc->result set, or the command's -errno.
+ */
 long vx_switch_ioctl(void __user *arg)
 {
 	struct vserver_ioc __user *uioc = arg;
 	struct vserver_ioc ioc;
+	u32 size;
 	long ret;
 
+	if (get_user(size, &uioc->size))
+		return -EFAULT;
+	if (size != sizeof(ioc))
+		return -EINVAL;
 	if (copy_from_user(&ioc, uioc, sizeof(ioc)))
 		return -EFAULT;
-	if (ioc.size != sizeof(ioc))
+	if (ioc.size != sizeof(ioc)) /* changed under us */
 		return -EINVAL;
 	ret = vx_call(&ioc);
 	if (ret < 0)

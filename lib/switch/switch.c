@@ -21,11 +21,18 @@
 
 typedef long (*vcmd_handler)(uint32_t cmd, uint32_t id, void *data);
 
+/* Where a command runs (vcmd_desc.where). */
+enum vcmd_where {
+	VCMD_PROVIDER, /* the kernel module when there is one, else local */
+	VCMD_LIBRARY,  /* always local: the library's own, the module is not asked */
+};
+
 struct vcmd_desc {
 	uint32_t cmd;	    /* VCMD_* */
 	uint32_t data_size; /* bytes of the command's struct, 0: takes none */
 	uint32_t as_cmd;    /* legacy form: run as this command (0: itself) */
 	vcmd_handler local; /* userspace provider */
+	enum vcmd_where where;
 	const char *name;
 };
 
@@ -34,34 +41,57 @@ static long engine(uint32_t cmd, uint32_t id, void *data)
 	return vxctx_call(cmd, id, data);
 }
 
-#define VCMD(c, size, as, fn)              \
-	{                                  \
-		VCMD_##c, size, as, fn, #c \
+static long get_version(uint32_t cmd, uint32_t id, void *data)
+{
+	return VXCR_VCI_VERSION;
+}
+
+static const char *vcmd_name(uint32_t cmd);
+
+/* The in-kernel checkpoint/restart commands: only the module has them. */
+static long needs_kmod(uint32_t cmd, uint32_t id, void *data)
+{
+	pr_err("%s needs the kernel module (vxcr.ko, %s)\n", vcmd_name(cmd), VSERVER_DEV_PATH);
+	return -ENOTTY;
+}
+
+#define VCMD(c, size, as, fn, where)              \
+	{                                         \
+		VCMD_##c, size, as, fn, where, #c \
 	}
 
+/*
+ * checkpoint and restart of whole trees stay in the library even with the
+ * module: vxcr_dump()/vxcr_restore() drive the tree with ptrace (using the
+ * module's task_dump where it helps); the module answers them -ENOTTY.
+ */
 static const struct vcmd_desc vcmds[] = {
-	VCMD(ctx_create_v0, 0, VCMD_ctx_create, engine),
-	VCMD(ctx_create, sizeof(struct vcmd_ctx_create), 0, engine),
-	VCMD(ctx_migrate_v0, 0, VCMD_ctx_migrate, engine),
-	VCMD(ctx_migrate, sizeof(struct vcmd_ctx_migrate), 0, engine),
-	VCMD(checkpoint, sizeof(struct vcmd_checkpoint_v0), 0, sw_checkpoint),
-	VCMD(restart, sizeof(struct vcmd_restart_v0), 0, sw_restart),
-	VCMD(checkpoint_v1, sizeof(struct vcmd_checkpoint_v1), 0, sw_checkpoint_v1),
-	VCMD(restart_v1, sizeof(struct vcmd_restart_v1), 0, sw_restart_v1),
-	VCMD(ctx_kill, sizeof(struct vcmd_ctx_kill_v0), 0, engine),
-	VCMD(task_xid, 0, 0, engine),
-	VCMD(vx_info, sizeof(struct vcmd_vx_info_v0), 0, engine),
-	VCMD(ctx_stat, sizeof(struct vcmd_ctx_stat_v0), 0, engine),
-	VCMD(virt_stat, sizeof(struct vcmd_virt_stat_v0), 0, engine),
-	VCMD(set_vhi_name, sizeof(struct vcmd_vhi_name_v0), 0, engine),
-	VCMD(get_vhi_name, sizeof(struct vcmd_vhi_name_v0), 0, engine),
-	VCMD(get_cflags, sizeof(struct vcmd_ctx_flags_v0), 0, engine),
-	VCMD(set_cflags, sizeof(struct vcmd_ctx_flags_v0), 0, engine),
-	VCMD(get_ccaps, sizeof(struct vcmd_ctx_caps_v1), 0, engine),
-	VCMD(set_ccaps, sizeof(struct vcmd_ctx_caps_v1), 0, engine),
-	VCMD(get_bcaps, sizeof(struct vcmd_bcaps), 0, engine),
-	VCMD(set_bcaps, sizeof(struct vcmd_bcaps), 0, engine),
-	VCMD(wait_exit, sizeof(struct vcmd_wait_exit_v0), 0, engine),
+	VCMD(get_version, 0, 0, get_version, VCMD_PROVIDER),
+	VCMD(ctx_create_v0, 0, VCMD_ctx_create, engine, VCMD_PROVIDER),
+	VCMD(ctx_create, sizeof(struct vcmd_ctx_create), 0, engine, VCMD_PROVIDER),
+	VCMD(ctx_migrate_v0, 0, VCMD_ctx_migrate, engine, VCMD_PROVIDER),
+	VCMD(ctx_migrate, sizeof(struct vcmd_ctx_migrate), 0, engine, VCMD_PROVIDER),
+	VCMD(checkpoint, sizeof(struct vcmd_checkpoint_v0), 0, sw_checkpoint, VCMD_LIBRARY),
+	VCMD(restart, sizeof(struct vcmd_restart_v0), 0, sw_restart, VCMD_LIBRARY),
+	VCMD(checkpoint_v1, sizeof(struct vcmd_checkpoint_v1), 0, sw_checkpoint_v1, VCMD_LIBRARY),
+	VCMD(restart_v1, sizeof(struct vcmd_restart_v1), 0, sw_restart_v1, VCMD_LIBRARY),
+	VCMD(vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 0, needs_kmod, VCMD_PROVIDER),
+	VCMD(vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 0, needs_kmod, VCMD_PROVIDER),
+	VCMD(task_dump, sizeof(struct vcmd_task_dump_v0), 0, needs_kmod, VCMD_PROVIDER),
+	VCMD(ctx_kill, sizeof(struct vcmd_ctx_kill_v0), 0, engine, VCMD_PROVIDER),
+	VCMD(task_xid, 0, 0, engine, VCMD_PROVIDER),
+	VCMD(vx_info, sizeof(struct vcmd_vx_info_v0), 0, engine, VCMD_PROVIDER),
+	VCMD(ctx_stat, sizeof(struct vcmd_ctx_stat_v0), 0, engine, VCMD_PROVIDER),
+	VCMD(virt_stat, sizeof(struct vcmd_virt_stat_v0), 0, engine, VCMD_PROVIDER),
+	VCMD(set_vhi_name, sizeof(struct vcmd_vhi_name_v0), 0, engine, VCMD_PROVIDER),
+	VCMD(get_vhi_name, sizeof(struct vcmd_vhi_name_v0), 0, engine, VCMD_PROVIDER),
+	VCMD(get_cflags, sizeof(struct vcmd_ctx_flags_v0), 0, engine, VCMD_PROVIDER),
+	VCMD(set_cflags, sizeof(struct vcmd_ctx_flags_v0), 0, engine, VCMD_PROVIDER),
+	VCMD(get_ccaps, sizeof(struct vcmd_ctx_caps_v1), 0, engine, VCMD_PROVIDER),
+	VCMD(set_ccaps, sizeof(struct vcmd_ctx_caps_v1), 0, engine, VCMD_PROVIDER),
+	VCMD(get_bcaps, sizeof(struct vcmd_bcaps), 0, engine, VCMD_PROVIDER),
+	VCMD(set_bcaps, sizeof(struct vcmd_bcaps), 0, engine, VCMD_PROVIDER),
+	VCMD(wait_exit, sizeof(struct vcmd_wait_exit_v0), 0, engine, VCMD_PROVIDER),
 };
 
 #define NR_VCMDS (sizeof(vcmds) / sizeof(vcmds[0]))
@@ -103,6 +133,13 @@ static const struct vcmd_desc *vcmd_find(uint32_t cmd)
 	const struct vcmd_desc *d = NULL;
 
 	return vcmd_lookup(cmd, &d) ? NULL : d;
+}
+
+static const char *vcmd_name(uint32_t cmd)
+{
+	const struct vcmd_desc *d = vcmd_find(cmd);
+
+	return d ? d->name : "command";
 }
 
 /*
@@ -161,6 +198,11 @@ static long vserver_call(uint32_t cmd, uint32_t id, void *data)
 	if (d->as_cmd) {
 		d = vcmd_find(d->as_cmd);
 		data = legacy;
+	}
+	if (d->where == VCMD_LIBRARY) {
+		ret = d->local(d->cmd, id, data);
+		errno = saved_errno;
+		return ret;
 	}
 	kfd = kmod_open();
 	if (kfd >= 0)

@@ -54,6 +54,7 @@ struct row {
 
 #define ROW(n, c, i, v, d) { #n, VCMD_##n, c, i, v, d }
 static const struct row table[] = {
+	ROW(get_version, 0, 0, 0, 0),
 	ROW(ctx_create_v0, 9, 1, 0, 0),
 	ROW(ctx_create, 9, 1, 1, 1),
 	ROW(ctx_migrate_v0, 11, 1, 0, 0),
@@ -62,6 +63,9 @@ static const struct row table[] = {
 	ROW(restart, 11, 17, 0, 1),
 	ROW(checkpoint_v1, 11, 16, 1, 1),
 	ROW(restart_v1, 11, 17, 1, 1),
+	ROW(vmad_dump, 11, 18, 0, 1),
+	ROW(vmad_undump, 11, 19, 0, 1),
+	ROW(task_dump, 11, 20, 0, 1),
 	ROW(ctx_kill, 12, 1, 0, 1),
 	ROW(task_xid, 46, 1, 0, 0),
 	ROW(vx_info, 46, 5, 0, 1),
@@ -132,7 +136,8 @@ static void test_unknown(void)
 	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_SYSTEST, 1, 0), 1, buf), -ENOSYS);
 	/* known category, unknown command; reserved numbers */
 	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_FLAGS, 77, 0), 1, buf), -ENOSYS);
-	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_PROCMIG, 18, 0), 1, buf), -ENOSYS);
+	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_PROCMIG, 21, 0), 1, buf), -ENOSYS);
+	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_PROCMIG, 23, 0), 1, buf), -ENOSYS);
 	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_VINFO, 2, 0), 1, buf), -ENOSYS);
 	/* known command, unsupported version */
 	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_FLAGS, 3, 0), 1, buf), -ENOTTY);	/* ccaps v0 */
@@ -155,6 +160,9 @@ static void test_null_data(void)
 		ret = vserver(table[i].cmd, 3, NULL);
 		if (table[i].takes_data) {
 			CU_ASSERT_EQUAL(ret, -EINVAL);
+			CU_ASSERT_EQUAL(eng.calls, 0);
+		} else if (table[i].cmd == VCMD_get_version) {
+			CU_ASSERT_EQUAL(ret, VXCR_VCI_VERSION);	/* the switch's own */
 			CU_ASSERT_EQUAL(eng.calls, 0);
 		} else {
 			CU_ASSERT_EQUAL(ret, -ENOSYS);	/* reaches the engine */
@@ -334,6 +342,8 @@ static void test_api_values(void)
 /* /dev/vserver present: calls go to the module, never to the engine. */
 static void test_kmod_provider(void)
 {
+	struct vcmd_checkpoint_v1 cp = { .size = 1, .pid = 1, .fd = -1 };
+	struct vcmd_restart_v1 rs = { .size = 1, .fd = -1 };
 	struct vcmd_ctx_flags_v0 k = { 0, 0 };
 
 	eng_reset();
@@ -341,6 +351,11 @@ static void test_kmod_provider(void)
 	CU_ASSERT_EQUAL(vserver(VCMD_get_cflags, 2, &k), -ENOTTY);
 	CU_ASSERT_EQUAL(vserver(VCMD_get_cflags, 2, NULL), -EINVAL);	/* checked first */
 	CU_ASSERT_EQUAL(vserver(VC_CMD(VC_CAT_FLAGS, 77, 0), 2, &k), -ENOSYS);
+	CU_ASSERT_EQUAL(vserver(VCMD_get_version, 0, NULL), -ENOTTY);	/* asked the device */
+	/* whole-tree checkpoint/restart stay in the library: its own answer
+	 * (a bad size), not the device's -ENOTTY */
+	CU_ASSERT_EQUAL(vserver(VCMD_checkpoint_v1, 0, &cp), -EINVAL);
+	CU_ASSERT_EQUAL(vserver(VCMD_restart_v1, 0, &rs), -EINVAL);
 	CU_ASSERT_EQUAL(eng.calls, 0);
 	setenv("VXCR_VSERVER_DEV", "/nonexistent/vserver", 1);
 	CU_ASSERT_EQUAL(vserver(VCMD_get_cflags, 2, &k), -ENOSYS);
@@ -348,6 +363,27 @@ static void test_kmod_provider(void)
 	setenv("VXCR_VSERVER_DEV", "", 1);		/* empty: userspace engine */
 	CU_ASSERT_EQUAL(vserver(VCMD_get_cflags, 2, &k), -ENOSYS);
 	CU_ASSERT_EQUAL(eng.calls, 2);
+	unsetenv("VXCR_VSERVER_DEV");
+}
+
+/* Without the module: get_version is the switch's own, the in-kernel
+ * checkpoint/restart commands are refused, saying what they need. */
+static void test_no_kmod(void)
+{
+	struct vcmd_vmad_dump_v0 vd = { .fd = 1 };
+	struct vcmd_vmad_undump_v0 vu = { .fd = 0 };
+	struct vcmd_task_dump_v0 td = { .pid = 1, .fd = 1 };
+
+	eng_reset();
+	setenv("VXCR_VSERVER_DEV", "", 1);
+	CU_ASSERT_EQUAL(vserver(VCMD_get_version, 0, NULL), VXCR_VCI_VERSION);
+	CU_ASSERT_EQUAL(vserver(VCMD_vmad_dump, 0, &vd), -ENOTTY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "vmad_dump needs the kernel module"));
+	CU_ASSERT_EQUAL(vserver(VCMD_vmad_undump, 0, &vu), -ENOTTY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "vmad_undump needs the kernel module"));
+	CU_ASSERT_EQUAL(vserver(VCMD_task_dump, 0, &td), -ENOTTY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "task_dump needs the kernel module"));
+	CU_ASSERT_EQUAL(eng.calls, 0);
 	unsetenv("VXCR_VSERVER_DEV");
 }
 
@@ -494,6 +530,7 @@ int main(void)
 	CU_add_test(s, "API: -1/ENOSYS without an engine", test_api_enosys);
 	CU_add_test(s, "API: values in and out", test_api_values);
 	CU_add_test(s, "kernel module provider", test_kmod_provider);
+	CU_add_test(s, "no kernel module", test_no_kmod);
 	CU_add_test(s, "checkpoint and restart", test_checkpoint_restart);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

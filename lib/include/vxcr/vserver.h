@@ -77,7 +77,13 @@
  *
  * Providers: the kernel module when /dev/vserver exists (the environment
  * variable VXCR_VSERVER_DEV names another device; set it empty to force the
- * userspace engine), otherwise the userspace engine in libvxcr.
+ * userspace engine), otherwise the userspace engine in libvxcr.  Two
+ * exceptions: get_version without the module is the switch's own answer
+ * (the same VXCR_VCI_VERSION), and checkpoint/restart (all versions) of
+ * whole trees always run in libvxcr (vxcr_dump/vxcr_restore, which may use
+ * the module's task_dump); the module answers them -ENOTTY.  vmad_dump,
+ * vmad_undump and task_dump without the module: -ENOTTY, "needs the kernel
+ * module".
  */
 #ifndef VXCR_VSERVER_H
 #define VXCR_VSERVER_H

@@ -1,0 +1,48 @@
+# Helpers for the kernel tests (tests/kernel/k-*.sh), sourced inside the
+# QEMU guest: . "$VXK/tests/lib.sh".  Shell: busybox sh.
+#
+# A test prints one line per case: "ok NAME/CASE" or "not ok NAME/CASE: reason" (the
+# guest's /init counts them; NAME: the test's name, a slash, the case).  It
+# runs as root, in its own process under a subreaper with a time limit,
+# with VXK_TMP an empty directory of its own on tmpfs; it ends every
+# process it starts.  Environment: VXK (/vxcr: bin/ lib/ progs/ tests/
+# vxcr.ko), VXK_NAME (the test's name), PATH with /vxcr/bin, /vxcr/progs.
+
+set -u
+NAME=$VXK_NAME
+cd "$VXK_TMP" || exit 1
+
+# ok CASE / not_ok CASE REASON: one verdict.
+ok()
+{
+	echo "ok $NAME/$1"
+}
+
+not_ok()
+{
+	echo "not ok $NAME/$1: $2"
+}
+
+# check CASE CMD...: ok if CMD exits 0, else not ok with its last line.
+check()
+{
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$name"
+	else
+		not_ok "$name" "$* (exit $?): $(echo "$out" | tail -n 1)"
+	fi
+}
+
+# check_fails CASE CMD...: ok if CMD exits non-zero, not ok if it succeeds.
+check_fails()
+{
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		not_ok "$name" "$* succeeded: $(echo "$out" | tail -n 1)"
+	else
+		ok "$name"
+	fi
+}
