@@ -230,10 +230,12 @@ int rst_mm_plan(struct rst_image *img)
 	if (mm->exe_file_id && !rst_file_by_id(img, mm->exe_file_id))
 		return -EINVAL;
 	for (i = 0; i < mm->n_vmas; i++) {
-		v = &mm->vmas[i];
-		ret = rst_vma_check(v);
+		ret = rst_vma_check(&mm->vmas[i]);
 		if (ret)
 			return ret;
+	}
+	for (i = 0; i < mm->n_vmas; i++) {
+		v = &mm->vmas[i];
 		if (v->kind == RST_VMA_VSYSCALL) {
 			if (i != mm->n_vmas - 1) /* above every other area */
 				return -EINVAL;

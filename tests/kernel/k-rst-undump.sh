@@ -1,0 +1,116 @@
+# vmad_undump (vxcr.ko): a process dumped by the userspace engine (vxcr
+# dump --compress none) is brought back in another process, which calls
+# the module and becomes it: its memory (heap, mmap, a read-only area, a
+# dirty .data page), registers (rbx, r12-r15, xmm8 at the checkpoint
+# point), the syscall it was in (pause, re-issued: the image's rax),
+# signal handlers, ignored signals and blocked mask; rst-target checks
+# them itself after SIGUSR1 and writes PASS.  From a file (read twice:
+# checked, then committed) and from a pipe (read once).  Then crafted
+# images: each must fail with its errno and leave the caller alive.
+. "$VXK/tests/lib.sh"
+
+T=$VXK_TMP
+EBADMSG=74
+EINVAL=22
+ENOTTY=25
+EPROTO=71
+EPERM=1
+
+# wait_for SECONDS CMD...: polls CMD every 0.1 s; 0 once it succeeds.
+wait_for()
+{
+	local n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# in_pause PID: PID is rst-target, asleep in pause() (syscall 34).
+in_pause()
+{
+	local nr comm
+	read -r comm <"/proc/$1/comm" 2>/dev/null || return 1
+	read -r nr _ <"/proc/$1/syscall" 2>/dev/null || return 1
+	[ "$comm" = rst-target ] && [ "$nr" = 34 ]
+}
+
+rst-target "$T/out" &
+pid=$!
+if ! wait_for 30 in_pause $pid; then
+	not_ok dump "rst-target did not reach its checkpoint point"
+	kill -9 $pid
+	wait $pid
+	exit 1
+fi
+if ! vxcr dump --compress none -o "$T/img" $pid >"$T/dump.log" 2>&1; then
+	not_ok dump "vxcr dump: $(tail -n 1 "$T/dump.log")"
+	kill -9 $pid
+	wait $pid
+	exit 1
+fi
+wait $pid
+ok dump
+
+# undumped CASE PID: PID (rst-undump's) becomes rst-target in pause(),
+# gets SIGUSR1, exits 0 with PASS in $T/out.
+undumped()
+{
+	local rc
+	if ! wait_for 60 in_pause "$2"; then
+		not_ok "$1" "not rst-target in pause: $(cat "$T/u.log" 2>/dev/null)"
+		kill -9 "$2"
+		wait "$2"
+		return
+	fi
+	kill -USR1 "$2"
+	wait "$2"
+	rc=$?
+	if [ $rc = 0 ] && grep -q '^PASS rst-target$' "$T/out"; then
+		ok "$1"
+	else
+		not_ok "$1" "exit $rc: $(tail -n 1 "$T/out")"
+	fi
+}
+
+: >"$T/out"
+rst-undump "$T/img" >"$T/u.log" 2>&1 &
+undumped file $!
+
+: >"$T/out"
+mkfifo "$T/fifo"
+rst-undump - <"$T/fifo" >"$T/u.log" 2>&1 &
+upid=$!
+cat "$T/img" >"$T/fifo"
+undumped pipe $upid
+
+: >"$T/out"
+rst-craft optional "$T/img" "$T/opt"
+rst-undump "$T/opt" >"$T/u.log" 2>&1 &
+undumped optional-record-skipped $!
+
+# refused CASE ERRNO MODE [--as UID]: the crafted image fails with ERRNO,
+# the caller alive.
+refused()
+{
+	local out
+	rst-craft "$3" "$T/img" "$T/bad" || {
+		not_ok "$1" "rst-craft $3 failed"
+		return
+	}
+	out=$(rst-undump $4 "$T/bad" 2>&1)
+	[ "$out" = "errno $2 alive" ] && ok "$1" || not_ok "$1" "want errno $2 alive, got: $out"
+}
+
+refused bad-crc $EBADMSG badcrc
+refused truncated $EBADMSG truncate
+refused length-past-end $EBADMSG lenpast
+refused pb-length-past-end $EBADMSG pblen
+refused kernel-half-area $EINVAL kernelarea
+refused second-thread $ENOTTY twothreads
+refused seccomp-record $ENOTTY seccomp
+refused unknown-required-record $EPROTO unknown
+refused uid-not-the-callers $EPERM same "--as 1000"
