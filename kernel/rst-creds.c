@@ -59,6 +59,24 @@ static int rst_gid(const struct cred *old, u32 v, kgid_t *out, bool setgid)
 	return 0;
 }
 
+/* gid in the sorted group list gi (groups_search() is not exported). */
+static bool rst_group_in(const struct group_info *gi, kgid_t gid)
+{
+	unsigned int lo = 0, hi = gi->ngroups;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (gid_eq(gi->gid[mid], gid))
+			return true;
+		if (gid_gt(gid, gi->gid[mid]))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 /* The supplementary groups: the caller's own, or any with CAP_SETGID. */
 static int rst_groups(const struct rst_creds *c, struct cred *new, bool setgid)
 {
@@ -68,7 +86,7 @@ static int rst_groups(const struct rst_creds *c, struct cred *new, bool setgid)
 
 	if (gi->ngroups == c->n_groups) {
 		for (i = 0; i < c->n_groups; i++)
-			if (!groups_search(gi, make_kgid(new->user_ns, c->groups[i])))
+			if (!rst_group_in(gi, make_kgid(new->user_ns, c->groups[i])))
 				break;
 		if (i == c->n_groups)
 			return 0; /* the same set */

@@ -112,10 +112,10 @@ static int rst_vma_check(const struct rst_vma *v)
 		return -EINVAL;
 	if (v->madv & ~(u64)VXCR_MADV_KNOWN)
 		return -EINVAL;
+	if (v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR)
+		return 0; /* the kernel's own flags (DONTDUMP on vvar) */
 	if (v->madv)
 		return -ENOTTY;
-	if (v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR)
-		return 0;
 	if (v->flags & ~RST_MAP_FLAGS)
 		return v->flags & VXCR_MAP_DROPPABLE ? -ENOTTY : -EINVAL;
 	if (type != MAP_PRIVATE && type != MAP_SHARED)

@@ -105,9 +105,8 @@ static const struct rst_fmap rst_task_map[] = {
 	F(20, U32, struct rst_task, state),
 	FREFUSE(25), /* stop_signal */
 	FREFUSE(26), /* membarrier registrations */
-	FREFUSE(29), /* ctty */
-	FREFUSE(30), /* ctty_pty_id */
-	FREFUSE(31), /* tty_fg_pgrp */
+	F(29, U32, struct rst_task, ctty),
+	FREFUSE(30), /* ctty_pty_id: a pty pair of the image */
 	FREFUSE(40), /* cwd_file_id: a removed cwd */
 };
 

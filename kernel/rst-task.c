@@ -132,6 +132,10 @@ int rst_task_plan(struct rst_image *img)
 
 	if (t->state != TASK_STATE_ALIVE)
 		return -ENOTTY;
+	/* a terminal outside the image: the caller's own, which it keeps (as
+	 * the userspace restore keeps the tree in its session) */
+	if (t->ctty > VXCR_CTTY_OUTSIDE || (t->ctty && !current->signal->tty))
+		return -ENOTTY;
 	if (!t->pid || (t->n_threads && t->thread0 != t->pid) ||
 	    (c->tid && c->tid != t->pid) || (img->sig_pid && img->sig_pid != t->pid))
 		return -EINVAL;

@@ -93,7 +93,7 @@ struct rst_fd {
 #define RST_SEEN_ALL 0x3f
 
 struct rst_task {
-	u32 pid, state, mm_id, files_id, n_threads, thread0;
+	u32 pid, state, mm_id, files_id, n_threads, thread0, ctty;
 	char comm[16];
 	bool has_comm;
 };

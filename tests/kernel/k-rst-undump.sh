@@ -29,12 +29,14 @@ wait_for()
 	return 1
 }
 
-# in_pause PID: PID is rst-target, asleep in pause() (syscall 34).
+# in_pause PID: PID is rst-target, asleep in pause() (syscall 34); exits
+# the wait when PID is gone.
 in_pause()
 {
 	local nr comm
-	read -r comm <"/proc/$1/comm" 2>/dev/null || return 1
-	read -r nr _ <"/proc/$1/syscall" 2>/dev/null || return 1
+	[ -e "/proc/$1" ] || return 0
+	read -r comm 2>/dev/null <"/proc/$1/comm" || return 1
+	read -r nr _ 2>/dev/null <"/proc/$1/syscall" || return 1
 	[ "$comm" = rst-target ] && [ "$nr" = 34 ]
 }
 
@@ -60,9 +62,9 @@ ok dump
 undumped()
 {
 	local rc
-	if ! wait_for 60 in_pause "$2"; then
+	if ! wait_for 60 in_pause "$2" || [ ! -e "/proc/$2" ]; then
 		not_ok "$1" "not rst-target in pause: $(cat "$T/u.log" 2>/dev/null)"
-		kill -9 "$2"
+		kill -9 "$2" 2>/dev/null
 		wait "$2"
 		return
 	fi
@@ -101,7 +103,7 @@ refused()
 		not_ok "$1" "rst-craft $3 failed"
 		return
 	}
-	out=$(rst-undump $4 "$T/bad" 2>&1)
+	out=$(rst-undump ${4:-} "$T/bad" 2>&1)
 	[ "$out" = "errno $2 alive" ] && ok "$1" || not_ok "$1" "want errno $2 alive, got: $out"
 }
 
