@@ -171,9 +171,23 @@ void rst_stream_close(struct rst_stream *s)
 	s->buf = NULL;
 }
 
+/* Bytes a regular file holds past what was taken (its payload and crc
+ * must fit there); U64_MAX for other files, whose end is not known. */
+static u64 rst_left(const struct rst_stream *s)
+{
+	struct inode *inode = file_inode(s->file);
+	loff_t taken = s->pos - (s->len - s->off), size;
+
+	if (!S_ISREG(inode->i_mode))
+		return U64_MAX;
+	size = i_size_read(inode);
+	return size > taken + IMG_CRC_LEN ? size - taken - IMG_CRC_LEN : 0;
+}
+
 /*
  * Reads the head of the next record into r and starts its crc.  0, or
- * -EBADMSG: the stream ends (no trailer), a length over IMG_MAX_RECORD.
+ * -EBADMSG: the stream ends (no trailer), a length over IMG_MAX_RECORD or
+ * past the end of a regular file.
  */
 int rst_rec_next(struct rst_stream *s, struct rst_rec *r)
 {
@@ -188,7 +202,7 @@ int rst_rec_next(struct rst_stream *s, struct rst_rec *r)
 	r->flags = le32_to_cpu(h.flags);
 	r->length = le64_to_cpu(h.length);
 	r->left = r->length;
-	if (r->length > IMG_MAX_RECORD)
+	if (r->length > IMG_MAX_RECORD || r->length > rst_left(s))
 		return -EBADMSG;
 	if (r->type == IMG_REC_PAGES && r->length >= sizeof(struct img_pages_prefix))
 		s->page_bytes += r->length - sizeof(struct img_pages_prefix);
