@@ -10,8 +10,8 @@
  * magic, crc, length, truncated, trailing bytes, a trailer that does not
  * match), -EPROTONOSUPPORT for a newer format version, -E2BIG for a header
  * over IMG_MAX_HEADER, -ENOTTY for what the module does not read (an
- * architecture other than x86_64, a page size other than 4096, zstd
- * frames: see rst-zstd.c), or the read's own error.
+ * architecture other than x86_64, a page size other than 4096), or the
+ * read's own error.  zstd bodies: rst-zstd.c.
  */
 #include <linux/crc32.h>
 #include <linux/fs.h>
@@ -40,6 +40,8 @@ static ssize_t rst_fill(struct rst_stream *s)
 {
 	ssize_t n;
 
+	if (s->zstd)
+		return rst_zstd_fill(s, RST_BUF);
 	n = kernel_read(s->file, s->buf, RST_BUF, &s->pos);
 	if (n < 0)
 		return n;
@@ -153,10 +155,11 @@ int rst_stream_open(struct rst_stream *s, struct file *file, loff_t pos)
 	kvfree(hdr);
 	if (ret)
 		goto out_free;
-	ret = -ENOTTY; /* zstd bodies: not read by the module yet */
-	if (s->compressed)
-		goto out_free;
-	s->crcs = 0;
+	if (s->compressed) {
+		ret = rst_zstd_init(s); /* takes the body bytes read with the head */
+		if (ret)
+			goto out_free;
+	}
 	return 0;
 
 out_free:
@@ -167,6 +170,7 @@ out_free:
 
 void rst_stream_close(struct rst_stream *s)
 {
+	rst_zstd_free(s);
 	kvfree(s->buf);
 	s->buf = NULL;
 }
@@ -178,7 +182,7 @@ static u64 rst_left(const struct rst_stream *s)
 	struct inode *inode = file_inode(s->file);
 	loff_t taken = s->pos - (s->len - s->off), size;
 
-	if (!S_ISREG(inode->i_mode))
+	if (s->zstd || !S_ISREG(inode->i_mode))
 		return U64_MAX;
 	size = i_size_read(inode);
 	return size > taken + IMG_CRC_LEN ? size - taken - IMG_CRC_LEN : 0;
@@ -306,6 +310,8 @@ int rst_trailer(struct rst_stream *s, struct rst_rec *r)
 		return -EBADMSG;
 	if (s->off < s->len)
 		return -EBADMSG;
+	if (s->zstd)
+		return rst_zstd_end(s);
 	ret = rst_fill(s);
 	if (ret)
 		return ret < 0 ? ret : -EBADMSG;

@@ -186,6 +186,12 @@ int rst_rec_skip(struct rst_stream *s, struct rst_rec *r);
 int rst_rec_end(struct rst_stream *s, struct rst_rec *r);
 int rst_trailer(struct rst_stream *s, struct rst_rec *r);
 
+/* rst-zstd.c: zstd frames of a compressed body */
+int rst_zstd_init(struct rst_stream *s);
+void rst_zstd_free(struct rst_stream *s);
+ssize_t rst_zstd_fill(struct rst_stream *s, size_t size);
+int rst_zstd_end(struct rst_stream *s);
+
 /* rst-rec.c: record decoders into img */
 int rst_decode(struct rst_image *img, u32 type, const u8 *buf, size_t len);
 void rst_image_free(struct rst_image *img);

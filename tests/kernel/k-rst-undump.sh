@@ -40,28 +40,38 @@ in_pause()
 	[ "$comm" = rst-target ] && [ "$nr" = 34 ]
 }
 
-rst-target "$T/out" &
-pid=$!
-if ! wait_for 30 in_pause $pid; then
-	not_ok dump "rst-target did not reach its checkpoint point"
-	kill -9 $pid
+# dump_target CASE OUT ARGS...: rst-target OUT, stopped at its checkpoint
+# point, dumped by vxcr dump ARGS (it is killed then).
+dump_target()
+{
+	local pid name=$1
+	rst-target "$2" &
+	pid=$!
+	if ! wait_for 30 in_pause $pid || [ ! -e /proc/$pid ]; then
+		not_ok "$name" "rst-target did not reach its checkpoint point"
+		kill -9 $pid 2>/dev/null
+		wait $pid
+		return 1
+	fi
+	shift
+	shift
+	if ! vxcr dump "$@" $pid >"$T/dump.log" 2>&1; then
+		not_ok "$name" "vxcr dump: $(tail -n 1 "$T/dump.log")"
+		kill -9 $pid
+		wait $pid
+		return 1
+	fi
 	wait $pid
-	exit 1
-fi
-if ! vxcr dump --compress none -o "$T/img" $pid >"$T/dump.log" 2>&1; then
-	not_ok dump "vxcr dump: $(tail -n 1 "$T/dump.log")"
-	kill -9 $pid
-	wait $pid
-	exit 1
-fi
-wait $pid
+}
+
+dump_target dump "$T/out" --compress none -o "$T/img" || exit 1
 ok dump
 
-# undumped CASE PID: PID (rst-undump's) becomes rst-target in pause(),
-# gets SIGUSR1, exits 0 with PASS in $T/out.
+# undumped CASE PID [OUT]: PID (rst-undump's) becomes rst-target in
+# pause(), gets SIGUSR1, exits 0 with PASS in OUT (default $T/out).
 undumped()
 {
-	local rc
+	local rc out=${3:-$T/out}
 	if ! wait_for 60 in_pause "$2" || [ ! -e "/proc/$2" ]; then
 		not_ok "$1" "not rst-target in pause: $(cat "$T/u.log" 2>/dev/null)"
 		kill -9 "$2" 2>/dev/null
@@ -71,10 +81,10 @@ undumped()
 	kill -USR1 "$2"
 	wait "$2"
 	rc=$?
-	if [ $rc = 0 ] && grep -q '^PASS rst-target$' "$T/out"; then
+	if [ $rc = 0 ] && grep -q '^PASS rst-target$' "$out"; then
 		ok "$1"
 	else
-		not_ok "$1" "exit $rc: $(tail -n 1 "$T/out")"
+		not_ok "$1" "exit $rc: $(tail -n 1 "$out")"
 	fi
 }
 
@@ -93,6 +103,13 @@ undumped pipe $upid
 rst-craft optional "$T/img" "$T/opt"
 rst-undump "$T/opt" >"$T/u.log" 2>&1 &
 undumped optional-record-skipped $!
+
+# zstd frames (the engine's default format: compressed and raw frames)
+if dump_target dump-zstd "$T/outz" --compress zstd -o "$T/imgz"; then
+	rst-undump "$T/imgz" >"$T/u.log" 2>&1 &
+	upid=$!
+	undumped zstd $upid "$T/outz"
+fi
 
 # refused CASE ERRNO MODE [--as UID]: the crafted image fails with ERRNO,
 # the caller alive.
