@@ -62,6 +62,7 @@ dump_target()
 		return 1
 	fi
 	wait $pid
+	return 0
 }
 
 dump_target dump "$T/out" --compress none -o "$T/img" || exit 1
