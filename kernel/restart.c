@@ -185,8 +185,8 @@ static bool rst_type_known(u32 type)
 }
 
 /* A record that is not PAGES or the trailer.  0 or -errno. */
-static int rst_meta(struct rst_run *run, struct rst_stream *s, struct rst_rec *r,
-		    unsigned int mode, bool planned)
+static int rst_meta(struct rst_run *run, struct rst_stream *s, struct rst_rec *r, unsigned int mode,
+		    bool planned)
 {
 	u8 *buf;
 	int ret;
@@ -201,8 +201,8 @@ static int rst_meta(struct rst_run *run, struct rst_stream *s, struct rst_rec *r
 	case IMG_REC_FDTABLE:
 		break;
 	default:
-		if (r->type == IMG_REC_SIGNATURE || (!rst_type_known(r->type) &&
-						     (r->flags & IMG_RF_OPTIONAL)))
+		if (r->type == IMG_REC_SIGNATURE ||
+		    (!rst_type_known(r->type) && (r->flags & IMG_RF_OPTIONAL)))
 			return rst_rec_skip(s, r); /* signatures are not checked */
 		return rst_type_known(r->type) ? -ENOTTY : -EPROTO;
 	}

@@ -85,8 +85,8 @@ static int rst_file_open(struct rst_file *fe)
 	if (ret)
 		goto out_put;
 	ret = -EACCES; /* mmap's own check, made before the point of no return */
-	if (fe->exec && ((path.mnt->mnt_flags & MNT_NOEXEC) ||
-		     (path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC)))
+	if (fe->exec &&
+	    ((path.mnt->mnt_flags & MNT_NOEXEC) || (path.mnt->mnt_sb->s_iflags & SB_I_NOEXEC)))
 		goto out_put;
 	filp = dentry_open(&path, (fe->writable ? O_RDWR : O_RDONLY) | O_LARGEFILE, current_cred());
 	ret = PTR_ERR_OR_ZERO(filp);
@@ -193,8 +193,8 @@ static int rst_vdso_plan(struct rst_image *img, const struct rst_vma *vdso,
 /* The mm fields: inside user space, in order.  0 or -EINVAL. */
 static int rst_mm_fields_check(const struct rst_mm *mm)
 {
-	const u64 f[] = { mm->start_code, mm->end_code, mm->start_data, mm->end_data,
-			  mm->start_brk,  mm->brk,	mm->start_stack, mm->arg_start,
+	const u64 f[] = { mm->start_code, mm->end_code,	 mm->start_data,  mm->end_data,
+			  mm->start_brk,  mm->brk,	 mm->start_stack, mm->arg_start,
 			  mm->arg_end,	  mm->env_start, mm->env_end };
 	size_t i;
 

@@ -30,16 +30,24 @@ struct rst_fmap {
 	s16 has; /* offset of a bool set when present, -1: none */
 };
 
-#define F(n, t, s, m) { n, RST_F_##t, offsetof(s, m), -1 }
-#define FH(n, t, s, m, h) { n, RST_F_##t, offsetof(s, m), offsetof(s, h) }
-#define FREFUSE(n) { n, RST_F_REFUSE, 0, -1 }
+#define F(n, t, s, m)                            \
+	{                                        \
+		n, RST_F_##t, offsetof(s, m), -1 \
+	}
+#define FH(n, t, s, m, h)                                    \
+	{                                                    \
+		n, RST_F_##t, offsetof(s, m), offsetof(s, h) \
+	}
+#define FREFUSE(n)                     \
+	{                              \
+		n, RST_F_REFUSE, 0, -1 \
+	}
 
 /*
  * Stores field f into obj by the row of map with its number.  1 if a row
  * took it, 0 if none has it (the caller decodes it or skips it), -errno.
  */
-static int rst_fmap_apply(const struct rst_fmap *map, size_t n, void *obj,
-			  const struct pb_field *f)
+static int rst_fmap_apply(const struct rst_fmap *map, size_t n, void *obj, const struct pb_field *f)
 {
 	u8 *base = obj;
 	u64 v;
@@ -75,8 +83,8 @@ static int rst_fmap_apply(const struct rst_fmap *map, size_t n, void *obj,
 
 /* Loops over the fields of buf: each goes to map, else to fn (may be
  * NULL: skipped).  0 or -errno. */
-static int rst_fields(const u8 *buf, size_t len, const struct rst_fmap *map, size_t n,
-		      void *obj, int (*fn)(void *obj, const struct pb_field *f))
+static int rst_fields(const u8 *buf, size_t len, const struct rst_fmap *map, size_t n, void *obj,
+		      int (*fn)(void *obj, const struct pb_field *f))
 {
 	struct pb_dec d;
 	struct pb_field f;
@@ -200,8 +208,9 @@ static int rst_core_field(void *obj, const struct pb_field *f)
 	case 7:
 		c->has_altstack = true;
 		ret = pb_bytes(f, &p, &len);
-		return ret ?: rst_fields(p, len, rst_altstack_map, ARRAY_SIZE(rst_altstack_map),
-					 c, NULL);
+		if (ret)
+			return ret;
+		return rst_fields(p, len, rst_altstack_map, ARRAY_SIZE(rst_altstack_map), c, NULL);
 	case 9:
 		c->has_comm = true;
 		return pb_str(f, c->comm, sizeof(c->comm)) ? -EBADMSG : 0;
@@ -261,10 +270,8 @@ struct rst_sigact_dec {
 };
 
 static const struct rst_fmap rst_sigact_map[] = {
-	F(1, U32, struct rst_sigact_dec, signo),
-	F(2, U64, struct rst_sigact_dec, a.handler),
-	F(3, U64, struct rst_sigact_dec, a.flags),
-	F(4, U64, struct rst_sigact_dec, a.restorer),
+	F(1, U32, struct rst_sigact_dec, signo),   F(2, U64, struct rst_sigact_dec, a.handler),
+	F(3, U64, struct rst_sigact_dec, a.flags), F(4, U64, struct rst_sigact_dec, a.restorer),
 	F(5, U64, struct rst_sigact_dec, a.mask),
 };
 
@@ -320,20 +327,13 @@ static int rst_signals_field(void *obj, const struct pb_field *f)
 /* ---- MM ---- */
 
 static const struct rst_fmap rst_mm_map[] = {
-	F(1, U32, struct rst_mm, mm_id),
-	F(2, U64, struct rst_mm, start_code),
-	F(3, U64, struct rst_mm, end_code),
-	F(4, U64, struct rst_mm, start_data),
-	F(5, U64, struct rst_mm, end_data),
-	F(6, U64, struct rst_mm, start_brk),
-	F(7, U64, struct rst_mm, brk),
-	F(8, U64, struct rst_mm, start_stack),
-	F(9, U64, struct rst_mm, arg_start),
-	F(10, U64, struct rst_mm, arg_end),
-	F(11, U64, struct rst_mm, env_start),
-	F(12, U64, struct rst_mm, env_end),
-	F(14, U32, struct rst_mm, exe_file_id),
-	FREFUSE(17), /* mlockall */
+	F(1, U32, struct rst_mm, mm_id),	F(2, U64, struct rst_mm, start_code),
+	F(3, U64, struct rst_mm, end_code),	F(4, U64, struct rst_mm, start_data),
+	F(5, U64, struct rst_mm, end_data),	F(6, U64, struct rst_mm, start_brk),
+	F(7, U64, struct rst_mm, brk),		F(8, U64, struct rst_mm, start_stack),
+	F(9, U64, struct rst_mm, arg_start),	F(10, U64, struct rst_mm, arg_end),
+	F(11, U64, struct rst_mm, env_start),	F(12, U64, struct rst_mm, env_end),
+	F(14, U32, struct rst_mm, exe_file_id), FREFUSE(17), /* mlockall */
 };
 
 static const struct rst_fmap rst_vma_map[] = {
@@ -490,23 +490,31 @@ int rst_decode(struct rst_image *img, u32 type, const u8 *buf, size_t len)
 	switch (type) {
 	case IMG_REC_TASK:
 		ret = rst_once(img, RST_SEEN_TASK, -ENOTTY);
-		return ret ?: rst_fields(buf, len, rst_task_map, ARRAY_SIZE(rst_task_map),
-					 &img->task, rst_task_field);
+		if (ret)
+			return ret;
+		return rst_fields(buf, len, rst_task_map, ARRAY_SIZE(rst_task_map), &img->task,
+				  rst_task_field);
 	case IMG_REC_CORE:
 		ret = rst_once(img, RST_SEEN_CORE, -ENOTTY);
-		return ret ?: rst_fields(buf, len, rst_core_map, ARRAY_SIZE(rst_core_map),
-					 &img->core, rst_core_field);
+		if (ret)
+			return ret;
+		return rst_fields(buf, len, rst_core_map, ARRAY_SIZE(rst_core_map), &img->core,
+				  rst_core_field);
 	case IMG_REC_CREDS:
 		ret = rst_once(img, RST_SEEN_CREDS, -EBADMSG);
-		return ret ?: rst_fields(buf, len, rst_creds_map, ARRAY_SIZE(rst_creds_map),
-					 &img->creds, rst_creds_field);
+		if (ret)
+			return ret;
+		return rst_fields(buf, len, rst_creds_map, ARRAY_SIZE(rst_creds_map), &img->creds,
+				  rst_creds_field);
 	case IMG_REC_SIGNALS:
 		ret = rst_once(img, RST_SEEN_SIGNALS, -EBADMSG);
 		return ret ?: rst_fields(buf, len, NULL, 0, img, rst_signals_field);
 	case IMG_REC_MM:
 		ret = rst_once(img, RST_SEEN_MM, -EBADMSG);
-		return ret ?: rst_fields(buf, len, rst_mm_map, ARRAY_SIZE(rst_mm_map), &img->mm,
-					 rst_mm_field);
+		if (ret)
+			return ret;
+		return rst_fields(buf, len, rst_mm_map, ARRAY_SIZE(rst_mm_map), &img->mm,
+				  rst_mm_field);
 	case IMG_REC_FILE:
 		return rst_decode_file(img, buf, len);
 	case IMG_REC_FDTABLE:

@@ -25,10 +25,10 @@
 	(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER | \
 	 SA_RESETHAND | SA_RESTORER | SA_EXPOSE_TAGBITS)
 /* the rflags bits a user may set (ptrace's FLAG_MASK) */
-#define RST_FLAGS_USER                                                                 \
+#define RST_FLAGS_USER                                                                   \
 	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | X86_EFLAGS_SF | \
 	 X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_RF | X86_EFLAGS_AC)
-#define RST_RSEQ_LEN 32 /* sizeof(struct rseq) that 6.1's rseq() takes */
+#define RST_RSEQ_LEN 32	  /* sizeof(struct rseq) that 6.1's rseq() takes */
 #define RST_ROBUST_LEN 24 /* sizeof(struct robust_list_head) */
 
 /* General registers: user segments only (64-bit code and data, no other
@@ -136,8 +136,8 @@ int rst_task_plan(struct rst_image *img)
 	 * the userspace restore keeps the tree in its session) */
 	if (t->ctty > VXCR_CTTY_OUTSIDE || (t->ctty && !current->signal->tty))
 		return -ENOTTY;
-	if (!t->pid || (t->n_threads && t->thread0 != t->pid) ||
-	    (c->tid && c->tid != t->pid) || (img->sig_pid && img->sig_pid != t->pid))
+	if (!t->pid || (t->n_threads && t->thread0 != t->pid) || (c->tid && c->tid != t->pid) ||
+	    (img->sig_pid && img->sig_pid != t->pid))
 		return -EINVAL;
 	if (nice < MIN_NICE || nice > MAX_NICE)
 		return -EINVAL;

@@ -23,12 +23,12 @@
 struct file;
 struct cred;
 
-#define RST_MAX_META (4u << 20)	 /* largest payload of a non-page record */
-#define RST_MAX_VMAS 8192	 /* areas of one MM record */
-#define RST_MAX_FILES 4096	 /* FILE records */
-#define RST_MAX_FDS 3		 /* fds honoured: 0-2, the caller's own */
-#define RST_MAX_AUXV 128	 /* u64 words of mm_entry.auxv */
-#define RST_MAX_GROUPS 256	 /* supplementary groups of CREDS */
+#define RST_MAX_META (4u << 20)	  /* largest payload of a non-page record */
+#define RST_MAX_VMAS 8192	  /* areas of one MM record */
+#define RST_MAX_FILES 4096	  /* FILE records */
+#define RST_MAX_FDS 3		  /* fds honoured: 0-2, the caller's own */
+#define RST_MAX_AUXV 128	  /* u64 words of mm_entry.auxv */
+#define RST_MAX_GROUPS 256	  /* supplementary groups of CREDS */
 #define RST_MAX_XSAVE (64u << 10) /* bytes of core_entry.xsave */
 #define RST_NSIG 64
 #define RST_NREGS 28 /* x86_regs field numbers 1..27 */
@@ -36,16 +36,44 @@ struct cred;
 
 /* x86_regs field numbers (images/task.proto) */
 enum rst_reg {
-	RST_R15 = 1, RST_R14, RST_R13, RST_R12, RST_BP, RST_BX, RST_R11,
-	RST_R10, RST_R9, RST_R8, RST_AX, RST_CX, RST_DX, RST_SI, RST_DI,
-	RST_ORIG_AX, RST_IP, RST_CS, RST_FLAGS, RST_SP, RST_SS, RST_FS_BASE,
-	RST_GS_BASE, RST_DS, RST_ES, RST_FS, RST_GS,
+	RST_R15 = 1,
+	RST_R14,
+	RST_R13,
+	RST_R12,
+	RST_BP,
+	RST_BX,
+	RST_R11,
+	RST_R10,
+	RST_R9,
+	RST_R8,
+	RST_AX,
+	RST_CX,
+	RST_DX,
+	RST_SI,
+	RST_DI,
+	RST_ORIG_AX,
+	RST_IP,
+	RST_CS,
+	RST_FLAGS,
+	RST_SP,
+	RST_SS,
+	RST_FS_BASE,
+	RST_GS_BASE,
+	RST_DS,
+	RST_ES,
+	RST_FS,
+	RST_GS,
 };
 
 /* vma_entry.kind (images/mm.proto) */
 enum rst_vma_kind {
-	RST_VMA_ANON = 0, RST_VMA_FILE_PRIVATE, RST_VMA_FILE_SHARED,
-	RST_VMA_SHMEM, RST_VMA_VDSO, RST_VMA_VVAR, RST_VMA_VVAR_VCLOCK,
+	RST_VMA_ANON = 0,
+	RST_VMA_FILE_PRIVATE,
+	RST_VMA_FILE_SHARED,
+	RST_VMA_SHMEM,
+	RST_VMA_VDSO,
+	RST_VMA_VVAR,
+	RST_VMA_VVAR_VCLOCK,
 	RST_VMA_VSYSCALL,
 };
 
@@ -67,10 +95,10 @@ struct rst_file {
 	u64 dev, ino, size, mtime_ns;
 	bool has_dev, has_ino, has_size, has_mtime, has_mode;
 	bool deleted, external, other; /* other: a field the module ignores that matters */
-	char *path;	  /* kmalloc'd, NUL-terminated */
-	struct file *filp; /* opened by rst_plan when an area maps it */
-	bool writable;	   /* a shared writable area maps it */
-	bool exec;	   /* an executable area maps it */
+	char *path;		       /* kmalloc'd, NUL-terminated */
+	struct file *filp;	       /* opened by rst_plan when an area maps it */
+	bool writable;		       /* a shared writable area maps it */
+	bool exec;		       /* an executable area maps it */
 };
 
 struct rst_sigaction {
