@@ -283,7 +283,9 @@ void rst_mm_unplan(struct rst_image *img)
 /*
  * A page range of a PAGES record: page-aligned, inside one area the image
  * maps privately (never a shared file area: an image never writes into a
- * file, nor the vdso).  0 or -EINVAL.
+ * file, nor the vdso).  0, -EINVAL, or -ENOTTY for pages of an area
+ * without access (the write through FOLL_FORCE would fail past the point
+ * of no return).
  */
 int rst_pages_check(struct rst_image *img, u64 addr, u64 len)
 {
@@ -311,6 +313,8 @@ int rst_pages_check(struct rst_image *img, u64 addr, u64 len)
 	}
 	if (addr < mm->vmas[lo].start || addr + len > mm->vmas[lo].end)
 		return -EINVAL;
+	if (!(mm->vmas[lo].prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -ENOTTY; /* pages of a PROT_NONE area: not written here */
 	return 0;
 }
 

@@ -105,6 +105,16 @@ rst-craft optional "$T/img" "$T/opt"
 rst-undump "$T/opt" >"$T/u.log" 2>&1 &
 undumped optional-record-skipped $!
 
+# a pipe is read once: a stream cut inside the pages fails past the point
+# of no return, and the caller is killed (SIGKILL), as exec does
+rst-craft truncate "$T/img" "$T/cut"
+rst-undump - <"$T/fifo" >"$T/u.log" 2>&1 &
+upid=$!
+cat "$T/cut" >"$T/fifo"
+wait $upid
+rc=$?
+[ $rc = 137 ] && ok pipe-cut-killed || not_ok pipe-cut-killed "exit $rc, want 137: $(cat "$T/u.log")"
+
 # zstd frames (the engine's default format: compressed and raw frames)
 if dump_target dump-zstd "$T/outz" --compress zstd -o "$T/imgz"; then
 	rst-undump "$T/imgz" >"$T/u.log" 2>&1 &
