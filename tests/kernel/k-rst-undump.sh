@@ -40,29 +40,46 @@ in_pause()
 	[ "$comm" = rst-target ] && [ "$nr" = 34 ]
 }
 
-# dump_target CASE OUT ARGS...: rst-target OUT, stopped at its checkpoint
-# point, dumped by vxcr dump ARGS (it is killed then).
-dump_target()
+# gone PID: PID no longer exists (or is a zombie).
+gone()
 {
-	local pid name=$1
-	rst-target "$2" &
-	pid=$!
+	local st
+	[ -e "/proc/$1" ] || return 0
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 0
+	case ${st##*) } in Z*) return 0 ;; esac
+	return 1
+}
+
+# dump_pid CASE PID ARGS...: PID, an rst-target, once at its checkpoint
+# point, dumped by vxcr dump ARGS (it is killed then).
+dump_pid()
+{
+	local name=$1 pid=$2
+	shift 2
 	if ! wait_for 30 in_pause $pid || [ ! -e /proc/$pid ]; then
 		not_ok "$name" "rst-target did not reach its checkpoint point"
 		kill -9 $pid 2>/dev/null
-		wait $pid
 		return 1
 	fi
-	shift
-	shift
 	if ! vxcr dump "$@" $pid >"$T/dump.log" 2>&1; then
 		not_ok "$name" "vxcr dump: $(tail -n 1 "$T/dump.log")"
 		kill -9 $pid
-		wait $pid
 		return 1
 	fi
+	wait_for 30 gone $pid
+}
+
+# dump_target CASE OUT ARGS...: rst-target OUT, dumped by dump_pid.
+dump_target()
+{
+	local name=$1 pid ret
+	rst-target "$2" &
+	pid=$!
+	shift 2
+	dump_pid "$name" $pid "$@"
+	ret=$?
 	wait $pid
-	return 0
+	return $ret
 }
 
 dump_target dump "$T/out" --compress none -o "$T/img" || exit 1
@@ -114,6 +131,18 @@ cat "$T/cut" >"$T/fifo"
 wait $upid
 rc=$?
 [ $rc = 137 ] && ok pipe-cut-killed || not_ok pipe-cut-killed "exit $rc, want 137: $(cat "$T/u.log")"
+
+# fd 1 a pipe to a reader outside the image: the caller's own fd 1 is
+# kept (a file here), every other fd of the caller is closed
+{ rst-target "$T/out1" keep1 & echo $! >"$T/pid1"; wait; } | cat >/dev/null &
+if wait_for 30 [ -s "$T/pid1" ] && dump_pid dump-fd1 "$(cat "$T/pid1")" \
+	--compress none -o "$T/img1"; then
+	rst-undump "$T/img1" >"$T/fd1.out" 2>"$T/u.log" &
+	upid=$!
+	undumped fd1-kept $upid "$T/out1"
+	grep -q '^fd1 ok$' "$T/fd1.out" && ok fd1-written || not_ok fd1-written "$(cat "$T/fd1.out")"
+fi
+wait
 
 # zstd frames (the engine's default format: compressed and raw frames)
 if dump_target dump-zstd "$T/outz" --compress zstd -o "$T/imgz"; then

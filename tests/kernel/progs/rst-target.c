@@ -2,16 +2,20 @@
  * rst-target: the process k-rst-undump.sh dumps with the userspace engine
  * and brings back with vxcr.ko's vmad_undump in another process.
  *
- * Usage: rst-target OUTFILE
+ * Usage: rst-target OUTFILE [keep1]
  *
  * Sets up memory (heap and mmap'ed patterns, a read-only area, a dirty
  * page of its own .data), signal state (a SIGUSR1 handler, SIGHUP
  * ignored, SIGUSR2 blocked), closes fds 0-2 (the module restores no file
- * descriptions), appends "ready" to OUTFILE and stops in pause() at its
+ * descriptions; with keep1, fd 1 stays: the test makes it a pipe to a
+ * reader outside, an end the module hands over as the caller's own fd 1),
+ * appends "ready" to OUTFILE and stops in pause() at its
  * checkpoint point, with rbx and r12-r15 and xmm8 holding patterns.  The
  * process that undumps the image continues from there: after SIGUSR1,
  * pause() returns -EINTR, the registers are checked in the same asm
- * block, then the rest; "PASS rst-target" or "FAIL rst-target: why" goes
+ * block, then the rest, and that no other fd is open (the caller's were
+ * closed); with keep1 it writes "fd1 ok" to fd 1.  "PASS rst-target" or
+ * "FAIL rst-target: why" goes
  * to OUTFILE, exit 0 or 1.
  */
 #include <sys/mman.h>
@@ -99,9 +103,21 @@ static int pattern_ok(const void *p, size_t len, uint64_t seed)
 	return 1;
 }
 
+/* The fds below 64 that are open, but keep (-1: none). */
+static int open_fds(int keep)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 64; fd++)
+		if (fd != keep && fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
+	int keep1 = argc > 2 && !strcmp(argv[2], "keep1");
 	sigset_t set;
 	uint8_t *heap, *map, *ro;
 	long bad, ret;
@@ -127,7 +143,8 @@ int main(int argc, char **argv)
 
 	prog_ready();
 	close(0);
-	close(1);
+	if (!keep1)
+		close(1);
 	close(2);
 	bad = checkpoint_point(&ret);
 
@@ -145,6 +162,7 @@ int main(int argc, char **argv)
 	CHECK(sa.sa_handler == SIG_IGN, "SIGHUP is not ignored");
 	sigaction(SIGUSR1, NULL, &sa);
 	CHECK(sa.sa_handler == on_usr1, "SIGUSR1 handler lost");
-	CHECK(getpid() == getpid(), "getpid");
+	CHECK(!open_fds(keep1 ? 1 : -1), "%d fds open besides the image's", open_fds(keep1 ? 1 : -1));
+	CHECK(!keep1 || write(1, "fd1 ok\n", 7) == 7, "write to fd 1: %s", strerror(errno));
 	prog_finish();
 }
