@@ -12,7 +12,7 @@
 #include "pbdec.h"
 
 /* Reads one varint; 0 or -EBADMSG (cut short, or longer than 10 bytes). */
-int pb_varint(struct pb_dec *d, u64 *out)
+int pbd_varint(struct pbd_dec *d, u64 *out)
 {
 	u64 v = 0;
 	int shift;
@@ -34,7 +34,7 @@ int pb_varint(struct pb_dec *d, u64 *out)
 	return -EBADMSG;
 }
 
-static int pb_fixed(struct pb_dec *d, unsigned int n, u64 *out)
+static int pbd_fixed(struct pbd_dec *d, unsigned int n, u64 *out)
 {
 	u64 v = 0;
 	unsigned int i;
@@ -52,13 +52,13 @@ static int pb_fixed(struct pb_dec *d, unsigned int n, u64 *out)
  * Reads the next field of d into f.  Returns 0, or -EBADMSG.  A LEN
  * field's bytes are checked to lie inside d before f points at them.
  */
-int pb_next(struct pb_dec *d, struct pb_field *f)
+int pbd_next(struct pbd_dec *d, struct pbd_field *f)
 {
 	u64 key, len;
 	int ret;
 
 	memset(f, 0, sizeof(*f));
-	ret = pb_varint(d, &key);
+	ret = pbd_varint(d, &key);
 	if (ret)
 		return ret;
 	if ((key >> 3) == 0 || (key >> 3) > 0x1fffffff)
@@ -66,14 +66,14 @@ int pb_next(struct pb_dec *d, struct pb_field *f)
 	f->num = key >> 3;
 	f->wire = key & 7;
 	switch (f->wire) {
-	case PB_VARINT:
-		return pb_varint(d, &f->u);
-	case PB_FIXED64:
-		return pb_fixed(d, 8, &f->u);
-	case PB_FIXED32:
-		return pb_fixed(d, 4, &f->u);
-	case PB_LEN:
-		ret = pb_varint(d, &len);
+	case PBD_VARINT:
+		return pbd_varint(d, &f->u);
+	case PBD_FIXED64:
+		return pbd_fixed(d, 8, &f->u);
+	case PBD_FIXED32:
+		return pbd_fixed(d, 4, &f->u);
+	case PBD_LEN:
+		ret = pbd_varint(d, &len);
 		if (ret)
 			return ret;
 		if (len > (u64)(d->end - d->p))
@@ -88,9 +88,9 @@ int pb_next(struct pb_dec *d, struct pb_field *f)
 }
 
 /* The value of a scalar field: VARINT or a fixed type. */
-int pb_u64(const struct pb_field *f, u64 *out)
+int pbd_u64(const struct pbd_field *f, u64 *out)
 {
-	if (f->wire == PB_LEN)
+	if (f->wire == PBD_LEN)
 		return -EBADMSG;
 	*out = f->u;
 	return 0;
@@ -98,12 +98,12 @@ int pb_u64(const struct pb_field *f, u64 *out)
 
 /* uint32 / int32 / enum: a 64-bit varint whose value fits 32 bits (an
  * int32 of -1 is sent as 2^64 - 1 and is taken as 0xffffffff). */
-int pb_u32(const struct pb_field *f, u32 *out)
+int pbd_u32(const struct pbd_field *f, u32 *out)
 {
 	u64 v;
 	int ret;
 
-	ret = pb_u64(f, &v);
+	ret = pbd_u64(f, &v);
 	if (ret)
 		return ret;
 	if (v > U32_MAX && v < 0xffffffff80000000ull)
@@ -112,12 +112,12 @@ int pb_u32(const struct pb_field *f, u32 *out)
 	return 0;
 }
 
-int pb_bool(const struct pb_field *f, bool *out)
+int pbd_bool(const struct pbd_field *f, bool *out)
 {
 	u64 v;
 	int ret;
 
-	ret = pb_u64(f, &v);
+	ret = pbd_u64(f, &v);
 	if (ret)
 		return ret;
 	if (v > 1)
@@ -126,9 +126,9 @@ int pb_bool(const struct pb_field *f, bool *out)
 	return 0;
 }
 
-int pb_bytes(const struct pb_field *f, const u8 **ptr, size_t *len)
+int pbd_bytes(const struct pbd_field *f, const u8 **ptr, size_t *len)
 {
-	if (f->wire != PB_LEN)
+	if (f->wire != PBD_LEN)
 		return -EBADMSG;
 	*ptr = f->ptr;
 	*len = f->len;
@@ -137,9 +137,9 @@ int pb_bytes(const struct pb_field *f, const u8 **ptr, size_t *len)
 
 /* A string field into dst (size bytes with the NUL); a string with a NUL
  * inside or too long for dst is refused. */
-int pb_str(const struct pb_field *f, char *dst, size_t size)
+int pbd_str(const struct pbd_field *f, char *dst, size_t size)
 {
-	if (f->wire != PB_LEN)
+	if (f->wire != PBD_LEN)
 		return -EBADMSG;
 	if (f->len >= size)
 		return -E2BIG;
@@ -155,17 +155,17 @@ int pb_str(const struct pb_field *f, char *dst, size_t size)
  * field, packed (LEN of varints) or not (one VARINT).  0 or the first
  * error (fn's, or -EBADMSG).
  */
-int pb_each_u64(const struct pb_field *f, int (*fn)(void *obj, u64 v), void *obj)
+int pbd_each_u64(const struct pbd_field *f, int (*fn)(void *obj, u64 v), void *obj)
 {
-	struct pb_dec d;
+	struct pbd_dec d;
 	u64 v;
 	int ret;
 
-	if (f->wire != PB_LEN)
-		return pb_u64(f, &v) ?: fn(obj, v);
-	pb_init(&d, f->ptr, f->len);
-	while (!pb_done(&d)) {
-		ret = pb_varint(&d, &v);
+	if (f->wire != PBD_LEN)
+		return pbd_u64(f, &v) ?: fn(obj, v);
+	pbd_init(&d, f->ptr, f->len);
+	while (!pbd_done(&d)) {
+		ret = pbd_varint(&d, &v);
 		ret = ret ?: fn(obj, v);
 		if (ret)
 			return ret;

@@ -3,7 +3,7 @@
  * A small protobuf (proto2 wire format) decoder for image records read by
  * the kernel: every byte is hostile, so each length is checked against
  * what is left before it is used.  No allocation, no recursion of its
- * own: a nested message is decoded by starting a new pb_dec on the bytes
+ * own: a nested message is decoded by starting a new pbd_dec on the bytes
  * of its length-delimited field.
  */
 #ifndef _VXCR_PBDEC_H
@@ -11,21 +11,21 @@
 
 #include <linux/types.h>
 
-enum pb_wire {
-	PB_VARINT = 0,
-	PB_FIXED64 = 1,
-	PB_LEN = 2,
-	PB_FIXED32 = 5,
+enum pbd_wire {
+	PBD_VARINT = 0,
+	PBD_FIXED64 = 1,
+	PBD_LEN = 2,
+	PBD_FIXED32 = 5,
 };
 
-struct pb_dec {
+struct pbd_dec {
 	const u8 *p;
 	const u8 *end;
 };
 
 /* One field as read: number, wire type and value (u for VARINT and the
  * fixed types, ptr/len for LEN, which point into the decoded buffer). */
-struct pb_field {
+struct pbd_field {
 	u32 num;
 	u32 wire;
 	u64 u;
@@ -33,24 +33,24 @@ struct pb_field {
 	size_t len;
 };
 
-static inline void pb_init(struct pb_dec *d, const void *buf, size_t len)
+static inline void pbd_init(struct pbd_dec *d, const void *buf, size_t len)
 {
 	d->p = buf;
 	d->end = (const u8 *)buf + len;
 }
 
-static inline bool pb_done(const struct pb_dec *d)
+static inline bool pbd_done(const struct pbd_dec *d)
 {
 	return d->p >= d->end;
 }
 
-int pb_varint(struct pb_dec *d, u64 *out);
-int pb_next(struct pb_dec *d, struct pb_field *f);
-int pb_each_u64(const struct pb_field *f, int (*fn)(void *obj, u64 v), void *obj);
-int pb_u64(const struct pb_field *f, u64 *out);
-int pb_u32(const struct pb_field *f, u32 *out);
-int pb_bool(const struct pb_field *f, bool *out);
-int pb_bytes(const struct pb_field *f, const u8 **ptr, size_t *len);
-int pb_str(const struct pb_field *f, char *dst, size_t size);
+int pbd_varint(struct pbd_dec *d, u64 *out);
+int pbd_next(struct pbd_dec *d, struct pbd_field *f);
+int pbd_each_u64(const struct pbd_field *f, int (*fn)(void *obj, u64 v), void *obj);
+int pbd_u64(const struct pbd_field *f, u64 *out);
+int pbd_u32(const struct pbd_field *f, u32 *out);
+int pbd_bool(const struct pbd_field *f, bool *out);
+int pbd_bytes(const struct pbd_field *f, const u8 **ptr, size_t *len);
+int pbd_str(const struct pbd_field *f, char *dst, size_t size);
 
 #endif

@@ -86,21 +86,21 @@ static int rst_header(struct rst_stream *s, const u8 *buf, size_t len)
 {
 	char arch[16] = "";
 	u32 comp = 0, psize = 4096;
-	struct pb_dec d;
-	struct pb_field f;
+	struct pbd_dec d;
+	struct pbd_field f;
 	int ret = 0;
 
-	pb_init(&d, buf, len);
-	while (!ret && !pb_done(&d)) {
-		ret = pb_next(&d, &f);
+	pbd_init(&d, buf, len);
+	while (!ret && !pbd_done(&d)) {
+		ret = pbd_next(&d, &f);
 		if (ret)
 			break;
 		if (f.num == 1)
-			ret = pb_str(&f, arch, sizeof(arch));
+			ret = pbd_str(&f, arch, sizeof(arch));
 		else if (f.num == 7)
-			ret = pb_u32(&f, &comp);
+			ret = pbd_u32(&f, &comp);
 		else if (f.num == 8)
-			ret = pb_u32(&f, &psize);
+			ret = pbd_u32(&f, &psize);
 	}
 	if (ret)
 		return ret == -E2BIG ? -EBADMSG : ret;
@@ -257,23 +257,23 @@ static int rst_trailer_decode(const u8 *buf, size_t len, u64 *records, u32 *sum,
 			      bool *has_pages)
 {
 	bool has_rec = false, has_sum = false;
-	struct pb_dec d;
-	struct pb_field f;
+	struct pbd_dec d;
+	struct pbd_field f;
 	int ret = 0;
 
-	pb_init(&d, buf, len);
-	while (!ret && !pb_done(&d)) {
-		ret = pb_next(&d, &f);
+	pbd_init(&d, buf, len);
+	while (!ret && !pbd_done(&d)) {
+		ret = pbd_next(&d, &f);
 		if (ret)
 			break;
 		if (f.num == 1) {
-			ret = pb_u64(&f, records);
+			ret = pbd_u64(&f, records);
 			has_rec = true;
 		} else if (f.num == 2) {
-			ret = pb_u32(&f, sum);
+			ret = pbd_u32(&f, sum);
 			has_sum = true;
 		} else if (f.num == 3) {
-			ret = pb_u64(&f, pages);
+			ret = pbd_u64(&f, pages);
 			*has_pages = true;
 		}
 	}

@@ -47,7 +47,8 @@ struct rst_fmap {
  * Stores field f into obj by the row of map with its number.  1 if a row
  * took it, 0 if none has it (the caller decodes it or skips it), -errno.
  */
-static int rst_fmap_apply(const struct rst_fmap *map, size_t n, void *obj, const struct pb_field *f)
+static int rst_fmap_apply(const struct rst_fmap *map, size_t n, void *obj,
+			  const struct pbd_field *f)
 {
 	u8 *base = obj;
 	u64 v;
@@ -60,18 +61,18 @@ static int rst_fmap_apply(const struct rst_fmap *map, size_t n, void *obj, const
 		return 0;
 	switch (map[i].type) {
 	case RST_F_U32:
-		ret = pb_u32(f, (u32 *)(base + map[i].off));
+		ret = pbd_u32(f, (u32 *)(base + map[i].off));
 		break;
 	case RST_F_U64:
-		ret = pb_u64(f, (u64 *)(base + map[i].off));
+		ret = pbd_u64(f, (u64 *)(base + map[i].off));
 		break;
 	case RST_F_BOOL:
-		ret = pb_bool(f, (bool *)(base + map[i].off));
+		ret = pbd_bool(f, (bool *)(base + map[i].off));
 		break;
 	default:
-		if (f->wire == PB_LEN)
+		if (f->wire == PBD_LEN)
 			return f->len ? -ENOTTY : 1;
-		ret = pb_u64(f, &v);
+		ret = pbd_u64(f, &v);
 		return ret ?: (v ? -ENOTTY : 1);
 	}
 	if (ret)
@@ -84,15 +85,15 @@ static int rst_fmap_apply(const struct rst_fmap *map, size_t n, void *obj, const
 /* Loops over the fields of buf: each goes to map, else to fn (may be
  * NULL: skipped).  0 or -errno. */
 static int rst_fields(const u8 *buf, size_t len, const struct rst_fmap *map, size_t n, void *obj,
-		      int (*fn)(void *obj, const struct pb_field *f))
+		      int (*fn)(void *obj, const struct pbd_field *f))
 {
-	struct pb_dec d;
-	struct pb_field f;
+	struct pbd_dec d;
+	struct pbd_field f;
 	int ret;
 
-	pb_init(&d, buf, len);
-	while (!pb_done(&d)) {
-		ret = pb_next(&d, &f);
+	pbd_init(&d, buf, len);
+	while (!pbd_done(&d)) {
+		ret = pbd_next(&d, &f);
 		if (ret)
 			return ret;
 		ret = rst_fmap_apply(map, n, obj, &f);
@@ -130,16 +131,16 @@ static int rst_task_thread(void *obj, u64 tid)
 	return 0;
 }
 
-static int rst_task_field(void *obj, const struct pb_field *f)
+static int rst_task_field(void *obj, const struct pbd_field *f)
 {
 	struct rst_task *t = obj;
 
 	if (f->num == 5) {
 		t->has_comm = true;
-		return pb_str(f, t->comm, sizeof(t->comm)) ? -EBADMSG : 0;
+		return pbd_str(f, t->comm, sizeof(t->comm)) ? -EBADMSG : 0;
 	}
 	if (f->num == 19)
-		return pb_each_u64(f, rst_task_thread, t);
+		return pbd_each_u64(f, rst_task_thread, t);
 	return 0;
 }
 
@@ -165,14 +166,14 @@ static const struct rst_fmap rst_core_map[] = {
 	FREFUSE(30), /* cwd_file_id */
 };
 
-static int rst_regs_field(void *obj, const struct pb_field *f)
+static int rst_regs_field(void *obj, const struct pbd_field *f)
 {
 	struct rst_core *c = obj;
 
 	if (f->num >= RST_NREGS)
 		return 0;
 	c->regs_set |= 1u << f->num;
-	return pb_u64(f, &c->regs[f->num]);
+	return pbd_u64(f, &c->regs[f->num]);
 }
 
 static const struct rst_fmap rst_altstack_map[] = {
@@ -181,7 +182,7 @@ static const struct rst_fmap rst_altstack_map[] = {
 	F(3, U64, struct rst_core, ss_size),
 };
 
-static int rst_core_field(void *obj, const struct pb_field *f)
+static int rst_core_field(void *obj, const struct pbd_field *f)
 {
 	struct rst_core *c = obj;
 	const u8 *p;
@@ -191,10 +192,10 @@ static int rst_core_field(void *obj, const struct pb_field *f)
 	switch (f->num) {
 	case 2:
 		c->has_regs = true;
-		ret = pb_bytes(f, &p, &len);
+		ret = pbd_bytes(f, &p, &len);
 		return ret ?: rst_fields(p, len, NULL, 0, c, rst_regs_field);
 	case 3:
-		ret = pb_bytes(f, &p, &len);
+		ret = pbd_bytes(f, &p, &len);
 		if (ret)
 			return ret;
 		if (c->xsave || len > RST_MAX_XSAVE)
@@ -207,16 +208,16 @@ static int rst_core_field(void *obj, const struct pb_field *f)
 		return 0;
 	case 7:
 		c->has_altstack = true;
-		ret = pb_bytes(f, &p, &len);
+		ret = pbd_bytes(f, &p, &len);
 		if (ret)
 			return ret;
 		return rst_fields(p, len, rst_altstack_map, ARRAY_SIZE(rst_altstack_map), c, NULL);
 	case 9:
 		c->has_comm = true;
-		return pb_str(f, c->comm, sizeof(c->comm)) ? -EBADMSG : 0;
+		return pbd_str(f, c->comm, sizeof(c->comm)) ? -EBADMSG : 0;
 	case 21: /* own_fs cwd, root */
 	case 22:
-		return pb_bytes(f, &p, &len) ?: (len ? -ENOTTY : 0);
+		return pbd_bytes(f, &p, &len) ?: (len ? -ENOTTY : 0);
 	}
 	return 0;
 }
@@ -255,11 +256,11 @@ static int rst_creds_group(void *obj, u64 g)
 	return 0;
 }
 
-static int rst_creds_field(void *obj, const struct pb_field *f)
+static int rst_creds_field(void *obj, const struct pbd_field *f)
 {
 	if (f->num != 9)
 		return 0;
-	return pb_each_u64(f, rst_creds_group, obj);
+	return pbd_each_u64(f, rst_creds_group, obj);
 }
 
 /* ---- SIGNALS ---- */
@@ -286,7 +287,7 @@ static const struct rst_fmap rst_itimer_map[] = {
 	F(3, U64, struct rst_itimer_dec, interval_us),
 };
 
-static int rst_signals_field(void *obj, const struct pb_field *f)
+static int rst_signals_field(void *obj, const struct pbd_field *f)
 {
 	struct rst_image *img = obj;
 	struct rst_sigact_dec sa = {};
@@ -295,9 +296,9 @@ static int rst_signals_field(void *obj, const struct pb_field *f)
 
 	switch (f->num) {
 	case 1:
-		return pb_u32(f, &img->sig_pid) ? -EBADMSG : 0;
+		return pbd_u32(f, &img->sig_pid) ? -EBADMSG : 0;
 	case 2:
-		if (f->wire != PB_LEN)
+		if (f->wire != PBD_LEN)
 			return -EBADMSG;
 		ret = rst_fields(f->ptr, f->len, rst_sigact_map, ARRAY_SIZE(rst_sigact_map), &sa,
 				 NULL);
@@ -315,7 +316,7 @@ static int rst_signals_field(void *obj, const struct pb_field *f)
 	case 5: /* POSIX timers */
 		return -ENOTTY;
 	case 4:
-		if (f->wire != PB_LEN)
+		if (f->wire != PBD_LEN)
 			return -EBADMSG;
 		ret = rst_fields(f->ptr, f->len, rst_itimer_map, ARRAY_SIZE(rst_itimer_map), &it,
 				 NULL);
@@ -360,7 +361,7 @@ static int rst_mm_auxv(void *obj, u64 v)
 	return 0;
 }
 
-static int rst_mm_field(void *obj, const struct pb_field *f)
+static int rst_mm_field(void *obj, const struct pbd_field *f)
 {
 	struct rst_mm *mm = obj;
 	struct rst_vma *v;
@@ -368,9 +369,9 @@ static int rst_mm_field(void *obj, const struct pb_field *f)
 
 	switch (f->num) {
 	case 13:
-		return pb_each_u64(f, rst_mm_auxv, mm);
+		return pbd_each_u64(f, rst_mm_auxv, mm);
 	case 15:
-		if (f->wire != PB_LEN)
+		if (f->wire != PBD_LEN)
 			return -EBADMSG;
 		if (mm->n_vmas >= RST_MAX_VMAS)
 			return -ENOTTY;
@@ -383,7 +384,7 @@ static int rst_mm_field(void *obj, const struct pb_field *f)
 		ret = rst_fields(f->ptr, f->len, rst_vma_map, ARRAY_SIZE(rst_vma_map), v, NULL);
 		return ret;
 	case 16:
-		if (f->wire != PB_LEN || f->len != IMG_VDSO_DIGEST_LEN)
+		if (f->wire != PBD_LEN || f->len != IMG_VDSO_DIGEST_LEN)
 			return -EBADMSG;
 		memcpy(mm->vdso_digest, f->ptr, f->len);
 		mm->has_vdso_digest = true;
@@ -407,13 +408,13 @@ static const struct rst_fmap rst_file_map[] = {
 	F(16, BOOL, struct rst_file, external),
 };
 
-static int rst_file_field(void *obj, const struct pb_field *f)
+static int rst_file_field(void *obj, const struct pbd_field *f)
 {
 	struct rst_file *fe = obj;
 
 	switch (f->num) {
 	case 3:
-		if (f->wire != PB_LEN || f->len >= RST_PATH_MAX || fe->path)
+		if (f->wire != PBD_LEN || f->len >= RST_PATH_MAX || fe->path)
 			return -EBADMSG;
 		if (memchr(f->ptr, 0, f->len))
 			return -EBADMSG;
@@ -436,15 +437,15 @@ static const struct rst_fmap rst_fd_map[] = {
 	F(3, BOOL, struct rst_fd, cloexec),
 };
 
-static int rst_fdtable_field(void *obj, const struct pb_field *f)
+static int rst_fdtable_field(void *obj, const struct pbd_field *f)
 {
 	struct rst_image *img = obj;
 
 	switch (f->num) {
 	case 1:
-		return pb_u32(f, &img->files_id) ? -EBADMSG : 0;
+		return pbd_u32(f, &img->files_id) ? -EBADMSG : 0;
 	case 2:
-		if (f->wire != PB_LEN)
+		if (f->wire != PBD_LEN)
 			return -EBADMSG;
 		if (img->n_fds >= RST_MAX_FDS)
 			return -ENOTTY;
