@@ -84,6 +84,76 @@ static void describe(pid_t pid, char *comm, size_t len)
 	comm[strcspn(comm, "\n")] = '\0';
 }
 
+/* Prints where each thread of pid waits (state, wchan, kernel stack) on
+ * stderr, so that a hang says where it hangs before it is killed. */
+static void report_threads(pid_t pid)
+{
+	char path[320], buf[4096], wchan[128], comm[64];
+	struct dirent *e;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dp = opendir(path);
+	if (!dp)
+		return;
+	while ((e = readdir(dp))) {
+		char *state;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid, e->d_name);
+		if (prog_read_file(path, comm, sizeof(comm)) <= 0)
+			snprintf(comm, sizeof(comm), "?");
+		comm[strcspn(comm, "\n")] = '\0';
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/wchan", pid, e->d_name);
+		if (prog_read_file(path, wchan, sizeof(wchan)) <= 0)
+			snprintf(wchan, sizeof(wchan), "?");
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, e->d_name);
+		state = prog_read_file(path, buf, sizeof(buf)) > 0 ? strrchr(buf, ')') : NULL;
+		fprintf(stderr, "subreaper:   %d/%s (%s) state %c wchan %s\n", pid, e->d_name, comm,
+			state && state[1] ? state[2] : '?', wchan);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, e->d_name);
+		if (prog_read_file(path, buf, sizeof(buf)) > 0)
+			fprintf(stderr, "%s", buf);
+	}
+	closedir(dp);
+}
+
+/* The user-space backtraces of a vxcr process (comm vx*), by gdb if it is
+ * installed: where our own code waits when a case hangs. */
+static void report_backtrace(pid_t pid)
+{
+	char comm[64], spid[16];
+	pid_t g;
+
+	describe(pid, comm, sizeof(comm));
+	if (strncmp(comm, "vx", 2) || access("/usr/bin/gdb", X_OK))
+		return;
+	snprintf(spid, sizeof(spid), "%d", pid);
+	g = fork();
+	if (g == 0) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		execl("/usr/bin/gdb", "gdb", "-batch", "-nx", "-p", spid, "-ex",
+		      "thread apply all bt", (char *)NULL);
+		_exit(127);
+	}
+	if (g > 0)
+		waitpid(g, NULL, 0);
+}
+
+/* report_threads() of pid and all its descendants. */
+static void report_tree(pid_t pid)
+{
+	pid_t kids[256];
+	int i, n;
+
+	report_threads(pid);
+	report_backtrace(pid);
+	n = children_of(pid, kids, 256);
+	for (i = 0; i < n; i++)
+		report_tree(kids[i]);
+}
+
 /* Kills whatever is still our child; returns how many there were. */
 static int kill_leftovers(void)
 {
@@ -94,8 +164,9 @@ static int kill_leftovers(void)
 	while ((n = children_of(getpid(), kids, 256)) > 0) {
 		for (i = 0; i < n; i++) {
 			describe(kids[i], comm, sizeof(comm));
-			fprintf(stderr, "subreaper: killing leftover process %d (%s)\n",
-				kids[i], comm);
+			fprintf(stderr, "subreaper: killing leftover process %d (%s)\n", kids[i],
+				comm);
+			report_tree(kids[i]);
 			kill_tree(kids[i]);
 		}
 		while (waitpid(-1, NULL, __WALL) > 0)
@@ -129,7 +200,7 @@ int main(int argc, char **argv)
 	setenv("VX_SUBREAPER", "1", 1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
-	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: waitpid returns EINTR */
+	sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: waitpid returns EINTR */
 
 	cmd = fork();
 	if (cmd < 0) {
@@ -154,6 +225,7 @@ int main(int argc, char **argv)
 		if (pid < 0 && errno == EINTR && timed_out) {
 			fprintf(stderr, "subreaper: %s: timed out after %d s\n", argv[optind],
 				timeout);
+			report_tree(cmd);
 			kill_tree(cmd);
 			waitpid(cmd, NULL, __WALL);
 			status = 124;
