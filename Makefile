@@ -308,8 +308,19 @@ install: all
 # .clang-format has them, and cppcheck clean (what it cannot see, such as
 # the cleanup attribute, is listed with reasons in one file).
 LINT_SRC   = $(LIB_SRC) $(CLI_SRC) $(wildcard lib/*.h lib/*/*.h lib/include/vxcr/*.h crtools/*.h)
+# kernel/ in kernel style (the same .clang-format), and the kernel's
+# scripts/checkpatch.pl on it when the headers tree has one (Debian's
+# linux-headers packages do not ship it: then the line says so).
+KLINT_SRC  = $(wildcard kernel/*.c kernel/*.h)
+CHECKPATCH = $(firstword $(wildcard /usr/src/linux-headers-6.1.*-common/scripts/checkpatch.pl \
+                                    /usr/src/linux-headers-6.1.*-amd64/scripts/checkpatch.pl))
 lint:
-	clang-format --dry-run -Werror $(LINT_SRC)
+	clang-format --dry-run -Werror $(LINT_SRC) $(KLINT_SRC)
+	@if [ -n "$(CHECKPATCH)" ]; then \
+		$(CHECKPATCH) --no-tree --quiet --terse -f $(KLINT_SRC) || exit 1; \
+	else \
+		echo "lint: no scripts/checkpatch.pl in the kernel headers: kernel/ checked by clang-format only"; \
+	fi
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance --inline-suppr \
 		--suppress-xml=tests/lint/cppcheck-suppressions.xml -Ilib -Ilib/include lib crtools
 

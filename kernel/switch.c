@@ -130,10 +130,16 @@ static long vx_cmd_run(const struct vx_cmd_desc *d, u32 id, void __user *udata)
 	return ret;
 }
 
+/* The zeroed data a legacy _v0 form runs its current command with. */
+#define VX_LEGACY_MAX 16
+static_assert(sizeof(struct vcmd_ctx_create) <= VX_LEGACY_MAX);
+static_assert(sizeof(struct vcmd_ctx_migrate) <= VX_LEGACY_MAX);
+
+/* Decodes and checks ioc's call, then runs it: >= 0 or -errno. */
 static long vx_call(const struct vserver_ioc *ioc)
 {
 	const struct vx_cmd_desc *d;
-	u8 legacy[16] __aligned(8) = { 0 };
+	u8 legacy[VX_LEGACY_MAX] __aligned(8) = { 0 };
 	long ret;
 	size_t i;
 

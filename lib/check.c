@@ -43,6 +43,7 @@
 #include "util/clone3.h"
 #include "util/cleanup.h"
 #include "net/netns.h"
+#include "vxcr/vserver.h"
 #include "vxcr/vxcr.h"
 
 #ifndef SYS_pidfd_open
@@ -591,15 +592,46 @@ static bool probe_cap_cr(char *d, size_t len)
 	return note(false, d, len, "not held (nor CAP_SYS_ADMIN)");
 }
 
+/* vxcr.ko's version (sysfs) into buf, "version unknown" if unreadable. */
+static void kmod_version(char *buf, size_t size)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+
+	snprintf(buf, size, "version unknown");
+	if (proc_read_path("/sys/module/vxcr/version", &text, &len) || !len)
+		return;
+	text[strcspn(text, "\n")] = 0;
+	if (text[0])
+		snprintf(buf, size, "%s", text);
+}
+
+/*
+ * Who serves the switch: the kernel module (asked for its API version
+ * through vserver(), which goes to the module when its device is there),
+ * or the userspace engine.  Present: the module serves it.  The device is
+ * found as lib/switch finds it ($VXCR_VSERVER_DEV, empty: no module).
+ */
 static bool probe_dev_vserver(char *d, size_t len)
 {
-	_cleanup_close_ int fd = open("/dev/vserver", O_RDWR | O_CLOEXEC);
+	const char *dev = getenv("VXCR_VSERVER_DEV");
+	char ver[64];
+	long api;
 
-	if (fd >= 0)
-		return note(true, d, len, "kernel module loaded");
-	if (errno == ENOENT)
-		return note(false, d, len, "kernel module not loaded");
-	return note(false, d, len, "/dev/vserver: %s", strerror(errno));
+	if (!dev)
+		dev = "/dev/vserver";
+	if (!*dev)
+		return note(false, d, len,
+			    "userspace engine serves the switch (VXCR_VSERVER_DEV empty)");
+	if (access(dev, F_OK))
+		return note(false, d, len, "userspace engine serves the switch (no %s: %s)", dev,
+			    strerror(errno));
+	api = vserver(VCMD_get_version, 0, NULL);
+	if (api < 0)
+		return note(false, d, len, "kernel module: %s, get_version: %s", dev,
+			    strerror((int)-api));
+	kmod_version(ver, sizeof(ver));
+	return note(true, d, len, "kernel module: %s, API %#010lx (vxcr.ko %s)", dev, api, ver);
 }
 
 #include "util/seccomp-compat.h"

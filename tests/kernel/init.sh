@@ -1,7 +1,8 @@
 #!/bin/sh
 # /init of the kernel tests' guest (tests/kernel/run.sh packs it; busybox sh,
 # pid 1).  Mounts what the tests and vxcr need, loads vxcr.ko, runs every
-# /vxcr/tests/k-*.sh whose name matches vxk_tests= (kernel command line),
+# /vxcr/tests/k-*.sh whose name matches vxk_tests= (kernel command line;
+# patterns separated by commas),
 # each its own process with a time limit (vxk_timeout=), and counts their
 # "ok NAME[/CASE]" / "not ok NAME[/CASE]: reason" lines (NAME: the test's;
 # other lines are its output, shown after "# ").  A test also fails if it exits
@@ -21,6 +22,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec </dev/null >/dev/console 2>&1
+echo # the firmware's last line has no newline
 mkdir -p /dev/pts /dev/shm /dev/mqueue
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
@@ -34,12 +36,15 @@ ip link set lo up 2>/dev/null
 
 pattern='k-*'
 tmo=180
+oifs=$IFS
+set -f
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	vxk_tests=*) pattern=${arg#vxk_tests=} ;;
 	vxk_timeout=*) tmo=${arg#vxk_timeout=} ;;
 	esac
 done
+set +f
 
 finish()
 {
@@ -96,6 +101,7 @@ run_test()
 {
 	local name=$1 out=/tmp/vxk-$1.out st np nf trouble
 	mkdir -p "/tmp/vxk-$name"
+	echo "# $name" # on the console before it runs: names the one that hangs
 	echo "vxk: begin $name" >/dev/kmsg
 	VXK_TMP=/tmp/vxk-$name VXK_NAME=$name \
 		subreaper -t "$tmo" sh "$VXK/tests/$name.sh" >"$out" 2>&1
@@ -146,7 +152,15 @@ for t in $VXK/tests/k-*.sh; do
 	[ -f "$t" ] || continue
 	name=${t##*/}
 	name=${name%.sh}
-	case $name in $pattern) run_test "$name" ;; esac
+	match=0
+	set -f
+	IFS=,
+	for p in $pattern; do
+		case $name in $p) match=1 ;; esac
+	done
+	IFS=$oifs
+	set +f
+	[ $match = 1 ] && run_test "$name"
 done
 
 echo "vxk: rmmod" >/dev/kmsg

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The kernel module's tests (make check-kernel): builds vxcr.ko against the
-# Debian 6.1 headers that match the newest /boot/vmlinuz-6.1.*, packs an
+# Debian 6.1 headers of the newest /boot/vmlinuz-6.1.* that has them, packs an
 # initramfs (busybox, the module, vxcr with its libraries, the test
 # programs, every tests/kernel/k-*.sh), boots that kernel under QEMU (TCG)
 # and reads the guest's verdict from the serial console (tests/kernel/init.sh
@@ -8,8 +8,8 @@
 #
 # Usage: tests/kernel/run.sh [BUILD]     (BUILD: the build tree, default build)
 # Environment:
-#   VXK_TESTS         which tests run: a shell pattern on the name (k-ctx-*),
-#                     default every k-*
+#   VXK_TESTS         which tests run: shell patterns on the name, comma
+#                     separated (k-ctx-*,k-base-switch), default every k-*
 #   VXK_TIMEOUT       seconds the whole boot may take (default 900)
 #   VXK_TEST_TIMEOUT  seconds one test may take inside (default 180)
 #   VXK_KEEP          non-empty: keep the temporary directory (initramfs)
@@ -39,17 +39,20 @@ die()
 	exit 1
 }
 
-case $TESTS in *[!A-Za-z0-9_*?.-]*) die "VXK_TESTS: only letters, digits, - _ . * ? ($TESTS)" ;; esac
+case $TESTS in *[!A-Za-z0-9_*?.,-]*) die "VXK_TESTS: only letters, digits, - _ . * ? , ($TESTS)" ;; esac
 case $TIMEOUT$TEST_TIMEOUT in *[!0-9]*) die "VXK_TIMEOUT, VXK_TEST_TIMEOUT: seconds" ;; esac
 
 QEMU=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 missing (contrib/install-deps.sh)"
+# the newest 6.1 kernel image whose headers are installed too
+KIMG=""
 # shellcheck disable=SC2012
-KIMG=$(ls -d /boot/vmlinuz-6.1.* 2>/dev/null | sort -V | tail -n 1)
-[ -n "$KIMG" ] || die "no /boot/vmlinuz-6.1.* (contrib/install-deps.sh installs Debian's)"
+for k in $(ls -d /boot/vmlinuz-6.1.* 2>/dev/null | sort -rV); do
+	[ -d "/usr/src/linux-headers-${k#/boot/vmlinuz-}" ] && KIMG=$k && break
+done
+[ -n "$KIMG" ] || die "no /boot/vmlinuz-6.1.* with its headers (contrib/install-deps.sh installs Debian's)"
 [ -r "$KIMG" ] || die "$KIMG is not readable (run as root)"
 KVER=${KIMG#/boot/vmlinuz-}
 KDIR=/usr/src/linux-headers-$KVER
-[ -d "$KDIR" ] || die "no headers for $KVER ($KDIR): contrib/install-deps.sh"
 [ -x "$BUILD/bin/vxcr" ] && [ -x "$BUILD/tests/progs/subreaper" ] ||
 	die "$BUILD/bin/vxcr or tests/progs/subreaper missing (run make first)"
 BUSYBOX=$(command -v busybox) || die "busybox missing (busybox-static)"
@@ -113,7 +116,7 @@ echo "check-kernel: booting $KIMG ($(du -h "$T/initrd" | cut -f1) initramfs), te
 timeout -k 10 "$TIMEOUT" "$QEMU" -machine q35 -cpu max -smp 1 -m 1G -nic none -nographic \
 	-no-reboot -kernel "$KIMG" -initrd "$T/initrd" \
 	-append "console=ttyS0 quiet panic=-1 vxk_tests=$TESTS vxk_timeout=$TEST_TIMEOUT" \
-	</dev/null 2>&1 | tr -d '\r' | tee "$LOG"
+	</dev/null 2>&1 | tr -d '\r' | sed -u -e 's/\x1bc//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$LOG"
 st=${PIPESTATUS[0]}
 
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | tail -n 1)

@@ -97,7 +97,6 @@ extern "C" {
 
 #include "vxcr/vserver-abi.h"
 
-
 /*
  * Capability numbers for bcaps (bit 1 << CAP_x), as libvserver's vserver.h;
  * each defined only if <linux/capability.h> or <sys/capability.h> has not.

@@ -9,6 +9,8 @@
  *        switch-answers --raw PREFIX    the table again through the raw
  *                                       ioctl, and the ioctl's own cases
  *                                       (sizes, numbers, bad pointers)
+ *        switch-answers --api           prints the module's get_version
+ *                                       answer (raw ioctl) as %#010lx
  *
  * Prints "ok PREFIX/CASE" or "not ok PREFIX/CASE: got X, want Y" for each
  * case; exit 0 if all passed, 1 otherwise, 2 on a usage error.
@@ -343,10 +345,35 @@ static void raw_open_unprivileged(void)
 		status ? "a user other than root opened /dev/vserver (or the check failed)" : NULL);
 }
 
+/* The module's API version, asked directly; exit 1 if it does not answer. */
+static int print_api(void)
+{
+	struct vserver_ioc ioc;
+	long ret;
+	int fd;
+
+	fd = open(VSERVER_DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		perror(VSERVER_DEV_PATH);
+		return 1;
+	}
+	ret = raw_version(fd, VSERVER_IOC_CALL, &ioc);
+	close(fd);
+	if (ret) {
+		fprintf(stderr, "get_version: %s\n", strerror((int)-ret));
+		return 1;
+	}
+	printf("%#010llx\n", (unsigned long long)ioc.result);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int raw = argc == 3 && !strcmp(argv[1], "--raw");
 	int fd;
+
+	if (argc == 2 && !strcmp(argv[1], "--api"))
+		return print_api();
 
 	if (argc != 2 + raw) {
 		fprintf(stderr, "usage: switch-answers [--raw] PREFIX\n");
