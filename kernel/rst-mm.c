@@ -371,6 +371,9 @@ int rst_mm_commit(struct rst_image *img)
 	ret = vm_munmap(0, TASK_SIZE);
 	if (ret)
 		return ret;
+	mmap_write_lock(mm);
+	mm->def_flags &= ~VM_LOCKED_MASK; /* the caller's mlockall(MCL_FUTURE) */
+	mmap_write_unlock(mm);
 	for (i = 0; i < m->n_vmas; i++) {
 		const struct rst_vma *v = &m->vmas[i];
 

@@ -149,6 +149,10 @@ if dump_target dump-zstd "$T/outz" --compress zstd -o "$T/imgz"; then
 	rst-undump "$T/imgz" >"$T/u.log" 2>&1 &
 	upid=$!
 	undumped zstd $upid "$T/outz"
+	rst-craft zmagic "$T/imgz" "$T/badz"
+	out=$(rst-undump "$T/badz" 2>&1)
+	[ "$out" = "errno $EBADMSG alive" ] && ok zstd-bad-frame ||
+		not_ok zstd-bad-frame "want errno $EBADMSG alive, got: $out"
 fi
 
 # refused CASE ERRNO MODE [--as UID]: the crafted image fails with ERRNO,

@@ -14,6 +14,7 @@
  *        unknown     a record of unknown type 99, required, after TASK
  *        optional    the same with IMG_RF_OPTIONAL (must be skipped)
  *        same        the records as they are (crcs and trailer remade)
+ *        zmagic      (a zstd image) the first frame's magic broken
  * Every mode but badcrc, truncate and lenpast recomputes the crcs and the
  * trailer, so only the change itself is wrong.  Exit 0, 1 on error.
  */
@@ -169,6 +170,13 @@ int main(int argc, char **argv)
 		return fclose(out) ? 1 : 0;
 	}
 	off = 20 + ((struct img_preamble *)img)->hdr_len;
+	if (!strcmp(argv[1], "zmagic")) {
+		if (off >= (size_t)size)
+			return 1;
+		img[off] ^= 0x01;
+		fwrite(img, 1, size, out);
+		return fclose(out) ? 1 : 0;
+	}
 	fwrite(img, 1, off, out);
 	while (off + sizeof(struct img_rec_hdr) <= (size_t)size) {
 		struct img_rec_hdr *h = (struct img_rec_hdr *)(img + off);
