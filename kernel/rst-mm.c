@@ -372,7 +372,7 @@ int rst_mm_commit(struct rst_image *img)
 	if (ret)
 		return ret;
 	mmap_write_lock(mm);
-	mm->def_flags &= ~VM_LOCKED_MASK; /* the caller's mlockall(MCL_FUTURE) */
+	mm->def_flags &= ~(VM_LOCKED | VM_LOCKONFAULT); /* the caller's mlockall(MCL_FUTURE) */
 	mmap_write_unlock(mm);
 	for (i = 0; i < m->n_vmas; i++) {
 		const struct rst_vma *v = &m->vmas[i];
