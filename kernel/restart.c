@@ -352,6 +352,11 @@ static long rst_undump(int fd)
 	}
 	if (!ret && !run->img.committed)
 		ret = -EINVAL;
+	/* a signal while a pipe was read: never a restart of the call, which
+	 * would read the stream again from where it stopped */
+	if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND ||
+	    ret == -ERESTART_RESTARTBLOCK)
+		ret = -EINTR;
 	if (ret && run->img.committed)
 		force_sig(SIGKILL);
 	if (!ret)

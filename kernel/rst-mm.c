@@ -144,15 +144,19 @@ static int rst_vma_check(const struct rst_vma *v)
 static void *rst_map_vdso_lookup(void)
 {
 	static const u8 endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	static void *found; /* once per load: the same answer every time */
 	struct kprobe kp = { .symbol_name = "map_vdso_once" };
 	u8 *addr;
 
+	if (READ_ONCE(found))
+		return found;
 	if (register_kprobe(&kp))
 		return NULL;
 	addr = (u8 *)kp.addr;
 	unregister_kprobe(&kp);
 	if (addr && !memcmp(addr - 4, endbr64, 4))
 		addr -= 4;
+	WRITE_ONCE(found, addr);
 	return addr;
 }
 
@@ -374,6 +378,11 @@ int rst_mm_commit(struct rst_image *img)
 	mmap_write_lock(mm);
 	mm->def_flags &= ~(VM_LOCKED | VM_LOCKONFAULT); /* the caller's mlockall(MCL_FUTURE) */
 	mmap_write_unlock(mm);
+	/* the vdso first: its address is a hint to get_unmapped_area(),
+	 * which the stack's guard gap could turn away once the stack is in */
+	ret = rst_vdso_commit(img);
+	if (ret)
+		return ret;
 	for (i = 0; i < m->n_vmas; i++) {
 		const struct rst_vma *v = &m->vmas[i];
 
@@ -384,9 +393,6 @@ int rst_mm_commit(struct rst_image *img)
 		if (ret)
 			return ret;
 	}
-	ret = rst_vdso_commit(img);
-	if (ret)
-		return ret;
 	mmap_write_lock(mm);
 	mm->start_code = m->start_code;
 	mm->end_code = m->end_code;
