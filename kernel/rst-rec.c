@@ -111,6 +111,11 @@ static const struct rst_fmap rst_task_map[] = {
 	F(1, U32, struct rst_task, pid),
 	F(6, U32, struct rst_task, mm_id),
 	F(7, U32, struct rst_task, files_id),
+	FH(8, U32, struct rst_task, personality, has_personality),
+	FH(9, U32, struct rst_task, umask, has_umask),
+	FH(11, U64, struct rst_task, timer_slack_ns, has_timer_slack),
+	F(14, U32, struct rst_task, pdeath_sig),
+	F(16, BOOL, struct rst_task, thp_disable),
 	F(20, U32, struct rst_task, state),
 	FREFUSE(25), /* stop_signal */
 	FREFUSE(26), /* membarrier registrations */

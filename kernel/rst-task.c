@@ -7,7 +7,9 @@
  * checks run there, before the point of no return); rst_task_commit()
  * only stores.  Both run in the caller's context on its own task.
  */
+#include <linux/fs_struct.h>
 #include <linux/sched.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/signal.h>
@@ -139,7 +141,8 @@ int rst_task_plan(struct rst_image *img)
 	if (!t->pid || (t->n_threads && t->thread0 != t->pid) || (c->tid && c->tid != t->pid) ||
 	    (img->sig_pid && img->sig_pid != t->pid))
 		return -EINVAL;
-	if (nice < MIN_NICE || nice > MAX_NICE)
+	if (nice < MIN_NICE || nice > MAX_NICE || t->pdeath_sig > RST_NSIG ||
+	    (t->has_umask && t->umask > 0777))
 		return -EINVAL;
 	if (nice < task_nice(current) && !can_nice(current, nice))
 		return -EPERM;
@@ -250,6 +253,23 @@ static void rst_signals_commit(const struct rst_image *img)
 	}
 }
 
+/* What prctl(2), umask(2) and personality(2) let a process set on
+ * itself, with no privilege: as the image has them. */
+static void rst_process_commit(const struct rst_task *t)
+{
+	if (t->has_umask)
+		current->fs->umask = t->umask;
+	if (t->has_personality)
+		current->personality = t->personality;
+	if (t->has_timer_slack && t->timer_slack_ns)
+		current->timer_slack_ns = t->timer_slack_ns;
+	current->pdeath_signal = t->pdeath_sig;
+	if (t->thp_disable)
+		set_bit(MMF_DISABLE_THP, &current->mm->flags);
+	else
+		clear_bit(MMF_DISABLE_THP, &current->mm->flags);
+}
+
 /* Past the point of no return: the thread's state, nothing that fails. */
 void rst_task_commit(struct rst_image *img)
 {
@@ -259,6 +279,7 @@ void rst_task_commit(struct rst_image *img)
 	rst_regs_commit(c);
 	rst_fpu_commit(img);
 	rst_signals_commit(img);
+	rst_process_commit(&img->task);
 	current->clear_child_tid = (int __user *)(unsigned long)c->clear_child_tid;
 	current->robust_list = (struct robust_list_head __user *)(unsigned long)c->robust_list;
 	current->rseq = (struct rseq __user *)(unsigned long)c->rseq_addr;

@@ -19,6 +19,8 @@
  * to OUTFILE, exit 0 or 1.
  */
 #include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
 
 #include "prog.h"
 
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	int keep1 = argc > 2 && !strcmp(argv[2], "keep1");
 	sigset_t set;
+	int sig = 0;
 	uint8_t *heap, *map, *ro;
 	long bad, ret;
 
@@ -141,6 +144,12 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_SETMASK, &set, NULL); /* SIGUSR1 unblocked: pause() waits for it */
 
+	umask(027);
+	prctl(PR_SET_TIMERSLACK, 123456UL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	personality(PER_LINUX | ADDR_NO_RANDOMIZE);
+
 	prog_ready();
 	close(0);
 	if (!keep1)
@@ -162,6 +171,11 @@ int main(int argc, char **argv)
 	CHECK(sa.sa_handler == SIG_IGN, "SIGHUP is not ignored");
 	sigaction(SIGUSR1, NULL, &sa);
 	CHECK(sa.sa_handler == on_usr1, "SIGUSR1 handler lost");
+	CHECK(umask(0) == 027, "umask not restored");
+	CHECK(prctl(PR_GET_TIMERSLACK) == 123456, "timer slack not restored");
+	CHECK(!prctl(PR_GET_PDEATHSIG, &sig) && sig == SIGTERM, "pdeath signal not restored");
+	CHECK(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1, "THP disable not restored");
+	CHECK(personality(0xffffffff) == (PER_LINUX | ADDR_NO_RANDOMIZE), "personality not restored");
 	CHECK(!open_fds(keep1 ? 1 : -1), "%d fds open besides the image's", open_fds(keep1 ? 1 : -1));
 	CHECK(!keep1 || write(1, "fd1 ok\n", 7) == 7, "write to fd 1: %s", strerror(errno));
 	prog_finish();
