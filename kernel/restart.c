@@ -101,6 +101,7 @@ static int rst_fds_plan(struct rst_image *img)
 static void rst_unplan(struct rst_run *run)
 {
 	rst_creds_unplan(&run->img);
+	rst_cwd_unplan(&run->img);
 	rst_task_unplan(&run->img);
 	rst_mm_unplan(&run->img);
 	kfree(run->ret);
@@ -122,6 +123,7 @@ static int rst_plan(struct rst_run *run)
 	ret = rst_fds_plan(img);
 	ret = ret ?: rst_mm_plan(img);
 	ret = ret ?: rst_task_plan(img);
+	ret = ret ?: rst_cwd_plan(img);
 	ret = ret ?: rst_creds_plan(img);
 	if (!ret) {
 		run->ret = kzalloc(sizeof(*run->ret), GFP_KERNEL);
@@ -163,6 +165,7 @@ static int rst_commit(struct rst_run *run)
 	if (ret)
 		return ret;
 	rst_task_commit(img);
+	rst_cwd_commit(img);
 	return 0;
 }
 

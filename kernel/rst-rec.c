@@ -124,6 +124,15 @@ static const struct rst_fmap rst_task_map[] = {
 	FREFUSE(40), /* cwd_file_id: a removed cwd */
 };
 
+/* A path string of the image, kmalloc'd; at most once. */
+static int rst_dup_str(const struct pbd_field *f, char **out)
+{
+	if (f->wire != PBD_LEN || f->len >= RST_PATH_MAX || *out || memchr(f->ptr, 0, f->len))
+		return -EBADMSG;
+	*out = kmemdup_nul(f->ptr, f->len, GFP_KERNEL);
+	return *out ? 0 : -ENOMEM;
+}
+
 static int rst_task_thread(void *obj, u64 tid)
 {
 	struct rst_task *t = obj;
@@ -146,6 +155,10 @@ static int rst_task_field(void *obj, const struct pbd_field *f)
 	}
 	if (f->num == 19)
 		return pbd_each_u64(f, rst_task_thread, t);
+	if (f->num == 17)
+		return rst_dup_str(f, &t->cwd);
+	if (f->num == 18)
+		return rst_dup_str(f, &t->root);
 	return 0;
 }
 
@@ -540,4 +553,6 @@ void rst_image_free(struct rst_image *img)
 	kvfree(img->files);
 	kvfree(img->mm.vmas);
 	kvfree(img->core.xsave);
+	kfree(img->task.cwd);
+	kfree(img->task.root);
 }

@@ -22,6 +22,7 @@
 
 struct file;
 struct cred;
+struct path;
 
 #define RST_MAX_META (4u << 20)	  /* largest payload of a non-page record */
 #define RST_MAX_VMAS 8192	  /* areas of one MM record */
@@ -127,6 +128,7 @@ struct rst_task {
 	bool has_personality, has_umask, has_timer_slack, thp_disable;
 	char comm[16];
 	bool has_comm;
+	char *cwd, *root; /* kmalloc'd */
 };
 
 struct rst_core {
@@ -185,6 +187,7 @@ struct rst_image {
 	void *map_vdso;		  /* map_vdso_once() */
 	unsigned long vvar_start; /* where the image's vvar goes, 0: none */
 	struct cred *new_cred;	  /* prepared, committed at the end */
+	struct path *cwd;	  /* the image's cwd, looked up as the caller */
 	void *fpstate;		  /* scratch struct fpstate holding the image's */
 	bool committed;		  /* past the point of no return */
 };
@@ -238,7 +241,10 @@ int rst_creds_plan(struct rst_image *img);
 void rst_creds_commit(struct rst_image *img);
 void rst_creds_unplan(struct rst_image *img);
 
-/* rst-task.c */
+/* rst-task.c, rst-cwd.c */
+int rst_cwd_plan(struct rst_image *img);
+void rst_cwd_commit(struct rst_image *img);
+void rst_cwd_unplan(struct rst_image *img);
 int rst_task_plan(struct rst_image *img);
 void rst_task_commit(struct rst_image *img);
 void rst_task_unplan(struct rst_image *img);

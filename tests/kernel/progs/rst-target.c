@@ -6,9 +6,11 @@
  *
  * Sets up memory (heap and mmap'ed patterns, a read-only area, a dirty
  * page of its own .data), signal state (a SIGUSR1 handler, SIGHUP
- * ignored, SIGUSR2 blocked), closes fds 0-2 (the module restores no file
- * descriptions; with keep1, fd 1 stays: the test makes it a pipe to a
- * reader outside, an end the module hands over as the caller's own fd 1),
+ * ignored, SIGUSR2 blocked), its cwd (/run), umask, timer slack, pdeath
+ * signal, THP disable and personality, closes fds 0-2 (the module
+ * restores no file descriptions; with keep1, fd 1 stays: the test makes
+ * it a pipe to a reader outside, an end the module hands over as the
+ * caller's own fd 1),
  * appends "ready" to OUTFILE and stops in pause() at its
  * checkpoint point, with rbx and r12-r15 and xmm8 holding patterns.  The
  * process that undumps the image continues from there: after SIGUSR1,
@@ -122,6 +124,7 @@ int main(int argc, char **argv)
 	int keep1 = argc > 2 && !strcmp(argv[2], "keep1");
 	sigset_t set;
 	int sig = 0;
+	char cwd[64];
 	uint8_t *heap, *map, *ro;
 	long bad, ret;
 
@@ -144,6 +147,8 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_SETMASK, &set, NULL); /* SIGUSR1 unblocked: pause() waits for it */
 
+	if (chdir("/run")) /* not the directory of the process that undumps it */
+		prog_fail("chdir /run: %s", strerror(errno));
 	umask(027);
 	prctl(PR_SET_TIMERSLACK, 123456UL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -171,6 +176,7 @@ int main(int argc, char **argv)
 	CHECK(sa.sa_handler == SIG_IGN, "SIGHUP is not ignored");
 	sigaction(SIGUSR1, NULL, &sa);
 	CHECK(sa.sa_handler == on_usr1, "SIGUSR1 handler lost");
+	CHECK(getcwd(cwd, sizeof(cwd)) && !strcmp(cwd, "/run"), "cwd not restored");
 	CHECK(umask(0) == 027, "umask not restored");
 	CHECK(prctl(PR_GET_TIMERSLACK) == 123456, "timer slack not restored");
 	CHECK(!prctl(PR_GET_PDEATHSIG, &sig) && sig == SIGTERM, "pdeath signal not restored");
