@@ -145,6 +145,38 @@ static int rst_task_thread(void *obj, u64 tid)
 	return 0;
 }
 
+struct rst_rlimit_dec {
+	u32 resource;
+	u64 cur, max;
+};
+
+static const struct rst_fmap rst_rlimit_map[] = {
+	F(1, U32, struct rst_rlimit_dec, resource),
+	F(2, U64, struct rst_rlimit_dec, cur),
+	F(3, U64, struct rst_rlimit_dec, max),
+};
+
+/* One rlimit_entry: a resource this kernel has, once. */
+static int rst_task_rlimit(struct rst_task *t, const struct pbd_field *f)
+{
+	struct rst_rlimit_dec r = {};
+	int ret;
+
+	if (f->wire != PBD_LEN)
+		return -EBADMSG;
+	ret = rst_fields(f->ptr, f->len, rst_rlimit_map, ARRAY_SIZE(rst_rlimit_map), &r, NULL);
+	if (ret)
+		return ret;
+	if (r.resource >= RST_NRLIMITS)
+		return -ENOTTY;
+	if (t->rlim[r.resource].set || r.cur > r.max)
+		return -EBADMSG;
+	t->rlim[r.resource].cur = r.cur;
+	t->rlim[r.resource].max = r.max;
+	t->rlim[r.resource].set = true;
+	return 0;
+}
+
 static int rst_task_field(void *obj, const struct pbd_field *f)
 {
 	struct rst_task *t = obj;
@@ -155,6 +187,8 @@ static int rst_task_field(void *obj, const struct pbd_field *f)
 	}
 	if (f->num == 19)
 		return pbd_each_u64(f, rst_task_thread, t);
+	if (f->num == 10)
+		return rst_task_rlimit(t, f);
 	if (f->num == 17)
 		return rst_dup_str(f, &t->cwd);
 	if (f->num == 18)

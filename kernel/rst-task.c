@@ -8,6 +8,7 @@
  * only stores.  Both run in the caller's context on its own task.
  */
 #include <linux/fs_struct.h>
+#include <linux/resource.h>
 #include <linux/sched.h>
 #include <linux/sched/coredump.h>
 #include <linux/sched/signal.h>
@@ -121,6 +122,45 @@ static int rst_signals_plan(const struct rst_image *img)
 }
 
 /*
+ * Resource limits: each hard limit at most the caller's (an image never
+ * raises one), the soft within it; RLIMIT_CPU as the caller's (its timer
+ * is not re-armed here).  0, -EPERM or -ENOTTY.
+ */
+static int rst_rlimits_plan(const struct rst_task *t)
+{
+	struct rlimit cur;
+	int r;
+
+	for (r = 0; r < RST_NRLIMITS; r++) {
+		if (!t->rlim[r].set)
+			continue;
+		task_lock(current->group_leader);
+		cur = current->signal->rlim[r];
+		task_unlock(current->group_leader);
+		if (t->rlim[r].max > cur.rlim_max)
+			return -EPERM;
+		if (r == RLIMIT_CPU &&
+		    (t->rlim[r].cur != cur.rlim_cur || t->rlim[r].max != cur.rlim_max))
+			return -ENOTTY;
+	}
+	return 0;
+}
+
+static void rst_rlimits_commit(const struct rst_task *t)
+{
+	int r;
+
+	task_lock(current->group_leader);
+	for (r = 0; r < RST_NRLIMITS; r++) {
+		if (!t->rlim[r].set)
+			continue;
+		current->signal->rlim[r].rlim_cur = t->rlim[r].cur;
+		current->signal->rlim[r].rlim_max = t->rlim[r].max;
+	}
+	task_unlock(current->group_leader);
+}
+
+/*
  * The thread's state: ids consistent across TASK, CORE, SIGNALS, the
  * registers, the FPU state, signals, nice (only what the caller may set).
  * 0 or -errno; rst_task_unplan() frees what it made.
@@ -146,7 +186,8 @@ int rst_task_plan(struct rst_image *img)
 		return -EINVAL;
 	if (nice < task_nice(current) && !can_nice(current, nice))
 		return -EPERM;
-	ret = rst_regs_plan(c);
+	ret = rst_rlimits_plan(t);
+	ret = ret ?: rst_regs_plan(c);
 	ret = ret ?: rst_signals_plan(img);
 	ret = ret ?: rst_fpu_plan(img);
 	return ret;
@@ -264,6 +305,7 @@ static void rst_process_commit(const struct rst_task *t)
 	if (t->has_timer_slack && t->timer_slack_ns)
 		current->timer_slack_ns = t->timer_slack_ns;
 	current->pdeath_signal = t->pdeath_sig;
+	rst_rlimits_commit(t);
 	if (t->thp_disable)
 		set_bit(MMF_DISABLE_THP, &current->mm->flags);
 	else

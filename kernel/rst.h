@@ -32,7 +32,8 @@ struct path;
 #define RST_MAX_GROUPS 256	  /* supplementary groups of CREDS */
 #define RST_MAX_XSAVE (64u << 10) /* bytes of core_entry.xsave */
 #define RST_NSIG 64
-#define RST_NREGS 28 /* x86_regs field numbers 1..27 */
+#define RST_NRLIMITS 16 /* RLIM_NLIMITS of 6.1 */
+#define RST_NREGS 28	/* x86_regs field numbers 1..27 */
 #define RST_PATH_MAX 4096
 
 /* x86_regs field numbers (images/task.proto) */
@@ -129,6 +130,10 @@ struct rst_task {
 	char comm[16];
 	bool has_comm;
 	char *cwd, *root; /* kmalloc'd */
+	struct rst_rlimit {
+		u64 cur, max;
+		bool set;
+	} rlim[RST_NRLIMITS];
 };
 
 struct rst_core {

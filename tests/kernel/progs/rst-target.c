@@ -7,7 +7,7 @@
  * Sets up memory (heap and mmap'ed patterns, a read-only area, a dirty
  * page of its own .data), signal state (a SIGUSR1 handler, SIGHUP
  * ignored, SIGUSR2 blocked), its cwd (/run), umask, timer slack, pdeath
- * signal, THP disable and personality, closes fds 0-2 (the module
+ * signal, THP disable, personality and RLIMIT_NOFILE, closes fds 0-2 (the module
  * restores no file descriptions; with keep1, fd 1 stays: the test makes
  * it a pipe to a reader outside, an end the module hands over as the
  * caller's own fd 1),
@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "prog.h"
 
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int sig = 0;
 	char cwd[64];
+	struct rlimit rl;
 	uint8_t *heap, *map, *ro;
 	long bad, ret;
 
@@ -149,6 +151,9 @@ int main(int argc, char **argv)
 
 	if (chdir("/run")) /* not the directory of the process that undumps it */
 		prog_fail("chdir /run: %s", strerror(errno));
+	rl.rlim_cur = 100;
+	rl.rlim_max = 200;
+	setrlimit(RLIMIT_NOFILE, &rl);
 	umask(027);
 	prctl(PR_SET_TIMERSLACK, 123456UL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -178,6 +183,8 @@ int main(int argc, char **argv)
 	CHECK(sa.sa_handler == on_usr1, "SIGUSR1 handler lost");
 	CHECK(getcwd(cwd, sizeof(cwd)) && !strcmp(cwd, "/run"), "cwd not restored");
 	CHECK(umask(0) == 027, "umask not restored");
+	CHECK(!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur == 100 && rl.rlim_max == 200,
+	      "RLIMIT_NOFILE not restored");
 	CHECK(prctl(PR_GET_TIMERSLACK) == 123456, "timer slack not restored");
 	CHECK(!prctl(PR_GET_PDEATHSIG, &sig) && sig == SIGTERM, "pdeath signal not restored");
 	CHECK(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1, "THP disable not restored");
