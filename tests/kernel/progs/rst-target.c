@@ -7,10 +7,10 @@
  * Sets up memory (heap and mmap'ed patterns, a read-only area, a dirty
  * page of its own .data), signal state (a SIGUSR1 handler, SIGHUP
  * ignored, SIGUSR2 blocked), its cwd (/run), umask, timer slack, pdeath
- * signal, THP disable, personality and RLIMIT_NOFILE, closes fds 0-2 (the module
- * restores no file descriptions; with keep1, fd 1 stays: the test makes
- * it a pipe to a reader outside, an end the module hands over as the
- * caller's own fd 1),
+ * signal, THP disable, personality and RLIMIT_NOFILE, closes fds 0-2
+ * (the module restores no file descriptions; with keep1, fd 1 stays: the
+ * test makes it a pipe to a reader outside, an end the module hands over
+ * as the caller's own fd 1),
  * appends "ready" to OUTFILE and stops in pause() at its
  * checkpoint point, with rbx and r12-r15 and xmm8 holding patterns.  The
  * process that undumps the image continues from there: after SIGUSR1,
