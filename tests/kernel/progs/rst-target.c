@@ -8,17 +8,16 @@
  * page of its own .data), signal state (a SIGUSR1 handler, SIGHUP
  * ignored, SIGUSR2 blocked), its cwd (/run), umask, timer slack, pdeath
  * signal, THP disable, personality and RLIMIT_NOFILE, closes fds 0-2
- * (the module restores no file descriptions; with keep1, fd 1 stays: the
- * test makes it a pipe to a reader outside, an end the module hands over
- * as the caller's own fd 1),
- * appends "ready" to OUTFILE and stops in pause() at its
- * checkpoint point, with rbx and r12-r15 and xmm8 holding patterns.  The
- * process that undumps the image continues from there: after SIGUSR1,
- * pause() returns -EINTR, the registers are checked in the same asm
- * block, then the rest, and that no other fd is open (the caller's were
- * closed); with keep1 it writes "fd1 ok" to fd 1.  "PASS rst-target" or
- * "FAIL rst-target: why" goes
- * to OUTFILE, exit 0 or 1.
+ * (the module restores no file descriptions; with keep1, fd 1 stays:
+ * the test makes it a pipe to a reader outside, an end the module hands
+ * over as the caller's own fd 1), appends "ready" to OUTFILE and stops
+ * in pause() at its checkpoint point, with rbx and r12-r15 and xmm8
+ * holding patterns.  The process that undumps the image continues from
+ * there: after SIGUSR1, pause() returns -EINTR, the registers are
+ * checked in the same asm block, then the rest, and that no other fd is
+ * open (the caller's were closed); with keep1 it writes "fd1 ok" to fd
+ * 1.  "PASS rst-target" or "FAIL rst-target: why" goes to OUTFILE, exit
+ * 0 or 1.
  */
 #include <sys/mman.h>
 #include <sys/personality.h>
