@@ -15,6 +15,7 @@ EINVAL=22
 ENOTTY=25
 EPROTO=71
 EPERM=1
+ESTALE=116
 
 # wait_for SECONDS CMD...: polls CMD every 0.1 s; 0 once it succeeds.
 wait_for()
@@ -176,4 +177,6 @@ refused kernel-half-area $EINVAL kernelarea
 refused second-thread $ENOTTY twothreads
 refused seccomp-record $ENOTTY seccomp
 refused unknown-required-record $EPROTO unknown
+refused vdso-of-another-kernel $ENOTTY vdso
+refused mapped-file-changed $ESTALE fileino
 refused uid-not-the-callers $EPERM same "--as 1000"
