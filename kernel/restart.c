@@ -69,12 +69,27 @@ static int rst_caller_check(void)
 	return 0;
 }
 
-/* The fds of the image: 0-2 only, each the tree's terminal or a pipe or
- * socket end outside it (external), kept as the caller's own fd of that
- * number, which must be open; anything else is a file the module does not
- * reopen.  0 or -errno. */
+/* Whether the caller's open file f can stand for record fe: an end
+ * outside the image or the terminal (any), a character device (the same
+ * device, e.g. /dev/null). */
+static bool rst_fd_same(const struct rst_file *fe, struct file *f)
+{
+	struct inode *inode = file_inode(f);
+
+	if (fe->kind == RST_FILE_TTY || fe->external)
+		return true;
+	return fe->kind == RST_FILE_CHR && fe->has_rdev && S_ISCHR(inode->i_mode) &&
+	       new_encode_dev(inode->i_rdev) == fe->rdev;
+}
+
+/* The fds of the image: 0-2 only, each the tree's terminal, a pipe or
+ * socket end outside it (external) or a character device, kept as the
+ * caller's own fd of that number, which must be open (and, for a device,
+ * the same one: else -ENOTTY); anything else is a file the module does
+ * not reopen.  0 or -errno. */
 static int rst_fds_plan(struct rst_image *img)
 {
+	bool same;
 	u32 i, j;
 
 	if (img->task.files_id && img->files_id && img->task.files_id != img->files_id)
@@ -88,12 +103,15 @@ static int rst_fds_plan(struct rst_image *img)
 				fe = &img->files[j];
 		if (!fe)
 			return -EINVAL;
-		if (img->fds[i].fd > 2 || (fe->kind != RST_FILE_TTY && !fe->external))
+		if (img->fds[i].fd > 2)
 			return -ENOTTY;
 		f = fget_raw(img->fds[i].fd);
 		if (!f)
 			return -EBADF;
+		same = rst_fd_same(fe, f);
 		fput(f);
+		if (!same)
+			return -ENOTTY;
 	}
 	return 0;
 }

@@ -455,6 +455,7 @@ static const struct rst_fmap rst_file_map[] = {
 	FH(7, U64, struct rst_file, dev, has_dev),
 	FH(8, U64, struct rst_file, ino, has_ino),
 	FH(9, U64, struct rst_file, size, has_size),
+	FH(10, U64, struct rst_file, rdev, has_rdev),
 	FH(11, U64, struct rst_file, mtime_ns, has_mtime),
 	F(12, BOOL, struct rst_file, deleted),
 	F(16, BOOL, struct rst_file, external),

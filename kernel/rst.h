@@ -81,6 +81,7 @@ enum rst_vma_kind {
 
 /* file_entry.kind values the module looks at (images/files.proto) */
 #define RST_FILE_REG 0
+#define RST_FILE_CHR 1
 #define RST_FILE_PIPE 2
 #define RST_FILE_TTY 4
 #define RST_FILE_MAPONLY 6
@@ -94,8 +95,8 @@ struct rst_vma {
 
 struct rst_file {
 	u32 id, kind, flags, mode;
-	u64 dev, ino, size, mtime_ns;
-	bool has_dev, has_ino, has_size, has_mtime, has_mode;
+	u64 dev, ino, size, mtime_ns, rdev;
+	bool has_dev, has_ino, has_size, has_mtime, has_mode, has_rdev;
 	bool deleted, external, other; /* other: a field the module ignores that matters */
 	char *path;		       /* kmalloc'd, NUL-terminated */
 	struct file *filp;	       /* opened by rst_plan when an area maps it */

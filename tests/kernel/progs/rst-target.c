@@ -8,9 +8,9 @@
  * page of its own .data), signal state (a SIGUSR1 handler, SIGHUP
  * ignored, SIGUSR2 blocked), its cwd (/run), umask, timer slack, pdeath
  * signal, THP disable, personality and RLIMIT_NOFILE, closes fds 0-2
- * (the module restores no file descriptions; with keep1, fd 1 stays:
- * the test makes it a pipe to a reader outside, an end the module hands
- * over as the caller's own fd 1), appends "ready" to OUTFILE and stops
+ * (the module restores no file descriptions; with keep1, fds 0 and 1
+ * stay: /dev/null, and a pipe to a reader outside, which the module
+ * hands over as the caller's own fds 0 and 1), appends "ready" to OUTFILE and stops
  * in pause() at its checkpoint point, with rbx and r12-r15 and xmm8
  * holding patterns.  The process that undumps the image continues from
  * there: after SIGUSR1, pause() returns -EINTR, the registers are
@@ -23,6 +23,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sysmacros.h>
 
 #include "prog.h"
 
@@ -107,15 +108,23 @@ static int pattern_ok(const void *p, size_t len, uint64_t seed)
 	return 1;
 }
 
-/* The fds below 64 that are open, but keep (-1: none). */
+/* The fds below 64 that are open, but 0 and 1 when keep. */
 static int open_fds(int keep)
 {
 	int fd, n = 0;
 
-	for (fd = 0; fd < 64; fd++)
-		if (fd != keep && fcntl(fd, F_GETFD) >= 0)
+	for (fd = keep ? 2 : 0; fd < 64; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
 			n++;
 	return n;
+}
+
+/* fd 0 is /dev/null (character device 1:3). */
+static int stdin_null(void)
+{
+	struct stat st;
+
+	return !fstat(0, &st) && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
 }
 
 int main(int argc, char **argv)
@@ -160,9 +169,10 @@ int main(int argc, char **argv)
 	personality(PER_LINUX | ADDR_NO_RANDOMIZE);
 
 	prog_ready();
-	close(0);
-	if (!keep1)
+	if (!keep1) {
+		close(0);
 		close(1);
+	}
 	close(2);
 	bad = checkpoint_point(&ret);
 
@@ -188,7 +198,8 @@ int main(int argc, char **argv)
 	CHECK(!prctl(PR_GET_PDEATHSIG, &sig) && sig == SIGTERM, "pdeath signal not restored");
 	CHECK(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1, "THP disable not restored");
 	CHECK(personality(0xffffffff) == (PER_LINUX | ADDR_NO_RANDOMIZE), "personality not restored");
-	CHECK(!open_fds(keep1 ? 1 : -1), "%d fds open besides the image's", open_fds(keep1 ? 1 : -1));
+	CHECK(!open_fds(keep1), "%d fds open besides the image's", open_fds(keep1));
+	CHECK(!keep1 || stdin_null(), "fd 0 is not /dev/null");
 	CHECK(!keep1 || write(1, "fd1 ok\n", 7) == 7, "write to fd 1: %s", strerror(errno));
 	prog_finish();
 }
