@@ -197,6 +197,8 @@ static void rst_finish(struct rst_run *run)
 	if (task_work_add(current, &run->ret->cb, TWA_SIGNAL))
 		kfree(run->ret); /* exiting: nobody returns */
 	run->ret = NULL;
+	if (run->img.task.state == TASK_STATE_STOPPED)
+		send_sig(SIGSTOP, current, 1); /* stops once the registers are in */
 }
 
 /* Record types of format v1 (18 is another branch's) */

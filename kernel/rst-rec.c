@@ -117,7 +117,7 @@ static const struct rst_fmap rst_task_map[] = {
 	F(14, U32, struct rst_task, pdeath_sig),
 	F(16, BOOL, struct rst_task, thp_disable),
 	F(20, U32, struct rst_task, state),
-	FREFUSE(25), /* stop_signal */
+	F(25, U32, struct rst_task, stop_signal),
 	FREFUSE(26), /* membarrier registrations */
 	F(29, U32, struct rst_task, ctty),
 	FREFUSE(30), /* ctty_pty_id: a pty pair of the image */

@@ -172,7 +172,11 @@ int rst_task_plan(struct rst_image *img)
 	int nice = (s32)c->nice;
 	int ret;
 
-	if (t->state != TASK_STATE_ALIVE)
+	/* stopped: it stops again with SIGSTOP on the way out (restart.c);
+	 * another stop signal could be blocked or caught: not given back */
+	if (t->state != TASK_STATE_ALIVE && t->state != TASK_STATE_STOPPED)
+		return -ENOTTY;
+	if (t->stop_signal && (t->state != TASK_STATE_STOPPED || t->stop_signal != SIGSTOP))
 		return -ENOTTY;
 	/* a terminal outside the image: the caller's own, which it keeps (as
 	 * the userspace restore keeps the tree in its session) */

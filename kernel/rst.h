@@ -125,7 +125,7 @@ struct rst_fd {
 
 struct rst_task {
 	u32 pid, state, mm_id, files_id, n_threads, thread0, ctty;
-	u32 personality, umask, pdeath_sig;
+	u32 personality, umask, pdeath_sig, stop_signal;
 	u64 timer_slack_ns;
 	bool has_personality, has_umask, has_timer_slack, thp_disable;
 	char comm[16];

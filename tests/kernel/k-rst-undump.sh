@@ -145,6 +145,38 @@ if wait_for 30 [ -s "$T/pid1" ] && dump_pid dump-fd1 "$(cat "$T/pid1")" \
 fi
 wait
 
+# a stopped process (SIGSTOP) comes back stopped; continued, it goes on
+# stopped_is PID: PID is rst-target in state T.
+stopped_is()
+{
+	local st comm
+	read -r comm 2>/dev/null <"/proc/$1/comm" || return 1
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+	st=${st##*) }
+	[ "$comm" = rst-target ] && [ "${st%% *}" = T ]
+}
+rst-target "$T/outs" &
+spid=$!
+if wait_for 30 in_pause $spid && kill -STOP $spid && wait_for 10 stopped_is $spid &&
+	vxcr dump --compress none -o "$T/imgs" $spid >"$T/dump.log" 2>&1; then
+	wait $spid
+	rst-undump "$T/imgs" >"$T/u.log" 2>&1 &
+	upid=$!
+	if wait_for 60 stopped_is $upid; then
+		ok stopped-stays-stopped
+		kill -CONT $upid
+		undumped stopped-continued $upid "$T/outs"
+	else
+		not_ok stopped-stays-stopped "not stopped: $(cat "$T/u.log")"
+		kill -9 $upid 2>/dev/null
+		wait $upid
+	fi
+else
+	not_ok stopped-dump "$(tail -n 1 "$T/dump.log")"
+	kill -9 $spid 2>/dev/null
+	wait $spid
+fi
+
 # zstd frames (the engine's default format: compressed and raw frames)
 if dump_target dump-zstd "$T/outz" --compress zstd -o "$T/imgz"; then
 	rst-undump "$T/imgz" >"$T/u.log" 2>&1 &
