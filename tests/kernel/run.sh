@@ -16,8 +16,8 @@
 #
 # Prints the guest's console, then the verdict; exit 0 only if the guest
 # said "N passed, 0 failed" with N > 0.  A missing QEMU, kernel image or
-# headers, a build failure, a guest that crashed or did not finish in
-# VXK_TIMEOUT: exit 1.  Log: BUILD/test-logs/kernel.log.
+# headers, a module build that fails or warns, a guest that crashed or did
+# not finish in VXK_TIMEOUT: exit 1.  Log: BUILD/test-logs/kernel.log.
 #
 # Not to be run under the build lock by a caller that holds it with flock
 # without -o (this script takes no lock itself).
@@ -57,10 +57,15 @@ KDIR=/usr/src/linux-headers-$KVER
 	die "$BUILD/bin/vxcr or tests/progs/subreaper missing (run make first)"
 BUSYBOX=$(command -v busybox) || die "busybox missing (busybox-static)"
 
-make -s -C kernel KDIR="$KDIR" OUT="$BUILD/kernel" || die "the module does not build"
-
 T=$(mktemp -d /tmp/vxcr-kernel.XXXXXX) || die "mktemp"
 [ -z "${VXK_KEEP:-}" ] && trap 'rm -rf "$T"' EXIT
+
+# the module builds, and without a compiler warning
+make -s -C kernel KDIR="$KDIR" OUT="$BUILD/kernel" >"$T/kbuild.log" 2>&1
+st=$?
+grep -v '^Skipping BTF generation' "$T/kbuild.log"
+[ "$st" = 0 ] || die "the module does not build"
+grep -q 'warning:' "$T/kbuild.log" && die "the module builds with warnings (above)"
 R=$T/root
 
 # add_libs FILE...: copies the shared libraries ldd names for each ELF FILE

@@ -221,6 +221,36 @@ static long raw_version(int fd, unsigned long nr, struct vserver_ioc *ioc)
 	return raw_call(fd, nr, ioc);
 }
 
+/* The in-kernel commands with a data_size one short or one long: the
+ * switch refuses them before their handler sees the data. */
+static void raw_new_commands(int fd)
+{
+	static const struct {
+		const char *name;
+		uint32_t cmd, size;
+	} cmds[] = {
+		{ "vmad-dump", VCMD_vmad_dump, sizeof(struct vcmd_vmad_dump_v0) },
+		{ "vmad-undump", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0) },
+		{ "task-dump", VCMD_task_dump, sizeof(struct vcmd_task_dump_v0) },
+		{ "checkpoint-v1", VCMD_checkpoint_v1, sizeof(struct vcmd_checkpoint_v1) },
+	};
+	uint64_t buf[8] = { 0 };
+	struct vserver_ioc ioc;
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		for (int delta = -1; delta <= 1; delta += 2) {
+			raw_version(fd, VSERVER_IOC_CALL, &ioc);
+			ioc.cmd = cmds[i].cmd;
+			ioc.data = (uintptr_t)buf;
+			ioc.data_size = cmds[i].size + delta;
+			snprintf(name, sizeof(name), "raw-%s-data-size-%s", cmds[i].name,
+				 delta < 0 ? "short" : "long");
+			verdict(name, raw_call(fd, VSERVER_IOC_CALL, &ioc), -EINVAL, NULL);
+		}
+	}
+}
+
 /* The struct's size field and data_size. */
 static void raw_sizes(int fd)
 {
@@ -250,6 +280,7 @@ static void raw_sizes(int fd)
 		snprintf(name, sizeof(name), "raw-data-size-%u", bad_data_sizes[i]);
 		verdict(name, raw_call(fd, VSERVER_IOC_CALL, &ioc), -EINVAL, NULL);
 	}
+	raw_new_commands(fd);
 	raw_version(fd, VSERVER_IOC_CALL, &ioc);
 	ioc.data_size = 4; /* get_version takes none */
 	verdict("raw-data-size-no-data-cmd", raw_call(fd, VSERVER_IOC_CALL, &ioc), -EINVAL, NULL);
