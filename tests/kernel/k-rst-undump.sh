@@ -16,6 +16,7 @@ ENOTTY=25
 EPROTO=71
 EPERM=1
 ESTALE=116
+EBUSY=16
 
 # wait_for SECONDS CMD...: polls CMD every 0.1 s; 0 once it succeeds.
 wait_for()
@@ -212,3 +213,4 @@ refused unknown-required-record $EPROTO unknown
 refused vdso-of-another-kernel $ENOTTY vdso
 refused mapped-file-changed $ESTALE fileino
 refused uid-not-the-callers $EPERM same "--as 1000"
+refused caller-two-threads $EBUSY same --thread

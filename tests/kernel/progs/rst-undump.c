@@ -2,11 +2,12 @@
  * rst-undump: calls vxcr.ko's vmad_undump (PROCMIG/19) through the raw
  * ioctl on /dev/vserver, so that this process becomes the image's.
  *
- * Usage: rst-undump [--as UID] IMAGE|-
+ * Usage: rst-undump [--as UID | --thread] IMAGE|-
  *
  * IMAGE is opened read-only ("-": stdin, e.g. a pipe).  --as UID: after
  * opening the device and the image, the process drops to uid and gid UID
  * with no supplementary groups and no capabilities, then calls.
+ * --thread: a second thread runs (sleeping) when the call is made.
  *
  * On success this never returns: the process is the image's.  When the
  * call fails, the program checks that its own memory is intact (a pattern
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 
 #include "vxcr/vserver.h"
@@ -30,19 +32,33 @@
 
 static uint64_t canary[CANARY_WORDS];
 
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct vcmd_vmad_undump_v0 u = { 0 };
 	struct vserver_ioc ioc = { 0 };
-	int dev, fd, i, err, as = -1;
+	int dev, fd, i, err, as = -1, thread = 0;
+	pthread_t t;
 
 	if (argc == 4 && !strcmp(argv[1], "--as")) {
 		as = atoi(argv[2]);
 		argv += 2;
 		argc -= 2;
 	}
+	if (argc == 3 && !strcmp(argv[1], "--thread")) {
+		thread = 1;
+		argv++;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: rst-undump [--as UID] IMAGE|-\n");
+		fprintf(stderr, "usage: rst-undump [--as UID | --thread] IMAGE|-\n");
 		return 2;
 	}
 	fd = strcmp(argv[1], "-") ? open(argv[1], O_RDONLY) : 0;
@@ -53,6 +69,10 @@ int main(int argc, char **argv)
 	}
 	if (as >= 0 && (setgroups(0, NULL) || setresgid(as, as, as) || setresuid(as, as, as))) {
 		perror("rst-undump: setresuid");
+		return 2;
+	}
+	if (thread && pthread_create(&t, NULL, sleeper, NULL)) {
+		fprintf(stderr, "rst-undump: pthread_create failed\n");
 		return 2;
 	}
 	for (i = 0; i < CANARY_WORDS; i++)
