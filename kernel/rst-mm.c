@@ -156,6 +156,10 @@ static void *rst_map_vdso_lookup(void)
 	unregister_kprobe(&kp);
 	if (addr && !memcmp(addr - 4, endbr64, 4))
 		addr -= 4;
+	/* a kernel with IBT seals the endbr64 of functions nobody calls
+	 * indirectly: calling this one would fault, so it is not called */
+	if (addr && IS_ENABLED(CONFIG_X86_KERNEL_IBT) && memcmp(addr, endbr64, 4))
+		return NULL;
 	WRITE_ONCE(found, addr);
 	return addr;
 }
