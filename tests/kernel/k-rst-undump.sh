@@ -178,6 +178,31 @@ else
 	wait $spid
 fi
 
+# a signal while the module waits for a pipe: -EINTR, not a restart of
+# the call (which would read the stream from the middle), the caller alive
+# in_ioctl PID: PID is in ioctl() (syscall 16).
+in_ioctl()
+{
+	local nr
+	read -r nr _ 2>/dev/null <"/proc/$1/syscall" || return 1
+	[ "$nr" = 16 ]
+}
+mkfifo "$T/fifo2"
+exec 8<>"$T/fifo2"
+rst-undump --sig - <"$T/fifo2" >"$T/u.log" 2>&1 &
+upid=$!
+if wait_for 30 in_ioctl $upid; then
+	kill -USR1 $upid
+	wait $upid
+	out=$(cat "$T/u.log")
+	[ "$out" = "errno 4 alive" ] && ok signal-eintr || not_ok signal-eintr "got: $out"
+else
+	not_ok signal-eintr "rst-undump not in its ioctl: $(cat "$T/u.log")"
+	kill -9 $upid 2>/dev/null
+	wait $upid
+fi
+exec 8>&-
+
 # zstd frames (the engine's default format: compressed and raw frames)
 if dump_target dump-zstd "$T/outz" --compress zstd -o "$T/imgz"; then
 	rst-undump "$T/imgz" >"$T/u.log" 2>&1 &

@@ -2,12 +2,13 @@
  * rst-undump: calls vxcr.ko's vmad_undump (PROCMIG/19) through the raw
  * ioctl on /dev/vserver, so that this process becomes the image's.
  *
- * Usage: rst-undump [--as UID | --thread] IMAGE|-
+ * Usage: rst-undump [--as UID | --thread | --sig] IMAGE|-
  *
  * IMAGE is opened read-only ("-": stdin, e.g. a pipe).  --as UID: after
  * opening the device and the image, the process drops to uid and gid UID
  * with no supplementary groups and no capabilities, then calls.
  * --thread: a second thread runs (sleeping) when the call is made.
+ * --sig: SIGUSR1 has a handler (SA_RESTART) during the call.
  *
  * On success this never returns: the process is the image's.  When the
  * call fails, the program checks that its own memory is intact (a pattern
@@ -23,6 +24,7 @@
 #include <unistd.h>
 #include <grp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 
 #include "vxcr/vserver.h"
@@ -31,6 +33,11 @@
 #define CANARY_WORDS 4096
 
 static uint64_t canary[CANARY_WORDS];
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
 
 static void *sleeper(void *arg)
 {
@@ -57,8 +64,17 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	if (argc == 3 && !strcmp(argv[1], "--sig")) {
+		/* SA_RESTART: only the module's -EINTR keeps the call from
+		 * being restarted */
+		struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+
+		sigaction(SIGUSR1, &sa, NULL);
+		argv++;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: rst-undump [--as UID | --thread] IMAGE|-\n");
+		fprintf(stderr, "usage: rst-undump [--as UID | --thread | --sig] IMAGE|-\n");
 		return 2;
 	}
 	fd = strcmp(argv[1], "-") ? open(argv[1], O_RDONLY) : 0;
