@@ -89,7 +89,6 @@ enum rst_vma_kind {
 struct rst_vma {
 	u64 start, end, pgoff, madv;
 	u32 prot, flags, kind, file_id;
-	bool has_guards;
 	struct rst_file *file; /* set by rst_plan for file areas */
 };
 
@@ -121,7 +120,6 @@ struct rst_fd {
 #define RST_SEEN_SIGNALS 0x8
 #define RST_SEEN_MM 0x10
 #define RST_SEEN_FDTABLE 0x20
-#define RST_SEEN_ALL 0x3f
 
 struct rst_task {
 	u32 pid, state, mm_id, files_id, n_threads, thread0, ctty;
