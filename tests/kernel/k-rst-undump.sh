@@ -8,6 +8,7 @@
 # checked, then committed) and from a pipe (read once).  Then crafted
 # images: each must fail with its errno and leave the caller alive.
 . "$VXK/tests/lib.sh"
+. "$VXK/tests/rst-lib.sh"
 
 T=$VXK_TMP
 EBADMSG=74
@@ -17,40 +18,6 @@ EPROTO=71
 EPERM=1
 ESTALE=116
 EBUSY=16
-
-# wait_for SECONDS CMD...: polls CMD every 0.1 s; 0 once it succeeds.
-wait_for()
-{
-	local n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-
-# in_pause PID: PID is rst-target, asleep in pause() (syscall 34); exits
-# the wait when PID is gone.
-in_pause()
-{
-	local nr comm
-	[ -e "/proc/$1" ] || return 0
-	read -r comm 2>/dev/null <"/proc/$1/comm" || return 1
-	read -r nr _ 2>/dev/null <"/proc/$1/syscall" || return 1
-	[ "$comm" = rst-target ] && [ "$nr" = 34 ]
-}
-
-# gone PID: PID no longer exists (or is a zombie).
-gone()
-{
-	local st
-	[ -e "/proc/$1" ] || return 0
-	read -r st 2>/dev/null <"/proc/$1/stat" || return 0
-	case ${st##*) } in Z*) return 0 ;; esac
-	return 1
-}
 
 # dump_pid CASE PID ARGS...: PID, an rst-target, once at its checkpoint
 # point, dumped by vxcr dump ARGS (it is killed then).
@@ -147,15 +114,6 @@ fi
 wait
 
 # a stopped process (SIGSTOP) comes back stopped; continued, it goes on
-# stopped_is PID: PID is rst-target in state T.
-stopped_is()
-{
-	local st comm
-	read -r comm 2>/dev/null <"/proc/$1/comm" || return 1
-	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
-	st=${st##*) }
-	[ "$comm" = rst-target ] && [ "${st%% *}" = T ]
-}
 rst-target "$T/outs" &
 spid=$!
 if wait_for 30 in_pause $spid && kill -STOP $spid && wait_for 10 stopped_is $spid &&

@@ -46,3 +46,26 @@ check_fails()
 		ok "$name"
 	fi
 }
+
+# wait_for SECONDS CMD...: polls CMD every 0.1 s; 0 once it succeeds.
+wait_for()
+{
+	local n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# gone PID: PID no longer exists (or is a zombie).
+gone()
+{
+	local st
+	[ -e "/proc/$1" ] || return 0
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 0
+	case ${st##*) } in Z*) return 0 ;; esac
+	return 1
+}

@@ -112,7 +112,7 @@ for p in "$BUILD"/tests/progs/* "$BUILD"/tests/kernel/progs/*; do
 	[ -f "$p" ] && [ -x "$p" ] && add_bin "$p" "$R/vxcr/progs/${p##*/}"
 done
 cp tests/kernel/init.sh "$R/init" && chmod 755 "$R/init" || die "cannot copy init.sh"
-cp tests/kernel/lib.sh tests/kernel/k-*.sh "$R/vxcr/tests/" 2>/dev/null
+cp tests/kernel/*lib.sh tests/kernel/k-*.sh "$R/vxcr/tests/" 2>/dev/null
 add_libs "$R/bin/busybox" "$R"/vxcr/bin/vxcr "$R"/vxcr/lib/* "$R"/vxcr/progs/*
 (cd "$R" && find . | cpio -o -H newc --quiet) >"$T/initrd" || die "cpio"
 

@@ -181,7 +181,7 @@ struct vcmd_task_dump_v0 {
 /* What a VMADump image stores with contents besides anonymous memory;
  * other file-backed areas are stored as references (path and identity),
  * as BProc's VMAD_DUMP_* classes. */
-#define VMAD_DUMP_LIBS 0x1u  /* shared libraries (other executable file areas) */
+#define VMAD_DUMP_LIBS 0x1u  /* every other file mapped executable somewhere (all its areas) */
 #define VMAD_DUMP_EXEC 0x2u  /* the main executable's areas */
 #define VMAD_DUMP_OTHER 0x4u /* every other file-backed area */
 #define VMAD_DUMP_ALL (VMAD_DUMP_LIBS | VMAD_DUMP_EXEC | VMAD_DUMP_OTHER)
