@@ -24,6 +24,8 @@ static void dump_usage(FILE *f)
 		"              [--compress auto|zstd[:N]|none] [--zstd-level N] [--sign KEYFILE]\n"
 		"              [--keep-net-lock] [--parent IMAGE] [--stats] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
+		"       vxdump --kernel [--kernel-store CLASSES] [-o FILE] [--leave-running]\n"
+		"              [--no-sync] [--compress none] PID\n"
 		"       vxdump --help | --version\n"
 		"\n"
 		"Checkpoints the process tree rooted at PID (all its threads and descendants)\n"
@@ -57,7 +59,11 @@ static void dump_usage(FILE *f)
 		"                       earlier image of the tree) holds are not written again;\n"
 		"                       vxrestore needs --parent IMAGE too; repeated: IMAGE's\n"
 		"                       own parents after it, nearest first\n"
-		"      --stats          print timings and sizes as one line on stderr\n");
+		"      --stats          print timings and sizes as one line on stderr\n"
+		"      --kernel         the kernel module (vxcr.ko) checkpoints the process\n"
+		"                       (task_dump): one process, no children, fds 0-2 only\n"
+		"      --kernel-store CLASSES  with --kernel: file-backed areas stored with\n"
+		"                       their contents: libs, exec, other, all (comma-separated)\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: 0 the image is complete, 1 failure, 2 usage.\n");
 }
@@ -74,7 +80,9 @@ enum {
 	OPT_TCP_EST,
 	OPT_KEEP_NET_LOCK,
 	OPT_NO_COW,
-	OPT_PARENT
+	OPT_PARENT,
+	OPT_KERNEL,
+	OPT_KERNEL_STORE
 };
 
 static const struct option dump_options[] = {
@@ -91,6 +99,8 @@ static const struct option dump_options[] = {
 	{ "keep-net-lock", no_argument, NULL, OPT_KEEP_NET_LOCK },
 	{ "no-cow", no_argument, NULL, OPT_NO_COW },
 	{ "parent", required_argument, NULL, OPT_PARENT },
+	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "kernel-store", required_argument, NULL, OPT_KERNEL_STORE },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -104,6 +114,10 @@ struct dump_target {
 	const char *sign;		 /* --sign KEYFILE */
 	const char *parent[MAX_PARENTS]; /* --parent IMAGE, nearest first */
 	size_t n_parents;
+	bool kernel;		  /* --kernel: the module's task_dump */
+	bool kernel_store;	  /* --kernel-store given */
+	unsigned int kflags;	  /* its VMAD_DUMP_* classes */
+	const char *not_kernel;	  /* the last option --kernel cannot honour */
 };
 
 /* --compress auto | zstd[:LEVEL] | none into o: 0, or -1 (usage error). */
@@ -149,9 +163,11 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			break;
 		case OPT_NO_COW:
 			o->no_cow = true;
+			tg->not_kernel = "--no-cow";
 			break;
 		case OPT_TCP_EST:
 			o->tcp_established = true;
+			tg->not_kernel = "--tcp-established";
 			break;
 		case OPT_NO_SYNC:
 			o->fsync = false;
@@ -159,6 +175,8 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 		case OPT_COMPRESS:
 			if (parse_compress(optarg, o))
 				return -1;
+			if (strcmp(optarg, "none"))
+				tg->not_kernel = "--compress";
 			break;
 		case OPT_LEVEL:
 			if (cli_parse_long(optarg, -7, 22, &v)) {
@@ -167,27 +185,33 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			}
 			o->zstd_level = v;
 			o->zstd_every_frame = true;
+			tg->not_kernel = "--zstd-level";
 			break;
 		case 'v':
 			cli_set_verbose();
 			break;
 		case OPT_STATS:
 			*stats = true;
+			tg->not_kernel = "--stats";
 			break;
 		case OPT_CTX:
 			if (cli_parse_long(optarg, 2, 65535, &tg->xid)) {
 				cli_error("dump: bad --ctx '%s' (an xid, 2..65535)", optarg);
 				return -1;
 			}
+			tg->not_kernel = "--ctx";
 			break;
 		case OPT_RUNDIR:
 			tg->rundir = optarg;
+			tg->not_kernel = "--rundir";
 			break;
 		case OPT_SIGN:
 			tg->sign = optarg;
+			tg->not_kernel = "--sign";
 			break;
 		case OPT_KEEP_NET_LOCK:
 			o->keep_net_lock = true;
+			tg->not_kernel = "--keep-net-lock";
 			break;
 		case OPT_PARENT:
 			if (tg->n_parents == MAX_PARENTS) {
@@ -195,6 +219,15 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 				return -1;
 			}
 			tg->parent[tg->n_parents++] = optarg;
+			tg->not_kernel = "--parent";
+			break;
+		case OPT_KERNEL:
+			tg->kernel = true;
+			break;
+		case OPT_KERNEL_STORE:
+			if (kernel_store_flags(optarg, &tg->kflags))
+				return -1;
+			tg->kernel_store = true;
 			break;
 		case 'h':
 			return 1;
@@ -204,6 +237,16 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			cli_bad_option("dump", "vxdump", c, argv);
 			return -1;
 		}
+	}
+	if (tg->kernel && tg->not_kernel) {
+		cli_error("dump: --kernel cannot honour %s (the kernel's checkpoint of one process "
+			  "writes a plain image)",
+			  tg->not_kernel);
+		return -1;
+	}
+	if (tg->kernel_store && !tg->kernel) {
+		cli_error("dump: --kernel-store needs --kernel");
+		return -1;
 	}
 	if (o->keep_net_lock && o->leave_running) {
 		cli_error(
@@ -365,6 +408,18 @@ int cmd_dump(int argc, char **argv)
 	if (tg.sign && vxcr_key_load(tg.sign, &key)) {
 		cli_error("dump: %s", vxcr_last_error());
 		return 1;
+	}
+	if (tg.kernel) {
+		if (out && out_file_open(&of, out)) {
+			cli_error("%s", of.err);
+			return 1;
+		}
+		ret = kernel_dump(tg.pid, out ? &of : NULL, tg.kflags, o.fsync, o.leave_running);
+		if (out && out_file_close(&of) && !ret) {
+			cli_error("dump: closing %s", out);
+			ret = 1;
+		}
+		return ret;
 	}
 	o.sign_key = key;
 	if (open_parents(&tg, pfds)) {

@@ -36,6 +36,7 @@ static void restore_usage(FILE *f)
 	fprintf(f, "usage: vxrestore [-d] [--pidfile FILE] [--pidns] [--netns] [--rundir DIR]\n"
 		   "                 [--manage-cgroups] [--trusted-keys DIR | --trust-image]\n"
 		   "                 [--parent PARENT ...]\n"
+		   "                 [--kernel]\n"
 		   "                 [-v] [IMAGE|-]\n"
 		   "       vxrestore --help | --version\n"
 		   "\n"
@@ -60,7 +61,10 @@ static void restore_usage(FILE *f)
 		   "      --trusted-keys DIR  accept only an image signed by a key DIR/NAME.pub\n"
 		   "      --trust-image    restore IMAGE even if others could have written it\n"
 		   "      --parent PARENT  an incremental image's parent (vxdump --parent);\n"
-		   "                       repeated for a chain, nearest first\n");
+		   "                       repeated for a chain, nearest first\n"
+		   "      --kernel         the kernel module (vxcr.ko) restores the image's one\n"
+		   "                       process (vmad_undump) in a new child with its pid;\n"
+		   "                       with -d, --pidfile and --pidns only\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: the restored process's (without -d), 0 (with -d, or a\n"
 		   "context), 1 failure, 2 usage.\n");
@@ -184,6 +188,7 @@ int cmd_restore(int argc, char **argv)
 		{ "trust-image", no_argument, NULL, 'T' },
 		{ "manage-cgroups", no_argument, NULL, 'C' },
 		{ "parent", required_argument, NULL, 'A' },
+		{ "kernel", no_argument, NULL, 'k' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -191,7 +196,7 @@ int cmd_restore(int argc, char **argv)
 	struct vxcr_restore_stats st = { 0 };
 	const char *pidfile = NULL, *keydir = NULL;
 	struct vxcr_keyring *kr = NULL;
-	bool trust_image = false;
+	bool trust_image = false, kernel = false;
 	const char *parents[MAX_PARENTS];
 	int parent_fds[MAX_PARENTS];
 	size_t n_parents = 0;
@@ -233,6 +238,9 @@ int cmd_restore(int argc, char **argv)
 			}
 			parents[n_parents++] = optarg;
 			break;
+		case 'k':
+			kernel = true;
+			break;
 		case 'v':
 			cli_set_verbose();
 			break;
@@ -244,6 +252,11 @@ int cmd_restore(int argc, char **argv)
 		default:
 			return cli_bad_option("restore", "vxrestore", c, argv);
 		}
+	}
+	/* the library refuses the options --kernel cannot honour, by name */
+	if (kernel && vxcr_kernel_module()) {
+		cli_error("restore: --kernel %s", vxcr_last_error());
+		return 1;
 	}
 	if (argc - optind > 1) {
 		cli_error("restore: expected one IMAGE, not '%s' too (see vxrestore --help)",
@@ -266,7 +279,10 @@ int cmd_restore(int argc, char **argv)
 	}
 	o.parent_fds = parent_fds;
 	o.n_parents = n_parents;
-	ret = vxcr_restart2(0, fd, &o, &st);
+	if (kernel)
+		ret = vxcr_kernel_restore(fd, &o, &pid, &st) ?: pid;
+	else
+		ret = vxcr_restart2(0, fd, &o, &st);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	close_fds(parent_fds, n_parents);

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define EXIT_USAGE 2
 
@@ -75,5 +76,11 @@ int out_file_close(struct out_file *of);
 /* The image at path (NULL or "-": stdin) for reading, with trusted only
  * if nobody else can have written or replaced it; -1 after one line. */
 int image_open_input(const char *what, const char *path, bool trusted);
+
+/* vxdump --kernel (crtools/cmd-kernel.c): the kernel module checkpoints
+ * pid into of (NULL: stdout); the exit code. */
+int kernel_dump(pid_t pid, struct out_file *of, unsigned int flags, bool sync, bool leave_running);
+/* --kernel-store LIST into VMAD_DUMP_* flags: 0, or -1 after one line. */
+int kernel_store_flags(const char *arg, unsigned int *flags);
 
 #endif

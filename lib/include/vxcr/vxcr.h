@@ -210,6 +210,38 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		 struct vxcr_restore_stats *st);
 
 /*
+ * The kernel module's checkpoint and restart of one process (vxcr.ko's
+ * task_dump and vmad_undump), for a user who asks for them (vxdump and
+ * vxrestore --kernel).  vxcr_dump() and vxcr_restore() never use them:
+ * the module takes one process with fds 0-2, the library trees, files,
+ * sockets and namespaces.  Each fails with -ENOTTY and the error "needs the
+ * kernel module vxcr.ko (/dev/vserver)" without the module.
+ */
+/* 0 when the module's device is there (/dev/vserver, or $VXCR_VSERVER_DEV),
+ * else -ENOTTY. */
+int vxcr_kernel_module(void);
+/* Writes the image of process pid to fd: every thread of it must be
+ * stopped (ptrace or group stop) and stays so.  flags: VMAD_DUMP_* classes
+ * of file-backed areas stored with their contents (vxcr/vserver-abi.h).
+ * The bytes written, or -errno (pid untouched). */
+long vxcr_task_dump(pid_t pid, int fd, unsigned int flags);
+/* Replaces the calling process (one thread, nothing shared) by the image
+ * read from fd, as exec does: every fd but 0-2 is closed.  Returns only on
+ * error, -errno, the caller as it was (a stream past its first page
+ * record: killed instead). */
+long vxcr_vmad_undump(int fd, unsigned int flags);
+/* Restores a single-process image through vmad_undump: a new child with
+ * the image's pid (o->pidns: in a new pid namespace, under st->ns_init as
+ * vxcr_restore() does) undumps itself; returns once it is the image's
+ * process (*pid), or -errno with nothing left.  The image is read through
+ * once first (checksums; a tree, threads or records the module refuses
+ * give their reason); a stream is copied into memory, as the module reads
+ * a file twice.  Options other than detach, inherit_stdio and pidns:
+ * -ENOTTY. */
+int vxcr_kernel_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
+			struct vxcr_restore_stats *st);
+
+/*
  * Live migration (vxcr migrate / vxcr serve).  The source copies the
  * tree's memory while it runs (rounds of the pages written meanwhile,
  * tracked with userfaultfd write-protect), freezes it, sends the last
