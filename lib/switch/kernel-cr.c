@@ -268,6 +268,14 @@ static void __attribute__((noreturn)) ns_init(int fd, int wfd, pid_t pid)
 	}
 	close(wfd);
 	close(fd);
+	/* nothing of the caller's stays open here: a reader of our stdout
+	 * (vxrestore -d in $(...)) sees its end */
+	err = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (err >= 0) {
+		dup2(err, STDIN_FILENO);
+		dup2(err, STDOUT_FILENO);
+		dup2(err, STDERR_FILENO);
+	}
 	while ((w = wait(&status)) > 0 || errno == EINTR)
 		if (w == child)
 			rstatus = status;
