@@ -114,10 +114,10 @@ struct dump_target {
 	const char *sign;		 /* --sign KEYFILE */
 	const char *parent[MAX_PARENTS]; /* --parent IMAGE, nearest first */
 	size_t n_parents;
-	bool kernel;		  /* --kernel: the module's task_dump */
-	bool kernel_store;	  /* --kernel-store given */
-	unsigned int kflags;	  /* its VMAD_DUMP_* classes */
-	const char *not_kernel;	  /* the last option --kernel cannot honour */
+	bool kernel;		/* --kernel: the module's task_dump */
+	bool kernel_store;	/* --kernel-store given */
+	unsigned int kflags;	/* its VMAD_DUMP_* classes */
+	const char *not_kernel; /* the last option --kernel cannot honour */
 };
 
 /* --compress auto | zstd[:LEVEL] | none into o: 0, or -1 (usage error). */

@@ -143,9 +143,10 @@ static int check_stopped(const struct kstop *k)
 		c = fgetc(f);
 		fclose(f);
 		if (c != EOF) {
-			cli_error("dump: --kernel: pid %d has children (a tree): the kernel dumps one "
-				  "process (vxdump without --kernel dumps trees)",
-				  k->pid);
+			cli_error(
+				"dump: --kernel: pid %d has children (a tree): the kernel dumps one "
+				"process (vxdump without --kernel dumps trees)",
+				k->pid);
 			return -1;
 		}
 	}

@@ -200,20 +200,23 @@ static int scan_image(int fd, struct kscan *k)
 static int check_scan(const struct kscan *k)
 {
 	if (k->tasks != 1) {
-		err_set(-ENOTTY, "--kernel: the image holds %u processes (a tree); the kernel "
-				 "restores one (vxrestore without --kernel restores trees)",
+		err_set(-ENOTTY,
+			"--kernel: the image holds %u processes (a tree); the kernel "
+			"restores one (vxrestore without --kernel restores trees)",
 			k->tasks);
 		return -ENOTTY;
 	}
 	if (k->cores != 1) {
-		err_set(-ENOTTY, "--kernel: the image's process has %u threads; the kernel "
-				 "restores one thread (vxrestore without --kernel restores them)",
+		err_set(-ENOTTY,
+			"--kernel: the image's process has %u threads; the kernel "
+			"restores one thread (vxrestore without --kernel restores them)",
 			k->cores);
 		return -ENOTTY;
 	}
 	if (k->refused) {
-		err_set(-ENOTTY, "--kernel: the image has a %s record, which the kernel's restart "
-				 "does not restore (vxrestore without --kernel does)",
+		err_set(-ENOTTY,
+			"--kernel: the image has a %s record, which the kernel's restart "
+			"does not restore (vxrestore without --kernel does)",
 			img_rec_name(k->refused));
 		return -ENOTTY;
 	}
@@ -336,8 +339,9 @@ static int start_restored(int fd, const struct kscan *k, const struct vxcr_resto
 	ret = child < 0 ? -errno : 0;
 	close(p[1]);
 	if (ret == -EEXIST)
-		err_set(ret, "--kernel: pid %u of the image is in use (--pidns restores it in a new "
-			     "pid namespace)",
+		err_set(ret,
+			"--kernel: pid %u of the image is in use (--pidns restores it in a new "
+			"pid namespace)",
 			k->pid);
 	else if (ret)
 		pr_perror("clone3 with pid %u", k->pid);
@@ -346,8 +350,9 @@ static int start_restored(int fd, const struct kscan *k, const struct vxcr_resto
 	if (ret && child > 0) {
 		waitpid((pid_t)child, NULL, 0);
 		if (ret == -EEXIST)
-			err_set(ret, "--kernel: pid %u of the image is in use in the new pid "
-				     "namespace",
+			err_set(ret,
+				"--kernel: pid %u of the image is in use in the new pid "
+				"namespace",
 				k->pid);
 		else
 			err_set(ret, "vmad_undump: %s", strerror(-ret));
