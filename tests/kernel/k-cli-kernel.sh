@@ -90,7 +90,7 @@ if kdump dump -o "$T/k.img"; then
 	KPID=$PID
 	check verify vxcr img verify "$T/k.img"
 	restored restore vxrestore --kernel "$T/k.img"
-	restored restore-stdin sh -c "vxrestore --kernel - <'$T/k.img'"
+	restored restore-stdin sh -c "cat '$T/k.img' | vxrestore --kernel -"
 	restored to-user vxrestore "$T/k.img"
 fi
 
