@@ -121,6 +121,39 @@ if [ -n "$KPID" ]; then
 	fi
 fi
 
+# A stopped process (SIGSTOP): --leave-running leaves it stopped, the
+# image comes back stopped, and continued passes its checks
+if start_target && kill -STOP $PID && wait_for 10 stopped_is $PID; then
+	if vxdump --kernel --leave-running -o "$T/st.img" $PID >"$T/st.log" 2>&1 &&
+		stopped_is $PID && grep -q '^TracerPid:[[:space:]]*0$' /proc/$PID/status; then
+		ok stopped-stays-stopped
+	else
+		not_ok stopped-stays-stopped "$(tail -n 1 "$T/st.log")"
+	fi
+	end_target
+	kill -CONT $PID 2>/dev/null
+	: >"$T/out"
+	vxrestore --kernel "$T/st.img" >"$T/str.log" 2>&1 &
+	vr=$!
+	if wait_for 30 stopped_is $PID; then
+		kill -CONT $PID
+		if wait_for 30 paused $PID; then
+			kill -USR1 $PID
+		fi
+		wait $vr
+		st=$?
+		[ $st = 0 ] && grep -q '^PASS' "$T/out" && ok stopped-restored ||
+			not_ok stopped-restored "status $st: $(tail -n 1 "$T/out")"
+	else
+		not_ok stopped-restored "not stopped: $(tail -n 1 "$T/str.log")"
+		kill -9 $PID $vr 2>/dev/null
+		wait $vr
+	fi
+else
+	not_ok stopped-stays-stopped "rst-target not stopped"
+	end_target
+fi
+
 # --kernel-store: every file-backed area stored with its contents
 if kdump store-all --kernel-store libs,exec,other -o "$T/all.img"; then
 	if vxcr img json "$T/all.img" | grep -q FILE_MAPONLY; then
