@@ -64,7 +64,7 @@ static void restore_usage(FILE *f)
 		   "                       repeated for a chain, nearest first\n"
 		   "      --kernel         the kernel module (vxcr.ko) restores the image's one\n"
 		   "                       process (vmad_undump) in a new child with its pid;\n"
-		   "                       with -d, --pidfile and --pidns only\n");
+		   "                       with -d, --pidfile, --pidns, --trusted-keys only\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: the restored process's (without -d), 0 (with -d, or a\n"
 		   "context), 1 failure, 2 usage.\n");

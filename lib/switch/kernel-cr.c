@@ -94,16 +94,16 @@ static const char *unsupported_opt(const struct vxcr_restore_opts *o)
 		return "--manage-cgroups";
 	if (o->n_parents)
 		return "--parent";
-	if (o->trusted_keys)
-		return "--trusted-keys";
 	if (o->commit || o->pages || o->lazy)
 		return "a commit callback or migration pages";
 	return NULL;
 }
 
 /* A seekable copy of a stream image (a pipe, stdin): the module reads a
- * file twice, so that every refusal leaves the process as it was. */
-static int seekable_image(int fd)
+ * file twice, so that every refusal leaves the process as it was.  copy:
+ * a regular file too (the bytes whose signature is checked are then the
+ * bytes the module reads: nobody else writes our memfd). */
+static int seekable_image(int fd, bool copy)
 {
 	char buf[1 << 16];
 	struct stat st;
@@ -114,7 +114,7 @@ static int seekable_image(int fd)
 		pr_perror("image");
 		return -errno;
 	}
-	if (S_ISREG(st.st_mode)) {
+	if (S_ISREG(st.st_mode) && !copy) {
 		/* our own fd above 2: the child's 0-2 stay what the image's name */
 		mfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		return mfd < 0 ? -errno : mfd;
@@ -164,7 +164,7 @@ static bool module_takes(uint32_t type)
 
 /* Reads the whole image once (checksums, trailer) for its pid and what the
  * module would refuse, then goes back to where it started. */
-static int scan_image(int fd, struct kscan *k)
+static int scan_image(int fd, const struct vxcr_keyring *kr, struct kscan *k)
 {
 	struct img_reader *r = NULL;
 	struct img_record rec;
@@ -176,6 +176,12 @@ static int scan_image(int fd, struct kscan *k)
 	ret = img_reader_open(fd, &r);
 	if (ret) {
 		err_set(ret, "image: %s", img_last_open_error());
+		return ret;
+	}
+	ret = kr ? img_reader_set_keys(r, kr) : 0; /* the trailer only after a valid signature */
+	if (ret) {
+		err_set(ret, "image: %s", img_reader_error(r));
+		img_reader_free(r);
 		return ret;
 	}
 	h = img_reader_header(r);
@@ -386,10 +392,10 @@ static int kernel_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 	ret = kmod_present();
 	if (ret)
 		return ret;
-	ifd = seekable_image(fd);
+	ifd = seekable_image(fd, o->trusted_keys != NULL);
 	if (ifd < 0)
 		return ifd;
-	ret = scan_image(ifd, &k) ?: check_scan(&k);
+	ret = scan_image(ifd, o->trusted_keys, &k) ?: check_scan(&k);
 	ret = ret ?: start_restored(ifd, &k, o, pid, st);
 	close(ifd);
 	return ret;

@@ -154,6 +154,29 @@ else
 	end_target
 fi
 
+# --trusted-keys: a signed image (the library's dump) is restored by the
+# module; an unsigned one is refused before any process is made
+mkdir "$T/keys"
+if ! vxcr key new "$T/keys/k" >"$T/key.log" 2>&1; then
+	not_ok signed "vxcr key new: $(tail -n 1 "$T/key.log")"
+elif start_target && vxdump --compress none --sign "$T/keys/k.key" -o "$T/sig.img" $PID >"$T/sig.log" 2>&1 &&
+	wait_for 10 gone $PID; then
+	wait $PID
+	mkdir "$T/pub" && cp "$T/keys/k.pub" "$T/pub/"
+	restored signed vxrestore --kernel --trusted-keys "$T/pub" "$T/sig.img"
+	if [ -s "$T/k.img" ]; then
+		vxrestore --kernel --trusted-keys "$T/pub" "$T/k.img" >"$T/us.log" 2>&1
+		st=$?
+		# (the guest has no libnettle: a warning line may come first)
+		[ $st = 1 ] && [ ! -e /proc/$KPID ] &&
+			tail -n 1 "$T/us.log" | grep -q "^vxcr: restore: .*the image is not signed$" &&
+			ok unsigned-refused || not_ok unsigned-refused "status $st: $(cat "$T/us.log")"
+	fi
+else
+	not_ok signed "vxdump --sign: $(tail -n 1 "$T/sig.log" 2>/dev/null)"
+	end_target
+fi
+
 # --kernel-store: every file-backed area stored with its contents
 if kdump store-all --kernel-store libs,exec,other -o "$T/all.img"; then
 	if vxcr img json "$T/all.img" | grep -q FILE_MAPONLY; then
@@ -295,6 +318,7 @@ refused_opt opt-ctx --ctx vxdump --kernel --ctx 5 -o "$T/x.img"
 refused_opt opt-parent --parent vxdump --kernel --parent "$T/k.img" -o "$T/x.img" 1
 refused_opt opt-store --kernel-store vxdump --kernel --kernel-store bogus -o "$T/x.img" 1
 refused_opt opt-netns --netns vxrestore --kernel --netns "$T/k.img"
+refused_opt opt-parent-restore --parent vxrestore --kernel --parent "$T/k.img" "$T/k.img"
 refused_opt no-module-dump "needs the kernel module vxcr.ko" \
 	env VXCR_VSERVER_DEV= vxdump --kernel -o "$T/x.img" 1
 refused_opt no-module-restore "needs the kernel module vxcr.ko" \

@@ -236,8 +236,9 @@ long vxcr_vmad_undump(int fd, unsigned int flags);
  * process (*pid), or -errno with nothing left.  The image is read through
  * once first (checksums; a tree, threads or records the module refuses
  * give their reason); a stream is copied into memory, as the module reads
- * a file twice.  Options other than detach, inherit_stdio and pidns:
- * -ENOTTY. */
+ * a file twice.  With trusted_keys that pass checks the signature, on a
+ * copy in memory, which is what the module reads.  Options other than
+ * detach, inherit_stdio, pidns and trusted_keys: -ENOTTY. */
 int vxcr_kernel_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 			struct vxcr_restore_stats *st);
 
