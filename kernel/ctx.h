@@ -80,6 +80,9 @@ void vx_die_locked(struct vx_info *vxi);
 int vx_reg_init(void);
 /* true if vxi was created inside anc, at any depth */
 bool vx_descends(const struct vx_info *vxi, const struct vx_info *anc);
+/* Calls fn on every registered context (live or dead) under vx_lock; fn
+ * must not sleep. */
+void vx_reg_each(void (*fn)(struct vx_info *vxi, void *arg), void *arg);
 int vx_reg_init(void);
 void vx_reg_exit(void);
 
@@ -116,5 +119,11 @@ int vx_net_lo_up(struct net *net);
 /* ctx-caps.c: ccaps and the reboot of a context, checked by kprobes */
 int vx_caps_init(void);
 void vx_caps_exit(void);
+
+/* proc.c: /proc/virtual (process context: they sleep) */
+int vx_proc_init(void);
+void vx_proc_exit(void);
+void vx_proc_add(struct vx_info *vxi); /* at create */
+void vx_proc_del(struct vx_info *vxi); /* at release */
 
 #endif
