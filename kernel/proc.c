@@ -34,7 +34,6 @@
 #include <linux/utsname.h>
 #include <linux/xarray.h>
 
-#include "vserver-abi.h"
 #include "ctx.h"
 
 #define VX_PROC_ROOT "virtual"
