@@ -17,6 +17,7 @@
  * outside the tree is refused).
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -84,6 +85,20 @@ static void describe(pid_t pid, char *comm, size_t len)
 	comm[strcspn(comm, "\n")] = '\0';
 }
 
+/* "utime+stime" in clock ticks from the text after a stat line's ")". */
+static const char *cpu_ticks(const char *after_comm)
+{
+	static char out[48];
+	unsigned long ut, st;
+
+	if (!after_comm ||
+	    sscanf(after_comm, ") %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) !=
+		    2)
+		return "?";
+	snprintf(out, sizeof(out), "%lu+%lu", ut, st);
+	return out;
+}
+
 /* Prints where each thread of pid waits (state, wchan, kernel stack) on
  * stderr, so that a hang says where it hangs before it is killed. */
 static void report_threads(pid_t pid)
@@ -110,8 +125,12 @@ static void report_threads(pid_t pid)
 			snprintf(wchan, sizeof(wchan), "?");
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, e->d_name);
 		state = prog_read_file(path, buf, sizeof(buf)) > 0 ? strrchr(buf, ')') : NULL;
-		fprintf(stderr, "subreaper:   %d/%s (%s) state %c wchan %s\n", pid, e->d_name, comm,
-			state && state[1] ? state[2] : '?', wchan);
+		fprintf(stderr, "subreaper:   %d/%s (%s) state %c wchan %s cpu %s\n", pid,
+			e->d_name, comm, state && state[1] ? state[2] : '?', wchan,
+			cpu_ticks(state));
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall", pid, e->d_name);
+		if (prog_read_file(path, buf, sizeof(buf)) > 0)
+			fprintf(stderr, "subreaper:     syscall %s", buf);
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, e->d_name);
 		if (prog_read_file(path, buf, sizeof(buf)) > 0)
 			fprintf(stderr, "%s", buf);
@@ -119,7 +138,20 @@ static void report_threads(pid_t pid)
 	closedir(dp);
 }
 
-/* The user-space backtraces of a vxcr process (comm vx*), by gdb if it is
+/* Whether pid's main thread is running (R) or in uninterruptible sleep (D). */
+static bool busy_or_stuck(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (prog_read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	p = strrchr(buf, ')');
+	return p && p[1] && (p[2] == 'R' || p[2] == 'D');
+}
+
+/* The user-space backtraces of a vxcr process (comm vx*), or of one that
+ * runs or sleeps uninterruptibly when the case timed out, by gdb if it is
  * installed: where our own code waits when a case hangs. */
 static void report_backtrace(pid_t pid)
 {
@@ -127,7 +159,7 @@ static void report_backtrace(pid_t pid)
 	pid_t g;
 
 	describe(pid, comm, sizeof(comm));
-	if (strncmp(comm, "vx", 2) || access("/usr/bin/gdb", X_OK))
+	if ((strncmp(comm, "vx", 2) && !busy_or_stuck(pid)) || access("/usr/bin/gdb", X_OK))
 		return;
 	snprintf(spid, sizeof(spid), "%d", pid);
 	g = fork();
