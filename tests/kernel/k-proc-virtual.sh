@@ -133,6 +133,21 @@ cat <&4 >/dev/null 2>&1
 exec 3<&- 4<&-
 check_fails open-after-end cat $V/194/info
 
+# an xid taken again at once: the new context has the directory (the
+# dead one's, if its release had not run yet, went first)
+for n in 1 2 3; do
+	vxk-ctx create 195 -- true >/dev/null
+	vxk-ctx wait 195 >/dev/null
+done
+vxk-ctx create 195 -- sh -c 'echo ready; exec sleep 1000' >c195 &
+i195=$!
+waitfile c195
+want reuse-dir "$(field $V/195/info Init)" $i195
+vxk-ctx kill 195 0 9
+vxk-ctx wait 195 >/dev/null
+wait $i195 2>/dev/null
+wait_for 5 test ! -e $V/195 && ok reuse-dir-gone || not_ok reuse-dir-gone "$V/195 still there"
+
 # vxcr ctx list: through /proc/virtual, and asking every xid (no
 # /proc/virtual): the same lines; the times printed
 t0=$(now_cs)
