@@ -279,8 +279,6 @@ int ctx_kmod_list(void)
 
 int ctx_kmod_info(xid_t xid)
 {
-	char buf[1024], node[VHILEN] = "", dom[VHILEN] = "";
-	vx_uname_t u = { .id = VHIN_NODENAME };
 	vx_flags_t f, b, c;
 	vx_info_t r;
 
@@ -289,17 +287,7 @@ int ctx_kmod_info(xid_t xid)
 		cli_error("ctx info: context %u: %s", xid, strerror(errno));
 		return 1;
 	}
-	if (!vx_uname_get(xid, &u))
-		snprintf(node, sizeof(node), "%s", u.value);
-	u.id = VHIN_DOMAINNAME;
-	if (!vx_uname_get(xid, &u))
-		snprintf(dom, sizeof(dom), "%s", u.value);
 	printf("xid: %u\ninitpid: %d\nprovider: kernel module\n", r.xid, r.initpid);
-	vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, buf, sizeof(buf));
-	printf("flags: %s\n", buf);
-	vxcr_ctx_names_format(VXCR_CTX_BCAP_NAMES, b.flags, buf, sizeof(buf));
-	printf("bcaps: %s\n", buf);
-	vxcr_ctx_names_format(VXCR_CTX_CCAP_NAMES, c.flags, buf, sizeof(buf));
-	printf("ccaps: %s\nnodename: %s\ndomainname: %s\n", buf, node, dom);
+	ctx_print_bits(xid, f.flags, b.flags, c.flags);
 	return 0;
 }

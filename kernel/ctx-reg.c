@@ -32,8 +32,7 @@ static struct vx_info *vx_find_locked(u32 xid)
 {
 	struct vx_info *vxi;
 
-	hash_for_each_possible(vx_reg, vxi, node, xid)
-	{
+	hash_for_each_possible(vx_reg, vxi, node, xid) {
 		if (vxi->xid == xid)
 			return vxi;
 	}
@@ -223,8 +222,7 @@ void vx_reg_each(void (*fn)(struct vx_info *vxi, void *arg), void *arg)
 	int bkt;
 
 	spin_lock(&vx_lock);
-	hash_for_each(vx_reg, bkt, vxi, node)
-	{
+	hash_for_each(vx_reg, bkt, vxi, node) {
 		fn(vxi, arg);
 	}
 	spin_unlock(&vx_lock);
@@ -249,8 +247,7 @@ void vx_reg_exit(void)
 	int bkt;
 
 	destroy_workqueue(vx_wq);
-	hash_for_each_safe(vx_reg, bkt, tmp, vxi, node)
-	{
+	hash_for_each_safe(vx_reg, bkt, tmp, vxi, node) {
 		hash_del(&vxi->node);
 		vx_put(vxi);
 	}

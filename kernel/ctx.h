@@ -94,6 +94,20 @@ struct vx_info *vx_task_vxi(struct task_struct *t);
 int vx_member_set(struct vx_info *vxi);
 /* Calls fn on every member thread of vxi under vx_lock; fn must not sleep. */
 void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void *arg), void *arg);
+
+/* Context xid as current may use it, with a reference: -ESRCH if there
+ * is none or current cannot see it (a context sees itself and the ones
+ * below it), -EPERM for a change (change true) of current's own. */
+struct vx_info *vx_visible(u32 xid, bool change);
+
+/* What vx_count_task() adds up over a context's members (vx_lock held). */
+struct vx_count {
+	u32 tasks, running, unintr;
+};
+
+/* vx_members_each() callback: counts t as running or uninterruptible
+ * (the load average's rules) into the struct vx_count at arg. */
+void vx_count_task(struct task_struct *t, void *arg);
 /* Member processes of vxi (thread groups), under vx_lock. */
 u32 vx_nr_procs_locked(struct vx_info *vxi);
 /* Signals every member process of vxi (takes vx_lock); 0 or -ENOMEM. */

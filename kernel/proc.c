@@ -50,21 +50,15 @@ static struct proc_dir_entry *vx_proc_root;
 /* The context xid as the reader may see it, with a reference. */
 static struct vx_info *vx_proc_get(u32 xid)
 {
-	struct vx_info *self = vx_task_vxi(current), *vxi;
-	int err = 0;
+	struct vx_info *vxi = vx_visible(xid, false);
 
-	vxi = vx_lookup(xid);
-	if (!vxi)
-		err = -ENOENT;
-	else if (self && vxi != self && !vx_descends(vxi, self))
-		err = -ENOENT;
-	else if (READ_ONCE(vxi->state) != VX_LIVE)
-		err = -ESRCH;
-	if (err && vxi)
+	if (IS_ERR(vxi))
+		return ERR_PTR(-ENOENT);
+	if (READ_ONCE(vxi->state) != VX_LIVE) {
 		vx_put(vxi);
-	if (self)
-		vx_put(self);
-	return err ? ERR_PTR(err) : vxi;
+		return ERR_PTR(-ESRCH);
+	}
+	return vxi;
 }
 
 static void vx_proc_time(struct seq_file *m, const char *name, u64 ns)
@@ -106,21 +100,6 @@ static int vx_proc_status_show(struct seq_file *m, struct vx_info *vxi)
 	return 0;
 }
 
-struct vx_proc_count {
-	u32 running, unintr;
-};
-
-static void vx_proc_count_one(struct task_struct *t, void *arg)
-{
-	struct vx_proc_count *c = arg;
-	unsigned int state = READ_ONCE(t->__state);
-
-	if (state == TASK_RUNNING)
-		c->running++;
-	else if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD))
-		c->unintr++;
-}
-
 static const char *const vx_proc_uts_names[] = {
 	[VHIN_SYSNAME] = "SysName", [VHIN_NODENAME] = "NodeName", [VHIN_RELEASE] = "Release",
 	[VHIN_VERSION] = "Version", [VHIN_MACHINE] = "Machine",	  [VHIN_DOMAINNAME] = "DomainName",
@@ -140,13 +119,13 @@ static void vx_proc_uts_show(struct seq_file *m, struct uts_namespace *uts)
 
 static int vx_proc_cvirt_show(struct seq_file *m, struct vx_info *vxi)
 {
-	struct vx_proc_count c = { 0 };
+	struct vx_count c = { 0 };
 	struct uts_namespace *uts;
 	u32 threads, forks, onhold;
 	u64 now = ktime_get_boottime_ns();
 
 	spin_lock(&vx_lock);
-	vx_members_each(vxi, vx_proc_count_one, &c);
+	vx_members_each(vxi, vx_count_task, &c);
 	threads = vxi->nr_threads;
 	forks = vxi->nr_forks;
 	onhold = (vxi->flags & VXF_SCHED_PAUSE) ? threads : 0;
@@ -389,7 +368,8 @@ void vx_proc_exit(void)
 	unsigned long xid;
 
 	mutex_lock(&vx_proc_mutex);
-	xa_for_each(&vx_proc_dirs, xid, d) vx_proc_drop_locked(xid);
+	xa_for_each(&vx_proc_dirs, xid, d)
+		vx_proc_drop_locked(xid);
 	mutex_unlock(&vx_proc_mutex);
 	xa_destroy(&vx_proc_dirs);
 	if (vx_proc_root)

@@ -6,16 +6,6 @@
 # printed), and the unload once every context ended.
 . "$VXK/tests/lib.sh"
 
-want()
-{
-	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
-}
-
-waitfile()
-{
-	wait_for 10 test -s "$1"
-}
-
 # field FILE KEY: the value of "KEY:<tab>" in FILE
 field()
 {
@@ -45,7 +35,7 @@ want status-empty "$(field $V/status '#CActive')" 0
 # 190: PERSISTENT and PROLIFIC, ccaps, bcaps and a nodename set
 vxk-ctx create 190 0x2004000000000 -- sh -c 'echo ready; exec sleep 1000' >c190 &
 i190=$!
-waitfile c190
+waitfile c190 10
 vxk-ctx setccaps 190 0x1 0x1
 vxk-ctx setbcaps 190 0x3 0x3fff
 vxk-ctx setuname 190 2 vxnode
@@ -83,10 +73,10 @@ upc=$(echo "$up" | tr -d . | sed 's/^0*//')
 # 191 nested in 190, 192 beside it on the host
 vxk-ctx migrate 190 -- vxk-ctx create 191 -- sh -c 'echo ready; exec sleep 1000' >c191 &
 i191=$!
-waitfile c191
+waitfile c191 10
 vxk-ctx create 192 -- sh -c 'echo ready; exec sleep 1000' >c192 &
 i192=$!
-waitfile c192
+waitfile c192 10
 want host-sees-all "$(field $V/status '#CActive')" 3
 want host-sees-nested "$(field $V/191/info Init)" $i191
 in190()
@@ -119,7 +109,7 @@ want pidns-outside "$(vxk-ctx info 193)" "193 $h193"
 # error or empty, the directory goes, nothing oopses
 vxk-ctx create 194 -- sh -c 'echo ready; exec sleep 1000' >c194 &
 i194=$!
-waitfile c194
+waitfile c194 10
 exec 3<$V/194/status 4<$V/194/cvirt
 head -c 8 <&4 >/dev/null # a read started, the seq_file's buffer filled
 vxk-ctx kill 194 0 9
@@ -141,7 +131,7 @@ for n in 1 2 3; do
 done
 vxk-ctx create 195 -- sh -c 'echo ready; exec sleep 1000' >c195 &
 i195=$!
-waitfile c195
+waitfile c195 10
 want reuse-dir "$(field $V/195/info Init)" $i195
 vxk-ctx kill 195 0 9
 vxk-ctx wait 195 >/dev/null
