@@ -361,26 +361,32 @@ static int uname_get(xid_t xid, int field, char *buf, size_t len)
 	return ret;
 }
 
+void ctx_print_bits(xid_t xid, uint64_t flags, uint64_t bcaps, uint64_t ccaps)
+{
+	char buf[1024], node[VHILEN] = "", dom[VHILEN] = "";
+
+	uname_get(xid, VHIN_NODENAME, node, sizeof(node));
+	uname_get(xid, VHIN_DOMAINNAME, dom, sizeof(dom));
+	vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, flags, buf, sizeof(buf));
+	printf("flags: %s\n", buf);
+	vxcr_ctx_names_format(VXCR_CTX_BCAP_NAMES, bcaps, buf, sizeof(buf));
+	printf("bcaps: %s\n", buf);
+	vxcr_ctx_names_format(VXCR_CTX_CCAP_NAMES, ccaps, buf, sizeof(buf));
+	printf("ccaps: %s\nnodename: %s\ndomainname: %s\n", buf, node, dom);
+}
+
 static int do_info(struct ctx_opts *o)
 {
 	struct vxcr_ctx_info r;
-	char buf[1024], node[80] = "", dom[80] = "";
 	vx_flags_t f;
 
 	if (ctx_kmod_present())
 		return ctx_kmod_info(o->xid);
 	if (vxcr_ctx_info(o->xid, &r) || vx_flags_get(o->xid, &f))
 		return fail(-1);
-	uname_get(o->xid, VHIN_NODENAME, node, sizeof(node));
-	uname_get(o->xid, VHIN_DOMAINNAME, dom, sizeof(dom));
 	printf("xid: %u\ninitpid: %d\nsupervisor: %d\ncgroup: %s\n", r.xid, r.init_pid, r.super_pid,
 	       r.cgroup);
-	vxcr_ctx_names_format(VXCR_CTX_FLAG_NAMES, f.flags, buf, sizeof(buf));
-	printf("flags: %s\n", buf);
-	vxcr_ctx_names_format(VXCR_CTX_BCAP_NAMES, r.bcaps, buf, sizeof(buf));
-	printf("bcaps: %s\n", buf);
-	vxcr_ctx_names_format(VXCR_CTX_CCAP_NAMES, r.ccaps, buf, sizeof(buf));
-	printf("ccaps: %s\nnodename: %s\ndomainname: %s\n", buf, node, dom);
+	ctx_print_bits(o->xid, f.flags, r.bcaps, r.ccaps);
 	if (r.flags & VXF_INFO_NPROC)
 		printf("nproc: %llu\n", (unsigned long long)r.nproc);
 	if (r.pids_cgroup[0])

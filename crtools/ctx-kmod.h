@@ -15,4 +15,8 @@ int ctx_kmod_create(const struct vxcr_ctx_create_opts *a, xid_t *xid);
 int ctx_kmod_list(void);
 int ctx_kmod_info(xid_t xid);
 
+/* `ctx info`'s lines both providers print: flags, bcaps, ccaps, nodename
+ * and domainname of xid (cmd-ctx.c). */
+void ctx_print_bits(xid_t xid, uint64_t flags, uint64_t bcaps, uint64_t ccaps);
+
 #endif

@@ -29,8 +29,7 @@ static int copy_queue(struct sigpending *q, kernel_siginfo_t *out, unsigned int 
 	struct sigqueue *e;
 
 	*nr = 0;
-	list_for_each_entry(e, &q->list, list)
-	{
+	list_for_each_entry(e, &q->list, list) {
 		if (*nr == max)
 			return -E2BIG;
 		out[(*nr)++] = e->info;

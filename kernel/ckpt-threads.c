@@ -35,8 +35,7 @@ int vx_threads_take(struct vx_dump *d)
 	get_task_struct(leader);
 	d->threads[d->nr_threads++] = leader;
 	rcu_read_lock();
-	for_each_thread(leader, t)
-	{
+	for_each_thread(leader, t) {
 		if (t == leader)
 			continue;
 		if (d->nr_threads == n) {

@@ -51,8 +51,7 @@ static int vx_check_flags(u64 flags)
 	return 0;
 }
 
-/* xid as the caller may use it (see the top), with a reference. */
-static struct vx_info *vx_visible(u32 xid, bool change)
+struct vx_info *vx_visible(u32 xid, bool change)
 {
 	struct vx_info *self = vx_task_vxi(current), *vxi;
 	long err = 0;
@@ -322,11 +321,7 @@ static long vx_cmd_info(u32 id, struct vcmd_vx_info_v0 *d)
 	return 0;
 }
 
-struct vx_count {
-	u32 tasks, running, unintr;
-};
-
-static void vx_count_one(struct task_struct *t, void *arg)
+void vx_count_task(struct task_struct *t, void *arg)
 {
 	struct vx_count *c = arg;
 	unsigned int state = READ_ONCE(t->__state);
@@ -349,7 +344,7 @@ static long vx_cmd_stat(u32 cmd, u32 id, void *data)
 	if (IS_ERR(vxi))
 		return PTR_ERR(vxi);
 	spin_lock(&vx_lock);
-	vx_members_each(vxi, vx_count_one, &c);
+	vx_members_each(vxi, vx_count_task, &c);
 	c.tasks = vx_nr_procs_locked(vxi);
 	threads = vxi->nr_threads;
 	forks = vxi->nr_forks;

@@ -32,8 +32,7 @@ static struct vx_info *vx_find_locked(u32 xid)
 {
 	struct vx_info *vxi;
 
-	hash_for_each_possible(vx_reg, vxi, node, xid)
-	{
+	hash_for_each_possible(vx_reg, vxi, node, xid) {
 		if (vxi->xid == xid)
 			return vxi;
 	}
@@ -100,6 +99,7 @@ static void vx_release(struct work_struct *work)
 		vx_uts_put(uts);
 	if (net)
 		put_net(net);
+	vx_proc_del(vxi);
 	vx_put(vxi);
 	/* module exit destroys vx_wq first, which waits for this function */
 	module_put(THIS_MODULE);
@@ -201,6 +201,7 @@ struct vx_info *vx_create(u32 xid, struct vx_info *parent, u64 flags, struct uts
 		goto out_free;
 	if (old)
 		vx_put(old);
+	vx_proc_add(vxi);
 	return vxi;
 
 out_free:
@@ -215,10 +216,27 @@ out_module:
 	return ERR_PTR(-ENOMEM);
 }
 
+void vx_reg_each(void (*fn)(struct vx_info *vxi, void *arg), void *arg)
+{
+	struct vx_info *vxi;
+	int bkt;
+
+	spin_lock(&vx_lock);
+	hash_for_each(vx_reg, bkt, vxi, node) {
+		fn(vxi, arg);
+	}
+	spin_unlock(&vx_lock);
+}
+
 int vx_reg_init(void)
 {
 	vx_wq = alloc_workqueue("vxcr_ctx", 0, 0);
-	return vx_wq ? 0 : -ENOMEM;
+	if (!vx_wq)
+		return -ENOMEM;
+	/* /proc/virtual is a view: the module works without it */
+	if (vx_proc_init())
+		pr_warn(VX_MOD_NAME ": no /proc/virtual\n");
+	return 0;
 }
 
 /* At unload no context lives (each holds the module): the dead ones go. */
@@ -229,9 +247,9 @@ void vx_reg_exit(void)
 	int bkt;
 
 	destroy_workqueue(vx_wq);
-	hash_for_each_safe(vx_reg, bkt, tmp, vxi, node)
-	{
+	hash_for_each_safe(vx_reg, bkt, tmp, vxi, node) {
 		hash_del(&vxi->node);
 		vx_put(vxi);
 	}
+	vx_proc_exit();
 }

@@ -38,8 +38,7 @@ static struct vx_member *vx_member_find(struct task_struct *t)
 {
 	struct vx_member *m;
 
-	hash_for_each_possible(vx_members, m, node, (unsigned long)t)
-	{
+	hash_for_each_possible(vx_members, m, node, (unsigned long)t) {
 		if (m->task == t)
 			return m;
 	}
@@ -122,8 +121,7 @@ void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void
 	struct vx_member *m;
 
 	lockdep_assert_held(&vx_lock);
-	list_for_each_entry(m, &vxi->members, list)
-	{
+	list_for_each_entry(m, &vxi->members, list) {
 		fn(m->task, arg);
 	}
 }
@@ -138,8 +136,7 @@ static bool vx_first_of_process(struct vx_info *vxi, struct vx_member *m)
 		return true;
 	if (vx_member_find(m->task->group_leader))
 		return false;
-	list_for_each_entry(o, &vxi->members, list)
-	{
+	list_for_each_entry(o, &vxi->members, list) {
 		if (o == m)
 			return true;
 		if (o->task->tgid == m->task->tgid)
@@ -153,8 +150,7 @@ u32 vx_nr_procs_locked(struct vx_info *vxi)
 	struct vx_member *m;
 	u32 n = 0;
 
-	list_for_each_entry(m, &vxi->members, list)
-	{
+	list_for_each_entry(m, &vxi->members, list) {
 		n += vx_first_of_process(vxi, m);
 	}
 	return n;
@@ -178,8 +174,7 @@ int vx_signal_all(struct vx_info *vxi, int sig)
 	if (pids) {
 		if (sig == SIGKILL && vxi->nr_threads)
 			vxi->killing = true;
-		list_for_each_entry(m, &vxi->members, list)
-		{
+		list_for_each_entry(m, &vxi->members, list) {
 			if (vx_first_of_process(vxi, m))
 				pids[n++] = get_pid(task_tgid(m->task));
 		}

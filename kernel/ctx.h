@@ -80,6 +80,9 @@ void vx_die_locked(struct vx_info *vxi);
 int vx_reg_init(void);
 /* true if vxi was created inside anc, at any depth */
 bool vx_descends(const struct vx_info *vxi, const struct vx_info *anc);
+/* Calls fn on every registered context (live or dead) under vx_lock; fn
+ * must not sleep. */
+void vx_reg_each(void (*fn)(struct vx_info *vxi, void *arg), void *arg);
 int vx_reg_init(void);
 void vx_reg_exit(void);
 
@@ -91,6 +94,20 @@ struct vx_info *vx_task_vxi(struct task_struct *t);
 int vx_member_set(struct vx_info *vxi);
 /* Calls fn on every member thread of vxi under vx_lock; fn must not sleep. */
 void vx_members_each(struct vx_info *vxi, void (*fn)(struct task_struct *t, void *arg), void *arg);
+
+/* Context xid as current may use it, with a reference: -ESRCH if there
+ * is none or current cannot see it (a context sees itself and the ones
+ * below it), -EPERM for a change (change true) of current's own. */
+struct vx_info *vx_visible(u32 xid, bool change);
+
+/* What vx_count_task() adds up over a context's members (vx_lock held). */
+struct vx_count {
+	u32 tasks, running, unintr;
+};
+
+/* vx_members_each() callback: counts t as running or uninterruptible
+ * (the load average's rules) into the struct vx_count at arg. */
+void vx_count_task(struct task_struct *t, void *arg);
 /* Member processes of vxi (thread groups), under vx_lock. */
 u32 vx_nr_procs_locked(struct vx_info *vxi);
 /* Signals every member process of vxi (takes vx_lock); 0 or -ENOMEM. */
@@ -116,5 +133,11 @@ int vx_net_lo_up(struct net *net);
 /* ctx-caps.c: ccaps and the reboot of a context, checked by kprobes */
 int vx_caps_init(void);
 void vx_caps_exit(void);
+
+/* proc.c: /proc/virtual (process context: they sleep) */
+int vx_proc_init(void);
+void vx_proc_exit(void);
+void vx_proc_add(struct vx_info *vxi); /* at create */
+void vx_proc_del(struct vx_info *vxi); /* at release */
 
 #endif

@@ -84,6 +84,15 @@ static void pb_raw_varint(struct pb_buf *b, u64 v)
 		b->len += varint_put(b->data + b->len, v);
 }
 
+/* Appends n bytes as they are. */
+static void pb_put(struct pb_buf *b, const void *p, size_t n)
+{
+	if (n && pb_room(b, n)) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+	}
+}
+
 static void pb_key(struct pb_buf *b, u32 field, u32 wire)
 {
 	pb_raw_varint(b, ((u64)field << 3) | wire);
@@ -116,10 +125,7 @@ void pb_fixed64(struct pb_buf *b, u32 field, u64 v)
 	__le64 le = cpu_to_le64(v);
 
 	pb_key(b, field, PB_FIXED64);
-	if (pb_room(b, sizeof(le))) {
-		memcpy(b->data + b->len, &le, sizeof(le));
-		b->len += sizeof(le);
-	}
+	pb_put(b, &le, sizeof(le));
 }
 
 void pb_fixed32(struct pb_buf *b, u32 field, u32 v)
@@ -127,20 +133,14 @@ void pb_fixed32(struct pb_buf *b, u32 field, u32 v)
 	__le32 le = cpu_to_le32(v);
 
 	pb_key(b, field, PB_FIXED32);
-	if (pb_room(b, sizeof(le))) {
-		memcpy(b->data + b->len, &le, sizeof(le));
-		b->len += sizeof(le);
-	}
+	pb_put(b, &le, sizeof(le));
 }
 
 void pb_bytes(struct pb_buf *b, u32 field, const void *p, size_t n)
 {
 	pb_key(b, field, PB_LEN);
 	pb_raw_varint(b, n);
-	if (n && pb_room(b, n)) {
-		memcpy(b->data + b->len, p, n);
-		b->len += n;
-	}
+	pb_put(b, p, n);
 }
 
 void pb_str(struct pb_buf *b, u32 field, const char *s)

@@ -44,6 +44,12 @@ static inline bool pbd_done(const struct pbd_dec *d)
 	return d->p >= d->end;
 }
 
+/* Runs the statement after it once per field of d, with *f set, while ret
+ * stays 0: a field that does not decode ends the walk with ret set, and
+ * so does a body that sets ret. */
+#define pbd_for_each_field(d, f, ret) \
+	while (!(ret) && !pbd_done(d) && !((ret) = pbd_next((d), (f))))
+
 int pbd_varint(struct pbd_dec *d, u64 *out);
 int pbd_next(struct pbd_dec *d, struct pbd_field *f);
 int pbd_each_u64(const struct pbd_field *f, int (*fn)(void *obj, u64 v), void *obj);

@@ -91,10 +91,7 @@ static int rst_header(struct rst_stream *s, const u8 *buf, size_t len)
 	int ret = 0;
 
 	pbd_init(&d, buf, len);
-	while (!ret && !pbd_done(&d)) {
-		ret = pbd_next(&d, &f);
-		if (ret)
-			break;
+	pbd_for_each_field(&d, &f, ret) {
 		if (f.num == 1)
 			ret = pbd_str(&f, arch, sizeof(arch));
 		else if (f.num == 7)
@@ -262,10 +259,7 @@ static int rst_trailer_decode(const u8 *buf, size_t len, u64 *records, u32 *sum,
 	int ret = 0;
 
 	pbd_init(&d, buf, len);
-	while (!ret && !pbd_done(&d)) {
-		ret = pbd_next(&d, &f);
-		if (ret)
-			break;
+	pbd_for_each_field(&d, &f, ret) {
 		if (f.num == 1) {
 			ret = pbd_u64(&f, records);
 			has_rec = true;

@@ -9,6 +9,9 @@
 # Prints one line per case (PASS/FAIL/SKIP), then "N passed, N failed"
 # (", N skipped" if any).  Exit status 1 if anything failed.
 # Logs: BUILD/test-logs/<case>.log.  Environment: VX_TIMEOUT (s, default 180).
+# An integration case that needs longer (an exhaustive kill sweep) says so
+# in a line "# vx-timeout: SECONDS" of its own; each line shows the case's
+# seconds, so a case creeping up on its limit is seen before it flakes.
 
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -30,45 +33,59 @@ if [ ! -x "$SUBREAPER" ]; then
 	exit 2
 fi
 
-# report NAME STATUS LOG: prints the case's line and counts it.
+# report NAME STATUS LOG SECONDS LIMIT: prints the case's line and counts it.
 report()
 {
-	local name=$1 st=$2 log=$3 why
+	local name=$1 st=$2 log=$3 secs=$4 limit=$5 why
 	why=$(grep -E '^(PASS|FAIL|SKIP) ' "$log" | tail -n 1 | sed -E 's/^(PASS|FAIL|SKIP) [^:]*:? ?//')
 	case $st in
 	0)
 		passed=$((passed + 1))
-		printf 'PASS  %s\n' "$name" ;;
+		printf 'PASS  %s (%d s)\n' "$name" "$secs" ;;
 	77)
 		skipped=$((skipped + 1))
 		printf 'SKIP  %s: %s\n' "$name" "${why:-no reason given}" ;;
 	*)
 		failed=$((failed + 1))
-		[ "$st" = 124 ] && why="timed out after ${TIMEOUT} s"
+		[ "$st" = 124 ] && why="timed out after ${limit} s"
 		printf 'FAIL  %s: %s (exit %s, log %s)\n' "$name" "${why:-see log}" "$st" "$log" ;;
 	esac
 }
 
-# run NAME CMD...: runs one case under the subreaper with the time limit.
+# run LIMIT NAME CMD...: runs one case under the subreaper with the time
+# limit (seconds).
 run()
 {
-	local name=$1 log=$LOGS/${1//\//_}.log st
-	shift
-	"$SUBREAPER" -t "$TIMEOUT" "$@" </dev/null >"$log" 2>&1
+	local limit=$1 name=$2 log=$LOGS/${2//\//_}.log st start=$SECONDS
+	shift 2
+	"$SUBREAPER" -t "$limit" "$@" </dev/null >"$log" 2>&1
 	st=$?
 	grep -q '^subreaper: killing leftover' "$log" && [ "$st" = 0 ] && {
 		echo "FAIL $name: left processes running" >>"$log"
 		st=1
 	}
-	report "$name" "$st" "$log"
+	report "$name" "$st" "$log" $((SECONDS - start)) "$limit"
+}
+
+# limit_of FILE: the case's own "# vx-timeout: N" if it has one (never
+# below VX_TIMEOUT), else VX_TIMEOUT.
+limit_of()
+{
+	local n
+	n=$(sed -n 's/^# vx-timeout: \([0-9][0-9]*\)$/\1/p' "$1" | head -n 1)
+	if [ -n "$n" ] && [ "$n" -gt "$TIMEOUT" ]; then
+		echo "$n"
+	else
+		echo "$TIMEOUT"
+	fi
 }
 
 if [ "$WHICH" != integration ]; then
 	# which module may include and call which (tests/layers/layers.txt)
-	run layers/check bash tests/layers/check.sh "$BUILD"
+	run "$TIMEOUT" layers/check bash tests/layers/check.sh "$BUILD"
 	for t in "$BUILD"/tests/unit/*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
-		run "unit/${t##*/}" "$t"
+		run "$TIMEOUT" "unit/${t##*/}" "$t"
 	done
 fi
 
@@ -77,7 +94,7 @@ if [ "$WHICH" != unit ]; then
 	for t in tests/integration/t-*.sh; do
 		[ -f "$t" ] || continue
 		name=${t##*/}
-		run "integration/${name%.sh}" bash "$t"
+		run "$(limit_of "$t")" "integration/${name%.sh}" bash "$t"
 	done
 fi
 

@@ -8,6 +8,10 @@
 # untraced; a paused one still frozen with not one instruction of its own
 # run, and running again once resumed; a running one making progress.
 # VX_CTX_KILL_MODES=paused|running runs one half only.
+# About 1600 kills: 95 s on an idle machine, over 180 s while other builds
+# share its two cores (the "hang" of issue 16's last check was the driver
+# still at work, spawning vxcr, when the 180 s limit struck).
+# vx-timeout: 600
 . "$(dirname "$0")/ctx-lib.sh"
 command -v python3 >/dev/null || skip "needs python3"
 require_cr

@@ -11,61 +11,7 @@
 # process (ENOTTY); a target continued during the dump (EBUSY); a dumper
 # killed during the dump (it ends at once, the target stays stopped).
 . "$VXK/tests/lib.sh"
-
-# wait_line FILE PATTERN: waits (5 s) until a line of FILE matches; 0 or 1.
-wait_line()
-{
-	local i=0
-	while [ $i -lt 50 ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# proc_state PID: its state letter (/proc/PID/stat field 3), or nothing.
-proc_state()
-{
-	local s
-	s=$(cat /proc/$1/stat 2>/dev/null) || return 0
-	s=${s##*) }
-	echo "${s%% *}"
-}
-
-# wait_state PID LETTER: waits (10 s) until PID is in that state; 0 or 1.
-wait_state()
-{
-	local i=0
-	while [ $i -lt 100 ]; do
-		[ "$(proc_state $1)" = "$2" ] && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# start_loop OUT MAPFILE [MODE]: starts kckpt-prog's loop (or MODE), sets
-# LOOP_PID; waits for its "ready" and lets it spin a little.  0 or 1.
-start_loop()
-{
-	kckpt-prog "$1" "${3:-loop}" "$2" </dev/null >"$1.stdout" 2>&1 &
-	LOOP_PID=$!
-	wait_line "$1" '^ready' || return 1
-	sleep 0.3
-}
-
-# kill_wait PID...: SIGKILL and reap each (our children), ignoring errors.
-kill_wait()
-{
-	local p
-	for p in "$@"; do
-		[ -n "$p" ] || continue
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	return 0
-}
+. "$VXK/tests/ckpt-lib.sh"
 
 # expect CASE WANT CMD...: CMD prints WANT.
 expect()
@@ -134,17 +80,14 @@ if wait_line out-sparse '^ready'; then
 	sleep 1
 	if [ -d /proc/$D ]; then
 		kill -CONT $B
-		i=0
-		while [ -d /proc/$D ] && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
+		wait_for 5 gone $D
+		ended=$?
 		wait $D
 		got=$(cat big.out)
-		if [ "$got" = "err EBUSY" ] && [ $i -lt 50 ]; then
+		if [ "$got" = "err EBUSY" ] && [ $ended = 0 ]; then
 			ok continued
 		else
-			not_ok continued "task_dump: '$got' after $((i / 10)) s"
+			not_ok continued "task_dump: '$got' (ended in 5 s: $ended = 0)"
 		fi
 	else
 		not_ok continued "the dump ended before the target was continued: $(cat big.out)"
@@ -155,16 +98,13 @@ if wait_line out-sparse '^ready'; then
 	D=$!
 	sleep 1
 	kill -KILL $D
-	i=0
-	while [ -d /proc/$D ] && [ $i -lt 20 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for 2 gone $D
+	ended=$?
 	wait $D 2>/dev/null
-	if [ $i -lt 20 ] && [ "$(proc_state $B)" = T ]; then
+	if [ $ended = 0 ] && [ "$(proc_state $B)" = T ]; then
 		ok dumper-killed
 	else
-		not_ok dumper-killed "dumper alive $((i / 10)) s after SIGKILL, target state $(proc_state $B)"
+		not_ok dumper-killed "dumper alive 2 s after SIGKILL ($ended), target state $(proc_state $B)"
 	fi
 else
 	not_ok continued "kckpt-prog sparse did not start: $(cat out-sparse.stdout)"

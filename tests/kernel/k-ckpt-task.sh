@@ -14,61 +14,7 @@
 # with OTHER.  Bad calls come
 # back with their errno and leave the target as it was.
 . "$VXK/tests/lib.sh"
-
-# wait_line FILE PATTERN: waits (5 s) until a line of FILE matches; 0 or 1.
-wait_line()
-{
-	local i=0
-	while [ $i -lt 50 ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# proc_state PID: its state letter (/proc/PID/stat field 3), or nothing.
-proc_state()
-{
-	local s
-	s=$(cat /proc/$1/stat 2>/dev/null) || return 0
-	s=${s##*) }
-	echo "${s%% *}"
-}
-
-# wait_state PID LETTER: waits (10 s) until PID is in that state; 0 or 1.
-wait_state()
-{
-	local i=0
-	while [ $i -lt 100 ]; do
-		[ "$(proc_state $1)" = "$2" ] && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# start_loop OUT MAPFILE [MODE]: starts kckpt-prog's loop (or MODE), sets
-# LOOP_PID; waits for its "ready" and lets it spin a little.  0 or 1.
-start_loop()
-{
-	kckpt-prog "$1" "${3:-loop}" "$2" </dev/null >"$1.stdout" 2>&1 &
-	LOOP_PID=$!
-	wait_line "$1" '^ready' || return 1
-	sleep 0.3
-}
-
-# kill_wait PID...: SIGKILL and reap each (our children), ignoring errors.
-kill_wait()
-{
-	local p
-	for p in "$@"; do
-		[ -n "$p" ] || continue
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	return 0
-}
+. "$VXK/tests/ckpt-lib.sh"
 
 # restore_go IMAGE PID OUT STATE: restores IMAGE (userspace engine) in the
 # background, waits for PID to be back in STATE (T: stopped as it was
@@ -89,6 +35,20 @@ restore_go()
 	wait $rpid
 	st=$?
 	return $st
+}
+
+# restore_check CASE IMAGE PID OUT STATE: restore_go, then ok when the
+# program passed its checks (PASS in OUT).
+restore_check()
+{
+	local st
+	restore_go "$2" "$3" "$4" "$5"
+	st=$?
+	if [ $st = 0 ] && grep -q '^PASS' "$4"; then
+		ok "$1"
+	else
+		not_ok "$1" "status $st: $(tail -n 1 "$4") $(tail -n 2 "$4.rst")"
+	fi
 }
 
 # dump_case CASE FLAGS [change|mthreads]: start, stop, task_dump with
@@ -119,13 +79,7 @@ dump_case()
 	check $c-verify vxcr img verify $img
 	kill_wait $LOOP_PID
 	[ "${3:-}" = change ] && echo changed >map-$c.dat
-	restore_go $img $LOOP_PID $out T
-	st=$?
-	if [ $st = 0 ] && grep -q '^PASS' $out; then
-		ok $c-restore
-	else
-		not_ok $c-restore "status $st: $(tail -n 1 $out) $(tail -n 2 $out.rst)"
-	fi
+	restore_check $c-restore $img $LOOP_PID $out T
 }
 
 # The baseline: the same program through the userspace dump.
@@ -139,13 +93,7 @@ if start_loop out-user map-user.dat; then
 		not_ok user-dump "vxdump: $(tail -n 1 dump.err)"
 	fi
 	kill_wait $LOOP_PID
-	restore_go img-user.vx $LOOP_PID out-user T
-	st=$?
-	if [ $st = 0 ] && grep -q '^PASS' out-user; then
-		ok user-restore
-	else
-		not_ok user-restore "status $st: $(tail -n 1 out-user) $(tail -n 2 out-user.rst)"
-	fi
+	restore_check user-restore img-user.vx $LOOP_PID out-user T
 else
 	not_ok user-start "kckpt-prog did not start"
 	kill_wait $LOOP_PID
@@ -213,13 +161,7 @@ if start_loop out-ptrace map-ptrace.dat; then
 		not_ok ptrace-dump "task_dump: '$got', image of $size bytes"
 	check ptrace-verify vxcr img verify img-ptrace.vx
 	kill_wait $LOOP_PID
-	restore_go img-ptrace.vx $LOOP_PID out-ptrace R
-	st=$?
-	if [ $st = 0 ] && grep -q '^PASS' out-ptrace; then
-		ok ptrace-restore
-	else
-		not_ok ptrace-restore "status $st: $(tail -n 1 out-ptrace) $(tail -n 2 out-ptrace.rst)"
-	fi
+	restore_check ptrace-restore img-ptrace.vx $LOOP_PID out-ptrace R
 else
 	not_ok ptrace-start "kckpt-prog did not start"
 	kill_wait $LOOP_PID

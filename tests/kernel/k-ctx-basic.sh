@@ -3,22 +3,6 @@
 # wait_exit, and the bad calls (unknown xid, bad xids, bad flags).
 . "$VXK/tests/lib.sh"
 
-# want CASE GOT WANT: ok if equal
-want()
-{
-	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
-}
-
-# waitfile FILE: until FILE is non-empty (5 s)
-waitfile()
-{
-	local i=0
-	while [ ! -s "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
 vxk-ctx create 100 -- sh -c 'echo ready; exec sleep 1000' >c100 &
 init=$!
 waitfile c100

@@ -4,20 +4,6 @@
 # caps: CapBnd of a task entering the context lacks the dropped ones.
 . "$VXK/tests/lib.sh"
 
-want()
-{
-	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
-}
-
-waitfile()
-{
-	local i=0
-	while [ ! -s "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
 dmesg | grep 'vxcr: no ' >missing
 [ -s missing ] && not_ok all-probes "$(tr '\n' ' ' <missing)" || ok all-probes
 

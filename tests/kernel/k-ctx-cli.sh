@@ -4,11 +4,6 @@
 # hostname and ccaps given; what only the userspace engine has is refused.
 . "$VXK/tests/lib.sh"
 
-want()
-{
-	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
-}
-
 vxcr ctx create 160 --hostname vxh --ccaps SET_UTSNAME -- sleep 1000 >c160 2>&1
 want create "$(cat c160)" 160
 vxcr ctx info 160 >i160 2>&1

@@ -5,20 +5,6 @@
 # ctx_kill's targets, VXM_SET_INIT, wait_exit from inside (EDEADLK).
 . "$VXK/tests/lib.sh"
 
-want()
-{
-	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
-}
-
-waitfile()
-{
-	local i=0
-	while [ ! -s "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
 # state PID: the one-letter state of /proc/PID/stat
 state()
 {

@@ -5,20 +5,6 @@
 # machine itself keeps running (this test would not finish otherwise).
 . "$VXK/tests/lib.sh"
 
-want()
-{
-	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
-}
-
-waitfile()
-{
-	local i=0
-	while [ ! -s "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
 vxk-ctx create 150 -- sh -c 'echo ready; exec sleep 1000' >c150 &
 init=$!
 waitfile c150

@@ -5,11 +5,6 @@
 # it cannot be unloaded while a context lives.
 . "$VXK/tests/lib.sh"
 
-want()
-{
-	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
-}
-
 waitready()
 {
 	local i=0

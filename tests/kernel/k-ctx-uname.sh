@@ -3,20 +3,6 @@
 # CONTEXT reads the xid and is read-only.
 . "$VXK/tests/lib.sh"
 
-want()
-{
-	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
-}
-
-waitfile()
-{
-	local i=0
-	while [ ! -s "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
 host=$(uname -a)
 vxk-ctx create 110 -- sh -c 'echo ready; exec sleep 1000' >c110 &
 init=$!

@@ -4,11 +4,6 @@
 # measures what the kprobe on ioctl costs (printed, not judged: TCG).
 . "$VXK/tests/lib.sh"
 
-want()
-{
-	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
-}
-
 vxk-ctx create 180 -- true >/dev/null
 vxk-ctx create 181 0x4000000000 -- true >/dev/null
 want persistent-left "$(vxk-ctx info 181)" "181 0"

@@ -69,3 +69,49 @@ gone()
 	case ${st##*) } in Z*) return 0 ;; esac
 	return 1
 }
+
+# want CASE GOT WANT: ok if GOT equals WANT, else not ok saying both.
+want()
+{
+	[ "$2" = "$3" ] && ok "$1" || not_ok "$1" "got '$2', want '$3'"
+}
+
+# waitfile FILE [SECONDS]: until FILE is non-empty (default 5 s); 1 if it
+# stays empty.
+waitfile()
+{
+	wait_for "${2:-5}" test -s "$1"
+}
+
+# kill_wait PID...: SIGKILL and reap each (our children), ignoring errors.
+kill_wait()
+{
+	local p
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	return 0
+}
+
+# proc_state PID: its state letter (/proc/PID/stat field 3), or nothing.
+proc_state()
+{
+	local s
+	s=$(cat /proc/$1/stat 2>/dev/null) || return 0
+	s=${s##*) }
+	echo "${s%% *}"
+}
+
+# in_state PID LETTER: PID is in that state now.
+in_state()
+{
+	[ "$(proc_state $1)" = "$2" ]
+}
+
+# wait_state PID LETTER: waits (10 s) until PID is in that state; 0 or 1.
+wait_state()
+{
+	wait_for 10 in_state "$1" "$2"
+}
