@@ -214,16 +214,7 @@ static int rst_meta(struct rst_run *run, struct rst_stream *s, struct rst_rec *r
 	u8 *buf;
 	int ret;
 
-	switch (r->type) {
-	case IMG_REC_TASK:
-	case IMG_REC_CORE:
-	case IMG_REC_CREDS:
-	case IMG_REC_SIGNALS:
-	case IMG_REC_MM:
-	case IMG_REC_FILE:
-	case IMG_REC_FDTABLE:
-		break;
-	default:
+	if (!img_rec_vmad_restores(r->type)) {
 		if (r->type == IMG_REC_SIGNATURE ||
 		    (!rst_type_known(r->type) && (r->flags & IMG_RF_OPTIONAL)))
 			return rst_rec_skip(s, r); /* signatures are not checked */

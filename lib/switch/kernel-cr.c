@@ -146,20 +146,8 @@ struct kscan {
 
 static bool module_takes(uint32_t type)
 {
-	switch (type) {
-	case IMG_REC_TRAILER:
-	case IMG_REC_TASK:
-	case IMG_REC_CORE:
-	case IMG_REC_CREDS:
-	case IMG_REC_SIGNALS:
-	case IMG_REC_MM:
-	case IMG_REC_FILE:
-	case IMG_REC_FDTABLE:
-	case IMG_REC_PAGES:
-	case IMG_REC_SIGNATURE:
-		return true;
-	}
-	return false;
+	return img_rec_vmad_restores(type) || type == IMG_REC_TRAILER || type == IMG_REC_PAGES ||
+	       type == IMG_REC_SIGNATURE;
 }
 
 /* Reads the whole image once (checksums, trailer) for its pid and what the

@@ -112,6 +112,26 @@ enum img_rec_type {
 					 * id) + bytes of that file at offset */
 };
 
+/* The kinds of record, other than pages, the trailer and optional ones,
+ * of a single-process image the kernel module's restart (vmad_undump)
+ * restores; it refuses an image with any other required kind.  vxrestore
+ * --kernel asks the same before it makes a process. */
+static inline int img_rec_vmad_restores(__u32 type)
+{
+	switch (type) {
+	case IMG_REC_TASK:
+	case IMG_REC_CORE:
+	case IMG_REC_CREDS:
+	case IMG_REC_SIGNALS:
+	case IMG_REC_MM:
+	case IMG_REC_FILE:
+	case IMG_REC_FDTABLE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* ---- Compression (img_header.compression = COMP_ZSTD) ---- */
 
 /* The body is cut into independent zstd frames of at most this much input;
