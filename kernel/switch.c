@@ -85,7 +85,10 @@ static const struct vx_cmd_desc vx_cmds[] = {
 /*
  * The table row of cmd.  Returns 0 with *out set, -ENOSYS if no command has
  * cmd's category and number, -ENOTTY if one has but not cmd's version,
- * -EINVAL if bits outside the three fields are set.
+ * -EINVAL if bits outside the three fields are set.  The same walk as
+ * vcmd_lookup() in lib/switch/switch.c, written twice because the module
+ * cannot link userspace code; switch-answers and t-switch-tables check
+ * that both give the same answers over the same table.
  */
 static int vx_cmd_lookup(u32 cmd, const struct vx_cmd_desc **out)
 {
