@@ -6,7 +6,6 @@
 #include <stdbool.h>
 
 #include "vxcr/vserver.h"
-#include "vxcr/vxcr.h"
 
 /* true when the switch sends context calls to the module */
 bool ctx_kmod_present(void);

@@ -27,7 +27,6 @@
 #include "vxcr/image.h"
 #include "vxcr/vserver.h"
 #include "switch/kmod.h"
-#include "switch/switch.h"
 
 #ifndef CLONE_NEWPID
 #define CLONE_NEWPID 0x20000000
@@ -35,13 +34,15 @@
 
 static int kmod_present(void)
 {
-	const char *path = sw_kmod_path();
+	const char *path = getenv(VSERVER_DEV_ENV);
 	struct stat st;
 
-	if (path && !stat(path, &st))
+	if (!path)
+		path = VSERVER_DEV_PATH;
+	if (*path && !stat(path, &st))
 		return 0;
 	err_set(-ENOTTY, "needs the kernel module vxcr.ko (%s)",
-		path ? path : "VXCR_VSERVER_DEV is empty");
+		*path ? path : "VXCR_VSERVER_DEV is empty");
 	return -ENOTTY;
 }
 

@@ -148,21 +148,14 @@ static const char *vcmd_name(uint32_t cmd)
  * there but unusable: an error, never a silent fallback to a second,
  * different registry of contexts).
  */
-const char *sw_kmod_path(void)
-{
-	const char *path = getenv(VSERVER_DEV_ENV);
-
-	if (!path)
-		return VSERVER_DEV_PATH;
-	return *path ? path : NULL;
-}
-
 static int kmod_open(void)
 {
-	const char *path = sw_kmod_path();
+	const char *path = getenv(VSERVER_DEV_ENV);
 	int fd;
 
 	if (!path)
+		path = VSERVER_DEV_PATH;
+	if (!*path)
 		return -ENOENT;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd >= 0)

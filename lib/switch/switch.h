@@ -11,8 +11,4 @@ long sw_restart(uint32_t cmd, uint32_t id, void *data);
 long sw_checkpoint_v1(uint32_t cmd, uint32_t id, void *data);
 long sw_restart_v1(uint32_t cmd, uint32_t id, void *data);
 
-/* The kernel module's device: $VXCR_VSERVER_DEV, else /dev/vserver; NULL
- * when the variable is set empty (no module: the userspace engine). */
-const char *sw_kmod_path(void);
-
 #endif
