@@ -230,6 +230,13 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $<
 
+# tests/progs/vmad-undump calls vmad_undump(): linked with the shared
+# library, so that the tests' LD_LIBRARY_PATH picks the test build (hooks).
+$(BUILD)/tests/progs/vmad-undump: tests/progs/vmad-undump.c $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib/include -o $@ $< \
+		-L$(BUILD)/lib -l:libvxcr.so.$(SOVER) -Wl,-rpath,'$$ORIGIN/../../lib'
+
 # tests/progs/restore-commit drives vxcr_restore() with a commit hook:
 # linked with the library (its public header only).
 $(BUILD)/tests/progs/restore-commit: tests/progs/restore-commit.c $(STATIC)

@@ -1,0 +1,171 @@
+/*
+ * What vmad_undump refuses before its point of no return, besides every
+ * check of the restore's plan: what cannot be rebuilt in the calling
+ * process (a tree, threads, namespaces) and credentials the caller could
+ * not take itself.  Each refusal is one line naming the reason; the
+ * caller is untouched.
+ */
+#define LOG_PREFIX "vmad/undump: "
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+
+#include "log.h"
+#include "error.h"
+#include "restore/restore.h"
+#include "vmad/undump.h"
+
+int undump_check_image(const struct rst_image *img)
+{
+	const struct rst_proc *root;
+	const char *what = NULL;
+
+	if (img->nr_procs != 1) {
+		err_set(-ENOTTY,
+			"vmad_undump: the image holds %zu processes (a tree); vmad_undump "
+			"replaces one process (vxrestore restores trees)",
+			img->nr_procs);
+		return -ENOTTY;
+	}
+	root = rst_root(img);
+	if (root->nr_threads > 1) {
+		err_set(-ENOTTY,
+			"vmad_undump: the image's process has %zu threads; vmad_undump "
+			"restores one thread (vxrestore restores them)",
+			root->nr_threads);
+		return -ENOTTY;
+	}
+	if (img->ctxe)
+		what = "a context (CONTEXT)";
+	else if (img->netns)
+		what = "a network namespace (NETNS)";
+	else if (img->ipcns)
+		what = "an IPC namespace (IPCNS)";
+	else if (img->mounts)
+		what = "a mount namespace (MOUNTS)";
+	else if (img->recs.n_sysv)
+		what = "SysV shared memory (SYSV_SHM)";
+	if (what) {
+		err_set(-ENOTTY,
+			"vmad_undump: the image holds %s, which the calling process cannot "
+			"enter in place (vxrestore restores it)",
+			what);
+		return -ENOTTY;
+	}
+	return 0;
+}
+
+/* The caller's credentials, as the restore's creds.c reads its own. */
+struct self_creds {
+	uid_t uid[3];
+	gid_t gid[3];
+	struct __user_cap_data_struct caps[2];
+	int securebits;
+	uint64_t bnd;
+};
+
+static uint64_t cap64(const struct __user_cap_data_struct *d, int which)
+{
+	uint32_t lo = which == 0 ? d[0].effective : which == 1 ? d[0].permitted : d[0].inheritable;
+	uint32_t hi = which == 0 ? d[1].effective : which == 1 ? d[1].permitted : d[1].inheritable;
+
+	return (uint64_t)hi << 32 | lo;
+}
+
+static int read_self(struct self_creds *c)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	int cap;
+
+	getresuid(&c->uid[0], &c->uid[1], &c->uid[2]);
+	getresgid(&c->gid[0], &c->gid[1], &c->gid[2]);
+	c->securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	if (syscall(SYS_capget, &h, c->caps))
+		return -errno;
+	c->bnd = 0;
+	for (cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+			c->bnd |= 1ULL << cap;
+	return 0;
+}
+
+static bool one_of(uint32_t id, const uint32_t ours[3])
+{
+	return id == ours[0] || id == ours[1] || id == ours[2];
+}
+
+/* Are the image's supplementary groups exactly the caller's? */
+static bool same_groups(const CredsEntry *ce)
+{
+	gid_t g[256];
+	int n = getgroups(256, g);
+	size_t i, j;
+
+	if (n < 0 || (size_t)n != ce->n_groups)
+		return false;
+	for (i = 0; i < ce->n_groups; i++) {
+		for (j = 0; j < (size_t)n && g[j] != ce->groups[i]; j++)
+			;
+		if (j == (size_t)n)
+			return false;
+	}
+	return true;
+}
+
+static int refuse(const char *what)
+{
+	err_set(-EPERM, "vmad_undump: the image's %s; vmad_undump never raises the caller's", what);
+	return -EPERM;
+}
+
+/*
+ * The image's credentials must be ones the caller could give itself
+ * (setresuid/setresgid/setgroups/capset/PR_CAPBSET_DROP rules): ids among
+ * its own unless it has CAP_SETUID/CAP_SETGID, capabilities within its
+ * permitted set, a bounding set within its own, securebits unchanged
+ * without CAP_SETPCAP.  Else -EPERM, before anything is changed.
+ */
+int undump_check_creds(const struct rst_image *img)
+{
+	const CredsEntry *ce = rst_root(img)->creds;
+	struct self_creds c;
+	uint64_t eff, prm, inh;
+	int ret;
+
+	if (!ce)
+		return 0;
+	ret = read_self(&c);
+	if (ret) {
+		err_set(ret, "vmad_undump: cannot read the caller's capabilities: %s",
+			strerror(-ret));
+		return ret;
+	}
+	eff = cap64(c.caps, 0);
+	prm = cap64(c.caps, 1);
+	inh = cap64(c.caps, 2);
+	if (!(eff >> CAP_SETUID & 1) && !(one_of(ce->uid, c.uid) && one_of(ce->euid, c.uid) &&
+					  one_of(ce->suid, c.uid) && one_of(ce->fsuid, c.uid)))
+		return refuse("user ids are not the caller's (and it lacks CAP_SETUID)");
+	if (!(eff >> CAP_SETGID & 1) &&
+	    !(one_of(ce->gid, c.gid) && one_of(ce->egid, c.gid) && one_of(ce->sgid, c.gid) &&
+	      one_of(ce->fsgid, c.gid) && same_groups(ce)))
+		return refuse("group ids are not the caller's (and it lacks CAP_SETGID)");
+	if (ce->cap_prm & ~prm)
+		return refuse("permitted capabilities exceed the caller's");
+	if ((ce->cap_eff & ~ce->cap_prm) || (ce->cap_amb & ~(ce->cap_prm & ce->cap_inh)))
+		return refuse("effective or ambient capabilities exceed its permitted ones");
+	if (ce->cap_inh & ~(inh | prm))
+		return refuse("inheritable capabilities exceed the caller's");
+	if (ce->cap_bnd & ~c.bnd)
+		return refuse("bounding set exceeds the caller's");
+	if (ce->cap_bnd != c.bnd && !(eff >> CAP_SETPCAP & 1))
+		return refuse("bounding set differs (dropping needs CAP_SETPCAP)");
+	if ((int)ce->securebits != c.securebits && !(eff >> CAP_SETPCAP & 1))
+		return refuse("securebits differ (changing them needs CAP_SETPCAP)");
+	return 0;
+}
