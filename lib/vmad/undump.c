@@ -124,6 +124,8 @@ static int verify_image(int fd, const struct vxcr_keyring *kr)
 	ret = kr ? img_reader_set_keys(r, kr) : 0;
 	while (!ret && (ret = img_read_record(r, &rec)) == 1)
 		ret = 0;
+	if (ret == -ENODATA) /* truncated: the module's answer */
+		ret = -EBADMSG;
 	if (ret < 0)
 		err_set(ret, "vmad_undump: image: %s", img_reader_error(r));
 	img_reader_free(r);
@@ -299,8 +301,8 @@ static int undump_image(int mfd, const struct vxcr_keyring *kr)
 	img->in_place = true;
 	ret = plan_read(img);
 	ret = ret ?: undump_check_image(img);
+	ret = ret ?: undump_check_creds(img); /* before the host's files are looked at */
 	ret = ret ?: check_plan(img);
-	ret = ret ?: undump_check_creds(img);
 	ret = ret ?: test_fail("undump-check");
 	if (!ret)
 		ret = undump_planned(img);

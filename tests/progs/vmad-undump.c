@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr2 }, sa2;
 	struct stat st;
 	pid_t pid = getpid();
-	int fd, keep, err, i;
+	int fd, keep, err, i, fd_open;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: vmad-undump IMAGE | fd:N\n");
@@ -70,6 +70,7 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 2;
 	}
+	fd_open = fcntl(fd, F_GETFD) >= 0;
 	vmad_undump(fd);
 	err = errno;
 	printf("refused errno=%d (%s): %s\n", err, strerror(err), vxcr_last_error());
@@ -78,7 +79,7 @@ int main(int argc, char **argv)
 			return changed("memory");
 	if (getpid() != pid)
 		return changed("pid");
-	if (fstat(keep, &st) || !S_ISCHR(st.st_mode) || fcntl(fd, F_GETFD) < 0)
+	if (fstat(keep, &st) || !S_ISCHR(st.st_mode) || (fcntl(fd, F_GETFD) >= 0) != fd_open)
 		return changed("fds");
 	if (!getcwd(cwd2, sizeof(cwd2)) || strcmp(cwd, cwd2))
 		return changed("cwd");

@@ -1,0 +1,187 @@
+#!/bin/bash
+# vmad_undump() on a stock kernel (tests/progs/vmad-undump calls it): the
+# calling process becomes the dumped counter in place.  Checks, in order:
+# - file image: the caller's pid is the counter's now (/proc/PID/status
+#   Name, Pid, PPid = this shell, not traced), its maps are the counter's
+#   (no vmad-undump, no libvxcr), its fds are the image's (0-2, nothing of
+#   the caller's), it counts on from its dumped value, passes its own
+#   checks, and this shell's wait gets its exit status (0, where a refused
+#   vmad-undump exits 3);
+# - the same from a pipe (fd:5 fed by cat);
+# - refusals with the caller alive and unchanged (vmad-undump checks its
+#   memory, pid, fds, cwd, mask, disposition, no child: "caller intact"):
+#   /dev/null, garbage, truncated images, a flipped byte, a tree image
+#   (ENOTTY), a root image undumped by uid 65534 (EPERM);
+# - past the point of no return: the helper killed while it restores
+#   (VXCR_TEST_PAUSE=pages) kills the caller and leaves nothing; a failure
+#   there (VXCR_TEST_FAIL=tree) kills the caller too.
+. "$(dirname "$0")/lib.sh"
+require_cr
+UNDUMP=$PROGS/vmad-undump
+[ -x "$UNDUMP" ] || fail "$UNDUMP not built"
+
+start_prog counter 5
+guard_off "the caller keeps its own pid, parent, session and group (compared by hand below)"
+expect_counting "before dump"
+dump "$PID" "$T/img"
+before=$(last_count)
+sum=$(sha256sum <"$T/img")
+cp "$OUT" "$T/out.at-dump" # each undump starts from the dump's output again
+
+# undump_bg SOURCE [REDIRECTS in $UREDIR]: the caller as our child; sets UP.
+undump_bg()
+{
+	"$UNDUMP" "$@" >"$T/undump.out" 2>"$T/undump.err" </dev/null &
+	UP=$!
+	vx_track "$UP"
+}
+
+# The caller $UP, restored: the counter's, not traced, ours.
+expect_became()
+{
+	local i st name ppid tracer
+	for ((i = 0; i < 200; i++)); do
+		st=$(cat "/proc/$UP/status" 2>/dev/null)
+		name=$(awk '/^Name:/ {print $2}' <<<"$st")
+		tracer=$(awk '/^TracerPid:/ {print $2}' <<<"$st")
+		[ "$name" = counter ] && [ "$tracer" = 0 ] && break
+		vx_alive "$UP" || fail "caller $UP died: $(cat "$T/undump.out" "$T/undump.err")"
+		sleep 0.05
+	done
+	[ "$name" = counter ] || fail "caller $UP is '$name', not counter: $(cat "$T/undump.out")"
+	[ "$tracer" = 0 ] || fail "caller $UP still traced by $tracer"
+	grep -q "^caller pid $UP\$" "$T/undump.out" || fail "vmad-undump did not say its pid $UP"
+	[ "$(awk '/^Pid:/ {print $2}' <<<"$st")" = "$UP" ] || fail "Pid: in status is not $UP"
+	ppid=$(awk '/^PPid:/ {print $2}' <<<"$st")
+	[ "$ppid" = "$$" ] || fail "restored caller's parent is $ppid, not this shell $$"
+	grep -q '/counter$' "/proc/$UP/maps" || fail "maps lack the counter binary"
+	grep -Eq 'vmad-undump|libvxcr' "/proc/$UP/maps" && fail "maps still hold the caller's program"
+	local fds
+	fds=$(ls "/proc/$UP/fd" | sort -n | tr '\n' ' ')
+	[ "$fds" = "0 1 2 " ] || fail "fds of the restored caller: $fds (want 0 1 2)"
+	[ "$(readlink "/proc/$UP/fd/1")" = "$T/prog.out" ] || fail "fd 1 is $(readlink "/proc/$UP/fd/1")"
+	[ "$(readlink "/proc/$UP/exe")" = "$PROGS/counter" ] || fail "exe is $(readlink "/proc/$UP/exe")"
+	# no helper left as its child (double fork; a pipe's cat may be one)
+	local c
+	for c in $(cat /proc/"$UP"/task/*/children 2>/dev/null); do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = vmad-undump ] && fail "the restored caller has a helper child $c"
+	done
+}
+
+# The counter goes on above $1, passes its checks, exits 0 to our wait.
+expect_counts_on()
+{
+	local from=$1 after st i
+	for ((i = 0; i < 100; i++)); do
+		after=$(grep -E '^count [0-9]+$' "$OUT" | awk -v b="$from" '$2 > b {print $2; exit}')
+		[ -n "$after" ] && break
+		sleep 0.05
+	done
+	[ -n "$after" ] || fail "no count above $from after the undump"
+	log "last count before dump $from, first after undump $after (pid $UP)"
+	grep -q "^pid $UP count" "$T/prog.out" || fail "the counter's stdout does not show pid $UP"
+	kill -USR1 "$UP"
+	vx_wait_line "$OUT" '^(PASS|FAIL)' 20 || fail "no result from the undumped counter"
+	grep -q '^PASS counter' "$OUT" || fail "counter: $(grep -E '^FAIL' "$OUT")"
+	wait "$UP"
+	st=$?
+	vx_untrack "$UP"
+	[ "$st" = 0 ] || fail "wait for $UP gave $st, not the counter's exit status 0"
+}
+
+log "file image"
+undump_bg "$T/img"
+expect_became
+expect_counts_on "$before"
+[ "$(sha256sum <"$T/img")" = "$sum" ] || fail "the image changed"
+
+log "pipe image"
+cp "$T/out.at-dump" "$OUT"
+: >"$T/prog.out"
+"$UNDUMP" fd:5 5< <(cat "$T/img") >"$T/undump.out" 2>"$T/undump.err" </dev/null &
+UP=$!
+vx_track "$UP"
+expect_became
+expect_counts_on "$before"
+
+# expect_undump_refused ERRNO WHAT SOURCE [runner...]: refused, intact.
+expect_undump_refused()
+{
+	local want=$1 what=$2 src=$3 st
+	shift 3
+	timeout 60 "$@" "$UNDUMP" "$src" >"$T/refused.out" 2>&1 </dev/null
+	st=$?
+	[ "$st" = 3 ] || fail "$what: vmad-undump exited $st, want 3 (refused, intact): $(cat "$T/refused.out")"
+	grep -q "^refused errno=$want " "$T/refused.out" ||
+		fail "$what: $(grep refused "$T/refused.out"), want errno $want"
+	grep -q '^caller intact$' "$T/refused.out" || fail "$what: caller changed"
+	log "$what: $(grep '^refused' "$T/refused.out" | cut -c1-150)"
+}
+
+EBADMSG=74 ENOTTY=25 EPERM=1 EBADF=9
+expect_undump_refused $EBADMSG "empty image" /dev/null
+head -c 5000 /dev/urandom >"$T/garbage"
+expect_undump_refused $EBADMSG "garbage" "$T/garbage"
+size=$(stat -c %s "$T/img")
+for cut in 20 100 $((size / 2)) $((size - 9)); do
+	head -c "$cut" "$T/img" >"$T/cut"
+	expect_undump_refused $EBADMSG "image cut at $cut of $size bytes" "$T/cut"
+done
+cp "$T/img" "$T/flip"
+python3 - "$T/flip" <<'EOF'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) * 2 // 3] ^= 0x40
+open(p, "wb").write(b)
+EOF
+expect_undump_refused $EBADMSG "a flipped byte" "$T/flip"
+expect_undump_refused $EBADF "fd not open" fd:77
+
+log "a tree image"
+mv "$OUT" "$T/out.counter"
+start_prog tree-basic
+vx_track_tree "$PID"
+dump "$PID" "$T/tree.img"
+expect_undump_refused $ENOTTY "a tree image" "$T/tree.img"
+grep -q 'a tree' "$T/refused.out" || fail "the tree refusal does not say so: $(cat "$T/refused.out")"
+
+log "an image of a uid the caller cannot be"
+pub=$(mktemp -d)
+chmod 755 "$pub"
+cp "$T/img" "$pub/root.img"
+chmod 644 "$pub/root.img"
+expect_undump_refused $EPERM "root's image undumped by uid 65534" "$pub/root.img" \
+	setpriv --reuid 65534 --regid 65534 --clear-groups
+rm -rf "$pub"
+
+log "the helper killed while it restores"
+VXCR_LOG=2 VXCR_TEST_PAUSE=pages "$UNDUMP" "$T/img" >"$T/undump.out" 2>"$T/undump.err" </dev/null &
+UP=$!
+vx_track "$UP"
+helper=""
+for ((i = 0; i < 200; i++)); do
+	helper=$(awk '/^TracerPid:/ {print $2}' "/proc/$UP/status" 2>/dev/null)
+	[ -n "$helper" ] && [ "$helper" != 0 ] && grep -q 'pausing at pages' "$T/undump.err" && break
+	sleep 0.05
+done
+[ -n "$helper" ] && [ "$helper" != 0 ] || fail "no helper traces $UP: $(cat "$T/undump.err")"
+vx_track "$helper"
+kill -9 "$helper"
+wait "$UP"
+st=$?
+vx_untrack "$UP"
+[ "$st" = 137 ] || fail "caller exited $st after its helper was killed, want 137 (SIGKILL)"
+vx_wait_gone "$helper" 5 || fail "helper $helper still there"
+vx_wait_gone "$UP" 5 || fail "caller $UP still there"
+
+log "a failure past the point of no return"
+VXCR_TEST_FAIL=tree "$UNDUMP" "$T/img" >"$T/undump.out" 2>"$T/undump.err" </dev/null &
+UP=$!
+vx_track "$UP"
+wait "$UP"
+st=$?
+vx_untrack "$UP"
+[ "$st" = 137 ] || fail "caller exited $st after a failure past its point of no return, want 137"
+[ "$(sha256sum <"$T/img")" = "$sum" ] || fail "the image changed"
+pass "undumped in place from a file and a pipe, 10 refusals intact, killed helper and late failure kill the caller"
