@@ -367,11 +367,12 @@ static void test_kmod_provider(void)
 }
 
 /* Without the module: get_version is the switch's own, the in-kernel
- * checkpoint/restart commands are refused, saying what they need. */
+ * checkpoint commands are refused, saying what they need; vmad_undump is
+ * the library's (lib/vmad). */
 static void test_no_kmod(void)
 {
 	struct vcmd_vmad_dump_v0 vd = { .fd = 1 };
-	struct vcmd_vmad_undump_v0 vu = { .fd = 0 };
+	struct vcmd_vmad_undump_v0 vu = { .fd = -1 };
 	struct vcmd_task_dump_v0 td = { .pid = 1, .fd = 1 };
 
 	eng_reset();
@@ -379,8 +380,11 @@ static void test_no_kmod(void)
 	CU_ASSERT_EQUAL(vserver(VCMD_get_version, 0, NULL), VXCR_VCI_VERSION);
 	CU_ASSERT_EQUAL(vserver(VCMD_vmad_dump, 0, &vd), -ENOTTY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "vmad_dump needs the kernel module"));
-	CU_ASSERT_EQUAL(vserver(VCMD_vmad_undump, 0, &vu), -ENOTTY);
-	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "vmad_undump needs the kernel module"));
+	/* vmad_undump has a userspace provider (lib/vmad/undump.c) */
+	CU_ASSERT_EQUAL(vserver(VCMD_vmad_undump, 0, &vu), -EBADF);
+	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "vmad_undump: fd -1 is not open"));
+	vu.flags = 1;
+	CU_ASSERT_EQUAL(vserver(VCMD_vmad_undump, 0, &vu), -EINVAL);
 	CU_ASSERT_EQUAL(vserver(VCMD_task_dump, 0, &td), -ENOTTY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "task_dump needs the kernel module"));
 	CU_ASSERT_EQUAL(eng.calls, 0);

@@ -83,7 +83,8 @@
  * whole trees always run in libvxcr (vxcr_dump/vxcr_restore, which may use
  * the module's task_dump); the module answers them -ENOTTY.  vmad_dump,
  * vmad_undump and task_dump without the module: -ENOTTY, "needs the kernel
- * module".
+ * module", but for those the library provides itself (vmad_undump:
+ * lib/vmad/undump.c, the caller becomes the image in place).
  */
 #ifndef VXCR_VSERVER_H
 #define VXCR_VSERVER_H

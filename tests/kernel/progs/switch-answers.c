@@ -38,7 +38,7 @@ struct answer {
 	const char *name;
 	uint32_t cmd;
 	uint32_t size; /* bytes of the command's struct (raw ioctl's data_size) */
-	int data;      /* 0: NULL data, 1: a zeroed buffer */
+	int data;      /* 0: NULL data, 1: a zeroed buffer, 2: its first __s32 -1 (an fd) */
 	long want;     /* the answer: >= 0 or -errno */
 	enum only only;
 	const char *msg; /* the error text must hold this (vserver() only) */
@@ -116,8 +116,9 @@ static const struct answer table[] = {
 	/* without the module the in-kernel commands say what they need */
 	{ "vmad-dump-engine", VCMD_vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 1, -ENOTTY, ENGINE,
 	  "vmad_dump needs the kernel module" },
-	{ "vmad-undump-engine", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 1, -ENOTTY,
-	  ENGINE, "vmad_undump needs the kernel module" },
+	/* vmad_undump has a userspace provider (lib/vmad): fd -1 is its answer */
+	{ "vmad-undump-engine", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 2, -EBADF,
+	  ENGINE, "vmad_undump: fd -1 is not open" },
 	{ "task-dump-engine", VCMD_task_dump, sizeof(struct vcmd_task_dump_v0), 1, -ENOTTY, ENGINE,
 	  "task_dump needs the kernel module" },
 };
@@ -165,6 +166,11 @@ static void run_table(void)
 		if (a->only != BOTH && a->only != here)
 			continue;
 		memset(buf, 0, sizeof(buf));
+		if (a->data == 2) {
+			int32_t minus_one = -1;
+
+			memcpy(buf, &minus_one, sizeof(minus_one));
+		}
 		got = vserver(a->cmd, 0, a->data ? buf : NULL);
 		if (got == a->want && a->msg && !strstr(vxcr_last_error(), a->msg)) {
 			char why[512];
