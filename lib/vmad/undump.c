@@ -35,23 +35,13 @@
 #include "error.h"
 #include "util/report.h"
 #include "util/testhook.h"
-#include "vxcr/vmadump.h"
-#include "vxcr/vserver.h"
+#include "vxcr/vserver-abi.h"
 #include "restore/restore.h"
 #include "vmad/undump.h"
 
 #ifndef PR_SET_PTRACER
 #define PR_SET_PTRACER 0x59616d61
 #endif
-
-int vmad_undump(int fd)
-{
-	struct vcmd_vmad_undump_v0 u = { .fd = fd, .flags = 0 };
-	long ret = vserver(VCMD_vmad_undump, 0, &u);
-
-	errno = ret < 0 ? (int)-ret : EPROTO; /* returning at all is a failure */
-	return -1;
-}
 
 /* The caller has one thread (a restore rebuilds one task: its other
  * threads would run in an address space torn down under them). */
