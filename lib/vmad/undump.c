@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -275,7 +276,7 @@ static int undump_planned(struct rst_image *img)
 }
 
 /* Reads, checks and plans the image on mfd, then undumps it. */
-static int undump_image(int mfd, const struct vxcr_keyring *kr)
+static int undump_image(int mfd, const struct vxcr_keyring *kr, uint64_t t0)
 {
 	struct vxcr_restore_opts o;
 	struct rst_image *img;
@@ -289,6 +290,7 @@ static int undump_image(int mfd, const struct vxcr_keyring *kr)
 		return -ENOMEM;
 	}
 	img->in_place = true;
+	img->t0 = t0;
 	ret = plan_read(img);
 	ret = ret ?: undump_check_image(img);
 	ret = ret ?: undump_check_creds(img); /* before the host's files are looked at */
@@ -305,8 +307,12 @@ static int undump_image(int mfd, const struct vxcr_keyring *kr)
 static int undump_self(int fd)
 {
 	struct vxcr_keyring *kr = NULL;
+	struct timespec ts;
+	uint64_t t0;
 	int mfd, ret;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	if (fcntl(fd, F_GETFD) < 0) {
 		err_set(-EBADF, "vmad_undump: fd %d is not open", fd);
 		return -EBADF;
@@ -319,7 +325,7 @@ static int undump_self(int fd)
 		vxcr_keyring_free(kr);
 		return mfd;
 	}
-	ret = verify_image(mfd, kr) ?: undump_image(mfd, kr);
+	ret = verify_image(mfd, kr) ?: undump_image(mfd, kr, t0);
 	close(mfd);
 	vxcr_keyring_free(kr);
 	return ret;

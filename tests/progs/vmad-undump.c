@@ -32,6 +32,13 @@ static void on_usr2(int sig)
 	got_usr2 = 1;
 }
 
+static void log_stderr(enum vxcr_log_level lvl, const char *msg, void *arg)
+{
+	(void)lvl;
+	(void)arg;
+	fprintf(stderr, "vmad-undump: %s", msg);
+}
+
 static int changed(const char *what)
 {
 	printf("caller changed: %s\n", what);
@@ -52,6 +59,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (getenv("VXCR_LOG")) { /* the library's log on stderr, as vxcr's */
+		vxcr_set_log(log_stderr, NULL);
+		vxcr_set_log_level((enum vxcr_log_level)atoi(getenv("VXCR_LOG")));
+	}
 	printf("caller pid %d\n", (int)pid);
 	for (i = 0; i < 1024; i++)
 		canary[i] = 0x5a5a0000UL + i;
