@@ -12,6 +12,8 @@
 #   memory, pid, fds, cwd, mask, disposition, no child: "caller intact"):
 #   /dev/null, garbage, truncated images, a flipped byte, a tree image
 #   (ENOTTY), a root image undumped by uid 65534 (EPERM);
+# - uid 65534 undumps its own counter's image (its exe link stays the
+#   caller's without CAP_CHECKPOINT_RESTORE, as the kernel module's);
 # - past the point of no return: the helper killed while it restores
 #   (VXCR_TEST_PAUSE=pages) kills the caller and leaves nothing; a failure
 #   there (VXCR_TEST_FAIL=tree) kills the caller too.
@@ -153,6 +155,45 @@ cp "$T/img" "$pub/root.img"
 chmod 644 "$pub/root.img"
 expect_undump_refused $EPERM "root's image undumped by uid 65534" "$pub/root.img" \
 	setpriv --reuid 65534 --regid 65534 --clear-groups
+
+log "an unprivileged caller undumps its own image"
+: >"$pub/out"
+chmod 777 "$pub"
+chmod 666 "$pub/out"
+(cd "$pub" && exec setpriv --reuid 65534 --regid 65534 --clear-groups \
+	"$PROGS/counter" "$pub/out" 5 </dev/null >/dev/null 2>&1) &
+NP=$!
+vx_track "$NP"
+vx_wait_line "$pub/out" '^ready$' 20 || fail "uid 65534's counter did not get ready"
+sleep 0.3
+"$VXDUMP" -o "$pub/nobody.img" "$NP" >/dev/null 2>"$T/dump-nobody.err" ||
+	fail "vxdump of uid 65534's counter: $(cat "$T/dump-nobody.err")"
+vx_wait_gone "$NP" 10 || fail "uid 65534's counter still there after its dump"
+chmod 644 "$pub/nobody.img"
+nb=$(grep -E '^count [0-9]+$' "$pub/out" | tail -n 1 | awk '{print $2}')
+(cd "$pub" && exec setpriv --reuid 65534 --regid 65534 --clear-groups \
+	"$UNDUMP" "$pub/nobody.img" >"$T/undump.out" 2>"$T/undump.err" </dev/null) &
+UP=$!
+vx_track "$UP"
+for ((i = 0; i < 200; i++)); do
+	[ "$(awk '/^Name:/ {print $2}' "/proc/$UP/status" 2>/dev/null)" = counter ] &&
+		[ "$(awk '/^TracerPid:/ {print $2}' "/proc/$UP/status")" = 0 ] && break
+	vx_alive "$UP" || fail "uid 65534's caller died: $(cat "$T/undump.out" "$T/undump.err")"
+	sleep 0.05
+done
+[ "$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/$UP/status")" = 65534655346553465534 ] ||
+	fail "uid 65534's undumped counter: $(grep Uid: "/proc/$UP/status")"
+# without CAP_CHECKPOINT_RESTORE the exe link stays the caller's (as the module's)
+[ "$(readlink "/proc/$UP/exe")" = "$UNDUMP" ] || fail "exe is $(readlink "/proc/$UP/exe")"
+vx_wait_line "$pub/out" "^count $((nb + 20))\$" 10 || fail "uid 65534's counter did not count on from $nb"
+kill -USR1 "$UP"
+vx_wait_line "$pub/out" '^(PASS|FAIL)' 20 || fail "no result from uid 65534's counter"
+grep -q '^PASS counter' "$pub/out" || fail "uid 65534's counter: $(tail -n 1 "$pub/out")"
+wait "$UP"
+st=$?
+vx_untrack "$UP"
+[ "$st" = 0 ] || fail "wait for uid 65534's $UP gave $st"
+log "uid 65534 undumped its own counter as pid $UP, from count $nb"
 rm -rf "$pub"
 
 log "the helper killed while it restores"
@@ -184,4 +225,4 @@ st=$?
 vx_untrack "$UP"
 [ "$st" = 137 ] || fail "caller exited $st after a failure past its point of no return, want 137"
 [ "$(sha256sum <"$T/img")" = "$sum" ] || fail "the image changed"
-pass "undumped in place from a file and a pipe, 10 refusals intact, killed helper and late failure kill the caller"
+pass "undumped in place from a file and a pipe, 10 refusals intact, an unprivileged caller, killed helper and late failure kill the caller"
