@@ -7,6 +7,7 @@
  */
 #define LOG_PREFIX "vmad/undump: "
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,43 @@
 #include "error.h"
 #include "restore/restore.h"
 #include "vmad/undump.h"
+
+static bool have_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective >> (cap % 32) & 1;
+}
+
+/*
+ * Threads get their own tids back (clone3 with set_tid, as the restore
+ * makes them): only with CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN) and
+ * while every one of them is free.  New tids are not given instead: glibc
+ * keeps each thread's tid in its struct pthread, which the image holds.
+ */
+static int check_threads(const struct rst_proc *root)
+{
+	size_t i;
+
+	if (!have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN)) {
+		err_set(-ENOTTY,
+			"vmad_undump: the image's process has %zu threads, whose ids need "
+			"CAP_CHECKPOINT_RESTORE (vxrestore restores them)",
+			root->nr_threads);
+		return -ENOTTY;
+	}
+	for (i = 1; i < root->nr_threads; i++) {
+		if (kill(root->threads[i].vtid, 0) == 0 || errno != ESRCH) {
+			err_set(-EEXIST, "vmad_undump: thread id %d of the image is in use",
+				root->threads[i].vtid);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
 
 int undump_check_image(const struct rst_image *img)
 {
@@ -34,11 +72,10 @@ int undump_check_image(const struct rst_image *img)
 	}
 	root = rst_root(img);
 	if (root->nr_threads > 1) {
-		err_set(-ENOTTY,
-			"vmad_undump: the image's process has %zu threads; vmad_undump "
-			"restores one thread (vxrestore restores them)",
-			root->nr_threads);
-		return -ENOTTY;
+		int ret = check_threads(root);
+
+		if (ret)
+			return ret;
 	}
 	if (img->ctxe)
 		what = "a context (CONTEXT)";

@@ -12,6 +12,8 @@
 #   memory, pid, fds, cwd, mask, disposition, no child: "caller intact"):
 #   /dev/null, garbage, truncated images, a flipped byte, a tree image
 #   (ENOTTY), a root image undumped by uid 65534 (EPERM);
+# - thread-basic (8 threads) undumped: its threads get their own ids back
+#   and pass their own checks;
 # - uid 65534 undumps its own counter's image (its exe link stays the
 #   caller's without CAP_CHECKPOINT_RESTORE, as the kernel module's);
 # - past the point of no return: the helper killed while it restores
@@ -148,6 +150,29 @@ dump "$PID" "$T/tree.img"
 expect_undump_refused $ENOTTY "a tree image" "$T/tree.img"
 grep -q 'a tree' "$T/refused.out" || fail "the tree refusal does not say so: $(cat "$T/refused.out")"
 
+log "threads keep their ids"
+mv "$OUT" "$T/out.tree"
+start_prog thread-basic
+tids=$(ls "/proc/$PID/task" | grep -vx "$PID" | sort -n | tr '\n' ' ')
+dump "$PID" "$T/threads.img"
+undump_bg "$T/threads.img"
+for ((i = 0; i < 200; i++)); do
+	[ "$(awk '/^Name:/ {print $2}' "/proc/$UP/status" 2>/dev/null)" = thread-basic ] &&
+		[ "$(awk '/^TracerPid:/ {print $2}' "/proc/$UP/status")" = 0 ] && break
+	vx_alive "$UP" || fail "caller $UP died: $(cat "$T/undump.out" "$T/undump.err")"
+	sleep 0.05
+done
+now=$(ls "/proc/$UP/task" | grep -vx "$UP" | sort -n | tr '\n' ' ')
+[ "$now" = "$tids" ] || fail "threads of the undumped $UP: $now, want $tids"
+kill -USR1 "$UP"
+vx_wait_line "$OUT" '^(PASS|FAIL)' 30 || fail "no result from the undumped thread-basic"
+grep -q '^PASS thread-basic' "$OUT" || fail "thread-basic: $(grep -E '^FAIL' "$OUT")"
+wait "$UP"
+st=$?
+vx_untrack "$UP"
+[ "$st" = 0 ] || fail "wait for $UP gave $st"
+log "thread-basic undumped as pid $UP with its 8 threads' ids: $now"
+
 log "an image of a uid the caller cannot be"
 pub=$(mktemp -d)
 chmod 755 "$pub"
@@ -225,4 +250,4 @@ st=$?
 vx_untrack "$UP"
 [ "$st" = 137 ] || fail "caller exited $st after a failure past its point of no return, want 137"
 [ "$(sha256sum <"$T/img")" = "$sum" ] || fail "the image changed"
-pass "undumped in place from a file and a pipe, 10 refusals intact, an unprivileged caller, killed helper and late failure kill the caller"
+pass "undumped in place from a file and a pipe, 10 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller"
