@@ -59,14 +59,15 @@ static void __attribute__((noreturn)) exec_child(const struct exec_job *j, int g
 	_exit(127);
 }
 
-/* Waits for pid's next stop or end: the status, or -1 if it is gone. */
+/* Waits for pid's next stop (a group stop too) or end: the status, or -1
+ * if it is gone. */
 static int wait_child(pid_t pid)
 {
 	int status;
 	pid_t r;
 
 	do
-		r = waitpid(pid, &status, __WALL);
+		r = waitpid(pid, &status, __WALL | WUNTRACED);
 	while (r < 0 && errno == EINTR);
 	return r == pid ? status : -1;
 }
