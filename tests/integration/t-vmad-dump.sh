@@ -19,6 +19,8 @@
 #  exec     vmad_execdump: the image of a program right after its exec,
 #           recorded running, its ip at the interpreter's entry; restored,
 #           it prints its argv, environment and counter; no process left.
+#  vxdump   --file-contents other: a process's private mapping of a file
+#           deleted before the restore comes back; without it, refused.
 #  libs     the library list's calls from a program.
 . "$(dirname "$0")/lib.sh"
 require_cr
@@ -166,6 +168,28 @@ for k in 1 2 3; do
 		fail "exec: restored program printed: $(head -n 3 "$T/show.log" | tr '\n' '|')"
 done
 log "exec: $(sed -n 's/^execdump ok //p' "$LOG"), running at the entry point, restored"
+
+# --- vxdump --file-contents: the same classes for any process
+: >"$LOG"
+for how in plain other; do
+	start_cmd "$T/hold.out" "$P" hold "$LOG" "$T/held"
+	vx_wait_line "$LOG" '^ready$' 20 || fail "hold: not ready"
+	opt=""
+	[ "$how" = other ] && opt="--file-contents other"
+	dump "$PID" "$T/hold-$how.vx" $opt
+	: >"$LOG"
+done
+rm -f "$T/held"
+"$VXRESTORE" "$T/hold-plain.vx" </dev/null >/dev/null 2>"$T/hold-plain.err" &&
+	fail "vxdump: the plain image restored without its mapped file"
+"$VXRESTORE" -d "$T/hold-other.vx" </dev/null >"$T/hold.pid" 2>"$T/hold-other.err" ||
+	fail "vxdump --file-contents other: restore exited $?: $(head -n 1 "$T/hold-other.err")"
+guard_allow "map.*" "--file-contents: the file's private area is anonymous memory holding its bytes"
+vx_guard_check
+kill -USR1 "$PID"
+vx_wait_line "$LOG" '^(hold ok|FAIL)' 20 || fail "hold: no answer from the restored copy"
+grep -q '^hold ok$' "$LOG" || fail "$(tail -n 1 "$LOG")"
+log "vxdump --file-contents other: restored without the file"
 
 # --- libs
 : >"$LOG"

@@ -27,6 +27,9 @@
  *	for K = 1..3.
  *   vmad-self libs LOG
  *	the library list's calls; logs "libs ok".
+ *   vmad-self hold LOG MAPPED
+ *	maps MAPPED privately, logs "ready"; on SIGUSR1 checks the mapping's
+ *	bytes, logs "hold ok" (vxdump --file-contents).
  *
  * Every line goes to LOG (opened for each line, appended), so the live
  * copy and every restored copy add to the same file.  Exit 0 when every
@@ -243,20 +246,57 @@ static void flags_dump(const char *img, unsigned int flags, const uint8_t *map, 
 	exit(0);
 }
 
-static int mode_flags(char **argv)
+#define MAPPED_LEN (3 * 4096 + 100)
+
+/* Writes path with the pattern and maps it privately (the mapping alone
+ * holds it). */
+static uint8_t *map_pattern(const char *path)
 {
-	size_t len = 3 * 4096 + 100, i;
-	uint8_t *buf = malloc(len), *map;
+	uint8_t *buf = malloc(MAPPED_LEN), *map;
+	size_t i;
 	int fd;
 
 	CHECK(buf, "malloc");
-	for (i = 0; i < len; i++)
+	for (i = 0; i < MAPPED_LEN; i++)
 		buf[i] = (uint8_t)(i * 13 + 1);
-	fd = open(argv[3], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	CHECK(fd >= 0 && write(fd, buf, len) == (ssize_t)len, "write %s", argv[3]);
-	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0 && write(fd, buf, MAPPED_LEN) == (ssize_t)MAPPED_LEN, "write %s", path);
+	map = mmap(NULL, MAPPED_LEN, PROT_READ, MAP_PRIVATE, fd, 0);
 	CHECK(map != MAP_FAILED, "mmap");
-	close(fd); /* the mapping alone holds it */
+	close(fd);
+	free(buf);
+	return map;
+}
+
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
+}
+
+/* For vxdump --file-contents: maps MAPPED, logs "ready", and on SIGUSR1
+ * checks the mapping's bytes and logs "hold ok". */
+static int mode_hold(char **argv)
+{
+	uint8_t *map = map_pattern(argv[3]);
+	size_t i;
+
+	signal(SIGUSR1, on_usr1);
+	say("ready");
+	while (!got_usr1)
+		pause();
+	for (i = 0; i < MAPPED_LEN; i++)
+		CHECK(map[i] == (uint8_t)(i * 13 + 1), "hold: mapped byte %zu", i);
+	say("hold ok");
+	return 0;
+}
+
+static int mode_flags(char **argv)
+{
+	size_t len = MAPPED_LEN;
+	uint8_t *map = map_pattern(argv[3]);
 	flags_dump(argv[4], 0, map, len, "flags-plain");
 	flags_dump(argv[5], VMAD_DUMP_OTHER, map, len, "flags-other");
 	CHECK(!vmad_lib_add(argv[3]), "vmad_lib_add: %s", strerror(errno));
@@ -418,6 +458,8 @@ int main(int argc, char **argv)
 		return mode_show(argc, argv);
 	if (!strcmp(argv[1], "libs"))
 		return mode_libs();
+	if (!strcmp(argv[1], "hold") && argc == 4)
+		return mode_hold(argv);
 	fprintf(stderr, "vmad-self: bad usage\n");
 	return 2;
 }
