@@ -227,7 +227,7 @@ int kernel_store_flags(const char *opt, const char *arg, unsigned int *flags)
 	}
 	free(s);
 	if (ret || !*flags)
-		cli_error("dump: %s takes libs, exec, other or all, comma-separated, not '%s'",
-			  opt, arg);
+		cli_error("dump: %s takes libs, exec, other or all, comma-separated, not '%s'", opt,
+			  arg);
 	return ret || !*flags ? -1 : 0;
 }

@@ -78,12 +78,12 @@ static void say(const char *fmt, ...)
 	close(fd);
 }
 
-#define CHECK(cond, ...)                     \
-	do {                                 \
-		if (!(cond)) {               \
+#define CHECK(cond, ...)                          \
+	do {                                      \
+		if (!(cond)) {                    \
 			say("FAIL " __VA_ARGS__); \
-			exit(1);             \
-		}                            \
+			exit(1);                  \
+		}                                 \
 	} while (0)
 
 /* The state a dump must leave alone, and its copy as first taken. */
