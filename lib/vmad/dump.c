@@ -89,7 +89,7 @@ static void self_dump_run(void *arg, const struct vmad_helper *h)
 	o.file_contents = j->flags;
 	o.file_refs = (const char *const *)j->libs.paths;
 	o.n_file_refs = j->libs.n;
-	ret = vxcr_dump(j->pid, j->fd, &o, &st);
+	ret = vmad_dump_target(j->pid, j->fd, &o, &st);
 	if (!ret)
 		bytes = (int64_t)st.image_bytes;
 	report_send(h->res[1], ret, &bytes, sizeof(bytes));

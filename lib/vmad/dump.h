@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vxcr/vxcr.h"
+
 /* The switch's vmad_dump without the module (vcmd_vmad_dump_v0 in data):
  * the bytes written, 0 in a restored copy, or -errno. */
 long vmad_dump_provider(uint32_t cmd, uint32_t id, void *data);
@@ -44,5 +46,10 @@ void vmad_helper_close(struct vmad_helper *h);
  * SIGPIPE ignored, the error cleared, comm "vmad-dump"); false if the
  * caller is gone before it said "start". */
 int vmad_helper_wait_go(const struct vmad_helper *h);
+
+/* vxcr_dump(pid, fd, o, st) in a helper: a refused dump's error is the
+ * first object refused (its one line), not the count. */
+#define VMAD_REFUSAL_LEN 240
+int vmad_dump_target(pid_t pid, int fd, struct vxcr_dump_opts *o, struct vxcr_dump_stats *st);
 
 #endif

@@ -159,7 +159,7 @@ static int dump_program(const struct exec_job *j, pid_t pid, int64_t *bytes)
 	o.file_contents = j->flags;
 	o.file_refs = (const char *const *)j->libs.paths;
 	o.n_file_refs = j->libs.n;
-	ret = vxcr_dump(pid, j->fd, &o, &st); /* kills it once the image is complete */
+	ret = vmad_dump_target(pid, j->fd, &o, &st); /* kills it once the image is complete */
 	*bytes = (int64_t)st.image_bytes;
 	return ret;
 }

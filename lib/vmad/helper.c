@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
@@ -155,4 +156,28 @@ int vmad_helper_wait_go(const struct vmad_helper *h)
 		n = read(h->go[0], &c, 1);
 	while (n < 0 && errno == EINTR);
 	return n == 1;
+}
+
+/* The first object the dump refuses, kept as its one line (opts.refused). */
+static void keep_first_refusal(const char *line, void *arg)
+{
+	char *buf = arg;
+
+	if (!buf[0])
+		snprintf(buf, VMAD_REFUSAL_LEN, "%s", line);
+}
+
+int vmad_dump_target(pid_t pid, int fd, struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
+{
+	char refusal[VMAD_REFUSAL_LEN] = "";
+	int ret;
+
+	o->refused = keep_first_refusal;
+	o->refused_arg = refusal;
+	ret = vxcr_dump(pid, fd, o, st);
+	if (ret == -EOPNOTSUPP && refusal[0]) { /* the object, not the summary */
+		err_clear();
+		err_set(ret, "%s", refusal);
+	}
+	return ret;
 }
