@@ -7,7 +7,7 @@
 #           signal, a sigaction, errno, mask, fds, no child left) is as
 #           before, under a parent that sees no stop; vxrestore of the image
 #           twice, and with --pidns: each copy sees 0 and the same state,
-#           without the image's fd.
+#           without the image's fd.  Into a pipe too.
 #  flags    a private mapping of a file deleted before the restore: a plain
 #           image and one with the file in the library list (even with
 #           VMAD_DUMP_OTHER) are refused, leaving no process; the OTHER
@@ -69,6 +69,18 @@ grep -q '^FAIL' "$LOG" && fail "$(grep -m1 '^FAIL' "$LOG")"
 [ "$(count '^restored ok$')" = 3 ] || fail "self: $(count '^restored ok$') restored copies said ok, want 3"
 [ "$(count '^counter 42$')" = 4 ] || fail "self: the counter went on in $(count '^counter 42$') copies, want 4"
 log "self: $bytes bytes, restored twice and with --pidns"
+
+# --- into a pipe: the bytes counted are the bytes written
+: >"$LOG"
+"$P" self "$LOG" /proc/self/fd/1 0 </dev/null 2>"$T/pipe.err" | cat >"$T/pipe.vx"
+bytes=$(sed -n 's/^live ok bytes=//p' "$LOG")
+size=$(stat -c %s "$T/pipe.vx")
+[ -n "$bytes" ] && [ "$bytes" = "$size" ] ||
+	fail "pipe: vmad_dump said '$bytes', $size bytes came out: $(tail -n 1 "$LOG")"
+"$VXRESTORE" "$T/pipe.vx" </dev/null >/dev/null 2>"$T/rp.err" ||
+	fail "pipe: restore exited $?: $(head -n 1 "$T/rp.err")"
+grep -q '^restored ok$' "$LOG" || fail "pipe: $(tail -n 1 "$LOG")"
+log "pipe: $bytes bytes through a pipe, restored"
 
 # --- flags: contents or references
 : >"$LOG"

@@ -212,7 +212,7 @@ static int mode_self(char **argv, bool bare)
 	long r;
 	int fd;
 
-	snprintf(file, sizeof(file), "%s.data", argv[3]);
+	snprintf(file, sizeof(file), "%s.data", log_path);
 	for (fd = 3; bare && fd < 1024; fd++)
 		close(fd); /* what the shell left open too: fds 0-2 only */
 	fd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
