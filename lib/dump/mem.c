@@ -410,7 +410,8 @@ static void fill_mm_fields(MmEntry *me, const struct dump_task *t)
 	PB_SET(me, arg_end, s->arg_end);
 	PB_SET(me, env_start, s->env_start);
 	PB_SET(me, env_end, s->env_end);
-	PB_SET(me, exe_file_id, t->mm->exe_file_id);
+	if (t->mm->exe_file_id) /* none when the exe is stored whole (whole.c) */
+		PB_SET(me, exe_file_id, t->mm->exe_file_id);
 	if (t->rt.mlockall)
 		PB_SET(me, mlockall, t->rt.mlockall);
 }

@@ -11,7 +11,8 @@
 #  flags    a private mapping of a file deleted before the restore: a plain
 #           image and one with the file in the library list (even with
 #           VMAD_DUMP_OTHER) are refused, leaving no process; the OTHER
-#           image restores with the mapping's bytes; LIBS stores libc.
+#           image restores with the mapping's bytes; LIBS stores libc;
+#           an EXEC image restores with its program deleted.
 #  fail     bad fds, a read-only fd (EBADF), unknown flags (EINVAL), a full
 #           tmpfs (ENOSPC), a second thread (EBUSY): the caller goes on.
 #  killed   the helper killed while it holds the caller frozen: -1 EINTR,
@@ -102,6 +103,18 @@ pid=$("$VXCR" img show "$T/plain.vx" | sed -n 's/.*root_pid=\([0-9]*\).*/\1/p')
 	fail "flags: the VMAD_DUMP_OTHER image: exited $?: $(head -n 1 "$T/other.err")"
 grep -q '^restored ok flags-other$' "$LOG" || fail "flags: $(tail -n 1 "$LOG")"
 log "flags: OTHER restores without the file, plain/lib-list/LIBS refused; LIBS $libs bytes"
+
+# VMAD_DUMP_EXEC: the program's own areas whole, no exe link: a copy of
+# the program dumps itself and is deleted before the restore
+: >"$LOG"
+cp "$P" "$T/vmad-copy"
+"$T/vmad-copy" self "$LOG" "$T/exec-whole.vx" 2 </dev/null >/dev/null 2>"$T/ew.err" ||
+	fail "flags: VMAD_DUMP_EXEC dump exited $?: $(tail -n 1 "$LOG")"
+rm -f "$T/vmad-copy"
+"$VXRESTORE" "$T/exec-whole.vx" </dev/null >/dev/null 2>"$T/rew.err" ||
+	fail "flags: the VMAD_DUMP_EXEC image: exited $?: $(head -n 1 "$T/rew.err")"
+grep -q '^restored ok$' "$LOG" || fail "flags: VMAD_DUMP_EXEC: $(tail -n 1 "$LOG")"
+log "flags: VMAD_DUMP_EXEC restores with the program deleted"
 
 # --- fail: errors leave the caller as it was
 : >"$LOG"
