@@ -2,7 +2,7 @@
  * vmad_dump: the calling process writes its own image and goes on; in a
  * copy restored from that image the call returns 0.  Through the switch:
  * with the kernel module the kernel does it (kernel/ckpt.c), without it
- * vmad_dump_provider() below.
+ * vmadump_provider() below.
  *
  * The caller blocks every signal, starts a helper (helper.c), tells it to
  * go and blocks in read() on the report pipe, whose write end only the
@@ -78,7 +78,7 @@ static void self_dump_run(void *arg, const struct vmad_helper *h)
 	int64_t bytes = 0;
 	int ret;
 
-	if (!vmad_helper_wait_go(h))
+	if (!vmadump_helper_wait_go(h))
 		return;
 	vxcr_dump_opts_init(&o);
 	o.leave_running = true;
@@ -89,7 +89,7 @@ static void self_dump_run(void *arg, const struct vmad_helper *h)
 	o.file_contents = j->flags;
 	o.file_refs = (const char *const *)j->libs.paths;
 	o.n_file_refs = j->libs.n;
-	ret = vmad_dump_target(j->pid, j->fd, &o, &st);
+	ret = vmadump_target(j->pid, j->fd, &o, &st);
 	if (!ret)
 		bytes = (int64_t)st.image_bytes;
 	report_send(h->res[1], ret, &bytes, sizeof(bytes));
@@ -146,7 +146,7 @@ static long self_dump_wait(struct vmad_helper *h, const struct stat *pipe_st)
 	return ret < 0 ? ret : (long)bytes;
 }
 
-long vmad_dump_provider(uint32_t cmd, uint32_t id, void *data)
+long vmadump_provider(uint32_t cmd, uint32_t id, void *data)
 {
 	const struct vcmd_vmad_dump_v0 *a = data;
 	struct self_job job = { .pid = getpid(), .fd = a->fd, .flags = a->flags };
@@ -161,17 +161,17 @@ long vmad_dump_provider(uint32_t cmd, uint32_t id, void *data)
 		return -EINVAL;
 	}
 	ret = self_dump_check(a->fd, a->flags);
-	ret = ret ?: vmad_libs_copy(&job.libs);
+	ret = ret ?: vmadump_libs_copy(&job.libs);
 	if (ret)
 		return ret;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	ret = vmad_helper_start(&h);
+	ret = vmadump_helper_start(&h);
 	if (!ret && fstat(h.res[0], &pipe_st))
 		ret = -errno;
 	ret = ret ?: self_dump_wait(&h, &pipe_st);
-	vmad_helper_close(&h);
-	vmad_libs_free(&job.libs);
+	vmadump_helper_close(&h);
+	vmadump_libs_free(&job.libs);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = saved_errno;
 	return ret;

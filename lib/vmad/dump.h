@@ -14,16 +14,16 @@
 
 /* The switch's vmad_dump without the module (vcmd_vmad_dump_v0 in data):
  * the bytes written, 0 in a restored copy, or -errno. */
-long vmad_dump_provider(uint32_t cmd, uint32_t id, void *data);
+long vmadump_provider(uint32_t cmd, uint32_t id, void *data);
 
 /* A copy of the library list (libs.c). */
 struct vmad_libs {
 	char **paths;
 	size_t n;
 };
-/* 0 or -ENOMEM; vmad_libs_free() frees it either way. */
-int vmad_libs_copy(struct vmad_libs *out);
-void vmad_libs_free(struct vmad_libs *l);
+/* 0 or -ENOMEM; vmadump_libs_free() frees it either way. */
+int vmadump_libs_copy(struct vmad_libs *out);
+void vmadump_libs_free(struct vmad_libs *l);
 
 /*
  * A helper process: a grandchild of the caller whose parent exits at once
@@ -39,17 +39,17 @@ struct vmad_helper {
 	void *arg;
 };
 /* Starts h's helper: 0 with h->res[0] and h->go[1] ours, or -errno (logged). */
-int vmad_helper_start(struct vmad_helper *h);
+int vmadump_helper_start(struct vmad_helper *h);
 /* Our ends of h's pipes closed (those still open). */
-void vmad_helper_close(struct vmad_helper *h);
+void vmadump_helper_close(struct vmad_helper *h);
 /* In the helper: our dump's own settings (signals at their defaults,
  * SIGPIPE ignored, the error cleared, comm "vmad-dump"); false if the
  * caller is gone before it said "start". */
-int vmad_helper_wait_go(const struct vmad_helper *h);
+int vmadump_helper_wait_go(const struct vmad_helper *h);
 
 /* vxcr_dump(pid, fd, o, st) in a helper: a refused dump's error is the
  * first object refused (its one line), not the count. */
 #define VMAD_REFUSAL_LEN 240
-int vmad_dump_target(pid_t pid, int fd, struct vxcr_dump_opts *o, struct vxcr_dump_stats *st);
+int vmadump_target(pid_t pid, int fd, struct vxcr_dump_opts *o, struct vxcr_dump_stats *st);
 
 #endif

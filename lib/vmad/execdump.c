@@ -159,7 +159,7 @@ static int dump_program(const struct exec_job *j, pid_t pid, int64_t *bytes)
 	o.file_contents = j->flags;
 	o.file_refs = (const char *const *)j->libs.paths;
 	o.n_file_refs = j->libs.n;
-	ret = vmad_dump_target(pid, j->fd, &o, &st); /* kills it once the image is complete */
+	ret = vmadump_target(pid, j->fd, &o, &st); /* kills it once the image is complete */
 	*bytes = (int64_t)st.image_bytes;
 	return ret;
 }
@@ -172,7 +172,7 @@ static void exec_run(void *arg, const struct vmad_helper *h)
 	int go_w = -1, err_r = -1, ret;
 	pid_t pid;
 
-	if (!vmad_helper_wait_go(h))
+	if (!vmadump_helper_wait_go(h))
 		return;
 	pid = start_program(j, &go_w, &err_r);
 	ret = pid < 0 ? (int)pid : 0;
@@ -250,13 +250,13 @@ static long execdump(char *const argv[], char *const envp[], int fd, unsigned in
 	long ret;
 
 	ret = execdump_check(argv, fd, flags);
-	ret = ret ?: vmad_libs_copy(&job.libs);
+	ret = ret ?: vmadump_libs_copy(&job.libs);
 	if (ret)
 		return ret;
-	ret = vmad_helper_start(&h);
+	ret = vmadump_helper_start(&h);
 	ret = ret ?: execdump_wait(&h);
-	vmad_helper_close(&h);
-	vmad_libs_free(&job.libs);
+	vmadump_helper_close(&h);
+	vmadump_libs_free(&job.libs);
 	return ret;
 }
 

@@ -58,7 +58,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-void vmad_helper_close(struct vmad_helper *h)
+void vmadump_helper_close(struct vmad_helper *h)
 {
 	close_fd(&h->res[0]);
 	close_fd(&h->res[1]);
@@ -96,7 +96,7 @@ static int reap_intermediate(pid_t pid)
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -ECHILD;
 }
 
-int vmad_helper_start(struct vmad_helper *h)
+int vmadump_helper_start(struct vmad_helper *h)
 {
 	sigset_t chld, old, pending;
 	bool was_pending;
@@ -106,7 +106,7 @@ int vmad_helper_start(struct vmad_helper *h)
 	h->res[0] = h->res[1] = h->go[0] = h->go[1] = -1;
 	ret = open_pipe(h->res) ?: open_pipe(h->go);
 	if (ret) {
-		vmad_helper_close(h);
+		vmadump_helper_close(h);
 		err_set(ret, "vmad: cannot make the helper's pipes: %s", strerror(-ret));
 		return ret;
 	}
@@ -129,13 +129,13 @@ int vmad_helper_start(struct vmad_helper *h)
 	close_fd(&h->res[1]);
 	close_fd(&h->go[0]);
 	if (ret) {
-		vmad_helper_close(h);
+		vmadump_helper_close(h);
 		err_set(ret, "vmad: cannot fork the helper process: %s", strerror(-ret));
 	}
 	return ret;
 }
 
-int vmad_helper_wait_go(const struct vmad_helper *h)
+int vmadump_helper_wait_go(const struct vmad_helper *h)
 {
 	struct sigaction dfl;
 	sigset_t none;
@@ -167,7 +167,7 @@ static void keep_first_refusal(const char *line, void *arg)
 		snprintf(buf, VMAD_REFUSAL_LEN, "%s", line);
 }
 
-int vmad_dump_target(pid_t pid, int fd, struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
+int vmadump_target(pid_t pid, int fd, struct vxcr_dump_opts *o, struct vxcr_dump_stats *st)
 {
 	char refusal[VMAD_REFUSAL_LEN] = "";
 	int ret;

@@ -143,7 +143,7 @@ size_t vmad_lib_size(void)
 	return n;
 }
 
-int vmad_libs_copy(struct vmad_libs *out)
+int vmadump_libs_copy(struct vmad_libs *out)
 {
 	size_t i;
 	int ret = 0;
@@ -162,11 +162,11 @@ int vmad_libs_copy(struct vmad_libs *out)
 	}
 	pthread_mutex_unlock(&libs_lock);
 	if (ret)
-		vmad_libs_free(out);
+		vmadump_libs_free(out);
 	return ret;
 }
 
-void vmad_libs_free(struct vmad_libs *l)
+void vmadump_libs_free(struct vmad_libs *l)
 {
 	size_t i;
 

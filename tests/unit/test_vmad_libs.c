@@ -74,12 +74,12 @@ static void test_fork_and_copy(void)
 		_exit(vmad_lib_size() == 14 && vmad_lib_del("/usr/lib/x.so") == 0 ? 0 : 1);
 	CU_ASSERT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	CU_ASSERT_EQUAL(vmad_lib_size(), 14); /* the child's change is its own */
-	CU_ASSERT_EQUAL(vmad_libs_copy(&l), 0);
+	CU_ASSERT_EQUAL(vmadump_libs_copy(&l), 0);
 	CU_ASSERT_EQUAL(l.n, 1);
 	CU_ASSERT_STRING_EQUAL(l.paths[0], "/usr/lib/x.so");
 	vmad_lib_clear(); /* the copy is its own */
 	CU_ASSERT_STRING_EQUAL(l.paths[0], "/usr/lib/x.so");
-	vmad_libs_free(&l);
+	vmadump_libs_free(&l);
 	CU_ASSERT_EQUAL(l.n, 0);
 }
 
