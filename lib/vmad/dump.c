@@ -72,7 +72,9 @@ static int check_out_fd(int fd)
 static void self_dump_run(void *arg, const struct vmad_helper *h)
 {
 	const struct self_job *j = arg;
-	int skip[3] = { j->fd, h->res[0], h->go[1] };
+	/* the image's fd stays out, as the module leaves it, unless it is
+	 * one of 0-2: a restored copy keeps its stdio (vxrestore's own) */
+	int skip[3] = { h->res[0], h->go[1], j->fd };
 	struct vxcr_dump_stats st;
 	struct vxcr_dump_opts o;
 	int64_t bytes = 0;
@@ -85,7 +87,7 @@ static void self_dump_run(void *arg, const struct vmad_helper *h)
 	o.no_cow = true; /* the caller waits anyway: frozen until read */
 	o.root_only = true;
 	o.skip_fds = skip;
-	o.n_skip_fds = 3;
+	o.n_skip_fds = j->fd > 2 ? 3 : 2;
 	o.file_contents = j->flags;
 	o.file_refs = (const char *const *)j->libs.paths;
 	o.n_file_refs = j->libs.n;
