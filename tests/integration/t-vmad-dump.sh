@@ -220,4 +220,17 @@ log "vxdump --file-contents other: restored without the file"
 : >"$LOG"
 "$P" libs "$LOG" </dev/null >/dev/null 2>&1 || fail "libs: $(tail -n 1 "$LOG")"
 grep -q '^libs ok$' "$LOG" || fail "libs: $(tail -n 1 "$LOG")"
+# no helper outlives its call (each exits once it has reported)
+helpers()
+{
+	local f
+	for f in /proc/[0-9]*/comm; do
+		[ "$(cat "$f" 2>/dev/null)" = vmad-dump ] && echo "${f%/comm}"
+	done
+}
+for ((i = 0; i < 100; i++)); do
+	[ -z "$(helpers)" ] && break
+	sleep 0.05
+done
+[ -z "$(helpers)" ] || fail "helper processes left: $(helpers | tr '\n' ' ')"
 pass "vmad_dump twice and --pidns, flags, failures, killed helper, execdump, the library list"
