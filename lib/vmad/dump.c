@@ -127,10 +127,8 @@ static long self_dump_wait(struct vmad_helper *h, const struct stat *pipe_st)
 	int64_t bytes = 0;
 	int ret;
 
-	if (write(h->go[1], "g", 1) != 1) {
-		err_set(-EPIPE, "vmad_dump: the helper process is gone before it started");
+	if (vmadump_helper_go(h))
 		return -EPIPE;
-	}
 	/* here the image is taken; a restored copy starts in this read() */
 	ret = report_recv(h->res[0], &bytes, sizeof(bytes));
 	if (fstat(h->res[0], &now) || now.st_ino != pipe_st->st_ino ||

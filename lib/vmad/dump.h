@@ -40,6 +40,9 @@ struct vmad_helper {
 };
 /* Starts h's helper: 0 with h->res[0] and h->go[1] ours, or -errno (logged). */
 int vmadump_helper_start(struct vmad_helper *h);
+/* Tells h's helper to start: 0, or -EPIPE if it is gone (no SIGPIPE is
+ * left for the caller). */
+int vmadump_helper_go(struct vmad_helper *h);
 /* Our ends of h's pipes closed (those still open). */
 void vmadump_helper_close(struct vmad_helper *h);
 /* In the helper: our dump's own settings (signals at their defaults,

@@ -226,10 +226,8 @@ static long execdump_wait(struct vmad_helper *h)
 	struct exec_report rep = { 0, 0 };
 	int ret;
 
-	if (write(h->go[1], "g", 1) != 1) {
-		err_set(-EPIPE, "vmad_execdump: the helper process is gone before it started");
+	if (vmadump_helper_go(h))
 		return -EPIPE;
-	}
 	ret = report_recv(h->res[0], &rep, sizeof(rep));
 	if (!ret)
 		ret = report_recv(h->res[0], &rep, sizeof(rep));

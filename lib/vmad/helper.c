@@ -96,9 +96,35 @@ static int reap_intermediate(pid_t pid)
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -ECHILD;
 }
 
+/*
+ * Takes back a signal sig that the caller's own action raised (the
+ * intermediate's SIGCHLD, a write's SIGPIPE) unless one was pending before:
+ * call with sig blocked, was_pending read before the action.
+ */
+static void take_back(int sig, bool was_pending)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t one;
+
+	if (was_pending)
+		return;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigtimedwait(&one, NULL, &zero);
+}
+
+/* Whether sig is pending for the calling thread or its process. */
+static bool pending(int sig)
+{
+	sigset_t set;
+
+	sigpending(&set);
+	return sigismember(&set, sig);
+}
+
 int vmadump_helper_start(struct vmad_helper *h)
 {
-	sigset_t chld, old, pending;
+	sigset_t chld, old;
 	bool was_pending;
 	pid_t pid;
 	int ret;
@@ -114,17 +140,13 @@ int vmadump_helper_start(struct vmad_helper *h)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &old);
-	sigpending(&pending);
-	was_pending = sigismember(&pending, SIGCHLD);
+	was_pending = pending(SIGCHLD);
 	pid = fork();
 	if (pid == 0)
 		intermediate(h);
 	ret = pid < 0 ? -errno : reap_intermediate(pid);
-	if (pid > 0 && !was_pending) {
-		struct timespec zero = { 0, 0 };
-
-		sigtimedwait(&chld, NULL, &zero);
-	}
+	if (pid > 0)
+		take_back(SIGCHLD, was_pending);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close_fd(&h->res[1]);
 	close_fd(&h->go[0]);
@@ -133,6 +155,29 @@ int vmadump_helper_start(struct vmad_helper *h)
 		err_set(ret, "vmad: cannot fork the helper process: %s", strerror(-ret));
 	}
 	return ret;
+}
+
+int vmadump_helper_go(struct vmad_helper *h)
+{
+	sigset_t pipe_set, old;
+	bool was_pending;
+	ssize_t n;
+
+	/* a helper gone already: EPIPE, and no SIGPIPE left for the caller */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_set, &old);
+	was_pending = pending(SIGPIPE);
+	do
+		n = write(h->go[1], "g", 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		take_back(SIGPIPE, was_pending);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (n == 1)
+		return 0;
+	err_set(-EPIPE, "vmad: the helper process is gone before it started");
+	return -EPIPE;
 }
 
 int vmadump_helper_wait_go(const struct vmad_helper *h)
