@@ -19,7 +19,8 @@
 #           the caller as before.
 #  exec     vmad_execdump: the image of a program right after its exec,
 #           recorded running, its ip at the interpreter's entry; restored,
-#           it prints its argv, environment and counter; no process left.
+#           it prints its argv, environment and counter; no process left,
+#           also when the helper is killed while it dumps the program.
 #  vxdump   --file-contents other: a process's private mapping of a file
 #           deleted before the restore comes back; without it, refused.
 #  libs     the library list's calls from a program.
@@ -193,6 +194,38 @@ for k in 1 2 3; do
 		fail "exec: restored program printed: $(head -n 3 "$T/show.log" | tr '\n' '|')"
 done
 log "exec: $(sed -n 's/^execdump ok //p' "$LOG"), running at the entry point, restored"
+
+# the helper killed while it dumps the program: -1 EINTR, no process left
+: >"$LOG"
+mark=vmad-killed-$$
+VXCR_TEST_PAUSE=pages "$P" exec-killed "$LOG" "$T/exec-killed.vx" "$P" show "$T/show2.log" \
+	"$mark" </dev/null >/dev/null 2>"$T/ek.err" &
+kpid=$!
+vx_track "$kpid"
+prog="" tracer=0
+for ((i = 0; i < 400; i++)); do
+	for f in /proc/[0-9]*/cmdline; do
+		tr '\0' ' ' <"$f" 2>/dev/null | grep -q -- "show $T/show2.log $mark" || continue
+		prog=${f%/cmdline}
+		prog=${prog#/proc/}
+	done
+	[ -n "$prog" ] && tracer=$(awk '/^TracerPid:/ {print $2}' "/proc/$prog/status" 2>/dev/null)
+	[ -n "$tracer" ] && [ "$tracer" != 0 ] && [ "$(cat "/proc/$tracer/comm" 2>/dev/null)" = vmad-dump ] &&
+		break
+	tracer=0
+	sleep 0.05
+done
+[ "$tracer" != 0 ] || fail "exec: the program was never traced by the helper"
+sleep 0.3
+kill -KILL "$tracer"
+wait "$kpid"
+st=$?
+vx_untrack "$kpid"
+[ "$st" = 0 ] || fail "exec: killed helper: exited $st: $(tail -n 1 "$LOG")"
+grep -q '^exec-killed ok$' "$LOG" || fail "exec: killed helper: $(tail -n 1 "$LOG")"
+vx_wait_gone "$prog" 10 || fail "exec: killed helper: the program $prog is left"
+[ ! -e "$T/show2.log" ] || fail "exec: killed helper: the program ran"
+log "exec: the helper killed mid-dump: -1 EINTR, the program gone"
 
 # --- vxdump --file-contents: the same classes for any process
 : >"$LOG"

@@ -26,6 +26,9 @@
  *   vmad-self exec LOG IMAGE PROG ARGS...
  *	vmad_execdump of PROG ARGS with VMAD_TEST=hello in its environment;
  *	logs "execdump ok bytes=N".
+ *   vmad-self exec-killed LOG IMAGE PROG ARGS...
+ *	the same; the test kills the helper during the dump: expects -1 with
+ *	EINTR; logs "exec-killed ok".
  *   vmad-self show LOG ARGS...
  *	the program vmad_execdump runs: logs "show ARGS env=VALUE count=K"
  *	for K = 1..3.
@@ -410,6 +413,23 @@ static int mode_exec(int argc, char **argv)
 	return 0;
 }
 
+/* vmad_execdump whose helper the test kills: -1 EINTR, nothing left. */
+static int mode_exec_killed(char **argv)
+{
+	char *envp[] = { "VMAD_TEST=hello", NULL };
+	long r;
+	int fd;
+
+	fd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0, "open %s", argv[3]);
+	errno = 0;
+	r = vmad_execdump(&argv[4], envp, fd, 0);
+	CHECK(r == -1 && errno == EINTR, "got %ld errno %d, want -1 EINTR", r, errno);
+	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "execdump left a child");
+	say("exec-killed ok");
+	return 0;
+}
+
 static int mode_show(int argc, char **argv)
 {
 	char line[512] = "";
@@ -469,6 +489,8 @@ int main(int argc, char **argv)
 		return mode_killed(argv);
 	if (!strcmp(argv[1], "exec") && argc >= 5)
 		return mode_exec(argc, argv);
+	if (!strcmp(argv[1], "exec-killed") && argc >= 5)
+		return mode_exec_killed(argv);
 	if (!strcmp(argv[1], "show"))
 		return mode_show(argc, argv);
 	if (!strcmp(argv[1], "libs"))
