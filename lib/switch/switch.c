@@ -15,9 +15,11 @@
 #include "log.h"
 #include "util/cleanup.h"
 #include "vxcr/vserver.h"
+#include "vxcr/vxcr.h"
 #include "ctx/engine.h"
 #include "switch/kmod.h"
 #include "switch/switch.h"
+#include "vmad/dump.h"
 #include "vmad/undump.h"
 
 typedef long (*vcmd_handler)(uint32_t cmd, uint32_t id, void *data);
@@ -76,7 +78,7 @@ static const struct vcmd_desc vcmds[] = {
 	VCMD(restart, sizeof(struct vcmd_restart_v0), 0, sw_restart, VCMD_LIBRARY),
 	VCMD(checkpoint_v1, sizeof(struct vcmd_checkpoint_v1), 0, sw_checkpoint_v1, VCMD_LIBRARY),
 	VCMD(restart_v1, sizeof(struct vcmd_restart_v1), 0, sw_restart_v1, VCMD_LIBRARY),
-	VCMD(vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 0, needs_kmod, VCMD_PROVIDER),
+	VCMD(vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 0, vmadump_provider, VCMD_PROVIDER),
 	VCMD(vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 0, vmad_undump_local, VCMD_PROVIDER),
 	VCMD(task_dump, sizeof(struct vcmd_task_dump_v0), 0, needs_kmod, VCMD_PROVIDER),
 	VCMD(ctx_kill, sizeof(struct vcmd_ctx_kill_v0), 0, engine, VCMD_PROVIDER),
@@ -143,6 +145,16 @@ static const char *vcmd_name(uint32_t cmd)
 	return d ? d->name : "command";
 }
 
+/* The one place that says where the module's device is. */
+const char *vxcr_kernel_module_dev(void)
+{
+	const char *path = getenv(VSERVER_DEV_ENV);
+
+	if (!path)
+		return VSERVER_DEV_PATH;
+	return *path ? path : NULL;
+}
+
 /*
  * Opens the kernel module's device.  Returns the fd, -ENOENT when there is
  * no module (use the userspace engine), or another -errno (the device is
@@ -151,12 +163,10 @@ static const char *vcmd_name(uint32_t cmd)
  */
 static int kmod_open(void)
 {
-	const char *path = getenv(VSERVER_DEV_ENV);
+	const char *path = vxcr_kernel_module_dev();
 	int fd;
 
 	if (!path)
-		path = VSERVER_DEV_PATH;
-	if (!*path)
 		return -ENOENT;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd >= 0)

@@ -366,21 +366,24 @@ static void test_kmod_provider(void)
 	unsetenv("VXCR_VSERVER_DEV");
 }
 
-/* Without the module: get_version is the switch's own, the in-kernel
- * checkpoint commands are refused, saying what they need; vmad_undump is
- * the library's (lib/vmad). */
+/* Without the module: get_version is the switch's own, vmad_dump and
+ * vmad_undump the library's, the other in-kernel checkpoint commands are
+ * refused, saying what they need. */
 static void test_no_kmod(void)
 {
-	struct vcmd_vmad_dump_v0 vd = { .fd = 1 };
+	struct vcmd_vmad_dump_v0 vd = { .fd = -1, .flags = 0x100 };
 	struct vcmd_vmad_undump_v0 vu = { .fd = -1 };
 	struct vcmd_task_dump_v0 td = { .pid = 1, .fd = 1 };
 
 	eng_reset();
 	setenv("VXCR_VSERVER_DEV", "", 1);
 	CU_ASSERT_EQUAL(vserver(VCMD_get_version, 0, NULL), VXCR_VCI_VERSION);
-	CU_ASSERT_EQUAL(vserver(VCMD_vmad_dump, 0, &vd), -ENOTTY);
-	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "vmad_dump needs the kernel module"));
-	/* vmad_undump has a userspace provider (lib/vmad/undump.c) */
+	/* vmad_dump is the library's own (lib/vmad): its checks answer */
+	CU_ASSERT_EQUAL(vserver(VCMD_vmad_dump, 0, &vd), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "unknown flags"));
+	vd.flags = 0;
+	CU_ASSERT_EQUAL(vserver(VCMD_vmad_dump, 0, &vd), -EBADF);
+	/* so is vmad_undump (lib/vmad/undump.c) */
 	CU_ASSERT_EQUAL(vserver(VCMD_vmad_undump, 0, &vu), -EBADF);
 	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "vmad_undump: fd -1 is not open"));
 	vu.flags = 1;

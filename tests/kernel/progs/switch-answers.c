@@ -38,7 +38,8 @@ struct answer {
 	const char *name;
 	uint32_t cmd;
 	uint32_t size; /* bytes of the command's struct (raw ioctl's data_size) */
-	int data;      /* 0: NULL data, 1: a zeroed buffer, 2: its first __s32 -1 (an fd) */
+	int data;      /* 0: NULL data, 1: a zeroed buffer, 2: a buffer of 0xff bytes,
+			* 3: zeroed but its first __s32 -1 (an fd) */
 	long want;     /* the answer: >= 0 or -errno */
 	enum only only;
 	const char *msg; /* the error text must hold this (vserver() only) */
@@ -113,12 +114,17 @@ static const struct answer table[] = {
 	  -EINVAL, BOTH, NULL },
 	{ "restart-v1-bad-size", VCMD_restart_v1, sizeof(struct vcmd_restart_v1), 1, -EINVAL, BOTH,
 	  NULL },
-	/* without the module the in-kernel commands say what they need */
-	{ "vmad-dump-engine", VCMD_vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 1, -ENOTTY, ENGINE,
-	  "vmad_dump needs the kernel module" },
-	/* vmad_undump has a userspace provider (lib/vmad): fd -1 is its answer */
-	{ "vmad-undump-engine", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 2, -EBADF,
+	/* vmad_dump has a provider on both sides (lib/vmad without the
+	 * module): unknown flags are refused first by both */
+	{ "vmad-dump-bad-flags", VCMD_vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 2, -EINVAL, BOTH,
+	  NULL },
+	/* so has vmad_undump: flags other than 0 refused first by both, then
+	 * the library's own answer for fd -1 */
+	{ "vmad-undump-bad-flags", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 2, -EINVAL,
+	  BOTH, NULL },
+	{ "vmad-undump-engine", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 3, -EBADF,
 	  ENGINE, "vmad_undump: fd -1 is not open" },
+	/* without the module the other in-kernel commands say what they need */
 	{ "task-dump-engine", VCMD_task_dump, sizeof(struct vcmd_task_dump_v0), 1, -ENOTTY, ENGINE,
 	  "task_dump needs the kernel module" },
 };
@@ -165,8 +171,8 @@ static void run_table(void)
 
 		if (a->only != BOTH && a->only != here)
 			continue;
-		memset(buf, 0, sizeof(buf));
-		if (a->data == 2) {
+		memset(buf, a->data == 2 ? 0xff : 0, sizeof(buf));
+		if (a->data == 3) {
 			int32_t minus_one = -1;
 
 			memcpy(buf, &minus_one, sizeof(minus_one));
@@ -203,7 +209,7 @@ static void run_table_raw(int fd)
 
 		if (a->only != BOTH || a->cmd == VCMD_checkpoint_v1 || a->cmd == VCMD_restart_v1)
 			continue; /* the library's answers */
-		memset(buf, 0, sizeof(buf));
+		memset(buf, a->data == 2 ? 0xff : 0, sizeof(buf));
 		ioc.data = a->data ? (uintptr_t)buf : 0;
 		ioc.data_size = a->size;
 		ioc.result = -1;
