@@ -210,10 +210,10 @@ static int requeue(struct rst_proc *proc, size_t i, SiginfoEntry **q, size_t n, 
 			return -EFAULT;
 		if (shared)
 			r = thr_inject(proc, i, "rt_sigqueueinfo", SYS_rt_sigqueueinfo,
-				       proc->task->pid, si.si_signo, a, 0);
+				       rst_self_pid(proc), si.si_signo, a, 0);
 		else
 			r = thr_inject(proc, i, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
-				       proc->task->pid, proc->threads[i].vtid, si.si_signo, a);
+				       rst_self_pid(proc), rst_self_tid(proc, i), si.si_signo, a);
 		if (r < 0)
 			return r;
 	}

@@ -348,6 +348,21 @@ struct rst_proc {
 	uint64_t pages;
 };
 
+/*
+ * The pid (tid of thread i) of process c as it names itself in calls
+ * injected into it: the image's (inside a context's pid namespace too),
+ * but for vmad_undump (img->in_place) the caller's pid it kept.
+ */
+static inline pid_t rst_self_pid(const struct rst_proc *c)
+{
+	return c->img->in_place ? c->pid : (pid_t)c->task->pid;
+}
+
+static inline pid_t rst_self_tid(const struct rst_proc *c, size_t i)
+{
+	return c->img->in_place && !i ? c->pid : c->threads[i].vtid;
+}
+
 /* The root process (procs[0]); the plan must be complete. */
 static inline struct rst_proc *rst_root(const struct rst_image *img)
 {

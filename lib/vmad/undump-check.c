@@ -58,6 +58,28 @@ static int check_threads(const struct rst_proc *root)
 	return 0;
 }
 
+/*
+ * Files that name a pid of the image: its pid is not the caller's, so a
+ * pidfd, a /proc/PID file, a namespace file or an fd owner restored in
+ * place would name whatever process has that pid here.  What, or NULL.
+ */
+static const char *self_reference(const struct rst_image *img)
+{
+	size_t i;
+
+	for (i = 0; i < img->nr_files; i++) {
+		const FileEntry *fe = img->files[i].fe;
+
+		if (fe->kind == FILE_KIND__FILE_PIDFD)
+			return "a pidfd";
+		if (fe->kind == FILE_KIND__FILE_PROC || fe->kind == FILE_KIND__FILE_NS)
+			return "an open file below /proc/PID";
+		if (fe->has_owner_pid && fe->owner_pid)
+			return "an fd with an owner (F_SETOWN)";
+	}
+	return NULL;
+}
+
 int undump_check_image(const struct rst_image *img)
 {
 	const struct rst_proc *root;
@@ -76,6 +98,14 @@ int undump_check_image(const struct rst_image *img)
 
 		if (ret)
 			return ret;
+	}
+	what = self_reference(img);
+	if (what) {
+		err_set(-ENOTTY,
+			"vmad_undump: the image holds %s, which names the image's pid; "
+			"vmad_undump keeps the caller's (vxrestore restores it)",
+			what);
+		return -ENOTTY;
 	}
 	if (img->ctxe)
 		what = "a context (CONTEXT)";

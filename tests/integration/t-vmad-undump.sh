@@ -16,6 +16,8 @@
 #   and pass their own checks;
 # - uid 65534 undumps its own counter's image (its exe link stays the
 #   caller's without CAP_CHECKPOINT_RESTORE, as the kernel module's);
+# - vmad-self's own image (vmad_dump, SIGUSR1 pending, an open file at
+#   an offset) undumped: vmad_dump returns 0 there, its checks pass;
 # - past the point of no return: the helper killed while it restores
 #   (VXCR_TEST_PAUSE=pages) kills the caller and leaves nothing; a failure
 #   there (VXCR_TEST_FAIL=tree) kills the caller too.
@@ -250,4 +252,15 @@ st=$?
 vx_untrack "$UP"
 [ "$st" = 137 ] || fail "caller exited $st after a failure past its point of no return, want 137"
 [ "$(sha256sum <"$T/img")" = "$sum" ] || fail "the image changed"
-pass "undumped in place from a file and a pipe, 10 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller"
+log "a self-dump (vmad_dump) undumped in place: the call returns 0 there"
+"$PROGS/vmad-self" self "$T/self.log" "$T/self.img" 0 </dev/null >"$T/self.out" 2>&1 ||
+	fail "vmad-self exited $?: $(cat "$T/self.out" "$T/self.log")"
+"$UNDUMP" "$T/self.img" >"$T/undump.out" 2>"$T/undump.err" </dev/null &
+UP=$!
+vx_track "$UP"
+wait "$UP"
+st=$?
+vx_untrack "$UP"
+[ "$st" = 0 ] || fail "the undumped self-dump exited $st: $(cat "$T/undump.out" "$T/undump.err" "$T/self.log")"
+grep -q '^restored ok' "$T/self.log" || fail "no 'restored ok' (state, SIGUSR1 pending, file offset): $(cat "$T/self.log")"
+pass "undumped in place from a file and a pipe, 10 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller, a self-dump returns 0"
