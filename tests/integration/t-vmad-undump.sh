@@ -11,7 +11,8 @@
 # - refusals with the caller alive and unchanged (vmad-undump checks its
 #   memory, pid, fds, cwd, mask, disposition, no child: "caller intact"):
 #   /dev/null, garbage, truncated images, a flipped byte, a tree image
-#   (ENOTTY), a root image undumped by uid 65534 (EPERM);
+#   (ENOTTY), an fd owner (F_SETOWN: it names the image's pid, ENOTTY),
+#   a root image undumped by uid 65534 (EPERM);
 # - thread-basic (8 threads) undumped: its threads get their own ids back
 #   and pass their own checks;
 # - uid 65534 undumps its own counter's image (its exe link stays the
@@ -152,8 +153,15 @@ dump "$PID" "$T/tree.img"
 expect_undump_refused $ENOTTY "a tree image" "$T/tree.img"
 grep -q 'a tree' "$T/refused.out" || fail "the tree refusal does not say so: $(cat "$T/refused.out")"
 
-log "threads keep their ids"
+log "an fd owner names the image's pid"
 mv "$OUT" "$T/out.tree"
+start_prog fown
+dump "$PID" "$T/fown.img"
+expect_undump_refused $ENOTTY "an fd with an owner" "$T/fown.img"
+grep -q 'F_SETOWN' "$T/refused.out" || fail "the owner refusal does not say so: $(cat "$T/refused.out")"
+
+log "threads keep their ids"
+mv "$OUT" "$T/out.fown"
 start_prog thread-basic
 tids=$(ls "/proc/$PID/task" | grep -vx "$PID" | sort -n | tr '\n' ' ')
 dump "$PID" "$T/threads.img"
@@ -263,4 +271,4 @@ st=$?
 vx_untrack "$UP"
 [ "$st" = 0 ] || fail "the undumped self-dump exited $st: $(cat "$T/undump.out" "$T/undump.err" "$T/self.log")"
 grep -q '^restored ok' "$T/self.log" || fail "no 'restored ok' (state, SIGUSR1 pending, file offset): $(cat "$T/self.log")"
-pass "undumped in place from a file and a pipe, 10 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller, a self-dump returns 0"
+pass "undumped in place from a file and a pipe, 11 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller, a self-dump returns 0"
