@@ -4,11 +4,13 @@
  *   vxcr snap take NAME [--store DIR] [--leave-running] -- CMD [ARG...]
  *   vxcr snap take NAME [--store DIR] [--leave-running] --pid PID
  *   vxcr snap run NAME [--store DIR] [-n N] [-d] [-- ARG...]
+ *   vxcr snap serve NAME [--store DIR] --socket PATH
  *
  * take runs CMD until it says ready (vxcr_snap_ready(), vxcr/snap.h) and
  * stores its image; run restores N fresh copies, each in its own PID
  * namespace with our stdio and ARGs ("{}" in one: the copy's index)
- * delivered through the ready channel, and waits for them.
+ * delivered through the ready channel, and waits for them; serve keeps one
+ * copy as a template and forks a copy from it per client request.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 
 #include "vxcr/vxcr.h"
@@ -31,6 +34,7 @@ static void snap_usage(FILE *f)
 	fprintf(f, "usage: vxcr snap take NAME [--store DIR] [--leave-running] -- CMD [ARG...]\n"
 		   "       vxcr snap take NAME [--store DIR] [--leave-running] --pid PID\n"
 		   "       vxcr snap run NAME [--store DIR] [-n N] [-d] [-- ARG...]\n"
+		   "       vxcr snap serve NAME [--store DIR] --socket PATH\n"
 		   "       vxcr snap --help | --version\n"
 		   "\n"
 		   "take starts CMD with a ready channel (VXCR_SNAP_FD, see vxcr(1)), waits\n"
@@ -39,6 +43,9 @@ static void snap_usage(FILE *f)
 		   "run restores N fresh copies of NAME, each in its own PID namespace with\n"
 		   "our stdin, stdout and stderr, and gives each the ARGs as the result of\n"
 		   "its ready call ({} in an ARG becomes the copy's index, 0..N-1).\n"
+		   "serve restores NAME once and forks a fresh copy from it for each request\n"
+		   "on the unix socket PATH (vxcr_snap_spawn(), vxcr/snap.h) until SIGINT or\n"
+		   "SIGTERM; NAME's program must have called vxcr_snap_ready().\n"
 		   "\n"
 		   "      --store DIR      the snapshot store (default $VXCR_SNAP_DIR, else\n"
 		   "                       /var/lib/vxcr/snap)\n"
@@ -46,16 +53,18 @@ static void snap_usage(FILE *f)
 		   "                       arguments); we wait for it to end\n"
 		   "      --pid PID        take: a running process instead of CMD\n"
 		   "  -n, --copies N       run: N copies at once (default 1)\n"
-		   "  -d, --detach         run: print each copy's pid and return\n");
+		   "  -d, --detach         run: print each copy's pid and return\n"
+		   "      --socket PATH    serve: the unix socket to create\n");
 	cli_common_help(f);
-	fprintf(f, "\nExit status: take 0 or 1; run: the copy's status with one copy (128+N\n"
-		   "if killed by signal N), else 0 if every copy exited 0, 1 otherwise;\n"
-		   "2 usage.\n");
+	fprintf(f,
+		"\nExit status: take and serve 0 or 1; run: the copy's status with one copy (128+N\n"
+		"if killed by signal N), else 0 if every copy exited 0, 1 otherwise;\n"
+		"2 usage.\n");
 }
 
 /* Options of both subcommands. */
 struct snap_args {
-	const char *name, *store;
+	const char *name, *store, *socket;
 	char *const *rest; /* after "--" (NULL: none) */
 	pid_t pid;
 	long copies;
@@ -71,6 +80,7 @@ static int parse(int argc, char **argv, struct snap_args *a)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "copies", required_argument, NULL, 'n' },
 		{ "detach", no_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 'S' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -107,6 +117,9 @@ static int parse(int argc, char **argv, struct snap_args *a)
 		case 'd':
 			a->detach = true;
 			break;
+		case 'S':
+			a->socket = optarg;
+			break;
 		case 'v':
 			cli_set_verbose();
 			break;
@@ -137,8 +150,8 @@ static int snap_take(struct snap_args *a, const char *store)
 	struct vxcr_snap_take_opts o = { .argv = NULL };
 	int status;
 
-	if (a->detach || a->copies) {
-		cli_error("snap take: -n and --detach are options of snap run");
+	if (a->detach || a->copies || a->socket) {
+		cli_error("snap take: -n, --detach and --socket are not options of snap take");
 		return EXIT_USAGE;
 	}
 	if (!a->pid == !(a->rest && a->rest[0])) {
@@ -208,8 +221,9 @@ static int snap_run(struct snap_args *a, const char *store)
 	long i, n = a->copies ? a->copies : 1;
 	int ret = 0;
 
-	if (a->pid || a->leave_running) {
-		cli_error("snap run: --pid and --leave-running are options of snap take");
+	if (a->pid || a->leave_running || a->socket) {
+		cli_error(
+			"snap run: --pid, --leave-running and --socket are not options of snap run");
 		return EXIT_USAGE;
 	}
 	pids = calloc(n, sizeof(*pids));
@@ -242,6 +256,34 @@ static int snap_run(struct snap_args *a, const char *store)
 	return wait_copies(pids, inits, n);
 }
 
+static int snap_serve(struct snap_args *a, const char *store)
+{
+	sigset_t stop;
+	int fd, ret;
+
+	if (a->pid || a->leave_running || a->copies || a->detach || a->rest || !a->socket) {
+		cli_error("snap serve: takes NAME, --socket PATH and --store DIR only");
+		return EXIT_USAGE;
+	}
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &stop, SFD_CLOEXEC);
+	if (fd < 0) {
+		cli_error("snap serve: signalfd: %s", strerror(errno));
+		return 1;
+	}
+	ret = vxcr_snap_serve(store, a->name, a->socket, fd);
+	close(fd);
+	if (ret) {
+		cli_error(NULL);
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_snap(int argc, char **argv)
 {
 	struct snap_args a = { .name = NULL };
@@ -250,7 +292,7 @@ int cmd_snap(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		if (argc < 2) {
-			cli_error("snap: expected take or run (see vxcr snap --help)");
+			cli_error("snap: expected take, run or serve (see vxcr snap --help)");
 			return EXIT_USAGE;
 		}
 		snap_usage(stdout);
@@ -258,7 +300,7 @@ int cmd_snap(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version"))
 		return cli_print_version();
-	if (strcmp(argv[1], "take") && strcmp(argv[1], "run")) {
+	if (strcmp(argv[1], "take") && strcmp(argv[1], "run") && strcmp(argv[1], "serve")) {
 		cli_error("snap: unknown subcommand '%s' (see vxcr snap --help)", argv[1]);
 		return EXIT_USAGE;
 	}
@@ -271,5 +313,7 @@ int cmd_snap(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "take"))
 		return snap_take(&a, store);
+	if (!strcmp(argv[1], "serve"))
+		return snap_serve(&a, store);
 	return snap_run(&a, store);
 }

@@ -116,13 +116,13 @@ static void give_back(const int chan[2], const int saved[2])
 	}
 }
 
-/* The copy's channel on fds chan[] (ours, borrowed).  0 or -errno. */
-static int make_chan(const int chan[2], char *const *argv, int above)
+/* r and w (ours, closed) on fds chan[] (borrowed).  0 or -errno. */
+static int place_chan(const int chan[2], int r, int w, int above)
 {
-	int r, w, ret = 0;
+	int ret = 0;
 
-	r = move_above(args_pipe(argv), above);
-	w = move_above(sink_pipe(), above);
+	r = move_above(r, above);
+	w = move_above(w, above);
 	if (r < 0 || w < 0)
 		ret = r < 0 ? r : w;
 	else if (dup3(r, chan[0], O_CLOEXEC) < 0 || dup3(w, chan[1], O_CLOEXEC) < 0)
@@ -137,7 +137,7 @@ static int make_chan(const int chan[2], char *const *argv, int above)
 	return ret;
 }
 
-static int copy(const struct vxcr_snap_image *si, char *const *argv, pid_t *pid, pid_t *waiter)
+int snap_restore_chan(const struct vxcr_snap_image *si, int r, int w, pid_t *pid, pid_t *waiter)
 {
 	struct vxcr_restore_opts o;
 	struct vxcr_restore_stats st = { 0 };
@@ -146,9 +146,18 @@ static int copy(const struct vxcr_snap_image *si, char *const *argv, pid_t *pid,
 	above = (si->chan[0] > si->chan[1] ? si->chan[0] : si->chan[1]) + 1;
 	if (si->fd < above) {
 		pr_err("snapshot image on fd %d, below its channel's\n", si->fd);
-		return -EBADF;
+		ret = -EBADF;
+	} else {
+		ret = borrow(si->chan, saved, above);
 	}
-	ret = borrow(si->chan, saved, above) ?: make_chan(si->chan, argv, above);
+	if (ret) {
+		if (r >= 0)
+			close(r);
+		if (w >= 0)
+			close(w);
+		return ret;
+	}
+	ret = place_chan(si->chan, r, w, above);
 	if (ret)
 		goto out_give_back;
 	vxcr_restore_opts_init(&o);
@@ -165,6 +174,20 @@ static int copy(const struct vxcr_snap_image *si, char *const *argv, pid_t *pid,
 out_give_back:
 	give_back(si->chan, saved);
 	return ret;
+}
+
+static int copy(const struct vxcr_snap_image *si, char *const *argv, pid_t *pid, pid_t *waiter)
+{
+	int r = args_pipe(argv), w;
+
+	if (r < 0)
+		return r;
+	w = sink_pipe();
+	if (w < 0) {
+		close(r);
+		return w;
+	}
+	return snap_restore_chan(si, r, w, pid, waiter);
 }
 
 int vxcr_snap_copy(const struct vxcr_snap_image *si, char *const *argv, pid_t *pid, pid_t *waiter)

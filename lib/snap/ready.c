@@ -13,6 +13,7 @@
 #include "vxcr/snap.h"
 #include "error.h"
 #include "snap/snap.h"
+#include "snap/proto.h"
 
 int snap_parse_chan(const char *s, int fds[2])
 {
@@ -55,7 +56,7 @@ static int read_full(int fd, void *buf, size_t len)
  * The arguments in buf (len bytes, each ended by a NUL) as one allocation:
  * the pointer array, then the strings.  0, -EBADMSG or -ENOMEM.
  */
-static int split_args(const char *buf, size_t len, int *argc, char ***argv)
+int snap_split_args(const char *buf, size_t len, int *argc, char ***argv)
 {
 	size_t i, n = 0, k = 0;
 	char **v, *s;
@@ -81,7 +82,7 @@ static int split_args(const char *buf, size_t len, int *argc, char ***argv)
 /* Says ready on fds[1] and reads the message from fds[0].  0 or -errno. */
 static int ready_on(const int fds[2], int *argc, char ***argv)
 {
-	char c = VXCR_SNAP_READY, *buf;
+	char c = VXCR_SNAP_READY_SERVE, *buf;
 	uint8_t hdr[4];
 	uint32_t len;
 	ssize_t n;
@@ -102,6 +103,8 @@ static int ready_on(const int fds[2], int *argc, char ***argv)
 		return ret;
 	}
 	len = hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+	if (len == SNAP_SERVE_MAGIC) /* snap serve's template: copies return from here */
+		return snap_fork_server(fds[0], fds[1], argc, argv);
 	if (len > VXCR_SNAP_ARGS_MAX) {
 		err_set(-EBADMSG, "ready channel: a message of %u bytes", len);
 		return -EBADMSG;
@@ -109,7 +112,7 @@ static int ready_on(const int fds[2], int *argc, char ***argv)
 	buf = malloc(len + 1);
 	if (!buf)
 		return -ENOMEM;
-	ret = read_full(fds[0], buf, len) ?: split_args(buf, len, argc, argv);
+	ret = read_full(fds[0], buf, len) ?: snap_split_args(buf, len, argc, argv);
 	free(buf);
 	if (ret)
 		err_set(ret, "ready channel: bad arguments message: %s", strerror(-ret));
@@ -124,7 +127,7 @@ int vxcr_snap_ready(int *argc, char ***argv)
 	*argc = 0;
 	*argv = NULL;
 	if (!env)
-		return split_args("", 0, argc, argv);
+		return snap_split_args("", 0, argc, argv);
 	ret = snap_parse_chan(env, fds);
 	unsetenv(VXCR_SNAP_ENV);
 	if (ret) {

@@ -124,13 +124,13 @@ int snap_new_begin(struct snap_new *sn, const char *store, const char *name)
 }
 
 /* Writes the description file into the temporary directory.  0/-errno. */
-static int write_meta(struct snap_new *sn, const int chan[2])
+static int write_meta(struct snap_new *sn, const int chan[2], int serve)
 {
 	char buf[64];
 	int fd, n, ret = 0;
 
-	n = snprintf(buf, sizeof(buf), "vxcr-snap %d\nchannel %d %d\n", SNAP_VERSION, chan[0],
-		     chan[1]);
+	n = snprintf(buf, sizeof(buf), "vxcr-snap %d\nchannel %d %d\nserve %d\n", SNAP_VERSION,
+		     chan[0], chan[1], !!serve);
 	fd = openat(sn->tmpfd, SNAP_META, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 	if (fd < 0 || write(fd, buf, n) != n || fsync(fd))
@@ -155,9 +155,9 @@ static void remove_snap_dir(int dirfd, const char *name)
 	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
-int snap_new_commit(struct snap_new *sn, const int chan[2])
+int snap_new_commit(struct snap_new *sn, const int chan[2], int serve)
 {
-	int ret = write_meta(sn, chan);
+	int ret = write_meta(sn, chan, serve);
 
 	if (ret)
 		return ret;
@@ -191,18 +191,19 @@ void snap_new_abort(struct snap_new *sn)
 }
 
 /* Parses the description of dir/name (fd) into chan.  0 or -EBADMSG. */
-static int read_meta(int fd, const char *name, int chan[2])
+static int read_meta(int fd, const char *name, struct vxcr_snap_image *si)
 {
 	char buf[128], tail;
-	int ver, r, w;
+	int ver, r, w, serve;
 	ssize_t n;
 
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
-	if (sscanf(buf, "vxcr-snap %d\nchannel %d %d%c", &ver, &r, &w, &tail) != 4 ||
-	    tail != '\n' || ver < 1) {
+	if (sscanf(buf, "vxcr-snap %d\nchannel %d %d\nserve %d%c", &ver, &r, &w, &serve, &tail) !=
+		    5 ||
+	    tail != '\n' || ver < 1 || (serve != 0 && serve != 1)) {
 		pr_err("snapshot %s: its description is not one of vxcr snap\n", name);
 		return -EBADMSG;
 	}
@@ -214,8 +215,9 @@ static int read_meta(int fd, const char *name, int chan[2])
 		pr_err("snapshot %s: channel fds %d %d out of range\n", name, r, w);
 		return -EBADMSG;
 	}
-	chan[0] = r;
-	chan[1] = w;
+	si->chan[0] = r;
+	si->chan[1] = w;
+	si->serve = serve;
 	return 0;
 }
 
@@ -239,7 +241,7 @@ static int image_open(const char *store, const char *name, struct vxcr_snap_imag
 			pr_perror("snapshot %s", path);
 		return ret;
 	}
-	ret = read_meta(fd, name, si->chan);
+	ret = read_meta(fd, name, si);
 	close(fd);
 	if (ret)
 		return ret;

@@ -30,6 +30,7 @@ struct snap_child {
 	int args; /* we write its arguments */
 	int ready;
 	int out, err;
+	int serve; /* it said 'S': vxcr_snap_ready(), a fork server */
 };
 
 static void close_pair(int p[2])
@@ -141,8 +142,10 @@ static int pump(struct snap_child *c)
 		n = read(c->ready, &b, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n == 1 && b == VXCR_SNAP_READY)
+		if (n == 1 && (b == VXCR_SNAP_READY || b == VXCR_SNAP_READY_SERVE)) {
+			c->serve = b == VXCR_SNAP_READY_SERVE;
 			return 0;
+		}
 		if (n == 1) {
 			pr_err("pid %d said 0x%02x on its ready channel, not 'R'\n", c->pid,
 			       (unsigned char)b);
@@ -246,7 +249,7 @@ static int take_started(struct snap_new *sn, const struct vxcr_snap_take_opts *o
 	if (!ret)
 		ret = dump_into(sn, c.pid, o->leave_running);
 	if (!ret)
-		ret = snap_new_commit(sn, chan);
+		ret = snap_new_commit(sn, chan, c.serve);
 	if (!ret && o->leave_running && write(c.args, none, sizeof(none)) != sizeof(none))
 		pr_warn("pid %d: cannot give it its (empty) arguments\n", c.pid);
 	end_child(&c, ret != 0);
@@ -269,8 +272,8 @@ static int take(const char *store, const char *name, const struct vxcr_snap_take
 		ret = take_started(&sn, o, status);
 	} else if (!ret) {
 		ret = chan_of_pid(o->pid, chan) ?: dump_into(&sn, o->pid, o->leave_running);
-		if (!ret)
-			ret = snap_new_commit(&sn, chan);
+		if (!ret) /* already past its ready call: how it said it is unknown */
+			ret = snap_new_commit(&sn, chan, o->serve);
 	}
 	snap_new_abort(&sn);
 	return ret;

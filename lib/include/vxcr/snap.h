@@ -28,6 +28,7 @@ extern "C" {
 
 #define VXCR_SNAP_ENV "VXCR_SNAP_FD"
 #define VXCR_SNAP_READY 'R'
+#define VXCR_SNAP_READY_SERVE 'S' /* ready, and a fork server for snap serve */
 #define VXCR_SNAP_ARGS_MAX (1U << 20)
 #define VXCR_SNAP_NAME_MAX 128
 
@@ -56,6 +57,8 @@ struct vxcr_snap_take_opts {
 	pid_t pid;	   /* a running process, blocked in its ready call */
 	int leave_running; /* keep it running after the dump (argv: it gets no
 			    * arguments and runs to its end; we wait for it) */
+	int serve;	   /* pid: it waits in vxcr_snap_ready() (snap serve can
+			    * fork it); a program we start says so itself */
 };
 
 /*
@@ -73,6 +76,7 @@ int vxcr_snap_take(const char *store, const char *name, const struct vxcr_snap_t
 struct vxcr_snap_image {
 	int fd;	     /* the image, trusted (vxcr_open_trusted()) */
 	int chan[2]; /* its channel's fds: R, W */
+	int serve;   /* taken from vxcr_snap_ready(): snap serve can fork it */
 };
 
 /* Opens snapshot name of store.  0 or -errno (-ENOENT: no such one). */
@@ -88,6 +92,34 @@ void vxcr_snap_image_close(struct vxcr_snap_image *si);
  * is moved aside and put back): not with other threads opening fds.
  */
 int vxcr_snap_copy(const struct vxcr_snap_image *si, char *const *argv, pid_t *pid, pid_t *waiter);
+
+/*
+ * vxcr snap serve: keeps one restored copy of a snapshot taken from
+ * vxcr_snap_ready() (the template) and makes every copy by forking it:
+ * memory shared copy-on-write, each copy in its own PID namespace with the
+ * image's pid, the client's fds 0-2 and arguments.  Serves requests on a
+ * unix socket (SOCK_SEQPACKET) at path until stop_fd is readable (a
+ * signalfd; -1: never), then kills every copy and removes path.  A client
+ * that disconnects has its copies killed; if the server dies, the template
+ * kills every copy.  0 or -errno.
+ */
+int vxcr_snap_serve(const char *store, const char *name, const char *path, int stop_fd);
+
+/* A connection to snap serve. */
+struct vxcr_snap;
+/* Connects to the server at path.  0 or -errno. */
+int vxcr_snap_open(const char *path, struct vxcr_snap **out);
+/*
+ * A fresh copy: argv (NULL: none) as the result of its ready call, fds
+ * (NULL: ours 0-2) as its stdin, stdout, stderr.  *pid: its pid here;
+ * pidfd (NULL: not wanted) receives a pidfd of it.  0 or -errno.
+ */
+int vxcr_snap_spawn(struct vxcr_snap *s, char *const *argv, const int fds[3], pid_t *pid,
+		    int *pidfd);
+/* Waits for copy pid to end: *status as waitpid's.  0 or -errno. */
+int vxcr_snap_wait(struct vxcr_snap *s, pid_t pid, int *status);
+/* Closes the connection; the server kills the copies not waited for. */
+void vxcr_snap_close(struct vxcr_snap *s);
 
 #ifdef __cplusplus
 }
