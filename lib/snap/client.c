@@ -169,7 +169,7 @@ int vxcr_snap_spawn(struct vxcr_snap *s, char *const *argv, const int fds[3], pi
 int vxcr_snap_wait(struct vxcr_snap *s, pid_t pid, int *status)
 {
 	struct snap_req *r = pid > 0 ? find(s, 0, pid) : NULL;
-	struct snap_msg m;
+	struct snap_msg m = { 0 };
 	uint32_t id;
 	int ret = 0, fd;
 

@@ -187,7 +187,7 @@ int snap_fork_server(int sk_r, int sk_w, int *argc, char ***argv)
 	static struct fs_state fs;
 	static struct pollfd pf[FS_MAX + 1];
 	static char data[SNAP_SERVE_ARGS_MAX];
-	struct snap_msg m;
+	struct snap_msg m = { 0 };
 	int fds[3], n, i, ret;
 
 	fs.r = sk_r;

@@ -91,7 +91,7 @@ static void drop_req(struct server *s, struct srv_req *r)
  * template is gone. */
 static int from_template(struct server *s)
 {
-	struct snap_msg m;
+	struct snap_msg m = { 0 };
 	struct srv_req *r;
 	int fds[3], n, ret, i;
 
@@ -143,7 +143,7 @@ static void client_gone(struct server *s, int i)
 /* A request from client i, passed on to the template. */
 static void from_client(struct server *s, int i)
 {
-	struct snap_msg m, rep = { .type = SNAP_MSG_SPAWNED };
+	struct snap_msg m = { 0 }, rep = { .type = SNAP_MSG_SPAWNED };
 	int fds[3], n, ret, k;
 
 	ret = snap_msg_recv(s->clients[i], &m, s->data, fds, &n);
