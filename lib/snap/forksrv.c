@@ -9,7 +9,9 @@
  * the copy with set_tid = its own pid, and moves back.  The copy is the
  * template's child: the template waits for it (its pidfd) and reports its
  * status, then kills the copy's init (and with it the namespace).  When
- * the server's socket closes, every copy is killed and the template exits.
+ * the server's socket closes, every copy is killed and the template exits;
+ * if the template is killed, each init dies with it (PDEATHSIG) and takes
+ * its namespace, the copy in it, along.
  * File descriptions other than the client's stdio are shared with the
  * template as after fork (a regular file's offset too).
  */
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -47,8 +50,11 @@ struct fs_state {
 	int n;
 };
 
+/* A copy's init: reaps, and dies with the template (and so the copy:
+ * orphaned, it would be the init's child). */
 static void __attribute__((noreturn)) be_ns_init(void)
 {
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	syscall(SYS_close_range, 0, ~0U, 0);
 	for (;;)
 		if (waitpid(-1, NULL, __WALL) < 0 && errno == ECHILD)
