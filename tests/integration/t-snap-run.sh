@@ -65,4 +65,30 @@ for p in $(cat "$T/outd"); do
 		fail "detached copy $p is not pid $pid in its namespace: $(grep NSpid "/proc/$p/status")"
 	kill -9 "$p"
 done
+# --pid: a process started with the channel by someone else (here a
+# python driver holding the other ends), waiting in its ready call
+cat >"$T/start.py" <<'PY'
+import os, subprocess, sys
+r0, w0 = os.pipe()   # its R
+r1, w1 = os.pipe()   # its W
+env = dict(os.environ, VXCR_SNAP_FD="%d,%d" % (r0, w1))
+# its stdio pipes (external in the image: each copy takes its runner's)
+p = subprocess.Popen([sys.argv[1]], env=env, pass_fds=(r0, w1), stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, start_new_session=True)
+os.close(r0); os.close(w1)
+assert os.read(r1, 1) in (b"R", b"S")
+print(p.pid, flush=True)
+st = subprocess.run([sys.argv[2], "snap", "take", "bypid", "--store", sys.argv[3], "--pid",
+                     str(p.pid)]).returncode
+p.wait()
+sys.exit(st)
+PY
+python3 "$T/start.py" "$PROG" "$VXCR" "$S" >"$T/bypid.out" 2>"$T/bypid.err" ||
+	fail "snap take --pid exited $?: $(cat "$T/bypid.err")"
+ppid=$(head -n 1 "$T/bypid.out")
+timeout 60 "$VXCR" snap run bypid --store "$S" -- show >"$T/outp" 2>"$T/runp.err" ||
+	fail "snap run of a --pid snapshot exited $?: $(cat "$T/runp.err")"
+grep -qx "copy pid $ppid value 4242 pattern ok args 1" "$T/outp" ||
+	fail "copy of the --pid snapshot: $(cat "$T/outp")"
+
 pass "copies of pid $pid: warm state, own args/stdio/pid namespace, isolated writes, statuses"
