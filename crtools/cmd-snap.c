@@ -242,8 +242,8 @@ static int snap_run(struct snap_args *a, const char *store)
 	vxcr_snap_image_close(&si);
 	if (ret) {
 		cli_error(NULL);
-		while (--i > 0) { /* the copies made before the failure */
-			kill(pids[i - 1], SIGKILL);
+		while (--i > 0) { /* the copies made before the failure, whole namespaces */
+			kill(inits[i - 1], SIGKILL);
 			waitpid(inits[i - 1], NULL, 0);
 		}
 		return 1;

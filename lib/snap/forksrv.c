@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -188,6 +189,37 @@ static void __attribute__((noreturn)) end_all(struct fs_state *fs)
 	_exit(0);
 }
 
+/*
+ * Can the template be copied by forking it?  Not with other threads (a
+ * fork copies the calling one) nor with children (not copied).  0, or
+ * -EOPNOTSUPP with the reason in why.
+ */
+static int forkable(char *why, size_t len)
+{
+	char path[64], line[256];
+	int threads = 0, children = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &threads) == 1)
+			break;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	f = fopen(path, "re");
+	if (f && fgets(line, sizeof(line), f) && line[0] >= '0' && line[0] <= '9')
+		children = 1;
+	if (f)
+		fclose(f);
+	if (threads > 1)
+		snprintf(why, len, "it has %d threads (a fork copies one)", threads);
+	else if (children)
+		snprintf(why, len, "it has child processes (a fork does not copy them)");
+	else
+		return 0;
+	return -EOPNOTSUPP;
+}
+
 int snap_fork_server(int sk_r, int sk_w, int *argc, char ***argv)
 {
 	static struct fs_state fs;
@@ -200,8 +232,14 @@ int snap_fork_server(int sk_r, int sk_w, int *argc, char ***argv)
 	fs.w = sk_w;
 	fs.self = getpid();
 	fs.selffd = (int)syscall(SYS_pidfd_open, fs.self, 0);
+	m = (struct snap_msg){ .type = SNAP_MSG_SERVING };
+	m.val = fs.selffd < 0 ? -errno : forkable(data, 200);
 	if (fs.selffd < 0)
-		_exit(127);
+		snprintf(data, 200, "pidfd_open: %s", strerror(-m.val));
+	m.len = m.val ? (uint32_t)strlen(data) + 1 : 0;
+	snap_msg_send(fs.w, &m, data, NULL, 0);
+	if (m.val)
+		_exit(1);
 	for (;;) {
 		pf[0] = (struct pollfd){ .fd = fs.r, .events = POLLIN };
 		for (i = 0; i < fs.n; i++)

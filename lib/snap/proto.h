@@ -14,6 +14,7 @@
 #define SNAP_MSG_SPAWN 1   /* client -> server -> template: args, fds 0-2 */
 #define SNAP_MSG_SPAWNED 2 /* back: val 0 (pidfd attached) or -errno */
 #define SNAP_MSG_EXITED 3  /* back: val the copy's wait status */
+#define SNAP_MSG_SERVING 4 /* template -> server, first: val 0, or -errno and why */
 
 #define SNAP_SERVE_ARGS_MAX (60U << 10) /* bytes of arguments of one request */
 #define SNAP_SERVE_MAGIC 0xffffffffU	/* the length word that starts a fork server */

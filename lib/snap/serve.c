@@ -217,6 +217,28 @@ static int loop(struct server *s)
 	}
 }
 
+/* The template's first word: it serves, or why it cannot.  0/-errno. */
+static int template_serving(struct server *s)
+{
+	struct snap_msg m = { 0 };
+	int fds[3], n, ret, i;
+
+	ret = snap_msg_recv(s->tsk, &m, s->data, fds, &n);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	if (ret || m.type != SNAP_MSG_SERVING) {
+		pr_err("the template (pid %d) did not start serving: %s\n", s->tpid,
+		       ret ? strerror(-ret) : "an unexpected message");
+		return ret ?: -EPROTO;
+	}
+	if (m.val) {
+		s->data[m.len ? m.len - 1 : 0] = '\0';
+		pr_err("this snapshot cannot be served: %s\n", s->data);
+		return m.val < 0 ? m.val : -EPROTO;
+	}
+	return 0;
+}
+
 /* The template: a copy restored with a socket as channel, told to serve. */
 static int start_template(struct server *s, const struct vxcr_snap_image *si)
 {
@@ -242,7 +264,7 @@ static int start_template(struct server *s, const struct vxcr_snap_image *si)
 		return ret;
 	}
 	s->tsk = sp[1];
-	return 0;
+	return template_serving(s);
 out_close:
 	close(sp[0]);
 	close(sp[1]);
@@ -285,7 +307,8 @@ static void stop(struct server *s, const char *path)
 	if (s->tsk >= 0)
 		close(s->tsk); /* the template kills its copies and exits */
 	if (s->twaiter > 0) {
-		kill(s->tpid, SIGKILL);
+		/* its namespace's init: everything in it and below goes too */
+		kill(s->twaiter, SIGKILL);
 		waitpid(s->twaiter, NULL, 0);
 	}
 	if (s->lsk >= 0) {

@@ -6,7 +6,8 @@
 # 1 MiB of warm state; a client that disconnects has its copies killed;
 # the server killed (SIGKILL) takes its copies along, SIGTERM ends it
 # cleanly; a snapshot whose program speaks the channel itself (python,
-# no libvxcr) is run by snap run and refused by snap serve.
+# no libvxcr) is run by snap run and refused by snap serve, and so are
+# snapshots with threads or child processes (snap run restores them).
 # vx-timeout: 240
 . "$(dirname "$0")/lib.sh"
 require_cr
@@ -130,4 +131,22 @@ st=$?
 [ "$st" = 1 ] || fail "snap serve of a raw-protocol snapshot exited $st"
 grep -q "snap serve cannot fork it" "$T/raw-serve.err" || fail "raw serve: $(cat "$T/raw-serve.err")"
 [ ! -e "$SOCK" ] || fail "a refused serve left its socket"
+# a template with threads or children cannot be forked whole: refused at
+# start (snap run restores them)
+for kind in thread child; do
+	timeout 60 "$VXCR" snap take "$kind" --store "$S" -- "$PROGS/snap-mem" "$kind" \
+		>/dev/null 2>"$T/take-$kind.err" || fail "snap take of a $kind exited $?: $(cat "$T/take-$kind.err")"
+	timeout 30 "$VXCR" snap serve "$kind" --store "$S" --socket "$SOCK" >/dev/null 2>"$T/serve-$kind.err"
+	st=$?
+	[ "$st" = 1 ] || fail "snap serve of a snapshot with a $kind exited $st"
+	grep -q "cannot be served: it has \(2 threads\|child processes\)" "$T/serve-$kind.err" ||
+		fail "serve of a $kind: $(cat "$T/serve-$kind.err")"
+	[ "$(wc -l <"$T/serve-$kind.err")" = 1 ] || fail "serve of a $kind: not one line"
+	[ ! -e "$SOCK" ] || fail "a refused serve left its socket"
+	# (a copy with a child lasts until its namespace is empty: not waited for)
+	[ "$kind" = thread ] || continue
+	timeout 60 "$VXCR" snap run "$kind" --store "$S" -- show >"$T/run-$kind.out" 2>&1 ||
+		fail "snap run of a snapshot with a $kind exited $?: $(cat "$T/run-$kind.out")"
+	grep -q "value 4242 pattern ok" "$T/run-$kind.out" || fail "run of a $kind: $(cat "$T/run-$kind.out")"
+done
 pass "serve: 2 clients x 3 copies, Pss < 512 kB, disconnect, SIGTERM, SIGKILL, raw refused"

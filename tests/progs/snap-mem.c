@@ -9,9 +9,11 @@
  *   stdin     reads one line from stdin, prints "stdin LINE"
  *   exit N    exits with status N
  * With "early N" as its own argument (at take) it exits with N before it
- * is ready.  Ends with status 0 after the last command.
+ * is ready; with "thread" it starts a thread first, with "child" a child
+ * process (both wait forever).  Ends with status 0 after the last command.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,13 @@ static int pattern_ok(void)
 		if (warm[i] != pattern(i))
 			return 0;
 	return 1;
+}
+
+static void *idle(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
 }
 
 static int run(int argc, char **argv)
@@ -85,6 +94,14 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "early"))
 		return atoi(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "thread")) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, idle, NULL))
+			return 1;
+	}
+	if (argc == 2 && !strcmp(argv[1], "child") && fork() == 0)
+		idle(NULL);
 	warm = malloc(WARM_BYTES);
 	if (!warm)
 		return 1;
