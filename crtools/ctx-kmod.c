@@ -26,16 +26,15 @@
 #include <sys/wait.h>
 
 #include "vxcr/vserver.h"
+#include "vxcr/vxcr.h"
 #include "cmd.h"
 #include "ctx-kmod.h"
 
 bool ctx_kmod_present(void)
 {
-	const char *dev = getenv("VXCR_VSERVER_DEV");
+	const char *dev = vxcr_kernel_module_dev();
 
-	if (!dev)
-		dev = "/dev/vserver";
-	return *dev && access(dev, F_OK) == 0;
+	return dev && access(dev, F_OK) == 0;
 }
 
 static void child_say(int fd, int v)

@@ -614,13 +614,11 @@ static void kmod_version(char *buf, size_t size)
  */
 static bool probe_dev_vserver(char *d, size_t len)
 {
-	const char *dev = getenv("VXCR_VSERVER_DEV");
+	const char *dev = vxcr_kernel_module_dev();
 	char ver[64];
 	long api;
 
 	if (!dev)
-		dev = "/dev/vserver";
-	if (!*dev)
 		return note(false, d, len,
 			    "userspace engine serves the switch (VXCR_VSERVER_DEV empty)");
 	if (access(dev, F_OK))

@@ -34,15 +34,13 @@
 
 static int kmod_present(void)
 {
-	const char *path = getenv(VSERVER_DEV_ENV);
+	const char *path = vxcr_kernel_module_dev();
 	struct stat st;
 
-	if (!path)
-		path = VSERVER_DEV_PATH;
-	if (*path && !stat(path, &st))
+	if (path && !stat(path, &st))
 		return 0;
 	err_set(-ENOTTY, "needs the kernel module vxcr.ko (%s)",
-		*path ? path : "VXCR_VSERVER_DEV is empty");
+		path ? path : "VXCR_VSERVER_DEV is empty");
 	return -ENOTTY;
 }
 

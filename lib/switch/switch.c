@@ -15,6 +15,7 @@
 #include "log.h"
 #include "util/cleanup.h"
 #include "vxcr/vserver.h"
+#include "vxcr/vxcr.h"
 #include "ctx/engine.h"
 #include "switch/kmod.h"
 #include "switch/switch.h"
@@ -142,6 +143,16 @@ static const char *vcmd_name(uint32_t cmd)
 	return d ? d->name : "command";
 }
 
+/* The one place that says where the module's device is. */
+const char *vxcr_kernel_module_dev(void)
+{
+	const char *path = getenv(VSERVER_DEV_ENV);
+
+	if (!path)
+		return VSERVER_DEV_PATH;
+	return *path ? path : NULL;
+}
+
 /*
  * Opens the kernel module's device.  Returns the fd, -ENOENT when there is
  * no module (use the userspace engine), or another -errno (the device is
@@ -150,12 +161,10 @@ static const char *vcmd_name(uint32_t cmd)
  */
 static int kmod_open(void)
 {
-	const char *path = getenv(VSERVER_DEV_ENV);
+	const char *path = vxcr_kernel_module_dev();
 	int fd;
 
 	if (!path)
-		path = VSERVER_DEV_PATH;
-	if (!*path)
 		return -ENOENT;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd >= 0)

@@ -226,8 +226,13 @@ int vxcr_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
  * kernel module vxcr.ko (/dev/vserver)" without the module.
  */
 /* 0 when the module's device is there (/dev/vserver, or $VXCR_VSERVER_DEV),
- * else -ENOTTY. */
+ * else -ENOTTY with that reason as vxcr_last_error(). */
 int vxcr_kernel_module(void);
+/* Where the switch looks for the module's device: $VXCR_VSERVER_DEV, else
+ * /dev/vserver; NULL when VXCR_VSERVER_DEV is set empty (the userspace
+ * engine serves every call).  Whether it exists is the caller's question;
+ * sets no error. */
+const char *vxcr_kernel_module_dev(void);
 /* Writes the image of process pid to fd: every thread of it must be
  * stopped (ptrace or group stop) and stays so.  flags: VMAD_DUMP_* classes
  * of file-backed areas stored with their contents (vxcr/vserver-abi.h).
