@@ -2,7 +2,7 @@
  * vxcr snap: snapshot testing.
  *
  *   vxcr snap take NAME [--store DIR] [--leave-running] -- CMD [ARG...]
- *   vxcr snap take NAME [--store DIR] [--leave-running] --pid PID
+ *   vxcr snap take NAME [--store DIR] [--leave-running] --pid PID [--ready-call]
  *   vxcr snap run NAME [--store DIR] [-n N] [-d] [-- ARG...]
  *   vxcr snap serve NAME [--store DIR] --socket PATH
  *
@@ -33,6 +33,7 @@ static void snap_usage(FILE *f)
 {
 	fprintf(f, "usage: vxcr snap take NAME [--store DIR] [--leave-running] -- CMD [ARG...]\n"
 		   "       vxcr snap take NAME [--store DIR] [--leave-running] --pid PID\n"
+		   "                      [--ready-call]\n"
 		   "       vxcr snap run NAME [--store DIR] [-n N] [-d] [-- ARG...]\n"
 		   "       vxcr snap serve NAME [--store DIR] --socket PATH\n"
 		   "       vxcr snap --help | --version\n"
@@ -52,6 +53,8 @@ static void snap_usage(FILE *f)
 		   "      --leave-running  take: keep the program running (it gets no\n"
 		   "                       arguments); we wait for it to end\n"
 		   "      --pid PID        take: a running process instead of CMD\n"
+		   "      --ready-call     take --pid: it waits in vxcr_snap_ready() (so snap\n"
+		   "                       serve can fork it)\n"
 		   "  -n, --copies N       run: N copies at once (default 1)\n"
 		   "  -d, --detach         run: print each copy's pid and return\n"
 		   "      --socket PATH    serve: the unix socket to create\n");
@@ -68,7 +71,7 @@ struct snap_args {
 	char *const *rest; /* after "--" (NULL: none) */
 	pid_t pid;
 	long copies;
-	bool leave_running, detach;
+	bool leave_running, detach, ready_call;
 };
 
 /* Parses argv up to "--" (argv[0] is the subcommand).  0, or an exit code. */
@@ -81,6 +84,7 @@ static int parse(int argc, char **argv, struct snap_args *a)
 		{ "copies", required_argument, NULL, 'n' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 'S' },
+		{ "ready-call", no_argument, NULL, 'R' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -120,6 +124,9 @@ static int parse(int argc, char **argv, struct snap_args *a)
 		case 'S':
 			a->socket = optarg;
 			break;
+		case 'R':
+			a->ready_call = true;
+			break;
 		case 'v':
 			cli_set_verbose();
 			break;
@@ -154,6 +161,10 @@ static int snap_take(struct snap_args *a, const char *store)
 		cli_error("snap take: -n, --detach and --socket are not options of snap take");
 		return EXIT_USAGE;
 	}
+	if (a->ready_call && !a->pid) {
+		cli_error("snap take: --ready-call goes with --pid");
+		return EXIT_USAGE;
+	}
 	if (!a->pid == !(a->rest && a->rest[0])) {
 		cli_error("snap take: give either -- CMD or --pid PID");
 		return EXIT_USAGE;
@@ -161,6 +172,7 @@ static int snap_take(struct snap_args *a, const char *store)
 	o.argv = a->pid ? NULL : a->rest;
 	o.pid = a->pid;
 	o.leave_running = a->leave_running;
+	o.serve = a->ready_call;
 	if (vxcr_snap_take(store, a->name, &o, &status)) {
 		cli_error(NULL);
 		return 1;
@@ -221,7 +233,7 @@ static int snap_run(struct snap_args *a, const char *store)
 	long i, n = a->copies ? a->copies : 1;
 	int ret = 0;
 
-	if (a->pid || a->leave_running || a->socket) {
+	if (a->pid || a->leave_running || a->socket || a->ready_call) {
 		cli_error(
 			"snap run: --pid, --leave-running and --socket are not options of snap run");
 		return EXIT_USAGE;
@@ -261,7 +273,8 @@ static int snap_serve(struct snap_args *a, const char *store)
 	sigset_t stop;
 	int fd, ret;
 
-	if (a->pid || a->leave_running || a->copies || a->detach || a->rest || !a->socket) {
+	if (a->pid || a->leave_running || a->copies || a->detach || a->rest || a->ready_call ||
+	    !a->socket) {
 		cli_error("snap serve: takes NAME, --socket PATH and --store DIR only");
 		return EXIT_USAGE;
 	}

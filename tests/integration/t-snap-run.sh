@@ -78,17 +78,22 @@ p = subprocess.Popen([sys.argv[1]], env=env, pass_fds=(r0, w1), stdout=subproces
 os.close(r0); os.close(w1)
 assert os.read(r1, 1) in (b"R", b"S")
 print(p.pid, flush=True)
-st = subprocess.run([sys.argv[2], "snap", "take", "bypid", "--store", sys.argv[3], "--pid",
-                     str(p.pid)]).returncode
+st = subprocess.run([sys.argv[2], "snap", "take", sys.argv[4], "--store", sys.argv[3], "--pid",
+                     str(p.pid)] + sys.argv[5:]).returncode
 p.wait()
 sys.exit(st)
 PY
-python3 "$T/start.py" "$PROG" "$VXCR" "$S" >"$T/bypid.out" 2>"$T/bypid.err" ||
+python3 "$T/start.py" "$PROG" "$VXCR" "$S" bypid >"$T/bypid.out" 2>"$T/bypid.err" ||
 	fail "snap take --pid exited $?: $(cat "$T/bypid.err")"
+grep -qx "serve 0" "$S/bypid/snap" || fail "a --pid snapshot marked for serve without --ready-call"
 ppid=$(head -n 1 "$T/bypid.out")
 timeout 60 "$VXCR" snap run bypid --store "$S" -- show >"$T/outp" 2>"$T/runp.err" ||
 	fail "snap run of a --pid snapshot exited $?: $(cat "$T/runp.err")"
 grep -qx "copy pid $ppid value 4242 pattern ok args 1" "$T/outp" ||
 	fail "copy of the --pid snapshot: $(cat "$T/outp")"
+
+python3 "$T/start.py" "$PROG" "$VXCR" "$S" bypid2 --ready-call >/dev/null 2>"$T/bypid2.err" ||
+	fail "snap take --pid --ready-call exited $?: $(cat "$T/bypid2.err")"
+grep -qx "serve 1" "$S/bypid2/snap" || fail "--ready-call not recorded: $(cat "$S/bypid2/snap")"
 
 pass "copies of pid $pid: warm state, own args/stdio/pid namespace, isolated writes, statuses"
