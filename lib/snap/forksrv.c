@@ -7,8 +7,9 @@
  * (the image's): a small init is cloned with CLONE_NEWPID, the template
  * moves its pid_ns_for_children there (setns of the init's pidfd), clones
  * the copy with set_tid = its own pid, and moves back.  The copy is the
- * template's child: the template waits for it (its pidfd) and reports its
- * status, then kills the copy's init (and with it the namespace).  When
+ * template's child: the template waits for it (its pidfd), reports its
+ * status, and once the server says REAP reaps it and kills the copy's init
+ * (and with it the namespace).  When
  * the server's socket closes, every copy is killed and the template exits;
  * if the template is killed, each init dies with it (PDEATHSIG) and takes
  * its namespace, the copy in it, along.
@@ -42,6 +43,7 @@ struct fs_copy {
 	uint32_t id;
 	int pidfd;
 	int initfd;
+	int exited; /* reported, a zombie until the server's REAP */
 };
 
 struct fs_state {
@@ -150,24 +152,42 @@ static int spawn(struct fs_state *fs, const struct snap_msg *m, const char *data
 	rep.val = c < 0 ? (int32_t)c : 0;
 	rep.pid = c < 0 ? 0 : (int32_t)c;
 	if (c > 0)
-		fs->copies[fs->n++] = (struct fs_copy){ m->id, pidfd, initfd };
+		fs->copies[fs->n++] = (struct fs_copy){ m->id, pidfd, initfd, 0 };
 	snap_msg_send(fs->w, &rep, NULL, c > 0 ? &pidfd : NULL, c > 0 ? 1 : 0);
 	return 0;
 }
 
-/* Copy i has ended: its status to the server, its namespace killed. */
-static void reap(struct fs_state *fs, int i)
+/*
+ * Copy i has ended: its status to the server.  It stays a zombie (its pid
+ * taken) until the server has read its SPAWNED and EXITED and says REAP:
+ * the server looks the copy up in /proc when it gets SPAWNED.
+ */
+static void report_exit(struct fs_state *fs, int i)
 {
 	struct snap_msg rep = { .type = SNAP_MSG_EXITED, .id = fs->copies[i].id };
 	siginfo_t si = { 0 };
 
-	if (waitid(P_PIDFD, fs->copies[i].pidfd, &si, WEXITED | WNOHANG) || !si.si_pid)
+	if (waitid(P_PIDFD, fs->copies[i].pidfd, &si, WEXITED | WNOHANG | WNOWAIT) || !si.si_pid)
 		return;
 	rep.pid = si.si_pid;
 	rep.val = si.si_code == CLD_EXITED ?
 			  (si.si_status & 0xff) << 8 :
 			  (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+	fs->copies[i].exited = 1;
 	snap_msg_send(fs->w, &rep, NULL, NULL, 0);
+}
+
+/* The server's REAP of copy id: reaped, its namespace killed. */
+static void reap(struct fs_state *fs, uint32_t id)
+{
+	siginfo_t si;
+	int i;
+
+	for (i = 0; i < fs->n && fs->copies[i].id != id; i++)
+		;
+	if (i == fs->n || !fs->copies[i].exited)
+		return;
+	waitid(P_PIDFD, fs->copies[i].pidfd, &si, WEXITED);
 	pidfd_kill(fs->copies[i].initfd);
 	waitid(P_PIDFD, fs->copies[i].initfd, &si, WEXITED);
 	close(fs->copies[i].pidfd);
@@ -224,9 +244,10 @@ int snap_fork_server(int sk_r, int sk_w, int *argc, char ***argv)
 {
 	static struct fs_state fs;
 	static struct pollfd pf[FS_MAX + 1];
+	static int idx[FS_MAX + 1];
 	static char data[SNAP_SERVE_ARGS_MAX];
 	struct snap_msg m = { 0 };
-	int fds[3], n, i, ret;
+	int fds[3], n, i, k, ret;
 
 	fs.r = sk_r;
 	fs.w = sk_w;
@@ -242,18 +263,26 @@ int snap_fork_server(int sk_r, int sk_w, int *argc, char ***argv)
 		_exit(1);
 	for (;;) {
 		pf[0] = (struct pollfd){ .fd = fs.r, .events = POLLIN };
-		for (i = 0; i < fs.n; i++)
-			pf[i + 1] = (struct pollfd){ .fd = fs.copies[i].pidfd, .events = POLLIN };
-		if (poll(pf, fs.n + 1, -1) < 0)
+		for (i = 0, k = 1; i < fs.n; i++)
+			if (!fs.copies[i].exited) {
+				pf[k] = (struct pollfd){ .fd = fs.copies[i].pidfd,
+							 .events = POLLIN };
+				idx[k++] = i;
+			}
+		if (poll(pf, k, -1) < 0)
 			continue;
-		for (i = fs.n; i > 0; i--)
-			if (pf[i].revents)
-				reap(&fs, i - 1);
+		while (--k > 0)
+			if (pf[k].revents)
+				report_exit(&fs, idx[k]);
 		if (!pf[0].revents)
 			continue;
 		ret = snap_msg_recv(fs.r, &m, data, fds, &n);
 		if (ret == -EPIPE || (ret && ret != -EBADMSG))
 			end_all(&fs);
+		if (!ret && m.type == SNAP_MSG_REAP && !n) {
+			reap(&fs, m.id);
+			continue;
+		}
 		if (ret || m.type != SNAP_MSG_SPAWN || n != 3) {
 			for (i = 0; i < n; i++)
 				close(fds[i]);

@@ -15,6 +15,7 @@
 #define SNAP_MSG_SPAWNED 2 /* back: val 0 (pidfd attached) or -errno */
 #define SNAP_MSG_EXITED 3  /* back: val the copy's wait status */
 #define SNAP_MSG_SERVING 4 /* template -> server, first: val 0, or -errno and why */
+#define SNAP_MSG_REAP 5	   /* server -> template: EXITED id read, reap the copy */
 
 #define SNAP_SERVE_ARGS_MAX (60U << 10) /* bytes of arguments of one request */
 #define SNAP_SERVE_MAGIC 0xffffffffU	/* the length word that starts a fork server */

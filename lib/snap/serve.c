@@ -47,21 +47,38 @@ struct server {
 	char data[SNAP_SERVE_ARGS_MAX];
 };
 
-/* The pid pidfd refers to, in our namespace: its fdinfo's "Pid:". */
-static pid_t pidfd_pid(int pidfd)
+/* The number after "key:" in a /proc file (-1: none). */
+static int proc_field(const char *path, const char *key)
 {
-	char path[64], line[128];
-	FILE *f;
-	int pid = -1;
+	char line[128];
+	size_t n = strlen(key);
+	FILE *f = fopen(path, "re");
+	int v = -1;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	f = fopen(path, "re");
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pid: %d", &pid) == 1)
+		if (!strncmp(line, key, n) && line[n] == ':' && sscanf(line + n + 1, "%d", &v) == 1)
 			break;
 	if (f)
 		fclose(f);
-	return pid;
+	return v;
+}
+
+/*
+ * The pid of a copy's pidfd, in our namespace, if it is a child of the
+ * template (the template is the restored program: a pidfd of any other
+ * process it sends is refused, we would kill it later).  -1 if not.
+ */
+static pid_t copy_pid(const struct server *s, int pidfd)
+{
+	char path[64];
+	int pid;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	pid = proc_field(path, "Pid");
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	return proc_field(path, "PPid") == s->tpid ? pid : -1;
 }
 
 static void kill_copy(const struct srv_req *r)
@@ -102,6 +119,12 @@ static int from_template(struct server *s)
 	}
 	for (i = 1; i < n; i++)
 		close(fds[i]);
+	if (m.type == SNAP_MSG_EXITED) {
+		/* read after its SPAWNED: the template may reap it now */
+		struct snap_msg reap = { .type = SNAP_MSG_REAP, .id = m.id };
+
+		snap_msg_send(s->tsk, &reap, NULL, NULL, 0);
+	}
 	r = req_of(s, m.id);
 	if (!r) {
 		if (n)
@@ -109,9 +132,15 @@ static int from_template(struct server *s)
 		return 0;
 	}
 	m.id = r->cid;
+	if (m.type == SNAP_MSG_SPAWNED && !m.val && n && copy_pid(s, fds[0]) < 0) {
+		pr_warn("the template sent a pidfd of a process not its child: refused\n");
+		close(fds[0]);
+		n = 0;
+		m.val = -EPROTO;
+	}
 	if (m.type == SNAP_MSG_SPAWNED && !m.val && n) {
 		r->pidfd = fds[0];
-		r->pid = pidfd_pid(r->pidfd);
+		r->pid = copy_pid(s, r->pidfd);
 		m.pid = r->pid;
 		if (r->client < 0 || snap_msg_send(r->client, &m, NULL, &r->pidfd, 1))
 			kill_copy(r); /* nobody to wait for it */
