@@ -80,6 +80,15 @@ for meta in "vxcr-snap 9\nchannel 3 4\n" "vxcr-snap 1\nchannel 1 2\n" "garbage";
 	rm -rf "$S/meta"
 done
 
+# a store others may write to is not trusted
+chmod 0777 "$S"
+timeout 30 "$VXCR" snap run m --store "$S" -- show >"$T/trust.out" 2>"$T/trust.err"
+st=$?
+chmod 0700 "$S"
+[ "$st" = 1 ] || fail "snap run from a world-writable store exited $st"
+grep -q "refusing" "$T/trust.err" || fail "untrusted store: $(cat "$T/trust.err")"
+[ ! -s "$T/trust.out" ] || fail "a copy ran from an untrusted store"
+
 # the good one still restores, after all this
 timeout 60 "$VXCR" snap run m --store "$S" -- show >"$T/good.out" 2>"$T/good.err" ||
 	fail "snap run of the good snapshot exited $?: $(cat "$T/good.err")"

@@ -54,6 +54,38 @@ done
 	fail "not 6 copies in all"
 kill -0 "$SRV" || fail "server gone after two clients"
 
+# hostile clients: garbage, a request without fds, a length past the
+# packet: each gets an error or is dropped, the server serves on
+cat >"$T/bad.py" <<'PY'
+import os, socket, struct, sys
+sys.path.insert(0, sys.argv[2])
+import vxsnap
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    return s
+s = conn()
+s.send(b"garbage")
+kind, rid, val, pid, _, _ = vxsnap.MSG.unpack(s.recv(64)[:24])
+assert kind == vxsnap.SPAWNED and val < 0, (kind, val)
+s.send(vxsnap.MSG.pack(vxsnap.SPAWN, 9, 0, 0, 0, 0))          # no fds
+kind, rid, val, pid, _, _ = vxsnap.MSG.unpack(s.recv(64)[:24])
+assert kind == vxsnap.SPAWNED and rid == 9 and val < 0, (kind, rid, val)
+s.send(vxsnap.MSG.pack(vxsnap.SPAWN, 10, 0, 0, 1000, 0) + b"x")  # length lies
+kind, rid, val, pid, _, _ = vxsnap.MSG.unpack(s.recv(64)[:24])
+assert kind == vxsnap.SPAWNED and val < 0, (kind, val)
+s.close()
+c = vxsnap.Client(sys.argv[1])                                  # still serving
+pid, pidfd = c.spawn(["show"])
+os.close(pidfd)
+assert c.wait(pid) == 0
+print("hostile ok")
+PY
+timeout 60 python3 "$T/bad.py" "$SOCK" "$VX_ROOT/contrib/snap" >"$T/bad.out" 2>&1 ||
+	fail "hostile clients: $(tail -n 3 "$T/bad.out")"
+grep -q "^copy pid $pid value 4242 pattern ok args 1$" "$T/bad.out" ||
+	fail "no copy after hostile clients: $(cat "$T/bad.out")"
+
 # memory: Pss of each of 4 running copies well below the 1 MiB warm state
 timeout 60 "$CLIENT" "$SOCK" pss 4 show sleep 60000 >"$T/pss.out" 2>"$T/pss.err" ||
 	fail "pss client exited $?: $(cat "$T/pss.err")"
