@@ -8,7 +8,9 @@
  */
 #define LOG_PREFIX "snap: "
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,8 @@
 
 #include "log.h"
 #include "snap/snap.h"
+
+static void remove_snap_dir(int dirfd, const char *name);
 
 int vxcr_snap_name_check(const char *name)
 {
@@ -91,6 +95,36 @@ static int make_dirs(const char *path)
 	}
 }
 
+/*
+ * Removes what a killed take of name left: its temporary directories
+ * ".NAME.PID.N" whose PID is gone.
+ */
+static void remove_stale(int dirfd, const char *name)
+{
+	size_t n = strlen(name);
+	struct dirent *d;
+	int fd = dup(dirfd), pid;
+	char dot;
+	DIR *dir;
+
+	dir = fd < 0 ? NULL : fdopendir(fd);
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] != '.' || strncmp(d->d_name + 1, name, n) ||
+		    sscanf(d->d_name + 1 + n, ".%d%c", &pid, &dot) != 2 || dot != '.' || pid <= 0)
+			continue;
+		if (pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH) {
+			pr_info("removing %s, left by a take that was killed\n", d->d_name);
+			remove_snap_dir(dirfd, d->d_name);
+		}
+	}
+	closedir(dir);
+}
+
 int snap_new_begin(struct snap_new *sn, const char *store, const char *name)
 {
 	int ret, i;
@@ -106,6 +140,7 @@ int snap_new_begin(struct snap_new *sn, const char *store, const char *name)
 		pr_perror("snapshot store %s", store);
 		return -errno;
 	}
+	remove_stale(sn->dirfd, name);
 	for (i = 0; i < 100; i++) {
 		snprintf(sn->tmp, sizeof(sn->tmp), ".%s.%d.%d", name, getpid(), i);
 		if (!mkdirat(sn->dirfd, sn->tmp, 0700))

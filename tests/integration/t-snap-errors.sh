@@ -89,6 +89,25 @@ chmod 0700 "$S"
 grep -q "refusing" "$T/trust.err" || fail "untrusted store: $(cat "$T/trust.err")"
 [ ! -s "$T/trust.out" ] || fail "a copy ran from an untrusted store"
 
+# a take killed while it waits: its program dies with it, and what it
+# left in the store goes at the next take of that name
+"$VXCR" snap take m --store "$S" -- sleep 1000 >/dev/null 2>&1 &
+tk=$!
+vx_track "$tk"
+for ((i = 0; i < 100; i++)); do
+	ls -A "$S" | grep -q '^\.m\.' && break
+	sleep 0.05
+done
+ls -A "$S" | grep -q '^\.m\.' || fail "no temporary directory of a take in progress: $(ls -A "$S")"
+kid=$(cat "/proc/$tk/task/$tk/children")
+[ -n "$kid" ] || fail "the take has no program running"
+kill -9 "$tk"
+wait "$tk" 2>/dev/null
+vx_wait_gone "$kid" 10 || fail "the program of a killed take ($kid) still runs"
+timeout 60 "$VXCR" snap take m --store "$S" -- "$PROG" >/dev/null 2>"$T/retake.err" ||
+	fail "snap take after a killed one exited $?: $(cat "$T/retake.err")"
+! ls -A "$S" | grep -q '^\.' || fail "left in the store after the next take: $(ls -A "$S")"
+
 # the good one still restores, after all this
 timeout 60 "$VXCR" snap run m --store "$S" -- show >"$T/good.out" 2>"$T/good.err" ||
 	fail "snap run of the good snapshot exited $?: $(cat "$T/good.err")"
