@@ -3,7 +3,7 @@
  *
  *   vxcr snap take NAME [--store DIR] [--leave-running] -- CMD [ARG...]
  *   vxcr snap take NAME [--store DIR] [--leave-running] --pid PID [--ready-call]
- *   vxcr snap run NAME [--store DIR] [-n N] [-d] [-- ARG...]
+ *   vxcr snap run NAME [--store DIR] [-n N] [-d] [-o FILE] [-- ARG...]
  *   vxcr snap serve NAME [--store DIR] --socket PATH
  *
  * take runs CMD until it says ready (vxcr_snap_ready(), vxcr/snap.h) and
@@ -13,6 +13,7 @@
  * copy as a template and forks a copy from it per client request.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -34,7 +35,7 @@ static void snap_usage(FILE *f)
 	fprintf(f, "usage: vxcr snap take NAME [--store DIR] [--leave-running] -- CMD [ARG...]\n"
 		   "       vxcr snap take NAME [--store DIR] [--leave-running] --pid PID\n"
 		   "                      [--ready-call]\n"
-		   "       vxcr snap run NAME [--store DIR] [-n N] [-d] [-- ARG...]\n"
+		   "       vxcr snap run NAME [--store DIR] [-n N] [-d] [-o FILE] [-- ARG...]\n"
 		   "       vxcr snap serve NAME [--store DIR] --socket PATH\n"
 		   "       vxcr snap --help | --version\n"
 		   "\n"
@@ -57,6 +58,8 @@ static void snap_usage(FILE *f)
 		   "                       serve can fork it)\n"
 		   "  -n, --copies N       run: N copies at once (default 1)\n"
 		   "  -d, --detach         run: print each copy's pid and return\n"
+		   "  -o, --output FILE    run: each copy's stdout and stderr to FILE ({} in it:\n"
+		   "                       the copy's index), created or truncated\n"
 		   "      --socket PATH    serve: the unix socket to create\n");
 	cli_common_help(f);
 	fprintf(f,
@@ -67,7 +70,7 @@ static void snap_usage(FILE *f)
 
 /* Options of both subcommands. */
 struct snap_args {
-	const char *name, *store, *socket;
+	const char *name, *store, *socket, *output;
 	char *const *rest; /* after "--" (NULL: none) */
 	pid_t pid;
 	long copies;
@@ -85,6 +88,7 @@ static int parse(int argc, char **argv, struct snap_args *a)
 		{ "detach", no_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "ready-call", no_argument, NULL, 'R' },
+		{ "output", required_argument, NULL, 'o' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -96,7 +100,7 @@ static int parse(int argc, char **argv, struct snap_args *a)
 	a->rest = dashes < argc ? argv + dashes + 1 : NULL;
 	n = dashes;
 	optind = 1;
-	while ((c = getopt_long(n, argv, ":n:dvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(n, argv, ":n:do:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a->store = optarg;
@@ -126,6 +130,9 @@ static int parse(int argc, char **argv, struct snap_args *a)
 			break;
 		case 'R':
 			a->ready_call = true;
+			break;
+		case 'o':
+			a->output = optarg;
 			break;
 		case 'v':
 			cli_set_verbose();
@@ -157,8 +164,9 @@ static int snap_take(struct snap_args *a, const char *store)
 	struct vxcr_snap_take_opts o = { .argv = NULL };
 	int status;
 
-	if (a->detach || a->copies || a->socket) {
-		cli_error("snap take: -n, --detach and --socket are not options of snap take");
+	if (a->detach || a->copies || a->socket || a->output) {
+		cli_error("snap take: -n, --detach, --output and --socket are not options of snap "
+			  "take");
 		return EXIT_USAGE;
 	}
 	if (a->ready_call && !a->pid) {
@@ -180,6 +188,61 @@ static int snap_take(struct snap_args *a, const char *store)
 	return 0;
 }
 
+/* s with each "{}" replaced by i (the first only), or a copy.  NULL: no memory. */
+static char *with_index(const char *s, long i)
+{
+	const char *at = strstr(s, "{}");
+	char *out;
+
+	if (!at)
+		return strdup(s);
+	if (asprintf(&out, "%.*s%ld%s", (int)(at - s), s, i, at + 2) < 0)
+		return NULL;
+	return out;
+}
+
+/*
+ * Copy i of si with its output to FILE (a->output, {} its index): our fds
+ * 1 and 2 point there for the time of the restore (the copy takes them).
+ */
+static int copy_to_output(const struct vxcr_snap_image *si, const char *output, char **args, long i,
+			  pid_t *pid, pid_t *init)
+{
+	char *path = with_index(output, i);
+	int fd, saved[2], ret;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		cli_error("snap run: --output %s: %s", path, strerror(errno));
+		free(path);
+		return -errno;
+	}
+	free(path);
+	fflush(NULL);
+	saved[0] = fcntl(1, F_DUPFD_CLOEXEC, 3);
+	saved[1] = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	close(fd);
+	ret = vxcr_snap_copy(si, args, pid, init);
+	dup2(saved[0], 1);
+	dup2(saved[1], 2);
+	close(saved[0]);
+	close(saved[1]);
+	return ret;
+}
+
+static void free_args(char **v)
+{
+	size_t k;
+
+	for (k = 0; v && v[k]; k++)
+		free(v[k]);
+	free(v);
+}
+
 /* The ARGs of copy i: each "{}" replaced by i.  NULL without memory. */
 static char **copy_args(char *const *rest, long i)
 {
@@ -190,16 +253,11 @@ static char **copy_args(char *const *rest, long i)
 		n++;
 	v = calloc(n + 1, sizeof(*v));
 	for (k = 0; v && k < n; k++) {
-		const char *at = strstr(rest[k], "{}");
-
-		if (!at) {
-			v[k] = strdup(rest[k]);
-		} else if (asprintf(&v[k], "%.*s%ld%s", (int)(at - rest[k]), rest[k], i, at + 2) <
-			   0) {
-			v[k] = NULL;
+		v[k] = with_index(rest[k], i);
+		if (!v[k]) {
+			free_args(v);
+			return NULL;
 		}
-		if (!v[k])
-			return NULL; /* exits soon: not freed */
 	}
 	return v;
 }
@@ -248,8 +306,13 @@ static int snap_run(struct snap_args *a, const char *store)
 	for (i = 0; i < n && !ret; i++) {
 		char **args = copy_args(a->rest, i);
 
-		ret = args ? vxcr_snap_copy(&si, args, &pids[i], &inits[i]) : -ENOMEM;
-		free(args);
+		if (!args)
+			ret = -ENOMEM;
+		else if (a->output)
+			ret = copy_to_output(&si, a->output, args, i, &pids[i], &inits[i]);
+		else
+			ret = vxcr_snap_copy(&si, args, &pids[i], &inits[i]);
+		free_args(args);
 	}
 	vxcr_snap_image_close(&si);
 	if (ret) {
@@ -274,7 +337,7 @@ static int snap_serve(struct snap_args *a, const char *store)
 	int fd, ret;
 
 	if (a->pid || a->leave_running || a->copies || a->detach || a->rest || a->ready_call ||
-	    !a->socket) {
+	    a->output || !a->socket) {
 		cli_error("snap serve: takes NAME, --socket PATH and --store DIR only");
 		return EXIT_USAGE;
 	}

@@ -49,6 +49,15 @@ done
 hostpids=$(sed -n 's/^vxcr: snap run: copy [0-9] (pid \([0-9]*\)).*/\1/p' "$T/run4.err" | sort -u | wc -l)
 [ "$hostpids" = 4 ] || fail "4 copies did not have 4 distinct pids here: $(cat "$T/run4.err")"
 
+# --output: each copy's stdout and stderr in a file of its own
+timeout 60 "$VXCR" snap run m --store "$S" -n 3 -o "$T/copy.{}.log" -- set '{}' show \
+	>"$T/outo" 2>"$T/runo.err" || fail "snap run -o exited $?: $(head -n 3 "$T/runo.err")"
+for i in 0 1 2; do
+	grep -qx "copy pid $pid value $i pattern ok args 3" "$T/copy.$i.log" ||
+		fail "copy $i's own output file: $(cat "$T/copy.$i.log" 2>&1)"
+done
+! grep -q "^copy pid" "$T/outo" || fail "snap run -o: a copy wrote to our stdout"
+
 # one copy: its status is ours
 timeout 60 "$VXCR" snap run m --store "$S" -- exit 5 >/dev/null 2>"$T/run5.err"
 st=$?
