@@ -254,6 +254,14 @@ $(BUILD)/tests/progs/lazy-dump: tests/progs/lazy-dump.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
 
+# tests/progs/vmad-self calls the VMADump API (vxcr/vmadump.h): linked with
+# the shared library (the tests' LD_LIBRARY_PATH puts the test build's, with
+# its hooks, first).
+$(BUILD)/tests/progs/vmad-self: tests/progs/vmad-self.c $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib/include -o $@ $< \
+		-L$(BUILD)/lib -l:libvxcr.so.$(SOVER) -Wl,-rpath,'$$ORIGIN/../../lib' -pthread
+
 # bench/netlock times the library's network lock: linked with it.
 $(BUILD)/bench/netlock: bench/netlock.c $(STATIC)
 	@mkdir -p $(dir $@)

@@ -22,7 +22,8 @@ static void dump_usage(FILE *f)
 	fprintf(f,
 		"usage: vxdump [-o FILE] [--leave-running] [--tcp-established] [--no-sync]\n"
 		"              [--compress auto|zstd[:N]|none] [--zstd-level N] [--sign KEYFILE]\n"
-		"              [--keep-net-lock] [--parent IMAGE] [--stats] [-v] PID\n"
+		"              [--keep-net-lock] [--parent IMAGE] [--file-contents CLASSES]\n"
+		"              [--stats] [-v] PID\n"
 		"       vxdump --ctx XID [--rundir DIR] [-o FILE] [options]\n"
 		"       vxdump --kernel [--kernel-store CLASSES] [-o FILE] [--leave-running]\n"
 		"              [--no-sync] [--compress none] PID\n"
@@ -59,6 +60,11 @@ static void dump_usage(FILE *f)
 		"                       earlier image of the tree) holds are not written again;\n"
 		"                       vxrestore needs --parent IMAGE too; repeated: IMAGE's\n"
 		"                       own parents after it, nearest first\n"
+		"      --file-contents CLASSES  private file-backed areas of these classes\n"
+		"                       stored with their contents, so the restore needs no\n"
+		"                       file: libs (files mapped executable), exec (the\n"
+		"                       program's), other, all (comma-separated); the tree\n"
+		"                       stays frozen until its pages are read\n"
 		"      --stats          print timings and sizes as one line on stderr\n"
 		"      --kernel         the kernel module (vxcr.ko) checkpoints the process\n"
 		"                       (task_dump): one process, no children, fds 0-2 only\n"
@@ -82,7 +88,8 @@ enum {
 	OPT_NO_COW,
 	OPT_PARENT,
 	OPT_KERNEL,
-	OPT_KERNEL_STORE
+	OPT_KERNEL_STORE,
+	OPT_FILE_CONTENTS
 };
 
 static const struct option dump_options[] = {
@@ -101,6 +108,7 @@ static const struct option dump_options[] = {
 	{ "parent", required_argument, NULL, OPT_PARENT },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{ "kernel-store", required_argument, NULL, OPT_KERNEL_STORE },
+	{ "file-contents", required_argument, NULL, OPT_FILE_CONTENTS },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -225,9 +233,14 @@ static int parse_dump_args(int argc, char **argv, struct vxcr_dump_opts *o, cons
 			tg->kernel = true;
 			break;
 		case OPT_KERNEL_STORE:
-			if (kernel_store_flags(optarg, &tg->kflags))
+			if (kernel_store_flags("--kernel-store", optarg, &tg->kflags))
 				return -1;
 			tg->kernel_store = true;
+			break;
+		case OPT_FILE_CONTENTS:
+			if (kernel_store_flags("--file-contents", optarg, &o->file_contents))
+				return -1;
+			tg->not_kernel = "--file-contents (with --kernel: --kernel-store)";
 			break;
 		case 'h':
 			return 1;

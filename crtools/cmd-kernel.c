@@ -205,7 +205,7 @@ int kernel_dump(pid_t pid, struct out_file *of, unsigned int flags, bool sync, b
 }
 
 /* --kernel-store LIST: VMAD_DUMP_* classes by name (libs,exec,other,all). */
-int kernel_store_flags(const char *arg, unsigned int *flags)
+int kernel_store_flags(const char *opt, const char *arg, unsigned int *flags)
 {
 	char *s = strdup(arg), *tok, *save = NULL;
 	int ret = 0;
@@ -227,8 +227,7 @@ int kernel_store_flags(const char *arg, unsigned int *flags)
 	}
 	free(s);
 	if (ret || !*flags)
-		cli_error("dump: --kernel-store takes libs, exec, other or all, comma-separated, "
-			  "not '%s'",
+		cli_error("dump: %s takes libs, exec, other or all, comma-separated, not '%s'", opt,
 			  arg);
 	return ret || !*flags ? -1 : 0;
 }

@@ -81,7 +81,8 @@ int image_open_input(const char *what, const char *path, bool trusted);
 /* vxdump --kernel (crtools/cmd-kernel.c): the kernel module checkpoints
  * pid into of (NULL: stdout); the exit code. */
 int kernel_dump(pid_t pid, struct out_file *of, unsigned int flags, bool sync, bool leave_running);
-/* --kernel-store LIST into VMAD_DUMP_* flags: 0, or -1 after one line. */
-int kernel_store_flags(const char *arg, unsigned int *flags);
+/* --kernel-store or --file-contents (opt) LIST into VMAD_DUMP_* flags: 0,
+ * or -1 after one line naming opt. */
+int kernel_store_flags(const char *opt, const char *arg, unsigned int *flags);
 
 #endif

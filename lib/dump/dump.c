@@ -422,7 +422,8 @@ static void want_snapshot(struct dump_op *op)
 {
 	size_t i;
 
-	op->cow_want = cow_wanted(op);
+	/* areas stored whole are read frozen: the snapshot covers what it registers */
+	op->cow_want = !op->opts->file_contents && cow_wanted(op);
 	for (i = 0; i < op->n_tasks; i++)
 		op->tasks[i]->cow.want = op->cow_want && !op->tasks[i]->zombie;
 }
@@ -468,6 +469,8 @@ static int dump_tree(struct dump_op *op, pid_t pid)
 	if (!ret && !op->n_refused)
 		test_pause("seized");
 	ret = ret ?: ns_map_tree(op);
+	if (!ret && op->opts->root_stop_ours && op->root->state == TASK_STATE_STOPPED)
+		op->root->state = TASK_STATE_ALIVE; /* stopped by the caller, not its own */
 	ret = ret ?: dump_refusal(op, NULL, dump_tree_check(op));
 	/* before any socket is read; a refused tree needs none */
 	ret = ret ?: (op->n_refused ? 0 : dump_net_lock(op));
@@ -565,6 +568,10 @@ int dump_context(pid_t pid, int fd, const struct vxcr_dump_opts *o, struct vxcr_
 	dump_parent_free(&op);
 	if (op.w) {
 		const ImgHeader *h = img_writer_header(op.w);
+		const struct img_sink *sink = img_writer_sink(op.w);
+
+		if (sink && start_off < 0) /* not seekable: what the writer wrote */
+			op.st->image_bytes = sink->bytes;
 
 		if (h && h->has_image_id && h->image_id.len == sizeof(op.st->image_id))
 			memcpy(op.st->image_id, h->image_id.data, sizeof(op.st->image_id));

@@ -151,6 +151,7 @@ struct dump_vma {
 	uint8_t *cow;	  /* inherited area: enum cow_page per page, else NULL */
 	uint64_t *guards; /* guard regions: start, end pairs (vma_entry.guards) */
 	size_t n_guards;  /* entries in guards (twice the ranges) */
+	bool whole;	  /* a file's area stored with its contents (whole.c) */
 };
 
 struct dump_mm {
@@ -163,6 +164,7 @@ struct dump_mm {
 	uint32_t exe_file_id;
 	uint8_t vdso_digest[IMG_VDSO_DIGEST_LEN]; /* img/vdso-digest.h */
 	bool has_vdso;
+	struct dump_whole *whole; /* while collected: the classes stored whole */
 };
 
 /* Object offsets [lo, hi) whose pages are in the image. */
@@ -370,6 +372,18 @@ int dump_parent_load(struct dump_op *op);
 bool dump_parent_same(const struct dump_op *op, const struct dump_task *t, uint64_t addr,
 		      const void *data);
 void dump_parent_free(struct dump_op *op);
+
+/* whole.c: file areas stored with their contents (opts->file_contents) */
+struct dump_whole;
+/* What t (pid, its smaps in raw) stores whole: *out, or NULL when the dump
+ * stores no file's contents.  0 or -ENOMEM. */
+int whole_prepare(const struct dump_op *op, pid_t pid, const struct proc_vma_list *raw,
+		  struct dump_whole **out);
+/* Whether a private area of the file st is stored whole (w may be NULL). */
+bool whole_area(const struct dump_whole *w, const struct stat *st);
+/* Whether the exe st is stored whole, so its link is not recorded. */
+bool whole_exe(const struct dump_whole *w, const struct stat *st);
+void whole_free(struct dump_whole *w);
 
 /* dump.c */
 uint64_t dump_now_ns(void);

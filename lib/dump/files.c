@@ -571,6 +571,19 @@ static int list_fds(pid_t pid, int **out, size_t *n)
 	return 0;
 }
 
+/* Whether fd of the root's own table is one the caller leaves out. */
+static bool skipped_fd(const struct dump_op *op, const struct dump_task *t, pid_t tid, int fd)
+{
+	size_t i;
+
+	if (t != op->root || tid != t->pid)
+		return false;
+	for (i = 0; i < op->opts->n_skip_fds; i++)
+		if (op->opts->skip_fds[i] == fd)
+			return true;
+	return false;
+}
+
 /*
  * Collects one fd table of frozen t: the process's (tid == t->pid, through
  * pidfd) or the own table of thread tid.  *out gets it.  0 or -errno
@@ -593,6 +606,8 @@ static int collect_table(struct dump_op *op, struct dump_task *t, pid_t tid, int
 	(*out)->files_id = files_id;
 	ret = list_fds(tid, &fds, &n);
 	for (i = 0; !ret && i < n; i++) {
+		if (skipped_fd(op, t, tid, fds[i]))
+			continue;
 		memset(p, 0, sizeof(*p));
 		p->pid = tid;
 		p->index = t->index;

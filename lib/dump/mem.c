@@ -147,8 +147,11 @@ static int classify_vma(pid_t pid, struct dump_vma *v)
 	return 0;
 }
 
-/* Backing file of a file mapping: one FILE_MAPONLY entry per file. */
-static int vma_file(struct dump_op *op, pid_t pid, struct dump_vma *v)
+/*
+ * Backing file of a file mapping: one FILE_MAPONLY entry per file, unless
+ * the area is stored whole (w, whole.c).
+ */
+static int vma_file(struct dump_op *op, pid_t pid, struct dump_vma *v, const struct dump_whole *w)
 {
 	char path[96];
 	struct stat st;
@@ -168,6 +171,12 @@ static int vma_file(struct dump_op *op, pid_t pid, struct dump_vma *v)
 		pr_err("pid %d: memory area %lx-%lx maps %s, not a regular file: not supported\n",
 		       pid, (unsigned long)v->pv.start, (unsigned long)v->pv.end, v->pv.name);
 		return -EOPNOTSUPP;
+	}
+	if (S_ISREG(st.st_mode) && !v->pv.shared && whole_area(w, &st)) {
+		v->whole = true; /* anonymous memory with the file's bytes: no reference */
+		v->kind = VMA_KIND__VMA_ANON;
+		v->pv.name[0] = '\0';
+		return 0;
 	}
 	return files_add_maponly(&op->files, v->pv.name, &st,
 				 v->pv.deleted || !st.st_nlink ? path : NULL, &v->file_id);
@@ -212,7 +221,7 @@ static int fill_vma(struct dump_op *op, struct dump_task *t, size_t idx)
 		v->shmem_id = sh->id;
 	}
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED)
-		return vma_file(op, t->pid, v);
+		return vma_file(op, t->pid, v, t->mm->whole);
 	return 0;
 }
 
@@ -237,6 +246,9 @@ static int collect_vmas(struct dump_op *op, struct dump_task *t)
 	mm->vmas = calloc(mm->raw.n, sizeof(*mm->vmas));
 	if (!mm->vmas)
 		return -ENOMEM;
+	ret = whole_prepare(op, t->pid, &mm->raw, &mm->whole);
+	if (ret)
+		return ret;
 	for (i = 0; i < mm->raw.n; i++) {
 		mm->vmas[i].pv = mm->raw.v[i];
 		mm->raw.v[i].name = NULL; /* moved */
@@ -278,6 +290,8 @@ static int collect_exe(struct dump_op *op, struct dump_task *t)
 		pr_perror("pid %d: cannot read its exe link", t->pid);
 		return -errno ? -errno : -EIO;
 	}
+	if (whole_exe(t->mm->whole, &st))
+		return 0; /* stored whole: no exe link, as the module's dump */
 	deleted = proc_strip_deleted(link) || !st.st_nlink;
 	return files_add_maponly(&op->files, link, &st, deleted ? path : NULL, &t->mm->exe_file_id);
 }
@@ -335,6 +349,8 @@ int collect_mm(struct dump_op *op, struct dump_task *t)
 	ret = ret ?: collect_auxv(t);
 	ret = ret ?: collect_exe(op, t);
 	ret = ret ?: vdso_digest(t);
+	whole_free(t->mm->whole);
+	t->mm->whole = NULL;
 	return ret;
 }
 
@@ -351,6 +367,7 @@ void free_mm(struct dump_mm *mm)
 	}
 	free(mm->vmas);
 	proc_vma_list_free(&mm->raw);
+	whole_free(mm->whole);
 	free(mm);
 }
 
@@ -393,7 +410,8 @@ static void fill_mm_fields(MmEntry *me, const struct dump_task *t)
 	PB_SET(me, arg_end, s->arg_end);
 	PB_SET(me, env_start, s->env_start);
 	PB_SET(me, env_end, s->env_end);
-	PB_SET(me, exe_file_id, t->mm->exe_file_id);
+	if (t->mm->exe_file_id) /* none when the exe is stored whole (whole.c) */
+		PB_SET(me, exe_file_id, t->mm->exe_file_id);
 	if (t->rt.mlockall)
 		PB_SET(me, mlockall, t->rt.mlockall);
 }

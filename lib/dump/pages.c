@@ -832,6 +832,8 @@ static int dump_vma_pages(struct page_ctx *pc, const struct dump_task *t, const 
 
 	if (lazy_area(pc, v))
 		return lazy_pages(pc, v);
+	if (v->whole && !v->cow) /* a file's area stored whole: every page, zeros dropped */
+		return batch_add(pc, v->pv.start, v->pv.end);
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON:
 	case VMA_KIND__VMA_FILE_PRIVATE:

@@ -298,6 +298,8 @@ static int find_children(struct dump_op *op, struct dump_task *t, bool *changed)
 	size_t n = 0, i, j;
 	int ret = 0;
 
+	if (op->opts->root_only)
+		return 0; /* the root alone (vmad_dump) */
 	for (j = 0; !ret && j < t->n_threads; j++) {
 		if (!t->threads[j].seized)
 			continue;

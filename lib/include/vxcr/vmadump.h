@@ -60,8 +60,8 @@ long vmad_execdump(char *const argv[], char *const envp[], int fd, unsigned int 
  * (inherited over fork, not over exec).  Paths must be absolute; each is
  * kept as given.
  */
-int vmad_lib_add(const char *path);	 /* 0, or -1: EINVAL, ENOMEM, EEXIST */
-int vmad_lib_del(const char *path);	 /* 0, or -1: ENOENT */
+int vmad_lib_add(const char *path); /* 0, or -1: EINVAL, ENOMEM, EEXIST */
+int vmad_lib_del(const char *path); /* 0, or -1: ENOENT */
 void vmad_lib_clear(void);
 /* Writes the list as NUL-terminated paths one after the other into buf (at
  * most size bytes); returns the bytes the whole list needs, whether or not

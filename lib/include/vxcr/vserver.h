@@ -81,9 +81,10 @@
  * exceptions: get_version without the module is the switch's own answer
  * (the same VXCR_VCI_VERSION), and checkpoint/restart (all versions) of
  * whole trees always run in libvxcr (vxcr_dump/vxcr_restore, which may use
- * the module's task_dump); the module answers them -ENOTTY.  vmad_dump,
- * vmad_undump and task_dump without the module: -ENOTTY, "needs the kernel
- * module".
+ * the module's task_dump); the module answers them -ENOTTY.  vmad_dump
+ * without the module: the library's own (a helper process dumps the caller,
+ * vxcr/vmadump.h).  vmad_undump and task_dump without the module: -ENOTTY,
+ * "needs the kernel module".
  */
 #ifndef VXCR_VSERVER_H
 #define VXCR_VSERVER_H

@@ -134,6 +134,29 @@ struct vxcr_dump_opts {
 	 * (false, zstd_level 0): adaptive, each frame compressed or stored
 	 * raw as its sampled bytes and the sink's speed say. */
 	bool zstd_every_frame;
+	/* The root process alone, not its children (vmad_dump: the caller,
+	 * as BProc's VMADump and the kernel module take it). */
+	bool root_only;
+	/* fds of the root left out of the image (vmad_dump: the image's own
+	 * fd and the helper's pipes); n_skip_fds of them. */
+	const int *skip_fds;
+	size_t n_skip_fds;
+	/* VMAD_DUMP_* (vxcr/vserver-abi.h): private file areas of these
+	 * classes are stored with their contents, as anonymous memory, so
+	 * the restore needs no file (EXEC: the exe's, whose link is then not
+	 * recorded; LIBS: files mapped executable somewhere; OTHER: the
+	 * rest).  Shared file areas stay references.  Not with a snapshot:
+	 * the tree stays frozen until its pages are read (as no_cow). */
+	unsigned int file_contents;
+	/* Files that stay references whatever file_contents says (the
+	 * VMADump library list): absolute paths, n_file_refs of them, matched
+	 * by the identity of the file they name (device and inode). */
+	const char *const *file_refs;
+	size_t n_file_refs;
+	/* The root's job-control stop is the caller's own (vmad_execdump
+	 * stops the program with SIGSTOP right after its exec): recorded as
+	 * running. */
+	bool root_stop_ours;
 };
 
 struct vxcr_dump_stats {

@@ -38,7 +38,7 @@ struct answer {
 	const char *name;
 	uint32_t cmd;
 	uint32_t size; /* bytes of the command's struct (raw ioctl's data_size) */
-	int data;      /* 0: NULL data, 1: a zeroed buffer */
+	int data;      /* 0: NULL data, 1: a zeroed buffer, 2: a buffer of 0xff bytes */
 	long want;     /* the answer: >= 0 or -errno */
 	enum only only;
 	const char *msg; /* the error text must hold this (vserver() only) */
@@ -113,9 +113,11 @@ static const struct answer table[] = {
 	  -EINVAL, BOTH, NULL },
 	{ "restart-v1-bad-size", VCMD_restart_v1, sizeof(struct vcmd_restart_v1), 1, -EINVAL, BOTH,
 	  NULL },
-	/* without the module the in-kernel commands say what they need */
-	{ "vmad-dump-engine", VCMD_vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 1, -ENOTTY, ENGINE,
-	  "vmad_dump needs the kernel module" },
+	/* vmad_dump has a provider on both sides (lib/vmad without the
+	 * module): unknown flags are refused first by both */
+	{ "vmad-dump-bad-flags", VCMD_vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 2, -EINVAL, BOTH,
+	  NULL },
+	/* without the module the other in-kernel commands say what they need */
 	{ "vmad-undump-engine", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 1, -ENOTTY,
 	  ENGINE, "vmad_undump needs the kernel module" },
 	{ "task-dump-engine", VCMD_task_dump, sizeof(struct vcmd_task_dump_v0), 1, -ENOTTY, ENGINE,
@@ -164,7 +166,7 @@ static void run_table(void)
 
 		if (a->only != BOTH && a->only != here)
 			continue;
-		memset(buf, 0, sizeof(buf));
+		memset(buf, a->data == 2 ? 0xff : 0, sizeof(buf));
 		got = vserver(a->cmd, 0, a->data ? buf : NULL);
 		if (got == a->want && a->msg && !strstr(vxcr_last_error(), a->msg)) {
 			char why[512];
@@ -197,7 +199,7 @@ static void run_table_raw(int fd)
 
 		if (a->only != BOTH || a->cmd == VCMD_checkpoint_v1 || a->cmd == VCMD_restart_v1)
 			continue; /* the library's answers */
-		memset(buf, 0, sizeof(buf));
+		memset(buf, a->data == 2 ? 0xff : 0, sizeof(buf));
 		ioc.data = a->data ? (uintptr_t)buf : 0;
 		ioc.data_size = a->size;
 		ioc.result = -1;
