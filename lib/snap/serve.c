@@ -176,6 +176,8 @@ static void from_client(struct server *s, int i)
 	int fds[3], n, ret, k;
 
 	ret = snap_msg_recv(s->clients[i], &m, s->data, fds, &n);
+	if (ret == -EAGAIN)
+		return;
 	if (ret == -EBADMSG || (!ret && (m.type != SNAP_MSG_SPAWN || n != 3))) {
 		ret = -EBADMSG;
 	} else if (ret) {
@@ -202,7 +204,9 @@ static void from_client(struct server *s, int i)
 
 static void accept_client(struct server *s)
 {
-	int fd = accept4(s->lsk, NULL, NULL, SOCK_CLOEXEC);
+	/* non-blocking: a client that does not read its answers cannot stall
+	 * the others (what does not fit its socket is dropped) */
+	int fd = accept4(s->lsk, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
 		return;
