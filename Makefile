@@ -239,6 +239,12 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $<
 
+# tests/progs/snap-*: programs under vxcr snap, calling vxcr_snap_ready():
+# linked with the library (its public header only).
+$(BUILD)/tests/progs/snap-%: tests/progs/snap-%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+
 # tests/progs/vmad-undump calls vmad_undump(): linked with the shared
 # library, so that the tests' LD_LIBRARY_PATH picks the test build (hooks).
 $(BUILD)/tests/progs/vmad-undump: tests/progs/vmad-undump.c $(SHARED)

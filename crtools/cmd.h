@@ -45,6 +45,7 @@ int cmd_key(int argc, char **argv);
 int cmd_netlock(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_snap(int argc, char **argv);
 int cmd_binfmt(int argc, char **argv);
 
 /* Prints "vxcr: <msg>" to stderr; with fmt NULL, "vxcr: <command>: " and

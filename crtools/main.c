@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{ "netlock", cmd_netlock, NEEDS_ROOT, "list or drop network locks kept by vxdump" },
 	{ "migrate", cmd_migrate, NEEDS_ROOT, "move a running process or context to another host" },
 	{ "serve",   cmd_serve,   NEEDS_ROOT, "accept migrations from other hosts and restore them" },
+	{ "snap",    cmd_snap,    NEEDS_ROOT, "snapshot testing: take a ready process, run fresh copies" },
 	{ "binfmt",  cmd_binfmt,  0,          "make images with the execute bit run by themselves" },
 };
 /* clang-format on */
