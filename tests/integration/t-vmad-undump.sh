@@ -19,6 +19,8 @@
 #   caller's without CAP_CHECKPOINT_RESTORE, as the kernel module's);
 # - vmad-self's own image (vmad_dump, SIGUSR1 pending, an open file at
 #   an offset) undumped: vmad_dump returns 0 there, its checks pass;
+# - VXCR_TRUSTED_KEYS: an unsigned image refused (EKEYREJECTED, intact), a
+#   signed one undumped;
 # - past the point of no return: the helper killed while it restores
 #   (VXCR_TEST_PAUSE=pages) kills the caller and leaves nothing; a failure
 #   there (VXCR_TEST_FAIL=tree) kills the caller too.
@@ -271,4 +273,22 @@ st=$?
 vx_untrack "$UP"
 [ "$st" = 0 ] || fail "the undumped self-dump exited $st: $(cat "$T/undump.out" "$T/undump.err" "$T/self.log")"
 grep -q '^restored ok' "$T/self.log" || fail "no 'restored ok' (state, SIGUSR1 pending, file offset): $(cat "$T/self.log")"
-pass "undumped in place from a file and a pipe, 11 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller, a self-dump returns 0"
+log "VXCR_TRUSTED_KEYS: only a signed image is undumped"
+mkdir "$T/keys" "$T/trusted"
+"$VXCR" key new "$T/keys/t" >/dev/null 2>&1 || fail "vxcr key new failed"
+cp "$T/keys/t.pub" "$T/trusted/"
+expect_undump_refused 129 "an unsigned image with VXCR_TRUSTED_KEYS" "$T/img" \
+	env VXCR_TRUSTED_KEYS="$T/trusted"
+grep -q 'not signed' "$T/refused.out" || fail "the unsigned refusal does not say so: $(cat "$T/refused.out")"
+mv "$OUT" "$T/out.threads"
+start_prog counter 5
+expect_counting "before the signed dump"
+dump "$PID" "$T/signed.img" --sign "$T/keys/t.key"
+before=$(last_count)
+VXCR_TRUSTED_KEYS=$T/trusted "$UNDUMP" "$T/signed.img" >"$T/undump.out" 2>"$T/undump.err" </dev/null &
+UP=$!
+vx_track "$UP"
+expect_became
+expect_counts_on "$before"
+
+pass "undumped in place from a file and a pipe, 12 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller, a self-dump returns 0, signed images with VXCR_TRUSTED_KEYS"
