@@ -66,12 +66,15 @@ static int check_one_thread(void)
 }
 
 /* Copies the image from fd (its current position to its end) into a new
- * memfd above fd 2, which nobody else writes.  The memfd, or -errno. */
+ * memfd above fd 2, which nobody else writes; a seekable fd's offset is
+ * left where it was (pread), as the module reads at a private offset.
+ * The memfd, or -errno. */
 static int copy_image(int fd)
 {
 	static char buf[1 << 16];
 	int mfd, hi;
 	ssize_t n;
+	off_t pos;
 
 	mfd = memfd_create("vxcr-undump", MFD_CLOEXEC);
 	if (mfd < 0) {
@@ -82,9 +85,12 @@ static int copy_image(int fd)
 	close(mfd);
 	if (hi < 0)
 		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+	pos = lseek(fd, 0, SEEK_CUR); /* seekable: read at our own offset, fd's stays */
+	while ((n = pos < 0 ? read(fd, buf, sizeof(buf)) : pread(fd, buf, sizeof(buf), pos)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n > 0 && pos >= 0)
+			pos += n;
 		if (n < 0 || write(hi, buf, n) != n) {
 			err_set(-EIO, "vmad_undump: reading the image from fd %d: %s", fd,
 				strerror(errno));

@@ -2,7 +2,8 @@
  * vmad-undump: calls vmad_undump() on an image, as BProc's undump does.
  * On success it never returns: this process (same pid, same parent) is the
  * image's.  On a refusal it checks that it is exactly as before the call
- * (memory, pid, fds, cwd, signal mask, disposition, no extra child) and
+ * (memory, pid, fds, the image fd's offset when seekable, cwd, signal mask,
+ * disposition, no extra child) and
  * prints "refused errno=N (NAME): REASON" then "caller intact", exit 3;
  * "caller changed: WHAT", exit 4.
  *
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
 	struct stat st;
 	pid_t pid = getpid();
 	int fd, keep, err, i, fd_open;
+	off_t off;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: vmad-undump IMAGE | fd:N\n");
@@ -82,6 +84,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fd_open = fcntl(fd, F_GETFD) >= 0;
+	off = lseek(fd, 0, SEEK_CUR);
 	vmad_undump(fd);
 	err = errno;
 	printf("refused errno=%d (%s): %s\n", err, strerror(err), vxcr_last_error());
@@ -92,6 +95,8 @@ int main(int argc, char **argv)
 		return changed("pid");
 	if (fstat(keep, &st) || !S_ISCHR(st.st_mode) || (fcntl(fd, F_GETFD) >= 0) != fd_open)
 		return changed("fds");
+	if (lseek(fd, 0, SEEK_CUR) != off)
+		return changed("the image fd's offset");
 	if (!getcwd(cwd2, sizeof(cwd2)) || strcmp(cwd, cwd2))
 		return changed("cwd");
 	sigprocmask(SIG_SETMASK, NULL, &mask2);
