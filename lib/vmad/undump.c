@@ -30,7 +30,9 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/kcmp.h>
 
 #include "log.h"
 #include "error.h"
@@ -43,6 +45,29 @@
 #ifndef PR_SET_PTRACER
 #define PR_SET_PTRACER 0x59616d61
 #endif
+
+/*
+ * The caller shares neither its memory nor its fd table with its parent
+ * (a vfork child, a CLONE_VM or CLONE_FILES child): the undump would
+ * replace the parent's too.  The module answers EBUSY (mm_users,
+ * files->count); kcmp(2) sees the parent only, the likely sharer.
+ */
+static int check_not_shared(void)
+{
+	pid_t self = getpid(), parent = getppid();
+
+	if (parent > 0 && syscall(SYS_kcmp, self, parent, KCMP_VM, 0, 0) == 0) {
+		err_set(-EBUSY, "vmad_undump: the caller shares its memory with its parent "
+				"(vfork or CLONE_VM)");
+		return -EBUSY;
+	}
+	if (parent > 0 && syscall(SYS_kcmp, self, parent, KCMP_FILES, 0, 0) == 0) {
+		err_set(-EBUSY, "vmad_undump: the caller shares its fd table with its parent "
+				"(CLONE_FILES)");
+		return -EBUSY;
+	}
+	return 0;
+}
 
 /* The caller has one thread (a restore rebuilds one task: its other
  * threads would run in an address space torn down under them). */
@@ -62,7 +87,7 @@ static int check_one_thread(void)
 		err_set(-EBUSY, "vmad_undump: the caller has %d threads; it must have one", n);
 		return -EBUSY;
 	}
-	return 0;
+	return check_not_shared();
 }
 
 /* Copies the image from fd (its current position to its end) into a new

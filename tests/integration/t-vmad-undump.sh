@@ -10,7 +10,8 @@
 # - the same from a pipe (fd:5 fed by cat);
 # - refusals with the caller alive and unchanged (vmad-undump checks its
 #   memory, pid, fds, cwd, mask, disposition, no child: "caller intact"):
-#   /dev/null, garbage, truncated images, a flipped byte, a tree image
+#   /dev/null, garbage, truncated images, a flipped byte, fd not open, a
+#   vfork child (EBUSY: it shares its parent's memory), a tree image
 #   (ENOTTY), an fd owner (F_SETOWN: it names the image's pid, ENOTTY),
 #   a root image undumped by uid 65534 (EPERM);
 # - thread-basic (8 threads) undumped: its threads get their own ids back
@@ -146,6 +147,7 @@ open(p, "wb").write(b)
 EOF
 expect_undump_refused $EBADMSG "a flipped byte" "$T/flip"
 expect_undump_refused $EBADF "fd not open" fd:77
+expect_undump_refused 16 "a vfork child (memory shared with its parent)" "vfork:$T/img"
 
 log "a tree image"
 mv "$OUT" "$T/out.counter"
@@ -291,4 +293,4 @@ vx_track "$UP"
 expect_became
 expect_counts_on "$before"
 
-pass "undumped in place from a file and a pipe, 12 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller, a self-dump returns 0, signed images with VXCR_TRUSTED_KEYS"
+pass "undumped in place from a file and a pipe, 13 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller, a self-dump returns 0, signed images with VXCR_TRUSTED_KEYS"

@@ -7,7 +7,9 @@
  * prints "refused errno=N (NAME): REASON" then "caller intact", exit 3;
  * "caller changed: WHAT", exit 4.
  *
- * Usage: vmad-undump IMAGE | fd:N
+ * Usage: vmad-undump IMAGE | fd:N | vfork:IMAGE
+ *   vfork:IMAGE: a vfork child calls it (must be refused: EBUSY), this
+ *   process checks it is intact.
  *   Prints "caller pid P" first.  Linked with the library (shared, so the
  *   tests' test build with its hooks is the one used).
  */
@@ -26,6 +28,7 @@
 
 static volatile unsigned long canary[1024];
 static volatile sig_atomic_t got_usr2;
+static volatile int child_errno; /* vfork: the child's, in our memory */
 
 static void on_usr2(int sig)
 {
@@ -53,7 +56,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr2 }, sa2;
 	struct stat st;
 	pid_t pid = getpid();
-	int fd, keep, err, i, fd_open;
+	int fd, keep, err, i, fd_open, vfork_mode = 0;
 	off_t off;
 
 	if (argc != 2) {
@@ -75,18 +78,32 @@ int main(int argc, char **argv)
 	keep = open("/dev/null", O_RDONLY);
 	if (!getcwd(cwd, sizeof(cwd)))
 		return 2;
+	if (!strncmp(argv[1], "vfork:", 6))
+		vfork_mode = 1;
 	if (!strncmp(argv[1], "fd:", 3))
 		fd = atoi(argv[1] + 3);
 	else
-		fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+		fd = open(argv[1] + (vfork_mode ? 6 : 0), O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		perror(argv[1]);
 		return 2;
 	}
 	fd_open = fcntl(fd, F_GETFD) >= 0;
 	off = lseek(fd, 0, SEEK_CUR);
-	vmad_undump(fd);
-	err = errno;
+	if (vfork_mode) { /* a child sharing our memory must be refused */
+		pid_t c = vfork();
+
+		if (c == 0) {
+			vmad_undump(fd);
+			child_errno = errno;
+			_exit(0);
+		}
+		waitpid(c, NULL, 0);
+		err = child_errno;
+	} else {
+		vmad_undump(fd);
+		err = errno;
+	}
 	printf("refused errno=%d (%s): %s\n", err, strerror(err), vxcr_last_error());
 	for (i = 0; i < 1024; i++)
 		if (canary[i] != 0x5a5a0000UL + i)
