@@ -610,6 +610,8 @@ int rst_proc_set_pgid(struct rst_proc *c)
 	if (t->pgid == t->pid ||
 	    (t->pgid == rt->pgid && rt->pgid != rt->pid && !in_tree(c->img, rt->pgid)))
 		return 0;
+	if (c->img->in_place && t->pgid == rt->pgid)
+		return 0; /* vmad_undump: the root's group is the caller's, inherited */
 	/* its own view when it lives in a pid ns below ours (a context) */
 	now = c->img->ctxe ? rst_inject(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0) :
 			     getpgid(c->pid);

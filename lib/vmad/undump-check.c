@@ -80,17 +80,66 @@ static const char *self_reference(const struct rst_image *img)
 	return NULL;
 }
 
+static int refuse_tree(const struct rst_image *img, const char *why, uint32_t pid)
+{
+	err_set(-ENOTTY,
+		"vmad_undump: the image holds %zu processes (a tree): pid %u %s "
+		"(vxrestore restores trees)",
+		img->nr_procs, pid, why);
+	return -ENOTTY;
+}
+
+/*
+ * A tree: the caller is its root, every other process is forked by its
+ * restored parent with its own pid (clone3 set_tid: CAP_CHECKPOINT_RESTORE,
+ * every pid free).  Sessions and groups as far as the caller's stand for
+ * the root's: every process in the root's session; in the root's group
+ * (then the caller's, inherited) or a group led by a process of the tree
+ * other than the root; the root in its own group or one outside the tree.
+ */
+static int check_tree(const struct rst_image *img)
+{
+	const TaskEntry *rt = rst_root(img)->task;
+	const struct rst_proc *l;
+	size_t i;
+
+	if (!have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN))
+		return refuse_tree(img, "and the others need CAP_CHECKPOINT_RESTORE for their pids",
+				   rt->pid);
+	if (rt->pgid != rt->pid && rst_proc_of_pid(img, rt->pgid))
+		return refuse_tree(img, "is in a group led by another process of the tree",
+				   rt->pid);
+	for (i = 1; i < img->nr_procs; i++) {
+		const struct rst_proc *c = img->procs[i];
+		const TaskEntry *t = c->task;
+		size_t j;
+
+		if (kill(t->pid, 0) == 0 || errno != ESRCH)
+			return refuse_tree(img, "is in use here", t->pid);
+		for (j = 1; j < c->nr_threads; j++)
+			if (kill(c->threads[j].vtid, 0) == 0 || errno != ESRCH)
+				return refuse_tree(img, "has a thread whose id is in use here",
+						   t->pid);
+		if (t->sid != rt->sid)
+			return refuse_tree(img, "is in another session than the root", t->pid);
+		l = rst_proc_of_pid(img, t->pgid);
+		if (t->pgid != rt->pgid && (!l || l == rst_root(img) || l->task->pgid != t->pgid))
+			return refuse_tree(img, "is in a group the caller cannot stand for",
+					   t->pid);
+	}
+	return 0;
+}
+
 int undump_check_image(const struct rst_image *img)
 {
 	const struct rst_proc *root;
 	const char *what = NULL;
 
-	if (img->nr_procs != 1) {
-		err_set(-ENOTTY,
-			"vmad_undump: the image holds %zu processes (a tree); vmad_undump "
-			"replaces one process (vxrestore restores trees)",
-			img->nr_procs);
-		return -ENOTTY;
+	if (img->nr_procs > 1) {
+		int ret = check_tree(img);
+
+		if (ret)
+			return ret;
 	}
 	root = rst_root(img);
 	if (root->nr_threads > 1) {
@@ -197,9 +246,20 @@ static int refuse(const char *what)
  * permitted set, a bounding set within its own, securebits unchanged
  * without CAP_SETPCAP.  Else -EPERM, before anything is changed.
  */
+static int check_creds(const CredsEntry *ce);
+
 int undump_check_creds(const struct rst_image *img)
 {
-	const CredsEntry *ce = rst_root(img)->creds;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < img->nr_procs; i++)
+		ret = check_creds(img->procs[i]->creds);
+	return ret;
+}
+
+static int check_creds(const CredsEntry *ce)
+{
 	struct self_creds c;
 	uint64_t eff, prm, inh;
 	int ret;

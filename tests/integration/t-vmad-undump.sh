@@ -11,9 +11,12 @@
 # - refusals with the caller alive and unchanged (vmad-undump checks its
 #   memory, pid, fds, cwd, mask, disposition, no child: "caller intact"):
 #   /dev/null, garbage, truncated images, a flipped byte, fd not open, a
-#   vfork child (EBUSY: it shares its parent's memory), a tree image
-#   (ENOTTY), an fd owner (F_SETOWN: it names the image's pid, ENOTTY),
+#   vfork child (EBUSY: it shares its parent's memory), a tree whose
+#   pids are in use (ENOTTY), an fd owner (F_SETOWN: it names the image's pid, ENOTTY),
 #   a root image undumped by uid 65534 (EPERM);
+# - a tree (tests/progs/vmad-tree, parent and child): the caller becomes
+#   the parent, the child is forked by it with its own pid, counts on, and
+#   the parent's waitpid reaps it with its status;
 # - thread-basic (8 threads) undumped: its threads get their own ids back
 #   and pass their own checks;
 # - uid 65534 undumps its own counter's image (its exe link stays the
@@ -149,13 +152,51 @@ expect_undump_refused $EBADMSG "a flipped byte" "$T/flip"
 expect_undump_refused $EBADF "fd not open" fd:77
 expect_undump_refused 16 "a vfork child (memory shared with its parent)" "vfork:$T/img"
 
-log "a tree image"
+log "a tree: the child forked by the restored caller"
 mv "$OUT" "$T/out.counter"
-start_prog tree-basic
+start_prog vmad-tree
 vx_track_tree "$PID"
+kid=$(cat "/proc/$PID/task/$PID/children" | tr -d ' ')
+[ -n "$kid" ] || fail "vmad-tree has no child"
+expect_counting "vmad-tree before dump"
 dump "$PID" "$T/tree.img"
-expect_undump_refused $ENOTTY "a tree image" "$T/tree.img"
-grep -q 'a tree' "$T/refused.out" || fail "the tree refusal does not say so: $(cat "$T/refused.out")"
+vx_wait_gone "$kid" 10 || fail "vmad-tree's child $kid still there after the dump"
+before=$(last_count)
+undump_bg "$T/tree.img"
+for ((i = 0; i < 200; i++)); do
+	[ "$(awk '/^TracerPid:/ {print $2}' "/proc/$kid/status" 2>/dev/null)" = 0 ] &&
+		[ "$(awk '/^TracerPid:/ {print $2}' "/proc/$UP/status" 2>/dev/null)" = 0 ] &&
+		[ "$(awk '/^Name:/ {print $2}' "/proc/$UP/status" 2>/dev/null)" = vmad-tree ] && break
+	vx_alive "$UP" || fail "caller $UP died: $(cat "$T/undump.out" "$T/undump.err")"
+	sleep 0.05
+done
+[ "$(awk '/^PPid:/ {print $2}' "/proc/$kid/status")" = "$UP" ] ||
+	fail "child $kid is not the undumped caller $UP's: $(grep PPid "/proc/$kid/status")"
+[ "$(awk '/^PPid:/ {print $2}' "/proc/$UP/status")" = "$$" ] || fail "caller's parent is not this shell"
+n=$(grep -c "^child $kid count" "$OUT")
+vx_wait_line "$OUT" "^count $((before + 20))\$" 10 || fail "vmad-tree did not count on from $before"
+for ((i = 0; i < 100; i++)); do
+	[ "$(grep -c "^child $kid count" "$OUT")" -gt "$n" ] && break
+	sleep 0.05
+done
+[ "$(grep -c "^child $kid count" "$OUT")" -gt "$n" ] || fail "the child $kid does not count on"
+kill -USR1 "$UP"
+vx_wait_line "$OUT" '^(PASS|FAIL)' 20 || fail "no result from the undumped vmad-tree"
+grep -q '^PASS vmad-tree' "$OUT" || fail "vmad-tree: $(grep -E '^FAIL' "$OUT")"
+wait "$UP"
+st=$?
+vx_untrack "$UP"
+[ "$st" = 0 ] || fail "wait for $UP gave $st"
+log "vmad-tree undumped as pid $UP, its child $kid forked by it, reaped by it"
+
+log "a tree that cannot be: its child's pid in use"
+mv "$OUT" "$T/out.vmad-tree"
+start_prog vmad-tree
+vx_track_tree "$PID"
+dump "$PID" "$T/tree2.img" --leave-running
+expect_undump_refused $ENOTTY "a tree whose pids are in use" "$T/tree2.img"
+grep -q 'in use' "$T/refused.out" || fail "the tree refusal does not say why: $(cat "$T/refused.out")"
+kill -9 "$PID" $(cat "/proc/$PID/task/$PID/children" 2>/dev/null)
 
 log "an fd owner names the image's pid"
 mv "$OUT" "$T/out.tree"
@@ -293,4 +334,4 @@ vx_track "$UP"
 expect_became
 expect_counts_on "$before"
 
-pass "undumped in place from a file and a pipe, 13 refusals intact, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller, a self-dump returns 0, signed images with VXCR_TRUSTED_KEYS"
+pass "undumped in place from a file and a pipe, 13 refusals intact, a tree, threads with their ids, an unprivileged caller, killed helper and late failure kill the caller, a self-dump returns 0, signed images with VXCR_TRUSTED_KEYS"
