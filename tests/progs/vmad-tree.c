@@ -33,7 +33,8 @@ static void __attribute__((noreturn)) child_main(void)
 	for (;;) {
 		counter++;
 		if (counter % 20 == 0)
-			prog_say("child %d count %llu\n", (int)getpid(), (unsigned long long)counter);
+			prog_say("child %d count %llu\n", (int)getpid(),
+				 (unsigned long long)counter);
 		nanosleep(&step, NULL);
 	}
 }
