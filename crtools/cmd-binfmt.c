@@ -54,8 +54,12 @@ static void binfmt_usage(FILE *f)
 		   "vxcr) matching the image magic, with vxcr-exec (beside vxcr) as its\n"
 		   "interpreter and flags F and O, so that an image with the execute bit\n"
 		   "runs by itself and becomes the process it holds, with the invoker's pid,\n"
-		   "stdio and rights.  uninstall removes the entry, status shows it.\n"
-		   "--dir: where binfmt_misc is mounted (default " BINFMT_DIR ").\n\n");
+		   "stdio and rights.  uninstall removes the entry, status shows it.\n\n"
+		   "      --name N         the entry's name (default " BINFMT_NAME ")\n"
+		   "      --interpreter PATH  install: the interpreter (default vxcr-exec\n"
+		   "                       beside vxcr)\n"
+		   "      --dir DIR        where binfmt_misc is mounted (default\n"
+		   "                       " BINFMT_DIR ")\n");
 	cli_common_help(f);
 	fprintf(f, "\nExit status: 0 ok, 1 failure (not mounted, not writable, not\n"
 		   "installed), 2 usage.\n");
