@@ -64,6 +64,16 @@ os._exit(0)
 ''' % os.path.join(ROOT, "contrib", "snap")
 
 
+def python_with_numpy():
+    """The interpreter of the python row: one that imports numpy if there is
+    one (Debian's python3-numpy is for /usr/bin/python3), else ours."""
+    for py in ("/usr/bin/python3", sys.executable):
+        if os.path.exists(py) and subprocess.run([py, "-c", "import numpy"],
+                                                 stderr=subprocess.DEVNULL).returncode == 0:
+            return py
+    return sys.executable
+
+
 def rate(fn, n):
     t = time.monotonic()
     for _ in range(n):
@@ -196,7 +206,12 @@ def main():
         f.write(PY_PROG)
     progs = [("snap-mem (1 MiB)", "mem", [os.path.join(BUILD, "tests", "progs", "snap-mem")],
               ["show", "sleep", "60000"]),
-             ("python3", "py", [sys.executable, py], ["sleep"])]
+             ("python3", "py", [python_with_numpy(), py], ["sleep"])]
+    has_numpy = subprocess.run([progs[1][2][0], "-c", "import numpy"],
+                               stderr=subprocess.DEVNULL).returncode == 0
+    progs[1] = (("python3 + numpy" if has_numpy else "python3 + stdlib imports"),) + progs[1][1:]
+    # numpy's OpenBLAS must not start threads: serve forks one-thread templates
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     rows = []
     for label, name, argv, sleep_args in progs:
         subprocess.run([VXCR, "snap", "take", name, "--store", store, "--"] + argv,

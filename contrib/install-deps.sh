@@ -19,6 +19,8 @@ PKGS="$PKGS busybox-static"
 # the kernel module's tests (make check-kernel, issue 17): QEMU boots a
 # Debian 6.1 kernel with a busybox initramfs (cpio) holding vxcr.ko
 PKGS="$PKGS qemu-system-x86 cpio"
+# snapshot testing (issue 18): bench/snap.py's python3 row imports numpy
+PKGS="$PKGS python3-numpy"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

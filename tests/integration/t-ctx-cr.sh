@@ -69,7 +69,14 @@ INIT_BEFORE=$("$VXCR" ctx info "$XID" | awk '$1 == "initpid:" {print $2}')
 "$VXCR" ctx exec "$XID" -- sleep 30 &
 EPID=$!
 vx_track "$EPID"
-sleep 0.3
+# until its child has exec'd sleep: before that ctx exec is in vfork, a
+# refusal of its own (a loaded machine took more than the 0.3 s once waited)
+for _ in $(seq 100); do
+	ESLEEP=$(cat "/proc/$EPID/task/$EPID/children" 2>/dev/null)
+	[ -n "$ESLEEP" ] && [ "$(cat "/proc/${ESLEEP%% *}/comm" 2>/dev/null)" = sleep ] && break
+	sleep 0.1
+done
+[ "$(cat "/proc/${ESLEEP%% *}/comm" 2>/dev/null)" = sleep ] || fail "ctx exec did not start sleep"
 "$VXDUMP" --ctx "$XID" -o "$T/img" 2>"$T/busy.err" && fail "dump with a ctx exec inside succeeded"
 [ "$(wc -l <"$T/busy.err")" = 1 ] && grep -q "ctx exec" "$T/busy.err" ||
 	fail "refusal is not one clear line: $(cat "$T/busy.err")"
