@@ -36,6 +36,8 @@ static const struct command commands[] = {
 	{ "netlock", cmd_netlock, NEEDS_ROOT, "list or drop network locks kept by vxdump" },
 	{ "migrate", cmd_migrate, NEEDS_ROOT, "move a running process or context to another host" },
 	{ "serve",   cmd_serve,   NEEDS_ROOT, "accept migrations from other hosts and restore them" },
+	{ "nodes",   cmd_nodes,   0,          "list the nodes processes move to (vx_move): up, load" },
+	{ "ghost",   cmd_ghost,   0,          "the ghost of a moved process (run by vx_move only)" },
 };
 /* clang-format on */
 

@@ -27,6 +27,7 @@
 #include "img/pstore.h"
 #include "restore/lazy.h"
 #include "mig/proto.h"
+#include "mig/move.h"
 
 void vxcr_serve_opts_init(struct vxcr_serve_opts *o)
 {
@@ -253,6 +254,11 @@ static int hello(struct mig_dst *d, uint8_t id[16])
 	}
 	d->flags = le32toh(h->flags);
 	memcpy(id, h->store_id, 16);
+	if ((d->flags & (MIG_F_MOVE | MIG_F_STATUS)) &&
+	    (d->flags & (MIG_F_CTX | MIG_F_PRECOPY | MIG_F_LAZY))) {
+		pr_err("the source's HELLO asks for a move or a status with flags %#x\n", d->flags);
+		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -377,6 +383,20 @@ static int fill_local(struct mig_dst *d)
 	return 0;
 }
 
+/* A move: the process runs here until it ends; the origin's ghost waits. */
+static void move_watch(struct mig_dst *d)
+{
+	if (d->o->report)
+		d->o->report(d->st, d->o->report_arg);
+	if (d->o->moved)
+		__atomic_add_fetch(d->o->moved, 1, __ATOMIC_RELAXED);
+	d->st->moved = true;
+	if (!mig_move_watch(d->ch, d->st->pid, &d->st->move_status))
+		chan_close(d->ch);
+	if (d->o->moved)
+		__atomic_sub_fetch(d->o->moved, 1, __ATOMIC_RELAXED);
+}
+
 static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_serve_stats *st)
 {
 	struct vxcr_serve_opts defaults;
@@ -406,6 +426,15 @@ static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_ser
 		return ret;
 	snprintf(d.st->peer, sizeof(d.st->peer), "%s", chan_peer(d.ch)->name);
 	ret = hello(&d, id);
+	if (!ret && (d.flags & MIG_F_STATUS)) {
+		d.st->status_only = true;
+		ret = mig_status_answer(d.ch, o->moved ? __atomic_load_n(o->moved, __ATOMIC_RELAXED)
+						       : 0);
+		if (!ret)
+			chan_close(d.ch);
+		chan_free(d.ch);
+		return ret;
+	}
 	ret = ret ?: pstore_new(id, &d.ps);
 	ret = ret ?: chan_send(d.ch, MIG_READY, NULL, 0);
 	ret = ret ?: precopy(&d);
@@ -420,7 +449,10 @@ static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_ser
 		dn.xid = htole32(d.st->xid);
 		if (chan_send(d.ch, MIG_DONE, &dn, sizeof(dn)))
 			pr_warn("the source did not get our DONE: it runs here all the same\n");
-		chan_close(d.ch);
+		if (d.flags & MIG_F_MOVE)
+			move_watch(&d);
+		else
+			chan_close(d.ch);
 	}
 	close_pair(d.img);
 	close_pair(d.hook);

@@ -1,0 +1,126 @@
+/*
+ * The node's side of a BProc move (MIG_F_MOVE, proto.h): once the moved
+ * process runs here (DONE sent), the connection's process waits for it
+ * (it is our child: the restore cloned it) and relays, until it ends:
+ * SIGNALs from the origin are kill()ed into it, its end goes back as EXIT.
+ * The origin gone (the channel cut or closed) kills it: nobody is left to
+ * wait for it, and a ghost whose process cannot report is a lie.  And the
+ * status request of `vxcr nodes` (MIG_F_STATUS).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <endian.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define LOG_PREFIX "mig/move: "
+#include "log.h"
+#include "error.h"
+#include "img/chan.h"
+#include "mig/proto.h"
+#include "mig/move.h"
+
+static int pidfd_of(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* One message from the origin: a SIGNAL is delivered; 0, or -errno (the
+ * link is gone or the origin broke the protocol). */
+static int take_signal(struct chan *c, pid_t pid)
+{
+	static const uint8_t want[] = { MIG_SIGNAL, 0 };
+	const struct mig_signal *s;
+	const void *buf;
+	uint8_t type;
+	size_t len;
+	uint32_t sig;
+	int ret;
+
+	ret = mig_expect(c, "a moved process", want, &type, &buf, &len);
+	if (ret)
+		return ret;
+	s = buf;
+	if (len != sizeof(*s)) {
+		pr_err("a SIGNAL message of %zu bytes, not %zu\n", len, sizeof(*s));
+		return -EPROTO;
+	}
+	sig = le32toh(s->sig);
+	if (sig < 1 || sig > 64 || s->zero) {
+		pr_err("a SIGNAL message with signal %u (1..64)\n", sig);
+		return -EPROTO;
+	}
+	if (kill(pid, (int)sig))
+		pr_warn("cannot send signal %u to pid %d: %s\n", sig, (int)pid, strerror(errno));
+	return 0;
+}
+
+int mig_move_watch(struct chan *c, pid_t pid, int *status)
+{
+	struct mig_exit ex;
+	int pfd = pidfd_of(pid), ret = 0, w = 0;
+
+	if (pfd < 0) {
+		pr_perror("pidfd_open of the moved process %d", (int)pid);
+		kill(pid, SIGKILL);
+		ret = -errno;
+		goto reap;
+	}
+	chan_set_timeout(c, 30000); /* within a message; poll waits between them */
+	for (;;) {
+		struct pollfd p[2] = { { .fd = pfd, .events = POLLIN },
+				       { .fd = chan_fd(c), .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		if (p[0].revents)
+			break; /* it ended */
+		if (p[1].revents) {
+			ret = take_signal(c, pid);
+			if (ret)
+				break;
+		}
+	}
+	close(pfd);
+	if (ret) {
+		err_clear();
+		pr_warn("the origin is gone (%s): killing the moved process %d\n", strerror(-ret),
+			(int)pid);
+		kill(pid, SIGKILL);
+	}
+reap:
+	while (waitpid(pid, &w, 0) < 0 && errno == EINTR)
+		;
+	*status = w;
+	if (ret)
+		return ret;
+	ex.status = htole32((uint32_t)w);
+	ex.zero = 0;
+	ret = chan_send(c, MIG_EXIT, &ex, sizeof(ex));
+	if (ret)
+		pr_warn("cannot tell the origin that process %d ended: %s\n", (int)pid,
+			strerror(-ret));
+	return ret;
+}
+
+int mig_status_answer(struct chan *c, uint32_t moved)
+{
+	struct mig_status s;
+	double load = 0;
+
+	memset(&s, 0, sizeof(s));
+	if (getloadavg(&load, 1) == 1 && load >= 0 && load < 4e6)
+		s.load_milli = htole32((uint32_t)(load * 1000));
+	s.moved = htole32(moved);
+	s.ncpu = htole32((uint32_t)sysconf(_SC_NPROCESSORS_ONLN));
+	return chan_send(c, MIG_STATUS, &s, sizeof(s));
+}

@@ -1,0 +1,55 @@
+/*
+ * BProc moves over the migration channel (proto.h, MIG_F_MOVE): the
+ * origin's side (move-src.c) and the node's (move-dst.c).  NOTES "BProc
+ * moves (issue 18)".
+ */
+#ifndef VXCR_MIG_MOVE_H
+#define VXCR_MIG_MOVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct chan;
+struct vxcr_key;
+struct vxcr_keyring;
+
+struct mig_move_opts {
+	const struct vxcr_key *key;	    /* ours */
+	const struct vxcr_keyring *trusted; /* the nodes we accept */
+	const char *peer_name;		    /* the node's key name (NULL: any trusted) */
+	const int *skip_fds;		    /* fds of the process left out */
+	size_t n_skip_fds;
+	unsigned int file_contents; /* VMAD_DUMP_* */
+	int timeout_ms;
+};
+
+/*
+ * Moves pid (one process, which waits for our word in library code: the
+ * dump leaves it running) over sock (owned).  0 once the node runs it:
+ * *chp the channel, open for mig_move_relay(), *node_pid its pid there.
+ * -errno: it does not run there (FAILED sent), the process is as before;
+ * -EHOSTDOWN: COMMIT went out but the node's DONE did not come back (it
+ * may run there: the process must not run on here).
+ */
+int mig_move_out(pid_t pid, int sock, const struct mig_move_opts *o, struct chan **chp,
+		 pid_t *node_pid);
+/*
+ * The origin's relay of a moved process: 4-byte signal numbers read from
+ * ghost_fd go out as SIGNAL (its end closed: SIGKILL), the node's EXIT
+ * status is written to ghost_fd as 4 bytes.  0, or -errno: the link failed
+ * (a status of SIGKILL is written).  Frees c.
+ */
+int mig_move_relay(struct chan *c, int ghost_fd);
+
+/* A status request over sock (owned): 0 with *st, or -errno. */
+struct mig_status;
+int mig_status_ask(int sock, const struct mig_move_opts *o, struct mig_status *st);
+
+/* The node: relays for the moved process pid until it ends (*status: its
+ * wait status; reaped); the origin gone kills it.  0 or -errno. */
+int mig_move_watch(struct chan *c, pid_t pid, int *status);
+/* The node: answers a status request. */
+int mig_status_answer(struct chan *c, uint32_t moved);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * BProc moves (vxcr/bproc.h) of this process, for t-bproc-*.sh.
+ *
+ *   bproc-move OUT move NODE CODE   vx_move(NODE); on the node: memory and
+ *                                   counter checked, "PASS moved ..." to
+ *                                   OUT, then exit CODE (CODE "wait": wait
+ *                                   for signals, "got SIG" for each USR1,
+ *                                   die by SIGTERM's default).  A failed
+ *                                   move: "BACK errno=E" and the checks
+ *                                   here, exit 0.
+ *   bproc-move OUT rfork NODE CODE  vx_rfork(NODE): the child checks and
+ *                                   exits CODE on the node; the parent
+ *                                   waits for it: "RFORK status=..." or
+ *                                   "RFORK failed errno=E children=N".
+ */
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "prog.h"
+#include "vxcr/vxcr.h"
+#include "vxcr/bproc.h"
+
+#define MEM_PAGES 2048 /* 8 MiB */
+
+static uint64_t *mem;
+static uint64_t counter;
+static volatile sig_atomic_t got_usr1;
+
+static void fill(void)
+{
+	mem = mmap(NULL, MEM_PAGES * 4096ul, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	if (mem == MAP_FAILED)
+		exit(3);
+	for (size_t i = 0; i < MEM_PAGES * 512ul; i++)
+		mem[i] = i * 0x9e3779b97f4a7c15ull ^ 0x5a5a;
+	for (counter = 0; counter < 1000; counter++)
+		;
+}
+
+static int check_mem(void)
+{
+	for (size_t i = 0; i < MEM_PAGES * 512ul; i++)
+		if (mem[i] != (i * 0x9e3779b97f4a7c15ull ^ 0x5a5a))
+			return -1;
+	return counter == 1000 ? 0 : -1;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1++;
+}
+
+/* On the node: the checks, then the end asked for. */
+static int moved(const char *what, const char *code)
+{
+	prog_say("PASS %s node=%d pid=%d mem=%s", what, vx_currnode(), (int)getpid(),
+		 check_mem() ? "BAD" : "ok");
+	if (strcmp(code, "wait"))
+		return atoi(code);
+	signal(SIGUSR1, on_usr1);
+	for (;;) {
+		pause();
+		while (got_usr1) {
+			got_usr1--;
+			prog_say("got USR1 node=%d", vx_currnode());
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int node, status, e;
+	pid_t pid;
+
+	if (argc != 5)
+		return 2;
+	prog_out = argv[1];
+	node = atoi(argv[3]);
+	fill();
+	if (!strcmp(argv[2], "move")) {
+		prog_say("before pid=%d node=%d", (int)getpid(), vx_currnode());
+		if (vx_move(node) == 0)
+			return moved("moved", argv[4]);
+		e = errno;
+		prog_say("BACK errno=%d node=%d mem=%s why=%s", e, vx_currnode(),
+			 check_mem() ? "BAD" : "ok", vxcr_last_error());
+		return 0;
+	}
+	pid = vx_rfork(node);
+	if (pid == 0)
+		return moved("rforked", argv[4]);
+	if (pid < 0) {
+		e = errno;
+		prog_say("RFORK failed errno=%d children=%d why=%s", e,
+			 waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD ? 0 : 1,
+			 vxcr_last_error());
+		return 0;
+	}
+	prog_say("RFORK pid=%d", (int)pid);
+	if (waitpid(pid, &status, 0) != pid)
+		return prog_say("RFORK waitpid: %s", strerror(errno)), 1;
+	if (WIFEXITED(status))
+		prog_say("RFORK status=exit %d", WEXITSTATUS(status));
+	else
+		prog_say("RFORK status=signal %d", WTERMSIG(status));
+	return 0;
+}
