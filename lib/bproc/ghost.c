@@ -57,7 +57,8 @@ void vx_ghost_run(int fd, const char *comm)
 		prctl(PR_SET_NAME, comm);
 	sfd = signalfd(-1, &all, SFD_CLOEXEC);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
 
 		if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0) {
 			if (errno == EINTR)

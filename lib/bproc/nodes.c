@@ -38,7 +38,8 @@ static bool name_chars(const char *s)
 	if (!*s || strlen(s) >= BPROC_NAME_LEN)
 		return false;
 	for (; *s; s++)
-		if (!strchr("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_", *s))
+		if (!strchr("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_",
+			    *s))
 			return false;
 	return true;
 }

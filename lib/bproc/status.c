@@ -68,7 +68,8 @@ static int nodes_status(const char *file, struct vx_node_status **out, size_t *n
 		snprintf(v[i].addr, sizeof(v[i].addr), "%s", l.v[i].addr);
 		if (kret) {
 			v[i].err = kret;
-			snprintf(v[i].why, sizeof(v[i].why), "our keys: %.140s", err_current()->msg);
+			snprintf(v[i].why, sizeof(v[i].why), "our keys: %.140s",
+				 err_current()->msg);
 			continue;
 		}
 		ask(&l.v[i], key, kr, &v[i]);

@@ -60,15 +60,58 @@ static int take_signal(struct chan *c, pid_t pid)
 	return 0;
 }
 
+/*
+ * Which of our children to wait for: pid itself, or (restored with
+ * --pidns) its namespace's init, our only child then.  Read from our
+ * thread's children (zombies included: the process may have ended and
+ * been reaped by the init already).  0 if neither.
+ */
+static pid_t waitee(pid_t pid)
+{
+	char path[64];
+	int child, n = 0, one = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)gettid());
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fscanf(f, "%d", &child) == 1) {
+		if (child == pid) {
+			fclose(f);
+			return pid;
+		}
+		one = child;
+		n++;
+	}
+	fclose(f);
+	return n == 1 ? one : 0;
+}
+
+/*
+ * Restored with --pidns, the process is the child of its namespace's init
+ * (restore/pidns.c), which is ours and exits with its code, or 128 plus
+ * the signal that killed it: that is what we wait for, and a code of
+ * 129..192 is read as that signal (an exit code above 128 of the process
+ * itself reads the same: said in NOTES).
+ */
+static int waited_status(pid_t waited, pid_t pid, int w)
+{
+	if (waited == pid || !WIFEXITED(w) || WEXITSTATUS(w) <= 128 || WEXITSTATUS(w) > 128 + 64)
+		return w;
+	return WEXITSTATUS(w) - 128; /* a wait status "killed by" that signal */
+}
+
 int mig_move_watch(struct chan *c, pid_t pid, int *status)
 {
+	pid_t waited = waitee(pid);
 	struct mig_exit ex;
-	int pfd = pidfd_of(pid), ret = 0, w = 0;
+	int pfd = waited > 0 ? pidfd_of(waited) : -1, ret = 0, w = 0;
 
 	if (pfd < 0) {
-		pr_perror("pidfd_open of the moved process %d", (int)pid);
+		ret = waited > 0 ? -errno : -ECHILD;
+		pr_err("cannot wait for the moved process %d: %s\n", (int)pid, strerror(-ret));
 		kill(pid, SIGKILL);
-		ret = -errno;
 		goto reap;
 	}
 	chan_set_timeout(c, 30000); /* within a message; poll waits between them */
@@ -98,8 +141,9 @@ int mig_move_watch(struct chan *c, pid_t pid, int *status)
 		kill(pid, SIGKILL);
 	}
 reap:
-	while (waitpid(pid, &w, 0) < 0 && errno == EINTR)
+	while (waited > 0 && waitpid(waited, &w, 0) < 0 && errno == EINTR)
 		;
+	w = waited_status(waited, pid, w);
 	*status = w;
 	if (ret)
 		return ret;

@@ -28,7 +28,7 @@
 
 /* HELLO with flags, READY (or STATUS: its payload in *sbuf). */
 static int open_checked(int sock, const struct mig_move_opts *o, uint32_t flags, struct chan **chp,
-			const void **sbuf)
+			const void **sbuf, uint8_t id[16])
 {
 	static const uint8_t ready[] = { MIG_READY, MIG_STATUS, 0 };
 	struct mig_hello h;
@@ -53,6 +53,8 @@ static int open_checked(int sock, const struct mig_move_opts *o, uint32_t flags,
 		pr_perror("getrandom");
 		return -EIO;
 	}
+	if (id) /* the image's parent: the node's (empty) page store */
+		memcpy(id, h.store_id, sizeof(h.store_id));
 	ret = chan_send(*chp, MIG_HELLO, &h, sizeof(h));
 	if (ret) {
 		pr_err("cannot reach the node: %s\n", strerror(-ret));
@@ -81,7 +83,7 @@ int mig_status_ask(int sock, const struct mig_move_opts *o, struct mig_status *s
 	int ret;
 
 	err_op_begin();
-	ret = open_checked(sock, o, MIG_F_STATUS, &c, &buf);
+	ret = open_checked(sock, o, MIG_F_STATUS, &c, &buf, NULL);
 	if (!ret) {
 		memcpy(st, buf, sizeof(*st));
 		st->load_milli = le32toh(st->load_milli);
@@ -95,11 +97,10 @@ int mig_status_ask(int sock, const struct mig_move_opts *o, struct mig_status *s
 }
 
 /* The image in, the node's RESTORED, our COMMIT, its DONE. */
-static int send_image(struct chan *c, pid_t pid, const struct mig_move_opts *o, bool *committed,
-		      pid_t *node_pid)
+static int send_image(struct chan *c, pid_t pid, const struct mig_move_opts *o,
+		      const uint8_t id[16], bool *committed, pid_t *node_pid)
 {
 	static const uint8_t restored[] = { MIG_RESTORED, 0 }, done[] = { MIG_DONE, 0 };
-	uint8_t id[16] = { 1 };
 	struct vxcr_dump_stats ds;
 	struct vxcr_dump_opts d;
 	struct vxcr_dump_mig mig;
@@ -113,8 +114,6 @@ static int send_image(struct chan *c, pid_t pid, const struct mig_move_opts *o, 
 	ret = chan_sink(c, MIG_IMAGE, &mig.sink);
 	if (ret)
 		return ret;
-	if (getrandom(id, sizeof(id), 0) != sizeof(id))
-		pr_warn("getrandom: %s\n", strerror(errno));
 	mig.parent_id = id;
 	vxcr_dump_opts_init(&d);
 	d.mig = &mig;
@@ -152,11 +151,12 @@ int mig_move_out(pid_t pid, int sock, const struct mig_move_opts *o, struct chan
 {
 	bool committed = false;
 	struct chan *c = NULL;
+	uint8_t id[16];
 	int ret;
 
 	*chp = NULL;
-	ret = open_checked(sock, o, MIG_F_MOVE, &c, NULL);
-	ret = ret ?: send_image(c, pid, o, &committed, node_pid);
+	ret = open_checked(sock, o, MIG_F_MOVE, &c, NULL, id);
+	ret = ret ?: send_image(c, pid, o, id, &committed, node_pid);
 	if (!ret) {
 		*chp = c;
 		return 0;

@@ -428,8 +428,8 @@ static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_ser
 	ret = hello(&d, id);
 	if (!ret && (d.flags & MIG_F_STATUS)) {
 		d.st->status_only = true;
-		ret = mig_status_answer(d.ch, o->moved ? __atomic_load_n(o->moved, __ATOMIC_RELAXED)
-						       : 0);
+		ret = mig_status_answer(d.ch,
+					o->moved ? __atomic_load_n(o->moved, __ATOMIC_RELAXED) : 0);
 		if (!ret)
 			chan_close(d.ch);
 		chan_free(d.ch);

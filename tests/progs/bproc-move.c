@@ -55,7 +55,7 @@ static void on_usr1(int sig)
 /* On the node: the checks, then the end asked for. */
 static int moved(const char *what, const char *code)
 {
-	prog_say("PASS %s node=%d pid=%d mem=%s", what, vx_currnode(), (int)getpid(),
+	prog_say("PASS %s node=%d pid=%d mem=%s\n", what, vx_currnode(), (int)getpid(),
 		 check_mem() ? "BAD" : "ok");
 	if (strcmp(code, "wait"))
 		return atoi(code);
@@ -64,7 +64,7 @@ static int moved(const char *what, const char *code)
 		pause();
 		while (got_usr1) {
 			got_usr1--;
-			prog_say("got USR1 node=%d", vx_currnode());
+			prog_say("got USR1 node=%d\n", vx_currnode());
 		}
 	}
 }
@@ -80,11 +80,11 @@ int main(int argc, char **argv)
 	node = atoi(argv[3]);
 	fill();
 	if (!strcmp(argv[2], "move")) {
-		prog_say("before pid=%d node=%d", (int)getpid(), vx_currnode());
+		prog_say("before pid=%d node=%d\n", (int)getpid(), vx_currnode());
 		if (vx_move(node) == 0)
 			return moved("moved", argv[4]);
 		e = errno;
-		prog_say("BACK errno=%d node=%d mem=%s why=%s", e, vx_currnode(),
+		prog_say("BACK errno=%d node=%d mem=%s why=%s\n", e, vx_currnode(),
 			 check_mem() ? "BAD" : "ok", vxcr_last_error());
 		return 0;
 	}
@@ -93,17 +93,17 @@ int main(int argc, char **argv)
 		return moved("rforked", argv[4]);
 	if (pid < 0) {
 		e = errno;
-		prog_say("RFORK failed errno=%d children=%d why=%s", e,
+		prog_say("RFORK failed errno=%d children=%d why=%s\n", e,
 			 waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD ? 0 : 1,
 			 vxcr_last_error());
 		return 0;
 	}
-	prog_say("RFORK pid=%d", (int)pid);
+	prog_say("RFORK pid=%d\n", (int)pid);
 	if (waitpid(pid, &status, 0) != pid)
-		return prog_say("RFORK waitpid: %s", strerror(errno)), 1;
+		return prog_say("RFORK waitpid: %s\n", strerror(errno)), 1;
 	if (WIFEXITED(status))
-		prog_say("RFORK status=exit %d", WEXITSTATUS(status));
+		prog_say("RFORK status=exit %d\n", WEXITSTATUS(status));
 	else
-		prog_say("RFORK status=signal %d", WTERMSIG(status));
+		prog_say("RFORK status=signal %d\n", WTERMSIG(status));
 	return 0;
 }

@@ -60,10 +60,10 @@ int vx_currnode(void);
 /* A node as `vxcr nodes` shows it. */
 struct vx_node_status {
 	int node;
-	char addr[128];	 /* HOST:PORT */
-	int up;		 /* answered a status request over the authenticated channel */
-	int err;	 /* down: the -errno */
-	char why[160];	 /* down: the one-line reason */
+	char addr[128];	     /* HOST:PORT */
+	int up;		     /* answered a status request over the authenticated channel */
+	int err;	     /* down: the -errno */
+	char why[160];	     /* down: the one-line reason */
 	unsigned load_milli; /* its 1-minute load average, times 1000 */
 	unsigned moved;	     /* processes moved there running now */
 	unsigned ncpu;
