@@ -28,6 +28,22 @@ int bproc_nodes_load(const char *file, struct bproc_nodes *out);
 void bproc_nodes_free(struct bproc_nodes *l);
 const struct bproc_node *bproc_node_find(const struct bproc_nodes *l, int num);
 
+#include <sys/types.h>
+
+/*
+ * The move of the caller to node (argv: of the program, stopped just after
+ * its exec, instead: vx_execmove).  moved(arg, its pid there) runs in the
+ * original once the node runs the copy, before the original becomes the
+ * ghost.  0 on the node; -errno with the caller as before; never returns
+ * in the original moved.  extra_fd: a fd of the caller's left out of its
+ * image (-1: none).
+ */
+int bproc_move(int node, int extra_fd, char *const argv[], char *const envp[],
+	       void (*moved)(void *arg, pid_t node_pid), void *arg);
+/* bproc_move's moved() of a child: a success report (util/report.h) on
+ * the fd *(int *)arg. */
+void bproc_moved_report(void *arg, pid_t node_pid);
+
 /* Our key pair and the trusted keys of $VXCR_KEYS (or /etc/vxcr/migrate). */
 struct vxcr_key;
 struct vxcr_keyring;

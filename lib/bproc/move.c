@@ -52,6 +52,8 @@ struct move_job {
 	struct bproc_node node; /* where to */
 	int ghost[2];		/* [0] the caller's (the ghost's), [1] the relay's */
 	int extra_fd;		/* another fd of the caller left out (vx_rfork's), or -1 */
+	char *const *argv;	/* vx_execmove: the program moved instead of the caller */
+	char *const *envp;
 };
 
 static int count_threads(void)
@@ -103,7 +105,7 @@ static void move_run(void *arg, const struct vmad_helper *h)
 	struct vxcr_key *key = NULL;
 	struct chan *c = NULL;
 	int32_t node_pid = 0;
-	pid_t np = 0;
+	pid_t np = 0, target = j->pid;
 	int sock, ret;
 
 	close(j->ghost[0]); /* only the ghost may hold it: its end is the relay's EOF */
@@ -111,6 +113,12 @@ static void move_run(void *arg, const struct vmad_helper *h)
 		return;
 	prctl(PR_SET_NAME, "vxcr-relay");
 	ret = bproc_keys_load(&key, &kr);
+	if (!ret && j->argv) { /* the program, stopped after its exec, is what moves */
+		target = vmadump_exec_stopped(j->argv, j->envp);
+		ret = target < 0 ? (int)target : 0;
+		o.n_skip_fds = 0;
+		o.stopped = true;
+	}
 	if (!ret) {
 		sock = bproc_connect(j->node.addr, MOVE_TIMEOUT_MS);
 		ret = sock < 0 ? sock : 0;
@@ -120,8 +128,13 @@ static void move_run(void *arg, const struct vmad_helper *h)
 		o.trusted = kr;
 		o.peer_name = j->node.key[0] ? j->node.key : NULL;
 		o.timeout_ms = MOVE_TIMEOUT_MS;
-		ret = mig_move_out(j->pid, sock, &o, &c, &np);
+		ret = mig_move_out(target, sock, &o, &c, &np);
 		node_pid = (int32_t)np;
+	}
+	if (j->argv && target > 0) { /* it runs on the node, or nowhere */
+		kill(target, SIGKILL);
+		while (waitpid(target, NULL, 0) < 0 && errno == EINTR)
+			;
 	}
 	vxcr_keyring_free(kr);
 	vxcr_key_free(key);
@@ -177,14 +190,14 @@ static void __attribute__((noreturn)) become_ghost(int fd)
 	vx_ghost_run(fd, comm);
 }
 
-/*
- * The move of the caller.  moved(arg) runs in the original once the node
- * runs its copy, before it becomes the ghost.  0 on the node; -errno with
- * the caller as before; never returns in the original moved.
- */
-static int move_self(int node, int extra_fd, void (*moved)(void *arg, pid_t node_pid), void *arg)
+int bproc_move(int node, int extra_fd, char *const argv[], char *const envp[],
+	       void (*moved)(void *arg, pid_t node_pid), void *arg)
 {
-	struct move_job job = { .pid = getpid(), .ghost = { -1, -1 }, .extra_fd = extra_fd };
+	struct move_job job = { .pid = getpid(),
+				.ghost = { -1, -1 },
+				.extra_fd = extra_fd,
+				.argv = argv,
+				.envp = envp };
 	struct vmad_helper h = { .run = move_run, .arg = &job };
 	struct bproc_nodes nodes;
 	const struct bproc_node *n;
@@ -193,7 +206,7 @@ static int move_self(int node, int extra_fd, void (*moved)(void *arg, pid_t node
 	int32_t node_pid = 0;
 	sigset_t all, old;
 
-	if (count_threads() > 1) {
+	if (!argv && count_threads() > 1) {
 		err_set(-EBUSY, "vx_move: the caller has other threads (a single-threaded caller "
 				"only)");
 		return -EBUSY;
@@ -227,8 +240,8 @@ static int move_self(int node, int extra_fd, void (*moved)(void *arg, pid_t node
 	if (!ret) {
 		/* here the image is taken; the copy on the node starts in this read() */
 		ret = report_recv(h.res[0], &node_pid, sizeof(node_pid));
-		if (fstat(h.res[0], &now) || now.st_ino != pipe_st.st_ino ||
-		    now.st_dev != pipe_st.st_dev) {
+		if (!argv && (fstat(h.res[0], &now) || now.st_ino != pipe_st.st_ino ||
+			      now.st_dev != pipe_st.st_dev)) {
 			currnode = node; /* restored: none of these fds is ours */
 			err_clear();
 			sigprocmask(SIG_SETMASK, &old, NULL);
@@ -260,7 +273,7 @@ int vx_move(int node)
 	int ret;
 
 	err_op_begin();
-	ret = err_op_end(move_self(node, -1, NULL, NULL));
+	ret = err_op_end(bproc_move(node, -1, NULL, NULL, NULL, NULL));
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
@@ -268,8 +281,7 @@ int vx_move(int node)
 	return 0;
 }
 
-/* The rfork child's word to its parent: the move went through. */
-static void rfork_moved(void *arg, pid_t node_pid)
+void bproc_moved_report(void *arg, pid_t node_pid)
 {
 	int fd = *(int *)arg;
 	int32_t np = (int32_t)node_pid;
@@ -293,7 +305,7 @@ pid_t vx_rfork(int node)
 	child = fork();
 	if (child == 0) {
 		close(p[0]);
-		ret = move_self(node, p[1], rfork_moved, &p[1]);
+		ret = bproc_move(node, p[1], NULL, NULL, bproc_moved_report, &p[1]);
 		if (!ret) {
 			err_op_end(0);
 			return 0; /* the child, on the node */

@@ -124,6 +124,7 @@ static int send_image(struct chan *c, pid_t pid, const struct mig_move_opts *o,
 	d.skip_fds = o->skip_fds;
 	d.n_skip_fds = o->n_skip_fds;
 	d.file_contents = o->file_contents;
+	d.root_stop_ours = o->stopped;
 	ret = vxcr_dump(pid, -1, &d, &ds);
 	img_sink_free(mig.sink);
 	if (ret)

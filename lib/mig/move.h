@@ -6,6 +6,7 @@
 #ifndef VXCR_MIG_MOVE_H
 #define VXCR_MIG_MOVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,7 @@ struct mig_move_opts {
 	const int *skip_fds;		    /* fds of the process left out */
 	size_t n_skip_fds;
 	unsigned int file_contents; /* VMAD_DUMP_* */
+	bool stopped;		    /* stopped by us (vx_execmove): recorded as running */
 	int timeout_ms;
 };
 

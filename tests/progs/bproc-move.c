@@ -12,7 +12,16 @@
  *                                   exits CODE on the node; the parent
  *                                   waits for it: "RFORK status=..." or
  *                                   "RFORK failed errno=E children=N".
+ *   bproc-move OUT vrfork A,B,.. CODE  vx_vrfork: each child checks and
+ *                                   exits CODE+rank on its node; the parent
+ *                                   reports "VRFORK n= ms=" and each
+ *                                   child's status (or errno).
+ *   bproc-move OUT vexecmove A,B,.. -  vx_vexecmove of sh -c 'echo
+ *                                   rank=$BPROC_RANK; exit 7'; the same.
+ *   bproc-move OUT execmove NODE -  vx_execmove of that program: this
+ *                                   process becomes its ghost.
  */
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -69,6 +78,55 @@ static int moved(const char *what, const char *code)
 	}
 }
 
+static char *sh_argv[] = { "/bin/sh", "-c", "echo rank=$BPROC_RANK; exit 7", NULL };
+static char *sh_envp[] = { "PATH=/usr/bin:/bin", "BPROC_RANK=XXXXXXX", NULL };
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* vrfork / vexecmove of the nodes in list; the parent's side. */
+static int fan(const char *how, const char *list, int code)
+{
+	int nodes[16], n = 0, r, status;
+	pid_t pids[16];
+	double t0 = now_ms();
+	char *end;
+
+	for (const char *p = list; *p && n < 16; p = *end ? end + 1 : end)
+		nodes[n++] = (int)strtol(p, &end, 10);
+	if (!strcmp(how, "vrfork")) {
+		r = vx_vrfork(nodes, n, pids);
+		if (r >= 0 && r < n) {
+			prog_say("PASS vrforked rank=%d node=%d mem=%s\n", r, vx_currnode(),
+				 check_mem() ? "BAD" : "ok");
+			return code + r;
+		}
+	} else {
+		r = vx_vexecmove(nodes, n, sh_argv, sh_envp, pids);
+	}
+	if (r < 0)
+		return prog_say("FAN failed errno=%d why=%s\n", errno, vxcr_last_error()), 0;
+	prog_say("FAN %s n=%d made=%d ms=%.1f\n", how, n, r, now_ms() - t0);
+	for (int i = 0; i < n; i++) {
+		if (pids[i] < 0) {
+			prog_say("FAN rank=%d errno=%d\n", i, -pids[i]);
+			continue;
+		}
+		if (waitpid(pids[i], &status, 0) != pids[i])
+			return prog_say("FAN waitpid: %s\n", strerror(errno)), 1;
+		prog_say("FAN rank=%d status=%s %d\n", i, WIFEXITED(status) ? "exit" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+	prog_say("FAN children-left=%d\n",
+		 waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD ? 0 : 1);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int node, status, e;
@@ -79,6 +137,13 @@ int main(int argc, char **argv)
 	prog_out = argv[1];
 	node = atoi(argv[3]);
 	fill();
+	if (!strcmp(argv[2], "vrfork") || !strcmp(argv[2], "vexecmove"))
+		return fan(argv[2], argv[3], atoi(argv[4]));
+	if (!strcmp(argv[2], "execmove")) {
+		vx_execmove(node, sh_argv, sh_envp);
+		prog_say("EXECMOVE failed errno=%d why=%s\n", errno, vxcr_last_error());
+		return 0;
+	}
 	if (!strcmp(argv[2], "move")) {
 		prog_say("before pid=%d node=%d\n", (int)getpid(), vx_currnode());
 		if (vx_move(node) == 0)

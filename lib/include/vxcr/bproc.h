@@ -52,6 +52,36 @@ int vx_move(int node);
 pid_t vx_rfork(int node);
 
 /*
+ * n children, child i forked straight onto nodes[i] (a node may be given
+ * more than once).  In child i, on its node: returns i, its rank (the
+ * rank is in the child's memory before its move: each child is forked,
+ * then moved, by itself).  In the parent: n, with pids[i] child i's pid
+ * (its ghost's) or -errno if its move failed (that child is gone,
+ * reaped); -1 with errno if no child was made.  The children move at the
+ * same time; each is dumped and sent by itself (NOTES: one dump sent to
+ * every node is not done yet).
+ */
+int vx_vrfork(const int *nodes, int n, pid_t *pids);
+
+/*
+ * Execs argv (envp: NULL for environ) and moves the program to node
+ * before its first instruction (vmad_execdump's way), for programs that
+ * know nothing of vxcr; an envp entry BPROC_RANK=XXXXXXX becomes
+ * BPROC_RANK=0.  The caller becomes the program's ghost: on success it
+ * never returns.  -1 with errno and the caller as before on failure
+ * (ENOENT: no such node or program...).
+ */
+int vx_execmove(int node, char *const argv[], char *const envp[]);
+
+/*
+ * n children, child i execs argv on nodes[i] as vx_execmove does, with
+ * BPROC_RANK=XXXXXXX in envp replaced by BPROC_RANK=i.  Returns the
+ * number of children made (pids[i] a pid, or -errno for a failed one,
+ * gone), or -1 with errno if none was made.
+ */
+int vx_vexecmove(const int *nodes, int n, char *const argv[], char *const envp[], pid_t *pids);
+
+/*
  * The node this process runs on: BPROC_NODE_MASTER on the origin, the
  * node's number in a process moved there (set by the move).
  */
