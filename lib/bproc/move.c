@@ -159,11 +159,11 @@ static int above_stdio(int fd)
 
 /* The original, moved: its fds go, the ghost program comes (or, if it
  * cannot be run, the ghost's loop here). */
-static void __attribute__((noreturn)) become_ghost(int fd)
+static void __attribute__((noreturn)) become_ghost(int fd, int node, pid_t node_pid)
 {
 	const char *exe = getenv("VXCR_GHOST");
-	char comm[17] = "", fdarg[16];
-	char *argv[] = { (char *)"vxcr", (char *)"ghost", fdarg, comm, NULL };
+	char comm[17] = "", fdarg[16], nodearg[16], pidarg[16];
+	char *argv[] = { (char *)"vxcr", (char *)"ghost", fdarg, comm, nodearg, pidarg, NULL };
 	char *envp[] = { NULL };
 	int null;
 
@@ -186,6 +186,8 @@ static void __attribute__((noreturn)) become_ghost(int fd)
 			close(null);
 	}
 	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	snprintf(nodearg, sizeof(nodearg), "%d", node); /* for vxcr ps --nodes */
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)node_pid);
 	execve(exe, argv, envp); /* every signal stays blocked */
 	vx_ghost_run(fd, comm);
 }
@@ -259,7 +261,7 @@ int bproc_move(int node, int extra_fd, char *const argv[], char *const envp[],
 			moved(arg, ret ? 0 : (pid_t)node_pid);
 		if (ret) /* it may run there: we must not, and cannot relay */
 			kill(getpid(), SIGKILL);
-		become_ghost(job.ghost[0]);
+		become_ghost(job.ghost[0], node, (pid_t)node_pid);
 	}
 	if (job.ghost[0] >= 0)
 		close(job.ghost[0]);

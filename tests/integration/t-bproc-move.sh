@@ -6,7 +6,7 @@
 # shell) waits for the ghost and gets the node's exit status; a signal to
 # the ghost reaches it there and SIGTERM ends it there, the ghost dying by
 # the same signal.  The ghost is the same pid running `vxcr ghost`, its
-# memory gone.  Failures leave the caller as before: node down, the
+# memory gone, and vxcr ps --nodes shows where it runs.  Failures leave the caller as before: node down, the
 # node's key not trusted, the restore refused on the node.
 # vx-timeout: 240
 . "$(dirname "$0")/lib.sh"
@@ -61,6 +61,10 @@ vx_alive "$NPID" || fail "the moved process $NPID does not run on the node"
 # /dev/null on 0-2, its socket to the relay, its signalfd
 nfd=$(ls "/proc/$MPID/fd" | wc -l)
 [ "$nfd" = 5 ] || fail "the ghost has $nfd fds: $(ls -l "/proc/$MPID/fd")"
+"$VXCR" ps --nodes >"$T/ps.out" 2>"$T/ps.err" || fail "vxcr ps --nodes: $(cat "$T/ps.err")"
+grep -Eq "^$MPID +0 +$NPID +bproc-move\$" "$T/ps.out" || fail "vxcr ps --nodes: $(cat "$T/ps.out")"
+"$VXCR" ps >/dev/null 2>&1
+[ $? = 2 ] || fail "vxcr ps without --nodes: not a usage error"
 kill -USR1 "$MPID"
 vx_wait_line "$OUT" '^got USR1 node=0' 10 || fail "USR1 did not reach the node: $(cat "$OUT")"
 kill -TERM "$MPID"

@@ -21,6 +21,7 @@
 #ifndef VXCR_BPROC_H
 #define VXCR_BPROC_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -104,6 +105,17 @@ struct vx_node_status {
  * -1 with errno (the list itself is bad or missing).
  */
 int vx_nodes_status(const char *file, struct vx_node_status **out, size_t *n);
+
+/* A process moved from here, as `vxcr ps --nodes` shows it. */
+struct vx_moved {
+	pid_t pid;	/* here: its ghost's */
+	int node;	/* where it runs */
+	pid_t node_pid; /* its pid there */
+	char comm[17];
+};
+/* The moved processes whose ghosts run here (read from /proc: what each
+ * ghost's command line says).  *out (free() it), *n.  0 or -1 with errno. */
+int vx_moved_list(struct vx_moved **out, size_t *n);
 
 /*
  * The ghost's loop (`vxcr ghost`, what a moved process's original execs):
