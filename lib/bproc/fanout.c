@@ -159,26 +159,6 @@ static int fan_result(int r, int n, const pid_t *pids)
 	return -1;
 }
 
-int vx_vrfork(const int *nodes, int n, pid_t *pids)
-{
-	struct fan f = { nodes, NULL, NULL };
-	int r, ret;
-
-	err_op_begin();
-	ret = fan_check(nodes, n, pids);
-	if (ret) {
-		errno = -err_op_end(ret);
-		return -1;
-	}
-	r = fan_out(&f, n, pids);
-	if (r >= 0) {
-		err_op_end(0);
-		return r; /* a child, on its node: its rank */
-	}
-	ret = fan_result(r, n, pids);
-	return ret < 0 ? -1 : n; /* the parent: n, above every rank */
-}
-
 int vx_execmove(int node, char *const argv[], char *const envp[])
 {
 	char buf[32], **env;

@@ -40,11 +40,11 @@
 #endif
 #define MOVE_TIMEOUT_MS 10000
 
-static int currnode = BPROC_NODE_MASTER;
+int bproc_currnode = BPROC_NODE_MASTER;
 
 int vx_currnode(void)
 {
-	return currnode;
+	return bproc_currnode;
 }
 
 struct move_job {
@@ -146,7 +146,7 @@ static void move_run(void *arg, const struct vmad_helper *h)
 }
 
 /* fd moved above 2, close-on-exec; -1 on failure (fd closed). */
-static int above_stdio(int fd)
+int bproc_above_stdio(int fd)
 {
 	int nfd;
 
@@ -159,7 +159,7 @@ static int above_stdio(int fd)
 
 /* The original, moved: its fds go, the ghost program comes (or, if it
  * cannot be run, the ghost's loop here). */
-static void __attribute__((noreturn)) become_ghost(int fd, int node, pid_t node_pid)
+void bproc_become_ghost(int fd, int node, pid_t node_pid)
 {
 	const char *exe = getenv("VXCR_GHOST");
 	char comm[17] = "", fdarg[16], nodearg[16], pidarg[16];
@@ -229,8 +229,8 @@ int bproc_move(int node, int extra_fd, char *const argv[], char *const envp[],
 		err_set(ret, "vx_move: socketpair: %s", strerror(-ret));
 		return ret;
 	}
-	job.ghost[0] = above_stdio(job.ghost[0]);
-	job.ghost[1] = above_stdio(job.ghost[1]);
+	job.ghost[0] = bproc_above_stdio(job.ghost[0]);
+	job.ghost[1] = bproc_above_stdio(job.ghost[1]);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	ret = job.ghost[0] < 0 || job.ghost[1] < 0 ? -EMFILE : vmadump_helper_start(&h);
@@ -244,7 +244,7 @@ int bproc_move(int node, int extra_fd, char *const argv[], char *const envp[],
 		ret = report_recv(h.res[0], &node_pid, sizeof(node_pid));
 		if (!argv && (fstat(h.res[0], &now) || now.st_ino != pipe_st.st_ino ||
 			      now.st_dev != pipe_st.st_dev)) {
-			currnode = node; /* restored: none of these fds is ours */
+			bproc_currnode = node; /* restored: none of these fds is ours */
 			err_clear();
 			sigprocmask(SIG_SETMASK, &old, NULL);
 			errno = saved_errno;
@@ -261,7 +261,7 @@ int bproc_move(int node, int extra_fd, char *const argv[], char *const envp[],
 			moved(arg, ret ? 0 : (pid_t)node_pid);
 		if (ret) /* it may run there: we must not, and cannot relay */
 			kill(getpid(), SIGKILL);
-		become_ghost(job.ghost[0], node, (pid_t)node_pid);
+		bproc_become_ghost(job.ghost[0], node, (pid_t)node_pid);
 	}
 	if (job.ghost[0] >= 0)
 		close(job.ghost[0]);
@@ -303,7 +303,7 @@ pid_t vx_rfork(int node)
 		err_set(ret, "vx_rfork: pipe: %s", strerror(-ret));
 		goto out;
 	}
-	p[1] = above_stdio(p[1]);
+	p[1] = bproc_above_stdio(p[1]);
 	child = fork();
 	if (child == 0) {
 		close(p[0]);

@@ -53,6 +53,7 @@ static const char *msg_name(uint8_t t)
 		[MIG_FAILED] = "FAILED",       [MIG_LAZY_REQ] = "LAZY_REQ",
 		[MIG_LAZY_DONE] = "LAZY_DONE", [MIG_SIGNAL] = "SIGNAL",
 		[MIG_EXIT] = "EXIT",	       [MIG_STATUS] = "STATUS",
+		[MIG_RANK] = "RANK",
 	};
 
 	return t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "unknown";

@@ -16,6 +16,7 @@
 #include <endian.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #define LOG_PREFIX "mig/move: "
@@ -154,6 +155,20 @@ reap:
 		pr_warn("cannot tell the origin that process %d ended: %s\n", (int)pid,
 			strerror(-ret));
 	return ret;
+}
+
+int mig_move_put_rank(pid_t pid, const struct mig_rank *r)
+{
+	uint64_t v = le64toh(r->value);
+	struct iovec local = { &v, sizeof(v) };
+	struct iovec remote = { (void *)(uintptr_t)le64toh(r->addr), sizeof(v) };
+
+	/* the process the origin sent, in memory it sent: nothing else */
+	if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(v)) {
+		pr_perror("cannot write the rank into pid %d", (int)pid);
+		return -errno;
+	}
+	return 0;
 }
 
 int mig_status_answer(struct chan *c, uint32_t moved)

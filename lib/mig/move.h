@@ -44,6 +44,27 @@ int mig_move_out(pid_t pid, int sock, const struct mig_move_opts *o, struct chan
  */
 int mig_move_relay(struct chan *c, int ghost_fd);
 
+/* One node of mig_move_out_n(). */
+struct mig_move_dest {
+	int sock;	       /* in: connected (owned), unless err */
+	int err;	       /* in: the connection's failure; out: this node's, or 0 */
+	const char *peer_name; /* the node's key name (NULL: any trusted) */
+	uint64_t rank_addr;    /* RANK: where in the process (0: none) */
+	uint64_t rank_value;
+	struct chan *c; /* out: open for the relay once it runs there */
+	pid_t node_pid;
+	char why[160]; /* out: err's one line */
+};
+/*
+ * vx_vrfork: pid dumped once (into memory), the image sent to every node
+ * of d (in order, each with its RANK), the restores waited for, then
+ * COMMIT and DONE node by node.  Returns how many run it; each d[i] says.
+ * A node failed after its COMMIT: -EHOSTDOWN (it may run there).
+ */
+int mig_move_out_n(pid_t pid, struct mig_move_dest *d, size_t n, const struct mig_move_opts *o);
+/* mig_move_relay for n processes at once (c[i] NULL: none). */
+int mig_move_relay_n(struct chan **c, const int *ghost_fd, size_t n);
+
 /* A status request over sock (owned): 0 with *st, or -errno. */
 struct mig_status;
 int mig_status_ask(int sock, const struct mig_move_opts *o, struct mig_status *st);
@@ -51,6 +72,9 @@ int mig_status_ask(int sock, const struct mig_move_opts *o, struct mig_status *s
 /* The node: relays for the moved process pid until it ends (*status: its
  * wait status; reaped); the origin gone kills it.  0 or -errno. */
 int mig_move_watch(struct chan *c, pid_t pid, int *status);
+/* The node: writes a RANK's word into the moved process pid: 0 or -errno. */
+struct mig_rank;
+int mig_move_put_rank(pid_t pid, const struct mig_rank *r);
 /* The node: answers a status request. */
 int mig_status_answer(struct chan *c, uint32_t moved);
 

@@ -30,6 +30,10 @@
  *   SIGNAL (a signal the ghost got) ->    kill()ed into the process
  *                                 <-    EXIT (its wait status), close
  *
+ * Before the image of a move may come RANK (vx_vrfork: one image for
+ * every node): the node writes its 8 bytes into the process once the
+ * restore returns, before DONE; the process waits for that word.
+ *
  * A status request (MIG_F_STATUS, vxcr nodes): HELLO, <- STATUS, close.
  *
  * FAILED (either way, text) ends a migration: the sender has undone its
@@ -64,6 +68,7 @@ enum mig_msg {
 	MIG_SIGNAL = 14, /* a move: origin -> node, a signal for the moved process */
 	MIG_EXIT = 15,	 /* a move: node -> origin, its end (a wait status) */
 	MIG_STATUS = 16, /* a status request's answer (node -> origin) */
+	MIG_RANK = 17,	 /* a move: before the image, a word the node writes */
 };
 
 #define MIG_F_CTX (1u << 0)	/* a whole context */
@@ -114,6 +119,12 @@ struct mig_signal {
 
 struct mig_exit {
 	uint32_t status, zero; /* a wait status: exited (code) or killed (signal) */
+} __attribute__((packed));
+
+/* vx_vrfork's rank: written into the moved process once it is restored
+ * (8 bytes at addr, the address of the library's rank word). */
+struct mig_rank {
+	uint64_t addr, value;
 } __attribute__((packed));
 
 struct mig_status {

@@ -53,6 +53,8 @@ struct mig_dst {
 	int pump_err;
 	char pump_msg[256];
 	bool committed;
+	bool has_rank; /* a move's RANK came: written into it before DONE */
+	struct mig_rank rank;
 };
 
 /* ---- the pre-copy rounds ---- */
@@ -93,7 +95,7 @@ static int drop_pages(struct mig_dst *d, const void *buf, size_t len)
 /* Every pre-copy message up to the image's first: 0 with it in d->first. */
 static int precopy(struct mig_dst *d)
 {
-	static const uint8_t want[] = { MIG_PAGES, MIG_DROP, MIG_ROUND, MIG_IMAGE, 0 };
+	static const uint8_t want[] = { MIG_PAGES, MIG_DROP, MIG_ROUND, MIG_IMAGE, MIG_RANK, 0 };
 	const void *buf;
 	uint8_t type;
 	size_t len;
@@ -103,6 +105,15 @@ static int precopy(struct mig_dst *d)
 		ret = mig_expect(d->ch, "pre-copy", want, &type, &buf, &len);
 		if (ret)
 			return ret;
+		if (type == MIG_RANK) {
+			if (!(d->flags & MIG_F_MOVE) || d->has_rank || len != sizeof(d->rank)) {
+				pr_err("a RANK message of %zu bytes outside one move\n", len);
+				return -EPROTO;
+			}
+			memcpy(&d->rank, buf, sizeof(d->rank));
+			d->has_rank = true;
+			continue;
+		}
 		if (type == MIG_IMAGE) {
 			d->first = buf;
 			d->first_len = len;
@@ -445,6 +456,8 @@ static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_ser
 	if (ret) {
 		mig_send_failed(d.ch, NULL);
 	} else {
+		if (d.has_rank && mig_move_put_rank(d.st->pid, &d.rank))
+			pr_warn("cannot give the moved process %d its rank\n", (int)d.st->pid);
 		dn.pid = htole32((uint32_t)d.st->pid);
 		dn.xid = htole32(d.st->xid);
 		if (chan_send(d.ch, MIG_DONE, &dn, sizeof(dn)))
