@@ -1,6 +1,6 @@
 /*
- * vx_vrfork, vx_execmove and vx_vexecmove (vxcr/bproc.h).  Each child of
- * a fan-out is forked here, moves itself (vx_rfork's way) and tells its
+ * vx_execmove and vx_vexecmove (vxcr/bproc.h).  Each child of a
+ * vexecmove is forked here, moves its program (vx_rfork's way) and tells its
  * outcome on a pipe of its own; the children move at the same time, the
  * parent collects their reports in rank order.  A child whose move failed
  * exits at once and is reaped here: pids[i] is then -errno.

@@ -54,13 +54,12 @@ pid_t vx_rfork(int node);
 
 /*
  * n children, child i forked straight onto nodes[i] (a node may be given
- * more than once).  In child i, on its node: returns i, its rank (the
- * rank is in the child's memory before its move: each child is forked,
- * then moved, by itself).  In the parent: n, with pids[i] child i's pid
- * (its ghost's) or -errno if its move failed (that child is gone,
- * reaped); -1 with errno if no child was made.  The children move at the
- * same time; each is dumped and sent by itself (NOTES: one dump sent to
- * every node is not done yet).
+ * more than once).  In child i, on its node: returns i, its rank.  In the
+ * parent: n, with pids[i] child i's pid (its ghost's) or -errno if it
+ * could not be made there (nothing of it is left); -1 with errno if no
+ * child was made.  One dump: a template child is dumped once and its image
+ * sent to every node; each node writes the copy's rank into it before it
+ * runs on (the copies are the same image), and the copy waits for it.
  */
 int vx_vrfork(const int *nodes, int n, pid_t *pids);
 
