@@ -231,6 +231,12 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $<
 
+# tests/progs/snap-*: programs under vxcr snap, calling vxcr_snap_ready():
+# linked with the library (its public header only).
+$(BUILD)/tests/progs/snap-%: tests/progs/snap-%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
+
 # tests/progs/restore-commit drives vxcr_restore() with a commit hook:
 # linked with the library (its public header only).
 $(BUILD)/tests/progs/restore-commit: tests/progs/restore-commit.c $(STATIC)

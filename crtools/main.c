@@ -39,6 +39,7 @@ static const struct command commands[] = {
 	{ "nodes",   cmd_nodes,   0,          "list the nodes processes move to (vx_move): up, load" },
 	{ "ps",      cmd_ps,      0,          "list the processes moved to nodes (--nodes)" },
 	{ "ghost",   cmd_ghost,   0,          "the ghost of a moved process (run by vx_move only)" },
+	{ "snap",    cmd_snap,    NEEDS_ROOT, "snapshot testing: take a ready process, run fresh copies" },
 };
 /* clang-format on */
 

@@ -145,13 +145,27 @@ static int open_noseek(const struct rst_image *img, struct rst_file *f)
 	return open_by_path(img, f, false);
 }
 
+/* Is fd one of o->inherit_fds (the caller's, whatever the image holds)? */
+static bool fd_listed(const struct vxcr_restore_opts *o, uint32_t fd)
+{
+	size_t i;
+
+	for (i = 0; o->inherit_fds && i < o->n_inherit_fds; i++)
+		if (o->inherit_fds[i] > 2 && (uint32_t)o->inherit_fds[i] == fd)
+			return true;
+	return false;
+}
+
 /*
- * fd is an external pipe end or terminal on 0-2 that we can hand over.  A
+ * fd is an external pipe end or terminal on 0-2 that we can hand over, or
+ * one of the fds above 2 the caller hands over (o->inherit_fds).  A
  * FIFO whose other end is outside the tree is external too, but it has a
  * name: it is reopened by its path (psql reading commands from one).
  */
 static bool fd_inherited(const struct rst_image *img, const FdEntry *e, const FileEntry *fe)
 {
+	if (e->fd > 2 && fd_listed(img->opts, e->fd))
+		return (int)e->fd != img->img_fd && fcntl(e->fd, F_GETFD) >= 0;
 	if (e->fd > 2 || (int)e->fd == img->img_fd || !img->opts->inherit_stdio)
 		return false;
 	if (fe->kind == FILE_KIND__FILE_FIFO)
@@ -182,16 +196,57 @@ static void close_above(int from, int a, int b)
 	syscall(SYS_close_range, from + 1, ~0U, 0);
 }
 
-static void close_others(const struct rst_image *img, const bool keep[3])
+/* Closes every fd in [from, to] but those of hold[] (n, ascending). */
+static void close_between(int from, int to, const int *hold, size_t n)
 {
-	int fd;
+	size_t i;
+
+	for (i = 0; i < n && from <= to; i++) {
+		if (hold[i] < from || hold[i] > to)
+			continue;
+		if (hold[i] > from)
+			syscall(SYS_close_range, from, hold[i] - 1, 0);
+		from = hold[i] + 1;
+	}
+	if (from <= to)
+		syscall(SYS_close_range, from, to, 0);
+}
+
+/*
+ * Closes 0-2 but the kept ones, everything below ctl_fd but the inherited
+ * fds above 2 (o->inherit_fds, all below it: image fds), and everything
+ * above it but our terminal and the outside root.
+ */
+static void close_others(const struct rst_proc *proc, const bool keep[3])
+{
+	const struct rst_image *img = proc->img;
+	int hold[RST_INHERIT_MAX], fd, j;
+	size_t i, n = 0;
 
 	for (fd = 0; fd < 3; fd++)
 		if (!keep[fd])
 			close(fd);
+	for (i = 0; i < proc->fdt->n_fds && n < RST_INHERIT_MAX; i++) {
+		const FdEntry *e = proc->fdt->fds[i];
+
+		if (e->fd <= 2 || (int)e->fd >= img->ctl_fd || !fd_listed(img->opts, e->fd) ||
+		    !plan_file(img, e->file_id)->inherited)
+			continue;
+		for (j = (int)n++; j > 0 && hold[j - 1] > (int)e->fd; j--)
+			hold[j] = hold[j - 1];
+		hold[j] = (int)e->fd;
+	}
 	if (img->ctl_fd > 3)
-		syscall(SYS_close_range, 3, img->ctl_fd - 1, 0);
+		close_between(3, img->ctl_fd - 1, hold, n);
 	close_above(img->ctl_fd, img->host_tty, rst_open_outside_fd());
+}
+
+/* Is e's fd the caller's own, handed over (0-2 in keep[], or listed)? */
+static bool fd_kept(const struct rst_image *img, const FdEntry *e, const bool keep[3])
+{
+	if (e->fd <= 2)
+		return keep[e->fd];
+	return fd_listed(img->opts, e->fd) && plan_file(img, e->file_id)->inherited;
 }
 
 static int place_fds(struct rst_proc *proc, const bool keep[3])
@@ -204,7 +259,7 @@ static int place_fds(struct rst_proc *proc, const bool keep[3])
 
 		if (rst_file_late(f))
 			continue; /* opened in finish, by this process (procfile.c) */
-		if (!(e->fd <= 2 && keep[e->fd])) {
+		if (!fd_kept(proc->img, e, keep)) {
 			if (f->stage_fd < 0) {
 				pr_err("fd %u: pipe end missing from the image\n", e->fd);
 				return -EINVAL;
@@ -244,7 +299,7 @@ int files_restore(struct rst_proc *proc)
 		}
 	}
 	tty_keep_host(proc->img);
-	close_others(img, keep);
+	close_others(proc, keep);
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -261,7 +316,7 @@ int files_restore(struct rst_proc *proc)
 		const FdEntry *e = proc->fdt->fds[i];
 		struct rst_file *f = plan_file(img, e->file_id);
 
-		if (f->inherited && f->stage_fd < 0 && e->fd <= 2 && keep[e->fd])
+		if (f->inherited && f->stage_fd < 0 && fd_kept(img, e, keep))
 			f->stage_fd = e->fd;
 	}
 	ret = place_fds(proc, keep);

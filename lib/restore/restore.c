@@ -329,6 +329,10 @@ static int restore_image(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 		vxcr_restore_opts_init(&defaults);
 		o = &defaults;
 	}
+	if (o->n_inherit_fds > RST_INHERIT_MAX) {
+		pr_err("%zu fds to hand over, at most %d\n", o->n_inherit_fds, RST_INHERIT_MAX);
+		return -EINVAL;
+	}
 	if (o->n_parents && !o->pages)
 		return restore_with_parents(fd, o, pid, st);
 	if (o->pidns)

@@ -44,6 +44,7 @@
 #include "limits.pb-c.h"
 
 #define RST_PAGE 4096ULL
+#define RST_INHERIT_MAX 16	       /* vxcr_restore_opts.n_inherit_fds */
 #define RST_TASK_TOP 0x7ffffffff000ULL /* end of 47-bit user space */
 #define RST_MAP_MIN 0x100000ULL	       /* lowest scratch address */
 #define RST_SCRATCH_DATA RST_PAGE      /* data part of the scratch area */

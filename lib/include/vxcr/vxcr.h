@@ -213,6 +213,14 @@ struct vxcr_restore_opts {
 	/* libvxcr's own use (post-copy migration: who takes the processes'
 	 * userfaultfds for IMG_PAGES_LAZY ranges, restore/lazy.h); NULL. */
 	const struct vxcr_lazy *lazy;
+	/* fds above 2 of the root process that take the caller's fd of the
+	 * same number whatever the image holds there (its description is not
+	 * reopened), as inherit_stdio does for 0-2: a channel to the caller
+	 * (vxcr snap's ready channel, vxcr/snap.h).  n_inherit_fds of them,
+	 * at most 16; a listed fd the caller has not open is restored from
+	 * the image as usual. */
+	const int *inherit_fds;
+	size_t n_inherit_fds;
 };
 
 struct vxcr_restore_stats {
