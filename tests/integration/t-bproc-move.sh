@@ -7,7 +7,8 @@
 # the ghost reaches it there and SIGTERM ends it there, the ghost dying by
 # the same signal.  The ghost is the same pid running `vxcr ghost`, its
 # memory gone, and vxcr ps --nodes shows where it runs.  Failures leave the caller as before: node down, the
-# node's key not trusted, the restore refused on the node.
+# node's key not trusted, the restore refused on the node.  The origin's
+# relay killed: the ghost dies by SIGKILL and the node kills the process.
 # vx-timeout: 240
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mig-lib.sh"
@@ -76,7 +77,29 @@ serve_wait
 grep -q 'ended (signal 15)' "$T/serve.err" || fail "serve: $(cat "$T/serve.err")"
 log "USR1 and TERM to the ghost reached the node"
 
-# 3. failures: the caller goes on as before (exit 0 after its checks)
+# 3. the origin's relay killed: the ghost dies by SIGKILL, the node kills
+# the process (nobody could wait for it)
+rm -f "$OUT"
+serve_start
+move_bg 0 wait
+vx_wait_line "$OUT" '^PASS moved node=0' 20 || fail "did not move: $(cat "$OUT" "$T/prog.err")"
+vx_wait_line "$T/serve.err" 'moved here, running as pid' 10 || fail "serve: $(cat "$T/serve.err")"
+NPID=$(sed -n 's/.*moved here, running as pid \([0-9]*\).*/\1/p' "$T/serve.err")
+vx_track "$NPID"
+RELAY=""
+for p in $(mig_procs); do # the helper is a fork of the program: its command line names $OUT
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = vxcr-relay ] && RELAY=$p
+done
+[ -n "$RELAY" ] || fail "no relay process found"
+kill -9 "$RELAY"
+wait "$MPID" 2>/dev/null
+rc=$?
+[ "$rc" = 137 ] || fail "relay killed: the ghost ended with $rc, not by SIGKILL (137)"
+vx_wait_gone "$NPID" 10 || fail "relay killed: the moved process $NPID still runs on the node"
+serve_wait
+log "relay killed: the ghost died by SIGKILL, the node killed its process"
+
+# 4. failures: the caller goes on as before (exit 0 after its checks)
 fail_case() # WHAT NODE: one failed move
 {
 	rm -f "$OUT"
@@ -113,4 +136,4 @@ fail_case "restore refused" 0
 grep -q 'BACK errno=103 ' "$OUT" || fail "refused: not ECONNABORTED: $(cat "$OUT")"
 serve_wait
 grep -q 'migration failed' "$T/serve.err" || fail "serve: $(cat "$T/serve.err")"
-pass "moved with its memory; wait, USR1, TERM across nodes; failures leave it as before"
+pass "moved with its memory; wait, USR1, TERM across nodes; relay killed; failures leave it as before"
