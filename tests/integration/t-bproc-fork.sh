@@ -106,6 +106,12 @@ rc=$?
 grep -Eq "^0 +$DST_IP:$PORT +up +[0-9.]+ +0 " "$T/nodes.out" || fail "nodes: $(cat "$T/nodes.out")"
 grep -Eq "^1 +$C_IP:$PORT +up " "$T/nodes.out" || fail "nodes: $(cat "$T/nodes.out")"
 grep -Eq "^2 +$C_IP:$((PORT + 1)) +down +\(.*refused" "$T/nodes.out" || fail "nodes: $(cat "$T/nodes.out")"
+printf '0 %s:%s b\n0 %s:%s\n' "$DST_IP" "$PORT" "$C_IP" "$PORT" >"$T/bad-nodes"
+"$VXCR" nodes --nodes "$T/bad-nodes" >"$T/nodes.out" 2>"$T/nodes.err"
+rc=$?
+[ "$rc" = 1 ] && [ "$(wc -l <"$T/nodes.err")" = 1 ] &&
+	grep -q 'line 2: the node number is given twice' "$T/nodes.err" ||
+	fail "vxcr nodes with a bad list: $rc: $(cat "$T/nodes.err")"
 "$VXCR" nodes --bogus >/dev/null 2>&1
 [ $? = 2 ] || fail "vxcr nodes --bogus: not a usage error"
 pass "rfork, vrfork (ranks, a node down), vexecmove, execmove, vxcr nodes"

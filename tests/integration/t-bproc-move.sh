@@ -114,6 +114,13 @@ fail_case "node down" 1
 grep -q 'BACK errno=111 ' "$OUT" || fail "node down: not ECONNREFUSED: $(cat "$OUT")"
 fail_case "no such node" 7
 grep -q 'BACK errno=2 ' "$OUT" || fail "no such node: not ENOENT: $(cat "$OUT")"
+rm -f "$OUT"
+"$PROGS/bproc-move" "$OUT" move-threaded 0 0 </dev/null >"$T/prog.out" 2>"$T/prog.err"
+grep -q "^BACK errno=16 node=-1 mem=ok" "$OUT" || fail "threaded: not EBUSY: $(cat "$OUT")"
+chmod 666 "$VXCR_NODES"
+fail_case "a node list others may write" 0
+grep -q 'BACK errno=.*node list' "$OUT" || fail "writable node list: $(cat "$OUT")"
+chmod 600 "$VXCR_NODES"
 # the node's key: not the one the list names
 serve_start
 sed -i 's/ b$/ x/' "$VXCR_NODES"

@@ -21,6 +21,7 @@
  *   bproc-move OUT execmove NODE -  vx_execmove of that program: this
  *                                   process becomes its ghost.
  */
+#include <pthread.h>
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -76,6 +77,13 @@ static int moved(const char *what, const char *code)
 			prog_say("got USR1 node=%d\n", vx_currnode());
 		}
 	}
+}
+
+static void *idle(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
 }
 
 static char *sh_argv[] = { "/bin/sh", "-c", "echo rank=$BPROC_RANK; exit 7", NULL };
@@ -139,6 +147,17 @@ int main(int argc, char **argv)
 	fill();
 	if (!strcmp(argv[2], "vrfork") || !strcmp(argv[2], "vexecmove"))
 		return fan(argv[2], argv[3], atoi(argv[4]));
+	if (!strcmp(argv[2], "move-threaded")) { /* a second thread: EBUSY */
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, idle, NULL))
+			return 3;
+		if (vx_move(node) == 0)
+			return prog_say("FAIL moved with threads\n"), 1;
+		prog_say("BACK errno=%d node=%d mem=%s why=%s\n", errno, vx_currnode(),
+			 check_mem() ? "BAD" : "ok", vxcr_last_error());
+		return 0;
+	}
 	if (!strcmp(argv[2], "execmove")) {
 		vx_execmove(node, sh_argv, sh_envp);
 		prog_say("EXECMOVE failed errno=%d why=%s\n", errno, vxcr_last_error());
