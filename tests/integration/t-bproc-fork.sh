@@ -6,7 +6,8 @@
 # vx_vrfork: ranks, pids, exit codes; a node down in the list is -errno
 # for its rank only, no child left of it.  vx_vexecmove and vx_execmove
 # of /bin/sh -c 'echo rank=$BPROC_RANK; exit 7': each rank's line, exit 7
-# through the ghost.  vxcr nodes: two up, one down.  The times of vrfork
+# through the ghost.  vxcr nodes: two up (one running a moved process),
+# one down; a bad node list refused naming its line.  The times of vrfork
 # with 1, 2, 3 children are logged (not asserted).
 # vx-timeout: 300
 . "$(dirname "$0")/lib.sh"
@@ -99,12 +100,20 @@ run execmove 1 -
 grep -qx 'rank=0' "$T/prog.out" || fail "execmove: the program's output: $(cat "$T/prog.out")"
 log "vexecmove to 0,1 and execmove to 1: rank lines, exit 7 through the ghosts"
 
-# 4. vxcr nodes: 0 and 1 up, 2 down
+# 4. vxcr nodes: 0 and 1 up (a process moved to 0 runs there), 2 down
+rm -f "$OUT"
+"$PROGS/bproc-move" "$OUT" move 0 wait </dev/null >"$T/prog.out" 2>"$T/prog.err" &
+MPID=$!
+vx_track "$MPID"
+vx_wait_line "$OUT" '^PASS moved node=0' 20 || fail "did not move: $(cat "$OUT" "$T/prog.err")"
 "$VXCR" nodes >"$T/nodes.out" 2>"$T/nodes.err"
 rc=$?
+kill -TERM "$MPID"
+wait "$MPID"
+[ $? = 143 ] || fail "the moved process did not end by SIGTERM"
 [ "$rc" = 1 ] || fail "vxcr nodes exited $rc with a node down: $(cat "$T/nodes.out" "$T/nodes.err")"
-grep -Eq "^0 +$DST_IP:$PORT +up +[0-9.]+ +0 " "$T/nodes.out" || fail "nodes: $(cat "$T/nodes.out")"
-grep -Eq "^1 +$C_IP:$PORT +up " "$T/nodes.out" || fail "nodes: $(cat "$T/nodes.out")"
+grep -Eq "^0 +$DST_IP:$PORT +up +[0-9.]+ +1 " "$T/nodes.out" || fail "nodes: $(cat "$T/nodes.out")"
+grep -Eq "^1 +$C_IP:$PORT +up +[0-9.]+ +0 " "$T/nodes.out" || fail "nodes: $(cat "$T/nodes.out")"
 grep -Eq "^2 +$C_IP:$((PORT + 1)) +down +\(.*refused" "$T/nodes.out" || fail "nodes: $(cat "$T/nodes.out")"
 printf '0 %s:%s b\n0 %s:%s\n' "$DST_IP" "$PORT" "$C_IP" "$PORT" >"$T/bad-nodes"
 "$VXCR" nodes --nodes "$T/bad-nodes" >"$T/nodes.out" 2>"$T/nodes.err"
