@@ -14,6 +14,12 @@
 . "$(dirname "$0")/mig-lib.sh"
 require_cr
 mig_setup
+vx_case_cleanup()
+{
+	local p
+	for p in $(ip netns pids "$NSB" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	mig_cleanup
+}
 OUT=$T/out
 export VXCR_KEYS=$T/a VXCR_GHOST=$VXCR VXCR_NODES=$T/nodes
 cat >"$VXCR_NODES" <<NODES
