@@ -5,7 +5,8 @@
 # node its memory checks out and it writes its output; its parent (this
 # shell) waits for the ghost and gets the node's exit status; a signal to
 # the ghost reaches it there and SIGTERM ends it there, the ghost dying by
-# the same signal.  The ghost is the same pid running `vxcr ghost`, its
+# the same signal (also with no ghost program to exec: its loop runs in
+# the original).  The ghost is the same pid running `vxcr ghost`, its
 # memory gone, and vxcr ps --nodes shows where it runs.  Failures leave the caller as before: node down, the
 # node's key not trusted, the restore refused on the node.  The origin's
 # relay killed: the ghost dies by SIGKILL and the node kills the process.
@@ -49,6 +50,15 @@ grep -q 'moved here, running as pid' "$T/serve.err" || fail "serve: $(cat "$T/se
 grep -q 'the moved process [0-9]* ended (exit 42)' "$T/serve.err" ||
 	fail "serve did not see its end: $(cat "$T/serve.err")"
 log "moved, exit 42 on the node reached the origin's waitpid"
+
+# 1b. no ghost program to exec: the ghost's loop runs in the original
+rm -f "$OUT"
+serve_start
+VXCR_GHOST=$T/no-such-vxcr move_bg 0 43
+wait "$MPID"
+rc=$?
+[ "$rc" = 43 ] || fail "in-process ghost: $rc, not 43: $(cat "$OUT" "$T/prog.err")"
+serve_wait
 
 # 2. signals: USR1 to the ghost reaches it, TERM kills it there and here
 rm -f "$OUT"
