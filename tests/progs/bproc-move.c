@@ -33,6 +33,7 @@
 #define MEM_PAGES 2048 /* 8 MiB */
 
 static uint64_t *mem;
+static double t_move; /* CLOCK_MONOTONIC before the move: the node is this host */
 static uint64_t counter;
 static volatile sig_atomic_t got_usr1;
 
@@ -62,11 +63,19 @@ static void on_usr1(int sig)
 	got_usr1++;
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* On the node: the checks, then the end asked for. */
 static int moved(const char *what, const char *code)
 {
-	prog_say("PASS %s node=%d pid=%d mem=%s\n", what, vx_currnode(), (int)getpid(),
-		 check_mem() ? "BAD" : "ok");
+	prog_say("PASS %s node=%d pid=%d mem=%s ms=%.1f\n", what, vx_currnode(), (int)getpid(),
+		 check_mem() ? "BAD" : "ok", now_ms() - t_move);
 	if (strcmp(code, "wait"))
 		return atoi(code);
 	signal(SIGUSR1, on_usr1);
@@ -88,14 +97,6 @@ static void *idle(void *arg)
 
 static char *sh_argv[] = { "/bin/sh", "-c", "echo rank=$BPROC_RANK; exit 7", NULL };
 static char *sh_envp[] = { "PATH=/usr/bin:/bin", "BPROC_RANK=XXXXXXX", NULL };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* vrfork / vexecmove of the nodes in list; the parent's side. */
 static int fan(const char *how, const char *list, int code)
@@ -165,6 +166,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[2], "move")) {
 		prog_say("before pid=%d node=%d\n", (int)getpid(), vx_currnode());
+		t_move = now_ms();
 		if (vx_move(node) == 0)
 			return moved("moved", argv[4]);
 		e = errno;
