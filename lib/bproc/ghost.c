@@ -30,6 +30,8 @@ static void __attribute__((noreturn)) die_as(int status)
 
 	if (WIFEXITED(status))
 		_exit(WEXITSTATUS(status));
+	if (sig < 1 || sig > 64 || sig == SIGSTOP)
+		sig = SIGKILL;	       /* a status no process ends with: lost */
 	setrlimit(RLIMIT_CORE, &none); /* its core, if any, was the node's */
 	signal(sig, SIG_DFL);
 	sigemptyset(&one);

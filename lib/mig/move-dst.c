@@ -33,7 +33,14 @@ static int pidfd_of(pid_t pid)
 
 /* One message from the origin: a SIGNAL is delivered; 0, or -errno (the
  * link is gone or the origin broke the protocol). */
-static int take_signal(struct chan *c, pid_t pid)
+/* sig to the process by its pidfd (never a pid reused since); -1: gone. */
+static void signal_root(int rootfd, int sig)
+{
+	if (rootfd >= 0 && syscall(SYS_pidfd_send_signal, rootfd, sig, NULL, 0) && errno != ESRCH)
+		pr_warn("cannot send signal %d to the moved process: %s\n", sig, strerror(errno));
+}
+
+static int take_signal(struct chan *c, int rootfd)
 {
 	static const uint8_t want[] = { MIG_SIGNAL, 0 };
 	const struct mig_signal *s;
@@ -56,8 +63,7 @@ static int take_signal(struct chan *c, pid_t pid)
 		pr_err("a SIGNAL message with signal %u (1..64)\n", sig);
 		return -EPROTO;
 	}
-	if (kill(pid, (int)sig))
-		pr_warn("cannot send signal %u to pid %d: %s\n", sig, (int)pid, strerror(errno));
+	signal_root(rootfd, (int)sig);
 	return 0;
 }
 
@@ -106,13 +112,14 @@ static int waited_status(pid_t waited, pid_t pid, int w)
 int mig_move_watch(struct chan *c, pid_t pid, int *status)
 {
 	pid_t waited = waitee(pid);
-	struct mig_exit ex;
+	int rootfd = pidfd_of(pid); /* -1: it has ended already */
 	int pfd = waited > 0 ? pidfd_of(waited) : -1, ret = 0, w = 0;
+	struct mig_exit ex;
 
 	if (pfd < 0) {
 		ret = waited > 0 ? -errno : -ECHILD;
 		pr_err("cannot wait for the moved process %d: %s\n", (int)pid, strerror(-ret));
-		kill(pid, SIGKILL);
+		signal_root(rootfd, SIGKILL);
 		goto reap;
 	}
 	chan_set_timeout(c, 30000); /* within a message; poll waits between them */
@@ -129,7 +136,7 @@ int mig_move_watch(struct chan *c, pid_t pid, int *status)
 		if (p[0].revents)
 			break; /* it ended */
 		if (p[1].revents) {
-			ret = take_signal(c, pid);
+			ret = take_signal(c, rootfd);
 			if (ret)
 				break;
 		}
@@ -139,9 +146,11 @@ int mig_move_watch(struct chan *c, pid_t pid, int *status)
 		err_clear();
 		pr_warn("the origin is gone (%s): killing the moved process %d\n", strerror(-ret),
 			(int)pid);
-		kill(pid, SIGKILL);
+		signal_root(rootfd, SIGKILL);
 	}
 reap:
+	if (rootfd >= 0)
+		close(rootfd);
 	while (waited > 0 && waitpid(waited, &w, 0) < 0 && errno == EINTR)
 		;
 	w = waited_status(waited, pid, w);
