@@ -127,6 +127,15 @@ $(BIN): $(CLI_OBJ) $(SHARED)
 $(BUILD)/bin/vxdump $(BUILD)/bin/vxrestore: $(BIN)
 	ln -sf vxcr $@
 
+# vxcr-exec: the binfmt_misc interpreter of executable images (vxcr
+# binfmt), installed beside vxcr; the public API only, like the CLI.
+EXEC_BIN := $(BUILD)/bin/vxcr-exec
+all: $(EXEC_BIN)
+$(EXEC_BIN): crtools/exec/vxcr-exec.c $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -o $@ $< -L$(BUILD)/lib -l:libvxcr.so.$(SOVER) \
+		-Wl,-rpath,'$$ORIGIN/../lib'
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT) -lcunit
@@ -237,6 +246,13 @@ $(BUILD)/tests/progs/snap-%: tests/progs/snap-%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LIBS_EXT)
 
+# tests/progs/vmad-undump calls vmad_undump(): linked with the shared
+# library, so that the tests' LD_LIBRARY_PATH picks the test build (hooks).
+$(BUILD)/tests/progs/vmad-undump: tests/progs/vmad-undump.c $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib/include -o $@ $< \
+		-L$(BUILD)/lib -l:libvxcr.so.$(SOVER) -Wl,-rpath,'$$ORIGIN/../../lib'
+
 # tests/progs/restore-commit drives vxcr_restore() with a commit hook:
 # linked with the library (its public header only).
 $(BUILD)/tests/progs/restore-commit: tests/progs/restore-commit.c $(STATIC)
@@ -310,6 +326,7 @@ check-unit-only: $(UNIT_BIN) $(BUILD)/tests/progs/subreaper
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/vxcr
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/vxcr
+	install -m 755 $(EXEC_BIN) $(DESTDIR)$(PREFIX)/bin/vxcr-exec
 	ln -sf vxcr $(DESTDIR)$(PREFIX)/bin/vxdump
 	ln -sf vxcr $(DESTDIR)$(PREFIX)/bin/vxrestore
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
@@ -329,7 +346,7 @@ install: all
 # Fails on any finding: the C sources and headers of lib/ and crtools/ as
 # .clang-format has them, and cppcheck clean (what it cannot see, such as
 # the cleanup attribute, is listed with reasons in one file).
-LINT_SRC   = $(LIB_SRC) $(CLI_SRC) $(wildcard lib/*.h lib/*/*.h lib/include/vxcr/*.h crtools/*.h)
+LINT_SRC   = $(LIB_SRC) $(CLI_SRC) crtools/exec/vxcr-exec.c $(wildcard lib/*.h lib/*/*.h lib/include/vxcr/*.h crtools/*.h)
 # kernel/ in kernel style (the same .clang-format), and the kernel's
 # scripts/checkpatch.pl on it when the headers tree has one (Debian's
 # linux-headers packages do not ship it: then the line says so).

@@ -6,9 +6,15 @@ exec of vxcr to exit; and -n 20 in one run), against a cold start of the
 same program (posix_spawn to exit), and the Pss of a running copy
 (/proc/PID/smaps_rollup).  Two programs: tests/progs/snap-mem (1 MiB of
 warm state) and python3 with numpy imported if it is installed, else with
-heavy stdlib imports (ready through contrib/snap/vxsnap.py).
-usage: bench/snap.py [BUILD] [--runs N]   (root; BUILD default: build)"""
+heavy stdlib imports (ready through contrib/snap/vxsnap.py).  With CRIU
+($CRIU or criu on PATH, --no-criu to leave it out): the same program
+stopped at the same point (waiting in its ready call) dumped once by CRIU,
+then `criu restore -d` of that image again and again, each copy given its
+empty argument message through --inherit-fd and run to its exit.
+usage: bench/snap.py [BUILD] [--runs N] [--no-criu]   (root; BUILD default: build)"""
+import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +26,11 @@ sys.path.insert(0, os.path.join(ROOT, "contrib", "snap"))
 import vxsnap  # noqa: E402
 
 RUNS = 200
+CRIU = None
+if "--no-criu" in sys.argv:
+    sys.argv.remove("--no-criu")
+else:
+    CRIU = os.environ.get("CRIU") or shutil.which("criu")
 if "--runs" in sys.argv:
     i = sys.argv.index("--runs")
     RUNS = int(sys.argv[i + 1])
@@ -129,7 +140,55 @@ def run_bench(store, name, runs):
     return r, batch
 
 
+def criu_bench(argv, tmp, runs):
+    """Copies per second made by `criu restore -d` of one CRIU image of the
+    program waiting in its ready call (spawn to exit, as serve's)."""
+    d = tempfile.mkdtemp(dir=tmp)
+    r0, w0 = os.pipe()
+    r1, w1 = os.pipe()
+    ino_r, ino_w = os.fstat(r0).st_ino, os.fstat(w1).st_ino
+
+    def chan():
+        os.dup2(r0, 3)
+        os.dup2(w1, 4)
+    env = dict(os.environ, VXCR_SNAP_FD="3,4")
+    p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=chan,
+                         pass_fds=(3, 4))
+    os.close(w1)
+    if os.read(r1, 1) not in (b"R", b"S"):
+        raise RuntimeError("%s: no ready byte" % argv[0])
+    subprocess.run([CRIU, "dump", "-t", str(p.pid), "-D", d], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p.wait()
+    for fd in (r0, w0, r1):
+        os.close(fd)
+    pidfile = os.path.join(d, "pid")
+
+    def one():
+        a, b = os.pipe()
+        c, e = os.pipe()
+        os.write(b, (0).to_bytes(4, "little"))
+        os.close(b)
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        subprocess.run([CRIU, "restore", "-d", "-D", d, "--pidfile", pidfile,
+                        "--inherit-fd", "fd[%d]:pipe:[%d]" % (a, ino_r),
+                        "--inherit-fd", "fd[%d]:pipe:[%d]" % (e, ino_w)],
+                       pass_fds=(a, e), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        for fd in (a, c, e):
+            os.close(fd)
+        os.waitpid(int(open(pidfile).read()), 0)  # ours: we are the subreaper
+    try:
+        return rate(one, runs)
+    finally:
+        shutil.rmtree(d)
+
+
 def main():
+    if CRIU:
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     tmp = tempfile.mkdtemp(prefix="vxcr-snapbench-", dir="/dev/shm")
     store = os.path.join(tmp, "store")
     py = os.path.join(tmp, "prog.py")
@@ -147,12 +206,16 @@ def main():
         (srate, sms), pss = serve_bench(store, name, tmp, n, sleep_args)
         (rrate, rms), batch = run_bench(store, name, max(n // 4, 5))
         crate, cms = rate(cold(argv), n)
-        rows.append((label, size, srate, sms, rrate, rms, batch, crate, cms, pss))
+        krate, kms = criu_bench(argv, tmp, max(n // 10, 5)) if CRIU else (float("nan"),) * 2
+        rows.append((label, size, srate, sms, rrate, rms, batch, crate, cms, krate, kms,
+                     srate / krate, pss))
+    print("criu: %s" % (CRIU or "not found (--no-criu or none on PATH)"))
     print("| program | image MiB | serve /s (ms) | run /s (ms) | run -n 20, ms/copy "
-          "| cold start /s (ms) | Pss/copy kB (serve) |")
-    print("|---|---|---|---|---|---|---|")
+          "| cold start /s (ms) | criu restore /s (ms) | serve/criu | Pss/copy kB (serve) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print("| %s | %.1f | %.0f (%.2f) | %.0f (%.2f) | %.2f | %.0f (%.2f) | %d |" % r)
+        print("| %s | %.1f | %.0f (%.2f) | %.0f (%.2f) | %.2f | %.0f (%.2f) | %.0f (%.2f) "
+              "| %.0fx | %d |" % r)
     subprocess.run(["rm", "-rf", tmp])
 
 

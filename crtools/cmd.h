@@ -49,6 +49,7 @@ int cmd_nodes(int argc, char **argv);
 int cmd_ghost(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_snap(int argc, char **argv);
+int cmd_binfmt(int argc, char **argv);
 
 /* Prints "vxcr: <msg>" to stderr; with fmt NULL, "vxcr: <command>: " and
  * the error of the command's failed library call (vxcr_error()). */

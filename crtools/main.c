@@ -40,6 +40,7 @@ static const struct command commands[] = {
 	{ "ps",      cmd_ps,      0,          "list the processes moved to nodes (--nodes)" },
 	{ "ghost",   cmd_ghost,   0,          "the ghost of a moved process (run by vx_move only)" },
 	{ "snap",    cmd_snap,    NEEDS_ROOT, "snapshot testing: take a ready process, run fresh copies" },
+	{ "binfmt",  cmd_binfmt,  0,          "make images with the execute bit run by themselves" },
 };
 /* clang-format on */
 

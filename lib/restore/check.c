@@ -194,8 +194,8 @@ pid_t rst_tree_busy_pid(const struct rst_image *img)
 
 static int check_pid(struct rst_image *img)
 {
-	if (img->ctxe)
-		return 0; /* the pids are those of a new pid namespace */
+	if (img->ctxe || img->in_place)
+		return 0; /* a new pid namespace's pids; vmad_undump: the caller's */
 	return rst_tree_busy_pid(img) ? spool_wait_pid(img) : 0;
 }
 

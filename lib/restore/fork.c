@@ -210,10 +210,10 @@ static int requeue(struct rst_proc *proc, size_t i, SiginfoEntry **q, size_t n, 
 			return -EFAULT;
 		if (shared)
 			r = thr_inject(proc, i, "rt_sigqueueinfo", SYS_rt_sigqueueinfo,
-				       proc->task->pid, si.si_signo, a, 0);
+				       rst_self_pid(proc), si.si_signo, a, 0);
 		else
 			r = thr_inject(proc, i, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
-				       proc->task->pid, proc->threads[i].vtid, si.si_signo, a);
+				       rst_self_pid(proc), rst_self_tid(proc, i), si.si_signo, a);
 		if (r < 0)
 			return r;
 	}
@@ -610,6 +610,8 @@ int rst_proc_set_pgid(struct rst_proc *c)
 	if (t->pgid == t->pid ||
 	    (t->pgid == rt->pgid && rt->pgid != rt->pid && !in_tree(c->img, rt->pgid)))
 		return 0;
+	if (c->img->in_place && t->pgid == rt->pgid)
+		return 0; /* vmad_undump: the root's group is the caller's, inherited */
 	/* its own view when it lives in a pid ns below ours (a context) */
 	now = c->img->ctxe ? rst_inject(c, "getpgid", SYS_getpgid, 0, 0, 0, 0, 0, 0) :
 			     getpgid(c->pid);

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
 #include <linux/prctl.h>
 
 #include "log.h"
@@ -450,6 +452,22 @@ static size_t auxv_words(const MmEntry *mm)
 }
 
 /*
+ * Can we (the same credentials as the process we restore) set its exe link:
+ * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN.  vmad_undump by an unprivileged
+ * caller keeps the caller's exe link, as the kernel module's does.
+ */
+static bool may_set_exe(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return (d[CAP_CHECKPOINT_RESTORE / 32].effective >> (CAP_CHECKPOINT_RESTORE % 32) & 1) ||
+	       (d[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32) & 1);
+}
+
+/*
  * Is the exe link already the file on helper fd map_fd?  The kernel refuses
  * to replace the exe file while the old one is still mapped (EBUSY), which
  * is the case when the process restored runs the restorer's own binary.
@@ -488,7 +506,8 @@ static int set_mm_map(struct rst_proc *proc)
 	int ret;
 
 	if (mm->has_exe_file_id &&
-	    !exe_already(proc, plan_file(proc->img, mm->exe_file_id)->map_fd))
+	    !exe_already(proc, plan_file(proc->img, mm->exe_file_id)->map_fd) &&
+	    (!proc->img->in_place || may_set_exe()))
 		map.exe_fd = plan_file(proc->img, mm->exe_file_id)->map_fd;
 	if (!map.auxv_size)
 		map.auxv = NULL;

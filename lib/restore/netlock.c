@@ -44,6 +44,8 @@ void rst_net_unlock(struct rst_image *img)
 	if (img->net_unlocked)
 		return;
 	img->net_unlocked = true;
+	if (img->in_place && !img->net_lock)
+		return; /* vmad_undump: no connection of its own held, none asked for */
 	net_unlock(img->net_lock);
 	img->net_lock = NULL;
 	if (!h || !h->has_image_id || !h->image_id.len)

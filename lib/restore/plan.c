@@ -544,6 +544,8 @@ int plan_read(struct rst_image *img)
 		return ret;
 	}
 	img->hdr = img_reader_header(img->stream.rd);
+	if (img->in_place) /* the helper reads the pages: no thread of ours before its fork */
+		img_reader_set_threads(img->stream.rd, 1);
 	if (img->opts->trusted_keys)
 		img_reader_set_keys(img->stream.rd, img->opts->trusted_keys);
 	for (;;) {

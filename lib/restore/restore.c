@@ -386,7 +386,7 @@ int restore_run(struct rst_image *img, pid_t *pid, struct vxcr_restore_stats *st
 	ret = ret ?: rst_ipcns_build(img); /* ours stays in it until the end */
 	ret = ret ?: rst_mntns_build(img);
 	ret = ret ?: rst_timens_enter(img);
-	ret = ret ?: rst_tree_clone(img);
+	ret = ret ?: (img->in_place ? rst_tree_adopt(img) : rst_tree_clone(img));
 	pr_debug("stage child ready at %.3f ms\n", (now_ns() - img->t0) / 1e6);
 	test_pause("child");
 	if (!ret)

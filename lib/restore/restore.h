@@ -285,6 +285,13 @@ struct rst_image {
 	cpu_set_t cpus; /* our CPU mask before pinning (see restore.c) */
 	bool cpus_saved;
 	int pin_cpu;
+
+	/*
+	 * vmad_undump (lib/vmad/undump.c): the root is the caller itself, not
+	 * a clone; it keeps its pid, parent, session and group, ran its C part
+	 * (rst_root_prepare) and stops under our PTRACE_SEIZE (rst_tree_adopt).
+	 */
+	bool in_place;
 };
 
 /*
@@ -341,6 +348,21 @@ struct rst_proc {
 	unsigned injected;  /* injected syscalls, for the stats */
 	uint64_t pages;
 };
+
+/*
+ * The pid (tid of thread i) of process c as it names itself in calls
+ * injected into it: the image's (inside a context's pid namespace too),
+ * but for vmad_undump (img->in_place) the caller's pid it kept.
+ */
+static inline pid_t rst_self_pid(const struct rst_proc *c)
+{
+	return c->img->in_place ? c->pid : (pid_t)c->task->pid;
+}
+
+static inline pid_t rst_self_tid(const struct rst_proc *c, size_t i)
+{
+	return c->img->in_place && !i ? c->pid : c->threads[i].vtid;
+}
 
 /* The root process (procs[0]); the plan must be complete. */
 static inline struct rst_proc *rst_root(const struct rst_image *img)
@@ -459,6 +481,13 @@ void rst_cgroup_done(struct rst_image *img, bool keep);
 /* tree.c: the root, cloned by us */
 int rst_tree_clone(struct rst_image *img);
 void rst_tree_kill(struct rst_image *img);
+/* The root's part in C, run by the root on itself (the clone, or the caller
+ * of vmad_undump): signals blocked, fds, attributes, dispositions, limits,
+ * the scratch area.  0 or -errno (logged); the process is changed either way. */
+int rst_root_prepare(struct rst_proc *root);
+/* img->in_place: waits until the root (root->pid, seized by us with
+ * RST_TRACE_OPTS, reporting on root->ctl_rd) stops after its C part. */
+int rst_tree_adopt(struct rst_image *img);
 
 /* fork.c: processes after the root and all threads, by injection */
 int rst_proc_fork(struct rst_proc *c);

@@ -27,6 +27,8 @@ static int restore_session(struct rst_proc *proc)
 {
 	const TaskEntry *t = proc->task;
 
+	if (proc->img->in_place)
+		return 0; /* vmad_undump: the caller's session, group and terminal, as exec */
 	if (t->sid == t->pid) {
 		if (setsid() < 0) {
 			pr_perror("setsid");

@@ -68,6 +68,8 @@ static long create(struct rst_proc *proc, const PosixTimerEntry *t)
 	a.ev.signo = (int32_t)t->signo;
 	a.ev.notify = (int32_t)t->notify;
 	a.ev.tid = (int32_t)t->notify_tid;
+	if (proc->img->in_place && t->notify_tid == proc->task->pid)
+		a.ev.tid = proc->pid; /* vmad_undump: the main thread is the caller's pid */
 	ret = inject_write(proc->pid, base, &a, sizeof(a));
 	if (ret)
 		return ret;

@@ -75,8 +75,7 @@ static int child_map_scratch(const struct rst_image *img)
 	return 0;
 }
 
-/* Child: the root's part in C, on its copy of the plan. */
-static int child_steps(struct rst_proc *root)
+int rst_root_prepare(struct rst_proc *root)
 {
 	sigset_t all;
 	int ret;
@@ -99,6 +98,14 @@ static int child_steps(struct rst_proc *root)
 		ret = task_restore_rlimits(root);
 	if (!ret)
 		ret = child_map_scratch(root->img);
+	return ret;
+}
+
+/* Child: the root's part in C, on its copy of the plan. */
+static int child_steps(struct rst_proc *root)
+{
+	int ret = rst_root_prepare(root);
+
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
@@ -248,6 +255,15 @@ int rst_tree_clone(struct rst_image *img)
 	root->ctl_wr = -1;
 	if (rst_janitor_watch(img, r))
 		return -EIO;
+	return wait_child_stop(root);
+}
+
+int rst_tree_adopt(struct rst_image *img)
+{
+	struct rst_proc *root = rst_root(img);
+
+	if (root->nr_threads)
+		root->threads[0].tid = root->pid;
 	return wait_child_stop(root);
 }
 

@@ -20,6 +20,7 @@
 #include "switch/kmod.h"
 #include "switch/switch.h"
 #include "vmad/dump.h"
+#include "vmad/undump.h"
 
 typedef long (*vcmd_handler)(uint32_t cmd, uint32_t id, void *data);
 
@@ -78,7 +79,7 @@ static const struct vcmd_desc vcmds[] = {
 	VCMD(checkpoint_v1, sizeof(struct vcmd_checkpoint_v1), 0, sw_checkpoint_v1, VCMD_LIBRARY),
 	VCMD(restart_v1, sizeof(struct vcmd_restart_v1), 0, sw_restart_v1, VCMD_LIBRARY),
 	VCMD(vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 0, vmadump_provider, VCMD_PROVIDER),
-	VCMD(vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 0, needs_kmod, VCMD_PROVIDER),
+	VCMD(vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 0, vmad_undump_local, VCMD_PROVIDER),
 	VCMD(task_dump, sizeof(struct vcmd_task_dump_v0), 0, needs_kmod, VCMD_PROVIDER),
 	VCMD(ctx_kill, sizeof(struct vcmd_ctx_kill_v0), 0, engine, VCMD_PROVIDER),
 	VCMD(task_xid, 0, 0, engine, VCMD_PROVIDER),

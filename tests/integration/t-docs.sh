@@ -68,7 +68,7 @@ man_names()
 }
 
 # --help against the parsers, the completion and the man pages
-for c in dump restore img check key netlock ctx; do
+for c in dump restore img check key netlock ctx migrate serve snap binfmt; do
 	help_opts "$VXCR" "$c" >"$T/help.$c"
 	grep -- '^--' "$T/help.$c" >"$T/help-long.$c"
 	# ctx lists the options of each subcommand on the subcommand's line
@@ -87,7 +87,7 @@ complete_words vxdump - >"$T/comp.vxdump"
 same "completion of 'vxdump -'" "$T/help.dump" "$T/comp.vxdump"
 complete_words vxrestore - >"$T/comp.vxrestore"
 same "completion of 'vxrestore -'" "$T/help.restore" "$T/comp.vxrestore"
-complete_words vxcr "" | tr '\n' ' ' | grep -q "^check ctx dump img key netlock restore $" ||
+complete_words vxcr "" | tr '\n' ' ' | grep -q "^binfmt check ctx dump img key migrate netlock restore serve snap $" ||
 	fail "completion of 'vxcr ': $(complete_words vxcr "" | tr '\n' ' ')"
 
 # vxcr ctx: per subcommand, the options the parser takes there (it says

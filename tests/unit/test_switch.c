@@ -366,13 +366,13 @@ static void test_kmod_provider(void)
 	unsetenv("VXCR_VSERVER_DEV");
 }
 
-/* Without the module: get_version is the switch's own, vmad_dump the
- * library's, the other in-kernel checkpoint/restart commands are refused,
- * saying what they need. */
+/* Without the module: get_version is the switch's own, vmad_dump and
+ * vmad_undump the library's, the other in-kernel checkpoint commands are
+ * refused, saying what they need. */
 static void test_no_kmod(void)
 {
 	struct vcmd_vmad_dump_v0 vd = { .fd = -1, .flags = 0x100 };
-	struct vcmd_vmad_undump_v0 vu = { .fd = 0 };
+	struct vcmd_vmad_undump_v0 vu = { .fd = -1 };
 	struct vcmd_task_dump_v0 td = { .pid = 1, .fd = 1 };
 
 	eng_reset();
@@ -383,8 +383,11 @@ static void test_no_kmod(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "unknown flags"));
 	vd.flags = 0;
 	CU_ASSERT_EQUAL(vserver(VCMD_vmad_dump, 0, &vd), -EBADF);
-	CU_ASSERT_EQUAL(vserver(VCMD_vmad_undump, 0, &vu), -ENOTTY);
-	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "vmad_undump needs the kernel module"));
+	/* so is vmad_undump (lib/vmad/undump.c) */
+	CU_ASSERT_EQUAL(vserver(VCMD_vmad_undump, 0, &vu), -EBADF);
+	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "vmad_undump: fd -1 is not open"));
+	vu.flags = 1;
+	CU_ASSERT_EQUAL(vserver(VCMD_vmad_undump, 0, &vu), -EINVAL);
 	CU_ASSERT_EQUAL(vserver(VCMD_task_dump, 0, &td), -ENOTTY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(vxcr_last_error(), "task_dump needs the kernel module"));
 	CU_ASSERT_EQUAL(eng.calls, 0);

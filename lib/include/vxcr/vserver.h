@@ -83,8 +83,9 @@
  * whole trees always run in libvxcr (vxcr_dump/vxcr_restore, which may use
  * the module's task_dump); the module answers them -ENOTTY.  vmad_dump
  * without the module: the library's own (a helper process dumps the caller,
- * vxcr/vmadump.h).  vmad_undump and task_dump without the module: -ENOTTY,
- * "needs the kernel module".
+ * vxcr/vmadump.h); vmad_undump too (lib/vmad/undump.c: the caller becomes
+ * the image in place).  task_dump without the module: -ENOTTY, "needs the
+ * kernel module".
  */
 #ifndef VXCR_VSERVER_H
 #define VXCR_VSERVER_H

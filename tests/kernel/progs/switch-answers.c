@@ -38,7 +38,8 @@ struct answer {
 	const char *name;
 	uint32_t cmd;
 	uint32_t size; /* bytes of the command's struct (raw ioctl's data_size) */
-	int data;      /* 0: NULL data, 1: a zeroed buffer, 2: a buffer of 0xff bytes */
+	int data;      /* 0: NULL data, 1: a zeroed buffer, 2: a buffer of 0xff bytes,
+			* 3: zeroed but its first __s32 -1 (an fd) */
 	long want;     /* the answer: >= 0 or -errno */
 	enum only only;
 	const char *msg; /* the error text must hold this (vserver() only) */
@@ -117,9 +118,13 @@ static const struct answer table[] = {
 	 * module): unknown flags are refused first by both */
 	{ "vmad-dump-bad-flags", VCMD_vmad_dump, sizeof(struct vcmd_vmad_dump_v0), 2, -EINVAL, BOTH,
 	  NULL },
+	/* so has vmad_undump: flags other than 0 refused first by both, then
+	 * the library's own answer for fd -1 */
+	{ "vmad-undump-bad-flags", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 2, -EINVAL,
+	  BOTH, NULL },
+	{ "vmad-undump-engine", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 3, -EBADF,
+	  ENGINE, "vmad_undump: fd -1 is not open" },
 	/* without the module the other in-kernel commands say what they need */
-	{ "vmad-undump-engine", VCMD_vmad_undump, sizeof(struct vcmd_vmad_undump_v0), 1, -ENOTTY,
-	  ENGINE, "vmad_undump needs the kernel module" },
 	{ "task-dump-engine", VCMD_task_dump, sizeof(struct vcmd_task_dump_v0), 1, -ENOTTY, ENGINE,
 	  "task_dump needs the kernel module" },
 };
@@ -167,6 +172,11 @@ static void run_table(void)
 		if (a->only != BOTH && a->only != here)
 			continue;
 		memset(buf, a->data == 2 ? 0xff : 0, sizeof(buf));
+		if (a->data == 3) {
+			int32_t minus_one = -1;
+
+			memcpy(buf, &minus_one, sizeof(minus_one));
+		}
 		got = vserver(a->cmd, 0, a->data ? buf : NULL);
 		if (got == a->want && a->msg && !strstr(vxcr_last_error(), a->msg)) {
 			char why[512];
