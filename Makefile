@@ -12,6 +12,7 @@ PKGS      := libprotobuf-c libzstd libsodium nettle libnl-3.0 libnl-route-3.0 li
 WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fPIC -pthread \
+             -DVXCR_BINDIR='"$(PREFIX)/bin"' \
              -Ilib -Ilib/include -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libnftables and nettle are loaded when first used (dlopen: lib/net/nft.c,
 # lib/img/sign.c): their headers are needed, their link is not (NOTES
@@ -276,6 +277,13 @@ $(BUILD)/tests/progs/lazy-dump: tests/progs/lazy-dump.c $(STATIC)
 $(BUILD)/tests/progs/vmad-self: tests/progs/vmad-self.c $(SHARED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib/include -o $@ $< \
+		-L$(BUILD)/lib -l:libvxcr.so.$(SOVER) -Wl,-rpath,'$$ORIGIN/../../lib' -pthread
+
+# tests/progs/bproc-* call the BProc moves (vxcr/bproc.h): linked with the
+# shared library, as vmad-self.
+$(BUILD)/tests/progs/bproc-%: tests/progs/bproc-%.c $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib/include -Itests/progs -o $@ $< \
 		-L$(BUILD)/lib -l:libvxcr.so.$(SOVER) -Wl,-rpath,'$$ORIGIN/../../lib' -pthread
 
 # bench/netlock times the library's network lock: linked with it.

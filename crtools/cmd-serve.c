@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -113,6 +114,14 @@ static int parse_serve_args(int argc, char **argv, struct vxcr_serve_opts *o, st
 	return 0;
 }
 
+/* A moved process (vx_move) runs here: said before the call waits for it. */
+static void moved_report(const struct vxcr_serve_stats *st, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "vxcr: serve: from %s: moved here, running as pid %d\n", st->peer,
+		(int)st->pid);
+}
+
 /* One connection: 0 if the tree it brought runs here. */
 static int serve_one(int fd, const struct vxcr_serve_opts *o)
 {
@@ -122,6 +131,18 @@ static int serve_one(int fd, const struct vxcr_serve_opts *o)
 		cli_error("serve: %s%s%smigration failed: %s", st.peer[0] ? "from " : "", st.peer,
 			  st.peer[0] ? ": " : "", vxcr_last_error());
 		return 1;
+	}
+	if (st.status_only) {
+		fprintf(stderr, "vxcr: serve: from %s: status asked\n", st.peer);
+		return 0;
+	}
+	if (st.moved) {
+		int w = st.move_status;
+
+		fprintf(stderr, "vxcr: serve: from %s: the moved process %d ended (%s %d)\n",
+			st.peer, (int)st.pid, WIFEXITED(w) ? "exit" : "signal",
+			WIFEXITED(w) ? WEXITSTATUS(w) : WTERMSIG(w));
+		return 0;
 	}
 	fprintf(stderr,
 		"vxcr: serve: from %s: running as pid %d%s, %.1f MiB pre-copied, restored in "
@@ -169,6 +190,12 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	o.key = key;
 	o.trusted = kr;
+	o.report = moved_report;
+	/* the moved processes running here, counted by the serving children */
+	o.moved = mmap(NULL, sizeof(*o.moved), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+	if (o.moved == MAP_FAILED)
+		o.moved = NULL;
 	signal(SIGPIPE, SIG_IGN);
 	lfd = mig_listen("serve", a.listen);
 	if (lfd < 0)

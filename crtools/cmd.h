@@ -45,6 +45,9 @@ int cmd_key(int argc, char **argv);
 int cmd_netlock(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_nodes(int argc, char **argv);
+int cmd_ghost(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
 int cmd_snap(int argc, char **argv);
 int cmd_binfmt(int argc, char **argv);
 

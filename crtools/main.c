@@ -36,6 +36,9 @@ static const struct command commands[] = {
 	{ "netlock", cmd_netlock, NEEDS_ROOT, "list or drop network locks kept by vxdump" },
 	{ "migrate", cmd_migrate, NEEDS_ROOT, "move a running process or context to another host" },
 	{ "serve",   cmd_serve,   NEEDS_ROOT, "accept migrations from other hosts and restore them" },
+	{ "nodes",   cmd_nodes,   0,          "list the nodes processes move to (vx_move): up, load" },
+	{ "ps",      cmd_ps,      0,          "list the processes moved to nodes (--nodes)" },
+	{ "ghost",   cmd_ghost,   0,          "the ghost of a moved process (run by vx_move only)" },
 	{ "snap",    cmd_snap,    NEEDS_ROOT, "snapshot testing: take a ready process, run fresh copies" },
 	{ "binfmt",  cmd_binfmt,  0,          "make images with the execute bit run by themselves" },
 };

@@ -51,7 +51,9 @@ static const char *msg_name(uint8_t t)
 		[MIG_IMAGE_END] = "IMAGE_END", [MIG_RESTORED] = "RESTORED",
 		[MIG_COMMIT] = "COMMIT",       [MIG_DONE] = "DONE",
 		[MIG_FAILED] = "FAILED",       [MIG_LAZY_REQ] = "LAZY_REQ",
-		[MIG_LAZY_DONE] = "LAZY_DONE",
+		[MIG_LAZY_DONE] = "LAZY_DONE", [MIG_SIGNAL] = "SIGNAL",
+		[MIG_EXIT] = "EXIT",	       [MIG_STATUS] = "STATUS",
+		[MIG_RANK] = "RANK",
 	};
 
 	return t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "unknown";

@@ -24,6 +24,18 @@
  *                                 <-    DONE (every page in; uffds closed)
  *   (kill ours)
  *
+ * A move (MIG_F_MOVE, vx_move: BProc): no pre-copy, one process; after
+ * DONE the channel stays open while it runs on the node (move-dst.c):
+ *
+ *   SIGNAL (a signal the ghost got) ->    kill()ed into the process
+ *                                 <-    EXIT (its wait status), close
+ *
+ * Before the image of a move may come RANK (vx_vrfork: one image for
+ * every node): the node writes its 8 bytes into the process once the
+ * restore returns, before DONE; the process waits for that word.
+ *
+ * A status request (MIG_F_STATUS, vxcr nodes): HELLO, <- STATUS, close.
+ *
  * FAILED (either way, text) ends a migration: the sender has undone its
  * part.  Every number is little-endian; every message is checked for its
  * exact length (PAGES: a header and whole pages).
@@ -53,11 +65,20 @@ enum mig_msg {
 	MIG_FAILED = 11,
 	MIG_LAZY_REQ = 12,
 	MIG_LAZY_DONE = 13,
+	MIG_SIGNAL = 14, /* a move: origin -> node, a signal for the moved process */
+	MIG_EXIT = 15,	 /* a move: node -> origin, its end (a wait status) */
+	MIG_STATUS = 16, /* a status request's answer (node -> origin) */
+	MIG_RANK = 17,	 /* a move: before the image, a word the node writes */
 };
 
 #define MIG_F_CTX (1u << 0)	/* a whole context */
 #define MIG_F_PRECOPY (1u << 1) /* pages come before the image */
 #define MIG_F_LAZY (1u << 2)	/* post-copy: private pages come after COMMIT */
+/* A BProc move (vx_move): one process, no pre-copy; after DONE the channel
+ * stays open: SIGNALs come in, the node sends EXIT when it ends. */
+#define MIG_F_MOVE (1u << 3)
+/* No migration: the node answers READY with STATUS and closes. */
+#define MIG_F_STATUS (1u << 4)
 
 struct mig_hello {
 	char magic[8]; /* MIG_MAGIC, no NUL */
@@ -90,6 +111,26 @@ struct mig_lazy_req {
 
 struct mig_done {
 	uint32_t pid, xid;
+} __attribute__((packed));
+
+struct mig_signal {
+	uint32_t sig, zero; /* 1..64 */
+} __attribute__((packed));
+
+struct mig_exit {
+	uint32_t status, zero; /* a wait status: exited (code) or killed (signal) */
+} __attribute__((packed));
+
+/* vx_vrfork's rank: written into the moved process once it is restored
+ * (8 bytes at addr, the address of the library's rank word). */
+struct mig_rank {
+	uint64_t addr, value;
+} __attribute__((packed));
+
+struct mig_status {
+	uint32_t load_milli; /* the 1-minute load average times 1000 */
+	uint32_t moved;	     /* processes moved here that run now */
+	uint32_t ncpu, zero;
 } __attribute__((packed));
 
 /* Whole pages of one PAGES message. */

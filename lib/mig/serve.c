@@ -27,6 +27,7 @@
 #include "img/pstore.h"
 #include "restore/lazy.h"
 #include "mig/proto.h"
+#include "mig/move.h"
 
 void vxcr_serve_opts_init(struct vxcr_serve_opts *o)
 {
@@ -52,6 +53,8 @@ struct mig_dst {
 	int pump_err;
 	char pump_msg[256];
 	bool committed;
+	bool has_rank; /* a move's RANK came: written into it before DONE */
+	struct mig_rank rank;
 };
 
 /* ---- the pre-copy rounds ---- */
@@ -92,7 +95,7 @@ static int drop_pages(struct mig_dst *d, const void *buf, size_t len)
 /* Every pre-copy message up to the image's first: 0 with it in d->first. */
 static int precopy(struct mig_dst *d)
 {
-	static const uint8_t want[] = { MIG_PAGES, MIG_DROP, MIG_ROUND, MIG_IMAGE, 0 };
+	static const uint8_t want[] = { MIG_PAGES, MIG_DROP, MIG_ROUND, MIG_IMAGE, MIG_RANK, 0 };
 	const void *buf;
 	uint8_t type;
 	size_t len;
@@ -102,6 +105,15 @@ static int precopy(struct mig_dst *d)
 		ret = mig_expect(d->ch, "pre-copy", want, &type, &buf, &len);
 		if (ret)
 			return ret;
+		if (type == MIG_RANK) {
+			if (!(d->flags & MIG_F_MOVE) || d->has_rank || len != sizeof(d->rank)) {
+				pr_err("a RANK message of %zu bytes outside one move\n", len);
+				return -EPROTO;
+			}
+			memcpy(&d->rank, buf, sizeof(d->rank));
+			d->has_rank = true;
+			continue;
+		}
 		if (type == MIG_IMAGE) {
 			d->first = buf;
 			d->first_len = len;
@@ -253,6 +265,11 @@ static int hello(struct mig_dst *d, uint8_t id[16])
 	}
 	d->flags = le32toh(h->flags);
 	memcpy(id, h->store_id, 16);
+	if ((d->flags & (MIG_F_MOVE | MIG_F_STATUS)) &&
+	    (d->flags & (MIG_F_CTX | MIG_F_PRECOPY | MIG_F_LAZY))) {
+		pr_err("the source's HELLO asks for a move or a status with flags %#x\n", d->flags);
+		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -377,6 +394,20 @@ static int fill_local(struct mig_dst *d)
 	return 0;
 }
 
+/* A move: the process runs here until it ends; the origin's ghost waits. */
+static void move_watch(struct mig_dst *d)
+{
+	if (d->o->report)
+		d->o->report(d->st, d->o->report_arg);
+	if (d->o->moved)
+		__atomic_add_fetch(d->o->moved, 1, __ATOMIC_RELAXED);
+	d->st->moved = true;
+	if (!mig_move_watch(d->ch, d->st->pid, &d->st->move_status))
+		chan_close(d->ch);
+	if (d->o->moved)
+		__atomic_sub_fetch(d->o->moved, 1, __ATOMIC_RELAXED);
+}
+
 static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_serve_stats *st)
 {
 	struct vxcr_serve_opts defaults;
@@ -406,6 +437,15 @@ static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_ser
 		return ret;
 	snprintf(d.st->peer, sizeof(d.st->peer), "%s", chan_peer(d.ch)->name);
 	ret = hello(&d, id);
+	if (!ret && (d.flags & MIG_F_STATUS)) {
+		d.st->status_only = true;
+		ret = mig_status_answer(d.ch,
+					o->moved ? __atomic_load_n(o->moved, __ATOMIC_RELAXED) : 0);
+		if (!ret)
+			chan_close(d.ch);
+		chan_free(d.ch);
+		return ret;
+	}
 	ret = ret ?: pstore_new(id, &d.ps);
 	ret = ret ?: chan_send(d.ch, MIG_READY, NULL, 0);
 	ret = ret ?: precopy(&d);
@@ -416,11 +456,16 @@ static int serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_ser
 	if (ret) {
 		mig_send_failed(d.ch, NULL);
 	} else {
+		if (d.has_rank && mig_move_put_rank(d.st->pid, &d.rank))
+			pr_warn("cannot give the moved process %d its rank\n", (int)d.st->pid);
 		dn.pid = htole32((uint32_t)d.st->pid);
 		dn.xid = htole32(d.st->xid);
 		if (chan_send(d.ch, MIG_DONE, &dn, sizeof(dn)))
 			pr_warn("the source did not get our DONE: it runs here all the same\n");
-		chan_close(d.ch);
+		if (d.flags & MIG_F_MOVE)
+			move_watch(&d);
+		else
+			chan_close(d.ch);
 	}
 	close_pair(d.img);
 	close_pair(d.hook);

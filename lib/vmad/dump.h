@@ -50,6 +50,14 @@ void vmadump_helper_close(struct vmad_helper *h);
  * caller is gone before it said "start". */
 int vmadump_helper_wait_go(const struct vmad_helper *h);
 
+/*
+ * vmad_execdump's first half, for vx_execmove (lib/bproc): forks the
+ * program (argv, envp: NULL for environ), our child, and leaves it
+ * group-stopped just after its exec, untraced.  Its pid, or -errno
+ * (logged; nothing left).  Call with SIGCHLD's default action.
+ */
+pid_t vmadump_exec_stopped(char *const argv[], char *const envp[]);
+
 /* vxcr_dump(pid, fd, o, st) in a helper: a refused dump's error is the
  * first object refused (its one line), not the count. */
 #define VMAD_REFUSAL_LEN 240

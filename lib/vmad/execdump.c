@@ -272,3 +272,25 @@ long vmad_execdump(char *const argv[], char *const envp[], int fd, unsigned int 
 	errno = saved_errno;
 	return ret;
 }
+
+pid_t vmadump_exec_stopped(char *const argv[], char *const envp[])
+{
+	struct exec_job j = { argv, envp ? envp : environ, -1, 0, { NULL, 0 } };
+	int go_w = -1, err_r = -1, ret;
+	pid_t pid = start_program(&j, &go_w, &err_r);
+
+	ret = pid < 0 ? (int)pid : stop_after_exec(pid, go_w, err_r);
+	if (ret && pid > 0) {
+		int status;
+
+		kill(pid, SIGKILL);
+		do
+			status = wait_child(pid);
+		while (status >= 0 && !WIFEXITED(status) && !WIFSIGNALED(status));
+	}
+	if (go_w >= 0)
+		close(go_w);
+	if (err_r >= 0)
+		close(err_r);
+	return ret ? ret : pid;
+}

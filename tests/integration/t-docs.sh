@@ -68,7 +68,7 @@ man_names()
 }
 
 # --help against the parsers, the completion and the man pages
-for c in dump restore img check key netlock ctx migrate serve snap binfmt; do
+for c in dump restore img check key netlock ctx migrate serve snap binfmt nodes ps; do
 	help_opts "$VXCR" "$c" >"$T/help.$c"
 	grep -- '^--' "$T/help.$c" >"$T/help-long.$c"
 	# ctx lists the options of each subcommand on the subcommand's line
@@ -87,7 +87,7 @@ complete_words vxdump - >"$T/comp.vxdump"
 same "completion of 'vxdump -'" "$T/help.dump" "$T/comp.vxdump"
 complete_words vxrestore - >"$T/comp.vxrestore"
 same "completion of 'vxrestore -'" "$T/help.restore" "$T/comp.vxrestore"
-complete_words vxcr "" | tr '\n' ' ' | grep -q "^binfmt check ctx dump img key migrate netlock restore serve snap $" ||
+complete_words vxcr "" | tr '\n' ' ' | grep -q "^binfmt check ctx dump img key migrate netlock nodes ps restore serve snap $" ||
 	fail "completion of 'vxcr ': $(complete_words vxcr "" | tr '\n' ' ')"
 
 # vxcr ctx: per subcommand, the options the parser takes there (it says
@@ -132,7 +132,7 @@ same "capability names (< names.c, > completion)" "$T/names.bcaps" "$T/comp.bcap
 man_names vxdump.1 $(grep -- '^--' "$T/help.dump")
 man_names vxrestore.1 $(grep -- '^--' "$T/help.restore")
 man_names vxcr.1 $(cat "$T/help.vxcr" "$T/help.img" "$T/help.check" "$T/help.key" \
-	"$T/help.netlock" | grep -- '^--')
+	"$T/help.netlock" "$T/help.nodes" "$T/help.ps" | grep -- '^--')
 log "options: --help, parsers, completion and man pages agree"
 
 # make install into a scratch root

@@ -347,11 +347,20 @@ void vxcr_migrate_opts_init(struct vxcr_migrate_opts *o);
 int vxcr_migrate(pid_t pid, int sock, const struct vxcr_migrate_opts *o,
 		 struct vxcr_migrate_stats *st);
 
+struct vxcr_serve_stats;
 struct vxcr_serve_opts {
 	struct vxcr_restore_opts restore;   /* how a tree is restored (detach is set) */
 	const struct vxcr_key *key;	    /* our identity */
 	const struct vxcr_keyring *trusted; /* the sources we accept */
 	int timeout_ms;			    /* the peer's silence at any step (default 30000) */
+	/* BProc moves (vxcr/bproc.h): a counter shared by the serving
+	 * processes (in MAP_SHARED memory) of the moved processes running
+	 * here, which a status request reports (NULL: 0). */
+	uint32_t *moved;
+	/* A move: called once the moved process runs, before the call waits
+	 * for its end (st: pid and peer set). */
+	void (*report)(const struct vxcr_serve_stats *st, void *arg);
+	void *report_arg;
 };
 
 struct vxcr_serve_stats {
@@ -367,13 +376,17 @@ struct vxcr_serve_stats {
 	uint64_t local_faults; /* pre-copy: faults filled from the store */
 	uint64_t local_pages;  /* pre-copy: pages filled from the store after COMMIT */
 	uint64_t total_ns;
+	bool status_only; /* a status request (vxcr nodes) was answered */
+	bool moved;	  /* a move (vx_move): the process ran here and ended */
+	int move_status;  /* its wait status */
 };
 
 void vxcr_serve_opts_init(struct vxcr_serve_opts *o);
 /*
  * Receives one migration on sock, a connected stream socket (owned:
  * closed), restores it and lets it run once the source has let go.  0 or
- * -errno (nothing of it is left here).
+ * -errno (nothing of it is left here).  A BProc move (vxcr/bproc.h)
+ * returns once the moved process has ended here (st->moved).
  */
 int vxcr_serve_conn(int sock, const struct vxcr_serve_opts *o, struct vxcr_serve_stats *st);
 
