@@ -44,8 +44,6 @@ int bproc_move(int node, int extra_fd, char *const argv[], char *const envp[],
  * the fd *(int *)arg. */
 void bproc_moved_report(void *arg, pid_t node_pid);
 
-/* fd moved above 2, close-on-exec; -1 on failure (fd closed). */
-int bproc_above_stdio(int fd);
 /* The original, moved: its fds go, the ghost program comes (or, if it
  * cannot be run, the ghost's loop here); fd its socket to the relay. */
 void bproc_become_ghost(int fd, int node, pid_t node_pid) __attribute__((noreturn));

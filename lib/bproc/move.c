@@ -12,7 +12,6 @@
  * "BProc moves (issue 18)" says why the relay is not the ghost).
  */
 #define LOG_PREFIX "bproc: "
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -55,21 +54,6 @@ struct move_job {
 	char *const *argv;	/* vx_execmove: the program moved instead of the caller */
 	char *const *envp;
 };
-
-static int count_threads(void)
-{
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/task");
-	int n = 0;
-
-	if (!d)
-		return 1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n ? n : 1;
-}
 
 int bproc_keys_load(struct vxcr_key **key, struct vxcr_keyring **kr)
 {
@@ -145,18 +129,6 @@ static void move_run(void *arg, const struct vmad_helper *h)
 	mig_move_relay(c, j->ghost[1]);
 }
 
-/* fd moved above 2, close-on-exec; -1 on failure (fd closed). */
-int bproc_above_stdio(int fd)
-{
-	int nfd;
-
-	if (fd > 2)
-		return fd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	close(fd);
-	return nfd;
-}
-
 /* The original, moved: its fds go, the ghost program comes (or, if it
  * cannot be run, the ghost's loop here). */
 void bproc_become_ghost(int fd, int node, pid_t node_pid)
@@ -208,7 +180,7 @@ int bproc_move(int node, int extra_fd, char *const argv[], char *const envp[],
 	int32_t node_pid = 0;
 	sigset_t all, old;
 
-	if (!argv && count_threads() > 1) {
+	if (!argv && vmadump_self_threads() > 1) {
 		err_set(-EBUSY, "vx_move: the caller has other threads (a single-threaded caller "
 				"only)");
 		return -EBUSY;
@@ -229,8 +201,8 @@ int bproc_move(int node, int extra_fd, char *const argv[], char *const envp[],
 		err_set(ret, "vx_move: socketpair: %s", strerror(-ret));
 		return ret;
 	}
-	job.ghost[0] = bproc_above_stdio(job.ghost[0]);
-	job.ghost[1] = bproc_above_stdio(job.ghost[1]);
+	job.ghost[0] = vmadump_above_stdio(job.ghost[0]);
+	job.ghost[1] = vmadump_above_stdio(job.ghost[1]);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	ret = job.ghost[0] < 0 || job.ghost[1] < 0 ? -EMFILE : vmadump_helper_start(&h);
@@ -303,7 +275,7 @@ pid_t vx_rfork(int node)
 		err_set(ret, "vx_rfork: pipe: %s", strerror(-ret));
 		goto out;
 	}
-	p[1] = bproc_above_stdio(p[1]);
+	p[1] = vmadump_above_stdio(p[1]);
 	child = fork();
 	if (child == 0) {
 		close(p[0]);

@@ -260,15 +260,15 @@ static int vrfork(const int *nodes, int n, pid_t *pids)
 			ret = -errno;
 			break;
 		}
-		j.gs[i][0] = bproc_above_stdio(j.gs[i][0]);
-		j.gs[i][1] = bproc_above_stdio(j.gs[i][1]);
+		j.gs[i][0] = vmadump_above_stdio(j.gs[i][0]);
+		j.gs[i][1] = vmadump_above_stdio(j.gs[i][1]);
 		j.skip[j.n_skip++] = j.gs[i][0];
 		j.skip[j.n_skip++] = j.gs[i][1];
 	}
 	if (!ret && pipe2(rp, O_CLOEXEC))
 		ret = -errno;
 	if (!ret) {
-		rp[1] = bproc_above_stdio(rp[1]);
+		rp[1] = vmadump_above_stdio(rp[1]);
 		j.rp = rp[1];
 		j.skip[j.n_skip++] = rp[1];
 	}

@@ -18,7 +18,6 @@
  * pending, blocked, all along (NOTES "The VMADump dump side").
  */
 #define LOG_PREFIX "vmad: "
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,22 +38,6 @@ struct self_job {
 	unsigned int flags;
 	struct vmad_libs libs;
 };
-
-/* Threads of the calling process (at least 1). */
-static int count_threads(void)
-{
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/task");
-	int n = 0;
-
-	if (!d)
-		return 1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n ? n : 1;
-}
 
 /* fd open for writing, as write(2) wants it: 0 or -EBADF. */
 static int check_out_fd(int fd)
@@ -109,7 +92,7 @@ static int self_dump_check(int fd, unsigned int flags)
 	ret = check_out_fd(fd);
 	if (ret)
 		return ret;
-	if (count_threads() > 1) {
+	if (vmadump_self_threads() > 1) {
 		err_set(-EBUSY, "vmad_dump: the caller has other threads, which would run on "
 				"while it is dumped (a single-threaded caller only)");
 		return -EBUSY;

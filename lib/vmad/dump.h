@@ -40,6 +40,12 @@ struct vmad_helper {
 };
 /* Starts h's helper: 0 with h->res[0] and h->go[1] ours, or -errno (logged). */
 int vmadump_helper_start(struct vmad_helper *h);
+/* fd moved to a number above 2 (close-on-exec; the old one closed), so a
+ * restored copy, whose fds 0-2 vxrestore may fill, never has another file
+ * there; -1 on failure. */
+int vmadump_above_stdio(int fd);
+/* Threads of the calling process (at least 1). */
+int vmadump_self_threads(void);
 /* Tells h's helper to start: 0, or -EPIPE if it is gone (no SIGPIPE is
  * left for the caller). */
 int vmadump_helper_go(struct vmad_helper *h);

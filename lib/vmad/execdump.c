@@ -165,6 +165,24 @@ static int dump_program(const struct exec_job *j, pid_t pid, int64_t *bytes)
 }
 
 /* In the helper: the program from fork to kill, told on h->res[1]. */
+
+/* The program (pid > 0) killed and reaped, and our ends of its pipes
+ * closed. */
+static void program_gone(pid_t pid, int go_w, int err_r)
+{
+	int status;
+
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		do
+			status = wait_child(pid);
+		while (status >= 0 && !WIFEXITED(status) && !WIFSIGNALED(status));
+	}
+	if (go_w >= 0)
+		close(go_w);
+	if (err_r >= 0)
+		close(err_r);
+}
 static void exec_run(void *arg, const struct vmad_helper *h)
 {
 	const struct exec_job *j = arg;
@@ -182,18 +200,7 @@ static void exec_run(void *arg, const struct vmad_helper *h)
 	}
 	ret = ret ?: stop_after_exec(pid, go_w, err_r);
 	ret = ret ?: dump_program(j, pid, &rep.bytes);
-	if (pid > 0) { /* killed by the dump already, unless it failed */
-		int status;
-
-		kill(pid, SIGKILL);
-		do
-			status = wait_child(pid);
-		while (status >= 0 && !WIFEXITED(status) && !WIFSIGNALED(status));
-	}
-	if (go_w >= 0)
-		close(go_w);
-	if (err_r >= 0)
-		close(err_r);
+	program_gone(pid, go_w, err_r); /* killed by the dump already, unless it failed */
 	report_send(h->res[1], ret, &rep, sizeof(rep));
 }
 
@@ -280,17 +287,6 @@ pid_t vmadump_exec_stopped(char *const argv[], char *const envp[])
 	pid_t pid = start_program(&j, &go_w, &err_r);
 
 	ret = pid < 0 ? (int)pid : stop_after_exec(pid, go_w, err_r);
-	if (ret && pid > 0) {
-		int status;
-
-		kill(pid, SIGKILL);
-		do
-			status = wait_child(pid);
-		while (status >= 0 && !WIFEXITED(status) && !WIFSIGNALED(status));
-	}
-	if (go_w >= 0)
-		close(go_w);
-	if (err_r >= 0)
-		close(err_r);
+	program_gone(ret ? pid : 0, go_w, err_r);
 	return ret ? ret : pid;
 }

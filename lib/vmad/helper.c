@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
@@ -21,9 +22,7 @@
 #include "error.h"
 #include "vmad/dump.h"
 
-/* fd moved to a number above 2 (close-on-exec), so a restored copy, whose
- * fds 0-2 vxrestore may fill, never has another file there. */
-static int fd_above_stdio(int fd)
+int vmadump_above_stdio(int fd)
 {
 	int nfd;
 
@@ -34,12 +33,27 @@ static int fd_above_stdio(int fd)
 	return nfd;
 }
 
+int vmadump_self_threads(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+
+	if (!d)
+		return 1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n ? n : 1;
+}
+
 static int open_pipe(int p[2])
 {
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
-	p[0] = fd_above_stdio(p[0]);
-	p[1] = fd_above_stdio(p[1]);
+	p[0] = vmadump_above_stdio(p[0]);
+	p[1] = vmadump_above_stdio(p[1]);
 	if (p[0] < 0 || p[1] < 0) {
 		if (p[0] >= 0)
 			close(p[0]);

@@ -279,6 +279,17 @@ int vxcr_kernel_restore(int fd, const struct vxcr_restore_opts *o, pid_t *pid,
 			struct vxcr_restore_stats *st);
 
 /*
+ * Addresses of peers: HOST[:PORT], [IPv6][:PORT].  Splits arg into host
+ * (brackets taken off) and a decimal port 1..65535; without a port,
+ * default_port, or -EINVAL when it is 0.  0 or -EINVAL (too long, bad port).
+ */
+int vxcr_hostport_split(const char *arg, int default_port, char *host, size_t hsize, char *port,
+			size_t psize);
+/* A TCP connection (close-on-exec, TCP_NODELAY) to arg as above, trying
+ * each address of the host within timeout_ms: the fd, or -errno. */
+int vxcr_tcp_connect(const char *arg, int default_port, int timeout_ms);
+
+/*
  * Live migration (vxcr migrate / vxcr serve).  The source copies the
  * tree's memory while it runs (rounds of the pages written meanwhile,
  * tracked with userfaultfd write-protect), freezes it, sends the last
