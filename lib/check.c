@@ -41,6 +41,7 @@
 #include "net/netlock.h"
 #include "proc/proc.h"
 #include "util/clone3.h"
+#include "util/asuser.h"
 #include "util/cleanup.h"
 #include "net/netns.h"
 #include "vxcr/vserver.h"
@@ -564,30 +565,18 @@ static bool probe_net_lock(char *d, size_t len)
 	return net_lock_probe(d, len);
 }
 
-/* True if capability cap is in our effective set. */
-static bool have_cap(int cap)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct c[2];
-
-	memset(c, 0, sizeof(c));
-	if (syscall(SYS_capget, &h, c))
-		return false;
-	return c[cap / 32].effective & (1U << (cap % 32));
-}
-
 static bool probe_cap_sys_resource(char *d, size_t len)
 {
-	if (have_cap(CAP_SYS_RESOURCE))
+	if (util_have_cap(CAP_SYS_RESOURCE))
 		return note(true, d, len, "hard rlimits can be raised");
 	return note(false, d, len, "hard rlimits above the current ones cannot be restored");
 }
 
 static bool probe_cap_cr(char *d, size_t len)
 {
-	if (have_cap(CAP_CHECKPOINT_RESTORE))
+	if (util_have_cap(CAP_CHECKPOINT_RESTORE))
 		return note(true, d, len, "in effective set");
-	if (have_cap(CAP_SYS_ADMIN))
+	if (util_have_cap(CAP_SYS_ADMIN))
 		return note(false, d, len, "not held; CAP_SYS_ADMIN is used instead");
 	return note(false, d, len, "not held (nor CAP_SYS_ADMIN)");
 }

@@ -100,6 +100,24 @@ int mig_status_ask(int sock, const struct mig_move_opts *o, struct mig_status *s
 	return err_op_end(ret);
 }
 
+/* The dump of a move: the one process, released at once (it waits for our
+ * word: see the top), into mig. */
+static void move_dump_opts(struct vxcr_dump_opts *d, struct vxcr_dump_mig *mig,
+			   const uint8_t id[16], const struct mig_move_opts *o)
+{
+	mig->parent_id = id;
+	vxcr_dump_opts_init(d);
+	d->mig = mig;
+	d->leave_running = true;
+	d->no_cow = true;
+	d->root_only = true;
+	d->fsync = false;
+	d->skip_fds = o->skip_fds;
+	d->n_skip_fds = o->n_skip_fds;
+	d->file_contents = o->file_contents;
+	d->root_stop_ours = o->stopped;
+}
+
 /* The image in, the node's RESTORED, our COMMIT, its DONE. */
 static int send_image(struct chan *c, pid_t pid, const struct mig_move_opts *o,
 		      const uint8_t id[16], bool *committed, pid_t *node_pid)
@@ -118,17 +136,7 @@ static int send_image(struct chan *c, pid_t pid, const struct mig_move_opts *o,
 	ret = chan_sink(c, MIG_IMAGE, &mig.sink);
 	if (ret)
 		return ret;
-	mig.parent_id = id;
-	vxcr_dump_opts_init(&d);
-	d.mig = &mig;
-	d.leave_running = true; /* it waits for our word: see the top */
-	d.no_cow = true;
-	d.root_only = true;
-	d.fsync = false;
-	d.skip_fds = o->skip_fds;
-	d.n_skip_fds = o->n_skip_fds;
-	d.file_contents = o->file_contents;
-	d.root_stop_ours = o->stopped;
+	move_dump_opts(&d, &mig, id, o);
 	ret = vxcr_dump(pid, -1, &d, &ds);
 	img_sink_free(mig.sink);
 	if (ret)
@@ -348,16 +356,7 @@ static int dump_once(pid_t pid, const struct mig_move_opts *o, const uint8_t id[
 		return ret;
 	memset(&mig, 0, sizeof(mig));
 	mig.sink = *sink;
-	mig.parent_id = id;
-	vxcr_dump_opts_init(&dopt);
-	dopt.mig = &mig;
-	dopt.leave_running = true; /* it waits for our word */
-	dopt.no_cow = true;
-	dopt.root_only = true;
-	dopt.fsync = false;
-	dopt.skip_fds = o->skip_fds;
-	dopt.n_skip_fds = o->n_skip_fds;
-	dopt.file_contents = o->file_contents;
+	move_dump_opts(&dopt, &mig, id, o);
 	return vxcr_dump(pid, -1, &dopt, &ds);
 }
 

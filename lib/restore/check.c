@@ -14,6 +14,7 @@
 #include <linux/capability.h>
 
 #include "log.h"
+#include "util/asuser.h"
 #include "util/cleanup.h"
 #include "img/pstore.h"
 #include "restore/restore.h"
@@ -62,16 +63,6 @@ int check_rlimits(const RlimitEntry *const *rl, size_t n, const struct rlimit *o
 	return 0;
 }
 
-static bool have_cap(unsigned cap)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return false;
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
 static int check_limits(const struct rst_image *img)
 {
 	struct rlimit ours[RLIM_NLIMITS];
@@ -88,7 +79,8 @@ static int check_limits(const struct rst_image *img)
 		if (t->state == TASK_STATE_DEAD)
 			continue;
 		ret = check_rlimits((const RlimitEntry *const *)t->rlimits, t->n_rlimits, ours,
-				    RLIM_NLIMITS, have_cap(CAP_SYS_RESOURCE), why, sizeof(why));
+				    RLIM_NLIMITS, util_have_cap(CAP_SYS_RESOURCE), why,
+				    sizeof(why));
 		if (ret) {
 			if (img->nr_procs > 1)
 				pr_err("pid %u: %s\n", t->pid, why);

@@ -9,6 +9,7 @@
 #define LOG_PREFIX "util: "
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -72,4 +73,15 @@ int util_readable_as(const struct util_creds *c, const int *fds, size_t n, size_
 	}
 	*bad = first;
 	return 0;
+}
+
+bool util_have_cap(unsigned cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (cap >= 64 || syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
 }

@@ -2,6 +2,7 @@
 #ifndef VXCR_UTIL_ASUSER_H
 #define VXCR_UTIL_ASUSER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,5 +20,8 @@ struct util_creds {
  * (logged).
  */
 int util_readable_as(const struct util_creds *c, const int *fds, size_t n, size_t *bad);
+
+/* True if capability cap is in the calling thread's effective set. */
+bool util_have_cap(unsigned cap);
 
 #endif

@@ -19,17 +19,8 @@
 #include "log.h"
 #include "error.h"
 #include "restore/restore.h"
+#include "util/asuser.h"
 #include "vmad/undump.h"
-
-static bool have_cap(int cap)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return false;
-	return d[cap / 32].effective >> (cap % 32) & 1;
-}
 
 /*
  * Threads get their own tids back (clone3 with set_tid, as the restore
@@ -41,7 +32,7 @@ static int check_threads(const struct rst_proc *root)
 {
 	size_t i;
 
-	if (!have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN)) {
+	if (!util_have_cap(CAP_CHECKPOINT_RESTORE) && !util_have_cap(CAP_SYS_ADMIN)) {
 		err_set(-ENOTTY,
 			"vmad_undump: the image's process has %zu threads, whose ids need "
 			"CAP_CHECKPOINT_RESTORE (vxrestore restores them)",
@@ -103,7 +94,7 @@ static int check_tree(const struct rst_image *img)
 	const struct rst_proc *l;
 	size_t i;
 
-	if (!have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN))
+	if (!util_have_cap(CAP_CHECKPOINT_RESTORE) && !util_have_cap(CAP_SYS_ADMIN))
 		return refuse_tree(img, "and the others need CAP_CHECKPOINT_RESTORE for their pids",
 				   rt->pid);
 	if (rt->pgid != rt->pid && rst_proc_of_pid(img, rt->pgid))
